@@ -1,0 +1,79 @@
+package dev.drkit;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The record of one complete backup, stored as {@code manifest.json} beside its artifacts
+ * and written last: a backup without a manifest does not exist.
+ *
+ * <p>Immutable and thread-safe. {@code parent} is null for a backup that depends on no
+ * other; {@code metadata} holds what the target recorded (server version, key counts, ...).
+ *
+ * @param format manifest format version, {@link #FORMAT}
+ * @param id backup id, sortable by time
+ * @param target the target's name (e.g. {@code config})
+ * @param type the target's type (e.g. {@code files})
+ * @param kind full, incremental, logical, ...
+ * @param parent id of the backup this one builds on, or null
+ * @param dependsOn ids of other backups a restore of this one needs (besides the parent)
+ * @param startedAt when the backup started
+ * @param finishedAt when the last artifact was committed
+ * @param drkitVersion version of drkit that wrote it
+ * @param host host name of the writer
+ * @param artifacts every artifact, in the order the target produced them
+ * @param metadata what the target recorded
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record BackupManifest(
+        int format,
+        String id,
+        String target,
+        String type,
+        String kind,
+        String parent,
+        List<String> dependsOn,
+        Instant startedAt,
+        Instant finishedAt,
+        String drkitVersion,
+        String host,
+        List<ArtifactInfo> artifacts,
+        Map<String, Object> metadata) {
+
+    /** The manifest format this version writes and reads. */
+    public static final int FORMAT = 1;
+
+    public BackupManifest {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(type, "type");
+        dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
+        artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
+        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+    }
+
+    /** The artifact with this name. */
+    public Optional<ArtifactInfo> artifact(String name) {
+        return artifacts.stream().filter(a -> a.name().equals(name)).findFirst();
+    }
+
+    /** Sum of the artifacts' raw (uncompressed) sizes. */
+    public long rawSize() {
+        return artifacts.stream().mapToLong(ArtifactInfo::rawSize).sum();
+    }
+
+    /** Sum of the artifacts' stored sizes. */
+    public long storedSize() {
+        return artifacts.stream().mapToLong(ArtifactInfo::storedSize).sum();
+    }
+
+    /** How long the backup took. */
+    public Duration duration() {
+        return Duration.between(startedAt, finishedAt);
+    }
+}

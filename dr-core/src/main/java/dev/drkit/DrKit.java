@@ -1,0 +1,649 @@
+package dev.drkit;
+
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.core.pipeline.Compression;
+import dev.drkit.core.pipeline.ProgressMeter;
+import dev.drkit.core.registry.ProviderRegistry;
+import dev.drkit.core.repo.ArtifactWriter;
+import dev.drkit.core.repo.BackupIds;
+import dev.drkit.core.repo.Hosts;
+import dev.drkit.core.repo.Repository;
+import dev.drkit.core.repo.RepositoryLock;
+import dev.drkit.core.repo.StreamCodecs;
+import dev.drkit.core.storage.FileStorageBackend;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.RetentionPolicy;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.VerifierProvider;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The drkit facade: backup, list, verify, restore and prune against one repository.
+ *
+ * <pre>{@code
+ * try (DrKit dr = DrKit.builder().repository("file:/var/backups/drkit").build()) {
+ *     BackupResult b = dr.backup(TargetSpec.files("config", "/etc/nginx"));
+ *     dr.verify("config", b.id(), VerifyLevel.DECODE);
+ *     dr.restore(RestoreRequest.files("config", b.id(), Path.of("/tmp/nginx-restored")));
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: one instance serves concurrent calls; backups and prunes of one target
+ * are serialised by a lock in the repository, which also keeps other processes and hosts
+ * out. Calls throw {@link DrException} subclasses that say what failed and what to do.
+ */
+public final class DrKit implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DrKit.class);
+    private static final String VERSION = Optional.ofNullable(DrKit.class.getPackage().getImplementationVersion())
+            .orElse("dev");
+
+    private final DrKitConfig config;
+    private final ProviderRegistry registry;
+    private final StorageBackend storage;
+    private final boolean ownsStorage;
+    private final Repository repository;
+    private final Clock clock;
+    private final List<DrListener> listeners;
+    private final StreamCodecs codecs;
+
+    private DrKit(Builder b) {
+        this.clock = b.clock;
+        this.listeners = new CopyOnWriteArrayList<>(b.listeners);
+        this.registry = new ProviderRegistry(b.providers, b.discover ? b.classLoader : null);
+        DrKitConfig cfg = b.config;
+        if (b.storage != null && (cfg.repository() == null)) {
+            cfg = cfg.toBuilder().repository(b.storage.describe()).build();
+        }
+        List<String> problems = cfg.validate();
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        this.config = cfg;
+        this.codecs = new StreamCodecs(Compression.parse(cfg.compression()), cfg.compressionLevel(),
+                cfg.compressionWorkers());
+        this.ownsStorage = b.storage == null;
+        this.storage = b.storage != null ? b.storage : openStorage(cfg);
+        this.repository = Repository.open(storage, clock.instant());
+    }
+
+    /**
+     * For DI containers: a kit on a configuration, with providers discovered on the class
+     * path and the system clock.
+     */
+    @Inject
+    public DrKit(DrKitConfig config) {
+        this(builder().config(config));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private StorageBackend openStorage(DrKitConfig cfg) {
+        URI uri = cfg.repositoryUri();
+        try {
+            return registry.storage(uri.getScheme()).create(uri, cfg.storageSettings());
+        } catch (IOException e) {
+            throw new StorageException("opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: "
+                    + e.getMessage() + "; check that it is reachable and writable", e, true);
+        }
+    }
+
+    /** The configuration in force. */
+    public DrKitConfig config() {
+        return config;
+    }
+
+    /** Where the repository is, safe to print. */
+    public String repositoryDescription() {
+        return repository.describe();
+    }
+
+    /** Adds a listener for progress and events. */
+    public void addListener(DrListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    // ---------------------------------------------------------------- backup
+
+    /**
+     * Backs up a target: streams its artifacts through compression and checksums into the
+     * repository, then writes the manifest. On any failure nothing of the backup is listed
+     * and what was written is removed.
+     *
+     * @throws RepositoryLockedException when another process is backing up or pruning this target
+     */
+    public BackupResult backup(TargetSpec spec) {
+        BackupTarget target = registry.target(spec.type()).create(spec.settings());
+        try (RepositoryLock lock = lock(spec.name(), "backup")) {
+            return backupLocked(spec, target);
+        }
+    }
+
+    private BackupResult backupLocked(TargetSpec spec, BackupTarget target) {
+        Instant started = clock.instant();
+        String id = BackupIds.next(started);
+        ProgressMeter meter = meter("backup", spec.name());
+        Backup ctx = new Backup(spec.name(), id, meter);
+        emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
+        try {
+            target.backup(ctx);
+            List<dev.drkit.ArtifactInfo> artifacts = ctx.finish();
+            meter.finish();
+            BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT, id, spec.name(), target.type(),
+                    ctx.kind, null, List.of(), started, clock.instant(), VERSION, Hosts.name(), artifacts,
+                    ctx.metadata);
+            repository.writeManifest(manifest);
+            emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
+                    + " complete", Map.of("rawBytes", manifest.rawSize(), "storedBytes", manifest.storedSize()));
+            return new BackupResult(manifest);
+        } catch (IOException | RuntimeException e) {
+            ctx.abort();
+            removeQuietly(spec.name(), id);
+            DrException error = asDrException(e, "backup of " + spec.name());
+            emit(DrEvent.Type.BACKUP_FAILED, spec.name(), id, error.getMessage(), Map.of("code", error.code().name()));
+            throw error;
+        }
+    }
+
+    private void removeQuietly(String target, String id) {
+        try {
+            repository.deleteBackup(target, id);
+        } catch (RuntimeException e) {
+            LOG.warn("could not remove the objects of failed backup {}/{}; the next prune will: {}", target, id,
+                    e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- list
+
+    /** Complete backups of one target (or of every target when null), oldest first. */
+    public List<BackupManifest> list(String target) {
+        List<String> targets = target == null ? repository.targets() : List.of(BackupIds.checkTargetName(target));
+        List<BackupManifest> out = new ArrayList<>();
+        for (String t : targets) {
+            out.addAll(repository.manifests(t));
+        }
+        return out;
+    }
+
+    /** One backup's manifest; {@code backupId} null means the newest. */
+    public BackupManifest manifest(String target, String backupId) {
+        if (backupId != null) {
+            return repository.manifest(BackupIds.checkTargetName(target), BackupIds.check(backupId));
+        }
+        return repository.latest(BackupIds.checkTargetName(target)).orElseThrow(() -> new BackupNotFoundException(
+                "target '" + target + "' has no complete backup in " + repository.describe()
+                        + "; 'drkit list' shows the targets and backups there"));
+    }
+
+    // ---------------------------------------------------------------- verify
+
+    /** Verifies a backup at a level with default verifier options. */
+    public VerifyReport verify(String target, String backupId, VerifyLevel level) {
+        return verify(target, backupId, level, Settings.empty());
+    }
+
+    /**
+     * Runs every verifier of {@code level} and below that applies to the backup's type.
+     * Problems in the backup are reported in the result (see {@link VerifyReport#passed()}),
+     * not thrown.
+     *
+     * @param backupId the backup, or null for the newest
+     */
+    public VerifyReport verify(String target, String backupId, VerifyLevel level, Settings options) {
+        BackupManifest m = manifest(target, backupId);
+        List<VerifierProvider> providers = registry.verifiers(m.type(), level);
+        List<VerificationResult> results = new ArrayList<>();
+        ProgressMeter meter = meter("verify", target);
+        Verification ctx = new Verification(m, options, meter);
+        for (VerifierProvider p : providers) {
+            try {
+                results.add(p.create(options).verify(ctx));
+            } catch (IOException e) {
+                throw asDrException(e, "verifying " + target + "/" + m.id() + " with " + p.name());
+            }
+        }
+        meter.finish();
+        VerifyReport report = new VerifyReport(target, m.id(), level, results);
+        emit(report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED, target, m.id(),
+                report.passed() ? "backup " + m.id() + " verified at level " + level
+                        : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
+                Map.of("level", level.name()));
+        return report;
+    }
+
+    // ---------------------------------------------------------------- restore
+
+    /**
+     * Restores a backup into the destination named in the request's options. The
+     * destination must be new or empty unless {@link RestoreRequest#force()} is set; a
+     * corrupt backup leaves it as it was.
+     */
+    public RestoreResult restore(RestoreRequest request) {
+        BackupManifest m = manifest(request.target(), request.backupId());
+        BackupTarget target = registry.target(m.type()).create(Settings.empty());
+        long start = System.nanoTime();
+        ProgressMeter meter = meter("restore", request.target());
+        meter.total(m.rawSize());
+        emit(DrEvent.Type.RESTORE_STARTED, m.target(), m.id(), "restore of " + m.id() + " started", Map.of());
+        try {
+            target.restore(new Restore(m, request, meter));
+            meter.finish();
+        } catch (IOException | RuntimeException e) {
+            DrException error = asDrException(e, "restore of " + m.target() + "/" + m.id());
+            emit(DrEvent.Type.RESTORE_FAILED, m.target(), m.id(), error.getMessage(), Map.of());
+            throw error;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        emit(DrEvent.Type.RESTORE_SUCCEEDED, m.target(), m.id(), "restore of " + m.id() + " complete",
+                Map.of("seconds", took.toMillis() / 1000.0));
+        return new RestoreResult(m.target(), m.id(), meter.snapshot().bytesDone(), took);
+    }
+
+    // ---------------------------------------------------------------- prune
+
+    /**
+     * Applies a retention policy to one target (or every target when null): plans, keeps
+     * what kept backups depend on, then deletes the expired backups (manifest first) and
+     * removes incomplete backups left by interrupted runs. A dry run only plans.
+     */
+    public PruneResult prune(String target, RetentionPolicy policy, boolean dryRun) {
+        Objects.requireNonNull(policy, "policy");
+        List<String> targets = target == null ? repository.targets() : List.of(BackupIds.checkTargetName(target));
+        Map<String, RetentionPlan> plans = new LinkedHashMap<>();
+        Map<String, List<String>> deleted = new LinkedHashMap<>();
+        Map<String, List<String>> incomplete = new LinkedHashMap<>();
+        for (String t : targets) {
+            if (dryRun) {
+                RetentionPlan plan = planWithDependencies(t, policy);
+                plans.put(t, plan);
+                deleted.put(t, plan.expired().stream().map(RetentionPlan.Decision::backupId).toList());
+                incomplete.put(t, List.copyOf(repository.incomplete(t).keySet()));
+                continue;
+            }
+            try (RepositoryLock lock = lock(t, "prune")) {
+                incomplete.put(t, removeIncomplete(t));
+                RetentionPlan plan = planWithDependencies(t, policy);
+                plans.put(t, plan);
+                List<String> gone = new ArrayList<>();
+                for (RetentionPlan.Decision d : plan.expired()) {
+                    repository.deleteBackup(t, d.backupId());
+                    gone.add(d.backupId());
+                    emit(DrEvent.Type.BACKUP_EXPIRED, t, d.backupId(), "expired backup " + d.backupId(),
+                            Map.of("reasons", d.reasons()));
+                }
+                deleted.put(t, gone);
+            }
+        }
+        if (!dryRun && storage instanceof FileStorageBackend) {
+            try {
+                ((FileStorageBackend) storage).cleanTemporaryFiles(Duration.ofDays(1));
+            } catch (IOException e) {
+                LOG.warn("could not clean temporary files: {}", e.getMessage());
+            }
+        }
+        return new PruneResult(dryRun, plans, deleted, incomplete);
+    }
+
+    /** The retention plan for a target, with every dependency of a kept backup kept too. */
+    public RetentionPlan planWithDependencies(String target, RetentionPolicy policy) {
+        List<BackupManifest> manifests = repository.manifests(target);
+        RetentionPlan plan = policy.plan(manifests, clock);
+        Map<String, BackupManifest> byId = new LinkedHashMap<>();
+        manifests.forEach(m -> byId.put(m.id(), m));
+        Map<String, List<String>> neededBy = new LinkedHashMap<>();
+        Set<String> kept = new HashSet<>();
+        plan.kept().forEach(d -> kept.add(d.backupId()));
+        List<String> queue = new ArrayList<>(kept);
+        while (!queue.isEmpty()) {
+            BackupManifest m = byId.get(queue.remove(queue.size() - 1));
+            if (m == null) {
+                continue;
+            }
+            for (String dep : registry.target(m.type()).create(Settings.empty()).dependencies(m)) {
+                neededBy.computeIfAbsent(dep, k -> new ArrayList<>()).add(m.id());
+                if (kept.add(dep)) {
+                    queue.add(dep);
+                }
+            }
+        }
+        List<RetentionPlan.Decision> decisions = new ArrayList<>();
+        for (RetentionPlan.Decision d : plan.decisions()) {
+            List<String> deps = neededBy.get(d.backupId());
+            if (!d.keep() && deps != null) {
+                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
+                        List.of("needed by kept backup " + String.join(", ", deps))));
+            } else {
+                decisions.add(d);
+            }
+        }
+        return new RetentionPlan(plan.policy(), decisions);
+    }
+
+    private List<String> removeIncomplete(String target) {
+        List<String> removed = new ArrayList<>();
+        for (String id : repository.incomplete(target).keySet()) {
+            repository.deleteBackup(target, id);
+            removed.add(id);
+            emit(DrEvent.Type.INCOMPLETE_BACKUP_REMOVED, target, id, "removed incomplete backup " + id, Map.of());
+        }
+        return removed;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private RepositoryLock lock(String target, String operation) {
+        return RepositoryLock.acquire(storage, BackupIds.checkTargetName(target), operation, config.lockTtl(),
+                config.lockWait(), clock, holder -> emit(DrEvent.Type.STALE_LOCK_TAKEN_OVER, target, null,
+                        "took over stale lock of " + holder, Map.of()));
+    }
+
+    private ProgressMeter meter(String operation, String target) {
+        return new ProgressMeter(operation, target, clock, p -> {
+            for (DrListener l : listeners) {
+                try {
+                    l.onProgress(p);
+                } catch (RuntimeException e) {
+                    LOG.warn("drkit listener {} failed on progress: {}", l, e.toString());
+                }
+            }
+        });
+    }
+
+    private void emit(DrEvent.Type type, String target, String id, String message, Map<String, Object> details) {
+        DrEvent event = new DrEvent(type, target, id, clock.instant(), message, details);
+        for (DrListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("drkit listener {} failed on event {}: {}", l, type, e.toString());
+            }
+        }
+    }
+
+    private DrException asDrException(Exception e, String doing) {
+        if (e instanceof DrException) {
+            return (DrException) e;
+        }
+        if (e instanceof UncheckedIOException) {
+            e = ((UncheckedIOException) e).getCause();
+        }
+        if (e instanceof IOException) {
+            return repository.storageError(doing, (IOException) e);
+        }
+        return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
+    }
+
+    /** Closes the storage backend when this kit opened it. */
+    @Override
+    public void close() {
+        if (ownsStorage) {
+            try {
+                storage.close();
+            } catch (IOException e) {
+                LOG.warn("closing storage failed: {}", e.getMessage());
+            }
+        }
+    }
+
+    private final class Backup implements BackupContext {
+        private final String target;
+        private final String id;
+        private final ProgressMeter meter;
+        private final List<ArtifactWriter> writers = new CopyOnWriteArrayList<>();
+        private final Map<String, Object> metadata = new LinkedHashMap<>();
+        private String kind = "full";
+
+        Backup(String target, String id, ProgressMeter meter) {
+            this.target = target;
+            this.id = id;
+            this.meter = meter;
+        }
+
+        @Override
+        public String targetName() {
+            return target;
+        }
+
+        @Override
+        public String backupId() {
+            return id;
+        }
+
+        @Override
+        public OutputStream newArtifact(String name) throws IOException {
+            if (writers.stream().anyMatch(w -> w.name().equals(name))) {
+                throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
+            }
+            meter.artifact(name);
+            ArtifactWriter w = repository.newArtifact(target, id, name, codecs, meter);
+            writers.add(w);
+            return w;
+        }
+
+        @Override
+        public synchronized void metadata(String key, Object value) {
+            metadata.put(key, value);
+        }
+
+        @Override
+        public void kind(String kind) {
+            this.kind = Objects.requireNonNull(kind, "kind");
+        }
+
+        @Override
+        public void expectBytes(long total) {
+            meter.total(total);
+        }
+
+        @Override
+        public Optional<BackupManifest> previous() {
+            return repository.latest(target);
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        List<dev.drkit.ArtifactInfo> finish() {
+            if (writers.isEmpty()) {
+                throw new DrException(ErrorCode.TARGET, "target " + target + " produced no artifact");
+            }
+            List<dev.drkit.ArtifactInfo> out = new ArrayList<>();
+            for (ArtifactWriter w : writers) {
+                out.add(w.info());
+            }
+            return out;
+        }
+
+        void abort() {
+            writers.forEach(ArtifactWriter::abort);
+        }
+    }
+
+    private final class Restore implements RestoreContext {
+        private final BackupManifest manifest;
+        private final RestoreRequest request;
+        private final ProgressMeter meter;
+
+        Restore(BackupManifest manifest, RestoreRequest request, ProgressMeter meter) {
+            this.manifest = manifest;
+            this.request = request;
+            this.meter = meter;
+        }
+
+        @Override
+        public BackupManifest manifest() {
+            return manifest;
+        }
+
+        @Override
+        public InputStream openArtifact(String name) throws IOException {
+            dev.drkit.ArtifactInfo a = manifest.artifact(name).orElseThrow(() -> new BackupNotFoundException(
+                    "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
+            meter.artifact(name);
+            return repository.openDecoded(manifest, a, codecs, meter);
+        }
+
+        @Override
+        public Settings options() {
+            return request.options();
+        }
+
+        @Override
+        public boolean force() {
+            return request.force();
+        }
+    }
+
+    private final class Verification implements VerificationContext {
+        private final BackupManifest manifest;
+        private final Settings options;
+        private final ProgressMeter meter;
+
+        Verification(BackupManifest manifest, Settings options, ProgressMeter meter) {
+            this.manifest = manifest;
+            this.options = options;
+            this.meter = meter;
+        }
+
+        @Override
+        public BackupManifest manifest() {
+            return manifest;
+        }
+
+        @Override
+        public InputStream openStored(dev.drkit.ArtifactInfo artifact) throws IOException {
+            return repository.openStored(manifest, artifact);
+        }
+
+        @Override
+        public InputStream openDecoded(dev.drkit.ArtifactInfo artifact) throws IOException {
+            return repository.openDecoded(manifest, artifact, codecs, meter);
+        }
+
+        @Override
+        public Settings options() {
+            return options;
+        }
+    }
+
+    /** Builds a {@link DrKit}. Not thread-safe. */
+    public static final class Builder {
+        private DrKitConfig config = DrKitConfig.builder().build();
+        private StorageBackend storage;
+        private final List<Object> providers = new ArrayList<>();
+        private final List<DrListener> listeners = new ArrayList<>();
+        private boolean discover = true;
+        private ClassLoader classLoader = DrKit.class.getClassLoader();
+        private Clock clock = Clock.systemUTC();
+
+        /** The whole configuration at once. */
+        public Builder config(DrKitConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /** The repository URI ({@code file:/path}, {@code s3://...}) or a plain path. */
+        public Builder repository(String uriOrPath) {
+            this.config = config.toBuilder().repository(uriOrPath).build();
+            return this;
+        }
+
+        /** A storage backend the host built; it wins over the repository URI and is not closed. */
+        public Builder storage(StorageBackend storage) {
+            this.storage = Objects.requireNonNull(storage, "storage");
+            return this;
+        }
+
+        /** Compression for new artifacts: zstd (default), gzip, lz4, xz or none. */
+        public Builder compression(String codec) {
+            this.config = config.toBuilder().compression(codec).build();
+            return this;
+        }
+
+        /**
+         * Registers a provider explicitly: a {@link dev.drkit.spi.StorageBackendProvider},
+         * {@link dev.drkit.spi.BackupTargetProvider}, {@link dev.drkit.spi.RetentionPolicyProvider}
+         * or {@link dev.drkit.spi.VerifierProvider}. Explicit providers win over discovered ones.
+         */
+        public Builder register(Object provider) {
+            Objects.requireNonNull(provider, "provider");
+            if (!(provider instanceof dev.drkit.spi.StorageBackendProvider
+                    || provider instanceof dev.drkit.spi.BackupTargetProvider
+                    || provider instanceof dev.drkit.spi.RetentionPolicyProvider
+                    || provider instanceof dev.drkit.spi.VerifierProvider)) {
+                throw new IllegalArgumentException(provider.getClass().getName() + " is not a drkit provider");
+            }
+            providers.add(provider);
+            return this;
+        }
+
+        /** Whether to discover providers with {@link java.util.ServiceLoader} (default true). */
+        public Builder discoverProviders(boolean discover) {
+            this.discover = discover;
+            return this;
+        }
+
+        /** Where to discover providers (default: drkit's own class loader). */
+        public Builder classLoader(ClassLoader loader) {
+            this.classLoader = Objects.requireNonNull(loader, "loader");
+            return this;
+        }
+
+        public Builder listener(DrListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** Progress reports only. */
+        public Builder onProgress(Consumer<Progress> progress) {
+            Objects.requireNonNull(progress, "progress");
+            return listener(new DrListener() {
+                @Override
+                public void onProgress(Progress p) {
+                    progress.accept(p);
+                }
+            });
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Builds the kit and opens (initialising when new) the repository.
+         *
+         * @throws ConfigException listing every configuration problem
+         */
+        public DrKit build() {
+            return new DrKit(this);
+        }
+    }
+}

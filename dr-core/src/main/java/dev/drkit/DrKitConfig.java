@@ -1,0 +1,251 @@
+package dev.drkit;
+
+import dev.drkit.core.pipeline.Compression;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Settings of a {@link DrKit}: where the repository is and how artifacts are written.
+ * Immutable; build with {@link #builder()} or load from {@link Settings} with
+ * {@link #from(Settings)}. {@link #validate()} reports every problem at once.
+ * {@link #toString()} never prints credentials or URI query parameters.
+ */
+public final class DrKitConfig {
+    private final String repository;
+    private final Settings storageSettings;
+    private final String compression;
+    private final int compressionLevel;
+    private final int compressionWorkers;
+    private final Duration lockWait;
+    private final Duration lockTtl;
+
+    private DrKitConfig(Builder b) {
+        this.repository = b.repository;
+        this.storageSettings = b.storageSettings;
+        this.compression = b.compression;
+        this.compressionLevel = b.compressionLevel;
+        this.compressionWorkers = b.compressionWorkers;
+        this.lockWait = b.lockWait;
+        this.lockTtl = b.lockTtl;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.repository = repository;
+        b.storageSettings = storageSettings;
+        b.compression = compression;
+        b.compressionLevel = compressionLevel;
+        b.compressionWorkers = compressionWorkers;
+        b.lockWait = lockWait;
+        b.lockTtl = lockTtl;
+        return b;
+    }
+
+    /**
+     * Loads from settings with the keys {@code repository}, {@code compression},
+     * {@code compression-level}, {@code compression-workers}, {@code lock-wait},
+     * {@code lock-ttl}; keys starting with {@code storage.} go to the storage backend.
+     * Malformed values are collected and reported together.
+     */
+    public static DrKitConfig from(Settings s) {
+        List<String> problems = new ArrayList<>();
+        Builder b = builder();
+        s.get("repository").ifPresent(v -> b.repository = v);
+        s.get("compression").ifPresent(v -> b.compression = v);
+        collect(problems, () -> b.compressionLevel = s.integer("compression-level", b.compressionLevel));
+        collect(problems, () -> b.compressionWorkers = s.integer("compression-workers", b.compressionWorkers));
+        collect(problems, () -> s.duration("lock-wait").ifPresent(d -> b.lockWait = d));
+        collect(problems, () -> s.duration("lock-ttl").ifPresent(d -> b.lockTtl = d));
+        Settings.Builder storage = Settings.builder();
+        for (String k : s.keys()) {
+            if (k.startsWith("storage.")) {
+                storage.addAll(k.substring("storage.".length()), s.getAll(k));
+            }
+        }
+        b.storageSettings = storage.build();
+        DrKitConfig config = b.build();
+        problems.addAll(config.validate());
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
+    private static void collect(List<String> problems, Runnable r) {
+        try {
+            r.run();
+        } catch (ConfigException e) {
+            problems.addAll(e.problems());
+        }
+    }
+
+    /** Every problem with this configuration; empty when it is valid. */
+    public List<String> validate() {
+        List<String> problems = new ArrayList<>();
+        if (repository == null || repository.isBlank()) {
+            problems.add("repository: not set; give --repo URI (file:/path, s3://bucket/prefix, ...) or DRKIT_REPO");
+        } else {
+            try {
+                repositoryUri();
+            } catch (ConfigException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        if (Compression.find(compression).isEmpty()) {
+            problems.add("compression: unknown codec '" + compression + "'; use zstd, gzip, lz4, xz or none");
+        }
+        if (compressionLevel < -1 || compressionLevel > 22) {
+            problems.add("compression-level: " + compressionLevel + " is out of range (-1 for default, up to 22)");
+        }
+        if (compressionWorkers < 0 || compressionWorkers > 64) {
+            problems.add("compression-workers: " + compressionWorkers + " is out of range (0 to 64)");
+        }
+        if (lockWait.isNegative()) {
+            problems.add("lock-wait: must not be negative");
+        }
+        if (lockTtl.compareTo(Duration.ofSeconds(10)) < 0) {
+            problems.add("lock-ttl: must be at least 10s");
+        }
+        return problems;
+    }
+
+    /**
+     * The repository as a URI; a plain path becomes a {@code file:} URI.
+     *
+     * @throws ConfigException when it is not a valid URI
+     */
+    public URI repositoryUri() {
+        String r = repository.trim();
+        if (r.startsWith("/") || r.startsWith(".") || !r.contains(":")) {
+            return Path.of(r).toAbsolutePath().normalize().toUri();
+        }
+        try {
+            URI uri = new URI(r);
+            if (uri.getScheme() == null) {
+                throw new ConfigException("repository: '" + redact(r) + "' has no scheme");
+            }
+            return uri;
+        } catch (URISyntaxException e) {
+            throw new ConfigException("repository: '" + redact(r) + "' is not a valid URI: " + e.getReason());
+        }
+    }
+
+    public String repository() {
+        return repository;
+    }
+
+    public Settings storageSettings() {
+        return storageSettings;
+    }
+
+    public String compression() {
+        return compression;
+    }
+
+    public int compressionLevel() {
+        return compressionLevel;
+    }
+
+    public int compressionWorkers() {
+        return compressionWorkers;
+    }
+
+    public Duration lockWait() {
+        return lockWait;
+    }
+
+    public Duration lockTtl() {
+        return lockTtl;
+    }
+
+    /** A URI without user info or query, safe to print. */
+    public static String redact(String uri) {
+        String s = uri.replaceAll("//[^/@]*@", "//****@");
+        int q = s.indexOf('?');
+        return q < 0 ? s : s.substring(0, q) + "?****";
+    }
+
+    @Override
+    public String toString() {
+        return "DrKitConfig{repository=" + (repository == null ? null : redact(repository))
+                + ", compression=" + compression + ", level=" + compressionLevel + ", workers=" + compressionWorkers
+                + ", lockWait=" + lockWait + ", lockTtl=" + lockTtl + ", storage=" + storageSettings + "}";
+    }
+
+    /** Builder; setters reject bad arguments at the call. Not thread-safe. */
+    public static final class Builder {
+        private String repository;
+        private Settings storageSettings = Settings.empty();
+        private String compression = "zstd";
+        private int compressionLevel = -1;
+        private int compressionWorkers = Math.min(4, Runtime.getRuntime().availableProcessors());
+        private Duration lockWait = Duration.ZERO;
+        private Duration lockTtl = Duration.ofMinutes(5);
+
+        public Builder repository(String uriOrPath) {
+            this.repository = requireText(uriOrPath, "repository");
+            return this;
+        }
+
+        public Builder storageSettings(Settings settings) {
+            this.storageSettings = java.util.Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        public Builder compression(String codec) {
+            this.compression = Compression.parse(codec).codecName();
+            return this;
+        }
+
+        public Builder compressionLevel(int level) {
+            if (level < -1 || level > 22) {
+                throw new IllegalArgumentException("compression level out of range: " + level);
+            }
+            this.compressionLevel = level;
+            return this;
+        }
+
+        public Builder compressionWorkers(int workers) {
+            if (workers < 0 || workers > 64) {
+                throw new IllegalArgumentException("compression workers out of range: " + workers);
+            }
+            this.compressionWorkers = workers;
+            return this;
+        }
+
+        public Builder lockWait(Duration wait) {
+            if (wait.isNegative()) {
+                throw new IllegalArgumentException("lock wait must not be negative");
+            }
+            this.lockWait = wait;
+            return this;
+        }
+
+        public Builder lockTtl(Duration ttl) {
+            if (ttl.compareTo(Duration.ofSeconds(10)) < 0) {
+                throw new IllegalArgumentException("lock ttl must be at least 10s");
+            }
+            this.lockTtl = ttl;
+            return this;
+        }
+
+        private static String requireText(String v, String what) {
+            if (v == null || v.isBlank()) {
+                throw new IllegalArgumentException(what + " must not be blank");
+            }
+            return v;
+        }
+
+        public DrKitConfig build() {
+            return new DrKitConfig(this);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.drkit;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The outcome of a prune.
+ *
+ * @param dryRun whether nothing was deleted
+ * @param plans the retention plan per target name
+ * @param deleted ids of the backups deleted (or that would be, in a dry run), per target
+ * @param incompleteRemoved ids of incomplete backups removed, per target
+ */
+public record PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
+                          Map<String, List<String>> incompleteRemoved) {
+    public PruneResult {
+        plans = Map.copyOf(plans);
+        deleted = Map.copyOf(deleted);
+        incompleteRemoved = Map.copyOf(incompleteRemoved);
+    }
+}

@@ -1,0 +1,245 @@
+package dev.drkit;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Immutable string settings with typed accessors: the options of a target, a backend, a
+ * retention policy or a verifier. A key may hold several values ({@code path} given twice).
+ *
+ * <p>Keys that name secrets ({@code password}, {@code secret}, {@code token},
+ * {@code passphrase}, {@code credentials}) are redacted by {@link #toString()}. Secrets should
+ * still be passed as file paths ({@code password-file}) rather than values.
+ *
+ * <p>Accessors that find a malformed value throw {@link ConfigException} naming the key.
+ */
+public final class Settings {
+    private static final Settings EMPTY = new Settings(Map.of());
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d|w|mo|y)");
+    private static final Set<String> SECRET_WORDS =
+            Set.of("password", "secret", "token", "passphrase", "credentials");
+
+    private final Map<String, List<String>> values;
+
+    private Settings(Map<String, List<String>> values) {
+        this.values = values;
+    }
+
+    /** No settings. */
+    public static Settings empty() {
+        return EMPTY;
+    }
+
+    /** Settings with one value per key. */
+    public static Settings of(Map<String, String> single) {
+        Builder b = builder();
+        single.forEach(b::set);
+        return b.build();
+    }
+
+    public static Builder builder() {
+        return new Builder(new LinkedHashMap<>());
+    }
+
+    public Builder toBuilder() {
+        LinkedHashMap<String, List<String>> copy = new LinkedHashMap<>();
+        values.forEach((k, v) -> copy.put(k, new ArrayList<>(v)));
+        return new Builder(copy);
+    }
+
+    /** Every key, in insertion order. */
+    public Set<String> keys() {
+        return values.keySet();
+    }
+
+    public boolean has(String key) {
+        return values.containsKey(key);
+    }
+
+    /** The single value of a key; the last one when given several times. */
+    public Optional<String> get(String key) {
+        List<String> v = values.get(key);
+        return v == null || v.isEmpty() ? Optional.empty() : Optional.of(v.get(v.size() - 1));
+    }
+
+    /** The value of a required key; a {@link ConfigException} names it when missing. */
+    public String require(String key) {
+        return get(key).orElseThrow(() -> new ConfigException("missing required setting '" + key + "'"));
+    }
+
+    /** Every value of a key, empty when absent. */
+    public List<String> getAll(String key) {
+        return values.getOrDefault(key, List.of());
+    }
+
+    public String get(String key, String fallback) {
+        return get(key).orElse(fallback);
+    }
+
+    public Optional<Path> path(String key) {
+        return get(key).map(Path::of);
+    }
+
+    public boolean bool(String key, boolean fallback) {
+        Optional<String> v = get(key);
+        if (v.isEmpty()) {
+            return fallback;
+        }
+        switch (v.get().toLowerCase(Locale.ROOT)) {
+            case "true": case "yes": case "on": case "1": return true;
+            case "false": case "no": case "off": case "0": return false;
+            default: throw new ConfigException("setting '" + key + "' must be true or false, not '" + v.get() + "'");
+        }
+    }
+
+    public int integer(String key, int fallback) {
+        Optional<String> v = get(key);
+        if (v.isEmpty()) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(v.get().trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException("setting '" + key + "' must be a whole number, not '" + v.get() + "'");
+        }
+    }
+
+    public Optional<Duration> duration(String key) {
+        return get(key).map(v -> parseDuration(key, v));
+    }
+
+    /**
+     * Parses durations such as {@code 36h}, {@code 7d}, {@code 4w}, {@code 12mo} or {@code 1y},
+     * and combinations ({@code 1d12h}). {@code m} is minutes; months are {@code mo} (30 days),
+     * years 365 days. ISO-8601 ({@code PT1H}) is accepted too.
+     */
+    public static Duration parseDuration(String key, String text) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        if (t.startsWith("p")) {
+            try {
+                return Duration.parse(t.toUpperCase(Locale.ROOT));
+            } catch (RuntimeException e) {
+                throw badDuration(key, text);
+            }
+        }
+        Matcher m = DURATION.matcher(t);
+        Duration total = Duration.ZERO;
+        int end = 0;
+        while (m.find()) {
+            if (m.start() != end) {
+                throw badDuration(key, text);
+            }
+            long n = Long.parseLong(m.group(1));
+            total = total.plus(unit(m.group(2)).multipliedBy(n));
+            end = m.end();
+        }
+        if (end == 0 || end != t.length()) {
+            throw badDuration(key, text);
+        }
+        return total;
+    }
+
+    private static Duration unit(String u) {
+        switch (u) {
+            case "ms": return Duration.ofMillis(1);
+            case "s": return Duration.ofSeconds(1);
+            case "m": return Duration.ofMinutes(1);
+            case "h": return Duration.ofHours(1);
+            case "d": return Duration.ofDays(1);
+            case "w": return Duration.ofDays(7);
+            case "mo": return Duration.ofDays(30);
+            default: return Duration.ofDays(365);
+        }
+    }
+
+    private static ConfigException badDuration(String key, String text) {
+        return new ConfigException("setting '" + key + "' must be a duration such as 36h, 7d, 4w, 12mo or 1y, not '"
+                + text + "'");
+    }
+
+    /** Whether a key names a secret and must never be printed. */
+    public static boolean isSecretKey(String key) {
+        String k = key.toLowerCase(Locale.ROOT);
+        if (k.endsWith("-file") || k.endsWith("_file") || k.endsWith("file")) {
+            return false;
+        }
+        return SECRET_WORDS.stream().anyMatch(k::contains);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Settings && ((Settings) o).values.equals(values);
+    }
+
+    @Override
+    public int hashCode() {
+        return values.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("{");
+        values.forEach((k, v) -> {
+            if (sb.length() > 1) {
+                sb.append(", ");
+            }
+            sb.append(k).append('=').append(isSecretKey(k) ? "****" : String.join(",", v));
+        });
+        return sb.append('}').toString();
+    }
+
+    /** Mutable builder; not thread-safe. */
+    public static final class Builder {
+        private final LinkedHashMap<String, List<String>> values;
+
+        private Builder(LinkedHashMap<String, List<String>> values) {
+            this.values = values;
+        }
+
+        /** Replaces every value of {@code key} with {@code value}. */
+        public Builder set(String key, String value) {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(value, () -> "value of " + key);
+            List<String> list = new ArrayList<>();
+            list.add(value);
+            values.put(key, list);
+            return this;
+        }
+
+        /** Adds a value to {@code key}. */
+        public Builder add(String key, String value) {
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(value, () -> "value of " + key);
+            values.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+            return this;
+        }
+
+        /** Adds every value to {@code key}. */
+        public Builder addAll(String key, List<String> more) {
+            more.forEach(v -> add(key, v));
+            return this;
+        }
+
+        public Builder remove(String key) {
+            values.remove(key);
+            return this;
+        }
+
+        public Settings build() {
+            LinkedHashMap<String, List<String>> copy = new LinkedHashMap<>();
+            values.forEach((k, v) -> copy.put(k, List.copyOf(v)));
+            return new Settings(Collections.unmodifiableMap(copy));
+        }
+    }
+}

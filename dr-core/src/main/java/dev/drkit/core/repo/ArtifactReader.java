@@ -1,0 +1,83 @@
+package dev.drkit.core.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.core.pipeline.CheckedInputStream;
+import dev.drkit.core.pipeline.HashingOutputStream;
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * The decoded stream of one artifact. Stored bytes are hashed as they are read; when the
+ * decoded stream ends, the rest of the stored object is drained and both the stored and the
+ * raw size and sha256 are compared with the manifest. A decoding error caused by corrupt
+ * stored bytes is reported as a {@link ChecksumMismatchException}, which says more than the
+ * codec's own complaint.
+ */
+final class ArtifactReader extends FilterInputStream {
+    private final CheckedInputStream stored;
+    private final String what;
+
+    private ArtifactReader(InputStream decoded, CheckedInputStream stored, String what) {
+        super(decoded);
+        this.stored = stored;
+        this.what = what;
+    }
+
+    static InputStream open(Repository repo, BackupManifest m, ArtifactInfo a, StreamCodecs codecs,
+                            HashingOutputStream.ByteCounter counter) throws IOException {
+        String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName();
+        InputStream source = repo.openStored(m, a);
+        try {
+            CheckedInputStream stored = new CheckedInputStream(new BufferedInputStream(source, 256 * 1024),
+                    a.storedSize(), a.sha256(), "stored " + what, null);
+            InputStream decoded = codecs.decode(stored, a.codecs(), what);
+            CheckedInputStream raw = new CheckedInputStream(decoded, a.rawSize(), a.rawSha256(),
+                    "decoded " + what, counter);
+            return new ArtifactReader(raw, stored, what);
+        } catch (IOException e) {
+            source.close();
+            throw new CorruptDataException("cannot decode " + what + ": " + e.getMessage()
+                    + "; the backup is damaged, use another one", e);
+        }
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        try {
+            int n = in.read(b, off, len);
+            if (n < 0) {
+                stored.drainAndCheck();
+            }
+            return n;
+        } catch (ChecksumMismatchException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw explain(e);
+        }
+    }
+
+    private RuntimeException explain(Exception decodeError) {
+        try {
+            stored.drainAndCheck();
+        } catch (ChecksumMismatchException mismatch) {
+            mismatch.addSuppressed(decodeError);
+            return mismatch;
+        } catch (IOException | RuntimeException ignored) {
+            // the original error says more
+        }
+        return new CorruptDataException("cannot decode " + what + ": " + decodeError.getMessage()
+                + "; the backup is damaged, use another one", decodeError);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.drkit.core.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.core.pipeline.HashingOutputStream;
+import dev.drkit.core.pipeline.Sha256;
+import dev.drkit.spi.ObjectUpload;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+
+/**
+ * Streams one artifact into the repository: raw bytes are counted and hashed, encoded,
+ * hashed again as stored, and uploaded. {@link #close()} finishes the encoding, commits the
+ * object and writes its {@code .sha256} sidecar; {@link #abort()} leaves nothing. Not
+ * thread-safe.
+ */
+public final class ArtifactWriter extends OutputStream {
+    private final Repository repo;
+    private final String name;
+    private final String storedName;
+    private final String key;
+    private final StreamCodecs codecs;
+    private final ObjectUpload upload;
+    private final HashingOutputStream stored;
+    private final HashingOutputStream raw;
+    private ArtifactInfo result;
+    private boolean closed;
+
+    private ArtifactWriter(Repository repo, String name, String storedName, String key, StreamCodecs codecs,
+                           ObjectUpload upload, HashingOutputStream.ByteCounter counter) throws IOException {
+        this.repo = repo;
+        this.name = name;
+        this.storedName = storedName;
+        this.key = key;
+        this.codecs = codecs;
+        this.upload = upload;
+        this.stored = new HashingOutputStream(new NonClosing(upload.stream()), null);
+        this.raw = new HashingOutputStream(codecs.encode(stored), counter);
+    }
+
+    static ArtifactWriter open(Repository repo, String target, String backupId, String name, StreamCodecs codecs,
+                               HashingOutputStream.ByteCounter counter) throws IOException {
+        String storedName = name + codecs.extension();
+        String key = RepositoryLayout.object(target, backupId, storedName);
+        ObjectUpload upload = repo.storage().create(key);
+        try {
+            return new ArtifactWriter(repo, name, storedName, key, codecs, upload, counter);
+        } catch (IOException | RuntimeException e) {
+            upload.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        raw.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        raw.write(b, off, len);
+    }
+
+    @Override
+    public void flush() {
+        // encoders buffer by design; flushing mid-stream would only hurt compression
+    }
+
+    /** Finishes and commits the artifact. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            raw.close();
+            upload.commit();
+            String sha = stored.sha256();
+            String sidecar = key + RepositoryLayout.SHA256_SUFFIX;
+            if (!repo.storage().createIfAbsent(sidecar,
+                    Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII))) {
+                throw new ObjectExistsException("checksum file " + sidecar + " already exists");
+            }
+            result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.sha256(),
+                    codecs.chain(), null);
+        } catch (FileAlreadyExistsException e) {
+            throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
+        } finally {
+            upload.close();
+        }
+    }
+
+    /** Abandons the artifact; nothing of it stays in the repository. */
+    public void abort() {
+        closed = true;
+        try {
+            upload.close();
+        } catch (IOException ignored) {
+            // best effort: an orphan upload is never listed
+        }
+    }
+
+    /** What was stored; available after a successful {@link #close()}. */
+    public ArtifactInfo info() {
+        if (result == null) {
+            throw new IllegalStateException("artifact " + name + " is not committed");
+        }
+        return result;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    private static final class NonClosing extends FilterOutputStream {
+        NonClosing(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package dev.drkit.core.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.StorageException;
+import dev.drkit.core.pipeline.HashingOutputStream;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * A repository in a storage backend: its catalog of manifests and the artifacts beside
+ * them. Objects are only ever created or deleted, never rewritten. Thread-safe.
+ */
+public final class Repository {
+    private final StorageBackend storage;
+
+    private Repository(StorageBackend storage) {
+        this.storage = storage;
+    }
+
+    /**
+     * Opens a repository, initialising it when the storage holds none yet.
+     *
+     * @throws DrException with {@link ErrorCode#REPOSITORY_FORMAT} when it was written by a
+     *         newer format version
+     */
+    public static Repository open(StorageBackend storage, Instant now) {
+        Repository repo = new Repository(storage);
+        repo.init(now);
+        return repo;
+    }
+
+    public StorageBackend storage() {
+        return storage;
+    }
+
+    public String describe() {
+        return storage.describe();
+    }
+
+    private void init(Instant now) {
+        try {
+            Optional<ObjectInfo> existing = storage.stat(RepositoryLayout.CONFIG);
+            if (existing.isEmpty()) {
+                RepositoryConfig fresh = RepositoryConfig.create(now);
+                storage.createIfAbsent(RepositoryLayout.CONFIG, Json.write(fresh));
+            }
+            RepositoryConfig config = Json.read(readSmall(RepositoryLayout.CONFIG), RepositoryConfig.class);
+            if (config.format() > RepositoryConfig.FORMAT) {
+                throw new DrException(ErrorCode.REPOSITORY_FORMAT, "repository " + describe() + " has format "
+                        + config.format() + " but this drkit reads up to " + RepositoryConfig.FORMAT
+                        + "; upgrade drkit");
+            }
+        } catch (IOException e) {
+            throw storageError("opening the repository", e);
+        }
+    }
+
+    /** Names of targets that have at least one object in the repository, sorted. */
+    public List<String> targets() {
+        TreeSet<String> names = new TreeSet<>();
+        for (ObjectInfo o : listQuietly(RepositoryLayout.BACKUPS)) {
+            String rest = o.key().substring(RepositoryLayout.BACKUPS.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0) {
+                names.add(rest.substring(0, slash));
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    /** The complete backups of a target, oldest first. */
+    public List<BackupManifest> manifests(String target) {
+        List<BackupManifest> out = new ArrayList<>();
+        for (Map.Entry<String, List<ObjectInfo>> e : backupObjects(target).entrySet()) {
+            if (hasManifest(e.getValue())) {
+                out.add(manifest(target, e.getKey()));
+            }
+        }
+        return out;
+    }
+
+    /** Ids of backups that have objects but no manifest: in progress, or left by a crash. */
+    public Map<String, List<ObjectInfo>> incomplete(String target) {
+        Map<String, List<ObjectInfo>> out = new LinkedHashMap<>();
+        backupObjects(target).forEach((id, objects) -> {
+            if (!hasManifest(objects)) {
+                out.put(id, objects);
+            }
+        });
+        return out;
+    }
+
+    private static boolean hasManifest(List<ObjectInfo> objects) {
+        return objects.stream().anyMatch(o -> o.key().endsWith("/" + RepositoryLayout.MANIFEST));
+    }
+
+    private Map<String, List<ObjectInfo>> backupObjects(String target) {
+        String prefix = RepositoryLayout.targetPrefix(BackupIds.checkTargetName(target));
+        Map<String, List<ObjectInfo>> byId = new TreeMap<>();
+        for (ObjectInfo o : listQuietly(prefix)) {
+            String rest = o.key().substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0 && BackupIds.isValid(rest.substring(0, slash))) {
+                byId.computeIfAbsent(rest.substring(0, slash), k -> new ArrayList<>()).add(o);
+            }
+        }
+        return byId;
+    }
+
+    /** The manifest of one backup. */
+    public BackupManifest manifest(String target, String id) {
+        String key = RepositoryLayout.manifest(target, id);
+        try {
+            BackupManifest m = Json.read(readSmall(key), BackupManifest.class);
+            if (m.format() > BackupManifest.FORMAT) {
+                throw new DrException(ErrorCode.REPOSITORY_FORMAT, "backup " + target + "/" + id
+                        + " has manifest format " + m.format() + "; upgrade drkit to read it");
+            }
+            return m;
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe()
+                    + "; 'drkit list --name " + target + "' shows the backups there");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new CorruptDataException("manifest of backup " + target + "/" + id + " is not valid JSON ("
+                    + e.getOriginalMessage() + "); the backup cannot be trusted, use another one", e);
+        } catch (IOException e) {
+            throw storageError("reading manifest of " + target + "/" + id, e);
+        }
+    }
+
+    /** The newest complete backup of a target. */
+    public Optional<BackupManifest> latest(String target) {
+        List<BackupManifest> all = manifests(target);
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    /** Writes a manifest; this is what makes a backup exist, so it is written last. */
+    public void writeManifest(BackupManifest manifest) {
+        String key = RepositoryLayout.manifest(manifest.target(), manifest.id());
+        try {
+            if (!storage.createIfAbsent(key, Json.write(manifest))) {
+                throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
+            }
+        } catch (IOException e) {
+            throw storageError("writing manifest " + key, e);
+        }
+    }
+
+    /**
+     * Deletes a backup: the manifest first, so that an interrupted delete leaves an
+     * incomplete backup (never listed, removed by the next prune), never a listed one with
+     * missing artifacts.
+     */
+    public void deleteBackup(String target, String id) {
+        String prefix = RepositoryLayout.backupPrefix(target, id);
+        try {
+            storage.delete(RepositoryLayout.manifest(target, id));
+            for (ObjectInfo o : storage.list(prefix)) {
+                storage.delete(o.key());
+            }
+        } catch (IOException e) {
+            throw storageError("deleting backup " + target + "/" + id, e);
+        }
+    }
+
+    /** Starts writing an artifact of a backup being made. */
+    public ArtifactWriter newArtifact(String target, String backupId, String name, StreamCodecs codecs,
+                                      HashingOutputStream.ByteCounter counter) throws IOException {
+        return ArtifactWriter.open(this, target, backupId, BackupIds.checkArtifactName(name), codecs, counter);
+    }
+
+    /** The stored bytes of an artifact, unchecked. */
+    public InputStream openStored(BackupManifest manifest, ArtifactInfo artifact) throws IOException {
+        String key = RepositoryLayout.object(manifest.target(), manifest.id(), artifact.storedName());
+        try {
+            return storage.open(key, 0);
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException("artifact " + key + " is missing from " + describe()
+                    + ": the backup is damaged; use another backup", e);
+        }
+    }
+
+    /** The raw bytes of an artifact, decoded, with stored and raw checksums checked. */
+    public InputStream openDecoded(BackupManifest manifest, ArtifactInfo artifact, StreamCodecs codecs,
+                                   HashingOutputStream.ByteCounter counter) throws IOException {
+        return ArtifactReader.open(this, manifest, artifact, codecs, counter);
+    }
+
+    byte[] readSmall(String key) throws IOException {
+        try (InputStream in = storage.open(key, 0)) {
+            return in.readNBytes(16 * 1024 * 1024);
+        }
+    }
+
+    private List<ObjectInfo> listQuietly(String prefix) {
+        try {
+            return storage.list(prefix);
+        } catch (IOException e) {
+            throw storageError("listing " + prefix, e);
+        }
+    }
+
+    /** Wraps a storage failure with what was being done and where. */
+    public StorageException storageError(String doing, IOException e) {
+        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        boolean full = reason.contains("No space left");
+        boolean denied = e instanceof AccessDeniedException;
+        String advice = full ? "free space on the repository's disk and retry"
+                : denied ? "check the permissions of the repository" : "check the repository and retry";
+        return new StorageException(doing + " in " + describe() + " failed: " + reason + "; " + advice, e,
+                !full && !denied);
+    }
+}

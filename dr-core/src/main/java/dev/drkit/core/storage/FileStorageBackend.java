@@ -1,0 +1,256 @@
+package dev.drkit.core.storage;
+
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.StorageBackend;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Repository on a local (or mounted) file system.
+ *
+ * <p>An upload goes to a temporary file under {@code .drkit-tmp/} in the root; commit
+ * fsyncs it, links it into place with a hard link (which fails when the key exists, making
+ * every commit create-if-absent), removes the temporary name and fsyncs the directory. A
+ * crash therefore leaves at most an orphan in {@code .drkit-tmp/}, which is never listed.
+ * Thread-safe.
+ */
+public final class FileStorageBackend implements StorageBackend {
+    static final String TMP_DIR = ".drkit-tmp";
+    private static final int BUFFER = 256 * 1024;
+
+    private final Path root;
+    private final Path tmp;
+
+    public FileStorageBackend(Path root) throws IOException {
+        this.root = root.toAbsolutePath().normalize();
+        this.tmp = this.root.resolve(TMP_DIR);
+        Files.createDirectories(tmp);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String describe() {
+        return "file:" + root;
+    }
+
+    @Override
+    public ObjectUpload create(String key) throws IOException {
+        Path target = resolve(key);
+        Path part = tmp.resolve(UUID.randomUUID() + ".part");
+        FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return new FileUpload(key, target, part, channel);
+    }
+
+    @Override
+    public boolean createIfAbsent(String key, byte[] content) throws IOException {
+        try (ObjectUpload upload = create(key)) {
+            upload.stream().write(content);
+            upload.commit();
+            return true;
+        } catch (FileAlreadyExistsException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public InputStream open(String key, long offset) throws IOException {
+        FileChannel channel = FileChannel.open(resolve(key), StandardOpenOption.READ);
+        try {
+            channel.position(offset);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        return Channels.newInputStream(channel);
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) throws IOException {
+        Path p = resolve(key);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return a.isRegularFile() ? Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()))
+                    : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix) throws IOException {
+        int slash = prefix.lastIndexOf('/');
+        Path dir = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<ObjectInfo> out = new ArrayList<>();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                String key = root.relativize(p).toString().replace('\\', '/');
+                if (key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (a.isRegularFile()) {
+                        out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()));
+                    }
+                } catch (NoSuchFileException vanished) {
+                    // deleted while listing: not there any more
+                }
+            }
+        } catch (java.io.UncheckedIOException e) {
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause();
+            }
+        }
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        Path p = resolve(key);
+        Files.deleteIfExists(p);
+        pruneEmptyParents(p.getParent());
+    }
+
+    /** Removes temporary files older than {@code age} left by crashed writers. */
+    public int cleanTemporaryFiles(Duration age) throws IOException {
+        Instant cutoff = Instant.now().minus(age);
+        int removed = 0;
+        try (Stream<Path> parts = Files.list(tmp)) {
+            for (Path p : (Iterable<Path>) parts::iterator) {
+                if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
+    private Path resolve(String key) {
+        return root.resolve(ObjectKeys.check(key));
+    }
+
+    private void pruneEmptyParents(Path dir) throws IOException {
+        while (dir != null && dir.startsWith(root) && !dir.equals(root)) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (DirectoryNotEmptyException e) {
+                return;
+            }
+            dir = dir.getParent();
+        }
+    }
+
+    private static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // some file systems do not allow opening directories; the rename is still atomic
+        }
+    }
+
+    private final class FileUpload implements ObjectUpload {
+        private final String key;
+        private final Path target;
+        private final Path part;
+        private final FileChannel channel;
+        private final OutputStream out;
+        private boolean done;
+
+        FileUpload(String key, Path target, Path part, FileChannel channel) {
+            this.key = key;
+            this.target = target;
+            this.part = part;
+            this.channel = channel;
+            this.out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER);
+        }
+
+        @Override
+        public OutputStream stream() {
+            return out;
+        }
+
+        @Override
+        public ObjectInfo commit() throws IOException {
+            if (done) {
+                throw new IllegalStateException("upload of " + key + " already finished");
+            }
+            try {
+                out.flush();
+                channel.force(true);
+                long size = channel.size();
+                channel.close();
+                link();
+                done = true;
+                Files.deleteIfExists(part);
+                fsyncDirectory(target.getParent());
+                return new ObjectInfo(key, size, Files.getLastModifiedTime(target).toInstant());
+            } finally {
+                close();
+            }
+        }
+
+        private void link() throws IOException {
+            for (int attempt = 0; ; attempt++) {
+                Files.createDirectories(target.getParent());
+                try {
+                    Files.createLink(target, part);
+                    return;
+                } catch (UnsupportedOperationException e) {
+                    moveUnlessPresent();
+                    return;
+                } catch (NoSuchFileException e) {
+                    // a concurrent delete removed the (empty) parent between mkdir and link
+                    if (attempt >= 3) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        private void moveUnlessPresent() throws IOException {
+            if (Files.exists(target)) {
+                throw new FileAlreadyExistsException(target.toString());
+            }
+            Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+            if (!done) {
+                done = true;
+                Files.deleteIfExists(part);
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.drkit.spi;
+
+import dev.drkit.BackupManifest;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.util.Optional;
+
+/**
+ * What drkit gives a {@link BackupTarget} during a backup. Not thread-safe, except that
+ * distinct artifacts may be written from distinct threads.
+ */
+public interface BackupContext {
+
+    /** The name of the target being backed up (e.g. {@code config}). */
+    String targetName();
+
+    /** The id of the backup being written. */
+    String backupId();
+
+    /**
+     * Opens a new artifact. Write its raw bytes and close the stream: closing compresses,
+     * encrypts, checksums and commits it. Names are simple file names, unique per backup.
+     */
+    OutputStream newArtifact(String name) throws IOException;
+
+    /** Records target metadata in the manifest; values must be JSON-friendly. */
+    void metadata(String key, Object value);
+
+    /** Sets the kind recorded in the manifest (default {@code full}). */
+    void kind(String kind);
+
+    /** Tells how many raw bytes the backup is expected to produce, for progress and ETA. */
+    void expectBytes(long total);
+
+    /** The newest complete backup of this target, for incremental backups. */
+    Optional<BackupManifest> previous();
+
+    /** The clock drkit runs on. */
+    Clock clock();
+}

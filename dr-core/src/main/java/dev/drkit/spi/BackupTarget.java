@@ -1,0 +1,54 @@
+package dev.drkit.spi;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.Capability;
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Something to protect: a directory tree, a PostgreSQL cluster, a Redis server, a bucket.
+ *
+ * <p>During {@link #backup} a target writes one or more named artifacts as streams and
+ * records metadata; during {@link #restore} it reads them back into a destination the
+ * caller names, never silently over live data. drkit handles compression, encryption,
+ * checksums, storage and the manifest; a target only produces and consumes raw bytes.
+ *
+ * <p>Instances are created per use by a {@link BackupTargetProvider} from settings and
+ * need not be thread-safe.
+ */
+public interface BackupTarget {
+
+    /** The target type, as its provider names it (e.g. {@code files}). */
+    String type();
+
+    /** What this target can do. */
+    Set<Capability> capabilities();
+
+    /**
+     * Produces the backup's artifacts through {@link BackupContext#newArtifact}. Throwing
+     * aborts the backup: drkit removes what was written and no manifest is created.
+     */
+    void backup(BackupContext context) throws IOException;
+
+    /**
+     * Consumes a backup's artifacts through {@link RestoreContext#openArtifact} into the
+     * destination given in {@link RestoreContext#options()}. Must refuse a destination that
+     * holds data unless {@link RestoreContext#force()} is set, and must not leave partial
+     * data there when an artifact turns out to be corrupt.
+     */
+    void restore(RestoreContext context) throws IOException;
+
+    /**
+     * Backups that a restore of {@code manifest} needs besides itself (incremental parents,
+     * ...); retention never expires them while this one is kept. The default returns the
+     * parent, if any, and {@link BackupManifest#dependsOn()}.
+     */
+    default List<String> dependencies(BackupManifest manifest) {
+        List<String> deps = new java.util.ArrayList<>(manifest.dependsOn());
+        if (manifest.parent() != null) {
+            deps.add(0, manifest.parent());
+        }
+        return deps;
+    }
+}

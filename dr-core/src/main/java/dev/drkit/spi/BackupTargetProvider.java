@@ -1,0 +1,27 @@
+package dev.drkit.spi;
+
+import dev.drkit.Settings;
+
+/**
+ * Creates {@link BackupTarget}s of one type from settings. Stateless with a cheap no-arg
+ * constructor; registered in {@code META-INF/services/dev.drkit.spi.BackupTargetProvider}
+ * or given to the builder.
+ */
+public interface BackupTargetProvider {
+
+    /** The target type served (e.g. {@code files}, {@code postgres-logical}). */
+    String type();
+
+    /** Breaks ties between providers of one type; equal priorities are an error. */
+    default int priority() {
+        return 0;
+    }
+
+    /**
+     * Creates a target.
+     *
+     * @param settings the target's settings (for {@code files}: {@code path}, {@code exclude})
+     * @throws dev.drkit.ConfigException listing every invalid or missing setting
+     */
+    BackupTarget create(Settings settings);
+}

@@ -1,0 +1,29 @@
+package dev.drkit.spi;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.Settings;
+import java.io.IOException;
+import java.io.InputStream;
+
+/** What drkit gives a {@link BackupTarget} during a restore. Not thread-safe. */
+public interface RestoreContext {
+
+    /** The backup being restored. */
+    BackupManifest manifest();
+
+    /**
+     * Opens an artifact's raw bytes: read from storage, checked, decrypted, decompressed.
+     * The stored checksum and size are checked as bytes stream, and a mismatch throws
+     * {@link dev.drkit.ChecksumMismatchException} at the latest when the end is reached,
+     * so a target must treat what it wrote as provisional until the stream is exhausted.
+     *
+     * @throws dev.drkit.BackupNotFoundException when the backup has no such artifact
+     */
+    InputStream openArtifact(String name) throws IOException;
+
+    /** Restore options (for {@code files}: {@code to}). */
+    Settings options();
+
+    /** Whether the caller explicitly allowed overwriting existing data. */
+    boolean force();
+}

@@ -1,0 +1,64 @@
+package dev.drkit.spi;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A flat key space of immutable objects: where a repository lives (local disk, S3, MinIO).
+ *
+ * <p>Keys are {@code /}-separated relative paths without {@code .} or {@code ..} segments.
+ * Objects are write-once: {@link #create} streams an object that becomes visible only when
+ * {@link ObjectUpload#commit()} succeeds, and committing over an existing key fails. Any
+ * object size must work with bounded memory.
+ *
+ * <p>Implementations are thread-safe: one instance serves concurrent uploads and reads.
+ * Methods throw {@link IOException} for storage failures; drkit wraps them with context.
+ */
+public interface StorageBackend extends Closeable {
+
+    /**
+     * Where this backend stores, for messages and logs: never contains credentials or
+     * query parameters that could hold secrets.
+     */
+    String describe();
+
+    /**
+     * Starts a streaming upload of a new object. Nothing is visible under {@code key}
+     * until {@link ObjectUpload#commit()}; closing without commit leaves nothing behind.
+     */
+    ObjectUpload create(String key) throws IOException;
+
+    /**
+     * Atomically creates a small object unless the key already exists.
+     *
+     * @return true when this call created it, false when an object was already there
+     */
+    boolean createIfAbsent(String key, byte[] content) throws IOException;
+
+    /**
+     * Opens an object for reading from {@code offset}.
+     *
+     * @throws java.nio.file.NoSuchFileException when there is no such object
+     */
+    InputStream open(String key, long offset) throws IOException;
+
+    /** Size and time of an object, or empty when it does not exist. */
+    Optional<ObjectInfo> stat(String key) throws IOException;
+
+    /**
+     * Every committed object whose key starts with {@code prefix}, sorted by key. Uploads
+     * in progress are never listed.
+     */
+    List<ObjectInfo> list(String prefix) throws IOException;
+
+    /** Deletes an object; deleting a missing one is not an error. */
+    void delete(String key) throws IOException;
+
+    /** Releases resources; the default does nothing. Clients the host gave are not closed. */
+    @Override
+    default void close() throws IOException {
+    }
+}

@@ -1,0 +1,26 @@
+package dev.drkit.spi;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.Settings;
+import java.io.IOException;
+import java.io.InputStream;
+
+/** What drkit gives a {@link Verifier}. */
+public interface VerificationContext {
+
+    /** The backup being verified. */
+    BackupManifest manifest();
+
+    /** The stored bytes of an artifact, exactly as in the repository, unchecked. */
+    InputStream openStored(ArtifactInfo artifact) throws IOException;
+
+    /**
+     * The raw bytes of an artifact, decrypted and decompressed, with stored and raw
+     * checksums checked as they stream (a mismatch throws at the end at the latest).
+     */
+    InputStream openDecoded(ArtifactInfo artifact) throws IOException;
+
+    /** Verifier options. */
+    Settings options();
+}
