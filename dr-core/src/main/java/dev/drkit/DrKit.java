@@ -154,7 +154,7 @@ public final class DrKit implements AutoCloseable {
             List<dev.drkit.ArtifactInfo> artifacts = ctx.finish();
             meter.finish();
             BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT, id, spec.name(), target.type(),
-                    ctx.kind, null, List.of(), started, clock.instant(), VERSION, Hosts.name(), artifacts,
+                    ctx.kind, ctx.parent, ctx.dependsOn, started, clock.instant(), VERSION, Hosts.name(), artifacts,
                     ctx.metadata);
             repository.writeManifest(manifest);
             emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
@@ -417,6 +417,8 @@ public final class DrKit implements AutoCloseable {
         private final List<ArtifactWriter> writers = new CopyOnWriteArrayList<>();
         private final Map<String, Object> metadata = new LinkedHashMap<>();
         private String kind = "full";
+        private String parent;
+        private final List<String> dependsOn = new CopyOnWriteArrayList<>();
 
         Backup(String target, String id, ProgressMeter meter) {
             this.target = target;
@@ -453,6 +455,16 @@ public final class DrKit implements AutoCloseable {
         @Override
         public void kind(String kind) {
             this.kind = Objects.requireNonNull(kind, "kind");
+        }
+
+        @Override
+        public void parent(String backupId) {
+            this.parent = BackupIds.check(backupId);
+        }
+
+        @Override
+        public void dependsOn(String backupId) {
+            dependsOn.add(BackupIds.check(backupId));
         }
 
         @Override

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  */
 public final class Settings {
     private static final Settings EMPTY = new Settings(Map.of());
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d|w|mo|y)");
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|min|mo|s|m|h|d|w|y)");
     private static final Set<String> SECRET_WORDS =
             Set.of("password", "secret", "token", "passphrase", "credentials");
 
@@ -120,9 +120,9 @@ public final class Settings {
     }
 
     /**
-     * Parses durations such as {@code 36h}, {@code 7d}, {@code 4w}, {@code 12mo} or {@code 1y},
-     * and combinations ({@code 1d12h}). {@code m} is minutes; months are {@code mo} (30 days),
-     * years 365 days. ISO-8601 ({@code PT1H}) is accepted too.
+     * Parses durations such as {@code 36h}, {@code 7d}, {@code 4w}, {@code 12m} or {@code 1y},
+     * and combinations ({@code 1d12h}). As in restic, {@code m} (or {@code mo}) is a month of
+     * 30 days; minutes are {@code min}; a year is 365 days. ISO-8601 ({@code PT1H}) works too.
      */
     public static Duration parseDuration(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
@@ -154,17 +154,17 @@ public final class Settings {
         switch (u) {
             case "ms": return Duration.ofMillis(1);
             case "s": return Duration.ofSeconds(1);
-            case "m": return Duration.ofMinutes(1);
+            case "min": return Duration.ofMinutes(1);
             case "h": return Duration.ofHours(1);
             case "d": return Duration.ofDays(1);
             case "w": return Duration.ofDays(7);
-            case "mo": return Duration.ofDays(30);
+            case "m": case "mo": return Duration.ofDays(30);
             default: return Duration.ofDays(365);
         }
     }
 
     private static ConfigException badDuration(String key, String text) {
-        return new ConfigException("setting '" + key + "' must be a duration such as 36h, 7d, 4w, 12mo or 1y, not '"
+        return new ConfigException("setting '" + key + "' must be a duration such as 36h, 7d, 4w, 12m or 1y, not '"
                 + text + "'");
     }
 

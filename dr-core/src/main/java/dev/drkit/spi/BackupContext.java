@@ -30,6 +30,15 @@ public interface BackupContext {
     /** Sets the kind recorded in the manifest (default {@code full}). */
     void kind(String kind);
 
+    /**
+     * Records the backup this one builds on (an incremental's parent). Retention never
+     * expires the parent while this backup is kept.
+     */
+    void parent(String backupId);
+
+    /** Records another backup a restore of this one needs (besides the parent). */
+    void dependsOn(String backupId);
+
     /** Tells how many raw bytes the backup is expected to produce, for progress and ETA. */
     void expectBytes(long total);
 

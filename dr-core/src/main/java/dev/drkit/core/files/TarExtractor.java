@@ -134,6 +134,10 @@ final class TarExtractor {
         Path target = link.path();
         requireNoLinkBetween(staging, target.getParent(), link.entry().getName());
         Files.createDirectories(target.getParent());
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new UnsafeArchiveException("archive entry '" + link.entry().getName() + "' is a link but the "
+                    + "archive also has entries under it; refusing an archive that could write through a link");
+        }
         Files.deleteIfExists(target);
         if (link.entry().isSymbolicLink()) {
             Files.createSymbolicLink(target, Path.of(link.entry().getLinkName()));

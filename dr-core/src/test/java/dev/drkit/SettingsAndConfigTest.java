@@ -1,0 +1,64 @@
+package dev.drkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class SettingsAndConfigTest {
+
+    @Test
+    void durationsReadTheCliForms() {
+        assertThat(Settings.parseDuration("k", "36h")).isEqualTo(Duration.ofHours(36));
+        assertThat(Settings.parseDuration("k", "7d")).isEqualTo(Duration.ofDays(7));
+        assertThat(Settings.parseDuration("k", "4w")).isEqualTo(Duration.ofDays(28));
+        assertThat(Settings.parseDuration("k", "12m")).isEqualTo(Duration.ofDays(360));
+        assertThat(Settings.parseDuration("k", "12mo")).isEqualTo(Duration.ofDays(360));
+        assertThat(Settings.parseDuration("k", "90min")).isEqualTo(Duration.ofMinutes(90));
+        assertThat(Settings.parseDuration("k", "1y")).isEqualTo(Duration.ofDays(365));
+        assertThat(Settings.parseDuration("k", "1d12h")).isEqualTo(Duration.ofHours(36));
+        assertThat(Settings.parseDuration("k", "PT90M")).isEqualTo(Duration.ofMinutes(90));
+        assertThatThrownBy(() -> Settings.parseDuration("keep-within", "7 days"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("keep-within");
+    }
+
+    @Test
+    void secretsAreRedacted() {
+        Settings s = Settings.builder().set("password", "hunter2").set("api-token", "abc")
+                .set("password-file", "/etc/drkit/pw").set("path", "/etc").build();
+        assertThat(s.toString()).doesNotContain("hunter2").doesNotContain("abc")
+                .contains("/etc/drkit/pw").contains("path=/etc");
+    }
+
+    @Test
+    void repeatedKeysKeepEveryValue() {
+        Settings s = Settings.builder().add("path", "/a").add("path", "/b").build();
+        assertThat(s.getAll("path")).containsExactly("/a", "/b");
+        assertThat(s.get("path")).contains("/b");
+    }
+
+    @Test
+    void configReportsEveryProblemAtOnce() {
+        Settings s = Settings.builder().set("compression", "brotli").set("compression-level", "high")
+                .set("lock-ttl", "1s").build();
+        assertThatThrownBy(() -> DrKitConfig.from(s)).isInstanceOfSatisfying(ConfigException.class, e ->
+                assertThat(e.problems()).hasSize(4).anyMatch(p -> p.startsWith("repository"))
+                        .anyMatch(p -> p.contains("brotli")).anyMatch(p -> p.contains("compression-level"))
+                        .anyMatch(p -> p.startsWith("lock-ttl")));
+    }
+
+    @Test
+    void configNeverPrintsCredentials() {
+        DrKitConfig c = DrKitConfig.builder()
+                .repository("s3://user:topsecret@bucket/prefix?secretKey=abc&region=eu").build();
+        assertThat(c.toString()).doesNotContain("topsecret").doesNotContain("abc");
+    }
+
+    @Test
+    void plainPathsBecomeFileUris() {
+        DrKitConfig c = DrKitConfig.builder().repository("/var/backups/x").build();
+        assertThat(c.repositoryUri().toString()).isEqualTo("file:///var/backups/x");
+        assertThat(c.validate()).isEmpty();
+    }
+}

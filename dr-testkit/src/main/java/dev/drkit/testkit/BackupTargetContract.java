@@ -1,0 +1,193 @@
+package dev.drkit.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupResult;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.core.storage.FileStorageBackend;
+import dev.drkit.spi.StorageBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The contract every {@link dev.drkit.spi.BackupTarget} must meet, run through the
+ * {@link DrKit} facade on a local repository. A subclass prepares source data, says how to
+ * restore into a named destination, and checks what arrived there.
+ */
+public abstract class BackupTargetContract {
+    @TempDir
+    protected Path work;
+    protected StorageBackend storage;
+    protected DrKit kit;
+
+    /** Creates the data to back up and returns the target that covers it. */
+    protected abstract TargetSpec prepareSource(Path work) throws Exception;
+
+    /** Restore options that put a restore into {@code destination} (a directory, database, ...). */
+    protected abstract Settings restoreOptions(String destination);
+
+    /** Asserts that {@code destination} holds exactly what {@link #prepareSource} created. */
+    protected abstract void assertRestored(String destination) throws Exception;
+
+    /** Puts live data into {@code destination}, which a restore must not overwrite unasked. */
+    protected abstract void occupy(String destination) throws Exception;
+
+    /** Asserts that {@code destination} still holds only what {@link #occupy} put there. */
+    protected abstract void assertOccupiedUntouched(String destination) throws Exception;
+
+    /** Asserts that {@code destination} holds no restored data at all. */
+    protected abstract void assertNothingRestored(String destination) throws Exception;
+
+    /** A destination name unique within the test. */
+    protected String destination(String name) {
+        return work.resolve("restore-" + name).toString();
+    }
+
+    @BeforeEach
+    void openKit() throws IOException {
+        storage = new FileStorageBackend(work.resolve("repo"));
+        kit = DrKit.builder().storage(storage).build();
+    }
+
+    @AfterEach
+    void closeKit() {
+        kit.close();
+    }
+
+    @Test
+    void backupThenRestoreGivesBackTheSource() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+
+        assertThat(kit.list(spec.name())).extracting(BackupManifest::id).containsExactly(backup.id());
+        assertThat(backup.manifest().artifacts()).isNotEmpty();
+        kit.restore(new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("a")), false));
+        assertRestored(destination("a"));
+    }
+
+    @Test
+    void freshBackupPassesDecodeVerification() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+
+        VerifyReport report = kit.verify(spec.name(), backup.id(), VerifyLevel.DECODE);
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.passed()).isTrue();
+        assertThat(report.results()).extracting(r -> r.verifier()).contains("checksum", "decode");
+    }
+
+    @Test
+    void flippedByteIsDetectedAndRestoreLeavesNothing() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+        ArtifactInfo artifact = backup.manifest().artifacts().get(0);
+        Corruptor.flipByte(storage, objectKey(backup.manifest(), artifact), artifact.storedSize() / 2);
+
+        VerifyReport report = kit.verify(spec.name(), backup.id(), VerifyLevel.CHECKSUM);
+        assertThat(report.passed()).isFalse();
+        assertThat(String.join("\n", report.problems())).contains(artifact.storedName());
+
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
+                restoreOptions(destination("corrupt")), false)))
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining(artifact.storedName());
+        assertNothingRestored(destination("corrupt"));
+    }
+
+    @Test
+    void truncatedArtifactIsDetected() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+        ArtifactInfo artifact = backup.manifest().artifacts().get(0);
+        Corruptor.truncate(storage, objectKey(backup.manifest(), artifact), artifact.storedSize() - 7);
+
+        assertThat(kit.verify(spec.name(), backup.id(), VerifyLevel.DECODE).passed()).isFalse();
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
+                restoreOptions(destination("truncated")), false)))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining(artifact.storedName());
+        assertNothingRestored(destination("truncated"));
+    }
+
+    @Test
+    void occupiedDestinationIsRefusedWithoutForce() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+        occupy(destination("occupied"));
+
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
+                restoreOptions(destination("occupied")), false)))
+                .isInstanceOf(DestinationNotEmptyException.class);
+        assertOccupiedUntouched(destination("occupied"));
+    }
+
+    @Test
+    void backupWithoutManifestIsNeitherListedNorRestorable() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult kept = kit.backup(spec);
+        BackupResult broken = kit.backup(spec);
+        storage.delete(objectKey(broken.manifest(), "manifest.json"));
+
+        assertThat(kit.list(spec.name())).extracting(BackupManifest::id).containsExactly(kept.id());
+        assertThat(kit.manifest(spec.name(), null).id()).isEqualTo(kept.id());
+        var pruned = kit.prune(spec.name(), GfsRetentionPolicy.builder().build(), false);
+        assertThat(pruned.incompleteRemoved().get(spec.name())).containsExactly(broken.id());
+        assertThat(storage.list("backups/" + spec.name() + "/" + broken.id() + "/")).isEmpty();
+    }
+
+    /** The storage key of an artifact. */
+    protected static String objectKey(BackupManifest m, ArtifactInfo a) {
+        return objectKey(m, a.storedName());
+    }
+
+    protected static String objectKey(BackupManifest m, String fileName) {
+        return "backups/" + m.target() + "/" + m.id() + "/" + fileName;
+    }
+
+    /** Damages stored objects through the storage SPI, the way bit rot or tampering would. */
+    public static final class Corruptor {
+        private Corruptor() {
+        }
+
+        /** Flips every bit of the byte at {@code offset}. */
+        public static void flipByte(StorageBackend storage, String key, long offset) throws IOException {
+            byte[] data = read(storage, key);
+            data[(int) offset] ^= (byte) 0xff;
+            replace(storage, key, data);
+        }
+
+        /** Cuts the object to {@code length} bytes. */
+        public static void truncate(StorageBackend storage, String key, long length) throws IOException {
+            byte[] data = read(storage, key);
+            replace(storage, key, java.util.Arrays.copyOf(data, (int) length));
+        }
+
+        private static byte[] read(StorageBackend storage, String key) throws IOException {
+            try (InputStream in = storage.open(key, 0)) {
+                return in.readAllBytes();
+            }
+        }
+
+        private static void replace(StorageBackend storage, String key, byte[] data) throws IOException {
+            storage.delete(key);
+            storage.createIfAbsent(key, data);
+        }
+    }
+}
