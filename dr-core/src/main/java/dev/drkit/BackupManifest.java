@@ -54,7 +54,7 @@ public record BackupManifest(
         Objects.requireNonNull(type, "type");
         dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
-        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
     }
 
     /** The artifact with this name. */

@@ -205,7 +205,7 @@ public final class RepositoryLock implements AutoCloseable {
     public record LockInfo(String owner, String host, long pid, Instant pidStartedAt, String operation,
                            Instant createdAt, Instant expiresAt) {
         String describe() {
-            return operation + " (pid " + pid + " on " + host + ", expired " + expiresAt + ")";
+            return operation + " (pid " + pid + " on " + host + ", lease until " + expiresAt + ")";
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.drkit.core.storage;
 
+import dev.drkit.core.repo.Hosts;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
@@ -23,6 +24,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -38,6 +43,11 @@ import java.util.stream.Stream;
 public final class FileStorageBackend implements StorageBackend {
     static final String TMP_DIR = ".drkit-tmp";
     private static final int BUFFER = 256 * 1024;
+    // backups hold secrets (env files, keys, dumps): only the owner may read the repository
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_DIR =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Path root;
     private final Path tmp;
@@ -45,7 +55,7 @@ public final class FileStorageBackend implements StorageBackend {
     public FileStorageBackend(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
         this.tmp = this.root.resolve(TMP_DIR);
-        Files.createDirectories(tmp);
+        Files.createDirectories(tmp, PRIVATE_DIR);
     }
 
     public Path root() {
@@ -60,8 +70,10 @@ public final class FileStorageBackend implements StorageBackend {
     @Override
     public ObjectUpload create(String key) throws IOException {
         Path target = resolve(key);
-        Path part = tmp.resolve(UUID.randomUUID() + ".part");
-        FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        // the writer's host and pid in the name let a later prune remove what a killed writer left
+        Path part = tmp.resolve(Hosts.name() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID() + ".part");
+        FileChannel channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PRIVATE_FILE);
         return new FileUpload(key, target, part, channel);
     }
 
@@ -139,18 +151,34 @@ public final class FileStorageBackend implements StorageBackend {
         pruneEmptyParents(p.getParent());
     }
 
-    /** Removes temporary files older than {@code age} left by crashed writers. */
+    /**
+     * Removes temporary files left by crashed writers: those of processes on this host that
+     * are gone, and any older than {@code age}.
+     */
     public int cleanTemporaryFiles(Duration age) throws IOException {
         Instant cutoff = Instant.now().minus(age);
+        String mine = Hosts.name() + "-";
         int removed = 0;
         try (Stream<Path> parts = Files.list(tmp)) {
             for (Path p : (Iterable<Path>) parts::iterator) {
-                if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
+                String name = p.getFileName().toString();
+                boolean orphan = name.startsWith(mine) && !processAlive(name.substring(mine.length()));
+                if ((orphan || Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) && Files.deleteIfExists(p)) {
                     removed++;
                 }
             }
         }
         return removed;
+    }
+
+    private static boolean processAlive(String pidAndRest) {
+        int dash = pidAndRest.indexOf('-');
+        try {
+            long pid = Long.parseLong(dash < 0 ? pidAndRest : pidAndRest.substring(0, dash));
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return true; // not ours to judge
+        }
     }
 
     private Path resolve(String key) {
@@ -219,7 +247,7 @@ public final class FileStorageBackend implements StorageBackend {
 
         private void link() throws IOException {
             for (int attempt = 0; ; attempt++) {
-                Files.createDirectories(target.getParent());
+                Files.createDirectories(target.getParent(), PRIVATE_DIR);
                 try {
                     Files.createLink(target, part);
                     return;

@@ -1,0 +1,75 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit backup <type> ...}. */
+@Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
+        subcommands = {BackupCommand.Files.class})
+final class BackupCommand {
+
+    /** Options every backup type takes. */
+    static final class Common {
+
+        @Option(names = "--name", required = true, paramLabel = "NAME",
+                description = "Target name: the backup's folder in the repository (e.g. config).")
+        String name;
+
+        @Option(names = "--compress", paramLabel = "CODEC", description = "zstd (default), gzip, lz4, xz or none.")
+        String compress;
+
+        int run(CommandSpec spec, String type, Settings settings) {
+            GlobalOptions global = GlobalOptions.of(spec);
+            PrintWriter out = spec.commandLine().getOut();
+            try (DrKit kit = global.open(spec.commandLine().getErr(), compress)) {
+                BackupResult r = kit.backup(new TargetSpec(name, type, settings));
+                if (global.json) {
+                    GlobalOptions.printJson(out, r.manifest());
+                } else {
+                    if (!global.quiet) {
+                        out.printf("backed up %s: %s raw, %s stored in %.1fs%n", name,
+                                Sizes.human(r.manifest().rawSize()), Sizes.human(r.manifest().storedSize()),
+                                r.manifest().duration().toMillis() / 1000.0);
+                    }
+                    out.println(r.id());
+                }
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "files", description = "Back up files and directories (configuration, env files, TLS material).")
+    static final class Files implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Common common;
+
+        @Option(names = "--path", required = true, paramLabel = "PATH", description = "File or directory (repeatable).")
+        List<String> paths = new ArrayList<>();
+
+        @Option(names = "--exclude", paramLabel = "GLOB",
+                description = "Skip names or paths matching the glob (repeatable), e.g. '*.tmp' or '**/cache'.")
+        List<String> excludes = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            Settings.Builder s = Settings.builder().addAll("path", paths).addAll("exclude", excludes);
+            return common.run(spec, "files", s.build());
+        }
+    }
+
+}

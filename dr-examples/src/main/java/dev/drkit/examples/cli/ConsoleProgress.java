@@ -1,0 +1,41 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrListener;
+import dev.drkit.Progress;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/** Progress on a terminal: one line, rewritten in place, on stderr. */
+final class ConsoleProgress implements DrListener {
+    private final PrintWriter err;
+
+    ConsoleProgress(PrintWriter err) {
+        this.err = err;
+    }
+
+    @Override
+    public void onProgress(Progress p) {
+        StringBuilder sb = new StringBuilder("\r").append(p.operation()).append(' ').append(p.target()).append(": ")
+                .append(Sizes.human(p.bytesDone()));
+        if (p.bytesTotal() >= 0) {
+            sb.append(" / ").append(Sizes.human(p.bytesTotal()))
+                    .append(String.format(Locale.ROOT, " (%.0f%%)", p.fraction() * 100));
+        }
+        sb.append(' ').append(Sizes.human((long) p.bytesPerSecond())).append("/s");
+        p.eta().ifPresent(eta -> sb.append(" ETA ").append(eta.toSeconds()).append('s'));
+        sb.append("   ");
+        err.print(sb);
+        err.flush();
+    }
+
+    @Override
+    public void onEvent(dev.drkit.DrEvent event) {
+        switch (event.type()) {
+            case BACKUP_SUCCEEDED: case BACKUP_FAILED: case RESTORE_SUCCEEDED: case RESTORE_FAILED:
+                err.print("\r\033[K");
+                err.flush();
+                break;
+            default:
+        }
+    }
+}

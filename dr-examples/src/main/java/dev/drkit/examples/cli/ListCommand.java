@@ -1,0 +1,50 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.DrKit;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit list [--name NAME]}. */
+@Command(name = "list", description = "List complete backups, oldest first.")
+final class ListCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Only this target.")
+    String name;
+
+    @Override
+    public Integer call() {
+        GlobalOptions global = GlobalOptions.of(spec);
+        PrintWriter out = spec.commandLine().getOut();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            List<BackupManifest> backups = kit.list(name);
+            if (global.json) {
+                GlobalOptions.printJson(out, backups);
+                return 0;
+            }
+            if (backups.isEmpty()) {
+                out.println("no backups" + (name == null ? "" : " of " + name) + " in " + kit.repositoryDescription());
+                out.flush();
+                return 0;
+            }
+            out.printf("%-16s %-24s %-10s %-6s %-20s %8s %10s %10s%n", "TARGET", "ID", "TYPE", "KIND", "STARTED",
+                    "SECONDS", "RAW", "STORED");
+            for (BackupManifest m : backups) {
+                out.printf("%-16s %-24s %-10s %-6s %-20s %8.1f %10s %10s%n", m.target(), m.id(), m.type(), m.kind(),
+                        m.startedAt().toString().substring(0, 19) + "Z", m.duration().toMillis() / 1000.0,
+                        Sizes.human(m.rawSize()), Sizes.human(m.storedSize()));
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,84 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrKit;
+import dev.drkit.PruneResult;
+import dev.drkit.RetentionPlan;
+import dev.drkit.Settings;
+import dev.drkit.core.retention.GfsRetentionPolicy;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit prune [--name NAME] [--keep-* N] [--keep-within D] [--dry-run]}. */
+@Command(name = "prune", description = "Expire backups by retention rules (restic's semantics) and remove "
+        + "incomplete ones. Without any --keep rule nothing expires.")
+final class PruneCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Only this target (default: every target).")
+    String name;
+
+    @Option(names = "--keep-last", paramLabel = "N", defaultValue = "0") int last;
+    @Option(names = "--keep-hourly", paramLabel = "N", defaultValue = "0") int hourly;
+    @Option(names = "--keep-daily", paramLabel = "N", defaultValue = "0") int daily;
+    @Option(names = "--keep-weekly", paramLabel = "N", defaultValue = "0") int weekly;
+    @Option(names = "--keep-monthly", paramLabel = "N", defaultValue = "0") int monthly;
+    @Option(names = "--keep-yearly", paramLabel = "N", defaultValue = "0") int yearly;
+
+    @Option(names = "--keep-within", paramLabel = "DURATION",
+            description = "Keep everything within this long of the newest backup: 36h, 7d, 4w, 12m, 1y.")
+    String within;
+
+    @Option(names = "--dry-run", description = "Only show what would be deleted.")
+    boolean dryRun;
+
+    @Override
+    public Integer call() {
+        GlobalOptions global = GlobalOptions.of(spec);
+        GfsRetentionPolicy policy;
+        try {
+            policy = GfsRetentionPolicy.builder().keepLast(last).keepHourly(hourly).keepDaily(daily)
+                    .keepWeekly(weekly).keepMonthly(monthly).keepYearly(yearly)
+                    .keepWithin(within == null ? null : Settings.parseDuration("--keep-within", within)).build();
+        } catch (IllegalArgumentException e) {
+            throw new dev.drkit.ConfigException(e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            PruneResult r = kit.prune(name, policy, dryRun);
+            if (global.json) {
+                GlobalOptions.printJson(out, r);
+            } else if (!global.quiet) {
+                print(out, r);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static void print(PrintWriter out, PruneResult r) {
+        int expired = 0;
+        for (Map.Entry<String, RetentionPlan> e : r.plans().entrySet()) {
+            out.println(e.getKey() + ": " + e.getValue().policy());
+            for (RetentionPlan.Decision d : e.getValue().decisions()) {
+                out.printf("  %-6s %-24s %s%n", d.keep() ? "keep" : "expire", d.backupId(), String.join(", ", d.reasons()));
+            }
+            expired += e.getValue().expired().size();
+            List<String> incomplete = r.incompleteRemoved().getOrDefault(e.getKey(), List.of());
+            if (!incomplete.isEmpty()) {
+                out.println("  incomplete backups " + (r.dryRun() ? "to remove: " : "removed: ")
+                        + String.join(", ", incomplete));
+            }
+        }
+        out.println(r.dryRun() ? "dry run: " + expired + " backup(s) would be deleted"
+                : expired + " backup(s) deleted");
+    }
+}

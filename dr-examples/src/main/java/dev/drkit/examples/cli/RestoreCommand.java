@@ -1,0 +1,57 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.RestoreResult;
+import dev.drkit.Settings;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit restore --name NAME (--latest | --id ID) [type options] [--force]}. */
+@Command(name = "restore", description = "Restore a backup into a new or empty destination (or --force).")
+final class RestoreCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+
+    @Mixin
+    BackupSelection selection;
+
+    @Option(names = "--to", paramLabel = "DIR", description = "files: the destination directory.")
+    String to;
+
+    @Option(names = "--include", paramLabel = "GLOB",
+            description = "files: restore only entries matching the glob (repeatable), e.g. 'etc/nginx/**'.")
+    List<String> includes = new ArrayList<>();
+
+    @Option(names = "--force", description = "Allow overwriting existing data at the destination.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+        GlobalOptions global = GlobalOptions.of(spec);
+        PrintWriter out = spec.commandLine().getOut();
+        Settings.Builder options = Settings.builder().addAll("include", includes);
+        if (to != null) {
+            options.set("to", to);
+        }
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));
+            if (global.json) {
+                GlobalOptions.printJson(out, r);
+            } else if (!global.quiet) {
+                out.printf("restored %s backup %s (%s) in %.1fs%n", r.target(), r.backupId(),
+                        Sizes.human(r.rawBytes()), r.duration().toMillis() / 1000.0);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.VerificationFailedException;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit verify --name NAME (--latest | --id ID) [--level checksum|decode|restore]}. */
+@Command(name = "verify", description = "Verify a backup; exit 0 only when it passes at the level asked.")
+final class VerifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+
+    @Mixin
+    BackupSelection selection;
+
+    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "decode",
+            description = "checksum (re-read and hash), decode (also decompress end to end; default), restore.")
+    String level;
+
+    @Override
+    public Integer call() {
+        GlobalOptions global = GlobalOptions.of(spec);
+        PrintWriter out = spec.commandLine().getOut();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level), Settings.empty());
+            if (global.json) {
+                GlobalOptions.printJson(out, report);
+            } else if (!global.quiet) {
+                for (VerificationResult r : report.results()) {
+                    out.printf("%-10s %-10s %.1fs %s%n", r.verifier(), r.status(), r.duration().toMillis() / 1000.0,
+                            r.details());
+                }
+                out.println(report.passed() ? "backup " + report.backupId() + " of " + report.target()
+                        + " verified (" + level + ")" : "backup " + report.backupId() + " FAILED verification");
+            }
+            out.flush();
+            if (!report.passed()) {
+                throw new VerificationFailedException("backup " + report.backupId() + " of " + report.target()
+                        + " failed verification: " + String.join("; ", report.problems())
+                        + (report.results().isEmpty() ? "no verifier applies at level " + level : ""));
+            }
+        }
+        return 0;
+    }
+}
