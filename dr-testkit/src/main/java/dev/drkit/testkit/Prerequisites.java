@@ -1,0 +1,50 @@
+package dev.drkit.testkit;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Finds the external tools a test needs. Locally a missing tool skips the test; under
+ * {@code CI=true} it fails it, so that a green CI run means every test really ran.
+ */
+public final class Prerequisites {
+    private Prerequisites() {
+    }
+
+    /** Whether this is a CI run ({@code CI=true}). */
+    public static boolean isCi() {
+        return "true".equalsIgnoreCase(System.getenv("CI"));
+    }
+
+    /** The executable on PATH, or skips (locally) / fails (CI) the calling test. */
+    public static Path requireTool(String name) {
+        Optional<Path> found = findOnPath(name);
+        if (found.isEmpty()) {
+            String msg = name + " is not on PATH; install it (.ci/run does) to run this test";
+            if (isCi()) {
+                Assertions.fail(msg);
+            }
+            Assumptions.abort(msg);
+        }
+        return found.get();
+    }
+
+    /** The executable on PATH, if any. */
+    public static Optional<Path> findOnPath(String name) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return Optional.empty();
+        }
+        for (String dir : path.split(File.pathSeparator)) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+}
