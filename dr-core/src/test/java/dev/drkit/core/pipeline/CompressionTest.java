@@ -36,7 +36,7 @@ class CompressionTest {
             out.write(data);
         }
         if (c != Compression.NONE) {
-            assertThat(stored.size()).isLessThan(data.length / 2);
+            assertThat(stored.size()).isLessThan(data.length * 3 / 4); // lz4 trades ratio for speed
         }
         try (InputStream in = c.decompress(new ByteArrayInputStream(stored.toByteArray()))) {
             assertThat(in.readAllBytes()).isEqualTo(data);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: `drkit backup files` against `tar -c | zstd -3` on the same ~1 GB tree, in the
+# same run, median of 3 runs each (interleaved, warm page cache). Prints the time ratio;
+# the target is drkit/reference <= 1.1.
+#
+#   bench/files.sh                 # builds a ~1 GB sample tree from /usr/share and /usr/lib
+#   BENCH_DATA=/some/dir bench/files.sh
+#   BENCH_SIZE_MB=2048 RUNS=5 bench/files.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+jar="$here/dr-examples/target/drkit.jar"
+runs=${RUNS:-3}
+size_mb=${BENCH_SIZE_MB:-1024}
+work=${BENCH_WORK:-$(mktemp -d /tmp/drkit-bench.XXXXXX)}
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+for tool in tar zstd java; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+[ -f "$jar" ] || (cd "$here" && mvn -q -B -DskipTests install)
+
+data=${BENCH_DATA:-}
+if [ -z "$data" ]; then
+  data="$work/data"
+  mkdir -p "$data"
+  echo "building a ~${size_mb} MB sample tree from /usr/share and /usr/lib ..." >&2
+  find /usr/share /usr/lib -xdev -type f -readable -size -256M -printf '%s\t%p\n' 2>/dev/null \
+    | sort -t$'\t' -k2 \
+    | awk -F'\t' -v max=$((size_mb * 1024 * 1024)) '{ if (total + $1 > max) exit; total += $1; print $2 }' \
+    > "$work/files.txt"
+  tar -c --files-from="$work/files.txt" 2>/dev/null | tar -x -C "$data"
+fi
+bytes=$(du -sb "$data" | cut -f1)
+files=$(find "$data" -type f | wc -l)
+echo "data: $data, $((bytes / 1024 / 1024)) MiB in $files files; $(nproc) cores; $(zstd --version | head -1)" >&2
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+
+run_ref() {
+  local out="$work/ref.tar.zst"
+  rm -f "$out"
+  local t0; t0=$(now)
+  tar -C / -c "${data#/}" | zstd -3 -q -o "$out"
+  local t1; t1=$(now)
+  ref_size=$(stat -c %s "$out")
+  elapsed "$t0" "$t1"
+}
+
+run_drkit() {
+  local repo="$work/repo"
+  rm -rf "$repo"
+  local t0; t0=$(now)
+  java -jar "$jar" -q --repo "$repo" backup files --name bench --path "$data" >/dev/null
+  local t1; t1=$(now)
+  drkit_size=$(find "$repo/backups" -name '*.zst' -printf '%s\n' | head -1)
+  elapsed "$t0" "$t1"
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# warm the page cache and the JIT-less paths once
+run_ref >/dev/null
+run_drkit >/dev/null
+
+ref_times=(); drkit_times=()
+for i in $(seq "$runs"); do
+  ref_times+=("$(run_ref)")
+  drkit_times+=("$(run_drkit)")
+  echo "run $i: tar|zstd -3 ${ref_times[-1]}s, drkit ${drkit_times[-1]}s" >&2
+done
+ref=$(median "${ref_times[@]}")
+dk=$(median "${drkit_times[@]}")
+ratio=$(echo "scale=3; $dk / $ref" | bc)
+mbps() { echo "scale=0; $bytes / 1048576 / $1" | bc; }
+
+printf '\n%-22s %10s %12s %14s\n' "" "median s" "MiB/s" "stored MiB"
+printf '%-22s %10.2f %12s %14s\n' "tar -c | zstd -3" "$ref" "$(mbps "$ref")" "$((ref_size / 1048576))"
+printf '%-22s %10.2f %12s %14s\n' "drkit backup files" "$dk" "$(mbps "$dk")" "$((drkit_size / 1048576))"
+printf '\nratio drkit/reference: %s (target <= 1.1)\n' "$ratio"
