@@ -26,9 +26,9 @@ if [ -z "$data" ]; then
   echo "building a ~${size_mb} MB sample tree from /usr/share and /usr/lib ..." >&2
   find /usr/share /usr/lib -xdev -type f -readable -size -256M -printf '%s\t%p\n' 2>/dev/null \
     | sort -t$'\t' -k2 \
-    | awk -F'\t' -v max=$((size_mb * 1024 * 1024)) '{ if (total + $1 > max) exit; total += $1; print $2 }' \
-    > "$work/files.txt"
-  tar -c --files-from="$work/files.txt" 2>/dev/null | tar -x -C "$data"
+    | awk -F'\t' -v max=$((size_mb * 1024 * 1024)) '{ if (total + $1 <= max) { total += $1; print $2 } }' \
+    > "$work/files.txt" || true
+  tar -c --ignore-failed-read --files-from="$work/files.txt" 2>/dev/null | tar -x -C "$data" || true
 fi
 bytes=$(du -sb "$data" | cut -f1)
 files=$(find "$data" -type f | wc -l)

@@ -11,7 +11,7 @@ import java.util.Objects;
  * @param rawSize bytes the target produced
  * @param storedSize bytes stored, after compression and encryption
  * @param sha256 lowercase hex sha256 of the stored bytes (also in the {@code .sha256} sidecar)
- * @param rawSha256 lowercase hex sha256 of the raw bytes
+ * @param rawCrc32c lowercase hex CRC32C of the raw bytes, checked after decoding
  * @param codecs the codec chain applied, in write order (e.g. {@code ["zstd"]})
  * @param recipients key ids the artifact is encrypted to (empty when not encrypted)
  */
@@ -21,7 +21,7 @@ public record ArtifactInfo(
         long rawSize,
         long storedSize,
         String sha256,
-        String rawSha256,
+        String rawCrc32c,
         List<String> codecs,
         List<String> recipients) {
 

@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
 public enum VerifyLevel {
     /** Re-read the stored bytes and compare their size and sha256 with the manifest. */
     CHECKSUM,
-    /** Decrypt and decompress every artifact end to end, checking the raw sha256. */
+    /** Decrypt and decompress every artifact end to end, checking the raw size and CRC32C. */
     DECODE,
     /** Restore into a scratch destination and validate the result. */
     RESTORE;

@@ -4,17 +4,17 @@ import dev.drkit.ChecksumMismatchException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 
 /**
- * Counts and hashes what is read and, at end of stream, compares size and SHA-256 with what
+ * Counts and hashes what is read and, at end of stream, compares size and hash with what
  * is expected, throwing {@link ChecksumMismatchException} on any difference. Reading past
  * the expected size fails at once. Not thread-safe.
  */
 public final class CheckedInputStream extends FilterInputStream {
-    private final MessageDigest digest = Sha256.newDigest();
+    private final ContentHash digest;
+    private final String algorithm;
     private final long expectedSize;
-    private final String expectedSha256;
+    private final String expectedHash;
     private final String what;
     private final HashingOutputStream.ByteCounter counter;
     private long count;
@@ -26,9 +26,20 @@ public final class CheckedInputStream extends FilterInputStream {
      */
     public CheckedInputStream(InputStream in, long expectedSize, String expectedSha256, String what,
                               HashingOutputStream.ByteCounter counter) {
+        this(in, expectedSize, expectedSha256, ContentHash.sha256(), "sha256", what, counter);
+    }
+
+    /**
+     * @param expectedHash the expected hex hash, or null to check the size only
+     * @param algorithm the hash's name in error messages
+     */
+    public CheckedInputStream(InputStream in, long expectedSize, String expectedHash, ContentHash hash,
+                              String algorithm, String what, HashingOutputStream.ByteCounter counter) {
         super(in);
+        this.digest = hash;
+        this.algorithm = algorithm;
         this.expectedSize = expectedSize;
-        this.expectedSha256 = expectedSha256;
+        this.expectedHash = expectedHash;
         this.what = what;
         this.counter = counter;
     }
@@ -39,7 +50,7 @@ public final class CheckedInputStream extends FilterInputStream {
         if (b < 0) {
             check();
         } else {
-            digest.update((byte) b);
+            digest.update(new byte[] {(byte) b}, 0, 1);
             added(1);
         }
         return b;
@@ -101,10 +112,11 @@ public final class CheckedInputStream extends FilterInputStream {
             throw new ChecksumMismatchException(what + " has " + count + " bytes but the manifest records "
                     + expectedSize + ": it is truncated or was modified; use another backup");
         }
-        String actual = Sha256.hex(digest.digest());
-        if (expectedSha256 != null && !expectedSha256.equalsIgnoreCase(actual)) {
-            throw new ChecksumMismatchException(what + " has sha256 " + actual + " but the manifest records "
-                    + expectedSha256 + ": it is corrupt or was tampered with; use another backup");
+        String actual = digest.hex();
+        if (expectedHash != null && !expectedHash.equalsIgnoreCase(actual)) {
+            throw new ChecksumMismatchException(what + " has " + algorithm + " " + actual
+                    + " but the manifest records " + expectedHash + ": it is corrupt or was tampered with; "
+                    + "use another backup");
         }
         checked = true;
     }

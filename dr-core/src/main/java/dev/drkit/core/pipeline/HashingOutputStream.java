@@ -3,26 +3,24 @@ package dev.drkit.core.pipeline;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.security.MessageDigest;
 
-/** Counts and SHA-256-hashes what passes through. Not thread-safe. */
+/** Counts and hashes what passes through. Not thread-safe. */
 public final class HashingOutputStream extends FilterOutputStream {
-    private final MessageDigest digest = Sha256.newDigest();
+    private final ContentHash digest;
     private final ByteCounter counter;
     private long count;
     private String hex;
 
     /** @param counter also told of every byte written (progress), or null */
-    public HashingOutputStream(OutputStream out, ByteCounter counter) {
+    public HashingOutputStream(OutputStream out, ContentHash hash, ByteCounter counter) {
         super(out);
+        this.digest = hash;
         this.counter = counter;
     }
 
     @Override
     public void write(int b) throws IOException {
-        out.write(b);
-        digest.update((byte) b);
-        added(1);
+        write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
@@ -44,9 +42,9 @@ public final class HashingOutputStream extends FilterOutputStream {
     }
 
     /** The hash of everything written; call once writing is done. */
-    public String sha256() {
+    public String hash() {
         if (hex == null) {
-            hex = Sha256.hex(digest.digest());
+            hex = digest.hex();
         }
         return hex;
     }

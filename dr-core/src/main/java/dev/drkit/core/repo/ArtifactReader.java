@@ -5,6 +5,7 @@ import dev.drkit.BackupManifest;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.core.pipeline.CheckedInputStream;
+import dev.drkit.core.pipeline.ContentHash;
 import dev.drkit.core.pipeline.HashingOutputStream;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
@@ -13,8 +14,8 @@ import java.io.InputStream;
 
 /**
  * The decoded stream of one artifact. Stored bytes are hashed as they are read; when the
- * decoded stream ends, the rest of the stored object is drained and both the stored and the
- * raw size and sha256 are compared with the manifest. A decoding error caused by corrupt
+ * decoded stream ends, the rest of the stored object is drained and the stored size and
+ * sha256 and the raw size and crc32c are compared with the manifest. A decoding error caused by corrupt
  * stored bytes is reported as a {@link ChecksumMismatchException}, which says more than the
  * codec's own complaint.
  */
@@ -36,8 +37,8 @@ final class ArtifactReader extends FilterInputStream {
             CheckedInputStream stored = new CheckedInputStream(new BufferedInputStream(source, 256 * 1024),
                     a.storedSize(), a.sha256(), "stored " + what, null);
             InputStream decoded = codecs.decode(stored, a.codecs(), what);
-            CheckedInputStream raw = new CheckedInputStream(decoded, a.rawSize(), a.rawSha256(),
-                    "decoded " + what, counter);
+            CheckedInputStream raw = new CheckedInputStream(decoded, a.rawSize(), a.rawCrc32c(),
+                    ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
             return new ArtifactReader(raw, stored, what);
         } catch (IOException e) {
             source.close();

@@ -2,6 +2,7 @@ package dev.drkit.core.repo;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ObjectExistsException;
+import dev.drkit.core.pipeline.ContentHash;
 import dev.drkit.core.pipeline.HashingOutputStream;
 import dev.drkit.core.pipeline.Sha256;
 import dev.drkit.spi.ObjectUpload;
@@ -12,8 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 
 /**
- * Streams one artifact into the repository: raw bytes are counted and hashed, encoded,
- * hashed again as stored, and uploaded. {@link #close()} finishes the encoding, commits the
+ * Streams one artifact into the repository: raw bytes are counted and CRC32C-summed,
+ * encoded, SHA-256-hashed as stored, and uploaded. {@link #close()} finishes the encoding, commits the
  * object and writes its {@code .sha256} sidecar; {@link #abort()} leaves nothing. Not
  * thread-safe.
  */
@@ -37,8 +38,8 @@ public final class ArtifactWriter extends OutputStream {
         this.key = key;
         this.codecs = codecs;
         this.upload = upload;
-        this.stored = new HashingOutputStream(new NonClosing(upload.stream()), null);
-        this.raw = new HashingOutputStream(codecs.encode(stored), counter);
+        this.stored = new HashingOutputStream(new NonClosing(upload.stream()), ContentHash.sha256(), null);
+        this.raw = new HashingOutputStream(codecs.encode(stored), ContentHash.crc32c(), counter);
     }
 
     static ArtifactWriter open(Repository repo, String target, String backupId, String name, StreamCodecs codecs,
@@ -79,13 +80,13 @@ public final class ArtifactWriter extends OutputStream {
         try {
             raw.close();
             upload.commit();
-            String sha = stored.sha256();
+            String sha = stored.hash();
             String sidecar = key + RepositoryLayout.SHA256_SUFFIX;
             if (!repo.storage().createIfAbsent(sidecar,
                     Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII))) {
                 throw new ObjectExistsException("checksum file " + sidecar + " already exists");
             }
-            result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.sha256(),
+            result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.hash(),
                     codecs.chain(), null);
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);

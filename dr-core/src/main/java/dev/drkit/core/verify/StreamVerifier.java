@@ -22,7 +22,7 @@ import java.util.Map;
  * The two built-in verifiers, which apply to every target type:
  * {@code checksum} re-reads every stored artifact and compares its size and sha256 with
  * the manifest; {@code decode} also decrypts and decompresses it end to end and compares
- * the raw size and sha256.
+ * the raw size and CRC32C.
  */
 public final class StreamVerifier implements Verifier {
     private final boolean decode;
