@@ -152,6 +152,17 @@ public abstract class BackupTargetContract {
         assertThat(storage.list("backups/" + spec.name() + "/" + broken.id() + "/")).isEmpty();
     }
 
+    @Test
+    void newestBackupIsTheLastTakenEvenWithinOneSecond() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(kit.backup(spec).id());
+        }
+        assertThat(kit.list(spec.name())).extracting(BackupManifest::id).containsExactlyElementsOf(ids);
+        assertThat(kit.manifest(spec.name(), null).id()).isEqualTo(ids.get(2));
+    }
+
     /** The storage key of an artifact. */
     protected static String objectKey(BackupManifest m, ArtifactInfo a) {
         return objectKey(m, a.storedName());

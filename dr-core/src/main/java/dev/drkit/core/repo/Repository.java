@@ -86,7 +86,10 @@ public final class Repository {
         return List.copyOf(names);
     }
 
-    /** The complete backups of a target, oldest first. */
+    /**
+     * The complete backups of a target, oldest first: by start time, then id (ids only
+     * resolve to the second, so two backups in one second are told apart by their times).
+     */
     public List<BackupManifest> manifests(String target) {
         List<BackupManifest> out = new ArrayList<>();
         for (Map.Entry<String, List<ObjectInfo>> e : backupObjects(target).entrySet()) {
@@ -94,6 +97,7 @@ public final class Repository {
                 out.add(manifest(target, e.getKey()));
             }
         }
+        out.sort(java.util.Comparator.comparing(BackupManifest::startedAt).thenComparing(BackupManifest::id));
         return out;
     }
 
