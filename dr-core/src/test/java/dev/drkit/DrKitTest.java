@@ -1,0 +1,184 @@
+package dev.drkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.RestoreContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DrKitTest {
+    @TempDir
+    Path dir;
+
+    /** A target that writes its settings' {@code content}, builds on its previous backup when asked, or fails. */
+    static final class MemoryTarget implements BackupTarget {
+        static final List<String> RESTORED = new ArrayList<>();
+        private final Settings settings;
+
+        MemoryTarget(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public String type() {
+            return "memory";
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return EnumSet.of(Capability.FULL, Capability.INCREMENTAL);
+        }
+
+        @Override
+        public void backup(BackupContext context) throws IOException {
+            if (settings.bool("incremental", false)) {
+                context.kind("incremental");
+                context.parent(context.previous().orElseThrow().id());
+            }
+            try (OutputStream out = context.newArtifact("data.bin")) {
+                out.write(settings.get("content", "").getBytes(StandardCharsets.UTF_8));
+                if (settings.bool("fail", false)) {
+                    throw new IOException("source went away");
+                }
+            }
+            context.metadata("length", settings.get("content", "").length());
+        }
+
+        @Override
+        public void restore(RestoreContext context) throws IOException {
+            try (InputStream in = context.openArtifact("data.bin")) {
+                RESTORED.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    static final class MemoryProvider implements BackupTargetProvider {
+        @Override
+        public String type() {
+            return "memory";
+        }
+
+        @Override
+        public BackupTarget create(Settings settings) {
+            return new MemoryTarget(settings);
+        }
+    }
+
+    private DrKit kit(List<DrEvent> events) {
+        return DrKit.builder().repository(dir.resolve("repo").toString()).register(new MemoryProvider())
+                .listener(new DrListener() {
+                    @Override
+                    public void onEvent(DrEvent event) {
+                        events.add(event);
+                    }
+                }).build();
+    }
+
+    private static TargetSpec spec(String... kv) {
+        Settings.Builder b = Settings.builder();
+        for (int i = 0; i < kv.length; i += 2) {
+            b.set(kv[i], kv[i + 1]);
+        }
+        return new TargetSpec("mem", "memory", b.build());
+    }
+
+    @Test
+    void failedBackupLeavesNothingAndReportsTheFailure() throws IOException {
+        List<DrEvent> events = new ArrayList<>();
+        try (DrKit kit = kit(events)) {
+            assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000), "fail", "true")))
+                    .isInstanceOf(StorageException.class).hasMessageContaining("source went away");
+            assertThat(kit.list("mem")).isEmpty();
+        }
+        try (var s = Files.walk(dir.resolve("repo"))) {
+            assertThat(s.filter(Files::isRegularFile).map(p -> dir.resolve("repo").relativize(p).toString()))
+                    .containsExactly("drkit-repository.json");
+        }
+        assertThat(events).extracting(DrEvent::type)
+                .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
+    }
+
+    @Test
+    void metadataAndKindReachTheManifestAndRestoreReadsBack() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            BackupResult r = kit.backup(spec("content", "hello"));
+            assertThat(r.manifest().metadata()).containsEntry("length", 5);
+            assertThat(r.manifest().kind()).isEqualTo("full");
+            assertThat(r.manifest().artifacts().get(0).codecs()).containsExactly("zstd");
+            MemoryTarget.RESTORED.clear();
+            kit.restore(new RestoreRequest("mem", r.id(), Settings.empty(), false));
+            assertThat(MemoryTarget.RESTORED).containsExactly("hello");
+        }
+    }
+
+    @Test
+    void pruneNeverExpiresWhatAKeptBackupDependsOn() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            BackupResult base = kit.backup(spec("content", "full"));
+            BackupResult incr = kit.backup(spec("content", "delta", "incremental", "true"));
+            assertThat(incr.manifest().parent()).isEqualTo(base.id());
+
+            PruneResult r = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+
+            assertThat(r.deleted().get("mem")).isEmpty();
+            RetentionPlan.Decision parent = r.plans().get("mem").decisions().get(1);
+            assertThat(parent.backupId()).isEqualTo(base.id());
+            assertThat(parent.keep()).isTrue();
+            assertThat(parent.reasons()).containsExactly("needed by kept backup " + incr.id());
+            assertThat(kit.list("mem")).hasSize(2);
+
+            BackupResult full = kit.backup(spec("content", "full again"));
+            PruneResult after = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            assertThat(after.deleted().get("mem")).containsExactlyInAnyOrder(base.id(), incr.id());
+            assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(full.id());
+        }
+    }
+
+    @Test
+    void everyCodecRoundTripsThroughTheFacade() {
+        for (String codec : List.of("zstd", "gzip", "lz4", "xz", "none")) {
+            try (DrKit kit = DrKit.builder().repository(dir.resolve("repo-" + codec).toString())
+                    .register(new MemoryProvider()).compression(codec).build()) {
+                BackupResult r = kit.backup(spec("content", "payload ".repeat(1000)));
+                assertThat(kit.verify("mem", r.id(), VerifyLevel.DECODE).passed()).as(codec).isTrue();
+                MemoryTarget.RESTORED.clear();
+                kit.restore(new RestoreRequest("mem", null, Settings.empty(), false));
+                assertThat(MemoryTarget.RESTORED).containsExactly("payload ".repeat(1000));
+            }
+        }
+    }
+
+    @Test
+    void missingBackupSaysWhereToLook() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            assertThatThrownBy(() -> kit.manifest("mem", "20250101T000000Z-abcdef"))
+                    .isInstanceOf(BackupNotFoundException.class).hasMessageContaining("drkit list");
+            assertThatThrownBy(() -> kit.manifest("mem", "latest"))
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("not a backup id");
+        }
+    }
+
+    @Test
+    void newerRepositoryFormatIsRefused() throws IOException {
+        Path repo = Files.createDirectories(dir.resolve("future"));
+        Files.writeString(repo.resolve("drkit-repository.json"), "{\"format\": 99, \"id\": \"x\"}");
+        assertThatThrownBy(() -> DrKit.builder().repository(repo.toString()).build())
+                .isInstanceOf(DrException.class).hasMessageContaining("upgrade drkit")
+                .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.REPOSITORY_FORMAT);
+    }
+}
