@@ -81,7 +81,7 @@ final class TarExtractor {
             unpack(in, staging);
             install(staging);
         } finally {
-            deleteTree(staging);
+            FileTrees.delete(staging);
         }
     }
 
@@ -246,7 +246,7 @@ final class TarExtractor {
                         throw new DestinationNotEmptyException(target + " appeared during the restore; "
                                 + "pass --force to overwrite");
                     }
-                    deleteTree(target);
+                    FileTrees.delete(target);
                 }
                 Files.move(child, target, StandardCopyOption.ATOMIC_MOVE);
             }
@@ -264,25 +264,6 @@ final class TarExtractor {
     private static boolean isEmpty(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();
-        }
-    }
-
-    static void deleteTree(Path root) {
-        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            List<Path> all = walk.sorted(Comparator.reverseOrder()).toList();
-            for (Path p : all) {
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, permissions(0700)); // read-only dirs would block the delete
-                }
-            }
-            for (Path p : all) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new DrException(ErrorCode.TARGET, "could not remove " + root + ": " + e.getMessage(), e);
         }
     }
 

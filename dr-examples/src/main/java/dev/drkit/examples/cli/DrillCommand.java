@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
+import dev.drkit.core.files.FileTrees;
 import dev.drkit.core.repo.Json;
 import dev.drkit.examples.drill.DrillReport;
 import dev.drkit.examples.drill.FilesDrill;
@@ -65,7 +66,7 @@ final class DrillCommand implements Callable<Integer> {
         }
         out.flush();
         if (!keep) {
-            FilesDrillCleanup.delete(work);
+            FileTrees.delete(work);
         }
         return report.passed() ? 0 : 1;
     }

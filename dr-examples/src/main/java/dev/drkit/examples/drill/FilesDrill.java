@@ -9,6 +9,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import dev.drkit.core.files.FileTrees;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.RandomAccessFile;
@@ -20,7 +21,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The DR drill for configuration files: back up a sample service configuration, then
@@ -61,7 +61,7 @@ public final class FilesDrill {
     private DrillReport.Scenario lostConfiguration(Path config, BackupResult backup) throws IOException {
         String before = TreeDigest.of(config);
         Instant disaster = Instant.now();
-        deleteTree(config);
+        FileTrees.delete(config);
         if (Files.exists(config)) {
             throw new IllegalStateException("could not simulate the loss of " + config);
         }
@@ -158,17 +158,6 @@ public final class FilesDrill {
     private void step(String what) {
         log.println("drill: " + what);
         log.flush();
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     /** A small service configuration like the one a DR plan protects. */
