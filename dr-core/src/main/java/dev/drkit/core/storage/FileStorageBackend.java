@@ -204,11 +204,71 @@ public final class FileStorageBackend implements StorageBackend {
         }
     }
 
+    /**
+     * Writes to a channel and, every {@link #FLUSH_EVERY} bytes, starts writing the dirty pages
+     * back to disk on a background thread, so that the fsync at commit finds little left to do
+     * and disk writes overlap with producing (compressing) the data.
+     */
+    private static final class WriteBehind extends OutputStream {
+        private static final long FLUSH_EVERY = 32L << 20;
+        private static final java.util.concurrent.ExecutorService FLUSHER =
+                java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                    Thread t = new Thread(r, "drkit-write-behind");
+                    t.setDaemon(true);
+                    return t;
+                });
+        private final FileChannel channel;
+        private long unflushed;
+        private java.util.concurrent.Future<?> inFlight;
+
+        WriteBehind(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b, off, len);
+            while (buf.hasRemaining()) {
+                channel.write(buf);
+            }
+            unflushed += len;
+            if (unflushed >= FLUSH_EVERY && (inFlight == null || inFlight.isDone())) {
+                unflushed = 0;
+                inFlight = FLUSHER.submit(() -> {
+                    channel.force(false);
+                    return null;
+                });
+            }
+        }
+
+        /** Waits for a background flush, so that the channel can be forced and closed. */
+        void awaitFlush() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            try {
+                inFlight.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while flushing");
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof IOException ? (IOException) e.getCause()
+                        : new IOException("background flush failed", e.getCause());
+            }
+        }
+    }
+
     private final class FileUpload implements ObjectUpload {
         private final String key;
         private final Path target;
         private final Path part;
         private final FileChannel channel;
+        private final WriteBehind writeBehind;
         private final OutputStream out;
         private boolean done;
 
@@ -217,7 +277,8 @@ public final class FileStorageBackend implements StorageBackend {
             this.target = target;
             this.part = part;
             this.channel = channel;
-            this.out = new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER);
+            this.writeBehind = new WriteBehind(channel);
+            this.out = new BufferedOutputStream(writeBehind, BUFFER);
         }
 
         @Override
@@ -232,6 +293,7 @@ public final class FileStorageBackend implements StorageBackend {
             }
             try {
                 out.flush();
+                writeBehind.awaitFlush();
                 channel.force(true);
                 long size = channel.size();
                 channel.close();
@@ -273,6 +335,11 @@ public final class FileStorageBackend implements StorageBackend {
         @Override
         public void close() throws IOException {
             if (channel.isOpen()) {
+                try {
+                    writeBehind.awaitFlush();
+                } catch (IOException ignored) {
+                    // aborting anyway
+                }
                 channel.close();
             }
             if (!done) {
