@@ -40,6 +40,8 @@ public class DrException extends RuntimeException {
         OBJECT_EXISTS,
         /** The backup target failed while producing or consuming data. */
         TARGET,
+        /** Encrypted data cannot be opened: no key fits, or its integrity check failed. */
+        DECRYPTION,
         /** A verifier found a problem. */
         VERIFICATION_FAILED,
         /** The repository format is newer or different than this version understands. */

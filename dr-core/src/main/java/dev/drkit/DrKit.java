@@ -83,7 +83,7 @@ public final class DrKit implements AutoCloseable {
         }
         this.config = cfg;
         this.codecs = new StreamCodecs(Compression.parse(cfg.compression()), cfg.compressionLevel(),
-                cfg.compressionWorkers());
+                cfg.compressionWorkers(), b.encryption, b.decryption);
         this.ownsStorage = b.storage == null;
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
         this.repository = Repository.open(storage, clock.instant());
@@ -574,6 +574,23 @@ public final class DrKit implements AutoCloseable {
         private boolean discover = true;
         private ClassLoader classLoader = DrKit.class.getClassLoader();
         private Clock clock = Clock.systemUTC();
+        private dev.drkit.spi.EncryptionStage encryption;
+        private dev.drkit.spi.DecryptionStage decryption;
+
+        /**
+         * Encrypts new artifacts after compression (e.g. OpenPGP from {@code dr-crypto}); the
+         * recipients are recorded in the manifest. Null (the default) stores them unencrypted.
+         */
+        public Builder encryption(dev.drkit.spi.EncryptionStage stage) {
+            this.encryption = stage;
+            return this;
+        }
+
+        /** Opens encrypted artifacts on restore and decode verification; null when there is no key. */
+        public Builder decryption(dev.drkit.spi.DecryptionStage stage) {
+            this.decryption = stage;
+            return this;
+        }
 
         /** The whole configuration at once. */
         public Builder config(DrKitConfig config) {

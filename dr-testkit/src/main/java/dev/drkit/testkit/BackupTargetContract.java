@@ -60,10 +60,15 @@ public abstract class BackupTargetContract {
         return work.resolve("restore-" + name).toString();
     }
 
+    /** Adjusts the kit under test (encryption, compression, ...); the default changes nothing. */
+    protected DrKit.Builder configure(DrKit.Builder builder) throws Exception {
+        return builder;
+    }
+
     @BeforeEach
-    void openKit() throws IOException {
+    void openKit() throws Exception {
         storage = new FileStorageBackend(work.resolve("repo"));
-        kit = DrKit.builder().storage(storage).build();
+        kit = configure(DrKit.builder().storage(storage)).build();
     }
 
     @AfterEach

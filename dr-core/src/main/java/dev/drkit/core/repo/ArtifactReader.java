@@ -36,12 +36,15 @@ final class ArtifactReader extends FilterInputStream {
         try {
             CheckedInputStream stored = new CheckedInputStream(new BufferedInputStream(source, 256 * 1024),
                     a.storedSize(), a.sha256(), "stored " + what, null);
-            InputStream decoded = codecs.decode(stored, a.codecs(), what);
+            InputStream decoded = codecs.decode(stored, a.codecs(), a.recipients(), what);
             CheckedInputStream raw = new CheckedInputStream(decoded, a.rawSize(), a.rawCrc32c(),
                     ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
             return new ArtifactReader(raw, stored, what);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             source.close();
+            if (e instanceof dev.drkit.DrException) {
+                throw (dev.drkit.DrException) e;
+            }
             throw new CorruptDataException("cannot decode " + what + ": " + e.getMessage()
                     + "; the backup is damaged, use another one", e);
         }
@@ -77,6 +80,9 @@ final class ArtifactReader extends FilterInputStream {
             return mismatch;
         } catch (IOException | RuntimeException ignored) {
             // the original error says more
+        }
+        if (decodeError instanceof dev.drkit.DrException) {
+            return (dev.drkit.DrException) decodeError;
         }
         return new CorruptDataException("cannot decode " + what + ": " + decodeError.getMessage()
                 + "; the backup is damaged, use another one", decodeError);

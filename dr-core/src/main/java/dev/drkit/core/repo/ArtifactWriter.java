@@ -39,7 +39,7 @@ public final class ArtifactWriter extends OutputStream {
         this.codecs = codecs;
         this.upload = upload;
         this.stored = new HashingOutputStream(new NonClosing(upload.stream()), ContentHash.sha256(), null);
-        this.raw = new HashingOutputStream(codecs.encode(stored), ContentHash.crc32c(), counter);
+        this.raw = new HashingOutputStream(codecs.encode(stored, name), ContentHash.crc32c(), counter);
     }
 
     static ArtifactWriter open(Repository repo, String target, String backupId, String name, StreamCodecs codecs,
@@ -87,7 +87,7 @@ public final class ArtifactWriter extends OutputStream {
                 throw new ObjectExistsException("checksum file " + sidecar + " already exists");
             }
             result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.hash(),
-                    codecs.chain(), null);
+                    codecs.chain(), codecs.recipients());
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
         } finally {
