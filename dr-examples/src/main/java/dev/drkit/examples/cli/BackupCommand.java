@@ -29,10 +29,13 @@ final class BackupCommand {
         @Option(names = "--compress", paramLabel = "CODEC", description = "zstd (default), gzip, lz4, xz or none.")
         String compress;
 
-        int run(CommandSpec spec, String type, Settings settings) {
+        @Mixin
+        EncryptionOptions encryption;
+
+        int run(CommandSpec spec, String type, Settings settings) throws java.io.IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
-            try (DrKit kit = global.open(spec.commandLine().getErr(), compress)) {
+            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(), null)) {
                 BackupResult r = kit.backup(new TargetSpec(name, type, settings));
                 if (global.json) {
                     GlobalOptions.printJson(out, r.manifest());
@@ -66,7 +69,7 @@ final class BackupCommand {
         List<String> excludes = new ArrayList<>();
 
         @Override
-        public Integer call() {
+        public Integer call() throws java.io.IOException {
             Settings.Builder s = Settings.builder().addAll("path", paths).addAll("exclude", excludes);
             return common.run(spec, "files", s.build());
         }

@@ -9,10 +9,11 @@ import picocli.CommandLine.Command;
  * The {@code drkit} command line. Exit codes: 0 success, 1 the operation failed (one line
  * on stderr that says what failed and what to do), 2 usage error.
  */
-@Command(name = "drkit", mixinStandardHelpOptions = true, versionProvider = DrkitCli.Version.class,
+@Command(name = "drkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+        versionProvider = DrkitCli.Version.class,
         description = "Backup, restore, verification and retention for files, databases and buckets.",
         subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
-                PruneCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
+                PruneCommand.class, KeyCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class DrkitCli {
     @picocli.CommandLine.Mixin
     GlobalOptions global;

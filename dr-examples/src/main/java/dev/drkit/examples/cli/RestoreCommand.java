@@ -24,6 +24,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     BackupSelection selection;
 
+    @Mixin
+    DecryptionOptions decryption;
+
     @Option(names = "--to", paramLabel = "DIR", description = "files: the destination directory.")
     String to;
 
@@ -35,14 +38,14 @@ final class RestoreCommand implements Callable<Integer> {
     boolean force;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         Settings.Builder options = Settings.builder().addAll("include", includes);
         if (to != null) {
             options.set("to", to);
         }
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));
             if (global.json) {
                 GlobalOptions.printJson(out, r);

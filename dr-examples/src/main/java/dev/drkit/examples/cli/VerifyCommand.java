@@ -24,15 +24,18 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     BackupSelection selection;
 
+    @Mixin
+    DecryptionOptions decryption;
+
     @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "decode",
             description = "checksum (re-read and hash), decode (also decompress end to end; default), restore.")
     String level;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage())) {
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level), Settings.empty());
             if (global.json) {
                 GlobalOptions.printJson(out, report);

@@ -1,0 +1,42 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.crypto.Passphrases;
+import dev.drkit.crypto.PgpDecryption;
+import dev.drkit.crypto.PgpKeys;
+import dev.drkit.spi.DecryptionStage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** {@code --secret-key FILE... [--passphrase-file FILE]} for restore and verify. */
+final class DecryptionOptions {
+    @Option(names = "--secret-key", paramLabel = "FILE",
+            description = "OpenPGP secret key file to open encrypted backups (repeatable; env DRKIT_SECRET_KEY "
+                    + "may hold an armored key instead).")
+    List<Path> secretKeys = new ArrayList<>();
+
+    @Option(names = "--passphrase-file", paramLabel = "FILE",
+            description = "Passphrase of the secret key, or of passphrase-encrypted backups (env DRKIT_PASSPHRASE).")
+    Path passphraseFile;
+
+    /** The stage (possibly without keys, so that errors can say what is needed). */
+    DecryptionStage stage() throws IOException {
+        PgpDecryption.Builder b = PgpDecryption.builder();
+        for (Path p : secretKeys) {
+            b.secretKeys(p);
+        }
+        String fromEnv = System.getenv("DRKIT_SECRET_KEY");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            b.secretKeys(PgpKeys.secretKeys(fromEnv, "DRKIT_SECRET_KEY"));
+        }
+        char[] passphrase = passphraseFile != null ? Passphrases.fromFile(passphraseFile)
+                : Passphrases.fromEnvironment("DRKIT_PASSPHRASE");
+        b.passphrase(passphrase);
+        if (passphrase != null) {
+            java.util.Arrays.fill(passphrase, '\0');
+        }
+        return b.build();
+    }
+}
