@@ -7,35 +7,14 @@
 #   BENCH_DATA=/some/dir bench/files.sh
 #   BENCH_SIZE_MB=2048 RUNS=5 bench/files.sh
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-jar="$here/dr-examples/target/drkit.jar"
-runs=${RUNS:-3}
-size_mb=${BENCH_SIZE_MB:-1024}
-work=${BENCH_WORK:-$(mktemp -d /tmp/drkit-bench.XXXXXX)}
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-
-for tool in tar zstd java; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
-done
-[ -f "$jar" ] || (cd "$here" && mvn -q -B -DskipTests install)
-
-data=${BENCH_DATA:-}
-if [ -z "$data" ]; then
-  data="$work/data"
-  mkdir -p "$data"
-  echo "building a ~${size_mb} MB sample tree from /usr/share and /usr/lib ..." >&2
-  find /usr/share /usr/lib -xdev -type f -readable -size -256M -printf '%s\t%p\n' 2>/dev/null \
-    | sort -t$'\t' -k2 \
-    | awk -F'\t' -v max=$((size_mb * 1024 * 1024)) '{ if (total + $1 <= max) { total += $1; print $2 } }' \
-    > "$work/files.txt" || true
-  tar -c --ignore-failed-read --files-from="$work/files.txt" 2>/dev/null | tar -x -C "$data" || true
-fi
+source "$(dirname "$0")/common.sh"
+require tar zstd java bc
+build_jar
+data=$(sample_data)
 bytes=$(du -sb "$data" | cut -f1)
 files=$(find "$data" -type f | wc -l)
 echo "data: $data, $((bytes / 1024 / 1024)) MiB in $files files; $(nproc) cores; $(zstd --version | head -1)" >&2
 
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
 
 run_ref() {
   local out="$work/ref.tar.zst"
@@ -57,7 +36,6 @@ run_drkit() {
   elapsed "$t0" "$t1"
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # warm the page cache and the JIT-less paths once
 run_ref >/dev/null
@@ -72,9 +50,8 @@ done
 ref=$(median "${ref_times[@]}")
 dk=$(median "${drkit_times[@]}")
 ratio=$(echo "scale=3; $dk / $ref" | bc)
-mbps() { echo "scale=0; $bytes / 1048576 / $1" | bc; }
 
 printf '\n%-22s %10s %12s %14s\n' "" "median s" "MiB/s" "stored MiB"
-printf '%-22s %10.2f %12s %14s\n' "tar -c | zstd -3" "$ref" "$(mbps "$ref")" "$((ref_size / 1048576))"
-printf '%-22s %10.2f %12s %14s\n' "drkit backup files" "$dk" "$(mbps "$dk")" "$((drkit_size / 1048576))"
+printf '%-22s %10.2f %12s %14s\n' "tar -c | zstd -3" "$ref" "$(mbps "$bytes" "$ref")" "$((ref_size / 1048576))"
+printf '%-22s %10.2f %12s %14s\n' "drkit backup files" "$dk" "$(mbps "$bytes" "$dk")" "$((drkit_size / 1048576))"
 printf '\nratio drkit/reference: %s (target <= 1.1)\n' "$ratio"

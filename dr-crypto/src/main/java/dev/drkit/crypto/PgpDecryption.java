@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.security.Provider;
-import java.security.Security;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -41,7 +40,6 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactory
  * Immutable and thread-safe.
  */
 public final class PgpDecryption implements DecryptionStage {
-    private static final Provider CONTENT = Security.getProvider("SunJCE");
 
     private final List<PGPSecretKeyRingCollection> keyRings;
     private final char[] passphrase;
@@ -156,7 +154,7 @@ public final class PgpDecryption implements DecryptionStage {
     }
 
     private static Provider contentProvider() {
-        return CONTENT != null ? CONTENT : Pgp.BC;
+        return CfbProvider.INSTANCE;
     }
 
     private interface Opener {

@@ -29,7 +29,8 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodG
  * streamed with partial-length packets, without OpenPGP compression (drkit compresses first).
  * The session key is encrypted to every recipient key and/or a passphrase (iterated and
  * salted S2K, SHA-256), so old backups stay readable with an old key after rotation and an
- * escrow key can open everything. Bulk AES runs on the JDK's provider (AES-NI).
+ * escrow key can open everything. Bulk AES runs on the JDK's AES-NI through
+ * {@link OpenPgpCfbCipher}.
  * Immutable and thread-safe.
  */
 public final class PgpEncryption implements EncryptionStage {
@@ -72,7 +73,7 @@ public final class PgpEncryption implements EncryptionStage {
     public OutputStream encrypt(OutputStream stored, String name) throws IOException {
         PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
                 new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256).setWithIntegrityPacket(true)
-                        .setSecureRandom(random));
+                        .setProvider(CfbProvider.INSTANCE).setSecureRandom(random));
         for (PGPPublicKey k : keys) {
             generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(k).setProvider(Pgp.BC)
                     .setSecureRandom(random));

@@ -103,6 +103,11 @@ public final class ArtifactWriter extends OutputStream {
         } catch (IOException ignored) {
             // best effort: an orphan upload is never listed
         }
+        try {
+            raw.close(); // releases the compressor's native memory and the pipeline thread
+        } catch (IOException | RuntimeException ignored) {
+            // expected: the upload is gone
+        }
     }
 
     /** What was stored; available after a successful {@link #close()}. */

@@ -2,6 +2,7 @@ package dev.drkit.core.repo;
 
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.core.pipeline.AsyncOutputStream;
 import dev.drkit.core.pipeline.Compression;
 import dev.drkit.spi.DecryptionStage;
 import dev.drkit.spi.EncryptionStage;
@@ -51,10 +52,15 @@ public record StreamCodecs(Compression compression, int level, int workers, Encr
         return compression.extension() + (encryption == null ? "" : encryption.extension());
     }
 
-    /** Wraps the stored stream so that writes to the result are encoded into it. */
+    /**
+     * Wraps the stored stream so that writes to the result are encoded into it. Encryption,
+     * hashing and upload of the compressed bytes run on a pipeline thread of their own.
+     */
     public OutputStream encode(OutputStream stored, String name) throws IOException {
         OutputStream encrypted = encryption == null ? stored : encryption.encrypt(stored, name);
-        return compression.compress(encrypted, level, workers);
+        OutputStream tail = compression == Compression.NONE && encryption == null ? encrypted
+                : new AsyncOutputStream(encrypted, 1 << 20, 4, "drkit-pipeline-" + name);
+        return compression.compress(tail, level, workers);
     }
 
     /** Undoes a recorded chain, last codec first. */

@@ -1,0 +1,39 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+here=$(cd "$(dirname "$0")/.." && pwd)
+jar="$here/dr-examples/target/drkit.jar"
+runs=${RUNS:-3}
+size_mb=${BENCH_SIZE_MB:-1024}
+work=${BENCH_WORK:-$(mktemp -d /tmp/drkit-bench.XXXXXX)}
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+
+require() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+  done
+}
+
+build_jar() {
+  [ -f "$jar" ] || (cd "$here" && mvn -q -B -DskipTests install)
+}
+
+# sample_data: prints the data directory: BENCH_DATA, or a ~size_mb tree from /usr/share and /usr/lib
+sample_data() {
+  if [ -n "${BENCH_DATA:-}" ]; then
+    echo "$BENCH_DATA"
+    return
+  fi
+  local data="$work/data"
+  mkdir -p "$data"
+  echo "building a ~${size_mb} MB sample tree from /usr/share and /usr/lib ..." >&2
+  find /usr/share /usr/lib -xdev -type f -readable -size -256M -printf '%s\t%p\n' 2>/dev/null \
+    | sort -t$'\t' -k2 \
+    | awk -F'\t' -v max=$((size_mb * 1024 * 1024)) '{ if (total + $1 <= max) { total += $1; print $2 } }' \
+    > "$work/files.txt" || true
+  tar -c --ignore-failed-read --files-from="$work/files.txt" 2>/dev/null | tar -x -C "$data" || true
+  echo "$data"
+}
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+mbps() { echo "scale=0; $1 / 1048576 / $2" | bc; }
