@@ -42,6 +42,8 @@ public class DrException extends RuntimeException {
         TARGET,
         /** Encrypted data cannot be opened: no key fits, or its integrity check failed. */
         DECRYPTION,
+        /** A manifest signature is missing, untrusted or invalid. */
+        SIGNATURE,
         /** A verifier found a problem. */
         VERIFICATION_FAILED,
         /** The repository format is newer or different than this version understands. */

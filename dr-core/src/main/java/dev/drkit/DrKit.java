@@ -68,6 +68,8 @@ public final class DrKit implements AutoCloseable {
     private final Clock clock;
     private final List<DrListener> listeners;
     private final StreamCodecs codecs;
+    private final dev.drkit.spi.ManifestSigner signer;
+    private final dev.drkit.spi.ManifestVerifier trusted;
 
     private DrKit(Builder b) {
         this.clock = b.clock;
@@ -84,6 +86,8 @@ public final class DrKit implements AutoCloseable {
         this.config = cfg;
         this.codecs = new StreamCodecs(Compression.parse(cfg.compression()), cfg.compressionLevel(),
                 cfg.compressionWorkers(), b.encryption, b.decryption);
+        this.signer = b.signer;
+        this.trusted = b.trusted;
         this.ownsStorage = b.storage == null;
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
         this.repository = Repository.open(storage, clock.instant());
@@ -156,7 +160,7 @@ public final class DrKit implements AutoCloseable {
             BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT, id, spec.name(), target.type(),
                     ctx.kind, ctx.parent, ctx.dependsOn, started, clock.instant(), VERSION, Hosts.name(), artifacts,
                     ctx.metadata);
-            repository.writeManifest(manifest);
+            repository.writeManifest(manifest, signer);
             emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
                     + " complete", Map.of("rawBytes", manifest.rawSize(), "storedBytes", manifest.storedSize()));
             return new BackupResult(manifest);
@@ -200,6 +204,15 @@ public final class DrKit implements AutoCloseable {
                         + "; 'drkit list' shows the targets and backups there"));
     }
 
+    /** The manifest, after its signature was checked when trusted keys are configured. */
+    private BackupManifest trustedManifest(String target, String backupId) {
+        BackupManifest m = manifest(target, backupId);
+        if (trusted != null) {
+            repository.verifySignature(m.target(), m.id(), trusted);
+        }
+        return m;
+    }
+
     // ---------------------------------------------------------------- verify
 
     /** Verifies a backup at a level with default verifier options. */
@@ -215,7 +228,7 @@ public final class DrKit implements AutoCloseable {
      * @param backupId the backup, or null for the newest
      */
     public VerifyReport verify(String target, String backupId, VerifyLevel level, Settings options) {
-        BackupManifest m = manifest(target, backupId);
+        BackupManifest m = trustedManifest(target, backupId);
         List<VerifierProvider> providers = registry.verifiers(m.type(), level);
         List<VerificationResult> results = new ArrayList<>();
         ProgressMeter meter = meter("verify", target);
@@ -244,7 +257,7 @@ public final class DrKit implements AutoCloseable {
      * corrupt backup leaves it as it was.
      */
     public RestoreResult restore(RestoreRequest request) {
-        BackupManifest m = manifest(request.target(), request.backupId());
+        BackupManifest m = trustedManifest(request.target(), request.backupId());
         BackupTarget target = registry.target(m.type()).create(Settings.empty());
         long start = System.nanoTime();
         ProgressMeter meter = meter("restore", request.target());
@@ -576,6 +589,8 @@ public final class DrKit implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private dev.drkit.spi.EncryptionStage encryption;
         private dev.drkit.spi.DecryptionStage decryption;
+        private dev.drkit.spi.ManifestSigner signer;
+        private dev.drkit.spi.ManifestVerifier trusted;
 
         /**
          * Encrypts new artifacts after compression (e.g. OpenPGP from {@code dr-crypto}); the
@@ -589,6 +604,21 @@ public final class DrKit implements AutoCloseable {
         /** Opens encrypted artifacts on restore and decode verification; null when there is no key. */
         public Builder decryption(dev.drkit.spi.DecryptionStage stage) {
             this.decryption = stage;
+            return this;
+        }
+
+        /** Signs every new manifest (detached signature beside it). */
+        public Builder signer(dev.drkit.spi.ManifestSigner signer) {
+            this.signer = signer;
+            return this;
+        }
+
+        /**
+         * Trusted manifest signatures: restore and verify refuse a backup whose manifest is not
+         * signed by one of these keys.
+         */
+        public Builder trustedSignatures(dev.drkit.spi.ManifestVerifier verifier) {
+            this.trusted = verifier;
             return this;
         }
 

@@ -79,6 +79,16 @@ class GpgInteropIT {
     }
 
     @Test
+    void gpgVerifiesDrkitManifestSignatures() throws Exception {
+        byte[] manifest = "{\"format\" : 1}\n".getBytes(StandardCharsets.UTF_8);
+        Files.write(dir.resolve("manifest.json"), manifest);
+        Files.write(dir.resolve("manifest.json.asc"), PgpManifestSigner.fromFile(dir.resolve("keys/secret.asc"), null)
+                .sign(manifest));
+        String out = gpg("--verify", dir.resolve("manifest.json.asc").toString(), dir.resolve("manifest.json").toString());
+        assertThat(out).contains("Good signature");
+    }
+
+    @Test
     void passphraseMessagesWorkBothWays() throws Exception {
         Path pass = Files.writeString(dir.resolve("pass"), "a long passphrase for the drill\n");
         char[] secret = Passphrases.fromFile(pass);

@@ -158,13 +158,44 @@ public final class Repository {
 
     /** Writes a manifest; this is what makes a backup exist, so it is written last. */
     public void writeManifest(BackupManifest manifest) {
+        writeManifest(manifest, null);
+    }
+
+    /**
+     * Writes a manifest, and first its detached signature when a signer is given, so that a
+     * manifest never exists without its signature.
+     */
+    public void writeManifest(BackupManifest manifest, dev.drkit.spi.ManifestSigner signer) {
         String key = RepositoryLayout.manifest(manifest.target(), manifest.id());
+        byte[] json = Json.write(manifest);
         try {
-            if (!storage.createIfAbsent(key, Json.write(manifest))) {
+            if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json))) {
+                throw new ObjectExistsException("signature " + key + signer.signatureSuffix() + " already exists");
+            }
+            if (!storage.createIfAbsent(key, json)) {
                 throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
             }
         } catch (IOException e) {
             throw storageError("writing manifest " + key, e);
+        }
+    }
+
+    /** Checks the stored manifest bytes of a backup against its stored signature. */
+    public void verifySignature(String target, String id, dev.drkit.spi.ManifestVerifier verifier) {
+        String key = RepositoryLayout.manifest(target, id);
+        try {
+            byte[] json = readSmall(key);
+            byte[] signature;
+            try {
+                signature = readSmall(key + verifier.signatureSuffix());
+            } catch (NoSuchFileException e) {
+                signature = null;
+            }
+            verifier.verify(json, signature, "manifest of backup " + target + "/" + id);
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe());
+        } catch (IOException e) {
+            throw storageError("reading the manifest signature of " + target + "/" + id, e);
         }
     }
 

@@ -35,7 +35,8 @@ final class BackupCommand {
         int run(CommandSpec spec, String type, Settings settings) throws java.io.IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
-            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(), null)) {
+            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(), null,
+                    encryption.signer(), null)) {
                 BackupResult r = kit.backup(new TargetSpec(name, type, settings));
                 if (global.json) {
                     GlobalOptions.printJson(out, r.manifest());

@@ -21,6 +21,20 @@ final class DecryptionOptions {
             description = "Passphrase of the secret key, or of passphrase-encrypted backups (env DRKIT_PASSPHRASE).")
     Path passphraseFile;
 
+    @Option(names = "--trusted-key", paramLabel = "PUBLIC_KEY_FILE",
+            description = "Refuse backups whose manifest is not signed by this OpenPGP key (env DRKIT_TRUSTED_KEY "
+                    + "may name the file).")
+    Path trustedKey;
+
+    /** The trusted manifest signatures, or null when none are configured. */
+    dev.drkit.spi.ManifestVerifier trusted() throws IOException {
+        Path file = trustedKey;
+        if (file == null && System.getenv("DRKIT_TRUSTED_KEY") != null && !System.getenv("DRKIT_TRUSTED_KEY").isBlank()) {
+            file = Path.of(System.getenv("DRKIT_TRUSTED_KEY"));
+        }
+        return file == null ? null : dev.drkit.crypto.PgpManifestVerifier.fromFile(file);
+    }
+
     /** The stage (possibly without keys, so that errors can say what is needed). */
     DecryptionStage stage() throws IOException {
         PgpDecryption.Builder b = PgpDecryption.builder();

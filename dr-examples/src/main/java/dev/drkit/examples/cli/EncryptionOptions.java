@@ -19,6 +19,23 @@ final class EncryptionOptions {
             description = "Also (or only) encrypt with the passphrase on the first line of FILE (env DRKIT_PASSPHRASE).")
     Path passphraseFile;
 
+    @Option(names = "--sign-with", paramLabel = "SECRET_KEY_FILE",
+            description = "Sign the manifest with this OpenPGP key (manifest.json.asc; gpg --verify checks it).")
+    Path signingKey;
+
+    @Option(names = "--sign-passphrase-file", paramLabel = "FILE",
+            description = "Passphrase of the --sign-with key.")
+    Path signingPassphraseFile;
+
+    /** The manifest signer, or null. */
+    dev.drkit.spi.ManifestSigner signer() throws IOException {
+        if (signingKey == null) {
+            return null;
+        }
+        char[] passphrase = signingPassphraseFile == null ? null : Passphrases.fromFile(signingPassphraseFile);
+        return dev.drkit.crypto.PgpManifestSigner.fromFile(signingKey, passphrase);
+    }
+
     /** The stage, or null when no encryption was asked for. */
     EncryptionStage stage() throws IOException {
         char[] passphrase = passphraseFile != null ? Passphrases.fromFile(passphraseFile) : null;

@@ -34,12 +34,13 @@ final class GlobalOptions {
 
     /** Opens the kit on the repository given by --repo or DRKIT_REPO. */
     DrKit open(PrintWriter err, String compression) {
-        return open(err, compression, null, null);
+        return open(err, compression, null, null, null, null);
     }
 
     /** Opens the kit with encryption for new artifacts and/or decryption keys for reading. */
     DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
-               dev.drkit.spi.DecryptionStage decryption) {
+               dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
+               dev.drkit.spi.ManifestVerifier trusted) {
         String uri = repo != null ? repo : System.getenv("DRKIT_REPO");
         if (uri == null || uri.isBlank()) {
             throw new ConfigException("no repository: give --repo URI (e.g. --repo /var/backups/drkit) or set DRKIT_REPO");
@@ -51,7 +52,8 @@ final class GlobalOptions {
         if (lockWait != null) {
             config.lockWait(dev.drkit.Settings.parseDuration("--lock-wait", lockWait));
         }
-        DrKit.Builder b = DrKit.builder().config(config.build()).encryption(encryption).decryption(decryption);
+        DrKit.Builder b = DrKit.builder().config(config.build()).encryption(encryption).decryption(decryption)
+                .signer(signer).trustedSignatures(trusted);
         if (!quiet && !json && System.console() != null) {
             b.listener(new ConsoleProgress(err));
         }

@@ -45,7 +45,8 @@ final class RestoreCommand implements Callable<Integer> {
         if (to != null) {
             options.set("to", to);
         }
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage())) {
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
+                decryption.trusted())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));
             if (global.json) {
                 GlobalOptions.printJson(out, r);

@@ -35,7 +35,8 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage())) {
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
+                decryption.trusted())) {
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level), Settings.empty());
             if (global.json) {
                 GlobalOptions.printJson(out, report);

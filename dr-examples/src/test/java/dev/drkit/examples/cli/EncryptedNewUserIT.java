@@ -118,4 +118,32 @@ class EncryptedNewUserIT {
         assertThat(work.resolve("r").resolve(tree.toString().substring(1)).resolve(".env.production"))
                 .hasContent(SECRET);
     }
+
+    @Test
+    void signedManifestsAreCheckedAgainstTheTrustedKey() throws Exception {
+        ok(CliProcess.run(null, "key", "generate", "--out", work.resolve("keys").toString()));
+        ok(CliProcess.run(null, "key", "generate", "--out", work.resolve("other").toString()));
+        String id = ok(CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString(),
+                "--sign-with", work.resolve("keys/secret.asc").toString())).lastLine();
+        Path manifest = repo.resolve("backups/config/" + id + "/manifest.json");
+
+        gpg("--import " + work.resolve("keys/public.asc"));
+        assertThat(gpg("--verify " + manifest + ".asc " + manifest)).contains("Good signature");
+
+        ok(CliProcess.run(repo, "verify", "--name", "config", "--id", id, "--trusted-key",
+                work.resolve("keys/public.asc").toString()));
+        CliProcess.Result untrusted = CliProcess.run(repo, "verify", "--name", "config", "--id", id,
+                "--trusted-key", work.resolve("other/public.asc").toString());
+        assertThat(untrusted.exit()).isEqualTo(1);
+        assertThat(untrusted.err()).contains("not a trusted key");
+
+        String json = Files.readString(manifest);
+        Files.delete(manifest);
+        Files.writeString(manifest, json.replace("\"kind\" : \"full\"", "\"kind\" : \"f\u0075ll\" "));
+        CliProcess.Result tampered = CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to",
+                work.resolve("r").toString(), "--trusted-key", work.resolve("keys/public.asc").toString());
+        assertThat(tampered.exit()).isEqualTo(1);
+        assertThat(tampered.err()).contains("modified");
+        assertThat(work.resolve("r")).doesNotExist();
+    }
 }
