@@ -1,0 +1,227 @@
+package dev.drkit.testkit;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real PostgreSQL cluster for tests: initdb in a temporary directory, started on a free
+ * loopback port with password (SCRAM) authentication over TCP, stopped and removed on
+ * {@link #close()}. Binaries come from {@code PG_BIN}, else the newest
+ * {@code /usr/lib/postgresql/N/bin}, else PATH. PostgreSQL refuses to run as root, so when
+ * the tests run as root the server runs as the {@code postgres} system user (via
+ * {@code runuser}) in a directory it owns.
+ */
+public final class PostgresServer implements AutoCloseable {
+    public static final String SUPERUSER = "postgres";
+
+    private final Path binDir;
+    private final Path dir;
+    private final Path data;
+    private final int port;
+    private final String password;
+    private final boolean asPostgresUser;
+
+    private PostgresServer(Path binDir, Path dir, int port, String password, boolean asPostgresUser) {
+        this.binDir = binDir;
+        this.dir = dir;
+        this.data = dir.resolve("data");
+        this.port = port;
+        this.password = password;
+        this.asPostgresUser = asPostgresUser;
+    }
+
+    /** Starts a fresh cluster, or skips (locally) / fails (CI) the test when PostgreSQL is missing. */
+    public static PostgresServer start() throws IOException, InterruptedException {
+        Path bin = findBinDir().orElse(null);
+        if (bin == null) {
+            Prerequisites.requireTool("initdb"); // skips or fails with a clear message
+            bin = Prerequisites.findOnPath("initdb").orElseThrow().getParent();
+        }
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        byte[] secret = new byte[12];
+        new SecureRandom().nextBytes(secret);
+        PostgresServer pg = new PostgresServer(bin, dir, freePort(), HexFormat.of().formatHex(secret), root);
+        try {
+            pg.initAndStart();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            pg.close();
+            throw e;
+        }
+        return pg;
+    }
+
+    /** Where the server binaries are (pg_dump and pg_restore of the same version sit beside them on Debian). */
+    public Path binDir() {
+        return binDir;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The superuser's password (a random one per server). */
+    public String password() {
+        return password;
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+    }
+
+    public Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database), SUPERUSER, password);
+    }
+
+    /** Runs SQL statements (separated by semicolons at line ends) in a database. */
+    public void execute(String database, String sql) throws SQLException {
+        try (Connection c = connect(database); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    public void createDatabase(String name) throws SQLException {
+        execute("postgres", "CREATE DATABASE \"" + name.replace("\"", "\"\"") + "\"");
+    }
+
+    /** Names of the databases on the server, without templates. */
+    public List<String> databases() throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Connection c = connect("postgres"); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    /** Writes the superuser password to a 0600 file, as a password-file setting expects it. */
+    public Path passwordFile(Path dir) throws IOException {
+        Path f = dir.resolve("pg-password");
+        Files.deleteIfExists(f);
+        Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(f, password + "\n");
+        return f;
+    }
+
+    private void initAndStart() throws IOException, InterruptedException {
+        Path pwfile = dir.resolve("pwfile");
+        Files.writeString(pwfile, password + "\n");
+        if (asPostgresUser) {
+            chownTree(dir, SUPERUSER);
+        }
+        run(List.of(binDir.resolve("initdb").toString(), "-D", data.toString(), "-U", SUPERUSER,
+                "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                "--locale=C", "--no-sync"), 120);
+        Files.deleteIfExists(pwfile);
+        run(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("server.log").toString(),
+                "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                        + " -c full_page_writes=off -c synchronous_commit=off", "start"), 90);
+    }
+
+    private void run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        if (asPostgresUser) {
+            cmd.addAll(Arrays.asList("runuser", "-u", SUPERUSER, "--"));
+        }
+        cmd.addAll(command);
+        Path log = Files.createTempFile(dir, "cmd", ".log");
+        if (asPostgresUser) {
+            chownTree(log, SUPERUSER);
+        }
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(command.get(0) + " timed out");
+        }
+        if (p.exitValue() != 0) {
+            String serverLog = Files.exists(dir.resolve("server.log")) ? Files.readString(dir.resolve("server.log")) : "";
+            throw new IOException(String.join(" ", command.subList(0, 1)) + " failed (" + p.exitValue() + "):\n"
+                    + Files.readString(log, StandardCharsets.UTF_8) + serverLog);
+        }
+    }
+
+    private static void chownTree(Path root, String user) throws IOException {
+        UserPrincipalLookupService lookup = root.getFileSystem().getUserPrincipalLookupService();
+        var owner = lookup.lookupPrincipalByName(user);
+        var group = lookup.lookupPrincipalByGroupName(user);
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.toList()) {
+                Files.setOwner(p, owner);
+                Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class).setGroup(group);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** PG_BIN, else the newest Debian-style /usr/lib/postgresql/N/bin with initdb. */
+    public static Optional<Path> findBinDir() {
+        String env = System.getenv("PG_BIN");
+        if (env != null && !env.isBlank() && Files.isExecutable(Path.of(env, "initdb"))) {
+            return Optional.of(Path.of(env));
+        }
+        Path base = Path.of("/usr/lib/postgresql");
+        if (!Files.isDirectory(base)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> versions = Files.list(base)) {
+            return versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
+                    .max(Comparator.comparingInt(b -> parseIntOr(b.getParent().getFileName().toString())));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static int parseIntOr(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (Files.exists(data.resolve("postmaster.pid"))) {
+                run(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w",
+                        "stop"), 60);
+            }
+        } catch (IOException | InterruptedException e) {
+            // fall through to removing the directory
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // a temp directory left behind is harmless
+        }
+    }
+}
