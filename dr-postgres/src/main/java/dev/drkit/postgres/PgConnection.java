@@ -1,0 +1,149 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Where and as whom to connect: a JDBC URL ({@code jdbc:postgresql://host:port/db?sslmode=..}),
+ * a user, and a password read from {@code password-file} or the environment variable named
+ * by {@code password-env} (default {@code PGPASSWORD}). The password is handed to the
+ * PostgreSQL tools through a private temporary pgpass file, never through arguments, and
+ * never appears in {@link #toString()} or messages.
+ */
+final class PgConnection {
+    private final String host;
+    private final int port;
+    private final String database;
+    private final String user;
+    private final String password;
+    private final Map<String, String> params;
+
+    private PgConnection(String host, int port, String database, String user, String password,
+                         Map<String, String> params) {
+        this.host = host;
+        this.port = port;
+        this.database = database;
+        this.user = user;
+        this.password = password;
+        this.params = params;
+    }
+
+    /** Reads {@code url}, {@code user}, {@code password-file} / {@code password-env} from settings. */
+    static PgConnection from(Settings s) {
+        String url = s.get("url").orElseThrow(() -> new ConfigException(
+                "postgres: give the server as --url jdbc:postgresql://HOST:PORT/DATABASE"));
+        if (!url.startsWith("jdbc:postgresql://")) {
+            throw new ConfigException("postgres: --url must start with jdbc:postgresql://, not '"
+                    + url.replaceAll("\\?.*", "") + "'");
+        }
+        URI uri = URI.create(url.substring("jdbc:".length()));
+        String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+        Map<String, String> params = new LinkedHashMap<>();
+        if (uri.getRawQuery() != null) {
+            for (String kv : uri.getRawQuery().split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    params.put(kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        String user = s.get("user").orElse(params.getOrDefault("user", System.getProperty("user.name")));
+        return new PgConnection(uri.getHost() == null ? "localhost" : uri.getHost(),
+                uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password(s), params);
+    }
+
+    private static String password(Settings s) {
+        if (s.has("password-file")) {
+            Path f = Path.of(s.require("password-file"));
+            try {
+                String text = Files.readString(f, StandardCharsets.UTF_8);
+                int nl = text.indexOf('\n');
+                return (nl < 0 ? text : text.substring(0, nl)).strip();
+            } catch (IOException e) {
+                throw new ConfigException("cannot read password file " + f + ": " + e.getMessage());
+            }
+        }
+        String env = System.getenv(s.get("password-env", "PGPASSWORD"));
+        return env == null || env.isEmpty() ? null : env;
+    }
+
+    /** The same server and credentials, another database. */
+    PgConnection withDatabase(String db) {
+        return new PgConnection(host, port, db, user, password, params);
+    }
+
+    String database() {
+        return database;
+    }
+
+    String user() {
+        return user;
+    }
+
+    Connection open() throws SQLException {
+        Properties p = new Properties();
+        params.forEach(p::setProperty);
+        p.setProperty("user", user);
+        if (password != null) {
+            p.setProperty("password", password);
+        }
+        p.setProperty("ApplicationName", "drkit");
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+    }
+
+    /**
+     * Environment for pg_dump, pg_restore and psql: server, user and database, TLS settings,
+     * and the private pgpass file holding the password.
+     */
+    Map<String, String> toolEnvironment(Path pgpass) throws IOException {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("PGHOST", host);
+        env.put("PGPORT", String.valueOf(port));
+        env.put("PGUSER", user);
+        env.put("PGDATABASE", database);
+        env.put("PGAPPNAME", "drkit");
+        copy(env, "sslmode", "PGSSLMODE");
+        copy(env, "sslrootcert", "PGSSLROOTCERT");
+        copy(env, "sslcert", "PGSSLCERT");
+        copy(env, "sslkey", "PGSSLKEY");
+        if (password != null) {
+            Files.createFile(pgpass, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(pgpass, escape(host) + ":" + port + ":*:" + escape(user) + ":" + escape(password) + "\n");
+            env.put("PGPASSFILE", pgpass.toString());
+        }
+        return env;
+    }
+
+    private void copy(Map<String, String> env, String param, String variable) {
+        if (params.containsKey(param)) {
+            env.put(variable, params.get(param));
+        }
+    }
+
+    private static String escape(String s) {
+        return s.replace("\\", "\\\\").replace(":", "\\:");
+    }
+
+    /** Whether an error text could contain the password (never print it then). */
+    String redact(String text) {
+        return password == null || password.isEmpty() ? text : text.replace(password, "****");
+    }
+
+    @Override
+    public String toString() {
+        return "postgresql://" + user + "@" + host + ":" + port + "/" + database;
+    }
+}

@@ -1,0 +1,309 @@
+package dev.drkit.postgres;
+
+import dev.drkit.Capability;
+import dev.drkit.ConfigException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.RestoreContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Logical backups of one PostgreSQL database with {@code pg_dump}: a custom-format archive
+ * ({@code database.dump}, uncompressed, since drkit compresses) taken inside an exported
+ * snapshot, in which exact per-table row counts are recorded too, so that a restore test can
+ * prove a restore complete. Optionally the cluster's roles and tablespaces
+ * ({@code pg_dumpall --globals-only}) as {@code globals.sql}.
+ *
+ * <p>Backup settings: {@code url}, {@code user}, {@code password-file} (or {@code password-env}),
+ * {@code globals}, {@code bin-dir}. Restore options: the same connection settings for the
+ * target server, {@code to-database}, {@code table}/{@code schema} (repeatable),
+ * {@code jobs}, {@code globals}, {@code no-owner}, {@code no-privileges}.
+ */
+public final class PostgresLogicalTarget implements BackupTarget {
+    public static final String ARCHIVE = "database.dump";
+    public static final String GLOBALS = "globals.sql";
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalTarget.class);
+
+    private final Settings settings;
+
+    PostgresLogicalTarget(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public String type() {
+        return PostgresLogicalTargetProvider.TYPE;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
+    }
+
+    @Override
+    public void backup(BackupContext context) throws IOException {
+        PgConnection conn = PgConnection.from(settings);
+        PgTools tools = PgTools.find(settings.get("bin-dir", null));
+        try (Connection jdbc = open(conn)) {
+            jdbc.setAutoCommit(false);
+            try (Statement s = jdbc.createStatement()) {
+                s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            }
+            String snapshot = single(jdbc, "SELECT pg_export_snapshot()");
+            int serverMajor = Integer.parseInt(single(jdbc, "SHOW server_version_num")) / 10000;
+            tools.requireAtLeast("pg_dump", serverMajor);
+            context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
+            context.metadata("database", conn.database());
+            context.metadata("encoding", single(jdbc, "SELECT pg_encoding_to_char(encoding) FROM pg_database "
+                    + "WHERE datname = current_database()"));
+            long size = Long.parseLong(single(jdbc, "SELECT pg_database_size(current_database())"));
+            context.metadata("databaseSize", size);
+            context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
+            context.expectBytes(size);
+            Map<String, Long> counts = rowCounts(jdbc);
+            context.metadata("tables", counts.size());
+            context.metadata("rowCounts", counts);
+
+            dump(tools, conn, List.of("--format=custom", "--compress=0", "--snapshot=" + snapshot, "--no-password",
+                    conn.database()), "pg_dump", context.newArtifact(ARCHIVE));
+            jdbc.commit();
+        } catch (SQLException e) {
+            throw sqlError("backing up " + conn, conn, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while backing up " + conn);
+        }
+        if (settings.bool("globals", false)) {
+            try {
+                dump(tools, conn, List.of("--globals-only", "--no-password"), "pg_dumpall", context.newArtifact(GLOBALS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DrException(ErrorCode.INTERRUPTED, "interrupted while dumping globals");
+            }
+        }
+    }
+
+    /** Exact row counts of every user table, inside the snapshot pg_dump uses. */
+    private static Map<String, Long> rowCounts(Connection jdbc) throws SQLException {
+        List<String> tables = new ArrayList<>();
+        try (Statement s = jdbc.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+                        + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                        + "AND n.nspname NOT LIKE 'pg_temp%' AND NOT c.relispartition ORDER BY 1")) {
+            while (rs.next()) {
+                tables.add(rs.getString(1));
+            }
+        }
+        Map<String, Long> counts = new LinkedHashMap<>();
+        try (Statement s = jdbc.createStatement()) {
+            for (String t : tables) {
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + t)) {
+                    rs.next();
+                    counts.put(t, rs.getLong(1));
+                }
+            }
+        }
+        return counts;
+    }
+
+    private static void dump(PgTools tools, PgConnection conn, List<String> args, String tool, OutputStream artifact)
+            throws IOException, InterruptedException {
+        try (PgTools.Run run = tools.start(conn, tool, args)) {
+            run.process.getOutputStream().close();
+            try (OutputStream out = artifact; InputStream in = run.process.getInputStream()) {
+                in.transferTo(out);
+                int code = run.await();
+                if (code != 0) {
+                    throw new DrException(ErrorCode.TARGET, tool + " of " + conn + " failed (exit " + code + "): "
+                            + lastLines(run.stderr()));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext context) throws IOException {
+        Settings o = context.options();
+        String toDatabase = o.get("to-database").orElseThrow(() -> new ConfigException(
+                "postgres-logical restore needs --to-database DB (a new one is created; an existing one needs --force)"));
+        PgConnection admin = PgConnection.from(o);
+        PgConnection target = admin.withDatabase(toDatabase);
+        PgTools tools = PgTools.find(o.get("bin-dir", null));
+        boolean created = prepareDatabase(admin, toDatabase, context.force());
+        try {
+            if (o.bool("globals", false) && context.manifest().artifact(GLOBALS).isPresent()) {
+                feed(tools, admin, "psql", List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0",
+                        "-f", "-"), context.openArtifact(GLOBALS));
+            }
+            List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
+            o.getAll("table").forEach(t -> args.add("--table=" + t));
+            o.getAll("schema").forEach(s -> args.add("--schema=" + s));
+            if (o.bool("no-owner", false)) {
+                args.add("--no-owner");
+            }
+            if (o.bool("no-privileges", false)) {
+                args.add("--no-privileges");
+            }
+            int jobs = o.integer("jobs", 1);
+            if (jobs > 1) {
+                restoreParallel(tools, target, args, jobs, context);
+            } else {
+                feed(tools, target, "pg_restore", args, context.openArtifact(ARCHIVE));
+            }
+        } catch (IOException | RuntimeException e) {
+            if (created) {
+                dropQuietly(admin, toDatabase);
+            }
+            throw e;
+        }
+    }
+
+    /** pg_restore -j needs a seekable file: the verified archive is spooled to a private temp file. */
+    private static void restoreParallel(PgTools tools, PgConnection target, List<String> args, int jobs,
+                                        RestoreContext context) throws IOException {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("drkit-restore-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        java.nio.file.Path file = dir.resolve(ARCHIVE);
+        try {
+            try (InputStream in = context.openArtifact(ARCHIVE)) {
+                java.nio.file.Files.copy(in, file);
+            }
+            List<String> all = new ArrayList<>(args);
+            all.add("--jobs=" + jobs);
+            all.add(file.toString());
+            try (PgTools.Run run = tools.start(target, "pg_restore", all)) {
+                run.process.getOutputStream().close();
+                run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                int code = run.await();
+                if (code != 0) {
+                    throw new DrException(ErrorCode.TARGET, "pg_restore into " + target + " failed (exit " + code
+                            + "): " + lastLines(run.stderr()));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring");
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    /** Streams {@code data} into a tool's stdin; a checksum failure of the data stops the tool. */
+    static void feed(PgTools tools, PgConnection conn, String tool, List<String> args, InputStream data)
+            throws IOException {
+        try (PgTools.Run run = tools.start(conn, tool, args); InputStream in = data) {
+            Thread drainOut = new Thread(() -> {
+                try {
+                    run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                } catch (IOException ignored) {
+                    // process gone
+                }
+            }, "drkit-pg-stdout");
+            drainOut.setDaemon(true);
+            drainOut.start();
+            try (OutputStream stdin = run.process.getOutputStream()) {
+                in.transferTo(stdin);
+            } catch (IOException e) {
+                if (run.process.isAlive() || run.process.exitValue() == 0) {
+                    throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
+                }
+                // the tool died first and closed its stdin: report its error below
+            }
+            int code = run.await();
+            if (code != 0) {
+                throw new DrException(ErrorCode.TARGET, tool + " into " + conn + " failed (exit " + code + "): "
+                        + lastLines(run.stderr()));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while running " + tool);
+        }
+    }
+
+    /** Creates the database, or checks that overwriting an existing one was asked for. */
+    private static boolean prepareDatabase(PgConnection admin, String db, boolean force) {
+        try (Connection c = open(admin)) {
+            boolean exists;
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+                ps.setString(1, db);
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next();
+                }
+            }
+            if (exists) {
+                if (!force) {
+                    throw new DestinationNotEmptyException("database " + db + " already exists on " + admin.withDatabase(db)
+                            + "; restore into a new database (--to-database NEW) or pass --force to restore into it");
+                }
+                return false;
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE DATABASE " + quoteIdent(db));
+            }
+            return true;
+        } catch (SQLException e) {
+            throw sqlError("preparing database " + db, admin, e);
+        }
+    }
+
+    static void dropQuietly(PgConnection admin, String db) {
+        try (Connection c = open(admin); Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS " + quoteIdent(db) + " WITH (FORCE)");
+        } catch (SQLException e) {
+            LOG.warn("could not drop database {} after a failed restore: {}", db, admin.redact(e.getMessage()));
+        }
+    }
+
+    static Connection open(PgConnection conn) throws SQLException {
+        return conn.open();
+    }
+
+    static String quoteIdent(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    static DrException sqlError(String doing, PgConnection conn, SQLException e) {
+        String msg = conn.redact(String.valueOf(e.getMessage()));
+        boolean auth = "28P01".equals(e.getSQLState()) || "28000".equals(e.getSQLState());
+        boolean down = e.getSQLState() != null && e.getSQLState().startsWith("08");
+        String advice = auth ? "check the user and the password file" : down ? "check that the server is up and reachable"
+                : "see the PostgreSQL error above";
+        return new DrException(auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET, doing + " failed: " + msg + "; "
+                + advice, null, down);
+    }
+
+    static String lastLines(String text) {
+        String[] lines = text.split("\n");
+        int from = Math.max(0, lines.length - 5);
+        return String.join(" | ", java.util.Arrays.copyOfRange(lines, from, lines.length));
+    }
+}

@@ -1,0 +1,286 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.DrException;
+import dev.drkit.Settings;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerificationResult.Status;
+import dev.drkit.VerifyLevel;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.Verifier;
+import dev.drkit.spi.VerifierProvider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Verifiers for {@code postgres-logical} backups: {@code pg-archive} reads the archive's table
+ * of contents back through {@code pg_restore --list}; {@code pg-restore-test} restores into a
+ * scratch database, compares every table's row count with the manifest, runs validation
+ * queries, drops the scratch database and reports how long the restore took (the measured
+ * RTO of this backup).
+ */
+public final class PostgresVerifiers {
+    private PostgresVerifiers() {
+    }
+
+    /** Provides {@code pg-archive} at level decode. */
+    public static final class ArchiveProvider implements VerifierProvider {
+        @Override
+        public String name() {
+            return "pg-archive";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.DECODE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return PostgresLogicalTargetProvider.TYPE.equals(targetType);
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new ArchiveVerifier(settings);
+        }
+    }
+
+    /** Provides {@code pg-restore-test} at level restore. */
+    public static final class RestoreTestProvider implements VerifierProvider {
+        @Override
+        public String name() {
+            return "pg-restore-test";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.RESTORE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return PostgresLogicalTargetProvider.TYPE.equals(targetType);
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new RestoreTestVerifier(settings);
+        }
+    }
+
+    private static final class ArchiveVerifier implements Verifier {
+        private final Settings settings;
+
+        ArchiveVerifier(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public String name() {
+            return "pg-archive";
+        }
+
+        @Override
+        public VerificationResult verify(VerificationContext context) throws IOException {
+            long start = System.nanoTime();
+            ArtifactInfo archive = context.manifest().artifact(PostgresLogicalTarget.ARCHIVE).orElse(null);
+            if (archive == null) {
+                return result(name(), start, List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), Map.of());
+            }
+            PgTools tools = PgTools.find(settings.get("bin-dir", null));
+            List<String> problems = new ArrayList<>();
+            int entries = 0;
+            try (PgTools.Run run = tools.start(null, "pg_restore", List.of("--list"));
+                 InputStream in = context.openDecoded(archive)) {
+                Thread feeder = new Thread(() -> {
+                    try (var stdin = run.process.getOutputStream()) {
+                        in.transferTo(stdin);
+                    } catch (IOException | RuntimeException e) {
+                        // pg_restore --list stops reading after the table of contents: read the rest
+                        // anyway, so that the stored checksums are still checked to the end
+                        try {
+                            if (run.process.waitFor() == 0) {
+                                in.transferTo(java.io.OutputStream.nullOutputStream());
+                                return;
+                            }
+                        } catch (IOException | RuntimeException | InterruptedException again) {
+                            problems.add(again.getMessage());
+                            return;
+                        }
+                        problems.add(e.getMessage());
+                    }
+                }, "drkit-pg-list");
+                feeder.start();
+                String toc = new String(run.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                int code = run.await();
+                feeder.join();
+                if (code != 0) {
+                    problems.add("pg_restore --list failed (exit " + code + "): "
+                            + PostgresLogicalTarget.lastLines(run.stderr()));
+                }
+                for (String line : toc.split("\n")) {
+                    if (!line.isBlank() && !line.startsWith(";")) {
+                        entries++;
+                    }
+                }
+                if (code == 0 && entries == 0) {
+                    problems.add("the archive's table of contents is empty");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.add("interrupted");
+            }
+            return result(name(), start, problems, Map.of("tocEntries", entries));
+        }
+    }
+
+    private static final class RestoreTestVerifier implements Verifier {
+        private final Settings settings;
+
+        RestoreTestVerifier(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public String name() {
+            return "pg-restore-test";
+        }
+
+        @Override
+        public VerificationResult verify(VerificationContext context) throws IOException {
+            long start = System.nanoTime();
+            if (!settings.has("url")) {
+                return new VerificationResult(name(), Status.UNVERIFIED, List.of("a restore test needs a scratch "
+                        + "server: give --url jdbc:postgresql://HOST:PORT/postgres and --user"),
+                        Duration.ofNanos(System.nanoTime() - start), Map.of());
+            }
+            BackupManifest m = context.manifest();
+            String scratch = "drkit_verify_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+            PgConnection admin = PgConnection.from(settings);
+            List<String> problems = new ArrayList<>();
+            Map<String, Object> details = new LinkedHashMap<>();
+            try {
+                Settings options = settings.toBuilder().set("to-database", scratch).build();
+                new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
+                details.put("restoreSeconds", (System.nanoTime() - start) / 1e9);
+                try (Connection c = admin.withDatabase(scratch).open()) {
+                    compareRowCounts(c, m, problems, details);
+                    runValidations(c, settings.getAll("validate"), problems);
+                }
+            } catch (DrException e) {
+                problems.add("restore into scratch database failed: " + e.getMessage());
+            } catch (SQLException e) {
+                problems.add("checking scratch database failed: " + admin.redact(String.valueOf(e.getMessage())));
+            } finally {
+                PostgresLogicalTarget.dropQuietly(admin, scratch);
+            }
+            return result(name(), start, problems, details);
+        }
+
+        @SuppressWarnings("unchecked")
+        private static void compareRowCounts(Connection c, BackupManifest m, List<String> problems,
+                                             Map<String, Object> details) throws SQLException {
+            Object recorded = m.metadata().get("rowCounts");
+            if (!(recorded instanceof Map)) {
+                problems.add("the manifest records no row counts to compare with");
+                return;
+            }
+            int tables = 0;
+            try (Statement s = c.createStatement()) {
+                for (Map.Entry<String, Object> e : ((Map<String, Object>) recorded).entrySet()) {
+                    long expected = ((Number) e.getValue()).longValue();
+                    try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + e.getKey())) {
+                        rs.next();
+                        long actual = rs.getLong(1);
+                        if (actual != expected) {
+                            problems.add("table " + e.getKey() + " has " + actual + " rows after restore but "
+                                    + expected + " at backup time");
+                        }
+                    } catch (SQLException missing) {
+                        problems.add("table " + e.getKey() + " is missing after restore: " + missing.getMessage());
+                    }
+                    tables++;
+                }
+            }
+            details.put("tablesCompared", tables);
+        }
+
+        private static void runValidations(Connection c, List<String> queries, List<String> problems) {
+            for (String q : queries) {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(q)) {
+                    if (!rs.next()) {
+                        problems.add("validation query returned no row: " + q);
+                        continue;
+                    }
+                    String v = rs.getString(1);
+                    boolean ok = v != null && (v.equals("t") || v.equals("true") || isPositive(v));
+                    if (!ok) {
+                        problems.add("validation query returned " + v + " (expected > 0 or true): " + q);
+                    }
+                } catch (SQLException e) {
+                    problems.add("validation query failed: " + q + ": " + e.getMessage());
+                }
+            }
+        }
+
+        private static boolean isPositive(String v) {
+            try {
+                return new java.math.BigDecimal(v.trim()).signum() > 0;
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+    }
+
+    private static VerificationResult result(String name, long start, List<String> problems, Map<String, Object> details) {
+        return new VerificationResult(name, problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
+                Duration.ofNanos(System.nanoTime() - start), details);
+    }
+
+    /** Restore context over a verification context, into a scratch database. */
+    private static final class ScratchRestore implements RestoreContext {
+        private final VerificationContext context;
+        private final Settings options;
+
+        ScratchRestore(VerificationContext context, Settings options) {
+            this.context = context;
+            this.options = options;
+        }
+
+        @Override
+        public BackupManifest manifest() {
+            return context.manifest();
+        }
+
+        @Override
+        public InputStream openArtifact(String name) throws IOException {
+            return context.openDecoded(context.manifest().artifact(name).orElseThrow(() ->
+                    new dev.drkit.BackupNotFoundException("backup has no artifact " + name)));
+        }
+
+        @Override
+        public Settings options() {
+            return options;
+        }
+
+        @Override
+        public boolean force() {
+            return false;
+        }
+    }
+
+}

@@ -1,0 +1,226 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupResult;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.core.repo.Json;
+import dev.drkit.testkit.PostgresServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PostgresLogicalIT {
+    static PostgresServer pg;
+
+    @TempDir
+    Path dir;
+    Path passwordFile;
+    DrKit kit;
+
+    static final String SCHEMA = String.join("\n",
+            "CREATE SCHEMA sales;",
+            "CREATE TABLE companies (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, founded date,",
+            "  revenue numeric(18,2), tags text[], profile jsonb, logo bytea);",
+            "CREATE TABLE filings (id serial PRIMARY KEY, company_id bigint NOT NULL REFERENCES companies(id) ON DELETE CASCADE,",
+            "  kind text, filed_at timestamptz DEFAULT now(), amount numeric);",
+            "CREATE INDEX filings_company ON filings(company_id);",
+            "CREATE INDEX companies_profile ON companies USING gin (profile);",
+            "CREATE TABLE sales.orders (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, company_id bigint REFERENCES companies(id),",
+            "  total numeric(12,2));",
+            "CREATE VIEW company_filings AS SELECT c.name, count(f.id) AS filings FROM companies c",
+            "  LEFT JOIN filings f ON f.company_id = c.id GROUP BY c.name;",
+            "INSERT INTO companies (name, founded, revenue, tags, profile, logo)",
+            "  SELECT 'company ' || i, date '2000-01-01' + i, i * 1000.5, ARRAY['tag' || (i % 7), 'x'],",
+            "  jsonb_build_object('employees', i, 'hq', 'city ' || (i % 13)), decode(md5(i::text), 'hex')",
+            "  FROM generate_series(1, 2000) i;",
+            "INSERT INTO filings (company_id, kind, amount) SELECT 1 + (i % 2000), 'kind ' || (i % 5), i / 3.0",
+            "  FROM generate_series(1, 10000) i;",
+            "INSERT INTO sales.orders (company_id, total) SELECT 1 + (i % 2000), i * 2.5 FROM generate_series(1, 3000) i;");
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        pg = PostgresServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        passwordFile = pg.passwordFile(dir);
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+    }
+
+    private String freshDatabase() throws Exception {
+        String db = "intel_" + Long.toHexString(System.nanoTime());
+        pg.createDatabase(db);
+        pg.execute(db, SCHEMA);
+        return db;
+    }
+
+    private Settings connection(String db) {
+        return Settings.builder().set("url", pg.jdbcUrl(db)).set("user", PostgresServer.SUPERUSER)
+                .set("password-file", passwordFile.toString()).set("bin-dir", pg.binDir().toString()).build();
+    }
+
+    private Settings restoreTo(String db) {
+        return connection("postgres").toBuilder().set("to-database", db).build();
+    }
+
+    private static long count(Connection c, String sql) throws Exception {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void roundTripIntoANewDatabaseKeepsTypesIndexesSequencesViewsAndKeys() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> counts = (Map<String, Object>) b.manifest().metadata().get("rowCounts");
+        assertThat(counts).containsEntry("public.companies", 2000L).containsEntry("public.filings", 10000L)
+                .containsEntry("sales.orders", 3000L);
+        assertThat(b.manifest().metadata()).containsKeys("serverVersion", "databaseSize", "encoding");
+        assertThat(b.manifest().metadata().get("encoding")).isEqualTo("UTF8");
+
+        kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db + "_copy"), false));
+        try (Connection c = pg.connect(db + "_copy")) {
+            assertThat(count(c, "SELECT count(*) FROM companies")).isEqualTo(2000);
+            assertThat(count(c, "SELECT count(*) FROM sales.orders")).isEqualTo(3000);
+            assertThat(count(c, "SELECT sum(filings) FROM company_filings")).isEqualTo(10000);
+            assertThat(count(c, "SELECT (profile->>'employees')::int FROM companies WHERE name = 'company 42'"))
+                    .isEqualTo(42);
+            assertThat(count(c, "SELECT count(*) FROM companies WHERE logo = decode(md5('7'), 'hex') AND tags[1] = 'tag0'"))
+                    .isEqualTo(1);
+            assertThat(count(c, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('filings_company', 'companies_profile')"))
+                    .isEqualTo(2);
+            assertThat(count(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).isEqualTo(2);
+            // sequences continue where they were
+            assertThat(count(c, "INSERT INTO companies (name) VALUES ('new') RETURNING id")).isEqualTo(2001);
+        }
+    }
+
+    @Test
+    void existingDatabaseNeedsForceAndFailedRestoreDropsANewOne() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db), false)))
+                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("--force");
+
+        // a corrupted archive: the new database is dropped again
+        var artifact = b.manifest().artifacts().get(0);
+        Path stored = dir.resolve("repo/backups/intel/" + b.id() + "/" + artifact.storedName());
+        byte[] data = Files.readAllBytes(stored);
+        data[data.length / 2] ^= 0x10;
+        Files.write(stored, data);
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db + "_broken"), false)))
+                .isInstanceOf(DrException.class);
+        assertThat(pg.databases()).doesNotContain(db + "_broken");
+        assertThat(kit.verify("intel", b.id(), VerifyLevel.CHECKSUM).passed()).isFalse();
+    }
+
+    @Test
+    void selectiveRestoreOfOneTableAfterDropCascade() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+        pg.execute(db, "DROP TABLE filings CASCADE");
+
+        kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db).toBuilder().add("table", "filings").build(), true));
+        try (Connection c = pg.connect(db)) {
+            assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(10000);
+            assertThat(count(c, "SELECT count(*) FROM companies")).isEqualTo(2000);
+        }
+    }
+
+    @Test
+    void restoreTestComparesRowCountsRunsValidationsAndLeavesNoScratchDatabase() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+        Settings scratch = connection("postgres").toBuilder().add("validate", "SELECT COUNT(*) FROM companies")
+                .add("validate", "SELECT count(*) > 1000 FROM filings").build();
+
+        VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, scratch);
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.results()).extracting(VerificationResult::verifier)
+                .containsExactly("checksum", "decode", "pg-archive", "pg-restore-test");
+        VerificationResult restoreTest = report.results().get(3);
+        assertThat(restoreTest.details()).containsEntry("tablesCompared", 3).containsKey("restoreSeconds");
+        assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
+
+        Settings failing = connection("postgres").toBuilder().add("validate", "SELECT COUNT(*) FROM companies WHERE false")
+                .build();
+        assertThat(kit.verify("intel", b.id(), VerifyLevel.RESTORE, failing).problems())
+                .anyMatch(p -> p.contains("validation query returned 0"));
+    }
+
+    @Test
+    void restoreTestCatchesABackupWhoseDataDoesNotMatchItsManifest() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+        // tamper: the manifest now claims data the archive does not hold
+        Path manifest = dir.resolve("repo/backups/intel/" + b.id() + "/manifest.json");
+        BackupManifest m = Json.read(Files.readAllBytes(manifest), BackupManifest.class);
+        Map<String, Object> meta = new java.util.LinkedHashMap<>(m.metadata());
+        meta.put("rowCounts", Map.of("public.companies", 2001, "public.filings", 10000, "sales.orders", 3000));
+        Files.delete(manifest);
+        Files.write(manifest, Json.write(new BackupManifest(m.format(), m.id(), m.target(), m.type(), m.kind(),
+                m.parent(), m.dependsOn(), m.startedAt(), m.finishedAt(), m.drkitVersion(), m.host(), m.artifacts(), meta)));
+
+        VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
+        assertThat(report.passed()).isFalse();
+        assertThat(report.problems()).anyMatch(p -> p.contains("public.companies has 2000 rows after restore but 2001"));
+        assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
+    }
+
+    @Test
+    void wrongPasswordFailsClearlyWithoutLeakingItAndRecordsNoBackup() throws Exception {
+        String db = freshDatabase();
+        Path wrong = Files.writeString(dir.resolve("wrong-password"), "not-the-password-xyz\n");
+        Settings s = connection(db).toBuilder().set("password-file", wrong.toString()).build();
+
+        assertThatThrownBy(() -> kit.backup(new TargetSpec("intel", "postgres-logical", s)))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("password authentication failed")
+                .hasMessageNotContaining("not-the-password-xyz");
+        assertThat(kit.list("intel")).isEmpty();
+    }
+
+    @Test
+    void parallelRestoreAndGlobals() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical",
+                connection(db).toBuilder().set("globals", "true").build()));
+        assertThat(b.manifest().artifacts()).extracting(a -> a.name()).containsExactly("database.dump", "globals.sql");
+        kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db + "_par").toBuilder().set("jobs", "2")
+                .set("globals", "true").build(), false));
+        try (Connection c = pg.connect(db + "_par")) {
+            assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(10000);
+        }
+    }
+}
