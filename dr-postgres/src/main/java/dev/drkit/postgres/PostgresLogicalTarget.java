@@ -225,11 +225,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
             drainOut.start();
             try (OutputStream stdin = run.process.getOutputStream()) {
                 in.transferTo(stdin);
+            } catch (dev.drkit.DrException e) {
+                throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
             } catch (IOException e) {
-                if (run.process.isAlive() || run.process.exitValue() == 0) {
-                    throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
+                // the tool stopped reading: done early (a selective restore needs only part of the
+                // archive) or failed (reported below); read the rest so the checksums are still checked
+                if (!run.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw e;
                 }
-                // the tool died first and closed its stdin: report its error below
+                if (run.process.exitValue() == 0) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
             }
             int code = run.await();
             if (code != 0) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit backup <type> ...}. */
 @Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
-        subcommands = {BackupCommand.Files.class})
+        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class})
 final class BackupCommand {
 
     /** Options every backup type takes. */
@@ -76,4 +76,29 @@ final class BackupCommand {
         }
     }
 
+
+    @Command(name = "postgres-logical", description = "Back up one PostgreSQL database with pg_dump (custom format), "
+            + "recording exact row counts from the same snapshot.")
+    static final class PostgresLogical implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Common common;
+
+        @Mixin
+        PostgresOptions postgres;
+
+        @Option(names = "--globals", description = "Also dump roles and tablespaces (pg_dumpall --globals-only).")
+        boolean globals;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            Settings.Builder s = postgres.addTo(Settings.builder());
+            if (globals) {
+                s.set("globals", "true");
+            }
+            return common.run(spec, "postgres-logical", s.build());
+        }
+    }
 }

@@ -37,14 +37,43 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Allow overwriting existing data at the destination.")
     boolean force;
 
+    @Mixin
+    PostgresOptions postgres;
+
+    @Option(names = "--to-database", paramLabel = "DB",
+            description = "postgres-logical: database to restore into (created; an existing one needs --force).")
+    String toDatabase;
+
+    @Option(names = "--table", paramLabel = "TABLE", description = "postgres-logical: only this table (repeatable).")
+    List<String> tables = new ArrayList<>();
+
+    @Option(names = "--schema", paramLabel = "SCHEMA", description = "postgres-logical: only this schema (repeatable).")
+    List<String> schemas = new ArrayList<>();
+
+    @Option(names = "--jobs", paramLabel = "N", description = "postgres-logical: parallel restore jobs.")
+    Integer jobs;
+
+    @Option(names = "--globals", description = "postgres-logical: also restore roles and tablespaces.")
+    boolean globals;
+
+    @Option(names = "--no-owner", description = "postgres-logical: do not restore object ownership.")
+    boolean noOwner;
+
+    @Option(names = "--no-privileges", description = "postgres-logical: do not restore privileges (GRANT/REVOKE).")
+    boolean noPrivileges;
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        Settings.Builder options = Settings.builder().addAll("include", includes);
-        if (to != null) {
-            options.set("to", to);
-        }
+        Settings.Builder options = postgres.addTo(Settings.builder()).addAll("include", includes)
+                .addAll("table", tables).addAll("schema", schemas);
+        PostgresOptions.set(options, "to", to);
+        PostgresOptions.set(options, "to-database", toDatabase);
+        PostgresOptions.set(options, "jobs", jobs == null ? null : jobs.toString());
+        PostgresOptions.set(options, "globals", globals ? "true" : null);
+        PostgresOptions.set(options, "no-owner", noOwner ? "true" : null);
+        PostgresOptions.set(options, "no-privileges", noPrivileges ? "true" : null);
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));

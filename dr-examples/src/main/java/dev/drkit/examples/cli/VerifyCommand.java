@@ -31,13 +31,21 @@ final class VerifyCommand implements Callable<Integer> {
             description = "checksum (re-read and hash), decode (also decompress end to end; default), restore.")
     String level;
 
+    @Mixin
+    PostgresOptions postgres;
+
+    @Option(names = "--validate", paramLabel = "SQL",
+            description = "postgres-logical, level restore: a query whose first value must be > 0 or true (repeatable).")
+    java.util.List<String> validations = new java.util.ArrayList<>();
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
-            VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level), Settings.empty());
+            VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level),
+                    postgres.addTo(Settings.builder()).addAll("validate", validations).build());
             if (global.json) {
                 GlobalOptions.printJson(out, report);
             } else if (!global.quiet) {

@@ -1,0 +1,36 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.Settings;
+import picocli.CommandLine.Option;
+
+/** Connection options of the PostgreSQL targets and verifiers. */
+final class PostgresOptions {
+    @Option(names = "--url", paramLabel = "JDBC_URL",
+            description = "postgres: jdbc:postgresql://HOST:PORT/DATABASE[?sslmode=...]")
+    String url;
+
+    @Option(names = "--user", paramLabel = "USER", description = "postgres: the user to connect as.")
+    String user;
+
+    @Option(names = "--password-file", paramLabel = "FILE",
+            description = "postgres: file whose first line is the password (else env PGPASSWORD).")
+    String passwordFile;
+
+    @Option(names = "--bin-dir", paramLabel = "DIR",
+            description = "postgres: where pg_dump/pg_restore live (else PG_BIN, PATH, /usr/lib/postgresql/N/bin).")
+    String binDir;
+
+    Settings.Builder addTo(Settings.Builder b) {
+        set(b, "url", url);
+        set(b, "user", user);
+        set(b, "password-file", passwordFile);
+        set(b, "bin-dir", binDir);
+        return b;
+    }
+
+    static void set(Settings.Builder b, String key, String value) {
+        if (value != null) {
+            b.set(key, value);
+        }
+    }
+}
