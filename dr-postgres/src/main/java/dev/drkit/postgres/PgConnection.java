@@ -17,8 +17,9 @@ import java.util.Properties;
 
 /**
  * Where and as whom to connect: a JDBC URL ({@code jdbc:postgresql://host:port/db?sslmode=..}),
- * a user, and a password read from {@code password-file} or the environment variable named
- * by {@code password-env} (default {@code PGPASSWORD}). The password is handed to the
+ * a user, and a password read from {@code password-file}, the environment variable named
+ * by {@code password-env} (default {@code PGPASSWORD}), or given by the host's configuration
+ * as {@code password}. The password is handed to the
  * PostgreSQL tools through a private temporary pgpass file, never through arguments, and
  * never appears in {@link #toString()} or messages.
  */
@@ -65,6 +66,9 @@ final class PgConnection {
     }
 
     private static String password(Settings s) {
+        if (s.has("password")) {
+            return s.require("password"); // from the host's own configuration (Settings redacts it)
+        }
         if (s.has("password-file")) {
             Path f = Path.of(s.require("password-file"));
             try {

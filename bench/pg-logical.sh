@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmark: `drkit backup postgres-logical` against `pg_dump -Fc -Z0 | zstd -3 > file` on the
+# same ~1 GB database (pgbench scale 30 plus a 1.5M-row table with text and jsonb), in the same
+# run, median of 3 each, interleaved. Target ratio drkit/reference <= 1.15.
+# Starts its own PostgreSQL cluster on a free port (as the postgres user when run as root).
+#
+#   bench/pg-logical.sh
+#   SCALE=10 ROWS=500000 RUNS=5 bench/pg-logical.sh
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+require java bc zstd
+build_jar
+pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+[ -x "$pgbin/initdb" ] || { echo "bench: PostgreSQL server binaries not found (PG_BIN)" >&2; exit 1; }
+scale=${SCALE:-30}
+rows=${ROWS:-1500000}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pgdir="$work/pg"
+mkdir -p "$pgdir"
+[ "$(id -u)" = 0 ] && chmod 711 "$work" && chown postgres:postgres "$pgdir"
+as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1" start >/dev/null
+trap 'as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
+
+echo "loading pgbench scale $scale and $rows documents ..." >&2
+"$pgbin/psql" -q -d postgres -c "CREATE DATABASE bench" >/dev/null
+"$pgbin/pgbench" -q -i -s "$scale" bench >/dev/null 2>&1
+"$pgbin/psql" -q -d bench -c "CREATE TABLE documents AS SELECT i AS id, md5(i::text) || ' ' || repeat(chr(97 + i % 26), 200)
+  AS body, jsonb_build_object('n', i, 'tags', jsonb_build_array('t' || i % 10, 't' || i % 7), 'title', 'doc ' || i)
+  AS meta FROM generate_series(1, $rows) i" >/dev/null
+"$pgbin/psql" -q -d bench -c "VACUUM ANALYZE" >/dev/null
+size=$("$pgbin/psql" -At -d bench -c "SELECT pg_database_size('bench')")
+echo "database: $((size / 1048576)) MiB; $(nproc) cores; $("$pgbin/pg_dump" --version)" >&2
+
+run_ref() {
+  local t0; t0=$(now)
+  "$pgbin/pg_dump" -Fc -Z0 bench | zstd -3 -q -f -o "$work/ref.dump.zst"
+  local t1; t1=$(now)
+  ref_size=$(stat -c %s "$work/ref.dump.zst")
+  elapsed "$t0" "$t1"
+}
+run_drkit() {
+  rm -rf "$work/repo"
+  local t0; t0=$(now)
+  java -jar "$jar" -q --repo "$work/repo" backup postgres-logical --name bench \
+    --url "jdbc:postgresql://127.0.0.1:$port/bench" --user postgres --bin-dir "$pgbin" >/dev/null
+  local t1; t1=$(now)
+  dk_size=$(find "$work/repo/backups" -name 'database.dump.zst' -printf '%s\n')
+  elapsed "$t0" "$t1"
+}
+
+run_ref >/dev/null; run_drkit >/dev/null   # warm-up
+ref_times=(); dk_times=()
+for i in $(seq "$runs"); do
+  ref_times+=("$(run_ref)"); dk_times+=("$(run_drkit)")
+  echo "run $i: pg_dump|zstd ${ref_times[-1]}s, drkit ${dk_times[-1]}s" >&2
+done
+ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
+printf '\n%-34s %10s %14s\n' "" "median s" "stored MiB"
+printf '%-34s %10.2f %14s\n' "pg_dump -Fc -Z0 | zstd -3" "$ref" "$((ref_size / 1048576))"
+printf '%-34s %10.2f %14s\n' "drkit backup postgres-logical" "$dk" "$((dk_size / 1048576))"
+printf '\nratio drkit/reference: %s (target <= 1.15); drkit also counts every table'"'"'s rows in the snapshot\n' \
+  "$(echo "scale=3; $dk / $ref" | bc)"
