@@ -26,6 +26,10 @@ import java.util.stream.Stream;
  * directory that is removed afterwards, never in arguments.
  */
 final class PgTools {
+    private static final class LoggerHolder {
+        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PgTools.class);
+    }
+
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
 
     private final Path binDir;
@@ -161,12 +165,10 @@ final class PgTools {
             if (process.isAlive()) {
                 process.destroyForcibly();
             }
-            try (Stream<Path> s = Files.walk(privateDir)) {
-                for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            } catch (IOException ignored) {
-                // temp directory; nothing secret outlives the process except in a 0700 dir
+            try {
+                dev.drkit.core.files.FileTrees.delete(privateDir); // the pgpass file goes with it
+            } catch (RuntimeException e) {
+                LoggerHolder.LOG.warn("could not remove {}: {}", privateDir, e.getMessage());
             }
         }
     }

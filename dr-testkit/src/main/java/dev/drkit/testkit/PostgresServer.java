@@ -216,11 +216,9 @@ public final class PostgresServer implements AutoCloseable {
         } catch (IOException | InterruptedException e) {
             // fall through to removing the directory
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
+        try {
+            dev.drkit.core.files.FileTrees.delete(dir);
+        } catch (RuntimeException ignored) {
             // a temp directory left behind is harmless
         }
     }
