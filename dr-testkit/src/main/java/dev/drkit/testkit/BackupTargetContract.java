@@ -65,9 +65,14 @@ public abstract class BackupTargetContract {
         return builder;
     }
 
+    /** The repository's storage; a local directory by default. */
+    protected StorageBackend newStorage(Path work) throws Exception {
+        return new FileStorageBackend(work.resolve("repo"));
+    }
+
     @BeforeEach
     void openKit() throws Exception {
-        storage = new FileStorageBackend(work.resolve("repo"));
+        storage = newStorage(work);
         kit = configure(DrKit.builder().storage(storage)).build();
     }
 

@@ -41,10 +41,17 @@ final class CliProcess {
     }
 
     static Result run(Path repo, List<String> jvm, String... args) throws IOException, InterruptedException {
+        return run(repo, jvm, java.util.Map.of(), args);
+    }
+
+    static Result run(Path repo, List<String> jvm, java.util.Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
         Path out = Files.createTempFile("drkit-out", ".txt");
         Path err = Files.createTempFile("drkit-err", ".txt");
         try {
-            Process p = builder(repo, jvm, args).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            ProcessBuilder pb = builder(repo, jvm, args);
+            pb.environment().putAll(env);
+            Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(10, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new IllegalStateException("drkit " + String.join(" ", args) + " did not finish");

@@ -1,0 +1,47 @@
+package dev.drkit.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.testkit.S3Server;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI against an S3 repository (S3Proxy), credentials from the environment. */
+class S3CliIT {
+    @TempDir
+    Path work;
+
+    @Test
+    void backupListVerifyRestoreWithAnS3Repository() throws Exception {
+        try (S3Server s3 = S3Server.start()) {
+            s3.createBucket("offsite");
+            Path data = Files.createDirectories(work.resolve("etc/app"));
+            Files.writeString(data.resolve("app.yaml"), "port: 8080\n".repeat(1000));
+            String repo = "s3://offsite/production?region=eu-west-1&endpoint=" + s3.endpoint();
+            Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY",
+                    s3.secretKey(), "DRKIT_REPO", repo);
+
+            CliProcess.Result backup = CliProcess.run(null, List.of(), env, "backup", "files", "--name", "config",
+                    "--path", data.toString());
+            assertThat(backup.exit()).as(backup.err()).isZero();
+            String id = backup.lastLine();
+            assertThat(CliProcess.run(null, List.of(), env, "list").out()).contains(id);
+            CliProcess.Result verify = CliProcess.run(null, List.of(), env, "verify", "--name", "config", "--id", id);
+            assertThat(verify.exit()).as(verify.err()).isZero();
+            CliProcess.Result restore = CliProcess.run(null, List.of(), env, "restore", "--name", "config", "--latest",
+                    "--to", work.resolve("out").toString());
+            assertThat(restore.exit()).as(restore.err()).isZero();
+            assertThat(work.resolve("out").resolve(data.toString().substring(1)).resolve("app.yaml"))
+                    .hasSameTextualContentAs(data.resolve("app.yaml"));
+
+            CliProcess.Result noCreds = CliProcess.run(null, List.of(), Map.of("DRKIT_REPO", repo,
+                    "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"), "list");
+            assertThat(noCreds.exit()).isEqualTo(1);
+            assertThat(noCreds.err()).startsWith("drkit: ").doesNotContain("wrong-secret-value");
+        }
+    }
+}

@@ -1,0 +1,425 @@
+package dev.drkit.s3;
+
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.StorageBackend;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A repository in an S3 bucket (AWS or S3-compatible: MinIO, Ceph, S3Proxy), on AWS SDK v2.
+ *
+ * <p>Uploads stream as multipart uploads of unknown length: parts of {@code partSize} bytes
+ * go up on background threads, at most {@code concurrency} at a time, so memory stays at
+ * about (concurrency + 1) x partSize whatever the object's size. Objects smaller than a part
+ * are a single PUT. Closing an upload without commit aborts the multipart upload, so no
+ * orphan parts stay behind. Objects are write-once: commits and {@link #createIfAbsent} use
+ * {@code If-None-Match: *} (conditional writes), after a HEAD that also protects servers
+ * without conditional writes against sequential overwrites. Thread-safe.
+ */
+public final class S3StorageBackend implements StorageBackend {
+    private final S3Client client;
+    private final String bucket;
+    private final String prefix;
+    private final boolean ownsClient;
+    private final int partSize;
+    private final int concurrency;
+    private final String description;
+    private final ExecutorService uploads;
+
+    private S3StorageBackend(Builder b) {
+        this.client = b.client;
+        this.bucket = b.bucket;
+        this.prefix = b.prefix == null ? "" : b.prefix.replaceAll("^/+|/+$", "");
+        this.ownsClient = b.ownsClient;
+        this.partSize = b.partSize;
+        this.concurrency = b.concurrency;
+        this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
+                + (b.endpointForMessages == null ? "" : " at " + b.endpointForMessages);
+        this.uploads = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "drkit-s3-upload");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private String full(String key) {
+        dev.drkit.core.storage.ObjectKeys.check(key);
+        return prefix.isEmpty() ? key : prefix + "/" + key;
+    }
+
+    private String relative(String fullKey) {
+        return prefix.isEmpty() ? fullKey : fullKey.substring(prefix.length() + 1);
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public ObjectUpload create(String key) {
+        return new Upload(key, full(key));
+    }
+
+    @Override
+    public boolean createIfAbsent(String key, byte[] content) throws IOException {
+        String k = full(key);
+        if (head(k).isPresent()) {
+            return false;
+        }
+        try {
+            client.putObject(r -> r.bucket(bucket).key(k).ifNoneMatch("*"), RequestBody.fromBytes(content));
+            return true;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                return false;
+            }
+            throw io("creating " + key, e);
+        } catch (SdkException e) {
+            throw io("creating " + key, e);
+        }
+    }
+
+    @Override
+    public InputStream open(String key, long offset) throws IOException {
+        String k = full(key);
+        try {
+            return client.getObject(r -> {
+                r.bucket(bucket).key(k);
+                if (offset > 0) {
+                    r.range("bytes=" + offset + "-");
+                }
+            });
+        } catch (NoSuchKeyException e) {
+            throw new NoSuchFileException(key);
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                throw new NoSuchFileException(key);
+            }
+            throw io("reading " + key, e);
+        } catch (SdkException e) {
+            throw io("reading " + key, e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) throws IOException {
+        return head(full(key)).map(h -> new ObjectInfo(key, h.contentLength(), h.lastModified()));
+    }
+
+    private Optional<HeadObjectResponse> head(String fullKey) throws IOException {
+        try {
+            return Optional.of(client.headObject(r -> r.bucket(bucket).key(fullKey)));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw io("checking " + fullKey, e);
+        } catch (SdkException e) {
+            throw io("checking " + fullKey, e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String keyPrefix) throws IOException {
+        String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
+        List<ObjectInfo> out = new ArrayList<>();
+        try {
+            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(p)).contents()) {
+                out.add(new ObjectInfo(relative(o.key()), o.size(), o.lastModified()));
+            }
+        } catch (SdkException e) {
+            throw io("listing " + keyPrefix, e);
+        }
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        try {
+            client.deleteObject(r -> r.bucket(bucket).key(full(key)));
+        } catch (SdkException e) {
+            throw io("deleting " + key, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        uploads.shutdown();
+        if (ownsClient) {
+            client.close();
+        }
+    }
+
+    private IOException io(String doing, SdkException e) {
+        return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
+    }
+
+    /** A streaming upload: single PUT when small, multipart when it outgrows one part. */
+    private final class Upload implements ObjectUpload {
+        private final String key;
+        private final String fullKey;
+        private final Semaphore slots = new Semaphore(concurrency);
+        private final List<Future<CompletedPart>> parts = new ArrayList<>();
+        private byte[] buffer = new byte[Math.min(partSize, 1 << 16)];
+        private int filled;
+        private long written;
+        private String uploadId;
+        private boolean done;
+        private final OutputStream stream = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                while (len > 0) {
+                    if (filled == buffer.length) {
+                        if (buffer.length < partSize) {
+                            buffer = java.util.Arrays.copyOf(buffer, Math.min(partSize, buffer.length * 4));
+                        } else {
+                            sendPart();
+                        }
+                    }
+                    int n = Math.min(len, buffer.length - filled);
+                    System.arraycopy(b, off, buffer, filled, n);
+                    filled += n;
+                    written += n;
+                    off += n;
+                    len -= n;
+                }
+            }
+        };
+
+        Upload(String key, String fullKey) {
+            this.key = key;
+            this.fullKey = fullKey;
+        }
+
+        @Override
+        public OutputStream stream() {
+            return stream;
+        }
+
+        private void sendPart() throws IOException {
+            try {
+                if (uploadId == null) {
+                    uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key(fullKey)).uploadId();
+                }
+                slots.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while uploading " + key);
+            } catch (SdkException e) {
+                throw io("starting the upload of " + key, e);
+            }
+            byte[] data = buffer;
+            int length = filled;
+            int number = parts.size() + 1;
+            buffer = new byte[partSize];
+            filled = 0;
+            parts.add(uploads.submit(() -> {
+                try {
+                    String etag = client.uploadPart(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
+                            .partNumber(number).contentLength((long) length),
+                            RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length)).eTag();
+                    return CompletedPart.builder().partNumber(number).eTag(etag).build();
+                } finally {
+                    slots.release();
+                }
+            }));
+            failFast();
+        }
+
+        private void failFast() throws IOException {
+            for (Future<CompletedPart> f : parts) {
+                if (f.isDone()) {
+                    await(f);
+                }
+            }
+        }
+
+        private CompletedPart await(Future<CompletedPart> f) throws IOException {
+            try {
+                return f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while uploading " + key);
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw c instanceof SdkException ? io("uploading a part of " + key, (SdkException) c)
+                        : new IOException("uploading a part of " + key + " failed", c);
+            }
+        }
+
+        @Override
+        public ObjectInfo commit() throws IOException {
+            if (done) {
+                throw new IllegalStateException("upload of " + key + " already finished");
+            }
+            try {
+                if (head(fullKey).isPresent()) {
+                    throw new FileAlreadyExistsException(key);
+                }
+                if (uploadId == null) {
+                    putSmall();
+                } else {
+                    if (filled > 0) {
+                        sendPart();
+                    }
+                    List<CompletedPart> completed = new ArrayList<>();
+                    for (Future<CompletedPart> f : parts) {
+                        completed.add(await(f));
+                    }
+                    complete(completed);
+                }
+                done = true;
+                return new ObjectInfo(key, written, java.time.Instant.now());
+            } finally {
+                close();
+            }
+        }
+
+        private void putSmall() throws IOException {
+            try {
+                client.putObject(r -> r.bucket(bucket).key(fullKey).ifNoneMatch("*"),
+                        RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412 || e.statusCode() == 409) {
+                    throw new FileAlreadyExistsException(key);
+                }
+                throw io("uploading " + key, e);
+            } catch (SdkException e) {
+                throw io("uploading " + key, e);
+            }
+        }
+
+        private void complete(List<CompletedPart> completed) throws IOException {
+            try {
+                client.completeMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
+                        .ifNoneMatch("*").multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()));
+                uploadId = null;
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412 || e.statusCode() == 409) {
+                    throw new FileAlreadyExistsException(key);
+                }
+                throw io("completing the upload of " + key, e);
+            } catch (SdkException e) {
+                throw io("completing the upload of " + key, e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            done = true;
+            buffer = new byte[0];
+            if (uploadId != null) {
+                String id = uploadId;
+                uploadId = null;
+                parts.forEach(f -> f.cancel(true));
+                try {
+                    client.abortMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(id));
+                } catch (SdkException e) {
+                    throw io("aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
+                            + "multipart uploads cleans it up)", e);
+                }
+            }
+        }
+    }
+
+    /** Builder; not thread-safe. */
+    public static final class Builder {
+        private S3Client client;
+        private boolean ownsClient;
+        private String bucket;
+        private String prefix = "";
+        private int partSize = 16 << 20;
+        private int concurrency = 4;
+        private String endpointForMessages;
+
+        /** A client the host owns; it is not closed with the backend. */
+        public Builder client(S3Client client) {
+            this.client = Objects.requireNonNull(client, "client");
+            this.ownsClient = false;
+            return this;
+        }
+
+        Builder ownedClient(S3Client client, String endpoint) {
+            this.client = client;
+            this.ownsClient = true;
+            this.endpointForMessages = endpoint;
+            return this;
+        }
+
+        public Builder bucket(String bucket) {
+            if (bucket == null || bucket.isBlank()) {
+                throw new IllegalArgumentException("bucket must not be blank");
+            }
+            this.bucket = bucket;
+            return this;
+        }
+
+        /** Key prefix of the repository inside the bucket (no leading or trailing slash needed). */
+        public Builder prefix(String prefix) {
+            this.prefix = prefix == null ? "" : prefix;
+            return this;
+        }
+
+        /** Multipart part size, 5 MiB to 5 GiB (default 16 MiB). */
+        public Builder partSize(int bytes) {
+            if (bytes < (5 << 20)) {
+                throw new IllegalArgumentException("S3 parts must be at least 5 MiB: " + bytes);
+            }
+            this.partSize = bytes;
+            return this;
+        }
+
+        /** Parts in flight per upload (default 4). */
+        public Builder concurrency(int parts) {
+            if (parts < 1 || parts > 64) {
+                throw new IllegalArgumentException("concurrency out of range: " + parts);
+            }
+            this.concurrency = parts;
+            return this;
+        }
+
+        public S3StorageBackend build() {
+            Objects.requireNonNull(client, "client");
+            Objects.requireNonNull(bucket, "bucket");
+            return new S3StorageBackend(this);
+        }
+    }
+}

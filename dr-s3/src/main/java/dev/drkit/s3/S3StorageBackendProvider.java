@@ -1,0 +1,86 @@
+package dev.drkit.s3;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageBackendProvider;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * Provides {@link S3StorageBackend} for {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true}.
+ * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
+ * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles). Checksums are sent only when
+ * required, so S3-compatible servers that reject the SDK's default CRC headers work.
+ * Throttling, 5xx, resets and timeouts are retried with backoff and jitter (standard mode).
+ */
+public final class S3StorageBackendProvider implements StorageBackendProvider {
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("s3");
+    }
+
+    @Override
+    public StorageBackend create(URI uri, Settings settings) {
+        String bucket = uri.getHost();
+        if (bucket == null || bucket.isBlank()) {
+            throw new ConfigException("S3 repository URI needs a bucket: s3://BUCKET/PREFIX?region=..&endpoint=..");
+        }
+        Map<String, String> q = query(uri);
+        String region = q.getOrDefault("region", settings.get("region", "us-east-1"));
+        String endpoint = q.getOrDefault("endpoint", settings.get("endpoint", null));
+        boolean pathStyle = Boolean.parseBoolean(q.getOrDefault("pathStyle", String.valueOf(endpoint != null)));
+        var builder = S3Client.builder()
+                .region(Region.of(region))
+                .forcePathStyle(pathStyle)
+                .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(c -> c.retryStrategy(RetryMode.STANDARD)
+                        .apiCallAttemptTimeout(Duration.ofMinutes(5)))
+                .httpClientBuilder(ApacheHttpClient.builder().maxConnections(32)
+                        .connectionTimeout(Duration.ofSeconds(10)));
+        if (endpoint != null) {
+            builder.endpointOverride(URI.create(endpoint));
+        }
+        S3StorageBackend.Builder b = S3StorageBackend.builder().ownedClient(builder.build(), endpoint)
+                .bucket(bucket).prefix(uri.getPath());
+        String partSize = q.getOrDefault("partSize", settings.get("part-size", null));
+        if (partSize != null) {
+            b.partSize((int) Math.min(Integer.MAX_VALUE, parseSize(partSize)));
+        }
+        return b.build();
+    }
+
+    private static long parseSize(String s) {
+        String t = s.trim().toUpperCase(java.util.Locale.ROOT);
+        long mult = t.endsWith("M") || t.endsWith("MB") || t.endsWith("MIB") ? 1L << 20 : 1;
+        return Long.parseLong(t.replaceAll("[^0-9]", "")) * mult;
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> q = new LinkedHashMap<>();
+        if (uri.getRawQuery() != null) {
+            for (String kv : uri.getRawQuery().split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    q.put(kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return q;
+    }
+}

@@ -1,0 +1,55 @@
+package dev.drkit.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.testkit.S3Server;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A repository named by an s3:// URI, found through the provider, with multipart artifacts. */
+class S3RepositoryUriIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void backupVerifyRestoreThroughAnS3Uri() throws Exception {
+        try (S3Server s3 = S3Server.start()) {
+            s3.createBucket("corporate-intel-backups");
+            System.setProperty("aws.accessKeyId", s3.accessKey());
+            System.setProperty("aws.secretAccessKey", s3.secretKey());
+            Path data = Files.createDirectories(dir.resolve("data"));
+            byte[] chunk = new byte[1 << 20];
+            Random r = new Random(1);
+            try (OutputStream out = Files.newOutputStream(data.resolve("big.bin"))) {
+                for (int i = 0; i < 40; i++) { // 40 MiB: several multipart parts
+                    r.nextBytes(chunk);
+                    out.write(chunk);
+                }
+            }
+            String uri = "s3://corporate-intel-backups/production?region=eu-west-1&endpoint=" + s3.endpoint()
+                    + "&pathStyle=true&partSize=8M";
+            try (DrKit kit = DrKit.builder().repository(uri).build()) {
+                assertThat(kit.repositoryDescription()).startsWith("s3://corporate-intel-backups/production")
+                        .doesNotContain(s3.secretKey());
+                BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
+                assertThat(b.manifest().storedSize()).isGreaterThan(40L << 20);
+                assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+                kit.restore(RestoreRequest.files("data", b.id(), dir.resolve("out")));
+            }
+            Path back = dir.resolve("out").resolve(data.toString().substring(1)).resolve("big.bin");
+            assertThat(Files.mismatch(back, data.resolve("big.bin"))).isEqualTo(-1L);
+        } finally {
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.drkit.s3;
+
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.StorageBackendContract;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** The storage contract against a real S3 endpoint (S3Proxy), with a 5 MiB part size. */
+class S3StorageBackendContractIT extends StorageBackendContract {
+    static S3Server s3;
+    static S3Client client;
+
+    @BeforeAll
+    static void startS3() throws Exception {
+        s3 = S3Server.start();
+        s3.createBucket("backups");
+        client = S3Client.builder().endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3.accessKey(), s3.secretKey())))
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .build();
+    }
+
+    @AfterAll
+    static void stopS3() throws Exception {
+        client.close();
+        s3.close();
+    }
+
+    @Override
+    protected StorageBackend newBackend() {
+        return S3StorageBackend.builder().client(client).bucket("backups").prefix("repo-" + UUID.randomUUID())
+                .partSize(5 << 20).concurrency(2).build();
+    }
+
+    @org.junit.jupiter.api.Test
+    void abortedMultipartUploadLeavesNoPartsBehind() throws Exception {
+        try (var upload = backend.create("contract/multipart-abort")) {
+            upload.stream().write(new byte[12 << 20]); // three 5 MiB parts started
+        }
+        org.assertj.core.api.Assertions.assertThat(client.listMultipartUploads(r -> r.bucket("backups")).uploads())
+                .isEmpty();
+        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort")).isEmpty();
+    }
+
+    @Override
+    protected long bigObjectSize() {
+        return 300L << 20; // more than the 256 MiB heap the integration tests run with
+    }
+}
