@@ -367,6 +367,49 @@ public final class DrKit implements AutoCloseable {
         return removed;
     }
 
+    // ---------------------------------------------------------------- copy
+
+    /**
+     * Replicates backups of a target to another repository (an offsite copy), checking every
+     * stored byte against the manifest as it streams; backups the destination already has are
+     * skipped, and an interrupted copy resumes where it stopped when run again.
+     *
+     * @param backupId the backup to copy, or null with {@code all} false for the newest
+     * @param all copy every complete backup of the target
+     * @param destination the other repository's storage (not closed)
+     */
+    public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
+        Repository to = Repository.open(destination, clock.instant());
+        List<BackupManifest> backups = all ? list(target) : List.of(manifest(target, backupId));
+        List<String> copied = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        long bytes = 0;
+        ProgressMeter meter = meter("copy", target);
+        meter.total(backups.stream().mapToLong(BackupManifest::storedSize).sum());
+        try (RepositoryLock lock = RepositoryLock.acquire(destination, BackupIds.checkTargetName(target), "copy",
+                config.lockTtl(), config.lockWait(), clock, holder -> { })) {
+            for (BackupManifest m : backups) {
+                if (to.hasManifest(m.target(), m.id())) {
+                    skipped.add(m.id());
+                } else {
+                    if (trusted != null) {
+                        repository.verifySignature(m.target(), m.id(), trusted);
+                    }
+                    bytes += to.copyFrom(repository, m);
+                    copied.add(m.id());
+                }
+                meter.add(m.storedSize());
+            }
+        }
+        meter.finish();
+        return new CopyResult(to.describe(), copied, skipped, bytes);
+    }
+
+    /** Opens the storage of another repository by URI (for {@link #copy}); the caller closes it. */
+    public StorageBackend openStorage(String uriOrPath) {
+        return openStorage(config.toBuilder().repository(uriOrPath).build());
+    }
+
     // ---------------------------------------------------------------- internals
 
     private RepositoryLock lock(String target, String operation) {

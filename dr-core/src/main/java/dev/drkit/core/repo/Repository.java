@@ -216,6 +216,76 @@ public final class Repository {
         }
     }
 
+    /** Whether a backup's manifest exists here (the backup is complete). */
+    public boolean hasManifest(String target, String id) {
+        try {
+            return storage.stat(RepositoryLayout.manifest(target, id)).isPresent();
+        } catch (IOException e) {
+            throw storageError("checking " + target + "/" + id, e);
+        }
+    }
+
+    /**
+     * Copies one backup from another repository: artifacts and their sidecars first, each
+     * checked against the manifest's size and sha256 as it streams, then signatures, then the
+     * manifest, so that an interrupted copy is resumed by running it again and is never listed
+     * half-done. Objects already present with the right size and hash are skipped.
+     *
+     * @return stored bytes transferred
+     */
+    public long copyFrom(Repository source, BackupManifest m) {
+        long bytes = 0;
+        String prefix = RepositoryLayout.backupPrefix(m.target(), m.id());
+        try {
+            List<ObjectInfo> objects = source.storage.list(prefix);
+            for (ArtifactInfo a : m.artifacts()) {
+                String key = prefix + a.storedName();
+                bytes += copyObject(source, key, a.storedSize(), a.sha256());
+            }
+            for (ObjectInfo o : objects) {
+                String name = o.key().substring(prefix.length());
+                boolean artifact = m.artifacts().stream().anyMatch(a -> a.storedName().equals(name));
+                if (!artifact && !name.equals(RepositoryLayout.MANIFEST)) {
+                    bytes += copyObject(source, o.key(), o.size(), null); // sidecars and signatures
+                }
+            }
+            bytes += copyObject(source, RepositoryLayout.manifest(m.target(), m.id()), -1, null);
+            return bytes;
+        } catch (IOException e) {
+            throw storageError("copying " + m.target() + "/" + m.id() + " from " + source.describe(), e);
+        }
+    }
+
+    private long copyObject(Repository source, String key, long size, String sha256) throws IOException {
+        Optional<ObjectInfo> here = storage.stat(key);
+        if (here.isPresent()) {
+            if (sha256 == null || matches(key, size, sha256)) {
+                return 0; // already copied (resuming)
+            }
+            throw new dev.drkit.ChecksumMismatchException(key + " already exists in " + describe()
+                    + " with different content; remove it from the destination and copy again");
+        }
+        String what = "stored " + key + " in " + source.describe();
+        try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(source.storage.open(key, 0), size,
+                sha256, what, null); dev.drkit.spi.ObjectUpload up = storage.create(key)) {
+            long n = in.transferTo(up.stream());
+            up.commit();
+            return n;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return 0; // a concurrent copy won
+        }
+    }
+
+    private boolean matches(String key, long size, String sha256) throws IOException {
+        try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(storage.open(key, 0), size, sha256,
+                key, null)) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return true;
+        } catch (dev.drkit.ChecksumMismatchException e) {
+            return false;
+        }
+    }
+
     /** Starts writing an artifact of a backup being made. */
     public ArtifactWriter newArtifact(String target, String backupId, String name, StreamCodecs codecs,
                                       HashingOutputStream.ByteCounter counter) throws IOException {

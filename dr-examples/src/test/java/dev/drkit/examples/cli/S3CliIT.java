@@ -38,6 +38,20 @@ class S3CliIT {
             assertThat(work.resolve("out").resolve(data.toString().substring(1)).resolve("app.yaml"))
                     .hasSameTextualContentAs(data.resolve("app.yaml"));
 
+            // a local backup copied offsite verifies there
+            Path local = work.resolve("local");
+            CliProcess.Result localBackup = CliProcess.run(local, List.of(), env, "backup", "files", "--name", "config",
+                    "--path", data.toString());
+            assertThat(localBackup.exit()).as(localBackup.err()).isZero();
+            String localId = localBackup.lastLine();
+            CliProcess.Result copy = CliProcess.run(local, List.of(), env, "copy", "--name", "config", "--all",
+                    "--to", repo);
+            assertThat(copy.exit()).as(copy.err()).isZero();
+            assertThat(copy.out()).contains("copied 1 backup(s)");
+            CliProcess.Result offsiteVerify = CliProcess.run(null, List.of(), env, "verify", "--name", "config",
+                    "--id", localId);
+            assertThat(offsiteVerify.exit()).as(offsiteVerify.err()).isZero();
+
             CliProcess.Result noCreds = CliProcess.run(null, List.of(), Map.of("DRKIT_REPO", repo,
                     "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"), "list");
             assertThat(noCreds.exit()).isEqualTo(1);

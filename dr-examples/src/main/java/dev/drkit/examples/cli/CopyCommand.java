@@ -1,0 +1,60 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.CopyResult;
+import dev.drkit.DrKit;
+import dev.drkit.spi.StorageBackend;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit copy --name NAME (--latest | --id ID | --all) --to URI}. */
+@Command(name = "copy", description = "Replicate backups to another repository (an offsite copy), verifying "
+        + "checksums as it copies; what is already there is skipped, an interrupted copy resumes.")
+final class CopyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--name", required = true, paramLabel = "NAME", description = "Target name.")
+    String name;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Which which;
+
+    static final class Which {
+        @Option(names = "--latest", required = true, description = "The newest complete backup.")
+        boolean latest;
+
+        @Option(names = "--id", required = true, paramLabel = "ID", description = "One backup.")
+        String id;
+
+        @Option(names = "--all", required = true, description = "Every complete backup of the target.")
+        boolean all;
+    }
+
+    @Option(names = "--to", required = true, paramLabel = "URI",
+            description = "Destination repository: a path, file:/path, s3://bucket/prefix?region=..&endpoint=..")
+    String to;
+
+    @Override
+    public Integer call() throws IOException {
+        GlobalOptions global = GlobalOptions.of(spec);
+        PrintWriter out = spec.commandLine().getOut();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null);
+             StorageBackend destination = kit.openStorage(to)) {
+            CopyResult r = kit.copy(name, which.id, which.all, destination);
+            if (global.json) {
+                GlobalOptions.printJson(out, r);
+            } else if (!global.quiet) {
+                out.printf("copied %d backup(s) of %s to %s (%s), %d already there%n", r.copied().size(), name,
+                        r.destination(), Sizes.human(r.bytes()), r.skipped().size());
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}
