@@ -10,7 +10,6 @@ import dev.drkit.core.repo.Hosts;
 import dev.drkit.core.repo.Repository;
 import dev.drkit.core.repo.RepositoryLock;
 import dev.drkit.core.repo.StreamCodecs;
-import dev.drkit.core.storage.FileStorageBackend;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
@@ -312,11 +311,11 @@ public final class DrKit implements AutoCloseable {
                 deleted.put(t, gone);
             }
         }
-        if (!dryRun && storage instanceof FileStorageBackend) {
+        if (!dryRun) {
             try {
-                ((FileStorageBackend) storage).cleanTemporaryFiles(Duration.ofDays(1));
+                storage.cleanIncompleteUploads(Duration.ofDays(1));
             } catch (IOException e) {
-                LOG.warn("could not clean temporary files: {}", e.getMessage());
+                LOG.warn("could not clean up incomplete uploads: {}", e.getMessage());
             }
         }
         return new PruneResult(dryRun, plans, deleted, incomplete);

@@ -57,6 +57,16 @@ public interface StorageBackend extends Closeable {
     /** Deletes an object; deleting a missing one is not an error. */
     void delete(String key) throws IOException;
 
+    /**
+     * Removes what interrupted uploads left behind (temporary files, incomplete multipart
+     * uploads) that is older than {@code olderThan}. Never touches committed objects.
+     *
+     * @return how many were removed
+     */
+    default int cleanIncompleteUploads(java.time.Duration olderThan) throws IOException {
+        return 0;
+    }
+
     /** Releases resources; the default does nothing. Clients the host gave are not closed. */
     @Override
     default void close() throws IOException {

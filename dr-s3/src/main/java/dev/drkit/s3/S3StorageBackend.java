@@ -175,6 +175,25 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
+    /** Aborts multipart uploads under the repository's prefix started more than {@code olderThan} ago. */
+    @Override
+    public int cleanIncompleteUploads(java.time.Duration olderThan) throws IOException {
+        java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
+        int aborted = 0;
+        try {
+            for (var u : client.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null
+                    : prefix + "/")).uploads()) {
+                if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
+                    client.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+                    aborted++;
+                }
+            }
+        } catch (SdkException e) {
+            throw io("cleaning up incomplete uploads", e);
+        }
+        return aborted;
+    }
+
     @Override
     public void close() {
         uploads.shutdown();

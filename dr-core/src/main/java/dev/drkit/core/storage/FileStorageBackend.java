@@ -155,7 +155,8 @@ public final class FileStorageBackend implements StorageBackend {
      * Removes temporary files left by crashed writers: those of processes on this host that
      * are gone, and any older than {@code age}.
      */
-    public int cleanTemporaryFiles(Duration age) throws IOException {
+    @Override
+    public int cleanIncompleteUploads(Duration age) throws IOException {
         Instant cutoff = Instant.now().minus(age);
         String mine = Hosts.name() + "-";
         int removed = 0;

@@ -1,0 +1,124 @@
+package dev.drkit.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.testkit.FaultProxy;
+import dev.drkit.testkit.S3Server;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Random;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** Backups through a proxy that resets connections and answers 503: retries, or a clean failure. */
+class S3FaultIT {
+    static S3Server s3;
+    static S3Client direct;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        s3 = S3Server.start();
+        s3.createBucket("backups");
+        direct = client(s3.endpoint(), 3);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        direct.close();
+        s3.close();
+    }
+
+    static S3Client client(URI endpoint, int attempts) {
+        return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(s3.accessKey(), s3.secretKey())))
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(c -> c.retryStrategy(
+                        software.amazon.awssdk.retries.StandardRetryStrategy.builder().maxAttempts(attempts).build()))
+                .build();
+    }
+
+    private Path data(int mib) throws Exception {
+        Path d = Files.createDirectories(dir.resolve("data"));
+        byte[] chunk = new byte[1 << 20];
+        Random r = new Random(mib);
+        try (OutputStream out = Files.newOutputStream(d.resolve("blob.bin"))) {
+            for (int i = 0; i < mib; i++) {
+                r.nextBytes(chunk);
+                out.write(chunk);
+            }
+        }
+        return d;
+    }
+
+    @Test
+    void backupCompletesThroughConnectionResets() throws Exception {
+        String prefix = "resets-" + UUID.randomUUID();
+        Path data = data(30);
+        try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
+             S3Client flaky = client(proxy.endpoint(), 5)) {
+            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
+                    .partSize(5 << 20).concurrency(2).build();
+            String id;
+            try (DrKit kit = DrKit.builder().storage(backend).build()) {
+                proxy.resetMidRequest(8L << 20);
+                BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
+                id = b.id();
+                proxy.pass();
+            }
+            assertThat(proxy.faults()).isPositive();
+            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            try (DrKit kit = DrKit.builder().storage(clean).build()) {
+                assertThat(kit.verify("data", id, VerifyLevel.DECODE).passed()).isTrue();
+            }
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+        }
+    }
+
+    @Test
+    void persistentSlowDownFailsCleanlyAndLeavesNothingListed() throws Exception {
+        String prefix = "slowdown-" + UUID.randomUUID();
+        Path data = data(30);
+        try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
+             S3Client flaky = client(proxy.endpoint(), 2)) {
+            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
+                    .partSize(5 << 20).concurrency(2).build();
+            try (DrKit kit = DrKit.builder().storage(backend).build()) {
+                proxy.outageAfter(12L << 20); // an outage in the middle of the upload
+                assertThatThrownBy(() -> kit.backup(TargetSpec.files("data", data.toString())))
+                        .isInstanceOf(DrException.class).hasMessageContaining("backups");
+            }
+            proxy.pass();
+            // nothing is listed: no manifest was written
+            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            try (DrKit kit = DrKit.builder().storage(clean).build()) {
+                assertThat(kit.list("data")).isEmpty();
+            }
+            // the abort could not reach the server while it failed; the cleanup that prune runs removes it
+            assertThat(clean.cleanIncompleteUploads(Duration.ZERO)).isPositive();
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+        }
+    }
+}
