@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark: uploading a 1 GiB backup to an S3 endpoint (S3Proxy on loopback, started here):
+# `drkit backup files --compress none` against a plain AWS SDK v2 multipart upload of the same
+# bytes (16 MiB parts, 4 in flight; bench/s3/PlainUpload.java), same run, median of 3 each,
+# interleaved. Target overhead <= 10%. Both sides start a JVM.
+#
+#   bench/s3.sh
+#   BENCH_SIZE_MB=2048 RUNS=5 bench/s3.sh
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+require java bc
+build_jar
+cp_file="$work/classpath"
+(cd "$here" && mvn -q -B dependency:build-classpath -pl dr-s3 -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >/dev/null)
+cp="$(cat "$cp_file"):$here/dr-testkit/target/classes:$here/dr-core/target/classes"
+
+java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Xmx1g -cp "$cp" "$here/bench/s3/S3ProxyMain.java" bench \
+  > "$work/s3.out" 2>"$work/s3.err" &
+s3pid=$!
+trap 'kill $s3pid 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/s3.out" ] && break; sleep 0.2; done
+read -r endpoint access secret < "$work/s3.out"
+export AWS_ACCESS_KEY_ID=$access AWS_SECRET_ACCESS_KEY=$secret
+
+mkdir -p "$work/data"
+head -c $((size_mb * 1024 * 1024)) /dev/urandom > "$work/data/backup.bin"
+bytes=$(stat -c %s "$work/data/backup.bin")
+echo "S3Proxy at $endpoint; $((bytes / 1048576)) MiB of random data; $(nproc) cores" >&2
+
+n=0
+run_ref() {
+  n=$((n + 1))
+  local t0; t0=$(now)
+  java -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" "$secret" bench "ref/$n" "$work/data/backup.bin"
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+run_drkit() {
+  n=$((n + 1))
+  local t0; t0=$(now)
+  java -jar "$jar" -q --repo "s3://bench/drkit-$n?endpoint=$endpoint&region=us-east-1" backup files --name b \
+    --path "$work/data" --compress none >/dev/null
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+
+# compile the reference once, so that its runs pay only for a JVM start as drkit's do
+javac -d "$work/classes" -cp "$cp" "$here/bench/s3/PlainUpload.java"
+java -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" "$secret" bench warm "$work/data/backup.bin"
+run_drkit >/dev/null
+ref_times=(); dk_times=()
+for i in $(seq "$runs"); do
+  ref_times+=("$(run_ref)"); dk_times+=("$(run_drkit)")
+  echo "run $i: plain SDK multipart ${ref_times[-1]}s, drkit ${dk_times[-1]}s" >&2
+done
+ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
+printf '\n%-44s %10s %10s\n' "" "median s" "MiB/s"
+printf '%-44s %10.2f %10s\n' "AWS SDK multipart upload (16 MiB x 4)" "$ref" "$(mbps "$bytes" "$ref")"
+printf '%-44s %10.2f %10s\n' "drkit backup files --compress none" "$dk" "$(mbps "$bytes" "$dk")"
+printf '\noverhead: %s%% (target <= 10%%); drkit also tars, hashes and writes sidecar and manifest\n' \
+  "$(echo "scale=1; ($dk - $ref) * 100 / $ref" | bc)"
