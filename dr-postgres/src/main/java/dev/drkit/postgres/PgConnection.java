@@ -61,8 +61,12 @@ final class PgConnection {
             }
         }
         String user = s.get("user").orElse(params.getOrDefault("user", System.getProperty("user.name")));
+        params.remove("user");
+        // a password in the URL is taken out of it, so that it is handled (and redacted) like any other
+        String inUrl = params.remove("password");
+        String password = password(s);
         return new PgConnection(uri.getHost() == null ? "localhost" : uri.getHost(),
-                uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password(s), params);
+                uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password != null ? password : inUrl, params);
     }
 
     private static String password(Settings s) {

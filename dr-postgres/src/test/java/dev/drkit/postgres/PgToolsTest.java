@@ -56,6 +56,17 @@ class PgToolsTest {
     }
 
     @Test
+    void aPasswordInTheUrlIsHandledLikeAnyOtherAndRedacted() throws Exception {
+        PgConnection c = PgConnection.from(Settings.builder()
+                .set("url", "jdbc:postgresql://db:5432/intel?user=u&password=in-url-secret&sslmode=require").build());
+        assertThat(c.user()).isEqualTo("u");
+        assertThat(c.redact("error near in-url-secret")).doesNotContain("in-url-secret");
+        var env = c.toolEnvironment(dir.resolve("pgpass2"));
+        assertThat(env).containsEntry("PGSSLMODE", "require").containsKey("PGPASSFILE");
+        assertThat(Files.readString(dir.resolve("pgpass2"))).contains(":u:in-url-secret");
+    }
+
+    @Test
     void aUrlThatIsNotPostgresIsRefused() {
         assertThatThrownBy(() -> PgConnection.from(Settings.builder().set("url", "jdbc:mysql://x/y?password=p").build()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("jdbc:postgresql://")
