@@ -52,6 +52,19 @@ class S3CliIT {
                     "--id", localId);
             assertThat(offsiteVerify.exit()).as(offsiteVerify.err()).isZero();
 
+            // the same with the MinIO SDK backend
+            String minio = "minio://127.0.0.1:" + s3.endpoint().getPort() + "/offsite/minio-prod?secure=false";
+            CliProcess.Result mBackup = CliProcess.run(null, List.of(), env, "--repo", minio, "backup", "files",
+                    "--name", "config", "--path", data.toString());
+            assertThat(mBackup.exit()).as(mBackup.err()).isZero();
+            assertThat(CliProcess.run(null, List.of(), env, "--repo", minio, "verify", "--name", "config",
+                    "--latest").exit()).isZero();
+            CliProcess.Result mRestore = CliProcess.run(null, List.of(), env, "--repo", minio, "restore", "--name",
+                    "config", "--latest", "--to", work.resolve("out-minio").toString());
+            assertThat(mRestore.exit()).as(mRestore.err()).isZero();
+            assertThat(work.resolve("out-minio").resolve(data.toString().substring(1)).resolve("app.yaml"))
+                    .hasSameTextualContentAs(data.resolve("app.yaml"));
+
             CliProcess.Result noCreds = CliProcess.run(null, List.of(), Map.of("DRKIT_REPO", repo,
                     "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"), "list");
             assertThat(noCreds.exit()).isEqualTo(1);

@@ -1,0 +1,262 @@
+package dev.drkit.minio;
+
+import dev.drkit.core.storage.ObjectKeys;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.StorageBackend;
+import io.minio.GetObjectArgs;
+import io.minio.ListObjectsArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.Result;
+import io.minio.StatObjectArgs;
+import io.minio.StatObjectResponse;
+import io.minio.errors.ErrorResponseException;
+import io.minio.messages.Item;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A repository in a MinIO (or other S3-compatible) bucket, on the MinIO SDK. Uploads stream
+ * through a bounded pipe into the SDK's multipart upload of unknown size (memory: one part
+ * plus 4 MiB in flight). Objects are write-once: a commit checks the key first and sends
+ * {@code If-None-Match: *}. Thread-safe.
+ */
+public final class MinioStorageBackend implements StorageBackend {
+    private static final Map<String, String> IF_ABSENT = Map.of("If-None-Match", "*");
+
+    private final MinioClient client;
+    private final String bucket;
+    private final String prefix;
+    private final long partSize;
+    private final String description;
+    private final ExecutorService uploads = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "drkit-minio-upload");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private MinioStorageBackend(MinioClient client, String bucket, String prefix, long partSize, String endpoint) {
+        this.client = Objects.requireNonNull(client, "client");
+        this.bucket = Objects.requireNonNull(bucket, "bucket");
+        this.prefix = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
+        this.partSize = partSize;
+        this.description = "minio://" + (endpoint == null ? "" : endpoint + "/") + bucket
+                + (this.prefix.isEmpty() ? "" : "/" + this.prefix);
+    }
+
+    /**
+     * A backend on a client the host owns.
+     *
+     * @param partSize multipart part size, at least 5 MiB
+     */
+    public static MinioStorageBackend of(MinioClient client, String bucket, String prefix, long partSize) {
+        if (partSize < (5L << 20)) {
+            throw new IllegalArgumentException("parts must be at least 5 MiB: " + partSize);
+        }
+        return new MinioStorageBackend(client, bucket, prefix, partSize, null);
+    }
+
+    static MinioStorageBackend of(MinioClient client, String bucket, String prefix, long partSize, String endpoint) {
+        return new MinioStorageBackend(client, bucket, prefix, partSize, endpoint);
+    }
+
+    private String full(String key) {
+        ObjectKeys.check(key);
+        return prefix.isEmpty() ? key : prefix + "/" + key;
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public ObjectUpload create(String key) {
+        String k = full(key);
+        ChunkPipe pipe = new ChunkPipe();
+        Future<?> put = uploads.submit(() -> {
+            try (InputStream in = pipe.in) {
+                client.putObject(PutObjectArgs.builder().bucket(bucket).object(k).stream(in, -1, partSize)
+                        .headers(IF_ABSENT).build());
+            }
+            return null;
+        });
+        return new ObjectUpload() {
+            private boolean done;
+
+            @Override
+            public OutputStream stream() {
+                return pipe.out;
+            }
+
+            @Override
+            public ObjectInfo commit() throws IOException {
+                if (done) {
+                    throw new IllegalStateException("upload of " + key + " already finished");
+                }
+                done = true;
+                if (exists(k)) {
+                    pipe.abort();
+                    awaitQuietly(put);
+                    throw new FileAlreadyExistsException(key);
+                }
+                pipe.out.close();
+                try {
+                    put.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while uploading " + key);
+                } catch (ExecutionException e) {
+                    if (preconditionFailed(e.getCause())) {
+                        throw new FileAlreadyExistsException(key);
+                    }
+                    throw io("uploading " + key, e.getCause());
+                }
+                return stat(key).orElseThrow(() -> new IOException(key + " is missing right after its upload"));
+            }
+
+            @Override
+            public void close() {
+                if (!done) {
+                    done = true;
+                    pipe.abort();
+                    awaitQuietly(put);
+                }
+            }
+        };
+    }
+
+    private static void awaitQuietly(Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException expected) {
+            // the aborted upload fails, as intended
+        }
+    }
+
+    private static boolean preconditionFailed(Throwable t) {
+        return t instanceof ErrorResponseException
+                && ("PreconditionFailed".equals(((ErrorResponseException) t).errorResponse().code())
+                || ((ErrorResponseException) t).response().code() == 412);
+    }
+
+    @Override
+    public boolean createIfAbsent(String key, byte[] content) throws IOException {
+        String k = full(key);
+        if (exists(k)) {
+            return false;
+        }
+        try {
+            client.putObject(PutObjectArgs.builder().bucket(bucket).object(k)
+                    .stream(new ByteArrayInputStream(content), content.length, -1).headers(IF_ABSENT).build());
+            return true;
+        } catch (Exception e) {
+            if (preconditionFailed(e)) {
+                return false;
+            }
+            throw io("creating " + key, e);
+        }
+    }
+
+    @Override
+    public InputStream open(String key, long offset) throws IOException {
+        try {
+            GetObjectArgs.Builder b = GetObjectArgs.builder().bucket(bucket).object(full(key));
+            if (offset > 0) {
+                b.offset(offset);
+            }
+            return client.getObject(b.build());
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                throw new NoSuchFileException(key);
+            }
+            throw io("reading " + key, e);
+        } catch (Exception e) {
+            throw io("reading " + key, e);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) throws IOException {
+        return statFull(full(key)).map(s -> new ObjectInfo(key, s.size(), s.lastModified().toInstant()));
+    }
+
+    private boolean exists(String fullKey) throws IOException {
+        return statFull(fullKey).isPresent();
+    }
+
+    private Optional<StatObjectResponse> statFull(String fullKey) throws IOException {
+        try {
+            return Optional.of(client.statObject(StatObjectArgs.builder().bucket(bucket).object(fullKey).build()));
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                return Optional.empty();
+            }
+            throw io("checking " + fullKey, e);
+        } catch (Exception e) {
+            throw io("checking " + fullKey, e);
+        }
+    }
+
+    private static boolean isMissing(ErrorResponseException e) {
+        String code = e.errorResponse().code();
+        return "NoSuchKey".equals(code) || "NoSuchObject".equals(code) || e.response().code() == 404;
+    }
+
+    @Override
+    public List<ObjectInfo> list(String keyPrefix) throws IOException {
+        String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
+        List<ObjectInfo> out = new ArrayList<>();
+        try {
+            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(p)
+                    .recursive(true).build())) {
+                Item i = r.get();
+                if (i.isDir()) {
+                    continue;
+                }
+                String rel = prefix.isEmpty() ? i.objectName() : i.objectName().substring(prefix.length() + 1);
+                out.add(new ObjectInfo(rel, i.size(), i.lastModified() == null ? null : i.lastModified().toInstant()));
+            }
+        } catch (Exception e) {
+            throw io("listing " + keyPrefix, e);
+        }
+        out.sort(Comparator.comparing(ObjectInfo::key));
+        return out;
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        try {
+            client.removeObject(RemoveObjectArgs.builder().bucket(bucket).object(full(key)).build());
+        } catch (Exception e) {
+            throw io("deleting " + key, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        uploads.shutdown();
+    }
+
+    private IOException io(String doing, Throwable e) {
+        return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.drkit.minio;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageBackendProvider;
+import io.minio.MinioClient;
+import java.net.URI;
+import java.util.Set;
+
+/**
+ * Provides {@link MinioStorageBackend} for {@code minio://host:port/bucket/prefix?secure=false}.
+ * Credentials come from {@code AWS_ACCESS_KEY_ID}/{@code AWS_SECRET_ACCESS_KEY} (or
+ * {@code MINIO_ACCESS_KEY}/{@code MINIO_SECRET_KEY}).
+ */
+public final class MinioStorageBackendProvider implements StorageBackendProvider {
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("minio");
+    }
+
+    @Override
+    public StorageBackend create(URI uri, Settings settings) {
+        if (uri.getHost() == null || uri.getPath() == null || uri.getPath().length() <= 1) {
+            throw new ConfigException("MinIO repository URI: minio://HOST:PORT/BUCKET/PREFIX?secure=false");
+        }
+        String path = uri.getPath().substring(1);
+        int slash = path.indexOf('/');
+        String bucket = slash < 0 ? path : path.substring(0, slash);
+        String prefix = slash < 0 ? "" : path.substring(slash + 1);
+        boolean secure = uri.getQuery() == null || !uri.getQuery().contains("secure=false");
+        String access = env("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY");
+        String secret = env("AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY");
+        if (access == null || secret == null) {
+            throw new ConfigException("MinIO credentials missing: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+        }
+        int port = uri.getPort() < 0 ? (secure ? 443 : 80) : uri.getPort();
+        MinioClient client = MinioClient.builder().endpoint(uri.getHost(), port, secure).credentials(access, secret)
+                .region(settings.get("region", "us-east-1")).build();
+        return MinioStorageBackend.of(client, bucket, prefix, 16L << 20, uri.getHost() + ":" + port);
+    }
+
+    private static String env(String first, String second) {
+        String v = System.getenv(first);
+        return v != null && !v.isBlank() ? v : System.getenv(second);
+    }
+}
