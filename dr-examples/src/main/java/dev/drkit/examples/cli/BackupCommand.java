@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit backup <type> ...}. */
 @Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
-        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class})
+        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class, BackupCommand.MinioBucket.class})
 final class BackupCommand {
 
     /** Options every backup type takes. */
@@ -99,6 +99,32 @@ final class BackupCommand {
                 s.set("globals", "true");
             }
             return common.run(spec, "postgres-logical", s.build());
+        }
+    }
+
+    @Command(name = "minio-bucket", description = "Back up MinIO/S3 buckets: object bytes, content type, headers, "
+            + "user metadata and tags (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
+    static final class MinioBucket implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Common common;
+
+        @Option(names = "--endpoint", required = true, paramLabel = "URL", description = "http(s)://HOST:PORT")
+        String endpoint;
+
+        @Option(names = "--bucket", required = true, paramLabel = "BUCKET", description = "Bucket (repeatable).")
+        List<String> buckets = new ArrayList<>();
+
+        @Option(names = "--prefix", paramLabel = "PREFIX", description = "Only objects under this prefix.")
+        String prefix;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            Settings.Builder s = Settings.builder().set("endpoint", endpoint).addAll("bucket", buckets);
+            PostgresOptions.set(s, "prefix", prefix);
+            return common.run(spec, "minio-bucket", s.build());
         }
     }
 }

@@ -62,6 +62,16 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--no-privileges", description = "postgres-logical: do not restore privileges (GRANT/REVOKE).")
     boolean noPrivileges;
 
+    @Option(names = "--endpoint", paramLabel = "URL", description = "minio-bucket: http(s)://HOST:PORT to restore to.")
+    String endpoint;
+
+    @Option(names = "--to-bucket", paramLabel = "BUCKET",
+            description = "minio-bucket: restore into this bucket (default: the original ones).")
+    String toBucket;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", description = "minio-bucket: put restored objects under this prefix.")
+    String prefix;
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
@@ -74,6 +84,9 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "globals", globals ? "true" : null);
         PostgresOptions.set(options, "no-owner", noOwner ? "true" : null);
         PostgresOptions.set(options, "no-privileges", noPrivileges ? "true" : null);
+        PostgresOptions.set(options, "endpoint", endpoint);
+        PostgresOptions.set(options, "to-bucket", toBucket);
+        PostgresOptions.set(options, "prefix", prefix);
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));

@@ -65,6 +65,29 @@ class S3CliIT {
             assertThat(work.resolve("out-minio").resolve(data.toString().substring(1)).resolve("app.yaml"))
                     .hasSameTextualContentAs(data.resolve("app.yaml"));
 
+            // a bucket backed up with its metadata, both objects deleted, restored
+            io.minio.MinioClient mc = io.minio.MinioClient.builder().endpoint(s3.endpoint().toString())
+                    .region("us-east-1").credentials(s3.accessKey(), s3.secretKey()).build();
+            s3.createBucket("finance");
+            byte[] pdf = new byte[100_000];
+            new java.util.Random(2).nextBytes(pdf);
+            mc.putObject(io.minio.PutObjectArgs.builder().bucket("finance").object("q3.pdf")
+                    .stream(new java.io.ByteArrayInputStream(pdf), pdf.length, -1).contentType("application/pdf")
+                    .userMetadata(Map.of("owner", "finance")).build());
+            CliProcess.Result bucketBackup = CliProcess.run(null, List.of(), env, "backup", "minio-bucket", "--name",
+                    "finance-bucket", "--endpoint", s3.endpoint().toString(), "--bucket", "finance");
+            assertThat(bucketBackup.exit()).as(bucketBackup.err()).isZero();
+            mc.removeObject(io.minio.RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
+            CliProcess.Result bucketRestore = CliProcess.run(null, List.of(), env, "restore", "--name",
+                    "finance-bucket", "--latest", "--endpoint", s3.endpoint().toString());
+            assertThat(bucketRestore.exit()).as(bucketRestore.err()).isZero();
+            var stat = mc.statObject(io.minio.StatObjectArgs.builder().bucket("finance").object("q3.pdf").build());
+            assertThat(stat.contentType()).isEqualTo("application/pdf");
+            assertThat(stat.userMetadata()).containsEntry("owner", "finance");
+            try (var in = mc.getObject(io.minio.GetObjectArgs.builder().bucket("finance").object("q3.pdf").build())) {
+                assertThat(in.readAllBytes()).isEqualTo(pdf);
+            }
+
             CliProcess.Result noCreds = CliProcess.run(null, List.of(), Map.of("DRKIT_REPO", repo,
                     "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"), "list");
             assertThat(noCreds.exit()).isEqualTo(1);
