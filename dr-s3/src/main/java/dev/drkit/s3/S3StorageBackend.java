@@ -50,6 +50,9 @@ public final class S3StorageBackend implements StorageBackend {
     private final int concurrency;
     private final String description;
     private final ExecutorService uploads;
+    private final String sse;
+    private final String kmsKeyId;
+    private final String storageClass;
 
     private S3StorageBackend(Builder b) {
         this.client = b.client;
@@ -58,6 +61,9 @@ public final class S3StorageBackend implements StorageBackend {
         this.ownsClient = b.ownsClient;
         this.partSize = b.partSize;
         this.concurrency = b.concurrency;
+        this.sse = b.sse;
+        this.kmsKeyId = b.kmsKeyId;
+        this.storageClass = b.storageClass;
         this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
                 + (b.endpointForMessages == null ? "" : " at " + b.endpointForMessages);
         this.uploads = Executors.newCachedThreadPool(r -> {
@@ -69,6 +75,31 @@ public final class S3StorageBackend implements StorageBackend {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Server-side encryption and storage class for new objects. */
+    private void options(software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r) {
+        if (sse != null) {
+            r.serverSideEncryption(sse);
+            if (kmsKeyId != null) {
+                r.ssekmsKeyId(kmsKeyId);
+            }
+        }
+        if (storageClass != null) {
+            r.storageClass(storageClass);
+        }
+    }
+
+    private void options(software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r) {
+        if (sse != null) {
+            r.serverSideEncryption(sse);
+            if (kmsKeyId != null) {
+                r.ssekmsKeyId(kmsKeyId);
+            }
+        }
+        if (storageClass != null) {
+            r.storageClass(storageClass);
+        }
     }
 
     private String full(String key) {
@@ -97,7 +128,10 @@ public final class S3StorageBackend implements StorageBackend {
             return false;
         }
         try {
-            client.putObject(r -> r.bucket(bucket).key(k).ifNoneMatch("*"), RequestBody.fromBytes(content));
+            client.putObject(r -> {
+                r.bucket(bucket).key(k).ifNoneMatch("*");
+                options(r);
+            }, RequestBody.fromBytes(content));
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() == 412 || e.statusCode() == 409) {
@@ -256,7 +290,10 @@ public final class S3StorageBackend implements StorageBackend {
         private void sendPart() throws IOException {
             try {
                 if (uploadId == null) {
-                    uploadId = client.createMultipartUpload(r -> r.bucket(bucket).key(fullKey)).uploadId();
+                    uploadId = client.createMultipartUpload(r -> {
+                        r.bucket(bucket).key(fullKey);
+                        options(r);
+                    }).uploadId();
                 }
                 slots.acquire();
             } catch (InterruptedException e) {
@@ -334,8 +371,10 @@ public final class S3StorageBackend implements StorageBackend {
 
         private void putSmall() throws IOException {
             try {
-                client.putObject(r -> r.bucket(bucket).key(fullKey).ifNoneMatch("*"),
-                        RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
+                client.putObject(r -> {
+                    r.bucket(bucket).key(fullKey).ifNoneMatch("*");
+                    options(r);
+                }, RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 409) {
                     throw new FileAlreadyExistsException(key);
@@ -388,6 +427,28 @@ public final class S3StorageBackend implements StorageBackend {
         private int partSize = 16 << 20;
         private int concurrency = 4;
         private String endpointForMessages;
+        private String sse;
+        private String kmsKeyId;
+        private String storageClass;
+
+        /**
+         * Server-side encryption for new objects: {@code AES256} (SSE-S3) or {@code aws:kms}
+         * (SSE-KMS, with an optional key id).
+         */
+        public Builder serverSideEncryption(String algorithm, String kmsKeyId) {
+            if (algorithm != null && !algorithm.equals("AES256") && !algorithm.equals("aws:kms")) {
+                throw new IllegalArgumentException("server-side encryption must be AES256 or aws:kms: " + algorithm);
+            }
+            this.sse = algorithm;
+            this.kmsKeyId = kmsKeyId;
+            return this;
+        }
+
+        /** Storage class for new objects (e.g. STANDARD_IA, GLACIER_IR); null for the bucket's default. */
+        public Builder storageClass(String storageClass) {
+            this.storageClass = storageClass;
+            return this;
+        }
 
         /** A client the host owns; it is not closed with the backend. */
         public Builder client(S3Client client) {

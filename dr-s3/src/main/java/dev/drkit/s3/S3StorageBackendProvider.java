@@ -20,7 +20,8 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * Provides {@link S3StorageBackend} for {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true}.
+ * Provides {@link S3StorageBackend} for
+ * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C}.
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
  * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles). Checksums are sent only when
  * required, so S3-compatible servers that reject the SDK's default CRC headers work.
@@ -58,6 +59,11 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         }
         S3StorageBackend.Builder b = S3StorageBackend.builder().ownedClient(builder.build(), endpoint)
                 .bucket(bucket).prefix(uri.getPath());
+        String sse = q.getOrDefault("sse", settings.get("sse", null));
+        if (sse != null) {
+            b.serverSideEncryption(sse, q.getOrDefault("kmsKeyId", settings.get("kms-key-id", null)));
+        }
+        b.storageClass(q.getOrDefault("storageClass", settings.get("storage-class", null)));
         String partSize = q.getOrDefault("partSize", settings.get("part-size", null));
         if (partSize != null) {
             b.partSize((int) Math.min(Integer.MAX_VALUE, parseSize(partSize)));
