@@ -88,6 +88,7 @@ final class TarExtractor {
     private void unpack(InputStream in, Path staging) throws IOException {
         List<Deferred> directories = new ArrayList<>();
         List<Deferred> links = new ArrayList<>();
+        java.util.Set<Path> made = new java.util.HashSet<>(); // directories known to exist: no mkdir per file
         byte[] buffer = new byte[256 * 1024];
         TarArchiveInputStream tar = new TarArchiveInputStream(in);
         TarArchiveEntry e;
@@ -98,12 +99,16 @@ final class TarExtractor {
             }
             Path target = staging.resolve(name);
             if (e.isDirectory()) {
-                Files.createDirectories(target);
+                if (made.add(target)) {
+                    Files.createDirectories(target);
+                }
                 directories.add(new Deferred(target, e));
             } else if (e.isSymbolicLink() || e.isLink()) {
                 links.add(new Deferred(target, e));
             } else if (e.isFile()) {
-                Files.createDirectories(target.getParent());
+                if (made.add(target.getParent())) {
+                    Files.createDirectories(target.getParent());
+                }
                 Files.deleteIfExists(target);
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
