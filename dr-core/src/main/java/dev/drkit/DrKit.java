@@ -533,6 +533,13 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
+        public InputStream openArtifact(BackupManifest earlier, String name) throws IOException {
+            dev.drkit.ArtifactInfo a = earlier.artifact(name).orElseThrow(() -> new BackupNotFoundException(
+                    "backup " + earlier.target() + "/" + earlier.id() + " has no artifact '" + name + "'"));
+            return repository.openDecoded(earlier, a, codecs, null);
+        }
+
+        @Override
         public Clock clock() {
             return clock;
         }
@@ -575,6 +582,17 @@ public final class DrKit implements AutoCloseable {
                     "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
             meter.artifact(name);
             return repository.openDecoded(manifest, a, codecs, meter);
+        }
+
+        @Override
+        public InputStream openArtifact(String backupId, String name) throws IOException {
+            if (!backupId.equals(manifest.parent()) && !manifest.dependsOn().contains(backupId)) {
+                throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
+            }
+            BackupManifest other = trustedManifest(manifest.target(), backupId);
+            dev.drkit.ArtifactInfo a = other.artifact(name).orElseThrow(() -> new BackupNotFoundException(
+                    "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
+            return repository.openDecoded(other, a, codecs, meter);
         }
 
         @Override

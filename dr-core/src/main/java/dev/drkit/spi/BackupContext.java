@@ -2,6 +2,7 @@ package dev.drkit.spi;
 
 import dev.drkit.BackupManifest;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Clock;
 import java.util.Optional;
@@ -44,6 +45,12 @@ public interface BackupContext {
 
     /** The newest complete backup of this target, for incremental backups. */
     Optional<BackupManifest> previous();
+
+    /**
+     * Opens an artifact of an earlier complete backup of this target (decoded and checked), so
+     * that an incremental backup can compare against what is already stored.
+     */
+    InputStream openArtifact(BackupManifest earlier, String name) throws IOException;
 
     /** The clock drkit runs on. */
     Clock clock();

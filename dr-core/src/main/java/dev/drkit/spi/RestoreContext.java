@@ -21,6 +21,14 @@ public interface RestoreContext {
      */
     InputStream openArtifact(String name) throws IOException;
 
+    /**
+     * Opens an artifact of a backup this one depends on ({@link BackupManifest#parent()} or
+     * {@link BackupManifest#dependsOn()}), for restoring incremental backups.
+     *
+     * @throws dev.drkit.BackupNotFoundException when {@code backupId} is not a dependency or is gone
+     */
+    InputStream openArtifact(String backupId, String name) throws IOException;
+
     /** Restore options (for {@code files}: {@code to}). */
     Settings options();
 

@@ -33,6 +33,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -50,6 +51,11 @@ import org.slf4j.LoggerFactory;
  * <p>Settings: {@code endpoint} (http(s)://host:port), {@code bucket} (repeatable),
  * {@code prefix}; credentials from {@code AWS_ACCESS_KEY_ID}/{@code AWS_SECRET_ACCESS_KEY}.
  * Restore options: {@code endpoint}, {@code to-bucket}, {@code prefix}, force.
+ *
+ * <p>Backups are incremental by ETag and size: an object unchanged since the previous backup
+ * is not copied again; its index entry names the backup that holds its bytes, which the
+ * manifest records as a dependency so that retention keeps it. {@code full=true} forces a
+ * full backup.
  */
 public final class MinioBucketTarget implements BackupTarget {
     public static final String OBJECTS = "objects.tar";
@@ -84,7 +90,21 @@ public final class MinioBucketTarget implements BackupTarget {
     /** What the index records for one object. */
     public record ObjectEntry(String bucket, String key, long size, String etag, Instant lastModified,
                               String contentType, Map<String, String> headers, Map<String, String> userMetadata,
-                              Map<String, String> tags) {
+                              Map<String, String> tags, String storedIn) {
+
+        String name() {
+            return bucket + "/" + key;
+        }
+
+        /** The same object, its bytes held by another backup. */
+        ObjectEntry in(String backupId) {
+            return new ObjectEntry(bucket, key, size, etag, lastModified, contentType, headers, userMetadata, tags,
+                    backupId);
+        }
+
+        boolean sameBytes(ObjectEntry other) {
+            return other != null && other.size == size && etag != null && etag.equals(other.etag);
+        }
     }
 
     private MinioClient client(Settings s) {
@@ -110,8 +130,11 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         MinioClient client = client(settings);
         String prefix = settings.get("prefix", "");
+        Map<String, ObjectEntry> before = settings.bool("full", false) ? Map.of() : previousIndex(context);
         List<ObjectEntry> index = new ArrayList<>();
+        java.util.Set<String> dependsOn = new java.util.TreeSet<>();
         long bytes = 0;
+        int reused = 0;
         try (OutputStream out = context.newArtifact(OBJECTS)) {
             TarArchiveOutputStream tar = new TarArchiveOutputStream(out);
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
@@ -124,6 +147,13 @@ public final class MinioBucketTarget implements BackupTarget {
                         continue;
                     }
                     ObjectEntry e = describe(client, bucket, item);
+                    ObjectEntry old = before.get(e.name());
+                    if (e.sameBytes(old)) { // unchanged since the previous backup: reference, do not copy
+                        index.add(e.in(old.storedIn()));
+                        dependsOn.add(old.storedIn());
+                        reused++;
+                        continue;
+                    }
                     TarArchiveEntry entry = new TarArchiveEntry(bucket + "/" + item.objectName());
                     entry.setSize(e.size());
                     entry.setModTime(java.util.Date.from(e.lastModified()));
@@ -153,6 +183,30 @@ public final class MinioBucketTarget implements BackupTarget {
         context.metadata("buckets", buckets);
         context.metadata("objects", index.size());
         context.metadata("bytes", bytes);
+        context.metadata("objectsReused", reused);
+        if (!dependsOn.isEmpty()) {
+            context.kind("incremental");
+            dependsOn.forEach(context::dependsOn);
+        }
+    }
+
+    /** The previous backup's index, with every entry naming the backup that holds its bytes. */
+    private static Map<String, ObjectEntry> previousIndex(BackupContext context) throws IOException {
+        Optional<dev.drkit.BackupManifest> prev = context.previous();
+        if (prev.isEmpty() || !MinioBucketTargetProvider.TYPE.equals(prev.get().type())) {
+            return Map.of();
+        }
+        Map<String, ObjectEntry> out = new LinkedHashMap<>();
+        for (ObjectEntry e : readIndex(context.openArtifact(prev.get(), INDEX))) {
+            out.put(e.name(), e.storedIn() == null ? e.in(prev.get().id()) : e);
+        }
+        return out;
+    }
+
+    private static List<ObjectEntry> readIndex(InputStream artifact) throws IOException {
+        try (InputStream in = artifact) {
+            return Json.mapper().readValue(in.readAllBytes(), new TypeReference<List<ObjectEntry>>() { });
+        }
     }
 
     private static ObjectEntry describe(MinioClient client, String bucket, Item item) throws Exception {
@@ -173,37 +227,53 @@ public final class MinioBucketTarget implements BackupTarget {
             LOG.debug("no tags for {}/{}: {}", bucket, item.objectName(), e.getMessage());
         }
         return new ObjectEntry(bucket, item.objectName(), stat.size(), stat.etag(), stat.lastModified().toInstant(),
-                stat.contentType(), headers, new LinkedHashMap<>(stat.userMetadata()), tags);
+                stat.contentType(), headers, new LinkedHashMap<>(stat.userMetadata()), tags, null);
     }
 
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
         MinioClient client = client(o.has("endpoint") ? o : settings);
-        String toBucket = o.get("to-bucket", null);
-        String prefix = o.get("prefix", "");
-        Map<String, ObjectEntry> index = new LinkedHashMap<>();
-        try (InputStream in = context.openArtifact(INDEX)) {
-            for (ObjectEntry e : Json.mapper().readValue(in.readAllBytes(), new TypeReference<List<ObjectEntry>>() { })) {
-                index.put(e.bucket() + "/" + e.key(), e);
-            }
+        Placement placement = new Placement(o.get("to-bucket", null), o.get("prefix", ""), context.force());
+        Map<String, Map<String, ObjectEntry>> bySource = new LinkedHashMap<>();
+        for (ObjectEntry e : readIndex(context.openArtifact(INDEX))) {
+            bySource.computeIfAbsent(e.storedIn() == null ? "" : e.storedIn(), k -> new LinkedHashMap<>())
+                    .put(e.name(), e);
         }
-        int restored = 0;
         List<String> skipped = new ArrayList<>();
-        try (InputStream in = context.openArtifact(OBJECTS)) {
+        int restored = 0;
+        for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
+            InputStream objects = source.getKey().isEmpty() ? context.openArtifact(OBJECTS)
+                    : context.openArtifact(source.getKey(), OBJECTS);
+            restored += restoreFrom(client, objects, source.getValue(), placement, skipped);
+        }
+        if (!skipped.isEmpty()) {
+            LOG.warn("kept {} object(s) newer than the backup (pass --force to overwrite): {}", skipped.size(),
+                    skipped.size() > 10 ? skipped.subList(0, 10) + " ..." : skipped);
+        }
+        LOG.info("restored {} object(s)", restored);
+    }
+
+    private record Placement(String toBucket, String prefix, boolean force) {
+    }
+
+    /** Puts back the wanted objects found in one backup's objects.tar. */
+    private static int restoreFrom(MinioClient client, InputStream objects, Map<String, ObjectEntry> wanted,
+                                   Placement placement, List<String> skipped) throws IOException {
+        int restored = 0;
+        try (InputStream in = objects) {
             TarArchiveInputStream tar = new TarArchiveInputStream(in);
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
-                ObjectEntry e = index.get(entry.getName());
+                ObjectEntry e = wanted.get(entry.getName());
                 if (e == null) {
-                    throw new DrException(ErrorCode.CORRUPT_DATA, "objects.tar holds " + entry.getName()
-                            + ", which the index does not list");
+                    continue; // another object of that backup, not part of this restore
                 }
-                String bucket = toBucket != null ? toBucket : e.bucket();
-                String key = prefix + e.key();
+                String bucket = placement.toBucket() != null ? placement.toBucket() : e.bucket();
+                String key = placement.prefix() + e.key();
                 ensureBucket(client, bucket);
                 Instant existing = lastModified(client, bucket, key);
-                if (existing != null && existing.isAfter(e.lastModified()) && !context.force()) {
+                if (existing != null && existing.isAfter(e.lastModified()) && !placement.force()) {
                     skipped.add(bucket + "/" + key);
                     continue;
                 }
@@ -224,14 +294,11 @@ public final class MinioBucketTarget implements BackupTarget {
         } catch (Exception e) {
             throw new DrException(ErrorCode.TARGET, "restoring objects failed: " + e.getMessage(), e);
         }
-        if (!skipped.isEmpty()) {
-            LOG.warn("kept {} object(s) newer than the backup (pass --force to overwrite): {}", skipped.size(),
-                    skipped.size() > 10 ? skipped.subList(0, 10) + " ..." : skipped);
-        }
-        LOG.info("restored {} object(s)", restored);
+        return restored;
     }
 
     private static void ensureBucket(MinioClient client, String bucket) throws Exception {
+        // one HEAD per object is cheap next to the PUT; buckets are created on first use
         if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
             client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
         }

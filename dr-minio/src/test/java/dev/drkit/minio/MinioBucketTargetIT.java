@@ -118,4 +118,42 @@ class MinioBucketTargetIT {
             assertThat(get("docs", "notes.txt")).isEqualTo(text);
         }
     }
+
+    @Test
+    void unchangedObjectsAreReferencedNotCopiedAndRestoreFollowsTheReferences() throws Exception {
+        s3.createBucket("media");
+        byte[] big = new byte[2_000_000];
+        new Random(8).nextBytes(big);
+        put("media", "video.bin", big, "application/octet-stream", Map.of("kind", "raw"));
+        put("media", "index.html", "<h1>v1</h1>".getBytes(StandardCharsets.UTF_8), "text/html", Map.of());
+
+        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(new HostProvider())
+                .build()) {
+            TargetSpec spec = new TargetSpec("media", "minio-bucket", Settings.builder().add("bucket", "media").build());
+            BackupResult first = kit.backup(spec);
+            put("media", "index.html", "<h1>v2</h1>".getBytes(StandardCharsets.UTF_8), "text/html", Map.of());
+            put("media", "new.txt", "added".getBytes(StandardCharsets.UTF_8), "text/plain", Map.of());
+            BackupResult second = kit.backup(spec);
+
+            assertThat(second.manifest().kind()).isEqualTo("incremental");
+            assertThat(second.manifest().dependsOn()).containsExactly(first.id());
+            assertThat(second.manifest().metadata()).containsEntry("objectsReused", 1).containsEntry("objects", 3);
+            assertThat(second.manifest().rawSize()).isLessThan(first.manifest().rawSize() / 2); // video not copied
+
+            for (String k : new String[] {"video.bin", "index.html", "new.txt"}) {
+                client.removeObject(RemoveObjectArgs.builder().bucket("media").object(k).build());
+            }
+            kit.restore(new RestoreRequest("media", second.id(), Settings.empty(), false));
+            assertThat(get("media", "video.bin")).isEqualTo(big);
+            assertThat(stat("media", "video.bin").userMetadata()).containsEntry("kind", "raw");
+            assertThat(new String(get("media", "index.html"), StandardCharsets.UTF_8)).isEqualTo("<h1>v2</h1>");
+            assertThat(new String(get("media", "new.txt"), StandardCharsets.UTF_8)).isEqualTo("added");
+
+            // retention keeps what a kept incremental backup needs
+            var pruned = kit.prune("media", dev.drkit.core.retention.GfsRetentionPolicy.builder().keepLast(1).build(),
+                    false);
+            assertThat(pruned.deleted().get("media")).isEmpty();
+            assertThat(kit.list("media")).hasSize(2);
+        }
+    }
 }

@@ -273,6 +273,11 @@ public final class PostgresVerifiers {
         }
 
         @Override
+        public InputStream openArtifact(String backupId, String name) {
+            throw new dev.drkit.BackupNotFoundException("a logical backup depends on no other backup");
+        }
+
+        @Override
         public Settings options() {
             return options;
         }
