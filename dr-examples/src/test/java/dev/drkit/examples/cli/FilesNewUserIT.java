@@ -160,13 +160,12 @@ class FilesNewUserIT {
         writeRandom(tree.resolve("more.bin"), 1L << 30);
         Process p = CliProcess.builder(repo, List.of(), "backup", "files", "--name", "config", "--path",
                 tree.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        // wait until the backup is writing, then kill it without a chance to clean up
+        // wait until the backup is writing its artifact, then kill it without a chance to clean up
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(repo.resolve("locks/config")) || isEmpty(repo.resolve("locks/config"))) {
-            assertThat(System.nanoTime()).as("backup never took its lock").isLessThan(deadline);
-            Thread.sleep(50);
+        while (!uploading(repo.resolve(".drkit-tmp"))) {
+            assertThat(System.nanoTime()).as("backup never started writing").isLessThan(deadline);
+            Thread.sleep(20);
         }
-        Thread.sleep(1500);
         p.destroyForcibly().waitFor();
         assertThat(p.exitValue()).isNotZero();
 
@@ -185,6 +184,22 @@ class FilesNewUserIT {
             assertThat(s.map(d -> d.getFileName().toString())).containsExactlyInAnyOrder(first, next);
         }
         assertThat(isEmpty(repo.resolve(".drkit-tmp"))).as("orphan upload removed").isTrue();
+    }
+
+    /** Whether an upload of more than 1 MiB is in progress (the 1 GiB artifact is being written). */
+    private static boolean uploading(Path tmp) throws IOException {
+        if (!Files.isDirectory(tmp)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(tmp)) {
+            return s.anyMatch(f -> {
+                try {
+                    return Files.size(f) > (1 << 20);
+                } catch (IOException vanished) {
+                    return false;
+                }
+            });
+        }
     }
 
     private static boolean isEmpty(Path dir) throws IOException {
