@@ -1,5 +1,6 @@
 package dev.drkit.minio;
 
+import dev.drkit.core.pipeline.ChunkPipe;
 import dev.drkit.core.storage.ObjectKeys;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;

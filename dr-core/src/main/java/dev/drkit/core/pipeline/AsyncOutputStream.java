@@ -3,51 +3,42 @@ package dev.drkit.core.pipeline;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 
 /**
  * Hands what is written to a background thread that writes it to the wrapped stream, so
  * that the next pipeline stages (encryption, hashing, upload) run in parallel with the
- * producer (tar, compression). Memory is bounded: at most {@code depth} chunks of
- * {@code chunkSize} bytes are in flight, and a full queue makes the producer wait.
- * A failure of the background writer is rethrown to the producer on its next call.
- * Single producer; not thread-safe otherwise.
+ * producer (tar, compression). Memory is bounded by the {@link ChunkPipe} in between, and a
+ * full pipe makes the producer wait. A failure of the background writer is rethrown to the
+ * producer on its next call. Single producer; not thread-safe otherwise.
  */
 public final class AsyncOutputStream extends OutputStream {
-    private static final byte[] END = new byte[0];
-
     private final OutputStream out;
-    private final BlockingQueue<byte[]> queue;
+    private final ChunkPipe pipe = new ChunkPipe();
     private final Thread writer;
-    private final int chunkSize;
-    private byte[] chunk;
-    private int filled;
     private volatile Throwable failure;
     private boolean closed;
 
-    public AsyncOutputStream(OutputStream out, int chunkSize, int depth, String name) {
+    public AsyncOutputStream(OutputStream out, String name) {
         this.out = out;
-        this.chunkSize = chunkSize;
-        this.queue = new ArrayBlockingQueue<>(depth);
-        this.chunk = new byte[chunkSize];
         this.writer = new Thread(this::drain, name);
         this.writer.setDaemon(true);
         this.writer.start();
     }
 
     private void drain() {
+        byte[] buffer = new byte[1 << 20];
         try {
-            while (true) {
-                byte[] next = queue.take();
-                if (next == END) {
-                    return;
-                }
-                out.write(next);
+            int n;
+            while ((n = pipe.in.read(buffer, 0, buffer.length)) >= 0) {
+                out.write(buffer, 0, n);
             }
         } catch (Throwable t) {
             failure = t;
-            queue.clear(); // unblock a producer waiting on a full queue
+            try {
+                pipe.in.close(); // the producer fails instead of waiting on a full pipe
+            } catch (IOException ignored) {
+                // the pipe's reader side does not fail to close
+            }
         }
     }
 
@@ -58,32 +49,11 @@ public final class AsyncOutputStream extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        while (len > 0) {
-            int n = Math.min(len, chunkSize - filled);
-            System.arraycopy(b, off, chunk, filled, n);
-            filled += n;
-            off += n;
-            len -= n;
-            if (filled == chunkSize) {
-                hand(chunk);
-                chunk = new byte[chunkSize];
-                filled = 0;
-            }
-        }
-    }
-
-    private void hand(byte[] data) throws IOException {
-        checkFailure();
         try {
-            while (!queue.offer(data, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                checkFailure();
-                if (!writer.isAlive()) {
-                    throw new IOException("pipeline writer stopped");
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while handing data to the pipeline");
+            pipe.out.write(b, off, len);
+        } catch (IOException e) {
+            checkFailure();
+            throw e;
         }
     }
 
@@ -107,10 +77,12 @@ public final class AsyncOutputStream extends OutputStream {
             return;
         }
         closed = true;
-        if (filled > 0) {
-            hand(java.util.Arrays.copyOf(chunk, filled));
+        try {
+            pipe.out.close();
+        } catch (IOException e) {
+            checkFailure();
+            throw e;
         }
-        hand(END);
         try {
             writer.join();
         } catch (InterruptedException e) {
@@ -119,11 +91,5 @@ public final class AsyncOutputStream extends OutputStream {
         }
         checkFailure();
         out.close();
-    }
-
-    /** Stops the writer without flushing (the upload is being aborted). */
-    public void abort() {
-        closed = true;
-        writer.interrupt();
     }
 }

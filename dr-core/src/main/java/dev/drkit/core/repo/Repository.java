@@ -156,13 +156,8 @@ public final class Repository {
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }
 
-    /** Writes a manifest; this is what makes a backup exist, so it is written last. */
-    public void writeManifest(BackupManifest manifest) {
-        writeManifest(manifest, null);
-    }
-
     /**
-     * Writes a manifest, and first its detached signature when a signer is given, so that a
+     * Writes a manifest (this is what makes a backup exist, so it is written last), and first its detached signature when a signer is given, so that a
      * manifest never exists without its signature.
      */
     public void writeManifest(BackupManifest manifest, dev.drkit.spi.ManifestSigner signer) {

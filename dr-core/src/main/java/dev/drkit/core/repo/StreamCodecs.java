@@ -59,7 +59,7 @@ public record StreamCodecs(Compression compression, int level, int workers, Encr
     public OutputStream encode(OutputStream stored, String name) throws IOException {
         OutputStream encrypted = encryption == null ? stored : encryption.encrypt(stored, name);
         OutputStream tail = compression == Compression.NONE && encryption == null ? encrypted
-                : new AsyncOutputStream(encrypted, 1 << 20, 4, "drkit-pipeline-" + name);
+                : new AsyncOutputStream(encrypted, "drkit-pipeline-" + name);
         return compression.compress(tail, level, workers);
     }
 

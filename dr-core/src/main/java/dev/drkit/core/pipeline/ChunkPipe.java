@@ -1,4 +1,4 @@
-package dev.drkit.minio;
+package dev.drkit.core.pipeline;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,10 +9,11 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A bounded pipe from a writer thread to a reader thread, in 1 MiB chunks (the JDK's piped
- * streams poll once a second when they block). {@link #abort()} makes the reader fail.
+ * A bounded pipe from a writer thread to a reader thread, in 1 MiB chunks, at most 4 in
+ * flight (the JDK's piped streams poll once a second when they block). {@link #abort()} makes
+ * the reader fail; a reader that closes makes the writer fail instead of blocking.
  */
-final class ChunkPipe {
+public final class ChunkPipe {
     private static final byte[] END = new byte[0];
     private static final byte[] ABORT = new byte[0];
     private static final int CHUNK = 1 << 20;
@@ -20,7 +21,8 @@ final class ChunkPipe {
     private final BlockingQueue<byte[]> queue = new ArrayBlockingQueue<>(4);
     private volatile boolean readerGone;
 
-    final OutputStream out = new OutputStream() {
+    /** The writer's side; closing it ends the reader's stream. */
+    public final OutputStream out = new OutputStream() {
         private byte[] chunk = new byte[CHUNK];
         private int filled;
         private boolean closed;
@@ -59,7 +61,8 @@ final class ChunkPipe {
         }
     };
 
-    final InputStream in = new InputStream() {
+    /** The reader's side. */
+    public final InputStream in = new InputStream() {
         private byte[] current = new byte[0];
         private int pos;
         private boolean ended;
@@ -123,7 +126,7 @@ final class ChunkPipe {
     }
 
     /** Makes the reader fail at its next read. */
-    void abort() {
+    public void abort() {
         queue.clear();
         queue.offer(ABORT);
     }
