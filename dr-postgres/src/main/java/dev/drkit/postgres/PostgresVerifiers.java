@@ -36,21 +36,36 @@ public final class PostgresVerifiers {
     private PostgresVerifiers() {
     }
 
-    /** Provides {@code pg-archive} at level decode. */
-    public static final class ArchiveProvider implements VerifierProvider {
+    /** A verifier provider for {@code postgres-logical} backups. */
+    private abstract static class PgProvider implements VerifierProvider {
+        private final String name;
+        private final VerifyLevel level;
+
+        PgProvider(String name, VerifyLevel level) {
+            this.name = name;
+            this.level = level;
+        }
+
         @Override
         public String name() {
-            return "pg-archive";
+            return name;
         }
 
         @Override
         public VerifyLevel level() {
-            return VerifyLevel.DECODE;
+            return level;
         }
 
         @Override
         public boolean supports(String targetType) {
             return PostgresLogicalTargetProvider.TYPE.equals(targetType);
+        }
+    }
+
+    /** Provides {@code pg-archive} at level decode. */
+    public static final class ArchiveProvider extends PgProvider {
+        public ArchiveProvider() {
+            super("pg-archive", VerifyLevel.DECODE);
         }
 
         @Override
@@ -60,20 +75,9 @@ public final class PostgresVerifiers {
     }
 
     /** Provides {@code pg-restore-test} at level restore. */
-    public static final class RestoreTestProvider implements VerifierProvider {
-        @Override
-        public String name() {
-            return "pg-restore-test";
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return VerifyLevel.RESTORE;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return PostgresLogicalTargetProvider.TYPE.equals(targetType);
+    public static final class RestoreTestProvider extends PgProvider {
+        public RestoreTestProvider() {
+            super("pg-restore-test", VerifyLevel.RESTORE);
         }
 
         @Override

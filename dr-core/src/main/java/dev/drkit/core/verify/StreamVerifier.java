@@ -66,16 +66,22 @@ public final class StreamVerifier implements Verifier {
         return new CheckedInputStream(context.openStored(a), a.storedSize(), a.sha256(), what, null);
     }
 
-    /** Provides {@code checksum}. */
-    public static final class ChecksumProvider implements VerifierProvider {
+    /** A built-in provider: applies to every target type. */
+    private abstract static class Provider implements VerifierProvider {
+        private final boolean decode;
+
+        Provider(boolean decode) {
+            this.decode = decode;
+        }
+
         @Override
         public String name() {
-            return "checksum";
+            return decode ? "decode" : "checksum";
         }
 
         @Override
         public VerifyLevel level() {
-            return VerifyLevel.CHECKSUM;
+            return decode ? VerifyLevel.DECODE : VerifyLevel.CHECKSUM;
         }
 
         @Override
@@ -85,30 +91,21 @@ public final class StreamVerifier implements Verifier {
 
         @Override
         public Verifier create(Settings settings) {
-            return new StreamVerifier(false);
+            return new StreamVerifier(decode);
+        }
+    }
+
+    /** Provides {@code checksum}. */
+    public static final class ChecksumProvider extends Provider {
+        public ChecksumProvider() {
+            super(false);
         }
     }
 
     /** Provides {@code decode}. */
-    public static final class DecodeProvider implements VerifierProvider {
-        @Override
-        public String name() {
-            return "decode";
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return VerifyLevel.DECODE;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return true;
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new StreamVerifier(true);
+    public static final class DecodeProvider extends Provider {
+        public DecodeProvider() {
+            super(true);
         }
     }
 }
