@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.core.Secrets;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -64,28 +65,11 @@ final class PgConnection {
         params.remove("user");
         // a password in the URL is taken out of it, so that it is handled (and redacted) like any other
         String inUrl = params.remove("password");
-        String password = password(s);
+        String password = Secrets.password(s, "PGPASSWORD");
         return new PgConnection(uri.getHost() == null ? "localhost" : uri.getHost(),
                 uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password != null ? password : inUrl, params);
     }
 
-    private static String password(Settings s) {
-        if (s.has("password")) {
-            return s.require("password"); // from the host's own configuration (Settings redacts it)
-        }
-        if (s.has("password-file")) {
-            Path f = Path.of(s.require("password-file"));
-            try {
-                String text = Files.readString(f, StandardCharsets.UTF_8);
-                int nl = text.indexOf('\n');
-                return (nl < 0 ? text : text.substring(0, nl)).strip();
-            } catch (IOException e) {
-                throw new ConfigException("cannot read password file " + f + ": " + e.getMessage());
-            }
-        }
-        String env = System.getenv(s.get("password-env", "PGPASSWORD"));
-        return env == null || env.isEmpty() ? null : env;
-    }
 
     /** The same server and credentials, another database. */
     PgConnection withDatabase(String db) {

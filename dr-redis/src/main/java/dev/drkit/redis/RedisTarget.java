@@ -1,0 +1,582 @@
+package dev.drkit.redis;
+
+import dev.drkit.Capability;
+import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.RestoreContext;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RestoreArgs;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Backups of a Redis server. Both modes store one artifact, {@code dump.rdb}, a standard RDB
+ * file that {@code redis-server} loads and {@code redis-check-rdb} reads:
+ * <ul>
+ *   <li>{@code mode=rdb} (default): a point-in-time snapshot over the replication protocol
+ *   (see {@link ReplicationSnapshot}), checked (structure, CRC-64) as it streams;</li>
+ *   <li>{@code mode=keys}: SCAN + DUMP + PTTL, pipelined, optionally only keys matching
+ *   {@code match}; not point-in-time, but selective and possible where replication
+ *   commands are not allowed. The DUMP payloads are written out as an RDB file.</li>
+ * </ul>
+ * Restore: {@code to-dir} writes {@code dump.rdb} for a stopped server (an existing file only
+ * with force); {@code to-uri} restores online with RESTORE and the original expiry, keys that
+ * exist kept unless forced, {@code match} selecting keys. Both refuse an RDB version newer
+ * than the destination server loads.
+ */
+public final class RedisTarget implements BackupTarget {
+    public static final String ARTIFACT = "dump.rdb";
+    private static final Logger LOG = LoggerFactory.getLogger(RedisTarget.class);
+    private static final int BATCH = 1000;
+
+    private final Settings settings;
+
+    RedisTarget(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public String type() {
+        return RedisTargetProvider.TYPE;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
+    }
+
+    @Override
+    public void backup(BackupContext context) throws IOException {
+        RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
+        String mode = settings.get("mode", "rdb");
+        if (!mode.equals("rdb") && !mode.equals("keys")) {
+            throw new ConfigException("redis: --mode must be rdb or keys, not " + mode);
+        }
+        if (mode.equals("rdb") && settings.has("match")) {
+            throw new ConfigException("redis: --match needs --mode keys (an RDB snapshot holds every key; "
+                    + "select keys when restoring instead)");
+        }
+        context.metadata("mode", mode);
+        context.metadata("server", endpoint.toString());
+        RedisClient client = endpoint.client();
+        try (StatefulRedisConnection<byte[], byte[]> conn = connect(client, endpoint)) {
+            Map<String, String> server = info(conn, "server");
+            String version = server.getOrDefault("redis_version", "unknown");
+            context.metadata("redisVersion", version);
+            Map<String, String> replication = info(conn, "replication");
+            context.metadata("role", replication.getOrDefault("role", "unknown"));
+            if (mode.equals("rdb")) {
+                backupRdb(context, endpoint);
+            } else {
+                backupKeys(context, conn, version);
+            }
+        } finally {
+            RedisEndpoint.shutdown(client);
+        }
+    }
+
+    private void backupRdb(BackupContext context, RedisEndpoint endpoint) throws IOException {
+        ReplicationSnapshot.Result r;
+        try (OutputStream out = context.newArtifact(ARTIFACT)) {
+            r = ReplicationSnapshot.take(endpoint, out);
+        }
+        RdbParser.Summary s = r.summary();
+        if (s.checksum == RdbParser.Checksum.MISMATCH) {
+            throw new CorruptDataException("the snapshot from " + endpoint + " fails its own CRC-64 check (stored "
+                    + Long.toHexString(s.storedCrc) + ", computed " + Long.toHexString(s.computedCrc)
+                    + "): the server or the network corrupted it; take the backup again");
+        }
+        recordSummary(context, s);
+        context.metadata("transfer", r.diskless() ? "diskless" : "disk");
+        if (r.replicationId() != null) {
+            context.metadata("replicationId", r.replicationId());
+            context.metadata("replicationOffset", r.replicationOffset());
+        }
+        LOG.info("snapshot of {}: RDB version {}, {} keys, {} bytes ({})", endpoint, s.version, s.keys, s.bytes,
+                r.diskless() ? "diskless" : "disk");
+    }
+
+    private static void recordSummary(BackupContext context, RdbParser.Summary s) {
+        context.metadata("rdbVersion", s.version);
+        context.metadata("keys", s.keys);
+        context.metadata("keysPerDb", s.keysPerDbAsStrings());
+        context.metadata("expires", s.expires);
+        context.metadata("functions", s.functions);
+        context.metadata("checksum", s.checksum.name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    private void backupKeys(BackupContext context, StatefulRedisConnection<byte[], byte[]> conn, String version)
+            throws IOException {
+        String match = settings.get("match", null);
+        if (match != null) {
+            context.metadata("match", match);
+        }
+        Map<String, String> keyspace = info(conn, "keyspace");
+        List<Integer> dbs = new ArrayList<>();
+        long expected = 0;
+        Pattern dbLine = Pattern.compile("db(\\d+)");
+        Pattern keysField = Pattern.compile("keys=(\\d+)");
+        for (Map.Entry<String, String> e : keyspace.entrySet()) {
+            Matcher m = dbLine.matcher(e.getKey());
+            if (m.matches()) {
+                dbs.add(Integer.parseInt(m.group(1)));
+                Matcher k = keysField.matcher(e.getValue());
+                if (k.find()) {
+                    expected += Long.parseLong(k.group(1));
+                }
+            }
+        }
+        dbs.sort(null);
+        if (match == null) {
+            context.expectBytes(expected * 64); // a rough size for the ETA; the real one is unknown
+        }
+        RedisAsyncCommands<byte[], byte[]> async = conn.async();
+        conn.setAutoFlushCommands(false);
+        TreeMap<Integer, Long> perDb = new TreeMap<>();
+        long keys = 0;
+        long expires = 0;
+        Duration timeout = Duration.ofSeconds(120);
+        KeysRdb out = new KeysRdb(context.newArtifact(ARTIFACT), version);
+        try (out) {
+            for (int db : dbs) {
+                await(async.select(db), conn, timeout);
+                ScanArgs args = ScanArgs.Builder.limit(BATCH);
+                if (match != null) {
+                    args.match(match);
+                }
+                ScanCursor cursor = ScanCursor.INITIAL;
+                RedisFuture<KeyScanCursor<byte[]>> next = async.scan(cursor, args);
+                conn.flushCommands();
+                do {
+                    KeyScanCursor<byte[]> page = get(next, timeout);
+                    List<byte[]> batch = page.getKeys();
+                    // ask for the next page before dumping this one: the server works while we write
+                    next = page.isFinished() ? null : async.scan(page, args);
+                    List<RedisFuture<byte[]>> dumps = new ArrayList<>(batch.size());
+                    List<RedisFuture<Long>> ttls = new ArrayList<>(batch.size());
+                    for (byte[] key : batch) {
+                        dumps.add(async.dump(key));
+                        ttls.add(async.pttl(key));
+                    }
+                    conn.flushCommands();
+                    long now = context.clock().millis();
+                    for (int i = 0; i < batch.size(); i++) {
+                        byte[] payload = get(dumps.get(i), timeout);
+                        long pttl = get(ttls.get(i), timeout);
+                        if (payload == null || pttl == -2) {
+                            continue; // deleted or expired since SCAN returned it
+                        }
+                        long expireAt = pttl >= 0 ? now + pttl : -1;
+                        out.entry(db, batch.get(i), payload, expireAt);
+                        keys++;
+                        perDb.merge(db, 1L, Long::sum);
+                        if (expireAt >= 0) {
+                            expires++;
+                        }
+                    }
+                } while (next != null);
+            }
+        } finally {
+            conn.setAutoFlushCommands(true);
+        }
+        Map<String, Long> perDbText = new LinkedHashMap<>();
+        perDb.forEach((db, n) -> perDbText.put(String.valueOf(db), n));
+        context.metadata("rdbVersion", out.version());
+        context.metadata("keys", keys);
+        context.metadata("keysPerDb", perDbText);
+        context.metadata("expires", expires);
+        context.metadata("functions", 0);
+        context.metadata("checksum", "valid");
+        LOG.info("keys backup: {} keys in {} databases", keys, perDb.size());
+    }
+
+    /** Writes DUMP payloads as an RDB; the header waits for the first payload, which names the version. */
+    private static final class KeysRdb implements AutoCloseable {
+        private final OutputStream artifact;
+        private final BufferedOutputStream buffered;
+        private final String redisVersion;
+        private RdbWriter writer;
+        private int version;
+
+        KeysRdb(OutputStream artifact, String redisVersion) {
+            this.artifact = artifact;
+            this.buffered = new BufferedOutputStream(artifact, 1 << 16);
+            this.redisVersion = redisVersion;
+        }
+
+        void entry(int db, byte[] key, byte[] payload, long expireAt) throws IOException {
+            if (payload.length < 11) {
+                throw new DrException(ErrorCode.TARGET, "DUMP returned a payload too short to be one");
+            }
+            int v = (payload[payload.length - 10] & 0xFF) | (payload[payload.length - 9] & 0xFF) << 8;
+            if (writer == null) {
+                open(v);
+            } else if (v != version) {
+                throw new DrException(ErrorCode.TARGET, "DUMP payloads changed RDB version during the backup ("
+                        + version + " to " + v + "): was the server upgraded? take the backup again");
+            }
+            writer.entry(db, key, payload[0] & 0xFF, expireAt, payload, 1, payload.length - 11);
+        }
+
+        private void open(int v) throws IOException {
+            version = v;
+            Map<String, String> aux = new LinkedHashMap<>();
+            aux.put("redis-ver", redisVersion);
+            aux.put("ctime", String.valueOf(System.currentTimeMillis() / 1000));
+            aux.put("drkit-mode", "keys");
+            writer = new RdbWriter(buffered, v, aux);
+        }
+
+        int version() {
+            return version;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                if (writer == null) {
+                    open(RdbVersions.newestLoadable(redisVersion)); // no keys: an empty RDB
+                }
+                writer.finish();
+                buffered.flush();
+            } finally {
+                artifact.close();
+            }
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext context) throws IOException {
+        Settings o = context.options();
+        boolean toDir = o.has("to-dir");
+        boolean toUri = o.has("to-uri");
+        if (toDir == toUri) {
+            throw new ConfigException("redis restore needs exactly one destination: --to-dir DIR (writes dump.rdb for a "
+                    + "stopped server) or --to-uri redis://HOST:PORT (restores keys online)");
+        }
+        int rdbVersion = ((Number) context.manifest().metadata().getOrDefault("rdbVersion", 0)).intValue();
+        KeyPattern match = KeyPattern.of(o.get("match", null));
+        if (toDir) {
+            restoreToDir(context, Path.of(o.require("to-dir")), rdbVersion, match);
+        } else {
+            restoreOnline(context, RedisEndpoint.from(o, "to-uri"), rdbVersion, match);
+        }
+    }
+
+    private void restoreToDir(RestoreContext context, Path dir, int rdbVersion, KeyPattern match) throws IOException {
+        Settings o = context.options();
+        Path file = dir.resolve(o.get("file", ARTIFACT));
+        if (Files.exists(file) && !context.force()) {
+            throw new DestinationNotEmptyException(file + " already exists; restore into another directory, or stop "
+                    + "the server and pass --force to replace it");
+        }
+        serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("." + file.getFileName() + ".drkit-" + UUID.randomUUID().toString().substring(0, 8));
+        String source = ARTIFACT + " of backup " + context.manifest().id();
+        boolean done = false;
+        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+             OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+             InputStream in = context.openArtifact(ARTIFACT)) {
+            RdbParser.Summary s;
+            if (match == null) {
+                s = new RdbParser(in, fileOut, source, false, false).parse(null);
+            } else {
+                s = filtered(in, fileOut, source, match);
+            }
+            requireValid(s, source);
+            if (in.read() >= 0) {
+                throw new CorruptDataException(source + " has bytes after the end of the RDB");
+            }
+            fileOut.flush();
+            ch.force(true);
+            done = true;
+            LOG.info("wrote {}: RDB version {}, {} keys", file, s.version, s.keys);
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        if (Files.exists(file)) {
+            try {
+                Files.setOwner(tmp, Files.getOwner(file));
+                Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(file));
+            } catch (IOException | UnsupportedOperationException e) {
+                LOG.warn("could not give {} the owner and mode of the file it replaces: {}", file, e.getMessage());
+            }
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // directories cannot be synced on every file system
+        }
+    }
+
+    /** Copies only the matching keys into a new RDB of the same version. */
+    private static RdbParser.Summary filtered(InputStream in, OutputStream out, String source, KeyPattern match)
+            throws IOException {
+        RdbWriter[] writer = new RdbWriter[1];
+        RdbParser parser = new RdbParser(in, null, source, true, true);
+        RdbParser.Summary s = parser.parse((db, key, type, expireAtMs, value) -> {
+            if (match.matches(key)) {
+                writer[0].entry(db, key, type, expireAtMs, value, 0, value.length);
+            }
+        }, v -> writer[0] = new RdbWriter(out, v, Map.of("drkit-match", match.glob())));
+        writer[0].finish();
+        return s;
+    }
+
+    private static void requireValid(RdbParser.Summary s, String source) {
+        if (s.checksum == RdbParser.Checksum.MISMATCH) {
+            throw new CorruptDataException(source + " fails its CRC-64 check; restore an older backup");
+        }
+    }
+
+    private static java.util.Optional<String> serverVersionForDir(Settings o) {
+        if (o.has("server-version")) {
+            return o.get("server-version");
+        }
+        Path bin = o.path("redis-server").orElse(null);
+        if (bin == null) {
+            for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+                Path p = Path.of(d, "redis-server");
+                if (Files.isExecutable(p)) {
+                    bin = p;
+                    break;
+                }
+            }
+        }
+        if (bin == null) {
+            LOG.info("no redis-server here to check the RDB version against; give --server-version to check it");
+            return java.util.Optional.empty();
+        }
+        try {
+            Process p = new ProcessBuilder(bin.toString(), "--version").redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
+            return m.find() ? java.util.Optional.of(m.group(1)) : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return java.util.Optional.empty();
+        }
+    }
+
+    private static void requireLoadable(int rdbVersion, String serverVersion, String server) {
+        int newest = RdbVersions.newestLoadable(serverVersion);
+        if (rdbVersion > newest) {
+            throw new ConfigException("the backup is RDB version " + rdbVersion + ", which needs Redis "
+                    + RdbVersions.oldestRedisFor(rdbVersion) + " or newer; " + server + " loads RDB versions up to "
+                    + newest + ". Restore to a Redis " + RdbVersions.oldestRedisFor(rdbVersion) + "+ server");
+        }
+    }
+
+    private void restoreOnline(RestoreContext context, RedisEndpoint endpoint, int rdbVersion, KeyPattern match)
+            throws IOException {
+        RedisClient client = endpoint.client();
+        try (StatefulRedisConnection<byte[], byte[]> conn = connect(client, endpoint)) {
+            String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
+            requireLoadable(rdbVersion, version, endpoint + " (Redis " + version + ")");
+            OnlineRestore restore = new OnlineRestore(conn, context.force(), match, endpoint);
+            String source = ARTIFACT + " of backup " + context.manifest().id();
+            try (InputStream in = context.openArtifact(ARTIFACT)) {
+                RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry,
+                        restore::version);
+                requireValid(s, source);
+                restore.drain();
+                in.transferTo(OutputStream.nullOutputStream());
+            } finally {
+                conn.setAutoFlushCommands(true);
+            }
+            LOG.info("restored into {}: {} keys restored, {} kept (they exist; --force replaces them), {} expired "
+                            + "since the backup, {} not matching", endpoint, restore.restored, restore.kept,
+                    restore.expired, restore.skipped);
+        } finally {
+            RedisEndpoint.shutdown(client);
+        }
+    }
+
+    /** Pipelined RESTOREs, a batch at a time. */
+    private static final class OnlineRestore {
+        private final StatefulRedisConnection<byte[], byte[]> conn;
+        private final RedisAsyncCommands<byte[], byte[]> async;
+        private final boolean force;
+        private final KeyPattern match;
+        private final RedisEndpoint endpoint;
+        private final List<RedisFuture<String>> pending = new ArrayList<>();
+        private final List<byte[]> pendingKeys = new ArrayList<>();
+        private int version;
+        private int db = -1;
+        long restored;
+        long kept;
+        long expired;
+        long skipped;
+
+        OnlineRestore(StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match,
+                      RedisEndpoint endpoint) {
+            this.conn = conn;
+            this.async = conn.async();
+            this.force = force;
+            this.match = match;
+            this.endpoint = endpoint;
+            conn.setAutoFlushCommands(false);
+        }
+
+        void version(int v) {
+            version = v;
+        }
+
+        void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException {
+            if (match != null && !match.matches(key)) {
+                skipped++;
+                return;
+            }
+            if (expireAtMs >= 0 && expireAtMs <= System.currentTimeMillis()) {
+                expired++;
+                return;
+            }
+            if (db != this.db) {
+                drain();
+                await(async.select(db), conn, Duration.ofSeconds(60));
+                this.db = db;
+            }
+            RestoreArgs args = new RestoreArgs();
+            if (expireAtMs >= 0) {
+                args.ttl(expireAtMs).absttl();
+            }
+            if (force) {
+                args.replace();
+            }
+            pending.add(async.restore(key, RdbVersions.dumpPayload(type, value, version), args));
+            pendingKeys.add(key);
+            if (pending.size() >= BATCH) {
+                drain();
+            }
+        }
+
+        void drain() throws IOException {
+            conn.flushCommands();
+            for (int i = 0; i < pending.size(); i++) {
+                try {
+                    pending.get(i).get(60, TimeUnit.SECONDS);
+                    restored++;
+                } catch (ExecutionException e) {
+                    String msg = String.valueOf(e.getCause().getMessage());
+                    if (msg.startsWith("BUSYKEY")) {
+                        kept++;
+                    } else {
+                        throw new DrException(ErrorCode.TARGET, "RESTORE of key '" + printable(pendingKeys.get(i))
+                                + "' into " + endpoint + " failed: " + endpoint.redact(msg));
+                    }
+                } catch (TimeoutException e) {
+                    throw new DrException(ErrorCode.TARGET, endpoint + " did not answer RESTORE within 60 s", e, true);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring into " + endpoint);
+                }
+            }
+            pending.clear();
+            pendingKeys.clear();
+        }
+
+    }
+
+    static String printable(byte[] key) {
+        String s = new String(key, java.nio.charset.StandardCharsets.UTF_8);
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+
+    private static StatefulRedisConnection<byte[], byte[]> connect(RedisClient client, RedisEndpoint endpoint) {
+        try {
+            return client.connect(ByteArrayCodec.INSTANCE);
+        } catch (RedisException e) {
+            String msg = endpoint.redact(String.valueOf(e.getMessage()))
+                    + (e.getCause() != null ? ": " + endpoint.redact(e.getCause().getMessage()) : "");
+            if (msg.contains("WRONGPASS") || msg.contains("NOAUTH") || msg.contains("invalid password")) {
+                throw new ConfigException("authentication to " + endpoint + " failed: " + msg
+                        + "; check the user and the password file");
+            }
+            throw new DrException(ErrorCode.TARGET, "cannot connect to " + endpoint + ": " + msg
+                    + "; check that the server is up and reachable", null, true);
+        }
+    }
+
+    static Map<String, String> info(StatefulRedisConnection<byte[], byte[]> conn, String section) {
+        String text = conn.sync().info(section); // only called while commands flush automatically
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : text.split("\r?\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && !line.startsWith("#")) {
+                m.put(line.substring(0, colon), line.substring(colon + 1).trim());
+            }
+        }
+        return m;
+    }
+
+    private static <T> T await(RedisFuture<T> f, StatefulRedisConnection<?, ?> conn, Duration timeout) {
+        conn.flushCommands();
+        return get(f, timeout);
+    }
+
+    private static <T> T get(RedisFuture<T> f, Duration timeout) {
+        try {
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RedisCommandExecutionException) {
+                throw new DrException(ErrorCode.TARGET, "redis command failed: " + c.getMessage());
+            }
+            throw new DrException(ErrorCode.TARGET, "redis command failed: " + c, c, true);
+        } catch (TimeoutException e) {
+            throw new DrException(ErrorCode.TARGET, "redis did not answer within " + timeout.toSeconds() + " s", e, true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while talking to redis");
+        }
+    }
+
+}

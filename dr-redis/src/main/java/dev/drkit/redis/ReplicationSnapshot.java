@@ -1,0 +1,181 @@
+package dev.drkit.redis;
+
+import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Takes a point-in-time RDB from a Redis server over the replication protocol, the way
+ * {@code redis-cli --rdb} does, without access to the server's disk: {@code REPLCONF capa eof},
+ * {@code REPLCONF rdb-only 1} (Redis 7+; older servers ignore it), {@code PSYNC ? -1} (which
+ * yields the replication id and offset the snapshot corresponds to), then the payload in
+ * either form: {@code $<length>} (disk-based) or {@code $EOF:<40-byte mark>} (diskless). The
+ * bytes stream straight to the given output while being parsed, so the snapshot is proven
+ * complete (structure, CRC-64) by the time the transfer ends.
+ */
+final class ReplicationSnapshot {
+    /** How the transfer went and what the snapshot holds. */
+    record Result(RdbParser.Summary summary, String replicationId, long replicationOffset, boolean diskless) {
+    }
+
+    private ReplicationSnapshot() {
+    }
+
+    static Result take(RedisEndpoint endpoint, OutputStream artifact) throws IOException {
+        try (Socket socket = endpoint.openSocket()) {
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+            if (endpoint.password() != null) {
+                String reply = endpoint.user() != null ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
+                        : call(out, in, "AUTH", endpoint.password());
+                if (reply.startsWith("-")) {
+                    throw new ConfigException("authentication to " + endpoint + " failed: " + endpoint.redact(reply)
+                            + "; check the user and the password file");
+                }
+            }
+            String capa = call(out, in, "REPLCONF", "capa", "eof", "capa", "psync2");
+            if (capa.startsWith("-")) {
+                throw refused(endpoint, "REPLCONF", capa);
+            }
+            call(out, in, "REPLCONF", "rdb-only", "1"); // Redis 7+: the server closes after the RDB
+            send(out, "PSYNC", "?", "-1");
+            String full = readLineSkippingKeepalives(in, endpoint);
+            if (!full.startsWith("+FULLRESYNC")) {
+                throw refused(endpoint, "PSYNC", full);
+            }
+            String[] parts = full.split(" ");
+            String replId = parts.length > 1 ? parts[1] : null;
+            long offset = parts.length > 2 ? Long.parseLong(parts[2]) : -1;
+            String header = readLineSkippingKeepalives(in, endpoint);
+            if (!header.startsWith("$")) {
+                throw new DrException(ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header)
+                        + "' instead of a snapshot");
+            }
+            if (header.startsWith("$EOF:")) {
+                byte[] mark = header.substring(5).getBytes(StandardCharsets.ISO_8859_1);
+                if (mark.length != 40) {
+                    throw new DrException(ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
+                }
+                RdbParser parser = new RdbParser(in, artifact, "the snapshot from " + endpoint, false, false);
+                RdbParser.Summary summary = parser.parse(null);
+                byte[] tail = parser.readAfter(40);
+                if (!Arrays.equals(tail, mark)) {
+                    throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
+                            + "end mark: the RDB and the stream disagree; take the backup again");
+                }
+                return new Result(summary, replId, offset, true);
+            }
+            long length = Long.parseLong(header.substring(1).trim());
+            BoundedInput bounded = new BoundedInput(in, length);
+            RdbParser.Summary summary = new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false)
+                    .parse(null);
+            if (summary.bytes != length) {
+                throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
+                        + " bytes but its RDB ended after " + summary.bytes);
+            }
+            return new Result(summary, replId, offset, false);
+        } catch (SocketTimeoutException e) {
+            throw new DrException(ErrorCode.TARGET, endpoint + " sent nothing for " + endpoint.timeout().toSeconds()
+                    + " s during the snapshot; check the server's log (fork or disk problems) or raise --timeout", e,
+                    true);
+        }
+    }
+
+    private static DrException refused(RedisEndpoint endpoint, String command, String reply) {
+        return new DrException(ErrorCode.TARGET, endpoint + " refused " + command + ": " + endpoint.redact(reply)
+                + "; the user needs the replication permissions (+psync +replconf, or +@admin) to take snapshots");
+    }
+
+    private static String call(OutputStream out, InputStream in, String... args) throws IOException {
+        send(out, args);
+        return readLine(in);
+    }
+
+    static void send(OutputStream out, String... args) throws IOException {
+        StringBuilder b = new StringBuilder("*").append(args.length).append("\r\n");
+        for (String a : args) {
+            b.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+        }
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    /** The server sends bare newlines to keep the link alive while it prepares the snapshot. */
+    private static String readLineSkippingKeepalives(InputStream in, RedisEndpoint endpoint) throws IOException {
+        while (true) {
+            String line = readLine(in);
+            if (!line.isEmpty()) {
+                return line;
+            }
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        while (true) {
+            int c = in.read();
+            if (c < 0) {
+                throw new DrException(ErrorCode.TARGET, "the server closed the connection"
+                        + (b.length() > 0 ? " after '" + abbreviate(b.toString()) + "'" : ""), null, true);
+            }
+            if (c == '\n') {
+                int len = b.length();
+                if (len > 0 && b.charAt(len - 1) == '\r') {
+                    b.setLength(len - 1);
+                }
+                return b.toString();
+            }
+            if (b.length() < 4096) {
+                b.append((char) c);
+            }
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 120 ? s.substring(0, 120) + "..." : s;
+    }
+
+    /** At most {@code remaining} bytes of the underlying stream. */
+    private static final class BoundedInput extends InputStream {
+        private final InputStream in;
+        private long remaining;
+
+        BoundedInput(InputStream in, long remaining) {
+            this.in = in;
+            this.remaining = remaining;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = in.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.CorruptDataException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class RdbCodecTest {
+
+    @Test
+    void crc64MatchesRedisCheckValue() {
+        byte[] b = "123456789".getBytes(StandardCharsets.US_ASCII);
+        assertThat(Crc64.of(b, 0, b.length)).isEqualTo(0xe9c6d914c4b8d9caL);
+    }
+
+    @Test
+    void crc64SlicedEqualsBytewise() {
+        byte[] b = new byte[1000];
+        new Random(7).nextBytes(b);
+        long whole = Crc64.of(b, 0, b.length);
+        long pieces = 0;
+        for (int off = 0; off < b.length; off += 13) {
+            pieces = Crc64.update(pieces, b, off, Math.min(13, b.length - off));
+        }
+        assertThat(pieces).isEqualTo(whole);
+    }
+
+    private static byte[] sampleRdb() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (RdbWriter w = new RdbWriter(out, 10, Map.of("redis-ver", "7.0.15"))) {
+            byte[] big = new byte[20_000];
+            Arrays.fill(big, (byte) 'x');
+            w.entry(0, "a".getBytes(), 0, -1, str("hello"), 0, str("hello").length);
+            w.entry(0, "profile:1".getBytes(), 0, 4_000_000_000_000L, str("p1"), 0, str("p1").length);
+            w.entry(3, "big".getBytes(), 0, -1, withLength(big), 0, withLength(big).length);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] str(String s) {
+        return withLength(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A plain RDB string: 6-bit, 14-bit or 32-bit length, then the bytes. */
+    private static byte[] withLength(byte[] b) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        if (b.length < 64) {
+            o.write(b.length);
+        } else if (b.length < 16384) {
+            o.write(0x40 | (b.length >> 8));
+            o.write(b.length & 0xFF);
+        } else {
+            o.write(0x80);
+            o.write(b.length >>> 24);
+            o.write(b.length >>> 16);
+            o.write(b.length >>> 8);
+            o.write(b.length);
+        }
+        o.writeBytes(b);
+        return o.toByteArray();
+    }
+
+    @Test
+    void writtenRdbParsesWithKeysExpiriesAndValidChecksum() throws Exception {
+        byte[] rdb = sampleRdb();
+        List<String> keys = new ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
+        ByteArrayOutputStream copy = new ByteArrayOutputStream();
+        RdbParser.Summary s = new RdbParser(new ByteArrayInputStream(rdb), copy, "test", true, true)
+                .parse((db, key, type, expireAt, value) -> {
+                    keys.add(db + ":" + new String(key, StandardCharsets.UTF_8) + ":" + expireAt);
+                    values.add(value);
+                });
+        assertThat(s.version).isEqualTo(10);
+        assertThat(s.checksum).isEqualTo(RdbParser.Checksum.VALID);
+        assertThat(s.keys).isEqualTo(3);
+        assertThat(s.expires).isEqualTo(1);
+        assertThat(s.keysPerDb).containsEntry(0, 2L).containsEntry(3, 1L);
+        assertThat(s.aux).containsEntry("redis-ver", "7.0.15");
+        assertThat(s.bytes).isEqualTo(rdb.length);
+        assertThat(keys).containsExactly("0:a:-1", "0:profile:1:4000000000000", "3:big:-1");
+        assertThat(values.get(0)).isEqualTo(str("hello"));
+        assertThat(values.get(2)).hasSize(20_005);
+        assertThat(copy.toByteArray()).isEqualTo(rdb);
+    }
+
+    @Test
+    void flippedByteFailsTheChecksum() throws Exception {
+        byte[] rdb = sampleRdb();
+        rdb[rdb.length - 200] ^= 1; // inside the big value: the structure still holds
+        RdbParser.Summary s = new RdbParser(new ByteArrayInputStream(rdb), null, "test", false, false).parse(null);
+        assertThat(s.checksum).isEqualTo(RdbParser.Checksum.MISMATCH);
+    }
+
+    @Test
+    void zeroTrailerIsReportedAsAbsentNotValid() throws Exception {
+        byte[] rdb = sampleRdb();
+        Arrays.fill(rdb, rdb.length - 8, rdb.length, (byte) 0);
+        RdbParser.Summary s = new RdbParser(new ByteArrayInputStream(rdb), null, "test", false, false).parse(null);
+        assertThat(s.checksum).isEqualTo(RdbParser.Checksum.ABSENT);
+    }
+
+    @Test
+    void truncatedAndForeignFilesAreCorrupt() throws Exception {
+        byte[] rdb = sampleRdb();
+        byte[] cut = Arrays.copyOf(rdb, rdb.length / 2);
+        assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(cut), null, "dump.rdb", false, false).parse(null))
+                .isInstanceOf(CorruptDataException.class).hasMessageContaining("dump.rdb is truncated");
+        byte[] foreign = "PK\u0003\u0004 not an rdb at all".getBytes(StandardCharsets.ISO_8859_1);
+        assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(foreign), null, "x", false, false).parse(null))
+                .isInstanceOf(CorruptDataException.class).hasMessageContaining("not an RDB file");
+        byte[] future = rdb.clone();
+        future[5] = '0';
+        future[6] = '0';
+        future[7] = '9';
+        future[8] = '9';
+        assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(future), null, "x", false, false).parse(null))
+                .isInstanceOf(CorruptDataException.class).hasMessageContaining("RDB version 99");
+    }
+
+    @Test
+    void lzfDecompressesLiteralsAndBackReferences() {
+        // "abcabcabc": literal run of 3, then a back reference of length 6 at distance 3
+        byte[] compressed = {2, 'a', 'b', 'c', (byte) ((4 << 5) | 0), 2};
+        assertThat(new String(Lzf.decompress(compressed, 9, "t"), StandardCharsets.US_ASCII)).isEqualTo("abcabcabc");
+        assertThatThrownBy(() -> Lzf.decompress(compressed, 10, "dump.rdb")).isInstanceOf(CorruptDataException.class);
+    }
+
+    @Test
+    void versionTableNamesWhatLoadsWhat() {
+        assertThat(RdbVersions.newestLoadable("7.0.15")).isEqualTo(10);
+        assertThat(RdbVersions.newestLoadable("6.2.11")).isEqualTo(9);
+        assertThat(RdbVersions.newestLoadable("7.2.4")).isEqualTo(11);
+        assertThat(RdbVersions.newestLoadable("8.0.1")).isEqualTo(12);
+        assertThat(RdbVersions.oldestRedisFor(10)).isEqualTo("7.0");
+        assertThat(RdbVersions.oldestRedisFor(9)).isEqualTo("5.0");
+    }
+
+    @Test
+    void dumpPayloadCarriesVersionAndChecksum() {
+        byte[] p = RdbVersions.dumpPayload(0, str("v"), 10);
+        assertThat(p).hasSize(1 + 2 + 10);
+        assertThat(p[3]).isEqualTo((byte) 10);
+        long crc = 0;
+        for (int i = 0; i < 8; i++) {
+            crc |= (p[5 + i] & 0xFFL) << (8 * i);
+        }
+        assertThat(crc).isEqualTo(Crc64.of(p, 0, 5));
+    }
+
+    @Test
+    void keyPatternsFollowRedisGlobs() {
+        assertThat(KeyPattern.of("*")).isNull();
+        KeyPattern p = KeyPattern.of("profile:*");
+        assertThat(p.matches("profile:42".getBytes())).isTrue();
+        assertThat(p.matches("session:42".getBytes())).isFalse();
+        KeyPattern q = KeyPattern.of("user:[a-c]?\\*");
+        assertThat(q.matches("user:bx*".getBytes())).isTrue();
+        assertThat(q.matches("user:dx*".getBytes())).isFalse();
+        assertThat(q.matches("user:bxy".getBytes())).isFalse();
+        assertThat(KeyPattern.of("a.b").matches("axb".getBytes())).isFalse();
+        assertThat(KeyPattern.of("[^0-9]*").matches("9x".getBytes())).isFalse();
+    }
+}

@@ -1,0 +1,322 @@
+package dev.drkit.testkit;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real Redis server for tests, on a free loopback port in a temporary directory, stopped
+ * and removed on {@link #close()}. The binary is {@code REDIS_SERVER} (a path), else
+ * {@code redis-server} on PATH (Redis 7 from the distribution here), or, with
+ * {@link Builder#embedded62()}, the Redis 6.2 binary carried by the {@code embedded-redis}
+ * Maven artifact. The password, when set, goes into a private config file, never into the
+ * process arguments. Diskless replication runs without its default 5 s delay, so snapshots
+ * over the replication protocol start at once.
+ */
+public final class RedisServer implements AutoCloseable {
+    private static final String EMBEDDED_62 = "redis-server-6.2.6-v5-linux-amd64";
+
+    private final Path dir;
+    private final Path binary;
+    private final int port;
+    private final String password;
+    private Process process;
+    private String version;
+
+    private RedisServer(Path dir, Path binary, int port, String password) {
+        this.dir = dir;
+        this.binary = binary;
+        this.port = port;
+        this.password = password;
+    }
+
+    /** A Redis 7 (or whatever {@code redis-server} on PATH is) with default settings. */
+    public static RedisServer start() throws IOException, InterruptedException {
+        return builder().start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options for the server to start. */
+    public static final class Builder {
+        private boolean embedded62;
+        private String password;
+        private Path loadDump;
+        private final Map<String, String> config = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** Runs the Redis 6.2 binary from the {@code embedded-redis} artifact instead of PATH's. */
+        public Builder embedded62() {
+            this.embedded62 = true;
+            return this;
+        }
+
+        /** Requires this password ({@code requirepass}) of the default user. */
+        public Builder password(String password) {
+            this.password = password;
+            return this;
+        }
+
+        /** Starts from this RDB file (copied in as the server's {@code dump.rdb}). */
+        public Builder loadDump(Path rdb) {
+            this.loadDump = rdb;
+            return this;
+        }
+
+        /** Any other configuration directive, e.g. {@code repl-diskless-sync no}. */
+        public Builder config(String name, String value) {
+            config.put(name, value);
+            return this;
+        }
+
+        public RedisServer start() throws IOException, InterruptedException {
+            Path bin = embedded62 ? extractEmbedded() : findBinary();
+            Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-redis-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            RedisServer server = new RedisServer(dir, bin, freePort(), password);
+            try {
+                if (loadDump != null) {
+                    Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                server.launch(config);
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
+            return server;
+        }
+    }
+
+    private static Path findBinary() {
+        String explicit = System.getenv("REDIS_SERVER");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        return Prerequisites.requireTool("redis-server");
+    }
+
+    private static synchronized Path extractEmbedded() throws IOException {
+        Path target = Path.of(System.getProperty("java.io.tmpdir"), "drkit-" + EMBEDDED_62);
+        if (Files.isExecutable(target)) {
+            return target;
+        }
+        try (InputStream in = RedisServer.class.getClassLoader().getResourceAsStream(EMBEDDED_62)) {
+            if (in == null) {
+                throw new IOException("the embedded-redis artifact (with " + EMBEDDED_62 + ") is not on the class path");
+            }
+            Path tmp = Files.createTempFile(target.getParent(), "drkit-redis-", ".part");
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return target;
+    }
+
+    private void launch(Map<String, String> extra) throws IOException, InterruptedException {
+        List<String> lines = new ArrayList<>(List.of(
+                "bind 127.0.0.1", "port " + port, "dir " + dir, "dbfilename dump.rdb", "save \"\"",
+                "appendonly no", "daemonize no", "protected-mode yes", "repl-diskless-sync-delay 0",
+                "logfile " + dir.resolve("redis.log")));
+        if (password != null) {
+            lines.add("requirepass " + password);
+        }
+        extra.forEach((k, v) -> lines.add(k + " " + v));
+        Path conf = dir.resolve("redis.conf");
+        Files.writeString(conf, String.join("\n", lines) + "\n");
+        Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+        process = new ProcessBuilder(binary.toString(), conf.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("stdout.log").toFile())
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        IOException last = null;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("redis-server " + binary + " exited with " + process.exitValue() + ": " + log());
+            }
+            try {
+                String info = command("INFO", "server");
+                if (info.startsWith("-LOADING")) {
+                    Thread.sleep(50);
+                    continue;
+                }
+                Matcher m = Pattern.compile("redis_version:(\\S+)").matcher(info);
+                version = m.find() ? m.group(1) : "unknown";
+                return;
+            } catch (IOException e) {
+                last = e;
+                Thread.sleep(50);
+            }
+        }
+        throw new IOException("redis-server did not answer on port " + port + " within 30 s: " + log(), last);
+    }
+
+    private String log() {
+        try {
+            Path log = dir.resolve("redis.log");
+            String text = Files.exists(log) ? Files.readString(log) : Files.readString(dir.resolve("stdout.log"));
+            return text.length() > 2000 ? text.substring(text.length() - 2000) : text;
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    /**
+     * Sends one command over a fresh connection (authenticating first when a password is set)
+     * and returns the reply as text: bulk and simple strings as they are, errors with their
+     * leading {@code -}, integers as digits. For test setup and checks only.
+     */
+    public String command(String... args) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(60_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = new BufferedInputStream(s.getInputStream());
+            if (password != null) {
+                write(out, "AUTH", password);
+                String auth = readReply(in);
+                if (auth.startsWith("-")) {
+                    throw new IOException("AUTH failed: " + auth);
+                }
+            }
+            write(out, args);
+            return readReply(in);
+        }
+    }
+
+    private static void write(OutputStream out, String... args) throws IOException {
+        StringBuilder b = new StringBuilder("*").append(args.length).append("\r\n");
+        for (String a : args) {
+            byte[] bytes = a.getBytes(StandardCharsets.UTF_8);
+            b.append('$').append(bytes.length).append("\r\n").append(a).append("\r\n");
+        }
+        out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static String readReply(InputStream in) throws IOException {
+        String line = readLine(in);
+        char kind = line.isEmpty() ? '?' : line.charAt(0);
+        switch (kind) {
+            case '+', ':' -> {
+                return line.substring(1);
+            }
+            case '-' -> {
+                return line;
+            }
+            case '$' -> {
+                int len = Integer.parseInt(line.substring(1));
+                if (len < 0) {
+                    return null;
+                }
+                byte[] data = in.readNBytes(len + 2);
+                return new String(data, 0, len, StandardCharsets.UTF_8);
+            }
+            case '*' -> {
+                int n = Integer.parseInt(line.substring(1));
+                List<String> items = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    items.add(readReply(in));
+                }
+                return String.join("\n", items);
+            }
+            default -> throw new IOException("unexpected reply from redis: " + line);
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            if (c == '\r') {
+                in.read();
+                return b.toString();
+            }
+            b.append((char) c);
+        }
+        throw new IOException("connection closed by redis");
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String host() {
+        return "127.0.0.1";
+    }
+
+    /** {@code redis://127.0.0.1:PORT}, without the password. */
+    public String uri() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    /** The password, or null when none is required. */
+    public String password() {
+        return password;
+    }
+
+    /** The server's version as it reports it (e.g. {@code 7.0.15}). */
+    public String version() {
+        return version;
+    }
+
+    /** The server's working directory (holds its {@code dump.rdb}). */
+    public Path dir() {
+        return dir;
+    }
+
+    /** The redis-server binary this server runs. */
+    public Path binary() {
+        return binary;
+    }
+
+    @Override
+    public void close() {
+        if (process != null && process.isAlive()) {
+            try {
+                command("SHUTDOWN", "NOSAVE");
+            } catch (IOException ignored) {
+                // the server closes the connection as it exits
+            }
+            try {
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            dev.drkit.core.files.FileTrees.delete(dir);
+        } catch (RuntimeException ignored) {
+            // a temp directory left behind is harmless
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}
