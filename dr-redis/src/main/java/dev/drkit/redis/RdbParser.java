@@ -135,6 +135,7 @@ final class RdbParser {
         }
         int db = 0;
         long expireAt = -1;
+        long[] perDb = new long[16];
         while (true) {
             int op = in.readByte();
             switch (op) {
@@ -143,7 +144,12 @@ final class RdbParser {
                     readLength();
                     readLength();
                 }
-                case OP_SELECTDB -> db = (int) readLength();
+                case OP_SELECTDB -> {
+                    db = (int) readLength();
+                    if (db >= perDb.length) {
+                        perDb = java.util.Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
+                    }
+                }
                 case OP_EXPIRETIME -> expireAt = in.readLongLE(4) * 1000;
                 case OP_EXPIRETIME_MS -> expireAt = in.readLongLE(8);
                 case OP_FREQ -> in.readByte();
@@ -166,6 +172,11 @@ final class RdbParser {
                     readLength();
                 }
                 case OP_EOF -> {
+                    for (int i = 0; i < perDb.length; i++) {
+                        if (perDb[i] > 0) {
+                            s.keysPerDb.put(i, perDb[i]);
+                        }
+                    }
                     finish(s);
                     return s;
                 }
@@ -180,7 +191,7 @@ final class RdbParser {
                     skipValue(op);
                     byte[] value = readValues ? in.stopRecording() : null;
                     s.keys++;
-                    s.keysPerDb.merge(db, 1L, Long::sum);
+                    perDb[db]++;
                     if (expireAt >= 0) {
                         s.expires++;
                     }

@@ -5,23 +5,37 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.core.Secrets;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SslOptions;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.netty.resolver.DefaultAddressResolverGroup;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A Redis server and how to log in: {@code redis://[user[:password]@]host[:port][/db]} or
  * {@code rediss://...} for TLS (trust from the JVM's trust store, {@code javax.net.ssl.*}),
- * with the password from {@code password-file}, the environment variable named by
+ * or a CA certificate file in {@code tls-ca} (PEM), with the password from {@code password-file}, the environment variable named by
  * {@code password-env} (default {@code REDISCLI_AUTH}), {@code password} from the host's
  * configuration, or the URI. The password never appears in {@link #toString()} or messages.
  */
@@ -33,9 +47,10 @@ final class RedisEndpoint {
     private final String password;
     private final boolean tls;
     private final Duration timeout;
+    private final Path tlsCa;
 
     private RedisEndpoint(String host, int port, int database, String user, String password, boolean tls,
-                          Duration timeout) {
+                          Duration timeout, Path tlsCa) {
         this.host = host;
         this.port = port;
         this.database = database;
@@ -43,6 +58,7 @@ final class RedisEndpoint {
         this.password = password;
         this.tls = tls;
         this.timeout = timeout;
+        this.tlsCa = tlsCa;
     }
 
     /** The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). */
@@ -86,8 +102,15 @@ final class RedisEndpoint {
         }
         String password = Secrets.password(s, "REDISCLI_AUTH");
         Duration timeout = s.duration("timeout").orElse(Duration.ofSeconds(60));
+        Path ca = s.path("tls-ca").orElse(null);
+        if (ca != null && !Files.isReadable(ca)) {
+            throw new ConfigException("redis: cannot read the CA certificate file " + ca + " (--tls-ca)");
+        }
+        if (ca != null && !"rediss".equals(scheme)) {
+            throw new ConfigException("redis: --tls-ca needs a rediss:// URI");
+        }
         return new RedisEndpoint(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), db, user,
-                password != null ? password : inUri, "rediss".equals(scheme), timeout);
+                password != null ? password : inUri, "rediss".equals(scheme), timeout, ca);
     }
 
     private static String decode(String s) {
@@ -116,7 +139,9 @@ final class RedisEndpoint {
         Socket socket;
         try {
             if (tls) {
-                SSLSocket ssl = (SSLSocket) SSLSocketFactory.getDefault().createSocket();
+                SSLSocketFactory factory = tlsCa == null ? (SSLSocketFactory) SSLSocketFactory.getDefault()
+                        : trusting(tlsCa).getSocketFactory();
+                SSLSocket ssl = (SSLSocket) factory.createSocket();
                 SSLParameters params = ssl.getSSLParameters();
                 params.setEndpointIdentificationAlgorithm("HTTPS");
                 ssl.setSSLParameters(params);
@@ -137,6 +162,28 @@ final class RedisEndpoint {
         }
     }
 
+    /** TLS that trusts the certificates in a PEM file (a private CA), with host names checked. */
+    private static SSLContext trusting(Path pem) throws IOException {
+        try (InputStream in = Files.newInputStream(pem)) {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                store.setCertificateEntry("ca" + i++, c);
+            }
+            if (i == 0) {
+                throw new ConfigException("redis: " + pem + " (--tls-ca) holds no certificate");
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new ConfigException("redis: cannot use " + pem + " (--tls-ca) as CA certificates: " + e.getMessage());
+        }
+    }
+
     DrException unreachable(Exception e) {
         return new DrException(ErrorCode.TARGET, "cannot connect to " + this + ": " + redact(String.valueOf(e.getMessage()))
                 + "; check that the server is up and reachable", e, true);
@@ -149,11 +196,20 @@ final class RedisEndpoint {
         if (password != null) {
             b = user != null ? b.withAuthentication(user, password) : b.withPassword(password.toCharArray());
         }
-        return RedisClient.create(b.build());
+        // the JDK's resolver: netty's DNS resolver costs a noticeable start-up for one connection
+        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1)
+                .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE).build();
+        RedisClient client = RedisClient.create(resources, b.build());
+        if (tlsCa != null) {
+            client.setOptions(ClientOptions.builder().sslOptions(SslOptions.builder().jdkSslProvider()
+                    .trustManager(tlsCa.toFile()).build()).build());
+        }
+        return client;
     }
 
     static void shutdown(RedisClient client) {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        client.getResources().shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** Removes the password from text that could hold it. */

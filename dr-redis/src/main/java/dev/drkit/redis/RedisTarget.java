@@ -98,21 +98,26 @@ public final class RedisTarget implements BackupTarget {
         }
         context.metadata("mode", mode);
         context.metadata("server", endpoint.toString());
+        if (mode.equals("rdb")) {
+            backupRdb(context, endpoint);
+            return;
+        }
         RedisClient client = endpoint.client();
         try (StatefulRedisConnection<byte[], byte[]> conn = connect(client, endpoint)) {
-            Map<String, String> server = info(conn, "server");
-            String version = server.getOrDefault("redis_version", "unknown");
-            context.metadata("redisVersion", version);
-            Map<String, String> replication = info(conn, "replication");
-            context.metadata("role", replication.getOrDefault("role", "unknown"));
-            if (mode.equals("rdb")) {
-                backupRdb(context, endpoint);
-            } else {
-                backupKeys(context, conn, version);
-            }
+            Map<String, String> description = describe(conn);
+            description.forEach(context::metadata);
+            backupKeys(context, conn, description.get("redisVersion"));
         } finally {
             RedisEndpoint.shutdown(client);
         }
+    }
+
+    /** Version and role of the server, for the manifest. */
+    private static Map<String, String> describe(StatefulRedisConnection<byte[], byte[]> conn) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("redisVersion", info(conn, "server").getOrDefault("redis_version", "unknown"));
+        m.put("role", info(conn, "replication").getOrDefault("role", "unknown"));
+        return m;
     }
 
     private void backupRdb(BackupContext context, RedisEndpoint endpoint) throws IOException {
@@ -120,6 +125,8 @@ public final class RedisTarget implements BackupTarget {
         try (OutputStream out = context.newArtifact(ARTIFACT)) {
             r = ReplicationSnapshot.take(endpoint, out);
         }
+        context.metadata("redisVersion", r.server().getOrDefault("redis_version", "unknown"));
+        context.metadata("role", r.server().getOrDefault("role", "unknown"));
         RdbParser.Summary s = r.summary();
         if (s.checksum == RdbParser.Checksum.MISMATCH) {
             throw new CorruptDataException("the snapshot from " + endpoint + " fails its own CRC-64 check (stored "

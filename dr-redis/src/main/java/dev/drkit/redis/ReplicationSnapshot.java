@@ -12,11 +12,14 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Takes a point-in-time RDB from a Redis server over the replication protocol, the way
  * {@code redis-cli --rdb} does, without access to the server's disk: {@code REPLCONF capa eof},
- * {@code REPLCONF rdb-only 1} (Redis 7+; older servers ignore it), {@code PSYNC ? -1} (which
+ * {@code INFO} (version and role, on the same connection: a separate client would cost more
+ * start-up than the whole snapshot of a small server), {@code REPLCONF rdb-only 1} (Redis 7+; older servers ignore it), {@code PSYNC ? -1} (which
  * yields the replication id and offset the snapshot corresponds to), then the payload in
  * either form: {@code $<length>} (disk-based) or {@code $EOF:<40-byte mark>} (diskless). The
  * bytes stream straight to the given output while being parsed, so the snapshot is proven
@@ -24,7 +27,8 @@ import java.util.Arrays;
  */
 final class ReplicationSnapshot {
     /** How the transfer went and what the snapshot holds. */
-    record Result(RdbParser.Summary summary, String replicationId, long replicationOffset, boolean diskless) {
+    record Result(RdbParser.Summary summary, String replicationId, long replicationOffset, boolean diskless,
+                  Map<String, String> server) {
     }
 
     private ReplicationSnapshot() {
@@ -42,6 +46,7 @@ final class ReplicationSnapshot {
                             + "; check the user and the password file");
                 }
             }
+            Map<String, String> server = info(out, in, endpoint);
             String capa = call(out, in, "REPLCONF", "capa", "eof", "capa", "psync2");
             if (capa.startsWith("-")) {
                 throw refused(endpoint, "REPLCONF", capa);
@@ -72,7 +77,7 @@ final class ReplicationSnapshot {
                     throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
                             + "end mark: the RDB and the stream disagree; take the backup again");
                 }
-                return new Result(summary, replId, offset, true);
+                return new Result(summary, replId, offset, true, server);
             }
             long length = Long.parseLong(header.substring(1).trim());
             BoundedInput bounded = new BoundedInput(in, length);
@@ -82,12 +87,34 @@ final class ReplicationSnapshot {
                 throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
                         + " bytes but its RDB ended after " + summary.bytes);
             }
-            return new Result(summary, replId, offset, false);
+            return new Result(summary, replId, offset, false, server);
         } catch (SocketTimeoutException e) {
             throw new DrException(ErrorCode.TARGET, endpoint + " sent nothing for " + endpoint.timeout().toSeconds()
                     + " s during the snapshot; check the server's log (fork or disk problems) or raise --timeout", e,
                     true);
         }
+    }
+
+    /** {@code INFO server} and {@code INFO replication} as fields. */
+    private static Map<String, String> info(OutputStream out, InputStream in, RedisEndpoint endpoint)
+            throws IOException {
+        Map<String, String> fields = new LinkedHashMap<>();
+        for (String section : new String[] {"server", "replication"}) {
+            send(out, "INFO", section);
+            String header = readLine(in);
+            if (!header.startsWith("$")) {
+                throw new DrException(ErrorCode.TARGET, endpoint + " refused INFO: " + endpoint.redact(header));
+            }
+            int len = Integer.parseInt(header.substring(1));
+            byte[] body = in.readNBytes(len + 2);
+            for (String line : new String(body, 0, Math.min(len, body.length), StandardCharsets.UTF_8).split("\r?\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && !line.startsWith("#")) {
+                    fields.put(line.substring(0, colon), line.substring(colon + 1).trim());
+                }
+            }
+        }
+        return fields;
     }
 
     private static DrException refused(RedisEndpoint endpoint, String command, String reply) {

@@ -263,6 +263,30 @@ class RedisTargetIT {
     }
 
     @Test
+    void overTlsWithAPrivateCaAndAsAnAclUser() throws Exception {
+        try (RedisServer server = RedisServer.builder().tls().start(); RedisData data = new RedisData(server)) {
+            data.populate();
+            long keys = data.contents().size();
+            data.sync.aclSetuser("backup", io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("acl-Pa55")
+                    .allKeys().allCommands());
+            Path secret = dir.resolve("acl-password");
+            Files.writeString(secret, "acl-Pa55");
+            for (String mode : List.of("rdb", "keys")) {
+                Settings tls = Settings.builder().set("uri", "rediss://backup@127.0.0.1:" + server.tlsPort())
+                        .set("tls-ca", server.tlsCa().toString()).set("password-file", secret.toString())
+                        .set("mode", mode).build();
+                BackupResult b = kit.backup(new TargetSpec("cache", "redis", tls));
+                assertThat(b.manifest().metadata()).containsEntry("keys", keys);
+                assertThat(kit.verify("cache", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+            }
+            // without the private CA the server's certificate is not trusted
+            Settings untrusted = Settings.builder().set("uri", server.tlsUri()).build();
+            assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", untrusted)))
+                    .isInstanceOf(DrException.class);
+        }
+    }
+
+    @Test
     void anUnreachableServerFailsCleanlyWithNoBackupListed() throws Exception {
         int port;
         try (var s = new java.net.ServerSocket(0)) {

@@ -36,10 +36,12 @@ public final class RedisServer implements AutoCloseable {
     private final Path binary;
     private final int port;
     private final String password;
+    private final int tlsPort;
     private Process process;
     private String version;
 
-    private RedisServer(Path dir, Path binary, int port, String password) {
+    private RedisServer(Path dir, Path binary, int port, String password, int tlsPort) {
+        this.tlsPort = tlsPort;
         this.dir = dir;
         this.binary = binary;
         this.port = port;
@@ -60,6 +62,7 @@ public final class RedisServer implements AutoCloseable {
         private boolean embedded62;
         private String password;
         private Path loadDump;
+        private boolean tls;
         private final Map<String, String> config = new LinkedHashMap<>();
 
         private Builder() {
@@ -83,6 +86,15 @@ public final class RedisServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Also listens with TLS on {@link #tlsPort()}, with a certificate for 127.0.0.1 issued by a
+         * private CA made for this server ({@link #tlsCa()}); needs {@code openssl} on PATH.
+         */
+        public Builder tls() {
+            this.tls = true;
+            return this;
+        }
+
         /** Any other configuration directive, e.g. {@code repl-diskless-sync no}. */
         public Builder config(String name, String value) {
             config.put(name, value);
@@ -93,8 +105,16 @@ public final class RedisServer implements AutoCloseable {
             Path bin = embedded62 ? extractEmbedded() : findBinary();
             Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-redis-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            RedisServer server = new RedisServer(dir, bin, freePort(), password);
+            RedisServer server = new RedisServer(dir, bin, freePort(), password, tls ? freePort() : 0);
             try {
+                if (tls) {
+                    server.makeCertificates();
+                    config.put("tls-port", String.valueOf(server.tlsPort));
+                    config.put("tls-cert-file", server.dir.resolve("server.crt").toString());
+                    config.put("tls-key-file", server.dir.resolve("server.key").toString());
+                    config.put("tls-ca-cert-file", server.tlsCa().toString());
+                    config.put("tls-auth-clients", "no");
+                }
                 if (loadDump != null) {
                     Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
                 }
@@ -104,6 +124,25 @@ public final class RedisServer implements AutoCloseable {
                 throw e;
             }
             return server;
+        }
+    }
+
+    private void makeCertificates() throws IOException, InterruptedException {
+        String openssl = Prerequisites.requireTool("openssl").toString();
+        Files.writeString(dir.resolve("ext"), "subjectAltName=IP:127.0.0.1\n");
+        run(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                "-subj", "/CN=drkit test CA", "-days", "2");
+        run(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+                "-subj", "/CN=127.0.0.1");
+        run(openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.crt", "-days", "2", "-extfile", "ext");
+    }
+
+    private void run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " failed: " + out);
         }
     }
 
@@ -268,6 +307,21 @@ public final class RedisServer implements AutoCloseable {
     /** {@code redis://127.0.0.1:PORT}, without the password. */
     public String uri() {
         return "redis://127.0.0.1:" + port;
+    }
+
+    /** The TLS port (0 without {@link Builder#tls()}). */
+    public int tlsPort() {
+        return tlsPort;
+    }
+
+    /** {@code rediss://127.0.0.1:TLSPORT}. */
+    public String tlsUri() {
+        return "rediss://127.0.0.1:" + tlsPort;
+    }
+
+    /** The CA certificate (PEM) that issued the server's TLS certificate. */
+    public Path tlsCa() {
+        return dir.resolve("ca.crt");
     }
 
     /** The password, or null when none is required. */

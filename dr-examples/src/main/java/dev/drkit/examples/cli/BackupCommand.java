@@ -16,7 +16,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit backup <type> ...}. */
 @Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
-        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class, BackupCommand.MinioBucket.class})
+        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class, BackupCommand.Redis.class,
+                BackupCommand.MinioBucket.class})
 final class BackupCommand {
 
     /** Options every backup type takes. */
@@ -125,6 +126,52 @@ final class BackupCommand {
             Settings.Builder s = Settings.builder().set("endpoint", endpoint).addAll("bucket", buckets);
             PostgresOptions.set(s, "prefix", prefix);
             return common.run(spec, "minio-bucket", s.build());
+        }
+    }
+
+    @Command(name = "redis", description = "Back up a Redis server over the network: a point-in-time RDB snapshot "
+            + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys).")
+    static final class Redis implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Common common;
+
+        @Option(names = "--uri", required = true, paramLabel = "URI",
+                description = "redis://[USER@]HOST:PORT, or rediss:// for TLS.")
+        String uri;
+
+        @Option(names = "--mode", paramLabel = "MODE", description = "rdb (default: a point-in-time snapshot) or keys.")
+        String mode;
+
+        @Option(names = "--match", paramLabel = "PATTERN", description = "keys mode: only keys matching the glob.")
+        String match;
+
+        @Option(names = "--user", paramLabel = "USER", description = "ACL user (needs +psync +replconf for rdb mode).")
+        String user;
+
+        @Option(names = "--password-file", paramLabel = "FILE",
+                description = "File whose first line is the password (else env REDISCLI_AUTH).")
+        String passwordFile;
+
+        @Option(names = "--tls-ca", paramLabel = "PEM", description = "CA certificates to trust for rediss://.")
+        String tlsCa;
+
+        @Option(names = "--timeout", paramLabel = "DURATION",
+                description = "How long the server may stay silent (default 60s).")
+        String timeout;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            Settings.Builder s = Settings.builder().set("uri", uri);
+            PostgresOptions.set(s, "mode", mode);
+            PostgresOptions.set(s, "match", match);
+            PostgresOptions.set(s, "user", user);
+            PostgresOptions.set(s, "password-file", passwordFile);
+            PostgresOptions.set(s, "tls-ca", tlsCa);
+            PostgresOptions.set(s, "timeout", timeout);
+            return common.run(spec, "redis", s.build());
         }
     }
 }

@@ -9,11 +9,11 @@ final class PostgresOptions {
             description = "postgres: jdbc:postgresql://HOST:PORT/DATABASE[?sslmode=...]")
     String url;
 
-    @Option(names = "--user", paramLabel = "USER", description = "postgres: the user to connect as.")
+    @Option(names = "--user", paramLabel = "USER", description = "postgres, redis: the user to connect as.")
     String user;
 
     @Option(names = "--password-file", paramLabel = "FILE",
-            description = "postgres: file whose first line is the password (else env PGPASSWORD).")
+            description = "postgres, redis: file whose first line is the password (else env PGPASSWORD, REDISCLI_AUTH).")
     String passwordFile;
 
     @Option(names = "--bin-dir", paramLabel = "DIR",

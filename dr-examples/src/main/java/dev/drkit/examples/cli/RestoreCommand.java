@@ -72,6 +72,24 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--prefix", paramLabel = "PREFIX", description = "minio-bucket: put restored objects under this prefix.")
     String prefix;
 
+    @Option(names = "--to-dir", paramLabel = "DIR",
+            description = "redis: write dump.rdb into DIR for a stopped server (an existing one needs --force).")
+    String toDir;
+
+    @Option(names = "--to-uri", paramLabel = "URI",
+            description = "redis: restore keys online into redis://HOST:PORT (existing keys kept unless --force).")
+    String toUri;
+
+    @Option(names = "--match", paramLabel = "PATTERN", description = "redis: only keys matching the glob, e.g. 'profile:*'.")
+    String match;
+
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "redis: CA certificates to trust for rediss://.")
+    String tlsCa;
+
+    @Option(names = "--server-version", paramLabel = "VERSION",
+            description = "redis --to-dir: the Redis version that will load the file (else redis-server --version).")
+    String serverVersion;
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
@@ -87,6 +105,11 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "endpoint", endpoint);
         PostgresOptions.set(options, "to-bucket", toBucket);
         PostgresOptions.set(options, "prefix", prefix);
+        PostgresOptions.set(options, "to-dir", toDir);
+        PostgresOptions.set(options, "to-uri", toUri);
+        PostgresOptions.set(options, "match", match);
+        PostgresOptions.set(options, "tls-ca", tlsCa);
+        PostgresOptions.set(options, "server-version", serverVersion);
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));

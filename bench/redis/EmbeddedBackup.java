@@ -1,0 +1,51 @@
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * drkit embedded in a host JVM (the library's main use): one DrKit, a warm-up backup, then
+ * RUNS backups interleaved with `redis-cli --rdb` runs of the same server; prints the medians.
+ * Arguments: repository, port, scratch file for redis-cli, runs.
+ */
+public class EmbeddedBackup {
+    public static void main(String[] a) throws Exception {
+        String repo = a[0];
+        String port = a[1];
+        Path refFile = Path.of(a[2]);
+        int runs = Integer.parseInt(a[3]);
+        List<Double> drkit = new ArrayList<>();
+        List<Double> ref = new ArrayList<>();
+        try (DrKit kit = DrKit.builder().repository(repo).build()) {
+            TargetSpec spec = new TargetSpec("embedded", "redis",
+                    Settings.builder().set("uri", "redis://127.0.0.1:" + port).build());
+            kit.backup(spec); // warm-up
+            for (int i = 0; i < runs; i++) {
+                Files.deleteIfExists(refFile);
+                long t0 = System.nanoTime();
+                Process p = new ProcessBuilder("redis-cli", "-p", port, "--rdb", refFile.toString())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (p.waitFor() != 0) {
+                    throw new IllegalStateException("redis-cli --rdb failed");
+                }
+                ref.add((System.nanoTime() - t0) / 1e9);
+                t0 = System.nanoTime();
+                kit.backup(spec);
+                drkit.add((System.nanoTime() - t0) / 1e9);
+                System.err.printf("embedded run %d: redis-cli --rdb %.2fs, drkit in-process %.2fs%n", i + 1,
+                        ref.get(i), drkit.get(i));
+            }
+        }
+        System.out.printf("%.3f %.3f%n", median(ref), median(drkit));
+    }
+
+    private static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        Collections.sort(s);
+        return s.get((s.size() - 1) / 2);
+    }
+}
