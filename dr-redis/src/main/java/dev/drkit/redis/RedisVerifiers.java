@@ -9,19 +9,32 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Verifiers for {@code redis} backups. {@code redis-rdb} (level decode) walks the stored
  * {@code dump.rdb} from the magic through every opcode to EOF, checks the CRC-64 trailer (a
  * zero trailer, written by a server with {@code rdbchecksum no}, leaves the file
  * unverified rather than valid) and compares the key count per database with the manifest.
+ * {@code redis-load-test} (level restore) writes the snapshot to a scratch directory, starts a
+ * {@code redis-server} on it (the one on PATH, or {@code redis-server=PATH}) on a free loopback
+ * port, waits until the data is loaded, compares the keys per database with the manifest (less
+ * the keys whose expiry has passed since, which a server drops while loading), stops the
+ * server, removes the directory and reports how long loading took: the measured RTO of the
+ * snapshot.
  */
 public final class RedisVerifiers {
     private RedisVerifiers() {
@@ -47,6 +60,29 @@ public final class RedisVerifiers {
         @Override
         public Verifier create(Settings settings) {
             return new RdbVerifier();
+        }
+    }
+
+    /** Provides {@code redis-load-test} at level restore. */
+    public static final class LoadTestProvider implements VerifierProvider {
+        @Override
+        public String name() {
+            return "redis-load-test";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.RESTORE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return RedisTargetProvider.TYPE.equals(targetType);
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new LoadTestVerifier(settings);
         }
     }
 
@@ -121,6 +157,172 @@ public final class RedisVerifiers {
 
         private VerificationResult result(long start, Status status, List<String> problems, Map<String, Object> details) {
             return new VerificationResult(name(), status, problems, Duration.ofNanos(System.nanoTime() - start), details);
+        }
+    }
+
+    static final class LoadTestVerifier implements Verifier {
+        private static final java.util.regex.Pattern LOADED = java.util.regex.Pattern.compile("(?m)^loading:0\\s*$");
+        private final Settings settings;
+
+        LoadTestVerifier(Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public String name() {
+            return "redis-load-test";
+        }
+
+        @Override
+        public VerificationResult verify(VerificationContext context) throws IOException {
+            long start = System.nanoTime();
+            List<String> problems = new ArrayList<>();
+            Map<String, Object> details = new LinkedHashMap<>();
+            java.util.Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
+            if (server.isEmpty()) {
+                return new VerificationResult(name(), Status.UNVERIFIED, List.of("a load test needs redis-server: "
+                        + "install it or give --redis-server PATH"), Duration.ofNanos(System.nanoTime() - start), details);
+            }
+            ArtifactInfo artifact = context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
+            if (artifact == null) {
+                return new VerificationResult(name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT),
+                        Duration.ofNanos(System.nanoTime() - start), details);
+            }
+            Path dir = Files.createTempDirectory("drkit-redis-verify-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Process process = null;
+            try {
+                long now = System.currentTimeMillis();
+                Map<Integer, Long> expired = new TreeMap<>();
+                RdbParser.Summary s;
+                try (InputStream in = context.openDecoded(artifact);
+                     OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
+                    s = new RdbParser(in, out, RedisTarget.ARTIFACT, false, false).parse((db, key, type, at, value) -> {
+                        if (at >= 0 && at <= now) {
+                            expired.merge(db, 1L, Long::sum);
+                        }
+                    });
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+                int port = freePort();
+                Files.writeString(dir.resolve("redis.conf"), String.join("\n", "bind 127.0.0.1", "port " + port,
+                        "dir " + dir, "dbfilename dump.rdb", "save \"\"", "appendonly no", "daemonize no",
+                        "logfile " + dir.resolve("redis.log")) + "\n");
+                long loadStart = System.nanoTime();
+                process = new ProcessBuilder(server.get().toString(), dir.resolve("redis.conf").toString())
+                        .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+                Map<String, Long> loaded = waitLoaded(process, port, dir, settings.duration("timeout")
+                        .orElse(Duration.ofMinutes(30)));
+                double seconds = (System.nanoTime() - loadStart) / 1e9;
+                details.put("loadSeconds", Math.round(seconds * 1000) / 1000.0);
+                details.put("keysLoaded", loaded.values().stream().mapToLong(Long::longValue).sum());
+                details.put("expiredSinceBackup", expired.values().stream().mapToLong(Long::longValue).sum());
+                for (Map.Entry<Integer, Long> e : s.keysPerDb.entrySet()) {
+                    long want = e.getValue() - expired.getOrDefault(e.getKey(), 0L);
+                    long have = loaded.getOrDefault("db" + e.getKey(), 0L);
+                    if (want != have) {
+                        problems.add("database " + e.getKey() + " holds " + have + " keys after loading, expected " + want
+                                + " (" + e.getValue() + " in the snapshot, " + expired.getOrDefault(e.getKey(), 0L)
+                                + " expired since)");
+                    }
+                }
+                if (s.keys != ((Number) context.manifest().metadata().getOrDefault("keys", s.keys)).longValue()) {
+                    problems.add("the snapshot holds " + s.keys + " keys but the manifest records "
+                            + context.manifest().metadata().get("keys"));
+                }
+            } catch (DrException e) {
+                problems.add(e.getMessage());
+            } finally {
+                if (process != null) {
+                    process.destroy();
+                    try {
+                        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                dev.drkit.core.files.FileTrees.delete(dir);
+            }
+            return new VerificationResult(name(), problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
+                    Duration.ofNanos(System.nanoTime() - start), details);
+        }
+
+        /** Polls INFO until the server has loaded the file; returns {@code dbN -> keys}. */
+        private static Map<String, Long> waitLoaded(Process process, int port, Path dir, Duration timeout)
+                throws IOException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new DrException(DrException.ErrorCode.TARGET, "redis-server exited while loading the snapshot: "
+                            + tail(dir.resolve("redis.log")));
+                }
+                try (java.net.Socket socket = new java.net.Socket()) {
+                    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+                    socket.setSoTimeout(10_000);
+                    InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+                    // INFO answers while loading too, with what is loaded so far: wait for loading:0
+                    ReplicationSnapshot.send(socket.getOutputStream(), "INFO");
+                    String header = ReplicationSnapshot.readLine(in);
+                    if (header.startsWith("$")) {
+                        byte[] body = in.readNBytes(Integer.parseInt(header.substring(1)));
+                        Map<String, Long> keys = new LinkedHashMap<>();
+                        String text = new String(body, java.nio.charset.StandardCharsets.UTF_8);
+                        if (!LOADED.matcher(text).find()) { // not async_loading:0
+                            Thread.sleep(20);
+                            continue;
+                        }
+                        for (String line : text.split("\r?\n")) {
+                            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(db\\d+):keys=(\\d+)")
+                                    .matcher(line);
+                            if (m.find()) {
+                                keys.put(m.group(1), Long.parseLong(m.group(2)));
+                            }
+                        }
+                        return keys;
+                    }
+                    // -LOADING: not yet
+                } catch (java.net.ConnectException | java.net.SocketTimeoutException e) {
+                    // not listening yet
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
+                }
+            }
+            throw new DrException(DrException.ErrorCode.TARGET, "redis-server did not load the snapshot within "
+                    + timeout.toSeconds() + " s");
+        }
+
+        private static String tail(Path log) {
+            try {
+                List<String> lines = Files.readAllLines(log);
+                return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+            } catch (IOException e) {
+                return "(no log)";
+            }
+        }
+
+        private static java.util.Optional<Path> onPath(String tool) {
+            for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+                Path p = Path.of(d, tool);
+                if (Files.isExecutable(p)) {
+                    return java.util.Optional.of(p);
+                }
+            }
+            return java.util.Optional.empty();
+        }
+
+        private static int freePort() throws IOException {
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            }
         }
     }
 }

@@ -146,7 +146,7 @@ final class ReplicationSnapshot {
         }
     }
 
-    private static String readLine(InputStream in) throws IOException {
+    static String readLine(InputStream in) throws IOException {
         StringBuilder b = new StringBuilder();
         while (true) {
             int c = in.read();

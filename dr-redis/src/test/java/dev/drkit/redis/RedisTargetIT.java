@@ -184,6 +184,36 @@ class RedisTargetIT {
     }
 
     @Test
+    void aRestoreTestLoadsTheSnapshotIntoAScratchServerAndTimesIt() throws Exception {
+        BackupResult b;
+        Path embedded62;
+        try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server);
+             RedisServer old = RedisServer.builder().embedded62().start()) {
+            embedded62 = old.binary();
+            data.populate();
+            data.sync.psetex("short-lived", 300, "gone soon");
+            b = kit.backup(new TargetSpec("cache", "redis", source(server)));
+        }
+        Thread.sleep(400); // the short-lived key expires: a server loading the snapshot drops it
+        VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.RESTORE);
+        assertThat(report.passed()).as(report.problems().toString()).isTrue();
+        VerificationResult load = report.results().stream().filter(r -> r.verifier().equals("redis-load-test"))
+                .findFirst().orElseThrow();
+        assertThat(load.details()).containsKey("loadSeconds").containsEntry("expiredSinceBackup", 1L)
+                .containsEntry("keysLoaded", ((Number) b.manifest().metadata().get("keys")).longValue() - 1);
+
+        // a server too old for the snapshot's RDB version fails the test, saying why
+        VerifyReport old = kit.verify("cache", b.id(), VerifyLevel.RESTORE,
+                Settings.builder().set("redis-server", embedded62.toString()).build());
+        assertThat(old.passed()).isFalse();
+        assertThat(String.join("\n", old.problems())).contains("redis-server exited while loading")
+                .contains("RDB format version 10");
+        try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("drkit-redis-verify-"));
+        }
+    }
+
+    @Test
     void anExistingDumpIsReplacedOnlyWithForce() throws Exception {
         BackupResult b;
         try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server)) {

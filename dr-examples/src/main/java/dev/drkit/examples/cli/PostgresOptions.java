@@ -28,9 +28,10 @@ final class PostgresOptions {
         return b;
     }
 
-    static void set(Settings.Builder b, String key, String value) {
+    static Settings.Builder set(Settings.Builder b, String key, String value) {
         if (value != null) {
             b.set(key, value);
         }
+        return b;
     }
 }

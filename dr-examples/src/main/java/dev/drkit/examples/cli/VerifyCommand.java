@@ -38,6 +38,10 @@ final class VerifyCommand implements Callable<Integer> {
             description = "postgres-logical, level restore: a query whose first value must be > 0 or true (repeatable).")
     java.util.List<String> validations = new java.util.ArrayList<>();
 
+    @Option(names = "--redis-server", paramLabel = "PATH",
+            description = "redis, level restore: the redis-server to load the snapshot with (default: PATH's).")
+    String redisServer;
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
@@ -45,7 +49,8 @@ final class VerifyCommand implements Callable<Integer> {
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level),
-                    postgres.addTo(Settings.builder()).addAll("validate", validations).build());
+                    PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate", validations),
+                            "redis-server", redisServer).build());
             if (global.json) {
                 GlobalOptions.printJson(out, report);
             } else if (!global.quiet) {
