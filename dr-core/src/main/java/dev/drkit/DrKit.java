@@ -404,6 +404,14 @@ public final class DrKit implements AutoCloseable {
         return new CopyResult(to.describe(), copied, skipped, bytes);
     }
 
+    /**
+     * An area of this repository for files that belong to no single backup ({@code wal} for
+     * PostgreSQL WAL), stored with this instance's compression and encryption.
+     */
+    public dev.drkit.spi.FileArchive archive(String area) {
+        return dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs);
+    }
+
     /** Opens the storage of another repository by URI (for {@link #copy}); the caller closes it. */
     public StorageBackend openStorage(String uriOrPath) {
         return openStorage(config.toBuilder().repository(uriOrPath).build());
@@ -540,6 +548,11 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
+        public dev.drkit.spi.FileArchive archive(String area) {
+            return DrKit.this.archive(area);
+        }
+
+        @Override
         public Clock clock() {
             return clock;
         }
@@ -598,6 +611,11 @@ public final class DrKit implements AutoCloseable {
         @Override
         public Settings options() {
             return request.options();
+        }
+
+        @Override
+        public dev.drkit.spi.FileArchive archive(String area) {
+            return DrKit.this.archive(area);
         }
 
         @Override

@@ -52,6 +52,14 @@ public interface BackupContext {
      */
     InputStream openArtifact(BackupManifest earlier, String name) throws IOException;
 
+    /**
+     * An area of the repository for files outside any backup ({@code wal}), e.g. to check that
+     * the WAL a base backup needs has been archived.
+     */
+    default FileArchive archive(String area) {
+        throw new UnsupportedOperationException("this context has no file archive");
+    }
+
     /** The clock drkit runs on. */
     Clock clock();
 }

@@ -29,6 +29,14 @@ public interface RestoreContext {
      */
     InputStream openArtifact(String backupId, String name) throws IOException;
 
+    /**
+     * An area of the repository for files outside any backup ({@code wal}), e.g. to check that
+     * the WAL a base backup needs has been archived.
+     */
+    default FileArchive archive(String area) {
+        throw new UnsupportedOperationException("this context has no file archive");
+    }
+
     /** Restore options (for {@code files}: {@code to}). */
     Settings options();
 

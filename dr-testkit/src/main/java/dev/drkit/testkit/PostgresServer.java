@@ -39,10 +39,12 @@ public final class PostgresServer implements AutoCloseable {
     private final String password;
     private final boolean asPostgresUser;
 
-    private PostgresServer(Path binDir, Path dir, int port, String password, boolean asPostgresUser) {
+    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+
+    private PostgresServer(Path binDir, Path dir, Path data, int port, String password, boolean asPostgresUser) {
         this.binDir = binDir;
         this.dir = dir;
-        this.data = dir.resolve("data");
+        this.data = data;
         this.port = port;
         this.password = password;
         this.asPostgresUser = asPostgresUser;
@@ -50,17 +52,23 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Starts a fresh cluster, or skips (locally) / fails (CI) the test when PostgreSQL is missing. */
     public static PostgresServer start() throws IOException, InterruptedException {
-        Path bin = findBinDir().orElse(null);
-        if (bin == null) {
-            Prerequisites.requireTool("initdb"); // skips or fails with a clear message
-            bin = Prerequisites.findOnPath("initdb").orElseThrow().getParent();
-        }
+        return start(java.util.Map.of());
+    }
+
+    /**
+     * Starts a fresh cluster with extra settings written to its {@code postgresql.conf} (e.g.
+     * {@code archive_mode = on}, {@code archive_command}); values are quoted as needed.
+     */
+    public static PostgresServer start(java.util.Map<String, String> settings) throws IOException, InterruptedException {
+        Path bin = requireBinDir();
         boolean root = "root".equals(System.getProperty("user.name"));
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         byte[] secret = new byte[12];
         new SecureRandom().nextBytes(secret);
-        PostgresServer pg = new PostgresServer(bin, dir, freePort(), HexFormat.of().formatHex(secret), root);
+        PostgresServer pg = new PostgresServer(bin, dir, dir.resolve("data"), freePort(),
+                HexFormat.of().formatHex(secret), root);
+        pg.settings.putAll(settings);
         try {
             pg.initAndStart();
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -68,6 +76,71 @@ public final class PostgresServer implements AutoCloseable {
             throw e;
         }
         return pg;
+    }
+
+    /**
+     * Starts an existing data directory (a restored one: recovery runs as PostgreSQL decides
+     * from its signal files and settings) on a free port; the superuser password is the one
+     * of the cluster it came from. {@link #close()} stops it but leaves the directory.
+     */
+    public static PostgresServer startExisting(Path dataDir, String password) throws IOException, InterruptedException {
+        Path bin = requireBinDir();
+        boolean root = "root".equals(System.getProperty("user.name"));
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        PostgresServer pg = new PostgresServer(bin, dir, dataDir, freePort(), password, root);
+        try {
+            if (root) {
+                chownTree(dir, SUPERUSER);
+                chownTree(dataDir, SUPERUSER);
+            }
+            pg.startServer();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            pg.close();
+            throw e;
+        }
+        return pg;
+    }
+
+    /** Waits until recovery has finished (the server accepts writes). */
+    public void awaitRecoveryEnd(java.time.Duration timeout) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try (Connection c = connect("postgres"); Statement s = c.createStatement();
+                 var rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return;
+                }
+            } catch (SQLException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new SQLException("recovery did not finish within " + timeout.toSeconds() + " s; see " + log());
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** The server log. */
+    public Path log() {
+        return dir.resolve("server.log");
+    }
+
+    /** The data directory. */
+    public Path dataDir() {
+        return data;
+    }
+
+    private static Path requireBinDir() {
+        Path bin = findBinDir().orElse(null);
+        if (bin == null) {
+            Prerequisites.requireTool("initdb"); // skips or fails with a clear message
+            bin = Prerequisites.findOnPath("initdb").orElseThrow().getParent();
+        }
+        return bin;
     }
 
     /** Where the server binaries are (pg_dump and pg_restore of the same version sit beside them on Debian). */
@@ -134,6 +207,15 @@ public final class PostgresServer implements AutoCloseable {
                 "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
                 "--locale=C", "--no-sync"), 120);
         Files.deleteIfExists(pwfile);
+        if (!settings.isEmpty()) {
+            StringBuilder conf = new StringBuilder("\n# test settings\n");
+            settings.forEach((k, v) -> conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+            Files.writeString(data.resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
+        }
+        startServer();
+    }
+
+    private void startServer() throws IOException, InterruptedException {
         run(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("server.log").toString(),
                 "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
                         + " -c full_page_writes=off -c synchronous_commit=off", "start"), 90);
@@ -217,7 +299,7 @@ public final class PostgresServer implements AutoCloseable {
             // fall through to removing the directory
         }
         try {
-            dev.drkit.core.files.FileTrees.delete(dir);
+            dev.drkit.core.files.FileTrees.delete(dir); // the data directory too, unless it is the caller's
         } catch (RuntimeException ignored) {
             // a temp directory left behind is harmless
         }

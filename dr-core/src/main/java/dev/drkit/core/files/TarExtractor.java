@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *   <li>A destination that holds anything is refused unless {@code force} is set.</li>
  * </ul>
  */
-final class TarExtractor {
+public final class TarExtractor {
     private static final Logger LOG = LoggerFactory.getLogger(TarExtractor.class);
     private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
 
@@ -52,14 +52,14 @@ final class TarExtractor {
     private long files;
     private long bytes;
 
-    TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
+    public TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
         this.dest = dest;
         this.force = force;
         this.includes = includeGlobs.stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
     }
 
     /** Refuses a destination that is not a directory, or that holds data without force. */
-    void checkDestination() throws IOException {
+    public void checkDestination() throws IOException {
         if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                 throw new DestinationNotEmptyException("restore destination " + dest
@@ -85,7 +85,11 @@ final class TarExtractor {
         }
     }
 
-    private void unpack(InputStream in, Path staging) throws IOException {
+    /**
+     * Unpacks a tar stream into a private staging directory the caller owns (and later moves
+     * into place), with the same safety rules; the stream is read to its end.
+     */
+    public void unpack(InputStream in, Path staging) throws IOException {
         List<Deferred> directories = new ArrayList<>();
         List<Deferred> links = new ArrayList<>();
         java.util.Set<Path> made = new java.util.HashSet<>(); // directories known to exist: no mkdir per file
@@ -258,11 +262,11 @@ final class TarExtractor {
         }
     }
 
-    long files() {
+    public long files() {
         return files;
     }
 
-    long bytes() {
+    public long bytes() {
         return bytes;
     }
 

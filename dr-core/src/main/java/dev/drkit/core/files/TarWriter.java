@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Writes scanned items as a PAX tar stream. */
-final class TarWriter {
+public final class TarWriter {
     private static final Logger LOG = LoggerFactory.getLogger(TarWriter.class);
     private static final int BUFFER = 256 * 1024;
 
@@ -25,29 +25,39 @@ final class TarWriter {
     }
 
     /** A file system entry as scanned: its attributes are fixed at scan time. */
-    record Item(Path path, Kind kind, long size, int mode, FileTime mtime, int uid, int gid, Path linkTarget) {
-        enum Kind { DIRECTORY, FILE, SYMLINK }
+    public record Item(Path path, Kind kind, long size, int mode, FileTime mtime, int uid, int gid, Path linkTarget,
+                       String name) {
+        /** What an item is. */
+        public enum Kind { DIRECTORY, FILE, SYMLINK }
 
-        static Item of(Path p) throws IOException {
+        /** Scans {@code p}; its entry name is its absolute path without the leading slash. */
+        public static Item of(Path p) throws IOException {
+            return of(p, null);
+        }
+
+        /** Scans {@code p} under an entry name of its own (relative, e.g. {@code base/1/1259}). */
+        public static Item of(Path p, String name) throws IOException {
             Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,"
                     + "isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
             Kind kind = (Boolean) a.get("isSymbolicLink") ? Kind.SYMLINK
                     : (Boolean) a.get("isDirectory") ? Kind.DIRECTORY : Kind.FILE;
             return new Item(p, kind, kind == Kind.FILE ? (Long) a.get("size") : 0, (Integer) a.get("mode") & 07777,
                     (FileTime) a.get("lastModifiedTime"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-                    kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null);
+                    kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null, name);
         }
 
         String entryName() {
-            String n = path.toString().substring(1);
+            String n = name != null ? name : path.toString().substring(1);
             return kind == Kind.DIRECTORY ? n + "/" : n;
         }
     }
 
-    record Stats(long files, long directories, long symlinks, long bytes, long changed) {
+    /** What was written. */
+    public record Stats(long files, long directories, long symlinks, long bytes, long changed) {
     }
 
-    static Stats write(List<Item> items, OutputStream out) throws IOException {
+    /** Writes the items in order as one tar stream (the stream stays open). */
+    public static Stats write(List<Item> items, OutputStream out) throws IOException {
         long files = 0;
         long dirs = 0;
         long links = 0;

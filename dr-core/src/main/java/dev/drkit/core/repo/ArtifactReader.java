@@ -32,7 +32,12 @@ final class ArtifactReader extends FilterInputStream {
     static InputStream open(Repository repo, BackupManifest m, ArtifactInfo a, StreamCodecs codecs,
                             HashingOutputStream.ByteCounter counter) throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName();
-        InputStream source = repo.openStored(m, a);
+        return open(repo.openStored(m, a), a, codecs, counter, what);
+    }
+
+    /** Decodes and checks the stored bytes of an artifact read from {@code source}. */
+    static InputStream open(InputStream source, ArtifactInfo a, StreamCodecs codecs,
+                            HashingOutputStream.ByteCounter counter, String what) throws IOException {
         try {
             CheckedInputStream stored = new CheckedInputStream(new BufferedInputStream(source, 256 * 1024),
                     a.storedSize(), a.sha256(), "stored " + what, null);

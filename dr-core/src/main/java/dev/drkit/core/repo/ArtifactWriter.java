@@ -44,8 +44,14 @@ public final class ArtifactWriter extends OutputStream {
 
     static ArtifactWriter open(Repository repo, String target, String backupId, String name, StreamCodecs codecs,
                                HashingOutputStream.ByteCounter counter) throws IOException {
+        return openAt(repo, RepositoryLayout.backupPrefix(target, backupId), name, codecs, counter);
+    }
+
+    /** An artifact stored as {@code prefix + name + extension}, outside any backup (e.g. a WAL segment). */
+    static ArtifactWriter openAt(Repository repo, String prefix, String name, StreamCodecs codecs,
+                                 HashingOutputStream.ByteCounter counter) throws IOException {
         String storedName = name + codecs.extension();
-        String key = RepositoryLayout.object(target, backupId, storedName);
+        String key = prefix + storedName;
         ObjectUpload upload = repo.storage().create(key);
         try {
             return new ArtifactWriter(repo, name, storedName, key, codecs, upload, counter);

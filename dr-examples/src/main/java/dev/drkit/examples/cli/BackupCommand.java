@@ -16,7 +16,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit backup <type> ...}. */
 @Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
-        subcommands = {BackupCommand.Files.class, BackupCommand.PostgresLogical.class, BackupCommand.Redis.class,
+        subcommands = {BackupCommand.Files.class, BackupCommand.Postgres.class, BackupCommand.PostgresLogical.class,
+                BackupCommand.Redis.class,
                 BackupCommand.MinioBucket.class})
 final class BackupCommand {
 
@@ -77,6 +78,39 @@ final class BackupCommand {
         }
     }
 
+
+    @Command(name = "postgres", description = "Physical base backup of a PostgreSQL cluster (15+), for point-in-time "
+            + "recovery with the WAL that archive_command = 'drkit --repo R wal-push %p' stores. Runs on the database "
+            + "host as the cluster's owner: the data directory is read directly.")
+    static final class Postgres implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        Common common;
+
+        @Mixin
+        PostgresOptions postgres;
+
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "The data directory (default: SHOW data_directory).")
+        String dataDir;
+
+        @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy streams (default: cores, up to 4).")
+        Integer jobs;
+
+        @Option(names = "--wal-timeout", paramLabel = "DURATION",
+                description = "How long to wait for the backup's WAL to be archived (default 5min).")
+        String walTimeout;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            Settings.Builder s = postgres.addTo(Settings.builder());
+            PostgresOptions.set(s, "data-dir", dataDir);
+            PostgresOptions.set(s, "jobs", jobs == null ? null : jobs.toString());
+            PostgresOptions.set(s, "wal-timeout", walTimeout);
+            return common.run(spec, "postgres", s.build());
+        }
+    }
 
     @Command(name = "postgres-logical", description = "Back up one PostgreSQL database with pg_dump (custom format), "
             + "recording exact row counts from the same snapshot.")

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         versionProvider = DrkitCli.Version.class,
         description = "Backup, restore, verification and retention for files, databases and buckets.",
         subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
-                PruneCommand.class, CopyCommand.class, KeyCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
+                PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
+                KeyCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class DrkitCli {
     @picocli.CommandLine.Mixin
     GlobalOptions global;

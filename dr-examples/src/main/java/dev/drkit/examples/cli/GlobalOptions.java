@@ -32,6 +32,12 @@ final class GlobalOptions {
         return ((DrkitCli) spec.root().userObject()).global;
     }
 
+    /** The repository given by --repo or DRKIT_REPO, or null. */
+    String repository() {
+        String uri = repo != null ? repo : System.getenv("DRKIT_REPO");
+        return uri == null || uri.isBlank() ? null : uri;
+    }
+
     /** Opens the kit on the repository given by --repo or DRKIT_REPO. */
     DrKit open(PrintWriter err, String compression) {
         return open(err, compression, null, null, null, null);

@@ -90,6 +90,31 @@ final class RestoreCommand implements Callable<Integer> {
             description = "redis --to-dir: the Redis version that will load the file (else redis-server --version).")
     String serverVersion;
 
+    @Option(names = "--time", paramLabel = "TIMESTAMP",
+            description = "postgres: recover to this time, e.g. 2025-01-03T14:05:00Z (point-in-time recovery).")
+    String time;
+
+    @Option(names = "--lsn", paramLabel = "LSN", description = "postgres: recover to this WAL position.")
+    String lsn;
+
+    @Option(names = "--xid", paramLabel = "XID", description = "postgres: recover to this transaction.")
+    String xid;
+
+    @Option(names = "--target-name", paramLabel = "NAME",
+            description = "postgres: recover to this restore point (pg_create_restore_point).")
+    String targetName;
+
+    @Option(names = "--immediate", description = "postgres: recover only until the backup is consistent.")
+    boolean immediate;
+
+    @Option(names = "--target-action", paramLabel = "ACTION",
+            description = "postgres: promote (default), pause or shutdown when the target is reached.")
+    String targetAction;
+
+    @Option(names = "--restore-command", paramLabel = "COMMAND",
+            description = "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
+    String restoreCommand;
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
@@ -110,6 +135,14 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "match", match);
         PostgresOptions.set(options, "tls-ca", tlsCa);
         PostgresOptions.set(options, "server-version", serverVersion);
+        PostgresOptions.set(options, "time", time);
+        PostgresOptions.set(options, "lsn", lsn);
+        PostgresOptions.set(options, "xid", xid);
+        PostgresOptions.set(options, "target-name", targetName);
+        PostgresOptions.set(options, "immediate", immediate ? "true" : null);
+        PostgresOptions.set(options, "target-action", targetAction);
+        PostgresOptions.set(options, "restore-command", restoreCommand != null ? restoreCommand
+                : walFetchCommand(GlobalOptions.of(spec)));
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));
@@ -122,5 +155,48 @@ final class RestoreCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /**
+     * The restore_command that runs this very drkit (same Java, same jar) against the same
+     * repository and keys: {@code 'JAVA' -jar 'JAR' --repo 'REPO' wal-fetch %f %p}.
+     */
+    private String walFetchCommand(GlobalOptions global) {
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        String repo = global.repository();
+        if (repo == null) {
+            return null;
+        }
+        if (!repo.contains("://")) {
+            repo = java.nio.file.Path.of(repo).toAbsolutePath().toString();
+        }
+        List<String> cmd = new ArrayList<>(List.of(shellQuote(javaBin)));
+        String self = DrkitCli.class.getProtectionDomain().getCodeSource().getLocation().getPath();
+        if (self.endsWith(".jar")) {
+            cmd.add("-jar");
+            cmd.add(shellQuote(self));
+        } else {
+            cmd.add("-cp");
+            cmd.add(shellQuote(System.getProperty("java.class.path")));
+            cmd.add(DrkitCli.class.getName());
+        }
+        cmd.add("--repo");
+        cmd.add(shellQuote(repo));
+        cmd.add("wal-fetch");
+        decryption.secretKeys.forEach(k -> {
+            cmd.add("--secret-key");
+            cmd.add(shellQuote(k.toAbsolutePath().toString()));
+        });
+        if (decryption.passphraseFile != null) {
+            cmd.add("--passphrase-file");
+            cmd.add(shellQuote(decryption.passphraseFile.toAbsolutePath().toString()));
+        }
+        cmd.add("%f");
+        cmd.add("%p");
+        return String.join(" ", cmd);
+    }
+
+    private static String shellQuote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 }

@@ -1,0 +1,153 @@
+package dev.drkit.core.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.ObjectInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A place in the repository for files that belong to no single backup, such as PostgreSQL WAL
+ * segments ({@code wal/<system-id>/<timeline>/<segment>}). Each file is stored like an
+ * artifact (compressed, optionally encrypted, with a {@code .sha256} sidecar) and is complete
+ * only once its info document ({@code <path>.info.json}: sizes, checksums, codec chain) is
+ * written, last and create-if-absent: a reader never sees half a file, and a file can be
+ * stored once only. Storing the same bytes again succeeds; storing other bytes under a stored
+ * name fails.
+ */
+public final class ArchiveArea implements FileArchive {
+    private static final String INFO_SUFFIX = ".info.json";
+
+    private final Repository repo;
+    private final String area;
+    private final StreamCodecs codecs;
+
+    ArchiveArea(Repository repo, String area, StreamCodecs codecs) {
+        this.repo = repo;
+        this.area = area.endsWith("/") ? area : area + "/";
+        this.codecs = codecs;
+    }
+
+    /** Opens an area (e.g. {@code wal}) of a repository, storing new files with the given codecs. */
+    public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs) {
+        return new ArchiveArea(repo, area, codecs);
+    }
+
+    /** Where the area lives, for messages. */
+    @Override
+    public String describe() {
+        return repo.describe() + " " + area;
+    }
+
+    /**
+     * Stores a file under {@code path} ({@code dir/dir/name}). Returns once it is durable.
+     *
+     * @param raw the file's bytes; read to the end
+     * @param same tells whether the stored bytes equal the file's, when {@code path} is taken
+     * @throws ObjectExistsException when {@code path} holds other bytes
+     */
+    @Override
+    public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
+        String infoKey = area + path + INFO_SUFFIX;
+        if (repo.storage().stat(infoKey).isPresent()) {
+            return alreadyStored(path, same);
+        }
+        int slash = path.lastIndexOf('/');
+        String prefix = area + path.substring(0, slash + 1);
+        String name = path.substring(slash + 1);
+        removeLeftovers(prefix + name + codecs.extension());
+        ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, BackupIds.checkArtifactName(name), codecs, null);
+        try {
+            raw.transferTo(w);
+            w.close();
+        } catch (IOException | RuntimeException e) {
+            w.abort();
+            throw e;
+        }
+        if (!repo.storage().createIfAbsent(infoKey, Json.write(w.info()))) {
+            return alreadyStored(path, same); // another writer finished first
+        }
+        return PutResult.STORED;
+    }
+
+    /** Compares the stored bytes with the caller's through {@code same}. */
+    private PutResult alreadyStored(String path, SameContent same) throws IOException {
+        try (InputStream stored = open(path).orElseThrow()) {
+            if (same.test(stored)) {
+                return PutResult.ALREADY_STORED;
+            }
+        }
+        throw new ObjectExistsException(path + " is already stored in " + describe() + " with other content; "
+                + "two clusters may be archiving into one place, or the file changed after it was archived");
+    }
+
+    /** An interrupted put may have left the object or its sidecar without an info document. */
+    private void removeLeftovers(String key) throws IOException {
+        for (String k : List.of(key + RepositoryLayout.SHA256_SUFFIX, key)) {
+            if (repo.storage().stat(k).isPresent()) {
+                repo.storage().delete(k);
+            }
+        }
+    }
+
+    /** The decoded bytes stored under {@code path}, checked as they stream; empty when none. */
+    @Override
+    public Optional<InputStream> open(String path) throws IOException {
+        Optional<ArtifactInfo> info = info(path);
+        if (info.isEmpty()) {
+            return Optional.empty();
+        }
+        int slash = path.lastIndexOf('/');
+        String key = area + path.substring(0, slash + 1) + info.get().storedName();
+        InputStream source;
+        try {
+            source = repo.storage().open(key, 0);
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException(key + " is recorded but missing from " + repo.describe()
+                    + ": the archive is damaged", e);
+        }
+        return Optional.of(ArtifactReader.open(source, info.get(), codecs, null, area + path));
+    }
+
+    /** What is recorded about {@code path}, if it is stored. */
+    @Override
+    public Optional<ArtifactInfo> info(String path) throws IOException {
+        try (InputStream in = repo.storage().open(area + path + INFO_SUFFIX, 0)) {
+            return Optional.of(Json.read(in.readAllBytes(), ArtifactInfo.class));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (ObjectInfo o : repo.storage().list(area + prefix)) {
+            String k = o.key();
+            if (k.endsWith(INFO_SUFFIX)) {
+                out.add(k.substring(area.length(), k.length() - INFO_SUFFIX.length()));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Removes a stored file, info document first. */
+    @Override
+    public void delete(String path) throws IOException {
+        Optional<ArtifactInfo> info = info(path);
+        repo.storage().delete(area + path + INFO_SUFFIX);
+        if (info.isPresent()) {
+            int slash = path.lastIndexOf('/');
+            removeLeftovers(area + path.substring(0, slash + 1) + info.get().storedName());
+        }
+    }
+
+}

@@ -1,0 +1,90 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrKit;
+import dev.drkit.postgres.WalArchive;
+import dev.drkit.spi.FileArchive;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit wal-push %p} and {@code drkit wal-fetch %f %p}: PostgreSQL's archive and restore commands. */
+final class WalCommands {
+    private WalCommands() {
+    }
+
+    @Command(name = "wal-push", description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %p'). "
+            + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
+            + "under an archived name are refused.")
+    static final class Push implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%p, relative to the data directory).")
+        Path file;
+
+        @Option(names = "--pgdata", paramLabel = "DIR",
+                description = "The cluster's data directory (default: the current directory, as for archive_command).")
+        Path pgdata;
+
+        @Mixin
+        EncryptionOptions encryption;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            GlobalOptions global = GlobalOptions.of(spec);
+            Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
+            Path wal = dataDir.resolve(file);
+            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(), null, null, null)) {
+                FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);
+                if (!global.quiet && global.verbose) {
+                    spec.commandLine().getOut().println(wal.getFileName() + ": " + r.name().toLowerCase());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "wal-fetch", description = "Restore one WAL file (restore_command = 'drkit --repo R wal-fetch %f %p'). "
+            + "Exits 0 when found, 1 when the repository does not hold it, 255 on errors (which makes PostgreSQL "
+            + "stop recovery instead of ending it early).")
+    static final class Fetch implements Callable<Integer> {
+        static final int ERROR = 255;
+
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%f).")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "TARGET", description = "Where to write it (%p).")
+        Path target;
+
+        @Option(names = "--pgdata", paramLabel = "DIR",
+                description = "The data directory being recovered (default: the current directory).")
+        Path pgdata;
+
+        @Mixin
+        DecryptionOptions decryption;
+
+        @Override
+        public Integer call() {
+            GlobalOptions global = GlobalOptions.of(spec);
+            PrintWriter err = spec.commandLine().getErr();
+            Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
+            try (DrKit kit = global.open(err, null, null, decryption.stage(), null, null)) {
+                boolean found = new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
+                return found ? 0 : 1;
+            } catch (Exception e) {
+                err.println("drkit: wal-fetch " + name + " failed: " + e.getMessage());
+                err.flush();
+                return ERROR;
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.drkit.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.testkit.PostgresServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The physical PostgreSQL issue's "tried as a new user would": archive_command runs the jar's
+ * wal-push, a base backup, rows inserted, the time noted, half a table deleted, a point-in-time
+ * restore to that time into a new directory, started: exactly the rows of that time, and the
+ * live cluster untouched. Every drkit command runs as the cluster's owner, as it would on a
+ * database host (the tests run as root in CI).
+ */
+class PostgresPitrIT {
+    static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+
+    Path work;
+    Path jar;
+    Path repo;
+    Path password;
+    PostgresServer live;
+    PostgresServer restored;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        work = Files.createTempDirectory(Path.of("/tmp"), "drkit-pitr-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        jar = work.resolve("drkit.jar");
+        Files.copy(CliProcess.JAR, jar, StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        repo = work.resolve("repo");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String archive = "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
+        live = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", archive));
+        password = live.passwordFile(work);
+        chownToPostgres(work);
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        if (restored != null) {
+            restored.close();
+        }
+        if (live != null) {
+            live.close();
+        }
+        dev.drkit.core.files.FileTrees.delete(work);
+    }
+
+    private static void chownToPostgres(Path dir) throws IOException, InterruptedException {
+        if (ROOT) {
+            Process p = new ProcessBuilder("chown", "-R", "postgres:postgres", dir.toString()).inheritIO().start();
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    /** Runs the jar as the cluster's owner. */
+    private CliProcess.Result drkit(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        if (ROOT) {
+            cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
+        }
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
+                "--repo", repo.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(work.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        return new CliProcess.Result(p.exitValue(), out, err);
+    }
+
+    private static long count(PostgresServer pg, String sql) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static String text(PostgresServer pg, String sql) throws Exception {
+        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** Switches WAL and waits until the archiver has stored the segment it closed. */
+    private void switchAndAwaitArchive() throws Exception {
+        String segment = text(live, "SELECT pg_walfile_name(pg_switch_wal())");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {
+            String last = text(live, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+            if (last.compareTo(segment) >= 0) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("segment " + segment + " was not archived; archiver: "
+                        + text(live, "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '-') "
+                        + "FROM pg_stat_archiver") + "\n" + Files.readString(live.log()));
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void pointInTimeRestoreBringsBackExactlyTheRowsOfThatTime() throws Exception {
+        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+
+        CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
+                "--user", "postgres", "--password-file", password.toString());
+        assertThat(backup.exit()).as(backup.err()).isZero();
+
+        live.execute("postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
+        Thread.sleep(300);
+        String t = text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        Thread.sleep(1100);
+        live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
+        switchAndAwaitArchive();
+
+        Path target = work.resolve("restored");
+        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
+                "--time", t);
+        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        assertThat(Files.readString(target.resolve("postgresql.auto.conf")))
+                .contains("recovery_target_time = '" + t.replace("T", " ").replace("Z", "+00:00")).contains("wal-fetch %f %p");
+        assertThat(target.resolve("recovery.signal")).exists();
+
+        restored = PostgresServer.startExisting(target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
+        assertThat(count(live, "SELECT count(*) FROM orders")).isEqualTo(1000); // the live cluster was not touched
+        assertThat(Files.readString(restored.log())).contains("recovery stopping before commit");
+    }
+}

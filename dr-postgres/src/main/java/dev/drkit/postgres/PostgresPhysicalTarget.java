@@ -1,0 +1,505 @@
+package dev.drkit.postgres;
+
+import dev.drkit.Capability;
+import dev.drkit.ConfigException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
+import dev.drkit.core.files.FileTrees;
+import dev.drkit.core.files.TarExtractor;
+import dev.drkit.core.files.TarWriter;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.RestoreContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Physical base backups of a PostgreSQL cluster without {@code pg_basebackup}, and restores
+ * for point-in-time recovery.
+ *
+ * <p>Backup: {@code pg_backup_start} on a JDBC session held open for the whole copy; the data
+ * directory is read directly (this process must be able to read it: run as the cluster's
+ * owner) into {@code jobs} tar artifacts ({@code data-N.tar}) written in parallel, leaving out
+ * what PostgreSQL leaves out of base backups (WAL, replication slots, statistics temp files,
+ * unlogged and temporary relations, {@code postmaster.pid}, signal files, ...). Each file is
+ * read up to the size it had when listed; a file that vanishes is skipped (WAL replay
+ * recreates both). {@code global/pg_control} is stored apart ({@code pg_control}) so a restore
+ * writes it last. {@code pg_backup_stop} returns the backup label (and tablespace map), stored
+ * as artifacts; the on-disk copies are never used. The backup is complete only once every WAL
+ * segment from its start to its stop is in the repository's WAL archive.
+ *
+ * <p>Restore: into a new or empty directory ({@code to}; an existing one with force), then
+ * {@code backup_label}, {@code recovery.signal}, the recovery settings (a
+ * {@code restore_command} and {@code time}/{@code lsn}/{@code xid}/{@code target-name}/
+ * {@code immediate}) and, last, {@code global/pg_control}.
+ */
+public final class PostgresPhysicalTarget implements BackupTarget {
+    public static final String PG_CONTROL = "pg_control";
+    public static final String BACKUP_LABEL = "backup_label";
+    public static final String TABLESPACE_MAP = "tablespace_map";
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresPhysicalTarget.class);
+
+    /** Directories whose contents base backups leave out (the directories themselves are kept). */
+    private static final Set<String> EMPTY_DIRS = Set.of("pg_wal", "pg_replslot", "pg_stat_tmp", "pg_dynshmem",
+            "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans");
+    /** Files base backups leave out, wherever they are. */
+    private static final Set<String> SKIP_FILES = Set.of("postmaster.pid", "postmaster.opts", "backup_label",
+            "tablespace_map", "backup_manifest", "recovery.signal", "standby.signal", "recovery.conf",
+            "pg_internal.init", "current_logfiles");
+    private static final Pattern TEMP_RELATION = Pattern.compile("t\\d+_\\d+(_\\w+)?(\\.\\d+)?");
+    private static final Pattern RELATION_FILE = Pattern.compile("(\\d+)(_\\w+)?(\\.\\d+)?");
+
+    private final Settings settings;
+
+    PostgresPhysicalTarget(Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public String type() {
+        return PostgresPhysicalTargetProvider.TYPE;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.FULL, Capability.POINT_IN_TIME);
+    }
+
+    @Override
+    public void backup(BackupContext context) throws IOException {
+        PgConnection conn = PgConnection.from(settings);
+        int jobs = Math.max(1, settings.integer("jobs", Math.min(4, Runtime.getRuntime().availableProcessors())));
+        Duration walTimeout = settings.duration("wal-timeout").orElse(Duration.ofMinutes(5));
+        try (Connection jdbc = conn.open()) {
+            int version = Integer.parseInt(single(jdbc, "SHOW server_version_num"));
+            if (version < 150000) {
+                throw new ConfigException("physical backups need PostgreSQL 15 or newer (pg_backup_start); "
+                        + conn + " runs " + single(jdbc, "SHOW server_version") + "; use postgres-logical");
+            }
+            Path dataDir = settings.path("data-dir").orElse(Path.of(single(jdbc, "SHOW data_directory")));
+            if (!Files.isReadable(dataDir.resolve("global").resolve("pg_control"))) {
+                throw new ConfigException("cannot read " + dataDir + ": physical backups read the data directory "
+                        + "directly; run drkit on the database host as the cluster's owner (or give --data-dir)");
+            }
+            String archiveMode = single(jdbc, "SHOW archive_mode");
+            if ("off".equals(archiveMode)) {
+                throw new ConfigException(conn + " does not archive WAL (archive_mode = off), so a base backup "
+                        + "could never be restored; set archive_mode = on and archive_command = "
+                        + "'drkit --repo REPO wal-push %p', then restart PostgreSQL");
+            }
+            long systemId = Long.parseLong(single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
+            long segmentSize = Long.parseLong(single(jdbc,
+                    "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"));
+            context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
+            context.metadata("systemIdentifier", Long.toUnsignedString(systemId));
+            context.metadata("dataDirectory", dataDir.toString());
+            context.metadata("walSegmentSize", segmentSize);
+
+            String label = "drkit " + context.backupId();
+            jdbc.setAutoCommit(true);
+            Instant started = context.clock().instant();
+            String startLsn = single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', "
+                    + settings.bool("fast", true) + ")::text");
+            int timeline = Integer.parseInt(single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
+            boolean stopped = false;
+            try {
+                List<TarWriter.Item> items = scan(dataDir);
+                long total = items.stream().mapToLong(TarWriter.Item::size).sum();
+                context.expectBytes(total);
+                copyParallel(context, dataDir, items, jobs);
+                try (ResultSet rs = jdbc.createStatement().executeQuery(
+                        "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)")) {
+                    rs.next();
+                    stopped = true;
+                    String stopLsn = rs.getString(1);
+                    writeText(context, BACKUP_LABEL, rs.getString(2));
+                    String map = rs.getString(3);
+                    if (map != null && !map.isEmpty()) {
+                        writeText(context, TABLESPACE_MAP, map);
+                    }
+                    Instant stoppedAt = context.clock().instant();
+                    String walStart = WalArchive.segmentName(timeline, WalArchive.parseLsn(startLsn), segmentSize);
+                    String walStop = WalArchive.segmentName(timeline, WalArchive.parseLsn(stopLsn), segmentSize);
+                    context.metadata("timeline", timeline);
+                    context.metadata("startLsn", startLsn);
+                    context.metadata("stopLsn", stopLsn);
+                    context.metadata("walStart", walStart);
+                    context.metadata("walStop", walStop);
+                    context.metadata("startTime", started.toString());
+                    context.metadata("stopTime", stoppedAt.toString());
+                    context.metadata("files", items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE).count());
+                    context.metadata("bytes", total);
+                    context.metadata("jobs", jobs);
+                    awaitWal(context, systemId, timeline, WalArchive.parseLsn(startLsn), WalArchive.parseLsn(stopLsn),
+                            segmentSize, walTimeout);
+                }
+            } finally {
+                if (!stopped) {
+                    try (Statement s = jdbc.createStatement()) {
+                        s.execute("SELECT pg_backup_stop(false)");
+                    } catch (SQLException e) {
+                        LOG.warn("could not end the failed base backup: {}", conn.redact(e.getMessage()));
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw PostgresLogicalTarget.sqlError("base backup of " + conn, conn, e);
+        }
+    }
+
+    /** Lists what goes into the backup, directories first, with the standard exclusions. */
+    static List<TarWriter.Item> scan(Path dataDir) throws IOException {
+        List<TarWriter.Item> items = new ArrayList<>();
+        Set<String> unlogged = new HashSet<>();
+        try (Stream<Path> walk = Files.walk(dataDir)) {
+            for (Path p : walk.filter(p -> p.getFileName().toString().endsWith("_init")).toList()) {
+                Matcher m = RELATION_FILE.matcher(p.getFileName().toString());
+                if (m.matches()) {
+                    unlogged.add(p.getParent() + "/" + m.group(1));
+                }
+            }
+        }
+        try (Stream<Path> walk = Files.walk(dataDir)) {
+            for (Path p : walk.sorted().toList()) {
+                if (p.equals(dataDir)) {
+                    continue;
+                }
+                String rel = dataDir.relativize(p).toString();
+                if (excluded(dataDir, p, unlogged)) {
+                    continue;
+                }
+                if (rel.startsWith("pg_tblspc/")) {
+                    throw new ConfigException(dataDir + " has tablespaces (" + rel + "), which physical backups do "
+                            + "not cover yet; use postgres-logical for this cluster");
+                }
+                try {
+                    items.add(TarWriter.Item.of(p, rel));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // dropped while we listed: WAL replay recreates what matters
+                }
+            }
+        }
+        return items;
+    }
+
+    private static boolean excluded(Path dataDir, Path p, Set<String> unlogged) {
+        Path rel = dataDir.relativize(p);
+        String name = p.getFileName().toString();
+        String top = rel.getName(0).toString();
+        if (EMPTY_DIRS.contains(top)) {
+            if (rel.getNameCount() == 1) {
+                return Files.isSymbolicLink(p); // a linked pg_wal becomes a plain directory on restore
+            }
+            return !rel.toString().equals("pg_wal/archive_status"); // contents left out
+        }
+        if (rel.toString().equals("global/pg_control")) {
+            return true; // stored apart, restored last
+        }
+        if (rel.getNameCount() == 1 && SKIP_FILES.contains(name) || name.equals("pg_internal.init")) {
+            return true;
+        }
+        if (name.startsWith("pgsql_tmp") || TEMP_RELATION.matcher(name).matches()) {
+            return true;
+        }
+        Matcher m = RELATION_FILE.matcher(name);
+        return m.matches() && !"_init".equals(m.group(2)) && unlogged.contains(p.getParent() + "/" + m.group(1));
+    }
+
+    /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
+    private static void copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items, int jobs)
+            throws IOException {
+        List<List<TarWriter.Item>> parts = new ArrayList<>();
+        long[] sizes = new long[jobs];
+        for (int i = 0; i < jobs; i++) {
+            parts.add(new ArrayList<>());
+        }
+        List<TarWriter.Item> directories = items.stream().filter(i -> i.kind() != TarWriter.Item.Kind.FILE).toList();
+        parts.get(0).addAll(directories);
+        items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE)
+                .sorted(Comparator.comparingLong(TarWriter.Item::size).reversed())
+                .forEach(item -> {
+                    int least = 0;
+                    for (int i = 1; i < jobs; i++) {
+                        if (sizes[i] < sizes[least]) {
+                            least = i;
+                        }
+                    }
+                    parts.get(least).add(item);
+                    sizes[least] += item.size();
+                });
+        ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
+            Thread t = new Thread(r, "drkit-pg-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int i = 0; i < jobs; i++) {
+                List<TarWriter.Item> part = parts.get(i);
+                String name = "data-" + i + ".tar";
+                running.add(pool.submit(() -> {
+                    try (OutputStream out = context.newArtifact(name)) {
+                        TarWriter.write(part, out);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+            try (OutputStream out = context.newArtifact(PG_CONTROL)) {
+                Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while copying " + dataDir);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void writeText(BackupContext context, String name, String text) throws IOException {
+        try (OutputStream out = context.newArtifact(name)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Waits until every segment from start to stop is archived in the repository. */
+    private static void awaitWal(BackupContext context, long systemId, int timeline, long start, long stop,
+                                 long segmentSize, Duration timeout) throws IOException {
+        WalArchive wal = new WalArchive(context.archive(WalArchive.AREA));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (long lsn = start - start % segmentSize; Long.compareUnsigned(lsn, stop) <= 0; lsn += segmentSize) {
+            String segment = WalArchive.segmentName(timeline, lsn, segmentSize);
+            while (!wal.contains(systemId, segment)) {
+                if (System.nanoTime() > deadline) {
+                    throw new DrException(ErrorCode.TARGET, "WAL segment " + segment + ", which this base backup needs, "
+                            + "did not reach the repository within " + timeout.toSeconds() + " s; check that "
+                            + "archive_command runs 'drkit --repo <this repository> wal-push %p' and succeeds "
+                            + "(pg_stat_archiver, the server log)");
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DrException(ErrorCode.INTERRUPTED, "interrupted while waiting for WAL " + segment);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext context) throws IOException {
+        Settings o = context.options();
+        Path dest = Path.of(o.get("to").orElseThrow(() -> new ConfigException(
+                "postgres restore needs --to DIR: the new data directory (empty or new)")));
+        Map<String, Object> meta = context.manifest().metadata();
+        List<String> recovery = recoverySettings(o, meta);
+        if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
+            throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
+                    + "cluster there and pass --force to replace it");
+        }
+        Path parent = dest.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
+        Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try {
+            for (var a : context.manifest().artifacts()) {
+                if (a.name().startsWith("data-") && a.name().endsWith(".tar")) {
+                    try (InputStream in = context.openArtifact(a.name())) {
+                        new TarExtractor(staging, true, List.of()).unpack(in, staging);
+                    }
+                }
+            }
+            copyArtifact(context, BACKUP_LABEL, staging.resolve(BACKUP_LABEL));
+            if (context.manifest().artifact(TABLESPACE_MAP).isPresent()) {
+                copyArtifact(context, TABLESPACE_MAP, staging.resolve(TABLESPACE_MAP));
+            }
+            for (String dir : EMPTY_DIRS) {
+                Files.createDirectories(staging.resolve(dir));
+            }
+            Files.createDirectories(staging.resolve("pg_wal").resolve("archive_status"));
+            Path auto = staging.resolve("postgresql.auto.conf");
+            String conf = Files.exists(auto) ? Files.readString(auto) : "";
+            StringBuilder b = new StringBuilder(conf);
+            if (!conf.isEmpty() && !conf.endsWith("\n")) {
+                b.append('\n');
+            }
+            b.append("# added by drkit restore of backup ").append(context.manifest().id()).append('\n');
+            recovery.forEach(line -> b.append(line).append('\n'));
+            Files.writeString(auto, b.toString());
+            Files.writeString(staging.resolve("recovery.signal"), "");
+            Files.createDirectories(staging.resolve("global"));
+            copyArtifact(context, PG_CONTROL, staging.resolve("global").resolve("pg_control")); // last
+            Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwx------"));
+            giveToClusterOwner(staging);
+            install(staging, dest);
+        } finally {
+            FileTrees.delete(staging);
+        }
+        LOG.info("restored base backup {} into {}; start PostgreSQL there to recover ({})", context.manifest().id(),
+                dest, String.join(", ", recovery));
+    }
+
+    /** The recovery settings for the restored cluster, checked against the backup. */
+    static List<String> recoverySettings(Settings o, Map<String, Object> meta) {
+        List<String> lines = new ArrayList<>();
+        String command = o.get("restore-command").orElseThrow(() -> new ConfigException(
+                "postgres restore needs the restore_command PostgreSQL will run to fetch WAL "
+                        + "(the CLI sets it to 'drkit --repo REPO wal-fetch %f %p')"));
+        lines.add("restore_command = " + quote(command));
+        int targets = 0;
+        if (o.has("time")) {
+            OffsetDateTime t = parseTime(o.require("time"));
+            Object stop = meta.get("stopTime");
+            if (stop != null && t.toInstant().isBefore(Instant.parse(stop.toString()))) {
+                throw new ConfigException("the backup ended at " + stop + ", after the target time " + t
+                        + "; restore an earlier backup (drkit list) for that time");
+            }
+            // PostgreSQL takes numeric offsets here, not zone abbreviations such as Z
+            lines.add("recovery_target_time = " + quote(t.format(
+                    java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx"))));
+            targets++;
+        }
+        if (o.has("lsn")) {
+            WalArchive.parseLsn(o.require("lsn"));
+            lines.add("recovery_target_lsn = " + quote(o.require("lsn")));
+            targets++;
+        }
+        if (o.has("xid")) {
+            lines.add("recovery_target_xid = " + quote(o.require("xid")));
+            targets++;
+        }
+        if (o.has("target-name")) {
+            lines.add("recovery_target_name = " + quote(o.require("target-name")));
+            targets++;
+        }
+        if (o.bool("immediate", false)) {
+            lines.add("recovery_target = 'immediate'");
+            targets++;
+        }
+        if (targets > 1) {
+            throw new ConfigException("give at most one recovery target (--time, --lsn, --xid, --target-name or "
+                    + "--immediate); without one, recovery replays all archived WAL");
+        }
+        if (targets == 1) {
+            lines.add("recovery_target_action = " + quote(o.get("target-action", "promote")));
+        }
+        lines.add("recovery_target_timeline = " + quote(o.get("target-timeline", "latest")));
+        return lines;
+    }
+
+    static OffsetDateTime parseTime(String text) {
+        String t = text.trim().replace(' ', 'T');
+        try {
+            return OffsetDateTime.parse(t);
+        } catch (java.time.format.DateTimeParseException e) {
+            try {
+                return Instant.parse(t).atOffset(java.time.ZoneOffset.UTC);
+            } catch (java.time.format.DateTimeParseException e2) {
+                throw new ConfigException("--time " + text + " is not a timestamp with a zone, e.g. "
+                        + "2025-01-03T14:05:00Z or 2025-01-03 14:05:00+01:00");
+            }
+        }
+    }
+
+    private static String quote(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+
+    private static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
+        try (InputStream in = context.openArtifact(name);
+             OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE,
+                     StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            in.transferTo(out);
+        }
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /**
+     * Run as root, the restore leaves the files it wrote itself (label, settings, pg_control,
+     * the directories) owned by the cluster's owner, as recorded in the backup.
+     */
+    private static void giveToClusterOwner(Path staging) throws IOException {
+        if (!"root".equals(System.getProperty("user.name")) || !Files.exists(staging.resolve("PG_VERSION"))) {
+            return;
+        }
+        Object uid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        Object gid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:gid", LinkOption.NOFOLLOW_LINKS);
+        try (Stream<Path> walk = Files.walk(staging)) {
+            for (Path p : walk.toList()) {
+                if (!uid.equals(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
+                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+    }
+
+    /** Moves the verified tree into place (replacing an existing directory only when forced). */
+    private static void install(Path staging, Path dest) throws IOException {
+        if (Files.exists(dest)) {
+            FileTrees.delete(dest);
+        }
+        Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

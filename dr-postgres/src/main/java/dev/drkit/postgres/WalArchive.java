@@ -1,0 +1,207 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.FileArchive;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * PostgreSQL's WAL in a repository: {@code wal/<system-id>/<timeline>/<file>} for segments,
+ * partial segments, backup history and timeline history files. {@link #push} is what
+ * {@code archive_command} runs (durable before it returns; the same file again is accepted,
+ * other bytes under an archived name are refused), {@link #fetch} what {@code restore_command}
+ * runs. The system identifier comes from the cluster's {@code global/pg_control}, so WAL of
+ * two clusters never mixes, and a fetched segment whose header names another cluster is
+ * refused.
+ */
+public final class WalArchive {
+    /** The repository area holding WAL. */
+    public static final String AREA = "wal";
+
+    private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
+    private static final Pattern PARTIAL = Pattern.compile("[0-9A-F]{24}\\.partial");
+    private static final Pattern BACKUP_HISTORY = Pattern.compile("[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup");
+    private static final Pattern TIMELINE_HISTORY = Pattern.compile("[0-9A-F]{8}\\.history");
+    private static final int XLP_LONG_HEADER = 0x0002;
+
+    private final FileArchive archive;
+
+    public WalArchive(FileArchive archive) {
+        this.archive = archive;
+    }
+
+    /** Whether {@code name} is a file PostgreSQL archives. */
+    public static boolean isWalFileName(String name) {
+        return SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()
+                || BACKUP_HISTORY.matcher(name).matches() || TIMELINE_HISTORY.matcher(name).matches();
+    }
+
+    /** The timeline a WAL file name belongs to, as 8 hex digits. */
+    static String timelineOf(String name) {
+        return name.substring(0, 8);
+    }
+
+    /** The archive path of a WAL file of a cluster. */
+    static String path(long systemId, String name) {
+        return Long.toUnsignedString(systemId) + "/" + timelineOf(name) + "/" + name;
+    }
+
+    /** The system identifier in a data directory's {@code global/pg_control}. */
+    public static long systemIdentifier(Path dataDir) throws IOException {
+        Path control = dataDir.resolve("global").resolve("pg_control");
+        try (FileChannel ch = FileChannel.open(control, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining() && ch.read(b) >= 0) {
+                // fill
+            }
+            if (b.hasRemaining()) {
+                throw new CorruptDataException(control + " is too short to be a pg_control file");
+            }
+            return b.flip().getLong();
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("no " + control + ": run the WAL commands in the cluster's data directory "
+                    + "(PostgreSQL does for archive_command and restore_command) or give --pgdata");
+        }
+    }
+
+    /** The system identifier in a segment's first page header, or empty when the page has none. */
+    static Optional<Long> segmentSystemId(byte[] firstPage, int length) {
+        if (length < 40) {
+            return Optional.empty();
+        }
+        ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN);
+        int info = b.getShort(2) & 0xFFFF;
+        if ((info & XLP_LONG_HEADER) == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(b.getLong(24));
+    }
+
+    /**
+     * Archives one WAL file of the cluster in {@code dataDir}.
+     *
+     * @return what the archive did
+     * @throws DrException when the file belongs to another cluster or another file of that name is archived
+     */
+    public FileArchive.PutResult push(Path file, Path dataDir) throws IOException {
+        String name = file.getFileName().toString();
+        if (!isWalFileName(name)) {
+            throw new ConfigException(name + " is not a WAL file name (segment, .partial, .backup or .history)");
+        }
+        long systemId = systemIdentifier(dataDir);
+        if (SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()) {
+            byte[] page = new byte[64];
+            int n;
+            try (InputStream in = Files.newInputStream(file)) {
+                n = in.readNBytes(page, 0, page.length);
+            }
+            Optional<Long> inSegment = segmentSystemId(page, n);
+            if (inSegment.isPresent() && inSegment.get() != systemId) {
+                throw new DrException(ErrorCode.CONFIG_INVALID, name + " belongs to the cluster with system identifier "
+                        + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
+                        + Long.toUnsignedString(systemId) + ")");
+            }
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return archive.put(path(systemId, name), in, stored -> sameBytes(stored, file));
+        }
+    }
+
+    private static boolean sameBytes(InputStream stored, Path file) throws IOException {
+        try (InputStream local = Files.newInputStream(file)) {
+            byte[] a = new byte[1 << 16];
+            byte[] b = new byte[1 << 16];
+            boolean same = true;
+            while (true) {
+                int na = stored.readNBytes(a, 0, a.length);
+                int nb = local.readNBytes(b, 0, b.length);
+                if (na != nb || !Arrays.equals(a, 0, na, b, 0, nb)) {
+                    same = false;
+                    break;
+                }
+                if (na == 0) {
+                    break;
+                }
+            }
+            stored.transferTo(OutputStream.nullOutputStream()); // finish the stored checksums
+            return same;
+        }
+    }
+
+    /**
+     * Restores one WAL file for the cluster in {@code dataDir} to {@code target} (written to a
+     * temporary name, synced, then renamed).
+     *
+     * @return false when the archive does not hold it
+     */
+    public boolean fetch(String name, Path target, Path dataDir) throws IOException {
+        if (!isWalFileName(name)) {
+            return false; // e.g. a .history of a timeline that never existed: PostgreSQL asks anyway
+        }
+        long systemId = systemIdentifier(dataDir);
+        Optional<InputStream> stored = archive.open(path(systemId, name));
+        if (stored.isEmpty()) {
+            return false;
+        }
+        Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
+        try (InputStream in = stored.get(); FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
+            byte[] first = new byte[64];
+            int n = in.readNBytes(first, 0, first.length);
+            Optional<Long> inSegment = segmentSystemId(first, n);
+            if (SEGMENT.matcher(name).matches() && inSegment.isPresent() && inSegment.get() != systemId) {
+                throw new DrException(ErrorCode.CONFIG_INVALID, "archived " + name + " names system identifier "
+                        + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
+                        + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
+            }
+            out.write(first, 0, n);
+            in.transferTo(out);
+            out.flush();
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return true;
+    }
+
+    /** Whether a WAL file of the cluster is archived. */
+    public boolean contains(long systemId, String name) throws IOException {
+        return archive.info(path(systemId, name)).isPresent();
+    }
+
+    /** The segment file name holding {@code lsn} on {@code timeline}. */
+    public static String segmentName(int timeline, long lsn, long segmentSize) {
+        long segNo = Long.divideUnsigned(lsn, segmentSize);
+        long perId = Long.divideUnsigned(0x100000000L, segmentSize);
+        return String.format(Locale.ROOT, "%08X%08X%08X", timeline, Long.divideUnsigned(segNo, perId),
+                Long.remainderUnsigned(segNo, perId));
+    }
+
+    /** Parses an LSN as PostgreSQL prints it ({@code 0/3000028}). */
+    public static long parseLsn(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0) {
+            throw new ConfigException("not an LSN: " + text + " (expected e.g. 0/3000028)");
+        }
+        return (Long.parseUnsignedLong(text.substring(0, slash), 16) << 32) | Long.parseUnsignedLong(text.substring(slash + 1), 16);
+    }
+}
