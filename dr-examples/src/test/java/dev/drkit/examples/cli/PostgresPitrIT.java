@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,23 @@ class PostgresPitrIT {
         if (live != null) {
             live.close();
         }
-        dev.drkit.core.files.FileTrees.delete(work);
+        // an archive_command started just before the servers stopped may still be writing
+        for (int attempt = 0; ; attempt++) {
+            try {
+                dev.drkit.core.files.FileTrees.delete(work);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt == 50) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 
     private static void chownToPostgres(Path dir) throws IOException, InterruptedException {
@@ -102,7 +119,7 @@ class PostgresPitrIT {
     }
 
     /** Switches WAL and waits until the archiver has stored the segment it closed. */
-    private void switchAndAwaitArchive() throws Exception {
+    private static void switchAndAwaitArchive(PostgresServer live) throws Exception {
         String segment = text(live, "SELECT pg_walfile_name(pg_switch_wal())");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {
@@ -133,7 +150,7 @@ class PostgresPitrIT {
         String t = text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
         Thread.sleep(1100);
         live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
-        switchAndAwaitArchive();
+        switchAndAwaitArchive(live);
 
         Path target = work.resolve("restored");
         CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
@@ -149,5 +166,44 @@ class PostgresPitrIT {
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
         assertThat(count(live, "SELECT count(*) FROM orders")).isEqualTo(1000); // the live cluster was not touched
         assertThat(Files.readString(restored.log())).contains("recovery stopping before commit");
+
+        // the running copy is never overwritten without --force
+        CliProcess.Result again = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
+                "--time", t);
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).contains("not empty").contains("--force");
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
+
+        // restore_command's exit codes: 1 for a file the repository does not hold, 255 for errors
+        assertThat(drkit("wal-fetch", "00000099.history", "x", "--pgdata", target.toString()).exit()).isEqualTo(1);
+        CliProcess.Result broken = drkit("wal-fetch", "000000010000000000000001", "x", "--pgdata",
+                work.resolve("no-such-cluster").toString());
+        assertThat(broken.exit()).isEqualTo(255);
+        assertThat(broken.err()).contains("pg_control");
+
+        // a timeline switch: the promoted copy writes on timeline 2 and archives it; a second
+        // restore from the same base backup follows the timeline history to a time on timeline 2
+        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("2");
+        restored.execute("postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(5001, 5500) i;");
+        Thread.sleep(300);
+        String t2 = text(restored,
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        Thread.sleep(1100);
+        restored.execute("postgres", "DELETE FROM orders");
+        switchAndAwaitArchive(restored);
+        restored.close();
+        restored = null;
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).contains("00000002.history.zst");
+        }
+
+        Path second = work.resolve("restored-2");
+        CliProcess.Result onTimeline2 = drkit("restore", "--name", "pg-main", "--latest", "--to", second.toString(),
+                "--time", t2);
+        assertThat(onTimeline2.exit()).as(onTimeline2.err()).isZero();
+        restored = PostgresServer.startExisting(second, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2500);
+        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("3");
     }
 }
