@@ -84,6 +84,22 @@ final class PgConnection {
         return user;
     }
 
+    String password() {
+        return password;
+    }
+
+    /** The JDBC URL without credentials, for connections with properties of their own. */
+    String jdbcUrl() {
+        StringBuilder b = new StringBuilder("jdbc:postgresql://" + host + ":" + port + "/" + database);
+        char sep = '?';
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            b.append(sep).append(e.getKey()).append('=').append(java.net.URLEncoder.encode(e.getValue(),
+                    StandardCharsets.UTF_8));
+            sep = '&';
+        }
+        return b.toString();
+    }
+
     Connection open() throws SQLException {
         Properties p = new Properties();
         params.forEach(p::setProperty);

@@ -116,10 +116,12 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         + "directly; run drkit on the database host as the cluster's owner (or give --data-dir)");
             }
             String archiveMode = single(jdbc, "SHOW archive_mode");
-            if ("off".equals(archiveMode)) {
+            boolean streamed = "stream".equals(settings.get("wal-source", "archive"));
+            if ("off".equals(archiveMode) && !streamed) {
                 throw new ConfigException(conn + " does not archive WAL (archive_mode = off), so a base backup "
                         + "could never be restored; set archive_mode = on and archive_command = "
-                        + "'drkit --repo REPO wal-push %p', then restart PostgreSQL");
+                        + "'drkit --repo REPO wal-push %p', then restart PostgreSQL (or stream WAL with "
+                        + "drkit wal-stream and pass --wal-source stream)");
             }
             long systemId = Long.parseLong(single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
             long segmentSize = Long.parseLong(single(jdbc,
@@ -152,6 +154,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         writeText(context, TABLESPACE_MAP, map);
                     }
                     Instant stoppedAt = context.clock().instant();
+                    if ("off".equals(archiveMode)) {
+                        // streamed WAL: close the stop segment so that the streamer stores it whole
+                        single(jdbc, "SELECT pg_switch_wal()::text");
+                    }
                     String walStart = WalArchive.segmentName(timeline, WalArchive.parseLsn(startLsn), segmentSize);
                     String walStop = WalArchive.segmentName(timeline, WalArchive.parseLsn(stopLsn), segmentSize);
                     context.metadata("timeline", timeline);

@@ -93,6 +93,14 @@ public final class WalArchive {
         return Optional.of(b.getLong(24));
     }
 
+    /** The segment size in a segment's first page header. */
+    static Optional<Long> segmentSize(byte[] firstPage, int length) {
+        if (length < 40 || (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN).getInt(32) & 0xFFFFFFFFL);
+    }
+
     /**
      * Archives one WAL file of the cluster in {@code dataDir}.
      *
@@ -156,6 +164,12 @@ public final class WalArchive {
         }
         long systemId = systemIdentifier(dataDir);
         Optional<InputStream> stored = archive.open(path(systemId, name));
+        boolean partial = false;
+        if (stored.isEmpty() && SEGMENT.matcher(name).matches()) {
+            // the streamer's last, incomplete segment: served padded, so recovery replays what it holds
+            stored = archive.open(path(systemId, name + ".partial"));
+            partial = stored.isPresent();
+        }
         if (stored.isEmpty()) {
             return false;
         }
@@ -174,6 +188,13 @@ public final class WalArchive {
             out.write(first, 0, n);
             in.transferTo(out);
             out.flush();
+            if (partial) {
+                long size = segmentSize(first, n).orElseThrow(() -> new CorruptDataException("archived " + name
+                        + ".partial has no segment header"));
+                if (ch.size() < size) {
+                    ch.write(ByteBuffer.allocate(1), size - 1); // zeros up to the segment size
+                }
+            }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);

@@ -102,12 +102,17 @@ final class BackupCommand {
                 description = "How long to wait for the backup's WAL to be archived (default 5min).")
         String walTimeout;
 
+        @Option(names = "--wal-source", paramLabel = "SOURCE",
+                description = "archive (default: archive_command must be on) or stream (drkit wal-stream stores it).")
+        String walSource;
+
         @Override
         public Integer call() throws java.io.IOException {
             Settings.Builder s = postgres.addTo(Settings.builder());
             PostgresOptions.set(s, "data-dir", dataDir);
             PostgresOptions.set(s, "jobs", jobs == null ? null : jobs.toString());
             PostgresOptions.set(s, "wal-timeout", walTimeout);
+            PostgresOptions.set(s, "wal-source", walSource);
             return common.run(spec, "postgres", s.build());
         }
     }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Backup, restore, verification and retention for files, databases and buckets.",
         subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
                 PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
+                WalCommands.Stream.class,
                 KeyCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class DrkitCli {
     @picocli.CommandLine.Mixin

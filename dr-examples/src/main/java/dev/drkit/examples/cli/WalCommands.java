@@ -87,4 +87,51 @@ final class WalCommands {
             }
         }
     }
+
+    @Command(name = "wal-stream", description = "Stream WAL from a PostgreSQL server into the repository over the "
+            + "replication protocol, from a physical replication slot, until stopped (SIGTERM/SIGINT store the "
+            + "current segment as .partial). An alternative to archive_command with an RPO of about a second.")
+    static final class Stream implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        PostgresOptions postgres;
+
+        @Option(names = "--slot", paramLabel = "NAME", description = "Physical replication slot (default drkit; created "
+                + "when missing).")
+        String slot;
+
+        @Option(names = "--spool", paramLabel = "DIR", required = true,
+                description = "Local directory for the segment being received.")
+        Path spoolDir;
+
+        @Mixin
+        EncryptionOptions encryption;
+
+        @Override
+        public Integer call() throws Exception {
+            GlobalOptions global = GlobalOptions.of(spec);
+            dev.drkit.Settings.Builder s = postgres.addTo(dev.drkit.Settings.builder());
+            PostgresOptions.set(s, "slot", slot);
+            java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(), null, null, null)) {
+                dev.drkit.postgres.PostgresWalStreamer streamer = dev.drkit.postgres.PostgresWalStreamer.start(
+                        s.build(), kit.archive(WalArchive.AREA), spoolDir);
+                Thread hook = new Thread(() -> {
+                    try {
+                        streamer.close();
+                    } catch (java.io.IOException e) {
+                        spec.commandLine().getErr().println("drkit: storing the partial segment failed: "
+                                + e.getMessage());
+                    } finally {
+                        stopped.countDown();
+                    }
+                }, "drkit-wal-stream-stop");
+                Runtime.getRuntime().addShutdownHook(hook);
+                stopped.await();
+            }
+            return 0;
+        }
+    }
 }

@@ -47,9 +47,13 @@ class PostgresPitrIT {
         Files.copy(CliProcess.JAR, jar, StandardCopyOption.REPLACE_EXISTING);
         Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
         repo = work.resolve("repo");
+    }
+
+    /** Starts the live cluster, archiving WAL with the jar's wal-push or not archiving at all. */
+    private void startLive(boolean archiveCommand) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String archive = "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
-        live = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", archive));
+        live = PostgresServer.start(archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
         password = live.passwordFile(work);
         chownToPostgres(work);
     }
@@ -90,6 +94,14 @@ class PostgresPitrIT {
 
     /** Runs the jar as the cluster's owner. */
     private CliProcess.Result drkit(String... args) throws IOException, InterruptedException {
+        Process p = drkitProcess(args);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        return new CliProcess.Result(p.exitValue(), out, err);
+    }
+
+    private Process drkitProcess(String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         if (ROOT) {
             cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
@@ -97,11 +109,7 @@ class PostgresPitrIT {
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
                 "--repo", repo.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        return new CliProcess.Result(p.exitValue(), out, err);
+        return new ProcessBuilder(cmd).directory(work.toFile()).start();
     }
 
     private static long count(PostgresServer pg, String sql) throws Exception {
@@ -138,6 +146,7 @@ class PostgresPitrIT {
 
     @Test
     void pointInTimeRestoreBringsBackExactlyTheRowsOfThatTime() throws Exception {
+        startLive(true);
         live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
                 + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
 
@@ -205,5 +214,64 @@ class PostgresPitrIT {
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2500);
         assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("3");
+    }
+
+    private static String now(PostgresServer pg) throws Exception {
+        return text(pg, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    }
+
+    @Test
+    void withTheStreamerInsteadOfArchiveCommandRowsCommittedASecondBeforeTheDeleteComeBack() throws Exception {
+        startLive(false);
+        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        Path spool = work.resolve("spool");
+        String target;
+        Process streamer = drkitProcess("wal-stream", "--url", live.jdbcUrl("postgres"), "--user", "postgres",
+                "--password-file", password.toString(), "--spool", spool.toString());
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (count(live, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'drkit-wal-streamer'")
+                    == 0) {
+                if (!streamer.isAlive()) {
+                    throw new AssertionError("wal-stream exited: " + new String(streamer.getErrorStream().readAllBytes()));
+                }
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
+                    live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
+                    "--wal-source", "stream");
+            assertThat(backup.exit()).as(backup.err()).isZero();
+
+            // the streamer reconnects when its connection is cut
+            live.execute("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication "
+                    + "WHERE application_name = 'drkit-wal-streamer'");
+            live.execute("postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
+            Thread.sleep(1000);
+            target = now(live); // rows committed one second before this point must come back
+            live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
+            Thread.sleep(500);
+        } finally {
+            // a graceful stop stores the segment being received as .partial
+            streamer.descendants().forEach(ProcessHandle::destroy);
+            streamer.destroy();
+            assertThat(streamer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).anyMatch(n -> n.endsWith(".partial.zst"));
+        }
+        String superuserPassword = live.password();
+        live.close(); // the server is lost
+        live = null;
+
+        Path restoredDir = work.resolve("restored");
+        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", restoredDir.toString(),
+                "--time", target);
+        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        restored = PostgresServer.startExisting(restoredDir, superuserPassword);
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
     }
 }

@@ -1,0 +1,360 @@
+package dev.drkit.postgres;
+
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
+import dev.drkit.spi.FileArchive;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams WAL from a PostgreSQL server over the replication protocol into a repository, for
+ * host services that want a recovery point objective of about a second without
+ * {@code archive_command}: the way {@code pg_receivewal} works, from a physical replication
+ * slot (created when missing), so the server keeps WAL the streamer has not stored yet.
+ *
+ * <p>The segment being received is written to a local spool directory and fsynced at least
+ * every {@code flushInterval}; only then is its position reported to the server as flushed.
+ * Complete segments go into the repository's WAL archive (same layout as {@code wal-push}, so
+ * both may run at once) and leave the spool. On {@link #close()} the current segment is stored
+ * as {@code <segment>.partial}, which {@code wal-fetch} serves when the full segment never
+ * came. The streamer reconnects after errors, and after a timeline switch (a promotion) it
+ * stores the new timeline's history file and follows the new timeline.
+ *
+ * <p>pgjdbc's replication API has no TIMELINE option and reports as flushed whatever it is
+ * told: the streamer therefore always streams the server's current timeline from the start
+ * of a segment, and sets the flushed position itself after each fsync.
+ */
+public final class PostgresWalStreamer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresWalStreamer.class);
+
+    private final PgConnection conn;
+    private final String slot;
+    private final WalArchive wal;
+    private final FileArchive archive;
+    private final Path spool;
+    private final Duration flushInterval;
+    private final Thread thread;
+    private final AtomicLong flushed = new AtomicLong();
+    private volatile boolean running = true;
+    private volatile Exception lastError;
+
+    private long systemId;
+    private int timeline;
+    private long segmentSize;
+    private String segmentName;
+    private FileChannel segment;
+    private long segmentStart;
+    private long written;
+    private long synced;
+
+    /**
+     * Starts streaming.
+     *
+     * @param settings {@code url}, {@code user}, {@code password-file}/{@code password-env},
+     *        {@code slot} (default {@code drkit}), {@code flush-interval} (default 200ms)
+     * @param archive the repository's WAL archive ({@code DrKit.archive("wal")})
+     * @param spool a local directory for the segment being received
+     */
+    public static PostgresWalStreamer start(Settings settings, FileArchive archive, Path spool) throws IOException {
+        PostgresWalStreamer s = new PostgresWalStreamer(settings, archive, spool);
+        s.thread.start();
+        return s;
+    }
+
+    private PostgresWalStreamer(Settings settings, FileArchive archive, Path spool) throws IOException {
+        this.conn = PgConnection.from(settings);
+        this.slot = settings.get("slot", "drkit");
+        this.archive = archive;
+        this.wal = new WalArchive(archive);
+        this.spool = Files.createDirectories(spool);
+        this.flushInterval = settings.duration("flush-interval").orElse(Duration.ofMillis(200));
+        this.thread = new Thread(this::run, "drkit-wal-streamer");
+        this.thread.setDaemon(true);
+    }
+
+    /** The newest WAL position stored durably (spool or repository), as an LSN. */
+    public long flushedLsn() {
+        return flushed.get();
+    }
+
+    /** The last error the streamer recovered from, if any. */
+    public Exception lastError() {
+        return lastError;
+    }
+
+    private void run() {
+        long backoff = 500;
+        while (running) {
+            try {
+                stream();
+                backoff = 500;
+            } catch (Exception e) {
+                if (!running) {
+                    break;
+                }
+                lastError = e;
+                LOG.warn("WAL streaming from {} stopped: {}; reconnecting in {} ms", conn,
+                        conn.redact(String.valueOf(e.getMessage())), backoff);
+                sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    private void stream() throws SQLException, IOException {
+        try (Connection c = replicationConnection()) {
+            identify(c);
+            long start = startPosition(c);
+            LOG.info("streaming WAL from {} timeline {} at {}", conn, timeline, LogSequenceNumber.valueOf(start));
+            PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
+                    .physical().withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
+                    .withStatusInterval(1, TimeUnit.SECONDS).start();
+            try {
+                long lastSync = System.nanoTime();
+                while (running) {
+                    ByteBuffer data = stream.readPending();
+                    if (data == null) {
+                        if (written > synced && System.nanoTime() - lastSync >= flushInterval.toNanos()) {
+                            sync(stream);
+                            lastSync = System.nanoTime();
+                        }
+                        if (stream.isClosed()) {
+                            break;
+                        }
+                        sleep(5);
+                        continue;
+                    }
+                    // for physical streams pgjdbc reports the position after the message's data
+                    write(stream.getLastReceiveLSN().asLong() - data.remaining(), data);
+                    if (System.nanoTime() - lastSync >= flushInterval.toNanos()) {
+                        sync(stream);
+                        lastSync = System.nanoTime();
+                    }
+                }
+                if (written > synced) {
+                    sync(stream);
+                }
+            } finally {
+                try {
+                    stream.close();
+                } catch (SQLException ignored) {
+                    // the server may have ended the stream (timeline switch)
+                }
+            }
+        }
+    }
+
+    private Connection replicationConnection() throws SQLException {
+        Properties p = new Properties();
+        PGProperty.USER.set(p, conn.user());
+        if (conn.password() != null) {
+            PGProperty.PASSWORD.set(p, conn.password());
+        }
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
+        PGProperty.REPLICATION.set(p, "true");
+        PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        PGProperty.APPLICATION_NAME.set(p, "drkit-wal-streamer");
+        return DriverManager.getConnection(conn.jdbcUrl(), p);
+    }
+
+    /** IDENTIFY_SYSTEM; a new timeline closes the old one and stores its history file. */
+    private void identify(Connection c) throws SQLException, IOException {
+        long sys;
+        int tli;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
+            rs.next();
+            sys = Long.parseUnsignedLong(rs.getString(1));
+            tli = rs.getInt(2);
+        }
+        if (segmentSize == 0) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW wal_segment_size")) {
+                rs.next();
+                segmentSize = parseSize(rs.getString(1));
+            }
+        }
+        if (systemId != 0 && sys != systemId) {
+            throw new DrException(ErrorCode.CONFIG_INVALID, conn + " is now another cluster (system identifier "
+                    + Long.toUnsignedString(sys) + ", was " + Long.toUnsignedString(systemId) + "); stopping");
+        }
+        systemId = sys;
+        if (tli != timeline) {
+            if (segment != null) {
+                closeSegment(true); // the old timeline's last segment ends at the switch: kept as .partial
+            }
+            if (tli > 1) {
+                storeHistory(c, tli);
+            }
+            timeline = tli;
+        }
+    }
+
+    private void storeHistory(Connection c, int tli) throws SQLException, IOException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + tli)) {
+            rs.next();
+            String name = rs.getString(1);
+            byte[] content = rs.getBytes(2);
+            Path tmp = spool.resolve(name);
+            Files.write(tmp, content);
+            try (InputStream in = Files.newInputStream(tmp)) {
+                archive.put(WalArchive.path(systemId, name), in, stored -> java.util.Arrays.equals(stored.readAllBytes(),
+                        content));
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            LOG.info("stored {} (timeline {} began)", name, tli);
+        }
+    }
+
+    /** Where to start: the spooled segment's end, else the slot's restart point, at a segment start. */
+    private long startPosition(Connection c) throws SQLException, IOException {
+        if (segment != null) {
+            return segmentStart + written;
+        }
+        long restart;
+        try (Connection sql = conn.open(); Statement s = sql.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = '"
+                    + slot.replace("'", "''") + "'")) {
+                if (rs.next() && rs.getString(1) != null) {
+                    restart = WalArchive.parseLsn(rs.getString(1));
+                } else {
+                    try (ResultSet created = s.executeQuery("SELECT lsn::text FROM pg_create_physical_replication_slot('"
+                            + slot.replace("'", "''") + "', true)")) {
+                        created.next();
+                        restart = WalArchive.parseLsn(created.getString(1));
+                    }
+                }
+            }
+        }
+        return restart - Long.remainderUnsigned(restart, segmentSize);
+    }
+
+    private void write(long lsn, ByteBuffer data) throws IOException {
+        while (data.hasRemaining()) {
+            long segStart = lsn - Long.remainderUnsigned(lsn, segmentSize);
+            if (segment == null || segStart != segmentStart) {
+                if (segment != null) {
+                    closeSegment(false);
+                }
+                openSegment(segStart);
+            }
+            int room = (int) Math.min(data.remaining(), segmentStart + segmentSize - lsn);
+            ByteBuffer part = data.slice(data.position(), room);
+            long offset = lsn - segmentStart;
+            while (part.hasRemaining()) {
+                offset += segment.write(part, offset);
+            }
+            data.position(data.position() + room);
+            lsn += room;
+            written = Math.max(written, lsn - segmentStart);
+            if (written == segmentSize) {
+                closeSegment(false);
+            }
+        }
+    }
+
+    private void openSegment(long start) throws IOException {
+        segmentStart = start;
+        segmentName = WalArchive.segmentName(timeline, start, segmentSize);
+        Path file = spool.resolve(segmentName + ".partial");
+        segment = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        written = 0;
+        synced = 0;
+    }
+
+    /** Syncs the spooled segment and reports its end as flushed. */
+    private void sync(PGReplicationStream stream) throws IOException, SQLException {
+        if (segment != null) {
+            segment.force(false);
+            synced = written;
+            report(stream, segmentStart + written);
+        }
+    }
+
+    private void report(PGReplicationStream stream, long lsn) throws SQLException {
+        flushed.set(lsn);
+        if (stream != null) {
+            stream.setFlushedLSN(LogSequenceNumber.valueOf(lsn));
+            stream.setAppliedLSN(LogSequenceNumber.valueOf(lsn));
+            stream.forceUpdateStatus();
+        }
+    }
+
+    /** Stores the spooled segment: complete under its name, otherwise as {@code .partial}. */
+    private void closeSegment(boolean partial) throws IOException {
+        segment.force(false);
+        segment.close();
+        segment = null;
+        Path file = spool.resolve(segmentName + ".partial");
+        boolean complete = written == segmentSize && !partial;
+        String name = complete ? segmentName : segmentName + ".partial";
+        String path = WalArchive.path(systemId, name);
+        if (!complete) {
+            archive.delete(path); // an older, shorter .partial of the same segment
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            archive.put(path, in, stored -> sameAs(stored, file));
+        }
+        Files.delete(file);
+        flushed.set(segmentStart + written);
+        LOG.debug("stored {}", name);
+    }
+
+    private static boolean sameAs(InputStream stored, Path file) throws IOException {
+        byte[] have = stored.readAllBytes();
+        return java.util.Arrays.equals(have, Files.readAllBytes(file));
+    }
+
+    private static long parseSize(String text) {
+        String t = text.trim().toUpperCase(java.util.Locale.ROOT);
+        long unit = t.endsWith("GB") ? 1L << 30 : t.endsWith("MB") ? 1L << 20 : t.endsWith("KB") ? 1L << 10 : 1;
+        return Long.parseLong(t.replaceAll("[^0-9]", "")) * unit;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops streaming, stores what was received of the current segment as {@code .partial}
+     * and returns once it is in the repository.
+     */
+    @Override
+    public void close() throws IOException {
+        running = false;
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (segment != null && written > 0) {
+            closeSegment(true);
+        } else if (segment != null) {
+            segment.close();
+        }
+    }
+}
