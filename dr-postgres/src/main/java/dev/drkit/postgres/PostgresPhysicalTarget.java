@@ -137,14 +137,22 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             String startLsn = single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', "
                     + settings.bool("fast", true) + ")::text");
             int timeline = Integer.parseInt(single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
+            long t0 = System.nanoTime();
+            LOG.info("base backup of {} started at {} on timeline {} (checkpoint took {} ms)", conn, startLsn, timeline,
+                    java.time.Duration.between(started, context.clock().instant()).toMillis());
             boolean stopped = false;
             try {
                 List<TarWriter.Item> items = scan(dataDir);
                 long total = items.stream().mapToLong(TarWriter.Item::size).sum();
                 context.expectBytes(total);
                 copyParallel(context, dataDir, items, jobs);
+                long t1 = System.nanoTime();
+                LOG.info("copied {} files, {} MiB, in {} ms with {} streams", items.size(), total >> 20,
+                        (t1 - t0) / 1_000_000, jobs);
                 try (ResultSet rs = jdbc.createStatement().executeQuery(
-                        "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(true)")) {
+                        // PostgreSQL switches to a new segment either way; its own wait polls once a
+                        // second, so the WAL is awaited here instead, in the repository itself
+                        "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)")) {
                     rs.next();
                     stopped = true;
                     String stopLsn = rs.getString(1);
@@ -170,8 +178,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     context.metadata("files", items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE).count());
                     context.metadata("bytes", total);
                     context.metadata("jobs", jobs);
+                    long t2 = System.nanoTime();
                     awaitWal(context, systemId, timeline, WalArchive.parseLsn(startLsn), WalArchive.parseLsn(stopLsn),
                             segmentSize, walTimeout);
+                    LOG.info("stopped at {}; WAL {} to {} in the repository after {} ms", stopLsn, walStart, walStop,
+                            (System.nanoTime() - t2) / 1_000_000);
                 }
             } finally {
                 if (!stopped) {
@@ -328,7 +339,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                             + "(pg_stat_archiver, the server log)");
                 }
                 try {
-                    Thread.sleep(200);
+                    Thread.sleep(50);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new DrException(ErrorCode.INTERRUPTED, "interrupted while waiting for WAL " + segment);
@@ -353,13 +364,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
         Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
-            for (var a : context.manifest().artifacts()) {
-                if (a.name().startsWith("data-") && a.name().endsWith(".tar")) {
-                    try (InputStream in = context.openArtifact(a.name())) {
-                        new TarExtractor(staging, true, List.of()).unpack(in, staging);
-                    }
-                }
-            }
+            unpackParallel(context, staging);
             copyArtifact(context, BACKUP_LABEL, staging.resolve(BACKUP_LABEL));
             if (context.manifest().artifact(TABLESPACE_MAP).isPresent()) {
                 copyArtifact(context, TABLESPACE_MAP, staging.resolve(TABLESPACE_MAP));
@@ -388,6 +393,62 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         LOG.info("restored base backup {} into {}; start PostgreSQL there to recover ({})", context.manifest().id(),
                 dest, String.join(", ", recovery));
+    }
+
+    /**
+     * Unpacks the data tars side by side, one thread each; parent directories are made by
+     * whichever stream needs them first, their attributes come with the first tar.
+     */
+    private static void unpackParallel(RestoreContext context, Path staging) throws IOException {
+        List<String> tars = context.manifest().artifacts().stream().map(a -> a.name())
+                .filter(n -> n.startsWith("data-") && n.endsWith(".tar")).sorted().toList();
+        if (tars.isEmpty()) {
+            throw new dev.drkit.CorruptDataException("backup " + context.manifest().id() + " holds no data files");
+        }
+        List<InputStream> streams = new ArrayList<>();
+        for (String name : tars) {
+            streams.add(context.openArtifact(name)); // opened here: the context is not thread-safe
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, streams.size()), r -> {
+            Thread t = new Thread(r, "drkit-pg-restore");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (InputStream in : streams) {
+                running.add(pool.submit(() -> {
+                    try (in) {
+                        new TarExtractor(staging, true, List.of()).unpack(in, staging);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring");
+        } finally {
+            pool.shutdownNow();
+            for (InputStream in : streams) {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // already reported
+                }
+            }
+        }
     }
 
     /** The recovery settings for the restored cluster, checked against the backup. */

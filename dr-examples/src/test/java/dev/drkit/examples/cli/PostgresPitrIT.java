@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The physical PostgreSQL issue's "tried as a new user would": archive_command runs the jar's
@@ -38,6 +39,7 @@ class PostgresPitrIT {
     Path password;
     PostgresServer live;
     PostgresServer restored;
+    Path bin;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -50,10 +52,11 @@ class PostgresPitrIT {
     }
 
     /** Starts the live cluster, archiving WAL with the jar's wal-push or not archiving at all. */
-    private void startLive(boolean archiveCommand) throws Exception {
+    private void startLive(String version, boolean archiveCommand) throws Exception {
+        bin = PostgresServer.binaries(version);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String archive = "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
-        live = PostgresServer.start(archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
+        live = PostgresServer.start(bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
         password = live.passwordFile(work);
         chownToPostgres(work);
     }
@@ -144,9 +147,14 @@ class PostgresPitrIT {
         }
     }
 
-    @Test
-    void pointInTimeRestoreBringsBackExactlyTheRowsOfThatTime() throws Exception {
-        startLive(true);
+    static Stream<String> versions() {
+        return Stream.of("15", System.getProperty("pg16.version", "16.9.0"), System.getProperty("pg17.version", "17.5.0"));
+    }
+
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("versions")
+    void pointInTimeRestoreBringsBackExactlyTheRowsOfThatTime(String version) throws Exception {
+        startLive(version, true);
         live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
                 + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
 
@@ -169,7 +177,7 @@ class PostgresPitrIT {
                 .contains("recovery_target_time = '" + t.replace("T", " ").replace("Z", "+00:00")).contains("wal-fetch %f %p");
         assertThat(target.resolve("recovery.signal")).exists();
 
-        restored = PostgresServer.startExisting(target, live.password());
+        restored = PostgresServer.startExisting(bin, target, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
@@ -210,7 +218,7 @@ class PostgresPitrIT {
         CliProcess.Result onTimeline2 = drkit("restore", "--name", "pg-main", "--latest", "--to", second.toString(),
                 "--time", t2);
         assertThat(onTimeline2.exit()).as(onTimeline2.err()).isZero();
-        restored = PostgresServer.startExisting(second, live.password());
+        restored = PostgresServer.startExisting(bin, second, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2500);
         assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("3");
@@ -220,9 +228,11 @@ class PostgresPitrIT {
         return text(pg, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
     }
 
-    @Test
-    void withTheStreamerInsteadOfArchiveCommandRowsCommittedASecondBeforeTheDeleteComeBack() throws Exception {
-        startLive(false);
+    @ParameterizedTest(name = "PostgreSQL {0}")
+    @MethodSource("versions")
+    void withTheStreamerInsteadOfArchiveCommandRowsCommittedASecondBeforeTheDeleteComeBack(String version)
+            throws Exception {
+        startLive(version, false);
         live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
                 + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
         Path spool = work.resolve("spool");
@@ -269,7 +279,7 @@ class PostgresPitrIT {
         CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", restoredDir.toString(),
                 "--time", target);
         assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
-        restored = PostgresServer.startExisting(restoredDir, superuserPassword);
+        restored = PostgresServer.startExisting(bin, restoredDir, superuserPassword);
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
