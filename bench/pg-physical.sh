@@ -36,6 +36,7 @@ compress-level=3
 process-max=$jobs
 start-fast=y
 repo1-retention-full=100
+archive-timeout=300
 [bench]
 pg1-path=$work/pg/data
 pg1-port=$port
@@ -65,6 +66,12 @@ echo "loading pgbench scale $scale ..." >&2
 size=$(du -sb "$work/pg/data" | cut -f1)
 echo "cluster: $((size / 1048576)) MiB; $(nproc) cores; $(pgbackrest version); jobs $jobs" >&2
 pgbr stanza-create >/dev/null
+# let the archiver catch up with the load's WAL before anything is timed
+current=$("$pgbin/psql" -At -d postgres -c "SELECT pg_walfile_name(pg_switch_wal())")
+echo "waiting for the archiver to reach $current ..." >&2
+until [ "$("$pgbin/psql" -At -d postgres -c "SELECT coalesce(last_archived_wal, '') >= '$current' FROM pg_stat_archiver")" = t ]; do
+  sleep 1
+done
 
 url="jdbc:postgresql://127.0.0.1:$port/postgres"
 run_pgbr_backup() {
