@@ -636,6 +636,11 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
+        public dev.drkit.spi.FileArchive archive(String area) {
+            return DrKit.this.archive(area);
+        }
+
+        @Override
         public BackupManifest manifest() {
             return manifest;
         }

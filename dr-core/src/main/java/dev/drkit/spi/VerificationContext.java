@@ -21,6 +21,11 @@ public interface VerificationContext {
      */
     InputStream openDecoded(ArtifactInfo artifact) throws IOException;
 
+    /** An area of the repository for files outside any backup ({@code wal}), e.g. to replay WAL in a restore test. */
+    default FileArchive archive(String area) {
+        throw new UnsupportedOperationException("this context has no file archive");
+    }
+
     /** Verifier options. */
     Settings options();
 }

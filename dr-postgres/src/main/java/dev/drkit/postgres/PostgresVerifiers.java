@@ -152,7 +152,7 @@ public final class PostgresVerifiers {
         }
     }
 
-    private static final class RestoreTestVerifier implements Verifier {
+    static final class RestoreTestVerifier implements Verifier {
         private final Settings settings;
 
         RestoreTestVerifier(Settings settings) {
@@ -223,7 +223,7 @@ public final class PostgresVerifiers {
             details.put("tablesCompared", tables);
         }
 
-        private static void runValidations(Connection c, List<String> queries, List<String> problems) {
+        static void runValidations(Connection c, List<String> queries, List<String> problems) {
             for (String q : queries) {
                 try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(q)) {
                     if (!rs.next()) {
@@ -250,13 +250,13 @@ public final class PostgresVerifiers {
         }
     }
 
-    private static VerificationResult result(String name, long start, List<String> problems, Map<String, Object> details) {
+    static VerificationResult result(String name, long start, List<String> problems, Map<String, Object> details) {
         return new VerificationResult(name, problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
                 Duration.ofNanos(System.nanoTime() - start), details);
     }
 
     /** Restore context over a verification context, into a scratch database. */
-    private static final class ScratchRestore implements RestoreContext {
+    static final class ScratchRestore implements RestoreContext {
         private final VerificationContext context;
         private final Settings options;
 

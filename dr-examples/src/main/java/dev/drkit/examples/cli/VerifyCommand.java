@@ -38,6 +38,10 @@ final class VerifyCommand implements Callable<Integer> {
             description = "postgres-logical, level restore: a query whose first value must be > 0 or true (repeatable).")
     java.util.List<String> validations = new java.util.ArrayList<>();
 
+    @Option(names = "--server-bin-dir", paramLabel = "DIR",
+            description = "postgres, level restore: PostgreSQL server binaries (pg_ctl) for the scratch cluster.")
+    String serverBinDir;
+
     @Option(names = "--redis-server", paramLabel = "PATH",
             description = "redis, level restore: the redis-server to load the snapshot with (default: PATH's).")
     String redisServer;
@@ -49,8 +53,8 @@ final class VerifyCommand implements Callable<Integer> {
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
                 decryption.trusted())) {
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level),
-                    PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate", validations),
-                            "redis-server", redisServer).build());
+                    PostgresOptions.set(PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate",
+                            validations), "redis-server", redisServer), "server-bin-dir", serverBinDir).build());
             if (global.json) {
                 GlobalOptions.printJson(out, report);
             } else if (!global.quiet) {

@@ -162,6 +162,14 @@ class PostgresPitrIT {
                 "--user", "postgres", "--password-file", password.toString());
         assertThat(backup.exit()).as(backup.err()).isZero();
 
+        // restore test: a scratch cluster from the backup and its WAL, started, queried, removed
+        CliProcess.Result verify = drkit("verify", "--name", "pg-main", "--latest", "--level", "restore", "--user",
+                "postgres", "--password-file", password.toString(), "--server-bin-dir", bin.toString(),
+                "--validate", "SELECT count(*) = 1000 FROM orders");
+        assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("pg-physical-restore-test").contains("restoreSeconds")
+                .doesNotContain("FAILED");
+
         live.execute("postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
         Thread.sleep(300);
         String t = text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");

@@ -1,0 +1,233 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.Settings;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerificationResult.Status;
+import dev.drkit.VerifyLevel;
+import dev.drkit.core.files.FileTrees;
+import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.Verifier;
+import dev.drkit.spi.VerifierProvider;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code pg-physical-restore-test} (level restore) for {@code postgres} base backups: restores
+ * the backup into a scratch directory with the WAL from its start to its stop staged beside it,
+ * starts PostgreSQL on it (server binaries from {@code server-bin-dir}, else
+ * {@code /usr/lib/postgresql/<major>/bin}, else PATH; as the data's owner when run as root) on a
+ * free loopback port with archiving off, waits until it is consistent and promoted, runs the
+ * {@code validate} queries as {@code user} (the original cluster's roles and passwords come
+ * with the backup), stops it, removes everything, and reports how long it took: the measured
+ * RTO of the backup.
+ */
+public final class PhysicalRestoreTest implements Verifier {
+    private final Settings settings;
+
+    PhysicalRestoreTest(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** Provides {@code pg-physical-restore-test} at level restore. */
+    public static final class Provider implements VerifierProvider {
+        @Override
+        public String name() {
+            return "pg-physical-restore-test";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.RESTORE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return PostgresPhysicalTargetProvider.TYPE.equals(targetType);
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new PhysicalRestoreTest(settings);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "pg-physical-restore-test";
+    }
+
+    @Override
+    public VerificationResult verify(VerificationContext context) throws IOException {
+        long start = System.nanoTime();
+        List<String> problems = new ArrayList<>();
+        Map<String, Object> details = new LinkedHashMap<>();
+        Map<String, Object> meta = context.manifest().metadata();
+        Path bin = serverBinDir(String.valueOf(meta.getOrDefault("serverVersion", "")));
+        Path scratch = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-verify-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path data = scratch.resolve("data");
+        Path wal = Files.createDirectory(scratch.resolve("wal"));
+        String owner = null;
+        boolean started = false;
+        try {
+            Settings options = Settings.builder().set("to", data.toString()).set("immediate", "true")
+                    .set("restore-command", "cp '" + wal + "/%f' '%p'").build();
+            new PostgresPhysicalTarget(Settings.empty()).restore(new PostgresVerifiers.ScratchRestore(context, options));
+            stageWal(context, meta, data, wal);
+            owner = Files.getOwner(data.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
+            if (root()) {
+                run(List.of("chown", "-R", owner + ":", scratch.toString()), null, 60);
+            }
+            int port = freePort();
+            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", scratch.resolve("log").toString(),
+                    "-w", "-t", "600", "-o", "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1"
+                            + " -c archive_mode=off", "start"), owner, 660);
+            started = true;
+            PgConnection admin = PgConnection.from(settings.toBuilder()
+                    .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/postgres").build());
+            awaitPromotion(admin);
+            details.put("restoreSeconds", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
+            try (Connection c = admin.open()) {
+                PostgresVerifiers.RestoreTestVerifier.runValidations(c, settings.getAll("validate"), problems);
+            }
+        } catch (DrException e) {
+            problems.add("restore test failed: " + e.getMessage() + logTail(scratch));
+        } catch (SQLException e) {
+            problems.add("checking the restored cluster failed: " + e.getMessage() + logTail(scratch));
+        } finally {
+            if (started) {
+                try {
+                    run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
+                            owner, 60);
+                } catch (DrException e) {
+                    problems.add("stopping the scratch cluster failed: " + e.getMessage());
+                }
+            }
+            FileTrees.delete(scratch);
+        }
+        return PostgresVerifiers.result(name(), start, problems, details);
+    }
+
+    /** Copies the segments from the backup's start to its stop next to the scratch cluster. */
+    private static void stageWal(VerificationContext context, Map<String, Object> meta, Path data, Path wal)
+            throws IOException {
+        int timeline = ((Number) meta.get("timeline")).intValue();
+        long segmentSize = ((Number) meta.get("walSegmentSize")).longValue();
+        long from = WalArchive.parseLsn(String.valueOf(meta.get("startLsn")));
+        long to = WalArchive.parseLsn(String.valueOf(meta.get("stopLsn")));
+        WalArchive archive = new WalArchive(context.archive(WalArchive.AREA));
+        for (long lsn = from - from % segmentSize; Long.compareUnsigned(lsn, to) <= 0; lsn += segmentSize) {
+            String name = WalArchive.segmentName(timeline, lsn, segmentSize);
+            if (!archive.fetch(name, wal.resolve(name), data)) {
+                throw new DrException(DrException.ErrorCode.BACKUP_NOT_FOUND, "WAL segment " + name
+                        + " that the backup needs is not in the repository");
+            }
+        }
+    }
+
+    private static void awaitPromotion(PgConnection admin) throws SQLException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        while (true) {
+            try (Connection c = admin.open(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return;
+                }
+            } catch (SQLException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new SQLException("the scratch cluster did not finish recovery within 10 minutes");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted");
+            }
+        }
+    }
+
+    private Path serverBinDir(String serverVersion) {
+        for (String key : List.of("server-bin-dir", "bin-dir")) {
+            if (settings.has(key) && Files.isExecutable(Path.of(settings.require(key), "pg_ctl"))) {
+                return Path.of(settings.require(key));
+            }
+        }
+        String major = serverVersion.replaceAll("^(\\d+).*", "$1");
+        Path debian = Path.of("/usr/lib/postgresql", major, "bin");
+        if (Files.isExecutable(debian.resolve("pg_ctl"))) {
+            return debian;
+        }
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(d, "pg_ctl"))) {
+                return Path.of(d);
+            }
+        }
+        throw new ConfigException("a restore test needs PostgreSQL " + major + " server binaries (pg_ctl, postgres): "
+                + "give --server-bin-dir DIR");
+    }
+
+    private static boolean root() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static void run(List<String> command, String user, int timeoutSeconds) {
+        List<String> cmd = new ArrayList<>();
+        if (user != null && root() && !command.get(0).equals("chown")) {
+            cmd.addAll(List.of("runuser", "-u", user, "--"));
+        }
+        cmd.addAll(command);
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new DrException(DrException.ErrorCode.TARGET, command.get(0) + " timed out");
+            }
+            if (p.exitValue() != 0) {
+                throw new DrException(DrException.ErrorCode.TARGET, Path.of(command.get(0)).getFileName() + " failed ("
+                        + p.exitValue() + "): " + PostgresLogicalTarget.lastLines(out));
+            }
+        } catch (IOException e) {
+            throw new DrException(DrException.ErrorCode.TARGET, "cannot run " + command.get(0) + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted");
+        }
+    }
+
+    private static String logTail(Path scratch) {
+        try {
+            Path log = scratch.resolve("log");
+            return Files.exists(log) ? " | server log: " + PostgresLogicalTarget.lastLines(Files.readString(log)) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+}
