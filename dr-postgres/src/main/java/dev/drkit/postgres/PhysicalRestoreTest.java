@@ -9,7 +9,7 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.core.files.FileTrees;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.spi.VerifierProvider;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -45,25 +45,10 @@ public final class PhysicalRestoreTest implements Verifier {
     }
 
     /** Provides {@code pg-physical-restore-test} at level restore. */
-    public static final class Provider implements VerifierProvider {
-        @Override
-        public String name() {
-            return "pg-physical-restore-test";
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return VerifyLevel.RESTORE;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return PostgresPhysicalTargetProvider.TYPE.equals(targetType);
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new PhysicalRestoreTest(settings);
+    public static final class Provider extends TargetVerifierProvider {
+        public Provider() {
+            super("pg-physical-restore-test", VerifyLevel.RESTORE, PostgresPhysicalTargetProvider.TYPE,
+                    PhysicalRestoreTest::new);
         }
     }
 

@@ -10,7 +10,7 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.spi.VerifierProvider;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -36,53 +36,17 @@ public final class PostgresVerifiers {
     private PostgresVerifiers() {
     }
 
-    /** A verifier provider for {@code postgres-logical} backups. */
-    private abstract static class PgProvider implements VerifierProvider {
-        private final String name;
-        private final VerifyLevel level;
-
-        PgProvider(String name, VerifyLevel level) {
-            this.name = name;
-            this.level = level;
-        }
-
-        @Override
-        public String name() {
-            return name;
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return level;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return PostgresLogicalTargetProvider.TYPE.equals(targetType);
-        }
-    }
-
     /** Provides {@code pg-archive} at level decode. */
-    public static final class ArchiveProvider extends PgProvider {
+    public static final class ArchiveProvider extends TargetVerifierProvider {
         public ArchiveProvider() {
-            super("pg-archive", VerifyLevel.DECODE);
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new ArchiveVerifier(settings);
+            super("pg-archive", VerifyLevel.DECODE, PostgresLogicalTargetProvider.TYPE, ArchiveVerifier::new);
         }
     }
 
     /** Provides {@code pg-restore-test} at level restore. */
-    public static final class RestoreTestProvider extends PgProvider {
+    public static final class RestoreTestProvider extends TargetVerifierProvider {
         public RestoreTestProvider() {
-            super("pg-restore-test", VerifyLevel.RESTORE);
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new RestoreTestVerifier(settings);
+            super("pg-restore-test", VerifyLevel.RESTORE, PostgresLogicalTargetProvider.TYPE, RestoreTestVerifier::new);
         }
     }
 

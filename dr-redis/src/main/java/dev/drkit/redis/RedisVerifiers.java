@@ -8,7 +8,7 @@ import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.spi.VerifierProvider;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,48 +41,16 @@ public final class RedisVerifiers {
     }
 
     /** Provides {@code redis-rdb} at level decode. */
-    public static final class RdbProvider implements VerifierProvider {
-        @Override
-        public String name() {
-            return "redis-rdb";
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return VerifyLevel.DECODE;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return RedisTargetProvider.TYPE.equals(targetType);
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new RdbVerifier();
+    public static final class RdbProvider extends TargetVerifierProvider {
+        public RdbProvider() {
+            super("redis-rdb", VerifyLevel.DECODE, RedisTargetProvider.TYPE, settings -> new RdbVerifier());
         }
     }
 
     /** Provides {@code redis-load-test} at level restore. */
-    public static final class LoadTestProvider implements VerifierProvider {
-        @Override
-        public String name() {
-            return "redis-load-test";
-        }
-
-        @Override
-        public VerifyLevel level() {
-            return VerifyLevel.RESTORE;
-        }
-
-        @Override
-        public boolean supports(String targetType) {
-            return RedisTargetProvider.TYPE.equals(targetType);
-        }
-
-        @Override
-        public Verifier create(Settings settings) {
-            return new LoadTestVerifier(settings);
+    public static final class LoadTestProvider extends TargetVerifierProvider {
+        public LoadTestProvider() {
+            super("redis-load-test", VerifyLevel.RESTORE, RedisTargetProvider.TYPE, LoadTestVerifier::new);
         }
     }
 
