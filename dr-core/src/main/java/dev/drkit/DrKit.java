@@ -289,12 +289,14 @@ public final class DrKit implements AutoCloseable {
         Map<String, RetentionPlan> plans = new LinkedHashMap<>();
         Map<String, List<String>> deleted = new LinkedHashMap<>();
         Map<String, List<String>> incomplete = new LinkedHashMap<>();
+        Map<String, List<String>> archive = new LinkedHashMap<>();
         for (String t : targets) {
             if (dryRun) {
                 RetentionPlan plan = planWithDependencies(t, policy);
                 plans.put(t, plan);
                 deleted.put(t, plan.expired().stream().map(RetentionPlan.Decision::backupId).toList());
                 incomplete.put(t, List.copyOf(repository.incomplete(t).keySet()));
+                archive.put(t, pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true));
                 continue;
             }
             try (RepositoryLock lock = lock(t, "prune")) {
@@ -309,6 +311,7 @@ public final class DrKit implements AutoCloseable {
                             Map.of("reasons", d.reasons()));
                 }
                 deleted.put(t, gone);
+                archive.put(t, pruneArchive(t, java.util.Set.of(), false));
             }
         }
         if (!dryRun) {
@@ -318,7 +321,35 @@ public final class DrKit implements AutoCloseable {
                 LOG.warn("could not clean up incomplete uploads: {}", e.getMessage());
             }
         }
-        return new PruneResult(dryRun, plans, deleted, incomplete);
+        return new PruneResult(dryRun, plans, deleted, incomplete, archive);
+    }
+
+    /** Lets the target type remove archived files (WAL) that no kept backup of that type needs. */
+    private List<String> pruneArchive(String target, java.util.Set<String> expiring, boolean dryRun) {
+        List<BackupManifest> own = repository.manifests(target);
+        if (own.isEmpty()) {
+            return List.of(); // nothing kept: the archive stays as it is rather than emptied
+        }
+        String type = own.get(0).type();
+        List<BackupManifest> kept = new ArrayList<>();
+        for (String t : repository.targets()) {
+            for (BackupManifest m : repository.manifests(t)) {
+                if (m.type().equals(type) && !(t.equals(target) && expiring.contains(m.id()))) {
+                    kept.add(m);
+                }
+            }
+        }
+        if (kept.isEmpty()) {
+            return List.of();
+        }
+        try {
+            return registry.target(type).create(Settings.empty()).pruneArchive(kept, this::archive, dryRun);
+        } catch (IOException e) {
+            throw repository.storageError("pruning the archive of " + target, e);
+        } catch (DrException e) {
+            LOG.warn("could not prune the archive of {}: {}", target, e.getMessage());
+            return List.of();
+        }
     }
 
     /** The retention plan for a target, with every dependency of a kept backup kept too. */

@@ -10,12 +10,20 @@ import java.util.Map;
  * @param plans the retention plan per target name
  * @param deleted ids of the backups deleted (or that would be, in a dry run), per target
  * @param incompleteRemoved ids of incomplete backups removed, per target
+ * @param archiveRemoved files removed from the repository's file archive (WAL no kept backup
+ *        needs), per target
  */
 public record PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
-                          Map<String, List<String>> incompleteRemoved) {
+                          Map<String, List<String>> incompleteRemoved, Map<String, List<String>> archiveRemoved) {
     public PruneResult {
         plans = Map.copyOf(plans);
         deleted = Map.copyOf(deleted);
         incompleteRemoved = Map.copyOf(incompleteRemoved);
+        archiveRemoved = archiveRemoved == null ? Map.of() : Map.copyOf(archiveRemoved);
+    }
+
+    public PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
+                       Map<String, List<String>> incompleteRemoved) {
+        this(dryRun, plans, deleted, incompleteRemoved, Map.of());
     }
 }

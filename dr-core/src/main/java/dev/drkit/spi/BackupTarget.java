@@ -44,6 +44,17 @@ public interface BackupTarget {
      * ...); retention never expires them while this one is kept. The default returns the
      * parent, if any, and {@link BackupManifest#dependsOn()}.
      */
+    /**
+     * After a prune: removes what only expired backups needed from the repository's file
+     * archive (PostgreSQL WAL older than the oldest kept base backup). {@code kept} holds every
+     * complete backup of this target type in the repository, whatever its target name, since
+     * they may share the archive. Returns the paths removed (or, in a dry run, that would be).
+     */
+    default List<String> pruneArchive(List<BackupManifest> kept, java.util.function.Function<String, FileArchive> archive,
+                                      boolean dryRun) throws java.io.IOException {
+        return List.of();
+    }
+
     default List<String> dependencies(BackupManifest manifest) {
         List<String> deps = new java.util.ArrayList<>(manifest.dependsOn());
         if (manifest.parent() != null) {

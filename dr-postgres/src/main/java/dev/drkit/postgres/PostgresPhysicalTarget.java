@@ -348,6 +348,47 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
     }
 
+    /**
+     * WAL retention: per cluster (system identifier), WAL positioned before the start of the
+     * oldest kept base backup is removed, on every timeline; timeline history files stay. WAL of
+     * clusters without a kept backup is left alone.
+     */
+    @Override
+    public List<String> pruneArchive(List<dev.drkit.BackupManifest> kept,
+                                     java.util.function.Function<String, dev.drkit.spi.FileArchive> archives,
+                                     boolean dryRun) throws IOException {
+        Map<String, String> oldestStart = new java.util.TreeMap<>();
+        for (dev.drkit.BackupManifest m : kept) {
+            Object sys = m.metadata().get("systemIdentifier");
+            Object start = m.metadata().get("walStart");
+            if (sys != null && start != null) {
+                oldestStart.merge(sys.toString(), start.toString().substring(8),
+                        (a, b) -> a.compareTo(b) <= 0 ? a : b);
+            }
+        }
+        dev.drkit.spi.FileArchive archive = archives.apply(WalArchive.AREA);
+        List<String> removed = new ArrayList<>();
+        for (Map.Entry<String, String> e : oldestStart.entrySet()) {
+            for (String path : archive.list(e.getKey() + "/")) {
+                String name = path.substring(path.lastIndexOf('/') + 1);
+                if (name.endsWith(".history") || name.length() < 24) {
+                    continue;
+                }
+                if (name.substring(8, 24).compareTo(e.getValue()) < 0) {
+                    if (!dryRun) {
+                        archive.delete(path);
+                    }
+                    removed.add(WalArchive.AREA + "/" + path);
+                }
+            }
+        }
+        if (!removed.isEmpty()) {
+            LOG.info("{} {} WAL files older than the oldest kept base backup", dryRun ? "would remove" : "removed",
+                    removed.size());
+        }
+        return removed;
+    }
+
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();

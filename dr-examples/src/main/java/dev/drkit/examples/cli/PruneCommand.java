@@ -77,6 +77,12 @@ final class PruneCommand implements Callable<Integer> {
                 out.println("  incomplete backups " + (r.dryRun() ? "to remove: " : "removed: ")
                         + String.join(", ", incomplete));
             }
+            List<String> archived = r.archiveRemoved().getOrDefault(e.getKey(), List.of());
+            if (!archived.isEmpty()) {
+                out.println("  " + archived.size() + " archived WAL file(s) no kept backup needs "
+                        + (r.dryRun() ? "would be removed" : "removed") + " (up to " + archived.get(archived.size() - 1)
+                        + ")");
+            }
         }
         out.println(r.dryRun() ? "dry run: " + expired + " backup(s) would be deleted"
                 : expired + " backup(s) deleted");

@@ -230,6 +230,26 @@ class PostgresPitrIT {
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2500);
         assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("3");
+
+        // WAL retention: with a newer base backup kept alone, WAL before its start goes, history files stay
+        CliProcess.Result newer = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
+                "--user", "postgres", "--password-file", password.toString());
+        assertThat(newer.exit()).as(newer.err()).isZero();
+        String walStart = String.valueOf(dev.drkit.core.repo.Json.mapper().readTree(drkit("--json", "list", "--name",
+                "pg-main").out()).findValues("walStart").stream().map(n -> n.asText()).max(String::compareTo)
+                .orElseThrow());
+        CliProcess.Result dry = drkit("prune", "--name", "pg-main", "--keep-last", "1", "--dry-run");
+        assertThat(dry.exit()).as(dry.err()).isZero();
+        assertThat(dry.out()).contains("would be removed");
+        CliProcess.Result prune = drkit("prune", "--name", "pg-main", "--keep-last", "1");
+        assertThat(prune.exit()).as(prune.err()).isZero();
+        assertThat(prune.out()).contains("archived WAL file(s) no kept backup needs removed");
+        List<String> left;
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            left = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".zst")).toList();
+        }
+        assertThat(left).contains(walStart + ".zst", "00000002.history.zst", "00000003.history.zst");
+        assertThat(left).allMatch(n -> n.contains(".history") || n.substring(8, 24).compareTo(walStart.substring(8)) >= 0);
     }
 
     private static String now(PostgresServer pg) throws Exception {
