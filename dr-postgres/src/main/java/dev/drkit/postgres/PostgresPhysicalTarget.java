@@ -71,6 +71,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     public static final String PG_CONTROL = "pg_control";
     public static final String BACKUP_LABEL = "backup_label";
     public static final String TABLESPACE_MAP = "tablespace_map";
+    /** Every data file of the backup: name, size, mtime, the backup holding its bytes and in which tar. */
+    public static final String FILE_LIST = "files.tsv";
+    /** Files changed this close to the previous backup's start are copied again: mtime granularity. */
+    private static final Duration MTIME_SLACK = Duration.ofSeconds(2);
     private static final Logger LOG = LoggerFactory.getLogger(PostgresPhysicalTarget.class);
 
     /** Directories whose contents base backups leave out (the directories themselves are kept). */
@@ -144,8 +148,33 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             try {
                 List<TarWriter.Item> items = scan(dataDir);
                 long total = items.stream().mapToLong(TarWriter.Item::size).sum();
-                context.expectBytes(total);
-                copyParallel(context, dataDir, items, jobs);
+                Map<String, FileEntry> previous = settings.bool("incremental", false)
+                        ? previousFiles(context, Long.toUnsignedString(systemId)) : Map.of();
+                Instant previousStart = previous.isEmpty() ? Instant.EPOCH : Instant.parse(String.valueOf(
+                        context.previous().orElseThrow().metadata().get("startTime")));
+                List<TarWriter.Item> copy = new ArrayList<>();
+                Map<String, FileEntry> referenced = new java.util.TreeMap<>();
+                for (TarWriter.Item item : items) {
+                    FileEntry before = item.kind() == TarWriter.Item.Kind.FILE ? previous.get(item.name()) : null;
+                    if (before != null && before.size() == item.size() && before.mtime() == item.mtime().toMillis()
+                            && item.mtime().toInstant().isBefore(previousStart.minus(MTIME_SLACK))) {
+                        referenced.put(item.name(), before);
+                    } else {
+                        copy.add(item);
+                    }
+                }
+                if (!previous.isEmpty()) {
+                    dev.drkit.BackupManifest parent = context.previous().orElseThrow();
+                    context.kind("incremental");
+                    context.parent(parent.id());
+                    referenced.values().stream().map(FileEntry::backup).distinct()
+                            .filter(id -> !id.equals(parent.id())).forEach(context::dependsOn);
+                    context.metadata("referencedFiles", referenced.size());
+                    context.metadata("referencedBytes", referenced.values().stream().mapToLong(FileEntry::size).sum());
+                }
+                context.expectBytes(copy.stream().mapToLong(TarWriter.Item::size).sum());
+                Map<String, String> artifactOf = copyParallel(context, dataDir, copy, jobs);
+                writeFileList(context, copy, artifactOf, referenced);
                 long t1 = System.nanoTime();
                 LOG.info("copied {} files, {} MiB, in {} ms with {} streams", items.size(), total >> 20,
                         (t1 - t0) / 1_000_000, jobs);
@@ -257,8 +286,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
-    private static void copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items, int jobs)
-            throws IOException {
+    private static Map<String, String> copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items,
+                                                    int jobs) throws IOException {
         List<List<TarWriter.Item>> parts = new ArrayList<>();
         long[] sizes = new long[jobs];
         for (int i = 0; i < jobs; i++) {
@@ -301,6 +330,13 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             try (OutputStream out = context.newArtifact(PG_CONTROL)) {
                 Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
             }
+            Map<String, String> artifactOf = new java.util.HashMap<>();
+            for (int i = 0; i < jobs; i++) {
+                for (TarWriter.Item item : parts.get(i)) {
+                    artifactOf.put(item.name(), "data-" + i + ".tar");
+                }
+            }
+            return artifactOf;
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
@@ -316,6 +352,53 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** One line of {@link #FILE_LIST}. */
+    record FileEntry(String name, long size, long mtime, String backup, String artifact) {
+        String line() {
+            return name + "\t" + size + "\t" + mtime + "\t" + backup + "\t" + artifact;
+        }
+
+        static FileEntry parse(String line) {
+            String[] f = line.split("\t");
+            return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4]);
+        }
+    }
+
+    /** The previous backup's files, when it can serve as the base of an incremental one. */
+    private static Map<String, FileEntry> previousFiles(BackupContext context, String systemId) throws IOException {
+        dev.drkit.BackupManifest prev = context.previous().orElse(null);
+        if (prev == null || prev.artifact(FILE_LIST).isEmpty()
+                || !systemId.equals(String.valueOf(prev.metadata().get("systemIdentifier")))) {
+            LOG.info("no earlier base backup of this cluster to build on: taking a full backup");
+            return Map.of();
+        }
+        Map<String, FileEntry> files = new java.util.HashMap<>();
+        try (InputStream in = context.openArtifact(prev, FILE_LIST)) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) {
+                    FileEntry e = FileEntry.parse(line);
+                    files.put(e.name(), e);
+                }
+            }
+        }
+        return files;
+    }
+
+    private static void writeFileList(BackupContext context, List<TarWriter.Item> copied, Map<String, String> artifactOf,
+                                      Map<String, FileEntry> referenced) throws IOException {
+        List<FileEntry> all = new ArrayList<>(referenced.values());
+        for (TarWriter.Item item : copied) {
+            if (item.kind() == TarWriter.Item.Kind.FILE) {
+                all.add(new FileEntry(item.name(), item.size(), item.mtime().toMillis(), context.backupId(),
+                        artifactOf.get(item.name())));
+            }
+        }
+        all.sort(Comparator.comparing(FileEntry::name));
+        StringBuilder b = new StringBuilder();
+        all.forEach(e -> b.append(e.line()).append('\n'));
+        writeText(context, FILE_LIST, b.toString());
     }
 
     private static void writeText(BackupContext context, String name, String text) throws IOException {
@@ -406,6 +489,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
             unpackParallel(context, staging);
+            unpackReferenced(context, staging);
             copyArtifact(context, BACKUP_LABEL, staging.resolve(BACKUP_LABEL));
             if (context.manifest().artifact(TABLESPACE_MAP).isPresent()) {
                 copyArtifact(context, TABLESPACE_MAP, staging.resolve(TABLESPACE_MAP));
@@ -487,6 +571,37 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     in.close();
                 } catch (IOException ignored) {
                     // already reported
+                }
+            }
+        }
+    }
+
+    /** An incremental backup's unchanged files come from the backups that hold them. */
+    private static void unpackReferenced(RestoreContext context, Path staging) throws IOException {
+        if (context.manifest().artifact(FILE_LIST).isEmpty()) {
+            return;
+        }
+        Map<String, Set<String>> wanted = new java.util.TreeMap<>(); // "backup/artifact" -> names
+        try (InputStream in = context.openArtifact(FILE_LIST)) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) {
+                    FileEntry e = FileEntry.parse(line);
+                    if (!e.backup().equals(context.manifest().id())) {
+                        wanted.computeIfAbsent(e.backup() + "/" + e.artifact(), k -> new HashSet<>()).add(e.name());
+                    }
+                }
+            }
+        }
+        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
+            int slash = w.getKey().indexOf('/');
+            Set<String> names = w.getValue();
+            try (InputStream in = context.openArtifact(w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
+                new TarExtractor(staging, true, List.of()).unpack(in, staging, names::contains);
+            }
+            for (String name : names) {
+                if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                    throw new dev.drkit.CorruptDataException(name + " should come from backup " + w.getKey()
+                            + " but is not in it; the backup chain is damaged, restore a full backup");
                 }
             }
         }

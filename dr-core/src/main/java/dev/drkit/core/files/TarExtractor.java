@@ -90,6 +90,11 @@ public final class TarExtractor {
      * into place), with the same safety rules; the stream is read to its end.
      */
     public void unpack(InputStream in, Path staging) throws IOException {
+        unpack(in, staging, name -> true);
+    }
+
+    /** {@link #unpack(InputStream, Path)} of only the entries whose (safe) name {@code wanted} accepts. */
+    public void unpack(InputStream in, Path staging, java.util.function.Predicate<String> wanted) throws IOException {
         List<Deferred> directories = new ArrayList<>();
         List<Deferred> links = new ArrayList<>();
         java.util.Set<Path> made = new java.util.HashSet<>(); // directories known to exist: no mkdir per file
@@ -98,7 +103,7 @@ public final class TarExtractor {
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
             String name = safeName(e.getName());
-            if (name.isEmpty() || !included(name)) {
+            if (name.isEmpty() || !included(name) || !wanted.test(name)) {
                 continue;
             }
             Path target = staging.resolve(name);

@@ -102,6 +102,10 @@ final class BackupCommand {
                 description = "How long to wait for the backup's WAL to be archived (default 5min).")
         String walTimeout;
 
+        @Option(names = "--incremental", description = "Copy only files changed since the previous base backup of this "
+                + "cluster (size, mtime, with a margin for mtime granularity); unchanged ones are referenced.")
+        boolean incremental;
+
         @Option(names = "--wal-source", paramLabel = "SOURCE",
                 description = "archive (default: archive_command must be on) or stream (drkit wal-stream stores it).")
         String walSource;
@@ -113,6 +117,7 @@ final class BackupCommand {
             PostgresOptions.set(s, "jobs", jobs == null ? null : jobs.toString());
             PostgresOptions.set(s, "wal-timeout", walTimeout);
             PostgresOptions.set(s, "wal-source", walSource);
+            PostgresOptions.set(s, "incremental", incremental ? "true" : null);
             return common.run(spec, "postgres", s.build());
         }
     }
