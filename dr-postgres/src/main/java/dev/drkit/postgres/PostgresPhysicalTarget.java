@@ -134,6 +134,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             context.metadata("systemIdentifier", Long.toUnsignedString(systemId));
             context.metadata("dataDirectory", dataDir.toString());
             context.metadata("walSegmentSize", segmentSize);
+            context.metadata("tablespaces", tablespaces(dataDir));
 
             String label = "drkit " + context.backupId();
             jdbc.setAutoCommit(true);
@@ -230,8 +231,40 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     /** Lists what goes into the backup, directories first, with the standard exclusions. */
     static List<TarWriter.Item> scan(Path dataDir) throws IOException {
         List<TarWriter.Item> items = new ArrayList<>();
+        scanTree(dataDir, dataDir, "", items);
+        Path links = dataDir.resolve("pg_tblspc");
+        if (Files.isDirectory(links)) {
+            try (Stream<Path> s = Files.list(links)) {
+                for (Path link : s.sorted().toList()) {
+                    // a tablespace: its directory's contents, under the name of its link
+                    Path location = link.toRealPath();
+                    String prefix = "pg_tblspc/" + link.getFileName();
+                    items.add(TarWriter.Item.of(location, prefix));
+                    scanTree(dataDir, location, prefix + "/", items);
+                }
+            }
+        }
+        return items;
+    }
+
+    /** The tablespaces of a data directory: OID to location. */
+    static Map<String, String> tablespaces(Path dataDir) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        Path links = dataDir.resolve("pg_tblspc");
+        if (Files.isDirectory(links)) {
+            try (Stream<Path> s = Files.list(links)) {
+                for (Path link : s.toList()) {
+                    out.put(link.getFileName().toString(), link.toRealPath().toString());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void scanTree(Path dataDir, Path root, String prefix, List<TarWriter.Item> items)
+            throws IOException {
         Set<String> unlogged = new HashSet<>();
-        try (Stream<Path> walk = Files.walk(dataDir)) {
+        try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.filter(p -> p.getFileName().toString().endsWith("_init")).toList()) {
                 Matcher m = RELATION_FILE.matcher(p.getFileName().toString());
                 if (m.matches()) {
@@ -239,18 +272,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 }
             }
         }
-        try (Stream<Path> walk = Files.walk(dataDir)) {
+        try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted().toList()) {
-                if (p.equals(dataDir)) {
+                if (p.equals(root)) {
                     continue;
                 }
-                String rel = dataDir.relativize(p).toString();
-                if (excluded(dataDir, p, unlogged)) {
+                String rel = prefix + root.relativize(p);
+                boolean skip = prefix.isEmpty() ? excluded(dataDir, p, unlogged) || rel.startsWith("pg_tblspc/")
+                        : excludedRelation(p, unlogged);
+                if (skip) {
                     continue;
-                }
-                if (rel.startsWith("pg_tblspc/")) {
-                    throw new ConfigException(dataDir + " has tablespaces (" + rel + "), which physical backups do "
-                            + "not cover yet; use postgres-logical for this cluster");
                 }
                 try {
                     items.add(TarWriter.Item.of(p, rel));
@@ -259,7 +290,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 }
             }
         }
-        return items;
+    }
+
+    /** Temporary files and relations, and unlogged relations but for their init fork. */
+    private static boolean excludedRelation(Path p, Set<String> unlogged) {
+        String name = p.getFileName().toString();
+        if (name.startsWith("pgsql_tmp") || TEMP_RELATION.matcher(name).matches()) {
+            return true;
+        }
+        Matcher m = RELATION_FILE.matcher(name);
+        return m.matches() && !"_init".equals(m.group(2)) && unlogged.contains(p.getParent() + "/" + m.group(1));
     }
 
     private static boolean excluded(Path dataDir, Path p, Set<String> unlogged) {
@@ -278,11 +318,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         if (rel.getNameCount() == 1 && SKIP_FILES.contains(name) || name.equals("pg_internal.init")) {
             return true;
         }
-        if (name.startsWith("pgsql_tmp") || TEMP_RELATION.matcher(name).matches()) {
-            return true;
-        }
-        Matcher m = RELATION_FILE.matcher(name);
-        return m.matches() && !"_init".equals(m.group(2)) && unlogged.contains(p.getParent() + "/" + m.group(1));
+        return excludedRelation(p, unlogged);
     }
 
     /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
@@ -494,6 +530,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             if (context.manifest().artifact(TABLESPACE_MAP).isPresent()) {
                 copyArtifact(context, TABLESPACE_MAP, staging.resolve(TABLESPACE_MAP));
             }
+            relocateTablespaces(context, staging);
             for (String dir : EMPTY_DIRS) {
                 Files.createDirectories(staging.resolve(dir));
             }
@@ -572,6 +609,54 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 } catch (IOException ignored) {
                     // already reported
                 }
+            }
+        }
+    }
+
+    /**
+     * Moves each tablespace's restored contents to its location (the original one, or
+     * {@code tablespace-OID}), links it from {@code pg_tblspc} and writes the locations into
+     * the tablespace map PostgreSQL reads when recovery starts.
+     */
+    @SuppressWarnings("unchecked")
+    private static void relocateTablespaces(RestoreContext context, Path staging) throws IOException {
+        Object recorded = context.manifest().metadata().get("tablespaces");
+        if (!(recorded instanceof Map) || ((Map<String, Object>) recorded).isEmpty()) {
+            return;
+        }
+        StringBuilder map = new StringBuilder();
+        for (Map.Entry<String, Object> e : ((Map<String, Object>) recorded).entrySet()) {
+            String oid = e.getKey();
+            Path location = Path.of(context.options().get("tablespace-" + oid, String.valueOf(e.getValue())));
+            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS) && !isEmpty(location)) {
+                if (!context.force()) {
+                    throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is not "
+                            + "empty; give it another one with --tablespace " + oid + "=DIR, or pass --force");
+                }
+                FileTrees.delete(location);
+            } else if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(location);
+            }
+            Path restored = staging.resolve("pg_tblspc").resolve(oid);
+            Files.createDirectories(location.toAbsolutePath().getParent());
+            try {
+                Files.move(restored, location, StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.nio.file.AtomicMoveNotSupportedException crossDevice) {
+                copyTree(restored, location);
+                FileTrees.delete(restored);
+            }
+            Files.createSymbolicLink(restored, location.toAbsolutePath());
+            map.append(oid).append(' ').append(location.toAbsolutePath()).append('\n');
+        }
+        Files.writeString(staging.resolve(TABLESPACE_MAP), map.toString());
+        Files.setPosixFilePermissions(staging.resolve(TABLESPACE_MAP), PosixFilePermissions.fromString("rw-------"));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
             }
         }
     }

@@ -44,15 +44,25 @@ class PhysicalScanTest {
     }
 
     @Test
-    void tablespacesAreRefusedRatherThanSilentlyLeftOut() throws Exception {
+    void tablespacesAreBackedUpUnderTheirLinkNames() throws Exception {
         touch("PG_VERSION", "global/pg_control");
         Path elsewhere = Files.createTempDirectory("ts");
-        Files.createDirectories(data.resolve("pg_tblspc"));
-        Files.createSymbolicLink(data.resolve("pg_tblspc/16500"), elsewhere);
-        assertThatThrownBy(() -> PostgresPhysicalTarget.scan(data)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining("tablespaces");
-        Files.delete(data.resolve("pg_tblspc/16500"));
-        Files.delete(elsewhere);
+        try {
+            Files.createDirectories(elsewhere.resolve("PG_15_202209061/5"));
+            Files.writeString(elsewhere.resolve("PG_15_202209061/5/16400"), "data");
+            Files.writeString(elsewhere.resolve("PG_15_202209061/5/t4_16401"), "temp");
+            Files.createDirectories(data.resolve("pg_tblspc"));
+            Files.createSymbolicLink(data.resolve("pg_tblspc/16500"), elsewhere);
+            List<TarWriter.Item> items = PostgresPhysicalTarget.scan(data);
+            List<String> names = items.stream().map(TarWriter.Item::name).toList();
+            assertThat(names).contains("pg_tblspc", "pg_tblspc/16500", "pg_tblspc/16500/PG_15_202209061/5/16400")
+                    .doesNotContain("pg_tblspc/16500/PG_15_202209061/5/t4_16401");
+            assertThat(items.stream().filter(i -> i.name().equals("pg_tblspc/16500")).findFirst().orElseThrow().kind())
+                    .isEqualTo(TarWriter.Item.Kind.DIRECTORY);
+            assertThat(PostgresPhysicalTarget.tablespaces(data)).containsEntry("16500", elsewhere.toRealPath().toString());
+        } finally {
+            dev.drkit.core.files.FileTrees.delete(elsewhere);
+        }
     }
 
     @Test

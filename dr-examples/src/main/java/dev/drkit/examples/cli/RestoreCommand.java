@@ -111,6 +111,10 @@ final class RestoreCommand implements Callable<Integer> {
             description = "postgres: promote (default), pause or shutdown when the target is reached.")
     String targetAction;
 
+    @Option(names = "--tablespace", paramLabel = "OID=DIR",
+            description = "postgres: restore this tablespace into DIR instead of its original location (repeatable).")
+    List<String> tablespaces = new ArrayList<>();
+
     @Option(names = "--restore-command", paramLabel = "COMMAND",
             description = "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
     String restoreCommand;
@@ -135,6 +139,13 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "match", match);
         PostgresOptions.set(options, "tls-ca", tlsCa);
         PostgresOptions.set(options, "server-version", serverVersion);
+        for (String t : tablespaces) {
+            int eq = t.indexOf('=');
+            if (eq <= 0) {
+                throw new dev.drkit.ConfigException("--tablespace takes OID=DIR, not " + t);
+            }
+            options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
+        }
         PostgresOptions.set(options, "time", time);
         PostgresOptions.set(options, "lsn", lsn);
         PostgresOptions.set(options, "xid", xid);

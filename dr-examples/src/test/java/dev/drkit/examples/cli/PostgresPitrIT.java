@@ -296,6 +296,38 @@ class PostgresPitrIT {
                 .hasSize(2);
     }
 
+    @org.junit.jupiter.api.Test
+    void tablespacesAreBackedUpAndRestoredToANewLocation() throws Exception {
+        startLive("15", true);
+        Path ts = Files.createDirectory(work.resolve("ts1"));
+        chownToPostgres(ts);
+        live.execute("postgres", "CREATE TABLESPACE fast LOCATION '" + ts + "';"
+                + "CREATE TABLE hot (id int PRIMARY KEY, v text) TABLESPACE fast;"
+                + "INSERT INTO hot SELECT i, 'v' || i FROM generate_series(1, 5000) i;");
+        String oid = text(live, "SELECT oid::text FROM pg_tablespace WHERE spcname = 'fast'");
+        CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
+                "--user", "postgres", "--password-file", password.toString());
+        assertThat(backup.exit()).as(backup.err()).isZero();
+
+        Path target = work.resolve("restored");
+        CliProcess.Result inUse = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
+                "--immediate");
+        assertThat(inUse.exit()).isEqualTo(1);
+        assertThat(inUse.err()).contains("tablespace " + oid).contains("--tablespace");
+        assertThat(target).doesNotExist();
+
+        Path moved = work.resolve("ts1-restored");
+        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
+                "--immediate", "--tablespace", oid + "=" + moved);
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid))).isEqualTo(moved);
+        restored = PostgresServer.startExisting(bin, target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM hot")).isEqualTo(5000);
+        assertThat(text(restored, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'"))
+                .isEqualTo(moved.toString());
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
