@@ -155,10 +155,17 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         context.previous().orElseThrow().metadata().get("startTime")));
                 List<TarWriter.Item> copy = new ArrayList<>();
                 Map<String, FileEntry> referenced = new java.util.TreeMap<>();
+                boolean checksumCheck = settings.bool("checksum", false);
                 for (TarWriter.Item item : items) {
                     FileEntry before = item.kind() == TarWriter.Item.Kind.FILE ? previous.get(item.name()) : null;
-                    if (before != null && before.size() == item.size() && before.mtime() == item.mtime().toMillis()
-                            && item.mtime().toInstant().isBefore(previousStart.minus(MTIME_SLACK))) {
+                    boolean same = before != null && before.size() == item.size()
+                            && before.mtime() == item.mtime().toMillis()
+                            && item.mtime().toInstant().isBefore(previousStart.minus(MTIME_SLACK));
+                    if (same && checksumCheck) {
+                        // size and mtime can lie (a restored or touched file): compare the bytes too
+                        same = before.crc32c().equals(crc32c(item.path(), item.size()));
+                    }
+                    if (same) {
                         referenced.put(item.name(), before);
                     } else {
                         copy.add(item);
@@ -174,8 +181,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     context.metadata("referencedBytes", referenced.values().stream().mapToLong(FileEntry::size).sum());
                 }
                 context.expectBytes(copy.stream().mapToLong(TarWriter.Item::size).sum());
-                Map<String, String> artifactOf = copyParallel(context, dataDir, copy, jobs);
-                writeFileList(context, copy, artifactOf, referenced);
+                Map<String, Stored> stored = copyParallel(context, dataDir, copy, jobs);
+                writeFileList(context, copy, stored, referenced);
                 long t1 = System.nanoTime();
                 LOG.info("copied {} files, {} MiB, in {} ms with {} streams", items.size(), total >> 20,
                         (t1 - t0) / 1_000_000, jobs);
@@ -322,8 +329,13 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
-    private static Map<String, String> copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items,
+    /** Where a copied file went and the CRC32C of what was stored. */
+    record Stored(String artifact, String crc32c) {
+    }
+
+    private static Map<String, Stored> copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items,
                                                     int jobs) throws IOException {
+        Map<String, String> checksums = new java.util.concurrent.ConcurrentHashMap<>();
         List<List<TarWriter.Item>> parts = new ArrayList<>();
         long[] sizes = new long[jobs];
         for (int i = 0; i < jobs; i++) {
@@ -355,7 +367,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 String name = "data-" + i + ".tar";
                 running.add(pool.submit(() -> {
                     try (OutputStream out = context.newArtifact(name)) {
-                        TarWriter.write(part, out);
+                        TarWriter.write(part, out, (item, crc) -> checksums.put(item.name(), crc));
                     }
                     return null;
                 }));
@@ -366,13 +378,13 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             try (OutputStream out = context.newArtifact(PG_CONTROL)) {
                 Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
             }
-            Map<String, String> artifactOf = new java.util.HashMap<>();
+            Map<String, Stored> stored = new java.util.HashMap<>();
             for (int i = 0; i < jobs; i++) {
                 for (TarWriter.Item item : parts.get(i)) {
-                    artifactOf.put(item.name(), "data-" + i + ".tar");
+                    stored.put(item.name(), new Stored("data-" + i + ".tar", checksums.getOrDefault(item.name(), "")));
                 }
             }
-            return artifactOf;
+            return stored;
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
@@ -391,15 +403,41 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     /** One line of {@link #FILE_LIST}. */
-    record FileEntry(String name, long size, long mtime, String backup, String artifact) {
+    record FileEntry(String name, long size, long mtime, String crc32c, String backup, String artifact) {
         String line() {
-            return name + "\t" + size + "\t" + mtime + "\t" + backup + "\t" + artifact;
+            return name + "\t" + size + "\t" + mtime + "\t" + crc32c + "\t" + backup + "\t" + artifact;
         }
 
         static FileEntry parse(String line) {
             String[] f = line.split("\t");
-            return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4]);
+            return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4], f[5]);
         }
+    }
+
+    /** CRC32C (hex) of a file's first {@code size} bytes, zero-padded like the tar copy; null when it is gone. */
+    private static String crc32c(Path file, long size) throws IOException {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        byte[] buffer = new byte[1 << 16];
+        long left = size;
+        try (InputStream in = Files.newInputStream(file)) {
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    break;
+                }
+                crc.update(buffer, 0, n);
+                left -= n;
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
+        java.util.Arrays.fill(buffer, (byte) 0);
+        while (left > 0) {
+            int n = (int) Math.min(buffer.length, left);
+            crc.update(buffer, 0, n);
+            left -= n;
+        }
+        return String.format("%08x", crc.getValue());
     }
 
     /** The previous backup's files, when it can serve as the base of an incremental one. */
@@ -422,13 +460,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         return files;
     }
 
-    private static void writeFileList(BackupContext context, List<TarWriter.Item> copied, Map<String, String> artifactOf,
+    private static void writeFileList(BackupContext context, List<TarWriter.Item> copied, Map<String, Stored> stored,
                                       Map<String, FileEntry> referenced) throws IOException {
         List<FileEntry> all = new ArrayList<>(referenced.values());
         for (TarWriter.Item item : copied) {
             if (item.kind() == TarWriter.Item.Kind.FILE) {
-                all.add(new FileEntry(item.name(), item.size(), item.mtime().toMillis(), context.backupId(),
-                        artifactOf.get(item.name())));
+                Stored where = stored.get(item.name());
+                all.add(new FileEntry(item.name(), item.size(), item.mtime().toMillis(), where.crc32c(),
+                        context.backupId(), where.artifact()));
             }
         }
         all.sort(Comparator.comparing(FileEntry::name));

