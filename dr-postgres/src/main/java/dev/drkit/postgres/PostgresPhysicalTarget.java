@@ -553,7 +553,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Path dest = Path.of(o.get("to").orElseThrow(() -> new ConfigException(
                 "postgres restore needs --to DIR: the new data directory (empty or new)")));
         Map<String, Object> meta = context.manifest().metadata();
-        List<String> recovery = recoverySettings(o, meta);
+        Path walStage = o.bool("stage-wal", false)
+                ? dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".drkit-wal") : null;
+        Settings recoveryOptions = o;
+        if (walStage != null) {
+            // the fast path: WAL copied next to the cluster before recovery, fetched one by one only when missing
+            String fetch = o.get("restore-command").orElse("false");
+            recoveryOptions = o.toBuilder().set("restore-command", "cp '" + walStage + "/%f' '%p' 2>/dev/null || "
+                    + fetch).build();
+        }
+        List<String> recovery = recoverySettings(recoveryOptions, meta);
         if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
             throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
                     + "cluster there and pass --force to replace it");
@@ -587,6 +596,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             Files.createDirectories(staging.resolve("global"));
             copyArtifact(context, PG_CONTROL, staging.resolve("global").resolve("pg_control")); // last
             Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwx------"));
+            if (walStage != null) {
+                stageWal(context, staging, walStage);
+            }
             giveToClusterOwner(staging);
             install(staging, dest);
         } finally {
@@ -594,6 +606,41 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         LOG.info("restored base backup {} into {}; start PostgreSQL there to recover ({})", context.manifest().id(),
                 dest, String.join(", ", recovery));
+    }
+
+    /**
+     * Copies every archived WAL file of the cluster from the backup's start on (all timelines,
+     * history files, a streamed {@code .partial} under its segment name) into {@code stage},
+     * which the restore_command reads first; remove it once recovery has finished.
+     */
+    private static void stageWal(RestoreContext context, Path dataDir, Path stage) throws IOException {
+        Map<String, Object> meta = context.manifest().metadata();
+        String systemId = String.valueOf(meta.get("systemIdentifier"));
+        String from = String.valueOf(meta.get("walStart")).substring(8);
+        if (Files.exists(stage)) {
+            FileTrees.delete(stage);
+        }
+        Files.createDirectories(stage);
+        dev.drkit.spi.FileArchive archive = context.archive(WalArchive.AREA);
+        WalArchive wal = new WalArchive(archive);
+        int staged = 0;
+        for (String path : archive.list(systemId + "/")) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            String file = name.endsWith(".partial") ? name.substring(0, name.length() - ".partial".length()) : name;
+            boolean wanted = file.endsWith(".history") || (file.length() == 24 && file.substring(8).compareTo(from) >= 0);
+            if (wanted && !Files.exists(stage.resolve(file)) && wal.fetch(file, stage.resolve(file), dataDir)) {
+                staged++;
+            }
+        }
+        if ("root".equals(System.getProperty("user.name")) && Files.exists(dataDir.resolve("PG_VERSION"))) {
+            Object uid = Files.getAttribute(dataDir.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            try (Stream<Path> walk = Files.walk(stage)) {
+                for (Path p : walk.toList()) {
+                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+        LOG.info("staged {} WAL files in {}; remove it once recovery has finished", staged, stage);
     }
 
     /**

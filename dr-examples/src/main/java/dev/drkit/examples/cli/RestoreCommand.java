@@ -115,6 +115,10 @@ final class RestoreCommand implements Callable<Integer> {
             description = "postgres: restore this tablespace into DIR instead of its original location (repeatable).")
     List<String> tablespaces = new ArrayList<>();
 
+    @Option(names = "--stage-wal", description = "postgres: copy the archived WAL next to the restored directory "
+            + "(DIR.drkit-wal) before recovery, so PostgreSQL reads it with cp instead of one wal-fetch per segment.")
+    boolean stageWal;
+
     @Option(names = "--restore-command", paramLabel = "COMMAND",
             description = "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
     String restoreCommand;
@@ -146,6 +150,7 @@ final class RestoreCommand implements Callable<Integer> {
             }
             options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
         }
+        PostgresOptions.set(options, "stage-wal", stageWal ? "true" : null);
         PostgresOptions.set(options, "time", time);
         PostgresOptions.set(options, "lsn", lsn);
         PostgresOptions.set(options, "xid", xid);

@@ -424,11 +424,16 @@ class PostgresPitrIT {
 
         Path restoredDir = work.resolve("restored");
         CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", restoredDir.toString(),
-                "--time", target);
+                "--time", target, "--stage-wal");
         assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        Path staged = work.resolve("restored.drkit-wal");
+        try (Stream<Path> s = Files.list(staged)) {
+            assertThat(s.count()).isGreaterThanOrEqualTo(2); // the backup's segments and the streamed partial one
+        }
         restored = PostgresServer.startExisting(bin, restoredDir, superuserPassword);
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
+        assertThat(Files.readString(restored.log())).doesNotContain("wal-fetch").contains("restored log file");
     }
 }
