@@ -63,7 +63,7 @@ public final class PhysicalRestoreTest implements Verifier {
         List<String> problems = new ArrayList<>();
         Map<String, Object> details = new LinkedHashMap<>();
         Map<String, Object> meta = context.manifest().metadata();
-        Path bin = serverBinDir(String.valueOf(meta.getOrDefault("serverVersion", "")));
+        Path bin = serverBinDir(settings, String.valueOf(meta.getOrDefault("serverVersion", "")));
         Path scratch = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-verify-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path data = scratch.resolve("data");
@@ -152,7 +152,8 @@ public final class PhysicalRestoreTest implements Verifier {
         }
     }
 
-    private Path serverBinDir(String serverVersion) {
+    /** PostgreSQL server binaries: {@code server-bin-dir}, {@code bin-dir}, the Debian directory of that major, PATH. */
+    static Path serverBinDir(Settings settings, String serverVersion) {
         for (String key : List.of("server-bin-dir", "bin-dir")) {
             if (settings.has(key) && Files.isExecutable(Path.of(settings.require(key), "pg_ctl"))) {
                 return Path.of(settings.require(key));
@@ -172,11 +173,12 @@ public final class PhysicalRestoreTest implements Verifier {
                 + "give --server-bin-dir DIR");
     }
 
-    private static boolean root() {
+    static boolean root() {
         return "root".equals(System.getProperty("user.name"));
     }
 
-    private static void run(List<String> command, String user, int timeoutSeconds) {
+    /** Runs a command, as {@code user} when this process is root; fails with its output. */
+    static void run(List<String> command, String user, int timeoutSeconds) {
         List<String> cmd = new ArrayList<>();
         if (user != null && root() && !command.get(0).equals("chown")) {
             cmd.addAll(List.of("runuser", "-u", user, "--"));

@@ -606,6 +606,60 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         LOG.info("restored base backup {} into {}; start PostgreSQL there to recover ({})", context.manifest().id(),
                 dest, String.join(", ", recovery));
+        if (o.has("start")) {
+            startAndAwaitRecovery(dest, o, String.valueOf(meta.getOrDefault("serverVersion", "")));
+        }
+    }
+
+    /**
+     * {@code start}: starts the restored cluster with {@code pg_ctl} (binaries from the option's
+     * directory, or found for the backup's major version), on {@code start-port} when given,
+     * as the data's owner when run as root, and waits until recovery has finished (the control
+     * file says "in production"); with {@code target-action} other than promote it waits only
+     * for the start.
+     */
+    private static void startAndAwaitRecovery(Path dest, Settings o, String serverVersion) throws IOException {
+        String given = o.require("start");
+        Settings bins = Files.isExecutable(Path.of(given, "pg_ctl")) ? o.toBuilder().set("server-bin-dir", given).build() : o;
+        Path bin = PhysicalRestoreTest.serverBinDir(bins, serverVersion);
+        String owner = Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
+        Path log = dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".log");
+        if (PhysicalRestoreTest.root() && !Files.exists(log)) {
+            Files.createFile(log);
+            Files.setOwner(log, Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS));
+        }
+        List<String> cmd = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", dest.toString(), "-l",
+                log.toString(), "-w", "-t", "3600"));
+        if (o.has("start-port")) {
+            cmd.addAll(List.of("-o", "-p " + Integer.parseInt(o.require("start-port"))));
+        }
+        cmd.add("start");
+        long t0 = System.nanoTime();
+        PhysicalRestoreTest.run(cmd, owner, 3700);
+        if (!"promote".equals(o.get("target-action", "promote"))) {
+            return;
+        }
+        long deadline = System.nanoTime() + o.duration("start-timeout").orElse(Duration.ofHours(1)).toNanos();
+        while (true) {
+            Process p = new ProcessBuilder(bin.resolve("pg_controldata").toString(), dest.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            try {
+                p.waitFor();
+                if (out.matches("(?s).*Database cluster state:\\s+in production.*")) {
+                    LOG.info("{} recovered and promoted {} s after start (log: {})", dest,
+                            (System.nanoTime() - t0) / 1_000_000_000, log);
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DrException(ErrorCode.TARGET, "recovery of " + dest + " did not finish in time; see " + log);
+                }
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DrException(ErrorCode.INTERRUPTED, "interrupted while waiting for recovery of " + dest);
+            }
+        }
     }
 
     /**

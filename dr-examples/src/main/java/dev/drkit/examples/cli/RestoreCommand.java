@@ -119,6 +119,14 @@ final class RestoreCommand implements Callable<Integer> {
             + "(DIR.drkit-wal) before recovery, so PostgreSQL reads it with cp instead of one wal-fetch per segment.")
     boolean stageWal;
 
+    @Option(names = "--start", paramLabel = "BIN_DIR", arity = "0..1", fallbackValue = "auto",
+            description = "postgres: start the restored cluster (pg_ctl from BIN_DIR, or found for its version) and "
+                    + "wait until recovery has finished.")
+    String start;
+
+    @Option(names = "--start-port", paramLabel = "PORT", description = "postgres --start: the port to start it on.")
+    Integer startPort;
+
     @Option(names = "--restore-command", paramLabel = "COMMAND",
             description = "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
     String restoreCommand;
@@ -151,6 +159,8 @@ final class RestoreCommand implements Callable<Integer> {
             options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
         }
         PostgresOptions.set(options, "stage-wal", stageWal ? "true" : null);
+        PostgresOptions.set(options, "start", start);
+        PostgresOptions.set(options, "start-port", startPort == null ? null : startPort.toString());
         PostgresOptions.set(options, "time", time);
         PostgresOptions.set(options, "lsn", lsn);
         PostgresOptions.set(options, "xid", xid);

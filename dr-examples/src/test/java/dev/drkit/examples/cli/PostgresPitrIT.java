@@ -337,16 +337,36 @@ class PostgresPitrIT {
         assertThat(inUse.err()).contains("tablespace " + oid).contains("--tablespace");
         assertThat(target).doesNotExist();
 
+        // restored to another location and started by drkit itself, which waits for recovery
         Path moved = work.resolve("ts1-restored");
+        int port;
+        try (var socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
         CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--immediate", "--tablespace", oid + "=" + moved);
-        assertThat(restore.exit()).as(restore.err()).isZero();
-        assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid))).isEqualTo(moved);
-        restored = PostgresServer.startExisting(bin, target, live.password());
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
-        assertThat(count(restored, "SELECT count(*) FROM hot")).isEqualTo(5000);
-        assertThat(text(restored, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'"))
-                .isEqualTo(moved.toString());
+                "--immediate", "--tablespace", oid + "=" + moved, "--start", bin.toString(), "--start-port",
+                String.valueOf(port));
+        try {
+            assertThat(restore.exit()).as(restore.err()).isZero();
+            assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid))).isEqualTo(moved);
+            try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres",
+                    "postgres", live.password()); Statement st = c.createStatement()) {
+                ResultSet rs = st.executeQuery("SELECT count(*), pg_is_in_recovery() FROM hot");
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(5000);
+                assertThat(rs.getBoolean(2)).isFalse();
+                rs = st.executeQuery("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'fast'");
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo(moved.toString());
+            }
+        } finally {
+            List<String> stop = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", target.toString(), "-m",
+                    "immediate", "stop"));
+            if (ROOT) {
+                stop.addAll(0, List.of("runuser", "-u", "postgres", "--"));
+            }
+            new ProcessBuilder(stop).inheritIO().start().waitFor();
+        }
     }
 
     /** Runs a backup and returns its id. */
