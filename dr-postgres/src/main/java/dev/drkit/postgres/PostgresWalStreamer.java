@@ -67,6 +67,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     private long segmentStart;
     private long written;
     private long synced;
+    private long resumeAt;
 
     /**
      * Starts streaming.
@@ -123,7 +124,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     private void stream() throws SQLException, IOException {
-        try (Connection c = replicationConnection()) {
+        try (Connection c = replicationConnection(); Connection sql = conn.open()) {
             identify(c);
             long start = startPosition(c);
             LOG.info("streaming WAL from {} timeline {} at {}", conn, timeline, LogSequenceNumber.valueOf(start));
@@ -132,6 +133,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
                     .withStatusInterval(1, TimeUnit.SECONDS).start();
             try {
                 long lastSync = System.nanoTime();
+                long lastTimelineCheck = System.nanoTime();
                 while (running) {
                     ByteBuffer data = stream.readPending();
                     if (data == null) {
@@ -141,6 +143,15 @@ public final class PostgresWalStreamer implements AutoCloseable {
                         }
                         if (stream.isClosed()) {
                             break;
+                        }
+                        if (System.nanoTime() - lastTimelineCheck > TimeUnit.SECONDS.toNanos(2)) {
+                            lastTimelineCheck = System.nanoTime();
+                            int now = serverTimeline(sql);
+                            if (now > timeline) {
+                                // pgjdbc drops the end-of-timeline message: notice the promotion here
+                                LOG.info("{} moved to timeline {}; following it", conn, now);
+                                break;
+                            }
                         }
                         sleep(5);
                         continue;
@@ -178,6 +189,16 @@ public final class PostgresWalStreamer implements AutoCloseable {
         return DriverManager.getConnection(conn.jdbcUrl(), p);
     }
 
+    /** The timeline the server writes (a primary) or receives (a standby). */
+    private static int serverTimeline(Connection sql) throws SQLException {
+        try (Statement s = sql.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) "
+                        + "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
     /** IDENTIFY_SYSTEM; a new timeline closes the old one and stores its history file. */
     private void identify(Connection c) throws SQLException, IOException {
         long sys;
@@ -199,17 +220,41 @@ public final class PostgresWalStreamer implements AutoCloseable {
         }
         systemId = sys;
         if (tli != timeline) {
-            if (segment != null) {
-                closeSegment(true); // the old timeline's last segment ends at the switch: kept as .partial
-            }
-            if (tli > 1) {
-                storeHistory(c, tli);
+            long switchPoint = tli > 1 ? storeHistory(c, tli) : 0;
+            if (timeline != 0 && segment != null) {
+                switchSegment(tli, switchPoint);
+            } else if (timeline != 0) {
+                resumeAt = switchPoint;
             }
             timeline = tli;
         }
     }
 
-    private void storeHistory(Connection c, int tli) throws SQLException, IOException {
+    /**
+     * At a timeline switch the old timeline's last segment is stored as {@code .partial}, and the
+     * new timeline's segment starts as a copy of it up to the switch point: streaming resumes
+     * there (the server renamed its own copy of the old segment, so it could not send it).
+     */
+    private void switchSegment(int newTimeline, long switchPoint) throws IOException {
+        long keep = Math.max(0, Math.min(written, switchPoint - segmentStart));
+        String name = WalArchive.segmentName(newTimeline, segmentStart, segmentSize);
+        Path next = spool.resolve(name + ".partial");
+        try (FileChannel to = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            segment.transferTo(0, keep, to);
+            to.force(false);
+        }
+        long start = segmentStart;
+        closeSegment(true);
+        segmentStart = start;
+        segmentName = name;
+        segment = FileChannel.open(next, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        written = keep;
+        synced = keep;
+    }
+
+    /** Stores the history file of {@code tli} and returns the point where it branched off. */
+    private long storeHistory(Connection c, int tli) throws SQLException, IOException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + tli)) {
             rs.next();
             String name = rs.getString(1);
@@ -223,6 +268,14 @@ public final class PostgresWalStreamer implements AutoCloseable {
                 Files.deleteIfExists(tmp);
             }
             LOG.info("stored {} (timeline {} began)", name, tli);
+            long switchPoint = 0;
+            for (String line : new String(content, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 2 && !line.startsWith("#")) {
+                    switchPoint = WalArchive.parseLsn(f[1]); // the last line: where tli branched off
+                }
+            }
+            return switchPoint;
         }
     }
 
@@ -230,6 +283,9 @@ public final class PostgresWalStreamer implements AutoCloseable {
     private long startPosition(Connection c) throws SQLException, IOException {
         if (segment != null) {
             return segmentStart + written;
+        }
+        if (resumeAt != 0) {
+            return resumeAt;
         }
         long restart;
         try (Connection sql = conn.open(); Statement s = sql.createStatement()) {
@@ -274,6 +330,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     private void openSegment(long start) throws IOException {
+        resumeAt = 0;
         segmentStart = start;
         segmentName = WalArchive.segmentName(timeline, start, segmentSize);
         Path file = spool.resolve(segmentName + ".partial");

@@ -104,6 +104,18 @@ class PostgresPitrIT {
         return new CliProcess.Result(p.exitValue(), out, err);
     }
 
+    private Process drkitProcess(Path log, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        if (ROOT) {
+            cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
+        }
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
+                "--repo", repo.toString()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+    }
+
     private Process drkitProcess(String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         if (ROOT) {
@@ -367,6 +379,83 @@ class PostgresPitrIT {
             }
             new ProcessBuilder(stop).inheritIO().start().waitFor();
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void theStreamerFollowsAPromotionToANewTimeline() throws Exception {
+        startLive("15", false);
+        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        // a standby of the live cluster, which the streamer follows
+        Path standbyDir = work.resolve("standby");
+        List<String> basebackup = new ArrayList<>(List.of(bin.resolve("pg_basebackup").toString(), "-D",
+                standbyDir.toString(), "-R", "-X", "stream", "-h", "127.0.0.1", "-p", String.valueOf(live.port()),
+                "-U", "postgres"));
+        if (ROOT) {
+            basebackup.addAll(0, List.of("runuser", "-u", "postgres", "--"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(basebackup).redirectErrorStream(true);
+        pb.environment().put("PGPASSWORD", live.password());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        Files.writeString(standbyDir.resolve("postgresql.auto.conf"), "primary_conninfo = 'host=127.0.0.1 port="
+                + live.port() + " user=postgres password=" + live.password() + "'\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        PostgresServer standby = PostgresServer.startExisting(bin, standbyDir, live.password());
+        try {
+            Path streamerLog = work.resolve("streamer.log");
+            Process streamer = drkitProcess(streamerLog, "-v", "wal-stream", "--url", standby.jdbcUrl("postgres"), "--user",
+                    "postgres", "--password-file", password.toString(), "--spool", work.resolve("spool").toString());
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (count(standby, "SELECT count(*) FROM pg_stat_replication") == 0) {
+                    if (!streamer.isAlive()) {
+                        throw new AssertionError("wal-stream exited: " + Files.readString(streamerLog));
+                    }
+                    assertThat(System.nanoTime()).isLessThan(deadline);
+                    Thread.sleep(200);
+                }
+                // a base backup of the primary, whose WAL reaches the repository through the standby
+                CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
+                        live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
+                        "--wal-source", "stream");
+                assertThat(backup.exit()).as(backup.err()).isZero();
+
+                // the standby is promoted (timeline 2) and written to; the streamer follows
+                standby.execute("postgres", "SELECT pg_promote()");
+                standby.awaitRecoveryEnd(Duration.ofMinutes(1));
+                standby.execute("postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1001, 1500) i");
+                String lsn = text(standby, "SELECT pg_current_wal_lsn()::text");
+                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (count(standby, "SELECT count(*) FROM pg_stat_replication WHERE flush_lsn >= '" + lsn + "'") == 0) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("the streamer did not follow timeline 2:\n" + Files.readString(streamerLog));
+                    }
+                    Thread.sleep(200);
+                }
+            } finally {
+                streamer.descendants().forEach(ProcessHandle::destroy);
+                streamer.destroy();
+                assertThat(streamer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            }
+        } finally {
+            standby.close();
+        }
+        List<String> stored;
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            stored = s.map(x -> x.getFileName().toString()).toList();
+        }
+        assertThat(stored).contains("00000002.history.zst").anyMatch(n -> n.startsWith("00000002") && n.length() > 30);
+
+        // the backup plus the streamed WAL of both timelines recover the rows written after the promotion
+        Path target = work.resolve("restored");
+        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
+                "--stage-wal");
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        restored = PostgresServer.startExisting(bin, target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1500);
     }
 
     /** Runs a backup and returns its id. */
