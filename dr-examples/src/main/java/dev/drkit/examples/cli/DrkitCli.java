@@ -31,8 +31,11 @@ public final class DrkitCli {
      * its real work, which matters for backups run from cron and archive_command.
      */
     private static void warmUp() {
-        Thread t = new Thread(() -> dev.drkit.core.repo.Json.write(java.util.Map.of("warm", java.time.Instant.EPOCH)),
-                "drkit-warm-up");
+        Thread t = new Thread(() -> {
+            // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
+            com.github.luben.zstd.Zstd.compress(new byte[16]);
+            dev.drkit.core.repo.Json.write(java.util.Map.of("warm", java.time.Instant.EPOCH));
+        }, "drkit-warm-up");
         t.setDaemon(true);
         t.start();
     }
