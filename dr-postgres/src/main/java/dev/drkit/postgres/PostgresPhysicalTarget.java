@@ -355,36 +355,53 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     parts.get(least).add(item);
                     sizes[least] += item.size();
                 });
-        ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
-            Thread t = new Thread(r, "drkit-pg-copy");
+        List<IoTask> tasks = new ArrayList<>();
+        for (int i = 0; i < jobs; i++) {
+            List<TarWriter.Item> part = parts.get(i);
+            String name = "data-" + i + ".tar";
+            tasks.add(() -> {
+                try (OutputStream out = context.newArtifact(name)) {
+                    TarWriter.write(part, out, (item, crc) -> checksums.put(item.name(), crc));
+                }
+            });
+        }
+        runAll("drkit-pg-copy", tasks, "copying " + dataDir);
+        try (OutputStream out = context.newArtifact(PG_CONTROL)) {
+            Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
+        }
+        Map<String, Stored> stored = new java.util.HashMap<>();
+        for (int i = 0; i < jobs; i++) {
+            for (TarWriter.Item item : parts.get(i)) {
+                stored.put(item.name(), new Stored("data-" + i + ".tar", checksums.getOrDefault(item.name(), "")));
+            }
+        }
+        return stored;
+    }
+
+    /** A piece of I/O work for {@link #runAll}. */
+    @FunctionalInterface
+    interface IoTask {
+        void run() throws IOException;
+    }
+
+    /** Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was. */
+    private static void runAll(String threadName, List<IoTask> tasks, String doing) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, tasks.size()), r -> {
+            Thread t = new Thread(r, threadName);
             t.setDaemon(true);
             return t;
         });
         try {
             List<Future<?>> running = new ArrayList<>();
-            for (int i = 0; i < jobs; i++) {
-                List<TarWriter.Item> part = parts.get(i);
-                String name = "data-" + i + ".tar";
+            for (IoTask task : tasks) {
                 running.add(pool.submit(() -> {
-                    try (OutputStream out = context.newArtifact(name)) {
-                        TarWriter.write(part, out, (item, crc) -> checksums.put(item.name(), crc));
-                    }
+                    task.run();
                     return null;
                 }));
             }
             for (Future<?> f : running) {
                 f.get();
             }
-            try (OutputStream out = context.newArtifact(PG_CONTROL)) {
-                Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
-            }
-            Map<String, Stored> stored = new java.util.HashMap<>();
-            for (int i = 0; i < jobs; i++) {
-                for (TarWriter.Item item : parts.get(i)) {
-                    stored.put(item.name(), new Stored("data-" + i + ".tar", checksums.getOrDefault(item.name(), "")));
-                }
-            }
-            return stored;
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
@@ -396,7 +413,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             throw new IOException(c);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while copying " + dataDir);
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + doing);
         } finally {
             pool.shutdownNow();
         }
@@ -711,38 +728,13 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         for (String name : tars) {
             streams.add(context.openArtifact(name)); // opened here: the context is not thread-safe
         }
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, streams.size()), r -> {
-            Thread t = new Thread(r, "drkit-pg-restore");
-            t.setDaemon(true);
-            return t;
-        });
         try {
-            List<Future<?>> running = new ArrayList<>();
+            List<IoTask> tasks = new ArrayList<>();
             for (InputStream in : streams) {
-                running.add(pool.submit(() -> {
-                    try (in) {
-                        new TarExtractor(staging, true, List.of()).unpack(in, staging);
-                    }
-                    return null;
-                }));
+                tasks.add(() -> new TarExtractor(staging, true, List.of()).unpack(in, staging));
             }
-            for (Future<?> f : running) {
-                f.get();
-            }
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IOException(c);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring");
+            runAll("drkit-pg-restore", tasks, "restoring");
         } finally {
-            pool.shutdownNow();
             for (InputStream in : streams) {
                 try {
                     in.close();

@@ -370,16 +370,11 @@ public final class PostgresWalStreamer implements AutoCloseable {
             archive.delete(path); // an older, shorter .partial of the same segment
         }
         try (InputStream in = Files.newInputStream(file)) {
-            archive.put(path, in, stored -> sameAs(stored, file));
+            archive.put(path, in, stored -> WalArchive.sameBytes(stored, file));
         }
         Files.delete(file);
         flushed.set(segmentStart + written);
         LOG.debug("stored {}", name);
-    }
-
-    private static boolean sameAs(InputStream stored, Path file) throws IOException {
-        byte[] have = stored.readAllBytes();
-        return java.util.Arrays.equals(have, Files.readAllBytes(file));
     }
 
     private static long parseSize(String text) {

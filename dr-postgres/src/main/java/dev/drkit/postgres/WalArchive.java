@@ -131,7 +131,8 @@ public final class WalArchive {
         }
     }
 
-    private static boolean sameBytes(InputStream stored, Path file) throws IOException {
+    /** Whether the stored bytes (read to the end) equal the file's, compared in chunks. */
+    static boolean sameBytes(InputStream stored, Path file) throws IOException {
         try (InputStream local = Files.newInputStream(file)) {
             byte[] a = new byte[1 << 16];
             byte[] b = new byte[1 << 16];
