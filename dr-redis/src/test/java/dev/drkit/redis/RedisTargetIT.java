@@ -191,10 +191,10 @@ class RedisTargetIT {
              RedisServer old = RedisServer.builder().embedded62().start()) {
             embedded62 = old.binary();
             data.populate();
-            data.sync.psetex("short-lived", 300, "gone soon");
+            data.sync.psetex("short-lived", 2000, "gone soon");
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
         }
-        Thread.sleep(400); // the short-lived key expires: a server loading the snapshot drops it
+        Thread.sleep(2100); // the short-lived key expires: a server loading the snapshot drops it
         VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.RESTORE);
         assertThat(report.passed()).as(report.problems().toString()).isTrue();
         VerificationResult load = report.results().stream().filter(r -> r.verifier().equals("redis-load-test"))

@@ -520,7 +520,15 @@ class PostgresPitrIT {
             Thread.sleep(1000);
             target = now(live); // rows committed one second before this point must come back
             live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
-            Thread.sleep(500);
+            // wait until the streamer has the DELETE durably (its reported flush position)
+            String lsn = text(live, "SELECT pg_current_wal_lsn()::text");
+            long flushDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (count(live, "SELECT count(*) FROM pg_stat_replication WHERE application_name = "
+                    + "'drkit-wal-streamer' AND flush_lsn >= '" + lsn + "'") == 0) {
+                assertThat(System.nanoTime()).as("the streamer did not report the DELETE flushed")
+                        .isLessThan(flushDeadline);
+                Thread.sleep(100);
+            }
         } finally {
             // a graceful stop stores the segment being received as .partial
             streamer.descendants().forEach(ProcessHandle::destroy);
