@@ -18,13 +18,12 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * starts PostgreSQL on it (server binaries from {@code server-bin-dir}, else
  * {@code /usr/lib/postgresql/<major>/bin}, else PATH; as the data's owner when run as root) on a
  * free loopback port with archiving off, waits until it is consistent and promoted, runs the
- * {@code validate} queries as {@code user} (the original cluster's roles and passwords come
+ * {@code validate} queries as {@code user} in the database of {@code url} (default
+ * {@code postgres}; the original cluster's roles and passwords come
  * with the backup), stops it, removes everything, and reports how long it took: the measured
  * RTO of the backup.
  */
@@ -84,9 +84,10 @@ public final class PhysicalRestoreTest implements Verifier {
                     "-w", "-t", "600", "-o", "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1"
                             + " -c archive_mode=off", "start"), owner, 660);
             started = true;
+            String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
             PgConnection admin = PgConnection.from(settings.toBuilder()
-                    .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/postgres").build());
-            awaitPromotion(admin);
+                    .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database).build());
+            EmbeddedPostgres.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
             details.put("restoreSeconds", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
             try (Connection c = admin.open()) {
                 PostgresVerifiers.RestoreTestVerifier.runValidations(c, settings.getAll("validate"), problems);
@@ -122,32 +123,6 @@ public final class PhysicalRestoreTest implements Verifier {
             if (!archive.fetch(name, wal.resolve(name), data)) {
                 throw new DrException(DrException.ErrorCode.BACKUP_NOT_FOUND, "WAL segment " + name
                         + " that the backup needs is not in the repository");
-            }
-        }
-    }
-
-    private static void awaitPromotion(PgConnection admin) throws SQLException {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-        while (true) {
-            try (Connection c = admin.open(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return;
-                }
-            } catch (SQLException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new SQLException("the scratch cluster did not finish recovery within 10 minutes");
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException("interrupted");
             }
         }
     }

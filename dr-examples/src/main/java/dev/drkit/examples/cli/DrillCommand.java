@@ -4,6 +4,7 @@ import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
 import dev.drkit.core.files.FileTrees;
 import dev.drkit.core.repo.Json;
+import dev.drkit.examples.drill.DatabaseDrill;
 import dev.drkit.examples.drill.DrillReport;
 import dev.drkit.examples.drill.FilesDrill;
 import java.io.IOException;
@@ -12,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,8 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code drkit drill}: the DR drill on embedded defaults. It plays disaster scenarios
  * against a local repository in a temporary directory and reports achieved RPO and RTO
- * against the plan's objectives. Today it covers configuration files; database, Redis and
- * bucket scenarios join as their targets land.
+ * against the plan's objectives: the database (an embedded PostgreSQL with streamed WAL) and
+ * the service's configuration files.
  */
 @Command(name = "drill", description = "Run the DR drill on embedded defaults and report RPO/RTO against objectives.")
 final class DrillCommand implements Callable<Integer> {
@@ -32,11 +35,18 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the drill's directory (repository, data, reports) for inspection.")
     boolean keep;
 
+    @Option(names = "--skip-database", description = "Leave out the PostgreSQL scenarios (configuration only).")
+    boolean skipDatabase;
+
+    @Option(names = "--inject-fault", hidden = true, paramLabel = "FAULT",
+            description = "Test only: sabotage a recovery to show that the drill's checks catch it.")
+    java.util.Set<String> faults = new java.util.HashSet<>();
+
     @Option(names = "--dir", paramLabel = "DIR", description = "Where to work (default: a new temporary directory).")
     Path dir;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, java.sql.SQLException, InterruptedException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -47,10 +57,18 @@ final class DrillCommand implements Callable<Integer> {
         }
         Instant started = Instant.now();
         DrillReport report;
+        PrintWriter log = global.quiet ? new PrintWriter(PrintWriter.nullWriter()) : err;
+        List<String> notes = new ArrayList<>();
+        List<DrillReport.Scenario> scenarios = new ArrayList<>();
         try (DrKit kit = DrKit.builder().config(DrKitConfig.builder().repository(work.resolve("repo").toString())
                 .build()).build()) {
-            report = new DrillReport(started, kit.repositoryDescription(),
-                    new FilesDrill(kit, work, global.quiet ? new PrintWriter(PrintWriter.nullWriter()) : err).run());
+            if (!skipDatabase) {
+                try (DatabaseDrill database = new DatabaseDrill(kit, work, log, notes, faults)) {
+                    scenarios.addAll(database.run());
+                }
+            }
+            scenarios.addAll(new FilesDrill(kit, work, log).run());
+            report = new DrillReport(started, kit.repositoryDescription(), scenarios, notes);
         }
         Files.writeString(work.resolve("drill-report.json"), new String(Json.write(report), StandardCharsets.UTF_8));
         Files.writeString(work.resolve("drill-report.md"), report.markdown());
@@ -60,11 +78,18 @@ final class DrillCommand implements Callable<Integer> {
             out.println();
             out.print(report.table());
             out.println();
+            report.notes().forEach(n -> out.println("  " + n));
             out.println("overall: " + (report.passed() ? "PASS" : "FAIL"));
             out.println(keep ? "kept for inspection: " + work + " (drill-report.json, drill-report.md)"
                     : "reports: drill-report.json and drill-report.md (removed with the drill directory; --keep keeps them)");
         }
         out.flush();
+        if (!report.passed()) {
+            err.println("drkit: the drill FAILED: " + String.join(", ", report.scenarios().stream()
+                    .filter(sc -> !sc.passed()).map(sc -> sc.name() + " (" + sc.system() + ")").toList())
+                    + "; see the checks in drill-report.md" + (keep ? "" : " (run with --keep to keep it)"));
+            err.flush();
+        }
         if (!keep) {
             FileTrees.delete(work);
         }

@@ -11,8 +11,9 @@ import java.util.Locale;
  * @param startedAt when the drill started
  * @param repository where the backups were stored
  * @param scenarios one row per scenario played
+ * @param notes the backups taken and checked before the disasters, and anything skipped
  */
-public record DrillReport(Instant startedAt, String repository, List<Scenario> scenarios) {
+public record DrillReport(Instant startedAt, String repository, List<Scenario> scenarios, List<String> notes) {
 
     /**
      * One disaster and the recovery from it.
@@ -31,6 +32,13 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
     public record Scenario(String name, String system, String what, double achievedRpoSeconds,
                            double achievedRtoSeconds, long objectiveRpoSeconds, long objectiveRtoSeconds,
                            List<String> checks, boolean passed) {
+
+        /** A scenario whose recovery could not be completed at all. */
+        public static Scenario failed(String name, String system, String what, long objectiveRpoSeconds,
+                                      long objectiveRtoSeconds, Exception cause) {
+            return new Scenario(name, system, what, Double.NaN, Double.NaN, objectiveRpoSeconds, objectiveRtoSeconds,
+                    List.of("FAILED: " + cause), false);
+        }
     }
 
     public boolean passed() {
@@ -64,6 +72,11 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
                     .append(" |\n");
         }
         sb.append('\n');
+        if (!notes.isEmpty()) {
+            sb.append("## Backups\n\n");
+            notes.forEach(n -> sb.append("- ").append(n).append('\n'));
+            sb.append('\n');
+        }
         for (Scenario s : scenarios) {
             sb.append("## ").append(s.name()).append("\n\n").append(s.what()).append("\n\n");
             s.checks().forEach(c -> sb.append("- ").append(c).append('\n'));
@@ -74,6 +87,9 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
     }
 
     private static String seconds(double s) {
+        if (Double.isNaN(s) || Double.isInfinite(s)) {
+            return "-";
+        }
         return String.format(Locale.ROOT, "%.2fs", s);
     }
 

@@ -1,6 +1,5 @@
 package dev.drkit.examples.drill;
 
-import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.DrException;
@@ -12,14 +11,12 @@ import dev.drkit.VerifyReport;
 import dev.drkit.core.files.FileTrees;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -90,7 +87,7 @@ public final class FilesDrill {
         BackupResult good = kit.backup(TargetSpec.files(TARGET, live.toString()));
         BackupResult newest = kit.backup(TargetSpec.files(TARGET, live.toString()));
         step("two more backups taken: " + good.id() + ", " + newest.id());
-        flipByte(newest.manifest());
+        Sabotage.flipByte(work.resolve("repo"), newest.manifest());
         step("disaster: one byte flipped in the stored artifact of " + newest.id());
         Instant disaster = Instant.now();
 
@@ -100,7 +97,7 @@ public final class FilesDrill {
             throw new IllegalStateException("verify did not detect the corrupted backup " + newest.id());
         }
         step("verify detected the corruption: " + broken.problems().get(0));
-        BackupManifest fallback = previousGood(newest.id());
+        BackupManifest fallback = Sabotage.previousGood(kit, TARGET, newest.id());
         Path recovered = work.resolve("recovered-corrupt");
         kit.restore(RestoreRequest.files(TARGET, fallback.id(), recovered));
         String after = TreeDigest.of(recovered.resolve(live.toString().substring(1)));
@@ -113,32 +110,6 @@ public final class FilesDrill {
                 "restored tree digest " + (identical ? "equals" : "differs from") + " the live configuration's");
         return scenario("corrupted backup", "The newest backup is corrupted at rest; verification detects it and "
                 + "the previous good backup is restored.", rpo, rto, checks, identical);
-    }
-
-    private BackupManifest previousGood(String corruptId) {
-        List<BackupManifest> all = new ArrayList<>(kit.list(TARGET));
-        all.sort(Comparator.comparing(BackupManifest::startedAt).reversed());
-        for (BackupManifest m : all) {
-            if (!m.id().equals(corruptId) && kit.verify(TARGET, m.id(), VerifyLevel.DECODE).passed()) {
-                return m;
-            }
-        }
-        throw new IllegalStateException("no good backup left to fall back to");
-    }
-
-    private void flipByte(BackupManifest m) throws IOException {
-        ArtifactInfo a = m.artifacts().get(0);
-        Path object = work.resolve("repo/backups").resolve(m.target()).resolve(m.id()).resolve(a.storedName());
-        if (!Files.exists(object)) {
-            throw new IllegalStateException("the drill corrupts backups in its own local repository only: " + object);
-        }
-        try (RandomAccessFile f = new RandomAccessFile(object.toFile(), "rw")) {
-            long at = f.length() / 2;
-            f.seek(at);
-            int b = f.read();
-            f.seek(at);
-            f.write(b ^ 0xff);
-        }
     }
 
     private static DrillReport.Scenario scenario(String name, String what, double rpo, double rto, List<String> checks,

@@ -1,0 +1,344 @@
+package dev.drkit.examples.drill;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.core.files.FileTrees;
+import dev.drkit.postgres.EmbeddedPostgres;
+import dev.drkit.postgres.PostgresWalStreamer;
+import dev.drkit.postgres.WalArchive;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The DR drill for the database: an embedded PostgreSQL with the sample {@code corporate_intel}
+ * database and an application writing to it, WAL streamed into the repository, physical and
+ * logical backups; then accidental deletion (point-in-time recovery to just before it), loss of
+ * the database (restore of the newest backup and all WAL), and a corrupted newest backup
+ * (detected by verification, the previous good one restored and rolled forward). Each recovery
+ * is started and queried: the table contents are compared with digests taken before the
+ * disaster, and the data lost is measured from the application's acknowledged writes.
+ */
+public final class DatabaseDrill implements AutoCloseable {
+    /** The classic plan's database objectives. */
+    static final Duration DB_RPO = Duration.ofHours(1);
+    static final Duration DB_RTO = Duration.ofHours(2);
+    static final String PHYSICAL = "corporate-intel-db";
+    static final String LOGICAL = "corporate-intel-dump";
+    private static final String DATABASE = "corporate_intel";
+    private static final long SEGMENT_SIZE = 16L << 20;
+
+    private final DrKit kit;
+    private final Path work;
+    private final Path pg;
+    private final PrintWriter log;
+    private final List<String> notes;
+    private final java.util.Set<String> faults;
+    private final List<EmbeddedPostgres> clusters = new ArrayList<>();
+    private Path bin;
+    private EmbeddedPostgres live;
+    private PostgresWalStreamer streamer;
+    private AppWriter app;
+    private Settings connection;
+
+    /** Faults the drill can be told to inject, to show that its checks catch a bad recovery. */
+    public static final String LATE_PITR_TARGET = "late-pitr-target";
+
+    /**
+     * @param notes receives one line per backup and check made outside the scenarios
+     * @param faults faults to inject ({@link #LATE_PITR_TARGET}: recover to just after the
+     *        accidental deletion instead of before it), empty for a real drill
+     */
+    public DatabaseDrill(DrKit kit, Path work, PrintWriter log, List<String> notes, java.util.Set<String> faults) {
+        this.kit = kit;
+        this.work = work;
+        this.pg = work.resolve("pg");
+        this.log = log;
+        this.notes = notes;
+        this.faults = java.util.Set.copyOf(faults);
+    }
+
+    public List<DrillReport.Scenario> run() throws IOException, SQLException, InterruptedException {
+        start();
+        BackupResult first = backUp();
+        List<DrillReport.Scenario> scenarios = new ArrayList<>();
+        scenarios.add(attempt("accidental deletion", this::accidentalDeletion));
+        BackupResult second = kit.backup(new TargetSpec(PHYSICAL, "postgres", physicalSettings(true)));
+        step("incremental base backup " + second.id() + " taken (" + second.manifest().storedSize() + " bytes stored)");
+        notes.add("physical incremental backup " + second.id() + " on top of " + first.id());
+        Thread.sleep(1000); // the application keeps writing after the newest backup
+        Outcome lost = loseDatabase();
+        scenarios.add(attempt("loss of database", () -> lossOfDatabase(lost)));
+        scenarios.add(attempt("corrupted backup", () -> corruptedBackup(lost, second)));
+        return scenarios;
+    }
+
+    /** Plays a scenario; one whose recovery breaks is reported as failed, and the drill goes on. */
+    private DrillReport.Scenario attempt(String name, ScenarioRun run) {
+        try {
+            return run.play();
+        } catch (Exception e) {
+            step("scenario '" + name + "' FAILED: " + e);
+            return DrillReport.Scenario.failed(name, "database", "The recovery could not be completed.",
+                    DB_RPO.toSeconds(), DB_RTO.toSeconds(), e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ScenarioRun {
+        DrillReport.Scenario play() throws Exception;
+    }
+
+    // ------------------------------------------------------------------ setup
+
+    private void start() throws IOException, SQLException {
+        bin = EmbeddedPostgres.bundledBinaries();
+        live = track(EmbeddedPostgres.create(bin, pg.resolve("live"), Map.of("wal_level", "replica")));
+        step("embedded PostgreSQL started on port " + live.port() + " (binaries " + bin + ")");
+        SampleDatabase.load(live, DATABASE);
+        step("sample database " + DATABASE + " loaded: " + SampleDatabase.describe(live, DATABASE));
+        Path secrets = Files.createDirectories(work.resolve("secrets"));
+        Path password = live.writePasswordFile(secrets.resolve("pg-password"));
+        connection = Settings.builder().set("url", live.jdbcUrl(DATABASE)).set("user", EmbeddedPostgres.SUPERUSER)
+                .set("password-file", password.toString()).build();
+        streamer = PostgresWalStreamer.start(connection, kit.archive(WalArchive.AREA), pg.resolve("wal-spool"));
+        step("WAL streaming into the repository (physical replication slot 'drkit')");
+        app = AppWriter.start(live, DATABASE);
+        step("application started: one acknowledged write every " + AppWriter.INTERVAL.toMillis() + " ms");
+    }
+
+    private BackupResult backUp() throws IOException {
+        BackupResult full = kit.backup(new TargetSpec(PHYSICAL, "postgres", physicalSettings(false)));
+        step("physical base backup " + full.id() + " taken (" + full.manifest().rawSize() + " bytes read, "
+                + full.manifest().storedSize() + " stored)");
+        VerifyReport tested = kit.verify(PHYSICAL, full.id(), VerifyLevel.RESTORE, connection.toBuilder()
+                .set("server-bin-dir", bin.toString()).add("validate", "SELECT count(*) > 0 FROM filings").build());
+        requirePassed(tested, "the base backup's restore test");
+        step("base backup " + full.id() + " restore-tested: restored, started, queried, removed");
+        notes.add("physical base backup " + full.id() + ": restore test passed ("
+                + tested.results().stream().map(r -> r.verifier() + " " + r.status()).toList() + ")");
+        try {
+            BackupResult dump = kit.backup(new TargetSpec(LOGICAL, "postgres-logical", connection));
+            requirePassed(kit.verify(LOGICAL, dump.id(), VerifyLevel.DECODE), "the logical backup's verification");
+            step("logical backup " + dump.id() + " (pg_dump) taken and verified");
+            notes.add("logical backup " + dump.id() + " (pg_dump): checksum and decode verification passed");
+        } catch (ConfigException e) {
+            step("logical backup skipped: " + e.getMessage());
+            notes.add("logical backup skipped: " + e.getMessage());
+        }
+        return full;
+    }
+
+    private Settings physicalSettings(boolean incremental) {
+        return connection.toBuilder().set("data-dir", live.dataDir().toString()).set("wal-source", "stream")
+                .set("wal-timeout", "2m").set("jobs", "2").set("incremental", String.valueOf(incremental)).build();
+    }
+
+    // -------------------------------------------------------------- scenarios
+
+    private DrillReport.Scenario accidentalDeletion() throws IOException, SQLException, InterruptedException {
+        Thread.sleep(1500);
+        String before = SampleDatabase.digest(live, DATABASE);
+        Instant disaster = Instant.now();
+        int deleted;
+        try (Connection c = live.connect(DATABASE); Statement s = c.createStatement()) {
+            deleted = s.executeUpdate("DELETE FROM filings WHERE id % 2 = 0");
+        }
+        Instant afterDelete = Instant.now();
+        step("disaster: DELETE removed " + deleted + " of the filings at " + disaster);
+        Thread.sleep(500);
+        awaitArchived(switchWal());
+
+        long start = System.nanoTime();
+        Path dest = pg.resolve("pitr");
+        Instant pointInTime = faults.contains(LATE_PITR_TARGET) ? afterDelete : disaster;
+        String target = pointInTime.atOffset(ZoneOffset.UTC).toString();
+        kit.restore(RestoreRequest.latest(PHYSICAL, Settings.builder().set("to", dest.toString()).set("time", target)
+                .set("stage-wal", "true").set("restore-command", "false").build()));
+        Recovered r = recover(dest, disaster);
+        double rto = seconds(start);
+        boolean identical = before.equals(r.digest);
+        step("point-in-time copy validated: filings " + (identical ? "as before the DELETE" : "DIFFERENT")
+                + ", " + r.loss);
+        r.cluster.stop(false);
+        return scenario("accidental deletion", "A DELETE removed half of the filings table; the cluster was "
+                + "recovered side by side to the moment before it (--time " + target + ") and checked.",
+                r.loss.rpoSeconds(), rto, List.of("filings digest " + (identical ? "equals" : "differs from")
+                        + " the digest taken just before the DELETE (" + before.substring(0, 12) + "...)",
+                        r.loss.describe(), "the recovered copy was promoted and accepts writes"),
+                identical && r.loss.lostWrites() == 0);
+    }
+
+    /** The server dies and its data directory is gone; WAL streamed so far is stored as a partial segment. */
+    private Outcome loseDatabase() throws IOException, SQLException, InterruptedException {
+        String before = SampleDatabase.digest(live, DATABASE);
+        Instant disaster = Instant.now();
+        live.stop(true);
+        FileTrees.delete(live.dataDir());
+        app.awaitStopped();
+        streamer.close();
+        step("disaster: the database server crashed and its data directory " + live.dataDir() + " was lost");
+        return new Outcome(before, disaster);
+    }
+
+    private DrillReport.Scenario lossOfDatabase(Outcome lost) throws IOException, SQLException {
+        long start = System.nanoTime();
+        Path dest = pg.resolve("restored");
+        kit.restore(RestoreRequest.latest(PHYSICAL, Settings.builder().set("to", dest.toString())
+                .set("stage-wal", "true").set("restore-command", "false").build()));
+        Recovered r = recover(dest, lost.disaster);
+        double rto = seconds(start);
+        boolean identical = lost.digest.equals(r.digest);
+        step("restored cluster validated: filings " + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
+        r.cluster.stop(false);
+        return scenario("loss of database", "The server crashed and its data directory was deleted; the newest "
+                + "base backup was restored into a new directory with all streamed WAL, started and checked.",
+                r.loss.rpoSeconds(), rto, List.of("filings digest " + (identical ? "equals" : "differs from")
+                        + " the digest taken before the loss", r.loss.describe(),
+                        "recovered to the end of the streamed WAL (including the partial segment) and promoted"),
+                identical);
+    }
+
+    private DrillReport.Scenario corruptedBackup(Outcome lost, BackupResult newest)
+            throws IOException, SQLException {
+        Sabotage.flipByte(work.resolve("repo"), newest.manifest());
+        step("disaster: one byte flipped in the stored data of the newest backup " + newest.id());
+        long start = System.nanoTime();
+        VerifyReport broken = kit.verify(PHYSICAL, newest.id(), VerifyLevel.CHECKSUM);
+        if (broken.passed()) {
+            throw new IllegalStateException("verify did not detect the corrupted backup " + newest.id());
+        }
+        step("verify detected the corruption: " + broken.problems().get(0));
+        BackupManifest fallback = Sabotage.previousGood(kit, PHYSICAL, newest.id());
+        Path dest = pg.resolve("fallback");
+        kit.restore(new RestoreRequest(PHYSICAL, fallback.id(), Settings.builder().set("to", dest.toString())
+                .set("stage-wal", "true").set("restore-command", "false").build(), false));
+        Recovered r = recover(dest, lost.disaster);
+        double rto = seconds(start);
+        boolean identical = lost.digest.equals(r.digest);
+        step("previous good backup " + fallback.id() + " rolled forward and validated: filings "
+                + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
+        r.cluster.stop(false);
+        return scenario("corrupted backup", "With the database lost, its newest backup turned out corrupted: "
+                + "verification detected it, and the previous good backup was restored and rolled forward "
+                + "through the WAL.", r.loss.rpoSeconds(), rto, List.of("verify --level checksum failed on "
+                        + newest.id() + ": " + broken.problems().get(0), "restored " + fallback.id()
+                        + ", the newest backup that passes verification", "filings digest "
+                        + (identical ? "equals" : "differs from") + " the digest taken before the loss",
+                        r.loss.describe()), identical);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Starts a restored data directory, waits for promotion, and measures what it holds. */
+    private Recovered recover(Path dataDir, Instant disaster) throws IOException, SQLException {
+        EmbeddedPostgres cluster = track(EmbeddedPostgres.open(bin, dataDir, live.password()));
+        cluster.awaitPromotion(Duration.ofMinutes(30));
+        try (Connection c = cluster.connect(DATABASE); Statement s = c.createStatement()) {
+            s.execute("CREATE TEMP TABLE drill_write_check AS SELECT 1"); // accepts writes
+        }
+        return new Recovered(cluster, SampleDatabase.digest(cluster, DATABASE),
+                app.lossAgainst(cluster, DATABASE, disaster));
+    }
+
+    private String switchWal() throws SQLException {
+        try (Connection c = live.connect(DATABASE); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_switch_wal(), (SELECT timeline_id FROM pg_control_checkpoint()),"
+                     + " (SELECT system_identifier FROM pg_control_system())")) {
+            rs.next();
+            long end = WalArchive.parseLsn(rs.getString(1));
+            return rs.getLong(3) + "/" + WalArchive.segmentName(rs.getInt(2), end - 1, SEGMENT_SIZE);
+        }
+    }
+
+    private void awaitArchived(String systemAndSegment) throws IOException, InterruptedException {
+        String[] parts = systemAndSegment.split("/");
+        WalArchive archive = new WalArchive(kit.archive(WalArchive.AREA));
+        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (!archive.contains(Long.parseLong(parts[0]), parts[1])) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the WAL streamer did not store segment " + parts[1] + " within 2 "
+                        + "minutes" + (streamer.lastError() != null ? ": " + streamer.lastError().getMessage() : ""));
+            }
+            Thread.sleep(50);
+        }
+        step("WAL segment " + parts[1] + " with the disaster in it is in the repository");
+    }
+
+    private EmbeddedPostgres track(EmbeddedPostgres cluster) {
+        clusters.add(cluster);
+        return cluster;
+    }
+
+    private static DrillReport.Scenario scenario(String name, String what, double rpo, double rto,
+                                                 List<String> checks, boolean validated) {
+        boolean met = rpo <= DB_RPO.toSeconds() && rto <= DB_RTO.toSeconds();
+        return new DrillReport.Scenario(name, "database", what, rpo, rto, DB_RPO.toSeconds(), DB_RTO.toSeconds(),
+                checks, validated && met);
+    }
+
+    private static void requirePassed(VerifyReport r, String what) {
+        if (!r.passed()) {
+            throw new DrException(DrException.ErrorCode.VERIFICATION_FAILED, what + " failed: "
+                    + String.join("; ", r.problems()));
+        }
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    private void step(String what) {
+        log.println("drill: " + what);
+        log.flush();
+    }
+
+    /** Stops the application, the streamer and every cluster the drill started. */
+    @Override
+    public void close() {
+        if (app != null) {
+            app.stop();
+        }
+        try {
+            if (streamer != null) {
+                streamer.close();
+            }
+        } catch (IOException e) {
+            log.println("drill: stopping the WAL streamer failed: " + e.getMessage());
+        }
+        for (EmbeddedPostgres c : clusters) {
+            try {
+                if (Files.exists(c.dataDir())) {
+                    c.stop(false);
+                }
+            } catch (DrException e) {
+                log.println("drill: stopping " + c + " failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private record Outcome(String digest, Instant disaster) {
+    }
+
+    private record Recovered(EmbeddedPostgres cluster, String digest, AppWriter.Loss loss) {
+    }
+}
