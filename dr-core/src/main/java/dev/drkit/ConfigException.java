@@ -28,6 +28,6 @@ public class ConfigException extends DrException {
         if (problems.size() == 1) {
             return problems.get(0);
         }
-        return problems.size() + " configuration problems: " + String.join("; ", problems);
+        return problems.size() + " configuration problems:\n  " + String.join("\n  ", problems);
     }
 }

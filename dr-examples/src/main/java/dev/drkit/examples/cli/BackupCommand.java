@@ -14,12 +14,70 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code drkit backup <type> ...}. */
-@Command(name = "backup", description = "Take a backup; prints the new backup id as the last line.",
+/**
+ * {@code drkit backup <type> ...}, or with a setup file {@code drkit --config F backup (--name NAME... | --all)}:
+ * the setup's targets, each new backup then copied to the setup's {@code copies}.
+ */
+@Command(name = "backup", description = "Take a backup; prints the new backup id as the last line. With --config: "
+        + "back up the setup's targets (--name NAME or --all) and copy each new backup to the setup's copies.",
         subcommands = {BackupCommand.Files.class, BackupCommand.Postgres.class, BackupCommand.PostgresLogical.class,
                 BackupCommand.Redis.class,
                 BackupCommand.MinioBucket.class})
-final class BackupCommand {
+final class BackupCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "With --config: a target of the setup (repeatable).")
+    List<String> names = new ArrayList<>();
+
+    @Option(names = "--all", description = "With --config: every target of the setup, in file order.")
+    boolean all;
+
+    @Override
+    public Integer call() throws java.io.IOException {
+        GlobalOptions global = GlobalOptions.of(spec);
+        if (global.setup() == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give the type to back up (backup "
+                    + "files|postgres|postgres-logical|redis|minio-bucket ...), or --config drkit.yaml with --name or --all");
+        }
+        dev.drkit.core.config.Setup setup = global.setup();
+        if (all == !names.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --name NAME (repeatable) or "
+                    + "--all; the setup has: " + String.join(", ", setup.targets().keySet()));
+        }
+        List<dev.drkit.core.config.Setup.Target> targets = all ? List.copyOf(setup.targets().values())
+                : names.stream().map(setup::target).toList();
+        PrintWriter out = spec.commandLine().getOut();
+        List<dev.drkit.BackupManifest> taken = new ArrayList<>();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, new EncryptionOptions().stage(global), null,
+                new EncryptionOptions().signer(global), null)) {
+            for (dev.drkit.core.config.Setup.Target t : targets) {
+                BackupResult r = kit.backup(t.spec());
+                taken.add(r.manifest());
+                if (!global.quiet && !global.json) {
+                    out.printf("backed up %s: %s raw, %s stored in %.1fs%n", t.name(),
+                            Sizes.human(r.manifest().rawSize()), Sizes.human(r.manifest().storedSize()),
+                            r.manifest().duration().toMillis() / 1000.0);
+                }
+                for (String copy : setup.copies()) {
+                    try (dev.drkit.spi.StorageBackend destination = kit.openStorage(copy)) {
+                        dev.drkit.CopyResult c = kit.copy(t.name(), r.id(), false, destination);
+                        if (!global.quiet && !global.json) {
+                            out.printf("copied %s %s to %s (%s)%n", t.name(), r.id(), c.destination(),
+                                    Sizes.human(c.bytes()));
+                        }
+                    }
+                }
+            }
+        }
+        if (global.json) {
+            GlobalOptions.printJson(out, taken);
+        } else {
+            taken.forEach(m -> out.println(m.id()));
+        }
+        out.flush();
+        return 0;
+    }
 
     /** Options every backup type takes. */
     static final class Common {
@@ -37,8 +95,8 @@ final class BackupCommand {
         int run(CommandSpec spec, String type, Settings settings) throws java.io.IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
-            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(), null,
-                    encryption.signer(), null)) {
+            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(global), null,
+                    encryption.signer(global), null)) {
                 BackupResult r = kit.backup(new TargetSpec(name, type, settings));
                 if (global.json) {
                     GlobalOptions.printJson(out, r.manifest());

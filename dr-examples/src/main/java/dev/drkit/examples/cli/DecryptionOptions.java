@@ -35,17 +35,24 @@ final class DecryptionOptions {
         return file == null ? null : dev.drkit.crypto.PgpManifestVerifier.fromFile(file);
     }
 
-    /** The stage (possibly without keys, so that errors can say what is needed). */
-    DecryptionStage stage() throws IOException {
+    /**
+     * The stage (possibly without keys, so that errors can say what is needed); without keys on
+     * the command line the setup file's {@code secret-key} and its passphrase file apply.
+     */
+    DecryptionStage stage(GlobalOptions global) throws IOException {
         PgpDecryption.Builder b = PgpDecryption.builder();
-        for (Path p : secretKeys) {
+        dev.drkit.Settings setup = global.setupEncryption();
+        List<Path> keys = secretKeys.isEmpty() ? setup.getAll("secret-key").stream().map(Path::of).toList() : secretKeys;
+        for (Path p : keys) {
             b.secretKeys(p);
         }
+        Path passphraseFrom = passphraseFile != null ? passphraseFile
+                : setup.path("secret-passphrase-file").or(() -> setup.path("passphrase-file")).orElse(null);
         String fromEnv = System.getenv("DRKIT_SECRET_KEY");
         if (fromEnv != null && !fromEnv.isBlank()) {
             b.secretKeys(PgpKeys.secretKeys(fromEnv, "DRKIT_SECRET_KEY"));
         }
-        char[] passphrase = passphraseFile != null ? Passphrases.fromFile(passphraseFile)
+        char[] passphrase = passphraseFrom != null ? Passphrases.fromFile(passphraseFrom)
                 : Passphrases.fromEnvironment("DRKIT_PASSPHRASE");
         b.passphrase(passphrase);
         if (passphrase != null) {

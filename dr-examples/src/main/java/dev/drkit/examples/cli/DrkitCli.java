@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
                 PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
                 WalCommands.Stream.class,
-                KeyCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
+                KeyCommand.class, DrillCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class DrkitCli {
     @picocli.CommandLine.Mixin
     GlobalOptions global;

@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.Settings;
 import dev.drkit.crypto.Passphrases;
 import dev.drkit.crypto.PgpEncryption;
 import dev.drkit.spi.EncryptionStage;
@@ -27,23 +28,37 @@ final class EncryptionOptions {
             description = "Passphrase of the --sign-with key.")
     Path signingPassphraseFile;
 
-    /** The manifest signer, or null. */
-    dev.drkit.spi.ManifestSigner signer() throws IOException {
-        if (signingKey == null) {
+    /** The manifest signer (from the options, else the setup file's {@code sign-with}), or null. */
+    dev.drkit.spi.ManifestSigner signer(GlobalOptions global) throws IOException {
+        Settings setup = global.setupEncryption();
+        Path key = signingKey != null ? signingKey : setup.path("sign-with").orElse(null);
+        if (key == null) {
             return null;
         }
-        char[] passphrase = signingPassphraseFile == null ? null : Passphrases.fromFile(signingPassphraseFile);
-        return dev.drkit.crypto.PgpManifestSigner.fromFile(signingKey, passphrase);
+        Path passphraseFrom = signingKey != null ? signingPassphraseFile
+                : setup.path("sign-passphrase-file").orElse(null);
+        char[] passphrase = passphraseFrom == null ? null : Passphrases.fromFile(passphraseFrom);
+        return dev.drkit.crypto.PgpManifestSigner.fromFile(key, passphrase);
     }
 
-    /** The stage, or null when no encryption was asked for. */
-    EncryptionStage stage() throws IOException {
-        char[] passphrase = passphraseFile != null ? Passphrases.fromFile(passphraseFile) : null;
-        if (publicKeys.isEmpty() && passphrase == null) {
+    /**
+     * The stage, or null when no encryption was asked for; without options on the command line
+     * the setup file's {@code encrypt-to} and {@code passphrase-file} apply.
+     */
+    EncryptionStage stage(GlobalOptions global) throws IOException {
+        List<Path> keys = publicKeys;
+        Path passphraseFrom = passphraseFile;
+        if (keys.isEmpty() && passphraseFrom == null) {
+            Settings setup = global.setupEncryption();
+            keys = setup.getAll("encrypt-to").stream().map(Path::of).toList();
+            passphraseFrom = setup.path("passphrase-file").orElse(null);
+        }
+        char[] passphrase = passphraseFrom != null ? Passphrases.fromFile(passphraseFrom) : null;
+        if (keys.isEmpty() && passphrase == null) {
             return null;
         }
         PgpEncryption.Builder b = PgpEncryption.builder();
-        for (Path p : publicKeys) {
+        for (Path p : keys) {
             b.recipients(p);
         }
         if (passphrase != null) {

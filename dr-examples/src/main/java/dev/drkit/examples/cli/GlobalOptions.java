@@ -14,6 +14,13 @@ final class GlobalOptions {
             description = "Repository: file:/path or a plain path (env DRKIT_REPO).")
     String repo;
 
+    @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "Declarative setup (drkit.yaml): repository, copies, targets, keys, retention, schedules, "
+                    + "objectives (env DRKIT_CONFIG).")
+    java.nio.file.Path config;
+
+    private dev.drkit.core.config.Setup setup;
+
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Machine-readable output on stdout.")
     boolean json;
 
@@ -32,10 +39,61 @@ final class GlobalOptions {
         return ((DrkitCli) spec.root().userObject()).global;
     }
 
-    /** The repository given by --repo or DRKIT_REPO, or null. */
+    /** The repository given by --repo or DRKIT_REPO, else the setup file's, or null. */
     String repository() {
         String uri = repo != null ? repo : System.getenv("DRKIT_REPO");
+        if ((uri == null || uri.isBlank()) && setup() != null) {
+            uri = setup().repository();
+        }
         return uri == null || uri.isBlank() ? null : uri;
+    }
+
+    /** The setup file given by --config or DRKIT_CONFIG (read and checked once), or null. */
+    dev.drkit.core.config.Setup setup() {
+        if (setup == null) {
+            java.nio.file.Path file = config;
+            String env = System.getenv("DRKIT_CONFIG");
+            if (file == null && env != null && !env.isBlank()) {
+                file = java.nio.file.Path.of(env);
+            }
+            if (file != null) {
+                setup = dev.drkit.core.config.SetupFile.load(file);
+            }
+        }
+        return setup;
+    }
+
+    /** The setup file, or an error saying the command needs one. */
+    dev.drkit.core.config.Setup requireSetup(String what) {
+        if (setup() == null) {
+            throw new ConfigException(what + " needs a setup file: give --config drkit.yaml (or set DRKIT_CONFIG)");
+        }
+        return setup();
+    }
+
+    /** The setup's keys ({@code encrypt-to}, {@code secret-key}, ...), empty without a setup. */
+    dev.drkit.Settings setupEncryption() {
+        return setup() == null ? dev.drkit.Settings.empty() : setup().encryption();
+    }
+
+    /**
+     * The options of a target: the setup's for that target (when there is one) overlaid by the
+     * ones given on the command line, key by key.
+     */
+    dev.drkit.Settings targetOptions(String name, dev.drkit.Settings fromCommandLine) {
+        if (setup() == null || !setup().targets().containsKey(name)) {
+            return fromCommandLine;
+        }
+        return overlay(setup().target(name).settings(), fromCommandLine);
+    }
+
+    /** {@code base} with every key that {@code top} has replaced by top's values. */
+    static dev.drkit.Settings overlay(dev.drkit.Settings base, dev.drkit.Settings top) {
+        dev.drkit.Settings.Builder b = base.toBuilder();
+        for (String key : top.keys()) {
+            b.remove(key).addAll(key, top.getAll(key));
+        }
+        return b.build();
     }
 
     /** Opens the kit on the repository given by --repo or DRKIT_REPO. */
@@ -47,11 +105,15 @@ final class GlobalOptions {
     DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
                dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
                dev.drkit.spi.ManifestVerifier trusted) {
-        String uri = repo != null ? repo : System.getenv("DRKIT_REPO");
-        if (uri == null || uri.isBlank()) {
-            throw new ConfigException("no repository: give --repo URI (e.g. --repo /var/backups/drkit) or set DRKIT_REPO");
+        String uri = repository();
+        if (uri == null) {
+            throw new ConfigException("no repository: give --repo URI (e.g. --repo /var/backups/drkit), set DRKIT_REPO, "
+                    + "or name one in the --config file");
         }
         DrKitConfig.Builder config = DrKitConfig.builder().repository(uri);
+        if (compression == null && setup() != null) {
+            compression = setup().compression();
+        }
         if (compression != null) {
             config.compression(compression);
         }

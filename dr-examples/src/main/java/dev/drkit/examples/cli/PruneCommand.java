@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit prune [--name NAME] [--keep-* N] [--keep-within D] [--dry-run]}. */
 @Command(name = "prune", description = "Expire backups by retention rules (restic's semantics) and remove "
-        + "incomplete ones. Without any --keep rule nothing expires.")
+        + "incomplete ones. Without any --keep rule nothing expires, unless --config gives each target its retention.")
 final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -52,6 +52,9 @@ final class PruneCommand implements Callable<Integer> {
             throw new dev.drkit.ConfigException(e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
+        if (policy.isEmpty() && global.setup() != null) {
+            return pruneAsSetUp(global, out);
+        }
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             PruneResult r = kit.prune(name, policy, dryRun);
             if (global.json) {
@@ -61,6 +64,34 @@ final class PruneCommand implements Callable<Integer> {
             }
             out.flush();
         }
+        return 0;
+    }
+
+    /** Without --keep rules and with a setup file: each target (--name, else all) by its own retention. */
+    private int pruneAsSetUp(GlobalOptions global, PrintWriter out) {
+        dev.drkit.core.config.Setup setup = global.setup();
+        List<dev.drkit.core.config.Setup.Target> targets = name != null ? List.of(setup.target(name))
+                : List.copyOf(setup.targets().values());
+        List<PruneResult> results = new java.util.ArrayList<>();
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            for (dev.drkit.core.config.Setup.Target t : targets) {
+                if (t.retentionPolicy().isEmpty()) {
+                    if (!global.quiet && !global.json) {
+                        out.println(t.name() + ": no retention in " + setup.file() + "; everything kept");
+                    }
+                    continue;
+                }
+                PruneResult r = kit.prune(t.name(), t.retentionPolicy(), dryRun);
+                results.add(r);
+                if (!global.quiet && !global.json) {
+                    print(out, r);
+                }
+            }
+        }
+        if (global.json) {
+            GlobalOptions.printJson(out, results);
+        }
+        out.flush();
         return 0;
     }
 

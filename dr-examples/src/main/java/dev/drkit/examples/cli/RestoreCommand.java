@@ -169,9 +169,10 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "target-action", targetAction);
         PostgresOptions.set(options, "restore-command", restoreCommand != null ? restoreCommand
                 : walFetchCommand(GlobalOptions.of(spec)));
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(global), null,
                 decryption.trusted())) {
-            RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(), options.build(), force));
+            RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(),
+                    global.targetOptions(selection.name, options.build()), force));
             if (global.json) {
                 GlobalOptions.printJson(out, r);
             } else if (!global.quiet) {

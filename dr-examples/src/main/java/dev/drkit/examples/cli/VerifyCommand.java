@@ -27,7 +27,7 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     DecryptionOptions decryption;
 
-    @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "decode",
+    @Option(names = "--level", paramLabel = "LEVEL", 
             description = "checksum (re-read and hash), decode (also decompress end to end; default), restore.")
     String level;
 
@@ -46,15 +46,28 @@ final class VerifyCommand implements Callable<Integer> {
             description = "redis, level restore: the redis-server to load the snapshot with (default: PATH's).")
     String redisServer;
 
+    /** The setup's verification options for the target under the ones given here. */
+    private Settings verifyOptions(GlobalOptions global, Settings given) {
+        if (global.setup() == null || !global.setup().targets().containsKey(selection.name)) {
+            return given;
+        }
+        return GlobalOptions.overlay(global.setup().target(selection.name).verify().options(), given);
+    }
+
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(), null,
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(global), null,
                 decryption.trusted())) {
+            if (level == null) {
+                level = global.setup() != null && global.setup().targets().containsKey(selection.name)
+                        ? global.setup().target(selection.name).verify().level() : "decode";
+            }
+            Settings given = PostgresOptions.set(PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate",
+                    validations), "redis-server", redisServer), "server-bin-dir", serverBinDir).build();
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level),
-                    PostgresOptions.set(PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate",
-                            validations), "redis-server", redisServer), "server-bin-dir", serverBinDir).build());
+                    global.targetOptions(selection.name, verifyOptions(global, given)));
             if (global.json) {
                 GlobalOptions.printJson(out, report);
             } else if (!global.quiet) {

@@ -40,7 +40,7 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
-            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(), null, null, null)) {
+            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);
                 if (!global.quiet && global.verbose) {
                     spec.commandLine().getOut().println(wal.getFileName() + ": " + r.name().toLowerCase());
@@ -77,7 +77,7 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter err = spec.commandLine().getErr();
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
-            try (DrKit kit = global.open(err, null, null, decryption.stage(), null, null)) {
+            try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
                 boolean found = new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
                 return found ? 0 : 1;
             } catch (Exception e) {
@@ -115,7 +115,7 @@ final class WalCommands {
             dev.drkit.Settings.Builder s = postgres.addTo(dev.drkit.Settings.builder());
             PostgresOptions.set(s, "slot", slot);
             java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(), null, null, null)) {
+            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 dev.drkit.postgres.PostgresWalStreamer streamer = dev.drkit.postgres.PostgresWalStreamer.start(
                         s.build(), kit.archive(WalArchive.AREA), spoolDir);
                 Thread hook = new Thread(() -> {
