@@ -1,0 +1,72 @@
+package dev.drkit.examples.host;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerificationFailedException;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.nio.file.Files;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Part of the example host service: before it changes its database schema, it takes a backup
+ * of the database and of its configuration from its own code, and refuses to migrate unless
+ * both verify. The ids it returns are what an operator restores if the migration goes wrong.
+ */
+@Singleton
+public final class MigrationGuard {
+    static final String DATABASE_TARGET = "corporate-intel-db";
+    static final String CONFIG_TARGET = "corporate-intel-config";
+
+    private final DrKit kit;
+    private final ServiceSettings settings;
+
+    @Inject
+    public MigrationGuard(DrKit kit, ServiceSettings settings) {
+        this.kit = kit;
+        this.settings = settings;
+    }
+
+    /**
+     * Backs up and verifies, then runs the migration's statements in one transaction.
+     *
+     * @return the ids of the database and configuration backups taken before the migration
+     * @throws VerificationFailedException when a fresh backup does not verify (nothing is migrated)
+     */
+    public List<String> migrate(String... statements) throws SQLException, IOException {
+        BackupResult db = kit.backup(new TargetSpec(DATABASE_TARGET, "postgres-logical", Settings.builder()
+                .set("url", settings.jdbcUrl()).set("user", settings.user())
+                .set("password-file", settings.passwordFile().toString()).build()));
+        BackupResult config = kit.backup(TargetSpec.files(CONFIG_TARGET, settings.configDir().toString()));
+        for (BackupResult r : List.of(db, config)) {
+            VerifyReport report = kit.verify(r.manifest().target(), r.id(), VerifyLevel.DECODE);
+            if (!report.passed()) {
+                throw new VerificationFailedException("backup " + r.id() + " did not verify; not migrating: "
+                        + report.problems());
+            }
+        }
+        String password = Files.readAllLines(settings.passwordFile()).get(0);
+        try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.user(), password)) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                for (String sql : statements) {
+                    s.execute(sql);
+                }
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+        return List.of(db.id(), config.id());
+    }
+}
