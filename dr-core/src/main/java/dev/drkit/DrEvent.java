@@ -22,7 +22,9 @@ public record DrEvent(Type type, String target, String backupId, Instant at, Str
         BACKUP_STARTED, BACKUP_SUCCEEDED, BACKUP_FAILED,
         RESTORE_STARTED, RESTORE_SUCCEEDED, RESTORE_FAILED,
         VERIFY_SUCCEEDED, VERIFY_FAILED,
-        BACKUP_EXPIRED, INCOMPLETE_BACKUP_REMOVED, STALE_LOCK_TAKEN_OVER
+        BACKUP_EXPIRED, INCOMPLETE_BACKUP_REMOVED, STALE_LOCK_TAKEN_OVER,
+        /** A target's newest backup is older than its RPO objective (from the scheduler). */
+        RPO_AT_RISK
     }
 
     public DrEvent {

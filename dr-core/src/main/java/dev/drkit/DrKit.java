@@ -7,8 +7,10 @@ import dev.drkit.core.registry.ProviderRegistry;
 import dev.drkit.core.repo.ArtifactWriter;
 import dev.drkit.core.repo.BackupIds;
 import dev.drkit.core.repo.Hosts;
+import dev.drkit.core.repo.Json;
 import dev.drkit.core.repo.Repository;
 import dev.drkit.core.repo.RepositoryLock;
+import dev.drkit.core.repo.VerificationLog;
 import dev.drkit.core.repo.StreamCodecs;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -241,11 +243,141 @@ public final class DrKit implements AutoCloseable {
         }
         meter.finish();
         VerifyReport report = new VerifyReport(target, m.id(), level, results);
+        try {
+            new VerificationLog(storage).record(report, clock.instant(), results.stream()
+                    .mapToLong(r -> r.duration().toMillis()).sum() / 1000.0);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not record the verification of {}/{} in the repository (status will not show it): {}",
+                    target, m.id(), e.toString());
+        }
         emit(report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED, target, m.id(),
                 report.passed() ? "backup " + m.id() + " verified at level " + level
                         : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
                 Map.of("level", level.name()));
         return report;
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /**
+     * Whether each target's backups are fresh and proven: the newest backup against the RPO,
+     * the newest verified backup, the newest restore test against the RTO. Targets are those in
+     * the repository plus those named in {@code objectives} (one without any backup is unhealthy).
+     *
+     * @param objectives per target name; targets not in it have no objectives
+     */
+    public DrStatus status(Map<String, Objectives> objectives) {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>(repository.targets());
+        names.addAll(objectives.keySet());
+        Instant now = clock.instant();
+        List<DrStatus.Target> out = new ArrayList<>();
+        VerificationLog log = new VerificationLog(storage);
+        for (String name : names) {
+            out.add(targetStatus(name, objectives.getOrDefault(name, new Objectives(null, null)), now, log));
+        }
+        return new DrStatus(now, out.stream().allMatch(DrStatus.Target::healthy), out);
+    }
+
+    private DrStatus.Target targetStatus(String name, Objectives o, Instant now, VerificationLog log) {
+        List<String> problems = new ArrayList<>();
+        List<BackupManifest> backups = repository.manifests(BackupIds.checkTargetName(name));
+        BackupManifest newest = backups.stream().max(java.util.Comparator.comparing(BackupManifest::finishedAt))
+                .orElse(null);
+        Long rpo = o.rpo() == null ? null : o.rpo().toSeconds();
+        Long rto = o.rto() == null ? null : o.rto().toSeconds();
+        Double age = newest == null ? null : Duration.between(newest.finishedAt(), now).toMillis() / 1000.0;
+        boolean rpoMet = newest != null && (rpo == null || age <= rpo);
+        if (newest == null) {
+            problems.add("no backup");
+        } else if (!rpoMet) {
+            problems.add(String.format(java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s",
+                    newest.id(), age, rpo));
+        }
+        VerificationLog.Entry verified = null;
+        VerificationLog.Entry restoreTest = null;
+        try {
+            java.util.Set<String> kept = backups.stream().map(BackupManifest::id)
+                    .collect(java.util.stream.Collectors.toSet());
+            verified = log.newest(name, n -> n.endsWith("-passed.json") && kept.stream().anyMatch(n::contains))
+                    .orElse(null);
+            restoreTest = log.newest(name, n -> n.endsWith("-restore-passed.json")).orElse(null);
+            log.newest(name, n -> true).filter(e -> !e.passed()).ifPresent(e -> problems.add("the newest verification ("
+                    + e.backupId() + " at " + e.at() + ", level " + e.level().name().toLowerCase() + ") failed: "
+                    + String.join("; ", e.problems())));
+        } catch (IOException e) {
+            problems.add("cannot read the verification records: " + e.getMessage());
+        }
+        Double restoreSeconds = restoreTest == null ? null : restoreTest.restoreSeconds();
+        boolean rtoMet = rto == null || restoreSeconds == null || restoreSeconds <= rto;
+        if (!rtoMet) {
+            problems.add(String.format(java.util.Locale.ROOT, "the newest restore test took %.0f s; the RTO is %d s",
+                    restoreSeconds, rto));
+        }
+        return new DrStatus.Target(name, newest == null ? null : newest.id(), newest == null ? null
+                : newest.finishedAt(), age, rpo, rpoMet, verified == null ? null : verified.backupId(),
+                verified == null ? null : verified.at(), verified == null ? null
+                : verified.level().name().toLowerCase(), restoreSeconds, rto, rtoMet, problems.isEmpty(),
+                List.copyOf(problems));
+    }
+
+    /** Sends an event to this kit's listeners (for schedulers and host code that act on drkit's behalf). */
+    public void publish(DrEvent event) {
+        for (DrListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("drkit listener {} failed on event {}: {}", l, event.type(), e.toString());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- coordination
+
+    /** What {@link #runOncePerSlot} did. */
+    public enum SlotOutcome {
+        /** This instance ran the job for the slot. */
+        RAN,
+        /** The job had already run for this slot (here or on another instance). */
+        ALREADY_DONE,
+        /** Another live instance is running it now; ask again later. */
+        BUSY
+    }
+
+    /**
+     * Runs a scheduled job at most once per slot, however many instances (threads, processes,
+     * hosts) share this repository: under a repository lock for the job (renewed while it
+     * runs, taken over when its holder's process is gone or its lease expired), and only if no
+     * completion marker for the slot exists; the marker is written when {@code job} returns.
+     * A job that throws leaves no marker, so a later call retries the slot.
+     *
+     * @param job a name for the job, e.g. {@code backup-config} (letters, digits, {@code . _ -})
+     * @param slot the scheduled time this run stands for
+     */
+    public SlotOutcome runOncePerSlot(String job, Instant slot, Runnable work) {
+        String marker = "status/jobs/" + BackupIds.checkTargetName(job) + "/"
+                + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
+                .format(slot) + ".json";
+        RepositoryLock lock;
+        try {
+            lock = RepositoryLock.acquire(storage, "job-" + job, "scheduled " + job, config.lockTtl(), Duration.ZERO,
+                    clock, holder -> emit(DrEvent.Type.STALE_LOCK_TAKEN_OVER, null, null,
+                            "took over the lock of job " + job + " from " + holder, Map.of("holder", holder)));
+        } catch (RepositoryLockedException e) {
+            return SlotOutcome.BUSY;
+        }
+        try (lock) {
+            if (storage.stat(marker).isPresent()) {
+                return SlotOutcome.ALREADY_DONE;
+            }
+            work.run();
+            storage.createIfAbsent(marker, Json.write(Map.of("job", job, "slot", slot.toString(), "host",
+                    Hosts.name(), "pid", ProcessHandle.current().pid(), "finishedAt",
+                    clock.instant().toString())));
+            return SlotOutcome.RAN;
+        } catch (IOException e) {
+            throw new StorageException("recording the run of job " + job + " for " + slot + " failed: "
+                    + e.getMessage(), e, true);
+        }
     }
 
     // ---------------------------------------------------------------- restore

@@ -22,18 +22,24 @@ import java.util.Map;
  * @param objectives the default objectives of every target, or null
  * @param encryption {@code encrypt-to} (repeatable), {@code passphrase-file}, {@code secret-key},
  *        {@code secret-passphrase-file}, {@code sign-with}, {@code sign-passphrase-file}
+ * @param notifications where events go
  * @param targets the targets by name, in file order
  */
-public record Setup(Path file, String repository, List<String> copies, String compression, Objectives objectives,
-                    Settings encryption, Map<String, Target> targets) {
+public record Setup(Path file, String repository, List<String> copies, String compression, dev.drkit.Objectives objectives,
+                    Settings encryption, Notifications notifications, Map<String, Target> targets) {
 
     /**
-     * Recovery objectives.
+     * Notifications.
      *
-     * @param rpo the most data the plan may lose (the newest backup may be this old), or null
-     * @param rto the longest a restore may take, or null
+     * @param webhook a URL events are POSTed to as JSON, or null; it may hold a token, so it is
+     *        never logged
+     * @param events the event types sent (default: failures, RPO at risk, stale locks)
      */
-    public record Objectives(Duration rpo, Duration rto) {
+    public record Notifications(java.net.URI webhook, java.util.Set<dev.drkit.DrEvent.Type> events) {
+        @Override
+        public String toString() {
+            return "Notifications[webhook=" + (webhook == null ? "none" : webhook.getHost()) + ", events=" + events + "]";
+        }
     }
 
     /**
@@ -48,7 +54,7 @@ public record Setup(Path file, String repository, List<String> copies, String co
      * @param objectives this target's objectives (the setup's when it names none), or null
      */
     public record Target(String name, String type, Settings settings, String schedule, Settings retention,
-                         Verify verify, Objectives objectives) {
+                         Verify verify, dev.drkit.Objectives objectives) {
 
         /** What {@code DrKit.backup} takes for this target. */
         public TargetSpec spec() {

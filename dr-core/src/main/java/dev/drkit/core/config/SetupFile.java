@@ -45,7 +45,7 @@ import java.util.Set;
  */
 public final class SetupFile {
     private static final Set<String> TOP = Set.of("repository", "copies", "compression", "objectives", "encryption",
-            "targets");
+            "notifications", "targets");
     private static final Set<String> ENCRYPTION = Set.of("encrypt-to", "passphrase-file", "secret-key",
             "secret-passphrase-file", "sign-with", "sign-passphrase-file");
     private static final Set<String> RETENTION_COUNTS = Set.of("keep-last", "keep-hourly", "keep-daily",
@@ -122,11 +122,12 @@ public final class SetupFile {
         if (compression != null && !COMPRESSION.contains(compression)) {
             problem(top.get("compression").line, "compression: '" + compression + "' is not one of " + COMPRESSION);
         }
-        Setup.Objectives objectives = objectives(top.get("objectives"), "objectives");
+        dev.drkit.Objectives objectives = objectives(top.get("objectives"), "objectives");
         Settings.Builder encryption = Settings.builder();
         Map<String, Node> enc = mapping(top.get("encryption"), "encryption");
         unknownKeys(enc, ENCRYPTION, "encryption.");
         enc.forEach((k, v) -> values(v, "encryption." + k).forEach(value -> encryption.add(k, value)));
+        Setup.Notifications notifications = notifications(top.get("notifications"));
         Map<String, Setup.Target> targets = new LinkedHashMap<>();
         Node targetsNode = top.get("targets");
         if (targetsNode == null) {
@@ -138,10 +139,39 @@ public final class SetupFile {
                 targets.put(name, t);
             }
         });
-        return new Setup(file, repository, List.copyOf(copies), compression, objectives, encryption.build(), targets);
+        return new Setup(file, repository, List.copyOf(copies), compression, objectives, encryption.build(),
+                notifications, targets);
     }
 
-    private Setup.Target target(String name, Node node, Setup.Objectives defaults) {
+    private Setup.Notifications notifications(Node node) {
+        Map<String, Node> m = mapping(node, "notifications");
+        unknownKeys(m, Set.of("webhook", "events"), "notifications.");
+        String webhook = scalar(m.get("webhook"), "notifications.webhook");
+        java.net.URI uri = null;
+        if (webhook != null) {
+            try {
+                uri = java.net.URI.create(webhook);
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
+                    throw new IllegalArgumentException("not http(s)");
+                }
+            } catch (IllegalArgumentException e) {
+                problem(m.get("webhook").line, "notifications.webhook: not an http(s) URL");
+                uri = null;
+            }
+        }
+        java.util.Set<dev.drkit.DrEvent.Type> types = java.util.EnumSet.noneOf(dev.drkit.DrEvent.Type.class);
+        for (String e : values(m.get("events"), "notifications.events")) {
+            try {
+                types.add(dev.drkit.DrEvent.Type.valueOf(e.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
+            } catch (IllegalArgumentException ex) {
+                problem(m.get("events").line, "notifications.events: unknown event '" + e + "' (e.g. backup-failed, "
+                        + "verify-failed, rpo-at-risk, backup-succeeded)");
+            }
+        }
+        return new Setup.Notifications(uri, types.isEmpty() ? dev.drkit.core.notify.WebhookListener.FAILURES : types);
+    }
+
+    private Setup.Target target(String name, Node node, dev.drkit.Objectives defaults) {
         String where = "targets." + name;
         try {
             BackupIds.checkTargetName(name);
@@ -180,7 +210,7 @@ public final class SetupFile {
                 default -> option(verifyOptions, e.getKey(), e.getValue(), where + ".verify");
             }
         }
-        Setup.Objectives own = objectives(m.get("objectives"), where + ".objectives");
+        dev.drkit.Objectives own = objectives(m.get("objectives"), where + ".objectives");
         Settings.Builder settings = Settings.builder();
         m.forEach((k, value) -> {
             if (!Set.of("type", "schedule", "retention", "verify", "objectives").contains(k)) {
@@ -200,13 +230,13 @@ public final class SetupFile {
         values(value, where + "." + key).forEach(s -> into.add(key, s));
     }
 
-    private Setup.Objectives objectives(Node node, String where) {
+    private dev.drkit.Objectives objectives(Node node, String where) {
         if (node == null) {
             return null;
         }
         Map<String, Node> m = mapping(node, where);
         unknownKeys(m, Set.of("rpo", "rto"), where + ".");
-        return new Setup.Objectives(duration(m.get("rpo"), where + ".rpo"), duration(m.get("rto"), where + ".rto"));
+        return new dev.drkit.Objectives(duration(m.get("rpo"), where + ".rpo"), duration(m.get("rto"), where + ".rto"));
     }
 
     private Settings retention(Node node, String where) {

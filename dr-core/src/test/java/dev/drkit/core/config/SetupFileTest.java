@@ -93,7 +93,7 @@ class SetupFileTest {
         assertThatThrownBy(() -> SetupFile.load(f, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
             String p = f + ":";
             assertThat(e.problems()).containsExactlyInAnyOrder(
-                    p + "2: retention: unknown key (known: compression, copies, encryption, objectives, repository, targets)",
+                    p + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
                     p + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
                     p + "5: targets.db: a postgres-logical target needs 'user'",
                     p + "8: targets.db.password: secrets do not belong in the setup file; put it in a file readable "

@@ -45,29 +45,51 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", description = "Where to work (default: a new temporary directory).")
     Path dir;
 
+    /**
+     * The drill's repository: {@code --repo} when it names a new or empty local directory (the
+     * drill corrupts a backup on purpose, so it never touches one that holds anything), else
+     * {@code repo} in the drill's directory.
+     */
+    private static Path drillRepository(String given, Path work) throws IOException {
+        if (given == null) {
+            return work.resolve("repo");
+        }
+        if (given.contains("://") || given.startsWith("s3:") || given.startsWith("minio:")) {
+            throw new dev.drkit.ConfigException("the drill corrupts a backup on purpose, so it works in a new or empty "
+                    + "local directory only, not " + given.replaceAll("\\?.*", "") + "; give a path");
+        }
+        Path dir = Path.of(given.startsWith("file:") ? given.substring(5) : given).toAbsolutePath();
+        if (Files.exists(dir)) {
+            try (var entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    throw new dev.drkit.ConfigException("--repo " + dir + " is not empty; the drill corrupts a backup on "
+                            + "purpose, so give it a new or empty directory");
+                }
+            }
+        }
+        return dir;
+    }
+
     @Override
     public Integer call() throws IOException, java.sql.SQLException, InterruptedException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Path work = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("drkit-drill-");
-        if (global.repo != null) {
-            throw new dev.drkit.ConfigException("the drill uses its own repository in its directory; give --dir DIR "
-                    + "instead of --repo (it corrupts a backup on purpose)");
-        }
+        Path repository = drillRepository(global.repo, work);
         Instant started = Instant.now();
         DrillReport report;
         PrintWriter log = global.quiet ? new PrintWriter(PrintWriter.nullWriter()) : err;
         List<String> notes = new ArrayList<>();
         List<DrillReport.Scenario> scenarios = new ArrayList<>();
-        try (DrKit kit = DrKit.builder().config(DrKitConfig.builder().repository(work.resolve("repo").toString())
+        try (DrKit kit = DrKit.builder().config(DrKitConfig.builder().repository(repository.toString())
                 .build()).build()) {
             if (!skipDatabase) {
-                try (DatabaseDrill database = new DatabaseDrill(kit, work, log, notes, faults)) {
+                try (DatabaseDrill database = new DatabaseDrill(kit, work, repository, log, notes, faults)) {
                     scenarios.addAll(database.run());
                 }
             }
-            scenarios.addAll(new FilesDrill(kit, work, log).run());
+            scenarios.addAll(new FilesDrill(kit, work, repository, log).run());
             report = new DrillReport(started, kit.repositoryDescription(), scenarios, notes);
         }
         Files.writeString(work.resolve("drill-report.json"), new String(Json.write(report), StandardCharsets.UTF_8));

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
         subcommands = {BackupCommand.class, ListCommand.class, VerifyCommand.class, RestoreCommand.class,
                 PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
                 WalCommands.Stream.class,
-                KeyCommand.class, DrillCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+                KeyCommand.class, DrillCommand.class, ConfigCommand.class, RunCommand.class, StatusCommand.class,
+                CommandLine.HelpCommand.class})
 public final class DrkitCli {
     @picocli.CommandLine.Mixin
     GlobalOptions global;
@@ -64,7 +65,7 @@ public final class DrkitCli {
 
     /** slf4j-simple reads its settings once, so they are set before the first logger exists. */
     private static void configureLogging(String[] args) {
-        String level = "warn";
+        String level = java.util.Arrays.asList(args).contains("run") ? "info" : "warn"; // the daemon says what it does
         for (String a : args) {
             if (a.equals("-v") || a.equals("--verbose")) {
                 level = "info";

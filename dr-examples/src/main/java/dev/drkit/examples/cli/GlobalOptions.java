@@ -105,6 +105,13 @@ final class GlobalOptions {
     DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
                dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
                dev.drkit.spi.ManifestVerifier trusted) {
+        return open(err, compression, encryption, decryption, signer, trusted, java.util.List.of());
+    }
+
+    /** {@link #open(PrintWriter, String)} with keys and extra listeners (the daemon's). */
+    DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
+               dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
+               dev.drkit.spi.ManifestVerifier trusted, java.util.List<dev.drkit.DrListener> listeners) {
         String uri = repository();
         if (uri == null) {
             throw new ConfigException("no repository: give --repo URI (e.g. --repo /var/backups/drkit), set DRKIT_REPO, "
@@ -125,6 +132,7 @@ final class GlobalOptions {
         if (!quiet && !json && System.console() != null) {
             b.listener(new ConsoleProgress(err));
         }
+        listeners.forEach(b::listener);
         return b.build();
     }
 

@@ -49,6 +49,7 @@ public final class DatabaseDrill implements AutoCloseable {
 
     private final DrKit kit;
     private final Path work;
+    private final Path repository;
     private final Path pg;
     private final PrintWriter log;
     private final List<String> notes;
@@ -68,9 +69,11 @@ public final class DatabaseDrill implements AutoCloseable {
      * @param faults faults to inject ({@link #LATE_PITR_TARGET}: recover to just after the
      *        accidental deletion instead of before it), empty for a real drill
      */
-    public DatabaseDrill(DrKit kit, Path work, PrintWriter log, List<String> notes, java.util.Set<String> faults) {
+    public DatabaseDrill(DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes,
+                         java.util.Set<String> faults) {
         this.kit = kit;
         this.work = work;
+        this.repository = repository;
         this.pg = work.resolve("pg");
         this.log = log;
         this.notes = notes;
@@ -220,7 +223,7 @@ public final class DatabaseDrill implements AutoCloseable {
 
     private DrillReport.Scenario corruptedBackup(Outcome lost, BackupResult newest)
             throws IOException, SQLException {
-        Sabotage.flipByte(work.resolve("repo"), newest.manifest());
+        Sabotage.flipByte(repository, newest.manifest());
         step("disaster: one byte flipped in the stored data of the newest backup " + newest.id());
         long start = System.nanoTime();
         VerifyReport broken = kit.verify(PHYSICAL, newest.id(), VerifyLevel.CHECKSUM);

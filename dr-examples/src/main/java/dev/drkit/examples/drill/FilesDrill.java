@@ -32,11 +32,13 @@ public final class FilesDrill {
 
     private final DrKit kit;
     private final Path work;
+    private final Path repository;
     private final PrintWriter log;
 
-    public FilesDrill(DrKit kit, Path work, PrintWriter log) {
+    public FilesDrill(DrKit kit, Path work, Path repository, PrintWriter log) {
         this.kit = kit;
         this.work = work;
+        this.repository = repository;
         this.log = log;
     }
 
@@ -87,7 +89,7 @@ public final class FilesDrill {
         BackupResult good = kit.backup(TargetSpec.files(TARGET, live.toString()));
         BackupResult newest = kit.backup(TargetSpec.files(TARGET, live.toString()));
         step("two more backups taken: " + good.id() + ", " + newest.id());
-        Sabotage.flipByte(work.resolve("repo"), newest.manifest());
+        Sabotage.flipByte(repository, newest.manifest());
         step("disaster: one byte flipped in the stored artifact of " + newest.id());
         Instant disaster = Instant.now();
 

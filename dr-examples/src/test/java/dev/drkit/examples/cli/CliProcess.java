@@ -74,4 +74,21 @@ final class CliProcess {
         }
         return output;
     }
+
+    /** Writes {@code size} bytes of seeded random data (incompressible, the same every run). */
+    static void writeRandom(Path file, long size) throws IOException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+        byte[] buf = new byte[1 << 20];
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            for (long left = size; left > 0; left -= buf.length) {
+                for (int i = 0; i < buf.length; i += 8) {
+                    long v = r.nextLong();
+                    for (int b = 0; b < 8; b++) {
+                        buf[i + b] = (byte) (v >>> (b * 8));
+                    }
+                }
+                out.write(buf, 0, (int) Math.min(buf.length, left));
+            }
+        }
+    }
 }

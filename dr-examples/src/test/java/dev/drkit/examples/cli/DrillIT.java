@@ -61,6 +61,21 @@ class DrillIT {
     }
 
     @Test
+    void theDrillUsesAGivenRepositoryOnlyWhenItIsEmpty() throws Exception {
+        Path used = Files.createDirectories(work.resolve("used"));
+        Files.writeString(used.resolve("keep.me"), "production backups\n");
+        CliProcess.Result refused = CliProcess.run(used, "drill", "--skip-database", "--dir", work.resolve("d1").toString());
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("is not empty").contains("corrupts a backup on purpose");
+        assertThat(used.resolve("keep.me")).hasContent("production backups");
+
+        Path fresh = work.resolve("fresh-repo");
+        CliProcess.Result r = CliProcess.run(fresh, "drill", "--skip-database", "--dir", work.resolve("d2").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(fresh.resolve("backups/config")).isDirectory();
+    }
+
+    @Test
     void withoutKeepTheDrillCleansUp() throws Exception {
         Path dir = work.resolve("gone");
         CliProcess.Result r = CliProcess.run(null, "drill", "--skip-database", "--dir", dir.toString());

@@ -6,13 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.drkit.core.repo.Json;
 import dev.drkit.testkit.Prerequisites;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,27 +32,12 @@ class FilesNewUserIT {
         Files.createDirectories(tree.resolve("var/empty"));
         Files.writeString(tree.resolve("etc/nginx/nginx.conf"), "worker_processes auto;\n");
         Files.writeString(tree.resolve("etc/nginx/conf.d/api.conf"), "server { listen 443 ssl; }\n");
-        writeRandom(tree.resolve("blob.bin"), 60L << 20);
+        CliProcess.writeRandom(tree.resolve("blob.bin"), 60L << 20);
         Path env = Files.writeString(tree.resolve(".env.production"), "DATABASE_PASSWORD=s3cr3t\n");
         Files.setPosixFilePermissions(env, PosixFilePermissions.fromString("rw-------"));
         Files.createSymbolicLink(tree.resolve("nginx.conf"), Path.of("etc/nginx/nginx.conf"));
     }
 
-    private static void writeRandom(Path file, long size) throws IOException {
-        SplittableRandom r = new SplittableRandom(42);
-        byte[] buf = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (long left = size; left > 0; left -= buf.length) {
-                for (int i = 0; i < buf.length; i += 8) {
-                    long v = r.nextLong();
-                    for (int b = 0; b < 8; b++) {
-                        buf[i + b] = (byte) (v >>> (b * 8));
-                    }
-                }
-                out.write(buf, 0, (int) Math.min(buf.length, left));
-            }
-        }
-    }
 
     private String backup() throws Exception {
         CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString());
@@ -157,7 +140,7 @@ class FilesNewUserIT {
     @Test
     void killedBackupLeavesNothingListedAndTheNextOneSucceeds() throws Exception {
         String first = backup();
-        writeRandom(tree.resolve("more.bin"), 1L << 30);
+        CliProcess.writeRandom(tree.resolve("more.bin"), 1L << 30);
         Process p = CliProcess.builder(repo, List.of(), "backup", "files", "--name", "config", "--path",
                 tree.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         // wait until the backup is writing its artifact, then kill it without a chance to clean up
@@ -237,7 +220,7 @@ class FilesNewUserIT {
     void twoGigabyteFileBacksUpWithA64MegabyteHeap() throws Exception {
         Path big = work.resolve("big");
         Files.createDirectories(big);
-        writeRandom(big.resolve("2g.bin"), 2L << 30);
+        CliProcess.writeRandom(big.resolve("2g.bin"), 2L << 30);
 
         CliProcess.Result r = CliProcess.run(repo, List.of("-Xmx64m"), "backup", "files", "--name", "big", "--path",
                 big.toString());

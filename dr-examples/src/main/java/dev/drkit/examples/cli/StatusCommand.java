@@ -1,0 +1,66 @@
+package dev.drkit.examples.cli;
+
+import dev.drkit.DrKit;
+import dev.drkit.DrStatus;
+import dev.drkit.Objectives;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code drkit status}: per target the newest and newest verified backup against the objectives; exit 1 when unhealthy. */
+@Command(name = "status", description = "Per target: newest backup and its age against the RPO, newest verified "
+        + "backup, newest restore test against the RTO; exit 0 only when every target is healthy (objectives from "
+        + "--config).")
+final class StatusCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        GlobalOptions global = GlobalOptions.of(spec);
+        Map<String, Objectives> objectives = new LinkedHashMap<>();
+        if (global.setup() != null) {
+            global.setup().targets().values().forEach(t -> objectives.put(t.name(),
+                    t.objectives() == null ? new Objectives(null, null) : t.objectives()));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        DrStatus status;
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            status = kit.status(objectives);
+        }
+        if (global.json) {
+            GlobalOptions.printJson(out, status);
+        } else {
+            out.printf("%-22s %-24s %9s %8s %-24s %9s %8s  %s%n", "TARGET", "NEWEST BACKUP", "AGE", "RPO",
+                    "NEWEST VERIFIED", "RESTORE", "RTO", "HEALTH");
+            for (DrStatus.Target t : status.targets()) {
+                out.printf("%-22s %-24s %9s %8s %-24s %9s %8s  %s%n", t.name(), orDash(t.newestBackupId()),
+                        seconds(t.newestBackupAgeSeconds()), seconds(t.rpoSeconds() == null ? null
+                                : t.rpoSeconds().doubleValue()), orDash(t.newestVerifiedId()),
+                        seconds(t.lastRestoreTestSeconds()), seconds(t.rtoSeconds() == null ? null
+                                : t.rtoSeconds().doubleValue()), t.healthy() ? "ok" : "UNHEALTHY: "
+                                + String.join("; ", t.problems()));
+            }
+            out.println(status.healthy() ? "healthy" : "UNHEALTHY");
+        }
+        out.flush();
+        return status.healthy() ? 0 : 1;
+    }
+
+    private static String orDash(String s) {
+        return s == null ? "-" : s;
+    }
+
+    private static String seconds(Double s) {
+        if (s == null) {
+            return "-";
+        }
+        return s >= 7200 ? String.format(Locale.ROOT, "%.1fh", s / 3600) : s >= 120
+                ? String.format(Locale.ROOT, "%.1fmin", s / 60) : String.format(Locale.ROOT, "%.1fs", s);
+    }
+}
