@@ -77,6 +77,26 @@ public final class MinioBucketTarget implements BackupTarget {
         return new MinioBucketTarget(settings, client);
     }
 
+    /**
+     * A provider of {@code minio-bucket} targets on a client the host owns, to register with
+     * {@code DrKit.builder().register(...)}: it wins over the discovered one, which builds its
+     * client from {@code endpoint} and the AWS environment variables.
+     */
+    public static dev.drkit.spi.BackupTargetProvider provider(MinioClient client) {
+        java.util.Objects.requireNonNull(client, "client");
+        return new dev.drkit.spi.BackupTargetProvider() {
+            @Override
+            public String type() {
+                return MinioBucketTargetProvider.TYPE;
+            }
+
+            @Override
+            public dev.drkit.spi.BackupTarget create(Settings settings) {
+                return of(client, settings);
+            }
+        };
+    }
+
     @Override
     public String type() {
         return MinioBucketTargetProvider.TYPE;

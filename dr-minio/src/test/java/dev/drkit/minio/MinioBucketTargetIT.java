@@ -8,8 +8,6 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
-import dev.drkit.spi.BackupTarget;
-import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.testkit.S3Server;
 import io.minio.GetObjectArgs;
 import io.minio.MinioClient;
@@ -48,19 +46,6 @@ class MinioBucketTargetIT {
         s3.close();
     }
 
-    /** The host's own client, registered explicitly (the main path for embedding). */
-    static final class HostProvider implements BackupTargetProvider {
-        @Override
-        public String type() {
-            return "minio-bucket";
-        }
-
-        @Override
-        public BackupTarget create(Settings settings) {
-            return MinioBucketTarget.of(client, settings);
-        }
-    }
-
     private static void put(String bucket, String key, byte[] data, String type, Map<String, String> meta)
             throws Exception {
         client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
@@ -86,7 +71,7 @@ class MinioBucketTargetIT {
         put("docs", "reports/q3.pdf", pdf, "application/pdf", Map.of("owner", "finance"));
         put("docs", "notes.txt", text, "text/plain", Map.of());
 
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(new HostProvider())
+        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(MinioBucketTarget.provider(client))
                 .build()) {
             BackupResult b = kit.backup(new TargetSpec("buckets", "minio-bucket",
                     Settings.builder().add("bucket", "docs").build()));
@@ -127,7 +112,7 @@ class MinioBucketTargetIT {
         put("media", "video.bin", big, "application/octet-stream", Map.of("kind", "raw"));
         put("media", "index.html", "<h1>v1</h1>".getBytes(StandardCharsets.UTF_8), "text/html", Map.of());
 
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(new HostProvider())
+        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(MinioBucketTarget.provider(client))
                 .build()) {
             TargetSpec spec = new TargetSpec("media", "minio-bucket", Settings.builder().add("bucket", "media").build());
             BackupResult first = kit.backup(spec);
