@@ -5,7 +5,9 @@
 # backup ratio <= 1.0, restore ratio <= 1.0, repository size <= 1.05x. Also prints what an
 # incremental backup stores after 1% of pgbench_accounts changed, for both.
 # WAL is archived by both tools (archive_command runs pgbackrest archive-push and drkit wal-push).
-# Everything runs as the postgres user when started as root.
+# Everything runs as the postgres user when started as root. drkit runs through its launcher,
+# dr-examples/bin/drkit (java -jar with a class-data-sharing archive made on first use), as a
+# deployment would; LAUNCHER=plain runs `java -jar` instead.
 #
 #   bench/pg-physical.sh
 #   SCALE=20 RUNS=5 JOBS=2 bench/pg-physical.sh
@@ -24,6 +26,10 @@ javabin=$(readlink -f "$javabin")
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 chmod 755 "$work"
 cp "$jar" "$work/drkit.jar"
+cp "$here/dr-examples/bin/drkit" "$work/drkit"
+mkdir -p "$work/cache"
+if [ "${LAUNCHER:-cds}" = plain ]; then drkit_cmd="$javabin -jar $work/drkit.jar"; else
+  drkit_cmd="env XDG_CACHE_HOME=$work/cache JAVA_HOME=$(dirname "$(dirname "$javabin")") $work/drkit"; fi
 mkdir -p "$work/pg" "$work/pgbackrest" "$work/drkit-repo" "$work/log"
 cat > "$work/pgbackrest.conf" <<EOF
 [global]
@@ -44,7 +50,7 @@ pg1-socket-path=$work/pg
 EOF
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$work"
 export PGBACKREST_CONFIG="$work/pgbackrest.conf"
-dk() { as_pg "$javabin" -jar "$work/drkit.jar" -q --repo "$work/drkit-repo" "$@"; }
+dk() { as_pg $drkit_cmd -q --repo "$work/drkit-repo" "$@"; }
 pgbr() { as_pg env PGBACKREST_CONFIG="$work/pgbackrest.conf" pgbackrest --stanza=bench "$@"; }
 
 as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
@@ -53,7 +59,7 @@ port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work/pg'
 archive_mode = on
-archive_command = 'env PGBACKREST_CONFIG=$work/pgbackrest.conf pgbackrest --stanza=bench archive-push %p && $javabin -jar $work/drkit.jar --repo $work/drkit-repo wal-push %p'
+archive_command = 'env PGBACKREST_CONFIG=$work/pgbackrest.conf pgbackrest --stanza=bench archive-push %p && $drkit_cmd --repo $work/drkit-repo wal-push %p'
 max_wal_size = 4GB
 EOF
 as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start >/dev/null

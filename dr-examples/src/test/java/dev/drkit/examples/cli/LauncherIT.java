@@ -1,0 +1,57 @@
+package dev.drkit.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** bin/drkit: the launcher that maps a class-data-sharing archive per command. */
+class LauncherIT {
+    private static final Path LAUNCHER = Path.of("bin", "drkit").toAbsolutePath();
+
+    @TempDir
+    Path work;
+
+    @Test
+    void theFirstRunArchivesTheCommandsClassesAndLaterRunsUseThemWithCleanOutput() throws Exception {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.writeString(data.resolve("a.conf"), "x=1\n");
+        Path cache = work.resolve("cache");
+        List<String> backup = List.of("--repo", work.resolve("repo").toString(), "backup", "files", "--name", "config",
+                "--path", data.toString());
+
+        String first = run(cache, Map.of(), backup);
+        try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).singleElement().asString()
+                    .startsWith("drkit-").endsWith("-backup.jsa");
+        }
+        String second = run(cache, Map.of(), backup);
+        String plain = run(cache, Map.of("DRKIT_CDS", "off"), backup);
+        for (String out : List.of(first, second, plain)) {
+            assertThat(out.strip().lines().toList()).as(out).hasSize(2);
+            assertThat(out.strip().lines().reduce((a, b) -> b).orElseThrow()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+        }
+        assertThat(run(cache, Map.of(), List.of("--repo", work.resolve("repo").toString(), "list")))
+                .contains("config");
+    }
+
+    private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        return out;
+    }
+}
