@@ -2,7 +2,9 @@
 # Benchmark: uploading a 1 GiB backup to an S3 endpoint (S3Proxy on loopback, started here):
 # `drkit backup files --compress none` against a plain AWS SDK v2 multipart upload of the same
 # bytes (16 MiB parts, 4 in flight; bench/s3/PlainUpload.java), same run, median of 3 each,
-# interleaved. Target overhead <= 10%. Both sides start a JVM.
+# interleaved. Target overhead <= 10%. Both sides start a JVM with a class-data-sharing archive
+# made by an untimed first run: drkit through its launcher (dr-examples/bin/drkit), the reference
+# with -XX:SharedArchiveFile.
 #
 #   bench/s3.sh
 #   BENCH_SIZE_MB=2048 RUNS=5 bench/s3.sh
@@ -31,14 +33,15 @@ n=0
 run_ref() {
   n=$((n + 1))
   local t0; t0=$(now)
-  java -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" "$secret" bench "ref/$n" "$work/data/backup.bin"
+  java -XX:SharedArchiveFile="$work/ref.jsa" -Xlog:cds=off -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" \
+    "$secret" bench "ref/$n" "$work/data/backup.bin"
   local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 run_drkit() {
   n=$((n + 1))
   local t0; t0=$(now)
-  java -jar "$jar" -q --repo "s3://bench/drkit-$n?endpoint=$endpoint&region=us-east-1" backup files --name b \
+  XDG_CACHE_HOME="$work/cache" DRKIT_JAR="$jar" "$here/dr-examples/bin/drkit" -q --repo "s3://bench/drkit-$n?endpoint=$endpoint&region=us-east-1" backup files --name b \
     --path "$work/data" --compress none >/dev/null
   local t1; t1=$(now)
   elapsed "$t0" "$t1"
@@ -46,7 +49,8 @@ run_drkit() {
 
 # compile the reference once, so that its runs pay only for a JVM start as drkit's do
 javac -d "$work/classes" -cp "$cp" "$here/bench/s3/PlainUpload.java"
-java -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" "$secret" bench warm "$work/data/backup.bin"
+java -XX:ArchiveClassesAtExit="$work/ref.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$cp:$work/classes" PlainUpload \
+  "$endpoint" "$access" "$secret" bench warm "$work/data/backup.bin"
 run_drkit >/dev/null
 ref_times=(); dk_times=()
 for i in $(seq "$runs"); do

@@ -216,10 +216,21 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     context.metadata("bytes", total);
                     context.metadata("jobs", jobs);
                     long t2 = System.nanoTime();
+                    // on a primary every segment up to the stop is complete now (pg_backup_stop switched WAL):
+                    // drkit stores them itself rather than wait for archive_command to get round to it
+                    Path ownWal = !streamed && "false".equals(single(jdbc, "SELECT pg_is_in_recovery()::text"))
+                            ? dataDir.resolve("pg_wal") : null;
                     awaitWal(context, systemId, timeline, WalArchive.parseLsn(startLsn), WalArchive.parseLsn(stopLsn),
-                            segmentSize, walTimeout);
+                            segmentSize, walTimeout, ownWal, dataDir);
                     LOG.info("stopped at {}; WAL {} to {} in the repository after {} ms", stopLsn, walStart, walStop,
                             (System.nanoTime() - t2) / 1_000_000);
+                    if (!streamed && "true".equals(single(jdbc, "SELECT coalesce(last_failed_time > "
+                            + "coalesce(last_archived_time, '-infinity'), false)::text FROM pg_stat_archiver"))) {
+                        context.metadata("archiverFailing", true);
+                        LOG.warn("archive_command is failing (pg_stat_archiver): this backup holds the WAL it needs, "
+                                + "but recovery to any later point needs the WAL that is not being archived; fix "
+                                + "archive_command and check the server log");
+                    }
                 }
             } finally {
                 if (!stopped) {
@@ -499,13 +510,25 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
     }
 
-    /** Waits until every segment from start to stop is archived in the repository. */
+    /**
+     * Waits until every segment from start to stop is archived in the repository. With
+     * {@code pgWal} (a primary's, after pg_backup_stop switched WAL, so that these segments are
+     * complete and final), a segment still there is stored from it directly: the same bytes
+     * archive_command will push, which the archive then accepts as already stored.
+     */
     private static void awaitWal(BackupContext context, long systemId, int timeline, long start, long stop,
-                                 long segmentSize, Duration timeout) throws IOException {
+                                 long segmentSize, Duration timeout, Path pgWal, Path dataDir) throws IOException {
         WalArchive wal = new WalArchive(context.archive(WalArchive.AREA));
         long deadline = System.nanoTime() + timeout.toNanos();
         for (long lsn = start - start % segmentSize; Long.compareUnsigned(lsn, stop) <= 0; lsn += segmentSize) {
             String segment = WalArchive.segmentName(timeline, lsn, segmentSize);
+            if (pgWal != null && !wal.contains(systemId, segment) && Files.isRegularFile(pgWal.resolve(segment))) {
+                try {
+                    wal.push(pgWal.resolve(segment), dataDir);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    LOG.debug("{} was archived and recycled meanwhile", segment);
+                }
+            }
             while (!wal.contains(systemId, segment)) {
                 if (System.nanoTime() > deadline) {
                     throw new DrException(ErrorCode.TARGET, "WAL segment " + segment + ", which this base backup needs, "
