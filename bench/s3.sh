@@ -14,7 +14,8 @@ require java bc
 build_jar
 cp_file="$work/classpath"
 (cd "$here" && mvn -q -B dependency:build-classpath -pl dr-s3 -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test >/dev/null)
-cp="$(cat "$cp_file"):$here/dr-testkit/target/classes:$here/dr-core/target/classes"
+# jars only: class-data sharing refuses directories on the class path
+cp="$(cat "$cp_file"):$(ls "$here"/dr-testkit/target/dr-testkit-*.jar | head -1):$(ls "$here"/dr-core/target/dr-core-*.jar | head -1)"
 
 java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Xmx1g -cp "$cp" "$here/bench/s3/S3ProxyMain.java" bench \
   > "$work/s3.out" 2>"$work/s3.err" &
@@ -33,7 +34,7 @@ n=0
 run_ref() {
   n=$((n + 1))
   local t0; t0=$(now)
-  java -XX:SharedArchiveFile="$work/ref.jsa" -Xlog:cds=off -cp "$cp:$work/classes" PlainUpload "$endpoint" "$access" \
+  java -XX:SharedArchiveFile="$work/ref.jsa" -Xlog:cds=off -cp "$cp:$work/plain.jar" PlainUpload "$endpoint" "$access" \
     "$secret" bench "ref/$n" "$work/data/backup.bin"
   local t1; t1=$(now)
   elapsed "$t0" "$t1"
@@ -49,7 +50,8 @@ run_drkit() {
 
 # compile the reference once, so that its runs pay only for a JVM start as drkit's do
 javac -d "$work/classes" -cp "$cp" "$here/bench/s3/PlainUpload.java"
-java -XX:ArchiveClassesAtExit="$work/ref.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$cp:$work/classes" PlainUpload \
+jar cf "$work/plain.jar" -C "$work/classes" .
+java -XX:ArchiveClassesAtExit="$work/ref.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$cp:$work/plain.jar" PlainUpload \
   "$endpoint" "$access" "$secret" bench warm "$work/data/backup.bin"
 run_drkit >/dev/null
 ref_times=(); dk_times=()
