@@ -4,6 +4,7 @@ import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
 import dev.drkit.core.files.FileTrees;
 import dev.drkit.core.repo.Json;
+import dev.drkit.examples.drill.ApiCacheDrill;
 import dev.drkit.examples.drill.DatabaseDrill;
 import dev.drkit.examples.drill.DrillReport;
 import dev.drkit.examples.drill.FilesDrill;
@@ -34,6 +35,9 @@ final class DrillCommand implements Callable<Integer> {
 
     @Option(names = "--keep", description = "Keep the drill's directory (repository, data, reports) for inspection.")
     boolean keep;
+
+    @Option(names = "--skip-redis", description = "Leave out the API session store (Redis) scenario.")
+    boolean skipRedis;
 
     @Option(names = "--skip-database", description = "Leave out the PostgreSQL scenarios (configuration only).")
     boolean skipDatabase;
@@ -87,6 +91,15 @@ final class DrillCommand implements Callable<Integer> {
             if (!skipDatabase) {
                 try (DatabaseDrill database = new DatabaseDrill(kit, work, repository, log, notes, faults)) {
                     scenarios.addAll(database.run());
+                }
+            }
+            if (!skipRedis) {
+                try (ApiCacheDrill api = new ApiCacheDrill(kit, work, log, notes)) {
+                    scenarios.addAll(api.run());
+                } catch (Exception e) {
+                    log.println("drill: scenario 'flushed sessions' FAILED: " + e);
+                    scenarios.add(DrillReport.Scenario.failed("flushed sessions", "API sessions", "The recovery could "
+                            + "not be completed.", 3600, 3600, e));
                 }
             }
             scenarios.addAll(new FilesDrill(kit, work, repository, log).run());

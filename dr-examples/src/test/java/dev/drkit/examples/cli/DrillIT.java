@@ -32,7 +32,8 @@ class DrillIT {
             assertThat(s.get("checks").toString()).contains("equals");
         }
         assertThat(names).containsExactly("accidental deletion/database", "loss of database/database",
-                "corrupted backup/database", "lost configuration/configuration", "corrupted backup/configuration");
+                "corrupted backup/database", "flushed sessions/API sessions", "lost configuration/configuration",
+                "corrupted backup/configuration");
         for (JsonNode s : report.get("scenarios")) {
             if (s.get("system").asText().equals("database")) {
                 // WAL is streamed: the recovered databases lost at most a moment of the application's writes
@@ -41,7 +42,12 @@ class DrillIT {
             }
         }
         assertThat(report.get("scenarios").get(0).get("checks").toString()).contains("\"0 of ");
-        assertThat(report.get("notes").toString()).contains("restore test passed").contains("logical backup");
+        assertThat(report.get("notes").toString()).contains("restore test passed").contains("logical backup")
+                .contains("Redis snapshot");
+        JsonNode sessions = report.get("scenarios").get(3);
+        assertThat(sessions.get("checks").toString()).contains("20000 sessions restored")
+                .contains("50 sessions written after the snapshot are lost");
+        assertThat(sessions.get("objectiveRpoSeconds").asLong()).isEqualTo(3600);
         assertThat(r.err()).contains("verify detected the corruption").contains("embedded PostgreSQL started");
         assertThat(dir.resolve("drill-report.md")).content().contains("| accidental deletion | database |")
                 .contains("| lost configuration |").contains("Overall: **PASS**");
