@@ -4,7 +4,6 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -12,13 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Finds and runs the PostgreSQL client tools (pg_dump, pg_dumpall, pg_restore, psql) with a
@@ -47,25 +44,9 @@ final class PgTools {
         if (env != null && !env.isBlank() && Files.isExecutable(Path.of(env, "pg_dump"))) {
             return new PgTools(Path.of(env));
         }
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String d : path.split(File.pathSeparator)) {
-                if (Files.isExecutable(Path.of(d, "pg_dump"))) {
-                    return new PgTools(Path.of(d));
-                }
-            }
-        }
-        Path base = Path.of("/usr/lib/postgresql");
-        if (Files.isDirectory(base)) {
-            try (Stream<Path> s = Files.list(base)) {
-                Optional<Path> best = s.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("pg_dump")))
-                        .max(Comparator.comparingInt(b -> major(b.getParent().getFileName().toString())));
-                if (best.isPresent()) {
-                    return new PgTools(best.get());
-                }
-            } catch (IOException ignored) {
-                // fall through
-            }
+        Optional<Path> found = PgBinaries.onPath("pg_dump").or(() -> PgBinaries.newestDebian("pg_dump"));
+        if (found.isPresent()) {
+            return new PgTools(found.get());
         }
         throw new ConfigException("pg_dump not found: install the PostgreSQL client (e.g. apt-get install "
                 + "postgresql-client) or give --bin-dir / PG_BIN");
@@ -76,14 +57,6 @@ final class PgTools {
             throw new ConfigException(what + " " + dir + " holds no pg_dump");
         }
         return new PgTools(dir);
-    }
-
-    private static int major(String s) {
-        try {
-            return Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     Path tool(String name) {

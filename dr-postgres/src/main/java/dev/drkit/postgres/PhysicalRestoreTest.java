@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -135,14 +136,9 @@ public final class PhysicalRestoreTest implements Verifier {
             }
         }
         String major = serverVersion.replaceAll("^(\\d+).*", "$1");
-        Path debian = Path.of("/usr/lib/postgresql", major, "bin");
-        if (Files.isExecutable(debian.resolve("pg_ctl"))) {
-            return debian;
-        }
-        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(d, "pg_ctl"))) {
-                return Path.of(d);
-            }
+        Optional<Path> found = PgBinaries.debian("pg_ctl", major).or(() -> PgBinaries.onPath("pg_ctl"));
+        if (found.isPresent()) {
+            return found.get();
         }
         throw new ConfigException("a restore test needs PostgreSQL " + major + " server binaries (pg_ctl, postgres): "
                 + "give --server-bin-dir DIR");
