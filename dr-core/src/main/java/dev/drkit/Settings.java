@@ -58,6 +58,18 @@ public final class Settings {
         return new Builder(copy);
     }
 
+    /**
+     * These settings with every key that {@code top} has replaced by top's values (e.g. a
+     * target's configured options under the ones given for one command).
+     */
+    public Settings overlaidBy(Settings top) {
+        Builder b = toBuilder();
+        for (String key : top.keys()) {
+            b.remove(key).addAll(key, top.getAll(key));
+        }
+        return b.build();
+    }
+
     /** Every key, in insertion order. */
     public Set<String> keys() {
         return values.keySet();

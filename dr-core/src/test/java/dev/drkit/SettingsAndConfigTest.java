@@ -61,4 +61,16 @@ class SettingsAndConfigTest {
         assertThat(c.repositoryUri().toString()).isEqualTo("file:///var/backups/x");
         assertThat(c.validate()).isEmpty();
     }
+
+    @Test
+    void overlaidSettingsTakeEveryKeyOfTheTopWhole() {
+        Settings base = Settings.builder().set("url", "jdbc:postgresql://db/app").add("path", "/etc").add("path", "/opt")
+                .set("user", "app").build();
+        Settings top = Settings.builder().add("path", "/srv").set("to", "/tmp/r").build();
+        Settings both = base.overlaidBy(top);
+        org.assertj.core.api.Assertions.assertThat(both.getAll("path")).containsExactly("/srv");
+        org.assertj.core.api.Assertions.assertThat(both.require("url")).isEqualTo("jdbc:postgresql://db/app");
+        org.assertj.core.api.Assertions.assertThat(both.require("to")).isEqualTo("/tmp/r");
+        org.assertj.core.api.Assertions.assertThat(base.getAll("path")).as("unchanged").containsExactly("/etc", "/opt");
+    }
 }

@@ -175,19 +175,11 @@ public final class DrScheduler implements AutoCloseable {
     }
 
     private void verify(Setup.Target t) {
-        VerifyReport report = kit.verify(t.name(), null, VerifyLevel.parse(t.verify().level()), merged(t));
+        VerifyReport report = kit.verify(t.name(), null, VerifyLevel.parse(t.verify().level()),
+                t.settings().overlaidBy(t.verify().options()));
         if (!report.passed()) {
             LOG.error("verification of {} {} failed: {}", t.name(), report.backupId(), report.problems());
         }
-    }
-
-    /** The target's options under its verification options. */
-    private static dev.drkit.Settings merged(Setup.Target t) {
-        dev.drkit.Settings.Builder b = t.settings().toBuilder();
-        for (String k : t.verify().options().keys()) {
-            b.remove(k).addAll(k, t.verify().options().getAll(k));
-        }
-        return b.build();
     }
 
     private void checkObjectives() {

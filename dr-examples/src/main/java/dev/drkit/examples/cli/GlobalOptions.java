@@ -84,16 +84,7 @@ final class GlobalOptions {
         if (setup() == null || !setup().targets().containsKey(name)) {
             return fromCommandLine;
         }
-        return overlay(setup().target(name).settings(), fromCommandLine);
-    }
-
-    /** {@code base} with every key that {@code top} has replaced by top's values. */
-    static dev.drkit.Settings overlay(dev.drkit.Settings base, dev.drkit.Settings top) {
-        dev.drkit.Settings.Builder b = base.toBuilder();
-        for (String key : top.keys()) {
-            b.remove(key).addAll(key, top.getAll(key));
-        }
-        return b.build();
+        return setup().target(name).settings().overlaidBy(fromCommandLine);
     }
 
     /** Opens the kit on the repository given by --repo or DRKIT_REPO. */

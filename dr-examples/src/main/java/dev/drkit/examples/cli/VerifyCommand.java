@@ -51,7 +51,7 @@ final class VerifyCommand implements Callable<Integer> {
         if (global.setup() == null || !global.setup().targets().containsKey(selection.name)) {
             return given;
         }
-        return GlobalOptions.overlay(global.setup().target(selection.name).verify().options(), given);
+        return global.setup().target(selection.name).verify().options().overlaidBy(given);
     }
 
     @Override

@@ -263,28 +263,31 @@ public final class DatabaseDrill implements AutoCloseable {
                 app.lossAgainst(cluster, DATABASE, disaster));
     }
 
-    private String switchWal() throws SQLException {
+    /** A WAL segment of a cluster. */
+    private record Segment(long systemId, String name) {
+    }
+
+    private Segment switchWal() throws SQLException {
         try (Connection c = live.connect(DATABASE); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT pg_switch_wal(), (SELECT timeline_id FROM pg_control_checkpoint()),"
                      + " (SELECT system_identifier FROM pg_control_system())")) {
             rs.next();
             long end = WalArchive.parseLsn(rs.getString(1));
-            return rs.getLong(3) + "/" + WalArchive.segmentName(rs.getInt(2), end - 1, SEGMENT_SIZE);
+            return new Segment(rs.getLong(3), WalArchive.segmentName(rs.getInt(2), end - 1, SEGMENT_SIZE));
         }
     }
 
-    private void awaitArchived(String systemAndSegment) throws IOException, InterruptedException {
-        String[] parts = systemAndSegment.split("/");
+    private void awaitArchived(Segment segment) throws IOException, InterruptedException {
         WalArchive archive = new WalArchive(kit.archive(WalArchive.AREA));
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (!archive.contains(Long.parseLong(parts[0]), parts[1])) {
+        while (!archive.contains(segment.systemId(), segment.name())) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the WAL streamer did not store segment " + parts[1] + " within 2 "
+                throw new IllegalStateException("the WAL streamer did not store segment " + segment.name() + " within 2 "
                         + "minutes" + (streamer.lastError() != null ? ": " + streamer.lastError().getMessage() : ""));
             }
             Thread.sleep(50);
         }
-        step("WAL segment " + parts[1] + " with the disaster in it is in the repository");
+        step("WAL segment " + segment.name() + " with the disaster in it is in the repository");
     }
 
     private EmbeddedPostgres track(EmbeddedPostgres cluster) {
