@@ -1,15 +1,11 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
-import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
 import dev.drkit.core.files.FileTrees;
 import dev.drkit.core.files.TarExtractor;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -24,7 +20,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -155,7 +150,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         Files.createDirectories(dir);
         byte[] secret = new byte[12];
         new SecureRandom().nextBytes(secret);
-        EmbeddedPostgres pg = new EmbeddedPostgres(bin, dir.resolve("data"), dir.resolve("server.log"), freePort(),
+        EmbeddedPostgres pg = new EmbeddedPostgres(bin, dir.resolve("data"), dir.resolve("server.log"),
+                PgProcesses.freePort(),
                 HexFormat.of().formatHex(secret));
         Path pwfile = dir.resolve(".pwfile");
         Files.writeString(pwfile, pg.password + "\n", StandardOpenOption.CREATE_NEW);
@@ -185,7 +181,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
      */
     public static EmbeddedPostgres open(Path bin, Path dataDir, String password) throws IOException {
         EmbeddedPostgres pg = new EmbeddedPostgres(bin, dataDir,
-                dataDir.resolveSibling(dataDir.getFileName() + ".log"), freePort(), password);
+                dataDir.resolveSibling(dataDir.getFileName() + ".log"), PgProcesses.freePort(), password);
         Files.deleteIfExists(pg.log);
         Files.createFile(pg.log);
         giveToServiceUser(dataDir);
@@ -303,7 +299,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     /** Run as root: the tree belongs to the service user, and its parents let that user through. */
     private static void giveToServiceUser(Path dir) throws IOException {
-        if (!"root".equals(System.getProperty("user.name"))) {
+        if (!PgProcesses.root()) {
             return;
         }
         String user = serviceUser();
@@ -323,41 +319,6 @@ public final class EmbeddedPostgres implements AutoCloseable {
     }
 
     private void run(List<String> command, Duration timeout) {
-        List<String> cmd = new ArrayList<>();
-        if ("root".equals(System.getProperty("user.name"))) {
-            cmd.addAll(List.of("runuser", "-u", serviceUser(), "--"));
-        }
-        cmd.addAll(command);
-        String tool = Path.of(command.get(0)).getFileName().toString();
-        try {
-            Path out = Files.createTempFile("drkit-" + tool, ".log");
-            try {
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-                if (!p.waitFor(timeout.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    throw new DrException(ErrorCode.TARGET, tool + " did not finish within " + timeout.toSeconds()
-                            + " s; see " + log);
-                }
-                if (p.exitValue() != 0) {
-                    throw new DrException(ErrorCode.TARGET, tool + " failed (exit " + p.exitValue() + "): "
-                            + PostgresLogicalTarget.lastLines(Files.readString(out, StandardCharsets.UTF_8))
-                            + (Files.exists(log) ? " | server log: " + PostgresLogicalTarget.lastLines(
-                            Files.readString(log, StandardCharsets.UTF_8)) : ""));
-                }
-            } finally {
-                Files.deleteIfExists(out);
-            }
-        } catch (IOException e) {
-            throw new DrException(ErrorCode.TARGET, "cannot run " + tool + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while running " + tool);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        PgProcesses.run(command, PgProcesses.root() ? serviceUser() : null, (int) timeout.toSeconds(), log);
     }
 }

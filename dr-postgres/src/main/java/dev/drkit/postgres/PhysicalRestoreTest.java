@@ -4,15 +4,12 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
-import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
 import dev.drkit.core.files.FileTrees;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -25,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code pg-physical-restore-test} (level restore) for {@code postgres} base backups: restores
@@ -77,13 +73,13 @@ public final class PhysicalRestoreTest implements Verifier {
             new PostgresPhysicalTarget(Settings.empty()).restore(new PostgresVerifiers.ScratchRestore(context, options));
             stageWal(context, meta, data, wal);
             owner = Files.getOwner(data.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
-            if (root()) {
-                run(List.of("chown", "-R", owner + ":", scratch.toString()), null, 60);
+            if (PgProcesses.root()) {
+                PgProcesses.run(List.of("chown", "-R", owner + ":", scratch.toString()), null, 60, null);
             }
-            int port = freePort();
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", scratch.resolve("log").toString(),
+            int port = PgProcesses.freePort();
+            PgProcesses.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", scratch.resolve("log").toString(),
                     "-w", "-t", "600", "-o", "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1"
-                            + " -c archive_mode=off", "start"), owner, 660);
+                            + " -c archive_mode=off", "start"), owner, 660, null);
             started = true;
             String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
             PgConnection admin = PgConnection.from(settings.toBuilder()
@@ -100,8 +96,8 @@ public final class PhysicalRestoreTest implements Verifier {
         } finally {
             if (started) {
                 try {
-                    run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
-                            owner, 60);
+                    PgProcesses.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
+                            owner, 60, null);
                 } catch (DrException e) {
                     problems.add("stopping the scratch cluster failed: " + e.getMessage());
                 }
@@ -144,48 +140,12 @@ public final class PhysicalRestoreTest implements Verifier {
                 + "give --server-bin-dir DIR");
     }
 
-    static boolean root() {
-        return "root".equals(System.getProperty("user.name"));
-    }
-
-    /** Runs a command, as {@code user} when this process is root; fails with its output. */
-    static void run(List<String> command, String user, int timeoutSeconds) {
-        List<String> cmd = new ArrayList<>();
-        if (user != null && root() && !command.get(0).equals("chown")) {
-            cmd.addAll(List.of("runuser", "-u", user, "--"));
-        }
-        cmd.addAll(command);
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new DrException(DrException.ErrorCode.TARGET, command.get(0) + " timed out");
-            }
-            if (p.exitValue() != 0) {
-                throw new DrException(DrException.ErrorCode.TARGET, Path.of(command.get(0)).getFileName() + " failed ("
-                        + p.exitValue() + "): " + PostgresLogicalTarget.lastLines(out));
-            }
-        } catch (IOException e) {
-            throw new DrException(DrException.ErrorCode.TARGET, "cannot run " + command.get(0) + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted");
-        }
-    }
-
     private static String logTail(Path scratch) {
         try {
             Path log = scratch.resolve("log");
             return Files.exists(log) ? " | server log: " + PostgresLogicalTarget.lastLines(Files.readString(log)) : "";
         } catch (IOException e) {
             return "";
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 }

@@ -664,7 +664,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Path bin = PhysicalRestoreTest.serverBinDir(bins, serverVersion);
         String owner = Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
         Path log = dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".log");
-        if (PhysicalRestoreTest.root() && !Files.exists(log)) {
+        if (PgProcesses.root() && !Files.exists(log)) {
             Files.createFile(log);
             Files.setOwner(log, Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS));
         }
@@ -675,7 +675,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         cmd.add("start");
         long t0 = System.nanoTime();
-        PhysicalRestoreTest.run(cmd, owner, 3700);
+        PgProcesses.run(cmd, owner, 3700, null);
         if (!"promote".equals(o.get("target-action", "promote"))) {
             return;
         }
@@ -726,7 +726,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 staged++;
             }
         }
-        if ("root".equals(System.getProperty("user.name")) && Files.exists(dataDir.resolve("PG_VERSION"))) {
+        if (PgProcesses.root() && Files.exists(dataDir.resolve("PG_VERSION"))) {
             Object uid = Files.getAttribute(dataDir.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
             try (Stream<Path> walk = Files.walk(stage)) {
                 for (Path p : walk.toList()) {
@@ -927,7 +927,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * the directories) owned by the cluster's owner, as recorded in the backup.
      */
     private static void giveToClusterOwner(Path staging) throws IOException {
-        if (!"root".equals(System.getProperty("user.name")) || !Files.exists(staging.resolve("PG_VERSION"))) {
+        if (!PgProcesses.root() || !Files.exists(staging.resolve("PG_VERSION"))) {
             return;
         }
         Object uid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
