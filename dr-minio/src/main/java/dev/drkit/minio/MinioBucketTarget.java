@@ -56,6 +56,12 @@ import org.slf4j.LoggerFactory;
  * is not copied again; its index entry names the backup that holds its bytes, which the
  * manifest records as a dependency so that retention keeps it. {@code full=true} forces a
  * full backup.
+ *
+ * <p>{@code versions=true} backs up every version and delete marker of a versioned bucket
+ * (version ids are immutable, so each version is copied once and referenced afterwards).
+ * Restoring such a backup replays each key's history oldest first, delete markers included,
+ * as new versions (a new destination bucket gets versioning); {@code at=TIME} instead restores
+ * the bucket as it was at that time, and {@code latest-only=true} only the current versions.
  */
 public final class MinioBucketTarget implements BackupTarget {
     public static final String OBJECTS = "objects.tar";
@@ -107,19 +113,43 @@ public final class MinioBucketTarget implements BackupTarget {
         return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
     }
 
-    /** What the index records for one object. */
+    /**
+     * What the index records for one object, or for one version of it in a backup taken with
+     * {@code versions=true}: then {@code versionId} is the source's version id, {@code latest}
+     * says whether it was the current version, and a {@code deleteMarker} entry has no bytes.
+     */
     public record ObjectEntry(String bucket, String key, long size, String etag, Instant lastModified,
                               String contentType, Map<String, String> headers, Map<String, String> userMetadata,
-                              Map<String, String> tags, String storedIn) {
+                              Map<String, String> tags, String storedIn, String versionId, Boolean latest,
+                              Boolean deleteMarker) {
 
+        /** The entry's name in the index and in objects.tar; versions carry their id. */
         String name() {
+            return bucket + "/" + key + (versionId == null ? "" : "?versionId=" + versionId);
+        }
+
+        String path() {
             return bucket + "/" + key;
+        }
+
+        boolean isDeleteMarker() {
+            return Boolean.TRUE.equals(deleteMarker);
+        }
+
+        boolean isLatest() {
+            return versionId == null || Boolean.TRUE.equals(latest);
         }
 
         /** The same object, its bytes held by another backup. */
         ObjectEntry in(String backupId) {
             return new ObjectEntry(bucket, key, size, etag, lastModified, contentType, headers, userMetadata, tags,
-                    backupId);
+                    backupId, versionId, latest, deleteMarker);
+        }
+
+        /** The same version with this backup's view of whether it is the current one. */
+        ObjectEntry asLatest(Boolean isLatest) {
+            return new ObjectEntry(bucket, key, size, etag, lastModified, contentType, headers, userMetadata, tags,
+                    storedIn, versionId, isLatest, deleteMarker);
         }
 
         boolean sameBytes(ObjectEntry other) {
@@ -150,6 +180,7 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         MinioClient client = client(settings);
         String prefix = settings.get("prefix", "");
+        boolean versions = settings.bool("versions", false);
         Map<String, ObjectEntry> before = settings.bool("full", false) ? Map.of() : previousIndex(context);
         List<ObjectEntry> index = new ArrayList<>();
         java.util.Set<String> dependsOn = new java.util.TreeSet<>();
@@ -160,30 +191,29 @@ public final class MinioBucketTarget implements BackupTarget {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             for (String bucket : buckets) {
-                for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(prefix)
-                        .recursive(true).build())) {
-                    Item item = r.get();
-                    if (item.isDir()) {
+                for (ObjectEntry e : listing(client, bucket, prefix, versions)) {
+                    if (e.isDeleteMarker()) {
+                        index.add(e);
                         continue;
                     }
-                    ObjectEntry e = describe(client, bucket, item);
                     ObjectEntry old = before.get(e.name());
                     if (e.sameBytes(old)) { // unchanged since the previous backup: reference, do not copy
-                        index.add(e.in(old.storedIn()));
+                        index.add(old.asLatest(e.latest()));
                         dependsOn.add(old.storedIn());
                         reused++;
                         continue;
                     }
-                    TarArchiveEntry entry = new TarArchiveEntry(bucket + "/" + item.objectName());
+                    e = describe(client, e);
+                    TarArchiveEntry entry = new TarArchiveEntry(e.name());
                     entry.setSize(e.size());
                     entry.setModTime(java.util.Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
                     try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket)
-                            .object(item.objectName()).build())) {
+                            .object(e.key()).versionId(e.versionId()).build())) {
                         long copied = in.transferTo(tar);
                         if (copied != e.size()) {
-                            throw new DrException(ErrorCode.TARGET, bucket + "/" + item.objectName()
-                                    + " changed during the backup (" + copied + " bytes, listed " + e.size() + ")");
+                            throw new DrException(ErrorCode.TARGET, e.path() + " changed during the backup ("
+                                    + copied + " bytes, listed " + e.size() + ")");
                         }
                     }
                     tar.closeArchiveEntry();
@@ -201,13 +231,57 @@ public final class MinioBucketTarget implements BackupTarget {
             out.write(Json.write(index));
         }
         context.metadata("buckets", buckets);
-        context.metadata("objects", index.size());
+        context.metadata("objects", (int) index.stream().filter(e -> e.isLatest() && !e.isDeleteMarker()).count());
+        if (versions) {
+            context.metadata("versions", (int) index.stream().filter(e -> !e.isDeleteMarker()).count());
+            context.metadata("deleteMarkers", (int) index.stream().filter(ObjectEntry::isDeleteMarker).count());
+        }
         context.metadata("bytes", bytes);
         context.metadata("objectsReused", reused);
         if (!dependsOn.isEmpty()) {
             context.kind("incremental");
             dependsOn.forEach(context::dependsOn);
         }
+    }
+
+    /**
+     * The bucket's objects under the prefix, or with {@code versions} every version and delete
+     * marker, each key's history oldest first (S3 lists versions newest first, and a listing
+     * in whole seconds can tie: the current version goes last).
+     */
+    private static List<ObjectEntry> listing(MinioClient client, String bucket, String prefix, boolean versions)
+            throws Exception {
+        List<ObjectEntry> out = new ArrayList<>();
+        for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(prefix)
+                .recursive(true).includeVersions(versions).build())) {
+            Item item = r.get();
+            if (item.isDir()) {
+                continue;
+            }
+            String version = versions ? (item.versionId() == null ? "null" : item.versionId()) : null;
+            Instant modified = item.lastModified() == null ? Instant.EPOCH : item.lastModified().toInstant();
+            out.add(new ObjectEntry(bucket, item.objectName(), item.isDeleteMarker() ? 0 : item.size(),
+                    item.isDeleteMarker() ? null : stripQuotes(item.etag()), modified, null, null, null, null, null,
+                    version, versions ? item.isLatest() : null, versions && item.isDeleteMarker() ? true : null));
+        }
+        if (!versions) {
+            return out;
+        }
+        record Listed(int position, ObjectEntry entry) {
+        }
+        List<Listed> listed = new ArrayList<>(out.size());
+        for (int i = 0; i < out.size(); i++) {
+            listed.add(new Listed(i, out.get(i)));
+        }
+        listed.sort(java.util.Comparator.<Listed, String>comparing(l -> l.entry().key())
+                .thenComparing(l -> l.entry().isLatest())
+                .thenComparing(l -> l.entry().lastModified())
+                .thenComparing(l -> -l.position()));
+        return listed.stream().map(Listed::entry).toList();
+    }
+
+    private static String stripQuotes(String etag) {
+        return etag == null ? null : etag.replace("\"", "");
     }
 
     /** The previous backup's index, with every entry naming the backup that holds its bytes. */
@@ -218,7 +292,9 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         Map<String, ObjectEntry> out = new LinkedHashMap<>();
         for (ObjectEntry e : readIndex(context.openArtifact(prev.get(), INDEX))) {
-            out.put(e.name(), e.storedIn() == null ? e.in(prev.get().id()) : e);
+            if (!e.isDeleteMarker()) {
+                out.put(e.name(), e.storedIn() == null ? e.in(prev.get().id()) : e);
+            }
         }
         return out;
     }
@@ -229,9 +305,10 @@ public final class MinioBucketTarget implements BackupTarget {
         }
     }
 
-    private static ObjectEntry describe(MinioClient client, String bucket, Item item) throws Exception {
-        StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(bucket).object(item.objectName())
-                .build());
+    /** The listed object with its headers, user metadata and tags. */
+    private static ObjectEntry describe(MinioClient client, ObjectEntry listed) throws Exception {
+        StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(listed.bucket())
+                .object(listed.key()).versionId(listed.versionId()).build());
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h : STANDARD_HEADERS) {
             String v = stat.headers().get(h);
@@ -241,86 +318,242 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         Map<String, String> tags = null;
         try {
-            tags = client.getObjectTags(GetObjectTagsArgs.builder().bucket(bucket).object(item.objectName()).build())
-                    .get();
+            tags = client.getObjectTags(GetObjectTagsArgs.builder().bucket(listed.bucket()).object(listed.key())
+                    .versionId(listed.versionId()).build()).get();
         } catch (ErrorResponseException | io.minio.errors.XmlParserException e) {
-            LOG.debug("no tags for {}/{}: {}", bucket, item.objectName(), e.getMessage());
+            LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
         }
-        return new ObjectEntry(bucket, item.objectName(), stat.size(), stat.etag(), stat.lastModified().toInstant(),
-                stat.contentType(), headers, new LinkedHashMap<>(stat.userMetadata()), tags, null);
+        return new ObjectEntry(listed.bucket(), listed.key(), stat.size(), stat.etag(),
+                stat.lastModified().toInstant(), stat.contentType(), headers, new LinkedHashMap<>(stat.userMetadata()),
+                tags, null, listed.versionId(), listed.latest(), null);
     }
 
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
         MinioClient client = client(o.has("endpoint") ? o : settings);
-        Placement placement = new Placement(o.get("to-bucket", null), o.get("prefix", ""), context.force());
-        Map<String, Map<String, ObjectEntry>> bySource = new LinkedHashMap<>();
-        for (ObjectEntry e : readIndex(context.openArtifact(INDEX))) {
+        List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
+        boolean versioned = index.stream().anyMatch(e -> e.versionId() != null);
+        Optional<Instant> at = o.get("at").map(MinioBucketTarget::instant);
+        if (at.isPresent() && !versioned) {
+            throw new ConfigException("minio-bucket: at= needs a backup taken with versions=true; this one holds "
+                    + "only the objects' current versions");
+        }
+        Restorer restorer = new Restorer(client, new Placement(o.get("to-bucket", null), o.get("prefix", ""),
+                context.force()));
+        List<ObjectEntry> wanted;
+        if (!versioned) {
+            wanted = index;
+        } else if (at.isPresent() || o.bool("latest-only", false)) {
+            wanted = stateAt(index, at.orElse(Instant.MAX));
+        } else {
+            restorer.replay = new History(index);
+            wanted = index.stream().filter(e -> !e.isDeleteMarker()).toList();
+        }
+        // older backups first: with versions, each key's history is replayed oldest first
+        Map<String, Map<String, ObjectEntry>> bySource = new java.util.TreeMap<>(
+                java.util.Comparator.comparing((String id) -> id.isEmpty()).thenComparing(id -> id));
+        for (ObjectEntry e : wanted) {
             bySource.computeIfAbsent(e.storedIn() == null ? "" : e.storedIn(), k -> new LinkedHashMap<>())
                     .put(e.name(), e);
         }
-        List<String> skipped = new ArrayList<>();
-        int restored = 0;
-        for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
-            InputStream objects = source.getKey().isEmpty() ? context.openArtifact(OBJECTS)
-                    : context.openArtifact(source.getKey(), OBJECTS);
-            restored += restoreFrom(client, objects, source.getValue(), placement, skipped);
-        }
-        if (!skipped.isEmpty()) {
-            LOG.warn("kept {} object(s) newer than the backup (pass --force to overwrite): {}", skipped.size(),
-                    skipped.size() > 10 ? skipped.subList(0, 10) + " ..." : skipped);
-        }
-        LOG.info("restored {} object(s)", restored);
-    }
-
-    private record Placement(String toBucket, String prefix, boolean force) {
-    }
-
-    /** Puts back the wanted objects found in one backup's objects.tar. */
-    private static int restoreFrom(MinioClient client, InputStream objects, Map<String, ObjectEntry> wanted,
-                                   Placement placement, List<String> skipped) throws IOException {
-        int restored = 0;
-        try (InputStream in = objects) {
-            TarArchiveInputStream tar = new TarArchiveInputStream(in);
-            TarArchiveEntry entry;
-            while ((entry = tar.getNextEntry()) != null) {
-                ObjectEntry e = wanted.get(entry.getName());
-                if (e == null) {
-                    continue; // another object of that backup, not part of this restore
-                }
-                String bucket = placement.toBucket() != null ? placement.toBucket() : e.bucket();
-                String key = placement.prefix() + e.key();
-                ensureBucket(client, bucket);
-                Instant existing = lastModified(client, bucket, key);
-                if (existing != null && existing.isAfter(e.lastModified()) && !placement.force()) {
-                    skipped.add(bucket + "/" + key);
-                    continue;
-                }
-                PutObjectArgs.Builder put = PutObjectArgs.builder().bucket(bucket).object(key)
-                        .stream(tar, e.size(), -1).userMetadata(e.userMetadata()).headers(e.headers());
-                if (e.contentType() != null) {
-                    put.contentType(e.contentType());
-                }
-                client.putObject(put.build());
-                if (e.tags() != null && !e.tags().isEmpty()) {
-                    client.setObjectTags(SetObjectTagsArgs.builder().bucket(bucket).object(key).tags(e.tags()).build());
-                }
-                restored++;
+        try {
+            for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
+                InputStream objects = source.getKey().isEmpty() ? context.openArtifact(OBJECTS)
+                        : context.openArtifact(source.getKey(), OBJECTS);
+                restorer.restoreFrom(objects, source.getValue());
             }
-            in.transferTo(OutputStream.nullOutputStream()); // checksums to the end
+            if (restorer.replay != null) {
+                restorer.replay.finish(restorer);
+            }
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
             throw new DrException(ErrorCode.TARGET, "restoring objects failed: " + e.getMessage(), e);
         }
-        return restored;
+        if (!restorer.skipped.isEmpty()) {
+            LOG.warn("kept {} object(s) newer than the backup (pass --force to overwrite): {}",
+                    restorer.skipped.size(), restorer.skipped.size() > 10
+                            ? restorer.skipped.subList(0, 10) + " ..." : restorer.skipped);
+        }
+        LOG.info("restored {} object version(s){}", restorer.restored,
+                restorer.replay == null ? "" : " and " + restorer.replay.markersApplied + " delete marker(s)");
     }
 
-    private static void ensureBucket(MinioClient client, String bucket) throws Exception {
-        // one HEAD per object is cheap next to the PUT; buckets are created on first use
-        if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
-            client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
+    private static Instant instant(String text) {
+        try {
+            return Instant.parse(text);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new ConfigException("minio-bucket: at=" + text + " is not a time; use ISO-8601 UTC such as "
+                    + "2026-11-27T14:00:00Z");
+        }
+    }
+
+    /** Each key's newest version at or before {@code at}, unless that is a delete marker. */
+    static List<ObjectEntry> stateAt(List<ObjectEntry> index, Instant at) {
+        Map<String, ObjectEntry> newest = new LinkedHashMap<>();
+        for (ObjectEntry e : index) { // each key's history is oldest first, the current version last
+            if (!e.lastModified().isAfter(at)) {
+                newest.put(e.path(), e);
+            }
+        }
+        return newest.values().stream().filter(e -> !e.isDeleteMarker()).toList();
+    }
+
+    private record Placement(String toBucket, String prefix, boolean force) {
+        String bucket(ObjectEntry e) {
+            return toBucket != null ? toBucket : e.bucket();
+        }
+
+        String key(ObjectEntry e) {
+            return prefix + e.key();
+        }
+    }
+
+    /**
+     * A versioned backup's histories, replayed key by key into the destination: every version
+     * oldest first as a new version there, and the delete markers in their places between them.
+     * A key whose current object in the destination is newer than the backup's history is left
+     * alone unless forced.
+     */
+    private static final class History {
+        private final Map<String, java.util.ArrayDeque<ObjectEntry>> pending = new LinkedHashMap<>();
+        private final Map<String, Boolean> replayKey = new java.util.HashMap<>();
+        int markersApplied;
+
+        History(List<ObjectEntry> index) {
+            for (ObjectEntry e : index) {
+                pending.computeIfAbsent(e.path(), k -> new java.util.ArrayDeque<>()).add(e);
+            }
+        }
+
+        /** Whether this key is replayed; decided at its first version. */
+        boolean wanted(Restorer r, ObjectEntry e) throws Exception {
+            Boolean known = replayKey.get(e.path());
+            if (known == null) {
+                Instant existing = r.lastModified(e);
+                Instant newestInBackup = pending.get(e.path()).getLast().lastModified();
+                known = existing == null || !existing.isAfter(newestInBackup) || r.placement.force();
+                replayKey.put(e.path(), known);
+                if (!known) {
+                    r.skipped.add(r.placement.bucket(e) + "/" + r.placement.key(e));
+                }
+            }
+            return known;
+        }
+
+        /** Applies the delete markers that come before this version, and takes the version off the queue. */
+        void before(Restorer r, ObjectEntry version) throws Exception {
+            java.util.ArrayDeque<ObjectEntry> queue = pending.get(version.path());
+            while (!queue.isEmpty() && queue.peekFirst().isDeleteMarker()) {
+                r.delete(queue.pollFirst());
+                markersApplied++;
+            }
+            queue.remove(version);
+        }
+
+        /** The delete markers left after each key's last version (or for keys with only markers). */
+        void finish(Restorer r) throws Exception {
+            for (java.util.ArrayDeque<ObjectEntry> queue : pending.values()) {
+                for (ObjectEntry e : queue) {
+                    if (!e.isDeleteMarker() || Boolean.FALSE.equals(replayKey.get(e.path()))) {
+                        continue;
+                    }
+                    Instant existing = r.lastModified(e);
+                    boolean replayed = replayKey.containsKey(e.path());
+                    if (existing != null && (replayed || !existing.isAfter(e.lastModified()) || r.placement.force())) {
+                        r.delete(e);
+                        markersApplied++;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Puts objects back; one per restore. */
+    private static final class Restorer {
+        final MinioClient client;
+        final Placement placement;
+        final List<String> skipped = new ArrayList<>();
+        final Set<String> knownBuckets = new java.util.HashSet<>();
+        History replay;
+        int restored;
+
+        Restorer(MinioClient client, Placement placement) {
+            this.client = client;
+            this.placement = placement;
+        }
+
+        /** Puts back the wanted objects found in one backup's objects.tar. */
+        void restoreFrom(InputStream objects, Map<String, ObjectEntry> wanted) throws Exception {
+            try (InputStream in = objects) {
+                TarArchiveInputStream tar = new TarArchiveInputStream(in);
+                TarArchiveEntry entry;
+                while ((entry = tar.getNextEntry()) != null) {
+                    ObjectEntry e = wanted.get(entry.getName());
+                    if (e == null) {
+                        continue; // another object of that backup, not part of this restore
+                    }
+                    ensureBucket(placement.bucket(e));
+                    if (replay != null) {
+                        if (!replay.wanted(this, e)) {
+                            continue;
+                        }
+                        replay.before(this, e);
+                    } else {
+                        Instant existing = lastModified(e);
+                        if (existing != null && existing.isAfter(e.lastModified()) && !placement.force()) {
+                            skipped.add(placement.bucket(e) + "/" + placement.key(e));
+                            continue;
+                        }
+                    }
+                    put(e, tar);
+                    restored++;
+                }
+                in.transferTo(OutputStream.nullOutputStream()); // checksums to the end
+            }
+        }
+
+        private void put(ObjectEntry e, InputStream bytes) throws Exception {
+            String bucket = placement.bucket(e);
+            String key = placement.key(e);
+            PutObjectArgs.Builder put = PutObjectArgs.builder().bucket(bucket).object(key)
+                    .stream(bytes, e.size(), -1).userMetadata(e.userMetadata()).headers(e.headers());
+            if (e.contentType() != null) {
+                put.contentType(e.contentType());
+            }
+            client.putObject(put.build());
+            if (e.tags() != null && !e.tags().isEmpty()) {
+                client.setObjectTags(SetObjectTagsArgs.builder().bucket(bucket).object(key).tags(e.tags()).build());
+            }
+        }
+
+        void delete(ObjectEntry marker) throws Exception {
+            client.removeObject(io.minio.RemoveObjectArgs.builder().bucket(placement.bucket(marker))
+                    .object(placement.key(marker)).build());
+        }
+
+        Instant lastModified(ObjectEntry e) throws Exception {
+            return MinioBucketTarget.lastModified(client, placement.bucket(e), placement.key(e));
+        }
+
+        /** Creates a missing bucket, with versioning when a history is replayed into it. */
+        private void ensureBucket(String bucket) throws Exception {
+            if (!knownBuckets.add(bucket)) {
+                return;
+            }
+            if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
+                client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
+                if (replay != null) {
+                    client.setBucketVersioning(io.minio.SetBucketVersioningArgs.builder().bucket(bucket)
+                            .config(new io.minio.messages.VersioningConfiguration(
+                                    io.minio.messages.VersioningConfiguration.Status.ENABLED, null)).build());
+                }
+            } else if (replay != null && client.getBucketVersioning(io.minio.GetBucketVersioningArgs.builder()
+                    .bucket(bucket).build()).status() != io.minio.messages.VersioningConfiguration.Status.ENABLED) {
+                LOG.warn("bucket {} does not keep versions: only each key's newest version stays after the restore",
+                        bucket);
+            }
         }
     }
 
