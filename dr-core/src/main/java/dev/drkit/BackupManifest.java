@@ -28,6 +28,7 @@ import java.util.Optional;
  * @param host host name of the writer
  * @param artifacts every artifact, in the order the target produced them
  * @param metadata what the target recorded
+ * @param lockedUntil until when the storage keeps the backup immutable (S3 Object Lock), or null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record BackupManifest(
@@ -43,7 +44,8 @@ public record BackupManifest(
         String drkitVersion,
         String host,
         List<ArtifactInfo> artifacts,
-        Map<String, Object> metadata) {
+        Map<String, Object> metadata,
+        Instant lockedUntil) {
 
     /** The manifest format this version writes and reads. */
     public static final int FORMAT = 1;
@@ -55,6 +57,19 @@ public record BackupManifest(
         dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
         metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+    }
+
+    /** A manifest of a backup the storage does not lock. */
+    public BackupManifest(int format, String id, String target, String type, String kind, String parent,
+                          List<String> dependsOn, Instant startedAt, Instant finishedAt, String drkitVersion,
+                          String host, List<ArtifactInfo> artifacts, Map<String, Object> metadata) {
+        this(format, id, target, type, kind, parent, dependsOn, startedAt, finishedAt, drkitVersion, host, artifacts,
+                metadata, null);
+    }
+
+    /** Whether the storage still refuses to delete this backup at {@code now}. */
+    public boolean lockedAt(Instant now) {
+        return lockedUntil != null && lockedUntil.isAfter(now);
     }
 
     /** The artifact with this name. */

@@ -160,7 +160,7 @@ public final class DrKit implements AutoCloseable {
             meter.finish();
             BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT, id, spec.name(), target.type(),
                     ctx.kind, ctx.parent, ctx.dependsOn, started, clock.instant(), VERSION, Hosts.name(), artifacts,
-                    ctx.metadata);
+                    ctx.metadata, repository.retainUntil());
             repository.writeManifest(manifest, signer);
             emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
                     + " complete", Map.of("rawBytes", manifest.rawSize(), "storedBytes", manifest.storedSize()));
@@ -493,6 +493,15 @@ public final class DrKit implements AutoCloseable {
         Map<String, List<String>> neededBy = new LinkedHashMap<>();
         Set<String> kept = new HashSet<>();
         plan.kept().forEach(d -> kept.add(d.backupId()));
+        Instant now = clock.instant();
+        Set<String> locked = new HashSet<>(); // the storage would refuse to delete them yet
+        for (RetentionPlan.Decision d : plan.expired()) {
+            BackupManifest m = byId.get(d.backupId());
+            if (m != null && m.lockedAt(now)) {
+                locked.add(d.backupId());
+                kept.add(d.backupId());
+            }
+        }
         List<String> queue = new ArrayList<>(kept);
         while (!queue.isEmpty()) {
             BackupManifest m = byId.get(queue.remove(queue.size() - 1));
@@ -509,7 +518,10 @@ public final class DrKit implements AutoCloseable {
         List<RetentionPlan.Decision> decisions = new ArrayList<>();
         for (RetentionPlan.Decision d : plan.decisions()) {
             List<String> deps = neededBy.get(d.backupId());
-            if (!d.keep() && deps != null) {
+            if (!d.keep() && locked.contains(d.backupId())) {
+                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
+                        List.of("immutable until " + byId.get(d.backupId()).lockedUntil() + " (Object Lock)")));
+            } else if (!d.keep() && deps != null) {
                 decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
                         List.of("needed by kept backup " + String.join(", ", deps))));
             } else {

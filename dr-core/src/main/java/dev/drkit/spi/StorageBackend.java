@@ -3,6 +3,7 @@ package dev.drkit.spi;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -37,6 +38,36 @@ public interface StorageBackend extends Closeable {
      * @return true when this call created it, false when an object was already there
      */
     boolean createIfAbsent(String key, byte[] content) throws IOException;
+
+    /**
+     * How long this storage keeps the backup data written to it immutable (S3 Object Lock),
+     * when it is configured to; empty for storage that does not lock objects. The repository
+     * then writes its artifacts, checksums, manifests and WAL with
+     * {@link #create(String, Instant)} and {@link #createIfAbsent(String, byte[], Instant)},
+     * and its own short-lived objects (locks, status) without.
+     */
+    default Optional<java.time.Duration> immutableFor() {
+        return Optional.empty();
+    }
+
+    /**
+     * {@link #create(String)}, the object kept immutable (neither deleted nor overwritten)
+     * until {@code retainUntil}; null means no lock. Storage that cannot lock refuses a time.
+     */
+    default ObjectUpload create(String key, Instant retainUntil) throws IOException {
+        if (retainUntil != null) {
+            throw new UnsupportedOperationException(describe() + " cannot keep objects immutable");
+        }
+        return create(key);
+    }
+
+    /** {@link #createIfAbsent(String, byte[])}, the object kept immutable until {@code retainUntil} (null: no lock). */
+    default boolean createIfAbsent(String key, byte[] content, Instant retainUntil) throws IOException {
+        if (retainUntil != null) {
+            throw new UnsupportedOperationException(describe() + " cannot keep objects immutable");
+        }
+        return createIfAbsent(key, content);
+    }
 
     /**
      * Opens an object for reading from {@code offset}.

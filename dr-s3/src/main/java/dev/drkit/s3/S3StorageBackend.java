@@ -25,6 +25,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -53,6 +54,8 @@ public final class S3StorageBackend implements StorageBackend {
     private final String sse;
     private final String kmsKeyId;
     private final String storageClass;
+    private final String lockMode;
+    private final java.time.Duration lockFor;
 
     private S3StorageBackend(Builder b) {
         this.client = b.client;
@@ -64,6 +67,8 @@ public final class S3StorageBackend implements StorageBackend {
         this.sse = b.sse;
         this.kmsKeyId = b.kmsKeyId;
         this.storageClass = b.storageClass;
+        this.lockMode = b.lockMode;
+        this.lockFor = b.lockFor;
         this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
                 + (b.endpointForMessages == null ? "" : " at " + b.endpointForMessages);
         this.uploads = Executors.newCachedThreadPool(r -> {
@@ -77,8 +82,16 @@ public final class S3StorageBackend implements StorageBackend {
         return new Builder();
     }
 
-    /** Server-side encryption and storage class for new objects. */
-    private void options(software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r) {
+    /**
+     * Server-side encryption, storage class and Object Lock retention for new objects. S3
+     * wants a checksum on writes that carry a retention, so those send a CRC32.
+     */
+    private void options(software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r,
+                         java.time.Instant retainUntil) {
+        if (retainUntil != null) {
+            r.objectLockMode(lockMode).objectLockRetainUntilDate(retainUntil)
+                    .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+        }
         if (sse != null) {
             r.serverSideEncryption(sse);
             if (kmsKeyId != null) {
@@ -90,7 +103,12 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
-    private void options(software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r) {
+    private void options(software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r,
+                         java.time.Instant retainUntil) {
+        if (retainUntil != null) {
+            r.objectLockMode(lockMode).objectLockRetainUntilDate(retainUntil)
+                    .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+        }
         if (sse != null) {
             r.serverSideEncryption(sse);
             if (kmsKeyId != null) {
@@ -118,11 +136,35 @@ public final class S3StorageBackend implements StorageBackend {
 
     @Override
     public ObjectUpload create(String key) {
-        return new Upload(key, full(key));
+        return new Upload(key, full(key), null);
+    }
+
+    /** With Object Lock configured ({@link Builder#objectLock}), how long backup data stays immutable. */
+    @Override
+    public Optional<java.time.Duration> immutableFor() {
+        return Optional.ofNullable(lockFor);
+    }
+
+    @Override
+    public ObjectUpload create(String key, java.time.Instant retainUntil) {
+        return new Upload(key, full(key), locking(retainUntil));
     }
 
     @Override
     public boolean createIfAbsent(String key, byte[] content) throws IOException {
+        return createIfAbsent(key, content, null);
+    }
+
+    private java.time.Instant locking(java.time.Instant retainUntil) {
+        if (retainUntil != null && lockMode == null) {
+            throw new UnsupportedOperationException(description + " has no Object Lock configured (objectLock=)");
+        }
+        return retainUntil;
+    }
+
+    @Override
+    public boolean createIfAbsent(String key, byte[] content, java.time.Instant retainUntil) throws IOException {
+        java.time.Instant until = locking(retainUntil);
         String k = full(key);
         if (head(k).isPresent()) {
             return false;
@@ -130,14 +172,14 @@ public final class S3StorageBackend implements StorageBackend {
         try {
             client.putObject(r -> {
                 r.bucket(bucket).key(k).ifNoneMatch("*");
-                options(r);
+                options(r, until);
             }, RequestBody.fromBytes(content));
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() == 412 || e.statusCode() == 409) {
                 return false;
             }
-            throw io("creating " + key, e);
+            throw lockRefused("creating " + key, e);
         } catch (SdkException e) {
             throw io("creating " + key, e);
         }
@@ -236,6 +278,16 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
+    /** A write with a retention that the bucket refused: Object Lock is not enabled there. */
+    private IOException lockRefused(String doing, S3Exception e) {
+        if (e.statusCode() == 400 && String.valueOf(e.getMessage()).contains("ObjectLock")) {
+            return new IOException(doing + " in " + description + " failed: the bucket does not have Object Lock "
+                    + "enabled. Create the repository's bucket with Object Lock (most servers cannot turn it on "
+                    + "later), or remove objectLock= from the repository", e);
+        }
+        return io(doing, e);
+    }
+
     private IOException io(String doing, SdkException e) {
         return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
     }
@@ -244,6 +296,7 @@ public final class S3StorageBackend implements StorageBackend {
     private final class Upload implements ObjectUpload {
         private final String key;
         private final String fullKey;
+        private final java.time.Instant retainUntil;
         private final Semaphore slots = new Semaphore(concurrency);
         private final List<Future<CompletedPart>> parts = new ArrayList<>();
         private byte[] buffer = new byte[Math.min(partSize, 1 << 16)];
@@ -277,9 +330,10 @@ public final class S3StorageBackend implements StorageBackend {
             }
         };
 
-        Upload(String key, String fullKey) {
+        Upload(String key, String fullKey, java.time.Instant retainUntil) {
             this.key = key;
             this.fullKey = fullKey;
+            this.retainUntil = retainUntil;
         }
 
         @Override
@@ -292,13 +346,15 @@ public final class S3StorageBackend implements StorageBackend {
                 if (uploadId == null) {
                     uploadId = client.createMultipartUpload(r -> {
                         r.bucket(bucket).key(fullKey);
-                        options(r);
+                        options(r, retainUntil);
                     }).uploadId();
                 }
                 slots.acquire();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while uploading " + key);
+            } catch (S3Exception e) {
+                throw lockRefused("starting the upload of " + key, e);
             } catch (SdkException e) {
                 throw io("starting the upload of " + key, e);
             }
@@ -309,10 +365,15 @@ public final class S3StorageBackend implements StorageBackend {
             filled = 0;
             parts.add(uploads.submit(() -> {
                 try {
-                    String etag = client.uploadPart(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
-                            .partNumber(number).contentLength((long) length),
-                            RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length)).eTag();
-                    return CompletedPart.builder().partNumber(number).eTag(etag).build();
+                    var part = client.uploadPart(r -> {
+                        r.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(number)
+                                .contentLength((long) length);
+                        if (retainUntil != null) {
+                            r.checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                        }
+                    }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
+                    return CompletedPart.builder().partNumber(number).eTag(part.eTag())
+                            .checksumCRC32(part.checksumCRC32()).build();
                 } finally {
                     slots.release();
                 }
@@ -373,13 +434,13 @@ public final class S3StorageBackend implements StorageBackend {
             try {
                 client.putObject(r -> {
                     r.bucket(bucket).key(fullKey).ifNoneMatch("*");
-                    options(r);
+                    options(r, retainUntil);
                 }, RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 409) {
                     throw new FileAlreadyExistsException(key);
                 }
-                throw io("uploading " + key, e);
+                throw lockRefused("uploading " + key, e);
             } catch (SdkException e) {
                 throw io("uploading " + key, e);
             }
@@ -387,14 +448,21 @@ public final class S3StorageBackend implements StorageBackend {
 
         private void complete(List<CompletedPart> completed) throws IOException {
             try {
-                client.completeMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
+                var done = client.completeMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
                         .ifNoneMatch("*").multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()));
                 uploadId = null;
+                if (retainUntil != null) {
+                    // S3 takes the retention from the upload's start, but not every server does: setting
+                    // it on the completed version again (the same mode and date) makes sure of it
+                    client.putObjectRetention(r -> r.bucket(bucket).key(fullKey).versionId(done.versionId())
+                            .retention(ObjectLockRetention.builder().mode(lockMode).retainUntilDate(retainUntil)
+                                    .build()));
+                }
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 409) {
                     throw new FileAlreadyExistsException(key);
                 }
-                throw io("completing the upload of " + key, e);
+                throw lockRefused("completing the upload of " + key, e);
             } catch (SdkException e) {
                 throw io("completing the upload of " + key, e);
             }
@@ -430,6 +498,30 @@ public final class S3StorageBackend implements StorageBackend {
         private String sse;
         private String kmsKeyId;
         private String storageClass;
+        private String lockMode;
+        private java.time.Duration lockFor;
+
+        /**
+         * Writes backup data with S3 Object Lock retention: {@code GOVERNANCE} or
+         * {@code COMPLIANCE} mode, retained for {@code retainFor} from when it is written, so
+         * that nobody with this host's credentials can delete or overwrite it before then (in
+         * compliance mode, nobody at all). The bucket must have been created with Object Lock
+         * enabled. Deleting an object then only hides it behind a delete marker while its
+         * locked version stays; a lifecycle rule that expires noncurrent versions reclaims the
+         * space once the retention has passed.
+         */
+        public Builder objectLock(String mode, java.time.Duration retainFor) {
+            String m = mode == null ? null : mode.toUpperCase(java.util.Locale.ROOT);
+            if (m != null && !m.equals("GOVERNANCE") && !m.equals("COMPLIANCE")) {
+                throw new IllegalArgumentException("Object Lock mode must be GOVERNANCE or COMPLIANCE: " + mode);
+            }
+            if (m != null && (retainFor == null || retainFor.isNegative() || retainFor.isZero())) {
+                throw new IllegalArgumentException("Object Lock needs a positive retention period");
+            }
+            this.lockMode = m;
+            this.lockFor = m == null ? null : retainFor;
+            return this;
+        }
 
         /**
          * Server-side encryption for new objects: {@code AES256} (SSE-S3) or {@code aws:kms}

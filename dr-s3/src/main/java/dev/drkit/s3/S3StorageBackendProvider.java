@@ -21,7 +21,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Provides {@link S3StorageBackend} for
- * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C}.
+ * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C
+ * &objectLock=GOVERNANCE|COMPLIANCE&lockFor=30d}.
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
  * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles). Checksums are sent only when
  * required, so S3-compatible servers that reject the SDK's default CRC headers work.
@@ -64,6 +65,19 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             b.serverSideEncryption(sse, q.getOrDefault("kmsKeyId", settings.get("kms-key-id", null)));
         }
         b.storageClass(q.getOrDefault("storageClass", settings.get("storage-class", null)));
+        String lockMode = q.getOrDefault("objectLock", settings.get("object-lock", null));
+        if (lockMode != null) {
+            String lockFor = q.getOrDefault("lockFor", settings.get("lock-for", null));
+            if (lockFor == null) {
+                throw new ConfigException("objectLock=" + lockMode + " needs lockFor=DURATION (e.g. lockFor=30d): how "
+                        + "long each backup stays immutable; match it to the retention that keeps backups");
+            }
+            try {
+                b.objectLock(lockMode, Settings.parseDuration("lockFor", lockFor));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage());
+            }
+        }
         String partSize = q.getOrDefault("partSize", settings.get("part-size", null));
         if (partSize != null) {
             b.partSize((int) Math.min(Integer.MAX_VALUE, parseSize(partSize)));

@@ -6,11 +6,6 @@ import dev.drkit.testkit.StorageBackendContract;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** The storage contract against a real S3 endpoint (S3Proxy), with a 5 MiB part size. */
@@ -22,12 +17,7 @@ class S3StorageBackendContractIT extends StorageBackendContract {
     static void startS3() throws Exception {
         s3 = S3Server.start();
         s3.createBucket("backups");
-        client = S3Client.builder().endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(s3.accessKey(), s3.secretKey())))
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .build();
+        client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey()).build();
     }
 
     @AfterAll

@@ -70,7 +70,7 @@ public final class ArchiveArea implements FileArchive {
             w.abort();
             throw e;
         }
-        if (!repo.storage().createIfAbsent(infoKey, Json.write(w.info()))) {
+        if (!repo.storage().createIfAbsent(infoKey, Json.write(w.info()), repo.retainUntil())) {
             return alreadyStored(path, same); // another writer finished first
         }
         return PutResult.STORED;

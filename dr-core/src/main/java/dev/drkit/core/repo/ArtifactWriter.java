@@ -25,14 +25,17 @@ public final class ArtifactWriter extends OutputStream {
     private final String key;
     private final StreamCodecs codecs;
     private final ObjectUpload upload;
+    private final java.time.Instant retainUntil;
     private final HashingOutputStream stored;
     private final HashingOutputStream raw;
     private ArtifactInfo result;
     private boolean closed;
 
     private ArtifactWriter(Repository repo, String name, String storedName, String key, StreamCodecs codecs,
-                           ObjectUpload upload, HashingOutputStream.ByteCounter counter) throws IOException {
+                           ObjectUpload upload, java.time.Instant retainUntil, HashingOutputStream.ByteCounter counter)
+            throws IOException {
         this.repo = repo;
+        this.retainUntil = retainUntil;
         this.name = name;
         this.storedName = storedName;
         this.key = key;
@@ -52,9 +55,10 @@ public final class ArtifactWriter extends OutputStream {
                                  HashingOutputStream.ByteCounter counter) throws IOException {
         String storedName = name + codecs.extension();
         String key = prefix + storedName;
-        ObjectUpload upload = repo.storage().create(key);
+        java.time.Instant retainUntil = repo.retainUntil();
+        ObjectUpload upload = repo.storage().create(key, retainUntil);
         try {
-            return new ArtifactWriter(repo, name, storedName, key, codecs, upload, counter);
+            return new ArtifactWriter(repo, name, storedName, key, codecs, upload, retainUntil, counter);
         } catch (IOException | RuntimeException e) {
             upload.close();
             throw e;
@@ -89,7 +93,7 @@ public final class ArtifactWriter extends OutputStream {
             String sha = stored.hash();
             String sidecar = key + RepositoryLayout.SHA256_SUFFIX;
             if (!repo.storage().createIfAbsent(sidecar,
-                    Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII))) {
+                    Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII), retainUntil)) {
                 throw new ObjectExistsException("checksum file " + sidecar + " already exists");
             }
             result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.hash(),

@@ -55,6 +55,16 @@ public final class Repository {
         return storage.describe();
     }
 
+    /**
+     * Until when backup data written now stays immutable, where the storage locks objects
+     * ({@link StorageBackend#immutableFor()}); null where it does not.
+     */
+    public Instant retainUntil() {
+        // whole seconds, rounded up: what S3 servers store, so manifest and objects agree exactly
+        return storage.immutableFor().map(d -> Instant.now().plus(d).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                .plusSeconds(1)).orElse(null);
+    }
+
     private void init(Instant now) {
         try {
             Optional<ObjectInfo> existing = storage.stat(RepositoryLayout.CONFIG);
@@ -164,10 +174,11 @@ public final class Repository {
         String key = RepositoryLayout.manifest(manifest.target(), manifest.id());
         byte[] json = Json.write(manifest);
         try {
-            if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json))) {
+            Instant until = manifest.lockedUntil();
+            if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json), until)) {
                 throw new ObjectExistsException("signature " + key + signer.signatureSuffix() + " already exists");
             }
-            if (!storage.createIfAbsent(key, json)) {
+            if (!storage.createIfAbsent(key, json, until)) {
                 throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
             }
         } catch (IOException e) {
@@ -262,7 +273,7 @@ public final class Repository {
         }
         String what = "stored " + key + " in " + source.describe();
         try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(source.storage.open(key, 0), size,
-                sha256, what, null); dev.drkit.spi.ObjectUpload up = storage.create(key)) {
+                sha256, what, null); dev.drkit.spi.ObjectUpload up = storage.create(key, retainUntil())) {
             long n = in.transferTo(up.stream());
             up.commit();
             return n;
