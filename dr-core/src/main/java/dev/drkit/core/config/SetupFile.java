@@ -115,7 +115,8 @@ public final class SetupFile {
         unknownKeys(top, TOP, "");
         String repository = scalar(top.get("repository"), "repository");
         List<String> copies = new ArrayList<>();
-        for (Node n : list(top.get("copies"), "copies")) {
+        List<Node> copyNodes = list(top.get("copies"), "copies");
+        for (Node n : copyNodes) {
             copies.add(scalar(n, "copies"));
         }
         String compression = scalar(top.get("compression"), "compression");
@@ -139,8 +140,33 @@ public final class SetupFile {
                 targets.put(name, t);
             }
         });
+        repository = withLockPeriod(repository, top.get("repository"), targets);
+        for (int i = 0; i < copies.size(); i++) {
+            copies.set(i, withLockPeriod(copies.get(i), copyNodes.get(i), targets));
+        }
         return new Setup(file, repository, List.copyOf(copies), compression, objectives, encryption.build(),
                 notifications, targets);
+    }
+
+    /**
+     * A repository URI with {@code objectLock=} but no {@code lockFor=} gets the lock period
+     * derived from the targets' retention: the longest of their {@link GfsRetentionPolicy#lockPeriod()},
+     * so that no target's backups are left unprotected in a repository they share.
+     */
+    private String withLockPeriod(String uri, Node node, Map<String, Setup.Target> targets) {
+        if (uri == null || !uri.contains("objectLock=") || uri.contains("lockFor=")) {
+            return uri;
+        }
+        java.util.Optional<java.time.Duration> period = targets.values().stream()
+                .filter(t -> t.retention() != null)
+                .map(t -> retentionPolicy(t.retention()).lockPeriod())
+                .flatMap(java.util.Optional::stream).max(java.util.Comparator.naturalOrder());
+        if (period.isEmpty()) {
+            problem(node.line, "'" + uri + "' asks for objectLock but gives no lockFor, and no target has a "
+                    + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lockFor=30d");
+            return uri;
+        }
+        return uri + (uri.contains("?") ? "&" : "?") + "lockFor=" + period.get();
     }
 
     private Setup.Notifications notifications(Node node) {

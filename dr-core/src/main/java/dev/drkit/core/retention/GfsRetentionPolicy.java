@@ -56,6 +56,33 @@ public final class GfsRetentionPolicy implements RetentionPolicy {
         return new Builder();
     }
 
+    /**
+     * How long to keep a new backup immutable (S3 Object Lock) under this policy: the
+     * {@code keep-within} period, else the shortest time-based tier ({@code keep-hourly} N
+     * hours, {@code keep-daily} N days, {@code keep-weekly} N weeks, {@code keep-monthly} N
+     * months of 30 days, {@code keep-yearly} N years of 365 days). Every backup that tier keeps
+     * is then protected for its whole stay in it, and none is held much longer than the policy
+     * keeps it. Empty for a policy with only {@code keep-last}.
+     */
+    public java.util.Optional<Duration> lockPeriod() {
+        if (within != null) {
+            return java.util.Optional.of(within);
+        }
+        if (hourly > 0) {
+            return java.util.Optional.of(Duration.ofHours(hourly));
+        }
+        if (daily > 0) {
+            return java.util.Optional.of(Duration.ofDays(daily));
+        }
+        if (weekly > 0) {
+            return java.util.Optional.of(Duration.ofDays(7L * weekly));
+        }
+        if (monthly > 0) {
+            return java.util.Optional.of(Duration.ofDays(30L * monthly));
+        }
+        return yearly > 0 ? java.util.Optional.of(Duration.ofDays(365L * yearly)) : java.util.Optional.empty();
+    }
+
     /** Whether no rule is set, so that nothing would be expired. */
     public boolean isEmpty() {
         return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0

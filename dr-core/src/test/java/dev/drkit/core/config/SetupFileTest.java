@@ -69,6 +69,46 @@ class SetupFileTest {
     }
 
     @Test
+    void objectLockWithoutAPeriodTakesItFromTheRetention() throws Exception {
+        Path f = write("""
+                repository: s3://vault/prod?objectLock=compliance
+                copies: ["s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b"]
+                targets:
+                  db:
+                    type: postgres-logical
+                    url: jdbc:postgresql://127.0.0.1:5432/app
+                    user: app
+                    retention: { keep-daily: 7, keep-weekly: 4 }
+                  config:
+                    type: files
+                    path: /etc/app
+                    retention: { keep-within: 14d, keep-monthly: 12 }
+                  scratch:
+                    type: files
+                    path: /tmp/x
+                    retention: { keep-last: 3 }
+                """);
+        Setup s = SetupFile.load(f, TYPES);
+        // the longest of the targets' periods: 14 days from keep-within beats 7 from keep-daily
+        assertThat(s.repository()).isEqualTo("s3://vault/prod?objectLock=compliance&lockFor=PT336H");
+        assertThat(s.copies()).containsExactly("s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d",
+                "file:/srv/b");
+        assertThat(dev.drkit.Settings.parseDuration("lockFor", "PT336H")).isEqualTo(Duration.ofDays(14));
+
+        Path none = write("""
+                repository: s3://vault/prod?objectLock=compliance
+                targets:
+                  scratch:
+                    type: files
+                    path: /tmp/x
+                    retention: { keep-last: 3 }
+                """);
+        assertThatThrownBy(() -> SetupFile.load(none, TYPES)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(":1: 's3://vault/prod?objectLock=compliance' asks for objectLock but gives no "
+                        + "lockFor");
+    }
+
+    @Test
     void reportsEveryProblemWithItsLine() throws Exception {
         Path f = write("""
                 repository: file:/tmp/r
