@@ -56,6 +56,7 @@ public final class S3StorageBackend implements StorageBackend {
     private final String storageClass;
     private final String lockMode;
     private final java.time.Duration lockFor;
+    private final CustomerKey customerKey;
 
     private S3StorageBackend(Builder b) {
         this.client = b.client;
@@ -69,6 +70,7 @@ public final class S3StorageBackend implements StorageBackend {
         this.storageClass = b.storageClass;
         this.lockMode = b.lockMode;
         this.lockFor = b.lockFor;
+        this.customerKey = b.customerKey;
         this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
                 + (b.endpointForMessages == null ? "" : " at " + b.endpointForMessages);
         this.uploads = Executors.newCachedThreadPool(r -> {
@@ -98,6 +100,10 @@ public final class S3StorageBackend implements StorageBackend {
                 r.ssekmsKeyId(kmsKeyId);
             }
         }
+        if (customerKey != null) {
+            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
+                    .sseCustomerKeyMD5(customerKey.md5);
+        }
         if (storageClass != null) {
             r.storageClass(storageClass);
         }
@@ -115,8 +121,40 @@ public final class S3StorageBackend implements StorageBackend {
                 r.ssekmsKeyId(kmsKeyId);
             }
         }
+        if (customerKey != null) {
+            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
+                    .sseCustomerKeyMD5(customerKey.md5);
+        }
         if (storageClass != null) {
             r.storageClass(storageClass);
+        }
+    }
+
+    /**
+     * An SSE-C key: the server encrypts with it and keeps only its MD5, so every write and
+     * read of an object must send it again. Never printed.
+     */
+    static final class CustomerKey {
+        static final String ALGORITHM = "AES256";
+        final String base64;
+        final String md5;
+
+        CustomerKey(byte[] key) {
+            if (key.length != 32) {
+                throw new IllegalArgumentException("an SSE-C key is 256 bits (32 bytes), not " + key.length + " bytes");
+            }
+            this.base64 = java.util.Base64.getEncoder().encodeToString(key);
+            try {
+                this.md5 = java.util.Base64.getEncoder().encodeToString(
+                        java.security.MessageDigest.getInstance("MD5").digest(key));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "CustomerKey[redacted]";
         }
     }
 
@@ -191,6 +229,10 @@ public final class S3StorageBackend implements StorageBackend {
         try {
             return client.getObject(r -> {
                 r.bucket(bucket).key(k);
+                if (customerKey != null) {
+                    r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
+                            .sseCustomerKeyMD5(customerKey.md5);
+                }
                 if (offset > 0) {
                     r.range("bytes=" + offset + "-");
                 }
@@ -214,7 +256,13 @@ public final class S3StorageBackend implements StorageBackend {
 
     private Optional<HeadObjectResponse> head(String fullKey) throws IOException {
         try {
-            return Optional.of(client.headObject(r -> r.bucket(bucket).key(fullKey)));
+            return Optional.of(client.headObject(r -> {
+                r.bucket(bucket).key(fullKey);
+                if (customerKey != null) {
+                    r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
+                            .sseCustomerKeyMD5(customerKey.md5);
+                }
+            }));
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {
@@ -289,6 +337,11 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     private IOException io(String doing, SdkException e) {
+        if (e instanceof S3Exception s3 && s3.statusCode() == 501) {
+            return new IOException(doing + " in " + description + " failed: the server does not implement this "
+                    + "request (" + e.getMessage() + "); check the repository's options (sse, sseCustomerKeyFile, "
+                    + "objectLock) against what the server supports", e);
+        }
         return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
     }
 
@@ -370,6 +423,10 @@ public final class S3StorageBackend implements StorageBackend {
                                 .contentLength((long) length);
                         if (retainUntil != null) {
                             r.checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                        }
+                        if (customerKey != null) {
+                            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
+                                    .sseCustomerKeyMD5(customerKey.md5);
                         }
                     }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
                     return CompletedPart.builder().partNumber(number).eTag(part.eTag())
@@ -500,6 +557,17 @@ public final class S3StorageBackend implements StorageBackend {
         private String storageClass;
         private String lockMode;
         private java.time.Duration lockFor;
+        private CustomerKey customerKey;
+
+        /**
+         * SSE-C: the server encrypts each object with this 256-bit key, which drkit sends with
+         * every write and read and the server does not keep. Losing the key loses the backups.
+         * Not combined with {@link #serverSideEncryption}. AWS accepts SSE-C over HTTPS only.
+         */
+        public Builder customerKey(byte[] key) {
+            this.customerKey = key == null ? null : new CustomerKey(key);
+            return this;
+        }
 
         /**
          * Writes backup data with S3 Object Lock retention: {@code GOVERNANCE} or
@@ -591,6 +659,9 @@ public final class S3StorageBackend implements StorageBackend {
         public S3StorageBackend build() {
             Objects.requireNonNull(client, "client");
             Objects.requireNonNull(bucket, "bucket");
+            if (customerKey != null && sse != null) {
+                throw new IllegalArgumentException("SSE-C (a customer key) and sse=" + sse + " exclude each other");
+            }
             return new S3StorageBackend(this);
         }
     }

@@ -22,7 +22,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * Provides {@link S3StorageBackend} for
  * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C
- * &objectLock=GOVERNANCE|COMPLIANCE&lockFor=30d}.
+ * &objectLock=GOVERNANCE|COMPLIANCE&lockFor=30d&sseCustomerKeyFile=PATH}.
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
  * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles). Checksums are sent only when
  * required, so S3-compatible servers that reject the SDK's default CRC headers work.
@@ -65,6 +65,10 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             b.serverSideEncryption(sse, q.getOrDefault("kmsKeyId", settings.get("kms-key-id", null)));
         }
         b.storageClass(q.getOrDefault("storageClass", settings.get("storage-class", null)));
+        String keyFile = q.getOrDefault("sseCustomerKeyFile", settings.get("sse-customer-key-file", null));
+        if (keyFile != null) {
+            b.customerKey(customerKey(java.nio.file.Path.of(keyFile)));
+        }
         String lockMode = q.getOrDefault("objectLock", settings.get("object-lock", null));
         if (lockMode != null) {
             String lockFor = q.getOrDefault("lockFor", settings.get("lock-for", null));
@@ -83,6 +87,32 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             b.partSize((int) Math.min(Integer.MAX_VALUE, parseSize(partSize)));
         }
         return b.build();
+    }
+
+    /**
+     * Reads an SSE-C key file: 32 raw bytes, or their base64 on one line (as
+     * {@code openssl rand -base64 32} writes). The file must not be readable by others.
+     */
+    static byte[] customerKey(java.nio.file.Path file) {
+        try {
+            if (java.nio.file.Files.getPosixFilePermissions(file).contains(
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                throw new ConfigException("the SSE-C key file " + file + " is readable by every user; "
+                        + "chmod 600 it");
+            }
+            byte[] raw = java.nio.file.Files.readAllBytes(file);
+            byte[] key = raw.length == 32 ? raw
+                    : java.util.Base64.getDecoder().decode(new String(raw, StandardCharsets.US_ASCII).trim());
+            if (key.length != 32) {
+                throw new ConfigException("the SSE-C key file " + file + " must hold a 256-bit key: 32 bytes, or "
+                        + "their base64 (openssl rand -base64 32)");
+            }
+            return key;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("the SSE-C key file " + file + " is neither 32 bytes nor base64 of them");
+        } catch (java.io.IOException e) {
+            throw new ConfigException("cannot read the SSE-C key file " + file + ": " + e.getMessage());
+        }
     }
 
     private static long parseSize(String s) {

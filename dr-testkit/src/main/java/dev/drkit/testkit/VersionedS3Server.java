@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An S3 endpoint that keeps object versions and enforces Object Lock, for the tests that
- * S3Proxy cannot serve (it has neither). It is moto's standalone server ({@code moto_server},
+ * S3Proxy cannot serve (it has neither, and answers SSE-C requests with 501). It is moto's standalone server ({@code moto_server},
  * Python), started on a free loopback port and stopped on {@link #close()}; state lives in
  * its memory. It accepts any credentials, so the keys here are only for the clients' signers.
  * Locally a missing {@code moto_server} skips the test, under {@code CI=true} it fails it.
@@ -77,9 +77,14 @@ public final class VersionedS3Server implements AutoCloseable {
         return "drkit-test-secret";
     }
 
+    /** Creates a plain bucket. */
+    public void createBucket(String name) throws IOException, InterruptedException {
+        send(HttpRequest.newBuilder(endpoint().resolve("/" + name)).PUT(HttpRequest.BodyPublishers.noBody()));
+    }
+
     /** Creates a bucket with versioning enabled. */
     public void createVersionedBucket(String name) throws IOException, InterruptedException {
-        send(HttpRequest.newBuilder(endpoint().resolve("/" + name)).PUT(HttpRequest.BodyPublishers.noBody()));
+        createBucket(name);
         send(HttpRequest.newBuilder(endpoint().resolve("/" + name + "?versioning")).PUT(
                 HttpRequest.BodyPublishers.ofString("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
                         + "2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>")));
