@@ -29,6 +29,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -494,11 +495,12 @@ public final class DrKit implements AutoCloseable {
         Set<String> kept = new HashSet<>();
         plan.kept().forEach(d -> kept.add(d.backupId()));
         Instant now = clock.instant();
-        Set<String> locked = new HashSet<>(); // the storage would refuse to delete them yet
+        Map<String, Instant> locked = new HashMap<>(); // the storage would refuse to delete them yet
         for (RetentionPlan.Decision d : plan.expired()) {
             BackupManifest m = byId.get(d.backupId());
-            if (m != null && m.lockedAt(now)) {
-                locked.add(d.backupId());
+            Instant until = m == null ? null : repository.lockedUntil(m);
+            if (until != null && until.isAfter(now)) {
+                locked.put(d.backupId(), until);
                 kept.add(d.backupId());
             }
         }
@@ -518,9 +520,9 @@ public final class DrKit implements AutoCloseable {
         List<RetentionPlan.Decision> decisions = new ArrayList<>();
         for (RetentionPlan.Decision d : plan.decisions()) {
             List<String> deps = neededBy.get(d.backupId());
-            if (!d.keep() && locked.contains(d.backupId())) {
+            if (!d.keep() && locked.containsKey(d.backupId())) {
                 decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
-                        List.of("immutable until " + byId.get(d.backupId()).lockedUntil() + " (Object Lock)")));
+                        List.of("immutable until " + locked.get(d.backupId()) + " (Object Lock)")));
             } else if (!d.keep() && deps != null) {
                 decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
                         List.of("needed by kept backup " + String.join(", ", deps))));

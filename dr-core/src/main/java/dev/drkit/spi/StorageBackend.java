@@ -51,6 +51,14 @@ public interface StorageBackend extends Closeable {
     }
 
     /**
+     * Until when the storage keeps this object immutable, as the storage itself says (for
+     * objects written by another repository's copy, say); empty when it is not locked.
+     */
+    default Optional<Instant> retainedUntil(String key) throws IOException {
+        return Optional.empty();
+    }
+
+    /**
      * {@link #create(String)}, the object kept immutable (neither deleted nor overwritten)
      * until {@code retainUntil}; null means no lock. Storage that cannot lock refuses a time.
      */

@@ -250,6 +250,11 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     @Override
+    public Optional<java.time.Instant> retainedUntil(String key) throws IOException {
+        return head(full(key)).map(HeadObjectResponse::objectLockRetainUntilDate);
+    }
+
+    @Override
     public Optional<ObjectInfo> stat(String key) throws IOException {
         return head(full(key)).map(h -> new ObjectInfo(key, h.contentLength(), h.lastModified()));
     }

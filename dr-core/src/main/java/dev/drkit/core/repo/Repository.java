@@ -222,6 +222,26 @@ public final class Repository {
         }
     }
 
+    /**
+     * Until when this storage refuses to delete a backup: the time its manifest records, or,
+     * where the storage locks objects, the retention on the manifest object itself (a copy
+     * from an unlocked repository records none). Null when it is not locked.
+     */
+    public Instant lockedUntil(BackupManifest m) {
+        Instant until = m.lockedUntil();
+        if (storage.immutableFor().isPresent()) {
+            try {
+                Instant stored = storage.retainedUntil(RepositoryLayout.manifest(m.target(), m.id())).orElse(null);
+                if (stored != null && (until == null || stored.isAfter(until))) {
+                    until = stored;
+                }
+            } catch (IOException e) {
+                throw storageError("checking the Object Lock of " + m.target() + "/" + m.id(), e);
+            }
+        }
+        return until;
+    }
+
     /** Whether a backup's manifest exists here (the backup is complete). */
     public boolean hasManifest(String target, String id) {
         try {

@@ -228,10 +228,19 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--prefix", paramLabel = "PREFIX", description = "Only objects under this prefix.")
         String prefix;
 
+        @Option(names = "--versions", description = "Every version and delete marker of versioned buckets, not only "
+                + "the current objects (restore replays the history, or --time picks a moment).")
+        boolean versions;
+
+        @Option(names = "--full", description = "Copy every object, even those unchanged since the previous backup.")
+        boolean full;
+
         @Override
         public Integer call() throws java.io.IOException {
             Settings.Builder s = Settings.builder().set("endpoint", endpoint).addAll("bucket", buckets);
             PostgresOptions.set(s, "prefix", prefix);
+            PostgresOptions.set(s, "versions", versions ? "true" : null);
+            PostgresOptions.set(s, "full", full ? "true" : null);
             return common.run(spec, "minio-bucket", s.build());
         }
     }

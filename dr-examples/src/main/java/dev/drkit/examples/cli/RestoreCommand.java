@@ -91,8 +91,13 @@ final class RestoreCommand implements Callable<Integer> {
     String serverVersion;
 
     @Option(names = "--time", paramLabel = "TIMESTAMP",
-            description = "postgres: recover to this time, e.g. 2025-01-03T14:05:00Z (point-in-time recovery).")
+            description = "postgres: recover to this time, e.g. 2025-01-03T14:05:00Z (point-in-time recovery); "
+                    + "minio-bucket (a --versions backup): the buckets as they were at this time.")
     String time;
+
+    @Option(names = "--latest-only", description = "minio-bucket (a --versions backup): only the current versions, "
+            + "not the whole history.")
+    boolean latestOnly;
 
     @Option(names = "--lsn", paramLabel = "LSN", description = "postgres: recover to this WAL position.")
     String lsn;
@@ -162,6 +167,8 @@ final class RestoreCommand implements Callable<Integer> {
         PostgresOptions.set(options, "start", start);
         PostgresOptions.set(options, "start-port", startPort == null ? null : startPort.toString());
         PostgresOptions.set(options, "time", time);
+        PostgresOptions.set(options, "at", time);
+        PostgresOptions.set(options, "latest-only", latestOnly ? "true" : null);
         PostgresOptions.set(options, "lsn", lsn);
         PostgresOptions.set(options, "xid", xid);
         PostgresOptions.set(options, "target-name", targetName);
