@@ -576,9 +576,26 @@ public final class DrKit implements AutoCloseable {
                 }
                 meter.add(m.storedSize());
             }
+            long archived = 0;
+            Set<String> areas = new java.util.TreeSet<>();
+            for (String type : backups.stream().map(BackupManifest::type).distinct().toList()) {
+                try {
+                    areas.addAll(registry.target(type).create(Settings.empty()).archiveAreas());
+                } catch (DrException e) {
+                    LOG.warn("copied backups of type {} without the files they may need besides (such as WAL): "
+                            + "{}", type, e.getMessage());
+                }
+            }
+            for (String area : areas) { // e.g. the WAL the copied base backups need
+                long[] n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs).copyTo(to);
+                archived += n[0];
+                bytes += n[1];
+            }
+            meter.finish();
+            return new CopyResult(to.describe(), copied, skipped, bytes, archived);
+        } catch (IOException e) {
+            throw repository.storageError("copying the archive of " + target + " to " + to.describe(), e);
         }
-        meter.finish();
-        return new CopyResult(to.describe(), copied, skipped, bytes);
     }
 
     /**

@@ -68,4 +68,79 @@ class DrKitCopyTest {
             assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/files.tar.zst")).doesNotExist();
         }
     }
+
+    /** A type whose backups need files kept beside them, in the {@code journal} area (as base backups need WAL). */
+    static final class JournaledProvider implements dev.drkit.spi.BackupTargetProvider {
+        @Override
+        public String type() {
+            return "journaled";
+        }
+
+        @Override
+        public dev.drkit.spi.BackupTarget create(Settings settings) {
+            return new dev.drkit.spi.BackupTarget() {
+                @Override
+                public String type() {
+                    return "journaled";
+                }
+
+                @Override
+                public java.util.Set<Capability> capabilities() {
+                    return java.util.EnumSet.of(Capability.FULL);
+                }
+
+                @Override
+                public java.util.List<String> archiveAreas() {
+                    return java.util.List.of("journal");
+                }
+
+                @Override
+                public void backup(dev.drkit.spi.BackupContext context) throws java.io.IOException {
+                    try (var out = context.newArtifact("base.bin")) {
+                        out.write("base".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
+
+                @Override
+                public void restore(dev.drkit.spi.RestoreContext context) {
+                }
+            };
+        }
+    }
+
+    private static void journal(DrKit kit, String path, String text) throws Exception {
+        kit.archive("journal").put(path, new java.io.ByteArrayInputStream(
+                text.getBytes(java.nio.charset.StandardCharsets.UTF_8)), stored -> false);
+    }
+
+    @Test
+    void theFilesABackupNeedsBesideItTravelWithItChecked() throws Exception {
+        try (DrKit local = DrKit.builder().repository(dir.resolve("local").toString())
+                .register(new JournaledProvider()).build()) {
+            journal(local, "j/0001", "first ".repeat(1000));
+            journal(local, "j/0002", "second ".repeat(1000));
+            BackupResult b = local.backup(new TargetSpec("db", "journaled", Settings.empty()));
+            FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
+
+            CopyResult r = local.copy("db", b.id(), false, offsite);
+            assertThat(r.copied()).containsExactly(b.id());
+            assertThat(r.archiveFilesCopied()).isEqualTo(2);
+            try (DrKit remote = DrKit.builder().storage(offsite).register(new JournaledProvider()).build();
+                 var in = remote.archive("journal").open("j/0002").orElseThrow()) {
+                assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                        .isEqualTo("second ".repeat(1000));
+            }
+            assertThat(local.copy("db", b.id(), false, offsite).archiveFilesCopied()).isZero(); // already there
+
+            // a journal file damaged at the source is refused, and the destination does not list it
+            journal(local, "j/0003", "third ".repeat(1000));
+            Path stored = dir.resolve("local/journal/j/0003.zst");
+            byte[] bytes = Files.readAllBytes(stored);
+            bytes[bytes.length / 2] ^= 1;
+            Files.write(stored, bytes);
+            assertThatThrownBy(() -> local.copy("db", b.id(), false, offsite))
+                    .isInstanceOf(ChecksumMismatchException.class);
+            assertThat(dir.resolve("offsite/journal/j/0003.info.json")).doesNotExist();
+        }
+    }
 }

@@ -45,6 +45,14 @@ public interface BackupTarget {
      * parent, if any, and {@link BackupManifest#dependsOn()}.
      */
     /**
+     * The repository areas (such as {@code wal}) that this type's backups need beside their
+     * own artifacts; {@code drkit copy} replicates them with the backups. The default is none.
+     */
+    default List<String> archiveAreas() {
+        return List.of();
+    }
+
+    /**
      * After a prune: removes what only expired backups needed from the repository's file
      * archive (PostgreSQL WAL older than the oldest kept base backup). {@code kept} holds every
      * complete backup of this target type in the repository, whatever its target name, since

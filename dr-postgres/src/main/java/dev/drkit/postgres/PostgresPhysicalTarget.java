@@ -551,6 +551,12 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * oldest kept base backup is removed, on every timeline; timeline history files stay. WAL of
      * clusters without a kept backup is left alone.
      */
+    /** Base backups need the archived WAL to be restored consistently and to recover past them. */
+    @Override
+    public List<String> archiveAreas() {
+        return List.of(WalArchive.AREA);
+    }
+
     @Override
     public List<String> pruneArchive(List<dev.drkit.BackupManifest> kept,
                                      java.util.function.Function<String, dev.drkit.spi.FileArchive> archives,

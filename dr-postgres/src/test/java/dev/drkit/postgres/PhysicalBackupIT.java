@@ -40,6 +40,17 @@ class PhysicalBackupIT {
                         .set("server-bin-dir", pg.binDir().toString())
                         .add("validate", "SELECT count(*) = 20000 FROM accounts").build());
                 assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
+
+                // an offsite copy takes the WAL along, so the copy alone restores too
+                dev.drkit.CopyResult copy = kit.copy("db", b.id(), false,
+                        new dev.drkit.core.storage.FileStorageBackend(dir.resolve("offsite")));
+                assertThat(copy.archiveFilesCopied()).isPositive();
+                try (DrKit offsite = DrKit.builder().repository(dir.resolve("offsite").toString()).build()) {
+                    VerifyReport there = offsite.verify("db", b.id(), VerifyLevel.RESTORE, connection.toBuilder()
+                            .set("server-bin-dir", pg.binDir().toString())
+                            .add("validate", "SELECT count(*) = 20000 FROM accounts").build());
+                    assertThat(there.passed()).as(there.problems().toString()).isTrue();
+                }
             }
         }
     }

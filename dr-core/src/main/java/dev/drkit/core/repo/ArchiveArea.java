@@ -139,6 +139,38 @@ public final class ArchiveArea implements FileArchive {
         return out;
     }
 
+    /**
+     * Copies the complete files of this area that {@code destination}'s same area lacks: each
+     * stored object checked against its recorded size and sha256 as it streams, then its
+     * checksum file, then its info document last, so an interrupted copy is resumed by running
+     * it again and never leaves a file that looks complete.
+     *
+     * @return how many files were copied and their stored bytes
+     */
+    public long[] copyTo(Repository destination) throws IOException {
+        java.util.Set<String> there = new java.util.HashSet<>();
+        for (ObjectInfo o : destination.storage().list(area)) {
+            there.add(o.key());
+        }
+        long files = 0;
+        long bytes = 0;
+        for (String path : list("")) {
+            if (there.contains(area + path + INFO_SUFFIX)) {
+                continue;
+            }
+            ArtifactInfo info = info(path).orElseThrow();
+            int slash = path.lastIndexOf('/');
+            String key = area + path.substring(0, slash + 1) + info.storedName();
+            bytes += destination.copyObject(repo, key, info.storedSize(), info.sha256());
+            if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
+                bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
+            }
+            bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
+            files++;
+        }
+        return new long[] {files, bytes};
+    }
+
     /** Removes a stored file, info document first. */
     @Override
     public void delete(String path) throws IOException {

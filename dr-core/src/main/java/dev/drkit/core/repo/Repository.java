@@ -282,7 +282,8 @@ public final class Repository {
         }
     }
 
-    private long copyObject(Repository source, String key, long size, String sha256) throws IOException {
+    /** Copies one object from another repository, checked against size and sha256 when given; 0 when already here. */
+    long copyObject(Repository source, String key, long size, String sha256) throws IOException {
         Optional<ObjectInfo> here = storage.stat(key);
         if (here.isPresent()) {
             if (sha256 == null || matches(key, size, sha256)) {

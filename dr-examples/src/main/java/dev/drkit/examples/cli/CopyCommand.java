@@ -50,8 +50,9 @@ final class CopyCommand implements Callable<Integer> {
             if (global.json) {
                 GlobalOptions.printJson(out, r);
             } else if (!global.quiet) {
-                out.printf("copied %d backup(s) of %s to %s (%s), %d already there%n", r.copied().size(), name,
-                        r.destination(), Sizes.human(r.bytes()), r.skipped().size());
+                out.printf("copied %d backup(s) of %s to %s (%s), %d already there%s%n", r.copied().size(), name,
+                        r.destination(), Sizes.human(r.bytes()), r.skipped().size(), r.archiveFilesCopied() == 0 ? ""
+                                : "; " + r.archiveFilesCopied() + " archived file(s) (WAL) copied");
             }
             out.flush();
         }
