@@ -136,6 +136,14 @@ public final class MinioBucketTarget implements BackupTarget {
             return Boolean.TRUE.equals(deleteMarker);
         }
 
+        /**
+         * The version id to ask the server for: none for the current object of an unversioned
+         * bucket (S3 lists it as version "null", which not every server accepts back).
+         */
+        String requestVersion() {
+            return "null".equals(versionId) && Boolean.TRUE.equals(latest) ? null : versionId;
+        }
+
         boolean isLatest() {
             return versionId == null || Boolean.TRUE.equals(latest);
         }
@@ -180,6 +188,7 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         MinioClient client = client(settings);
         String prefix = settings.get("prefix", "");
+        String current = null; // the object being copied, for messages
         boolean versions = settings.bool("versions", false);
         Map<String, ObjectEntry> before = settings.bool("full", false) ? Map.of() : previousIndex(context);
         List<ObjectEntry> index = new ArrayList<>();
@@ -191,7 +200,9 @@ public final class MinioBucketTarget implements BackupTarget {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             for (String bucket : buckets) {
+                current = null;
                 for (ObjectEntry e : listing(client, bucket, prefix, versions)) {
+                    current = e.name();
                     if (e.isDeleteMarker()) {
                         index.add(e);
                         continue;
@@ -209,7 +220,7 @@ public final class MinioBucketTarget implements BackupTarget {
                     entry.setModTime(java.util.Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
                     try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket)
-                            .object(e.key()).versionId(e.versionId()).build())) {
+                            .object(e.key()).versionId(e.requestVersion()).build())) {
                         long copied = in.transferTo(tar);
                         if (copied != e.size()) {
                             throw new DrException(ErrorCode.TARGET, e.path() + " changed during the backup ("
@@ -225,7 +236,8 @@ public final class MinioBucketTarget implements BackupTarget {
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
-            throw new DrException(ErrorCode.TARGET, "backing up buckets " + buckets + ": " + e.getMessage(), e);
+            throw new DrException(ErrorCode.TARGET, "backing up buckets " + buckets + " failed "
+                    + (current == null ? "listing them" : "at " + current) + ": " + e.getMessage(), e);
         }
         try (OutputStream out = context.newArtifact(INDEX)) {
             out.write(Json.write(index));
@@ -308,7 +320,7 @@ public final class MinioBucketTarget implements BackupTarget {
     /** The listed object with its headers, user metadata and tags. */
     private static ObjectEntry describe(MinioClient client, ObjectEntry listed) throws Exception {
         StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(listed.bucket())
-                .object(listed.key()).versionId(listed.versionId()).build());
+                .object(listed.key()).versionId(listed.requestVersion()).build());
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h : STANDARD_HEADERS) {
             String v = stat.headers().get(h);
@@ -319,7 +331,7 @@ public final class MinioBucketTarget implements BackupTarget {
         Map<String, String> tags = null;
         try {
             tags = client.getObjectTags(GetObjectTagsArgs.builder().bucket(listed.bucket()).object(listed.key())
-                    .versionId(listed.versionId()).build()).get();
+                    .versionId(listed.requestVersion()).build()).get();
         } catch (ErrorResponseException | io.minio.errors.XmlParserException e) {
             LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
         }

@@ -184,13 +184,21 @@ class MinioBucketVersionsIT {
     }
 
     @Test
-    void atNeedsAVersionedBackup() throws Exception {
-        s3.createVersionedBucket("plain");
+    void anUnversionedBucketBacksUpWithVersionsTooAndAtNeedsAVersionedBackup() throws Exception {
+        s3.createBucket("plain");
         put("plain", "p.txt", "p", "text/plain", Map.of());
         try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
                 .register(MinioBucketTarget.provider(client)).build()) {
+            // S3 names the one version of an object in an unversioned bucket "null"
+            BackupResult versioned = kit.backup(new TargetSpec("plain", "minio-bucket",
+                    Settings.builder().add("bucket", "plain").set("versions", "true").build()));
+            assertThat(versioned.manifest().metadata()).containsEntry("versions", 1);
+            kit.restore(new RestoreRequest("plain", versioned.id(), Settings.builder().set("to-bucket", "plain-copy")
+                    .set("at", Instant.now().toString()).build(), false));
+            assertThat(get("plain-copy", "p.txt", null)).isEqualTo("p");
+
             BackupResult b = kit.backup(new TargetSpec("plain", "minio-bucket",
-                    Settings.builder().add("bucket", "plain").build()));
+                    Settings.builder().add("bucket", "plain").set("full", "true").build()));
             assertThatThrownBy(() -> kit.restore(new RestoreRequest("plain", b.id(),
                     Settings.builder().set("at", Instant.now().toString()).build(), false)))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("versions=true");
