@@ -89,6 +89,32 @@ class S3FaultIT {
     }
 
     @Test
+    void backupCompletesThroughServerErrorsAndStalls() throws Exception {
+        String prefix = "errors-" + UUID.randomUUID();
+        Path data = data(30);
+        try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
+             S3Client flaky = TestClients.s3(proxy.endpoint(), s3.accessKey(), s3.secretKey())
+                     .overrideConfiguration(c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy
+                                     .builder().maxAttempts(8).build())
+                             .apiCallAttemptTimeout(Duration.ofSeconds(3)))
+                     .build()) {
+            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
+                    .partSize(5 << 20).concurrency(2).build();
+            String id;
+            try (DrKit kit = DrKit.builder().storage(backend).build()) {
+                proxy.internalErrors(3).stalls(2); // the next connections: two hang, then three get a 500
+                id = kit.backup(TargetSpec.files("data", data.toString())).id();
+            }
+            assertThat(proxy.faults()).isEqualTo(5);
+            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            try (DrKit kit = DrKit.builder().storage(clean).build()) {
+                assertThat(kit.verify("data", id, VerifyLevel.DECODE).passed()).isTrue();
+            }
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+        }
+    }
+
+    @Test
     void persistentSlowDownFailsCleanlyAndLeavesNothingListed() throws Exception {
         String prefix = "slowdown-" + UUID.randomUUID();
         Path data = data(30);

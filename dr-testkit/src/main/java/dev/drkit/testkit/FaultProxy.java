@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -38,6 +39,10 @@ public final class FaultProxy implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
     private volatile long outageAfterBytes = Long.MAX_VALUE;
     private volatile boolean closed;
+    private final AtomicInteger errorsLeft = new AtomicInteger();
+    private final AtomicInteger stallsLeft = new AtomicInteger();
+    private final List<Socket> stalled = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.Set<Socket> forwarding = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private FaultProxy(InetSocketAddress upstream) throws IOException {
         this.upstream = upstream;
@@ -74,6 +79,33 @@ public final class FaultProxy implements AutoCloseable {
         return this;
     }
 
+    /** Answers the next {@code n} requests with 500 Internal Error (one per connection), then forwards again. */
+    public FaultProxy internalErrors(int n) {
+        errorsLeft.set(n);
+        closeIdle();
+        return this;
+    }
+
+    /**
+     * Lets the next {@code n} connections hang: accepted, and then nothing (a stalled server),
+     * until the client gives up or the proxy is closed.
+     */
+    public FaultProxy stalls(int n) {
+        stallsLeft.set(n);
+        closeIdle();
+        return this;
+    }
+
+    /**
+     * Closes the forwarded connections, as a server closes idle keep-alive connections, so that
+     * the client's next requests open new ones and meet the faults just armed.
+     */
+    private void closeIdle() {
+        for (Socket s : forwarding) {
+            closeQuietly(s);
+        }
+    }
+
     /**
      * An outage that starts once clients have sent {@code bytes} in all: open connections are
      * reset and new ones answered with 503 until {@link #pass()}.
@@ -108,20 +140,21 @@ public final class FaultProxy implements AutoCloseable {
     private void handle(Socket client) {
         Mode m = inOutage() ? Mode.SLOW_DOWN : mode;
         try {
-            if (m == Mode.SLOW_DOWN) {
-                readRequestHead(client.getInputStream());
-                byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
-                        + "<Message>Please reduce your request rate.</Message></Error>").getBytes(StandardCharsets.UTF_8);
-                OutputStream out = client.getOutputStream();
-                out.write(("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: " + body.length
-                        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(body);
-                out.flush();
+            if (stallsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 faults.incrementAndGet();
-                client.close();
+                stalled.add(client); // never answered: nothing is read or written; closed with the proxy
+                return;
+            }
+            if (errorsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                answer(client, "500 Internal Server Error", "InternalError", "We encountered an internal error.");
+                return;
+            }
+            if (m == Mode.SLOW_DOWN) {
+                answer(client, "503 Slow Down", "SlowDown", "Please reduce your request rate.");
                 return;
             }
             Socket server = new Socket(upstream.getAddress(), upstream.getPort());
+            forwarding.add(client);
             long limit = m == Mode.RESET_MID_REQUEST ? resetAfterBytes : Long.MAX_VALUE;
             Thread back = new Thread(() -> pump(server, client, Long.MAX_VALUE, null), "fault-proxy-back");
             back.setDaemon(true);
@@ -132,9 +165,24 @@ public final class FaultProxy implements AutoCloseable {
                 client.close();
                 server.close();
             }
+            forwarding.remove(client);
         } catch (IOException e) {
             closeQuietly(client);
         }
+    }
+
+    /** Answers a request with an S3 error and closes the connection. */
+    private void answer(Socket client, String status, String code, String message) throws IOException {
+        faults.incrementAndGet();
+        readRequestHead(client.getInputStream());
+        byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>" + message
+                + "</Message></Error>").getBytes(StandardCharsets.UTF_8);
+        OutputStream out = client.getOutputStream();
+        out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/xml\r\nContent-Length: " + body.length
+                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+        client.close();
     }
 
     /** Copies until EOF (true), or false when {@code limit} bytes were copied or an outage began. */
@@ -188,5 +236,8 @@ public final class FaultProxy implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         server.close();
+        for (Socket s : stalled) {
+            closeQuietly(s);
+        }
     }
 }
