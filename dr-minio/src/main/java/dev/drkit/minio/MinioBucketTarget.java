@@ -154,11 +154,6 @@ public final class MinioBucketTarget implements BackupTarget {
                     backupId, versionId, latest, deleteMarker);
         }
 
-        /** The same version with this backup's view of whether it is the current one. */
-        ObjectEntry asLatest(Boolean isLatest) {
-            return new ObjectEntry(bucket, key, size, etag, lastModified, contentType, headers, userMetadata, tags,
-                    storedIn, versionId, isLatest, deleteMarker);
-        }
 
         boolean sameBytes(ObjectEntry other) {
             return other != null && other.size == size && etag != null && etag.equals(other.etag);
@@ -207,14 +202,15 @@ public final class MinioBucketTarget implements BackupTarget {
                         index.add(e);
                         continue;
                     }
+                    // described every time: metadata and tags can change while the bytes (and ETag) stay
+                    e = describe(client, e);
                     ObjectEntry old = before.get(e.name());
                     if (e.sameBytes(old)) { // unchanged since the previous backup: reference, do not copy
-                        index.add(old.asLatest(e.latest()));
+                        index.add(e.in(old.storedIn()));
                         dependsOn.add(old.storedIn());
                         reused++;
                         continue;
                     }
-                    e = describe(client, e);
                     TarArchiveEntry entry = new TarArchiveEntry(e.name());
                     entry.setSize(e.size());
                     entry.setModTime(java.util.Date.from(e.lastModified()));

@@ -204,4 +204,25 @@ class MinioBucketVersionsIT {
                     .isInstanceOf(ConfigException.class).hasMessageContaining("versions=true");
         }
     }
+
+    @Test
+    void tagsChangedWithoutNewBytesAreInTheNextBackup() throws Exception {
+        s3.createBucket("tagged");
+        put("tagged", "t.txt", "same bytes", "text/plain", Map.of());
+        client.setObjectTags(io.minio.SetObjectTagsArgs.builder().bucket("tagged").object("t.txt")
+                .tags(Map.of("stage", "draft")).build());
+        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client)).build()) {
+            TargetSpec spec = new TargetSpec("tagged", "minio-bucket", Settings.builder().add("bucket", "tagged").build());
+            kit.backup(spec);
+            client.setObjectTags(io.minio.SetObjectTagsArgs.builder().bucket("tagged").object("t.txt")
+                    .tags(Map.of("stage", "final")).build());
+            BackupResult next = kit.backup(spec);
+            assertThat(next.manifest().metadata()).containsEntry("objectsReused", 1); // the bytes were not copied again
+            kit.restore(new RestoreRequest("tagged", next.id(), Settings.builder().set("to-bucket", "tagged-copy")
+                    .build(), false));
+            assertThat(client.getObjectTags(io.minio.GetObjectTagsArgs.builder().bucket("tagged-copy").object("t.txt")
+                    .build()).get()).containsEntry("stage", "final");
+        }
+    }
 }
