@@ -24,7 +24,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C
  * &objectLock=GOVERNANCE|COMPLIANCE&lockFor=30d&sseCustomerKeyFile=PATH}.
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
- * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles). Checksums are sent only when
+ * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles), or from a profile of a credentials
+ * file ({@code credentialsFile=PATH}, {@code profile=NAME}). Checksums are sent only when
  * required, so S3-compatible servers that reject the SDK's default CRC headers work.
  * Throttling, 5xx, resets and timeouts are retried with backoff and jitter (standard mode).
  */
@@ -48,7 +49,7 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         var builder = S3Client.builder()
                 .region(Region.of(region))
                 .forcePathStyle(pathStyle)
-                .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                .credentialsProvider(credentials(q, settings))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(c -> c.retryStrategy(RetryMode.STANDARD)
@@ -90,16 +91,49 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
     }
 
     /**
+     * The AWS default chain, or with {@code credentialsFile=PATH} and/or {@code profile=NAME} a
+     * profile of a credentials file in the AWS format ({@code ~/.aws/credentials} when only the
+     * profile is named), which must not be readable by others.
+     */
+    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(Map<String, String> q,
+                                                                                               Settings settings) {
+        String file = q.getOrDefault("credentialsFile", settings.get("credentials-file", null));
+        String profile = q.getOrDefault("profile", settings.get("profile", null));
+        if (file == null && profile == null) {
+            return DefaultCredentialsProvider.builder().build();
+        }
+        java.nio.file.Path path = file != null ? java.nio.file.Path.of(file)
+                : java.nio.file.Path.of(System.getProperty("user.home"), ".aws", "credentials");
+        requirePrivate(path, "credentials file");
+        var profiles = software.amazon.awssdk.profiles.ProfileFile.builder().content(path)
+                .type(software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS).build();
+        String name = profile == null ? "default" : profile;
+        if (profiles.profile(name).isEmpty()) {
+            throw new ConfigException("no profile '" + name + "' in the credentials file " + path + " (it has "
+                    + profiles.profiles().keySet() + ")");
+        }
+        return software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider.builder().profileFile(profiles)
+                .profileName(name).build();
+    }
+
+    private static void requirePrivate(java.nio.file.Path file, String what) {
+        try {
+            if (java.nio.file.Files.getPosixFilePermissions(file).contains(
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                throw new ConfigException("the " + what + " " + file + " is readable by every user; chmod 600 it");
+            }
+        } catch (java.io.IOException e) {
+            throw new ConfigException("cannot read the " + what + " " + file + ": " + e.getMessage());
+        }
+    }
+
+    /**
      * Reads an SSE-C key file: 32 raw bytes, or their base64 on one line (as
      * {@code openssl rand -base64 32} writes). The file must not be readable by others.
      */
     static byte[] customerKey(java.nio.file.Path file) {
+        requirePrivate(file, "SSE-C key file");
         try {
-            if (java.nio.file.Files.getPosixFilePermissions(file).contains(
-                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
-                throw new ConfigException("the SSE-C key file " + file + " is readable by every user; "
-                        + "chmod 600 it");
-            }
             byte[] raw = java.nio.file.Files.readAllBytes(file);
             byte[] key = raw.length == 32 ? raw
                     : java.util.Base64.getDecoder().decode(new String(raw, StandardCharsets.US_ASCII).trim());

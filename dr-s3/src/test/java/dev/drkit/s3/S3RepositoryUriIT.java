@@ -52,4 +52,35 @@ class S3RepositoryUriIT {
             System.clearProperty("aws.secretAccessKey");
         }
     }
+
+    @Test
+    void credentialsFromAProfileOfAPrivateCredentialsFile() throws Exception {
+        try (S3Server s3 = S3Server.start()) {
+            s3.createBucket("vault");
+            Path creds = dir.resolve("credentials");
+            Files.writeString(creds, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+                    + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
+                    + s3.secretKey() + "\n");
+            Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            Path data = Files.createDirectories(dir.resolve("data"));
+            Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
+            String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentialsFile=" + creds;
+            try (DrKit kit = DrKit.builder().repository(base + "&profile=backup").build()) {
+                BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
+                assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+            }
+            // the server checks signatures: the default profile's keys are refused
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+                try (DrKit kit = DrKit.builder().repository(base).build()) {
+                    kit.list("data");
+                }
+            }).isInstanceOf(dev.drkit.DrException.class).hasMessageNotContaining(s3.secretKey());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base + "&profile=nope")
+                    .build()).isInstanceOf(dev.drkit.ConfigException.class)
+                    .hasMessageContaining("no profile 'nope'").hasMessageContaining("backup");
+            Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base).build())
+                    .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("chmod 600");
+        }
+    }
 }
