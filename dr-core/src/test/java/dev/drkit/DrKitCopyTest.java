@@ -143,4 +143,19 @@ class DrKitCopyTest {
             assertThat(dir.resolve("offsite/journal/j/0003.info.json")).doesNotExist();
         }
     }
+
+    @Test
+    void archivedFilesAreRemovedInBatchesInfoFirst() throws Exception {
+        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+            for (String n : new String[] {"0001", "0002", "0003"}) {
+                journal(kit, "j/" + n, n.repeat(500));
+            }
+            kit.archive("journal").deleteAll(java.util.List.of("j/0001", "j/0002", "j/0009"));
+            assertThat(kit.archive("journal").list("")).containsExactly("j/0003");
+            try (var files = Files.list(dir.resolve("repo/journal/j"))) {
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .containsExactlyInAnyOrder("0003.zst", "0003.zst.sha256", "0003.info.json");
+            }
+        }
+    }
 }

@@ -46,6 +46,13 @@ public interface FileArchive {
     /** Removes a stored file. */
     void delete(String path) throws IOException;
 
+    /** Removes stored files; the default removes them one by one. */
+    default void deleteAll(List<String> paths) throws IOException {
+        for (String path : paths) {
+            delete(path);
+        }
+    }
+
     /** Where the archive lives, for messages. */
     String describe();
 }

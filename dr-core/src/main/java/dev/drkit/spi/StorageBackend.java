@@ -97,6 +97,16 @@ public interface StorageBackend extends Closeable {
     void delete(String key) throws IOException;
 
     /**
+     * Deletes many objects; missing ones are not an error. Object stores override this with
+     * their batch call (S3: 1000 keys a request); the default deletes one by one.
+     */
+    default void deleteAll(java.util.Collection<String> keys) throws IOException {
+        for (String key : keys) {
+            delete(key);
+        }
+    }
+
+    /**
      * Removes what interrupted uploads left behind (temporary files, incomplete multipart
      * uploads) that is older than {@code olderThan}. Never touches committed objects.
      *

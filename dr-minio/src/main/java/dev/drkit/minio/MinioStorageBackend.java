@@ -252,6 +252,39 @@ public final class MinioStorageBackend implements StorageBackend {
         }
     }
 
+    /** Deletes in batches (the SDK sends DeleteObjects of up to 1000 keys), reporting refused keys. */
+    @Override
+    public void deleteAll(java.util.Collection<String> keys) throws IOException {
+        if (keys.isEmpty()) {
+            return;
+        }
+        List<io.minio.messages.DeleteObject> objects = new java.util.ArrayList<>();
+        for (String key : keys) {
+            objects.add(new io.minio.messages.DeleteObject(full(key)));
+        }
+        try {
+            int failed = 0;
+            String example = null;
+            // lazy: the deletes happen while the results are read
+            for (io.minio.Result<io.minio.messages.DeleteError> r : client.removeObjects(
+                    io.minio.RemoveObjectsArgs.builder().bucket(bucket).objects(objects).build())) {
+                io.minio.messages.DeleteError err = r.get();
+                failed++;
+                if (example == null) {
+                    example = err.objectName() + ": " + err.code() + " " + err.message();
+                }
+            }
+            if (failed > 0) {
+                throw new IOException("deleting " + failed + " of " + keys.size() + " objects in " + describe()
+                        + " failed, e.g. " + example);
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw io("deleting " + keys.size() + " objects", e);
+        }
+    }
+
     @Override
     public void close() {
         uploads.shutdown();

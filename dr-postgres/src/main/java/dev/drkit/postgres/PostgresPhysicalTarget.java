@@ -572,6 +572,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         dev.drkit.spi.FileArchive archive = archives.apply(WalArchive.AREA);
         List<String> removed = new ArrayList<>();
+        List<String> doomed = new ArrayList<>();
         for (Map.Entry<String, String> e : oldestStart.entrySet()) {
             for (String path : archive.list(e.getKey() + "/")) {
                 String name = path.substring(path.lastIndexOf('/') + 1);
@@ -579,13 +580,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     continue;
                 }
                 if (name.substring(8, 24).compareTo(e.getValue()) < 0) {
-                    if (!dryRun) {
-                        archive.delete(path);
-                    }
-                    removed.add(WalArchive.AREA + "/" + path);
+                    doomed.add(path);
                 }
             }
         }
+        if (!dryRun) {
+            archive.deleteAll(doomed);
+        }
+        doomed.forEach(path -> removed.add(WalArchive.AREA + "/" + path));
         if (!removed.isEmpty()) {
             LOG.info("{} {} WAL files older than the oldest kept base backup", dryRun ? "would remove" : "removed",
                     removed.size());

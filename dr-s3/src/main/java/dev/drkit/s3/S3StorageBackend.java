@@ -304,6 +304,30 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
+    /** Deletes in batches of 1000 keys (DeleteObjects), reporting the keys the server refused. */
+    @Override
+    public void deleteAll(java.util.Collection<String> keys) throws IOException {
+        List<String> all = new ArrayList<>(keys);
+        for (int from = 0; from < all.size(); from += 1000) {
+            List<software.amazon.awssdk.services.s3.model.ObjectIdentifier> batch = new ArrayList<>();
+            for (String key : all.subList(from, Math.min(all.size(), from + 1000))) {
+                batch.add(software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key(full(key)).build());
+            }
+            try {
+                var errors = client.deleteObjects(r -> r.bucket(bucket).delete(d -> d.objects(batch).quiet(true)))
+                        .errors();
+                if (!errors.isEmpty()) {
+                    var first = errors.get(0);
+                    throw new IOException("deleting " + errors.size() + " of " + batch.size() + " objects in "
+                            + description + " failed, e.g. " + relative(first.key()) + ": " + first.code() + " "
+                            + first.message());
+                }
+            } catch (SdkException e) {
+                throw io("deleting " + batch.size() + " objects", e);
+            }
+        }
+    }
+
     /** Aborts multipart uploads under the repository's prefix started more than {@code olderThan} ago. */
     @Override
     public int cleanIncompleteUploads(java.time.Duration olderThan) throws IOException {

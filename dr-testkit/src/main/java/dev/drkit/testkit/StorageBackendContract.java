@@ -223,6 +223,22 @@ public abstract class StorageBackendContract {
     }
 
     @Test
+    void deleteAllRemovesEveryKeyInBatchesAndIgnoresMissingOnes() throws IOException {
+        List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 1005; i++) { // more than one S3 batch of 1000
+            String k = key(String.format("bulk/%04d", i));
+            backend.createIfAbsent(k, new byte[] {(byte) i});
+            keys.add(k);
+        }
+        put(key("bulk-kept"), new byte[] {1});
+        keys.add(key("bulk/never-written"));
+        backend.deleteAll(keys);
+        assertThat(backend.list(key("bulk/"))).isEmpty();
+        assertThat(backend.stat(key("bulk-kept"))).isPresent();
+        backend.deleteAll(List.of());
+    }
+
+    @Test
     void openingAMissingObjectFailsWithNoSuchFile() {
         assertThatThrownBy(() -> backend.open(key("missing-" + UUID.randomUUID()), 0))
                 .isInstanceOf(NoSuchFileException.class);

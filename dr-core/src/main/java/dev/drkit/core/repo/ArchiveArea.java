@@ -171,6 +171,29 @@ public final class ArchiveArea implements FileArchive {
         return new long[] {files, bytes};
     }
 
+    /**
+     * Removes stored files in two batches: every info document first (so no file is listed
+     * once its bytes start to go), then their stored objects and checksum files, named by the
+     * info documents (the codec extensions they were stored with may differ from today's).
+     */
+    @Override
+    public void deleteAll(List<String> paths) throws IOException {
+        List<String> infos = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        for (String path : paths) {
+            Optional<ArtifactInfo> info = info(path);
+            if (info.isEmpty()) {
+                continue;
+            }
+            infos.add(area + path + INFO_SUFFIX);
+            String stored = area + path.substring(0, path.lastIndexOf('/') + 1) + info.get().storedName();
+            rest.add(stored);
+            rest.add(stored + RepositoryLayout.SHA256_SUFFIX);
+        }
+        repo.storage().deleteAll(infos);
+        repo.storage().deleteAll(rest);
+    }
+
     /** Removes a stored file, info document first. */
     @Override
     public void delete(String path) throws IOException {

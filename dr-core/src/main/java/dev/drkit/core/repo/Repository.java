@@ -214,9 +214,7 @@ public final class Repository {
         String prefix = RepositoryLayout.backupPrefix(target, id);
         try {
             storage.delete(RepositoryLayout.manifest(target, id));
-            for (ObjectInfo o : storage.list(prefix)) {
-                storage.delete(o.key());
-            }
+            storage.deleteAll(storage.list(prefix).stream().map(ObjectInfo::key).toList());
         } catch (IOException e) {
             throw storageError("deleting backup " + target + "/" + id, e);
         }

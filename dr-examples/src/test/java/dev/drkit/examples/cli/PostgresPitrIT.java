@@ -262,6 +262,14 @@ class PostgresPitrIT {
         }
         assertThat(left).contains(walStart + ".zst", "00000002.history.zst", "00000003.history.zst");
         assertThat(left).allMatch(n -> n.contains(".history") || n.substring(8, 24).compareTo(walStart.substring(8)) >= 0);
+        List<String> all; // nothing of a removed segment stays behind: no info document, no checksum file
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            all = s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).toList();
+        }
+        assertThat(all.stream().filter(n -> n.endsWith(".info.json")).map(n -> n.replace(".info.json", ".zst")))
+                .containsExactlyInAnyOrderElementsOf(left);
+        assertThat(all.stream().filter(n -> n.endsWith(".zst.sha256")).map(n -> n.replace(".sha256", "")))
+                .containsExactlyInAnyOrderElementsOf(left);
     }
 
     @org.junit.jupiter.api.Test
