@@ -25,9 +25,9 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
-import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -101,8 +101,7 @@ public final class S3StorageBackend implements StorageBackend {
             }
         }
         if (customerKey != null) {
-            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
-                    .sseCustomerKeyMD5(customerKey.md5);
+            customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
         }
         if (storageClass != null) {
             r.storageClass(storageClass);
@@ -122,8 +121,7 @@ public final class S3StorageBackend implements StorageBackend {
             }
         }
         if (customerKey != null) {
-            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
-                    .sseCustomerKeyMD5(customerKey.md5);
+            customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
         }
         if (storageClass != null) {
             r.storageClass(storageClass);
@@ -150,6 +148,14 @@ public final class S3StorageBackend implements StorageBackend {
             } catch (java.security.NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
+        }
+
+        /** Sets the three SSE-C headers through a request builder's setters. */
+        void to(java.util.function.Consumer<String> algorithm, java.util.function.Consumer<String> key,
+                java.util.function.Consumer<String> keyMd5) {
+            algorithm.accept(ALGORITHM);
+            key.accept(base64);
+            keyMd5.accept(md5);
         }
 
         @Override
@@ -230,8 +236,7 @@ public final class S3StorageBackend implements StorageBackend {
             return client.getObject(r -> {
                 r.bucket(bucket).key(k);
                 if (customerKey != null) {
-                    r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
-                            .sseCustomerKeyMD5(customerKey.md5);
+                    customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
                 }
                 if (offset > 0) {
                     r.range("bytes=" + offset + "-");
@@ -264,8 +269,7 @@ public final class S3StorageBackend implements StorageBackend {
             return Optional.of(client.headObject(r -> {
                 r.bucket(bucket).key(fullKey);
                 if (customerKey != null) {
-                    r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
-                            .sseCustomerKeyMD5(customerKey.md5);
+                    customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
                 }
             }));
         } catch (NoSuchKeyException e) {
@@ -454,8 +458,7 @@ public final class S3StorageBackend implements StorageBackend {
                             r.checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
                         }
                         if (customerKey != null) {
-                            r.sseCustomerAlgorithm(CustomerKey.ALGORITHM).sseCustomerKey(customerKey.base64)
-                                    .sseCustomerKeyMD5(customerKey.md5);
+                            customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
                         }
                     }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
                     return CompletedPart.builder().partNumber(number).eTag(part.eTag())
