@@ -127,6 +127,25 @@ class PostgresPitrIT {
         return new ProcessBuilder(cmd).directory(work.toFile()).start();
     }
 
+    /**
+     * Waits up to a minute for a row of {@code pg_stat_replication} on {@code pg} matching
+     * {@code where} (the streamer connected, or reported a position flushed); fails with the
+     * streamer's log when it exits or the minute passes.
+     */
+    private static void awaitReplication(PostgresServer pg, String where, Process streamer,
+                                         java.util.concurrent.Callable<String> log, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (count(pg, "SELECT count(*) FROM pg_stat_replication WHERE " + where) == 0) {
+            if (!streamer.isAlive()) {
+                throw new AssertionError("wal-stream exited: " + log.call());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ":\n" + log.call());
+            }
+            Thread.sleep(100);
+        }
+    }
+
     private static long count(PostgresServer pg, String sql) throws Exception {
         try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
@@ -420,14 +439,8 @@ class PostgresPitrIT {
             Process streamer = drkitProcess(streamerLog, "-v", "wal-stream", "--url", standby.jdbcUrl("postgres"), "--user",
                     "postgres", "--password-file", password.toString(), "--spool", work.resolve("spool").toString());
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (count(standby, "SELECT count(*) FROM pg_stat_replication") == 0) {
-                    if (!streamer.isAlive()) {
-                        throw new AssertionError("wal-stream exited: " + Files.readString(streamerLog));
-                    }
-                    assertThat(System.nanoTime()).isLessThan(deadline);
-                    Thread.sleep(200);
-                }
+                awaitReplication(standby, "true", streamer, () -> Files.readString(streamerLog),
+                        "the streamer did not connect to the standby");
                 // a base backup of the primary, whose WAL reaches the repository through the standby
                 CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
                         live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
@@ -439,13 +452,8 @@ class PostgresPitrIT {
                 standby.awaitRecoveryEnd(Duration.ofMinutes(1));
                 standby.execute("postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1001, 1500) i");
                 String lsn = text(standby, "SELECT pg_current_wal_lsn()::text");
-                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (count(standby, "SELECT count(*) FROM pg_stat_replication WHERE flush_lsn >= '" + lsn + "'") == 0) {
-                    if (System.nanoTime() > deadline) {
-                        throw new AssertionError("the streamer did not follow timeline 2:\n" + Files.readString(streamerLog));
-                    }
-                    Thread.sleep(200);
-                }
+                awaitReplication(standby, "flush_lsn >= '" + lsn + "'", streamer,
+                        () -> Files.readString(streamerLog), "the streamer did not follow timeline 2");
             } finally {
                 streamer.descendants().forEach(ProcessHandle::destroy);
                 streamer.destroy();
@@ -508,15 +516,10 @@ class PostgresPitrIT {
         Process streamer = drkitProcess("wal-stream", "--url", live.jdbcUrl("postgres"), "--user", "postgres",
                 "--password-file", password.toString(), "--spool", spool.toString());
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (count(live, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'drkit-wal-streamer'")
-                    == 0) {
-                if (!streamer.isAlive()) {
-                    throw new AssertionError("wal-stream exited: " + new String(streamer.getErrorStream().readAllBytes()));
-                }
-                assertThat(System.nanoTime()).isLessThan(deadline);
-                Thread.sleep(200);
-            }
+            java.util.concurrent.Callable<String> log = () -> streamer.isAlive() ? "(still running)"
+                    : new String(streamer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            awaitReplication(live, "application_name = 'drkit-wal-streamer'", streamer, log,
+                    "the streamer did not connect");
             CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
                     live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
                     "--wal-source", "stream");
@@ -532,13 +535,8 @@ class PostgresPitrIT {
             // wait until the streamer has the DELETE durably (its reported flush position)
             // the insert position: with asynchronous commit the DELETE may not be written yet
             String lsn = text(live, "SELECT pg_current_wal_insert_lsn()::text");
-            long flushDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (count(live, "SELECT count(*) FROM pg_stat_replication WHERE application_name = "
-                    + "'drkit-wal-streamer' AND flush_lsn >= '" + lsn + "'") == 0) {
-                assertThat(System.nanoTime()).as("the streamer did not report the DELETE flushed")
-                        .isLessThan(flushDeadline);
-                Thread.sleep(100);
-            }
+            awaitReplication(live, "application_name = 'drkit-wal-streamer' AND flush_lsn >= '" + lsn + "'",
+                    streamer, log, "the streamer did not report the DELETE flushed");
         } finally {
             // a graceful stop stores the segment being received as .partial
             streamer.descendants().forEach(ProcessHandle::destroy);
