@@ -175,12 +175,12 @@ final class BackupCommand implements Callable<Integer> {
         @Override
         public Integer call() throws java.io.IOException {
             Settings.Builder s = postgres.addTo(Settings.builder());
-            PostgresOptions.set(s, "data-dir", dataDir);
-            PostgresOptions.set(s, "jobs", jobs == null ? null : jobs.toString());
-            PostgresOptions.set(s, "wal-timeout", walTimeout);
-            PostgresOptions.set(s, "wal-source", walSource);
-            PostgresOptions.set(s, "incremental", incremental ? "true" : null);
-            PostgresOptions.set(s, "checksum", checksum ? "true" : null);
+            OptionValues.set(s, "data-dir", dataDir);
+            OptionValues.set(s, "jobs", jobs == null ? null : jobs.toString());
+            OptionValues.set(s, "wal-timeout", walTimeout);
+            OptionValues.set(s, "wal-source", walSource);
+            OptionValues.set(s, "incremental", incremental ? "true" : null);
+            OptionValues.set(s, "checksum", checksum ? "true" : null);
             return common.run(spec, "postgres", s.build());
         }
     }
@@ -238,9 +238,9 @@ final class BackupCommand implements Callable<Integer> {
         @Override
         public Integer call() throws java.io.IOException {
             Settings.Builder s = Settings.builder().set("endpoint", endpoint).addAll("bucket", buckets);
-            PostgresOptions.set(s, "prefix", prefix);
-            PostgresOptions.set(s, "versions", versions ? "true" : null);
-            PostgresOptions.set(s, "full", full ? "true" : null);
+            OptionValues.set(s, "prefix", prefix);
+            OptionValues.set(s, "versions", versions ? "true" : null);
+            OptionValues.set(s, "full", full ? "true" : null);
             return common.run(spec, "minio-bucket", s.build());
         }
     }
@@ -281,12 +281,12 @@ final class BackupCommand implements Callable<Integer> {
         @Override
         public Integer call() throws java.io.IOException {
             Settings.Builder s = Settings.builder().set("uri", uri);
-            PostgresOptions.set(s, "mode", mode);
-            PostgresOptions.set(s, "match", match);
-            PostgresOptions.set(s, "user", user);
-            PostgresOptions.set(s, "password-file", passwordFile);
-            PostgresOptions.set(s, "tls-ca", tlsCa);
-            PostgresOptions.set(s, "timeout", timeout);
+            OptionValues.set(s, "mode", mode);
+            OptionValues.set(s, "match", match);
+            OptionValues.set(s, "user", user);
+            OptionValues.set(s, "password-file", passwordFile);
+            OptionValues.set(s, "tls-ca", tlsCa);
+            OptionValues.set(s, "timeout", timeout);
             return common.run(spec, "redis", s.build());
         }
     }

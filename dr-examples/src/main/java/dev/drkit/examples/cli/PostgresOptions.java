@@ -21,17 +21,10 @@ final class PostgresOptions {
     String binDir;
 
     Settings.Builder addTo(Settings.Builder b) {
-        set(b, "url", url);
-        set(b, "user", user);
-        set(b, "password-file", passwordFile);
-        set(b, "bin-dir", binDir);
-        return b;
-    }
-
-    static Settings.Builder set(Settings.Builder b, String key, String value) {
-        if (value != null) {
-            b.set(key, value);
-        }
+        OptionValues.set(b, "url", url);
+        OptionValues.set(b, "user", user);
+        OptionValues.set(b, "password-file", passwordFile);
+        OptionValues.set(b, "bin-dir", binDir);
         return b;
     }
 }

@@ -142,20 +142,20 @@ final class RestoreCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Settings.Builder options = postgres.addTo(Settings.builder()).addAll("include", includes)
                 .addAll("table", tables).addAll("schema", schemas);
-        PostgresOptions.set(options, "to", to);
-        PostgresOptions.set(options, "to-database", toDatabase);
-        PostgresOptions.set(options, "jobs", jobs == null ? null : jobs.toString());
-        PostgresOptions.set(options, "globals", globals ? "true" : null);
-        PostgresOptions.set(options, "no-owner", noOwner ? "true" : null);
-        PostgresOptions.set(options, "no-privileges", noPrivileges ? "true" : null);
-        PostgresOptions.set(options, "endpoint", endpoint);
-        PostgresOptions.set(options, "to-bucket", toBucket);
-        PostgresOptions.set(options, "prefix", prefix);
-        PostgresOptions.set(options, "to-dir", toDir);
-        PostgresOptions.set(options, "to-uri", toUri);
-        PostgresOptions.set(options, "match", match);
-        PostgresOptions.set(options, "tls-ca", tlsCa);
-        PostgresOptions.set(options, "server-version", serverVersion);
+        OptionValues.set(options, "to", to);
+        OptionValues.set(options, "to-database", toDatabase);
+        OptionValues.set(options, "jobs", jobs == null ? null : jobs.toString());
+        OptionValues.set(options, "globals", globals ? "true" : null);
+        OptionValues.set(options, "no-owner", noOwner ? "true" : null);
+        OptionValues.set(options, "no-privileges", noPrivileges ? "true" : null);
+        OptionValues.set(options, "endpoint", endpoint);
+        OptionValues.set(options, "to-bucket", toBucket);
+        OptionValues.set(options, "prefix", prefix);
+        OptionValues.set(options, "to-dir", toDir);
+        OptionValues.set(options, "to-uri", toUri);
+        OptionValues.set(options, "match", match);
+        OptionValues.set(options, "tls-ca", tlsCa);
+        OptionValues.set(options, "server-version", serverVersion);
         for (String t : tablespaces) {
             int eq = t.indexOf('=');
             if (eq <= 0) {
@@ -163,18 +163,18 @@ final class RestoreCommand implements Callable<Integer> {
             }
             options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
         }
-        PostgresOptions.set(options, "stage-wal", stageWal ? "true" : null);
-        PostgresOptions.set(options, "start", start);
-        PostgresOptions.set(options, "start-port", startPort == null ? null : startPort.toString());
-        PostgresOptions.set(options, "time", time);
-        PostgresOptions.set(options, "at", time);
-        PostgresOptions.set(options, "latest-only", latestOnly ? "true" : null);
-        PostgresOptions.set(options, "lsn", lsn);
-        PostgresOptions.set(options, "xid", xid);
-        PostgresOptions.set(options, "target-name", targetName);
-        PostgresOptions.set(options, "immediate", immediate ? "true" : null);
-        PostgresOptions.set(options, "target-action", targetAction);
-        PostgresOptions.set(options, "restore-command", restoreCommand != null ? restoreCommand
+        OptionValues.set(options, "stage-wal", stageWal ? "true" : null);
+        OptionValues.set(options, "start", start);
+        OptionValues.set(options, "start-port", startPort == null ? null : startPort.toString());
+        OptionValues.set(options, "time", time);
+        OptionValues.set(options, "at", time);
+        OptionValues.set(options, "latest-only", latestOnly ? "true" : null);
+        OptionValues.set(options, "lsn", lsn);
+        OptionValues.set(options, "xid", xid);
+        OptionValues.set(options, "target-name", targetName);
+        OptionValues.set(options, "immediate", immediate ? "true" : null);
+        OptionValues.set(options, "target-action", targetAction);
+        OptionValues.set(options, "restore-command", restoreCommand != null ? restoreCommand
                 : walFetchCommand(GlobalOptions.of(spec)));
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(global), null,
                 decryption.trusted())) {

@@ -64,7 +64,7 @@ final class VerifyCommand implements Callable<Integer> {
                 level = global.setup() != null && global.setup().targets().containsKey(selection.name)
                         ? global.setup().target(selection.name).verify().level() : "decode";
             }
-            Settings given = PostgresOptions.set(PostgresOptions.set(postgres.addTo(Settings.builder()).addAll("validate",
+            Settings given = OptionValues.set(OptionValues.set(postgres.addTo(Settings.builder()).addAll("validate",
                     validations), "redis-server", redisServer), "server-bin-dir", serverBinDir).build();
             VerifyReport report = kit.verify(selection.name, selection.id(), VerifyLevel.parse(level),
                     global.targetOptions(selection.name, verifyOptions(global, given)));

@@ -113,7 +113,7 @@ final class WalCommands {
         public Integer call() throws Exception {
             GlobalOptions global = GlobalOptions.of(spec);
             dev.drkit.Settings.Builder s = postgres.addTo(dev.drkit.Settings.builder());
-            PostgresOptions.set(s, "slot", slot);
+            OptionValues.set(s, "slot", slot);
             java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
             try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 dev.drkit.postgres.PostgresWalStreamer streamer = dev.drkit.postgres.PostgresWalStreamer.start(
