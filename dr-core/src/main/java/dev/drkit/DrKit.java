@@ -599,6 +599,14 @@ public final class DrKit implements AutoCloseable {
     }
 
     /**
+     * Until when the storage refuses to delete a backup (S3 Object Lock): the time its
+     * manifest records, or what the storage says of a copied one. Empty when it is not locked.
+     */
+    public Optional<Instant> lockedUntil(BackupManifest manifest) {
+        return Optional.ofNullable(repository.lockedUntil(manifest));
+    }
+
+    /**
      * An area of this repository for files that belong to no single backup ({@code wal} for
      * PostgreSQL WAL), stored with this instance's compression and encryption.
      */

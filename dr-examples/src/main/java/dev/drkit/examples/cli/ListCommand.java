@@ -36,12 +36,21 @@ final class ListCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            out.printf("%-16s %-24s %-10s %-6s %-20s %8s %10s %10s%n", "TARGET", "ID", "TYPE", "KIND", "STARTED",
-                    "SECONDS", "RAW", "STORED");
+            // a column for Object Lock only where the storage keeps backups immutable
+            java.time.Instant now = java.time.Instant.now();
+            java.util.Map<String, String> locked = new java.util.HashMap<>();
             for (BackupManifest m : backups) {
-                out.printf("%-16s %-24s %-10s %-6s %-20s %8.1f %10s %10s%n", m.target(), m.id(), m.type(), m.kind(),
+                kit.lockedUntil(m).filter(t -> t.isAfter(now)).ifPresent(t -> locked.put(m.target() + "/" + m.id(),
+                        t.toString()));
+            }
+            String lockHeader = locked.isEmpty() ? "" : "  IMMUTABLE UNTIL";
+            out.printf("%-16s %-24s %-10s %-6s %-20s %8s %10s %10s%s%n", "TARGET", "ID", "TYPE", "KIND", "STARTED",
+                    "SECONDS", "RAW", "STORED", lockHeader);
+            for (BackupManifest m : backups) {
+                String lock = locked.isEmpty() ? "" : "  " + locked.getOrDefault(m.target() + "/" + m.id(), "-");
+                out.printf("%-16s %-24s %-10s %-6s %-20s %8.1f %10s %10s%s%n", m.target(), m.id(), m.type(), m.kind(),
                         m.startedAt().toString().substring(0, 19) + "Z", m.duration().toMillis() / 1000.0,
-                        Sizes.human(m.rawSize()), Sizes.human(m.storedSize()));
+                        Sizes.human(m.rawSize()), Sizes.human(m.storedSize()), lock);
             }
             out.flush();
         }

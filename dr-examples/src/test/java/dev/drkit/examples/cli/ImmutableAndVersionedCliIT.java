@@ -73,8 +73,11 @@ class ImmutableAndVersionedCliIT {
                 "config", "--keep-last", "1");
         assertThat(prune.exit()).as(prune.err()).isZero();
         assertThat(prune.out()).contains("immutable until").contains("0 backup(s) deleted");
-        assertThat(CliProcess.run(null, List.of(), env, "--repo", offsite, "list").out().lines()
-                .filter(l -> l.contains("config")).count()).isEqualTo(2);
+        String listed = CliProcess.run(null, List.of(), env, "--repo", offsite, "list").out();
+        assertThat(listed).contains("IMMUTABLE UNTIL");
+        assertThat(listed.lines().filter(l -> l.contains("config"))).hasSize(2)
+                .allMatch(l -> l.matches(".*  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$"));
+        assertThat(CliProcess.run(local, List.of(), env, "list").out()).doesNotContain("IMMUTABLE");
 
         // the local repository has no lock: the same prune deletes there
         CliProcess.Result localPrune = CliProcess.run(local, List.of(), env, "prune", "--name", "config",
