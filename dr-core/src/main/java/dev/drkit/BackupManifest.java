@@ -67,11 +67,6 @@ public record BackupManifest(
                 metadata, null);
     }
 
-    /** Whether the storage still refuses to delete this backup at {@code now}. */
-    public boolean lockedAt(Instant now) {
-        return lockedUntil != null && lockedUntil.isAfter(now);
-    }
-
     /** The artifact with this name. */
     public Optional<ArtifactInfo> artifact(String name) {
         return artifacts.stream().filter(a -> a.name().equals(name)).findFirst();

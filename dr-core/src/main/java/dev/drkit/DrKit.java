@@ -587,9 +587,9 @@ public final class DrKit implements AutoCloseable {
                 }
             }
             for (String area : areas) { // e.g. the WAL the copied base backups need
-                long[] n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs).copyTo(to);
-                archived += n[0];
-                bytes += n[1];
+                var n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs).copyTo(to);
+                archived += n.files();
+                bytes += n.bytes();
             }
             meter.finish();
             return new CopyResult(to.describe(), copied, skipped, bytes, archived);

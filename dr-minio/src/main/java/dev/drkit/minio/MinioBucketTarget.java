@@ -268,28 +268,17 @@ public final class MinioBucketTarget implements BackupTarget {
             }
             String version = versions ? (item.versionId() == null ? "null" : item.versionId()) : null;
             Instant modified = item.lastModified() == null ? Instant.EPOCH : item.lastModified().toInstant();
-            out.add(new ObjectEntry(bucket, item.objectName(), item.isDeleteMarker() ? 0 : item.size(),
-                    item.isDeleteMarker() ? null : stripQuotes(item.etag()), modified, null, null, null, null, null,
+            // size, ETag and headers come from describe(); the listing gives names, versions and times
+            out.add(new ObjectEntry(bucket, item.objectName(), 0, null, modified, null, null, null, null, null,
                     version, versions ? item.isLatest() : null, versions && item.isDeleteMarker() ? true : null));
         }
-        if (!versions) {
-            return out;
+        if (versions) {
+            // listed newest first: reversed, a stable sort keeps that order (older first) for times that tie
+            java.util.Collections.reverse(out);
+            out.sort(java.util.Comparator.comparing(ObjectEntry::key).thenComparing(ObjectEntry::isLatest)
+                    .thenComparing(ObjectEntry::lastModified));
         }
-        record Listed(int position, ObjectEntry entry) {
-        }
-        List<Listed> listed = new ArrayList<>(out.size());
-        for (int i = 0; i < out.size(); i++) {
-            listed.add(new Listed(i, out.get(i)));
-        }
-        listed.sort(java.util.Comparator.<Listed, String>comparing(l -> l.entry().key())
-                .thenComparing(l -> l.entry().isLatest())
-                .thenComparing(l -> l.entry().lastModified())
-                .thenComparing(l -> -l.position()));
-        return listed.stream().map(Listed::entry).toList();
-    }
-
-    private static String stripQuotes(String etag) {
-        return etag == null ? null : etag.replace("\"", "");
+        return out;
     }
 
     /** The previous backup's index, with every entry naming the backup that holds its bytes. */

@@ -147,7 +147,7 @@ public final class ArchiveArea implements FileArchive {
      *
      * @return how many files were copied and their stored bytes
      */
-    public long[] copyTo(Repository destination) throws IOException {
+    public Copied copyTo(Repository destination) throws IOException {
         java.util.Set<String> there = new java.util.HashSet<>();
         for (ObjectInfo o : destination.storage().list(area)) {
             there.add(o.key());
@@ -168,7 +168,11 @@ public final class ArchiveArea implements FileArchive {
             bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
             files++;
         }
-        return new long[] {files, bytes};
+        return new Copied(files, bytes);
+    }
+
+    /** What {@link #copyTo} transferred. */
+    public record Copied(long files, long bytes) {
     }
 
     /**
