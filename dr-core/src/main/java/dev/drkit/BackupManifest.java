@@ -47,8 +47,8 @@ public record BackupManifest(
         Map<String, Object> metadata,
         Instant lockedUntil) {
 
-    /** The manifest format this version writes and reads. */
-    public static final int FORMAT = 1;
+    /** The manifest format this version writes; it reads 1 (before manifest checksums) and 2. */
+    public static final int FORMAT = 2;
 
     public BackupManifest {
         Objects.requireNonNull(id, "id");

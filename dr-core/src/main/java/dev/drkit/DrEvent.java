@@ -24,7 +24,9 @@ public record DrEvent(Type type, String target, String backupId, Instant at, Str
         VERIFY_SUCCEEDED, VERIFY_FAILED,
         BACKUP_EXPIRED, INCOMPLETE_BACKUP_REMOVED, STALE_LOCK_TAKEN_OVER,
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
-        RPO_AT_RISK
+        RPO_AT_RISK,
+        /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
+        DAMAGED_BACKUP_SKIPPED
     }
 
     public DrEvent {

@@ -48,6 +48,8 @@ public class DrException extends RuntimeException {
         VERIFICATION_FAILED,
         /** The repository format is newer or different than this version understands. */
         REPOSITORY_FORMAT,
+        /** There is no repository at the location given (nothing was created there). */
+        REPOSITORY_NOT_FOUND,
         /** The operation was interrupted. */
         INTERRUPTED
     }

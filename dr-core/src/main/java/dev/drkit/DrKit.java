@@ -92,7 +92,9 @@ public final class DrKit implements AutoCloseable {
         this.trusted = b.trusted;
         this.ownsStorage = b.storage == null;
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
-        this.repository = Repository.open(storage, clock.instant());
+        // nothing is read or created yet: reading operations need an existing repository,
+        // writing ones create it (see Repository#requireExisting and #initialise)
+        this.repository = Repository.attach(storage, clock);
     }
 
     /**
@@ -144,6 +146,7 @@ public final class DrKit implements AutoCloseable {
      */
     public BackupResult backup(TargetSpec spec) {
         BackupTarget target = registry.target(spec.type()).create(spec.settings());
+        repository.initialise();
         try (RepositoryLock lock = lock(spec.name(), "backup")) {
             return backupLocked(spec, target);
         }
@@ -196,14 +199,45 @@ public final class DrKit implements AutoCloseable {
         return out;
     }
 
-    /** One backup's manifest; {@code backupId} null means the newest. */
+    /**
+     * Backups of one target (or of every target when null) whose manifests exist but cannot be
+     * trusted: damaged or altered. They are left out of {@link #list}, of the newest-backup
+     * choice and of retention; {@link #check} reports them.
+     */
+    public List<DamagedBackup> damaged(String target) {
+        List<String> targets = target == null ? repository.targets() : List.of(BackupIds.checkTargetName(target));
+        List<DamagedBackup> out = new ArrayList<>();
+        for (String t : targets) {
+            out.addAll(repository.catalog(t).damaged());
+        }
+        return out;
+    }
+
+    /**
+     * One backup's manifest; {@code backupId} null means the newest sound backup. Damaged
+     * backups newer than it are passed over with a warning and a
+     * {@link DrEvent.Type#DAMAGED_BACKUP_SKIPPED} event.
+     *
+     * @throws DamagedBackupException when the backup named by id cannot be trusted
+     */
     public BackupManifest manifest(String target, String backupId) {
         if (backupId != null) {
             return repository.manifest(BackupIds.checkTargetName(target), BackupIds.check(backupId));
         }
-        return repository.latest(BackupIds.checkTargetName(target)).orElseThrow(() -> new BackupNotFoundException(
+        Repository.Catalog catalog = repository.catalog(BackupIds.checkTargetName(target));
+        BackupManifest newest = catalog.latest().orElseThrow(() -> new BackupNotFoundException(
                 "target '" + target + "' has no complete backup in " + repository.describe()
-                        + "; 'drkit list' shows the targets and backups there"));
+                        + (catalog.damaged().isEmpty() ? "" : " (" + catalog.damaged().size()
+                        + " damaged ones are left out)") + "; listing the repository shows the targets and backups"));
+        for (DamagedBackup d : catalog.damaged()) {
+            if (d.id().compareTo(newest.id()) > 0) {
+                String message = "passed over damaged backup " + target + "/" + d.id() + " (" + d.reason()
+                        + "); the newest sound backup is " + newest.id();
+                LOG.warn(message);
+                emit(DrEvent.Type.DAMAGED_BACKUP_SKIPPED, target, d.id(), message, Map.of("reason", d.reason()));
+            }
+        }
+        return newest;
     }
 
     /** The manifest, after its signature was checked when trusted keys are configured. */
@@ -268,6 +302,7 @@ public final class DrKit implements AutoCloseable {
      * @param objectives per target name; targets not in it have no objectives
      */
     public DrStatus status(Map<String, Objectives> objectives) {
+        repository.requireExisting();
         java.util.SortedSet<String> names = new java.util.TreeSet<>(repository.targets());
         names.addAll(objectives.keySet());
         Instant now = clock.instant();
@@ -281,7 +316,12 @@ public final class DrKit implements AutoCloseable {
 
     private DrStatus.Target targetStatus(String name, Objectives o, Instant now, VerificationLog log) {
         List<String> problems = new ArrayList<>();
-        List<BackupManifest> backups = repository.manifests(BackupIds.checkTargetName(name));
+        Repository.Catalog catalog = repository.catalog(BackupIds.checkTargetName(name));
+        List<BackupManifest> backups = catalog.backups();
+        if (!catalog.damaged().isEmpty()) {
+            problems.add(catalog.damaged().size() + " damaged backup(s): " + catalog.damaged().stream()
+                    .map(d -> d.id() + " (" + d.reason() + ")").collect(java.util.stream.Collectors.joining(", ")));
+        }
         BackupManifest newest = backups.stream().max(java.util.Comparator.comparing(BackupManifest::finishedAt))
                 .orElse(null);
         Long rpo = o.rpo() == null ? null : o.rpo().toSeconds();
@@ -358,6 +398,7 @@ public final class DrKit implements AutoCloseable {
         String marker = "status/jobs/" + BackupIds.checkTargetName(job) + "/"
                 + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
                 .format(slot) + ".json";
+        repository.initialise();
         RepositoryLock lock;
         try {
             lock = RepositoryLock.acquire(storage, "job-" + job, "scheduled " + job, config.lockTtl(), Duration.ZERO,
@@ -418,7 +459,17 @@ public final class DrKit implements AutoCloseable {
      */
     public PruneResult prune(String target, RetentionPolicy policy, boolean dryRun) {
         Objects.requireNonNull(policy, "policy");
+        repository.requireExisting();
         List<String> targets = target == null ? repository.targets() : List.of(BackupIds.checkTargetName(target));
+        Map<String, List<DamagedBackup>> damaged = new LinkedHashMap<>();
+        for (String t : repository.targets()) {
+            List<DamagedBackup> d = repository.catalog(t).damaged();
+            if (!d.isEmpty()) {
+                damaged.put(t, d);
+                LOG.warn("prune leaves {} damaged backup(s) of {} as they are and prunes no archived files while "
+                        + "they exist: {}", d.size(), t, d.stream().map(DamagedBackup::id).toList());
+            }
+        }
         Map<String, RetentionPlan> plans = new LinkedHashMap<>();
         Map<String, List<String>> deleted = new LinkedHashMap<>();
         Map<String, List<String>> incomplete = new LinkedHashMap<>();
@@ -429,7 +480,8 @@ public final class DrKit implements AutoCloseable {
                 plans.put(t, plan);
                 deleted.put(t, plan.expired().stream().map(RetentionPlan.Decision::backupId).toList());
                 incomplete.put(t, List.copyOf(repository.incomplete(t).keySet()));
-                archive.put(t, pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true));
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true)
+                        : List.of());
                 continue;
             }
             try (RepositoryLock lock = lock(t, "prune")) {
@@ -444,7 +496,7 @@ public final class DrKit implements AutoCloseable {
                             Map.of("reasons", d.reasons()));
                 }
                 deleted.put(t, gone);
-                archive.put(t, pruneArchive(t, java.util.Set.of(), false));
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.of(), false) : List.of());
             }
         }
         if (!dryRun) {
@@ -454,7 +506,7 @@ public final class DrKit implements AutoCloseable {
                 LOG.warn("could not clean up incomplete uploads: {}", e.getMessage());
             }
         }
-        return new PruneResult(dryRun, plans, deleted, incomplete, archive);
+        return new PruneResult(dryRun, plans, deleted, incomplete, archive, damaged);
     }
 
     /** Lets the target type remove archived files (WAL) that no kept backup of that type needs. */
@@ -855,6 +907,11 @@ public final class DrKit implements AutoCloseable {
         @Override
         public InputStream openDecoded(dev.drkit.ArtifactInfo artifact) throws IOException {
             return repository.openDecoded(manifest, artifact, codecs, meter);
+        }
+
+        @Override
+        public byte[] checksumFile(dev.drkit.ArtifactInfo artifact) throws IOException {
+            return repository.checksumFile(manifest, artifact);
         }
 
         @Override

@@ -107,7 +107,7 @@ class DrKitTest {
         }
         try (var s = Files.walk(dir.resolve("repo"))) {
             assertThat(s.filter(Files::isRegularFile).map(p -> dir.resolve("repo").relativize(p).toString()))
-                    .containsExactly("drkit-repository.json");
+                    .containsExactlyInAnyOrder("drkit-repository.json", "drkit-repository.json.sha256");
         }
         assertThat(events).extracting(DrEvent::type)
                 .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
@@ -166,8 +166,9 @@ class DrKitTest {
     @Test
     void missingBackupSaysWhereToLook() {
         try (DrKit kit = kit(new ArrayList<>())) {
+            kit.backup(spec("content", "x"));
             assertThatThrownBy(() -> kit.manifest("mem", "20250101T000000Z-abcdef"))
-                    .isInstanceOf(BackupNotFoundException.class).hasMessageContaining("drkit list");
+                    .isInstanceOf(BackupNotFoundException.class).hasMessageContaining("no backup '20250101T000000Z-abcdef'");
             assertThatThrownBy(() -> kit.manifest("mem", "latest"))
                     .isInstanceOf(ConfigException.class).hasMessageContaining("not a backup id");
         }
@@ -177,7 +178,7 @@ class DrKitTest {
     void newerRepositoryFormatIsRefused() throws IOException {
         Path repo = Files.createDirectories(dir.resolve("future"));
         Files.writeString(repo.resolve("drkit-repository.json"), "{\"format\": 99, \"id\": \"x\"}");
-        assertThatThrownBy(() -> DrKit.builder().repository(repo.toString()).build())
+        assertThatThrownBy(() -> DrKit.builder().repository(repo.toString()).build().list(null))
                 .isInstanceOf(DrException.class).hasMessageContaining("upgrade drkit")
                 .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.REPOSITORY_FORMAT);
     }

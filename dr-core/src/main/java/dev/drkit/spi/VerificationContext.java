@@ -27,5 +27,15 @@ public interface VerificationContext {
     }
 
     /** Verifier options. */
+    /**
+     * The content of an artifact's {@code .sha256} checksum file (what {@code sha256sum -c}
+     * reads when drkit is not at hand), or null when it is missing. Small; read whole.
+     *
+     * @throws IOException when the storage fails
+     */
+    default byte[] checksumFile(ArtifactInfo artifact) throws IOException {
+        throw new UnsupportedOperationException("this context cannot read checksum files");
+    }
+
     Settings options();
 }

@@ -71,7 +71,14 @@ class ManifestSigningTest {
         }
         String json = Files.readString(manifest(id));
         Files.delete(manifest(id));
-        Files.writeString(manifest(id), json.replace("\"kind\" : \"full\"", "\"kind\" : \"fuII\""));
+        String forged = json.replace("\"kind\" : \"full\"", "\"kind\" : \"fuII\"");
+        Files.writeString(manifest(id), forged);
+        // an attacker who can write the repository fixes up the checksum file too: only the signature tells
+        Path checksum = manifest(id).resolveSibling("manifest.json.sha256");
+        Files.delete(checksum);
+        byte[] bytes = forged.getBytes(StandardCharsets.UTF_8);
+        Files.writeString(checksum, dev.drkit.core.pipeline.Sha256.sidecar(
+                dev.drkit.core.pipeline.Sha256.hex(bytes, 0, bytes.length), "manifest.json"));
         try (DrKit kit = kit(null, trusting(TestKeys.pair()))) {
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOfSatisfying(DrException.class, e -> {

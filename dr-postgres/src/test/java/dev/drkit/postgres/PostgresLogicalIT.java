@@ -189,8 +189,13 @@ class PostgresLogicalIT {
         Map<String, Object> meta = new java.util.LinkedHashMap<>(m.metadata());
         meta.put("rowCounts", Map.of("public.companies", 2001, "public.filings", 10000, "sales.orders", 3000));
         Files.delete(manifest);
-        Files.write(manifest, Json.write(new BackupManifest(m.format(), m.id(), m.target(), m.type(), m.kind(),
-                m.parent(), m.dependsOn(), m.startedAt(), m.finishedAt(), m.drkitVersion(), m.host(), m.artifacts(), meta)));
+        byte[] forged = Json.write(new BackupManifest(m.format(), m.id(), m.target(), m.type(), m.kind(),
+                m.parent(), m.dependsOn(), m.startedAt(), m.finishedAt(), m.drkitVersion(), m.host(), m.artifacts(), meta));
+        Files.write(manifest, forged);
+        // with its checksum file fixed up, as an attacker would: only the restore test can tell
+        Path checksum = manifest.resolveSibling("manifest.json.sha256");
+        Files.delete(checksum);
+        Files.write(checksum, dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
 
         VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
         assertThat(report.passed()).isFalse();

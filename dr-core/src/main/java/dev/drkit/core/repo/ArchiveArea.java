@@ -54,6 +54,7 @@ public final class ArchiveArea implements FileArchive {
      */
     @Override
     public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
+        repo.initialise();
         String infoKey = area + path + INFO_SUFFIX;
         if (repo.storage().stat(infoKey).isPresent()) {
             return alreadyStored(path, same);
@@ -99,6 +100,7 @@ public final class ArchiveArea implements FileArchive {
     /** The decoded bytes stored under {@code path}, checked as they stream; empty when none. */
     @Override
     public Optional<InputStream> open(String path) throws IOException {
+        repo.requireExisting();
         Optional<ArtifactInfo> info = info(path);
         if (info.isEmpty()) {
             return Optional.empty();
@@ -118,16 +120,32 @@ public final class ArchiveArea implements FileArchive {
     /** What is recorded about {@code path}, if it is stored. */
     @Override
     public Optional<ArtifactInfo> info(String path) throws IOException {
-        try (InputStream in = repo.storage().open(area + path + INFO_SUFFIX, 0)) {
-            return Optional.of(Json.read(in.readAllBytes(), ArtifactInfo.class));
+        String key = area + path + INFO_SUFFIX;
+        byte[] json;
+        try (InputStream in = repo.storage().open(key, 0)) {
+            json = in.readNBytes(1024 * 1024);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
+        ArtifactInfo info;
+        try {
+            info = Json.read(json, ArtifactInfo.class);
+        } catch (IOException | RuntimeException e) {
+            throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (not a valid "
+                    + "record of an archived file); the file it describes cannot be trusted", e);
+        }
+        String name = path.substring(path.lastIndexOf('/') + 1);
+        if (info == null || !BackupIds.isValidArtifactName(info.storedName()) || !info.storedName().startsWith(name)) {
+            throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
+                    + "object that does not belong to " + path + "); the file it describes cannot be trusted");
+        }
+        return Optional.of(info);
     }
 
     /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
     @Override
     public List<String> list(String prefix) throws IOException {
+        repo.requireExisting();
         List<String> out = new ArrayList<>();
         for (ObjectInfo o : repo.storage().list(area + prefix)) {
             String k = o.key();

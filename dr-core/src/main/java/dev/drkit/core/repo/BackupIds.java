@@ -34,6 +34,25 @@ public final class BackupIds {
         return id != null && ID.matcher(id).matches();
     }
 
+    /** The time a backup id names (to the second). */
+    public static Instant time(String id) {
+        if (!isValid(id)) {
+            throw new IllegalArgumentException("not a backup id: " + id);
+        }
+        return java.time.LocalDateTime.parse(id.substring(0, 15), DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss"))
+                .toInstant(ZoneOffset.UTC);
+    }
+
+    /** Whether a target or type name is well formed (see {@link #checkTargetName}). */
+    public static boolean isValidName(String name) {
+        return name != null && NAME.matcher(name).matches();
+    }
+
+    /** Whether an artifact name is well formed (see {@link #checkArtifactName}). */
+    public static boolean isValidArtifactName(String name) {
+        return isValidName(name) && !name.startsWith("manifest.") && !name.endsWith(".sha256");
+    }
+
     /** Checks a backup id given by a user. */
     public static String check(String id) {
         if (!isValid(id)) {
@@ -54,8 +73,7 @@ public final class BackupIds {
 
     /** Checks an artifact name: a simple file name that cannot clash with repository files. */
     public static String checkArtifactName(String name) {
-        if (name == null || !NAME.matcher(name).matches() || name.startsWith("manifest.")
-                || name.endsWith(".sha256")) {
+        if (!isValidArtifactName(name)) {
             throw new ConfigException("invalid artifact name '" + name + "'");
         }
         return name;

@@ -4,9 +4,12 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DamagedBackup;
+import dev.drkit.DamagedBackupException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ObjectExistsException;
+import dev.drkit.RepositoryNotFoundException;
 import dev.drkit.StorageException;
 import dev.drkit.core.pipeline.HashingOutputStream;
 import dev.drkit.spi.ObjectInfo;
@@ -30,20 +33,33 @@ import java.util.TreeSet;
  */
 public final class Repository {
     private final StorageBackend storage;
+    private final java.time.Clock clock;
+    private volatile RepositoryConfig config;
 
-    private Repository(StorageBackend storage) {
+    private Repository(StorageBackend storage, java.time.Clock clock) {
         this.storage = storage;
+        this.clock = clock;
     }
 
     /**
-     * Opens a repository, initialising it when the storage holds none yet.
+     * A repository on a storage, not read yet: readers call {@link #requireExisting()} (a
+     * storage without one is an error, never silently initialised), writers
+     * {@link #initialise()}.
+     */
+    public static Repository attach(StorageBackend storage, java.time.Clock clock) {
+        return new Repository(storage, clock);
+    }
+
+    /**
+     * Opens a repository, initialising it when the storage holds none yet (for backup and
+     * copy destinations).
      *
      * @throws DrException with {@link ErrorCode#REPOSITORY_FORMAT} when it was written by a
      *         newer format version
      */
     public static Repository open(StorageBackend storage, Instant now) {
-        Repository repo = new Repository(storage);
-        repo.init(now);
+        Repository repo = new Repository(storage, java.time.Clock.fixed(now, java.time.ZoneOffset.UTC));
+        repo.initialise();
         return repo;
     }
 
@@ -65,26 +81,114 @@ public final class Repository {
                 .plusSeconds(1)).orElse(null);
     }
 
-    private void init(Instant now) {
+    /**
+     * Creates the repository when the storage holds none, and reads its configuration. Also
+     * adds the configuration's checksum file to a repository written before there was one.
+     */
+    public RepositoryConfig initialise() {
+        if (config != null) {
+            return config;
+        }
         try {
-            Optional<ObjectInfo> existing = storage.stat(RepositoryLayout.CONFIG);
-            if (existing.isEmpty()) {
-                RepositoryConfig fresh = RepositoryConfig.create(now);
-                storage.createIfAbsent(RepositoryLayout.CONFIG, Json.write(fresh));
+            if (storage.stat(RepositoryLayout.CONFIG).isEmpty()) {
+                byte[] fresh = Json.write(RepositoryConfig.create(clock.instant()));
+                // checksum first: the configuration is what makes the repository exist
+                storage.createIfAbsent(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
+                        ManifestCodec.checksumFile(fresh, RepositoryLayout.CONFIG));
+                storage.createIfAbsent(RepositoryLayout.CONFIG, fresh);
             }
-            RepositoryConfig config = Json.read(readSmall(RepositoryLayout.CONFIG), RepositoryConfig.class);
-            if (config.format() > RepositoryConfig.FORMAT) {
-                throw new DrException(ErrorCode.REPOSITORY_FORMAT, "repository " + describe() + " has format "
-                        + config.format() + " but this drkit reads up to " + RepositoryConfig.FORMAT
-                        + "; upgrade drkit");
+            RepositoryConfig read = readConfig();
+            if (storage.stat(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX).isEmpty()) {
+                storage.createIfAbsent(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
+                        ManifestCodec.checksumFile(readSmall(RepositoryLayout.CONFIG), RepositoryLayout.CONFIG));
             }
+            config = read;
+            return read;
         } catch (IOException e) {
             throw storageError("opening the repository", e);
         }
     }
 
+    /**
+     * Reads the repository's configuration, failing when the storage holds no repository: a
+     * mistyped location or an unmounted disk must not look like an empty repository.
+     *
+     * @throws RepositoryNotFoundException when there is no repository
+     * @throws CorruptDataException when its configuration is damaged
+     */
+    public RepositoryConfig requireExisting() {
+        if (config != null) {
+            return config;
+        }
+        try {
+            config = readConfig();
+            return config;
+        } catch (NoSuchFileException e) {
+            throw new RepositoryNotFoundException("no drkit repository at " + describe() + " (it has no "
+                    + RepositoryLayout.CONFIG + "): check the repository location, and that its disk or bucket "
+                    + "is there; a backup creates a repository in a new location");
+        } catch (IOException e) {
+            throw storageError("opening the repository", e);
+        }
+    }
+
+    private RepositoryConfig readConfig() throws IOException {
+        byte[] json = readSmall(RepositoryLayout.CONFIG);
+        byte[] checksum = readOptional(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX);
+        String problem = ManifestCodec.checksumProblem(json, checksum, RepositoryLayout.CONFIG);
+        RepositoryConfig read = null;
+        if (problem == null) {
+            try {
+                read = Json.read(json, RepositoryConfig.class);
+            } catch (IOException | RuntimeException e) {
+                problem = "it is not a valid configuration document";
+            }
+        }
+        if (read == null || read.id() == null) {
+            throw configDamaged(problem == null ? "it is incomplete" : problem);
+        }
+        if (read.format() > RepositoryConfig.FORMAT) {
+            throw new DrException(ErrorCode.REPOSITORY_FORMAT, "repository " + describe() + " has format "
+                    + read.format() + " but this drkit reads up to " + RepositoryConfig.FORMAT + "; upgrade drkit");
+        }
+        return read;
+    }
+
+    private CorruptDataException configDamaged(String reason) {
+        return new CorruptDataException("the repository configuration " + RepositoryLayout.CONFIG + " in "
+                + describe() + " is damaged: " + reason + "; the backups are not affected: put the file back from a "
+                + "copy of the repository, or run a repository check with repair, which writes a new one");
+    }
+
+    /** Whether the repository's configuration is damaged (for checks); null when it is sound. */
+    public String configProblem() {
+        try {
+            readConfig();
+            return null;
+        } catch (CorruptDataException e) {
+            return e.getMessage();
+        } catch (NoSuchFileException e) {
+            return "the repository configuration " + RepositoryLayout.CONFIG + " is missing";
+        } catch (IOException e) {
+            throw storageError("reading the repository configuration", e);
+        }
+    }
+
+    /** Replaces a damaged or missing configuration with a new one (it holds nothing backups depend on). */
+    public void rewriteConfig() {
+        try {
+            storage.delete(RepositoryLayout.CONFIG);
+            storage.delete(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX);
+            config = null;
+            initialise();
+        } catch (IOException e) {
+            throw storageError("rewriting the repository configuration", e);
+        }
+    }
+
     /** Names of targets that have at least one object in the repository, sorted. */
     public List<String> targets() {
+        requireExisting();
         TreeSet<String> names = new TreeSet<>();
         for (ObjectInfo o : listQuietly(RepositoryLayout.BACKUPS)) {
             String rest = o.key().substring(RepositoryLayout.BACKUPS.length());
@@ -97,29 +201,53 @@ public final class Repository {
     }
 
     /**
-     * The complete backups of a target, oldest first: by start time, then id (ids only
-     * resolve to the second, so two backups in one second are told apart by their times).
+     * What the catalog holds for one target: the sound complete backups, oldest first (by
+     * start time, then id: ids only resolve to the second), the damaged ones, and the
+     * incomplete ones (objects but no manifest: in progress, or left by a crash).
      */
-    public List<BackupManifest> manifests(String target) {
-        List<BackupManifest> out = new ArrayList<>();
+    public record Catalog(List<BackupManifest> backups, List<DamagedBackup> damaged,
+                          Map<String, List<ObjectInfo>> incomplete) {
+        /** The newest sound backup, if any. */
+        public Optional<BackupManifest> latest() {
+            return backups.isEmpty() ? Optional.empty() : Optional.of(backups.get(backups.size() - 1));
+        }
+    }
+
+    /** Reads every manifest of a target; one damaged manifest never hides the others. */
+    public Catalog catalog(String target) {
+        List<BackupManifest> good = new ArrayList<>();
+        List<DamagedBackup> damaged = new ArrayList<>();
+        Map<String, List<ObjectInfo>> incomplete = new LinkedHashMap<>();
         for (Map.Entry<String, List<ObjectInfo>> e : backupObjects(target).entrySet()) {
-            if (hasManifest(e.getValue())) {
-                out.add(manifest(target, e.getKey()));
+            if (!hasManifest(e.getValue())) {
+                incomplete.put(e.getKey(), e.getValue());
+                continue;
+            }
+            try {
+                good.add(manifest(target, e.getKey()));
+            } catch (DamagedBackupException d) {
+                damaged.add(new DamagedBackup(target, e.getKey(), d.reason()));
+            } catch (BackupNotFoundException gone) {
+                // deleted between the listing and the read (a concurrent prune)
+            } catch (DrException d) {
+                if (d.code() != ErrorCode.REPOSITORY_FORMAT) {
+                    throw d;
+                }
+                damaged.add(new DamagedBackup(target, e.getKey(), d.getMessage()));
             }
         }
-        out.sort(java.util.Comparator.comparing(BackupManifest::startedAt).thenComparing(BackupManifest::id));
-        return out;
+        good.sort(java.util.Comparator.comparing(BackupManifest::startedAt).thenComparing(BackupManifest::id));
+        return new Catalog(List.copyOf(good), List.copyOf(damaged), incomplete);
+    }
+
+    /** The sound complete backups of a target, oldest first (see {@link #catalog}). */
+    public List<BackupManifest> manifests(String target) {
+        return catalog(target).backups();
     }
 
     /** Ids of backups that have objects but no manifest: in progress, or left by a crash. */
     public Map<String, List<ObjectInfo>> incomplete(String target) {
-        Map<String, List<ObjectInfo>> out = new LinkedHashMap<>();
-        backupObjects(target).forEach((id, objects) -> {
-            if (!hasManifest(objects)) {
-                out.put(id, objects);
-            }
-        });
-        return out;
+        return catalog(target).incomplete();
     }
 
     private static boolean hasManifest(List<ObjectInfo> objects) {
@@ -127,6 +255,7 @@ public final class Repository {
     }
 
     private Map<String, List<ObjectInfo>> backupObjects(String target) {
+        requireExisting();
         String prefix = RepositoryLayout.targetPrefix(BackupIds.checkTargetName(target));
         Map<String, List<ObjectInfo>> byId = new TreeMap<>();
         for (ObjectInfo o : listQuietly(prefix)) {
@@ -139,22 +268,22 @@ public final class Repository {
         return byId;
     }
 
-    /** The manifest of one backup. */
+    /**
+     * The manifest of one backup, checked against its checksum file and against where it is
+     * stored.
+     *
+     * @throws DamagedBackupException when it cannot be trusted
+     * @throws BackupNotFoundException when there is no such backup
+     */
     public BackupManifest manifest(String target, String id) {
+        requireExisting();
         String key = RepositoryLayout.manifest(target, id);
         try {
-            BackupManifest m = Json.read(readSmall(key), BackupManifest.class);
-            if (m.format() > BackupManifest.FORMAT) {
-                throw new DrException(ErrorCode.REPOSITORY_FORMAT, "backup " + target + "/" + id
-                        + " has manifest format " + m.format() + "; upgrade drkit to read it");
-            }
-            return m;
+            byte[] json = readSmall(key);
+            return ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
         } catch (NoSuchFileException e) {
             throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe()
-                    + "; 'drkit list --name " + target + "' shows the backups there");
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            throw new CorruptDataException("manifest of backup " + target + "/" + id + " is not valid JSON ("
-                    + e.getOriginalMessage() + "); the backup cannot be trusted, use another one", e);
+                    + "; listing the target's backups shows the ones there");
         } catch (IOException e) {
             throw storageError("reading manifest of " + target + "/" + id, e);
         }
@@ -162,8 +291,7 @@ public final class Repository {
 
     /** The newest complete backup of a target. */
     public Optional<BackupManifest> latest(String target) {
-        List<BackupManifest> all = manifests(target);
-        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+        return catalog(target).latest();
     }
 
     /**
@@ -177,6 +305,11 @@ public final class Repository {
             Instant until = manifest.lockedUntil();
             if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json), until)) {
                 throw new ObjectExistsException("signature " + key + signer.signatureSuffix() + " already exists");
+            }
+            if (!storage.createIfAbsent(key + ManifestCodec.CHECKSUM_SUFFIX,
+                    ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST), until)) {
+                throw new ObjectExistsException("checksum file " + key + ManifestCodec.CHECKSUM_SUFFIX
+                        + " already exists in " + describe());
             }
             if (!storage.createIfAbsent(key, json, until)) {
                 throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
@@ -328,10 +461,25 @@ public final class Repository {
         }
     }
 
+    /** The content of an artifact's {@code .sha256} checksum file, or null when it is missing. */
+    public byte[] checksumFile(BackupManifest manifest, ArtifactInfo artifact) throws IOException {
+        return readOptional(RepositoryLayout.object(manifest.target(), manifest.id(), artifact.storedName())
+                + RepositoryLayout.SHA256_SUFFIX);
+    }
+
     /** The raw bytes of an artifact, decoded, with stored and raw checksums checked. */
     public InputStream openDecoded(BackupManifest manifest, ArtifactInfo artifact, StreamCodecs codecs,
                                    HashingOutputStream.ByteCounter counter) throws IOException {
         return ArtifactReader.open(this, manifest, artifact, codecs, counter);
+    }
+
+    /** The content of a small object, or null when it does not exist. */
+    byte[] readOptional(String key) throws IOException {
+        try {
+            return readSmall(key);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
     }
 
     byte[] readSmall(String key) throws IOException {

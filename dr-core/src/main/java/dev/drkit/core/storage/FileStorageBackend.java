@@ -55,7 +55,8 @@ public final class FileStorageBackend implements StorageBackend {
     public FileStorageBackend(Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
         this.tmp = this.root.resolve(TMP_DIR);
-        Files.createDirectories(tmp, PRIVATE_DIR);
+        // created on the first write, not here: reading a mistyped path or an unmounted disk
+        // must find nothing there, not make a repository directory
     }
 
     public Path root() {
@@ -71,6 +72,7 @@ public final class FileStorageBackend implements StorageBackend {
     public ObjectUpload create(String key) throws IOException {
         Path target = resolve(key);
         // the writer's host and pid in the name let a later prune remove what a killed writer left
+        Files.createDirectories(tmp, PRIVATE_DIR);
         Path part = tmp.resolve(Hosts.name() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID() + ".part");
         FileChannel channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 PRIVATE_FILE);
@@ -160,6 +162,9 @@ public final class FileStorageBackend implements StorageBackend {
         Instant cutoff = Instant.now().minus(age);
         String mine = Hosts.name() + "-";
         int removed = 0;
+        if (!Files.isDirectory(tmp)) {
+            return 0;
+        }
         try (Stream<Path> parts = Files.list(tmp)) {
             for (Path p : (Iterable<Path>) parts::iterator) {
                 String name = p.getFileName().toString();

@@ -44,9 +44,9 @@ class ProviderRegistryTest {
         assertThat(r.target("files")).isInstanceOf(FilesBackupTargetProvider.class);
         assertThat(r.retention("gfs")).isNotNull();
         assertThat(r.verifiers("files", VerifyLevel.DECODE)).extracting(VerifierProvider::name)
-                .containsExactly("checksum", "decode");
+                .containsExactly("checksum", "checksum-files", "decode");
         assertThat(r.verifiers("files", VerifyLevel.CHECKSUM)).extracting(VerifierProvider::name)
-                .containsExactly("checksum");
+                .containsExactly("checksum", "checksum-files");
         assertThat(r.brokenProviders()).isEmpty();
     }
 

@@ -27,11 +27,22 @@ final class ListCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             List<BackupManifest> backups = kit.list(name);
+            List<dev.drkit.DamagedBackup> damaged = kit.damaged(name);
             if (global.json) {
-                GlobalOptions.printJson(out, backups);
+                List<Object> all = new java.util.ArrayList<>(backups);
+                for (dev.drkit.DamagedBackup d : damaged) {
+                    all.add(java.util.Map.of("target", d.target(), "id", d.id(), "damaged", true, "reason",
+                            d.reason()));
+                }
+                GlobalOptions.printJson(out, all);
                 return 0;
             }
-            if (backups.isEmpty()) {
+            for (dev.drkit.DamagedBackup d : damaged) {
+                spec.commandLine().getErr().println("drkit: backup " + d.target() + "/" + d.id()
+                        + " is DAMAGED and left out: " + d.reason() + " (drkit check names what to do)");
+            }
+            spec.commandLine().getErr().flush();
+            if (backups.isEmpty() && damaged.isEmpty()) {
                 out.println("no backups" + (name == null ? "" : " of " + name) + " in " + kit.repositoryDescription());
                 out.flush();
                 return 0;
@@ -52,8 +63,11 @@ final class ListCommand implements Callable<Integer> {
                         m.startedAt().toString().substring(0, 19) + "Z", m.duration().toMillis() / 1000.0,
                         Sizes.human(m.rawSize()), Sizes.human(m.storedSize()), lock);
             }
+            for (dev.drkit.DamagedBackup d : damaged) {
+                out.printf("%-16s %-24s %-10s %-6s %s%n", d.target(), d.id(), "?", "DAMAGED", d.reason());
+            }
             out.flush();
+            return 0;
         }
-        return 0;
     }
 }

@@ -108,6 +108,12 @@ final class PruneCommand implements Callable<Integer> {
                 out.println("  incomplete backups " + (r.dryRun() ? "to remove: " : "removed: ")
                         + String.join(", ", incomplete));
             }
+            for (dev.drkit.DamagedBackup d : r.damaged().getOrDefault(e.getKey(), List.of())) {
+                out.printf("  %-6s %-24s %s%n", "keep", d.id(), "DAMAGED, never pruned on its strength: " + d.reason());
+            }
+            if (!r.damaged().isEmpty()) {
+                out.println("  archived files (WAL) are not pruned while a backup is damaged");
+            }
             List<String> archived = r.archiveRemoved().getOrDefault(e.getKey(), List.of());
             if (!archived.isEmpty()) {
                 out.println("  " + archived.size() + " archived WAL file(s) no kept backup needs "

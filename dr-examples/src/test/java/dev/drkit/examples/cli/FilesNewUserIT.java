@@ -247,8 +247,14 @@ class FilesNewUserIT {
         assertThat(badScheme.exit()).isEqualTo(1);
         assertThat(badScheme.err()).contains("known: file");
 
-        CliProcess.Result noBackup = CliProcess.run(repo, "verify", "--name", "nothing", "--latest");
-        assertThat(noBackup.exit()).isEqualTo(1);
-        assertThat(noBackup.err()).contains("no complete backup");
+        // a mistyped repository or an unmounted disk is never taken for an empty, healthy repository
+        for (List<String> read : List.of(List.of("status"), List.of("list"), List.of("verify", "--name", "nothing",
+                "--latest"), List.of("restore", "--name", "nothing", "--latest", "--to", work.resolve("out").toString()))) {
+            CliProcess.Result noRepository = CliProcess.run(repo, read.toArray(String[]::new));
+            assertThat(noRepository.exit()).as(read.toString()).isEqualTo(1);
+            assertThat(noRepository.err().strip()).as(read.toString()).startsWith("drkit: no drkit repository at file:"
+                    + repo).doesNotContain("\n");
+        }
+        assertThat(repo).doesNotExist();
     }
 }
