@@ -292,6 +292,35 @@ public final class DrKit implements AutoCloseable {
         return report;
     }
 
+    // ---------------------------------------------------------------- check
+
+    /**
+     * Checks the whole repository as a reader that trusts nothing in it (as restic's
+     * {@code check} does): the configuration; every manifest against its checksum file, its
+     * folder and (with trusted keys) its signature; every artifact and archived file (WAL)
+     * present with its recorded size and a matching {@code .sha256} file; with
+     * {@link CheckOptions#readData()} every stored byte; objects no backup accounts for,
+     * backups and uploads left by crashed runs, stale locks. With {@link CheckOptions#repair()}
+     * it removes what no backup needs, writes missing checksum files from verified data and
+     * replaces a damaged configuration; it never deletes a listed backup. Problems are findings
+     * in the report ({@link CheckReport#clean()}), not exceptions.
+     *
+     * @throws RepositoryNotFoundException when there is no repository
+     * @throws StorageException when the storage fails
+     */
+    public CheckReport check(CheckOptions options) {
+        Objects.requireNonNull(options, "options");
+        ProgressMeter meter = meter("check", null);
+        try {
+            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(repository, clock, config.lockTtl(), trusted,
+                    meter).run(options);
+            meter.finish();
+            return report;
+        } catch (IOException e) {
+            throw repository.storageError("checking the repository", e);
+        }
+    }
+
     // ---------------------------------------------------------------- status
 
     /**

@@ -116,6 +116,17 @@ public interface StorageBackend extends Closeable {
         return 0;
     }
 
+    /**
+     * Uploads started and never committed or aborted (left by a killed writer) that are older
+     * than {@code olderThan}, for a repository check to list; what
+     * {@link #cleanIncompleteUploads} would remove. The default knows of none.
+     *
+     * @throws IOException when the storage fails
+     */
+    default List<ObjectInfo> incompleteUploads(java.time.Duration olderThan) throws IOException {
+        return List.of();
+    }
+
     /** Releases resources; the default does nothing. Clients the host gave are not closed. */
     @Override
     default void close() throws IOException {

@@ -164,6 +164,26 @@ public final class RepositoryLock implements AutoCloseable {
         }
     }
 
+    /**
+     * The lock objects in a storage whose holders are gone or whose leases have passed, and
+     * those that cannot be read: what a new holder would take over.
+     */
+    public static List<String> staleLocks(StorageBackend storage, Clock clock) throws IOException {
+        RepositoryLock probe = new RepositoryLock(storage, "check", Duration.ZERO, clock);
+        try {
+            List<String> stale = new java.util.ArrayList<>();
+            for (dev.drkit.spi.ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+                Optional<LockInfo> info = probe.read(o.key());
+                if (info.isEmpty() ? storage.stat(o.key()).isPresent() : probe.isStale(info.get())) {
+                    stale.add(o.key());
+                }
+            }
+            return stale;
+        } finally {
+            probe.renewer.shutdownNow();
+        }
+    }
+
     /** Releases the lock; safe to call more than once. */
     @Override
     public void close() {

@@ -177,6 +177,27 @@ public final class FileStorageBackend implements StorageBackend {
         return removed;
     }
 
+    @Override
+    public List<ObjectInfo> incompleteUploads(Duration age) throws IOException {
+        if (!Files.isDirectory(tmp)) {
+            return List.of();
+        }
+        Instant cutoff = Instant.now().minus(age);
+        String mine = Hosts.name() + "-";
+        List<ObjectInfo> out = new ArrayList<>();
+        try (Stream<Path> parts = Files.list(tmp)) {
+            for (Path p : (Iterable<Path>) parts::iterator) {
+                String name = p.getFileName().toString();
+                boolean orphan = name.startsWith(mine) && !processAlive(name.substring(mine.length()));
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                if (orphan || a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+                    out.add(new ObjectInfo(TMP_DIR + "/" + name, a.size(), a.lastModifiedTime().toInstant()));
+                }
+            }
+        }
+        return out;
+    }
+
     private static boolean processAlive(String pidAndRest) {
         int dash = pidAndRest.indexOf('-');
         try {

@@ -1,0 +1,365 @@
+package dev.drkit.core.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.CheckOptions;
+import dev.drkit.CheckReport;
+import dev.drkit.CheckReport.Finding;
+import dev.drkit.CheckReport.Kind;
+import dev.drkit.DamagedBackupException;
+import dev.drkit.DrException;
+import dev.drkit.core.pipeline.CheckedInputStream;
+import dev.drkit.core.pipeline.HashingOutputStream;
+import dev.drkit.core.pipeline.Sha256;
+import dev.drkit.spi.ManifestVerifier;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.CRC32;
+
+/**
+ * Checks a whole repository as a reader that trusts nothing in it: the configuration, every
+ * manifest with its checksum file (and signature when keys are trusted), every artifact and
+ * archived file present with its recorded size and checksum file, optionally every stored
+ * byte; lists what no backup accounts for, crashed runs, stale locks and uploads; and repairs
+ * what can be repaired without deleting a listed backup. Works from the storage listing, so
+ * a damaged configuration or manifest does not stop it. Internal to drkit.
+ */
+public final class RepositoryCheck {
+    private static final String INFO_SUFFIX = ".info.json";
+
+    private final Repository repo;
+    private final StorageBackend storage;
+    private final Clock clock;
+    private final Duration lease;
+    private final ManifestVerifier trusted;
+    private final HashingOutputStream.ByteCounter progress;
+    private final List<Finding> findings = new ArrayList<>();
+    private CheckOptions options;
+    private int backups;
+    private int artifacts;
+    private int archiveFiles;
+    private long bytesRead;
+
+    /**
+     * @param lease how old an unfinished upload or backup must be before it counts as
+     *        abandoned (the lock lease: a live writer renews its lock within it)
+     * @param trusted checks manifest signatures when not null
+     * @param progress told of every byte re-read; may be null
+     */
+    public RepositoryCheck(Repository repo, Clock clock, Duration lease, ManifestVerifier trusted,
+                           HashingOutputStream.ByteCounter progress) {
+        this.repo = repo;
+        this.storage = repo.storage();
+        this.clock = clock;
+        this.lease = lease;
+        this.trusted = trusted;
+        this.progress = progress;
+    }
+
+    /** Runs the check; problems are findings in the report, failures of the storage are thrown. */
+    public CheckReport run(CheckOptions options) throws IOException {
+        this.options = options;
+        List<ObjectInfo> all = storage.list("");
+        if (all.isEmpty()) {
+            repo.requireExisting(); // says "no drkit repository at ..."
+        }
+        Map<String, Map<String, Map<String, ObjectInfo>>> byBackup = new TreeMap<>();
+        Map<String, Map<String, ObjectInfo>> byArea = new TreeMap<>();
+        for (ObjectInfo o : all) {
+            classify(o, byBackup, byArea);
+        }
+        checkConfig();
+        Set<String> liveLocks = liveLockScopes();
+        for (var target : byBackup.entrySet()) {
+            for (var backup : target.getValue().entrySet()) {
+                checkBackup(target.getKey(), backup.getKey(), backup.getValue(), liveLocks);
+            }
+        }
+        for (var area : byArea.entrySet()) {
+            checkArea(area.getKey(), area.getValue());
+        }
+        checkLocksAndUploads();
+        return new CheckReport(clock.instant(), repo.describe(), options, backups, artifacts, archiveFiles,
+                bytesRead, findings);
+    }
+
+    private void classify(ObjectInfo o, Map<String, Map<String, Map<String, ObjectInfo>>> byBackup,
+                          Map<String, Map<String, ObjectInfo>> byArea) {
+        String key = o.key();
+        if (key.startsWith(RepositoryLayout.BACKUPS)) {
+            String[] parts = key.substring(RepositoryLayout.BACKUPS.length()).split("/", -1);
+            if (parts.length == 3 && BackupIds.isValidName(parts[0]) && BackupIds.isValid(parts[1])) {
+                byBackup.computeIfAbsent(parts[0], k -> new TreeMap<>()).computeIfAbsent(parts[1],
+                        k -> new TreeMap<>()).put(parts[2], o);
+            } else {
+                orphan(key, "it is not where a backup keeps its objects");
+            }
+            return;
+        }
+        int slash = key.indexOf('/');
+        if (slash < 0 || key.startsWith(RepositoryLayout.LOCKS) || key.startsWith("status/")) {
+            return; // the configuration, locks and records are checked on their own
+        }
+        byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>()).put(key.substring(slash + 1), o);
+    }
+
+    private void checkConfig() {
+        String problem = repo.configProblem();
+        if (problem == null) {
+            return;
+        }
+        boolean repaired = false;
+        if (options.repair()) {
+            repo.rewriteConfig();
+            repaired = true;
+        }
+        findings.add(new Finding(Kind.CONFIG_DAMAGED, RepositoryLayout.CONFIG, problem, repaired));
+    }
+
+    private void checkBackup(String target, String id, Map<String, ObjectInfo> objects, Set<String> liveLocks)
+            throws IOException {
+        String prefix = RepositoryLayout.backupPrefix(target, id);
+        if (!objects.containsKey(RepositoryLayout.MANIFEST)) {
+            Instant newest = objects.values().stream().map(ObjectInfo::lastModified).max(Instant::compareTo)
+                    .orElse(Instant.EPOCH);
+            if (newest.isAfter(clock.instant().minus(lease)) || liveLocks.contains(target)) {
+                return; // a backup in progress
+            }
+            boolean repaired = options.repair() && deleteAll(objects.values());
+            findings.add(new Finding(Kind.INCOMPLETE_BACKUP, prefix, "backup " + target + "/" + id + " has "
+                    + objects.size() + " object(s) but no manifest: a run that crashed; repair removes them",
+                    repaired));
+            return;
+        }
+        backups++;
+        String manifestKey = prefix + RepositoryLayout.MANIFEST;
+        byte[] json = read(manifestKey);
+        byte[] checksum = objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                ? read(manifestKey + ManifestCodec.CHECKSUM_SUFFIX) : null;
+        BackupManifest m;
+        try {
+            m = ManifestCodec.read(target, id, json, checksum);
+            if (trusted != null) {
+                byte[] signature = objects.containsKey(RepositoryLayout.MANIFEST + trusted.signatureSuffix())
+                        ? read(manifestKey + trusted.signatureSuffix()) : null;
+                trusted.verify(json, signature, "manifest of backup " + target + "/" + id);
+            }
+        } catch (DamagedBackupException e) {
+            findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
+            return;
+        } catch (DrException e) {
+            findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
+            return;
+        }
+        Set<String> accounted = new HashSet<>();
+        accounted.add(RepositoryLayout.MANIFEST);
+        accounted.add(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);
+        boolean artifactsSound = true;
+        for (ArtifactInfo a : m.artifacts()) {
+            accounted.add(a.storedName());
+            accounted.add(a.storedName() + RepositoryLayout.SHA256_SUFFIX);
+            artifactsSound &= checkStored(prefix + a.storedName(), objects.get(a.storedName()),
+                    objects.get(a.storedName() + RepositoryLayout.SHA256_SUFFIX), a, Kind.ARTIFACT_MISSING,
+                    Kind.ARTIFACT_DAMAGED, "artifact " + a.storedName() + " of backup " + target + "/" + id);
+            artifacts++;
+        }
+        if (checksum == null) {
+            boolean repaired = options.repair() && artifactsSound && storage.createIfAbsent(manifestKey
+                    + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST));
+            findings.add(new Finding(Kind.MANIFEST_WITHOUT_CHECKSUM, manifestKey, "the manifest of backup " + target
+                    + "/" + id + " was written before manifests had checksum files; repair adds one once its "
+                    + "artifacts check out", repaired));
+        }
+        for (var o : objects.entrySet()) {
+            String name = o.getKey();
+            if (!accounted.contains(name) && !name.startsWith(RepositoryLayout.MANIFEST + ".")) {
+                boolean repaired = options.repair() && deleteAll(List.of(o.getValue()));
+                findings.add(new Finding(Kind.ORPHAN_OBJECT, o.getValue().key(), "backup " + target + "/" + id
+                        + " does not list " + name + "; repair removes it", repaired));
+            }
+        }
+    }
+
+    /**
+     * Checks one stored object and its checksum file against what was recorded; rewrites a
+     * missing or wrong checksum file on repair once the object's bytes are proven.
+     *
+     * @return whether the object itself is sound as far as this check looked
+     */
+    private boolean checkStored(String key, ObjectInfo stored, ObjectInfo sidecar, ArtifactInfo a, Kind missing,
+                                Kind damaged, String what) throws IOException {
+        if (stored == null) {
+            findings.add(new Finding(missing, key, what + " is missing: the backup cannot be restored; use another "
+                    + "backup, or put the object back from a copy of the repository", false));
+            return false;
+        }
+        if (stored.size() != a.storedSize()) {
+            findings.add(new Finding(damaged, key, what + " has " + stored.size() + " bytes, the record says "
+                    + a.storedSize(), false));
+            return false;
+        }
+        boolean proven = false;
+        if (options.readData() && inSubset(key)) {
+            String problem = rehash(key, a);
+            if (problem != null) {
+                findings.add(new Finding(damaged, key, what + ": " + problem, false));
+                return false;
+            }
+            proven = true;
+        }
+        String expected = Sha256.sidecar(a.sha256(), a.storedName());
+        String sidecarKey = key + RepositoryLayout.SHA256_SUFFIX;
+        String problem = sidecar == null ? "is missing"
+                : expected.equals(new String(read(sidecarKey), StandardCharsets.US_ASCII)) ? null
+                : "does not match the record (a check with sha256sum would fail)";
+        if (problem != null) {
+            boolean repaired = false;
+            if (options.repair() && (proven || rehash(key, a) == null)) {
+                if (sidecar != null) {
+                    storage.delete(sidecarKey);
+                }
+                repaired = storage.createIfAbsent(sidecarKey, expected.getBytes(StandardCharsets.US_ASCII));
+            }
+            findings.add(new Finding(Kind.CHECKSUM_FILE, sidecarKey, "checksum file of " + what + " " + problem
+                    + "; repair rewrites it from the verified data", repaired));
+        }
+        return true;
+    }
+
+    /** Re-reads an object against its recorded size and sha256; null when it matches, else why not. */
+    private String rehash(String key, ArtifactInfo a) throws IOException {
+        HashingOutputStream.ByteCounter counter = n -> {
+            bytesRead += n;
+            if (progress != null) {
+                progress.add(n);
+            }
+        };
+        try (InputStream in = new CheckedInputStream(storage.open(key, 0), a.storedSize(), a.sha256(), key,
+                counter)) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return null;
+        } catch (DrException e) {
+            return e.getMessage();
+        } catch (NoSuchFileException e) {
+            return "it vanished while being read";
+        }
+    }
+
+    private void checkArea(String area, Map<String, ObjectInfo> objects) throws IOException {
+        Set<String> accounted = new HashSet<>();
+        for (var e : objects.entrySet()) {
+            String name = e.getKey();
+            if (!name.endsWith(INFO_SUFFIX)) {
+                continue;
+            }
+            accounted.add(name);
+            archiveFiles++;
+            String path = name.substring(0, name.length() - INFO_SUFFIX.length());
+            String infoKey = area + name;
+            ArtifactInfo info = archiveInfo(area, path);
+            if (info == null) {
+                continue;
+            }
+            String dir = path.substring(0, path.lastIndexOf('/') + 1);
+            accounted.add(dir + info.storedName());
+            accounted.add(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX);
+            checkStored(area + dir + info.storedName(), objects.get(dir + info.storedName()),
+                    objects.get(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX), info,
+                    Kind.ARCHIVE_DAMAGED, Kind.ARCHIVE_DAMAGED, "archived file " + area + path + " (recorded in "
+                            + infoKey + ")");
+        }
+        Instant cutoff = clock.instant().minus(lease);
+        for (var e : objects.entrySet()) {
+            if (!accounted.contains(e.getKey()) && e.getValue().lastModified().isBefore(cutoff)) {
+                boolean repaired = options.repair() && deleteAll(List.of(e.getValue()));
+                findings.add(new Finding(Kind.ARCHIVE_DAMAGED, e.getValue().key(), "no archived file accounts for "
+                        + e.getValue().key() + " (left half-written by a crashed run); repair removes it", repaired));
+            }
+        }
+    }
+
+    private ArtifactInfo archiveInfo(String area, String path) throws IOException {
+        String key = area + path + INFO_SUFFIX;
+        try {
+            ArtifactInfo info = Json.read(read(key), ArtifactInfo.class);
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            if (info != null && BackupIds.isValidArtifactName(info.storedName()) && info.storedName().startsWith(name)
+                    && info.sha256().matches("[0-9a-f]{64}")) {
+                return info;
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof NoSuchFileException) {
+                return null; // removed while checking (a prune)
+            }
+        }
+        findings.add(new Finding(Kind.ARCHIVE_DAMAGED, key, "the record of archived file " + area + path
+                + " is damaged, so the file cannot be trusted; put it back from a copy of the repository", false));
+        return null;
+    }
+
+    private Set<String> liveLockScopes() throws IOException {
+        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+        Set<String> live = new HashSet<>();
+        for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+            if (!stale.contains(o.key())) {
+                String rest = o.key().substring(RepositoryLayout.LOCKS.length());
+                live.add(rest.substring(0, Math.max(0, rest.indexOf('/'))));
+            }
+        }
+        return live;
+    }
+
+    private void checkLocksAndUploads() throws IOException {
+        for (String key : RepositoryLock.staleLocks(storage, clock)) {
+            boolean repaired = false;
+            if (options.repair()) {
+                storage.delete(key);
+                repaired = true;
+            }
+            findings.add(new Finding(Kind.STALE_LOCK, key, "lock " + key + " belongs to a process that is gone or "
+                    + "whose lease has passed; the next writer takes it over, repair removes it", repaired));
+        }
+        List<ObjectInfo> uploads = storage.incompleteUploads(lease);
+        boolean repaired = options.repair() && !uploads.isEmpty() && storage.cleanIncompleteUploads(lease) >= 0;
+        for (ObjectInfo o : uploads) {
+            findings.add(new Finding(Kind.INCOMPLETE_UPLOAD, o.key(), "upload " + o.key() + " (" + o.size()
+                    + " bytes) was never finished, left by a killed writer; repair removes it", repaired));
+        }
+    }
+
+    private boolean inSubset(String key) {
+        if (options.subsetParts() == 1) {
+            return true;
+        }
+        CRC32 crc = new CRC32();
+        crc.update(key.getBytes(StandardCharsets.UTF_8));
+        return Math.floorMod(crc.getValue(), options.subsetParts()) == options.subsetPart() - 1;
+    }
+
+    private void orphan(String key, String why) {
+        findings.add(new Finding(Kind.ORPHAN_OBJECT, key, key + ": " + why + "; it is left as it is", false));
+    }
+
+    private boolean deleteAll(java.util.Collection<ObjectInfo> objects) throws IOException {
+        storage.deleteAll(objects.stream().map(ObjectInfo::key).toList());
+        return true;
+    }
+
+    private byte[] read(String key) throws IOException {
+        return repo.readSmall(key);
+    }
+}
