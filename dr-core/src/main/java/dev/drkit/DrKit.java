@@ -294,6 +294,14 @@ public final class DrKit implements AutoCloseable {
             problems.add(String.format(java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s",
                     newest.id(), age, rpo));
         }
+        BackupResult newestResult = newest == null ? null : new BackupResult(newest);
+        if (newestResult != null && newestResult.incomplete()) {
+            List<String> named = newestResult.incompleteFiles();
+            problems.add("newest backup " + newest.id() + " is incomplete: " + newestResult.incompleteFileCount()
+                    + " file(s) changed or vanished while they were copied (" + String.join(", ",
+                    named.subList(0, Math.min(5, named.size()))) + (newestResult.incompleteFileCount() > 5 ? ", ..."
+                    : "") + "); take a new backup when the files are at rest");
+        }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         try {
