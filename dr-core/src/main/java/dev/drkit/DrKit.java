@@ -666,6 +666,8 @@ public final class DrKit implements AutoCloseable {
             e = ((UncheckedIOException) e).getCause();
         }
         if (e instanceof IOException) {
+            // the repository's streams throw bare IOExceptions, while a target reports failures of its own
+            // side (its source, its destination) as DrExceptions (BackupTarget#backup): a bare one is the repository's
             return repository.storageError(doing, (IOException) e);
         }
         return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
