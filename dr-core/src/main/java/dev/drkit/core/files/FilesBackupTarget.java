@@ -52,7 +52,6 @@ public final class FilesBackupTarget implements BackupTarget {
     private final List<Path> paths;
     private final List<String> excludes;
     private final List<PathMatcher> matchers;
-
     private final TarWriter.Hooks hooks;
 
     FilesBackupTarget(List<Path> paths, List<String> excludes) {
@@ -60,7 +59,7 @@ public final class FilesBackupTarget implements BackupTarget {
     }
 
     /** With {@code beforeOpen} run before each file is opened: the seam for tests of a tree that changes. */
-    FilesBackupTarget(List<Path> paths, List<String> excludes, TarWriter.Hooks beforeOpen) {
+    FilesBackupTarget(List<Path> paths, List<String> excludes, BeforeOpen beforeOpen) {
         this.paths = List.copyOf(paths);
         this.excludes = List.copyOf(excludes);
         this.matchers = excludes.stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
@@ -68,7 +67,7 @@ public final class FilesBackupTarget implements BackupTarget {
             @Override
             public void beforeOpen(TarWriter.Item item) throws IOException {
                 if (beforeOpen != null) {
-                    beforeOpen.beforeOpen(item);
+                    beforeOpen.run(item);
                 }
             }
 
@@ -77,6 +76,12 @@ public final class FilesBackupTarget implements BackupTarget {
                 return SourceErrors.unreadable(item.path(), e, UNREADABLE_ADVICE);
             }
         };
+    }
+
+    /** See {@link TarWriter.Hooks#beforeOpen}. */
+    @FunctionalInterface
+    interface BeforeOpen {
+        void run(TarWriter.Item item) throws IOException;
     }
 
     @Override

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FilesBackupTargetTest {
     private static final String HOOKED = "files-hooked";
-    private static volatile TarWriter.Hooks hook = TarWriter.Hooks.NONE;
+    private static volatile FilesBackupTarget.BeforeOpen hook;
 
     @TempDir
     Path dir;
@@ -68,7 +68,7 @@ class FilesBackupTargetTest {
 
     @AfterEach
     void removeDeepTree() throws Exception {
-        hook = TarWriter.Hooks.NONE;
+        hook = null;
         if (deep != null) {
             // deeper than PATH_MAX: the JDK's delete cannot reach it, rm works relative to each directory
             assertThat(new ProcessBuilder("rm", "-rf", deep.toString()).start().waitFor()).isZero();
@@ -86,12 +86,9 @@ class FilesBackupTargetTest {
 
     /** Runs {@code change} once, when the file about to be opened is {@code file}. */
     private static void onOpen(Path file, IoAction change) {
-        hook = new TarWriter.Hooks() {
-            @Override
-            public void beforeOpen(TarWriter.Item item) throws IOException {
-                if (item.path().equals(file)) {
-                    change.run();
-                }
+        hook = item -> {
+            if (item.path().equals(file)) {
+                change.run();
             }
         };
     }
