@@ -363,6 +363,14 @@ public final class DrKit implements AutoCloseable {
             problems.add(String.format(java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s",
                     newest.id(), age, rpo));
         }
+        BackupResult newestResult = newest == null ? null : new BackupResult(newest);
+        if (newestResult != null && newestResult.incomplete()) {
+            List<String> named = newestResult.incompleteFiles();
+            problems.add("newest backup " + newest.id() + " is incomplete: " + newestResult.incompleteFileCount()
+                    + " file(s) changed or vanished while they were copied (" + String.join(", ",
+                    named.subList(0, Math.min(5, named.size()))) + (newestResult.incompleteFileCount() > 5 ? ", ..."
+                    : "") + "); take a new backup when the files are at rest");
+        }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         try {
@@ -739,6 +747,8 @@ public final class DrKit implements AutoCloseable {
             e = ((UncheckedIOException) e).getCause();
         }
         if (e instanceof IOException) {
+            // the repository's streams throw bare IOExceptions, while a target reports failures of its own
+            // side (its source, its destination) as DrExceptions (BackupTarget#backup): a bare one is the repository's
             return repository.storageError(doing, (IOException) e);
         }
         return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);

@@ -28,7 +28,8 @@ public record DrStatus(Instant at, boolean healthy, List<Target> targets) {
      * @param lastRestoreTestSeconds the duration of the newest passed restore test (the measured RTO), or null
      * @param rtoSeconds the RTO objective, or null
      * @param rtoMet no restore test took longer than the RTO (true when either is unknown)
-     * @param healthy the target has a backup, meets its RPO and RTO, and its newest verification did not fail
+     * @param healthy the target has a backup, its newest is not incomplete, it meets its RPO and RTO, and its
+     *     newest verification did not fail
      * @param problems why it is not healthy, one line each
      */
     public record Target(String name, String newestBackupId, Instant newestBackupAt, Double newestBackupAgeSeconds,

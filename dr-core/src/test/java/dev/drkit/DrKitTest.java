@@ -50,10 +50,18 @@ class DrKitTest {
                 context.kind("incremental");
                 context.parent(context.previous().orElseThrow().id());
             }
+            if (settings.has("block-repository")) {
+                // a file where the repository stages uploads: storing the artifact fails as the repository's
+                Path staging = Path.of(settings.get("block-repository", "")).resolve(".drkit-tmp");
+                dev.drkit.core.files.FileTrees.delete(staging);
+                Files.writeString(staging, "in the way");
+            }
             try (OutputStream out = context.newArtifact("data.bin")) {
                 out.write(settings.get("content", "").getBytes(StandardCharsets.UTF_8));
                 if (settings.bool("fail", false)) {
-                    throw new IOException("source went away");
+                    // a target reports its own source's failures; a bare IOException means the repository's
+                    throw new DrException(DrException.ErrorCode.TARGET, "reading the memory source failed: "
+                            + "source went away; check the source");
                 }
             }
             context.metadata("length", settings.get("content", "").length());
@@ -102,7 +110,9 @@ class DrKitTest {
         List<DrEvent> events = new ArrayList<>();
         try (DrKit kit = kit(events)) {
             assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000), "fail", "true")))
-                    .isInstanceOf(StorageException.class).hasMessageContaining("source went away");
+                    .isInstanceOf(DrException.class).isNotInstanceOf(StorageException.class)
+                    .hasMessageContaining("source went away").hasMessageNotContaining("repository")
+                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
             assertThat(kit.list("mem")).isEmpty();
         }
         try (var s = Files.walk(dir.resolve("repo"))) {
@@ -111,6 +121,15 @@ class DrKitTest {
         }
         assertThat(events).extracting(DrEvent::type)
                 .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
+    }
+
+    @Test
+    void aRepositoryWriteFailureDuringABackupIsAStorageError() throws IOException {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            assertThatThrownBy(() -> kit.backup(spec("content", "x", "block-repository", dir.resolve("repo")
+                    .toString()))).isInstanceOf(StorageException.class).hasMessageContaining(".drkit-tmp");
+            assertThat(kit.list("mem")).isEmpty();
+        }
     }
 
     @Test

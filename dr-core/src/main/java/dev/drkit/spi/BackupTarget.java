@@ -28,6 +28,14 @@ public interface BackupTarget {
     /**
      * Produces the backup's artifacts through {@link BackupContext#newArtifact}. Throwing
      * aborts the backup: drkit removes what was written and no manifest is created.
+     *
+     * <p>An {@link IOException} thrown from here is reported as the repository's failure, since
+     * that is what the artifact streams throw. A failure of the source (a file that cannot be
+     * read, a lost database connection) is the target's to report, as a
+     * {@link dev.drkit.DrException} with {@link dev.drkit.DrException.ErrorCode#TARGET} that
+     * names what failed and what to do. Source files that changed while they were copied are
+     * not a failure: a target records them under {@link dev.drkit.BackupResult#INCOMPLETE_FILES}
+     * and {@link dev.drkit.BackupResult#INCOMPLETE_FILE_COUNT}.
      */
     void backup(BackupContext context) throws IOException;
 

@@ -7,9 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.zip.CRC32C;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -52,26 +57,79 @@ public final class TarWriter {
         }
     }
 
-    /** What was written. */
-    public record Stats(long files, long directories, long symlinks, long bytes, long changed) {
+    /**
+     * What was written.
+     *
+     * @param incompleteCount how many files changed or vanished while they were copied
+     * @param incomplete the first {@link #MAX_NAMED_INCOMPLETE} of them, in the order written
+     */
+    public record Stats(long files, long directories, long symlinks, long bytes, long incompleteCount,
+                        List<Incomplete> incomplete) {
+    }
+
+    /**
+     * A file whose stored bytes are not a consistent copy: it vanished (and is left out), shrank
+     * (its stored bytes end in zeros up to the scanned size, as the tar header already declared
+     * it), grew (only its first scanned-size bytes are stored), or changed while it was copied.
+     *
+     * @param path the file, as scanned
+     * @param reason what happened, in words
+     */
+    public record Incomplete(Path path, String reason) {
+    }
+
+    /** At most this many incomplete files are named in {@link Stats}; the count covers them all. */
+    public static final int MAX_NAMED_INCOMPLETE = 100;
+
+    /** How a caller takes part in writing; every method has a default. */
+    public interface Hooks {
+        /** Hooks that change nothing. */
+        Hooks NONE = new Hooks() {
+        };
+
+        /**
+         * Runs just before a file is opened to be copied, after its type was checked again.
+         * Tests change the file here to make a change during the backup deterministic.
+         */
+        default void beforeOpen(Item item) throws IOException {
+        }
+
+        /** The error for a file that exists but cannot be read. */
+        default RuntimeException unreadable(Item item, IOException e) {
+            return SourceErrors.unreadable(item.path(), e, "check that the user running the backup may read it");
+        }
     }
 
     /** Writes the items in order as one tar stream (the stream stays open). */
     public static Stats write(List<Item> items, OutputStream out) throws IOException {
-        return write(items, out, null);
+        return write(items, out, null, Hooks.NONE);
     }
 
     /**
      * Writes the items as one tar stream and tells {@code checksums} each file's CRC32C (hex,
      * of the bytes stored for it), as it is written.
      */
-    public static Stats write(List<Item> items, OutputStream out, java.util.function.BiConsumer<Item, String> checksums)
+    public static Stats write(List<Item> items, OutputStream out, BiConsumer<Item, String> checksums)
+            throws IOException {
+        return write(items, out, checksums, Hooks.NONE);
+    }
+
+    /**
+     * Writes the items as one tar stream (the stream stays open). A file that vanished since
+     * the scan is left out; one that changed is stored as far as the scanned size allows; both
+     * are reported in {@link Stats#incomplete()}, never failed on, since a live tree changes.
+     *
+     * @param checksums told each stored file's CRC32C (hex, of the bytes stored), or null
+     * @throws RuntimeException from {@link Hooks#unreadable} when a file cannot be read
+     * @throws IOException when writing to {@code out} fails
+     */
+    public static Stats write(List<Item> items, OutputStream out, BiConsumer<Item, String> checksums, Hooks hooks)
             throws IOException {
         long files = 0;
         long dirs = 0;
         long links = 0;
         long bytes = 0;
-        long changed = 0;
+        IncompleteFiles incomplete = new IncompleteFiles();
         byte[] buffer = new byte[BUFFER];
         // tar emits 10 KiB records; coalescing them into large writes cuts the per-call cost of
         // hashing and of the compressor's native calls on the hot path
@@ -81,71 +139,101 @@ public final class TarWriter {
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);
         for (Item item : items) {
-            TarArchiveEntry e;
             switch (item.kind()) {
                 case DIRECTORY:
-                    e = new TarArchiveEntry(item.entryName(), TarConstants.LF_DIR);
+                    tar.putArchiveEntry(entry(item, TarConstants.LF_DIR));
                     dirs++;
                     break;
                 case SYMLINK:
-                    e = new TarArchiveEntry(item.entryName(), TarConstants.LF_SYMLINK);
-                    e.setLinkName(item.linkTarget().toString());
+                    TarArchiveEntry link = entry(item, TarConstants.LF_SYMLINK);
+                    link.setLinkName(item.linkTarget().toString());
+                    tar.putArchiveEntry(link);
                     links++;
                     break;
                 default:
-                    e = new TarArchiveEntry(item.entryName(), TarConstants.LF_NORMAL);
-                    e.setSize(item.size());
+                    InputStream in = open(item, hooks, incomplete);
+                    if (in == null) {
+                        continue;
+                    }
+                    try (in) {
+                        TarArchiveEntry e = entry(item, TarConstants.LF_NORMAL);
+                        e.setSize(item.size());
+                        tar.putArchiveEntry(e);
+                        CRC32C crc = checksums == null ? null : new CRC32C();
+                        copy(item, in, tar, buffer, crc, hooks, incomplete);
+                        if (crc != null) {
+                            checksums.accept(item, String.format("%08x", crc.getValue()));
+                        }
+                    }
+                    checkUnchanged(item, hooks, incomplete);
                     files++;
-            }
-            e.setMode(item.mode());
-            e.setLastModifiedTime(item.mtime());
-            e.setUserId(item.uid());
-            e.setGroupId(item.gid());
-            tar.putArchiveEntry(e);
-            if (item.kind() == Item.Kind.FILE) {
-                java.util.zip.CRC32C crc = checksums == null ? null : new java.util.zip.CRC32C();
-                if (copyExactly(item, tar, buffer, crc)) {
-                    changed++;
-                }
-                if (crc != null) {
-                    checksums.accept(item, String.format("%08x", crc.getValue()));
-                }
-                bytes += item.size();
+                    bytes += item.size();
             }
             tar.closeArchiveEntry();
         }
         tar.finish();
         coalesced.flush();
-        return new Stats(files, dirs, links, bytes, changed);
+        return new Stats(files, dirs, links, bytes, incomplete.count, List.copyOf(incomplete.named));
+    }
+
+    private static TarArchiveEntry entry(Item item, byte type) {
+        TarArchiveEntry e = new TarArchiveEntry(item.entryName(), type);
+        e.setMode(item.mode());
+        e.setLastModifiedTime(item.mtime());
+        e.setUserId(item.uid());
+        e.setGroupId(item.gid());
+        return e;
     }
 
     /**
-     * Copies exactly the size recorded at scan time: a file that grew is cut there, one that
-     * shrank or vanished is padded with zeros, so the archive stays well-formed.
-     *
-     * @return whether the file changed size during the backup
+     * Opens a scanned file, or returns null when it vanished or is no longer a regular file.
+     * The type is checked first because opening a FIFO put in its place would block for good.
      */
-    private static boolean copyExactly(Item item, OutputStream out, byte[] buffer, java.util.zip.CRC32C crc)
-            throws IOException {
-        long left = item.size();
-        try (InputStream in = Files.newInputStream(item.path(), LinkOption.NOFOLLOW_LINKS)) {
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    break;
-                }
-                out.write(buffer, 0, n);
-                if (crc != null) {
-                    crc.update(buffer, 0, n);
-                }
-                left -= n;
+    private static InputStream open(Item item, Hooks hooks, IncompleteFiles incomplete) {
+        try {
+            BasicFileAttributes now;
+            try {
+                now = Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                incomplete.add(item, "vanished before it was copied; left out");
+                return null;
             }
+            if (!now.isRegularFile()) {
+                incomplete.add(item, "is no longer a regular file; left out");
+                return null;
+            }
+            hooks.beforeOpen(item);
+            return Files.newInputStream(item.path(), LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            LOG.warn("{} vanished during the backup; stored as zeros", item.path());
+            incomplete.add(item, "vanished before it was copied; left out");
+            return null;
+        } catch (IOException e) {
+            throw hooks.unreadable(item, e);
+        }
+    }
+
+    /**
+     * Copies exactly the size recorded at scan time, since the header already declared it: a
+     * file that grew is cut there, one that shrank is padded with zeros; either is reported.
+     */
+    private static void copy(Item item, InputStream in, OutputStream out, byte[] buffer, CRC32C crc, Hooks hooks,
+                             IncompleteFiles incomplete) throws IOException {
+        long left = item.size();
+        while (left > 0) {
+            int n = read(item, in, buffer, (int) Math.min(buffer.length, left), hooks);
+            if (n < 0) {
+                break;
+            }
+            out.write(buffer, 0, n);
+            if (crc != null) {
+                crc.update(buffer, 0, n);
+            }
+            left -= n;
         }
         if (left > 0) {
-            LOG.warn("{} shrank during the backup; padded with {} zero bytes", item.path(), left);
-            java.util.Arrays.fill(buffer, (byte) 0);
+            incomplete.add(item, "shrank while it was copied; its last " + left + " of " + item.size()
+                    + " bytes are stored as zeros");
+            Arrays.fill(buffer, (byte) 0);
             while (left > 0) {
                 int n = (int) Math.min(buffer.length, left);
                 out.write(buffer, 0, n);
@@ -154,12 +242,50 @@ public final class TarWriter {
                 }
                 left -= n;
             }
-            return true;
+        } else if (read(item, in, buffer, 1, hooks) > 0) {
+            incomplete.add(item, "grew while it was copied; only its first " + item.size() + " bytes are stored");
+        }
+    }
+
+    private static int read(Item item, InputStream in, byte[] buffer, int length, Hooks hooks) {
+        try {
+            return in.read(buffer, 0, length);
+        } catch (IOException e) {
+            throw hooks.unreadable(item, e);
+        }
+    }
+
+    /** A file rewritten in place at the same size still shows in its modification time. */
+    private static void checkUnchanged(Item item, Hooks hooks, IncompleteFiles incomplete) {
+        if (incomplete.last == item) {
+            return;
         }
         try {
-            return Files.size(item.path()) != item.size();
+            BasicFileAttributes now = Files.readAttributes(item.path(), BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (now.size() != item.size() || !now.lastModifiedTime().equals(item.mtime())) {
+                incomplete.add(item, "changed while it was copied (size or modification time)");
+            }
         } catch (NoSuchFileException e) {
-            return true;
+            incomplete.add(item, "vanished while it was copied");
+        } catch (IOException e) {
+            throw hooks.unreadable(item, e);
+        }
+    }
+
+    /** Counts every incomplete file and names the first few, so that memory stays bounded. */
+    private static final class IncompleteFiles {
+        private final List<Incomplete> named = new ArrayList<>();
+        private long count;
+        private Item last;
+
+        void add(Item item, String reason) {
+            LOG.debug("{} {}", item.path(), reason);
+            last = item;
+            count++;
+            if (named.size() < MAX_NAMED_INCOMPLETE) {
+                named.add(new Incomplete(item.path(), reason));
+            }
         }
     }
 }

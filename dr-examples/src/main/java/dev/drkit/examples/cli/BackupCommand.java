@@ -49,11 +49,13 @@ final class BackupCommand implements Callable<Integer> {
                 : names.stream().map(setup::target).toList();
         PrintWriter out = spec.commandLine().getOut();
         List<dev.drkit.BackupManifest> taken = new ArrayList<>();
+        boolean incomplete = false;
         try (DrKit kit = global.open(spec.commandLine().getErr(), null, new EncryptionOptions().stage(global), null,
                 new EncryptionOptions().signer(global), null)) {
             for (dev.drkit.core.config.Setup.Target t : targets) {
                 BackupResult r = kit.backup(t.spec());
                 taken.add(r.manifest());
+                incomplete |= reportIncomplete(spec.commandLine().getErr(), t.name(), r);
                 if (!global.quiet && !global.json) {
                     out.printf("backed up %s: %s raw, %s stored in %.1fs%n", t.name(),
                             Sizes.human(r.manifest().rawSize()), Sizes.human(r.manifest().storedSize()),
@@ -76,7 +78,31 @@ final class BackupCommand implements Callable<Integer> {
             taken.forEach(m -> out.println(m.id()));
         }
         out.flush();
-        return 0;
+        return incomplete ? INCOMPLETE : 0;
+    }
+
+    /** The exit code of a backup that was stored but holds files that changed while they were copied. */
+    static final int INCOMPLETE = 3;
+
+    /**
+     * Names on stderr the files of an incomplete backup: it is stored and listed, but a file
+     * that shrank while it was copied is stored with zeros at its end.
+     *
+     * @return whether the backup is incomplete
+     */
+    static boolean reportIncomplete(PrintWriter err, String name, BackupResult r) {
+        if (!r.incomplete()) {
+            return false;
+        }
+        err.printf("drkit: backup %s of %s is incomplete: %d file(s) changed or vanished while they were copied "
+                + "and are stored as far as they were read (run the backup again when they are at rest):%n",
+                r.id(), name, r.incompleteFileCount());
+        r.incompleteFiles().forEach(f -> err.println("  " + f));
+        if (r.incompleteFileCount() > r.incompleteFiles().size()) {
+            err.printf("  ... and %d more%n", r.incompleteFileCount() - r.incompleteFiles().size());
+        }
+        err.flush();
+        return true;
     }
 
     /** Options every backup type takes. */
@@ -109,8 +135,8 @@ final class BackupCommand implements Callable<Integer> {
                     out.println(r.id());
                 }
                 out.flush();
+                return reportIncomplete(spec.commandLine().getErr(), name, r) ? INCOMPLETE : 0;
             }
-            return 0;
         }
     }
 

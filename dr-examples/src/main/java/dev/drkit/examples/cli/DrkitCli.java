@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code drkit} command line. Exit codes: 0 success, 1 the operation failed (one line
- * on stderr that says what failed and what to do), 2 usage error.
+ * on stderr that says what failed and what to do), 2 usage error, 3 a backup was stored but is
+ * incomplete (files changed while they were copied; they are named on stderr).
  */
 @Command(name = "drkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
         versionProvider = DrkitCli.Version.class,
