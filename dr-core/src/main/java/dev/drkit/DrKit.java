@@ -166,9 +166,13 @@ public final class DrKit implements AutoCloseable {
                     ctx.kind, ctx.parent, ctx.dependsOn, started, clock.instant(), VERSION, Hosts.name(), artifacts,
                     ctx.metadata, repository.retainUntil());
             repository.writeManifest(manifest, signer);
+            BackupResult result = new BackupResult(manifest);
             emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
-                    + " complete", Map.of("rawBytes", manifest.rawSize(), "storedBytes", manifest.storedSize()));
-            return new BackupResult(manifest);
+                    + (result.incomplete() ? " stored, but incomplete: " + result.incompleteFileCount()
+                    + " file(s) changed or vanished while they were copied" : " complete"), Map.of("rawBytes",
+                    manifest.rawSize(), "storedBytes", manifest.storedSize(), "incompleteFiles",
+                    result.incompleteFileCount()));
+            return result;
         } catch (IOException | RuntimeException e) {
             ctx.abort();
             removeQuietly(spec.name(), id);
