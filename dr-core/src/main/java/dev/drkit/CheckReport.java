@@ -33,8 +33,8 @@ public record CheckReport(Instant at, String repository, CheckOptions options, i
         CONFIG_DAMAGED,
         /** A manifest cannot be trusted; its backup is left out of every listing. */
         MANIFEST_DAMAGED,
-        /** A manifest written before manifests had checksum files; repair adds one. */
-        MANIFEST_WITHOUT_CHECKSUM,
+        /** A manifest or archived file's record written before they had checksum files; repair adds one. */
+        WITHOUT_CHECKSUM,
         /** An artifact a manifest lists is not in the storage. */
         ARTIFACT_MISSING,
         /** An artifact's stored size or content differs from what its manifest records. */

@@ -344,7 +344,9 @@ public final class DrKit implements AutoCloseable {
         for (String name : names) {
             out.add(targetStatus(name, objectives.getOrDefault(name, new Objectives(null, null)), now, log));
         }
-        return new DrStatus(now, out.stream().allMatch(DrStatus.Target::healthy), out);
+        String config = repository.configProblem();
+        List<String> problems = config == null ? List.of() : List.of(config);
+        return new DrStatus(now, problems.isEmpty() && out.stream().allMatch(DrStatus.Target::healthy), out, problems);
     }
 
     private DrStatus.Target targetStatus(String name, Objectives o, Instant now, VerificationLog log) {

@@ -8,10 +8,20 @@ import java.util.List;
  * health probe's answer).
  *
  * @param at when the status was taken
- * @param healthy every target is healthy
+ * @param healthy every target is healthy and the repository has no problem
  * @param targets one entry per target, by name
+ * @param problems problems of the repository itself (a damaged configuration), empty when none
  */
-public record DrStatus(Instant at, boolean healthy, List<Target> targets) {
+public record DrStatus(Instant at, boolean healthy, List<Target> targets, List<String> problems) {
+    public DrStatus {
+        targets = List.copyOf(targets);
+        problems = problems == null ? List.of() : List.copyOf(problems);
+    }
+
+    /** A status without repository-level problems. */
+    public DrStatus(Instant at, boolean healthy, List<Target> targets) {
+        this(at, healthy, targets, List.of());
+    }
 
     /**
      * One target.

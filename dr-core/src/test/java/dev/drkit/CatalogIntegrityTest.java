@@ -177,13 +177,22 @@ class CatalogIntegrityTest {
     }
 
     @Test
-    void aDamagedRepositoryConfigurationGetsOneLineNamingTheFileAndTheRepair() throws Exception {
+    void aDamagedRepositoryConfigurationStopsWritesWithOneLineButNotReads() throws Exception {
+        String id;
         try (DrKit kit = kit()) {
-            kit.backup(spec("one"));
+            id = kit.backup(spec("one")).id();
         }
         flip(dir.resolve("repo/drkit-repository.json"), 5);
         try (DrKit kit = kit()) {
-            assertThatThrownBy(() -> kit.list(null)).isInstanceOf(CorruptDataException.class)
+            assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(id);
+            DrKitTest.MemoryTarget.RESTORED.clear();
+            kit.restore(new RestoreRequest("mem", null, Settings.empty(), false));
+            assertThat(DrKitTest.MemoryTarget.RESTORED).containsExactly("one");
+            DrStatus status = kit.status(Map.of());
+            assertThat(status.healthy()).isFalse();
+            assertThat(status.problems()).singleElement().asString().contains("drkit-repository.json")
+                    .contains("repair");
+            assertThatThrownBy(() -> kit.backup(spec("two"))).isInstanceOf(CorruptDataException.class)
                     .hasMessageContaining("drkit-repository.json").hasMessageContaining("repair")
                     .hasMessageNotContaining("\n").hasMessageNotContaining("Jackson")
                     .satisfies(e -> assertThat(((DrException) e).retryable()).isFalse());

@@ -154,7 +154,8 @@ class DrKitCopyTest {
             assertThat(kit.archive("journal").list("")).containsExactly("j/0003");
             try (var files = Files.list(dir.resolve("repo/journal/j"))) {
                 assertThat(files.map(p -> p.getFileName().toString()))
-                        .containsExactlyInAnyOrder("0003.zst", "0003.zst.sha256", "0003.info.json");
+                        .containsExactlyInAnyOrder("0003.zst", "0003.zst.sha256", "0003.info.json",
+                                "0003.info.json.sha256");
             }
         }
     }

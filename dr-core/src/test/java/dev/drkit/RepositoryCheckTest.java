@@ -190,7 +190,7 @@ class RepositoryCheckTest {
             rewrite(object(id, "manifest.json"), legacy.getBytes(StandardCharsets.UTF_8));
             Files.delete(object(id, "manifest.json.sha256"));
 
-            assertThat(kinds(kit.check(CheckOptions.catalogOnly()))).containsExactly(Kind.MANIFEST_WITHOUT_CHECKSUM);
+            assertThat(kinds(kit.check(CheckOptions.catalogOnly()))).containsExactly(Kind.WITHOUT_CHECKSUM);
             assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean()).isTrue();
             assertThat(object(id, "manifest.json.sha256")).exists();
             assertThat(kit.check(CheckOptions.catalogOnly()).findings()).isEmpty();

@@ -63,6 +63,9 @@ public final class ArchiveArea implements FileArchive {
         String prefix = area + path.substring(0, slash + 1);
         String name = path.substring(slash + 1);
         removeLeftovers(prefix + name + codecs.extension());
+        if (repo.storage().stat(infoKey + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
+            repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX); // left by an interrupted put
+        }
         ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, BackupIds.checkArtifactName(name), codecs, null);
         try {
             raw.transferTo(w);
@@ -71,7 +74,15 @@ public final class ArchiveArea implements FileArchive {
             w.abort();
             throw e;
         }
-        if (!repo.storage().createIfAbsent(infoKey, Json.write(w.info()), repo.retainUntil())) {
+        byte[] info = Json.write(w.info());
+        byte[] checksum = ManifestCodec.checksumFile(info, name + INFO_SUFFIX);
+        // the record's checksum first: the record is what makes the file exist
+        if (!repo.storage().createIfAbsent(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum, repo.retainUntil())
+                && !java.util.Arrays.equals(checksum, repo.readOptional(infoKey + ManifestCodec.CHECKSUM_SUFFIX))) {
+            throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer with "
+                    + "other content; two clusters may be archiving into one place");
+        }
+        if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
             return alreadyStored(path, same); // another writer finished first
         }
         return PutResult.STORED;
@@ -127,6 +138,14 @@ public final class ArchiveArea implements FileArchive {
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
+        String name = path.substring(path.lastIndexOf('/') + 1);
+        // records written before they had checksum files have none: read as they are
+        String problem = ManifestCodec.checksumProblem(json, repo.readOptional(key + ManifestCodec.CHECKSUM_SUFFIX),
+                name + INFO_SUFFIX);
+        if (problem != null) {
+            throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (" + problem
+                    + "); the file it describes cannot be trusted");
+        }
         ArtifactInfo info;
         try {
             info = Json.read(json, ArtifactInfo.class);
@@ -134,7 +153,6 @@ public final class ArchiveArea implements FileArchive {
             throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (not a valid "
                     + "record of an archived file); the file it describes cannot be trusted", e);
         }
-        String name = path.substring(path.lastIndexOf('/') + 1);
         if (info == null || !BackupIds.isValidArtifactName(info.storedName()) || !info.storedName().startsWith(name)) {
             throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
                     + "object that does not belong to " + path + "); the file it describes cannot be trusted");
@@ -183,6 +201,10 @@ public final class ArchiveArea implements FileArchive {
             if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
                 bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
             }
+            if (repo.storage().stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
+                bytes += destination.copyObject(repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1,
+                        null);
+            }
             bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
             files++;
         }
@@ -203,14 +225,17 @@ public final class ArchiveArea implements FileArchive {
         List<String> infos = new ArrayList<>();
         List<String> rest = new ArrayList<>();
         for (String path : paths) {
-            Optional<ArtifactInfo> info = info(path);
-            if (info.isEmpty()) {
+            Optional<ArtifactInfo> info = infoOrDamaged(path);
+            if (info == null) {
                 continue;
             }
             infos.add(area + path + INFO_SUFFIX);
-            String stored = area + path.substring(0, path.lastIndexOf('/') + 1) + info.get().storedName();
-            rest.add(stored);
-            rest.add(stored + RepositoryLayout.SHA256_SUFFIX);
+            rest.add(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+            if (info.isPresent()) {
+                String stored = area + path.substring(0, path.lastIndexOf('/') + 1) + info.get().storedName();
+                rest.add(stored);
+                rest.add(stored + RepositoryLayout.SHA256_SUFFIX);
+            }
         }
         repo.storage().deleteAll(infos);
         repo.storage().deleteAll(rest);
@@ -219,12 +244,25 @@ public final class ArchiveArea implements FileArchive {
     /** Removes a stored file, info document first. */
     @Override
     public void delete(String path) throws IOException {
-        Optional<ArtifactInfo> info = info(path);
+        Optional<ArtifactInfo> info = infoOrDamaged(path);
         repo.storage().delete(area + path + INFO_SUFFIX);
-        if (info.isPresent()) {
+        repo.storage().delete(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+        if (info != null && info.isPresent()) {
             int slash = path.lastIndexOf('/');
             removeLeftovers(area + path.substring(0, slash + 1) + info.get().storedName());
         }
     }
 
+    /**
+     * The record of a file being deleted: null when there is none, empty when it is damaged
+     * (its stored object is then left for a repository check to name, rather than guessed at).
+     */
+    private Optional<ArtifactInfo> infoOrDamaged(String path) throws IOException {
+        try {
+            Optional<ArtifactInfo> info = info(path);
+            return info.isEmpty() ? null : info;
+        } catch (dev.drkit.CorruptDataException e) {
+            return Optional.empty();
+        }
+    }
 }

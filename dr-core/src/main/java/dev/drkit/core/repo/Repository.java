@@ -32,6 +32,7 @@ import java.util.TreeSet;
  * them. Objects are only ever created or deleted, never rewritten. Thread-safe.
  */
 public final class Repository {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Repository.class);
     private final StorageBackend storage;
     private final java.time.Clock clock;
     private volatile RepositoryConfig config;
@@ -86,7 +87,7 @@ public final class Repository {
      * adds the configuration's checksum file to a repository written before there was one.
      */
     public RepositoryConfig initialise() {
-        if (config != null) {
+        if (config != null && config.id() != null) {
             return config;
         }
         try {
@@ -122,6 +123,12 @@ public final class Repository {
         }
         try {
             config = readConfig();
+            return config;
+        } catch (CorruptDataException e) {
+            // the configuration holds only the format and a random id, and every manifest carries
+            // its own format: reading goes on (writing does not; see initialise), said once
+            LOG.warn(e.getMessage());
+            config = new RepositoryConfig(RepositoryConfig.FORMAT, null, null);
             return config;
         } catch (NoSuchFileException e) {
             throw new RepositoryNotFoundException("no drkit repository at " + describe() + " (it has no "

@@ -180,7 +180,7 @@ public final class RepositoryCheck {
         if (checksum == null) {
             boolean repaired = options.repair() && artifactsSound && storage.createIfAbsent(manifestKey
                     + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST));
-            findings.add(new Finding(Kind.MANIFEST_WITHOUT_CHECKSUM, manifestKey, "the manifest of backup " + target
+            findings.add(new Finding(Kind.WITHOUT_CHECKSUM, manifestKey, "the manifest of backup " + target
                     + "/" + id + " was written before manifests had checksum files; repair adds one once its "
                     + "artifacts check out", repaired));
         }
@@ -267,20 +267,30 @@ public final class RepositoryCheck {
                 continue;
             }
             accounted.add(name);
+            accounted.add(name + ManifestCodec.CHECKSUM_SUFFIX);
             archiveFiles++;
             String path = name.substring(0, name.length() - INFO_SUFFIX.length());
             String infoKey = area + name;
-            ArtifactInfo info = archiveInfo(area, path);
+            boolean hasChecksum = objects.containsKey(name + ManifestCodec.CHECKSUM_SUFFIX);
+            ArtifactInfo info = archiveInfo(area, path, hasChecksum);
             if (info == null) {
                 continue;
             }
             String dir = path.substring(0, path.lastIndexOf('/') + 1);
             accounted.add(dir + info.storedName());
             accounted.add(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX);
-            checkStored(area + dir + info.storedName(), objects.get(dir + info.storedName()),
+            boolean sound = checkStored(area + dir + info.storedName(), objects.get(dir + info.storedName()),
                     objects.get(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX), info,
                     Kind.ARCHIVE_DAMAGED, Kind.ARCHIVE_DAMAGED, "archived file " + area + path + " (recorded in "
                             + infoKey + ")");
+            if (!hasChecksum) {
+                String file = path.substring(path.lastIndexOf('/') + 1) + INFO_SUFFIX;
+                boolean repaired = options.repair() && sound && storage.createIfAbsent(infoKey
+                        + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(read(infoKey), file));
+                findings.add(new Finding(Kind.WITHOUT_CHECKSUM, infoKey, "the record of archived file " + area + path
+                        + " was written before records had checksum files; repair adds one once the file checks "
+                        + "out", repaired));
+            }
         }
         Instant cutoff = clock.instant().minus(lease);
         for (var e : objects.entrySet()) {
@@ -292,11 +302,14 @@ public final class RepositoryCheck {
         }
     }
 
-    private ArtifactInfo archiveInfo(String area, String path) throws IOException {
+    private ArtifactInfo archiveInfo(String area, String path, boolean hasChecksum) throws IOException {
         String key = area + path + INFO_SUFFIX;
         try {
-            ArtifactInfo info = Json.read(read(key), ArtifactInfo.class);
+            byte[] json = read(key);
             String name = path.substring(path.lastIndexOf('/') + 1);
+            String problem = ManifestCodec.checksumProblem(json, hasChecksum ? read(key
+                    + ManifestCodec.CHECKSUM_SUFFIX) : null, name + INFO_SUFFIX);
+            ArtifactInfo info = problem != null ? null : Json.read(json, ArtifactInfo.class);
             if (info != null && BackupIds.isValidArtifactName(info.storedName()) && info.storedName().startsWith(name)
                     && info.sha256().matches("[0-9a-f]{64}")) {
                 return info;

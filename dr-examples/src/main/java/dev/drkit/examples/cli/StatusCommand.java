@@ -46,6 +46,7 @@ final class StatusCommand implements Callable<Integer> {
                                 : t.rtoSeconds().doubleValue()), t.healthy() ? "ok" : "UNHEALTHY: "
                                 + String.join("; ", t.problems()));
             }
+            status.problems().forEach(p -> out.println("repository: " + p));
             out.println(status.healthy() ? "healthy" : "UNHEALTHY");
         }
         out.flush();
