@@ -130,6 +130,17 @@ public final class DrKit implements AutoCloseable {
         return repository.describe();
     }
 
+    /**
+     * Creates the repository when its location holds none (a backup does so too); reading
+     * operations never do. Idempotent.
+     *
+     * @return the repository's id
+     * @throws CorruptDataException when an existing repository's configuration is damaged
+     */
+    public String initRepository() {
+        return repository.initialise().id();
+    }
+
     /** Adds a listener for progress and events. */
     public void addListener(DrListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));

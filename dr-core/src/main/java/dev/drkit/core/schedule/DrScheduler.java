@@ -140,6 +140,7 @@ public final class DrScheduler implements AutoCloseable {
 
     private void runSlot(Job job, Instant slot) {
         try {
+            kit.initRepository(); // the scheduler writes: a new location becomes a repository
             if (job.backup && backupSince(job.target.name(), slot)) {
                 tried.put(job.name, slot);
                 return;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "drkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
         versionProvider = DrkitCli.Version.class,
         description = "Backup, restore, verification and retention for files, databases and buckets.",
-        subcommands = {BackupCommand.class, ListCommand.class, CheckCommand.class, VerifyCommand.class, RestoreCommand.class,
+        subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, CheckCommand.class, VerifyCommand.class, RestoreCommand.class,
                 PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
                 WalCommands.Stream.class,
                 KeyCommand.class, DrillCommand.class, ConfigCommand.class, RunCommand.class, StatusCommand.class,
