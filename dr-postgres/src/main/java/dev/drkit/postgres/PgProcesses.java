@@ -10,11 +10,72 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Running PostgreSQL's programs: as another user when this process is root, with a real timeout and their output on failure. */
 final class PgProcesses {
+    private static final class LoggerHolder {
+        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PgProcesses.class);
+    }
+
+    /*
+     * Runs "$@" as a child of a shell that leads a process group of its own and gets SIGTERM
+     * when drkit dies, even of SIGKILL (setpriv --pdeathsig): the trap then kills the whole
+     * group, the tool and what it forked (pg_restore --jobs workers, which the kernel's
+     * parent-death signal alone would not reach). $1 is drkit's pid: if drkit died before the
+     * signal was armed, nothing is started. Stdin is passed on through fd 3, since a
+     * background command's own stdin is /dev/null.
+     */
+    private static final String DIE_WITH_PARENT = String.join("\n",
+            "trap 'kill -KILL 0' TERM",
+            "kill -0 \"$1\" 2>/dev/null || exit 137",
+            "shift",
+            "exec 3<&0",
+            "\"$@\" <&3 3<&- &",
+            "wait $!");
+    private static final Optional<Path> SETSID = PgBinaries.onPath("setsid").map(d -> d.resolve("setsid"));
+    private static final Optional<Path> SETPRIV = PgBinaries.onPath("setpriv").map(d -> d.resolve("setpriv"));
+    private static final Path SH = Path.of("/bin/sh");
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+
     private PgProcesses() {
+    }
+
+    /** Whether {@link #diesWithThisProcess} can make a tool die with this process (Linux with util-linux). */
+    static boolean canTieToThisProcess() {
+        return SETSID.isPresent() && SETPRIV.isPresent() && Files.isExecutable(SH);
+    }
+
+    /**
+     * The command wrapped so that it and every process it starts are killed when this process
+     * ends in any way, SIGKILL included, where setsid and setpriv (util-linux) are installed;
+     * else the command itself, with a warning once.
+     *
+     * <p>The kernel signals on the death of the thread that started the process: the caller
+     * must start it from a thread that lives until the tool ends (drkit waits for its tools
+     * on the thread that started them).
+     */
+    static List<String> diesWithThisProcess(List<String> command) {
+        if (!canTieToThisProcess()) {
+            if (WARNED.compareAndSet(false, true)) {
+                LoggerHolder.LOG.warn("setsid or setpriv (util-linux) not found: a PostgreSQL tool would outlive "
+                        + "this process if it were killed; install util-linux");
+            }
+            return command;
+        }
+        List<String> cmd = new ArrayList<>(List.of(SETSID.get().toString(), "--wait", SETPRIV.get().toString(),
+                "--pdeathsig", "TERM", "--", SH.toString(), "-c", DIE_WITH_PARENT, "drkit-tool",
+                String.valueOf(ProcessHandle.current().pid())));
+        cmd.addAll(command);
+        return cmd;
+    }
+
+    /** Kills a process started through {@link #diesWithThisProcess} and everything it started. */
+    static void killTree(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
     }
 
     static boolean root() {
