@@ -11,6 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -39,6 +43,14 @@ final class PgProcesses {
     private static final Optional<Path> SETPRIV = PgBinaries.onPath("setpriv").map(d -> d.resolve("setpriv"));
     private static final Path SH = Path.of("/bin/sh");
     private static final AtomicBoolean WARNED = new AtomicBoolean();
+    // the parent-death signal follows the thread that started the process, not the process:
+    // tools are started from one thread that lives as long as this process, so that the end of
+    // a caller's thread (a pooled one, a virtual thread's carrier) does not kill its tool
+    private static final ExecutorService SPAWNER = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "drkit-tool-spawner");
+        t.setDaemon(true);
+        return t;
+    });
 
     private PgProcesses() {
     }
@@ -53,9 +65,8 @@ final class PgProcesses {
      * ends in any way, SIGKILL included, where setsid and setpriv (util-linux) are installed;
      * else the command itself, with a warning once.
      *
-     * <p>The kernel signals on the death of the thread that started the process: the caller
-     * must start it from a thread that lives until the tool ends (drkit waits for its tools
-     * on the thread that started them).
+     * <p>The kernel signals on the death of the thread that started the process: start the
+     * command with {@link #start}, whose thread lives as long as this process.
      */
     static List<String> diesWithThisProcess(List<String> command) {
         if (!canTieToThisProcess()) {
@@ -70,6 +81,30 @@ final class PgProcesses {
                 String.valueOf(ProcessHandle.current().pid())));
         cmd.addAll(command);
         return cmd;
+    }
+
+    /** Starts a process from the spawner thread (see {@link #diesWithThisProcess}). */
+    static Process start(ProcessBuilder pb) throws IOException {
+        Future<Process> started = SPAWNER.submit(pb::start);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return started.get(); // starting takes milliseconds; a started tool is never lost
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Kills a process started through {@link #diesWithThisProcess} and everything it started. */

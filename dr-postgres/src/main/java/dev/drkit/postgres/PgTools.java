@@ -157,6 +157,6 @@ final class PgTools {
         if (connection != null) {
             env.putAll(connection.toolEnvironment());
         }
-        return new Run(pb.start(), connection);
+        return new Run(PgProcesses.start(pb), connection);
     }
 }

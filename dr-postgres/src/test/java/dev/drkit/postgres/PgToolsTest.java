@@ -84,6 +84,39 @@ class PgToolsTest {
     }
 
     @Test
+    void aToolOutlivesTheThreadThatStartedIt() throws Exception {
+        requireUtilLinux();
+        Path bin = fakePgDump("15.2");
+        Files.writeString(bin.resolve("psql"), "#!/bin/sh\ncat\n");
+        Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
+        PgTools tools = PgTools.find(bin.toString());
+        PgTools.Run[] run = new PgTools.Run[1];
+        Thread starter = new Thread(() -> {
+            try {
+                run[0] = tools.start(null, "psql", List.of());
+                // the thread ends only once the wrapper armed its parent-death signal and started the tool
+                while (run[0].process.descendants().findAny().isEmpty()) {
+                    Thread.sleep(5);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "drkit-starter");
+        starter.start();
+        starter.join();
+        awaitNativeThreadGone("drkit-starter"); // its end would have sent the parent-death signal by then
+        try (PgTools.Run r = run[0]) {
+            try (var stdin = r.process.getOutputStream()) {
+                stdin.write("still here".getBytes(StandardCharsets.UTF_8));
+            }
+            assertThat(new String(r.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("still here");
+            assertThat(r.await()).isZero();
+        }
+    }
+
+    @Test
     void closingARunKillsTheToolAndWhatItStarted() throws Exception {
         requireUtilLinux();
         Path bin = fakePgDump("15.2");
@@ -100,6 +133,27 @@ class PgToolsTest {
             Thread.sleep(20);
         }
         assertThat(started).noneMatch(PgToolsTest::running);
+    }
+
+    private static void awaitNativeThreadGone(String name) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            boolean present;
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                present = tasks.anyMatch(t -> {
+                    try {
+                        return Files.readString(t.resolve("comm")).strip().equals(name);
+                    } catch (java.io.IOException gone) {
+                        return false;
+                    }
+                });
+            }
+            if (!present) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("thread " + name + " ending").isLessThan(deadline);
+            Thread.sleep(5);
+        }
     }
 
     /** Alive and not a zombie (killed orphans may wait for a reaper that never comes). */
