@@ -162,13 +162,53 @@ class PostgresCrashIT {
         assertNoSecretOrDataUnder(tmp);
     }
 
+    @Test
+    void killAtRandomPointsOfAParallelRestoreLeavesNothingBehind() throws Exception {
+        String into = "crash_random";
+        Random random = new Random(20261203L);
+        int tries = 5;
+        int withSpool = 0;
+        int withPgRestore = 0;
+        pg.execute("postgres", "ALTER ROLE postgres SET drkit_test.slow = 'on'");
+        try {
+            for (int i = 0; i < tries; i++) {
+                Process restore = start(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database",
+                        into, "--jobs", "2"));
+                Thread.sleep(random.nextInt(5000));
+                List<ProcessHandle> all = restore.toHandle().descendants().toList();
+                assertThat(restore.isAlive()).as("the restore runs until killed (its index build takes minutes)")
+                        .isTrue();
+                withPgRestore += all.stream().anyMatch(p -> isTool(p, "pg_restore")) ? 1 : 0;
+                withSpool += spools().isEmpty() ? 0 : 1;
+                restore.destroyForcibly();
+                restore.waitFor();
+                awaitAllDead(all);
+            }
+        } finally {
+            pg.execute("postgres", "ALTER ROLE postgres RESET drkit_test.slow");
+        }
+        ok(drkit(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2")));
+        assertThat(query(into, "SELECT count(*) FROM notes")).isEqualTo(40000);
+        assertNoSecretOrDataUnder(tmp);
+        System.out.printf("kill -9 during --jobs 2 restore: %d random points tried (%d with the spool written, "
+                + "%d while pg_restore ran), 0 secrets/plaintext left, 0 tools running, next restore succeeded%n",
+                tries, withSpool, withPgRestore);
+    }
+
+    private static List<Path> spools() throws IOException {
+        Path parent = tmp.resolve("drkit-" + uid());
+        if (!Files.exists(parent)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(parent)) {
+            return walk.filter(p -> p.getFileName().toString().endsWith(".dump")).toList();
+        }
+    }
+
     /** The restore's plaintext spool is a 0600 file in 0700 directories of this user. */
     private static void assertSpoolIsPrivate() throws IOException {
         Path parent = tmp.resolve("drkit-" + uid());
-        List<Path> spools;
-        try (Stream<Path> walk = Files.walk(parent)) {
-            spools = walk.filter(p -> p.getFileName().toString().endsWith(".dump")).toList();
-        }
+        List<Path> spools = spools();
         assertThat(spools).hasSize(1);
         Path spool = spools.get(0);
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spool, LinkOption.NOFOLLOW_LINKS)))
