@@ -3,12 +3,9 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
 import dev.drkit.core.Secrets;
-import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -21,8 +18,8 @@ import java.util.Properties;
  * a user, and a password read from {@code password-file}, the environment variable named
  * by {@code password-env} (default {@code PGPASSWORD}), or given by the host's configuration
  * as {@code password}. The password is handed to the
- * PostgreSQL tools through a private temporary pgpass file, never through arguments, and
- * never appears in {@link #toString()} or messages.
+ * PostgreSQL tools in their environment, never through arguments or files, and never
+ * appears in {@link #toString()} or messages.
  */
 final class PgConnection {
     private final String host;
@@ -113,9 +110,9 @@ final class PgConnection {
 
     /**
      * Environment for pg_dump, pg_restore and psql: server, user and database, TLS settings,
-     * and the private pgpass file holding the password.
+     * and the password ({@code PGPASSWORD}, see {@link PgTools} for why not a file).
      */
-    Map<String, String> toolEnvironment(Path pgpass) throws IOException {
+    Map<String, String> toolEnvironment() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PGHOST", host);
         env.put("PGPORT", String.valueOf(port));
@@ -127,10 +124,7 @@ final class PgConnection {
         copy(env, "sslcert", "PGSSLCERT");
         copy(env, "sslkey", "PGSSLKEY");
         if (password != null) {
-            Files.createFile(pgpass, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(pgpass, escape(host) + ":" + port + ":*:" + escape(user) + ":" + escape(password) + "\n");
-            env.put("PGPASSFILE", pgpass.toString());
+            env.put("PGPASSWORD", password);
         }
         return env;
     }
@@ -139,10 +133,6 @@ final class PgConnection {
         if (params.containsKey(param)) {
             env.put(variable, params.get(param));
         }
-    }
-
-    private static String escape(String s) {
-        return s.replace("\\", "\\\\").replace(":", "\\:");
     }
 
     /** Whether an error text could contain the password (never print it then). */

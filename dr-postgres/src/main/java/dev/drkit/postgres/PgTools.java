@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +18,14 @@ import java.util.regex.Pattern;
 
 /**
  * Finds and runs the PostgreSQL client tools (pg_dump, pg_dumpall, pg_restore, psql) with a
- * private environment: the password travels in a 0600 pgpass file in a private temporary
- * directory that is removed afterwards, never in arguments.
+ * private environment.
+ *
+ * <p>The password travels in the tool's environment ({@code PGPASSWORD}), never in arguments
+ * and never in a file: on Linux a process's environment is readable only by its own user and
+ * root (/proc/PID/environ is 0400 and guarded by the same check as ptrace), who can read this
+ * process's memory, where the password is anyway; and nothing is left on disk when drkit is
+ * killed. A tool dies with this process, SIGKILL included (see
+ * {@link PgProcesses#diesWithThisProcess}).
  */
 final class PgTools {
     private static final class LoggerHolder {
@@ -37,6 +42,8 @@ final class PgTools {
 
     /** Tools from {@code bin-dir}, else {@code PG_BIN}, else PATH, else the newest /usr/lib/postgresql/N/bin. */
     static PgTools find(String configured) {
+        // a run of a PostgreSQL tool removes what killed runs left in the private temporary directory
+        dev.drkit.core.files.PrivateScratch.current();
         if (configured != null && !configured.isBlank()) {
             return checked(Path.of(configured), "--bin-dir");
         }
@@ -84,17 +91,15 @@ final class PgTools {
         }
     }
 
-    /** A started tool with its private directory; close removes the directory and kills the process. */
+    /** A started tool; close kills it and whatever it started if it still runs. */
     static final class Run implements AutoCloseable {
         final Process process;
-        private final Path privateDir;
         private final Thread errReader;
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private final PgConnection connection;
 
-        Run(Process process, Path privateDir, PgConnection connection) {
+        Run(Process process, PgConnection connection) {
             this.process = process;
-            this.privateDir = privateDir;
             this.connection = connection;
             this.errReader = new Thread(() -> keepTail(process.getErrorStream()), "drkit-pg-stderr");
             this.errReader.setDaemon(true);
@@ -136,35 +141,22 @@ final class PgTools {
         @Override
         public void close() {
             if (process.isAlive()) {
-                process.destroyForcibly();
-            }
-            try {
-                dev.drkit.core.files.FileTrees.delete(privateDir); // the pgpass file goes with it
-            } catch (RuntimeException e) {
-                LoggerHolder.LOG.warn("could not remove {}: {}", privateDir, e.getMessage());
+                PgProcesses.killTree(process);
             }
         }
     }
 
     /** Starts {@code tool args...} against {@code connection}; stdout is left to the caller. */
     Run start(PgConnection connection, String tool, List<String> args) throws IOException {
-        Path privateDir = Files.createTempDirectory("drkit-pg-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        try {
-            List<String> cmd = new ArrayList<>();
-            cmd.add(tool(tool).toString());
-            cmd.addAll(args);
-            ProcessBuilder pb = new ProcessBuilder(cmd);
-            Map<String, String> env = pb.environment();
-            env.remove("PGPASSWORD"); // only the private pgpass file carries it
-            if (connection != null) {
-                env.putAll(connection.toolEnvironment(privateDir.resolve("pgpass")));
-            }
-            return new Run(pb.start(), privateDir, connection);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(privateDir.resolve("pgpass"));
-            Files.deleteIfExists(privateDir);
-            throw e;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(tool(tool).toString());
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(PgProcesses.diesWithThisProcess(cmd));
+        Map<String, String> env = pb.environment();
+        env.remove("PGPASSWORD"); // only the connection's own password, if any
+        if (connection != null) {
+            env.putAll(connection.toolEnvironment());
         }
+        return new Run(PgProcesses.start(pb), connection);
     }
 }

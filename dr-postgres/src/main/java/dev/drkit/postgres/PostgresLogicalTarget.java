@@ -6,12 +6,16 @@ import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
+import dev.drkit.core.files.PrivateScratch;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -22,6 +26,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,7 +154,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
         PgConnection admin = PgConnection.from(o);
         PgConnection target = admin.withDatabase(toDatabase);
         PgTools tools = PgTools.find(o.get("bin-dir", null));
-        boolean created = prepareDatabase(admin, toDatabase, context.force());
+        boolean created = prepareDatabase(admin, toDatabase, context.force(),
+                RestoreInProgress.ofThisProcess(context.manifest().id()));
         try {
             if (o.bool("globals", false) && context.manifest().artifact(GLOBALS).isPresent()) {
                 feed(tools, admin, "psql", List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0",
@@ -170,6 +176,9 @@ public final class PostgresLogicalTarget implements BackupTarget {
             } else {
                 feed(tools, target, "pg_restore", args, context.openArtifact(ARCHIVE));
             }
+            if (created) {
+                comment(admin, toDatabase, null);
+            }
         } catch (IOException | RuntimeException e) {
             if (created) {
                 dropQuietly(admin, toDatabase);
@@ -178,16 +187,18 @@ public final class PostgresLogicalTarget implements BackupTarget {
         }
     }
 
-    /** pg_restore -j needs a seekable file: the verified archive is spooled to a private temp file. */
+    /**
+     * pg_restore -j needs a seekable file: the verified archive is spooled to a 0600 file in
+     * this process's private temporary directory, removed afterwards (and by the next run if
+     * this one is killed).
+     */
     private static void restoreParallel(PgTools tools, PgConnection target, List<String> args, int jobs,
                                         RestoreContext context) throws IOException {
-        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("drkit-restore-",
-                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-        java.nio.file.Path file = dir.resolve(ARCHIVE);
+        Path file = PrivateScratch.current().createFile("restore-", ".dump");
         try {
-            try (InputStream in = context.openArtifact(ARCHIVE)) {
-                java.nio.file.Files.copy(in, file);
+            try (InputStream in = context.openArtifact(ARCHIVE);
+                 OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE)) {
+                in.transferTo(out);
             }
             List<String> all = new ArrayList<>(args);
             all.add("--jobs=" + jobs);
@@ -205,8 +216,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring");
             }
         } finally {
-            java.nio.file.Files.deleteIfExists(file);
-            java.nio.file.Files.deleteIfExists(dir);
+            Files.deleteIfExists(file);
         }
     }
 
@@ -248,29 +258,72 @@ public final class PostgresLogicalTarget implements BackupTarget {
         }
     }
 
-    /** Creates the database, or checks that overwriting an existing one was asked for. */
-    private static boolean prepareDatabase(PgConnection admin, String db, boolean force) {
+    /**
+     * Creates the database marked as being restored, or checks that overwriting an existing one
+     * was asked for. An existing database that a killed restore left half-done (it still carries
+     * that restore's marker and its process is gone from this host) is dropped first; one whose
+     * restore may still run elsewhere is refused unless {@code force}.
+     */
+    private static boolean prepareDatabase(PgConnection admin, String db, boolean force, RestoreInProgress marker) {
         try (Connection c = open(admin)) {
             boolean exists;
-            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+            String comment = null;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = ?")) {
                 ps.setString(1, db);
                 try (ResultSet rs = ps.executeQuery()) {
                     exists = rs.next();
+                    if (exists) {
+                        comment = rs.getString(1);
+                    }
                 }
             }
             if (exists) {
-                if (!force) {
-                    throw new DestinationNotEmptyException("database " + db + " already exists on " + admin.withDatabase(db)
-                            + "; restore into a new database (--to-database NEW) or pass --force to restore into it");
+                Optional<RestoreInProgress> left = RestoreInProgress.parse(comment);
+                if (left.isEmpty()) {
+                    if (!force) {
+                        throw new DestinationNotEmptyException("database " + db + " already exists on "
+                                + admin.withDatabase(db) + "; restore into a new database (--to-database NEW) or pass "
+                                + "--force to restore into it");
+                    }
+                    return false;
                 }
-                return false;
+                if (!left.get().abandoned() && !force) {
+                    throw new DestinationNotEmptyException("database " + db + " on " + admin.withDatabase(db)
+                            + " is being restored by " + left.get().who() + ", or was left half-restored by it; "
+                            + "wait for that restore to end, or restore with force to drop the database and start again");
+                }
+                try (Statement s = c.createStatement()) {
+                    s.execute("DROP DATABASE " + quoteIdent(db) + " WITH (FORCE)");
+                }
+                LOG.warn("dropped database {}, left half-restored by an interrupted restore of {}, before restoring "
+                        + "into it again", db, left.get().who());
             }
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE DATABASE " + quoteIdent(db));
             }
+            // a kill between these two statements leaves an unmarked database, which the next restore
+            // refuses like any existing one, never drops
+            comment(c, db, marker.comment());
             return true;
         } catch (SQLException e) {
             throw sqlError("preparing database " + db, admin, e);
+        }
+    }
+
+    /** Sets (or with null removes) a database's comment; a finished restore removes its marker. */
+    private static void comment(PgConnection admin, String db, String text) {
+        try (Connection c = open(admin)) {
+            comment(c, db, text);
+        } catch (SQLException e) {
+            throw sqlError("removing the restore-in-progress comment of database " + db, admin, e);
+        }
+    }
+
+    private static void comment(Connection c, String db, String text) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("COMMENT ON DATABASE " + quoteIdent(db) + " IS "
+                    + (text == null ? "NULL" : "'" + text.replace("'", "''") + "'"));
         }
     }
 

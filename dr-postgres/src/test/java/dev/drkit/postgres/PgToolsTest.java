@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,13 +47,10 @@ class PgToolsTest {
                 .set("url", "jdbc:postgresql://db.example:6543/intel?sslmode=verify-full&sslrootcert=/etc/ca.pem")
                 .set("user", "intel_user").set("password-file", pw.toString()).build());
         assertThat(c.toString()).isEqualTo("postgresql://intel_user@db.example:6543/intel").doesNotContain("s3cr3t");
-        Path pgpass = dir.resolve("pgpass");
-        var env = c.toolEnvironment(pgpass);
+        var env = c.toolEnvironment();
         assertThat(env).containsEntry("PGSSLMODE", "verify-full").containsEntry("PGSSLROOTCERT", "/etc/ca.pem")
-                .containsEntry("PGPASSFILE", pgpass.toString()).containsEntry("PGPORT", "6543")
-                .doesNotContainValue("s3cr3t:with\\colon");
-        assertThat(Files.readString(pgpass)).isEqualTo("db.example:6543:*:intel_user:s3cr3t\\:with\\\\colon\n");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pgpass))).isEqualTo("rw-------");
+                .containsEntry("PGPASSWORD", "s3cr3t:with\\colon").containsEntry("PGPORT", "6543")
+                .doesNotContainKey("PGPASSFILE");
         assertThat(c.redact("FATAL: s3cr3t:with\\colon")).doesNotContain("s3cr3t");
     }
 
@@ -61,9 +60,118 @@ class PgToolsTest {
                 .set("url", "jdbc:postgresql://db:5432/intel?user=u&password=in-url-secret&sslmode=require").build());
         assertThat(c.user()).isEqualTo("u");
         assertThat(c.redact("error near in-url-secret")).doesNotContain("in-url-secret");
-        var env = c.toolEnvironment(dir.resolve("pgpass2"));
-        assertThat(env).containsEntry("PGSSLMODE", "require").containsKey("PGPASSFILE");
-        assertThat(Files.readString(dir.resolve("pgpass2"))).contains(":u:in-url-secret");
+        assertThat(c.toolEnvironment()).containsEntry("PGSSLMODE", "require").containsEntry("PGPASSWORD", "in-url-secret")
+                .containsEntry("PGUSER", "u");
+    }
+
+    @Test
+    void aToolStartedToDieWithThisProcessStillGetsItsStdinStdoutExitCodeAndPassword() throws Exception {
+        requireUtilLinux();
+        Path bin = fakePgDump("15.2");
+        Files.writeString(bin.resolve("psql"), "#!/bin/sh\necho \"got $(cat) as $PGUSER with $PGPASSWORD\"\nexit 3\n");
+        Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
+        PgConnection c = PgConnection.from(Settings.builder().set("url", "jdbc:postgresql://db:5432/intel")
+                .set("user", "u").set("password", "pw-in-env").build());
+        try (PgTools.Run run = PgTools.find(bin.toString()).start(c, "psql", List.of())) {
+            try (var stdin = run.process.getOutputStream()) {
+                stdin.write("input".getBytes(StandardCharsets.UTF_8));
+            }
+            String out = new String(run.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(run.await()).isEqualTo(3);
+            assertThat(out).isEqualTo("got input as u with pw-in-env\n");
+            assertThat(run.process.info().arguments().map(List::of).orElse(List.of())).noneMatch(a -> a.contains("pw-in-env"));
+        }
+    }
+
+    @Test
+    void aToolOutlivesTheThreadThatStartedIt() throws Exception {
+        requireUtilLinux();
+        Path bin = fakePgDump("15.2");
+        Files.writeString(bin.resolve("psql"), "#!/bin/sh\ncat\n");
+        Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
+        PgTools tools = PgTools.find(bin.toString());
+        PgTools.Run[] run = new PgTools.Run[1];
+        Thread starter = new Thread(() -> {
+            try {
+                run[0] = tools.start(null, "psql", List.of());
+                // the thread ends only once the wrapper armed its parent-death signal and started the tool
+                while (run[0].process.descendants().findAny().isEmpty()) {
+                    Thread.sleep(5);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "drkit-starter");
+        starter.start();
+        starter.join();
+        awaitNativeThreadGone("drkit-starter"); // its end would have sent the parent-death signal by then
+        try (PgTools.Run r = run[0]) {
+            try (var stdin = r.process.getOutputStream()) {
+                stdin.write("still here".getBytes(StandardCharsets.UTF_8));
+            }
+            assertThat(new String(r.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("still here");
+            assertThat(r.await()).isZero();
+        }
+    }
+
+    @Test
+    void closingARunKillsTheToolAndWhatItStarted() throws Exception {
+        requireUtilLinux();
+        Path bin = fakePgDump("15.2");
+        Files.writeString(bin.resolve("pg_restore"), "#!/bin/sh\nsleep 300 &\necho started\nwait\n");
+        Files.setPosixFilePermissions(bin.resolve("pg_restore"), PosixFilePermissions.fromString("rwx------"));
+        List<ProcessHandle> started;
+        try (PgTools.Run run = PgTools.find(bin.toString()).start(null, "pg_restore", List.of())) {
+            new java.io.BufferedReader(new java.io.InputStreamReader(run.process.getInputStream())).readLine();
+            started = run.process.descendants().toList();
+            assertThat(started).anyMatch(p -> p.info().command().orElse("").endsWith("sleep"));
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (started.stream().anyMatch(PgToolsTest::running) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(started).noneMatch(PgToolsTest::running);
+    }
+
+    private static void awaitNativeThreadGone(String name) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            boolean present;
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                present = tasks.anyMatch(t -> {
+                    try {
+                        return Files.readString(t.resolve("comm")).strip().equals(name);
+                    } catch (java.io.IOException gone) {
+                        return false;
+                    }
+                });
+            }
+            if (!present) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("thread " + name + " ending").isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    /** Alive and not a zombie (killed orphans may wait for a reaper that never comes). */
+    static boolean running(ProcessHandle p) {
+        try {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X' && p.isAlive();
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
+    private static void requireUtilLinux() {
+        if (!PgProcesses.canTieToThisProcess()) {
+            assertThat(dev.drkit.testkit.Prerequisites.isCi()).as("setsid and setpriv (util-linux) installed").isFalse();
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "setsid/setpriv (util-linux) not installed");
+        }
     }
 
     @Test

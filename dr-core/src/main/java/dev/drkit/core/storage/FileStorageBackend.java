@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -29,6 +30,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
@@ -38,9 +40,13 @@ import java.util.stream.Stream;
  * fsyncs it, links it into place with a hard link (which fails when the key exists, making
  * every commit create-if-absent), removes the temporary name and fsyncs the directory. A
  * crash therefore leaves at most an orphan in {@code .drkit-tmp/}, which is never listed.
- * Thread-safe.
+ * The first {@link #create} of a backend removes such orphans that nobody has written to for
+ * longer than the stale-upload age (an hour by default, well beyond the repository lock's
+ * lease, which a live writer renews), except those of a writer process still running on this
+ * host; {@link #cleanIncompleteUploads} (prune) removes them too. Thread-safe.
  */
 public final class FileStorageBackend implements StorageBackend {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FileStorageBackend.class);
     static final String TMP_DIR = ".drkit-tmp";
     private static final int BUFFER = 256 * 1024;
     // backups hold secrets (env files, keys, dumps): only the owner may read the repository
@@ -49,12 +55,32 @@ public final class FileStorageBackend implements StorageBackend {
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
+    /** How long an upload may go unwritten before the first create of a later backend removes it. */
+    public static final Duration DEFAULT_STALE_UPLOAD_AGE = Duration.ofHours(1);
+
     private final Path root;
     private final Path tmp;
+    private final Duration staleUploadAge;
+    private final AtomicBoolean staleUploadsChecked = new AtomicBoolean();
 
+    /** A repository at {@code root} (created on the first write) that removes uploads stale for an hour. */
     public FileStorageBackend(Path root) throws IOException {
+        this(root, DEFAULT_STALE_UPLOAD_AGE);
+    }
+
+    /**
+     * A repository at {@code root} whose first {@link #create} removes temporary uploads not
+     * modified for {@code staleUploadAge}, unless their writer still runs on this host.
+     *
+     * @throws IllegalArgumentException if {@code staleUploadAge} is not positive
+     */
+    public FileStorageBackend(Path root, Duration staleUploadAge) throws IOException {
+        if (staleUploadAge.isNegative() || staleUploadAge.isZero()) {
+            throw new IllegalArgumentException("staleUploadAge must be positive, not " + staleUploadAge);
+        }
         this.root = root.toAbsolutePath().normalize();
         this.tmp = this.root.resolve(TMP_DIR);
+        this.staleUploadAge = staleUploadAge;
         // created on the first write, not here: reading a mistyped path or an unmounted disk
         // must find nothing there, not make a repository directory
     }
@@ -71,6 +97,9 @@ public final class FileStorageBackend implements StorageBackend {
     @Override
     public ObjectUpload create(String key) throws IOException {
         Path target = resolve(key);
+        if (staleUploadsChecked.compareAndSet(false, true)) {
+            removeStaleUploads();
+        }
         // the writer's host and pid in the name let a later prune remove what a killed writer left
         Files.createDirectories(tmp, PRIVATE_DIR);
         Path part = tmp.resolve(Hosts.name() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID() + ".part");
@@ -196,6 +225,39 @@ public final class FileStorageBackend implements StorageBackend {
             }
         }
         return out;
+    }
+
+    /**
+     * One listing of the temporary directory: what a killed writer left and nobody wrote to
+     * for the stale-upload age goes; a file whose writer runs on this host stays, however old.
+     */
+    private void removeStaleUploads() {
+        if (!Files.isDirectory(tmp)) {
+            return;
+        }
+        Instant cutoff = Instant.now().minus(staleUploadAge);
+        String mine = Hosts.name() + "-";
+        List<String> removed = new ArrayList<>();
+        try (Stream<Path> parts = Files.list(tmp)) {
+            for (Path p : (Iterable<Path>) parts::iterator) {
+                String name = p.getFileName().toString();
+                boolean liveWriterHere = name.startsWith(mine) && processAlive(name.substring(mine.length()));
+                try {
+                    if (!liveWriterHere && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()
+                            .isBefore(cutoff) && Files.deleteIfExists(p)) {
+                        removed.add(name);
+                    }
+                } catch (NoSuchFileException gone) {
+                    // committed or removed meanwhile
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.warn("could not remove stale temporary uploads in {}: {}", tmp, e.getMessage());
+        }
+        if (!removed.isEmpty()) {
+            LOG.info("removed {} temporary upload(s) in {} unchanged for more than {}, left by writers that "
+                    + "ended without cleaning up: {}", removed.size(), tmp, staleUploadAge, removed);
+        }
     }
 
     private static boolean processAlive(String pidAndRest) {
