@@ -352,6 +352,26 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     @Override
+    public List<ObjectInfo> incompleteUploads(java.time.Duration olderThan) throws IOException {
+        java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
+        List<ObjectInfo> out = new java.util.ArrayList<>();
+        try {
+            for (var u : client.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null
+                    : prefix + "/")).uploads()) {
+                if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
+                    String key = prefix.isEmpty() ? u.key() : u.key().substring(Math.min(u.key().length(),
+                            prefix.length() + 1));
+                    out.add(new ObjectInfo(key + " (multipart upload " + u.uploadId() + ")", 0,
+                            u.initiated() == null ? java.time.Instant.EPOCH : u.initiated()));
+                }
+            }
+        } catch (SdkException e) {
+            throw io("listing incomplete uploads", e);
+        }
+        return out;
+    }
+
+    @Override
     public void close() {
         uploads.shutdown();
         if (ownsClient) {

@@ -133,8 +133,12 @@ class S3FaultIT {
             try (DrKit kit = DrKit.builder().storage(clean).build()) {
                 assertThat(kit.list("data")).isEmpty();
             }
-            // the abort could not reach the server while it failed; the cleanup that prune runs removes it
+            // the abort could not reach the server while it failed; check lists it, the cleanup that
+            // prune and check's repair run removes it
+            assertThat(clean.incompleteUploads(Duration.ZERO)).isNotEmpty().allSatisfy(u -> assertThat(u.key())
+                    .startsWith("backups/data/").contains("multipart upload"));
             assertThat(clean.cleanIncompleteUploads(Duration.ZERO)).isPositive();
+            assertThat(clean.incompleteUploads(Duration.ZERO)).isEmpty();
             assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
         }
     }
