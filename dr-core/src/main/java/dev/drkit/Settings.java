@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
  */
 public final class Settings {
     private static final Settings EMPTY = new Settings(Map.of());
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*((?:[kKmMgGtT](?:i?[bB])?)|[bB]|)");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|min|mo|s|m|h|d|w|y)");
     private static final Set<String> SECRET_WORDS =
             Set.of("password", "secret", "token", "passphrase", "credentials");
@@ -125,6 +126,60 @@ public final class Settings {
         } catch (NumberFormatException e) {
             throw new ConfigException("setting '" + key + "' must be a whole number, not '" + v.get() + "'");
         }
+    }
+
+    /**
+     * A byte count such as {@code 16MiB}, {@code 8M}, {@code 512KiB} or {@code 1GiB} (units are
+     * binary, with or without {@code i}/{@code B}; no unit means bytes).
+     *
+     * @throws ConfigException naming the key when the value is not such a size
+     */
+    public Optional<Long> size(String key) {
+        return get(key).map(v -> parseSize(key, v));
+    }
+
+    /** Parses a byte count as {@link #size(String)} does; {@code key} names it in the error. */
+    public static long parseSize(String key, String text) {
+        Matcher m = SIZE.matcher(text.trim());
+        if (!m.matches()) {
+            throw new ConfigException("setting '" + key + "' must be a size such as " + key + "=16MiB (or 8M, "
+                    + "512KiB, 1GiB), not '" + text + "'");
+        }
+        int shift = switch (m.group(2).isEmpty() ? ' ' : Character.toLowerCase(m.group(2).charAt(0))) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            case 't' -> 40;
+            default -> 0;
+        };
+        try {
+            long n = Long.parseLong(m.group(1));
+            if (n > Long.MAX_VALUE >> shift) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new ConfigException("setting '" + key + "' is too large: '" + text + "'");
+        }
+    }
+
+    /**
+     * The options in a URI's query ({@code s3://b/p?region=eu-west-1&partSize=16MiB}): keys as
+     * written, values decoded; a key given twice holds both values. A key without {@code =} is
+     * ignored.
+     */
+    public static Settings fromQuery(java.net.URI uri) {
+        Builder b = builder();
+        if (uri.getRawQuery() != null) {
+            for (String kv : uri.getRawQuery().split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    b.add(java.net.URLDecoder.decode(kv.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
+                            java.net.URLDecoder.decode(kv.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return b.build();
     }
 
     public Optional<Duration> duration(String key) {

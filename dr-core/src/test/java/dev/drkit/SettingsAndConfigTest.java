@@ -24,6 +24,34 @@ class SettingsAndConfigTest {
     }
 
     @Test
+    void sizesReadBinaryUnitsAndNameTheKeyWhenMalformed() {
+        assertThat(Settings.parseSize("k", "16MiB")).isEqualTo(16L << 20);
+        assertThat(Settings.parseSize("k", "8M")).isEqualTo(8L << 20);
+        assertThat(Settings.parseSize("k", "8mb")).isEqualTo(8L << 20);
+        assertThat(Settings.parseSize("k", "512KiB")).isEqualTo(512L << 10);
+        assertThat(Settings.parseSize("k", "1GiB")).isEqualTo(1L << 30);
+        assertThat(Settings.parseSize("k", "4096")).isEqualTo(4096L);
+        assertThat(Settings.parseSize("k", "4096B")).isEqualTo(4096L);
+        for (String bad : new String[] {"banana", "", "16 MiBs", "-1M", "1.5G", "M"}) {
+            assertThatThrownBy(() -> Settings.parseSize("partSize", bad)).as(bad)
+                    .isInstanceOf(ConfigException.class).hasMessageContaining("'partSize'")
+                    .hasMessageContaining("partSize=16MiB");
+        }
+        assertThatThrownBy(() -> Settings.parseSize("partSize", "99999999999T"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("too large");
+    }
+
+    @Test
+    void uriQueriesBecomeSettingsWithDecodedValues() {
+        Settings q = Settings.fromQuery(java.net.URI.create("s3://b/p?region=eu-west-1&endpoint=http%3A%2F%2Fh%3A9000"
+                + "&flag&partSize=16MiB"));
+        assertThat(q.keys()).containsExactly("region", "endpoint", "partSize");
+        assertThat(q.require("endpoint")).isEqualTo("http://h:9000");
+        assertThat(q.size("partSize")).contains(16L << 20);
+        assertThat(Settings.fromQuery(java.net.URI.create("s3://b/p")).keys()).isEmpty();
+    }
+
+    @Test
     void secretsAreRedacted() {
         Settings s = Settings.builder().set("password", "hunter2").set("api-token", "abc")
                 .set("password-file", "/etc/drkit/pw").set("path", "/etc").build();

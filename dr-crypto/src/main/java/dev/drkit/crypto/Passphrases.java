@@ -1,33 +1,25 @@
 package dev.drkit.crypto;
 
 import dev.drkit.ConfigException;
+import dev.drkit.core.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** Reads passphrases from files or the environment, never from arguments. */
 public final class Passphrases {
-    private static final Logger LOG = LoggerFactory.getLogger(Passphrases.class);
-
     private Passphrases() {
     }
 
     /**
-     * The first line of a file (without its line ending). Warns when others may read it.
+     * The first line of a file (without its line ending).
      *
-     * @throws ConfigException when the file is missing or empty
+     * @throws ConfigException when the file is missing, empty, or open to other users
      */
     public static char[] fromFile(Path file) {
+        PrivateFiles.requirePrivate(file, "passphrase file");
         try {
-            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-            if (perms.contains(PosixFilePermission.OTHERS_READ) || perms.contains(PosixFilePermission.GROUP_READ)) {
-                LOG.warn("passphrase file {} is readable by others; chmod 600 it", file);
-            }
             String text = Files.readString(file, StandardCharsets.UTF_8);
             int nl = text.indexOf('\n');
             String line = nl < 0 ? text : text.substring(0, nl);

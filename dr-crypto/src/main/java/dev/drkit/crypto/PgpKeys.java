@@ -1,6 +1,7 @@
 package dev.drkit.crypto;
 
 import dev.drkit.ConfigException;
+import dev.drkit.core.PrivateFiles;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,9 +26,12 @@ import org.bouncycastle.bcpg.sig.KeyFlags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPKeyPair;
 import org.bouncycastle.openpgp.PGPKeyRingGenerator;
+import org.bouncycastle.openpgp.PGPMarker;
+import org.bouncycastle.openpgp.PGPObjectFactory;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSecretKeyRing;
 import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
@@ -52,22 +56,26 @@ public final class PgpKeys {
      * The encryption keys in an armored or binary public key file: for each key ring, its
      * newest key that may encrypt.
      *
-     * @throws ConfigException when the file holds no usable encryption key
+     * @throws ConfigException when the file is missing, is not an OpenPGP public key, or holds
+     *     no usable encryption key
      */
     public static List<PGPPublicKey> encryptionKeys(Path file) throws IOException {
+        PrivateFiles.requireExisting(file, "public key file");
         try (InputStream in = Files.newInputStream(file)) {
             return encryptionKeys(in, file.toString());
         }
     }
 
-    static List<PGPPublicKey> encryptionKeys(InputStream in, String what) throws IOException {
-        PGPPublicKeyRingCollection rings;
-        try {
-            rings = new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(in), new JcaKeyFingerprintCalculator());
-        } catch (PGPException | RuntimeException e) {
-            throw new ConfigException(what + " is not an OpenPGP public key file (" + e.getMessage()
-                    + "); export one with 'gpg --export --armor KEY' or 'drkit key generate'");
+    /** The public key rings of an armored or binary file, e.g. the keys trusted to sign manifests. */
+    static PGPPublicKeyRingCollection publicKeyRings(Path file) throws IOException {
+        PrivateFiles.requireExisting(file, "public key file");
+        try (InputStream in = Files.newInputStream(file)) {
+            return new PGPPublicKeyRingCollection(keyRings(in, file.toString(), PUBLIC, SECRET));
         }
+    }
+
+    static List<PGPPublicKey> encryptionKeys(InputStream in, String what) throws IOException {
+        List<PGPPublicKeyRing> rings = keyRings(in, what, PUBLIC, SECRET);
         List<PGPPublicKey> keys = new ArrayList<>();
         for (PGPPublicKeyRing ring : rings) {
             PGPPublicKey best = null;
@@ -103,8 +111,14 @@ public final class PgpKeys {
         return !sawFlags;
     }
 
-    /** Secret keys from an armored or binary file. */
+    /**
+     * Secret keys from an armored or binary file, which only its owner may read.
+     *
+     * @throws ConfigException when the file is missing, open to other users, or not an OpenPGP
+     *     secret key
+     */
     public static PGPSecretKeyRingCollection secretKeys(Path file) throws IOException {
+        PrivateFiles.requirePrivate(file, "secret key file");
         try (InputStream in = Files.newInputStream(file)) {
             return secretKeys(in, file.toString());
         }
@@ -116,12 +130,52 @@ public final class PgpKeys {
     }
 
     static PGPSecretKeyRingCollection secretKeys(InputStream in, String what) throws IOException {
+        return new PGPSecretKeyRingCollection(keyRings(in, what, SECRET, PUBLIC));
+    }
+
+    /** What a key file should hold, and how a person gets one. */
+    private record Kind<T>(String name, Class<T> type, String export) {
+    }
+
+    private static final Kind<PGPPublicKeyRing> PUBLIC = new Kind<>("public", PGPPublicKeyRing.class,
+            "export one with 'gpg --export --armor KEY'");
+    private static final Kind<PGPSecretKeyRing> SECRET = new Kind<>("secret", PGPSecretKeyRing.class,
+            "export one with 'gpg --export-secret-keys --armor KEY'");
+
+    /**
+     * The key rings of one kind. Anything else is refused by name rather than skipped, so that
+     * a wrong file is reported as such and not later as "no key fits".
+     */
+    private static <T> List<T> keyRings(InputStream in, String what, Kind<T> wanted, Kind<?> opposite)
+            throws IOException {
+        List<T> rings = new ArrayList<>();
+        Object o;
         try {
-            return new PGPSecretKeyRingCollection(PGPUtil.getDecoderStream(in), new JcaKeyFingerprintCalculator());
-        } catch (PGPException | RuntimeException e) {
-            throw new ConfigException(what + " is not an OpenPGP secret key file (" + e.getMessage()
-                    + "); export one with 'gpg --export-secret-keys --armor KEY'");
+            PGPObjectFactory objects = new PGPObjectFactory(PGPUtil.getDecoderStream(in),
+                    new JcaKeyFingerprintCalculator());
+            while ((o = objects.nextObject()) != null && !opposite.type().isInstance(o)) {
+                if (wanted.type().isInstance(o)) {
+                    rings.add(wanted.type().cast(o));
+                } else if (!(o instanceof PGPMarker)) {
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw notAKey(what, wanted);
         }
+        if (opposite.type().isInstance(o)) {
+            throw new ConfigException(what + " holds a " + opposite.name() + " key, not a " + wanted.name()
+                    + " key; " + wanted.export());
+        }
+        if (o != null || rings.isEmpty()) {
+            throw notAKey(what, wanted);
+        }
+        return rings;
+    }
+
+    private static ConfigException notAKey(String what, Kind<?> wanted) {
+        return new ConfigException(what + " is not an OpenPGP " + wanted.name() + " key (armored or binary); "
+                + wanted.export());
     }
 
     /** A generated key pair, armored. */

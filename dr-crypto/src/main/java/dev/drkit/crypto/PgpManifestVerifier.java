@@ -6,8 +6,6 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.ManifestVerifier;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -20,7 +18,6 @@ import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureList;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.jcajce.JcaPGPObjectFactory;
-import org.bouncycastle.openpgp.operator.jcajce.JcaKeyFingerprintCalculator;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentVerifierBuilderProvider;
 
 /**
@@ -34,14 +31,13 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         this.trusted = trusted;
     }
 
-    /** Trusts the keys in an armored or binary public key file. */
+    /**
+     * Trusts the keys in an armored or binary public key file.
+     *
+     * @throws ConfigException when the file is missing or is not an OpenPGP public key
+     */
     public static PgpManifestVerifier fromFile(Path publicKeyFile) throws IOException {
-        try (InputStream in = Files.newInputStream(publicKeyFile)) {
-            return new PgpManifestVerifier(new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(in),
-                    new JcaKeyFingerprintCalculator()));
-        } catch (PGPException e) {
-            throw new ConfigException(publicKeyFile + " is not an OpenPGP public key file: " + e.getMessage());
-        }
+        return new PgpManifestVerifier(PgpKeys.publicKeyRings(publicKeyFile));
     }
 
     public static PgpManifestVerifier of(PGPPublicKeyRingCollection trusted) {

@@ -91,6 +91,7 @@ class GpgInteropIT {
     @Test
     void passphraseMessagesWorkBothWays() throws Exception {
         Path pass = Files.writeString(dir.resolve("pass"), "a long passphrase for the drill\n");
+        Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-------"));
         char[] secret = Passphrases.fromFile(pass);
 
         Files.write(dir.resolve("sym.pgp"), PgpEncryptionTest.encrypt(

@@ -29,7 +29,7 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
         int slash = path.indexOf('/');
         String bucket = slash < 0 ? path : path.substring(0, slash);
         String prefix = slash < 0 ? "" : path.substring(slash + 1);
-        boolean secure = uri.getQuery() == null || !uri.getQuery().contains("secure=false");
+        boolean secure = Settings.fromQuery(uri).bool("secure", true);
         String access = env("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY");
         String secret = env("AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY");
         if (access == null || secret == null) {

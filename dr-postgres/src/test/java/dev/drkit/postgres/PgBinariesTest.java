@@ -2,7 +2,10 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.testkit.Prerequisites;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 class PgBinariesTest {
@@ -14,7 +17,19 @@ class PgBinariesTest {
         assertThat(PgBinaries.onPath("sh")).hasValueSatisfying(d -> assertThat(Files.isExecutable(d.resolve("sh"))).isTrue());
         assertThat(PgBinaries.onPath("no-such-program-drkit")).isEmpty();
         assertThat(PgBinaries.debian("pg_ctl", "1")).isEmpty();
-        PgBinaries.newestDebian("pg_dump").ifPresent(d -> assertThat(d.getParent().getParent().toString())
-                .isEqualTo("/usr/lib/postgresql"));
+    }
+
+    @Test
+    void newestDebianInstallationIsTheHighestMajorThatHasTheTool() throws Exception {
+        Path bin = Prerequisites.require(PgBinaries.newestDebian("pg_dump"),
+                "no pg_dump under /usr/lib/postgresql/N/bin; install postgresql-client (.ci/run does)");
+        Path debian = Path.of("/usr/lib/postgresql");
+        assertThat(bin.getParent().getParent()).isEqualTo(debian);
+        assertThat(bin.resolve("pg_dump")).isExecutable();
+        try (Stream<Path> versions = Files.list(debian)) {
+            assertThat(versions.filter(v -> Files.isExecutable(v.resolve("bin/pg_dump")))
+                    .mapToInt(v -> PgBinaries.major(v.getFileName().toString())).max())
+                    .hasValue(PgBinaries.major(bin.getParent().getFileName().toString()));
+        }
     }
 }

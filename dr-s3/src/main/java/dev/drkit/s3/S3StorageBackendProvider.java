@@ -2,14 +2,13 @@ package dev.drkit.s3;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.core.PrivateFiles;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -42,10 +41,22 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         if (bucket == null || bucket.isBlank()) {
             throw new ConfigException("S3 repository URI needs a bucket: s3://BUCKET/PREFIX?region=..&endpoint=..");
         }
-        Map<String, String> q = query(uri);
-        String region = q.getOrDefault("region", settings.get("region", "us-east-1"));
-        String endpoint = q.getOrDefault("endpoint", settings.get("endpoint", null));
-        boolean pathStyle = Boolean.parseBoolean(q.getOrDefault("pathStyle", String.valueOf(endpoint != null)));
+        // the URI's options (camelCase) win over the host's settings (kebab-case); both are
+        // parsed and checked before anything is built, so a typo fails here and names itself
+        Settings q = Settings.fromQuery(uri);
+        String region = q.get("region", settings.get("region", "us-east-1"));
+        String endpoint = q.get("endpoint", settings.get("endpoint", null));
+        boolean pathStyle = q.bool("pathStyle", endpoint != null);
+        Optional<Long> partSize = q.has("partSize") ? q.size("partSize") : settings.size("part-size");
+        String lockMode = q.get("objectLock", settings.get("object-lock", null));
+        Optional<Duration> lockFor = q.has("lockFor") ? q.duration("lockFor") : settings.duration("lock-for");
+        if (lockMode != null && lockFor.isEmpty()) {
+            throw new ConfigException("objectLock=" + lockMode + " needs lockFor=DURATION (e.g. lockFor=30d): how "
+                    + "long each backup stays immutable; match it to the retention that keeps backups");
+        }
+        String keyFile = q.get("sseCustomerKeyFile", settings.get("sse-customer-key-file", null));
+        byte[] customerKey = keyFile == null ? null : customerKey(java.nio.file.Path.of(keyFile));
+
         var builder = S3Client.builder()
                 .region(Region.of(region))
                 .forcePathStyle(pathStyle)
@@ -59,35 +70,36 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         if (endpoint != null) {
             builder.endpointOverride(URI.create(endpoint));
         }
-        S3StorageBackend.Builder b = S3StorageBackend.builder().ownedClient(builder.build(), endpoint)
-                .bucket(bucket).prefix(uri.getPath());
-        String sse = q.getOrDefault("sse", settings.get("sse", null));
-        if (sse != null) {
-            b.serverSideEncryption(sse, q.getOrDefault("kmsKeyId", settings.get("kms-key-id", null)));
-        }
-        b.storageClass(q.getOrDefault("storageClass", settings.get("storage-class", null)));
-        String keyFile = q.getOrDefault("sseCustomerKeyFile", settings.get("sse-customer-key-file", null));
-        if (keyFile != null) {
-            b.customerKey(customerKey(java.nio.file.Path.of(keyFile)));
-        }
-        String lockMode = q.getOrDefault("objectLock", settings.get("object-lock", null));
-        if (lockMode != null) {
-            String lockFor = q.getOrDefault("lockFor", settings.get("lock-for", null));
-            if (lockFor == null) {
-                throw new ConfigException("objectLock=" + lockMode + " needs lockFor=DURATION (e.g. lockFor=30d): how "
-                        + "long each backup stays immutable; match it to the retention that keeps backups");
+        S3StorageBackend.Builder b = S3StorageBackend.builder().bucket(bucket).prefix(uri.getPath());
+        try {
+            if (lockMode != null) {
+                b.objectLock(lockMode, lockFor.get());
             }
-            try {
-                b.objectLock(lockMode, Settings.parseDuration("lockFor", lockFor));
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(e.getMessage());
+            if (partSize.isPresent()) {
+                if (partSize.get() < (5 << 20)) {
+                    throw new ConfigException("partSize=" + q.get("partSize", settings.get("part-size", null))
+                            + " is too small: S3 parts are at least 5MiB (e.g. partSize=16MiB)");
+                }
+                b.partSize((int) Math.min(Integer.MAX_VALUE, partSize.get()));
             }
+            String sse = q.get("sse", settings.get("sse", null));
+            if (sse != null) {
+                b.serverSideEncryption(sse, q.get("kmsKeyId", settings.get("kms-key-id", null)));
+            }
+            b.storageClass(q.get("storageClass", settings.get("storage-class", null)));
+            if (customerKey != null) {
+                b.customerKey(customerKey);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
         }
-        String partSize = q.getOrDefault("partSize", settings.get("part-size", null));
-        if (partSize != null) {
-            b.partSize((int) Math.min(Integer.MAX_VALUE, parseSize(partSize)));
+        S3Client client = builder.build();
+        try {
+            return b.ownedClient(client, endpoint).build();
+        } catch (IllegalArgumentException e) {
+            client.close();
+            throw new ConfigException(e.getMessage());
         }
-        return b.build();
     }
 
     /**
@@ -95,16 +107,16 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
      * profile of a credentials file in the AWS format ({@code ~/.aws/credentials} when only the
      * profile is named), which must not be readable by others.
      */
-    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(Map<String, String> q,
+    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(Settings q,
                                                                                                Settings settings) {
-        String file = q.getOrDefault("credentialsFile", settings.get("credentials-file", null));
-        String profile = q.getOrDefault("profile", settings.get("profile", null));
+        String file = q.get("credentialsFile", settings.get("credentials-file", null));
+        String profile = q.get("profile", settings.get("profile", null));
         if (file == null && profile == null) {
             return DefaultCredentialsProvider.builder().build();
         }
         java.nio.file.Path path = file != null ? java.nio.file.Path.of(file)
                 : java.nio.file.Path.of(System.getProperty("user.home"), ".aws", "credentials");
-        requirePrivate(path, "credentials file");
+        PrivateFiles.requirePrivate(path, "credentials file");
         var profiles = software.amazon.awssdk.profiles.ProfileFile.builder().content(path)
                 .type(software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS).build();
         String name = profile == null ? "default" : profile;
@@ -116,23 +128,12 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
                 .profileName(name).build();
     }
 
-    private static void requirePrivate(java.nio.file.Path file, String what) {
-        try {
-            if (java.nio.file.Files.getPosixFilePermissions(file).contains(
-                    java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
-                throw new ConfigException("the " + what + " " + file + " is readable by every user; chmod 600 it");
-            }
-        } catch (java.io.IOException e) {
-            throw new ConfigException("cannot read the " + what + " " + file + ": " + e.getMessage());
-        }
-    }
-
     /**
      * Reads an SSE-C key file: 32 raw bytes, or their base64 on one line (as
      * {@code openssl rand -base64 32} writes). The file must not be readable by others.
      */
     static byte[] customerKey(java.nio.file.Path file) {
-        requirePrivate(file, "SSE-C key file");
+        PrivateFiles.requirePrivate(file, "SSE-C key file");
         try {
             byte[] raw = java.nio.file.Files.readAllBytes(file);
             byte[] key = raw.length == 32 ? raw
@@ -147,24 +148,5 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         } catch (java.io.IOException e) {
             throw new ConfigException("cannot read the SSE-C key file " + file + ": " + e.getMessage());
         }
-    }
-
-    private static long parseSize(String s) {
-        String t = s.trim().toUpperCase(java.util.Locale.ROOT);
-        long mult = t.endsWith("M") || t.endsWith("MB") || t.endsWith("MIB") ? 1L << 20 : 1;
-        return Long.parseLong(t.replaceAll("[^0-9]", "")) * mult;
-    }
-
-    private static Map<String, String> query(URI uri) {
-        Map<String, String> q = new LinkedHashMap<>();
-        if (uri.getRawQuery() != null) {
-            for (String kv : uri.getRawQuery().split("&")) {
-                int eq = kv.indexOf('=');
-                if (eq > 0) {
-                    q.put(kv.substring(0, eq), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
-                }
-            }
-        }
-        return q;
     }
 }

@@ -22,13 +22,20 @@ public final class Prerequisites {
 
     /** The executable on PATH, or skips (locally) / fails (CI) the calling test. */
     public static Path requireTool(String name) {
-        Optional<Path> found = findOnPath(name);
+        return require(findOnPath(name), name + " is not on PATH; install it (.ci/run does) to run this test");
+    }
+
+    /**
+     * What was found, or skips (locally) / fails (CI) the calling test.
+     *
+     * @param missing what is missing and how to install it, for the message
+     */
+    public static <T> T require(Optional<T> found, String missing) {
         if (found.isEmpty()) {
-            String msg = name + " is not on PATH; install it (.ci/run does) to run this test";
             if (isCi()) {
-                Assertions.fail(msg);
+                Assertions.fail(missing);
             }
-            Assumptions.abort(msg);
+            Assumptions.abort(missing);
         }
         return found.get();
     }

@@ -3,7 +3,9 @@ package dev.drkit.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Files;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -13,7 +15,9 @@ class PostgresServerIT {
 
     @Test
     void startsARealClusterWithPasswordAuthAndCleansUp() throws Exception {
-        Path dir;
+        Path work;
+        Path data;
+        int port;
         try (PostgresServer pg = PostgresServer.start()) {
             pg.createDatabase("app");
             pg.execute("app", "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)");
@@ -24,8 +28,22 @@ class PostgresServerIT {
             assertThat(pg.databases()).contains("app", "postgres");
             assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl("app"), "postgres", "wrong"))
                     .isInstanceOf(SQLException.class).hasMessageContaining("password authentication failed");
-            dir = pg.binDir();
+            work = pg.log().getParent();
+            data = pg.dataDir();
+            port = pg.port();
+            assertThat(data).isDirectory();
+            assertThat(portIsFree(port)).as("port %d while the server runs", port).isFalse();
         }
-        assertThat(Files.isDirectory(dir)).isTrue();
+        assertThat(data).doesNotExist();
+        assertThat(work).doesNotExist();
+        assertThat(portIsFree(port)).as("port %d after close", port).isTrue();
+    }
+
+    private static boolean portIsFree(int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 }

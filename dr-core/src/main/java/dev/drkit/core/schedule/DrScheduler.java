@@ -27,7 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -103,6 +105,18 @@ public final class DrScheduler implements AutoCloseable {
         return s;
     }
 
+    /** A scheduler that only looks for due jobs when {@link #runDue()} is called (for tests). */
+    static DrScheduler manual(DrKit kit, Setup setup, Clock clock, Duration grace) {
+        return new DrScheduler(kit, setup, clock, grace);
+    }
+
+    /** Looks for due jobs once, as a tick does, and waits until the jobs it started have ended. */
+    void runDue() throws InterruptedException, ExecutionException {
+        for (Future<?> job : tick()) {
+            job.get();
+        }
+    }
+
     /** The scheduled jobs: name and cron expression. */
     public Map<String, String> jobs() {
         Map<String, String> out = new LinkedHashMap<>();
@@ -112,9 +126,10 @@ public final class DrScheduler implements AutoCloseable {
         return out;
     }
 
-    private void tick() {
+    private List<Future<?>> tick() {
+        List<Future<?>> started = new ArrayList<>();
         if (stopping) {
-            return;
+            return started;
         }
         Instant now = clock.instant();
         for (Job job : jobs) {
@@ -124,18 +139,19 @@ public final class DrScheduler implements AutoCloseable {
             }
             Instant slot = due.get();
             running.add(job.name);
-            workers.execute(() -> {
+            started.add(workers.submit(() -> {
                 try {
                     runSlot(job, slot);
                 } finally {
                     running.remove(job.name);
                 }
-            });
+            }));
         }
         if (Duration.between(lastRpoCheck, now).toSeconds() >= 60) {
             lastRpoCheck = now;
             checkObjectives();
         }
+        return started;
     }
 
     private void runSlot(Job job, Instant slot) {

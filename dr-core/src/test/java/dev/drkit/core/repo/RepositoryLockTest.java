@@ -61,20 +61,62 @@ class RepositoryLockTest {
         Instant now = Instant.now();
         var live = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now, now.plus(TTL));
         storage.createIfAbsent("locks/live/1-x.json", Json.write(live));
+        List<String> takenOver = new ArrayList<>();
         assertThatThrownBy(() -> RepositoryLock.acquire(storage, "live", "backup", TTL, Duration.ZERO,
-                Clock.systemUTC(), s -> { })).isInstanceOf(RepositoryLockedException.class)
+                Clock.systemUTC(), takenOver::add)).isInstanceOf(RepositoryLockedException.class)
                 .hasMessageContaining("elsewhere");
+        assertThat(takenOver).isEmpty();
+        assertThat(holders(storage, "live")).containsExactly(live);
 
         var expired = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now.minus(TTL),
                 now.minusSeconds(1));
         storage.createIfAbsent("locks/old/1-x.json", Json.write(expired));
-        RepositoryLock.acquire(storage, "old", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> { }).close();
+        try (RepositoryLock lock = RepositoryLock.acquire(storage, "old", "prune", TTL, Duration.ZERO,
+                Clock.systemUTC(), takenOver::add)) {
+            assertThat(takenOver).singleElement().asString().contains("elsewhere");
+            assertThat(holders(storage, "old")).singleElement().satisfies(this::isMine)
+                    .satisfies(h -> assertThat(h.operation()).isEqualTo("prune"));
+        }
+        assertThat(storage.list("locks/old/")).isEmpty();
     }
 
     @Test
     void unreadableLockObjectBlocksNobody() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
         storage.createIfAbsent("locks/torn/1-x.json", "{\"owner\":".getBytes(StandardCharsets.UTF_8));
-        RepositoryLock.acquire(storage, "torn", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> { }).close();
+        List<String> takenOver = new ArrayList<>();
+        try (RepositoryLock lock = RepositoryLock.acquire(storage, "torn", "backup", TTL, Duration.ZERO,
+                Clock.systemUTC(), takenOver::add)) {
+            assertThat(holders(storage, "torn")).singleElement().satisfies(this::isMine);
+            // held for real: the next one is refused by this holder, not by the torn object
+            assertThatThrownBy(() -> RepositoryLock.acquire(storage, "torn", "prune", TTL, Duration.ZERO,
+                    Clock.systemUTC(), s -> { })).isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining("backup of pid " + ProcessHandle.current().pid());
+        }
+        assertThat(takenOver).isEmpty();
+        assertThat(storage.list("locks/torn/")).extracting(o -> o.key()).containsExactly("locks/torn/1-x.json");
+    }
+
+    /** The readable lock objects of a scope. */
+    private static List<RepositoryLock.LockInfo> holders(FileStorageBackend storage, String scope) throws Exception {
+        List<RepositoryLock.LockInfo> out = new ArrayList<>();
+        for (var o : storage.list("locks/" + scope + "/")) {
+            byte[] bytes;
+            try (var in = storage.open(o.key(), 0)) {
+                bytes = in.readAllBytes();
+            }
+            try {
+                out.add(Json.read(bytes, RepositoryLock.LockInfo.class));
+            } catch (java.io.IOException | RuntimeException torn) {
+                // not a holder
+            }
+        }
+        return out;
+    }
+
+    private void isMine(RepositoryLock.LockInfo h) {
+        assertThat(h.host()).isEqualTo(Hosts.name());
+        assertThat(h.pid()).isEqualTo(ProcessHandle.current().pid());
+        assertThat(h.expiresAt()).isAfter(Instant.now());
     }
 }

@@ -19,7 +19,6 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,43 +69,78 @@ class DrSchedulerTest {
                     objectives: { rpo: 2min }
                 """.formatted(repo, data, data)));
         MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
-        List<DrEvent> events = new CopyOnWriteArrayList<>();
-        DrListener listener = new DrListener() {
+        List<DrEvent> eventsA = new CopyOnWriteArrayList<>();
+        List<DrEvent> eventsB = new CopyOnWriteArrayList<>();
+        try (DrKit a = DrKit.builder().repository(repo.toString()).clock(clock).listener(recordingInto(eventsA)).build();
+             DrKit b = DrKit.builder().repository(repo.toString()).clock(clock).listener(recordingInto(eventsB)).build()) {
+            a.backup(setup.target("manual").spec());
+            try (DrScheduler sa = DrScheduler.manual(a, setup, clock, Duration.ofSeconds(10));
+                 DrScheduler sb = DrScheduler.manual(b, setup, clock, Duration.ofSeconds(10))) {
+                assertThat(sa.jobs()).containsExactly(Map.entry("backup-config", "* * * * *"));
+                bothLookForDueJobs(sa, sb);
+                assertThat(a.list("config")).extracting(m -> m.startedAt().toString())
+                        .containsExactly("2026-11-27T10:00:30Z");
+                bothLookForDueJobs(sa, sb); // the same slot again: nothing new
+                assertThat(a.list("config")).hasSize(1);
+
+                clock.now = Instant.parse("2026-11-27T10:01:30Z");
+                bothLookForDueJobs(sa, sb);
+                assertThat(a.list("config")).hasSize(2);
+
+                // downtime: 10:02 to 10:05 were missed; one catch-up run, not four
+                clock.now = Instant.parse("2026-11-27T10:05:30Z");
+                bothLookForDueJobs(sa, sb);
+                assertThat(a.list("config")).extracting(m -> m.startedAt().toString()) // keep-last 2 ran after it
+                        .containsExactly("2026-11-27T10:01:30Z", "2026-11-27T10:05:30Z");
+                assertThat(markers(repo)).isEqualTo(3);
+            }
+        }
+        List<DrEvent> events = new java.util.ArrayList<>(eventsA);
+        events.addAll(eventsB);
+        assertThat(events.stream().filter(e -> e.type() == DrEvent.Type.BACKUP_SUCCEEDED
+                && "config".equals(e.target()))).hasSize(3);
+        // each instance warns once, when the manual target's newest backup passed its 2 min RPO
+        assertThat(eventsA.stream().filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK))
+                .singleElement().satisfies(e -> {
+                    assertThat(e.target()).isEqualTo("manual");
+                    assertThat(e.at()).isEqualTo(Instant.parse("2026-11-27T10:05:30Z"));
+                });
+        assertThat(eventsB.stream().filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK).map(DrEvent::target))
+                .containsExactly("manual");
+    }
+
+    private static DrListener recordingInto(List<DrEvent> events) {
+        return new DrListener() {
             @Override
             public void onEvent(DrEvent e) {
                 events.add(e);
             }
         };
-        try (DrKit a = DrKit.builder().repository(repo.toString()).clock(clock).listener(listener).build();
-             DrKit b = DrKit.builder().repository(repo.toString()).clock(clock).build()) {
-            a.backup(setup.target("manual").spec());
-            try (DrScheduler sa = DrScheduler.start(a, setup, clock, Duration.ofMillis(20), Duration.ofSeconds(10));
-                 DrScheduler sb = DrScheduler.start(b, setup, clock, Duration.ofMillis(20), Duration.ofSeconds(10))) {
-                assertThat(sa.jobs()).containsExactly(Map.entry("backup-config", "* * * * *"));
-                awaitMarkers(repo, 1);
-                Thread.sleep(300); // both instances have looked at the 10:00 slot by now
-                assertThat(a.list("config")).hasSize(1);
+    }
 
-                clock.now = Instant.parse("2026-11-27T10:01:30Z");
-                awaitMarkers(repo, 2);
-                Thread.sleep(300);
-                assertThat(a.list("config")).hasSize(2);
+    /**
+     * Both instances look for due jobs at the same moment and run them to the end, then each
+     * once more as their next ticks would: two that met at the slot's lock may both have
+     * backed off (BUSY), and the slot must still run exactly once.
+     */
+    private static void bothLookForDueJobs(DrScheduler sa, DrScheduler sb) throws Exception {
+        var start = new java.util.concurrent.CountDownLatch(1);
+        var ra = java.util.concurrent.CompletableFuture.runAsync(() -> runDue(sa, start));
+        var rb = java.util.concurrent.CompletableFuture.runAsync(() -> runDue(sb, start));
+        start.countDown();
+        ra.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        rb.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        sa.runDue();
+        sb.runDue();
+    }
 
-                // downtime: 10:02 to 10:05 were missed; one catch-up run, not four
-                clock.now = Instant.parse("2026-11-27T10:05:30Z");
-                awaitMarkers(repo, 3);
-                Thread.sleep(500);
-                List<BackupManifest> kept = a.list("config");
-                assertThat(kept).hasSize(2); // keep-last 2 ran after the backup
-                assertThat(kept).extracting(m -> m.startedAt().toString())
-                        .containsExactly("2026-11-27T10:01:30Z", "2026-11-27T10:05:30Z");
-                await(() -> events.stream().anyMatch(e -> e.type() == DrEvent.Type.RPO_AT_RISK));
-            }
+    private static void runDue(DrScheduler s, java.util.concurrent.CountDownLatch start) {
+        try {
+            start.await();
+            s.runDue();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
-        assertThat(events.stream().filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK).map(DrEvent::target))
-                .containsExactly("manual");
-        assertThat(events.stream().filter(e -> e.type() == DrEvent.Type.BACKUP_SUCCEEDED
-                && "config".equals(e.target()))).hasSizeLessThanOrEqualTo(3);
     }
 
     @Test
@@ -137,23 +171,9 @@ class DrSchedulerTest {
         }
     }
 
-    private static void awaitMarkers(Path repo, int n) throws InterruptedException {
-        await(() -> {
-            try (var s = Files.list(repo.resolve("status/jobs/backup-config"))) {
-                return s.filter(p -> p.toString().endsWith(".json")).count() >= n;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        });
-    }
-
-    private static void await(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within 30 s");
-            }
-            Thread.sleep(20);
+    private static long markers(Path repo) throws java.io.IOException {
+        try (var s = Files.list(repo.resolve("status/jobs/backup-config"))) {
+            return s.filter(p -> p.toString().endsWith(".json")).count();
         }
     }
 }

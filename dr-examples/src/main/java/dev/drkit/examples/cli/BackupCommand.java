@@ -164,7 +164,7 @@ final class BackupCommand implements Callable<Integer> {
 
 
     @Command(name = "postgres", description = "Physical base backup of a PostgreSQL cluster (15+), for point-in-time "
-            + "recovery with the WAL that archive_command = 'drkit --repo R wal-push %p' stores. Runs on the database "
+            + "recovery with the WAL that archive_command = 'drkit --repo R wal-push %%p' stores. Runs on the database "
             + "host as the cluster's owner: the data directory is read directly.")
     static final class Postgres implements Callable<Integer> {
         @Spec

@@ -14,7 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "config", description = "Work with the --config setup file.", subcommands = ConfigCommand.Check.class)
 final class ConfigCommand {
 
-    @Command(name = "check", description = "Check the setup file: every problem with its line (exit 1), else a "
+    @Command(name = "check", description = "Check the setup file: every problem with its line (exit 2), else a "
             + "summary of the targets it sets up.")
     static final class Check implements Callable<Integer> {
         @Spec

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code drkit} command line. Exit codes: 0 success, 1 the operation failed (one line
- * on stderr that says what failed and what to do), 2 usage error, 3 a backup was stored but is
+ * on stderr that says what failed and what to do), 2 usage error: the command line, or a
+ * setup, key or credential file it names, must change; 3 a backup was stored but is
  * incomplete (files changed while they were copied; they are named on stderr).
  */
 @Command(name = "drkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
@@ -19,6 +20,11 @@ import picocli.CommandLine.Command;
                 KeyCommand.class, DrillCommand.class, ConfigCommand.class, RunCommand.class, StatusCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DrkitCli {
+    static final int FAILED = 1;
+    static final int USAGE = CommandLine.ExitCode.USAGE;
+    private static final java.util.Set<DrException.ErrorCode> USAGE_ERRORS =
+            java.util.EnumSet.of(DrException.ErrorCode.CONFIG_INVALID, DrException.ErrorCode.PROVIDER_SELECTION);
+
     @picocli.CommandLine.Mixin
     GlobalOptions global;
 
@@ -50,38 +56,82 @@ public final class DrkitCli {
         return cli.execute(args);
     }
 
+    /**
+     * The one place that turns a failure into an exit code: invalid configuration (a
+     * {@link dev.drkit.ConfigException}) or a repository URI no storage serves means the command
+     * line, or a setup or key file it names, must change: a usage error (2) like the ones
+     * picocli finds. Anything else is a failed operation (1).
+     */
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         PrintWriter err = cmd.getErr();
         if (e instanceof DrException) {
             err.println("drkit: " + e.getMessage());
         } else {
-            err.println("drkit: " + cmd.getCommandName() + " failed: " + e);
+            err.println("drkit: " + cmd.getCommandName() + " failed: " + describe(e));
         }
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "").equals("debug")) {
+        if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }
         err.flush();
-        return 1;
+        return e instanceof DrException d && USAGE_ERRORS.contains(d.code()) ? USAGE : FAILED;
     }
 
-    /** slf4j-simple reads its settings once, so they are set before the first logger exists. */
-    private static void configureLogging(String[] args) {
-        String level = java.util.Arrays.asList(args).contains("run") ? "info" : "warn"; // the daemon says what it does
-        for (String a : args) {
-            if (a.equals("-v") || a.equals("--verbose")) {
-                level = "info";
-            } else if (a.equals("-vv")) {
-                level = "debug";
-            } else if (a.equals("-q") || a.equals("--quiet")) {
-                level = "error";
-            }
+    /** What went wrong in words; the exception's class name only when there are no words. */
+    private static String describe(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException n) {
+            return n.getFile() + " does not exist";
         }
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
-                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", level));
+        if (e instanceof java.nio.file.AccessDeniedException a) {
+            return "permission denied: " + a.getFile();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /**
+     * slf4j-simple reads its settings once, so they are set before the first logger exists,
+     * from the arguments as given: drkit's own loggers say what happens with {@code -v} and how
+     * with {@code -vv}; {@code -vvv} opens every library's debug log too.
+     */
+    private static void configureLogging(String[] args) {
+        int verbosity = count(java.util.List.of(args), 'v', "--verbose");
+        boolean quiet = count(java.util.List.of(args), 'q', "--quiet") > 0;
+        String drkit = quiet ? "error" : verbosity >= 2 ? "debug" : verbosity == 1 ? "info"
+                : java.util.Arrays.asList(args).contains("run") ? "info" : "warn"; // the daemon says what it does
+        String others = quiet ? "error" : verbosity >= 3 ? "debug" : "warn";
+        boolean levelGiven = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") != null;
+        setDefault("org.slf4j.simpleLogger.defaultLogLevel", others);
+        if (!levelGiven) {
+            setDefault("org.slf4j.simpleLogger.log.dev.drkit", drkit);
+        }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
+    }
+
+    /** How often -v was given, before or after the command name (picocli keeps only one side's). */
+    static int verbosity(java.util.List<String> args) {
+        return count(args, 'v', "--verbose");
+    }
+
+    /** How often a flag of the global options appears, alone or clustered ({@code -vv}, {@code -qv}). */
+    private static int count(java.util.List<String> args, char shortName, String longName) {
+        int n = 0;
+        for (String a : args) {
+            if (a.equals("--")) {
+                break;
+            } else if (a.equals(longName)) {
+                n++;
+            } else if (a.matches("-[hqvV]+")) {
+                n += (int) a.chars().filter(c -> c == shortName).count();
+            }
+        }
+        return n;
+    }
+
+    /** A level given with -D on the java command line wins. */
+    private static void setDefault(String property, String value) {
+        System.setProperty(property, System.getProperty(property, value));
     }
 
     /** The version from the jar manifest. */

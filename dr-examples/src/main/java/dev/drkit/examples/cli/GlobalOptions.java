@@ -27,12 +27,22 @@ final class GlobalOptions {
     @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT, description = "Only errors on stderr.")
     boolean quiet;
 
-    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT, description = "Log what happens on stderr.")
-    boolean verbose;
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Log what happens on stderr; -vv also how (debug), -vvv every library's debug log too.")
+    boolean[] verbose = new boolean[0];
 
     @Option(names = "--lock-wait", paramLabel = "DURATION", scope = ScopeType.INHERIT,
             description = "How long to wait for a lock held by another process (default: fail at once).")
     String lockWait;
+
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** How often -v was given: 0 warnings only, 1 what happens, 2 and more also how. */
+    int verbosity() {
+        picocli.CommandLine.ParseResult parsed = mixee.commandLine().getParseResult();
+        return parsed == null ? verbose.length : DrkitCli.verbosity(parsed.originalArgs());
+    }
 
     /** The options given on the command line, wherever they stood. */
     static GlobalOptions of(picocli.CommandLine.Model.CommandSpec spec) {
@@ -124,6 +134,9 @@ final class GlobalOptions {
             b.listener(new ConsoleProgress(err));
         }
         listeners.forEach(b::listener);
+        if (verbosity() > 0 && listeners.stream().noneMatch(l -> l instanceof dev.drkit.core.notify.LoggingListener)) {
+            b.listener(new dev.drkit.core.notify.LoggingListener()); // -v: each step of the operation on stderr
+        }
         return b.build();
     }
 

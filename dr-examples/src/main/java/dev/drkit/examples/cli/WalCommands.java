@@ -18,14 +18,14 @@ final class WalCommands {
     private WalCommands() {
     }
 
-    @Command(name = "wal-push", description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %p'). "
+    @Command(name = "wal-push", description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %%p'). "
             + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
             + "under an archived name are refused.")
     static final class Push implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%p, relative to the data directory).")
+        @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p, relative to the data directory).")
         Path file;
 
         @Option(names = "--pgdata", paramLabel = "DIR",
@@ -42,7 +42,7 @@ final class WalCommands {
             Path wal = dataDir.resolve(file);
             try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);
-                if (!global.quiet && global.verbose) {
+                if (!global.quiet && global.verbosity() > 0) {
                     spec.commandLine().getOut().println(wal.getFileName() + ": " + r.name().toLowerCase());
                 }
             }
@@ -50,7 +50,7 @@ final class WalCommands {
         }
     }
 
-    @Command(name = "wal-fetch", description = "Restore one WAL file (restore_command = 'drkit --repo R wal-fetch %f %p'). "
+    @Command(name = "wal-fetch", description = "Restore one WAL file (restore_command = 'drkit --repo R wal-fetch %%f %%p'). "
             + "Exits 0 when found, 1 when the repository does not hold it, 255 on errors (which makes PostgreSQL "
             + "stop recovery instead of ending it early).")
     static final class Fetch implements Callable<Integer> {
@@ -59,10 +59,10 @@ final class WalCommands {
         @Spec
         CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%f).")
+        @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%%f).")
         String name;
 
-        @Parameters(index = "1", paramLabel = "TARGET", description = "Where to write it (%p).")
+        @Parameters(index = "1", paramLabel = "TARGET", description = "Where to write it (%%p).")
         Path target;
 
         @Option(names = "--pgdata", paramLabel = "DIR",

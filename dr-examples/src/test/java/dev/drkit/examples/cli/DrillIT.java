@@ -71,7 +71,7 @@ class DrillIT {
         Path used = Files.createDirectories(work.resolve("used"));
         Files.writeString(used.resolve("keep.me"), "production backups\n");
         CliProcess.Result refused = CliProcess.run(used, "drill", "--skip-database", "--dir", work.resolve("d1").toString());
-        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.exit()).isEqualTo(2);
         assertThat(refused.err()).contains("is not empty").contains("corrupts a backup on purpose");
         assertThat(used.resolve("keep.me")).hasContent("production backups");
 

@@ -105,6 +105,7 @@ class EncryptedNewUserIT {
     @Test
     void passphraseBackupsDecryptWithGpgAndTheSamePassphrase() throws Exception {
         Path pass = Files.writeString(work.resolve("passphrase"), "correct horse battery staple\n");
+        Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-------"));
         String id = ok(CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString(),
                 "--passphrase-file", pass.toString())).lastLine();
         Path artifact = repo.resolve("backups/config/" + id + "/files.tar.zst.pgp");

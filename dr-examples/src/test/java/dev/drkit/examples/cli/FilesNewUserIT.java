@@ -240,11 +240,11 @@ class FilesNewUserIT {
         assertThat(missing.err()).contains("--name");
 
         CliProcess.Result noRepo = CliProcess.run(null, "list");
-        assertThat(noRepo.exit()).isEqualTo(1);
+        assertThat(noRepo.exit()).isEqualTo(2);
         assertThat(noRepo.err().strip()).contains("--repo").doesNotContain("\n");
 
         CliProcess.Result badScheme = CliProcess.run(null, "--repo", "gopher://x/y", "list");
-        assertThat(badScheme.exit()).isEqualTo(1);
+        assertThat(badScheme.exit()).isEqualTo(2);
         assertThat(badScheme.err()).contains("known: file");
 
         // a mistyped repository or an unmounted disk is never taken for an empty, healthy repository

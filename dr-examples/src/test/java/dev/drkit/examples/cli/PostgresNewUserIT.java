@@ -89,7 +89,7 @@ class PostgresNewUserIT {
         CliProcess.Result r = CliProcess.run(repo, "backup", "postgres-logical", "--name", "postgres-main",
                 "--url", pg.jdbcUrl("corporate_intel"), "--user", "postgres", "--password-file", wrong.toString(),
                 "--bin-dir", pg.binDir().toString());
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).as("a password file to fix is a usage error").isEqualTo(2);
         assertThat(r.err()).contains("authentication failed").doesNotContain("hunter2-is-wrong");
         assertThat(r.out()).doesNotContain("hunter2-is-wrong");
         assertThat(CliProcess.run(repo, "list").out()).doesNotContain("postgres-main");

@@ -92,7 +92,7 @@ class SetupFileIT {
                     schedule: "every day"
                 """);
         CliProcess.Result r = CliProcess.run(null, "--config", setup.toString(), "backup", "--all");
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("3 configuration problems")
                 .contains(setup + ":7: targets.db.password: secrets do not belong in the setup file")
                 .contains(setup + ":8: targets.config: a files target needs 'path'")
