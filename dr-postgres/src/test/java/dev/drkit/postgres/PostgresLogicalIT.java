@@ -168,7 +168,7 @@ class PostgresLogicalIT {
         VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, scratch);
         assertThat(report.problems()).isEmpty();
         assertThat(report.results()).extracting(VerificationResult::verifier)
-                .containsExactly("checksum", "decode", "pg-archive", "pg-restore-test");
+                .containsExactly("checksum", "checksum-files", "decode", "pg-archive", "pg-restore-test");
         VerificationResult restoreTest = report.results().get(3);
         assertThat(restoreTest.details()).containsEntry("tablesCompared", 3).containsKey("restoreSeconds");
         assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
