@@ -46,6 +46,7 @@ import org.slf4j.LoggerFactory;
 public final class PostgresLogicalTarget implements BackupTarget {
     public static final String ARCHIVE = "database.dump";
     public static final String GLOBALS = "globals.sql";
+    private static final int MAX_GLOBALS = 64 * 1024 * 1024;
     private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalTarget.class);
 
     private final Settings settings;
@@ -158,8 +159,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 RestoreInProgress.ofThisProcess(context.manifest().id()));
         try {
             if (o.bool("globals", false) && context.manifest().artifact(GLOBALS).isPresent()) {
+                byte[] globals;
+                try (InputStream in = context.openArtifact(GLOBALS)) {
+                    globals = in.readNBytes(MAX_GLOBALS); // roles and tablespaces: kilobytes
+                    if (in.read() >= 0) {
+                        throw new dev.drkit.CorruptDataException(GLOBALS + " of backup " + context.manifest().id()
+                                + " is larger than " + MAX_GLOBALS + " bytes, which roles and tablespaces never are");
+                    }
+                }
+                PsqlScriptGuard.check(globals, GLOBALS + " of backup " + context.manifest().id());
                 feed(tools, admin, "psql", List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0",
-                        "-f", "-"), context.openArtifact(GLOBALS));
+                        "-f", "-"), new java.io.ByteArrayInputStream(globals));
             }
             List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
             o.getAll("table").forEach(t -> args.add("--table=" + t));

@@ -228,4 +228,55 @@ class PostgresLogicalIT {
             assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(10000);
         }
     }
+
+    @Test
+    void aForgedGlobalsScriptRunsNoPsqlCommand() throws Exception {
+        Path pwned = dir.resolve("pwned");
+        // whoever can write the repository can store a backup of this type whose globals.sql
+        // asks psql to run a shell command as drkit's user (often root)
+        String id;
+        try (DrKit forger = DrKit.builder().repository(dir.resolve("repo").toString())
+                .register(new dev.drkit.spi.BackupTargetProvider() {
+                    @Override
+                    public String type() {
+                        return "postgres-logical";
+                    }
+
+                    @Override
+                    public dev.drkit.spi.BackupTarget create(Settings settings) {
+                        return new dev.drkit.spi.BackupTarget() {
+                            @Override
+                            public String type() {
+                                return "postgres-logical";
+                            }
+
+                            @Override
+                            public java.util.Set<dev.drkit.Capability> capabilities() {
+                                return java.util.EnumSet.of(dev.drkit.Capability.FULL);
+                            }
+
+                            @Override
+                            public void backup(dev.drkit.spi.BackupContext context) throws java.io.IOException {
+                                try (var out = context.newArtifact("globals.sql")) {
+                                    out.write(("CREATE ROLE forged;\n\\! touch " + pwned + "\n")
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                                }
+                            }
+
+                            @Override
+                            public void restore(dev.drkit.spi.RestoreContext context) {
+                                throw new UnsupportedOperationException();
+                            }
+                        };
+                    }
+                }).build()) {
+            id = forger.backup(new TargetSpec("intel", "postgres-logical", Settings.empty())).id();
+        }
+        String db = "forged_" + Long.toHexString(System.nanoTime());
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", id, restoreTo(db).toBuilder()
+                .set("globals", "true").build(), false)))
+                .isInstanceOf(dev.drkit.UnsafeArchiveException.class).hasMessageContaining("psql command at line 2");
+        assertThat(pwned).doesNotExist();
+        assertThat(pg.databases()).doesNotContain(db);
+    }
 }
