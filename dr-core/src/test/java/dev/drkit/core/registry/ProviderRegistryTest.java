@@ -44,7 +44,7 @@ class ProviderRegistryTest {
         assertThat(r.target("files")).isInstanceOf(FilesBackupTargetProvider.class);
         assertThat(r.retention("gfs")).isNotNull();
         assertThat(r.verifiers("files", VerifyLevel.DECODE)).extracting(VerifierProvider::name)
-                .containsExactly("checksum", "decode");
+                .containsExactly("checksum", "decode", "files-archive");
         assertThat(r.verifiers("files", VerifyLevel.CHECKSUM)).extracting(VerifierProvider::name)
                 .containsExactly("checksum");
         assertThat(r.brokenProviders()).isEmpty();
