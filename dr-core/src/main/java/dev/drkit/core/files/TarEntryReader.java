@@ -228,7 +228,9 @@ final class TarEntryReader {
         }
         String safe = String.join("/", parts);
         if (safe.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
-            throw new UnsafeArchiveException("archive entry '" + printable(raw).substring(0, 64) + "...' has a name "
+            String start = printable(raw);
+            throw new UnsafeArchiveException("archive entry '" + start.substring(0, Math.min(64, start.length()))
+                    + "...' has a name "
                     + "longer than " + MAX_NAME_BYTES + " bytes; refusing the archive");
         }
         return safe;

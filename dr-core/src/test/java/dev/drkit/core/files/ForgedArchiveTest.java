@@ -52,7 +52,12 @@ class ForgedArchiveTest {
 
     /** One forged archive and what must become of it. */
     private record Case(String name, Build build, Class<? extends DrException> refusal, String mentions,
-                        Consumer<Path> restored) {
+                        Consumer<Path> restored, Prepare existing) {
+    }
+
+    /** What a destination holds before a forced restore into it. */
+    private interface Prepare {
+        void into(Path dest, Path outside) throws IOException;
     }
 
     private interface Build {
@@ -60,11 +65,15 @@ class ForgedArchiveTest {
     }
 
     private static Case refused(String name, Class<? extends DrException> refusal, String mentions, Build build) {
-        return new Case(name, build, refusal, mentions, null);
+        return new Case(name, build, refusal, mentions, null, null);
     }
 
     private static Case contained(String name, Build build, Consumer<Path> restored) {
-        return new Case(name, build, null, null, restored);
+        return new Case(name, build, null, null, restored, null);
+    }
+
+    private static Case forcedOver(String name, Prepare existing, Build build, Consumer<Path> restored) {
+        return new Case(name, build, null, null, restored, existing);
     }
 
     @TestFactory
@@ -83,11 +92,15 @@ class ForgedArchiveTest {
         dest = outside.resolveSibling("work").resolve("dest");
         Files.createDirectories(dest.getParent());
         sentinel(outside);
+        if (c.existing() != null) {
+            Files.createDirectories(dest);
+            c.existing().into(dest, outside);
+        }
         byte[] tar = c.build().tar(this);
         Path root = outside.getParent();
         Map<String, String> before = snapshot(root);
 
-        Throwable thrown = catchThrowable(() -> new TarExtractor(dest, false, List.of()).extract(
+        Throwable thrown = catchThrowable(() -> new TarExtractor(dest, c.existing() != null, List.of()).extract(
                 new ByteArrayInputStream(tar)));
         Throwable verified = catchThrowable(() -> FilesArchiveVerifier.walk(new ByteArrayInputStream(tar), "forged"));
 
@@ -96,6 +109,7 @@ class ForgedArchiveTest {
             assertThat(thrown).as("restore").isInstanceOf(c.refusal()).hasMessageContaining(c.mentions());
             assertThat(verified).as("verify").isInstanceOf(c.refusal());
             assertThat(dest).as("a refused archive leaves no destination").doesNotExist();
+            assertThat(c.existing()).as("refusals are tried on new destinations").isNull();
         } else {
             assertThat(thrown).as("restore").isNull();
             assertThat(verified).as("verify").isNull();
@@ -328,6 +342,18 @@ class ForgedArchiveTest {
             java.util.Arrays.fill(name, (byte) 'n');
             return concat(header(e), name, new byte[1024]);
         }));
+        l.add(refused("oversized PAX header", unsafe, "header", t -> {
+            byte[] record = paxRecord("comment", "c".repeat(2 << 20));
+            TarArchiveEntry pax = new TarArchiveEntry("././@PaxHeader", TarConstants.LF_PAX_EXTENDED_HEADER_LC, true);
+            pax.setSize(1L << 40);
+            return concat(header(pax), record, new byte[1024]);
+        }));
+        l.add(refused("PAX record claiming more than its header", corrupt, "not a readable tar", t -> {
+            byte[] record = "999999999 path=x\n".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry pax = new TarArchiveEntry("././@PaxHeader", TarConstants.LF_PAX_EXTENDED_HEADER_LC, true);
+            pax.setSize(record.length);
+            return concat(header(pax), padded(record), new byte[1024]);
+        }));
         l.add(refused("unknown entry type", unsafe, "entry type",
                 t -> forge().special("odd", (byte) 'Z').done()));
         l.add(refused("empty name", unsafe, "no name", t -> forge().file(".", "x").done()));
@@ -361,6 +387,18 @@ class ForgedArchiveTest {
                 d -> assertThat(d.resolve("b")).hasContent("same")));
         l.add(contained("read-only directory with files", t -> forge().dir("ro", 0500).file("ro/f", "f", 0400).done(),
                 d -> assertThat(mode(d.resolve("ro"))).isEqualTo(0500)));
+        l.add(forcedOver("forced over a destination holding a symlink out", (d, o) ->
+                Files.createSymbolicLink(d.resolve("etc"), o.resolve("dir")),
+                t -> forge().dir("etc", 0777).file("etc/inner", "replaced").done(), d -> {
+                    assertThat(Files.isSymbolicLink(d.resolve("etc"))).isFalse();
+                    assertThat(d.resolve("etc/inner")).hasContent("replaced");
+                }));
+        l.add(forcedOver("forced over a destination holding a symlink to a file out", (d, o) ->
+                Files.createSymbolicLink(d.resolve("secret"), o.resolve("secret")),
+                t -> forge().file("secret", "replaced", 0666).done(), d -> {
+                    assertThat(Files.isSymbolicLink(d.resolve("secret"))).isFalse();
+                    assertThat(d.resolve("secret")).hasContent("replaced");
+                }));
         return l;
     }
 
