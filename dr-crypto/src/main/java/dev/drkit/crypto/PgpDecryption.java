@@ -37,7 +37,9 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactory
  * Opens OpenPGP messages written by {@link PgpEncryption} or by gpg: with any of the given
  * secret keys (passphrase-protected ones too) or a passphrase. When nothing fits, it fails
  * before a byte is returned and names the key ids the message needs. Messages without an
- * integrity check are refused, and the check is enforced when the stream ends.
+ * integrity check are refused, and the check is enforced when the stream ends, together with the
+ * message's end: a packet after the literal data, or any byte after the encrypted packet, is
+ * {@link CorruptDataException}.
  * Immutable and thread-safe.
  */
 public final class PgpDecryption implements DecryptionStage {

@@ -20,7 +20,9 @@ import java.util.Set;
  * and Go's {@code os.Root}, which Java lacks: every component of a name is checked to be a real
  * directory (not a link) before the name is used, and attributes are set without following
  * links. Directories once seen stay directories (the extractor never removes or replaces one),
- * which lets the checks of one tree remember them. Not thread-safe.
+ * which lets the checks of one tree remember them. Without {@code openat} a check and the use
+ * that follows are two system calls; the tree is a private (0700) staging directory, so only the
+ * restoring user could race them. Not thread-safe.
  */
 final class ContainedTree {
     private final Path root;
