@@ -1,5 +1,6 @@
 package dev.drkit.crypto;
 
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.DecryptionStage;
@@ -36,7 +37,9 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyDataDecryptorFactory
  * Opens OpenPGP messages written by {@link PgpEncryption} or by gpg: with any of the given
  * secret keys (passphrase-protected ones too) or a passphrase. When nothing fits, it fails
  * before a byte is returned and names the key ids the message needs. Messages without an
- * integrity check are refused, and the check is enforced when the stream ends.
+ * integrity check are refused, and the check is enforced when the stream ends, together with the
+ * message's end: a packet after the literal data, or any byte after the encrypted packet, is
+ * {@link CorruptDataException}.
  * Immutable and thread-safe.
  */
 public final class PgpDecryption implements DecryptionStage {
@@ -60,7 +63,8 @@ public final class PgpDecryption implements DecryptionStage {
 
     @Override
     public InputStream decrypt(InputStream stored, String what) throws IOException {
-        PGPEncryptedDataList list = encryptedDataList(stored, what);
+        InputStream decoded = decoderStream(stored, what);
+        PGPEncryptedDataList list = encryptedDataList(decoded, what);
         List<String> needed = new ArrayList<>();
         for (PGPEncryptedData ed : list) {
             InputStream clear = null;
@@ -84,7 +88,7 @@ public final class PgpDecryption implements DecryptionStage {
                     throw new DrException(ErrorCode.DECRYPTION, what + " has no integrity protection; refusing "
                             + "to trust it");
                 }
-                return new Verified(literalData(clear, what), ed, what);
+                return new Verified(literalData(clear, what), ed, decoded, what);
             }
         }
         throw new DrException(ErrorCode.DECRYPTION, what + " is encrypted to " + String.join(", ", needed)
@@ -93,9 +97,17 @@ public final class PgpDecryption implements DecryptionStage {
                 + "; pass the right --secret-key FILE or --passphrase-file FILE");
     }
 
-    private static PGPEncryptedDataList encryptedDataList(InputStream stored, String what) throws IOException {
+    private static InputStream decoderStream(InputStream stored, String what) {
         try {
-            JcaPGPObjectFactory factory = new JcaPGPObjectFactory(PGPUtil.getDecoderStream(stored));
+            return PGPUtil.getDecoderStream(stored);
+        } catch (IOException | RuntimeException e) {
+            throw new CorruptDataException(what + " is not a readable OpenPGP message: " + e.getMessage(), e);
+        }
+    }
+
+    private static PGPEncryptedDataList encryptedDataList(InputStream decoded, String what) throws IOException {
+        try {
+            JcaPGPObjectFactory factory = new JcaPGPObjectFactory(decoded);
             Object o = factory.nextObject();
             while (o instanceof PGPMarker) {
                 o = factory.nextObject();
@@ -170,20 +182,57 @@ public final class PgpDecryption implements DecryptionStage {
         }
     }
 
-    private static InputStream literalData(InputStream clear, String what) throws IOException {
+    /** The literal data, and the packet bodies around it that must end where it ends, innermost first. */
+    private record Plaintext(InputStream literal, List<InputStream> enclosing) {
+    }
+
+    private static Plaintext literalData(InputStream clear, String what) throws IOException {
         try {
             JcaPGPObjectFactory factory = new JcaPGPObjectFactory(clear);
             Object o = factory.nextObject();
+            List<InputStream> enclosing = new ArrayList<>();
             if (o instanceof PGPCompressedData) { // gpg compresses unless told not to
-                factory = new JcaPGPObjectFactory(((PGPCompressedData) o).getDataStream());
+                PGPCompressedData compressed = (PGPCompressedData) o;
+                factory = new JcaPGPObjectFactory(compressed.getDataStream());
                 o = factory.nextObject();
+                enclosing.add(new CompressedRest(factory, compressed.getInputStream()));
             }
+            enclosing.add(clear);
             if (o instanceof PGPLiteralData) {
-                return ((PGPLiteralData) o).getInputStream();
+                return new Plaintext(((PGPLiteralData) o).getInputStream(), enclosing);
             }
             throw new DrException(ErrorCode.CORRUPT_DATA, what + " holds no literal data packet");
         } catch (PGPException e) {
             throw new DrException(ErrorCode.CORRUPT_DATA, what + " cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What a compressed packet holds after its literal data: the inflated rest must be empty; the
+     * raw body may keep a few bytes the inflater did not need, which are inside the integrity check.
+     */
+    private static final class CompressedRest extends InputStream {
+        private final JcaPGPObjectFactory inflated;
+        private final InputStream body;
+
+        CompressedRest(JcaPGPObjectFactory inflated, InputStream body) {
+            this.inflated = inflated;
+            this.body = body;
+        }
+
+        @Override
+        public int read() throws IOException {
+            Object next;
+            try {
+                next = inflated.nextObject();
+            } catch (IOException | RuntimeException e) {
+                return 0; // something that is not a packet: still something
+            }
+            if (next != null) {
+                return 0;
+            }
+            body.transferTo(java.io.OutputStream.nullOutputStream());
+            return -1;
         }
     }
 
@@ -193,15 +242,22 @@ public final class PgpDecryption implements DecryptionStage {
                 .collect(Collectors.toList());
     }
 
-    /** Checks the integrity packet (MDC) when the plaintext ends. */
+    /**
+     * When the plaintext ends: nothing may follow the literal data inside the encryption, the
+     * integrity packet (MDC) must check out, and nothing may follow the encrypted packet.
+     */
     private static final class Verified extends FilterInputStream {
+        private final List<InputStream> enclosing;
         private final PGPEncryptedData data;
+        private final InputStream message;
         private final String what;
         private boolean checked;
 
-        Verified(InputStream in, PGPEncryptedData data, String what) {
-            super(in);
+        Verified(Plaintext plain, PGPEncryptedData data, InputStream message, String what) {
+            super(plain.literal());
+            this.enclosing = plain.enclosing();
             this.data = data;
+            this.message = message;
             this.what = what;
         }
 
@@ -227,6 +283,12 @@ public final class PgpDecryption implements DecryptionStage {
             if (checked) {
                 return;
             }
+            for (InputStream s : enclosing) {
+                if (s.read() >= 0) { // the integrity check would read past this and pass: look first
+                    throw new CorruptDataException(what + " has more packets after its literal data; it was "
+                            + "tampered with or is corrupt; use another backup");
+                }
+            }
             try {
                 if (!data.verify()) {
                     throw new DrException(ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: it was "
@@ -235,6 +297,10 @@ public final class PgpDecryption implements DecryptionStage {
             } catch (PGPException e) {
                 throw new DrException(ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: "
                         + e.getMessage(), e);
+            }
+            if (message.read() >= 0) {
+                throw new CorruptDataException(what + " has data after its OpenPGP message; it was tampered with "
+                        + "or is corrupt; use another backup");
             }
             checked = true;
         }

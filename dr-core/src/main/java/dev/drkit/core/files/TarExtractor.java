@@ -2,8 +2,8 @@ package dev.drkit.core.files;
 
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
-import dev.drkit.UnsafeArchiveException;
+import dev.drkit.core.files.TarEntryReader.Entry;
+import dev.drkit.core.files.TarEntryReader.Kind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,43 +15,66 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Extracts a tar stream into a destination directory, safely and all or nothing.
+ * Extracts a tar stream into a destination directory, contained and all or nothing.
  *
  * <ul>
- *   <li>Entries go to a staging directory beside the destination; only when the whole
- *       stream has been read and its checksums matched are they moved into place, so a
- *       corrupt backup leaves the destination as it was.</li>
- *   <li>Absolute names and {@code ..} are refused; symbolic links are created last and no
- *       entry is ever written through a link, so nothing lands outside the destination.</li>
+ *   <li>Entries go to a private staging directory beside the destination; only when the whole
+ *       stream has been read to its end-of-archive marker and its checksums matched are they
+ *       moved into place, so a corrupt or hostile backup leaves the destination as it was. A
+ *       failed extraction removes its staging directory; one left by a killed process is removed
+ *       by the next restore to the same destination once it is a day old.</li>
+ *   <li>Every entry is checked by {@link TarEntryReader} and placed by {@link TarPlacement}, the
+ *       rules a decode-level verify applies too: absolute names, {@code ..}, NUL, hard links out,
+ *       an entry under a link or replacing an entry of another kind are refused.</li>
+ *   <li>Nothing is applied through a link: every path component is checked to be a real
+ *       directory before use, modes, times and owners are set without following links, symbolic
+ *       links are created last, and a directory's deferred attributes are applied only if it is
+ *       still the very directory that was created (same file key).</li>
+ *   <li>Devices and FIFOs are skipped with a warning; setuid and setgid bits are removed (a
+ *       backup must not be a way to plant a privileged program).</li>
  *   <li>A destination that holds anything is refused unless {@code force} is set.</li>
  * </ul>
+ *
+ * <p>Not thread-safe; several extractors may unpack into one staging directory at once.
  */
 public final class TarExtractor {
     private static final Logger LOG = LoggerFactory.getLogger(TarExtractor.class);
     private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+    /** Marks a staging directory: {@code .<destination name>.drkit-restore-<uuid>}. */
+    static final String STAGING_MARK = ".drkit-restore-";
+    /** How old a staging directory must be before a later restore takes it for abandoned. */
+    static final Duration ABANDONED = Duration.ofDays(1);
 
     private final Path dest;
     private final boolean force;
     private final List<PathMatcher> includes;
     private long files;
     private long bytes;
+    private long skippedSpecial;
+    private long setIdStripped;
 
+    /**
+     * @param dest the destination directory
+     * @param force whether a non-empty destination may be overwritten
+     * @param includeGlobs restore only entries matching one of these globs (or below a match); empty for all
+     */
     public TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
         this.dest = dest;
         this.force = force;
@@ -75,13 +98,45 @@ public final class TarExtractor {
     void extract(InputStream in) throws IOException {
         Path parent = dest.getParent();
         Files.createDirectories(parent);
-        Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
+        removeAbandonedStaging(parent);
+        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
         Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Throwable failure = null;
         try {
-            unpack(in, staging);
+            unpack(in, staging, name -> true, "the archive restored to " + dest);
             install(staging);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            FileTrees.delete(staging);
+            try {
+                FileTrees.delete(staging);
+            } catch (DrException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Removes staging directories that restores to this destination left when they were killed. */
+    private void removeAbandonedStaging(Path parent) {
+        String prefix = "." + dest.getFileName() + STAGING_MARK;
+        Instant cutoff = Instant.now().minus(ABANDONED);
+        try (DirectoryStream<Path> found = Files.newDirectoryStream(parent,
+                p -> p.getFileName().toString().startsWith(prefix))) {
+            for (Path p : found) {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+                    LOG.warn("removing {}: a restore to {} left it behind on {} and did not finish", p, dest,
+                            a.lastModifiedTime());
+                    FileTrees.delete(p);
+                }
+            }
+        } catch (IOException | DrException e) {
+            LOG.warn("could not remove the staging directories abandoned beside {}: {}", dest, e.getMessage());
         }
     }
 
@@ -94,82 +149,80 @@ public final class TarExtractor {
     }
 
     /** {@link #unpack(InputStream, Path)} of only the entries whose (safe) name {@code wanted} accepts. */
-    public void unpack(InputStream in, Path staging, java.util.function.Predicate<String> wanted) throws IOException {
+    public void unpack(InputStream in, Path staging, Predicate<String> wanted) throws IOException {
+        unpack(in, staging, wanted, "the archive unpacked to " + staging);
+    }
+
+    private void unpack(InputStream in, Path staging, Predicate<String> wanted, String archive) throws IOException {
+        ContainedTree tree = new ContainedTree(staging);
         List<Deferred> directories = new ArrayList<>();
-        List<Deferred> links = new ArrayList<>();
-        java.util.Set<Path> made = new java.util.HashSet<>(); // directories known to exist: no mkdir per file
+        List<Entry> links = new ArrayList<>();
         byte[] buffer = new byte[256 * 1024];
-        TarArchiveInputStream tar = new TarArchiveInputStream(in);
-        TarArchiveEntry e;
-        while ((e = tar.getNextEntry()) != null) {
-            String name = safeName(e.getName());
-            if (name.isEmpty() || !included(name) || !wanted.test(name)) {
+        TarEntryReader reader = new TarEntryReader(in, archive);
+        Entry e;
+        while ((e = reader.next()) != null) {
+            if (!e.kind().restored()) {
+                skippedSpecial++;
+                LOG.warn("skipping {}: devices and FIFOs are not restored", e.name());
                 continue;
             }
-            Path target = staging.resolve(name);
-            if (e.isDirectory()) {
-                if (made.add(target)) {
-                    Files.createDirectories(target);
-                }
-                directories.add(new Deferred(target, e));
-            } else if (e.isSymbolicLink() || e.isLink()) {
-                links.add(new Deferred(target, e));
-            } else if (e.isFile()) {
-                if (made.add(target.getParent())) {
-                    Files.createDirectories(target.getParent());
-                }
-                Files.deleteIfExists(target);
-                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                    long n;
-                    while ((n = tar.read(buffer)) >= 0) {
-                        out.write(buffer, 0, (int) n);
-                        bytes += n;
-                    }
-                }
-                applyAttributes(target, e);
-                files++;
-            } else {
-                LOG.warn("skipping {}: special files (devices, fifos) are not restored", name);
+            if (!included(e.name()) || !wanted.test(e.name())) {
+                continue;
+            }
+            TarPlacement.check(e, tree::kind);
+            if (e.setIdStripped()) {
+                setIdStripped++;
+                LOG.warn("restoring {} without its setuid/setgid bits", e.name());
+            }
+            switch (e.kind()) {
+                case DIRECTORY -> directories.add(new Deferred(e, tree.directory(e.name())));
+                case FILE -> writeFile(tree, reader, e, buffer);
+                default -> links.add(e);
             }
         }
-        // read to the very end so that the checksums are compared before anything is installed
-        in.transferTo(OutputStream.nullOutputStream());
-        for (Deferred link : links) {
-            createLink(staging, link);
+        for (Entry link : links) {
+            createLink(tree, link);
         }
-        directories.sort(Comparator.comparingInt((Deferred d) -> d.path().getNameCount()).reversed());
+        directories.sort(Comparator.comparingInt((Deferred d) -> d.entry().name().split("/").length).reversed());
         for (Deferred d : directories) {
-            applyAttributes(d.path(), d.entry());
+            tree.applyToDirectory(d.entry().name(), d.fileKey(), d.entry(), ROOT);
+        }
+        if (skippedSpecial > 0) {
+            LOG.warn("{} devices or FIFOs in {} were skipped", skippedSpecial, archive);
         }
     }
 
-    private void createLink(Path staging, Deferred link) throws IOException {
-        Path target = link.path();
-        requireNoLinkBetween(staging, target.getParent(), link.entry().getName());
-        Files.createDirectories(target.getParent());
-        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw new UnsafeArchiveException("archive entry '" + link.entry().getName() + "' is a link but the "
-                    + "archive also has entries under it; refusing an archive that could write through a link");
+    private void writeFile(ContainedTree tree, TarEntryReader reader, Entry e, byte[] buffer) throws IOException {
+        Path target = tree.parentsOf(e.name());
+        if (tree.kind(e.name()) == Kind.FILE) {
+            Files.delete(target); // the same name again: the later entry wins, as with tar
         }
-        Files.deleteIfExists(target);
-        if (link.entry().isSymbolicLink()) {
-            Files.createSymbolicLink(target, Path.of(link.entry().getLinkName()));
-            applyOwner(target, link.entry());
-        } else {
-            Path existing = staging.resolve(safeName(link.entry().getLinkName()));
-            requireNoLinkBetween(staging, existing, link.entry().getName());
-            Files.createLink(target, existing);
-        }
-    }
-
-    /** Refuses to go through a symbolic link on the way from {@code staging} to {@code path}. */
-    private static void requireNoLinkBetween(Path staging, Path path, String entry) {
-        for (Path p = path; p != null && p.startsWith(staging) && !p.equals(staging); p = p.getParent()) {
-            if (Files.isSymbolicLink(p)) {
-                throw new UnsafeArchiveException("archive entry '" + entry + "' would be written through the "
-                        + "symbolic link " + staging.relativize(p) + "; refusing to write outside the destination");
+        try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            int n;
+            while ((n = reader.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                bytes += n;
             }
+        }
+        ContainedTree.apply(target, e, ROOT);
+        files++;
+    }
+
+    /** Links come last, so that nothing else is ever written through one; every check is made again now. */
+    private void createLink(ContainedTree tree, Entry link) throws IOException {
+        TarPlacement.check(link, tree::kind);
+        Path target = tree.parentsOf(link.name());
+        if (tree.kind(link.name()) != null) {
+            Files.delete(target); // the same name again, of the same kind (checked above): the later wins
+        }
+        if (link.kind() == Kind.SYMLINK) {
+            Files.createSymbolicLink(target, Path.of(link.link()));
+            if (ROOT) {
+                ContainedTree.applyOwner(target, link);
+            }
+        } else {
+            Files.createLink(target, tree.parentsOf(link.link()));
         }
     }
 
@@ -189,36 +242,7 @@ public final class TarExtractor {
 
     /** The entry name relative to the destination, or an error when it would escape it. */
     static String safeName(String raw) {
-        String name = raw.replace('\\', '/');
-        if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
-            throw new UnsafeArchiveException("archive entry '" + raw + "' has an absolute path; "
-                    + "refusing to write outside the destination");
-        }
-        List<String> parts = new ArrayList<>();
-        for (String part : name.split("/")) {
-            if (part.isEmpty() || part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..") || part.indexOf('\0') >= 0) {
-                throw new UnsafeArchiveException("archive entry '" + raw + "' leaves its directory with '..'; "
-                        + "refusing to write outside the destination");
-            }
-            parts.add(part);
-        }
-        return String.join("/", parts);
-    }
-
-    private static void applyAttributes(Path p, TarArchiveEntry e) throws IOException {
-        applyOwner(p, e);
-        Files.setPosixFilePermissions(p, permissions(e.getMode()));
-        Files.setLastModifiedTime(p, FileTime.from(e.getLastModifiedTime().toInstant()));
-    }
-
-    private static void applyOwner(Path p, TarArchiveEntry e) throws IOException {
-        if (ROOT) {
-            Files.setAttribute(p, "unix:uid", (int) e.getLongUserId(), LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(p, "unix:gid", (int) e.getLongGroupId(), LinkOption.NOFOLLOW_LINKS);
-        }
+        return TarEntryReader.safeName(raw);
     }
 
     static Set<PosixFilePermission> permissions(int mode) {
@@ -239,7 +263,7 @@ public final class TarExtractor {
     private void install(Path staging) throws IOException {
         if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
             Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);
-            Files.setPosixFilePermissions(dest, permissions(0755));
+            Files.setAttribute(dest, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
             return;
         }
         merge(staging, dest);
@@ -275,12 +299,22 @@ public final class TarExtractor {
         return bytes;
     }
 
+    /** Devices and FIFOs in the archive, skipped. */
+    public long skippedSpecial() {
+        return skippedSpecial;
+    }
+
+    /** Entries restored without the setuid or setgid bits the archive gave them. */
+    public long setIdStripped() {
+        return setIdStripped;
+    }
+
     private static boolean isEmpty(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();
         }
     }
 
-    private record Deferred(Path path, TarArchiveEntry entry) {
+    private record Deferred(Entry entry, Object fileKey) {
     }
 }

@@ -3,6 +3,7 @@ package dev.drkit.core.files;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.UnsafeArchiveException;
 import java.io.ByteArrayInputStream;
@@ -10,7 +11,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -129,9 +134,92 @@ class TarExtractorTest {
         byte[] whole = tar("big.txt", "x".repeat(100_000));
         byte[] cut = java.util.Arrays.copyOf(whole, 50_000);
         Path dest = dir.resolve("dest");
-        assertThatThrownBy(() -> extract(dest, false, cut)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> extract(dest, false, cut)).isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("Truncated");
         assertThat(dest).doesNotExist();
         try (var s = Files.list(dir)) {
+            assertThat(s).isEmpty();
+        }
+    }
+
+    @Test
+    void stagingLeftByAKilledRestoreIsRemovedOnceADayOld() throws IOException {
+        Path dest = dir.resolve("dest");
+        Path old = Files.createDirectories(dir.resolve(".dest" + TarExtractor.STAGING_MARK + "old/deep"))
+                .getParent();
+        Files.writeString(old.resolve("deep/half.txt"), "half");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(Duration.ofHours(25))));
+        Path recent = Files.createDirectories(dir.resolve(".dest" + TarExtractor.STAGING_MARK + "running"));
+        Path otherDest = Files.createDirectories(dir.resolve(".other" + TarExtractor.STAGING_MARK + "old"));
+        Files.setLastModifiedTime(otherDest, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
+
+        extract(dest, false, tar("a.txt", "a"));
+
+        assertThat(old).doesNotExist();
+        assertThat(recent).as("possibly a restore still running").isDirectory();
+        assertThat(otherDest).as("another destination's").isDirectory();
+        assertThat(dest.resolve("a.txt")).hasContent("a");
+    }
+
+    @Test
+    void aRefusedArchiveLeavesNeitherDestinationNorStaging() throws IOException {
+        Path dest = dir.resolve("dest");
+        assertThatThrownBy(() -> extract(dest, false, tar("ok.txt", "fine", "link", "->/etc", "link/x", "x")))
+                .isInstanceOf(UnsafeArchiveException.class);
+        try (var s = Files.list(dir)) {
+            assertThat(s).isEmpty();
+        }
+    }
+
+    @Test
+    void modesTimesAndLinksAreRestoredWithoutFollowingLinks() throws IOException {
+        Path dest = dir.resolve("dest");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        FileTime mtime = FileTime.from(Instant.parse("2021-03-04T05:06:07Z"));
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            TarArchiveEntry d = new TarArchiveEntry("conf/", TarConstants.LF_DIR);
+            d.setMode(0750);
+            d.setModTime(mtime);
+            tar.putArchiveEntry(d);
+            tar.closeArchiveEntry();
+            TarArchiveEntry f = new TarArchiveEntry("conf/app.conf");
+            f.setMode(0640);
+            f.setSize(1);
+            f.setModTime(mtime);
+            tar.putArchiveEntry(f);
+            tar.write('x');
+            tar.closeArchiveEntry();
+            TarArchiveEntry l = new TarArchiveEntry("conf/current", TarConstants.LF_SYMLINK);
+            l.setLinkName("app.conf");
+            tar.putArchiveEntry(l);
+            tar.closeArchiveEntry();
+        }
+        TarExtractor x = new TarExtractor(dest, false, List.of());
+        x.extract(new ByteArrayInputStream(bytes.toByteArray()));
+        assertThat(Files.getAttribute(dest.resolve("conf"), "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(040750);
+        assertThat(Files.getLastModifiedTime(dest.resolve("conf"), LinkOption.NOFOLLOW_LINKS)).isEqualTo(mtime);
+        assertThat(Files.getAttribute(dest.resolve("conf/app.conf"), "unix:mode")).isEqualTo(0100640);
+        assertThat(Files.getLastModifiedTime(dest.resolve("conf/app.conf"))).isEqualTo(mtime);
+        assertThat(Files.readSymbolicLink(dest.resolve("conf/current"))).isEqualTo(Path.of("app.conf"));
+        assertThat(x.files()).isEqualTo(1);
+        assertThat(x.bytes()).isEqualTo(1);
+    }
+
+    @Test
+    void devicesAndFifosAreSkippedAndCounted() throws IOException {
+        Path dest = dir.resolve("dest");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            for (byte type : new byte[] {TarConstants.LF_CHR, TarConstants.LF_BLK, TarConstants.LF_FIFO}) {
+                tar.putArchiveEntry(new TarArchiveEntry("special-" + (char) type, type));
+                tar.closeArchiveEntry();
+            }
+        }
+        TarExtractor x = new TarExtractor(dest, false, List.of());
+        x.extract(new ByteArrayInputStream(bytes.toByteArray()));
+        assertThat(x.skippedSpecial()).isEqualTo(3);
+        try (var s = Files.list(dest)) {
             assertThat(s).isEmpty();
         }
     }

@@ -44,7 +44,7 @@ class ProviderRegistryTest {
         assertThat(r.target("files")).isInstanceOf(FilesBackupTargetProvider.class);
         assertThat(r.retention("gfs")).isNotNull();
         assertThat(r.verifiers("files", VerifyLevel.DECODE)).extracting(VerifierProvider::name)
-                .containsExactly("checksum", "checksum-files", "decode");
+                .containsExactly("checksum", "checksum-files", "decode", "files-archive");
         assertThat(r.verifiers("files", VerifyLevel.CHECKSUM)).extracting(VerifierProvider::name)
                 .containsExactly("checksum", "checksum-files");
         assertThat(r.brokenProviders()).isEmpty();
