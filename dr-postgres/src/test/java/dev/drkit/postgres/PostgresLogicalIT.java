@@ -169,7 +169,7 @@ class PostgresLogicalIT {
         assertThat(report.problems()).isEmpty();
         assertThat(report.results()).extracting(VerificationResult::verifier)
                 .containsExactly("checksum", "checksum-files", "decode", "pg-archive", "pg-restore-test");
-        VerificationResult restoreTest = report.results().get(3);
+        VerificationResult restoreTest = report.results().get(4);
         assertThat(restoreTest.details()).containsEntry("tablesCompared", 3).containsKey("restoreSeconds");
         assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
 
