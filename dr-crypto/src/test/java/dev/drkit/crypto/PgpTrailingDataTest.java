@@ -151,6 +151,9 @@ class PgpTrailingDataTest {
                 ((ObjectNode) a).put("storedSize", bytes.length).put("sha256", sha256);
             }
         }
-        Json.mapper().writeValue(manifest.toFile(), m);
+        byte[] forged = Json.mapper().writeValueAsBytes(m);
+        Files.write(manifest, forged);
+        Files.write(manifest.resolveSibling("manifest.json.sha256"),
+                dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
     }
 }
