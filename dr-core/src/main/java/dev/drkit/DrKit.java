@@ -94,7 +94,7 @@ public final class DrKit implements AutoCloseable {
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
         // nothing is read or created yet: reading operations need an existing repository,
         // writing ones create it (see Repository#requireExisting and #initialise)
-        this.repository = Repository.attach(storage, clock);
+        this.repository = Repository.attach(storage, clock).trust(b.trusted);
     }
 
     /**
@@ -257,11 +257,7 @@ public final class DrKit implements AutoCloseable {
 
     /** The manifest, after its signature was checked when trusted keys are configured. */
     private BackupManifest trustedManifest(String target, String backupId) {
-        BackupManifest m = manifest(target, backupId);
-        if (trusted != null) {
-            repository.verifySignature(m.target(), m.id(), trusted);
-        }
-        return m;
+        return manifest(target, backupId); // the repository checks signatures on every read when keys are trusted
     }
 
     // ---------------------------------------------------------------- verify
@@ -328,12 +324,34 @@ public final class DrKit implements AutoCloseable {
         ProgressMeter meter = meter("check", null);
         try {
             CheckReport report = new dev.drkit.core.repo.RepositoryCheck(repository, clock, config.lockTtl(), trusted,
-                    meter).run(options);
+                    meter, archiveAreas()).run(options);
             meter.finish();
             return report;
         } catch (IOException e) {
             throw repository.storageError("checking the repository", e);
         }
+    }
+
+    /** The archive areas (e.g. {@code wal}) of the backup types in the repository and of the registered ones. */
+    private Set<String> archiveAreas() {
+        Set<String> types = new java.util.TreeSet<>(registry.targetTypes());
+        try {
+            for (String t : repository.targets()) {
+                repository.catalog(t).backups().forEach(m -> types.add(m.type()));
+            }
+        } catch (RepositoryNotFoundException e) {
+            // nothing to read: the check says so itself
+        }
+        Set<String> areas = new java.util.TreeSet<>();
+        for (String type : types) {
+            try {
+                areas.addAll(registry.target(type).create(Settings.empty()).archiveAreas());
+            } catch (RuntimeException e) {
+                LOG.warn("cannot tell which files backups of type {} keep besides their own; a check leaves them "
+                        + "alone: {}", type, e.getMessage());
+            }
+        }
+        return areas;
     }
 
     // ---------------------------------------------------------------- status
@@ -585,7 +603,8 @@ public final class DrKit implements AutoCloseable {
             return registry.target(type).create(Settings.empty()).pruneArchive(kept, this::archive, dryRun);
         } catch (IOException e) {
             throw repository.storageError("pruning the archive of " + target, e);
-        } catch (DrException e) {
+        } catch (RuntimeException e) {
+            // one odd manifest (a foreign type, bad metadata) must not stop pruning the others
             LOG.warn("could not prune the archive of {}: {}", target, e.getMessage());
             return List.of();
         }
@@ -593,7 +612,10 @@ public final class DrKit implements AutoCloseable {
 
     /** The retention plan for a target, with every dependency of a kept backup kept too. */
     public RetentionPlan planWithDependencies(String target, RetentionPolicy policy) {
-        List<BackupManifest> manifests = repository.manifests(target);
+        Repository.Catalog catalog = repository.catalog(target);
+        List<BackupManifest> manifests = catalog.backups();
+        // a damaged backup cannot say what it needs: nothing older than the newest damaged one goes
+        String newestDamaged = catalog.damaged().stream().map(DamagedBackup::id).max(String::compareTo).orElse(null);
         RetentionPlan plan = policy.plan(manifests, clock);
         Map<String, BackupManifest> byId = new LinkedHashMap<>();
         manifests.forEach(m -> byId.put(m.id(), m));
@@ -616,7 +638,7 @@ public final class DrKit implements AutoCloseable {
             if (m == null) {
                 continue;
             }
-            for (String dep : registry.target(m.type()).create(Settings.empty()).dependencies(m)) {
+            for (String dep : dependencies(m)) {
                 neededBy.computeIfAbsent(dep, k -> new ArrayList<>()).add(m.id());
                 if (kept.add(dep)) {
                     queue.add(dep);
@@ -632,11 +654,29 @@ public final class DrKit implements AutoCloseable {
             } else if (!d.keep() && deps != null) {
                 decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
                         List.of("needed by kept backup " + String.join(", ", deps))));
+            } else if (!d.keep() && newestDamaged != null && d.backupId().compareTo(newestDamaged) < 0) {
+                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
+                        List.of("older than damaged backup " + newestDamaged + ", which may need it")));
             } else {
                 decisions.add(d);
             }
         }
         return new RetentionPlan(plan.policy(), decisions);
+    }
+
+    /** What a backup needs besides itself: its type's answer, or its recorded parent and dependencies. */
+    private List<String> dependencies(BackupManifest m) {
+        try {
+            return registry.target(m.type()).create(Settings.empty()).dependencies(m);
+        } catch (RuntimeException e) {
+            LOG.warn("backup {}/{} is of type {}, which this drkit cannot read ({}); keeping what it records it "
+                    + "needs", m.target(), m.id(), m.type(), e.getMessage());
+            List<String> deps = new ArrayList<>(m.dependsOn());
+            if (m.parent() != null) {
+                deps.add(m.parent());
+            }
+            return deps;
+        }
     }
 
     private List<String> removeIncomplete(String target) {
@@ -661,8 +701,8 @@ public final class DrKit implements AutoCloseable {
      * @param destination the other repository's storage (not closed)
      */
     public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
-        Repository to = Repository.open(destination, clock.instant());
         List<BackupManifest> backups = all ? list(target) : List.of(manifest(target, backupId));
+        Repository to = Repository.open(destination, clock.instant()); // after the source proved to be one
         List<String> copied = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         long bytes = 0;
@@ -671,7 +711,7 @@ public final class DrKit implements AutoCloseable {
         try (RepositoryLock lock = RepositoryLock.acquire(destination, BackupIds.checkTargetName(target), "copy",
                 config.lockTtl(), config.lockWait(), clock, holder -> { })) {
             for (BackupManifest m : backups) {
-                if (to.hasManifest(m.target(), m.id())) {
+                if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
                 } else {
                     if (trusted != null) {

@@ -68,6 +68,11 @@ class DrKitTest {
         }
 
         @Override
+        public List<String> archiveAreas() {
+            return List.of("wal"); // as PostgreSQL's backups keep their WAL beside them
+        }
+
+        @Override
         public void restore(RestoreContext context) throws IOException {
             try (InputStream in = context.openArtifact("data.bin")) {
                 RESTORED.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));

@@ -49,7 +49,7 @@ class RepositoryCheckTest {
     }
 
     private static void age(Path file) throws IOException {
-        Files.setLastModifiedTime(file, FileTime.from(Instant.now().minusSeconds(86_400)));
+        Files.setLastModifiedTime(file, FileTime.from(Instant.now().minusSeconds(2 * 86_400)));
     }
 
     private static List<Kind> kinds(CheckReport r) {
@@ -248,5 +248,99 @@ class RepositoryCheckTest {
                     .isInstanceOf(RepositoryNotFoundException.class);
         }
         assertThat(dir.resolve("typo")).doesNotExist();
+    }
+
+    @Test
+    void repairOnAFolderThatHoldsNoRepositoryDeletesNothing() throws IOException {
+        Path parent = dir.resolve("parent");
+        Path thesis = Files.createDirectories(parent.resolve("docs")).resolve("thesis.txt");
+        Files.writeString(thesis, "important");
+        try (DrKit kit = DrKit.builder().repository(parent.resolve("drkit").toString())
+                .register(new DrKitTest.MemoryProvider()).build()) {
+            kit.backup(spec("one"));
+        }
+        try (var files = Files.walk(parent)) {
+            for (Path p : files.toList()) {
+                Files.setLastModifiedTime(p, FileTime.from(Instant.now().minusSeconds(2 * 86_400)));
+            }
+        }
+        long before;
+        try (var files = Files.walk(parent)) {
+            before = files.count();
+        }
+        try (DrKit kit = DrKit.builder().repository(parent.toString()).register(new DrKitTest.MemoryProvider())
+                .build()) {
+            assertThatThrownBy(() -> kit.check(CheckOptions.catalogOnly().withRepair()))
+                    .isInstanceOf(RepositoryNotFoundException.class);
+        }
+        try (var files = Files.walk(parent)) {
+            assertThat(files.count()).isEqualTo(before);
+        }
+        assertThat(thesis).hasContent("important");
+    }
+
+    @Test
+    void foldersThatAreNotDrkitsAreLeftAlone() throws IOException {
+        try (DrKit kit = kit()) {
+            kit.backup(spec("one"));
+            Path found = Files.createDirectories(repo().resolve("lost+found")).resolve("#1234");
+            age(Files.writeString(found, "what fsck kept"));
+            CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
+            assertThat(r.findings()).isEmpty();
+            assertThat(found).exists();
+        }
+    }
+
+    @Test
+    void aDamagedRecordKeepsTheArchivedBytesItDescribes() throws IOException {
+        try (DrKit kit = kit()) {
+            kit.backup(spec("one"));
+            kit.archive("wal").put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[4096]),
+                    s -> true);
+            try (var files = Files.walk(repo().resolve("wal"))) {
+                for (Path p : files.toList()) {
+                    age(p);
+                }
+            }
+            flip(repo().resolve("wal/sys/1/000000010000000000000001.info.json"), 10);
+            CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
+            assertThat(r.findings()).singleElement().satisfies(f -> {
+                assertThat(f.kind()).isEqualTo(Kind.ARCHIVE_DAMAGED);
+                assertThat(f.object()).isEqualTo("wal/sys/1/000000010000000000000001.info.json");
+                assertThat(f.repaired()).isFalse();
+            });
+            try (var files = Files.list(repo().resolve("wal/sys/1"))) {
+                assertThat(files.map(p -> p.getFileName().toString())).contains("000000010000000000000001.zst",
+                        "000000010000000000000001.zst.sha256");
+            }
+        }
+    }
+
+    @Test
+    void aLegacyManifestIsNotBlessedOverArtifactsThatDoNotMatchIt() throws IOException {
+        try (DrKit kit = kit()) {
+            String id = kit.backup(spec("payload ".repeat(100))).id();
+            String legacy = Files.readString(object(id, "manifest.json")).replace("\"format\" : 2", "\"format\" : 1");
+            rewrite(object(id, "manifest.json"), legacy.getBytes(StandardCharsets.UTF_8));
+            Files.delete(object(id, "manifest.json.sha256"));
+            flip(object(id, "data.bin.zst"), 10); // same size, other bytes
+            CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
+            assertThat(r.findings()).filteredOn(f -> f.kind() == Kind.WITHOUT_CHECKSUM).singleElement()
+                    .satisfies(f -> assertThat(f.repaired()).isFalse());
+            assertThat(object(id, "manifest.json.sha256")).doesNotExist();
+        }
+    }
+
+    @Test
+    void anIdleUploadOfALiveWriterIsNotRemoved() throws IOException {
+        try (DrKit kit = kit()) {
+            kit.backup(spec("one"));
+            Path mine = repo().resolve(".drkit-tmp/" + dev.drkit.core.repo.Hosts.name() + "-"
+                    + ProcessHandle.current().pid() + "-x.part");
+            age(Files.writeString(mine, "a slow source"));
+            CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
+            assertThat(r.findings()).isEmpty();
+            assertThat(mine).exists();
+        }
     }
 }

@@ -50,7 +50,8 @@ public final class BackupIds {
 
     /** Whether an artifact name is well formed (see {@link #checkArtifactName}). */
     public static boolean isValidArtifactName(String name) {
-        return isValidName(name) && !name.startsWith("manifest.") && !name.endsWith(".sha256");
+        return isValidName(name) && !name.startsWith("manifest.") && !name.endsWith(".sha256")
+                && !name.equals(RepositoryLayout.DELETING);
     }
 
     /** Checks a backup id given by a user. */

@@ -23,6 +23,11 @@ public final class ManifestCodec {
     public static final String CHECKSUM_SUFFIX = RepositoryLayout.SHA256_SUFFIX;
 
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
+    // a key given twice or bytes after the document mean two readers could see two manifests
+    private static final com.fasterxml.jackson.databind.ObjectReader STRICT = Json.mapper()
+            .readerFor(BackupManifest.class)
+            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Pattern HEX8 = Pattern.compile("[0-9a-f]{8}");
 
     private ManifestCodec() {
@@ -64,7 +69,7 @@ public final class ManifestCodec {
         }
         BackupManifest m;
         try {
-            m = Json.read(json, BackupManifest.class);
+            m = STRICT.readValue(json);
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
             throw damaged(target, id, "it is not a valid manifest document"
@@ -95,10 +100,10 @@ public final class ManifestCodec {
     /** What in a parsed manifest disagrees with where it is stored or with itself; null when nothing. */
     static String contentProblem(String target, String id, BackupManifest m) {
         if (!id.equals(m.id())) {
-            return "it names backup " + m.id();
+            return "it names backup " + printable(m.id());
         }
         if (!target.equals(m.target())) {
-            return "it names target " + m.target();
+            return "it names target " + printable(m.target());
         }
         if (m.startedAt() == null || m.finishedAt() == null) {
             return "it has no start or end time";
@@ -119,11 +124,11 @@ public final class ManifestCodec {
             return "it has no valid type or kind";
         }
         if (m.parent() != null && !BackupIds.isValid(m.parent())) {
-            return "its parent '" + m.parent() + "' is not a backup id";
+            return "its parent '" + printable(m.parent()) + "' is not a backup id";
         }
         for (String dep : m.dependsOn()) {
             if (!BackupIds.isValid(dep)) {
-                return "its dependency '" + dep + "' is not a backup id";
+                return "its dependency '" + printable(dep) + "' is not a backup id";
             }
         }
         if (m.artifacts().isEmpty()) {
@@ -154,6 +159,21 @@ public final class ManifestCodec {
             return "artifact " + a.name() + " has a malformed checksum";
         }
         return null;
+    }
+
+    /**
+     * A value read from the repository, fit to print: control characters (line breaks,
+     * terminal escapes) become {@code ?} and it is cut at 100 characters, so that a forged
+     * document cannot write lines of its own into a report.
+     */
+    public static String printable(String value) {
+        if (value == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder();
+        value.codePoints().limit(100).forEach(c -> b.appendCodePoint(Character.isISOControl(c)
+                || Character.getType(c) == Character.FORMAT ? '?' : c));
+        return value.codePointCount(0, value.length()) > 100 ? b + "..." : b.toString();
     }
 
     private static DamagedBackupException damaged(String target, String id, String reason) {

@@ -36,6 +36,7 @@ public final class Repository {
     private final StorageBackend storage;
     private final java.time.Clock clock;
     private volatile RepositoryConfig config;
+    private volatile dev.drkit.spi.ManifestVerifier trusted;
 
     private Repository(StorageBackend storage, java.time.Clock clock) {
         this.storage = storage;
@@ -64,6 +65,16 @@ public final class Repository {
         return repo;
     }
 
+    /**
+     * Trusted manifest signatures: from now on a manifest that is not signed by one of these
+     * keys is damaged for every reader (listing, newest backup, retention), not only refused
+     * when named.
+     */
+    public Repository trust(dev.drkit.spi.ManifestVerifier verifier) {
+        this.trusted = verifier;
+        return this;
+    }
+
     public StorageBackend storage() {
         return storage;
     }
@@ -84,7 +95,9 @@ public final class Repository {
 
     /**
      * Creates the repository when the storage holds none, and reads its configuration. Also
-     * adds the configuration's checksum file to a repository written before there was one.
+     * adds the configuration's checksum file to a repository written before there was one. A
+     * damaged configuration is said once and does not stop writing: it holds only the format
+     * and a random id, and every manifest and record carries its own format.
      */
     public RepositoryConfig initialise() {
         if (config != null && config.id() != null) {
@@ -92,14 +105,16 @@ public final class Repository {
         }
         try {
             if (storage.stat(RepositoryLayout.CONFIG).isEmpty()) {
-                byte[] fresh = Json.write(RepositoryConfig.create(clock.instant()));
-                // checksum first: the configuration is what makes the repository exist
-                storage.createIfAbsent(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
-                        ManifestCodec.checksumFile(fresh, RepositoryLayout.CONFIG));
-                storage.createIfAbsent(RepositoryLayout.CONFIG, fresh);
+                storage.createIfAbsent(RepositoryLayout.CONFIG, Json.write(RepositoryConfig.create(clock.instant())));
             }
-            RepositoryConfig read = readConfig();
+            RepositoryConfig read;
+            try {
+                read = readConfig();
+            } catch (CorruptDataException e) {
+                return damagedConfig(e.getMessage());
+            }
             if (storage.stat(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX).isEmpty()) {
+                // from the stored bytes, so that writers racing to create the repository agree
                 storage.createIfAbsent(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
                         ManifestCodec.checksumFile(readSmall(RepositoryLayout.CONFIG), RepositoryLayout.CONFIG));
             }
@@ -112,10 +127,10 @@ public final class Repository {
 
     /**
      * Reads the repository's configuration, failing when the storage holds no repository: a
-     * mistyped location or an unmounted disk must not look like an empty repository.
+     * mistyped location or an unmounted disk must not look like an empty repository. A damaged
+     * configuration, or a lost one beside backups, is said once and reading goes on.
      *
      * @throws RepositoryNotFoundException when there is no repository
-     * @throws CorruptDataException when its configuration is damaged
      */
     public RepositoryConfig requireExisting() {
         if (config != null) {
@@ -125,18 +140,25 @@ public final class Repository {
             config = readConfig();
             return config;
         } catch (CorruptDataException e) {
-            // the configuration holds only the format and a random id, and every manifest carries
-            // its own format: reading goes on (writing does not; see initialise), said once
-            LOG.warn(e.getMessage());
-            config = new RepositoryConfig(RepositoryConfig.FORMAT, null, null);
-            return config;
+            return damagedConfig(e.getMessage());
         } catch (NoSuchFileException e) {
+            if (!listQuietly(RepositoryLayout.BACKUPS).isEmpty()) {
+                return damagedConfig(configDamaged("it is missing, though the backups are there").getMessage());
+            }
             throw new RepositoryNotFoundException("no drkit repository at " + describe() + " (it has no "
                     + RepositoryLayout.CONFIG + "): check the repository location, and that its disk or bucket "
                     + "is there; a backup creates a repository in a new location");
         } catch (IOException e) {
             throw storageError("opening the repository", e);
         }
+    }
+
+    private RepositoryConfig damagedConfig(String message) {
+        if (config == null) {
+            LOG.warn(message);
+        }
+        config = new RepositoryConfig(RepositoryConfig.FORMAT, null, null);
+        return config;
     }
 
     private RepositoryConfig readConfig() throws IOException {
@@ -175,7 +197,7 @@ public final class Repository {
         } catch (CorruptDataException e) {
             return e.getMessage();
         } catch (NoSuchFileException e) {
-            return "the repository configuration " + RepositoryLayout.CONFIG + " is missing";
+            return configDamaged("it is missing, though the backups are there").getMessage();
         } catch (IOException e) {
             throw storageError("reading the repository configuration", e);
         }
@@ -227,7 +249,13 @@ public final class Repository {
         Map<String, List<ObjectInfo>> incomplete = new LinkedHashMap<>();
         for (Map.Entry<String, List<ObjectInfo>> e : backupObjects(target).entrySet()) {
             if (!hasManifest(e.getValue())) {
-                incomplete.put(e.getKey(), e.getValue());
+                // a checksum without its manifest, outside a delete: the manifest was lost
+                if (has(e.getValue(), RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                        && !has(e.getValue(), RepositoryLayout.DELETING)) {
+                    damaged.add(new DamagedBackup(target, e.getKey(), LOST_MANIFEST));
+                } else {
+                    incomplete.put(e.getKey(), e.getValue());
+                }
                 continue;
             }
             try {
@@ -237,7 +265,7 @@ public final class Repository {
             } catch (BackupNotFoundException gone) {
                 // deleted between the listing and the read (a concurrent prune)
             } catch (DrException d) {
-                if (d.code() != ErrorCode.REPOSITORY_FORMAT) {
+                if (d.code() != ErrorCode.REPOSITORY_FORMAT && d.code() != ErrorCode.SIGNATURE) {
                     throw d;
                 }
                 damaged.add(new DamagedBackup(target, e.getKey(), d.getMessage()));
@@ -258,8 +286,19 @@ public final class Repository {
     }
 
     private static boolean hasManifest(List<ObjectInfo> objects) {
-        return objects.stream().anyMatch(o -> o.key().endsWith("/" + RepositoryLayout.MANIFEST));
+        return has(objects, RepositoryLayout.MANIFEST);
     }
+
+    private static boolean has(List<ObjectInfo> objects, String name) {
+        return objects.stream().anyMatch(o -> o.key().endsWith("/" + name));
+    }
+
+    /** Why a backup whose manifest checksum outlived its manifest is damaged. */
+    public static final String LOST_MANIFEST = "its manifest.json is missing while its checksum file is there "
+            + "(lost, or the backup was killed in the instant it finished)";
+
+    /** How far in the future a backup may be dated (clocks drift) before it is not believed. */
+    static final java.time.Duration FUTURE_TOLERANCE = java.time.Duration.ofHours(1);
 
     private Map<String, List<ObjectInfo>> backupObjects(String target) {
         requireExisting();
@@ -287,7 +326,21 @@ public final class Repository {
         String key = RepositoryLayout.manifest(target, id);
         try {
             byte[] json = readSmall(key);
-            return ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
+            if (json.length >= MAX_SMALL) {
+                throw new DamagedBackupException(target, id, "it is larger than " + MAX_SMALL
+                        + " bytes, which no manifest is");
+            }
+            BackupManifest m = ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
+            if (m.startedAt().isAfter(clock.instant().plus(FUTURE_TOLERANCE))) {
+                throw new DamagedBackupException(target, id, "it is dated " + m.startedAt() + ", in the future "
+                        + "(a writer's clock was wrong, or the manifest was altered)");
+            }
+            if (trusted != null) {
+                // with trusted keys, an unsigned or foreign-signed manifest is not believed anywhere
+                byte[] signature = readOptional(key + trusted.signatureSuffix());
+                trusted.verify(json, signature, "manifest of backup " + target + "/" + id);
+            }
+            return m;
         } catch (NoSuchFileException e) {
             throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe()
                     + "; listing the target's backups shows the ones there");
@@ -353,8 +406,13 @@ public final class Repository {
     public void deleteBackup(String target, String id) {
         String prefix = RepositoryLayout.backupPrefix(target, id);
         try {
+            // the marker first: a delete cut short leaves an incomplete backup, not one whose
+            // manifest looks lost
+            storage.createIfAbsent(prefix + RepositoryLayout.DELETING, new byte[0]);
             storage.delete(RepositoryLayout.manifest(target, id));
-            storage.deleteAll(storage.list(prefix).stream().map(ObjectInfo::key).toList());
+            storage.deleteAll(storage.list(prefix).stream().map(ObjectInfo::key)
+                    .filter(k -> !k.equals(prefix + RepositoryLayout.DELETING)).toList());
+            storage.delete(prefix + RepositoryLayout.DELETING);
         } catch (IOException e) {
             throw storageError("deleting backup " + target + "/" + id, e);
         }
@@ -378,6 +436,30 @@ public final class Repository {
             }
         }
         return until;
+    }
+
+    /**
+     * Whether a backup's manifest exists here and is sound. A damaged one (and its checksum
+     * file) is removed, so that a copy from a sound repository puts it back.
+     */
+    public boolean hasSoundManifest(String target, String id) {
+        if (!hasManifest(target, id)) {
+            return false;
+        }
+        try {
+            manifest(target, id);
+            return true;
+        } catch (DamagedBackupException e) {
+            String key = RepositoryLayout.manifest(target, id);
+            try {
+                storage.delete(key);
+                storage.delete(key + ManifestCodec.CHECKSUM_SUFFIX);
+            } catch (IOException io) {
+                throw storageError("removing the damaged manifest of " + target + "/" + id, io);
+            }
+            LOG.warn("replacing the damaged manifest of {}/{} in {}: {}", target, id, describe(), e.reason());
+            return false;
+        }
     }
 
     /** Whether a backup's manifest exists here (the backup is complete). */
@@ -489,9 +571,12 @@ public final class Repository {
         }
     }
 
+    /** The most read of a small object (manifest, record, lock): more means it is not one. */
+    static final int MAX_SMALL = 16 * 1024 * 1024;
+
     byte[] readSmall(String key) throws IOException {
         try (InputStream in = storage.open(key, 0)) {
-            return in.readNBytes(16 * 1024 * 1024);
+            return in.readNBytes(MAX_SMALL);
         }
     }
 

@@ -47,21 +47,30 @@ public final class RepositoryCheck {
     private final Duration lease;
     private final ManifestVerifier trusted;
     private final HashingOutputStream.ByteCounter progress;
+    private final Set<String> areas;
     private final List<Finding> findings = new ArrayList<>();
+    private Instant cutoff;
     private CheckOptions options;
     private int backups;
     private int artifacts;
     private int archiveFiles;
     private long bytesRead;
 
+    /** How old an unfinished storage upload must be before repair removes it (as prune does). */
+    static final Duration UPLOAD_AGE = Duration.ofDays(1);
+
     /**
-     * @param lease how old an unfinished upload or backup must be before it counts as
+     * @param lease how old an unfinished backup or archived file must be before it counts as
      *        abandoned (the lock lease: a live writer renews its lock within it)
      * @param trusted checks manifest signatures when not null
      * @param progress told of every byte re-read; may be null
+     * @param areas the archive areas the repository's backup types keep files in (e.g.
+     *        {@code wal}); objects in other top-level folders are not drkit's and are left alone
      */
     public RepositoryCheck(Repository repo, Clock clock, Duration lease, ManifestVerifier trusted,
-                           HashingOutputStream.ByteCounter progress) {
+                           HashingOutputStream.ByteCounter progress, Set<String> areas) {
+        this.areas = areas.stream().map(a -> a.endsWith("/") ? a : a + "/").collect(java.util.stream.Collectors
+                .toUnmodifiableSet());
         this.repo = repo;
         this.storage = repo.storage();
         this.clock = clock;
@@ -73,17 +82,21 @@ public final class RepositoryCheck {
     /** Runs the check; problems are findings in the report, failures of the storage are thrown. */
     public CheckReport run(CheckOptions options) throws IOException {
         this.options = options;
-        List<ObjectInfo> all = storage.list("");
-        if (all.isEmpty()) {
+        // a folder that holds no repository is never "repaired" into one
+        if (storage.stat(RepositoryLayout.CONFIG).isEmpty() && storage.list(RepositoryLayout.BACKUPS).isEmpty()) {
             repo.requireExisting(); // says "no drkit repository at ..."
         }
+        // locks before the listing, and ages against the listing's time: a writer that finishes
+        // while the check runs is never taken for a crashed one
+        Set<String> liveLocks = liveLockScopes();
+        this.cutoff = clock.instant().minus(lease);
+        List<ObjectInfo> all = storage.list("");
         Map<String, Map<String, Map<String, ObjectInfo>>> byBackup = new TreeMap<>();
         Map<String, Map<String, ObjectInfo>> byArea = new TreeMap<>();
         for (ObjectInfo o : all) {
             classify(o, byBackup, byArea);
         }
         checkConfig();
-        Set<String> liveLocks = liveLockScopes();
         for (var target : byBackup.entrySet()) {
             for (var backup : target.getValue().entrySet()) {
                 checkBackup(target.getKey(), backup.getKey(), backup.getValue(), liveLocks);
@@ -111,8 +124,8 @@ public final class RepositoryCheck {
             return;
         }
         int slash = key.indexOf('/');
-        if (slash < 0 || key.startsWith(RepositoryLayout.LOCKS) || key.startsWith("status/")) {
-            return; // the configuration, locks and records are checked on their own
+        if (slash < 0 || !areas.contains(key.substring(0, slash + 1))) {
+            return; // the configuration, locks and records are checked on their own; the rest is not drkit's
         }
         byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>()).put(key.substring(slash + 1), o);
     }
@@ -133,13 +146,24 @@ public final class RepositoryCheck {
     private void checkBackup(String target, String id, Map<String, ObjectInfo> objects, Set<String> liveLocks)
             throws IOException {
         String prefix = RepositoryLayout.backupPrefix(target, id);
+        if (!objects.containsKey(RepositoryLayout.MANIFEST)
+                && objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                && !objects.containsKey(RepositoryLayout.DELETING)) {
+            findings.add(new Finding(Kind.MANIFEST_DAMAGED, prefix + RepositoryLayout.MANIFEST, "the manifest of backup "
+                    + target + "/" + id + " is damaged: " + Repository.LOST_MANIFEST + "; put it back from a copy of "
+                    + "the repository, or delete the backup's folder by hand", false));
+            return;
+        }
         if (!objects.containsKey(RepositoryLayout.MANIFEST)) {
             Instant newest = objects.values().stream().map(ObjectInfo::lastModified).max(Instant::compareTo)
                     .orElse(Instant.EPOCH);
-            if (newest.isAfter(clock.instant().minus(lease)) || liveLocks.contains(target)) {
+            if (newest.isAfter(cutoff) || liveLocks.contains(target)) {
                 return; // a backup in progress
             }
-            boolean repaired = options.repair() && deleteAll(objects.values());
+            // the backup may have finished since the listing: look again right before deleting
+            boolean repaired = options.repair() && storage.stat(prefix + RepositoryLayout.MANIFEST).isEmpty()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX).isEmpty()
+                    && deleteAll(objects.values());
             findings.add(new Finding(Kind.INCOMPLETE_BACKUP, prefix, "backup " + target + "/" + id + " has "
                     + objects.size() + " object(s) but no manifest: a run that crashed; repair removes them",
                     repaired));
@@ -147,21 +171,19 @@ public final class RepositoryCheck {
         }
         backups++;
         String manifestKey = prefix + RepositoryLayout.MANIFEST;
-        byte[] json = read(manifestKey);
-        byte[] checksum = objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
-                ? read(manifestKey + ManifestCodec.CHECKSUM_SUFFIX) : null;
+        boolean hasChecksum = objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);
         BackupManifest m;
         try {
-            m = ManifestCodec.read(target, id, json, checksum);
-            if (trusted != null) {
-                byte[] signature = objects.containsKey(RepositoryLayout.MANIFEST + trusted.signatureSuffix())
-                        ? read(manifestKey + trusted.signatureSuffix()) : null;
-                trusted.verify(json, signature, "manifest of backup " + target + "/" + id);
-            }
+            m = repo.manifest(target, id); // the checks every reader makes, signature and date included
         } catch (DamagedBackupException e) {
             findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
             return;
+        } catch (dev.drkit.BackupNotFoundException gone) {
+            return; // deleted since the listing (a prune)
         } catch (DrException e) {
+            if (e.code() != DrException.ErrorCode.SIGNATURE && e.code() != DrException.ErrorCode.REPOSITORY_FORMAT) {
+                throw e;
+            }
             findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
             return;
         }
@@ -177,9 +199,18 @@ public final class RepositoryCheck {
                     Kind.ARTIFACT_DAMAGED, "artifact " + a.storedName() + " of backup " + target + "/" + id);
             artifacts++;
         }
-        if (checksum == null) {
-            boolean repaired = options.repair() && artifactsSound && storage.createIfAbsent(manifestKey
-                    + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST));
+        if (!hasChecksum) {
+            // blessing a manifest with a checksum needs its artifacts' bytes proven, not just their sizes
+            boolean proven = artifactsSound && options.repair() && m.artifacts().stream().allMatch(a -> {
+                try {
+                    return rehash(prefix + a.storedName(), a) == null;
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            boolean repaired = proven && storage.createIfAbsent(manifestKey
+                    + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(read(manifestKey),
+                    RepositoryLayout.MANIFEST));
             findings.add(new Finding(Kind.WITHOUT_CHECKSUM, manifestKey, "the manifest of backup " + target
                     + "/" + id + " was written before manifests had checksum files; repair adds one once its "
                     + "artifacts check out", repaired));
@@ -261,6 +292,9 @@ public final class RepositoryCheck {
 
     private void checkArea(String area, Map<String, ObjectInfo> objects) throws IOException {
         Set<String> accounted = new HashSet<>();
+        Set<String> records = new HashSet<>();
+        objects.keySet().stream().filter(n -> n.endsWith(INFO_SUFFIX))
+                .forEach(n -> records.add(n.substring(0, n.length() - INFO_SUFFIX.length())));
         for (var e : objects.entrySet()) {
             String name = e.getKey();
             if (!name.endsWith(INFO_SUFFIX)) {
@@ -292,14 +326,38 @@ public final class RepositoryCheck {
                         + "out", repaired));
             }
         }
-        Instant cutoff = clock.instant().minus(lease);
         for (var e : objects.entrySet()) {
-            if (!accounted.contains(e.getKey()) && e.getValue().lastModified().isBefore(cutoff)) {
-                boolean repaired = options.repair() && deleteAll(List.of(e.getValue()));
+            // a record, damaged or not, holds every object named after its file
+            if (!accounted.contains(e.getKey()) && !namedByRecord(e.getKey(), records)
+                    && e.getValue().lastModified().isBefore(cutoff)) {
+                boolean repaired = options.repair() && !recordedSince(area, e.getKey())
+                        && deleteAll(List.of(e.getValue()));
                 findings.add(new Finding(Kind.ARCHIVE_DAMAGED, e.getValue().key(), "no archived file accounts for "
                         + e.getValue().key() + " (left half-written by a crashed run); repair removes it", repaired));
             }
         }
+    }
+
+    private static boolean namedByRecord(String name, Set<String> records) {
+        for (String r : records) {
+            if (name.equals(r) || name.startsWith(r + ".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a record for the file an object belongs to appeared since the listing (a writer finished). */
+    private boolean recordedSince(String area, String name) throws IOException {
+        int slash = name.lastIndexOf('/');
+        Set<String> records = new HashSet<>();
+        for (ObjectInfo o : storage.list(area + name.substring(0, slash + 1))) {
+            String k = o.key().substring(area.length());
+            if (k.endsWith(INFO_SUFFIX)) {
+                records.add(k.substring(0, k.length() - INFO_SUFFIX.length()));
+            }
+        }
+        return namedByRecord(name, records);
     }
 
     private ArtifactInfo archiveInfo(String area, String path, boolean hasChecksum) throws IOException {
@@ -346,8 +404,8 @@ public final class RepositoryCheck {
             findings.add(new Finding(Kind.STALE_LOCK, key, "lock " + key + " belongs to a process that is gone or "
                     + "whose lease has passed; the next writer takes it over, repair removes it", repaired));
         }
-        List<ObjectInfo> uploads = storage.incompleteUploads(lease);
-        boolean repaired = options.repair() && !uploads.isEmpty() && storage.cleanIncompleteUploads(lease) >= 0;
+        List<ObjectInfo> uploads = storage.incompleteUploads(UPLOAD_AGE);
+        boolean repaired = options.repair() && !uploads.isEmpty() && storage.cleanIncompleteUploads(UPLOAD_AGE) >= 0;
         for (ObjectInfo o : uploads) {
             findings.add(new Finding(Kind.INCOMPLETE_UPLOAD, o.key(), "upload " + o.key() + " (" + o.size()
                     + " bytes) was never finished, left by a killed writer; repair removes it", repaired));

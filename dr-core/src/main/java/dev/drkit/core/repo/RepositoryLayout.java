@@ -7,6 +7,8 @@ public final class RepositoryLayout {
     public static final String LOCKS = "locks/";
     public static final String MANIFEST = "manifest.json";
     public static final String SHA256_SUFFIX = ".sha256";
+    /** Written into a backup's folder before its manifest is deleted: what is left is incomplete. */
+    public static final String DELETING = "deleting";
 
     private RepositoryLayout() {
     }

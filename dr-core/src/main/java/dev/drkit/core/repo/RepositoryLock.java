@@ -126,7 +126,7 @@ public final class RepositoryLock implements AutoCloseable {
 
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
-            return Optional.of(Json.read(in.readAllBytes(), LockInfo.class));
+            return Optional.of(Json.read(in.readNBytes(64 * 1024), LockInfo.class)); // a lock is tiny; more is not one
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {

@@ -69,7 +69,9 @@ public final class VerificationLog {
         for (String n : names(target)) {
             if (name.test(n)) {
                 try (InputStream in = storage.open(prefix(target) + n, 0)) {
-                    return Optional.of(Json.read(in.readAllBytes(), Entry.class));
+                    return Optional.of(Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class));
+                } catch (com.fasterxml.jackson.core.JacksonException e) {
+                    throw new IOException("the verification record " + n + " is damaged; remove it", e);
                 }
             }
         }

@@ -153,8 +153,9 @@ public final class FileStorageBackend implements StorageBackend {
         List<ObjectInfo> out = new ArrayList<>();
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
-                String key = root.relativize(p).toString().replace('\\', '/');
-                if (key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
+                String key = root.relativize(p).toString();
+                if (key.contains("\\") || key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
+                    // a name with a backslash is no object drkit wrote, and no valid key
                     continue;
                 }
                 try {
@@ -197,8 +198,11 @@ public final class FileStorageBackend implements StorageBackend {
         try (Stream<Path> parts = Files.list(tmp)) {
             for (Path p : (Iterable<Path>) parts::iterator) {
                 String name = p.getFileName().toString();
-                boolean orphan = name.startsWith(mine) && !processAlive(name.substring(mine.length()));
-                if ((orphan || Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) && Files.deleteIfExists(p)) {
+                boolean here = name.startsWith(mine);
+                boolean orphan = here && !processAlive(name.substring(mine.length()));
+                // a writer that still runs here keeps its upload, however long it has been idle
+                if ((orphan || (!here && Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)))
+                        && Files.deleteIfExists(p)) {
                     removed++;
                 }
             }
@@ -217,9 +221,10 @@ public final class FileStorageBackend implements StorageBackend {
         try (Stream<Path> parts = Files.list(tmp)) {
             for (Path p : (Iterable<Path>) parts::iterator) {
                 String name = p.getFileName().toString();
-                boolean orphan = name.startsWith(mine) && !processAlive(name.substring(mine.length()));
+                boolean here = name.startsWith(mine);
+                boolean orphan = here && !processAlive(name.substring(mine.length()));
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                if (orphan || a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+                if (orphan || (!here && a.lastModifiedTime().toInstant().isBefore(cutoff))) {
                     out.add(new ObjectInfo(TMP_DIR + "/" + name, a.size(), a.lastModifiedTime().toInstant()));
                 }
             }

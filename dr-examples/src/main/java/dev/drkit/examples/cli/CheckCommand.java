@@ -59,7 +59,7 @@ final class CheckCommand implements Callable<Integer> {
         } else if (!global.quiet || !report.clean()) {
             for (CheckReport.Finding f : report.findings()) {
                 out.println((f.repaired() ? "repaired  " : "PROBLEM   ") + f.kind().name().toLowerCase()
-                        .replace('_', ' ') + " " + f.object() + ": " + f.message());
+                        .replace('_', ' ') + " " + GlobalOptions.safe(f.object()) + ": " + GlobalOptions.safe(f.message()));
             }
             out.printf("checked %d backup(s), %d artifact(s), %d archived file(s)%s in %s%n", report.backups(),
                     report.artifacts(), report.archiveFiles(), options.readData() ? ", re-read "

@@ -140,6 +140,17 @@ final class GlobalOptions {
         return b.build();
     }
 
+    /**
+     * Text that came from a repository (object names, reasons that quote a document), fit for a
+     * terminal: control characters, which could forge lines or send escapes, become {@code ?}.
+     */
+    static String safe(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c)
+                || Character.getType(c) == Character.FORMAT ? '?' : c));
+        return b.toString();
+    }
+
     /** Prints one JSON document on stdout. */
     static void printJson(PrintWriter out, Object value) {
         out.println(new String(Json.write(value), java.nio.charset.StandardCharsets.UTF_8));

@@ -39,7 +39,7 @@ final class ListCommand implements Callable<Integer> {
             }
             for (dev.drkit.DamagedBackup d : damaged) {
                 spec.commandLine().getErr().println("drkit: backup " + d.target() + "/" + d.id()
-                        + " is DAMAGED and left out: " + d.reason() + " (drkit check names what to do)");
+                        + " is DAMAGED and left out: " + GlobalOptions.safe(d.reason()) + " (drkit check names what to do)");
             }
             spec.commandLine().getErr().flush();
             if (backups.isEmpty() && damaged.isEmpty()) {
@@ -64,7 +64,7 @@ final class ListCommand implements Callable<Integer> {
                         Sizes.human(m.rawSize()), Sizes.human(m.storedSize()), lock);
             }
             for (dev.drkit.DamagedBackup d : damaged) {
-                out.printf("%-16s %-24s %-10s %-6s %s%n", d.target(), d.id(), "?", "DAMAGED", d.reason());
+                out.printf("%-16s %-24s %-10s %-6s %s%n", d.target(), d.id(), "?", "DAMAGED", GlobalOptions.safe(d.reason()));
             }
             out.flush();
             return 0;
