@@ -142,6 +142,8 @@ class RepositoryCheckTest {
             Files.writeString(object(id, "stray.bin"), "x");
             Path crashed = Files.createDirectories(repo().resolve("backups/mem/20200101T000000Z-abcdef"));
             age(Files.writeString(crashed.resolve("data.bin.zst"), "half"));
+            Path empty = Files.createDirectories(repo().resolve("backups/mem/20200101T000002Z-abcdef"));
+            age(empty); // a writer killed between making the folder and linking its first object
             Path inProgress = Files.createDirectories(repo().resolve("backups/mem/20200101T000001Z-abcdef"));
             Files.writeString(inProgress.resolve("data.bin.zst"), "being written now");
             Path lock = Files.createDirectories(repo().resolve("locks/mem"))
@@ -159,6 +161,7 @@ class RepositoryCheckTest {
             assertThat(repaired.clean()).isTrue();
             assertThat(object(id, "stray.bin")).doesNotExist();
             assertThat(crashed.resolve("data.bin.zst")).doesNotExist();
+            assertThat(empty).doesNotExist();
             assertThat(inProgress.resolve("data.bin.zst")).exists();
             assertThat(lock).doesNotExist();
             assertThat(repo().resolve(".drkit-tmp/otherhost-1-x.part")).doesNotExist();

@@ -405,7 +405,8 @@ public final class RepositoryCheck {
                     + "whose lease has passed; the next writer takes it over, repair removes it", repaired));
         }
         List<ObjectInfo> uploads = storage.incompleteUploads(UPLOAD_AGE);
-        boolean repaired = options.repair() && !uploads.isEmpty() && storage.cleanIncompleteUploads(UPLOAD_AGE) >= 0;
+        // also clears what the storage keeps beside uploads (empty folders of killed writers)
+        boolean repaired = options.repair() && storage.cleanIncompleteUploads(UPLOAD_AGE) >= 0;
         for (ObjectInfo o : uploads) {
             findings.add(new Finding(Kind.INCOMPLETE_UPLOAD, o.key(), "upload " + o.key() + " (" + o.size()
                     + " bytes) was never finished, left by a killed writer; repair removes it", repaired));

@@ -207,7 +207,32 @@ public final class FileStorageBackend implements StorageBackend {
                 }
             }
         }
+        removeEmptyFolders(cutoff);
         return removed;
+    }
+
+    /**
+     * A writer killed between making a key's folder and linking its object into it leaves an
+     * empty folder, which no listing shows; those older than the cutoff go (a writer that makes
+     * one again right now retries its link).
+     */
+    private void removeEmptyFolders(Instant cutoff) throws IOException {
+        List<Path> dirs;
+        try (Stream<Path> walk = Files.walk(root)) {
+            dirs = walk.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !p.equals(root)
+                    && !p.startsWith(tmp)).sorted(Comparator.reverseOrder()).toList();
+        } catch (java.io.UncheckedIOException e) {
+            return; // changed while walking: the next cleanup looks again
+        }
+        for (Path d : dirs) {
+            try (Stream<Path> entries = Files.list(d)) {
+                if (entries.findAny().isEmpty() && Files.getLastModifiedTime(d).toInstant().isBefore(cutoff)) {
+                    Files.deleteIfExists(d);
+                }
+            } catch (NoSuchFileException | DirectoryNotEmptyException gone) {
+                // removed or filled meanwhile
+            }
+        }
     }
 
     @Override
