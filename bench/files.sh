@@ -55,3 +55,36 @@ printf '\n%-22s %10s %12s %14s\n' "" "median s" "MiB/s" "stored MiB"
 printf '%-22s %10.2f %12s %14s\n' "tar -c | zstd -3" "$ref" "$(mbps "$bytes" "$ref")" "$((ref_size / 1048576))"
 printf '%-22s %10.2f %12s %14s\n' "drkit backup files" "$dk" "$(mbps "$bytes" "$dk")" "$((drkit_size / 1048576))"
 printf '\nratio drkit/reference: %s (target <= 1.1)\n' "$ratio"
+
+# restore: the newest backup into a new directory (every path component checked, attributes
+# set without following links) against zstd -dc | tar -x of the same tree
+run_ref_restore() {
+  rm -rf "$work/ref-out"; mkdir -p "$work/ref-out"
+  local t0; t0=$(now)
+  zstd -dc -q "$work/ref.tar.zst" | tar -x -C "$work/ref-out"
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+
+run_drkit_restore() {
+  rm -rf "$work/drkit-out"
+  local t0; t0=$(now)
+  java -jar "$jar" -q --repo "$work/repo" restore --name bench --latest --to "$work/drkit-out" >/dev/null
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+
+run_ref_restore >/dev/null
+run_drkit_restore >/dev/null
+rref=(); rdk=()
+for i in $(seq "$runs"); do
+  rref+=("$(run_ref_restore)")
+  rdk+=("$(run_drkit_restore)")
+  echo "restore run $i: zstd -dc | tar -x ${rref[-1]}s, drkit ${rdk[-1]}s" >&2
+done
+rr=$(median "${rref[@]}")
+rd=$(median "${rdk[@]}")
+printf '\n%-22s %10s %12s\n' "" "median s" "MiB/s"
+printf '%-22s %10.2f %12s\n' "zstd -dc | tar -x" "$rr" "$(mbps "$bytes" "$rr")"
+printf '%-22s %10.2f %12s\n' "drkit restore" "$rd" "$(mbps "$bytes" "$rd")"
+printf '\nrestore ratio drkit/reference: %s\n' "$(echo "scale=3; $rd / $rr" | bc)"
