@@ -140,7 +140,13 @@ class EncryptedNewUserIT {
 
         String json = Files.readString(manifest);
         Files.delete(manifest);
-        Files.writeString(manifest, json.replace("\"kind\" : \"full\"", "\"kind\" : \"f\u0075ll\" "));
+        String forged = json.replace("\"kind\" : \"full\"", "\"kind\" : \"f\u0075ll\" ");
+        Files.writeString(manifest, forged);
+        // the checksum file fixed up too, as an attacker would: only the signature can tell
+        Path checksum = manifest.resolveSibling("manifest.json.sha256");
+        Files.delete(checksum);
+        Files.write(checksum, dev.drkit.core.repo.ManifestCodec.checksumFile(
+                forged.getBytes(java.nio.charset.StandardCharsets.UTF_8), "manifest.json"));
         CliProcess.Result tampered = CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to",
                 work.resolve("r").toString(), "--trusted-key", work.resolve("keys/public.asc").toString());
         assertThat(tampered.exit()).isEqualTo(1);
