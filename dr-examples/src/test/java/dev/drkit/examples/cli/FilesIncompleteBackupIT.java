@@ -67,7 +67,7 @@ class FilesIncompleteBackupIT {
 
         CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "config", "--path", fifo.toString());
 
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).as("a usage error: the path given must change").isEqualTo(2);
         assertThat(r.err().strip()).startsWith("drkit: ").contains(fifo + " is a named pipe (FIFO)")
                 .doesNotContain("repository");
     }
