@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * becomes {@code --repo}, {@code setting 'at'} becomes {@code --time} and {@code setting 'tablespace-OID'}
  * becomes {@code --tablespace OID=DIR}).
  * A key this CLI has no flag for stays as written: it is a setup-file key.
- * They name API calls by a fixed term, which becomes the option or command that makes that call:
+ * Library messages name API calls by a fixed term, which becomes the option or command that makes that call:
  * {@code RestoreRequest.force} ({@code --force}), {@code DrKit.list} ({@code drkit list}),
  * {@code WalArchive.push} and {@code WalArchive.fetch} (the {@code wal-push} and {@code wal-fetch}
  * commands PostgreSQL runs), {@code WalArchive's dataDir} ({@code --pgdata}) and
