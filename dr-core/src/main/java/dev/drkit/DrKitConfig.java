@@ -91,7 +91,7 @@ public final class DrKitConfig {
     public List<String> validate() {
         List<String> problems = new ArrayList<>();
         if (repository == null || repository.isBlank()) {
-            problems.add("repository: not set; give --repo URI (file:/path, s3://bucket/prefix, ...) or DRKIT_REPO");
+            problems.add("repository: not set; give setting 'repository' (file:/path, s3://bucket/prefix, ...)");
         } else {
             try {
                 repositoryUri();

@@ -94,7 +94,7 @@ public final class PgpDecryption implements DecryptionStage {
         throw new DrException(ErrorCode.DECRYPTION, what + " is encrypted to " + String.join(", ", needed)
                 + " but " + (keyRings.isEmpty() && passphrase == null ? "no key was given"
                 : "the keys given (" + String.join(", ", available()) + ") do not fit")
-                + "; pass the right --secret-key FILE or --passphrase-file FILE");
+                + "; give the right secret key (setting 'secret-key') or passphrase (setting 'passphrase-file')");
     }
 
     private static InputStream decoderStream(InputStream stored, String what) {
@@ -144,7 +144,7 @@ public final class PgpDecryption implements DecryptionStage {
                         .setProvider(Pgp.BC).build(passphrase == null ? new char[0] : passphrase));
             } catch (PGPException e) {
                 throw new DrException(ErrorCode.DECRYPTION, "secret key " + Pgp.keyId(keyId) + " for " + what
-                        + " cannot be unlocked: wrong or missing passphrase (--passphrase-file FILE)", e);
+                        + " cannot be unlocked: wrong or missing passphrase (setting 'passphrase-file')", e);
             }
         }
         return null;

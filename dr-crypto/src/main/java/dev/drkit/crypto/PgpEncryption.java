@@ -151,8 +151,8 @@ public final class PgpEncryption implements EncryptionStage {
 
         public PgpEncryption build() {
             if (keys.isEmpty() && passphrase == null) {
-                throw new ConfigException("encryption needs at least one recipient key (--encrypt-to public.asc) "
-                        + "or a passphrase (--passphrase-file FILE)");
+                throw new ConfigException("encryption needs at least one recipient key (setting 'encrypt-to') "
+                        + "or a passphrase (setting 'passphrase-file')");
             }
             return new PgpEncryption(keys, passphrase);
         }

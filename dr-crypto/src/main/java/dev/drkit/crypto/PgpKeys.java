@@ -229,7 +229,7 @@ public final class PgpKeys {
         Path pub = dir.resolve("public.asc");
         Path sec = dir.resolve("secret.asc");
         if (Files.exists(pub) || Files.exists(sec)) {
-            throw new ConfigException(dir + " already holds public.asc or secret.asc; choose another --out");
+            throw new ConfigException(dir + " already holds public.asc or secret.asc; choose another directory");
         }
         Generated g = generate(userId, passphrase);
         Files.createFile(sec, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

@@ -71,7 +71,7 @@ class PgpEncryptionTest {
             id = kit.backup(TargetSpec.files("config", config.toString())).id();
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOf(DrException.class).hasMessageContaining(TestKeys.pair().keyId())
-                    .hasMessageContaining("--secret-key");
+                    .hasMessageContaining("setting 'secret-key'");
             // checksum verification needs no key; decode does
             assertThat(kit.verify("config", id, VerifyLevel.CHECKSUM).passed()).isTrue();
         }

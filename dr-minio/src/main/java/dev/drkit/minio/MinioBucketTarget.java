@@ -165,7 +165,7 @@ public final class MinioBucketTarget implements BackupTarget {
             return hostClient;
         }
         URI endpoint = URI.create(s.get("endpoint").orElseThrow(() -> new ConfigException(
-                "minio-bucket needs --endpoint http(s)://HOST:PORT")));
+                "minio-bucket needs setting 'endpoint' (http(s)://HOST:PORT)")));
         String access = System.getenv("AWS_ACCESS_KEY_ID");
         String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
         if (access == null || secret == null) {
@@ -179,7 +179,7 @@ public final class MinioBucketTarget implements BackupTarget {
     public void backup(BackupContext context) throws IOException {
         List<String> buckets = settings.getAll("bucket");
         if (buckets.isEmpty()) {
-            throw new ConfigException("minio-bucket: give at least one --bucket");
+            throw new ConfigException("minio-bucket: give at least one bucket (setting 'bucket')");
         }
         MinioClient client = client(settings);
         String prefix = settings.get("prefix", "");
@@ -369,7 +369,7 @@ public final class MinioBucketTarget implements BackupTarget {
             throw new DrException(ErrorCode.TARGET, "restoring objects failed: " + e.getMessage(), e);
         }
         if (!restorer.skipped.isEmpty()) {
-            LOG.warn("kept {} object(s) newer than the backup (pass --force to overwrite): {}",
+            LOG.warn("kept {} object(s) newer than the backup (restore with RestoreRequest.force to overwrite): {}",
                     restorer.skipped.size(), restorer.skipped.size() > 10
                             ? restorer.skipped.subList(0, 10) + " ..." : restorer.skipped);
         }

@@ -42,9 +42,9 @@ final class PgConnection {
     /** Reads {@code url}, {@code user}, {@code password-file} / {@code password-env} from settings. */
     static PgConnection from(Settings s) {
         String url = s.get("url").orElseThrow(() -> new ConfigException(
-                "postgres: give the server as --url jdbc:postgresql://HOST:PORT/DATABASE"));
+                "postgres: give the server as setting 'url' (jdbc:postgresql://HOST:PORT/DATABASE)"));
         if (!url.startsWith("jdbc:postgresql://")) {
-            throw new ConfigException("postgres: --url must start with jdbc:postgresql://, not '"
+            throw new ConfigException("postgres: setting 'url' must start with jdbc:postgresql://, not '"
                     + url.replaceAll("\\?.*", "") + "'");
         }
         URI uri = URI.create(url.substring("jdbc:".length()));

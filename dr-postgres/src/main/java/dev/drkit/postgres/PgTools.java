@@ -45,7 +45,7 @@ final class PgTools {
         // a run of a PostgreSQL tool removes what killed runs left in the private temporary directory
         dev.drkit.core.files.PrivateScratch.current();
         if (configured != null && !configured.isBlank()) {
-            return checked(Path.of(configured), "--bin-dir");
+            return checked(Path.of(configured), "setting 'bin-dir'");
         }
         String env = System.getenv("PG_BIN");
         if (env != null && !env.isBlank() && Files.isExecutable(Path.of(env, "pg_dump"))) {
@@ -56,7 +56,7 @@ final class PgTools {
             return new PgTools(found.get());
         }
         throw new ConfigException("pg_dump not found: install the PostgreSQL client (e.g. apt-get install "
-                + "postgresql-client) or give --bin-dir / PG_BIN");
+                + "postgresql-client) or give setting 'bin-dir' or PG_BIN");
     }
 
     private static PgTools checked(Path dir, String what) {
@@ -87,7 +87,8 @@ final class PgTools {
         int mine = majorVersion(tool);
         if (mine < serverMajor) {
             throw new ConfigException(tool + " " + mine + " (" + tool(tool) + ") cannot dump a PostgreSQL "
-                    + serverMajor + " server; use " + tool + " " + serverMajor + " or newer (--bin-dir DIR or PG_BIN)");
+                    + serverMajor + " server; use " + tool + " " + serverMajor
+                    + " or newer (setting 'bin-dir' or PG_BIN)");
         }
     }
 

@@ -137,7 +137,7 @@ public final class PhysicalRestoreTest implements Verifier {
             return found.get();
         }
         throw new ConfigException("a restore test needs PostgreSQL " + major + " server binaries (pg_ctl, postgres): "
-                + "give --server-bin-dir DIR");
+                + "give setting 'server-bin-dir', the directory that holds them");
     }
 
     private static String logTail(Path scratch) {

@@ -151,7 +151,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
         String toDatabase = o.get("to-database").orElseThrow(() -> new ConfigException(
-                "postgres-logical restore needs --to-database DB (a new one is created; an existing one needs --force)"));
+                "postgres-logical restore needs setting 'to-database' (a new one is created; an existing one needs "
+                        + "RestoreRequest.force)"));
         PgConnection admin = PgConnection.from(o);
         PgConnection target = admin.withDatabase(toDatabase);
         PgTools tools = PgTools.find(o.get("bin-dir", null));
@@ -293,8 +294,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 if (left.isEmpty()) {
                     if (!force) {
                         throw new DestinationNotEmptyException("database " + db + " already exists on "
-                                + admin.withDatabase(db) + "; restore into a new database (--to-database NEW) or pass "
-                                + "--force to restore into it");
+                                + admin.withDatabase(db) + "; restore into a new database "
+                                + "(setting 'to-database') or restore into it with RestoreRequest.force");
                     }
                     return false;
                 }

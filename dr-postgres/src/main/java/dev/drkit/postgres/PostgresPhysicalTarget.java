@@ -117,15 +117,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             Path dataDir = settings.path("data-dir").orElse(Path.of(single(jdbc, "SHOW data_directory")));
             if (!Files.isReadable(dataDir.resolve("global").resolve("pg_control"))) {
                 throw new ConfigException("cannot read " + dataDir + ": physical backups read the data directory "
-                        + "directly; run drkit on the database host as the cluster's owner (or give --data-dir)");
+                        + "directly; run the backup on the database host as the cluster's owner (or give "
+                        + "setting 'data-dir')");
             }
             String archiveMode = single(jdbc, "SHOW archive_mode");
             boolean streamed = "stream".equals(settings.get("wal-source", "archive"));
             if ("off".equals(archiveMode) && !streamed) {
                 throw new ConfigException(conn + " does not archive WAL (archive_mode = off), so a base backup "
-                        + "could never be restored; set archive_mode = on and archive_command = "
-                        + "'drkit --repo REPO wal-push %p', then restart PostgreSQL (or stream WAL with "
-                        + "drkit wal-stream and pass --wal-source stream)");
+                        + "could never be restored; set archive_mode = on and an archive_command that runs "
+                        + "WalArchive.push for this repository, then restart PostgreSQL (or stream WAL with "
+                        + "PostgresWalStreamer and give setting 'wal-source' the value stream)");
             }
             long systemId = Long.parseLong(single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
             long segmentSize = Long.parseLong(single(jdbc,
@@ -533,7 +534,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 if (System.nanoTime() > deadline) {
                     throw new DrException(ErrorCode.TARGET, "WAL segment " + segment + ", which this base backup needs, "
                             + "did not reach the repository within " + timeout.toSeconds() + " s; check that "
-                            + "archive_command runs 'drkit --repo <this repository> wal-push %p' and succeeds "
+                            + "archive_command runs WalArchive.push for this repository and succeeds "
                             + "(pg_stat_archiver, the server log)");
                 }
                 try {
@@ -599,7 +600,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
         Path dest = Path.of(o.get("to").orElseThrow(() -> new ConfigException(
-                "postgres restore needs --to DIR: the new data directory (empty or new)")));
+                "postgres restore needs setting 'to': the new data directory (empty or new)")));
         Map<String, Object> meta = context.manifest().metadata();
         Path walStage = o.bool("stage-wal", false)
                 ? dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".drkit-wal") : null;
@@ -613,7 +614,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
             throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
-                    + "cluster there and pass --force to replace it");
+                    + "cluster there and restore with RestoreRequest.force to replace it");
         }
         Path parent = dest.toAbsolutePath().getParent();
         Files.createDirectories(parent);
@@ -794,7 +795,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             if (Files.exists(location, LinkOption.NOFOLLOW_LINKS) && !isEmpty(location)) {
                 if (!context.force()) {
                     throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is not "
-                            + "empty; give it another one with --tablespace " + oid + "=DIR, or pass --force");
+                            + "empty; give it another location with setting 'tablespace-" + oid + "', or restore with "
+                            + "RestoreRequest.force");
                 }
                 FileTrees.delete(location);
             } else if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
@@ -859,8 +861,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     static List<String> recoverySettings(Settings o, Map<String, Object> meta) {
         List<String> lines = new ArrayList<>();
         String command = o.get("restore-command").orElseThrow(() -> new ConfigException(
-                "postgres restore needs the restore_command PostgreSQL will run to fetch WAL "
-                        + "(the CLI sets it to 'drkit --repo REPO wal-fetch %f %p')"));
+                "postgres restore needs setting 'restore-command': the restore_command PostgreSQL will run to "
+                        + "fetch WAL from this repository (WalArchive.fetch)"));
         lines.add("restore_command = " + quote(command));
         int targets = 0;
         if (o.has("time")) {
@@ -868,7 +870,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             Object stop = meta.get("stopTime");
             if (stop != null && t.toInstant().isBefore(Instant.parse(stop.toString()))) {
                 throw new ConfigException("the backup ended at " + stop + ", after the target time " + t
-                        + "; restore an earlier backup (drkit list) for that time");
+                        + "; restore an earlier backup (DrKit.list) for that time");
             }
             // PostgreSQL takes numeric offsets here, not zone abbreviations such as Z
             lines.add("recovery_target_time = " + quote(t.format(
@@ -893,8 +895,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             targets++;
         }
         if (targets > 1) {
-            throw new ConfigException("give at most one recovery target (--time, --lsn, --xid, --target-name or "
-                    + "--immediate); without one, recovery replays all archived WAL");
+            throw new ConfigException("give at most one recovery target (setting 'time', setting 'lsn', setting 'xid', "
+                    + "setting 'target-name' or setting 'immediate'); without one, recovery replays all archived WAL");
         }
         if (targets == 1) {
             lines.add("recovery_target_action = " + quote(o.get("target-action", "promote")));
@@ -911,7 +913,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             try {
                 return Instant.parse(t).atOffset(java.time.ZoneOffset.UTC);
             } catch (java.time.format.DateTimeParseException e2) {
-                throw new ConfigException("--time " + text + " is not a timestamp with a zone, e.g. "
+                throw new ConfigException("setting 'time': " + text + " is not a timestamp with a zone, e.g. "
                         + "2025-01-03T14:05:00Z or 2025-01-03 14:05:00+01:00");
             }
         }

@@ -133,7 +133,7 @@ public final class PostgresVerifiers {
             long start = System.nanoTime();
             if (!settings.has("url")) {
                 return new VerificationResult(name(), Status.UNVERIFIED, List.of("a restore test needs a scratch "
-                        + "server: give --url jdbc:postgresql://HOST:PORT/postgres and --user"),
+                        + "server: give setting 'url' (jdbc:postgresql://HOST:PORT/postgres) and setting 'user'"),
                         Duration.ofNanos(System.nanoTime() - start), Map.of());
             }
             BackupManifest m = context.manifest();

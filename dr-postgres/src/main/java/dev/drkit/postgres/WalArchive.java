@@ -76,7 +76,8 @@ public final class WalArchive {
             return b.flip().getLong();
         } catch (NoSuchFileException e) {
             throw new ConfigException("no " + control + ": run the WAL commands in the cluster's data directory "
-                    + "(PostgreSQL does for archive_command and restore_command) or give --pgdata");
+                    + "(PostgreSQL does for archive_command and restore_command) or give the data directory as "
+                    + "WalArchive's dataDir");
         }
     }
 

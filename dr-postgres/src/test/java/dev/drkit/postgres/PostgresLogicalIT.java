@@ -131,7 +131,7 @@ class PostgresLogicalIT {
         String db = freshDatabase();
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
         assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db), false)))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("--force");
+                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
 
         // a corrupted archive: the new database is dropped again
         var artifact = b.manifest().artifacts().get(0);

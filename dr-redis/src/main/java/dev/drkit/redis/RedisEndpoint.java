@@ -64,19 +64,20 @@ final class RedisEndpoint {
     /** The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). */
     static RedisEndpoint from(Settings s, String key) {
         String text = s.get(key).orElseThrow(() -> new ConfigException(
-                "redis: give the server as --" + key + " redis://[USER@]HOST:PORT (password in --password-file)"));
+                "redis: give the server as setting '" + key + "' (redis://[USER@]HOST:PORT; password in "
+                        + "setting 'password-file')"));
         URI uri;
         try {
             uri = URI.create(text);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException("redis: --" + key + " is not a URI (redis://HOST:PORT)");
+            throw new ConfigException("redis: setting '" + key + "' is not a URI (redis://HOST:PORT)");
         }
         String scheme = uri.getScheme();
         if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-            throw new ConfigException("redis: --" + key + " must start with redis:// or rediss:// (TLS)");
+            throw new ConfigException("redis: setting '" + key + "' must start with redis:// or rediss:// (TLS)");
         }
         if (uri.getHost() == null) {
-            throw new ConfigException("redis: --" + key + " names no host (redis://HOST:PORT)");
+            throw new ConfigException("redis: setting '" + key + "' names no host (redis://HOST:PORT)");
         }
         String user = s.get("user", null);
         String inUri = null;
@@ -97,17 +98,18 @@ final class RedisEndpoint {
             try {
                 db = Integer.parseInt(path.substring(1));
             } catch (NumberFormatException e) {
-                throw new ConfigException("redis: the database in --" + key + " must be a number (redis://HOST:PORT/0)");
+                throw new ConfigException("redis: the database in setting '" + key + "' must be a number "
+                        + "(redis://HOST:PORT/0)");
             }
         }
         String password = Secrets.password(s, "REDISCLI_AUTH");
         Duration timeout = s.duration("timeout").orElse(Duration.ofSeconds(60));
         Path ca = s.path("tls-ca").orElse(null);
         if (ca != null && !Files.isReadable(ca)) {
-            throw new ConfigException("redis: cannot read the CA certificate file " + ca + " (--tls-ca)");
+            throw new ConfigException("redis: cannot read the CA certificate file " + ca + " (setting 'tls-ca')");
         }
         if (ca != null && !"rediss".equals(scheme)) {
-            throw new ConfigException("redis: --tls-ca needs a rediss:// URI");
+            throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// URI");
         }
         return new RedisEndpoint(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), db, user,
                 password != null ? password : inUri, "rediss".equals(scheme), timeout, ca);
@@ -172,7 +174,7 @@ final class RedisEndpoint {
                 store.setCertificateEntry("ca" + i++, c);
             }
             if (i == 0) {
-                throw new ConfigException("redis: " + pem + " (--tls-ca) holds no certificate");
+                throw new ConfigException("redis: " + pem + " (setting 'tls-ca') holds no certificate");
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(store);
@@ -180,7 +182,8 @@ final class RedisEndpoint {
             ctx.init(null, tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException e) {
-            throw new ConfigException("redis: cannot use " + pem + " (--tls-ca) as CA certificates: " + e.getMessage());
+            throw new ConfigException("redis: cannot use " + pem + " (setting 'tls-ca') as CA certificates: "
+                    + e.getMessage());
         }
     }
 

@@ -90,10 +90,11 @@ public final class RedisTarget implements BackupTarget {
         RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
         String mode = settings.get("mode", "rdb");
         if (!mode.equals("rdb") && !mode.equals("keys")) {
-            throw new ConfigException("redis: --mode must be rdb or keys, not " + mode);
+            throw new ConfigException("redis: setting 'mode' must be rdb or keys, not " + mode);
         }
         if (mode.equals("rdb") && settings.has("match")) {
-            throw new ConfigException("redis: --match needs --mode keys (an RDB snapshot holds every key; "
+            throw new ConfigException("redis: setting 'match' needs setting 'mode' set to keys (an RDB snapshot "
+                    + "holds every key; "
                     + "select keys when restoring instead)");
         }
         context.metadata("mode", mode);
@@ -298,8 +299,9 @@ public final class RedisTarget implements BackupTarget {
         boolean toDir = o.has("to-dir");
         boolean toUri = o.has("to-uri");
         if (toDir == toUri) {
-            throw new ConfigException("redis restore needs exactly one destination: --to-dir DIR (writes dump.rdb for a "
-                    + "stopped server) or --to-uri redis://HOST:PORT (restores keys online)");
+            throw new ConfigException("redis restore needs exactly one destination: setting 'to-dir' (a directory: "
+                    + "writes dump.rdb for a stopped server) or setting 'to-uri' (redis://HOST:PORT: restores keys "
+                    + "online)");
         }
         int rdbVersion = ((Number) context.manifest().metadata().getOrDefault("rdbVersion", 0)).intValue();
         KeyPattern match = KeyPattern.of(o.get("match", null));
@@ -315,7 +317,7 @@ public final class RedisTarget implements BackupTarget {
         Path file = dir.resolve(o.get("file", ARTIFACT));
         if (Files.exists(file) && !context.force()) {
             throw new DestinationNotEmptyException(file + " already exists; restore into another directory, or stop "
-                    + "the server and pass --force to replace it");
+                    + "the server and restore with RestoreRequest.force to replace it");
         }
         serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
         Files.createDirectories(dir);
@@ -396,7 +398,8 @@ public final class RedisTarget implements BackupTarget {
             }
         }
         if (bin == null) {
-            LOG.info("no redis-server here to check the RDB version against; give --server-version to check it");
+            LOG.info("no redis-server here to check the RDB version against; give setting 'server-version' "
+                    + "to check it");
             return java.util.Optional.empty();
         }
         try {
@@ -439,7 +442,8 @@ public final class RedisTarget implements BackupTarget {
             } finally {
                 conn.setAutoFlushCommands(true);
             }
-            LOG.info("restored into {}: {} keys restored, {} kept (they exist; --force replaces them), {} expired "
+            LOG.info("restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
+                            + "them), {} expired "
                             + "since the backup, {} not matching", endpoint, restore.restored, restore.kept,
                     restore.expired, restore.skipped);
         } finally {

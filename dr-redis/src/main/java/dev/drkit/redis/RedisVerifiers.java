@@ -149,7 +149,8 @@ public final class RedisVerifiers {
             java.util.Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
             if (server.isEmpty()) {
                 return new VerificationResult(name(), Status.UNVERIFIED, List.of("a load test needs redis-server: "
-                        + "install it or give --redis-server PATH"), Duration.ofNanos(System.nanoTime() - start), details);
+                        + "install it or give its path as setting 'redis-server'"),
+                        Duration.ofNanos(System.nanoTime() - start), details);
             }
             ArtifactInfo artifact = context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             if (artifact == null) {

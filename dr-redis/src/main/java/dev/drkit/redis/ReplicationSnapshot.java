@@ -90,7 +90,8 @@ final class ReplicationSnapshot {
             return new Result(summary, replId, offset, false, server);
         } catch (SocketTimeoutException e) {
             throw new DrException(ErrorCode.TARGET, endpoint + " sent nothing for " + endpoint.timeout().toSeconds()
-                    + " s during the snapshot; check the server's log (fork or disk problems) or raise --timeout", e,
+                    + " s during the snapshot; check the server's log (fork or disk problems) or raise "
+                    + "setting 'timeout'", e,
                     true);
         }
     }

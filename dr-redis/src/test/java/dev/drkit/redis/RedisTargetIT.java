@@ -225,7 +225,7 @@ class RedisTargetIT {
         Files.writeString(target.resolve("dump.rdb"), "the live server's file");
         Settings toDir = Settings.builder().set("to-dir", target.toString()).build();
         assertThatThrownBy(() -> kit.restore(new RestoreRequest("cache", b.id(), toDir, false)))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("--force");
+                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
         assertThat(Files.readString(target.resolve("dump.rdb"))).isEqualTo("the live server's file");
         kit.restore(new RestoreRequest("cache", b.id(), toDir, true));
         assertThat(checkRdb(target.resolve("dump.rdb"))).contains("RDB looks OK");

@@ -97,7 +97,7 @@ public final class FilesBackupTarget implements BackupTarget {
     @Override
     public void backup(BackupContext context) throws IOException {
         if (paths.isEmpty()) {
-            throw new ConfigException("files target: set at least one path to back up (setting path)");
+            throw new ConfigException("files target: set at least one path to back up (setting 'path')");
         }
         for (Path root : paths) {
             checkRoot(root);
@@ -141,7 +141,7 @@ public final class FilesBackupTarget implements BackupTarget {
     public void restore(RestoreContext context) throws IOException {
         warnIncomplete(new BackupResult(context.manifest()));
         String to = context.options().get("to").orElseThrow(() ->
-                new ConfigException("files restore needs a destination directory (--to DIR)"));
+                new ConfigException("files restore needs a destination directory (setting 'to')"));
         Path dest = Path.of(to).toAbsolutePath().normalize();
         TarExtractor extractor = new TarExtractor(dest, context.force(), context.options().getAll("include"));
         extractor.checkDestination();
@@ -187,7 +187,7 @@ public final class FilesBackupTarget implements BackupTarget {
         };
         if (kind != null) {
             throw new ConfigException("files target: " + root + " is " + kind + ", not a file or directory; "
-                    + "the path setting takes files, directories and symbolic links");
+                    + "setting 'path' takes files, directories and symbolic links");
         }
     }
 

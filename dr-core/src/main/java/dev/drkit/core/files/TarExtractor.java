@@ -90,7 +90,8 @@ public final class TarExtractor {
             }
             if (!force && !isEmpty(dest)) {
                 throw new DestinationNotEmptyException("restore destination " + dest
-                        + " is not empty; choose a new or empty directory, or pass --force to overwrite");
+                        + " is not empty; choose a new or empty directory, or restore with RestoreRequest.force "
+                        + "to overwrite");
             }
         }
     }
@@ -282,7 +283,7 @@ public final class TarExtractor {
                 if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                     if (!force) {
                         throw new DestinationNotEmptyException(target + " appeared during the restore; "
-                                + "pass --force to overwrite");
+                                + "restore with RestoreRequest.force to overwrite");
                     }
                     FileTrees.delete(target);
                 }

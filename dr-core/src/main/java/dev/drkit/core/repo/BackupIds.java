@@ -58,7 +58,7 @@ public final class BackupIds {
     public static String check(String id) {
         if (!isValid(id)) {
             throw new ConfigException("'" + id + "' is not a backup id (expected e.g. 20250103T020000Z-3f9a1c); "
-                    + "'drkit list' shows the ids");
+                    + "listing the target's backups (DrKit.list) shows the ids");
         }
         return id;
     }

@@ -77,7 +77,8 @@ public record StreamCodecs(Compression compression, int level, int workers, Encr
             if (c.isEmpty()) {
                 throw new DrException(ErrorCode.DECRYPTION, what + " is encrypted (" + codec + ")"
                         + (recipientsOf == null || recipientsOf.isEmpty() ? "" : " to " + String.join(", ", recipientsOf))
-                        + " and no decryption key was given; pass --secret-key FILE or --passphrase-file FILE");
+                        + " and no decryption key was given; give its secret key (setting 'secret-key') or passphrase "
+                        + "(setting 'passphrase-file')");
             }
             in = c.get().decompress(in);
         }

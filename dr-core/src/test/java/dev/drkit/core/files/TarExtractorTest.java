@@ -112,7 +112,7 @@ class TarExtractorTest {
         Files.writeString(dest.resolve("a/b.txt"), "old");
 
         assertThatThrownBy(() -> extract(dest, false, tar("a/b.txt", "new")))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("--force");
+                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
         assertThat(dest.resolve("a/b.txt")).hasContent("old");
 
         extract(dest, true, tar("a/b.txt", "new"));

@@ -60,15 +60,13 @@ public final class DrkitCli {
      * The one place that turns a failure into an exit code: invalid configuration (a
      * {@link dev.drkit.ConfigException}) or a repository URI no storage serves means the command
      * line, or a setup or key file it names, must change: a usage error (2) like the ones
-     * picocli finds. Anything else is a failed operation (1).
+     * picocli finds. Anything else is a failed operation (1). The library's settings keys and API
+     * terms in the message become this CLI's flags and commands ({@link MessageFlags}).
      */
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         PrintWriter err = cmd.getErr();
-        if (e instanceof DrException) {
-            err.println("drkit: " + e.getMessage());
-        } else {
-            err.println("drkit: " + cmd.getCommandName() + " failed: " + describe(e));
-        }
+        err.println("drkit: " + MessageFlags.forCli(e instanceof DrException ? e.getMessage()
+                : cmd.getCommandName() + " failed: " + describe(e)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }

@@ -81,7 +81,7 @@ final class WalCommands {
                 boolean found = new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
                 return found ? 0 : 1;
             } catch (Exception e) {
-                err.println("drkit: wal-fetch " + name + " failed: " + e.getMessage());
+                err.println("drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(e.getMessage()));
                 err.flush();
                 return ERROR;
             }

@@ -130,7 +130,7 @@ class FilesNewUserIT {
 
         CliProcess.Result r = CliProcess.run(repo, "restore", "--name", "config", "--latest", "--to", busy.toString());
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("not empty").contains("--force");
+        assertThat(r.err()).contains("not empty").contains("--force").doesNotContain("RestoreRequest");
         try (Stream<Path> s = Files.list(busy)) {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly("live.conf");
         }
@@ -231,6 +231,18 @@ class FilesNewUserIT {
                 .matcher(v.out());
         assertThat(decoded.find()).as(v.out()).isTrue();
         assertThat(Long.parseLong(decoded.group(1))).isBetween(2L << 30, (2L << 30) + 20_480);
+    }
+
+    @Test
+    void libraryKeysAndApiTermsReachTheUserAsFlagsAndCommands() throws Exception {
+        backup();
+        CliProcess.Result badId = CliProcess.run(repo, "restore", "--name", "config", "--id", "yesterday", "--to",
+                work.resolve("never").toString());
+        assertThat(badId.exit()).isEqualTo(2);
+        assertThat(badId.err()).contains("(drkit list)").doesNotContain("DrKit.list");
+        CliProcess.Result noTo = CliProcess.run(repo, "restore", "--name", "config", "--latest");
+        assertThat(noTo.exit()).isEqualTo(2);
+        assertThat(noTo.err()).contains("destination directory (--to)").doesNotContain("setting");
     }
 
     @Test

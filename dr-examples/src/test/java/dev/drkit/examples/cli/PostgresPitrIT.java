@@ -235,7 +235,7 @@ class PostgresPitrIT {
         CliProcess.Result broken = drkit("wal-fetch", "000000010000000000000001", "x", "--pgdata",
                 work.resolve("no-such-cluster").toString());
         assertThat(broken.exit()).isEqualTo(255);
-        assertThat(broken.err()).contains("pg_control");
+        assertThat(broken.err()).contains("pg_control").contains("--pgdata").doesNotContain("WalArchive");
 
         // a timeline switch: the promoted copy writes on timeline 2 and archives it; a second
         // restore from the same base backup follows the timeline history to a time on timeline 2

@@ -1,0 +1,93 @@
+package dev.drkit.examples.cli;
+
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The one place that turns the library's words for settings and API calls into this CLI's
+ * flags and commands, so that a message written for hosts tells a command-line user what to type.
+ *
+ * <p>Library messages refer to a settings key in exactly one form, {@code setting 'KEY'} (the
+ * key in single quotes, e.g. {@code setting 'to'}, {@code setting 'secret-key'}); this becomes the
+ * flag that sets that key ({@code --to}, {@code --secret-key}; {@code setting 'repository'}
+ * becomes {@code --repo}, {@code setting 'at'} becomes {@code --time} and {@code setting 'tablespace-OID'}
+ * becomes {@code --tablespace OID=DIR}).
+ * A key this CLI has no flag for stays as written: it is a setup-file key.
+ * Library messages name API calls by a fixed term, which becomes the option or command that makes that call:
+ * {@code RestoreRequest.force} ({@code --force}), {@code DrKit.list} ({@code drkit list}),
+ * {@code WalArchive.push} and {@code WalArchive.fetch} (the {@code wal-push} and {@code wal-fetch}
+ * commands PostgreSQL runs), {@code WalArchive's dataDir} ({@code --pgdata}) and
+ * {@code PostgresWalStreamer} ({@code drkit wal-stream}).
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class MessageFlags {
+    private static final Pattern KEY = Pattern.compile("setting '([a-z0-9]+(?:-[a-z0-9]+)*)'");
+    private static final Pattern TABLESPACE = Pattern.compile("tablespace-([0-9]+)");
+
+    /** Settings keys whose flag is not {@code --KEY}. */
+    private static final Map<String, String> RENAMED = Map.of("repository", "--repo", "at", "--time");
+
+    /** Settings keys that the flag of the same name sets (in the commands' {@code call()} methods). */
+    private static final java.util.Set<String> SAME_NAME = java.util.Set.of(
+            "secret-key", "passphrase-file", "encrypt-to", "path", "exclude", "include", "to",
+            "url", "user", "password-file", "bin-dir", "server-bin-dir", "data-dir", "jobs", "wal-timeout",
+            "wal-source", "incremental", "checksum", "globals", "to-database", "table", "schema", "no-owner",
+            "no-privileges", "validate", "restore-command", "time", "lsn", "xid", "target-name", "immediate",
+            "target-action", "stage-wal", "start", "start-port", "slot", "endpoint", "bucket", "prefix",
+            "versions", "full", "to-bucket", "latest-only", "uri", "to-uri", "to-dir", "mode", "match",
+            "tls-ca", "timeout", "server-version", "redis-server");
+
+    /** API terms and what this CLI calls them; longer terms first where one starts another. */
+    private static final Map<String, String> API_TERMS = Map.of(
+            "RestoreRequest.force", "--force",
+            "DrKit.list", "drkit list",
+            "WalArchive.push", "'drkit --repo REPO wal-push %p'",
+            "WalArchive.fetch", "'drkit --repo REPO wal-fetch %f %p'",
+            "WalArchive's dataDir", "--pgdata",
+            "PostgresWalStreamer", "drkit wal-stream");
+    private static final Pattern API_TERM = Pattern.compile("\\b(" + String.join("|", API_TERMS.keySet().stream()
+            .sorted(java.util.Comparator.comparingInt(String::length).reversed()).map(Pattern::quote).toList())
+            + ")\\b");
+
+    private MessageFlags() {
+    }
+
+    /**
+     * The message with every settings key this CLI has a flag for, and every API term above,
+     * replaced by what a command-line user types; null stays null.
+     */
+    static String forCli(String message) {
+        if (message == null) {
+            return null;
+        }
+        String keys = KEY.matcher(message).replaceAll(m -> Matcher.quoteReplacement(
+                flag(m.group(1)).orElse(m.group())));
+        return API_TERM.matcher(keys).replaceAll(m -> Matcher.quoteReplacement(API_TERMS.get(m.group(1))));
+    }
+
+    /** Every settings key with a flag, but for the {@code tablespace-OID} family. */
+    static java.util.Set<String> mappedKeys() {
+        java.util.Set<String> all = new java.util.TreeSet<>(SAME_NAME);
+        all.addAll(RENAMED.keySet());
+        return all;
+    }
+
+    /** What this CLI calls each API term. */
+    static Map<String, String> apiTerms() {
+        return API_TERMS;
+    }
+
+    /** The flag that sets {@code key}, if this CLI has one. */
+    static java.util.Optional<String> flag(String key) {
+        Matcher tablespace = TABLESPACE.matcher(key);
+        if (tablespace.matches()) {
+            return java.util.Optional.of("--tablespace " + tablespace.group(1) + "=DIR");
+        }
+        if (RENAMED.containsKey(key)) {
+            return java.util.Optional.of(RENAMED.get(key));
+        }
+        return SAME_NAME.contains(key) ? java.util.Optional.of("--" + key) : java.util.Optional.empty();
+    }
+}
