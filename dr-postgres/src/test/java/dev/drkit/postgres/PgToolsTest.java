@@ -125,7 +125,12 @@ class PgToolsTest {
         List<ProcessHandle> started;
         try (PgTools.Run run = PgTools.find(bin.toString()).start(null, "pg_restore", List.of())) {
             new java.io.BufferedReader(new java.io.InputStreamReader(run.process.getInputStream())).readLine();
-            started = run.process.descendants().toList();
+            // the backgrounded child may still be a forked shell about to exec sleep: wait until it is sleep
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            do {
+                started = run.process.descendants().toList();
+            } while (started.stream().noneMatch(p -> p.info().command().orElse("").endsWith("sleep"))
+                    && System.nanoTime() < until && pause());
             assertThat(started).anyMatch(p -> p.info().command().orElse("").endsWith("sleep"));
         }
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
@@ -133,6 +138,11 @@ class PgToolsTest {
             Thread.sleep(20);
         }
         assertThat(started).noneMatch(PgToolsTest::running);
+    }
+
+    private static boolean pause() throws InterruptedException {
+        Thread.sleep(10);
+        return true;
     }
 
     private static void awaitNativeThreadGone(String name) throws Exception {
