@@ -12,7 +12,9 @@ import java.io.IOException;
  * <p>What backends must do: throw this type for every failure of the storage itself, with a
  * {@link Reason} and the retryability the storage gave (a client library's own retryable
  * flag, an HTTP status: {@link Reason#ofHttpStatus}), and a message that says what was being
- * done to which object and never contains credentials. Answers that are part of the
+ * done to which object and never contains credentials; it may end with what to check, naming
+ * the backend's settings ({@code "; check the ..."}), and drkit then adds only whether
+ * retrying helps, else general advice for the reason. Answers that are part of the
  * {@link StorageBackend} contract stay as they are:
  * {@link java.nio.file.NoSuchFileException} for a missing object and
  * {@link java.nio.file.FileAlreadyExistsException} for an existing one. Any other

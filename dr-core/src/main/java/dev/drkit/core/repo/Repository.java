@@ -597,11 +597,15 @@ public final class Repository {
     public StorageException storageError(String doing, IOException e) {
         StorageIOException failure = StorageFailures.classify(e);
         String reason = failure.getMessage() == null ? "input/output error" : failure.getMessage();
+        // a backend that knows which of its settings to check says so at the end of its message
+        boolean advised = reason.contains("; check ");
         String advice = switch (failure.reason()) {
-            case ACCESS_DENIED -> "check the credentials and the permissions they have on the repository's storage";
+            case ACCESS_DENIED -> (advised ? "" : "check the credentials and the permissions they have on the "
+                    + "repository's storage; ") + "retrying will not help until they are fixed";
             case NO_SPACE -> "free space on the repository's storage and retry";
             case NOT_FOUND -> "check the repository location, and that its bucket or disk is there";
-            case REJECTED -> "check the repository's settings against what its storage supports";
+            case REJECTED -> (advised ? "" : "check the repository's settings against what its storage supports; ")
+                    + "retrying will not help until they are changed";
             case UNAVAILABLE -> "check that the repository's storage is reachable, and retry";
             case OTHER -> failure.retryable() ? "check the repository and retry" : "check the repository";
         };
