@@ -79,7 +79,11 @@ class DrKitTest {
         @Override
         public void restore(RestoreContext context) throws IOException {
             try (InputStream in = context.openArtifact("data.bin")) {
-                RESTORED.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                String content = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                if (context.options().bool("destination-full", false)) {
+                    throw new IOException("No space left on device");
+                }
+                RESTORED.add(content);
             }
         }
     }
@@ -167,6 +171,20 @@ class DrKitTest {
                     .hasMessageContaining("free space")
                     .satisfies(e -> assertThat(((DrException) e).retryable()).isFalse());
             assertThat(kit.list("mem")).isEmpty();
+        }
+    }
+
+    @Test
+    void aFullRestoreDestinationIsTheTargetsFailureNotTheRepositorys() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            BackupResult r = kit.backup(spec("content", "hello"));
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest("mem", r.id(), Settings.builder()
+                    .set("destination-full", "true").build(), false)))
+                    .isExactlyInstanceOf(DrException.class)
+                    .hasMessageStartingWith("restore of mem/" + r.id() + " failed while writing its destination: "
+                            + "No space left on device; check that the destination")
+                    .hasMessageNotContaining("repository")
+                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
         }
     }
 
