@@ -118,7 +118,8 @@ public final class DrKit implements AutoCloseable {
             return registry.storage(uri.getScheme()).create(uri, cfg.storageSettings());
         } catch (IOException e) {
             throw new StorageException("opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: "
-                    + e.getMessage() + "; check that it is reachable and writable", e, true);
+                    + e.getMessage() + "; check that it is reachable and writable", e,
+                    StorageFailures.classify(e).retryable());
         }
     }
 
@@ -493,7 +494,7 @@ public final class DrKit implements AutoCloseable {
             return SlotOutcome.RAN;
         } catch (IOException e) {
             throw new StorageException("recording the run of job " + job + " for " + slot + " failed: "
-                    + e.getMessage(), e, true);
+                    + e.getMessage(), e, StorageFailures.classify(e).retryable());
         }
     }
 

@@ -104,8 +104,23 @@ class StorageFailuresTest {
         assertThat(ClassifiedStorage.of(good)).isSameAs(good);
     }
 
-    /** A storage whose every call fails plainly. */
+    @Test
+    void aLockThatCannotBeTakenIsRetryableAsTheStorageSays() {
+        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(new FailingStorage(), "db", "backup",
+                java.time.Duration.ofMinutes(1), java.time.Duration.ZERO, Clock.systemUTC(), s -> { }))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.retryable()).isTrue());
+        FailingStorage denied = new FailingStorage();
+        denied.failure = new StorageIOException("listing locks/db/ in failing failed: Access Denied", null,
+                Reason.ACCESS_DENIED);
+        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(denied, "db", "backup",
+                java.time.Duration.ofMinutes(1), java.time.Duration.ZERO, Clock.systemUTC(), s -> { }))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.retryable()).isFalse())
+                .hasMessageContaining("Access Denied");
+    }
+
+    /** A storage whose every call fails, plainly unless told otherwise. */
     static final class FailingStorage implements StorageBackend {
+        IOException failure = new IOException("broken");
         @Override
         public String describe() {
             return "failing";
@@ -113,32 +128,32 @@ class StorageFailuresTest {
 
         @Override
         public dev.drkit.spi.ObjectUpload create(String key) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
 
         @Override
         public boolean createIfAbsent(String key, byte[] content) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
 
         @Override
         public InputStream open(String key, long offset) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
 
         @Override
         public java.util.Optional<dev.drkit.spi.ObjectInfo> stat(String key) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
 
         @Override
         public java.util.List<dev.drkit.spi.ObjectInfo> list(String prefix) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
 
         @Override
         public void delete(String key) throws IOException {
-            throw new IOException("broken");
+            throw failure;
         }
     }
 }
