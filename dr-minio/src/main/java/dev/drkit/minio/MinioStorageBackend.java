@@ -268,6 +268,7 @@ public final class MinioStorageBackend implements StorageBackend {
         try {
             int failed = 0;
             String example = null;
+            Reason why = Reason.OTHER;
             // lazy: the deletes happen while the results are read
             for (io.minio.Result<io.minio.messages.DeleteError> r : client.removeObjects(
                     io.minio.RemoveObjectsArgs.builder().bucket(bucket).objects(objects).build())) {
@@ -275,11 +276,12 @@ public final class MinioStorageBackend implements StorageBackend {
                 failed++;
                 if (example == null) {
                     example = err.objectName() + ": " + err.code() + " " + err.message();
+                    why = DENIED_CODES.contains(String.valueOf(err.code())) ? Reason.ACCESS_DENIED : Reason.OTHER;
                 }
             }
             if (failed > 0) {
                 throw new StorageIOException("deleting " + failed + " of " + keys.size() + " objects in " + describe()
-                        + " failed, e.g. " + example, null, Reason.OTHER, true);
+                        + " failed, e.g. " + example, null, why, why == Reason.OTHER);
             }
         } catch (StorageIOException e) {
             throw e;
