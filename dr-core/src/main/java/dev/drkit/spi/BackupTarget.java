@@ -35,10 +35,11 @@ public interface BackupTarget {
      * failure of the source and reported as a {@link dev.drkit.DrException.ErrorCode#TARGET}
      * error of this target; a target that can say more (which file, which connection, what to
      * do) throws that {@link dev.drkit.DrException} itself. A target that reads its source
-     * through a {@link StorageBackend} must not let that storage's {@code StorageIOException}
-     * out unwrapped, or it would be taken for the repository's. Source files that changed while they were copied are
-     * not a failure: a target records them under {@link dev.drkit.BackupResult#INCOMPLETE_FILES}
-     * and {@link dev.drkit.BackupResult#INCOMPLETE_FILE_COUNT}.
+     * through a {@link StorageBackend} reports that storage's failures as such a
+     * {@code DrException}, or they would be taken for the repository's. Source files that
+     * changed while they were copied are not a failure: a target records them under
+     * {@link dev.drkit.BackupResult#INCOMPLETE_FILES} and
+     * {@link dev.drkit.BackupResult#INCOMPLETE_FILE_COUNT}.
      */
     void backup(BackupContext context) throws IOException;
 
