@@ -12,11 +12,13 @@ import dev.drkit.core.repo.Repository;
 import dev.drkit.core.repo.RepositoryLock;
 import dev.drkit.core.repo.VerificationLog;
 import dev.drkit.core.repo.StreamCodecs;
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.RetentionPolicy;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.VerifierProvider;
 import jakarta.inject.Inject;
@@ -116,7 +118,8 @@ public final class DrKit implements AutoCloseable {
             return registry.storage(uri.getScheme()).create(uri, cfg.storageSettings());
         } catch (IOException e) {
             throw new StorageException("opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: "
-                    + e.getMessage() + "; check that it is reachable and writable", e, true);
+                    + e.getMessage() + "; check that it is reachable and writable", e,
+                    StorageFailures.classify(e).retryable());
         }
     }
 
@@ -187,7 +190,8 @@ public final class DrKit implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             ctx.abort();
             removeQuietly(spec.name(), id);
-            DrException error = asDrException(e, "backup of " + spec.name());
+            DrException error = asDrException(e, "backup of " + spec.name(), "reading its source",
+                    "check that the source is reachable and readable, then back it up again");
             emit(DrEvent.Type.BACKUP_FAILED, spec.name(), id, error.getMessage(), Map.of("code", error.code().name()));
             throw error;
         }
@@ -490,7 +494,7 @@ public final class DrKit implements AutoCloseable {
             return SlotOutcome.RAN;
         } catch (IOException e) {
             throw new StorageException("recording the run of job " + job + " for " + slot + " failed: "
-                    + e.getMessage(), e, true);
+                    + e.getMessage(), e, StorageFailures.classify(e).retryable());
         }
     }
 
@@ -512,7 +516,9 @@ public final class DrKit implements AutoCloseable {
             target.restore(new Restore(m, request, meter));
             meter.finish();
         } catch (IOException | RuntimeException e) {
-            DrException error = asDrException(e, "restore of " + m.target() + "/" + m.id());
+            DrException error = asDrException(e, "restore of " + m.target() + "/" + m.id(),
+                    "writing its destination", "check that the destination is reachable, writable and has space, "
+                            + "then restore again");
             emit(DrEvent.Type.RESTORE_FAILED, m.target(), m.id(), error.getMessage(), Map.of());
             throw error;
         }
@@ -797,6 +803,15 @@ public final class DrKit implements AutoCloseable {
     }
 
     private DrException asDrException(Exception e, String doing) {
+        return asDrException(e, doing, null, null);
+    }
+
+    /**
+     * @param targetSide what the target does on its own side ("reading its source"), when an I/O failure
+     *        that is not the repository's is the target's; null takes every I/O failure for the repository's
+     * @param advice what to do about a failure of the target's side
+     */
+    private DrException asDrException(Exception e, String doing, String targetSide, String advice) {
         if (e instanceof DrException) {
             return (DrException) e;
         }
@@ -804,9 +819,14 @@ public final class DrKit implements AutoCloseable {
             e = ((UncheckedIOException) e).getCause();
         }
         if (e instanceof IOException) {
-            // the repository's streams throw bare IOExceptions, while a target reports failures of its own
-            // side (its source, its destination) as DrExceptions (BackupTarget#backup): a bare one is the repository's
-            return repository.storageError(doing, (IOException) e);
+            // the repository's storage throws StorageIOExceptions only (ClassifiedStorage), so any other
+            // I/O failure comes from the target's side: its source, its destination
+            StorageIOException failure = StorageFailures.find(e);
+            if (failure != null || targetSide == null) {
+                return repository.storageError(doing, failure != null ? failure : (IOException) e);
+            }
+            return new DrException(ErrorCode.TARGET, doing + " failed while " + targetSide + ": "
+                    + StorageFailures.describe((IOException) e) + "; " + advice, e);
         }
         return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
     }

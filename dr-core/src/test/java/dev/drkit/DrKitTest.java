@@ -58,6 +58,10 @@ class DrKitTest {
             }
             try (OutputStream out = context.newArtifact("data.bin")) {
                 out.write(settings.get("content", "").getBytes(StandardCharsets.UTF_8));
+                if (settings.bool("source-fails", false)) {
+                    // as a target that lets its source's I/O failure through unwrapped
+                    throw new java.net.SocketException("Connection reset by the memory source");
+                }
                 if (settings.bool("fail", false)) {
                     // a target reports its own source's failures; a bare IOException means the repository's
                     throw new DrException(DrException.ErrorCode.TARGET, "reading the memory source failed: "
@@ -75,7 +79,11 @@ class DrKitTest {
         @Override
         public void restore(RestoreContext context) throws IOException {
             try (InputStream in = context.openArtifact("data.bin")) {
-                RESTORED.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                String content = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                if (context.options().bool("destination-full", false)) {
+                    throw new IOException("No space left on device");
+                }
+                RESTORED.add(content);
             }
         }
     }
@@ -134,6 +142,114 @@ class DrKitTest {
             assertThatThrownBy(() -> kit.backup(spec("content", "x", "block-repository", dir.resolve("repo")
                     .toString()))).isInstanceOf(StorageException.class).hasMessageContaining(".drkit-tmp");
             assertThat(kit.list("mem")).isEmpty();
+        }
+    }
+
+    @Test
+    void aPlainIOExceptionOfTheTargetIsASourceFailureNotTheRepositorys() throws IOException {
+        List<DrEvent> events = new ArrayList<>();
+        try (DrKit kit = kit(events)) {
+            assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000), "source-fails", "true")))
+                    .isExactlyInstanceOf(DrException.class)
+                    .hasMessageStartingWith("backup of mem failed while reading its source: Connection reset by the "
+                            + "memory source; check that the source is reachable and readable")
+                    .hasMessageNotContaining("repository")
+                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+            assertThat(kit.list("mem")).isEmpty();
+        }
+        assertThat(events).extracting(DrEvent::type).containsExactly(DrEvent.Type.BACKUP_STARTED,
+                DrEvent.Type.BACKUP_FAILED);
+    }
+
+    @Test
+    void aStorageThatFailsPlainlyDuringABackupIsTheRepositorysFailureWithItsRetryability() throws IOException {
+        dev.drkit.core.storage.FileStorageBackend files = new dev.drkit.core.storage.FileStorageBackend(
+                dir.resolve("full"));
+        try (DrKit kit = DrKit.builder().storage(new FullDisk(files)).register(new MemoryProvider()).build()) {
+            assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000))))
+                    .isInstanceOf(StorageException.class).hasMessageContaining("No space left on device")
+                    .hasMessageContaining("free space")
+                    .satisfies(e -> assertThat(((DrException) e).retryable()).isFalse());
+            assertThat(kit.list("mem")).isEmpty();
+        }
+    }
+
+    @Test
+    void aFullRestoreDestinationIsTheTargetsFailureNotTheRepositorys() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            BackupResult r = kit.backup(spec("content", "hello"));
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest("mem", r.id(), Settings.builder()
+                    .set("destination-full", "true").build(), false)))
+                    .isExactlyInstanceOf(DrException.class)
+                    .hasMessageStartingWith("restore of mem/" + r.id() + " failed while writing its destination: "
+                            + "No space left on device; check that the destination")
+                    .hasMessageNotContaining("repository")
+                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+        }
+    }
+
+    /** A disk that fills up as soon as a backup's artifact is written: its uploads fail as a file system does. */
+    static final class FullDisk implements dev.drkit.spi.StorageBackend {
+        private final dev.drkit.spi.StorageBackend disk;
+
+        FullDisk(dev.drkit.spi.StorageBackend disk) {
+            this.disk = disk;
+        }
+
+        @Override
+        public String describe() {
+            return disk.describe();
+        }
+
+        @Override
+        public dev.drkit.spi.ObjectUpload create(String key) throws IOException {
+            dev.drkit.spi.ObjectUpload upload = disk.create(key);
+            return new dev.drkit.spi.ObjectUpload() {
+                @Override
+                public OutputStream stream() {
+                    return new OutputStream() {
+                        @Override
+                        public void write(int b) throws IOException {
+                            throw new IOException("No space left on device");
+                        }
+                    };
+                }
+
+                @Override
+                public dev.drkit.spi.ObjectInfo commit() throws IOException {
+                    return upload.commit();
+                }
+
+                @Override
+                public void close() throws IOException {
+                    upload.close();
+                }
+            };
+        }
+
+        @Override
+        public boolean createIfAbsent(String key, byte[] content) throws IOException {
+            return disk.createIfAbsent(key, content);
+        }
+
+        @Override
+        public InputStream open(String key, long offset) throws IOException {
+            return disk.open(key, offset);
+        }
+
+        @Override
+        public java.util.Optional<dev.drkit.spi.ObjectInfo> stat(String key) throws IOException {
+            return disk.stat(key);
+        }
+
+        @Override
+        public List<dev.drkit.spi.ObjectInfo> list(String prefix) throws IOException {
+            return disk.list(prefix);
+        }
+
+        @Override
+        public void delete(String key) throws IOException {
+            disk.delete(key);
         }
     }
 

@@ -29,13 +29,17 @@ public interface BackupTarget {
      * Produces the backup's artifacts through {@link BackupContext#newArtifact}. Throwing
      * aborts the backup: drkit removes what was written and no manifest is created.
      *
-     * <p>An {@link IOException} thrown from here is reported as the repository's failure, since
-     * that is what the artifact streams throw. A failure of the source (a file that cannot be
-     * read, a lost database connection) is the target's to report, as a
-     * {@link dev.drkit.DrException} with {@link dev.drkit.DrException.ErrorCode#TARGET} that
-     * names what failed and what to do. Source files that changed while they were copied are
-     * not a failure: a target records them under {@link dev.drkit.BackupResult#INCOMPLETE_FILES}
-     * and {@link dev.drkit.BackupResult#INCOMPLETE_FILE_COUNT}.
+     * <p>The repository's own failures (of the artifact streams, of {@link BackupContext}'s
+     * reads) are {@link StorageIOException}s, and drkit reports them, or an exception caused by
+     * one, as the repository's. Any other {@link IOException} thrown from here is taken for a
+     * failure of the source and reported as a {@link dev.drkit.DrException.ErrorCode#TARGET}
+     * error of this target; a target that can say more (which file, which connection, what to
+     * do) throws that {@link dev.drkit.DrException} itself. A target that reads its source
+     * through a {@link StorageBackend} reports that storage's failures as such a
+     * {@code DrException}, or they would be taken for the repository's. Source files that
+     * changed while they were copied are not a failure: a target records them under
+     * {@link dev.drkit.BackupResult#INCOMPLETE_FILES} and
+     * {@link dev.drkit.BackupResult#INCOMPLETE_FILE_COUNT}.
      */
     void backup(BackupContext context) throws IOException;
 
@@ -44,6 +48,10 @@ public interface BackupTarget {
      * destination given in {@link RestoreContext#options()}. Must refuse a destination that
      * holds data unless {@link RestoreContext#force()} is set, and must not leave partial
      * data there when an artifact turns out to be corrupt.
+     *
+     * <p>As in {@link #backup}, an {@link IOException} that is not the repository's
+     * {@link StorageIOException} is taken for a failure of the destination and reported as a
+     * {@link dev.drkit.DrException.ErrorCode#TARGET} error of this target.
      */
     void restore(RestoreContext context) throws IOException;
 

@@ -2,9 +2,12 @@ package dev.drkit.minio;
 
 import dev.drkit.core.pipeline.ChunkPipe;
 import dev.drkit.core.storage.ObjectKeys;
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
+import dev.drkit.spi.StorageIOException.Reason;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
@@ -265,6 +268,7 @@ public final class MinioStorageBackend implements StorageBackend {
         try {
             int failed = 0;
             String example = null;
+            Reason why = Reason.OTHER;
             // lazy: the deletes happen while the results are read
             for (io.minio.Result<io.minio.messages.DeleteError> r : client.removeObjects(
                     io.minio.RemoveObjectsArgs.builder().bucket(bucket).objects(objects).build())) {
@@ -272,13 +276,14 @@ public final class MinioStorageBackend implements StorageBackend {
                 failed++;
                 if (example == null) {
                     example = err.objectName() + ": " + err.code() + " " + err.message();
+                    why = DENIED_CODES.contains(String.valueOf(err.code())) ? Reason.ACCESS_DENIED : Reason.OTHER;
                 }
             }
             if (failed > 0) {
-                throw new IOException("deleting " + failed + " of " + keys.size() + " objects in " + describe()
-                        + " failed, e.g. " + example);
+                throw new StorageIOException("deleting " + failed + " of " + keys.size() + " objects in " + describe()
+                        + " failed, e.g. " + example, null, why, why == Reason.OTHER);
             }
-        } catch (IOException e) {
+        } catch (StorageIOException e) {
             throw e;
         } catch (Exception e) {
             throw io("deleting " + keys.size() + " objects", e);
@@ -290,7 +295,55 @@ public final class MinioStorageBackend implements StorageBackend {
         uploads.shutdown();
     }
 
-    private IOException io(String doing, Throwable e) {
-        return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
+    private StorageIOException io(String doing, Throwable e) {
+        Reason why = reason(e);
+        String advice = why != Reason.ACCESS_DENIED ? "" : "; check the credentials (AWS_ACCESS_KEY_ID and "
+                + "AWS_SECRET_ACCESS_KEY, or those of the client the host gave) and that they may read and write bucket "
+                + bucket;
+        return new StorageIOException(doing + " in " + description + " failed: " + e.getMessage() + advice, e, why);
+    }
+
+    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of("RequestTimeout", "SlowDown",
+            "SlowDownRead", "SlowDownWrite", "ServiceUnavailable", "InternalError", "OperationAborted",
+            "XMinioServerNotInitialized");
+    private static final java.util.Set<String> DENIED_CODES = java.util.Set.of("AccessDenied", "InvalidAccessKeyId",
+            "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken");
+    private static final java.util.regex.Pattern RESPONSE_CODE = java.util.regex.Pattern.compile(
+            "Response code: (\\d{3})");
+
+    /**
+     * Why MinIO failed: the error code and HTTP status of the server's answer, or for a request
+     * without one the kind of failure (a network failure or timeout is transient, a host name
+     * that does not resolve is not).
+     */
+    static Reason reason(Throwable e) {
+        if (e instanceof ErrorResponseException r) {
+            String code = r.errorResponse() == null ? null : r.errorResponse().code();
+            if (code != null && TRANSIENT_CODES.contains(code)) {
+                return Reason.UNAVAILABLE;
+            }
+            if (code != null && DENIED_CODES.contains(code)) {
+                return Reason.ACCESS_DENIED;
+            }
+            if ("NoSuchBucket".equals(code)) {
+                return Reason.NOT_FOUND;
+            }
+            return Reason.ofHttpStatus(r.response() == null ? 0 : r.response().code());
+        }
+        if (e instanceof io.minio.errors.ServerException s) {
+            return Reason.ofHttpStatus(s.statusCode());
+        }
+        if (e instanceof io.minio.errors.InvalidResponseException) {
+            // an answer that is no S3 error document (a proxy's page): its status still says what happened
+            java.util.regex.Matcher m = RESPONSE_CODE.matcher(String.valueOf(e.getMessage()));
+            return m.find() ? Reason.ofHttpStatus(Integer.parseInt(m.group(1))) : Reason.OTHER;
+        }
+        if (StorageFailures.network(e)) {
+            return Reason.UNAVAILABLE;
+        }
+        if (StorageFailures.unknownHost(e)) {
+            return Reason.NOT_FOUND;
+        }
+        return Reason.OTHER;
     }
 }

@@ -1,8 +1,11 @@
 package dev.drkit.s3;
 
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
+import dev.drkit.spi.StorageIOException.Reason;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +23,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
+import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -322,9 +328,10 @@ public final class S3StorageBackend implements StorageBackend {
                         .errors();
                 if (!errors.isEmpty()) {
                     var first = errors.get(0);
-                    throw new IOException("deleting " + errors.size() + " of " + batch.size() + " objects in "
+                    Reason why = "AccessDenied".equals(first.code()) ? Reason.ACCESS_DENIED : Reason.OTHER;
+                    throw new StorageIOException("deleting " + errors.size() + " of " + batch.size() + " objects in "
                             + description + " failed, e.g. " + relative(first.key()) + ": " + first.code() + " "
-                            + first.message());
+                            + first.message(), null, why, why == Reason.OTHER);
                 }
             } catch (SdkException e) {
                 throw io("deleting " + batch.size() + " objects", e);
@@ -382,7 +389,7 @@ public final class S3StorageBackend implements StorageBackend {
     /** A write with a retention that the bucket refused: Object Lock is not enabled there. */
     private IOException lockRefused(String doing, S3Exception e) {
         if (e.statusCode() == 400 && String.valueOf(e.getMessage()).contains("ObjectLock")) {
-            return new IOException(doing + " in " + description + " failed: the bucket does not have Object Lock "
+            return failure(doing + " in " + description + " failed: the bucket does not have Object Lock "
                     + "enabled. Create the repository's bucket with Object Lock (most servers cannot turn it on "
                     + "later), or remove objectLock= from the repository", e);
         }
@@ -391,11 +398,57 @@ public final class S3StorageBackend implements StorageBackend {
 
     private IOException io(String doing, SdkException e) {
         if (e instanceof S3Exception s3 && s3.statusCode() == 501) {
-            return new IOException(doing + " in " + description + " failed: the server does not implement this "
+            return failure(doing + " in " + description + " failed: the server does not implement this "
                     + "request (" + e.getMessage() + "); check the repository's options (sse, sseCustomerKeyFile, "
                     + "objectLock) against what the server supports", e);
         }
-        return new IOException(doing + " in " + description + " failed: " + e.getMessage(), e);
+        if (reason(e) == Reason.ACCESS_DENIED) {
+            return failure(doing + " in " + description + " failed: " + e.getMessage() + "; check the credentials "
+                    + "(the AWS default chain, or the storage.credentials-file and storage.profile settings) and "
+                    + "that they may read and write bucket " + bucket, e);
+        }
+        return failure(doing + " in " + description + " failed: " + e.getMessage(), e);
+    }
+
+    private static StorageIOException failure(String message, SdkException e) {
+        return new StorageIOException(message, e, reason(e), retryable(e));
+    }
+
+    /** S3 error codes that pass by themselves, whatever their HTTP status (400 RequestTimeout, 409 OperationAborted). */
+    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of("RequestTimeout",
+            "RequestTimeoutException", "OperationAborted", "SlowDown", "PriorRequestNotComplete", "ServiceUnavailable",
+            "InternalError", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException");
+
+    /**
+     * Why S3 failed: the server's status and error code for an answer, the kind of failure
+     * for a request that got none (a network failure or timeout is transient, a host name that
+     * does not resolve or missing credentials are not).
+     */
+    static Reason reason(SdkException e) {
+        if (e instanceof AwsServiceException s) {
+            String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
+            if (s.isThrottlingException() || (code != null && TRANSIENT_CODES.contains(code))) {
+                return Reason.UNAVAILABLE;
+            }
+            return Reason.ofHttpStatus(s.statusCode());
+        }
+        if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException
+                || StorageFailures.network(e)) {
+            return Reason.UNAVAILABLE;
+        }
+        if (StorageFailures.unknownHost(e)) {
+            return Reason.NOT_FOUND;
+        }
+        if (String.valueOf(e.getMessage()).contains("Unable to load credentials")) {
+            return Reason.ACCESS_DENIED;
+        }
+        return Reason.OTHER;
+    }
+
+    /** Retryable as the reason says; where it says nothing, as the SDK does. */
+    static boolean retryable(SdkException e) {
+        Reason r = reason(e);
+        return r == Reason.OTHER ? e.retryable() : r.retryable();
     }
 
     /** A streaming upload: single PUT when small, multipart when it outgrows one part. */
@@ -507,6 +560,7 @@ public final class S3StorageBackend implements StorageBackend {
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
                 throw c instanceof SdkException ? io("uploading a part of " + key, (SdkException) c)
+                        : c instanceof IOException failed ? StorageFailures.classify(failed)
                         : new IOException("uploading a part of " + key + " failed", c);
             }
         }

@@ -10,9 +10,9 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 
 /**
- * Failures to read what is being backed up. They are the target's, not the repository's: a
- * repository write failure surfaces as a plain {@link IOException} and becomes a storage
- * error, so a source failure must not.
+ * Failures to read what is being backed up. They are the target's, not the repository's
+ * (whose failures are {@link dev.drkit.spi.StorageIOException}s), and say which file and what
+ * to do, which a plain {@link IOException} would not.
  */
 final class SourceErrors {
     private SourceErrors() {

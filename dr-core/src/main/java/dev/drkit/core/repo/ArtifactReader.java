@@ -7,6 +7,8 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.core.pipeline.CheckedInputStream;
 import dev.drkit.core.pipeline.ContentHash;
 import dev.drkit.core.pipeline.HashingOutputStream;
+import dev.drkit.core.storage.StorageFailures;
+import dev.drkit.spi.StorageIOException;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -17,7 +19,7 @@ import java.io.InputStream;
  * decoded stream ends, the rest of the stored object is drained and the stored size and
  * sha256 and the raw size and crc32c are compared with the manifest. A decoding error caused by corrupt
  * stored bytes is reported as a {@link ChecksumMismatchException}, which says more than the
- * codec's own complaint.
+ * codec's own complaint. A failure of the storage while reading stays the storage's.
  */
 final class ArtifactReader extends FilterInputStream {
     private final CheckedInputStream stored;
@@ -50,6 +52,7 @@ final class ArtifactReader extends FilterInputStream {
             if (e instanceof dev.drkit.DrException) {
                 throw (dev.drkit.DrException) e;
             }
+            rethrowStorageFailure(e);
             throw new CorruptDataException("cannot decode " + what + ": " + e.getMessage()
                     + "; the backup is damaged, use another one", e);
         }
@@ -73,7 +76,16 @@ final class ArtifactReader extends FilterInputStream {
         } catch (ChecksumMismatchException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
+            rethrowStorageFailure(e);
             throw explain(e);
+        }
+    }
+
+    /** The storage failing to deliver the bytes (a lost connection) says nothing about the backup: not corrupt. */
+    private static void rethrowStorageFailure(Exception e) throws StorageIOException {
+        StorageIOException failure = StorageFailures.find(e);
+        if (failure != null) {
+            throw failure;
         }
     }
 

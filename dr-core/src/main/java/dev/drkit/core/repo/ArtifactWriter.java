@@ -5,6 +5,7 @@ import dev.drkit.ObjectExistsException;
 import dev.drkit.core.pipeline.ContentHash;
 import dev.drkit.core.pipeline.HashingOutputStream;
 import dev.drkit.core.pipeline.Sha256;
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectUpload;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -59,20 +60,34 @@ public final class ArtifactWriter extends OutputStream {
         ObjectUpload upload = repo.storage().create(key, retainUntil);
         try {
             return new ArtifactWriter(repo, name, storedName, key, codecs, upload, retainUntil, counter);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            upload.close();
+            throw StorageFailures.classify(e);
+        } catch (RuntimeException e) {
             upload.close();
             throw e;
         }
     }
 
+    // whatever fails past this point (encoding, upload) is the repository's side, never the target's
+    // source: a StorageIOException says so to whoever catches it
+
     @Override
     public void write(int b) throws IOException {
-        raw.write(b);
+        try {
+            raw.write(b);
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
+        }
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        raw.write(b, off, len);
+        try {
+            raw.write(b, off, len);
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
+        }
     }
 
     @Override
@@ -100,6 +115,8 @@ public final class ArtifactWriter extends OutputStream {
                     codecs.chain(), codecs.recipients());
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
         } finally {
             upload.close();
         }

@@ -12,11 +12,12 @@ import dev.drkit.ObjectExistsException;
 import dev.drkit.RepositoryNotFoundException;
 import dev.drkit.StorageException;
 import dev.drkit.core.pipeline.HashingOutputStream;
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ public final class Repository {
     private volatile dev.drkit.spi.ManifestVerifier trusted;
 
     private Repository(StorageBackend storage, java.time.Clock clock) {
-        this.storage = storage;
+        this.storage = dev.drkit.core.storage.ClassifiedStorage.of(storage);
         this.clock = clock;
     }
 
@@ -588,14 +589,27 @@ public final class Repository {
         }
     }
 
-    /** Wraps a storage failure with what was being done and where. */
+    /**
+     * Wraps a storage failure with what was being done and where; retryable as the storage
+     * says ({@link StorageIOException#retryable()}), and for other failures as their type and
+     * message suggest.
+     */
     public StorageException storageError(String doing, IOException e) {
-        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        boolean full = reason.contains("No space left");
-        boolean denied = e instanceof AccessDeniedException;
-        String advice = full ? "free space on the repository's disk and retry"
-                : denied ? "check the permissions of the repository" : "check the repository and retry";
+        StorageIOException failure = StorageFailures.classify(e);
+        String reason = failure.getMessage() == null ? "input/output error" : failure.getMessage();
+        // a backend that knows which of its settings to check says so at the end of its message
+        boolean advised = reason.contains("; check ");
+        String advice = switch (failure.reason()) {
+            case ACCESS_DENIED -> (advised ? "" : "check the credentials and the permissions they have on the "
+                    + "repository's storage; ") + "retrying will not help until they are fixed";
+            case NO_SPACE -> "free space on the repository's storage and retry";
+            case NOT_FOUND -> "check the repository location, and that its bucket or disk is there";
+            case REJECTED -> (advised ? "" : "check the repository's settings against what its storage supports; ")
+                    + "retrying will not help until they are changed";
+            case UNAVAILABLE -> "check that the repository's storage is reachable, and retry";
+            case OTHER -> failure.retryable() ? "check the repository and retry" : "check the repository";
+        };
         return new StorageException(doing + " in " + describe() + " failed: " + reason + "; " + advice, e,
-                !full && !denied);
+                failure.retryable());
     }
 }

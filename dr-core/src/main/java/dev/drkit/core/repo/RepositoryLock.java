@@ -2,6 +2,7 @@ package dev.drkit.core.repo;
 
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.StorageException;
+import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import java.io.IOException;
@@ -111,7 +112,7 @@ public final class RepositoryLock implements AutoCloseable {
             return Optional.empty();
         } catch (IOException e) {
             throw new StorageException("taking lock '" + scope + "' in " + storage.describe() + " failed: "
-                    + e.getMessage(), e, true);
+                    + e.getMessage(), e, StorageFailures.classify(e).retryable());
         }
     }
 
