@@ -8,7 +8,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import io.minio.GetObjectArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
@@ -21,29 +21,24 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bucket backups against a real S3 endpoint (S3Proxy): bytes, content types and user metadata survive. */
 class MinioBucketTargetIT {
-    static S3Server s3;
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension();
     static MinioClient client;
 
     @TempDir
     Path dir;
 
     @BeforeAll
-    static void start() throws Exception {
-        s3 = S3Server.start();
+    static void startClient() {
         client = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
                 .credentials(s3.accessKey(), s3.secretKey()).build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        s3.close();
     }
 
     private static void put(String bucket, String key, byte[] data, String type, Map<String, String> meta)

@@ -1,29 +1,23 @@
 package dev.drkit.minio;
 
 import dev.drkit.spi.StorageBackend;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import dev.drkit.testkit.StorageBackendContract;
 import io.minio.MinioClient;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The storage contract on the MinIO SDK against a real S3 endpoint (S3Proxy). */
 class MinioStorageBackendContractIT extends StorageBackendContract {
-    static S3Server s3;
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("backups");
     static MinioClient client;
 
     @BeforeAll
-    static void startS3() throws Exception {
-        s3 = S3Server.start();
-        s3.createBucket("backups");
+    static void startClient() {
         client = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
                 .credentials(s3.accessKey(), s3.secretKey()).build();
-    }
-
-    @AfterAll
-    static void stopS3() throws Exception {
-        s3.close();
     }
 
     @Override

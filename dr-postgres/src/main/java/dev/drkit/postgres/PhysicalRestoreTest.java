@@ -104,7 +104,7 @@ public final class PhysicalRestoreTest implements Verifier {
             }
             FileTrees.delete(scratch);
         }
-        return PostgresVerifiers.result(name(), start, problems, details);
+        return VerificationResult.of(name(), problems, start, details);
     }
 
     /** Copies the segments from the backup's start to its stop next to the scratch cluster. */

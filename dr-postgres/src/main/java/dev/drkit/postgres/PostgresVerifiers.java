@@ -18,7 +18,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,7 +66,8 @@ public final class PostgresVerifiers {
             long start = System.nanoTime();
             ArtifactInfo archive = context.manifest().artifact(PostgresLogicalTarget.ARCHIVE).orElse(null);
             if (archive == null) {
-                return result(name(), start, List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), Map.of());
+                return VerificationResult.of(name(), List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), start,
+                        Map.of());
             }
             PgTools tools = PgTools.find(settings.get("bin-dir", null));
             List<String> problems = new ArrayList<>();
@@ -112,7 +112,7 @@ public final class PostgresVerifiers {
                 Thread.currentThread().interrupt();
                 problems.add("interrupted");
             }
-            return result(name(), start, problems, Map.of("tocEntries", entries));
+            return VerificationResult.of(name(), problems, start, Map.of("tocEntries", entries));
         }
     }
 
@@ -132,9 +132,9 @@ public final class PostgresVerifiers {
         public VerificationResult verify(VerificationContext context) throws IOException {
             long start = System.nanoTime();
             if (!settings.has("url")) {
-                return new VerificationResult(name(), Status.UNVERIFIED, List.of("a restore test needs a scratch "
+                return VerificationResult.of(name(), Status.UNVERIFIED, List.of("a restore test needs a scratch "
                         + "server: give setting 'url' (jdbc:postgresql://HOST:PORT/postgres) and setting 'user'"),
-                        Duration.ofNanos(System.nanoTime() - start), Map.of());
+                        start, Map.of());
             }
             BackupManifest m = context.manifest();
             String scratch = "drkit_verify_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
@@ -156,7 +156,7 @@ public final class PostgresVerifiers {
             } finally {
                 PostgresLogicalTarget.dropQuietly(admin, scratch);
             }
-            return result(name(), start, problems, details);
+            return VerificationResult.of(name(), problems, start, details);
         }
 
         @SuppressWarnings("unchecked")
@@ -212,11 +212,6 @@ public final class PostgresVerifiers {
                 return false;
             }
         }
-    }
-
-    static VerificationResult result(String name, long start, List<String> problems, Map<String, Object> details) {
-        return new VerificationResult(name, problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
-                Duration.ofNanos(System.nanoTime() - start), details);
     }
 
     /** Restore context over a verification context, into a scratch database. */

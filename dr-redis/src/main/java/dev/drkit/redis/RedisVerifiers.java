@@ -69,7 +69,7 @@ public final class RedisVerifiers {
             Status status = Status.PASSED;
             if (artifact == null) {
                 problems.add("the backup has no " + RedisTarget.ARTIFACT);
-                return result(start, Status.FAILED, problems, details);
+                return VerificationResult.of(name(), Status.FAILED, problems, start, details);
             }
             String source = RedisTarget.ARTIFACT + " of backup " + context.manifest().id();
             try (InputStream in = context.openDecoded(artifact)) {
@@ -99,7 +99,7 @@ public final class RedisVerifiers {
             if (problems.stream().anyMatch(p -> !p.contains("carries no CRC-64"))) {
                 status = Status.FAILED;
             }
-            return result(start, status, problems, details);
+            return VerificationResult.of(name(), status, problems, start, details);
         }
 
         @SuppressWarnings("unchecked")
@@ -121,10 +121,6 @@ public final class RedisVerifiers {
                             + want);
                 }
             }
-        }
-
-        private VerificationResult result(long start, Status status, List<String> problems, Map<String, Object> details) {
-            return new VerificationResult(name(), status, problems, Duration.ofNanos(System.nanoTime() - start), details);
         }
     }
 
@@ -148,14 +144,13 @@ public final class RedisVerifiers {
             Map<String, Object> details = new LinkedHashMap<>();
             java.util.Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
             if (server.isEmpty()) {
-                return new VerificationResult(name(), Status.UNVERIFIED, List.of("a load test needs redis-server: "
-                        + "install it or give its path as setting 'redis-server'"),
-                        Duration.ofNanos(System.nanoTime() - start), details);
+                return VerificationResult.of(name(), Status.UNVERIFIED, List.of("a load test needs redis-server: "
+                        + "install it or give its path as setting 'redis-server'"), start, details);
             }
             ArtifactInfo artifact = context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             if (artifact == null) {
-                return new VerificationResult(name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT),
-                        Duration.ofNanos(System.nanoTime() - start), details);
+                return VerificationResult.of(name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT),
+                        start, details);
             }
             Path dir = Files.createTempDirectory("drkit-redis-verify-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -214,8 +209,7 @@ public final class RedisVerifiers {
                 }
                 dev.drkit.core.files.FileTrees.delete(dir);
             }
-            return new VerificationResult(name(), problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
-                    Duration.ofNanos(System.nanoTime() - start), details);
+            return VerificationResult.of(name(), problems, start, details);
         }
 
         /** Polls INFO until the server has loaded the file; returns {@code dbN -> keys}. */

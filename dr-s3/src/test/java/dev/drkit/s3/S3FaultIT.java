@@ -9,7 +9,7 @@ import dev.drkit.DrKit;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.testkit.FaultProxy;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.file.Files;
@@ -20,12 +20,14 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** Backups through a proxy that resets connections and answers 503: retries, or a clean failure. */
 class S3FaultIT {
-    static S3Server s3;
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("backups");
     static S3Client direct;
 
     @TempDir
@@ -33,15 +35,12 @@ class S3FaultIT {
 
     @BeforeAll
     static void start() throws Exception {
-        s3 = S3Server.start();
-        s3.createBucket("backups");
         direct = client(s3.endpoint(), 3);
     }
 
     @AfterAll
     static void stop() throws Exception {
         direct.close();
-        s3.close();
     }
 
     static S3Client client(URI endpoint, int attempts) {

@@ -3,26 +3,31 @@ package dev.drkit.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.spi.ObjectUpload;
+import dev.drkit.testkit.S3ServerExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /** The storage class reaches the server. */
 class S3OptionsIT {
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("backups");
+    static S3Client client;
 
     @BeforeAll
-    static void startS3() throws Exception {
-        S3StorageBackendContractIT.startS3();
+    static void startClient() {
+        client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey()).build();
     }
 
     @AfterAll
-    static void stopS3() throws Exception {
-        S3StorageBackendContractIT.stopS3();
+    static void stopClient() {
+        client.close();
     }
 
     @Test
     void storageClassIsApplied() throws Exception {
-        var client = S3StorageBackendContractIT.client;
         S3StorageBackend backend = S3StorageBackend.builder().client(client).bucket("backups").prefix("opts")
                 .partSize(5 << 20).storageClass("STANDARD_IA").build();
         backend.createIfAbsent("small", new byte[] {1, 2, 3});

@@ -7,23 +7,26 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A repository named by an s3:// URI, found through the provider, with multipart artifacts. */
 class S3RepositoryUriIT {
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("corporate-intel-backups", "vault");
+
     @TempDir
     Path dir;
 
     @Test
     void backupVerifyRestoreThroughAnS3Uri() throws Exception {
-        try (S3Server s3 = S3Server.start()) {
-            s3.createBucket("corporate-intel-backups");
+        try {
             System.setProperty("aws.accessKeyId", s3.accessKey());
             System.setProperty("aws.secretAccessKey", s3.secretKey());
             Path data = Files.createDirectories(dir.resolve("data"));
@@ -55,32 +58,29 @@ class S3RepositoryUriIT {
 
     @Test
     void credentialsFromAProfileOfAPrivateCredentialsFile() throws Exception {
-        try (S3Server s3 = S3Server.start()) {
-            s3.createBucket("vault");
-            Path creds = dir.resolve("credentials");
-            Files.writeString(creds, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
-                    + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
-                    + s3.secretKey() + "\n");
-            Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-            Path data = Files.createDirectories(dir.resolve("data"));
-            Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
-            String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentialsFile=" + creds;
-            try (DrKit kit = DrKit.builder().repository(base + "&profile=backup").build()) {
-                BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
-                assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
-            }
-            // the server checks signatures: the default profile's keys are refused
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
-                try (DrKit kit = DrKit.builder().repository(base).build()) {
-                    kit.list("data");
-                }
-            }).isInstanceOf(dev.drkit.DrException.class).hasMessageNotContaining(s3.secretKey());
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base + "&profile=nope")
-                    .build()).isInstanceOf(dev.drkit.ConfigException.class)
-                    .hasMessageContaining("no profile 'nope'").hasMessageContaining("backup");
-            Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base).build())
-                    .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("chmod 600");
+        Path creds = dir.resolve("credentials");
+        Files.writeString(creds, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+                + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
+                + s3.secretKey() + "\n");
+        Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
+        String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentialsFile=" + creds;
+        try (DrKit kit = DrKit.builder().repository(base + "&profile=backup").build()) {
+            BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
+            assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
         }
+        // the server checks signatures: the default profile's keys are refused
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+            try (DrKit kit = DrKit.builder().repository(base).build()) {
+                kit.list("data");
+            }
+        }).isInstanceOf(dev.drkit.DrException.class).hasMessageNotContaining(s3.secretKey());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base + "&profile=nope")
+                .build()).isInstanceOf(dev.drkit.ConfigException.class)
+                .hasMessageContaining("no profile 'nope'").hasMessageContaining("backup");
+        Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base).build())
+                .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("chmod 600");
     }
 }

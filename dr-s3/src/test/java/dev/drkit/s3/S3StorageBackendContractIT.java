@@ -1,29 +1,28 @@
 package dev.drkit.s3;
 
 import dev.drkit.spi.StorageBackend;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import dev.drkit.testkit.StorageBackendContract;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** The storage contract against a real S3 endpoint (S3Proxy), with a 5 MiB part size. */
 class S3StorageBackendContractIT extends StorageBackendContract {
-    static S3Server s3;
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("backups");
     static S3Client client;
 
     @BeforeAll
     static void startS3() throws Exception {
-        s3 = S3Server.start();
-        s3.createBucket("backups");
         client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey()).build();
     }
 
     @AfterAll
     static void stopS3() throws Exception {
         client.close();
-        s3.close();
     }
 
     @Override

@@ -8,13 +8,12 @@ import dev.drkit.DrKit;
 import dev.drkit.StorageException;
 import dev.drkit.TargetSpec;
 import dev.drkit.testkit.FaultProxy;
-import dev.drkit.testkit.S3Server;
+import dev.drkit.testkit.S3ServerExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -23,21 +22,11 @@ import software.amazon.awssdk.services.s3.S3Client;
  * the message shows no secret; an outage is worth retrying.
  */
 class S3StorageFailureIT {
-    static S3Server s3;
+    @RegisterExtension
+    static final S3ServerExtension s3 = new S3ServerExtension("backups");
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        s3 = S3Server.start();
-        s3.createBucket("backups");
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        s3.close();
-    }
 
     private TargetSpec data() throws Exception {
         Path d = Files.createDirectories(dir.resolve("data"));

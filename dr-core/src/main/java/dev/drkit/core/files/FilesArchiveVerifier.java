@@ -3,7 +3,6 @@ package dev.drkit.core.files;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.DrException;
 import dev.drkit.VerificationResult;
-import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
 import dev.drkit.core.files.TarEntryReader.Entry;
 import dev.drkit.core.files.TarEntryReader.Kind;
@@ -12,7 +11,6 @@ import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -56,8 +54,7 @@ public final class FilesArchiveVerifier implements Verifier {
                 problems.add(m.contains(what) ? m : what + ": " + m);
             }
         }
-        return new VerificationResult(NAME, problems.isEmpty() ? Status.PASSED : Status.FAILED, problems,
-                Duration.ofNanos(System.nanoTime() - start), details);
+        return VerificationResult.of(NAME, problems, start, details);
     }
 
     /** Reads the whole archive as a restore would, counting what it would restore. */

@@ -10,7 +10,6 @@ import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,9 +41,7 @@ public final class ChecksumFileVerifier implements Verifier {
                         + "would fail)");
             }
         }
-        return new VerificationResult(name(), problems.isEmpty() ? VerificationResult.Status.PASSED
-                : VerificationResult.Status.FAILED, problems, Duration.ofNanos(System.nanoTime() - start),
-                Map.of("artifacts", context.manifest().artifacts().size()));
+        return VerificationResult.of(name(), problems, start, Map.of("artifacts", context.manifest().artifacts().size()));
     }
 
     /** Provides {@code checksum-files} for every target type, at the checksum level. */

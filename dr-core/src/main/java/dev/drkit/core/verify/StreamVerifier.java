@@ -13,7 +13,6 @@ import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +51,7 @@ public final class StreamVerifier implements Verifier {
                 problems.add(e.getMessage());
             }
         }
-        return new VerificationResult(name(), problems.isEmpty() ? VerificationResult.Status.PASSED
-                : VerificationResult.Status.FAILED, problems, Duration.ofNanos(System.nanoTime() - start),
+        return VerificationResult.of(name(), problems, start,
                 Map.of("artifacts", context.manifest().artifacts().size(), "bytesRead", bytes));
     }
 
