@@ -133,6 +133,19 @@ final class GlobalOptions {
         if (!quiet && !json && System.console() != null) {
             b.listener(new ConsoleProgress(err));
         }
+        if (quiet) {
+            // which backup a command used is not noise: passing over a damaged one is said even
+            // when warnings are silenced (otherwise the library's warning says it)
+            b.listener(new dev.drkit.DrListener() {
+                @Override
+                public void onEvent(dev.drkit.DrEvent event) {
+                    if (event.type() == dev.drkit.DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
+                        err.println("drkit: " + safe(MessageFlags.forCli(event.message())));
+                        err.flush();
+                    }
+                }
+            });
+        }
         listeners.forEach(b::listener);
         if (verbosity() > 0 && listeners.stream().noneMatch(l -> l instanceof dev.drkit.core.notify.LoggingListener)) {
             b.listener(new dev.drkit.core.notify.LoggingListener()); // -v: each step of the operation on stderr

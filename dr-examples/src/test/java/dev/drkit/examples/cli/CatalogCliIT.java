@@ -54,6 +54,12 @@ class CatalogCliIT {
         assertThat(restore.err()).contains("passed over damaged backup config/" + newer);
         assertThat(work.resolve("out").resolve(tree.toString().substring(1)).resolve("app.yaml"))
                 .hasContent("version: 1");
+        // said even with warnings silenced: it decides which backup was restored
+        CliProcess.Result quiet = ok(CliProcess.run(repo, "-q", "restore", "--name", "config", "--latest", "--to",
+                work.resolve("out-quiet").toString()));
+        assertThat(quiet.err().strip()).isEqualTo("drkit: passed over damaged backup config/" + newer + " ("
+                + "its content does not match its checksum file manifest.json.sha256); the newest sound backup is "
+                + older);
 
         CliProcess.Result status = CliProcess.run(repo, "status");
         assertThat(status.exit()).isEqualTo(1);
