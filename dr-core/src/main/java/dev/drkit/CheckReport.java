@@ -49,6 +49,11 @@ public record CheckReport(Instant at, String repository, CheckOptions options, i
         ARCHIVE_DAMAGED,
         /** A lock whose holder is gone or whose lease has passed. */
         STALE_LOCK,
+        /**
+         * The marker of a prune cut short before it removed a listed backup's manifest: the
+         * backup is whole and listed; the next prune finishes the delete if it still expires it.
+         */
+        INTERRUPTED_DELETE,
         /** A storage upload never committed (left by a killed writer), older than the lock lease. */
         INCOMPLETE_UPLOAD
     }

@@ -346,4 +346,18 @@ class RepositoryCheckTest {
             assertThat(mine).exists();
         }
     }
+
+    @Test
+    void aPruneCutShortBeforeItRemovedAManifestLeavesAMarkerThatRepairClears() throws IOException {
+        try (DrKit kit = kit()) {
+            String id = kit.backup(spec("one")).id();
+            Files.writeString(object(id, "deleting"), "");
+            CheckReport r = kit.check(CheckOptions.catalogOnly());
+            assertThat(kinds(r)).containsExactly(Kind.INTERRUPTED_DELETE);
+            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean()).isTrue();
+            assertThat(object(id, "deleting")).doesNotExist();
+            assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(id);
+            assertThat(kit.check(CheckOptions.readAllData()).findings()).isEmpty();
+        }
+    }
 }

@@ -190,6 +190,18 @@ public final class RepositoryCheck {
         Set<String> accounted = new HashSet<>();
         accounted.add(RepositoryLayout.MANIFEST);
         accounted.add(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);
+        if (objects.containsKey(RepositoryLayout.DELETING) && !liveLocks.contains(target)) {
+            accounted.add(RepositoryLayout.DELETING);
+            // the backup stays whole and listed; without the marker a later lost manifest is
+            // told apart from a cut-short delete again
+            boolean repaired = options.repair() && storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()
+                    && deleteAll(List.of(objects.get(RepositoryLayout.DELETING)));
+            findings.add(new Finding(Kind.INTERRUPTED_DELETE, prefix + RepositoryLayout.DELETING, "a prune was cut "
+                    + "short as it began to delete backup " + target + "/" + id + ", which is whole and still listed; "
+                    + "the next prune finishes it if it still expires it, repair removes the marker", repaired));
+        } else if (objects.containsKey(RepositoryLayout.DELETING)) {
+            accounted.add(RepositoryLayout.DELETING); // a prune at work now
+        }
         boolean artifactsSound = true;
         for (ArtifactInfo a : m.artifacts()) {
             accounted.add(a.storedName());

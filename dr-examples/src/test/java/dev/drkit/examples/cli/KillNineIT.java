@@ -55,7 +55,7 @@ class KillNineIT {
     private static final long SEED = Long.getLong("drkit.killnine.seed", System.nanoTime());
     /** What a crash may leave; anything else after a kill is damage. */
     private static final Set<CheckReport.Kind> CRASH_LEFTOVERS = EnumSet.of(CheckReport.Kind.INCOMPLETE_BACKUP,
-            CheckReport.Kind.INCOMPLETE_UPLOAD, CheckReport.Kind.STALE_LOCK);
+            CheckReport.Kind.INCOMPLETE_UPLOAD, CheckReport.Kind.STALE_LOCK, CheckReport.Kind.INTERRUPTED_DELETE);
     /** Short commands start faster with the client compiler only. */
     private static final List<String> QUICK_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
     private static final int BACKUP_KILLS = 10;
