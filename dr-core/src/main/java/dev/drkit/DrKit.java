@@ -73,7 +73,6 @@ public final class DrKit implements AutoCloseable {
     private final List<DrListener> listeners;
     private final StreamCodecs codecs;
     private final dev.drkit.spi.ManifestSigner signer;
-    private final dev.drkit.spi.ManifestVerifier trusted;
 
     private DrKit(Builder b) {
         this.clock = b.clock;
@@ -91,7 +90,6 @@ public final class DrKit implements AutoCloseable {
         this.codecs = new StreamCodecs(Compression.parse(cfg.compression()), cfg.compressionLevel(),
                 cfg.compressionWorkers(), b.encryption, b.decryption);
         this.signer = b.signer;
-        this.trusted = b.trusted;
         this.ownsStorage = b.storage == null;
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
         // nothing is read or created yet: reading operations need an existing repository,
@@ -259,11 +257,6 @@ public final class DrKit implements AutoCloseable {
         return newest;
     }
 
-    /** The manifest, after its signature was checked when trusted keys are configured. */
-    private BackupManifest trustedManifest(String target, String backupId) {
-        return manifest(target, backupId); // the repository checks signatures on every read when keys are trusted
-    }
-
     // ---------------------------------------------------------------- verify
 
     /** Verifies a backup at a level with default verifier options. */
@@ -279,7 +272,7 @@ public final class DrKit implements AutoCloseable {
      * @param backupId the backup, or null for the newest
      */
     public VerifyReport verify(String target, String backupId, VerifyLevel level, Settings options) {
-        BackupManifest m = trustedManifest(target, backupId);
+        BackupManifest m = manifest(target, backupId);
         List<VerifierProvider> providers = registry.verifiers(m.type(), level);
         List<VerificationResult> results = new ArrayList<>();
         ProgressMeter meter = meter("verify", target);
@@ -327,7 +320,7 @@ public final class DrKit implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         ProgressMeter meter = meter("check", null);
         try {
-            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(repository, clock, config.lockTtl(), trusted,
+            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(repository, clock, config.lockTtl(),
                     meter, archiveAreas()).run(options);
             meter.finish();
             return report;
@@ -506,7 +499,7 @@ public final class DrKit implements AutoCloseable {
      * corrupt backup leaves it as it was.
      */
     public RestoreResult restore(RestoreRequest request) {
-        BackupManifest m = trustedManifest(request.target(), request.backupId());
+        BackupManifest m = manifest(request.target(), request.backupId());
         BackupTarget target = registry.target(m.type()).create(Settings.empty());
         long start = System.nanoTime();
         ProgressMeter meter = meter("restore", request.target());
@@ -720,9 +713,6 @@ public final class DrKit implements AutoCloseable {
                 if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
                 } else {
-                    if (trusted != null) {
-                        repository.verifySignature(m.target(), m.id(), trusted);
-                    }
                     bytes += to.copyFrom(repository, m);
                     copied.add(m.id());
                 }
@@ -972,7 +962,7 @@ public final class DrKit implements AutoCloseable {
             if (!backupId.equals(manifest.parent()) && !manifest.dependsOn().contains(backupId)) {
                 throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
             }
-            BackupManifest other = trustedManifest(manifest.target(), backupId);
+            BackupManifest other = DrKit.this.manifest(manifest.target(), backupId);
             dev.drkit.ArtifactInfo a = other.artifact(name).orElseThrow(() -> new BackupNotFoundException(
                     "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
             return repository.openDecoded(other, a, codecs, meter);

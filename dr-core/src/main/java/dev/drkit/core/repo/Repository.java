@@ -380,25 +380,6 @@ public final class Repository {
         }
     }
 
-    /** Checks the stored manifest bytes of a backup against its stored signature. */
-    public void verifySignature(String target, String id, dev.drkit.spi.ManifestVerifier verifier) {
-        String key = RepositoryLayout.manifest(target, id);
-        try {
-            byte[] json = readSmall(key);
-            byte[] signature;
-            try {
-                signature = readSmall(key + verifier.signatureSuffix());
-            } catch (NoSuchFileException e) {
-                signature = null;
-            }
-            verifier.verify(json, signature, "manifest of backup " + target + "/" + id);
-        } catch (NoSuchFileException e) {
-            throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe());
-        } catch (IOException e) {
-            throw storageError("reading the manifest signature of " + target + "/" + id, e);
-        }
-    }
-
     /**
      * Deletes a backup: the manifest first, so that an interrupted delete leaves an
      * incomplete backup (never listed, removed by the next prune), never a listed one with

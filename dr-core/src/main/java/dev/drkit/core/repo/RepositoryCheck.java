@@ -11,7 +11,6 @@ import dev.drkit.DrException;
 import dev.drkit.core.pipeline.CheckedInputStream;
 import dev.drkit.core.pipeline.HashingOutputStream;
 import dev.drkit.core.pipeline.Sha256;
-import dev.drkit.spi.ManifestVerifier;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import java.io.IOException;
@@ -45,7 +44,6 @@ public final class RepositoryCheck {
     private final StorageBackend storage;
     private final Clock clock;
     private final Duration lease;
-    private final ManifestVerifier trusted;
     private final HashingOutputStream.ByteCounter progress;
     private final Set<String> areas;
     private final List<Finding> findings = new ArrayList<>();
@@ -62,12 +60,11 @@ public final class RepositoryCheck {
     /**
      * @param lease how old an unfinished backup or archived file must be before it counts as
      *        abandoned (the lock lease: a live writer renews its lock within it)
-     * @param trusted checks manifest signatures when not null
      * @param progress told of every byte re-read; may be null
      * @param areas the archive areas the repository's backup types keep files in (e.g.
      *        {@code wal}); objects in other top-level folders are not drkit's and are left alone
      */
-    public RepositoryCheck(Repository repo, Clock clock, Duration lease, ManifestVerifier trusted,
+    public RepositoryCheck(Repository repo, Clock clock, Duration lease,
                            HashingOutputStream.ByteCounter progress, Set<String> areas) {
         this.areas = areas.stream().map(a -> a.endsWith("/") ? a : a + "/").collect(java.util.stream.Collectors
                 .toUnmodifiableSet());
@@ -75,7 +72,6 @@ public final class RepositoryCheck {
         this.storage = repo.storage();
         this.clock = clock;
         this.lease = lease;
-        this.trusted = trusted;
         this.progress = progress;
     }
 

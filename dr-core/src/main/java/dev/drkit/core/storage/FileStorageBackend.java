@@ -190,21 +190,10 @@ public final class FileStorageBackend implements StorageBackend {
     @Override
     public int cleanIncompleteUploads(Duration age) throws IOException {
         Instant cutoff = Instant.now().minus(age);
-        String mine = Hosts.name() + "-";
         int removed = 0;
-        if (!Files.isDirectory(tmp)) {
-            return 0;
-        }
-        try (Stream<Path> parts = Files.list(tmp)) {
-            for (Path p : (Iterable<Path>) parts::iterator) {
-                String name = p.getFileName().toString();
-                boolean here = name.startsWith(mine);
-                boolean orphan = here && !processAlive(name.substring(mine.length()));
-                // a writer that still runs here keeps its upload, however long it has been idle
-                if ((orphan || (!here && Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)))
-                        && Files.deleteIfExists(p)) {
-                    removed++;
-                }
+        for (ObjectInfo upload : incompleteUploads(age)) {
+            if (Files.deleteIfExists(root.resolve(upload.key()))) {
+                removed++;
             }
         }
         removeEmptyFolders(cutoff);
