@@ -56,15 +56,41 @@ public record BackupManifest(
         Objects.requireNonNull(type, "type");
         dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
-        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        metadata = metadata == null
+                ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
     }
 
     /** A manifest of a backup the storage does not lock. */
-    public BackupManifest(int format, String id, String target, String type, String kind, String parent,
-                          List<String> dependsOn, Instant startedAt, Instant finishedAt, String drkitVersion,
-                          String host, List<ArtifactInfo> artifacts, Map<String, Object> metadata) {
-        this(format, id, target, type, kind, parent, dependsOn, startedAt, finishedAt, drkitVersion, host, artifacts,
-                metadata, null);
+    public BackupManifest(
+            int format,
+            String id,
+            String target,
+            String type,
+            String kind,
+            String parent,
+            List<String> dependsOn,
+            Instant startedAt,
+            Instant finishedAt,
+            String drkitVersion,
+            String host,
+            List<ArtifactInfo> artifacts,
+            Map<String, Object> metadata) {
+        this(
+                format,
+                id,
+                target,
+                type,
+                kind,
+                parent,
+                dependsOn,
+                startedAt,
+                finishedAt,
+                drkitVersion,
+                host,
+                artifacts,
+                metadata,
+                null);
     }
 
     /** The artifact with this name. */

@@ -46,13 +46,13 @@ public record CheckOptions(boolean readData, int subsetPart, int subsetParts, bo
         String[] parts = subset == null ? new String[0] : subset.trim().split("/", -1);
         try {
             if (parts.length == 2) {
-                return new CheckOptions(true, Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()),
-                        false);
+                return new CheckOptions(
+                        true, Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()), false);
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new ConfigException("read-data subset '" + subset + "' is not valid: give N/M, e.g. 1/7 for the first "
-                + "of seven parts");
+        throw new ConfigException(
+                "read-data subset '" + subset + "' is not valid: give N/M, e.g. 1/7 for the first " + "of seven parts");
     }
 }

@@ -16,8 +16,15 @@ import java.util.Objects;
  * @param bytesRead stored bytes re-read and hashed
  * @param findings every problem, in the order found, each marked when it was repaired
  */
-public record CheckReport(Instant at, String repository, CheckOptions options, int backups, int artifacts,
-                          int archiveFiles, long bytesRead, List<Finding> findings) {
+public record CheckReport(
+        Instant at,
+        String repository,
+        CheckOptions options,
+        int backups,
+        int artifacts,
+        int archiveFiles,
+        long bytesRead,
+        List<Finding> findings) {
     public CheckReport {
         findings = List.copyOf(findings);
     }

@@ -11,8 +11,8 @@ import java.util.List;
  * @param bytes stored bytes transferred, archived files included
  * @param archiveFilesCopied files copied from the archive areas the backups need (PostgreSQL WAL)
  */
-public record CopyResult(String destination, List<String> copied, List<String> skipped, long bytes,
-                         long archiveFilesCopied) {
+public record CopyResult(
+        String destination, List<String> copied, List<String> skipped, long bytes, long archiveFilesCopied) {
     public CopyResult {
         copied = List.copyOf(copied);
         skipped = List.copyOf(skipped);

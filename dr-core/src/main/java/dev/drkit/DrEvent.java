@@ -14,15 +14,22 @@ import java.util.Map;
  * @param message a human-readable summary (never contains secrets)
  * @param details structured details
  */
-public record DrEvent(Type type, String target, String backupId, Instant at, String message,
-                      Map<String, Object> details) {
+public record DrEvent(
+        Type type, String target, String backupId, Instant at, String message, Map<String, Object> details) {
 
     /** Event types. */
     public enum Type {
-        BACKUP_STARTED, BACKUP_SUCCEEDED, BACKUP_FAILED,
-        RESTORE_STARTED, RESTORE_SUCCEEDED, RESTORE_FAILED,
-        VERIFY_SUCCEEDED, VERIFY_FAILED,
-        BACKUP_EXPIRED, INCOMPLETE_BACKUP_REMOVED, STALE_LOCK_TAKEN_OVER,
+        BACKUP_STARTED,
+        BACKUP_SUCCEEDED,
+        BACKUP_FAILED,
+        RESTORE_STARTED,
+        RESTORE_SUCCEEDED,
+        RESTORE_FAILED,
+        VERIFY_SUCCEEDED,
+        VERIFY_FAILED,
+        BACKUP_EXPIRED,
+        INCOMPLETE_BACKUP_REMOVED,
+        STALE_LOCK_TAKEN_OVER,
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */

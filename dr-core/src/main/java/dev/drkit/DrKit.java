@@ -10,8 +10,8 @@ import dev.drkit.core.repo.Hosts;
 import dev.drkit.core.repo.Json;
 import dev.drkit.core.repo.Repository;
 import dev.drkit.core.repo.RepositoryLock;
-import dev.drkit.core.repo.VerificationLog;
 import dev.drkit.core.repo.StreamCodecs;
+import dev.drkit.core.repo.VerificationLog;
 import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class DrKit implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DrKit.class);
-    private static final String VERSION = Optional.ofNullable(DrKit.class.getPackage().getImplementationVersion())
+    private static final String VERSION = Optional.ofNullable(
+                    DrKit.class.getPackage().getImplementationVersion())
             .orElse("dev");
 
     private final DrKitConfig config;
@@ -87,8 +88,12 @@ public final class DrKit implements AutoCloseable {
             throw new ConfigException(problems);
         }
         this.config = cfg;
-        this.codecs = new StreamCodecs(Compression.parse(cfg.compression()), cfg.compressionLevel(),
-                cfg.compressionWorkers(), b.encryption, b.decryption);
+        this.codecs = new StreamCodecs(
+                Compression.parse(cfg.compression()),
+                cfg.compressionLevel(),
+                cfg.compressionWorkers(),
+                b.encryption,
+                b.decryption);
         this.signer = b.signer;
         this.ownsStorage = b.storage == null;
         this.storage = b.storage != null ? b.storage : openStorage(cfg);
@@ -115,8 +120,10 @@ public final class DrKit implements AutoCloseable {
         try {
             return registry.storage(uri.getScheme()).create(uri, cfg.storageSettings());
         } catch (IOException e) {
-            throw new StorageException("opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: "
-                    + e.getMessage() + "; check that it is reachable and writable", e,
+            throw new StorageException(
+                    "opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: " + e.getMessage()
+                            + "; check that it is reachable and writable",
+                    e,
                     StorageFailures.classify(e).retryable());
         }
     }
@@ -174,23 +181,54 @@ public final class DrKit implements AutoCloseable {
             target.backup(ctx);
             List<dev.drkit.ArtifactInfo> artifacts = ctx.finish();
             meter.finish();
-            BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT, id, spec.name(), target.type(),
-                    ctx.kind, ctx.parent, ctx.dependsOn, started, clock.instant(), VERSION, Hosts.name(), artifacts,
-                    ctx.metadata, repository.retainUntil());
+            BackupManifest manifest = new BackupManifest(
+                    BackupManifest.FORMAT,
+                    id,
+                    spec.name(),
+                    target.type(),
+                    ctx.kind,
+                    ctx.parent,
+                    ctx.dependsOn,
+                    started,
+                    clock.instant(),
+                    VERSION,
+                    Hosts.name(),
+                    artifacts,
+                    ctx.metadata,
+                    repository.retainUntil());
             repository.writeManifest(manifest, signer);
             BackupResult result = new BackupResult(manifest);
-            emit(DrEvent.Type.BACKUP_SUCCEEDED, spec.name(), id, "backup " + id + " of " + spec.name()
-                    + (result.incomplete() ? " stored, but incomplete: " + result.incompleteFileCount()
-                    + " file(s) changed or vanished while they were copied" : " complete"), Map.of("rawBytes",
-                    manifest.rawSize(), "storedBytes", manifest.storedSize(), "incompleteFiles",
-                    result.incompleteFileCount()));
+            emit(
+                    DrEvent.Type.BACKUP_SUCCEEDED,
+                    spec.name(),
+                    id,
+                    "backup " + id + " of " + spec.name()
+                            + (result.incomplete()
+                                    ? " stored, but incomplete: " + result.incompleteFileCount()
+                                            + " file(s) changed or vanished while they were copied"
+                                    : " complete"),
+                    Map.of(
+                            "rawBytes",
+                            manifest.rawSize(),
+                            "storedBytes",
+                            manifest.storedSize(),
+                            "incompleteFiles",
+                            result.incompleteFileCount()));
             return result;
         } catch (IOException | RuntimeException e) {
             ctx.abort();
             removeQuietly(spec.name(), id);
-            DrException error = asDrException(e, "backup of " + spec.name(), "reading its source",
+            DrException error = asDrException(
+                    e,
+                    "backup of " + spec.name(),
+                    "reading its source",
                     "check that the source is reachable and readable, then back it up again");
-            emit(DrEvent.Type.BACKUP_FAILED, spec.name(), id, error.getMessage(), Map.of("code", error.code().name()));
+            emit(
+                    DrEvent.Type.BACKUP_FAILED,
+                    spec.name(),
+                    id,
+                    error.getMessage(),
+                    Map.of("code", error.code().name()));
             throw error;
         }
     }
@@ -199,7 +237,10 @@ public final class DrKit implements AutoCloseable {
         try {
             repository.deleteBackup(target, id);
         } catch (RuntimeException e) {
-            LOG.warn("could not remove the objects of failed backup {}/{}; the next prune will: {}", target, id,
+            LOG.warn(
+                    "could not remove the objects of failed backup {}/{}; the next prune will: {}",
+                    target,
+                    id,
                     e.getMessage());
         }
     }
@@ -242,10 +283,13 @@ public final class DrKit implements AutoCloseable {
             return repository.manifest(BackupIds.checkTargetName(target), BackupIds.check(backupId));
         }
         Repository.Catalog catalog = repository.catalog(BackupIds.checkTargetName(target));
-        BackupManifest newest = catalog.latest().orElseThrow(() -> new BackupNotFoundException(
-                "target '" + target + "' has no complete backup in " + repository.describe()
-                        + (catalog.damaged().isEmpty() ? "" : " (" + catalog.damaged().size()
-                        + " damaged ones are left out)") + "; listing the repository shows the targets and backups"));
+        BackupManifest newest = catalog.latest()
+                .orElseThrow(() -> new BackupNotFoundException(
+                        "target '" + target + "' has no complete backup in " + repository.describe()
+                                + (catalog.damaged().isEmpty()
+                                        ? ""
+                                        : " (" + catalog.damaged().size() + " damaged ones are left out)")
+                                + "; listing the repository shows the targets and backups"));
         for (DamagedBackup d : catalog.damaged()) {
             if (d.id().compareTo(newest.id()) > 0) {
                 String message = "passed over damaged backup " + target + "/" + d.id() + " (" + d.reason()
@@ -287,14 +331,27 @@ public final class DrKit implements AutoCloseable {
         meter.finish();
         VerifyReport report = new VerifyReport(target, m.id(), level, results);
         try {
-            new VerificationLog(storage).record(report, clock.instant(), results.stream()
-                    .mapToLong(r -> r.duration().toMillis()).sum() / 1000.0);
+            new VerificationLog(storage)
+                    .record(
+                            report,
+                            clock.instant(),
+                            results.stream()
+                                            .mapToLong(r -> r.duration().toMillis())
+                                            .sum()
+                                    / 1000.0);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("could not record the verification of {}/{} in the repository (status will not show it): {}",
-                    target, m.id(), e.toString());
+            LOG.warn(
+                    "could not record the verification of {}/{} in the repository (status will not show it): {}",
+                    target,
+                    m.id(),
+                    e.toString());
         }
-        emit(report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED, target, m.id(),
-                report.passed() ? "backup " + m.id() + " verified at level " + level
+        emit(
+                report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED,
+                target,
+                m.id(),
+                report.passed()
+                        ? "backup " + m.id() + " verified at level " + level
                         : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
                 Map.of("level", level.name()));
         return report;
@@ -320,8 +377,9 @@ public final class DrKit implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         ProgressMeter meter = meter("check", null);
         try {
-            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(repository, clock, config.lockTtl(),
-                    meter, archiveAreas()).run(options);
+            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(
+                            repository, clock, config.lockTtl(), meter, archiveAreas())
+                    .run(options);
             meter.finish();
             return report;
         } catch (IOException e) {
@@ -344,8 +402,11 @@ public final class DrKit implements AutoCloseable {
             try {
                 areas.addAll(registry.target(type).create(Settings.empty()).archiveAreas());
             } catch (RuntimeException e) {
-                LOG.warn("cannot tell which files backups of type {} keep besides their own; a check leaves them "
-                        + "alone: {}", type, e.getMessage());
+                LOG.warn(
+                        "cannot tell which files backups of type {} keep besides their own; a check leaves them "
+                                + "alone: {}",
+                        type,
+                        e.getMessage());
             }
         }
         return areas;
@@ -380,53 +441,78 @@ public final class DrKit implements AutoCloseable {
         Repository.Catalog catalog = repository.catalog(BackupIds.checkTargetName(name));
         List<BackupManifest> backups = catalog.backups();
         if (!catalog.damaged().isEmpty()) {
-            problems.add(catalog.damaged().size() + " damaged backup(s): " + catalog.damaged().stream()
-                    .map(d -> d.id() + " (" + d.reason() + ")").collect(java.util.stream.Collectors.joining(", ")));
+            problems.add(catalog.damaged().size() + " damaged backup(s): "
+                    + catalog.damaged().stream()
+                            .map(d -> d.id() + " (" + d.reason() + ")")
+                            .collect(java.util.stream.Collectors.joining(", ")));
         }
-        BackupManifest newest = backups.stream().max(java.util.Comparator.comparing(BackupManifest::finishedAt))
+        BackupManifest newest = backups.stream()
+                .max(java.util.Comparator.comparing(BackupManifest::finishedAt))
                 .orElse(null);
         Long rpo = o.rpo() == null ? null : o.rpo().toSeconds();
         Long rto = o.rto() == null ? null : o.rto().toSeconds();
-        Double age = newest == null ? null : Duration.between(newest.finishedAt(), now).toMillis() / 1000.0;
+        Double age = newest == null
+                ? null
+                : Duration.between(newest.finishedAt(), now).toMillis() / 1000.0;
         boolean rpoMet = newest != null && (rpo == null || age <= rpo);
         if (newest == null) {
             problems.add("no backup");
         } else if (!rpoMet) {
-            problems.add(String.format(java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s",
-                    newest.id(), age, rpo));
+            problems.add(String.format(
+                    java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s", newest.id(), age, rpo));
         }
         BackupResult newestResult = newest == null ? null : new BackupResult(newest);
         if (newestResult != null && newestResult.incomplete()) {
             List<String> named = newestResult.incompleteFiles();
             problems.add("newest backup " + newest.id() + " is incomplete: " + newestResult.incompleteFileCount()
-                    + " file(s) changed or vanished while they were copied (" + String.join(", ",
-                    named.subList(0, Math.min(5, named.size()))) + (newestResult.incompleteFileCount() > 5 ? ", ..."
-                    : "") + "); take a new backup when the files are at rest");
+                    + " file(s) changed or vanished while they were copied ("
+                    + String.join(", ", named.subList(0, Math.min(5, named.size())))
+                    + (newestResult.incompleteFileCount() > 5 ? ", ..." : "")
+                    + "); take a new backup when the files are at rest");
         }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         try {
-            java.util.Set<String> kept = backups.stream().map(BackupManifest::id)
-                    .collect(java.util.stream.Collectors.toSet());
-            verified = log.newest(name, n -> n.endsWith("-passed.json") && kept.stream().anyMatch(n::contains))
+            java.util.Set<String> kept =
+                    backups.stream().map(BackupManifest::id).collect(java.util.stream.Collectors.toSet());
+            verified = log.newest(
+                            name,
+                            n -> n.endsWith("-passed.json") && kept.stream().anyMatch(n::contains))
                     .orElse(null);
-            restoreTest = log.newest(name, n -> n.endsWith("-restore-passed.json")).orElse(null);
-            log.newest(name, n -> true).filter(e -> !e.passed()).ifPresent(e -> problems.add("the newest verification ("
-                    + e.backupId() + " at " + e.at() + ", level " + e.level().name().toLowerCase() + ") failed: "
-                    + String.join("; ", e.problems())));
+            restoreTest =
+                    log.newest(name, n -> n.endsWith("-restore-passed.json")).orElse(null);
+            log.newest(name, n -> true)
+                    .filter(e -> !e.passed())
+                    .ifPresent(e -> problems.add("the newest verification ("
+                            + e.backupId() + " at " + e.at() + ", level "
+                            + e.level().name().toLowerCase() + ") failed: "
+                            + String.join("; ", e.problems())));
         } catch (IOException e) {
             problems.add("cannot read the verification records: " + e.getMessage());
         }
         Double restoreSeconds = restoreTest == null ? null : restoreTest.restoreSeconds();
         boolean rtoMet = rto == null || restoreSeconds == null || restoreSeconds <= rto;
         if (!rtoMet) {
-            problems.add(String.format(java.util.Locale.ROOT, "the newest restore test took %.0f s; the RTO is %d s",
-                    restoreSeconds, rto));
+            problems.add(String.format(
+                    java.util.Locale.ROOT,
+                    "the newest restore test took %.0f s; the RTO is %d s",
+                    restoreSeconds,
+                    rto));
         }
-        return new DrStatus.Target(name, newest == null ? null : newest.id(), newest == null ? null
-                : newest.finishedAt(), age, rpo, rpoMet, verified == null ? null : verified.backupId(),
-                verified == null ? null : verified.at(), verified == null ? null
-                : verified.level().name().toLowerCase(), restoreSeconds, rto, rtoMet, problems.isEmpty(),
+        return new DrStatus.Target(
+                name,
+                newest == null ? null : newest.id(),
+                newest == null ? null : newest.finishedAt(),
+                age,
+                rpo,
+                rpoMet,
+                verified == null ? null : verified.backupId(),
+                verified == null ? null : verified.at(),
+                verified == null ? null : verified.level().name().toLowerCase(),
+                restoreSeconds,
+                rto,
+                rtoMet,
+                problems.isEmpty(),
                 List.copyOf(problems));
     }
 
@@ -465,14 +551,26 @@ public final class DrKit implements AutoCloseable {
      */
     public SlotOutcome runOncePerSlot(String job, Instant slot, Runnable work) {
         String marker = "status/jobs/" + BackupIds.checkTargetName(job) + "/"
-                + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC)
-                .format(slot) + ".json";
+                + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                        .withZone(java.time.ZoneOffset.UTC)
+                        .format(slot)
+                + ".json";
         repository.initialise();
         RepositoryLock lock;
         try {
-            lock = RepositoryLock.acquire(storage, "job-" + job, "scheduled " + job, config.lockTtl(), Duration.ZERO,
-                    clock, holder -> emit(DrEvent.Type.STALE_LOCK_TAKEN_OVER, null, null,
-                            "took over the lock of job " + job + " from " + holder, Map.of("holder", holder)));
+            lock = RepositoryLock.acquire(
+                    storage,
+                    "job-" + job,
+                    "scheduled " + job,
+                    config.lockTtl(),
+                    Duration.ZERO,
+                    clock,
+                    holder -> emit(
+                            DrEvent.Type.STALE_LOCK_TAKEN_OVER,
+                            null,
+                            null,
+                            "took over the lock of job " + job + " from " + holder,
+                            Map.of("holder", holder)));
         } catch (RepositoryLockedException e) {
             return SlotOutcome.BUSY;
         }
@@ -481,13 +579,25 @@ public final class DrKit implements AutoCloseable {
                 return SlotOutcome.ALREADY_DONE;
             }
             work.run();
-            storage.createIfAbsent(marker, Json.write(Map.of("job", job, "slot", slot.toString(), "host",
-                    Hosts.name(), "pid", ProcessHandle.current().pid(), "finishedAt",
-                    clock.instant().toString())));
+            storage.createIfAbsent(
+                    marker,
+                    Json.write(Map.of(
+                            "job",
+                            job,
+                            "slot",
+                            slot.toString(),
+                            "host",
+                            Hosts.name(),
+                            "pid",
+                            ProcessHandle.current().pid(),
+                            "finishedAt",
+                            clock.instant().toString())));
             return SlotOutcome.RAN;
         } catch (IOException e) {
-            throw new StorageException("recording the run of job " + job + " for " + slot + " failed: "
-                    + e.getMessage(), e, StorageFailures.classify(e).retryable());
+            throw new StorageException(
+                    "recording the run of job " + job + " for " + slot + " failed: " + e.getMessage(),
+                    e,
+                    StorageFailures.classify(e).retryable());
         }
     }
 
@@ -509,14 +619,20 @@ public final class DrKit implements AutoCloseable {
             target.restore(new Restore(m, request, meter));
             meter.finish();
         } catch (IOException | RuntimeException e) {
-            DrException error = asDrException(e, "restore of " + m.target() + "/" + m.id(),
-                    "writing its destination", "check that the destination is reachable, writable and has space, "
-                            + "then restore again");
+            DrException error = asDrException(
+                    e,
+                    "restore of " + m.target() + "/" + m.id(),
+                    "writing its destination",
+                    "check that the destination is reachable, writable and has space, " + "then restore again");
             emit(DrEvent.Type.RESTORE_FAILED, m.target(), m.id(), error.getMessage(), Map.of());
             throw error;
         }
         Duration took = Duration.ofNanos(System.nanoTime() - start);
-        emit(DrEvent.Type.RESTORE_SUCCEEDED, m.target(), m.id(), "restore of " + m.id() + " complete",
+        emit(
+                DrEvent.Type.RESTORE_SUCCEEDED,
+                m.target(),
+                m.id(),
+                "restore of " + m.id() + " complete",
                 Map.of("seconds", took.toMillis() / 1000.0));
         return new RestoreResult(m.target(), m.id(), meter.snapshot().bytesDone(), took);
     }
@@ -537,8 +653,12 @@ public final class DrKit implements AutoCloseable {
             List<DamagedBackup> d = repository.catalog(t).damaged();
             if (!d.isEmpty()) {
                 damaged.put(t, d);
-                LOG.warn("prune leaves {} damaged backup(s) of {} as they are and prunes no archived files while "
-                        + "they exist: {}", d.size(), t, d.stream().map(DamagedBackup::id).toList());
+                LOG.warn(
+                        "prune leaves {} damaged backup(s) of {} as they are and prunes no archived files while "
+                                + "they exist: {}",
+                        d.size(),
+                        t,
+                        d.stream().map(DamagedBackup::id).toList());
             }
         }
         Map<String, RetentionPlan> plans = new LinkedHashMap<>();
@@ -549,10 +669,14 @@ public final class DrKit implements AutoCloseable {
             if (dryRun) {
                 RetentionPlan plan = planWithDependencies(t, policy);
                 plans.put(t, plan);
-                deleted.put(t, plan.expired().stream().map(RetentionPlan.Decision::backupId).toList());
+                deleted.put(
+                        t,
+                        plan.expired().stream()
+                                .map(RetentionPlan.Decision::backupId)
+                                .toList());
                 incomplete.put(t, List.copyOf(repository.incomplete(t).keySet()));
-                archive.put(t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true)
-                        : List.of());
+                archive.put(
+                        t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true) : List.of());
                 continue;
             }
             try (RepositoryLock lock = lock(t, "prune")) {
@@ -563,7 +687,11 @@ public final class DrKit implements AutoCloseable {
                 for (RetentionPlan.Decision d : plan.expired()) {
                     repository.deleteBackup(t, d.backupId());
                     gone.add(d.backupId());
-                    emit(DrEvent.Type.BACKUP_EXPIRED, t, d.backupId(), "expired backup " + d.backupId(),
+                    emit(
+                            DrEvent.Type.BACKUP_EXPIRED,
+                            t,
+                            d.backupId(),
+                            "expired backup " + d.backupId(),
                             Map.of("reasons", d.reasons()));
                 }
                 deleted.put(t, gone);
@@ -614,7 +742,10 @@ public final class DrKit implements AutoCloseable {
         Repository.Catalog catalog = repository.catalog(target);
         List<BackupManifest> manifests = catalog.backups();
         // a damaged backup cannot say what it needs: nothing older than the newest damaged one goes
-        String newestDamaged = catalog.damaged().stream().map(DamagedBackup::id).max(String::compareTo).orElse(null);
+        String newestDamaged = catalog.damaged().stream()
+                .map(DamagedBackup::id)
+                .max(String::compareTo)
+                .orElse(null);
         RetentionPlan plan = policy.plan(manifests, clock);
         Map<String, BackupManifest> byId = new LinkedHashMap<>();
         manifests.forEach(m -> byId.put(m.id(), m));
@@ -648,13 +779,19 @@ public final class DrKit implements AutoCloseable {
         for (RetentionPlan.Decision d : plan.decisions()) {
             List<String> deps = neededBy.get(d.backupId());
             if (!d.keep() && locked.containsKey(d.backupId())) {
-                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(),
+                        d.time(),
+                        true,
                         List.of("immutable until " + locked.get(d.backupId()) + " (Object Lock)")));
             } else if (!d.keep() && deps != null) {
-                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
-                        List.of("needed by kept backup " + String.join(", ", deps))));
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(), d.time(), true, List.of("needed by kept backup " + String.join(", ", deps))));
             } else if (!d.keep() && newestDamaged != null && d.backupId().compareTo(newestDamaged) < 0) {
-                decisions.add(new RetentionPlan.Decision(d.backupId(), d.time(), true,
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(),
+                        d.time(),
+                        true,
                         List.of("older than damaged backup " + newestDamaged + ", which may need it")));
             } else {
                 decisions.add(d);
@@ -668,8 +805,13 @@ public final class DrKit implements AutoCloseable {
         try {
             return registry.target(m.type()).create(Settings.empty()).dependencies(m);
         } catch (RuntimeException e) {
-            LOG.warn("backup {}/{} is of type {}, which this drkit cannot read ({}); keeping what it records it "
-                    + "needs", m.target(), m.id(), m.type(), e.getMessage());
+            LOG.warn(
+                    "backup {}/{} is of type {}, which this drkit cannot read ({}); keeping what it records it "
+                            + "needs",
+                    m.target(),
+                    m.id(),
+                    m.type(),
+                    e.getMessage());
             List<String> deps = new ArrayList<>(m.dependsOn());
             if (m.parent() != null) {
                 deps.add(m.parent());
@@ -707,8 +849,14 @@ public final class DrKit implements AutoCloseable {
         long bytes = 0;
         ProgressMeter meter = meter("copy", target);
         meter.total(backups.stream().mapToLong(BackupManifest::storedSize).sum());
-        try (RepositoryLock lock = RepositoryLock.acquire(destination, BackupIds.checkTargetName(target), "copy",
-                config.lockTtl(), config.lockWait(), clock, holder -> { })) {
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                destination,
+                BackupIds.checkTargetName(target),
+                "copy",
+                config.lockTtl(),
+                config.lockWait(),
+                clock,
+                holder -> {})) {
             for (BackupManifest m : backups) {
                 if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
@@ -720,16 +868,20 @@ public final class DrKit implements AutoCloseable {
             }
             long archived = 0;
             Set<String> areas = new java.util.TreeSet<>();
-            for (String type : backups.stream().map(BackupManifest::type).distinct().toList()) {
+            for (String type :
+                    backups.stream().map(BackupManifest::type).distinct().toList()) {
                 try {
                     areas.addAll(registry.target(type).create(Settings.empty()).archiveAreas());
                 } catch (DrException e) {
-                    LOG.warn("copied backups of type {} without the files they may need besides (such as WAL): "
-                            + "{}", type, e.getMessage());
+                    LOG.warn(
+                            "copied backups of type {} without the files they may need besides (such as WAL): " + "{}",
+                            type,
+                            e.getMessage());
                 }
             }
             for (String area : areas) { // e.g. the WAL the copied base backups need
-                var n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs).copyTo(to);
+                var n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs)
+                        .copyTo(to);
                 archived += n.files();
                 bytes += n.bytes();
             }
@@ -764,9 +916,19 @@ public final class DrKit implements AutoCloseable {
     // ---------------------------------------------------------------- internals
 
     private RepositoryLock lock(String target, String operation) {
-        return RepositoryLock.acquire(storage, BackupIds.checkTargetName(target), operation, config.lockTtl(),
-                config.lockWait(), clock, holder -> emit(DrEvent.Type.STALE_LOCK_TAKEN_OVER, target, null,
-                        "took over stale lock of " + holder, Map.of()));
+        return RepositoryLock.acquire(
+                storage,
+                BackupIds.checkTargetName(target),
+                operation,
+                config.lockTtl(),
+                config.lockWait(),
+                clock,
+                holder -> emit(
+                        DrEvent.Type.STALE_LOCK_TAKEN_OVER,
+                        target,
+                        null,
+                        "took over stale lock of " + holder,
+                        Map.of()));
     }
 
     private ProgressMeter meter(String operation, String target) {
@@ -815,8 +977,11 @@ public final class DrKit implements AutoCloseable {
             if (failure != null || targetSide == null) {
                 return repository.storageError(doing, failure != null ? failure : (IOException) e);
             }
-            return new DrException(ErrorCode.TARGET, doing + " failed while " + targetSide + ": "
-                    + StorageFailures.describe((IOException) e) + "; " + advice, e);
+            return new DrException(
+                    ErrorCode.TARGET,
+                    doing + " failed while " + targetSide + ": " + StorageFailures.describe((IOException) e) + "; "
+                            + advice,
+                    e);
         }
         return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
     }
@@ -902,8 +1067,9 @@ public final class DrKit implements AutoCloseable {
 
         @Override
         public InputStream openArtifact(BackupManifest earlier, String name) throws IOException {
-            dev.drkit.ArtifactInfo a = earlier.artifact(name).orElseThrow(() -> new BackupNotFoundException(
-                    "backup " + earlier.target() + "/" + earlier.id() + " has no artifact '" + name + "'"));
+            dev.drkit.ArtifactInfo a = earlier.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + earlier.target() + "/" + earlier.id() + " has no artifact '" + name + "'"));
             return repository.openDecoded(earlier, a, codecs, null);
         }
 
@@ -951,8 +1117,9 @@ public final class DrKit implements AutoCloseable {
 
         @Override
         public InputStream openArtifact(String name) throws IOException {
-            dev.drkit.ArtifactInfo a = manifest.artifact(name).orElseThrow(() -> new BackupNotFoundException(
-                    "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
+            dev.drkit.ArtifactInfo a = manifest.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
             meter.artifact(name);
             return repository.openDecoded(manifest, a, codecs, meter);
         }
@@ -963,8 +1130,9 @@ public final class DrKit implements AutoCloseable {
                 throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
             }
             BackupManifest other = DrKit.this.manifest(manifest.target(), backupId);
-            dev.drkit.ArtifactInfo a = other.artifact(name).orElseThrow(() -> new BackupNotFoundException(
-                    "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
+            dev.drkit.ArtifactInfo a = other.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
             return repository.openDecoded(other, a, codecs, meter);
         }
 

@@ -8,10 +8,8 @@ package dev.drkit;
 public interface DrListener {
 
     /** Progress of a long operation, reported at most a few times per second. */
-    default void onProgress(Progress progress) {
-    }
+    default void onProgress(Progress progress) {}
 
     /** Something happened. */
-    default void onEvent(DrEvent event) {
-    }
+    default void onEvent(DrEvent event) {}
 }

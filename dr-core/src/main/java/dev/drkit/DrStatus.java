@@ -42,9 +42,19 @@ public record DrStatus(Instant at, boolean healthy, List<Target> targets, List<S
      *     newest verification did not fail
      * @param problems why it is not healthy, one line each
      */
-    public record Target(String name, String newestBackupId, Instant newestBackupAt, Double newestBackupAgeSeconds,
-                         Long rpoSeconds, boolean rpoMet, String newestVerifiedId, Instant newestVerifiedAt,
-                         String newestVerifiedLevel, Double lastRestoreTestSeconds, Long rtoSeconds, boolean rtoMet,
-                         boolean healthy, List<String> problems) {
-    }
+    public record Target(
+            String name,
+            String newestBackupId,
+            Instant newestBackupAt,
+            Double newestBackupAgeSeconds,
+            Long rpoSeconds,
+            boolean rpoMet,
+            String newestVerifiedId,
+            Instant newestVerifiedAt,
+            String newestVerifiedLevel,
+            Double lastRestoreTestSeconds,
+            Long rtoSeconds,
+            boolean rtoMet,
+            boolean healthy,
+            List<String> problems) {}
 }

@@ -9,5 +9,4 @@ import java.time.Duration;
  *        null when the plan sets none
  * @param rto the longest a restore may take (measured by restore tests); null when none
  */
-public record Objectives(Duration rpo, Duration rto) {
-}
+public record Objectives(Duration rpo, Duration rto) {}

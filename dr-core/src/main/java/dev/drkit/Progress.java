@@ -13,8 +13,8 @@ import java.util.Optional;
  * @param bytesTotal raw bytes expected in all, or -1 when unknown
  * @param elapsed time since the operation started
  */
-public record Progress(String operation, String target, String artifact,
-                       long bytesDone, long bytesTotal, Duration elapsed) {
+public record Progress(
+        String operation, String target, String artifact, long bytesDone, long bytesTotal, Duration elapsed) {
 
     /** Average rate since the start, in bytes per second. */
     public double bytesPerSecond() {

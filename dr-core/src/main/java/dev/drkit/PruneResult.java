@@ -16,9 +16,13 @@ import java.util.Map;
  *        counted by the policy; while any exists, archived files (WAL) are not pruned, since a
  *        damaged manifest cannot say what it needs
  */
-public record PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
-                          Map<String, List<String>> incompleteRemoved, Map<String, List<String>> archiveRemoved,
-                          Map<String, List<DamagedBackup>> damaged) {
+public record PruneResult(
+        boolean dryRun,
+        Map<String, RetentionPlan> plans,
+        Map<String, List<String>> deleted,
+        Map<String, List<String>> incompleteRemoved,
+        Map<String, List<String>> archiveRemoved,
+        Map<String, List<DamagedBackup>> damaged) {
     public PruneResult {
         plans = Map.copyOf(plans);
         deleted = Map.copyOf(deleted);
@@ -27,13 +31,20 @@ public record PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<
         damaged = damaged == null ? Map.of() : Map.copyOf(damaged);
     }
 
-    public PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
-                       Map<String, List<String>> incompleteRemoved, Map<String, List<String>> archiveRemoved) {
+    public PruneResult(
+            boolean dryRun,
+            Map<String, RetentionPlan> plans,
+            Map<String, List<String>> deleted,
+            Map<String, List<String>> incompleteRemoved,
+            Map<String, List<String>> archiveRemoved) {
         this(dryRun, plans, deleted, incompleteRemoved, archiveRemoved, Map.of());
     }
 
-    public PruneResult(boolean dryRun, Map<String, RetentionPlan> plans, Map<String, List<String>> deleted,
-                       Map<String, List<String>> incompleteRemoved) {
+    public PruneResult(
+            boolean dryRun,
+            Map<String, RetentionPlan> plans,
+            Map<String, List<String>> deleted,
+            Map<String, List<String>> incompleteRemoved) {
         this(dryRun, plans, deleted, incompleteRemoved, Map.of());
     }
 }

@@ -29,7 +29,8 @@ public record RestoreRequest(String target, String backupId, Settings options, b
     /** Restores a files backup into a new or empty directory. */
     public static RestoreRequest files(String target, String backupId, java.nio.file.Path to) {
         Objects.requireNonNull(to, "to");
-        return new RestoreRequest(target, backupId, Settings.builder().set("to", to.toString()).build(), false);
+        return new RestoreRequest(
+                target, backupId, Settings.builder().set("to", to.toString()).build(), false);
     }
 
     public RestoreRequest withForce(boolean force) {

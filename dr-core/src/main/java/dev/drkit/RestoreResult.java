@@ -10,5 +10,4 @@ import java.time.Duration;
  * @param rawBytes raw bytes read from the backup's artifacts
  * @param duration how long it took (the measured restore time)
  */
-public record RestoreResult(String target, String backupId, long rawBytes, Duration duration) {
-}
+public record RestoreResult(String target, String backupId, long rawBytes, Duration duration) {}

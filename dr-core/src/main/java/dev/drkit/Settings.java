@@ -28,8 +28,7 @@ public final class Settings {
     private static final Settings EMPTY = new Settings(Map.of());
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*((?:[kKmMgGtT](?:i?[bB])?)|[bB]|)");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|min|mo|s|m|h|d|w|y)");
-    private static final Set<String> SECRET_WORDS =
-            Set.of("password", "secret", "token", "passphrase", "credentials");
+    private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "token", "passphrase", "credentials");
 
     private final Map<String, List<String>> values;
 
@@ -110,9 +109,18 @@ public final class Settings {
             return fallback;
         }
         switch (v.get().toLowerCase(Locale.ROOT)) {
-            case "true": case "yes": case "on": case "1": return true;
-            case "false": case "no": case "off": case "0": return false;
-            default: throw new ConfigException("setting '" + key + "' must be true or false, not '" + v.get() + "'");
+            case "true":
+            case "yes":
+            case "on":
+            case "1":
+                return true;
+            case "false":
+            case "no":
+            case "off":
+            case "0":
+                return false;
+            default:
+                throw new ConfigException("setting '" + key + "' must be true or false, not '" + v.get() + "'");
         }
     }
 
@@ -145,7 +153,9 @@ public final class Settings {
             throw new ConfigException("setting '" + key + "' must be a size such as " + key + "=16MiB (or 8M, "
                     + "512KiB, 1GiB), not '" + text + "'");
         }
-        int shift = switch (m.group(2).isEmpty() ? ' ' : Character.toLowerCase(m.group(2).charAt(0))) {
+        int shift = switch (m.group(2).isEmpty()
+                ? ' '
+                : Character.toLowerCase(m.group(2).charAt(0))) {
             case 'k' -> 10;
             case 'm' -> 20;
             case 'g' -> 30;
@@ -174,7 +184,8 @@ public final class Settings {
             for (String kv : uri.getRawQuery().split("&")) {
                 int eq = kv.indexOf('=');
                 if (eq > 0) {
-                    b.add(java.net.URLDecoder.decode(kv.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
+                    b.add(
+                            java.net.URLDecoder.decode(kv.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
                             java.net.URLDecoder.decode(kv.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8));
                 }
             }
@@ -219,20 +230,29 @@ public final class Settings {
 
     private static Duration unit(String u) {
         switch (u) {
-            case "ms": return Duration.ofMillis(1);
-            case "s": return Duration.ofSeconds(1);
-            case "min": return Duration.ofMinutes(1);
-            case "h": return Duration.ofHours(1);
-            case "d": return Duration.ofDays(1);
-            case "w": return Duration.ofDays(7);
-            case "m": case "mo": return Duration.ofDays(30);
-            default: return Duration.ofDays(365);
+            case "ms":
+                return Duration.ofMillis(1);
+            case "s":
+                return Duration.ofSeconds(1);
+            case "min":
+                return Duration.ofMinutes(1);
+            case "h":
+                return Duration.ofHours(1);
+            case "d":
+                return Duration.ofDays(1);
+            case "w":
+                return Duration.ofDays(7);
+            case "m":
+            case "mo":
+                return Duration.ofDays(30);
+            default:
+                return Duration.ofDays(365);
         }
     }
 
     private static ConfigException badDuration(String key, String text) {
-        return new ConfigException("setting '" + key + "' must be a duration such as 36h, 7d, 4w, 12m or 1y, not '"
-                + text + "'");
+        return new ConfigException(
+                "setting '" + key + "' must be a duration such as 36h, 7d, 4w, 12m or 1y, not '" + text + "'");
     }
 
     /** Whether a key names a secret and must never be printed. */

@@ -14,11 +14,15 @@ import java.util.Map;
  * @param duration how long the check took
  * @param details structured findings (bytes read, row counts, ...)
  */
-public record VerificationResult(String verifier, Status status, List<String> problems,
-                                 Duration duration, Map<String, Object> details) {
+public record VerificationResult(
+        String verifier, Status status, List<String> problems, Duration duration, Map<String, Object> details) {
 
     /** Outcome of a verification. */
-    public enum Status { PASSED, FAILED, UNVERIFIED }
+    public enum Status {
+        PASSED,
+        FAILED,
+        UNVERIFIED
+    }
 
     public VerificationResult {
         problems = problems == null ? List.of() : List.copyOf(problems);
@@ -37,8 +41,8 @@ public record VerificationResult(String verifier, Status status, List<String> pr
      * @param details structured findings; null for none
      * @return the result, a copy of {@code problems} and {@code details}
      */
-    public static VerificationResult of(String verifier, List<String> problems, long startNanos,
-                                        Map<String, Object> details) {
+    public static VerificationResult of(
+            String verifier, List<String> problems, long startNanos, Map<String, Object> details) {
         Status status = problems == null || problems.isEmpty() ? Status.PASSED : Status.FAILED;
         return of(verifier, status, problems, startNanos, details);
     }
@@ -56,10 +60,10 @@ public record VerificationResult(String verifier, Status status, List<String> pr
      * @param details structured findings; null for none
      * @return the result, a copy of {@code problems} and {@code details}
      */
-    public static VerificationResult of(String verifier, Status status, List<String> problems, long startNanos,
-                                        Map<String, Object> details) {
-        return new VerificationResult(verifier, status, problems, Duration.ofNanos(System.nanoTime() - startNanos),
-                details);
+    public static VerificationResult of(
+            String verifier, Status status, List<String> problems, long startNanos, Map<String, Object> details) {
+        return new VerificationResult(
+                verifier, status, problems, Duration.ofNanos(System.nanoTime() - startNanos), details);
     }
 
     public boolean passed() {

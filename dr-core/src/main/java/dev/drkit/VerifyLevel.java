@@ -22,7 +22,8 @@ public enum VerifyLevel {
             return valueOf(text.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new ConfigException("unknown verify level '" + text + "'; use one of "
-                    + Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT))
+                    + Arrays.stream(values())
+                            .map(v -> v.name().toLowerCase(Locale.ROOT))
                             .collect(Collectors.joining(", ")));
         }
     }

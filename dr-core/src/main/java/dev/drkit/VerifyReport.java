@@ -23,6 +23,8 @@ public record VerifyReport(String target, String backupId, VerifyLevel level, Li
 
     /** Every problem found, one line each. */
     public List<String> problems() {
-        return results.stream().flatMap(r -> r.problems().stream().map(p -> r.verifier() + ": " + p)).toList();
+        return results.stream()
+                .flatMap(r -> r.problems().stream().map(p -> r.verifier() + ": " + p))
+                .toList();
     }
 }

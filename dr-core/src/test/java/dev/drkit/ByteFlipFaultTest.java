@@ -34,17 +34,21 @@ class ByteFlipFaultTest {
     private final List<DrEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private DrKit kit(Path repo) {
-        return DrKit.builder().repository(repo.toString()).register(new DrKitTest.MemoryProvider())
+        return DrKit.builder()
+                .repository(repo.toString())
+                .register(new DrKitTest.MemoryProvider())
                 .listener(new DrListener() {
                     @Override
                     public void onEvent(DrEvent event) {
                         events.add(event);
                     }
-                }).build();
+                })
+                .build();
     }
 
     /** What the pristine repository holds: per backup, what a restore must give back. */
     private final Map<String, Object> expected = new LinkedHashMap<>();
+
     private final Map<String, String> newest = new TreeMap<>();
 
     private Path pristine() throws Exception {
@@ -53,22 +57,29 @@ class ByteFlipFaultTest {
         try (DrKit kit = kit(repo)) {
             for (int round = 0; round < 2; round++) {
                 Files.writeString(src.resolve("app.yaml"), "port: 808" + round + "\n");
-                Files.write(src.resolve("blob.bin"), new Random(round).ints(20_000).mapToObj(Integer::toString)
-                        .reduce("", String::concat).getBytes(StandardCharsets.US_ASCII));
+                Files.write(
+                        src.resolve("blob.bin"),
+                        new Random(round)
+                                .ints(20_000)
+                                .mapToObj(Integer::toString)
+                                .reduce("", String::concat)
+                                .getBytes(StandardCharsets.US_ASCII));
                 BackupResult files = kit.backup(TargetSpec.files("config", src.toString()));
                 expected.put("config/" + files.id(), tree(src));
                 newest.put("config", files.id());
                 String content = "session-" + round + "-" + "x".repeat(5000);
-                BackupResult mem = kit.backup(new TargetSpec("mem", "memory", Settings.builder()
-                        .set("content", content).build()));
+                BackupResult mem = kit.backup(new TargetSpec(
+                        "mem",
+                        "memory",
+                        Settings.builder().set("content", content).build()));
                 expected.put("mem/" + mem.id(), content);
                 newest.put("mem", mem.id());
                 if (round == 0) {
                     Thread.sleep(1010); // ids resolve to the second
                 }
             }
-            kit.archive("wal").put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[8192]),
-                    s -> true);
+            kit.archive("wal")
+                    .put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[8192]), s -> true);
         }
         return repo;
     }
@@ -78,7 +89,9 @@ class ByteFlipFaultTest {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
                 if (Files.isRegularFile(p)) {
-                    out.put(root.relativize(p).toString(), new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1));
+                    out.put(
+                            root.relativize(p).toString(),
+                            new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1));
                 }
             }
         }
@@ -115,7 +128,8 @@ class ByteFlipFaultTest {
             return key.endsWith(".sha256") ? "config checksum" : "config";
         }
         if (key.startsWith("wal/")) {
-            return key.contains(".info.json") ? (key.endsWith(".sha256") ? "wal record checksum" : "wal record")
+            return key.contains(".info.json")
+                    ? (key.endsWith(".sha256") ? "wal record checksum" : "wal record")
                     : key.endsWith(".sha256") ? "wal checksum file" : "wal segment";
         }
         if (key.contains("/manifest.json")) {
@@ -129,9 +143,11 @@ class ByteFlipFaultTest {
         Path pristine = pristine();
         Map<String, List<String>> byKind = new TreeMap<>();
         try (Stream<Path> walk = Files.walk(pristine)) {
-            walk.filter(Files::isRegularFile).map(p -> pristine.relativize(p).toString())
+            walk.filter(Files::isRegularFile)
+                    .map(p -> pristine.relativize(p).toString())
                     .filter(k -> !k.startsWith(".drkit-tmp") && !k.startsWith("locks/") && !k.startsWith("status/"))
-                    .forEach(k -> byKind.computeIfAbsent(kind(k), x -> new ArrayList<>()).add(k));
+                    .forEach(k -> byKind.computeIfAbsent(kind(k), x -> new ArrayList<>())
+                            .add(k));
         }
         assertThat(byKind).hasSize(10);
         List<String> kinds = List.copyOf(byKind.keySet());
@@ -161,8 +177,12 @@ class ByteFlipFaultTest {
                 }
                 restores += restoresAreExactOrFail(kit, repo, what);
                 latestNeverFallsBackSilently(kit, what);
-                List<String> listed = kit.list(null).stream().map(m -> m.target() + "/" + m.id()).toList();
-                List<String> damaged = kit.damaged(null).stream().map(d -> d.target() + "/" + d.id()).toList();
+                List<String> listed = kit.list(null).stream()
+                        .map(m -> m.target() + "/" + m.id())
+                        .toList();
+                List<String> damaged = kit.damaged(null).stream()
+                        .map(d -> d.target() + "/" + d.id())
+                        .toList();
                 assertThat(listed.size() + damaged.size()).as(what).isEqualTo(expected.size());
                 assertThat(damaged.size()).as(what).isLessThanOrEqualTo(1);
                 kit.status(Map.of());
@@ -171,7 +191,9 @@ class ByteFlipFaultTest {
                 newest.keySet().forEach(t -> latest.put(t, kit.manifest(t, null).id()));
                 kit.check(CheckOptions.readAllData().withRepair());
                 kit.prune(null, GfsRetentionPolicy.builder().keepLast(1).build(), false);
-                latest.forEach((t, id) -> assertThat(kit.list(t)).as(what).extracting(BackupManifest::id)
+                latest.forEach((t, id) -> assertThat(kit.list(t))
+                        .as(what)
+                        .extracting(BackupManifest::id)
                         .contains(id));
                 restoresAreExactOrFail(kit, repo, what);
             }
@@ -180,7 +202,13 @@ class ByteFlipFaultTest {
         int named = figures.values().stream().mapToInt(a -> a[1]).sum();
         StringBuilder line = new StringBuilder("byte flips: " + tried + " tried (seed " + seed + "), " + named
                 + " named by verify or check, " + restores + " restores returned the original bytes, 0 other bytes;");
-        figures.forEach((k, a) -> line.append(" ").append(k).append(" ").append(a[1]).append("/").append(a[0]).append(","));
+        figures.forEach((k, a) -> line.append(" ")
+                .append(k)
+                .append(" ")
+                .append(a[1])
+                .append("/")
+                .append(a[0])
+                .append(","));
         System.out.println(line);
         assertThat(named).as(line.toString()).isEqualTo(tried);
     }
@@ -191,7 +219,8 @@ class ByteFlipFaultTest {
         String folder = key.substring(0, key.lastIndexOf('/') + 1);
         CheckReport report = kit.check(CheckOptions.readAllData());
         for (CheckReport.Finding finding : report.findings()) {
-            if (finding.object().equals(key) || key.equals(finding.object() + ".sha256")
+            if (finding.object().equals(key)
+                    || key.equals(finding.object() + ".sha256")
                     || (finding.object().startsWith(folder) && finding.message().contains(name))) {
                 return true;
             }
@@ -237,8 +266,10 @@ class ByteFlipFaultTest {
             String latest = kit.manifest(t.getKey(), null).id();
             boolean newestDamaged = kit.damaged(t.getKey()).stream().anyMatch(d -> d.id().equals(t.getValue()));
             if (newestDamaged) {
-                assertThat(events).as(what).anyMatch(e -> e.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED
-                        && t.getValue().equals(e.backupId()));
+                assertThat(events)
+                        .as(what)
+                        .anyMatch(e -> e.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED
+                                && t.getValue().equals(e.backupId()));
             } else {
                 assertThat(latest).as(what).isEqualTo(t.getValue());
             }

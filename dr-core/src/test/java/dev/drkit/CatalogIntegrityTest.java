@@ -23,17 +23,21 @@ class CatalogIntegrityTest {
     private final List<DrEvent> events = new ArrayList<>();
 
     private DrKit kit() {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).register(new DrKitTest.MemoryProvider())
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new DrKitTest.MemoryProvider())
                 .listener(new DrListener() {
                     @Override
                     public void onEvent(DrEvent event) {
                         events.add(event);
                     }
-                }).build();
+                })
+                .build();
     }
 
     private static TargetSpec spec(String content) {
-        return new TargetSpec("mem", "memory", Settings.builder().set("content", content).build());
+        return new TargetSpec(
+                "mem", "memory", Settings.builder().set("content", content).build());
     }
 
     private Path manifest(String id) {
@@ -81,19 +85,24 @@ class CatalogIntegrityTest {
                 assertThat(d.reason()).contains("does not match its checksum file");
             });
             assertThat(kit.manifest("mem", null).id()).isEqualTo(ids.get(2));
-            assertThatThrownBy(() -> kit.manifest("mem", ids.get(1))).isInstanceOf(DamagedBackupException.class)
+            assertThatThrownBy(() -> kit.manifest("mem", ids.get(1)))
+                    .isInstanceOf(DamagedBackupException.class)
                     .hasMessageContaining("mem/" + ids.get(1));
-            assertThat(kit.verify("mem", ids.get(2), VerifyLevel.DECODE).passed()).isTrue();
+            assertThat(kit.verify("mem", ids.get(2), VerifyLevel.DECODE).passed())
+                    .isTrue();
 
             DrStatus status = kit.status(Map.of());
             assertThat(status.healthy()).isFalse();
-            assertThat(status.targets().get(0).problems()).anyMatch(p -> p.contains("1 damaged backup(s): "
-                    + ids.get(1)));
+            assertThat(status.targets().get(0).problems())
+                    .anyMatch(p -> p.contains("1 damaged backup(s): " + ids.get(1)));
 
-            PruneResult pruned = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            PruneResult pruned =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             // the oldest stays too: the damaged backup cannot say whether it needs it
             assertThat(pruned.deleted().get("mem")).isEmpty();
-            assertThat(pruned.damaged().get("mem")).extracting(DamagedBackup::id).containsExactly(ids.get(1));
+            assertThat(pruned.damaged().get("mem"))
+                    .extracting(DamagedBackup::id)
+                    .containsExactly(ids.get(1));
             assertThat(manifest(ids.get(1))).exists(); // never deleted on the strength of a damaged manifest
             assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(ids.get(0), ids.get(2));
         }
@@ -107,8 +116,10 @@ class CatalogIntegrityTest {
             Files.writeString(manifest(ids.get(2)), "{ truncated");
 
             assertThat(kit.manifest("mem", null).id()).isEqualTo(ids.get(1));
-            assertThat(events).filteredOn(e -> e.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED)
-                    .singleElement().satisfies(e -> assertThat(e.backupId()).isEqualTo(ids.get(2)));
+            assertThat(events)
+                    .filteredOn(e -> e.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED)
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.backupId()).isEqualTo(ids.get(2)));
             DrKitTest.MemoryTarget.RESTORED.clear();
             kit.restore(new RestoreRequest("mem", null, Settings.empty(), false));
             assertThat(DrKitTest.MemoryTarget.RESTORED).containsExactly("two");
@@ -124,8 +135,9 @@ class CatalogIntegrityTest {
             forge(ids.get(0), "\"startedAt\" : \"" + year, "\"startedAt\" : \"" + future);
 
             assertThat(kit.manifest("mem", null).id()).isEqualTo(ids.get(2));
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason())
-                    .contains("disagrees with the backup id"));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("disagrees with the backup id"));
             assertThatThrownBy(() -> kit.verify("mem", ids.get(0), VerifyLevel.CHECKSUM))
                     .isInstanceOf(DamagedBackupException.class);
         }
@@ -140,12 +152,14 @@ class CatalogIntegrityTest {
             Files.delete(newest);
             Files.delete(newest.resolveSibling("manifest.json.sha256"));
             Files.copy(manifest(ids.get(0)), newest);
-            Files.copy(manifest(ids.get(0)).resolveSibling("manifest.json.sha256"),
+            Files.copy(
+                    manifest(ids.get(0)).resolveSibling("manifest.json.sha256"),
                     newest.resolveSibling("manifest.json.sha256"));
 
             assertThat(kit.manifest("mem", null).id()).isEqualTo(ids.get(1));
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason())
-                    .contains("names backup " + ids.get(0)));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("names backup " + ids.get(0)));
         }
     }
 
@@ -155,8 +169,9 @@ class CatalogIntegrityTest {
             String id = kit.backup(spec("one")).id();
             forge(id, "\"storedName\" : \"data.bin.zst\"", "\"storedName\" : \"../other/data.bin.zst\"");
             assertThat(kit.list("mem")).isEmpty();
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason())
-                    .contains("invalid name"));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("invalid name"));
         }
     }
 
@@ -168,11 +183,16 @@ class CatalogIntegrityTest {
 
             VerifyReport report = kit.verify("mem", id, VerifyLevel.CHECKSUM);
             assertThat(report.passed()).isFalse();
-            assertThat(report.problems()).singleElement().asString().contains("data.bin.zst.sha256")
+            assertThat(report.problems())
+                    .singleElement()
+                    .asString()
+                    .contains("data.bin.zst.sha256")
                     .contains("does not match the manifest");
 
             Files.delete(dir.resolve("repo/backups/mem/" + id + "/data.bin.zst.sha256"));
-            assertThat(kit.verify("mem", id, VerifyLevel.CHECKSUM).problems()).singleElement().asString()
+            assertThat(kit.verify("mem", id, VerifyLevel.CHECKSUM).problems())
+                    .singleElement()
+                    .asString()
                     .contains("is missing");
         }
     }
@@ -191,8 +211,13 @@ class CatalogIntegrityTest {
             assertThat(DrKitTest.MemoryTarget.RESTORED).containsExactly("one");
             DrStatus status = kit.status(Map.of());
             assertThat(status.healthy()).isFalse();
-            assertThat(status.problems()).singleElement().asString().contains("drkit-repository.json")
-                    .contains("repair").doesNotContain("\n").doesNotContain("Jackson");
+            assertThat(status.problems())
+                    .singleElement()
+                    .asString()
+                    .contains("drkit-repository.json")
+                    .contains("repair")
+                    .doesNotContain("\n")
+                    .doesNotContain("Jackson");
             // it holds only the format and a random id: backups (and WAL archiving) go on
             Thread.sleep(1010);
             assertThat(kit.backup(spec("two")).id()).isNotEqualTo(id);
@@ -202,7 +227,10 @@ class CatalogIntegrityTest {
         try (DrKit kit = kit()) {
             // a lost configuration beside backups is not "no repository"
             assertThat(kit.list("mem")).hasSize(2);
-            assertThat(kit.status(Map.of()).problems()).singleElement().asString().contains("missing");
+            assertThat(kit.status(Map.of()).problems())
+                    .singleElement()
+                    .asString()
+                    .contains("missing");
         }
     }
 
@@ -243,8 +271,11 @@ class CatalogIntegrityTest {
             }
         };
         List<String> signed = new ArrayList<>();
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(new DrKitTest.MemoryProvider()).signer(signer).build()) {
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new DrKitTest.MemoryProvider())
+                .signer(signer)
+                .build()) {
             signed.add(kit.backup(spec("one")).id());
             Thread.sleep(1010);
             signed.add(kit.backup(spec("two")).id());
@@ -256,12 +287,16 @@ class CatalogIntegrityTest {
             Thread.sleep(1010);
             forged.add(kit.backup(spec("forged two")).id());
         }
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(new DrKitTest.MemoryProvider()).trustedSignatures(TRUSTED).build()) {
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new DrKitTest.MemoryProvider())
+                .trustedSignatures(TRUSTED)
+                .build()) {
             assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactlyElementsOf(signed);
             assertThat(kit.damaged("mem")).extracting(DamagedBackup::id).containsExactlyElementsOf(forged);
             assertThat(kit.manifest("mem", null).id()).isEqualTo(signed.get(1));
-            PruneResult pruned = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(2).build(), false);
+            PruneResult pruned =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(2).build(), false);
             assertThat(pruned.deleted().get("mem")).isEmpty();
             assertThat(kit.list("mem")).hasSize(2);
         }
@@ -272,16 +307,27 @@ class CatalogIntegrityTest {
         try (DrKit kit = kit()) {
             String full = kit.backup(spec("one")).id();
             Thread.sleep(1010);
-            String incremental = kit.backup(new TargetSpec("mem", "memory", Settings.builder().set("content", "two")
-                    .set("incremental", "true").build())).id();
+            String incremental = kit.backup(new TargetSpec(
+                            "mem",
+                            "memory",
+                            Settings.builder()
+                                    .set("content", "two")
+                                    .set("incremental", "true")
+                                    .build()))
+                    .id();
             Thread.sleep(1010);
             String newest = kit.backup(spec("three")).id();
             flip(manifest(incremental), 40);
 
-            PruneResult pruned = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            PruneResult pruned =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             assertThat(pruned.deleted().get("mem")).isEmpty();
-            assertThat(pruned.plans().get("mem").decisions()).filteredOn(d -> d.backupId().equals(full))
-                    .singleElement().satisfies(d -> assertThat(d.reasons()).singleElement().asString()
+            assertThat(pruned.plans().get("mem").decisions())
+                    .filteredOn(d -> d.backupId().equals(full))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reasons())
+                            .singleElement()
+                            .asString()
                             .contains("older than damaged backup " + incremental));
             assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(full, newest);
         }
@@ -292,10 +338,13 @@ class CatalogIntegrityTest {
         try (DrKit kit = kit()) {
             List<String> ids = threeBackups(kit);
             Files.delete(manifest(ids.get(2)));
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason()).contains("missing"));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("missing"));
             assertThat(kit.manifest("mem", null).id()).isEqualTo(ids.get(1));
             assertThat(events).anyMatch(e -> e.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED);
-            PruneResult pruned = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(10).build(), false);
+            PruneResult pruned =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(10).build(), false);
             assertThat(pruned.incompleteRemoved().get("mem")).isEmpty();
             assertThat(manifest(ids.get(2)).resolveSibling("data.bin.zst")).exists();
 
@@ -303,24 +352,32 @@ class CatalogIntegrityTest {
             Files.writeString(manifest(ids.get(1)).resolveSibling("deleting"), "");
             Files.delete(manifest(ids.get(1)));
             assertThat(kit.damaged("mem")).extracting(DamagedBackup::id).containsExactly(ids.get(2));
-            assertThat(kit.prune("mem", GfsRetentionPolicy.builder().keepLast(10).build(), false)
-                    .incompleteRemoved().get("mem")).containsExactly(ids.get(1));
+            assertThat(kit.prune(
+                                    "mem",
+                                    GfsRetentionPolicy.builder().keepLast(10).build(),
+                                    false)
+                            .incompleteRemoved()
+                            .get("mem"))
+                    .containsExactly(ids.get(1));
         }
     }
 
     @Test
     void aBackupDatedInTheFutureIsNotBelieved() throws Exception {
         java.time.Instant future = java.time.Instant.now().plus(java.time.Duration.ofDays(3650));
-        try (DrKit writer = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(new DrKitTest.MemoryProvider()).clock(java.time.Clock.fixed(future,
-                        java.time.ZoneOffset.UTC)).build()) {
+        try (DrKit writer = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new DrKitTest.MemoryProvider())
+                .clock(java.time.Clock.fixed(future, java.time.ZoneOffset.UTC))
+                .build()) {
             writer.backup(spec("from a wrong clock"));
         }
         try (DrKit kit = kit()) {
             String now = kit.backup(spec("now")).id();
             assertThat(kit.manifest("mem", null).id()).isEqualTo(now);
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason())
-                    .contains("in the future"));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("in the future"));
         }
     }
 
@@ -362,22 +419,30 @@ class CatalogIntegrityTest {
             // a current manifest must have its checksum file
             Files.delete(m);
             Files.writeString(m, legacy.replace("\"format\" : 1", "\"format\" : 2"));
-            assertThat(kit.damaged("mem")).singleElement().satisfies(d -> assertThat(d.reason())
-                    .contains("checksum file manifest.json.sha256 is missing"));
+            assertThat(kit.damaged("mem"))
+                    .singleElement()
+                    .satisfies(d -> assertThat(d.reason()).contains("checksum file manifest.json.sha256 is missing"));
         }
     }
 
     @Test
     void readingCommandsNeverCreateARepository() {
         Path typo = dir.resolve("typo");
-        try (DrKit kit = DrKit.builder().repository(typo.toString()).register(new DrKitTest.MemoryProvider())
+        try (DrKit kit = DrKit.builder()
+                .repository(typo.toString())
+                .register(new DrKitTest.MemoryProvider())
                 .build()) {
-            List<Runnable> reads = List.of(() -> kit.list(null), () -> kit.status(Map.of()),
-                    () -> kit.manifest("mem", null), () -> kit.verify("mem", null, VerifyLevel.CHECKSUM),
+            List<Runnable> reads = List.of(
+                    () -> kit.list(null),
+                    () -> kit.status(Map.of()),
+                    () -> kit.manifest("mem", null),
+                    () -> kit.verify("mem", null, VerifyLevel.CHECKSUM),
                     () -> kit.restore(new RestoreRequest("mem", null, Settings.empty(), false)),
-                    () -> kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false));
+                    () -> kit.prune(
+                            "mem", GfsRetentionPolicy.builder().keepLast(1).build(), false));
             for (Runnable read : reads) {
-                assertThatThrownBy(read::run).isInstanceOf(RepositoryNotFoundException.class)
+                assertThatThrownBy(read::run)
+                        .isInstanceOf(RepositoryNotFoundException.class)
                         .hasMessageContaining("no drkit repository at file:" + typo);
             }
         }

@@ -22,9 +22,12 @@ class DrKitCopyTest {
     @Test
     void copiesVerifiesAndSkipsWhatIsThere() throws Exception {
         Path data = data();
-        try (DrKit local = DrKit.builder().repository(dir.resolve("local").toString()).build()) {
-            String first = local.backup(TargetSpec.files("config", data.toString())).id();
-            String second = local.backup(TargetSpec.files("config", data.toString())).id();
+        try (DrKit local =
+                DrKit.builder().repository(dir.resolve("local").toString()).build()) {
+            String first =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            String second =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
             FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
 
             CopyResult r = local.copy("config", null, true, offsite);
@@ -36,16 +39,19 @@ class DrKitCopyTest {
 
             try (DrKit remote = DrKit.builder().storage(offsite).build()) {
                 assertThat(remote.list("config")).extracting(BackupManifest::id).containsExactly(first, second);
-                assertThat(remote.verify("config", second, VerifyLevel.DECODE).passed()).isTrue();
+                assertThat(remote.verify("config", second, VerifyLevel.DECODE).passed())
+                        .isTrue();
             }
-            assertThat(dir.resolve("offsite/backups/config/" + second + "/files.tar.zst.sha256")).exists();
+            assertThat(dir.resolve("offsite/backups/config/" + second + "/files.tar.zst.sha256"))
+                    .exists();
         }
     }
 
     @Test
     void anInterruptedCopyResumesAndACorruptSourceIsNotCopied() throws Exception {
         Path data = data();
-        try (DrKit local = DrKit.builder().repository(dir.resolve("local").toString()).build()) {
+        try (DrKit local =
+                DrKit.builder().repository(dir.resolve("local").toString()).build()) {
             BackupResult b = local.backup(TargetSpec.files("config", data.toString()));
             FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
             local.copy("config", b.id(), false, offsite);
@@ -54,8 +60,8 @@ class DrKitCopyTest {
             CopyResult resumed = local.copy("config", b.id(), false, offsite);
             assertThat(resumed.copied()).containsExactly(b.id());
             // only the manifest travelled again: the artifact and its sidecar were already there
-            assertThat(resumed.bytes()).isEqualTo(Files.size(dir.resolve("local/backups/config/" + b.id()
-                    + "/manifest.json")));
+            assertThat(resumed.bytes())
+                    .isEqualTo(Files.size(dir.resolve("local/backups/config/" + b.id() + "/manifest.json")));
 
             BackupResult bad = local.backup(TargetSpec.files("config", data.toString()));
             Path stored = dir.resolve("local/backups/config/" + bad.id() + "/files.tar.zst");
@@ -64,8 +70,10 @@ class DrKitCopyTest {
             Files.write(stored, bytes);
             assertThatThrownBy(() -> local.copy("config", bad.id(), false, offsite))
                     .isInstanceOf(ChecksumMismatchException.class);
-            assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/manifest.json")).doesNotExist();
-            assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/files.tar.zst")).doesNotExist();
+            assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/manifest.json"))
+                    .doesNotExist();
+            assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/files.tar.zst"))
+                    .doesNotExist();
         }
     }
 
@@ -102,21 +110,25 @@ class DrKitCopyTest {
                 }
 
                 @Override
-                public void restore(dev.drkit.spi.RestoreContext context) {
-                }
+                public void restore(dev.drkit.spi.RestoreContext context) {}
             };
         }
     }
 
     private static void journal(DrKit kit, String path, String text) throws Exception {
-        kit.archive("journal").put(path, new java.io.ByteArrayInputStream(
-                text.getBytes(java.nio.charset.StandardCharsets.UTF_8)), stored -> false);
+        kit.archive("journal")
+                .put(
+                        path,
+                        new java.io.ByteArrayInputStream(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                        stored -> false);
     }
 
     @Test
     void theFilesABackupNeedsBesideItTravelWithItChecked() throws Exception {
-        try (DrKit local = DrKit.builder().repository(dir.resolve("local").toString())
-                .register(new JournaledProvider()).build()) {
+        try (DrKit local = DrKit.builder()
+                .repository(dir.resolve("local").toString())
+                .register(new JournaledProvider())
+                .build()) {
             journal(local, "j/0001", "first ".repeat(1000));
             journal(local, "j/0002", "second ".repeat(1000));
             BackupResult b = local.backup(new TargetSpec("db", "journaled", Settings.empty()));
@@ -125,12 +137,16 @@ class DrKitCopyTest {
             CopyResult r = local.copy("db", b.id(), false, offsite);
             assertThat(r.copied()).containsExactly(b.id());
             assertThat(r.archiveFilesCopied()).isEqualTo(2);
-            try (DrKit remote = DrKit.builder().storage(offsite).register(new JournaledProvider()).build();
-                 var in = remote.archive("journal").open("j/0002").orElseThrow()) {
+            try (DrKit remote = DrKit.builder()
+                            .storage(offsite)
+                            .register(new JournaledProvider())
+                            .build();
+                    var in = remote.archive("journal").open("j/0002").orElseThrow()) {
                 assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
                         .isEqualTo("second ".repeat(1000));
             }
-            assertThat(local.copy("db", b.id(), false, offsite).archiveFilesCopied()).isZero(); // already there
+            assertThat(local.copy("db", b.id(), false, offsite).archiveFilesCopied())
+                    .isZero(); // already there
 
             // a journal file damaged at the source is refused, and the destination does not list it
             journal(local, "j/0003", "third ".repeat(1000));
@@ -146,7 +162,8 @@ class DrKitCopyTest {
 
     @Test
     void archivedFilesAreRemovedInBatchesInfoFirst() throws Exception {
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+        try (DrKit kit =
+                DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
             for (String n : new String[] {"0001", "0002", "0003"}) {
                 journal(kit, "j/" + n, n.repeat(500));
             }
@@ -154,8 +171,8 @@ class DrKitCopyTest {
             assertThat(kit.archive("journal").list("")).containsExactly("j/0003");
             try (var files = Files.list(dir.resolve("repo/journal/j"))) {
                 assertThat(files.map(p -> p.getFileName().toString()))
-                        .containsExactlyInAnyOrder("0003.zst", "0003.zst.sha256", "0003.info.json",
-                                "0003.info.json.sha256");
+                        .containsExactlyInAnyOrder(
+                                "0003.zst", "0003.zst.sha256", "0003.info.json", "0003.info.json.sha256");
             }
         }
     }

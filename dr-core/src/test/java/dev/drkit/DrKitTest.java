@@ -64,8 +64,9 @@ class DrKitTest {
                 }
                 if (settings.bool("fail", false)) {
                     // a target reports its own source's failures; a bare IOException means the repository's
-                    throw new DrException(DrException.ErrorCode.TARGET, "reading the memory source failed: "
-                            + "source went away; check the source");
+                    throw new DrException(
+                            DrException.ErrorCode.TARGET,
+                            "reading the memory source failed: " + "source went away; check the source");
                 }
             }
             context.metadata("length", settings.get("content", "").length());
@@ -101,13 +102,16 @@ class DrKitTest {
     }
 
     private DrKit kit(List<DrEvent> events) {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).register(new MemoryProvider())
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
                 .listener(new DrListener() {
                     @Override
                     public void onEvent(DrEvent event) {
                         events.add(event);
                     }
-                }).build();
+                })
+                .build();
     }
 
     private static TargetSpec spec(String... kv) {
@@ -123,24 +127,34 @@ class DrKitTest {
         List<DrEvent> events = new ArrayList<>();
         try (DrKit kit = kit(events)) {
             assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000), "fail", "true")))
-                    .isInstanceOf(DrException.class).isNotInstanceOf(StorageException.class)
-                    .hasMessageContaining("source went away").hasMessageNotContaining("repository")
-                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+                    .isInstanceOf(DrException.class)
+                    .isNotInstanceOf(StorageException.class)
+                    .hasMessageContaining("source went away")
+                    .hasMessageNotContaining("repository")
+                    .extracting(e -> ((DrException) e).code())
+                    .isEqualTo(DrException.ErrorCode.TARGET);
             assertThat(kit.list("mem")).isEmpty();
         }
         try (var s = Files.walk(dir.resolve("repo"))) {
-            assertThat(s.filter(Files::isRegularFile).map(p -> dir.resolve("repo").relativize(p).toString()))
+            assertThat(s.filter(Files::isRegularFile)
+                            .map(p -> dir.resolve("repo").relativize(p).toString()))
                     .containsExactlyInAnyOrder("drkit-repository.json", "drkit-repository.json.sha256");
         }
-        assertThat(events).extracting(DrEvent::type)
+        assertThat(events)
+                .extracting(DrEvent::type)
                 .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
     }
 
     @Test
     void aRepositoryWriteFailureDuringABackupIsAStorageError() throws IOException {
         try (DrKit kit = kit(new ArrayList<>())) {
-            assertThatThrownBy(() -> kit.backup(spec("content", "x", "block-repository", dir.resolve("repo")
-                    .toString()))).isInstanceOf(StorageException.class).hasMessageContaining(".drkit-tmp");
+            assertThatThrownBy(() -> kit.backup(spec(
+                            "content",
+                            "x",
+                            "block-repository",
+                            dir.resolve("repo").toString())))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining(".drkit-tmp");
             assertThat(kit.list("mem")).isEmpty();
         }
     }
@@ -154,20 +168,26 @@ class DrKitTest {
                     .hasMessageStartingWith("backup of mem failed while reading its source: Connection reset by the "
                             + "memory source; check that the source is reachable and readable")
                     .hasMessageNotContaining("repository")
-                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+                    .extracting(e -> ((DrException) e).code())
+                    .isEqualTo(DrException.ErrorCode.TARGET);
             assertThat(kit.list("mem")).isEmpty();
         }
-        assertThat(events).extracting(DrEvent::type).containsExactly(DrEvent.Type.BACKUP_STARTED,
-                DrEvent.Type.BACKUP_FAILED);
+        assertThat(events)
+                .extracting(DrEvent::type)
+                .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
     }
 
     @Test
     void aStorageThatFailsPlainlyDuringABackupIsTheRepositorysFailureWithItsRetryability() throws IOException {
-        dev.drkit.core.storage.FileStorageBackend files = new dev.drkit.core.storage.FileStorageBackend(
-                dir.resolve("full"));
-        try (DrKit kit = DrKit.builder().storage(new FullDisk(files)).register(new MemoryProvider()).build()) {
+        dev.drkit.core.storage.FileStorageBackend files =
+                new dev.drkit.core.storage.FileStorageBackend(dir.resolve("full"));
+        try (DrKit kit = DrKit.builder()
+                .storage(new FullDisk(files))
+                .register(new MemoryProvider())
+                .build()) {
             assertThatThrownBy(() -> kit.backup(spec("content", "x".repeat(100_000))))
-                    .isInstanceOf(StorageException.class).hasMessageContaining("No space left on device")
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("No space left on device")
                     .hasMessageContaining("free space")
                     .satisfies(e -> assertThat(((DrException) e).retryable()).isFalse());
             assertThat(kit.list("mem")).isEmpty();
@@ -178,13 +198,17 @@ class DrKitTest {
     void aFullRestoreDestinationIsTheTargetsFailureNotTheRepositorys() {
         try (DrKit kit = kit(new ArrayList<>())) {
             BackupResult r = kit.backup(spec("content", "hello"));
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest("mem", r.id(), Settings.builder()
-                    .set("destination-full", "true").build(), false)))
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "mem",
+                            r.id(),
+                            Settings.builder().set("destination-full", "true").build(),
+                            false)))
                     .isExactlyInstanceOf(DrException.class)
                     .hasMessageStartingWith("restore of mem/" + r.id() + " failed while writing its destination: "
                             + "No space left on device; check that the destination")
                     .hasMessageNotContaining("repository")
-                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+                    .extracting(e -> ((DrException) e).code())
+                    .isEqualTo(DrException.ErrorCode.TARGET);
         }
     }
 
@@ -273,7 +297,8 @@ class DrKitTest {
             BackupResult incr = kit.backup(spec("content", "delta", "incremental", "true"));
             assertThat(incr.manifest().parent()).isEqualTo(base.id());
 
-            PruneResult r = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            PruneResult r =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
 
             assertThat(r.deleted().get("mem")).isEmpty();
             RetentionPlan.Decision parent = r.plans().get("mem").decisions().get(1);
@@ -283,7 +308,8 @@ class DrKitTest {
             assertThat(kit.list("mem")).hasSize(2);
 
             BackupResult full = kit.backup(spec("content", "full again"));
-            PruneResult after = kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            PruneResult after =
+                    kit.prune("mem", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             assertThat(after.deleted().get("mem")).containsExactlyInAnyOrder(base.id(), incr.id());
             assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(full.id());
         }
@@ -292,10 +318,15 @@ class DrKitTest {
     @Test
     void everyCodecRoundTripsThroughTheFacade() {
         for (String codec : List.of("zstd", "gzip", "lz4", "xz", "none")) {
-            try (DrKit kit = DrKit.builder().repository(dir.resolve("repo-" + codec).toString())
-                    .register(new MemoryProvider()).compression(codec).build()) {
+            try (DrKit kit = DrKit.builder()
+                    .repository(dir.resolve("repo-" + codec).toString())
+                    .register(new MemoryProvider())
+                    .compression(codec)
+                    .build()) {
                 BackupResult r = kit.backup(spec("content", "payload ".repeat(1000)));
-                assertThat(kit.verify("mem", r.id(), VerifyLevel.DECODE).passed()).as(codec).isTrue();
+                assertThat(kit.verify("mem", r.id(), VerifyLevel.DECODE).passed())
+                        .as(codec)
+                        .isTrue();
                 MemoryTarget.RESTORED.clear();
                 kit.restore(new RestoreRequest("mem", null, Settings.empty(), false));
                 assertThat(MemoryTarget.RESTORED).containsExactly("payload ".repeat(1000));
@@ -308,9 +339,11 @@ class DrKitTest {
         try (DrKit kit = kit(new ArrayList<>())) {
             kit.backup(spec("content", "x"));
             assertThatThrownBy(() -> kit.manifest("mem", "20250101T000000Z-abcdef"))
-                    .isInstanceOf(BackupNotFoundException.class).hasMessageContaining("no backup '20250101T000000Z-abcdef'");
+                    .isInstanceOf(BackupNotFoundException.class)
+                    .hasMessageContaining("no backup '20250101T000000Z-abcdef'");
             assertThatThrownBy(() -> kit.manifest("mem", "latest"))
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("not a backup id");
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("not a backup id");
         }
     }
 
@@ -318,8 +351,11 @@ class DrKitTest {
     void newerRepositoryFormatIsRefused() throws IOException {
         Path repo = Files.createDirectories(dir.resolve("future"));
         Files.writeString(repo.resolve("drkit-repository.json"), "{\"format\": 99, \"id\": \"x\"}");
-        assertThatThrownBy(() -> DrKit.builder().repository(repo.toString()).build().list(null))
-                .isInstanceOf(DrException.class).hasMessageContaining("upgrade drkit")
-                .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.REPOSITORY_FORMAT);
+        assertThatThrownBy(() ->
+                        DrKit.builder().repository(repo.toString()).build().list(null))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("upgrade drkit")
+                .extracting(e -> ((DrException) e).code())
+                .isEqualTo(DrException.ErrorCode.REPOSITORY_FORMAT);
     }
 }

@@ -26,11 +26,15 @@ class RepositoryCheckTest {
     }
 
     private DrKit kit() {
-        return DrKit.builder().repository(repo().toString()).register(new DrKitTest.MemoryProvider()).build();
+        return DrKit.builder()
+                .repository(repo().toString())
+                .register(new DrKitTest.MemoryProvider())
+                .build();
     }
 
     private static TargetSpec spec(String content) {
-        return new TargetSpec("mem", "memory", Settings.builder().set("content", content).build());
+        return new TargetSpec(
+                "mem", "memory", Settings.builder().set("content", content).build());
     }
 
     private Path object(String id, String name) {
@@ -61,8 +65,8 @@ class RepositoryCheckTest {
         try (DrKit kit = kit()) {
             kit.backup(spec("one"));
             kit.backup(spec("two"));
-            kit.archive("wal").put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[4096]),
-                    stored -> true);
+            kit.archive("wal")
+                    .put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[4096]), stored -> true);
             CheckReport r = kit.check(CheckOptions.readAllData());
             assertThat(r.findings()).isEmpty();
             assertThat(r.clean()).isTrue();
@@ -88,7 +92,9 @@ class RepositoryCheckTest {
             });
             int found = 0;
             for (int part = 1; part <= 3; part++) {
-                found += kit.check(CheckOptions.readDataSubset(part + "/3")).findings().size();
+                found += kit.check(CheckOptions.readDataSubset(part + "/3"))
+                        .findings()
+                        .size();
             }
             assertThat(found).isEqualTo(1);
             // repair never deletes a listed backup, however damaged
@@ -117,9 +123,13 @@ class RepositoryCheckTest {
             assertThat(kit.check(CheckOptions.readAllData()).findings()).isEmpty();
         }
         // what the break-glass restore runs agrees
-        Process p = new ProcessBuilder("sha256sum", "-c", "data.bin.zst.sha256").directory(object(id, "").toFile())
-                .redirectErrorStream(true).start();
-        assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+        Process p = new ProcessBuilder("sha256sum", "-c", "data.bin.zst.sha256")
+                .directory(object(id, "").toFile())
+                .redirectErrorStream(true)
+                .start();
+        assertThat(p.waitFor())
+                .as(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                .isZero();
     }
 
     @Test
@@ -129,7 +139,9 @@ class RepositoryCheckTest {
             flip(object(id, "data.bin.zst"), 10);
             Files.delete(object(id, "data.bin.zst.sha256"));
             CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
-            assertThat(r.findings()).filteredOn(f -> f.kind() == Kind.CHECKSUM_FILE).singleElement()
+            assertThat(r.findings())
+                    .filteredOn(f -> f.kind() == Kind.CHECKSUM_FILE)
+                    .singleElement()
                     .satisfies(f -> assertThat(f.repaired()).isFalse());
             assertThat(object(id, "data.bin.zst.sha256")).doesNotExist();
         }
@@ -146,15 +158,17 @@ class RepositoryCheckTest {
             age(empty); // a writer killed between making the folder and linking its first object
             Path inProgress = Files.createDirectories(repo().resolve("backups/mem/20200101T000001Z-abcdef"));
             Files.writeString(inProgress.resolve("data.bin.zst"), "being written now");
-            Path lock = Files.createDirectories(repo().resolve("locks/mem"))
-                    .resolve("1-dead.json");
-            Files.writeString(lock, "{\"owner\":\"x\",\"host\":\"elsewhere\",\"pid\":1,\"operation\":\"backup\","
-                    + "\"createdAt\":\"2020-01-01T00:00:00Z\",\"expiresAt\":\"2020-01-01T00:01:00Z\"}");
+            Path lock = Files.createDirectories(repo().resolve("locks/mem")).resolve("1-dead.json");
+            Files.writeString(
+                    lock,
+                    "{\"owner\":\"x\",\"host\":\"elsewhere\",\"pid\":1,\"operation\":\"backup\","
+                            + "\"createdAt\":\"2020-01-01T00:00:00Z\",\"expiresAt\":\"2020-01-01T00:01:00Z\"}");
             age(Files.writeString(repo().resolve(".drkit-tmp/otherhost-1-x.part"), "upload"));
 
             CheckReport found = kit.check(CheckOptions.catalogOnly());
-            assertThat(kinds(found)).containsExactlyInAnyOrder(Kind.ORPHAN_OBJECT, Kind.INCOMPLETE_BACKUP,
-                    Kind.STALE_LOCK, Kind.INCOMPLETE_UPLOAD);
+            assertThat(kinds(found))
+                    .containsExactlyInAnyOrder(
+                            Kind.ORPHAN_OBJECT, Kind.INCOMPLETE_BACKUP, Kind.STALE_LOCK, Kind.INCOMPLETE_UPLOAD);
             assertThat(found.clean()).isFalse();
 
             CheckReport repaired = kit.check(CheckOptions.catalogOnly().withRepair());
@@ -194,7 +208,8 @@ class RepositoryCheckTest {
             Files.delete(object(id, "manifest.json.sha256"));
 
             assertThat(kinds(kit.check(CheckOptions.catalogOnly()))).containsExactly(Kind.WITHOUT_CHECKSUM);
-            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean()).isTrue();
+            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean())
+                    .isTrue();
             assertThat(object(id, "manifest.json.sha256")).exists();
             assertThat(kit.check(CheckOptions.catalogOnly()).findings()).isEmpty();
             // from now on a flipped byte in it is caught
@@ -213,7 +228,8 @@ class RepositoryCheckTest {
             CheckReport r = kit.check(CheckOptions.catalogOnly());
             assertThat(kinds(r)).containsExactly(Kind.CONFIG_DAMAGED);
             assertThat(r.backups()).isEqualTo(1); // the rest was still checked
-            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean()).isTrue();
+            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean())
+                    .isTrue();
         }
         try (DrKit kit = kit()) {
             assertThat(kit.list("mem")).hasSize(1);
@@ -229,24 +245,29 @@ class RepositoryCheckTest {
             wal.put("sys/1/000000010000000000000002", new ByteArrayInputStream(new byte[4096]), s -> true);
             List<Path> stored = new ArrayList<>();
             try (var files = Files.list(repo().resolve("wal/sys/1"))) {
-                files.filter(p -> p.getFileName().toString().matches("0+10+2\\.[a-z0-9]+")).forEach(stored::add);
+                files.filter(p -> p.getFileName().toString().matches("0+10+2\\.[a-z0-9]+"))
+                        .forEach(stored::add);
             }
             assertThat(stored).hasSize(1);
             Files.delete(stored.get(0));
-            rewrite(repo().resolve("wal/sys/1/000000010000000000000001.info.json"), "{ not json".getBytes(
-                    StandardCharsets.UTF_8));
+            rewrite(
+                    repo().resolve("wal/sys/1/000000010000000000000001.info.json"),
+                    "{ not json".getBytes(StandardCharsets.UTF_8));
 
             CheckReport r = kit.check(CheckOptions.catalogOnly());
             assertThat(r.findings()).extracting(Finding::kind).containsOnly(Kind.ARCHIVE_DAMAGED);
-            assertThat(r.findings()).extracting(Finding::object).contains(
-                    "wal/sys/1/000000010000000000000001.info.json",
-                    "wal/sys/1/" + stored.get(0).getFileName());
+            assertThat(r.findings())
+                    .extracting(Finding::object)
+                    .contains(
+                            "wal/sys/1/000000010000000000000001.info.json",
+                            "wal/sys/1/" + stored.get(0).getFileName());
         }
     }
 
     @Test
     void aMissingRepositoryIsNotCreatedByACheck() {
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("typo").toString()).build()) {
+        try (DrKit kit =
+                DrKit.builder().repository(dir.resolve("typo").toString()).build()) {
             assertThatThrownBy(() -> kit.check(CheckOptions.catalogOnly()))
                     .isInstanceOf(RepositoryNotFoundException.class);
         }
@@ -258,8 +279,10 @@ class RepositoryCheckTest {
         Path parent = dir.resolve("parent");
         Path thesis = Files.createDirectories(parent.resolve("docs")).resolve("thesis.txt");
         Files.writeString(thesis, "important");
-        try (DrKit kit = DrKit.builder().repository(parent.resolve("drkit").toString())
-                .register(new DrKitTest.MemoryProvider()).build()) {
+        try (DrKit kit = DrKit.builder()
+                .repository(parent.resolve("drkit").toString())
+                .register(new DrKitTest.MemoryProvider())
+                .build()) {
             kit.backup(spec("one"));
         }
         try (var files = Files.walk(parent)) {
@@ -271,7 +294,9 @@ class RepositoryCheckTest {
         try (var files = Files.walk(parent)) {
             before = files.count();
         }
-        try (DrKit kit = DrKit.builder().repository(parent.toString()).register(new DrKitTest.MemoryProvider())
+        try (DrKit kit = DrKit.builder()
+                .repository(parent.toString())
+                .register(new DrKitTest.MemoryProvider())
                 .build()) {
             assertThatThrownBy(() -> kit.check(CheckOptions.catalogOnly().withRepair()))
                     .isInstanceOf(RepositoryNotFoundException.class);
@@ -298,8 +323,8 @@ class RepositoryCheckTest {
     void aDamagedRecordKeepsTheArchivedBytesItDescribes() throws IOException {
         try (DrKit kit = kit()) {
             kit.backup(spec("one"));
-            kit.archive("wal").put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[4096]),
-                    s -> true);
+            kit.archive("wal")
+                    .put("sys/1/000000010000000000000001", new ByteArrayInputStream(new byte[4096]), s -> true);
             try (var files = Files.walk(repo().resolve("wal"))) {
                 for (Path p : files.toList()) {
                     age(p);
@@ -313,8 +338,8 @@ class RepositoryCheckTest {
                 assertThat(f.repaired()).isFalse();
             });
             try (var files = Files.list(repo().resolve("wal/sys/1"))) {
-                assertThat(files.map(p -> p.getFileName().toString())).contains("000000010000000000000001.zst",
-                        "000000010000000000000001.zst.sha256");
+                assertThat(files.map(p -> p.getFileName().toString()))
+                        .contains("000000010000000000000001.zst", "000000010000000000000001.zst.sha256");
             }
         }
     }
@@ -328,7 +353,9 @@ class RepositoryCheckTest {
             Files.delete(object(id, "manifest.json.sha256"));
             flip(object(id, "data.bin.zst"), 10); // same size, other bytes
             CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());
-            assertThat(r.findings()).filteredOn(f -> f.kind() == Kind.WITHOUT_CHECKSUM).singleElement()
+            assertThat(r.findings())
+                    .filteredOn(f -> f.kind() == Kind.WITHOUT_CHECKSUM)
+                    .singleElement()
                     .satisfies(f -> assertThat(f.repaired()).isFalse());
             assertThat(object(id, "manifest.json.sha256")).doesNotExist();
         }
@@ -354,7 +381,8 @@ class RepositoryCheckTest {
             Files.writeString(object(id, "deleting"), "");
             CheckReport r = kit.check(CheckOptions.catalogOnly());
             assertThat(kinds(r)).containsExactly(Kind.INTERRUPTED_DELETE);
-            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean()).isTrue();
+            assertThat(kit.check(CheckOptions.catalogOnly().withRepair()).clean())
+                    .isTrue();
             assertThat(object(id, "deleting")).doesNotExist();
             assertThat(kit.list("mem")).extracting(BackupManifest::id).containsExactly(id);
             assertThat(kit.check(CheckOptions.readAllData()).findings()).isEmpty();

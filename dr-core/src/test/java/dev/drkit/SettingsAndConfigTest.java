@@ -20,7 +20,8 @@ class SettingsAndConfigTest {
         assertThat(Settings.parseDuration("k", "1d12h")).isEqualTo(Duration.ofHours(36));
         assertThat(Settings.parseDuration("k", "PT90M")).isEqualTo(Duration.ofMinutes(90));
         assertThatThrownBy(() -> Settings.parseDuration("keep-within", "7 days"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("keep-within");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("keep-within");
     }
 
     @Test
@@ -33,18 +34,21 @@ class SettingsAndConfigTest {
         assertThat(Settings.parseSize("k", "4096")).isEqualTo(4096L);
         assertThat(Settings.parseSize("k", "4096B")).isEqualTo(4096L);
         for (String bad : new String[] {"banana", "", "16 MiBs", "-1M", "1.5G", "M"}) {
-            assertThatThrownBy(() -> Settings.parseSize("partSize", bad)).as(bad)
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("'partSize'")
+            assertThatThrownBy(() -> Settings.parseSize("partSize", bad))
+                    .as(bad)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("'partSize'")
                     .hasMessageContaining("partSize=16MiB");
         }
         assertThatThrownBy(() -> Settings.parseSize("partSize", "99999999999T"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("too large");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("too large");
     }
 
     @Test
     void uriQueriesBecomeSettingsWithDecodedValues() {
-        Settings q = Settings.fromQuery(java.net.URI.create("s3://b/p?region=eu-west-1&endpoint=http%3A%2F%2Fh%3A9000"
-                + "&flag&partSize=16MiB"));
+        Settings q = Settings.fromQuery(java.net.URI.create(
+                "s3://b/p?region=eu-west-1&endpoint=http%3A%2F%2Fh%3A9000" + "&flag&partSize=16MiB"));
         assertThat(q.keys()).containsExactly("region", "endpoint", "partSize");
         assertThat(q.require("endpoint")).isEqualTo("http://h:9000");
         assertThat(q.size("partSize")).contains(16L << 20);
@@ -53,10 +57,17 @@ class SettingsAndConfigTest {
 
     @Test
     void secretsAreRedacted() {
-        Settings s = Settings.builder().set("password", "hunter2").set("api-token", "abc")
-                .set("password-file", "/etc/drkit/pw").set("path", "/etc").build();
-        assertThat(s.toString()).doesNotContain("hunter2").doesNotContain("abc")
-                .contains("/etc/drkit/pw").contains("path=/etc");
+        Settings s = Settings.builder()
+                .set("password", "hunter2")
+                .set("api-token", "abc")
+                .set("password-file", "/etc/drkit/pw")
+                .set("path", "/etc")
+                .build();
+        assertThat(s.toString())
+                .doesNotContain("hunter2")
+                .doesNotContain("abc")
+                .contains("/etc/drkit/pw")
+                .contains("path=/etc");
     }
 
     @Test
@@ -68,18 +79,27 @@ class SettingsAndConfigTest {
 
     @Test
     void configReportsEveryProblemAtOnce() {
-        Settings s = Settings.builder().set("compression", "brotli").set("compression-level", "high")
-                .set("lock-ttl", "1s").build();
-        assertThatThrownBy(() -> DrKitConfig.from(s)).isInstanceOfSatisfying(ConfigException.class, e ->
-                assertThat(e.problems()).hasSize(4).anyMatch(p -> p.startsWith("repository"))
-                        .anyMatch(p -> p.contains("brotli")).anyMatch(p -> p.contains("compression-level"))
-                        .anyMatch(p -> p.startsWith("lock-ttl")));
+        Settings s = Settings.builder()
+                .set("compression", "brotli")
+                .set("compression-level", "high")
+                .set("lock-ttl", "1s")
+                .build();
+        assertThatThrownBy(() -> DrKitConfig.from(s))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .hasSize(4)
+                                .anyMatch(p -> p.startsWith("repository"))
+                                .anyMatch(p -> p.contains("brotli"))
+                                .anyMatch(p -> p.contains("compression-level"))
+                                .anyMatch(p -> p.startsWith("lock-ttl")));
     }
 
     @Test
     void configNeverPrintsCredentials() {
         DrKitConfig c = DrKitConfig.builder()
-                .repository("s3://user:topsecret@bucket/prefix?secretKey=abc&region=eu").build();
+                .repository("s3://user:topsecret@bucket/prefix?secretKey=abc&region=eu")
+                .build();
         assertThat(c.toString()).doesNotContain("topsecret").doesNotContain("abc");
     }
 
@@ -92,13 +112,20 @@ class SettingsAndConfigTest {
 
     @Test
     void overlaidSettingsTakeEveryKeyOfTheTopWhole() {
-        Settings base = Settings.builder().set("url", "jdbc:postgresql://db/app").add("path", "/etc").add("path", "/opt")
-                .set("user", "app").build();
-        Settings top = Settings.builder().add("path", "/srv").set("to", "/tmp/r").build();
+        Settings base = Settings.builder()
+                .set("url", "jdbc:postgresql://db/app")
+                .add("path", "/etc")
+                .add("path", "/opt")
+                .set("user", "app")
+                .build();
+        Settings top =
+                Settings.builder().add("path", "/srv").set("to", "/tmp/r").build();
         Settings both = base.overlaidBy(top);
         org.assertj.core.api.Assertions.assertThat(both.getAll("path")).containsExactly("/srv");
         org.assertj.core.api.Assertions.assertThat(both.require("url")).isEqualTo("jdbc:postgresql://db/app");
         org.assertj.core.api.Assertions.assertThat(both.require("to")).isEqualTo("/tmp/r");
-        org.assertj.core.api.Assertions.assertThat(base.getAll("path")).as("unchanged").containsExactly("/etc", "/opt");
+        org.assertj.core.api.Assertions.assertThat(base.getAll("path"))
+                .as("unchanged")
+                .containsExactly("/etc", "/opt");
     }
 }

@@ -34,7 +34,8 @@ class VerificationResultTest {
 
         assertThat(r.status()).isEqualTo(Status.UNVERIFIED);
         assertThat(r.problems()).isEmpty();
-        assertThat(r.duration()).isGreaterThanOrEqualTo(Duration.ofNanos(before - start))
+        assertThat(r.duration())
+                .isGreaterThanOrEqualTo(Duration.ofNanos(before - start))
                 .isLessThan(Duration.ofSeconds(60));
     }
 

@@ -18,11 +18,10 @@ import java.util.Set;
  * Stateless and thread-safe.
  */
 public final class PrivateFiles {
-    private static final Set<PosixFilePermission> OWNER_ONLY = EnumSet.of(PosixFilePermission.OWNER_READ,
-            PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+    private static final Set<PosixFilePermission> OWNER_ONLY = EnumSet.of(
+            PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
 
-    private PrivateFiles() {
-    }
+    private PrivateFiles() {}
 
     /**
      * Checks that {@code file} exists and that neither its group nor other users have any
@@ -75,8 +74,8 @@ public final class PrivateFiles {
     }
 
     private static ConfigException missing(Path file, String what) {
-        return new ConfigException("the " + what + " " + file + " does not exist; check the path that names it, "
-                + "or create the file");
+        return new ConfigException(
+                "the " + what + " " + file + " does not exist; check the path that names it, " + "or create the file");
     }
 
     /** The operating system's reason without the exception's class name. */

@@ -9,8 +9,7 @@ import java.nio.file.Path;
 
 /** Where targets find a server's password, the same way for every target. */
 public final class Secrets {
-    private Secrets() {
-    }
+    private Secrets() {}
 
     /**
      * The password from {@code password} (the host's own configuration), else the first line

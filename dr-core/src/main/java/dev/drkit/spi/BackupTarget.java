@@ -74,8 +74,9 @@ public interface BackupTarget {
      * complete backup of this target type in the repository, whatever its target name, since
      * they may share the archive. Returns the paths removed (or, in a dry run, that would be).
      */
-    default List<String> pruneArchive(List<BackupManifest> kept, java.util.function.Function<String, FileArchive> archive,
-                                      boolean dryRun) throws java.io.IOException {
+    default List<String> pruneArchive(
+            List<BackupManifest> kept, java.util.function.Function<String, FileArchive> archive, boolean dryRun)
+            throws java.io.IOException {
         return List.of();
     }
 

@@ -9,5 +9,4 @@ import java.time.Instant;
  * @param size its size in bytes
  * @param lastModified when it was committed, as the storage reports it
  */
-public record ObjectInfo(String key, long size, Instant lastModified) {
-}
+public record ObjectInfo(String key, long size, Instant lastModified) {}

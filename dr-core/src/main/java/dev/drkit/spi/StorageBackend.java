@@ -129,6 +129,5 @@ public interface StorageBackend extends Closeable {
 
     /** Releases resources; the default does nothing. Clients the host gave are not closed. */
     @Override
-    default void close() throws IOException {
-    }
+    default void close() throws IOException {}
 }

@@ -22,11 +22,14 @@ class PrivateFilesTest {
 
     @Test
     void onlyTheOwnersFilePasses() throws Exception {
-        assertThatCode(() -> PrivateFiles.requirePrivate(file("rw-------"), "key file")).doesNotThrowAnyException();
-        assertThatCode(() -> PrivateFiles.requirePrivate(file("r--------"), "key file")).doesNotThrowAnyException();
+        assertThatCode(() -> PrivateFiles.requirePrivate(file("rw-------"), "key file"))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> PrivateFiles.requirePrivate(file("r--------"), "key file"))
+                .doesNotThrowAnyException();
         for (String open : new String[] {"rw-r-----", "rw--w----", "rw----r--", "rw-----w-", "rwx-----x"}) {
             Path f = file(open);
-            assertThatThrownBy(() -> PrivateFiles.requirePrivate(f, "key file")).as(open)
+            assertThatThrownBy(() -> PrivateFiles.requirePrivate(f, "key file"))
+                    .as(open)
                     .isInstanceOf(ConfigException.class)
                     .hasMessage("the key file " + f + " is open to other users (" + open + "); chmod 600 " + f
                             + " so that only its owner can read it");
@@ -37,14 +40,16 @@ class PrivateFilesTest {
     void missingFilesAndDirectoriesAreNamed() throws Exception {
         Path missing = dir.resolve("nope");
         assertThatThrownBy(() -> PrivateFiles.requirePrivate(missing, "passphrase file"))
-                .isInstanceOf(ConfigException.class).hasMessageStartingWith("the passphrase file " + missing
-                        + " does not exist");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("the passphrase file " + missing + " does not exist");
         assertThatThrownBy(() -> PrivateFiles.requireExisting(missing, "public key file"))
-                .isInstanceOf(ConfigException.class).hasMessageStartingWith("the public key file " + missing
-                        + " does not exist");
-        Path sub = Files.createDirectory(dir.resolve("keys"), PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("the public key file " + missing + " does not exist");
+        Path sub = Files.createDirectory(
+                dir.resolve("keys"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         assertThatThrownBy(() -> PrivateFiles.requirePrivate(sub, "secret key file"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining(sub + " is not a file");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(sub + " is not a file");
     }
 }

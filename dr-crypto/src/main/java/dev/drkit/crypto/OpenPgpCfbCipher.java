@@ -37,14 +37,13 @@ public final class OpenPgpCfbCipher extends CipherSpi {
     private Cipher ecb;
     private Cipher cbc;
     private byte[] iv;
-    private final byte[] register = new byte[BLOCK];   // the previous ciphertext block
-    private final byte[] keystream = new byte[BLOCK];  // AES(register), for a partial block
-    private final byte[] current = new byte[BLOCK];    // ciphertext bytes of the partial block
-    private int used = BLOCK;                          // keystream bytes consumed; BLOCK = aligned
+    private final byte[] register = new byte[BLOCK]; // the previous ciphertext block
+    private final byte[] keystream = new byte[BLOCK]; // AES(register), for a partial block
+    private final byte[] current = new byte[BLOCK]; // ciphertext bytes of the partial block
+    private int used = BLOCK; // keystream bytes consumed; BLOCK = aligned
     private final byte[] scratch = new byte[BULK + BLOCK];
 
-    public OpenPgpCfbCipher() {
-    }
+    public OpenPgpCfbCipher() {}
 
     @Override
     protected void engineSetMode(String mode) throws NoSuchAlgorithmException {
@@ -113,8 +112,13 @@ public final class OpenPgpCfbCipher extends CipherSpi {
     protected void engineInit(int opmode, Key k, AlgorithmParameters params, SecureRandom random)
             throws InvalidKeyException, InvalidAlgorithmParameterException {
         try {
-            engineInit(opmode, k, params == null ? new IvParameterSpec(new byte[BLOCK])
-                    : params.getParameterSpec(IvParameterSpec.class), random);
+            engineInit(
+                    opmode,
+                    k,
+                    params == null
+                            ? new IvParameterSpec(new byte[BLOCK])
+                            : params.getParameterSpec(IvParameterSpec.class),
+                    random);
         } catch (java.security.spec.InvalidParameterSpecException e) {
             throw new InvalidAlgorithmParameterException(e);
         }
@@ -148,11 +152,11 @@ public final class OpenPgpCfbCipher extends CipherSpi {
 
     private void process(byte[] in, int off, int len, byte[] out, int outOff) {
         try {
-            while (len > 0 && used < BLOCK) {           // finish a partial block
+            while (len > 0 && used < BLOCK) { // finish a partial block
                 oneByte(in[off++], out, outOff++);
                 len--;
             }
-            while (len >= BLOCK) {                      // whole blocks in bulk
+            while (len >= BLOCK) { // whole blocks in bulk
                 int n = Math.min(len / BLOCK, BULK / BLOCK) * BLOCK;
                 if (encrypt) {
                     encryptBlocks(in, off, n, out, outOff);
@@ -163,7 +167,7 @@ public final class OpenPgpCfbCipher extends CipherSpi {
                 outOff += n;
                 len -= n;
             }
-            while (len > 0) {                           // start a partial block
+            while (len > 0) { // start a partial block
                 oneByte(in[off++], out, outOff++);
                 len--;
             }
@@ -187,8 +191,8 @@ public final class OpenPgpCfbCipher extends CipherSpi {
 
     /** n is a multiple of BLOCK; the keystream is aligned (used == BLOCK). */
     private void encryptBlocks(byte[] in, int off, int n, byte[] out, int outOff) throws GeneralSecurityException {
-        ecb.doFinal(register, 0, BLOCK, scratch, 0);                  // K(1)
-        if (n > BLOCK) {                                              // K(2..) = CBC(P(1..n-1), iv = K(1))
+        ecb.doFinal(register, 0, BLOCK, scratch, 0); // K(1)
+        if (n > BLOCK) { // K(2..) = CBC(P(1..n-1), iv = K(1))
             cbc.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(scratch, 0, BLOCK));
             cbc.doFinal(in, off, n - BLOCK, scratch, BLOCK);
         }
@@ -197,10 +201,10 @@ public final class OpenPgpCfbCipher extends CipherSpi {
     }
 
     private void decryptBlocks(byte[] in, int off, int n, byte[] out, int outOff) throws GeneralSecurityException {
-        System.arraycopy(register, 0, scratch, 0, BLOCK);             // C(0..n-1)
+        System.arraycopy(register, 0, scratch, 0, BLOCK); // C(0..n-1)
         System.arraycopy(in, off, scratch, BLOCK, n - BLOCK);
-        System.arraycopy(in, off + n - BLOCK, register, 0, BLOCK);    // before out may overwrite in
-        ecb.doFinal(scratch, 0, n, scratch, 0);                       // K(1..n) = AES(C(0..n-1))
+        System.arraycopy(in, off + n - BLOCK, register, 0, BLOCK); // before out may overwrite in
+        ecb.doFinal(scratch, 0, n, scratch, 0); // K(1..n) = AES(C(0..n-1))
         xor(in, off, scratch, out, outOff, n);
     }
 

@@ -9,8 +9,7 @@ import java.nio.file.Path;
 
 /** Reads passphrases from files or the environment, never from arguments. */
 public final class Passphrases {
-    private Passphrases() {
-    }
+    private Passphrases() {}
 
     /**
      * The first line of a file (without its line ending).

@@ -9,8 +9,7 @@ final class Pgp {
     /** For key agreement, signatures and key generation; bulk AES runs on the JDK's provider. */
     static final Provider BC = new BouncyCastleProvider();
 
-    private Pgp() {
-    }
+    private Pgp() {}
 
     /** A key id as gpg prints it (16 upper-case hex digits). */
     static String keyId(long id) {

@@ -73,8 +73,12 @@ public final class PgpDecryption implements DecryptionStage {
                 needed.add(Pgp.keyId(pk.getKeyID()));
                 PGPPrivateKey key = privateKey(pk.getKeyID(), what);
                 if (key != null) {
-                    clear = open(() -> pk.getDataStream(new JcePublicKeyDataDecryptorFactoryBuilder()
-                            .setProvider(Pgp.BC).setContentProvider(contentProvider()).build(key)), what);
+                    clear = open(
+                            () -> pk.getDataStream(new JcePublicKeyDataDecryptorFactoryBuilder()
+                                    .setProvider(Pgp.BC)
+                                    .setContentProvider(contentProvider())
+                                    .build(key)),
+                            what);
                 }
             } else if (ed instanceof PGPPBEEncryptedData) {
                 needed.add("passphrase");
@@ -85,16 +89,20 @@ public final class PgpDecryption implements DecryptionStage {
             }
             if (clear != null) {
                 if (!ed.isIntegrityProtected()) {
-                    throw new DrException(ErrorCode.DECRYPTION, what + " has no integrity protection; refusing "
-                            + "to trust it");
+                    throw new DrException(
+                            ErrorCode.DECRYPTION, what + " has no integrity protection; refusing " + "to trust it");
                 }
                 return new Verified(literalData(clear, what), ed, decoded, what);
             }
         }
-        throw new DrException(ErrorCode.DECRYPTION, what + " is encrypted to " + String.join(", ", needed)
-                + " but " + (keyRings.isEmpty() && passphrase == null ? "no key was given"
-                : "the keys given (" + String.join(", ", available()) + ") do not fit")
-                + "; give the right secret key (setting 'secret-key') or passphrase (setting 'passphrase-file')");
+        throw new DrException(
+                ErrorCode.DECRYPTION,
+                what + " is encrypted to " + String.join(", ", needed)
+                        + " but "
+                        + (keyRings.isEmpty() && passphrase == null
+                                ? "no key was given"
+                                : "the keys given (" + String.join(", ", available()) + ") do not fit")
+                        + "; give the right secret key (setting 'secret-key') or passphrase (setting 'passphrase-file')");
     }
 
     private static InputStream decoderStream(InputStream stored, String what) {
@@ -116,17 +124,19 @@ public final class PgpDecryption implements DecryptionStage {
                 return (PGPEncryptedDataList) o;
             }
         } catch (IOException | RuntimeException e) {
-            throw new DrException(ErrorCode.CORRUPT_DATA, what + " is not a readable OpenPGP message: "
-                    + e.getMessage(), e);
+            throw new DrException(
+                    ErrorCode.CORRUPT_DATA, what + " is not a readable OpenPGP message: " + e.getMessage(), e);
         }
         throw new DrException(ErrorCode.CORRUPT_DATA, what + " is not an encrypted OpenPGP message");
     }
 
     private InputStream tryPassphrase(PGPPBEEncryptedData pbe, String what) {
         try {
-            return pbe.getDataStream(new JcePBEDataDecryptorFactoryBuilder(
-                    new JcaPGPDigestCalculatorProviderBuilder().setProvider(Pgp.BC).build())
-                    .setProvider(contentProvider()).build(passphrase));
+            return pbe.getDataStream(new JcePBEDataDecryptorFactoryBuilder(new JcaPGPDigestCalculatorProviderBuilder()
+                            .setProvider(Pgp.BC)
+                            .build())
+                    .setProvider(contentProvider())
+                    .build(passphrase));
         } catch (PGPException e) {
             return null; // wrong passphrase: the session key does not check out
         }
@@ -139,12 +149,18 @@ public final class PgpDecryption implements DecryptionStage {
                 if (secret == null) {
                     continue;
                 }
-                return secret.extractPrivateKey(new JcePBESecretKeyDecryptorBuilder(
-                        new JcaPGPDigestCalculatorProviderBuilder().setProvider(Pgp.BC).build())
-                        .setProvider(Pgp.BC).build(passphrase == null ? new char[0] : passphrase));
+                return secret.extractPrivateKey(
+                        new JcePBESecretKeyDecryptorBuilder(new JcaPGPDigestCalculatorProviderBuilder()
+                                        .setProvider(Pgp.BC)
+                                        .build())
+                                .setProvider(Pgp.BC)
+                                .build(passphrase == null ? new char[0] : passphrase));
             } catch (PGPException e) {
-                throw new DrException(ErrorCode.DECRYPTION, "secret key " + Pgp.keyId(keyId) + " for " + what
-                        + " cannot be unlocked: wrong or missing passphrase (setting 'passphrase-file')", e);
+                throw new DrException(
+                        ErrorCode.DECRYPTION,
+                        "secret key " + Pgp.keyId(keyId) + " for " + what
+                                + " cannot be unlocked: wrong or missing passphrase (setting 'passphrase-file')",
+                        e);
             }
         }
         return null;
@@ -177,14 +193,13 @@ public final class PgpDecryption implements DecryptionStage {
         try {
             return opener.open();
         } catch (PGPException e) {
-            throw new DrException(ErrorCode.DECRYPTION, "cannot decrypt the session key of " + what + ": "
-                    + e.getMessage(), e);
+            throw new DrException(
+                    ErrorCode.DECRYPTION, "cannot decrypt the session key of " + what + ": " + e.getMessage(), e);
         }
     }
 
     /** The literal data, and the packet bodies around it that must end where it ends, innermost first. */
-    private record Plaintext(InputStream literal, List<InputStream> enclosing) {
-    }
+    private record Plaintext(InputStream literal, List<InputStream> enclosing) {}
 
     private static Plaintext literalData(InputStream clear, String what) throws IOException {
         try {
@@ -238,8 +253,10 @@ public final class PgpDecryption implements DecryptionStage {
 
     @Override
     public String toString() {
-        return "PgpDecryption" + available().stream().map(s -> s.equals("a passphrase") ? "passphrase" : s)
-                .collect(Collectors.toList());
+        return "PgpDecryption"
+                + available().stream()
+                        .map(s -> s.equals("a passphrase") ? "passphrase" : s)
+                        .collect(Collectors.toList());
     }
 
     /**
@@ -291,12 +308,14 @@ public final class PgpDecryption implements DecryptionStage {
             }
             try {
                 if (!data.verify()) {
-                    throw new DrException(ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: it was "
-                            + "tampered with or is corrupt; use another backup");
+                    throw new DrException(
+                            ErrorCode.DECRYPTION,
+                            what + " fails its OpenPGP integrity check: it was "
+                                    + "tampered with or is corrupt; use another backup");
                 }
             } catch (PGPException e) {
-                throw new DrException(ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: "
-                        + e.getMessage(), e);
+                throw new DrException(
+                        ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: " + e.getMessage(), e);
             }
             if (message.read() >= 0) {
                 throw new CorruptDataException(what + " has data after its OpenPGP message; it was tampered with "

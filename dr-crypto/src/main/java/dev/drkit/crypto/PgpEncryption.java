@@ -71,17 +71,24 @@ public final class PgpEncryption implements EncryptionStage {
 
     @Override
     public OutputStream encrypt(OutputStream stored, String name) throws IOException {
-        PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
-                new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256).setWithIntegrityPacket(true)
-                        .setProvider(CfbProvider.INSTANCE).setSecureRandom(random));
+        PGPEncryptedDataGenerator generator =
+                new PGPEncryptedDataGenerator(new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
+                        .setWithIntegrityPacket(true)
+                        .setProvider(CfbProvider.INSTANCE)
+                        .setSecureRandom(random));
         for (PGPPublicKey k : keys) {
-            generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(k).setProvider(Pgp.BC)
+            generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(k)
+                    .setProvider(Pgp.BC)
                     .setSecureRandom(random));
         }
         if (passphrase != null) {
             try {
-                generator.addMethod(new JcePBEKeyEncryptionMethodGenerator(passphrase,
-                        new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA256), 0xff)
+                generator.addMethod(new JcePBEKeyEncryptionMethodGenerator(
+                                passphrase,
+                                new JcaPGPDigestCalculatorProviderBuilder()
+                                        .build()
+                                        .get(HashAlgorithmTags.SHA256),
+                                0xff)
                         .setSecureRandom(random));
             } catch (PGPException e) {
                 throw new IOException("setting up passphrase encryption failed: " + e.getMessage(), e);
@@ -90,8 +97,8 @@ public final class PgpEncryption implements EncryptionStage {
         try {
             OutputStream encrypted = generator.open(stored, new byte[PACKET_BUFFER]);
             PGPLiteralDataGenerator literal = new PGPLiteralDataGenerator();
-            OutputStream data = literal.open(encrypted, PGPLiteralData.BINARY, name, new Date(),
-                    new byte[PACKET_BUFFER]);
+            OutputStream data =
+                    literal.open(encrypted, PGPLiteralData.BINARY, name, new Date(), new byte[PACKET_BUFFER]);
             return new FilterOutputStream(data) {
                 private boolean closed;
 

@@ -49,8 +49,7 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePBESecretKeyEncryptorBuilder;
  * signing with an X25519 (cv25519) subkey for encryption.
  */
 public final class PgpKeys {
-    private PgpKeys() {
-    }
+    private PgpKeys() {}
 
     /**
      * The encryption keys in an armored or binary public key file: for each key ring, its
@@ -81,7 +80,9 @@ public final class PgpKeys {
             PGPPublicKey best = null;
             for (Iterator<PGPPublicKey> it = ring.getPublicKeys(); it.hasNext(); ) {
                 PGPPublicKey k = it.next();
-                if (k.isEncryptionKey() && !k.hasRevocation() && canEncrypt(k)
+                if (k.isEncryptionKey()
+                        && !k.hasRevocation()
+                        && canEncrypt(k)
                         && (best == null || k.getCreationTime().after(best.getCreationTime()))) {
                     best = k;
                 }
@@ -97,13 +98,15 @@ public final class PgpKeys {
     }
 
     private static boolean canEncrypt(PGPPublicKey k) {
-        Iterator<PGPSignature> sigs = k.isMasterKey() ? k.getSignatures() : k.getSignaturesOfType(PGPSignature.SUBKEY_BINDING);
+        Iterator<PGPSignature> sigs =
+                k.isMasterKey() ? k.getSignatures() : k.getSignaturesOfType(PGPSignature.SUBKEY_BINDING);
         boolean sawFlags = false;
         while (sigs.hasNext()) {
             PGPSignature s = sigs.next();
             if (s.getHashedSubPackets() != null && s.getHashedSubPackets().getKeyFlags() != 0) {
                 sawFlags = true;
-                if ((s.getHashedSubPackets().getKeyFlags() & (KeyFlags.ENCRYPT_COMMS | KeyFlags.ENCRYPT_STORAGE)) != 0) {
+                if ((s.getHashedSubPackets().getKeyFlags() & (KeyFlags.ENCRYPT_COMMS | KeyFlags.ENCRYPT_STORAGE))
+                        != 0) {
                     return true;
                 }
             }
@@ -134,13 +137,12 @@ public final class PgpKeys {
     }
 
     /** What a key file should hold, and how a person gets one. */
-    private record Kind<T>(String name, Class<T> type, String export) {
-    }
+    private record Kind<T>(String name, Class<T> type, String export) {}
 
-    private static final Kind<PGPPublicKeyRing> PUBLIC = new Kind<>("public", PGPPublicKeyRing.class,
-            "export one with 'gpg --export --armor KEY'");
-    private static final Kind<PGPSecretKeyRing> SECRET = new Kind<>("secret", PGPSecretKeyRing.class,
-            "export one with 'gpg --export-secret-keys --armor KEY'");
+    private static final Kind<PGPPublicKeyRing> PUBLIC =
+            new Kind<>("public", PGPPublicKeyRing.class, "export one with 'gpg --export --armor KEY'");
+    private static final Kind<PGPSecretKeyRing> SECRET =
+            new Kind<>("secret", PGPSecretKeyRing.class, "export one with 'gpg --export-secret-keys --armor KEY'");
 
     /**
      * The key rings of one kind. Anything else is refused by name rather than skipped, so that
@@ -151,8 +153,8 @@ public final class PgpKeys {
         List<T> rings = new ArrayList<>();
         Object o;
         try {
-            PGPObjectFactory objects = new PGPObjectFactory(PGPUtil.getDecoderStream(in),
-                    new JcaKeyFingerprintCalculator());
+            PGPObjectFactory objects =
+                    new PGPObjectFactory(PGPUtil.getDecoderStream(in), new JcaKeyFingerprintCalculator());
             while ((o = objects.nextObject()) != null && !opposite.type().isInstance(o)) {
                 if (wanted.type().isInstance(o)) {
                     rings.add(wanted.type().cast(o));
@@ -164,8 +166,8 @@ public final class PgpKeys {
             throw notAKey(what, wanted);
         }
         if (opposite.type().isInstance(o)) {
-            throw new ConfigException(what + " holds a " + opposite.name() + " key, not a " + wanted.name()
-                    + " key; " + wanted.export());
+            throw new ConfigException(
+                    what + " holds a " + opposite.name() + " key, not a " + wanted.name() + " key; " + wanted.export());
         }
         if (o != null || rings.isEmpty()) {
             throw notAKey(what, wanted);
@@ -174,13 +176,12 @@ public final class PgpKeys {
     }
 
     private static ConfigException notAKey(String what, Kind<?> wanted) {
-        return new ConfigException(what + " is not an OpenPGP " + wanted.name() + " key (armored or binary); "
-                + wanted.export());
+        return new ConfigException(
+                what + " is not an OpenPGP " + wanted.name() + " key (armored or binary); " + wanted.export());
     }
 
     /** A generated key pair, armored. */
-    public record Generated(String keyId, byte[] publicArmored, byte[] secretArmored) {
-    }
+    public record Generated(String keyId, byte[] publicArmored, byte[] secretArmored) {}
 
     /**
      * Generates an Ed25519 + X25519 key pair.
@@ -191,31 +192,40 @@ public final class PgpKeys {
     public static Generated generate(String userId, char[] passphrase) {
         try {
             Date now = new Date();
-            PGPKeyPair primary = new JcaPGPKeyPair(PublicKeyAlgorithmTags.EDDSA_LEGACY,
-                    generator("Ed25519").generateKeyPair(), now);
-            PGPKeyPair encryption = new JcaPGPKeyPair(PublicKeyAlgorithmTags.ECDH,
-                    generator("X25519").generateKeyPair(), now);
+            PGPKeyPair primary = new JcaPGPKeyPair(
+                    PublicKeyAlgorithmTags.EDDSA_LEGACY, generator("Ed25519").generateKeyPair(), now);
+            PGPKeyPair encryption = new JcaPGPKeyPair(
+                    PublicKeyAlgorithmTags.ECDH, generator("X25519").generateKeyPair(), now);
 
             PGPSignatureSubpacketGenerator primaryAttrs = new PGPSignatureSubpacketGenerator();
             primaryAttrs.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
-            primaryAttrs.setPreferredSymmetricAlgorithms(false, new int[] {SymmetricKeyAlgorithmTags.AES_256,
-                SymmetricKeyAlgorithmTags.AES_128});
-            primaryAttrs.setPreferredHashAlgorithms(false, new int[] {HashAlgorithmTags.SHA512,
-                HashAlgorithmTags.SHA256});
+            primaryAttrs.setPreferredSymmetricAlgorithms(
+                    false, new int[] {SymmetricKeyAlgorithmTags.AES_256, SymmetricKeyAlgorithmTags.AES_128});
+            primaryAttrs.setPreferredHashAlgorithms(
+                    false, new int[] {HashAlgorithmTags.SHA512, HashAlgorithmTags.SHA256});
             primaryAttrs.setFeature(false, Features.FEATURE_MODIFICATION_DETECTION);
             PGPSignatureSubpacketGenerator subAttrs = new PGPSignatureSubpacketGenerator();
             subAttrs.setKeyFlags(false, KeyFlags.ENCRYPT_COMMS | KeyFlags.ENCRYPT_STORAGE);
 
-            PGPDigestCalculator sha1 = new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA1);
-            PGPKeyRingGenerator rings = new PGPKeyRingGenerator(PGPSignature.POSITIVE_CERTIFICATION, primary, userId,
-                    sha1, primaryAttrs.generate(), null,
+            PGPDigestCalculator sha1 =
+                    new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA1);
+            PGPKeyRingGenerator rings = new PGPKeyRingGenerator(
+                    PGPSignature.POSITIVE_CERTIFICATION,
+                    primary,
+                    userId,
+                    sha1,
+                    primaryAttrs.generate(),
+                    null,
                     new JcaPGPContentSignerBuilder(primary.getPublicKey().getAlgorithm(), HashAlgorithmTags.SHA256)
                             .setProvider(Pgp.BC),
-                    passphrase == null || passphrase.length == 0 ? null
+                    passphrase == null || passphrase.length == 0
+                            ? null
                             : new JcePBESecretKeyEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256, sha1)
-                                    .setProvider(Pgp.BC).build(passphrase));
+                                    .setProvider(Pgp.BC)
+                                    .build(passphrase));
             rings.addSubKey(encryption, subAttrs.generate(), null);
-            return new Generated(Pgp.keyId(encryption.getKeyID()),
+            return new Generated(
+                    Pgp.keyId(encryption.getKeyID()),
                     armor(out -> rings.generatePublicKeyRing().encode(out)),
                     armor(out -> rings.generateSecretKeyRing().encode(out)));
         } catch (PGPException | IOException e) {
@@ -252,7 +262,8 @@ public final class PgpKeys {
 
     private static byte[] armor(Encoder e) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ArmoredOutputStream armored = ArmoredOutputStream.builder().clearHeaders().build(bytes)) {
+        try (ArmoredOutputStream armored =
+                ArmoredOutputStream.builder().clearHeaders().build(bytes)) {
             e.encode(armored);
         }
         return bytes.toByteArray();

@@ -46,9 +46,12 @@ public final class PgpManifestSigner implements ManifestSigner {
                 PGPSecretKey secret = it.next();
                 if (secret.isSigningKey() && canSign(secret.getPublicKey())) {
                     try {
-                        PGPPrivateKey privateKey = secret.extractPrivateKey(new JcePBESecretKeyDecryptorBuilder(
-                                new JcaPGPDigestCalculatorProviderBuilder().setProvider(Pgp.BC).build())
-                                .setProvider(Pgp.BC).build(passphrase == null ? new char[0] : passphrase));
+                        PGPPrivateKey privateKey = secret.extractPrivateKey(
+                                new JcePBESecretKeyDecryptorBuilder(new JcaPGPDigestCalculatorProviderBuilder()
+                                                .setProvider(Pgp.BC)
+                                                .build())
+                                        .setProvider(Pgp.BC)
+                                        .build(passphrase == null ? new char[0] : passphrase));
                         return new PgpManifestSigner(privateKey, secret.getPublicKey());
                     } catch (PGPException e) {
                         throw new ConfigException("signing key " + Pgp.keyId(secret.getKeyID()) + " in " + what
@@ -86,11 +89,13 @@ public final class PgpManifestSigner implements ManifestSigner {
         try {
             PGPSignatureGenerator generator = new PGPSignatureGenerator(
                     new JcaPGPContentSignerBuilder(publicKey.getAlgorithm(), HashAlgorithmTags.SHA256)
-                            .setProvider(Pgp.BC), publicKey);
+                            .setProvider(Pgp.BC),
+                    publicKey);
             generator.init(PGPSignature.BINARY_DOCUMENT, key);
             generator.update(manifest);
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (ArmoredOutputStream armored = ArmoredOutputStream.builder().clearHeaders().build(bytes)) {
+            try (ArmoredOutputStream armored =
+                    ArmoredOutputStream.builder().clearHeaders().build(bytes)) {
                 generator.generate().encode(armored);
             }
             return bytes.toByteArray();

@@ -52,8 +52,10 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     @Override
     public void verify(byte[] manifest, byte[] signature, String what) {
         if (signature == null) {
-            throw new DrException(ErrorCode.SIGNATURE, what + " is not signed but a trusted key is configured; "
-                    + "it may have been planted: use a signed backup");
+            throw new DrException(
+                    ErrorCode.SIGNATURE,
+                    what + " is not signed but a trusted key is configured; "
+                            + "it may have been planted: use a signed backup");
         }
         List<String> signers = new ArrayList<>();
         for (PGPSignature sig : signatures(signature, what)) {
@@ -68,20 +70,25 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                 if (sig.verify()) {
                     return;
                 }
-                throw new DrException(ErrorCode.SIGNATURE, what + " does not match its signature by "
-                        + Pgp.keyId(sig.getKeyID()) + ": it was modified; use another backup");
+                throw new DrException(
+                        ErrorCode.SIGNATURE,
+                        what + " does not match its signature by " + Pgp.keyId(sig.getKeyID())
+                                + ": it was modified; use another backup");
             } catch (PGPException e) {
-                throw new DrException(ErrorCode.SIGNATURE, "checking the signature of " + what + " failed: "
-                        + e.getMessage(), e);
+                throw new DrException(
+                        ErrorCode.SIGNATURE, "checking the signature of " + what + " failed: " + e.getMessage(), e);
             }
         }
-        throw new DrException(ErrorCode.SIGNATURE, what + " is signed by " + String.join(", ", signers)
-                + ", which is not a trusted key (trusted: " + String.join(", ", trustedIds()) + ")");
+        throw new DrException(
+                ErrorCode.SIGNATURE,
+                what + " is signed by " + String.join(", ", signers) + ", which is not a trusted key (trusted: "
+                        + String.join(", ", trustedIds()) + ")");
     }
 
     private static List<PGPSignature> signatures(byte[] signature, String what) {
         try {
-            JcaPGPObjectFactory f = new JcaPGPObjectFactory(PGPUtil.getDecoderStream(new ByteArrayInputStream(signature)));
+            JcaPGPObjectFactory f =
+                    new JcaPGPObjectFactory(PGPUtil.getDecoderStream(new ByteArrayInputStream(signature)));
             Object o = f.nextObject();
             if (o instanceof PGPSignatureList) {
                 List<PGPSignature> out = new ArrayList<>();

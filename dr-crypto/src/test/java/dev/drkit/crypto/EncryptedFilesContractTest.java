@@ -8,7 +8,11 @@ class EncryptedFilesContractTest extends FilesTargetContractSupport {
     @Override
     protected DrKit.Builder configure(DrKit.Builder builder) throws Exception {
         PgpKeys.Generated keys = TestKeys.pair();
-        return builder.encryption(PgpEncryption.builder().recipient(TestKeys.encryptionKey(keys)).build())
-                .decryption(PgpDecryption.builder().secretKeys(TestKeys.secretKeys(keys)).build());
+        return builder.encryption(PgpEncryption.builder()
+                        .recipient(TestKeys.encryptionKey(keys))
+                        .build())
+                .decryption(PgpDecryption.builder()
+                        .secretKeys(TestKeys.secretKeys(keys))
+                        .build());
     }
 }

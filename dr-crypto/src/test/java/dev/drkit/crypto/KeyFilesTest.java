@@ -25,11 +25,15 @@ class KeyFilesTest {
     void secretKeyFileReadableByGroupOrOthersIsRefused() throws Exception {
         for (String perms : new String[] {"rw-r-----", "rw----r--", "rw-r--r--"}) {
             Path key = write("secret-" + perms + ".asc", TestKeys.pair().secretArmored(), perms);
-            assertThatThrownBy(() -> PgpKeys.secretKeys(key)).as(perms)
+            assertThatThrownBy(() -> PgpKeys.secretKeys(key))
+                    .as(perms)
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining(key.toString()).hasMessageContaining("chmod 600");
-            assertThatThrownBy(() -> PgpManifestSigner.fromFile(key, null)).as(perms)
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("chmod 600");
+                    .hasMessageContaining(key.toString())
+                    .hasMessageContaining("chmod 600");
+            assertThatThrownBy(() -> PgpManifestSigner.fromFile(key, null))
+                    .as(perms)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("chmod 600");
         }
         Path own = write("secret.asc", TestKeys.pair().secretArmored(), "rw-------");
         assertThat(PgpKeys.secretKeys(own)).hasSize(1);
@@ -38,8 +42,10 @@ class KeyFilesTest {
     @Test
     void passphraseFileReadableByOthersIsRefusedTheSameWay() throws Exception {
         Path open = write("pass", "correct horse\n".getBytes(), "rw-r--r--");
-        assertThatThrownBy(() -> Passphrases.fromFile(open)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining(open.toString()).hasMessageContaining("chmod 600");
+        assertThatThrownBy(() -> Passphrases.fromFile(open))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(open.toString())
+                .hasMessageContaining("chmod 600");
         Path own = write("pass-own", "correct horse\n".getBytes(), "rw-------");
         assertThat(Passphrases.fromFile(own)).containsExactly("correct horse".toCharArray());
     }
@@ -51,8 +57,10 @@ class KeyFilesTest {
             () -> PgpKeys.secretKeys(missing),
             () -> PgpKeys.encryptionKeys(missing),
             () -> PgpManifestVerifier.fromFile(missing),
-            () -> Passphrases.fromFile(missing)}) {
-            assertThatThrownBy(read::run).isInstanceOf(ConfigException.class)
+            () -> Passphrases.fromFile(missing)
+        }) {
+            assertThatThrownBy(read::run)
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(missing + " does not exist")
                     .hasMessageNotContaining("Exception");
         }
@@ -63,10 +71,14 @@ class KeyFilesTest {
         Path garbage = write("garbage.asc", "this is not a key\n".getBytes(), "rw-------");
         Path binary = write("garbage.bin", new byte[] {(byte) 0x99, 0x01, 0x02, 0x03, 0x04, 0x05}, "rw-------");
         for (Path f : new Path[] {garbage, binary}) {
-            assertThatThrownBy(() -> PgpKeys.secretKeys(f)).as(f.toString()).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> PgpKeys.secretKeys(f))
+                    .as(f.toString())
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(f + " is not an OpenPGP secret key (armored or binary)")
                     .hasMessageNotContaining("Exception");
-            assertThatThrownBy(() -> PgpKeys.encryptionKeys(f)).as(f.toString()).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> PgpKeys.encryptionKeys(f))
+                    .as(f.toString())
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(f + " is not an OpenPGP public key (armored or binary)")
                     .hasMessageNotContaining("Exception");
         }
@@ -75,9 +87,11 @@ class KeyFilesTest {
     @Test
     void aPublicKeyGivenAsSecretKeySaysSo() throws Exception {
         Path pub = write("public.asc", TestKeys.pair().publicArmored(), "rw-------");
-        assertThatThrownBy(() -> PgpKeys.secretKeys(pub)).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> PgpKeys.secretKeys(pub))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(pub + " holds a public key, not a secret key")
-                .hasMessageNotContaining("Exception").hasMessageNotContaining("PGP");
+                .hasMessageNotContaining("Exception")
+                .hasMessageNotContaining("PGP");
     }
 
     private interface ThrowingRead {

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ManifestSigningTest {
     @TempDir
     Path dir;
+
     Path config;
 
     @BeforeEach
@@ -35,12 +36,16 @@ class ManifestSigningTest {
     }
 
     static PgpManifestVerifier trusting(PgpKeys.Generated g) throws Exception {
-        return PgpManifestVerifier.of(new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(
-                new ByteArrayInputStream(g.publicArmored())), new JcaKeyFingerprintCalculator()));
+        return PgpManifestVerifier.of(new PGPPublicKeyRingCollection(
+                PGPUtil.getDecoderStream(new ByteArrayInputStream(g.publicArmored())),
+                new JcaKeyFingerprintCalculator()));
     }
 
     private DrKit kit(PgpManifestSigner signer, PgpManifestVerifier trusted) {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).signer(signer).trustedSignatures(trusted)
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .signer(signer)
+                .trustedSignatures(trusted)
                 .build();
     }
 
@@ -60,7 +65,8 @@ class ManifestSigningTest {
             assertThat(kit.verify("config", id, VerifyLevel.DECODE).passed()).isTrue();
             kit.restore(RestoreRequest.files("config", id, dir.resolve("out")));
         }
-        assertThat(dir.resolve("out").resolve(config.toString().substring(1)).resolve("app.yaml")).hasContent("port: 8080");
+        assertThat(dir.resolve("out").resolve(config.toString().substring(1)).resolve("app.yaml"))
+                .hasContent("port: 8080");
     }
 
     @Test
@@ -77,15 +83,18 @@ class ManifestSigningTest {
         Path checksum = manifest(id).resolveSibling("manifest.json.sha256");
         Files.delete(checksum);
         byte[] bytes = forged.getBytes(StandardCharsets.UTF_8);
-        Files.writeString(checksum, dev.drkit.core.pipeline.Sha256.sidecar(
-                dev.drkit.core.pipeline.Sha256.hex(bytes, 0, bytes.length), "manifest.json"));
+        Files.writeString(
+                checksum,
+                dev.drkit.core.pipeline.Sha256.sidecar(
+                        dev.drkit.core.pipeline.Sha256.hex(bytes, 0, bytes.length), "manifest.json"));
         try (DrKit kit = kit(null, trusting(TestKeys.pair()))) {
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOfSatisfying(DrException.class, e -> {
                         assertThat(e.code()).isEqualTo(DrException.ErrorCode.SIGNATURE);
                         assertThat(e.getMessage()).contains("modified");
                     });
-            assertThatThrownBy(() -> kit.verify("config", id, VerifyLevel.CHECKSUM)).isInstanceOf(DrException.class);
+            assertThatThrownBy(() -> kit.verify("config", id, VerifyLevel.CHECKSUM))
+                    .isInstanceOf(DrException.class);
         }
         assertThat(dir.resolve("out")).doesNotExist();
     }
@@ -108,7 +117,8 @@ class ManifestSigningTest {
         }
         // without a trusted key, nothing is checked (signatures are opt-in)
         try (DrKit kit = kit(null, null)) {
-            assertThat(kit.verify("config", unsigned, VerifyLevel.CHECKSUM).passed()).isTrue();
+            assertThat(kit.verify("config", unsigned, VerifyLevel.CHECKSUM).passed())
+                    .isTrue();
         }
     }
 

@@ -34,7 +34,9 @@ class OpenPgpCfbCipherTest {
                     ours.update(plain, pos, n, actual, pos);
                     pos += n;
                 }
-                assertThat(actual).as("round %d mode %d length %d", round, mode, plain.length).isEqualTo(expected);
+                assertThat(actual)
+                        .as("round %d mode %d length %d", round, mode, plain.length)
+                        .isEqualTo(expected);
             }
         }
     }

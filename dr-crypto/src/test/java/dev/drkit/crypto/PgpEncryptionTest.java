@@ -27,6 +27,7 @@ class PgpEncryptionTest {
 
     @TempDir
     Path dir;
+
     Path config;
 
     @BeforeEach
@@ -36,8 +37,12 @@ class PgpEncryptionTest {
     }
 
     private DrKit kit(PgpEncryption enc, PgpDecryption dec) {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).encryption(enc).decryption(dec)
-                .compression("none").build();
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .encryption(enc)
+                .decryption(dec)
+                .compression("none")
+                .build();
     }
 
     private static PgpEncryption toKey(PgpKeys.Generated g) throws IOException {
@@ -54,12 +59,15 @@ class PgpEncryptionTest {
             BackupResult r = kit.backup(TargetSpec.files("config", config.toString()));
             assertThat(r.manifest().artifacts().get(0).storedName()).isEqualTo("files.tar.pgp");
             assertThat(r.manifest().artifacts().get(0).codecs()).containsExactly("pgp");
-            assertThat(r.manifest().artifacts().get(0).recipients()).containsExactly(TestKeys.pair().keyId());
+            assertThat(r.manifest().artifacts().get(0).recipients())
+                    .containsExactly(TestKeys.pair().keyId());
         }
         try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
-                assertThat(Files.readString(f, StandardCharsets.ISO_8859_1)).as(f.toString())
-                        .doesNotContain("correct-horse").doesNotContain(".env.production");
+                assertThat(Files.readString(f, StandardCharsets.ISO_8859_1))
+                        .as(f.toString())
+                        .doesNotContain("correct-horse")
+                        .doesNotContain(".env.production");
             }
         }
     }
@@ -70,7 +78,8 @@ class PgpEncryptionTest {
         try (DrKit kit = kit(toKey(TestKeys.pair()), null)) {
             id = kit.backup(TargetSpec.files("config", config.toString())).id();
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
-                    .isInstanceOf(DrException.class).hasMessageContaining(TestKeys.pair().keyId())
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining(TestKeys.pair().keyId())
                     .hasMessageContaining("setting 'secret-key'");
             // checksum verification needs no key; decode does
             assertThat(kit.verify("config", id, VerifyLevel.CHECKSUM).passed()).isTrue();
@@ -81,11 +90,14 @@ class PgpEncryptionTest {
     @Test
     void anotherKeyFailsBeforeWritingAnything() throws Exception {
         try (DrKit kit = kit(toKey(TestKeys.pair()), withKey(TestKeys.other()))) {
-            String id = kit.backup(TargetSpec.files("config", config.toString())).id();
+            String id =
+                    kit.backup(TargetSpec.files("config", config.toString())).id();
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOfSatisfying(DrException.class, e -> {
                         assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION);
-                        assertThat(e.getMessage()).contains(TestKeys.pair().keyId()).contains("do not fit");
+                        assertThat(e.getMessage())
+                                .contains(TestKeys.pair().keyId())
+                                .contains("do not fit");
                     });
         }
         assertThat(dir.resolve("out")).doesNotExist();
@@ -97,7 +109,8 @@ class PgpEncryptionTest {
     @Test
     void rightKeyRestoresIdenticalFiles() throws Exception {
         try (DrKit kit = kit(toKey(TestKeys.pair()), withKey(TestKeys.pair()))) {
-            String id = kit.backup(TargetSpec.files("config", config.toString())).id();
+            String id =
+                    kit.backup(TargetSpec.files("config", config.toString())).id();
             assertThat(kit.verify("config", id, VerifyLevel.DECODE).passed()).isTrue();
             kit.restore(RestoreRequest.files("config", id, dir.resolve("out")));
         }
@@ -107,8 +120,10 @@ class PgpEncryptionTest {
 
     @Test
     void rotationKeepsOldBackupsOpenWithTheOldKey() throws Exception {
-        PgpEncryption both = PgpEncryption.builder().recipient(TestKeys.encryptionKey(TestKeys.pair()))
-                .recipient(TestKeys.encryptionKey(TestKeys.other())).build();
+        PgpEncryption both = PgpEncryption.builder()
+                .recipient(TestKeys.encryptionKey(TestKeys.pair()))
+                .recipient(TestKeys.encryptionKey(TestKeys.other()))
+                .build();
         byte[] message = encrypt(both, "payload".getBytes(StandardCharsets.UTF_8));
         assertThat(decrypt(withKey(TestKeys.pair()), message)).isEqualTo("payload".getBytes(StandardCharsets.UTF_8));
         assertThat(decrypt(withKey(TestKeys.other()), message)).isEqualTo("payload".getBytes(StandardCharsets.UTF_8));
@@ -118,24 +133,40 @@ class PgpEncryptionTest {
     void passphraseProtectedSecretKeyNeedsItsPassphrase() throws Exception {
         PgpKeys.Generated locked = PgpKeys.generate("locked <l@drkit.dev>", "s3cret".toCharArray());
         byte[] message = encrypt(toKey(locked), "payload".getBytes(StandardCharsets.UTF_8));
-        PgpDecryption noPass = PgpDecryption.builder().secretKeys(TestKeys.secretKeys(locked)).build();
-        assertThatThrownBy(() -> decrypt(noPass, message)).isInstanceOf(DrException.class)
-                .hasMessageContaining("passphrase").hasMessageNotContaining("s3cret");
-        PgpDecryption withPass = PgpDecryption.builder().secretKeys(TestKeys.secretKeys(locked))
-                .passphrase("s3cret".toCharArray()).build();
+        PgpDecryption noPass =
+                PgpDecryption.builder().secretKeys(TestKeys.secretKeys(locked)).build();
+        assertThatThrownBy(() -> decrypt(noPass, message))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("passphrase")
+                .hasMessageNotContaining("s3cret");
+        PgpDecryption withPass = PgpDecryption.builder()
+                .secretKeys(TestKeys.secretKeys(locked))
+                .passphrase("s3cret".toCharArray())
+                .build();
         assertThat(decrypt(withPass, message)).isEqualTo("payload".getBytes(StandardCharsets.UTF_8));
     }
 
     @Test
     void passphraseEncryptionOpensOnlyWithThePassphrase() throws Exception {
-        PgpEncryption enc = PgpEncryption.builder().passphrase("open sesame".toCharArray()).build();
+        PgpEncryption enc =
+                PgpEncryption.builder().passphrase("open sesame".toCharArray()).build();
         assertThat(enc.recipients()).containsExactly("passphrase");
         assertThat(enc.toString()).doesNotContain("sesame");
         byte[] message = encrypt(enc, "payload".getBytes(StandardCharsets.UTF_8));
-        assertThat(decrypt(PgpDecryption.builder().passphrase("open sesame".toCharArray()).build(), message))
+        assertThat(decrypt(
+                        PgpDecryption.builder()
+                                .passphrase("open sesame".toCharArray())
+                                .build(),
+                        message))
                 .isEqualTo("payload".getBytes(StandardCharsets.UTF_8));
-        assertThatThrownBy(() -> decrypt(PgpDecryption.builder().passphrase("wrong".toCharArray()).build(), message))
-                .isInstanceOf(DrException.class).hasMessageContaining("passphrase").hasMessageNotContaining("wrong");
+        assertThatThrownBy(() -> decrypt(
+                        PgpDecryption.builder()
+                                .passphrase("wrong".toCharArray())
+                                .build(),
+                        message))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("passphrase")
+                .hasMessageNotContaining("wrong");
     }
 
     @Test
@@ -143,8 +174,9 @@ class PgpEncryptionTest {
         byte[] plain = new byte[200_000];
         byte[] message = encrypt(toKey(TestKeys.pair()), plain);
         message[message.length - 40_000] ^= 0x01;
-        assertThatThrownBy(() -> decrypt(withKey(TestKeys.pair()), message)).isInstanceOfSatisfying(
-                DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION));
+        assertThatThrownBy(() -> decrypt(withKey(TestKeys.pair()), message))
+                .isInstanceOfSatisfying(
+                        DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION));
     }
 
     static byte[] encrypt(PgpEncryption enc, byte[] plain) throws IOException {

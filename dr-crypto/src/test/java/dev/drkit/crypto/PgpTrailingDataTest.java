@@ -45,12 +45,17 @@ class PgpTrailingDataTest {
     Path dir;
 
     private static PgpDecryption withKey() throws IOException {
-        return PgpDecryption.builder().secretKeys(TestKeys.secretKeys(TestKeys.pair())).build();
+        return PgpDecryption.builder()
+                .secretKeys(TestKeys.secretKeys(TestKeys.pair()))
+                .build();
     }
 
     private static byte[] message() throws IOException {
-        return PgpEncryptionTest.encrypt(PgpEncryption.builder().recipient(TestKeys.encryptionKey(TestKeys.pair()))
-                .build(), PLAIN);
+        return PgpEncryptionTest.encrypt(
+                PgpEncryption.builder()
+                        .recipient(TestKeys.encryptionKey(TestKeys.pair()))
+                        .build(),
+                PLAIN);
     }
 
     @Test
@@ -63,7 +68,8 @@ class PgpTrailingDataTest {
     void zeroBytesAfterTheMessageAreCorrupt() throws IOException {
         byte[] padded = Arrays.copyOf(message(), message().length + 100);
         assertThatThrownBy(() -> PgpEncryptionTest.decrypt(withKey(), padded))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("test message")
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("test message")
                 .hasMessageContaining("after its OpenPGP message");
     }
 
@@ -78,17 +84,21 @@ class PgpTrailingDataTest {
     @Test
     void aPacketAfterTheLiteralDataInsideTheEncryptionIsCorrupt() throws IOException {
         assertThatThrownBy(() -> PgpEncryptionTest.decrypt(withKey(), handMade(false, true)))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("after its literal data");
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("after its literal data");
         assertThatThrownBy(() -> PgpEncryptionTest.decrypt(withKey(), handMade(true, true)))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("after its literal data");
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("after its literal data");
     }
 
     /** A message as gpg may write it (optionally compressed), optionally with a second literal packet inside. */
     private static byte[] handMade(boolean compressed, boolean extraPacket) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
-                new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256).setWithIntegrityPacket(true)
-                        .setProvider(CfbProvider.INSTANCE).setSecureRandom(new SecureRandom()));
+        PGPEncryptedDataGenerator generator =
+                new PGPEncryptedDataGenerator(new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
+                        .setWithIntegrityPacket(true)
+                        .setProvider(CfbProvider.INSTANCE)
+                        .setSecureRandom(new SecureRandom()));
         generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(TestKeys.encryptionKey(TestKeys.pair()))
                 .setProvider(Pgp.BC));
         try (OutputStream encrypted = generator.open(out, new byte[1 << 12])) {
@@ -96,8 +106,8 @@ class PgpTrailingDataTest {
             OutputStream inner = compressed ? zip.open(encrypted) : encrypted;
             for (int i = 0; i < (extraPacket ? 2 : 1); i++) {
                 PGPLiteralDataGenerator literal = new PGPLiteralDataGenerator();
-                try (OutputStream data = literal.open(inner, PGPLiteralData.BINARY, "data", new Date(),
-                        new byte[1 << 12])) {
+                try (OutputStream data =
+                        literal.open(inner, PGPLiteralData.BINARY, "data", new Date(), new byte[1 << 12])) {
                     data.write(PLAIN);
                 }
             }
@@ -114,9 +124,14 @@ class PgpTrailingDataTest {
     void verifyAndRestoreBothRefuseZerosAppendedToAnEncryptedArtifact() throws IOException {
         Path config = Files.createDirectories(dir.resolve("etc/app"));
         Files.writeString(config.resolve("app.conf"), "a=1\n");
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).compression("none")
-                .encryption(PgpEncryption.builder().recipient(TestKeys.encryptionKey(TestKeys.pair())).build())
-                .decryption(withKey()).build()) {
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .compression("none")
+                .encryption(PgpEncryption.builder()
+                        .recipient(TestKeys.encryptionKey(TestKeys.pair()))
+                        .build())
+                .decryption(withKey())
+                .build()) {
             BackupResult b = kit.backup(TargetSpec.files("config", config.toString()));
             Path stored = dir.resolve("repo/backups/config/" + b.id() + "/files.tar.pgp");
             byte[] bytes = Files.readAllBytes(stored);
@@ -125,7 +140,9 @@ class PgpTrailingDataTest {
             VerifyReport report = kit.verify("config", b.id(), VerifyLevel.DECODE);
             assertThat(report.passed()).isFalse();
             assertThat(report.problems()).anySatisfy(p -> assertThat(p).contains("after its OpenPGP message"));
-            assertThat(kit.verify("config", b.id(), VerifyLevel.CHECKSUM).passed()).as("sizes and sums fit").isTrue();
+            assertThat(kit.verify("config", b.id(), VerifyLevel.CHECKSUM).passed())
+                    .as("sizes and sums fit")
+                    .isTrue();
             Path out = dir.resolve("out");
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", b.id(), out)))
                     .isInstanceOf(CorruptDataException.class);
@@ -138,7 +155,8 @@ class PgpTrailingDataTest {
         Files.write(stored, bytes);
         String sha256;
         try {
-            sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            sha256 = HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -153,7 +171,8 @@ class PgpTrailingDataTest {
         }
         byte[] forged = Json.mapper().writeValueAsBytes(m);
         Files.write(manifest, forged);
-        Files.write(manifest.resolveSibling("manifest.json.sha256"),
+        Files.write(
+                manifest.resolveSibling("manifest.json.sha256"),
                 dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
     }
 }

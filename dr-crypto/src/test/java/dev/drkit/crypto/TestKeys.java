@@ -10,8 +10,7 @@ final class TestKeys {
     private static PgpKeys.Generated pair;
     private static PgpKeys.Generated other;
 
-    private TestKeys() {
-    }
+    private TestKeys() {}
 
     static synchronized PgpKeys.Generated pair() {
         if (pair == null) {
@@ -28,7 +27,8 @@ final class TestKeys {
     }
 
     static PGPPublicKey encryptionKey(PgpKeys.Generated g) throws IOException {
-        return PgpKeys.encryptionKeys(new ByteArrayInputStream(g.publicArmored()), "test key").get(0);
+        return PgpKeys.encryptionKeys(new ByteArrayInputStream(g.publicArmored()), "test key")
+                .get(0);
     }
 
     static PGPSecretKeyRingCollection secretKeys(PgpKeys.Generated g) throws IOException {

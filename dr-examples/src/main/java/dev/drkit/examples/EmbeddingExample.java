@@ -15,13 +15,12 @@ import java.nio.file.Path;
  * apply retention, from a host service's own code.
  */
 public final class EmbeddingExample {
-    private EmbeddingExample() {
-    }
+    private EmbeddingExample() {}
 
     /** Runs the example against {@code repository}, protecting {@code configDir}. */
     public static Path run(Path repository, Path configDir, Path restoreInto) {
         try (DrKit dr = DrKit.builder()
-                .repository(repository.toString())          // or "file:/var/backups/drkit"
+                .repository(repository.toString()) // or "file:/var/backups/drkit"
                 .onProgress(p -> System.err.printf("%s %s: %d bytes%n", p.operation(), p.target(), p.bytesDone()))
                 .build()) {
 
@@ -34,8 +33,14 @@ public final class EmbeddingExample {
 
             dr.restore(RestoreRequest.files("config", backup.id(), restoreInto));
 
-            PruneResult pruned = dr.prune("config",
-                    GfsRetentionPolicy.builder().keepDaily(7).keepWeekly(4).keepMonthly(12).build(), false);
+            PruneResult pruned = dr.prune(
+                    "config",
+                    GfsRetentionPolicy.builder()
+                            .keepDaily(7)
+                            .keepWeekly(4)
+                            .keepMonthly(12)
+                            .build(),
+                    false);
             System.err.println("expired: " + pruned.deleted().get("config"));
         }
         return restoreInto.resolve(configDir.toAbsolutePath().toString().substring(1));

@@ -67,8 +67,8 @@ public final class MinioBucketTarget implements BackupTarget {
     public static final String OBJECTS = "objects.tar";
     public static final String INDEX = "index.json";
     private static final Logger LOG = LoggerFactory.getLogger(MinioBucketTarget.class);
-    private static final List<String> STANDARD_HEADERS = List.of("Cache-Control", "Content-Disposition",
-            "Content-Encoding", "Content-Language", "Expires");
+    private static final List<String> STANDARD_HEADERS =
+            List.of("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires");
 
     private final Settings settings;
     private final MinioClient hostClient;
@@ -118,10 +118,20 @@ public final class MinioBucketTarget implements BackupTarget {
      * {@code versions=true}: then {@code versionId} is the source's version id, {@code latest}
      * says whether it was the current version, and a {@code deleteMarker} entry has no bytes.
      */
-    public record ObjectEntry(String bucket, String key, long size, String etag, Instant lastModified,
-                              String contentType, Map<String, String> headers, Map<String, String> userMetadata,
-                              Map<String, String> tags, String storedIn, String versionId, Boolean latest,
-                              Boolean deleteMarker) {
+    public record ObjectEntry(
+            String bucket,
+            String key,
+            long size,
+            String etag,
+            Instant lastModified,
+            String contentType,
+            Map<String, String> headers,
+            Map<String, String> userMetadata,
+            Map<String, String> tags,
+            String storedIn,
+            String versionId,
+            Boolean latest,
+            Boolean deleteMarker) {
 
         /** The entry's name in the index and in objects.tar; versions carry their id. */
         String name() {
@@ -150,10 +160,21 @@ public final class MinioBucketTarget implements BackupTarget {
 
         /** The same object, its bytes held by another backup. */
         ObjectEntry in(String backupId) {
-            return new ObjectEntry(bucket, key, size, etag, lastModified, contentType, headers, userMetadata, tags,
-                    backupId, versionId, latest, deleteMarker);
+            return new ObjectEntry(
+                    bucket,
+                    key,
+                    size,
+                    etag,
+                    lastModified,
+                    contentType,
+                    headers,
+                    userMetadata,
+                    tags,
+                    backupId,
+                    versionId,
+                    latest,
+                    deleteMarker);
         }
-
 
         boolean sameBytes(ObjectEntry other) {
             return other != null && other.size == size && etag != null && etag.equals(other.etag);
@@ -164,15 +185,19 @@ public final class MinioBucketTarget implements BackupTarget {
         if (hostClient != null) {
             return hostClient;
         }
-        URI endpoint = URI.create(s.get("endpoint").orElseThrow(() -> new ConfigException(
-                "minio-bucket needs setting 'endpoint' (http(s)://HOST:PORT)")));
+        URI endpoint = URI.create(s.get("endpoint")
+                .orElseThrow(() -> new ConfigException("minio-bucket needs setting 'endpoint' (http(s)://HOST:PORT)")));
         String access = System.getenv("AWS_ACCESS_KEY_ID");
         String secret = System.getenv("AWS_SECRET_ACCESS_KEY");
         if (access == null || secret == null) {
-            throw new ConfigException("minio-bucket credentials missing: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+            throw new ConfigException(
+                    "minio-bucket credentials missing: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
         }
-        return MinioClient.builder().endpoint(endpoint.toString()).credentials(access, secret)
-                .region(s.get("region", "us-east-1")).build();
+        return MinioClient.builder()
+                .endpoint(endpoint.toString())
+                .credentials(access, secret)
+                .region(s.get("region", "us-east-1"))
+                .build();
     }
 
     @Override
@@ -215,12 +240,17 @@ public final class MinioBucketTarget implements BackupTarget {
                     entry.setSize(e.size());
                     entry.setModTime(java.util.Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
-                    try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket)
-                            .object(e.key()).versionId(e.requestVersion()).build())) {
+                    try (InputStream in = client.getObject(GetObjectArgs.builder()
+                            .bucket(bucket)
+                            .object(e.key())
+                            .versionId(e.requestVersion())
+                            .build())) {
                         long copied = in.transferTo(tar);
                         if (copied != e.size()) {
-                            throw new DrException(ErrorCode.TARGET, e.path() + " changed during the backup ("
-                                    + copied + " bytes, listed " + e.size() + ")");
+                            throw new DrException(
+                                    ErrorCode.TARGET,
+                                    e.path() + " changed during the backup (" + copied + " bytes, listed " + e.size()
+                                            + ")");
                         }
                     }
                     tar.closeArchiveEntry();
@@ -232,17 +262,23 @@ public final class MinioBucketTarget implements BackupTarget {
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {
-            throw new DrException(ErrorCode.TARGET, "backing up buckets " + buckets + " failed "
-                    + (current == null ? "listing them" : "at " + current) + ": " + e.getMessage(), e);
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "backing up buckets " + buckets + " failed " + (current == null ? "listing them" : "at " + current)
+                            + ": " + e.getMessage(),
+                    e);
         }
         try (OutputStream out = context.newArtifact(INDEX)) {
             out.write(Json.write(index));
         }
         context.metadata("buckets", buckets);
-        context.metadata("objects", (int) index.stream().filter(e -> e.isLatest() && !e.isDeleteMarker()).count());
+        context.metadata("objects", (int)
+                index.stream().filter(e -> e.isLatest() && !e.isDeleteMarker()).count());
         if (versions) {
-            context.metadata("versions", (int) index.stream().filter(e -> !e.isDeleteMarker()).count());
-            context.metadata("deleteMarkers", (int) index.stream().filter(ObjectEntry::isDeleteMarker).count());
+            context.metadata("versions", (int)
+                    index.stream().filter(e -> !e.isDeleteMarker()).count());
+            context.metadata("deleteMarkers", (int)
+                    index.stream().filter(ObjectEntry::isDeleteMarker).count());
         }
         context.metadata("bytes", bytes);
         context.metadata("objectsReused", reused);
@@ -260,22 +296,41 @@ public final class MinioBucketTarget implements BackupTarget {
     private static List<ObjectEntry> listing(MinioClient client, String bucket, String prefix, boolean versions)
             throws Exception {
         List<ObjectEntry> out = new ArrayList<>();
-        for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(prefix)
-                .recursive(true).includeVersions(versions).build())) {
+        for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
+                .bucket(bucket)
+                .prefix(prefix)
+                .recursive(true)
+                .includeVersions(versions)
+                .build())) {
             Item item = r.get();
             if (item.isDir()) {
                 continue;
             }
             String version = versions ? (item.versionId() == null ? "null" : item.versionId()) : null;
-            Instant modified = item.lastModified() == null ? Instant.EPOCH : item.lastModified().toInstant();
+            Instant modified = item.lastModified() == null
+                    ? Instant.EPOCH
+                    : item.lastModified().toInstant();
             // size, ETag and headers come from describe(); the listing gives names, versions and times
-            out.add(new ObjectEntry(bucket, item.objectName(), 0, null, modified, null, null, null, null, null,
-                    version, versions ? item.isLatest() : null, versions && item.isDeleteMarker() ? true : null));
+            out.add(new ObjectEntry(
+                    bucket,
+                    item.objectName(),
+                    0,
+                    null,
+                    modified,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    version,
+                    versions ? item.isLatest() : null,
+                    versions && item.isDeleteMarker() ? true : null));
         }
         if (versions) {
             // listed newest first: reversed, a stable sort keeps that order (older first) for times that tie
             java.util.Collections.reverse(out);
-            out.sort(java.util.Comparator.comparing(ObjectEntry::key).thenComparing(ObjectEntry::isLatest)
+            out.sort(java.util.Comparator.comparing(ObjectEntry::key)
+                    .thenComparing(ObjectEntry::isLatest)
                     .thenComparing(ObjectEntry::lastModified));
         }
         return out;
@@ -298,14 +353,17 @@ public final class MinioBucketTarget implements BackupTarget {
 
     private static List<ObjectEntry> readIndex(InputStream artifact) throws IOException {
         try (InputStream in = artifact) {
-            return Json.mapper().readValue(in.readAllBytes(), new TypeReference<List<ObjectEntry>>() { });
+            return Json.mapper().readValue(in.readAllBytes(), new TypeReference<List<ObjectEntry>>() {});
         }
     }
 
     /** The listed object with its headers, user metadata and tags. */
     private static ObjectEntry describe(MinioClient client, ObjectEntry listed) throws Exception {
-        StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(listed.bucket())
-                .object(listed.key()).versionId(listed.requestVersion()).build());
+        StatObjectResponse stat = client.statObject(StatObjectArgs.builder()
+                .bucket(listed.bucket())
+                .object(listed.key())
+                .versionId(listed.requestVersion())
+                .build());
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h : STANDARD_HEADERS) {
             String v = stat.headers().get(h);
@@ -315,14 +373,29 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         Map<String, String> tags = null;
         try {
-            tags = client.getObjectTags(GetObjectTagsArgs.builder().bucket(listed.bucket()).object(listed.key())
-                    .versionId(listed.requestVersion()).build()).get();
+            tags = client.getObjectTags(GetObjectTagsArgs.builder()
+                            .bucket(listed.bucket())
+                            .object(listed.key())
+                            .versionId(listed.requestVersion())
+                            .build())
+                    .get();
         } catch (ErrorResponseException | io.minio.errors.XmlParserException e) {
             LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
         }
-        return new ObjectEntry(listed.bucket(), listed.key(), stat.size(), stat.etag(),
-                stat.lastModified().toInstant(), stat.contentType(), headers, new LinkedHashMap<>(stat.userMetadata()),
-                tags, null, listed.versionId(), listed.latest(), null);
+        return new ObjectEntry(
+                listed.bucket(),
+                listed.key(),
+                stat.size(),
+                stat.etag(),
+                stat.lastModified().toInstant(),
+                stat.contentType(),
+                headers,
+                new LinkedHashMap<>(stat.userMetadata()),
+                tags,
+                null,
+                listed.versionId(),
+                listed.latest(),
+                null);
     }
 
     @Override
@@ -336,8 +409,8 @@ public final class MinioBucketTarget implements BackupTarget {
             throw new ConfigException("minio-bucket: at= needs a backup taken with versions=true; this one holds "
                     + "only the objects' current versions");
         }
-        Restorer restorer = new Restorer(client, new Placement(o.get("to-bucket", null), o.get("prefix", ""),
-                context.force()));
+        Restorer restorer =
+                new Restorer(client, new Placement(o.get("to-bucket", null), o.get("prefix", ""), context.force()));
         List<ObjectEntry> wanted;
         if (!versioned) {
             wanted = index;
@@ -356,7 +429,8 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         try {
             for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
-                InputStream objects = source.getKey().isEmpty() ? context.openArtifact(OBJECTS)
+                InputStream objects = source.getKey().isEmpty()
+                        ? context.openArtifact(OBJECTS)
                         : context.openArtifact(source.getKey(), OBJECTS);
                 restorer.restoreFrom(objects, source.getValue());
             }
@@ -369,11 +443,14 @@ public final class MinioBucketTarget implements BackupTarget {
             throw new DrException(ErrorCode.TARGET, "restoring objects failed: " + e.getMessage(), e);
         }
         if (!restorer.skipped.isEmpty()) {
-            LOG.warn("kept {} object(s) newer than the backup (restore with RestoreRequest.force to overwrite): {}",
-                    restorer.skipped.size(), restorer.skipped.size() > 10
-                            ? restorer.skipped.subList(0, 10) + " ..." : restorer.skipped);
+            LOG.warn(
+                    "kept {} object(s) newer than the backup (restore with RestoreRequest.force to overwrite): {}",
+                    restorer.skipped.size(),
+                    restorer.skipped.size() > 10 ? restorer.skipped.subList(0, 10) + " ..." : restorer.skipped);
         }
-        LOG.info("restored {} object version(s){}", restorer.restored,
+        LOG.info(
+                "restored {} object version(s){}",
+                restorer.restored,
                 restorer.replay == null ? "" : " and " + restorer.replay.markersApplied + " delete marker(s)");
     }
 
@@ -381,8 +458,8 @@ public final class MinioBucketTarget implements BackupTarget {
         try {
             return Instant.parse(text);
         } catch (java.time.format.DateTimeParseException e) {
-            throw new ConfigException("minio-bucket: at=" + text + " is not a time; use ISO-8601 UTC such as "
-                    + "2026-11-27T14:00:00Z");
+            throw new ConfigException(
+                    "minio-bucket: at=" + text + " is not a time; use ISO-8601 UTC such as " + "2026-11-27T14:00:00Z");
         }
     }
 
@@ -420,7 +497,8 @@ public final class MinioBucketTarget implements BackupTarget {
 
         History(List<ObjectEntry> index) {
             for (ObjectEntry e : index) {
-                pending.computeIfAbsent(e.path(), k -> new java.util.ArrayDeque<>()).add(e);
+                pending.computeIfAbsent(e.path(), k -> new java.util.ArrayDeque<>())
+                        .add(e);
             }
         }
 
@@ -514,20 +592,27 @@ public final class MinioBucketTarget implements BackupTarget {
         private void put(ObjectEntry e, InputStream bytes) throws Exception {
             String bucket = placement.bucket(e);
             String key = placement.key(e);
-            PutObjectArgs.Builder put = PutObjectArgs.builder().bucket(bucket).object(key)
-                    .stream(bytes, e.size(), -1).userMetadata(e.userMetadata()).headers(e.headers());
+            PutObjectArgs.Builder put = PutObjectArgs.builder().bucket(bucket).object(key).stream(bytes, e.size(), -1)
+                    .userMetadata(e.userMetadata())
+                    .headers(e.headers());
             if (e.contentType() != null) {
                 put.contentType(e.contentType());
             }
             client.putObject(put.build());
             if (e.tags() != null && !e.tags().isEmpty()) {
-                client.setObjectTags(SetObjectTagsArgs.builder().bucket(bucket).object(key).tags(e.tags()).build());
+                client.setObjectTags(SetObjectTagsArgs.builder()
+                        .bucket(bucket)
+                        .object(key)
+                        .tags(e.tags())
+                        .build());
             }
         }
 
         void delete(ObjectEntry marker) throws Exception {
-            client.removeObject(io.minio.RemoveObjectArgs.builder().bucket(placement.bucket(marker))
-                    .object(placement.key(marker)).build());
+            client.removeObject(io.minio.RemoveObjectArgs.builder()
+                    .bucket(placement.bucket(marker))
+                    .object(placement.key(marker))
+                    .build());
         }
 
         Instant lastModified(ObjectEntry e) throws Exception {
@@ -542,13 +627,20 @@ public final class MinioBucketTarget implements BackupTarget {
             if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
                 client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
                 if (replay != null) {
-                    client.setBucketVersioning(io.minio.SetBucketVersioningArgs.builder().bucket(bucket)
+                    client.setBucketVersioning(io.minio.SetBucketVersioningArgs.builder()
+                            .bucket(bucket)
                             .config(new io.minio.messages.VersioningConfiguration(
-                                    io.minio.messages.VersioningConfiguration.Status.ENABLED, null)).build());
+                                    io.minio.messages.VersioningConfiguration.Status.ENABLED, null))
+                            .build());
                 }
-            } else if (replay != null && client.getBucketVersioning(io.minio.GetBucketVersioningArgs.builder()
-                    .bucket(bucket).build()).status() != io.minio.messages.VersioningConfiguration.Status.ENABLED) {
-                LOG.warn("bucket {} does not keep versions: only each key's newest version stays after the restore",
+            } else if (replay != null
+                    && client.getBucketVersioning(io.minio.GetBucketVersioningArgs.builder()
+                                            .bucket(bucket)
+                                            .build())
+                                    .status()
+                            != io.minio.messages.VersioningConfiguration.Status.ENABLED) {
+                LOG.warn(
+                        "bucket {} does not keep versions: only each key's newest version stays after the restore",
                         bucket);
             }
         }
@@ -556,10 +648,13 @@ public final class MinioBucketTarget implements BackupTarget {
 
     private static Instant lastModified(MinioClient client, String bucket, String key) throws Exception {
         try {
-            return client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build()).lastModified()
+            return client.statObject(
+                            StatObjectArgs.builder().bucket(bucket).object(key).build())
+                    .lastModified()
                     .toInstant();
         } catch (ErrorResponseException e) {
-            if (e.response().code() == 404 || "NoSuchKey".equals(e.errorResponse().code())) {
+            if (e.response().code() == 404
+                    || "NoSuchKey".equals(e.errorResponse().code())) {
                 return null;
             }
             throw e;

@@ -97,7 +97,8 @@ public final class MinioStorageBackend implements StorageBackend {
         Future<?> put = uploads.submit(() -> {
             try (InputStream in = pipe.in) {
                 client.putObject(PutObjectArgs.builder().bucket(bucket).object(k).stream(in, -1, partSize)
-                        .headers(IF_ABSENT).build());
+                        .headers(IF_ABSENT)
+                        .build());
             }
             return null;
         });
@@ -158,8 +159,11 @@ public final class MinioStorageBackend implements StorageBackend {
 
     private static boolean preconditionFailed(Throwable t) {
         return t instanceof ErrorResponseException
-                && ("PreconditionFailed".equals(((ErrorResponseException) t).errorResponse().code())
-                || ((ErrorResponseException) t).response().code() == 412);
+                && ("PreconditionFailed"
+                                .equals(((ErrorResponseException) t)
+                                        .errorResponse()
+                                        .code())
+                        || ((ErrorResponseException) t).response().code() == 412);
     }
 
     @Override
@@ -169,8 +173,10 @@ public final class MinioStorageBackend implements StorageBackend {
             return false;
         }
         try {
-            client.putObject(PutObjectArgs.builder().bucket(bucket).object(k)
-                    .stream(new ByteArrayInputStream(content), content.length, -1).headers(IF_ABSENT).build());
+            client.putObject(PutObjectArgs.builder().bucket(bucket).object(k).stream(
+                            new ByteArrayInputStream(content), content.length, -1)
+                    .headers(IF_ABSENT)
+                    .build());
             return true;
         } catch (Exception e) {
             if (preconditionFailed(e)) {
@@ -200,7 +206,8 @@ public final class MinioStorageBackend implements StorageBackend {
 
     @Override
     public Optional<ObjectInfo> stat(String key) throws IOException {
-        return statFull(full(key)).map(s -> new ObjectInfo(key, s.size(), s.lastModified().toInstant()));
+        return statFull(full(key))
+                .map(s -> new ObjectInfo(key, s.size(), s.lastModified().toInstant()));
     }
 
     private boolean exists(String fullKey) throws IOException {
@@ -209,7 +216,8 @@ public final class MinioStorageBackend implements StorageBackend {
 
     private Optional<StatObjectResponse> statFull(String fullKey) throws IOException {
         try {
-            return Optional.of(client.statObject(StatObjectArgs.builder().bucket(bucket).object(fullKey).build()));
+            return Optional.of(client.statObject(
+                    StatObjectArgs.builder().bucket(bucket).object(fullKey).build()));
         } catch (ErrorResponseException e) {
             if (isMissing(e)) {
                 return Optional.empty();
@@ -222,7 +230,9 @@ public final class MinioStorageBackend implements StorageBackend {
 
     private static boolean isMissing(ErrorResponseException e) {
         String code = e.errorResponse().code();
-        return "NoSuchKey".equals(code) || "NoSuchObject".equals(code) || e.response().code() == 404;
+        return "NoSuchKey".equals(code)
+                || "NoSuchObject".equals(code)
+                || e.response().code() == 404;
     }
 
     @Override
@@ -230,14 +240,20 @@ public final class MinioStorageBackend implements StorageBackend {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
         try {
-            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(p)
-                    .recursive(true).build())) {
+            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
+                    .bucket(bucket)
+                    .prefix(p)
+                    .recursive(true)
+                    .build())) {
                 Item i = r.get();
                 if (i.isDir()) {
                     continue;
                 }
                 String rel = prefix.isEmpty() ? i.objectName() : i.objectName().substring(prefix.length() + 1);
-                out.add(new ObjectInfo(rel, i.size(), i.lastModified() == null ? null : i.lastModified().toInstant()));
+                out.add(new ObjectInfo(
+                        rel,
+                        i.size(),
+                        i.lastModified() == null ? null : i.lastModified().toInstant()));
             }
         } catch (Exception e) {
             throw io("listing " + keyPrefix, e);
@@ -249,7 +265,8 @@ public final class MinioStorageBackend implements StorageBackend {
     @Override
     public void delete(String key) throws IOException {
         try {
-            client.removeObject(RemoveObjectArgs.builder().bucket(bucket).object(full(key)).build());
+            client.removeObject(
+                    RemoveObjectArgs.builder().bucket(bucket).object(full(key)).build());
         } catch (Exception e) {
             throw io("deleting " + key, e);
         }
@@ -270,8 +287,11 @@ public final class MinioStorageBackend implements StorageBackend {
             String example = null;
             Reason why = Reason.OTHER;
             // lazy: the deletes happen while the results are read
-            for (io.minio.Result<io.minio.messages.DeleteError> r : client.removeObjects(
-                    io.minio.RemoveObjectsArgs.builder().bucket(bucket).objects(objects).build())) {
+            for (io.minio.Result<io.minio.messages.DeleteError> r :
+                    client.removeObjects(io.minio.RemoveObjectsArgs.builder()
+                            .bucket(bucket)
+                            .objects(objects)
+                            .build())) {
                 io.minio.messages.DeleteError err = r.get();
                 failed++;
                 if (example == null) {
@@ -280,8 +300,12 @@ public final class MinioStorageBackend implements StorageBackend {
                 }
             }
             if (failed > 0) {
-                throw new StorageIOException("deleting " + failed + " of " + keys.size() + " objects in " + describe()
-                        + " failed, e.g. " + example, null, why, why == Reason.OTHER);
+                throw new StorageIOException(
+                        "deleting " + failed + " of " + keys.size() + " objects in " + describe() + " failed, e.g. "
+                                + example,
+                        null,
+                        why,
+                        why == Reason.OTHER);
             }
         } catch (StorageIOException e) {
             throw e;
@@ -297,19 +321,27 @@ public final class MinioStorageBackend implements StorageBackend {
 
     private StorageIOException io(String doing, Throwable e) {
         Reason why = reason(e);
-        String advice = why != Reason.ACCESS_DENIED ? "" : "; check the credentials (AWS_ACCESS_KEY_ID and "
-                + "AWS_SECRET_ACCESS_KEY, or those of the client the host gave) and that they may read and write bucket "
-                + bucket;
+        String advice = why != Reason.ACCESS_DENIED
+                ? ""
+                : "; check the credentials (AWS_ACCESS_KEY_ID and "
+                        + "AWS_SECRET_ACCESS_KEY, or those of the client the host gave) and that they may read and write bucket "
+                        + bucket;
         return new StorageIOException(doing + " in " + description + " failed: " + e.getMessage() + advice, e, why);
     }
 
-    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of("RequestTimeout", "SlowDown",
-            "SlowDownRead", "SlowDownWrite", "ServiceUnavailable", "InternalError", "OperationAborted",
+    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of(
+            "RequestTimeout",
+            "SlowDown",
+            "SlowDownRead",
+            "SlowDownWrite",
+            "ServiceUnavailable",
+            "InternalError",
+            "OperationAborted",
             "XMinioServerNotInitialized");
-    private static final java.util.Set<String> DENIED_CODES = java.util.Set.of("AccessDenied", "InvalidAccessKeyId",
-            "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken");
-    private static final java.util.regex.Pattern RESPONSE_CODE = java.util.regex.Pattern.compile(
-            "Response code: (\\d{3})");
+    private static final java.util.Set<String> DENIED_CODES = java.util.Set.of(
+            "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken");
+    private static final java.util.regex.Pattern RESPONSE_CODE =
+            java.util.regex.Pattern.compile("Response code: (\\d{3})");
 
     /**
      * Why MinIO failed: the error code and HTTP status of the server's answer, or for a request

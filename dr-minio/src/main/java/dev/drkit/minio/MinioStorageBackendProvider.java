@@ -36,8 +36,11 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
             throw new ConfigException("MinIO credentials missing: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
         }
         int port = uri.getPort() < 0 ? (secure ? 443 : 80) : uri.getPort();
-        MinioClient client = MinioClient.builder().endpoint(uri.getHost(), port, secure).credentials(access, secret)
-                .region(settings.get("region", "us-east-1")).build();
+        MinioClient client = MinioClient.builder()
+                .endpoint(uri.getHost(), port, secure)
+                .credentials(access, secret)
+                .region(settings.get("region", "us-east-1"))
+                .build();
         return MinioStorageBackend.of(client, bucket, prefix, 16L << 20, uri.getHost() + ":" + port);
     }
 

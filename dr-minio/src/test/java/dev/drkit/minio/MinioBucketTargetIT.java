@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MinioBucketTargetIT {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension();
+
     static MinioClient client;
 
     @TempDir
@@ -37,24 +38,32 @@ class MinioBucketTargetIT {
 
     @BeforeAll
     static void startClient() {
-        client = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey()).build();
+        client = MinioClient.builder()
+                .endpoint(s3.endpoint().toString())
+                .region("us-east-1")
+                .credentials(s3.accessKey(), s3.secretKey())
+                .build();
     }
 
     private static void put(String bucket, String key, byte[] data, String type, Map<String, String> meta)
             throws Exception {
-        client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
-                .stream(new ByteArrayInputStream(data), data.length, -1).contentType(type).userMetadata(meta).build());
+        client.putObject(PutObjectArgs.builder().bucket(bucket).object(key).stream(
+                        new ByteArrayInputStream(data), data.length, -1)
+                .contentType(type)
+                .userMetadata(meta)
+                .build());
     }
 
     private static byte[] get(String bucket, String key) throws Exception {
-        try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build())) {
+        try (InputStream in = client.getObject(
+                GetObjectArgs.builder().bucket(bucket).object(key).build())) {
             return in.readAllBytes();
         }
     }
 
     private static StatObjectResponse stat(String bucket, String key) throws Exception {
-        return client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build());
+        return client.statObject(
+                StatObjectArgs.builder().bucket(bucket).object(key).build());
     }
 
     @Test
@@ -66,15 +75,26 @@ class MinioBucketTargetIT {
         put("docs", "reports/q3.pdf", pdf, "application/pdf", Map.of("owner", "finance"));
         put("docs", "notes.txt", text, "text/plain", Map.of());
 
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(MinioBucketTarget.provider(client))
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
                 .build()) {
-            BackupResult b = kit.backup(new TargetSpec("buckets", "minio-bucket",
+            BackupResult b = kit.backup(new TargetSpec(
+                    "buckets",
+                    "minio-bucket",
                     Settings.builder().add("bucket", "docs").build()));
             assertThat(b.manifest().metadata()).containsEntry("objects", 2);
-            assertThat(kit.verify("buckets", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+            assertThat(kit.verify("buckets", b.id(), VerifyLevel.DECODE).passed())
+                    .isTrue();
 
-            client.removeObject(RemoveObjectArgs.builder().bucket("docs").object("reports/q3.pdf").build());
-            client.removeObject(RemoveObjectArgs.builder().bucket("docs").object("notes.txt").build());
+            client.removeObject(RemoveObjectArgs.builder()
+                    .bucket("docs")
+                    .object("reports/q3.pdf")
+                    .build());
+            client.removeObject(RemoveObjectArgs.builder()
+                    .bucket("docs")
+                    .object("notes.txt")
+                    .build());
             kit.restore(new RestoreRequest("buckets", b.id(), Settings.empty(), false));
 
             assertThat(get("docs", "reports/q3.pdf")).isEqualTo(pdf);
@@ -84,8 +104,14 @@ class MinioBucketTargetIT {
             assertThat(stat("docs", "notes.txt").contentType()).startsWith("text/plain");
 
             // into another bucket, under a prefix
-            kit.restore(new RestoreRequest("buckets", b.id(), Settings.builder().set("to-bucket", "docs-copy")
-                    .set("prefix", "restored/").build(), false));
+            kit.restore(new RestoreRequest(
+                    "buckets",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-bucket", "docs-copy")
+                            .set("prefix", "restored/")
+                            .build(),
+                    false));
             assertThat(get("docs-copy", "restored/reports/q3.pdf")).isEqualTo(pdf);
 
             // an object changed after the backup is kept unless forced
@@ -107,9 +133,14 @@ class MinioBucketTargetIT {
         put("media", "video.bin", big, "application/octet-stream", Map.of("kind", "raw"));
         put("media", "index.html", "<h1>v1</h1>".getBytes(StandardCharsets.UTF_8), "text/html", Map.of());
 
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).register(MinioBucketTarget.provider(client))
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
                 .build()) {
-            TargetSpec spec = new TargetSpec("media", "minio-bucket", Settings.builder().add("bucket", "media").build());
+            TargetSpec spec = new TargetSpec(
+                    "media",
+                    "minio-bucket",
+                    Settings.builder().add("bucket", "media").build());
             BackupResult first = kit.backup(spec);
             put("media", "index.html", "<h1>v2</h1>".getBytes(StandardCharsets.UTF_8), "text/html", Map.of());
             put("media", "new.txt", "added".getBytes(StandardCharsets.UTF_8), "text/plain", Map.of());
@@ -117,20 +148,29 @@ class MinioBucketTargetIT {
 
             assertThat(second.manifest().kind()).isEqualTo("incremental");
             assertThat(second.manifest().dependsOn()).containsExactly(first.id());
-            assertThat(second.manifest().metadata()).containsEntry("objectsReused", 1).containsEntry("objects", 3);
+            assertThat(second.manifest().metadata())
+                    .containsEntry("objectsReused", 1)
+                    .containsEntry("objects", 3);
             assertThat(second.manifest().rawSize()).isLessThan(first.manifest().rawSize() / 2); // video not copied
 
             for (String k : new String[] {"video.bin", "index.html", "new.txt"}) {
-                client.removeObject(RemoveObjectArgs.builder().bucket("media").object(k).build());
+                client.removeObject(
+                        RemoveObjectArgs.builder().bucket("media").object(k).build());
             }
             kit.restore(new RestoreRequest("media", second.id(), Settings.empty(), false));
             assertThat(get("media", "video.bin")).isEqualTo(big);
             assertThat(stat("media", "video.bin").userMetadata()).containsEntry("kind", "raw");
-            assertThat(new String(get("media", "index.html"), StandardCharsets.UTF_8)).isEqualTo("<h1>v2</h1>");
-            assertThat(new String(get("media", "new.txt"), StandardCharsets.UTF_8)).isEqualTo("added");
+            assertThat(new String(get("media", "index.html"), StandardCharsets.UTF_8))
+                    .isEqualTo("<h1>v2</h1>");
+            assertThat(new String(get("media", "new.txt"), StandardCharsets.UTF_8))
+                    .isEqualTo("added");
 
             // retention keeps what a kept incremental backup needs
-            var pruned = kit.prune("media", dev.drkit.core.retention.GfsRetentionPolicy.builder().keepLast(1).build(),
+            var pruned = kit.prune(
+                    "media",
+                    dev.drkit.core.retention.GfsRetentionPolicy.builder()
+                            .keepLast(1)
+                            .build(),
                     false);
             assertThat(pruned.deleted().get("media")).isEmpty();
             assertThat(kit.list("media")).hasSize(2);

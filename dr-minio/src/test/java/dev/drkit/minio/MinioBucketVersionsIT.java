@@ -48,8 +48,11 @@ class MinioBucketVersionsIT {
     @BeforeAll
     static void start() throws Exception {
         s3 = VersionedS3Server.start();
-        client = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey()).build();
+        client = MinioClient.builder()
+                .endpoint(s3.endpoint().toString())
+                .region("us-east-1")
+                .credentials(s3.accessKey(), s3.secretKey())
+                .build();
     }
 
     @AfterAll
@@ -62,14 +65,20 @@ class MinioBucketVersionsIT {
     private static void put(String bucket, String key, String text, String type, Map<String, String> meta)
             throws Exception {
         byte[] data = text.getBytes(StandardCharsets.UTF_8);
-        client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
-                .stream(new ByteArrayInputStream(data), data.length, -1).contentType(type).userMetadata(meta).build());
+        client.putObject(PutObjectArgs.builder().bucket(bucket).object(key).stream(
+                        new ByteArrayInputStream(data), data.length, -1)
+                .contentType(type)
+                .userMetadata(meta)
+                .build());
         Thread.sleep(1100); // the server keeps times in whole seconds; keep every change in its own second
     }
 
     private static String get(String bucket, String key, String versionId) throws Exception {
-        try (InputStream in = client.getObject(GetObjectArgs.builder().bucket(bucket).object(key)
-                .versionId(versionId).build())) {
+        try (InputStream in = client.getObject(GetObjectArgs.builder()
+                .bucket(bucket)
+                .object(key)
+                .versionId(versionId)
+                .build())) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
@@ -77,8 +86,11 @@ class MinioBucketVersionsIT {
     /** The key's history, oldest first: each version's text, or "(deleted)" for a delete marker. */
     private static List<String> history(String bucket, String key) throws Exception {
         List<Item> items = new ArrayList<>();
-        for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket).prefix(key)
-                .includeVersions(true).build())) {
+        for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
+                .bucket(bucket)
+                .prefix(key)
+                .includeVersions(true)
+                .build())) {
             if (r.get().objectName().equals(key)) {
                 items.add(r.get());
             }
@@ -97,7 +109,8 @@ class MinioBucketVersionsIT {
 
     private static boolean exists(String bucket, String key) throws Exception {
         try {
-            client.statObject(StatObjectArgs.builder().bucket(bucket).object(key).build());
+            client.statObject(
+                    StatObjectArgs.builder().bucket(bucket).object(key).build());
             return true;
         } catch (io.minio.errors.ErrorResponseException e) {
             return false;
@@ -114,42 +127,72 @@ class MinioBucketVersionsIT {
         put("ledger", "b.pdf", "%PDF-1.4 report", "application/pdf", Map.of("owner", "finance"));
         Instant beforeDelete = Instant.now();
         Thread.sleep(1100);
-        client.removeObject(RemoveObjectArgs.builder().bucket("ledger").object("b.pdf").build());
+        client.removeObject(
+                RemoveObjectArgs.builder().bucket("ledger").object("b.pdf").build());
         Thread.sleep(1100);
         put("ledger", "c.txt", "three", "text/plain", Map.of());
 
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(MinioBucketTarget.provider(client)).build()) {
-            TargetSpec spec = new TargetSpec("ledger", "minio-bucket",
-                    Settings.builder().add("bucket", "ledger").set("versions", "true").build());
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
+                .build()) {
+            TargetSpec spec = new TargetSpec(
+                    "ledger",
+                    "minio-bucket",
+                    Settings.builder()
+                            .add("bucket", "ledger")
+                            .set("versions", "true")
+                            .build());
             BackupResult b = kit.backup(spec);
-            assertThat(b.manifest().metadata()).containsEntry("objects", 2).containsEntry("versions", 4)
+            assertThat(b.manifest().metadata())
+                    .containsEntry("objects", 2)
+                    .containsEntry("versions", 4)
                     .containsEntry("deleteMarkers", 1);
-            assertThat(kit.verify("ledger", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+            assertThat(kit.verify("ledger", b.id(), VerifyLevel.DECODE).passed())
+                    .isTrue();
 
             // the whole history, into a new bucket
-            kit.restore(new RestoreRequest("ledger", b.id(), Settings.builder().set("to-bucket", "ledger-copy")
-                    .build(), false));
+            kit.restore(new RestoreRequest(
+                    "ledger",
+                    b.id(),
+                    Settings.builder().set("to-bucket", "ledger-copy").build(),
+                    false));
             assertThat(history("ledger-copy", "a.txt")).containsExactly("one", "two");
             assertThat(history("ledger-copy", "b.pdf")).containsExactly("%PDF-1.4 report", "(deleted)");
             assertThat(history("ledger-copy", "c.txt")).containsExactly("three");
             assertThat(exists("ledger-copy", "b.pdf")).isFalse();
-            StatObjectResponse two = client.statObject(StatObjectArgs.builder().bucket("ledger-copy").object("a.txt")
+            StatObjectResponse two = client.statObject(StatObjectArgs.builder()
+                    .bucket("ledger-copy")
+                    .object("a.txt")
                     .build());
             assertThat(two.userMetadata()).containsEntry("rev", "2");
 
             // the bucket as it was before b.pdf was deleted, and before a.txt's second version
-            kit.restore(new RestoreRequest("ledger", b.id(), Settings.builder().set("to-bucket", "ledger-then")
-                    .set("at", beforeDelete.toString()).build(), false));
+            kit.restore(new RestoreRequest(
+                    "ledger",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-bucket", "ledger-then")
+                            .set("at", beforeDelete.toString())
+                            .build(),
+                    false));
             assertThat(get("ledger-then", "a.txt", null)).isEqualTo("two");
             assertThat(get("ledger-then", "b.pdf", null)).isEqualTo("%PDF-1.4 report");
-            StatObjectResponse pdf = client.statObject(StatObjectArgs.builder().bucket("ledger-then").object("b.pdf")
+            StatObjectResponse pdf = client.statObject(StatObjectArgs.builder()
+                    .bucket("ledger-then")
+                    .object("b.pdf")
                     .build());
             assertThat(pdf.contentType()).isEqualTo("application/pdf");
             assertThat(pdf.userMetadata()).containsEntry("owner", "finance");
             assertThat(exists("ledger-then", "c.txt")).isFalse();
-            kit.restore(new RestoreRequest("ledger", b.id(), Settings.builder().set("to-bucket", "ledger-first")
-                    .set("at", afterFirst.toString()).build(), false));
+            kit.restore(new RestoreRequest(
+                    "ledger",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-bucket", "ledger-first")
+                            .set("at", afterFirst.toString())
+                            .build(),
+                    false));
             assertThat(get("ledger-first", "a.txt", null)).isEqualTo("one");
             assertThat(exists("ledger-first", "b.pdf")).isFalse();
 
@@ -158,8 +201,11 @@ class MinioBucketVersionsIT {
             BackupResult next = kit.backup(spec);
             assertThat(next.manifest().metadata()).containsEntry("versions", 5).containsEntry("objectsReused", 4);
             assertThat(next.manifest().kind()).isEqualTo("incremental");
-            kit.restore(new RestoreRequest("ledger", next.id(), Settings.builder().set("to-bucket", "ledger-next")
-                    .build(), false));
+            kit.restore(new RestoreRequest(
+                    "ledger",
+                    next.id(),
+                    Settings.builder().set("to-bucket", "ledger-next").build(),
+                    false));
             assertThat(history("ledger-next", "a.txt")).containsExactly("one", "two", "four");
             assertThat(history("ledger-next", "b.pdf")).containsExactly("%PDF-1.4 report", "(deleted)");
         }
@@ -169,10 +215,17 @@ class MinioBucketVersionsIT {
     void aKeyChangedAfterTheBackupIsLeftAloneUnlessForced() throws Exception {
         s3.createVersionedBucket("notes");
         put("notes", "n.txt", "old", "text/plain", Map.of());
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(MinioBucketTarget.provider(client)).build()) {
-            TargetSpec spec = new TargetSpec("notes", "minio-bucket",
-                    Settings.builder().add("bucket", "notes").set("versions", "true").build());
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
+                .build()) {
+            TargetSpec spec = new TargetSpec(
+                    "notes",
+                    "minio-bucket",
+                    Settings.builder()
+                            .add("bucket", "notes")
+                            .set("versions", "true")
+                            .build());
             BackupResult b = kit.backup(spec);
             put("notes", "n.txt", "newer", "text/plain", Map.of());
 
@@ -187,21 +240,45 @@ class MinioBucketVersionsIT {
     void anUnversionedBucketBacksUpWithVersionsTooAndAtNeedsAVersionedBackup() throws Exception {
         s3.createBucket("plain");
         put("plain", "p.txt", "p", "text/plain", Map.of());
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(MinioBucketTarget.provider(client)).build()) {
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
+                .build()) {
             // S3 names the one version of an object in an unversioned bucket "null"
-            BackupResult versioned = kit.backup(new TargetSpec("plain", "minio-bucket",
-                    Settings.builder().add("bucket", "plain").set("versions", "true").build()));
+            BackupResult versioned = kit.backup(new TargetSpec(
+                    "plain",
+                    "minio-bucket",
+                    Settings.builder()
+                            .add("bucket", "plain")
+                            .set("versions", "true")
+                            .build()));
             assertThat(versioned.manifest().metadata()).containsEntry("versions", 1);
-            kit.restore(new RestoreRequest("plain", versioned.id(), Settings.builder().set("to-bucket", "plain-copy")
-                    .set("at", Instant.now().toString()).build(), false));
+            kit.restore(new RestoreRequest(
+                    "plain",
+                    versioned.id(),
+                    Settings.builder()
+                            .set("to-bucket", "plain-copy")
+                            .set("at", Instant.now().toString())
+                            .build(),
+                    false));
             assertThat(get("plain-copy", "p.txt", null)).isEqualTo("p");
 
-            BackupResult b = kit.backup(new TargetSpec("plain", "minio-bucket",
-                    Settings.builder().add("bucket", "plain").set("full", "true").build()));
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest("plain", b.id(),
-                    Settings.builder().set("at", Instant.now().toString()).build(), false)))
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("versions=true");
+            BackupResult b = kit.backup(new TargetSpec(
+                    "plain",
+                    "minio-bucket",
+                    Settings.builder()
+                            .add("bucket", "plain")
+                            .set("full", "true")
+                            .build()));
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "plain",
+                            b.id(),
+                            Settings.builder()
+                                    .set("at", Instant.now().toString())
+                                    .build(),
+                            false)))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("versions=true");
         }
     }
 
@@ -209,20 +286,38 @@ class MinioBucketVersionsIT {
     void tagsChangedWithoutNewBytesAreInTheNextBackup() throws Exception {
         s3.createBucket("tagged");
         put("tagged", "t.txt", "same bytes", "text/plain", Map.of());
-        client.setObjectTags(io.minio.SetObjectTagsArgs.builder().bucket("tagged").object("t.txt")
-                .tags(Map.of("stage", "draft")).build());
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString())
-                .register(MinioBucketTarget.provider(client)).build()) {
-            TargetSpec spec = new TargetSpec("tagged", "minio-bucket", Settings.builder().add("bucket", "tagged").build());
+        client.setObjectTags(io.minio.SetObjectTagsArgs.builder()
+                .bucket("tagged")
+                .object("t.txt")
+                .tags(Map.of("stage", "draft"))
+                .build());
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(MinioBucketTarget.provider(client))
+                .build()) {
+            TargetSpec spec = new TargetSpec(
+                    "tagged",
+                    "minio-bucket",
+                    Settings.builder().add("bucket", "tagged").build());
             kit.backup(spec);
-            client.setObjectTags(io.minio.SetObjectTagsArgs.builder().bucket("tagged").object("t.txt")
-                    .tags(Map.of("stage", "final")).build());
+            client.setObjectTags(io.minio.SetObjectTagsArgs.builder()
+                    .bucket("tagged")
+                    .object("t.txt")
+                    .tags(Map.of("stage", "final"))
+                    .build());
             BackupResult next = kit.backup(spec);
             assertThat(next.manifest().metadata()).containsEntry("objectsReused", 1); // the bytes were not copied again
-            kit.restore(new RestoreRequest("tagged", next.id(), Settings.builder().set("to-bucket", "tagged-copy")
-                    .build(), false));
-            assertThat(client.getObjectTags(io.minio.GetObjectTagsArgs.builder().bucket("tagged-copy").object("t.txt")
-                    .build()).get()).containsEntry("stage", "final");
+            kit.restore(new RestoreRequest(
+                    "tagged",
+                    next.id(),
+                    Settings.builder().set("to-bucket", "tagged-copy").build(),
+                    false));
+            assertThat(client.getObjectTags(io.minio.GetObjectTagsArgs.builder()
+                                    .bucket("tagged-copy")
+                                    .object("t.txt")
+                                    .build())
+                            .get())
+                    .containsEntry("stage", "final");
         }
     }
 }

@@ -18,11 +18,14 @@ import org.testcontainers.junit.jupiter.Testcontainers;
 class MinioContainerIT extends StorageBackendContract {
     @Container
     static final MinIOContainer MINIO = new MinIOContainer("minio/minio:RELEASE.2025-04-22T22-12-26Z");
+
     static MinioClient client;
 
     @BeforeAll
     static void bucket() throws Exception {
-        client = MinioClient.builder().endpoint(MINIO.getS3URL()).credentials(MINIO.getUserName(), MINIO.getPassword())
+        client = MinioClient.builder()
+                .endpoint(MINIO.getS3URL())
+                .credentials(MINIO.getUserName(), MINIO.getPassword())
                 .build();
         client.makeBucket(MakeBucketArgs.builder().bucket("backups").build());
     }

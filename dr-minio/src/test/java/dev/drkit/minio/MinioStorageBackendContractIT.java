@@ -12,12 +12,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class MinioStorageBackendContractIT extends StorageBackendContract {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension("backups");
+
     static MinioClient client;
 
     @BeforeAll
     static void startClient() {
-        client = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey()).build();
+        client = MinioClient.builder()
+                .endpoint(s3.endpoint().toString())
+                .region("us-east-1")
+                .credentials(s3.accessKey(), s3.secretKey())
+                .build();
     }
 
     @Override
@@ -30,15 +34,20 @@ class MinioStorageBackendContractIT extends StorageBackendContract {
         try (var upload = backend.create("contract/multipart-abort")) {
             upload.stream().write(new byte[12 << 20]);
         }
-        try (var aws = software.amazon.awssdk.services.s3.S3Client.builder().endpointOverride(s3.endpoint())
-                .region(software.amazon.awssdk.regions.Region.US_EAST_1).forcePathStyle(true)
+        try (var aws = software.amazon.awssdk.services.s3.S3Client.builder()
+                .endpointOverride(s3.endpoint())
+                .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .forcePathStyle(true)
                 .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(s3.accessKey(),
-                                s3.secretKey()))).build()) {
-            org.assertj.core.api.Assertions.assertThat(aws.listMultipartUploads(r -> r.bucket("backups")).uploads())
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                                s3.accessKey(), s3.secretKey())))
+                .build()) {
+            org.assertj.core.api.Assertions.assertThat(
+                            aws.listMultipartUploads(r -> r.bucket("backups")).uploads())
                     .isEmpty();
         }
-        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort")).isEmpty();
+        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort"))
+                .isEmpty();
     }
 
     @Override

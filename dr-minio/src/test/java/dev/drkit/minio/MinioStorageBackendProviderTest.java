@@ -10,8 +10,10 @@ import org.junit.jupiter.api.Test;
 class MinioStorageBackendProviderTest {
     @Test
     void aMalformedSecureOptionIsRefusedNotTakenForTrue() {
-        assertThatThrownBy(() -> new MinioStorageBackendProvider().create(
-                URI.create("minio://127.0.0.1:9000/bucket/prefix?secure=flase"), Settings.empty()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("secure").hasMessageContaining("true or false");
+        assertThatThrownBy(() -> new MinioStorageBackendProvider()
+                        .create(URI.create("minio://127.0.0.1:9000/bucket/prefix?secure=flase"), Settings.empty()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("secure")
+                .hasMessageContaining("true or false");
     }
 }

@@ -42,6 +42,7 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 public final class EmbeddedPostgres implements AutoCloseable {
     /** The superuser of a cluster this class creates. */
     public static final String SUPERUSER = "postgres";
+
     private static final String BUNDLE = "postgres-linux-x86_64.txz";
 
     private final Path bin;
@@ -110,7 +111,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
                 for (Path p : all.toList()) {
                     if (!Files.isSymbolicLink(p)) { // readable by the service user, whoever packed it
                         boolean exec = Files.isDirectory(p) || Files.isExecutable(p);
-                        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
+                        Files.setPosixFilePermissions(
+                                p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
                     }
                 }
             }
@@ -150,7 +152,10 @@ public final class EmbeddedPostgres implements AutoCloseable {
         Files.createDirectories(dir);
         byte[] secret = new byte[12];
         new SecureRandom().nextBytes(secret);
-        EmbeddedPostgres pg = new EmbeddedPostgres(bin, dir.resolve("data"), dir.resolve("server.log"),
+        EmbeddedPostgres pg = new EmbeddedPostgres(
+                bin,
+                dir.resolve("data"),
+                dir.resolve("server.log"),
                 PgProcesses.freePort(),
                 HexFormat.of().formatHex(secret));
         Path pwfile = dir.resolve(".pwfile");
@@ -158,15 +163,28 @@ public final class EmbeddedPostgres implements AutoCloseable {
         Files.setPosixFilePermissions(pwfile, PosixFilePermissions.fromString("rw-------"));
         try {
             giveToServiceUser(dir);
-            pg.run(List.of(bin.resolve("initdb").toString(), "-D", pg.data.toString(), "-U", SUPERUSER,
-                    "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                    "--locale=C", "--no-sync"), Duration.ofMinutes(2));
+            pg.run(
+                    List.of(
+                            bin.resolve("initdb").toString(),
+                            "-D",
+                            pg.data.toString(),
+                            "-U",
+                            SUPERUSER,
+                            "--pwfile=" + pwfile,
+                            "--auth-local=trust",
+                            "--auth-host=scram-sha-256",
+                            "-E",
+                            "UTF8",
+                            "--locale=C",
+                            "--no-sync"),
+                    Duration.ofMinutes(2));
         } finally {
             Files.deleteIfExists(pwfile);
         }
         StringBuilder conf = new StringBuilder("\n# drkit embedded defaults\nlisten_addresses = '127.0.0.1'\n"
                 + "unix_socket_directories = ''\nport = " + pg.port + "\n");
-        settings.forEach((k, v) -> conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+        settings.forEach((k, v) ->
+                conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
         Files.writeString(pg.data.resolve("postgresql.conf"), conf.toString(), StandardOpenOption.APPEND);
         pg.start();
         return pg;
@@ -180,8 +198,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * @param password the superuser password of the cluster it came from
      */
     public static EmbeddedPostgres open(Path bin, Path dataDir, String password) throws IOException {
-        EmbeddedPostgres pg = new EmbeddedPostgres(bin, dataDir,
-                dataDir.resolveSibling(dataDir.getFileName() + ".log"), PgProcesses.freePort(), password);
+        EmbeddedPostgres pg = new EmbeddedPostgres(
+                bin, dataDir, dataDir.resolveSibling(dataDir.getFileName() + ".log"), PgProcesses.freePort(), password);
         Files.deleteIfExists(pg.log);
         Files.createFile(pg.log);
         giveToServiceUser(dataDir);
@@ -192,8 +210,19 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     /** Starts the server and waits until it accepts connections (or, in recovery, until it started). */
     public void start() {
-        run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w", "-t", "600",
-                "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", "start"),
+        run(
+                List.of(
+                        bin.resolve("pg_ctl").toString(),
+                        "-D",
+                        data.toString(),
+                        "-l",
+                        log.toString(),
+                        "-w",
+                        "-t",
+                        "600",
+                        "-o",
+                        "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+                        "start"),
                 Duration.ofMinutes(11));
         running = true;
     }
@@ -204,8 +233,16 @@ public final class EmbeddedPostgres implements AutoCloseable {
      */
     public void stop(boolean crash) {
         if (running) {
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", crash ? "immediate" : "fast",
-                    "-w", "stop"), Duration.ofMinutes(2));
+            run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-m",
+                            crash ? "immediate" : "fast",
+                            "-w",
+                            "stop"),
+                    Duration.ofMinutes(2));
             running = false;
         }
     }
@@ -225,8 +262,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
     static void awaitPromotion(Connector server, Duration timeout, String hint) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            try (Connection c = server.open(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+            try (Connection c = server.open();
+                    Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
                 rs.next();
                 if (!rs.getBoolean(1)) {
                     return;

@@ -12,8 +12,7 @@ import java.util.stream.Stream;
 final class PgBinaries {
     private static final Path DEBIAN = Path.of("/usr/lib/postgresql");
 
-    private PgBinaries() {
-    }
+    private PgBinaries() {}
 
     /** The first directory on PATH holding an executable {@code tool}. */
     static Optional<Path> onPath(String tool) {
@@ -37,8 +36,10 @@ final class PgBinaries {
             return Optional.empty();
         }
         try (Stream<Path> s = Files.list(DEBIAN)) {
-            return s.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve(tool)))
-                    .max(Comparator.comparingInt(b -> major(b.getParent().getFileName().toString())));
+            return s.map(v -> v.resolve("bin"))
+                    .filter(b -> Files.isExecutable(b.resolve(tool)))
+                    .max(Comparator.comparingInt(
+                            b -> major(b.getParent().getFileName().toString())));
         } catch (IOException e) {
             return Optional.empty();
         }

@@ -29,8 +29,8 @@ final class PgConnection {
     private final String password;
     private final Map<String, String> params;
 
-    private PgConnection(String host, int port, String database, String user, String password,
-                         Map<String, String> params) {
+    private PgConnection(
+            String host, int port, String database, String user, String password, Map<String, String> params) {
         this.host = host;
         this.port = port;
         this.database = database;
@@ -41,14 +41,17 @@ final class PgConnection {
 
     /** Reads {@code url}, {@code user}, {@code password-file} / {@code password-env} from settings. */
     static PgConnection from(Settings s) {
-        String url = s.get("url").orElseThrow(() -> new ConfigException(
-                "postgres: give the server as setting 'url' (jdbc:postgresql://HOST:PORT/DATABASE)"));
+        String url = s.get("url")
+                .orElseThrow(() -> new ConfigException(
+                        "postgres: give the server as setting 'url' (jdbc:postgresql://HOST:PORT/DATABASE)"));
         if (!url.startsWith("jdbc:postgresql://")) {
             throw new ConfigException("postgres: setting 'url' must start with jdbc:postgresql://, not '"
                     + url.replaceAll("\\?.*", "") + "'");
         }
         URI uri = URI.create(url.substring("jdbc:".length()));
-        String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+        String db = uri.getPath() == null || uri.getPath().length() <= 1
+                ? "postgres"
+                : uri.getPath().substring(1);
         Map<String, String> params = new LinkedHashMap<>();
         if (uri.getRawQuery() != null) {
             for (String kv : uri.getRawQuery().split("&")) {
@@ -63,10 +66,14 @@ final class PgConnection {
         // a password in the URL is taken out of it, so that it is handled (and redacted) like any other
         String inUrl = params.remove("password");
         String password = Secrets.password(s, "PGPASSWORD");
-        return new PgConnection(uri.getHost() == null ? "localhost" : uri.getHost(),
-                uri.getPort() < 0 ? 5432 : uri.getPort(), db, user, password != null ? password : inUrl, params);
+        return new PgConnection(
+                uri.getHost() == null ? "localhost" : uri.getHost(),
+                uri.getPort() < 0 ? 5432 : uri.getPort(),
+                db,
+                user,
+                password != null ? password : inUrl,
+                params);
     }
-
 
     /** The same server and credentials, another database. */
     PgConnection withDatabase(String db) {
@@ -90,8 +97,10 @@ final class PgConnection {
         StringBuilder b = new StringBuilder("jdbc:postgresql://" + host + ":" + port + "/" + database);
         char sep = '?';
         for (Map.Entry<String, String> e : params.entrySet()) {
-            b.append(sep).append(e.getKey()).append('=').append(java.net.URLEncoder.encode(e.getValue(),
-                    StandardCharsets.UTF_8));
+            b.append(sep)
+                    .append(e.getKey())
+                    .append('=')
+                    .append(java.net.URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
             sep = '&';
         }
         return b.toString();

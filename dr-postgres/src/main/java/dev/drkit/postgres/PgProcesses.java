@@ -32,7 +32,8 @@ final class PgProcesses {
      * signal was armed, nothing is started. Stdin is passed on through fd 3, since a
      * background command's own stdin is /dev/null.
      */
-    private static final String DIE_WITH_PARENT = String.join("\n",
+    private static final String DIE_WITH_PARENT = String.join(
+            "\n",
             "trap 'kill -KILL 0' TERM",
             "kill -0 \"$1\" 2>/dev/null || exit 137",
             "shift",
@@ -52,8 +53,7 @@ final class PgProcesses {
         return t;
     });
 
-    private PgProcesses() {
-    }
+    private PgProcesses() {}
 
     /** Whether {@link #diesWithThisProcess} can make a tool die with this process (Linux with util-linux). */
     static boolean canTieToThisProcess() {
@@ -76,8 +76,17 @@ final class PgProcesses {
             }
             return command;
         }
-        List<String> cmd = new ArrayList<>(List.of(SETSID.get().toString(), "--wait", SETPRIV.get().toString(),
-                "--pdeathsig", "TERM", "--", SH.toString(), "-c", DIE_WITH_PARENT, "drkit-tool",
+        List<String> cmd = new ArrayList<>(List.of(
+                SETSID.get().toString(),
+                "--wait",
+                SETPRIV.get().toString(),
+                "--pdeathsig",
+                "TERM",
+                "--",
+                SH.toString(),
+                "-c",
+                DIE_WITH_PARENT,
+                "drkit-tool",
                 String.valueOf(ProcessHandle.current().pid())));
         cmd.addAll(command);
         return cmd;
@@ -141,17 +150,27 @@ final class PgProcesses {
         try {
             Path out = Files.createTempFile("drkit-" + tool, ".log");
             try {
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                Process p = new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(out.toFile())
+                        .start();
                 if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                     p.destroyForcibly();
-                    throw new DrException(ErrorCode.TARGET, tool + " did not finish within " + timeoutSeconds + " s"
-                            + (serverLog == null ? "" : "; see " + serverLog));
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            tool + " did not finish within " + timeoutSeconds + " s"
+                                    + (serverLog == null ? "" : "; see " + serverLog));
                 }
                 if (p.exitValue() != 0) {
-                    throw new DrException(ErrorCode.TARGET, tool + " failed (exit " + p.exitValue() + "): "
-                            + PostgresLogicalTarget.lastLines(Files.readString(out, StandardCharsets.UTF_8))
-                            + (serverLog != null && Files.exists(serverLog) ? " | server log: "
-                            + PostgresLogicalTarget.lastLines(Files.readString(serverLog, StandardCharsets.UTF_8)) : ""));
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            tool + " failed (exit " + p.exitValue() + "): "
+                                    + PostgresLogicalTarget.lastLines(Files.readString(out, StandardCharsets.UTF_8))
+                                    + (serverLog != null && Files.exists(serverLog)
+                                            ? " | server log: "
+                                                    + PostgresLogicalTarget.lastLines(
+                                                            Files.readString(serverLog, StandardCharsets.UTF_8))
+                                            : ""));
                 }
             } finally {
                 Files.deleteIfExists(out);

@@ -72,7 +72,9 @@ final class PgTools {
 
     /** The major version of a tool, e.g. 15. */
     int majorVersion(String tool) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(tool(tool).toString(), "--version").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(tool(tool).toString(), "--version")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         Matcher m = VERSION.matcher(out);

@@ -6,9 +6,9 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
 import dev.drkit.core.files.FileTrees;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,12 +16,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.time.Duration;
 
 /**
  * {@code pg-physical-restore-test} (level restore) for {@code postgres} base backups: restores
@@ -44,7 +44,10 @@ public final class PhysicalRestoreTest implements Verifier {
     /** Provides {@code pg-physical-restore-test} at level restore. */
     public static final class Provider extends TargetVerifierProvider {
         public Provider() {
-            super("pg-physical-restore-test", VerifyLevel.RESTORE, PostgresPhysicalTargetProvider.TYPE,
+            super(
+                    "pg-physical-restore-test",
+                    VerifyLevel.RESTORE,
+                    PostgresPhysicalTargetProvider.TYPE,
                     PhysicalRestoreTest::new);
         }
     }
@@ -61,29 +64,50 @@ public final class PhysicalRestoreTest implements Verifier {
         Map<String, Object> details = new LinkedHashMap<>();
         Map<String, Object> meta = context.manifest().metadata();
         Path bin = serverBinDir(settings, String.valueOf(meta.getOrDefault("serverVersion", "")));
-        Path scratch = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-verify-",
+        Path scratch = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-pg-verify-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path data = scratch.resolve("data");
         Path wal = Files.createDirectory(scratch.resolve("wal"));
         String owner = null;
         boolean started = false;
         try {
-            Settings options = Settings.builder().set("to", data.toString()).set("immediate", "true")
-                    .set("restore-command", "cp '" + wal + "/%f' '%p'").build();
-            new PostgresPhysicalTarget(Settings.empty()).restore(new PostgresVerifiers.ScratchRestore(context, options));
+            Settings options = Settings.builder()
+                    .set("to", data.toString())
+                    .set("immediate", "true")
+                    .set("restore-command", "cp '" + wal + "/%f' '%p'")
+                    .build();
+            new PostgresPhysicalTarget(Settings.empty())
+                    .restore(new PostgresVerifiers.ScratchRestore(context, options));
             stageWal(context, meta, data, wal);
-            owner = Files.getOwner(data.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
+            owner = Files.getOwner(data.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)
+                    .getName();
             if (PgProcesses.root()) {
                 PgProcesses.run(List.of("chown", "-R", owner + ":", scratch.toString()), null, 60, null);
             }
             int port = PgProcesses.freePort();
-            PgProcesses.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", scratch.resolve("log").toString(),
-                    "-w", "-t", "600", "-o", "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1"
-                            + " -c archive_mode=off", "start"), owner, 660, null);
+            PgProcesses.run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-l",
+                            scratch.resolve("log").toString(),
+                            "-w",
+                            "-t",
+                            "600",
+                            "-o",
+                            "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1" + " -c archive_mode=off",
+                            "start"),
+                    owner,
+                    660,
+                    null);
             started = true;
             String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
             PgConnection admin = PgConnection.from(settings.toBuilder()
-                    .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database).build());
+                    .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
+                    .build());
             EmbeddedPostgres.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
             details.put("restoreSeconds", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
             try (Connection c = admin.open()) {
@@ -96,8 +120,11 @@ public final class PhysicalRestoreTest implements Verifier {
         } finally {
             if (started) {
                 try {
-                    PgProcesses.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
-                            owner, 60, null);
+                    PgProcesses.run(
+                            List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),
+                            owner,
+                            60,
+                            null);
                 } catch (DrException e) {
                     problems.add("stopping the scratch cluster failed: " + e.getMessage());
                 }
@@ -118,8 +145,9 @@ public final class PhysicalRestoreTest implements Verifier {
         for (long lsn = from - from % segmentSize; Long.compareUnsigned(lsn, to) <= 0; lsn += segmentSize) {
             String name = WalArchive.segmentName(timeline, lsn, segmentSize);
             if (!archive.fetch(name, wal.resolve(name), data)) {
-                throw new DrException(DrException.ErrorCode.BACKUP_NOT_FOUND, "WAL segment " + name
-                        + " that the backup needs is not in the repository");
+                throw new DrException(
+                        DrException.ErrorCode.BACKUP_NOT_FOUND,
+                        "WAL segment " + name + " that the backup needs is not in the repository");
             }
         }
     }

@@ -79,8 +79,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
             tools.requireAtLeast("pg_dump", serverMajor);
             context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
             context.metadata("database", conn.database());
-            context.metadata("encoding", single(jdbc, "SELECT pg_encoding_to_char(encoding) FROM pg_database "
-                    + "WHERE datname = current_database()"));
+            context.metadata(
+                    "encoding",
+                    single(
+                            jdbc,
+                            "SELECT pg_encoding_to_char(encoding) FROM pg_database "
+                                    + "WHERE datname = current_database()"));
             long size = Long.parseLong(single(jdbc, "SELECT pg_database_size(current_database())"));
             context.metadata("databaseSize", size);
             context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
@@ -89,8 +93,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
             context.metadata("tables", counts.size());
             context.metadata("rowCounts", counts);
 
-            dump(tools, conn, List.of("--format=custom", "--compress=0", "--snapshot=" + snapshot, "--no-password",
-                    conn.database()), "pg_dump", context.newArtifact(ARCHIVE));
+            dump(
+                    tools,
+                    conn,
+                    List.of(
+                            "--format=custom",
+                            "--compress=0",
+                            "--snapshot=" + snapshot,
+                            "--no-password",
+                            conn.database()),
+                    "pg_dump",
+                    context.newArtifact(ARCHIVE));
             jdbc.commit();
         } catch (SQLException e) {
             throw sqlError("backing up " + conn, conn, e);
@@ -100,7 +113,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
         }
         if (settings.bool("globals", false)) {
             try {
-                dump(tools, conn, List.of("--globals-only", "--no-password"), "pg_dumpall", context.newArtifact(GLOBALS));
+                dump(
+                        tools,
+                        conn,
+                        List.of("--globals-only", "--no-password"),
+                        "pg_dumpall",
+                        context.newArtifact(GLOBALS));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new DrException(ErrorCode.INTERRUPTED, "interrupted while dumping globals");
@@ -111,11 +129,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
     /** Exact row counts of every user table, inside the snapshot pg_dump uses. */
     private static Map<String, Long> rowCounts(Connection jdbc) throws SQLException {
         List<String> tables = new ArrayList<>();
-        try (Statement s = jdbc.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
-                        + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-                        + "AND n.nspname NOT LIKE 'pg_temp%' AND NOT c.relispartition ORDER BY 1")) {
+        try (Statement s = jdbc.createStatement();
+                ResultSet rs =
+                        s.executeQuery("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+                                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+                                + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
+                                + "AND n.nspname NOT LIKE 'pg_temp%' AND NOT c.relispartition ORDER BY 1")) {
             while (rs.next()) {
                 tables.add(rs.getString(1));
             }
@@ -136,12 +155,14 @@ public final class PostgresLogicalTarget implements BackupTarget {
             throws IOException, InterruptedException {
         try (PgTools.Run run = tools.start(conn, tool, args)) {
             run.process.getOutputStream().close();
-            try (OutputStream out = artifact; InputStream in = run.process.getInputStream()) {
+            try (OutputStream out = artifact;
+                    InputStream in = run.process.getInputStream()) {
                 in.transferTo(out);
                 int code = run.await();
                 if (code != 0) {
-                    throw new DrException(ErrorCode.TARGET, tool + " of " + conn + " failed (exit " + code + "): "
-                            + lastLines(run.stderr()));
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            tool + " of " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
                 }
             }
         }
@@ -150,13 +171,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
-        String toDatabase = o.get("to-database").orElseThrow(() -> new ConfigException(
-                "postgres-logical restore needs setting 'to-database' (a new one is created; an existing one needs "
-                        + "RestoreRequest.force)"));
+        String toDatabase = o.get("to-database")
+                .orElseThrow(() -> new ConfigException(
+                        "postgres-logical restore needs setting 'to-database' (a new one is created; an existing one needs "
+                                + "RestoreRequest.force)"));
         PgConnection admin = PgConnection.from(o);
         PgConnection target = admin.withDatabase(toDatabase);
         PgTools tools = PgTools.find(o.get("bin-dir", null));
-        boolean created = prepareDatabase(admin, toDatabase, context.force(),
+        boolean created = prepareDatabase(
+                admin,
+                toDatabase,
+                context.force(),
                 RestoreInProgress.ofThisProcess(context.manifest().id()));
         try {
             if (o.bool("globals", false) && context.manifest().artifact(GLOBALS).isPresent()) {
@@ -164,13 +189,19 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 try (InputStream in = context.openArtifact(GLOBALS)) {
                     globals = in.readNBytes(MAX_GLOBALS); // roles and tablespaces: kilobytes
                     if (in.read() >= 0) {
-                        throw new dev.drkit.CorruptDataException(GLOBALS + " of backup " + context.manifest().id()
-                                + " is larger than " + MAX_GLOBALS + " bytes, which roles and tablespaces never are");
+                        throw new dev.drkit.CorruptDataException(
+                                GLOBALS + " of backup " + context.manifest().id() + " is larger than " + MAX_GLOBALS
+                                        + " bytes, which roles and tablespaces never are");
                     }
                 }
-                PsqlScriptGuard.check(globals, GLOBALS + " of backup " + context.manifest().id());
-                feed(tools, admin, "psql", List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0",
-                        "-f", "-"), new java.io.ByteArrayInputStream(globals));
+                PsqlScriptGuard.check(
+                        globals, GLOBALS + " of backup " + context.manifest().id());
+                feed(
+                        tools,
+                        admin,
+                        "psql",
+                        List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", "-"),
+                        new java.io.ByteArrayInputStream(globals));
             }
             List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
             o.getAll("table").forEach(t -> args.add("--table=" + t));
@@ -203,12 +234,13 @@ public final class PostgresLogicalTarget implements BackupTarget {
      * this process's private temporary directory, removed afterwards (and by the next run if
      * this one is killed).
      */
-    private static void restoreParallel(PgTools tools, PgConnection target, List<String> args, int jobs,
-                                        RestoreContext context) throws IOException {
+    private static void restoreParallel(
+            PgTools tools, PgConnection target, List<String> args, int jobs, RestoreContext context)
+            throws IOException {
         Path file = PrivateScratch.current().createFile("restore-", ".dump");
         try {
             try (InputStream in = context.openArtifact(ARCHIVE);
-                 OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE)) {
+                    OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE)) {
                 in.transferTo(out);
             }
             List<String> all = new ArrayList<>(args);
@@ -219,8 +251,9 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
                 int code = run.await();
                 if (code != 0) {
-                    throw new DrException(ErrorCode.TARGET, "pg_restore into " + target + " failed (exit " + code
-                            + "): " + lastLines(run.stderr()));
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            "pg_restore into " + target + " failed (exit " + code + "): " + lastLines(run.stderr()));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -234,14 +267,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
     /** Streams {@code data} into a tool's stdin; a checksum failure of the data stops the tool. */
     static void feed(PgTools tools, PgConnection conn, String tool, List<String> args, InputStream data)
             throws IOException {
-        try (PgTools.Run run = tools.start(conn, tool, args); InputStream in = data) {
-            Thread drainOut = new Thread(() -> {
-                try {
-                    run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
-                } catch (IOException ignored) {
-                    // process gone
-                }
-            }, "drkit-pg-stdout");
+        try (PgTools.Run run = tools.start(conn, tool, args);
+                InputStream in = data) {
+            Thread drainOut = new Thread(
+                    () -> {
+                        try {
+                            run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                        } catch (IOException ignored) {
+                            // process gone
+                        }
+                    },
+                    "drkit-pg-stdout");
             drainOut.setDaemon(true);
             drainOut.start();
             try (OutputStream stdin = run.process.getOutputStream()) {
@@ -260,8 +296,9 @@ public final class PostgresLogicalTarget implements BackupTarget {
             }
             int code = run.await();
             if (code != 0) {
-                throw new DrException(ErrorCode.TARGET, tool + " into " + conn + " failed (exit " + code + "): "
-                        + lastLines(run.stderr()));
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        tool + " into " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -300,15 +337,20 @@ public final class PostgresLogicalTarget implements BackupTarget {
                     return false;
                 }
                 if (!left.get().abandoned() && !force) {
-                    throw new DestinationNotEmptyException("database " + db + " on " + admin.withDatabase(db)
-                            + " is being restored by " + left.get().who() + ", or was left half-restored by it; "
-                            + "wait for that restore to end, or restore with force to drop the database and start again");
+                    throw new DestinationNotEmptyException(
+                            "database " + db + " on " + admin.withDatabase(db)
+                                    + " is being restored by " + left.get().who()
+                                    + ", or was left half-restored by it; "
+                                    + "wait for that restore to end, or restore with force to drop the database and start again");
                 }
                 try (Statement s = c.createStatement()) {
                     s.execute("DROP DATABASE " + quoteIdent(db) + " WITH (FORCE)");
                 }
-                LOG.warn("dropped database {}, left half-restored by an interrupted restore of {}, before restoring "
-                        + "into it again", db, left.get().who());
+                LOG.warn(
+                        "dropped database {}, left half-restored by an interrupted restore of {}, before restoring "
+                                + "into it again",
+                        db,
+                        left.get().who());
             }
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE DATABASE " + quoteIdent(db));
@@ -339,7 +381,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
     }
 
     static void dropQuietly(PgConnection admin, String db) {
-        try (Connection c = open(admin); Statement s = c.createStatement()) {
+        try (Connection c = open(admin);
+                Statement s = c.createStatement()) {
             s.execute("DROP DATABASE IF EXISTS " + quoteIdent(db) + " WITH (FORCE)");
         } catch (SQLException e) {
             LOG.warn("could not drop database {} after a failed restore: {}", db, admin.redact(e.getMessage()));
@@ -355,7 +398,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }
@@ -365,10 +409,14 @@ public final class PostgresLogicalTarget implements BackupTarget {
         String msg = conn.redact(String.valueOf(e.getMessage()));
         boolean auth = "28P01".equals(e.getSQLState()) || "28000".equals(e.getSQLState());
         boolean down = e.getSQLState() != null && e.getSQLState().startsWith("08");
-        String advice = auth ? "check the user and the password file" : down ? "check that the server is up and reachable"
-                : "see the PostgreSQL error above";
-        return new DrException(auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET, doing + " failed: " + msg + "; "
-                + advice, null, down);
+        String advice = auth
+                ? "check the user and the password file"
+                : down ? "check that the server is up and reachable" : "see the PostgreSQL error above";
+        return new DrException(
+                auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET,
+                doing + " failed: " + msg + "; " + advice,
+                null,
+                down);
     }
 
     static String lastLines(String text) {

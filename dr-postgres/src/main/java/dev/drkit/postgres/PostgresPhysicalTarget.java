@@ -75,15 +75,32 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     public static final String FILE_LIST = "files.tsv";
     /** Files changed this close to the previous backup's start are copied again: mtime granularity. */
     private static final Duration MTIME_SLACK = Duration.ofSeconds(2);
+
     private static final Logger LOG = LoggerFactory.getLogger(PostgresPhysicalTarget.class);
 
     /** Directories whose contents base backups leave out (the directories themselves are kept). */
-    private static final Set<String> EMPTY_DIRS = Set.of("pg_wal", "pg_replslot", "pg_stat_tmp", "pg_dynshmem",
-            "pg_notify", "pg_serial", "pg_snapshots", "pg_subtrans");
+    private static final Set<String> EMPTY_DIRS = Set.of(
+            "pg_wal",
+            "pg_replslot",
+            "pg_stat_tmp",
+            "pg_dynshmem",
+            "pg_notify",
+            "pg_serial",
+            "pg_snapshots",
+            "pg_subtrans");
     /** Files base backups leave out, wherever they are. */
-    private static final Set<String> SKIP_FILES = Set.of("postmaster.pid", "postmaster.opts", "backup_label",
-            "tablespace_map", "backup_manifest", "recovery.signal", "standby.signal", "recovery.conf",
-            "pg_internal.init", "current_logfiles");
+    private static final Set<String> SKIP_FILES = Set.of(
+            "postmaster.pid",
+            "postmaster.opts",
+            "backup_label",
+            "tablespace_map",
+            "backup_manifest",
+            "recovery.signal",
+            "standby.signal",
+            "recovery.conf",
+            "pg_internal.init",
+            "current_logfiles");
+
     private static final Pattern TEMP_RELATION = Pattern.compile("t\\d+_\\d+(_\\w+)?(\\.\\d+)?");
     private static final Pattern RELATION_FILE = Pattern.compile("(\\d+)(_\\w+)?(\\.\\d+)?");
 
@@ -106,13 +123,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     @Override
     public void backup(BackupContext context) throws IOException {
         PgConnection conn = PgConnection.from(settings);
-        int jobs = Math.max(1, settings.integer("jobs", Math.min(4, Runtime.getRuntime().availableProcessors())));
+        int jobs = Math.max(
+                1, settings.integer("jobs", Math.min(4, Runtime.getRuntime().availableProcessors())));
         Duration walTimeout = settings.duration("wal-timeout").orElse(Duration.ofMinutes(5));
         try (Connection jdbc = conn.open()) {
             int version = Integer.parseInt(single(jdbc, "SHOW server_version_num"));
             if (version < 150000) {
-                throw new ConfigException("physical backups need PostgreSQL 15 or newer (pg_backup_start); "
-                        + conn + " runs " + single(jdbc, "SHOW server_version") + "; use postgres-logical");
+                throw new ConfigException("physical backups need PostgreSQL 15 or newer (pg_backup_start); " + conn
+                        + " runs " + single(jdbc, "SHOW server_version") + "; use postgres-logical");
             }
             Path dataDir = settings.path("data-dir").orElse(Path.of(single(jdbc, "SHOW data_directory")));
             if (!Files.isReadable(dataDir.resolve("global").resolve("pg_control"))) {
@@ -129,8 +147,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         + "PostgresWalStreamer and give setting 'wal-source' the value stream)");
             }
             long systemId = Long.parseLong(single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
-            long segmentSize = Long.parseLong(single(jdbc,
-                    "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"));
+            long segmentSize = Long.parseLong(
+                    single(jdbc, "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"));
             context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
             context.metadata("systemIdentifier", Long.toUnsignedString(systemId));
             context.metadata("dataDirectory", dataDir.toString());
@@ -140,26 +158,37 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             String label = "drkit " + context.backupId();
             jdbc.setAutoCommit(true);
             Instant started = context.clock().instant();
-            String startLsn = single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', "
-                    + settings.bool("fast", true) + ")::text");
+            String startLsn = single(
+                    jdbc,
+                    "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + settings.bool("fast", true)
+                            + ")::text");
             int timeline = Integer.parseInt(single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
             long t0 = System.nanoTime();
-            LOG.info("base backup of {} started at {} on timeline {} (checkpoint took {} ms)", conn, startLsn, timeline,
-                    java.time.Duration.between(started, context.clock().instant()).toMillis());
+            LOG.info(
+                    "base backup of {} started at {} on timeline {} (checkpoint took {} ms)",
+                    conn,
+                    startLsn,
+                    timeline,
+                    java.time.Duration.between(started, context.clock().instant())
+                            .toMillis());
             boolean stopped = false;
             try {
                 List<TarWriter.Item> items = scan(dataDir);
                 long total = items.stream().mapToLong(TarWriter.Item::size).sum();
                 Map<String, FileEntry> previous = settings.bool("incremental", false)
-                        ? previousFiles(context, Long.toUnsignedString(systemId)) : Map.of();
-                Instant previousStart = previous.isEmpty() ? Instant.EPOCH : Instant.parse(String.valueOf(
-                        context.previous().orElseThrow().metadata().get("startTime")));
+                        ? previousFiles(context, Long.toUnsignedString(systemId))
+                        : Map.of();
+                Instant previousStart = previous.isEmpty()
+                        ? Instant.EPOCH
+                        : Instant.parse(String.valueOf(
+                                context.previous().orElseThrow().metadata().get("startTime")));
                 List<TarWriter.Item> copy = new ArrayList<>();
                 Map<String, FileEntry> referenced = new java.util.TreeMap<>();
                 boolean checksumCheck = settings.bool("checksum", false);
                 for (TarWriter.Item item : items) {
                     FileEntry before = item.kind() == TarWriter.Item.Kind.FILE ? previous.get(item.name()) : null;
-                    boolean same = before != null && before.size() == item.size()
+                    boolean same = before != null
+                            && before.size() == item.size()
                             && before.mtime() == item.mtime().toMillis()
                             && item.mtime().toInstant().isBefore(previousStart.minus(MTIME_SLACK));
                     if (same && checksumCheck) {
@@ -176,21 +205,34 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     dev.drkit.BackupManifest parent = context.previous().orElseThrow();
                     context.kind("incremental");
                     context.parent(parent.id());
-                    referenced.values().stream().map(FileEntry::backup).distinct()
-                            .filter(id -> !id.equals(parent.id())).forEach(context::dependsOn);
+                    referenced.values().stream()
+                            .map(FileEntry::backup)
+                            .distinct()
+                            .filter(id -> !id.equals(parent.id()))
+                            .forEach(context::dependsOn);
                     context.metadata("referencedFiles", referenced.size());
-                    context.metadata("referencedBytes", referenced.values().stream().mapToLong(FileEntry::size).sum());
+                    context.metadata(
+                            "referencedBytes",
+                            referenced.values().stream()
+                                    .mapToLong(FileEntry::size)
+                                    .sum());
                 }
-                context.expectBytes(copy.stream().mapToLong(TarWriter.Item::size).sum());
+                context.expectBytes(
+                        copy.stream().mapToLong(TarWriter.Item::size).sum());
                 Map<String, Stored> stored = copyParallel(context, dataDir, copy, jobs);
                 writeFileList(context, copy, stored, referenced);
                 long t1 = System.nanoTime();
-                LOG.info("copied {} files, {} MiB, in {} ms with {} streams", items.size(), total >> 20,
-                        (t1 - t0) / 1_000_000, jobs);
-                try (ResultSet rs = jdbc.createStatement().executeQuery(
-                        // PostgreSQL switches to a new segment either way; its own wait polls once a
-                        // second, so the WAL is awaited here instead, in the repository itself
-                        "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)")) {
+                LOG.info(
+                        "copied {} files, {} MiB, in {} ms with {} streams",
+                        items.size(),
+                        total >> 20,
+                        (t1 - t0) / 1_000_000,
+                        jobs);
+                try (ResultSet rs = jdbc.createStatement()
+                        .executeQuery(
+                                // PostgreSQL switches to a new segment either way; its own wait polls once a
+                                // second, so the WAL is awaited here instead, in the repository itself
+                                "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)")) {
                     rs.next();
                     stopped = true;
                     String stopLsn = rs.getString(1);
@@ -213,20 +255,42 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     context.metadata("walStop", walStop);
                     context.metadata("startTime", started.toString());
                     context.metadata("stopTime", stoppedAt.toString());
-                    context.metadata("files", items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE).count());
+                    context.metadata(
+                            "files",
+                            items.stream()
+                                    .filter(i -> i.kind() == TarWriter.Item.Kind.FILE)
+                                    .count());
                     context.metadata("bytes", total);
                     context.metadata("jobs", jobs);
                     long t2 = System.nanoTime();
                     // on a primary every segment up to the stop is complete now (pg_backup_stop switched WAL):
                     // drkit stores them itself rather than wait for archive_command to get round to it
                     Path ownWal = !streamed && "false".equals(single(jdbc, "SELECT pg_is_in_recovery()::text"))
-                            ? dataDir.resolve("pg_wal") : null;
-                    awaitWal(context, systemId, timeline, WalArchive.parseLsn(startLsn), WalArchive.parseLsn(stopLsn),
-                            segmentSize, walTimeout, ownWal, dataDir);
-                    LOG.info("stopped at {}; WAL {} to {} in the repository after {} ms", stopLsn, walStart, walStop,
+                            ? dataDir.resolve("pg_wal")
+                            : null;
+                    awaitWal(
+                            context,
+                            systemId,
+                            timeline,
+                            WalArchive.parseLsn(startLsn),
+                            WalArchive.parseLsn(stopLsn),
+                            segmentSize,
+                            walTimeout,
+                            ownWal,
+                            dataDir);
+                    LOG.info(
+                            "stopped at {}; WAL {} to {} in the repository after {} ms",
+                            stopLsn,
+                            walStart,
+                            walStop,
                             (System.nanoTime() - t2) / 1_000_000);
-                    if (!streamed && "true".equals(single(jdbc, "SELECT coalesce(last_failed_time > "
-                            + "coalesce(last_archived_time, '-infinity'), false)::text FROM pg_stat_archiver"))) {
+                    if (!streamed
+                            && "true"
+                                    .equals(
+                                            single(
+                                                    jdbc,
+                                                    "SELECT coalesce(last_failed_time > "
+                                                            + "coalesce(last_archived_time, '-infinity'), false)::text FROM pg_stat_archiver"))) {
                         context.metadata("archiverFailing", true);
                         LOG.warn("archive_command is failing (pg_stat_archiver): this backup holds the WAL it needs, "
                                 + "but recovery to any later point needs the WAL that is not being archived; fix "
@@ -284,7 +348,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             throws IOException {
         Set<String> unlogged = new HashSet<>();
         try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.filter(p -> p.getFileName().toString().endsWith("_init")).toList()) {
+            for (Path p : walk.filter(p -> p.getFileName().toString().endsWith("_init"))
+                    .toList()) {
                 Matcher m = RELATION_FILE.matcher(p.getFileName().toString());
                 if (m.matches()) {
                     unlogged.add(p.getParent() + "/" + m.group(1));
@@ -297,7 +362,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     continue;
                 }
                 String rel = prefix + root.relativize(p);
-                boolean skip = prefix.isEmpty() ? excluded(dataDir, p, unlogged) || rel.startsWith("pg_tblspc/")
+                boolean skip = prefix.isEmpty()
+                        ? excluded(dataDir, p, unlogged) || rel.startsWith("pg_tblspc/")
                         : excludedRelation(p, unlogged);
                 if (skip) {
                     continue;
@@ -342,20 +408,21 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
     /** Where a copied file went and the CRC32C of what was stored. */
-    record Stored(String artifact, String crc32c) {
-    }
+    record Stored(String artifact, String crc32c) {}
 
-    private static Map<String, Stored> copyParallel(BackupContext context, Path dataDir, List<TarWriter.Item> items,
-                                                    int jobs) throws IOException {
+    private static Map<String, Stored> copyParallel(
+            BackupContext context, Path dataDir, List<TarWriter.Item> items, int jobs) throws IOException {
         Map<String, String> checksums = new java.util.concurrent.ConcurrentHashMap<>();
         List<List<TarWriter.Item>> parts = new ArrayList<>();
         long[] sizes = new long[jobs];
         for (int i = 0; i < jobs; i++) {
             parts.add(new ArrayList<>());
         }
-        List<TarWriter.Item> directories = items.stream().filter(i -> i.kind() != TarWriter.Item.Kind.FILE).toList();
+        List<TarWriter.Item> directories =
+                items.stream().filter(i -> i.kind() != TarWriter.Item.Kind.FILE).toList();
         parts.get(0).addAll(directories);
-        items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE)
+        items.stream()
+                .filter(i -> i.kind() == TarWriter.Item.Kind.FILE)
                 .sorted(Comparator.comparingLong(TarWriter.Item::size).reversed())
                 .forEach(item -> {
                     int least = 0;
@@ -472,7 +539,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     /** The previous backup's files, when it can serve as the base of an incremental one. */
     private static Map<String, FileEntry> previousFiles(BackupContext context, String systemId) throws IOException {
         dev.drkit.BackupManifest prev = context.previous().orElse(null);
-        if (prev == null || prev.artifact(FILE_LIST).isEmpty()
+        if (prev == null
+                || prev.artifact(FILE_LIST).isEmpty()
                 || !systemId.equals(String.valueOf(prev.metadata().get("systemIdentifier")))) {
             LOG.info("no earlier base backup of this cluster to build on: taking a full backup");
             return Map.of();
@@ -489,14 +557,23 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         return files;
     }
 
-    private static void writeFileList(BackupContext context, List<TarWriter.Item> copied, Map<String, Stored> stored,
-                                      Map<String, FileEntry> referenced) throws IOException {
+    private static void writeFileList(
+            BackupContext context,
+            List<TarWriter.Item> copied,
+            Map<String, Stored> stored,
+            Map<String, FileEntry> referenced)
+            throws IOException {
         List<FileEntry> all = new ArrayList<>(referenced.values());
         for (TarWriter.Item item : copied) {
             if (item.kind() == TarWriter.Item.Kind.FILE) {
                 Stored where = stored.get(item.name());
-                all.add(new FileEntry(item.name(), item.size(), item.mtime().toMillis(), where.crc32c(),
-                        context.backupId(), where.artifact()));
+                all.add(new FileEntry(
+                        item.name(),
+                        item.size(),
+                        item.mtime().toMillis(),
+                        where.crc32c(),
+                        context.backupId(),
+                        where.artifact()));
             }
         }
         all.sort(Comparator.comparing(FileEntry::name));
@@ -517,8 +594,17 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * complete and final), a segment still there is stored from it directly: the same bytes
      * archive_command will push, which the archive then accepts as already stored.
      */
-    private static void awaitWal(BackupContext context, long systemId, int timeline, long start, long stop,
-                                 long segmentSize, Duration timeout, Path pgWal, Path dataDir) throws IOException {
+    private static void awaitWal(
+            BackupContext context,
+            long systemId,
+            int timeline,
+            long start,
+            long stop,
+            long segmentSize,
+            Duration timeout,
+            Path pgWal,
+            Path dataDir)
+            throws IOException {
         WalArchive wal = new WalArchive(context.archive(WalArchive.AREA));
         long deadline = System.nanoTime() + timeout.toNanos();
         for (long lsn = start - start % segmentSize; Long.compareUnsigned(lsn, stop) <= 0; lsn += segmentSize) {
@@ -532,10 +618,12 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             }
             while (!wal.contains(systemId, segment)) {
                 if (System.nanoTime() > deadline) {
-                    throw new DrException(ErrorCode.TARGET, "WAL segment " + segment + ", which this base backup needs, "
-                            + "did not reach the repository within " + timeout.toSeconds() + " s; check that "
-                            + "archive_command runs WalArchive.push for this repository and succeeds "
-                            + "(pg_stat_archiver, the server log)");
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            "WAL segment " + segment + ", which this base backup needs, "
+                                    + "did not reach the repository within " + timeout.toSeconds() + " s; check that "
+                                    + "archive_command runs WalArchive.push for this repository and succeeds "
+                                    + "(pg_stat_archiver, the server log)");
                 }
                 try {
                     Thread.sleep(50);
@@ -559,16 +647,17 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     @Override
-    public List<String> pruneArchive(List<dev.drkit.BackupManifest> kept,
-                                     java.util.function.Function<String, dev.drkit.spi.FileArchive> archives,
-                                     boolean dryRun) throws IOException {
+    public List<String> pruneArchive(
+            List<dev.drkit.BackupManifest> kept,
+            java.util.function.Function<String, dev.drkit.spi.FileArchive> archives,
+            boolean dryRun)
+            throws IOException {
         Map<String, String> oldestStart = new java.util.TreeMap<>();
         for (dev.drkit.BackupManifest m : kept) {
             Object sys = m.metadata().get("systemIdentifier");
             Object start = m.metadata().get("walStart");
             if (sys != null && start != null) {
-                oldestStart.merge(sys.toString(), start.toString().substring(8),
-                        (a, b) -> a.compareTo(b) <= 0 ? a : b);
+                oldestStart.merge(sys.toString(), start.toString().substring(8), (a, b) -> a.compareTo(b) <= 0 ? a : b);
             }
         }
         dev.drkit.spi.FileArchive archive = archives.apply(WalArchive.AREA);
@@ -590,7 +679,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         doomed.forEach(path -> removed.add(WalArchive.AREA + "/" + path));
         if (!removed.isEmpty()) {
-            LOG.info("{} {} WAL files older than the oldest kept base backup", dryRun ? "would remove" : "removed",
+            LOG.info(
+                    "{} {} WAL files older than the oldest kept base backup",
+                    dryRun ? "would remove" : "removed",
                     removed.size());
         }
         return removed;
@@ -599,17 +690,20 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
-        Path dest = Path.of(o.get("to").orElseThrow(() -> new ConfigException(
-                "postgres restore needs setting 'to': the new data directory (empty or new)")));
+        Path dest = Path.of(o.get("to")
+                .orElseThrow(() -> new ConfigException(
+                        "postgres restore needs setting 'to': the new data directory (empty or new)")));
         Map<String, Object> meta = context.manifest().metadata();
         Path walStage = o.bool("stage-wal", false)
-                ? dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".drkit-wal") : null;
+                ? dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".drkit-wal")
+                : null;
         Settings recoveryOptions = o;
         if (walStage != null) {
             // the fast path: WAL copied next to the cluster before recovery, fetched one by one only when missing
             String fetch = o.get("restore-command").orElse("false");
-            recoveryOptions = o.toBuilder().set("restore-command", "cp '" + walStage + "/%f' '%p' 2>/dev/null || "
-                    + fetch).build();
+            recoveryOptions = o.toBuilder()
+                    .set("restore-command", "cp '" + walStage + "/%f' '%p' 2>/dev/null || " + fetch)
+                    .build();
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
@@ -619,7 +713,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Path parent = dest.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
-        Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(
+                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
             unpackParallel(context, staging);
             unpackReferenced(context, staging);
@@ -638,7 +733,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             if (!conf.isEmpty() && !conf.endsWith("\n")) {
                 b.append('\n');
             }
-            b.append("# added by drkit restore of backup ").append(context.manifest().id()).append('\n');
+            b.append("# added by drkit restore of backup ")
+                    .append(context.manifest().id())
+                    .append('\n');
             recovery.forEach(line -> b.append(line).append('\n'));
             Files.writeString(auto, b.toString());
             Files.writeString(staging.resolve("recovery.signal"), "");
@@ -653,8 +750,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         } finally {
             FileTrees.delete(staging);
         }
-        LOG.info("restored base backup {} into {}; start PostgreSQL there to recover ({})", context.manifest().id(),
-                dest, String.join(", ", recovery));
+        LOG.info(
+                "restored base backup {} into {}; start PostgreSQL there to recover ({})",
+                context.manifest().id(),
+                dest,
+                String.join(", ", recovery));
         if (o.has("start")) {
             startAndAwaitRecovery(dest, o, String.valueOf(meta.getOrDefault("serverVersion", "")));
         }
@@ -669,16 +769,19 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      */
     private static void startAndAwaitRecovery(Path dest, Settings o, String serverVersion) throws IOException {
         String given = o.require("start");
-        Settings bins = Files.isExecutable(Path.of(given, "pg_ctl")) ? o.toBuilder().set("server-bin-dir", given).build() : o;
+        Settings bins = Files.isExecutable(Path.of(given, "pg_ctl"))
+                ? o.toBuilder().set("server-bin-dir", given).build()
+                : o;
         Path bin = PhysicalRestoreTest.serverBinDir(bins, serverVersion);
-        String owner = Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS).getName();
+        String owner = Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)
+                .getName();
         Path log = dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".log");
         if (PgProcesses.root() && !Files.exists(log)) {
             Files.createFile(log);
             Files.setOwner(log, Files.getOwner(dest.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS));
         }
-        List<String> cmd = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", dest.toString(), "-l",
-                log.toString(), "-w", "-t", "3600"));
+        List<String> cmd = new ArrayList<>(List.of(
+                bin.resolve("pg_ctl").toString(), "-D", dest.toString(), "-l", log.toString(), "-w", "-t", "3600"));
         if (o.has("start-port")) {
             cmd.addAll(List.of("-o", "-p " + Integer.parseInt(o.require("start-port"))));
         }
@@ -688,20 +791,26 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         if (!"promote".equals(o.get("target-action", "promote"))) {
             return;
         }
-        long deadline = System.nanoTime() + o.duration("start-timeout").orElse(Duration.ofHours(1)).toNanos();
+        long deadline = System.nanoTime()
+                + o.duration("start-timeout").orElse(Duration.ofHours(1)).toNanos();
         while (true) {
             Process p = new ProcessBuilder(bin.resolve("pg_controldata").toString(), dest.toString())
-                    .redirectErrorStream(true).start();
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             try {
                 p.waitFor();
                 if (out.matches("(?s).*Database cluster state:\\s+in production.*")) {
-                    LOG.info("{} recovered and promoted {} s after start (log: {})", dest,
-                            (System.nanoTime() - t0) / 1_000_000_000, log);
+                    LOG.info(
+                            "{} recovered and promoted {} s after start (log: {})",
+                            dest,
+                            (System.nanoTime() - t0) / 1_000_000_000,
+                            log);
                     return;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new DrException(ErrorCode.TARGET, "recovery of " + dest + " did not finish in time; see " + log);
+                    throw new DrException(
+                            ErrorCode.TARGET, "recovery of " + dest + " did not finish in time; see " + log);
                 }
                 Thread.sleep(250);
             } catch (InterruptedException e) {
@@ -730,7 +839,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         for (String path : archive.list(systemId + "/")) {
             String name = path.substring(path.lastIndexOf('/') + 1);
             String file = name.endsWith(".partial") ? name.substring(0, name.length() - ".partial".length()) : name;
-            boolean wanted = file.endsWith(".history") || (file.length() == 24 && file.substring(8).compareTo(from) >= 0);
+            boolean wanted = file.endsWith(".history")
+                    || (file.length() == 24 && file.substring(8).compareTo(from) >= 0);
             if (wanted && !Files.exists(stage.resolve(file)) && wal.fetch(file, stage.resolve(file), dataDir)) {
                 staged++;
             }
@@ -751,10 +861,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * whichever stream needs them first, their attributes come with the first tar.
      */
     private static void unpackParallel(RestoreContext context, Path staging) throws IOException {
-        List<String> tars = context.manifest().artifacts().stream().map(a -> a.name())
-                .filter(n -> n.startsWith("data-") && n.endsWith(".tar")).sorted().toList();
+        List<String> tars = context.manifest().artifacts().stream()
+                .map(a -> a.name())
+                .filter(n -> n.startsWith("data-") && n.endsWith(".tar"))
+                .sorted()
+                .toList();
         if (tars.isEmpty()) {
-            throw new dev.drkit.CorruptDataException("backup " + context.manifest().id() + " holds no data files");
+            throw new dev.drkit.CorruptDataException(
+                    "backup " + context.manifest().id() + " holds no data files");
         }
         List<InputStream> streams = new ArrayList<>();
         for (String name : tars) {
@@ -837,7 +951,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 if (!line.isBlank()) {
                     FileEntry e = FileEntry.parse(line);
                     if (!e.backup().equals(context.manifest().id())) {
-                        wanted.computeIfAbsent(e.backup() + "/" + e.artifact(), k -> new HashSet<>()).add(e.name());
+                        wanted.computeIfAbsent(e.backup() + "/" + e.artifact(), k -> new HashSet<>())
+                                .add(e.name());
                     }
                 }
             }
@@ -845,7 +960,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
             int slash = w.getKey().indexOf('/');
             Set<String> names = w.getValue();
-            try (InputStream in = context.openArtifact(w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
+            try (InputStream in = context.openArtifact(
+                    w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
                 new TarExtractor(staging, true, List.of()).unpack(in, staging, names::contains);
             }
             for (String name : names) {
@@ -860,9 +976,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     /** The recovery settings for the restored cluster, checked against the backup. */
     static List<String> recoverySettings(Settings o, Map<String, Object> meta) {
         List<String> lines = new ArrayList<>();
-        String command = o.get("restore-command").orElseThrow(() -> new ConfigException(
-                "postgres restore needs setting 'restore-command': the restore_command PostgreSQL will run to "
-                        + "fetch WAL from this repository (WalArchive.fetch)"));
+        String command = o.get("restore-command")
+                .orElseThrow(() -> new ConfigException(
+                        "postgres restore needs setting 'restore-command': the restore_command PostgreSQL will run to "
+                                + "fetch WAL from this repository (WalArchive.fetch)"));
         lines.add("restore_command = " + quote(command));
         int targets = 0;
         if (o.has("time")) {
@@ -873,8 +990,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         + "; restore an earlier backup (DrKit.list) for that time");
             }
             // PostgreSQL takes numeric offsets here, not zone abbreviations such as Z
-            lines.add("recovery_target_time = " + quote(t.format(
-                    java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx"))));
+            lines.add("recovery_target_time = "
+                    + quote(t.format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx"))));
             targets++;
         }
         if (o.has("lsn")) {
@@ -925,8 +1042,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     private static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
         try (InputStream in = context.openArtifact(name);
-             OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE,
-                     StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                OutputStream out = Files.newOutputStream(
+                        target,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
             in.transferTo(out);
         }
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
@@ -970,7 +1090,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql); ResultSet rs = s.executeQuery()) {
+        try (PreparedStatement s = c.prepareStatement(sql);
+                ResultSet rs = s.executeQuery()) {
             rs.next();
             return rs.getString(1);
         }

@@ -7,10 +7,10 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -32,8 +32,7 @@ import java.util.UUID;
  * RTO of this backup).
  */
 public final class PostgresVerifiers {
-    private PostgresVerifiers() {
-    }
+    private PostgresVerifiers() {}
 
     /** Provides {@code pg-archive} at level decode. */
     public static final class ArchiveProvider extends TargetVerifierProvider {
@@ -64,34 +63,37 @@ public final class PostgresVerifiers {
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
             long start = System.nanoTime();
-            ArtifactInfo archive = context.manifest().artifact(PostgresLogicalTarget.ARCHIVE).orElse(null);
+            ArtifactInfo archive =
+                    context.manifest().artifact(PostgresLogicalTarget.ARCHIVE).orElse(null);
             if (archive == null) {
-                return VerificationResult.of(name(), List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), start,
-                        Map.of());
+                return VerificationResult.of(
+                        name(), List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), start, Map.of());
             }
             PgTools tools = PgTools.find(settings.get("bin-dir", null));
             List<String> problems = new ArrayList<>();
             int entries = 0;
             try (PgTools.Run run = tools.start(null, "pg_restore", List.of("--list"));
-                 InputStream in = context.openDecoded(archive)) {
-                Thread feeder = new Thread(() -> {
-                    try (var stdin = run.process.getOutputStream()) {
-                        in.transferTo(stdin);
-                    } catch (IOException | RuntimeException e) {
-                        // pg_restore --list stops reading after the table of contents: read the rest
-                        // anyway, so that the stored checksums are still checked to the end
-                        try {
-                            if (run.process.waitFor() == 0) {
-                                in.transferTo(java.io.OutputStream.nullOutputStream());
-                                return;
+                    InputStream in = context.openDecoded(archive)) {
+                Thread feeder = new Thread(
+                        () -> {
+                            try (var stdin = run.process.getOutputStream()) {
+                                in.transferTo(stdin);
+                            } catch (IOException | RuntimeException e) {
+                                // pg_restore --list stops reading after the table of contents: read the rest
+                                // anyway, so that the stored checksums are still checked to the end
+                                try {
+                                    if (run.process.waitFor() == 0) {
+                                        in.transferTo(java.io.OutputStream.nullOutputStream());
+                                        return;
+                                    }
+                                } catch (IOException | RuntimeException | InterruptedException again) {
+                                    problems.add(again.getMessage());
+                                    return;
+                                }
+                                problems.add(e.getMessage());
                             }
-                        } catch (IOException | RuntimeException | InterruptedException again) {
-                            problems.add(again.getMessage());
-                            return;
-                        }
-                        problems.add(e.getMessage());
-                    }
-                }, "drkit-pg-list");
+                        },
+                        "drkit-pg-list");
                 feeder.start();
                 String toc = new String(run.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 int code = run.await();
@@ -132,17 +134,24 @@ public final class PostgresVerifiers {
         public VerificationResult verify(VerificationContext context) throws IOException {
             long start = System.nanoTime();
             if (!settings.has("url")) {
-                return VerificationResult.of(name(), Status.UNVERIFIED, List.of("a restore test needs a scratch "
-                        + "server: give setting 'url' (jdbc:postgresql://HOST:PORT/postgres) and setting 'user'"),
-                        start, Map.of());
+                return VerificationResult.of(
+                        name(),
+                        Status.UNVERIFIED,
+                        List.of(
+                                "a restore test needs a scratch "
+                                        + "server: give setting 'url' (jdbc:postgresql://HOST:PORT/postgres) and setting 'user'"),
+                        start,
+                        Map.of());
             }
             BackupManifest m = context.manifest();
-            String scratch = "drkit_verify_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+            String scratch = "drkit_verify_"
+                    + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
             PgConnection admin = PgConnection.from(settings);
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             try {
-                Settings options = settings.toBuilder().set("to-database", scratch).build();
+                Settings options =
+                        settings.toBuilder().set("to-database", scratch).build();
                 new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
                 details.put("restoreSeconds", (System.nanoTime() - start) / 1e9);
                 try (Connection c = admin.withDatabase(scratch).open()) {
@@ -160,8 +169,9 @@ public final class PostgresVerifiers {
         }
 
         @SuppressWarnings("unchecked")
-        private static void compareRowCounts(Connection c, BackupManifest m, List<String> problems,
-                                             Map<String, Object> details) throws SQLException {
+        private static void compareRowCounts(
+                Connection c, BackupManifest m, List<String> problems, Map<String, Object> details)
+                throws SQLException {
             Object recorded = m.metadata().get("rowCounts");
             if (!(recorded instanceof Map)) {
                 problems.add("the manifest records no row counts to compare with");
@@ -189,7 +199,8 @@ public final class PostgresVerifiers {
 
         static void runValidations(Connection c, List<String> queries, List<String> problems) {
             for (String q : queries) {
-                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(q)) {
+                try (Statement s = c.createStatement();
+                        ResultSet rs = s.executeQuery(q)) {
                     if (!rs.next()) {
                         problems.add("validation query returned no row: " + q);
                         continue;
@@ -231,8 +242,9 @@ public final class PostgresVerifiers {
 
         @Override
         public InputStream openArtifact(String name) throws IOException {
-            return context.openDecoded(context.manifest().artifact(name).orElseThrow(() ->
-                    new dev.drkit.BackupNotFoundException("backup has no artifact " + name)));
+            return context.openDecoded(context.manifest()
+                    .artifact(name)
+                    .orElseThrow(() -> new dev.drkit.BackupNotFoundException("backup has no artifact " + name)));
         }
 
         @Override
@@ -250,5 +262,4 @@ public final class PostgresVerifiers {
             return false;
         }
     }
-
 }

@@ -115,8 +115,11 @@ public final class PostgresWalStreamer implements AutoCloseable {
                     break;
                 }
                 lastError = e;
-                LOG.warn("WAL streaming from {} stopped: {}; reconnecting in {} ms", conn,
-                        conn.redact(String.valueOf(e.getMessage())), backoff);
+                LOG.warn(
+                        "WAL streaming from {} stopped: {}; reconnecting in {} ms",
+                        conn,
+                        conn.redact(String.valueOf(e.getMessage())),
+                        backoff);
                 sleep(backoff);
                 backoff = Math.min(backoff * 2, 10_000);
             }
@@ -124,13 +127,19 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     private void stream() throws SQLException, IOException {
-        try (Connection c = replicationConnection(); Connection sql = conn.open()) {
+        try (Connection c = replicationConnection();
+                Connection sql = conn.open()) {
             identify(c);
             long start = startPosition(c);
             LOG.info("streaming WAL from {} timeline {} at {}", conn, timeline, LogSequenceNumber.valueOf(start));
-            PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
-                    .physical().withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start))
-                    .withStatusInterval(1, TimeUnit.SECONDS).start();
+            PGReplicationStream stream = c.unwrap(PGConnection.class)
+                    .getReplicationAPI()
+                    .replicationStream()
+                    .physical()
+                    .withSlotName(slot)
+                    .withStartPosition(LogSequenceNumber.valueOf(start))
+                    .withStatusInterval(1, TimeUnit.SECONDS)
+                    .start();
             try {
                 long lastSync = System.nanoTime();
                 long lastTimelineCheck = System.nanoTime();
@@ -191,9 +200,10 @@ public final class PostgresWalStreamer implements AutoCloseable {
 
     /** The timeline the server writes (a primary) or receives (a standby). */
     private static int serverTimeline(Connection sql) throws SQLException {
-        try (Statement s = sql.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) "
-                        + "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {
+        try (Statement s = sql.createStatement();
+                ResultSet rs = s.executeQuery(
+                        "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) "
+                                + "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END")) {
             rs.next();
             return rs.getInt(1);
         }
@@ -203,20 +213,24 @@ public final class PostgresWalStreamer implements AutoCloseable {
     private void identify(Connection c) throws SQLException, IOException {
         long sys;
         int tli;
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
             sys = Long.parseUnsignedLong(rs.getString(1));
             tli = rs.getInt(2);
         }
         if (segmentSize == 0) {
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW wal_segment_size")) {
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SHOW wal_segment_size")) {
                 rs.next();
                 segmentSize = parseSize(rs.getString(1));
             }
         }
         if (systemId != 0 && sys != systemId) {
-            throw new DrException(ErrorCode.CONFIG_INVALID, conn + " is now another cluster (system identifier "
-                    + Long.toUnsignedString(sys) + ", was " + Long.toUnsignedString(systemId) + "); stopping");
+            throw new DrException(
+                    ErrorCode.CONFIG_INVALID,
+                    conn + " is now another cluster (system identifier " + Long.toUnsignedString(sys) + ", was "
+                            + Long.toUnsignedString(systemId) + "); stopping");
         }
         systemId = sys;
         if (tli != timeline) {
@@ -239,8 +253,8 @@ public final class PostgresWalStreamer implements AutoCloseable {
         long keep = Math.max(0, Math.min(written, switchPoint - segmentStart));
         String name = WalArchive.segmentName(newTimeline, segmentStart, segmentSize);
         Path next = spool.resolve(name + ".partial");
-        try (FileChannel to = FileChannel.open(next, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel to = FileChannel.open(
+                next, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             segment.transferTo(0, keep, to);
             to.force(false);
         }
@@ -255,15 +269,18 @@ public final class PostgresWalStreamer implements AutoCloseable {
 
     /** Stores the history file of {@code tli} and returns the point where it branched off. */
     private long storeHistory(Connection c, int tli) throws SQLException, IOException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + tli)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("TIMELINE_HISTORY " + tli)) {
             rs.next();
             String name = rs.getString(1);
             byte[] content = rs.getBytes(2);
             Path tmp = spool.resolve(name);
             Files.write(tmp, content);
             try (InputStream in = Files.newInputStream(tmp)) {
-                archive.put(WalArchive.path(systemId, name), in, stored -> java.util.Arrays.equals(stored.readAllBytes(),
-                        content));
+                archive.put(
+                        WalArchive.path(systemId, name),
+                        in,
+                        stored -> java.util.Arrays.equals(stored.readAllBytes(), content));
             } finally {
                 Files.deleteIfExists(tmp);
             }
@@ -288,14 +305,16 @@ public final class PostgresWalStreamer implements AutoCloseable {
             return resumeAt;
         }
         long restart;
-        try (Connection sql = conn.open(); Statement s = sql.createStatement()) {
+        try (Connection sql = conn.open();
+                Statement s = sql.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = '"
                     + slot.replace("'", "''") + "'")) {
                 if (rs.next() && rs.getString(1) != null) {
                     restart = WalArchive.parseLsn(rs.getString(1));
                 } else {
-                    try (ResultSet created = s.executeQuery("SELECT lsn::text FROM pg_create_physical_replication_slot('"
-                            + slot.replace("'", "''") + "', true)")) {
+                    try (ResultSet created =
+                            s.executeQuery("SELECT lsn::text FROM pg_create_physical_replication_slot('"
+                                    + slot.replace("'", "''") + "', true)")) {
                         created.next();
                         restart = WalArchive.parseLsn(created.getString(1));
                     }

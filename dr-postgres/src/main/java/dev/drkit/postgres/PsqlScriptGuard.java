@@ -18,8 +18,7 @@ import java.util.regex.Pattern;
 final class PsqlScriptGuard {
     private static final Pattern RESTRICT = Pattern.compile("\\\\(un)?restrict [A-Za-z0-9]+");
 
-    private PsqlScriptGuard() {
-    }
+    private PsqlScriptGuard() {}
 
     /**
      * @param script the script's bytes
@@ -30,7 +29,8 @@ final class PsqlScriptGuard {
         String[] lines = new String(script, StandardCharsets.UTF_8).split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i];
-            if (line.indexOf('\\') >= 0 && !RESTRICT.matcher(line.stripTrailing()).matches()) {
+            if (line.indexOf('\\') >= 0
+                    && !RESTRICT.matcher(line.stripTrailing()).matches()) {
                 throw new UnsafeArchiveException(what + " holds a backslash at line " + (i + 1) + ", where psql "
                         + "could take it for a command (such as a shell escape); pg_dumpall writes none there, so "
                         + "it is not run. Restore without the globals, or from a backup whose manifest is signed by "

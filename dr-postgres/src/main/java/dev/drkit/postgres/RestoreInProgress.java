@@ -18,12 +18,13 @@ import java.util.regex.Pattern;
  */
 record RestoreInProgress(String backupId, String host, long pid, long startMillis) {
     private static final String PREFIX = "drkit restore in progress: ";
-    private static final Pattern FORMAT = Pattern.compile(Pattern.quote(PREFIX)
-            + "backup (\\S+), host (\\S+), pid (\\d+), process start (\\d+)");
+    private static final Pattern FORMAT =
+            Pattern.compile(Pattern.quote(PREFIX) + "backup (\\S+), host (\\S+), pid (\\d+), process start (\\d+)");
 
     /** The marker of a restore of {@code backupId} by this process. */
     static RestoreInProgress ofThisProcess(String backupId) {
-        return new RestoreInProgress(backupId, Hosts.name(), ProcessHandle.current().pid(), PrivateScratch.startMillis());
+        return new RestoreInProgress(
+                backupId, Hosts.name(), ProcessHandle.current().pid(), PrivateScratch.startMillis());
     }
 
     /** The marker in a database comment, if the comment is one. */
@@ -32,8 +33,10 @@ record RestoreInProgress(String backupId, String host, long pid, long startMilli
             return Optional.empty();
         }
         Matcher m = FORMAT.matcher(comment);
-        return m.matches() ? Optional.of(new RestoreInProgress(m.group(1), m.group(2), Long.parseLong(m.group(3)),
-                Long.parseLong(m.group(4)))) : Optional.empty();
+        return m.matches()
+                ? Optional.of(new RestoreInProgress(
+                        m.group(1), m.group(2), Long.parseLong(m.group(3)), Long.parseLong(m.group(4))))
+                : Optional.empty();
     }
 
     /** The comment text. */

@@ -48,8 +48,10 @@ public final class WalArchive {
 
     /** Whether {@code name} is a file PostgreSQL archives. */
     public static boolean isWalFileName(String name) {
-        return SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()
-                || BACKUP_HISTORY.matcher(name).matches() || TIMELINE_HISTORY.matcher(name).matches();
+        return SEGMENT.matcher(name).matches()
+                || PARTIAL.matcher(name).matches()
+                || BACKUP_HISTORY.matcher(name).matches()
+                || TIMELINE_HISTORY.matcher(name).matches();
     }
 
     /** The timeline a WAL file name belongs to, as 8 hex digits. */
@@ -96,10 +98,14 @@ public final class WalArchive {
 
     /** The segment size in a segment's first page header. */
     static Optional<Long> segmentSize(byte[] firstPage, int length) {
-        if (length < 40 || (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) == 0) {
+        if (length < 40
+                || (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) == 0) {
             return Optional.empty();
         }
-        return Optional.of(ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN).getInt(32) & 0xFFFFFFFFL);
+        return Optional.of(ByteBuffer.wrap(firstPage, 0, length)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getInt(32)
+                & 0xFFFFFFFFL);
     }
 
     /**
@@ -122,9 +128,11 @@ public final class WalArchive {
             }
             Optional<Long> inSegment = segmentSystemId(page, n);
             if (inSegment.isPresent() && inSegment.get() != systemId) {
-                throw new DrException(ErrorCode.CONFIG_INVALID, name + " belongs to the cluster with system identifier "
-                        + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
-                        + Long.toUnsignedString(systemId) + ")");
+                throw new DrException(
+                        ErrorCode.CONFIG_INVALID,
+                        name + " belongs to the cluster with system identifier "
+                                + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
+                                + Long.toUnsignedString(systemId) + ")");
             }
         }
         try (InputStream in = Files.newInputStream(file)) {
@@ -176,23 +184,26 @@ public final class WalArchive {
             return false;
         }
         Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
-        try (InputStream in = stored.get(); FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE)) {
+        try (InputStream in = stored.get();
+                FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
             byte[] first = new byte[64];
             int n = in.readNBytes(first, 0, first.length);
             Optional<Long> inSegment = segmentSystemId(first, n);
             if (SEGMENT.matcher(name).matches() && inSegment.isPresent() && inSegment.get() != systemId) {
-                throw new DrException(ErrorCode.CONFIG_INVALID, "archived " + name + " names system identifier "
-                        + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
-                        + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
+                throw new DrException(
+                        ErrorCode.CONFIG_INVALID,
+                        "archived " + name + " names system identifier "
+                                + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
+                                + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
             out.write(first, 0, n);
             in.transferTo(out);
             out.flush();
             if (partial) {
-                long size = segmentSize(first, n).orElseThrow(() -> new CorruptDataException("archived " + name
-                        + ".partial has no segment header"));
+                long size = segmentSize(first, n)
+                        .orElseThrow(
+                                () -> new CorruptDataException("archived " + name + ".partial has no segment header"));
                 if (ch.size() < size) {
                     ch.write(ByteBuffer.allocate(1), size - 1); // zeros up to the segment size
                 }
@@ -215,7 +226,11 @@ public final class WalArchive {
     public static String segmentName(int timeline, long lsn, long segmentSize) {
         long segNo = Long.divideUnsigned(lsn, segmentSize);
         long perId = Long.divideUnsigned(0x100000000L, segmentSize);
-        return String.format(Locale.ROOT, "%08X%08X%08X", timeline, Long.divideUnsigned(segNo, perId),
+        return String.format(
+                Locale.ROOT,
+                "%08X%08X%08X",
+                timeline,
+                Long.divideUnsigned(segNo, perId),
                 Long.remainderUnsigned(segNo, perId));
     }
 
@@ -225,6 +240,7 @@ public final class WalArchive {
         if (slash < 0) {
             throw new ConfigException("not an LSN: " + text + " (expected e.g. 0/3000028)");
         }
-        return (Long.parseUnsignedLong(text.substring(0, slash), 16) << 32) | Long.parseUnsignedLong(text.substring(slash + 1), 16);
+        return (Long.parseUnsignedLong(text.substring(0, slash), 16) << 32)
+                | Long.parseUnsignedLong(text.substring(slash + 1), 16);
     }
 }

@@ -29,14 +29,17 @@ class PgToolsTest {
     void anOlderPgDumpIsRefusedNamingTheVersionNeeded() throws Exception {
         PgTools tools = PgTools.find(fakePgDump("12.4").toString());
         assertThat(tools.majorVersion("pg_dump")).isEqualTo(12);
-        assertThatThrownBy(() -> tools.requireAtLeast("pg_dump", 15)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining("pg_dump 12").hasMessageContaining("use pg_dump 15 or newer");
+        assertThatThrownBy(() -> tools.requireAtLeast("pg_dump", 15))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("pg_dump 12")
+                .hasMessageContaining("use pg_dump 15 or newer");
         PgTools.find(fakePgDump("16.1").toString()).requireAtLeast("pg_dump", 15);
     }
 
     @Test
     void aBinDirWithoutPgDumpIsAClearError() {
-        assertThatThrownBy(() -> PgTools.find(dir.toString())).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> PgTools.find(dir.toString()))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("holds no pg_dump");
     }
 
@@ -45,11 +48,18 @@ class PgToolsTest {
         Path pw = Files.writeString(dir.resolve("pw"), "s3cr3t:with\\colon\n");
         PgConnection c = PgConnection.from(Settings.builder()
                 .set("url", "jdbc:postgresql://db.example:6543/intel?sslmode=verify-full&sslrootcert=/etc/ca.pem")
-                .set("user", "intel_user").set("password-file", pw.toString()).build());
-        assertThat(c.toString()).isEqualTo("postgresql://intel_user@db.example:6543/intel").doesNotContain("s3cr3t");
+                .set("user", "intel_user")
+                .set("password-file", pw.toString())
+                .build());
+        assertThat(c.toString())
+                .isEqualTo("postgresql://intel_user@db.example:6543/intel")
+                .doesNotContain("s3cr3t");
         var env = c.toolEnvironment();
-        assertThat(env).containsEntry("PGSSLMODE", "verify-full").containsEntry("PGSSLROOTCERT", "/etc/ca.pem")
-                .containsEntry("PGPASSWORD", "s3cr3t:with\\colon").containsEntry("PGPORT", "6543")
+        assertThat(env)
+                .containsEntry("PGSSLMODE", "verify-full")
+                .containsEntry("PGSSLROOTCERT", "/etc/ca.pem")
+                .containsEntry("PGPASSWORD", "s3cr3t:with\\colon")
+                .containsEntry("PGPORT", "6543")
                 .doesNotContainKey("PGPASSFILE");
         assertThat(c.redact("FATAL: s3cr3t:with\\colon")).doesNotContain("s3cr3t");
     }
@@ -57,10 +67,13 @@ class PgToolsTest {
     @Test
     void aPasswordInTheUrlIsHandledLikeAnyOtherAndRedacted() throws Exception {
         PgConnection c = PgConnection.from(Settings.builder()
-                .set("url", "jdbc:postgresql://db:5432/intel?user=u&password=in-url-secret&sslmode=require").build());
+                .set("url", "jdbc:postgresql://db:5432/intel?user=u&password=in-url-secret&sslmode=require")
+                .build());
         assertThat(c.user()).isEqualTo("u");
         assertThat(c.redact("error near in-url-secret")).doesNotContain("in-url-secret");
-        assertThat(c.toolEnvironment()).containsEntry("PGSSLMODE", "require").containsEntry("PGPASSWORD", "in-url-secret")
+        assertThat(c.toolEnvironment())
+                .containsEntry("PGSSLMODE", "require")
+                .containsEntry("PGPASSWORD", "in-url-secret")
                 .containsEntry("PGUSER", "u");
     }
 
@@ -70,8 +83,11 @@ class PgToolsTest {
         Path bin = fakePgDump("15.2");
         Files.writeString(bin.resolve("psql"), "#!/bin/sh\necho \"got $(cat) as $PGUSER with $PGPASSWORD\"\nexit 3\n");
         Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
-        PgConnection c = PgConnection.from(Settings.builder().set("url", "jdbc:postgresql://db:5432/intel")
-                .set("user", "u").set("password", "pw-in-env").build());
+        PgConnection c = PgConnection.from(Settings.builder()
+                .set("url", "jdbc:postgresql://db:5432/intel")
+                .set("user", "u")
+                .set("password", "pw-in-env")
+                .build());
         try (PgTools.Run run = PgTools.find(bin.toString()).start(c, "psql", List.of())) {
             try (var stdin = run.process.getOutputStream()) {
                 stdin.write("input".getBytes(StandardCharsets.UTF_8));
@@ -79,7 +95,8 @@ class PgToolsTest {
             String out = new String(run.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(run.await()).isEqualTo(3);
             assertThat(out).isEqualTo("got input as u with pw-in-env\n");
-            assertThat(run.process.info().arguments().map(List::of).orElse(List.of())).noneMatch(a -> a.contains("pw-in-env"));
+            assertThat(run.process.info().arguments().map(List::of).orElse(List.of()))
+                    .noneMatch(a -> a.contains("pw-in-env"));
         }
     }
 
@@ -91,19 +108,21 @@ class PgToolsTest {
         Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
         PgTools tools = PgTools.find(bin.toString());
         PgTools.Run[] run = new PgTools.Run[1];
-        Thread starter = new Thread(() -> {
-            try {
-                run[0] = tools.start(null, "psql", List.of());
-                // the thread ends only once the wrapper armed its parent-death signal and started the tool
-                while (run[0].process.descendants().findAny().isEmpty()) {
-                    Thread.sleep(5);
-                }
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "drkit-starter");
+        Thread starter = new Thread(
+                () -> {
+                    try {
+                        run[0] = tools.start(null, "psql", List.of());
+                        // the thread ends only once the wrapper armed its parent-death signal and started the tool
+                        while (run[0].process.descendants().findAny().isEmpty()) {
+                            Thread.sleep(5);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "drkit-starter");
         starter.start();
         starter.join();
         awaitNativeThreadGone("drkit-starter"); // its end would have sent the parent-death signal by then
@@ -111,7 +130,8 @@ class PgToolsTest {
             try (var stdin = r.process.getOutputStream()) {
                 stdin.write("still here".getBytes(StandardCharsets.UTF_8));
             }
-            assertThat(new String(r.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("still here");
+            assertThat(new String(r.process.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("still here");
             assertThat(r.await()).isZero();
         }
     }
@@ -129,8 +149,10 @@ class PgToolsTest {
             long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
             do {
                 started = run.process.descendants().toList();
-            } while (started.stream().noneMatch(p -> p.info().command().orElse("").endsWith("sleep"))
-                    && System.nanoTime() < until && pause());
+            } while (started.stream()
+                            .noneMatch(p -> p.info().command().orElse("").endsWith("sleep"))
+                    && System.nanoTime() < until
+                    && pause());
             assertThat(started).anyMatch(p -> p.info().command().orElse("").endsWith("sleep"));
         }
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
@@ -179,15 +201,20 @@ class PgToolsTest {
 
     private static void requireUtilLinux() {
         if (!PgProcesses.canTieToThisProcess()) {
-            assertThat(dev.drkit.testkit.Prerequisites.isCi()).as("setsid and setpriv (util-linux) installed").isFalse();
+            assertThat(dev.drkit.testkit.Prerequisites.isCi())
+                    .as("setsid and setpriv (util-linux) installed")
+                    .isFalse();
             org.junit.jupiter.api.Assumptions.assumeTrue(false, "setsid/setpriv (util-linux) not installed");
         }
     }
 
     @Test
     void aUrlThatIsNotPostgresIsRefused() {
-        assertThatThrownBy(() -> PgConnection.from(Settings.builder().set("url", "jdbc:mysql://x/y?password=p").build()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("jdbc:postgresql://")
+        assertThatThrownBy(() -> PgConnection.from(Settings.builder()
+                        .set("url", "jdbc:mysql://x/y?password=p")
+                        .build()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("jdbc:postgresql://")
                 .hasMessageNotContaining("password=p");
     }
 }

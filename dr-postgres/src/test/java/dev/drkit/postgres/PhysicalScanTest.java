@@ -27,20 +27,64 @@ class PhysicalScanTest {
 
     @Test
     void baseBackupsLeaveOutWhatPostgresLeavesOut() throws Exception {
-        touch("PG_VERSION", "global/pg_control", "global/1262", "base/1/1259", "base/1/1259_fsm",
-                "base/1/16384_init", "base/1/16384", "base/1/16384.1", "base/1/16384_fsm", "base/1/t3_16390",
-                "base/1/pg_internal.init", "base/1/pgsql_tmp/pgsql_tmp123.0", "pg_wal/000000010000000000000001",
-                "pg_wal/archive_status/000000010000000000000001.done", "pg_stat_tmp/global.stat",
-                "pg_replslot/slot/state", "postmaster.pid", "postmaster.opts", "backup_label", "recovery.signal",
-                "postgresql.conf", "postgresql.auto.conf", "pg_xact/0000");
-        List<String> names = PostgresPhysicalTarget.scan(data).stream().map(TarWriter.Item::name).toList();
-        assertThat(names).contains("PG_VERSION", "global/1262", "base/1/1259", "base/1/1259_fsm", "base/1/16384_init",
-                "postgresql.conf", "postgresql.auto.conf", "pg_xact/0000", "pg_wal", "pg_wal/archive_status",
-                "pg_stat_tmp", "pg_replslot");
-        assertThat(names).doesNotContain("global/pg_control", "base/1/16384", "base/1/16384.1", "base/1/16384_fsm",
-                "base/1/t3_16390", "base/1/pg_internal.init", "base/1/pgsql_tmp", "pg_wal/000000010000000000000001",
-                "pg_wal/archive_status/000000010000000000000001.done", "pg_stat_tmp/global.stat",
-                "pg_replslot/slot", "postmaster.pid", "postmaster.opts", "backup_label", "recovery.signal");
+        touch(
+                "PG_VERSION",
+                "global/pg_control",
+                "global/1262",
+                "base/1/1259",
+                "base/1/1259_fsm",
+                "base/1/16384_init",
+                "base/1/16384",
+                "base/1/16384.1",
+                "base/1/16384_fsm",
+                "base/1/t3_16390",
+                "base/1/pg_internal.init",
+                "base/1/pgsql_tmp/pgsql_tmp123.0",
+                "pg_wal/000000010000000000000001",
+                "pg_wal/archive_status/000000010000000000000001.done",
+                "pg_stat_tmp/global.stat",
+                "pg_replslot/slot/state",
+                "postmaster.pid",
+                "postmaster.opts",
+                "backup_label",
+                "recovery.signal",
+                "postgresql.conf",
+                "postgresql.auto.conf",
+                "pg_xact/0000");
+        List<String> names = PostgresPhysicalTarget.scan(data).stream()
+                .map(TarWriter.Item::name)
+                .toList();
+        assertThat(names)
+                .contains(
+                        "PG_VERSION",
+                        "global/1262",
+                        "base/1/1259",
+                        "base/1/1259_fsm",
+                        "base/1/16384_init",
+                        "postgresql.conf",
+                        "postgresql.auto.conf",
+                        "pg_xact/0000",
+                        "pg_wal",
+                        "pg_wal/archive_status",
+                        "pg_stat_tmp",
+                        "pg_replslot");
+        assertThat(names)
+                .doesNotContain(
+                        "global/pg_control",
+                        "base/1/16384",
+                        "base/1/16384.1",
+                        "base/1/16384_fsm",
+                        "base/1/t3_16390",
+                        "base/1/pg_internal.init",
+                        "base/1/pgsql_tmp",
+                        "pg_wal/000000010000000000000001",
+                        "pg_wal/archive_status/000000010000000000000001.done",
+                        "pg_stat_tmp/global.stat",
+                        "pg_replslot/slot",
+                        "postmaster.pid",
+                        "postmaster.opts",
+                        "backup_label",
+                        "recovery.signal");
     }
 
     @Test
@@ -55,11 +99,17 @@ class PhysicalScanTest {
             Files.createSymbolicLink(data.resolve("pg_tblspc/16500"), elsewhere);
             List<TarWriter.Item> items = PostgresPhysicalTarget.scan(data);
             List<String> names = items.stream().map(TarWriter.Item::name).toList();
-            assertThat(names).contains("pg_tblspc", "pg_tblspc/16500", "pg_tblspc/16500/PG_15_202209061/5/16400")
+            assertThat(names)
+                    .contains("pg_tblspc", "pg_tblspc/16500", "pg_tblspc/16500/PG_15_202209061/5/16400")
                     .doesNotContain("pg_tblspc/16500/PG_15_202209061/5/t4_16401");
-            assertThat(items.stream().filter(i -> i.name().equals("pg_tblspc/16500")).findFirst().orElseThrow().kind())
+            assertThat(items.stream()
+                            .filter(i -> i.name().equals("pg_tblspc/16500"))
+                            .findFirst()
+                            .orElseThrow()
+                            .kind())
                     .isEqualTo(TarWriter.Item.Kind.DIRECTORY);
-            assertThat(PostgresPhysicalTarget.tablespaces(data)).containsEntry("16500", elsewhere.toRealPath().toString());
+            assertThat(PostgresPhysicalTarget.tablespaces(data))
+                    .containsEntry("16500", elsewhere.toRealPath().toString());
         } finally {
             dev.drkit.core.files.FileTrees.delete(elsewhere);
         }
@@ -68,12 +118,15 @@ class PhysicalScanTest {
     @Test
     void segmentNamesAndLsns() {
         long seg = 16L << 20;
-        assertThat(WalArchive.segmentName(1, WalArchive.parseLsn("0/3000028"), seg)).isEqualTo("000000010000000000000003");
-        assertThat(WalArchive.segmentName(2, WalArchive.parseLsn("1/FF000000"), seg)).isEqualTo("0000000200000001000000FF");
+        assertThat(WalArchive.segmentName(1, WalArchive.parseLsn("0/3000028"), seg))
+                .isEqualTo("000000010000000000000003");
+        assertThat(WalArchive.segmentName(2, WalArchive.parseLsn("1/FF000000"), seg))
+                .isEqualTo("0000000200000001000000FF");
         assertThat(WalArchive.segmentName(1, WalArchive.parseLsn("0/3000028"), 64L << 20))
                 .isEqualTo("000000010000000000000000");
         assertThat(WalArchive.isWalFileName("00000002.history")).isTrue();
-        assertThat(WalArchive.isWalFileName("000000010000000000000002.00000028.backup")).isTrue();
+        assertThat(WalArchive.isWalFileName("000000010000000000000002.00000028.backup"))
+                .isTrue();
         assertThat(WalArchive.isWalFileName("000000010000000000000002.partial")).isTrue();
         assertThat(WalArchive.isWalFileName("../etc/passwd")).isFalse();
     }
@@ -81,23 +134,32 @@ class PhysicalScanTest {
     @Test
     void recoveryTargetsAreCheckedAndWrittenTheWayPostgresReadsThem() {
         Map<String, Object> meta = Map.of("stopTime", "2025-01-03T02:00:30Z");
-        Settings time = Settings.builder().set("restore-command", "drkit wal-fetch %f %p")
-                .set("time", "2025-01-03T14:05:00Z").build();
-        assertThat(PostgresPhysicalTarget.recoverySettings(time, meta)).contains(
-                "restore_command = 'drkit wal-fetch %f %p'",
-                "recovery_target_time = '2025-01-03 14:05:00.000000+00:00'",
-                "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'");
-        Settings before = time.toBuilder().set("time", "2025-01-03T01:00:00+00:00").build();
+        Settings time = Settings.builder()
+                .set("restore-command", "drkit wal-fetch %f %p")
+                .set("time", "2025-01-03T14:05:00Z")
+                .build();
+        assertThat(PostgresPhysicalTarget.recoverySettings(time, meta))
+                .contains(
+                        "restore_command = 'drkit wal-fetch %f %p'",
+                        "recovery_target_time = '2025-01-03 14:05:00.000000+00:00'",
+                        "recovery_target_action = 'promote'",
+                        "recovery_target_timeline = 'latest'");
+        Settings before =
+                time.toBuilder().set("time", "2025-01-03T01:00:00+00:00").build();
         assertThatThrownBy(() -> PostgresPhysicalTarget.recoverySettings(before, meta))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("restore an earlier backup");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("restore an earlier backup");
         Settings two = time.toBuilder().set("immediate", "true").build();
         assertThatThrownBy(() -> PostgresPhysicalTarget.recoverySettings(two, meta))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("at most one recovery target");
-        Settings zone = time.toBuilder().set("time", "2025-01-03 15:05:00+01:00").build();
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("at most one recovery target");
+        Settings zone =
+                time.toBuilder().set("time", "2025-01-03 15:05:00+01:00").build();
         assertThat(PostgresPhysicalTarget.recoverySettings(zone, meta))
                 .contains("recovery_target_time = '2025-01-03 15:05:00.000000+01:00'");
         assertThatThrownBy(() -> PostgresPhysicalTarget.recoverySettings(
-                time.toBuilder().set("time", "yesterday").build(), meta)).isInstanceOf(ConfigException.class)
+                        time.toBuilder().set("time", "yesterday").build(), meta))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("not a timestamp");
     }
 }

@@ -33,10 +33,12 @@ class PostgresLogicalIT {
 
     @TempDir
     Path dir;
+
     Path passwordFile;
     DrKit kit;
 
-    static final String SCHEMA = String.join("\n",
+    static final String SCHEMA = String.join(
+            "\n",
             "CREATE SCHEMA sales;",
             "CREATE TABLE companies (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, founded date,",
             "  revenue numeric(18,2), tags text[], profile jsonb, logo bytea);",
@@ -82,8 +84,12 @@ class PostgresLogicalIT {
     }
 
     private Settings connection(String db) {
-        return Settings.builder().set("url", pg.jdbcUrl(db)).set("user", PostgresServer.SUPERUSER)
-                .set("password-file", passwordFile.toString()).set("bin-dir", pg.binDir().toString()).build();
+        return Settings.builder()
+                .set("url", pg.jdbcUrl(db))
+                .set("user", PostgresServer.SUPERUSER)
+                .set("password-file", passwordFile.toString())
+                .set("bin-dir", pg.binDir().toString())
+                .build();
     }
 
     private Settings restoreTo(String db) {
@@ -91,7 +97,8 @@ class PostgresLogicalIT {
     }
 
     private static long count(Connection c, String sql) throws Exception {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
@@ -103,8 +110,11 @@ class PostgresLogicalIT {
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
 
         @SuppressWarnings("unchecked")
-        Map<String, Object> counts = (Map<String, Object>) b.manifest().metadata().get("rowCounts");
-        assertThat(counts).containsEntry("public.companies", 2000L).containsEntry("public.filings", 10000L)
+        Map<String, Object> counts =
+                (Map<String, Object>) b.manifest().metadata().get("rowCounts");
+        assertThat(counts)
+                .containsEntry("public.companies", 2000L)
+                .containsEntry("public.filings", 10000L)
                 .containsEntry("sales.orders", 3000L);
         assertThat(b.manifest().metadata()).containsKeys("serverVersion", "databaseSize", "encoding");
         assertThat(b.manifest().metadata().get("encoding")).isEqualTo("UTF8");
@@ -116,13 +126,20 @@ class PostgresLogicalIT {
             assertThat(count(c, "SELECT sum(filings) FROM company_filings")).isEqualTo(10000);
             assertThat(count(c, "SELECT (profile->>'employees')::int FROM companies WHERE name = 'company 42'"))
                     .isEqualTo(42);
-            assertThat(count(c, "SELECT count(*) FROM companies WHERE logo = decode(md5('7'), 'hex') AND tags[1] = 'tag0'"))
+            assertThat(count(
+                            c,
+                            "SELECT count(*) FROM companies WHERE logo = decode(md5('7'), 'hex') AND tags[1] = 'tag0'"))
                     .isEqualTo(1);
-            assertThat(count(c, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('filings_company', 'companies_profile')"))
+            assertThat(
+                            count(
+                                    c,
+                                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('filings_company', 'companies_profile')"))
                     .isEqualTo(2);
-            assertThat(count(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).isEqualTo(2);
+            assertThat(count(c, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"))
+                    .isEqualTo(2);
             // sequences continue where they were
-            assertThat(count(c, "INSERT INTO companies (name) VALUES ('new') RETURNING id")).isEqualTo(2001);
+            assertThat(count(c, "INSERT INTO companies (name) VALUES ('new') RETURNING id"))
+                    .isEqualTo(2001);
         }
     }
 
@@ -131,7 +148,8 @@ class PostgresLogicalIT {
         String db = freshDatabase();
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
         assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db), false)))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("RestoreRequest.force");
 
         // a corrupted archive: the new database is dropped again
         var artifact = b.manifest().artifacts().get(0);
@@ -151,7 +169,11 @@ class PostgresLogicalIT {
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
         pg.execute(db, "DROP TABLE filings CASCADE");
 
-        kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db).toBuilder().add("table", "filings").build(), true));
+        kit.restore(new RestoreRequest(
+                "intel",
+                b.id(),
+                restoreTo(db).toBuilder().add("table", "filings").build(),
+                true));
         try (Connection c = pg.connect(db)) {
             assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(10000);
             assertThat(count(c, "SELECT count(*) FROM companies")).isEqualTo(2000);
@@ -162,18 +184,22 @@ class PostgresLogicalIT {
     void restoreTestComparesRowCountsRunsValidationsAndLeavesNoScratchDatabase() throws Exception {
         String db = freshDatabase();
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
-        Settings scratch = connection("postgres").toBuilder().add("validate", "SELECT COUNT(*) FROM companies")
-                .add("validate", "SELECT count(*) > 1000 FROM filings").build();
+        Settings scratch = connection("postgres").toBuilder()
+                .add("validate", "SELECT COUNT(*) FROM companies")
+                .add("validate", "SELECT count(*) > 1000 FROM filings")
+                .build();
 
         VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, scratch);
         assertThat(report.problems()).isEmpty();
-        assertThat(report.results()).extracting(VerificationResult::verifier)
+        assertThat(report.results())
+                .extracting(VerificationResult::verifier)
                 .containsExactly("checksum", "checksum-files", "decode", "pg-archive", "pg-restore-test");
         VerificationResult restoreTest = report.results().get(4);
         assertThat(restoreTest.details()).containsEntry("tablesCompared", 3).containsKey("restoreSeconds");
         assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
 
-        Settings failing = connection("postgres").toBuilder().add("validate", "SELECT COUNT(*) FROM companies WHERE false")
+        Settings failing = connection("postgres").toBuilder()
+                .add("validate", "SELECT COUNT(*) FROM companies WHERE false")
                 .build();
         assertThat(kit.verify("intel", b.id(), VerifyLevel.RESTORE, failing).problems())
                 .anyMatch(p -> p.contains("validation query returned 0"));
@@ -189,8 +215,20 @@ class PostgresLogicalIT {
         Map<String, Object> meta = new java.util.LinkedHashMap<>(m.metadata());
         meta.put("rowCounts", Map.of("public.companies", 2001, "public.filings", 10000, "sales.orders", 3000));
         Files.delete(manifest);
-        byte[] forged = Json.write(new BackupManifest(m.format(), m.id(), m.target(), m.type(), m.kind(),
-                m.parent(), m.dependsOn(), m.startedAt(), m.finishedAt(), m.drkitVersion(), m.host(), m.artifacts(), meta));
+        byte[] forged = Json.write(new BackupManifest(
+                m.format(),
+                m.id(),
+                m.target(),
+                m.type(),
+                m.kind(),
+                m.parent(),
+                m.dependsOn(),
+                m.startedAt(),
+                m.finishedAt(),
+                m.drkitVersion(),
+                m.host(),
+                m.artifacts(),
+                meta));
         Files.write(manifest, forged);
         // with its checksum file fixed up, as an attacker would: only the restore test can tell
         Path checksum = manifest.resolveSibling("manifest.json.sha256");
@@ -199,7 +237,8 @@ class PostgresLogicalIT {
 
         VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
         assertThat(report.passed()).isFalse();
-        assertThat(report.problems()).anyMatch(p -> p.contains("public.companies has 2000 rows after restore but 2001"));
+        assertThat(report.problems())
+                .anyMatch(p -> p.contains("public.companies has 2000 rows after restore but 2001"));
         assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
     }
 
@@ -207,7 +246,9 @@ class PostgresLogicalIT {
     void wrongPasswordFailsClearlyWithoutLeakingItAndRecordsNoBackup() throws Exception {
         String db = freshDatabase();
         Path wrong = Files.writeString(dir.resolve("wrong-password"), "not-the-password-xyz\n");
-        Settings s = connection(db).toBuilder().set("password-file", wrong.toString()).build();
+        Settings s = connection(db).toBuilder()
+                .set("password-file", wrong.toString())
+                .build();
 
         assertThatThrownBy(() -> kit.backup(new TargetSpec("intel", "postgres-logical", s)))
                 .isInstanceOf(DrException.class)
@@ -219,11 +260,19 @@ class PostgresLogicalIT {
     @Test
     void parallelRestoreAndGlobals() throws Exception {
         String db = freshDatabase();
-        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical",
+        BackupResult b = kit.backup(new TargetSpec(
+                "intel",
+                "postgres-logical",
                 connection(db).toBuilder().set("globals", "true").build()));
         assertThat(b.manifest().artifacts()).extracting(a -> a.name()).containsExactly("database.dump", "globals.sql");
-        kit.restore(new RestoreRequest("intel", b.id(), restoreTo(db + "_par").toBuilder().set("jobs", "2")
-                .set("globals", "true").build(), false));
+        kit.restore(new RestoreRequest(
+                "intel",
+                b.id(),
+                restoreTo(db + "_par").toBuilder()
+                        .set("jobs", "2")
+                        .set("globals", "true")
+                        .build(),
+                false));
         try (Connection c = pg.connect(db + "_par")) {
             assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(10000);
         }
@@ -235,7 +284,8 @@ class PostgresLogicalIT {
         // whoever can write the repository can store a backup of this type whose globals.sql
         // asks psql to run a shell command as drkit's user (often root)
         String id;
-        try (DrKit forger = DrKit.builder().repository(dir.resolve("repo").toString())
+        try (DrKit forger = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
                 .register(new dev.drkit.spi.BackupTargetProvider() {
                     @Override
                     public String type() {
@@ -269,13 +319,19 @@ class PostgresLogicalIT {
                             }
                         };
                     }
-                }).build()) {
-            id = forger.backup(new TargetSpec("intel", "postgres-logical", Settings.empty())).id();
+                })
+                .build()) {
+            id = forger.backup(new TargetSpec("intel", "postgres-logical", Settings.empty()))
+                    .id();
         }
         String db = "forged_" + Long.toHexString(System.nanoTime());
-        assertThatThrownBy(() -> kit.restore(new RestoreRequest("intel", id, restoreTo(db).toBuilder()
-                .set("globals", "true").build(), false)))
-                .isInstanceOf(dev.drkit.UnsafeArchiveException.class).hasMessageContaining("backslash at line 2");
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                        "intel",
+                        id,
+                        restoreTo(db).toBuilder().set("globals", "true").build(),
+                        false)))
+                .isInstanceOf(dev.drkit.UnsafeArchiveException.class)
+                .hasMessageContaining("backslash at line 2");
         assertThat(pwned).doesNotExist();
         assertThat(pg.databases()).doesNotContain(db);
     }

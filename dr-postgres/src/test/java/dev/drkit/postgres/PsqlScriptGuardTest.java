@@ -45,7 +45,9 @@ class PsqlScriptGuardTest {
                 "SELECT 1; \\restrict abc\n",
                 "COMMENT ON ROLE a IS 'a backslash \\ in a string';\n");
         for (String script : forged) {
-            assertThatThrownBy(() -> check(script)).as(script).isInstanceOf(UnsafeArchiveException.class)
+            assertThatThrownBy(() -> check(script))
+                    .as(script)
+                    .isInstanceOf(UnsafeArchiveException.class)
                     .hasMessageContaining("backslash at line");
         }
     }

@@ -13,7 +13,8 @@ import java.nio.ByteOrder;
 final class Crc64 {
     private static final long POLY = 0x95AC9329AC4BC9B5L;
     private static final long[][] TABLES = new long[8][256];
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     static {
         for (int n = 0; n < 256; n++) {
@@ -31,8 +32,7 @@ final class Crc64 {
         }
     }
 
-    private Crc64() {
-    }
+    private Crc64() {}
 
     /** Continues {@code crc} over {@code len} bytes of {@code b} from {@code off}. */
     static long update(long crc, byte[] b, int off, int len) {
@@ -49,9 +49,14 @@ final class Crc64 {
             long[] t7 = TABLES[7];
             for (; i + 8 <= end; i += 8) {
                 long x = crc ^ (long) LONG_LE.get(b, i);
-                crc = t7[(int) (x & 0xFF)] ^ t6[(int) ((x >>> 8) & 0xFF)] ^ t5[(int) ((x >>> 16) & 0xFF)]
-                        ^ t4[(int) ((x >>> 24) & 0xFF)] ^ t3[(int) ((x >>> 32) & 0xFF)]
-                        ^ t2[(int) ((x >>> 40) & 0xFF)] ^ t1[(int) ((x >>> 48) & 0xFF)] ^ t0[(int) (x >>> 56)];
+                crc = t7[(int) (x & 0xFF)]
+                        ^ t6[(int) ((x >>> 8) & 0xFF)]
+                        ^ t5[(int) ((x >>> 16) & 0xFF)]
+                        ^ t4[(int) ((x >>> 24) & 0xFF)]
+                        ^ t3[(int) ((x >>> 32) & 0xFF)]
+                        ^ t2[(int) ((x >>> 40) & 0xFF)]
+                        ^ t1[(int) ((x >>> 48) & 0xFF)]
+                        ^ t0[(int) (x >>> 56)];
             }
         }
         for (; i < end; i++) {

@@ -4,8 +4,7 @@ import dev.drkit.CorruptDataException;
 
 /** LZF decompression, for the compressed strings (keys, aux fields) of RDB files. */
 final class Lzf {
-    private Lzf() {
-    }
+    private Lzf() {}
 
     static byte[] decompress(byte[] in, int plainLength, String source) {
         byte[] out = new byte[plainLength];
@@ -37,8 +36,8 @@ final class Lzf {
             throw new CorruptDataException(source + " is corrupt: an LZF string does not decompress to its length");
         }
         if (op != plainLength) {
-            throw new CorruptDataException(source + " is corrupt: an LZF string decompresses to " + op + " bytes, not "
-                    + plainLength);
+            throw new CorruptDataException(
+                    source + " is corrupt: an LZF string decompresses to " + op + " bytes, not " + plainLength);
         }
         return out;
     }

@@ -127,8 +127,9 @@ final class RdbParser {
         }
         s.version = Integer.parseInt(head.substring(5));
         if (s.version < 1 || s.version > MAX_VERSION) {
-            throw new CorruptDataException(source + " has RDB version " + s.version + ", which this drkit does not read "
-                    + "(versions 1 to " + MAX_VERSION + ", Redis up to 7.4 and 8.0)");
+            throw new CorruptDataException(
+                    source + " has RDB version " + s.version + ", which this drkit does not read " + "(versions 1 to "
+                            + MAX_VERSION + ", Redis up to 7.4 and 8.0)");
         }
         if (versions != null) {
             versions.version(s.version);
@@ -164,8 +165,9 @@ final class RdbParser {
                     skipString();
                     s.functions++;
                 }
-                case OP_FUNCTION_PRE_GA -> throw new CorruptDataException(source + " holds functions in the format of "
-                        + "Redis 7.0 release candidates, which drkit does not read");
+                case OP_FUNCTION_PRE_GA ->
+                    throw new CorruptDataException(source + " holds functions in the format of "
+                            + "Redis 7.0 release candidates, which drkit does not read");
                 case OP_SLOT_INFO -> {
                     readLength();
                     readLength();
@@ -256,12 +258,15 @@ final class RdbParser {
                 }
             }
             case 15, 19, 21 -> skipStream(type);
-            case 6 -> throw new CorruptDataException(source + " holds a module value in the pre-4.0 format, which "
-                    + "cannot be read without the module");
-            case 22, 23, 24, 25 -> throw new CorruptDataException(source + " holds hashes with field expiry (Redis 7.4+, "
-                    + "type " + type + "), which this drkit does not read yet");
-            default -> throw new CorruptDataException(source + " is corrupt: unknown value type " + type + " at byte "
-                    + (in.position() - 1));
+            case 6 ->
+                throw new CorruptDataException(source + " holds a module value in the pre-4.0 format, which "
+                        + "cannot be read without the module");
+            case 22, 23, 24, 25 ->
+                throw new CorruptDataException(source + " holds hashes with field expiry (Redis 7.4+, " + "type " + type
+                        + "), which this drkit does not read yet");
+            default ->
+                throw new CorruptDataException(
+                        source + " is corrupt: unknown value type " + type + " at byte " + (in.position() - 1));
         }
     }
 
@@ -342,8 +347,8 @@ final class RdbParser {
                 if (b == 0x81) {
                     return in.readLongBE(8);
                 }
-                throw new CorruptDataException(source + " is corrupt: bad length prefix " + b + " at byte "
-                        + (in.position() - 1));
+                throw new CorruptDataException(
+                        source + " is corrupt: bad length prefix " + b + " at byte " + (in.position() - 1));
             default:
                 encoding = b & 0x3F;
                 return 0;
@@ -394,8 +399,8 @@ final class RdbParser {
     }
 
     private CorruptDataException badEncoding() {
-        return new CorruptDataException(source + " is corrupt: unknown string encoding " + encoding + " at byte "
-                + in.position());
+        return new CorruptDataException(
+                source + " is corrupt: unknown string encoding " + encoding + " at byte " + in.position());
     }
 
     private static String string(byte[] b) {

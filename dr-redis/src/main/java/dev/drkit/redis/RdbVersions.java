@@ -10,8 +10,7 @@ final class RdbVersions {
         {7, 4, 12}, {7, 2, 11}, {7, 0, 10}, {5, 0, 9}, {4, 0, 8}, {3, 2, 7}, {2, 6, 6}, {2, 4, 4}, {0, 0, 3},
     };
 
-    private RdbVersions() {
-    }
+    private RdbVersions() {}
 
     /** The newest RDB version a server of this version ({@code 7.0.15}) loads. */
     static int newestLoadable(String redisVersion) {

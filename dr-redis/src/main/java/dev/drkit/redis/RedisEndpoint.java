@@ -49,8 +49,15 @@ final class RedisEndpoint {
     private final Duration timeout;
     private final Path tlsCa;
 
-    private RedisEndpoint(String host, int port, int database, String user, String password, boolean tls,
-                          Duration timeout, Path tlsCa) {
+    private RedisEndpoint(
+            String host,
+            int port,
+            int database,
+            String user,
+            String password,
+            boolean tls,
+            Duration timeout,
+            Path tlsCa) {
         this.host = host;
         this.port = port;
         this.database = database;
@@ -63,9 +70,9 @@ final class RedisEndpoint {
 
     /** The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). */
     static RedisEndpoint from(Settings s, String key) {
-        String text = s.get(key).orElseThrow(() -> new ConfigException(
-                "redis: give the server as setting '" + key + "' (redis://[USER@]HOST:PORT; password in "
-                        + "setting 'password-file')"));
+        String text = s.get(key)
+                .orElseThrow(() -> new ConfigException("redis: give the server as setting '" + key
+                        + "' (redis://[USER@]HOST:PORT; password in " + "setting 'password-file')"));
         URI uri;
         try {
             uri = URI.create(text);
@@ -98,8 +105,8 @@ final class RedisEndpoint {
             try {
                 db = Integer.parseInt(path.substring(1));
             } catch (NumberFormatException e) {
-                throw new ConfigException("redis: the database in setting '" + key + "' must be a number "
-                        + "(redis://HOST:PORT/0)");
+                throw new ConfigException(
+                        "redis: the database in setting '" + key + "' must be a number " + "(redis://HOST:PORT/0)");
             }
         }
         String password = Secrets.password(s, "REDISCLI_AUTH");
@@ -111,14 +118,20 @@ final class RedisEndpoint {
         if (ca != null && !"rediss".equals(scheme)) {
             throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// URI");
         }
-        return new RedisEndpoint(uri.getHost(), uri.getPort() < 0 ? 6379 : uri.getPort(), db, user,
-                password != null ? password : inUri, "rediss".equals(scheme), timeout, ca);
+        return new RedisEndpoint(
+                uri.getHost(),
+                uri.getPort() < 0 ? 6379 : uri.getPort(),
+                db,
+                user,
+                password != null ? password : inUri,
+                "rediss".equals(scheme),
+                timeout,
+                ca);
     }
 
     private static String decode(String s) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
-
 
     int database() {
         return database;
@@ -141,7 +154,8 @@ final class RedisEndpoint {
         Socket socket;
         try {
             if (tls) {
-                SSLSocketFactory factory = tlsCa == null ? (SSLSocketFactory) SSLSocketFactory.getDefault()
+                SSLSocketFactory factory = tlsCa == null
+                        ? (SSLSocketFactory) SSLSocketFactory.getDefault()
                         : trusting(tlsCa).getSocketFactory();
                 SSLSocket ssl = (SSLSocket) factory.createSocket();
                 SSLParameters params = ssl.getSSLParameters();
@@ -182,30 +196,46 @@ final class RedisEndpoint {
             ctx.init(null, tmf.getTrustManagers(), null);
             return ctx;
         } catch (GeneralSecurityException e) {
-            throw new ConfigException("redis: cannot use " + pem + " (setting 'tls-ca') as CA certificates: "
-                    + e.getMessage());
+            throw new ConfigException(
+                    "redis: cannot use " + pem + " (setting 'tls-ca') as CA certificates: " + e.getMessage());
         }
     }
 
     DrException unreachable(Exception e) {
-        return new DrException(ErrorCode.TARGET, "cannot connect to " + this + ": " + redact(String.valueOf(e.getMessage()))
-                + "; check that the server is up and reachable", e, true);
+        return new DrException(
+                ErrorCode.TARGET,
+                "cannot connect to " + this + ": " + redact(String.valueOf(e.getMessage()))
+                        + "; check that the server is up and reachable",
+                e,
+                true);
     }
 
     /** A Lettuce client for this server; close it with {@link #shutdown(RedisClient)}. */
     RedisClient client() {
-        RedisURI.Builder b = RedisURI.builder().withHost(host).withPort(port).withDatabase(database).withSsl(tls)
-                .withTimeout(timeout).withClientName("drkit");
+        RedisURI.Builder b = RedisURI.builder()
+                .withHost(host)
+                .withPort(port)
+                .withDatabase(database)
+                .withSsl(tls)
+                .withTimeout(timeout)
+                .withClientName("drkit");
         if (password != null) {
             b = user != null ? b.withAuthentication(user, password) : b.withPassword(password.toCharArray());
         }
         // the JDK's resolver: netty's DNS resolver costs a noticeable start-up for one connection
-        ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1)
-                .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE).build();
+        ClientResources resources = DefaultClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(1)
+                .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE)
+                .build();
         RedisClient client = RedisClient.create(resources, b.build());
         if (tlsCa != null) {
-            client.setOptions(ClientOptions.builder().sslOptions(SslOptions.builder().jdkSslProvider()
-                    .trustManager(tlsCa.toFile()).build()).build());
+            client.setOptions(ClientOptions.builder()
+                    .sslOptions(SslOptions.builder()
+                            .jdkSslProvider()
+                            .trustManager(tlsCa.toFile())
+                            .build())
+                    .build());
         }
         return client;
     }

@@ -140,7 +140,12 @@ public final class RedisTarget implements BackupTarget {
             context.metadata("replicationId", r.replicationId());
             context.metadata("replicationOffset", r.replicationOffset());
         }
-        LOG.info("snapshot of {}: RDB version {}, {} keys, {} bytes ({})", endpoint, s.version, s.keys, s.bytes,
+        LOG.info(
+                "snapshot of {}: RDB version {}, {} keys, {} bytes ({})",
+                endpoint,
+                s.version,
+                s.keys,
+                s.bytes,
                 r.diskless() ? "diskless" : "disk");
     }
 
@@ -260,8 +265,10 @@ public final class RedisTarget implements BackupTarget {
             if (writer == null) {
                 open(v);
             } else if (v != version) {
-                throw new DrException(ErrorCode.TARGET, "DUMP payloads changed RDB version during the backup ("
-                        + version + " to " + v + "): was the server upgraded? take the backup again");
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        "DUMP payloads changed RDB version during the backup (" + version + " to " + v
+                                + "): was the server upgraded? take the backup again");
             }
             writer.entry(db, key, payload[0] & 0xFF, expireAt, payload, 1, payload.length - 11);
         }
@@ -321,13 +328,16 @@ public final class RedisTarget implements BackupTarget {
         }
         serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
         Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + file.getFileName() + ".drkit-" + UUID.randomUUID().toString().substring(0, 8));
+        Path tmp = dir.resolve("." + file.getFileName() + ".drkit-"
+                + UUID.randomUUID().toString().substring(0, 8));
         String source = ARTIFACT + " of backup " + context.manifest().id();
         boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-             OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-             InputStream in = context.openArtifact(ARTIFACT)) {
+        try (FileChannel ch = FileChannel.open(
+                        tmp,
+                        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                InputStream in = context.openArtifact(ARTIFACT)) {
             RdbParser.Summary s;
             if (match == null) {
                 s = new RdbParser(in, fileOut, source, false, false).parse(null);
@@ -368,11 +378,13 @@ public final class RedisTarget implements BackupTarget {
             throws IOException {
         RdbWriter[] writer = new RdbWriter[1];
         RdbParser parser = new RdbParser(in, null, source, true, true);
-        RdbParser.Summary s = parser.parse((db, key, type, expireAtMs, value) -> {
-            if (match.matches(key)) {
-                writer[0].entry(db, key, type, expireAtMs, value, 0, value.length);
-            }
-        }, v -> writer[0] = new RdbWriter(out, v, Map.of("drkit-match", match.glob())));
+        RdbParser.Summary s = parser.parse(
+                (db, key, type, expireAtMs, value) -> {
+                    if (match.matches(key)) {
+                        writer[0].entry(db, key, type, expireAtMs, value, 0, value.length);
+                    }
+                },
+                v -> writer[0] = new RdbWriter(out, v, Map.of("drkit-match", match.glob())));
         writer[0].finish();
         return s;
     }
@@ -403,7 +415,9 @@ public final class RedisTarget implements BackupTarget {
             return java.util.Optional.empty();
         }
         try {
-            Process p = new ProcessBuilder(bin.toString(), "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(bin.toString(), "--version")
+                    .redirectErrorStream(true)
+                    .start();
             String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
@@ -434,18 +448,23 @@ public final class RedisTarget implements BackupTarget {
             OnlineRestore restore = new OnlineRestore(conn, context.force(), match, endpoint);
             String source = ARTIFACT + " of backup " + context.manifest().id();
             try (InputStream in = context.openArtifact(ARTIFACT)) {
-                RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry,
-                        restore::version);
+                RdbParser.Summary s =
+                        new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
                 requireValid(s, source);
                 restore.drain();
                 in.transferTo(OutputStream.nullOutputStream());
             } finally {
                 conn.setAutoFlushCommands(true);
             }
-            LOG.info("restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
+            LOG.info(
+                    "restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
                             + "them), {} expired "
-                            + "since the backup, {} not matching", endpoint, restore.restored, restore.kept,
-                    restore.expired, restore.skipped);
+                            + "since the backup, {} not matching",
+                    endpoint,
+                    restore.restored,
+                    restore.kept,
+                    restore.expired,
+                    restore.skipped);
         } finally {
             RedisEndpoint.shutdown(client);
         }
@@ -467,8 +486,8 @@ public final class RedisTarget implements BackupTarget {
         long expired;
         long skipped;
 
-        OnlineRestore(StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match,
-                      RedisEndpoint endpoint) {
+        OnlineRestore(
+                StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match, RedisEndpoint endpoint) {
             this.conn = conn;
             this.async = conn.async();
             this.force = force;
@@ -520,8 +539,10 @@ public final class RedisTarget implements BackupTarget {
                     if (msg.startsWith("BUSYKEY")) {
                         kept++;
                     } else {
-                        throw new DrException(ErrorCode.TARGET, "RESTORE of key '" + printable(pendingKeys.get(i))
-                                + "' into " + endpoint + " failed: " + endpoint.redact(msg));
+                        throw new DrException(
+                                ErrorCode.TARGET,
+                                "RESTORE of key '" + printable(pendingKeys.get(i)) + "' into " + endpoint + " failed: "
+                                        + endpoint.redact(msg));
                     }
                 } catch (TimeoutException e) {
                     throw new DrException(ErrorCode.TARGET, endpoint + " did not answer RESTORE within 60 s", e, true);
@@ -533,7 +554,6 @@ public final class RedisTarget implements BackupTarget {
             pending.clear();
             pendingKeys.clear();
         }
-
     }
 
     static String printable(byte[] key) {
@@ -546,13 +566,18 @@ public final class RedisTarget implements BackupTarget {
             return client.connect(ByteArrayCodec.INSTANCE);
         } catch (RedisException e) {
             String msg = endpoint.redact(String.valueOf(e.getMessage()))
-                    + (e.getCause() != null ? ": " + endpoint.redact(e.getCause().getMessage()) : "");
+                    + (e.getCause() != null
+                            ? ": " + endpoint.redact(e.getCause().getMessage())
+                            : "");
             if (msg.contains("WRONGPASS") || msg.contains("NOAUTH") || msg.contains("invalid password")) {
-                throw new ConfigException("authentication to " + endpoint + " failed: " + msg
-                        + "; check the user and the password file");
+                throw new ConfigException(
+                        "authentication to " + endpoint + " failed: " + msg + "; check the user and the password file");
             }
-            throw new DrException(ErrorCode.TARGET, "cannot connect to " + endpoint + ": " + msg
-                    + "; check that the server is up and reachable", null, true);
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "cannot connect to " + endpoint + ": " + msg + "; check that the server is up and reachable",
+                    null,
+                    true);
         }
     }
 
@@ -583,11 +608,11 @@ public final class RedisTarget implements BackupTarget {
             }
             throw new DrException(ErrorCode.TARGET, "redis command failed: " + c, c, true);
         } catch (TimeoutException e) {
-            throw new DrException(ErrorCode.TARGET, "redis did not answer within " + timeout.toSeconds() + " s", e, true);
+            throw new DrException(
+                    ErrorCode.TARGET, "redis did not answer within " + timeout.toSeconds() + " s", e, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while talking to redis");
         }
     }
-
 }

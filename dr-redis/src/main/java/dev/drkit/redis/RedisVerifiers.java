@@ -6,9 +6,9 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
+import dev.drkit.core.verify.TargetVerifierProvider;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
-import dev.drkit.core.verify.TargetVerifierProvider;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +37,7 @@ import java.util.concurrent.TimeUnit;
  * snapshot.
  */
 public final class RedisVerifiers {
-    private RedisVerifiers() {
-    }
+    private RedisVerifiers() {}
 
     /** Provides {@code redis-rdb} at level decode. */
     public static final class RdbProvider extends TargetVerifierProvider {
@@ -63,7 +62,8 @@ public final class RedisVerifiers {
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
             long start = System.nanoTime();
-            ArtifactInfo artifact = context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
+            ArtifactInfo artifact =
+                    context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             Status status = Status.PASSED;
@@ -71,7 +71,8 @@ public final class RedisVerifiers {
                 problems.add("the backup has no " + RedisTarget.ARTIFACT);
                 return VerificationResult.of(name(), Status.FAILED, problems, start, details);
             }
-            String source = RedisTarget.ARTIFACT + " of backup " + context.manifest().id();
+            String source =
+                    RedisTarget.ARTIFACT + " of backup " + context.manifest().id();
             try (InputStream in = context.openDecoded(artifact)) {
                 RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
                 if (in.read() >= 0) {
@@ -82,15 +83,15 @@ public final class RedisVerifiers {
                 details.put("keys", s.keys);
                 details.put("checksum", s.checksum.name().toLowerCase(java.util.Locale.ROOT));
                 switch (s.checksum) {
-                    case MISMATCH -> problems.add(source + " fails its CRC-64 check (trailer "
-                            + Long.toHexString(s.storedCrc) + ", computed " + Long.toHexString(s.computedCrc) + ")");
+                    case MISMATCH ->
+                        problems.add(source + " fails its CRC-64 check (trailer " + Long.toHexString(s.storedCrc)
+                                + ", computed " + Long.toHexString(s.computedCrc) + ")");
                     case ABSENT, NONE -> {
                         status = Status.UNVERIFIED;
                         problems.add(source + " carries no CRC-64 (the server runs with rdbchecksum no, or the RDB "
                                 + "version predates checksums): its structure is intact but its values are unchecked");
                     }
-                    default -> {
-                    }
+                    default -> {}
                 }
                 compareKeys(context.manifest().metadata(), s, problems);
             } catch (DrException e) {
@@ -117,8 +118,8 @@ public final class RedisVerifiers {
                 long want = expected.get(db) instanceof Number n ? n.longValue() : 0;
                 long have = actual.getOrDefault(db, 0L);
                 if (want != have) {
-                    problems.add("database " + db + " holds " + have + " keys in the RDB but the manifest records "
-                            + want);
+                    problems.add(
+                            "database " + db + " holds " + have + " keys in the RDB but the manifest records " + want);
                 }
             }
         }
@@ -144,15 +145,22 @@ public final class RedisVerifiers {
             Map<String, Object> details = new LinkedHashMap<>();
             java.util.Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
             if (server.isEmpty()) {
-                return VerificationResult.of(name(), Status.UNVERIFIED, List.of("a load test needs redis-server: "
-                        + "install it or give its path as setting 'redis-server'"), start, details);
+                return VerificationResult.of(
+                        name(),
+                        Status.UNVERIFIED,
+                        List.of("a load test needs redis-server: "
+                                + "install it or give its path as setting 'redis-server'"),
+                        start,
+                        details);
             }
-            ArtifactInfo artifact = context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
+            ArtifactInfo artifact =
+                    context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             if (artifact == null) {
-                return VerificationResult.of(name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT),
-                        start, details);
+                return VerificationResult.of(
+                        name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT), start, details);
             }
-            Path dir = Files.createTempDirectory("drkit-redis-verify-",
+            Path dir = Files.createTempDirectory(
+                    "drkit-redis-verify-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             Process process = null;
             try {
@@ -160,7 +168,8 @@ public final class RedisVerifiers {
                 Map<Integer, Long> expired = new TreeMap<>();
                 RdbParser.Summary s;
                 try (InputStream in = context.openDecoded(artifact);
-                     OutputStream out = new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
+                        OutputStream out =
+                                new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
                     s = new RdbParser(in, out, RedisTarget.ARTIFACT, false, false).parse((db, key, type, at, value) -> {
                         if (at >= 0 && at <= now) {
                             expired.merge(db, 1L, Long::sum);
@@ -169,23 +178,42 @@ public final class RedisVerifiers {
                     in.transferTo(OutputStream.nullOutputStream());
                 }
                 int port = freePort();
-                Files.writeString(dir.resolve("redis.conf"), String.join("\n", "bind 127.0.0.1", "port " + port,
-                        "dir " + dir, "dbfilename dump.rdb", "save \"\"", "appendonly no", "daemonize no",
-                        "logfile " + dir.resolve("redis.log")) + "\n");
+                Files.writeString(
+                        dir.resolve("redis.conf"),
+                        String.join(
+                                        "\n",
+                                        "bind 127.0.0.1",
+                                        "port " + port,
+                                        "dir " + dir,
+                                        "dbfilename dump.rdb",
+                                        "save \"\"",
+                                        "appendonly no",
+                                        "daemonize no",
+                                        "logfile " + dir.resolve("redis.log"))
+                                + "\n");
                 long loadStart = System.nanoTime();
-                process = new ProcessBuilder(server.get().toString(), dir.resolve("redis.conf").toString())
-                        .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
-                Map<String, Long> loaded = waitLoaded(process, port, dir, settings.duration("timeout")
-                        .orElse(Duration.ofMinutes(30)));
+                process = new ProcessBuilder(
+                                server.get().toString(),
+                                dir.resolve("redis.conf").toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("stdout.log").toFile())
+                        .start();
+                Map<String, Long> loaded = waitLoaded(
+                        process, port, dir, settings.duration("timeout").orElse(Duration.ofMinutes(30)));
                 double seconds = (System.nanoTime() - loadStart) / 1e9;
                 details.put("loadSeconds", Math.round(seconds * 1000) / 1000.0);
-                details.put("keysLoaded", loaded.values().stream().mapToLong(Long::longValue).sum());
-                details.put("expiredSinceBackup", expired.values().stream().mapToLong(Long::longValue).sum());
+                details.put(
+                        "keysLoaded",
+                        loaded.values().stream().mapToLong(Long::longValue).sum());
+                details.put(
+                        "expiredSinceBackup",
+                        expired.values().stream().mapToLong(Long::longValue).sum());
                 for (Map.Entry<Integer, Long> e : s.keysPerDb.entrySet()) {
                     long want = e.getValue() - expired.getOrDefault(e.getKey(), 0L);
                     long have = loaded.getOrDefault("db" + e.getKey(), 0L);
                     if (want != have) {
-                        problems.add("database " + e.getKey() + " holds " + have + " keys after loading, expected " + want
+                        problems.add("database " + e.getKey() + " holds " + have + " keys after loading, expected "
+                                + want
                                 + " (" + e.getValue() + " in the snapshot, " + expired.getOrDefault(e.getKey(), 0L)
                                 + " expired since)");
                     }
@@ -218,8 +246,9 @@ public final class RedisVerifiers {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
-                    throw new DrException(DrException.ErrorCode.TARGET, "redis-server exited while loading the snapshot: "
-                            + tail(dir.resolve("redis.log")));
+                    throw new DrException(
+                            DrException.ErrorCode.TARGET,
+                            "redis-server exited while loading the snapshot: " + tail(dir.resolve("redis.log")));
                 }
                 try (java.net.Socket socket = new java.net.Socket()) {
                     socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
@@ -250,17 +279,20 @@ public final class RedisVerifiers {
                     // not listening yet
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
+                    throw new DrException(
+                            DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
                 }
                 try {
                     Thread.sleep(20);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
+                    throw new DrException(
+                            DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for redis-server");
                 }
             }
-            throw new DrException(DrException.ErrorCode.TARGET, "redis-server did not load the snapshot within "
-                    + timeout.toSeconds() + " s");
+            throw new DrException(
+                    DrException.ErrorCode.TARGET,
+                    "redis-server did not load the snapshot within " + timeout.toSeconds() + " s");
         }
 
         private static String tail(Path log) {

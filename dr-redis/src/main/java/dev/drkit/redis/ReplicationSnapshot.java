@@ -27,19 +27,22 @@ import java.util.Map;
  */
 final class ReplicationSnapshot {
     /** How the transfer went and what the snapshot holds. */
-    record Result(RdbParser.Summary summary, String replicationId, long replicationOffset, boolean diskless,
-                  Map<String, String> server) {
-    }
+    record Result(
+            RdbParser.Summary summary,
+            String replicationId,
+            long replicationOffset,
+            boolean diskless,
+            Map<String, String> server) {}
 
-    private ReplicationSnapshot() {
-    }
+    private ReplicationSnapshot() {}
 
     static Result take(RedisEndpoint endpoint, OutputStream artifact) throws IOException {
         try (Socket socket = endpoint.openSocket()) {
             OutputStream out = socket.getOutputStream();
             InputStream in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
             if (endpoint.password() != null) {
-                String reply = endpoint.user() != null ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
+                String reply = endpoint.user() != null
+                        ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
                         : call(out, in, "AUTH", endpoint.password());
                 if (reply.startsWith("-")) {
                     throw new ConfigException("authentication to " + endpoint + " failed: " + endpoint.redact(reply)
@@ -62,36 +65,41 @@ final class ReplicationSnapshot {
             long offset = parts.length > 2 ? Long.parseLong(parts[2]) : -1;
             String header = readLineSkippingKeepalives(in, endpoint);
             if (!header.startsWith("$")) {
-                throw new DrException(ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header)
-                        + "' instead of a snapshot");
+                throw new DrException(
+                        ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header) + "' instead of a snapshot");
             }
             if (header.startsWith("$EOF:")) {
                 byte[] mark = header.substring(5).getBytes(StandardCharsets.ISO_8859_1);
                 if (mark.length != 40) {
-                    throw new DrException(ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
+                    throw new DrException(
+                            ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
                 }
                 RdbParser parser = new RdbParser(in, artifact, "the snapshot from " + endpoint, false, false);
                 RdbParser.Summary summary = parser.parse(null);
                 byte[] tail = parser.readAfter(40);
                 if (!Arrays.equals(tail, mark)) {
-                    throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
-                            + "end mark: the RDB and the stream disagree; take the backup again");
+                    throw new CorruptDataException(
+                            "the snapshot from " + endpoint + " does not end with the transfer's "
+                                    + "end mark: the RDB and the stream disagree; take the backup again");
                 }
                 return new Result(summary, replId, offset, true, server);
             }
             long length = Long.parseLong(header.substring(1).trim());
             BoundedInput bounded = new BoundedInput(in, length);
-            RdbParser.Summary summary = new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false)
-                    .parse(null);
+            RdbParser.Summary summary =
+                    new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false).parse(null);
             if (summary.bytes != length) {
                 throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
                         + " bytes but its RDB ended after " + summary.bytes);
             }
             return new Result(summary, replId, offset, false, server);
         } catch (SocketTimeoutException e) {
-            throw new DrException(ErrorCode.TARGET, endpoint + " sent nothing for " + endpoint.timeout().toSeconds()
-                    + " s during the snapshot; check the server's log (fork or disk problems) or raise "
-                    + "setting 'timeout'", e,
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    endpoint + " sent nothing for " + endpoint.timeout().toSeconds()
+                            + " s during the snapshot; check the server's log (fork or disk problems) or raise "
+                            + "setting 'timeout'",
+                    e,
                     true);
         }
     }
@@ -111,7 +119,8 @@ final class ReplicationSnapshot {
             for (String line : new String(body, 0, Math.min(len, body.length), StandardCharsets.UTF_8).split("\r?\n")) {
                 int colon = line.indexOf(':');
                 if (colon > 0 && !line.startsWith("#")) {
-                    fields.put(line.substring(0, colon), line.substring(colon + 1).trim());
+                    fields.put(
+                            line.substring(0, colon), line.substring(colon + 1).trim());
                 }
             }
         }
@@ -119,8 +128,10 @@ final class ReplicationSnapshot {
     }
 
     private static DrException refused(RedisEndpoint endpoint, String command, String reply) {
-        return new DrException(ErrorCode.TARGET, endpoint + " refused " + command + ": " + endpoint.redact(reply)
-                + "; the user needs the replication permissions (+psync +replconf, or +@admin) to take snapshots");
+        return new DrException(
+                ErrorCode.TARGET,
+                endpoint + " refused " + command + ": " + endpoint.redact(reply)
+                        + "; the user needs the replication permissions (+psync +replconf, or +@admin) to take snapshots");
     }
 
     private static String call(OutputStream out, InputStream in, String... args) throws IOException {
@@ -131,7 +142,11 @@ final class ReplicationSnapshot {
     static void send(OutputStream out, String... args) throws IOException {
         StringBuilder b = new StringBuilder("*").append(args.length).append("\r\n");
         for (String a : args) {
-            b.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+            b.append('$')
+                    .append(a.getBytes(StandardCharsets.UTF_8).length)
+                    .append("\r\n")
+                    .append(a)
+                    .append("\r\n");
         }
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -152,8 +167,12 @@ final class ReplicationSnapshot {
         while (true) {
             int c = in.read();
             if (c < 0) {
-                throw new DrException(ErrorCode.TARGET, "the server closed the connection"
-                        + (b.length() > 0 ? " after '" + abbreviate(b.toString()) + "'" : ""), null, true);
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        "the server closed the connection"
+                                + (b.length() > 0 ? " after '" + abbreviate(b.toString()) + "'" : ""),
+                        null,
+                        true);
             }
             if (c == '\n') {
                 int len = b.length();

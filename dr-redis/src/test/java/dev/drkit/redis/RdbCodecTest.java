@@ -113,25 +113,30 @@ class RdbCodecTest {
     void truncatedAndForeignFilesAreCorrupt() throws Exception {
         byte[] rdb = sampleRdb();
         byte[] cut = Arrays.copyOf(rdb, rdb.length / 2);
-        assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(cut), null, "dump.rdb", false, false).parse(null))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("dump.rdb is truncated");
+        assertThatThrownBy(
+                        () -> new RdbParser(new ByteArrayInputStream(cut), null, "dump.rdb", false, false).parse(null))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("dump.rdb is truncated");
         byte[] foreign = "PK\u0003\u0004 not an rdb at all".getBytes(StandardCharsets.ISO_8859_1);
         assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(foreign), null, "x", false, false).parse(null))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("not an RDB file");
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("not an RDB file");
         byte[] future = rdb.clone();
         future[5] = '0';
         future[6] = '0';
         future[7] = '9';
         future[8] = '9';
         assertThatThrownBy(() -> new RdbParser(new ByteArrayInputStream(future), null, "x", false, false).parse(null))
-                .isInstanceOf(CorruptDataException.class).hasMessageContaining("RDB version 99");
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("RDB version 99");
     }
 
     @Test
     void lzfDecompressesLiteralsAndBackReferences() {
         // "abcabcabc": literal run of 3, then a back reference of length 6 at distance 3
         byte[] compressed = {2, 'a', 'b', 'c', (byte) ((4 << 5) | 0), 2};
-        assertThat(new String(Lzf.decompress(compressed, 9, "t"), StandardCharsets.US_ASCII)).isEqualTo("abcabcabc");
+        assertThat(new String(Lzf.decompress(compressed, 9, "t"), StandardCharsets.US_ASCII))
+                .isEqualTo("abcabcabc");
         assertThatThrownBy(() -> Lzf.decompress(compressed, 10, "dump.rdb")).isInstanceOf(CorruptDataException.class);
     }
 

@@ -68,7 +68,9 @@ final class RedisData implements AutoCloseable {
             sync.xadd("stream:1", Map.of("n", String.valueOf(i), "kind", i % 2 == 0 ? "even" : "odd"));
         }
         sync.xgroupCreate(XReadArgs.StreamOffset.from("stream:1", "0-0"), "workers");
-        sync.xreadgroup(Consumer.from("workers", "w1"), XReadArgs.Builder.count(10),
+        sync.xreadgroup(
+                Consumer.from("workers", "w1"),
+                XReadArgs.Builder.count(10),
                 XReadArgs.StreamOffset.lastConsumed("stream:1"));
         for (int i = 1; i <= 10; i++) {
             sync.psetex("ttl:" + i, Duration.ofHours(2).toMillis(), "expiring " + i);
@@ -104,10 +106,16 @@ final class RedisData implements AutoCloseable {
             case "hash" -> new TreeMap<>(sync.hgetall(key)).toString();
             case "list" -> join.apply(sync.lrange(key, 0, -1));
             case "set" -> new TreeSet<>(sync.smembers(key)).toString();
-            case "zset" -> sync.zrangeWithScores(key, 0, -1).stream().map(ScoredValue::toString).toList().toString();
-            case "stream" -> sync.xrange(key, io.lettuce.core.Range.create("-", "+")).stream()
-                    .map(m -> m.getId() + new TreeMap<>(m.getBody())).toList()
-                    + " groups=" + sync.xinfoGroups(key) + " pending=" + sync.xpending(key, "workers");
+            case "zset" ->
+                sync.zrangeWithScores(key, 0, -1).stream()
+                        .map(ScoredValue::toString)
+                        .toList()
+                        .toString();
+            case "stream" ->
+                sync.xrange(key, io.lettuce.core.Range.create("-", "+")).stream()
+                                .map(m -> m.getId() + new TreeMap<>(m.getBody()))
+                                .toList()
+                        + " groups=" + sync.xinfoGroups(key) + " pending=" + sync.xpending(key, "workers");
             default -> "?";
         };
         return type + ttl + " " + value;

@@ -33,6 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RedisTargetIT {
     @TempDir
     Path dir;
+
     DrKit kit;
 
     @BeforeEach
@@ -67,16 +68,21 @@ class RedisTargetIT {
 
     @ParameterizedTest(name = "Redis {0}")
     @MethodSource("servers")
-    void snapshotRestoresToADumpThatAFreshServerLoads(String label, boolean embedded62, String diskless) throws Exception {
+    void snapshotRestoresToADumpThatAFreshServerLoads(String label, boolean embedded62, String diskless)
+            throws Exception {
         Map<String, String> before;
         BackupResult b;
-        try (RedisServer server = start(embedded62, diskless); RedisData data = new RedisData(server)) {
+        try (RedisServer server = start(embedded62, diskless);
+                RedisData data = new RedisData(server)) {
             data.populate();
             before = data.contents();
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
             Map<String, Object> meta = b.manifest().metadata();
-            assertThat(meta).containsEntry("mode", "rdb").containsEntry("redisVersion", server.version())
-                    .containsEntry("rdbVersion", embedded62 ? 9 : 10).containsEntry("checksum", "valid")
+            assertThat(meta)
+                    .containsEntry("mode", "rdb")
+                    .containsEntry("redisVersion", server.version())
+                    .containsEntry("rdbVersion", embedded62 ? 9 : 10)
+                    .containsEntry("checksum", "valid")
                     .containsEntry("transfer", diskless.equals("yes") ? "diskless" : "disk");
             assertThat(((Number) meta.get("keys")).longValue()).isEqualTo(before.size());
             assertThat(meta.get("keysPerDb")).isEqualTo(Map.of("0", (long) before.size() - 1, "1", 1L));
@@ -88,12 +94,16 @@ class RedisTargetIT {
         assertThat(report.results()).extracting(VerificationResult::verifier).contains("redis-rdb");
 
         Path out = dir.resolve("restored");
-        kit.restore(new RestoreRequest("cache", b.id(), Settings.builder().set("to-dir", out.toString()).build(), false));
+        kit.restore(new RestoreRequest(
+                "cache",
+                b.id(),
+                Settings.builder().set("to-dir", out.toString()).build(),
+                false));
         Path dump = out.resolve("dump.rdb");
         assertThat(checkRdb(dump)).contains("RDB looks OK");
         RedisServer.Builder fresh = RedisServer.builder().loadDump(dump);
         try (RedisServer loaded = (embedded62 ? fresh.embedded62() : fresh).start();
-             RedisData data = new RedisData(loaded)) {
+                RedisData data = new RedisData(loaded)) {
             assertThat(data.contents()).isEqualTo(before);
         }
     }
@@ -101,7 +111,9 @@ class RedisTargetIT {
     /** redis-check-rdb's output; fails the test when it rejects the file. */
     private static String checkRdb(Path file) throws Exception {
         Path tool = Prerequisites.requireTool("redis-check-rdb");
-        Process p = new ProcessBuilder(tool.toString(), file.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(tool.toString(), file.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
@@ -111,12 +123,13 @@ class RedisTargetIT {
     @ParameterizedTest(name = "Redis {0}")
     @MethodSource("versions")
     void keysModeRestoresDeletedKeysOnlineAndLeavesTheOthersAlone(String label, boolean embedded62) throws Exception {
-        try (RedisServer server = start(embedded62, "yes"); RedisData data = new RedisData(server)) {
+        try (RedisServer server = start(embedded62, "yes");
+                RedisData data = new RedisData(server)) {
             data.populate();
             Map<String, String> before = data.contents();
             BackupResult b = kit.backup(new TargetSpec("cache", "redis", source(server, "mode", "keys")));
-            assertThat(b.manifest().metadata()).containsEntry("mode", "keys")
-                    .containsEntry("keys", (long) before.size());
+            assertThat(b.manifest().metadata()).containsEntry("mode", "keys").containsEntry("keys", (long)
+                    before.size());
             assertThat(kit.verify("cache", b.id(), VerifyLevel.DECODE).passed()).isTrue();
 
             // the accident: every profile is deleted; meanwhile other keys change and one profile is recreated
@@ -126,7 +139,10 @@ class RedisTargetIT {
             data.sync.set("str:1", "changed after the backup");
             data.sync.hset("profile:7", Map.of("name", "recreated live"));
 
-            Settings online = Settings.builder().set("to-uri", server.uri()).set("match", "profile:*").build();
+            Settings online = Settings.builder()
+                    .set("to-uri", server.uri())
+                    .set("match", "profile:*")
+                    .build();
             kit.restore(new RestoreRequest("cache", b.id(), online, false));
             Map<String, String> after = data.contents();
             for (String key : before.keySet()) {
@@ -148,13 +164,19 @@ class RedisTargetIT {
     void snapshotRestoresOnlineIntoAnEmptyServerWithTtls(String label, boolean embedded62) throws Exception {
         Map<String, String> before;
         BackupResult b;
-        try (RedisServer server = start(embedded62, "yes"); RedisData data = new RedisData(server)) {
+        try (RedisServer server = start(embedded62, "yes");
+                RedisData data = new RedisData(server)) {
             data.populate();
             before = data.contents();
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
         }
-        try (RedisServer empty = start(embedded62, "yes"); RedisData data = new RedisData(empty)) {
-            kit.restore(new RestoreRequest("cache", b.id(), Settings.builder().set("to-uri", empty.uri()).build(), false));
+        try (RedisServer empty = start(embedded62, "yes");
+                RedisData data = new RedisData(empty)) {
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    b.id(),
+                    Settings.builder().set("to-uri", empty.uri()).build(),
+                    false));
             assertThat(data.contents()).isEqualTo(before);
             assertThat(data.sync.pttl("ttl:3")).isBetween(1L, 2 * 3600_000L);
         }
@@ -163,11 +185,13 @@ class RedisTargetIT {
     @Test
     void anRdbNewerThanTheDestinationLoadsIsRefusedSayingWhatFits() throws Exception {
         BackupResult b;
-        try (RedisServer seven = RedisServer.start(); RedisData data = new RedisData(seven)) {
+        try (RedisServer seven = RedisServer.start();
+                RedisData data = new RedisData(seven)) {
             data.sync.set("a", "1");
             b = kit.backup(new TargetSpec("cache", "redis", source(seven)));
         }
-        try (RedisServer old = RedisServer.builder().embedded62().start(); RedisData data = new RedisData(old)) {
+        try (RedisServer old = RedisServer.builder().embedded62().start();
+                RedisData data = new RedisData(old)) {
             Settings online = Settings.builder().set("to-uri", old.uri()).build();
             assertThatThrownBy(() -> kit.restore(new RestoreRequest("cache", b.id(), online, true)))
                     .isInstanceOf(ConfigException.class)
@@ -176,10 +200,13 @@ class RedisTargetIT {
                     .hasMessageContaining("up to 9");
             assertThat(data.dbsize(0)).isZero();
         }
-        Settings toDir = Settings.builder().set("to-dir", dir.resolve("old").toString()).set("server-version", "6.2.11")
+        Settings toDir = Settings.builder()
+                .set("to-dir", dir.resolve("old").toString())
+                .set("server-version", "6.2.11")
                 .build();
         assertThatThrownBy(() -> kit.restore(new RestoreRequest("cache", b.id(), toDir, false)))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("up to 9");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("up to 9");
         assertThat(dir.resolve("old/dump.rdb")).doesNotExist();
     }
 
@@ -187,8 +214,9 @@ class RedisTargetIT {
     void aRestoreTestLoadsTheSnapshotIntoAScratchServerAndTimesIt() throws Exception {
         BackupResult b;
         Path embedded62;
-        try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server);
-             RedisServer old = RedisServer.builder().embedded62().start()) {
+        try (RedisServer server = RedisServer.start();
+                RedisData data = new RedisData(server);
+                RedisServer old = RedisServer.builder().embedded62().start()) {
             embedded62 = old.binary();
             data.populate();
             data.sync.psetex("short-lived", 2000, "gone soon");
@@ -197,16 +225,24 @@ class RedisTargetIT {
         Thread.sleep(2100); // the short-lived key expires: a server loading the snapshot drops it
         VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.RESTORE);
         assertThat(report.passed()).as(report.problems().toString()).isTrue();
-        VerificationResult load = report.results().stream().filter(r -> r.verifier().equals("redis-load-test"))
-                .findFirst().orElseThrow();
-        assertThat(load.details()).containsKey("loadSeconds").containsEntry("expiredSinceBackup", 1L)
+        VerificationResult load = report.results().stream()
+                .filter(r -> r.verifier().equals("redis-load-test"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(load.details())
+                .containsKey("loadSeconds")
+                .containsEntry("expiredSinceBackup", 1L)
                 .containsEntry("keysLoaded", ((Number) b.manifest().metadata().get("keys")).longValue() - 1);
 
         // a server too old for the snapshot's RDB version fails the test, saying why
-        VerifyReport old = kit.verify("cache", b.id(), VerifyLevel.RESTORE,
+        VerifyReport old = kit.verify(
+                "cache",
+                b.id(),
+                VerifyLevel.RESTORE,
                 Settings.builder().set("redis-server", embedded62.toString()).build());
         assertThat(old.passed()).isFalse();
-        assertThat(String.join("\n", old.problems())).contains("redis-server exited while loading")
+        assertThat(String.join("\n", old.problems()))
+                .contains("redis-server exited while loading")
                 .contains("RDB format version 10");
         try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("drkit-redis-verify-"));
@@ -216,7 +252,8 @@ class RedisTargetIT {
     @Test
     void anExistingDumpIsReplacedOnlyWithForce() throws Exception {
         BackupResult b;
-        try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server)) {
+        try (RedisServer server = RedisServer.start();
+                RedisData data = new RedisData(server)) {
             data.sync.set("a", "1");
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
         }
@@ -225,7 +262,8 @@ class RedisTargetIT {
         Files.writeString(target.resolve("dump.rdb"), "the live server's file");
         Settings toDir = Settings.builder().set("to-dir", target.toString()).build();
         assertThatThrownBy(() -> kit.restore(new RestoreRequest("cache", b.id(), toDir, false)))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("RestoreRequest.force");
         assertThat(Files.readString(target.resolve("dump.rdb"))).isEqualTo("the live server's file");
         kit.restore(new RestoreRequest("cache", b.id(), toDir, true));
         assertThat(checkRdb(target.resolve("dump.rdb"))).contains("RDB looks OK");
@@ -237,7 +275,8 @@ class RedisTargetIT {
     @Test
     void aFlippedByteInTheStoredSnapshotFailsVerifyAndRestore() throws Exception {
         BackupResult b;
-        try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server)) {
+        try (RedisServer server = RedisServer.start();
+                RedisData data = new RedisData(server)) {
             data.populate();
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
         }
@@ -250,21 +289,28 @@ class RedisTargetIT {
         assertThat(report.passed()).isFalse();
         assertThat(String.join("\n", report.problems())).contains("dump.rdb");
         Path out = dir.resolve("restored");
-        assertThatThrownBy(() -> kit.restore(new RestoreRequest("cache", b.id(),
-                Settings.builder().set("to-dir", out.toString()).build(), false))).isInstanceOf(DrException.class);
+        assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                        "cache",
+                        b.id(),
+                        Settings.builder().set("to-dir", out.toString()).build(),
+                        false)))
+                .isInstanceOf(DrException.class);
         assertThat(out.resolve("dump.rdb")).doesNotExist();
     }
 
     @Test
     void anRdbWithoutChecksumIsUnverifiedNotValid() throws Exception {
-        try (RedisServer server = RedisServer.builder().config("rdbchecksum", "no").start();
-             RedisData data = new RedisData(server)) {
+        try (RedisServer server =
+                        RedisServer.builder().config("rdbchecksum", "no").start();
+                RedisData data = new RedisData(server)) {
             data.sync.set("a", "1");
             BackupResult b = kit.backup(new TargetSpec("cache", "redis", source(server)));
             assertThat(b.manifest().metadata()).containsEntry("checksum", "absent");
             VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.DECODE);
-            VerificationResult rdb = report.results().stream().filter(r -> r.verifier().equals("redis-rdb"))
-                    .findFirst().orElseThrow();
+            VerificationResult rdb = report.results().stream()
+                    .filter(r -> r.verifier().equals("redis-rdb"))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(rdb.status()).isEqualTo(VerificationResult.Status.UNVERIFIED);
             assertThat(rdb.problems().get(0)).contains("no CRC-64");
         }
@@ -273,41 +319,52 @@ class RedisTargetIT {
     @Test
     void passwordsComeFromAFileAndAWrongOneIsAClearErrorWithoutTheSecret() throws Exception {
         try (RedisServer server = RedisServer.builder().password("s3cret-Pa55").start();
-             RedisData data = new RedisData(server)) {
+                RedisData data = new RedisData(server)) {
             data.sync.set("a", "1");
             Path good = dir.resolve("good");
             Files.writeString(good, "s3cret-Pa55\n");
             for (String mode : List.of("rdb", "keys")) {
-                BackupResult b = kit.backup(new TargetSpec("cache", "redis",
-                        source(server, "password-file", good.toString(), "mode", mode)));
+                BackupResult b = kit.backup(new TargetSpec(
+                        "cache", "redis", source(server, "password-file", good.toString(), "mode", mode)));
                 assertThat(b.manifest().metadata()).containsEntry("keys", 1L);
             }
             Path bad = dir.resolve("bad");
             Files.writeString(bad, "wrong-Pa55\n");
-            assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis",
-                    source(server, "password-file", bad.toString()))))
+            assertThatThrownBy(() -> kit.backup(
+                            new TargetSpec("cache", "redis", source(server, "password-file", bad.toString()))))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("authentication to " + server.uri())
-                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("wrong-Pa55").doesNotContain("s3cret"));
+                    .satisfies(e -> assertThat(e.getMessage())
+                            .doesNotContain("wrong-Pa55")
+                            .doesNotContain("s3cret"));
         }
     }
 
     @Test
     void overTlsWithAPrivateCaAndAsAnAclUser() throws Exception {
-        try (RedisServer server = RedisServer.builder().tls().start(); RedisData data = new RedisData(server)) {
+        try (RedisServer server = RedisServer.builder().tls().start();
+                RedisData data = new RedisData(server)) {
             data.populate();
             long keys = data.contents().size();
-            data.sync.aclSetuser("backup", io.lettuce.core.AclSetuserArgs.Builder.on().addPassword("acl-Pa55")
-                    .allKeys().allCommands());
+            data.sync.aclSetuser(
+                    "backup",
+                    io.lettuce.core.AclSetuserArgs.Builder.on()
+                            .addPassword("acl-Pa55")
+                            .allKeys()
+                            .allCommands());
             Path secret = dir.resolve("acl-password");
             Files.writeString(secret, "acl-Pa55");
             for (String mode : List.of("rdb", "keys")) {
-                Settings tls = Settings.builder().set("uri", "rediss://backup@127.0.0.1:" + server.tlsPort())
-                        .set("tls-ca", server.tlsCa().toString()).set("password-file", secret.toString())
-                        .set("mode", mode).build();
+                Settings tls = Settings.builder()
+                        .set("uri", "rediss://backup@127.0.0.1:" + server.tlsPort())
+                        .set("tls-ca", server.tlsCa().toString())
+                        .set("password-file", secret.toString())
+                        .set("mode", mode)
+                        .build();
                 BackupResult b = kit.backup(new TargetSpec("cache", "redis", tls));
                 assertThat(b.manifest().metadata()).containsEntry("keys", keys);
-                assertThat(kit.verify("cache", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+                assertThat(kit.verify("cache", b.id(), VerifyLevel.DECODE).passed())
+                        .isTrue();
             }
             // without the private CA the server's certificate is not trusted
             Settings untrusted = Settings.builder().set("uri", server.tlsUri()).build();
@@ -322,28 +379,37 @@ class RedisTargetIT {
         try (var s = new java.net.ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        Settings nowhere = Settings.builder().set("uri", "redis://127.0.0.1:" + port).build();
+        Settings nowhere =
+                Settings.builder().set("uri", "redis://127.0.0.1:" + port).build();
         assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", nowhere)))
-                .isInstanceOf(DrException.class).hasMessageContaining("127.0.0.1:" + port);
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("127.0.0.1:" + port);
         assertThat(kit.list("cache")).isEmpty();
     }
 
     @Test
     void keysModeWithMatchAndAnEmptyServer() throws Exception {
-        try (RedisServer server = RedisServer.start(); RedisData data = new RedisData(server)) {
+        try (RedisServer server = RedisServer.start();
+                RedisData data = new RedisData(server)) {
             BackupResult empty = kit.backup(new TargetSpec("cache", "redis", source(server, "mode", "keys")));
             assertThat(empty.manifest().metadata()).containsEntry("keys", 0L);
-            assertThat(kit.verify("cache", empty.id(), VerifyLevel.DECODE).passed()).isTrue();
+            assertThat(kit.verify("cache", empty.id(), VerifyLevel.DECODE).passed())
+                    .isTrue();
             data.populate();
-            BackupResult some = kit.backup(new TargetSpec("cache", "redis",
-                    source(server, "mode", "keys", "match", "profile:*")));
+            BackupResult some =
+                    kit.backup(new TargetSpec("cache", "redis", source(server, "mode", "keys", "match", "profile:*")));
             assertThat(some.manifest().metadata()).containsEntry("keys", 50L).containsEntry("match", "profile:*");
             Path out = dir.resolve("profiles");
-            kit.restore(new RestoreRequest("cache", some.id(), Settings.builder().set("to-dir", out.toString()).build(),
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    some.id(),
+                    Settings.builder().set("to-dir", out.toString()).build(),
                     false));
             assertThat(checkRdb(out.resolve("dump.rdb"))).contains("RDB looks OK");
-            try (RedisServer loaded = RedisServer.builder().loadDump(out.resolve("dump.rdb")).start();
-                 RedisData check = new RedisData(loaded)) {
+            try (RedisServer loaded = RedisServer.builder()
+                            .loadDump(out.resolve("dump.rdb"))
+                            .start();
+                    RedisData check = new RedisData(loaded)) {
                 assertThat(check.dbsize(0)).isEqualTo(50);
                 assertThat(check.sync.hget("profile:9", "plan")).isEqualTo("pro");
             }

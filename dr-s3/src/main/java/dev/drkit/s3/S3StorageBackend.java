@@ -94,10 +94,11 @@ public final class S3StorageBackend implements StorageBackend {
      * Server-side encryption, storage class and Object Lock retention for new objects. S3
      * wants a checksum on writes that carry a retention, so those send a CRC32.
      */
-    private void options(software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r,
-                         java.time.Instant retainUntil) {
+    private void options(
+            software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r, java.time.Instant retainUntil) {
         if (retainUntil != null) {
-            r.objectLockMode(lockMode).objectLockRetainUntilDate(retainUntil)
+            r.objectLockMode(lockMode)
+                    .objectLockRetainUntilDate(retainUntil)
                     .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
         }
         if (sse != null) {
@@ -114,10 +115,12 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
-    private void options(software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r,
-                         java.time.Instant retainUntil) {
+    private void options(
+            software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r,
+            java.time.Instant retainUntil) {
         if (retainUntil != null) {
-            r.objectLockMode(lockMode).objectLockRetainUntilDate(retainUntil)
+            r.objectLockMode(lockMode)
+                    .objectLockRetainUntilDate(retainUntil)
                     .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
         }
         if (sse != null) {
@@ -149,15 +152,18 @@ public final class S3StorageBackend implements StorageBackend {
             }
             this.base64 = java.util.Base64.getEncoder().encodeToString(key);
             try {
-                this.md5 = java.util.Base64.getEncoder().encodeToString(
-                        java.security.MessageDigest.getInstance("MD5").digest(key));
+                this.md5 = java.util.Base64.getEncoder()
+                        .encodeToString(
+                                java.security.MessageDigest.getInstance("MD5").digest(key));
             } catch (java.security.NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
         }
 
         /** Sets the three SSE-C headers through a request builder's setters. */
-        void to(java.util.function.Consumer<String> algorithm, java.util.function.Consumer<String> key,
+        void to(
+                java.util.function.Consumer<String> algorithm,
+                java.util.function.Consumer<String> key,
                 java.util.function.Consumer<String> keyMd5) {
             algorithm.accept(ALGORITHM);
             key.accept(base64);
@@ -220,10 +226,12 @@ public final class S3StorageBackend implements StorageBackend {
             return false;
         }
         try {
-            client.putObject(r -> {
-                r.bucket(bucket).key(k).ifNoneMatch("*");
-                options(r, until);
-            }, RequestBody.fromBytes(content));
+            client.putObject(
+                    r -> {
+                        r.bucket(bucket).key(k).ifNoneMatch("*");
+                        options(r, until);
+                    },
+                    RequestBody.fromBytes(content));
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() == 412 || e.statusCode() == 409) {
@@ -295,7 +303,9 @@ public final class S3StorageBackend implements StorageBackend {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
         try {
-            for (S3Object o : client.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(p)).contents()) {
+            for (S3Object o : client.listObjectsV2Paginator(
+                            r -> r.bucket(bucket).prefix(p))
+                    .contents()) {
                 out.add(new ObjectInfo(relative(o.key()), o.size(), o.lastModified()));
             }
         } catch (SdkException e) {
@@ -321,17 +331,24 @@ public final class S3StorageBackend implements StorageBackend {
         for (int from = 0; from < all.size(); from += 1000) {
             List<software.amazon.awssdk.services.s3.model.ObjectIdentifier> batch = new ArrayList<>();
             for (String key : all.subList(from, Math.min(all.size(), from + 1000))) {
-                batch.add(software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key(full(key)).build());
+                batch.add(software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder()
+                        .key(full(key))
+                        .build());
             }
             try {
-                var errors = client.deleteObjects(r -> r.bucket(bucket).delete(d -> d.objects(batch).quiet(true)))
+                var errors = client.deleteObjects(r ->
+                                r.bucket(bucket).delete(d -> d.objects(batch).quiet(true)))
                         .errors();
                 if (!errors.isEmpty()) {
                     var first = errors.get(0);
                     Reason why = "AccessDenied".equals(first.code()) ? Reason.ACCESS_DENIED : Reason.OTHER;
-                    throw new StorageIOException("deleting " + errors.size() + " of " + batch.size() + " objects in "
-                            + description + " failed, e.g. " + relative(first.key()) + ": " + first.code() + " "
-                            + first.message(), null, why, why == Reason.OTHER);
+                    throw new StorageIOException(
+                            "deleting " + errors.size() + " of " + batch.size() + " objects in "
+                                    + description + " failed, e.g. " + relative(first.key()) + ": " + first.code() + " "
+                                    + first.message(),
+                            null,
+                            why,
+                            why == Reason.OTHER);
                 }
             } catch (SdkException e) {
                 throw io("deleting " + batch.size() + " objects", e);
@@ -345,10 +362,12 @@ public final class S3StorageBackend implements StorageBackend {
         java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
         int aborted = 0;
         try {
-            for (var u : client.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null
-                    : prefix + "/")).uploads()) {
+            for (var u : client.listMultipartUploadsPaginator(
+                            r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
+                    .uploads()) {
                 if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
-                    client.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+                    client.abortMultipartUpload(
+                            r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
                     aborted++;
                 }
             }
@@ -363,12 +382,16 @@ public final class S3StorageBackend implements StorageBackend {
         java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
         List<ObjectInfo> out = new java.util.ArrayList<>();
         try {
-            for (var u : client.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null
-                    : prefix + "/")).uploads()) {
+            for (var u : client.listMultipartUploadsPaginator(
+                            r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
+                    .uploads()) {
                 if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
-                    String key = prefix.isEmpty() ? u.key() : u.key().substring(Math.min(u.key().length(),
-                            prefix.length() + 1));
-                    out.add(new ObjectInfo(key + " (multipart upload " + u.uploadId() + ")", 0,
+                    String key = prefix.isEmpty()
+                            ? u.key()
+                            : u.key().substring(Math.min(u.key().length(), prefix.length() + 1));
+                    out.add(new ObjectInfo(
+                            key + " (multipart upload " + u.uploadId() + ")",
+                            0,
                             u.initiated() == null ? java.time.Instant.EPOCH : u.initiated()));
                 }
             }
@@ -389,23 +412,30 @@ public final class S3StorageBackend implements StorageBackend {
     /** A write with a retention that the bucket refused: Object Lock is not enabled there. */
     private IOException lockRefused(String doing, S3Exception e) {
         if (e.statusCode() == 400 && String.valueOf(e.getMessage()).contains("ObjectLock")) {
-            return failure(doing + " in " + description + " failed: the bucket does not have Object Lock "
-                    + "enabled. Create the repository's bucket with Object Lock (most servers cannot turn it on "
-                    + "later), or remove objectLock= from the repository", e);
+            return failure(
+                    doing + " in " + description + " failed: the bucket does not have Object Lock "
+                            + "enabled. Create the repository's bucket with Object Lock (most servers cannot turn it on "
+                            + "later), or remove objectLock= from the repository",
+                    e);
         }
         return io(doing, e);
     }
 
     private IOException io(String doing, SdkException e) {
         if (e instanceof S3Exception s3 && s3.statusCode() == 501) {
-            return failure(doing + " in " + description + " failed: the server does not implement this "
-                    + "request (" + e.getMessage() + "); check the repository's options (sse, sseCustomerKeyFile, "
-                    + "objectLock) against what the server supports", e);
+            return failure(
+                    doing + " in " + description + " failed: the server does not implement this "
+                            + "request (" + e.getMessage()
+                            + "); check the repository's options (sse, sseCustomerKeyFile, "
+                            + "objectLock) against what the server supports",
+                    e);
         }
         if (reason(e) == Reason.ACCESS_DENIED) {
-            return failure(doing + " in " + description + " failed: " + e.getMessage() + "; check the credentials "
-                    + "(the AWS default chain, or the storage.credentials-file and storage.profile settings) and "
-                    + "that they may read and write bucket " + bucket, e);
+            return failure(
+                    doing + " in " + description + " failed: " + e.getMessage() + "; check the credentials "
+                            + "(the AWS default chain, or the storage.credentials-file and storage.profile settings) and "
+                            + "that they may read and write bucket " + bucket,
+                    e);
         }
         return failure(doing + " in " + description + " failed: " + e.getMessage(), e);
     }
@@ -415,9 +445,18 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     /** S3 error codes that pass by themselves, whatever their HTTP status (400 RequestTimeout, 409 OperationAborted). */
-    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of("RequestTimeout",
-            "RequestTimeoutException", "OperationAborted", "SlowDown", "PriorRequestNotComplete", "ServiceUnavailable",
-            "InternalError", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException");
+    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of(
+            "RequestTimeout",
+            "RequestTimeoutException",
+            "OperationAborted",
+            "SlowDown",
+            "PriorRequestNotComplete",
+            "ServiceUnavailable",
+            "InternalError",
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "TooManyRequestsException");
 
     /**
      * Why S3 failed: the server's status and error code for an answer, the kind of failure
@@ -426,13 +465,15 @@ public final class S3StorageBackend implements StorageBackend {
      */
     static Reason reason(SdkException e) {
         if (e instanceof AwsServiceException s) {
-            String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
+            String code =
+                    s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
             if (s.isThrottlingException() || (code != null && TRANSIENT_CODES.contains(code))) {
                 return Reason.UNAVAILABLE;
             }
             return Reason.ofHttpStatus(s.statusCode());
         }
-        if (e instanceof ApiCallTimeoutException || e instanceof ApiCallAttemptTimeoutException
+        if (e instanceof ApiCallTimeoutException
+                || e instanceof ApiCallAttemptTimeoutException
                 || StorageFailures.network(e)) {
             return Reason.UNAVAILABLE;
         }
@@ -504,9 +545,10 @@ public final class S3StorageBackend implements StorageBackend {
             try {
                 if (uploadId == null) {
                     uploadId = client.createMultipartUpload(r -> {
-                        r.bucket(bucket).key(fullKey);
-                        options(r, retainUntil);
-                    }).uploadId();
+                                r.bucket(bucket).key(fullKey);
+                                options(r, retainUntil);
+                            })
+                            .uploadId();
                 }
                 slots.acquire();
             } catch (InterruptedException e) {
@@ -524,18 +566,27 @@ public final class S3StorageBackend implements StorageBackend {
             filled = 0;
             parts.add(uploads.submit(() -> {
                 try {
-                    var part = client.uploadPart(r -> {
-                        r.bucket(bucket).key(fullKey).uploadId(uploadId).partNumber(number)
-                                .contentLength((long) length);
-                        if (retainUntil != null) {
-                            r.checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
-                        }
-                        if (customerKey != null) {
-                            customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
-                        }
-                    }, RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
-                    return CompletedPart.builder().partNumber(number).eTag(part.eTag())
-                            .checksumCRC32(part.checksumCRC32()).build();
+                    var part = client.uploadPart(
+                            r -> {
+                                r.bucket(bucket)
+                                        .key(fullKey)
+                                        .uploadId(uploadId)
+                                        .partNumber(number)
+                                        .contentLength((long) length);
+                                if (retainUntil != null) {
+                                    r.checksumAlgorithm(
+                                            software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                                }
+                                if (customerKey != null) {
+                                    customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
+                                }
+                            },
+                            RequestBody.fromInputStream(new ByteArrayInputStream(data, 0, length), length));
+                    return CompletedPart.builder()
+                            .partNumber(number)
+                            .eTag(part.eTag())
+                            .checksumCRC32(part.checksumCRC32())
+                            .build();
                 } finally {
                     slots.release();
                 }
@@ -559,9 +610,11 @@ public final class S3StorageBackend implements StorageBackend {
                 throw new InterruptedIOException("interrupted while uploading " + key);
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
-                throw c instanceof SdkException ? io("uploading a part of " + key, (SdkException) c)
-                        : c instanceof IOException failed ? StorageFailures.classify(failed)
-                        : new IOException("uploading a part of " + key + " failed", c);
+                throw c instanceof SdkException
+                        ? io("uploading a part of " + key, (SdkException) c)
+                        : c instanceof IOException failed
+                                ? StorageFailures.classify(failed)
+                                : new IOException("uploading a part of " + key + " failed", c);
             }
         }
 
@@ -595,10 +648,12 @@ public final class S3StorageBackend implements StorageBackend {
 
         private void putSmall() throws IOException {
             try {
-                client.putObject(r -> {
-                    r.bucket(bucket).key(fullKey).ifNoneMatch("*");
-                    options(r, retainUntil);
-                }, RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
+                client.putObject(
+                        r -> {
+                            r.bucket(bucket).key(fullKey).ifNoneMatch("*");
+                            options(r, retainUntil);
+                        },
+                        RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
             } catch (S3Exception e) {
                 if (e.statusCode() == 412 || e.statusCode() == 409) {
                     throw new FileAlreadyExistsException(key);
@@ -611,14 +666,23 @@ public final class S3StorageBackend implements StorageBackend {
 
         private void complete(List<CompletedPart> completed) throws IOException {
             try {
-                var done = client.completeMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(uploadId)
-                        .ifNoneMatch("*").multipartUpload(CompletedMultipartUpload.builder().parts(completed).build()));
+                var done = client.completeMultipartUpload(r -> r.bucket(bucket)
+                        .key(fullKey)
+                        .uploadId(uploadId)
+                        .ifNoneMatch("*")
+                        .multipartUpload(CompletedMultipartUpload.builder()
+                                .parts(completed)
+                                .build()));
                 uploadId = null;
                 if (retainUntil != null) {
                     // S3 takes the retention from the upload's start, but not every server does: setting
                     // it on the completed version again (the same mode and date) makes sure of it
-                    client.putObjectRetention(r -> r.bucket(bucket).key(fullKey).versionId(done.versionId())
-                            .retention(ObjectLockRetention.builder().mode(lockMode).retainUntilDate(retainUntil)
+                    client.putObjectRetention(r -> r.bucket(bucket)
+                            .key(fullKey)
+                            .versionId(done.versionId())
+                            .retention(ObjectLockRetention.builder()
+                                    .mode(lockMode)
+                                    .retainUntilDate(retainUntil)
                                     .build()));
                 }
             } catch (S3Exception e) {
@@ -640,10 +704,13 @@ public final class S3StorageBackend implements StorageBackend {
                 uploadId = null;
                 parts.forEach(f -> f.cancel(true));
                 try {
-                    client.abortMultipartUpload(r -> r.bucket(bucket).key(fullKey).uploadId(id));
+                    client.abortMultipartUpload(
+                            r -> r.bucket(bucket).key(fullKey).uploadId(id));
                 } catch (SdkException e) {
-                    throw io("aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
-                            + "multipart uploads cleans it up)", e);
+                    throw io(
+                            "aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
+                                    + "multipart uploads cleans it up)",
+                            e);
                 }
             }
         }

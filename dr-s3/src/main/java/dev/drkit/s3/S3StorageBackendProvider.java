@@ -63,10 +63,10 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
                 .credentialsProvider(credentials(q, settings))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .overrideConfiguration(c -> c.retryStrategy(RetryMode.STANDARD)
-                        .apiCallAttemptTimeout(Duration.ofMinutes(5)))
-                .httpClientBuilder(ApacheHttpClient.builder().maxConnections(32)
-                        .connectionTimeout(Duration.ofSeconds(10)));
+                .overrideConfiguration(
+                        c -> c.retryStrategy(RetryMode.STANDARD).apiCallAttemptTimeout(Duration.ofMinutes(5)))
+                .httpClientBuilder(
+                        ApacheHttpClient.builder().maxConnections(32).connectionTimeout(Duration.ofSeconds(10)));
         if (endpoint != null) {
             builder.endpointOverride(URI.create(endpoint));
         }
@@ -107,25 +107,30 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
      * profile of a credentials file in the AWS format ({@code ~/.aws/credentials} when only the
      * profile is named), which must not be readable by others.
      */
-    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(Settings q,
-                                                                                               Settings settings) {
+    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(
+            Settings q, Settings settings) {
         String file = q.get("credentialsFile", settings.get("credentials-file", null));
         String profile = q.get("profile", settings.get("profile", null));
         if (file == null && profile == null) {
             return DefaultCredentialsProvider.builder().build();
         }
-        java.nio.file.Path path = file != null ? java.nio.file.Path.of(file)
+        java.nio.file.Path path = file != null
+                ? java.nio.file.Path.of(file)
                 : java.nio.file.Path.of(System.getProperty("user.home"), ".aws", "credentials");
         PrivateFiles.requirePrivate(path, "credentials file");
-        var profiles = software.amazon.awssdk.profiles.ProfileFile.builder().content(path)
-                .type(software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS).build();
+        var profiles = software.amazon.awssdk.profiles.ProfileFile.builder()
+                .content(path)
+                .type(software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS)
+                .build();
         String name = profile == null ? "default" : profile;
         if (profiles.profile(name).isEmpty()) {
             throw new ConfigException("no profile '" + name + "' in the credentials file " + path + " (it has "
                     + profiles.profiles().keySet() + ")");
         }
-        return software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider.builder().profileFile(profiles)
-                .profileName(name).build();
+        return software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider.builder()
+                .profileFile(profiles)
+                .profileName(name)
+                .build();
     }
 
     /**
@@ -136,7 +141,8 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         PrivateFiles.requirePrivate(file, "SSE-C key file");
         try {
             byte[] raw = java.nio.file.Files.readAllBytes(file);
-            byte[] key = raw.length == 32 ? raw
+            byte[] key = raw.length == 32
+                    ? raw
                     : java.util.Base64.getDecoder().decode(new String(raw, StandardCharsets.US_ASCII).trim());
             if (key.length != 32) {
                 throw new ConfigException("the SSE-C key file " + file + " must hold a 256-bit key: 32 bytes, or "

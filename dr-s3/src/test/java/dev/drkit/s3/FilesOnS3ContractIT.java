@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 class FilesOnS3ContractIT extends FilesTargetContractSupport {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension("backups");
+
     static S3Client client;
 
     @BeforeAll
@@ -28,7 +29,11 @@ class FilesOnS3ContractIT extends FilesTargetContractSupport {
 
     @Override
     protected StorageBackend newStorage(Path work) {
-        return S3StorageBackend.builder().client(client).bucket("backups").prefix("files-" + UUID.randomUUID())
-                .partSize(5 << 20).build();
+        return S3StorageBackend.builder()
+                .client(client)
+                .bucket("backups")
+                .prefix("files-" + UUID.randomUUID())
+                .partSize(5 << 20)
+                .build();
     }
 }

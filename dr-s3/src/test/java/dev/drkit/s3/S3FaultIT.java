@@ -28,6 +28,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 class S3FaultIT {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension("backups");
+
     static S3Client direct;
 
     @TempDir
@@ -45,8 +46,10 @@ class S3FaultIT {
 
     static S3Client client(URI endpoint, int attempts) {
         return TestClients.s3(endpoint, s3.accessKey(), s3.secretKey())
-                .overrideConfiguration(c -> c.retryStrategy(
-                        software.amazon.awssdk.retries.StandardRetryStrategy.builder().maxAttempts(attempts).build()))
+                .overrideConfiguration(
+                        c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
+                                .maxAttempts(attempts)
+                                .build()))
                 .build();
     }
 
@@ -68,9 +71,14 @@ class S3FaultIT {
         String prefix = "resets-" + UUID.randomUUID();
         Path data = data(30);
         try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
-             S3Client flaky = client(proxy.endpoint(), 5)) {
-            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
-                    .partSize(5 << 20).concurrency(2).build();
+                S3Client flaky = client(proxy.endpoint(), 5)) {
+            S3StorageBackend backend = S3StorageBackend.builder()
+                    .client(flaky)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .partSize(5 << 20)
+                    .concurrency(2)
+                    .build();
             String id;
             try (DrKit kit = DrKit.builder().storage(backend).build()) {
                 proxy.resetMidRequest(8L << 20);
@@ -79,11 +87,17 @@ class S3FaultIT {
                 proxy.pass();
             }
             assertThat(proxy.faults()).isPositive();
-            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            S3StorageBackend clean = S3StorageBackend.builder()
+                    .client(direct)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .build();
             try (DrKit kit = DrKit.builder().storage(clean).build()) {
                 assertThat(kit.verify("data", id, VerifyLevel.DECODE).passed()).isTrue();
             }
-            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix))
+                            .uploads())
+                    .isEmpty();
         }
     }
 
@@ -92,24 +106,37 @@ class S3FaultIT {
         String prefix = "errors-" + UUID.randomUUID();
         Path data = data(30);
         try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
-             S3Client flaky = TestClients.s3(proxy.endpoint(), s3.accessKey(), s3.secretKey())
-                     .overrideConfiguration(c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy
-                                     .builder().maxAttempts(8).build())
-                             .apiCallAttemptTimeout(Duration.ofSeconds(3)))
-                     .build()) {
-            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
-                    .partSize(5 << 20).concurrency(2).build();
+                S3Client flaky = TestClients.s3(proxy.endpoint(), s3.accessKey(), s3.secretKey())
+                        .overrideConfiguration(
+                                c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
+                                                .maxAttempts(8)
+                                                .build())
+                                        .apiCallAttemptTimeout(Duration.ofSeconds(3)))
+                        .build()) {
+            S3StorageBackend backend = S3StorageBackend.builder()
+                    .client(flaky)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .partSize(5 << 20)
+                    .concurrency(2)
+                    .build();
             String id;
             try (DrKit kit = DrKit.builder().storage(backend).build()) {
                 proxy.internalErrors(3).stalls(2); // the next connections: two hang, then three get a 500
                 id = kit.backup(TargetSpec.files("data", data.toString())).id();
             }
             assertThat(proxy.faults()).isEqualTo(5);
-            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            S3StorageBackend clean = S3StorageBackend.builder()
+                    .client(direct)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .build();
             try (DrKit kit = DrKit.builder().storage(clean).build()) {
                 assertThat(kit.verify("data", id, VerifyLevel.DECODE).passed()).isTrue();
             }
-            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix))
+                            .uploads())
+                    .isEmpty();
         }
     }
 
@@ -118,27 +145,41 @@ class S3FaultIT {
         String prefix = "slowdown-" + UUID.randomUUID();
         Path data = data(30);
         try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
-             S3Client flaky = client(proxy.endpoint(), 2)) {
-            S3StorageBackend backend = S3StorageBackend.builder().client(flaky).bucket("backups").prefix(prefix)
-                    .partSize(5 << 20).concurrency(2).build();
+                S3Client flaky = client(proxy.endpoint(), 2)) {
+            S3StorageBackend backend = S3StorageBackend.builder()
+                    .client(flaky)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .partSize(5 << 20)
+                    .concurrency(2)
+                    .build();
             try (DrKit kit = DrKit.builder().storage(backend).build()) {
                 proxy.outageAfter(12L << 20); // an outage in the middle of the upload
                 assertThatThrownBy(() -> kit.backup(TargetSpec.files("data", data.toString())))
-                        .isInstanceOf(DrException.class).hasMessageContaining("backups");
+                        .isInstanceOf(DrException.class)
+                        .hasMessageContaining("backups");
             }
             proxy.pass();
             // nothing is listed: no manifest was written
-            S3StorageBackend clean = S3StorageBackend.builder().client(direct).bucket("backups").prefix(prefix).build();
+            S3StorageBackend clean = S3StorageBackend.builder()
+                    .client(direct)
+                    .bucket("backups")
+                    .prefix(prefix)
+                    .build();
             try (DrKit kit = DrKit.builder().storage(clean).build()) {
                 assertThat(kit.list("data")).isEmpty();
             }
             // the abort could not reach the server while it failed; check lists it, the cleanup that
             // prune and check's repair run removes it
-            assertThat(clean.incompleteUploads(Duration.ZERO)).isNotEmpty().allSatisfy(u -> assertThat(u.key())
-                    .startsWith("backups/data/").contains("multipart upload"));
+            assertThat(clean.incompleteUploads(Duration.ZERO))
+                    .isNotEmpty()
+                    .allSatisfy(
+                            u -> assertThat(u.key()).startsWith("backups/data/").contains("multipart upload"));
             assertThat(clean.cleanIncompleteUploads(Duration.ZERO)).isPositive();
             assertThat(clean.incompleteUploads(Duration.ZERO)).isEmpty();
-            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix)).uploads()).isEmpty();
+            assertThat(direct.listMultipartUploads(r -> r.bucket("backups").prefix(prefix))
+                            .uploads())
+                    .isEmpty();
         }
     }
 }

@@ -65,39 +65,55 @@ class S3ObjectLockIT {
     }
 
     private static S3StorageBackend backend(String bucket, String mode, Duration lockFor) {
-        return S3StorageBackend.builder().client(client).bucket(bucket).prefix("repo").partSize(5 << 20)
-                .objectLock(mode, lockFor).build();
+        return S3StorageBackend.builder()
+                .client(client)
+                .bucket(bucket)
+                .prefix("repo")
+                .partSize(5 << 20)
+                .objectLock(mode, lockFor)
+                .build();
     }
 
     @Test
     void backupDataIsWrittenLockedAndCannotBeDeletedByVersion() throws Exception {
         s3.createLockedBucket("vault");
         Path src = config();
-        try (DrKit kit = DrKit.builder().storage(backend("vault", "compliance", Duration.ofDays(1))).build()) {
+        try (DrKit kit = DrKit.builder()
+                .storage(backend("vault", "compliance", Duration.ofDays(1)))
+                .build()) {
             Instant before = Instant.now();
             BackupResult b = kit.backup(TargetSpec.files("config", src.toString()));
             assertThat(b.manifest().lockedUntil()).isAfter(before.plus(Duration.ofHours(23)));
-            assertThat(kit.verify("config", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+            assertThat(kit.verify("config", b.id(), VerifyLevel.DECODE).passed())
+                    .isTrue();
 
-            List<ObjectVersion> versions = client.listObjectVersions(r -> r.bucket("vault").prefix("repo/backups/"))
+            List<ObjectVersion> versions = client.listObjectVersions(
+                            r -> r.bucket("vault").prefix("repo/backups/"))
                     .versions();
-            assertThat(versions).extracting(ObjectVersion::key).anyMatch(k -> k.endsWith("/manifest.json"))
+            assertThat(versions)
+                    .extracting(ObjectVersion::key)
+                    .anyMatch(k -> k.endsWith("/manifest.json"))
                     .anyMatch(k -> k.endsWith(".sha256"));
             for (ObjectVersion v : versions) { // every artifact, checksum and the manifest
-                HeadObjectResponse h = client.headObject(r -> r.bucket("vault").key(v.key()).versionId(v.versionId()));
+                HeadObjectResponse h =
+                        client.headObject(r -> r.bucket("vault").key(v.key()).versionId(v.versionId()));
                 assertThat(h.objectLockModeAsString()).as(v.key()).isEqualTo("COMPLIANCE");
                 assertThat(h.objectLockRetainUntilDate()).as(v.key()).isAfter(before.plus(Duration.ofHours(23)));
             }
             // what an attacker with the host's credentials would try
-            ObjectVersion manifest = versions.stream().filter(v -> v.key().endsWith("/manifest.json")).findFirst()
+            ObjectVersion manifest = versions.stream()
+                    .filter(v -> v.key().endsWith("/manifest.json"))
+                    .findFirst()
                     .orElseThrow();
-            assertThatThrownBy(() -> client.deleteObject(r -> r.bucket("vault").key(manifest.key())
-                    .versionId(manifest.versionId())))
-                    .isInstanceOfSatisfying(S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(403));
+            assertThatThrownBy(() -> client.deleteObject(
+                            r -> r.bucket("vault").key(manifest.key()).versionId(manifest.versionId())))
+                    .isInstanceOfSatisfying(
+                            S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(403));
 
             // retention would expire the older backup, but it is immutable: prune keeps it and says why
             BackupResult newer = kit.backup(TargetSpec.files("config", src.toString()));
-            PruneResult pruned = kit.prune("config", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            PruneResult pruned =
+                    kit.prune("config", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             assertThat(pruned.deleted().get("config")).isEmpty();
             assertThat(pruned.plans().get("config").decisions()).anySatisfy(d -> {
                 assertThat(d.backupId()).isEqualTo(b.id());
@@ -108,9 +124,13 @@ class S3ObjectLockIT {
 
             // and the locked backups still restore
             Path out = dir.resolve("restored");
-            kit.restore(new RestoreRequest("config", newer.id(), Settings.builder().set("to", out.toString()).build(),
+            kit.restore(new RestoreRequest(
+                    "config",
+                    newer.id(),
+                    Settings.builder().set("to", out.toString()).build(),
                     false));
-            assertThat(Files.readString(out.resolve(src.toString().substring(1)).resolve("app.yaml"))).isEqualTo("port: 8080\n");
+            assertThat(Files.readString(out.resolve(src.toString().substring(1)).resolve("app.yaml")))
+                    .isEqualTo("port: 8080\n");
         }
     }
 
@@ -118,14 +138,23 @@ class S3ObjectLockIT {
     void pruneDeletesOnceTheRetentionHasPassed() throws Exception {
         s3.createLockedBucket("vault-short");
         Path src = config();
-        try (DrKit kit = DrKit.builder().storage(backend("vault-short", "GOVERNANCE", Duration.ofSeconds(3)))
+        try (DrKit kit = DrKit.builder()
+                .storage(backend("vault-short", "GOVERNANCE", Duration.ofSeconds(3)))
                 .build()) {
             BackupResult first = kit.backup(TargetSpec.files("config", src.toString()));
             kit.backup(TargetSpec.files("config", src.toString()));
-            assertThat(kit.prune("config", GfsRetentionPolicy.builder().keepLast(1).build(), false).deleted()
-                    .get("config")).isEmpty();
-            Thread.sleep(Duration.between(Instant.now(), first.manifest().lockedUntil()).toMillis() + 1500);
-            PruneResult pruned = kit.prune("config", GfsRetentionPolicy.builder().keepLast(1).build(), false);
+            assertThat(kit.prune(
+                                    "config",
+                                    GfsRetentionPolicy.builder().keepLast(1).build(),
+                                    false)
+                            .deleted()
+                            .get("config"))
+                    .isEmpty();
+            Thread.sleep(Duration.between(Instant.now(), first.manifest().lockedUntil())
+                            .toMillis()
+                    + 1500);
+            PruneResult pruned =
+                    kit.prune("config", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             assertThat(pruned.deleted().get("config")).containsExactly(first.id());
             assertThat(kit.list("config")).hasSize(1);
         }
@@ -135,9 +164,12 @@ class S3ObjectLockIT {
     void aBucketWithoutObjectLockIsAClearError() throws Exception {
         s3.createVersionedBucket("not-locked");
         Path src = config();
-        try (DrKit kit = DrKit.builder().storage(backend("not-locked", "COMPLIANCE", Duration.ofDays(1))).build()) {
+        try (DrKit kit = DrKit.builder()
+                .storage(backend("not-locked", "COMPLIANCE", Duration.ofDays(1)))
+                .build()) {
             assertThatThrownBy(() -> kit.backup(TargetSpec.files("config", src.toString())))
-                    .isInstanceOf(DrException.class).hasMessageContaining("Object Lock");
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("Object Lock");
             assertThat(kit.list("config")).isEmpty();
         }
     }

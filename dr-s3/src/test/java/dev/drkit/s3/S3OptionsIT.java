@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 class S3OptionsIT {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension("backups");
+
     static S3Client client;
 
     @BeforeAll
@@ -28,8 +29,13 @@ class S3OptionsIT {
 
     @Test
     void storageClassIsApplied() throws Exception {
-        S3StorageBackend backend = S3StorageBackend.builder().client(client).bucket("backups").prefix("opts")
-                .partSize(5 << 20).storageClass("STANDARD_IA").build();
+        S3StorageBackend backend = S3StorageBackend.builder()
+                .client(client)
+                .bucket("backups")
+                .prefix("opts")
+                .partSize(5 << 20)
+                .storageClass("STANDARD_IA")
+                .build();
         backend.createIfAbsent("small", new byte[] {1, 2, 3});
         try (ObjectUpload up = backend.create("large")) {
             up.stream().write(new byte[11 << 20]);
@@ -39,7 +45,8 @@ class S3OptionsIT {
         // the plain SDK sets it), so only the single-part object can be checked against this server
         assertThat(client.headObject(r -> r.bucket("backups").key("opts/small")).storageClassAsString())
                 .isEqualTo("STANDARD_IA");
-        assertThat(client.headObject(r -> r.bucket("backups").key("opts/large")).contentLength()).isEqualTo(11L << 20);
+        assertThat(client.headObject(r -> r.bucket("backups").key("opts/large")).contentLength())
+                .isEqualTo(11L << 20);
     }
 
     @Test
@@ -49,28 +56,40 @@ class S3OptionsIT {
         new java.util.Random(1).nextBytes(key);
         java.nio.file.Path keyFile = dir.resolve("sse-c.key");
         java.nio.file.Files.writeString(keyFile, java.util.Base64.getEncoder().encodeToString(key) + "\n");
-        java.nio.file.Files.setPosixFilePermissions(keyFile, java.nio.file.attribute.PosixFilePermissions
-                .fromString("rw-------"));
-        String md5 = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("MD5")
-                .digest(key));
+        java.nio.file.Files.setPosixFilePermissions(
+                keyFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        String md5 = java.util.Base64.getEncoder()
+                .encodeToString(java.security.MessageDigest.getInstance("MD5").digest(key));
         java.util.Map<String, String> sent = new java.util.concurrent.ConcurrentHashMap<>();
         var seen = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
             @Override
-            public void beforeTransmission(software.amazon.awssdk.core.interceptor.Context.BeforeTransmission c,
-                                           software.amazon.awssdk.core.interceptor.ExecutionAttributes a) {
-                String op = a.getAttribute(software.amazon.awssdk.core.interceptor.SdkExecutionAttribute.OPERATION_NAME);
-                sent.merge(op, c.httpRequest().firstMatchingHeader("x-amz-server-side-encryption-customer-key-md5")
-                        .orElse("none"), (x, y) -> x.equals(y) ? x : x + "," + y);
+            public void beforeTransmission(
+                    software.amazon.awssdk.core.interceptor.Context.BeforeTransmission c,
+                    software.amazon.awssdk.core.interceptor.ExecutionAttributes a) {
+                String op =
+                        a.getAttribute(software.amazon.awssdk.core.interceptor.SdkExecutionAttribute.OPERATION_NAME);
+                sent.merge(
+                        op,
+                        c.httpRequest()
+                                .firstMatchingHeader("x-amz-server-side-encryption-customer-key-md5")
+                                .orElse("none"),
+                        (x, y) -> x.equals(y) ? x : x + "," + y);
             }
         };
         // S3Proxy answers SSE-C with 501; moto's server takes the headers (and stores plain bytes,
         // so what is checked here is that every request carries the key)
         try (var s3 = dev.drkit.testkit.VersionedS3Server.start();
-             var client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey())
-                .overrideConfiguration(o -> o.addExecutionInterceptor(seen)).build()) {
+                var client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey())
+                        .overrideConfiguration(o -> o.addExecutionInterceptor(seen))
+                        .build()) {
             s3.createBucket("backups");
-            S3StorageBackend backend = S3StorageBackend.builder().client(client).bucket("backups").prefix("ssec")
-                    .partSize(5 << 20).customerKey(S3StorageBackendProvider.customerKey(keyFile)).build();
+            S3StorageBackend backend = S3StorageBackend.builder()
+                    .client(client)
+                    .bucket("backups")
+                    .prefix("ssec")
+                    .partSize(5 << 20)
+                    .customerKey(S3StorageBackendProvider.customerKey(keyFile))
+                    .build();
             backend.createIfAbsent("small", new byte[] {1, 2, 3});
             try (ObjectUpload up = backend.create("large")) {
                 up.stream().write(new byte[11 << 20]);
@@ -81,8 +100,12 @@ class S3OptionsIT {
             }
             assertThat(backend.stat("small")).isPresent();
         }
-        assertThat(sent).containsEntry("PutObject", md5).containsEntry("CreateMultipartUpload", md5)
-                .containsEntry("UploadPart", md5).containsEntry("GetObject", md5).containsEntry("HeadObject", md5);
+        assertThat(sent)
+                .containsEntry("PutObject", md5)
+                .containsEntry("CreateMultipartUpload", md5)
+                .containsEntry("UploadPart", md5)
+                .containsEntry("GetObject", md5)
+                .containsEntry("HeadObject", md5);
     }
 
     @Test
@@ -90,16 +113,18 @@ class S3OptionsIT {
             throws Exception {
         java.nio.file.Path open = dir.resolve("open.key");
         java.nio.file.Files.write(open, new byte[32]);
-        java.nio.file.Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions
-                .fromString("rw-r--r--"));
+        java.nio.file.Files.setPosixFilePermissions(
+                open, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(open))
-                .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("chmod 600");
+                .isInstanceOf(dev.drkit.ConfigException.class)
+                .hasMessageContaining("chmod 600");
         java.nio.file.Path shortKey = dir.resolve("short.key");
         java.nio.file.Files.writeString(shortKey, "c2VjcmV0LWtleQ==");
-        java.nio.file.Files.setPosixFilePermissions(shortKey, java.nio.file.attribute.PosixFilePermissions
-                .fromString("rw-------"));
+        java.nio.file.Files.setPosixFilePermissions(
+                shortKey, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(shortKey))
-                .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("256-bit")
+                .isInstanceOf(dev.drkit.ConfigException.class)
+                .hasMessageContaining("256-bit")
                 .hasMessageNotContaining("c2VjcmV0LWtleQ");
     }
 }

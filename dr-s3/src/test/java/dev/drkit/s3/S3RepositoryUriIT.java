@@ -41,11 +41,13 @@ class S3RepositoryUriIT {
             String uri = "s3://corporate-intel-backups/production?region=eu-west-1&endpoint=" + s3.endpoint()
                     + "&pathStyle=true&partSize=8M";
             try (DrKit kit = DrKit.builder().repository(uri).build()) {
-                assertThat(kit.repositoryDescription()).startsWith("s3://corporate-intel-backups/production")
+                assertThat(kit.repositoryDescription())
+                        .startsWith("s3://corporate-intel-backups/production")
                         .doesNotContain(s3.secretKey());
                 BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
                 assertThat(b.manifest().storedSize()).isGreaterThan(40L << 20);
-                assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+                assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed())
+                        .isTrue();
                 kit.restore(RestoreRequest.files("data", b.id(), dir.resolve("out")));
             }
             Path back = dir.resolve("out").resolve(data.toString().substring(1)).resolve("big.bin");
@@ -59,9 +61,11 @@ class S3RepositoryUriIT {
     @Test
     void credentialsFromAProfileOfAPrivateCredentialsFile() throws Exception {
         Path creds = dir.resolve("credentials");
-        Files.writeString(creds, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
-                + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
-                + s3.secretKey() + "\n");
+        Files.writeString(
+                creds,
+                "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+                        + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
+                        + s3.secretKey() + "\n");
         Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
@@ -72,15 +76,21 @@ class S3RepositoryUriIT {
         }
         // the server checks signatures: the default profile's keys are refused
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
-            try (DrKit kit = DrKit.builder().repository(base).build()) {
-                kit.list("data");
-            }
-        }).isInstanceOf(dev.drkit.DrException.class).hasMessageNotContaining(s3.secretKey());
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base + "&profile=nope")
-                .build()).isInstanceOf(dev.drkit.ConfigException.class)
-                .hasMessageContaining("no profile 'nope'").hasMessageContaining("backup");
+                    try (DrKit kit = DrKit.builder().repository(base).build()) {
+                        kit.list("data");
+                    }
+                })
+                .isInstanceOf(dev.drkit.DrException.class)
+                .hasMessageNotContaining(s3.secretKey());
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> DrKit.builder().repository(base + "&profile=nope").build())
+                .isInstanceOf(dev.drkit.ConfigException.class)
+                .hasMessageContaining("no profile 'nope'")
+                .hasMessageContaining("backup");
         Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base).build())
-                .isInstanceOf(dev.drkit.ConfigException.class).hasMessageContaining("chmod 600");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> DrKit.builder().repository(base).build())
+                .isInstanceOf(dev.drkit.ConfigException.class)
+                .hasMessageContaining("chmod 600");
     }
 }

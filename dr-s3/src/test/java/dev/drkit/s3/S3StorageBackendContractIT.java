@@ -13,6 +13,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 class S3StorageBackendContractIT extends StorageBackendContract {
     @RegisterExtension
     static final S3ServerExtension s3 = new S3ServerExtension("backups");
+
     static S3Client client;
 
     @BeforeAll
@@ -27,8 +28,13 @@ class S3StorageBackendContractIT extends StorageBackendContract {
 
     @Override
     protected StorageBackend newBackend() {
-        return S3StorageBackend.builder().client(client).bucket("backups").prefix("repo-" + UUID.randomUUID())
-                .partSize(5 << 20).concurrency(2).build();
+        return S3StorageBackend.builder()
+                .client(client)
+                .bucket("backups")
+                .prefix("repo-" + UUID.randomUUID())
+                .partSize(5 << 20)
+                .concurrency(2)
+                .build();
     }
 
     @org.junit.jupiter.api.Test
@@ -36,9 +42,11 @@ class S3StorageBackendContractIT extends StorageBackendContract {
         try (var upload = backend.create("contract/multipart-abort")) {
             upload.stream().write(new byte[12 << 20]); // three 5 MiB parts started
         }
-        org.assertj.core.api.Assertions.assertThat(client.listMultipartUploads(r -> r.bucket("backups")).uploads())
+        org.assertj.core.api.Assertions.assertThat(
+                        client.listMultipartUploads(r -> r.bucket("backups")).uploads())
                 .isEmpty();
-        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort")).isEmpty();
+        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort"))
+                .isEmpty();
     }
 
     @Override

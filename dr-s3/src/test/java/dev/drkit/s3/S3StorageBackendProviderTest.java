@@ -16,10 +16,13 @@ class S3StorageBackendProviderTest {
     }
 
     private static void assertRefused(String query, String option, String expected) {
-        assertThatThrownBy(() -> create("s3://bucket/prefix?region=eu-west-1&" + query)).as(query)
+        assertThatThrownBy(() -> create("s3://bucket/prefix?region=eu-west-1&" + query))
+                .as(query)
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining(option).hasMessageContaining(expected)
-                .hasMessageNotContaining("Exception").hasMessageNotContaining("input string");
+                .hasMessageContaining(option)
+                .hasMessageContaining(expected)
+                .hasMessageNotContaining("Exception")
+                .hasMessageNotContaining("input string");
     }
 
     @Test

@@ -35,26 +35,38 @@ class S3StorageFailureIT {
     }
 
     private static S3Client client(java.net.URI endpoint, String secretKey) {
-        return TestClients.s3(endpoint, s3.accessKey(), secretKey).overrideConfiguration(c -> c.retryStrategy(
-                software.amazon.awssdk.retries.StandardRetryStrategy.builder().maxAttempts(2).build())).build();
+        return TestClients.s3(endpoint, s3.accessKey(), secretKey)
+                .overrideConfiguration(
+                        c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
+                                .maxAttempts(2)
+                                .build()))
+                .build();
     }
 
     @Test
     void wrongCredentialsAreNotRetryableAndTheMessageHoldsNoSecret() throws Exception {
         String wrongSecret = "wrong-" + UUID.randomUUID();
         try (S3Client client = client(s3.endpoint(), wrongSecret);
-             DrKit kit = DrKit.builder().storage(S3StorageBackend.builder().client(client).bucket("backups")
-                     .prefix("denied").build()).build()) {
+                DrKit kit = DrKit.builder()
+                        .storage(S3StorageBackend.builder()
+                                .client(client)
+                                .bucket("backups")
+                                .prefix("denied")
+                                .build())
+                        .build()) {
             TargetSpec spec = data();
             assertThatThrownBy(() -> kit.backup(spec))
                     .isInstanceOfSatisfying(StorageException.class, e -> {
                         assertThat(e.retryable()).isFalse();
                         assertThat(e.code()).isEqualTo(DrException.ErrorCode.STORAGE);
                     })
-                    .hasMessageContaining("s3://backups/denied").hasMessageContaining("403")
-                    .hasMessageContaining("storage.credentials-file").hasMessageContaining("bucket backups")
+                    .hasMessageContaining("s3://backups/denied")
+                    .hasMessageContaining("403")
+                    .hasMessageContaining("storage.credentials-file")
+                    .hasMessageContaining("bucket backups")
                     .hasMessageEndingWith("; retrying will not help until they are fixed")
-                    .hasMessageNotContaining(wrongSecret).hasMessageNotContaining(s3.secretKey())
+                    .hasMessageNotContaining(wrongSecret)
+                    .hasMessageNotContaining(s3.secretKey())
                     .hasMessageNotContaining("--");
         }
     }
@@ -62,14 +74,22 @@ class S3StorageFailureIT {
     @Test
     void anOutageIsRetryable() throws Exception {
         try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
-             S3Client client = client(proxy.endpoint(), s3.secretKey());
-             DrKit kit = DrKit.builder().storage(S3StorageBackend.builder().client(client).bucket("backups")
-                     .prefix("outage-" + UUID.randomUUID()).build()).build()) {
+                S3Client client = client(proxy.endpoint(), s3.secretKey());
+                DrKit kit = DrKit.builder()
+                        .storage(S3StorageBackend.builder()
+                                .client(client)
+                                .bucket("backups")
+                                .prefix("outage-" + UUID.randomUUID())
+                                .build())
+                        .build()) {
             TargetSpec spec = data();
             proxy.outageAfter(0);
             assertThatThrownBy(() -> kit.backup(spec))
-                    .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.retryable()).isTrue())
-                    .hasMessageContaining("s3://backups/outage-").hasMessageNotContaining(s3.secretKey());
+                    .isInstanceOfSatisfying(
+                            StorageException.class,
+                            e -> assertThat(e.retryable()).isTrue())
+                    .hasMessageContaining("s3://backups/outage-")
+                    .hasMessageNotContaining(s3.secretKey());
             assertThat(proxy.faults()).isPositive();
         }
     }

@@ -22,13 +22,21 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 class S3StorageFailureTest {
 
     private static S3Exception answer(int status, String code) {
-        return (S3Exception) S3Exception.builder().statusCode(status).message(code + " (Status Code: " + status + ")")
-                .awsErrorDetails(AwsErrorDetails.builder().errorCode(code).errorMessage(code).build()).build();
+        return (S3Exception) S3Exception.builder()
+                .statusCode(status)
+                .message(code + " (Status Code: " + status + ")")
+                .awsErrorDetails(AwsErrorDetails.builder()
+                        .errorCode(code)
+                        .errorMessage(code)
+                        .build())
+                .build();
     }
 
     private static SdkClientException noAnswer(Throwable cause) {
-        return SdkClientException.builder().message("Unable to execute HTTP request: " + cause.getMessage())
-                .cause(cause).build();
+        return SdkClientException.builder()
+                .message("Unable to execute HTTP request: " + cause.getMessage())
+                .cause(cause)
+                .build();
     }
 
     private static void assertMapped(SdkException e, Reason reason, boolean retryable) {
@@ -60,15 +68,17 @@ class S3StorageFailureTest {
         assertMapped(noAnswer(new ConnectException("Connection refused")), Reason.UNAVAILABLE, true);
         assertMapped(ApiCallTimeoutException.create(Duration.ofSeconds(5).toMillis()), Reason.UNAVAILABLE, true);
         assertMapped(noAnswer(new UnknownHostException("s3.nowhere.invalid")), Reason.NOT_FOUND, false);
-        assertMapped(SdkClientException.create("Unable to load credentials from any of the providers in the chain"),
-                Reason.ACCESS_DENIED, false);
+        assertMapped(
+                SdkClientException.create("Unable to load credentials from any of the providers in the chain"),
+                Reason.ACCESS_DENIED,
+                false);
         assertMapped(SdkClientException.builder().message("odd").build(), Reason.OTHER, false);
     }
 
     /** A client whose every call fails with {@code failure}. */
     private static S3Client failing(SdkException failure) {
-        return (S3Client) Proxy.newProxyInstance(S3Client.class.getClassLoader(), new Class<?>[] {S3Client.class},
-                (proxy, method, args) -> {
+        return (S3Client) Proxy.newProxyInstance(
+                S3Client.class.getClassLoader(), new Class<?>[] {S3Client.class}, (proxy, method, args) -> {
                     if (method.getName().equals("close")) {
                         return null;
                     }
@@ -78,28 +88,42 @@ class S3StorageFailureTest {
 
     @Test
     void aRefusedRequestIsNotRetryableAndNamesTheCredentialSettings() {
-        S3StorageBackend backend = S3StorageBackend.builder().client(failing(answer(403, "AccessDenied")))
-                .bucket("backups").prefix("p").build();
+        S3StorageBackend backend = S3StorageBackend.builder()
+                .client(failing(answer(403, "AccessDenied")))
+                .bucket("backups")
+                .prefix("p")
+                .build();
         assertThatThrownBy(() -> backend.stat("drkit-repository.json"))
                 .isInstanceOfSatisfying(StorageIOException.class, e -> {
                     assertThat(e.retryable()).isFalse();
                     assertThat(e.reason()).isEqualTo(Reason.ACCESS_DENIED);
                 })
-                .hasMessageContaining("s3://backups/p").hasMessageContaining("AccessDenied")
-                .hasMessageContaining("storage.credentials-file").hasMessageContaining("bucket backups")
+                .hasMessageContaining("s3://backups/p")
+                .hasMessageContaining("AccessDenied")
+                .hasMessageContaining("storage.credentials-file")
+                .hasMessageContaining("bucket backups")
                 .hasMessageNotContaining("--");
     }
 
     @Test
     void anUnavailableServerIsRetryableOnEveryPath() throws Exception {
-        S3StorageBackend backend = S3StorageBackend.builder().client(failing(answer(503, "SlowDown")))
-                .bucket("backups").build();
-        for (ThrowingCall call : new ThrowingCall[] {() -> backend.stat("k"), () -> backend.list("backups/"),
-                () -> backend.open("k", 0), () -> backend.delete("k"), () -> backend.createIfAbsent("k", new byte[1]),
-                () -> backend.deleteAll(java.util.List.of("a", "b")), () -> backend.cleanIncompleteUploads(
-                Duration.ZERO)}) {
-            assertThatThrownBy(call::run).isInstanceOfSatisfying(StorageIOException.class,
-                    e -> assertThat(e.retryable()).isTrue());
+        S3StorageBackend backend = S3StorageBackend.builder()
+                .client(failing(answer(503, "SlowDown")))
+                .bucket("backups")
+                .build();
+        for (ThrowingCall call : new ThrowingCall[] {
+            () -> backend.stat("k"),
+            () -> backend.list("backups/"),
+            () -> backend.open("k", 0),
+            () -> backend.delete("k"),
+            () -> backend.createIfAbsent("k", new byte[1]),
+            () -> backend.deleteAll(java.util.List.of("a", "b")),
+            () -> backend.cleanIncompleteUploads(Duration.ZERO)
+        }) {
+            assertThatThrownBy(call::run)
+                    .isInstanceOfSatisfying(
+                            StorageIOException.class,
+                            e -> assertThat(e.retryable()).isTrue());
         }
     }
 

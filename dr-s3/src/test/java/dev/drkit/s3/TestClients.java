@@ -11,11 +11,13 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /** S3 clients for the test servers: path style, static keys, checksums only where required. */
 final class TestClients {
-    private TestClients() {
-    }
+    private TestClients() {}
 
     static S3ClientBuilder s3(URI endpoint, String accessKey, String secretKey) {
-        return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);

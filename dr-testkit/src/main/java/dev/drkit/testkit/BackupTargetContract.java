@@ -34,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 public abstract class BackupTargetContract {
     @TempDir
     protected Path work;
+
     protected StorageBackend storage;
     protected DrKit kit;
 
@@ -114,8 +115,8 @@ public abstract class BackupTargetContract {
         assertThat(report.passed()).isFalse();
         assertThat(String.join("\n", report.problems())).contains(artifact.storedName());
 
-        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
-                restoreOptions(destination("corrupt")), false)))
+        assertThatThrownBy(() -> kit.restore(
+                        new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("corrupt")), false)))
                 .isInstanceOf(ChecksumMismatchException.class)
                 .hasMessageContaining(artifact.storedName());
         assertNothingRestored(destination("corrupt"));
@@ -128,9 +129,10 @@ public abstract class BackupTargetContract {
         ArtifactInfo artifact = backup.manifest().artifacts().get(0);
         Corruptor.truncate(storage, objectKey(backup.manifest(), artifact), artifact.storedSize() - 7);
 
-        assertThat(kit.verify(spec.name(), backup.id(), VerifyLevel.DECODE).passed()).isFalse();
-        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
-                restoreOptions(destination("truncated")), false)))
+        assertThat(kit.verify(spec.name(), backup.id(), VerifyLevel.DECODE).passed())
+                .isFalse();
+        assertThatThrownBy(() -> kit.restore(
+                        new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("truncated")), false)))
                 .isInstanceOf(DrException.class)
                 .hasMessageContaining(artifact.storedName());
         assertNothingRestored(destination("truncated"));
@@ -142,8 +144,8 @@ public abstract class BackupTargetContract {
         BackupResult backup = kit.backup(spec);
         occupy(destination("occupied"));
 
-        assertThatThrownBy(() -> kit.restore(new RestoreRequest(spec.name(), backup.id(),
-                restoreOptions(destination("occupied")), false)))
+        assertThatThrownBy(() -> kit.restore(
+                        new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("occupied")), false)))
                 .isInstanceOf(DestinationNotEmptyException.class);
         assertOccupiedUntouched(destination("occupied"));
     }
@@ -162,7 +164,8 @@ public abstract class BackupTargetContract {
         assertThat(kit.manifest(spec.name(), null).id()).isEqualTo(kept.id());
         var pruned = kit.prune(spec.name(), GfsRetentionPolicy.builder().build(), false);
         assertThat(pruned.incompleteRemoved().get(spec.name())).containsExactly(broken.id());
-        assertThat(storage.list("backups/" + spec.name() + "/" + broken.id() + "/")).isEmpty();
+        assertThat(storage.list("backups/" + spec.name() + "/" + broken.id() + "/"))
+                .isEmpty();
     }
 
     @Test
@@ -187,8 +190,7 @@ public abstract class BackupTargetContract {
 
     /** Damages stored objects through the storage SPI, the way bit rot or tampering would. */
     public static final class Corruptor {
-        private Corruptor() {
-        }
+        private Corruptor() {}
 
         /** Flips every bit of the byte at {@code offset}. */
         public static void flipByte(StorageBackend storage, String key, long offset) throws IOException {

@@ -46,15 +46,18 @@ public final class BucketFixture implements BeforeEachCallback, ParameterResolve
     }
 
     /** The bucket a test gets. */
-    public record FixtureBucket(String name) {
-    }
+    public record FixtureBucket(String name) {}
 
     @Override
     public void beforeEach(ExtensionContext context) {
         String bucket = (target.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-") + "-" + run + "-t"
                 + buckets.incrementAndGet());
-        kit.get().restore(new RestoreRequest(target, backupId, Settings.builder().set("to-bucket", bucket).build(),
-                false));
+        kit.get()
+                .restore(new RestoreRequest(
+                        target,
+                        backupId,
+                        Settings.builder().set("to-bucket", bucket).build(),
+                        false));
         context.getStore(NS).put("bucket", new FixtureBucket(bucket));
     }
 

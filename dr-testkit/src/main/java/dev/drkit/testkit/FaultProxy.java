@@ -176,10 +176,12 @@ public final class FaultProxy implements AutoCloseable {
         faults.incrementAndGet();
         readRequestHead(client.getInputStream());
         byte[] body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>" + message
-                + "</Message></Error>").getBytes(StandardCharsets.UTF_8);
+                        + "</Message></Error>")
+                .getBytes(StandardCharsets.UTF_8);
         OutputStream out = client.getOutputStream();
         out.write(("HTTP/1.1 " + status + "\r\nContent-Type: application/xml\r\nContent-Length: " + body.length
-                + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
         client.close();

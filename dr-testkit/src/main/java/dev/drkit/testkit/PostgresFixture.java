@@ -45,8 +45,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <p>The PostgreSQL target module ({@code dr-postgres}) must be on the test class path.
  */
-public final class PostgresFixture implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback,
-        AfterEachCallback, ParameterResolver {
+public final class PostgresFixture
+        implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(PostgresFixture.class);
 
     private final Supplier<String> repository;
@@ -113,8 +113,14 @@ public final class PostgresFixture implements BeforeAllCallback, AfterAllCallbac
      */
     public static String capture(String repository, String target, String jdbcUrl, String user, String password) {
         try (DrKit kit = DrKit.builder().repository(repository).build()) {
-            BackupResult r = kit.backup(new TargetSpec(target, "postgres-logical", Settings.builder()
-                    .set("url", jdbcUrl).set("user", user).set("password", password).build()));
+            BackupResult r = kit.backup(new TargetSpec(
+                    target,
+                    "postgres-logical",
+                    Settings.builder()
+                            .set("url", jdbcUrl)
+                            .set("user", user)
+                            .set("password", password)
+                            .build()));
             return r.id();
         }
     }
@@ -126,11 +132,19 @@ public final class PostgresFixture implements BeforeAllCallback, AfterAllCallbac
                 + UUID.randomUUID().toString().substring(0, 8);
         long start = System.nanoTime();
         try (DrKit kit = DrKit.builder().repository(repository.get()).build()) {
-            kit.restore(new RestoreRequest(target, backupId, Settings.builder().set("url", resolved.adminJdbcUrl())
-                    .set("user", resolved.user()).set("password", resolved.password()).set("to-database", template)
-                    .build(), false));
+            kit.restore(new RestoreRequest(
+                    target,
+                    backupId,
+                    Settings.builder()
+                            .set("url", resolved.adminJdbcUrl())
+                            .set("user", resolved.user())
+                            .set("password", resolved.password())
+                            .set("to-database", template)
+                            .build(),
+                    false));
         }
-        try (Connection c = resolved.admin(); Statement s = c.createStatement()) {
+        try (Connection c = resolved.admin();
+                Statement s = c.createStatement()) {
             s.execute("ALTER DATABASE " + template + " WITH IS_TEMPLATE true ALLOW_CONNECTIONS false");
         }
         restoreSeconds = (System.nanoTime() - start) / 1e9;
@@ -141,19 +155,21 @@ public final class PostgresFixture implements BeforeAllCallback, AfterAllCallbac
     public void beforeEach(ExtensionContext context) throws Exception {
         String name = template + "_t" + clones.incrementAndGet();
         long start = System.nanoTime();
-        try (Connection c = resolved.admin(); Statement s = c.createStatement()) {
+        try (Connection c = resolved.admin();
+                Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name + " TEMPLATE " + template);
         }
         cloneNanos.addAndGet(System.nanoTime() - start);
-        context.getStore(NS).put("db", new FixtureDatabase(name, resolved.url(name), resolved.user(),
-                resolved.password()));
+        context.getStore(NS)
+                .put("db", new FixtureDatabase(name, resolved.url(name), resolved.user(), resolved.password()));
     }
 
     @Override
     public void afterEach(ExtensionContext context) throws Exception {
         FixtureDatabase db = context.getStore(NS).remove("db", FixtureDatabase.class);
         if (db != null) {
-            try (Connection c = resolved.admin(); Statement s = c.createStatement()) {
+            try (Connection c = resolved.admin();
+                    Statement s = c.createStatement()) {
                 s.execute("DROP DATABASE IF EXISTS " + db.name() + " WITH (FORCE)");
             }
         }
@@ -162,12 +178,13 @@ public final class PostgresFixture implements BeforeAllCallback, AfterAllCallbac
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
         if (template != null) {
-            try (Connection c = resolved.admin(); Statement s = c.createStatement()) {
+            try (Connection c = resolved.admin();
+                    Statement s = c.createStatement()) {
                 s.execute("ALTER DATABASE " + template + " WITH IS_TEMPLATE false");
                 s.execute("DROP DATABASE IF EXISTS " + template);
             }
-            context.publishReportEntry("drkit.fixture.perTestMillis", String.format(Locale.ROOT, "%.1f",
-                    perTestMillis()));
+            context.publishReportEntry(
+                    "drkit.fixture.perTestMillis", String.format(Locale.ROOT, "%.1f", perTestMillis()));
         }
     }
 

@@ -59,7 +59,8 @@ public final class PostgresServer implements AutoCloseable {
      * Starts a fresh cluster with extra settings written to its {@code postgresql.conf} (e.g.
      * {@code archive_mode = on}, {@code archive_command}); values are quoted as needed.
      */
-    public static PostgresServer start(java.util.Map<String, String> settings) throws IOException, InterruptedException {
+    public static PostgresServer start(java.util.Map<String, String> settings)
+            throws IOException, InterruptedException {
         return start(requireBinDir(), settings);
     }
 
@@ -67,12 +68,14 @@ public final class PostgresServer implements AutoCloseable {
     public static PostgresServer start(Path bin, java.util.Map<String, String> settings)
             throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
-        Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
+        Path dir = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-pg-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         byte[] secret = new byte[12];
         new SecureRandom().nextBytes(secret);
-        PostgresServer pg = new PostgresServer(bin, dir, dir.resolve("data"), freePort(),
-                HexFormat.of().formatHex(secret), root);
+        PostgresServer pg = new PostgresServer(
+                bin, dir, dir.resolve("data"), freePort(), HexFormat.of().formatHex(secret), root);
         pg.settings.putAll(settings);
         try {
             pg.initAndStart();
@@ -96,7 +99,9 @@ public final class PostgresServer implements AutoCloseable {
     public static PostgresServer startExisting(Path bin, Path dataDir, String password)
             throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
-        Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-",
+        Path dir = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-pg-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         PostgresServer pg = new PostgresServer(bin, dir, dataDir, freePort(), password, root);
         try {
@@ -116,8 +121,9 @@ public final class PostgresServer implements AutoCloseable {
     public void awaitRecoveryEnd(java.time.Duration timeout) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            try (Connection c = connect("postgres"); Statement s = c.createStatement();
-                 var rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+            try (Connection c = connect("postgres");
+                    Statement s = c.createStatement();
+                    var rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
                 rs.next();
                 if (!rs.getBoolean(1)) {
                     return;
@@ -169,7 +175,9 @@ public final class PostgresServer implements AutoCloseable {
             if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
                 Path tmp = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-bin-");
                 try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
-                    var entry = zip.stream().filter(e -> e.getName().endsWith(".txz")).findFirst()
+                    var entry = zip.stream()
+                            .filter(e -> e.getName().endsWith(".txz"))
+                            .findFirst()
                             .orElseThrow(() -> new IOException(jar + " holds no .txz"));
                     try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
                             new org.apache.commons.compress.compressors.xz.XZCompressorInputStream(
@@ -188,8 +196,10 @@ public final class PostgresServer implements AutoCloseable {
                             } else {
                                 Files.createDirectories(out.getParent());
                                 Files.copy(tar, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                                Files.setPosixFilePermissions(out, PosixFilePermissions.fromString(
-                                        (e.getMode() & 0100) != 0 ? "rwxr-xr-x" : "rw-r--r--"));
+                                Files.setPosixFilePermissions(
+                                        out,
+                                        PosixFilePermissions.fromString(
+                                                (e.getMode() & 0100) != 0 ? "rwxr-xr-x" : "rw-r--r--"));
                             }
                         }
                     }
@@ -241,7 +251,8 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Runs SQL statements (separated by semicolons at line ends) in a database. */
     public void execute(String database, String sql) throws SQLException {
-        try (Connection c = connect(database); Statement s = c.createStatement()) {
+        try (Connection c = connect(database);
+                Statement s = c.createStatement()) {
             s.execute(sql);
         }
     }
@@ -253,8 +264,9 @@ public final class PostgresServer implements AutoCloseable {
     /** Names of the databases on the server, without templates. */
     public List<String> databases() throws SQLException {
         List<String> out = new ArrayList<>();
-        try (Connection c = connect("postgres"); Statement s = c.createStatement();
-             var rs = s.executeQuery("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")) {
+        try (Connection c = connect("postgres");
+                Statement s = c.createStatement();
+                var rs = s.executeQuery("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")) {
             while (rs.next()) {
                 out.add(rs.getString(1));
             }
@@ -277,22 +289,48 @@ public final class PostgresServer implements AutoCloseable {
         if (asPostgresUser) {
             chownTree(dir, SUPERUSER);
         }
-        run(List.of(binDir.resolve("initdb").toString(), "-D", data.toString(), "-U", SUPERUSER,
-                "--pwfile=" + pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                "--locale=C", "--no-sync"), 120);
+        run(
+                List.of(
+                        binDir.resolve("initdb").toString(),
+                        "-D",
+                        data.toString(),
+                        "-U",
+                        SUPERUSER,
+                        "--pwfile=" + pwfile,
+                        "--auth-local=trust",
+                        "--auth-host=scram-sha-256",
+                        "-E",
+                        "UTF8",
+                        "--locale=C",
+                        "--no-sync"),
+                120);
         Files.deleteIfExists(pwfile);
         if (!settings.isEmpty()) {
             StringBuilder conf = new StringBuilder("\n# test settings\n");
-            settings.forEach((k, v) -> conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
-            Files.writeString(data.resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
+            settings.forEach((k, v) ->
+                    conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+            Files.writeString(
+                    data.resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
         }
         startServer();
     }
 
     private void startServer() throws IOException, InterruptedException {
-        run(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("server.log").toString(),
-                "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                        + " -c full_page_writes=off -c synchronous_commit=off", "start"), 90);
+        run(
+                List.of(
+                        binDir.resolve("pg_ctl").toString(),
+                        "-D",
+                        data.toString(),
+                        "-l",
+                        dir.resolve("server.log").toString(),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-o",
+                        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                                + " -c full_page_writes=off -c synchronous_commit=off",
+                        "start"),
+                90);
     }
 
     private void run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
@@ -305,14 +343,18 @@ public final class PostgresServer implements AutoCloseable {
         if (asPostgresUser) {
             chownTree(log, SUPERUSER);
         }
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new IOException(command.get(0) + " timed out");
         }
         if (p.exitValue() != 0) {
-            String serverLog = Files.exists(dir.resolve("server.log")) ? Files.readString(dir.resolve("server.log")) : "";
+            String serverLog =
+                    Files.exists(dir.resolve("server.log")) ? Files.readString(dir.resolve("server.log")) : "";
             throw new IOException(String.join(" ", command.subList(0, 1)) + " failed (" + p.exitValue() + "):\n"
                     + Files.readString(log, StandardCharsets.UTF_8) + serverLog);
         }
@@ -325,7 +367,8 @@ public final class PostgresServer implements AutoCloseable {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.toList()) {
                 Files.setOwner(p, owner);
-                Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class).setGroup(group);
+                Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class)
+                        .setGroup(group);
             }
         }
     }
@@ -347,8 +390,10 @@ public final class PostgresServer implements AutoCloseable {
             return Optional.empty();
         }
         try (Stream<Path> versions = Files.list(base)) {
-            return versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
-                    .max(Comparator.comparingInt(b -> parseIntOr(b.getParent().getFileName().toString())));
+            return versions.map(v -> v.resolve("bin"))
+                    .filter(b -> Files.isExecutable(b.resolve("initdb")))
+                    .max(Comparator.comparingInt(
+                            b -> parseIntOr(b.getParent().getFileName().toString())));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -366,8 +411,16 @@ public final class PostgresServer implements AutoCloseable {
     public void close() {
         try {
             if (Files.exists(data.resolve("postmaster.pid"))) {
-                run(List.of(binDir.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w",
-                        "stop"), 60);
+                run(
+                        List.of(
+                                binDir.resolve("pg_ctl").toString(),
+                                "-D",
+                                data.toString(),
+                                "-m",
+                                "immediate",
+                                "-w",
+                                "stop"),
+                        60);
             }
         } catch (IOException | InterruptedException e) {
             // fall through to removing the directory

@@ -12,8 +12,7 @@ import org.junit.jupiter.api.Assumptions;
  * {@code CI=true} it fails it, so that a green CI run means every test really ran.
  */
 public final class Prerequisites {
-    private Prerequisites() {
-    }
+    private Prerequisites() {}
 
     /** Whether this is a CI run ({@code CI=true}). */
     public static boolean isCi() {

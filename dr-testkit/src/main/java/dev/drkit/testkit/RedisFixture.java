@@ -51,9 +51,12 @@ public final class RedisFixture implements BeforeEachCallback {
      * @param backupId a particular backup, or null for the newest
      * @param server the Redis URI ({@code redis://[user:password@]host:port}), asked for when a test starts
      */
-    public static RedisFixture of(Supplier<String> repository, String target, String backupId,
-                                  Supplier<String> server) {
-        return new RedisFixture(Objects.requireNonNull(repository), Objects.requireNonNull(target), backupId,
+    public static RedisFixture of(
+            Supplier<String> repository, String target, String backupId, Supplier<String> server) {
+        return new RedisFixture(
+                Objects.requireNonNull(repository),
+                Objects.requireNonNull(target),
+                backupId,
                 Objects.requireNonNull(server));
     }
 
@@ -63,7 +66,8 @@ public final class RedisFixture implements BeforeEachCallback {
         long start = System.nanoTime();
         flushAll(URI.create(uri));
         try (DrKit kit = DrKit.builder().repository(repository.get()).build()) {
-            kit.restore(new RestoreRequest(target, backupId, Settings.builder().set("to-uri", uri).build(), true));
+            kit.restore(new RestoreRequest(
+                    target, backupId, Settings.builder().set("to-uri", uri).build(), true));
         }
         nanos.addAndGet(System.nanoTime() - start);
         restores.incrementAndGet();
@@ -89,7 +93,8 @@ public final class RedisFixture implements BeforeEachCallback {
             if (uri.getUserInfo() != null) {
                 String[] parts = uri.getUserInfo().split(":", 2);
                 List<String> auth = parts.length == 2 && !parts[0].isEmpty()
-                        ? List.of("AUTH", parts[0], parts[1]) : List.of("AUTH", parts[parts.length - 1]);
+                        ? List.of("AUTH", parts[0], parts[1])
+                        : List.of("AUTH", parts[parts.length - 1]);
                 command(out, in, auth);
             }
             command(out, in, List.of("FLUSHALL"));
@@ -99,7 +104,11 @@ public final class RedisFixture implements BeforeEachCallback {
     private static void command(OutputStream out, InputStream in, List<String> args) throws IOException {
         StringBuilder b = new StringBuilder("*").append(args.size()).append("\r\n");
         for (String a : args) {
-            b.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+            b.append('$')
+                    .append(a.getBytes(StandardCharsets.UTF_8).length)
+                    .append("\r\n")
+                    .append(a)
+                    .append("\r\n");
         }
         out.write(b.toString().getBytes(StandardCharsets.UTF_8));
         out.flush();
@@ -108,7 +117,8 @@ public final class RedisFixture implements BeforeEachCallback {
             reply.append((char) c);
         }
         if (reply.length() == 0 || reply.charAt(0) != '+') {
-            throw new IOException("Redis refused " + args.get(0) + ": " + reply.toString().strip());
+            throw new IOException(
+                    "Redis refused " + args.get(0) + ": " + reply.toString().strip());
         }
     }
 }

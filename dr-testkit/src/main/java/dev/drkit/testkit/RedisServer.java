@@ -65,8 +65,7 @@ public final class RedisServer implements AutoCloseable {
         private boolean tls;
         private final Map<String, String> config = new LinkedHashMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Runs the Redis 6.2 binary from the {@code embedded-redis} artifact instead of PATH's. */
         public Builder embedded62() {
@@ -103,7 +102,9 @@ public final class RedisServer implements AutoCloseable {
 
         public RedisServer start() throws IOException, InterruptedException {
             Path bin = embedded62 ? extractEmbedded() : findBinary();
-            Path dir = Files.createTempDirectory(Path.of("/tmp"), "drkit-redis-",
+            Path dir = Files.createTempDirectory(
+                    Path.of("/tmp"),
+                    "drkit-redis-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             RedisServer server = new RedisServer(dir, bin, freePort(), password, tls ? freePort() : 0);
             try {
@@ -130,16 +131,57 @@ public final class RedisServer implements AutoCloseable {
     private void makeCertificates() throws IOException, InterruptedException {
         String openssl = Prerequisites.requireTool("openssl").toString();
         Files.writeString(dir.resolve("ext"), "subjectAltName=IP:127.0.0.1\n");
-        run(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                "-subj", "/CN=drkit test CA", "-days", "2");
-        run(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-                "-subj", "/CN=127.0.0.1");
-        run(openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "server.crt", "-days", "2", "-extfile", "ext");
+        run(
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=drkit test CA",
+                "-days",
+                "2");
+        run(
+                openssl,
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1");
+        run(
+                openssl,
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ext");
     }
 
     private void run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IOException(String.join(" ", command) + " failed: " + out);
@@ -161,7 +203,8 @@ public final class RedisServer implements AutoCloseable {
         }
         try (InputStream in = RedisServer.class.getClassLoader().getResourceAsStream(EMBEDDED_62)) {
             if (in == null) {
-                throw new IOException("the embedded-redis artifact (with " + EMBEDDED_62 + ") is not on the class path");
+                throw new IOException(
+                        "the embedded-redis artifact (with " + EMBEDDED_62 + ") is not on the class path");
             }
             Path tmp = Files.createTempFile(target.getParent(), "drkit-redis-", ".part");
             Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
@@ -173,8 +216,15 @@ public final class RedisServer implements AutoCloseable {
 
     private void launch(Map<String, String> extra) throws IOException, InterruptedException {
         List<String> lines = new ArrayList<>(List.of(
-                "bind 127.0.0.1", "port " + port, "dir " + dir, "dbfilename dump.rdb", "save \"\"",
-                "appendonly no", "daemonize no", "protected-mode yes", "repl-diskless-sync-delay 0",
+                "bind 127.0.0.1",
+                "port " + port,
+                "dir " + dir,
+                "dbfilename dump.rdb",
+                "save \"\"",
+                "appendonly no",
+                "daemonize no",
+                "protected-mode yes",
+                "repl-diskless-sync-delay 0",
                 "logfile " + dir.resolve("redis.log")));
         if (password != null) {
             lines.add("requirepass " + password);

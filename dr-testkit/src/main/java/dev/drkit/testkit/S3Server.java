@@ -35,7 +35,8 @@ public final class S3Server implements AutoCloseable {
         String access = "drkit" + UUID.randomUUID().toString().substring(0, 8);
         String secret = UUID.randomUUID().toString();
         BlobStore store = new FilesystemNio2BlobStore(dir.toString());
-        S3Proxy proxy = S3Proxy.builder().blobStore(store)
+        S3Proxy proxy = S3Proxy.builder()
+                .blobStore(store)
                 .endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, access, secret)
                 .build();

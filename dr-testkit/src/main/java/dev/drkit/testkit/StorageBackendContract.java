@@ -91,7 +91,9 @@ public abstract class StorageBackendContract {
         put(key("a/b/object.bin"), data);
 
         assertThat(get(key("a/b/object.bin"), 0)).isEqualTo(data);
-        assertThat(backend.stat(key("a/b/object.bin"))).get().extracting(ObjectInfo::size)
+        assertThat(backend.stat(key("a/b/object.bin")))
+                .get()
+                .extracting(ObjectInfo::size)
                 .isEqualTo((long) data.length);
     }
 
@@ -99,7 +101,10 @@ public abstract class StorageBackendContract {
     void emptyObjectsRoundTrip() throws IOException {
         put(key("empty"), new byte[0]);
         assertThat(get(key("empty"), 0)).isEmpty();
-        assertThat(backend.stat(key("empty"))).get().extracting(ObjectInfo::size).isEqualTo(0L);
+        assertThat(backend.stat(key("empty")))
+                .get()
+                .extracting(ObjectInfo::size)
+                .isEqualTo(0L);
     }
 
     @Test
@@ -144,8 +149,10 @@ public abstract class StorageBackendContract {
 
     @Test
     void createIfAbsentCreatesOnlyOnce() throws IOException {
-        assertThat(backend.createIfAbsent(key("lock"), "one".getBytes(StandardCharsets.UTF_8))).isTrue();
-        assertThat(backend.createIfAbsent(key("lock"), "two".getBytes(StandardCharsets.UTF_8))).isFalse();
+        assertThat(backend.createIfAbsent(key("lock"), "one".getBytes(StandardCharsets.UTF_8)))
+                .isTrue();
+        assertThat(backend.createIfAbsent(key("lock"), "two".getBytes(StandardCharsets.UTF_8)))
+                .isFalse();
         assertThat(new String(get(key("lock"), 0), StandardCharsets.UTF_8)).isEqualTo("one");
     }
 
@@ -170,7 +177,8 @@ public abstract class StorageBackendContract {
                 winners += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
             }
             assertThat(winners).isEqualTo(1);
-            assertThat(new String(get(key("contended"), 0), StandardCharsets.UTF_8)).startsWith("writer-");
+            assertThat(new String(get(key("contended"), 0), StandardCharsets.UTF_8))
+                    .startsWith("writer-");
         } finally {
             pool.shutdownNow();
         }
@@ -207,7 +215,8 @@ public abstract class StorageBackendContract {
         put(key("list/c"), new byte[] {1, 2, 3});
         put(key("listing-other"), new byte[] {1});
 
-        assertThat(backend.list(key("list/"))).extracting(ObjectInfo::key)
+        assertThat(backend.list(key("list/")))
+                .extracting(ObjectInfo::key)
                 .containsExactly(key("list/a/deep"), key("list/b"), key("list/c"));
         assertThat(backend.list(key("list/"))).extracting(ObjectInfo::size).containsExactly(2L, 1L, 3L);
         assertThat(backend.list(key("nothing-here/"))).isEmpty();
@@ -246,7 +255,10 @@ public abstract class StorageBackendContract {
 
     @Test
     void describeNeverShowsSecrets() {
-        assertThat(backend.describe()).doesNotContainIgnoringCase("secret").doesNotContain("@").doesNotContain("?");
+        assertThat(backend.describe())
+                .doesNotContainIgnoringCase("secret")
+                .doesNotContain("@")
+                .doesNotContain("?");
     }
 
     @Test

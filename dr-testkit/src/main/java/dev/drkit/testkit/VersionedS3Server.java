@@ -25,7 +25,8 @@ public final class VersionedS3Server implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path log;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private VersionedS3Server(Process process, int port, Path log) {
         this.process = process;
@@ -41,7 +42,9 @@ public final class VersionedS3Server implements AutoCloseable {
         }
         Path log = Files.createTempFile("drkit-moto-", ".log");
         Process p = new ProcessBuilder(List.of(tool.toString(), "-H", "127.0.0.1", "-p", String.valueOf(port)))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         VersionedS3Server server = new VersionedS3Server(p, port, log);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!server.accepting()) {
@@ -85,15 +88,16 @@ public final class VersionedS3Server implements AutoCloseable {
     /** Creates a bucket with versioning enabled. */
     public void createVersionedBucket(String name) throws IOException, InterruptedException {
         createBucket(name);
-        send(HttpRequest.newBuilder(endpoint().resolve("/" + name + "?versioning")).PUT(
-                HttpRequest.BodyPublishers.ofString("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+        send(HttpRequest.newBuilder(endpoint().resolve("/" + name + "?versioning"))
+                .PUT(HttpRequest.BodyPublishers.ofString("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
                         + "2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>")));
     }
 
     /** Creates a bucket with Object Lock enabled (which also turns versioning on). */
     public void createLockedBucket(String name) throws IOException, InterruptedException {
         send(HttpRequest.newBuilder(endpoint().resolve("/" + name))
-                .header("x-amz-bucket-object-lock-enabled", "true").PUT(HttpRequest.BodyPublishers.noBody()));
+                .header("x-amz-bucket-object-lock-enabled", "true")
+                .PUT(HttpRequest.BodyPublishers.noBody()));
     }
 
     private void send(HttpRequest.Builder request) throws IOException, InterruptedException {

@@ -1,4 +1,3 @@
 package dev.drkit.testkit;
 
-class FilesBackupTargetContractTest extends FilesTargetContractSupport {
-}
+class FilesBackupTargetContractTest extends FilesTargetContractSupport {}

@@ -21,18 +21,22 @@ class PostgresServerIT {
         try (PostgresServer pg = PostgresServer.start()) {
             pg.createDatabase("app");
             pg.execute("app", "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)");
-            try (var c = pg.connect("app"); var rs = c.createStatement().executeQuery("SELECT count(*) FROM t")) {
+            try (var c = pg.connect("app");
+                    var rs = c.createStatement().executeQuery("SELECT count(*) FROM t")) {
                 rs.next();
                 assertThat(rs.getInt(1)).isEqualTo(2);
             }
             assertThat(pg.databases()).contains("app", "postgres");
             assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl("app"), "postgres", "wrong"))
-                    .isInstanceOf(SQLException.class).hasMessageContaining("password authentication failed");
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("password authentication failed");
             work = pg.log().getParent();
             data = pg.dataDir();
             port = pg.port();
             assertThat(data).isDirectory();
-            assertThat(portIsFree(port)).as("port %d while the server runs", port).isFalse();
+            assertThat(portIsFree(port))
+                    .as("port %d while the server runs", port)
+                    .isFalse();
         }
         assertThat(data).doesNotExist();
         assertThat(work).doesNotExist();

@@ -58,20 +58,25 @@ class S3ServerExtensionIT {
 
         ext.afterAll(outer);
         assertThat(accepting(endpoint)).isFalse();
-        assertThatThrownBy(ext::server).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("not running").hasMessageContaining("static field");
+        assertThatThrownBy(ext::server)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not running")
+                .hasMessageContaining("static field");
     }
 
     @Test
     void accessorsOfAnExtensionNotStartedSayWhy() {
         S3ServerExtension ext = new S3ServerExtension();
-        assertThatThrownBy(ext::endpoint).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(ext::endpoint)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("register S3ServerExtension on a static field");
     }
 
     private static ExtensionContext context(String uniqueId) {
-        return (ExtensionContext) Proxy.newProxyInstance(S3ServerExtensionIT.class.getClassLoader(),
-                new Class<?>[] {ExtensionContext.class}, (proxy, method, args) -> {
+        return (ExtensionContext) Proxy.newProxyInstance(
+                S3ServerExtensionIT.class.getClassLoader(),
+                new Class<?>[] {ExtensionContext.class},
+                (proxy, method, args) -> {
                     if (method.getName().equals("getUniqueId")) {
                         return uniqueId;
                     }

@@ -5,7 +5,6 @@ import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.core.retention.GfsRetentionPolicy;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -25,8 +24,15 @@ import java.util.Map;
  * @param notifications where events go
  * @param targets the targets by name, in file order
  */
-public record Setup(Path file, String repository, List<String> copies, String compression, dev.drkit.Objectives objectives,
-                    Settings encryption, Notifications notifications, Map<String, Target> targets) {
+public record Setup(
+        Path file,
+        String repository,
+        List<String> copies,
+        String compression,
+        dev.drkit.Objectives objectives,
+        Settings encryption,
+        Notifications notifications,
+        Map<String, Target> targets) {
 
     /**
      * Notifications.
@@ -38,7 +44,8 @@ public record Setup(Path file, String repository, List<String> copies, String co
     public record Notifications(java.net.URI webhook, java.util.Set<dev.drkit.DrEvent.Type> events) {
         @Override
         public String toString() {
-            return "Notifications[webhook=" + (webhook == null ? "none" : webhook.getHost()) + ", events=" + events + "]";
+            return "Notifications[webhook=" + (webhook == null ? "none" : webhook.getHost()) + ", events=" + events
+                    + "]";
         }
     }
 
@@ -53,8 +60,14 @@ public record Setup(Path file, String repository, List<String> copies, String co
      * @param verify how and when to verify; never null
      * @param objectives this target's objectives (the setup's when it names none), or null
      */
-    public record Target(String name, String type, Settings settings, String schedule, Settings retention,
-                         Verify verify, dev.drkit.Objectives objectives) {
+    public record Target(
+            String name,
+            String type,
+            Settings settings,
+            String schedule,
+            Settings retention,
+            Verify verify,
+            dev.drkit.Objectives objectives) {
 
         /** What {@code DrKit.backup} takes for this target. */
         public TargetSpec spec() {
@@ -74,8 +87,7 @@ public record Setup(Path file, String repository, List<String> copies, String co
      * @param level {@code checksum}, {@code decode} or {@code restore}
      * @param options the verifiers' options (e.g. {@code validate} queries, {@code server-bin-dir})
      */
-    public record Verify(String schedule, String level, Settings options) {
-    }
+    public record Verify(String schedule, String level, Settings options) {}
 
     /**
      * The named target.

@@ -44,17 +44,30 @@ import java.util.Set;
  * }</pre>
  */
 public final class SetupFile {
-    private static final Set<String> TOP = Set.of("repository", "copies", "compression", "objectives", "encryption",
-            "notifications", "targets");
-    private static final Set<String> ENCRYPTION = Set.of("encrypt-to", "passphrase-file", "secret-key",
-            "secret-passphrase-file", "sign-with", "sign-passphrase-file");
-    private static final Set<String> RETENTION_COUNTS = Set.of("keep-last", "keep-hourly", "keep-daily",
-            "keep-weekly", "keep-monthly", "keep-yearly");
+    private static final Set<String> TOP =
+            Set.of("repository", "copies", "compression", "objectives", "encryption", "notifications", "targets");
+    private static final Set<String> ENCRYPTION = Set.of(
+            "encrypt-to",
+            "passphrase-file",
+            "secret-key",
+            "secret-passphrase-file",
+            "sign-with",
+            "sign-passphrase-file");
+    private static final Set<String> RETENTION_COUNTS =
+            Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
     private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
-    private static final Map<String, List<String>> REQUIRED = Map.of("files", List.of("path"),
-            "postgres", List.of("url", "user"), "postgres-logical", List.of("url", "user"), "redis", List.of("uri"),
-            "minio-bucket", List.of("endpoint", "bucket"));
+    private static final Map<String, List<String>> REQUIRED = Map.of(
+            "files",
+            List.of("path"),
+            "postgres",
+            List.of("url", "user"),
+            "postgres-logical",
+            List.of("url", "user"),
+            "redis",
+            List.of("uri"),
+            "minio-bucket",
+            List.of("endpoint", "bucket"));
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
     private final Path file;
@@ -98,10 +111,15 @@ public final class SetupFile {
 
     /** A retention policy from {@code keep-*} settings (as checked by {@link #load}). */
     static GfsRetentionPolicy retentionPolicy(Settings r) {
-        return GfsRetentionPolicy.builder().keepLast(r.integer("keep-last", 0)).keepHourly(r.integer("keep-hourly", 0))
-                .keepDaily(r.integer("keep-daily", 0)).keepWeekly(r.integer("keep-weekly", 0))
-                .keepMonthly(r.integer("keep-monthly", 0)).keepYearly(r.integer("keep-yearly", 0))
-                .keepWithin(r.duration("keep-within").orElse(null)).build();
+        return GfsRetentionPolicy.builder()
+                .keepLast(r.integer("keep-last", 0))
+                .keepHourly(r.integer("keep-hourly", 0))
+                .keepDaily(r.integer("keep-daily", 0))
+                .keepWeekly(r.integer("keep-weekly", 0))
+                .keepMonthly(r.integer("keep-monthly", 0))
+                .keepYearly(r.integer("keep-yearly", 0))
+                .keepWithin(r.duration("keep-within").orElse(null))
+                .build();
     }
 
     // --------------------------------------------------------------- the model
@@ -144,8 +162,15 @@ public final class SetupFile {
         for (int i = 0; i < copies.size(); i++) {
             copies.set(i, withLockPeriod(copies.get(i), copyNodes.get(i), targets));
         }
-        return new Setup(file, repository, List.copyOf(copies), compression, objectives, encryption.build(),
-                notifications, targets);
+        return new Setup(
+                file,
+                repository,
+                List.copyOf(copies),
+                compression,
+                objectives,
+                encryption.build(),
+                notifications,
+                targets);
     }
 
     /**
@@ -160,10 +185,13 @@ public final class SetupFile {
         java.util.Optional<java.time.Duration> period = targets.values().stream()
                 .filter(t -> t.retention() != null)
                 .map(t -> retentionPolicy(t.retention()).lockPeriod())
-                .flatMap(java.util.Optional::stream).max(java.util.Comparator.naturalOrder());
+                .flatMap(java.util.Optional::stream)
+                .max(java.util.Comparator.naturalOrder());
         if (period.isEmpty()) {
-            problem(node.line, "'" + uri + "' asks for objectLock but gives no lockFor, and no target has a "
-                    + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lockFor=30d");
+            problem(
+                    node.line,
+                    "'" + uri + "' asks for objectLock but gives no lockFor, and no target has a "
+                            + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lockFor=30d");
             return uri;
         }
         return uri + (uri.contains("?") ? "&" : "?") + "lockFor=" + period.get();
@@ -188,10 +216,13 @@ public final class SetupFile {
         java.util.Set<dev.drkit.DrEvent.Type> types = java.util.EnumSet.noneOf(dev.drkit.DrEvent.Type.class);
         for (String e : values(m.get("events"), "notifications.events")) {
             try {
-                types.add(dev.drkit.DrEvent.Type.valueOf(e.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
+                types.add(dev.drkit.DrEvent.Type.valueOf(
+                        e.toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
             } catch (IllegalArgumentException ex) {
-                problem(m.get("events").line, "notifications.events: unknown event '" + e + "' (e.g. backup-failed, "
-                        + "verify-failed, rpo-at-risk, backup-succeeded)");
+                problem(
+                        m.get("events").line,
+                        "notifications.events: unknown event '" + e + "' (e.g. backup-failed, "
+                                + "verify-failed, rpo-at-risk, backup-succeeded)");
             }
         }
         return new Setup.Notifications(uri, types.isEmpty() ? dev.drkit.core.notify.WebhookListener.FAILURES : types);
@@ -209,8 +240,9 @@ public final class SetupFile {
         if (type == null) {
             problem(node.line, where + ": no 'type' (one of " + String.join(", ", knownTypes) + ")");
         } else if (!knownTypes.contains(type)) {
-            problem(m.get("type").line, where + ".type: unknown type '" + type + "' (one of "
-                    + String.join(", ", knownTypes) + ")");
+            problem(
+                    m.get("type").line,
+                    where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
         } else {
             for (String required : REQUIRED.getOrDefault(type, List.of())) {
                 if (!m.containsKey(required)) {
@@ -243,14 +275,22 @@ public final class SetupFile {
                 option(settings, k, value, where);
             }
         });
-        return new Setup.Target(name, type, settings.build(), schedule, retention,
-                new Setup.Verify(verifySchedule, level, verifyOptions.build()), own != null ? own : defaults);
+        return new Setup.Target(
+                name,
+                type,
+                settings.build(),
+                schedule,
+                retention,
+                new Setup.Verify(verifySchedule, level, verifyOptions.build()),
+                own != null ? own : defaults);
     }
 
     private void option(Settings.Builder into, String key, Node value, String where) {
         if (Settings.isSecretKey(key)) {
-            problem(value.line, where + "." + key + ": secrets do not belong in the setup file; put it in a file "
-                    + "readable only by drkit's user and name that file as '" + key + "-file'");
+            problem(
+                    value.line,
+                    where + "." + key + ": secrets do not belong in the setup file; put it in a file "
+                            + "readable only by drkit's user and name that file as '" + key + "-file'");
             return;
         }
         values(value, where + "." + key).forEach(s -> into.add(key, s));
@@ -281,8 +321,10 @@ public final class SetupFile {
             } else if (e.getKey().equals("keep-within")) {
                 duration(e.getValue(), where + ".keep-within");
             } else {
-                problem(e.getValue().line, where + ": unknown rule '" + e.getKey() + "' (keep-last, keep-hourly, "
-                        + "keep-daily, keep-weekly, keep-monthly, keep-yearly, keep-within)");
+                problem(
+                        e.getValue().line,
+                        where + ": unknown rule '" + e.getKey() + "' (keep-last, keep-hourly, "
+                                + "keep-daily, keep-weekly, keep-monthly, keep-yearly, keep-within)");
                 continue;
             }
             b.set(e.getKey(), value);
@@ -296,8 +338,10 @@ public final class SetupFile {
             try {
                 CRON.parse(expr).validate();
             } catch (IllegalArgumentException e) {
-                problem(node.line, where + ": '" + expr + "' is not a cron schedule (minute hour day-of-month month "
-                        + "day-of-week, UTC, e.g. \"0 2 * * *\"): " + e.getMessage());
+                problem(
+                        node.line,
+                        where + ": '" + expr + "' is not a cron schedule (minute hour day-of-month month "
+                                + "day-of-week, UTC, e.g. \"0 2 * * *\"): " + e.getMessage());
                 return null;
             }
         }
@@ -322,8 +366,10 @@ public final class SetupFile {
     private void unknownKeys(Map<String, Node> m, Set<String> known, String prefix) {
         m.forEach((k, v) -> {
             if (!known.contains(k)) {
-                problem(v.line, prefix + k + ": unknown key (known: " + String.join(", ", known.stream().sorted()
-                        .toList()) + ")");
+                problem(
+                        v.line,
+                        prefix + k + ": unknown key (known: "
+                                + String.join(", ", known.stream().sorted().toList()) + ")");
             }
         });
     }
@@ -386,8 +432,7 @@ public final class SetupFile {
     }
 
     /** A YAML value with the line it starts on: a String, a Map of Nodes, a List of Nodes, or null. */
-    private record Node(Object value, int line) {
-    }
+    private record Node(Object value, int line) {}
 
     private Node parse(InputStream in) throws IOException {
         try (JsonParser p = new YAMLFactory().createParser(in)) {

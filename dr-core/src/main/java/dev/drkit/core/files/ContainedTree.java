@@ -51,8 +51,9 @@ final class ContainedTree {
         } catch (NoSuchFileException e) {
             return null;
         }
-        return a.isSymbolicLink() ? Kind.SYMLINK : a.isDirectory() ? Kind.DIRECTORY
-                : a.isRegularFile() ? Kind.FILE : Kind.DEVICE;
+        return a.isSymbolicLink()
+                ? Kind.SYMLINK
+                : a.isDirectory() ? Kind.DIRECTORY : a.isRegularFile() ? Kind.FILE : Kind.DEVICE;
     }
 
     /**

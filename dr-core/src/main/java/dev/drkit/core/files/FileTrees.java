@@ -12,8 +12,7 @@ import java.util.stream.Stream;
 
 /** Directory tree helpers. */
 public final class FileTrees {
-    private FileTrees() {
-    }
+    private FileTrees() {}
 
     /**
      * Deletes a file or directory tree without following symbolic links, including
@@ -27,7 +26,8 @@ public final class FileTrees {
             List<Path> all = walk.sorted(Comparator.reverseOrder()).toList();
             for (Path p : all) {
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(p, TarExtractor.permissions(0700)); // read-only dirs would block the delete
+                    Files.setPosixFilePermissions(
+                            p, TarExtractor.permissions(0700)); // read-only dirs would block the delete
                 }
             }
             for (Path p : all) {

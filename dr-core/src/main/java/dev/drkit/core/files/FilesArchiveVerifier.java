@@ -40,7 +40,8 @@ public final class FilesArchiveVerifier implements Verifier {
         List<String> problems = new ArrayList<>();
         Map<String, Object> details = new LinkedHashMap<>();
         String backup = context.manifest().target() + "/" + context.manifest().id();
-        ArtifactInfo artifact = context.manifest().artifact(FilesBackupTarget.ARTIFACT).orElse(null);
+        ArtifactInfo artifact =
+                context.manifest().artifact(FilesBackupTarget.ARTIFACT).orElse(null);
         if (artifact == null) {
             problems.add("backup " + backup + " has no " + FilesBackupTarget.ARTIFACT + "; it cannot be restored");
         } else {

@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
 public final class FilesBackupTarget implements BackupTarget {
     /** The artifact name. */
     public static final String ARTIFACT = "files.tar";
+
     private static final Logger LOG = LoggerFactory.getLogger(FilesBackupTarget.class);
-    private static final String UNREADABLE_ADVICE = "check that the user running the backup may read it, "
-            + "or leave it out with the exclude setting";
+    private static final String UNREADABLE_ADVICE =
+            "check that the user running the backup may read it, " + "or leave it out with the exclude setting";
     private static final int S_IFMT = 0170000;
     private static final int S_IFIFO = 0010000;
     private static final int S_IFCHR = 0020000;
@@ -62,7 +63,9 @@ public final class FilesBackupTarget implements BackupTarget {
     FilesBackupTarget(List<Path> paths, List<String> excludes, BeforeOpen beforeOpen) {
         this.paths = List.copyOf(paths);
         this.excludes = List.copyOf(excludes);
-        this.matchers = excludes.stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
+        this.matchers = excludes.stream()
+                .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
+                .toList();
         this.hooks = new TarWriter.Hooks() {
             @Override
             public void beforeOpen(TarWriter.Item item) throws IOException {
@@ -127,12 +130,17 @@ public final class FilesBackupTarget implements BackupTarget {
             meta.put("skipped", scan.skipped);
         }
         if (stats.incompleteCount() > 0) {
-            meta.put(BackupResult.INCOMPLETE_FILES, stats.incomplete().stream()
-                    .map(i -> i.path().toString()).toList());
+            meta.put(
+                    BackupResult.INCOMPLETE_FILES,
+                    stats.incomplete().stream().map(i -> i.path().toString()).toList());
             meta.put(BackupResult.INCOMPLETE_FILE_COUNT, stats.incompleteCount());
-            LOG.warn("{} file(s) changed or vanished while they were copied; the backup records them as incomplete: "
-                    + "{}", stats.incompleteCount(), stats.incomplete().stream()
-                    .map(i -> i.path() + " " + i.reason()).collect(Collectors.joining("; ")));
+            LOG.warn(
+                    "{} file(s) changed or vanished while they were copied; the backup records them as incomplete: "
+                            + "{}",
+                    stats.incompleteCount(),
+                    stats.incomplete().stream()
+                            .map(i -> i.path() + " " + i.reason())
+                            .collect(Collectors.joining("; ")));
         }
         meta.forEach(context::metadata);
     }
@@ -140,10 +148,12 @@ public final class FilesBackupTarget implements BackupTarget {
     @Override
     public void restore(RestoreContext context) throws IOException {
         warnIncomplete(new BackupResult(context.manifest()));
-        String to = context.options().get("to").orElseThrow(() ->
-                new ConfigException("files restore needs a destination directory (setting 'to')"));
+        String to = context.options()
+                .get("to")
+                .orElseThrow(() -> new ConfigException("files restore needs a destination directory (setting 'to')"));
         Path dest = Path.of(to).toAbsolutePath().normalize();
-        TarExtractor extractor = new TarExtractor(dest, context.force(), context.options().getAll("include"));
+        TarExtractor extractor =
+                new TarExtractor(dest, context.force(), context.options().getAll("include"));
         extractor.checkDestination();
         try (InputStream in = context.openArtifact(ARTIFACT)) {
             extractor.extract(in);
@@ -157,9 +167,12 @@ public final class FilesBackupTarget implements BackupTarget {
      */
     private static void warnIncomplete(BackupResult backup) {
         if (backup.incomplete()) {
-            LOG.warn("backup {} is incomplete: {} file(s) changed or vanished while they were backed up and are "
-                    + "restored as far as they were read (one that shrank ends in zeros): {}{}; check them before use",
-                    backup.id(), backup.incompleteFileCount(), String.join(", ", backup.incompleteFiles()),
+            LOG.warn(
+                    "backup {} is incomplete: {} file(s) changed or vanished while they were backed up and are "
+                            + "restored as far as they were read (one that shrank ends in zeros): {}{}; check them before use",
+                    backup.id(),
+                    backup.incompleteFileCount(),
+                    String.join(", ", backup.incompleteFiles()),
                     backup.incompleteFileCount() > backup.incompleteFiles().size() ? ", ..." : "");
         }
     }
@@ -173,8 +186,8 @@ public final class FilesBackupTarget implements BackupTarget {
         try {
             mode = (Integer) Files.getAttribute(root, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            throw new DrException(ErrorCode.TARGET, "cannot back up " + root
-                    + ": it does not exist; check the path setting");
+            throw new DrException(
+                    ErrorCode.TARGET, "cannot back up " + root + ": it does not exist; check the path setting");
         } catch (IOException e) {
             throw SourceErrors.unreadable(root, e, UNREADABLE_ADVICE);
         }

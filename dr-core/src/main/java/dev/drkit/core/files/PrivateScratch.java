@@ -86,7 +86,8 @@ public final class PrivateScratch {
             }
             checkPrivate(parent, uid);
             removeDeadRuns(parent);
-            Path run = parent.resolve("run-" + self.pid() + "-" + startMillis(self).orElse(0L));
+            Path run =
+                    parent.resolve("run-" + self.pid() + "-" + startMillis(self).orElse(0L));
             try {
                 Files.createDirectory(run, DIR);
             } catch (FileAlreadyExistsException exists) {
@@ -94,8 +95,11 @@ public final class PrivateScratch {
             }
             return new PrivateScratch(parent, run);
         } catch (IOException e) {
-            throw new DrException(ErrorCode.CONFIG_INVALID, "cannot create the private temporary directory " + parent
-                    + ": " + e.getMessage() + "; check java.io.tmpdir", e);
+            throw new DrException(
+                    ErrorCode.CONFIG_INVALID,
+                    "cannot create the private temporary directory " + parent + ": " + e.getMessage()
+                            + "; check java.io.tmpdir",
+                    e);
         }
     }
 
@@ -144,8 +148,10 @@ public final class PrivateScratch {
                     try {
                         FileTrees.delete(p);
                         removed.add(p);
-                        LOG.info("removed {}, the temporary files of process {} that ended without cleaning up",
-                                p, m.group(1));
+                        LOG.info(
+                                "removed {}, the temporary files of process {} that ended without cleaning up",
+                                p,
+                                m.group(1));
                     } catch (DrException e) {
                         LOG.warn("could not remove {} left by process {}: {}", p, m.group(1), e.getMessage());
                     }
@@ -191,8 +197,11 @@ public final class PrivateScratch {
                     Files.deleteIfExists(probe);
                 }
             } catch (IOException | UnsupportedOperationException again) {
-                throw new DrException(ErrorCode.CONFIG_INVALID, "cannot tell this process's user id for its private "
-                        + "temporary directory: " + again.getMessage(), again);
+                throw new DrException(
+                        ErrorCode.CONFIG_INVALID,
+                        "cannot tell this process's user id for its private " + "temporary directory: "
+                                + again.getMessage(),
+                        again);
             }
         }
     }

@@ -15,13 +15,12 @@ import java.nio.file.Path;
  * to do, which a plain {@link IOException} would not.
  */
 final class SourceErrors {
-    private SourceErrors() {
-    }
+    private SourceErrors() {}
 
     /** A source file or directory that cannot be read; {@code advice} says what to do. */
     static DrException unreadable(Path path, IOException e, String advice) {
-        return new DrException(ErrorCode.TARGET, "cannot read " + path + " to back it up (" + reason(e) + "); "
-                + advice, e);
+        return new DrException(
+                ErrorCode.TARGET, "cannot read " + path + " to back it up (" + reason(e) + "); " + advice, e);
     }
 
     /** The cause in words: a file system exception's message repeats the path, its reason does not. */

@@ -35,11 +35,17 @@ final class TarEntryReader {
      * holds them in memory, so a forged header must not be able to claim gigabytes.
      */
     static final long MAX_HEADER_BYTES = 1 << 20;
+
     private static final int RECORD = 512;
 
     /** What an entry is. */
     enum Kind {
-        FILE, DIRECTORY, SYMLINK, HARDLINK, DEVICE, FIFO;
+        FILE,
+        DIRECTORY,
+        SYMLINK,
+        HARDLINK,
+        DEVICE,
+        FIFO;
 
         /** Whether a restore creates something for it (devices and FIFOs are skipped). */
         boolean restored() {
@@ -56,9 +62,17 @@ final class TarEntryReader {
      * @param setIdStripped whether the archive asked for setuid or setgid
      * @param link for a symbolic link its target as stored; for a hard link the safe name of the file it joins
      */
-    record Entry(String name, String rawName, Kind kind, long size, int mode, boolean setIdStripped,
-                 FileTime mtime, int uid, int gid, String link) {
-    }
+    record Entry(
+            String name,
+            String rawName,
+            Kind kind,
+            long size,
+            int mode,
+            boolean setIdStripped,
+            FileTime mtime,
+            int uid,
+            int gid,
+            String link) {}
 
     private final Source source;
     private final TarArchiveInputStream tar;
@@ -125,8 +139,8 @@ final class TarEntryReader {
             if (kind == Kind.DIRECTORY) {
                 return null; // "./": the destination itself
             }
-            throw new UnsafeArchiveException("archive entry '" + printable(raw) + "' in " + archive
-                    + " has no name; refusing the archive");
+            throw new UnsafeArchiveException(
+                    "archive entry '" + printable(raw) + "' in " + archive + " has no name; refusing the archive");
         }
         if (kind != Kind.FILE && e.getSize() != 0) {
             throw new UnsafeArchiveException("archive entry '" + printable(raw) + "' in " + archive + " declares "
@@ -142,8 +156,8 @@ final class TarEntryReader {
         } else if (kind == Kind.HARDLINK) {
             link = safeName(e.getLinkName());
             if (link.isEmpty() || link.equals(name)) {
-                throw new UnsafeArchiveException("hard link '" + printable(raw) + "' in " + archive
-                        + " names no file; refusing the archive");
+                throw new UnsafeArchiveException(
+                        "hard link '" + printable(raw) + "' in " + archive + " names no file; refusing the archive");
             }
         }
         long uid = e.getLongUserId();
@@ -153,8 +167,17 @@ final class TarEntryReader {
                     + " has an owner id out of range; refusing the archive");
         }
         int mode = e.getMode() & 07777;
-        return new Entry(name, raw, kind, e.getSize(), mode & ~06000, (mode & 06000) != 0,
-                e.getLastModifiedTime(), (int) uid, (int) gid, link);
+        return new Entry(
+                name,
+                raw,
+                kind,
+                e.getSize(),
+                mode & ~06000,
+                (mode & 06000) != 0,
+                e.getLastModifiedTime(),
+                (int) uid,
+                (int) gid,
+                link);
     }
 
     private Kind kind(TarArchiveEntry e, String raw) {
@@ -208,8 +231,8 @@ final class TarEntryReader {
         }
         String name = raw.replace('\\', '/');
         if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
-            throw new UnsafeArchiveException("archive entry '" + raw + "' has an absolute path; "
-                    + "refusing to write outside the destination");
+            throw new UnsafeArchiveException(
+                    "archive entry '" + raw + "' has an absolute path; " + "refusing to write outside the destination");
         }
         List<String> parts = new ArrayList<>();
         for (String part : name.split("/")) {
@@ -264,8 +287,10 @@ final class TarEntryReader {
                     throw e;
                 }
             }
-            throw new CorruptDataException(archive + " is not a readable tar archive (" + e.getMessage()
-                    + "); the backup is damaged or was tampered with, restore another backup", e);
+            throw new CorruptDataException(
+                    archive + " is not a readable tar archive (" + e.getMessage()
+                            + "); the backup is damaged or was tampered with, restore another backup",
+                    e);
         }
     }
 

@@ -78,7 +78,9 @@ public final class TarExtractor {
     public TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
         this.dest = dest;
         this.force = force;
-        this.includes = includeGlobs.stream().map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g)).toList();
+        this.includes = includeGlobs.stream()
+                .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
+                .toList();
     }
 
     /** Refuses a destination that is not a directory, or that holds data without force. */
@@ -101,7 +103,8 @@ public final class TarExtractor {
         Files.createDirectories(parent);
         removeAbandonedStaging(parent);
         Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
-        Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectory(
+                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Throwable failure = null;
         try {
             unpack(in, staging, name -> true, "the archive restored to " + dest);
@@ -126,12 +129,15 @@ public final class TarExtractor {
     private void removeAbandonedStaging(Path parent) {
         String prefix = "." + dest.getFileName() + STAGING_MARK;
         Instant cutoff = Instant.now().minus(ABANDONED);
-        try (DirectoryStream<Path> found = Files.newDirectoryStream(parent,
-                p -> p.getFileName().toString().startsWith(prefix))) {
+        try (DirectoryStream<Path> found =
+                Files.newDirectoryStream(parent, p -> p.getFileName().toString().startsWith(prefix))) {
             for (Path p : found) {
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(cutoff)) {
-                    LOG.warn("removing {}: a restore to {} left it behind on {} and did not finish", p, dest,
+                    LOG.warn(
+                            "removing {}: a restore to {} left it behind on {} and did not finish",
+                            p,
+                            dest,
                             a.lastModifiedTime());
                     FileTrees.delete(p);
                 }
@@ -184,7 +190,9 @@ public final class TarExtractor {
         for (Entry link : links) {
             createLink(tree, link);
         }
-        directories.sort(Comparator.comparingInt((Deferred d) -> d.entry().name().split("/").length).reversed());
+        directories.sort(
+                Comparator.comparingInt((Deferred d) -> d.entry().name().split("/").length)
+                        .reversed());
         for (Deferred d : directories) {
             tree.applyToDirectory(d.entry().name(), d.fileKey(), d.entry(), ROOT);
         }
@@ -198,8 +206,8 @@ public final class TarExtractor {
         if (tree.kind(e.name()) == Kind.FILE) {
             Files.delete(target); // the same name again: the later entry wins, as with tar
         }
-        try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+        try (OutputStream out = Files.newOutputStream(
+                target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             int n;
             while ((n = reader.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);
@@ -251,7 +259,8 @@ public final class TarExtractor {
         PosixFilePermission[] order = {
             PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
             PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ
+        };
         for (int bit = 0; bit < order.length; bit++) {
             if ((mode & (1 << bit)) != 0) {
                 set.add(order[bit]);
@@ -316,6 +325,5 @@ public final class TarExtractor {
         }
     }
 
-    private record Deferred(Entry entry, Object fileKey) {
-    }
+    private record Deferred(Entry entry, Object fileKey) {}
 }

@@ -14,8 +14,7 @@ import java.io.IOException;
  * a regular file that is already there.
  */
 final class TarPlacement {
-    private TarPlacement() {
-    }
+    private TarPlacement() {}
 
     /** What stands at a name. */
     interface Existing {

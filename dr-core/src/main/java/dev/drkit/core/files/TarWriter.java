@@ -26,14 +26,17 @@ public final class TarWriter {
     private static final Logger LOG = LoggerFactory.getLogger(TarWriter.class);
     private static final int BUFFER = 256 * 1024;
 
-    private TarWriter() {
-    }
+    private TarWriter() {}
 
     /** A file system entry as scanned: its attributes are fixed at scan time. */
-    public record Item(Path path, Kind kind, long size, int mode, FileTime mtime, int uid, int gid, Path linkTarget,
-                       String name) {
+    public record Item(
+            Path path, Kind kind, long size, int mode, FileTime mtime, int uid, int gid, Path linkTarget, String name) {
         /** What an item is. */
-        public enum Kind { DIRECTORY, FILE, SYMLINK }
+        public enum Kind {
+            DIRECTORY,
+            FILE,
+            SYMLINK
+        }
 
         /** Scans {@code p}; its entry name is its absolute path without the leading slash. */
         public static Item of(Path p) throws IOException {
@@ -42,13 +45,23 @@ public final class TarWriter {
 
         /** Scans {@code p} under an entry name of its own (relative, e.g. {@code base/1/1259}). */
         public static Item of(Path p, String name) throws IOException {
-            Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,"
-                    + "isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
-            Kind kind = (Boolean) a.get("isSymbolicLink") ? Kind.SYMLINK
+            Map<String, Object> a = Files.readAttributes(
+                    p,
+                    "unix:mode,uid,gid,size,lastModifiedTime,isDirectory," + "isSymbolicLink",
+                    LinkOption.NOFOLLOW_LINKS);
+            Kind kind = (Boolean) a.get("isSymbolicLink")
+                    ? Kind.SYMLINK
                     : (Boolean) a.get("isDirectory") ? Kind.DIRECTORY : Kind.FILE;
-            return new Item(p, kind, kind == Kind.FILE ? (Long) a.get("size") : 0, (Integer) a.get("mode") & 07777,
-                    (FileTime) a.get("lastModifiedTime"), (Integer) a.get("uid"), (Integer) a.get("gid"),
-                    kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null, name);
+            return new Item(
+                    p,
+                    kind,
+                    kind == Kind.FILE ? (Long) a.get("size") : 0,
+                    (Integer) a.get("mode") & 07777,
+                    (FileTime) a.get("lastModifiedTime"),
+                    (Integer) a.get("uid"),
+                    (Integer) a.get("gid"),
+                    kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null,
+                    name);
         }
 
         String entryName() {
@@ -63,9 +76,13 @@ public final class TarWriter {
      * @param incompleteCount how many files changed or vanished while they were copied
      * @param incomplete the first {@link #MAX_NAMED_INCOMPLETE} of them, in the order written
      */
-    public record Stats(long files, long directories, long symlinks, long bytes, long incompleteCount,
-                        List<Incomplete> incomplete) {
-    }
+    public record Stats(
+            long files,
+            long directories,
+            long symlinks,
+            long bytes,
+            long incompleteCount,
+            List<Incomplete> incomplete) {}
 
     /**
      * A file whose stored bytes are not a consistent copy: it vanished (and is left out), shrank
@@ -75,8 +92,7 @@ public final class TarWriter {
      * @param path the file, as scanned
      * @param reason what happened, in words
      */
-    public record Incomplete(Path path, String reason) {
-    }
+    public record Incomplete(Path path, String reason) {}
 
     /** At most this many incomplete files are named in {@link Stats}; the count covers them all. */
     public static final int MAX_NAMED_INCOMPLETE = 100;
@@ -84,15 +100,13 @@ public final class TarWriter {
     /** How a caller takes part in writing; every method has a default. */
     public interface Hooks {
         /** Hooks that change nothing. */
-        Hooks NONE = new Hooks() {
-        };
+        Hooks NONE = new Hooks() {};
 
         /**
          * Runs just before a file is opened to be copied, after its type was checked again.
          * Tests change the file here to make a change during the backup deterministic.
          */
-        default void beforeOpen(Item item) throws IOException {
-        }
+        default void beforeOpen(Item item) throws IOException {}
 
         /** The error for a file that exists but cannot be read. */
         default RuntimeException unreadable(Item item, IOException e) {
@@ -216,8 +230,15 @@ public final class TarWriter {
      * Copies exactly the size recorded at scan time, since the header already declared it: a
      * file that grew is cut there, one that shrank is padded with zeros; either is reported.
      */
-    private static void copy(Item item, InputStream in, OutputStream out, byte[] buffer, CRC32C crc, Hooks hooks,
-                             IncompleteFiles incomplete) throws IOException {
+    private static void copy(
+            Item item,
+            InputStream in,
+            OutputStream out,
+            byte[] buffer,
+            CRC32C crc,
+            Hooks hooks,
+            IncompleteFiles incomplete)
+            throws IOException {
         long left = item.size();
         while (left > 0) {
             int n = read(item, in, buffer, (int) Math.min(buffer.length, left), hooks);
@@ -231,8 +252,10 @@ public final class TarWriter {
             left -= n;
         }
         if (left > 0) {
-            incomplete.add(item, "shrank while it was copied; its last " + left + " of " + item.size()
-                    + " bytes are stored as zeros");
+            incomplete.add(
+                    item,
+                    "shrank while it was copied; its last " + left + " of " + item.size()
+                            + " bytes are stored as zeros");
             Arrays.fill(buffer, (byte) 0);
             while (left > 0) {
                 int n = (int) Math.min(buffer.length, left);
@@ -261,8 +284,8 @@ public final class TarWriter {
             return;
         }
         try {
-            BasicFileAttributes now = Files.readAttributes(item.path(), BasicFileAttributes.class,
-                    LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes now =
+                    Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             if (now.size() != item.size() || !now.lastModifiedTime().equals(item.mtime())) {
                 incomplete.add(item, "changed while it was copied (size or modification time)");
             }

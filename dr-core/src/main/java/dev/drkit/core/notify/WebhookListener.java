@@ -31,14 +31,19 @@ public final class WebhookListener implements DrListener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WebhookListener.class);
 
     /** What is worth waking someone for. */
-    public static final Set<DrEvent.Type> FAILURES = EnumSet.of(DrEvent.Type.BACKUP_FAILED, DrEvent.Type.RESTORE_FAILED,
-            DrEvent.Type.VERIFY_FAILED, DrEvent.Type.RPO_AT_RISK, DrEvent.Type.STALE_LOCK_TAKEN_OVER);
+    public static final Set<DrEvent.Type> FAILURES = EnumSet.of(
+            DrEvent.Type.BACKUP_FAILED,
+            DrEvent.Type.RESTORE_FAILED,
+            DrEvent.Type.VERIFY_FAILED,
+            DrEvent.Type.RPO_AT_RISK,
+            DrEvent.Type.STALE_LOCK_TAKEN_OVER);
 
     private final URI url;
     private final Set<DrEvent.Type> types;
     private final int attempts;
     private final Duration backoff;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final ExecutorService sender = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "drkit-webhook");
         t.setDaemon(true);
@@ -77,14 +82,17 @@ public final class WebhookListener implements DrListener, AutoCloseable {
         body.put("message", event.message());
         body.put("host", Hosts.name());
         body.put("details", event.details());
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(30))
+        HttpRequest request = HttpRequest.newBuilder(url)
+                .timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.write(body))).build();
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.write(body)))
+                .build();
         String last = "";
         int attempt = 1;
         for (; attempt <= attempts; attempt++) {
             try {
-                int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+                int status = http.send(request, HttpResponse.BodyHandlers.discarding())
+                        .statusCode();
                 if (status < 300) {
                     return;
                 }
@@ -107,8 +115,13 @@ public final class WebhookListener implements DrListener, AutoCloseable {
                 }
             }
         }
-        LOG.warn("could not deliver the {} event of {} to the webhook at {} after {} attempt(s): {}", event.type(),
-                event.target(), url.getHost(), Math.min(attempt, attempts), last);
+        LOG.warn(
+                "could not deliver the {} event of {} to the webhook at {} after {} attempt(s): {}",
+                event.type(),
+                event.target(),
+                url.getHost(),
+                Math.min(attempt, attempts),
+                last);
     }
 
     /** Delivers what is queued (up to 30 s), then stops. */

@@ -24,8 +24,12 @@ public final class CheckedInputStream extends FilterInputStream {
      * @param what names the data in error messages, e.g. {@code stored artifact config/2025.../files.tar.zst}
      * @param counter told of bytes read (progress), or null
      */
-    public CheckedInputStream(InputStream in, long expectedSize, String expectedSha256, String what,
-                              HashingOutputStream.ByteCounter counter) {
+    public CheckedInputStream(
+            InputStream in,
+            long expectedSize,
+            String expectedSha256,
+            String what,
+            HashingOutputStream.ByteCounter counter) {
         this(in, expectedSize, expectedSha256, ContentHash.sha256(), "sha256", what, counter);
     }
 
@@ -33,8 +37,14 @@ public final class CheckedInputStream extends FilterInputStream {
      * @param expectedHash the expected hex hash, or null to check the size only
      * @param algorithm the hash's name in error messages
      */
-    public CheckedInputStream(InputStream in, long expectedSize, String expectedHash, ContentHash hash,
-                              String algorithm, String what, HashingOutputStream.ByteCounter counter) {
+    public CheckedInputStream(
+            InputStream in,
+            long expectedSize,
+            String expectedHash,
+            ContentHash hash,
+            String algorithm,
+            String what,
+            HashingOutputStream.ByteCounter counter) {
         super(in);
         this.digest = hash;
         this.algorithm = algorithm;

@@ -55,8 +55,9 @@ public enum Compression {
 
     /** Parses a codec name ({@code zstd}, {@code gzip}, {@code lz4}, {@code xz}, {@code none}). */
     public static Compression parse(String name) {
-        return find(name).orElseThrow(() -> new ConfigException("unknown compression '" + name + "'; use one of "
-                + Arrays.stream(values()).map(Compression::codecName).collect(Collectors.joining(", "))));
+        return find(name)
+                .orElseThrow(() -> new ConfigException("unknown compression '" + name + "'; use one of "
+                        + Arrays.stream(values()).map(Compression::codecName).collect(Collectors.joining(", "))));
     }
 
     /** The codec of a name, if known. */
@@ -76,8 +77,12 @@ public enum Compression {
         int lvl = level < 0 ? defaultLevel : level;
         switch (this) {
             case ZSTD:
-                return ZstdCompressorOutputStream.builder().setOutputStream(out).setLevel(lvl)
-                        .setWorkers(workers).setChecksum(true).get();
+                return ZstdCompressorOutputStream.builder()
+                        .setOutputStream(out)
+                        .setLevel(lvl)
+                        .setWorkers(workers)
+                        .setChecksum(true)
+                        .get();
             case GZIP:
                 GzipParameters p = new GzipParameters();
                 p.setCompressionLevel(lvl);
@@ -98,7 +103,10 @@ public enum Compression {
             case ZSTD:
                 return new ZstdCompressorInputStream(in);
             case GZIP:
-                return GzipCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
+                return GzipCompressorInputStream.builder()
+                        .setInputStream(in)
+                        .setDecompressConcatenated(true)
+                        .get();
             case LZ4:
                 return new LZ4FrameInputStream(in);
             case XZ:

@@ -6,8 +6,7 @@ import java.util.HexFormat;
 
 /** SHA-256 helpers; the JDK's implementation uses the CPU's SHA extensions where present. */
 public final class Sha256 {
-    private Sha256() {
-    }
+    private Sha256() {}
 
     public static MessageDigest newDigest() {
         try {

@@ -50,23 +50,47 @@ public final class ProviderRegistry {
 
     public StorageBackendProvider storage(String scheme) {
         String key = scheme.toLowerCase(Locale.ROOT);
-        return select("storage backend", "URI scheme", key, StorageBackendProvider.class,
-                p -> p.schemes().contains(key), p -> p.schemes(), StorageBackendProvider::priority);
+        return select(
+                "storage backend",
+                "URI scheme",
+                key,
+                StorageBackendProvider.class,
+                p -> p.schemes().contains(key),
+                p -> p.schemes(),
+                StorageBackendProvider::priority);
     }
 
     public BackupTargetProvider target(String type) {
-        return select("backup target", "type", type, BackupTargetProvider.class,
-                p -> p.type().equals(type), p -> List.of(p.type()), BackupTargetProvider::priority);
+        return select(
+                "backup target",
+                "type",
+                type,
+                BackupTargetProvider.class,
+                p -> p.type().equals(type),
+                p -> List.of(p.type()),
+                BackupTargetProvider::priority);
     }
 
     public RetentionPolicyProvider retention(String name) {
-        return select("retention policy", "name", name, RetentionPolicyProvider.class,
-                p -> p.name().equals(name), p -> List.of(p.name()), RetentionPolicyProvider::priority);
+        return select(
+                "retention policy",
+                "name",
+                name,
+                RetentionPolicyProvider.class,
+                p -> p.name().equals(name),
+                p -> List.of(p.name()),
+                RetentionPolicyProvider::priority);
     }
 
     public VerifierProvider verifier(String name) {
-        return select("verifier", "name", name, VerifierProvider.class,
-                p -> p.name().equals(name), p -> List.of(p.name()), VerifierProvider::priority);
+        return select(
+                "verifier",
+                "name",
+                name,
+                VerifierProvider.class,
+                p -> p.name().equals(name),
+                p -> List.of(p.name()),
+                VerifierProvider::priority);
     }
 
     /**
@@ -80,14 +104,19 @@ public final class ProviderRegistry {
                 names.add(p.name());
             }
         }
-        return names.stream().map(this::verifier)
+        return names.stream()
+                .map(this::verifier)
                 .sorted(Comparator.comparing(VerifierProvider::level).thenComparing(VerifierProvider::name))
                 .toList();
     }
 
     /** Known target types, sorted. */
     public List<String> targetTypes() {
-        return all(BackupTargetProvider.class).stream().map(BackupTargetProvider::type).distinct().sorted().toList();
+        return all(BackupTargetProvider.class).stream()
+                .map(BackupTargetProvider::type)
+                .distinct()
+                .sorted()
+                .toList();
     }
 
     /** Providers that failed to load, as messages naming their class. */
@@ -101,9 +130,14 @@ public final class ProviderRegistry {
         return all;
     }
 
-    private <P> P select(String what, String keyName, String key, Class<P> type,
-                         java.util.function.Predicate<P> matches, Function<P, Collection<String>> keys,
-                         ToIntFunction<P> priority) {
+    private <P> P select(
+            String what,
+            String keyName,
+            String key,
+            Class<P> type,
+            java.util.function.Predicate<P> matches,
+            Function<P, Collection<String>> keys,
+            ToIntFunction<P> priority) {
         List<P> fromHost = ofType(explicit, type).stream().filter(matches).toList();
         List<P> candidates = fromHost.isEmpty()
                 ? ofType(discovered.providers, type).stream().filter(matches).toList()
@@ -120,12 +154,16 @@ public final class ProviderRegistry {
             throw new ProviderException(ErrorCode.PROVIDER_SELECTION, msg, null);
         }
         int best = candidates.stream().mapToInt(priority).max().getAsInt();
-        List<P> top = candidates.stream().filter(p -> priority.applyAsInt(p) == best).toList();
+        List<P> top =
+                candidates.stream().filter(p -> priority.applyAsInt(p) == best).toList();
         if (top.size() > 1) {
-            throw new ProviderException(ErrorCode.PROVIDER_SELECTION, "more than one " + what + " for " + keyName
-                    + " '" + key + "' at priority " + best + ": "
-                    + top.stream().map(p -> p.getClass().getName()).collect(Collectors.joining(", "))
-                    + ". Register the one you want explicitly on the builder or remove the other", null);
+            throw new ProviderException(
+                    ErrorCode.PROVIDER_SELECTION,
+                    "more than one " + what + " for " + keyName
+                            + " '" + key + "' at priority " + best + ": "
+                            + top.stream().map(p -> p.getClass().getName()).collect(Collectors.joining(", "))
+                            + ". Register the one you want explicitly on the builder or remove the other",
+                    null);
         }
         return top.get(0);
     }
@@ -143,8 +181,11 @@ public final class ProviderRegistry {
     private static Discovered load(ClassLoader loader) {
         List<Object> providers = new ArrayList<>();
         List<String> broken = new ArrayList<>();
-        for (Class<?> spi : List.of(StorageBackendProvider.class, BackupTargetProvider.class,
-                RetentionPolicyProvider.class, VerifierProvider.class)) {
+        for (Class<?> spi : List.of(
+                StorageBackendProvider.class,
+                BackupTargetProvider.class,
+                RetentionPolicyProvider.class,
+                VerifierProvider.class)) {
             Iterator<?> it = ServiceLoader.load(spi, loader).iterator();
             while (true) {
                 try {

@@ -122,8 +122,8 @@ public final class ArchiveArea implements FileArchive {
         try {
             source = repo.storage().open(key, 0);
         } catch (NoSuchFileException e) {
-            throw new BackupNotFoundException(key + " is recorded but missing from " + repo.describe()
-                    + ": the archive is damaged", e);
+            throw new BackupNotFoundException(
+                    key + " is recorded but missing from " + repo.describe() + ": the archive is damaged", e);
         }
         return Optional.of(ArtifactReader.open(source, info.get(), codecs, null, area + path));
     }
@@ -140,8 +140,8 @@ public final class ArchiveArea implements FileArchive {
         }
         String name = path.substring(path.lastIndexOf('/') + 1);
         // records written before they had checksum files have none: read as they are
-        String problem = ManifestCodec.checksumProblem(json, repo.readOptional(key + ManifestCodec.CHECKSUM_SUFFIX),
-                name + INFO_SUFFIX);
+        String problem = ManifestCodec.checksumProblem(
+                json, repo.readOptional(key + ManifestCodec.CHECKSUM_SUFFIX), name + INFO_SUFFIX);
         if (problem != null) {
             throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (" + problem
                     + "); the file it describes cannot be trusted");
@@ -150,10 +150,14 @@ public final class ArchiveArea implements FileArchive {
         try {
             info = Json.read(json, ArtifactInfo.class);
         } catch (IOException | RuntimeException e) {
-            throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (not a valid "
-                    + "record of an archived file); the file it describes cannot be trusted", e);
+            throw new dev.drkit.CorruptDataException(
+                    key + " in " + repo.describe() + " is damaged (not a valid "
+                            + "record of an archived file); the file it describes cannot be trusted",
+                    e);
         }
-        if (info == null || !BackupIds.isValidArtifactName(info.storedName()) || !info.storedName().startsWith(name)) {
+        if (info == null
+                || !BackupIds.isValidArtifactName(info.storedName())
+                || !info.storedName().startsWith(name)) {
             throw new dev.drkit.CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
                     + "object that does not belong to " + path + "); the file it describes cannot be trusted");
         }
@@ -201,9 +205,11 @@ public final class ArchiveArea implements FileArchive {
             if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
                 bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
             }
-            if (repo.storage().stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
-                bytes += destination.copyObject(repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1,
-                        null);
+            if (repo.storage()
+                    .stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX)
+                    .isPresent()) {
+                bytes += destination.copyObject(
+                        repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1, null);
             }
             bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
             files++;
@@ -212,8 +218,7 @@ public final class ArchiveArea implements FileArchive {
     }
 
     /** What {@link #copyTo} transferred. */
-    public record Copied(long files, long bytes) {
-    }
+    public record Copied(long files, long bytes) {}
 
     /**
      * Removes stored files in two batches: every info document first (so no file is listed
@@ -232,7 +237,9 @@ public final class ArchiveArea implements FileArchive {
             infos.add(area + path + INFO_SUFFIX);
             rest.add(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
             if (info.isPresent()) {
-                String stored = area + path.substring(0, path.lastIndexOf('/') + 1) + info.get().storedName();
+                String stored = area
+                        + path.substring(0, path.lastIndexOf('/') + 1)
+                        + info.get().storedName();
                 rest.add(stored);
                 rest.add(stored + RepositoryLayout.SHA256_SUFFIX);
             }

@@ -31,21 +31,31 @@ final class ArtifactReader extends FilterInputStream {
         this.what = what;
     }
 
-    static InputStream open(Repository repo, BackupManifest m, ArtifactInfo a, StreamCodecs codecs,
-                            HashingOutputStream.ByteCounter counter) throws IOException {
+    static InputStream open(
+            Repository repo,
+            BackupManifest m,
+            ArtifactInfo a,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName();
         return open(repo.openStored(m, a), a, codecs, counter, what);
     }
 
     /** Decodes and checks the stored bytes of an artifact read from {@code source}. */
-    static InputStream open(InputStream source, ArtifactInfo a, StreamCodecs codecs,
-                            HashingOutputStream.ByteCounter counter, String what) throws IOException {
+    static InputStream open(
+            InputStream source,
+            ArtifactInfo a,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter,
+            String what)
+            throws IOException {
         try {
-            CheckedInputStream stored = new CheckedInputStream(new BufferedInputStream(source, 256 * 1024),
-                    a.storedSize(), a.sha256(), "stored " + what, null);
+            CheckedInputStream stored = new CheckedInputStream(
+                    new BufferedInputStream(source, 256 * 1024), a.storedSize(), a.sha256(), "stored " + what, null);
             InputStream decoded = codecs.decode(stored, a.codecs(), a.recipients(), what);
-            CheckedInputStream raw = new CheckedInputStream(decoded, a.rawSize(), a.rawCrc32c(),
-                    ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
+            CheckedInputStream raw = new CheckedInputStream(
+                    decoded, a.rawSize(), a.rawCrc32c(), ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
             return new ArtifactReader(raw, stored, what);
         } catch (IOException | RuntimeException e) {
             source.close();
@@ -53,8 +63,8 @@ final class ArtifactReader extends FilterInputStream {
                 throw (dev.drkit.DrException) e;
             }
             rethrowStorageFailure(e);
-            throw new CorruptDataException("cannot decode " + what + ": " + e.getMessage()
-                    + "; the backup is damaged, use another one", e);
+            throw new CorruptDataException(
+                    "cannot decode " + what + ": " + e.getMessage() + "; the backup is damaged, use another one", e);
         }
     }
 
@@ -101,7 +111,8 @@ final class ArtifactReader extends FilterInputStream {
         if (decodeError instanceof dev.drkit.DrException) {
             return (dev.drkit.DrException) decodeError;
         }
-        return new CorruptDataException("cannot decode " + what + ": " + decodeError.getMessage()
-                + "; the backup is damaged, use another one", decodeError);
+        return new CorruptDataException(
+                "cannot decode " + what + ": " + decodeError.getMessage() + "; the backup is damaged, use another one",
+                decodeError);
     }
 }

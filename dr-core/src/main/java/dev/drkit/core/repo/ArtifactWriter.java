@@ -32,8 +32,15 @@ public final class ArtifactWriter extends OutputStream {
     private ArtifactInfo result;
     private boolean closed;
 
-    private ArtifactWriter(Repository repo, String name, String storedName, String key, StreamCodecs codecs,
-                           ObjectUpload upload, java.time.Instant retainUntil, HashingOutputStream.ByteCounter counter)
+    private ArtifactWriter(
+            Repository repo,
+            String name,
+            String storedName,
+            String key,
+            StreamCodecs codecs,
+            ObjectUpload upload,
+            java.time.Instant retainUntil,
+            HashingOutputStream.ByteCounter counter)
             throws IOException {
         this.repo = repo;
         this.retainUntil = retainUntil;
@@ -46,14 +53,21 @@ public final class ArtifactWriter extends OutputStream {
         this.raw = new HashingOutputStream(codecs.encode(stored, name), ContentHash.crc32c(), counter);
     }
 
-    static ArtifactWriter open(Repository repo, String target, String backupId, String name, StreamCodecs codecs,
-                               HashingOutputStream.ByteCounter counter) throws IOException {
+    static ArtifactWriter open(
+            Repository repo,
+            String target,
+            String backupId,
+            String name,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
         return openAt(repo, RepositoryLayout.backupPrefix(target, backupId), name, codecs, counter);
     }
 
     /** An artifact stored as {@code prefix + name + extension}, outside any backup (e.g. a WAL segment). */
-    static ArtifactWriter openAt(Repository repo, String prefix, String name, StreamCodecs codecs,
-                                 HashingOutputStream.ByteCounter counter) throws IOException {
+    static ArtifactWriter openAt(
+            Repository repo, String prefix, String name, StreamCodecs codecs, HashingOutputStream.ByteCounter counter)
+            throws IOException {
         String storedName = name + codecs.extension();
         String key = prefix + storedName;
         java.time.Instant retainUntil = repo.retainUntil();
@@ -107,12 +121,22 @@ public final class ArtifactWriter extends OutputStream {
             upload.commit();
             String sha = stored.hash();
             String sidecar = key + RepositoryLayout.SHA256_SUFFIX;
-            if (!repo.storage().createIfAbsent(sidecar,
-                    Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII), retainUntil)) {
+            if (!repo.storage()
+                    .createIfAbsent(
+                            sidecar,
+                            Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII),
+                            retainUntil)) {
                 throw new ObjectExistsException("checksum file " + sidecar + " already exists");
             }
-            result = new ArtifactInfo(name, storedName, raw.count(), stored.count(), sha, raw.hash(),
-                    codecs.chain(), codecs.recipients());
+            result = new ArtifactInfo(
+                    name,
+                    storedName,
+                    raw.count(),
+                    stored.count(),
+                    sha,
+                    raw.hash(),
+                    codecs.chain(),
+                    codecs.recipients());
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
         } catch (IOException e) {

@@ -21,13 +21,13 @@ public final class BackupIds {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private BackupIds() {
-    }
+    private BackupIds() {}
 
     public static String next(Instant time) {
         byte[] suffix = new byte[3];
         RANDOM.nextBytes(suffix);
-        return FORMAT.format(time.truncatedTo(ChronoUnit.SECONDS)) + "-" + HexFormat.of().formatHex(suffix);
+        return FORMAT.format(time.truncatedTo(ChronoUnit.SECONDS)) + "-"
+                + HexFormat.of().formatHex(suffix);
     }
 
     public static boolean isValid(String id) {
@@ -50,7 +50,9 @@ public final class BackupIds {
 
     /** Whether an artifact name is well formed (see {@link #checkArtifactName}). */
     public static boolean isValidArtifactName(String name) {
-        return isValidName(name) && !name.startsWith("manifest.") && !name.endsWith(".sha256")
+        return isValidName(name)
+                && !name.startsWith("manifest.")
+                && !name.endsWith(".sha256")
                 && !name.equals(RepositoryLayout.DELETING);
     }
 

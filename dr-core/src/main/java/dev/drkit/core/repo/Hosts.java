@@ -9,8 +9,7 @@ import java.util.List;
 public final class Hosts {
     private static final String NAME = lookup();
 
-    private Hosts() {
-    }
+    private Hosts() {}
 
     public static String name() {
         return NAME;

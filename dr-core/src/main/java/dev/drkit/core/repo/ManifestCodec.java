@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
-import dev.drkit.CorruptDataException;
 import dev.drkit.DamagedBackupException;
 import dev.drkit.core.pipeline.Sha256;
 import java.nio.charset.StandardCharsets;
@@ -30,12 +29,12 @@ public final class ManifestCodec {
             .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final Pattern HEX8 = Pattern.compile("[0-9a-f]{8}");
 
-    private ManifestCodec() {
-    }
+    private ManifestCodec() {}
 
     /** The content of the checksum file of a document stored as {@code fileName}. */
     public static byte[] checksumFile(byte[] document, String fileName) {
-        return Sha256.sidecar(Sha256.hex(document, 0, document.length), fileName).getBytes(StandardCharsets.US_ASCII);
+        return Sha256.sidecar(Sha256.hex(document, 0, document.length), fileName)
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     /**
@@ -72,9 +71,13 @@ public final class ManifestCodec {
             m = STRICT.readValue(json);
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
-            throw damaged(target, id, "it is not a valid manifest document"
-                    + (at == null || at.getLineNr() < 0 ? "" : " (line " + at.getLineNr() + ", column "
-                    + at.getColumnNr() + ")"));
+            throw damaged(
+                    target,
+                    id,
+                    "it is not a valid manifest document"
+                            + (at == null || at.getLineNr() < 0
+                                    ? ""
+                                    : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         } catch (java.io.IOException | RuntimeException e) {
             throw damaged(target, id, "it is not a valid manifest document");
         }
@@ -82,13 +85,15 @@ public final class ManifestCodec {
             throw damaged(target, id, "it is empty");
         }
         if (m.format() > BackupManifest.FORMAT) {
-            throw new dev.drkit.DrException(dev.drkit.DrException.ErrorCode.REPOSITORY_FORMAT, "backup " + target
-                    + "/" + id + " has manifest format " + m.format() + " but this drkit reads up to "
-                    + BackupManifest.FORMAT + "; upgrade drkit to read it");
+            throw new dev.drkit.DrException(
+                    dev.drkit.DrException.ErrorCode.REPOSITORY_FORMAT,
+                    "backup " + target
+                            + "/" + id + " has manifest format " + m.format() + " but this drkit reads up to "
+                            + BackupManifest.FORMAT + "; upgrade drkit to read it");
         }
         if (checksum == null && m.format() >= 2) {
-            throw damaged(target, id, "its checksum file " + RepositoryLayout.MANIFEST + CHECKSUM_SUFFIX
-                    + " is missing");
+            throw damaged(
+                    target, id, "its checksum file " + RepositoryLayout.MANIFEST + CHECKSUM_SUFFIX + " is missing");
         }
         String mismatch = contentProblem(target, id, m);
         if (mismatch != null) {
@@ -148,14 +153,16 @@ public final class ManifestCodec {
     }
 
     private static String artifactProblem(ArtifactInfo a) {
-        if (!BackupIds.isValidArtifactName(a.name()) || !BackupIds.isValidArtifactName(a.storedName())
+        if (!BackupIds.isValidArtifactName(a.name())
+                || !BackupIds.isValidArtifactName(a.storedName())
                 || !a.storedName().startsWith(a.name())) {
             return "it lists an artifact with an invalid name";
         }
         if (a.rawSize() < 0 || a.storedSize() < 0) {
             return "artifact " + a.name() + " has a negative size";
         }
-        if (!HEX64.matcher(a.sha256()).matches() || (a.rawCrc32c() != null && !HEX8.matcher(a.rawCrc32c()).matches())) {
+        if (!HEX64.matcher(a.sha256()).matches()
+                || (a.rawCrc32c() != null && !HEX8.matcher(a.rawCrc32c()).matches())) {
             return "artifact " + a.name() + " has a malformed checksum";
         }
         return null;
@@ -171,8 +178,10 @@ public final class ManifestCodec {
             return "null";
         }
         StringBuilder b = new StringBuilder();
-        value.codePoints().limit(100).forEach(c -> b.appendCodePoint(Character.isISOControl(c)
-                || Character.getType(c) == Character.FORMAT ? '?' : c));
+        value.codePoints()
+                .limit(100)
+                .forEach(c -> b.appendCodePoint(
+                        Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c));
         return value.codePointCount(0, value.length()) > 100 ? b + "..." : b.toString();
     }
 

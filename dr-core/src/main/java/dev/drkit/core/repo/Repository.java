@@ -90,8 +90,12 @@ public final class Repository {
      */
     public Instant retainUntil() {
         // whole seconds, rounded up: what S3 servers store, so manifest and objects agree exactly
-        return storage.immutableFor().map(d -> Instant.now().plus(d).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                .plusSeconds(1)).orElse(null);
+        return storage.immutableFor()
+                .map(d -> Instant.now()
+                        .plus(d)
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        .plusSeconds(1))
+                .orElse(null);
     }
 
     /**
@@ -114,9 +118,11 @@ public final class Repository {
             } catch (CorruptDataException e) {
                 return damagedConfig(e.getMessage());
             }
-            if (storage.stat(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX).isEmpty()) {
+            if (storage.stat(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX)
+                    .isEmpty()) {
                 // from the stored bytes, so that writers racing to create the repository agree
-                storage.createIfAbsent(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
+                storage.createIfAbsent(
+                        RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
                         ManifestCodec.checksumFile(readSmall(RepositoryLayout.CONFIG), RepositoryLayout.CONFIG));
             }
             config = read;
@@ -144,7 +150,8 @@ public final class Repository {
             return damagedConfig(e.getMessage());
         } catch (NoSuchFileException e) {
             if (!listQuietly(RepositoryLayout.BACKUPS).isEmpty()) {
-                return damagedConfig(configDamaged("it is missing, though the backups are there").getMessage());
+                return damagedConfig(configDamaged("it is missing, though the backups are there")
+                        .getMessage());
             }
             throw new RepositoryNotFoundException("no drkit repository at " + describe() + " (it has no "
                     + RepositoryLayout.CONFIG + "): check the repository location, and that its disk or bucket "
@@ -178,8 +185,10 @@ public final class Repository {
             throw configDamaged(problem == null ? "it is incomplete" : problem);
         }
         if (read.format() > RepositoryConfig.FORMAT) {
-            throw new DrException(ErrorCode.REPOSITORY_FORMAT, "repository " + describe() + " has format "
-                    + read.format() + " but this drkit reads up to " + RepositoryConfig.FORMAT + "; upgrade drkit");
+            throw new DrException(
+                    ErrorCode.REPOSITORY_FORMAT,
+                    "repository " + describe() + " has format " + read.format() + " but this drkit reads up to "
+                            + RepositoryConfig.FORMAT + "; upgrade drkit");
         }
         return read;
     }
@@ -235,8 +244,8 @@ public final class Repository {
      * start time, then id: ids only resolve to the second), the damaged ones, and the
      * incomplete ones (objects but no manifest: in progress, or left by a crash).
      */
-    public record Catalog(List<BackupManifest> backups, List<DamagedBackup> damaged,
-                          Map<String, List<ObjectInfo>> incomplete) {
+    public record Catalog(
+            List<BackupManifest> backups, List<DamagedBackup> damaged, Map<String, List<ObjectInfo>> incomplete) {
         /** The newest sound backup, if any. */
         public Optional<BackupManifest> latest() {
             return backups.isEmpty() ? Optional.empty() : Optional.of(backups.get(backups.size() - 1));
@@ -309,7 +318,8 @@ public final class Repository {
             String rest = o.key().substring(prefix.length());
             int slash = rest.indexOf('/');
             if (slash > 0 && BackupIds.isValid(rest.substring(0, slash))) {
-                byId.computeIfAbsent(rest.substring(0, slash), k -> new ArrayList<>()).add(o);
+                byId.computeIfAbsent(rest.substring(0, slash), k -> new ArrayList<>())
+                        .add(o);
             }
         }
         return byId;
@@ -328,13 +338,16 @@ public final class Repository {
         try {
             byte[] json = readSmall(key);
             if (json.length >= MAX_SMALL) {
-                throw new DamagedBackupException(target, id, "it is larger than " + MAX_SMALL
-                        + " bytes, which no manifest is");
+                throw new DamagedBackupException(
+                        target, id, "it is larger than " + MAX_SMALL + " bytes, which no manifest is");
             }
             BackupManifest m = ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
             if (m.startedAt().isAfter(clock.instant().plus(FUTURE_TOLERANCE))) {
-                throw new DamagedBackupException(target, id, "it is dated " + m.startedAt() + ", in the future "
-                        + "(a writer's clock was wrong, or the manifest was altered)");
+                throw new DamagedBackupException(
+                        target,
+                        id,
+                        "it is dated " + m.startedAt() + ", in the future "
+                                + "(a writer's clock was wrong, or the manifest was altered)");
             }
             if (trusted != null) {
                 // with trusted keys, an unsigned or foreign-signed manifest is not believed anywhere
@@ -367,10 +380,12 @@ public final class Repository {
             if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json), until)) {
                 throw new ObjectExistsException("signature " + key + signer.signatureSuffix() + " already exists");
             }
-            if (!storage.createIfAbsent(key + ManifestCodec.CHECKSUM_SUFFIX,
-                    ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST), until)) {
-                throw new ObjectExistsException("checksum file " + key + ManifestCodec.CHECKSUM_SUFFIX
-                        + " already exists in " + describe());
+            if (!storage.createIfAbsent(
+                    key + ManifestCodec.CHECKSUM_SUFFIX,
+                    ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST),
+                    until)) {
+                throw new ObjectExistsException(
+                        "checksum file " + key + ManifestCodec.CHECKSUM_SUFFIX + " already exists in " + describe());
             }
             if (!storage.createIfAbsent(key, json, until)) {
                 throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
@@ -392,8 +407,10 @@ public final class Repository {
             // manifest looks lost
             storage.createIfAbsent(prefix + RepositoryLayout.DELETING, new byte[0]);
             storage.delete(RepositoryLayout.manifest(target, id));
-            storage.deleteAll(storage.list(prefix).stream().map(ObjectInfo::key)
-                    .filter(k -> !k.equals(prefix + RepositoryLayout.DELETING)).toList());
+            storage.deleteAll(storage.list(prefix).stream()
+                    .map(ObjectInfo::key)
+                    .filter(k -> !k.equals(prefix + RepositoryLayout.DELETING))
+                    .toList());
             storage.delete(prefix + RepositoryLayout.DELETING);
         } catch (IOException e) {
             throw storageError("deleting backup " + target + "/" + id, e);
@@ -409,7 +426,8 @@ public final class Repository {
         Instant until = m.lockedUntil();
         if (storage.immutableFor().isPresent()) {
             try {
-                Instant stored = storage.retainedUntil(RepositoryLayout.manifest(m.target(), m.id())).orElse(null);
+                Instant stored = storage.retainedUntil(RepositoryLayout.manifest(m.target(), m.id()))
+                        .orElse(null);
                 if (stored != null && (until == null || stored.isAfter(until))) {
                     until = stored;
                 }
@@ -472,7 +490,8 @@ public final class Repository {
             }
             for (ObjectInfo o : objects) {
                 String name = o.key().substring(prefix.length());
-                boolean artifact = m.artifacts().stream().anyMatch(a -> a.storedName().equals(name));
+                boolean artifact =
+                        m.artifacts().stream().anyMatch(a -> a.storedName().equals(name));
                 if (!artifact && !name.equals(RepositoryLayout.MANIFEST)) {
                     bytes += copyObject(source, o.key(), o.size(), null); // sidecars and signatures
                 }
@@ -495,8 +514,9 @@ public final class Repository {
                     + " with different content; remove it from the destination and copy again");
         }
         String what = "stored " + key + " in " + source.describe();
-        try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(source.storage.open(key, 0), size,
-                sha256, what, null); dev.drkit.spi.ObjectUpload up = storage.create(key, retainUntil())) {
+        try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(
+                        source.storage.open(key, 0), size, sha256, what, null);
+                dev.drkit.spi.ObjectUpload up = storage.create(key, retainUntil())) {
             long n = in.transferTo(up.stream());
             up.commit();
             return n;
@@ -506,8 +526,8 @@ public final class Repository {
     }
 
     private boolean matches(String key, long size, String sha256) throws IOException {
-        try (InputStream in = new dev.drkit.core.pipeline.CheckedInputStream(storage.open(key, 0), size, sha256,
-                key, null)) {
+        try (InputStream in =
+                new dev.drkit.core.pipeline.CheckedInputStream(storage.open(key, 0), size, sha256, key, null)) {
             in.transferTo(java.io.OutputStream.nullOutputStream());
             return true;
         } catch (dev.drkit.ChecksumMismatchException e) {
@@ -516,8 +536,9 @@ public final class Repository {
     }
 
     /** Starts writing an artifact of a backup being made. */
-    public ArtifactWriter newArtifact(String target, String backupId, String name, StreamCodecs codecs,
-                                      HashingOutputStream.ByteCounter counter) throws IOException {
+    public ArtifactWriter newArtifact(
+            String target, String backupId, String name, StreamCodecs codecs, HashingOutputStream.ByteCounter counter)
+            throws IOException {
         return ArtifactWriter.open(this, target, backupId, BackupIds.checkArtifactName(name), codecs, counter);
     }
 
@@ -527,8 +548,10 @@ public final class Repository {
         try {
             return storage.open(key, 0);
         } catch (NoSuchFileException e) {
-            throw new BackupNotFoundException("artifact " + key + " is missing from " + describe()
-                    + ": the backup is damaged; use another backup", e);
+            throw new BackupNotFoundException(
+                    "artifact " + key + " is missing from " + describe()
+                            + ": the backup is damaged; use another backup",
+                    e);
         }
     }
 
@@ -539,8 +562,12 @@ public final class Repository {
     }
 
     /** The raw bytes of an artifact, decoded, with stored and raw checksums checked. */
-    public InputStream openDecoded(BackupManifest manifest, ArtifactInfo artifact, StreamCodecs codecs,
-                                   HashingOutputStream.ByteCounter counter) throws IOException {
+    public InputStream openDecoded(
+            BackupManifest manifest,
+            ArtifactInfo artifact,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
         return ArtifactReader.open(this, manifest, artifact, codecs, counter);
     }
 
@@ -581,16 +608,21 @@ public final class Repository {
         // a backend that knows which of its settings to check says so at the end of its message
         boolean advised = reason.contains("; check ");
         String advice = switch (failure.reason()) {
-            case ACCESS_DENIED -> (advised ? "" : "check the credentials and the permissions they have on the "
-                    + "repository's storage; ") + "retrying will not help until they are fixed";
+            case ACCESS_DENIED ->
+                (advised
+                                ? ""
+                                : "check the credentials and the permissions they have on the "
+                                        + "repository's storage; ")
+                        + "retrying will not help until they are fixed";
             case NO_SPACE -> "free space on the repository's storage and retry";
             case NOT_FOUND -> "check the repository location, and that its bucket or disk is there";
-            case REJECTED -> (advised ? "" : "check the repository's settings against what its storage supports; ")
-                    + "retrying will not help until they are changed";
+            case REJECTED ->
+                (advised ? "" : "check the repository's settings against what its storage supports; ")
+                        + "retrying will not help until they are changed";
             case UNAVAILABLE -> "check that the repository's storage is reachable, and retry";
             case OTHER -> failure.retryable() ? "check the repository and retry" : "check the repository";
         };
-        return new StorageException(doing + " in " + describe() + " failed: " + reason + "; " + advice, e,
-                failure.retryable());
+        return new StorageException(
+                doing + " in " + describe() + " failed: " + reason + "; " + advice, e, failure.retryable());
     }
 }

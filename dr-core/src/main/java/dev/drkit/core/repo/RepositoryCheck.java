@@ -64,10 +64,11 @@ public final class RepositoryCheck {
      * @param areas the archive areas the repository's backup types keep files in (e.g.
      *        {@code wal}); objects in other top-level folders are not drkit's and are left alone
      */
-    public RepositoryCheck(Repository repo, Clock clock, Duration lease,
-                           HashingOutputStream.ByteCounter progress, Set<String> areas) {
-        this.areas = areas.stream().map(a -> a.endsWith("/") ? a : a + "/").collect(java.util.stream.Collectors
-                .toUnmodifiableSet());
+    public RepositoryCheck(
+            Repository repo, Clock clock, Duration lease, HashingOutputStream.ByteCounter progress, Set<String> areas) {
+        this.areas = areas.stream()
+                .map(a -> a.endsWith("/") ? a : a + "/")
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
         this.repo = repo;
         this.storage = repo.storage();
         this.clock = clock;
@@ -79,7 +80,8 @@ public final class RepositoryCheck {
     public CheckReport run(CheckOptions options) throws IOException {
         this.options = options;
         // a folder that holds no repository is never "repaired" into one
-        if (storage.stat(RepositoryLayout.CONFIG).isEmpty() && storage.list(RepositoryLayout.BACKUPS).isEmpty()) {
+        if (storage.stat(RepositoryLayout.CONFIG).isEmpty()
+                && storage.list(RepositoryLayout.BACKUPS).isEmpty()) {
             repo.requireExisting(); // says "no drkit repository at ..."
         }
         // locks before the listing, and ages against the listing's time: a writer that finishes
@@ -102,18 +104,21 @@ public final class RepositoryCheck {
             checkArea(area.getKey(), area.getValue());
         }
         checkLocksAndUploads();
-        return new CheckReport(clock.instant(), repo.describe(), options, backups, artifacts, archiveFiles,
-                bytesRead, findings);
+        return new CheckReport(
+                clock.instant(), repo.describe(), options, backups, artifacts, archiveFiles, bytesRead, findings);
     }
 
-    private void classify(ObjectInfo o, Map<String, Map<String, Map<String, ObjectInfo>>> byBackup,
-                          Map<String, Map<String, ObjectInfo>> byArea) {
+    private void classify(
+            ObjectInfo o,
+            Map<String, Map<String, Map<String, ObjectInfo>>> byBackup,
+            Map<String, Map<String, ObjectInfo>> byArea) {
         String key = o.key();
         if (key.startsWith(RepositoryLayout.BACKUPS)) {
             String[] parts = key.substring(RepositoryLayout.BACKUPS.length()).split("/", -1);
             if (parts.length == 3 && BackupIds.isValidName(parts[0]) && BackupIds.isValid(parts[1])) {
-                byBackup.computeIfAbsent(parts[0], k -> new TreeMap<>()).computeIfAbsent(parts[1],
-                        k -> new TreeMap<>()).put(parts[2], o);
+                byBackup.computeIfAbsent(parts[0], k -> new TreeMap<>())
+                        .computeIfAbsent(parts[1], k -> new TreeMap<>())
+                        .put(parts[2], o);
             } else {
                 orphan(key, "it is not where a backup keeps its objects");
             }
@@ -123,7 +128,8 @@ public final class RepositoryCheck {
         if (slash < 0 || !areas.contains(key.substring(0, slash + 1))) {
             return; // the configuration, locks and records are checked on their own; the rest is not drkit's
         }
-        byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>()).put(key.substring(slash + 1), o);
+        byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>())
+                .put(key.substring(slash + 1), o);
     }
 
     private void checkConfig() {
@@ -145,23 +151,35 @@ public final class RepositoryCheck {
         if (!objects.containsKey(RepositoryLayout.MANIFEST)
                 && objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
                 && !objects.containsKey(RepositoryLayout.DELETING)) {
-            findings.add(new Finding(Kind.MANIFEST_DAMAGED, prefix + RepositoryLayout.MANIFEST, "the manifest of backup "
-                    + target + "/" + id + " is damaged: " + Repository.LOST_MANIFEST + "; put it back from a copy of "
-                    + "the repository, or delete the backup's folder by hand", false));
+            findings.add(new Finding(
+                    Kind.MANIFEST_DAMAGED,
+                    prefix + RepositoryLayout.MANIFEST,
+                    "the manifest of backup "
+                            + target + "/" + id + " is damaged: " + Repository.LOST_MANIFEST
+                            + "; put it back from a copy of "
+                            + "the repository, or delete the backup's folder by hand",
+                    false));
             return;
         }
         if (!objects.containsKey(RepositoryLayout.MANIFEST)) {
-            Instant newest = objects.values().stream().map(ObjectInfo::lastModified).max(Instant::compareTo)
+            Instant newest = objects.values().stream()
+                    .map(ObjectInfo::lastModified)
+                    .max(Instant::compareTo)
                     .orElse(Instant.EPOCH);
             if (newest.isAfter(cutoff) || liveLocks.contains(target)) {
                 return; // a backup in progress
             }
             // the backup may have finished since the listing: look again right before deleting
-            boolean repaired = options.repair() && storage.stat(prefix + RepositoryLayout.MANIFEST).isEmpty()
-                    && storage.stat(prefix + RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX).isEmpty()
+            boolean repaired = options.repair()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST).isEmpty()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                            .isEmpty()
                     && deleteAll(objects.values());
-            findings.add(new Finding(Kind.INCOMPLETE_BACKUP, prefix, "backup " + target + "/" + id + " has "
-                    + objects.size() + " object(s) but no manifest: a run that crashed; repair removes them",
+            findings.add(new Finding(
+                    Kind.INCOMPLETE_BACKUP,
+                    prefix,
+                    "backup " + target + "/" + id + " has " + objects.size()
+                            + " object(s) but no manifest: a run that crashed; repair removes them",
                     repaired));
             return;
         }
@@ -190,11 +208,17 @@ public final class RepositoryCheck {
             accounted.add(RepositoryLayout.DELETING);
             // the backup stays whole and listed; without the marker a later lost manifest is
             // told apart from a cut-short delete again
-            boolean repaired = options.repair() && storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()
+            boolean repaired = options.repair()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()
                     && deleteAll(List.of(objects.get(RepositoryLayout.DELETING)));
-            findings.add(new Finding(Kind.INTERRUPTED_DELETE, prefix + RepositoryLayout.DELETING, "a prune was cut "
-                    + "short as it began to delete backup " + target + "/" + id + ", which is whole and still listed; "
-                    + "the next prune finishes it if it still expires it, repair removes the marker", repaired));
+            findings.add(new Finding(
+                    Kind.INTERRUPTED_DELETE,
+                    prefix + RepositoryLayout.DELETING,
+                    "a prune was cut "
+                            + "short as it began to delete backup " + target + "/" + id
+                            + ", which is whole and still listed; "
+                            + "the next prune finishes it if it still expires it, repair removes the marker",
+                    repaired));
         } else if (objects.containsKey(RepositoryLayout.DELETING)) {
             accounted.add(RepositoryLayout.DELETING); // a prune at work now
         }
@@ -202,33 +226,48 @@ public final class RepositoryCheck {
         for (ArtifactInfo a : m.artifacts()) {
             accounted.add(a.storedName());
             accounted.add(a.storedName() + RepositoryLayout.SHA256_SUFFIX);
-            artifactsSound &= checkStored(prefix + a.storedName(), objects.get(a.storedName()),
-                    objects.get(a.storedName() + RepositoryLayout.SHA256_SUFFIX), a, Kind.ARTIFACT_MISSING,
-                    Kind.ARTIFACT_DAMAGED, "artifact " + a.storedName() + " of backup " + target + "/" + id);
+            artifactsSound &= checkStored(
+                    prefix + a.storedName(),
+                    objects.get(a.storedName()),
+                    objects.get(a.storedName() + RepositoryLayout.SHA256_SUFFIX),
+                    a,
+                    Kind.ARTIFACT_MISSING,
+                    Kind.ARTIFACT_DAMAGED,
+                    "artifact " + a.storedName() + " of backup " + target + "/" + id);
             artifacts++;
         }
         if (!hasChecksum) {
             // blessing a manifest with a checksum needs its artifacts' bytes proven, not just their sizes
-            boolean proven = artifactsSound && options.repair() && m.artifacts().stream().allMatch(a -> {
-                try {
-                    return rehash(prefix + a.storedName(), a) == null;
-                } catch (IOException e) {
-                    return false;
-                }
-            });
-            boolean repaired = proven && storage.createIfAbsent(manifestKey
-                    + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(read(manifestKey),
-                    RepositoryLayout.MANIFEST));
-            findings.add(new Finding(Kind.WITHOUT_CHECKSUM, manifestKey, "the manifest of backup " + target
-                    + "/" + id + " was written before manifests had checksum files; repair adds one once its "
-                    + "artifacts check out", repaired));
+            boolean proven = artifactsSound
+                    && options.repair()
+                    && m.artifacts().stream().allMatch(a -> {
+                        try {
+                            return rehash(prefix + a.storedName(), a) == null;
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    });
+            boolean repaired = proven
+                    && storage.createIfAbsent(
+                            manifestKey + ManifestCodec.CHECKSUM_SUFFIX,
+                            ManifestCodec.checksumFile(read(manifestKey), RepositoryLayout.MANIFEST));
+            findings.add(new Finding(
+                    Kind.WITHOUT_CHECKSUM,
+                    manifestKey,
+                    "the manifest of backup " + target
+                            + "/" + id + " was written before manifests had checksum files; repair adds one once its "
+                            + "artifacts check out",
+                    repaired));
         }
         for (var o : objects.entrySet()) {
             String name = o.getKey();
             if (!accounted.contains(name) && !name.startsWith(RepositoryLayout.MANIFEST + ".")) {
                 boolean repaired = options.repair() && deleteAll(List.of(o.getValue()));
-                findings.add(new Finding(Kind.ORPHAN_OBJECT, o.getValue().key(), "backup " + target + "/" + id
-                        + " does not list " + name + "; repair removes it", repaired));
+                findings.add(new Finding(
+                        Kind.ORPHAN_OBJECT,
+                        o.getValue().key(),
+                        "backup " + target + "/" + id + " does not list " + name + "; repair removes it",
+                        repaired));
             }
         }
     }
@@ -239,16 +278,21 @@ public final class RepositoryCheck {
      *
      * @return whether the object itself is sound as far as this check looked
      */
-    private boolean checkStored(String key, ObjectInfo stored, ObjectInfo sidecar, ArtifactInfo a, Kind missing,
-                                Kind damaged, String what) throws IOException {
+    private boolean checkStored(
+            String key, ObjectInfo stored, ObjectInfo sidecar, ArtifactInfo a, Kind missing, Kind damaged, String what)
+            throws IOException {
         if (stored == null) {
-            findings.add(new Finding(missing, key, what + " is missing: the backup cannot be restored; use another "
-                    + "backup, or put the object back from a copy of the repository", false));
+            findings.add(new Finding(
+                    missing,
+                    key,
+                    what + " is missing: the backup cannot be restored; use another "
+                            + "backup, or put the object back from a copy of the repository",
+                    false));
             return false;
         }
         if (stored.size() != a.storedSize()) {
-            findings.add(new Finding(damaged, key, what + " has " + stored.size() + " bytes, the record says "
-                    + a.storedSize(), false));
+            findings.add(new Finding(
+                    damaged, key, what + " has " + stored.size() + " bytes, the record says " + a.storedSize(), false));
             return false;
         }
         boolean proven = false;
@@ -262,9 +306,11 @@ public final class RepositoryCheck {
         }
         String expected = Sha256.sidecar(a.sha256(), a.storedName());
         String sidecarKey = key + RepositoryLayout.SHA256_SUFFIX;
-        String problem = sidecar == null ? "is missing"
-                : expected.equals(new String(read(sidecarKey), StandardCharsets.US_ASCII)) ? null
-                : "does not match the record (a check with sha256sum would fail)";
+        String problem = sidecar == null
+                ? "is missing"
+                : expected.equals(new String(read(sidecarKey), StandardCharsets.US_ASCII))
+                        ? null
+                        : "does not match the record (a check with sha256sum would fail)";
         if (problem != null) {
             boolean repaired = false;
             if (options.repair() && (proven || rehash(key, a) == null)) {
@@ -273,8 +319,11 @@ public final class RepositoryCheck {
                 }
                 repaired = storage.createIfAbsent(sidecarKey, expected.getBytes(StandardCharsets.US_ASCII));
             }
-            findings.add(new Finding(Kind.CHECKSUM_FILE, sidecarKey, "checksum file of " + what + " " + problem
-                    + "; repair rewrites it from the verified data", repaired));
+            findings.add(new Finding(
+                    Kind.CHECKSUM_FILE,
+                    sidecarKey,
+                    "checksum file of " + what + " " + problem + "; repair rewrites it from the verified data",
+                    repaired));
         }
         return true;
     }
@@ -287,8 +336,7 @@ public final class RepositoryCheck {
                 progress.add(n);
             }
         };
-        try (InputStream in = new CheckedInputStream(storage.open(key, 0), a.storedSize(), a.sha256(), key,
-                counter)) {
+        try (InputStream in = new CheckedInputStream(storage.open(key, 0), a.storedSize(), a.sha256(), key, counter)) {
             in.transferTo(OutputStream.nullOutputStream());
             return null;
         } catch (DrException e) {
@@ -301,7 +349,8 @@ public final class RepositoryCheck {
     private void checkArea(String area, Map<String, ObjectInfo> objects) throws IOException {
         Set<String> accounted = new HashSet<>();
         Set<String> records = new HashSet<>();
-        objects.keySet().stream().filter(n -> n.endsWith(INFO_SUFFIX))
+        objects.keySet().stream()
+                .filter(n -> n.endsWith(INFO_SUFFIX))
                 .forEach(n -> records.add(n.substring(0, n.length() - INFO_SUFFIX.length())));
         for (var e : objects.entrySet()) {
             String name = e.getKey();
@@ -321,27 +370,43 @@ public final class RepositoryCheck {
             String dir = path.substring(0, path.lastIndexOf('/') + 1);
             accounted.add(dir + info.storedName());
             accounted.add(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX);
-            boolean sound = checkStored(area + dir + info.storedName(), objects.get(dir + info.storedName()),
-                    objects.get(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX), info,
-                    Kind.ARCHIVE_DAMAGED, Kind.ARCHIVE_DAMAGED, "archived file " + area + path + " (recorded in "
-                            + infoKey + ")");
+            boolean sound = checkStored(
+                    area + dir + info.storedName(),
+                    objects.get(dir + info.storedName()),
+                    objects.get(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX),
+                    info,
+                    Kind.ARCHIVE_DAMAGED,
+                    Kind.ARCHIVE_DAMAGED,
+                    "archived file " + area + path + " (recorded in " + infoKey + ")");
             if (!hasChecksum) {
                 String file = path.substring(path.lastIndexOf('/') + 1) + INFO_SUFFIX;
-                boolean repaired = options.repair() && sound && storage.createIfAbsent(infoKey
-                        + ManifestCodec.CHECKSUM_SUFFIX, ManifestCodec.checksumFile(read(infoKey), file));
-                findings.add(new Finding(Kind.WITHOUT_CHECKSUM, infoKey, "the record of archived file " + area + path
-                        + " was written before records had checksum files; repair adds one once the file checks "
-                        + "out", repaired));
+                boolean repaired = options.repair()
+                        && sound
+                        && storage.createIfAbsent(
+                                infoKey + ManifestCodec.CHECKSUM_SUFFIX,
+                                ManifestCodec.checksumFile(read(infoKey), file));
+                findings.add(new Finding(
+                        Kind.WITHOUT_CHECKSUM,
+                        infoKey,
+                        "the record of archived file " + area + path
+                                + " was written before records had checksum files; repair adds one once the file checks "
+                                + "out",
+                        repaired));
             }
         }
         for (var e : objects.entrySet()) {
             // a record, damaged or not, holds every object named after its file
-            if (!accounted.contains(e.getKey()) && !namedByRecord(e.getKey(), records)
+            if (!accounted.contains(e.getKey())
+                    && !namedByRecord(e.getKey(), records)
                     && e.getValue().lastModified().isBefore(cutoff)) {
-                boolean repaired = options.repair() && !recordedSince(area, e.getKey())
-                        && deleteAll(List.of(e.getValue()));
-                findings.add(new Finding(Kind.ARCHIVE_DAMAGED, e.getValue().key(), "no archived file accounts for "
-                        + e.getValue().key() + " (left half-written by a crashed run); repair removes it", repaired));
+                boolean repaired =
+                        options.repair() && !recordedSince(area, e.getKey()) && deleteAll(List.of(e.getValue()));
+                findings.add(new Finding(
+                        Kind.ARCHIVE_DAMAGED,
+                        e.getValue().key(),
+                        "no archived file accounts for " + e.getValue().key()
+                                + " (left half-written by a crashed run); repair removes it",
+                        repaired));
             }
         }
     }
@@ -373,10 +438,12 @@ public final class RepositoryCheck {
         try {
             byte[] json = read(key);
             String name = path.substring(path.lastIndexOf('/') + 1);
-            String problem = ManifestCodec.checksumProblem(json, hasChecksum ? read(key
-                    + ManifestCodec.CHECKSUM_SUFFIX) : null, name + INFO_SUFFIX);
+            String problem = ManifestCodec.checksumProblem(
+                    json, hasChecksum ? read(key + ManifestCodec.CHECKSUM_SUFFIX) : null, name + INFO_SUFFIX);
             ArtifactInfo info = problem != null ? null : Json.read(json, ArtifactInfo.class);
-            if (info != null && BackupIds.isValidArtifactName(info.storedName()) && info.storedName().startsWith(name)
+            if (info != null
+                    && BackupIds.isValidArtifactName(info.storedName())
+                    && info.storedName().startsWith(name)
                     && info.sha256().matches("[0-9a-f]{64}")) {
                 return info;
             }
@@ -385,8 +452,12 @@ public final class RepositoryCheck {
                 return null; // removed while checking (a prune)
             }
         }
-        findings.add(new Finding(Kind.ARCHIVE_DAMAGED, key, "the record of archived file " + area + path
-                + " is damaged, so the file cannot be trusted; put it back from a copy of the repository", false));
+        findings.add(new Finding(
+                Kind.ARCHIVE_DAMAGED,
+                key,
+                "the record of archived file " + area + path
+                        + " is damaged, so the file cannot be trusted; put it back from a copy of the repository",
+                false));
         return null;
     }
 
@@ -409,15 +480,23 @@ public final class RepositoryCheck {
                 storage.delete(key);
                 repaired = true;
             }
-            findings.add(new Finding(Kind.STALE_LOCK, key, "lock " + key + " belongs to a process that is gone or "
-                    + "whose lease has passed; the next writer takes it over, repair removes it", repaired));
+            findings.add(new Finding(
+                    Kind.STALE_LOCK,
+                    key,
+                    "lock " + key + " belongs to a process that is gone or "
+                            + "whose lease has passed; the next writer takes it over, repair removes it",
+                    repaired));
         }
         List<ObjectInfo> uploads = storage.incompleteUploads(UPLOAD_AGE);
         // also clears what the storage keeps beside uploads (empty folders of killed writers)
         boolean repaired = options.repair() && storage.cleanIncompleteUploads(UPLOAD_AGE) >= 0;
         for (ObjectInfo o : uploads) {
-            findings.add(new Finding(Kind.INCOMPLETE_UPLOAD, o.key(), "upload " + o.key() + " (" + o.size()
-                    + " bytes) was never finished, left by a killed writer; repair removes it", repaired));
+            findings.add(new Finding(
+                    Kind.INCOMPLETE_UPLOAD,
+                    o.key(),
+                    "upload " + o.key() + " (" + o.size()
+                            + " bytes) was never finished, left by a killed writer; repair removes it",
+                    repaired));
         }
     }
 

@@ -10,8 +10,7 @@ public final class RepositoryLayout {
     /** Written into a backup's folder before its manifest is deleted: what is left is incomplete. */
     public static final String DELETING = "deleting";
 
-    private RepositoryLayout() {
-    }
+    private RepositoryLayout() {}
 
     public static String targetPrefix(String target) {
         return BACKUPS + target + "/";

@@ -7,13 +7,10 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -65,8 +62,14 @@ public final class RepositoryLock implements AutoCloseable {
      * @param onTakeover told of each stale lock removed, with a description of its holder
      * @throws RepositoryLockedException when a live holder still has it after {@code wait}
      */
-    public static RepositoryLock acquire(StorageBackend storage, String scope, String operation, Duration ttl,
-                                         Duration wait, Clock clock, Consumer<String> onTakeover) {
+    public static RepositoryLock acquire(
+            StorageBackend storage,
+            String scope,
+            String operation,
+            Duration ttl,
+            Duration wait,
+            Clock clock,
+            Consumer<String> onTakeover) {
         RepositoryLock lock = new RepositoryLock(storage, scope, ttl, clock);
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
@@ -111,15 +114,23 @@ public final class RepositoryLock implements AutoCloseable {
             key = mine;
             return Optional.empty();
         } catch (IOException e) {
-            throw new StorageException("taking lock '" + scope + "' in " + storage.describe() + " failed: "
-                    + e.getMessage(), e, StorageFailures.classify(e).retryable());
+            throw new StorageException(
+                    "taking lock '" + scope + "' in " + storage.describe() + " failed: " + e.getMessage(),
+                    e,
+                    StorageFailures.classify(e).retryable());
         }
     }
 
     private String write(String operation) throws IOException {
         Instant now = clock.instant();
-        LockInfo info = new LockInfo(owner, Hosts.name(), ProcessHandle.current().pid(),
-                ProcessHandle.current().info().startInstant().orElse(null), operation, now, now.plus(ttl));
+        LockInfo info = new LockInfo(
+                owner,
+                Hosts.name(),
+                ProcessHandle.current().pid(),
+                ProcessHandle.current().info().startInstant().orElse(null),
+                operation,
+                now,
+                now.plus(ttl));
         String k = RepositoryLayout.lockPrefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
         storage.createIfAbsent(k, Json.write(info));
         return k;
@@ -149,7 +160,9 @@ public final class RepositoryLock implements AutoCloseable {
             return true;
         }
         Optional<Instant> started = process.get().info().startInstant();
-        return info.pidStartedAt() != null && started.isPresent() && !started.get().equals(info.pidStartedAt());
+        return info.pidStartedAt() != null
+                && started.isPresent()
+                && !started.get().equals(info.pidStartedAt());
     }
 
     private void renew(String operation) {
@@ -208,7 +221,8 @@ public final class RepositoryLock implements AutoCloseable {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new dev.drkit.DrException(dev.drkit.DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for a lock");
+            throw new dev.drkit.DrException(
+                    dev.drkit.DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for a lock");
         }
     }
 
@@ -223,8 +237,14 @@ public final class RepositoryLock implements AutoCloseable {
      * @param createdAt when this object was written
      * @param expiresAt when it becomes stale unless renewed
      */
-    public record LockInfo(String owner, String host, long pid, Instant pidStartedAt, String operation,
-                           Instant createdAt, Instant expiresAt) {
+    public record LockInfo(
+            String owner,
+            String host,
+            long pid,
+            Instant pidStartedAt,
+            String operation,
+            Instant createdAt,
+            Instant expiresAt) {
         String describe() {
             return operation + " (pid " + pid + " on " + host + ", lease until " + expiresAt + ")";
         }

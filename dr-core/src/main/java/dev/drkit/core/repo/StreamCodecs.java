@@ -23,8 +23,8 @@ import java.util.Optional;
  * @param encryption the encryption stage for new artifacts, or null
  * @param decryption what opens encrypted artifacts when reading, or null
  */
-public record StreamCodecs(Compression compression, int level, int workers, EncryptionStage encryption,
-                           DecryptionStage decryption) {
+public record StreamCodecs(
+        Compression compression, int level, int workers, EncryptionStage encryption, DecryptionStage decryption) {
 
     public StreamCodecs(Compression compression, int level, int workers) {
         this(compression, level, workers, null, null);
@@ -58,7 +58,8 @@ public record StreamCodecs(Compression compression, int level, int workers, Encr
      */
     public OutputStream encode(OutputStream stored, String name) throws IOException {
         OutputStream encrypted = encryption == null ? stored : encryption.encrypt(stored, name);
-        OutputStream tail = compression == Compression.NONE && encryption == null ? encrypted
+        OutputStream tail = compression == Compression.NONE && encryption == null
+                ? encrypted
                 : new AsyncOutputStream(encrypted, "drkit-pipeline-" + name);
         return compression.compress(tail, level, workers);
     }
@@ -75,10 +76,14 @@ public record StreamCodecs(Compression compression, int level, int workers, Encr
             }
             Optional<Compression> c = Compression.find(codec);
             if (c.isEmpty()) {
-                throw new DrException(ErrorCode.DECRYPTION, what + " is encrypted (" + codec + ")"
-                        + (recipientsOf == null || recipientsOf.isEmpty() ? "" : " to " + String.join(", ", recipientsOf))
-                        + " and no decryption key was given; give its secret key (setting 'secret-key') or passphrase "
-                        + "(setting 'passphrase-file')");
+                throw new DrException(
+                        ErrorCode.DECRYPTION,
+                        what + " is encrypted (" + codec + ")"
+                                + (recipientsOf == null || recipientsOf.isEmpty()
+                                        ? ""
+                                        : " to " + String.join(", ", recipientsOf))
+                                + " and no decryption key was given; give its secret key (setting 'secret-key') or passphrase "
+                                + "(setting 'passphrase-file')");
             }
             in = c.get().decompress(in);
         }

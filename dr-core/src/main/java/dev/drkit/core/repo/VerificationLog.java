@@ -20,8 +20,8 @@ import java.util.Optional;
  * so that the newest outcomes are found from a listing alone.
  */
 public final class VerificationLog {
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'")
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
 
     private final StorageBackend storage;
 
@@ -40,28 +40,41 @@ public final class VerificationLog {
      * @param restoreSeconds for a restore test, the time to a validated restore (the measured RTO), else null
      * @param problems what failed
      */
-    public record Entry(String backupId, VerifyLevel level, boolean passed, Instant at, double seconds,
-                        Double restoreSeconds, List<String> problems) {
-    }
+    public record Entry(
+            String backupId,
+            VerifyLevel level,
+            boolean passed,
+            Instant at,
+            double seconds,
+            Double restoreSeconds,
+            List<String> problems) {}
 
     /** Records a verification; write-once, so records are never rewritten. */
     public void record(VerifyReport report, Instant at, double seconds) throws IOException {
-        Double restore = report.results().stream().map(r -> r.details().get("restoreSeconds"))
-                .filter(v -> v instanceof Number).map(v -> ((Number) v).doubleValue()).findFirst().orElse(null);
+        Double restore = report.results().stream()
+                .map(r -> r.details().get("restoreSeconds"))
+                .filter(v -> v instanceof Number)
+                .map(v -> ((Number) v).doubleValue())
+                .findFirst()
+                .orElse(null);
         if (restore == null && report.level() == VerifyLevel.RESTORE && report.passed()) {
             restore = seconds;
         }
-        Entry e = new Entry(report.backupId(), report.level(), report.passed(), at, seconds, restore, report.problems());
-        String name = TIME.format(at) + "-" + report.backupId() + "-" + report.level().name().toLowerCase()
-                + "-" + (report.passed() ? "passed" : "failed") + ".json";
+        Entry e =
+                new Entry(report.backupId(), report.level(), report.passed(), at, seconds, restore, report.problems());
+        String name = TIME.format(at) + "-" + report.backupId() + "-"
+                + report.level().name().toLowerCase() + "-" + (report.passed() ? "passed" : "failed") + ".json";
         storage.createIfAbsent(prefix(report.target()) + name, Json.write(e));
     }
 
     /** The newest entries first, optionally only those of one level and outcome. */
     public List<String> names(String target) throws IOException {
-        return storage.list(prefix(target)).stream().map(ObjectInfo::key)
-                .map(k -> k.substring(k.lastIndexOf('/') + 1)).filter(n -> n.endsWith(".json"))
-                .sorted(Comparator.reverseOrder()).toList();
+        return storage.list(prefix(target)).stream()
+                .map(ObjectInfo::key)
+                .map(k -> k.substring(k.lastIndexOf('/') + 1))
+                .filter(n -> n.endsWith(".json"))
+                .sorted(Comparator.reverseOrder())
+                .toList();
     }
 
     /** The newest entry whose name matches, read in full. */

@@ -85,8 +85,7 @@ public final class GfsRetentionPolicy implements RetentionPolicy {
 
     /** Whether no rule is set, so that nothing would be expired. */
     public boolean isEmpty() {
-        return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0
-                && within == null;
+        return last == 0 && hourly == 0 && daily == 0 && weekly == 0 && monthly == 0 && yearly == 0 && within == null;
     }
 
     @Override
@@ -113,18 +112,23 @@ public final class GfsRetentionPolicy implements RetentionPolicy {
     @Override
     public RetentionPlan plan(List<BackupManifest> backups, Clock clock) {
         List<BackupManifest> sorted = new ArrayList<>(backups);
-        sorted.sort(Comparator.comparing(GfsRetentionPolicy::time).thenComparing(BackupManifest::id).reversed());
+        sorted.sort(Comparator.comparing(GfsRetentionPolicy::time)
+                .thenComparing(BackupManifest::id)
+                .reversed());
         Instant now = clock.instant();
         List<Rule> rules = List.of(
                 new Rule("last", last, (t, nr) -> "#" + nr),
                 new Rule("hourly", hourly, (t, nr) -> t.getYear() + "-" + t.getDayOfYear() + "T" + t.getHour()),
                 new Rule("daily", daily, (t, nr) -> t.getYear() + "-" + t.getDayOfYear()),
-                new Rule("weekly", weekly, (t, nr) -> t.get(IsoFields.WEEK_BASED_YEAR) + "-W"
-                        + t.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR)),
+                new Rule(
+                        "weekly",
+                        weekly,
+                        (t, nr) -> t.get(IsoFields.WEEK_BASED_YEAR) + "-W" + t.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR)),
                 new Rule("monthly", monthly, (t, nr) -> t.getYear() + "-" + t.getMonthValue()),
                 new Rule("yearly", yearly, (t, nr) -> String.valueOf(t.getYear())));
 
-        List<BackupManifest> past = sorted.stream().filter(m -> !time(m).isAfter(now)).toList();
+        List<BackupManifest> past =
+                sorted.stream().filter(m -> !time(m).isAfter(now)).toList();
         Instant newest = past.isEmpty() ? null : time(past.get(0));
         List<Decision> decisions = new ArrayList<>();
         int nr = 0;

@@ -14,8 +14,8 @@ import java.util.Set;
  * {@code keep-yearly} (counts, -1 for all) and {@code keep-within} (a duration).
  */
 public final class GfsRetentionPolicyProvider implements RetentionPolicyProvider {
-    private static final Set<String> KEYS = Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly",
-            "keep-monthly", "keep-yearly", "keep-within");
+    private static final Set<String> KEYS = Set.of(
+            "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within");
 
     @Override
     public String name() {
@@ -27,7 +27,8 @@ public final class GfsRetentionPolicyProvider implements RetentionPolicyProvider
         List<String> problems = new ArrayList<>();
         for (String k : s.keys()) {
             if (!KEYS.contains(k)) {
-                problems.add("unknown retention setting '" + k + "'; known: " + String.join(", ", new java.util.TreeSet<>(KEYS)));
+                problems.add("unknown retention setting '" + k + "'; known: "
+                        + String.join(", ", new java.util.TreeSet<>(KEYS)));
             }
         }
         GfsRetentionPolicy.Builder b = GfsRetentionPolicy.builder();

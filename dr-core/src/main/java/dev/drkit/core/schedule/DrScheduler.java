@@ -29,8 +29,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -84,13 +84,15 @@ public final class DrScheduler implements AutoCloseable {
                 jobs.add(new Job("backup-" + t.name(), t, ExecutionTime.forCron(CRON.parse(t.schedule())), true));
             }
             if (t.verify().schedule() != null) {
-                jobs.add(new Job("verify-" + t.name(), t, ExecutionTime.forCron(CRON.parse(t.verify().schedule())),
+                jobs.add(new Job(
+                        "verify-" + t.name(),
+                        t,
+                        ExecutionTime.forCron(CRON.parse(t.verify().schedule())),
                         false));
             }
         }
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "drkit-scheduler"));
-        this.workers = Executors.newFixedThreadPool(Math.max(1, Math.min(4, jobs.size())),
-                r -> daemon(r, "drkit-job"));
+        this.workers = Executors.newFixedThreadPool(Math.max(1, Math.min(4, jobs.size())), r -> daemon(r, "drkit-job"));
     }
 
     /**
@@ -133,7 +135,8 @@ public final class DrScheduler implements AutoCloseable {
         }
         Instant now = clock.instant();
         for (Job job : jobs) {
-            Optional<Instant> due = job.times.lastExecution(now.atZone(ZoneOffset.UTC)).map(t -> t.toInstant());
+            Optional<Instant> due =
+                    job.times.lastExecution(now.atZone(ZoneOffset.UTC)).map(t -> t.toInstant());
             if (due.isEmpty() || due.get().equals(tried.get(job.name)) || running.contains(job.name)) {
                 continue;
             }
@@ -185,14 +188,17 @@ public final class DrScheduler implements AutoCloseable {
             try (StorageBackend to = kit.openStorage(uri)) {
                 kit.copy(t.name(), r.id(), false, to);
             } catch (IOException e) {
-                throw new dev.drkit.StorageException("closing " + uri + " after copying " + r.id() + ": "
-                        + e.getMessage(), e, true);
+                throw new dev.drkit.StorageException(
+                        "closing " + uri + " after copying " + r.id() + ": " + e.getMessage(), e, true);
             }
         }
     }
 
     private void verify(Setup.Target t) {
-        VerifyReport report = kit.verify(t.name(), null, VerifyLevel.parse(t.verify().level()),
+        VerifyReport report = kit.verify(
+                t.name(),
+                null,
+                VerifyLevel.parse(t.verify().level()),
                 t.settings().overlaidBy(t.verify().options()));
         if (!report.passed()) {
             LOG.error("verification of {} {} failed: {}", t.name(), report.backupId(), report.problems());
@@ -201,7 +207,8 @@ public final class DrScheduler implements AutoCloseable {
 
     private void checkObjectives() {
         Map<String, Objectives> objectives = new LinkedHashMap<>();
-        setup.targets().values().stream().filter(t -> t.objectives() != null)
+        setup.targets().values().stream()
+                .filter(t -> t.objectives() != null)
                 .forEach(t -> objectives.put(t.name(), t.objectives()));
         if (objectives.isEmpty()) {
             return;
@@ -212,7 +219,11 @@ public final class DrScheduler implements AutoCloseable {
                     continue;
                 }
                 if (!t.rpoMet() && atRisk.add(t.name())) {
-                    kit.publish(new DrEvent(DrEvent.Type.RPO_AT_RISK, t.name(), t.newestBackupId(), clock.instant(),
+                    kit.publish(new DrEvent(
+                            DrEvent.Type.RPO_AT_RISK,
+                            t.name(),
+                            t.newestBackupId(),
+                            clock.instant(),
                             "RPO at risk for " + t.name() + ": " + String.join("; ", t.problems()),
                             Map.of("rpoSeconds", t.rpoSeconds() == null ? -1 : t.rpoSeconds())));
                 } else if (t.rpoMet()) {

@@ -19,6 +19,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,9 +29,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
@@ -103,8 +103,8 @@ public final class FileStorageBackend implements StorageBackend {
         // the writer's host and pid in the name let a later prune remove what a killed writer left
         Files.createDirectories(tmp, PRIVATE_DIR);
         Path part = tmp.resolve(Hosts.name() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID() + ".part");
-        FileChannel channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PRIVATE_FILE);
+        FileChannel channel =
+                FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), PRIVATE_FILE);
         return new FileUpload(key, target, part, channel);
     }
 
@@ -136,7 +136,9 @@ public final class FileStorageBackend implements StorageBackend {
         Path p = resolve(key);
         try {
             BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-            return a.isRegularFile() ? Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()))
+            return a.isRegularFile()
+                    ? Optional.of(
+                            new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()))
                     : Optional.empty();
         } catch (NoSuchFileException e) {
             return Optional.empty();
@@ -161,7 +163,8 @@ public final class FileStorageBackend implements StorageBackend {
                 try {
                     BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
                     if (a.isRegularFile()) {
-                        out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()));
+                        out.add(new ObjectInfo(
+                                key, a.size(), a.lastModifiedTime().toInstant()));
                     }
                 } catch (NoSuchFileException vanished) {
                     // deleted while listing: not there any more
@@ -208,14 +211,18 @@ public final class FileStorageBackend implements StorageBackend {
     private void removeEmptyFolders(Instant cutoff) throws IOException {
         List<Path> dirs;
         try (Stream<Path> walk = Files.walk(root)) {
-            dirs = walk.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !p.equals(root)
-                    && !p.startsWith(tmp)).sorted(Comparator.reverseOrder()).toList();
+            dirs = walk.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            && !p.equals(root)
+                            && !p.startsWith(tmp))
+                    .sorted(Comparator.reverseOrder())
+                    .toList();
         } catch (java.io.UncheckedIOException e) {
             return; // changed while walking: the next cleanup looks again
         }
         for (Path d : dirs) {
             try (Stream<Path> entries = Files.list(d)) {
-                if (entries.findAny().isEmpty() && Files.getLastModifiedTime(d).toInstant().isBefore(cutoff)) {
+                if (entries.findAny().isEmpty()
+                        && Files.getLastModifiedTime(d).toInstant().isBefore(cutoff)) {
                     Files.deleteIfExists(d);
                 }
             } catch (NoSuchFileException | DirectoryNotEmptyException gone) {
@@ -239,7 +246,8 @@ public final class FileStorageBackend implements StorageBackend {
                 boolean orphan = here && !processAlive(name.substring(mine.length()));
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
                 if (orphan || (!here && a.lastModifiedTime().toInstant().isBefore(cutoff))) {
-                    out.add(new ObjectInfo(TMP_DIR + "/" + name, a.size(), a.lastModifiedTime().toInstant()));
+                    out.add(new ObjectInfo(
+                            TMP_DIR + "/" + name, a.size(), a.lastModifiedTime().toInstant()));
                 }
             }
         }
@@ -262,8 +270,11 @@ public final class FileStorageBackend implements StorageBackend {
                 String name = p.getFileName().toString();
                 boolean liveWriterHere = name.startsWith(mine) && processAlive(name.substring(mine.length()));
                 try {
-                    if (!liveWriterHere && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant()
-                            .isBefore(cutoff) && Files.deleteIfExists(p)) {
+                    if (!liveWriterHere
+                            && Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS)
+                                    .toInstant()
+                                    .isBefore(cutoff)
+                            && Files.deleteIfExists(p)) {
                         removed.add(name);
                     }
                 } catch (NoSuchFileException gone) {
@@ -274,8 +285,13 @@ public final class FileStorageBackend implements StorageBackend {
             LOG.warn("could not remove stale temporary uploads in {}: {}", tmp, e.getMessage());
         }
         if (!removed.isEmpty()) {
-            LOG.info("removed {} temporary upload(s) in {} unchanged for more than {}, left by writers that "
-                    + "ended without cleaning up: {}", removed.size(), tmp, staleUploadAge, removed);
+            LOG.info(
+                    "removed {} temporary upload(s) in {} unchanged for more than {}, left by writers that "
+                            + "ended without cleaning up: {}",
+                    removed.size(),
+                    tmp,
+                    staleUploadAge,
+                    removed);
         }
     }
 
@@ -365,7 +381,8 @@ public final class FileStorageBackend implements StorageBackend {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while flushing");
             } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause() instanceof IOException ? (IOException) e.getCause()
+                throw e.getCause() instanceof IOException
+                        ? (IOException) e.getCause()
                         : new IOException("background flush failed", e.getCause());
             }
         }
@@ -409,7 +426,8 @@ public final class FileStorageBackend implements StorageBackend {
                 done = true;
                 Files.deleteIfExists(part);
                 fsyncDirectory(target.getParent());
-                return new ObjectInfo(key, size, Files.getLastModifiedTime(target).toInstant());
+                return new ObjectInfo(
+                        key, size, Files.getLastModifiedTime(target).toInstant());
             } finally {
                 close();
             }

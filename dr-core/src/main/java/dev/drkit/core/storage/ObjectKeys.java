@@ -4,12 +4,15 @@ import dev.drkit.ConfigException;
 
 /** Checks storage keys: relative, {@code /}-separated, no empty, {@code .} or {@code ..} segment. */
 public final class ObjectKeys {
-    private ObjectKeys() {
-    }
+    private ObjectKeys() {}
 
     /** Returns the key when valid, else throws {@link ConfigException} naming it. */
     public static String check(String key) {
-        if (key == null || key.isEmpty() || key.startsWith("/") || key.endsWith("/") || key.contains("\\")
+        if (key == null
+                || key.isEmpty()
+                || key.startsWith("/")
+                || key.endsWith("/")
+                || key.contains("\\")
                 || key.contains("\0")) {
             throw new ConfigException("invalid storage key '" + key + "'");
         }

@@ -18,8 +18,7 @@ import java.nio.file.NotDirectoryException;
  * system errors, a third-party backend's plain {@link IOException}s) and says them in words.
  */
 public final class StorageFailures {
-    private StorageFailures() {
-    }
+    private StorageFailures() {}
 
     /** The failure as a {@link StorageIOException}: itself when it is one, else classified by its type and message. */
     public static StorageIOException classify(IOException e) {
@@ -45,8 +44,10 @@ public final class StorageFailures {
      */
     static Reason reason(IOException e) {
         String text = String.valueOf(e instanceof FileSystemException f ? f.getReason() : e.getMessage());
-        if (e instanceof AccessDeniedException || text.contains("Read-only file system")
-                || text.contains("Permission denied") || text.contains("Operation not permitted")) {
+        if (e instanceof AccessDeniedException
+                || text.contains("Read-only file system")
+                || text.contains("Permission denied")
+                || text.contains("Operation not permitted")) {
             return Reason.ACCESS_DENIED;
         }
         if (text.contains("No space left") || text.contains("Disk quota exceeded")) {
@@ -67,9 +68,11 @@ public final class StorageFailures {
     /** A network failure or timeout anywhere in the causes: a reset, a refused connection, no answer in time. */
     public static boolean network(Throwable t) {
         for (int depth = 0; t != null && depth < 16; t = t.getCause(), depth++) {
-            if (t instanceof SocketException || t instanceof SocketTimeoutException
+            if (t instanceof SocketException
+                    || t instanceof SocketTimeoutException
                     || t instanceof java.io.EOFException
-                    || (t instanceof IOException && String.valueOf(t.getMessage()).contains("Connection reset"))) {
+                    || (t instanceof IOException
+                            && String.valueOf(t.getMessage()).contains("Connection reset"))) {
                 return true;
             }
         }
@@ -92,15 +95,23 @@ public final class StorageFailures {
      */
     public static String describe(IOException e) {
         if (e instanceof FileSystemException f) {
-            String why = f.getReason() != null ? f.getReason()
-                    : e instanceof AccessDeniedException ? "permission denied"
-                    : e instanceof NoSuchFileException ? "no such file or directory"
-                    : e instanceof FileAlreadyExistsException ? "something already exists there"
-                    : e instanceof NotDirectoryException ? "not a directory" : "file system error";
-            return f.getFile() == null ? why : f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile())
-                    + ": " + why;
+            String why = f.getReason() != null
+                    ? f.getReason()
+                    : e instanceof AccessDeniedException
+                            ? "permission denied"
+                            : e instanceof NoSuchFileException
+                                    ? "no such file or directory"
+                                    : e instanceof FileAlreadyExistsException
+                                            ? "something already exists there"
+                                            : e instanceof NotDirectoryException
+                                                    ? "not a directory"
+                                                    : "file system error";
+            return f.getFile() == null
+                    ? why
+                    : f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile()) + ": " + why;
         }
-        return e.getMessage() != null ? e.getMessage() : e instanceof InterruptedIOException ? "interrupted"
-                : "input/output error";
+        return e.getMessage() != null
+                ? e.getMessage()
+                : e instanceof InterruptedIOException ? "interrupted" : "input/output error";
     }
 }

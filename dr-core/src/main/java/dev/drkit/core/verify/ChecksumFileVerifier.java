@@ -35,13 +35,17 @@ public final class ChecksumFileVerifier implements Verifier {
             String file = backup + "/" + a.storedName() + ".sha256";
             if (stored == null) {
                 problems.add("checksum file " + file + " is missing");
-            } else if (!new String(stored, StandardCharsets.US_ASCII).equals(Sha256.sidecar(a.sha256(),
-                    a.storedName()))) {
+            } else if (!new String(stored, StandardCharsets.US_ASCII)
+                    .equals(Sha256.sidecar(a.sha256(), a.storedName()))) {
                 problems.add("checksum file " + file + " does not match the manifest (the check with sha256sum "
                         + "would fail)");
             }
         }
-        return VerificationResult.of(name(), problems, start, Map.of("artifacts", context.manifest().artifacts().size()));
+        return VerificationResult.of(
+                name(),
+                problems,
+                start,
+                Map.of("artifacts", context.manifest().artifacts().size()));
     }
 
     /** Provides {@code checksum-files} for every target type, at the checksum level. */

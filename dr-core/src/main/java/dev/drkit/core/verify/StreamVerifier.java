@@ -51,7 +51,10 @@ public final class StreamVerifier implements Verifier {
                 problems.add(e.getMessage());
             }
         }
-        return VerificationResult.of(name(), problems, start,
+        return VerificationResult.of(
+                name(),
+                problems,
+                start,
                 Map.of("artifacts", context.manifest().artifacts().size(), "bytesRead", bytes));
     }
 
@@ -59,8 +62,8 @@ public final class StreamVerifier implements Verifier {
         if (decode) {
             return context.openDecoded(a);
         }
-        String what = "stored artifact " + context.manifest().target() + "/" + context.manifest().id() + "/"
-                + a.storedName();
+        String what = "stored artifact " + context.manifest().target() + "/"
+                + context.manifest().id() + "/" + a.storedName();
         return new CheckedInputStream(context.openStored(a), a.storedSize(), a.sha256(), what, null);
     }
 

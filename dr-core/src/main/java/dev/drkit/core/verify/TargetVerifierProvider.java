@@ -16,8 +16,8 @@ public abstract class TargetVerifierProvider implements VerifierProvider {
     private final String targetType;
     private final Function<Settings, Verifier> factory;
 
-    protected TargetVerifierProvider(String name, VerifyLevel level, String targetType,
-                                     Function<Settings, Verifier> factory) {
+    protected TargetVerifierProvider(
+            String name, VerifyLevel level, String targetType, Function<Settings, Verifier> factory) {
         this.name = name;
         this.level = level;
         this.targetType = targetType;

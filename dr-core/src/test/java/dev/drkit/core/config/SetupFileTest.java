@@ -64,7 +64,8 @@ class SetupFileTest {
         assertThat(config.objectives().rpo()).isEqualTo(Duration.ofHours(24));
         assertThat(config.verify().level()).isEqualTo("decode");
         assertThat(config.retentionPolicy().isEmpty()).isTrue();
-        assertThatThrownBy(() -> s.target("nope")).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> s.target("nope"))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("postgres-main, config");
     }
 
@@ -91,8 +92,8 @@ class SetupFileTest {
         Setup s = SetupFile.load(f, TYPES);
         // the longest of the targets' periods: 14 days from keep-within beats 7 from keep-daily
         assertThat(s.repository()).isEqualTo("s3://vault/prod?objectLock=compliance&lockFor=PT336H");
-        assertThat(s.copies()).containsExactly("s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d",
-                "file:/srv/b");
+        assertThat(s.copies())
+                .containsExactly("s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b");
         assertThat(dev.drkit.Settings.parseDuration("lockFor", "PT336H")).isEqualTo(Duration.ofDays(14));
 
         Path none = write("""
@@ -103,9 +104,10 @@ class SetupFileTest {
                     path: /tmp/x
                     retention: { keep-last: 3 }
                 """);
-        assertThatThrownBy(() -> SetupFile.load(none, TYPES)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining(":1: 's3://vault/prod?objectLock=compliance' asks for objectLock but gives no "
-                        + "lockFor");
+        assertThatThrownBy(() -> SetupFile.load(none, TYPES))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        ":1: 's3://vault/prod?objectLock=compliance' asks for objectLock but gives no " + "lockFor");
     }
 
     @Test
@@ -132,22 +134,33 @@ class SetupFileTest {
                 """);
         assertThatThrownBy(() -> SetupFile.load(f, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
             String p = f + ":";
-            assertThat(e.problems()).containsExactlyInAnyOrder(
-                    p + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
-                    p + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
-                    p + "5: targets.db: a postgres-logical target needs 'user'",
-                    p + "8: targets.db.password: secrets do not belong in the setup file; put it in a file readable "
-                            + "only by drkit's user and name that file as 'password-file'",
-                    e.problems().stream().filter(x -> x.startsWith(p + "9: targets.db.schedule: '0 2 * *' is not a "
-                            + "cron schedule")).findFirst().orElse("no cron problem on line 9"),
-                    p + "11: targets.cache.type: unknown type 'memcached' (one of files, postgres, postgres-logical, redis)",
-                    p + "12: targets.config: a files target needs 'path'",
-                    p + "14: targets.config.retention.keep-daily: 'seven' is not a count",
-                    p + "14: targets.config.retention: unknown rule 'keep-forever' (keep-last, keep-hourly, keep-daily, "
-                            + "keep-weekly, keep-monthly, keep-yearly, keep-within)",
-                    p + "15: targets.config.verify.level: 'thorough' is not one of [checksum, decode, restore]",
-                    e.problems().stream().filter(x -> x.startsWith(p + "16: targets.bad name: invalid target name"))
-                            .findFirst().orElse("no name problem on line 16"));
+            assertThat(e.problems())
+                    .containsExactlyInAnyOrder(
+                            p
+                                    + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
+                            p
+                                    + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
+                            p + "5: targets.db: a postgres-logical target needs 'user'",
+                            p
+                                    + "8: targets.db.password: secrets do not belong in the setup file; put it in a file readable "
+                                    + "only by drkit's user and name that file as 'password-file'",
+                            e.problems().stream()
+                                    .filter(x -> x.startsWith(
+                                            p + "9: targets.db.schedule: '0 2 * *' is not a " + "cron schedule"))
+                                    .findFirst()
+                                    .orElse("no cron problem on line 9"),
+                            p
+                                    + "11: targets.cache.type: unknown type 'memcached' (one of files, postgres, postgres-logical, redis)",
+                            p + "12: targets.config: a files target needs 'path'",
+                            p + "14: targets.config.retention.keep-daily: 'seven' is not a count",
+                            p
+                                    + "14: targets.config.retention: unknown rule 'keep-forever' (keep-last, keep-hourly, keep-daily, "
+                                    + "keep-weekly, keep-monthly, keep-yearly, keep-within)",
+                            p + "15: targets.config.verify.level: 'thorough' is not one of [checksum, decode, restore]",
+                            e.problems().stream()
+                                    .filter(x -> x.startsWith(p + "16: targets.bad name: invalid target name"))
+                                    .findFirst()
+                                    .orElse("no name problem on line 16"));
             assertThat(e.getMessage()).doesNotContain("hunter2");
         });
     }
@@ -155,8 +168,10 @@ class SetupFileTest {
     @Test
     void brokenYamlAndMissingFilesSayWhere() throws Exception {
         Path f = write("targets:\n  a: [unclosed\n");
-        assertThatThrownBy(() -> SetupFile.load(f, TYPES)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining(f + ":").hasMessageContaining("not valid YAML");
+        assertThatThrownBy(() -> SetupFile.load(f, TYPES))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(f + ":")
+                .hasMessageContaining("not valid YAML");
         assertThatThrownBy(() -> SetupFile.load(dir.resolve("none.yaml"), TYPES))
                 .hasMessageContaining("none.yaml does not exist");
         Path empty = write("");

@@ -39,7 +39,10 @@ class FilesArchiveVerifierTest {
     Path dir;
 
     private DrKit kit() {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).compression("none").build();
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .compression("none")
+                .build();
     }
 
     private BackupResult backupOf(DrKit kit) throws IOException {
@@ -56,9 +59,14 @@ class FilesArchiveVerifierTest {
             VerifyReport report = kit.verify("config", b.id(), VerifyLevel.DECODE);
             assertThat(report.passed()).as(String.join("; ", report.problems())).isTrue();
             VerificationResult walk = report.results().stream()
-                    .filter(r -> r.verifier().equals(FilesArchiveVerifier.NAME)).findFirst().orElseThrow();
-            assertThat(walk.details()).containsEntry("files", 1L).containsEntry("symlinks", 1L)
-                    .containsEntry("directories", 1L).containsEntry("bytes", 4L);
+                    .filter(r -> r.verifier().equals(FilesArchiveVerifier.NAME))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(walk.details())
+                    .containsEntry("files", 1L)
+                    .containsEntry("symlinks", 1L)
+                    .containsEntry("directories", 1L)
+                    .containsEntry("bytes", 4L);
         }
     }
 
@@ -72,13 +80,19 @@ class FilesArchiveVerifierTest {
 
             VerifyReport report = kit.verify("config", b.id(), VerifyLevel.DECODE);
             assertThat(report.passed()).isFalse();
-            assertThat(report.problems()).anySatisfy(p -> assertThat(p).contains("files.tar of backup config/" + b.id())
-                    .contains("'a'"));
+            assertThat(report.problems())
+                    .anySatisfy(p -> assertThat(p)
+                            .contains("files.tar of backup config/" + b.id())
+                            .contains("'a'"));
 
             Path dest = dir.resolve("restored");
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest("config", b.id(),
-                    Settings.builder().set("to", dest.toString()).build(), false)))
-                    .isInstanceOf(UnsafeArchiveException.class).hasMessageContaining("'a'");
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "config",
+                            b.id(),
+                            Settings.builder().set("to", dest.toString()).build(),
+                            false)))
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining("'a'");
             assertThat(dest).doesNotExist();
             assertThat(Files.getPosixFilePermissions(outside.resolve("secret")))
                     .isEqualTo(TarExtractor.permissions(0644));
@@ -100,8 +114,13 @@ class FilesArchiveVerifierTest {
             replaceArchive(b.id(), garbage);
             assertThat(kit.verify("config", b.id(), VerifyLevel.DECODE).problems())
                     .anySatisfy(p -> assertThat(p).contains("after its end-of-archive marker"));
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest("config", b.id(),
-                    Settings.builder().set("to", dir.resolve("r").toString()).build(), false)))
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "config",
+                            b.id(),
+                            Settings.builder()
+                                    .set("to", dir.resolve("r").toString())
+                                    .build(),
+                            false)))
                     .isInstanceOf(CorruptDataException.class);
 
             replaceArchive(b.id(), oneFile("etc/other.conf", "b=22\n"));
@@ -158,26 +177,32 @@ class FilesArchiveVerifierTest {
         Files.write(storedArchive(id), tar);
         String sha256;
         try {
-            sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tar));
+            sha256 = HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(tar));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
         CRC32C crc = new CRC32C();
         crc.update(tar);
-        Files.writeString(backupDir(id).resolve(FilesBackupTarget.ARTIFACT + ".sha256"),
+        Files.writeString(
+                backupDir(id).resolve(FilesBackupTarget.ARTIFACT + ".sha256"),
                 sha256 + "  " + FilesBackupTarget.ARTIFACT + "\n");
         Path manifest = backupDir(id).resolve("manifest.json");
         ObjectNode m = (ObjectNode) Json.mapper().readTree(manifest.toFile());
         for (var a : m.withArray("artifacts")) {
             if (a.get("name").asText().equals(FilesBackupTarget.ARTIFACT)) {
-                ((ObjectNode) a).put("storedSize", tar.length).put("rawSize", tar.length).put("sha256", sha256)
+                ((ObjectNode) a)
+                        .put("storedSize", tar.length)
+                        .put("rawSize", tar.length)
+                        .put("sha256", sha256)
                         .put("rawCrc32c", String.format("%08x", crc.getValue()));
             }
         }
         byte[] forged = Json.mapper().writeValueAsBytes(m);
         Files.write(manifest, forged);
         // and its checksum file, as an attacker who can write the repository would
-        Files.write(manifest.resolveSibling("manifest.json.sha256"),
+        Files.write(
+                manifest.resolveSibling("manifest.json.sha256"),
                 dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
     }
 }

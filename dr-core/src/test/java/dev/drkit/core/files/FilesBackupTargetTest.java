@@ -40,6 +40,7 @@ class FilesBackupTargetTest {
 
     @TempDir
     Path dir;
+
     Path tree;
     Path changing;
     Path steady;
@@ -54,8 +55,8 @@ class FilesBackupTargetTest {
 
         @Override
         public BackupTarget create(Settings settings) {
-            return new FilesBackupTarget(settings.getAll("path").stream().map(Path::of).toList(),
-                    settings.getAll("exclude"), hook);
+            return new FilesBackupTarget(
+                    settings.getAll("path").stream().map(Path::of).toList(), settings.getAll("exclude"), hook);
         }
     }
 
@@ -71,17 +72,26 @@ class FilesBackupTargetTest {
         hook = null;
         if (deep != null) {
             // deeper than PATH_MAX: the JDK's delete cannot reach it, rm works relative to each directory
-            assertThat(new ProcessBuilder("rm", "-rf", deep.toString()).start().waitFor()).isZero();
+            assertThat(new ProcessBuilder("rm", "-rf", deep.toString()).start().waitFor())
+                    .isZero();
         }
     }
 
     private DrKit kit() {
-        return DrKit.builder().repository(dir.resolve("repo").toString()).register(new HookedProvider()).build();
+        return DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new HookedProvider())
+                .build();
     }
 
     private static TargetSpec spec(Path path, String... excludes) {
-        return new TargetSpec("app", HOOKED, Settings.builder().add("path", path.toString())
-                .addAll("exclude", List.of(excludes)).build());
+        return new TargetSpec(
+                "app",
+                HOOKED,
+                Settings.builder()
+                        .add("path", path.toString())
+                        .addAll("exclude", List.of(excludes))
+                        .build());
     }
 
     /** Runs {@code change} once, when the file about to be opened is {@code file}. */
@@ -164,8 +174,8 @@ class FilesBackupTargetTest {
 
             assertThat(r.incomplete()).isFalse();
             assertThat(r.incompleteFiles()).isEmpty();
-            assertThat(r.manifest().metadata()).doesNotContainKeys(BackupResult.INCOMPLETE_FILES,
-                    BackupResult.INCOMPLETE_FILE_COUNT, "skipped");
+            assertThat(r.manifest().metadata())
+                    .doesNotContainKeys(BackupResult.INCOMPLETE_FILES, BackupResult.INCOMPLETE_FILE_COUNT, "skipped");
             DrStatus.Target status = kit.status(Map.of()).targets().get(0);
             assertThat(status.problems()).isEmpty();
             assertThat(status.healthy()).isTrue();
@@ -180,7 +190,9 @@ class FilesBackupTargetTest {
 
             DrStatus status = kit.status(Map.of());
             assertThat(status.healthy()).isFalse();
-            assertThat(status.targets().get(0).problems()).singleElement().asString()
+            assertThat(status.targets().get(0).problems())
+                    .singleElement()
+                    .asString()
                     .contains("newest backup " + r.id() + " is incomplete", "1 file(s)", changing.toString());
         }
     }
@@ -195,7 +207,8 @@ class FilesBackupTargetTest {
         });
         try (DrKit kit = kit()) {
             assertThatThrownBy(() -> kit.backup(spec(tree)))
-                    .isInstanceOf(DrException.class).isNotInstanceOf(StorageException.class)
+                    .isInstanceOf(DrException.class)
+                    .isNotInstanceOf(StorageException.class)
                     .hasMessageContaining("cannot read " + changing)
                     .hasMessageContaining("check that the user running the backup may read it")
                     .hasMessageContaining("exclude setting")
@@ -232,11 +245,13 @@ class FilesBackupTargetTest {
 
         try (DrKit kit = kit()) {
             assertThatThrownBy(() -> kit.backup(spec(tree)))
-                    .isInstanceOf(DrException.class).isNotInstanceOf(StorageException.class)
+                    .isInstanceOf(DrException.class)
+                    .isNotInstanceOf(StorageException.class)
                     .hasMessageContaining("cannot read " + unreadable)
                     .hasMessageContaining("exclude setting")
                     .hasMessageNotContaining("repository")
-                    .extracting(e -> ((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
+                    .extracting(e -> ((DrException) e).code())
+                    .isEqualTo(DrException.ErrorCode.TARGET);
 
             BackupResult r = kit.backup(spec(tree, "unreadable-*"));
             assertThat(r.incomplete()).isFalse();
@@ -253,8 +268,8 @@ class FilesBackupTargetTest {
 
         assertThat(scan.visitFileFailed(tree.resolve("private"), new AccessDeniedException(tree + "/private")))
                 .isEqualTo(FileVisitResult.CONTINUE);
-        assertThatThrownBy(() -> scan.visitFileFailed(tree.resolve("shared"),
-                new AccessDeniedException(tree + "/shared")))
+        assertThatThrownBy(
+                        () -> scan.visitFileFailed(tree.resolve("shared"), new AccessDeniedException(tree + "/shared")))
                 .isInstanceOf(DrException.class)
                 .hasMessage("cannot read " + tree.resolve("shared") + " to back it up (permission denied); check "
                         + "that the user running the backup may read it, or leave it out with the exclude setting");
@@ -263,11 +278,14 @@ class FilesBackupTargetTest {
     @Test
     void aFifoSocketOrDeviceGivenAsAPathIsRefused() throws Exception {
         Path fifo = dir.resolve("pipe");
-        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
         try (DrKit kit = kit()) {
-            assertThatThrownBy(() -> kit.backup(spec(fifo))).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> kit.backup(spec(fifo)))
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageContaining(fifo + " is a named pipe (FIFO), not a file or directory");
-            assertThatThrownBy(() -> kit.backup(spec(Path.of("/dev/zero")))).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> kit.backup(spec(Path.of("/dev/zero"))))
+                    .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("/dev/zero is a character device");
             assertThat(kit.list("app")).isEmpty();
         }
@@ -275,7 +293,10 @@ class FilesBackupTargetTest {
 
     @Test
     void aFifoInsideATreeIsSkippedAndCounted() throws Exception {
-        assertThat(new ProcessBuilder("mkfifo", tree.resolve("pipe").toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", tree.resolve("pipe").toString())
+                        .start()
+                        .waitFor())
+                .isZero();
         try (DrKit kit = kit()) {
             BackupResult r = kit.backup(spec(tree));
 

@@ -51,9 +51,13 @@ class ForgedArchiveTest {
     private Path dest;
 
     /** One forged archive and what must become of it. */
-    private record Case(String name, Build build, Class<? extends DrException> refusal, String mentions,
-                        Consumer<Path> restored, Prepare existing) {
-    }
+    private record Case(
+            String name,
+            Build build,
+            Class<? extends DrException> refusal,
+            String mentions,
+            Consumer<Path> restored,
+            Prepare existing) {}
 
     /** What a destination holds before a forced restore into it. */
     private interface Prepare {
@@ -88,7 +92,9 @@ class ForgedArchiveTest {
 
     private void run(Case c) throws Exception {
         tried++;
-        outside = Files.createDirectories(dir.resolve(c.name().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-")).resolve("outside"));
+        outside = Files.createDirectories(
+                dir.resolve(c.name().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-"))
+                        .resolve("outside"));
         dest = outside.resolveSibling("work").resolve("dest");
         Files.createDirectories(dest.getParent());
         sentinel(outside);
@@ -100,8 +106,8 @@ class ForgedArchiveTest {
         Path root = outside.getParent();
         Map<String, String> before = snapshot(root);
 
-        Throwable thrown = catchThrowable(() -> new TarExtractor(dest, c.existing() != null, List.of()).extract(
-                new ByteArrayInputStream(tar)));
+        Throwable thrown = catchThrowable(
+                () -> new TarExtractor(dest, c.existing() != null, List.of()).extract(new ByteArrayInputStream(tar)));
         Throwable verified = catchThrowable(() -> FilesArchiveVerifier.walk(new ByteArrayInputStream(tar), "forged"));
 
         assertThat(snapshot(root)).as("everything outside the destination").isEqualTo(before);
@@ -109,7 +115,9 @@ class ForgedArchiveTest {
             assertThat(thrown).as("restore").isInstanceOf(c.refusal()).hasMessageContaining(c.mentions());
             assertThat(verified).as("verify").isInstanceOf(c.refusal());
             assertThat(dest).as("a refused archive leaves no destination").doesNotExist();
-            assertThat(c.existing()).as("refusals are tried on new destinations").isNull();
+            assertThat(c.existing())
+                    .as("refusals are tried on new destinations")
+                    .isNull();
         } else {
             assertThat(thrown).as("restore").isNull();
             assertThat(verified).as("verify").isNull();
@@ -142,14 +150,18 @@ class ForgedArchiveTest {
                 if (p.startsWith(dest)) {
                     continue;
                 }
-                Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime",
-                        LinkOption.NOFOLLOW_LINKS);
-                String what = Files.isSymbolicLink(p) ? "link " + Files.readSymbolicLink(p)
-                        : Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? "file " + sha256(Files.readAllBytes(p))
-                        : "dir";
+                Map<String, Object> a =
+                        Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+                String what = Files.isSymbolicLink(p)
+                        ? "link " + Files.readSymbolicLink(p)
+                        : Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)
+                                ? "file " + sha256(Files.readAllBytes(p))
+                                : "dir";
                 boolean work = p.equals(dest.getParent());
-                m.put(root.relativize(p).toString(), what + " mode " + Integer.toOctalString((Integer) a.get("mode"))
-                        + " owner " + a.get("uid") + ":" + a.get("gid") + (work ? "" : " mtime " + a.get("lastModifiedTime")));
+                m.put(
+                        root.relativize(p).toString(),
+                        what + " mode " + Integer.toOctalString((Integer) a.get("mode")) + " owner " + a.get("uid")
+                                + ":" + a.get("gid") + (work ? "" : " mtime " + a.get("lastModifiedTime")));
             }
         }
         return m;
@@ -267,33 +279,106 @@ class ForgedArchiveTest {
         List<Case> l = new ArrayList<>();
         Class<UnsafeArchiveException> unsafe = UnsafeArchiveException.class;
         Class<CorruptDataException> corrupt = CorruptDataException.class;
-        l.add(refused("absolute path", unsafe, "absolute path",
+        l.add(refused(
+                "absolute path",
+                unsafe,
+                "absolute path",
                 t -> forge().file(t.outside.resolve("pwned").toString(), "x").done()));
-        l.add(refused("dot dot", unsafe, "..", t -> forge().file("../../outside/pwned", "x").done()));
-        l.add(refused("dot dot deep", unsafe, "..", t -> forge().file("a/b/../../../outside/pwned", "x").done()));
-        l.add(refused("write through a symlink to a directory", unsafe, "'link'",
-                t -> forge().symlink("link", t.outside.toString()).file("link/pwned", "x").done()));
-        l.add(refused("file over a symlink to a file", unsafe, "'link'",
-                t -> forge().symlink("link", t.outside.resolve("secret").toString()).file("link", "x").done()));
-        l.add(refused("symlink swapped in after a directory", unsafe, "'d'",
-                t -> forge().dir("d", 0777).file("d/x", "x").symlink("d", t.outside.toString()).done()));
-        l.add(refused("directory, file, symlink of one name", unsafe, "'a'",
-                t -> forge().dir("a", 0777).file("a", "").symlink("a", t.outside.resolve("secret").toString()).done()));
-        l.add(refused("directory then symlink of one name", unsafe, "'a'",
-                t -> forge().dir("a", 0777).symlink("a", t.outside.resolve("dir").toString()).done()));
-        l.add(refused("directory, symlink of one name, file under it", unsafe, "a",
-                t -> forge().dir("a", 0777).symlink("a", t.outside.toString()).file("a/pwned", "x").done()));
-        l.add(refused("file then directory of one name", unsafe, "'x/'", t -> forge().file("x", "1").dir("x", 0777).done()));
-        l.add(refused("file under a file", unsafe, "f/x", t -> forge().file("f", "1").file("f/x", "2").done()));
-        l.add(refused("hardlink out with dot dot", unsafe, "..",
+        l.add(refused(
+                "dot dot",
+                unsafe,
+                "..",
+                t -> forge().file("../../outside/pwned", "x").done()));
+        l.add(refused(
+                "dot dot deep",
+                unsafe,
+                "..",
+                t -> forge().file("a/b/../../../outside/pwned", "x").done()));
+        l.add(refused(
+                "write through a symlink to a directory",
+                unsafe,
+                "'link'",
+                t -> forge().symlink("link", t.outside.toString())
+                        .file("link/pwned", "x")
+                        .done()));
+        l.add(refused(
+                "file over a symlink to a file",
+                unsafe,
+                "'link'",
+                t -> forge().symlink("link", t.outside.resolve("secret").toString())
+                        .file("link", "x")
+                        .done()));
+        l.add(refused(
+                "symlink swapped in after a directory",
+                unsafe,
+                "'d'",
+                t -> forge().dir("d", 0777)
+                        .file("d/x", "x")
+                        .symlink("d", t.outside.toString())
+                        .done()));
+        l.add(refused(
+                "directory, file, symlink of one name",
+                unsafe,
+                "'a'",
+                t -> forge().dir("a", 0777)
+                        .file("a", "")
+                        .symlink("a", t.outside.resolve("secret").toString())
+                        .done()));
+        l.add(refused(
+                "directory then symlink of one name",
+                unsafe,
+                "'a'",
+                t -> forge().dir("a", 0777)
+                        .symlink("a", t.outside.resolve("dir").toString())
+                        .done()));
+        l.add(refused(
+                "directory, symlink of one name, file under it",
+                unsafe,
+                "a",
+                t -> forge().dir("a", 0777)
+                        .symlink("a", t.outside.toString())
+                        .file("a/pwned", "x")
+                        .done()));
+        l.add(refused(
+                "file then directory of one name",
+                unsafe,
+                "'x/'",
+                t -> forge().file("x", "1").dir("x", 0777).done()));
+        l.add(refused(
+                "file under a file",
+                unsafe,
+                "f/x",
+                t -> forge().file("f", "1").file("f/x", "2").done()));
+        l.add(refused(
+                "hardlink out with dot dot",
+                unsafe,
+                "..",
                 t -> forge().hardlink("h", "../../outside/secret").done()));
-        l.add(refused("hardlink out by absolute path", unsafe, "absolute path",
-                t -> forge().hardlink("h", t.outside.resolve("secret").toString()).done()));
-        l.add(refused("hardlink to a symlink out", unsafe, "'h'",
-                t -> forge().symlink("s", t.outside.resolve("secret").toString()).hardlink("h", "s").done()));
-        l.add(refused("hardlink through a symlinked directory", unsafe, "'h'",
-                t -> forge().symlink("s", t.outside.resolve("dir").toString()).hardlink("h", "s/inner").done()));
-        l.add(refused("hardlink to a file not in the archive", unsafe, "'h'", t -> forge().hardlink("h", "nothing").done()));
+        l.add(refused(
+                "hardlink out by absolute path",
+                unsafe,
+                "absolute path",
+                t -> forge().hardlink("h", t.outside.resolve("secret").toString())
+                        .done()));
+        l.add(refused(
+                "hardlink to a symlink out",
+                unsafe,
+                "'h'",
+                t -> forge().symlink("s", t.outside.resolve("secret").toString())
+                        .hardlink("h", "s")
+                        .done()));
+        l.add(refused(
+                "hardlink through a symlinked directory",
+                unsafe,
+                "'h'",
+                t -> forge().symlink("s", t.outside.resolve("dir").toString())
+                        .hardlink("h", "s/inner")
+                        .done()));
+        l.add(refused(
+                "hardlink to a file not in the archive",
+                unsafe,
+                "'h'",
+                t -> forge().hardlink("h", "nothing").done()));
         l.add(refused("NUL in a PAX path", unsafe, "NUL", t -> {
             // a writer puts a short name in the ustar header, where NUL ends it: the PAX record is made by hand
             byte[] record = paxRecord("path", "a\0/../../outside/pwned");
@@ -303,9 +388,15 @@ class ForgedArchiveTest {
             file.setSize(1);
             return concat(header(pax), padded(record), header(file), padded(new byte[] {'x'}), new byte[1024]);
         }));
-        l.add(refused("name longer than a path may be", unsafe, "longer than",
+        l.add(refused(
+                "name longer than a path may be",
+                unsafe,
+                "longer than",
                 t -> forge().file("d/".repeat(2100) + "f", "x").done()));
-        l.add(refused("name component longer than 255 bytes", unsafe, "longer than",
+        l.add(refused(
+                "name component longer than 255 bytes",
+                unsafe,
+                "longer than",
                 t -> forge().file("x".repeat(300), "x").done()));
         l.add(refused("huge declared size, truncated", corrupt, "Truncated", t -> {
             TarArchiveEntry e = new TarArchiveEntry("huge", TarConstants.LF_NORMAL, true);
@@ -324,7 +415,10 @@ class ForgedArchiveTest {
             e.setSize(512);
             return concat(header(e), new byte[512], new byte[1024]);
         }));
-        l.add(refused("trailing garbage after the end blocks", corrupt, "after its end-of-archive",
+        l.add(refused(
+                "trailing garbage after the end blocks",
+                corrupt,
+                "after its end-of-archive",
                 t -> concat(forge().file("ok", "fine").done(), "garbage".getBytes(StandardCharsets.UTF_8))));
         l.add(refused("truncated at an entry boundary", corrupt, "truncated", t -> {
             byte[] whole = forge().file("ok", "fine").file("second", "x").done();
@@ -354,48 +448,84 @@ class ForgedArchiveTest {
             pax.setSize(record.length);
             return concat(header(pax), padded(record), new byte[1024]);
         }));
-        l.add(refused("unknown entry type", unsafe, "entry type",
+        l.add(refused(
+                "unknown entry type",
+                unsafe,
+                "entry type",
                 t -> forge().special("odd", (byte) 'Z').done()));
-        l.add(refused("empty name", unsafe, "no name", t -> forge().file(".", "x").done()));
+        l.add(refused(
+                "empty name", unsafe, "no name", t -> forge().file(".", "x").done()));
 
-        l.add(contained("character device skipped", t -> forge().special("dev/null2", TarConstants.LF_CHR)
-                .file("kept", "k").done(), d -> {
+        l.add(contained(
+                "character device skipped",
+                t -> forge().special("dev/null2", TarConstants.LF_CHR)
+                        .file("kept", "k")
+                        .done(),
+                d -> {
                     assertThat(d.resolve("dev/null2")).doesNotExist();
                     assertThat(d.resolve("kept")).hasContent("k");
                 }));
-        l.add(contained("block device skipped", t -> forge().special("sda", TarConstants.LF_BLK).done(),
+        l.add(contained(
+                "block device skipped",
+                t -> forge().special("sda", TarConstants.LF_BLK).done(),
                 d -> assertThat(d.resolve("sda")).doesNotExist()));
-        l.add(contained("FIFO skipped", t -> forge().special("fifo", TarConstants.LF_FIFO).done(),
+        l.add(contained(
+                "FIFO skipped",
+                t -> forge().special("fifo", TarConstants.LF_FIFO).done(),
                 d -> assertThat(d.resolve("fifo")).doesNotExist()));
-        l.add(contained("setuid and setgid stripped", t -> forge().file("suid", "#!/bin/sh\n", 06755)
-                .dir("sgid", 02775).done(), d -> {
+        l.add(contained(
+                "setuid and setgid stripped",
+                t -> forge().file("suid", "#!/bin/sh\n", 06755)
+                        .dir("sgid", 02775)
+                        .done(),
+                d -> {
                     assertThat(mode(d.resolve("suid"))).isEqualTo(0755);
                     assertThat(mode(d.resolve("sgid"))).isEqualTo(0775);
                 }));
-        l.add(contained("duplicate file names: the later wins", t -> forge().file("dup", "first").file("dup", "second")
-                .done(), d -> assertThat(d.resolve("dup")).hasContent("second")));
-        l.add(contained("duplicate directory names", t -> forge().dir("d", 0700).file("d/f", "f").dir("d", 0755)
-                .done(), d -> assertThat(mode(d.resolve("d"))).isEqualTo(0755)));
-        l.add(contained("symlinks out are kept as links, not followed", t -> forge()
-                .symlink("etc/secret", t.outside.resolve("secret").toString()).dir("etc", 0777).done(), d -> {
+        l.add(contained(
+                "duplicate file names: the later wins",
+                t -> forge().file("dup", "first").file("dup", "second").done(),
+                d -> assertThat(d.resolve("dup")).hasContent("second")));
+        l.add(contained(
+                "duplicate directory names",
+                t -> forge().dir("d", 0700).file("d/f", "f").dir("d", 0755).done(),
+                d -> assertThat(mode(d.resolve("d"))).isEqualTo(0755)));
+        l.add(contained(
+                "symlinks out are kept as links, not followed",
+                t -> forge().symlink("etc/secret", t.outside.resolve("secret").toString())
+                        .dir("etc", 0777)
+                        .done(),
+                d -> {
                     assertThat(Files.isSymbolicLink(d.resolve("etc/secret"))).isTrue();
                     assertThat(mode(d.resolve("etc"))).isEqualTo(0777);
                 }));
-        l.add(contained("long names through PAX", t -> forge().file(("x".repeat(200) + "/").repeat(5) + "f", "deep")
-                .done(), d -> assertThat(d.resolve(("x".repeat(200) + "/").repeat(5) + "f")).hasContent("deep")));
-        l.add(contained("hardlink inside", t -> forge().file("a", "same").hardlink("b", "a").done(),
+        l.add(contained(
+                "long names through PAX",
+                t -> forge().file(("x".repeat(200) + "/").repeat(5) + "f", "deep")
+                        .done(),
+                d -> assertThat(d.resolve(("x".repeat(200) + "/").repeat(5) + "f"))
+                        .hasContent("deep")));
+        l.add(contained(
+                "hardlink inside",
+                t -> forge().file("a", "same").hardlink("b", "a").done(),
                 d -> assertThat(d.resolve("b")).hasContent("same")));
-        l.add(contained("read-only directory with files", t -> forge().dir("ro", 0500).file("ro/f", "f", 0400).done(),
+        l.add(contained(
+                "read-only directory with files",
+                t -> forge().dir("ro", 0500).file("ro/f", "f", 0400).done(),
                 d -> assertThat(mode(d.resolve("ro"))).isEqualTo(0500)));
-        l.add(forcedOver("forced over a destination holding a symlink out", (d, o) ->
-                Files.createSymbolicLink(d.resolve("etc"), o.resolve("dir")),
-                t -> forge().dir("etc", 0777).file("etc/inner", "replaced").done(), d -> {
+        l.add(forcedOver(
+                "forced over a destination holding a symlink out",
+                (d, o) -> Files.createSymbolicLink(d.resolve("etc"), o.resolve("dir")),
+                t -> forge().dir("etc", 0777).file("etc/inner", "replaced").done(),
+                d -> {
                     assertThat(Files.isSymbolicLink(d.resolve("etc"))).isFalse();
                     assertThat(d.resolve("etc/inner")).hasContent("replaced");
                 }));
-        l.add(forcedOver("forced over a destination holding a symlink to a file out", (d, o) ->
-                Files.createSymbolicLink(d.resolve("secret"), o.resolve("secret")),
-                t -> forge().file("secret", "replaced", 0666).done(), d -> {
+        l.add(forcedOver(
+                "forced over a destination holding a symlink to a file out",
+                (d, o) -> Files.createSymbolicLink(d.resolve("secret"), o.resolve("secret")),
+                t -> forge().file("secret", "replaced", 0666).done(),
+                d -> {
                     assertThat(Files.isSymbolicLink(d.resolve("secret"))).isFalse();
                     assertThat(d.resolve("secret")).hasContent("replaced");
                 }));

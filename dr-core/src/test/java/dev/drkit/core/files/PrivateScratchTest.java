@@ -41,15 +41,18 @@ class PrivateScratchTest {
         assertThat(spool.getParent()).isEqualTo(s.directory());
         assertThat(mode(spool)).isEqualTo("rw-------");
         assertThat(mode(s.createDirectory("x-"))).isEqualTo("rwx------");
-        assertThat(PrivateScratch.open(tmp, uid(), ProcessHandle.current()).directory()).isEqualTo(s.directory());
+        assertThat(PrivateScratch.open(tmp, uid(), ProcessHandle.current()).directory())
+                .isEqualTo(s.directory());
     }
 
     @Test
     void aParentThatOthersCanEnterIsRefused() throws Exception {
-        Files.createDirectory(tmp.resolve("drkit-" + uid()),
+        Files.createDirectory(
+                tmp.resolve("drkit-" + uid()),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         assertThatThrownBy(() -> PrivateScratch.open(tmp, uid(), ProcessHandle.current()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("rwxr-xr-x")
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("rwxr-xr-x")
                 .hasMessageContaining("java.io.tmpdir");
         assertThat(tmp.resolve("drkit-" + uid())).isEmptyDirectory();
     }
@@ -57,41 +60,50 @@ class PrivateScratchTest {
     @Test
     void aParentOfAnotherUserIsRefused() throws Exception {
         long other = uid() + 1;
-        Files.createDirectory(tmp.resolve("drkit-" + other),
+        Files.createDirectory(
+                tmp.resolve("drkit-" + other),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         assertThatThrownBy(() -> PrivateScratch.open(tmp, other, ProcessHandle.current()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("belongs to uid " + uid());
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("belongs to uid " + uid());
     }
 
     @Test
     void aSymbolicLinkInPlaceOfTheParentIsRefused() throws Exception {
-        Path elsewhere = Files.createDirectory(tmp.resolve("elsewhere"),
+        Path elsewhere = Files.createDirectory(
+                tmp.resolve("elsewhere"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createSymbolicLink(tmp.resolve("drkit-" + uid()), elsewhere);
         assertThatThrownBy(() -> PrivateScratch.open(tmp, uid(), ProcessHandle.current()))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("is not a directory");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is not a directory");
         assertThat(elsewhere).isEmptyDirectory();
     }
 
     @Test
     void runDirectoriesOfEndedProcessesAreRemovedAndThoseOfRunningOnesKept() throws Exception {
-        Path parent = Files.createDirectory(tmp.resolve("drkit-" + uid()),
+        Path parent = Files.createDirectory(
+                tmp.resolve("drkit-" + uid()),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Process ended = new ProcessBuilder("sleep", "60").start();
         long endedStart = startOf(ended.toHandle());
         ended.destroyForcibly().waitFor();
         Process running = new ProcessBuilder("sleep", "60").start();
         try {
-            Path dead = Files.createDirectories(parent.resolve("run-" + ended.pid() + "-" + endedStart).resolve("a"));
+            Path dead = Files.createDirectories(
+                    parent.resolve("run-" + ended.pid() + "-" + endedStart).resolve("a"));
             Files.writeString(dead.resolve("restore-1.dump"), "plaintext");
             Path reused = Files.createDirectory(parent.resolve("run-" + running.pid() + "-12345"));
-            Path live = Files.createDirectory(parent.resolve("run-" + running.pid() + "-" + startOf(running.toHandle())));
+            Path live =
+                    Files.createDirectory(parent.resolve("run-" + running.pid() + "-" + startOf(running.toHandle())));
             Path notOurs = Files.createDirectory(parent.resolve("something-else"));
 
             PrivateScratch s = PrivateScratch.open(tmp, uid(), ProcessHandle.current());
 
             assertThat(parent.resolve("run-" + ended.pid() + "-" + endedStart)).doesNotExist();
-            assertThat(reused).as("a pid now used by a process that started later").doesNotExist();
+            assertThat(reused)
+                    .as("a pid now used by a process that started later")
+                    .doesNotExist();
             assertThat(live).exists();
             assertThat(notOurs).exists();
             assertThat(s.directory()).exists();

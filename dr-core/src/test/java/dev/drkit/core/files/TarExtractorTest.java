@@ -60,12 +60,15 @@ class TarExtractorTest {
 
     @Test
     void absoluteNamesAreRefusedOrKeptInside() throws IOException {
-        assertThatThrownBy(() -> TarExtractor.safeName("/etc/evil")).isInstanceOf(UnsafeArchiveException.class)
+        assertThatThrownBy(() -> TarExtractor.safeName("/etc/evil"))
+                .isInstanceOf(UnsafeArchiveException.class)
                 .hasMessageContaining("/etc/evil");
         Path dest = dir.resolve("dest");
         extract(dest, false, tar("/tmp/drkit-test-evil-" + System.nanoTime(), "x"));
         try (var s = Files.walk(dest)) {
-            assertThat(s.filter(Files::isRegularFile)).singleElement().satisfies(p -> assertThat(p).startsWith(dest));
+            assertThat(s.filter(Files::isRegularFile))
+                    .singleElement()
+                    .satisfies(p -> assertThat(p).startsWith(dest));
         }
     }
 
@@ -93,7 +96,8 @@ class TarExtractorTest {
     void linksToOutsideAreKeptAsLinksWithoutBeingFollowed() throws IOException {
         Path dest = dir.resolve("dest");
         extract(dest, false, tar("etc/ssl/cert.pem", "->/etc/ssl/certs/ca.pem", "etc/app.conf", "a=1"));
-        assertThat(Files.readSymbolicLink(dest.resolve("etc/ssl/cert.pem"))).isEqualTo(Path.of("/etc/ssl/certs/ca.pem"));
+        assertThat(Files.readSymbolicLink(dest.resolve("etc/ssl/cert.pem")))
+                .isEqualTo(Path.of("/etc/ssl/certs/ca.pem"));
         assertThat(dest.resolve("etc/app.conf")).hasContent("a=1");
     }
 
@@ -112,7 +116,8 @@ class TarExtractorTest {
         Files.writeString(dest.resolve("a/b.txt"), "old");
 
         assertThatThrownBy(() -> extract(dest, false, tar("a/b.txt", "new")))
-                .isInstanceOf(DestinationNotEmptyException.class).hasMessageContaining("RestoreRequest.force");
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("RestoreRequest.force");
         assertThat(dest.resolve("a/b.txt")).hasContent("old");
 
         extract(dest, true, tar("a/b.txt", "new"));
@@ -134,7 +139,8 @@ class TarExtractorTest {
         byte[] whole = tar("big.txt", "x".repeat(100_000));
         byte[] cut = java.util.Arrays.copyOf(whole, 50_000);
         Path dest = dir.resolve("dest");
-        assertThatThrownBy(() -> extract(dest, false, cut)).isInstanceOf(CorruptDataException.class)
+        assertThatThrownBy(() -> extract(dest, false, cut))
+                .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("Truncated");
         assertThat(dest).doesNotExist();
         try (var s = Files.list(dir)) {
@@ -198,8 +204,10 @@ class TarExtractorTest {
         x.extract(new ByteArrayInputStream(bytes.toByteArray()));
         assertThat(Files.getAttribute(dest.resolve("conf"), "unix:mode", LinkOption.NOFOLLOW_LINKS))
                 .isEqualTo(040750);
-        assertThat(Files.getLastModifiedTime(dest.resolve("conf"), LinkOption.NOFOLLOW_LINKS)).isEqualTo(mtime);
-        assertThat(Files.getAttribute(dest.resolve("conf/app.conf"), "unix:mode")).isEqualTo(0100640);
+        assertThat(Files.getLastModifiedTime(dest.resolve("conf"), LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(mtime);
+        assertThat(Files.getAttribute(dest.resolve("conf/app.conf"), "unix:mode"))
+                .isEqualTo(0100640);
         assertThat(Files.getLastModifiedTime(dest.resolve("conf/app.conf"))).isEqualTo(mtime);
         assertThat(Files.readSymbolicLink(dest.resolve("conf/current"))).isEqualTo(Path.of("app.conf"));
         assertThat(x.files()).isEqualTo(1);

@@ -39,11 +39,12 @@ class TarWriterTest {
         Path other = Files.writeString(dir.resolve("other.conf"), "y");
         List<TarWriter.Item> items = List.of(TarWriter.Item.of(file), TarWriter.Item.of(other));
         Files.delete(file);
-        assertThat(new ProcessBuilder("mkfifo", file.toString()).start().waitFor()).isZero();
+        assertThat(new ProcessBuilder("mkfifo", file.toString()).start().waitFor())
+                .isZero();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-        TarWriter.Stats stats = assertTimeoutPreemptively(Duration.ofSeconds(20),
-                () -> TarWriter.write(items, out, null, TarWriter.Hooks.NONE));
+        TarWriter.Stats stats = assertTimeoutPreemptively(
+                Duration.ofSeconds(20), () -> TarWriter.write(items, out, null, TarWriter.Hooks.NONE));
 
         assertThat(stats.incompleteCount()).isEqualTo(1);
         assertThat(stats.incomplete()).singleElement().satisfies(i -> {
@@ -68,10 +69,13 @@ class TarWriterTest {
         TarWriter.Stats stats = TarWriter.write(items, out);
 
         assertThat(stats.incompleteCount()).isEqualTo(150);
-        assertThat(stats.incomplete()).hasSize(TarWriter.MAX_NAMED_INCOMPLETE)
-                .extracting(TarWriter.Incomplete::path).startsWith(items.get(0).path(), items.get(1).path());
+        assertThat(stats.incomplete())
+                .hasSize(TarWriter.MAX_NAMED_INCOMPLETE)
+                .extracting(TarWriter.Incomplete::path)
+                .startsWith(items.get(0).path(), items.get(1).path());
         // every entry keeps the size its header declared, so the archive stays readable to its end
-        assertThat(entries(out.toByteArray())).hasSize(150)
+        assertThat(entries(out.toByteArray()))
+                .hasSize(150)
                 .containsEntry(items.get(0).path().toString().substring(1), (long) "content 0".length());
     }
 }

@@ -36,8 +36,13 @@ class WebhookListenerTest {
             URI url = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook/secret-token");
             WebhookListener hook = new WebhookListener(url, WebhookListener.FAILURES, 4, Duration.ofMillis(50));
             hook.onEvent(new DrEvent(DrEvent.Type.BACKUP_SUCCEEDED, "config", "id-1", Instant.now(), "fine", Map.of()));
-            hook.onEvent(new DrEvent(DrEvent.Type.BACKUP_FAILED, "db", "id-2", Instant.parse("2026-11-27T02:00:00Z"),
-                    "pg_dump failed", Map.of("exit", 1)));
+            hook.onEvent(new DrEvent(
+                    DrEvent.Type.BACKUP_FAILED,
+                    "db",
+                    "id-2",
+                    Instant.parse("2026-11-27T02:00:00Z"),
+                    "pg_dump failed",
+                    Map.of("exit", 1)));
             hook.close();
 
             assertThat(calls.get()).as("two 503s, then delivered").isEqualTo(3);
@@ -65,8 +70,11 @@ class WebhookListenerTest {
         });
         server.start();
         try {
-            WebhookListener hook = new WebhookListener(URI.create("http://127.0.0.1:" + server.getAddress().getPort()
-                    + "/"), WebhookListener.FAILURES, 5, Duration.ofMillis(10));
+            WebhookListener hook = new WebhookListener(
+                    URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"),
+                    WebhookListener.FAILURES,
+                    5,
+                    Duration.ofMillis(10));
             hook.onEvent(new DrEvent(DrEvent.Type.VERIFY_FAILED, "db", "x", Instant.now(), "bad", Map.of()));
             hook.close();
             assertThat(calls.get()).isEqualTo(1);

@@ -12,9 +12,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 
 class CompressionTest {
 
@@ -59,7 +59,8 @@ class CompressionTest {
 
     @Test
     void unknownCodecNamesTheKnownOnes() {
-        assertThatThrownBy(() -> Compression.parse("brotli")).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> Compression.parse("brotli"))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("zstd, gzip, lz4, xz, none");
     }
 
@@ -70,12 +71,18 @@ class CompressionTest {
         try (InputStream ok = new CheckedInputStream(new ByteArrayInputStream(data), 5, good, "x", null)) {
             assertThat(ok.readAllBytes()).isEqualTo(data);
         }
-        assertThatThrownBy(() -> new CheckedInputStream(new ByteArrayInputStream(data), 5, "00".repeat(32), "obj",
-                null).readAllBytes()).isInstanceOf(ChecksumMismatchException.class).hasMessageContaining("obj");
-        assertThatThrownBy(() -> new CheckedInputStream(new ByteArrayInputStream(data), 6, good, "obj", null)
-                .readAllBytes()).isInstanceOf(ChecksumMismatchException.class).hasMessageContaining("truncated");
-        assertThatThrownBy(() -> new CheckedInputStream(new ByteArrayInputStream(data), 4, good, "obj", null)
-                .readAllBytes()).isInstanceOf(ChecksumMismatchException.class).hasMessageContaining("longer");
+        assertThatThrownBy(() -> new CheckedInputStream(new ByteArrayInputStream(data), 5, "00".repeat(32), "obj", null)
+                        .readAllBytes())
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining("obj");
+        assertThatThrownBy(() ->
+                        new CheckedInputStream(new ByteArrayInputStream(data), 6, good, "obj", null).readAllBytes())
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining("truncated");
+        assertThatThrownBy(() ->
+                        new CheckedInputStream(new ByteArrayInputStream(data), 4, good, "obj", null).readAllBytes())
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining("longer");
     }
 
     @Test

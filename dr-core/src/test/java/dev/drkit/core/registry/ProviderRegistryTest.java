@@ -43,9 +43,11 @@ class ProviderRegistryTest {
         assertThat(r.storage("file")).isInstanceOf(FileStorageBackendProvider.class);
         assertThat(r.target("files")).isInstanceOf(FilesBackupTargetProvider.class);
         assertThat(r.retention("gfs")).isNotNull();
-        assertThat(r.verifiers("files", VerifyLevel.DECODE)).extracting(VerifierProvider::name)
+        assertThat(r.verifiers("files", VerifyLevel.DECODE))
+                .extracting(VerifierProvider::name)
                 .containsExactly("checksum", "checksum-files", "decode", "files-archive");
-        assertThat(r.verifiers("files", VerifyLevel.CHECKSUM)).extracting(VerifierProvider::name)
+        assertThat(r.verifiers("files", VerifyLevel.CHECKSUM))
+                .extracting(VerifierProvider::name)
                 .containsExactly("checksum", "checksum-files");
         assertThat(r.brokenProviders()).isEmpty();
     }
@@ -53,9 +55,12 @@ class ProviderRegistryTest {
     @Test
     void unknownSchemeListsTheKnownOnes() {
         ProviderRegistry r = new ProviderRegistry(List.of(), getClass().getClassLoader());
-        assertThatThrownBy(() -> r.storage("gopher")).isInstanceOf(ProviderException.class)
-                .hasMessageContaining("'gopher'").hasMessageContaining("known: file");
-        assertThatThrownBy(() -> r.target("oracle")).isInstanceOf(ProviderException.class)
+        assertThatThrownBy(() -> r.storage("gopher"))
+                .isInstanceOf(ProviderException.class)
+                .hasMessageContaining("'gopher'")
+                .hasMessageContaining("known: file");
+        assertThatThrownBy(() -> r.target("oracle"))
+                .isInstanceOf(ProviderException.class)
                 .hasMessageContaining("known: files");
     }
 
@@ -69,8 +74,10 @@ class ProviderRegistryTest {
     @Test
     void twoProvidersAtTheSamePriorityAreAnErrorNamingBoth() {
         ProviderRegistry r = new ProviderRegistry(List.of(fake("s3", 0), fake("s3", 0)), null);
-        assertThatThrownBy(() -> r.storage("s3")).isInstanceOf(ProviderException.class)
-                .hasMessageContaining("more than one").hasMessageContaining("ProviderRegistryTest");
+        assertThatThrownBy(() -> r.storage("s3"))
+                .isInstanceOf(ProviderException.class)
+                .hasMessageContaining("more than one")
+                .hasMessageContaining("ProviderRegistryTest");
     }
 
     @Test

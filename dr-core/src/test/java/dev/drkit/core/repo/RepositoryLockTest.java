@@ -24,17 +24,21 @@ class RepositoryLockTest {
     @Test
     void secondHolderIsRefusedWithTheFirstHoldersDetails() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
-        try (RepositoryLock first = RepositoryLock.acquire(storage, "config", "backup", TTL, Duration.ZERO,
-                Clock.systemUTC(), s -> { })) {
-            assertThatThrownBy(() -> RepositoryLock.acquire(storage, "config", "prune", TTL, Duration.ZERO,
-                    Clock.systemUTC(), s -> { }))
+        try (RepositoryLock first =
+                RepositoryLock.acquire(storage, "config", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})) {
+            assertThatThrownBy(() -> RepositoryLock.acquire(
+                            storage, "config", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {}))
                     .isInstanceOf(RepositoryLockedException.class)
-                    .hasMessageContaining("backup of pid " + ProcessHandle.current().pid())
-                    .satisfies(e -> assertThat(((RepositoryLockedException) e).retryable()).isTrue());
+                    .hasMessageContaining(
+                            "backup of pid " + ProcessHandle.current().pid())
+                    .satisfies(e -> assertThat(((RepositoryLockedException) e).retryable())
+                            .isTrue());
             // other scopes are independent
-            RepositoryLock.acquire(storage, "db", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> { }).close();
+            RepositoryLock.acquire(storage, "db", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})
+                    .close();
         }
-        RepositoryLock.acquire(storage, "config", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> { }).close();
+        RepositoryLock.acquire(storage, "config", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})
+                .close();
         assertThat(storage.list("locks/")).isEmpty();
     }
 
@@ -44,13 +48,13 @@ class RepositoryLockTest {
         Process dead = new ProcessBuilder("true").start();
         dead.waitFor();
         Instant now = Instant.now();
-        var info = new RepositoryLock.LockInfo("someone-else", Hosts.name(), dead.pid(), null, "backup", now,
-                now.plus(TTL));
+        var info = new RepositoryLock.LockInfo(
+                "someone-else", Hosts.name(), dead.pid(), null, "backup", now, now.plus(TTL));
         storage.createIfAbsent("locks/config/1-dead.json", Json.write(info));
 
         List<String> takenOver = new ArrayList<>();
-        try (RepositoryLock lock = RepositoryLock.acquire(storage, "config", "backup", TTL, Duration.ZERO,
-                Clock.systemUTC(), takenOver::add)) {
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "config", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
             assertThat(takenOver).singleElement().asString().contains("pid " + dead.pid());
         }
     }
@@ -62,19 +66,22 @@ class RepositoryLockTest {
         var live = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now, now.plus(TTL));
         storage.createIfAbsent("locks/live/1-x.json", Json.write(live));
         List<String> takenOver = new ArrayList<>();
-        assertThatThrownBy(() -> RepositoryLock.acquire(storage, "live", "backup", TTL, Duration.ZERO,
-                Clock.systemUTC(), takenOver::add)).isInstanceOf(RepositoryLockedException.class)
+        assertThatThrownBy(() -> RepositoryLock.acquire(
+                        storage, "live", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add))
+                .isInstanceOf(RepositoryLockedException.class)
                 .hasMessageContaining("elsewhere");
         assertThat(takenOver).isEmpty();
         assertThat(holders(storage, "live")).containsExactly(live);
 
-        var expired = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now.minus(TTL),
-                now.minusSeconds(1));
+        var expired = new RepositoryLock.LockInfo(
+                "other", "elsewhere", 1, null, "backup", now.minus(TTL), now.minusSeconds(1));
         storage.createIfAbsent("locks/old/1-x.json", Json.write(expired));
-        try (RepositoryLock lock = RepositoryLock.acquire(storage, "old", "prune", TTL, Duration.ZERO,
-                Clock.systemUTC(), takenOver::add)) {
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "old", "prune", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
             assertThat(takenOver).singleElement().asString().contains("elsewhere");
-            assertThat(holders(storage, "old")).singleElement().satisfies(this::isMine)
+            assertThat(holders(storage, "old"))
+                    .singleElement()
+                    .satisfies(this::isMine)
                     .satisfies(h -> assertThat(h.operation()).isEqualTo("prune"));
         }
         assertThat(storage.list("locks/old/")).isEmpty();
@@ -85,13 +92,15 @@ class RepositoryLockTest {
         FileStorageBackend storage = new FileStorageBackend(dir);
         storage.createIfAbsent("locks/torn/1-x.json", "{\"owner\":".getBytes(StandardCharsets.UTF_8));
         List<String> takenOver = new ArrayList<>();
-        try (RepositoryLock lock = RepositoryLock.acquire(storage, "torn", "backup", TTL, Duration.ZERO,
-                Clock.systemUTC(), takenOver::add)) {
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "torn", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
             assertThat(holders(storage, "torn")).singleElement().satisfies(this::isMine);
             // held for real: the next one is refused by this holder, not by the torn object
-            assertThatThrownBy(() -> RepositoryLock.acquire(storage, "torn", "prune", TTL, Duration.ZERO,
-                    Clock.systemUTC(), s -> { })).isInstanceOf(RepositoryLockedException.class)
-                    .hasMessageContaining("backup of pid " + ProcessHandle.current().pid());
+            assertThatThrownBy(() -> RepositoryLock.acquire(
+                            storage, "torn", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {}))
+                    .isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining(
+                            "backup of pid " + ProcessHandle.current().pid());
         }
         assertThat(takenOver).isEmpty();
         assertThat(storage.list("locks/torn/")).extracting(o -> o.key()).containsExactly("locks/torn/1-x.json");

@@ -2,7 +2,6 @@ package dev.drkit.core.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.drkit.BackupManifest;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
@@ -71,14 +70,23 @@ class DrSchedulerTest {
         MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
         List<DrEvent> eventsA = new CopyOnWriteArrayList<>();
         List<DrEvent> eventsB = new CopyOnWriteArrayList<>();
-        try (DrKit a = DrKit.builder().repository(repo.toString()).clock(clock).listener(recordingInto(eventsA)).build();
-             DrKit b = DrKit.builder().repository(repo.toString()).clock(clock).listener(recordingInto(eventsB)).build()) {
+        try (DrKit a = DrKit.builder()
+                        .repository(repo.toString())
+                        .clock(clock)
+                        .listener(recordingInto(eventsA))
+                        .build();
+                DrKit b = DrKit.builder()
+                        .repository(repo.toString())
+                        .clock(clock)
+                        .listener(recordingInto(eventsB))
+                        .build()) {
             a.backup(setup.target("manual").spec());
             try (DrScheduler sa = DrScheduler.manual(a, setup, clock, Duration.ofSeconds(10));
-                 DrScheduler sb = DrScheduler.manual(b, setup, clock, Duration.ofSeconds(10))) {
+                    DrScheduler sb = DrScheduler.manual(b, setup, clock, Duration.ofSeconds(10))) {
                 assertThat(sa.jobs()).containsExactly(Map.entry("backup-config", "* * * * *"));
                 bothLookForDueJobs(sa, sb);
-                assertThat(a.list("config")).extracting(m -> m.startedAt().toString())
+                assertThat(a.list("config"))
+                        .extracting(m -> m.startedAt().toString())
                         .containsExactly("2026-11-27T10:00:30Z");
                 bothLookForDueJobs(sa, sb); // the same slot again: nothing new
                 assertThat(a.list("config")).hasSize(1);
@@ -90,22 +98,27 @@ class DrSchedulerTest {
                 // downtime: 10:02 to 10:05 were missed; one catch-up run, not four
                 clock.now = Instant.parse("2026-11-27T10:05:30Z");
                 bothLookForDueJobs(sa, sb);
-                assertThat(a.list("config")).extracting(m -> m.startedAt().toString()) // keep-last 2 ran after it
+                assertThat(a.list("config"))
+                        .extracting(m -> m.startedAt().toString()) // keep-last 2 ran after it
                         .containsExactly("2026-11-27T10:01:30Z", "2026-11-27T10:05:30Z");
                 assertThat(markers(repo)).isEqualTo(3);
             }
         }
         List<DrEvent> events = new java.util.ArrayList<>(eventsA);
         events.addAll(eventsB);
-        assertThat(events.stream().filter(e -> e.type() == DrEvent.Type.BACKUP_SUCCEEDED
-                && "config".equals(e.target()))).hasSize(3);
+        assertThat(events.stream()
+                        .filter(e -> e.type() == DrEvent.Type.BACKUP_SUCCEEDED && "config".equals(e.target())))
+                .hasSize(3);
         // each instance warns once, when the manual target's newest backup passed its 2 min RPO
         assertThat(eventsA.stream().filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK))
-                .singleElement().satisfies(e -> {
+                .singleElement()
+                .satisfies(e -> {
                     assertThat(e.target()).isEqualTo("manual");
                     assertThat(e.at()).isEqualTo(Instant.parse("2026-11-27T10:05:30Z"));
                 });
-        assertThat(eventsB.stream().filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK).map(DrEvent::target))
+        assertThat(eventsB.stream()
+                        .filter(e -> e.type() == DrEvent.Type.RPO_AT_RISK)
+                        .map(DrEvent::target))
                 .containsExactly("manual");
     }
 
@@ -148,26 +161,43 @@ class DrSchedulerTest {
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.conf"), "x=1\n");
         MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:00Z"));
-        try (DrKit kit = DrKit.builder().repository(dir.resolve("repo").toString()).clock(clock).build()) {
-            String id = kit.backup(dev.drkit.TargetSpec.files("config", data.toString())).id();
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .clock(clock)
+                .build()) {
+            String id = kit.backup(dev.drkit.TargetSpec.files("config", data.toString()))
+                    .id();
             kit.verify("config", id, dev.drkit.VerifyLevel.DECODE);
             clock.now = Instant.parse("2026-11-27T10:30:00Z");
-            Map<String, dev.drkit.Objectives> objectives = Map.of("config",
-                    new dev.drkit.Objectives(Duration.ofHours(1), null), "db", new dev.drkit.Objectives(null, null));
+            Map<String, dev.drkit.Objectives> objectives = Map.of(
+                    "config",
+                    new dev.drkit.Objectives(Duration.ofHours(1), null),
+                    "db",
+                    new dev.drkit.Objectives(null, null));
             DrStatus fresh = kit.status(objectives);
-            DrStatus.Target config = fresh.targets().stream().filter(t -> t.name().equals("config")).findFirst().orElseThrow();
+            DrStatus.Target config = fresh.targets().stream()
+                    .filter(t -> t.name().equals("config"))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(config.healthy()).isTrue();
             assertThat(config.newestBackupAgeSeconds()).isEqualTo(1800.0);
             assertThat(config.newestVerifiedId()).isEqualTo(id);
             assertThat(config.newestVerifiedLevel()).isEqualTo("decode");
             assertThat(fresh.healthy()).as("db has no backup").isFalse();
-            assertThat(fresh.targets().stream().filter(t -> t.name().equals("db")).findFirst().orElseThrow().problems())
+            assertThat(fresh.targets().stream()
+                            .filter(t -> t.name().equals("db"))
+                            .findFirst()
+                            .orElseThrow()
+                            .problems())
                     .containsExactly("no backup");
 
             clock.now = Instant.parse("2026-11-27T11:30:00Z");
             DrStatus stale = kit.status(Map.of("config", objectives.get("config")));
             assertThat(stale.healthy()).isFalse();
-            assertThat(stale.targets().get(0).problems()).singleElement().asString().contains("is 5400 s old; the RPO is 3600 s");
+            assertThat(stale.targets().get(0).problems())
+                    .singleElement()
+                    .asString()
+                    .contains("is 5400 s old; the RPO is 3600 s");
         }
     }
 

@@ -21,7 +21,8 @@ class FileStorageBackendTempCleanupTest {
     Path root;
 
     private Path leftover(String name, Duration age) throws Exception {
-        Path p = Files.createDirectories(root.resolve(FileStorageBackend.TMP_DIR)).resolve(name);
+        Path p = Files.createDirectories(root.resolve(FileStorageBackend.TMP_DIR))
+                .resolve(name);
         Files.writeString(p, "half an upload");
         Files.setLastModifiedTime(p, FileTime.from(Instant.now().minus(age)));
         return p;
@@ -57,8 +58,12 @@ class FileStorageBackendTempCleanupTest {
             stalled.stream().write("first part".getBytes(StandardCharsets.UTF_8));
             stalled.stream().flush();
             List<String> parts = tmpFiles();
-            assertThat(parts).hasSize(1).allMatch(n -> n.startsWith(Hosts.name() + "-" + ProcessHandle.current().pid()));
-            Files.setLastModifiedTime(root.resolve(FileStorageBackend.TMP_DIR).resolve(parts.get(0)),
+            assertThat(parts)
+                    .hasSize(1)
+                    .allMatch(n -> n.startsWith(
+                            Hosts.name() + "-" + ProcessHandle.current().pid()));
+            Files.setLastModifiedTime(
+                    root.resolve(FileStorageBackend.TMP_DIR).resolve(parts.get(0)),
                     FileTime.from(Instant.now().minus(Duration.ofHours(3))));
 
             FileStorageBackend next = new FileStorageBackend(root, Duration.ofMinutes(30));
@@ -90,6 +95,7 @@ class FileStorageBackendTempCleanupTest {
 
     @Test
     void theStaleAgeMustBePositive() {
-        assertThatThrownBy(() -> new FileStorageBackend(root, Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new FileStorageBackend(root, Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -40,8 +40,10 @@ class StorageFailuresTest {
         assertThat(Reason.ofHttpStatus(0)).isEqualTo(Reason.OTHER);
         assertThat(Reason.UNAVAILABLE.retryable()).isTrue();
         assertThat(Reason.ACCESS_DENIED.retryable()).isFalse();
-        assertThat(new StorageIOException("x", null, Reason.NO_SPACE).retryable()).isFalse();
-        assertThat(new StorageIOException("x", null, Reason.OTHER, true).retryable()).isTrue();
+        assertThat(new StorageIOException("x", null, Reason.NO_SPACE).retryable())
+                .isFalse();
+        assertThat(new StorageIOException("x", null, Reason.OTHER, true).retryable())
+                .isTrue();
     }
 
     @Test
@@ -50,16 +52,19 @@ class StorageFailuresTest {
                 .satisfies(s -> assertThat(s.reason()).isEqualTo(Reason.ACCESS_DENIED))
                 .satisfies(s -> assertThat(s.retryable()).isFalse())
                 .hasMessage("/repo/x: permission denied");
-        assertThat(StorageFailures.classify(new FileSystemException("/repo/x", null, "Read-only file system")).reason())
+        assertThat(StorageFailures.classify(new FileSystemException("/repo/x", null, "Read-only file system"))
+                        .reason())
                 .isEqualTo(Reason.ACCESS_DENIED);
         StorageIOException full = StorageFailures.classify(new IOException("No space left on device"));
         assertThat(full.reason()).isEqualTo(Reason.NO_SPACE);
         assertThat(full.retryable()).isFalse();
-        StorageIOException reset = StorageFailures.classify(new IOException("upload failed",
-                new SocketException("Connection reset")));
+        StorageIOException reset =
+                StorageFailures.classify(new IOException("upload failed", new SocketException("Connection reset")));
         assertThat(reset.reason()).isEqualTo(Reason.UNAVAILABLE);
         assertThat(reset.retryable()).isTrue();
-        assertThat(StorageFailures.classify(new ConnectException("Connection refused")).retryable()).isTrue();
+        assertThat(StorageFailures.classify(new ConnectException("Connection refused"))
+                        .retryable())
+                .isTrue();
         StorageIOException unknown = StorageFailures.classify(new IOException("something odd"));
         assertThat(unknown.reason()).isEqualTo(Reason.OTHER);
         assertThat(unknown.retryable()).isTrue();
@@ -71,19 +76,30 @@ class StorageFailuresTest {
     @Test
     void theRepositoryTakesRetryabilityFromTheStorage() {
         Repository repo = Repository.attach(new FailingStorage(), Clock.systemUTC());
-        StorageException denied = repo.storageError("reading x", new StorageIOException(
-                "reading x in failing failed: Access Denied (Status Code: 403)", null, Reason.ACCESS_DENIED));
+        StorageException denied = repo.storageError(
+                "reading x",
+                new StorageIOException(
+                        "reading x in failing failed: Access Denied (Status Code: 403)", null, Reason.ACCESS_DENIED));
         assertThat(denied.retryable()).isFalse();
         assertThat(denied).hasMessageContaining("Access Denied").hasMessageContaining("permissions");
-        StorageException outage = repo.storageError("reading x", new StorageIOException(
-                "reading x in failing failed: Service Unavailable (Status Code: 503)", null, Reason.UNAVAILABLE));
+        StorageException outage = repo.storageError(
+                "reading x",
+                new StorageIOException(
+                        "reading x in failing failed: Service Unavailable (Status Code: 503)",
+                        null,
+                        Reason.UNAVAILABLE));
         assertThat(outage.retryable()).isTrue();
         assertThat(outage).hasMessageContaining("retry");
         // without a flag the type and message decide, as before
-        assertThat(repo.storageError("writing x", new AccessDeniedException("/repo/x")).retryable()).isFalse();
+        assertThat(repo.storageError("writing x", new AccessDeniedException("/repo/x"))
+                        .retryable())
+                .isFalse();
         assertThat(repo.storageError("writing x", new IOException("No space left on device")))
-                .hasMessageContaining("free space").satisfies(e -> assertThat(e.retryable()).isFalse());
-        assertThat(repo.storageError("writing x", new IOException("Connection reset")).retryable()).isTrue();
+                .hasMessageContaining("free space")
+                .satisfies(e -> assertThat(e.retryable()).isFalse());
+        assertThat(repo.storageError("writing x", new IOException("Connection reset"))
+                        .retryable())
+                .isTrue();
     }
 
     @Test
@@ -106,21 +122,36 @@ class StorageFailuresTest {
 
     @Test
     void aLockThatCannotBeTakenIsRetryableAsTheStorageSays() {
-        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(new FailingStorage(), "db", "backup",
-                java.time.Duration.ofMinutes(1), java.time.Duration.ZERO, Clock.systemUTC(), s -> { }))
-                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.retryable()).isTrue());
+        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(
+                        new FailingStorage(),
+                        "db",
+                        "backup",
+                        java.time.Duration.ofMinutes(1),
+                        java.time.Duration.ZERO,
+                        Clock.systemUTC(),
+                        s -> {}))
+                .isInstanceOfSatisfying(
+                        StorageException.class, e -> assertThat(e.retryable()).isTrue());
         FailingStorage denied = new FailingStorage();
-        denied.failure = new StorageIOException("listing locks/db/ in failing failed: Access Denied", null,
-                Reason.ACCESS_DENIED);
-        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(denied, "db", "backup",
-                java.time.Duration.ofMinutes(1), java.time.Duration.ZERO, Clock.systemUTC(), s -> { }))
-                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.retryable()).isFalse())
+        denied.failure = new StorageIOException(
+                "listing locks/db/ in failing failed: Access Denied", null, Reason.ACCESS_DENIED);
+        assertThatThrownBy(() -> dev.drkit.core.repo.RepositoryLock.acquire(
+                        denied,
+                        "db",
+                        "backup",
+                        java.time.Duration.ofMinutes(1),
+                        java.time.Duration.ZERO,
+                        Clock.systemUTC(),
+                        s -> {}))
+                .isInstanceOfSatisfying(
+                        StorageException.class, e -> assertThat(e.retryable()).isFalse())
                 .hasMessageContaining("Access Denied");
     }
 
     /** A storage whose every call fails, plainly unless told otherwise. */
     static final class FailingStorage implements StorageBackend {
         IOException failure = new IOException("broken");
+
         @Override
         public String describe() {
             return "failing";

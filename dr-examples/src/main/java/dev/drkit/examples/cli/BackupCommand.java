@@ -10,19 +10,25 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code drkit backup <type> ...}, or with a setup file {@code drkit --config F backup (--name NAME... | --all)}:
  * the setup's targets, each new backup then copied to the setup's {@code copies}.
  */
-@Command(name = "backup", description = "Take a backup; prints the new backup id as the last line. With --config: "
-        + "back up the setup's targets (--name NAME or --all) and copy each new backup to the setup's copies.",
-        subcommands = {BackupCommand.Files.class, BackupCommand.Postgres.class, BackupCommand.PostgresLogical.class,
-                BackupCommand.Redis.class,
-                BackupCommand.MinioBucket.class})
+@Command(
+        name = "backup",
+        description = "Take a backup; prints the new backup id as the last line. With --config: "
+                + "back up the setup's targets (--name NAME or --all) and copy each new backup to the setup's copies.",
+        subcommands = {
+            BackupCommand.Files.class,
+            BackupCommand.Postgres.class,
+            BackupCommand.PostgresLogical.class,
+            BackupCommand.Redis.class,
+            BackupCommand.MinioBucket.class
+        })
 final class BackupCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -37,36 +43,50 @@ final class BackupCommand implements Callable<Integer> {
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         if (global.setup() == null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give the type to back up (backup "
-                    + "files|postgres|postgres-logical|redis|minio-bucket ...), or --config drkit.yaml with --name or --all");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "give the type to back up (backup "
+                            + "files|postgres|postgres-logical|redis|minio-bucket ...), or --config drkit.yaml with --name or --all");
         }
         dev.drkit.core.config.Setup setup = global.setup();
         if (all == !names.isEmpty()) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give --name NAME (repeatable) or "
-                    + "--all; the setup has: " + String.join(", ", setup.targets().keySet()));
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "give --name NAME (repeatable) or " + "--all; the setup has: "
+                            + String.join(", ", setup.targets().keySet()));
         }
-        List<dev.drkit.core.config.Setup.Target> targets = all ? List.copyOf(setup.targets().values())
+        List<dev.drkit.core.config.Setup.Target> targets = all
+                ? List.copyOf(setup.targets().values())
                 : names.stream().map(setup::target).toList();
         PrintWriter out = spec.commandLine().getOut();
         List<dev.drkit.BackupManifest> taken = new ArrayList<>();
         boolean incomplete = false;
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, new EncryptionOptions().stage(global), null,
-                new EncryptionOptions().signer(global), null)) {
+        try (DrKit kit = global.open(
+                spec.commandLine().getErr(),
+                null,
+                new EncryptionOptions().stage(global),
+                null,
+                new EncryptionOptions().signer(global),
+                null)) {
             for (dev.drkit.core.config.Setup.Target t : targets) {
                 BackupResult r = kit.backup(t.spec());
                 taken.add(r.manifest());
                 incomplete |= reportIncomplete(spec.commandLine().getErr(), t.name(), r);
                 if (!global.quiet && !global.json) {
-                    out.printf("backed up %s: %s raw, %s stored in %.1fs%n", t.name(),
-                            Sizes.human(r.manifest().rawSize()), Sizes.human(r.manifest().storedSize()),
+                    out.printf(
+                            "backed up %s: %s raw, %s stored in %.1fs%n",
+                            t.name(),
+                            Sizes.human(r.manifest().rawSize()),
+                            Sizes.human(r.manifest().storedSize()),
                             r.manifest().duration().toMillis() / 1000.0);
                 }
                 for (String copy : setup.copies()) {
                     try (dev.drkit.spi.StorageBackend destination = kit.openStorage(copy)) {
                         dev.drkit.CopyResult c = kit.copy(t.name(), r.id(), false, destination);
                         if (!global.quiet && !global.json) {
-                            out.printf("copied %s %s to %s (%s)%n", t.name(), r.id(), c.destination(),
-                                    Sizes.human(c.bytes()));
+                            out.printf(
+                                    "copied %s %s to %s (%s)%n",
+                                    t.name(), r.id(), c.destination(), Sizes.human(c.bytes()));
                         }
                     }
                 }
@@ -94,12 +114,15 @@ final class BackupCommand implements Callable<Integer> {
         if (!r.incomplete()) {
             return false;
         }
-        err.printf("drkit: backup %s of %s is incomplete: %d file(s) changed or vanished while they were copied "
-                + "and are stored as far as they were read (run the backup again when they are at rest):%n",
+        err.printf(
+                "drkit: backup %s of %s is incomplete: %d file(s) changed or vanished while they were copied "
+                        + "and are stored as far as they were read (run the backup again when they are at rest):%n",
                 r.id(), name, r.incompleteFileCount());
         r.incompleteFiles().forEach(f -> err.println("  " + f));
         if (r.incompleteFileCount() > r.incompleteFiles().size()) {
-            err.printf("  ... and %d more%n", r.incompleteFileCount() - r.incompleteFiles().size());
+            err.printf(
+                    "  ... and %d more%n",
+                    r.incompleteFileCount() - r.incompleteFiles().size());
         }
         err.flush();
         return true;
@@ -108,7 +131,10 @@ final class BackupCommand implements Callable<Integer> {
     /** Options every backup type takes. */
     static final class Common {
 
-        @Option(names = "--name", required = true, paramLabel = "NAME",
+        @Option(
+                names = "--name",
+                required = true,
+                paramLabel = "NAME",
                 description = "Target name: the backup's folder in the repository (e.g. config).")
         String name;
 
@@ -121,15 +147,23 @@ final class BackupCommand implements Callable<Integer> {
         int run(CommandSpec spec, String type, Settings settings) throws java.io.IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
-            try (DrKit kit = global.open(spec.commandLine().getErr(), compress, encryption.stage(global), null,
-                    encryption.signer(global), null)) {
+            try (DrKit kit = global.open(
+                    spec.commandLine().getErr(),
+                    compress,
+                    encryption.stage(global),
+                    null,
+                    encryption.signer(global),
+                    null)) {
                 BackupResult r = kit.backup(new TargetSpec(name, type, settings));
                 if (global.json) {
                     GlobalOptions.printJson(out, r.manifest());
                 } else {
                     if (!global.quiet) {
-                        out.printf("backed up %s: %s raw, %s stored in %.1fs%n", name,
-                                Sizes.human(r.manifest().rawSize()), Sizes.human(r.manifest().storedSize()),
+                        out.printf(
+                                "backed up %s: %s raw, %s stored in %.1fs%n",
+                                name,
+                                Sizes.human(r.manifest().rawSize()),
+                                Sizes.human(r.manifest().storedSize()),
                                 r.manifest().duration().toMillis() / 1000.0);
                     }
                     out.println(r.id());
@@ -151,7 +185,9 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--path", required = true, paramLabel = "PATH", description = "File or directory (repeatable).")
         List<String> paths = new ArrayList<>();
 
-        @Option(names = "--exclude", paramLabel = "GLOB",
+        @Option(
+                names = "--exclude",
+                paramLabel = "GLOB",
                 description = "Skip names or paths matching the glob (repeatable), e.g. '*.tmp' or '**/cache'.")
         List<String> excludes = new ArrayList<>();
 
@@ -162,10 +198,11 @@ final class BackupCommand implements Callable<Integer> {
         }
     }
 
-
-    @Command(name = "postgres", description = "Physical base backup of a PostgreSQL cluster (15+), for point-in-time "
-            + "recovery with the WAL that archive_command = 'drkit --repo R wal-push %%p' stores. Runs on the database "
-            + "host as the cluster's owner: the data directory is read directly.")
+    @Command(
+            name = "postgres",
+            description = "Physical base backup of a PostgreSQL cluster (15+), for point-in-time "
+                    + "recovery with the WAL that archive_command = 'drkit --repo R wal-push %%p' stores. Runs on the database "
+                    + "host as the cluster's owner: the data directory is read directly.")
     static final class Postgres implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -176,25 +213,37 @@ final class BackupCommand implements Callable<Integer> {
         @Mixin
         PostgresOptions postgres;
 
-        @Option(names = "--data-dir", paramLabel = "DIR", description = "The data directory (default: SHOW data_directory).")
+        @Option(
+                names = "--data-dir",
+                paramLabel = "DIR",
+                description = "The data directory (default: SHOW data_directory).")
         String dataDir;
 
         @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy streams (default: cores, up to 4).")
         Integer jobs;
 
-        @Option(names = "--wal-timeout", paramLabel = "DURATION",
+        @Option(
+                names = "--wal-timeout",
+                paramLabel = "DURATION",
                 description = "How long to wait for the backup's WAL to be archived (default 5min).")
         String walTimeout;
 
-        @Option(names = "--incremental", description = "Copy only files changed since the previous base backup of this "
-                + "cluster (size, mtime, with a margin for mtime granularity); unchanged ones are referenced.")
+        @Option(
+                names = "--incremental",
+                description = "Copy only files changed since the previous base backup of this "
+                        + "cluster (size, mtime, with a margin for mtime granularity); unchanged ones are referenced.")
         boolean incremental;
 
-        @Option(names = "--checksum", description = "With --incremental: also compare the bytes (CRC32C) of files whose "
-                + "size and mtime look unchanged, since both can lie (a file restored or touched with an old time).")
+        @Option(
+                names = "--checksum",
+                description =
+                        "With --incremental: also compare the bytes (CRC32C) of files whose "
+                                + "size and mtime look unchanged, since both can lie (a file restored or touched with an old time).")
         boolean checksum;
 
-        @Option(names = "--wal-source", paramLabel = "SOURCE",
+        @Option(
+                names = "--wal-source",
+                paramLabel = "SOURCE",
                 description = "archive (default: archive_command must be on) or stream (drkit wal-stream stores it).")
         String walSource;
 
@@ -211,8 +260,10 @@ final class BackupCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "postgres-logical", description = "Back up one PostgreSQL database with pg_dump (custom format), "
-            + "recording exact row counts from the same snapshot.")
+    @Command(
+            name = "postgres-logical",
+            description = "Back up one PostgreSQL database with pg_dump (custom format), "
+                    + "recording exact row counts from the same snapshot.")
     static final class PostgresLogical implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -236,8 +287,10 @@ final class BackupCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "minio-bucket", description = "Back up MinIO/S3 buckets: object bytes, content type, headers, "
-            + "user metadata and tags (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
+    @Command(
+            name = "minio-bucket",
+            description = "Back up MinIO/S3 buckets: object bytes, content type, headers, "
+                    + "user metadata and tags (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
     static final class MinioBucket implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -254,8 +307,10 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--prefix", paramLabel = "PREFIX", description = "Only objects under this prefix.")
         String prefix;
 
-        @Option(names = "--versions", description = "Every version and delete marker of versioned buckets, not only "
-                + "the current objects (restore replays the history, or --time picks a moment).")
+        @Option(
+                names = "--versions",
+                description = "Every version and delete marker of versioned buckets, not only "
+                        + "the current objects (restore replays the history, or --time picks a moment).")
         boolean versions;
 
         @Option(names = "--full", description = "Copy every object, even those unchanged since the previous backup.")
@@ -271,8 +326,10 @@ final class BackupCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "redis", description = "Back up a Redis server over the network: a point-in-time RDB snapshot "
-            + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys).")
+    @Command(
+            name = "redis",
+            description = "Back up a Redis server over the network: a point-in-time RDB snapshot "
+                    + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys).")
     static final class Redis implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -280,7 +337,10 @@ final class BackupCommand implements Callable<Integer> {
         @Mixin
         Common common;
 
-        @Option(names = "--uri", required = true, paramLabel = "URI",
+        @Option(
+                names = "--uri",
+                required = true,
+                paramLabel = "URI",
                 description = "redis://[USER@]HOST:PORT, or rediss:// for TLS.")
         String uri;
 
@@ -293,14 +353,18 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--user", paramLabel = "USER", description = "ACL user (needs +psync +replconf for rdb mode).")
         String user;
 
-        @Option(names = "--password-file", paramLabel = "FILE",
+        @Option(
+                names = "--password-file",
+                paramLabel = "FILE",
                 description = "File whose first line is the password (else env REDISCLI_AUTH).")
         String passwordFile;
 
         @Option(names = "--tls-ca", paramLabel = "PEM", description = "CA certificates to trust for rediss://.")
         String tlsCa;
 
-        @Option(names = "--timeout", paramLabel = "DURATION",
+        @Option(
+                names = "--timeout",
+                paramLabel = "DURATION",
                 description = "How long the server may stay silent (default 60s).")
         String timeout;
 

@@ -7,15 +7,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code drkit --config F config check}: reads the setup file and reports every problem, or what it sets up. */
 @Command(name = "config", description = "Work with the --config setup file.", subcommands = ConfigCommand.Check.class)
 final class ConfigCommand {
 
-    @Command(name = "check", description = "Check the setup file: every problem with its line (exit 2), else a "
-            + "summary of the targets it sets up.")
+    @Command(
+            name = "check",
+            description = "Check the setup file: every problem with its line (exit 2), else a "
+                    + "summary of the targets it sets up.")
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -25,7 +27,8 @@ final class ConfigCommand {
             GlobalOptions global = GlobalOptions.of(spec);
             Setup setup = global.requireSetup("config check");
             PrintWriter out = spec.commandLine().getOut();
-            List<Map<String, Object>> targets = setup.targets().values().stream().map(Check::describe).toList();
+            List<Map<String, Object>> targets =
+                    setup.targets().values().stream().map(Check::describe).toList();
             if (global.json) {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("file", setup.file().toString());
@@ -39,8 +42,14 @@ final class ConfigCommand {
                     + (global.repository() == null ? "(none: give --repo)" : global.repository())
                     + (setup.copies().isEmpty() ? "" : ", copies to " + String.join(", ", setup.copies())));
             for (Map<String, Object> t : targets) {
-                out.printf("  %-20s %s%n", t.get("name"), t.entrySet().stream().filter(e -> !e.getKey().equals("name"))
-                        .map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + "; " + b).orElse(""));
+                out.printf(
+                        "  %-20s %s%n",
+                        t.get("name"),
+                        t.entrySet().stream()
+                                .filter(e -> !e.getKey().equals("name"))
+                                .map(e -> e.getKey() + " " + e.getValue())
+                                .reduce((a, b) -> a + "; " + b)
+                                .orElse(""));
             }
             out.flush();
             return 0;
@@ -51,10 +60,22 @@ final class ConfigCommand {
             m.put("name", t.name());
             m.put("type", t.type());
             m.put("schedule", t.schedule() == null ? "none (run by hand)" : t.schedule() + " UTC");
-            m.put("retention", t.retentionPolicy().isEmpty() ? "keep all" : t.retentionPolicy().describe());
-            m.put("verify", t.verify().level() + (t.verify().schedule() == null ? "" : " at " + t.verify().schedule()));
+            m.put(
+                    "retention",
+                    t.retentionPolicy().isEmpty()
+                            ? "keep all"
+                            : t.retentionPolicy().describe());
+            m.put(
+                    "verify",
+                    t.verify().level()
+                            + (t.verify().schedule() == null
+                                    ? ""
+                                    : " at " + t.verify().schedule()));
             if (t.objectives() != null) {
-                m.put("objectives", "RPO " + human(t.objectives().rpo()) + ", RTO " + human(t.objectives().rto()));
+                m.put(
+                        "objectives",
+                        "RPO " + human(t.objectives().rpo()) + ", RTO "
+                                + human(t.objectives().rto()));
             }
             return m;
         }
@@ -63,7 +84,8 @@ final class ConfigCommand {
             if (d == null) {
                 return "-";
             }
-            return d.toDays() > 0 && d.toHoursPart() == 0 ? d.toDays() + "d"
+            return d.toDays() > 0 && d.toHoursPart() == 0
+                    ? d.toDays() + "d"
                     : d.toHours() > 0 && d.toMinutesPart() == 0 ? d.toHours() + "h" : d.toMinutes() + "min";
         }
     }

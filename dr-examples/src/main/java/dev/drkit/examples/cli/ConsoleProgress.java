@@ -15,10 +15,15 @@ final class ConsoleProgress implements DrListener {
 
     @Override
     public void onProgress(Progress p) {
-        StringBuilder sb = new StringBuilder("\r").append(p.operation()).append(' ').append(p.target()).append(": ")
+        StringBuilder sb = new StringBuilder("\r")
+                .append(p.operation())
+                .append(' ')
+                .append(p.target())
+                .append(": ")
                 .append(Sizes.human(p.bytesDone()));
         if (p.bytesTotal() >= 0) {
-            sb.append(" / ").append(Sizes.human(p.bytesTotal()))
+            sb.append(" / ")
+                    .append(Sizes.human(p.bytesTotal()))
                     .append(String.format(Locale.ROOT, " (%.0f%%)", p.fraction() * 100));
         }
         sb.append(' ').append(Sizes.human((long) p.bytesPerSecond())).append("/s");
@@ -31,7 +36,10 @@ final class ConsoleProgress implements DrListener {
     @Override
     public void onEvent(dev.drkit.DrEvent event) {
         switch (event.type()) {
-            case BACKUP_SUCCEEDED: case BACKUP_FAILED: case RESTORE_SUCCEEDED: case RESTORE_FAILED:
+            case BACKUP_SUCCEEDED:
+            case BACKUP_FAILED:
+            case RESTORE_SUCCEEDED:
+            case RESTORE_FAILED:
                 err.print("\r\033[K");
                 err.flush();
                 break;

@@ -8,13 +8,15 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit copy --name NAME (--latest | --id ID | --all) --to URI}. */
-@Command(name = "copy", description = "Replicate backups to another repository (an offsite copy), verifying "
-        + "checksums as it copies; what is already there is skipped, an interrupted copy resumes.")
+@Command(
+        name = "copy",
+        description = "Replicate backups to another repository (an offsite copy), verifying "
+                + "checksums as it copies; what is already there is skipped, an interrupted copy resumes.")
 final class CopyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -36,7 +38,10 @@ final class CopyCommand implements Callable<Integer> {
         boolean all;
     }
 
-    @Option(names = "--to", required = true, paramLabel = "URI",
+    @Option(
+            names = "--to",
+            required = true,
+            paramLabel = "URI",
             description = "Destination repository: a path, file:/path, s3://bucket/prefix?region=..&endpoint=..")
     String to;
 
@@ -45,13 +50,20 @@ final class CopyCommand implements Callable<Integer> {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null);
-             StorageBackend destination = kit.openStorage(to)) {
+                StorageBackend destination = kit.openStorage(to)) {
             CopyResult r = kit.copy(name, which.id, which.all, destination);
             if (global.json) {
                 GlobalOptions.printJson(out, r);
             } else if (!global.quiet) {
-                out.printf("copied %d backup(s) of %s to %s (%s), %d already there%s%n", r.copied().size(), name,
-                        r.destination(), Sizes.human(r.bytes()), r.skipped().size(), r.archiveFilesCopied() == 0 ? ""
+                out.printf(
+                        "copied %d backup(s) of %s to %s (%s), %d already there%s%n",
+                        r.copied().size(),
+                        name,
+                        r.destination(),
+                        Sizes.human(r.bytes()),
+                        r.skipped().size(),
+                        r.archiveFilesCopied() == 0
+                                ? ""
                                 : "; " + r.archiveFilesCopied() + " archived file(s) (WAL) copied");
             }
             out.flush();

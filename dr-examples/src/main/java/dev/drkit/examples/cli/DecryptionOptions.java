@@ -12,16 +12,22 @@ import picocli.CommandLine.Option;
 
 /** {@code --secret-key FILE... [--passphrase-file FILE]} for restore and verify. */
 final class DecryptionOptions {
-    @Option(names = "--secret-key", paramLabel = "FILE",
+    @Option(
+            names = "--secret-key",
+            paramLabel = "FILE",
             description = "OpenPGP secret key file to open encrypted backups (repeatable; env DRKIT_SECRET_KEY "
                     + "may hold an armored key instead).")
     List<Path> secretKeys = new ArrayList<>();
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE",
+    @Option(
+            names = "--passphrase-file",
+            paramLabel = "FILE",
             description = "Passphrase of the secret key, or of passphrase-encrypted backups (env DRKIT_PASSPHRASE).")
     Path passphraseFile;
 
-    @Option(names = "--trusted-key", paramLabel = "PUBLIC_KEY_FILE",
+    @Option(
+            names = "--trusted-key",
+            paramLabel = "PUBLIC_KEY_FILE",
             description = "Refuse backups whose manifest is not signed by this OpenPGP key (env DRKIT_TRUSTED_KEY "
                     + "may name the file).")
     Path trustedKey;
@@ -29,7 +35,9 @@ final class DecryptionOptions {
     /** The trusted manifest signatures, or null when none are configured. */
     dev.drkit.spi.ManifestVerifier trusted() throws IOException {
         Path file = trustedKey;
-        if (file == null && System.getenv("DRKIT_TRUSTED_KEY") != null && !System.getenv("DRKIT_TRUSTED_KEY").isBlank()) {
+        if (file == null
+                && System.getenv("DRKIT_TRUSTED_KEY") != null
+                && !System.getenv("DRKIT_TRUSTED_KEY").isBlank()) {
             file = Path.of(System.getenv("DRKIT_TRUSTED_KEY"));
         }
         return file == null ? null : dev.drkit.crypto.PgpManifestVerifier.fromFile(file);
@@ -42,17 +50,23 @@ final class DecryptionOptions {
     DecryptionStage stage(GlobalOptions global) throws IOException {
         PgpDecryption.Builder b = PgpDecryption.builder();
         dev.drkit.Settings setup = global.setupEncryption();
-        List<Path> keys = secretKeys.isEmpty() ? setup.getAll("secret-key").stream().map(Path::of).toList() : secretKeys;
+        List<Path> keys = secretKeys.isEmpty()
+                ? setup.getAll("secret-key").stream().map(Path::of).toList()
+                : secretKeys;
         for (Path p : keys) {
             b.secretKeys(p);
         }
-        Path passphraseFrom = passphraseFile != null ? passphraseFile
-                : setup.path("secret-passphrase-file").or(() -> setup.path("passphrase-file")).orElse(null);
+        Path passphraseFrom = passphraseFile != null
+                ? passphraseFile
+                : setup.path("secret-passphrase-file")
+                        .or(() -> setup.path("passphrase-file"))
+                        .orElse(null);
         String fromEnv = System.getenv("DRKIT_SECRET_KEY");
         if (fromEnv != null && !fromEnv.isBlank()) {
             b.secretKeys(PgpKeys.secretKeys(fromEnv, "DRKIT_SECRET_KEY"));
         }
-        char[] passphrase = passphraseFrom != null ? Passphrases.fromFile(passphraseFrom)
+        char[] passphrase = passphraseFrom != null
+                ? Passphrases.fromFile(passphraseFrom)
                 : Passphrases.fromEnvironment("DRKIT_PASSPHRASE");
         b.passphrase(passphrase);
         if (passphrase != null) {

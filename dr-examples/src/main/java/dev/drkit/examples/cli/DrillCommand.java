@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code drkit drill}: the DR drill on embedded defaults. It plays disaster scenarios
@@ -42,7 +42,10 @@ final class DrillCommand implements Callable<Integer> {
     @Option(names = "--skip-database", description = "Leave out the PostgreSQL scenarios (configuration only).")
     boolean skipDatabase;
 
-    @Option(names = "--inject-fault", hidden = true, paramLabel = "FAULT",
+    @Option(
+            names = "--inject-fault",
+            hidden = true,
+            paramLabel = "FAULT",
             description = "Test only: sabotage a recovery to show that the drill's checks catch it.")
     java.util.Set<String> faults = new java.util.HashSet<>();
 
@@ -62,12 +65,14 @@ final class DrillCommand implements Callable<Integer> {
             throw new dev.drkit.ConfigException("the drill corrupts a backup on purpose, so it works in a new or empty "
                     + "local directory only, not " + given.replaceAll("\\?.*", "") + "; give a path");
         }
-        Path dir = Path.of(given.startsWith("file:") ? given.substring(5) : given).toAbsolutePath();
+        Path dir =
+                Path.of(given.startsWith("file:") ? given.substring(5) : given).toAbsolutePath();
         if (Files.exists(dir)) {
             try (var entries = Files.list(dir)) {
                 if (entries.findAny().isPresent()) {
-                    throw new dev.drkit.ConfigException("--repo " + dir + " is not empty; the drill corrupts a backup on "
-                            + "purpose, so give it a new or empty directory");
+                    throw new dev.drkit.ConfigException(
+                            "--repo " + dir + " is not empty; the drill corrupts a backup on "
+                                    + "purpose, so give it a new or empty directory");
                 }
             }
         }
@@ -86,8 +91,9 @@ final class DrillCommand implements Callable<Integer> {
         PrintWriter log = global.quiet ? new PrintWriter(PrintWriter.nullWriter()) : err;
         List<String> notes = new ArrayList<>();
         List<DrillReport.Scenario> scenarios = new ArrayList<>();
-        try (DrKit kit = DrKit.builder().config(DrKitConfig.builder().repository(repository.toString())
-                .build()).build()) {
+        try (DrKit kit = DrKit.builder()
+                .config(DrKitConfig.builder().repository(repository.toString()).build())
+                .build()) {
             if (!skipDatabase) {
                 try (DatabaseDrill database = new DatabaseDrill(kit, work, repository, log, notes, faults)) {
                     scenarios.addAll(database.run());
@@ -98,8 +104,13 @@ final class DrillCommand implements Callable<Integer> {
                     scenarios.addAll(api.run());
                 } catch (Exception e) {
                     log.println("drill: scenario 'flushed sessions' FAILED: " + e);
-                    scenarios.add(DrillReport.Scenario.failed("flushed sessions", "API sessions", "The recovery could "
-                            + "not be completed.", 3600, 3600, e));
+                    scenarios.add(DrillReport.Scenario.failed(
+                            "flushed sessions",
+                            "API sessions",
+                            "The recovery could " + "not be completed.",
+                            3600,
+                            3600,
+                            e));
                 }
             }
             scenarios.addAll(new FilesDrill(kit, work, repository, log).run());
@@ -115,13 +126,20 @@ final class DrillCommand implements Callable<Integer> {
             out.println();
             report.notes().forEach(n -> out.println("  " + n));
             out.println("overall: " + (report.passed() ? "PASS" : "FAIL"));
-            out.println(keep ? "kept for inspection: " + work + " (drill-report.json, drill-report.md)"
-                    : "reports: drill-report.json and drill-report.md (removed with the drill directory; --keep keeps them)");
+            out.println(
+                    keep
+                            ? "kept for inspection: " + work + " (drill-report.json, drill-report.md)"
+                            : "reports: drill-report.json and drill-report.md (removed with the drill directory; --keep keeps them)");
         }
         out.flush();
         if (!report.passed()) {
-            err.println("drkit: the drill FAILED: " + String.join(", ", report.scenarios().stream()
-                    .filter(sc -> !sc.passed()).map(sc -> sc.name() + " (" + sc.system() + ")").toList())
+            err.println("drkit: the drill FAILED: "
+                    + String.join(
+                            ", ",
+                            report.scenarios().stream()
+                                    .filter(sc -> !sc.passed())
+                                    .map(sc -> sc.name() + " (" + sc.system() + ")")
+                                    .toList())
                     + "; see the checks in drill-report.md" + (keep ? "" : " (run with --keep to keep it)"));
             err.flush();
         }

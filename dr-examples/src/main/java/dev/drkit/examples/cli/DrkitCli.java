@@ -11,14 +11,31 @@ import picocli.CommandLine.Command;
  * setup, key or credential file it names, must change; 3 a backup was stored but is
  * incomplete (files changed while they were copied; they are named on stderr).
  */
-@Command(name = "drkit", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+@Command(
+        name = "drkit",
+        mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT,
         versionProvider = DrkitCli.Version.class,
         description = "Backup, restore, verification and retention for files, databases and buckets.",
-        subcommands = {InitCommand.class, BackupCommand.class, ListCommand.class, CheckCommand.class, VerifyCommand.class, RestoreCommand.class,
-                PruneCommand.class, CopyCommand.class, WalCommands.Push.class, WalCommands.Fetch.class,
-                WalCommands.Stream.class,
-                KeyCommand.class, DrillCommand.class, ConfigCommand.class, RunCommand.class, StatusCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {
+            InitCommand.class,
+            BackupCommand.class,
+            ListCommand.class,
+            CheckCommand.class,
+            VerifyCommand.class,
+            RestoreCommand.class,
+            PruneCommand.class,
+            CopyCommand.class,
+            WalCommands.Push.class,
+            WalCommands.Fetch.class,
+            WalCommands.Stream.class,
+            KeyCommand.class,
+            DrillCommand.class,
+            ConfigCommand.class,
+            RunCommand.class,
+            StatusCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class DrkitCli {
     static final int FAILED = 1;
     static final int USAGE = CommandLine.ExitCode.USAGE;
@@ -39,11 +56,13 @@ public final class DrkitCli {
      * its real work, which matters for backups run from cron and archive_command.
      */
     private static void warmUp() {
-        Thread t = new Thread(() -> {
-            // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
-            com.github.luben.zstd.Zstd.compress(new byte[16]);
-            dev.drkit.core.repo.Json.write(java.util.Map.of("warm", java.time.Instant.EPOCH));
-        }, "drkit-warm-up");
+        Thread t = new Thread(
+                () -> {
+                    // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
+                    com.github.luben.zstd.Zstd.compress(new byte[16]);
+                    dev.drkit.core.repo.Json.write(java.util.Map.of("warm", java.time.Instant.EPOCH));
+                },
+                "drkit-warm-up");
         t.setDaemon(true);
         t.start();
     }
@@ -65,8 +84,9 @@ public final class DrkitCli {
      */
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         PrintWriter err = cmd.getErr();
-        err.println("drkit: " + MessageFlags.forCli(e instanceof DrException ? e.getMessage()
-                : cmd.getCommandName() + " failed: " + describe(e)));
+        err.println("drkit: "
+                + MessageFlags.forCli(
+                        e instanceof DrException ? e.getMessage() : cmd.getCommandName() + " failed: " + describe(e)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }
@@ -93,8 +113,15 @@ public final class DrkitCli {
     private static void configureLogging(String[] args) {
         int verbosity = count(java.util.List.of(args), 'v', "--verbose");
         boolean quiet = count(java.util.List.of(args), 'q', "--quiet") > 0;
-        String drkit = quiet ? "error" : verbosity >= 2 ? "debug" : verbosity == 1 ? "info"
-                : java.util.Arrays.asList(args).contains("run") ? "info" : "warn"; // the daemon says what it does
+        String drkit = quiet
+                ? "error"
+                : verbosity >= 2
+                        ? "debug"
+                        : verbosity == 1
+                                ? "info"
+                                : java.util.Arrays.asList(args).contains("run")
+                                        ? "info"
+                                        : "warn"; // the daemon says what it does
         String others = quiet ? "error" : verbosity >= 3 ? "debug" : "warn";
         boolean levelGiven = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") != null;
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", others);

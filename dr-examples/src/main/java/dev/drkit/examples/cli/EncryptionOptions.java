@@ -12,20 +12,26 @@ import picocli.CommandLine.Option;
 
 /** {@code --encrypt-to PUBLIC_KEY_FILE... [--passphrase-file FILE]} for backups. */
 final class EncryptionOptions {
-    @Option(names = "--encrypt-to", paramLabel = "PUBLIC_KEY_FILE",
+    @Option(
+            names = "--encrypt-to",
+            paramLabel = "PUBLIC_KEY_FILE",
             description = "Encrypt to the OpenPGP public key(s) in this file (repeatable; gpg can open the result).")
     List<Path> publicKeys = new ArrayList<>();
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE",
-            description = "Also (or only) encrypt with the passphrase on the first line of FILE (env DRKIT_PASSPHRASE).")
+    @Option(
+            names = "--passphrase-file",
+            paramLabel = "FILE",
+            description =
+                    "Also (or only) encrypt with the passphrase on the first line of FILE (env DRKIT_PASSPHRASE).")
     Path passphraseFile;
 
-    @Option(names = "--sign-with", paramLabel = "SECRET_KEY_FILE",
+    @Option(
+            names = "--sign-with",
+            paramLabel = "SECRET_KEY_FILE",
             description = "Sign the manifest with this OpenPGP key (manifest.json.asc; gpg --verify checks it).")
     Path signingKey;
 
-    @Option(names = "--sign-passphrase-file", paramLabel = "FILE",
-            description = "Passphrase of the --sign-with key.")
+    @Option(names = "--sign-passphrase-file", paramLabel = "FILE", description = "Passphrase of the --sign-with key.")
     Path signingPassphraseFile;
 
     /** The manifest signer (from the options, else the setup file's {@code sign-with}), or null. */
@@ -35,7 +41,8 @@ final class EncryptionOptions {
         if (key == null) {
             return null;
         }
-        Path passphraseFrom = signingKey != null ? signingPassphraseFile
+        Path passphraseFrom = signingKey != null
+                ? signingPassphraseFile
                 : setup.path("sign-passphrase-file").orElse(null);
         char[] passphrase = passphraseFrom == null ? null : Passphrases.fromFile(passphraseFrom);
         return dev.drkit.crypto.PgpManifestSigner.fromFile(key, passphrase);

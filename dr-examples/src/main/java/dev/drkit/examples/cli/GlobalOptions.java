@@ -10,11 +10,17 @@ import picocli.CommandLine.ScopeType;
 
 /** Options every command takes, before or after the command name. */
 final class GlobalOptions {
-    @Option(names = "--repo", paramLabel = "URI", scope = ScopeType.INHERIT,
+    @Option(
+            names = "--repo",
+            paramLabel = "URI",
+            scope = ScopeType.INHERIT,
             description = "Repository: file:/path or a plain path (env DRKIT_REPO).")
     String repo;
 
-    @Option(names = "--config", paramLabel = "FILE", scope = ScopeType.INHERIT,
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            scope = ScopeType.INHERIT,
             description = "Declarative setup (drkit.yaml): repository, copies, targets, keys, retention, schedules, "
                     + "objectives (env DRKIT_CONFIG).")
     java.nio.file.Path config;
@@ -24,14 +30,22 @@ final class GlobalOptions {
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Machine-readable output on stdout.")
     boolean json;
 
-    @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT, description = "Only errors on stderr.")
+    @Option(
+            names = {"-q", "--quiet"},
+            scope = ScopeType.INHERIT,
+            description = "Only errors on stderr.")
     boolean quiet;
 
-    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+    @Option(
+            names = {"-v", "--verbose"},
+            scope = ScopeType.INHERIT,
             description = "Log what happens on stderr; -vv also how (debug), -vvv every library's debug log too.")
     boolean[] verbose = new boolean[0];
 
-    @Option(names = "--lock-wait", paramLabel = "DURATION", scope = ScopeType.INHERIT,
+    @Option(
+            names = "--lock-wait",
+            paramLabel = "DURATION",
+            scope = ScopeType.INHERIT,
             description = "How long to wait for a lock held by another process (default: fail at once).")
     String lockWait;
 
@@ -103,20 +117,30 @@ final class GlobalOptions {
     }
 
     /** Opens the kit with encryption for new artifacts and/or decryption keys for reading. */
-    DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
-               dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
-               dev.drkit.spi.ManifestVerifier trusted) {
+    DrKit open(
+            PrintWriter err,
+            String compression,
+            dev.drkit.spi.EncryptionStage encryption,
+            dev.drkit.spi.DecryptionStage decryption,
+            dev.drkit.spi.ManifestSigner signer,
+            dev.drkit.spi.ManifestVerifier trusted) {
         return open(err, compression, encryption, decryption, signer, trusted, java.util.List.of());
     }
 
     /** {@link #open(PrintWriter, String)} with keys and extra listeners (the daemon's). */
-    DrKit open(PrintWriter err, String compression, dev.drkit.spi.EncryptionStage encryption,
-               dev.drkit.spi.DecryptionStage decryption, dev.drkit.spi.ManifestSigner signer,
-               dev.drkit.spi.ManifestVerifier trusted, java.util.List<dev.drkit.DrListener> listeners) {
+    DrKit open(
+            PrintWriter err,
+            String compression,
+            dev.drkit.spi.EncryptionStage encryption,
+            dev.drkit.spi.DecryptionStage decryption,
+            dev.drkit.spi.ManifestSigner signer,
+            dev.drkit.spi.ManifestVerifier trusted,
+            java.util.List<dev.drkit.DrListener> listeners) {
         String uri = repository();
         if (uri == null) {
-            throw new ConfigException("no repository: give --repo URI (e.g. --repo /var/backups/drkit), set DRKIT_REPO, "
-                    + "or name one in the --config file");
+            throw new ConfigException(
+                    "no repository: give --repo URI (e.g. --repo /var/backups/drkit), set DRKIT_REPO, "
+                            + "or name one in the --config file");
         }
         DrKitConfig.Builder config = DrKitConfig.builder().repository(uri);
         if (compression == null && setup() != null) {
@@ -128,8 +152,12 @@ final class GlobalOptions {
         if (lockWait != null) {
             config.lockWait(dev.drkit.Settings.parseDuration("--lock-wait", lockWait));
         }
-        DrKit.Builder b = DrKit.builder().config(config.build()).encryption(encryption).decryption(decryption)
-                .signer(signer).trustedSignatures(trusted);
+        DrKit.Builder b = DrKit.builder()
+                .config(config.build())
+                .encryption(encryption)
+                .decryption(decryption)
+                .signer(signer)
+                .trustedSignatures(trusted);
         if (!quiet && !json && System.console() != null) {
             b.listener(new ConsoleProgress(err));
         }
@@ -159,8 +187,9 @@ final class GlobalOptions {
      */
     static String safe(String text) {
         StringBuilder b = new StringBuilder(text.length());
-        text.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c)
-                || Character.getType(c) == Character.FORMAT ? '?' : c));
+        text.codePoints()
+                .forEach(c -> b.appendCodePoint(
+                        Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c));
         return b.toString();
     }
 

@@ -3,12 +3,14 @@ package dev.drkit.examples.cli;
 import dev.drkit.DrKit;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code drkit init}: creates the repository (a first backup does too; reading commands never do). */
-@Command(name = "init", description = "Create the repository at --repo (a first backup does too; list, status, "
-        + "verify, restore and check never create one).")
+@Command(
+        name = "init",
+        description = "Create the repository at --repo (a first backup does too; list, status, "
+                + "verify, restore and check never create one).")
 final class InitCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -6,17 +6,15 @@ import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit list [--name NAME]}. */
 @Command(name = "list", description = "List complete backups, oldest first.")
 final class ListCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-
 
     @Option(names = "--name", paramLabel = "NAME", description = "Only this target.")
     String name;
@@ -31,15 +29,17 @@ final class ListCommand implements Callable<Integer> {
             if (global.json) {
                 List<Object> all = new java.util.ArrayList<>(backups);
                 for (dev.drkit.DamagedBackup d : damaged) {
-                    all.add(java.util.Map.of("target", d.target(), "id", d.id(), "damaged", true, "reason",
-                            d.reason()));
+                    all.add(java.util.Map.of(
+                            "target", d.target(), "id", d.id(), "damaged", true, "reason", d.reason()));
                 }
                 GlobalOptions.printJson(out, all);
                 return 0;
             }
             for (dev.drkit.DamagedBackup d : damaged) {
-                spec.commandLine().getErr().println("drkit: backup " + d.target() + "/" + d.id()
-                        + " is DAMAGED and left out: " + GlobalOptions.safe(d.reason()) + " (drkit check names what to do)");
+                spec.commandLine()
+                        .getErr()
+                        .println("drkit: backup " + d.target() + "/" + d.id() + " is DAMAGED and left out: "
+                                + GlobalOptions.safe(d.reason()) + " (drkit check names what to do)");
             }
             spec.commandLine().getErr().flush();
             if (backups.isEmpty() && damaged.isEmpty()) {
@@ -51,20 +51,32 @@ final class ListCommand implements Callable<Integer> {
             java.time.Instant now = java.time.Instant.now();
             java.util.Map<String, String> locked = new java.util.HashMap<>();
             for (BackupManifest m : backups) {
-                kit.lockedUntil(m).filter(t -> t.isAfter(now)).ifPresent(t -> locked.put(m.target() + "/" + m.id(),
-                        t.toString()));
+                kit.lockedUntil(m)
+                        .filter(t -> t.isAfter(now))
+                        .ifPresent(t -> locked.put(m.target() + "/" + m.id(), t.toString()));
             }
             String lockHeader = locked.isEmpty() ? "" : "  IMMUTABLE UNTIL";
-            out.printf("%-16s %-24s %-10s %-6s %-20s %8s %10s %10s%s%n", "TARGET", "ID", "TYPE", "KIND", "STARTED",
-                    "SECONDS", "RAW", "STORED", lockHeader);
+            out.printf(
+                    "%-16s %-24s %-10s %-6s %-20s %8s %10s %10s%s%n",
+                    "TARGET", "ID", "TYPE", "KIND", "STARTED", "SECONDS", "RAW", "STORED", lockHeader);
             for (BackupManifest m : backups) {
                 String lock = locked.isEmpty() ? "" : "  " + locked.getOrDefault(m.target() + "/" + m.id(), "-");
-                out.printf("%-16s %-24s %-10s %-6s %-20s %8.1f %10s %10s%s%n", m.target(), m.id(), m.type(), m.kind(),
-                        m.startedAt().toString().substring(0, 19) + "Z", m.duration().toMillis() / 1000.0,
-                        Sizes.human(m.rawSize()), Sizes.human(m.storedSize()), lock);
+                out.printf(
+                        "%-16s %-24s %-10s %-6s %-20s %8.1f %10s %10s%s%n",
+                        m.target(),
+                        m.id(),
+                        m.type(),
+                        m.kind(),
+                        m.startedAt().toString().substring(0, 19) + "Z",
+                        m.duration().toMillis() / 1000.0,
+                        Sizes.human(m.rawSize()),
+                        Sizes.human(m.storedSize()),
+                        lock);
             }
             for (dev.drkit.DamagedBackup d : damaged) {
-                out.printf("%-16s %-24s %-10s %-6s %s%n", d.target(), d.id(), "?", "DAMAGED", GlobalOptions.safe(d.reason()));
+                out.printf(
+                        "%-16s %-24s %-10s %-6s %s%n",
+                        d.target(), d.id(), "?", "DAMAGED", GlobalOptions.safe(d.reason()));
             }
             out.flush();
             return 0;

@@ -31,13 +31,58 @@ final class MessageFlags {
 
     /** Settings keys that the flag of the same name sets (in the commands' {@code call()} methods). */
     private static final java.util.Set<String> SAME_NAME = java.util.Set.of(
-            "secret-key", "passphrase-file", "encrypt-to", "path", "exclude", "include", "to",
-            "url", "user", "password-file", "bin-dir", "server-bin-dir", "data-dir", "jobs", "wal-timeout",
-            "wal-source", "incremental", "checksum", "globals", "to-database", "table", "schema", "no-owner",
-            "no-privileges", "validate", "restore-command", "time", "lsn", "xid", "target-name", "immediate",
-            "target-action", "stage-wal", "start", "start-port", "slot", "endpoint", "bucket", "prefix",
-            "versions", "full", "to-bucket", "latest-only", "uri", "to-uri", "to-dir", "mode", "match",
-            "tls-ca", "timeout", "server-version", "redis-server");
+            "secret-key",
+            "passphrase-file",
+            "encrypt-to",
+            "path",
+            "exclude",
+            "include",
+            "to",
+            "url",
+            "user",
+            "password-file",
+            "bin-dir",
+            "server-bin-dir",
+            "data-dir",
+            "jobs",
+            "wal-timeout",
+            "wal-source",
+            "incremental",
+            "checksum",
+            "globals",
+            "to-database",
+            "table",
+            "schema",
+            "no-owner",
+            "no-privileges",
+            "validate",
+            "restore-command",
+            "time",
+            "lsn",
+            "xid",
+            "target-name",
+            "immediate",
+            "target-action",
+            "stage-wal",
+            "start",
+            "start-port",
+            "slot",
+            "endpoint",
+            "bucket",
+            "prefix",
+            "versions",
+            "full",
+            "to-bucket",
+            "latest-only",
+            "uri",
+            "to-uri",
+            "to-dir",
+            "mode",
+            "match",
+            "tls-ca",
+            "timeout",
+            "server-version",
+            "redis-server");
 
     /** API terms and what this CLI calls them; longer terms first where one starts another. */
     private static final Map<String, String> API_TERMS = Map.of(
@@ -47,12 +92,18 @@ final class MessageFlags {
             "WalArchive.fetch", "'drkit --repo REPO wal-fetch %f %p'",
             "WalArchive's dataDir", "--pgdata",
             "PostgresWalStreamer", "drkit wal-stream");
-    private static final Pattern API_TERM = Pattern.compile("\\b(" + String.join("|", API_TERMS.keySet().stream()
-            .sorted(java.util.Comparator.comparingInt(String::length).reversed()).map(Pattern::quote).toList())
+
+    private static final Pattern API_TERM = Pattern.compile("\\b("
+            + String.join(
+                    "|",
+                    API_TERMS.keySet().stream()
+                            .sorted(java.util.Comparator.comparingInt(String::length)
+                                    .reversed())
+                            .map(Pattern::quote)
+                            .toList())
             + ")\\b");
 
-    private MessageFlags() {
-    }
+    private MessageFlags() {}
 
     /**
      * The message with every settings key this CLI has a flag for, and every API term above,
@@ -62,8 +113,8 @@ final class MessageFlags {
         if (message == null) {
             return null;
         }
-        String keys = KEY.matcher(message).replaceAll(m -> Matcher.quoteReplacement(
-                flag(m.group(1)).orElse(m.group())));
+        String keys = KEY.matcher(message)
+                .replaceAll(m -> Matcher.quoteReplacement(flag(m.group(1)).orElse(m.group())));
         return API_TERM.matcher(keys).replaceAll(m -> Matcher.quoteReplacement(API_TERMS.get(m.group(1))));
     }
 

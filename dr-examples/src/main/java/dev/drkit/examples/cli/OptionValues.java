@@ -4,8 +4,7 @@ import dev.drkit.Settings;
 
 /** Copies the command-line options that were given into target settings. */
 final class OptionValues {
-    private OptionValues() {
-    }
+    private OptionValues() {}
 
     /** Sets {@code key} when the option was given; an option left out leaves the setting (or the setup file's) alone. */
     static Settings.Builder set(Settings.Builder b, String key, String value) {

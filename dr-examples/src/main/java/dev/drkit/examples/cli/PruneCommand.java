@@ -10,30 +10,44 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit prune [--name NAME] [--keep-* N] [--keep-within D] [--dry-run]}. */
-@Command(name = "prune", description = "Expire backups by retention rules (restic's semantics) and remove "
-        + "incomplete ones. Without any --keep rule nothing expires, unless --config gives each target its retention.")
+@Command(
+        name = "prune",
+        description =
+                "Expire backups by retention rules (restic's semantics) and remove "
+                        + "incomplete ones. Without any --keep rule nothing expires, unless --config gives each target its retention.")
 final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-
     @Option(names = "--name", paramLabel = "NAME", description = "Only this target (default: every target).")
     String name;
 
-    @Option(names = "--keep-last", paramLabel = "N", defaultValue = "0") int last;
-    @Option(names = "--keep-hourly", paramLabel = "N", defaultValue = "0") int hourly;
-    @Option(names = "--keep-daily", paramLabel = "N", defaultValue = "0") int daily;
-    @Option(names = "--keep-weekly", paramLabel = "N", defaultValue = "0") int weekly;
-    @Option(names = "--keep-monthly", paramLabel = "N", defaultValue = "0") int monthly;
-    @Option(names = "--keep-yearly", paramLabel = "N", defaultValue = "0") int yearly;
+    @Option(names = "--keep-last", paramLabel = "N", defaultValue = "0")
+    int last;
 
-    @Option(names = "--keep-within", paramLabel = "DURATION",
+    @Option(names = "--keep-hourly", paramLabel = "N", defaultValue = "0")
+    int hourly;
+
+    @Option(names = "--keep-daily", paramLabel = "N", defaultValue = "0")
+    int daily;
+
+    @Option(names = "--keep-weekly", paramLabel = "N", defaultValue = "0")
+    int weekly;
+
+    @Option(names = "--keep-monthly", paramLabel = "N", defaultValue = "0")
+    int monthly;
+
+    @Option(names = "--keep-yearly", paramLabel = "N", defaultValue = "0")
+    int yearly;
+
+    @Option(
+            names = "--keep-within",
+            paramLabel = "DURATION",
             description = "Keep everything within this long of the newest backup: 36h, 7d, 4w, 12m, 1y.")
     String within;
 
@@ -45,9 +59,15 @@ final class PruneCommand implements Callable<Integer> {
         GlobalOptions global = GlobalOptions.of(spec);
         GfsRetentionPolicy policy;
         try {
-            policy = GfsRetentionPolicy.builder().keepLast(last).keepHourly(hourly).keepDaily(daily)
-                    .keepWeekly(weekly).keepMonthly(monthly).keepYearly(yearly)
-                    .keepWithin(within == null ? null : Settings.parseDuration("--keep-within", within)).build();
+            policy = GfsRetentionPolicy.builder()
+                    .keepLast(last)
+                    .keepHourly(hourly)
+                    .keepDaily(daily)
+                    .keepWeekly(weekly)
+                    .keepMonthly(monthly)
+                    .keepYearly(yearly)
+                    .keepWithin(within == null ? null : Settings.parseDuration("--keep-within", within))
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new dev.drkit.ConfigException(e.getMessage());
         }
@@ -70,7 +90,8 @@ final class PruneCommand implements Callable<Integer> {
     /** Without --keep rules and with a setup file: each target (--name, else all) by its own retention. */
     private int pruneAsSetUp(GlobalOptions global, PrintWriter out) {
         dev.drkit.core.config.Setup setup = global.setup();
-        List<dev.drkit.core.config.Setup.Target> targets = name != null ? List.of(setup.target(name))
+        List<dev.drkit.core.config.Setup.Target> targets = name != null
+                ? List.of(setup.target(name))
                 : List.copyOf(setup.targets().values());
         List<PruneResult> results = new java.util.ArrayList<>();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
@@ -100,7 +121,9 @@ final class PruneCommand implements Callable<Integer> {
         for (Map.Entry<String, RetentionPlan> e : r.plans().entrySet()) {
             out.println(e.getKey() + ": " + e.getValue().policy());
             for (RetentionPlan.Decision d : e.getValue().decisions()) {
-                out.printf("  %-6s %-24s %s%n", d.keep() ? "keep" : "expire", d.backupId(), String.join(", ", d.reasons()));
+                out.printf(
+                        "  %-6s %-24s %s%n",
+                        d.keep() ? "keep" : "expire", d.backupId(), String.join(", ", d.reasons()));
             }
             expired += e.getValue().expired().size();
             List<String> incomplete = r.incompleteRemoved().getOrDefault(e.getKey(), List.of());
@@ -121,7 +144,7 @@ final class PruneCommand implements Callable<Integer> {
                         + ")");
             }
         }
-        out.println(r.dryRun() ? "dry run: " + expired + " backup(s) would be deleted"
-                : expired + " backup(s) deleted");
+        out.println(
+                r.dryRun() ? "dry run: " + expired + " backup(s) would be deleted" : expired + " backup(s) deleted");
     }
 }

@@ -10,16 +10,15 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit restore --name NAME (--latest | --id ID) [type options] [--force]}. */
 @Command(name = "restore", description = "Restore a backup into a new or empty destination (or --force).")
 final class RestoreCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
-
 
     @Mixin
     BackupSelection selection;
@@ -30,7 +29,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--to", paramLabel = "DIR", description = "files: the destination directory.")
     String to;
 
-    @Option(names = "--include", paramLabel = "GLOB",
+    @Option(
+            names = "--include",
+            paramLabel = "GLOB",
             description = "files: restore only entries matching the glob (repeatable), e.g. 'etc/nginx/**'.")
     List<String> includes = new ArrayList<>();
 
@@ -40,7 +41,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     PostgresOptions postgres;
 
-    @Option(names = "--to-database", paramLabel = "DB",
+    @Option(
+            names = "--to-database",
+            paramLabel = "DB",
             description = "postgres-logical: database to restore into (created; an existing one needs --force).")
     String toDatabase;
 
@@ -65,38 +68,55 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--endpoint", paramLabel = "URL", description = "minio-bucket: http(s)://HOST:PORT to restore to.")
     String endpoint;
 
-    @Option(names = "--to-bucket", paramLabel = "BUCKET",
+    @Option(
+            names = "--to-bucket",
+            paramLabel = "BUCKET",
             description = "minio-bucket: restore into this bucket (default: the original ones).")
     String toBucket;
 
-    @Option(names = "--prefix", paramLabel = "PREFIX", description = "minio-bucket: put restored objects under this prefix.")
+    @Option(
+            names = "--prefix",
+            paramLabel = "PREFIX",
+            description = "minio-bucket: put restored objects under this prefix.")
     String prefix;
 
-    @Option(names = "--to-dir", paramLabel = "DIR",
+    @Option(
+            names = "--to-dir",
+            paramLabel = "DIR",
             description = "redis: write dump.rdb into DIR for a stopped server (an existing one needs --force).")
     String toDir;
 
-    @Option(names = "--to-uri", paramLabel = "URI",
+    @Option(
+            names = "--to-uri",
+            paramLabel = "URI",
             description = "redis: restore keys online into redis://HOST:PORT (existing keys kept unless --force).")
     String toUri;
 
-    @Option(names = "--match", paramLabel = "PATTERN", description = "redis: only keys matching the glob, e.g. 'profile:*'.")
+    @Option(
+            names = "--match",
+            paramLabel = "PATTERN",
+            description = "redis: only keys matching the glob, e.g. 'profile:*'.")
     String match;
 
     @Option(names = "--tls-ca", paramLabel = "PEM", description = "redis: CA certificates to trust for rediss://.")
     String tlsCa;
 
-    @Option(names = "--server-version", paramLabel = "VERSION",
+    @Option(
+            names = "--server-version",
+            paramLabel = "VERSION",
             description = "redis --to-dir: the Redis version that will load the file (else redis-server --version).")
     String serverVersion;
 
-    @Option(names = "--time", paramLabel = "TIMESTAMP",
+    @Option(
+            names = "--time",
+            paramLabel = "TIMESTAMP",
             description = "postgres: recover to this time, e.g. 2025-01-03T14:05:00Z (point-in-time recovery); "
                     + "minio-bucket (a --versions backup): the buckets as they were at this time.")
     String time;
 
-    @Option(names = "--latest-only", description = "minio-bucket (a --versions backup): only the current versions, "
-            + "not the whole history.")
+    @Option(
+            names = "--latest-only",
+            description = "minio-bucket (a --versions backup): only the current versions, " + "not the whole history.")
     boolean latestOnly;
 
     @Option(names = "--lsn", paramLabel = "LSN", description = "postgres: recover to this WAL position.")
@@ -105,26 +125,39 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--xid", paramLabel = "XID", description = "postgres: recover to this transaction.")
     String xid;
 
-    @Option(names = "--target-name", paramLabel = "NAME",
+    @Option(
+            names = "--target-name",
+            paramLabel = "NAME",
             description = "postgres: recover to this restore point (pg_create_restore_point).")
     String targetName;
 
     @Option(names = "--immediate", description = "postgres: recover only until the backup is consistent.")
     boolean immediate;
 
-    @Option(names = "--target-action", paramLabel = "ACTION",
+    @Option(
+            names = "--target-action",
+            paramLabel = "ACTION",
             description = "postgres: promote (default), pause or shutdown when the target is reached.")
     String targetAction;
 
-    @Option(names = "--tablespace", paramLabel = "OID=DIR",
+    @Option(
+            names = "--tablespace",
+            paramLabel = "OID=DIR",
             description = "postgres: restore this tablespace into DIR instead of its original location (repeatable).")
     List<String> tablespaces = new ArrayList<>();
 
-    @Option(names = "--stage-wal", description = "postgres: copy the archived WAL next to the restored directory "
-            + "(DIR.drkit-wal) before recovery, so PostgreSQL reads it with cp instead of one wal-fetch per segment.")
+    @Option(
+            names = "--stage-wal",
+            description =
+                    "postgres: copy the archived WAL next to the restored directory "
+                            + "(DIR.drkit-wal) before recovery, so PostgreSQL reads it with cp instead of one wal-fetch per segment.")
     boolean stageWal;
 
-    @Option(names = "--start", paramLabel = "BIN_DIR", arity = "0..1", fallbackValue = "auto",
+    @Option(
+            names = "--start",
+            paramLabel = "BIN_DIR",
+            arity = "0..1",
+            fallbackValue = "auto",
             description = "postgres: start the restored cluster (pg_ctl from BIN_DIR, or found for its version) and "
                     + "wait until recovery has finished.")
     String start;
@@ -132,16 +165,21 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--start-port", paramLabel = "PORT", description = "postgres --start: the port to start it on.")
     Integer startPort;
 
-    @Option(names = "--restore-command", paramLabel = "COMMAND",
-            description = "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
+    @Option(
+            names = "--restore-command",
+            paramLabel = "COMMAND",
+            description =
+                    "postgres: the restore_command to write (default: this drkit's wal-fetch on this repository).")
     String restoreCommand;
 
     @Override
     public Integer call() throws java.io.IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        Settings.Builder options = postgres.addTo(Settings.builder()).addAll("include", includes)
-                .addAll("table", tables).addAll("schema", schemas);
+        Settings.Builder options = postgres.addTo(Settings.builder())
+                .addAll("include", includes)
+                .addAll("table", tables)
+                .addAll("schema", schemas);
         OptionValues.set(options, "to", to);
         OptionValues.set(options, "to-database", toDatabase);
         OptionValues.set(options, "jobs", jobs == null ? null : jobs.toString());
@@ -174,17 +212,23 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "target-name", targetName);
         OptionValues.set(options, "immediate", immediate ? "true" : null);
         OptionValues.set(options, "target-action", targetAction);
-        OptionValues.set(options, "restore-command", restoreCommand != null ? restoreCommand
-                : walFetchCommand(GlobalOptions.of(spec)));
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null, null, decryption.stage(global), null,
-                decryption.trusted())) {
-            RestoreResult r = kit.restore(new RestoreRequest(selection.name, selection.id(),
-                    global.targetOptions(selection.name, options.build()), force));
+        OptionValues.set(
+                options,
+                "restore-command",
+                restoreCommand != null ? restoreCommand : walFetchCommand(GlobalOptions.of(spec)));
+        try (DrKit kit = global.open(
+                spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {
+            RestoreResult r = kit.restore(new RestoreRequest(
+                    selection.name, selection.id(), global.targetOptions(selection.name, options.build()), force));
             if (global.json) {
                 GlobalOptions.printJson(out, r);
             } else if (!global.quiet) {
-                out.printf("restored %s backup %s (%s) in %.1fs%n", r.target(), r.backupId(),
-                        Sizes.human(r.rawBytes()), r.duration().toMillis() / 1000.0);
+                out.printf(
+                        "restored %s backup %s (%s) in %.1fs%n",
+                        r.target(),
+                        r.backupId(),
+                        Sizes.human(r.rawBytes()),
+                        r.duration().toMillis() / 1000.0);
             }
             out.flush();
         }
@@ -205,7 +249,11 @@ final class RestoreCommand implements Callable<Integer> {
             repo = java.nio.file.Path.of(repo).toAbsolutePath().toString();
         }
         List<String> cmd = new ArrayList<>(List.of(shellQuote(javaBin)));
-        String self = DrkitCli.class.getProtectionDomain().getCodeSource().getLocation().getPath();
+        String self = DrkitCli.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .getPath();
         if (self.endsWith(".jar")) {
             cmd.add("-jar");
             cmd.add(shellQuote(self));

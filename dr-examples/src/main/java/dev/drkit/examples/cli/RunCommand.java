@@ -14,18 +14,23 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit --config F run}: the scheduler daemon. */
-@Command(name = "run", description = "Run the --config setup's schedules until stopped (SIGTERM finishes or cleanly "
-        + "aborts the running job). Any number of instances may run one setup: each scheduled job runs once.")
+@Command(
+        name = "run",
+        description = "Run the --config setup's schedules until stopped (SIGTERM finishes or cleanly "
+                + "aborts the running job). Any number of instances may run one setup: each scheduled job runs once.")
 final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "5min",
+    @Option(
+            names = "--grace",
+            paramLabel = "DURATION",
+            defaultValue = "5min",
             description = "On shutdown, how long running jobs may finish before they are aborted (default 5min).")
     String grace;
 
@@ -35,27 +40,35 @@ final class RunCommand implements Callable<Integer> {
         Setup setup = global.requireSetup("run");
         PrintWriter err = spec.commandLine().getErr();
         List<DrListener> listeners = new ArrayList<>(List.of(new LoggingListener()));
-        WebhookListener webhook = setup.notifications().webhook() == null ? null
-                : new WebhookListener(setup.notifications().webhook(), setup.notifications().events(), 5,
-                Duration.ofSeconds(2));
+        WebhookListener webhook = setup.notifications().webhook() == null
+                ? null
+                : new WebhookListener(
+                        setup.notifications().webhook(), setup.notifications().events(), 5, Duration.ofSeconds(2));
         if (webhook != null) {
             listeners.add(webhook);
         }
         EncryptionOptions keys = new EncryptionOptions();
         CountDownLatch stopped = new CountDownLatch(1);
         try (DrKit kit = global.open(err, null, keys.stage(global), null, keys.signer(global), null, listeners)) {
-            DrScheduler scheduler = DrScheduler.start(kit, setup, Clock.systemUTC(), Duration.ofSeconds(1),
+            DrScheduler scheduler = DrScheduler.start(
+                    kit,
+                    setup,
+                    Clock.systemUTC(),
+                    Duration.ofSeconds(1),
                     dev.drkit.Settings.parseDuration("--grace", grace));
             err.println("drkit run: " + scheduler.jobs().size() + " job(s) on " + kit.repositoryDescription() + ": "
                     + scheduler.jobs());
             err.flush();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                scheduler.close();
-                if (webhook != null) {
-                    webhook.close();
-                }
-                stopped.countDown();
-            }, "drkit-run-stop"));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                scheduler.close();
+                                if (webhook != null) {
+                                    webhook.close();
+                                }
+                                stopped.countDown();
+                            },
+                            "drkit-run-stop"));
             stopped.await();
         }
         return 0;

@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Human-readable byte counts (binary units). */
 final class Sizes {
-    private Sizes() {
-    }
+    private Sizes() {}
 
     static String human(long bytes) {
         if (bytes < 1024) {

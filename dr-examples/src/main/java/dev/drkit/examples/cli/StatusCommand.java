@@ -9,13 +9,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code drkit status}: per target the newest and newest verified backup against the objectives; exit 1 when unhealthy. */
-@Command(name = "status", description = "Per target: newest backup and its age against the RPO, newest verified "
-        + "backup, newest restore test against the RTO; exit 0 only when every target is healthy (objectives from "
-        + "--config).")
+@Command(
+        name = "status",
+        description = "Per target: newest backup and its age against the RPO, newest verified "
+                + "backup, newest restore test against the RTO; exit 0 only when every target is healthy (objectives from "
+                + "--config).")
 final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -25,8 +27,11 @@ final class StatusCommand implements Callable<Integer> {
         GlobalOptions global = GlobalOptions.of(spec);
         Map<String, Objectives> objectives = new LinkedHashMap<>();
         if (global.setup() != null) {
-            global.setup().targets().values().forEach(t -> objectives.put(t.name(),
-                    t.objectives() == null ? new Objectives(null, null) : t.objectives()));
+            global.setup()
+                    .targets()
+                    .values()
+                    .forEach(t -> objectives.put(
+                            t.name(), t.objectives() == null ? new Objectives(null, null) : t.objectives()));
         }
         PrintWriter out = spec.commandLine().getOut();
         DrStatus status;
@@ -36,15 +41,20 @@ final class StatusCommand implements Callable<Integer> {
         if (global.json) {
             GlobalOptions.printJson(out, status);
         } else {
-            out.printf("%-22s %-24s %9s %8s %-24s %9s %8s  %s%n", "TARGET", "NEWEST BACKUP", "AGE", "RPO",
-                    "NEWEST VERIFIED", "RESTORE", "RTO", "HEALTH");
+            out.printf(
+                    "%-22s %-24s %9s %8s %-24s %9s %8s  %s%n",
+                    "TARGET", "NEWEST BACKUP", "AGE", "RPO", "NEWEST VERIFIED", "RESTORE", "RTO", "HEALTH");
             for (DrStatus.Target t : status.targets()) {
-                out.printf("%-22s %-24s %9s %8s %-24s %9s %8s  %s%n", t.name(), orDash(t.newestBackupId()),
-                        seconds(t.newestBackupAgeSeconds()), seconds(t.rpoSeconds() == null ? null
-                                : t.rpoSeconds().doubleValue()), orDash(t.newestVerifiedId()),
-                        seconds(t.lastRestoreTestSeconds()), seconds(t.rtoSeconds() == null ? null
-                                : t.rtoSeconds().doubleValue()), t.healthy() ? "ok" : "UNHEALTHY: "
-                                + String.join("; ", t.problems()));
+                out.printf(
+                        "%-22s %-24s %9s %8s %-24s %9s %8s  %s%n",
+                        t.name(),
+                        orDash(t.newestBackupId()),
+                        seconds(t.newestBackupAgeSeconds()),
+                        seconds(t.rpoSeconds() == null ? null : t.rpoSeconds().doubleValue()),
+                        orDash(t.newestVerifiedId()),
+                        seconds(t.lastRestoreTestSeconds()),
+                        seconds(t.rtoSeconds() == null ? null : t.rtoSeconds().doubleValue()),
+                        t.healthy() ? "ok" : "UNHEALTHY: " + String.join("; ", t.problems()));
             }
             status.problems().forEach(p -> out.println("repository: " + p));
             out.println(status.healthy() ? "healthy" : "UNHEALTHY");
@@ -61,7 +71,8 @@ final class StatusCommand implements Callable<Integer> {
         if (s == null) {
             return "-";
         }
-        return s >= 7200 ? String.format(Locale.ROOT, "%.1fh", s / 3600) : s >= 120
-                ? String.format(Locale.ROOT, "%.1fmin", s / 60) : String.format(Locale.ROOT, "%.1fs", s);
+        return s >= 7200
+                ? String.format(Locale.ROOT, "%.1fh", s / 3600)
+                : s >= 120 ? String.format(Locale.ROOT, "%.1fmin", s / 60) : String.format(Locale.ROOT, "%.1fs", s);
     }
 }

@@ -8,27 +8,33 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code drkit wal-push %p} and {@code drkit wal-fetch %f %p}: PostgreSQL's archive and restore commands. */
 final class WalCommands {
-    private WalCommands() {
-    }
+    private WalCommands() {}
 
-    @Command(name = "wal-push", description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %%p'). "
-            + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
-            + "under an archived name are refused.")
+    @Command(
+            name = "wal-push",
+            description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %%p'). "
+                    + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
+                    + "under an archived name are refused.")
     static final class Push implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p, relative to the data directory).")
+        @Parameters(
+                index = "0",
+                paramLabel = "PATH",
+                description = "The WAL file (%%p, relative to the data directory).")
         Path file;
 
-        @Option(names = "--pgdata", paramLabel = "DIR",
+        @Option(
+                names = "--pgdata",
+                paramLabel = "DIR",
                 description = "The cluster's data directory (default: the current directory, as for archive_command).")
         Path pgdata;
 
@@ -40,19 +46,24 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
-            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
+            try (DrKit kit =
+                    global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);
                 if (!global.quiet && global.verbosity() > 0) {
-                    spec.commandLine().getOut().println(wal.getFileName() + ": " + r.name().toLowerCase());
+                    spec.commandLine()
+                            .getOut()
+                            .println(wal.getFileName() + ": " + r.name().toLowerCase());
                 }
             }
             return 0;
         }
     }
 
-    @Command(name = "wal-fetch", description = "Restore one WAL file (restore_command = 'drkit --repo R wal-fetch %%f %%p'). "
-            + "Exits 0 when found, 1 when the repository does not hold it, 255 on errors (which makes PostgreSQL "
-            + "stop recovery instead of ending it early).")
+    @Command(
+            name = "wal-fetch",
+            description = "Restore one WAL file (restore_command = 'drkit --repo R wal-fetch %%f %%p'). "
+                    + "Exits 0 when found, 1 when the repository does not hold it, 255 on errors (which makes PostgreSQL "
+                    + "stop recovery instead of ending it early).")
     static final class Fetch implements Callable<Integer> {
         static final int ERROR = 255;
 
@@ -65,7 +76,9 @@ final class WalCommands {
         @Parameters(index = "1", paramLabel = "TARGET", description = "Where to write it (%%p).")
         Path target;
 
-        @Option(names = "--pgdata", paramLabel = "DIR",
+        @Option(
+                names = "--pgdata",
+                paramLabel = "DIR",
                 description = "The data directory being recovered (default: the current directory).")
         Path pgdata;
 
@@ -78,7 +91,8 @@ final class WalCommands {
             PrintWriter err = spec.commandLine().getErr();
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
-                boolean found = new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
+                boolean found =
+                        new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
                 return found ? 0 : 1;
             } catch (Exception e) {
                 err.println("drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(e.getMessage()));
@@ -88,9 +102,11 @@ final class WalCommands {
         }
     }
 
-    @Command(name = "wal-stream", description = "Stream WAL from a PostgreSQL server into the repository over the "
-            + "replication protocol, from a physical replication slot, until stopped (SIGTERM/SIGINT store the "
-            + "current segment as .partial). An alternative to archive_command with an RPO of about a second.")
+    @Command(
+            name = "wal-stream",
+            description = "Stream WAL from a PostgreSQL server into the repository over the "
+                    + "replication protocol, from a physical replication slot, until stopped (SIGTERM/SIGINT store the "
+                    + "current segment as .partial). An alternative to archive_command with an RPO of about a second.")
     static final class Stream implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -98,11 +114,16 @@ final class WalCommands {
         @Mixin
         PostgresOptions postgres;
 
-        @Option(names = "--slot", paramLabel = "NAME", description = "Physical replication slot (default drkit; created "
-                + "when missing).")
+        @Option(
+                names = "--slot",
+                paramLabel = "NAME",
+                description = "Physical replication slot (default drkit; created " + "when missing).")
         String slot;
 
-        @Option(names = "--spool", paramLabel = "DIR", required = true,
+        @Option(
+                names = "--spool",
+                paramLabel = "DIR",
+                required = true,
                 description = "Local directory for the segment being received.")
         Path spoolDir;
 
@@ -115,19 +136,23 @@ final class WalCommands {
             dev.drkit.Settings.Builder s = postgres.addTo(dev.drkit.Settings.builder());
             OptionValues.set(s, "slot", slot);
             java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-            try (DrKit kit = global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
-                dev.drkit.postgres.PostgresWalStreamer streamer = dev.drkit.postgres.PostgresWalStreamer.start(
-                        s.build(), kit.archive(WalArchive.AREA), spoolDir);
-                Thread hook = new Thread(() -> {
-                    try {
-                        streamer.close();
-                    } catch (java.io.IOException e) {
-                        spec.commandLine().getErr().println("drkit: storing the partial segment failed: "
-                                + e.getMessage());
-                    } finally {
-                        stopped.countDown();
-                    }
-                }, "drkit-wal-stream-stop");
+            try (DrKit kit =
+                    global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
+                dev.drkit.postgres.PostgresWalStreamer streamer =
+                        dev.drkit.postgres.PostgresWalStreamer.start(s.build(), kit.archive(WalArchive.AREA), spoolDir);
+                Thread hook = new Thread(
+                        () -> {
+                            try {
+                                streamer.close();
+                            } catch (java.io.IOException e) {
+                                spec.commandLine()
+                                        .getErr()
+                                        .println("drkit: storing the partial segment failed: " + e.getMessage());
+                            } finally {
+                                stopped.countDown();
+                            }
+                        },
+                        "drkit-wal-stream-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 stopped.await();
             }

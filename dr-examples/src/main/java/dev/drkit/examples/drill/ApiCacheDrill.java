@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 public final class ApiCacheDrill implements AutoCloseable {
     /** The classic plan's API objectives. */
     static final Duration API_RPO = Duration.ofHours(1);
+
     static final Duration API_RTO = Duration.ofHours(1);
     static final String TARGET = "api-sessions";
     private static final String EMBEDDED = "redis-server-6.2.6-v5-linux-amd64";
@@ -58,8 +59,9 @@ public final class ApiCacheDrill implements AutoCloseable {
     }
 
     /** Plays the scenario, or returns none (with a note) where no Redis server can run. */
-    public List<DrillReport.Scenario> run() throws IOException, InterruptedException,
-            java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+    public List<DrillReport.Scenario> run()
+            throws IOException, InterruptedException, java.util.concurrent.ExecutionException,
+                    java.util.concurrent.TimeoutException {
         Optional<Path> binary = binary();
         if (binary.isEmpty()) {
             notes.add("API session store skipped: no redis-server on PATH and the bundled one is for Linux x86-64");
@@ -74,8 +76,8 @@ public final class ApiCacheDrill implements AutoCloseable {
             RedisCommands<String, String> redis = c.sync();
             List<io.lettuce.core.RedisFuture<String>> pending = new ArrayList<>();
             for (int i = 0; i < SESSIONS; i++) {
-                String value = "{\"user\":" + i + ",\"scopes\":[\"reports\"],\"token\":\"" + Integer.toHexString(i * 7919)
-                        + "\"}";
+                String value = "{\"user\":" + i + ",\"scopes\":[\"reports\"],\"token\":\""
+                        + Integer.toHexString(i * 7919) + "\"}";
                 values.put("session:" + i, value);
                 pending.add(c.async().setex("session:" + i, 86_400, value));
             }
@@ -84,12 +86,13 @@ public final class ApiCacheDrill implements AutoCloseable {
             }
             Instant loaded = Instant.now();
             values.keySet().forEach(k -> written.put(k, loaded));
-            BackupResult snapshot = kit.backup(new TargetSpec(TARGET, "redis", Settings.builder().set("uri", uri)
-                    .build()));
+            BackupResult snapshot = kit.backup(new TargetSpec(
+                    TARGET, "redis", Settings.builder().set("uri", uri).build()));
             VerifyReport verified = kit.verify(TARGET, snapshot.id(), VerifyLevel.DECODE);
             if (!verified.passed()) {
-                throw new DrException(DrException.ErrorCode.VERIFICATION_FAILED, "the Redis snapshot did not verify: "
-                        + verified.problems());
+                throw new DrException(
+                        DrException.ErrorCode.VERIFICATION_FAILED,
+                        "the Redis snapshot did not verify: " + verified.problems());
             }
             step("RDB snapshot " + snapshot.id() + " of " + SESSIONS + " sessions taken and verified");
             notes.add("Redis snapshot " + snapshot.id() + " of the API's sessions: RDB structure, CRC-64 and key "
@@ -106,7 +109,8 @@ public final class ApiCacheDrill implements AutoCloseable {
             step("disaster: FLUSHALL emptied the API's session store at " + disaster);
 
             long start = System.nanoTime();
-            kit.restore(RestoreRequest.latest(TARGET, Settings.builder().set("to-uri", uri).build()));
+            kit.restore(RestoreRequest.latest(
+                    TARGET, Settings.builder().set("to-uri", uri).build()));
             long present = 0;
             Instant newestKept = null;
             boolean valuesMatch = true;
@@ -121,20 +125,30 @@ public final class ApiCacheDrill implements AutoCloseable {
             long ttl = redis.ttl("session:7");
             double rto = (System.nanoTime() - start) / 1e9;
             long lost = written.size() - present;
-            boolean validated = present == SESSIONS && valuesMatch && ttl > 0 && ttl <= 86_400
-                    && redis.dbsize() == SESSIONS;
-            double rpo = newestKept == null ? Double.POSITIVE_INFINITY
+            boolean validated =
+                    present == SESSIONS && valuesMatch && ttl > 0 && ttl <= 86_400 && redis.dbsize() == SESSIONS;
+            double rpo = newestKept == null
+                    ? Double.POSITIVE_INFINITY
                     : Duration.between(newestKept, disaster).toMillis() / 1000.0;
             step("sessions restored online: " + present + " of " + written.size() + " present, " + lost
                     + " written after the snapshot lost");
-            List<String> checks = List.of(present + " sessions restored: every one in the snapshot, each value "
+            List<String> checks = List.of(
+                    present + " sessions restored: every one in the snapshot, each value "
                             + (valuesMatch ? "equals" : "DIFFERS FROM") + " the one written",
                     lost + " sessions written after the snapshot are lost, as an RPO by snapshot allows",
                     "TTLs kept (session:7 expires in " + ttl + " s)");
             boolean met = rpo <= API_RPO.toSeconds() && rto <= API_RTO.toSeconds();
-            return List.of(new DrillReport.Scenario("flushed sessions", "API sessions", "FLUSHALL emptied the API's "
-                    + "Redis; the newest RDB snapshot was restored into it online (RESTORE with the keys' TTLs).", rpo,
-                    rto, API_RPO.toSeconds(), API_RTO.toSeconds(), checks, validated && met));
+            return List.of(new DrillReport.Scenario(
+                    "flushed sessions",
+                    "API sessions",
+                    "FLUSHALL emptied the API's "
+                            + "Redis; the newest RDB snapshot was restored into it online (RESTORE with the keys' TTLs).",
+                    rpo,
+                    rto,
+                    API_RPO.toSeconds(),
+                    API_RTO.toSeconds(),
+                    checks,
+                    validated && met));
         }
     }
 
@@ -167,10 +181,27 @@ public final class ApiCacheDrill implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--port", String.valueOf(port), "--bind",
-                "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--repl-diskless-sync-delay", "0", "--logfile", dir.resolve("redis.log").toString()));
-        server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile())
+        List<String> cmd = new ArrayList<>(List.of(
+                binary.toString(),
+                "--port",
+                String.valueOf(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                dir.toString(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--repl-diskless-sync-delay",
+                "0",
+                "--logfile",
+                dir.resolve("redis.log").toString()));
+        server = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("stdout.log").toFile())
                 .start();
         String uri = "redis://127.0.0.1:" + port;
         client = RedisClient.create(uri);

@@ -44,7 +44,7 @@ final class AppWriter implements Runnable {
     @Override
     public void run() {
         try (Connection c = pg.connect(database);
-             PreparedStatement insert = c.prepareStatement("INSERT INTO activity (note) VALUES (?) RETURNING id")) {
+                PreparedStatement insert = c.prepareStatement("INSERT INTO activity (note) VALUES (?) RETURNING id")) {
             for (long n = 1; running; n++) {
                 insert.setString(1, "order " + n);
                 try (ResultSet rs = insert.executeQuery()) {
@@ -80,8 +80,9 @@ final class AppWriter implements Runnable {
      */
     Loss lossAgainst(EmbeddedPostgres recovered, String db, Instant disaster) throws SQLException {
         Set<Long> present = new HashSet<>();
-        try (Connection c = recovered.connect(db); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT id FROM activity")) {
+        try (Connection c = recovered.connect(db);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT id FROM activity")) {
             while (rs.next()) {
                 present.add(rs.getLong(1));
             }
@@ -103,7 +104,8 @@ final class AppWriter implements Runnable {
         if (before == 0) {
             throw new IllegalStateException("the application acknowledged no write before the disaster");
         }
-        double rpo = newestKept == null ? Double.POSITIVE_INFINITY
+        double rpo = newestKept == null
+                ? Double.POSITIVE_INFINITY
                 : Duration.between(newestKept, disaster).toNanos() / 1e9;
         return new Loss(before, lost, rpo);
     }
@@ -115,8 +117,13 @@ final class AppWriter implements Runnable {
      */
     record Loss(int acknowledged, int lostWrites, double rpoSeconds) {
         String describe() {
-            return String.format(Locale.ROOT, "%d of %d acknowledged application writes lost; the newest kept write "
-                    + "was acknowledged %.3f s before the disaster", lostWrites, acknowledged, rpoSeconds);
+            return String.format(
+                    Locale.ROOT,
+                    "%d of %d acknowledged application writes lost; the newest kept write "
+                            + "was acknowledged %.3f s before the disaster",
+                    lostWrites,
+                    acknowledged,
+                    rpoSeconds);
         }
 
         @Override

@@ -41,6 +41,7 @@ import java.util.Map;
 public final class DatabaseDrill implements AutoCloseable {
     /** The classic plan's database objectives. */
     static final Duration DB_RPO = Duration.ofHours(1);
+
     static final Duration DB_RTO = Duration.ofHours(2);
     static final String PHYSICAL = "corporate-intel-db";
     static final String LOGICAL = "corporate-intel-dump";
@@ -69,8 +70,8 @@ public final class DatabaseDrill implements AutoCloseable {
      * @param faults faults to inject ({@link #LATE_PITR_TARGET}: recover to just after the
      *        accidental deletion instead of before it), empty for a real drill
      */
-    public DatabaseDrill(DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes,
-                         java.util.Set<String> faults) {
+    public DatabaseDrill(
+            DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes, java.util.Set<String> faults) {
         this.kit = kit;
         this.work = work;
         this.repository = repository;
@@ -86,7 +87,8 @@ public final class DatabaseDrill implements AutoCloseable {
         List<DrillReport.Scenario> scenarios = new ArrayList<>();
         scenarios.add(attempt("accidental deletion", this::accidentalDeletion));
         BackupResult second = kit.backup(new TargetSpec(PHYSICAL, "postgres", physicalSettings(true)));
-        step("incremental base backup " + second.id() + " taken (" + second.manifest().storedSize() + " bytes stored)");
+        step("incremental base backup " + second.id() + " taken ("
+                + second.manifest().storedSize() + " bytes stored)");
         notes.add("physical incremental backup " + second.id() + " on top of " + first.id());
         Thread.sleep(1000); // the application keeps writing after the newest backup
         Outcome lost = loseDatabase();
@@ -101,8 +103,13 @@ public final class DatabaseDrill implements AutoCloseable {
             return run.play();
         } catch (Exception e) {
             step("scenario '" + name + "' FAILED: " + e);
-            return DrillReport.Scenario.failed(name, "database", "The recovery could not be completed.",
-                    DB_RPO.toSeconds(), DB_RTO.toSeconds(), e);
+            return DrillReport.Scenario.failed(
+                    name,
+                    "database",
+                    "The recovery could not be completed.",
+                    DB_RPO.toSeconds(),
+                    DB_RTO.toSeconds(),
+                    e);
         }
     }
 
@@ -121,8 +128,11 @@ public final class DatabaseDrill implements AutoCloseable {
         step("sample database " + DATABASE + " loaded: " + SampleDatabase.describe(live, DATABASE));
         Path secrets = Files.createDirectories(work.resolve("secrets"));
         Path password = live.writePasswordFile(secrets.resolve("pg-password"));
-        connection = Settings.builder().set("url", live.jdbcUrl(DATABASE)).set("user", EmbeddedPostgres.SUPERUSER)
-                .set("password-file", password.toString()).build();
+        connection = Settings.builder()
+                .set("url", live.jdbcUrl(DATABASE))
+                .set("user", EmbeddedPostgres.SUPERUSER)
+                .set("password-file", password.toString())
+                .build();
         streamer = PostgresWalStreamer.start(connection, kit.archive(WalArchive.AREA), pg.resolve("wal-spool"));
         step("WAL streaming into the repository (physical replication slot 'drkit')");
         app = AppWriter.start(live, DATABASE);
@@ -133,12 +143,20 @@ public final class DatabaseDrill implements AutoCloseable {
         BackupResult full = kit.backup(new TargetSpec(PHYSICAL, "postgres", physicalSettings(false)));
         step("physical base backup " + full.id() + " taken (" + full.manifest().rawSize() + " bytes read, "
                 + full.manifest().storedSize() + " stored)");
-        VerifyReport tested = kit.verify(PHYSICAL, full.id(), VerifyLevel.RESTORE, connection.toBuilder()
-                .set("server-bin-dir", bin.toString()).add("validate", "SELECT count(*) > 0 FROM filings").build());
+        VerifyReport tested = kit.verify(
+                PHYSICAL,
+                full.id(),
+                VerifyLevel.RESTORE,
+                connection.toBuilder()
+                        .set("server-bin-dir", bin.toString())
+                        .add("validate", "SELECT count(*) > 0 FROM filings")
+                        .build());
         requirePassed(tested, "the base backup's restore test");
         step("base backup " + full.id() + " restore-tested: restored, started, queried, removed");
         notes.add("physical base backup " + full.id() + ": restore test passed ("
-                + tested.results().stream().map(r -> r.verifier() + " " + r.status()).toList() + ")");
+                + tested.results().stream()
+                        .map(r -> r.verifier() + " " + r.status())
+                        .toList() + ")");
         try {
             BackupResult dump = kit.backup(new TargetSpec(LOGICAL, "postgres-logical", connection));
             requirePassed(kit.verify(LOGICAL, dump.id(), VerifyLevel.DECODE), "the logical backup's verification");
@@ -152,8 +170,13 @@ public final class DatabaseDrill implements AutoCloseable {
     }
 
     private Settings physicalSettings(boolean incremental) {
-        return connection.toBuilder().set("data-dir", live.dataDir().toString()).set("wal-source", "stream")
-                .set("wal-timeout", "2m").set("jobs", "2").set("incremental", String.valueOf(incremental)).build();
+        return connection.toBuilder()
+                .set("data-dir", live.dataDir().toString())
+                .set("wal-source", "stream")
+                .set("wal-timeout", "2m")
+                .set("jobs", "2")
+                .set("incremental", String.valueOf(incremental))
+                .build();
     }
 
     // -------------------------------------------------------------- scenarios
@@ -163,7 +186,8 @@ public final class DatabaseDrill implements AutoCloseable {
         String before = SampleDatabase.digest(live, DATABASE);
         Instant disaster = Instant.now();
         int deleted;
-        try (Connection c = live.connect(DATABASE); Statement s = c.createStatement()) {
+        try (Connection c = live.connect(DATABASE);
+                Statement s = c.createStatement()) {
             deleted = s.executeUpdate("DELETE FROM filings WHERE id % 2 = 0");
         }
         Instant afterDelete = Instant.now();
@@ -175,19 +199,31 @@ public final class DatabaseDrill implements AutoCloseable {
         Path dest = pg.resolve("pitr");
         Instant pointInTime = faults.contains(LATE_PITR_TARGET) ? afterDelete : disaster;
         String target = pointInTime.atOffset(ZoneOffset.UTC).toString();
-        kit.restore(RestoreRequest.latest(PHYSICAL, Settings.builder().set("to", dest.toString()).set("time", target)
-                .set("stage-wal", "true").set("restore-command", "false").build()));
+        kit.restore(RestoreRequest.latest(
+                PHYSICAL,
+                Settings.builder()
+                        .set("to", dest.toString())
+                        .set("time", target)
+                        .set("stage-wal", "true")
+                        .set("restore-command", "false")
+                        .build()));
         Recovered r = recover(dest, disaster);
         double rto = seconds(start);
         boolean identical = before.equals(r.digest);
-        step("point-in-time copy validated: filings " + (identical ? "as before the DELETE" : "DIFFERENT")
-                + ", " + r.loss);
+        step("point-in-time copy validated: filings " + (identical ? "as before the DELETE" : "DIFFERENT") + ", "
+                + r.loss);
         r.cluster.stop(false);
-        return scenario("accidental deletion", "A DELETE removed half of the filings table; the cluster was "
-                + "recovered side by side to the moment before it (--time " + target + ") and checked.",
-                r.loss.rpoSeconds(), rto, List.of("filings digest " + (identical ? "equals" : "differs from")
-                        + " the digest taken just before the DELETE (" + before.substring(0, 12) + "...)",
-                        r.loss.describe(), "the recovered copy was promoted and accepts writes"),
+        return scenario(
+                "accidental deletion",
+                "A DELETE removed half of the filings table; the cluster was "
+                        + "recovered side by side to the moment before it (--time " + target + ") and checked.",
+                r.loss.rpoSeconds(),
+                rto,
+                List.of(
+                        "filings digest " + (identical ? "equals" : "differs from")
+                                + " the digest taken just before the DELETE (" + before.substring(0, 12) + "...)",
+                        r.loss.describe(),
+                        "the recovered copy was promoted and accepts writes"),
                 identical && r.loss.lostWrites() == 0);
     }
 
@@ -206,23 +242,33 @@ public final class DatabaseDrill implements AutoCloseable {
     private DrillReport.Scenario lossOfDatabase(Outcome lost) throws IOException, SQLException {
         long start = System.nanoTime();
         Path dest = pg.resolve("restored");
-        kit.restore(RestoreRequest.latest(PHYSICAL, Settings.builder().set("to", dest.toString())
-                .set("stage-wal", "true").set("restore-command", "false").build()));
+        kit.restore(RestoreRequest.latest(
+                PHYSICAL,
+                Settings.builder()
+                        .set("to", dest.toString())
+                        .set("stage-wal", "true")
+                        .set("restore-command", "false")
+                        .build()));
         Recovered r = recover(dest, lost.disaster);
         double rto = seconds(start);
         boolean identical = lost.digest.equals(r.digest);
         step("restored cluster validated: filings " + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
         r.cluster.stop(false);
-        return scenario("loss of database", "The server crashed and its data directory was deleted; the newest "
-                + "base backup was restored into a new directory with all streamed WAL, started and checked.",
-                r.loss.rpoSeconds(), rto, List.of("filings digest " + (identical ? "equals" : "differs from")
-                        + " the digest taken before the loss", r.loss.describe(),
+        return scenario(
+                "loss of database",
+                "The server crashed and its data directory was deleted; the newest "
+                        + "base backup was restored into a new directory with all streamed WAL, started and checked.",
+                r.loss.rpoSeconds(),
+                rto,
+                List.of(
+                        "filings digest " + (identical ? "equals" : "differs from")
+                                + " the digest taken before the loss",
+                        r.loss.describe(),
                         "recovered to the end of the streamed WAL (including the partial segment) and promoted"),
                 identical);
     }
 
-    private DrillReport.Scenario corruptedBackup(Outcome lost, BackupResult newest)
-            throws IOException, SQLException {
+    private DrillReport.Scenario corruptedBackup(Outcome lost, BackupResult newest) throws IOException, SQLException {
         Sabotage.flipByte(repository, newest.manifest());
         step("disaster: one byte flipped in the stored data of the newest backup " + newest.id());
         long start = System.nanoTime();
@@ -233,21 +279,36 @@ public final class DatabaseDrill implements AutoCloseable {
         step("verify detected the corruption: " + broken.problems().get(0));
         BackupManifest fallback = Sabotage.previousGood(kit, PHYSICAL, newest.id());
         Path dest = pg.resolve("fallback");
-        kit.restore(new RestoreRequest(PHYSICAL, fallback.id(), Settings.builder().set("to", dest.toString())
-                .set("stage-wal", "true").set("restore-command", "false").build(), false));
+        kit.restore(new RestoreRequest(
+                PHYSICAL,
+                fallback.id(),
+                Settings.builder()
+                        .set("to", dest.toString())
+                        .set("stage-wal", "true")
+                        .set("restore-command", "false")
+                        .build(),
+                false));
         Recovered r = recover(dest, lost.disaster);
         double rto = seconds(start);
         boolean identical = lost.digest.equals(r.digest);
         step("previous good backup " + fallback.id() + " rolled forward and validated: filings "
                 + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
         r.cluster.stop(false);
-        return scenario("corrupted backup", "With the database lost, its newest backup turned out corrupted: "
-                + "verification detected it, and the previous good backup was restored and rolled forward "
-                + "through the WAL.", r.loss.rpoSeconds(), rto, List.of("verify --level checksum failed on "
-                        + newest.id() + ": " + broken.problems().get(0), "restored " + fallback.id()
-                        + ", the newest backup that passes verification", "filings digest "
-                        + (identical ? "equals" : "differs from") + " the digest taken before the loss",
-                        r.loss.describe()), identical);
+        return scenario(
+                "corrupted backup",
+                "With the database lost, its newest backup turned out corrupted: "
+                        + "verification detected it, and the previous good backup was restored and rolled forward "
+                        + "through the WAL.",
+                r.loss.rpoSeconds(),
+                rto,
+                List.of(
+                        "verify --level checksum failed on " + newest.id() + ": "
+                                + broken.problems().get(0),
+                        "restored " + fallback.id() + ", the newest backup that passes verification",
+                        "filings digest " + (identical ? "equals" : "differs from")
+                                + " the digest taken before the loss",
+                        r.loss.describe()),
+                identical);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -256,21 +317,23 @@ public final class DatabaseDrill implements AutoCloseable {
     private Recovered recover(Path dataDir, Instant disaster) throws IOException, SQLException {
         EmbeddedPostgres cluster = track(EmbeddedPostgres.open(bin, dataDir, live.password()));
         cluster.awaitPromotion(Duration.ofMinutes(30));
-        try (Connection c = cluster.connect(DATABASE); Statement s = c.createStatement()) {
+        try (Connection c = cluster.connect(DATABASE);
+                Statement s = c.createStatement()) {
             s.execute("CREATE TEMP TABLE drill_write_check AS SELECT 1"); // accepts writes
         }
-        return new Recovered(cluster, SampleDatabase.digest(cluster, DATABASE),
-                app.lossAgainst(cluster, DATABASE, disaster));
+        return new Recovered(
+                cluster, SampleDatabase.digest(cluster, DATABASE), app.lossAgainst(cluster, DATABASE, disaster));
     }
 
     /** A WAL segment of a cluster. */
-    private record Segment(long systemId, String name) {
-    }
+    private record Segment(long systemId, String name) {}
 
     private Segment switchWal() throws SQLException {
-        try (Connection c = live.connect(DATABASE); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_switch_wal(), (SELECT timeline_id FROM pg_control_checkpoint()),"
-                     + " (SELECT system_identifier FROM pg_control_system())")) {
+        try (Connection c = live.connect(DATABASE);
+                Statement s = c.createStatement();
+                ResultSet rs =
+                        s.executeQuery("SELECT pg_switch_wal(), (SELECT timeline_id FROM pg_control_checkpoint()),"
+                                + " (SELECT system_identifier FROM pg_control_system())")) {
             rs.next();
             long end = WalArchive.parseLsn(rs.getString(1));
             return new Segment(rs.getLong(3), WalArchive.segmentName(rs.getInt(2), end - 1, SEGMENT_SIZE));
@@ -282,8 +345,11 @@ public final class DatabaseDrill implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
         while (!archive.contains(segment.systemId(), segment.name())) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the WAL streamer did not store segment " + segment.name() + " within 2 "
-                        + "minutes" + (streamer.lastError() != null ? ": " + streamer.lastError().getMessage() : ""));
+                throw new IllegalStateException(
+                        "the WAL streamer did not store segment " + segment.name() + " within 2 " + "minutes"
+                                + (streamer.lastError() != null
+                                        ? ": " + streamer.lastError().getMessage()
+                                        : ""));
             }
             Thread.sleep(50);
         }
@@ -295,17 +361,17 @@ public final class DatabaseDrill implements AutoCloseable {
         return cluster;
     }
 
-    private static DrillReport.Scenario scenario(String name, String what, double rpo, double rto,
-                                                 List<String> checks, boolean validated) {
+    private static DrillReport.Scenario scenario(
+            String name, String what, double rpo, double rto, List<String> checks, boolean validated) {
         boolean met = rpo <= DB_RPO.toSeconds() && rto <= DB_RTO.toSeconds();
-        return new DrillReport.Scenario(name, "database", what, rpo, rto, DB_RPO.toSeconds(), DB_RTO.toSeconds(),
-                checks, validated && met);
+        return new DrillReport.Scenario(
+                name, "database", what, rpo, rto, DB_RPO.toSeconds(), DB_RTO.toSeconds(), checks, validated && met);
     }
 
     private static void requirePassed(VerifyReport r, String what) {
         if (!r.passed()) {
-            throw new DrException(DrException.ErrorCode.VERIFICATION_FAILED, what + " failed: "
-                    + String.join("; ", r.problems()));
+            throw new DrException(
+                    DrException.ErrorCode.VERIFICATION_FAILED, what + " failed: " + String.join("; ", r.problems()));
         }
     }
 
@@ -342,9 +408,7 @@ public final class DatabaseDrill implements AutoCloseable {
         }
     }
 
-    private record Outcome(String digest, Instant disaster) {
-    }
+    private record Outcome(String digest, Instant disaster) {}
 
-    private record Recovered(EmbeddedPostgres cluster, String digest, AppWriter.Loss loss) {
-    }
+    private record Recovered(EmbeddedPostgres cluster, String digest, AppWriter.Loss loss) {}
 }

@@ -29,15 +29,35 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
      * @param checks what was checked to call the recovery good
      * @param passed whether the recovery was validated and both objectives were met
      */
-    public record Scenario(String name, String system, String what, double achievedRpoSeconds,
-                           double achievedRtoSeconds, long objectiveRpoSeconds, long objectiveRtoSeconds,
-                           List<String> checks, boolean passed) {
+    public record Scenario(
+            String name,
+            String system,
+            String what,
+            double achievedRpoSeconds,
+            double achievedRtoSeconds,
+            long objectiveRpoSeconds,
+            long objectiveRtoSeconds,
+            List<String> checks,
+            boolean passed) {
 
         /** A scenario whose recovery could not be completed at all. */
-        public static Scenario failed(String name, String system, String what, long objectiveRpoSeconds,
-                                      long objectiveRtoSeconds, Exception cause) {
-            return new Scenario(name, system, what, Double.NaN, Double.NaN, objectiveRpoSeconds, objectiveRtoSeconds,
-                    List.of("FAILED: " + cause), false);
+        public static Scenario failed(
+                String name,
+                String system,
+                String what,
+                long objectiveRpoSeconds,
+                long objectiveRtoSeconds,
+                Exception cause) {
+            return new Scenario(
+                    name,
+                    system,
+                    what,
+                    Double.NaN,
+                    Double.NaN,
+                    objectiveRpoSeconds,
+                    objectiveRtoSeconds,
+                    List.of("FAILED: " + cause),
+                    false);
         }
     }
 
@@ -48,12 +68,27 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
     /** The report as a plain-text table. */
     public String table() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-22s %-14s %12s %12s %12s %12s  %s%n", "SCENARIO", "SYSTEM",
-                "RPO", "RPO GOAL", "RTO", "RTO GOAL", "RESULT"));
+        sb.append(String.format(
+                Locale.ROOT,
+                "%-22s %-14s %12s %12s %12s %12s  %s%n",
+                "SCENARIO",
+                "SYSTEM",
+                "RPO",
+                "RPO GOAL",
+                "RTO",
+                "RTO GOAL",
+                "RESULT"));
         for (Scenario s : scenarios) {
-            sb.append(String.format(Locale.ROOT, "%-22s %-14s %12s %12s %12s %12s  %s%n", s.name(), s.system(),
-                    seconds(s.achievedRpoSeconds()), human(s.objectiveRpoSeconds()), seconds(s.achievedRtoSeconds()),
-                    human(s.objectiveRtoSeconds()), s.passed() ? "PASS" : "FAIL"));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "%-22s %-14s %12s %12s %12s %12s  %s%n",
+                    s.name(),
+                    s.system(),
+                    seconds(s.achievedRpoSeconds()),
+                    human(s.objectiveRpoSeconds()),
+                    seconds(s.achievedRtoSeconds()),
+                    human(s.objectiveRtoSeconds()),
+                    s.passed() ? "PASS" : "FAIL"));
         }
         return sb.toString();
     }
@@ -61,14 +96,28 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
     /** The report as Markdown. */
     public String markdown() {
         StringBuilder sb = new StringBuilder("# drkit DR drill\n\n");
-        sb.append("Started ").append(startedAt).append(", repository `").append(repository).append("`.\n\n");
+        sb.append("Started ")
+                .append(startedAt)
+                .append(", repository `")
+                .append(repository)
+                .append("`.\n\n");
         sb.append("| scenario | system | achieved RPO | RPO objective | achieved RTO | RTO objective | result |\n");
         sb.append("|---|---|---|---|---|---|---|\n");
         for (Scenario s : scenarios) {
-            sb.append("| ").append(s.name()).append(" | ").append(s.system()).append(" | ")
-                    .append(seconds(s.achievedRpoSeconds())).append(" | ").append(human(s.objectiveRpoSeconds()))
-                    .append(" | ").append(seconds(s.achievedRtoSeconds())).append(" | ")
-                    .append(human(s.objectiveRtoSeconds())).append(" | ").append(s.passed() ? "PASS" : "FAIL")
+            sb.append("| ")
+                    .append(s.name())
+                    .append(" | ")
+                    .append(s.system())
+                    .append(" | ")
+                    .append(seconds(s.achievedRpoSeconds()))
+                    .append(" | ")
+                    .append(human(s.objectiveRpoSeconds()))
+                    .append(" | ")
+                    .append(seconds(s.achievedRtoSeconds()))
+                    .append(" | ")
+                    .append(human(s.objectiveRtoSeconds()))
+                    .append(" | ")
+                    .append(s.passed() ? "PASS" : "FAIL")
                     .append(" |\n");
         }
         sb.append('\n');

@@ -27,6 +27,7 @@ import java.util.List;
 public final class FilesDrill {
     /** The classic plan backs up volumes and configuration daily at 03:00; restores take at most an hour. */
     static final Duration CONFIG_RPO = Duration.ofHours(24);
+
     static final Duration CONFIG_RTO = Duration.ofHours(1);
     private static final String TARGET = "config";
 
@@ -78,8 +79,13 @@ public final class FilesDrill {
                 "restored tree digest " + after.substring(0, 16) + " " + (identical ? "equals" : "differs from")
                         + " the digest taken just before the loss",
                 "names, permissions (0600 secrets), symlinks and contents compared");
-        return scenario("lost configuration", "Loss of the configuration directory; restored from the newest backup "
-                + "into a new directory.", rpo, rto, checks, identical);
+        return scenario(
+                "lost configuration",
+                "Loss of the configuration directory; restored from the newest backup " + "into a new directory.",
+                rpo,
+                rto,
+                checks,
+                identical);
     }
 
     private DrillReport.Scenario corruptedBackup(Path config) throws IOException {
@@ -107,24 +113,40 @@ public final class FilesDrill {
         boolean identical = before.equals(after);
         step("restored the previous good backup " + fallback.id() + ": " + (identical ? "identical" : "DIFFERENT"));
         double rpo = Duration.between(fallback.finishedAt(), disaster).toMillis() / 1000.0;
-        List<String> checks = List.of("verify --level checksum failed on the corrupted backup and named its artifact",
+        List<String> checks = List.of(
+                "verify --level checksum failed on the corrupted backup and named its artifact",
                 "the newest backup that passes verification (" + fallback.id() + ") was restored",
                 "restored tree digest " + (identical ? "equals" : "differs from") + " the live configuration's");
-        return scenario("corrupted backup", "The newest backup is corrupted at rest; verification detects it and "
-                + "the previous good backup is restored.", rpo, rto, checks, identical);
+        return scenario(
+                "corrupted backup",
+                "The newest backup is corrupted at rest; verification detects it and "
+                        + "the previous good backup is restored.",
+                rpo,
+                rto,
+                checks,
+                identical);
     }
 
-    private static DrillReport.Scenario scenario(String name, String what, double rpo, double rto, List<String> checks,
-                                                 boolean validated) {
+    private static DrillReport.Scenario scenario(
+            String name, String what, double rpo, double rto, List<String> checks, boolean validated) {
         boolean met = rpo <= CONFIG_RPO.toSeconds() && rto <= CONFIG_RTO.toSeconds();
-        return new DrillReport.Scenario(name, "configuration", what, rpo, rto, CONFIG_RPO.toSeconds(),
-                CONFIG_RTO.toSeconds(), checks, validated && met);
+        return new DrillReport.Scenario(
+                name,
+                "configuration",
+                what,
+                rpo,
+                rto,
+                CONFIG_RPO.toSeconds(),
+                CONFIG_RTO.toSeconds(),
+                checks,
+                validated && met);
     }
 
     private static void requirePassed(VerifyReport r) {
         if (!r.passed()) {
-            throw new DrException(DrException.ErrorCode.VERIFICATION_FAILED, "fresh backup failed verification: "
-                    + String.join("; ", r.problems()));
+            throw new DrException(
+                    DrException.ErrorCode.VERIFICATION_FAILED,
+                    "fresh backup failed verification: " + String.join("; ", r.problems()));
         }
     }
 
@@ -135,28 +157,34 @@ public final class FilesDrill {
 
     /** A small service configuration like the one a DR plan protects. */
     static final class SampleConfig {
-        private SampleConfig() {
-        }
+        private SampleConfig() {}
 
         static Path create(Path root) throws IOException {
             Files.createDirectories(root.resolve("nginx/sites-enabled"));
             Files.createDirectories(root.resolve("tls"));
             Files.createDirectories(root.resolve("data/uploads"));
-            Files.writeString(root.resolve("docker-compose.yml"), "services:\n  api:\n    image: corporate-intel/api:1.8\n"
-                    + "    env_file: .env.production\n  db:\n    image: postgres:15\n");
-            Path env = Files.writeString(root.resolve(".env.production"),
+            Files.writeString(
+                    root.resolve("docker-compose.yml"),
+                    "services:\n  api:\n    image: corporate-intel/api:1.8\n"
+                            + "    env_file: .env.production\n  db:\n    image: postgres:15\n");
+            Path env = Files.writeString(
+                    root.resolve(".env.production"),
                     "DATABASE_URL=postgres://intel_user@db:5432/corporate_intel\nAPI_TOKEN=drill-not-a-real-token\n");
             Files.setPosixFilePermissions(env, PosixFilePermissions.fromString("rw-------"));
-            Files.writeString(root.resolve("nginx/nginx.conf"), "worker_processes auto;\nevents {}\nhttp {\n"
-                    + "  include sites-enabled/*;\n}\n");
-            Files.writeString(root.resolve("nginx/api.conf"), "server {\n  listen 443 ssl;\n  location / { "
-                    + "proxy_pass http://api:8000; }\n}\n");
+            Files.writeString(
+                    root.resolve("nginx/nginx.conf"),
+                    "worker_processes auto;\nevents {}\nhttp {\n" + "  include sites-enabled/*;\n}\n");
+            Files.writeString(
+                    root.resolve("nginx/api.conf"),
+                    "server {\n  listen 443 ssl;\n  location / { " + "proxy_pass http://api:8000; }\n}\n");
             Files.createSymbolicLink(root.resolve("nginx/sites-enabled/api.conf"), Path.of("../api.conf"));
-            Path key = Files.writeString(root.resolve("tls/server.key"), "-----BEGIN PRIVATE KEY-----\n"
-                    + "drill sample, not a key\n-----END PRIVATE KEY-----\n");
+            Path key = Files.writeString(
+                    root.resolve("tls/server.key"),
+                    "-----BEGIN PRIVATE KEY-----\n" + "drill sample, not a key\n-----END PRIVATE KEY-----\n");
             Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-            Files.writeString(root.resolve("tls/server.crt"), "-----BEGIN CERTIFICATE-----\ndrill sample\n"
-                    + "-----END CERTIFICATE-----\n");
+            Files.writeString(
+                    root.resolve("tls/server.crt"),
+                    "-----BEGIN CERTIFICATE-----\ndrill sample\n" + "-----END CERTIFICATE-----\n");
             return root;
         }
     }

@@ -14,13 +14,18 @@ import java.util.List;
 
 /** Corrupting a backup on purpose, and finding the good one to fall back to: the drill's corrupted-backup scenarios. */
 final class Sabotage {
-    private Sabotage() {
-    }
+    private Sabotage() {}
 
     /** Flips a byte in the middle of the backup's largest stored artifact, in the drill's own local repository. */
     static void flipByte(Path repository, BackupManifest m) throws IOException {
-        ArtifactInfo a = m.artifacts().stream().max(Comparator.comparingLong(ArtifactInfo::storedSize)).orElseThrow();
-        Path object = repository.resolve("backups").resolve(m.target()).resolve(m.id()).resolve(a.storedName());
+        ArtifactInfo a = m.artifacts().stream()
+                .max(Comparator.comparingLong(ArtifactInfo::storedSize))
+                .orElseThrow();
+        Path object = repository
+                .resolve("backups")
+                .resolve(m.target())
+                .resolve(m.id())
+                .resolve(a.storedName());
         if (!Files.exists(object)) {
             throw new IllegalStateException("the drill corrupts backups in its own local repository only: " + object);
         }
@@ -38,7 +43,8 @@ final class Sabotage {
         List<BackupManifest> all = new ArrayList<>(kit.list(target));
         all.sort(Comparator.comparing(BackupManifest::startedAt).reversed());
         for (BackupManifest m : all) {
-            if (!m.id().equals(corruptId) && kit.verify(target, m.id(), VerifyLevel.DECODE).passed()) {
+            if (!m.id().equals(corruptId)
+                    && kit.verify(target, m.id(), VerifyLevel.DECODE).passed()) {
                 return m;
             }
         }

@@ -14,8 +14,7 @@ import java.util.stream.Stream;
 
 /** A digest of a directory tree: names, types, permissions, link targets and contents. */
 final class TreeDigest {
-    private TreeDigest() {
-    }
+    private TreeDigest() {}
 
     static String of(Path root) throws IOException {
         MessageDigest md = Sha256.newDigest();

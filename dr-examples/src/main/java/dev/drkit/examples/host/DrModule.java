@@ -36,7 +36,10 @@ public final class DrModule extends AbstractModule {
     @Provides
     @Singleton
     DrKitConfig config() {
-        return DrKitConfig.builder().repository(settings.repository().toString()).compression("zstd").build();
+        return DrKitConfig.builder()
+                .repository(settings.repository().toString())
+                .compression("zstd")
+                .build();
     }
 
     @Provides
@@ -44,7 +47,7 @@ public final class DrModule extends AbstractModule {
     DrKit drKit(DrKitConfig config, DrListener events) {
         return DrKit.builder()
                 .config(config)
-                .discoverProviders(false)                          // explicit registration only
+                .discoverProviders(false) // explicit registration only
                 .register(new FileStorageBackendProvider())
                 .register(new FilesBackupTargetProvider())
                 .register(new PostgresLogicalTargetProvider())

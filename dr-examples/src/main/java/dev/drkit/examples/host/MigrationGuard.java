@@ -9,12 +9,12 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.nio.file.Files;
-import java.io.IOException;
 import java.util.List;
 
 /**
@@ -43,15 +43,21 @@ public final class MigrationGuard {
      * @throws VerificationFailedException when a fresh backup does not verify (nothing is migrated)
      */
     public List<String> migrate(String... statements) throws SQLException, IOException {
-        BackupResult db = kit.backup(new TargetSpec(DATABASE_TARGET, "postgres-logical", Settings.builder()
-                .set("url", settings.jdbcUrl()).set("user", settings.user())
-                .set("password-file", settings.passwordFile().toString()).build()));
-        BackupResult config = kit.backup(TargetSpec.files(CONFIG_TARGET, settings.configDir().toString()));
+        BackupResult db = kit.backup(new TargetSpec(
+                DATABASE_TARGET,
+                "postgres-logical",
+                Settings.builder()
+                        .set("url", settings.jdbcUrl())
+                        .set("user", settings.user())
+                        .set("password-file", settings.passwordFile().toString())
+                        .build()));
+        BackupResult config =
+                kit.backup(TargetSpec.files(CONFIG_TARGET, settings.configDir().toString()));
         for (BackupResult r : List.of(db, config)) {
             VerifyReport report = kit.verify(r.manifest().target(), r.id(), VerifyLevel.DECODE);
             if (!report.passed()) {
-                throw new VerificationFailedException("backup " + r.id() + " did not verify; not migrating: "
-                        + report.problems());
+                throw new VerificationFailedException(
+                        "backup " + r.id() + " did not verify; not migrating: " + report.problems());
             }
         }
         String password = Files.readAllLines(settings.passwordFile()).get(0);

@@ -11,5 +11,4 @@ import java.nio.file.Path;
  * @param passwordFile a 0600 file holding that user's password (never the password itself)
  * @param configDir the service's configuration directory
  */
-public record ServiceSettings(Path repository, String jdbcUrl, String user, Path passwordFile, Path configDir) {
-}
+public record ServiceSettings(Path repository, String jdbcUrl, String user, Path passwordFile, Path configDir) {}

@@ -45,21 +45,36 @@ class CatalogCliIT {
         CliProcess.Result list = ok(CliProcess.run(repo, "list"));
         assertThat(list.out()).contains(older).containsPattern(newer + ".*DAMAGED");
         assertThat(list.err()).contains(newer).contains("DAMAGED");
-        JsonNode json = Json.mapper().readTree(ok(CliProcess.run(repo, "--json", "list")).out());
+        JsonNode json = Json.mapper()
+                .readTree(ok(CliProcess.run(repo, "--json", "list")).out());
         assertThat(json).hasSize(2);
         assertThat(json.get(1).get("damaged").asBoolean()).isTrue();
 
-        CliProcess.Result restore = ok(CliProcess.run(repo, "restore", "--name", "config", "--latest", "--to",
+        CliProcess.Result restore = ok(CliProcess.run(
+                repo,
+                "restore",
+                "--name",
+                "config",
+                "--latest",
+                "--to",
                 work.resolve("out").toString()));
         assertThat(restore.err()).contains("passed over damaged backup config/" + newer);
         assertThat(work.resolve("out").resolve(tree.toString().substring(1)).resolve("app.yaml"))
                 .hasContent("version: 1");
         // said even with warnings silenced: it decides which backup was restored
-        CliProcess.Result quiet = ok(CliProcess.run(repo, "-q", "restore", "--name", "config", "--latest", "--to",
+        CliProcess.Result quiet = ok(CliProcess.run(
+                repo,
+                "-q",
+                "restore",
+                "--name",
+                "config",
+                "--latest",
+                "--to",
                 work.resolve("out-quiet").toString()));
-        assertThat(quiet.err().strip()).isEqualTo("drkit: passed over damaged backup config/" + newer + " ("
-                + "its content does not match its checksum file manifest.json.sha256); the newest sound backup is "
-                + older);
+        assertThat(quiet.err().strip())
+                .isEqualTo("drkit: passed over damaged backup config/" + newer + " ("
+                        + "its content does not match its checksum file manifest.json.sha256); the newest sound backup is "
+                        + older);
 
         CliProcess.Result status = CliProcess.run(repo, "status");
         assertThat(status.exit()).isEqualTo(1);
@@ -68,7 +83,8 @@ class CatalogCliIT {
         CliProcess.Result check = CliProcess.run(repo, "check");
         assertThat(check.exit()).isEqualTo(1);
         assertThat(check.out()).contains("manifest damaged").contains("backups/config/" + newer + "/manifest.json");
-        JsonNode report = Json.mapper().readTree(CliProcess.run(repo, "--json", "check").out());
+        JsonNode report =
+                Json.mapper().readTree(CliProcess.run(repo, "--json", "check").out());
         assertThat(report.get("findings").get(0).get("kind").asText()).isEqualTo("MANIFEST_DAMAGED");
 
         CliProcess.Result prune = ok(CliProcess.run(repo, "prune", "--name", "config", "--keep-last", "1"));
@@ -88,8 +104,11 @@ class CatalogCliIT {
         // reading goes on (the configuration holds nothing backups depend on), with one line about it
         CliProcess.Result list = ok(CliProcess.run(repo, "list"));
         assertThat(list.out()).contains("config");
-        assertThat(list.err().strip()).contains("the repository configuration drkit-repository.json")
-                .contains("repair").doesNotContain("\n").doesNotContain("Jackson");
+        assertThat(list.err().strip())
+                .contains("the repository configuration drkit-repository.json")
+                .contains("repair")
+                .doesNotContain("\n")
+                .doesNotContain("Jackson");
         CliProcess.Result status = CliProcess.run(repo, "status");
         assertThat(status.exit()).isEqualTo(1);
         assertThat(status.out()).contains("repository: the repository configuration drkit-repository.json");

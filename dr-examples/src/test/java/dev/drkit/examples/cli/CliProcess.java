@@ -12,8 +12,7 @@ import java.util.concurrent.TimeUnit;
 final class CliProcess {
     static final Path JAR = Path.of("target", "drkit.jar").toAbsolutePath();
 
-    private CliProcess() {
-    }
+    private CliProcess() {}
 
     record Result(int exit, String out, String err) {
         String lastLine() {
@@ -51,12 +50,15 @@ final class CliProcess {
         try {
             ProcessBuilder pb = builder(repo, jvm, args);
             pb.environment().putAll(env);
-            Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            Process p =
+                    pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(10, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
                 throw new IllegalStateException("drkit " + String.join(" ", args) + " did not finish");
             }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            return new Result(
+                    p.exitValue(),
+                    Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(out);
@@ -66,8 +68,10 @@ final class CliProcess {
 
     /** Runs a shell pipeline, returning its stdout; fails on a non-zero exit. */
     static String sh(Path dir, String script) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", script).directory(dir.toFile())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", script)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new AssertionError("'" + script + "' failed with " + p.exitValue() + ":\n" + output);

@@ -18,13 +18,20 @@ class CliUsageIT {
 
     @Test
     void everyCommandsUsageRendersWithoutWarnings() throws Exception {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                CliProcess.JAR + java.io.File.pathSeparator + Path.of("target", "test-classes").toAbsolutePath(),
-                EveryUsage.class.getName()).redirectOutput(work.resolve("out").toFile())
-                .redirectError(work.resolve("err").toFile()).start();
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        CliProcess.JAR
+                                + java.io.File.pathSeparator
+                                + Path.of("target", "test-classes").toAbsolutePath(),
+                        EveryUsage.class.getName())
+                .redirectOutput(work.resolve("out").toFile())
+                .redirectError(work.resolve("err").toFile())
+                .start();
         assertThat(p.waitFor()).isZero();
         String out = Files.readString(work.resolve("out"), StandardCharsets.UTF_8);
-        assertThat(Files.readString(work.resolve("err"), StandardCharsets.UTF_8)).isEmpty();
+        assertThat(Files.readString(work.resolve("err"), StandardCharsets.UTF_8))
+                .isEmpty();
         assertThat(out).contains("The WAL file name (%f).").doesNotContain("%%");
         List<String> commands = new java.util.ArrayList<>();
         collect(new CommandLine(new DrkitCli()), commands);
@@ -44,7 +51,9 @@ class CliUsageIT {
         Path src = Files.createDirectories(work.resolve("src"));
         Files.writeString(src.resolve("app.conf"), "x=1\n");
         Path repo = work.resolve("repo");
-        assertThat(CliProcess.run(repo, "backup", "files", "--name", "t", "--path", src.toString()).exit()).isZero();
+        assertThat(CliProcess.run(repo, "backup", "files", "--name", "t", "--path", src.toString())
+                        .exit())
+                .isZero();
         Path garbage = Files.writeString(work.resolve("garbage.asc"), "not a key\n");
         Files.setPosixFilePermissions(garbage, PosixFilePermissions.fromString("rw-------"));
         Path open = Files.writeString(work.resolve("open.asc"), "whatever\n");
@@ -52,17 +61,47 @@ class CliUsageIT {
         String[][] cases = {
             {"keep-last must be >= 0", "prune", "--keep-last", "-3"},
             {"unknown verify level 'paranoid'", "verify", "--name", "t", "--latest", "--level", "paranoid"},
-            {"unknown compression 'rar'", "backup", "files", "--name", "t", "--path", src.toString(), "--compress", "rar"},
+            {
+                "unknown compression 'rar'",
+                "backup",
+                "files",
+                "--name",
+                "t",
+                "--path",
+                src.toString(),
+                "--compress",
+                "rar"
+            },
             {"invalid target name '../x'", "backup", "files", "--name", "../x", "--path", src.toString()},
-            {work.resolve("none.asc") + " does not exist", "restore", "--name", "t", "--latest", "--to",
-                work.resolve("r").toString(), "--secret-key", work.resolve("none.asc").toString()},
-            {garbage + " is not an OpenPGP secret key (armored or binary)", "verify", "--name", "t", "--latest",
-                "--secret-key", garbage.toString()},
-            {"chmod 600 " + open, "verify", "--name", "t", "--latest", "--secret-key", open.toString()}};
+            {
+                work.resolve("none.asc") + " does not exist",
+                "restore",
+                "--name",
+                "t",
+                "--latest",
+                "--to",
+                work.resolve("r").toString(),
+                "--secret-key",
+                work.resolve("none.asc").toString()
+            },
+            {
+                garbage + " is not an OpenPGP secret key (armored or binary)",
+                "verify",
+                "--name",
+                "t",
+                "--latest",
+                "--secret-key",
+                garbage.toString()
+            },
+            {"chmod 600 " + open, "verify", "--name", "t", "--latest", "--secret-key", open.toString()}
+        };
         for (String[] c : cases) {
             CliProcess.Result r = CliProcess.run(repo, java.util.Arrays.copyOfRange(c, 1, c.length));
             assertThat(r.exit()).as(String.join(" ", c) + "\n" + r.err()).isEqualTo(2);
-            assertThat(r.err().strip()).startsWith("drkit: ").contains(c[0]).doesNotContain("\n")
+            assertThat(r.err().strip())
+                    .startsWith("drkit: ")
+                    .contains(c[0])
+                    .doesNotContain("\n")
                     .doesNotContain("Exception");
         }
     }

@@ -31,37 +31,52 @@ class DrillIT {
             assertThat(s.get("achievedRpoSeconds").asDouble()).isPositive();
             assertThat(s.get("checks").toString()).contains("equals");
         }
-        assertThat(names).containsExactly("accidental deletion/database", "loss of database/database",
-                "corrupted backup/database", "flushed sessions/API sessions", "lost configuration/configuration",
-                "corrupted backup/configuration");
+        assertThat(names)
+                .containsExactly(
+                        "accidental deletion/database",
+                        "loss of database/database",
+                        "corrupted backup/database",
+                        "flushed sessions/API sessions",
+                        "lost configuration/configuration",
+                        "corrupted backup/configuration");
         for (JsonNode s : report.get("scenarios")) {
             if (s.get("system").asText().equals("database")) {
                 // WAL is streamed: the recovered databases lost at most a moment of the application's writes
-                assertThat(s.get("achievedRpoSeconds").asDouble()).as(s.toString()).isLessThan(5.0);
+                assertThat(s.get("achievedRpoSeconds").asDouble())
+                        .as(s.toString())
+                        .isLessThan(5.0);
                 assertThat(s.get("checks").toString()).contains("acknowledged application writes lost");
             }
         }
         assertThat(report.get("scenarios").get(0).get("checks").toString()).contains("\"0 of ");
-        assertThat(report.get("notes").toString()).contains("restore test passed").contains("logical backup")
+        assertThat(report.get("notes").toString())
+                .contains("restore test passed")
+                .contains("logical backup")
                 .contains("Redis snapshot");
         JsonNode sessions = report.get("scenarios").get(3);
-        assertThat(sessions.get("checks").toString()).contains("20000 sessions restored")
+        assertThat(sessions.get("checks").toString())
+                .contains("20000 sessions restored")
                 .contains("50 sessions written after the snapshot are lost");
         assertThat(sessions.get("objectiveRpoSeconds").asLong()).isEqualTo(3600);
         assertThat(r.err()).contains("verify detected the corruption").contains("embedded PostgreSQL started");
-        assertThat(dir.resolve("drill-report.md")).content().contains("| accidental deletion | database |")
-                .contains("| lost configuration |").contains("Overall: **PASS**");
+        assertThat(dir.resolve("drill-report.md"))
+                .content()
+                .contains("| accidental deletion | database |")
+                .contains("| lost configuration |")
+                .contains("Overall: **PASS**");
         assertThat(Files.exists(dir.resolve("drill-report.json"))).isTrue();
     }
 
     @Test
     void aRecoveryThatDoesNotValidateFailsTheDrillAndIsNamed() throws Exception {
         Path dir = work.resolve("sabotaged");
-        CliProcess.Result r = CliProcess.run(null, "drill", "--dir", dir.toString(), "--inject-fault",
-                "late-pitr-target");
+        CliProcess.Result r =
+                CliProcess.run(null, "drill", "--dir", dir.toString(), "--inject-fault", "late-pitr-target");
         assertThat(r.exit()).as(r.out()).isEqualTo(1);
-        assertThat(r.out()).containsPattern("accidental deletion +database .* FAIL")
-                .containsPattern("loss of database +database .* PASS").contains("overall: FAIL");
+        assertThat(r.out())
+                .containsPattern("accidental deletion +database .* FAIL")
+                .containsPattern("loss of database +database .* PASS")
+                .contains("overall: FAIL");
         assertThat(r.err()).contains("the drill FAILED: accidental deletion (database)");
         assertThat(dir).doesNotExist();
     }
@@ -70,13 +85,15 @@ class DrillIT {
     void theDrillUsesAGivenRepositoryOnlyWhenItIsEmpty() throws Exception {
         Path used = Files.createDirectories(work.resolve("used"));
         Files.writeString(used.resolve("keep.me"), "production backups\n");
-        CliProcess.Result refused = CliProcess.run(used, "drill", "--skip-database", "--dir", work.resolve("d1").toString());
+        CliProcess.Result refused = CliProcess.run(
+                used, "drill", "--skip-database", "--dir", work.resolve("d1").toString());
         assertThat(refused.exit()).isEqualTo(2);
         assertThat(refused.err()).contains("is not empty").contains("corrupts a backup on purpose");
         assertThat(used.resolve("keep.me")).hasContent("production backups");
 
         Path fresh = work.resolve("fresh-repo");
-        CliProcess.Result r = CliProcess.run(fresh, "drill", "--skip-database", "--dir", work.resolve("d2").toString());
+        CliProcess.Result r = CliProcess.run(
+                fresh, "drill", "--skip-database", "--dir", work.resolve("d2").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(fresh.resolve("backups/config")).isDirectory();
     }
@@ -86,7 +103,10 @@ class DrillIT {
         Path dir = work.resolve("gone");
         CliProcess.Result r = CliProcess.run(null, "drill", "--skip-database", "--dir", dir.toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("overall: PASS").contains("lost configuration").contains("corrupted backup")
+        assertThat(r.out())
+                .contains("overall: PASS")
+                .contains("lost configuration")
+                .contains("corrupted backup")
                 .doesNotContain("database");
         assertThat(dir).doesNotExist();
     }

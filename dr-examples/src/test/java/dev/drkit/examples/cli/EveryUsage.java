@@ -7,8 +7,7 @@ import picocli.CommandLine;
  * {@link CliUsageIT} in a process of its own so that picocli's warnings reach a stderr it reads.
  */
 final class EveryUsage {
-    private EveryUsage() {
-    }
+    private EveryUsage() {}
 
     public static void main(String[] args) {
         print(new CommandLine(new DrkitCli()));

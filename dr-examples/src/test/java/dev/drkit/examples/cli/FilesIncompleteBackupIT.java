@@ -18,6 +18,7 @@ class FilesIncompleteBackupIT {
 
     @TempDir
     Path work;
+
     Path repo;
     Path tree;
 
@@ -26,17 +27,20 @@ class FilesIncompleteBackupIT {
         repo = work.resolve("repo");
         tree = Files.createDirectories(work.resolve("app"));
         Files.writeString(tree.resolve("app.conf"), "port = 8080\n");
-        assertThat(Files.size(GROWING)).as("procfs reports no size for " + GROWING).isZero();
+        assertThat(Files.size(GROWING))
+                .as("procfs reports no size for " + GROWING)
+                .isZero();
         assertThat(Files.readString(GROWING)).isNotEmpty();
     }
 
     @Test
     void anIncompleteBackupExitsThreeNamingTheFileAndStatusAndRestoreSayIt() throws Exception {
-        CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString(),
-                "--path", GROWING.toString());
+        CliProcess.Result r = CliProcess.run(
+                repo, "backup", "files", "--name", "config", "--path", tree.toString(), "--path", GROWING.toString());
 
         assertThat(r.exit()).as(r.err()).isEqualTo(3);
-        assertThat(r.err()).contains("is incomplete", "1 file(s) changed or vanished", "  " + GROWING)
+        assertThat(r.err())
+                .contains("is incomplete", "1 file(s) changed or vanished", "  " + GROWING)
                 .doesNotContain("\tat ");
         String id = r.lastLine();
         assertThat(id).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
@@ -47,14 +51,15 @@ class FilesIncompleteBackupIT {
         assertThat(status.out()).contains("newest backup " + id + " is incomplete", GROWING.toString());
 
         Path dest = work.resolve("restored");
-        CliProcess.Result restore = CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to",
-                dest.toString());
+        CliProcess.Result restore =
+                CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to", dest.toString());
         assertThat(restore.exit()).as(restore.err()).isZero();
         assertThat(restore.err()).contains("is incomplete", GROWING.toString());
-        assertThat(dest.resolve(tree.toString().substring(1)).resolve("app.conf")).hasContent("port = 8080");
+        assertThat(dest.resolve(tree.toString().substring(1)).resolve("app.conf"))
+                .hasContent("port = 8080");
 
-        CliProcess.Result complete = CliProcess.run(repo, "backup", "files", "--name", "config", "--path",
-                tree.toString());
+        CliProcess.Result complete =
+                CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString());
         assertThat(complete.exit()).as(complete.err()).isZero();
         assertThat(complete.err()).doesNotContain("incomplete");
         assertThat(CliProcess.run(repo, "status").exit()).isZero();
@@ -68,7 +73,9 @@ class FilesIncompleteBackupIT {
         CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "config", "--path", fifo.toString());
 
         assertThat(r.exit()).as("a usage error: the path given must change").isEqualTo(2);
-        assertThat(r.err().strip()).startsWith("drkit: ").contains(fifo + " is a named pipe (FIFO)")
+        assertThat(r.err().strip())
+                .startsWith("drkit: ")
+                .contains(fifo + " is a named pipe (FIFO)")
                 .doesNotContain("repository");
     }
 }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FilesNewUserIT {
     @TempDir
     Path work;
+
     Path repo;
     Path tree;
 
@@ -37,7 +38,6 @@ class FilesNewUserIT {
         Files.setPosixFilePermissions(env, PosixFilePermissions.fromString("rw-------"));
         Files.createSymbolicLink(tree.resolve("nginx.conf"), Path.of("etc/nginx/nginx.conf"));
     }
-
 
     private String backup() throws Exception {
         CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString());
@@ -57,7 +57,9 @@ class FilesNewUserIT {
         CliProcess.Result list = CliProcess.run(repo, "list");
         assertThat(list.exit()).isZero();
         assertThat(list.out()).contains("config").contains(id);
-        JsonNode json = Json.mapper().readTree(CliProcess.run(repo, "--json", "list", "--name", "config").out());
+        JsonNode json = Json.mapper()
+                .readTree(CliProcess.run(repo, "--json", "list", "--name", "config")
+                        .out());
         assertThat(json.get(0).get("id").asText()).isEqualTo(id);
 
         // break-glass: standard tools read the repository without drkit
@@ -67,11 +69,13 @@ class FilesNewUserIT {
         String listing = CliProcess.sh(backupDir(id), "zstd -dc files.tar.zst | tar -t");
         assertThat(listing).contains("etc/nginx/conf.d/api.conf", "blob.bin", ".env.production", "var/empty/");
 
-        assertThat(CliProcess.run(repo, "verify", "--name", "config", "--latest").exit()).isZero();
+        assertThat(CliProcess.run(repo, "verify", "--name", "config", "--latest")
+                        .exit())
+                .isZero();
 
         Path dest = work.resolve("restored");
-        CliProcess.Result restore = CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to",
-                dest.toString());
+        CliProcess.Result restore =
+                CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to", dest.toString());
         assertThat(restore.exit()).as(restore.err()).isZero();
         Path back = dest.resolve(tree.toString().substring(1));
         assertSameTree(tree, back);
@@ -81,7 +85,8 @@ class FilesNewUserIT {
         assertThat(Files.isDirectory(back.resolve("var/empty"))).isTrue();
 
         // the repository is private: backups hold secrets
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(backupDir(id).resolve("files.tar.zst"))))
+        assertThat(PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(backupDir(id).resolve("files.tar.zst"))))
                 .isEqualTo("rw-------");
     }
 
@@ -98,7 +103,8 @@ class FilesNewUserIT {
             Path a = actual.resolve(rel);
             if (Files.isRegularFile(e, LinkOption.NOFOLLOW_LINKS)) {
                 assertThat(Files.mismatch(e, a)).as(rel.toString()).isEqualTo(-1L);
-                assertThat(Files.getPosixFilePermissions(a)).as(rel.toString())
+                assertThat(Files.getPosixFilePermissions(a))
+                        .as(rel.toString())
                         .isEqualTo(Files.getPosixFilePermissions(e));
             }
         }
@@ -114,9 +120,19 @@ class FilesNewUserIT {
 
         CliProcess.Result verify = CliProcess.run(repo, "verify", "--name", "config", "--id", id);
         assertThat(verify.exit()).isEqualTo(1);
-        assertThat(verify.err().strip()).startsWith("drkit: ").contains("files.tar.zst").doesNotContain("\tat ");
+        assertThat(verify.err().strip())
+                .startsWith("drkit: ")
+                .contains("files.tar.zst")
+                .doesNotContain("\tat ");
 
-        CliProcess.Result restore = CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to",
+        CliProcess.Result restore = CliProcess.run(
+                repo,
+                "restore",
+                "--name",
+                "config",
+                "--id",
+                id,
+                "--to",
                 work.resolve("out").toString());
         assertThat(restore.exit()).isEqualTo(1);
         assertThat(work.resolve("out")).doesNotExist();
@@ -141,8 +157,11 @@ class FilesNewUserIT {
     void killedBackupLeavesNothingListedAndTheNextOneSucceeds() throws Exception {
         String first = backup();
         CliProcess.writeRandom(tree.resolve("more.bin"), 1L << 30);
-        Process p = CliProcess.builder(repo, List.of(), "backup", "files", "--name", "config", "--path",
-                tree.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = CliProcess.builder(
+                        repo, List.of(), "backup", "files", "--name", "config", "--path", tree.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         // wait until the backup is writing its artifact, then kill it without a chance to clean up
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!uploading(repo.resolve(".drkit-tmp"))) {
@@ -166,7 +185,9 @@ class FilesNewUserIT {
         try (Stream<Path> s = Files.list(repo.resolve("backups/config"))) {
             assertThat(s.map(d -> d.getFileName().toString())).containsExactlyInAnyOrder(first, next);
         }
-        assertThat(isEmpty(repo.resolve(".drkit-tmp"))).as("orphan upload removed").isTrue();
+        assertThat(isEmpty(repo.resolve(".drkit-tmp")))
+                .as("orphan upload removed")
+                .isTrue();
     }
 
     /** Whether an upload of more than 1 MiB is in progress (the 1 GiB artifact is being written). */
@@ -208,11 +229,13 @@ class FilesNewUserIT {
         assertThat(decisions.get(1).get("keep").asBoolean()).isFalse();
         assertThat(decisions.get(1).get("reasons").get(0).asText()).isNotBlank();
         // a dry run deletes nothing
-        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out())).hasSize(2);
+        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out()))
+                .hasSize(2);
 
         CliProcess.Result real = CliProcess.run(repo, "prune", "--keep-last", "1");
         assertThat(real.exit()).isZero();
-        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out())).hasSize(1);
+        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out()))
+                .hasSize(1);
         assertThat(backupDir(older)).doesNotExist();
     }
 
@@ -222,8 +245,8 @@ class FilesNewUserIT {
         Files.createDirectories(big);
         CliProcess.writeRandom(big.resolve("2g.bin"), 2L << 30);
 
-        CliProcess.Result r = CliProcess.run(repo, List.of("-Xmx64m"), "backup", "files", "--name", "big", "--path",
-                big.toString());
+        CliProcess.Result r =
+                CliProcess.run(repo, List.of("-Xmx64m"), "backup", "files", "--name", "big", "--path", big.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         CliProcess.Result v = CliProcess.run(repo, List.of("-Xmx64m"), "verify", "--name", "big", "--latest");
         assertThat(v.exit()).as(v.err()).isZero();
@@ -236,7 +259,14 @@ class FilesNewUserIT {
     @Test
     void libraryKeysAndApiTermsReachTheUserAsFlagsAndCommands() throws Exception {
         backup();
-        CliProcess.Result badId = CliProcess.run(repo, "restore", "--name", "config", "--id", "yesterday", "--to",
+        CliProcess.Result badId = CliProcess.run(
+                repo,
+                "restore",
+                "--name",
+                "config",
+                "--id",
+                "yesterday",
+                "--to",
                 work.resolve("never").toString());
         assertThat(badId.exit()).isEqualTo(2);
         assertThat(badId.err()).contains("(drkit list)").doesNotContain("DrKit.list");
@@ -260,12 +290,23 @@ class FilesNewUserIT {
         assertThat(badScheme.err()).contains("known: file");
 
         // a mistyped repository or an unmounted disk is never taken for an empty, healthy repository
-        for (List<String> read : List.of(List.of("status"), List.of("list"), List.of("verify", "--name", "nothing",
-                "--latest"), List.of("restore", "--name", "nothing", "--latest", "--to", work.resolve("out").toString()))) {
+        for (List<String> read : List.of(
+                List.of("status"),
+                List.of("list"),
+                List.of("verify", "--name", "nothing", "--latest"),
+                List.of(
+                        "restore",
+                        "--name",
+                        "nothing",
+                        "--latest",
+                        "--to",
+                        work.resolve("out").toString()))) {
             CliProcess.Result noRepository = CliProcess.run(repo, read.toArray(String[]::new));
             assertThat(noRepository.exit()).as(read.toString()).isEqualTo(1);
-            assertThat(noRepository.err().strip()).as(read.toString()).startsWith("drkit: no drkit repository at file:"
-                    + repo).doesNotContain("\n");
+            assertThat(noRepository.err().strip())
+                    .as(read.toString())
+                    .startsWith("drkit: no drkit repository at file:" + repo)
+                    .doesNotContain("\n");
         }
         assertThat(repo).doesNotExist();
     }

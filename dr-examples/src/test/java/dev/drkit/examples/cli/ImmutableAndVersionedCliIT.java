@@ -38,8 +38,11 @@ class ImmutableAndVersionedCliIT {
     static void start() throws Exception {
         s3 = VersionedS3Server.start();
         env = Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey());
-        mc = MinioClient.builder().endpoint(s3.endpoint().toString()).region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey()).build();
+        mc = MinioClient.builder()
+                .endpoint(s3.endpoint().toString())
+                .region("us-east-1")
+                .credentials(s3.accessKey(), s3.secretKey())
+                .build();
     }
 
     @AfterAll
@@ -57,43 +60,49 @@ class ImmutableAndVersionedCliIT {
         Path local = work.resolve("local");
         String offsite = "s3://vault/prod?endpoint=" + s3.endpoint() + "&objectLock=compliance&lockFor=1d";
         for (int i = 0; i < 2; i++) {
-            CliProcess.Result b = CliProcess.run(local, List.of(), env, "backup", "files", "--name", "config",
-                    "--path", data.toString());
+            CliProcess.Result b = CliProcess.run(
+                    local, List.of(), env, "backup", "files", "--name", "config", "--path", data.toString());
             assertThat(b.exit()).as(b.err()).isZero();
         }
-        CliProcess.Result copy = CliProcess.run(local, List.of(), env, "copy", "--name", "config", "--all", "--to",
-                offsite);
+        CliProcess.Result copy =
+                CliProcess.run(local, List.of(), env, "copy", "--name", "config", "--all", "--to", offsite);
         assertThat(copy.exit()).as(copy.err()).isZero();
         assertThat(copy.out()).contains("copied 2 backup(s)");
 
-        CliProcess.Result verify = CliProcess.run(null, List.of(), env, "--repo", offsite, "verify", "--name",
-                "config", "--latest");
+        CliProcess.Result verify =
+                CliProcess.run(null, List.of(), env, "--repo", offsite, "verify", "--name", "config", "--latest");
         assertThat(verify.exit()).as(verify.err()).isZero();
-        CliProcess.Result prune = CliProcess.run(null, List.of(), env, "--repo", offsite, "prune", "--name",
-                "config", "--keep-last", "1");
+        CliProcess.Result prune = CliProcess.run(
+                null, List.of(), env, "--repo", offsite, "prune", "--name", "config", "--keep-last", "1");
         assertThat(prune.exit()).as(prune.err()).isZero();
         assertThat(prune.out()).contains("immutable until").contains("0 backup(s) deleted");
-        String listed = CliProcess.run(null, List.of(), env, "--repo", offsite, "list").out();
+        String listed =
+                CliProcess.run(null, List.of(), env, "--repo", offsite, "list").out();
         assertThat(listed).contains("IMMUTABLE UNTIL");
-        assertThat(listed.lines().filter(l -> l.contains("config"))).hasSize(2)
+        assertThat(listed.lines().filter(l -> l.contains("config")))
+                .hasSize(2)
                 .allMatch(l -> l.matches(".*  \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$"));
         assertThat(CliProcess.run(local, List.of(), env, "list").out()).doesNotContain("IMMUTABLE");
 
         // the local repository has no lock: the same prune deletes there
-        CliProcess.Result localPrune = CliProcess.run(local, List.of(), env, "prune", "--name", "config",
-                "--keep-last", "1");
+        CliProcess.Result localPrune =
+                CliProcess.run(local, List.of(), env, "prune", "--name", "config", "--keep-last", "1");
         assertThat(localPrune.out()).contains("1 backup(s) deleted");
     }
 
     private static void put(String bucket, String key, String text, String type) throws Exception {
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
-        mc.putObject(PutObjectArgs.builder().bucket(bucket).object(key).stream(new ByteArrayInputStream(b), b.length,
-                -1).contentType(type).userMetadata(Map.of("owner", "finance")).build());
+        mc.putObject(
+                PutObjectArgs.builder().bucket(bucket).object(key).stream(new ByteArrayInputStream(b), b.length, -1)
+                        .contentType(type)
+                        .userMetadata(Map.of("owner", "finance"))
+                        .build());
         Thread.sleep(1100); // the server keeps whole seconds
     }
 
     private static String get(String bucket, String key) throws Exception {
-        try (InputStream in = mc.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build())) {
+        try (InputStream in =
+                mc.getObject(GetObjectArgs.builder().bucket(bucket).object(key).build())) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
@@ -106,21 +115,48 @@ class ImmutableAndVersionedCliIT {
         put("finance", "notes.txt", "quarter closed", "text/plain");
         Instant beforeIncident = Instant.now();
         Thread.sleep(1100);
-        mc.removeObject(RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
-        mc.removeObject(RemoveObjectArgs.builder().bucket("finance").object("notes.txt").build());
+        mc.removeObject(
+                RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
+        mc.removeObject(
+                RemoveObjectArgs.builder().bucket("finance").object("notes.txt").build());
 
         Path repo = work.resolve("repo");
-        CliProcess.Result backup = CliProcess.run(repo, List.of(), env, "backup", "minio-bucket", "--name",
-                "finance-bucket", "--endpoint", s3.endpoint().toString(), "--bucket", "finance", "--versions");
+        CliProcess.Result backup = CliProcess.run(
+                repo,
+                List.of(),
+                env,
+                "backup",
+                "minio-bucket",
+                "--name",
+                "finance-bucket",
+                "--endpoint",
+                s3.endpoint().toString(),
+                "--bucket",
+                "finance",
+                "--versions");
         assertThat(backup.exit()).as(backup.err()).isZero();
 
-        CliProcess.Result restore = CliProcess.run(repo, List.of(), env, "restore", "--name", "finance-bucket",
-                "--latest", "--endpoint", s3.endpoint().toString(), "--time", beforeIncident.toString(),
-                "--to-bucket", "finance-restored");
+        CliProcess.Result restore = CliProcess.run(
+                repo,
+                List.of(),
+                env,
+                "restore",
+                "--name",
+                "finance-bucket",
+                "--latest",
+                "--endpoint",
+                s3.endpoint().toString(),
+                "--time",
+                beforeIncident.toString(),
+                "--to-bucket",
+                "finance-restored");
         assertThat(restore.exit()).as(restore.err()).isZero();
         assertThat(get("finance-restored", "q3.pdf")).isEqualTo("%PDF-1.4 q3 final");
         assertThat(get("finance-restored", "notes.txt")).isEqualTo("quarter closed");
-        var pdf = mc.statObject(StatObjectArgs.builder().bucket("finance-restored").object("q3.pdf").build());
+        var pdf = mc.statObject(StatObjectArgs.builder()
+                .bucket("finance-restored")
+                .object("q3.pdf")
+                .build());
         assertThat(pdf.contentType()).isEqualTo("application/pdf");
         assertThat(pdf.userMetadata()).containsEntry("owner", "finance");
     }

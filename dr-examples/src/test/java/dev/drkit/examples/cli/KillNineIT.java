@@ -54,10 +54,14 @@ import org.junit.jupiter.api.io.TempDir;
 class KillNineIT {
     private static final long SEED = Long.getLong("drkit.killnine.seed", System.nanoTime());
     /** What a crash may leave; anything else after a kill is damage. */
-    private static final Set<CheckReport.Kind> CRASH_LEFTOVERS = EnumSet.of(CheckReport.Kind.INCOMPLETE_BACKUP,
-            CheckReport.Kind.INCOMPLETE_UPLOAD, CheckReport.Kind.STALE_LOCK, CheckReport.Kind.INTERRUPTED_DELETE);
+    private static final Set<CheckReport.Kind> CRASH_LEFTOVERS = EnumSet.of(
+            CheckReport.Kind.INCOMPLETE_BACKUP,
+            CheckReport.Kind.INCOMPLETE_UPLOAD,
+            CheckReport.Kind.STALE_LOCK,
+            CheckReport.Kind.INTERRUPTED_DELETE);
     /** Short commands start faster with the client compiler only. */
     private static final List<String> QUICK_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
     private static final int BACKUP_KILLS = 10;
     private static final int PRUNE_KILLS = 5;
     private static final int PRUNE_TARGETS = 24;
@@ -65,6 +69,7 @@ class KillNineIT {
 
     @TempDir
     static Path work;
+
     static Path bigTree;
 
     @BeforeAll
@@ -102,17 +107,22 @@ class KillNineIT {
             long at = 1 + (long) (random.nextDouble() * (rounds.uncut.get(compression) - 1));
             if (!rounds.killed(compression, "at " + at + " ms", (p, started) -> killNineAt(p, started, at))) {
                 ranThrough++;
-                assertThat(ranThrough).as("backups that finished before their kill point").isLessThanOrEqualTo(
-                        BACKUP_KILLS);
+                assertThat(ranThrough)
+                        .as("backups that finished before their kill point")
+                        .isLessThanOrEqualTo(BACKUP_KILLS);
             }
         }
         int atRandom = rounds.kills;
         // the moments between the artifact's commit and the manifest are too short to hit at random
         for (String compression : List.of("zstd", "none")) {
             int tries = 1;
-            while (!rounds.killed(compression, "once its folder appears",
+            while (!rounds.killed(
+                    compression,
+                    "once its folder appears",
                     (p, started) -> killNineOnceCreated(p, repo.resolve("backups/data")))) {
-                assertThat(++tries).as("backups that finished before their folder was seen").isLessThan(4);
+                assertThat(++tries)
+                        .as("backups that finished before their folder was seen")
+                        .isLessThan(4);
             }
         }
         try (DrKit kit = kit(repo)) {
@@ -122,31 +132,46 @@ class KillNineIT {
         // the same through the jar: list, then check with every byte re-read once the leftovers are old
         Set<String> listed = rounds.listed;
         List<String> ids = new ArrayList<>();
-        for (JsonNode entry : Json.mapper().readTree(CliProcess.run(repo, QUICK_JVM, "--json", "list").out())) {
+        for (JsonNode entry : Json.mapper()
+                .readTree(CliProcess.run(repo, QUICK_JVM, "--json", "list").out())) {
             assertThat(entry.has("damaged")).as(entry.toString()).isFalse();
             ids.add(entry.get("id").asText());
         }
         assertThat(ids).containsExactlyInAnyOrderElementsOf(listed);
         Set<String> leftovers = incompleteBackupDirs(repo, "data");
-        int uploads = ageLeftovers(repo, leftovers.stream().map(id -> "backups/data/" + id).toList());
+        int uploads = ageLeftovers(
+                repo, leftovers.stream().map(id -> "backups/data/" + id).toList());
         CliProcess.Result check = CliProcess.run(repo, List.of(), "--json", "check", "--read-data");
         JsonNode report = Json.mapper().readTree(check.out());
         assertThat(report.get("bytesRead").asLong()).isPositive();
         assertThat(kinds(report)).as(check.out()).isSubsetOf(CRASH_LEFTOVERS);
-        assertThat(objectsOfKind(report, CheckReport.Kind.INCOMPLETE_BACKUP)).as("crashed runs found")
-                .containsExactlyInAnyOrderElementsOf(leftovers.stream().map(id -> "backups/data/" + id + "/").toList());
+        assertThat(objectsOfKind(report, CheckReport.Kind.INCOMPLETE_BACKUP))
+                .as("crashed runs found")
+                .containsExactlyInAnyOrderElementsOf(
+                        leftovers.stream().map(id -> "backups/data/" + id + "/").toList());
         assertThat(objectsOfKind(report, CheckReport.Kind.INCOMPLETE_UPLOAD)).hasSize(uploads);
         assertThat(check.exit()).isEqualTo(report.get("findings").isEmpty() ? 0 : 1);
         assertRepairLeavesOnly(repo, "data", listed);
         Set<String> empty = dirs(repo.resolve("backups/data"));
         empty.removeAll(listed);
 
-        System.out.printf("kill -9 during backup: %d points tried (seed %d) and %d at the commit, %d partial "
+        System.out.printf(
+                "kill -9 during backup: %d points tried (seed %d) and %d at the commit, %d partial "
                         + "backups listed, %d/%d next backups succeeded (%d taking over the killed one's lock); "
                         + "kills landed %s; %d ran through before their kill; %d crashed runs and %d uploads "
-                        + "repaired, %d empty folders left%n", atRandom, SEED, rounds.kills - atRandom,
-                rounds.partialListed, rounds.nextSucceeded, rounds.kills, rounds.takenOver, rounds.landed, ranThrough,
-                leftovers.size(), uploads, empty.size());
+                        + "repaired, %d empty folders left%n",
+                atRandom,
+                SEED,
+                rounds.kills - atRandom,
+                rounds.partialListed,
+                rounds.nextSucceeded,
+                rounds.kills,
+                rounds.takenOver,
+                rounds.landed,
+                ranThrough,
+                leftovers.size(),
+                uploads,
+                empty.size());
     }
 
     /** How a round kills its backup process: true when it did, false when the process had finished. */
@@ -180,9 +205,20 @@ class KillNineIT {
         boolean killed(String compression, String when, Killer killer) throws Exception {
             Set<String> before = dirs(repo.resolve("backups/data"));
             long started = System.nanoTime();
-            Process p = CliProcess.builder(repo, List.of(), "backup", "files", "--name", "data", "--path",
-                    bigTree.toString(), "--compress", compression).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = CliProcess.builder(
+                            repo,
+                            List.of(),
+                            "backup",
+                            "files",
+                            "--name",
+                            "data",
+                            "--path",
+                            bigTree.toString(),
+                            "--compress",
+                            compression)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!killer.kill(p, started)) {
                 assertThat(p.exitValue()).as("a backup that ran through").isZero();
                 uncut.put(compression, (System.nanoTime() - started) / 1_000_000);
@@ -195,7 +231,8 @@ class KillNineIT {
             List<Path> locks = locksOf(repo, p.pid());
             landed.merge(phase, 1, Integer::sum);
             try (DrKit kit = kit(repo)) {
-                List<String> now = kit.list("data").stream().map(BackupManifest::id).toList();
+                List<String> now =
+                        kit.list("data").stream().map(BackupManifest::id).toList();
                 Set<String> added = new HashSet<>(now);
                 added.removeAll(listed);
                 assertThat(now).as("no backup lost to a kill").containsAll(listed);
@@ -205,17 +242,22 @@ class KillNineIT {
                     partialListed += added.size();
                     assertThat(added).as("killed " + phase + ", yet listed").isEmpty();
                 }
-                assertThat(kit.damaged(null)).as("damaged after a kill " + phase).isEmpty();
+                assertThat(kit.damaged(null))
+                        .as("damaged after a kill " + phase)
+                        .isEmpty();
                 listed.addAll(added);
                 assertListedBackupsSound(kit, repo, verified);
                 assertOnlyCrashLeftovers(kit.check(CheckOptions.catalogOnly()), "after a kill " + phase);
             }
             long checked = System.nanoTime();
             next(compression);
-            assertThat(locks).as("the killed backup's lock, taken over by the next one").noneMatch(Files::exists);
+            assertThat(locks)
+                    .as("the killed backup's lock, taken over by the next one")
+                    .noneMatch(Files::exists);
             takenOver += locks.isEmpty() ? 0 : 1;
-            System.out.printf("backup kill %d: %s, %s: %s (checks %d ms, next backup %d ms)%n", kills, compression,
-                    when, phase, (checked - killed) / 1_000_000, uncut.get(compression));
+            System.out.printf(
+                    "backup kill %d: %s, %s: %s (checks %d ms, next backup %d ms)%n",
+                    kills, compression, when, phase, (checked - killed) / 1_000_000, uncut.get(compression));
             nextSucceeded++;
             return true;
         }
@@ -223,8 +265,8 @@ class KillNineIT {
         /** An uncut backup, which also sets the range for the next kill of its kind. */
         void next(String compression) throws Exception {
             long t0 = System.nanoTime();
-            CliProcess.Result r = CliProcess.run(repo, "backup", "files", "--name", "data", "--path",
-                    bigTree.toString(), "--compress", compression);
+            CliProcess.Result r = CliProcess.run(
+                    repo, "backup", "files", "--name", "data", "--path", bigTree.toString(), "--compress", compression);
             assertThat(r.exit()).as("the backup after a kill: " + r.err()).isZero();
             uncut.put(compression, (System.nanoTime() - t0) / 1_000_000);
             listed.add(r.lastLine());
@@ -238,12 +280,16 @@ class KillNineIT {
         assertThat(added).as("one backup at a time").hasSizeLessThanOrEqualTo(1);
         if (!added.isEmpty()) {
             Path folder = repo.resolve("backups/data").resolve(added.iterator().next());
-            return Files.exists(folder.resolve("manifest.json")) ? "after the manifest"
-                    : backupFolders(folder.getParent()).contains(folder.getFileName().toString()) ? "committing"
-                    : "making its folder";
+            return Files.exists(folder.resolve("manifest.json"))
+                    ? "after the manifest"
+                    : backupFolders(folder.getParent())
+                                    .contains(folder.getFileName().toString())
+                            ? "committing"
+                            : "making its folder";
         }
         try (Stream<Path> parts = Files.list(repo.resolve(".drkit-tmp"))) {
-            return parts.anyMatch(f -> f.getFileName().toString().contains("-" + pid + "-")) ? "while writing"
+            return parts.anyMatch(f -> f.getFileName().toString().contains("-" + pid + "-"))
+                    ? "while writing"
                     : "before writing";
         } catch (NoSuchFileException e) {
             return "before writing";
@@ -272,7 +318,8 @@ class KillNineIT {
             for (int round = 0; round < BACKUPS_PER_TARGET; round++) {
                 for (int t = 0; t < PRUNE_TARGETS; t++) {
                     ids.computeIfAbsent("app" + t, k -> new ArrayList<>())
-                            .add(kit.backup(TargetSpec.files("app" + t, tree.toString())).id());
+                            .add(kit.backup(TargetSpec.files("app" + t, tree.toString()))
+                                    .id());
                 }
             }
         }
@@ -292,8 +339,9 @@ class KillNineIT {
             long at = 1 + (long) (random.nextDouble() * (duration[0] - 1));
             if (!rounds.killed("at " + at + " ms", (p, started) -> killNineAt(p, started, at))) {
                 ranThrough++;
-                assertThat(ranThrough).as("prunes that finished before their kill point").isLessThanOrEqualTo(
-                        PRUNE_KILLS);
+                assertThat(ranThrough)
+                        .as("prunes that finished before their kill point")
+                        .isLessThanOrEqualTo(PRUNE_KILLS);
                 // an uncut run: the machine's speed drifts, the latest one sets the range
                 duration[0] = rounds.lastDuration;
             }
@@ -304,22 +352,42 @@ class KillNineIT {
             String target = "app" + random.nextInt(PRUNE_TARGETS);
             List<String> expired = ids.get(target).subList(0, BACKUPS_PER_TARGET - 1);
             int tries = 1;
-            while (!rounds.killed("once it deleted a backup of " + target, (p, started) -> killNineOnceGone(p,
-                    expired.stream().map(id -> rounds.repo.resolve("backups").resolve(target).resolve(id)
-                            .resolve("manifest.json")).toList()))) {
-                assertThat(++tries).as("prunes that finished before their deletion was seen").isLessThan(4);
+            while (!rounds.killed(
+                    "once it deleted a backup of " + target,
+                    (p, started) -> killNineOnceGone(
+                            p,
+                            expired.stream()
+                                    .map(id -> rounds.repo
+                                            .resolve("backups")
+                                            .resolve(target)
+                                            .resolve(id)
+                                            .resolve("manifest.json"))
+                                    .toList()))) {
+                assertThat(++tries)
+                        .as("prunes that finished before their deletion was seen")
+                        .isLessThan(4);
             }
         }
         CliProcess.Result check = CliProcess.run(rounds.repo, QUICK_JVM, "check");
         assertThat(check.exit()).as(check.out()).isZero();
         assertThat(check.out()).contains("no problems found");
 
-        System.out.printf("kill -9 during prune: %d points tried (seed %d) and %d right after a deletion, %d "
+        System.out.printf(
+                "kill -9 during prune: %d points tried (seed %d) and %d right after a deletion, %d "
                         + "mid-deletion (%d backups left half-deleted), %d listed backups missing an artifact, %d "
                         + "damaged, %d/%d next prunes completed (%d taking over the killed one's lock), %d ran "
-                        + "through before their kill%n", atRandom, SEED, rounds.kills - atRandom, rounds.midDeletion,
-                rounds.halfDeleted, rounds.missingArtifacts, rounds.damaged, rounds.nextCompleted, rounds.kills,
-                rounds.takenOver, ranThrough);
+                        + "through before their kill%n",
+                atRandom,
+                SEED,
+                rounds.kills - atRandom,
+                rounds.midDeletion,
+                rounds.halfDeleted,
+                rounds.missingArtifacts,
+                rounds.damaged,
+                rounds.nextCompleted,
+                rounds.kills,
+                rounds.takenOver,
+                ranThrough);
     }
 
     /** Kill rounds of a prune, each on a fresh copy of the same repository. */
@@ -354,8 +422,10 @@ class KillNineIT {
         boolean killed(String when, Killer killer) throws Exception {
             repo = copy(master, "prune-" + UUID.randomUUID());
             long started = System.nanoTime();
-            Process p = CliProcess.builder(repo, List.of(), "prune", "--keep-last", "1").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = CliProcess.builder(repo, List.of(), "prune", "--keep-last", "1")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!killer.kill(p, started)) {
                 assertThat(p.exitValue()).as("a prune that ran through").isZero();
                 lastDuration = (System.nanoTime() - started) / 1_000_000;
@@ -370,8 +440,9 @@ class KillNineIT {
             }
             halfDeleted += half;
             List<Path> locks = locksOf(repo, p.pid());
-            System.out.printf("prune kill %d, %s: %d of %d expired backups deleted, %d half%n", kills, when,
-                    total - manifests, expiring, half);
+            System.out.printf(
+                    "prune kill %d, %s: %d of %d expired backups deleted, %d half%n",
+                    kills, when, total - manifests, expiring, half);
 
             try (DrKit kit = kit(repo)) {
                 damaged += kit.damaged(null).size();
@@ -381,7 +452,9 @@ class KillNineIT {
                 for (BackupManifest m : listed) {
                     missingArtifacts += missingArtifacts(repo, m).size();
                 }
-                assertThat(missingArtifacts).as("artifacts missing from listed backups").isZero();
+                assertThat(missingArtifacts)
+                        .as("artifacts missing from listed backups")
+                        .isZero();
                 // re-reads every listed backup's artifacts against size and sha256: the checksum level of verify
                 CheckReport report = kit.check(CheckOptions.readAllData());
                 assertThat(report.backups()).isEqualTo(manifests);
@@ -390,17 +463,22 @@ class KillNineIT {
 
             CliProcess.Result next = CliProcess.run(repo, QUICK_JVM, "prune", "--keep-last", "1");
             assertThat(next.exit()).as("the prune after a kill: " + next.err()).isZero();
-            assertThat(locks).as("the killed prune's lock, taken over by the next one").noneMatch(Files::exists);
+            assertThat(locks)
+                    .as("the killed prune's lock, taken over by the next one")
+                    .noneMatch(Files::exists);
             takenOver += locks.isEmpty() ? 0 : 1;
             nextCompleted++;
             try (DrKit kit = kit(repo)) {
-                assertThat(kit.list(null).stream().collect(Collectors.toMap(BackupManifest::target,
-                        BackupManifest::id))).as("each target's newest backup, and only it").isEqualTo(newest);
+                assertThat(kit.list(null).stream()
+                                .collect(Collectors.toMap(BackupManifest::target, BackupManifest::id)))
+                        .as("each target's newest backup, and only it")
+                        .isEqualTo(newest);
                 CheckReport clean = kit.check(CheckOptions.readAllData());
                 assertThat(clean.findings()).as("what the next prune left").isEmpty();
             }
             for (String target : newest.keySet()) {
-                assertThat(backupFolders(repo.resolve("backups").resolve(target))).containsExactly(newest.get(target));
+                assertThat(backupFolders(repo.resolve("backups").resolve(target)))
+                        .containsExactly(newest.get(target));
             }
             return true;
         }
@@ -424,7 +502,8 @@ class KillNineIT {
 
     private static int manifestCount(Path repo) throws IOException {
         try (Stream<Path> s = Files.walk(repo.resolve("backups"))) {
-            return (int) s.filter(f -> f.getFileName().toString().equals("manifest.json")).count();
+            return (int) s.filter(f -> f.getFileName().toString().equals("manifest.json"))
+                    .count();
         }
     }
 
@@ -480,7 +559,9 @@ class KillNineIT {
     }
 
     private static DrKit kit(Path repo) {
-        return DrKit.builder().config(DrKitConfig.builder().repository(repo.toString()).build()).build();
+        return DrKit.builder()
+                .config(DrKitConfig.builder().repository(repo.toString()).build())
+                .build();
     }
 
     /**
@@ -489,10 +570,14 @@ class KillNineIT {
      */
     private static void assertListedBackupsSound(DrKit kit, Path repo, Set<String> verified) {
         for (BackupManifest m : kit.list("data")) {
-            assertThat(missingArtifacts(repo, m)).as("artifacts of listed backup " + m.id()).isEmpty();
+            assertThat(missingArtifacts(repo, m))
+                    .as("artifacts of listed backup " + m.id())
+                    .isEmpty();
             if (verified.add(m.id())) {
                 VerifyReport report = kit.verify("data", m.id(), VerifyLevel.DECODE);
-                assertThat(report.passed()).as("verify data/" + m.id() + ": " + report.problems()).isTrue();
+                assertThat(report.passed())
+                        .as("verify data/" + m.id() + ": " + report.problems())
+                        .isTrue();
             }
         }
     }
@@ -500,7 +585,8 @@ class KillNineIT {
     private static List<String> missingArtifacts(Path repo, BackupManifest m) {
         List<String> missing = new ArrayList<>();
         for (ArtifactInfo a : m.artifacts()) {
-            Path stored = repo.resolve("backups").resolve(m.target()).resolve(m.id()).resolve(a.storedName());
+            Path stored =
+                    repo.resolve("backups").resolve(m.target()).resolve(m.id()).resolve(a.storedName());
             try {
                 if (Files.size(stored) != a.storedSize()) {
                     missing.add(a.storedName() + " (size)");
@@ -513,15 +599,17 @@ class KillNineIT {
     }
 
     private static void assertOnlyCrashLeftovers(CheckReport report, String when) {
-        assertThat(report.findings()).as(when).allSatisfy(f -> assertThat(f.kind()).as(f.message())
-                .isIn(CRASH_LEFTOVERS));
+        assertThat(report.findings())
+                .as(when)
+                .allSatisfy(f -> assertThat(f.kind()).as(f.message()).isIn(CRASH_LEFTOVERS));
     }
 
     /** Backups of a target with objects but no manifest: what crashed runs left. */
     private static Set<String> incompleteBackupDirs(Path repo, String target) throws IOException {
         Set<String> out = new TreeSet<>();
         for (String id : backupFolders(repo.resolve("backups").resolve(target))) {
-            if (!Files.exists(repo.resolve("backups").resolve(target).resolve(id).resolve("manifest.json"))) {
+            if (!Files.exists(
+                    repo.resolve("backups").resolve(target).resolve(id).resolve("manifest.json"))) {
                 out.add(id);
             }
         }
@@ -579,7 +667,8 @@ class KillNineIT {
 
     private static Set<CheckReport.Kind> kinds(JsonNode report) {
         Set<CheckReport.Kind> kinds = EnumSet.noneOf(CheckReport.Kind.class);
-        report.get("findings").forEach(f -> kinds.add(CheckReport.Kind.valueOf(f.get("kind").asText())));
+        report.get("findings")
+                .forEach(f -> kinds.add(CheckReport.Kind.valueOf(f.get("kind").asText())));
         return kinds;
     }
 

@@ -23,13 +23,23 @@ class LauncherIT {
         Path data = Files.createDirectories(work.resolve("data"));
         Files.writeString(data.resolve("a.conf"), "x=1\n");
         Path cache = work.resolve("cache");
-        List<String> backup = List.of("--repo", work.resolve("repo").toString(), "backup", "files", "--name", "config",
-                "--path", data.toString());
+        List<String> backup = List.of(
+                "--repo",
+                work.resolve("repo").toString(),
+                "backup",
+                "files",
+                "--name",
+                "config",
+                "--path",
+                data.toString());
 
         String first = run(cache, Map.of(), backup);
         try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
-            assertThat(s.map(p -> p.getFileName().toString()).toList()).singleElement().asString()
-                    .startsWith("drkit-").endsWith("-backup.jsa");
+            assertThat(s.map(p -> p.getFileName().toString()).toList())
+                    .singleElement()
+                    .asString()
+                    .startsWith("drkit-")
+                    .endsWith("-backup.jsa");
         }
         String second = run(cache, Map.of(), backup);
         String plain = run(cache, Map.of("DRKIT_CDS", "off"), backup);

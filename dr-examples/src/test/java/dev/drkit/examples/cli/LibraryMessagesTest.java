@@ -25,8 +25,8 @@ import picocli.CommandLine;
  * Strings joined with {@code +} are read as one.
  */
 class LibraryMessagesTest {
-    private static final List<String> LIBRARY = List.of("dr-core", "dr-crypto", "dr-postgres", "dr-redis", "dr-s3",
-            "dr-minio", "dr-testkit");
+    private static final List<String> LIBRARY =
+            List.of("dr-core", "dr-crypto", "dr-postgres", "dr-redis", "dr-s3", "dr-minio", "dr-testkit");
     private static final Pattern FLAG = Pattern.compile("(?:^|[\\s('\"/])--(?:[a-z]|$)");
     private static final Pattern SETTING = Pattern.compile("setting '([a-z0-9]+(?:-[a-z0-9]+)*)'");
 
@@ -78,7 +78,9 @@ class LibraryMessagesTest {
             Path main = root.resolve(module).resolve("src/main/java");
             assertThat(main).as("library sources of " + module).isDirectory();
             try (Stream<Path> files = Files.walk(main)) {
-                for (Path f : files.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".java"))
+                        .sorted()
+                        .toList()) {
                     literals.addAll(strings(root.relativize(f), Files.readString(f)));
                 }
             }
@@ -88,8 +90,10 @@ class LibraryMessagesTest {
 
     @Test
     void noLibraryStringNamesACliFlag() {
-        assertThat(literals.stream().filter(l -> FLAG.matcher(l.text()).find())
-                .filter(l -> !NOT_MESSAGES.containsKey(l.text())).map(Literal::toString))
+        assertThat(literals.stream()
+                        .filter(l -> FLAG.matcher(l.text()).find())
+                        .filter(l -> !NOT_MESSAGES.containsKey(l.text()))
+                        .map(Literal::toString))
                 .as("library strings naming a command-line flag; name the settings key as setting 'KEY' "
                         + "or the API term (see MessageFlags)")
                 .isEmpty();
@@ -99,10 +103,12 @@ class LibraryMessagesTest {
     void noLibraryStringNamesADrkitCommand() {
         Set<String> commands = new CommandLine(new DrkitCli()).getSubcommands().keySet();
         assertThat(commands).contains("list", "restore", "wal-push");
-        Pattern command = Pattern.compile("\\bdrkit (?:" + String.join("|", commands.stream().map(Pattern::quote)
-                .toList()) + ")\\b");
-        assertThat(literals.stream().filter(l -> command.matcher(l.text()).find())
-                .filter(l -> !NOT_MESSAGES.containsKey(l.text())).map(Literal::toString))
+        Pattern command = Pattern.compile("\\bdrkit (?:"
+                + String.join("|", commands.stream().map(Pattern::quote).toList()) + ")\\b");
+        assertThat(literals.stream()
+                        .filter(l -> command.matcher(l.text()).find())
+                        .filter(l -> !NOT_MESSAGES.containsKey(l.text()))
+                        .map(Literal::toString))
                 .as("library strings naming a drkit command; name the API call (see MessageFlags)")
                 .isEmpty();
     }
@@ -118,7 +124,8 @@ class LibraryMessagesTest {
         }
         assertThat(keys).as("keys named as setting 'KEY'").contains("to", "secret-key", "repository");
         assertThat(keys.stream().filter(k -> MessageFlags.flag(k).isEmpty()))
-                .as("settings keys library messages name but MessageFlags has no flag for").isEmpty();
+                .as("settings keys library messages name but MessageFlags has no flag for")
+                .isEmpty();
     }
 
     @Test
@@ -126,7 +133,8 @@ class LibraryMessagesTest {
         Set<String> seen = new LinkedHashSet<>();
         literals.forEach(l -> seen.add(l.text()));
         assertThat(NOT_MESSAGES.keySet().stream().filter(s -> !seen.contains(s)))
-                .as("allow-list entries no library string matches any more; remove them").isEmpty();
+                .as("allow-list entries no library string matches any more; remove them")
+                .isEmpty();
     }
 
     /**
@@ -230,7 +238,10 @@ class LibraryMessagesTest {
     }
 
     private static String unescape(String s) {
-        return s.replace("\\\"", "\"").replace("\\'", "'").replace("\\n", "\n").replace("\\t", "\t")
+        return s.replace("\\\"", "\"")
+                .replace("\\'", "'")
+                .replace("\\n", "\n")
+                .replace("\\t", "\t")
                 .replace("\\\\", "\\");
     }
 }

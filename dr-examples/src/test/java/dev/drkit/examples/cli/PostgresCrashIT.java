@@ -37,6 +37,7 @@ class PostgresCrashIT {
 
     @TempDir
     static Path work;
+
     static PostgresServer pg;
     static Path repo;
     static Path password;
@@ -52,16 +53,19 @@ class PostgresCrashIT {
         // a few MB of rows that all carry MARKER, so that dump data is recognisable in any file;
         // the index on gate calls slow_key, which sleeps while the role setting asks for it, so a
         // restore can be caught in the middle of its post-data section
-        pg.execute(SOURCE, String.join("\n",
-                "CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);",
-                "INSERT INTO notes (body) SELECT '" + MARKER + " ' || i || ' ' || repeat(md5(i::text), 4)",
-                "  FROM generate_series(1, 40000) i;",
-                "CREATE FUNCTION slow_key(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$",
-                "BEGIN IF current_setting('drkit_test.slow', true) = 'on' THEN PERFORM pg_sleep(1); END IF;",
-                "RETURN i; END $$;",
-                "CREATE TABLE gate (id int PRIMARY KEY);",
-                "INSERT INTO gate SELECT generate_series(1, 120);",
-                "CREATE INDEX gate_slow ON gate (slow_key(id));"));
+        pg.execute(
+                SOURCE,
+                String.join(
+                        "\n",
+                        "CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);",
+                        "INSERT INTO notes (body) SELECT '" + MARKER + " ' || i || ' ' || repeat(md5(i::text), 4)",
+                        "  FROM generate_series(1, 40000) i;",
+                        "CREATE FUNCTION slow_key(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$",
+                        "BEGIN IF current_setting('drkit_test.slow', true) = 'on' THEN PERFORM pg_sleep(1); END IF;",
+                        "RETURN i; END $$;",
+                        "CREATE TABLE gate (id int PRIMARY KEY);",
+                        "INSERT INTO gate SELECT generate_series(1, 120);",
+                        "CREATE INDEX gate_slow ON gate (slow_key(id));"));
         ok(drkit(conn(SOURCE, "backup", "postgres-logical", "--name", "crash")));
     }
 
@@ -117,8 +121,10 @@ class PostgresCrashIT {
         }
         ok(drkit(conn(SOURCE, "backup", "postgres-logical", "--name", "crash")));
         assertNoSecretOrDataUnder(tmp);
-        System.out.printf("kill -9 during logical backup: %d random points tried (%d while pg_dump ran), "
-                + "0 secrets/plaintext left, 0 tools running%n", tries, whilePgDumpRan);
+        System.out.printf(
+                "kill -9 during logical backup: %d random points tried (%d while pg_dump ran), "
+                        + "0 secrets/plaintext left, 0 tools running%n",
+                tries, whilePgDumpRan);
     }
 
     @Test
@@ -128,10 +134,12 @@ class PostgresCrashIT {
         Process restore;
         List<ProcessHandle> all;
         try {
-            restore = start(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into,
-                    "--jobs", "2"));
+            restore = start(
+                    conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2"));
             awaitOrFail(restore, () -> activeQuery(into, "CREATE INDEX gate_slow%"), "the restore's index build");
-            assertThat(toolsUnder(restore.toHandle(), "pg_restore")).as("pg_restore processes").isNotEmpty();
+            assertThat(toolsUnder(restore.toHandle(), "pg_restore"))
+                    .as("pg_restore processes")
+                    .isNotEmpty();
             all = restore.toHandle().descendants().toList();
             assertSpoolIsPrivate();
         } finally {
@@ -140,24 +148,33 @@ class PostgresCrashIT {
         restore.destroyForcibly();
         restore.waitFor();
         awaitAllDead(all);
-        assertThat(pg.databases()).as("the half-restored database is still there").contains(into);
+        assertThat(pg.databases())
+                .as("the half-restored database is still there")
+                .contains(into);
 
-        CliProcess.Result again = drkit(conn("postgres", "restore", "--name", "crash", "--latest",
-                "--to-database", into, "--jobs", "2"));
+        CliProcess.Result again =
+                drkit(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2"));
         ok(again);
-        assertThat(again.err()).as("names the database of the interrupted restore it dropped")
-                .contains(into).contains("interrupted restore");
-        try (Connection c = pg.connect(into); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*), count(*) FILTER (WHERE body LIKE '" + MARKER + "%') FROM notes")) {
+        assertThat(again.err())
+                .as("names the database of the interrupted restore it dropped")
+                .contains(into)
+                .contains("interrupted restore");
+        try (Connection c = pg.connect(into);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(
+                        "SELECT count(*), count(*) FILTER (WHERE body LIKE '" + MARKER + "%') FROM notes")) {
             rs.next();
             assertThat(rs.getLong(1)).isEqualTo(40000);
             assertThat(rs.getLong(2)).isEqualTo(40000);
         }
-        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                     + "WHERE datname = '" + into + "'")) {
+        try (Connection c = pg.connect("postgres");
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                        + "WHERE datname = '" + into + "'")) {
             rs.next();
-            assertThat(rs.getString(1)).as("the in-progress comment is gone after success").isNull();
+            assertThat(rs.getString(1))
+                    .as("the in-progress comment is gone after success")
+                    .isNull();
         }
         assertNoSecretOrDataUnder(tmp);
     }
@@ -172,11 +189,12 @@ class PostgresCrashIT {
         pg.execute("postgres", "ALTER ROLE postgres SET drkit_test.slow = 'on'");
         try {
             for (int i = 0; i < tries; i++) {
-                Process restore = start(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database",
-                        into, "--jobs", "2"));
+                Process restore = start(conn(
+                        "postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2"));
                 Thread.sleep(random.nextInt(5000));
                 List<ProcessHandle> all = restore.toHandle().descendants().toList();
-                assertThat(restore.isAlive()).as("the restore runs until killed (its index build takes minutes)")
+                assertThat(restore.isAlive())
+                        .as("the restore runs until killed (its index build takes minutes)")
                         .isTrue();
                 withPgRestore += all.stream().anyMatch(p -> isTool(p, "pg_restore")) ? 1 : 0;
                 withSpool += spools().isEmpty() ? 0 : 1;
@@ -190,8 +208,9 @@ class PostgresCrashIT {
         ok(drkit(conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2")));
         assertThat(query(into, "SELECT count(*) FROM notes")).isEqualTo(40000);
         assertNoSecretOrDataUnder(tmp);
-        System.out.printf("kill -9 during --jobs 2 restore: %d random points tried (%d with the spool written, "
-                + "%d while pg_restore ran), 0 secrets/plaintext left, 0 tools running, next restore succeeded%n",
+        System.out.printf(
+                "kill -9 during --jobs 2 restore: %d random points tried (%d with the spool written, "
+                        + "%d while pg_restore ran), 0 secrets/plaintext left, 0 tools running, next restore succeeded%n",
                 tries, withSpool, withPgRestore);
     }
 
@@ -201,7 +220,8 @@ class PostgresCrashIT {
             return List.of();
         }
         try (Stream<Path> walk = Files.walk(parent)) {
-            return walk.filter(p -> p.getFileName().toString().endsWith(".dump")).toList();
+            return walk.filter(p -> p.getFileName().toString().endsWith(".dump"))
+                    .toList();
         }
     }
 
@@ -215,22 +235,31 @@ class PostgresCrashIT {
                 .isEqualTo("rw-------");
         for (Path dir = spool.getParent(); dir.startsWith(parent); dir = dir.getParent()) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS)))
-                    .as(dir.toString()).isEqualTo("rwx------");
+                    .as(dir.toString())
+                    .isEqualTo("rwx------");
         }
     }
 
     private static boolean pgDumpWaitingForLock() {
-        return query(SOURCE, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drkit' "
-                + "AND wait_event_type = 'Lock' AND query LIKE '%notes_id_seq%'") > 0;
+        return query(
+                        SOURCE,
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drkit' "
+                                + "AND wait_event_type = 'Lock' AND query LIKE '%notes_id_seq%'")
+                > 0;
     }
 
     private static boolean activeQuery(String db, String like) {
-        return query("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db
-                + "' AND state = 'active' AND query LIKE '" + like + "'") > 0;
+        return query(
+                        "postgres",
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db
+                                + "' AND state = 'active' AND query LIKE '" + like + "'")
+                > 0;
     }
 
     private static long query(String db, String sql) {
-        try (Connection c = pg.connect(db); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = pg.connect(db);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (java.sql.SQLException e) {
@@ -240,8 +269,15 @@ class PostgresCrashIT {
 
     private static String[] conn(String db, String... command) {
         List<String> all = new ArrayList<>(List.of(command));
-        all.addAll(List.of("--url", pg.jdbcUrl(db), "--user", "postgres", "--password-file", password.toString(),
-                "--bin-dir", pg.binDir().toString()));
+        all.addAll(List.of(
+                "--url",
+                pg.jdbcUrl(db),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString(),
+                "--bin-dir",
+                pg.binDir().toString()));
         return all.toArray(String[]::new);
     }
 
@@ -267,7 +303,9 @@ class PostgresCrashIT {
     private static void awaitOrFail(Process p, BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!condition.getAsBoolean()) {
-            assertThat(p.isAlive()).as("drkit exited (%s) before %s", p.isAlive() ? "" : p.exitValue(), what).isTrue();
+            assertThat(p.isAlive())
+                    .as("drkit exited (%s) before %s", p.isAlive() ? "" : p.exitValue(), what)
+                    .isTrue();
             assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
             Thread.sleep(10);
         }
@@ -281,8 +319,11 @@ class PostgresCrashIT {
                 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertThat(alive.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList())
-                .as("processes of the killed drkit still running").isEmpty();
+        assertThat(alive.stream()
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
+                        .toList())
+                .as("processes of the killed drkit still running")
+                .isEmpty();
     }
 
     private static boolean running(ProcessHandle p) {
@@ -315,13 +356,17 @@ class PostgresCrashIT {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path f : (Iterable<Path>) walk::iterator) {
                 if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
-                        && containsAny(f, pg.password().getBytes(StandardCharsets.UTF_8),
-                        MARKER.getBytes(StandardCharsets.UTF_8))) {
+                        && containsAny(
+                                f,
+                                pg.password().getBytes(StandardCharsets.UTF_8),
+                                MARKER.getBytes(StandardCharsets.UTF_8))) {
                     found.add(f + " (" + Files.size(f) + " bytes)");
                 }
             }
         }
-        assertThat(found).as("files under %s holding the password or dump data", root).isEmpty();
+        assertThat(found)
+                .as("files under %s holding the password or dump data", root)
+                .isEmpty();
     }
 
     private static boolean containsAny(Path file, byte[]... needles) throws IOException {

@@ -43,7 +43,9 @@ class PostgresPitrIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        work = Files.createTempDirectory(Path.of("/tmp"), "drkit-pitr-",
+        work = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-pitr-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         jar = work.resolve("drkit.jar");
         Files.copy(CliProcess.JAR, jar, StandardCopyOption.REPLACE_EXISTING);
@@ -56,7 +58,8 @@ class PostgresPitrIT {
         bin = PostgresServer.binaries(version);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String archive = "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
-        live = PostgresServer.start(bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
+        live = PostgresServer.start(
+                bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
         password = live.passwordFile(work);
         chownToPostgres(work);
     }
@@ -90,7 +93,9 @@ class PostgresPitrIT {
 
     private static void chownToPostgres(Path dir) throws IOException, InterruptedException {
         if (ROOT) {
-            Process p = new ProcessBuilder("chown", "-R", "postgres:postgres", dir.toString()).inheritIO().start();
+            Process p = new ProcessBuilder("chown", "-R", "postgres:postgres", dir.toString())
+                    .inheritIO()
+                    .start();
             assertThat(p.waitFor()).isZero();
         }
     }
@@ -109,11 +114,18 @@ class PostgresPitrIT {
         if (ROOT) {
             cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
-                "--repo", repo.toString()));
+        cmd.addAll(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jar.toString(),
+                "--repo",
+                repo.toString()));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        return new ProcessBuilder(cmd)
+                .directory(work.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
     }
 
     private Process drkitProcess(String... args) throws IOException {
@@ -121,8 +133,12 @@ class PostgresPitrIT {
         if (ROOT) {
             cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
         }
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
-                "--repo", repo.toString()));
+        cmd.addAll(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jar.toString(),
+                "--repo",
+                repo.toString()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).directory(work.toFile()).start();
     }
@@ -132,8 +148,9 @@ class PostgresPitrIT {
      * {@code where} (the streamer connected, or reported a position flushed); fails with the
      * streamer's log when it exits or the minute passes.
      */
-    private static void awaitReplication(PostgresServer pg, String where, Process streamer,
-                                         java.util.concurrent.Callable<String> log, String what) throws Exception {
+    private static void awaitReplication(
+            PostgresServer pg, String where, Process streamer, java.util.concurrent.Callable<String> log, String what)
+            throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (count(pg, "SELECT count(*) FROM pg_stat_replication WHERE " + where) == 0) {
             if (!streamer.isAlive()) {
@@ -147,14 +164,18 @@ class PostgresPitrIT {
     }
 
     private static long count(PostgresServer pg, String sql) throws Exception {
-        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = pg.connect("postgres");
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
     }
 
     private static String text(PostgresServer pg, String sql) throws Exception {
-        try (Connection c = pg.connect("postgres"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = pg.connect("postgres");
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }
@@ -171,79 +192,120 @@ class PostgresPitrIT {
             }
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("segment " + segment + " was not archived; archiver: "
-                        + text(live, "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '-') "
-                        + "FROM pg_stat_archiver") + "\n" + Files.readString(live.log()));
+                        + text(
+                                live,
+                                "SELECT failed_count || ' failures, last ' || coalesce(last_failed_wal, '-') "
+                                        + "FROM pg_stat_archiver")
+                        + "\n" + Files.readString(live.log()));
             }
             Thread.sleep(200);
         }
     }
 
     static Stream<String> versions() {
-        return Stream.of("15", System.getProperty("pg16.version", "16.9.0"), System.getProperty("pg17.version", "17.5.0"));
+        return Stream.of(
+                "15", System.getProperty("pg16.version", "16.9.0"), System.getProperty("pg17.version", "17.5.0"));
     }
 
     @ParameterizedTest(name = "PostgreSQL {0}")
     @MethodSource("versions")
     void pointInTimeRestoreBringsBackExactlyTheRowsOfThatTime(String version) throws Exception {
         startLive(version, true);
-        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
 
-        CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
-                "--user", "postgres", "--password-file", password.toString());
+        CliProcess.Result backup = drkit(
+                "backup",
+                "postgres",
+                "--name",
+                "pg-main",
+                "--url",
+                live.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString());
         assertThat(backup.exit()).as(backup.err()).isZero();
 
         // restore test: a scratch cluster from the backup and its WAL, started, queried, removed
-        CliProcess.Result verify = drkit("verify", "--name", "pg-main", "--latest", "--level", "restore", "--user",
-                "postgres", "--password-file", password.toString(), "--server-bin-dir", bin.toString(),
-                "--validate", "SELECT count(*) = 1000 FROM orders");
+        CliProcess.Result verify = drkit(
+                "verify",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--level",
+                "restore",
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString(),
+                "--server-bin-dir",
+                bin.toString(),
+                "--validate",
+                "SELECT count(*) = 1000 FROM orders");
         assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
-        assertThat(verify.out()).contains("pg-physical-restore-test").contains("restoreSeconds")
+        assertThat(verify.out())
+                .contains("pg-physical-restore-test")
+                .contains("restoreSeconds")
                 .doesNotContain("FAILED");
 
-        live.execute("postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
+        live.execute(
+                "postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
         Thread.sleep(300);
-        String t = text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        String t =
+                text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
         Thread.sleep(1100);
         live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
         switchAndAwaitArchive(live);
 
         Path target = work.resolve("restored");
-        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--time", t);
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--time", t);
         assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
         assertThat(Files.readString(target.resolve("postgresql.auto.conf")))
-                .contains("recovery_target_time = '" + t.replace("T", " ").replace("Z", "+00:00")).contains("wal-fetch %f %p");
+                .contains("recovery_target_time = '" + t.replace("T", " ").replace("Z", "+00:00"))
+                .contains("wal-fetch %f %p");
         assertThat(target.resolve("recovery.signal")).exists();
 
         restored = PostgresServer.startExisting(bin, target, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
-        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
+                .isEqualTo(1000);
         assertThat(count(live, "SELECT count(*) FROM orders")).isEqualTo(1000); // the live cluster was not touched
         assertThat(Files.readString(restored.log())).contains("recovery stopping before commit");
 
         // the running copy is never overwritten without --force
-        CliProcess.Result again = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--time", t);
+        CliProcess.Result again =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--time", t);
         assertThat(again.exit()).isEqualTo(1);
         assertThat(again.err()).contains("not empty").contains("--force");
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
 
         // restore_command's exit codes: 1 for a file the repository does not hold, 255 for errors
-        assertThat(drkit("wal-fetch", "00000099.history", "x", "--pgdata", target.toString()).exit()).isEqualTo(1);
-        CliProcess.Result broken = drkit("wal-fetch", "000000010000000000000001", "x", "--pgdata",
+        assertThat(drkit("wal-fetch", "00000099.history", "x", "--pgdata", target.toString())
+                        .exit())
+                .isEqualTo(1);
+        CliProcess.Result broken = drkit(
+                "wal-fetch",
+                "000000010000000000000001",
+                "x",
+                "--pgdata",
                 work.resolve("no-such-cluster").toString());
         assertThat(broken.exit()).isEqualTo(255);
         assertThat(broken.err()).contains("pg_control").contains("--pgdata").doesNotContain("WalArchive");
 
         // a timeline switch: the promoted copy writes on timeline 2 and archives it; a second
         // restore from the same base backup follows the timeline history to a time on timeline 2
-        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("2");
-        restored.execute("postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(5001, 5500) i;");
+        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()"))
+                .isEqualTo("2");
+        restored.execute(
+                "postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(5001, 5500) i;");
         Thread.sleep(300);
-        String t2 = text(restored,
-                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        String t2 = text(
+                restored, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
         Thread.sleep(1100);
         restored.execute("postgres", "DELETE FROM orders");
         switchAndAwaitArchive(restored);
@@ -254,20 +316,34 @@ class PostgresPitrIT {
         }
 
         Path second = work.resolve("restored-2");
-        CliProcess.Result onTimeline2 = drkit("restore", "--name", "pg-main", "--latest", "--to", second.toString(),
-                "--time", t2);
+        CliProcess.Result onTimeline2 =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", second.toString(), "--time", t2);
         assertThat(onTimeline2.exit()).as(onTimeline2.err()).isZero();
         restored = PostgresServer.startExisting(bin, second, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2500);
-        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()")).isEqualTo("3");
+        assertThat(text(restored, "SELECT timeline_id FROM pg_control_checkpoint()"))
+                .isEqualTo("3");
 
         // WAL retention: with a newer base backup kept alone, WAL before its start goes, history files stay
-        CliProcess.Result newer = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
-                "--user", "postgres", "--password-file", password.toString());
+        CliProcess.Result newer = drkit(
+                "backup",
+                "postgres",
+                "--name",
+                "pg-main",
+                "--url",
+                live.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString());
         assertThat(newer.exit()).as(newer.err()).isZero();
-        String walStart = String.valueOf(dev.drkit.core.repo.Json.mapper().readTree(drkit("--json", "list", "--name",
-                "pg-main").out()).findValues("walStart").stream().map(n -> n.asText()).max(String::compareTo)
+        String walStart = String.valueOf(dev.drkit.core.repo.Json.mapper()
+                .readTree(drkit("--json", "list", "--name", "pg-main").out())
+                .findValues("walStart")
+                .stream()
+                .map(n -> n.asText())
+                .max(String::compareTo)
                 .orElseThrow());
         CliProcess.Result dry = drkit("prune", "--name", "pg-main", "--keep-last", "1", "--dry-run");
         assertThat(dry.exit()).as(dry.err()).isZero();
@@ -277,13 +353,18 @@ class PostgresPitrIT {
         assertThat(prune.out()).contains("archived WAL file(s) no kept backup needs removed");
         List<String> left;
         try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
-            left = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".zst")).toList();
+            left = s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".zst"))
+                    .toList();
         }
         assertThat(left).contains(walStart + ".zst", "00000002.history.zst", "00000003.history.zst");
-        assertThat(left).allMatch(n -> n.contains(".history") || n.substring(8, 24).compareTo(walStart.substring(8)) >= 0);
+        assertThat(left)
+                .allMatch(n -> n.contains(".history") || n.substring(8, 24).compareTo(walStart.substring(8)) >= 0);
         List<String> all; // nothing of a removed segment stays behind: no info document, no checksum file
         try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
-            all = s.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).toList();
+            all = s.filter(Files::isRegularFile)
+                    .map(p -> p.getFileName().toString())
+                    .toList();
         }
         assertThat(all.stream().filter(n -> n.endsWith(".info.json")).map(n -> n.replace(".info.json", ".zst")))
                 .containsExactlyInAnyOrderElementsOf(left);
@@ -294,37 +375,44 @@ class PostgresPitrIT {
     @org.junit.jupiter.api.Test
     void incrementalBackupsCopyOnlyChangedFilesAndRestoreWhole() throws Exception {
         startLive("15", true);
-        live.execute("postgres", "CREATE TABLE big (id int PRIMARY KEY, pad text);"
-                + "INSERT INTO big SELECT i, repeat('x', 200) FROM generate_series(1, 200000) i;"
-                + "CREATE TABLE small (id int PRIMARY KEY, v text); INSERT INTO small VALUES (1, 'one');"
-                + "ALTER TABLE big SET (autovacuum_enabled = false);");
+        live.execute(
+                "postgres",
+                "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+                        + "INSERT INTO big SELECT i, repeat('x', 200) FROM generate_series(1, 200000) i;"
+                        + "CREATE TABLE small (id int PRIMARY KEY, v text); INSERT INTO small VALUES (1, 'one');"
+                        + "ALTER TABLE big SET (autovacuum_enabled = false);");
         // settle the big table (hint bits, visibility map) so that it really stays unchanged
         live.execute("postgres", "VACUUM (FREEZE, ANALYZE) big");
         live.execute("postgres", "CHECKPOINT");
         Thread.sleep(2500); // files written within 2 s of a backup's start are copied again by the next one
-        String[] conn = {"--url", live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString()};
+        String[] conn = {"--url", live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString()
+        };
         CliProcess.Result full = drkit(concat(new String[] {"backup", "postgres", "--name", "pg-main"}, conn));
         assertThat(full.exit()).as(full.err()).isZero();
         Thread.sleep(2500); // past the mtime margin
-        live.execute("postgres", "INSERT INTO small VALUES (2, 'two'); CREATE TABLE fresh AS SELECT 42 AS answer;"
-                + "CHECKPOINT;");
-        CliProcess.Result incr = drkit(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"},
-                conn));
+        live.execute(
+                "postgres",
+                "INSERT INTO small VALUES (2, 'two'); CREATE TABLE fresh AS SELECT 42 AS answer;" + "CHECKPOINT;");
+        CliProcess.Result incr =
+                drkit(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"}, conn));
         assertThat(incr.exit()).as(incr.err()).isZero();
-        var list = dev.drkit.core.repo.Json.mapper().readTree(drkit("--json", "list", "--name", "pg-main").out());
+        var list = dev.drkit.core.repo.Json.mapper()
+                .readTree(drkit("--json", "list", "--name", "pg-main").out());
         assertThat(list).hasSize(2);
         var first = list.get(0);
         var second = list.get(1);
         assertThat(second.get("kind").asText()).isEqualTo("incremental");
         assertThat(second.get("parent").asText()).isEqualTo(first.get("id").asText());
         assertThat(second.get("metadata").get("referencedFiles").asLong()).isGreaterThan(500);
-        long fullRaw = first.findValues("rawSize").stream().mapToLong(n -> n.asLong()).sum();
-        long incrRaw = second.findValues("rawSize").stream().mapToLong(n -> n.asLong()).sum();
+        long fullRaw =
+                first.findValues("rawSize").stream().mapToLong(n -> n.asLong()).sum();
+        long incrRaw =
+                second.findValues("rawSize").stream().mapToLong(n -> n.asLong()).sum();
         assertThat(incrRaw).as("incremental raw bytes").isLessThan(fullRaw / 3);
 
         Path target = work.resolve("restored");
-        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--immediate");
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--immediate");
         assertThat(restore.exit()).as(restore.err()).isZero();
         restored = PostgresServer.startExisting(bin, target, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
@@ -346,17 +434,20 @@ class PostgresPitrIT {
         assertThat(text).contains("# - Connection Settings -");
         Files.writeString(conf, text.replaceFirst("# - Connection Settings -", "# - Connection Settingz -"));
         Files.setLastModifiedTime(conf, mtime);
-        String plain = newBackup(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"}, conn));
+        String plain =
+                newBackup(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"}, conn));
         assertThat(fileList(plain).get("postgresql.conf")[4]).isNotEqualTo(plain);
-        String checked = newBackup(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental",
-                "--checksum"}, conn));
+        String checked = newBackup(
+                concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental", "--checksum"}, conn));
         assertThat(fileList(checked).get("postgresql.conf")[4]).isEqualTo(checked);
-        assertThat(fileList(checked).get("PG_VERSION")[4]).isEqualTo(first.get("id").asText());
+        assertThat(fileList(checked).get("PG_VERSION")[4])
+                .isEqualTo(first.get("id").asText());
 
         // the full backup cannot expire while the incremental that needs it is kept
         CliProcess.Result prune = drkit("prune", "--name", "pg-main", "--keep-last", "1");
         assertThat(prune.exit()).as(prune.err()).isZero();
-        assertThat(dev.drkit.core.repo.Json.mapper().readTree(drkit("--json", "list", "--name", "pg-main").out()))
+        assertThat(dev.drkit.core.repo.Json.mapper()
+                        .readTree(drkit("--json", "list", "--name", "pg-main").out()))
                 .hasSizeGreaterThanOrEqualTo(2);
     }
 
@@ -365,17 +456,28 @@ class PostgresPitrIT {
         startLive("15", true);
         Path ts = Files.createDirectory(work.resolve("ts1"));
         chownToPostgres(ts);
-        live.execute("postgres", "CREATE TABLESPACE fast LOCATION '" + ts + "';"
-                + "CREATE TABLE hot (id int PRIMARY KEY, v text) TABLESPACE fast;"
-                + "INSERT INTO hot SELECT i, 'v' || i FROM generate_series(1, 5000) i;");
+        live.execute(
+                "postgres",
+                "CREATE TABLESPACE fast LOCATION '" + ts + "';"
+                        + "CREATE TABLE hot (id int PRIMARY KEY, v text) TABLESPACE fast;"
+                        + "INSERT INTO hot SELECT i, 'v' || i FROM generate_series(1, 5000) i;");
         String oid = text(live, "SELECT oid::text FROM pg_tablespace WHERE spcname = 'fast'");
-        CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url", live.jdbcUrl("postgres"),
-                "--user", "postgres", "--password-file", password.toString());
+        CliProcess.Result backup = drkit(
+                "backup",
+                "postgres",
+                "--name",
+                "pg-main",
+                "--url",
+                live.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString());
         assertThat(backup.exit()).as(backup.err()).isZero();
 
         Path target = work.resolve("restored");
-        CliProcess.Result inUse = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--immediate");
+        CliProcess.Result inUse =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--immediate");
         assertThat(inUse.exit()).isEqualTo(1);
         assertThat(inUse.err()).contains("tablespace " + oid).contains("--tablespace");
         assertThat(target).doesNotExist();
@@ -386,14 +488,27 @@ class PostgresPitrIT {
         try (var socket = new java.net.ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--immediate", "--tablespace", oid + "=" + moved, "--start", bin.toString(), "--start-port",
+        CliProcess.Result restore = drkit(
+                "restore",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--to",
+                target.toString(),
+                "--immediate",
+                "--tablespace",
+                oid + "=" + moved,
+                "--start",
+                bin.toString(),
+                "--start-port",
                 String.valueOf(port));
         try {
             assertThat(restore.exit()).as(restore.err()).isZero();
-            assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid))).isEqualTo(moved);
-            try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres",
-                    "postgres", live.password()); Statement st = c.createStatement()) {
+            assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid)))
+                    .isEqualTo(moved);
+            try (Connection c = java.sql.DriverManager.getConnection(
+                            "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", live.password());
+                    Statement st = c.createStatement()) {
                 ResultSet rs = st.executeQuery("SELECT count(*), pg_is_in_recovery() FROM hot");
                 rs.next();
                 assertThat(rs.getLong(1)).isEqualTo(5000);
@@ -403,8 +518,8 @@ class PostgresPitrIT {
                 assertThat(rs.getString(1)).isEqualTo(moved.toString());
             }
         } finally {
-            List<String> stop = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", target.toString(), "-m",
-                    "immediate", "stop"));
+            List<String> stop = new ArrayList<>(
+                    List.of(bin.resolve("pg_ctl").toString(), "-D", target.toString(), "-m", "immediate", "stop"));
             if (ROOT) {
                 stop.addAll(0, List.of("runuser", "-u", "postgres", "--"));
             }
@@ -415,13 +530,25 @@ class PostgresPitrIT {
     @org.junit.jupiter.api.Test
     void theStreamerFollowsAPromotionToANewTimeline() throws Exception {
         startLive("15", false);
-        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
         // a standby of the live cluster, which the streamer follows
         Path standbyDir = work.resolve("standby");
-        List<String> basebackup = new ArrayList<>(List.of(bin.resolve("pg_basebackup").toString(), "-D",
-                standbyDir.toString(), "-R", "-X", "stream", "-h", "127.0.0.1", "-p", String.valueOf(live.port()),
-                "-U", "postgres"));
+        List<String> basebackup = new ArrayList<>(List.of(
+                bin.resolve("pg_basebackup").toString(),
+                "-D",
+                standbyDir.toString(),
+                "-R",
+                "-X",
+                "stream",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                String.valueOf(live.port()),
+                "-U",
+                "postgres"));
         if (ROOT) {
             basebackup.addAll(0, List.of("runuser", "-u", "postgres", "--"));
         }
@@ -430,30 +557,62 @@ class PostgresPitrIT {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(out).isZero();
-        Files.writeString(standbyDir.resolve("postgresql.auto.conf"), "primary_conninfo = 'host=127.0.0.1 port="
-                + live.port() + " user=postgres password=" + live.password() + "'\n",
+        Files.writeString(
+                standbyDir.resolve("postgresql.auto.conf"),
+                "primary_conninfo = 'host=127.0.0.1 port=" + live.port() + " user=postgres password=" + live.password()
+                        + "'\n",
                 java.nio.file.StandardOpenOption.APPEND);
         PostgresServer standby = PostgresServer.startExisting(bin, standbyDir, live.password());
         try {
             Path streamerLog = work.resolve("streamer.log");
-            Process streamer = drkitProcess(streamerLog, "-v", "wal-stream", "--url", standby.jdbcUrl("postgres"), "--user",
-                    "postgres", "--password-file", password.toString(), "--spool", work.resolve("spool").toString());
+            Process streamer = drkitProcess(
+                    streamerLog,
+                    "-v",
+                    "wal-stream",
+                    "--url",
+                    standby.jdbcUrl("postgres"),
+                    "--user",
+                    "postgres",
+                    "--password-file",
+                    password.toString(),
+                    "--spool",
+                    work.resolve("spool").toString());
             try {
-                awaitReplication(standby, "true", streamer, () -> Files.readString(streamerLog),
+                awaitReplication(
+                        standby,
+                        "true",
+                        streamer,
+                        () -> Files.readString(streamerLog),
                         "the streamer did not connect to the standby");
                 // a base backup of the primary, whose WAL reaches the repository through the standby
-                CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
-                        live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
-                        "--wal-source", "stream");
+                CliProcess.Result backup = drkit(
+                        "backup",
+                        "postgres",
+                        "--name",
+                        "pg-main",
+                        "--url",
+                        live.jdbcUrl("postgres"),
+                        "--user",
+                        "postgres",
+                        "--password-file",
+                        password.toString(),
+                        "--wal-source",
+                        "stream");
                 assertThat(backup.exit()).as(backup.err()).isZero();
 
                 // the standby is promoted (timeline 2) and written to; the streamer follows
                 standby.execute("postgres", "SELECT pg_promote()");
                 standby.awaitRecoveryEnd(Duration.ofMinutes(1));
-                standby.execute("postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1001, 1500) i");
+                standby.execute(
+                        "postgres",
+                        "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1001, 1500) i");
                 String lsn = text(standby, "SELECT pg_current_wal_lsn()::text");
-                awaitReplication(standby, "flush_lsn >= '" + lsn + "'", streamer,
-                        () -> Files.readString(streamerLog), "the streamer did not follow timeline 2");
+                awaitReplication(
+                        standby,
+                        "flush_lsn >= '" + lsn + "'",
+                        streamer,
+                        () -> Files.readString(streamerLog),
+                        "the streamer did not follow timeline 2");
             } finally {
                 streamer.descendants().forEach(ProcessHandle::destroy);
                 streamer.destroy();
@@ -470,8 +629,8 @@ class PostgresPitrIT {
 
         // the backup plus the streamed WAL of both timelines recover the rows written after the promotion
         Path target = work.resolve("restored");
-        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(),
-                "--stage-wal");
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
         assertThat(restore.exit()).as(restore.err()).isZero();
         restored = PostgresServer.startExisting(bin, target, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
@@ -489,8 +648,7 @@ class PostgresPitrIT {
     private Map<String, String[]> fileList(String backupId) throws Exception {
         Path stored = repo.resolve("backups/pg-main/" + backupId + "/files.tsv.zst");
         Map<String, String[]> out = new java.util.HashMap<>();
-        CliProcess.sh(work, "zstd -dc '" + stored + "'").lines()
-                .forEach(l -> out.put(l.split("\t")[0], l.split("\t")));
+        CliProcess.sh(work, "zstd -dc '" + stored + "'").lines().forEach(l -> out.put(l.split("\t")[0], l.split("\t")));
         return out;
     }
 
@@ -509,34 +667,63 @@ class PostgresPitrIT {
     void withTheStreamerInsteadOfArchiveCommandRowsCommittedASecondBeforeTheDeleteComeBack(String version)
             throws Exception {
         startLive(version, false);
-        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
         Path spool = work.resolve("spool");
         String target;
-        Process streamer = drkitProcess("wal-stream", "--url", live.jdbcUrl("postgres"), "--user", "postgres",
-                "--password-file", password.toString(), "--spool", spool.toString());
+        Process streamer = drkitProcess(
+                "wal-stream",
+                "--url",
+                live.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString(),
+                "--spool",
+                spool.toString());
         try {
-            java.util.concurrent.Callable<String> log = () -> streamer.isAlive() ? "(still running)"
+            java.util.concurrent.Callable<String> log = () -> streamer.isAlive()
+                    ? "(still running)"
                     : new String(streamer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            awaitReplication(live, "application_name = 'drkit-wal-streamer'", streamer, log,
-                    "the streamer did not connect");
-            CliProcess.Result backup = drkit("backup", "postgres", "--name", "pg-main", "--url",
-                    live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString(),
-                    "--wal-source", "stream");
+            awaitReplication(
+                    live, "application_name = 'drkit-wal-streamer'", streamer, log, "the streamer did not connect");
+            CliProcess.Result backup = drkit(
+                    "backup",
+                    "postgres",
+                    "--name",
+                    "pg-main",
+                    "--url",
+                    live.jdbcUrl("postgres"),
+                    "--user",
+                    "postgres",
+                    "--password-file",
+                    password.toString(),
+                    "--wal-source",
+                    "stream");
             assertThat(backup.exit()).as(backup.err()).isZero();
 
             // the streamer reconnects when its connection is cut
-            live.execute("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication "
-                    + "WHERE application_name = 'drkit-wal-streamer'");
-            live.execute("postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
+            live.execute(
+                    "postgres",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_replication "
+                            + "WHERE application_name = 'drkit-wal-streamer'");
+            live.execute(
+                    "postgres",
+                    "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
             Thread.sleep(1000);
             target = now(live); // rows committed one second before this point must come back
             live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
             // wait until the streamer has the DELETE durably (its reported flush position)
             // the insert position: with asynchronous commit the DELETE may not be written yet
             String lsn = text(live, "SELECT pg_current_wal_insert_lsn()::text");
-            awaitReplication(live, "application_name = 'drkit-wal-streamer' AND flush_lsn >= '" + lsn + "'",
-                    streamer, log, "the streamer did not report the DELETE flushed");
+            awaitReplication(
+                    live,
+                    "application_name = 'drkit-wal-streamer' AND flush_lsn >= '" + lsn + "'",
+                    streamer,
+                    log,
+                    "the streamer did not report the DELETE flushed");
         } finally {
             // a graceful stop stores the segment being received as .partial
             streamer.descendants().forEach(ProcessHandle::destroy);
@@ -551,8 +738,16 @@ class PostgresPitrIT {
         live = null;
 
         Path restoredDir = work.resolve("restored");
-        CliProcess.Result restore = drkit("restore", "--name", "pg-main", "--latest", "--to", restoredDir.toString(),
-                "--time", target, "--stage-wal");
+        CliProcess.Result restore = drkit(
+                "restore",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--to",
+                restoredDir.toString(),
+                "--time",
+                target,
+                "--stage-wal");
         assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
         Path staged = work.resolve("restored.drkit-wal");
         try (Stream<Path> s = Files.list(staged)) {
@@ -561,7 +756,8 @@ class PostgresPitrIT {
         restored = PostgresServer.startExisting(bin, restoredDir, superuserPassword);
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
-        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0")).isEqualTo(1000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
+                .isEqualTo(1000);
         assertThat(Files.readString(restored.log())).doesNotContain("wal-fetch").contains("restored log file");
     }
 }

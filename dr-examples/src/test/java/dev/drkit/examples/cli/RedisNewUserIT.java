@@ -37,10 +37,13 @@ class RedisNewUserIT {
             List<RedisFuture<?>> batch = new ArrayList<>();
             for (int i = 0; i < KEYS; i++) {
                 if (i < 140_000) {
-                    batch.add(i < 20_000 ? async.psetex("session:" + i, 3_600_000, "token " + i)
-                            : async.set("cache:" + i, "value " + i));
+                    batch.add(
+                            i < 20_000
+                                    ? async.psetex("session:" + i, 3_600_000, "token " + i)
+                                    : async.set("cache:" + i, "value " + i));
                 } else if (i < 160_000) {
-                    batch.add(async.hset("profile:" + i, Map.of("name", "user " + i, "plan", i % 2 == 0 ? "pro" : "free")));
+                    batch.add(async.hset(
+                            "profile:" + i, Map.of("name", "user " + i, "plan", i % 2 == 0 ? "pro" : "free")));
                 } else if (i < 180_000) {
                     batch.add(async.rpush("events:" + i, "login", "view " + i, "logout"));
                 } else if (i < 190_000) {
@@ -82,19 +85,25 @@ class RedisNewUserIT {
             assertThat(backup.exit()).as(backup.err()).isZero();
             id = backup.lastLine();
 
-            CliProcess.Result verify = CliProcess.run(repo, "verify", "--name", "cache", "--id", id, "--level", "restore");
+            CliProcess.Result verify =
+                    CliProcess.run(repo, "verify", "--name", "cache", "--id", id, "--level", "restore");
             assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
-            assertThat(verify.out()).contains("redis-rdb").contains("redis-load-test").contains("loadSeconds")
+            assertThat(verify.out())
+                    .contains("redis-rdb")
+                    .contains("redis-load-test")
+                    .contains("loadSeconds")
                     .doesNotContain("FAILED");
 
             // a dump.rdb for a stopped server: redis-check-rdb accepts it and a fresh server loads it
             Path dataDir = work.resolve("redis-data");
-            CliProcess.Result restore = CliProcess.run(repo, "restore", "--name", "cache", "--id", id,
-                    "--to-dir", dataDir.toString());
+            CliProcess.Result restore =
+                    CliProcess.run(repo, "restore", "--name", "cache", "--id", id, "--to-dir", dataDir.toString());
             assertThat(restore.exit()).as(restore.err()).isZero();
             Path dump = dataDir.resolve("dump.rdb");
-            Process check = new ProcessBuilder(Prerequisites.requireTool("redis-check-rdb").toString(), dump.toString())
-                    .redirectErrorStream(true).start();
+            Process check = new ProcessBuilder(
+                            Prerequisites.requireTool("redis-check-rdb").toString(), dump.toString())
+                    .redirectErrorStream(true)
+                    .start();
             String checked = new String(check.getInputStream().readAllBytes());
             assertThat(check.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(check.exitValue()).as(checked).isZero();
@@ -103,7 +112,8 @@ class RedisNewUserIT {
                 with(fresh, r -> {
                     assertThat(r.dbsize()).isEqualTo(KEYS);
                     assertThat(r.get("cache:77777")).isEqualTo("value 77777");
-                    assertThat(r.hgetall("profile:150001")).containsEntry("name", "user 150001")
+                    assertThat(r.hgetall("profile:150001"))
+                            .containsEntry("name", "user 150001")
                             .containsEntry("plan", "free");
                     assertThat(r.lrange("events:170000", 0, -1)).containsExactly("login", "view 170000", "logout");
                     assertThat(r.smembers("tags:185000")).containsExactlyInAnyOrder("red", "green", "t0");
@@ -115,20 +125,21 @@ class RedisNewUserIT {
             }
 
             // keys mode: the profiles are deleted by accident and restored online, the rest left alone
-            CliProcess.Result keys = CliProcess.run(repo, "backup", "redis", "--name", "cache-keys", "--mode", "keys",
-                    "--uri", uri);
+            CliProcess.Result keys =
+                    CliProcess.run(repo, "backup", "redis", "--name", "cache-keys", "--mode", "keys", "--uri", uri);
             assertThat(keys.exit()).as(keys.err()).isZero();
             with(live, r -> {
                 List<String> profiles = r.keys("profile:*");
                 assertThat(profiles).hasSize(20_000);
                 for (int i = 0; i < profiles.size(); i += 1000) {
-                    r.del(profiles.subList(i, Math.min(profiles.size(), i + 1000)).toArray(String[]::new));
+                    r.del(profiles.subList(i, Math.min(profiles.size(), i + 1000))
+                            .toArray(String[]::new));
                 }
                 r.set("cache:20005", "written after the backup");
                 return null;
             });
-            CliProcess.Result online = CliProcess.run(repo, "restore", "--name", "cache-keys", "--latest",
-                    "--to-uri", uri, "--match", "profile:*");
+            CliProcess.Result online = CliProcess.run(
+                    repo, "restore", "--name", "cache-keys", "--latest", "--to-uri", uri, "--match", "profile:*");
             assertThat(online.exit()).as(online.err()).isZero();
             with(live, r -> {
                 assertThat(r.keys("profile:*")).hasSize(20_000);

@@ -24,74 +24,140 @@ class S3CliIT {
         Path data = Files.createDirectories(work.resolve("etc/app"));
         Files.writeString(data.resolve("app.yaml"), "port: 8080\n".repeat(1000));
         String repo = "s3://offsite/production?region=eu-west-1&endpoint=" + s3.endpoint();
-        Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY",
-                s3.secretKey(), "DRKIT_REPO", repo);
+        Map<String, String> env = Map.of(
+                "AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey(), "DRKIT_REPO", repo);
 
-        CliProcess.Result backup = CliProcess.run(null, List.of(), env, "backup", "files", "--name", "config",
-                "--path", data.toString());
+        CliProcess.Result backup =
+                CliProcess.run(null, List.of(), env, "backup", "files", "--name", "config", "--path", data.toString());
         assertThat(backup.exit()).as(backup.err()).isZero();
         String id = backup.lastLine();
         assertThat(CliProcess.run(null, List.of(), env, "list").out()).contains(id);
         CliProcess.Result verify = CliProcess.run(null, List.of(), env, "verify", "--name", "config", "--id", id);
         assertThat(verify.exit()).as(verify.err()).isZero();
-        CliProcess.Result restore = CliProcess.run(null, List.of(), env, "restore", "--name", "config", "--latest",
-                "--to", work.resolve("out").toString());
+        CliProcess.Result restore = CliProcess.run(
+                null,
+                List.of(),
+                env,
+                "restore",
+                "--name",
+                "config",
+                "--latest",
+                "--to",
+                work.resolve("out").toString());
         assertThat(restore.exit()).as(restore.err()).isZero();
         assertThat(work.resolve("out").resolve(data.toString().substring(1)).resolve("app.yaml"))
                 .hasSameTextualContentAs(data.resolve("app.yaml"));
 
         // a local backup copied offsite verifies there
         Path local = work.resolve("local");
-        CliProcess.Result localBackup = CliProcess.run(local, List.of(), env, "backup", "files", "--name", "config",
-                "--path", data.toString());
+        CliProcess.Result localBackup =
+                CliProcess.run(local, List.of(), env, "backup", "files", "--name", "config", "--path", data.toString());
         assertThat(localBackup.exit()).as(localBackup.err()).isZero();
         String localId = localBackup.lastLine();
-        CliProcess.Result copy = CliProcess.run(local, List.of(), env, "copy", "--name", "config", "--all",
-                "--to", repo);
+        CliProcess.Result copy =
+                CliProcess.run(local, List.of(), env, "copy", "--name", "config", "--all", "--to", repo);
         assertThat(copy.exit()).as(copy.err()).isZero();
         assertThat(copy.out()).contains("copied 1 backup(s)");
-        CliProcess.Result offsiteVerify = CliProcess.run(null, List.of(), env, "verify", "--name", "config",
-                "--id", localId);
+        CliProcess.Result offsiteVerify =
+                CliProcess.run(null, List.of(), env, "verify", "--name", "config", "--id", localId);
         assertThat(offsiteVerify.exit()).as(offsiteVerify.err()).isZero();
 
         // the same with the MinIO SDK backend
         String minio = "minio://127.0.0.1:" + s3.endpoint().getPort() + "/offsite/minio-prod?secure=false";
-        CliProcess.Result mBackup = CliProcess.run(null, List.of(), env, "--repo", minio, "backup", "files",
-                "--name", "config", "--path", data.toString());
+        CliProcess.Result mBackup = CliProcess.run(
+                null,
+                List.of(),
+                env,
+                "--repo",
+                minio,
+                "backup",
+                "files",
+                "--name",
+                "config",
+                "--path",
+                data.toString());
         assertThat(mBackup.exit()).as(mBackup.err()).isZero();
-        assertThat(CliProcess.run(null, List.of(), env, "--repo", minio, "verify", "--name", "config",
-                "--latest").exit()).isZero();
-        CliProcess.Result mRestore = CliProcess.run(null, List.of(), env, "--repo", minio, "restore", "--name",
-                "config", "--latest", "--to", work.resolve("out-minio").toString());
+        assertThat(CliProcess.run(null, List.of(), env, "--repo", minio, "verify", "--name", "config", "--latest")
+                        .exit())
+                .isZero();
+        CliProcess.Result mRestore = CliProcess.run(
+                null,
+                List.of(),
+                env,
+                "--repo",
+                minio,
+                "restore",
+                "--name",
+                "config",
+                "--latest",
+                "--to",
+                work.resolve("out-minio").toString());
         assertThat(mRestore.exit()).as(mRestore.err()).isZero();
-        assertThat(work.resolve("out-minio").resolve(data.toString().substring(1)).resolve("app.yaml"))
+        assertThat(work.resolve("out-minio")
+                        .resolve(data.toString().substring(1))
+                        .resolve("app.yaml"))
                 .hasSameTextualContentAs(data.resolve("app.yaml"));
 
         // a bucket backed up with its metadata, both objects deleted, restored
-        io.minio.MinioClient mc = io.minio.MinioClient.builder().endpoint(s3.endpoint().toString())
-                .region("us-east-1").credentials(s3.accessKey(), s3.secretKey()).build();
+        io.minio.MinioClient mc = io.minio.MinioClient.builder()
+                .endpoint(s3.endpoint().toString())
+                .region("us-east-1")
+                .credentials(s3.accessKey(), s3.secretKey())
+                .build();
         s3.createBucket("finance");
         byte[] pdf = new byte[100_000];
         new java.util.Random(2).nextBytes(pdf);
-        mc.putObject(io.minio.PutObjectArgs.builder().bucket("finance").object("q3.pdf")
-                .stream(new java.io.ByteArrayInputStream(pdf), pdf.length, -1).contentType("application/pdf")
-                .userMetadata(Map.of("owner", "finance")).build());
-        CliProcess.Result bucketBackup = CliProcess.run(null, List.of(), env, "backup", "minio-bucket", "--name",
-                "finance-bucket", "--endpoint", s3.endpoint().toString(), "--bucket", "finance");
+        mc.putObject(io.minio.PutObjectArgs.builder().bucket("finance").object("q3.pdf").stream(
+                        new java.io.ByteArrayInputStream(pdf), pdf.length, -1)
+                .contentType("application/pdf")
+                .userMetadata(Map.of("owner", "finance"))
+                .build());
+        CliProcess.Result bucketBackup = CliProcess.run(
+                null,
+                List.of(),
+                env,
+                "backup",
+                "minio-bucket",
+                "--name",
+                "finance-bucket",
+                "--endpoint",
+                s3.endpoint().toString(),
+                "--bucket",
+                "finance");
         assertThat(bucketBackup.exit()).as(bucketBackup.err()).isZero();
-        mc.removeObject(io.minio.RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
-        CliProcess.Result bucketRestore = CliProcess.run(null, List.of(), env, "restore", "--name",
-                "finance-bucket", "--latest", "--endpoint", s3.endpoint().toString());
+        mc.removeObject(io.minio.RemoveObjectArgs.builder()
+                .bucket("finance")
+                .object("q3.pdf")
+                .build());
+        CliProcess.Result bucketRestore = CliProcess.run(
+                null,
+                List.of(),
+                env,
+                "restore",
+                "--name",
+                "finance-bucket",
+                "--latest",
+                "--endpoint",
+                s3.endpoint().toString());
         assertThat(bucketRestore.exit()).as(bucketRestore.err()).isZero();
-        var stat = mc.statObject(io.minio.StatObjectArgs.builder().bucket("finance").object("q3.pdf").build());
+        var stat = mc.statObject(io.minio.StatObjectArgs.builder()
+                .bucket("finance")
+                .object("q3.pdf")
+                .build());
         assertThat(stat.contentType()).isEqualTo("application/pdf");
         assertThat(stat.userMetadata()).containsEntry("owner", "finance");
-        try (var in = mc.getObject(io.minio.GetObjectArgs.builder().bucket("finance").object("q3.pdf").build())) {
+        try (var in = mc.getObject(io.minio.GetObjectArgs.builder()
+                .bucket("finance")
+                .object("q3.pdf")
+                .build())) {
             assertThat(in.readAllBytes()).isEqualTo(pdf);
         }
 
-        CliProcess.Result noCreds = CliProcess.run(null, List.of(), Map.of("DRKIT_REPO", repo,
-                "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"), "list");
+        CliProcess.Result noCreds = CliProcess.run(
+                null,
+                List.of(),
+                Map.of("DRKIT_REPO", repo, "AWS_ACCESS_KEY_ID", "wrong", "AWS_SECRET_ACCESS_KEY", "wrong-secret-value"),
+                "list");
         assertThat(noCreds.exit()).isEqualTo(1);
         assertThat(noCreds.err()).startsWith("drkit: ").doesNotContain("wrong-secret-value");
     }

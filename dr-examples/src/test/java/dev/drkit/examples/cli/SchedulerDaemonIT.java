@@ -42,7 +42,8 @@ class SchedulerDaemonIT {
         assertThat(count(logs, "backup-config for .*: RAN")).isEqualTo(slots);
         assertThat(logs).contains("drkit run: 1 job(s)");
 
-        JsonNode list = Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out());
+        JsonNode list =
+                Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out());
         assertThat(list).hasSize(2);
 
         CliProcess.Result status = CliProcess.run(null, "--config", setup.toString(), "--json", "status");
@@ -67,7 +68,8 @@ class SchedulerDaemonIT {
             a.destroyForcibly().waitFor();
         }
         assertThat(markers(repo, "backup-volume")).isZero();
-        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out())).as("no partial backup listed")
+        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out()))
+                .as("no partial backup listed")
                 .isEmpty();
 
         Path logB = work.resolve("b.log");
@@ -78,7 +80,8 @@ class SchedulerDaemonIT {
             stop(b);
         }
         assertThat(Files.readString(logB)).contains("took over stale drkit lock 'job-backup-volume'");
-        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out())).hasSize(1);
+        assertThat(Json.mapper().readTree(CliProcess.run(repo, "--json", "list").out()))
+                .hasSize(1);
     }
 
     private Path setup(Path repo, String target, Path data, String objectives) throws IOException {
@@ -96,7 +99,9 @@ class SchedulerDaemonIT {
 
     private static Process daemon(Path setup, Path log) throws IOException {
         return CliProcess.builder(null, List.of(), "--config", setup.toString(), "run", "--grace", "30s")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
     }
 
     private static void stop(Process p) throws InterruptedException {
@@ -140,5 +145,4 @@ class SchedulerDaemonIT {
             Thread.sleep(20);
         }
     }
-
 }

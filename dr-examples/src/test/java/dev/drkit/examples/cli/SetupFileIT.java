@@ -39,11 +39,15 @@ class SetupFileIT {
                     retention: { keep-last: 2 }
                     verify: { level: checksum }
                     objectives: { rpo: 24h, rto: 1h }
-                """.formatted(repo, offsite, work.resolve("keys/public.asc"), work.resolve("keys/secret.asc"), app));
+                """.formatted(
+                        repo, offsite, work.resolve("keys/public.asc"), work.resolve("keys/secret.asc"), app));
         String cfg = setup.toString();
 
         CliProcess.Result check = ok(CliProcess.run(null, "--config", cfg, "config", "check"));
-        assertThat(check.out()).contains("OK, 1 target(s)").contains("config").contains("keep-last 2")
+        assertThat(check.out())
+                .contains("OK, 1 target(s)")
+                .contains("config")
+                .contains("keep-last 2")
                 .contains("RPO 1d, RTO 1h");
 
         List<String> ids = new ArrayList<>();
@@ -53,27 +57,39 @@ class SetupFileIT {
             assertThat(b.out()).contains("backed up config").contains("copied config");
             ids.add(b.lastLine());
         }
-        JsonNode copied = Json.mapper().readTree(ok(CliProcess.run(offsite, "--json", "list")).out());
+        JsonNode copied = Json.mapper()
+                .readTree(ok(CliProcess.run(offsite, "--json", "list")).out());
         assertThat(copied.findValuesAsText("id")).containsAll(ids);
 
         CliProcess.Result v = ok(CliProcess.run(null, "--config", cfg, "verify", "--name", "config", "--latest"));
         assertThat(v.out()).contains("verified (checksum)");
 
         Path restored = work.resolve("restored");
-        ok(CliProcess.run(null, "--config", cfg, "restore", "--name", "config", "--latest", "--to", restored.toString()));
+        ok(CliProcess.run(
+                null, "--config", cfg, "restore", "--name", "config", "--latest", "--to", restored.toString()));
         Path conf = restored.resolve(app.toString().substring(1));
         assertThat(conf.resolve("app.conf")).hasContent("listen 8082");
         assertThat(conf.resolve("cache.tmp")).as("excluded by the setup").doesNotExist();
 
         // the setup's public key encrypted the backup: without its secret key the repository alone cannot restore
-        CliProcess.Result noKey = CliProcess.run(repo, "restore", "--name", "config", "--latest", "--to",
+        CliProcess.Result noKey = CliProcess.run(
+                repo,
+                "restore",
+                "--name",
+                "config",
+                "--latest",
+                "--to",
                 work.resolve("nokey").toString());
         assertThat(noKey.exit()).isEqualTo(1);
-        assertThat(noKey.err()).contains("is encrypted to").contains("--secret-key").doesNotContain("setting '");
+        assertThat(noKey.err())
+                .contains("is encrypted to")
+                .contains("--secret-key")
+                .doesNotContain("setting '");
 
         CliProcess.Result pruned = ok(CliProcess.run(null, "--config", cfg, "prune"));
         assertThat(pruned.out()).contains("1 backup(s) deleted");
-        JsonNode left = Json.mapper().readTree(ok(CliProcess.run(repo, "--json", "list")).out());
+        JsonNode left = Json.mapper()
+                .readTree(ok(CliProcess.run(repo, "--json", "list")).out());
         assertThat(left.findValuesAsText("id")).containsExactlyInAnyOrder(ids.get(1), ids.get(2));
     }
 
@@ -93,7 +109,8 @@ class SetupFileIT {
                 """);
         CliProcess.Result r = CliProcess.run(null, "--config", setup.toString(), "backup", "--all");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("3 configuration problems")
+        assertThat(r.err())
+                .contains("3 configuration problems")
                 .contains(setup + ":7: targets.db.password: secrets do not belong in the setup file")
                 .contains(setup + ":8: targets.config: a files target needs 'path'")
                 .contains(setup + ":10: targets.config.schedule: 'every day' is not a cron schedule")
@@ -102,9 +119,12 @@ class SetupFileIT {
 
     @Test
     void theExampleSetupOfTheClassicPlanIsValid() throws Exception {
-        CliProcess.Result r = ok(CliProcess.run(null, "--config", Path.of("drkit.example.yaml").toAbsolutePath()
-                .toString(), "config", "check"));
-        assertThat(r.out()).contains("OK, 6 target(s)").contains("corporate-intel-db").contains("verify restore at 0 5 * * 0")
+        CliProcess.Result r = ok(CliProcess.run(
+                null, "--config", Path.of("drkit.example.yaml").toAbsolutePath().toString(), "config", "check"));
+        assertThat(r.out())
+                .contains("OK, 6 target(s)")
+                .contains("corporate-intel-db")
+                .contains("verify restore at 0 5 * * 0")
                 .contains("copies to s3://");
     }
 

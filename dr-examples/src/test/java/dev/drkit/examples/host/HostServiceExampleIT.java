@@ -28,38 +28,61 @@ class HostServiceExampleIT {
     void theServiceBacksUpAndVerifiesBeforeItMigrates() throws Exception {
         try (PostgresServer pg = PostgresServer.start()) {
             pg.createDatabase("corporate_intel");
-            pg.execute("corporate_intel", "CREATE TABLE companies (id int PRIMARY KEY, name text);"
-                    + "INSERT INTO companies SELECT i, 'Company ' || i FROM generate_series(1, 500) i");
+            pg.execute(
+                    "corporate_intel",
+                    "CREATE TABLE companies (id int PRIMARY KEY, name text);"
+                            + "INSERT INTO companies SELECT i, 'Company ' || i FROM generate_series(1, 500) i");
             Path config = Files.createDirectories(work.resolve("config"));
             Files.writeString(config.resolve("service.properties"), "db.pool=10\n");
-            ServiceSettings settings = new ServiceSettings(work.resolve("repo"), pg.jdbcUrl("corporate_intel"),
-                    PostgresServer.SUPERUSER, pg.passwordFile(work), config);
+            ServiceSettings settings = new ServiceSettings(
+                    work.resolve("repo"),
+                    pg.jdbcUrl("corporate_intel"),
+                    PostgresServer.SUPERUSER,
+                    pg.passwordFile(work),
+                    config);
 
             Injector injector = Guice.createInjector(new DrModule(settings));
             MigrationGuard guard = injector.getInstance(MigrationGuard.class);
             try (DrKit kit = injector.getInstance(DrKit.class)) {
-                assertThat(injector.getInstance(DrKit.class)).as("one kit per service").isSameAs(kit);
+                assertThat(injector.getInstance(DrKit.class))
+                        .as("one kit per service")
+                        .isSameAs(kit);
 
-                List<String> ids = guard.migrate("ALTER TABLE companies ADD COLUMN lei text",
-                        "UPDATE companies SET lei = 'LEI' || id");
+                List<String> ids = guard.migrate(
+                        "ALTER TABLE companies ADD COLUMN lei text", "UPDATE companies SET lei = 'LEI' || id");
 
-                assertThat(kit.list(MigrationGuard.DATABASE_TARGET)).extracting(m -> m.id()).containsExactly(ids.get(0));
-                assertThat(kit.list(MigrationGuard.CONFIG_TARGET)).extracting(m -> m.id()).containsExactly(ids.get(1));
+                assertThat(kit.list(MigrationGuard.DATABASE_TARGET))
+                        .extracting(m -> m.id())
+                        .containsExactly(ids.get(0));
+                assertThat(kit.list(MigrationGuard.CONFIG_TARGET))
+                        .extracting(m -> m.id())
+                        .containsExactly(ids.get(1));
                 assertThat(columns(pg, "corporate_intel")).contains("lei");
                 BackupEvents events = injector.getInstance(BackupEvents.class);
-                assertThat(events.events()).extracting(DrEvent::type)
+                assertThat(events.events())
+                        .extracting(DrEvent::type)
                         .containsSubsequence(DrEvent.Type.BACKUP_SUCCEEDED, DrEvent.Type.BACKUP_SUCCEEDED);
 
                 // the pre-migration backup restores the schema as it was
-                kit.restore(new RestoreRequest(MigrationGuard.DATABASE_TARGET, ids.get(0), Settings.builder()
-                        .set("url", pg.jdbcUrl("postgres")).set("user", PostgresServer.SUPERUSER)
-                        .set("password-file", settings.passwordFile().toString())
-                        .set("to-database", "before_migration").build(), false));
+                kit.restore(new RestoreRequest(
+                        MigrationGuard.DATABASE_TARGET,
+                        ids.get(0),
+                        Settings.builder()
+                                .set("url", pg.jdbcUrl("postgres"))
+                                .set("user", PostgresServer.SUPERUSER)
+                                .set("password-file", settings.passwordFile().toString())
+                                .set("to-database", "before_migration")
+                                .build(),
+                        false));
                 assertThat(columns(pg, "before_migration")).containsExactly("id", "name");
 
                 // only the registered providers exist: redis is on the class path but not registered
-                assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis",
-                        Settings.builder().set("uri", "redis://127.0.0.1:1").build())))
+                assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                                "cache",
+                                "redis",
+                                Settings.builder()
+                                        .set("uri", "redis://127.0.0.1:1")
+                                        .build())))
                         .isInstanceOf(dev.drkit.ProviderException.class)
                         .hasMessageContaining("'redis'; known: files, postgres-logical");
             }
@@ -67,8 +90,10 @@ class HostServiceExampleIT {
     }
 
     private static List<String> columns(PostgresServer pg, String db) throws Exception {
-        try (Connection c = pg.connect(db); ResultSet rs = c.createStatement().executeQuery(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'companies' ORDER BY ordinal_position")) {
+        try (Connection c = pg.connect(db);
+                ResultSet rs = c.createStatement()
+                        .executeQuery(
+                                "SELECT column_name FROM information_schema.columns WHERE table_name = 'companies' ORDER BY ordinal_position")) {
             List<String> out = new java.util.ArrayList<>();
             while (rs.next()) {
                 out.add(rs.getString(1));
