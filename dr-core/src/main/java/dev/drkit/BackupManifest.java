@@ -3,6 +3,8 @@ package dev.drkit;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -56,9 +58,7 @@ public record BackupManifest(
         Objects.requireNonNull(type, "type");
         dependsOn = dependsOn == null ? List.of() : List.copyOf(dependsOn);
         artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
-        metadata = metadata == null
-                ? Map.of()
-                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        metadata = metadata == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
     }
 
     /** A manifest of a backup the storage does not lock. */

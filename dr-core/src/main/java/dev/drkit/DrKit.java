@@ -1,26 +1,36 @@
 package dev.drkit;
 
 import dev.drkit.DrException.ErrorCode;
-import dev.drkit.core.pipeline.Compression;
-import dev.drkit.core.pipeline.ProgressMeter;
-import dev.drkit.core.registry.ProviderRegistry;
-import dev.drkit.core.repo.ArtifactWriter;
-import dev.drkit.core.repo.BackupIds;
-import dev.drkit.core.repo.Hosts;
-import dev.drkit.core.repo.Json;
-import dev.drkit.core.repo.Repository;
-import dev.drkit.core.repo.RepositoryLock;
-import dev.drkit.core.repo.StreamCodecs;
-import dev.drkit.core.repo.VerificationLog;
-import dev.drkit.core.storage.StorageFailures;
+import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.internal.registry.ProviderRegistry;
+import dev.drkit.internal.repo.ArchiveArea;
+import dev.drkit.internal.repo.ArtifactWriter;
+import dev.drkit.internal.repo.Repository;
+import dev.drkit.internal.repo.RepositoryCheck;
+import dev.drkit.internal.repo.RepositoryLock;
+import dev.drkit.internal.repo.StreamCodecs;
+import dev.drkit.internal.repo.VerificationLog;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.DecryptionStage;
+import dev.drkit.spi.EncryptionStage;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.RetentionPolicy;
+import dev.drkit.spi.RetentionPolicyProvider;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageBackendProvider;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.VerifierProvider;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.StorageFailures;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,17 +40,24 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +90,7 @@ public final class DrKit implements AutoCloseable {
     private final Clock clock;
     private final List<DrListener> listeners;
     private final StreamCodecs codecs;
-    private final dev.drkit.spi.ManifestSigner signer;
+    private final ManifestSigner signer;
 
     private DrKit(Builder b) {
         this.clock = b.clock;
@@ -179,7 +196,7 @@ public final class DrKit implements AutoCloseable {
         emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
         try {
             target.backup(ctx);
-            List<dev.drkit.ArtifactInfo> artifacts = ctx.finish();
+            List<ArtifactInfo> artifacts = ctx.finish();
             meter.finish();
             BackupManifest manifest = new BackupManifest(
                     BackupManifest.FORMAT,
@@ -377,9 +394,8 @@ public final class DrKit implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         ProgressMeter meter = meter("check", null);
         try {
-            CheckReport report = new dev.drkit.core.repo.RepositoryCheck(
-                            repository, clock, config.lockTtl(), meter, archiveAreas())
-                    .run(options);
+            CheckReport report =
+                    new RepositoryCheck(repository, clock, config.lockTtl(), meter, archiveAreas()).run(options);
             meter.finish();
             return report;
         } catch (IOException e) {
@@ -389,7 +405,7 @@ public final class DrKit implements AutoCloseable {
 
     /** The archive areas (e.g. {@code wal}) of the backup types in the repository and of the registered ones. */
     private Set<String> archiveAreas() {
-        Set<String> types = new java.util.TreeSet<>(registry.targetTypes());
+        Set<String> types = new TreeSet<>(registry.targetTypes());
         try {
             for (String t : repository.targets()) {
                 repository.catalog(t).backups().forEach(m -> types.add(m.type()));
@@ -397,7 +413,7 @@ public final class DrKit implements AutoCloseable {
         } catch (RepositoryNotFoundException e) {
             // nothing to read: the check says so itself
         }
-        Set<String> areas = new java.util.TreeSet<>();
+        Set<String> areas = new TreeSet<>();
         for (String type : types) {
             try {
                 areas.addAll(registry.target(type).create(Settings.empty()).archiveAreas());
@@ -423,7 +439,7 @@ public final class DrKit implements AutoCloseable {
      */
     public DrStatus status(Map<String, Objectives> objectives) {
         repository.requireExisting();
-        java.util.SortedSet<String> names = new java.util.TreeSet<>(repository.targets());
+        SortedSet<String> names = new TreeSet<>(repository.targets());
         names.addAll(objectives.keySet());
         Instant now = clock.instant();
         List<DrStatus.Target> out = new ArrayList<>();
@@ -444,10 +460,10 @@ public final class DrKit implements AutoCloseable {
             problems.add(catalog.damaged().size() + " damaged backup(s): "
                     + catalog.damaged().stream()
                             .map(d -> d.id() + " (" + d.reason() + ")")
-                            .collect(java.util.stream.Collectors.joining(", ")));
+                            .collect(Collectors.joining(", ")));
         }
         BackupManifest newest = backups.stream()
-                .max(java.util.Comparator.comparing(BackupManifest::finishedAt))
+                .max(Comparator.comparing(BackupManifest::finishedAt))
                 .orElse(null);
         Long rpo = o.rpo() == null ? null : o.rpo().toSeconds();
         Long rto = o.rto() == null ? null : o.rto().toSeconds();
@@ -459,7 +475,7 @@ public final class DrKit implements AutoCloseable {
             problems.add("no backup");
         } else if (!rpoMet) {
             problems.add(String.format(
-                    java.util.Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s", newest.id(), age, rpo));
+                    Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s", newest.id(), age, rpo));
         }
         BackupResult newestResult = newest == null ? null : new BackupResult(newest);
         if (newestResult != null && newestResult.incomplete()) {
@@ -473,8 +489,7 @@ public final class DrKit implements AutoCloseable {
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         try {
-            java.util.Set<String> kept =
-                    backups.stream().map(BackupManifest::id).collect(java.util.stream.Collectors.toSet());
+            Set<String> kept = backups.stream().map(BackupManifest::id).collect(Collectors.toSet());
             verified = log.newest(
                             name,
                             n -> n.endsWith("-passed.json") && kept.stream().anyMatch(n::contains))
@@ -494,10 +509,7 @@ public final class DrKit implements AutoCloseable {
         boolean rtoMet = rto == null || restoreSeconds == null || restoreSeconds <= rto;
         if (!rtoMet) {
             problems.add(String.format(
-                    java.util.Locale.ROOT,
-                    "the newest restore test took %.0f s; the RTO is %d s",
-                    restoreSeconds,
-                    rto));
+                    Locale.ROOT, "the newest restore test took %.0f s; the RTO is %d s", restoreSeconds, rto));
         }
         return new DrStatus.Target(
                 name,
@@ -551,8 +563,8 @@ public final class DrKit implements AutoCloseable {
      */
     public SlotOutcome runOncePerSlot(String job, Instant slot, Runnable work) {
         String marker = "status/jobs/" + BackupIds.checkTargetName(job) + "/"
-                + java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-                        .withZone(java.time.ZoneOffset.UTC)
+                + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                        .withZone(ZoneOffset.UTC)
                         .format(slot)
                 + ".json";
         repository.initialise();
@@ -675,8 +687,7 @@ public final class DrKit implements AutoCloseable {
                                 .map(RetentionPlan.Decision::backupId)
                                 .toList());
                 incomplete.put(t, List.copyOf(repository.incomplete(t).keySet()));
-                archive.put(
-                        t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.copyOf(deleted.get(t)), true) : List.of());
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, Set.copyOf(deleted.get(t)), true) : List.of());
                 continue;
             }
             try (RepositoryLock lock = lock(t, "prune")) {
@@ -695,7 +706,7 @@ public final class DrKit implements AutoCloseable {
                             Map.of("reasons", d.reasons()));
                 }
                 deleted.put(t, gone);
-                archive.put(t, damaged.isEmpty() ? pruneArchive(t, java.util.Set.of(), false) : List.of());
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, Set.of(), false) : List.of());
             }
         }
         if (!dryRun) {
@@ -709,7 +720,7 @@ public final class DrKit implements AutoCloseable {
     }
 
     /** Lets the target type remove archived files (WAL) that no kept backup of that type needs. */
-    private List<String> pruneArchive(String target, java.util.Set<String> expiring, boolean dryRun) {
+    private List<String> pruneArchive(String target, Set<String> expiring, boolean dryRun) {
         List<BackupManifest> own = repository.manifests(target);
         if (own.isEmpty()) {
             return List.of(); // nothing kept: the archive stays as it is rather than emptied
@@ -867,7 +878,7 @@ public final class DrKit implements AutoCloseable {
                 meter.add(m.storedSize());
             }
             long archived = 0;
-            Set<String> areas = new java.util.TreeSet<>();
+            Set<String> areas = new TreeSet<>();
             for (String type :
                     backups.stream().map(BackupManifest::type).distinct().toList()) {
                 try {
@@ -880,8 +891,7 @@ public final class DrKit implements AutoCloseable {
                 }
             }
             for (String area : areas) { // e.g. the WAL the copied base backups need
-                var n = dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs)
-                        .copyTo(to);
+                var n = ArchiveArea.of(repository, area, codecs).copyTo(to);
                 archived += n.files();
                 bytes += n.bytes();
             }
@@ -904,8 +914,8 @@ public final class DrKit implements AutoCloseable {
      * An area of this repository for files that belong to no single backup ({@code wal} for
      * PostgreSQL WAL), stored with this instance's compression and encryption.
      */
-    public dev.drkit.spi.FileArchive archive(String area) {
-        return dev.drkit.core.repo.ArchiveArea.of(repository, area, codecs);
+    public FileArchive archive(String area) {
+        return ArchiveArea.of(repository, area, codecs);
     }
 
     /** Opens the storage of another repository by URI (for {@link #copy}); the caller closes it. */
@@ -1067,14 +1077,14 @@ public final class DrKit implements AutoCloseable {
 
         @Override
         public InputStream openArtifact(BackupManifest earlier, String name) throws IOException {
-            dev.drkit.ArtifactInfo a = earlier.artifact(name)
+            ArtifactInfo a = earlier.artifact(name)
                     .orElseThrow(() -> new BackupNotFoundException(
                             "backup " + earlier.target() + "/" + earlier.id() + " has no artifact '" + name + "'"));
             return repository.openDecoded(earlier, a, codecs, null);
         }
 
         @Override
-        public dev.drkit.spi.FileArchive archive(String area) {
+        public FileArchive archive(String area) {
             return DrKit.this.archive(area);
         }
 
@@ -1083,11 +1093,11 @@ public final class DrKit implements AutoCloseable {
             return clock;
         }
 
-        List<dev.drkit.ArtifactInfo> finish() {
+        List<ArtifactInfo> finish() {
             if (writers.isEmpty()) {
                 throw new DrException(ErrorCode.TARGET, "target " + target + " produced no artifact");
             }
-            List<dev.drkit.ArtifactInfo> out = new ArrayList<>();
+            List<ArtifactInfo> out = new ArrayList<>();
             for (ArtifactWriter w : writers) {
                 out.add(w.info());
             }
@@ -1117,7 +1127,7 @@ public final class DrKit implements AutoCloseable {
 
         @Override
         public InputStream openArtifact(String name) throws IOException {
-            dev.drkit.ArtifactInfo a = manifest.artifact(name)
+            ArtifactInfo a = manifest.artifact(name)
                     .orElseThrow(() -> new BackupNotFoundException(
                             "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
             meter.artifact(name);
@@ -1130,7 +1140,7 @@ public final class DrKit implements AutoCloseable {
                 throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
             }
             BackupManifest other = DrKit.this.manifest(manifest.target(), backupId);
-            dev.drkit.ArtifactInfo a = other.artifact(name)
+            ArtifactInfo a = other.artifact(name)
                     .orElseThrow(() -> new BackupNotFoundException(
                             "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
             return repository.openDecoded(other, a, codecs, meter);
@@ -1142,7 +1152,7 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
-        public dev.drkit.spi.FileArchive archive(String area) {
+        public FileArchive archive(String area) {
             return DrKit.this.archive(area);
         }
 
@@ -1164,7 +1174,7 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
-        public dev.drkit.spi.FileArchive archive(String area) {
+        public FileArchive archive(String area) {
             return DrKit.this.archive(area);
         }
 
@@ -1174,17 +1184,17 @@ public final class DrKit implements AutoCloseable {
         }
 
         @Override
-        public InputStream openStored(dev.drkit.ArtifactInfo artifact) throws IOException {
+        public InputStream openStored(ArtifactInfo artifact) throws IOException {
             return repository.openStored(manifest, artifact);
         }
 
         @Override
-        public InputStream openDecoded(dev.drkit.ArtifactInfo artifact) throws IOException {
+        public InputStream openDecoded(ArtifactInfo artifact) throws IOException {
             return repository.openDecoded(manifest, artifact, codecs, meter);
         }
 
         @Override
-        public byte[] checksumFile(dev.drkit.ArtifactInfo artifact) throws IOException {
+        public byte[] checksumFile(ArtifactInfo artifact) throws IOException {
             return repository.checksumFile(manifest, artifact);
         }
 
@@ -1203,28 +1213,28 @@ public final class DrKit implements AutoCloseable {
         private boolean discover = true;
         private ClassLoader classLoader = DrKit.class.getClassLoader();
         private Clock clock = Clock.systemUTC();
-        private dev.drkit.spi.EncryptionStage encryption;
-        private dev.drkit.spi.DecryptionStage decryption;
-        private dev.drkit.spi.ManifestSigner signer;
-        private dev.drkit.spi.ManifestVerifier trusted;
+        private EncryptionStage encryption;
+        private DecryptionStage decryption;
+        private ManifestSigner signer;
+        private ManifestVerifier trusted;
 
         /**
          * Encrypts new artifacts after compression (e.g. OpenPGP from {@code dr-crypto}); the
          * recipients are recorded in the manifest. Null (the default) stores them unencrypted.
          */
-        public Builder encryption(dev.drkit.spi.EncryptionStage stage) {
+        public Builder encryption(EncryptionStage stage) {
             this.encryption = stage;
             return this;
         }
 
         /** Opens encrypted artifacts on restore and decode verification; null when there is no key. */
-        public Builder decryption(dev.drkit.spi.DecryptionStage stage) {
+        public Builder decryption(DecryptionStage stage) {
             this.decryption = stage;
             return this;
         }
 
         /** Signs every new manifest (detached signature beside it). */
-        public Builder signer(dev.drkit.spi.ManifestSigner signer) {
+        public Builder signer(ManifestSigner signer) {
             this.signer = signer;
             return this;
         }
@@ -1233,7 +1243,7 @@ public final class DrKit implements AutoCloseable {
          * Trusted manifest signatures: restore and verify refuse a backup whose manifest is not
          * signed by one of these keys.
          */
-        public Builder trustedSignatures(dev.drkit.spi.ManifestVerifier verifier) {
+        public Builder trustedSignatures(ManifestVerifier verifier) {
             this.trusted = verifier;
             return this;
         }
@@ -1269,10 +1279,10 @@ public final class DrKit implements AutoCloseable {
          */
         public Builder register(Object provider) {
             Objects.requireNonNull(provider, "provider");
-            if (!(provider instanceof dev.drkit.spi.StorageBackendProvider
-                    || provider instanceof dev.drkit.spi.BackupTargetProvider
-                    || provider instanceof dev.drkit.spi.RetentionPolicyProvider
-                    || provider instanceof dev.drkit.spi.VerifierProvider)) {
+            if (!(provider instanceof StorageBackendProvider
+                    || provider instanceof BackupTargetProvider
+                    || provider instanceof RetentionPolicyProvider
+                    || provider instanceof VerifierProvider)) {
                 throw new IllegalArgumentException(provider.getClass().getName() + " is not a drkit provider");
             }
             providers.add(provider);

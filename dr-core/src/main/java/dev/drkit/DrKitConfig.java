@@ -1,12 +1,13 @@
 package dev.drkit;
 
-import dev.drkit.core.pipeline.Compression;
+import dev.drkit.internal.pipeline.Compression;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Settings of a {@link DrKit}: where the repository is and how artifacts are written.
@@ -196,7 +197,7 @@ public final class DrKitConfig {
         }
 
         public Builder storageSettings(Settings settings) {
-            this.storageSettings = java.util.Objects.requireNonNull(settings, "settings");
+            this.storageSettings = Objects.requireNonNull(settings, "settings");
             return this;
         }
 

@@ -1,6 +1,7 @@
 package dev.drkit;
 
-import dev.drkit.core.repo.BackupIds;
+import dev.drkit.spi.support.BackupIds;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -27,7 +28,7 @@ public record RestoreRequest(String target, String backupId, Settings options, b
     }
 
     /** Restores a files backup into a new or empty directory. */
-    public static RestoreRequest files(String target, String backupId, java.nio.file.Path to) {
+    public static RestoreRequest files(String target, String backupId, Path to) {
         Objects.requireNonNull(to, "to");
         return new RestoreRequest(
                 target, backupId, Settings.builder().set("to", to.toString()).build(), false);

@@ -1,5 +1,6 @@
 package dev.drkit;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -22,7 +23,7 @@ public record RetentionPlan(String policy, List<Decision> decisions) {
      * @param keep whether it is kept
      * @param reasons why it is kept (e.g. {@code daily snapshot 3/7}) or expired
      */
-    public record Decision(String backupId, java.time.Instant time, boolean keep, List<String> reasons) {
+    public record Decision(String backupId, Instant time, boolean keep, List<String> reasons) {
         public Decision {
             reasons = List.copyOf(reasons);
         }

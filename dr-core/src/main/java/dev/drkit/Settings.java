@@ -1,5 +1,8 @@
 package dev.drkit;
 
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -178,15 +181,15 @@ public final class Settings {
      * written, values decoded; a key given twice holds both values. A key without {@code =} is
      * ignored.
      */
-    public static Settings fromQuery(java.net.URI uri) {
+    public static Settings fromQuery(URI uri) {
         Builder b = builder();
         if (uri.getRawQuery() != null) {
             for (String kv : uri.getRawQuery().split("&")) {
                 int eq = kv.indexOf('=');
                 if (eq > 0) {
                     b.add(
-                            java.net.URLDecoder.decode(kv.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
-                            java.net.URLDecoder.decode(kv.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8));
+                            URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                            URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
                 }
             }
         }

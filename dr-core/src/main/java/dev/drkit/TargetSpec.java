@@ -1,6 +1,6 @@
 package dev.drkit;
 
-import dev.drkit.core.repo.BackupIds;
+import dev.drkit.spi.support.BackupIds;
 import java.util.Objects;
 
 /**

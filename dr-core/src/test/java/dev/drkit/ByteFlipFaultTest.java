@@ -2,7 +2,7 @@ package dev.drkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class ByteFlipFaultTest {
     @TempDir
     Path dir;
 
-    private final List<DrEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<DrEvent> events = new CopyOnWriteArrayList<>();
 
     private DrKit kit(Path repo) {
         return DrKit.builder()

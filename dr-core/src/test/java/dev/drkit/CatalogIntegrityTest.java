@@ -3,13 +3,21 @@ package dev.drkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.drkit.core.pipeline.Sha256;
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
+import dev.drkit.spi.support.Sha256;
+import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -235,7 +243,7 @@ class CatalogIntegrityTest {
     }
 
     /** A toy signature: the manifest's bytes reversed. */
-    private static final dev.drkit.spi.ManifestVerifier TRUSTED = new dev.drkit.spi.ManifestVerifier() {
+    private static final ManifestVerifier TRUSTED = new ManifestVerifier() {
         @Override
         public String signatureSuffix() {
             return ".sig";
@@ -243,7 +251,7 @@ class CatalogIntegrityTest {
 
         @Override
         public void verify(byte[] manifest, byte[] signature, String what) {
-            if (signature == null || !java.util.Arrays.equals(reversed(manifest), signature)) {
+            if (signature == null || !Arrays.equals(reversed(manifest), signature)) {
                 throw new DrException(DrException.ErrorCode.SIGNATURE, what + " is not signed by a trusted key");
             }
         }
@@ -259,7 +267,7 @@ class CatalogIntegrityTest {
 
     @Test
     void withTrustedKeysUnsignedManifestsAreDamagedEverywhereAndNeverCountForRetention() throws Exception {
-        dev.drkit.spi.ManifestSigner signer = new dev.drkit.spi.ManifestSigner() {
+        ManifestSigner signer = new ManifestSigner() {
             @Override
             public String signatureSuffix() {
                 return ".sig";
@@ -364,11 +372,11 @@ class CatalogIntegrityTest {
 
     @Test
     void aBackupDatedInTheFutureIsNotBelieved() throws Exception {
-        java.time.Instant future = java.time.Instant.now().plus(java.time.Duration.ofDays(3650));
+        Instant future = Instant.now().plus(Duration.ofDays(3650));
         try (DrKit writer = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
                 .register(new DrKitTest.MemoryProvider())
-                .clock(java.time.Clock.fixed(future, java.time.ZoneOffset.UTC))
+                .clock(Clock.fixed(future, ZoneOffset.UTC))
                 .build()) {
             writer.backup(spec("from a wrong clock"));
         }
@@ -395,7 +403,7 @@ class CatalogIntegrityTest {
     void aCopyPutsBackADamagedManifestAtTheDestination() throws Exception {
         try (DrKit kit = kit()) {
             String id = kit.backup(spec("one")).id();
-            try (var offsite = new dev.drkit.core.storage.FileStorageBackend(dir.resolve("offsite"))) {
+            try (var offsite = new FileStorageBackend(dir.resolve("offsite"))) {
                 kit.copy("mem", null, true, offsite);
                 Path copied = dir.resolve("offsite/backups/mem/" + id + "/manifest.json");
                 flip(copied, 40);

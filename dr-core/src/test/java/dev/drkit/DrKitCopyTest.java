@@ -3,9 +3,19 @@ package dev.drkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.drkit.core.storage.FileStorageBackend;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.storage.FileStorageBackend;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -78,49 +88,46 @@ class DrKitCopyTest {
     }
 
     /** A type whose backups need files kept beside them, in the {@code journal} area (as base backups need WAL). */
-    static final class JournaledProvider implements dev.drkit.spi.BackupTargetProvider {
+    static final class JournaledProvider implements BackupTargetProvider {
         @Override
         public String type() {
             return "journaled";
         }
 
         @Override
-        public dev.drkit.spi.BackupTarget create(Settings settings) {
-            return new dev.drkit.spi.BackupTarget() {
+        public BackupTarget create(Settings settings) {
+            return new BackupTarget() {
                 @Override
                 public String type() {
                     return "journaled";
                 }
 
                 @Override
-                public java.util.Set<Capability> capabilities() {
-                    return java.util.EnumSet.of(Capability.FULL);
+                public Set<Capability> capabilities() {
+                    return EnumSet.of(Capability.FULL);
                 }
 
                 @Override
-                public java.util.List<String> archiveAreas() {
-                    return java.util.List.of("journal");
+                public List<String> archiveAreas() {
+                    return List.of("journal");
                 }
 
                 @Override
-                public void backup(dev.drkit.spi.BackupContext context) throws java.io.IOException {
+                public void backup(BackupContext context) throws IOException {
                     try (var out = context.newArtifact("base.bin")) {
-                        out.write("base".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        out.write("base".getBytes(StandardCharsets.UTF_8));
                     }
                 }
 
                 @Override
-                public void restore(dev.drkit.spi.RestoreContext context) {}
+                public void restore(RestoreContext context) {}
             };
         }
     }
 
     private static void journal(DrKit kit, String path, String text) throws Exception {
         kit.archive("journal")
-                .put(
-                        path,
-                        new java.io.ByteArrayInputStream(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
-                        stored -> false);
+                .put(path, new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), stored -> false);
     }
 
     @Test
@@ -142,7 +149,7 @@ class DrKitCopyTest {
                             .register(new JournaledProvider())
                             .build();
                     var in = remote.archive("journal").open("j/0002").orElseThrow()) {
-                assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
                         .isEqualTo("second ".repeat(1000));
             }
             assertThat(local.copy("db", b.id(), false, offsite).archiveFilesCopied())
@@ -167,7 +174,7 @@ class DrKitCopyTest {
             for (String n : new String[] {"0001", "0002", "0003"}) {
                 journal(kit, "j/" + n, n.repeat(500));
             }
-            kit.archive("journal").deleteAll(java.util.List.of("j/0001", "j/0002", "j/0009"));
+            kit.archive("journal").deleteAll(List.of("j/0001", "j/0002", "j/0009"));
             assertThat(kit.archive("journal").list("")).containsExactly("j/0003");
             try (var files = Files.list(dir.resolve("repo/journal/j"))) {
                 assertThat(files.map(p -> p.getFileName().toString()))

@@ -3,20 +3,27 @@ package dev.drkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,14 +60,14 @@ class DrKitTest {
             if (settings.has("block-repository")) {
                 // a file where the repository stages uploads: storing the artifact fails as the repository's
                 Path staging = Path.of(settings.get("block-repository", "")).resolve(".drkit-tmp");
-                dev.drkit.core.files.FileTrees.delete(staging);
+                FileTrees.delete(staging);
                 Files.writeString(staging, "in the way");
             }
             try (OutputStream out = context.newArtifact("data.bin")) {
                 out.write(settings.get("content", "").getBytes(StandardCharsets.UTF_8));
                 if (settings.bool("source-fails", false)) {
                     // as a target that lets its source's I/O failure through unwrapped
-                    throw new java.net.SocketException("Connection reset by the memory source");
+                    throw new SocketException("Connection reset by the memory source");
                 }
                 if (settings.bool("fail", false)) {
                     // a target reports its own source's failures; a bare IOException means the repository's
@@ -179,8 +186,7 @@ class DrKitTest {
 
     @Test
     void aStorageThatFailsPlainlyDuringABackupIsTheRepositorysFailureWithItsRetryability() throws IOException {
-        dev.drkit.core.storage.FileStorageBackend files =
-                new dev.drkit.core.storage.FileStorageBackend(dir.resolve("full"));
+        FileStorageBackend files = new FileStorageBackend(dir.resolve("full"));
         try (DrKit kit = DrKit.builder()
                 .storage(new FullDisk(files))
                 .register(new MemoryProvider())
@@ -213,10 +219,10 @@ class DrKitTest {
     }
 
     /** A disk that fills up as soon as a backup's artifact is written: its uploads fail as a file system does. */
-    static final class FullDisk implements dev.drkit.spi.StorageBackend {
-        private final dev.drkit.spi.StorageBackend disk;
+    static final class FullDisk implements StorageBackend {
+        private final StorageBackend disk;
 
-        FullDisk(dev.drkit.spi.StorageBackend disk) {
+        FullDisk(StorageBackend disk) {
             this.disk = disk;
         }
 
@@ -226,9 +232,9 @@ class DrKitTest {
         }
 
         @Override
-        public dev.drkit.spi.ObjectUpload create(String key) throws IOException {
-            dev.drkit.spi.ObjectUpload upload = disk.create(key);
-            return new dev.drkit.spi.ObjectUpload() {
+        public ObjectUpload create(String key) throws IOException {
+            ObjectUpload upload = disk.create(key);
+            return new ObjectUpload() {
                 @Override
                 public OutputStream stream() {
                     return new OutputStream() {
@@ -240,7 +246,7 @@ class DrKitTest {
                 }
 
                 @Override
-                public dev.drkit.spi.ObjectInfo commit() throws IOException {
+                public ObjectInfo commit() throws IOException {
                     return upload.commit();
                 }
 
@@ -262,12 +268,12 @@ class DrKitTest {
         }
 
         @Override
-        public java.util.Optional<dev.drkit.spi.ObjectInfo> stat(String key) throws IOException {
+        public Optional<ObjectInfo> stat(String key) throws IOException {
             return disk.stat(key);
         }
 
         @Override
-        public List<dev.drkit.spi.ObjectInfo> list(String prefix) throws IOException {
+        public List<ObjectInfo> list(String prefix) throws IOException {
             return disk.list(prefix);
         }
 

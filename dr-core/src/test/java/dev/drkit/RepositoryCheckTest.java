@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.CheckReport.Finding;
 import dev.drkit.CheckReport.Kind;
+import dev.drkit.spi.support.Hosts;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -365,7 +366,7 @@ class RepositoryCheckTest {
     void anIdleUploadOfALiveWriterIsNotRemoved() throws IOException {
         try (DrKit kit = kit()) {
             kit.backup(spec("one"));
-            Path mine = repo().resolve(".drkit-tmp/" + dev.drkit.core.repo.Hosts.name() + "-"
+            Path mine = repo().resolve(".drkit-tmp/" + Hosts.name() + "-"
                     + ProcessHandle.current().pid() + "-x.part");
             age(Files.writeString(mine, "a slow source"));
             CheckReport r = kit.check(CheckOptions.catalogOnly().withRepair());

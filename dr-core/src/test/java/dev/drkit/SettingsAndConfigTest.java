@@ -3,7 +3,9 @@ package dev.drkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.URI;
 import java.time.Duration;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 class SettingsAndConfigTest {
@@ -47,12 +49,12 @@ class SettingsAndConfigTest {
 
     @Test
     void uriQueriesBecomeSettingsWithDecodedValues() {
-        Settings q = Settings.fromQuery(java.net.URI.create(
-                "s3://b/p?region=eu-west-1&endpoint=http%3A%2F%2Fh%3A9000" + "&flag&partSize=16MiB"));
+        Settings q = Settings.fromQuery(
+                URI.create("s3://b/p?region=eu-west-1&endpoint=http%3A%2F%2Fh%3A9000" + "&flag&partSize=16MiB"));
         assertThat(q.keys()).containsExactly("region", "endpoint", "partSize");
         assertThat(q.require("endpoint")).isEqualTo("http://h:9000");
         assertThat(q.size("partSize")).contains(16L << 20);
-        assertThat(Settings.fromQuery(java.net.URI.create("s3://b/p")).keys()).isEmpty();
+        assertThat(Settings.fromQuery(URI.create("s3://b/p")).keys()).isEmpty();
     }
 
     @Test
@@ -121,11 +123,9 @@ class SettingsAndConfigTest {
         Settings top =
                 Settings.builder().add("path", "/srv").set("to", "/tmp/r").build();
         Settings both = base.overlaidBy(top);
-        org.assertj.core.api.Assertions.assertThat(both.getAll("path")).containsExactly("/srv");
-        org.assertj.core.api.Assertions.assertThat(both.require("url")).isEqualTo("jdbc:postgresql://db/app");
-        org.assertj.core.api.Assertions.assertThat(both.require("to")).isEqualTo("/tmp/r");
-        org.assertj.core.api.Assertions.assertThat(base.getAll("path"))
-                .as("unchanged")
-                .containsExactly("/etc", "/opt");
+        Assertions.assertThat(both.getAll("path")).containsExactly("/srv");
+        Assertions.assertThat(both.require("url")).isEqualTo("jdbc:postgresql://db/app");
+        Assertions.assertThat(both.require("to")).isEqualTo("/tmp/r");
+        Assertions.assertThat(base.getAll("path")).as("unchanged").containsExactly("/etc", "/opt");
     }
 }

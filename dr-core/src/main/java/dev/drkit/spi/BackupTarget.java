@@ -3,8 +3,10 @@ package dev.drkit.spi;
 import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Something to protect: a directory tree, a PostgreSQL cluster, a Redis server, a bucket.
@@ -74,14 +76,13 @@ public interface BackupTarget {
      * complete backup of this target type in the repository, whatever its target name, since
      * they may share the archive. Returns the paths removed (or, in a dry run, that would be).
      */
-    default List<String> pruneArchive(
-            List<BackupManifest> kept, java.util.function.Function<String, FileArchive> archive, boolean dryRun)
-            throws java.io.IOException {
+    default List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun)
+            throws IOException {
         return List.of();
     }
 
     default List<String> dependencies(BackupManifest manifest) {
-        List<String> deps = new java.util.ArrayList<>(manifest.dependsOn());
+        List<String> deps = new ArrayList<>(manifest.dependsOn());
         if (manifest.parent() != null) {
             deps.add(0, manifest.parent());
         }

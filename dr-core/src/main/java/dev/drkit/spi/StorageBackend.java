@@ -3,7 +3,9 @@ package dev.drkit.spi;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -46,7 +48,7 @@ public interface StorageBackend extends Closeable {
      * {@link #create(String, Instant)} and {@link #createIfAbsent(String, byte[], Instant)},
      * and its own short-lived objects (locks, status) without.
      */
-    default Optional<java.time.Duration> immutableFor() {
+    default Optional<Duration> immutableFor() {
         return Optional.empty();
     }
 
@@ -100,7 +102,7 @@ public interface StorageBackend extends Closeable {
      * Deletes many objects; missing ones are not an error. Object stores override this with
      * their batch call (S3: 1000 keys a request); the default deletes one by one.
      */
-    default void deleteAll(java.util.Collection<String> keys) throws IOException {
+    default void deleteAll(Collection<String> keys) throws IOException {
         for (String key : keys) {
             delete(key);
         }
@@ -112,7 +114,7 @@ public interface StorageBackend extends Closeable {
      *
      * @return how many were removed
      */
-    default int cleanIncompleteUploads(java.time.Duration olderThan) throws IOException {
+    default int cleanIncompleteUploads(Duration olderThan) throws IOException {
         return 0;
     }
 
@@ -123,7 +125,7 @@ public interface StorageBackend extends Closeable {
      *
      * @throws IOException when the storage fails
      */
-    default List<ObjectInfo> incompleteUploads(java.time.Duration olderThan) throws IOException {
+    default List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
         return List.of();
     }
 

@@ -1,6 +1,7 @@
 package dev.drkit.spi;
 
 import java.io.IOException;
+import java.util.Objects;
 
 /**
  * A storage backend's failure that says why it failed and whether the same call may succeed
@@ -109,7 +110,7 @@ public class StorageIOException extends IOException {
      */
     public StorageIOException(String message, Throwable cause, Reason reason, boolean retryable) {
         super(message, cause);
-        this.reason = java.util.Objects.requireNonNull(reason, "reason");
+        this.reason = Objects.requireNonNull(reason, "reason");
         this.retryable = retryable;
     }
 

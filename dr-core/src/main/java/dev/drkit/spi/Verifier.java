@@ -1,6 +1,7 @@
 package dev.drkit.spi;
 
 import dev.drkit.VerificationResult;
+import java.io.IOException;
 
 /**
  * Checks one backup and reports what it found. Verifiers never modify the repository.
@@ -15,5 +16,5 @@ public interface Verifier {
      * Verifies a backup. Problems found in the backup are reported in the result, not
      * thrown; exceptions mean the verifier could not do its job (storage unreachable).
      */
-    VerificationResult verify(VerificationContext context) throws java.io.IOException;
+    VerificationResult verify(VerificationContext context) throws IOException;
 }

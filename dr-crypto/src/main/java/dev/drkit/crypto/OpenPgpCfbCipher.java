@@ -1,5 +1,8 @@
 package dev.drkit.crypto;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
@@ -8,6 +11,7 @@ import java.security.Key;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.security.spec.AlgorithmParameterSpec;
+import java.security.spec.InvalidParameterSpecException;
 import javax.crypto.Cipher;
 import javax.crypto.CipherSpi;
 import javax.crypto.NoSuchPaddingException;
@@ -29,8 +33,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class OpenPgpCfbCipher extends CipherSpi {
     private static final int BLOCK = 16;
     private static final int BULK = 64 * 1024;
-    private static final java.lang.invoke.VarHandle LONGS =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private boolean encrypt;
     private SecretKeySpec key;
@@ -119,7 +122,7 @@ public final class OpenPgpCfbCipher extends CipherSpi {
                             ? new IvParameterSpec(new byte[BLOCK])
                             : params.getParameterSpec(IvParameterSpec.class),
                     random);
-        } catch (java.security.spec.InvalidParameterSpecException e) {
+        } catch (InvalidParameterSpecException e) {
             throw new InvalidAlgorithmParameterException(e);
         }
     }

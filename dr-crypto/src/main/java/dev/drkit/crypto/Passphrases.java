@@ -1,7 +1,7 @@
 package dev.drkit.crypto;
 
 import dev.drkit.ConfigException;
-import dev.drkit.core.PrivateFiles;
+import dev.drkit.spi.support.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

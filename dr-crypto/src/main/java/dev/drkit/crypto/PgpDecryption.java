@@ -7,6 +7,7 @@ import dev.drkit.spi.DecryptionStage;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.security.Provider;
 import java.util.ArrayList;
@@ -246,7 +247,7 @@ public final class PgpDecryption implements DecryptionStage {
             if (next != null) {
                 return 0;
             }
-            body.transferTo(java.io.OutputStream.nullOutputStream());
+            body.transferTo(OutputStream.nullOutputStream());
             return -1;
         }
     }

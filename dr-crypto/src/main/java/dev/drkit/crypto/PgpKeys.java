@@ -1,7 +1,7 @@
 package dev.drkit.crypto;
 
 import dev.drkit.ConfigException;
-import dev.drkit.core.PrivateFiles;
+import dev.drkit.spi.support.PrivateFiles;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -8,6 +8,7 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.support.Sha256;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -83,10 +84,7 @@ class ManifestSigningTest {
         Path checksum = manifest(id).resolveSibling("manifest.json.sha256");
         Files.delete(checksum);
         byte[] bytes = forged.getBytes(StandardCharsets.UTF_8);
-        Files.writeString(
-                checksum,
-                dev.drkit.core.pipeline.Sha256.sidecar(
-                        dev.drkit.core.pipeline.Sha256.hex(bytes, 0, bytes.length), "manifest.json"));
+        Files.writeString(checksum, Sha256.sidecar(Sha256.hex(bytes, 0, bytes.length), "manifest.json"));
         try (DrKit kit = kit(null, trusting(TestKeys.pair()))) {
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOfSatisfying(DrException.class, e -> {

@@ -11,7 +11,8 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.repo.Json;
+import dev.drkit.internal.repo.ManifestCodec;
+import dev.drkit.spi.support.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Date;
@@ -27,6 +29,7 @@ import org.bouncycastle.bcpg.CompressionAlgorithmTags;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPCompressedDataGenerator;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
+import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPLiteralData;
 import org.bouncycastle.openpgp.PGPLiteralDataGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
@@ -114,7 +117,7 @@ class PgpTrailingDataTest {
             if (compressed) {
                 zip.close();
             }
-        } catch (org.bouncycastle.openpgp.PGPException e) {
+        } catch (PGPException e) {
             throw new IOException(e);
         }
         return out.toByteArray();
@@ -157,7 +160,7 @@ class PgpTrailingDataTest {
         try {
             sha256 = HexFormat.of()
                     .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
         String name = stored.getFileName().toString();
@@ -172,7 +175,6 @@ class PgpTrailingDataTest {
         byte[] forged = Json.mapper().writeValueAsBytes(m);
         Files.write(manifest, forged);
         Files.write(
-                manifest.resolveSibling("manifest.json.sha256"),
-                dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
+                manifest.resolveSibling("manifest.json.sha256"), ManifestCodec.checksumFile(forged, "manifest.json"));
     }
 }

@@ -7,7 +7,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
 import java.nio.file.Path;
 
 /**

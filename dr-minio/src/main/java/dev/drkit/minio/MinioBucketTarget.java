@@ -1,40 +1,57 @@
 package dev.drkit.minio;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
-import dev.drkit.core.repo.Json;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.Json;
 import io.minio.BucketExistsArgs;
+import io.minio.GetBucketVersioningArgs;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectTagsArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
 import io.minio.Result;
+import io.minio.SetBucketVersioningArgs;
 import io.minio.SetObjectTagsArgs;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
 import io.minio.errors.ErrorResponseException;
+import io.minio.errors.XmlParserException;
 import io.minio.messages.Item;
+import io.minio.messages.VersioningConfiguration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Date;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -88,16 +105,16 @@ public final class MinioBucketTarget implements BackupTarget {
      * {@code DrKit.builder().register(...)}: it wins over the discovered one, which builds its
      * client from {@code endpoint} and the AWS environment variables.
      */
-    public static dev.drkit.spi.BackupTargetProvider provider(MinioClient client) {
-        java.util.Objects.requireNonNull(client, "client");
-        return new dev.drkit.spi.BackupTargetProvider() {
+    public static BackupTargetProvider provider(MinioClient client) {
+        Objects.requireNonNull(client, "client");
+        return new BackupTargetProvider() {
             @Override
             public String type() {
                 return MinioBucketTargetProvider.TYPE;
             }
 
             @Override
-            public dev.drkit.spi.BackupTarget create(Settings settings) {
+            public BackupTarget create(Settings settings) {
                 return of(client, settings);
             }
         };
@@ -212,7 +229,7 @@ public final class MinioBucketTarget implements BackupTarget {
         boolean versions = settings.bool("versions", false);
         Map<String, ObjectEntry> before = settings.bool("full", false) ? Map.of() : previousIndex(context);
         List<ObjectEntry> index = new ArrayList<>();
-        java.util.Set<String> dependsOn = new java.util.TreeSet<>();
+        Set<String> dependsOn = new TreeSet<>();
         long bytes = 0;
         int reused = 0;
         try (OutputStream out = context.newArtifact(OBJECTS)) {
@@ -238,7 +255,7 @@ public final class MinioBucketTarget implements BackupTarget {
                     }
                     TarArchiveEntry entry = new TarArchiveEntry(e.name());
                     entry.setSize(e.size());
-                    entry.setModTime(java.util.Date.from(e.lastModified()));
+                    entry.setModTime(Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
                     try (InputStream in = client.getObject(GetObjectArgs.builder()
                             .bucket(bucket)
@@ -328,8 +345,8 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         if (versions) {
             // listed newest first: reversed, a stable sort keeps that order (older first) for times that tie
-            java.util.Collections.reverse(out);
-            out.sort(java.util.Comparator.comparing(ObjectEntry::key)
+            Collections.reverse(out);
+            out.sort(Comparator.comparing(ObjectEntry::key)
                     .thenComparing(ObjectEntry::isLatest)
                     .thenComparing(ObjectEntry::lastModified));
         }
@@ -338,7 +355,7 @@ public final class MinioBucketTarget implements BackupTarget {
 
     /** The previous backup's index, with every entry naming the backup that holds its bytes. */
     private static Map<String, ObjectEntry> previousIndex(BackupContext context) throws IOException {
-        Optional<dev.drkit.BackupManifest> prev = context.previous();
+        Optional<BackupManifest> prev = context.previous();
         if (prev.isEmpty() || !MinioBucketTargetProvider.TYPE.equals(prev.get().type())) {
             return Map.of();
         }
@@ -379,7 +396,7 @@ public final class MinioBucketTarget implements BackupTarget {
                             .versionId(listed.requestVersion())
                             .build())
                     .get();
-        } catch (ErrorResponseException | io.minio.errors.XmlParserException e) {
+        } catch (ErrorResponseException | XmlParserException e) {
             LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
         }
         return new ObjectEntry(
@@ -421,8 +438,8 @@ public final class MinioBucketTarget implements BackupTarget {
             wanted = index.stream().filter(e -> !e.isDeleteMarker()).toList();
         }
         // older backups first: with versions, each key's history is replayed oldest first
-        Map<String, Map<String, ObjectEntry>> bySource = new java.util.TreeMap<>(
-                java.util.Comparator.comparing((String id) -> id.isEmpty()).thenComparing(id -> id));
+        Map<String, Map<String, ObjectEntry>> bySource =
+                new TreeMap<>(Comparator.comparing((String id) -> id.isEmpty()).thenComparing(id -> id));
         for (ObjectEntry e : wanted) {
             bySource.computeIfAbsent(e.storedIn() == null ? "" : e.storedIn(), k -> new LinkedHashMap<>())
                     .put(e.name(), e);
@@ -457,7 +474,7 @@ public final class MinioBucketTarget implements BackupTarget {
     private static Instant instant(String text) {
         try {
             return Instant.parse(text);
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             throw new ConfigException(
                     "minio-bucket: at=" + text + " is not a time; use ISO-8601 UTC such as " + "2026-11-27T14:00:00Z");
         }
@@ -491,14 +508,13 @@ public final class MinioBucketTarget implements BackupTarget {
      * alone unless forced.
      */
     private static final class History {
-        private final Map<String, java.util.ArrayDeque<ObjectEntry>> pending = new LinkedHashMap<>();
-        private final Map<String, Boolean> replayKey = new java.util.HashMap<>();
+        private final Map<String, ArrayDeque<ObjectEntry>> pending = new LinkedHashMap<>();
+        private final Map<String, Boolean> replayKey = new HashMap<>();
         int markersApplied;
 
         History(List<ObjectEntry> index) {
             for (ObjectEntry e : index) {
-                pending.computeIfAbsent(e.path(), k -> new java.util.ArrayDeque<>())
-                        .add(e);
+                pending.computeIfAbsent(e.path(), k -> new ArrayDeque<>()).add(e);
             }
         }
 
@@ -519,7 +535,7 @@ public final class MinioBucketTarget implements BackupTarget {
 
         /** Applies the delete markers that come before this version, and takes the version off the queue. */
         void before(Restorer r, ObjectEntry version) throws Exception {
-            java.util.ArrayDeque<ObjectEntry> queue = pending.get(version.path());
+            ArrayDeque<ObjectEntry> queue = pending.get(version.path());
             while (!queue.isEmpty() && queue.peekFirst().isDeleteMarker()) {
                 r.delete(queue.pollFirst());
                 markersApplied++;
@@ -529,7 +545,7 @@ public final class MinioBucketTarget implements BackupTarget {
 
         /** The delete markers left after each key's last version (or for keys with only markers). */
         void finish(Restorer r) throws Exception {
-            for (java.util.ArrayDeque<ObjectEntry> queue : pending.values()) {
+            for (ArrayDeque<ObjectEntry> queue : pending.values()) {
                 for (ObjectEntry e : queue) {
                     if (!e.isDeleteMarker() || Boolean.FALSE.equals(replayKey.get(e.path()))) {
                         continue;
@@ -550,7 +566,7 @@ public final class MinioBucketTarget implements BackupTarget {
         final MinioClient client;
         final Placement placement;
         final List<String> skipped = new ArrayList<>();
-        final Set<String> knownBuckets = new java.util.HashSet<>();
+        final Set<String> knownBuckets = new HashSet<>();
         History replay;
         int restored;
 
@@ -609,7 +625,7 @@ public final class MinioBucketTarget implements BackupTarget {
         }
 
         void delete(ObjectEntry marker) throws Exception {
-            client.removeObject(io.minio.RemoveObjectArgs.builder()
+            client.removeObject(RemoveObjectArgs.builder()
                     .bucket(placement.bucket(marker))
                     .object(placement.key(marker))
                     .build());
@@ -627,18 +643,17 @@ public final class MinioBucketTarget implements BackupTarget {
             if (!client.bucketExists(BucketExistsArgs.builder().bucket(bucket).build())) {
                 client.makeBucket(MakeBucketArgs.builder().bucket(bucket).build());
                 if (replay != null) {
-                    client.setBucketVersioning(io.minio.SetBucketVersioningArgs.builder()
+                    client.setBucketVersioning(SetBucketVersioningArgs.builder()
                             .bucket(bucket)
-                            .config(new io.minio.messages.VersioningConfiguration(
-                                    io.minio.messages.VersioningConfiguration.Status.ENABLED, null))
+                            .config(new VersioningConfiguration(VersioningConfiguration.Status.ENABLED, null))
                             .build());
                 }
             } else if (replay != null
-                    && client.getBucketVersioning(io.minio.GetBucketVersioningArgs.builder()
+                    && client.getBucketVersioning(GetBucketVersioningArgs.builder()
                                             .bucket(bucket)
                                             .build())
                                     .status()
-                            != io.minio.messages.VersioningConfiguration.Status.ENABLED) {
+                            != VersioningConfiguration.Status.ENABLED) {
                 LOG.warn(
                         "bucket {} does not keep versions: only each key's newest version stays after the restore",
                         bucket);

@@ -1,39 +1,49 @@
 package dev.drkit.minio;
 
-import dev.drkit.core.pipeline.ChunkPipe;
-import dev.drkit.core.storage.ObjectKeys;
-import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
+import dev.drkit.spi.support.ChunkPipe;
+import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.StorageFailures;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
+import io.minio.RemoveObjectsArgs;
 import io.minio.Result;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
 import io.minio.errors.ErrorResponseException;
+import io.minio.errors.InvalidResponseException;
+import io.minio.errors.ServerException;
+import io.minio.messages.DeleteError;
+import io.minio.messages.DeleteObject;
 import io.minio.messages.Item;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A repository in a MinIO (or other S3-compatible) bucket, on the MinIO SDK. Uploads stream
@@ -126,7 +136,7 @@ public final class MinioStorageBackend implements StorageBackend {
                     put.get();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while uploading " + key);
+                    throw new InterruptedIOException("interrupted while uploading " + key);
                 } catch (ExecutionException e) {
                     if (preconditionFailed(e.getCause())) {
                         throw new FileAlreadyExistsException(key);
@@ -274,25 +284,22 @@ public final class MinioStorageBackend implements StorageBackend {
 
     /** Deletes in batches (the SDK sends DeleteObjects of up to 1000 keys), reporting refused keys. */
     @Override
-    public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    public void deleteAll(Collection<String> keys) throws IOException {
         if (keys.isEmpty()) {
             return;
         }
-        List<io.minio.messages.DeleteObject> objects = new java.util.ArrayList<>();
+        List<DeleteObject> objects = new ArrayList<>();
         for (String key : keys) {
-            objects.add(new io.minio.messages.DeleteObject(full(key)));
+            objects.add(new DeleteObject(full(key)));
         }
         try {
             int failed = 0;
             String example = null;
             Reason why = Reason.OTHER;
             // lazy: the deletes happen while the results are read
-            for (io.minio.Result<io.minio.messages.DeleteError> r :
-                    client.removeObjects(io.minio.RemoveObjectsArgs.builder()
-                            .bucket(bucket)
-                            .objects(objects)
-                            .build())) {
-                io.minio.messages.DeleteError err = r.get();
+            for (Result<DeleteError> r : client.removeObjects(
+                    RemoveObjectsArgs.builder().bucket(bucket).objects(objects).build())) {
+                DeleteError err = r.get();
                 failed++;
                 if (example == null) {
                     example = err.objectName() + ": " + err.code() + " " + err.message();
@@ -329,7 +336,7 @@ public final class MinioStorageBackend implements StorageBackend {
         return new StorageIOException(doing + " in " + description + " failed: " + e.getMessage() + advice, e, why);
     }
 
-    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of(
+    private static final Set<String> TRANSIENT_CODES = Set.of(
             "RequestTimeout",
             "SlowDown",
             "SlowDownRead",
@@ -338,10 +345,9 @@ public final class MinioStorageBackend implements StorageBackend {
             "InternalError",
             "OperationAborted",
             "XMinioServerNotInitialized");
-    private static final java.util.Set<String> DENIED_CODES = java.util.Set.of(
-            "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken");
-    private static final java.util.regex.Pattern RESPONSE_CODE =
-            java.util.regex.Pattern.compile("Response code: (\\d{3})");
+    private static final Set<String> DENIED_CODES =
+            Set.of("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken");
+    private static final Pattern RESPONSE_CODE = Pattern.compile("Response code: (\\d{3})");
 
     /**
      * Why MinIO failed: the error code and HTTP status of the server's answer, or for a request
@@ -362,12 +368,12 @@ public final class MinioStorageBackend implements StorageBackend {
             }
             return Reason.ofHttpStatus(r.response() == null ? 0 : r.response().code());
         }
-        if (e instanceof io.minio.errors.ServerException s) {
+        if (e instanceof ServerException s) {
             return Reason.ofHttpStatus(s.statusCode());
         }
-        if (e instanceof io.minio.errors.InvalidResponseException) {
+        if (e instanceof InvalidResponseException) {
             // an answer that is no S3 error document (a proxy's page): its status still says what happened
-            java.util.regex.Matcher m = RESPONSE_CODE.matcher(String.valueOf(e.getMessage()));
+            Matcher m = RESPONSE_CODE.matcher(String.valueOf(e.getMessage()));
             return m.find() ? Reason.ofHttpStatus(Integer.parseInt(m.group(1))) : Reason.OTHER;
         }
         if (StorageFailures.network(e)) {

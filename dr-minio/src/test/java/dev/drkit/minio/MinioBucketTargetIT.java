@@ -8,6 +8,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
+import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.testkit.S3ServerExtension;
 import io.minio.GetObjectArgs;
 import io.minio.MinioClient;
@@ -166,12 +167,8 @@ class MinioBucketTargetIT {
                     .isEqualTo("added");
 
             // retention keeps what a kept incremental backup needs
-            var pruned = kit.prune(
-                    "media",
-                    dev.drkit.core.retention.GfsRetentionPolicy.builder()
-                            .keepLast(1)
-                            .build(),
-                    false);
+            var pruned =
+                    kit.prune("media", GfsRetentionPolicy.builder().keepLast(1).build(), false);
             assertThat(pruned.deleted().get("media")).isEmpty();
             assertThat(kit.list("media")).hasSize(2);
         }

@@ -12,13 +12,16 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.testkit.VersionedS3Server;
 import io.minio.GetObjectArgs;
+import io.minio.GetObjectTagsArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
 import io.minio.Result;
+import io.minio.SetObjectTagsArgs;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
+import io.minio.errors.ErrorResponseException;
 import io.minio.messages.Item;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -26,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -97,7 +101,7 @@ class MinioBucketVersionsIT {
         }
         // listed newest first; restored versions can share a second, so the listing order breaks ties
         List<Item> listed = List.copyOf(items);
-        items.sort(java.util.Comparator.comparing((Item i) -> i.isLatest())
+        items.sort(Comparator.comparing((Item i) -> i.isLatest())
                 .thenComparing(i -> i.lastModified().toInstant())
                 .thenComparing(i -> -listed.indexOf(i)));
         List<String> out = new ArrayList<>();
@@ -112,7 +116,7 @@ class MinioBucketVersionsIT {
             client.statObject(
                     StatObjectArgs.builder().bucket(bucket).object(key).build());
             return true;
-        } catch (io.minio.errors.ErrorResponseException e) {
+        } catch (ErrorResponseException e) {
             return false;
         }
     }
@@ -286,7 +290,7 @@ class MinioBucketVersionsIT {
     void tagsChangedWithoutNewBytesAreInTheNextBackup() throws Exception {
         s3.createBucket("tagged");
         put("tagged", "t.txt", "same bytes", "text/plain", Map.of());
-        client.setObjectTags(io.minio.SetObjectTagsArgs.builder()
+        client.setObjectTags(SetObjectTagsArgs.builder()
                 .bucket("tagged")
                 .object("t.txt")
                 .tags(Map.of("stage", "draft"))
@@ -300,7 +304,7 @@ class MinioBucketVersionsIT {
                     "minio-bucket",
                     Settings.builder().add("bucket", "tagged").build());
             kit.backup(spec);
-            client.setObjectTags(io.minio.SetObjectTagsArgs.builder()
+            client.setObjectTags(SetObjectTagsArgs.builder()
                     .bucket("tagged")
                     .object("t.txt")
                     .tags(Map.of("stage", "final"))
@@ -312,7 +316,7 @@ class MinioBucketVersionsIT {
                     next.id(),
                     Settings.builder().set("to-bucket", "tagged-copy").build(),
                     false));
-            assertThat(client.getObjectTags(io.minio.GetObjectTagsArgs.builder()
+            assertThat(client.getObjectTags(GetObjectTagsArgs.builder()
                                     .bucket("tagged-copy")
                                     .object("t.txt")
                                     .build())

@@ -5,8 +5,14 @@ import dev.drkit.testkit.S3ServerExtension;
 import dev.drkit.testkit.StorageBackendContract;
 import io.minio.MinioClient;
 import java.util.UUID;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /** The storage contract on the MinIO SDK against a real S3 endpoint (S3Proxy). */
 class MinioStorageBackendContractIT extends StorageBackendContract {
@@ -29,25 +35,23 @@ class MinioStorageBackendContractIT extends StorageBackendContract {
         return MinioStorageBackend.of(client, "backups", "repo-" + UUID.randomUUID(), 5L << 20);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void abortedUploadLeavesNoMultipartPartsBehind() throws Exception {
         try (var upload = backend.create("contract/multipart-abort")) {
             upload.stream().write(new byte[12 << 20]);
         }
-        try (var aws = software.amazon.awssdk.services.s3.S3Client.builder()
+        try (var aws = S3Client.builder()
                 .endpointOverride(s3.endpoint())
-                .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .region(Region.US_EAST_1)
                 .forcePathStyle(true)
-                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
-                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
-                                s3.accessKey(), s3.secretKey())))
+                .credentialsProvider(
+                        StaticCredentialsProvider.create(AwsBasicCredentials.create(s3.accessKey(), s3.secretKey())))
                 .build()) {
-            org.assertj.core.api.Assertions.assertThat(
+            Assertions.assertThat(
                             aws.listMultipartUploads(r -> r.bucket("backups")).uploads())
                     .isEmpty();
         }
-        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort"))
-                .isEmpty();
+        Assertions.assertThat(backend.stat("contract/multipart-abort")).isEmpty();
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.minio.MinioClient;
 import io.minio.errors.ErrorResponseException;
 import io.minio.errors.InvalidResponseException;
 import io.minio.errors.ServerException;
+import io.minio.messages.ErrorResponse;
 import java.net.SocketException;
 import java.net.UnknownHostException;
 import okhttp3.Protocol;
@@ -27,9 +28,7 @@ class MinioStorageFailureTest {
                 .message(code)
                 .build();
         return new ErrorResponseException(
-                new io.minio.messages.ErrorResponse(code, code + " message", "b", "k", "/b/k", "req", "host"),
-                response,
-                "trace");
+                new ErrorResponse(code, code + " message", "b", "k", "/b/k", "req", "host"), response, "trace");
     }
 
     @Test

@@ -1,8 +1,8 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
-import dev.drkit.core.files.FileTrees;
-import dev.drkit.core.files.TarExtractor;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarExtractor;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -350,7 +351,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
         for (Path p = dir.toAbsolutePath().getParent(); p != null && p.getParent() != null; p = p.getParent()) {
             var perms = Files.getPosixFilePermissions(p);
-            if (perms.add(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+            if (perms.add(PosixFilePermission.OTHERS_EXECUTE)) {
                 Files.setPosixFilePermissions(p, perms);
             }
         }

@@ -2,9 +2,10 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
-import dev.drkit.core.Secrets;
+import dev.drkit.spi.support.Secrets;
 import java.net.URI;
 import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -100,7 +101,7 @@ final class PgConnection {
             b.append(sep)
                     .append(e.getKey())
                     .append('=')
-                    .append(java.net.URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
+                    .append(URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8));
             sep = '&';
         }
         return b.toString();

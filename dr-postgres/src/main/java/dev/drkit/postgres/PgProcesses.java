@@ -17,11 +17,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Running PostgreSQL's programs: as another user when this process is root, with a real timeout and their output on failure. */
 final class PgProcesses {
     private static final class LoggerHolder {
-        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PgProcesses.class);
+        static final Logger LOG = LoggerFactory.getLogger(PgProcesses.class);
     }
 
     /*

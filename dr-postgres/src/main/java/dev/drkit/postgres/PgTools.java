@@ -3,6 +3,7 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.PrivateScratch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +16,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds and runs the PostgreSQL client tools (pg_dump, pg_dumpall, pg_restore, psql) with a
@@ -29,7 +32,7 @@ import java.util.regex.Pattern;
  */
 final class PgTools {
     private static final class LoggerHolder {
-        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PgTools.class);
+        static final Logger LOG = LoggerFactory.getLogger(PgTools.class);
     }
 
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
@@ -43,7 +46,7 @@ final class PgTools {
     /** Tools from {@code bin-dir}, else {@code PG_BIN}, else PATH, else the newest /usr/lib/postgresql/N/bin. */
     static PgTools find(String configured) {
         // a run of a PostgreSQL tool removes what killed runs left in the private temporary directory
-        dev.drkit.core.files.PrivateScratch.current();
+        PrivateScratch.current();
         if (configured != null && !configured.isBlank()) {
             return checked(Path.of(configured), "setting 'bin-dir'");
         }

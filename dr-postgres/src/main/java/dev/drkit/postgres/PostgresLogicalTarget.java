@@ -2,14 +2,16 @@ package dev.drkit.postgres;
 
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
-import dev.drkit.core.files.PrivateScratch;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.PrivateScratch;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,12 +24,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -189,7 +193,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 try (InputStream in = context.openArtifact(GLOBALS)) {
                     globals = in.readNBytes(MAX_GLOBALS); // roles and tablespaces: kilobytes
                     if (in.read() >= 0) {
-                        throw new dev.drkit.CorruptDataException(
+                        throw new CorruptDataException(
                                 GLOBALS + " of backup " + context.manifest().id() + " is larger than " + MAX_GLOBALS
                                         + " bytes, which roles and tablespaces never are");
                     }
@@ -201,7 +205,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                         admin,
                         "psql",
                         List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", "-"),
-                        new java.io.ByteArrayInputStream(globals));
+                        new ByteArrayInputStream(globals));
             }
             List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
             o.getAll("table").forEach(t -> args.add("--table=" + t));
@@ -282,12 +286,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
             drainOut.start();
             try (OutputStream stdin = run.process.getOutputStream()) {
                 in.transferTo(stdin);
-            } catch (dev.drkit.DrException e) {
+            } catch (DrException e) {
                 throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
             } catch (IOException e) {
                 // the tool stopped reading: done early (a selective restore needs only part of the
                 // archive) or failed (reported below); read the rest so the checksums are still checked
-                if (!run.process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                if (!run.process.waitFor(30, TimeUnit.SECONDS)) {
                     throw e;
                 }
                 if (run.process.exitValue() == 0) {
@@ -422,6 +426,6 @@ public final class PostgresLogicalTarget implements BackupTarget {
     static String lastLines(String text) {
         String[] lines = text.split("\n");
         int from = Math.max(0, lines.length - 5);
-        return String.join(" | ", java.util.Arrays.copyOfRange(lines, from, lines.length));
+        return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
     }
 }

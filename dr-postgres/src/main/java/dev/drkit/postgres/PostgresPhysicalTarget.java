@@ -1,23 +1,28 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
-import dev.drkit.core.files.FileTrees;
-import dev.drkit.core.files.TarExtractor;
-import dev.drkit.core.files.TarWriter;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarExtractor;
+import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -30,20 +35,30 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -169,8 +184,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     conn,
                     startLsn,
                     timeline,
-                    java.time.Duration.between(started, context.clock().instant())
-                            .toMillis());
+                    Duration.between(started, context.clock().instant()).toMillis());
             boolean stopped = false;
             try {
                 List<TarWriter.Item> items = scan(dataDir);
@@ -183,7 +197,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         : Instant.parse(String.valueOf(
                                 context.previous().orElseThrow().metadata().get("startTime")));
                 List<TarWriter.Item> copy = new ArrayList<>();
-                Map<String, FileEntry> referenced = new java.util.TreeMap<>();
+                Map<String, FileEntry> referenced = new TreeMap<>();
                 boolean checksumCheck = settings.bool("checksum", false);
                 for (TarWriter.Item item : items) {
                     FileEntry before = item.kind() == TarWriter.Item.Kind.FILE ? previous.get(item.name()) : null;
@@ -202,7 +216,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     }
                 }
                 if (!previous.isEmpty()) {
-                    dev.drkit.BackupManifest parent = context.previous().orElseThrow();
+                    BackupManifest parent = context.previous().orElseThrow();
                     context.kind("incremental");
                     context.parent(parent.id());
                     referenced.values().stream()
@@ -332,7 +346,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     /** The tablespaces of a data directory: OID to location. */
     static Map<String, String> tablespaces(Path dataDir) throws IOException {
-        Map<String, String> out = new java.util.TreeMap<>();
+        Map<String, String> out = new TreeMap<>();
         Path links = dataDir.resolve("pg_tblspc");
         if (Files.isDirectory(links)) {
             try (Stream<Path> s = Files.list(links)) {
@@ -370,7 +384,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 }
                 try {
                     items.add(TarWriter.Item.of(p, rel));
-                } catch (java.nio.file.NoSuchFileException e) {
+                } catch (NoSuchFileException e) {
                     // dropped while we listed: WAL replay recreates what matters
                 }
             }
@@ -412,7 +426,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     private static Map<String, Stored> copyParallel(
             BackupContext context, Path dataDir, List<TarWriter.Item> items, int jobs) throws IOException {
-        Map<String, String> checksums = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, String> checksums = new ConcurrentHashMap<>();
         List<List<TarWriter.Item>> parts = new ArrayList<>();
         long[] sizes = new long[jobs];
         for (int i = 0; i < jobs; i++) {
@@ -448,7 +462,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         try (OutputStream out = context.newArtifact(PG_CONTROL)) {
             Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
         }
-        Map<String, Stored> stored = new java.util.HashMap<>();
+        Map<String, Stored> stored = new HashMap<>();
         for (int i = 0; i < jobs; i++) {
             for (TarWriter.Item item : parts.get(i)) {
                 stored.put(item.name(), new Stored("data-" + i + ".tar", checksums.getOrDefault(item.name(), "")));
@@ -481,7 +495,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             for (Future<?> f : running) {
                 f.get();
             }
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             Throwable c = e.getCause();
             if (c instanceof IOException io) {
                 throw io;
@@ -512,7 +526,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     /** CRC32C (hex) of a file's first {@code size} bytes, zero-padded like the tar copy; null when it is gone. */
     private static String crc32c(Path file, long size) throws IOException {
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        CRC32C crc = new CRC32C();
         byte[] buffer = new byte[1 << 16];
         long left = size;
         try (InputStream in = Files.newInputStream(file)) {
@@ -524,10 +538,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 crc.update(buffer, 0, n);
                 left -= n;
             }
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return null;
         }
-        java.util.Arrays.fill(buffer, (byte) 0);
+        Arrays.fill(buffer, (byte) 0);
         while (left > 0) {
             int n = (int) Math.min(buffer.length, left);
             crc.update(buffer, 0, n);
@@ -538,14 +552,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     /** The previous backup's files, when it can serve as the base of an incremental one. */
     private static Map<String, FileEntry> previousFiles(BackupContext context, String systemId) throws IOException {
-        dev.drkit.BackupManifest prev = context.previous().orElse(null);
+        BackupManifest prev = context.previous().orElse(null);
         if (prev == null
                 || prev.artifact(FILE_LIST).isEmpty()
                 || !systemId.equals(String.valueOf(prev.metadata().get("systemIdentifier")))) {
             LOG.info("no earlier base backup of this cluster to build on: taking a full backup");
             return Map.of();
         }
-        Map<String, FileEntry> files = new java.util.HashMap<>();
+        Map<String, FileEntry> files = new HashMap<>();
         try (InputStream in = context.openArtifact(prev, FILE_LIST)) {
             for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
                 if (!line.isBlank()) {
@@ -612,7 +626,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             if (pgWal != null && !wal.contains(systemId, segment) && Files.isRegularFile(pgWal.resolve(segment))) {
                 try {
                     wal.push(pgWal.resolve(segment), dataDir);
-                } catch (java.nio.file.NoSuchFileException e) {
+                } catch (NoSuchFileException e) {
                     LOG.debug("{} was archived and recycled meanwhile", segment);
                 }
             }
@@ -647,20 +661,17 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     @Override
-    public List<String> pruneArchive(
-            List<dev.drkit.BackupManifest> kept,
-            java.util.function.Function<String, dev.drkit.spi.FileArchive> archives,
-            boolean dryRun)
+    public List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archives, boolean dryRun)
             throws IOException {
-        Map<String, String> oldestStart = new java.util.TreeMap<>();
-        for (dev.drkit.BackupManifest m : kept) {
+        Map<String, String> oldestStart = new TreeMap<>();
+        for (BackupManifest m : kept) {
             Object sys = m.metadata().get("systemIdentifier");
             Object start = m.metadata().get("walStart");
             if (sys != null && start != null) {
                 oldestStart.merge(sys.toString(), start.toString().substring(8), (a, b) -> a.compareTo(b) <= 0 ? a : b);
             }
         }
-        dev.drkit.spi.FileArchive archive = archives.apply(WalArchive.AREA);
+        FileArchive archive = archives.apply(WalArchive.AREA);
         List<String> removed = new ArrayList<>();
         List<String> doomed = new ArrayList<>();
         for (Map.Entry<String, String> e : oldestStart.entrySet()) {
@@ -833,7 +844,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             FileTrees.delete(stage);
         }
         Files.createDirectories(stage);
-        dev.drkit.spi.FileArchive archive = context.archive(WalArchive.AREA);
+        FileArchive archive = context.archive(WalArchive.AREA);
         WalArchive wal = new WalArchive(archive);
         int staged = 0;
         for (String path : archive.list(systemId + "/")) {
@@ -867,8 +878,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 .sorted()
                 .toList();
         if (tars.isEmpty()) {
-            throw new dev.drkit.CorruptDataException(
-                    "backup " + context.manifest().id() + " holds no data files");
+            throw new CorruptDataException("backup " + context.manifest().id() + " holds no data files");
         }
         List<InputStream> streams = new ArrayList<>();
         for (String name : tars) {
@@ -920,7 +930,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             Files.createDirectories(location.toAbsolutePath().getParent());
             try {
                 Files.move(restored, location, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.AtomicMoveNotSupportedException crossDevice) {
+            } catch (AtomicMoveNotSupportedException crossDevice) {
                 copyTree(restored, location);
                 FileTrees.delete(restored);
             }
@@ -945,7 +955,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         if (context.manifest().artifact(FILE_LIST).isEmpty()) {
             return;
         }
-        Map<String, Set<String>> wanted = new java.util.TreeMap<>(); // "backup/artifact" -> names
+        Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
         try (InputStream in = context.openArtifact(FILE_LIST)) {
             for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
                 if (!line.isBlank()) {
@@ -966,7 +976,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             }
             for (String name : names) {
                 if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
-                    throw new dev.drkit.CorruptDataException(name + " should come from backup " + w.getKey()
+                    throw new CorruptDataException(name + " should come from backup " + w.getKey()
                             + " but is not in it; the backup chain is damaged, restore a full backup");
                 }
             }
@@ -991,7 +1001,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             }
             // PostgreSQL takes numeric offsets here, not zone abbreviations such as Z
             lines.add("recovery_target_time = "
-                    + quote(t.format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx"))));
+                    + quote(t.format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx"))));
             targets++;
         }
         if (o.has("lsn")) {
@@ -1026,10 +1036,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         String t = text.trim().replace(' ', 'T');
         try {
             return OffsetDateTime.parse(t);
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             try {
-                return Instant.parse(t).atOffset(java.time.ZoneOffset.UTC);
-            } catch (java.time.format.DateTimeParseException e2) {
+                return Instant.parse(t).atOffset(ZoneOffset.UTC);
+            } catch (DateTimeParseException e2) {
                 throw new ConfigException("setting 'time': " + text + " is not a timestamp with a zone, e.g. "
                         + "2025-01-03T14:05:00Z or 2025-01-03 14:05:00+01:00");
             }

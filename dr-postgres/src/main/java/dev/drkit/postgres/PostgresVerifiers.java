@@ -2,17 +2,20 @@ package dev.drkit.postgres;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
-import dev.drkit.core.verify.TargetVerifierProvider;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
+import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -83,7 +86,7 @@ public final class PostgresVerifiers {
                                 // anyway, so that the stored checksums are still checked to the end
                                 try {
                                     if (run.process.waitFor() == 0) {
-                                        in.transferTo(java.io.OutputStream.nullOutputStream());
+                                        in.transferTo(OutputStream.nullOutputStream());
                                         return;
                                     }
                                 } catch (IOException | RuntimeException | InterruptedException again) {
@@ -218,7 +221,7 @@ public final class PostgresVerifiers {
 
         private static boolean isPositive(String v) {
             try {
-                return new java.math.BigDecimal(v.trim()).signum() > 0;
+                return new BigDecimal(v.trim()).signum() > 0;
             } catch (NumberFormatException e) {
                 return false;
             }
@@ -244,12 +247,12 @@ public final class PostgresVerifiers {
         public InputStream openArtifact(String name) throws IOException {
             return context.openDecoded(context.manifest()
                     .artifact(name)
-                    .orElseThrow(() -> new dev.drkit.BackupNotFoundException("backup has no artifact " + name)));
+                    .orElseThrow(() -> new BackupNotFoundException("backup has no artifact " + name)));
         }
 
         @Override
         public InputStream openArtifact(String backupId, String name) {
-            throw new dev.drkit.BackupNotFoundException("a logical backup depends on no other backup");
+            throw new BackupNotFoundException("a logical backup depends on no other backup");
         }
 
         @Override

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,6 +18,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -278,15 +281,13 @@ public final class PostgresWalStreamer implements AutoCloseable {
             Files.write(tmp, content);
             try (InputStream in = Files.newInputStream(tmp)) {
                 archive.put(
-                        WalArchive.path(systemId, name),
-                        in,
-                        stored -> java.util.Arrays.equals(stored.readAllBytes(), content));
+                        WalArchive.path(systemId, name), in, stored -> Arrays.equals(stored.readAllBytes(), content));
             } finally {
                 Files.deleteIfExists(tmp);
             }
             LOG.info("stored {} (timeline {} began)", name, tli);
             long switchPoint = 0;
-            for (String line : new String(content, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+            for (String line : new String(content, StandardCharsets.UTF_8).split("\n")) {
                 String[] f = line.trim().split("\\s+");
                 if (f.length >= 2 && !line.startsWith("#")) {
                     switchPoint = WalArchive.parseLsn(f[1]); // the last line: where tli branched off
@@ -397,7 +398,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     private static long parseSize(String text) {
-        String t = text.trim().toUpperCase(java.util.Locale.ROOT);
+        String t = text.trim().toUpperCase(Locale.ROOT);
         long unit = t.endsWith("GB") ? 1L << 30 : t.endsWith("MB") ? 1L << 20 : t.endsWith("KB") ? 1L << 10 : 1;
         return Long.parseLong(t.replaceAll("[^0-9]", "")) * unit;
     }

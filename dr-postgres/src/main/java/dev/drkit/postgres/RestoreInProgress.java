@@ -1,7 +1,7 @@
 package dev.drkit.postgres;
 
-import dev.drkit.core.files.PrivateScratch;
-import dev.drkit.core.repo.Hosts;
+import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.PrivateScratch;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -186,7 +187,7 @@ public final class WalArchive {
         Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
         try (InputStream in = stored.get();
                 FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            OutputStream out = java.nio.channels.Channels.newOutputStream(ch);
+            OutputStream out = Channels.newOutputStream(ch);
             byte[] first = new byte[64];
             int n = in.readNBytes(first, 0, first.length);
             Optional<Long> inSegment = segmentSystemId(first, n);

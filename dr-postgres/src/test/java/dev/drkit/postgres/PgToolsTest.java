@@ -5,11 +5,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.testkit.Prerequisites;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,8 +123,8 @@ class PgToolsTest {
                         while (run[0].process.descendants().findAny().isEmpty()) {
                             Thread.sleep(5);
                         }
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
@@ -144,9 +151,9 @@ class PgToolsTest {
         Files.setPosixFilePermissions(bin.resolve("pg_restore"), PosixFilePermissions.fromString("rwx------"));
         List<ProcessHandle> started;
         try (PgTools.Run run = PgTools.find(bin.toString()).start(null, "pg_restore", List.of())) {
-            new java.io.BufferedReader(new java.io.InputStreamReader(run.process.getInputStream())).readLine();
+            new BufferedReader(new InputStreamReader(run.process.getInputStream())).readLine();
             // the backgrounded child may still be a forked shell about to exec sleep: wait until it is sleep
-            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             do {
                 started = run.process.descendants().toList();
             } while (started.stream()
@@ -155,7 +162,7 @@ class PgToolsTest {
                     && pause());
             assertThat(started).anyMatch(p -> p.info().command().orElse("").endsWith("sleep"));
         }
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (started.stream().anyMatch(PgToolsTest::running) && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
@@ -168,14 +175,14 @@ class PgToolsTest {
     }
 
     private static void awaitNativeThreadGone(String name) throws Exception {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (true) {
             boolean present;
             try (var tasks = Files.list(Path.of("/proc/self/task"))) {
                 present = tasks.anyMatch(t -> {
                     try {
                         return Files.readString(t.resolve("comm")).strip().equals(name);
-                    } catch (java.io.IOException gone) {
+                    } catch (IOException gone) {
                         return false;
                     }
                 });
@@ -194,17 +201,17 @@ class PgToolsTest {
             String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
             char state = stat.charAt(stat.lastIndexOf(')') + 2);
             return state != 'Z' && state != 'X' && p.isAlive();
-        } catch (java.io.IOException gone) {
+        } catch (IOException gone) {
             return false;
         }
     }
 
     private static void requireUtilLinux() {
         if (!PgProcesses.canTieToThisProcess()) {
-            assertThat(dev.drkit.testkit.Prerequisites.isCi())
+            assertThat(Prerequisites.isCi())
                     .as("setsid and setpriv (util-linux) installed")
                     .isFalse();
-            org.junit.jupiter.api.Assumptions.assumeTrue(false, "setsid/setpriv (util-linux) not installed");
+            Assumptions.assumeTrue(false, "setsid/setpriv (util-linux) not installed");
         }
     }
 

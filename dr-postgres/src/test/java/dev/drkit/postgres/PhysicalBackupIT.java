@@ -3,11 +3,13 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
+import dev.drkit.CopyResult;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import dev.drkit.storage.FileStorageBackend;
 import dev.drkit.testkit.PostgresServer;
 import java.nio.file.Path;
 import java.util.Map;
@@ -61,8 +63,7 @@ class PhysicalBackupIT {
                 assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
 
                 // an offsite copy takes the WAL along, so the copy alone restores too
-                dev.drkit.CopyResult copy = kit.copy(
-                        "db", b.id(), false, new dev.drkit.core.storage.FileStorageBackend(dir.resolve("offsite")));
+                CopyResult copy = kit.copy("db", b.id(), false, new FileStorageBackend(dir.resolve("offsite")));
                 assertThat(copy.archiveFilesCopied()).isPositive();
                 try (DrKit offsite = DrKit.builder()
                         .repository(dir.resolve("offsite").toString())

@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
-import dev.drkit.core.files.TarWriter;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -111,7 +112,7 @@ class PhysicalScanTest {
             assertThat(PostgresPhysicalTarget.tablespaces(data))
                     .containsEntry("16500", elsewhere.toRealPath().toString());
         } finally {
-            dev.drkit.core.files.FileTrees.delete(elsewhere);
+            FileTrees.delete(elsewhere);
         }
     }
 

@@ -5,23 +5,35 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.Capability;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.UnsafeArchiveException;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.repo.Json;
+import dev.drkit.internal.repo.ManifestCodec;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.PostgresServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -212,7 +224,7 @@ class PostgresLogicalIT {
         // tamper: the manifest now claims data the archive does not hold
         Path manifest = dir.resolve("repo/backups/intel/" + b.id() + "/manifest.json");
         BackupManifest m = Json.read(Files.readAllBytes(manifest), BackupManifest.class);
-        Map<String, Object> meta = new java.util.LinkedHashMap<>(m.metadata());
+        Map<String, Object> meta = new LinkedHashMap<>(m.metadata());
         meta.put("rowCounts", Map.of("public.companies", 2001, "public.filings", 10000, "sales.orders", 3000));
         Files.delete(manifest);
         byte[] forged = Json.write(new BackupManifest(
@@ -233,7 +245,7 @@ class PostgresLogicalIT {
         // with its checksum file fixed up, as an attacker would: only the restore test can tell
         Path checksum = manifest.resolveSibling("manifest.json.sha256");
         Files.delete(checksum);
-        Files.write(checksum, dev.drkit.core.repo.ManifestCodec.checksumFile(forged, "manifest.json"));
+        Files.write(checksum, ManifestCodec.checksumFile(forged, "manifest.json"));
 
         VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
         assertThat(report.passed()).isFalse();
@@ -286,35 +298,35 @@ class PostgresLogicalIT {
         String id;
         try (DrKit forger = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
-                .register(new dev.drkit.spi.BackupTargetProvider() {
+                .register(new BackupTargetProvider() {
                     @Override
                     public String type() {
                         return "postgres-logical";
                     }
 
                     @Override
-                    public dev.drkit.spi.BackupTarget create(Settings settings) {
-                        return new dev.drkit.spi.BackupTarget() {
+                    public BackupTarget create(Settings settings) {
+                        return new BackupTarget() {
                             @Override
                             public String type() {
                                 return "postgres-logical";
                             }
 
                             @Override
-                            public java.util.Set<dev.drkit.Capability> capabilities() {
-                                return java.util.EnumSet.of(dev.drkit.Capability.FULL);
+                            public Set<Capability> capabilities() {
+                                return EnumSet.of(Capability.FULL);
                             }
 
                             @Override
-                            public void backup(dev.drkit.spi.BackupContext context) throws java.io.IOException {
+                            public void backup(BackupContext context) throws IOException {
                                 try (var out = context.newArtifact("globals.sql")) {
                                     out.write(("CREATE ROLE forged;\n\\! touch " + pwned + "\n")
-                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                                            .getBytes(StandardCharsets.UTF_8));
                                 }
                             }
 
                             @Override
-                            public void restore(dev.drkit.spi.RestoreContext context) {
+                            public void restore(RestoreContext context) {
                                 throw new UnsupportedOperationException();
                             }
                         };
@@ -330,7 +342,7 @@ class PostgresLogicalIT {
                         id,
                         restoreTo(db).toBuilder().set("globals", "true").build(),
                         false)))
-                .isInstanceOf(dev.drkit.UnsafeArchiveException.class)
+                .isInstanceOf(UnsafeArchiveException.class)
                 .hasMessageContaining("backslash at line 2");
         assertThat(pwned).doesNotExist();
         assertThat(pg.databases()).doesNotContain(db);

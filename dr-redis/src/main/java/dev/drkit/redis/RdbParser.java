@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -148,7 +149,7 @@ final class RdbParser {
                 case OP_SELECTDB -> {
                     db = (int) readLength();
                     if (db >= perDb.length) {
-                        perDb = java.util.Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
+                        perDb = Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
                     }
                 }
                 case OP_EXPIRETIME -> expireAt = in.readLongLE(4) * 1000;

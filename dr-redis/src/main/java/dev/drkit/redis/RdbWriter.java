@@ -3,6 +3,7 @@ package dev.drkit.redis;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * Writes an RDB file from keys and serialized values (the parts of DUMP payloads): header,
@@ -16,7 +17,7 @@ final class RdbWriter implements AutoCloseable {
     private int db = -1;
     private boolean finished;
 
-    RdbWriter(OutputStream out, int version, java.util.Map<String, String> aux) throws IOException {
+    RdbWriter(OutputStream out, int version, Map<String, String> aux) throws IOException {
         this.out = out;
         write(String.format("REDIS%04d", version).getBytes(StandardCharsets.US_ASCII));
         for (var e : aux.entrySet()) {

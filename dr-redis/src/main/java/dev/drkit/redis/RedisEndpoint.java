@@ -4,7 +4,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
-import dev.drkit.core.Secrets;
+import dev.drkit.spi.support.Secrets;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -26,6 +26,7 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -242,7 +243,7 @@ final class RedisEndpoint {
 
     static void shutdown(RedisClient client) {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        client.getResources().shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        client.getResources().shutdown(0, 2, TimeUnit.SECONDS);
     }
 
     /** Removes the password from text that could hold it. */

@@ -22,11 +22,13 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.BufferedOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -37,7 +39,9 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -155,7 +159,7 @@ public final class RedisTarget implements BackupTarget {
         context.metadata("keysPerDb", s.keysPerDbAsStrings());
         context.metadata("expires", s.expires);
         context.metadata("functions", s.functions);
-        context.metadata("checksum", s.checksum.name().toLowerCase(java.util.Locale.ROOT));
+        context.metadata("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
     }
 
     private void backupKeys(BackupContext context, StatefulRedisConnection<byte[], byte[]> conn, String version)
@@ -395,13 +399,13 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
-    private static java.util.Optional<String> serverVersionForDir(Settings o) {
+    private static Optional<String> serverVersionForDir(Settings o) {
         if (o.has("server-version")) {
             return o.get("server-version");
         }
         Path bin = o.path("redis-server").orElse(null);
         if (bin == null) {
-            for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
                 Path p = Path.of(d, "redis-server");
                 if (Files.isExecutable(p)) {
                     bin = p;
@@ -412,21 +416,21 @@ public final class RedisTarget implements BackupTarget {
         if (bin == null) {
             LOG.info("no redis-server here to check the RDB version against; give setting 'server-version' "
                     + "to check it");
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         try {
             Process p = new ProcessBuilder(bin.toString(), "--version")
                     .redirectErrorStream(true)
                     .start();
-            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
-            return m.find() ? java.util.Optional.of(m.group(1)) : java.util.Optional.empty();
+            return m.find() ? Optional.of(m.group(1)) : Optional.empty();
         } catch (IOException e) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 
@@ -557,7 +561,7 @@ public final class RedisTarget implements BackupTarget {
     }
 
     static String printable(byte[] key) {
-        String s = new String(key, java.nio.charset.StandardCharsets.UTF_8);
+        String s = new String(key, StandardCharsets.UTF_8);
         return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 

@@ -6,13 +6,23 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
-import dev.drkit.core.verify.TargetVerifierProvider;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TargetVerifierProvider;
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -20,9 +30,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Verifiers for {@code redis} backups. {@code redis-rdb} (level decode) walks the stored
@@ -78,10 +94,10 @@ public final class RedisVerifiers {
                 if (in.read() >= 0) {
                     problems.add(source + " has bytes after the end of the RDB");
                 }
-                in.transferTo(java.io.OutputStream.nullOutputStream());
+                in.transferTo(OutputStream.nullOutputStream());
                 details.put("rdbVersion", s.version);
                 details.put("keys", s.keys);
-                details.put("checksum", s.checksum.name().toLowerCase(java.util.Locale.ROOT));
+                details.put("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
                 switch (s.checksum) {
                     case MISMATCH ->
                         problems.add(source + " fails its CRC-64 check (trailer " + Long.toHexString(s.storedCrc)
@@ -112,7 +128,7 @@ public final class RedisVerifiers {
             }
             Map<String, Long> actual = s.keysPerDbAsStrings();
             Map<String, Object> expected = (Map<String, Object>) recorded;
-            java.util.Set<String> dbs = new java.util.TreeSet<>(expected.keySet());
+            Set<String> dbs = new TreeSet<>(expected.keySet());
             dbs.addAll(actual.keySet());
             for (String db : dbs) {
                 long want = expected.get(db) instanceof Number n ? n.longValue() : 0;
@@ -126,7 +142,7 @@ public final class RedisVerifiers {
     }
 
     static final class LoadTestVerifier implements Verifier {
-        private static final java.util.regex.Pattern LOADED = java.util.regex.Pattern.compile("(?m)^loading:0\\s*$");
+        private static final Pattern LOADED = Pattern.compile("(?m)^loading:0\\s*$");
         private final Settings settings;
 
         LoadTestVerifier(Settings settings) {
@@ -143,7 +159,7 @@ public final class RedisVerifiers {
             long start = System.nanoTime();
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
-            java.util.Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
+            Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
             if (server.isEmpty()) {
                 return VerificationResult.of(
                         name(),
@@ -235,7 +251,7 @@ public final class RedisVerifiers {
                         Thread.currentThread().interrupt();
                     }
                 }
-                dev.drkit.core.files.FileTrees.delete(dir);
+                FileTrees.delete(dir);
             }
             return VerificationResult.of(name(), problems, start, details);
         }
@@ -250,24 +266,23 @@ public final class RedisVerifiers {
                             DrException.ErrorCode.TARGET,
                             "redis-server exited while loading the snapshot: " + tail(dir.resolve("redis.log")));
                 }
-                try (java.net.Socket socket = new java.net.Socket()) {
-                    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+                try (Socket socket = new Socket()) {
+                    socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
                     socket.setSoTimeout(10_000);
-                    InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
+                    InputStream in = new BufferedInputStream(socket.getInputStream());
                     // INFO answers while loading too, with what is loaded so far: wait for loading:0
                     ReplicationSnapshot.send(socket.getOutputStream(), "INFO");
                     String header = ReplicationSnapshot.readLine(in);
                     if (header.startsWith("$")) {
                         byte[] body = in.readNBytes(Integer.parseInt(header.substring(1)));
                         Map<String, Long> keys = new LinkedHashMap<>();
-                        String text = new String(body, java.nio.charset.StandardCharsets.UTF_8);
+                        String text = new String(body, StandardCharsets.UTF_8);
                         if (!LOADED.matcher(text).find()) { // not async_loading:0
                             Thread.sleep(20);
                             continue;
                         }
                         for (String line : text.split("\r?\n")) {
-                            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(db\\d+):keys=(\\d+)")
-                                    .matcher(line);
+                            Matcher m = Pattern.compile("^(db\\d+):keys=(\\d+)").matcher(line);
                             if (m.find()) {
                                 keys.put(m.group(1), Long.parseLong(m.group(2)));
                             }
@@ -275,7 +290,7 @@ public final class RedisVerifiers {
                         return keys;
                     }
                     // -LOADING: not yet
-                } catch (java.net.ConnectException | java.net.SocketTimeoutException e) {
+                } catch (ConnectException | SocketTimeoutException e) {
                     // not listening yet
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -304,18 +319,18 @@ public final class RedisVerifiers {
             }
         }
 
-        private static java.util.Optional<Path> onPath(String tool) {
-            for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+        private static Optional<Path> onPath(String tool) {
+            for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
                 Path p = Path.of(d, tool);
                 if (Files.isExecutable(p)) {
-                    return java.util.Optional.of(p);
+                    return Optional.of(p);
                 }
             }
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
 
         private static int freePort() throws IOException {
-            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
                 return s.getLocalPort();
             }
         }

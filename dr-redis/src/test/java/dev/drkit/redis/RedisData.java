@@ -2,6 +2,7 @@ package dev.drkit.redis;
 
 import dev.drkit.testkit.RedisServer;
 import io.lettuce.core.Consumer;
+import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScoredValue;
@@ -112,7 +113,7 @@ final class RedisData implements AutoCloseable {
                         .toList()
                         .toString();
             case "stream" ->
-                sync.xrange(key, io.lettuce.core.Range.create("-", "+")).stream()
+                sync.xrange(key, Range.create("-", "+")).stream()
                                 .map(m -> m.getId() + new TreeMap<>(m.getBody()))
                                 .toList()
                         + " groups=" + sync.xinfoGroups(key) + " pending=" + sync.xpending(key, "workers");

@@ -16,6 +16,8 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.testkit.Prerequisites;
 import dev.drkit.testkit.RedisServer;
+import io.lettuce.core.AclSetuserArgs;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -348,7 +350,7 @@ class RedisTargetIT {
             long keys = data.contents().size();
             data.sync.aclSetuser(
                     "backup",
-                    io.lettuce.core.AclSetuserArgs.Builder.on()
+                    AclSetuserArgs.Builder.on()
                             .addPassword("acl-Pa55")
                             .allKeys()
                             .allCommands());
@@ -376,7 +378,7 @@ class RedisTargetIT {
     @Test
     void anUnreachableServerFailsCleanlyWithNoBackupListed() throws Exception {
         int port;
-        try (var s = new java.net.ServerSocket(0)) {
+        try (var s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
         Settings nowhere =

@@ -1,11 +1,12 @@
 package dev.drkit.s3;
 
-import dev.drkit.core.storage.StorageFailures;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
+import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.StorageFailures;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,27 +14,41 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -61,7 +76,7 @@ public final class S3StorageBackend implements StorageBackend {
     private final String kmsKeyId;
     private final String storageClass;
     private final String lockMode;
-    private final java.time.Duration lockFor;
+    private final Duration lockFor;
     private final CustomerKey customerKey;
 
     private S3StorageBackend(Builder b) {
@@ -94,12 +109,11 @@ public final class S3StorageBackend implements StorageBackend {
      * Server-side encryption, storage class and Object Lock retention for new objects. S3
      * wants a checksum on writes that carry a retention, so those send a CRC32.
      */
-    private void options(
-            software.amazon.awssdk.services.s3.model.PutObjectRequest.Builder r, java.time.Instant retainUntil) {
+    private void options(PutObjectRequest.Builder r, Instant retainUntil) {
         if (retainUntil != null) {
             r.objectLockMode(lockMode)
                     .objectLockRetainUntilDate(retainUntil)
-                    .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                    .checksumAlgorithm(ChecksumAlgorithm.CRC32);
         }
         if (sse != null) {
             r.serverSideEncryption(sse);
@@ -115,13 +129,11 @@ public final class S3StorageBackend implements StorageBackend {
         }
     }
 
-    private void options(
-            software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest.Builder r,
-            java.time.Instant retainUntil) {
+    private void options(CreateMultipartUploadRequest.Builder r, Instant retainUntil) {
         if (retainUntil != null) {
             r.objectLockMode(lockMode)
                     .objectLockRetainUntilDate(retainUntil)
-                    .checksumAlgorithm(software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                    .checksumAlgorithm(ChecksumAlgorithm.CRC32);
         }
         if (sse != null) {
             r.serverSideEncryption(sse);
@@ -150,21 +162,17 @@ public final class S3StorageBackend implements StorageBackend {
             if (key.length != 32) {
                 throw new IllegalArgumentException("an SSE-C key is 256 bits (32 bytes), not " + key.length + " bytes");
             }
-            this.base64 = java.util.Base64.getEncoder().encodeToString(key);
+            this.base64 = Base64.getEncoder().encodeToString(key);
             try {
-                this.md5 = java.util.Base64.getEncoder()
-                        .encodeToString(
-                                java.security.MessageDigest.getInstance("MD5").digest(key));
-            } catch (java.security.NoSuchAlgorithmException e) {
+                this.md5 = Base64.getEncoder()
+                        .encodeToString(MessageDigest.getInstance("MD5").digest(key));
+            } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException(e);
             }
         }
 
         /** Sets the three SSE-C headers through a request builder's setters. */
-        void to(
-                java.util.function.Consumer<String> algorithm,
-                java.util.function.Consumer<String> key,
-                java.util.function.Consumer<String> keyMd5) {
+        void to(Consumer<String> algorithm, Consumer<String> key, Consumer<String> keyMd5) {
             algorithm.accept(ALGORITHM);
             key.accept(base64);
             keyMd5.accept(md5);
@@ -177,7 +185,7 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     private String full(String key) {
-        dev.drkit.core.storage.ObjectKeys.check(key);
+        ObjectKeys.check(key);
         return prefix.isEmpty() ? key : prefix + "/" + key;
     }
 
@@ -197,12 +205,12 @@ public final class S3StorageBackend implements StorageBackend {
 
     /** With Object Lock configured ({@link Builder#objectLock}), how long backup data stays immutable. */
     @Override
-    public Optional<java.time.Duration> immutableFor() {
+    public Optional<Duration> immutableFor() {
         return Optional.ofNullable(lockFor);
     }
 
     @Override
-    public ObjectUpload create(String key, java.time.Instant retainUntil) {
+    public ObjectUpload create(String key, Instant retainUntil) {
         return new Upload(key, full(key), locking(retainUntil));
     }
 
@@ -211,7 +219,7 @@ public final class S3StorageBackend implements StorageBackend {
         return createIfAbsent(key, content, null);
     }
 
-    private java.time.Instant locking(java.time.Instant retainUntil) {
+    private Instant locking(Instant retainUntil) {
         if (retainUntil != null && lockMode == null) {
             throw new UnsupportedOperationException(description + " has no Object Lock configured (objectLock=)");
         }
@@ -219,8 +227,8 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     @Override
-    public boolean createIfAbsent(String key, byte[] content, java.time.Instant retainUntil) throws IOException {
-        java.time.Instant until = locking(retainUntil);
+    public boolean createIfAbsent(String key, byte[] content, Instant retainUntil) throws IOException {
+        Instant until = locking(retainUntil);
         String k = full(key);
         if (head(k).isPresent()) {
             return false;
@@ -269,7 +277,7 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     @Override
-    public Optional<java.time.Instant> retainedUntil(String key) throws IOException {
+    public Optional<Instant> retainedUntil(String key) throws IOException {
         return head(full(key)).map(HeadObjectResponse::objectLockRetainUntilDate);
     }
 
@@ -326,14 +334,12 @@ public final class S3StorageBackend implements StorageBackend {
 
     /** Deletes in batches of 1000 keys (DeleteObjects), reporting the keys the server refused. */
     @Override
-    public void deleteAll(java.util.Collection<String> keys) throws IOException {
+    public void deleteAll(Collection<String> keys) throws IOException {
         List<String> all = new ArrayList<>(keys);
         for (int from = 0; from < all.size(); from += 1000) {
-            List<software.amazon.awssdk.services.s3.model.ObjectIdentifier> batch = new ArrayList<>();
+            List<ObjectIdentifier> batch = new ArrayList<>();
             for (String key : all.subList(from, Math.min(all.size(), from + 1000))) {
-                batch.add(software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder()
-                        .key(full(key))
-                        .build());
+                batch.add(ObjectIdentifier.builder().key(full(key)).build());
             }
             try {
                 var errors = client.deleteObjects(r ->
@@ -358,8 +364,8 @@ public final class S3StorageBackend implements StorageBackend {
 
     /** Aborts multipart uploads under the repository's prefix started more than {@code olderThan} ago. */
     @Override
-    public int cleanIncompleteUploads(java.time.Duration olderThan) throws IOException {
-        java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
+    public int cleanIncompleteUploads(Duration olderThan) throws IOException {
+        Instant cutoff = Instant.now().minus(olderThan);
         int aborted = 0;
         try {
             for (var u : client.listMultipartUploadsPaginator(
@@ -378,9 +384,9 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     @Override
-    public List<ObjectInfo> incompleteUploads(java.time.Duration olderThan) throws IOException {
-        java.time.Instant cutoff = java.time.Instant.now().minus(olderThan);
-        List<ObjectInfo> out = new java.util.ArrayList<>();
+    public List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
+        Instant cutoff = Instant.now().minus(olderThan);
+        List<ObjectInfo> out = new ArrayList<>();
         try {
             for (var u : client.listMultipartUploadsPaginator(
                             r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
@@ -392,7 +398,7 @@ public final class S3StorageBackend implements StorageBackend {
                     out.add(new ObjectInfo(
                             key + " (multipart upload " + u.uploadId() + ")",
                             0,
-                            u.initiated() == null ? java.time.Instant.EPOCH : u.initiated()));
+                            u.initiated() == null ? Instant.EPOCH : u.initiated()));
                 }
             }
         } catch (SdkException e) {
@@ -445,7 +451,7 @@ public final class S3StorageBackend implements StorageBackend {
     }
 
     /** S3 error codes that pass by themselves, whatever their HTTP status (400 RequestTimeout, 409 OperationAborted). */
-    private static final java.util.Set<String> TRANSIENT_CODES = java.util.Set.of(
+    private static final Set<String> TRANSIENT_CODES = Set.of(
             "RequestTimeout",
             "RequestTimeoutException",
             "OperationAborted",
@@ -496,7 +502,7 @@ public final class S3StorageBackend implements StorageBackend {
     private final class Upload implements ObjectUpload {
         private final String key;
         private final String fullKey;
-        private final java.time.Instant retainUntil;
+        private final Instant retainUntil;
         private final Semaphore slots = new Semaphore(concurrency);
         private final List<Future<CompletedPart>> parts = new ArrayList<>();
         private byte[] buffer = new byte[Math.min(partSize, 1 << 16)];
@@ -515,7 +521,7 @@ public final class S3StorageBackend implements StorageBackend {
                 while (len > 0) {
                     if (filled == buffer.length) {
                         if (buffer.length < partSize) {
-                            buffer = java.util.Arrays.copyOf(buffer, Math.min(partSize, buffer.length * 4));
+                            buffer = Arrays.copyOf(buffer, Math.min(partSize, buffer.length * 4));
                         } else {
                             sendPart();
                         }
@@ -530,7 +536,7 @@ public final class S3StorageBackend implements StorageBackend {
             }
         };
 
-        Upload(String key, String fullKey, java.time.Instant retainUntil) {
+        Upload(String key, String fullKey, Instant retainUntil) {
             this.key = key;
             this.fullKey = fullKey;
             this.retainUntil = retainUntil;
@@ -574,8 +580,7 @@ public final class S3StorageBackend implements StorageBackend {
                                         .partNumber(number)
                                         .contentLength((long) length);
                                 if (retainUntil != null) {
-                                    r.checksumAlgorithm(
-                                            software.amazon.awssdk.services.s3.model.ChecksumAlgorithm.CRC32);
+                                    r.checksumAlgorithm(ChecksumAlgorithm.CRC32);
                                 }
                                 if (customerKey != null) {
                                     customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
@@ -640,7 +645,7 @@ public final class S3StorageBackend implements StorageBackend {
                     complete(completed);
                 }
                 done = true;
-                return new ObjectInfo(key, written, java.time.Instant.now());
+                return new ObjectInfo(key, written, Instant.now());
             } finally {
                 close();
             }
@@ -729,7 +734,7 @@ public final class S3StorageBackend implements StorageBackend {
         private String kmsKeyId;
         private String storageClass;
         private String lockMode;
-        private java.time.Duration lockFor;
+        private Duration lockFor;
         private CustomerKey customerKey;
 
         /**
@@ -751,8 +756,8 @@ public final class S3StorageBackend implements StorageBackend {
          * locked version stays; a lifecycle rule that expires noncurrent versions reclaims the
          * space once the retention has passed.
          */
-        public Builder objectLock(String mode, java.time.Duration retainFor) {
-            String m = mode == null ? null : mode.toUpperCase(java.util.Locale.ROOT);
+        public Builder objectLock(String mode, Duration retainFor) {
+            String m = mode == null ? null : mode.toUpperCase(Locale.ROOT);
             if (m != null && !m.equals("GOVERNANCE") && !m.equals("COMPLIANCE")) {
                 throw new IllegalArgumentException("Object Lock mode must be GOVERNANCE or COMPLIANCE: " + mode);
             }

@@ -2,19 +2,26 @@ package dev.drkit.s3;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
-import dev.drkit.core.PrivateFiles;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
+import dev.drkit.spi.support.PrivateFiles;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.retry.RetryMode;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.profiles.ProfileFile;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -55,7 +62,7 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
                     + "long each backup stays immutable; match it to the retention that keeps backups");
         }
         String keyFile = q.get("sseCustomerKeyFile", settings.get("sse-customer-key-file", null));
-        byte[] customerKey = keyFile == null ? null : customerKey(java.nio.file.Path.of(keyFile));
+        byte[] customerKey = keyFile == null ? null : customerKey(Path.of(keyFile));
 
         var builder = S3Client.builder()
                 .region(Region.of(region))
@@ -107,27 +114,24 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
      * profile of a credentials file in the AWS format ({@code ~/.aws/credentials} when only the
      * profile is named), which must not be readable by others.
      */
-    private static software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials(
-            Settings q, Settings settings) {
+    private static AwsCredentialsProvider credentials(Settings q, Settings settings) {
         String file = q.get("credentialsFile", settings.get("credentials-file", null));
         String profile = q.get("profile", settings.get("profile", null));
         if (file == null && profile == null) {
             return DefaultCredentialsProvider.builder().build();
         }
-        java.nio.file.Path path = file != null
-                ? java.nio.file.Path.of(file)
-                : java.nio.file.Path.of(System.getProperty("user.home"), ".aws", "credentials");
+        Path path = file != null ? Path.of(file) : Path.of(System.getProperty("user.home"), ".aws", "credentials");
         PrivateFiles.requirePrivate(path, "credentials file");
-        var profiles = software.amazon.awssdk.profiles.ProfileFile.builder()
+        var profiles = ProfileFile.builder()
                 .content(path)
-                .type(software.amazon.awssdk.profiles.ProfileFile.Type.CREDENTIALS)
+                .type(ProfileFile.Type.CREDENTIALS)
                 .build();
         String name = profile == null ? "default" : profile;
         if (profiles.profile(name).isEmpty()) {
             throw new ConfigException("no profile '" + name + "' in the credentials file " + path + " (it has "
                     + profiles.profiles().keySet() + ")");
         }
-        return software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider.builder()
+        return ProfileCredentialsProvider.builder()
                 .profileFile(profiles)
                 .profileName(name)
                 .build();
@@ -137,13 +141,13 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
      * Reads an SSE-C key file: 32 raw bytes, or their base64 on one line (as
      * {@code openssl rand -base64 32} writes). The file must not be readable by others.
      */
-    static byte[] customerKey(java.nio.file.Path file) {
+    static byte[] customerKey(Path file) {
         PrivateFiles.requirePrivate(file, "SSE-C key file");
         try {
-            byte[] raw = java.nio.file.Files.readAllBytes(file);
+            byte[] raw = Files.readAllBytes(file);
             byte[] key = raw.length == 32
                     ? raw
-                    : java.util.Base64.getDecoder().decode(new String(raw, StandardCharsets.US_ASCII).trim());
+                    : Base64.getDecoder().decode(new String(raw, StandardCharsets.US_ASCII).trim());
             if (key.length != 32) {
                 throw new ConfigException("the SSE-C key file " + file + " must hold a 256-bit key: 32 bytes, or "
                         + "their base64 (openssl rand -base64 32)");
@@ -151,7 +155,7 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             return key;
         } catch (IllegalArgumentException e) {
             throw new ConfigException("the SSE-C key file " + file + " is neither 32 bytes nor base64 of them");
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new ConfigException("cannot read the SSE-C key file " + file + ": " + e.getMessage());
         }
     }

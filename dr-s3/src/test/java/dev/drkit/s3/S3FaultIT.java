@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.retries.StandardRetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** Backups through a proxy that resets connections and answers 503: retries, or a clean failure. */
@@ -46,10 +47,8 @@ class S3FaultIT {
 
     static S3Client client(URI endpoint, int attempts) {
         return TestClients.s3(endpoint, s3.accessKey(), s3.secretKey())
-                .overrideConfiguration(
-                        c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
-                                .maxAttempts(attempts)
-                                .build()))
+                .overrideConfiguration(c -> c.retryStrategy(
+                        StandardRetryStrategy.builder().maxAttempts(attempts).build()))
                 .build();
     }
 
@@ -107,11 +106,10 @@ class S3FaultIT {
         Path data = data(30);
         try (FaultProxy proxy = FaultProxy.inFrontOf(s3.endpoint());
                 S3Client flaky = TestClients.s3(proxy.endpoint(), s3.accessKey(), s3.secretKey())
-                        .overrideConfiguration(
-                                c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
-                                                .maxAttempts(8)
-                                                .build())
-                                        .apiCallAttemptTimeout(Duration.ofSeconds(3)))
+                        .overrideConfiguration(c -> c.retryStrategy(StandardRetryStrategy.builder()
+                                        .maxAttempts(8)
+                                        .build())
+                                .apiCallAttemptTimeout(Duration.ofSeconds(3)))
                         .build()) {
             S3StorageBackend backend = S3StorageBackend.builder()
                     .client(flaky)

@@ -11,13 +11,14 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.testkit.VersionedS3Server;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,7 +60,7 @@ class S3ObjectLockIT {
         Path src = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(src.resolve("app.yaml"), "port: 8080\n");
         byte[] blob = new byte[7 << 20]; // incompressible: a multipart upload with 5 MiB parts
-        new java.util.Random(5).nextBytes(blob);
+        new Random(5).nextBytes(blob);
         Files.write(src.resolve("blob.bin"), blob);
         return src;
     }

@@ -2,12 +2,28 @@ package dev.drkit.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.ConfigException;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.testkit.S3ServerExtension;
+import dev.drkit.testkit.VersionedS3Server;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** The storage class reaches the server. */
@@ -50,24 +66,19 @@ class S3OptionsIT {
     }
 
     @Test
-    void customerKeyIsSentWithEveryWriteAndRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws Exception {
+    void customerKeyIsSentWithEveryWriteAndRead(@TempDir Path dir) throws Exception {
         byte[] key = new byte[32];
-        new java.util.Random(1).nextBytes(key);
-        java.nio.file.Path keyFile = dir.resolve("sse-c.key");
-        java.nio.file.Files.writeString(keyFile, java.util.Base64.getEncoder().encodeToString(key) + "\n");
-        java.nio.file.Files.setPosixFilePermissions(
-                keyFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        String md5 = java.util.Base64.getEncoder()
-                .encodeToString(java.security.MessageDigest.getInstance("MD5").digest(key));
-        java.util.Map<String, String> sent = new java.util.concurrent.ConcurrentHashMap<>();
-        var seen = new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+        new Random(1).nextBytes(key);
+        Path keyFile = dir.resolve("sse-c.key");
+        Files.writeString(keyFile, Base64.getEncoder().encodeToString(key) + "\n");
+        Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+        String md5 = Base64.getEncoder()
+                .encodeToString(MessageDigest.getInstance("MD5").digest(key));
+        Map<String, String> sent = new ConcurrentHashMap<>();
+        var seen = new ExecutionInterceptor() {
             @Override
-            public void beforeTransmission(
-                    software.amazon.awssdk.core.interceptor.Context.BeforeTransmission c,
-                    software.amazon.awssdk.core.interceptor.ExecutionAttributes a) {
-                String op =
-                        a.getAttribute(software.amazon.awssdk.core.interceptor.SdkExecutionAttribute.OPERATION_NAME);
+            public void beforeTransmission(Context.BeforeTransmission c, ExecutionAttributes a) {
+                String op = a.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
                 sent.merge(
                         op,
                         c.httpRequest()
@@ -78,7 +89,7 @@ class S3OptionsIT {
         };
         // S3Proxy answers SSE-C with 501; moto's server takes the headers (and stores plain bytes,
         // so what is checked here is that every request carries the key)
-        try (var s3 = dev.drkit.testkit.VersionedS3Server.start();
+        try (var s3 = VersionedS3Server.start();
                 var client = TestClients.s3(s3.endpoint(), s3.accessKey(), s3.secretKey())
                         .overrideConfiguration(o -> o.addExecutionInterceptor(seen))
                         .build()) {
@@ -109,21 +120,18 @@ class S3OptionsIT {
     }
 
     @Test
-    void aCustomerKeyFileMustBePrivateAndHold256Bits(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws Exception {
-        java.nio.file.Path open = dir.resolve("open.key");
-        java.nio.file.Files.write(open, new byte[32]);
-        java.nio.file.Files.setPosixFilePermissions(
-                open, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(open))
-                .isInstanceOf(dev.drkit.ConfigException.class)
+    void aCustomerKeyFileMustBePrivateAndHold256Bits(@TempDir Path dir) throws Exception {
+        Path open = dir.resolve("open.key");
+        Files.write(open, new byte[32]);
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-r--r--"));
+        Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(open))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("chmod 600");
-        java.nio.file.Path shortKey = dir.resolve("short.key");
-        java.nio.file.Files.writeString(shortKey, "c2VjcmV0LWtleQ==");
-        java.nio.file.Files.setPosixFilePermissions(
-                shortKey, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(shortKey))
-                .isInstanceOf(dev.drkit.ConfigException.class)
+        Path shortKey = dir.resolve("short.key");
+        Files.writeString(shortKey, "c2VjcmV0LWtleQ==");
+        Files.setPosixFilePermissions(shortKey, PosixFilePermissions.fromString("rw-------"));
+        Assertions.assertThatThrownBy(() -> S3StorageBackendProvider.customerKey(shortKey))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("256-bit")
                 .hasMessageNotContaining("c2VjcmV0LWtleQ");
     }

@@ -3,6 +3,8 @@ package dev.drkit.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
@@ -11,7 +13,9 @@ import dev.drkit.testkit.S3ServerExtension;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Random;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,7 +70,7 @@ class S3RepositoryUriIT {
                 "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
                         + "[backup]\naws_access_key_id = " + s3.accessKey() + "\naws_secret_access_key = "
                         + s3.secretKey() + "\n");
-        Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(creds, PosixFilePermissions.fromString("rw-------"));
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
         String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentialsFile=" + creds;
@@ -75,22 +79,21 @@ class S3RepositoryUriIT {
             assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();
         }
         // the server checks signatures: the default profile's keys are refused
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+        Assertions.assertThatThrownBy(() -> {
                     try (DrKit kit = DrKit.builder().repository(base).build()) {
                         kit.list("data");
                     }
                 })
-                .isInstanceOf(dev.drkit.DrException.class)
+                .isInstanceOf(DrException.class)
                 .hasMessageNotContaining(s3.secretKey());
-        org.assertj.core.api.Assertions.assertThatThrownBy(
+        Assertions.assertThatThrownBy(
                         () -> DrKit.builder().repository(base + "&profile=nope").build())
-                .isInstanceOf(dev.drkit.ConfigException.class)
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("no profile 'nope'")
                 .hasMessageContaining("backup");
-        Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        org.assertj.core.api.Assertions.assertThatThrownBy(
-                        () -> DrKit.builder().repository(base).build())
-                .isInstanceOf(dev.drkit.ConfigException.class)
+        Files.setPosixFilePermissions(creds, PosixFilePermissions.fromString("rw-r--r--"));
+        Assertions.assertThatThrownBy(() -> DrKit.builder().repository(base).build())
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("chmod 600");
     }
 }

@@ -4,8 +4,10 @@ import dev.drkit.spi.StorageBackend;
 import dev.drkit.testkit.S3ServerExtension;
 import dev.drkit.testkit.StorageBackendContract;
 import java.util.UUID;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -37,16 +39,15 @@ class S3StorageBackendContractIT extends StorageBackendContract {
                 .build();
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void abortedMultipartUploadLeavesNoPartsBehind() throws Exception {
         try (var upload = backend.create("contract/multipart-abort")) {
             upload.stream().write(new byte[12 << 20]); // three 5 MiB parts started
         }
-        org.assertj.core.api.Assertions.assertThat(
+        Assertions.assertThat(
                         client.listMultipartUploads(r -> r.bucket("backups")).uploads())
                 .isEmpty();
-        org.assertj.core.api.Assertions.assertThat(backend.stat("contract/multipart-abort"))
-                .isEmpty();
+        Assertions.assertThat(backend.stat("contract/multipart-abort")).isEmpty();
     }
 
     @Override

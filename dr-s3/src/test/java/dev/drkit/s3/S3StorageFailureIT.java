@@ -9,12 +9,14 @@ import dev.drkit.StorageException;
 import dev.drkit.TargetSpec;
 import dev.drkit.testkit.FaultProxy;
 import dev.drkit.testkit.S3ServerExtension;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.retries.StandardRetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -34,12 +36,10 @@ class S3StorageFailureIT {
         return TargetSpec.files("data", d.toString());
     }
 
-    private static S3Client client(java.net.URI endpoint, String secretKey) {
+    private static S3Client client(URI endpoint, String secretKey) {
         return TestClients.s3(endpoint, s3.accessKey(), secretKey)
-                .overrideConfiguration(
-                        c -> c.retryStrategy(software.amazon.awssdk.retries.StandardRetryStrategy.builder()
-                                .maxAttempts(2)
-                                .build()))
+                .overrideConfiguration(c -> c.retryStrategy(
+                        StandardRetryStrategy.builder().maxAttempts(2).build()))
                 .build();
     }
 

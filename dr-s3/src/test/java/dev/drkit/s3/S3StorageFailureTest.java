@@ -10,6 +10,7 @@ import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
@@ -117,7 +118,7 @@ class S3StorageFailureTest {
             () -> backend.open("k", 0),
             () -> backend.delete("k"),
             () -> backend.createIfAbsent("k", new byte[1]),
-            () -> backend.deleteAll(java.util.List.of("a", "b")),
+            () -> backend.deleteAll(List.of("a", "b")),
             () -> backend.cleanIncompleteUploads(Duration.ZERO)
         }) {
             assertThatThrownBy(call::run)

@@ -15,12 +15,15 @@ import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.retention.GfsRetentionPolicy;
-import dev.drkit.core.storage.FileStorageBackend;
+import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -171,7 +174,7 @@ public abstract class BackupTargetContract {
     @Test
     void newestBackupIsTheLastTakenEvenWithinOneSecond() throws Exception {
         TargetSpec spec = prepareSource(work);
-        java.util.List<String> ids = new java.util.ArrayList<>();
+        List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             ids.add(kit.backup(spec).id());
         }
@@ -202,7 +205,7 @@ public abstract class BackupTargetContract {
         /** Cuts the object to {@code length} bytes. */
         public static void truncate(StorageBackend storage, String key, long length) throws IOException {
             byte[] data = read(storage, key);
-            replace(storage, key, java.util.Arrays.copyOf(data, (int) length));
+            replace(storage, key, Arrays.copyOf(data, (int) length));
         }
 
         private static byte[] read(StorageBackend storage, String key) throws IOException {

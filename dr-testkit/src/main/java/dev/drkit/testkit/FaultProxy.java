@@ -11,7 +11,11 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP proxy on loopback that sits between a client and a server and injects the faults
@@ -36,13 +40,13 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicInteger faults = new AtomicInteger();
     private volatile Mode mode = Mode.PASS;
     private volatile long resetAfterBytes = Long.MAX_VALUE;
-    private final java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong total = new AtomicLong();
     private volatile long outageAfterBytes = Long.MAX_VALUE;
     private volatile boolean closed;
     private final AtomicInteger errorsLeft = new AtomicInteger();
     private final AtomicInteger stallsLeft = new AtomicInteger();
-    private final List<Socket> stalled = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final java.util.Set<Socket> forwarding = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final List<Socket> stalled = new CopyOnWriteArrayList<>();
+    private final Set<Socket> forwarding = ConcurrentHashMap.newKeySet();
 
     private FaultProxy(InetSocketAddress upstream) throws IOException {
         this.upstream = upstream;

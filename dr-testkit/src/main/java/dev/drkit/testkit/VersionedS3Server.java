@@ -1,6 +1,7 @@
 package dev.drkit.testkit;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -37,7 +38,7 @@ public final class VersionedS3Server implements AutoCloseable {
     public static VersionedS3Server start() throws IOException, InterruptedException {
         Path tool = Prerequisites.requireTool("moto_server");
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         Path log = Files.createTempFile("drkit-moto-", ".log");

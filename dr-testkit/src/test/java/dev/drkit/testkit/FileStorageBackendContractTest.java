@@ -1,7 +1,7 @@
 package dev.drkit.testkit;
 
-import dev.drkit.core.storage.FileStorageBackend;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,9 +1,14 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.CopyResult;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.setup.Setup;
+import dev.drkit.spi.StorageBackend;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,7 +45,7 @@ final class BackupCommand implements Callable<Integer> {
     boolean all;
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         if (global.setup() == null) {
             throw new picocli.CommandLine.ParameterException(
@@ -48,18 +53,18 @@ final class BackupCommand implements Callable<Integer> {
                     "give the type to back up (backup "
                             + "files|postgres|postgres-logical|redis|minio-bucket ...), or --config drkit.yaml with --name or --all");
         }
-        dev.drkit.core.config.Setup setup = global.setup();
+        Setup setup = global.setup();
         if (all == !names.isEmpty()) {
             throw new picocli.CommandLine.ParameterException(
                     spec.commandLine(),
                     "give --name NAME (repeatable) or " + "--all; the setup has: "
                             + String.join(", ", setup.targets().keySet()));
         }
-        List<dev.drkit.core.config.Setup.Target> targets = all
+        List<Setup.Target> targets = all
                 ? List.copyOf(setup.targets().values())
                 : names.stream().map(setup::target).toList();
         PrintWriter out = spec.commandLine().getOut();
-        List<dev.drkit.BackupManifest> taken = new ArrayList<>();
+        List<BackupManifest> taken = new ArrayList<>();
         boolean incomplete = false;
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(),
@@ -68,7 +73,7 @@ final class BackupCommand implements Callable<Integer> {
                 null,
                 new EncryptionOptions().signer(global),
                 null)) {
-            for (dev.drkit.core.config.Setup.Target t : targets) {
+            for (Setup.Target t : targets) {
                 BackupResult r = kit.backup(t.spec());
                 taken.add(r.manifest());
                 incomplete |= reportIncomplete(spec.commandLine().getErr(), t.name(), r);
@@ -81,8 +86,8 @@ final class BackupCommand implements Callable<Integer> {
                             r.manifest().duration().toMillis() / 1000.0);
                 }
                 for (String copy : setup.copies()) {
-                    try (dev.drkit.spi.StorageBackend destination = kit.openStorage(copy)) {
-                        dev.drkit.CopyResult c = kit.copy(t.name(), r.id(), false, destination);
+                    try (StorageBackend destination = kit.openStorage(copy)) {
+                        CopyResult c = kit.copy(t.name(), r.id(), false, destination);
                         if (!global.quiet && !global.json) {
                             out.printf(
                                     "copied %s %s to %s (%s)%n",
@@ -144,7 +149,7 @@ final class BackupCommand implements Callable<Integer> {
         @Mixin
         EncryptionOptions encryption;
 
-        int run(CommandSpec spec, String type, Settings settings) throws java.io.IOException {
+        int run(CommandSpec spec, String type, Settings settings) throws IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
             try (DrKit kit = global.open(
@@ -192,7 +197,7 @@ final class BackupCommand implements Callable<Integer> {
         List<String> excludes = new ArrayList<>();
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().addAll("path", paths).addAll("exclude", excludes);
             return common.run(spec, "files", s.build());
         }
@@ -248,7 +253,7 @@ final class BackupCommand implements Callable<Integer> {
         String walSource;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             Settings.Builder s = postgres.addTo(Settings.builder());
             OptionValues.set(s, "data-dir", dataDir);
             OptionValues.set(s, "jobs", jobs == null ? null : jobs.toString());
@@ -278,7 +283,7 @@ final class BackupCommand implements Callable<Integer> {
         boolean globals;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             Settings.Builder s = postgres.addTo(Settings.builder());
             if (globals) {
                 s.set("globals", "true");
@@ -317,7 +322,7 @@ final class BackupCommand implements Callable<Integer> {
         boolean full;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().set("endpoint", endpoint).addAll("bucket", buckets);
             OptionValues.set(s, "prefix", prefix);
             OptionValues.set(s, "versions", versions ? "true" : null);
@@ -369,7 +374,7 @@ final class BackupCommand implements Callable<Integer> {
         String timeout;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().set("uri", uri);
             OptionValues.set(s, "mode", mode);
             OptionValues.set(s, "match", match);

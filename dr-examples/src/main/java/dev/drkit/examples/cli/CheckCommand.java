@@ -3,6 +3,7 @@ package dev.drkit.examples.cli;
 import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.DrKit;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -52,7 +53,7 @@ final class CheckCommand implements Callable<Integer> {
     DecryptionOptions keys;
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         CheckOptions options = data == null
                 ? CheckOptions.catalogOnly()

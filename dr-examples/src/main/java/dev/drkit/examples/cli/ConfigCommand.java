@@ -1,7 +1,8 @@
 package dev.drkit.examples.cli;
 
-import dev.drkit.core.config.Setup;
+import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +81,7 @@ final class ConfigCommand {
             return m;
         }
 
-        private static String human(java.time.Duration d) {
+        private static String human(Duration d) {
             if (d == null) {
                 return "-";
             }

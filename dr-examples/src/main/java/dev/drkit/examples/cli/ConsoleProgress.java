@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
 import dev.drkit.Progress;
 import java.io.PrintWriter;
@@ -34,7 +35,7 @@ final class ConsoleProgress implements DrListener {
     }
 
     @Override
-    public void onEvent(dev.drkit.DrEvent event) {
+    public void onEvent(DrEvent event) {
         switch (event.type()) {
             case BACKUP_SUCCEEDED:
             case BACKUP_FAILED:

@@ -1,12 +1,16 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.Settings;
 import dev.drkit.crypto.Passphrases;
 import dev.drkit.crypto.PgpDecryption;
 import dev.drkit.crypto.PgpKeys;
+import dev.drkit.crypto.PgpManifestVerifier;
 import dev.drkit.spi.DecryptionStage;
+import dev.drkit.spi.ManifestVerifier;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -33,14 +37,14 @@ final class DecryptionOptions {
     Path trustedKey;
 
     /** The trusted manifest signatures, or null when none are configured. */
-    dev.drkit.spi.ManifestVerifier trusted() throws IOException {
+    ManifestVerifier trusted() throws IOException {
         Path file = trustedKey;
         if (file == null
                 && System.getenv("DRKIT_TRUSTED_KEY") != null
                 && !System.getenv("DRKIT_TRUSTED_KEY").isBlank()) {
             file = Path.of(System.getenv("DRKIT_TRUSTED_KEY"));
         }
-        return file == null ? null : dev.drkit.crypto.PgpManifestVerifier.fromFile(file);
+        return file == null ? null : PgpManifestVerifier.fromFile(file);
     }
 
     /**
@@ -49,7 +53,7 @@ final class DecryptionOptions {
      */
     DecryptionStage stage(GlobalOptions global) throws IOException {
         PgpDecryption.Builder b = PgpDecryption.builder();
-        dev.drkit.Settings setup = global.setupEncryption();
+        Settings setup = global.setupEncryption();
         List<Path> keys = secretKeys.isEmpty()
                 ? setup.getAll("secret-key").stream().map(Path::of).toList()
                 : secretKeys;
@@ -70,7 +74,7 @@ final class DecryptionOptions {
                 : Passphrases.fromEnvironment("DRKIT_PASSPHRASE");
         b.passphrase(passphrase);
         if (passphrase != null) {
-            java.util.Arrays.fill(passphrase, '\0');
+            Arrays.fill(passphrase, '\0');
         }
         return b.build();
     }

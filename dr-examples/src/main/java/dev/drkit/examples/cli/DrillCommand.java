@@ -1,21 +1,25 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
-import dev.drkit.core.files.FileTrees;
-import dev.drkit.core.repo.Json;
 import dev.drkit.examples.drill.ApiCacheDrill;
 import dev.drkit.examples.drill.DatabaseDrill;
 import dev.drkit.examples.drill.DrillReport;
 import dev.drkit.examples.drill.FilesDrill;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,7 +51,7 @@ final class DrillCommand implements Callable<Integer> {
             hidden = true,
             paramLabel = "FAULT",
             description = "Test only: sabotage a recovery to show that the drill's checks catch it.")
-    java.util.Set<String> faults = new java.util.HashSet<>();
+    Set<String> faults = new HashSet<>();
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Where to work (default: a new temporary directory).")
     Path dir;
@@ -62,7 +66,7 @@ final class DrillCommand implements Callable<Integer> {
             return work.resolve("repo");
         }
         if (given.contains("://") || given.startsWith("s3:") || given.startsWith("minio:")) {
-            throw new dev.drkit.ConfigException("the drill corrupts a backup on purpose, so it works in a new or empty "
+            throw new ConfigException("the drill corrupts a backup on purpose, so it works in a new or empty "
                     + "local directory only, not " + given.replaceAll("\\?.*", "") + "; give a path");
         }
         Path dir =
@@ -70,9 +74,8 @@ final class DrillCommand implements Callable<Integer> {
         if (Files.exists(dir)) {
             try (var entries = Files.list(dir)) {
                 if (entries.findAny().isPresent()) {
-                    throw new dev.drkit.ConfigException(
-                            "--repo " + dir + " is not empty; the drill corrupts a backup on "
-                                    + "purpose, so give it a new or empty directory");
+                    throw new ConfigException("--repo " + dir + " is not empty; the drill corrupts a backup on "
+                            + "purpose, so give it a new or empty directory");
                 }
             }
         }
@@ -80,7 +83,7 @@ final class DrillCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws IOException, java.sql.SQLException, InterruptedException {
+    public Integer call() throws IOException, SQLException, InterruptedException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

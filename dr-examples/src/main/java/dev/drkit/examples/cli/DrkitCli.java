@@ -1,7 +1,17 @@
 package dev.drkit.examples.cli;
 
+import com.github.luben.zstd.Zstd;
 import dev.drkit.DrException;
+import dev.drkit.spi.support.Json;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -39,8 +49,8 @@ import picocli.CommandLine.Command;
 public final class DrkitCli {
     static final int FAILED = 1;
     static final int USAGE = CommandLine.ExitCode.USAGE;
-    private static final java.util.Set<DrException.ErrorCode> USAGE_ERRORS =
-            java.util.EnumSet.of(DrException.ErrorCode.CONFIG_INVALID, DrException.ErrorCode.PROVIDER_SELECTION);
+    private static final Set<DrException.ErrorCode> USAGE_ERRORS =
+            EnumSet.of(DrException.ErrorCode.CONFIG_INVALID, DrException.ErrorCode.PROVIDER_SELECTION);
 
     @picocli.CommandLine.Mixin
     GlobalOptions global;
@@ -59,8 +69,8 @@ public final class DrkitCli {
         Thread t = new Thread(
                 () -> {
                     // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
-                    com.github.luben.zstd.Zstd.compress(new byte[16]);
-                    dev.drkit.core.repo.Json.write(java.util.Map.of("warm", java.time.Instant.EPOCH));
+                    Zstd.compress(new byte[16]);
+                    Json.write(Map.of("warm", Instant.EPOCH));
                 },
                 "drkit-warm-up");
         t.setDaemon(true);
@@ -96,10 +106,10 @@ public final class DrkitCli {
 
     /** What went wrong in words; the exception's class name only when there are no words. */
     private static String describe(Exception e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
+        if (e instanceof NoSuchFileException n) {
             return n.getFile() + " does not exist";
         }
-        if (e instanceof java.nio.file.AccessDeniedException a) {
+        if (e instanceof AccessDeniedException a) {
             return "permission denied: " + a.getFile();
         }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
@@ -111,17 +121,15 @@ public final class DrkitCli {
      * with {@code -vv}; {@code -vvv} opens every library's debug log too.
      */
     private static void configureLogging(String[] args) {
-        int verbosity = count(java.util.List.of(args), 'v', "--verbose");
-        boolean quiet = count(java.util.List.of(args), 'q', "--quiet") > 0;
+        int verbosity = count(List.of(args), 'v', "--verbose");
+        boolean quiet = count(List.of(args), 'q', "--quiet") > 0;
         String drkit = quiet
                 ? "error"
                 : verbosity >= 2
                         ? "debug"
                         : verbosity == 1
                                 ? "info"
-                                : java.util.Arrays.asList(args).contains("run")
-                                        ? "info"
-                                        : "warn"; // the daemon says what it does
+                                : Arrays.asList(args).contains("run") ? "info" : "warn"; // the daemon says what it does
         String others = quiet ? "error" : verbosity >= 3 ? "debug" : "warn";
         boolean levelGiven = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") != null;
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", others);
@@ -135,12 +143,12 @@ public final class DrkitCli {
     }
 
     /** How often -v was given, before or after the command name (picocli keeps only one side's). */
-    static int verbosity(java.util.List<String> args) {
+    static int verbosity(List<String> args) {
         return count(args, 'v', "--verbose");
     }
 
     /** How often a flag of the global options appears, alone or clustered ({@code -vv}, {@code -qv}). */
-    private static int count(java.util.List<String> args, char shortName, String longName) {
+    private static int count(List<String> args, char shortName, String longName) {
         int n = 0;
         for (String a : args) {
             if (a.equals("--")) {

@@ -3,10 +3,13 @@ package dev.drkit.examples.cli;
 import dev.drkit.Settings;
 import dev.drkit.crypto.Passphrases;
 import dev.drkit.crypto.PgpEncryption;
+import dev.drkit.crypto.PgpManifestSigner;
 import dev.drkit.spi.EncryptionStage;
+import dev.drkit.spi.ManifestSigner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -35,7 +38,7 @@ final class EncryptionOptions {
     Path signingPassphraseFile;
 
     /** The manifest signer (from the options, else the setup file's {@code sign-with}), or null. */
-    dev.drkit.spi.ManifestSigner signer(GlobalOptions global) throws IOException {
+    ManifestSigner signer(GlobalOptions global) throws IOException {
         Settings setup = global.setupEncryption();
         Path key = signingKey != null ? signingKey : setup.path("sign-with").orElse(null);
         if (key == null) {
@@ -45,7 +48,7 @@ final class EncryptionOptions {
                 ? signingPassphraseFile
                 : setup.path("sign-passphrase-file").orElse(null);
         char[] passphrase = passphraseFrom == null ? null : Passphrases.fromFile(passphraseFrom);
-        return dev.drkit.crypto.PgpManifestSigner.fromFile(key, passphrase);
+        return PgpManifestSigner.fromFile(key, passphrase);
     }
 
     /**
@@ -70,7 +73,7 @@ final class EncryptionOptions {
         }
         if (passphrase != null) {
             b.passphrase(passphrase);
-            java.util.Arrays.fill(passphrase, '\0');
+            Arrays.fill(passphrase, '\0');
         }
         return b.build();
     }

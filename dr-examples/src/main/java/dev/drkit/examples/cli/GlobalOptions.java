@@ -1,10 +1,23 @@
 package dev.drkit.examples.cli;
 
 import dev.drkit.ConfigException;
+import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
-import dev.drkit.core.repo.Json;
+import dev.drkit.DrListener;
+import dev.drkit.Settings;
+import dev.drkit.notify.LoggingListener;
+import dev.drkit.setup.Setup;
+import dev.drkit.setup.SetupFile;
+import dev.drkit.spi.DecryptionStage;
+import dev.drkit.spi.EncryptionStage;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
+import dev.drkit.spi.support.Json;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
@@ -23,9 +36,9 @@ final class GlobalOptions {
             scope = ScopeType.INHERIT,
             description = "Declarative setup (drkit.yaml): repository, copies, targets, keys, retention, schedules, "
                     + "objectives (env DRKIT_CONFIG).")
-    java.nio.file.Path config;
+    Path config;
 
-    private dev.drkit.core.config.Setup setup;
+    private Setup setup;
 
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "Machine-readable output on stdout.")
     boolean json;
@@ -73,22 +86,22 @@ final class GlobalOptions {
     }
 
     /** The setup file given by --config or DRKIT_CONFIG (read and checked once), or null. */
-    dev.drkit.core.config.Setup setup() {
+    Setup setup() {
         if (setup == null) {
-            java.nio.file.Path file = config;
+            Path file = config;
             String env = System.getenv("DRKIT_CONFIG");
             if (file == null && env != null && !env.isBlank()) {
-                file = java.nio.file.Path.of(env);
+                file = Path.of(env);
             }
             if (file != null) {
-                setup = dev.drkit.core.config.SetupFile.load(file);
+                setup = SetupFile.load(file);
             }
         }
         return setup;
     }
 
     /** The setup file, or an error saying the command needs one. */
-    dev.drkit.core.config.Setup requireSetup(String what) {
+    Setup requireSetup(String what) {
         if (setup() == null) {
             throw new ConfigException(what + " needs a setup file: give --config drkit.yaml (or set DRKIT_CONFIG)");
         }
@@ -96,15 +109,15 @@ final class GlobalOptions {
     }
 
     /** The setup's keys ({@code encrypt-to}, {@code secret-key}, ...), empty without a setup. */
-    dev.drkit.Settings setupEncryption() {
-        return setup() == null ? dev.drkit.Settings.empty() : setup().encryption();
+    Settings setupEncryption() {
+        return setup() == null ? Settings.empty() : setup().encryption();
     }
 
     /**
      * The options of a target: the setup's for that target (when there is one) overlaid by the
      * ones given on the command line, key by key.
      */
-    dev.drkit.Settings targetOptions(String name, dev.drkit.Settings fromCommandLine) {
+    Settings targetOptions(String name, Settings fromCommandLine) {
         if (setup() == null || !setup().targets().containsKey(name)) {
             return fromCommandLine;
         }
@@ -120,22 +133,22 @@ final class GlobalOptions {
     DrKit open(
             PrintWriter err,
             String compression,
-            dev.drkit.spi.EncryptionStage encryption,
-            dev.drkit.spi.DecryptionStage decryption,
-            dev.drkit.spi.ManifestSigner signer,
-            dev.drkit.spi.ManifestVerifier trusted) {
-        return open(err, compression, encryption, decryption, signer, trusted, java.util.List.of());
+            EncryptionStage encryption,
+            DecryptionStage decryption,
+            ManifestSigner signer,
+            ManifestVerifier trusted) {
+        return open(err, compression, encryption, decryption, signer, trusted, List.of());
     }
 
     /** {@link #open(PrintWriter, String)} with keys and extra listeners (the daemon's). */
     DrKit open(
             PrintWriter err,
             String compression,
-            dev.drkit.spi.EncryptionStage encryption,
-            dev.drkit.spi.DecryptionStage decryption,
-            dev.drkit.spi.ManifestSigner signer,
-            dev.drkit.spi.ManifestVerifier trusted,
-            java.util.List<dev.drkit.DrListener> listeners) {
+            EncryptionStage encryption,
+            DecryptionStage decryption,
+            ManifestSigner signer,
+            ManifestVerifier trusted,
+            List<DrListener> listeners) {
         String uri = repository();
         if (uri == null) {
             throw new ConfigException(
@@ -150,7 +163,7 @@ final class GlobalOptions {
             config.compression(compression);
         }
         if (lockWait != null) {
-            config.lockWait(dev.drkit.Settings.parseDuration("--lock-wait", lockWait));
+            config.lockWait(Settings.parseDuration("--lock-wait", lockWait));
         }
         DrKit.Builder b = DrKit.builder()
                 .config(config.build())
@@ -164,10 +177,10 @@ final class GlobalOptions {
         if (quiet) {
             // which backup a command used is not noise: passing over a damaged one is said even
             // when warnings are silenced (otherwise the library's warning says it)
-            b.listener(new dev.drkit.DrListener() {
+            b.listener(new DrListener() {
                 @Override
-                public void onEvent(dev.drkit.DrEvent event) {
-                    if (event.type() == dev.drkit.DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
+                public void onEvent(DrEvent event) {
+                    if (event.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
                         err.println("drkit: " + safe(MessageFlags.forCli(event.message())));
                         err.flush();
                     }
@@ -175,8 +188,8 @@ final class GlobalOptions {
             });
         }
         listeners.forEach(b::listener);
-        if (verbosity() > 0 && listeners.stream().noneMatch(l -> l instanceof dev.drkit.core.notify.LoggingListener)) {
-            b.listener(new dev.drkit.core.notify.LoggingListener()); // -v: each step of the operation on stderr
+        if (verbosity() > 0 && listeners.stream().noneMatch(l -> l instanceof LoggingListener)) {
+            b.listener(new LoggingListener()); // -v: each step of the operation on stderr
         }
         return b.build();
     }
@@ -195,7 +208,7 @@ final class GlobalOptions {
 
     /** Prints one JSON document on stdout. */
     static void printJson(PrintWriter out, Object value) {
-        out.println(new String(Json.write(value), java.nio.charset.StandardCharsets.UTF_8));
+        out.println(new String(Json.write(value), StandardCharsets.UTF_8));
         out.flush();
     }
 }

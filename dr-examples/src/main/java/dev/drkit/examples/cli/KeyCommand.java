@@ -5,6 +5,7 @@ import dev.drkit.crypto.PgpKeys;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -48,7 +49,7 @@ final class KeyCommand {
             if (global.json) {
                 GlobalOptions.printJson(
                         o,
-                        java.util.Map.of(
+                        Map.of(
                                 "encryptionKeyId",
                                 g.keyId(),
                                 "publicKey",

@@ -1,9 +1,14 @@
 package dev.drkit.examples.cli;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.DamagedBackup;
 import dev.drkit.DrKit;
 import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,17 +30,16 @@ final class ListCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             List<BackupManifest> backups = kit.list(name);
-            List<dev.drkit.DamagedBackup> damaged = kit.damaged(name);
+            List<DamagedBackup> damaged = kit.damaged(name);
             if (global.json) {
-                List<Object> all = new java.util.ArrayList<>(backups);
-                for (dev.drkit.DamagedBackup d : damaged) {
-                    all.add(java.util.Map.of(
-                            "target", d.target(), "id", d.id(), "damaged", true, "reason", d.reason()));
+                List<Object> all = new ArrayList<>(backups);
+                for (DamagedBackup d : damaged) {
+                    all.add(Map.of("target", d.target(), "id", d.id(), "damaged", true, "reason", d.reason()));
                 }
                 GlobalOptions.printJson(out, all);
                 return 0;
             }
-            for (dev.drkit.DamagedBackup d : damaged) {
+            for (DamagedBackup d : damaged) {
                 spec.commandLine()
                         .getErr()
                         .println("drkit: backup " + d.target() + "/" + d.id() + " is DAMAGED and left out: "
@@ -48,8 +52,8 @@ final class ListCommand implements Callable<Integer> {
                 return 0;
             }
             // a column for Object Lock only where the storage keeps backups immutable
-            java.time.Instant now = java.time.Instant.now();
-            java.util.Map<String, String> locked = new java.util.HashMap<>();
+            Instant now = Instant.now();
+            Map<String, String> locked = new HashMap<>();
             for (BackupManifest m : backups) {
                 kit.lockedUntil(m)
                         .filter(t -> t.isAfter(now))
@@ -73,7 +77,7 @@ final class ListCommand implements Callable<Integer> {
                         Sizes.human(m.storedSize()),
                         lock);
             }
-            for (dev.drkit.DamagedBackup d : damaged) {
+            for (DamagedBackup d : damaged) {
                 out.printf(
                         "%-16s %-24s %-10s %-6s %s%n",
                         d.target(), d.id(), "?", "DAMAGED", GlobalOptions.safe(d.reason()));

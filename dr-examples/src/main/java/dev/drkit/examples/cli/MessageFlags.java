@@ -1,6 +1,10 @@
 package dev.drkit.examples.cli;
 
+import java.util.Comparator;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,7 +34,7 @@ final class MessageFlags {
     private static final Map<String, String> RENAMED = Map.of("repository", "--repo", "at", "--time");
 
     /** Settings keys that the flag of the same name sets (in the commands' {@code call()} methods). */
-    private static final java.util.Set<String> SAME_NAME = java.util.Set.of(
+    private static final Set<String> SAME_NAME = Set.of(
             "secret-key",
             "passphrase-file",
             "encrypt-to",
@@ -97,8 +101,7 @@ final class MessageFlags {
             + String.join(
                     "|",
                     API_TERMS.keySet().stream()
-                            .sorted(java.util.Comparator.comparingInt(String::length)
-                                    .reversed())
+                            .sorted(Comparator.comparingInt(String::length).reversed())
                             .map(Pattern::quote)
                             .toList())
             + ")\\b");
@@ -119,8 +122,8 @@ final class MessageFlags {
     }
 
     /** Every settings key with a flag, but for the {@code tablespace-OID} family. */
-    static java.util.Set<String> mappedKeys() {
-        java.util.Set<String> all = new java.util.TreeSet<>(SAME_NAME);
+    static Set<String> mappedKeys() {
+        Set<String> all = new TreeSet<>(SAME_NAME);
         all.addAll(RENAMED.keySet());
         return all;
     }
@@ -131,14 +134,14 @@ final class MessageFlags {
     }
 
     /** The flag that sets {@code key}, if this CLI has one. */
-    static java.util.Optional<String> flag(String key) {
+    static Optional<String> flag(String key) {
         Matcher tablespace = TABLESPACE.matcher(key);
         if (tablespace.matches()) {
-            return java.util.Optional.of("--tablespace " + tablespace.group(1) + "=DIR");
+            return Optional.of("--tablespace " + tablespace.group(1) + "=DIR");
         }
         if (RENAMED.containsKey(key)) {
-            return java.util.Optional.of(RENAMED.get(key));
+            return Optional.of(RENAMED.get(key));
         }
-        return SAME_NAME.contains(key) ? java.util.Optional.of("--" + key) : java.util.Optional.empty();
+        return SAME_NAME.contains(key) ? Optional.of("--" + key) : Optional.empty();
     }
 }

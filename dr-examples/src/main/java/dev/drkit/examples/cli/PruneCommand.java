@@ -1,11 +1,15 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
+import dev.drkit.DamagedBackup;
 import dev.drkit.DrKit;
 import dev.drkit.PruneResult;
 import dev.drkit.RetentionPlan;
 import dev.drkit.Settings;
-import dev.drkit.core.retention.GfsRetentionPolicy;
+import dev.drkit.retention.GfsRetentionPolicy;
+import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,7 +73,7 @@ final class PruneCommand implements Callable<Integer> {
                     .keepWithin(within == null ? null : Settings.parseDuration("--keep-within", within))
                     .build();
         } catch (IllegalArgumentException e) {
-            throw new dev.drkit.ConfigException(e.getMessage());
+            throw new ConfigException(e.getMessage());
         }
         PrintWriter out = spec.commandLine().getOut();
         if (policy.isEmpty() && global.setup() != null) {
@@ -89,13 +93,13 @@ final class PruneCommand implements Callable<Integer> {
 
     /** Without --keep rules and with a setup file: each target (--name, else all) by its own retention. */
     private int pruneAsSetUp(GlobalOptions global, PrintWriter out) {
-        dev.drkit.core.config.Setup setup = global.setup();
-        List<dev.drkit.core.config.Setup.Target> targets = name != null
+        Setup setup = global.setup();
+        List<Setup.Target> targets = name != null
                 ? List.of(setup.target(name))
                 : List.copyOf(setup.targets().values());
-        List<PruneResult> results = new java.util.ArrayList<>();
+        List<PruneResult> results = new ArrayList<>();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
-            for (dev.drkit.core.config.Setup.Target t : targets) {
+            for (Setup.Target t : targets) {
                 if (t.retentionPolicy().isEmpty()) {
                     if (!global.quiet && !global.json) {
                         out.println(t.name() + ": no retention in " + setup.file() + "; everything kept");
@@ -131,7 +135,7 @@ final class PruneCommand implements Callable<Integer> {
                 out.println("  incomplete backups " + (r.dryRun() ? "to remove: " : "removed: ")
                         + String.join(", ", incomplete));
             }
-            for (dev.drkit.DamagedBackup d : r.damaged().getOrDefault(e.getKey(), List.of())) {
+            for (DamagedBackup d : r.damaged().getOrDefault(e.getKey(), List.of())) {
                 out.printf("  %-6s %-24s %s%n", "keep", d.id(), "DAMAGED, never pruned on its strength: " + d.reason());
             }
             if (!r.damaged().isEmpty()) {

@@ -1,10 +1,13 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.RestoreResult;
 import dev.drkit.Settings;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -173,7 +176,7 @@ final class RestoreCommand implements Callable<Integer> {
     String restoreCommand;
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         Settings.Builder options = postgres.addTo(Settings.builder())
@@ -197,7 +200,7 @@ final class RestoreCommand implements Callable<Integer> {
         for (String t : tablespaces) {
             int eq = t.indexOf('=');
             if (eq <= 0) {
-                throw new dev.drkit.ConfigException("--tablespace takes OID=DIR, not " + t);
+                throw new ConfigException("--tablespace takes OID=DIR, not " + t);
             }
             options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
         }
@@ -246,7 +249,7 @@ final class RestoreCommand implements Callable<Integer> {
             return null;
         }
         if (!repo.contains("://")) {
-            repo = java.nio.file.Path.of(repo).toAbsolutePath().toString();
+            repo = Path.of(repo).toAbsolutePath().toString();
         }
         List<String> cmd = new ArrayList<>(List.of(shellQuote(javaBin)));
         String self = DrkitCli.class

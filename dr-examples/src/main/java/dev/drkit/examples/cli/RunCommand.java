@@ -2,10 +2,11 @@ package dev.drkit.examples.cli;
 
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
-import dev.drkit.core.config.Setup;
-import dev.drkit.core.notify.LoggingListener;
-import dev.drkit.core.notify.WebhookListener;
-import dev.drkit.core.schedule.DrScheduler;
+import dev.drkit.Settings;
+import dev.drkit.notify.LoggingListener;
+import dev.drkit.notify.WebhookListener;
+import dev.drkit.scheduler.DrScheduler;
+import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
@@ -51,11 +52,7 @@ final class RunCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         try (DrKit kit = global.open(err, null, keys.stage(global), null, keys.signer(global), null, listeners)) {
             DrScheduler scheduler = DrScheduler.start(
-                    kit,
-                    setup,
-                    Clock.systemUTC(),
-                    Duration.ofSeconds(1),
-                    dev.drkit.Settings.parseDuration("--grace", grace));
+                    kit, setup, Clock.systemUTC(), Duration.ofSeconds(1), Settings.parseDuration("--grace", grace));
             err.println("drkit run: " + scheduler.jobs().size() + " job(s) on " + kit.repositoryDescription() + ": "
                     + scheduler.jobs());
             err.flush();

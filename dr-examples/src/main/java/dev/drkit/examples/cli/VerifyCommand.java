@@ -6,7 +6,10 @@ import dev.drkit.VerificationFailedException;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -40,7 +43,7 @@ final class VerifyCommand implements Callable<Integer> {
             paramLabel = "SQL",
             description =
                     "postgres-logical, level restore: a query whose first value must be > 0 or true (repeatable).")
-    java.util.List<String> validations = new java.util.ArrayList<>();
+    List<String> validations = new ArrayList<>();
 
     @Option(
             names = "--server-bin-dir",
@@ -63,7 +66,7 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws java.io.IOException {
+    public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(

@@ -1,11 +1,15 @@
 package dev.drkit.examples.cli;
 
 import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
 import dev.drkit.spi.FileArchive;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,7 +46,7 @@ final class WalCommands {
         EncryptionOptions encryption;
 
         @Override
-        public Integer call() throws java.io.IOException {
+        public Integer call() throws IOException {
             GlobalOptions global = GlobalOptions.of(spec);
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
@@ -133,18 +137,18 @@ final class WalCommands {
         @Override
         public Integer call() throws Exception {
             GlobalOptions global = GlobalOptions.of(spec);
-            dev.drkit.Settings.Builder s = postgres.addTo(dev.drkit.Settings.builder());
+            Settings.Builder s = postgres.addTo(Settings.builder());
             OptionValues.set(s, "slot", slot);
-            java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+            CountDownLatch stopped = new CountDownLatch(1);
             try (DrKit kit =
                     global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
-                dev.drkit.postgres.PostgresWalStreamer streamer =
-                        dev.drkit.postgres.PostgresWalStreamer.start(s.build(), kit.archive(WalArchive.AREA), spoolDir);
+                PostgresWalStreamer streamer =
+                        PostgresWalStreamer.start(s.build(), kit.archive(WalArchive.AREA), spoolDir);
                 Thread hook = new Thread(
                         () -> {
                             try {
                                 streamer.close();
-                            } catch (java.io.IOException e) {
+                            } catch (IOException e) {
                                 spec.commandLine()
                                         .getErr()
                                         .println("drkit: storing the partial segment failed: " + e.getMessage());

@@ -9,12 +9,14 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +29,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The DR drill for the API's session store: a Redis server (the one on PATH, else the Redis 6.2
@@ -60,8 +64,7 @@ public final class ApiCacheDrill implements AutoCloseable {
 
     /** Plays the scenario, or returns none (with a note) where no Redis server can run. */
     public List<DrillReport.Scenario> run()
-            throws IOException, InterruptedException, java.util.concurrent.ExecutionException,
-                    java.util.concurrent.TimeoutException {
+            throws IOException, InterruptedException, ExecutionException, TimeoutException {
         Optional<Path> binary = binary();
         if (binary.isEmpty()) {
             notes.add("API session store skipped: no redis-server on PATH and the bundled one is for Linux x86-64");
@@ -74,14 +77,14 @@ public final class ApiCacheDrill implements AutoCloseable {
         Map<String, String> values = new LinkedHashMap<>();
         try (StatefulRedisConnection<String, String> c = client.connect()) {
             RedisCommands<String, String> redis = c.sync();
-            List<io.lettuce.core.RedisFuture<String>> pending = new ArrayList<>();
+            List<RedisFuture<String>> pending = new ArrayList<>();
             for (int i = 0; i < SESSIONS; i++) {
                 String value = "{\"user\":" + i + ",\"scopes\":[\"reports\"],\"token\":\""
                         + Integer.toHexString(i * 7919) + "\"}";
                 values.put("session:" + i, value);
                 pending.add(c.async().setex("session:" + i, 86_400, value));
             }
-            for (io.lettuce.core.RedisFuture<String> f : pending) {
+            for (RedisFuture<String> f : pending) {
                 f.get(30, TimeUnit.SECONDS);
             }
             Instant loaded = Instant.now();
@@ -178,7 +181,7 @@ public final class ApiCacheDrill implements AutoCloseable {
     private String start(Path binary) throws IOException, InterruptedException {
         Path dir = Files.createDirectories(work.resolve("redis"));
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         List<String> cmd = new ArrayList<>(List.of(

@@ -10,10 +10,10 @@ import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.files.FileTrees;
 import dev.drkit.postgres.EmbeddedPostgres;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
+import dev.drkit.spi.support.FileTrees;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -28,6 +28,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The DR drill for the database: an embedded PostgreSQL with the sample {@code corporate_intel}
@@ -54,7 +55,7 @@ public final class DatabaseDrill implements AutoCloseable {
     private final Path pg;
     private final PrintWriter log;
     private final List<String> notes;
-    private final java.util.Set<String> faults;
+    private final Set<String> faults;
     private final List<EmbeddedPostgres> clusters = new ArrayList<>();
     private Path bin;
     private EmbeddedPostgres live;
@@ -71,14 +72,14 @@ public final class DatabaseDrill implements AutoCloseable {
      *        accidental deletion instead of before it), empty for a real drill
      */
     public DatabaseDrill(
-            DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes, java.util.Set<String> faults) {
+            DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes, Set<String> faults) {
         this.kit = kit;
         this.work = work;
         this.repository = repository;
         this.pg = work.resolve("pg");
         this.log = log;
         this.notes = notes;
-        this.faults = java.util.Set.copyOf(faults);
+        this.faults = Set.copyOf(faults);
     }
 
     public List<DrillReport.Scenario> run() throws IOException, SQLException, InterruptedException {

@@ -8,7 +8,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.files.FileTrees;
+import dev.drkit.spi.support.FileTrees;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.drkit.examples.drill;
 
-import dev.drkit.core.pipeline.Sha256;
+import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -5,12 +5,12 @@ import com.google.inject.Provides;
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
 import dev.drkit.DrListener;
-import dev.drkit.core.files.FilesBackupTargetProvider;
-import dev.drkit.core.retention.GfsRetentionPolicyProvider;
-import dev.drkit.core.storage.FileStorageBackendProvider;
-import dev.drkit.core.verify.StreamVerifier;
+import dev.drkit.files.FilesBackupTargetProvider;
 import dev.drkit.postgres.PostgresLogicalTargetProvider;
 import dev.drkit.postgres.PostgresVerifiers;
+import dev.drkit.retention.GfsRetentionPolicyProvider;
+import dev.drkit.storage.FileStorageBackendProvider;
+import dev.drkit.verify.StreamVerifier;
 import jakarta.inject.Singleton;
 
 /**

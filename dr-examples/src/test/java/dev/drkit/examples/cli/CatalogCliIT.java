@@ -3,7 +3,7 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drkit.core.repo.Json;
+import dev.drkit.spi.support.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -1,11 +1,14 @@
 package dev.drkit.examples.cli;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the built {@code drkit.jar} as a separate process, as a user would. */
@@ -40,10 +43,10 @@ final class CliProcess {
     }
 
     static Result run(Path repo, List<String> jvm, String... args) throws IOException, InterruptedException {
-        return run(repo, jvm, java.util.Map.of(), args);
+        return run(repo, jvm, Map.of(), args);
     }
 
-    static Result run(Path repo, List<String> jvm, java.util.Map<String, String> env, String... args)
+    static Result run(Path repo, List<String> jvm, Map<String, String> env, String... args)
             throws IOException, InterruptedException {
         Path out = Files.createTempFile("drkit-out", ".txt");
         Path err = Files.createTempFile("drkit-err", ".txt");
@@ -81,9 +84,9 @@ final class CliProcess {
 
     /** Writes {@code size} bytes of seeded random data (incompressible, the same every run). */
     static void writeRandom(Path file, long size) throws IOException {
-        java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+        SplittableRandom r = new SplittableRandom(42);
         byte[] buf = new byte[1 << 20];
-        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+        try (OutputStream out = Files.newOutputStream(file)) {
             for (long left = size; left > 0; left -= buf.length) {
                 for (int i = 0; i < buf.length; i += 8) {
                     long v = r.nextLong();

@@ -2,10 +2,13 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +25,7 @@ class CliUsageIT {
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-cp",
                         CliProcess.JAR
-                                + java.io.File.pathSeparator
+                                + File.pathSeparator
                                 + Path.of("target", "test-classes").toAbsolutePath(),
                         EveryUsage.class.getName())
                 .redirectOutput(work.resolve("out").toFile())
@@ -33,7 +36,7 @@ class CliUsageIT {
         assertThat(Files.readString(work.resolve("err"), StandardCharsets.UTF_8))
                 .isEmpty();
         assertThat(out).contains("The WAL file name (%f).").doesNotContain("%%");
-        List<String> commands = new java.util.ArrayList<>();
+        List<String> commands = new ArrayList<>();
         collect(new CommandLine(new DrkitCli()), commands);
         assertThat(commands).hasSizeGreaterThan(20);
         for (String c : commands) {
@@ -96,7 +99,7 @@ class CliUsageIT {
             {"chmod 600 " + open, "verify", "--name", "t", "--latest", "--secret-key", open.toString()}
         };
         for (String[] c : cases) {
-            CliProcess.Result r = CliProcess.run(repo, java.util.Arrays.copyOfRange(c, 1, c.length));
+            CliProcess.Result r = CliProcess.run(repo, Arrays.copyOfRange(c, 1, c.length));
             assertThat(r.exit()).as(String.join(" ", c) + "\n" + r.err()).isEqualTo(2);
             assertThat(r.err().strip())
                     .startsWith("drkit: ")

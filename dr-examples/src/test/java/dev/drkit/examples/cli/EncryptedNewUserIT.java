@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.internal.repo.ManifestCodec;
 import dev.drkit.testkit.Prerequisites;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -249,10 +250,7 @@ class EncryptedNewUserIT {
         // the checksum file fixed up too, as an attacker would: only the signature can tell
         Path checksum = manifest.resolveSibling("manifest.json.sha256");
         Files.delete(checksum);
-        Files.write(
-                checksum,
-                dev.drkit.core.repo.ManifestCodec.checksumFile(
-                        forged.getBytes(java.nio.charset.StandardCharsets.UTF_8), "manifest.json"));
+        Files.write(checksum, ManifestCodec.checksumFile(forged.getBytes(StandardCharsets.UTF_8), "manifest.json"));
         CliProcess.Result tampered = CliProcess.run(
                 repo,
                 "restore",

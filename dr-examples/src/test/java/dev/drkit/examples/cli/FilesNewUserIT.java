@@ -3,7 +3,7 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drkit.core.repo.Json;
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.Prerequisites;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -250,8 +252,7 @@ class FilesNewUserIT {
         assertThat(r.exit()).as(r.err()).isZero();
         CliProcess.Result v = CliProcess.run(repo, List.of("-Xmx64m"), "verify", "--name", "big", "--latest");
         assertThat(v.exit()).as(v.err()).isZero();
-        java.util.regex.Matcher decoded = java.util.regex.Pattern.compile("decode\\s+PASSED.*bytesRead=(\\d+)")
-                .matcher(v.out());
+        Matcher decoded = Pattern.compile("decode\\s+PASSED.*bytesRead=(\\d+)").matcher(v.out());
         assertThat(decoded.find()).as(v.out()).isTrue();
         assertThat(Long.parseLong(decoded.group(1))).isBetween(2L << 30, (2L << 30) + 20_480);
     }

@@ -12,7 +12,7 @@ import dev.drkit.DrKitConfig;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
-import dev.drkit.core.repo.Json;
+import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -2,7 +2,12 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -132,20 +137,18 @@ class MessageFlagsTest {
 
     @Test
     void everyFlagAndCommandItNamesExists() {
-        java.util.Set<String> options = new java.util.HashSet<>();
-        java.util.Set<String> commands = new java.util.HashSet<>();
+        Set<String> options = new HashSet<>();
+        Set<String> commands = new HashSet<>();
         collect(new picocli.CommandLine(new DrkitCli()), options, commands);
-        List<String> named = new java.util.ArrayList<>(MessageFlags.apiTerms().values());
+        List<String> named = new ArrayList<>(MessageFlags.apiTerms().values());
         MessageFlags.mappedKeys().forEach(k -> named.add(MessageFlags.flag(k).orElseThrow()));
         named.add(MessageFlags.flag("tablespace-16385").orElseThrow());
         for (String words : named) {
-            java.util.regex.Matcher flag =
-                    java.util.regex.Pattern.compile("--[a-z-]+").matcher(words);
+            Matcher flag = Pattern.compile("--[a-z-]+").matcher(words);
             while (flag.find()) {
                 assertThat(options).as(words).contains(flag.group());
             }
-            java.util.regex.Matcher command = java.util.regex.Pattern.compile("(?:drkit|REPO) ([a-z][a-z-]*)")
-                    .matcher(words);
+            Matcher command = Pattern.compile("(?:drkit|REPO) ([a-z][a-z-]*)").matcher(words);
             while (command.find()) {
                 assertThat(commands).as(words).contains(command.group(1));
             }
@@ -153,8 +156,7 @@ class MessageFlagsTest {
         assertThat(named).hasSizeGreaterThan(50);
     }
 
-    private static void collect(
-            picocli.CommandLine cmd, java.util.Set<String> options, java.util.Set<String> commands) {
+    private static void collect(picocli.CommandLine cmd, Set<String> options, Set<String> commands) {
         cmd.getCommandSpec().options().forEach(o -> options.addAll(List.of(o.names())));
         cmd.getSubcommands().forEach((name, sub) -> {
             commands.add(name);

@@ -13,10 +13,12 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -262,7 +264,7 @@ class PostgresCrashIT {
                 ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -286,7 +288,7 @@ class PostgresCrashIT {
     }
 
     private static CliProcess.Result drkit(String... args) throws Exception {
-        return CliProcess.run(repo, jvm(), java.util.Map.of("TMPDIR", tmp.toString()), args);
+        return CliProcess.run(repo, jvm(), Map.of("TMPDIR", tmp.toString()), args);
     }
 
     private static Process start(String... args) throws IOException {

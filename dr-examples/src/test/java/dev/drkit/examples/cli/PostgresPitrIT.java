@@ -2,24 +2,34 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -75,7 +85,7 @@ class PostgresPitrIT {
         // an archive_command started just before the servers stopped may still be writing
         for (int attempt = 0; ; attempt++) {
             try {
-                dev.drkit.core.files.FileTrees.delete(work);
+                FileTrees.delete(work);
                 return;
             } catch (RuntimeException e) {
                 if (attempt == 50) {
@@ -149,8 +159,7 @@ class PostgresPitrIT {
      * streamer's log when it exits or the minute passes.
      */
     private static void awaitReplication(
-            PostgresServer pg, String where, Process streamer, java.util.concurrent.Callable<String> log, String what)
-            throws Exception {
+            PostgresServer pg, String where, Process streamer, Callable<String> log, String what) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (count(pg, "SELECT count(*) FROM pg_stat_replication WHERE " + where) == 0) {
             if (!streamer.isAlive()) {
@@ -338,13 +347,14 @@ class PostgresPitrIT {
                 "--password-file",
                 password.toString());
         assertThat(newer.exit()).as(newer.err()).isZero();
-        String walStart = String.valueOf(dev.drkit.core.repo.Json.mapper()
-                .readTree(drkit("--json", "list", "--name", "pg-main").out())
-                .findValues("walStart")
-                .stream()
-                .map(n -> n.asText())
-                .max(String::compareTo)
-                .orElseThrow());
+        String walStart = String.valueOf(
+                Json.mapper()
+                        .readTree(drkit("--json", "list", "--name", "pg-main").out())
+                        .findValues("walStart")
+                        .stream()
+                        .map(n -> n.asText())
+                        .max(String::compareTo)
+                        .orElseThrow());
         CliProcess.Result dry = drkit("prune", "--name", "pg-main", "--keep-last", "1", "--dry-run");
         assertThat(dry.exit()).as(dry.err()).isZero();
         assertThat(dry.out()).contains("would be removed");
@@ -372,7 +382,7 @@ class PostgresPitrIT {
                 .containsExactlyInAnyOrderElementsOf(left);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void incrementalBackupsCopyOnlyChangedFilesAndRestoreWhole() throws Exception {
         startLive("15", true);
         live.execute(
@@ -396,7 +406,7 @@ class PostgresPitrIT {
         CliProcess.Result incr =
                 drkit(concat(new String[] {"backup", "postgres", "--name", "pg-main", "--incremental"}, conn));
         assertThat(incr.exit()).as(incr.err()).isZero();
-        var list = dev.drkit.core.repo.Json.mapper()
+        var list = Json.mapper()
                 .readTree(drkit("--json", "list", "--name", "pg-main").out());
         assertThat(list).hasSize(2);
         var first = list.get(0);
@@ -429,7 +439,7 @@ class PostgresPitrIT {
         // size and mtime can lie: a file changed behind its old mtime is referenced by a plain
         // incremental backup, and copied again with --checksum
         Path conf = live.dataDir().resolve("postgresql.conf");
-        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(conf);
+        FileTime mtime = Files.getLastModifiedTime(conf);
         String text = Files.readString(conf);
         assertThat(text).contains("# - Connection Settings -");
         Files.writeString(conf, text.replaceFirst("# - Connection Settings -", "# - Connection Settingz -"));
@@ -446,12 +456,12 @@ class PostgresPitrIT {
         // the full backup cannot expire while the incremental that needs it is kept
         CliProcess.Result prune = drkit("prune", "--name", "pg-main", "--keep-last", "1");
         assertThat(prune.exit()).as(prune.err()).isZero();
-        assertThat(dev.drkit.core.repo.Json.mapper()
+        assertThat(Json.mapper()
                         .readTree(drkit("--json", "list", "--name", "pg-main").out()))
                 .hasSizeGreaterThanOrEqualTo(2);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void tablespacesAreBackedUpAndRestoredToANewLocation() throws Exception {
         startLive("15", true);
         Path ts = Files.createDirectory(work.resolve("ts1"));
@@ -485,7 +495,7 @@ class PostgresPitrIT {
         // restored to another location and started by drkit itself, which waits for recovery
         Path moved = work.resolve("ts1-restored");
         int port;
-        try (var socket = new java.net.ServerSocket(0)) {
+        try (var socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
         CliProcess.Result restore = drkit(
@@ -506,7 +516,7 @@ class PostgresPitrIT {
             assertThat(restore.exit()).as(restore.err()).isZero();
             assertThat(Files.readSymbolicLink(target.resolve("pg_tblspc").resolve(oid)))
                     .isEqualTo(moved);
-            try (Connection c = java.sql.DriverManager.getConnection(
+            try (Connection c = DriverManager.getConnection(
                             "jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", live.password());
                     Statement st = c.createStatement()) {
                 ResultSet rs = st.executeQuery("SELECT count(*), pg_is_in_recovery() FROM hot");
@@ -527,7 +537,7 @@ class PostgresPitrIT {
         }
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void theStreamerFollowsAPromotionToANewTimeline() throws Exception {
         startLive("15", false);
         live.execute(
@@ -561,7 +571,7 @@ class PostgresPitrIT {
                 standbyDir.resolve("postgresql.auto.conf"),
                 "primary_conninfo = 'host=127.0.0.1 port=" + live.port() + " user=postgres password=" + live.password()
                         + "'\n",
-                java.nio.file.StandardOpenOption.APPEND);
+                StandardOpenOption.APPEND);
         PostgresServer standby = PostgresServer.startExisting(bin, standbyDir, live.password());
         try {
             Path streamerLog = work.resolve("streamer.log");
@@ -647,13 +657,13 @@ class PostgresPitrIT {
     /** The files.tsv of a backup, by file name. */
     private Map<String, String[]> fileList(String backupId) throws Exception {
         Path stored = repo.resolve("backups/pg-main/" + backupId + "/files.tsv.zst");
-        Map<String, String[]> out = new java.util.HashMap<>();
+        Map<String, String[]> out = new HashMap<>();
         CliProcess.sh(work, "zstd -dc '" + stored + "'").lines().forEach(l -> out.put(l.split("\t")[0], l.split("\t")));
         return out;
     }
 
     private static String[] concat(String[] a, String[] b) {
-        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        String[] all = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
     }
@@ -684,7 +694,7 @@ class PostgresPitrIT {
                 "--spool",
                 spool.toString());
         try {
-            java.util.concurrent.Callable<String> log = () -> streamer.isAlive()
+            Callable<String> log = () -> streamer.isAlive()
                     ? "(still running)"
                     : new String(streamer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             awaitReplication(

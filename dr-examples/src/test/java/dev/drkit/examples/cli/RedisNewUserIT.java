@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,7 +65,7 @@ class RedisNewUserIT {
         }
     }
 
-    private static <T> T with(RedisServer server, java.util.function.Function<RedisCommands<String, String>, T> f) {
+    private static <T> T with(RedisServer server, Function<RedisCommands<String, String>, T> f) {
         RedisClient client = RedisClient.create(RedisURI.create(server.uri()));
         try (StatefulRedisConnection<String, String> conn = client.connect()) {
             return f.apply(conn.sync());

@@ -3,10 +3,17 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.testkit.S3ServerExtension;
+import io.minio.GetObjectArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.StatObjectArgs;
+import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,16 +106,16 @@ class S3CliIT {
                 .hasSameTextualContentAs(data.resolve("app.yaml"));
 
         // a bucket backed up with its metadata, both objects deleted, restored
-        io.minio.MinioClient mc = io.minio.MinioClient.builder()
+        MinioClient mc = MinioClient.builder()
                 .endpoint(s3.endpoint().toString())
                 .region("us-east-1")
                 .credentials(s3.accessKey(), s3.secretKey())
                 .build();
         s3.createBucket("finance");
         byte[] pdf = new byte[100_000];
-        new java.util.Random(2).nextBytes(pdf);
-        mc.putObject(io.minio.PutObjectArgs.builder().bucket("finance").object("q3.pdf").stream(
-                        new java.io.ByteArrayInputStream(pdf), pdf.length, -1)
+        new Random(2).nextBytes(pdf);
+        mc.putObject(PutObjectArgs.builder().bucket("finance").object("q3.pdf").stream(
+                        new ByteArrayInputStream(pdf), pdf.length, -1)
                 .contentType("application/pdf")
                 .userMetadata(Map.of("owner", "finance"))
                 .build());
@@ -125,10 +132,8 @@ class S3CliIT {
                 "--bucket",
                 "finance");
         assertThat(bucketBackup.exit()).as(bucketBackup.err()).isZero();
-        mc.removeObject(io.minio.RemoveObjectArgs.builder()
-                .bucket("finance")
-                .object("q3.pdf")
-                .build());
+        mc.removeObject(
+                RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
         CliProcess.Result bucketRestore = CliProcess.run(
                 null,
                 List.of(),
@@ -140,16 +145,12 @@ class S3CliIT {
                 "--endpoint",
                 s3.endpoint().toString());
         assertThat(bucketRestore.exit()).as(bucketRestore.err()).isZero();
-        var stat = mc.statObject(io.minio.StatObjectArgs.builder()
-                .bucket("finance")
-                .object("q3.pdf")
-                .build());
+        var stat = mc.statObject(
+                StatObjectArgs.builder().bucket("finance").object("q3.pdf").build());
         assertThat(stat.contentType()).isEqualTo("application/pdf");
         assertThat(stat.userMetadata()).containsEntry("owner", "finance");
-        try (var in = mc.getObject(io.minio.GetObjectArgs.builder()
-                .bucket("finance")
-                .object("q3.pdf")
-                .build())) {
+        try (var in = mc.getObject(
+                GetObjectArgs.builder().bucket("finance").object("q3.pdf").build())) {
             assertThat(in.readAllBytes()).isEqualTo(pdf);
         }
 

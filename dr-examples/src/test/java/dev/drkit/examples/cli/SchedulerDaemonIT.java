@@ -3,13 +3,15 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.drkit.core.repo.Json;
+import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,7 +108,7 @@ class SchedulerDaemonIT {
 
     private static void stop(Process p) throws InterruptedException {
         p.destroy(); // SIGTERM: the daemon finishes or aborts its job and exits
-        if (!p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!p.waitFor(90, TimeUnit.SECONDS)) {
             p.destroyForcibly();
         }
     }
@@ -133,7 +135,7 @@ class SchedulerDaemonIT {
     }
 
     private static long count(String text, String regex) {
-        return java.util.regex.Pattern.compile(regex).matcher(text).results().count();
+        return Pattern.compile(regex).matcher(text).results().count();
     }
 
     private static void await(Duration max, BooleanSupplier condition) throws InterruptedException {

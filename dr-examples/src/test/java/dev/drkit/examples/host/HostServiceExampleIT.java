@@ -7,6 +7,7 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.ProviderException;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,7 +85,7 @@ class HostServiceExampleIT {
                                 Settings.builder()
                                         .set("uri", "redis://127.0.0.1:1")
                                         .build())))
-                        .isInstanceOf(dev.drkit.ProviderException.class)
+                        .isInstanceOf(ProviderException.class)
                         .hasMessageContaining("'redis'; known: files, postgres-logical");
             }
         }
@@ -94,7 +96,7 @@ class HostServiceExampleIT {
                 ResultSet rs = c.createStatement()
                         .executeQuery(
                                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'companies' ORDER BY ordinal_position")) {
-            List<String> out = new java.util.ArrayList<>();
+            List<String> out = new ArrayList<>();
             while (rs.next()) {
                 out.add(rs.getString(1));
             }

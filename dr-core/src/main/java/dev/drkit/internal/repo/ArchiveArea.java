@@ -1,0 +1,281 @@
+package dev.drkit.internal.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A place in the repository for files that belong to no single backup, such as PostgreSQL WAL
+ * segments ({@code wal/<system-id>/<timeline>/<segment>}). Each file is stored like an
+ * artifact (compressed, optionally encrypted, with a {@code .sha256} sidecar) and is complete
+ * only once its info document ({@code <path>.info.json}: sizes, checksums, codec chain) is
+ * written, last and create-if-absent: a reader never sees half a file, and a file can be
+ * stored once only. Storing the same bytes again succeeds; storing other bytes under a stored
+ * name fails.
+ */
+public final class ArchiveArea implements FileArchive {
+    private static final String INFO_SUFFIX = ".info.json";
+
+    private final Repository repo;
+    private final String area;
+    private final StreamCodecs codecs;
+
+    ArchiveArea(Repository repo, String area, StreamCodecs codecs) {
+        this.repo = repo;
+        this.area = area.endsWith("/") ? area : area + "/";
+        this.codecs = codecs;
+    }
+
+    /** Opens an area (e.g. {@code wal}) of a repository, storing new files with the given codecs. */
+    public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs) {
+        return new ArchiveArea(repo, area, codecs);
+    }
+
+    /** Where the area lives, for messages. */
+    @Override
+    public String describe() {
+        return repo.describe() + " " + area;
+    }
+
+    /**
+     * Stores a file under {@code path} ({@code dir/dir/name}). Returns once it is durable.
+     *
+     * @param raw the file's bytes; read to the end
+     * @param same tells whether the stored bytes equal the file's, when {@code path} is taken
+     * @throws ObjectExistsException when {@code path} holds other bytes
+     */
+    @Override
+    public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
+        repo.initialise();
+        String infoKey = area + path + INFO_SUFFIX;
+        if (repo.storage().stat(infoKey).isPresent()) {
+            return alreadyStored(path, same);
+        }
+        int slash = path.lastIndexOf('/');
+        String prefix = area + path.substring(0, slash + 1);
+        String name = path.substring(slash + 1);
+        removeLeftovers(prefix + name + codecs.extension());
+        if (repo.storage().stat(infoKey + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
+            repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX); // left by an interrupted put
+        }
+        ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, BackupIds.checkArtifactName(name), codecs, null);
+        try {
+            raw.transferTo(w);
+            w.close();
+        } catch (IOException | RuntimeException e) {
+            w.abort();
+            throw e;
+        }
+        byte[] info = Json.write(w.info());
+        byte[] checksum = ManifestCodec.checksumFile(info, name + INFO_SUFFIX);
+        // the record's checksum first: the record is what makes the file exist
+        if (!repo.storage().createIfAbsent(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum, repo.retainUntil())
+                && !Arrays.equals(checksum, repo.readOptional(infoKey + ManifestCodec.CHECKSUM_SUFFIX))) {
+            throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer with "
+                    + "other content; two clusters may be archiving into one place");
+        }
+        if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
+            return alreadyStored(path, same); // another writer finished first
+        }
+        return PutResult.STORED;
+    }
+
+    /** Compares the stored bytes with the caller's through {@code same}. */
+    private PutResult alreadyStored(String path, SameContent same) throws IOException {
+        try (InputStream stored = open(path).orElseThrow()) {
+            if (same.test(stored)) {
+                return PutResult.ALREADY_STORED;
+            }
+        }
+        throw new ObjectExistsException(path + " is already stored in " + describe() + " with other content; "
+                + "two clusters may be archiving into one place, or the file changed after it was archived");
+    }
+
+    /** An interrupted put may have left the object or its sidecar without an info document. */
+    private void removeLeftovers(String key) throws IOException {
+        for (String k : List.of(key + RepositoryLayout.SHA256_SUFFIX, key)) {
+            if (repo.storage().stat(k).isPresent()) {
+                repo.storage().delete(k);
+            }
+        }
+    }
+
+    /** The decoded bytes stored under {@code path}, checked as they stream; empty when none. */
+    @Override
+    public Optional<InputStream> open(String path) throws IOException {
+        repo.requireExisting();
+        Optional<ArtifactInfo> info = info(path);
+        if (info.isEmpty()) {
+            return Optional.empty();
+        }
+        int slash = path.lastIndexOf('/');
+        String key = area + path.substring(0, slash + 1) + info.get().storedName();
+        InputStream source;
+        try {
+            source = repo.storage().open(key, 0);
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException(
+                    key + " is recorded but missing from " + repo.describe() + ": the archive is damaged", e);
+        }
+        return Optional.of(ArtifactReader.open(source, info.get(), codecs, null, area + path));
+    }
+
+    /** What is recorded about {@code path}, if it is stored. */
+    @Override
+    public Optional<ArtifactInfo> info(String path) throws IOException {
+        String key = area + path + INFO_SUFFIX;
+        byte[] json;
+        try (InputStream in = repo.storage().open(key, 0)) {
+            json = in.readNBytes(1024 * 1024);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        String name = path.substring(path.lastIndexOf('/') + 1);
+        // records written before they had checksum files have none: read as they are
+        String problem = ManifestCodec.checksumProblem(
+                json, repo.readOptional(key + ManifestCodec.CHECKSUM_SUFFIX), name + INFO_SUFFIX);
+        if (problem != null) {
+            throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (" + problem
+                    + "); the file it describes cannot be trusted");
+        }
+        ArtifactInfo info;
+        try {
+            info = Json.read(json, ArtifactInfo.class);
+        } catch (IOException | RuntimeException e) {
+            throw new CorruptDataException(
+                    key + " in " + repo.describe() + " is damaged (not a valid "
+                            + "record of an archived file); the file it describes cannot be trusted",
+                    e);
+        }
+        if (info == null
+                || !BackupIds.isValidArtifactName(info.storedName())
+                || !info.storedName().startsWith(name)) {
+            throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
+                    + "object that does not belong to " + path + "); the file it describes cannot be trusted");
+        }
+        return Optional.of(info);
+    }
+
+    /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
+    @Override
+    public List<String> list(String prefix) throws IOException {
+        repo.requireExisting();
+        List<String> out = new ArrayList<>();
+        for (ObjectInfo o : repo.storage().list(area + prefix)) {
+            String k = o.key();
+            if (k.endsWith(INFO_SUFFIX)) {
+                out.add(k.substring(area.length(), k.length() - INFO_SUFFIX.length()));
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /**
+     * Copies the complete files of this area that {@code destination}'s same area lacks: each
+     * stored object checked against its recorded size and sha256 as it streams, then its
+     * checksum file, then its info document last, so an interrupted copy is resumed by running
+     * it again and never leaves a file that looks complete.
+     *
+     * @return how many files were copied and their stored bytes
+     */
+    public Copied copyTo(Repository destination) throws IOException {
+        Set<String> there = new HashSet<>();
+        for (ObjectInfo o : destination.storage().list(area)) {
+            there.add(o.key());
+        }
+        long files = 0;
+        long bytes = 0;
+        for (String path : list("")) {
+            if (there.contains(area + path + INFO_SUFFIX)) {
+                continue;
+            }
+            ArtifactInfo info = info(path).orElseThrow();
+            int slash = path.lastIndexOf('/');
+            String key = area + path.substring(0, slash + 1) + info.storedName();
+            bytes += destination.copyObject(repo, key, info.storedSize(), info.sha256());
+            if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
+                bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
+            }
+            if (repo.storage()
+                    .stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX)
+                    .isPresent()) {
+                bytes += destination.copyObject(
+                        repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1, null);
+            }
+            bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
+            files++;
+        }
+        return new Copied(files, bytes);
+    }
+
+    /** What {@link #copyTo} transferred. */
+    public record Copied(long files, long bytes) {}
+
+    /**
+     * Removes stored files in two batches: every info document first (so no file is listed
+     * once its bytes start to go), then their stored objects and checksum files, named by the
+     * info documents (the codec extensions they were stored with may differ from today's).
+     */
+    @Override
+    public void deleteAll(List<String> paths) throws IOException {
+        List<String> infos = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        for (String path : paths) {
+            Optional<ArtifactInfo> info = infoOrDamaged(path);
+            if (info == null) {
+                continue;
+            }
+            infos.add(area + path + INFO_SUFFIX);
+            rest.add(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+            if (info.isPresent()) {
+                String stored = area
+                        + path.substring(0, path.lastIndexOf('/') + 1)
+                        + info.get().storedName();
+                rest.add(stored);
+                rest.add(stored + RepositoryLayout.SHA256_SUFFIX);
+            }
+        }
+        repo.storage().deleteAll(infos);
+        repo.storage().deleteAll(rest);
+    }
+
+    /** Removes a stored file, info document first. */
+    @Override
+    public void delete(String path) throws IOException {
+        Optional<ArtifactInfo> info = infoOrDamaged(path);
+        repo.storage().delete(area + path + INFO_SUFFIX);
+        repo.storage().delete(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+        if (info != null && info.isPresent()) {
+            int slash = path.lastIndexOf('/');
+            removeLeftovers(area + path.substring(0, slash + 1) + info.get().storedName());
+        }
+    }
+
+    /**
+     * The record of a file being deleted: null when there is none, empty when it is damaged
+     * (its stored object is then left for a repository check to name, rather than guessed at).
+     */
+    private Optional<ArtifactInfo> infoOrDamaged(String path) throws IOException {
+        try {
+            Optional<ArtifactInfo> info = info(path);
+            return info.isEmpty() ? null : info;
+        } catch (CorruptDataException e) {
+            return Optional.empty();
+        }
+    }
+}

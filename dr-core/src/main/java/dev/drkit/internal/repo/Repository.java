@@ -1,0 +1,640 @@
+package dev.drkit.internal.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.DamagedBackup;
+import dev.drkit.DamagedBackupException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.RepositoryNotFoundException;
+import dev.drkit.StorageException;
+import dev.drkit.internal.pipeline.CheckedInputStream;
+import dev.drkit.internal.pipeline.HashingOutputStream;
+import dev.drkit.internal.storage.ClassifiedStorage;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.StorageFailures;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A repository in a storage backend: its catalog of manifests and the artifacts beside
+ * them. Objects are only ever created or deleted, never rewritten. Thread-safe.
+ */
+public final class Repository {
+    private static final Logger LOG = LoggerFactory.getLogger(Repository.class);
+    private final StorageBackend storage;
+    private final Clock clock;
+    private volatile RepositoryConfig config;
+    private volatile ManifestVerifier trusted;
+
+    private Repository(StorageBackend storage, Clock clock) {
+        this.storage = ClassifiedStorage.of(storage);
+        this.clock = clock;
+    }
+
+    /**
+     * A repository on a storage, not read yet: readers call {@link #requireExisting()} (a
+     * storage without one is an error, never silently initialised), writers
+     * {@link #initialise()}.
+     */
+    public static Repository attach(StorageBackend storage, Clock clock) {
+        return new Repository(storage, clock);
+    }
+
+    /**
+     * Opens a repository, initialising it when the storage holds none yet (for backup and
+     * copy destinations).
+     *
+     * @throws DrException with {@link ErrorCode#REPOSITORY_FORMAT} when it was written by a
+     *         newer format version
+     */
+    public static Repository open(StorageBackend storage, Instant now) {
+        Repository repo = new Repository(storage, Clock.fixed(now, ZoneOffset.UTC));
+        repo.initialise();
+        return repo;
+    }
+
+    /**
+     * Trusted manifest signatures: from now on a manifest that is not signed by one of these
+     * keys is damaged for every reader (listing, newest backup, retention), not only refused
+     * when named.
+     */
+    public Repository trust(ManifestVerifier verifier) {
+        this.trusted = verifier;
+        return this;
+    }
+
+    public StorageBackend storage() {
+        return storage;
+    }
+
+    public String describe() {
+        return storage.describe();
+    }
+
+    /**
+     * Until when backup data written now stays immutable, where the storage locks objects
+     * ({@link StorageBackend#immutableFor()}); null where it does not.
+     */
+    public Instant retainUntil() {
+        // whole seconds, rounded up: what S3 servers store, so manifest and objects agree exactly
+        return storage.immutableFor()
+                .map(d -> Instant.now().plus(d).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
+                .orElse(null);
+    }
+
+    /**
+     * Creates the repository when the storage holds none, and reads its configuration. Also
+     * adds the configuration's checksum file to a repository written before there was one. A
+     * damaged configuration is said once and does not stop writing: it holds only the format
+     * and a random id, and every manifest and record carries its own format.
+     */
+    public RepositoryConfig initialise() {
+        if (config != null && config.id() != null) {
+            return config;
+        }
+        try {
+            if (storage.stat(RepositoryLayout.CONFIG).isEmpty()) {
+                storage.createIfAbsent(RepositoryLayout.CONFIG, Json.write(RepositoryConfig.create(clock.instant())));
+            }
+            RepositoryConfig read;
+            try {
+                read = readConfig();
+            } catch (CorruptDataException e) {
+                return damagedConfig(e.getMessage());
+            }
+            if (storage.stat(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX)
+                    .isEmpty()) {
+                // from the stored bytes, so that writers racing to create the repository agree
+                storage.createIfAbsent(
+                        RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX,
+                        ManifestCodec.checksumFile(readSmall(RepositoryLayout.CONFIG), RepositoryLayout.CONFIG));
+            }
+            config = read;
+            return read;
+        } catch (IOException e) {
+            throw storageError("opening the repository", e);
+        }
+    }
+
+    /**
+     * Reads the repository's configuration, failing when the storage holds no repository: a
+     * mistyped location or an unmounted disk must not look like an empty repository. A damaged
+     * configuration, or a lost one beside backups, is said once and reading goes on.
+     *
+     * @throws RepositoryNotFoundException when there is no repository
+     */
+    public RepositoryConfig requireExisting() {
+        if (config != null) {
+            return config;
+        }
+        try {
+            config = readConfig();
+            return config;
+        } catch (CorruptDataException e) {
+            return damagedConfig(e.getMessage());
+        } catch (NoSuchFileException e) {
+            if (!listQuietly(RepositoryLayout.BACKUPS).isEmpty()) {
+                return damagedConfig(configDamaged("it is missing, though the backups are there")
+                        .getMessage());
+            }
+            throw new RepositoryNotFoundException("no drkit repository at " + describe() + " (it has no "
+                    + RepositoryLayout.CONFIG + "): check the repository location, and that its disk or bucket "
+                    + "is there; a backup creates a repository in a new location");
+        } catch (IOException e) {
+            throw storageError("opening the repository", e);
+        }
+    }
+
+    private RepositoryConfig damagedConfig(String message) {
+        if (config == null) {
+            LOG.warn(message);
+        }
+        config = new RepositoryConfig(RepositoryConfig.FORMAT, null, null);
+        return config;
+    }
+
+    private RepositoryConfig readConfig() throws IOException {
+        byte[] json = readSmall(RepositoryLayout.CONFIG);
+        byte[] checksum = readOptional(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX);
+        String problem = ManifestCodec.checksumProblem(json, checksum, RepositoryLayout.CONFIG);
+        RepositoryConfig read = null;
+        if (problem == null) {
+            try {
+                read = Json.read(json, RepositoryConfig.class);
+            } catch (IOException | RuntimeException e) {
+                problem = "it is not a valid configuration document";
+            }
+        }
+        if (read == null || read.id() == null) {
+            throw configDamaged(problem == null ? "it is incomplete" : problem);
+        }
+        if (read.format() > RepositoryConfig.FORMAT) {
+            throw new DrException(
+                    ErrorCode.REPOSITORY_FORMAT,
+                    "repository " + describe() + " has format " + read.format() + " but this drkit reads up to "
+                            + RepositoryConfig.FORMAT + "; upgrade drkit");
+        }
+        return read;
+    }
+
+    private CorruptDataException configDamaged(String reason) {
+        return new CorruptDataException("the repository configuration " + RepositoryLayout.CONFIG + " in "
+                + describe() + " is damaged: " + reason + "; the backups are not affected: put the file back from a "
+                + "copy of the repository, or run a repository check with repair, which writes a new one");
+    }
+
+    /** Whether the repository's configuration is damaged (for checks); null when it is sound. */
+    public String configProblem() {
+        try {
+            readConfig();
+            return null;
+        } catch (CorruptDataException e) {
+            return e.getMessage();
+        } catch (NoSuchFileException e) {
+            return configDamaged("it is missing, though the backups are there").getMessage();
+        } catch (IOException e) {
+            throw storageError("reading the repository configuration", e);
+        }
+    }
+
+    /** Replaces a damaged or missing configuration with a new one (it holds nothing backups depend on). */
+    public void rewriteConfig() {
+        try {
+            storage.delete(RepositoryLayout.CONFIG);
+            storage.delete(RepositoryLayout.CONFIG + ManifestCodec.CHECKSUM_SUFFIX);
+            config = null;
+            initialise();
+        } catch (IOException e) {
+            throw storageError("rewriting the repository configuration", e);
+        }
+    }
+
+    /** Names of targets that have at least one object in the repository, sorted. */
+    public List<String> targets() {
+        requireExisting();
+        TreeSet<String> names = new TreeSet<>();
+        for (ObjectInfo o : listQuietly(RepositoryLayout.BACKUPS)) {
+            String rest = o.key().substring(RepositoryLayout.BACKUPS.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0) {
+                names.add(rest.substring(0, slash));
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    /**
+     * What the catalog holds for one target: the sound complete backups, oldest first (by
+     * start time, then id: ids only resolve to the second), the damaged ones, and the
+     * incomplete ones (objects but no manifest: in progress, or left by a crash).
+     */
+    public record Catalog(
+            List<BackupManifest> backups, List<DamagedBackup> damaged, Map<String, List<ObjectInfo>> incomplete) {
+        /** The newest sound backup, if any. */
+        public Optional<BackupManifest> latest() {
+            return backups.isEmpty() ? Optional.empty() : Optional.of(backups.get(backups.size() - 1));
+        }
+    }
+
+    /** Reads every manifest of a target; one damaged manifest never hides the others. */
+    public Catalog catalog(String target) {
+        List<BackupManifest> good = new ArrayList<>();
+        List<DamagedBackup> damaged = new ArrayList<>();
+        Map<String, List<ObjectInfo>> incomplete = new LinkedHashMap<>();
+        for (Map.Entry<String, List<ObjectInfo>> e : backupObjects(target).entrySet()) {
+            if (!hasManifest(e.getValue())) {
+                // a checksum without its manifest, outside a delete: the manifest was lost
+                if (has(e.getValue(), RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                        && !has(e.getValue(), RepositoryLayout.DELETING)) {
+                    damaged.add(new DamagedBackup(target, e.getKey(), LOST_MANIFEST));
+                } else {
+                    incomplete.put(e.getKey(), e.getValue());
+                }
+                continue;
+            }
+            try {
+                good.add(manifest(target, e.getKey()));
+            } catch (DamagedBackupException d) {
+                damaged.add(new DamagedBackup(target, e.getKey(), d.reason()));
+            } catch (BackupNotFoundException gone) {
+                // deleted between the listing and the read (a concurrent prune)
+            } catch (DrException d) {
+                if (d.code() != ErrorCode.REPOSITORY_FORMAT && d.code() != ErrorCode.SIGNATURE) {
+                    throw d;
+                }
+                damaged.add(new DamagedBackup(target, e.getKey(), d.getMessage()));
+            }
+        }
+        good.sort(Comparator.comparing(BackupManifest::startedAt).thenComparing(BackupManifest::id));
+        return new Catalog(List.copyOf(good), List.copyOf(damaged), incomplete);
+    }
+
+    /** The sound complete backups of a target, oldest first (see {@link #catalog}). */
+    public List<BackupManifest> manifests(String target) {
+        return catalog(target).backups();
+    }
+
+    /** Ids of backups that have objects but no manifest: in progress, or left by a crash. */
+    public Map<String, List<ObjectInfo>> incomplete(String target) {
+        return catalog(target).incomplete();
+    }
+
+    private static boolean hasManifest(List<ObjectInfo> objects) {
+        return has(objects, RepositoryLayout.MANIFEST);
+    }
+
+    private static boolean has(List<ObjectInfo> objects, String name) {
+        return objects.stream().anyMatch(o -> o.key().endsWith("/" + name));
+    }
+
+    /** Why a backup whose manifest checksum outlived its manifest is damaged. */
+    public static final String LOST_MANIFEST = "its manifest.json is missing while its checksum file is there "
+            + "(lost, or the backup was killed in the instant it finished)";
+
+    /** How far in the future a backup may be dated (clocks drift) before it is not believed. */
+    static final Duration FUTURE_TOLERANCE = Duration.ofHours(1);
+
+    private Map<String, List<ObjectInfo>> backupObjects(String target) {
+        requireExisting();
+        String prefix = RepositoryLayout.targetPrefix(BackupIds.checkTargetName(target));
+        Map<String, List<ObjectInfo>> byId = new TreeMap<>();
+        for (ObjectInfo o : listQuietly(prefix)) {
+            String rest = o.key().substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash > 0 && BackupIds.isValid(rest.substring(0, slash))) {
+                byId.computeIfAbsent(rest.substring(0, slash), k -> new ArrayList<>())
+                        .add(o);
+            }
+        }
+        return byId;
+    }
+
+    /**
+     * The manifest of one backup, checked against its checksum file and against where it is
+     * stored.
+     *
+     * @throws DamagedBackupException when it cannot be trusted
+     * @throws BackupNotFoundException when there is no such backup
+     */
+    public BackupManifest manifest(String target, String id) {
+        requireExisting();
+        String key = RepositoryLayout.manifest(target, id);
+        try {
+            byte[] json = readSmall(key);
+            if (json.length >= MAX_SMALL) {
+                throw new DamagedBackupException(
+                        target, id, "it is larger than " + MAX_SMALL + " bytes, which no manifest is");
+            }
+            BackupManifest m = ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
+            if (m.startedAt().isAfter(clock.instant().plus(FUTURE_TOLERANCE))) {
+                throw new DamagedBackupException(
+                        target,
+                        id,
+                        "it is dated " + m.startedAt() + ", in the future "
+                                + "(a writer's clock was wrong, or the manifest was altered)");
+            }
+            if (trusted != null) {
+                // with trusted keys, an unsigned or foreign-signed manifest is not believed anywhere
+                byte[] signature = readOptional(key + trusted.signatureSuffix());
+                trusted.verify(json, signature, "manifest of backup " + target + "/" + id);
+            }
+            return m;
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe()
+                    + "; listing the target's backups shows the ones there");
+        } catch (IOException e) {
+            throw storageError("reading manifest of " + target + "/" + id, e);
+        }
+    }
+
+    /** The newest complete backup of a target. */
+    public Optional<BackupManifest> latest(String target) {
+        return catalog(target).latest();
+    }
+
+    /**
+     * Writes a manifest (this is what makes a backup exist, so it is written last), and first its detached signature when a signer is given, so that a
+     * manifest never exists without its signature.
+     */
+    public void writeManifest(BackupManifest manifest, ManifestSigner signer) {
+        String key = RepositoryLayout.manifest(manifest.target(), manifest.id());
+        byte[] json = Json.write(manifest);
+        try {
+            Instant until = manifest.lockedUntil();
+            if (signer != null && !storage.createIfAbsent(key + signer.signatureSuffix(), signer.sign(json), until)) {
+                throw new ObjectExistsException("signature " + key + signer.signatureSuffix() + " already exists");
+            }
+            if (!storage.createIfAbsent(
+                    key + ManifestCodec.CHECKSUM_SUFFIX,
+                    ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST),
+                    until)) {
+                throw new ObjectExistsException(
+                        "checksum file " + key + ManifestCodec.CHECKSUM_SUFFIX + " already exists in " + describe());
+            }
+            if (!storage.createIfAbsent(key, json, until)) {
+                throw new ObjectExistsException("manifest " + key + " already exists in " + describe());
+            }
+        } catch (IOException e) {
+            throw storageError("writing manifest " + key, e);
+        }
+    }
+
+    /**
+     * Deletes a backup: the manifest first, so that an interrupted delete leaves an
+     * incomplete backup (never listed, removed by the next prune), never a listed one with
+     * missing artifacts.
+     */
+    public void deleteBackup(String target, String id) {
+        String prefix = RepositoryLayout.backupPrefix(target, id);
+        try {
+            // the marker first: a delete cut short leaves an incomplete backup, not one whose
+            // manifest looks lost
+            storage.createIfAbsent(prefix + RepositoryLayout.DELETING, new byte[0]);
+            storage.delete(RepositoryLayout.manifest(target, id));
+            storage.deleteAll(storage.list(prefix).stream()
+                    .map(ObjectInfo::key)
+                    .filter(k -> !k.equals(prefix + RepositoryLayout.DELETING))
+                    .toList());
+            storage.delete(prefix + RepositoryLayout.DELETING);
+        } catch (IOException e) {
+            throw storageError("deleting backup " + target + "/" + id, e);
+        }
+    }
+
+    /**
+     * Until when this storage refuses to delete a backup: the time its manifest records, or,
+     * where the storage locks objects, the retention on the manifest object itself (a copy
+     * from an unlocked repository records none). Null when it is not locked.
+     */
+    public Instant lockedUntil(BackupManifest m) {
+        Instant until = m.lockedUntil();
+        if (storage.immutableFor().isPresent()) {
+            try {
+                Instant stored = storage.retainedUntil(RepositoryLayout.manifest(m.target(), m.id()))
+                        .orElse(null);
+                if (stored != null && (until == null || stored.isAfter(until))) {
+                    until = stored;
+                }
+            } catch (IOException e) {
+                throw storageError("checking the Object Lock of " + m.target() + "/" + m.id(), e);
+            }
+        }
+        return until;
+    }
+
+    /**
+     * Whether a backup's manifest exists here and is sound. A damaged one (and its checksum
+     * file) is removed, so that a copy from a sound repository puts it back.
+     */
+    public boolean hasSoundManifest(String target, String id) {
+        if (!hasManifest(target, id)) {
+            return false;
+        }
+        try {
+            manifest(target, id);
+            return true;
+        } catch (DamagedBackupException e) {
+            String key = RepositoryLayout.manifest(target, id);
+            try {
+                storage.delete(key);
+                storage.delete(key + ManifestCodec.CHECKSUM_SUFFIX);
+            } catch (IOException io) {
+                throw storageError("removing the damaged manifest of " + target + "/" + id, io);
+            }
+            LOG.warn("replacing the damaged manifest of {}/{} in {}: {}", target, id, describe(), e.reason());
+            return false;
+        }
+    }
+
+    /** Whether a backup's manifest exists here (the backup is complete). */
+    public boolean hasManifest(String target, String id) {
+        try {
+            return storage.stat(RepositoryLayout.manifest(target, id)).isPresent();
+        } catch (IOException e) {
+            throw storageError("checking " + target + "/" + id, e);
+        }
+    }
+
+    /**
+     * Copies one backup from another repository: artifacts and their sidecars first, each
+     * checked against the manifest's size and sha256 as it streams, then signatures, then the
+     * manifest, so that an interrupted copy is resumed by running it again and is never listed
+     * half-done. Objects already present with the right size and hash are skipped.
+     *
+     * @return stored bytes transferred
+     */
+    public long copyFrom(Repository source, BackupManifest m) {
+        long bytes = 0;
+        String prefix = RepositoryLayout.backupPrefix(m.target(), m.id());
+        try {
+            List<ObjectInfo> objects = source.storage.list(prefix);
+            for (ArtifactInfo a : m.artifacts()) {
+                String key = prefix + a.storedName();
+                bytes += copyObject(source, key, a.storedSize(), a.sha256());
+            }
+            for (ObjectInfo o : objects) {
+                String name = o.key().substring(prefix.length());
+                boolean artifact =
+                        m.artifacts().stream().anyMatch(a -> a.storedName().equals(name));
+                if (!artifact && !name.equals(RepositoryLayout.MANIFEST)) {
+                    bytes += copyObject(source, o.key(), o.size(), null); // sidecars and signatures
+                }
+            }
+            bytes += copyObject(source, RepositoryLayout.manifest(m.target(), m.id()), -1, null);
+            return bytes;
+        } catch (IOException e) {
+            throw storageError("copying " + m.target() + "/" + m.id() + " from " + source.describe(), e);
+        }
+    }
+
+    /** Copies one object from another repository, checked against size and sha256 when given; 0 when already here. */
+    long copyObject(Repository source, String key, long size, String sha256) throws IOException {
+        Optional<ObjectInfo> here = storage.stat(key);
+        if (here.isPresent()) {
+            if (sha256 == null || matches(key, size, sha256)) {
+                return 0; // already copied (resuming)
+            }
+            throw new ChecksumMismatchException(key + " already exists in " + describe()
+                    + " with different content; remove it from the destination and copy again");
+        }
+        String what = "stored " + key + " in " + source.describe();
+        try (InputStream in = new CheckedInputStream(source.storage.open(key, 0), size, sha256, what, null);
+                ObjectUpload up = storage.create(key, retainUntil())) {
+            long n = in.transferTo(up.stream());
+            up.commit();
+            return n;
+        } catch (FileAlreadyExistsException e) {
+            return 0; // a concurrent copy won
+        }
+    }
+
+    private boolean matches(String key, long size, String sha256) throws IOException {
+        try (InputStream in = new CheckedInputStream(storage.open(key, 0), size, sha256, key, null)) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return true;
+        } catch (ChecksumMismatchException e) {
+            return false;
+        }
+    }
+
+    /** Starts writing an artifact of a backup being made. */
+    public ArtifactWriter newArtifact(
+            String target, String backupId, String name, StreamCodecs codecs, HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        return ArtifactWriter.open(this, target, backupId, BackupIds.checkArtifactName(name), codecs, counter);
+    }
+
+    /** The stored bytes of an artifact, unchecked. */
+    public InputStream openStored(BackupManifest manifest, ArtifactInfo artifact) throws IOException {
+        String key = RepositoryLayout.object(manifest.target(), manifest.id(), artifact.storedName());
+        try {
+            return storage.open(key, 0);
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException(
+                    "artifact " + key + " is missing from " + describe()
+                            + ": the backup is damaged; use another backup",
+                    e);
+        }
+    }
+
+    /** The content of an artifact's {@code .sha256} checksum file, or null when it is missing. */
+    public byte[] checksumFile(BackupManifest manifest, ArtifactInfo artifact) throws IOException {
+        return readOptional(RepositoryLayout.object(manifest.target(), manifest.id(), artifact.storedName())
+                + RepositoryLayout.SHA256_SUFFIX);
+    }
+
+    /** The raw bytes of an artifact, decoded, with stored and raw checksums checked. */
+    public InputStream openDecoded(
+            BackupManifest manifest,
+            ArtifactInfo artifact,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        return ArtifactReader.open(this, manifest, artifact, codecs, counter);
+    }
+
+    /** The content of a small object, or null when it does not exist. */
+    byte[] readOptional(String key) throws IOException {
+        try {
+            return readSmall(key);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /** The most read of a small object (manifest, record, lock): more means it is not one. */
+    static final int MAX_SMALL = 16 * 1024 * 1024;
+
+    byte[] readSmall(String key) throws IOException {
+        try (InputStream in = storage.open(key, 0)) {
+            return in.readNBytes(MAX_SMALL);
+        }
+    }
+
+    private List<ObjectInfo> listQuietly(String prefix) {
+        try {
+            return storage.list(prefix);
+        } catch (IOException e) {
+            throw storageError("listing " + prefix, e);
+        }
+    }
+
+    /**
+     * Wraps a storage failure with what was being done and where; retryable as the storage
+     * says ({@link StorageIOException#retryable()}), and for other failures as their type and
+     * message suggest.
+     */
+    public StorageException storageError(String doing, IOException e) {
+        StorageIOException failure = StorageFailures.classify(e);
+        String reason = failure.getMessage() == null ? "input/output error" : failure.getMessage();
+        // a backend that knows which of its settings to check says so at the end of its message
+        boolean advised = reason.contains("; check ");
+        String advice = switch (failure.reason()) {
+            case ACCESS_DENIED ->
+                (advised
+                                ? ""
+                                : "check the credentials and the permissions they have on the "
+                                        + "repository's storage; ")
+                        + "retrying will not help until they are fixed";
+            case NO_SPACE -> "free space on the repository's storage and retry";
+            case NOT_FOUND -> "check the repository location, and that its bucket or disk is there";
+            case REJECTED ->
+                (advised ? "" : "check the repository's settings against what its storage supports; ")
+                        + "retrying will not help until they are changed";
+            case UNAVAILABLE -> "check that the repository's storage is reachable, and retry";
+            case OTHER -> failure.retryable() ? "check the repository and retry" : "check the repository";
+        };
+        return new StorageException(
+                doing + " in " + describe() + " failed: " + reason + "; " + advice, e, failure.retryable());
+    }
+}

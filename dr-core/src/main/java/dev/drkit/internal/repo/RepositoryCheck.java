@@ -1,0 +1,527 @@
+package dev.drkit.internal.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.CheckOptions;
+import dev.drkit.CheckReport;
+import dev.drkit.CheckReport.Finding;
+import dev.drkit.CheckReport.Kind;
+import dev.drkit.DamagedBackupException;
+import dev.drkit.DrException;
+import dev.drkit.internal.pipeline.CheckedInputStream;
+import dev.drkit.internal.pipeline.HashingOutputStream;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.Sha256;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.zip.CRC32;
+
+/**
+ * Checks a whole repository as a reader that trusts nothing in it: the configuration, every
+ * manifest with its checksum file (and signature when keys are trusted), every artifact and
+ * archived file present with its recorded size and checksum file, optionally every stored
+ * byte; lists what no backup accounts for, crashed runs, stale locks and uploads; and repairs
+ * what can be repaired without deleting a listed backup. Works from the storage listing, so
+ * a damaged configuration or manifest does not stop it. Internal to drkit.
+ */
+public final class RepositoryCheck {
+    private static final String INFO_SUFFIX = ".info.json";
+
+    private final Repository repo;
+    private final StorageBackend storage;
+    private final Clock clock;
+    private final Duration lease;
+    private final HashingOutputStream.ByteCounter progress;
+    private final Set<String> areas;
+    private final List<Finding> findings = new ArrayList<>();
+    private Instant cutoff;
+    private CheckOptions options;
+    private int backups;
+    private int artifacts;
+    private int archiveFiles;
+    private long bytesRead;
+
+    /** How old an unfinished storage upload must be before repair removes it (as prune does). */
+    static final Duration UPLOAD_AGE = Duration.ofDays(1);
+
+    /**
+     * @param lease how old an unfinished backup or archived file must be before it counts as
+     *        abandoned (the lock lease: a live writer renews its lock within it)
+     * @param progress told of every byte re-read; may be null
+     * @param areas the archive areas the repository's backup types keep files in (e.g.
+     *        {@code wal}); objects in other top-level folders are not drkit's and are left alone
+     */
+    public RepositoryCheck(
+            Repository repo, Clock clock, Duration lease, HashingOutputStream.ByteCounter progress, Set<String> areas) {
+        this.areas = areas.stream().map(a -> a.endsWith("/") ? a : a + "/").collect(Collectors.toUnmodifiableSet());
+        this.repo = repo;
+        this.storage = repo.storage();
+        this.clock = clock;
+        this.lease = lease;
+        this.progress = progress;
+    }
+
+    /** Runs the check; problems are findings in the report, failures of the storage are thrown. */
+    public CheckReport run(CheckOptions options) throws IOException {
+        this.options = options;
+        // a folder that holds no repository is never "repaired" into one
+        if (storage.stat(RepositoryLayout.CONFIG).isEmpty()
+                && storage.list(RepositoryLayout.BACKUPS).isEmpty()) {
+            repo.requireExisting(); // says "no drkit repository at ..."
+        }
+        // locks before the listing, and ages against the listing's time: a writer that finishes
+        // while the check runs is never taken for a crashed one
+        Set<String> liveLocks = liveLockScopes();
+        this.cutoff = clock.instant().minus(lease);
+        List<ObjectInfo> all = storage.list("");
+        Map<String, Map<String, Map<String, ObjectInfo>>> byBackup = new TreeMap<>();
+        Map<String, Map<String, ObjectInfo>> byArea = new TreeMap<>();
+        for (ObjectInfo o : all) {
+            classify(o, byBackup, byArea);
+        }
+        checkConfig();
+        for (var target : byBackup.entrySet()) {
+            for (var backup : target.getValue().entrySet()) {
+                checkBackup(target.getKey(), backup.getKey(), backup.getValue(), liveLocks);
+            }
+        }
+        for (var area : byArea.entrySet()) {
+            checkArea(area.getKey(), area.getValue());
+        }
+        checkLocksAndUploads();
+        return new CheckReport(
+                clock.instant(), repo.describe(), options, backups, artifacts, archiveFiles, bytesRead, findings);
+    }
+
+    private void classify(
+            ObjectInfo o,
+            Map<String, Map<String, Map<String, ObjectInfo>>> byBackup,
+            Map<String, Map<String, ObjectInfo>> byArea) {
+        String key = o.key();
+        if (key.startsWith(RepositoryLayout.BACKUPS)) {
+            String[] parts = key.substring(RepositoryLayout.BACKUPS.length()).split("/", -1);
+            if (parts.length == 3 && BackupIds.isValidName(parts[0]) && BackupIds.isValid(parts[1])) {
+                byBackup.computeIfAbsent(parts[0], k -> new TreeMap<>())
+                        .computeIfAbsent(parts[1], k -> new TreeMap<>())
+                        .put(parts[2], o);
+            } else {
+                orphan(key, "it is not where a backup keeps its objects");
+            }
+            return;
+        }
+        int slash = key.indexOf('/');
+        if (slash < 0 || !areas.contains(key.substring(0, slash + 1))) {
+            return; // the configuration, locks and records are checked on their own; the rest is not drkit's
+        }
+        byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>())
+                .put(key.substring(slash + 1), o);
+    }
+
+    private void checkConfig() {
+        String problem = repo.configProblem();
+        if (problem == null) {
+            return;
+        }
+        boolean repaired = false;
+        if (options.repair()) {
+            repo.rewriteConfig();
+            repaired = true;
+        }
+        findings.add(new Finding(Kind.CONFIG_DAMAGED, RepositoryLayout.CONFIG, problem, repaired));
+    }
+
+    private void checkBackup(String target, String id, Map<String, ObjectInfo> objects, Set<String> liveLocks)
+            throws IOException {
+        String prefix = RepositoryLayout.backupPrefix(target, id);
+        if (!objects.containsKey(RepositoryLayout.MANIFEST)
+                && objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                && !objects.containsKey(RepositoryLayout.DELETING)) {
+            findings.add(new Finding(
+                    Kind.MANIFEST_DAMAGED,
+                    prefix + RepositoryLayout.MANIFEST,
+                    "the manifest of backup "
+                            + target + "/" + id + " is damaged: " + Repository.LOST_MANIFEST
+                            + "; put it back from a copy of "
+                            + "the repository, or delete the backup's folder by hand",
+                    false));
+            return;
+        }
+        if (!objects.containsKey(RepositoryLayout.MANIFEST)) {
+            Instant newest = objects.values().stream()
+                    .map(ObjectInfo::lastModified)
+                    .max(Instant::compareTo)
+                    .orElse(Instant.EPOCH);
+            if (newest.isAfter(cutoff) || liveLocks.contains(target)) {
+                return; // a backup in progress
+            }
+            // the backup may have finished since the listing: look again right before deleting
+            boolean repaired = options.repair()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST).isEmpty()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)
+                            .isEmpty()
+                    && deleteAll(objects.values());
+            findings.add(new Finding(
+                    Kind.INCOMPLETE_BACKUP,
+                    prefix,
+                    "backup " + target + "/" + id + " has " + objects.size()
+                            + " object(s) but no manifest: a run that crashed; repair removes them",
+                    repaired));
+            return;
+        }
+        backups++;
+        String manifestKey = prefix + RepositoryLayout.MANIFEST;
+        boolean hasChecksum = objects.containsKey(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);
+        BackupManifest m;
+        try {
+            m = repo.manifest(target, id); // the checks every reader makes, signature and date included
+        } catch (DamagedBackupException e) {
+            findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
+            return;
+        } catch (BackupNotFoundException gone) {
+            return; // deleted since the listing (a prune)
+        } catch (DrException e) {
+            if (e.code() != DrException.ErrorCode.SIGNATURE && e.code() != DrException.ErrorCode.REPOSITORY_FORMAT) {
+                throw e;
+            }
+            findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
+            return;
+        }
+        Set<String> accounted = new HashSet<>();
+        accounted.add(RepositoryLayout.MANIFEST);
+        accounted.add(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);
+        if (objects.containsKey(RepositoryLayout.DELETING) && !liveLocks.contains(target)) {
+            accounted.add(RepositoryLayout.DELETING);
+            // the backup stays whole and listed; without the marker a later lost manifest is
+            // told apart from a cut-short delete again
+            boolean repaired = options.repair()
+                    && storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()
+                    && deleteAll(List.of(objects.get(RepositoryLayout.DELETING)));
+            findings.add(new Finding(
+                    Kind.INTERRUPTED_DELETE,
+                    prefix + RepositoryLayout.DELETING,
+                    "a prune was cut "
+                            + "short as it began to delete backup " + target + "/" + id
+                            + ", which is whole and still listed; "
+                            + "the next prune finishes it if it still expires it, repair removes the marker",
+                    repaired));
+        } else if (objects.containsKey(RepositoryLayout.DELETING)) {
+            accounted.add(RepositoryLayout.DELETING); // a prune at work now
+        }
+        boolean artifactsSound = true;
+        for (ArtifactInfo a : m.artifacts()) {
+            accounted.add(a.storedName());
+            accounted.add(a.storedName() + RepositoryLayout.SHA256_SUFFIX);
+            artifactsSound &= checkStored(
+                    prefix + a.storedName(),
+                    objects.get(a.storedName()),
+                    objects.get(a.storedName() + RepositoryLayout.SHA256_SUFFIX),
+                    a,
+                    Kind.ARTIFACT_MISSING,
+                    Kind.ARTIFACT_DAMAGED,
+                    "artifact " + a.storedName() + " of backup " + target + "/" + id);
+            artifacts++;
+        }
+        if (!hasChecksum) {
+            // blessing a manifest with a checksum needs its artifacts' bytes proven, not just their sizes
+            boolean proven = artifactsSound
+                    && options.repair()
+                    && m.artifacts().stream().allMatch(a -> {
+                        try {
+                            return rehash(prefix + a.storedName(), a) == null;
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    });
+            boolean repaired = proven
+                    && storage.createIfAbsent(
+                            manifestKey + ManifestCodec.CHECKSUM_SUFFIX,
+                            ManifestCodec.checksumFile(read(manifestKey), RepositoryLayout.MANIFEST));
+            findings.add(new Finding(
+                    Kind.WITHOUT_CHECKSUM,
+                    manifestKey,
+                    "the manifest of backup " + target
+                            + "/" + id + " was written before manifests had checksum files; repair adds one once its "
+                            + "artifacts check out",
+                    repaired));
+        }
+        for (var o : objects.entrySet()) {
+            String name = o.getKey();
+            if (!accounted.contains(name) && !name.startsWith(RepositoryLayout.MANIFEST + ".")) {
+                boolean repaired = options.repair() && deleteAll(List.of(o.getValue()));
+                findings.add(new Finding(
+                        Kind.ORPHAN_OBJECT,
+                        o.getValue().key(),
+                        "backup " + target + "/" + id + " does not list " + name + "; repair removes it",
+                        repaired));
+            }
+        }
+    }
+
+    /**
+     * Checks one stored object and its checksum file against what was recorded; rewrites a
+     * missing or wrong checksum file on repair once the object's bytes are proven.
+     *
+     * @return whether the object itself is sound as far as this check looked
+     */
+    private boolean checkStored(
+            String key, ObjectInfo stored, ObjectInfo sidecar, ArtifactInfo a, Kind missing, Kind damaged, String what)
+            throws IOException {
+        if (stored == null) {
+            findings.add(new Finding(
+                    missing,
+                    key,
+                    what + " is missing: the backup cannot be restored; use another "
+                            + "backup, or put the object back from a copy of the repository",
+                    false));
+            return false;
+        }
+        if (stored.size() != a.storedSize()) {
+            findings.add(new Finding(
+                    damaged, key, what + " has " + stored.size() + " bytes, the record says " + a.storedSize(), false));
+            return false;
+        }
+        boolean proven = false;
+        if (options.readData() && inSubset(key)) {
+            String problem = rehash(key, a);
+            if (problem != null) {
+                findings.add(new Finding(damaged, key, what + ": " + problem, false));
+                return false;
+            }
+            proven = true;
+        }
+        String expected = Sha256.sidecar(a.sha256(), a.storedName());
+        String sidecarKey = key + RepositoryLayout.SHA256_SUFFIX;
+        String problem = sidecar == null
+                ? "is missing"
+                : expected.equals(new String(read(sidecarKey), StandardCharsets.US_ASCII))
+                        ? null
+                        : "does not match the record (a check with sha256sum would fail)";
+        if (problem != null) {
+            boolean repaired = false;
+            if (options.repair() && (proven || rehash(key, a) == null)) {
+                if (sidecar != null) {
+                    storage.delete(sidecarKey);
+                }
+                repaired = storage.createIfAbsent(sidecarKey, expected.getBytes(StandardCharsets.US_ASCII));
+            }
+            findings.add(new Finding(
+                    Kind.CHECKSUM_FILE,
+                    sidecarKey,
+                    "checksum file of " + what + " " + problem + "; repair rewrites it from the verified data",
+                    repaired));
+        }
+        return true;
+    }
+
+    /** Re-reads an object against its recorded size and sha256; null when it matches, else why not. */
+    private String rehash(String key, ArtifactInfo a) throws IOException {
+        HashingOutputStream.ByteCounter counter = n -> {
+            bytesRead += n;
+            if (progress != null) {
+                progress.add(n);
+            }
+        };
+        try (InputStream in = new CheckedInputStream(storage.open(key, 0), a.storedSize(), a.sha256(), key, counter)) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return null;
+        } catch (DrException e) {
+            return e.getMessage();
+        } catch (NoSuchFileException e) {
+            return "it vanished while being read";
+        }
+    }
+
+    private void checkArea(String area, Map<String, ObjectInfo> objects) throws IOException {
+        Set<String> accounted = new HashSet<>();
+        Set<String> records = new HashSet<>();
+        objects.keySet().stream()
+                .filter(n -> n.endsWith(INFO_SUFFIX))
+                .forEach(n -> records.add(n.substring(0, n.length() - INFO_SUFFIX.length())));
+        for (var e : objects.entrySet()) {
+            String name = e.getKey();
+            if (!name.endsWith(INFO_SUFFIX)) {
+                continue;
+            }
+            accounted.add(name);
+            accounted.add(name + ManifestCodec.CHECKSUM_SUFFIX);
+            archiveFiles++;
+            String path = name.substring(0, name.length() - INFO_SUFFIX.length());
+            String infoKey = area + name;
+            boolean hasChecksum = objects.containsKey(name + ManifestCodec.CHECKSUM_SUFFIX);
+            ArtifactInfo info = archiveInfo(area, path, hasChecksum);
+            if (info == null) {
+                continue;
+            }
+            String dir = path.substring(0, path.lastIndexOf('/') + 1);
+            accounted.add(dir + info.storedName());
+            accounted.add(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX);
+            boolean sound = checkStored(
+                    area + dir + info.storedName(),
+                    objects.get(dir + info.storedName()),
+                    objects.get(dir + info.storedName() + RepositoryLayout.SHA256_SUFFIX),
+                    info,
+                    Kind.ARCHIVE_DAMAGED,
+                    Kind.ARCHIVE_DAMAGED,
+                    "archived file " + area + path + " (recorded in " + infoKey + ")");
+            if (!hasChecksum) {
+                String file = path.substring(path.lastIndexOf('/') + 1) + INFO_SUFFIX;
+                boolean repaired = options.repair()
+                        && sound
+                        && storage.createIfAbsent(
+                                infoKey + ManifestCodec.CHECKSUM_SUFFIX,
+                                ManifestCodec.checksumFile(read(infoKey), file));
+                findings.add(new Finding(
+                        Kind.WITHOUT_CHECKSUM,
+                        infoKey,
+                        "the record of archived file " + area + path
+                                + " was written before records had checksum files; repair adds one once the file checks "
+                                + "out",
+                        repaired));
+            }
+        }
+        for (var e : objects.entrySet()) {
+            // a record, damaged or not, holds every object named after its file
+            if (!accounted.contains(e.getKey())
+                    && !namedByRecord(e.getKey(), records)
+                    && e.getValue().lastModified().isBefore(cutoff)) {
+                boolean repaired =
+                        options.repair() && !recordedSince(area, e.getKey()) && deleteAll(List.of(e.getValue()));
+                findings.add(new Finding(
+                        Kind.ARCHIVE_DAMAGED,
+                        e.getValue().key(),
+                        "no archived file accounts for " + e.getValue().key()
+                                + " (left half-written by a crashed run); repair removes it",
+                        repaired));
+            }
+        }
+    }
+
+    private static boolean namedByRecord(String name, Set<String> records) {
+        for (String r : records) {
+            if (name.equals(r) || name.startsWith(r + ".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a record for the file an object belongs to appeared since the listing (a writer finished). */
+    private boolean recordedSince(String area, String name) throws IOException {
+        int slash = name.lastIndexOf('/');
+        Set<String> records = new HashSet<>();
+        for (ObjectInfo o : storage.list(area + name.substring(0, slash + 1))) {
+            String k = o.key().substring(area.length());
+            if (k.endsWith(INFO_SUFFIX)) {
+                records.add(k.substring(0, k.length() - INFO_SUFFIX.length()));
+            }
+        }
+        return namedByRecord(name, records);
+    }
+
+    private ArtifactInfo archiveInfo(String area, String path, boolean hasChecksum) throws IOException {
+        String key = area + path + INFO_SUFFIX;
+        try {
+            byte[] json = read(key);
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            String problem = ManifestCodec.checksumProblem(
+                    json, hasChecksum ? read(key + ManifestCodec.CHECKSUM_SUFFIX) : null, name + INFO_SUFFIX);
+            ArtifactInfo info = problem != null ? null : Json.read(json, ArtifactInfo.class);
+            if (info != null
+                    && BackupIds.isValidArtifactName(info.storedName())
+                    && info.storedName().startsWith(name)
+                    && info.sha256().matches("[0-9a-f]{64}")) {
+                return info;
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof NoSuchFileException) {
+                return null; // removed while checking (a prune)
+            }
+        }
+        findings.add(new Finding(
+                Kind.ARCHIVE_DAMAGED,
+                key,
+                "the record of archived file " + area + path
+                        + " is damaged, so the file cannot be trusted; put it back from a copy of the repository",
+                false));
+        return null;
+    }
+
+    private Set<String> liveLockScopes() throws IOException {
+        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+        Set<String> live = new HashSet<>();
+        for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+            if (!stale.contains(o.key())) {
+                String rest = o.key().substring(RepositoryLayout.LOCKS.length());
+                live.add(rest.substring(0, Math.max(0, rest.indexOf('/'))));
+            }
+        }
+        return live;
+    }
+
+    private void checkLocksAndUploads() throws IOException {
+        for (String key : RepositoryLock.staleLocks(storage, clock)) {
+            boolean repaired = false;
+            if (options.repair()) {
+                storage.delete(key);
+                repaired = true;
+            }
+            findings.add(new Finding(
+                    Kind.STALE_LOCK,
+                    key,
+                    "lock " + key + " belongs to a process that is gone or "
+                            + "whose lease has passed; the next writer takes it over, repair removes it",
+                    repaired));
+        }
+        List<ObjectInfo> uploads = storage.incompleteUploads(UPLOAD_AGE);
+        // also clears what the storage keeps beside uploads (empty folders of killed writers)
+        boolean repaired = options.repair() && storage.cleanIncompleteUploads(UPLOAD_AGE) >= 0;
+        for (ObjectInfo o : uploads) {
+            findings.add(new Finding(
+                    Kind.INCOMPLETE_UPLOAD,
+                    o.key(),
+                    "upload " + o.key() + " (" + o.size()
+                            + " bytes) was never finished, left by a killed writer; repair removes it",
+                    repaired));
+        }
+    }
+
+    private boolean inSubset(String key) {
+        if (options.subsetParts() == 1) {
+            return true;
+        }
+        CRC32 crc = new CRC32();
+        crc.update(key.getBytes(StandardCharsets.UTF_8));
+        return Math.floorMod(crc.getValue(), options.subsetParts()) == options.subsetPart() - 1;
+    }
+
+    private void orphan(String key, String why) {
+        findings.add(new Finding(Kind.ORPHAN_OBJECT, key, key + ": " + why + "; it is left as it is", false));
+    }
+
+    private boolean deleteAll(Collection<ObjectInfo> objects) throws IOException {
+        storage.deleteAll(objects.stream().map(ObjectInfo::key).toList());
+        return true;
+    }
+
+    private byte[] read(String key) throws IOException {
+        return repo.readSmall(key);
+    }
+}

@@ -1,0 +1,255 @@
+package dev.drkit.internal.repo;
+
+import dev.drkit.DrException;
+import dev.drkit.RepositoryLockedException;
+import dev.drkit.StorageException;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.StorageFailures;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An advisory lock in the repository's own storage, so that it works the same on a local
+ * disk and on S3 and needs no coordination service.
+ *
+ * <p>Each holder writes its own write-once lock object under {@code locks/<scope>/} (owner
+ * id, host, pid, expiry), then lists the scope: if another live lock is there, it removes
+ * its own and backs off, so two writers never both hold the lock. A lock whose expiry has
+ * passed, or whose process is gone on this host, is stale and is taken over. While held,
+ * the lock is renewed by writing a fresh object and deleting the old one.
+ */
+public final class RepositoryLock implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RepositoryLock.class);
+
+    private final StorageBackend storage;
+    private final String scope;
+    private final Duration ttl;
+    private final Clock clock;
+    private final String owner = UUID.randomUUID().toString();
+    private final ScheduledExecutorService renewer;
+    private volatile String key;
+    private volatile boolean released;
+
+    private RepositoryLock(StorageBackend storage, String scope, Duration ttl, Clock clock) {
+        this.storage = storage;
+        this.scope = scope;
+        this.ttl = ttl;
+        this.clock = clock;
+        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "drkit-lock-renewer-" + scope);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Takes the lock of a scope, waiting up to {@code wait} for a live holder to finish.
+     *
+     * @param onTakeover told of each stale lock removed, with a description of its holder
+     * @throws RepositoryLockedException when a live holder still has it after {@code wait}
+     */
+    public static RepositoryLock acquire(
+            StorageBackend storage,
+            String scope,
+            String operation,
+            Duration ttl,
+            Duration wait,
+            Clock clock,
+            Consumer<String> onTakeover) {
+        RepositoryLock lock = new RepositoryLock(storage, scope, ttl, clock);
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            Optional<LockInfo> holder = lock.tryAcquire(operation, onTakeover);
+            if (holder.isEmpty()) {
+                long period = Math.max(1000, ttl.toMillis() / 3);
+                lock.renewer.scheduleWithFixedDelay(() -> lock.renew(operation), period, period, TimeUnit.MILLISECONDS);
+                return lock;
+            }
+            if (System.nanoTime() > deadline) {
+                lock.renewer.shutdownNow();
+                LockInfo h = holder.get();
+                throw new RepositoryLockedException("'" + scope + "' in " + storage.describe() + " is locked by "
+                        + h.operation() + " of pid " + h.pid() + " on " + h.host() + " since " + h.createdAt()
+                        + " (lock expires " + h.expiresAt() + " unless renewed); wait for it to finish and retry");
+            }
+            sleepQuietly(200 + ThreadLocalRandom.current().nextInt(300));
+        }
+    }
+
+    private Optional<LockInfo> tryAcquire(String operation, Consumer<String> onTakeover) {
+        try {
+            String mine = write(operation);
+            for (ObjectInfo o : storage.list(RepositoryLayout.lockPrefix(scope))) {
+                if (o.key().equals(mine)) {
+                    continue;
+                }
+                Optional<LockInfo> other = read(o.key());
+                if (other.isEmpty() || other.get().owner().equals(owner)) {
+                    continue;
+                }
+                LockInfo info = other.get();
+                if (isStale(info)) {
+                    storage.delete(o.key());
+                    onTakeover.accept(info.describe());
+                    LOG.warn("took over stale drkit lock '{}' held by {}", scope, info.describe());
+                    continue;
+                }
+                storage.delete(mine);
+                return Optional.of(info);
+            }
+            key = mine;
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StorageException(
+                    "taking lock '" + scope + "' in " + storage.describe() + " failed: " + e.getMessage(),
+                    e,
+                    StorageFailures.classify(e).retryable());
+        }
+    }
+
+    private String write(String operation) throws IOException {
+        Instant now = clock.instant();
+        LockInfo info = new LockInfo(
+                owner,
+                Hosts.name(),
+                ProcessHandle.current().pid(),
+                ProcessHandle.current().info().startInstant().orElse(null),
+                operation,
+                now,
+                now.plus(ttl));
+        String k = RepositoryLayout.lockPrefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
+        storage.createIfAbsent(k, Json.write(info));
+        return k;
+    }
+
+    private Optional<LockInfo> read(String k) {
+        try (InputStream in = storage.open(k, 0)) {
+            return Optional.of(Json.read(in.readNBytes(64 * 1024), LockInfo.class)); // a lock is tiny; more is not one
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            // an unreadable lock object (torn write by a crashed holder) blocks nobody for ever
+            LOG.warn("ignoring unreadable lock object {}: {}", k, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private boolean isStale(LockInfo info) {
+        if (info.expiresAt().isBefore(clock.instant())) {
+            return true;
+        }
+        if (!Hosts.name().equals(info.host())) {
+            return false;
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(info.pid());
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        Optional<Instant> started = process.get().info().startInstant();
+        return info.pidStartedAt() != null
+                && started.isPresent()
+                && !started.get().equals(info.pidStartedAt());
+    }
+
+    private void renew(String operation) {
+        if (released) {
+            return;
+        }
+        try {
+            String old = key;
+            key = write(operation);
+            storage.delete(old);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("renewing drkit lock '{}' failed (will retry): {}", scope, e.getMessage());
+        }
+    }
+
+    /**
+     * The lock objects in a storage whose holders are gone or whose leases have passed, and
+     * those that cannot be read: what a new holder would take over.
+     */
+    public static List<String> staleLocks(StorageBackend storage, Clock clock) throws IOException {
+        RepositoryLock probe = new RepositoryLock(storage, "check", Duration.ZERO, clock);
+        try {
+            List<String> stale = new ArrayList<>();
+            for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+                Optional<LockInfo> info = probe.read(o.key());
+                if (info.isEmpty() ? storage.stat(o.key()).isPresent() : probe.isStale(info.get())) {
+                    stale.add(o.key());
+                }
+            }
+            return stale;
+        } finally {
+            probe.renewer.shutdownNow();
+        }
+    }
+
+    /** Releases the lock; safe to call more than once. */
+    @Override
+    public void close() {
+        if (released) {
+            return;
+        }
+        released = true;
+        renewer.shutdownNow();
+        try {
+            renewer.awaitTermination(5, TimeUnit.SECONDS);
+            storage.delete(key);
+        } catch (IOException e) {
+            LOG.warn("releasing drkit lock '{}' failed; it expires by itself: {}", scope, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for a lock");
+        }
+    }
+
+    /**
+     * The content of a lock object.
+     *
+     * @param owner random id of the holder
+     * @param host host name of the holder
+     * @param pid process id of the holder
+     * @param pidStartedAt when that process started, to tell a reused pid apart
+     * @param operation what the holder does (backup, prune, ...)
+     * @param createdAt when this object was written
+     * @param expiresAt when it becomes stale unless renewed
+     */
+    public record LockInfo(
+            String owner,
+            String host,
+            long pid,
+            Instant pidStartedAt,
+            String operation,
+            Instant createdAt,
+            Instant expiresAt) {
+        String describe() {
+            return operation + " (pid " + pid + " on " + host + ", lease until " + expiresAt + ")";
+        }
+    }
+}

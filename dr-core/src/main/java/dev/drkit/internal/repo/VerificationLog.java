@@ -1,0 +1,100 @@
+package dev.drkit.internal.repo;
+
+import com.fasterxml.jackson.core.JacksonException;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * The record of verifications, kept in the repository so that every instance and
+ * {@code drkit status} see them: one write-once object per verification under
+ * {@code status/<target>/verify/}, named {@code <time>-<backup id>-<level>-<passed|failed>.json}
+ * so that the newest outcomes are found from a listing alone.
+ */
+public final class VerificationLog {
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
+
+    private final StorageBackend storage;
+
+    public VerificationLog(StorageBackend storage) {
+        this.storage = storage;
+    }
+
+    /**
+     * One verification.
+     *
+     * @param backupId the backup verified
+     * @param level the level asked for
+     * @param passed whether it passed
+     * @param at when it finished
+     * @param seconds how long it took
+     * @param restoreSeconds for a restore test, the time to a validated restore (the measured RTO), else null
+     * @param problems what failed
+     */
+    public record Entry(
+            String backupId,
+            VerifyLevel level,
+            boolean passed,
+            Instant at,
+            double seconds,
+            Double restoreSeconds,
+            List<String> problems) {}
+
+    /** Records a verification; write-once, so records are never rewritten. */
+    public void record(VerifyReport report, Instant at, double seconds) throws IOException {
+        Double restore = report.results().stream()
+                .map(r -> r.details().get("restoreSeconds"))
+                .filter(v -> v instanceof Number)
+                .map(v -> ((Number) v).doubleValue())
+                .findFirst()
+                .orElse(null);
+        if (restore == null && report.level() == VerifyLevel.RESTORE && report.passed()) {
+            restore = seconds;
+        }
+        Entry e =
+                new Entry(report.backupId(), report.level(), report.passed(), at, seconds, restore, report.problems());
+        String name = TIME.format(at) + "-" + report.backupId() + "-"
+                + report.level().name().toLowerCase() + "-" + (report.passed() ? "passed" : "failed") + ".json";
+        storage.createIfAbsent(prefix(report.target()) + name, Json.write(e));
+    }
+
+    /** The newest entries first, optionally only those of one level and outcome. */
+    public List<String> names(String target) throws IOException {
+        return storage.list(prefix(target)).stream()
+                .map(ObjectInfo::key)
+                .map(k -> k.substring(k.lastIndexOf('/') + 1))
+                .filter(n -> n.endsWith(".json"))
+                .sorted(Comparator.reverseOrder())
+                .toList();
+    }
+
+    /** The newest entry whose name matches, read in full. */
+    public Optional<Entry> newest(String target, Predicate<String> name) throws IOException {
+        for (String n : names(target)) {
+            if (name.test(n)) {
+                try (InputStream in = storage.open(prefix(target) + n, 0)) {
+                    return Optional.of(Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class));
+                } catch (JacksonException e) {
+                    throw new IOException("the verification record " + n + " is damaged; remove it", e);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String prefix(String target) {
+        return "status/" + target + "/verify/";
+    }
+}

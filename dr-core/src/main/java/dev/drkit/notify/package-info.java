@@ -1,0 +1,4 @@
+/**
+ * Ready-made {@link dev.drkit.DrListener}s: logging and an HTTP webhook.
+ */
+package dev.drkit.notify;

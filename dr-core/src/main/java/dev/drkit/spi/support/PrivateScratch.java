@@ -1,0 +1,216 @@
+package dev.drkit.spi.support;
+
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A private place for the temporary files of this process that may hold secrets or
+ * plaintext (database dump spools, tool output): {@code <java.io.tmpdir>/drkit-<uid>/}, a
+ * directory of this user with mode 0700, and in it one directory per process,
+ * {@code run-<pid>-<start>}. The parent's owner and mode are checked and anything else is
+ * refused, since the temporary directory is shared with other users. Directories are created
+ * with mode 0700 and files with 0600, never changed afterwards.
+ *
+ * <p>A process killed with SIGKILL cannot clean up, so the first use in a process removes
+ * the run directories of processes that are gone (a pid that no longer exists, or exists but
+ * started at another time), and logs what it removed. Thread-safe.
+ */
+public final class PrivateScratch {
+    private static final Logger LOG = LoggerFactory.getLogger(PrivateScratch.class);
+    private static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
+    private static final FileAttribute<Set<PosixFilePermission>> DIR =
+            PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIR);
+    private static final FileAttribute<Set<PosixFilePermission>> FILE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    private static final Pattern RUN = Pattern.compile("run-(\\d+)-(\\d+)");
+    // start times read from /proc at different moments can differ by a clock tick
+    private static final long START_TOLERANCE_MILLIS = 2000;
+
+    private static PrivateScratch current;
+
+    private final Path parent;
+    private final Path run;
+
+    private PrivateScratch(Path parent, Path run) {
+        this.parent = parent;
+        this.run = run;
+    }
+
+    /**
+     * This process's scratch area, created on first use after removing what dead processes left.
+     *
+     * @throws DrException (ConfigException) when the per-user directory exists with another
+     *         owner or mode, or cannot be created
+     */
+    public static synchronized PrivateScratch current() {
+        if (current == null) {
+            current = open(Path.of(System.getProperty("java.io.tmpdir")), currentUid(), ProcessHandle.current());
+            Path dir = current.run;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir), "drkit-scratch-cleanup"));
+        }
+        return current;
+    }
+
+    /**
+     * The scratch area under {@code tmpdir} for user {@code uid} and process {@code self}:
+     * checks or creates {@code drkit-<uid>}, removes run directories of dead processes and
+     * creates this process's own.
+     */
+    static PrivateScratch open(Path tmpdir, long uid, ProcessHandle self) {
+        Path parent = tmpdir.toAbsolutePath().resolve("drkit-" + uid);
+        try {
+            try {
+                Files.createDirectory(parent, DIR);
+            } catch (FileAlreadyExistsException exists) {
+                // checked below like one we did not create
+            }
+            checkPrivate(parent, uid);
+            removeDeadRuns(parent);
+            Path run =
+                    parent.resolve("run-" + self.pid() + "-" + startMillis(self).orElse(0L));
+            try {
+                Files.createDirectory(run, DIR);
+            } catch (FileAlreadyExistsException exists) {
+                checkPrivate(run, uid);
+            }
+            return new PrivateScratch(parent, run);
+        } catch (IOException e) {
+            throw new DrException(
+                    ErrorCode.CONFIG_INVALID,
+                    "cannot create the private temporary directory " + parent + ": " + e.getMessage()
+                            + "; check java.io.tmpdir",
+                    e);
+        }
+    }
+
+    /** The per-user directory that holds every process's run directory. */
+    public Path parent() {
+        return parent;
+    }
+
+    /** This process's run directory. */
+    public Path directory() {
+        return run;
+    }
+
+    /** A new empty file (mode 0600) in this process's run directory; the caller removes it. */
+    public Path createFile(String prefix, String suffix) throws IOException {
+        return Files.createTempFile(run, prefix, suffix, FILE);
+    }
+
+    /** A new empty directory (mode 0700) in this process's run directory; the caller removes it. */
+    public Path createDirectory(String prefix) throws IOException {
+        return Files.createTempDirectory(run, prefix, DIR);
+    }
+
+    private static void checkPrivate(Path dir, long uid) throws IOException {
+        PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        Object owner = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        if (!a.isDirectory() || a.isSymbolicLink()) {
+            throw new ConfigException(dir + " is not a directory; remove it (drkit keeps its private temporary "
+                    + "files there) or set java.io.tmpdir to another place");
+        }
+        if (((Number) owner).longValue() != uid || !a.permissions().equals(OWNER_ONLY_DIR)) {
+            throw new ConfigException(dir + " belongs to uid " + owner + " with mode "
+                    + PosixFilePermissions.toString(a.permissions()) + ", not to uid " + uid + " with mode rwx------; "
+                    + "drkit refuses to keep private temporary files there: remove it or set java.io.tmpdir to "
+                    + "another place");
+        }
+    }
+
+    /** Removes the run directories whose process is gone; returns what was removed. */
+    static List<Path> removeDeadRuns(Path parent) throws IOException {
+        List<Path> removed = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
+            for (Path p : entries) {
+                Matcher m = RUN.matcher(p.getFileName().toString());
+                if (m.matches() && !alive(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))) {
+                    try {
+                        FileTrees.delete(p);
+                        removed.add(p);
+                        LOG.info(
+                                "removed {}, the temporary files of process {} that ended without cleaning up",
+                                p,
+                                m.group(1));
+                    } catch (DrException e) {
+                        LOG.warn("could not remove {} left by process {}: {}", p, m.group(1), e.getMessage());
+                    }
+                }
+            }
+        }
+        return removed;
+    }
+
+    /**
+     * Whether process {@code pid} of this host runs and is the one that started at
+     * {@code startMillis} (epoch milliseconds, as {@link #startMillis()} gave it; 0 when unknown).
+     */
+    public static boolean alive(long pid, long startMillis) {
+        Optional<ProcessHandle> p = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+        if (p.isEmpty()) {
+            return false;
+        }
+        Optional<Long> start = startMillis(p.get());
+        // a pid reused by a newer process does not keep the old run's files
+        return startMillis == 0 || start.isEmpty() || Math.abs(start.get() - startMillis) <= START_TOLERANCE_MILLIS;
+    }
+
+    /** When this process started, in epoch milliseconds, or 0 when the system does not tell. */
+    public static long startMillis() {
+        return startMillis(ProcessHandle.current()).orElse(0L);
+    }
+
+    private static Optional<Long> startMillis(ProcessHandle p) {
+        return p.info().startInstant().map(Instant::toEpochMilli);
+    }
+
+    private static long currentUid() {
+        try {
+            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            // no /proc: the owner of a file this process creates is this user
+            try {
+                Path probe = Files.createTempFile("drkit-uid-", ".probe", FILE);
+                try {
+                    return ((Number) Files.getAttribute(probe, "unix:uid")).longValue();
+                } finally {
+                    Files.deleteIfExists(probe);
+                }
+            } catch (IOException | UnsupportedOperationException again) {
+                throw new DrException(
+                        ErrorCode.CONFIG_INVALID,
+                        "cannot tell this process's user id for its private " + "temporary directory: "
+                                + again.getMessage(),
+                        again);
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            FileTrees.delete(dir);
+        } catch (RuntimeException e) {
+            // the next process's start removes it
+        }
+    }
+}

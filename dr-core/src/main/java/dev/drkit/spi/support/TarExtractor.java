@@ -1,0 +1,329 @@
+package dev.drkit.spi.support;
+
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.spi.support.TarEntryReader.Entry;
+import dev.drkit.spi.support.TarEntryReader.Kind;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Extracts a tar stream into a destination directory, contained and all or nothing.
+ *
+ * <ul>
+ *   <li>Entries go to a private staging directory beside the destination; only when the whole
+ *       stream has been read to its end-of-archive marker and its checksums matched are they
+ *       moved into place, so a corrupt or hostile backup leaves the destination as it was. A
+ *       failed extraction removes its staging directory; one left by a killed process is removed
+ *       by the next restore to the same destination once it is a day old.</li>
+ *   <li>Every entry is checked by {@link TarEntryReader} and placed by {@link TarPlacement}, the
+ *       rules a decode-level verify applies too: absolute names, {@code ..}, NUL, hard links out,
+ *       an entry under a link or replacing an entry of another kind are refused.</li>
+ *   <li>Nothing is applied through a link: every path component is checked to be a real
+ *       directory before use, modes, times and owners are set without following links, symbolic
+ *       links are created last, and a directory's deferred attributes are applied only if it is
+ *       still the very directory that was created (same file key).</li>
+ *   <li>Devices and FIFOs are skipped with a warning; setuid and setgid bits are removed (a
+ *       backup must not be a way to plant a privileged program).</li>
+ *   <li>A destination that holds anything is refused unless {@code force} is set.</li>
+ * </ul>
+ *
+ * <p>Not thread-safe; several extractors may unpack into one staging directory at once.
+ */
+public final class TarExtractor {
+    private static final Logger LOG = LoggerFactory.getLogger(TarExtractor.class);
+    private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+    /** Marks a staging directory: {@code .<destination name>.drkit-restore-<uuid>}. */
+    static final String STAGING_MARK = ".drkit-restore-";
+    /** How old a staging directory must be before a later restore takes it for abandoned. */
+    static final Duration ABANDONED = Duration.ofDays(1);
+
+    private final Path dest;
+    private final boolean force;
+    private final List<PathMatcher> includes;
+    private long files;
+    private long bytes;
+    private long skippedSpecial;
+    private long setIdStripped;
+
+    /**
+     * @param dest the destination directory
+     * @param force whether a non-empty destination may be overwritten
+     * @param includeGlobs restore only entries matching one of these globs (or below a match); empty for all
+     */
+    public TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
+        this.dest = dest;
+        this.force = force;
+        this.includes = includeGlobs.stream()
+                .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
+                .toList();
+    }
+
+    /** Refuses a destination that is not a directory, or that holds data without force. */
+    public void checkDestination() throws IOException {
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                throw new DestinationNotEmptyException("restore destination " + dest
+                        + " exists and is not a directory; choose a new or empty directory");
+            }
+            if (!force && !isEmpty(dest)) {
+                throw new DestinationNotEmptyException("restore destination " + dest
+                        + " is not empty; choose a new or empty directory, or restore with RestoreRequest.force "
+                        + "to overwrite");
+            }
+        }
+    }
+
+    public void extract(InputStream in) throws IOException {
+        Path parent = dest.getParent();
+        Files.createDirectories(parent);
+        removeAbandonedStaging(parent);
+        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
+        Files.createDirectory(
+                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Throwable failure = null;
+        try {
+            unpack(in, staging, name -> true, "the archive restored to " + dest);
+            install(staging);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            try {
+                FileTrees.delete(staging);
+            } catch (DrException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Removes staging directories that restores to this destination left when they were killed. */
+    private void removeAbandonedStaging(Path parent) {
+        String prefix = "." + dest.getFileName() + STAGING_MARK;
+        Instant cutoff = Instant.now().minus(ABANDONED);
+        try (DirectoryStream<Path> found =
+                Files.newDirectoryStream(parent, p -> p.getFileName().toString().startsWith(prefix))) {
+            for (Path p : found) {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+                    LOG.warn(
+                            "removing {}: a restore to {} left it behind on {} and did not finish",
+                            p,
+                            dest,
+                            a.lastModifiedTime());
+                    FileTrees.delete(p);
+                }
+            }
+        } catch (IOException | DrException e) {
+            LOG.warn("could not remove the staging directories abandoned beside {}: {}", dest, e.getMessage());
+        }
+    }
+
+    /**
+     * Unpacks a tar stream into a private staging directory the caller owns (and later moves
+     * into place), with the same safety rules; the stream is read to its end.
+     */
+    public void unpack(InputStream in, Path staging) throws IOException {
+        unpack(in, staging, name -> true);
+    }
+
+    /** {@link #unpack(InputStream, Path)} of only the entries whose (safe) name {@code wanted} accepts. */
+    public void unpack(InputStream in, Path staging, Predicate<String> wanted) throws IOException {
+        unpack(in, staging, wanted, "the archive unpacked to " + staging);
+    }
+
+    private void unpack(InputStream in, Path staging, Predicate<String> wanted, String archive) throws IOException {
+        ContainedTree tree = new ContainedTree(staging);
+        List<Deferred> directories = new ArrayList<>();
+        List<Entry> links = new ArrayList<>();
+        byte[] buffer = new byte[256 * 1024];
+        TarEntryReader reader = new TarEntryReader(in, archive);
+        Entry e;
+        while ((e = reader.next()) != null) {
+            if (!e.kind().restored()) {
+                skippedSpecial++;
+                LOG.warn("skipping {}: devices and FIFOs are not restored", e.name());
+                continue;
+            }
+            if (!included(e.name()) || !wanted.test(e.name())) {
+                continue;
+            }
+            TarPlacement.check(e, tree::kind);
+            if (e.setIdStripped()) {
+                setIdStripped++;
+                LOG.warn("restoring {} without its setuid/setgid bits", e.name());
+            }
+            switch (e.kind()) {
+                case DIRECTORY -> directories.add(new Deferred(e, tree.directory(e.name())));
+                case FILE -> writeFile(tree, reader, e, buffer);
+                default -> links.add(e);
+            }
+        }
+        for (Entry link : links) {
+            createLink(tree, link);
+        }
+        directories.sort(
+                Comparator.comparingInt((Deferred d) -> d.entry().name().split("/").length)
+                        .reversed());
+        for (Deferred d : directories) {
+            tree.applyToDirectory(d.entry().name(), d.fileKey(), d.entry(), ROOT);
+        }
+        if (skippedSpecial > 0) {
+            LOG.warn("{} devices or FIFOs in {} were skipped", skippedSpecial, archive);
+        }
+    }
+
+    private void writeFile(ContainedTree tree, TarEntryReader reader, Entry e, byte[] buffer) throws IOException {
+        Path target = tree.parentsOf(e.name());
+        if (tree.kind(e.name()) == Kind.FILE) {
+            Files.delete(target); // the same name again: the later entry wins, as with tar
+        }
+        try (OutputStream out = Files.newOutputStream(
+                target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            int n;
+            while ((n = reader.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+                bytes += n;
+            }
+        }
+        ContainedTree.apply(target, e, ROOT);
+        files++;
+    }
+
+    /** Links come last, so that nothing else is ever written through one; every check is made again now. */
+    private void createLink(ContainedTree tree, Entry link) throws IOException {
+        TarPlacement.check(link, tree::kind);
+        Path target = tree.parentsOf(link.name());
+        if (tree.kind(link.name()) != null) {
+            Files.delete(target); // the same name again, of the same kind (checked above): the later wins
+        }
+        if (link.kind() == Kind.SYMLINK) {
+            Files.createSymbolicLink(target, Path.of(link.link()));
+            if (ROOT) {
+                ContainedTree.applyOwner(target, link);
+            }
+        } else {
+            Files.createLink(target, tree.parentsOf(link.link()));
+        }
+    }
+
+    private boolean included(String name) {
+        if (includes.isEmpty()) {
+            return true;
+        }
+        for (Path p = Path.of(name); p != null; p = p.getParent()) {
+            for (PathMatcher m : includes) {
+                if (m.matches(p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The entry name relative to the destination, or an error when it would escape it. */
+    static String safeName(String raw) {
+        return TarEntryReader.safeName(raw);
+    }
+
+    public static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = {
+            PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+            PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ
+        };
+        for (int bit = 0; bit < order.length; bit++) {
+            if ((mode & (1 << bit)) != 0) {
+                set.add(order[bit]);
+            }
+        }
+        return set;
+    }
+
+    /** Moves the staged tree into the destination. */
+    private void install(Path staging) throws IOException {
+        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);
+            Files.setAttribute(dest, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
+            return;
+        }
+        merge(staging, dest);
+    }
+
+    private void merge(Path from, Path into) throws IOException {
+        try (DirectoryStream<Path> children = Files.newDirectoryStream(from)) {
+            for (Path child : children) {
+                Path target = into.resolve(child.getFileName().toString());
+                boolean bothDirs = Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)
+                        && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS);
+                if (bothDirs) {
+                    merge(child, target);
+                    continue;
+                }
+                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                    if (!force) {
+                        throw new DestinationNotEmptyException(target + " appeared during the restore; "
+                                + "restore with RestoreRequest.force to overwrite");
+                    }
+                    FileTrees.delete(target);
+                }
+                Files.move(child, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+    }
+
+    public long files() {
+        return files;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Devices and FIFOs in the archive, skipped. */
+    public long skippedSpecial() {
+        return skippedSpecial;
+    }
+
+    /** Entries restored without the setuid or setgid bits the archive gave them. */
+    public long setIdStripped() {
+        return setIdStripped;
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+
+    private record Deferred(Entry entry, Object fileKey) {}
+}

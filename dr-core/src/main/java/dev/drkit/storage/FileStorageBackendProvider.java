@@ -1,0 +1,28 @@
+package dev.drkit.storage;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageBackendProvider;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Set;
+
+/** Provides {@link FileStorageBackend} for {@code file:} URIs. */
+public final class FileStorageBackendProvider implements StorageBackendProvider {
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("file");
+    }
+
+    @Override
+    public StorageBackend create(URI uri, Settings settings) throws IOException {
+        String path = uri.getPath();
+        if (path == null || path.isEmpty()) {
+            throw new ConfigException("file repository URI needs an absolute path, e.g. file:/var/backups/drkit");
+        }
+        return new FileStorageBackend(Path.of(path));
+    }
+}

@@ -1,0 +1,134 @@
+package dev.drkit.internal.repo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.RepositoryLockedException;
+import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.Json;
+import dev.drkit.storage.FileStorageBackend;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RepositoryLockTest {
+    @TempDir
+    Path dir;
+
+    private static final Duration TTL = Duration.ofMinutes(5);
+
+    @Test
+    void secondHolderIsRefusedWithTheFirstHoldersDetails() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        try (RepositoryLock first =
+                RepositoryLock.acquire(storage, "config", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})) {
+            assertThatThrownBy(() -> RepositoryLock.acquire(
+                            storage, "config", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {}))
+                    .isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining(
+                            "backup of pid " + ProcessHandle.current().pid())
+                    .satisfies(e -> assertThat(((RepositoryLockedException) e).retryable())
+                            .isTrue());
+            // other scopes are independent
+            RepositoryLock.acquire(storage, "db", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})
+                    .close();
+        }
+        RepositoryLock.acquire(storage, "config", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})
+                .close();
+        assertThat(storage.list("locks/")).isEmpty();
+    }
+
+    @Test
+    void lockOfADeadProcessIsTakenOver() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Instant now = Instant.now();
+        var info = new RepositoryLock.LockInfo(
+                "someone-else", Hosts.name(), dead.pid(), null, "backup", now, now.plus(TTL));
+        storage.createIfAbsent("locks/config/1-dead.json", Json.write(info));
+
+        List<String> takenOver = new ArrayList<>();
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "config", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
+            assertThat(takenOver).singleElement().asString().contains("pid " + dead.pid());
+        }
+    }
+
+    @Test
+    void expiredLockOfAnotherHostIsTakenOverButALiveOneIsNot() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        Instant now = Instant.now();
+        var live = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now, now.plus(TTL));
+        storage.createIfAbsent("locks/live/1-x.json", Json.write(live));
+        List<String> takenOver = new ArrayList<>();
+        assertThatThrownBy(() -> RepositoryLock.acquire(
+                        storage, "live", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add))
+                .isInstanceOf(RepositoryLockedException.class)
+                .hasMessageContaining("elsewhere");
+        assertThat(takenOver).isEmpty();
+        assertThat(holders(storage, "live")).containsExactly(live);
+
+        var expired = new RepositoryLock.LockInfo(
+                "other", "elsewhere", 1, null, "backup", now.minus(TTL), now.minusSeconds(1));
+        storage.createIfAbsent("locks/old/1-x.json", Json.write(expired));
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "old", "prune", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
+            assertThat(takenOver).singleElement().asString().contains("elsewhere");
+            assertThat(holders(storage, "old"))
+                    .singleElement()
+                    .satisfies(this::isMine)
+                    .satisfies(h -> assertThat(h.operation()).isEqualTo("prune"));
+        }
+        assertThat(storage.list("locks/old/")).isEmpty();
+    }
+
+    @Test
+    void unreadableLockObjectBlocksNobody() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        storage.createIfAbsent("locks/torn/1-x.json", "{\"owner\":".getBytes(StandardCharsets.UTF_8));
+        List<String> takenOver = new ArrayList<>();
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "torn", "backup", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
+            assertThat(holders(storage, "torn")).singleElement().satisfies(this::isMine);
+            // held for real: the next one is refused by this holder, not by the torn object
+            assertThatThrownBy(() -> RepositoryLock.acquire(
+                            storage, "torn", "prune", TTL, Duration.ZERO, Clock.systemUTC(), s -> {}))
+                    .isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining(
+                            "backup of pid " + ProcessHandle.current().pid());
+        }
+        assertThat(takenOver).isEmpty();
+        assertThat(storage.list("locks/torn/")).extracting(o -> o.key()).containsExactly("locks/torn/1-x.json");
+    }
+
+    /** The readable lock objects of a scope. */
+    private static List<RepositoryLock.LockInfo> holders(FileStorageBackend storage, String scope) throws Exception {
+        List<RepositoryLock.LockInfo> out = new ArrayList<>();
+        for (var o : storage.list("locks/" + scope + "/")) {
+            byte[] bytes;
+            try (var in = storage.open(o.key(), 0)) {
+                bytes = in.readAllBytes();
+            }
+            try {
+                out.add(Json.read(bytes, RepositoryLock.LockInfo.class));
+            } catch (IOException | RuntimeException torn) {
+                // not a holder
+            }
+        }
+        return out;
+    }
+
+    private void isMine(RepositoryLock.LockInfo h) {
+        assertThat(h.host()).isEqualTo(Hosts.name());
+        assertThat(h.pid()).isEqualTo(ProcessHandle.current().pid());
+        assertThat(h.expiresAt()).isAfter(Instant.now());
+    }
+}

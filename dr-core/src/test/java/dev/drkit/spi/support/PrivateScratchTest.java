@@ -1,0 +1,114 @@
+package dev.drkit.spi.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ConfigException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PrivateScratchTest {
+    @TempDir
+    Path tmp;
+
+    private static long uid() throws Exception {
+        return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+    }
+
+    private static String mode(Path p) throws Exception {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    private static long startOf(ProcessHandle p) {
+        return p.info().startInstant().map(Instant::toEpochMilli).orElseThrow();
+    }
+
+    @Test
+    void createsAPrivatePerUserParentAndARunDirectoryNamedForThisProcess() throws Exception {
+        PrivateScratch s = PrivateScratch.open(tmp, uid(), ProcessHandle.current());
+        assertThat(s.parent()).isEqualTo(tmp.resolve("drkit-" + uid()));
+        assertThat(s.directory().getParent()).isEqualTo(s.parent());
+        assertThat(s.directory().getFileName().toString())
+                .isEqualTo("run-" + ProcessHandle.current().pid() + "-" + startOf(ProcessHandle.current()));
+        assertThat(mode(s.parent())).isEqualTo("rwx------");
+        assertThat(mode(s.directory())).isEqualTo("rwx------");
+        Path spool = s.createFile("restore-", ".dump");
+        assertThat(spool.getParent()).isEqualTo(s.directory());
+        assertThat(mode(spool)).isEqualTo("rw-------");
+        assertThat(mode(s.createDirectory("x-"))).isEqualTo("rwx------");
+        assertThat(PrivateScratch.open(tmp, uid(), ProcessHandle.current()).directory())
+                .isEqualTo(s.directory());
+    }
+
+    @Test
+    void aParentThatOthersCanEnterIsRefused() throws Exception {
+        Files.createDirectory(
+                tmp.resolve("drkit-" + uid()),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        assertThatThrownBy(() -> PrivateScratch.open(tmp, uid(), ProcessHandle.current()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("rwxr-xr-x")
+                .hasMessageContaining("java.io.tmpdir");
+        assertThat(tmp.resolve("drkit-" + uid())).isEmptyDirectory();
+    }
+
+    @Test
+    void aParentOfAnotherUserIsRefused() throws Exception {
+        long other = uid() + 1;
+        Files.createDirectory(
+                tmp.resolve("drkit-" + other),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        assertThatThrownBy(() -> PrivateScratch.open(tmp, other, ProcessHandle.current()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("belongs to uid " + uid());
+    }
+
+    @Test
+    void aSymbolicLinkInPlaceOfTheParentIsRefused() throws Exception {
+        Path elsewhere = Files.createDirectory(
+                tmp.resolve("elsewhere"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createSymbolicLink(tmp.resolve("drkit-" + uid()), elsewhere);
+        assertThatThrownBy(() -> PrivateScratch.open(tmp, uid(), ProcessHandle.current()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is not a directory");
+        assertThat(elsewhere).isEmptyDirectory();
+    }
+
+    @Test
+    void runDirectoriesOfEndedProcessesAreRemovedAndThoseOfRunningOnesKept() throws Exception {
+        Path parent = Files.createDirectory(
+                tmp.resolve("drkit-" + uid()),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Process ended = new ProcessBuilder("sleep", "60").start();
+        long endedStart = startOf(ended.toHandle());
+        ended.destroyForcibly().waitFor();
+        Process running = new ProcessBuilder("sleep", "60").start();
+        try {
+            Path dead = Files.createDirectories(
+                    parent.resolve("run-" + ended.pid() + "-" + endedStart).resolve("a"));
+            Files.writeString(dead.resolve("restore-1.dump"), "plaintext");
+            Path reused = Files.createDirectory(parent.resolve("run-" + running.pid() + "-12345"));
+            Path live =
+                    Files.createDirectory(parent.resolve("run-" + running.pid() + "-" + startOf(running.toHandle())));
+            Path notOurs = Files.createDirectory(parent.resolve("something-else"));
+
+            PrivateScratch s = PrivateScratch.open(tmp, uid(), ProcessHandle.current());
+
+            assertThat(parent.resolve("run-" + ended.pid() + "-" + endedStart)).doesNotExist();
+            assertThat(reused)
+                    .as("a pid now used by a process that started later")
+                    .doesNotExist();
+            assertThat(live).exists();
+            assertThat(notOurs).exists();
+            assertThat(s.directory()).exists();
+        } finally {
+            running.destroyForcibly().waitFor();
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package dev.drkit.spi.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.CorruptDataException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.UnsafeArchiveException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TarExtractorTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] tar(Object... entries) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            for (int i = 0; i < entries.length; i += 2) {
+                String name = (String) entries[i];
+                String value = (String) entries[i + 1];
+                TarArchiveEntry e;
+                if (value.startsWith("->")) {
+                    e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
+                    e.setLinkName(value.substring(2));
+                    tar.putArchiveEntry(e);
+                } else {
+                    e = new TarArchiveEntry(name);
+                    byte[] content = value.getBytes(StandardCharsets.UTF_8);
+                    e.setSize(content.length);
+                    tar.putArchiveEntry(e);
+                    tar.write(content);
+                }
+                tar.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private void extract(Path dest, boolean force, byte[] tar) throws IOException {
+        TarExtractor x = new TarExtractor(dest, force, List.of());
+        x.checkDestination();
+        x.extract(new ByteArrayInputStream(tar));
+    }
+
+    @Test
+    void absoluteNamesAreRefusedOrKeptInside() throws IOException {
+        assertThatThrownBy(() -> TarExtractor.safeName("/etc/evil"))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("/etc/evil");
+        Path dest = dir.resolve("dest");
+        extract(dest, false, tar("/tmp/drkit-test-evil-" + System.nanoTime(), "x"));
+        try (var s = Files.walk(dest)) {
+            assertThat(s.filter(Files::isRegularFile))
+                    .singleElement()
+                    .satisfies(p -> assertThat(p).startsWith(dest));
+        }
+    }
+
+    @Test
+    void dotDotIsRefused() {
+        Path dest = dir.resolve("dest");
+        assertThatThrownBy(() -> extract(dest, false, tar("ok.txt", "fine", "a/../../escape.txt", "x")))
+                .isInstanceOf(UnsafeArchiveException.class);
+        assertThat(dir.resolve("escape.txt")).doesNotExist();
+        assertThat(dest).doesNotExist();
+    }
+
+    @Test
+    void nothingIsWrittenThroughALinkThatPointsOut() throws IOException {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Path dest = dir.resolve("dest");
+        byte[] evil = tar("link", "->" + outside, "link/pwned.txt", "x");
+
+        assertThatThrownBy(() -> extract(dest, false, evil)).isInstanceOf(UnsafeArchiveException.class);
+        assertThat(dest).doesNotExist();
+        assertThat(outside.resolve("pwned.txt")).doesNotExist();
+    }
+
+    @Test
+    void linksToOutsideAreKeptAsLinksWithoutBeingFollowed() throws IOException {
+        Path dest = dir.resolve("dest");
+        extract(dest, false, tar("etc/ssl/cert.pem", "->/etc/ssl/certs/ca.pem", "etc/app.conf", "a=1"));
+        assertThat(Files.readSymbolicLink(dest.resolve("etc/ssl/cert.pem")))
+                .isEqualTo(Path.of("/etc/ssl/certs/ca.pem"));
+        assertThat(dest.resolve("etc/app.conf")).hasContent("a=1");
+    }
+
+    @Test
+    void leadingDotSlashIsHarmless() throws IOException {
+        Path dest = dir.resolve("dest");
+        extract(dest, false, tar("./a/b.txt", "b"));
+        assertThat(dest.resolve("a/b.txt")).hasContent("b");
+    }
+
+    @Test
+    void nonEmptyDestinationNeedsForceAndForceOverwrites() throws IOException {
+        Path dest = Files.createDirectories(dir.resolve("dest"));
+        Files.writeString(dest.resolve("keep.txt"), "live");
+        Files.createDirectories(dest.resolve("a"));
+        Files.writeString(dest.resolve("a/b.txt"), "old");
+
+        assertThatThrownBy(() -> extract(dest, false, tar("a/b.txt", "new")))
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("RestoreRequest.force");
+        assertThat(dest.resolve("a/b.txt")).hasContent("old");
+
+        extract(dest, true, tar("a/b.txt", "new"));
+        assertThat(dest.resolve("a/b.txt")).hasContent("new");
+        assertThat(dest.resolve("keep.txt")).hasContent("live");
+    }
+
+    @Test
+    void includeGlobsRestoreOnlyMatchingEntries() throws IOException {
+        Path dest = dir.resolve("dest");
+        TarExtractor x = new TarExtractor(dest, false, List.of("etc/nginx"));
+        x.extract(new ByteArrayInputStream(tar("etc/nginx/site.conf", "s", "etc/other.conf", "o")));
+        assertThat(dest.resolve("etc/nginx/site.conf")).hasContent("s");
+        assertThat(dest.resolve("etc/other.conf")).doesNotExist();
+    }
+
+    @Test
+    void truncatedStreamLeavesNoDestinationBehind() throws IOException {
+        byte[] whole = tar("big.txt", "x".repeat(100_000));
+        byte[] cut = Arrays.copyOf(whole, 50_000);
+        Path dest = dir.resolve("dest");
+        assertThatThrownBy(() -> extract(dest, false, cut))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("Truncated");
+        assertThat(dest).doesNotExist();
+        try (var s = Files.list(dir)) {
+            assertThat(s).isEmpty();
+        }
+    }
+
+    @Test
+    void stagingLeftByAKilledRestoreIsRemovedOnceADayOld() throws IOException {
+        Path dest = dir.resolve("dest");
+        Path old = Files.createDirectories(dir.resolve(".dest" + TarExtractor.STAGING_MARK + "old/deep"))
+                .getParent();
+        Files.writeString(old.resolve("deep/half.txt"), "half");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(Duration.ofHours(25))));
+        Path recent = Files.createDirectories(dir.resolve(".dest" + TarExtractor.STAGING_MARK + "running"));
+        Path otherDest = Files.createDirectories(dir.resolve(".other" + TarExtractor.STAGING_MARK + "old"));
+        Files.setLastModifiedTime(otherDest, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
+
+        extract(dest, false, tar("a.txt", "a"));
+
+        assertThat(old).doesNotExist();
+        assertThat(recent).as("possibly a restore still running").isDirectory();
+        assertThat(otherDest).as("another destination's").isDirectory();
+        assertThat(dest.resolve("a.txt")).hasContent("a");
+    }
+
+    @Test
+    void aRefusedArchiveLeavesNeitherDestinationNorStaging() throws IOException {
+        Path dest = dir.resolve("dest");
+        assertThatThrownBy(() -> extract(dest, false, tar("ok.txt", "fine", "link", "->/etc", "link/x", "x")))
+                .isInstanceOf(UnsafeArchiveException.class);
+        try (var s = Files.list(dir)) {
+            assertThat(s).isEmpty();
+        }
+    }
+
+    @Test
+    void modesTimesAndLinksAreRestoredWithoutFollowingLinks() throws IOException {
+        Path dest = dir.resolve("dest");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        FileTime mtime = FileTime.from(Instant.parse("2021-03-04T05:06:07Z"));
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            TarArchiveEntry d = new TarArchiveEntry("conf/", TarConstants.LF_DIR);
+            d.setMode(0750);
+            d.setModTime(mtime);
+            tar.putArchiveEntry(d);
+            tar.closeArchiveEntry();
+            TarArchiveEntry f = new TarArchiveEntry("conf/app.conf");
+            f.setMode(0640);
+            f.setSize(1);
+            f.setModTime(mtime);
+            tar.putArchiveEntry(f);
+            tar.write('x');
+            tar.closeArchiveEntry();
+            TarArchiveEntry l = new TarArchiveEntry("conf/current", TarConstants.LF_SYMLINK);
+            l.setLinkName("app.conf");
+            tar.putArchiveEntry(l);
+            tar.closeArchiveEntry();
+        }
+        TarExtractor x = new TarExtractor(dest, false, List.of());
+        x.extract(new ByteArrayInputStream(bytes.toByteArray()));
+        assertThat(Files.getAttribute(dest.resolve("conf"), "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(040750);
+        assertThat(Files.getLastModifiedTime(dest.resolve("conf"), LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(mtime);
+        assertThat(Files.getAttribute(dest.resolve("conf/app.conf"), "unix:mode"))
+                .isEqualTo(0100640);
+        assertThat(Files.getLastModifiedTime(dest.resolve("conf/app.conf"))).isEqualTo(mtime);
+        assertThat(Files.readSymbolicLink(dest.resolve("conf/current"))).isEqualTo(Path.of("app.conf"));
+        assertThat(x.files()).isEqualTo(1);
+        assertThat(x.bytes()).isEqualTo(1);
+    }
+
+    @Test
+    void devicesAndFifosAreSkippedAndCounted() throws IOException {
+        Path dest = dir.resolve("dest");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            for (byte type : new byte[] {TarConstants.LF_CHR, TarConstants.LF_BLK, TarConstants.LF_FIFO}) {
+                tar.putArchiveEntry(new TarArchiveEntry("special-" + (char) type, type));
+                tar.closeArchiveEntry();
+            }
+        }
+        TarExtractor x = new TarExtractor(dest, false, List.of());
+        x.extract(new ByteArrayInputStream(bytes.toByteArray()));
+        assertThat(x.skippedSpecial()).isEqualTo(3);
+        try (var s = Files.list(dest)) {
+            assertThat(s).isEmpty();
+        }
+    }
+}

@@ -1,0 +1,483 @@
+package dev.drkit.setup;
+
+import com.cronutils.model.CronType;
+import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.parser.CronParser;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.drkit.ConfigException;
+import dev.drkit.DrEvent;
+import dev.drkit.Objectives;
+import dev.drkit.Settings;
+import dev.drkit.notify.WebhookListener;
+import dev.drkit.retention.GfsRetentionPolicy;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.support.BackupIds;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.Set;
+
+/**
+ * Reads a declarative setup ({@code drkit.yaml}) into a {@link Setup}. Every problem in the
+ * file is reported at once, each with its line: unknown keys, a missing or unknown target type,
+ * the options a type needs, cron schedules, durations, retention counts, verification levels,
+ * and secrets written into the file (they belong in files the setup names).
+ *
+ * <pre>{@code
+ * repository: file:/var/backups/corporate-intel
+ * copies: ["s3://corporate-intel-backups/production?region=eu-west-1"]
+ * objectives: { rpo: 1h, rto: 2h }
+ * targets:
+ *   config:
+ *     type: files
+ *     path: [/opt/corporate-intel/.env.production, /etc/nginx]
+ *     schedule: "0 3 * * *"
+ *     retention: { keep-daily: 7, keep-weekly: 4, keep-monthly: 12 }
+ * }</pre>
+ */
+public final class SetupFile {
+    private static final Set<String> TOP =
+            Set.of("repository", "copies", "compression", "objectives", "encryption", "notifications", "targets");
+    private static final Set<String> ENCRYPTION = Set.of(
+            "encrypt-to",
+            "passphrase-file",
+            "secret-key",
+            "secret-passphrase-file",
+            "sign-with",
+            "sign-passphrase-file");
+    private static final Set<String> RETENTION_COUNTS =
+            Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
+    private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
+    private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
+    private static final Map<String, List<String>> REQUIRED = Map.of(
+            "files",
+            List.of("path"),
+            "postgres",
+            List.of("url", "user"),
+            "postgres-logical",
+            List.of("url", "user"),
+            "redis",
+            List.of("uri"),
+            "minio-bucket",
+            List.of("endpoint", "bucket"));
+    private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
+
+    private final Path file;
+    private final Collection<String> knownTypes;
+    private final List<String> problems = new ArrayList<>();
+
+    private SetupFile(Path file, Collection<String> knownTypes) {
+        this.file = file;
+        this.knownTypes = knownTypes;
+    }
+
+    /**
+     * Reads and checks a setup file against the target types on the class path.
+     *
+     * @throws ConfigException listing every problem, each as {@code FILE:LINE: what is wrong}
+     */
+    public static Setup load(Path file) {
+        return load(
+                file,
+                ServiceLoader.load(BackupTargetProvider.class, SetupFile.class.getClassLoader()).stream()
+                        .map(p -> p.get().type())
+                        .distinct()
+                        .sorted()
+                        .toList());
+    }
+
+    /** {@link #load(Path)} against the given target types. */
+    public static Setup load(Path file, Collection<String> knownTypes) {
+        SetupFile reader = new SetupFile(file, knownTypes);
+        Node root;
+        try (InputStream in = Files.newInputStream(file)) {
+            root = reader.parse(in);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("setup file " + file + " does not exist");
+        } catch (JsonProcessingException e) {
+            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            throw new ConfigException(file + ":" + line + ": not valid YAML: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException("cannot read setup file " + file + ": " + e.getMessage());
+        }
+        Setup setup = reader.setup(root);
+        if (!reader.problems.isEmpty()) {
+            throw new ConfigException(reader.problems);
+        }
+        return setup;
+    }
+
+    /** A retention policy from {@code keep-*} settings (as checked by {@link #load}). */
+    static GfsRetentionPolicy retentionPolicy(Settings r) {
+        return GfsRetentionPolicy.builder()
+                .keepLast(r.integer("keep-last", 0))
+                .keepHourly(r.integer("keep-hourly", 0))
+                .keepDaily(r.integer("keep-daily", 0))
+                .keepWeekly(r.integer("keep-weekly", 0))
+                .keepMonthly(r.integer("keep-monthly", 0))
+                .keepYearly(r.integer("keep-yearly", 0))
+                .keepWithin(r.duration("keep-within").orElse(null))
+                .build();
+    }
+
+    // --------------------------------------------------------------- the model
+
+    private Setup setup(Node root) {
+        if (root == null) {
+            problem(1, "the file is empty; it needs at least 'targets'");
+            return null;
+        }
+        Map<String, Node> top = mapping(root, "the file");
+        unknownKeys(top, TOP, "");
+        String repository = scalar(top.get("repository"), "repository");
+        List<String> copies = new ArrayList<>();
+        List<Node> copyNodes = list(top.get("copies"), "copies");
+        for (Node n : copyNodes) {
+            copies.add(scalar(n, "copies"));
+        }
+        String compression = scalar(top.get("compression"), "compression");
+        if (compression != null && !COMPRESSION.contains(compression)) {
+            problem(top.get("compression").line, "compression: '" + compression + "' is not one of " + COMPRESSION);
+        }
+        Objectives objectives = objectives(top.get("objectives"), "objectives");
+        Settings.Builder encryption = Settings.builder();
+        Map<String, Node> enc = mapping(top.get("encryption"), "encryption");
+        unknownKeys(enc, ENCRYPTION, "encryption.");
+        enc.forEach((k, v) -> values(v, "encryption." + k).forEach(value -> encryption.add(k, value)));
+        Setup.Notifications notifications = notifications(top.get("notifications"));
+        Map<String, Setup.Target> targets = new LinkedHashMap<>();
+        Node targetsNode = top.get("targets");
+        if (targetsNode == null) {
+            problem(root.line, "no 'targets': name at least one target to back up");
+        }
+        mapping(targetsNode, "targets").forEach((name, node) -> {
+            Setup.Target t = target(name, node, objectives);
+            if (t != null) {
+                targets.put(name, t);
+            }
+        });
+        repository = withLockPeriod(repository, top.get("repository"), targets);
+        for (int i = 0; i < copies.size(); i++) {
+            copies.set(i, withLockPeriod(copies.get(i), copyNodes.get(i), targets));
+        }
+        return new Setup(
+                file,
+                repository,
+                List.copyOf(copies),
+                compression,
+                objectives,
+                encryption.build(),
+                notifications,
+                targets);
+    }
+
+    /**
+     * A repository URI with {@code objectLock=} but no {@code lockFor=} gets the lock period
+     * derived from the targets' retention: the longest of their {@link GfsRetentionPolicy#lockPeriod()},
+     * so that no target's backups are left unprotected in a repository they share.
+     */
+    private String withLockPeriod(String uri, Node node, Map<String, Setup.Target> targets) {
+        if (uri == null || !uri.contains("objectLock=") || uri.contains("lockFor=")) {
+            return uri;
+        }
+        Optional<Duration> period = targets.values().stream()
+                .filter(t -> t.retention() != null)
+                .map(t -> retentionPolicy(t.retention()).lockPeriod())
+                .flatMap(Optional::stream)
+                .max(Comparator.naturalOrder());
+        if (period.isEmpty()) {
+            problem(
+                    node.line,
+                    "'" + uri + "' asks for objectLock but gives no lockFor, and no target has a "
+                            + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lockFor=30d");
+            return uri;
+        }
+        return uri + (uri.contains("?") ? "&" : "?") + "lockFor=" + period.get();
+    }
+
+    private Setup.Notifications notifications(Node node) {
+        Map<String, Node> m = mapping(node, "notifications");
+        unknownKeys(m, Set.of("webhook", "events"), "notifications.");
+        String webhook = scalar(m.get("webhook"), "notifications.webhook");
+        URI uri = null;
+        if (webhook != null) {
+            try {
+                uri = URI.create(webhook);
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
+                    throw new IllegalArgumentException("not http(s)");
+                }
+            } catch (IllegalArgumentException e) {
+                problem(m.get("webhook").line, "notifications.webhook: not an http(s) URL");
+                uri = null;
+            }
+        }
+        Set<DrEvent.Type> types = EnumSet.noneOf(DrEvent.Type.class);
+        for (String e : values(m.get("events"), "notifications.events")) {
+            try {
+                types.add(DrEvent.Type.valueOf(e.toUpperCase(Locale.ROOT).replace('-', '_')));
+            } catch (IllegalArgumentException ex) {
+                problem(
+                        m.get("events").line,
+                        "notifications.events: unknown event '" + e + "' (e.g. backup-failed, "
+                                + "verify-failed, rpo-at-risk, backup-succeeded)");
+            }
+        }
+        return new Setup.Notifications(uri, types.isEmpty() ? WebhookListener.FAILURES : types);
+    }
+
+    private Setup.Target target(String name, Node node, Objectives defaults) {
+        String where = "targets." + name;
+        try {
+            BackupIds.checkTargetName(name);
+        } catch (ConfigException e) {
+            problem(node.line, where + ": " + e.getMessage());
+        }
+        Map<String, Node> m = mapping(node, where);
+        String type = scalar(m.get("type"), where + ".type");
+        if (type == null) {
+            problem(node.line, where + ": no 'type' (one of " + String.join(", ", knownTypes) + ")");
+        } else if (!knownTypes.contains(type)) {
+            problem(
+                    m.get("type").line,
+                    where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
+        } else {
+            for (String required : REQUIRED.getOrDefault(type, List.of())) {
+                if (!m.containsKey(required)) {
+                    problem(node.line, where + ": a " + type + " target needs '" + required + "'");
+                }
+            }
+        }
+        String schedule = cron(m.get("schedule"), where + ".schedule");
+        Settings retention = retention(m.get("retention"), where + ".retention");
+        Map<String, Node> v = mapping(m.get("verify"), where + ".verify");
+        Settings.Builder verifyOptions = Settings.builder();
+        String verifySchedule = null;
+        String level = "decode";
+        for (Map.Entry<String, Node> e : v.entrySet()) {
+            switch (e.getKey()) {
+                case "schedule" -> verifySchedule = cron(e.getValue(), where + ".verify.schedule");
+                case "level" -> {
+                    level = scalar(e.getValue(), where + ".verify.level");
+                    if (level != null && !LEVELS.contains(level)) {
+                        problem(e.getValue().line, where + ".verify.level: '" + level + "' is not one of " + LEVELS);
+                    }
+                }
+                default -> option(verifyOptions, e.getKey(), e.getValue(), where + ".verify");
+            }
+        }
+        Objectives own = objectives(m.get("objectives"), where + ".objectives");
+        Settings.Builder settings = Settings.builder();
+        m.forEach((k, value) -> {
+            if (!Set.of("type", "schedule", "retention", "verify", "objectives").contains(k)) {
+                option(settings, k, value, where);
+            }
+        });
+        return new Setup.Target(
+                name,
+                type,
+                settings.build(),
+                schedule,
+                retention,
+                new Setup.Verify(verifySchedule, level, verifyOptions.build()),
+                own != null ? own : defaults);
+    }
+
+    private void option(Settings.Builder into, String key, Node value, String where) {
+        if (Settings.isSecretKey(key)) {
+            problem(
+                    value.line,
+                    where + "." + key + ": secrets do not belong in the setup file; put it in a file "
+                            + "readable only by drkit's user and name that file as '" + key + "-file'");
+            return;
+        }
+        values(value, where + "." + key).forEach(s -> into.add(key, s));
+    }
+
+    private Objectives objectives(Node node, String where) {
+        if (node == null) {
+            return null;
+        }
+        Map<String, Node> m = mapping(node, where);
+        unknownKeys(m, Set.of("rpo", "rto"), where + ".");
+        return new Objectives(duration(m.get("rpo"), where + ".rpo"), duration(m.get("rto"), where + ".rto"));
+    }
+
+    private Settings retention(Node node, String where) {
+        Settings.Builder b = Settings.builder();
+        Map<String, Node> m = mapping(node, where);
+        for (Map.Entry<String, Node> e : m.entrySet()) {
+            String value = scalar(e.getValue(), where + "." + e.getKey());
+            if (value == null) {
+                continue;
+            }
+            if (RETENTION_COUNTS.contains(e.getKey())) {
+                if (!value.matches("\\d{1,6}")) {
+                    problem(e.getValue().line, where + "." + e.getKey() + ": '" + value + "' is not a count");
+                    continue;
+                }
+            } else if (e.getKey().equals("keep-within")) {
+                duration(e.getValue(), where + ".keep-within");
+            } else {
+                problem(
+                        e.getValue().line,
+                        where + ": unknown rule '" + e.getKey() + "' (keep-last, keep-hourly, "
+                                + "keep-daily, keep-weekly, keep-monthly, keep-yearly, keep-within)");
+                continue;
+            }
+            b.set(e.getKey(), value);
+        }
+        return b.build();
+    }
+
+    private String cron(Node node, String where) {
+        String expr = scalar(node, where);
+        if (expr != null) {
+            try {
+                CRON.parse(expr).validate();
+            } catch (IllegalArgumentException e) {
+                problem(
+                        node.line,
+                        where + ": '" + expr + "' is not a cron schedule (minute hour day-of-month month "
+                                + "day-of-week, UTC, e.g. \"0 2 * * *\"): " + e.getMessage());
+                return null;
+            }
+        }
+        return expr;
+    }
+
+    private Duration duration(Node node, String where) {
+        String text = scalar(node, where);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return Settings.parseDuration(where, text);
+        } catch (ConfigException e) {
+            problem(node.line, e.getMessage());
+            return null;
+        }
+    }
+
+    // ------------------------------------------------------ shapes and lines
+
+    private void unknownKeys(Map<String, Node> m, Set<String> known, String prefix) {
+        m.forEach((k, v) -> {
+            if (!known.contains(k)) {
+                problem(
+                        v.line,
+                        prefix + k + ": unknown key (known: "
+                                + String.join(", ", known.stream().sorted().toList()) + ")");
+            }
+        });
+    }
+
+    private Map<String, Node> mapping(Node n, String where) {
+        if (n == null || n.value == null) {
+            return Map.of();
+        }
+        if (n.value instanceof Map<?, ?> m) {
+            @SuppressWarnings("unchecked")
+            Map<String, Node> typed = (Map<String, Node>) m;
+            return typed;
+        }
+        problem(n.line, where + ": expected a mapping of keys to values");
+        return Map.of();
+    }
+
+    private List<Node> list(Node n, String where) {
+        if (n == null || n.value == null) {
+            return List.of();
+        }
+        if (n.value instanceof List<?> l) {
+            @SuppressWarnings("unchecked")
+            List<Node> typed = (List<Node>) l;
+            return typed;
+        }
+        problem(n.line, where + ": expected a list");
+        return List.of();
+    }
+
+    private String scalar(Node n, String where) {
+        if (n == null || n.value == null) {
+            return null;
+        }
+        if (n.value instanceof String s) {
+            return s;
+        }
+        problem(n.line, where + ": expected a single value");
+        return null;
+    }
+
+    /** A scalar or a list of scalars. */
+    private List<String> values(Node n, String where) {
+        if (n != null && n.value instanceof List<?>) {
+            List<String> out = new ArrayList<>();
+            for (Node item : list(n, where)) {
+                String s = scalar(item, where);
+                if (s != null) {
+                    out.add(s);
+                }
+            }
+            return out;
+        }
+        String s = scalar(n, where);
+        return s == null ? List.of() : List.of(s);
+    }
+
+    private void problem(int line, String what) {
+        problems.add(file + ":" + line + ": " + what);
+    }
+
+    /** A YAML value with the line it starts on: a String, a Map of Nodes, a List of Nodes, or null. */
+    private record Node(Object value, int line) {}
+
+    private Node parse(InputStream in) throws IOException {
+        try (JsonParser p = new YAMLFactory().createParser(in)) {
+            return p.nextToken() == null ? null : read(p);
+        }
+    }
+
+    private Node read(JsonParser p) throws IOException {
+        int line = p.currentTokenLocation().getLineNr();
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.START_OBJECT) {
+            Map<String, Node> m = new LinkedHashMap<>();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                int keyLine = p.currentTokenLocation().getLineNr();
+                p.nextToken();
+                Node value = read(p);
+                if (m.containsKey(key)) {
+                    problem(keyLine, "'" + key + "' appears twice in the same mapping");
+                }
+                m.put(key, new Node(value.value, keyLine)); // problems with an entry point at its key
+            }
+            return new Node(m, line);
+        }
+        if (t == JsonToken.START_ARRAY) {
+            List<Node> l = new ArrayList<>();
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+                l.add(read(p));
+            }
+            return new Node(l, line);
+        }
+        return new Node(t == JsonToken.VALUE_NULL ? null : p.getText(), line);
+    }
+}

@@ -1,0 +1,187 @@
+package dev.drkit.setup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SetupFileTest {
+    private static final List<String> TYPES = List.of("files", "postgres", "postgres-logical", "redis");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void readsAClassicPlan() throws Exception {
+        Path f = write("""
+                repository: file:/var/backups/corporate-intel
+                copies: ["s3://corporate-intel-backups/production?region=eu-west-1"]
+                objectives: { rpo: 1h, rto: 2h }
+                encryption: { encrypt-to: [/etc/drkit/public.asc] }
+                targets:
+                  postgres-main:
+                    type: postgres-logical
+                    url: jdbc:postgresql://127.0.0.1:5432/corporate_intel
+                    user: intel_user
+                    password-file: /etc/drkit/pgpass
+                    schedule: "0 2 * * *"
+                    retention: { keep-daily: 7, keep-weekly: 4, keep-monthly: 12 }
+                    verify: { schedule: "0 4 * * 0", level: restore, validate: ["SELECT 1"] }
+                  config:
+                    type: files
+                    path: [/opt/corporate-intel/.env.production, /etc/nginx]
+                    exclude: "*.tmp"
+                    schedule: "0 3 * * *"
+                    objectives: { rpo: 24h }
+                """);
+        Setup s = SetupFile.load(f, TYPES);
+        assertThat(s.repository()).isEqualTo("file:/var/backups/corporate-intel");
+        assertThat(s.copies()).containsExactly("s3://corporate-intel-backups/production?region=eu-west-1");
+        assertThat(s.encryption().getAll("encrypt-to")).containsExactly("/etc/drkit/public.asc");
+        assertThat(s.targets()).containsOnlyKeys("postgres-main", "config");
+
+        Setup.Target pg = s.target("postgres-main");
+        assertThat(pg.type()).isEqualTo("postgres-logical");
+        assertThat(pg.settings().require("url")).endsWith("/corporate_intel");
+        assertThat(pg.settings().require("password-file")).isEqualTo("/etc/drkit/pgpass");
+        assertThat(pg.settings().has("schedule")).isFalse();
+        assertThat(pg.schedule()).isEqualTo("0 2 * * *");
+        assertThat(pg.retentionPolicy().describe()).contains("7").contains("12");
+        assertThat(pg.verify().level()).isEqualTo("restore");
+        assertThat(pg.verify().schedule()).isEqualTo("0 4 * * 0");
+        assertThat(pg.verify().options().getAll("validate")).containsExactly("SELECT 1");
+        assertThat(pg.objectives().rpo()).isEqualTo(Duration.ofHours(1));
+
+        Setup.Target config = s.target("config");
+        assertThat(config.settings().getAll("path")).hasSize(2);
+        assertThat(config.settings().getAll("exclude")).containsExactly("*.tmp");
+        assertThat(config.objectives().rpo()).isEqualTo(Duration.ofHours(24));
+        assertThat(config.verify().level()).isEqualTo("decode");
+        assertThat(config.retentionPolicy().isEmpty()).isTrue();
+        assertThatThrownBy(() -> s.target("nope"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("postgres-main, config");
+    }
+
+    @Test
+    void objectLockWithoutAPeriodTakesItFromTheRetention() throws Exception {
+        Path f = write("""
+                repository: s3://vault/prod?objectLock=compliance
+                copies: ["s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b"]
+                targets:
+                  db:
+                    type: postgres-logical
+                    url: jdbc:postgresql://127.0.0.1:5432/app
+                    user: app
+                    retention: { keep-daily: 7, keep-weekly: 4 }
+                  config:
+                    type: files
+                    path: /etc/app
+                    retention: { keep-within: 14d, keep-monthly: 12 }
+                  scratch:
+                    type: files
+                    path: /tmp/x
+                    retention: { keep-last: 3 }
+                """);
+        Setup s = SetupFile.load(f, TYPES);
+        // the longest of the targets' periods: 14 days from keep-within beats 7 from keep-daily
+        assertThat(s.repository()).isEqualTo("s3://vault/prod?objectLock=compliance&lockFor=PT336H");
+        assertThat(s.copies())
+                .containsExactly("s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b");
+        assertThat(Settings.parseDuration("lockFor", "PT336H")).isEqualTo(Duration.ofDays(14));
+
+        Path none = write("""
+                repository: s3://vault/prod?objectLock=compliance
+                targets:
+                  scratch:
+                    type: files
+                    path: /tmp/x
+                    retention: { keep-last: 3 }
+                """);
+        assertThatThrownBy(() -> SetupFile.load(none, TYPES))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        ":1: 's3://vault/prod?objectLock=compliance' asks for objectLock but gives no " + "lockFor");
+    }
+
+    @Test
+    void reportsEveryProblemWithItsLine() throws Exception {
+        Path f = write("""
+                repository: file:/tmp/r
+                retention: { keep-daily: 7 }
+                objectives: { rpo: soon }
+                targets:
+                  db:
+                    type: postgres-logical
+                    url: jdbc:postgresql://127.0.0.1/x
+                    password: hunter2
+                    schedule: "0 2 * *"
+                  cache:
+                    type: memcached
+                  config:
+                    type: files
+                    retention: { keep-daily: seven, keep-forever: 1 }
+                    verify: { level: thorough }
+                  "bad name":
+                    type: files
+                    path: /etc
+                """);
+        assertThatThrownBy(() -> SetupFile.load(f, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
+            String p = f + ":";
+            assertThat(e.problems())
+                    .containsExactlyInAnyOrder(
+                            p
+                                    + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
+                            p
+                                    + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
+                            p + "5: targets.db: a postgres-logical target needs 'user'",
+                            p
+                                    + "8: targets.db.password: secrets do not belong in the setup file; put it in a file readable "
+                                    + "only by drkit's user and name that file as 'password-file'",
+                            e.problems().stream()
+                                    .filter(x -> x.startsWith(
+                                            p + "9: targets.db.schedule: '0 2 * *' is not a " + "cron schedule"))
+                                    .findFirst()
+                                    .orElse("no cron problem on line 9"),
+                            p
+                                    + "11: targets.cache.type: unknown type 'memcached' (one of files, postgres, postgres-logical, redis)",
+                            p + "12: targets.config: a files target needs 'path'",
+                            p + "14: targets.config.retention.keep-daily: 'seven' is not a count",
+                            p
+                                    + "14: targets.config.retention: unknown rule 'keep-forever' (keep-last, keep-hourly, keep-daily, "
+                                    + "keep-weekly, keep-monthly, keep-yearly, keep-within)",
+                            p + "15: targets.config.verify.level: 'thorough' is not one of [checksum, decode, restore]",
+                            e.problems().stream()
+                                    .filter(x -> x.startsWith(p + "16: targets.bad name: invalid target name"))
+                                    .findFirst()
+                                    .orElse("no name problem on line 16"));
+            assertThat(e.getMessage()).doesNotContain("hunter2");
+        });
+    }
+
+    @Test
+    void brokenYamlAndMissingFilesSayWhere() throws Exception {
+        Path f = write("targets:\n  a: [unclosed\n");
+        assertThatThrownBy(() -> SetupFile.load(f, TYPES))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(f + ":")
+                .hasMessageContaining("not valid YAML");
+        assertThatThrownBy(() -> SetupFile.load(dir.resolve("none.yaml"), TYPES))
+                .hasMessageContaining("none.yaml does not exist");
+        Path empty = write("");
+        assertThatThrownBy(() -> SetupFile.load(empty, TYPES)).hasMessageContaining("empty");
+    }
+
+    private Path write(String yaml) throws Exception {
+        Path f = Files.createTempFile(dir, "drkit", ".yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+}
