@@ -21,6 +21,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -193,29 +194,39 @@ public final class RedisVerifiers {
                     });
                     in.transferTo(OutputStream.nullOutputStream());
                 }
-                int port = freePort();
-                Files.writeString(
-                        dir.resolve("redis.conf"),
-                        String.join(
-                                        "\n",
-                                        "bind 127.0.0.1",
-                                        "port " + port,
-                                        "dir " + dir,
-                                        "dbfilename dump.rdb",
-                                        "save \"\"",
-                                        "appendonly no",
-                                        "daemonize no",
-                                        "logfile " + dir.resolve("redis.log"))
-                                + "\n");
                 long loadStart = System.nanoTime();
-                process = new ProcessBuilder(
-                                server.get().toString(),
-                                dir.resolve("redis.conf").toString())
-                        .redirectErrorStream(true)
-                        .redirectOutput(dir.resolve("stdout.log").toFile())
-                        .start();
-                Map<String, Long> loaded = waitLoaded(
-                        process, port, dir, settings.duration("timeout").orElse(Duration.ofMinutes(30)));
+                Map<String, Long> loaded = null;
+                // the port is free when chosen but may be taken before redis-server binds it (tests and
+                // other servers on the machine): a server that could not bind is started again elsewhere
+                for (int attempt = 1; loaded == null; attempt++) {
+                    int port = freePort();
+                    Files.writeString(
+                            dir.resolve("redis.conf"),
+                            String.join(
+                                            "\n",
+                                            "bind 127.0.0.1",
+                                            "port " + port,
+                                            "dir " + dir,
+                                            "dbfilename dump.rdb",
+                                            "save \"\"",
+                                            "appendonly no",
+                                            "daemonize no",
+                                            "logfile " + dir.resolve("redis.log"))
+                                    + "\n");
+                    Files.deleteIfExists(dir.resolve("redis.log"));
+                    process = new ProcessBuilder(
+                                    server.get().toString(),
+                                    dir.resolve("redis.conf").toString())
+                            .redirectErrorStream(true)
+                            .redirectOutput(dir.resolve("stdout.log").toFile())
+                            .start();
+                    loaded = waitLoaded(
+                            process,
+                            port,
+                            dir,
+                            settings.duration("timeout").orElse(Duration.ofMinutes(30)),
+                            attempt < 5);
+                }
                 double seconds = (System.nanoTime() - loadStart) / 1e9;
                 details.put("loadSeconds", Math.round(seconds * 1000) / 1000.0);
                 details.put(
@@ -256,12 +267,19 @@ public final class RedisVerifiers {
             return VerificationResult.of(name(), problems, start, details);
         }
 
-        /** Polls INFO until the server has loaded the file; returns {@code dbN -> keys}. */
-        private static Map<String, Long> waitLoaded(Process process, int port, Path dir, Duration timeout)
-                throws IOException {
+        /**
+         * Polls INFO until the server has loaded the file; returns {@code dbN -> keys}, or null when
+         * the server could not bind its port and {@code mayRetry}.
+         */
+        private static Map<String, Long> waitLoaded(
+                Process process, int port, Path dir, Duration timeout, boolean mayRetry) throws IOException {
             long deadline = System.nanoTime() + timeout.toNanos();
+            String pid = "process_id:" + process.pid();
             while (System.nanoTime() < deadline) {
                 if (!process.isAlive()) {
+                    if (mayRetry && tail(dir.resolve("redis.log")).contains("Address already in use")) {
+                        return null;
+                    }
                     throw new DrException(
                             DrException.ErrorCode.TARGET,
                             "redis-server exited while loading the snapshot: " + tail(dir.resolve("redis.log")));
@@ -277,6 +295,11 @@ public final class RedisVerifiers {
                         byte[] body = in.readNBytes(Integer.parseInt(header.substring(1)));
                         Map<String, Long> keys = new LinkedHashMap<>();
                         String text = new String(body, StandardCharsets.UTF_8);
+                        if (!text.contains(pid)) {
+                            // another server holds the port; ours fails to bind and is started again
+                            Thread.sleep(20);
+                            continue;
+                        }
                         if (!LOADED.matcher(text).find()) { // not async_loading:0
                             Thread.sleep(20);
                             continue;
@@ -292,6 +315,8 @@ public final class RedisVerifiers {
                     // -LOADING: not yet
                 } catch (ConnectException | SocketTimeoutException e) {
                     // not listening yet
+                } catch (SocketException e) {
+                    // reset by a server that is starting or stopping: ask again
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new DrException(
