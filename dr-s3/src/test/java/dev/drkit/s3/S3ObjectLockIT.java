@@ -140,7 +140,8 @@ class S3ObjectLockIT {
         s3.createLockedBucket("vault-short");
         Path src = config();
         try (DrKit kit = DrKit.builder()
-                .storage(backend("vault-short", "GOVERNANCE", Duration.ofSeconds(3)))
+                // long enough that two small backups end inside it on a loaded machine
+                .storage(backend("vault-short", "GOVERNANCE", Duration.ofSeconds(12)))
                 .build()) {
             BackupResult first = kit.backup(TargetSpec.files("config", src.toString()));
             kit.backup(TargetSpec.files("config", src.toString()));
