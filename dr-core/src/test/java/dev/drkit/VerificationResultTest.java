@@ -13,9 +13,9 @@ class VerificationResultTest {
 
     @Test
     void noProblemsPassesAndProblemsFail() {
-        long start = System.nanoTime();
-        VerificationResult passed = VerificationResult.of("checksum", List.of(), start, Map.of("artifacts", 2));
-        VerificationResult failed = VerificationResult.of("checksum", List.of("artifact a is damaged"), start, null);
+        VerificationResult.Timer timer = VerificationResult.start("checksum");
+        VerificationResult passed = timer.result(List.of(), Map.of("artifacts", 2));
+        VerificationResult failed = timer.result(List.of("artifact a is damaged"), null);
 
         assertThat(passed.status()).isEqualTo(Status.PASSED);
         assertThat(passed.verifier()).isEqualTo("checksum");
@@ -26,23 +26,36 @@ class VerificationResultTest {
     }
 
     @Test
-    void durationRunsFromTheStartReading() {
-        long start = System.nanoTime() - Duration.ofSeconds(3).toNanos();
+    void durationRunsFromTheStart() throws Exception {
+        VerificationResult.Timer timer = VerificationResult.start("decode");
         long before = System.nanoTime();
+        Thread.sleep(30);
+        Duration waited = Duration.ofNanos(System.nanoTime() - before);
 
-        VerificationResult r = VerificationResult.of("decode", Status.UNVERIFIED, null, start, Map.of());
+        VerificationResult r = timer.result(Status.UNVERIFIED, null, Map.of());
 
         assertThat(r.status()).isEqualTo(Status.UNVERIFIED);
         assertThat(r.problems()).isEmpty();
-        assertThat(r.duration())
-                .isGreaterThanOrEqualTo(Duration.ofNanos(before - start))
-                .isLessThan(Duration.ofSeconds(60));
+        assertThat(r.duration()).isGreaterThanOrEqualTo(waited).isLessThan(Duration.ofSeconds(60));
+        assertThat(timer.seconds()).isGreaterThanOrEqualTo(0.03);
+    }
+
+    @Test
+    void failedAndUnverifiedCarryTheirOneLine() {
+        VerificationResult.Timer timer = VerificationResult.start("redis-rdb");
+
+        assertThat(timer.failed("the backup has no dump.rdb"))
+                .extracting(VerificationResult::status, VerificationResult::problems)
+                .containsExactly(Status.FAILED, List.of("the backup has no dump.rdb"));
+        assertThat(timer.unverified("no server to load it"))
+                .extracting(VerificationResult::status, VerificationResult::problems)
+                .containsExactly(Status.UNVERIFIED, List.of("no server to load it"));
     }
 
     @Test
     void copiesTheProblemsItIsGiven() {
         List<String> problems = new ArrayList<>(List.of("one"));
-        VerificationResult r = VerificationResult.of("x", problems, System.nanoTime(), null);
+        VerificationResult r = VerificationResult.start("x").result(problems, null);
         problems.add("two");
 
         assertThat(r.problems()).containsExactly("one");

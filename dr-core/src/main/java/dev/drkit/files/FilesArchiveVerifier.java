@@ -38,7 +38,7 @@ public final class FilesArchiveVerifier implements Verifier {
 
     @Override
     public VerificationResult verify(VerificationContext context) throws IOException {
-        long start = System.nanoTime();
+        VerificationResult.Timer timer = VerificationResult.start(NAME);
         List<String> problems = new ArrayList<>();
         Map<String, Object> details = new LinkedHashMap<>();
         String backup = context.manifest().target() + "/" + context.manifest().id();
@@ -57,7 +57,7 @@ public final class FilesArchiveVerifier implements Verifier {
                 problems.add(m.contains(what) ? m : what + ": " + m);
             }
         }
-        return VerificationResult.of(NAME, problems, start, details);
+        return timer.result(problems, details);
     }
 
     /** Reads the whole archive as a restore would, counting what it would restore. */

@@ -27,7 +27,7 @@ public final class ChecksumFileVerifier implements Verifier {
 
     @Override
     public VerificationResult verify(VerificationContext context) throws IOException {
-        long start = System.nanoTime();
+        VerificationResult.Timer timer = VerificationResult.start(name());
         List<String> problems = new ArrayList<>();
         String backup = context.manifest().target() + "/" + context.manifest().id();
         for (ArtifactInfo a : context.manifest().artifacts()) {
@@ -41,11 +41,8 @@ public final class ChecksumFileVerifier implements Verifier {
                         + "would fail)");
             }
         }
-        return VerificationResult.of(
-                name(),
-                problems,
-                start,
-                Map.of("artifacts", context.manifest().artifacts().size()));
+        return timer.result(
+                problems, Map.of("artifacts", context.manifest().artifacts().size()));
     }
 
     /** Provides {@code checksum-files} for every target type, at the checksum level. */

@@ -37,7 +37,7 @@ public final class StreamVerifier implements Verifier {
 
     @Override
     public VerificationResult verify(VerificationContext context) throws IOException {
-        long start = System.nanoTime();
+        VerificationResult.Timer timer = VerificationResult.start(name());
         List<String> problems = new ArrayList<>();
         long bytes = 0;
         byte[] buffer = new byte[256 * 1024];
@@ -51,11 +51,8 @@ public final class StreamVerifier implements Verifier {
                 problems.add(e.getMessage());
             }
         }
-        return VerificationResult.of(
-                name(),
-                problems,
-                start,
-                Map.of("artifacts", context.manifest().artifacts().size(), "bytesRead", bytes));
+        return timer.result(
+                problems, Map.of("artifacts", context.manifest().artifacts().size(), "bytesRead", bytes));
     }
 
     private InputStream open(VerificationContext context, ArtifactInfo a) throws IOException {

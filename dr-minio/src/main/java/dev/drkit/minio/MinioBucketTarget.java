@@ -127,7 +127,8 @@ public final class MinioBucketTarget implements BackupTarget {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
+        return EnumSet.of(
+                Capability.FULL, Capability.INCREMENTAL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
     }
 
     /**
@@ -444,12 +445,16 @@ public final class MinioBucketTarget implements BackupTarget {
             bySource.computeIfAbsent(e.storedIn() == null ? "" : e.storedIn(), k -> new LinkedHashMap<>())
                     .put(e.name(), e);
         }
+        // objects are put as they stream: read every archive to its end first, which checks its checksums,
+        // so that a corrupt one fails the restore before any object reaches the destination
+        for (String source : bySource.keySet()) {
+            try (InputStream objects = objectsOf(context, source)) {
+                objects.transferTo(OutputStream.nullOutputStream());
+            }
+        }
         try {
             for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
-                InputStream objects = source.getKey().isEmpty()
-                        ? context.openArtifact(OBJECTS)
-                        : context.openArtifact(source.getKey(), OBJECTS);
-                restorer.restoreFrom(objects, source.getValue());
+                restorer.restoreFrom(objectsOf(context, source.getKey()), source.getValue());
             }
             if (restorer.replay != null) {
                 restorer.replay.finish(restorer);
@@ -469,6 +474,11 @@ public final class MinioBucketTarget implements BackupTarget {
                 "restored {} object version(s){}",
                 restorer.restored,
                 restorer.replay == null ? "" : " and " + restorer.replay.markersApplied + " delete marker(s)");
+    }
+
+    /** The objects.tar of this backup (an empty id) or of the backup it references. */
+    private static InputStream objectsOf(RestoreContext context, String backupId) throws IOException {
+        return backupId.isEmpty() ? context.openArtifact(OBJECTS) : context.openArtifact(backupId, OBJECTS);
     }
 
     private static Instant instant(String text) {

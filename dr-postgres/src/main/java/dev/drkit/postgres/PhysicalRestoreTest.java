@@ -59,7 +59,7 @@ public final class PhysicalRestoreTest implements Verifier {
 
     @Override
     public VerificationResult verify(VerificationContext context) throws IOException {
-        long start = System.nanoTime();
+        VerificationResult.Timer timer = VerificationResult.start(name());
         List<String> problems = new ArrayList<>();
         Map<String, Object> details = new LinkedHashMap<>();
         Map<String, Object> meta = context.manifest().metadata();
@@ -109,7 +109,7 @@ public final class PhysicalRestoreTest implements Verifier {
                     .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
                     .build());
             EmbeddedPostgres.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
-            details.put("restoreSeconds", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
+            details.put("restoreSeconds", timer.seconds());
             try (Connection c = admin.open()) {
                 PostgresVerifiers.RestoreTestVerifier.runValidations(c, settings.getAll("validate"), problems);
             }
@@ -131,7 +131,7 @@ public final class PhysicalRestoreTest implements Verifier {
             }
             FileTrees.delete(scratch);
         }
-        return VerificationResult.of(name(), problems, start, details);
+        return timer.result(problems, details);
     }
 
     /** Copies the segments from the backup's start to its stop next to the scratch cluster. */

@@ -6,7 +6,6 @@ import dev.drkit.BackupNotFoundException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
-import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.VerificationContext;
@@ -65,12 +64,11 @@ public final class PostgresVerifiers {
 
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
-            long start = System.nanoTime();
+            VerificationResult.Timer timer = VerificationResult.start(name());
             ArtifactInfo archive =
                     context.manifest().artifact(PostgresLogicalTarget.ARCHIVE).orElse(null);
             if (archive == null) {
-                return VerificationResult.of(
-                        name(), List.of("the backup has no " + PostgresLogicalTarget.ARCHIVE), start, Map.of());
+                return timer.failed("the backup has no " + PostgresLogicalTarget.ARCHIVE);
             }
             PgTools tools = PgTools.find(settings.get("bin-dir", null));
             List<String> problems = new ArrayList<>();
@@ -117,7 +115,7 @@ public final class PostgresVerifiers {
                 Thread.currentThread().interrupt();
                 problems.add("interrupted");
             }
-            return VerificationResult.of(name(), problems, start, Map.of("tocEntries", entries));
+            return timer.result(problems, Map.of("tocEntries", entries));
         }
     }
 
@@ -135,16 +133,10 @@ public final class PostgresVerifiers {
 
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
-            long start = System.nanoTime();
+            VerificationResult.Timer timer = VerificationResult.start(name());
             if (!settings.has("url")) {
-                return VerificationResult.of(
-                        name(),
-                        Status.UNVERIFIED,
-                        List.of(
-                                "a restore test needs a scratch "
-                                        + "server: give setting 'url' (jdbc:postgresql://HOST:PORT/postgres) and setting 'user'"),
-                        start,
-                        Map.of());
+                return timer.unverified("a restore test needs a scratch server: give setting 'url' "
+                        + "(jdbc:postgresql://HOST:PORT/postgres) and setting 'user'");
             }
             BackupManifest m = context.manifest();
             String scratch = "drkit_verify_"
@@ -156,7 +148,7 @@ public final class PostgresVerifiers {
                 Settings options =
                         settings.toBuilder().set("to-database", scratch).build();
                 new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
-                details.put("restoreSeconds", (System.nanoTime() - start) / 1e9);
+                details.put("restoreSeconds", timer.seconds());
                 try (Connection c = admin.withDatabase(scratch).open()) {
                     compareRowCounts(c, m, problems, details);
                     runValidations(c, settings.getAll("validate"), problems);
@@ -168,7 +160,7 @@ public final class PostgresVerifiers {
             } finally {
                 PostgresLogicalTarget.dropQuietly(admin, scratch);
             }
-            return VerificationResult.of(name(), problems, start, details);
+            return timer.result(problems, details);
         }
 
         @SuppressWarnings("unchecked")

@@ -451,6 +451,11 @@ public final class RedisTarget implements BackupTarget {
             requireLoadable(rdbVersion, version, endpoint + " (Redis " + version + ")");
             OnlineRestore restore = new OnlineRestore(conn, context.force(), match, endpoint);
             String source = ARTIFACT + " of backup " + context.manifest().id();
+            // keys are restored as they stream: read the snapshot to its end first, which checks its
+            // checksums, so that a corrupt one fails the restore before any key reaches the server
+            try (InputStream in = context.openArtifact(ARTIFACT)) {
+                in.transferTo(OutputStream.nullOutputStream());
+            }
             try (InputStream in = context.openArtifact(ARTIFACT)) {
                 RdbParser.Summary s =
                         new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);

@@ -78,15 +78,14 @@ public final class RedisVerifiers {
 
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
-            long start = System.nanoTime();
+            VerificationResult.Timer timer = VerificationResult.start(name());
             ArtifactInfo artifact =
                     context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             Status status = Status.PASSED;
             if (artifact == null) {
-                problems.add("the backup has no " + RedisTarget.ARTIFACT);
-                return VerificationResult.of(name(), Status.FAILED, problems, start, details);
+                return timer.failed("the backup has no " + RedisTarget.ARTIFACT);
             }
             String source =
                     RedisTarget.ARTIFACT + " of backup " + context.manifest().id();
@@ -117,7 +116,7 @@ public final class RedisVerifiers {
             if (problems.stream().anyMatch(p -> !p.contains("carries no CRC-64"))) {
                 status = Status.FAILED;
             }
-            return VerificationResult.of(name(), status, problems, start, details);
+            return timer.result(status, problems, details);
         }
 
         @SuppressWarnings("unchecked")
@@ -157,24 +156,18 @@ public final class RedisVerifiers {
 
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
-            long start = System.nanoTime();
+            VerificationResult.Timer timer = VerificationResult.start(name());
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             Optional<Path> server = settings.path("redis-server").or(() -> onPath("redis-server"));
             if (server.isEmpty()) {
-                return VerificationResult.of(
-                        name(),
-                        Status.UNVERIFIED,
-                        List.of("a load test needs redis-server: "
-                                + "install it or give its path as setting 'redis-server'"),
-                        start,
-                        details);
+                return timer.unverified(
+                        "a load test needs redis-server: install it or give its path as setting 'redis-server'");
             }
             ArtifactInfo artifact =
                     context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             if (artifact == null) {
-                return VerificationResult.of(
-                        name(), Status.FAILED, List.of("the backup has no " + RedisTarget.ARTIFACT), start, details);
+                return timer.failed("the backup has no " + RedisTarget.ARTIFACT);
             }
             Path dir = Files.createTempDirectory(
                     "drkit-redis-verify-",
@@ -194,7 +187,7 @@ public final class RedisVerifiers {
                     });
                     in.transferTo(OutputStream.nullOutputStream());
                 }
-                long loadStart = System.nanoTime();
+                VerificationResult.Timer load = VerificationResult.start(name());
                 Map<String, Long> loaded = null;
                 // the port is free when chosen but may be taken before redis-server binds it (tests and
                 // other servers on the machine): a server that could not bind is started again elsewhere
@@ -227,8 +220,7 @@ public final class RedisVerifiers {
                             settings.duration("timeout").orElse(Duration.ofMinutes(30)),
                             attempt < 5);
                 }
-                double seconds = (System.nanoTime() - loadStart) / 1e9;
-                details.put("loadSeconds", Math.round(seconds * 1000) / 1000.0);
+                details.put("loadSeconds", load.seconds());
                 details.put(
                         "keysLoaded",
                         loaded.values().stream().mapToLong(Long::longValue).sum());
@@ -264,7 +256,7 @@ public final class RedisVerifiers {
                 }
                 FileTrees.delete(dir);
             }
-            return VerificationResult.of(name(), problems, start, details);
+            return timer.result(problems, details);
         }
 
         /**

@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.Capability;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
@@ -16,6 +18,8 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.retention.GfsRetentionPolicy;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
@@ -24,15 +28,31 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.ServiceLoader;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The contract every {@link dev.drkit.spi.BackupTarget} must meet, run through the
- * {@link DrKit} facade on a local repository. A subclass prepares source data, says how to
- * restore into a named destination, and checks what arrived there.
+ * The contract every {@link BackupTarget} must meet, run through the {@link DrKit} facade on a
+ * local repository. A subclass prepares source data, says how to restore into a named
+ * destination (a directory, a database, a bucket, ...), and checks what arrived there.
+ *
+ * <p>What every target promises, and this suite checks: a backup writes artifacts and a
+ * restore brings back the same content, also over an occupied destination when forced; a
+ * restore refuses a destination holding data unless forced and then leaves it untouched; a
+ * corrupt or truncated artifact fails the restore with the repository's exception, naming the
+ * artifact, and leaves nothing at the destination; its capabilities are honest (a backup of a
+ * {@link Capability#FULL} target restores on its own, one that depends on another backup
+ * belongs to an {@link Capability#INCREMENTAL} target); a missing or unreachable source fails
+ * the backup with a {@link ErrorCode#TARGET} error (not the repository's) naming the source,
+ * and leaves no backup.
+ *
+ * <p>The rules are public methods so that a subclass can record a known violation by
+ * overriding one with {@code @Test @Disabled("what fails and where it is reported")}; it never
+ * overrides a rule to weaken it.
  */
 public abstract class BackupTargetContract {
     @TempDir
@@ -58,6 +78,34 @@ public abstract class BackupTargetContract {
 
     /** Asserts that {@code destination} holds no restored data at all. */
     protected abstract void assertNothingRestored(String destination) throws Exception;
+
+    /**
+     * A target of the same type whose source is missing or unreachable (a path that does not
+     * exist, a closed port, a bucket that does not exist), and what its error must name.
+     */
+    protected abstract UnreachableSource unreachableSource() throws Exception;
+
+    /**
+     * A source a backup cannot read.
+     *
+     * @param spec the target over it
+     * @param named what the error must name so that a person finds the source: the path, the
+     *        host and port, the bucket
+     */
+    public record UnreachableSource(TargetSpec spec, String named) {}
+
+    /**
+     * The target under test, created from {@code spec} as the kit would; by default through the
+     * {@link BackupTargetProvider} of its type found by {@link ServiceLoader}.
+     */
+    protected BackupTarget newTarget(TargetSpec spec) throws Exception {
+        for (BackupTargetProvider p : ServiceLoader.load(BackupTargetProvider.class)) {
+            if (p.type().equals(spec.type())) {
+                return p.create(spec.settings());
+            }
+        }
+        throw new AssertionError("no provider of target type " + spec.type() + " on the class path");
+    }
 
     /** A destination name unique within the test. */
     protected String destination(String name) {
@@ -86,7 +134,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void backupThenRestoreGivesBackTheSource() throws Exception {
+    public void backupThenRestoreGivesBackTheSource() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
 
@@ -97,7 +145,55 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void freshBackupPassesDecodeVerification() throws Exception {
+    public void forcedRestoreReplacesAnOccupiedDestination() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+        occupy(destination("forced"));
+
+        kit.restore(new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("forced")), true));
+        assertRestored(destination("forced"));
+    }
+
+    @Test
+    public void capabilitiesAreHonest() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupTarget target = newTarget(spec);
+        Set<Capability> capabilities = target.capabilities();
+        assertThat(target.type()).isEqualTo(spec.type());
+
+        BackupResult first = kit.backup(spec);
+        BackupResult second = kit.backup(spec);
+        assertThat(first.manifest().type()).isEqualTo(spec.type());
+        assertThat(capabilities).as("every built-in target takes full backups").contains(Capability.FULL);
+        assertThat(first.manifest().parent())
+                .as("the first backup of a FULL target stands alone")
+                .isNull();
+        assertThat(target.dependencies(first.manifest())).isEmpty();
+        if (!target.dependencies(second.manifest()).isEmpty()) {
+            assertThat(capabilities)
+                    .as("backup " + second.id() + " depends on " + target.dependencies(second.manifest()))
+                    .contains(Capability.INCREMENTAL);
+        }
+        kit.restore(new RestoreRequest(spec.name(), second.id(), restoreOptions(destination("second")), false));
+        assertRestored(destination("second"));
+    }
+
+    @Test
+    public void unreachableSourceFailsAsTheTargetsErrorAndLeavesNoBackup() throws Exception {
+        UnreachableSource source = unreachableSource();
+        TargetSpec spec = source.spec();
+
+        assertThatThrownBy(() -> kit.backup(spec))
+                .isInstanceOfSatisfying(
+                        DrException.class,
+                        e -> assertThat(e.code()).as(e.getMessage()).isEqualTo(ErrorCode.TARGET))
+                .hasMessageContaining(source.named());
+        assertThat(kit.list(spec.name())).isEmpty();
+        assertThat(storage.list("backups/" + spec.name() + "/")).isEmpty();
+    }
+
+    @Test
+    public void freshBackupPassesDecodeVerification() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
 
@@ -108,7 +204,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void flippedByteIsDetectedAndRestoreLeavesNothing() throws Exception {
+    public void flippedByteIsDetectedAndRestoreLeavesNothing() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
         ArtifactInfo artifact = backup.manifest().artifacts().get(0);
@@ -126,7 +222,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void truncatedArtifactIsDetected() throws Exception {
+    public void truncatedArtifactIsDetected() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
         ArtifactInfo artifact = backup.manifest().artifacts().get(0);
@@ -142,7 +238,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void occupiedDestinationIsRefusedWithoutForce() throws Exception {
+    public void occupiedDestinationIsRefusedWithoutForce() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
         occupy(destination("occupied"));
@@ -154,7 +250,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void backupWithoutManifestIsNeitherListedNorRestorable() throws Exception {
+    public void backupWithoutManifestIsNeitherListedNorRestorable() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult kept = kit.backup(spec);
         BackupResult broken = kit.backup(spec);
@@ -172,7 +268,7 @@ public abstract class BackupTargetContract {
     }
 
     @Test
-    void newestBackupIsTheLastTakenEvenWithinOneSecond() throws Exception {
+    public void newestBackupIsTheLastTakenEvenWithinOneSecond() throws Exception {
         TargetSpec spec = prepareSource(work);
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {

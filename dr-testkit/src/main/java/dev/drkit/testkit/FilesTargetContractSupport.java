@@ -34,6 +34,12 @@ public class FilesTargetContractSupport extends BackupTargetContract {
     }
 
     @Override
+    protected UnreachableSource unreachableSource() {
+        String missing = work.resolve("no-such-directory").toString();
+        return new UnreachableSource(TargetSpec.files("config", missing), missing);
+    }
+
+    @Override
     protected Settings restoreOptions(String destination) {
         return Settings.builder().set("to", destination).build();
     }
