@@ -12,7 +12,6 @@ import dev.drkit.internal.ops.VerifyOperation;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.registry.ProviderRegistry;
 import dev.drkit.internal.repo.Repository;
-import dev.drkit.internal.repo.RepositoryLock;
 import dev.drkit.internal.repo.StreamCodecs;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.DecryptionStage;
@@ -25,17 +24,10 @@ import dev.drkit.spi.RetentionPolicyProvider;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import dev.drkit.spi.VerifierProvider;
-import dev.drkit.spi.support.BackupIds;
-import dev.drkit.spi.support.Hosts;
-import dev.drkit.spi.support.Json;
-import dev.drkit.spi.support.StorageFailures;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -229,83 +221,6 @@ public final class DrKit implements AutoCloseable {
      */
     public DrStatus status(Map<String, Objectives> objectives) {
         return statuses.status(objectives);
-    }
-
-    /** Sends an event to this kit's listeners (for schedulers and host code that act on drkit's behalf). */
-    public void publish(DrEvent event) {
-        ctx.publish(event);
-    }
-
-    /** What {@link #runOncePerSlot} did. */
-    public enum SlotOutcome {
-        /** This instance ran the job for the slot. */
-        RAN,
-        /** The job had already run for this slot (here or on another instance). */
-        ALREADY_DONE,
-        /** Another live instance is running it now; ask again later. */
-        BUSY
-    }
-
-    /**
-     * Runs a scheduled job at most once per slot, however many instances (threads, processes,
-     * hosts) share this repository: under a repository lock for the job (renewed while it
-     * runs, taken over when its holder's process is gone or its lease expired), and only if no
-     * completion marker for the slot exists; the marker is written when {@code job} returns.
-     * A job that throws leaves no marker, so a later call retries the slot.
-     *
-     * @param job a name for the job, e.g. {@code backup-config} (letters, digits, {@code . _ -})
-     * @param slot the scheduled time this run stands for
-     */
-    public SlotOutcome runOncePerSlot(String job, Instant slot, Runnable work) {
-        String marker = "status/jobs/" + BackupIds.checkTargetName(job) + "/"
-                + DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-                        .withZone(ZoneOffset.UTC)
-                        .format(slot)
-                + ".json";
-        repository.initialise();
-        RepositoryLock lock;
-        try {
-            lock = RepositoryLock.acquire(
-                    storage,
-                    "job-" + job,
-                    "scheduled " + job,
-                    config.lockTtl(),
-                    Duration.ZERO,
-                    ctx.clock(),
-                    holder -> ctx.emit(
-                            DrEvent.Type.STALE_LOCK_TAKEN_OVER,
-                            null,
-                            null,
-                            "took over the lock of job " + job + " from " + holder,
-                            Map.of("holder", holder)));
-        } catch (RepositoryLockedException e) {
-            return SlotOutcome.BUSY;
-        }
-        try (lock) {
-            if (storage.stat(marker).isPresent()) {
-                return SlotOutcome.ALREADY_DONE;
-            }
-            work.run();
-            storage.createIfAbsent(
-                    marker,
-                    Json.write(Map.of(
-                            "job",
-                            job,
-                            "slot",
-                            slot.toString(),
-                            "host",
-                            Hosts.name(),
-                            "pid",
-                            ProcessHandle.current().pid(),
-                            "finishedAt",
-                            ctx.clock().instant().toString())));
-            return SlotOutcome.RAN;
-        } catch (IOException e) {
-            throw new StorageException(
-                    "recording the run of job " + job + " for " + slot + " failed: " + e.getMessage(),
-                    e,
-                    StorageFailures.classify(e).retryable());
-        }
     }
 
     /**

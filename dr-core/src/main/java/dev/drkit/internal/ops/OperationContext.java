@@ -11,7 +11,6 @@ import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.registry.ProviderRegistry;
 import dev.drkit.internal.repo.ArchiveArea;
 import dev.drkit.internal.repo.Repository;
-import dev.drkit.internal.repo.RepositoryLock;
 import dev.drkit.internal.repo.StreamCodecs;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.FileArchive;
@@ -19,6 +18,7 @@ import dev.drkit.spi.ManifestSigner;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.StorageFailures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -161,11 +161,7 @@ public final class OperationContext {
 
     /** Sends an event, stamped now, to the listeners; a failing listener is logged and passed over. */
     public void emit(DrEvent.Type type, String target, String id, String message, Map<String, Object> details) {
-        publish(new DrEvent(type, target, id, clock.instant(), message, details));
-    }
-
-    /** Sends an event to the listeners; a failing listener is logged and passed over. */
-    public void publish(DrEvent event) {
+        DrEvent event = new DrEvent(type, target, id, clock.instant(), message, details);
         for (DrListener l : listeners) {
             try {
                 l.onEvent(event);

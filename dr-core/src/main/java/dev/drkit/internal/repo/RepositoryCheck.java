@@ -15,6 +15,7 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
