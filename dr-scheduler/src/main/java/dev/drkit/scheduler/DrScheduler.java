@@ -349,8 +349,8 @@ public final class DrScheduler implements AutoCloseable {
         }
 
         /** Adds listeners, as {@link #listener} does for each. */
-        public Builder listeners(Collection<? extends DrListener> listeners) {
-            listeners.forEach(this::listener);
+        public Builder listeners(Collection<? extends DrListener> more) {
+            more.forEach(this::listener);
             return this;
         }
 
