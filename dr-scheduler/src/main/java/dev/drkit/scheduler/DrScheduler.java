@@ -8,6 +8,7 @@ import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.DrListener;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
 import dev.drkit.StorageException;
@@ -21,10 +22,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,21 +45,30 @@ import org.slf4j.LoggerFactory;
  * target a backup job (backup, then the target's retention, then a copy to each of the setup's
  * copies) and a verification job, at the times of their cron expressions (UTC).
  *
+ * <pre>{@code
+ * try (DrScheduler scheduler = DrScheduler.builder(kit, SetupFile.load(path)).listener(alerts).start()) {
+ *     ...
+ * }
+ * }</pre>
+ *
  * <ul>
  *   <li>Each job runs once per scheduled time however many instances run the same setup on
- *       the same repository ({@link DrKit#runOncePerSlot}: a repository lock renewed while the
- *       job runs, taken over when its holder died, and a completion marker per slot).</li>
+ *       the same repository: a repository lock renewed while the job runs, taken over when its
+ *       holder died, and a completion marker per slot in the repository.</li>
  *   <li>Misfires: after downtime only the newest missed time runs, once (no burst); a backup
  *       job whose target already has a backup started at or after that time counts as done.</li>
  *   <li>Each instance tries a time once: a failed job waits for its next time (the failure is
  *       an event for the listeners) instead of retrying in a loop.</li>
  *   <li>Once a minute the targets' RPOs are checked; a target whose newest backup is older
  *       than its RPO gets one {@link DrEvent.Type#RPO_AT_RISK} event until it recovers.</li>
+ *   <li>The scheduler's events (RPO at risk, a job's stale lock taken over) go to the listeners
+ *       given to its builder; give it those the kit has, so that one place hears of both.</li>
  *   <li>{@link #close()} stops taking new work and waits for running jobs up to the grace
  *       period, then interrupts them; an interrupted backup leaves no listed backup.</li>
  * </ul>
  *
- * <p>Thread-safe. The scheduler does not close the kit.
+ * <p>Thread-safe. The scheduler does not close the kit; it closes the repository storage it
+ * opened itself.
  */
 public final class DrScheduler implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DrScheduler.class);
@@ -66,6 +78,10 @@ public final class DrScheduler implements AutoCloseable {
     private final Setup setup;
     private final Clock clock;
     private final Duration grace;
+    private final List<DrListener> listeners;
+    private final StorageBackend storage;
+    private final boolean ownsStorage;
+    private final JobSlots slots;
     private final List<Job> jobs = new ArrayList<>();
     private final Map<String, Instant> tried = new ConcurrentHashMap<>();
     private final Set<String> running = ConcurrentHashMap.newKeySet();
@@ -75,11 +91,12 @@ public final class DrScheduler implements AutoCloseable {
     private volatile boolean stopping;
     private Instant lastRpoCheck = Instant.EPOCH;
 
-    private DrScheduler(DrKit kit, Setup setup, Clock clock, Duration grace) {
-        this.kit = kit;
-        this.setup = setup;
-        this.clock = clock;
-        this.grace = grace;
+    private DrScheduler(Builder b) {
+        this.kit = b.kit;
+        this.setup = b.setup;
+        this.clock = b.clock;
+        this.grace = b.grace;
+        this.listeners = List.copyOf(b.listeners);
         for (Setup.Target t : setup.targets().values()) {
             if (t.schedule() != null) {
                 jobs.add(new Job("backup-" + t.name(), t, ExecutionTime.forCron(CRON.parse(t.schedule())), true));
@@ -92,25 +109,22 @@ public final class DrScheduler implements AutoCloseable {
                         false));
             }
         }
+        this.ownsStorage = b.storage == null;
+        // its own handle on the kit's repository: the jobs' locks and markers live beside the backups
+        this.storage =
+                b.storage != null ? b.storage : kit.openStorage(kit.config().repository());
+        this.slots = new JobSlots(storage, kit.config().lockTtl(), clock, this::publish);
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "drkit-scheduler"));
         this.workers = Executors.newFixedThreadPool(Math.max(1, Math.min(4, jobs.size())), r -> daemon(r, "drkit-job"));
     }
 
     /**
-     * Starts running the setup's schedules.
+     * A builder of a scheduler that runs a setup's schedules with a kit on the setup's repository.
      *
-     * @param tick how often to look for due jobs (a second suits minute schedules)
-     * @param grace how long {@link #close()} waits for running jobs before interrupting them
+     * @param kit the kit the jobs run with; the scheduler does not close it
      */
-    public static DrScheduler start(DrKit kit, Setup setup, Clock clock, Duration tick, Duration grace) {
-        DrScheduler s = new DrScheduler(kit, setup, clock, grace);
-        s.ticker.scheduleWithFixedDelay(s::tick, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
-        return s;
-    }
-
-    /** A scheduler that only looks for due jobs when {@link #runDue()} is called (for tests). */
-    static DrScheduler manual(DrKit kit, Setup setup, Clock clock, Duration grace) {
-        return new DrScheduler(kit, setup, clock, grace);
+    public static Builder builder(DrKit kit, Setup setup) {
+        return new Builder(kit, setup);
     }
 
     /** Looks for due jobs once, as a tick does, and waits until the jobs it started have ended. */
@@ -165,8 +179,8 @@ public final class DrScheduler implements AutoCloseable {
                 tried.put(job.name, slot);
                 return;
             }
-            DrKit.SlotOutcome outcome = kit.runOncePerSlot(job.name, slot, () -> job.run(this));
-            if (outcome != DrKit.SlotOutcome.BUSY) {
+            JobSlots.Outcome outcome = slots.run(job.name, slot, () -> job.run(this));
+            if (outcome != JobSlots.Outcome.BUSY) {
                 tried.put(job.name, slot);
             }
             LOG.info("{} for {}: {}", job.name, slot, outcome);
@@ -220,7 +234,7 @@ public final class DrScheduler implements AutoCloseable {
                     continue;
                 }
                 if (!t.rpoMet() && atRisk.add(t.name())) {
-                    kit.publish(new DrEvent(
+                    publish(new DrEvent(
                             DrEvent.Type.RPO_AT_RISK,
                             t.name(),
                             t.newestBackupId(),
@@ -236,7 +250,20 @@ public final class DrScheduler implements AutoCloseable {
         }
     }
 
-    /** Stops scheduling; waits up to the grace period for running jobs, then interrupts them. */
+    private void publish(DrEvent event) {
+        for (DrListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("drkit listener {} failed on event {}: {}", l, event.type(), e.toString());
+            }
+        }
+    }
+
+    /**
+     * Stops scheduling; waits up to the grace period for running jobs, then interrupts them;
+     * closes the repository storage the scheduler opened.
+     */
     @Override
     public void close() {
         stopping = true;
@@ -251,6 +278,18 @@ public final class DrScheduler implements AutoCloseable {
         } catch (InterruptedException e) {
             workers.shutdownNow();
             Thread.currentThread().interrupt();
+        } finally {
+            closeStorage();
+        }
+    }
+
+    private void closeStorage() {
+        if (ownsStorage) {
+            try {
+                storage.close();
+            } catch (IOException e) {
+                LOG.warn("closing the scheduler's handle on the repository failed: {}", e.getMessage());
+            }
         }
     }
 
@@ -258,6 +297,89 @@ public final class DrScheduler implements AutoCloseable {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
+    }
+
+    /** Builds a {@link DrScheduler}. Not thread-safe. */
+    public static final class Builder {
+        private final DrKit kit;
+        private final Setup setup;
+        private final List<DrListener> listeners = new ArrayList<>();
+        private Clock clock = Clock.systemUTC();
+        private Duration tick = Duration.ofSeconds(1);
+        private Duration grace = Duration.ofMinutes(5);
+        private StorageBackend storage;
+
+        private Builder(DrKit kit, Setup setup) {
+            this.kit = Objects.requireNonNull(kit, "kit");
+            this.setup = Objects.requireNonNull(setup, "setup");
+        }
+
+        /** Where the time comes from (default: the system clock in UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** How often to look for due jobs (default a second, which suits minute schedules). */
+        public Builder tick(Duration tick) {
+            if (tick == null || tick.isNegative() || tick.isZero()) {
+                throw new IllegalArgumentException("the tick must be a positive duration, not " + tick);
+            }
+            this.tick = tick;
+            return this;
+        }
+
+        /** How long {@link DrScheduler#close()} waits for running jobs before interrupting them (default 5 min). */
+        public Builder grace(Duration grace) {
+            if (grace == null || grace.isNegative()) {
+                throw new IllegalArgumentException("the grace period must not be negative, not " + grace);
+            }
+            this.grace = grace;
+            return this;
+        }
+
+        /**
+         * Adds a listener for the scheduler's events ({@link DrEvent.Type#RPO_AT_RISK}, a job's
+         * {@link DrEvent.Type#STALE_LOCK_TAKEN_OVER}); the jobs' own events go to the kit's
+         * listeners, so a host usually gives both the same ones.
+         */
+        public Builder listener(DrListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** Adds listeners, as {@link #listener} does for each. */
+        public Builder listeners(Collection<? extends DrListener> more) {
+            more.forEach(this::listener);
+            return this;
+        }
+
+        /**
+         * The storage of the kit's repository, where the jobs' locks and completion markers
+         * live; not closed by the scheduler. Needed when the kit was given a storage backend
+         * rather than a repository URI; by default the scheduler opens the kit's repository
+         * again and closes it on {@link DrScheduler#close()}.
+         */
+        public Builder storage(StorageBackend storage) {
+            this.storage = Objects.requireNonNull(storage, "storage");
+            return this;
+        }
+
+        /**
+         * Starts running the setup's schedules.
+         *
+         * @throws StorageException when the repository's storage cannot be opened
+         */
+        public DrScheduler start() {
+            DrScheduler s = new DrScheduler(this);
+            s.ticker.scheduleWithFixedDelay(s::tick, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+            return s;
+        }
+
+        /** A scheduler that only looks for due jobs when {@link DrScheduler#runDue()} is called (for tests). */
+        DrScheduler manual() {
+            return new DrScheduler(this);
+        }
     }
 
     private record Job(String name, Setup.Target target, ExecutionTime times, boolean backup) {

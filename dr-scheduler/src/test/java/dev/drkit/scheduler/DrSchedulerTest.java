@@ -89,8 +89,16 @@ class DrSchedulerTest {
                         .listener(recordingInto(eventsB))
                         .build()) {
             a.backup(setup.target("manual").spec());
-            try (DrScheduler sa = DrScheduler.manual(a, setup, clock, Duration.ofSeconds(10));
-                    DrScheduler sb = DrScheduler.manual(b, setup, clock, Duration.ofSeconds(10))) {
+            try (DrScheduler sa = DrScheduler.builder(a, setup)
+                            .clock(clock)
+                            .grace(Duration.ofSeconds(10))
+                            .listener(recordingInto(eventsA))
+                            .manual();
+                    DrScheduler sb = DrScheduler.builder(b, setup)
+                            .clock(clock)
+                            .grace(Duration.ofSeconds(10))
+                            .listener(recordingInto(eventsB))
+                            .manual()) {
                 assertThat(sa.jobs()).containsExactly(Map.entry("backup-config", "* * * * *"));
                 bothLookForDueJobs(sa, sb);
                 assertThat(a.list("config"))

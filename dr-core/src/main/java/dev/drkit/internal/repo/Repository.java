@@ -36,6 +36,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -268,6 +269,17 @@ public final class Repository {
 
     /** Reads every manifest of a target; one damaged manifest never hides the others. */
     public Catalog catalog(String target) {
+        return catalog(target, List.of());
+    }
+
+    /**
+     * The catalog of a target as it stands now, reading only the manifests that are not among
+     * {@code known} (sound manifests of this target read earlier): a manifest is written once,
+     * so what was read of it holds while the listing still shows it.
+     */
+    public Catalog catalog(String target, List<BackupManifest> known) {
+        Map<String, BackupManifest> read = new HashMap<>();
+        known.forEach(m -> read.put(m.id(), m));
         List<BackupManifest> good = new ArrayList<>();
         List<DamagedBackup> damaged = new ArrayList<>();
         Map<String, List<ObjectInfo>> incomplete = new LinkedHashMap<>();
@@ -280,6 +292,10 @@ public final class Repository {
                 } else {
                     incomplete.put(e.getKey(), e.getValue());
                 }
+                continue;
+            }
+            if (read.containsKey(e.getKey())) {
+                good.add(read.get(e.getKey()));
                 continue;
             }
             try {

@@ -15,6 +15,7 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.zip.CRC32;
 
@@ -50,7 +53,8 @@ public final class RepositoryCheck {
     private final Clock clock;
     private final Duration lease;
     private final HashingOutputStream.ByteCounter progress;
-    private final Set<String> areas;
+    private final Function<Set<String>, Set<String>> areasOf;
+    private final Set<String> types = new TreeSet<>();
     private final List<Finding> findings = new ArrayList<>();
     private Instant cutoff;
     private CheckOptions options;
@@ -66,12 +70,17 @@ public final class RepositoryCheck {
      * @param lease how old an unfinished backup or archived file must be before it counts as
      *        abandoned (the lock lease: a live writer renews its lock within it)
      * @param progress told of every byte re-read; may be null
-     * @param areas the archive areas the repository's backup types keep files in (e.g.
-     *        {@code wal}); objects in other top-level folders are not drkit's and are left alone
+     * @param areasOf the archive areas (e.g. {@code wal}) that backups of the given types keep
+     *        files in, asked with the types of the manifests the check read, so that it reads the
+     *        catalog once; objects in other top-level folders are not drkit's and are left alone
      */
     public RepositoryCheck(
-            Repository repo, Clock clock, Duration lease, HashingOutputStream.ByteCounter progress, Set<String> areas) {
-        this.areas = areas.stream().map(a -> a.endsWith("/") ? a : a + "/").collect(Collectors.toUnmodifiableSet());
+            Repository repo,
+            Clock clock,
+            Duration lease,
+            HashingOutputStream.ByteCounter progress,
+            Function<Set<String>, Set<String>> areasOf) {
+        this.areasOf = areasOf;
         this.repo = repo;
         this.storage = repo.storage();
         this.clock = clock;
@@ -93,9 +102,9 @@ public final class RepositoryCheck {
         this.cutoff = clock.instant().minus(lease);
         List<ObjectInfo> all = storage.list("");
         Map<String, Map<String, Map<String, ObjectInfo>>> byBackup = new TreeMap<>();
-        Map<String, Map<String, ObjectInfo>> byArea = new TreeMap<>();
+        List<ObjectInfo> outside = new ArrayList<>();
         for (ObjectInfo o : all) {
-            classify(o, byBackup, byArea);
+            classify(o, byBackup, outside);
         }
         checkConfig();
         for (var target : byBackup.entrySet()) {
@@ -103,7 +112,7 @@ public final class RepositoryCheck {
                 checkBackup(target.getKey(), backup.getKey(), backup.getValue(), liveLocks);
             }
         }
-        for (var area : byArea.entrySet()) {
+        for (var area : byArea(outside).entrySet()) {
             checkArea(area.getKey(), area.getValue());
         }
         checkLocksAndUploads();
@@ -112,9 +121,7 @@ public final class RepositoryCheck {
     }
 
     private void classify(
-            ObjectInfo o,
-            Map<String, Map<String, Map<String, ObjectInfo>>> byBackup,
-            Map<String, Map<String, ObjectInfo>> byArea) {
+            ObjectInfo o, Map<String, Map<String, Map<String, ObjectInfo>>> byBackup, List<ObjectInfo> outside) {
         String key = o.key();
         if (key.startsWith(RepositoryLayout.BACKUPS)) {
             String[] parts = key.substring(RepositoryLayout.BACKUPS.length()).split("/", -1);
@@ -127,12 +134,25 @@ public final class RepositoryCheck {
             }
             return;
         }
-        int slash = key.indexOf('/');
-        if (slash < 0 || !areas.contains(key.substring(0, slash + 1))) {
-            return; // the configuration, locks and records are checked on their own; the rest is not drkit's
+        outside.add(o);
+    }
+
+    /** The objects of the archive areas of the backup types found, by area. */
+    private Map<String, Map<String, ObjectInfo>> byArea(List<ObjectInfo> outside) {
+        Set<String> areas = areasOf.apply(Set.copyOf(types)).stream()
+                .map(a -> a.endsWith("/") ? a : a + "/")
+                .collect(Collectors.toUnmodifiableSet());
+        Map<String, Map<String, ObjectInfo>> byArea = new TreeMap<>();
+        for (ObjectInfo o : outside) {
+            String key = o.key();
+            int slash = key.indexOf('/');
+            if (slash < 0 || !areas.contains(key.substring(0, slash + 1))) {
+                continue; // the configuration, locks and records are checked on their own; the rest is not drkit's
+            }
+            byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>())
+                    .put(key.substring(slash + 1), o);
         }
-        byArea.computeIfAbsent(key.substring(0, slash + 1), k -> new TreeMap<>())
-                .put(key.substring(slash + 1), o);
+        return byArea;
     }
 
     private void checkConfig() {
@@ -204,6 +224,7 @@ public final class RepositoryCheck {
             findings.add(new Finding(Kind.MANIFEST_DAMAGED, manifestKey, e.getMessage(), false));
             return;
         }
+        types.add(m.type());
         Set<String> accounted = new HashSet<>();
         accounted.add(RepositoryLayout.MANIFEST);
         accounted.add(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX);

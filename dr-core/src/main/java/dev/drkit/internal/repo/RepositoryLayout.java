@@ -1,10 +1,12 @@
 package dev.drkit.internal.repo;
 
+import dev.drkit.spi.support.RepositoryLock;
+
 /** Where things live in a repository (see DESIGN.md, "Repository format"). */
 public final class RepositoryLayout {
     public static final String CONFIG = "drkit-repository.json";
     public static final String BACKUPS = "backups/";
-    public static final String LOCKS = "locks/";
+    public static final String LOCKS = RepositoryLock.LOCKS;
     public static final String MANIFEST = "manifest.json";
     public static final String SHA256_SUFFIX = ".sha256";
     /** Written into a backup's folder before its manifest is deleted: what is left is incomplete. */
@@ -26,9 +28,5 @@ public final class RepositoryLayout {
 
     public static String object(String target, String backupId, String fileName) {
         return backupPrefix(target, backupId) + fileName;
-    }
-
-    public static String lockPrefix(String scope) {
-        return LOCKS + scope + "/";
     }
 }

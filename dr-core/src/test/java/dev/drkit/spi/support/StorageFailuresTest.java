@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.StorageException;
 import dev.drkit.internal.repo.Repository;
-import dev.drkit.internal.repo.RepositoryLock;
 import dev.drkit.internal.storage.ClassifiedStorage;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;

@@ -8,7 +8,6 @@ import dev.drkit.notify.WebhookListener;
 import dev.drkit.scheduler.DrScheduler;
 import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,8 +50,10 @@ final class RunCommand implements Callable<Integer> {
         EncryptionOptions keys = new EncryptionOptions();
         CountDownLatch stopped = new CountDownLatch(1);
         try (DrKit kit = global.open(err, null, keys.stage(global), null, keys.signer(global), null, listeners)) {
-            DrScheduler scheduler = DrScheduler.start(
-                    kit, setup, Clock.systemUTC(), Duration.ofSeconds(1), Settings.parseDuration("--grace", grace));
+            DrScheduler scheduler = DrScheduler.builder(kit, setup)
+                    .grace(Settings.parseDuration("--grace", grace))
+                    .listeners(listeners)
+                    .start();
             err.println("drkit run: " + scheduler.jobs().size() + " job(s) on " + kit.repositoryDescription() + ": "
                     + scheduler.jobs());
             err.flush();

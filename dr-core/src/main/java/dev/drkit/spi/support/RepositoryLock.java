@@ -1,13 +1,10 @@
-package dev.drkit.internal.repo;
+package dev.drkit.spi.support;
 
 import dev.drkit.DrException;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.StorageException;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
-import dev.drkit.spi.support.Hosts;
-import dev.drkit.spi.support.Json;
-import dev.drkit.spi.support.StorageFailures;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
@@ -27,16 +24,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An advisory lock in the repository's own storage, so that it works the same on a local
- * disk and on S3 and needs no coordination service.
+ * An advisory lease lock in a repository's own storage, so that it works the same on a local
+ * disk and on S3 and needs no coordination service. drkit locks a target while it backs it up
+ * or prunes it, and the scheduler locks a job while it runs it; whatever else coordinates
+ * writers of one repository takes the same locks.
  *
  * <p>Each holder writes its own write-once lock object under {@code locks/<scope>/} (owner
  * id, host, pid, expiry), then lists the scope: if another live lock is there, it removes
  * its own and backs off, so two writers never both hold the lock. A lock whose expiry has
  * passed, or whose process is gone on this host, is stale and is taken over. While held,
  * the lock is renewed by writing a fresh object and deleting the old one.
+ *
+ * <p>Thread-safe; a held lock is released by {@link #close()} (or lapses when its holder dies).
  */
 public final class RepositoryLock implements AutoCloseable {
+    /** Where lock objects live in a repository: {@code locks/<scope>/<object>.json}. */
+    public static final String LOCKS = "locks/";
+
     private static final Logger LOG = LoggerFactory.getLogger(RepositoryLock.class);
 
     private final StorageBackend storage;
@@ -60,11 +64,20 @@ public final class RepositoryLock implements AutoCloseable {
         });
     }
 
+    private static String prefix(String scope) {
+        return LOCKS + scope + "/";
+    }
+
     /**
-     * Takes the lock of a scope, waiting up to {@code wait} for a live holder to finish.
+     * Takes the lock of a scope, waiting up to {@code wait} for a live holder to finish, and
+     * renews it every third of {@code ttl} until it is closed.
      *
+     * @param scope what is locked, e.g. a target name (letters, digits, {@code . _ -})
+     * @param operation what the holder does, told to those who find the lock taken
+     * @param ttl how long the lock lasts unless renewed
      * @param onTakeover told of each stale lock removed, with a description of its holder
      * @throws RepositoryLockedException when a live holder still has it after {@code wait}
+     * @throws StorageException when the storage fails
      */
     public static RepositoryLock acquire(
             StorageBackend storage,
@@ -97,7 +110,7 @@ public final class RepositoryLock implements AutoCloseable {
     private Optional<LockInfo> tryAcquire(String operation, Consumer<String> onTakeover) {
         try {
             String mine = write(operation);
-            for (ObjectInfo o : storage.list(RepositoryLayout.lockPrefix(scope))) {
+            for (ObjectInfo o : storage.list(prefix(scope))) {
                 if (o.key().equals(mine)) {
                     continue;
                 }
@@ -135,7 +148,7 @@ public final class RepositoryLock implements AutoCloseable {
                 operation,
                 now,
                 now.plus(ttl));
-        String k = RepositoryLayout.lockPrefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
+        String k = prefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
         storage.createIfAbsent(k, Json.write(info));
         return k;
     }
@@ -190,7 +203,7 @@ public final class RepositoryLock implements AutoCloseable {
         RepositoryLock probe = new RepositoryLock(storage, "check", Duration.ZERO, clock);
         try {
             List<String> stale = new ArrayList<>();
-            for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+            for (ObjectInfo o : storage.list(LOCKS)) {
                 Optional<LockInfo> info = probe.read(o.key());
                 if (info.isEmpty() ? storage.stat(o.key()).isPresent() : probe.isStale(info.get())) {
                     stale.add(o.key());

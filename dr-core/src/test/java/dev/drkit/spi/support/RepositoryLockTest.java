@@ -1,11 +1,9 @@
-package dev.drkit.internal.repo;
+package dev.drkit.spi.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.RepositoryLockedException;
-import dev.drkit.spi.support.Hosts;
-import dev.drkit.spi.support.Json;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

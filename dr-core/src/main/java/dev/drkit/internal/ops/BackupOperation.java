@@ -1,0 +1,243 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.BackupResult;
+import dev.drkit.DrEvent;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.TargetSpec;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.internal.repo.ArtifactWriter;
+import dev.drkit.internal.repo.Repository;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.RepositoryLock;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A backup: streams a target's artifacts through compression and checksums into the
+ * repository under the target's lock, then writes the manifest; on failure removes what was
+ * written. Thread-safe.
+ */
+public final class BackupOperation {
+    private static final Logger LOG = LoggerFactory.getLogger(BackupOperation.class);
+    private static final String VERSION = Optional.ofNullable(
+                    BackupOperation.class.getPackage().getImplementationVersion())
+            .orElse("dev");
+
+    private final OperationContext ctx;
+    private final Repository repository;
+
+    public BackupOperation(OperationContext ctx) {
+        this.ctx = ctx;
+        this.repository = ctx.repository();
+    }
+
+    public BackupResult backup(TargetSpec spec) {
+        BackupTarget target = ctx.registry().target(spec.type()).create(spec.settings());
+        repository.initialise();
+        try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
+            return backupLocked(spec, target);
+        }
+    }
+
+    private BackupResult backupLocked(TargetSpec spec, BackupTarget target) {
+        Clock clock = ctx.clock();
+        Instant started = clock.instant();
+        String id = BackupIds.next(started);
+        ProgressMeter meter = ctx.meter("backup", spec.name());
+        Run run = new Run(spec.name(), id, meter);
+        ctx.emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
+        try {
+            target.backup(run);
+            List<ArtifactInfo> artifacts = run.finish();
+            meter.finish();
+            BackupManifest manifest = new BackupManifest(
+                    BackupManifest.FORMAT,
+                    id,
+                    spec.name(),
+                    target.type(),
+                    run.kind,
+                    run.parent,
+                    run.dependsOn,
+                    started,
+                    clock.instant(),
+                    VERSION,
+                    Hosts.name(),
+                    artifacts,
+                    run.metadata,
+                    repository.retainUntil());
+            repository.writeManifest(manifest, ctx.signer());
+            BackupResult result = new BackupResult(manifest);
+            ctx.emit(
+                    DrEvent.Type.BACKUP_SUCCEEDED,
+                    spec.name(),
+                    id,
+                    "backup " + id + " of " + spec.name()
+                            + (result.incomplete()
+                                    ? " stored, but incomplete: " + result.incompleteFileCount()
+                                            + " file(s) changed or vanished while they were copied"
+                                    : " complete"),
+                    Map.of(
+                            "rawBytes",
+                            manifest.rawSize(),
+                            "storedBytes",
+                            manifest.storedSize(),
+                            "incompleteFiles",
+                            result.incompleteFileCount()));
+            return result;
+        } catch (IOException | RuntimeException e) {
+            run.abort();
+            removeQuietly(spec.name(), id);
+            DrException error = ctx.asDrException(
+                    e,
+                    "backup of " + spec.name(),
+                    "reading its source",
+                    "check that the source is reachable and readable, then back it up again");
+            ctx.emit(
+                    DrEvent.Type.BACKUP_FAILED,
+                    spec.name(),
+                    id,
+                    error.getMessage(),
+                    Map.of("code", error.code().name()));
+            throw error;
+        }
+    }
+
+    private void removeQuietly(String target, String id) {
+        try {
+            repository.deleteBackup(target, id);
+        } catch (RuntimeException e) {
+            LOG.warn(
+                    "could not remove the objects of failed backup {}/{}; the next prune will: {}",
+                    target,
+                    id,
+                    e.getMessage());
+        }
+    }
+
+    /** What the target writes one backup through. */
+    private final class Run implements BackupContext {
+        private final String target;
+        private final String id;
+        private final ProgressMeter meter;
+        private final List<ArtifactWriter> writers = new CopyOnWriteArrayList<>();
+        private final Map<String, Object> metadata = new LinkedHashMap<>();
+        private final List<String> dependsOn = new CopyOnWriteArrayList<>();
+        private String kind = "full";
+        private String parent;
+        // the target's lock keeps the catalog still while the backup runs: it is read once
+        private Optional<BackupManifest> previous;
+
+        Run(String target, String id, ProgressMeter meter) {
+            this.target = target;
+            this.id = id;
+            this.meter = meter;
+        }
+
+        @Override
+        public String targetName() {
+            return target;
+        }
+
+        @Override
+        public String backupId() {
+            return id;
+        }
+
+        @Override
+        public OutputStream newArtifact(String name) throws IOException {
+            if (writers.stream().anyMatch(w -> w.name().equals(name))) {
+                throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
+            }
+            meter.artifact(name);
+            ArtifactWriter w = repository.newArtifact(target, id, name, ctx.codecs(), meter);
+            writers.add(w);
+            return w;
+        }
+
+        @Override
+        public synchronized void metadata(String key, Object value) {
+            metadata.put(key, value);
+        }
+
+        @Override
+        public void kind(String kind) {
+            this.kind = Objects.requireNonNull(kind, "kind");
+        }
+
+        @Override
+        public void parent(String backupId) {
+            this.parent = BackupIds.check(backupId);
+        }
+
+        @Override
+        public void dependsOn(String backupId) {
+            dependsOn.add(BackupIds.check(backupId));
+        }
+
+        @Override
+        public void expectBytes(long total) {
+            meter.total(total);
+        }
+
+        @Override
+        public synchronized Optional<BackupManifest> previous() {
+            if (previous == null) {
+                previous = repository.latest(target);
+            }
+            return previous;
+        }
+
+        @Override
+        public InputStream openArtifact(BackupManifest earlier, String name) throws IOException {
+            ArtifactInfo a = earlier.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + earlier.target() + "/" + earlier.id() + " has no artifact '" + name + "'"));
+            return repository.openDecoded(earlier, a, ctx.codecs(), null);
+        }
+
+        @Override
+        public FileArchive archive(String area) {
+            return ctx.archive(area);
+        }
+
+        @Override
+        public Clock clock() {
+            return ctx.clock();
+        }
+
+        List<ArtifactInfo> finish() {
+            if (writers.isEmpty()) {
+                throw new DrException(ErrorCode.TARGET, "target " + target + " produced no artifact");
+            }
+            List<ArtifactInfo> out = new ArrayList<>();
+            for (ArtifactWriter w : writers) {
+                out.add(w.info());
+            }
+            return out;
+        }
+
+        void abort() {
+            writers.forEach(ArtifactWriter::abort);
+        }
+    }
+}

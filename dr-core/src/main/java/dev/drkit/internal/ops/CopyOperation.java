@@ -1,0 +1,93 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.CopyResult;
+import dev.drkit.DrException;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.internal.repo.ArchiveArea;
+import dev.drkit.internal.repo.Repository;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.RepositoryLock;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A copy of backups of a target from this repository to another, checked byte for byte as it
+ * streams, with the archived files (WAL) they may need. Thread-safe.
+ */
+public final class CopyOperation {
+    private static final Logger LOG = LoggerFactory.getLogger(CopyOperation.class);
+
+    private final OperationContext ctx;
+    private final CatalogOperation catalog;
+
+    public CopyOperation(OperationContext ctx, CatalogOperation catalog) {
+        this.ctx = ctx;
+        this.catalog = catalog;
+    }
+
+    /**
+     * @param backupId the backup to copy, or null with {@code all} false for the newest
+     * @param all copy every complete backup of the target
+     * @param destination the other repository's storage (not closed)
+     */
+    public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
+        List<BackupManifest> backups = all ? catalog.list(target) : List.of(catalog.manifest(target, backupId));
+        Repository from = ctx.repository();
+        Repository to = Repository.open(destination, ctx.clock().instant()); // after the source proved to be one
+        List<String> copied = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        long bytes = 0;
+        ProgressMeter meter = ctx.meter("copy", target);
+        meter.total(backups.stream().mapToLong(BackupManifest::storedSize).sum());
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                destination,
+                BackupIds.checkTargetName(target),
+                "copy",
+                ctx.config().lockTtl(),
+                ctx.config().lockWait(),
+                ctx.clock(),
+                holder -> {})) {
+            for (BackupManifest m : backups) {
+                if (to.hasSoundManifest(m.target(), m.id())) {
+                    skipped.add(m.id());
+                } else {
+                    bytes += to.copyFrom(from, m);
+                    copied.add(m.id());
+                }
+                meter.add(m.storedSize());
+            }
+            long archived = 0;
+            for (String area : archiveAreas(backups)) { // e.g. the WAL the copied base backups need
+                var n = ArchiveArea.of(from, area, ctx.codecs()).copyTo(to);
+                archived += n.files();
+                bytes += n.bytes();
+            }
+            meter.finish();
+            return new CopyResult(to.describe(), copied, skipped, bytes, archived);
+        } catch (IOException e) {
+            throw from.storageError("copying the archive of " + target + " to " + to.describe(), e);
+        }
+    }
+
+    private Set<String> archiveAreas(List<BackupManifest> backups) {
+        Set<String> areas = new TreeSet<>();
+        for (String type : backups.stream().map(BackupManifest::type).distinct().toList()) {
+            try {
+                areas.addAll(ctx.targetOfType(type).archiveAreas());
+            } catch (DrException e) {
+                LOG.warn(
+                        "copied backups of type {} without the files they may need besides (such as WAL): {}",
+                        type,
+                        e.getMessage());
+            }
+        }
+        return areas;
+    }
+}

@@ -1,0 +1,208 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.DrEvent;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.DrKitConfig;
+import dev.drkit.DrListener;
+import dev.drkit.Settings;
+import dev.drkit.StorageException;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.internal.registry.ProviderRegistry;
+import dev.drkit.internal.repo.ArchiveArea;
+import dev.drkit.internal.repo.Repository;
+import dev.drkit.internal.repo.StreamCodecs;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.StorageIOException;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.RepositoryLock;
+import dev.drkit.spi.support.StorageFailures;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.time.Clock;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every operation of one kit shares: the configuration, the providers, the repository
+ * and its storage, the codecs, the clock, and the listeners events and progress go to; with
+ * the helpers the operations have in common (locks, meters, events, error translation).
+ * Thread-safe.
+ */
+public final class OperationContext {
+    private static final Logger LOG = LoggerFactory.getLogger(OperationContext.class);
+
+    private final DrKitConfig config;
+    private final ProviderRegistry registry;
+    private final StorageBackend storage;
+    private final Repository repository;
+    private final StreamCodecs codecs;
+    private final ManifestSigner signer;
+    private final Clock clock;
+    private final List<DrListener> listeners;
+
+    /**
+     * @param storage the repository's storage, the one {@code repository} is attached to
+     * @param signer signs new manifests; null for none
+     */
+    public OperationContext(
+            DrKitConfig config,
+            ProviderRegistry registry,
+            StorageBackend storage,
+            Repository repository,
+            StreamCodecs codecs,
+            ManifestSigner signer,
+            Clock clock,
+            Collection<DrListener> listeners) {
+        this.config = config;
+        this.registry = registry;
+        this.storage = storage;
+        this.repository = repository;
+        this.codecs = codecs;
+        this.signer = signer;
+        this.clock = clock;
+        this.listeners = new CopyOnWriteArrayList<>(listeners);
+    }
+
+    /** Opens the storage a configuration names, with the storage provider of its URI scheme. */
+    public static StorageBackend openStorage(ProviderRegistry registry, DrKitConfig cfg) {
+        URI uri = cfg.repositoryUri();
+        try {
+            return registry.storage(uri.getScheme()).create(uri, cfg.storageSettings());
+        } catch (IOException e) {
+            throw new StorageException(
+                    "opening repository " + DrKitConfig.redact(cfg.repository()) + " failed: " + e.getMessage()
+                            + "; check that it is reachable and writable",
+                    e,
+                    StorageFailures.classify(e).retryable());
+        }
+    }
+
+    public DrKitConfig config() {
+        return config;
+    }
+
+    public ProviderRegistry registry() {
+        return registry;
+    }
+
+    public StorageBackend storage() {
+        return storage;
+    }
+
+    public Repository repository() {
+        return repository;
+    }
+
+    public StreamCodecs codecs() {
+        return codecs;
+    }
+
+    public ManifestSigner signer() {
+        return signer;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public void addListener(DrListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** A target of a type with default settings, for what a type knows beyond one backup. */
+    public BackupTarget targetOfType(String type) {
+        return registry.target(type).create(Settings.empty());
+    }
+
+    /** An archive area of the repository, stored with this kit's codecs. */
+    public FileArchive archive(String area) {
+        return ArchiveArea.of(repository, area, codecs);
+    }
+
+    /** The repository lock of a target for an operation, waiting as configured. */
+    public RepositoryLock lock(String target, String operation) {
+        return RepositoryLock.acquire(
+                storage,
+                BackupIds.checkTargetName(target),
+                operation,
+                config.lockTtl(),
+                config.lockWait(),
+                clock,
+                holder -> emit(
+                        DrEvent.Type.STALE_LOCK_TAKEN_OVER,
+                        target,
+                        null,
+                        "took over stale lock of " + holder,
+                        Map.of()));
+    }
+
+    /** A progress meter whose reports go to the listeners. */
+    public ProgressMeter meter(String operation, String target) {
+        return new ProgressMeter(operation, target, clock, p -> {
+            for (DrListener l : listeners) {
+                try {
+                    l.onProgress(p);
+                } catch (RuntimeException e) {
+                    LOG.warn("drkit listener {} failed on progress: {}", l, e.toString());
+                }
+            }
+        });
+    }
+
+    /** Sends an event, stamped now, to the listeners; a failing listener is logged and passed over. */
+    public void emit(DrEvent.Type type, String target, String id, String message, Map<String, Object> details) {
+        DrEvent event = new DrEvent(type, target, id, clock.instant(), message, details);
+        for (DrListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("drkit listener {} failed on event {}: {}", l, event.type(), e.toString());
+            }
+        }
+    }
+
+    /** A failure as a {@link DrException}; every I/O failure counts as the repository's. */
+    public DrException asDrException(Exception e, String doing) {
+        return asDrException(e, doing, null, null);
+    }
+
+    /**
+     * A failure as a {@link DrException}.
+     *
+     * @param targetSide what the target does on its own side ("reading its source"), when an I/O failure
+     *        that is not the repository's is the target's; null takes every I/O failure for the repository's
+     * @param advice what to do about a failure of the target's side
+     */
+    public DrException asDrException(Exception e, String doing, String targetSide, String advice) {
+        if (e instanceof DrException) {
+            return (DrException) e;
+        }
+        if (e instanceof UncheckedIOException) {
+            e = ((UncheckedIOException) e).getCause();
+        }
+        if (e instanceof IOException) {
+            // the repository's storage throws StorageIOExceptions only (ClassifiedStorage), so any other
+            // I/O failure comes from the target's side: its source, its destination
+            StorageIOException failure = StorageFailures.find(e);
+            if (failure != null || targetSide == null) {
+                return repository.storageError(doing, failure != null ? failure : (IOException) e);
+            }
+            return new DrException(
+                    ErrorCode.TARGET,
+                    doing + " failed while " + targetSide + ": " + StorageFailures.describe((IOException) e) + "; "
+                            + advice,
+                    e);
+        }
+        return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
+    }
+}

@@ -1,0 +1,272 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.DamagedBackup;
+import dev.drkit.DrEvent;
+import dev.drkit.PruneResult;
+import dev.drkit.RetentionPlan;
+import dev.drkit.internal.repo.Repository;
+import dev.drkit.spi.RetentionPolicy;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.RepositoryLock;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A prune: plans retention per target keeping what kept backups depend on, deletes the
+ * expired backups, removes incomplete ones left by interrupted runs, and lets each target
+ * type prune its archived files (WAL). Thread-safe.
+ */
+public final class PruneOperation {
+    private static final Logger LOG = LoggerFactory.getLogger(PruneOperation.class);
+    private static final Repository.Catalog NO_BACKUPS = new Repository.Catalog(List.of(), List.of(), Map.of());
+
+    private final OperationContext ctx;
+    private final Repository repository;
+
+    public PruneOperation(OperationContext ctx) {
+        this.ctx = ctx;
+        this.repository = ctx.repository();
+    }
+
+    /** Prunes one target, or every target when {@code target} is null; a dry run only plans. */
+    public PruneResult prune(String target, RetentionPolicy policy, boolean dryRun) {
+        Objects.requireNonNull(policy, "policy");
+        repository.requireExisting();
+        // every manifest is read once: under a target's lock its listing is read again, since a
+        // backup that finished in between must count, and only manifests not read yet are read
+        Map<String, Repository.Catalog> catalogs = new LinkedHashMap<>();
+        for (String t : repository.targets()) {
+            catalogs.put(t, repository.catalog(t));
+        }
+        List<String> targets =
+                target == null ? List.copyOf(catalogs.keySet()) : List.of(BackupIds.checkTargetName(target));
+        Map<String, List<DamagedBackup>> damaged = damaged(catalogs);
+        Map<String, List<BackupManifest>> backups = new LinkedHashMap<>();
+        catalogs.forEach((t, c) -> backups.put(t, c.backups()));
+        Map<String, RetentionPlan> plans = new LinkedHashMap<>();
+        Map<String, List<String>> deleted = new LinkedHashMap<>();
+        Map<String, List<String>> incomplete = new LinkedHashMap<>();
+        Map<String, List<String>> archive = new LinkedHashMap<>();
+        for (String t : targets) {
+            if (dryRun) {
+                Repository.Catalog catalog = catalogs.getOrDefault(t, NO_BACKUPS);
+                RetentionPlan plan = plan(catalog, policy);
+                plans.put(t, plan);
+                deleted.put(
+                        t,
+                        plan.expired().stream()
+                                .map(RetentionPlan.Decision::backupId)
+                                .toList());
+                incomplete.put(t, List.copyOf(catalog.incomplete().keySet()));
+                archive.put(
+                        t, damaged.isEmpty() ? pruneArchive(t, backups, Set.copyOf(deleted.get(t)), true) : List.of());
+                continue;
+            }
+            try (RepositoryLock lock = ctx.lock(t, "prune")) {
+                Repository.Catalog catalog = repository.catalog(
+                        t, catalogs.getOrDefault(t, NO_BACKUPS).backups());
+                incomplete.put(t, removeIncomplete(t, catalog));
+                RetentionPlan plan = plan(catalog, policy);
+                plans.put(t, plan);
+                List<String> gone = new ArrayList<>();
+                for (RetentionPlan.Decision d : plan.expired()) {
+                    repository.deleteBackup(t, d.backupId());
+                    gone.add(d.backupId());
+                    ctx.emit(
+                            DrEvent.Type.BACKUP_EXPIRED,
+                            t,
+                            d.backupId(),
+                            "expired backup " + d.backupId(),
+                            Map.of("reasons", d.reasons()));
+                }
+                deleted.put(t, gone);
+                backups.put(
+                        t,
+                        catalog.backups().stream()
+                                .filter(m -> !gone.contains(m.id()))
+                                .toList());
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, backups, Set.of(), false) : List.of());
+            }
+        }
+        if (!dryRun) {
+            try {
+                ctx.storage().cleanIncompleteUploads(Duration.ofDays(1));
+            } catch (IOException e) {
+                LOG.warn("could not clean up incomplete uploads: {}", e.getMessage());
+            }
+        }
+        return new PruneResult(dryRun, plans, deleted, incomplete, archive, damaged);
+    }
+
+    private static Map<String, List<DamagedBackup>> damaged(Map<String, Repository.Catalog> catalogs) {
+        Map<String, List<DamagedBackup>> damaged = new LinkedHashMap<>();
+        catalogs.forEach((t, c) -> {
+            List<DamagedBackup> d = c.damaged();
+            if (!d.isEmpty()) {
+                damaged.put(t, d);
+                LOG.warn(
+                        "prune leaves {} damaged backup(s) of {} as they are and prunes no archived files while "
+                                + "they exist: {}",
+                        d.size(),
+                        t,
+                        d.stream().map(DamagedBackup::id).toList());
+            }
+        });
+        return damaged;
+    }
+
+    /**
+     * Lets the target type remove archived files (WAL) that no kept backup of that type needs.
+     *
+     * @param backups the backups of every target as they stand
+     * @param expiring backups of {@code target} in {@code backups} that count as gone
+     */
+    private List<String> pruneArchive(
+            String target, Map<String, List<BackupManifest>> backups, Set<String> expiring, boolean dryRun) {
+        List<BackupManifest> own = backups.getOrDefault(target, List.of());
+        if (own.isEmpty()) {
+            return List.of(); // nothing kept: the archive stays as it is rather than emptied
+        }
+        String type = own.get(0).type();
+        List<BackupManifest> kept = new ArrayList<>();
+        backups.forEach((t, list) -> {
+            for (BackupManifest m : list) {
+                if (m.type().equals(type) && !(t.equals(target) && expiring.contains(m.id()))) {
+                    kept.add(m);
+                }
+            }
+        });
+        if (kept.isEmpty()) {
+            return List.of();
+        }
+        try {
+            return ctx.targetOfType(type).pruneArchive(kept, ctx::archive, dryRun);
+        } catch (IOException e) {
+            throw repository.storageError("pruning the archive of " + target, e);
+        } catch (RuntimeException e) {
+            // one odd manifest (a foreign type, bad metadata) must not stop pruning the others
+            LOG.warn("could not prune the archive of {}: {}", target, e.getMessage());
+            return List.of();
+        }
+    }
+
+    /** The retention plan for a target, with every dependency of a kept backup kept too. */
+    public RetentionPlan planWithDependencies(String target, RetentionPolicy policy) {
+        return plan(repository.catalog(target), policy);
+    }
+
+    private RetentionPlan plan(Repository.Catalog catalog, RetentionPolicy policy) {
+        List<BackupManifest> manifests = catalog.backups();
+        // a damaged backup cannot say what it needs: nothing older than the newest damaged one goes
+        String newestDamaged = catalog.damaged().stream()
+                .map(DamagedBackup::id)
+                .max(String::compareTo)
+                .orElse(null);
+        RetentionPlan plan = policy.plan(manifests, ctx.clock());
+        Map<String, BackupManifest> byId = new LinkedHashMap<>();
+        manifests.forEach(m -> byId.put(m.id(), m));
+        Set<String> kept = new HashSet<>();
+        plan.kept().forEach(d -> kept.add(d.backupId()));
+        Map<String, Instant> locked = objectLocked(plan, byId, kept);
+        Map<String, List<String>> neededBy = keepDependencies(byId, kept);
+        List<RetentionPlan.Decision> decisions = new ArrayList<>();
+        for (RetentionPlan.Decision d : plan.decisions()) {
+            List<String> deps = neededBy.get(d.backupId());
+            if (!d.keep() && locked.containsKey(d.backupId())) {
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(),
+                        d.time(),
+                        true,
+                        List.of("immutable until " + locked.get(d.backupId()) + " (Object Lock)")));
+            } else if (!d.keep() && deps != null) {
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(), d.time(), true, List.of("needed by kept backup " + String.join(", ", deps))));
+            } else if (!d.keep() && newestDamaged != null && d.backupId().compareTo(newestDamaged) < 0) {
+                decisions.add(new RetentionPlan.Decision(
+                        d.backupId(),
+                        d.time(),
+                        true,
+                        List.of("older than damaged backup " + newestDamaged + ", which may need it")));
+            } else {
+                decisions.add(d);
+            }
+        }
+        return new RetentionPlan(plan.policy(), decisions);
+    }
+
+    /** The expired backups the storage would refuse to delete yet, with until when; they join {@code kept}. */
+    private Map<String, Instant> objectLocked(RetentionPlan plan, Map<String, BackupManifest> byId, Set<String> kept) {
+        Instant now = ctx.clock().instant();
+        Map<String, Instant> locked = new HashMap<>();
+        for (RetentionPlan.Decision d : plan.expired()) {
+            BackupManifest m = byId.get(d.backupId());
+            Instant until = m == null ? null : repository.lockedUntil(m);
+            if (until != null && until.isAfter(now)) {
+                locked.put(d.backupId(), until);
+                kept.add(d.backupId());
+            }
+        }
+        return locked;
+    }
+
+    /** Adds to {@code kept} what its backups need, transitively; says which kept backups need each. */
+    private Map<String, List<String>> keepDependencies(Map<String, BackupManifest> byId, Set<String> kept) {
+        Map<String, List<String>> neededBy = new LinkedHashMap<>();
+        List<String> queue = new ArrayList<>(kept);
+        while (!queue.isEmpty()) {
+            BackupManifest m = byId.get(queue.remove(queue.size() - 1));
+            if (m == null) {
+                continue;
+            }
+            for (String dep : dependencies(m)) {
+                neededBy.computeIfAbsent(dep, k -> new ArrayList<>()).add(m.id());
+                if (kept.add(dep)) {
+                    queue.add(dep);
+                }
+            }
+        }
+        return neededBy;
+    }
+
+    /** What a backup needs besides itself: its type's answer, or its recorded parent and dependencies. */
+    private List<String> dependencies(BackupManifest m) {
+        try {
+            return ctx.targetOfType(m.type()).dependencies(m);
+        } catch (RuntimeException e) {
+            LOG.warn(
+                    "backup {}/{} is of type {}, which this drkit cannot read ({}); keeping what it records it "
+                            + "needs",
+                    m.target(),
+                    m.id(),
+                    m.type(),
+                    e.getMessage());
+            List<String> deps = new ArrayList<>(m.dependsOn());
+            if (m.parent() != null) {
+                deps.add(m.parent());
+            }
+            return deps;
+        }
+    }
+
+    private List<String> removeIncomplete(String target, Repository.Catalog catalog) {
+        List<String> removed = new ArrayList<>();
+        for (String id : catalog.incomplete().keySet()) {
+            repository.deleteBackup(target, id);
+            removed.add(id);
+            ctx.emit(DrEvent.Type.INCOMPLETE_BACKUP_REMOVED, target, id, "removed incomplete backup " + id, Map.of());
+        }
+        return removed;
+    }
+}

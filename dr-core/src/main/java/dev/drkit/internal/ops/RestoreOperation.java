@@ -1,0 +1,112 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.DrEvent;
+import dev.drkit.DrException;
+import dev.drkit.RestoreRequest;
+import dev.drkit.RestoreResult;
+import dev.drkit.Settings;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.RestoreContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Map;
+
+/** A restore of a backup into the destination its request names. Thread-safe. */
+public final class RestoreOperation {
+    private final OperationContext ctx;
+    private final CatalogOperation catalog;
+
+    public RestoreOperation(OperationContext ctx, CatalogOperation catalog) {
+        this.ctx = ctx;
+        this.catalog = catalog;
+    }
+
+    public RestoreResult restore(RestoreRequest request) {
+        BackupManifest m = catalog.manifest(request.target(), request.backupId());
+        BackupTarget target = ctx.targetOfType(m.type());
+        long start = System.nanoTime();
+        ProgressMeter meter = ctx.meter("restore", request.target());
+        meter.total(m.rawSize());
+        ctx.emit(DrEvent.Type.RESTORE_STARTED, m.target(), m.id(), "restore of " + m.id() + " started", Map.of());
+        try {
+            target.restore(new Run(m, request, meter));
+            meter.finish();
+        } catch (IOException | RuntimeException e) {
+            DrException error = ctx.asDrException(
+                    e,
+                    "restore of " + m.target() + "/" + m.id(),
+                    "writing its destination",
+                    "check that the destination is reachable, writable and has space, " + "then restore again");
+            ctx.emit(DrEvent.Type.RESTORE_FAILED, m.target(), m.id(), error.getMessage(), Map.of());
+            throw error;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        ctx.emit(
+                DrEvent.Type.RESTORE_SUCCEEDED,
+                m.target(),
+                m.id(),
+                "restore of " + m.id() + " complete",
+                Map.of("seconds", took.toMillis() / 1000.0));
+        return new RestoreResult(m.target(), m.id(), meter.snapshot().bytesDone(), took);
+    }
+
+    /** What the target reads one restore through. */
+    private final class Run implements RestoreContext {
+        private final BackupManifest manifest;
+        private final RestoreRequest request;
+        private final ProgressMeter meter;
+
+        Run(BackupManifest manifest, RestoreRequest request, ProgressMeter meter) {
+            this.manifest = manifest;
+            this.request = request;
+            this.meter = meter;
+        }
+
+        @Override
+        public BackupManifest manifest() {
+            return manifest;
+        }
+
+        @Override
+        public InputStream openArtifact(String name) throws IOException {
+            ArtifactInfo a = manifest.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + manifest.target() + "/" + manifest.id() + " has no artifact '" + name + "'"));
+            meter.artifact(name);
+            return ctx.repository().openDecoded(manifest, a, ctx.codecs(), meter);
+        }
+
+        @Override
+        public InputStream openArtifact(String backupId, String name) throws IOException {
+            if (!backupId.equals(manifest.parent()) && !manifest.dependsOn().contains(backupId)) {
+                throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
+            }
+            BackupManifest other = catalog.manifest(manifest.target(), backupId);
+            ArtifactInfo a = other.artifact(name)
+                    .orElseThrow(() -> new BackupNotFoundException(
+                            "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
+            return ctx.repository().openDecoded(other, a, ctx.codecs(), meter);
+        }
+
+        @Override
+        public Settings options() {
+            return request.options();
+        }
+
+        @Override
+        public FileArchive archive(String area) {
+            return ctx.archive(area);
+        }
+
+        @Override
+        public boolean force() {
+            return request.force();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package dev.drkit.internal.ops;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.DrEvent;
+import dev.drkit.Settings;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.internal.pipeline.ProgressMeter;
+import dev.drkit.internal.repo.VerificationLog;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.VerifierProvider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A verification of one backup by every verifier of a level and below that applies to its
+ * type, recorded in the repository for status. Thread-safe.
+ */
+public final class VerifyOperation {
+    private static final Logger LOG = LoggerFactory.getLogger(VerifyOperation.class);
+
+    private final OperationContext ctx;
+    private final CatalogOperation catalog;
+
+    public VerifyOperation(OperationContext ctx, CatalogOperation catalog) {
+        this.ctx = ctx;
+        this.catalog = catalog;
+    }
+
+    /** Problems in the backup are in the report, not thrown. */
+    public VerifyReport verify(String target, String backupId, VerifyLevel level, Settings options) {
+        BackupManifest m = catalog.manifest(target, backupId);
+        List<VerifierProvider> providers = ctx.registry().verifiers(m.type(), level);
+        List<VerificationResult> results = new ArrayList<>();
+        ProgressMeter meter = ctx.meter("verify", target);
+        Run run = new Run(m, options, meter);
+        for (VerifierProvider p : providers) {
+            try {
+                results.add(p.create(options).verify(run));
+            } catch (IOException e) {
+                throw ctx.asDrException(e, "verifying " + target + "/" + m.id() + " with " + p.name());
+            }
+        }
+        meter.finish();
+        VerifyReport report = new VerifyReport(target, m.id(), level, results);
+        record(report, results);
+        ctx.emit(
+                report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED,
+                target,
+                m.id(),
+                report.passed()
+                        ? "backup " + m.id() + " verified at level " + level
+                        : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
+                Map.of("level", level.name()));
+        return report;
+    }
+
+    private void record(VerifyReport report, List<VerificationResult> results) {
+        try {
+            new VerificationLog(ctx.storage())
+                    .record(
+                            report,
+                            ctx.clock().instant(),
+                            results.stream()
+                                            .mapToLong(r -> r.duration().toMillis())
+                                            .sum()
+                                    / 1000.0);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn(
+                    "could not record the verification of {}/{} in the repository (status will not show it): {}",
+                    report.target(),
+                    report.backupId(),
+                    e.toString());
+        }
+    }
+
+    /** What the verifiers read one backup through. */
+    private final class Run implements VerificationContext {
+        private final BackupManifest manifest;
+        private final Settings options;
+        private final ProgressMeter meter;
+
+        Run(BackupManifest manifest, Settings options, ProgressMeter meter) {
+            this.manifest = manifest;
+            this.options = options;
+            this.meter = meter;
+        }
+
+        @Override
+        public FileArchive archive(String area) {
+            return ctx.archive(area);
+        }
+
+        @Override
+        public BackupManifest manifest() {
+            return manifest;
+        }
+
+        @Override
+        public InputStream openStored(ArtifactInfo artifact) throws IOException {
+            return ctx.repository().openStored(manifest, artifact);
+        }
+
+        @Override
+        public InputStream openDecoded(ArtifactInfo artifact) throws IOException {
+            return ctx.repository().openDecoded(manifest, artifact, ctx.codecs(), meter);
+        }
+
+        @Override
+        public byte[] checksumFile(ArtifactInfo artifact) throws IOException {
+            return ctx.repository().checksumFile(manifest, artifact);
+        }
+
+        @Override
+        public Settings options() {
+            return options;
+        }
+    }
+}
