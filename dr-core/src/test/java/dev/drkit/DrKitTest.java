@@ -11,6 +11,9 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.Verifier;
+import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
@@ -105,6 +108,59 @@ class DrKitTest {
         @Override
         public BackupTarget create(Settings settings) {
             return new MemoryTarget(settings);
+        }
+    }
+
+    /** A verifier whose own work fails (its scratch server resets the connection). */
+    static final class BrokenScratchVerifier implements VerifierProvider {
+        @Override
+        public String name() {
+            return "broken-scratch";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.RESTORE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return true;
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new Verifier() {
+                @Override
+                public String name() {
+                    return "broken-scratch";
+                }
+
+                @Override
+                public VerificationResult verify(VerificationContext context) throws IOException {
+                    throw new SocketException("Connection reset");
+                }
+            };
+        }
+    }
+
+    @Test
+    void aVerifiersOwnIoFailureIsTheVerifiersNotTheRepositorysStorage() {
+        List<DrEvent> events = new ArrayList<>();
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
+                .register(new BrokenScratchVerifier())
+                .build()) {
+            BackupResult r = kit.backup(spec("content", "abc"));
+            assertThatThrownBy(() -> kit.verify("mem", r.id(), VerifyLevel.RESTORE))
+                    .isInstanceOfSatisfying(DrException.class, e -> {
+                        assertThat(e.code()).isEqualTo(DrException.ErrorCode.TARGET);
+                        assertThat(e).isNotInstanceOf(StorageException.class);
+                    })
+                    .hasMessageContaining("broken-scratch")
+                    .hasMessageContaining("Connection reset")
+                    .hasMessageNotContaining("repository's storage");
         }
     }
 

@@ -46,7 +46,13 @@ public final class VerifyOperation {
             try {
                 results.add(p.create(options).verify(run));
             } catch (IOException e) {
-                throw ctx.asDrException(e, "verifying " + target + "/" + m.id() + " with " + p.name());
+                // the repository's failures are StorageIOExceptions; any other is the verifier's own
+                // work failing (a scratch server, a temporary file), not the repository's storage
+                throw ctx.asDrException(
+                        e,
+                        "verifying " + target + "/" + m.id() + " with " + p.name(),
+                        "doing its own work (a scratch server or temporary files)",
+                        "check what the verifier needs (its tools, free ports, temporary space), then verify again");
             }
         }
         meter.finish();
