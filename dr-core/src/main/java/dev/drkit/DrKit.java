@@ -13,6 +13,7 @@ import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.registry.ProviderRegistry;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.internal.repo.StreamCodecs;
+import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.DecryptionStage;
 import dev.drkit.spi.EncryptionStage;
@@ -24,11 +25,13 @@ import dev.drkit.spi.RetentionPolicyProvider;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import dev.drkit.spi.VerifierProvider;
+import dev.drkit.spi.support.BackupIds;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -92,7 +95,11 @@ public final class DrKit implements AutoCloseable {
         // nothing is read or created yet: reading operations need an existing repository,
         // writing ones create it (see Repository#requireExisting and #initialise)
         this.repository = Repository.attach(storage, b.clock).trust(b.trusted);
-        this.ctx = new OperationContext(cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners);
+        Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
+        b.specs.forEach((name, spec) ->
+                configured.put(name, registry.target(spec.type()).create(spec.settings())));
+        this.ctx = new OperationContext(
+                cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners, configured);
         this.catalog = new CatalogOperation(ctx);
         this.backups = new BackupOperation(ctx);
         this.restores = new RestoreOperation(ctx, catalog);
@@ -151,6 +158,17 @@ public final class DrKit implements AutoCloseable {
      */
     public BackupResult backup(TargetSpec spec) {
         return backups.backup(spec);
+    }
+
+    /**
+     * Backs up the target configured under {@code name} with {@link Builder#target(String,
+     * BackupTarget)} or {@link Builder#target(TargetSpec)}; restores of its backups use the same
+     * target instance.
+     *
+     * @throws ConfigException when no target is configured under that name
+     */
+    public BackupResult backup(String name) {
+        return backups.backup(name);
     }
 
     /** Complete backups of one target (or of every target when null), oldest first. */
@@ -299,6 +317,8 @@ public final class DrKit implements AutoCloseable {
         private StorageBackend storage;
         private final List<Object> providers = new ArrayList<>();
         private final List<DrListener> listeners = new ArrayList<>();
+        private final Map<String, BackupTarget> targets = new LinkedHashMap<>();
+        private final Map<String, TargetSpec> specs = new LinkedHashMap<>();
         private boolean discover = true;
         private ClassLoader classLoader = DrKit.class.getClassLoader();
         private Clock clock = Clock.systemUTC();
@@ -375,6 +395,35 @@ public final class DrKit implements AutoCloseable {
                 throw new IllegalArgumentException(provider.getClass().getName() + " is not a drkit provider");
             }
             providers.add(provider);
+            return this;
+        }
+
+        /**
+         * Configures a target the host built itself (around its own client, connection pool or
+         * DataSource) under a name: {@link DrKit#backup(String)} backs it up, and restores of that
+         * name's backups go through this same instance.
+         */
+        public Builder target(String name, BackupTarget target) {
+            BackupIds.checkTargetName(name);
+            Objects.requireNonNull(target, "target");
+            if (targets.containsKey(name) || specs.containsKey(name)) {
+                throw new IllegalArgumentException("a target named '" + name + "' is configured already");
+            }
+            targets.put(name, target);
+            return this;
+        }
+
+        /**
+         * Configures a target from its settings, created once by its type's provider when the kit is
+         * built (so that invalid settings fail then): {@link DrKit#backup(String)} backs it up, and
+         * restores of that name's backups go through the same instance.
+         */
+        public Builder target(TargetSpec spec) {
+            Objects.requireNonNull(spec, "spec");
+            if (targets.containsKey(spec.name()) || specs.containsKey(spec.name())) {
+                throw new IllegalArgumentException("a target named '" + spec.name() + "' is configured already");
+            }
+            specs.put(spec.name(), spec);
             return this;
         }
 

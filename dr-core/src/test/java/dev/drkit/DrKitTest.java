@@ -164,6 +164,87 @@ class DrKitTest {
         }
     }
 
+    /** A target the host builds itself, which remembers what it restored. */
+    static class HostTarget implements BackupTarget {
+        final String source;
+        final List<String> restored = new ArrayList<>();
+
+        HostTarget(String source) {
+            this.source = source;
+        }
+
+        @Override
+        public String type() {
+            return "memory";
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return EnumSet.of(Capability.FULL);
+        }
+
+        @Override
+        public void backup(BackupContext context) throws IOException {
+            try (OutputStream out = context.newArtifact("data.bin")) {
+                out.write(source.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+
+        @Override
+        public void restore(RestoreContext context) throws IOException {
+            try (InputStream in = context.openArtifact("data.bin")) {
+                restored.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    @Test
+    void aConfiguredTargetBacksUpAndRestoresThroughTheSameInstance() {
+        HostTarget hosts = new HostTarget("from the host's own client");
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
+                .target("orders", hosts)
+                .build()) {
+            BackupResult r = kit.backup("orders");
+            assertThat(r.manifest().type()).isEqualTo("memory");
+            MemoryTarget.RESTORED.clear();
+            kit.restore(RestoreRequest.latest("orders", Settings.empty()));
+            assertThat(hosts.restored).containsExactly("from the host's own client");
+            assertThat(MemoryTarget.RESTORED)
+                    .as("no second, unconfigured instance")
+                    .isEmpty();
+
+            assertThatThrownBy(() -> kit.backup("nobody"))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("'nobody'")
+                    .hasMessageContaining("DrKit.Builder.target");
+        }
+    }
+
+    @Test
+    void aConfiguredTargetOfAnotherTypeRefusesToRestoreABackupOfThatName() {
+        try (DrKit kit = kit(new ArrayList<>())) {
+            kit.backup(spec("content", "abc")); // target "mem", type memory
+        }
+        BackupTarget other = new HostTarget("x") {
+            @Override
+            public String type() {
+                return "files";
+            }
+        };
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
+                .target("mem", other)
+                .build()) {
+            assertThatThrownBy(() -> kit.restore(RestoreRequest.latest("mem", Settings.empty())))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("configured as a files target")
+                    .hasMessageContaining("of type memory");
+        }
+    }
+
     private DrKit kit(List<DrEvent> events) {
         return DrKit.builder()
                 .repository(dir.resolve("repo").toString())

@@ -4,9 +4,11 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArtifactWriter;
@@ -52,7 +54,18 @@ public final class BackupOperation {
     }
 
     public BackupResult backup(TargetSpec spec) {
-        BackupTarget target = ctx.registry().target(spec.type()).create(spec.settings());
+        return backup(spec, ctx.registry().target(spec.type()).create(spec.settings()));
+    }
+
+    /** Backs up the target the host configured under {@code name}. */
+    public BackupResult backup(String name) {
+        BackupTarget target = ctx.configured(name)
+                .orElseThrow(() -> new ConfigException("no target is configured under the name '" + name
+                        + "'; configure it with DrKit.Builder.target, or back up a TargetSpec"));
+        return backup(new TargetSpec(name, target.type(), Settings.empty()), target);
+    }
+
+    private BackupResult backup(TargetSpec spec, BackupTarget target) {
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
             return backupLocked(spec, target);

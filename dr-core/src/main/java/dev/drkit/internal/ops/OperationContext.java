@@ -1,5 +1,7 @@
 package dev.drkit.internal.ops;
 
+import dev.drkit.BackupManifest;
+import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
@@ -28,6 +30,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +44,7 @@ import org.slf4j.LoggerFactory;
 public final class OperationContext {
     private static final Logger LOG = LoggerFactory.getLogger(OperationContext.class);
 
+    private final Map<String, BackupTarget> configured;
     private final DrKitConfig config;
     private final ProviderRegistry registry;
     private final StorageBackend storage;
@@ -62,7 +66,9 @@ public final class OperationContext {
             StreamCodecs codecs,
             ManifestSigner signer,
             Clock clock,
-            Collection<DrListener> listeners) {
+            Collection<DrListener> listeners,
+            Map<String, BackupTarget> configured) {
+        this.configured = Map.copyOf(configured);
         this.config = config;
         this.registry = registry;
         this.storage = storage;
@@ -122,6 +128,29 @@ public final class OperationContext {
     /** A target of a type with default settings, for what a type knows beyond one backup. */
     public BackupTarget targetOfType(String type) {
         return registry.target(type).create(Settings.empty());
+    }
+
+    /** The target the host configured under this name, if any. */
+    public Optional<BackupTarget> configured(String name) {
+        return Optional.ofNullable(configured.get(name));
+    }
+
+    /**
+     * The target that restores (or otherwise reads back) a backup: the one configured under the
+     * backup's target name, so that a host's own client or DataSource serves restores too, else
+     * one of the backup's type, which takes its defaults from what the backup recorded.
+     */
+    public BackupTarget targetFor(BackupManifest m) {
+        BackupTarget t = configured.get(m.target());
+        if (t == null) {
+            return targetOfType(m.type());
+        }
+        if (!t.type().equals(m.type())) {
+            throw new ConfigException("target '" + m.target() + "' is configured as a " + t.type()
+                    + " target, but backup " + m.id() + " is of type " + m.type()
+                    + "; restore it under a target name configured for " + m.type() + ", or with none");
+        }
+        return t;
     }
 
     /** An archive area of the repository, stored with this kit's codecs. */
