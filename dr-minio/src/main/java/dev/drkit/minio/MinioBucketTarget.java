@@ -290,6 +290,15 @@ public final class MinioBucketTarget implements BackupTarget {
             out.write(Json.write(index));
         }
         context.metadata("buckets", buckets);
+        if (hostClient == null) {
+            // where the buckets were: a restore goes back there unless told otherwise (no credentials)
+            URI endpoint = URI.create(settings.get("endpoint").orElseThrow());
+            context.metadata(
+                    "endpoint",
+                    endpoint.getScheme() + "://" + endpoint.getHost()
+                            + (endpoint.getPort() < 0 ? "" : ":" + endpoint.getPort()));
+            context.metadata("region", settings.get("region", "us-east-1"));
+        }
         context.metadata("objects", (int)
                 index.stream().filter(e -> e.isLatest() && !e.isDeleteMarker()).count());
         if (versions) {
@@ -416,10 +425,29 @@ public final class MinioBucketTarget implements BackupTarget {
                 null);
     }
 
+    /**
+     * Where a restore connects: the restore's own {@code endpoint} option, else this target's
+     * settings, else the endpoint (and region) the backup recorded, so that a backup restores to
+     * where it came from without being told again.
+     */
+    private Settings restoreEndpoint(Settings options, BackupManifest manifest) {
+        if (options.has("endpoint")) {
+            return options;
+        }
+        if (settings.has("endpoint") || manifest.metadata().get("endpoint") == null) {
+            return settings;
+        }
+        Settings.Builder b = Settings.builder()
+                .set("endpoint", String.valueOf(manifest.metadata().get("endpoint")));
+        Object region = manifest.metadata().get("region");
+        b.set("region", region == null ? "us-east-1" : String.valueOf(region));
+        return b.build();
+    }
+
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
-        MinioClient client = client(o.has("endpoint") ? o : settings);
+        MinioClient client = client(restoreEndpoint(o, context.manifest()));
         List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
         boolean versioned = index.stream().anyMatch(e -> e.versionId() != null);
         Optional<Instant> at = o.get("at").map(MinioBucketTarget::instant);

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -29,9 +30,11 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,9 +57,76 @@ public final class PostgresLogicalTarget implements BackupTarget {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalTarget.class);
 
     private final Settings settings;
+    private final DataSource dataSource;
 
     PostgresLogicalTarget(Settings settings) {
+        this(settings, null);
+    }
+
+    private PostgresLogicalTarget(Settings settings, DataSource dataSource) {
         this.settings = settings;
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * A target configured in code. With a host's {@link DataSource}, restores run through it (the
+     * database it connects to is the destination, which must be empty unless the restore is forced)
+     * and the backup's snapshot and row counts are taken on one of its connections; pg_dump
+     * connects by itself, to the server and database the DataSource names, with the password of
+     * setting {@code password-file} or {@code password-env}, or PGPASSWORD / .pgpass.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a configured {@code postgres-logical} target. */
+    public static final class Builder {
+        private DataSource dataSource;
+        private Settings settings = Settings.empty();
+
+        private Builder() {}
+
+        /** The host's connections to the database to back up and restore into. */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+            return this;
+        }
+
+        /**
+         * Further settings, as for {@link PostgresLogicalTargetProvider} ({@code url},
+         * {@code bin-dir}, {@code password-file}, {@code globals}, ...); {@code url} may be left out
+         * when a DataSource is given.
+         */
+        public Builder settings(Settings settings) {
+            this.settings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        public PostgresLogicalTarget build() {
+            if (dataSource == null && !settings.has("url")) {
+                throw new ConfigException("postgres-logical needs a DataSource or setting 'url'");
+            }
+            return new PostgresLogicalTarget(settings, dataSource);
+        }
+    }
+
+    /** pg_dump's connection: setting {@code url}, else the server, database and user the DataSource names. */
+    private PgConnection dumpConnection() throws SQLException {
+        if (dataSource == null || settings.has("url")) {
+            return PgConnection.from(settings);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            DatabaseMetaData md = c.getMetaData();
+            Settings.Builder b = settings.toBuilder().set("url", md.getURL());
+            if (!settings.has("user") && md.getUserName() != null) {
+                b.set("user", md.getUserName());
+            }
+            return PgConnection.from(b.build());
+        }
+    }
+
+    private Connection snapshotConnection(PgConnection conn) throws SQLException {
+        return dataSource != null ? dataSource.getConnection() : open(conn);
     }
 
     @Override
@@ -71,9 +141,17 @@ public final class PostgresLogicalTarget implements BackupTarget {
 
     @Override
     public void backup(BackupContext context) throws IOException {
-        PgConnection conn = PgConnection.from(settings);
+        PgConnection conn;
+        try {
+            conn = dumpConnection();
+        } catch (SQLException e) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "postgres-logical could not reach the database of its DataSource: " + e.getMessage(),
+                    e);
+        }
         PgTools tools = PgTools.find(settings.get("bin-dir", null));
-        try (Connection jdbc = open(conn)) {
+        try (Connection jdbc = snapshotConnection(conn)) {
             jdbc.setAutoCommit(false);
             try (Statement s = jdbc.createStatement()) {
                 s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -109,6 +187,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                     "pg_dump",
                     context.newArtifact(ARCHIVE));
             jdbc.commit();
+            jdbc.setAutoCommit(true); // a DataSource's connection goes back to the host's pool as it came
         } catch (SQLException e) {
             throw sqlError("backing up " + conn, conn, e);
         } catch (InterruptedException e) {
@@ -175,6 +254,10 @@ public final class PostgresLogicalTarget implements BackupTarget {
     @Override
     public void restore(RestoreContext context) throws IOException {
         Settings o = context.options();
+        if (dataSource != null && !o.has("to-database")) {
+            restoreThroughDataSource(context, o);
+            return;
+        }
         String toDatabase = o.get("to-database")
                 .orElseThrow(() -> new ConfigException(
                         "postgres-logical restore needs setting 'to-database' (a new one is created; an existing one needs "
@@ -230,6 +313,40 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 dropQuietly(admin, toDatabase);
             }
             throw e;
+        }
+    }
+
+    /** Into the database the host's DataSource connects to, through its connections only. */
+    private void restoreThroughDataSource(RestoreContext context, Settings o) throws IOException {
+        if (o.bool("globals", false)) {
+            throw new ConfigException("postgres-logical restores roles and tablespaces (setting 'globals') only with "
+                    + "the connection settings (setting 'to-database'), not through a DataSource");
+        }
+        List<String> args = new ArrayList<>();
+        o.getAll("table").forEach(t -> args.add("--table=" + t));
+        o.getAll("schema").forEach(s -> args.add("--schema=" + s));
+        if (o.bool("no-owner", false)) {
+            args.add("--no-owner");
+        }
+        if (o.bool("no-privileges", false)) {
+            args.add("--no-privileges");
+        }
+        PgTools tools = PgTools.find(o.get("bin-dir", settings.get("bin-dir", null)));
+        try (Connection c = dataSource.getConnection()) {
+            String database = c.getCatalog();
+            JdbcRestore.checkEmpty(c, database, context.force());
+            JdbcRestore.run(
+                    tools,
+                    args,
+                    context.force(),
+                    context.openArtifact(ARCHIVE),
+                    c,
+                    ARCHIVE + " of backup " + context.manifest().id());
+        } catch (SQLException e) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "postgres-logical could not restore through its DataSource: " + e.getMessage(),
+                    e);
         }
     }
 

@@ -134,16 +134,9 @@ class S3CliIT {
         assertThat(bucketBackup.exit()).as(bucketBackup.err()).isZero();
         mc.removeObject(
                 RemoveObjectArgs.builder().bucket("finance").object("q3.pdf").build());
+        // the backup recorded where the bucket lives: the restore is not told again
         CliProcess.Result bucketRestore = CliProcess.run(
-                null,
-                List.of(),
-                env,
-                "restore",
-                "--name",
-                "finance-bucket",
-                "--latest",
-                "--endpoint",
-                s3.endpoint().toString());
+                null, List.of(), env, "restore", "--name", "finance-bucket", "--latest", "--to-bucket", "finance");
         assertThat(bucketRestore.exit()).as(bucketRestore.err()).isZero();
         var stat = mc.statObject(
                 StatObjectArgs.builder().bucket("finance").object("q3.pdf").build());
