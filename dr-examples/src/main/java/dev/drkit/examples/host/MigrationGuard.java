@@ -2,6 +2,7 @@ package dev.drkit.examples.host;
 
 import dev.drkit.BackupResult;
 import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerificationFailedException;
@@ -10,12 +11,11 @@ import dev.drkit.VerifyReport;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import javax.sql.DataSource;
 
 /**
  * Part of the example host service: before it changes its database schema, it takes a backup
@@ -29,11 +29,13 @@ public final class MigrationGuard {
 
     private final DrKit kit;
     private final ServiceSettings settings;
+    private final DataSource dataSource;
 
     @Inject
-    public MigrationGuard(DrKit kit, ServiceSettings settings) {
+    public MigrationGuard(DrKit kit, ServiceSettings settings, DataSource dataSource) {
         this.kit = kit;
         this.settings = settings;
+        this.dataSource = dataSource;
     }
 
     /**
@@ -43,14 +45,7 @@ public final class MigrationGuard {
      * @throws VerificationFailedException when a fresh backup does not verify (nothing is migrated)
      */
     public List<String> migrate(String... statements) throws SQLException, IOException {
-        BackupResult db = kit.backup(new TargetSpec(
-                DATABASE_TARGET,
-                "postgres-logical",
-                Settings.builder()
-                        .set("url", settings.jdbcUrl())
-                        .set("user", settings.user())
-                        .set("password-file", settings.passwordFile().toString())
-                        .build()));
+        BackupResult db = kit.backup(DATABASE_TARGET); // configured with the service's DataSource
         BackupResult config =
                 kit.backup(TargetSpec.files(CONFIG_TARGET, settings.configDir().toString()));
         for (BackupResult r : List.of(db, config)) {
@@ -60,8 +55,7 @@ public final class MigrationGuard {
                         "backup " + r.id() + " did not verify; not migrating: " + report.problems());
             }
         }
-        String password = Files.readAllLines(settings.passwordFile()).get(0);
-        try (Connection c = DriverManager.getConnection(settings.jdbcUrl(), settings.user(), password)) {
+        try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
                 for (String sql : statements) {
@@ -74,5 +68,13 @@ public final class MigrationGuard {
             }
         }
         return List.of(db.id(), config.id());
+    }
+
+    /**
+     * Puts the database back as the backup taken before a migration left it, through the service's
+     * own DataSource: what the migration changed is dropped and recreated from the backup.
+     */
+    public void rollBack(String databaseBackupId) {
+        kit.restore(new RestoreRequest(DATABASE_TARGET, databaseBackupId, Settings.empty(), true));
     }
 }

@@ -78,6 +78,18 @@ class HostServiceExampleIT {
                         false));
                 assertThat(columns(pg, "before_migration")).containsExactly("id", "name");
 
+                // and through the service's own DataSource, into its own database: the migration undone
+                pg.execute("corporate_intel", "UPDATE companies SET name = 'renamed' WHERE id = 1");
+                guard.rollBack(ids.get(0));
+                assertThat(columns(pg, "corporate_intel")).containsExactly("id", "name");
+                try (Connection c = pg.connect("corporate_intel");
+                        ResultSet rs = c.createStatement()
+                                .executeQuery("SELECT count(*), max(name) FILTER (WHERE id = 1) FROM companies")) {
+                    rs.next();
+                    assertThat(rs.getLong(1)).isEqualTo(500);
+                    assertThat(rs.getString(2)).isEqualTo("Company 1");
+                }
+
                 // only the registered providers exist: redis is on the class path but not registered
                 assertThatThrownBy(() -> kit.backup(new TargetSpec(
                                 "cache",
