@@ -49,7 +49,10 @@ public interface BackupTarget {
      * Consumes a backup's artifacts through {@link RestoreContext#openArtifact} into the
      * destination given in {@link RestoreContext#options()}. Must refuse a destination that
      * holds data unless {@link RestoreContext#force()} is set, and must not leave partial
-     * data there when an artifact turns out to be corrupt.
+     * data there when an artifact turns out to be corrupt. A target that restores online into a
+     * live service (a bucket, a Redis server) may instead merge without force: it adds what the
+     * backup holds and never replaces or removes what was written at the destination after the
+     * backup was taken, so that deleted data comes back without undoing newer writes.
      *
      * <p>As in {@link #backup}, an {@link IOException} that is not the repository's
      * {@link StorageIOException} is taken for a failure of the destination and reported as a

@@ -26,8 +26,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The backup target contract for {@code minio-bucket}, against a real S3 endpoint (S3Proxy). */
@@ -163,12 +161,21 @@ class MinioBucketTargetContractIT extends BackupTargetContract {
                 missing);
     }
 
+    /** Into a bucket holding objects without force, objects newer than the backup are kept. */
     @Override
-    @Test
-    @Disabled("minio-bucket restores online: into a bucket holding objects it puts the backup's objects beside "
-            + "them and overwrites those older than the backup, without force, where BackupTarget#restore says a "
-            + "destination holding data is refused; reported, the rule or the target has to change")
-    public void occupiedDestinationIsRefusedWithoutForce() throws Exception {
-        super.occupiedDestinationIsRefusedWithoutForce();
+    protected boolean mergesIntoOccupiedDestination() {
+        return true;
+    }
+
+    @Override
+    protected void assertOccupiedKeptBesideRestored(String destination) throws Exception {
+        Map<String, String> after = contents(destination);
+        assertThat(after)
+                .containsAllEntriesOf(contents(source))
+                .hasSize(contents(source).size() + 1);
+        try (InputStream in = client.getObject(
+                GetObjectArgs.builder().bucket(destination).object("live.txt").build())) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("live data");
+        }
     }
 }

@@ -12,8 +12,6 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
-import org.junit.jupiter.api.Test;
 
 /**
  * The backup target contract for {@code redis} snapshots restored online ({@code to-uri}), each
@@ -115,12 +113,19 @@ class RedisOnlineTargetContractIT extends BackupTargetContract {
         }
     }
 
+    /** Into a live server without force, keys that exist are kept and the others added. */
     @Override
-    @Test
-    @Disabled("redis restores online (to-uri) into a server holding keys without force: it keeps the keys that "
-            + "exist and adds the others, where BackupTarget#restore says a destination holding data is refused; "
-            + "reported, the rule or the target has to change")
-    public void occupiedDestinationIsRefusedWithoutForce() throws Exception {
-        super.occupiedDestinationIsRefusedWithoutForce();
+    protected boolean mergesIntoOccupiedDestination() {
+        return true;
+    }
+
+    @Override
+    protected void assertOccupiedKeptBesideRestored(String destination) throws Exception {
+        Map<String, String> after = contents(destination);
+        assertThat(after).containsEntry("0/str:1", "string live value");
+        Map<String, String> others = new HashMap<>(before);
+        others.remove("0/str:1");
+        assertThat(others).isNotEmpty();
+        assertThat(after).containsAllEntriesOf(others).hasSize(before.size());
     }
 }

@@ -237,15 +237,37 @@ public abstract class BackupTargetContract {
         assertNothingRestored(destination("truncated"));
     }
 
+    /**
+     * Whether the target restores online by merging into an occupied destination (see {@link
+     * dev.drkit.spi.BackupTarget#restore}) rather than refusing it; such a target implements
+     * {@link #assertOccupiedKeptBesideRestored}.
+     */
+    protected boolean mergesIntoOccupiedDestination() {
+        return false;
+    }
+
+    /**
+     * For a merging target: asserts that what {@link #occupy} wrote after the backup is still there
+     * unchanged, and that the backup's other data was restored beside it.
+     */
+    protected void assertOccupiedKeptBesideRestored(String destination) throws Exception {
+        throw new UnsupportedOperationException("a merging target's contract test implements this");
+    }
+
     @Test
     public void occupiedDestinationIsRefusedWithoutForce() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
         occupy(destination("occupied"));
+        RestoreRequest unforced =
+                new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("occupied")), false);
 
-        assertThatThrownBy(() -> kit.restore(
-                        new RestoreRequest(spec.name(), backup.id(), restoreOptions(destination("occupied")), false)))
-                .isInstanceOf(DestinationNotEmptyException.class);
+        if (mergesIntoOccupiedDestination()) {
+            kit.restore(unforced);
+            assertOccupiedKeptBesideRestored(destination("occupied"));
+            return;
+        }
+        assertThatThrownBy(() -> kit.restore(unforced)).isInstanceOf(DestinationNotEmptyException.class);
         assertOccupiedUntouched(destination("occupied"));
     }
 
