@@ -209,7 +209,6 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "start", start);
         OptionValues.set(options, "start-port", startPort == null ? null : startPort.toString());
         OptionValues.set(options, "time", time);
-        OptionValues.set(options, "at", time);
         OptionValues.set(options, "latest-only", latestOnly ? "true" : null);
         OptionValues.set(options, "lsn", lsn);
         OptionValues.set(options, "xid", xid);
