@@ -44,8 +44,8 @@ public final class MinioBucketTargetProvider implements BackupTargetProvider {
                     .build(),
             REGION);
 
+    /** A restore may also be given the target's settings, endpoint and region included: the server to restore to. */
     private static final OptionSchema RESTORE = OptionSchema.of(
-            ENDPOINT,
             OptionSpec.builder("to-bucket", Type.STRING)
                     .description("restore into this bucket (default: the original ones)")
                     .build(),
@@ -59,8 +59,7 @@ public final class MinioBucketTargetProvider implements BackupTargetProvider {
             OptionSpec.builder("latest-only", Type.BOOLEAN)
                     .defaultValue("false")
                     .description("of a versions backup: only the current versions, not the whole history")
-                    .build(),
-            REGION);
+                    .build());
 
     @Override
     public String type() {

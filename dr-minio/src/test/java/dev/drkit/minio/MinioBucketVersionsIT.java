@@ -282,7 +282,7 @@ class MinioBucketVersionsIT {
                                     .build(),
                             false)))
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining("versions=true");
+                    .hasMessageContaining("setting 'time' needs a backup taken with setting 'versions'");
         }
     }
 

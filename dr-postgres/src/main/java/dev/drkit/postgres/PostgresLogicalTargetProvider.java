@@ -44,11 +44,11 @@ public final class PostgresLogicalTargetProvider implements BackupTargetProvider
     };
 
     private static final OptionSchema SCHEMA = PgConnection.schema(BIN_DIR, GLOBALS);
+    /** The connection, bin-dir and globals come from the target's settings, which a restore may be given too. */
     private static final OptionSchema RESTORE = OptionSchema.of(OptionSpec.builder("to-database", Type.STRING)
                     .required()
                     .description("the database to restore into (created; an existing one needs RestoreRequest.force)")
                     .build())
-            .plus(PgConnection.schema(BIN_DIR, GLOBALS))
             .plus(OptionSchema.of(RESTORE_OPTIONS));
 
     @Override

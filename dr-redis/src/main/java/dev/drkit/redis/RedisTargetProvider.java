@@ -32,24 +32,23 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     MATCH)
             .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
 
+    /** to-uri's user, password and TLS options are the target's own settings, which a restore may be given too. */
     private static final OptionSchema RESTORE = OptionSchema.of(
-                    OptionSpec.builder("to-dir", Type.PATH)
-                            .description("write the snapshot into this directory, for a stopped server")
-                            .build(),
-                    OptionSpec.builder("to-uri", Type.URI)
-                            .description("restore keys online into this server, redis://HOST:PORT")
-                            .build(),
-                    MATCH,
-                    OptionSpec.builder("file", Type.STRING)
-                            .defaultValue(RedisTarget.ARTIFACT)
-                            .description("the snapshot's file name in to-dir")
-                            .build(),
-                    OptionSpec.builder("server-version", Type.STRING)
-                            .description(
-                                    "the Redis version that will load the file (else the one redis-server reports)")
-                            .build(),
-                    REDIS_SERVER)
-            .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
+            OptionSpec.builder("to-dir", Type.PATH)
+                    .description("write the snapshot into this directory, for a stopped server")
+                    .build(),
+            OptionSpec.builder("to-uri", Type.URI)
+                    .description("restore keys online into this server, redis://HOST:PORT")
+                    .build(),
+            MATCH,
+            OptionSpec.builder("file", Type.STRING)
+                    .defaultValue(RedisTarget.ARTIFACT)
+                    .description("the snapshot's file name in to-dir")
+                    .build(),
+            OptionSpec.builder("server-version", Type.STRING)
+                    .description("the Redis version that will load the file (else the one redis-server reports)")
+                    .build(),
+            REDIS_SERVER);
 
     @Override
     public String type() {

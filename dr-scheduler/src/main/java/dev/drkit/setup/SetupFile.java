@@ -313,7 +313,8 @@ public final class SetupFile {
             boolean requireAll) {
         for (OptionValidator.Problem p : OptionValidator.problems(where, schema, options, requireAll)) {
             Node at = nodes.get(p.key());
-            problem(at == null ? targetLine : at.line, p.message());
+            // the file's keys are options of a target, not settings a host or a tool maps to its own names
+            problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
         }
     }
 

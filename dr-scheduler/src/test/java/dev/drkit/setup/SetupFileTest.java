@@ -220,7 +220,7 @@ class SetupFileTest {
                                     .orElse("no cron problem on line 9"),
                             p
                                     + "11: targets.cache.type: unknown type 'memcached' (one of files, postgres, postgres-logical, redis)",
-                            p + "12: targets.config: setting 'path' is required (a file or directory to back up)",
+                            p + "12: targets.config: option 'path' is required (a file or directory to back up)",
                             p + "14: targets.config.retention.keep-daily: 'seven' is not a count",
                             p
                                     + "14: targets.config.retention: unknown rule 'keep-forever' (keep-last, keep-hourly, keep-daily, "
@@ -253,9 +253,9 @@ class SetupFileTest {
             String p = f + ":";
             assertThat(e.problems())
                     .containsExactly(
-                            p + "6: targets.config: unknown setting 'exlude'; did you mean setting 'exclude'?",
-                            p + "10: targets.db: setting 'globals' must be true or false, not 'sometimes'",
-                            p + "11: targets.db.verify: unknown setting 'validat'; did you mean setting 'validate'?");
+                            p + "6: targets.config: unknown option 'exlude'; did you mean option 'exclude'?",
+                            p + "10: targets.db: option 'globals' must be true or false, not 'sometimes'",
+                            p + "11: targets.db.verify: unknown option 'validat'; did you mean option 'validate'?");
         });
     }
 
