@@ -4,6 +4,7 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.DrException;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.TarEntryReader;
@@ -149,7 +150,12 @@ public final class FilesArchiveVerifier implements Verifier {
     /** Provides {@code files-archive} at level decode for {@code files} backups. */
     public static final class Provider extends TargetVerifierProvider {
         public Provider() {
-            super(NAME, VerifyLevel.DECODE, FilesBackupTargetProvider.TYPE, settings -> new FilesArchiveVerifier());
+            super(
+                    NAME,
+                    VerifyLevel.DECODE,
+                    FilesBackupTargetProvider.TYPE,
+                    OptionSchema.none(),
+                    settings -> new FilesArchiveVerifier());
         }
     }
 }

@@ -4,6 +4,9 @@ import dev.drkit.ConfigException;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +24,37 @@ public final class FilesBackupTargetProvider implements BackupTargetProvider {
     @Override
     public String type() {
         return TYPE;
+    }
+
+    private static final OptionSchema SCHEMA = OptionSchema.of(
+            OptionSpec.builder("path", Type.PATH)
+                    .required()
+                    .repeatable()
+                    .description("a file or directory to back up")
+                    .build(),
+            OptionSpec.builder("exclude", Type.STRING)
+                    .repeatable()
+                    .description("a glob of files to leave out, matched against the file name and the absolute path")
+                    .build());
+
+    private static final OptionSchema RESTORE = OptionSchema.of(
+            OptionSpec.builder("to", Type.PATH)
+                    .required()
+                    .description("the directory to restore into, new or empty")
+                    .build(),
+            OptionSpec.builder("include", Type.STRING)
+                    .repeatable()
+                    .description("a glob of entry names to restore, to restore only part of a backup")
+                    .build());
+
+    @Override
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
+    @Override
+    public OptionSchema restoreSchema() {
+        return RESTORE;
     }
 
     @Override

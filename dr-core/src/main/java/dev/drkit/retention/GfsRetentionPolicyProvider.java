@@ -2,12 +2,14 @@ package dev.drkit.retention;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.RetentionPolicy;
 import dev.drkit.spi.RetentionPolicyProvider;
+import dev.drkit.spi.support.OptionValidator;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.IntConsumer;
 
 /**
@@ -16,8 +18,23 @@ import java.util.function.IntConsumer;
  * {@code keep-yearly} (counts, -1 for all) and {@code keep-within} (a duration).
  */
 public final class GfsRetentionPolicyProvider implements RetentionPolicyProvider {
-    private static final Set<String> KEYS = Set.of(
-            "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly", "keep-within");
+    private static final OptionSchema SCHEMA = OptionSchema.of(
+            count("keep-last", "the newest N backups"),
+            count("keep-hourly", "the last backup of each of the newest N hours"),
+            count("keep-daily", "the last backup of each of the newest N days"),
+            count("keep-weekly", "the last backup of each of the newest N weeks"),
+            count("keep-monthly", "the last backup of each of the newest N months"),
+            count("keep-yearly", "the last backup of each of the newest N years"),
+            OptionSpec.builder("keep-within", Type.DURATION)
+                    .description("every backup younger than this, e.g. 14d")
+                    .build());
+
+    private static OptionSpec count(String name, String keeps) {
+        return OptionSpec.builder(name, Type.INT)
+                .defaultValue("0")
+                .description("keep " + keeps + " (-1 for all)")
+                .build();
+    }
 
     @Override
     public String name() {
@@ -25,13 +42,14 @@ public final class GfsRetentionPolicyProvider implements RetentionPolicyProvider
     }
 
     @Override
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
+    @Override
     public RetentionPolicy create(Settings s) {
+        OptionValidator.validate("retention policy 'gfs'", SCHEMA, s, false);
         List<String> problems = new ArrayList<>();
-        for (String k : s.keys()) {
-            if (!KEYS.contains(k)) {
-                problems.add("unknown retention setting '" + k + "'; known: " + String.join(", ", new TreeSet<>(KEYS)));
-            }
-        }
         GfsRetentionPolicy.Builder b = GfsRetentionPolicy.builder();
         count(s, "keep-last", problems, b::keepLast);
         count(s, "keep-hourly", problems, b::keepHourly);

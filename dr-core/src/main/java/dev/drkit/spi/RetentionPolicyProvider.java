@@ -22,4 +22,9 @@ public interface RetentionPolicyProvider {
      * @throws dev.drkit.ConfigException listing every invalid setting
      */
     RetentionPolicy create(Settings settings);
+
+    /** The settings {@link #create} reads. The default is {@link OptionSchema#unchecked()}: nothing is checked. */
+    default OptionSchema schema() {
+        return OptionSchema.unchecked();
+    }
 }

@@ -32,4 +32,12 @@ public interface StorageBackendProvider {
      * @throws IOException when the storage cannot be reached or prepared
      */
     StorageBackend create(URI uri, Settings settings) throws IOException;
+
+    /**
+     * The options {@link #create} reads, from the settings and the URI's query alike (one name
+     * for both). The default is {@link OptionSchema#unchecked()}: nothing is checked.
+     */
+    default OptionSchema schema() {
+        return OptionSchema.unchecked();
+    }
 }

@@ -24,4 +24,13 @@ public interface VerifierProvider {
 
     /** Creates a verifier with the given options (e.g. where to restore a scratch copy). */
     Verifier create(Settings settings);
+
+    /**
+     * The options {@link #create} reads. Every verifier that runs for one verification is given
+     * the same options, together with the target's settings, so a key is checked against the
+     * schemas of all of them. The default is {@link OptionSchema#unchecked()}: nothing is checked.
+     */
+    default OptionSchema schema() {
+        return OptionSchema.unchecked();
+    }
 }

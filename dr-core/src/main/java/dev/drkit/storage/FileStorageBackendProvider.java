@@ -2,6 +2,7 @@ package dev.drkit.storage;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import java.io.IOException;
@@ -15,6 +16,12 @@ public final class FileStorageBackendProvider implements StorageBackendProvider 
     @Override
     public Set<String> schemes() {
         return Set.of("file");
+    }
+
+    /** A {@code file:} repository takes no options. */
+    @Override
+    public OptionSchema schema() {
+        return OptionSchema.none();
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
@@ -65,6 +66,11 @@ public final class ChecksumFileVerifier implements Verifier {
         @Override
         public Verifier create(Settings settings) {
             return new ChecksumFileVerifier();
+        }
+
+        @Override
+        public OptionSchema schema() {
+            return OptionSchema.none();
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
 import dev.drkit.internal.pipeline.CheckedInputStream;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
@@ -90,6 +91,11 @@ public final class StreamVerifier implements Verifier {
         @Override
         public Verifier create(Settings settings) {
             return new StreamVerifier(decode);
+        }
+
+        @Override
+        public OptionSchema schema() {
+            return OptionSchema.none();
         }
     }
 

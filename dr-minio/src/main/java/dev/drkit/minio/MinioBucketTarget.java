@@ -12,6 +12,7 @@ import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.OptionValidator;
 import io.minio.BucketExistsArgs;
 import io.minio.GetBucketVersioningArgs;
 import io.minio.GetObjectArgs;
@@ -35,7 +36,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -77,7 +77,7 @@ import org.slf4j.LoggerFactory;
  * <p>{@code versions=true} backs up every version and delete marker of a versioned bucket
  * (version ids are immutable, so each version is copied once and referenced afterwards).
  * Restoring such a backup replays each key's history oldest first, delete markers included,
- * as new versions (a new destination bucket gets versioning); {@code at=TIME} instead restores
+ * as new versions (a new destination bucket gets versioning); {@code time=TIME} instead restores
  * the bucket as it was at that time, and {@code latest-only=true} only the current versions.
  */
 public final class MinioBucketTarget implements BackupTarget {
@@ -450,10 +450,11 @@ public final class MinioBucketTarget implements BackupTarget {
         MinioClient client = client(restoreEndpoint(o, context.manifest()));
         List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
         boolean versioned = index.stream().anyMatch(e -> e.versionId() != null);
-        Optional<Instant> at = o.get("at").map(MinioBucketTarget::instant);
+        Optional<Instant> at = o.get("time").map(MinioBucketTarget::instant);
         if (at.isPresent() && !versioned) {
-            throw new ConfigException("minio-bucket: at= needs a backup taken with versions=true; this one holds "
-                    + "only the objects' current versions");
+            throw new ConfigException(
+                    "minio-bucket: setting 'time' needs a backup taken with setting 'versions'; this one holds "
+                            + "only the objects' current versions");
         }
         Restorer restorer =
                 new Restorer(client, new Placement(o.get("to-bucket", null), o.get("prefix", ""), context.force()));
@@ -510,12 +511,9 @@ public final class MinioBucketTarget implements BackupTarget {
     }
 
     private static Instant instant(String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new ConfigException(
-                    "minio-bucket: at=" + text + " is not a time; use ISO-8601 UTC such as " + "2026-11-27T14:00:00Z");
-        }
+        return OptionValidator.timestamp(text)
+                .orElseThrow(() -> new ConfigException("minio-bucket: setting 'time' must be a timestamp with a zone, "
+                        + "e.g. 2026-11-27T14:00:00Z, not '" + text + "'"));
     }
 
     /** Each key's newest version at or before {@code at}, unless that is a delete marker. */

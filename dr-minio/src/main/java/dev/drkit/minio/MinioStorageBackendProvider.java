@@ -2,6 +2,9 @@ package dev.drkit.minio;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import io.minio.MinioClient;
@@ -20,8 +23,24 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
         return Set.of("minio");
     }
 
+    private static final OptionSchema SCHEMA = OptionSchema.of(
+            OptionSpec.builder("secure", Type.BOOLEAN)
+                    .defaultValue("true")
+                    .description("https (true) or http (false)")
+                    .build(),
+            OptionSpec.builder("region", Type.STRING)
+                    .defaultValue("us-east-1")
+                    .description("the region to sign requests for")
+                    .build());
+
     @Override
-    public StorageBackend create(URI uri, Settings settings) {
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
+    @Override
+    public StorageBackend create(URI uri, Settings given) {
+        Settings settings = given.overlaidBy(Settings.fromQuery(uri));
         if (uri.getHost() == null || uri.getPath() == null || uri.getPath().length() <= 1) {
             throw new ConfigException("MinIO repository URI: minio://HOST:PORT/BUCKET/PREFIX?secure=false");
         }
@@ -29,7 +48,7 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
         int slash = path.indexOf('/');
         String bucket = slash < 0 ? path : path.substring(0, slash);
         String prefix = slash < 0 ? "" : path.substring(slash + 1);
-        boolean secure = Settings.fromQuery(uri).bool("secure", true);
+        boolean secure = settings.bool("secure", true);
         String access = env("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY");
         String secret = env("AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY");
         if (access == null || secret == null) {

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code versions=true} against a server that keeps versions (moto): every version and delete
- * marker is backed up, a history is replayed oldest first into another bucket, and {@code at=}
+ * marker is backed up, a history is replayed oldest first into another bucket, and {@code time=}
  * restores the bucket as it was at a time.
  */
 class MinioBucketVersionsIT {
@@ -177,7 +177,7 @@ class MinioBucketVersionsIT {
                     b.id(),
                     Settings.builder()
                             .set("to-bucket", "ledger-then")
-                            .set("at", beforeDelete.toString())
+                            .set("time", beforeDelete.toString())
                             .build(),
                     false));
             assertThat(get("ledger-then", "a.txt", null)).isEqualTo("two");
@@ -194,7 +194,7 @@ class MinioBucketVersionsIT {
                     b.id(),
                     Settings.builder()
                             .set("to-bucket", "ledger-first")
-                            .set("at", afterFirst.toString())
+                            .set("time", afterFirst.toString())
                             .build(),
                     false));
             assertThat(get("ledger-first", "a.txt", null)).isEqualTo("one");
@@ -262,7 +262,7 @@ class MinioBucketVersionsIT {
                     versioned.id(),
                     Settings.builder()
                             .set("to-bucket", "plain-copy")
-                            .set("at", Instant.now().toString())
+                            .set("time", Instant.now().toString())
                             .build(),
                     false));
             assertThat(get("plain-copy", "p.txt", null)).isEqualTo("p");
@@ -278,11 +278,11 @@ class MinioBucketVersionsIT {
                             "plain",
                             b.id(),
                             Settings.builder()
-                                    .set("at", Instant.now().toString())
+                                    .set("time", Instant.now().toString())
                                     .build(),
                             false)))
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining("versions=true");
+                    .hasMessageContaining("setting 'time' needs a backup taken with setting 'versions'");
         }
     }
 

@@ -2,6 +2,9 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.support.Secrets;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -10,7 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
@@ -38,6 +43,29 @@ final class PgConnection {
         this.user = user;
         this.password = password;
         this.params = params;
+    }
+
+    /** The options {@link #from} reads. */
+    static final List<OptionSpec> OPTIONS = options();
+
+    private static List<OptionSpec> options() {
+        List<OptionSpec> all = new ArrayList<>();
+        all.add(OptionSpec.builder("url", Type.STRING)
+                .required()
+                .description("the server, jdbc:postgresql://HOST:PORT/DATABASE[?sslmode=...]")
+                .build());
+        all.add(OptionSpec.builder("user", Type.STRING)
+                .description("the user to connect as (default: the URL's, else the system user)")
+                .build());
+        all.addAll(Secrets.passwordOptions("PGPASSWORD"));
+        return List.copyOf(all);
+    }
+
+    /** {@link #OPTIONS} and then {@code more}, as one schema. */
+    static OptionSchema schema(OptionSpec... more) {
+        List<OptionSpec> all = new ArrayList<>(OPTIONS);
+        all.addAll(List.of(more));
+        return OptionSchema.of(all);
     }
 
     /** Reads {@code url}, {@code user}, {@code password-file} / {@code password-env} from settings. */

@@ -48,6 +48,10 @@ public final class PhysicalRestoreTest implements Verifier {
                     "pg-physical-restore-test",
                     VerifyLevel.RESTORE,
                     PostgresPhysicalTargetProvider.TYPE,
+                    PgConnection.schema(
+                            PostgresPhysicalTargetProvider.SERVER_BIN_DIR,
+                            PostgresPhysicalTargetProvider.BIN_DIR,
+                            PostgresVerifiers.VALIDATE),
                     PhysicalRestoreTest::new);
         }
     }

@@ -3,14 +3,118 @@ package dev.drkit.postgres;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 
 /** Provides the {@code postgres} (physical base backup) target. */
 public final class PostgresPhysicalTargetProvider implements BackupTargetProvider {
     public static final String TYPE = "postgres";
 
+    static final OptionSpec SERVER_BIN_DIR = OptionSpec.builder("server-bin-dir", Type.PATH)
+            .description("PostgreSQL server binaries (pg_ctl) to start a restored cluster with")
+            .build();
+    static final OptionSpec BIN_DIR = OptionSpec.builder("bin-dir", Type.PATH)
+            .description("PostgreSQL binaries, looked in for pg_ctl when server-bin-dir is not given")
+            .build();
+
+    private static final OptionSchema SCHEMA = PgConnection.schema(
+            OptionSpec.builder("data-dir", Type.PATH)
+                    .description(
+                            "the cluster's data directory, when it is not the server's data_directory as seen here")
+                    .build(),
+            OptionSpec.builder("jobs", Type.INT)
+                    .description("files read in parallel (default: the processors, at most 4)")
+                    .build(),
+            OptionSpec.builder("wal-timeout", Type.DURATION)
+                    .defaultValue("5min")
+                    .description("how long to wait for the WAL the backup needs to be archived")
+                    .build(),
+            OptionSpec.builder("wal-source", Type.ENUM)
+                    .allowed("archive", "stream")
+                    .defaultValue("archive")
+                    .description("where WAL comes from: archive_command, or a PostgresWalStreamer")
+                    .build(),
+            OptionSpec.builder("fast", Type.BOOLEAN)
+                    .defaultValue("true")
+                    .description("start the backup with an immediate checkpoint")
+                    .build(),
+            OptionSpec.builder("incremental", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("store only files changed since the previous backup")
+                    .build(),
+            OptionSpec.builder("checksum", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("check the data pages' checksums while copying")
+                    .build());
+
+    private static final OptionSchema RESTORE = OptionSchema.of(
+            OptionSpec.builder("to", Type.PATH)
+                    .required()
+                    .description("the new data directory (empty or new)")
+                    .build(),
+            OptionSpec.builder("tablespace-", Type.PATH)
+                    .family()
+                    .description("tablespace-OID: restore that tablespace into this directory instead of its own")
+                    .build(),
+            OptionSpec.builder("restore-command", Type.STRING)
+                    .description("the restore_command PostgreSQL fetches archived WAL with")
+                    .build(),
+            OptionSpec.builder("stage-wal", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("copy the archived WAL next to the restored directory before recovery")
+                    .build(),
+            OptionSpec.builder("time", Type.TIMESTAMP)
+                    .description("recover to this time (point-in-time recovery)")
+                    .build(),
+            OptionSpec.builder("lsn", Type.STRING)
+                    .description("recover to this WAL position")
+                    .build(),
+            OptionSpec.builder("xid", Type.STRING)
+                    .description("recover to this transaction")
+                    .build(),
+            OptionSpec.builder("target-name", Type.STRING)
+                    .description("recover to this restore point (pg_create_restore_point)")
+                    .build(),
+            OptionSpec.builder("immediate", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("recover only until the backup is consistent")
+                    .build(),
+            OptionSpec.builder("target-action", Type.ENUM)
+                    .allowed("promote", "pause", "shutdown")
+                    .defaultValue("promote")
+                    .description("what the server does when the recovery target is reached")
+                    .build(),
+            OptionSpec.builder("target-timeline", Type.STRING)
+                    .defaultValue("latest")
+                    .description("the timeline to recover along")
+                    .build(),
+            OptionSpec.builder("start", Type.STRING)
+                    .description("start the restored cluster and wait for recovery: pg_ctl's directory, or auto")
+                    .build(),
+            OptionSpec.builder("start-port", Type.INT)
+                    .description("the port to start the restored cluster on")
+                    .build(),
+            OptionSpec.builder("start-timeout", Type.DURATION)
+                    .defaultValue("1h")
+                    .description("how long to wait for recovery after start")
+                    .build(),
+            SERVER_BIN_DIR,
+            BIN_DIR);
+
     @Override
     public String type() {
         return TYPE;
+    }
+
+    @Override
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
+    @Override
+    public OptionSchema restoreSchema() {
+        return RESTORE;
     }
 
     @Override

@@ -7,6 +7,9 @@ import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
@@ -37,16 +40,33 @@ public final class PostgresVerifiers {
     private PostgresVerifiers() {}
 
     /** Provides {@code pg-archive} at level decode. */
+    /** A check run on the restored copy. */
+    static final OptionSpec VALIDATE = OptionSpec.builder("validate", Type.STRING)
+            .repeatable()
+            .description("a query on the restored copy whose first value must be > 0 or true")
+            .build();
+
     public static final class ArchiveProvider extends TargetVerifierProvider {
         public ArchiveProvider() {
-            super("pg-archive", VerifyLevel.DECODE, PostgresLogicalTargetProvider.TYPE, ArchiveVerifier::new);
+            super(
+                    "pg-archive",
+                    VerifyLevel.DECODE,
+                    PostgresLogicalTargetProvider.TYPE,
+                    OptionSchema.of(PostgresLogicalTargetProvider.BIN_DIR),
+                    ArchiveVerifier::new);
         }
     }
 
     /** Provides {@code pg-restore-test} at level restore. */
     public static final class RestoreTestProvider extends TargetVerifierProvider {
         public RestoreTestProvider() {
-            super("pg-restore-test", VerifyLevel.RESTORE, PostgresLogicalTargetProvider.TYPE, RestoreTestVerifier::new);
+            super(
+                    "pg-restore-test",
+                    VerifyLevel.RESTORE,
+                    PostgresLogicalTargetProvider.TYPE,
+                    PgConnection.schema(PostgresLogicalTargetProvider.BIN_DIR, VALIDATE)
+                            .plus(OptionSchema.of(PostgresLogicalTargetProvider.RESTORE_OPTIONS)),
+                    RestoreTestVerifier::new);
         }
     }
 

@@ -4,6 +4,8 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.support.Secrets;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -26,6 +28,8 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -67,6 +71,25 @@ final class RedisEndpoint {
         this.tls = tls;
         this.timeout = timeout;
         this.tlsCa = tlsCa;
+    }
+
+    /** What {@link #from} reads besides the server's URI. */
+    static final List<OptionSpec> OPTIONS = options();
+
+    private static List<OptionSpec> options() {
+        List<OptionSpec> all = new ArrayList<>();
+        all.add(OptionSpec.builder("user", Type.STRING)
+                .description("the ACL user to connect as (default: the URI's)")
+                .build());
+        all.addAll(Secrets.passwordOptions("REDISCLI_AUTH"));
+        all.add(OptionSpec.builder("timeout", Type.DURATION)
+                .defaultValue("60s")
+                .description("how long a command may take")
+                .build());
+        all.add(OptionSpec.builder("tls-ca", Type.PATH)
+                .description("CA certificates to trust for rediss://")
+                .build());
+        return List.copyOf(all);
     }
 
     /** The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). */

@@ -3,14 +3,66 @@ package dev.drkit.redis;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 
 /** Provides the {@code redis} target. */
 public final class RedisTargetProvider implements BackupTargetProvider {
     public static final String TYPE = "redis";
 
+    static final OptionSpec REDIS_SERVER = OptionSpec.builder("redis-server", Type.PATH)
+            .description("the redis-server binary (default: PATH's)")
+            .build();
+
+    private static final OptionSpec MATCH = OptionSpec.builder("match", Type.STRING)
+            .description("only keys matching this glob, e.g. 'profile:*' (backups: mode keys only)")
+            .build();
+
+    private static final OptionSchema SCHEMA = OptionSchema.of(
+                    OptionSpec.builder("uri", Type.URI)
+                            .required()
+                            .description("the server, redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS")
+                            .build(),
+                    OptionSpec.builder("mode", Type.ENUM)
+                            .allowed("rdb", "keys")
+                            .defaultValue("rdb")
+                            .description("rdb: the server's snapshot; keys: key by key with DUMP")
+                            .build(),
+                    MATCH)
+            .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
+
+    /** to-uri's user, password and TLS options are the target's own settings, which a restore may be given too. */
+    private static final OptionSchema RESTORE = OptionSchema.of(
+            OptionSpec.builder("to-dir", Type.PATH)
+                    .description("write the snapshot into this directory, for a stopped server")
+                    .build(),
+            OptionSpec.builder("to-uri", Type.URI)
+                    .description("restore keys online into this server, redis://HOST:PORT")
+                    .build(),
+            MATCH,
+            OptionSpec.builder("file", Type.STRING)
+                    .defaultValue(RedisTarget.ARTIFACT)
+                    .description("the snapshot's file name in to-dir")
+                    .build(),
+            OptionSpec.builder("server-version", Type.STRING)
+                    .description("the Redis version that will load the file (else the one redis-server reports)")
+                    .build(),
+            REDIS_SERVER);
+
     @Override
     public String type() {
         return TYPE;
+    }
+
+    @Override
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
+    @Override
+    public OptionSchema restoreSchema() {
+        return RESTORE;
     }
 
     @Override

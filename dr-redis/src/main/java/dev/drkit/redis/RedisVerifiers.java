@@ -6,6 +6,9 @@ import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerificationResult.Status;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
@@ -59,14 +62,29 @@ public final class RedisVerifiers {
     /** Provides {@code redis-rdb} at level decode. */
     public static final class RdbProvider extends TargetVerifierProvider {
         public RdbProvider() {
-            super("redis-rdb", VerifyLevel.DECODE, RedisTargetProvider.TYPE, settings -> new RdbVerifier());
+            super(
+                    "redis-rdb",
+                    VerifyLevel.DECODE,
+                    RedisTargetProvider.TYPE,
+                    OptionSchema.none(),
+                    settings -> new RdbVerifier());
         }
     }
 
     /** Provides {@code redis-load-test} at level restore. */
     public static final class LoadTestProvider extends TargetVerifierProvider {
         public LoadTestProvider() {
-            super("redis-load-test", VerifyLevel.RESTORE, RedisTargetProvider.TYPE, LoadTestVerifier::new);
+            super(
+                    "redis-load-test",
+                    VerifyLevel.RESTORE,
+                    RedisTargetProvider.TYPE,
+                    OptionSchema.of(
+                            RedisTargetProvider.REDIS_SERVER,
+                            OptionSpec.builder("timeout", Type.DURATION)
+                                    .defaultValue("30min")
+                                    .description("how long the scratch server may take to load the snapshot")
+                                    .build()),
+                    LoadTestVerifier::new);
         }
     }
 

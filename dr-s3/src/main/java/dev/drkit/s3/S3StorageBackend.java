@@ -221,7 +221,7 @@ public final class S3StorageBackend implements StorageBackend {
 
     private Instant locking(Instant retainUntil) {
         if (retainUntil != null && lockMode == null) {
-            throw new UnsupportedOperationException(description + " has no Object Lock configured (objectLock=)");
+            throw new UnsupportedOperationException(description + " has no Object Lock configured (object-lock=)");
         }
         return retainUntil;
     }
@@ -421,7 +421,7 @@ public final class S3StorageBackend implements StorageBackend {
             return failure(
                     doing + " in " + description + " failed: the bucket does not have Object Lock "
                             + "enabled. Create the repository's bucket with Object Lock (most servers cannot turn it on "
-                            + "later), or remove objectLock= from the repository",
+                            + "later), or remove object-lock= from the repository",
                     e);
         }
         return io(doing, e);
@@ -432,8 +432,8 @@ public final class S3StorageBackend implements StorageBackend {
             return failure(
                     doing + " in " + description + " failed: the server does not implement this "
                             + "request (" + e.getMessage()
-                            + "); check the repository's options (sse, sseCustomerKeyFile, "
-                            + "objectLock) against what the server supports",
+                            + "); check the repository's options (sse, sse-customer-key-file, "
+                            + "object-lock) against what the server supports",
                     e);
         }
         if (reason(e) == Reason.ACCESS_DENIED) {

@@ -2,6 +2,9 @@ package dev.drkit.s3;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import dev.drkit.spi.support.PrivateFiles;
@@ -27,11 +30,12 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Provides {@link S3StorageBackend} for
- * {@code s3://bucket/prefix?region=R&endpoint=URL&pathStyle=true&sse=AES256|aws:kms&kmsKeyId=K&storageClass=C
- * &objectLock=GOVERNANCE|COMPLIANCE&lockFor=30d&sseCustomerKeyFile=PATH}.
+ * {@code s3://bucket/prefix?region=R&endpoint=URL&path-style=true&sse=AES256|aws:kms&kms-key-id=K
+ * &storage-class=C&object-lock=GOVERNANCE|COMPLIANCE&lock-for=30d&sse-customer-key-file=PATH}; each option
+ * may also be given as a storage setting of the same name (the URI's wins).
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
  * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles), or from a profile of a credentials
- * file ({@code credentialsFile=PATH}, {@code profile=NAME}). Checksums are sent only when
+ * file ({@code credentials-file=PATH}, {@code profile=NAME}). Checksums are sent only when
  * required, so S3-compatible servers that reject the SDK's default CRC headers work.
  * Throttling, 5xx, resets and timeouts are retried with backoff and jitter (standard mode).
  */
@@ -42,32 +46,77 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
         return Set.of("s3");
     }
 
+    private static final OptionSchema SCHEMA = OptionSchema.of(
+            OptionSpec.builder("region", Type.STRING)
+                    .defaultValue("us-east-1")
+                    .description("the bucket's region")
+                    .build(),
+            OptionSpec.builder("endpoint", Type.URI)
+                    .description("an S3-compatible server, http(s)://HOST:PORT (default: AWS)")
+                    .build(),
+            OptionSpec.builder("path-style", Type.BOOLEAN)
+                    .description("path-style requests (default: true with an endpoint, else false)")
+                    .build(),
+            OptionSpec.builder("part-size", Type.SIZE)
+                    .defaultValue("16MiB")
+                    .description("multipart upload part size, at least 5MiB")
+                    .build(),
+            OptionSpec.builder("object-lock", Type.ENUM)
+                    .allowed("GOVERNANCE", "COMPLIANCE")
+                    .description("write everything with this Object Lock mode (needs lock-for)")
+                    .build(),
+            OptionSpec.builder("lock-for", Type.DURATION)
+                    .description("how long each object stays immutable under object-lock, e.g. 30d")
+                    .build(),
+            OptionSpec.builder("sse", Type.STRING)
+                    .description("server-side encryption of new objects: AES256 or aws:kms")
+                    .build(),
+            OptionSpec.builder("kms-key-id", Type.STRING)
+                    .description("the KMS key for sse=aws:kms")
+                    .build(),
+            OptionSpec.builder("storage-class", Type.STRING)
+                    .description("the storage class of new objects, e.g. STANDARD_IA")
+                    .build(),
+            OptionSpec.builder("sse-customer-key-file", Type.PATH)
+                    .description("a file with the 32-byte SSE-C key (or its base64), private to its owner")
+                    .build(),
+            OptionSpec.builder("credentials-file", Type.PATH)
+                    .description("an AWS-format credentials file, private to its owner (default: the AWS chain)")
+                    .build(),
+            OptionSpec.builder("profile", Type.STRING)
+                    .description("the profile of the credentials file (default: default)")
+                    .build());
+
+    @Override
+    public OptionSchema schema() {
+        return SCHEMA;
+    }
+
     @Override
     public StorageBackend create(URI uri, Settings settings) {
         String bucket = uri.getHost();
         if (bucket == null || bucket.isBlank()) {
             throw new ConfigException("S3 repository URI needs a bucket: s3://BUCKET/PREFIX?region=..&endpoint=..");
         }
-        // the URI's options (camelCase) win over the host's settings (kebab-case); both are
-        // parsed and checked before anything is built, so a typo fails here and names itself
-        Settings q = Settings.fromQuery(uri);
-        String region = q.get("region", settings.get("region", "us-east-1"));
-        String endpoint = q.get("endpoint", settings.get("endpoint", null));
-        boolean pathStyle = q.bool("pathStyle", endpoint != null);
-        Optional<Long> partSize = q.has("partSize") ? q.size("partSize") : settings.size("part-size");
-        String lockMode = q.get("objectLock", settings.get("object-lock", null));
-        Optional<Duration> lockFor = q.has("lockFor") ? q.duration("lockFor") : settings.duration("lock-for");
+        // the URI's options win over the host's settings; both use the same names
+        Settings o = settings.overlaidBy(Settings.fromQuery(uri));
+        String region = o.get("region", "us-east-1");
+        String endpoint = o.get("endpoint", null);
+        boolean pathStyle = o.bool("path-style", endpoint != null);
+        Optional<Long> partSize = o.size("part-size");
+        String lockMode = o.get("object-lock", null);
+        Optional<Duration> lockFor = o.duration("lock-for");
         if (lockMode != null && lockFor.isEmpty()) {
-            throw new ConfigException("objectLock=" + lockMode + " needs lockFor=DURATION (e.g. lockFor=30d): how "
+            throw new ConfigException("object-lock=" + lockMode + " needs lock-for=DURATION (e.g. lock-for=30d): how "
                     + "long each backup stays immutable; match it to the retention that keeps backups");
         }
-        String keyFile = q.get("sseCustomerKeyFile", settings.get("sse-customer-key-file", null));
+        String keyFile = o.get("sse-customer-key-file", null);
         byte[] customerKey = keyFile == null ? null : customerKey(Path.of(keyFile));
 
         var builder = S3Client.builder()
                 .region(Region.of(region))
                 .forcePathStyle(pathStyle)
-                .credentialsProvider(credentials(q, settings))
+                .credentialsProvider(credentials(o))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(
@@ -84,16 +133,16 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             }
             if (partSize.isPresent()) {
                 if (partSize.get() < (5 << 20)) {
-                    throw new ConfigException("partSize=" + q.get("partSize", settings.get("part-size", null))
-                            + " is too small: S3 parts are at least 5MiB (e.g. partSize=16MiB)");
+                    throw new ConfigException("part-size=" + o.get("part-size", null)
+                            + " is too small: S3 parts are at least 5MiB (e.g. part-size=16MiB)");
                 }
                 b.partSize((int) Math.min(Integer.MAX_VALUE, partSize.get()));
             }
-            String sse = q.get("sse", settings.get("sse", null));
+            String sse = o.get("sse", null);
             if (sse != null) {
-                b.serverSideEncryption(sse, q.get("kmsKeyId", settings.get("kms-key-id", null)));
+                b.serverSideEncryption(sse, o.get("kms-key-id", null));
             }
-            b.storageClass(q.get("storageClass", settings.get("storage-class", null)));
+            b.storageClass(o.get("storage-class", null));
             if (customerKey != null) {
                 b.customerKey(customerKey);
             }
@@ -110,13 +159,13 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
     }
 
     /**
-     * The AWS default chain, or with {@code credentialsFile=PATH} and/or {@code profile=NAME} a
+     * The AWS default chain, or with {@code credentials-file=PATH} and/or {@code profile=NAME} a
      * profile of a credentials file in the AWS format ({@code ~/.aws/credentials} when only the
      * profile is named), which must not be readable by others.
      */
-    private static AwsCredentialsProvider credentials(Settings q, Settings settings) {
-        String file = q.get("credentialsFile", settings.get("credentials-file", null));
-        String profile = q.get("profile", settings.get("profile", null));
+    private static AwsCredentialsProvider credentials(Settings o) {
+        String file = o.get("credentials-file", null);
+        String profile = o.get("profile", null);
         if (file == null && profile == null) {
             return DefaultCredentialsProvider.builder().build();
         }

@@ -43,7 +43,7 @@ class S3RepositoryUriIT {
                 }
             }
             String uri = "s3://corporate-intel-backups/production?region=eu-west-1&endpoint=" + s3.endpoint()
-                    + "&pathStyle=true&partSize=8M";
+                    + "&path-style=true&part-size=8M";
             try (DrKit kit = DrKit.builder().repository(uri).build()) {
                 assertThat(kit.repositoryDescription())
                         .startsWith("s3://corporate-intel-backups/production")
@@ -73,7 +73,7 @@ class S3RepositoryUriIT {
         Files.setPosixFilePermissions(creds, PosixFilePermissions.fromString("rw-------"));
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
-        String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentialsFile=" + creds;
+        String base = "s3://vault/prod?endpoint=" + s3.endpoint() + "&credentials-file=" + creds;
         try (DrKit kit = DrKit.builder().repository(base + "&profile=backup").build()) {
             BackupResult b = kit.backup(TargetSpec.files("data", data.toString()));
             assertThat(kit.verify("data", b.id(), VerifyLevel.DECODE).passed()).isTrue();

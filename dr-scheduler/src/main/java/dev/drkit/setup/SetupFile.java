@@ -14,7 +14,10 @@ import dev.drkit.Settings;
 import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.OptionValidator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -33,11 +36,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Reads a declarative setup ({@code drkit.yaml}) into a {@link Setup}. Every problem in the
  * file is reported at once, each with its line: unknown keys, a missing or unknown target type,
- * the options a type needs, cron schedules, durations, retention counts, verification levels,
+ * each target's options and verify options against its provider's schema (an unknown one with a
+ * did-you-mean, values of the wrong type, required ones missing), cron schedules, durations, retention counts, verification levels,
  * and secrets written into the file (they belong in files the setup names).
  *
  * <pre>{@code
@@ -66,46 +71,47 @@ public final class SetupFile {
             Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
     private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
-    private static final Map<String, List<String>> REQUIRED = Map.of(
-            "files",
-            List.of("path"),
-            "postgres",
-            List.of("url", "user"),
-            "postgres-logical",
-            List.of("url", "user"),
-            "redis",
-            List.of("uri"),
-            "minio-bucket",
-            List.of("endpoint", "bucket"));
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
     private final Path file;
+    private final Map<String, BackupTargetProvider> types = new TreeMap<>();
+    private final List<VerifierProvider> verifiers = new ArrayList<>();
     private final Collection<String> knownTypes;
     private final List<String> problems = new ArrayList<>();
 
-    private SetupFile(Path file, Collection<String> knownTypes) {
+    private SetupFile(Path file, Collection<?> providers) {
         this.file = file;
-        this.knownTypes = knownTypes;
+        for (Object p : providers) {
+            if (p instanceof BackupTargetProvider t) {
+                types.merge(t.type(), t, (a, b) -> b.priority() > a.priority() ? b : a);
+            }
+            if (p instanceof VerifierProvider v) {
+                verifiers.add(v);
+            }
+        }
+        this.knownTypes = types.keySet();
     }
 
     /**
-     * Reads and checks a setup file against the target types on the class path.
+     * Reads and checks a setup file against the target types and verifiers on the class path.
      *
      * @throws ConfigException listing every problem, each as {@code FILE:LINE: what is wrong}
      */
     public static Setup load(Path file) {
-        return load(
-                file,
-                ServiceLoader.load(BackupTargetProvider.class, SetupFile.class.getClassLoader()).stream()
-                        .map(p -> p.get().type())
-                        .distinct()
-                        .sorted()
-                        .toList());
+        List<Object> providers = new ArrayList<>();
+        ClassLoader loader = SetupFile.class.getClassLoader();
+        ServiceLoader.load(BackupTargetProvider.class, loader).forEach(providers::add);
+        ServiceLoader.load(VerifierProvider.class, loader).forEach(providers::add);
+        return load(file, providers);
     }
 
-    /** {@link #load(Path)} against the given target types. */
-    public static Setup load(Path file, Collection<String> knownTypes) {
-        SetupFile reader = new SetupFile(file, knownTypes);
+    /**
+     * {@link #load(Path)} against the given {@link BackupTargetProvider}s and
+     * {@link VerifierProvider}s (other objects are ignored): the target types known, and the
+     * schemas their options are checked against.
+     */
+    public static Setup load(Path file, Collection<?> providers) {
+        SetupFile reader = new SetupFile(file, providers);
         Node root;
         try (InputStream in = Files.newInputStream(file)) {
             root = reader.parse(in);
@@ -189,12 +195,12 @@ public final class SetupFile {
     }
 
     /**
-     * A repository URI with {@code objectLock=} but no {@code lockFor=} gets the lock period
+     * A repository URI with {@code object-lock=} but no {@code lock-for=} gets the lock period
      * derived from the targets' retention: the longest of their {@link GfsRetentionPolicy#lockPeriod()},
      * so that no target's backups are left unprotected in a repository they share.
      */
     private String withLockPeriod(String uri, Node node, Map<String, Setup.Target> targets) {
-        if (uri == null || !uri.contains("objectLock=") || uri.contains("lockFor=")) {
+        if (uri == null || !uri.contains("object-lock=") || uri.contains("lock-for=")) {
             return uri;
         }
         Optional<Duration> period = targets.values().stream()
@@ -205,11 +211,11 @@ public final class SetupFile {
         if (period.isEmpty()) {
             problem(
                     node.line,
-                    "'" + uri + "' asks for objectLock but gives no lockFor, and no target has a "
-                            + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lockFor=30d");
+                    "'" + uri + "' asks for object-lock but gives no lock-for, and no target has a "
+                            + "time-based retention (keep-within, keep-daily, ...) to derive it from; add lock-for=30d");
             return uri;
         }
-        return uri + (uri.contains("?") ? "&" : "?") + "lockFor=" + period.get();
+        return uri + (uri.contains("?") ? "&" : "?") + "lock-for=" + period.get();
     }
 
     private Setup.Notifications notifications(Node node) {
@@ -257,12 +263,6 @@ public final class SetupFile {
             problem(
                     m.get("type").line,
                     where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
-        } else {
-            for (String required : REQUIRED.getOrDefault(type, List.of())) {
-                if (!m.containsKey(required)) {
-                    problem(node.line, where + ": a " + type + " target needs '" + required + "'");
-                }
-            }
         }
         String schedule = cron(m.get("schedule"), where + ".schedule");
         Settings retention = retention(m.get("retention"), where + ".retention");
@@ -289,6 +289,10 @@ public final class SetupFile {
                 option(settings, k, value, where);
             }
         });
+        if (type != null && types.containsKey(type)) {
+            check(where, types.get(type).schema(), settings.build(), m, node.line, true);
+            check(where + ".verify", verifySchema(type), verifyOptions.build(), v, node.line, false);
+        }
         return new Setup.Target(
                 name,
                 type,
@@ -297,6 +301,32 @@ public final class SetupFile {
                 retention,
                 new Setup.Verify(verifySchedule, level, verifyOptions.build()),
                 own != null ? own : defaults);
+    }
+
+    /** Each problem of the options against the schema, on the line of the key concerned. */
+    private void check(
+            String where,
+            OptionSchema schema,
+            Settings options,
+            Map<String, Node> nodes,
+            int targetLine,
+            boolean requireAll) {
+        for (OptionValidator.Problem p : OptionValidator.problems(where, schema, options, requireAll)) {
+            Node at = nodes.get(p.key());
+            // the file's keys are options of a target, not settings a host or a tool maps to its own names
+            problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
+        }
+    }
+
+    /** What a target's verify options may hold: the options of every verifier of its type, and its settings. */
+    private OptionSchema verifySchema(String type) {
+        OptionSchema all = types.get(type).schema();
+        for (VerifierProvider p : verifiers) {
+            if (p.supports(type)) {
+                all = all.plus(p.schema());
+            }
+        }
+        return all;
     }
 
     private void option(Settings.Builder into, String key, Node value, String where) {

@@ -5,6 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.VerifyLevel;
+import dev.drkit.files.FilesArchiveVerifier;
+import dev.drkit.files.FilesBackupTargetProvider;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
+import dev.drkit.spi.VerifierProvider;
+import dev.drkit.spi.support.TargetVerifierProvider;
+import dev.drkit.verify.StreamVerifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,7 +24,64 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SetupFileTest {
-    private static final List<String> TYPES = List.of("files", "postgres", "postgres-logical", "redis");
+    private static final List<Object> TYPES = List.of(
+            new FilesBackupTargetProvider(),
+            unchecked("postgres"),
+            logical(),
+            unchecked("redis"),
+            new FilesArchiveVerifier.Provider(),
+            new StreamVerifier.DecodeProvider(),
+            verifier(
+                    "postgres-logical",
+                    OptionSpec.builder("validate", Type.STRING).repeatable().build()));
+
+    /** A target type that does not publish its options. */
+    private static BackupTargetProvider unchecked(String type) {
+        return new BackupTargetProvider() {
+            @Override
+            public String type() {
+                return type;
+            }
+
+            @Override
+            public BackupTarget create(Settings settings) {
+                throw new UnsupportedOperationException();
+            }
+        };
+    }
+
+    /** postgres-logical as far as the setup file sees it: its schema. */
+    private static BackupTargetProvider logical() {
+        return new BackupTargetProvider() {
+            @Override
+            public String type() {
+                return "postgres-logical";
+            }
+
+            @Override
+            public OptionSchema schema() {
+                return OptionSchema.of(
+                        OptionSpec.builder("url", Type.STRING)
+                                .required()
+                                .description("the server")
+                                .build(),
+                        OptionSpec.builder("user", Type.STRING).build(),
+                        OptionSpec.builder("password", Type.STRING).secret().build(),
+                        OptionSpec.builder("password-file", Type.PATH).build(),
+                        OptionSpec.builder("globals", Type.BOOLEAN).build());
+            }
+
+            @Override
+            public BackupTarget create(Settings settings) {
+                throw new UnsupportedOperationException();
+            }
+        };
+    }
+
+    private static VerifierProvider verifier(String type, OptionSpec option) {
+        return new TargetVerifierProvider(
+                "v-" + type, VerifyLevel.RESTORE, type, OptionSchema.of(option), s -> null) {};
+    }
 
     @TempDir
     Path dir;
@@ -73,8 +141,8 @@ class SetupFileTest {
     @Test
     void objectLockWithoutAPeriodTakesItFromTheRetention() throws Exception {
         Path f = write("""
-                repository: s3://vault/prod?objectLock=compliance
-                copies: ["s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b"]
+                repository: s3://vault/prod?object-lock=compliance
+                copies: ["s3://offsite/prod?region=eu-west-1&object-lock=governance&lock-for=90d", "file:/srv/b"]
                 targets:
                   db:
                     type: postgres-logical
@@ -92,13 +160,14 @@ class SetupFileTest {
                 """);
         Setup s = SetupFile.load(f, TYPES);
         // the longest of the targets' periods: 14 days from keep-within beats 7 from keep-daily
-        assertThat(s.repository()).isEqualTo("s3://vault/prod?objectLock=compliance&lockFor=PT336H");
+        assertThat(s.repository()).isEqualTo("s3://vault/prod?object-lock=compliance&lock-for=PT336H");
         assertThat(s.copies())
-                .containsExactly("s3://offsite/prod?region=eu-west-1&objectLock=governance&lockFor=90d", "file:/srv/b");
-        assertThat(Settings.parseDuration("lockFor", "PT336H")).isEqualTo(Duration.ofDays(14));
+                .containsExactly(
+                        "s3://offsite/prod?region=eu-west-1&object-lock=governance&lock-for=90d", "file:/srv/b");
+        assertThat(Settings.parseDuration("lock-for", "PT336H")).isEqualTo(Duration.ofDays(14));
 
         Path none = write("""
-                repository: s3://vault/prod?objectLock=compliance
+                repository: s3://vault/prod?object-lock=compliance
                 targets:
                   scratch:
                     type: files
@@ -108,7 +177,7 @@ class SetupFileTest {
         assertThatThrownBy(() -> SetupFile.load(none, TYPES))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(
-                        ":1: 's3://vault/prod?objectLock=compliance' asks for objectLock but gives no " + "lockFor");
+                        ":1: 's3://vault/prod?object-lock=compliance' asks for object-lock but gives no " + "lock-for");
     }
 
     @Test
@@ -141,7 +210,6 @@ class SetupFileTest {
                                     + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
                             p
                                     + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
-                            p + "5: targets.db: a postgres-logical target needs 'user'",
                             p
                                     + "8: targets.db.password: secrets do not belong in the setup file; put it in a file readable "
                                     + "only by drkit's user and name that file as 'password-file'",
@@ -152,7 +220,7 @@ class SetupFileTest {
                                     .orElse("no cron problem on line 9"),
                             p
                                     + "11: targets.cache.type: unknown type 'memcached' (one of files, postgres, postgres-logical, redis)",
-                            p + "12: targets.config: a files target needs 'path'",
+                            p + "12: targets.config: option 'path' is required (a file or directory to back up)",
                             p + "14: targets.config.retention.keep-daily: 'seven' is not a count",
                             p
                                     + "14: targets.config.retention: unknown rule 'keep-forever' (keep-last, keep-hourly, keep-daily, "
@@ -164,6 +232,43 @@ class SetupFileTest {
                                     .orElse("no name problem on line 16"));
             assertThat(e.getMessage()).doesNotContain("hunter2");
         });
+    }
+
+    @Test
+    void aMisspeltOptionFailsOnItsLineWithADidYouMean() throws Exception {
+        Path f = write("""
+                repository: file:/tmp/r
+                targets:
+                  config:
+                    type: files
+                    path: /etc
+                    exlude: "*.tmp"
+                  db:
+                    type: postgres-logical
+                    url: jdbc:postgresql://127.0.0.1/x
+                    globals: sometimes
+                    verify: { level: restore, validat: ["SELECT 1"] }
+                """);
+        assertThatThrownBy(() -> SetupFile.load(f, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
+            String p = f + ":";
+            assertThat(e.problems())
+                    .containsExactly(
+                            p + "6: targets.config: unknown option 'exlude'; did you mean option 'exclude'?",
+                            p + "10: targets.db: option 'globals' must be true or false, not 'sometimes'",
+                            p + "11: targets.db.verify: unknown option 'validat'; did you mean option 'validate'?");
+        });
+    }
+
+    @Test
+    void aTargetTypeWithoutASchemaIsUnchecked() throws Exception {
+        Path f = write("""
+                targets:
+                  cache:
+                    type: redis
+                    anything: goes
+                """);
+        assertThat(SetupFile.load(f, TYPES).target("cache").settings().require("anything"))
+                .isEqualTo("goes");
     }
 
     @Test

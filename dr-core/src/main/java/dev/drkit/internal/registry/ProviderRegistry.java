@@ -4,6 +4,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ProviderException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.RetentionPolicyProvider;
 import dev.drkit.spi.StorageBackendProvider;
 import dev.drkit.spi.VerifierProvider;
@@ -49,8 +50,13 @@ public final class ProviderRegistry {
         this.discovered = loader == null ? Discovered.NONE : discover(loader);
     }
 
+    /** The provider for a URI scheme; what it creates has its settings checked against its schema. */
     public StorageBackendProvider storage(String scheme) {
         String key = scheme.toLowerCase(Locale.ROOT);
+        return CheckedProviders.storage(rawStorage(key), this::knownToAnyBackend);
+    }
+
+    private StorageBackendProvider rawStorage(String key) {
         return select(
                 "storage backend",
                 "URI scheme",
@@ -61,7 +67,15 @@ public final class ProviderRegistry {
                 StorageBackendProvider::priority);
     }
 
+    /**
+     * The provider of a target type; the targets it creates have their settings, and their
+     * restores' options, checked against its schemas.
+     */
     public BackupTargetProvider target(String type) {
+        return CheckedProviders.target(rawTarget(type));
+    }
+
+    private BackupTargetProvider rawTarget(String type) {
         return select(
                 "backup target",
                 "type",
@@ -72,15 +86,16 @@ public final class ProviderRegistry {
                 BackupTargetProvider::priority);
     }
 
+    /** The provider of a retention policy; its settings are checked against its schema. */
     public RetentionPolicyProvider retention(String name) {
-        return select(
+        return CheckedProviders.retention(select(
                 "retention policy",
                 "name",
                 name,
                 RetentionPolicyProvider.class,
                 p -> p.name().equals(name),
                 p -> List.of(p.name()),
-                RetentionPolicyProvider::priority);
+                RetentionPolicyProvider::priority));
     }
 
     public VerifierProvider verifier(String name) {
@@ -105,10 +120,46 @@ public final class ProviderRegistry {
                 names.add(p.name());
             }
         }
+        OptionSchema shared = verifyOptions(targetType);
         return names.stream()
                 .map(this::verifier)
                 .sorted(Comparator.comparing(VerifierProvider::level).thenComparing(VerifierProvider::name))
+                .map(p -> CheckedProviders.verifier(p, targetType, shared))
                 .toList();
+    }
+
+    /**
+     * What the verifiers of a target type may be given: the options of every verifier of the
+     * type at any level (a configured target's verify options do not change with the level
+     * asked) and the target's settings (given with them by hosts that keep one bag per target).
+     * Unchecked when any of them is, or the type has no provider.
+     */
+    public OptionSchema verifyOptions(String targetType) {
+        OptionSchema all;
+        try {
+            all = rawTarget(targetType).schema();
+        } catch (ProviderException e) {
+            return OptionSchema.unchecked();
+        }
+        TreeSet<String> names = new TreeSet<>();
+        for (VerifierProvider p : all(VerifierProvider.class)) {
+            if (p.supports(targetType)) {
+                names.add(p.name());
+            }
+        }
+        for (String name : names) {
+            all = all.plus(verifier(name).schema());
+        }
+        return all;
+    }
+
+    private boolean knownToAnyBackend(String key) {
+        for (StorageBackendProvider p : all(StorageBackendProvider.class)) {
+            if (!p.schema().checked() || p.schema().find(key).isPresent()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Known target types, sorted. */

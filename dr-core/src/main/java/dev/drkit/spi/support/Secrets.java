@@ -2,14 +2,33 @@ package dev.drkit.spi.support;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.spi.OptionSpec;
+import dev.drkit.spi.OptionSpec.Type;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Where targets find a server's password, the same way for every target. */
 public final class Secrets {
     private Secrets() {}
+
+    /** The options {@link #password} reads, for a provider's schema. */
+    public static List<OptionSpec> passwordOptions(String defaultEnv) {
+        return List.of(
+                OptionSpec.builder("password", Type.STRING)
+                        .secret()
+                        .description("the password itself, from the host's own configuration")
+                        .build(),
+                OptionSpec.builder("password-file", Type.PATH)
+                        .description("a file whose first line is the password")
+                        .build(),
+                OptionSpec.builder("password-env", Type.STRING)
+                        .defaultValue(defaultEnv)
+                        .description("the environment variable that holds the password")
+                        .build());
+    }
 
     /**
      * The password from {@code password} (the host's own configuration), else the first line

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * <p>Library messages refer to a settings key in exactly one form, {@code setting 'KEY'} (the
  * key in single quotes, e.g. {@code setting 'to'}, {@code setting 'secret-key'}); this becomes the
  * flag that sets that key ({@code --to}, {@code --secret-key}; {@code setting 'repository'}
- * becomes {@code --repo}, {@code setting 'at'} becomes {@code --time} and {@code setting 'tablespace-OID'}
+ * becomes {@code --repo} and {@code setting 'tablespace-OID'}
  * becomes {@code --tablespace OID=DIR}).
  * A key this CLI has no flag for stays as written: it is a setup-file key.
  * Library messages name API calls by a fixed term, which becomes the option or command that makes that call:
@@ -31,7 +31,7 @@ final class MessageFlags {
     private static final Pattern TABLESPACE = Pattern.compile("tablespace-([0-9]+)");
 
     /** Settings keys whose flag is not {@code --KEY}. */
-    private static final Map<String, String> RENAMED = Map.of("repository", "--repo", "at", "--time");
+    private static final Map<String, String> RENAMED = Map.of("repository", "--repo");
 
     /** Settings keys that the flag of the same name sets (in the commands' {@code call()} methods). */
     private static final Set<String> SAME_NAME = Set.of(

@@ -5,6 +5,7 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.RestoreResult;
 import dev.drkit.Settings;
+import dev.drkit.postgres.PostgresPhysicalTargetProvider;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -208,19 +209,18 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "start", start);
         OptionValues.set(options, "start-port", startPort == null ? null : startPort.toString());
         OptionValues.set(options, "time", time);
-        OptionValues.set(options, "at", time);
         OptionValues.set(options, "latest-only", latestOnly ? "true" : null);
         OptionValues.set(options, "lsn", lsn);
         OptionValues.set(options, "xid", xid);
         OptionValues.set(options, "target-name", targetName);
         OptionValues.set(options, "immediate", immediate ? "true" : null);
         OptionValues.set(options, "target-action", targetAction);
-        OptionValues.set(
-                options,
-                "restore-command",
-                restoreCommand != null ? restoreCommand : walFetchCommand(GlobalOptions.of(spec)));
+        OptionValues.set(options, "restore-command", restoreCommand);
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {
+            if (restoreCommand == null && replaysWal(kit)) {
+                OptionValues.set(options, "restore-command", walFetchCommand(global));
+            }
             RestoreResult r = kit.restore(new RestoreRequest(
                     selection.name, selection.id(), global.targetOptions(selection.name, options.build()), force));
             if (global.json) {
@@ -236,6 +236,12 @@ final class RestoreCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** Whether the backup restored is one PostgreSQL recovers by fetching archived WAL. */
+    private boolean replaysWal(DrKit kit) {
+        return PostgresPhysicalTargetProvider.TYPE.equals(
+                kit.manifest(selection.name, selection.id()).type());
     }
 
     /**

@@ -58,7 +58,7 @@ class ImmutableAndVersionedCliIT {
         Path data = Files.createDirectories(work.resolve("etc/app"));
         Files.writeString(data.resolve("app.yaml"), "port: 8080\n");
         Path local = work.resolve("local");
-        String offsite = "s3://vault/prod?endpoint=" + s3.endpoint() + "&objectLock=compliance&lockFor=1d";
+        String offsite = "s3://vault/prod?endpoint=" + s3.endpoint() + "&object-lock=compliance&lock-for=1d";
         for (int i = 0; i < 2; i++) {
             CliProcess.Result b = CliProcess.run(
                     local, List.of(), env, "backup", "files", "--name", "config", "--path", data.toString());

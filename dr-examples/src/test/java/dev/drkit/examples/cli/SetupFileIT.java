@@ -112,7 +112,7 @@ class SetupFileIT {
         assertThat(r.err())
                 .contains("3 configuration problems")
                 .contains(setup + ":7: targets.db.password: secrets do not belong in the setup file")
-                .contains(setup + ":8: targets.config: a files target needs 'path'")
+                .contains(setup + ":8: targets.config: option 'path' is required (a file or directory to back up)")
                 .contains(setup + ":10: targets.config.schedule: 'every day' is not a cron schedule")
                 .doesNotContain("hunter2");
     }
