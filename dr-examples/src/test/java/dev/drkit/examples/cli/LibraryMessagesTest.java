@@ -53,6 +53,8 @@ class LibraryMessagesTest {
             Map.entry("--no-psqlrc", "psql argument"),
             Map.entry("--quiet", "psql argument"),
             Map.entry("--exit-on-error", "pg_restore argument"),
+            Map.entry("--clean", "pg_restore argument"),
+            Map.entry("--if-exists", "pg_restore argument"),
             Map.entry("--table=", "pg_restore argument"),
             Map.entry("--schema=", "pg_restore argument"),
             Map.entry("--no-owner", "pg_restore argument"),
