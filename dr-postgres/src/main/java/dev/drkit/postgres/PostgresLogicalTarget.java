@@ -10,6 +10,7 @@ import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.OptionValidator;
 import dev.drkit.spi.support.PrivateScratch;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -106,6 +107,9 @@ public final class PostgresLogicalTarget implements BackupTarget {
             if (dataSource == null && !settings.has("url")) {
                 throw new ConfigException("postgres-logical needs a DataSource or setting 'url'");
             }
+            // the same checks as settings given to the provider: unknown keys, types, did-you-mean
+            OptionValidator.validate(
+                    PostgresLogicalTargetProvider.TYPE, new PostgresLogicalTargetProvider().schema(), settings, false);
             return new PostgresLogicalTarget(settings, dataSource);
         }
     }
