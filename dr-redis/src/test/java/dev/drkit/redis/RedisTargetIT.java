@@ -17,6 +17,7 @@ import dev.drkit.VerifyReport;
 import dev.drkit.testkit.Prerequisites;
 import dev.drkit.testkit.RedisServer;
 import io.lettuce.core.AclSetuserArgs;
+import io.lettuce.core.SetArgs;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -221,10 +222,16 @@ class RedisTargetIT {
                 RedisServer old = RedisServer.builder().embedded62().start()) {
             embedded62 = old.binary();
             data.populate();
-            data.sync.psetex("short-lived", 2000, "gone soon");
+            // long enough to be in the snapshot even on a loaded machine, then waited out
+            long expiresAt = System.currentTimeMillis() + 6000;
+            data.sync.set("short-lived", "gone soon", SetArgs.Builder.pxAt(expiresAt));
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
+            assertThat(b.manifest().finishedAt().toEpochMilli())
+                    .as("the backup ended before the short-lived key expired")
+                    .isLessThan(expiresAt);
+            // the short-lived key expires: a server loading the snapshot drops it
+            Thread.sleep(Math.max(0, expiresAt - System.currentTimeMillis()) + 100);
         }
-        Thread.sleep(2100); // the short-lived key expires: a server loading the snapshot drops it
         VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.RESTORE);
         assertThat(report.passed()).as(report.problems().toString()).isTrue();
         VerificationResult load = report.results().stream()
