@@ -246,8 +246,10 @@ public final class RedisServer implements AutoCloseable {
                 throw new IOException("redis-server " + binary + " exited with " + process.exitValue() + ": " + log());
             }
             try {
-                String info = command("INFO", "server");
-                if (info.startsWith("-LOADING")) {
+                // INFO answers while a dump is being loaded too: ready means loading:0
+                String info = command("INFO");
+                if (info.startsWith("-LOADING")
+                        || !Pattern.compile("(?m)^loading:0\\s*$").matcher(info).find()) {
                     Thread.sleep(50);
                     continue;
                 }
