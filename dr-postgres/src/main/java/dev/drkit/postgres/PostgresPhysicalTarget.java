@@ -10,15 +10,10 @@ import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -70,12 +65,6 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         this.settings = settings;
     }
 
-    /** What the backup learns of the cluster before it starts. */
-    private record Cluster(Path dataDir, String archiveMode, long systemId, long segmentSize) {}
-
-    /** Where pg_backup_start put the backup's start. */
-    private record Start(Instant time, String lsn, int timeline) {}
-
     @Override
     public String type() {
         return PostgresPhysicalTargetProvider.TYPE;
@@ -94,46 +83,18 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Duration walTimeout = settings.duration("wal-timeout").orElse(Duration.ofMinutes(5));
         boolean streamed = "stream".equals(settings.get("wal-source", "archive"));
         try (Connection jdbc = conn.open()) {
-            Cluster cluster = inspect(jdbc, conn, streamed, context);
-            String label = "drkit " + context.backupId();
-            jdbc.setAutoCommit(true);
-            Instant started = context.clock().instant();
-            String startLsn = single(
-                    jdbc,
-                    "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + settings.bool("fast", true)
-                            + ")::text");
-            Start start = new Start(
-                    started,
-                    startLsn,
-                    Integer.parseInt(single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()")));
-            LOG.info(
-                    "base backup of {} started at {} on timeline {} (checkpoint took {} ms)",
-                    conn,
-                    start.lsn(),
-                    start.timeline(),
-                    Duration.between(started, context.clock().instant()).toMillis());
+            BaseBackup.Cluster cluster = inspect(jdbc, conn, streamed, context);
+            BaseBackup backup = new BaseBackup(context, jdbc, conn, cluster);
+            backup.start(settings.bool("fast", true));
             long t0 = System.nanoTime();
-            boolean stopped = false;
             try {
                 List<TarWriter.Item> items = DataDirectoryScan.scan(cluster.dataDir());
                 copyFiles(context, cluster, items, jobs, t0);
-                try (ResultSet rs = jdbc.createStatement()
-                        .executeQuery(
-                                // PostgreSQL switches to a new segment either way; its own wait polls once a
-                                // second, so the WAL is awaited here instead, in the repository itself
-                                "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)")) {
-                    rs.next();
-                    stopped = true;
-                    String stopLsn = recordStop(context, jdbc, cluster, start, rs);
-                    recordContents(context, items, jobs);
-                    awaitWal(context, jdbc, cluster, start, stopLsn, streamed, walTimeout);
-                    if (!streamed) {
-                        warnIfArchiverFails(context, jdbc);
-                    }
-                }
+                backup.stop(items, jobs);
+                backup.awaitWal(streamed, walTimeout);
             } finally {
-                if (!stopped) {
-                    abort(jdbc, conn);
+                if (!backup.stopped()) {
+                    backup.abort();
                 }
             }
         } catch (SQLException e) {
@@ -142,7 +103,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     /** Checks that the cluster can be backed up this way and records what it is. */
-    private Cluster inspect(Connection jdbc, PgConnection conn, boolean streamed, BackupContext context)
+    private BaseBackup.Cluster inspect(Connection jdbc, PgConnection conn, boolean streamed, BackupContext context)
             throws SQLException, IOException {
         int version = Integer.parseInt(single(jdbc, "SHOW server_version_num"));
         if (version < 150000) {
@@ -170,14 +131,15 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         context.metadata("dataDirectory", dataDir.toString());
         context.metadata("walSegmentSize", segmentSize);
         context.metadata("tablespaces", DataDirectoryScan.tablespaces(dataDir));
-        return new Cluster(dataDir, archiveMode, systemId, segmentSize);
+        return new BaseBackup.Cluster(dataDir, archiveMode, systemId, segmentSize);
     }
 
     /**
      * Copies the files (only those changed since the previous backup, when incremental) into the
      * data tars, and writes the file list.
      */
-    private void copyFiles(BackupContext context, Cluster cluster, List<TarWriter.Item> items, int jobs, long t0)
+    private void copyFiles(
+            BackupContext context, BaseBackup.Cluster cluster, List<TarWriter.Item> items, int jobs, long t0)
             throws IOException {
         Map<String, FileList.FileEntry> previous = settings.bool("incremental", false)
                 ? FileList.previousFiles(context, Long.toUnsignedString(cluster.systemId()))
@@ -195,14 +157,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 selection.copy().stream().mapToLong(TarWriter.Item::size).sum());
         Map<String, ParallelTarWriter.Stored> stored =
                 ParallelTarWriter.write(context, cluster.dataDir(), selection.copy(), jobs);
-        writeText(
+        BaseBackup.writeText(
                 context,
                 FILE_LIST,
                 FileList.format(context.backupId(), selection.copy(), stored, selection.referenced()));
         LOG.info(
                 "copied {} files, {} MiB, in {} ms with {} streams",
                 items.size(),
-                total(items) >> 20,
+                BaseBackup.total(items) >> 20,
                 (System.nanoTime() - t0) / 1_000_000,
                 jobs);
     }
@@ -221,109 +183,6 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         context.metadata(
                 "referencedBytes",
                 referenced.values().stream().mapToLong(FileList.FileEntry::size).sum());
-    }
-
-    /** After pg_backup_stop: stores the label (and tablespace map) and records where the backup stopped. */
-    private static String recordStop(
-            BackupContext context, Connection jdbc, Cluster cluster, Start start, ResultSet stop)
-            throws SQLException, IOException {
-        String stopLsn = stop.getString(1);
-        writeText(context, BACKUP_LABEL, stop.getString(2));
-        String map = stop.getString(3);
-        if (map != null && !map.isEmpty()) {
-            writeText(context, TABLESPACE_MAP, map);
-        }
-        Instant stoppedAt = context.clock().instant();
-        if ("off".equals(cluster.archiveMode())) {
-            // streamed WAL: close the stop segment so that the streamer stores it whole
-            single(jdbc, "SELECT pg_switch_wal()::text");
-        }
-        context.metadata("timeline", start.timeline());
-        context.metadata("startLsn", start.lsn());
-        context.metadata("stopLsn", stopLsn);
-        context.metadata("walStart", segment(start, start.lsn(), cluster));
-        context.metadata("walStop", segment(start, stopLsn, cluster));
-        context.metadata("startTime", start.time().toString());
-        context.metadata("stopTime", stoppedAt.toString());
-        return stopLsn;
-    }
-
-    /** Waits until the WAL from the backup's start to its stop is in the repository. */
-    private static void awaitWal(
-            BackupContext context,
-            Connection jdbc,
-            Cluster cluster,
-            Start start,
-            String stopLsn,
-            boolean streamed,
-            Duration walTimeout)
-            throws SQLException, IOException {
-        long t2 = System.nanoTime();
-        // on a primary every segment up to the stop is complete now (pg_backup_stop switched WAL):
-        // drkit stores them itself rather than wait for archive_command to get round to it
-        Path ownWal = !streamed && "false".equals(single(jdbc, "SELECT pg_is_in_recovery()::text"))
-                ? cluster.dataDir().resolve("pg_wal")
-                : null;
-        WalWait.await(
-                context,
-                cluster.systemId(),
-                start.timeline(),
-                WalArchive.parseLsn(start.lsn()),
-                WalArchive.parseLsn(stopLsn),
-                cluster.segmentSize(),
-                walTimeout,
-                ownWal,
-                cluster.dataDir());
-        LOG.info(
-                "stopped at {}; WAL {} to {} in the repository after {} ms",
-                stopLsn,
-                segment(start, start.lsn(), cluster),
-                segment(start, stopLsn, cluster),
-                (System.nanoTime() - t2) / 1_000_000);
-    }
-
-    private static String segment(Start start, String lsn, Cluster cluster) {
-        return WalArchive.segmentName(start.timeline(), WalArchive.parseLsn(lsn), cluster.segmentSize());
-    }
-
-    private static void warnIfArchiverFails(BackupContext context, Connection jdbc) throws SQLException {
-        String failing = single(
-                jdbc,
-                "SELECT coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false)::text "
-                        + "FROM pg_stat_archiver");
-        if ("true".equals(failing)) {
-            context.metadata("archiverFailing", true);
-            LOG.warn("archive_command is failing (pg_stat_archiver): this backup holds the WAL it needs, "
-                    + "but recovery to any later point needs the WAL that is not being archived; fix "
-                    + "archive_command and check the server log");
-        }
-    }
-
-    private static void recordContents(BackupContext context, List<TarWriter.Item> items, int jobs) {
-        context.metadata(
-                "files",
-                items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE).count());
-        context.metadata("bytes", total(items));
-        context.metadata("jobs", jobs);
-    }
-
-    private static long total(List<TarWriter.Item> items) {
-        return items.stream().mapToLong(TarWriter.Item::size).sum();
-    }
-
-    /** Ends a base backup that failed before pg_backup_stop, so the server does not wait for it. */
-    private static void abort(Connection jdbc, PgConnection conn) {
-        try (Statement s = jdbc.createStatement()) {
-            s.execute("SELECT pg_backup_stop(false)");
-        } catch (SQLException e) {
-            LOG.warn("could not end the failed base backup: {}", conn.redact(e.getMessage()));
-        }
-    }
-
-    private static void writeText(BackupContext context, String name, String text) throws IOException {
-        try (OutputStream out = context.newArtifact(name)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
-        }
     }
 
     /** Base backups need the archived WAL to be restored consistently and to recover past them. */
@@ -469,10 +328,6 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql);
-                ResultSet rs = s.executeQuery()) {
-            rs.next();
-            return rs.getString(1);
-        }
+        return BaseBackup.single(c, sql);
     }
 }
