@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -50,8 +49,8 @@ final class BaseBackup {
         String label = "drkit " + context.backupId();
         jdbc.setAutoCommit(true);
         started = context.clock().instant();
-        startLsn = single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + fast + ")::text");
-        timeline = Integer.parseInt(single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
+        startLsn = PgSql.single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + fast + ")::text");
+        timeline = Integer.parseInt(PgSql.single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
         LOG.info(
                 "base backup of {} started at {} on timeline {} (checkpoint took {} ms)",
                 conn,
@@ -81,7 +80,7 @@ final class BaseBackup {
         Instant stoppedAt = context.clock().instant();
         if ("off".equals(cluster.archiveMode())) {
             // streamed WAL: close the stop segment so that the streamer stores it whole
-            single(jdbc, "SELECT pg_switch_wal()::text");
+            PgSql.single(jdbc, "SELECT pg_switch_wal()::text");
         }
         context.metadata("timeline", timeline);
         context.metadata("startLsn", startLsn);
@@ -110,7 +109,7 @@ final class BaseBackup {
         long t0 = System.nanoTime();
         // on a primary every segment up to the stop is complete now (pg_backup_stop switched WAL):
         // drkit stores them itself rather than wait for archive_command to get round to it
-        Path ownWal = !streamed && "false".equals(single(jdbc, "SELECT pg_is_in_recovery()::text"))
+        Path ownWal = !streamed && "false".equals(PgSql.single(jdbc, "SELECT pg_is_in_recovery()::text"))
                 ? cluster.dataDir().resolve("pg_wal")
                 : null;
         WalWait.await(
@@ -144,7 +143,7 @@ final class BaseBackup {
     }
 
     private void warnIfArchiverFails() throws SQLException {
-        String failing = single(
+        String failing = PgSql.single(
                 jdbc,
                 "SELECT coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false)::text "
                         + "FROM pg_stat_archiver");
@@ -167,14 +166,6 @@ final class BaseBackup {
     static void writeText(BackupContext context, String name, String text) throws IOException {
         try (OutputStream out = context.newArtifact(name)) {
             out.write(text.getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    static String single(Connection c, String sql) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement(sql);
-                ResultSet rs = s.executeQuery()) {
-            rs.next();
-            return rs.getString(1);
         }
     }
 }

@@ -167,10 +167,10 @@ final class PgProcesses {
                     throw new DrException(
                             ErrorCode.TARGET,
                             tool + " failed (exit " + p.exitValue() + "): "
-                                    + PostgresLogicalTarget.lastLines(Files.readString(out, StandardCharsets.UTF_8))
+                                    + PgTools.lastLines(Files.readString(out, StandardCharsets.UTF_8))
                                     + (serverLog != null && Files.exists(serverLog)
                                             ? " | server log: "
-                                                    + PostgresLogicalTarget.lastLines(
+                                                    + PgTools.lastLines(
                                                             Files.readString(serverLog, StandardCharsets.UTF_8))
                                             : ""));
                 }

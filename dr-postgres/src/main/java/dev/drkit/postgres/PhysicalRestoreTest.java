@@ -171,7 +171,7 @@ public final class PhysicalRestoreTest implements Verifier {
     private static String logTail(Path scratch) {
         try {
             Path log = scratch.resolve("log");
-            return Files.exists(log) ? " | server log: " + PostgresLogicalTarget.lastLines(Files.readString(log)) : "";
+            return Files.exists(log) ? " | server log: " + PgTools.lastLines(Files.readString(log)) : "";
         } catch (IOException e) {
             return "";
         }

@@ -98,35 +98,35 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 }
             }
         } catch (SQLException e) {
-            throw PostgresLogicalTarget.sqlError("base backup of " + conn, conn, e);
+            throw PgSql.sqlError("base backup of " + conn, conn, e);
         }
     }
 
     /** Checks that the cluster can be backed up this way and records what it is. */
     private BaseBackup.Cluster inspect(Connection jdbc, PgConnection conn, boolean streamed, BackupContext context)
             throws SQLException, IOException {
-        int version = Integer.parseInt(single(jdbc, "SHOW server_version_num"));
+        int version = Integer.parseInt(PgSql.single(jdbc, "SHOW server_version_num"));
         if (version < 150000) {
             throw new ConfigException("physical backups need PostgreSQL 15 or newer (pg_backup_start); " + conn
-                    + " runs " + single(jdbc, "SHOW server_version") + "; use postgres-logical");
+                    + " runs " + PgSql.single(jdbc, "SHOW server_version") + "; use postgres-logical");
         }
-        Path dataDir = settings.path("data-dir").orElse(Path.of(single(jdbc, "SHOW data_directory")));
+        Path dataDir = settings.path("data-dir").orElse(Path.of(PgSql.single(jdbc, "SHOW data_directory")));
         if (!Files.isReadable(dataDir.resolve("global").resolve("pg_control"))) {
             throw new ConfigException("cannot read " + dataDir + ": physical backups read the data directory "
                     + "directly; run the backup on the database host as the cluster's owner (or give "
                     + "setting 'data-dir')");
         }
-        String archiveMode = single(jdbc, "SHOW archive_mode");
+        String archiveMode = PgSql.single(jdbc, "SHOW archive_mode");
         if ("off".equals(archiveMode) && !streamed) {
             throw new ConfigException(conn + " does not archive WAL (archive_mode = off), so a base backup "
                     + "could never be restored; set archive_mode = on and an archive_command that runs "
                     + "WalArchive.push for this repository, then restart PostgreSQL (or stream WAL with "
                     + "PostgresWalStreamer and give setting 'wal-source' the value stream)");
         }
-        long systemId = Long.parseLong(single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
-        long segmentSize =
-                Long.parseLong(single(jdbc, "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"));
-        context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
+        long systemId = Long.parseLong(PgSql.single(jdbc, "SELECT system_identifier FROM pg_control_system()"));
+        long segmentSize = Long.parseLong(
+                PgSql.single(jdbc, "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"));
+        context.metadata("serverVersion", PgSql.single(jdbc, "SHOW server_version"));
         context.metadata("systemIdentifier", Long.toUnsignedString(systemId));
         context.metadata("dataDirectory", dataDir.toString());
         context.metadata("walSegmentSize", segmentSize);
@@ -325,9 +325,5 @@ public final class PostgresPhysicalTarget implements BackupTarget {
 
     private static String quote(String s) {
         return "'" + s.replace("'", "''") + "'";
-    }
-
-    private static String single(Connection c, String sql) throws SQLException {
-        return BaseBackup.single(c, sql);
     }
 }
