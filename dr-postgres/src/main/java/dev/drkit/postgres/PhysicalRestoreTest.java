@@ -5,6 +5,7 @@ import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.postgres.launcher.PostgresLauncher;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
@@ -108,7 +109,7 @@ public final class PhysicalRestoreTest implements Verifier {
             PgConnection admin = PgConnection.from(settings.toBuilder()
                     .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
                     .build());
-            EmbeddedPostgres.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
+            PostgresLauncher.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
             details.put("restoreSeconds", Math.round((System.nanoTime() - start) / 1e6) / 1000.0);
             try (Connection c = admin.open()) {
                 PostgresVerifiers.RestoreTestVerifier.runValidations(c, settings.getAll("validate"), problems);
