@@ -296,7 +296,13 @@ public final class PostgresLauncher {
     }
 
     private void run(List<String> command, Duration timeout) {
-        ServerProcesses.run(command, ServerProcesses.serviceUser(), timeout, log);
+        // from beside the data directory, which the service user can enter, whatever this process's directory
+        ServerProcesses.run(
+                command,
+                ServerProcesses.serviceUser(),
+                timeout,
+                log,
+                data.toAbsolutePath().getParent());
     }
 
     private static String randomPassword() {

@@ -104,6 +104,11 @@ public final class ServerProcesses {
      * @throws DrException when it fails, does not finish in time or cannot be started
      */
     public static void run(List<String> command, String user, Duration timeout, Path serverLog) {
+        run(command, user, timeout, serverLog, null);
+    }
+
+    /** {@link #run(List, String, Duration, Path)} in {@code directory} (null: this process's). */
+    static void run(List<String> command, String user, Duration timeout, Path serverLog, Path directory) {
         List<String> cmd = new ArrayList<>();
         if (user != null && root()) {
             cmd.addAll(List.of("runuser", "-u", user, "--"));
@@ -114,6 +119,7 @@ public final class ServerProcesses {
             Path out = Files.createTempFile("drkit-" + tool, ".log");
             try {
                 Process p = new ProcessBuilder(cmd)
+                        .directory(directory == null ? null : directory.toFile())
                         .redirectErrorStream(true)
                         .redirectOutput(out.toFile())
                         .start();
