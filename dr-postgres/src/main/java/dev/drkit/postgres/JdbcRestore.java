@@ -130,7 +130,7 @@ final class JdbcRestore {
                 throw new DrException(
                         ErrorCode.TARGET,
                         "pg_restore could not read " + what + " (exit " + code + "): "
-                                + PostgresLogicalTarget.lastLines(run.stderr()));
+                                + PgTools.lastLines(run.stderr()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

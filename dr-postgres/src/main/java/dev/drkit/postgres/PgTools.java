@@ -7,13 +7,16 @@ import dev.drkit.spi.support.PrivateScratch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -164,5 +167,71 @@ final class PgTools {
             env.putAll(connection.toolEnvironment());
         }
         return new Run(PgProcesses.start(pb), connection);
+    }
+
+    /** Runs a dump tool against {@code conn} with its stdout into {@code artifact}, which it closes. */
+    void dump(PgConnection conn, String tool, List<String> args, OutputStream artifact)
+            throws IOException, InterruptedException {
+        try (Run run = start(conn, tool, args)) {
+            run.process.getOutputStream().close();
+            try (OutputStream out = artifact;
+                    InputStream in = run.process.getInputStream()) {
+                in.transferTo(out);
+                int code = run.await();
+                if (code != 0) {
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            tool + " of " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
+                }
+            }
+        }
+    }
+
+    /** Streams {@code data} into a tool's stdin; a checksum failure of the data stops the tool. */
+    void feed(PgConnection conn, String tool, List<String> args, InputStream data) throws IOException {
+        try (Run run = start(conn, tool, args);
+                InputStream in = data) {
+            Thread drainOut = new Thread(
+                    () -> {
+                        try {
+                            run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                        } catch (IOException ignored) {
+                            // process gone
+                        }
+                    },
+                    "drkit-pg-stdout");
+            drainOut.setDaemon(true);
+            drainOut.start();
+            try (OutputStream stdin = run.process.getOutputStream()) {
+                in.transferTo(stdin);
+            } catch (DrException e) {
+                throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
+            } catch (IOException e) {
+                // the tool stopped reading: done early (a selective restore needs only part of the
+                // archive) or failed (reported below); read the rest so the checksums are still checked
+                if (!run.process.waitFor(30, TimeUnit.SECONDS)) {
+                    throw e;
+                }
+                if (run.process.exitValue() == 0) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+            }
+            int code = run.await();
+            if (code != 0) {
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        tool + " into " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while running " + tool);
+        }
+    }
+
+    /** The last five lines of a tool's output, on one line. */
+    static String lastLines(String text) {
+        String[] lines = text.split("\n");
+        int from = Math.max(0, lines.length - 5);
+        return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
     }
 }

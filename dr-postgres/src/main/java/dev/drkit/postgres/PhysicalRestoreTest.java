@@ -5,6 +5,7 @@ import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.postgres.launcher.PostgresLauncher;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
@@ -112,7 +113,7 @@ public final class PhysicalRestoreTest implements Verifier {
             PgConnection admin = PgConnection.from(settings.toBuilder()
                     .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
                     .build());
-            EmbeddedPostgres.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
+            PostgresLauncher.awaitPromotion(admin::open, Duration.ofMinutes(10), "");
             details.put("restoreSeconds", timer.seconds());
             try (Connection c = admin.open()) {
                 PostgresVerifiers.RestoreTestVerifier.runValidations(c, settings.getAll("validate"), problems);
@@ -175,7 +176,7 @@ public final class PhysicalRestoreTest implements Verifier {
     private static String logTail(Path scratch) {
         try {
             Path log = scratch.resolve("log");
-            return Files.exists(log) ? " | server log: " + PostgresLogicalTarget.lastLines(Files.readString(log)) : "";
+            return Files.exists(log) ? " | server log: " + PgTools.lastLines(Files.readString(log)) : "";
         } catch (IOException e) {
             return "";
         }

@@ -26,7 +26,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +33,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -130,7 +128,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
     }
 
     private Connection snapshotConnection(PgConnection conn) throws SQLException {
-        return dataSource != null ? dataSource.getConnection() : open(conn);
+        return dataSource != null ? dataSource.getConnection() : conn.open();
     }
 
     @Override
@@ -160,18 +158,18 @@ public final class PostgresLogicalTarget implements BackupTarget {
             try (Statement s = jdbc.createStatement()) {
                 s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             }
-            String snapshot = single(jdbc, "SELECT pg_export_snapshot()");
-            int serverMajor = Integer.parseInt(single(jdbc, "SHOW server_version_num")) / 10000;
+            String snapshot = PgSql.single(jdbc, "SELECT pg_export_snapshot()");
+            int serverMajor = Integer.parseInt(PgSql.single(jdbc, "SHOW server_version_num")) / 10000;
             tools.requireAtLeast("pg_dump", serverMajor);
-            context.metadata("serverVersion", single(jdbc, "SHOW server_version"));
+            context.metadata("serverVersion", PgSql.single(jdbc, "SHOW server_version"));
             context.metadata("database", conn.database());
             context.metadata(
                     "encoding",
-                    single(
+                    PgSql.single(
                             jdbc,
                             "SELECT pg_encoding_to_char(encoding) FROM pg_database "
                                     + "WHERE datname = current_database()"));
-            long size = Long.parseLong(single(jdbc, "SELECT pg_database_size(current_database())"));
+            long size = Long.parseLong(PgSql.single(jdbc, "SELECT pg_database_size(current_database())"));
             context.metadata("databaseSize", size);
             context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
             context.expectBytes(size);
@@ -179,33 +177,28 @@ public final class PostgresLogicalTarget implements BackupTarget {
             context.metadata("tables", counts.size());
             context.metadata("rowCounts", counts);
 
-            dump(
-                    tools,
+            tools.dump(
                     conn,
+                    "pg_dump",
                     List.of(
                             "--format=custom",
                             "--compress=0",
                             "--snapshot=" + snapshot,
                             "--no-password",
                             conn.database()),
-                    "pg_dump",
                     context.newArtifact(ARCHIVE));
             jdbc.commit();
             jdbc.setAutoCommit(true); // a DataSource's connection goes back to the host's pool as it came
         } catch (SQLException e) {
-            throw sqlError("backing up " + conn, conn, e);
+            throw PgSql.sqlError("backing up " + conn, conn, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while backing up " + conn);
         }
         if (settings.bool("globals", false)) {
             try {
-                dump(
-                        tools,
-                        conn,
-                        List.of("--globals-only", "--no-password"),
-                        "pg_dumpall",
-                        context.newArtifact(GLOBALS));
+                tools.dump(
+                        conn, "pg_dumpall", List.of("--globals-only", "--no-password"), context.newArtifact(GLOBALS));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new DrException(ErrorCode.INTERRUPTED, "interrupted while dumping globals");
@@ -236,23 +229,6 @@ public final class PostgresLogicalTarget implements BackupTarget {
             }
         }
         return counts;
-    }
-
-    private static void dump(PgTools tools, PgConnection conn, List<String> args, String tool, OutputStream artifact)
-            throws IOException, InterruptedException {
-        try (PgTools.Run run = tools.start(conn, tool, args)) {
-            run.process.getOutputStream().close();
-            try (OutputStream out = artifact;
-                    InputStream in = run.process.getInputStream()) {
-                in.transferTo(out);
-                int code = run.await();
-                if (code != 0) {
-                    throw new DrException(
-                            ErrorCode.TARGET,
-                            tool + " of " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
-                }
-            }
-        }
     }
 
     @Override
@@ -287,8 +263,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 }
                 PsqlScriptGuard.check(
                         globals, GLOBALS + " of backup " + context.manifest().id());
-                feed(
-                        tools,
+                tools.feed(
                         admin,
                         "psql",
                         List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", "-"),
@@ -307,14 +282,14 @@ public final class PostgresLogicalTarget implements BackupTarget {
             if (jobs > 1) {
                 restoreParallel(tools, target, args, jobs, context);
             } else {
-                feed(tools, target, "pg_restore", args, context.openArtifact(ARCHIVE));
+                tools.feed(target, "pg_restore", args, context.openArtifact(ARCHIVE));
             }
             if (created) {
                 comment(admin, toDatabase, null);
             }
         } catch (IOException | RuntimeException e) {
             if (created) {
-                dropQuietly(admin, toDatabase);
+                PgSql.dropDatabaseQuietly(admin, toDatabase);
             }
             throw e;
         }
@@ -378,7 +353,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 if (code != 0) {
                     throw new DrException(
                             ErrorCode.TARGET,
-                            "pg_restore into " + target + " failed (exit " + code + "): " + lastLines(run.stderr()));
+                            "pg_restore into " + target + " failed (exit " + code + "): "
+                                    + PgTools.lastLines(run.stderr()));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -389,48 +365,6 @@ public final class PostgresLogicalTarget implements BackupTarget {
         }
     }
 
-    /** Streams {@code data} into a tool's stdin; a checksum failure of the data stops the tool. */
-    static void feed(PgTools tools, PgConnection conn, String tool, List<String> args, InputStream data)
-            throws IOException {
-        try (PgTools.Run run = tools.start(conn, tool, args);
-                InputStream in = data) {
-            Thread drainOut = new Thread(
-                    () -> {
-                        try {
-                            run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
-                        } catch (IOException ignored) {
-                            // process gone
-                        }
-                    },
-                    "drkit-pg-stdout");
-            drainOut.setDaemon(true);
-            drainOut.start();
-            try (OutputStream stdin = run.process.getOutputStream()) {
-                in.transferTo(stdin);
-            } catch (DrException e) {
-                throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
-            } catch (IOException e) {
-                // the tool stopped reading: done early (a selective restore needs only part of the
-                // archive) or failed (reported below); read the rest so the checksums are still checked
-                if (!run.process.waitFor(30, TimeUnit.SECONDS)) {
-                    throw e;
-                }
-                if (run.process.exitValue() == 0) {
-                    in.transferTo(OutputStream.nullOutputStream());
-                }
-            }
-            int code = run.await();
-            if (code != 0) {
-                throw new DrException(
-                        ErrorCode.TARGET,
-                        tool + " into " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while running " + tool);
-        }
-    }
-
     /**
      * Creates the database marked as being restored, or checks that overwriting an existing one
      * was asked for. An existing database that a killed restore left half-done (it still carries
@@ -438,7 +372,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
      * restore may still run elsewhere is refused unless {@code force}.
      */
     private static boolean prepareDatabase(PgConnection admin, String db, boolean force, RestoreInProgress marker) {
-        try (Connection c = open(admin)) {
+        try (Connection c = admin.open()) {
             boolean exists;
             String comment = null;
             try (PreparedStatement ps = c.prepareStatement(
@@ -469,7 +403,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                                     + "wait for that restore to end, or restore with force to drop the database and start again");
                 }
                 try (Statement s = c.createStatement()) {
-                    s.execute("DROP DATABASE " + quoteIdent(db) + " WITH (FORCE)");
+                    s.execute("DROP DATABASE " + PgSql.quoteIdent(db) + " WITH (FORCE)");
                 }
                 LOG.warn(
                         "dropped database {}, left half-restored by an interrupted restore of {}, before restoring "
@@ -478,75 +412,30 @@ public final class PostgresLogicalTarget implements BackupTarget {
                         left.get().who());
             }
             try (Statement s = c.createStatement()) {
-                s.execute("CREATE DATABASE " + quoteIdent(db));
+                s.execute("CREATE DATABASE " + PgSql.quoteIdent(db));
             }
             // a kill between these two statements leaves an unmarked database, which the next restore
             // refuses like any existing one, never drops
             comment(c, db, marker.comment());
             return true;
         } catch (SQLException e) {
-            throw sqlError("preparing database " + db, admin, e);
+            throw PgSql.sqlError("preparing database " + db, admin, e);
         }
     }
 
     /** Sets (or with null removes) a database's comment; a finished restore removes its marker. */
     private static void comment(PgConnection admin, String db, String text) {
-        try (Connection c = open(admin)) {
+        try (Connection c = admin.open()) {
             comment(c, db, text);
         } catch (SQLException e) {
-            throw sqlError("removing the restore-in-progress comment of database " + db, admin, e);
+            throw PgSql.sqlError("removing the restore-in-progress comment of database " + db, admin, e);
         }
     }
 
     private static void comment(Connection c, String db, String text) throws SQLException {
         try (Statement s = c.createStatement()) {
-            s.execute("COMMENT ON DATABASE " + quoteIdent(db) + " IS "
+            s.execute("COMMENT ON DATABASE " + PgSql.quoteIdent(db) + " IS "
                     + (text == null ? "NULL" : "'" + text.replace("'", "''") + "'"));
         }
-    }
-
-    static void dropQuietly(PgConnection admin, String db) {
-        try (Connection c = open(admin);
-                Statement s = c.createStatement()) {
-            s.execute("DROP DATABASE IF EXISTS " + quoteIdent(db) + " WITH (FORCE)");
-        } catch (SQLException e) {
-            LOG.warn("could not drop database {} after a failed restore: {}", db, admin.redact(e.getMessage()));
-        }
-    }
-
-    static Connection open(PgConnection conn) throws SQLException {
-        return conn.open();
-    }
-
-    static String quoteIdent(String s) {
-        return "\"" + s.replace("\"", "\"\"") + "\"";
-    }
-
-    private static String single(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    static DrException sqlError(String doing, PgConnection conn, SQLException e) {
-        String msg = conn.redact(String.valueOf(e.getMessage()));
-        boolean auth = "28P01".equals(e.getSQLState()) || "28000".equals(e.getSQLState());
-        boolean down = e.getSQLState() != null && e.getSQLState().startsWith("08");
-        String advice = auth
-                ? "check the user and the password file"
-                : down ? "check that the server is up and reachable" : "see the PostgreSQL error above";
-        return new DrException(
-                auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET,
-                doing + " failed: " + msg + "; " + advice,
-                null,
-                down);
-    }
-
-    static String lastLines(String text) {
-        String[] lines = text.split("\n");
-        int from = Math.max(0, lines.length - 5);
-        return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
     }
 }

@@ -120,8 +120,7 @@ public final class PostgresVerifiers {
                 int code = run.await();
                 feeder.join();
                 if (code != 0) {
-                    problems.add("pg_restore --list failed (exit " + code + "): "
-                            + PostgresLogicalTarget.lastLines(run.stderr()));
+                    problems.add("pg_restore --list failed (exit " + code + "): " + PgTools.lastLines(run.stderr()));
                 }
                 for (String line : toc.split("\n")) {
                     if (!line.isBlank() && !line.startsWith(";")) {
@@ -178,7 +177,7 @@ public final class PostgresVerifiers {
             } catch (SQLException e) {
                 problems.add("checking scratch database failed: " + admin.redact(String.valueOf(e.getMessage())));
             } finally {
-                PostgresLogicalTarget.dropQuietly(admin, scratch);
+                PgSql.dropDatabaseQuietly(admin, scratch);
             }
             return timer.result(problems, details);
         }

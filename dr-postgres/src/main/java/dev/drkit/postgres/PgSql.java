@@ -1,0 +1,59 @@
+package dev.drkit.postgres;
+
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** SQL the PostgreSQL targets and verifiers share: one-value queries, quoting, dropping a database, and what a failed statement becomes. */
+final class PgSql {
+    private static final Logger LOG = LoggerFactory.getLogger(PgSql.class);
+
+    private PgSql() {}
+
+    /** The first column of the first row of a query. */
+    static String single(Connection c, String sql) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql);
+                ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    static String quoteIdent(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
+    /** Drops a database if it exists, its sessions too; a failure is only logged (the caller is failing already). */
+    static void dropDatabaseQuietly(PgConnection admin, String db) {
+        try (Connection c = admin.open();
+                Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS " + quoteIdent(db) + " WITH (FORCE)");
+        } catch (SQLException e) {
+            LOG.warn("could not drop database {} after a failed restore: {}", db, admin.redact(e.getMessage()));
+        }
+    }
+
+    /**
+     * The error for a failed statement: a configuration error when authentication failed, else a
+     * target error, retryable when the server was unreachable; never with the password in it.
+     */
+    static DrException sqlError(String doing, PgConnection conn, SQLException e) {
+        String msg = conn.redact(String.valueOf(e.getMessage()));
+        boolean auth = "28P01".equals(e.getSQLState()) || "28000".equals(e.getSQLState());
+        boolean down = e.getSQLState() != null && e.getSQLState().startsWith("08");
+        String advice = auth
+                ? "check the user and the password file"
+                : down ? "check that the server is up and reachable" : "see the PostgreSQL error above";
+        return new DrException(
+                auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET,
+                doing + " failed: " + msg + "; " + advice,
+                null,
+                down);
+    }
+}

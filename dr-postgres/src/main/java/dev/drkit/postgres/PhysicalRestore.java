@@ -1,0 +1,307 @@
+package dev.drkit.postgres;
+
+import dev.drkit.CorruptDataException;
+import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarExtractor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts a base backup into a data directory: unpacked into a private staging directory beside
+ * it (the data tars side by side, an incremental backup's unchanged files from the backups that
+ * hold them), with the backup label, the tablespaces at their locations, the recovery settings
+ * and {@code recovery.signal}, and {@code global/pg_control} last; then moved into place.
+ */
+final class PhysicalRestore {
+    private static final Logger LOG = LoggerFactory.getLogger(PhysicalRestore.class);
+
+    private PhysicalRestore() {}
+
+    /**
+     * Restores the context's backup into {@code dest} (a new or empty directory; an existing one
+     * is replaced only when forced).
+     *
+     * @param recovery the lines added to {@code postgresql.auto.conf}
+     * @param tablespaces tablespace OID to the location its contents go to
+     * @param walStage where the backup's WAL is copied for recovery to read first, or null
+     */
+    static void into(
+            RestoreContext context, Path dest, List<String> recovery, Map<String, Path> tablespaces, Path walStage)
+            throws IOException {
+        if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
+            throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
+                    + "cluster there and restore with RestoreRequest.force to replace it");
+        }
+        Path parent = dest.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
+        Files.createDirectory(
+                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try {
+            unpackParallel(context, staging);
+            unpackReferenced(context, staging);
+            copyArtifact(
+                    context, PostgresPhysicalTarget.BACKUP_LABEL, staging.resolve(PostgresPhysicalTarget.BACKUP_LABEL));
+            if (context.manifest()
+                    .artifact(PostgresPhysicalTarget.TABLESPACE_MAP)
+                    .isPresent()) {
+                copyArtifact(
+                        context,
+                        PostgresPhysicalTarget.TABLESPACE_MAP,
+                        staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP));
+            }
+            relocateTablespaces(context.force(), staging, tablespaces);
+            for (String dir : DataDirectoryScan.EMPTY_DIRS) {
+                Files.createDirectories(staging.resolve(dir));
+            }
+            Files.createDirectories(staging.resolve("pg_wal").resolve("archive_status"));
+            writeRecoverySettings(staging, context.manifest().id(), recovery);
+            Files.createDirectories(staging.resolve("global"));
+            copyArtifact(
+                    context,
+                    PostgresPhysicalTarget.PG_CONTROL,
+                    staging.resolve("global").resolve("pg_control"));
+            Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwx------"));
+            if (walStage != null) {
+                stageWal(context, staging, walStage);
+            }
+            giveToClusterOwner(staging);
+            install(staging, dest);
+        } finally {
+            FileTrees.delete(staging);
+        }
+    }
+
+    /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
+    private static void writeRecoverySettings(Path staging, String backupId, List<String> recovery) throws IOException {
+        Path auto = staging.resolve("postgresql.auto.conf");
+        String conf = Files.exists(auto) ? Files.readString(auto) : "";
+        StringBuilder b = new StringBuilder(conf);
+        if (!conf.isEmpty() && !conf.endsWith("\n")) {
+            b.append('\n');
+        }
+        b.append("# added by drkit restore of backup ").append(backupId).append('\n');
+        recovery.forEach(line -> b.append(line).append('\n'));
+        Files.writeString(auto, b.toString());
+        Files.writeString(staging.resolve("recovery.signal"), "");
+    }
+
+    /**
+     * Unpacks the data tars side by side, one thread each; parent directories are made by
+     * whichever stream needs them first, their attributes come with the first tar.
+     */
+    private static void unpackParallel(RestoreContext context, Path staging) throws IOException {
+        List<String> tars = context.manifest().artifacts().stream()
+                .map(a -> a.name())
+                .filter(n -> n.startsWith("data-") && n.endsWith(".tar"))
+                .sorted()
+                .toList();
+        if (tars.isEmpty()) {
+            throw new CorruptDataException("backup " + context.manifest().id() + " holds no data files");
+        }
+        List<InputStream> streams = new ArrayList<>();
+        for (String name : tars) {
+            streams.add(context.openArtifact(name)); // opened here: the context is not thread-safe
+        }
+        try {
+            List<ParallelIo.IoTask> tasks = new ArrayList<>();
+            for (InputStream in : streams) {
+                tasks.add(() -> new TarExtractor(staging, true, List.of()).unpack(in, staging));
+            }
+            ParallelIo.runAll("drkit-pg-restore", tasks, "restoring");
+        } finally {
+            for (InputStream in : streams) {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // already reported
+                }
+            }
+        }
+    }
+
+    /** An incremental backup's unchanged files come from the backups that hold them. */
+    private static void unpackReferenced(RestoreContext context, Path staging) throws IOException {
+        if (context.manifest().artifact(PostgresPhysicalTarget.FILE_LIST).isEmpty()) {
+            return;
+        }
+        Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
+        try (InputStream in = context.openArtifact(PostgresPhysicalTarget.FILE_LIST)) {
+            for (FileList.FileEntry e : FileList.parse(in)) {
+                if (!e.backup().equals(context.manifest().id())) {
+                    wanted.computeIfAbsent(e.backup() + "/" + e.artifact(), k -> new HashSet<>())
+                            .add(e.name());
+                }
+            }
+        }
+        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
+            int slash = w.getKey().indexOf('/');
+            Set<String> names = w.getValue();
+            try (InputStream in = context.openArtifact(
+                    w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
+                new TarExtractor(staging, true, List.of()).unpack(in, staging, names::contains);
+            }
+            for (String name : names) {
+                if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                    throw new CorruptDataException(name + " should come from backup " + w.getKey()
+                            + " but is not in it; the backup chain is damaged, restore a full backup");
+                }
+            }
+        }
+    }
+
+    /**
+     * Moves each tablespace's restored contents to its location, links it from
+     * {@code pg_tblspc} and writes the locations into the tablespace map PostgreSQL reads when
+     * recovery starts.
+     */
+    private static void relocateTablespaces(boolean force, Path staging, Map<String, Path> tablespaces)
+            throws IOException {
+        if (tablespaces.isEmpty()) {
+            return;
+        }
+        StringBuilder map = new StringBuilder();
+        for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
+            String oid = e.getKey();
+            Path location = e.getValue();
+            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS) && !isEmpty(location)) {
+                if (!force) {
+                    throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is not "
+                            + "empty; give it another location with setting 'tablespace-" + oid + "', or restore with "
+                            + "RestoreRequest.force");
+                }
+                FileTrees.delete(location);
+            } else if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(location);
+            }
+            Path restored = staging.resolve("pg_tblspc").resolve(oid);
+            Files.createDirectories(location.toAbsolutePath().getParent());
+            try {
+                Files.move(restored, location, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException crossDevice) {
+                copyTree(restored, location);
+                FileTrees.delete(restored);
+            }
+            Files.createSymbolicLink(restored, location.toAbsolutePath());
+            map.append(oid).append(' ').append(location.toAbsolutePath()).append('\n');
+        }
+        Path mapFile = staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP);
+        Files.writeString(mapFile, map.toString());
+        Files.setPosixFilePermissions(mapFile, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
+    /**
+     * Copies every archived WAL file of the cluster from the backup's start on (all timelines,
+     * history files, a streamed {@code .partial} under its segment name) into {@code stage},
+     * which the restore_command reads first; remove it once recovery has finished.
+     */
+    private static void stageWal(RestoreContext context, Path dataDir, Path stage) throws IOException {
+        Map<String, Object> meta = context.manifest().metadata();
+        String systemId = String.valueOf(meta.get("systemIdentifier"));
+        String from = String.valueOf(meta.get("walStart")).substring(8);
+        if (Files.exists(stage)) {
+            FileTrees.delete(stage);
+        }
+        Files.createDirectories(stage);
+        FileArchive archive = context.archive(WalArchive.AREA);
+        WalArchive wal = new WalArchive(archive);
+        int staged = 0;
+        for (String path : archive.list(systemId + "/")) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            String file = name.endsWith(".partial") ? name.substring(0, name.length() - ".partial".length()) : name;
+            boolean wanted = file.endsWith(".history")
+                    || (file.length() == 24 && file.substring(8).compareTo(from) >= 0);
+            if (wanted && !Files.exists(stage.resolve(file)) && wal.fetch(file, stage.resolve(file), dataDir)) {
+                staged++;
+            }
+        }
+        if (PgProcesses.root() && Files.exists(dataDir.resolve("PG_VERSION"))) {
+            Object uid = Files.getAttribute(dataDir.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            try (Stream<Path> walk = Files.walk(stage)) {
+                for (Path p : walk.toList()) {
+                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+        LOG.info("staged {} WAL files in {}; remove it once recovery has finished", staged, stage);
+    }
+
+    private static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
+        try (InputStream in = context.openArtifact(name);
+                OutputStream out = Files.newOutputStream(
+                        target,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
+            in.transferTo(out);
+        }
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /**
+     * Run as root, the restore leaves the files it wrote itself (label, settings, pg_control,
+     * the directories) owned by the cluster's owner, as recorded in the backup.
+     */
+    private static void giveToClusterOwner(Path staging) throws IOException {
+        if (!PgProcesses.root() || !Files.exists(staging.resolve("PG_VERSION"))) {
+            return;
+        }
+        Object uid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        Object gid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:gid", LinkOption.NOFOLLOW_LINKS);
+        try (Stream<Path> walk = Files.walk(staging)) {
+            for (Path p : walk.toList()) {
+                if (!uid.equals(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
+                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
+    }
+
+    /** Moves the verified tree into place (replacing an existing directory only when forced). */
+    private static void install(Path staging, Path dest) throws IOException {
+        if (Files.exists(dest)) {
+            FileTrees.delete(dest);
+        }
+        Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+}
