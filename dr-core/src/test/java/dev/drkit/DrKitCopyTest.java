@@ -95,6 +95,11 @@ class DrKitCopyTest {
         }
 
         @Override
+        public List<String> archiveAreas() {
+            return List.of("journal");
+        }
+
+        @Override
         public BackupTarget create(Settings settings) {
             return new BackupTarget() {
                 @Override
@@ -105,11 +110,6 @@ class DrKitCopyTest {
                 @Override
                 public Set<Capability> capabilities() {
                     return EnumSet.of(Capability.FULL);
-                }
-
-                @Override
-                public List<String> archiveAreas() {
-                    return List.of("journal");
                 }
 
                 @Override

@@ -83,11 +83,6 @@ class DrKitTest {
         }
 
         @Override
-        public List<String> archiveAreas() {
-            return List.of("wal"); // as PostgreSQL's backups keep their WAL beside them
-        }
-
-        @Override
         public void restore(RestoreContext context) throws IOException {
             try (InputStream in = context.openArtifact("data.bin")) {
                 String content = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -108,6 +103,11 @@ class DrKitTest {
         @Override
         public BackupTarget create(Settings settings) {
             return new MemoryTarget(settings);
+        }
+
+        @Override
+        public List<String> archiveAreas() {
+            return List.of("wal"); // as PostgreSQL's backups keep their WAL beside them
         }
     }
 

@@ -1,12 +1,8 @@
 package dev.drkit.spi;
 
-import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
  * Something to protect: a directory tree, a PostgreSQL cluster, a Redis server, a bucket.
@@ -59,36 +55,4 @@ public interface BackupTarget {
      * {@link dev.drkit.DrException.ErrorCode#TARGET} error of this target.
      */
     void restore(RestoreContext context) throws IOException;
-
-    /**
-     * Backups that a restore of {@code manifest} needs besides itself (incremental parents,
-     * ...); retention never expires them while this one is kept. The default returns the
-     * parent, if any, and {@link BackupManifest#dependsOn()}.
-     */
-    /**
-     * The repository areas (such as {@code wal}) that this type's backups need beside their
-     * own artifacts; {@code drkit copy} replicates them with the backups. The default is none.
-     */
-    default List<String> archiveAreas() {
-        return List.of();
-    }
-
-    /**
-     * After a prune: removes what only expired backups needed from the repository's file
-     * archive (PostgreSQL WAL older than the oldest kept base backup). {@code kept} holds every
-     * complete backup of this target type in the repository, whatever its target name, since
-     * they may share the archive. Returns the paths removed (or, in a dry run, that would be).
-     */
-    default List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun)
-            throws IOException {
-        return List.of();
-    }
-
-    default List<String> dependencies(BackupManifest manifest) {
-        List<String> deps = new ArrayList<>(manifest.dependsOn());
-        if (manifest.parent() != null) {
-            deps.add(0, manifest.parent());
-        }
-        return deps;
-    }
 }

@@ -1,6 +1,11 @@
 package dev.drkit.spi;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
 
 /**
  * Creates {@link BackupTarget}s of one type from settings. Stateless with a cheap no-arg
@@ -42,5 +47,38 @@ public interface BackupTargetProvider {
      */
     default OptionSchema restoreSchema() {
         return OptionSchema.unchecked();
+    }
+
+    /**
+     * The repository areas (such as {@code wal}) that this type's backups need beside their own
+     * artifacts; a copy replicates them with the backups, and a check covers them. The default is
+     * none. A question about the type, not about one configured target.
+     */
+    default List<String> archiveAreas() {
+        return List.of();
+    }
+
+    /**
+     * After a prune: removes what only expired backups needed from the repository's file archive
+     * (PostgreSQL WAL older than the oldest kept base backup). {@code kept} holds every complete
+     * backup of this type in the repository, whatever its target name, since they may share the
+     * archive. Returns the paths removed (or, in a dry run, that would be).
+     */
+    default List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun)
+            throws IOException {
+        return List.of();
+    }
+
+    /**
+     * Backups that a restore of {@code manifest} needs besides itself (incremental parents, ...);
+     * retention never expires them while this one is kept. The default returns the parent, if any,
+     * and {@link BackupManifest#dependsOn()}.
+     */
+    default List<String> dependencies(BackupManifest manifest) {
+        List<String> deps = new ArrayList<>(manifest.dependsOn());
+        if (manifest.parent() != null) {
+            deps.add(0, manifest.parent());
+        }
+        return deps;
     }
 }

@@ -6,7 +6,6 @@ import dev.drkit.ConfigException;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
-import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
@@ -26,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -183,19 +181,6 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         context.metadata(
                 "referencedBytes",
                 referenced.values().stream().mapToLong(FileList.FileEntry::size).sum());
-    }
-
-    /** Base backups need the archived WAL to be restored consistently and to recover past them. */
-    @Override
-    public List<String> archiveAreas() {
-        return List.of(WalArchive.AREA);
-    }
-
-    /** See {@link WalPruning}: WAL from before the oldest kept base backup of each cluster goes. */
-    @Override
-    public List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archives, boolean dryRun)
-            throws IOException {
-        return WalPruning.prune(kept, archives.apply(WalArchive.AREA), dryRun);
     }
 
     @Override

@@ -1,11 +1,16 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
+import java.io.IOException;
+import java.util.List;
+import java.util.function.Function;
 
 /** Provides the {@code postgres} (physical base backup) target. */
 public final class PostgresPhysicalTargetProvider implements BackupTargetProvider {
@@ -120,5 +125,18 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
     @Override
     public BackupTarget create(Settings settings) {
         return new PostgresPhysicalTarget(settings);
+    }
+
+    /** Base backups need the archived WAL to be restored consistently and to recover past them. */
+    @Override
+    public List<String> archiveAreas() {
+        return List.of(WalArchive.AREA);
+    }
+
+    /** See {@link WalPruning}: WAL from before the oldest kept base backup of each cluster goes. */
+    @Override
+    public List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archives, boolean dryRun)
+            throws IOException {
+        return WalPruning.prune(kept, archives.apply(WalArchive.AREA), dryRun);
     }
 }

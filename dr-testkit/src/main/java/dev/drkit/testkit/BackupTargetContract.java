@@ -99,9 +99,14 @@ public abstract class BackupTargetContract {
      * {@link BackupTargetProvider} of its type found by {@link ServiceLoader}.
      */
     protected BackupTarget newTarget(TargetSpec spec) throws Exception {
+        return provider(spec).create(spec.settings());
+    }
+
+    /** The provider of the target type under test; by default found by {@link ServiceLoader}. */
+    protected BackupTargetProvider provider(TargetSpec spec) {
         for (BackupTargetProvider p : ServiceLoader.load(BackupTargetProvider.class)) {
             if (p.type().equals(spec.type())) {
-                return p.create(spec.settings());
+                return p;
             }
         }
         throw new AssertionError("no provider of target type " + spec.type() + " on the class path");
@@ -168,10 +173,11 @@ public abstract class BackupTargetContract {
         assertThat(first.manifest().parent())
                 .as("the first backup of a FULL target stands alone")
                 .isNull();
-        assertThat(target.dependencies(first.manifest())).isEmpty();
-        if (!target.dependencies(second.manifest()).isEmpty()) {
+        BackupTargetProvider type = provider(spec);
+        assertThat(type.dependencies(first.manifest())).isEmpty();
+        if (!type.dependencies(second.manifest()).isEmpty()) {
             assertThat(capabilities)
-                    .as("backup " + second.id() + " depends on " + target.dependencies(second.manifest()))
+                    .as("backup " + second.id() + " depends on " + type.dependencies(second.manifest()))
                     .contains(Capability.INCREMENTAL);
         }
         kit.restore(new RestoreRequest(spec.name(), second.id(), restoreOptions(destination("second")), false));

@@ -42,7 +42,7 @@ public final class CheckOperation {
         Set<String> areas = new TreeSet<>();
         for (String type : types) {
             try {
-                areas.addAll(ctx.targetOfType(type).archiveAreas());
+                areas.addAll(ctx.registry().target(type).archiveAreas());
             } catch (RuntimeException e) {
                 LOG.warn(
                         "cannot tell which files backups of type {} keep besides their own; a check leaves them "

@@ -80,7 +80,7 @@ public final class CopyOperation {
         Set<String> areas = new TreeSet<>();
         for (String type : backups.stream().map(BackupManifest::type).distinct().toList()) {
             try {
-                areas.addAll(ctx.targetOfType(type).archiveAreas());
+                areas.addAll(ctx.registry().target(type).archiveAreas());
             } catch (DrException e) {
                 LOG.warn(
                         "copied backups of type {} without the files they may need besides (such as WAL): {}",

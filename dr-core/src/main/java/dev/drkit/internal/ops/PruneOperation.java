@@ -152,7 +152,7 @@ public final class PruneOperation {
             return List.of();
         }
         try {
-            return ctx.targetOfType(type).pruneArchive(kept, ctx::archive, dryRun);
+            return ctx.registry().target(type).pruneArchive(kept, ctx::archive, dryRun);
         } catch (IOException e) {
             throw repository.storageError("pruning the archive of " + target, e);
         } catch (RuntimeException e) {
@@ -243,7 +243,7 @@ public final class PruneOperation {
     /** What a backup needs besides itself: its type's answer, or its recorded parent and dependencies. */
     private List<String> dependencies(BackupManifest m) {
         try {
-            return ctx.targetOfType(m.type()).dependencies(m);
+            return ctx.registry().target(m.type()).dependencies(m);
         } catch (RuntimeException e) {
             LOG.warn(
                     "backup {}/{} is of type {}, which this drkit cannot read ({}); keeping what it records it "

@@ -74,6 +74,23 @@ final class CheckedProviders {
             }
 
             @Override
+            public List<String> archiveAreas() {
+                return p.archiveAreas();
+            }
+
+            @Override
+            public List<String> pruneArchive(
+                    List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun)
+                    throws IOException {
+                return p.pruneArchive(kept, archive, dryRun);
+            }
+
+            @Override
+            public List<String> dependencies(BackupManifest manifest) {
+                return p.dependencies(manifest);
+            }
+
+            @Override
             public BackupTarget create(Settings settings) {
                 OptionValidator.validate("backup target type '" + p.type() + "'", p.schema(), settings, false);
                 return new CheckedTarget(p.create(settings), p);
@@ -230,22 +247,6 @@ final class CheckedProviders {
                     context.options(),
                     false);
             target.restore(context);
-        }
-
-        @Override
-        public List<String> archiveAreas() {
-            return target.archiveAreas();
-        }
-
-        @Override
-        public List<String> pruneArchive(
-                List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun) throws IOException {
-            return target.pruneArchive(kept, archive, dryRun);
-        }
-
-        @Override
-        public List<String> dependencies(BackupManifest manifest) {
-            return target.dependencies(manifest);
         }
 
         @Override
