@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
@@ -218,11 +219,15 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "restore-command", restoreCommand);
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {
-            if (restoreCommand == null && replaysWal(kit)) {
+            // the backup is chosen once (passing over a damaged newest one is said once) and then
+            // named by its id
+            BackupManifest chosen = kit.manifest(selection.name, selection.id());
+            if (restoreCommand == null && PostgresPhysicalTargetProvider.TYPE.equals(chosen.type())) {
+                // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit
                 OptionValues.set(options, "restore-command", walFetchCommand(global));
             }
             RestoreResult r = kit.restore(new RestoreRequest(
-                    selection.name, selection.id(), global.targetOptions(selection.name, options.build()), force));
+                    selection.name, chosen.id(), global.targetOptions(selection.name, options.build()), force));
             if (global.json) {
                 GlobalOptions.printJson(out, r);
             } else if (!global.quiet) {
@@ -236,12 +241,6 @@ final class RestoreCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
-    }
-
-    /** Whether the backup restored is one PostgreSQL recovers by fetching archived WAL. */
-    private boolean replaysWal(DrKit kit) {
-        return PostgresPhysicalTargetProvider.TYPE.equals(
-                kit.manifest(selection.name, selection.id()).type());
     }
 
     /**
