@@ -91,7 +91,7 @@ public final class RedisTarget implements BackupTarget {
 
     /**
      * A target configured in code, for {@code DrKit.builder().target(name, target)}. With a host's
-     * {@link RedisClient} (created with the server's {@link io.lettuce.core.RedisURI}, so that
+     * {@link RedisClient} (created with the server's {@code RedisURI}, so that
      * {@code connect()} needs no further argument), keys-mode backups ({@code mode=keys}) and online
      * restores without {@code to-uri} go through that client, which drkit never shuts down;
      * snapshot backups ({@code mode=rdb}) still connect by themselves, to setting {@code uri}.
