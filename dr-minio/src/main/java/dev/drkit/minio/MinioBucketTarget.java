@@ -101,6 +101,53 @@ public final class MinioBucketTarget implements BackupTarget {
     }
 
     /**
+     * A target configured in code, for {@code DrKit.builder().target(name, target)}. With a host's
+     * {@link MinioClient}, backups and restores go through that client (its endpoint, region and
+     * credentials; drkit never closes it), and neither setting {@code endpoint} nor the AWS
+     * environment variables are needed.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a configured {@code minio-bucket} target; not thread-safe, the target it builds is. */
+    public static final class Builder {
+        private MinioClient client;
+        private Settings settings = Settings.empty();
+
+        private Builder() {}
+
+        /** The host's client for the server; it stays the host's to close. */
+        public Builder client(MinioClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /**
+         * Further settings, as for {@link MinioBucketTargetProvider} ({@code bucket}, {@code prefix},
+         * {@code versions}, {@code full}, ...); {@code endpoint} may be left out when a client is given.
+         */
+        public Builder settings(Settings settings) {
+            this.settings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /**
+         * @throws ConfigException if neither a client nor setting {@code endpoint} is given, or a
+         *     setting is unknown or of the wrong type
+         */
+        public MinioBucketTarget build() {
+            if (client == null && !settings.has("endpoint")) {
+                throw new ConfigException("minio-bucket needs a MinioClient or setting 'endpoint'");
+            }
+            // the same checks as settings given to the provider: unknown keys, types, did-you-mean
+            OptionValidator.validate(
+                    MinioBucketTargetProvider.TYPE, new MinioBucketTargetProvider().schema(), settings, false);
+            return new MinioBucketTarget(settings, client);
+        }
+    }
+
+    /**
      * A provider of {@code minio-bucket} targets on a client the host owns, to register with
      * {@code DrKit.builder().register(...)}: it wins over the discovered one, which builds its
      * client from {@code endpoint} and the AWS environment variables.

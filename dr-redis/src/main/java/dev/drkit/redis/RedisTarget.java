@@ -10,17 +10,16 @@ import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.OptionValidator;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RestoreArgs;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.BufferedOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -41,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
@@ -67,6 +67,10 @@ import org.slf4j.LoggerFactory;
  * with force); {@code to-uri} restores online with RESTORE and the original expiry, keys that
  * exist kept unless forced, {@code match} selecting keys. Both refuse an RDB version newer
  * than the destination server loads.
+ *
+ * <p>A target built with {@link #builder()} on the host's Lettuce {@link RedisClient} takes
+ * keys-mode backups through that client, and restores online through it when no {@code to-uri}
+ * is given.
  */
 public final class RedisTarget implements BackupTarget {
     public static final String ARTIFACT = "dump.rdb";
@@ -74,9 +78,70 @@ public final class RedisTarget implements BackupTarget {
     private static final int BATCH = 1000;
 
     private final Settings settings;
+    private final RedisClient hostClient;
 
     RedisTarget(Settings settings) {
+        this(settings, null);
+    }
+
+    private RedisTarget(Settings settings, RedisClient hostClient) {
         this.settings = settings;
+        this.hostClient = hostClient;
+    }
+
+    /**
+     * A target configured in code, for {@code DrKit.builder().target(name, target)}. With a host's
+     * {@link RedisClient} (created with the server's {@code RedisURI}, so that
+     * {@code connect()} needs no further argument), keys-mode backups ({@code mode=keys}) and online
+     * restores without {@code to-uri} go through that client, which drkit never shuts down;
+     * snapshot backups ({@code mode=rdb}) still connect by themselves, to setting {@code uri}.
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a configured {@code redis} target; not thread-safe, the target it builds is. */
+    public static final class Builder {
+        private RedisClient client;
+        private Settings settings = Settings.empty();
+
+        private Builder() {}
+
+        /** The host's client for the server to back up and restore into; it stays the host's to shut down. */
+        public Builder client(RedisClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /**
+         * Further settings, as for {@link RedisTargetProvider} ({@code mode}, {@code match},
+         * {@code uri}, ...); {@code uri} may be left out when a client is given and {@code mode} is
+         * {@code keys}.
+         */
+        public Builder settings(Settings settings) {
+            this.settings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /**
+         * @throws ConfigException if a snapshot backup ({@code mode=rdb}, the default) has no setting
+         *     {@code uri} to connect to, or a setting is unknown or of the wrong type
+         */
+        public RedisTarget build() {
+            // the same checks as settings given to the provider: unknown keys, types, did-you-mean
+            OptionValidator.validate(RedisTargetProvider.TYPE, new RedisTargetProvider().schema(), settings, false);
+            if (!settings.has("uri")) {
+                if (client == null) {
+                    throw new ConfigException("redis needs a RedisClient or setting 'uri'");
+                }
+                if (settings.get("mode", "rdb").equals("rdb")) {
+                    throw new ConfigException("redis: snapshot backups (setting 'mode' rdb, the default) connect "
+                            + "to the server by themselves, not through the RedisClient; give setting 'uri', "
+                            + "or set 'mode' to keys to back up key by key through the client");
+                }
+            }
+            return new RedisTarget(settings, client);
+        }
     }
 
     @Override
@@ -91,7 +156,6 @@ public final class RedisTarget implements BackupTarget {
 
     @Override
     public void backup(BackupContext context) throws IOException {
-        RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
         String mode = settings.get("mode", "rdb");
         if (!mode.equals("rdb") && !mode.equals("keys")) {
             throw new ConfigException("redis: setting 'mode' must be rdb or keys, not " + mode);
@@ -102,18 +166,23 @@ public final class RedisTarget implements BackupTarget {
                     + "select keys when restoring instead)");
         }
         context.metadata("mode", mode);
-        context.metadata("server", endpoint.toString());
         if (mode.equals("rdb")) {
+            RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
+            context.metadata("server", endpoint.toString());
             backupRdb(context, endpoint);
             return;
         }
-        RedisClient client = endpoint.client();
-        try (StatefulRedisConnection<byte[], byte[]> conn = connect(client, endpoint)) {
+        // the host's client, when given, wins over setting uri
+        try (RedisSession session = hostClient != null
+                ? RedisSession.onHostClient(hostClient)
+                : RedisSession.open(RedisEndpoint.from(settings, "uri"))) {
+            if (session.hasEndpoint()) {
+                context.metadata("server", session.toString());
+            }
+            StatefulRedisConnection<byte[], byte[]> conn = session.connection();
             Map<String, String> description = describe(conn);
             description.forEach(context::metadata);
             backupKeys(context, conn, description.get("redisVersion"));
-        } finally {
-            RedisEndpoint.shutdown(client);
         }
     }
 
@@ -309,7 +378,8 @@ public final class RedisTarget implements BackupTarget {
         Settings o = context.options();
         boolean toDir = o.has("to-dir");
         boolean toUri = o.has("to-uri");
-        if (toDir == toUri) {
+        // without either, a target on the host's client restores online through it
+        if (toDir && toUri || !toDir && !toUri && hostClient == null) {
             throw new ConfigException("redis restore needs exactly one destination: setting 'to-dir' (a directory: "
                     + "writes dump.rdb for a stopped server) or setting 'to-uri' (redis://HOST:PORT: restores keys "
                     + "online)");
@@ -319,7 +389,11 @@ public final class RedisTarget implements BackupTarget {
         if (toDir) {
             restoreToDir(context, Path.of(o.require("to-dir")), rdbVersion, match);
         } else {
-            restoreOnline(context, RedisEndpoint.from(o, "to-uri"), rdbVersion, match);
+            try (RedisSession session = toUri
+                    ? RedisSession.open(RedisEndpoint.from(o, "to-uri"))
+                    : RedisSession.onHostClient(hostClient)) {
+                restoreOnline(context, session, rdbVersion, match);
+            }
         }
     }
 
@@ -443,40 +517,34 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
-    private void restoreOnline(RestoreContext context, RedisEndpoint endpoint, int rdbVersion, KeyPattern match)
+    private void restoreOnline(RestoreContext context, RedisSession session, int rdbVersion, KeyPattern match)
             throws IOException {
-        RedisClient client = endpoint.client();
-        try (StatefulRedisConnection<byte[], byte[]> conn = connect(client, endpoint)) {
-            String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
-            requireLoadable(rdbVersion, version, endpoint + " (Redis " + version + ")");
-            OnlineRestore restore = new OnlineRestore(conn, context.force(), match, endpoint);
-            String source = ARTIFACT + " of backup " + context.manifest().id();
-            // keys are restored as they stream: read the snapshot to its end first, which checks its
-            // checksums, so that a corrupt one fails the restore before any key reaches the server
-            try (InputStream in = context.openArtifact(ARTIFACT)) {
-                in.transferTo(OutputStream.nullOutputStream());
-            }
-            try (InputStream in = context.openArtifact(ARTIFACT)) {
-                RdbParser.Summary s =
-                        new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
-                requireValid(s, source);
-                restore.drain();
-                in.transferTo(OutputStream.nullOutputStream());
-            } finally {
-                conn.setAutoFlushCommands(true);
-            }
-            LOG.info(
-                    "restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
-                            + "them), {} expired "
-                            + "since the backup, {} not matching",
-                    endpoint,
-                    restore.restored,
-                    restore.kept,
-                    restore.expired,
-                    restore.skipped);
-        } finally {
-            RedisEndpoint.shutdown(client);
+        StatefulRedisConnection<byte[], byte[]> conn = session.connection();
+        String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
+        requireLoadable(rdbVersion, version, session + " (Redis " + version + ")");
+        OnlineRestore restore = new OnlineRestore(conn, context.force(), match, session);
+        String source = ARTIFACT + " of backup " + context.manifest().id();
+        // keys are restored as they stream: read the snapshot to its end first, which checks its
+        // checksums, so that a corrupt one fails the restore before any key reaches the server
+        try (InputStream in = context.openArtifact(ARTIFACT)) {
+            in.transferTo(OutputStream.nullOutputStream());
         }
+        try (InputStream in = context.openArtifact(ARTIFACT)) {
+            RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
+            requireValid(s, source);
+            restore.drain();
+            in.transferTo(OutputStream.nullOutputStream());
+        } finally {
+            conn.setAutoFlushCommands(true);
+        }
+        LOG.info(
+                "restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
+                        + "them), {} expired since the backup, {} not matching",
+                session,
+                restore.restored,
+                restore.kept,
+                restore.expired,
+                restore.skipped);
     }
 
     /** Pipelined RESTOREs, a batch at a time. */
@@ -485,7 +553,7 @@ public final class RedisTarget implements BackupTarget {
         private final RedisAsyncCommands<byte[], byte[]> async;
         private final boolean force;
         private final KeyPattern match;
-        private final RedisEndpoint endpoint;
+        private final RedisSession server;
         private final List<RedisFuture<String>> pending = new ArrayList<>();
         private final List<byte[]> pendingKeys = new ArrayList<>();
         private int version;
@@ -496,12 +564,12 @@ public final class RedisTarget implements BackupTarget {
         long skipped;
 
         OnlineRestore(
-                StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match, RedisEndpoint endpoint) {
+                StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match, RedisSession server) {
             this.conn = conn;
             this.async = conn.async();
             this.force = force;
             this.match = match;
-            this.endpoint = endpoint;
+            this.server = server;
             conn.setAutoFlushCommands(false);
         }
 
@@ -550,14 +618,14 @@ public final class RedisTarget implements BackupTarget {
                     } else {
                         throw new DrException(
                                 ErrorCode.TARGET,
-                                "RESTORE of key '" + printable(pendingKeys.get(i)) + "' into " + endpoint + " failed: "
-                                        + endpoint.redact(msg));
+                                "RESTORE of key '" + printable(pendingKeys.get(i)) + "' into " + server + " failed: "
+                                        + server.redact(msg));
                     }
                 } catch (TimeoutException e) {
-                    throw new DrException(ErrorCode.TARGET, endpoint + " did not answer RESTORE within 60 s", e, true);
+                    throw new DrException(ErrorCode.TARGET, server + " did not answer RESTORE within 60 s", e, true);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring into " + endpoint);
+                    throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring into " + server);
                 }
             }
             pending.clear();
@@ -568,26 +636,6 @@ public final class RedisTarget implements BackupTarget {
     static String printable(byte[] key) {
         String s = new String(key, StandardCharsets.UTF_8);
         return s.length() > 80 ? s.substring(0, 80) + "..." : s;
-    }
-
-    private static StatefulRedisConnection<byte[], byte[]> connect(RedisClient client, RedisEndpoint endpoint) {
-        try {
-            return client.connect(ByteArrayCodec.INSTANCE);
-        } catch (RedisException e) {
-            String msg = endpoint.redact(String.valueOf(e.getMessage()))
-                    + (e.getCause() != null
-                            ? ": " + endpoint.redact(e.getCause().getMessage())
-                            : "");
-            if (msg.contains("WRONGPASS") || msg.contains("NOAUTH") || msg.contains("invalid password")) {
-                throw new ConfigException(
-                        "authentication to " + endpoint + " failed: " + msg + "; check the user and the password file");
-            }
-            throw new DrException(
-                    ErrorCode.TARGET,
-                    "cannot connect to " + endpoint + ": " + msg + "; check that the server is up and reachable",
-                    null,
-                    true);
-        }
     }
 
     static Map<String, String> info(StatefulRedisConnection<byte[], byte[]> conn, String section) {
