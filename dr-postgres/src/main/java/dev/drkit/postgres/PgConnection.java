@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
 import dev.drkit.spi.OptionSchema;
@@ -176,6 +177,32 @@ final class PgConnection {
     /** Whether an error text could contain the password (never print it then). */
     String redact(String text) {
         return password == null || password.isEmpty() ? text : text.replace(password, "****");
+    }
+
+    /**
+     * {@code options} with the server and user a backup recorded (metadata {@code server},
+     * {@code user}) when they name no {@code url}: a restore or restore test on the same server
+     * then needs only a password.
+     */
+    static Settings withRecordedServer(Settings options, BackupManifest manifest) {
+        Object server = manifest.metadata().get("server");
+        if (options.has("url") || server == null) {
+            return options; // given, or an older backup: from() names the missing setting
+        }
+        Settings.Builder b = options.toBuilder().set("url", String.valueOf(server));
+        Object user = manifest.metadata().get("user");
+        if (!options.has("user") && user != null) {
+            b.set("user", String.valueOf(user));
+        }
+        return b.build();
+    }
+
+    /**
+     * Where the server is, for a manifest: host, port and database as a JDBC URL, without the
+     * user, the password or any connection parameter (some of which hold secrets).
+     */
+    String recordedUrl() {
+        return "jdbc:postgresql://" + host + ":" + port + "/" + database;
     }
 
     @Override

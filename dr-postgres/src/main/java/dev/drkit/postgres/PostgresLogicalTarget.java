@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
@@ -163,6 +164,9 @@ public final class PostgresLogicalTarget implements BackupTarget {
             tools.requireAtLeast("pg_dump", serverMajor);
             context.metadata("serverVersion", PgSql.single(jdbc, "SHOW server_version"));
             context.metadata("database", conn.database());
+            // where the database was, so that a restore finds the server without being told again
+            context.metadata("server", conn.recordedUrl());
+            context.metadata("user", conn.user());
             context.metadata(
                     "encoding",
                     PgSql.single(
@@ -242,7 +246,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 .orElseThrow(() -> new ConfigException(
                         "postgres-logical restore needs setting 'to-database' (a new one is created; an existing one needs "
                                 + "RestoreRequest.force)"));
-        PgConnection admin = PgConnection.from(o);
+        PgConnection admin = PgConnection.from(withServer(o, context.manifest()));
         PgConnection target = admin.withDatabase(toDatabase);
         PgTools tools = PgTools.find(o.get("bin-dir", null));
         boolean created = prepareDatabase(
@@ -293,6 +297,18 @@ public final class PostgresLogicalTarget implements BackupTarget {
             }
             throw e;
         }
+    }
+
+    /**
+     * The restore's connection settings: its own {@code url} if given, else this target's settings
+     * (a configured target), else the server and user the backup recorded, so that a restore into a
+     * new database on the same server needs only {@code to-database} and a password.
+     */
+    private Settings withServer(Settings options, BackupManifest manifest) {
+        if (!options.has("url") && settings.has("url")) {
+            return settings.overlaidBy(options);
+        }
+        return PgConnection.withRecordedServer(options, manifest);
     }
 
     /** Into the database the host's DataSource connects to, through its connections only. */

@@ -117,6 +117,30 @@ class PostgresLogicalIT {
     }
 
     @Test
+    void aRestoreFindsTheServerTheBackupRecordedWithoutBeingToldAgain() throws Exception {
+        String db = freshDatabase();
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+        assertThat(b.manifest().metadata())
+                .containsEntry("server", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db)
+                .containsEntry("user", PostgresServer.SUPERUSER);
+        assertThat(b.manifest().metadata().toString()).doesNotContain(pg.password());
+
+        // only where to and the password: no url, no user
+        kit.restore(new RestoreRequest(
+                "intel",
+                b.id(),
+                Settings.builder()
+                        .set("to-database", db + "_here")
+                        .set("password-file", passwordFile.toString())
+                        .set("bin-dir", pg.binDir().toString())
+                        .build(),
+                false));
+        try (Connection c = pg.connect(db + "_here")) {
+            assertThat(count(c, "SELECT count(*) FROM companies")).isEqualTo(2000);
+        }
+    }
+
+    @Test
     void roundTripIntoANewDatabaseKeepsTypesIndexesSequencesViewsAndKeys() throws Exception {
         String db = freshDatabase();
         BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
