@@ -14,6 +14,12 @@ public class ConfigException extends DrException {
         this(List.of(problem));
     }
 
+    /** One problem, found while doing something that failed with {@code cause}. */
+    public ConfigException(String problem, Throwable cause) {
+        super(ErrorCode.CONFIG_INVALID, problem, cause);
+        this.problems = List.of(problem);
+    }
+
     public ConfigException(List<String> problems) {
         super(ErrorCode.CONFIG_INVALID, format(problems));
         this.problems = List.copyOf(problems);

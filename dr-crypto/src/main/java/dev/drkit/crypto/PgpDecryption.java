@@ -125,10 +125,9 @@ public final class PgpDecryption implements DecryptionStage {
                 return (PGPEncryptedDataList) o;
             }
         } catch (IOException | RuntimeException e) {
-            throw new DrException(
-                    ErrorCode.CORRUPT_DATA, what + " is not a readable OpenPGP message: " + e.getMessage(), e);
+            throw new CorruptDataException(what + " is not a readable OpenPGP message: " + e.getMessage(), e);
         }
-        throw new DrException(ErrorCode.CORRUPT_DATA, what + " is not an encrypted OpenPGP message");
+        throw new CorruptDataException(what + " is not an encrypted OpenPGP message");
     }
 
     private InputStream tryPassphrase(PGPPBEEncryptedData pbe, String what) {
@@ -217,9 +216,9 @@ public final class PgpDecryption implements DecryptionStage {
             if (o instanceof PGPLiteralData) {
                 return new Plaintext(((PGPLiteralData) o).getInputStream(), enclosing);
             }
-            throw new DrException(ErrorCode.CORRUPT_DATA, what + " holds no literal data packet");
+            throw new CorruptDataException(what + " holds no literal data packet");
         } catch (PGPException e) {
-            throw new DrException(ErrorCode.CORRUPT_DATA, what + " cannot be read: " + e.getMessage(), e);
+            throw new CorruptDataException(what + " cannot be read: " + e.getMessage(), e);
         }
     }
 

@@ -55,6 +55,32 @@ class SourceHygieneTest {
                 .isEmpty();
     }
 
+    /** Error codes with an exception class of their own, which the code throws instead of a bare DrException. */
+    private static final Pattern NAMED_CODE = Pattern.compile(
+            "new DrException\\(\\s*(?:DrException\\.)?ErrorCode\\.(CONFIG_INVALID|PROVIDER_SELECTION|PROVIDER_BROKEN"
+                    + "|BACKUP_NOT_FOUND|CHECKSUM_MISMATCH|CORRUPT_DATA|LOCKED|DESTINATION_NOT_EMPTY|UNSAFE_ARCHIVE"
+                    + "|STORAGE|OBJECT_EXISTS|VERIFICATION_FAILED|REPOSITORY_NOT_FOUND)\\b");
+
+    @Test
+    void errorsWithANamedExceptionAreThrownAsIt() throws IOException {
+        Path root = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path f : files.filter(
+                            p -> p.toString().endsWith(".java") && p.toString().contains("/src/main/java/"))
+                    .toList()) {
+                Matcher m = NAMED_CODE.matcher(Files.readString(f));
+                while (m.find()) {
+                    found.add(root.relativize(f) + ": ErrorCode." + m.group(1));
+                }
+            }
+        }
+        assertThat(found)
+                .as("bare DrExceptions of a code that has its own exception class (ConfigException, "
+                        + "CorruptDataException, ...): throw that class, so that hosts can catch it")
+                .isEmpty();
+    }
+
     private static void scan(Path root, Path file, List<String> found) throws IOException {
         List<String> lines = Files.readAllLines(file);
         boolean inComment = false;

@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
@@ -224,8 +225,7 @@ final class JdbcRestore {
         try {
             return c.unwrap(PGConnection.class).getCopyAPI();
         } catch (SQLException e) {
-            throw new DrException(
-                    ErrorCode.CONFIG_INVALID,
+            throw new ConfigException(
                     "a postgres-logical restore through a DataSource needs connections of the PostgreSQL JDBC driver"
                             + " (org.postgresql); this DataSource's connections do not unwrap to one");
         }

@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.sql.Connection;
@@ -50,10 +51,7 @@ final class PgSql {
         String advice = auth
                 ? "check the user and the password file"
                 : down ? "check that the server is up and reachable" : "see the PostgreSQL error above";
-        return new DrException(
-                auth ? ErrorCode.CONFIG_INVALID : ErrorCode.TARGET,
-                doing + " failed: " + msg + "; " + advice,
-                null,
-                down);
+        String message = doing + " failed: " + msg + "; " + advice;
+        return auth ? new ConfigException(message) : new DrException(ErrorCode.TARGET, message, null, down);
     }
 }

@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupNotFoundException;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
@@ -150,8 +151,7 @@ public final class PhysicalRestoreTest implements Verifier {
         for (long lsn = from - from % segmentSize; Long.compareUnsigned(lsn, to) <= 0; lsn += segmentSize) {
             String name = WalArchive.segmentName(timeline, lsn, segmentSize);
             if (!archive.fetch(name, wal.resolve(name), data)) {
-                throw new DrException(
-                        DrException.ErrorCode.BACKUP_NOT_FOUND,
+                throw new BackupNotFoundException(
                         "WAL segment " + name + " that the backup needs is not in the repository");
             }
         }

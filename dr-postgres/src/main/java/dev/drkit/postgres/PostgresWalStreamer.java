@@ -1,7 +1,6 @@
 package dev.drkit.postgres;
 
-import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
+import dev.drkit.ConfigException;
 import dev.drkit.Settings;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
@@ -230,10 +229,8 @@ public final class PostgresWalStreamer implements AutoCloseable {
             }
         }
         if (systemId != 0 && sys != systemId) {
-            throw new DrException(
-                    ErrorCode.CONFIG_INVALID,
-                    conn + " is now another cluster (system identifier " + Long.toUnsignedString(sys) + ", was "
-                            + Long.toUnsignedString(systemId) + "); stopping");
+            throw new ConfigException(conn + " is now another cluster (system identifier " + Long.toUnsignedString(sys)
+                    + ", was " + Long.toUnsignedString(systemId) + "); stopping");
         }
         systemId = sys;
         if (tli != timeline) {

@@ -3,7 +3,6 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
 import java.io.InputStream;
@@ -129,11 +128,9 @@ public final class WalArchive {
             }
             Optional<Long> inSegment = segmentSystemId(page, n);
             if (inSegment.isPresent() && inSegment.get() != systemId) {
-                throw new DrException(
-                        ErrorCode.CONFIG_INVALID,
-                        name + " belongs to the cluster with system identifier "
-                                + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
-                                + Long.toUnsignedString(systemId) + ")");
+                throw new ConfigException(name + " belongs to the cluster with system identifier "
+                        + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
+                        + Long.toUnsignedString(systemId) + ")");
             }
         }
         try (InputStream in = Files.newInputStream(file)) {
@@ -192,11 +189,9 @@ public final class WalArchive {
             int n = in.readNBytes(first, 0, first.length);
             Optional<Long> inSegment = segmentSystemId(first, n);
             if (SEGMENT.matcher(name).matches() && inSegment.isPresent() && inSegment.get() != systemId) {
-                throw new DrException(
-                        ErrorCode.CONFIG_INVALID,
-                        "archived " + name + " names system identifier "
-                                + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
-                                + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
+                throw new ConfigException("archived " + name + " names system identifier "
+                        + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
+                        + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
             out.write(first, 0, n);
             in.transferTo(out);

@@ -2,7 +2,6 @@ package dev.drkit.spi.support;
 
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -95,8 +94,7 @@ public final class PrivateScratch {
             }
             return new PrivateScratch(parent, run);
         } catch (IOException e) {
-            throw new DrException(
-                    ErrorCode.CONFIG_INVALID,
+            throw new ConfigException(
                     "cannot create the private temporary directory " + parent + ": " + e.getMessage()
                             + "; check java.io.tmpdir",
                     e);
@@ -197,8 +195,7 @@ public final class PrivateScratch {
                     Files.deleteIfExists(probe);
                 }
             } catch (IOException | UnsupportedOperationException again) {
-                throw new DrException(
-                        ErrorCode.CONFIG_INVALID,
+                throw new ConfigException(
                         "cannot tell this process's user id for its private " + "temporary directory: "
                                 + again.getMessage(),
                         again);

@@ -1,11 +1,11 @@
 package dev.drkit.examples.drill;
 
 import dev.drkit.BackupResult;
-import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import io.lettuce.core.RedisClient;
@@ -93,9 +93,7 @@ public final class ApiCacheDrill implements AutoCloseable {
                     TARGET, "redis", Settings.builder().set("uri", uri).build()));
             VerifyReport verified = kit.verify(TARGET, snapshot.id(), VerifyLevel.DECODE);
             if (!verified.passed()) {
-                throw new DrException(
-                        DrException.ErrorCode.VERIFICATION_FAILED,
-                        "the Redis snapshot did not verify: " + verified.problems());
+                throw new VerificationFailedException("the Redis snapshot did not verify: " + verified.problems());
             }
             step("RDB snapshot " + snapshot.id() + " of " + SESSIONS + " sessions taken and verified");
             notes.add("Redis snapshot " + snapshot.id() + " of the API's sessions: RDB structure, CRC-64 and key "

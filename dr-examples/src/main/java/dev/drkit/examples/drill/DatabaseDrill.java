@@ -8,6 +8,7 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.postgres.EmbeddedPostgres;
@@ -371,8 +372,7 @@ public final class DatabaseDrill implements AutoCloseable {
 
     private static void requirePassed(VerifyReport r, String what) {
         if (!r.passed()) {
-            throw new DrException(
-                    DrException.ErrorCode.VERIFICATION_FAILED, what + " failed: " + String.join("; ", r.problems()));
+            throw new VerificationFailedException(what + " failed: " + String.join("; ", r.problems()));
         }
     }
 

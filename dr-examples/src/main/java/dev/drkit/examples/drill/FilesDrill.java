@@ -2,10 +2,10 @@ package dev.drkit.examples.drill;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
-import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.spi.support.FileTrees;
@@ -144,8 +144,7 @@ public final class FilesDrill {
 
     private static void requirePassed(VerifyReport r) {
         if (!r.passed()) {
-            throw new DrException(
-                    DrException.ErrorCode.VERIFICATION_FAILED,
+            throw new VerificationFailedException(
                     "fresh backup failed verification: " + String.join("; ", r.problems()));
         }
     }
