@@ -15,8 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -207,12 +207,9 @@ class PgToolsTest {
     }
 
     private static void requireUtilLinux() {
-        if (!PgProcesses.canTieToThisProcess()) {
-            assertThat(Prerequisites.isCi())
-                    .as("setsid and setpriv (util-linux) installed")
-                    .isFalse();
-            Assumptions.assumeTrue(false, "setsid/setpriv (util-linux) not installed");
-        }
+        Prerequisites.require(
+                Optional.of(true).filter(ok -> PgProcesses.canTieToThisProcess()),
+                "setsid and setpriv are not installed; install util-linux (.ci/run does) to run this test");
     }
 
     @Test

