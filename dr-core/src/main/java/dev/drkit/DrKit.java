@@ -404,12 +404,8 @@ public final class DrKit implements AutoCloseable {
          * name's backups go through this same instance.
          */
         public Builder target(String name, BackupTarget target) {
-            BackupIds.checkTargetName(name);
             Objects.requireNonNull(target, "target");
-            if (targets.containsKey(name) || specs.containsKey(name)) {
-                throw new IllegalArgumentException("a target named '" + name + "' is configured already");
-            }
-            targets.put(name, target);
+            targets.put(unconfigured(name), target);
             return this;
         }
 
@@ -420,11 +416,16 @@ public final class DrKit implements AutoCloseable {
          */
         public Builder target(TargetSpec spec) {
             Objects.requireNonNull(spec, "spec");
-            if (targets.containsKey(spec.name()) || specs.containsKey(spec.name())) {
-                throw new IllegalArgumentException("a target named '" + spec.name() + "' is configured already");
-            }
-            specs.put(spec.name(), spec);
+            specs.put(unconfigured(spec.name()), spec);
             return this;
+        }
+
+        private String unconfigured(String name) {
+            BackupIds.checkTargetName(name);
+            if (targets.containsKey(name) || specs.containsKey(name)) {
+                throw new IllegalArgumentException("a target named '" + name + "' is configured already");
+            }
+            return name;
         }
 
         /** Whether to discover providers with {@link java.util.ServiceLoader} (default true). */

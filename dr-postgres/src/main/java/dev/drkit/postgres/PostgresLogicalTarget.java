@@ -274,14 +274,7 @@ public final class PostgresLogicalTarget implements BackupTarget {
                         new ByteArrayInputStream(globals));
             }
             List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
-            o.getAll("table").forEach(t -> args.add("--table=" + t));
-            o.getAll("schema").forEach(s -> args.add("--schema=" + s));
-            if (o.bool("no-owner", false)) {
-                args.add("--no-owner");
-            }
-            if (o.bool("no-privileges", false)) {
-                args.add("--no-privileges");
-            }
+            args.addAll(selection(o));
             int jobs = o.integer("jobs", 1);
             if (jobs > 1) {
                 restoreParallel(tools, target, args, jobs, context);
@@ -311,12 +304,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
         return PgConnection.withRecordedServer(options, manifest);
     }
 
-    /** Into the database the host's DataSource connects to, through its connections only. */
-    private void restoreThroughDataSource(RestoreContext context, Settings o) throws IOException {
-        if (o.bool("globals", false)) {
-            throw new ConfigException("postgres-logical restores roles and tablespaces (setting 'globals') only with "
-                    + "the connection settings (setting 'to-database'), not through a DataSource");
-        }
+    /** pg_restore's options for what to restore: tables, schemas, owners and privileges. */
+    private static List<String> selection(Settings o) {
         List<String> args = new ArrayList<>();
         o.getAll("table").forEach(t -> args.add("--table=" + t));
         o.getAll("schema").forEach(s -> args.add("--schema=" + s));
@@ -326,6 +315,16 @@ public final class PostgresLogicalTarget implements BackupTarget {
         if (o.bool("no-privileges", false)) {
             args.add("--no-privileges");
         }
+        return args;
+    }
+
+    /** Into the database the host's DataSource connects to, through its connections only. */
+    private void restoreThroughDataSource(RestoreContext context, Settings o) throws IOException {
+        if (o.bool("globals", false)) {
+            throw new ConfigException("postgres-logical restores roles and tablespaces (setting 'globals') only with "
+                    + "the connection settings (setting 'to-database'), not through a DataSource");
+        }
+        List<String> args = selection(o);
         PgTools tools = PgTools.find(o.get("bin-dir", settings.get("bin-dir", null)));
         try (Connection c = dataSource.getConnection()) {
             String database = c.getCatalog();

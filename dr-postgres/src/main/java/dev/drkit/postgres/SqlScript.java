@@ -27,7 +27,10 @@ final class SqlScript {
     private final InputStream in;
     private final String name;
     private int pushedBack = -2;
+    /** Whether the next character read starts a line, and whether the last one read did. */
     private boolean atLineStart = true;
+
+    private boolean lineStartOfLastRead = true;
 
     SqlScript(InputStream in, String name) {
         this.in = in;
@@ -58,7 +61,7 @@ final class SqlScript {
                 if (Character.isWhitespace(c)) {
                     continue;
                 }
-                if (c == '\\' && atLineStartBefore()) {
+                if (c == '\\' && lineStartOfLastRead) {
                     metaCommand();
                     continue;
                 }
@@ -154,12 +157,6 @@ final class SqlScript {
                     + "', which a pg_restore script never does; the archive was altered");
         }
     }
-
-    private boolean atLineStartBefore() {
-        return lineStartOfLastRead;
-    }
-
-    private boolean lineStartOfLastRead = true;
 
     private void quoted(Buffer sb, char quote) throws IOException {
         int c;
