@@ -7,7 +7,6 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.DrKitConfig;
 import dev.drkit.DrListener;
-import dev.drkit.ProviderException;
 import dev.drkit.Settings;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.ProgressMeter;
@@ -16,13 +15,11 @@ import dev.drkit.internal.repo.ArchiveArea;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.internal.repo.StreamCodecs;
 import dev.drkit.spi.BackupTarget;
-import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.ManifestSigner;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.support.BackupIds;
-import dev.drkit.spi.support.OptionValidator;
 import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.StorageFailures;
 import java.io.IOException;
@@ -143,22 +140,13 @@ public final class OperationContext {
      * backup's target name, so that a host's own client or DataSource serves restores too, else
      * one of the backup's type, which takes its defaults from what the backup recorded.
      */
-    public BackupTarget targetFor(BackupManifest m, Settings options) {
+    public BackupTarget targetFor(BackupManifest m) {
         BackupTarget t = configured.get(m.target());
         if (t == null) {
             return targetOfType(m.type());
         }
         if (t.type().equals(m.type())) {
-            // a host-built target gets the restore checks a provider-made one has
-            BackupTargetProvider p;
-            try {
-                p = registry.target(m.type());
-            } catch (ProviderException e) {
-                return t; // no provider registered for the type: the host's target is all there is
-            }
-            OptionValidator.validate(
-                    "restore of a '" + m.type() + "' backup", p.schema().plus(p.restoreSchema()), options, false);
-            return t;
+            return registry.checkingRestores(t); // the restore checks a provider-made target has
         }
         throw new ConfigException("target '" + m.target() + "' is configured as a " + t.type()
                 + " target, but backup " + m.id() + " is of type " + m.type()

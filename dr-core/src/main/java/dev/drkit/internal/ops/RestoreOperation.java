@@ -29,7 +29,7 @@ public final class RestoreOperation {
 
     public RestoreResult restore(RestoreRequest request) {
         BackupManifest m = catalog.manifest(request.target(), request.backupId());
-        BackupTarget target = ctx.targetFor(m, request.options());
+        BackupTarget target = ctx.targetFor(m);
         long start = System.nanoTime();
         ProgressMeter meter = ctx.meter("restore", request.target());
         meter.total(m.rawSize());

@@ -215,6 +215,11 @@ final class CheckedProviders {
     }
 
     /** A target whose restores check their options. */
+    /** A target built elsewhere (by a host) whose restores check their options against {@code provider}'s schemas. */
+    static BackupTarget checkingRestores(BackupTarget target, BackupTargetProvider provider) {
+        return new CheckedTarget(target, provider);
+    }
+
     private static final class CheckedTarget implements BackupTarget {
         private final BackupTarget target;
         private final BackupTargetProvider provider;

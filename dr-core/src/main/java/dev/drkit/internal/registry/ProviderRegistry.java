@@ -3,6 +3,7 @@ package dev.drkit.internal.registry;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ProviderException;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.RetentionPolicyProvider;
@@ -73,6 +74,20 @@ public final class ProviderRegistry {
      */
     public BackupTargetProvider target(String type) {
         return CheckedProviders.target(rawTarget(type));
+    }
+
+    /**
+     * A target a host built itself, with the restore checks a provider-made one has; as it is when
+     * no provider of its type is registered (the host's target is then all there is).
+     */
+    public BackupTarget checkingRestores(BackupTarget target) {
+        BackupTargetProvider p;
+        try {
+            p = rawTarget(target.type());
+        } catch (ProviderException e) {
+            return target;
+        }
+        return CheckedProviders.checkingRestores(target, p);
     }
 
     private BackupTargetProvider rawTarget(String type) {
