@@ -17,6 +17,49 @@ import java.util.Map;
 public record DrEvent(
         Type type, String target, String backupId, Instant at, String message, Map<String, Object> details) {
 
+    /**
+     * Detail key: the type of the target concerned (a {@code String}, e.g. {@code files}); on
+     * backup, restore and verification outcomes.
+     */
+    public static final String TARGET_TYPE = "targetType";
+
+    /**
+     * Detail key: how long the operation took, in seconds (a {@code Double}); on backup and restore
+     * outcomes the wall time, on verification outcomes the sum of the verifiers' durations.
+     */
+    public static final String SECONDS = "seconds";
+
+    /** Detail key: the bytes read from the source (a {@code Long}); on {@link Type#BACKUP_SUCCEEDED}. */
+    public static final String RAW_BYTES = "rawBytes";
+
+    /**
+     * Detail key: the bytes stored in the repository after compression and encryption (a {@code Long}); on
+     * {@link Type#BACKUP_SUCCEEDED}.
+     */
+    public static final String STORED_BYTES = "storedBytes";
+
+    /**
+     * Detail key: how many files changed or vanished while they were copied (a {@code Long}); on
+     * {@link Type#BACKUP_SUCCEEDED}.
+     */
+    public static final String INCOMPLETE_FILES = "incompleteFiles";
+
+    /** Detail key: the {@link DrException.ErrorCode} name of the failure (a {@code String}); on {@link Type#BACKUP_FAILED}. */
+    public static final String CODE = "code";
+
+    /**
+     * Detail key: the {@link VerifyLevel} name asked for (a {@code String}, e.g. {@code CHECKSUM}); on
+     * verification outcomes.
+     */
+    public static final String LEVEL = "level";
+
+    /**
+     * Detail key: the time to a validated restore, in seconds (a {@code Double}: the measured RTO, the figure
+     * {@link DrStatus.Target#lastRestoreTestSeconds()} shows); on {@link Type#VERIFY_SUCCEEDED} of level
+     * {@link VerifyLevel#RESTORE} only.
+     */
+    public static final String RESTORE_TEST_SECONDS = "restoreTestSeconds";
+
     /** Event types. */
     public enum Type {
         BACKUP_STARTED,

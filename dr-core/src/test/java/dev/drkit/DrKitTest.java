@@ -23,11 +23,14 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -161,6 +164,103 @@ class DrKitTest {
                     .hasMessageContaining("broken-scratch")
                     .hasMessageContaining("Connection reset")
                     .hasMessageNotContaining("repository's storage");
+        }
+    }
+
+    /** A restore test that reports the time to a validated restore it measured. */
+    static final class TimedRestoreVerifier implements VerifierProvider {
+        @Override
+        public String name() {
+            return "timed-restore";
+        }
+
+        @Override
+        public VerifyLevel level() {
+            return VerifyLevel.RESTORE;
+        }
+
+        @Override
+        public boolean supports(String targetType) {
+            return true;
+        }
+
+        @Override
+        public Verifier create(Settings settings) {
+            return new Verifier() {
+                @Override
+                public String name() {
+                    return "timed-restore";
+                }
+
+                @Override
+                public VerificationResult verify(VerificationContext context) {
+                    return new VerificationResult(
+                            "timed-restore",
+                            VerificationResult.Status.PASSED,
+                            List.of(),
+                            Duration.ofSeconds(3),
+                            Map.of("restoreSeconds", 2.5));
+                }
+            };
+        }
+    }
+
+    @Test
+    void outcomeEventsCarryTheTargetTypeTheDurationAndTheMeasuredRestoreTime() {
+        List<DrEvent> events = new ArrayList<>();
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
+                .register(new TimedRestoreVerifier())
+                .listener(new DrListener() {
+                    @Override
+                    public void onEvent(DrEvent event) {
+                        events.add(event);
+                    }
+                })
+                .build()) {
+            BackupResult r = kit.backup(spec("content", "hello"));
+            assertThatThrownBy(() -> kit.backup(spec("content", "x", "fail", "true")))
+                    .isInstanceOf(DrException.class);
+            kit.verify("mem", r.id(), VerifyLevel.CHECKSUM);
+            kit.verify("mem", r.id(), VerifyLevel.RESTORE);
+            kit.restore(new RestoreRequest("mem", r.id(), Settings.empty(), false));
+            assertThatThrownBy(() -> kit.restore(
+                            new RestoreRequest("mem", r.id(), Settings.of(Map.of("destination-full", "true")), false)))
+                    .isInstanceOf(DrException.class);
+
+            Map<DrEvent.Type, List<Map<String, Object>>> details = events.stream()
+                    .collect(Collectors.groupingBy(
+                            DrEvent::type, Collectors.mapping(DrEvent::details, Collectors.toList())));
+            assertThat(details.get(DrEvent.Type.BACKUP_SUCCEEDED).get(0))
+                    .containsEntry(DrEvent.TARGET_TYPE, "memory")
+                    .containsEntry(DrEvent.RAW_BYTES, 5L)
+                    .hasEntrySatisfying(
+                            DrEvent.SECONDS, s -> assertThat((Double) s).isPositive());
+            assertThat(details.get(DrEvent.Type.BACKUP_FAILED).get(0))
+                    .containsEntry(DrEvent.TARGET_TYPE, "memory")
+                    .containsEntry(DrEvent.CODE, "TARGET")
+                    .hasEntrySatisfying(
+                            DrEvent.SECONDS, s -> assertThat((Double) s).isPositive());
+            assertThat(details.get(DrEvent.Type.VERIFY_SUCCEEDED).get(0))
+                    .containsEntry(DrEvent.TARGET_TYPE, "memory")
+                    .containsEntry(DrEvent.LEVEL, "CHECKSUM")
+                    .containsKey(DrEvent.SECONDS)
+                    .doesNotContainKey(DrEvent.RESTORE_TEST_SECONDS);
+            assertThat(details.get(DrEvent.Type.VERIFY_SUCCEEDED).get(1))
+                    .containsEntry(DrEvent.LEVEL, "RESTORE")
+                    .hasEntrySatisfying(
+                            DrEvent.SECONDS, s -> assertThat((Double) s).isGreaterThanOrEqualTo(3.0))
+                    .containsEntry(DrEvent.RESTORE_TEST_SECONDS, 2.5);
+            assertThat(kit.status(Map.of()).targets().get(0).lastRestoreTestSeconds())
+                    .isEqualTo(2.5);
+            assertThat(details.get(DrEvent.Type.RESTORE_SUCCEEDED).get(0))
+                    .containsEntry(DrEvent.TARGET_TYPE, "memory")
+                    .hasEntrySatisfying(
+                            DrEvent.SECONDS, s -> assertThat((Double) s).isPositive());
+            assertThat(details.get(DrEvent.Type.RESTORE_FAILED).get(0))
+                    .containsEntry(DrEvent.TARGET_TYPE, "memory")
+                    .containsKey(DrEvent.SECONDS);
         }
     }
 

@@ -75,6 +75,8 @@ public final class BackupOperation {
     private BackupResult backupLocked(TargetSpec spec, BackupTarget target) {
         Clock clock = ctx.clock();
         Instant started = clock.instant();
+        // wall time from the monotonic clock: the kit's clock may be a host's fixed or stepped one
+        long startNanos = System.nanoTime();
         String id = BackupIds.next(started);
         ProgressMeter meter = ctx.meter("backup", spec.name());
         Run run = new Run(spec.name(), id, meter);
@@ -110,12 +112,16 @@ public final class BackupOperation {
                                             + " file(s) changed or vanished while they were copied"
                                     : " complete"),
                     Map.of(
-                            "rawBytes",
+                            DrEvent.RAW_BYTES,
                             manifest.rawSize(),
-                            "storedBytes",
+                            DrEvent.STORED_BYTES,
                             manifest.storedSize(),
-                            "incompleteFiles",
-                            result.incompleteFileCount()));
+                            DrEvent.INCOMPLETE_FILES,
+                            result.incompleteFileCount(),
+                            DrEvent.TARGET_TYPE,
+                            target.type(),
+                            DrEvent.SECONDS,
+                            OperationContext.secondsSince(startNanos)));
             return result;
         } catch (IOException | RuntimeException e) {
             run.abort();
@@ -130,7 +136,13 @@ public final class BackupOperation {
                     spec.name(),
                     id,
                     error.getMessage(),
-                    Map.of("code", error.code().name()));
+                    Map.of(
+                            DrEvent.CODE,
+                            error.code().name(),
+                            DrEvent.TARGET_TYPE,
+                            target.type(),
+                            DrEvent.SECONDS,
+                            OperationContext.secondsSince(startNanos)));
             throw error;
         }
     }

@@ -188,6 +188,11 @@ public final class OperationContext {
         });
     }
 
+    /** The seconds since {@code startNanos}, a {@link System#nanoTime()} reading: an operation's wall time. */
+    public static double secondsSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
     /** Sends an event, stamped now, to the listeners; a failing listener is logged and passed over. */
     public void emit(DrEvent.Type type, String target, String id, String message, Map<String, Object> details) {
         DrEvent event = new DrEvent(type, target, id, clock.instant(), message, details);

@@ -43,7 +43,12 @@ public final class RestoreOperation {
                     "restore of " + m.target() + "/" + m.id(),
                     "writing its destination",
                     "check that the destination is reachable, writable and has space, " + "then restore again");
-            ctx.emit(DrEvent.Type.RESTORE_FAILED, m.target(), m.id(), error.getMessage(), Map.of());
+            ctx.emit(
+                    DrEvent.Type.RESTORE_FAILED,
+                    m.target(),
+                    m.id(),
+                    error.getMessage(),
+                    Map.of(DrEvent.TARGET_TYPE, m.type(), DrEvent.SECONDS, OperationContext.secondsSince(start)));
             throw error;
         }
         Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -52,7 +57,7 @@ public final class RestoreOperation {
                 m.target(),
                 m.id(),
                 "restore of " + m.id() + " complete",
-                Map.of("seconds", took.toMillis() / 1000.0));
+                Map.of(DrEvent.TARGET_TYPE, m.type(), DrEvent.SECONDS, took.toNanos() / 1e9));
         return new RestoreResult(m.target(), m.id(), meter.snapshot().bytesDone(), took);
     }
 

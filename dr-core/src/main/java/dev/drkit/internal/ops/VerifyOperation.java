@@ -15,6 +15,7 @@ import dev.drkit.spi.VerifierProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -57,7 +58,17 @@ public final class VerifyOperation {
         }
         meter.finish();
         VerifyReport report = new VerifyReport(target, m.id(), level, results);
-        record(report, results);
+        double seconds =
+                results.stream().mapToLong(r -> r.duration().toMillis()).sum() / 1000.0;
+        record(report, seconds);
+        Map<String, Object> details = new HashMap<>();
+        details.put(DrEvent.LEVEL, level.name());
+        details.put(DrEvent.TARGET_TYPE, m.type());
+        details.put(DrEvent.SECONDS, seconds);
+        // only a passed restore-level verification is a restore test, as status counts them
+        if (report.passed() && level == VerifyLevel.RESTORE) {
+            details.put(DrEvent.RESTORE_TEST_SECONDS, VerificationLog.restoreSeconds(report, seconds));
+        }
         ctx.emit(
                 report.passed() ? DrEvent.Type.VERIFY_SUCCEEDED : DrEvent.Type.VERIFY_FAILED,
                 target,
@@ -65,20 +76,13 @@ public final class VerifyOperation {
                 report.passed()
                         ? "backup " + m.id() + " verified at level " + level
                         : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
-                Map.of("level", level.name()));
+                details);
         return report;
     }
 
-    private void record(VerifyReport report, List<VerificationResult> results) {
+    private void record(VerifyReport report, double seconds) {
         try {
-            new VerificationLog(ctx.storage())
-                    .record(
-                            report,
-                            ctx.clock().instant(),
-                            results.stream()
-                                            .mapToLong(r -> r.duration().toMillis())
-                                            .sum()
-                                    / 1000.0);
+            new VerificationLog(ctx.storage()).record(report, ctx.clock().instant(), seconds);
         } catch (IOException | RuntimeException e) {
             LOG.warn(
                     "could not record the verification of {}/{} in the repository (status will not show it): {}",

@@ -52,8 +52,14 @@ public final class VerificationLog {
             Double restoreSeconds,
             List<String> problems) {}
 
-    /** Records a verification; write-once, so records are never rewritten. */
-    public void record(VerifyReport report, Instant at, double seconds) throws IOException {
+    /**
+     * The time to a validated restore a verification measured, as recorded and as status shows it: what a
+     * verifier reported as {@code restoreSeconds}, else for a passed restore-level verification its duration.
+     *
+     * @param seconds how long the verification took
+     * @return the seconds, or null when the verification measured none
+     */
+    public static Double restoreSeconds(VerifyReport report, double seconds) {
         Double restore = report.results().stream()
                 .map(r -> r.details().get("restoreSeconds"))
                 .filter(v -> v instanceof Number)
@@ -63,6 +69,12 @@ public final class VerificationLog {
         if (restore == null && report.level() == VerifyLevel.RESTORE && report.passed()) {
             restore = seconds;
         }
+        return restore;
+    }
+
+    /** Records a verification; write-once, so records are never rewritten. */
+    public void record(VerifyReport report, Instant at, double seconds) throws IOException {
+        Double restore = restoreSeconds(report, seconds);
         Entry e =
                 new Entry(report.backupId(), report.level(), report.passed(), at, seconds, restore, report.problems());
         String name = TIME.format(at) + "-" + report.backupId() + "-"
