@@ -41,6 +41,7 @@ class ArchitectureTest {
         "dev.drkit.verify..",
         "dev.drkit.setup..",
         "dev.drkit.scheduler..",
+        "dev.drkit.micrometer..",
         "dev.drkit.crypto..",
         "dev.drkit.postgres..",
         "dev.drkit.redis..",
@@ -84,6 +85,7 @@ class ArchitectureTest {
                         "dev.drkit.testkit",
                         "dev.drkit.setup",
                         "dev.drkit.scheduler",
+                        "dev.drkit.micrometer",
                         "dev.drkit.examples.cli",
                         "dev.drkit.examples.host");
     }

@@ -28,6 +28,7 @@ class LibraryMessagesTest {
     private static final List<String> LIBRARY = List.of(
             "dr-core",
             "dr-scheduler",
+            "dr-micrometer",
             "dr-crypto",
             "dr-postgres",
             "dr-postgres-launcher",
