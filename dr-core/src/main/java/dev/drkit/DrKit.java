@@ -31,11 +31,14 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +66,7 @@ public final class DrKit implements AutoCloseable {
     private final StorageBackend storage;
     private final boolean ownsStorage;
     private final Repository repository;
+    private final Set<String> configuredNames;
     private final OperationContext ctx;
     private final CatalogOperation catalog;
     private final BackupOperation backups;
@@ -98,6 +102,7 @@ public final class DrKit implements AutoCloseable {
         Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
         b.specs.forEach((name, spec) ->
                 configured.put(name, registry.target(spec.type()).create(spec.settings())));
+        this.configuredNames = Collections.unmodifiableSet(new LinkedHashSet<>(configured.keySet()));
         this.ctx = new OperationContext(
                 cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners, configured);
         this.catalog = new CatalogOperation(ctx);
@@ -169,6 +174,14 @@ public final class DrKit implements AutoCloseable {
      */
     public BackupResult backup(String name) {
         return backups.backup(name);
+    }
+
+    /**
+     * The names of the targets configured with {@link Builder#target(String, BackupTarget)} or
+     * {@link Builder#target(TargetSpec)}, in the order they were configured.
+     */
+    public Set<String> configuredTargets() {
+        return configuredNames;
     }
 
     /** Complete backups of one target (or of every target when null), oldest first. */

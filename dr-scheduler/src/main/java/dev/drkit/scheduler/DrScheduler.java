@@ -11,6 +11,7 @@ import dev.drkit.DrKit;
 import dev.drkit.DrListener;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.RepositoryNotFoundException;
 import dev.drkit.StorageException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
@@ -195,7 +196,8 @@ public final class DrScheduler implements AutoCloseable {
     }
 
     private void backup(Setup.Target t) {
-        BackupResult r = kit.backup(t.spec());
+        // a target the host configured on the kit (around its own DataSource or client) is backed up as such
+        BackupResult r = kit.configuredTargets().contains(t.name()) ? kit.backup(t.name()) : kit.backup(t.spec());
         if (!t.retentionPolicy().isEmpty()) {
             kit.prune(t.name(), t.retentionPolicy(), false);
         }
@@ -244,6 +246,13 @@ public final class DrScheduler implements AutoCloseable {
                 } else if (t.rpoMet()) {
                     atRisk.remove(t.name());
                 }
+            }
+        } catch (RepositoryNotFoundException e) {
+            if (tried.isEmpty()) {
+                // a new location before the first job has run: that job creates the repository
+                LOG.debug("objectives not checked yet: {}", e.getMessage());
+            } else {
+                LOG.warn("checking the objectives failed: {}", e.getMessage());
             }
         } catch (RuntimeException e) {
             LOG.warn("checking the objectives failed: {}", e.getMessage());

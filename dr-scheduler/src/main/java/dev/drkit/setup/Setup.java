@@ -18,7 +18,8 @@ import java.util.Set;
  * schedule, retention and verification. Immutable; {@code toString()} shows no secret
  * (secrets are only ever named by file).
  *
- * @param file the file it was read from
+ * @param file the file it was read from, or null for a setup from a host's configuration
+ *     ({@link SetupFile#fromTree})
  * @param repository the repository URI, or null when the file names none (then {@code --repo})
  * @param copies repositories every new backup is copied to (offsite replicas), possibly empty
  * @param compression the codec for new artifacts, or null for the default
@@ -101,7 +102,7 @@ public record Setup(
     public Target target(String name) {
         Target t = targets.get(name);
         if (t == null) {
-            throw new ConfigException(file + " has no target '" + name + "'; it has: "
+            throw new ConfigException((file == null ? "the setup" : file) + " has no target '" + name + "'; it has: "
                     + (targets.isEmpty() ? "none" : String.join(", ", targets.keySet())));
         }
         return t;

@@ -37,6 +37,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Reads a declarative setup ({@code drkit.yaml}) into a {@link Setup}. Every problem in the
@@ -71,16 +72,24 @@ public final class SetupFile {
             Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
     private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
+    private static final Pattern KEY_FIRST = Pattern.compile("[a-z][a-z0-9-]*(\\.[^\\s:]+)*: ");
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
     private final Path file;
+    /** For a setup given as a tree: the keys' prefix in the host's configuration; null for a file. */
+    private final String prefix;
+    /** Per target, the required options the host supplies itself (a client or DataSource it hands over). */
+    private final Map<String, Set<String>> hostSupplied;
+
     private final Map<String, BackupTargetProvider> types = new TreeMap<>();
     private final List<VerifierProvider> verifiers = new ArrayList<>();
     private final Collection<String> knownTypes;
     private final List<String> problems = new ArrayList<>();
 
-    private SetupFile(Path file, Collection<?> providers) {
+    private SetupFile(Path file, String prefix, Map<String, Set<String>> hostSupplied, Collection<?> providers) {
         this.file = file;
+        this.prefix = prefix;
+        this.hostSupplied = hostSupplied;
         for (Object p : providers) {
             if (p instanceof BackupTargetProvider t) {
                 types.merge(t.type(), t, (a, b) -> b.priority() > a.priority() ? b : a);
@@ -98,11 +107,7 @@ public final class SetupFile {
      * @throws ConfigException listing every problem, each as {@code FILE:LINE: what is wrong}
      */
     public static Setup load(Path file) {
-        List<Object> providers = new ArrayList<>();
-        ClassLoader loader = SetupFile.class.getClassLoader();
-        ServiceLoader.load(BackupTargetProvider.class, loader).forEach(providers::add);
-        ServiceLoader.load(VerifierProvider.class, loader).forEach(providers::add);
-        return load(file, providers);
+        return load(file, discoveredProviders());
     }
 
     /**
@@ -111,7 +116,7 @@ public final class SetupFile {
      * schemas their options are checked against.
      */
     public static Setup load(Path file, Collection<?> providers) {
-        SetupFile reader = new SetupFile(file, providers);
+        SetupFile reader = new SetupFile(file, null, Map.of(), providers);
         Node root;
         try (InputStream in = Files.newInputStream(file)) {
             root = reader.parse(in);
@@ -128,6 +133,40 @@ public final class SetupFile {
             throw new ConfigException(reader.problems);
         }
         return setup;
+    }
+
+    /**
+     * Reads and checks a setup held by a host's configuration rather than a file: a tree of maps
+     * with string keys, lists, and scalar values (read as their {@code toString()}), such as
+     * Spring Boot's {@code drkit.*} properties. The keys and rules are those of {@link #load(Path)};
+     * each problem names its key under {@code prefix}, e.g. {@code drkit.targets.db.type: unknown
+     * type 'postgress' (one of ...)}.
+     *
+     * @param prefix where the tree sits in the host's configuration, e.g. {@code drkit}
+     * @param tree the setup's keys and values
+     * @param hostSupplied per target name, the required options the host supplies in code (e.g.
+     *     {@code url} when it hands the target its own DataSource): their absence is no problem
+     * @param providers the {@link BackupTargetProvider}s and {@link VerifierProvider}s whose
+     *     schemas the targets are checked against (other objects are ignored)
+     * @throws ConfigException listing every problem
+     */
+    public static Setup fromTree(
+            String prefix, Map<String, ?> tree, Map<String, Set<String>> hostSupplied, Collection<?> providers) {
+        SetupFile reader = new SetupFile(null, prefix, Map.copyOf(hostSupplied), providers);
+        Setup setup = reader.setup(tree.isEmpty() ? null : reader.node(tree));
+        if (!reader.problems.isEmpty()) {
+            throw new ConfigException(reader.problems);
+        }
+        return setup;
+    }
+
+    /** The providers on the class path, for {@link #fromTree}. */
+    public static List<Object> discoveredProviders() {
+        List<Object> providers = new ArrayList<>();
+        ClassLoader loader = SetupFile.class.getClassLoader();
+        ServiceLoader.load(BackupTargetProvider.class, loader).forEach(providers::add);
+        ServiceLoader.load(VerifierProvider.class, loader).forEach(providers::add);
+        return providers;
     }
 
     /** A retention policy from {@code keep-*} settings (as checked by {@link #load}). */
@@ -147,7 +186,7 @@ public final class SetupFile {
 
     private Setup setup(Node root) {
         if (root == null) {
-            problem(1, "the file is empty; it needs at least 'targets'");
+            problem(1, (prefix == null ? "the file is empty" : "nothing is set") + "; it needs at least 'targets'");
             return null;
         }
         Map<String, Node> top = mapping(root, "the file");
@@ -290,8 +329,15 @@ public final class SetupFile {
             }
         });
         if (type != null && types.containsKey(type)) {
-            check(where, types.get(type).schema(), settings.build(), m, node.line, true);
-            check(where + ".verify", verifySchema(type), verifyOptions.build(), v, node.line, false);
+            check(
+                    where,
+                    types.get(type).schema(),
+                    settings.build(),
+                    m,
+                    node.line,
+                    true,
+                    hostSupplied.getOrDefault(name, Set.of()));
+            check(where + ".verify", verifySchema(type), verifyOptions.build(), v, node.line, false, Set.of());
         }
         return new Setup.Target(
                 name,
@@ -310,8 +356,12 @@ public final class SetupFile {
             Settings options,
             Map<String, Node> nodes,
             int targetLine,
-            boolean requireAll) {
+            boolean requireAll,
+            Set<String> supplied) {
         for (OptionValidator.Problem p : OptionValidator.problems(where, schema, options, requireAll)) {
+            if (supplied.contains(p.key()) && !options.has(p.key())) {
+                continue; // required, but the host hands it over in code
+            }
             Node at = nodes.get(p.key());
             // the file's keys are options of a target, not settings a host or a tool maps to its own names
             problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
@@ -333,7 +383,8 @@ public final class SetupFile {
         if (Settings.isSecretKey(key)) {
             problem(
                     value.line,
-                    where + "." + key + ": secrets do not belong in the setup file; put it in a file "
+                    where + "." + key + ": secrets do not belong in the " + (prefix == null ? "setup file" : "setup")
+                            + "; put it in a file "
                             + "readable only by drkit's user and name that file as '" + key + "-file'");
             return;
         }
@@ -472,7 +523,26 @@ public final class SetupFile {
     }
 
     private void problem(int line, String what) {
-        problems.add(file + ":" + line + ": " + what);
+        if (prefix == null) {
+            problems.add(file + ":" + line + ": " + what);
+        } else if (KEY_FIRST.matcher(what).lookingAt()) {
+            problems.add(prefix + "." + what); // "targets.db.type: ..." names its key
+        } else {
+            problems.add(prefix + ": " + what);
+        }
+    }
+
+    /** A tree from a host's configuration as Nodes (without lines: its problems name keys). */
+    private Node node(Object value) {
+        if (value instanceof Map<?, ?> m) {
+            Map<String, Node> out = new LinkedHashMap<>();
+            m.forEach((k, v) -> out.put(String.valueOf(k), node(v)));
+            return new Node(out, 0);
+        }
+        if (value instanceof Collection<?> c) {
+            return new Node(c.stream().map(this::node).toList(), 0);
+        }
+        return new Node(value == null ? null : value.toString(), 0);
     }
 
     /** A YAML value with the line it starts on: a String, a Map of Nodes, a List of Nodes, or null. */

@@ -19,7 +19,10 @@ import dev.drkit.verify.StreamVerifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -288,5 +291,47 @@ class SetupFileTest {
         Path f = Files.createTempFile(dir, "drkit", ".yaml");
         Files.writeString(f, yaml);
         return f;
+    }
+
+    @Test
+    void aTreeFromAHostsConfigurationIsReadWithTheFilesRulesAndItsProblemsNameTheirKeys() {
+        Map<String, Object> tree = new LinkedHashMap<>();
+        tree.put("repository", "file:/var/backups/app");
+        tree.put("objectives", Map.of("rpo", "1h"));
+        Map<String, Object> targets = new LinkedHashMap<>();
+        targets.put(
+                "config", Map.of("type", "files", "path", List.of("/etc/app", "/etc/nginx"), "schedule", "0 3 * * *"));
+        targets.put("db", Map.of("type", "postgres-logical", "globals", "true")); // url supplied by the host
+        tree.put("targets", targets);
+
+        Setup setup = SetupFile.fromTree("drkit", tree, Map.of("db", Set.of("url")), TYPES);
+
+        assertThat(setup.file()).isNull();
+        assertThat(setup.target("config").settings().getAll("path")).containsExactly("/etc/app", "/etc/nginx");
+        assertThat(setup.target("config").objectives().rpo()).isEqualTo(Duration.ofHours(1));
+        assertThat(setup.target("db").settings().has("url")).isFalse();
+
+        targets.put("cache", Map.of("type", "redis", "password", "s3cret"));
+        targets.put("db", Map.of("type", "postgres-logical", "globalz", "true"));
+        tree.put("compresion", "zstd");
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", tree, Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .anySatisfy(p -> assertThat(p).startsWith("drkit.compresion: unknown key"))
+                                .anySatisfy(p -> assertThat(p)
+                                        .startsWith("drkit.targets.db")
+                                        .contains("'globalz'"))
+                                .anySatisfy(p -> assertThat(p)
+                                        .startsWith("drkit.targets.db")
+                                        .contains("'url' is required"))
+                                .anySatisfy(p -> assertThat(p)
+                                        .startsWith("drkit.targets.cache.password: secrets do not belong in the setup;")
+                                        .doesNotContain("s3cret")));
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", Map.of(), Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly("drkit: nothing is set; it needs at least 'targets'"));
     }
 }
