@@ -42,6 +42,7 @@ class ArchitectureTest {
         "dev.drkit.setup..",
         "dev.drkit.scheduler..",
         "dev.drkit.micrometer..",
+        "dev.drkit.spring..",
         "dev.drkit.crypto..",
         "dev.drkit.postgres..",
         "dev.drkit.redis..",
@@ -86,6 +87,7 @@ class ArchitectureTest {
                         "dev.drkit.setup",
                         "dev.drkit.scheduler",
                         "dev.drkit.micrometer",
+                        "dev.drkit.spring",
                         "dev.drkit.examples.cli",
                         "dev.drkit.examples.host");
     }

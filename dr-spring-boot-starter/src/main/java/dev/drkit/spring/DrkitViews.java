@@ -1,0 +1,59 @@
+package dev.drkit.spring;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupResult;
+import dev.drkit.DrStatus;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Status and backups as plain maps for Actuator's JSON, with times as ISO-8601 text. */
+final class DrkitViews {
+    private DrkitViews() {}
+
+    static Map<String, Object> target(DrStatus.Target t) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("healthy", t.healthy());
+        put(m, "newestBackupId", t.newestBackupId());
+        put(m, "newestBackupAt", text(t.newestBackupAt()));
+        put(m, "newestBackupAgeSeconds", t.newestBackupAgeSeconds());
+        put(m, "rpoSeconds", t.rpoSeconds());
+        m.put("rpoMet", t.rpoMet());
+        put(m, "newestVerifiedId", t.newestVerifiedId());
+        put(m, "newestVerifiedAt", text(t.newestVerifiedAt()));
+        put(m, "newestVerifiedLevel", t.newestVerifiedLevel());
+        put(m, "lastRestoreTestSeconds", t.lastRestoreTestSeconds());
+        put(m, "rtoSeconds", t.rtoSeconds());
+        m.put("rtoMet", t.rtoMet());
+        m.put("problems", t.problems());
+        return m;
+    }
+
+    static Map<String, Object> backup(BackupManifest b) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", b.id());
+        m.put("target", b.target());
+        m.put("type", b.type());
+        put(m, "kind", b.kind());
+        put(m, "parent", b.parent());
+        m.put("startedAt", text(b.startedAt()));
+        m.put("finishedAt", text(b.finishedAt()));
+        m.put("rawBytes", b.rawSize());
+        m.put("storedBytes", b.storedSize());
+        BackupResult r = new BackupResult(b);
+        if (r.incomplete()) {
+            m.put("incompleteFiles", r.incompleteFileCount());
+        }
+        return m;
+    }
+
+    private static void put(Map<String, Object> m, String key, Object value) {
+        if (value != null) {
+            m.put(key, value);
+        }
+    }
+
+    private static String text(Instant at) {
+        return at == null ? null : at.toString();
+    }
+}

@@ -1,0 +1,254 @@
+package dev.drkit.spring;
+
+import dev.drkit.ConfigException;
+import dev.drkit.Settings;
+import dev.drkit.setup.Setup;
+import dev.drkit.setup.SetupFile;
+import dev.drkit.spring.DrkitSetup.HostConnection;
+import dev.drkit.spring.DrkitSetup.HostConnection.Kind;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
+import org.springframework.core.env.Environment;
+
+/**
+ * Reads the {@code drkit.*} properties into a {@link DrkitSetup}: the starter's own keys
+ * ({@code enabled}, {@code scheduler.*}, a target's {@code data-source} and
+ * {@code connection-factory}) here, everything else by {@link SetupFile#fromTree}, so that the
+ * properties have the setup file's keys and checks. Every problem is reported at once.
+ */
+final class SpringSetupReader {
+    static final String PREFIX = "drkit";
+    static final String DATA_SOURCE = "data-source";
+    static final String CONNECTION_FACTORY = "connection-factory";
+    private static final Set<String> SCHEDULER_KEYS = Set.of("enabled", "shutdown-grace");
+
+    private final Environment environment;
+    private final Predicate<Kind> applicationHas;
+    private final Predicate<String> beanExists;
+    private final Collection<?> providers;
+    private final List<String> problems = new ArrayList<>();
+
+    /**
+     * @param applicationHas whether the application has a bean of the kind (for targets that name none)
+     * @param beanExists whether a bean of that name exists
+     */
+    SpringSetupReader(
+            Environment environment,
+            Predicate<Kind> applicationHas,
+            Predicate<String> beanExists,
+            Collection<?> providers) {
+        this.environment = environment;
+        this.applicationHas = applicationHas;
+        this.beanExists = beanExists;
+        this.providers = providers;
+    }
+
+    /** @throws ConfigException listing every problem of the properties */
+    DrkitSetup read() {
+        Map<String, Object> tree = tree(environment);
+        tree.remove("enabled");
+        boolean schedulerEnabled = true;
+        Duration grace = defaultGrace();
+        if (tree.remove("scheduler") instanceof Map<?, ?> scheduler) {
+            for (Map.Entry<?, ?> e : scheduler.entrySet()) {
+                String key = String.valueOf(e.getKey());
+                String value = String.valueOf(e.getValue());
+                switch (key) {
+                    case "enabled" -> schedulerEnabled = bool("scheduler.enabled", value);
+                    case "shutdown-grace" -> grace = duration("scheduler.shutdown-grace", value, grace);
+                    default ->
+                        problems.add(PREFIX + ".scheduler." + key + ": unknown key (known: "
+                                + String.join(", ", new TreeMap<>(Map.of("enabled", 1, "shutdown-grace", 1)).keySet())
+                                + ")");
+                }
+            }
+        }
+        Map<String, HostConnection> connections = new LinkedHashMap<>();
+        Map<String, Set<String>> supplied = new LinkedHashMap<>();
+        if (tree.get("targets") instanceof Map<?, ?> targets) {
+            for (Map.Entry<?, ?> e : targets.entrySet()) {
+                if (e.getValue() instanceof Map<?, ?> options) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> typed = (Map<String, Object>) options;
+                    hostConnection(String.valueOf(e.getKey()), typed, connections, supplied);
+                }
+            }
+        }
+        List<String> all = new ArrayList<>(problems);
+        Setup setup = null;
+        try {
+            setup = SetupFile.fromTree(PREFIX, tree, supplied, providers);
+        } catch (ConfigException e) {
+            all.addAll(e.problems());
+        }
+        if (!all.isEmpty()) {
+            throw new ConfigException(all);
+        }
+        return new DrkitSetup(setup, connections, schedulerEnabled, grace);
+    }
+
+    /** Takes a target's starter keys out of its options and notes which connection it uses. */
+    private void hostConnection(
+            String name,
+            Map<String, Object> options,
+            Map<String, HostConnection> connections,
+            Map<String, Set<String>> supplied) {
+        String where = PREFIX + ".targets." + name;
+        String type = options.get("type") == null ? null : String.valueOf(options.get("type"));
+        Object dataSource = options.remove(DATA_SOURCE);
+        Object factory = options.remove(CONNECTION_FACTORY);
+        if (dataSource != null && !"postgres-logical".equals(type)) {
+            problems.add(where + "." + DATA_SOURCE + ": only postgres-logical targets back up through the "
+                    + "application's DataSource");
+        }
+        if (factory != null && !"redis".equals(type)) {
+            problems.add(where + "." + CONNECTION_FACTORY + ": only redis targets back up through the "
+                    + "application's Redis connection factory");
+        }
+        if ("postgres-logical".equals(type)) {
+            if (dataSource != null) {
+                supplied.put(name, Set.of("url")); // named: a missing bean is its own problem, not a missing url
+            }
+            connection(where, DATA_SOURCE, dataSource, options.containsKey("url"), Kind.DATA_SOURCE, "url")
+                    .ifPresent(c -> {
+                        connections.put(name, c);
+                        supplied.put(name, Set.of("url"));
+                    });
+        } else if ("redis".equals(type)) {
+            connection(
+                            where,
+                            CONNECTION_FACTORY,
+                            factory,
+                            options.containsKey("uri"),
+                            Kind.REDIS_CONNECTION_FACTORY,
+                            "uri")
+                    .ifPresent(c -> {
+                        connections.put(name, c);
+                        supplied.put(name, Set.of("uri"));
+                    });
+        }
+    }
+
+    private Optional<HostConnection> connection(
+            String where, String key, Object named, boolean hasOwn, Kind kind, String ownKey) {
+        if (named != null) {
+            String bean = String.valueOf(named);
+            if (hasOwn) {
+                problems.add(where + ": give either '" + ownKey + "' or '" + key + "', not both");
+                return Optional.empty();
+            }
+            if (!beanExists.test(bean)) {
+                problems.add(where + "." + key + ": the application has no bean named '" + bean + "'");
+                return Optional.empty();
+            }
+            return Optional.of(new HostConnection(kind, bean));
+        }
+        if (!hasOwn && applicationHas.test(kind)) {
+            return Optional.of(new HostConnection(kind, null));
+        }
+        return Optional.empty(); // its own settings; the schema says what is missing
+    }
+
+    private boolean bool(String key, String value) {
+        if (!value.equals("true") && !value.equals("false")) {
+            problems.add(PREFIX + "." + key + ": '" + value + "' is not true or false");
+        }
+        return !value.equals("false");
+    }
+
+    private Duration duration(String key, String value, Duration otherwise) {
+        try {
+            return Settings.parseDuration(PREFIX + "." + key, value);
+        } catch (ConfigException e) {
+            problems.add(e.getMessage());
+            return otherwise;
+        }
+    }
+
+    /** The application's own shutdown timeout per phase: a job gets no longer than the application waits. */
+    private Duration defaultGrace() {
+        return Binder.get(environment)
+                .bind("spring.lifecycle.timeout-per-shutdown-phase", Bindable.of(Duration.class))
+                .orElse(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Every {@code drkit.*} property as a tree of maps, lists ({@code path[0]}, {@code path[1]})
+     * and strings, with placeholders resolved and the highest-precedence value for each key.
+     */
+    static Map<String, Object> tree(Environment environment) {
+        ConfigurationPropertyName root = ConfigurationPropertyName.of(PREFIX);
+        Binder binder = Binder.get(environment);
+        Map<String, Object> tree = new LinkedHashMap<>();
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (!(source instanceof IterableConfigurationPropertySource iterable)) {
+                continue;
+            }
+            iterable.filter(root::isAncestorOf).forEach(name -> {
+                String value = binder.bind(name, Bindable.of(String.class)).orElse(null);
+                put(tree, name, root.getNumberOfElements(), value);
+            });
+        }
+        return lists(tree);
+    }
+
+    private static void put(Map<String, Object> tree, ConfigurationPropertyName name, int from, String value) {
+        Map<String, Object> at = tree;
+        int last = name.getNumberOfElements() - 1;
+        for (int i = from; i <= last; i++) {
+            String key = name.isNumericIndex(i)
+                    ? "[" + name.getElement(i, Form.ORIGINAL) + "]"
+                    : name.getElement(i, Form.DASHED);
+            if (i == last) {
+                if (!(at.get(key) instanceof Map)) {
+                    at.putIfAbsent(key, value);
+                }
+                return;
+            }
+            Object next = at.get(key);
+            if (!(next instanceof Map)) {
+                next = new LinkedHashMap<String, Object>();
+                at.put(key, next); // a key given both as a value and with children keeps the children
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> child = (Map<String, Object>) next;
+            at = child;
+        }
+    }
+
+    /** Maps whose keys are all indexes ({@code [0]}, {@code [1]}) become lists in index order. */
+    private static Map<String, Object> lists(Map<String, Object> tree) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        tree.forEach((k, v) -> out.put(k, listOrValue(v)));
+        return out;
+    }
+
+    private static Object listOrValue(Object v) {
+        if (!(v instanceof Map<?, ?> m)) {
+            return v;
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = lists((Map<String, Object>) m);
+        if (!map.isEmpty() && map.keySet().stream().allMatch(k -> k.matches("\\[\\d+]"))) {
+            TreeMap<Integer, Object> ordered = new TreeMap<>();
+            map.forEach((k, value) -> ordered.put(Integer.parseInt(k.substring(1, k.length() - 1)), value));
+            return new ArrayList<>(ordered.values());
+        }
+        return map;
+    }
+}

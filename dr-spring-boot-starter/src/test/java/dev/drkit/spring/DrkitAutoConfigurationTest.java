@@ -1,0 +1,211 @@
+package dev.drkit.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.BackupManifest;
+import dev.drkit.ConfigException;
+import dev.drkit.DrKit;
+import dev.drkit.RepositoryNotFoundException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+class DrkitAutoConfigurationTest {
+    @TempDir
+    Path tmp;
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(
+                    AutoConfigurations.of(DrkitAutoConfiguration.class, DrkitActuatorAutoConfiguration.class));
+
+    private String[] filesSetup(String... more) throws IOException {
+        Path source = Files.createDirectories(tmp.resolve("config"));
+        Files.writeString(source.resolve("app.properties"), "greeting=hello\n");
+        List<String> all = new ArrayList<>(List.of(
+                "drkit.repository=" + tmp.resolve("repo"),
+                "drkit.targets.config.type=files",
+                "drkit.targets.config.path[0]=" + source,
+                "drkit.targets.config.schedule=0 * * * *",
+                "drkit.targets.config.retention.keep-last=3",
+                "drkit.objectives.rpo=1h"));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void propertiesBuildOneKitWhoseScheduleBacksUpAtStart() throws IOException {
+        runner.withPropertyValues(filesSetup()).run(context -> {
+            assertThat(context).hasNotFailed().hasSingleBean(DrKit.class).hasSingleBean(DrkitSchedulerLifecycle.class);
+            DrKit kit = context.getBean(DrKit.class);
+            assertThat(kit.configuredTargets()).containsExactly("config");
+            DrkitSetup setup = context.getBean(DrkitSetup.class);
+            assertThat(setup.setup().target("config").settings().getAll("path"))
+                    .containsExactly(tmp.resolve("config").toString());
+            assertThat(setup.setup().target("config").retentionPolicy().isEmpty())
+                    .isFalse();
+            assertThat(setup.objectives().get("config").rpo()).isEqualTo(Duration.ofHours(1));
+            // the hour's slot has no backup yet: the scheduler's first tick runs it
+            List<BackupManifest> backups = awaitBackup(kit, "config");
+            assertThat(backups).hasSize(1);
+            assertThat(context.getBean(DrkitSchedulerLifecycle.class).jobs()).containsKey("backup-config");
+            assertThat(context).hasSingleBean(DrkitHealthIndicator.class).hasSingleBean(DrkitEndpoint.class);
+        });
+    }
+
+    @Test
+    void everyProblemOfThePropertiesFailsStartUpAtOnce() throws IOException {
+        runner.withPropertyValues(filesSetup(
+                        "drkit.targets.config.paht=/etc",
+                        "drkit.targets.config.schedule=every hour",
+                        "drkit.targets.db.type=postgres-logicl",
+                        "drkit.targets.config.data-source=dataSource",
+                        "drkit.scheduler.enabeld=false",
+                        "drkit.compresion=zstd"))
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    ConfigException e = rootCause(context.getStartupFailure(), ConfigException.class);
+                    assertThat(e.problems())
+                            .anySatisfy(p -> assertThat(p)
+                                    .startsWith("drkit.targets.config")
+                                    .contains("'paht'")
+                                    .contains("known: exclude, path"))
+                            .anySatisfy(p -> assertThat(p)
+                                    .startsWith("drkit.targets.config.schedule: 'every hour' is not a cron schedule"))
+                            .anySatisfy(p ->
+                                    assertThat(p).startsWith("drkit.targets.db.type: unknown type 'postgres-logicl'"))
+                            .anySatisfy(p ->
+                                    assertThat(p).startsWith("drkit.targets.config.data-source: only postgres-logical"))
+                            .anySatisfy(p -> assertThat(p).startsWith("drkit.scheduler.enabeld: unknown key"))
+                            .anySatisfy(p -> assertThat(p).startsWith("drkit.compresion: unknown key"));
+                    assertThat(e.problems()).hasSize(6);
+
+                    FailureAnalysis analysis = new DrkitFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription())
+                            .startsWith("drkit's configuration has 6 problem(s):")
+                            .contains("  - drkit.targets.db.type: unknown type 'postgres-logicl'")
+                            .doesNotContain("Exception");
+                    assertThat(analysis.getAction()).contains("drkit.enabled=false");
+                });
+    }
+
+    @Test
+    void secretsInThePropertiesAreRefusedWithoutEchoingThem() throws IOException {
+        runner.withPropertyValues(filesSetup(
+                        "drkit.targets.cache.type=redis",
+                        "drkit.targets.cache.uri=redis://127.0.0.1:1",
+                        "drkit.targets.cache.password=hunter2-secret"))
+                .run(context -> {
+                    ConfigException e = rootCause(context.getStartupFailure(), ConfigException.class);
+                    assertThat(e.problems())
+                            .singleElement()
+                            .satisfies(p -> assertThat(p)
+                                    .startsWith("drkit.targets.cache.password: secrets do not belong in the setup")
+                                    .doesNotContain("hunter2"));
+                });
+    }
+
+    @Test
+    void aPostgresTargetWithoutUrlOrApplicationDataSourceSaysWhatIsMissing() throws IOException {
+        runner.withPropertyValues(filesSetup("drkit.targets.db.type=postgres-logical"))
+                .run(context -> {
+                    ConfigException e = rootCause(context.getStartupFailure(), ConfigException.class);
+                    assertThat(e.problems())
+                            .singleElement()
+                            .satisfies(p ->
+                                    assertThat(p).startsWith("drkit.targets.db").contains("'url' is required"));
+                });
+    }
+
+    @Test
+    void aTargetNamingAMissingBeanIsAProblem() throws IOException {
+        runner.withPropertyValues(filesSetup(
+                        "drkit.targets.db.type=postgres-logical", "drkit.targets.db.data-source=reportingDataSource"))
+                .run(context -> {
+                    ConfigException e = rootCause(context.getStartupFailure(), ConfigException.class);
+                    assertThat(e.problems())
+                            .containsExactly("drkit.targets.db.data-source: the application has no bean named "
+                                    + "'reportingDataSource'");
+                });
+    }
+
+    @Test
+    void backsOffForTheApplicationsOwnKit() throws IOException {
+        runner.withUserConfiguration(OwnKit.class)
+                .withPropertyValues(filesSetup())
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(DrKit.class);
+                    assertThat(context.getBean(DrKit.class)).isSameAs(context.getBean(OwnKit.class).kit);
+                    assertThat(context)
+                            .doesNotHaveBean(DrkitSetup.class)
+                            .doesNotHaveBean(DrkitSchedulerLifecycle.class);
+                    // Actuator still reports on the application's kit
+                    assertThat(context).hasSingleBean(DrkitHealthIndicator.class);
+                });
+        assertThat(Files.exists(tmp.resolve("repo"))).isFalse();
+    }
+
+    @Test
+    void disabledMeansNothingAndSchedulerOffMeansNoSchedule() throws IOException {
+        runner.withPropertyValues(filesSetup("drkit.enabled=false"))
+                .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(DrKit.class));
+        runner.withPropertyValues(filesSetup("drkit.scheduler.enabled=false")).run(context -> {
+            assertThat(context).hasSingleBean(DrKit.class).doesNotHaveBean(DrkitSchedulerLifecycle.class);
+            assertThat(hasBackups(context.getBean(DrKit.class), "config")).isFalse();
+        });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnKit {
+        final DrKit kit;
+
+        OwnKit(@Value("${java.io.tmpdir}") String tmp) {
+            this.kit = DrKit.builder()
+                    .repository(Path.of(tmp, "own-kit-repo").toString())
+                    .build();
+        }
+
+        @Bean
+        DrKit ownKit() {
+            return kit;
+        }
+    }
+
+    private static List<BackupManifest> awaitBackup(DrKit kit, String target) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (hasBackups(kit, target)) {
+                return kit.list(target);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no scheduled backup of " + target + " within 30 s");
+    }
+
+    private static boolean hasBackups(DrKit kit, String target) {
+        try {
+            return !kit.list(target).isEmpty();
+        } catch (RepositoryNotFoundException e) {
+            return false; // the first backup has not created it yet
+        }
+    }
+
+    private static <T extends Throwable> T rootCause(Throwable failure, Class<T> type) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        throw new AssertionError("no " + type.getSimpleName() + " in " + failure, failure);
+    }
+}
