@@ -89,6 +89,7 @@ public class DrkitAutoConfiguration {
         }
         DrKit.Builder builder = DrKit.builder().config(config.build());
         clock.ifAvailable(builder::clock);
+        SetupKeys.apply(setup.encryption(), builder);
         for (Setup.Target t : setup.targets().values()) {
             HostConnection c = drkitSetup.connection(t.name());
             if (c == null) {

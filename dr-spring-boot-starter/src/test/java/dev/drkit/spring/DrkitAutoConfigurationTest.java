@@ -6,9 +6,11 @@ import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.RepositoryNotFoundException;
+import dev.drkit.VerifyLevel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,6 +63,29 @@ class DrkitAutoConfigurationTest {
             assertThat(context.getBean(DrkitSchedulerLifecycle.class).jobs()).containsKey("backup-config");
             assertThat(context).hasSingleBean(DrkitHealthIndicator.class).hasSingleBean(DrkitEndpoint.class);
         });
+    }
+
+    @Test
+    void theSetupsEncryptionKeysEncryptNewBackupsAndOpenThemForVerification() throws IOException {
+        Path passphrase = Files.writeString(tmp.resolve("passphrase"), "correct horse battery staple\n");
+        Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
+        runner.withPropertyValues(filesSetup("drkit.encryption.passphrase-file=" + passphrase))
+                .run(context -> {
+                    DrKit kit = context.getBean(DrKit.class);
+                    BackupManifest backup = awaitBackup(kit, "config").get(0);
+                    assertThat(backup.artifacts())
+                            .allSatisfy(a -> assertThat(a.storedName()).endsWith(".pgp"));
+                    assertThat(kit.verify("config", backup.id(), VerifyLevel.DECODE)
+                                    .passed())
+                            .isTrue();
+                });
+        runner.withPropertyValues(filesSetup("drkit.encryption.encrypt-to=" + tmp.resolve("no-such-key.asc")))
+                .run(context -> {
+                    ConfigException e = rootCause(context.getStartupFailure(), ConfigException.class);
+                    assertThat(e.getMessage())
+                            .startsWith("drkit.encryption: ")
+                            .contains("no-such-key.asc does not exist");
+                });
     }
 
     @Test
