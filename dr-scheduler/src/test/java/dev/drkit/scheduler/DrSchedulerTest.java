@@ -58,6 +58,42 @@ class DrSchedulerTest {
     }
 
     @Test
+    void aVerificationDueBeforeAnyBackupWaitsForOneAndThenVerifiesIt() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "x=1\n");
+        Path repo = dir.resolve("repo");
+        Setup setup = SetupFile.load(Files.writeString(dir.resolve("drkit.yaml"), """
+                repository: %s
+                targets:
+                  config:
+                    type: files
+                    path: %s
+                    verify: { schedule: "* * * * *", level: checksum }
+                """.formatted(repo, data)));
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        List<DrEvent> events = new CopyOnWriteArrayList<>();
+        try (DrKit kit = DrKit.builder()
+                        .repository(repo.toString())
+                        .clock(clock)
+                        .listener(recordingInto(events))
+                        .build();
+                DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
+            s.runDue();
+            assertThat(events)
+                    .noneMatch(
+                            e -> e.type() == DrEvent.Type.VERIFY_FAILED || e.type() == DrEvent.Type.VERIFY_SUCCEEDED);
+
+            String id = kit.backup(setup.target("config").spec()).id();
+            clock.now = Instant.parse("2026-11-27T10:01:30Z");
+            s.runDue();
+            assertThat(events)
+                    .filteredOn(e -> e.type() == DrEvent.Type.VERIFY_SUCCEEDED)
+                    .extracting(DrEvent::backupId)
+                    .containsExactly(id);
+        }
+    }
+
+    @Test
     void twoInstancesRunEachScheduledTimeOnceCatchUpOnceAndKeepTheRetention() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.conf"), "x=1\n");

@@ -7,16 +7,16 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;
+import org.springframework.beans.factory.support.DefaultSingletonBeanRegistry;
 import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.core.env.MapPropertySource;
 
 /**
  * Starts the shop's own PostgreSQL server (embedded binaries, under {@code shop.data-dir},
  * default {@code target/shop}) before the application context, and hands its address to the
  * application as ordinary {@code spring.datasource.*} properties, as a real deployment's
- * configuration would. Stops it when the application stops.
+ * configuration would. Stops it after everything else when the application stops.
  */
 public final class ShopDatabase implements ApplicationContextInitializer<ConfigurableApplicationContext> {
     static final String DATABASE = "shop";
@@ -43,10 +43,9 @@ public final class ShopDatabase implements ApplicationContextInitializer<Configu
                                 "spring.datasource.url", server.jdbcUrl(DATABASE),
                                 "spring.datasource.username", EmbeddedPostgres.SUPERUSER,
                                 "spring.datasource.password", server.password())));
-        context.addApplicationListener(event -> {
-            if (event instanceof ContextClosedEvent) {
-                server.close();
-            }
-        });
+        // registered before every other bean, so destroyed after them all: the server outlives the
+        // scheduler's last backup and the connection pool
+        ((DefaultSingletonBeanRegistry) context.getBeanFactory())
+                .registerDisposableBean("shopDatabaseServer", server::close);
     }
 }
