@@ -1,6 +1,7 @@
 package dev.drkit.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
@@ -15,14 +16,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+@ExtendWith(OutputCaptureExtension.class)
 class DrkitAutoConfigurationTest {
     @TempDir
     Path tmp;
@@ -123,6 +131,30 @@ class DrkitAutoConfigurationTest {
                     assertThat(analysis.getAction()).contains("drkit.enabled=false");
                 });
     }
+
+    @Test
+    void aBadPropertyStopsTheApplicationWithSpringBootsReportAndNoStackTrace(CapturedOutput output) {
+        SpringApplication app = new SpringApplication(Empty.class);
+        app.setWebApplicationType(WebApplicationType.NONE);
+        assertThatThrownBy(() -> app.run(
+                        "--drkit.repository=" + tmp.resolve("repo"),
+                        "--drkit.targets.db.type=postgress",
+                        "--drkit.targets.db.schedule=0 25 * * *",
+                        "--spring.autoconfigure.exclude="
+                                + "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration,"
+                                + "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration"))
+                .hasRootCauseInstanceOf(ConfigException.class);
+        assertThat(output.getOut() + output.getErr())
+                .contains("APPLICATION FAILED TO START")
+                .contains("drkit's configuration has 2 problem(s):")
+                .contains("  - drkit.targets.db.type: unknown type 'postgress'")
+                .contains("  - drkit.targets.db.schedule: '0 25 * * *' is not a cron schedule")
+                .contains("set drkit.enabled=false");
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableAutoConfiguration
+    static class Empty {}
 
     @Test
     void secretsInThePropertiesAreRefusedWithoutEchoingThem() throws IOException {
