@@ -134,5 +134,11 @@ public class DrkitAutoConfiguration {
         DrMetrics drkitMetrics(MeterRegistry registry, ObjectProvider<Clock> clock) {
             return new DrMetrics(registry, clock.getIfAvailable(Clock::systemUTC));
         }
+
+        /** The gauges from the repository's status at start-up and once a minute. */
+        @Bean
+        DrkitMetricsRefresher drkitMetricsRefresher(DrKit drKit, DrkitSetup drkitSetup, DrMetrics drkitMetrics) {
+            return new DrkitMetricsRefresher(drKit, drkitSetup.objectives(), drkitMetrics);
+        }
     }
 }

@@ -7,7 +7,9 @@ import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.RepositoryNotFoundException;
+import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,6 +96,28 @@ class DrkitAutoConfigurationTest {
                             .startsWith("drkit.encryption: ")
                             .contains("no-such-key.asc does not exist");
                 });
+    }
+
+    @Test
+    void aRestartedApplicationReportsTheAgeOfBackupsItDidNotMake() throws IOException {
+        String[] setup = filesSetup("drkit.scheduler.enabled=false");
+        String repo = tmp.resolve("repo").toString();
+        try (DrKit other = DrKit.builder().repository(repo).build()) {
+            other.backup(TargetSpec.files("config", tmp.resolve("config").toString()));
+        }
+        runner.withBean(SimpleMeterRegistry.class).withPropertyValues(setup).run(context -> {
+            SimpleMeterRegistry registry = context.getBean(SimpleMeterRegistry.class);
+            assertThat(registry.get("drkit.backup.last.success.age")
+                            .tag("target", "config")
+                            .gauge()
+                            .value())
+                    .isBetween(0.0, 60.0);
+            assertThat(registry.get("drkit.backup.rpo.objective")
+                            .tag("target", "config")
+                            .gauge()
+                            .value())
+                    .isEqualTo(3600.0);
+        });
     }
 
     @Test
