@@ -10,12 +10,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
@@ -35,6 +38,7 @@ final class SpringSetupReader {
     static final String PREFIX = "drkit";
     static final String DATA_SOURCE = "data-source";
     static final String CONNECTION_FACTORY = "connection-factory";
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}:]+)(:[^}]*)?}");
     private static final Set<String> SCHEDULER_KEYS = Set.of("enabled", "shutdown-grace");
 
     private final Environment environment;
@@ -60,7 +64,7 @@ final class SpringSetupReader {
 
     /** @throws ConfigException listing every problem of the properties */
     DrkitSetup read() {
-        Map<String, Object> tree = tree(environment);
+        Map<String, Object> tree = tree(environment, problems);
         tree.remove("enabled");
         boolean schedulerEnabled = true;
         Duration grace = defaultGrace();
@@ -189,22 +193,89 @@ final class SpringSetupReader {
 
     /**
      * Every {@code drkit.*} property as a tree of maps, lists ({@code path[0]}, {@code path[1]})
-     * and strings, with placeholders resolved and the highest-precedence value for each key.
+     * and strings, with placeholders resolved. As in Spring's own binding, mappings merge across
+     * property sources key by key, while a value or a list comes whole from the highest-precedence
+     * source that gives it: an environment variable {@code DRKIT_TARGETS_DB_PATH} replaces the
+     * YAML's list rather than hiding behind it. Placeholders that do not resolve and target names
+     * that Spring would change are added to {@code problems}.
      */
-    static Map<String, Object> tree(Environment environment) {
+    static Map<String, Object> tree(Environment environment, List<String> problems) {
         ConfigurationPropertyName root = ConfigurationPropertyName.of(PREFIX);
         Binder binder = Binder.get(environment);
         Map<String, Object> tree = new LinkedHashMap<>();
+        Set<String> reported = new LinkedHashSet<>();
         for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
             if (!(source instanceof IterableConfigurationPropertySource iterable)) {
                 continue;
             }
+            Map<String, Object> own = new LinkedHashMap<>();
             iterable.filter(root::isAncestorOf).forEach(name -> {
                 String value = binder.bind(name, Bindable.of(String.class)).orElse(null);
-                put(tree, name, root.getNumberOfElements(), value);
+                checkTargetName(name, root.getNumberOfElements(), reported);
+                unresolved(name, value, reported);
+                put(own, name, root.getNumberOfElements(), value);
             });
+            merge(tree, own);
         }
+        problems.addAll(reported);
         return lists(tree);
+    }
+
+    /** Adds a lower-precedence source's keys that the higher ones do not give. */
+    private static void merge(Map<String, Object> higher, Map<String, Object> lower) {
+        lower.forEach((key, value) -> {
+            Object held = higher.get(key);
+            if (held == null) {
+                higher.put(key, value);
+            } else if (held instanceof Map<?, ?> h && value instanceof Map<?, ?> l && !indexed(h) && !indexed(l)) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> into = (Map<String, Object>) h;
+                @SuppressWarnings("unchecked")
+                Map<String, Object> from = (Map<String, Object>) l;
+                merge(into, from);
+            }
+            // otherwise the higher source's value or list stands whole, as Spring binds a list from one source
+        });
+    }
+
+    private static boolean indexed(Map<?, ?> m) {
+        return !m.isEmpty()
+                && m.keySet().stream().allMatch(k -> String.valueOf(k).matches("\\[\\d+]"));
+    }
+
+    /**
+     * Spring reads {@code drkit.targets.My_DB.type} as target {@code mydb}: a different name is a
+     * different series of backups, so the name must be written as it is meant ({@code [My_DB]}).
+     */
+    private static void checkTargetName(ConfigurationPropertyName name, int from, Set<String> problems) {
+        if (name.getNumberOfElements() <= from + 1
+                || !name.getElement(from, Form.DASHED).equals("targets")
+                || name.isNumericIndex(from + 1)) {
+            return;
+        }
+        String original = name.getElement(from + 1, Form.ORIGINAL);
+        String read = name.getElement(from + 1, Form.DASHED);
+        if (!original.equals(read)) {
+            problems.add(PREFIX + ".targets." + original + ": Spring reads this target's name as '" + read
+                    + "'; write the name in brackets to keep it as it is (" + PREFIX + ".targets.[" + original
+                    + "]), or use '" + read + "'");
+        }
+    }
+
+    /**
+     * The binder leaves a placeholder it cannot resolve as it is: {@code ${missing}} would become a
+     * repository directory of that name. Only the key and the placeholder are named: the rest of
+     * the value may hold what another placeholder resolved to.
+     */
+    private static void unresolved(ConfigurationPropertyName name, String value, Set<String> problems) {
+        if (value == null) {
+            return;
+        }
+        Matcher m = PLACEHOLDER.matcher(value);
+        while (m.find()) {
+            problems.add(name + ": the placeholder '${" + m.group(1) + "}' does not resolve; set the property " + "'"
+                    + m.group(1) + "' (or its environment variable), or give the value itself");
+        }
     }
 
     private static void put(Map<String, Object> tree, ConfigurationPropertyName name, int from, String value) {
