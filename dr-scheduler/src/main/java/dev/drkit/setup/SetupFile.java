@@ -15,6 +15,7 @@ import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.OptionValidator;
@@ -366,6 +367,26 @@ public final class SetupFile {
             // the file's keys are options of a target, not settings a host or a tool maps to its own names
             problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
         }
+        if (prefix != null) {
+            commaLists(where, schema, nodes);
+        }
+    }
+
+    /**
+     * In a host's properties, {@code path=/a,/b} is one value to drkit but two to Spring's own
+     * binding of a list: rather than guess, such a value of a repeatable option is a problem.
+     */
+    private void commaLists(String where, OptionSchema schema, Map<String, Node> nodes) {
+        nodes.forEach((key, node) -> {
+            if (node.value instanceof String s
+                    && s.contains(",")
+                    && schema.find(key).map(OptionSpec::repeatable).orElse(false)) {
+                problem(
+                        node.line,
+                        where + "." + key + ": '" + s + "' is one value with a comma; give each value at its own "
+                                + "index (" + key + "[0], " + key + "[1], or a YAML list)");
+            }
+        });
     }
 
     /** What a target's verify options may hold: the options of every verifier of its type, and its settings. */

@@ -334,4 +334,20 @@ class SetupFileTest {
                         e -> assertThat(e.problems())
                                 .containsExactly("drkit: nothing is set; it needs at least 'targets'"));
     }
+
+    @Test
+    void aTreesCommaSeparatedValueOfARepeatableOptionIsAProblemRatherThanOnePath() {
+        Map<String, Object> targets = new LinkedHashMap<>();
+        targets.put("config", Map.of("type", "files", "path", "/etc/app,/etc/nginx"));
+        targets.put("single", Map.of("type", "files", "path", "/srv/data"));
+        targets.put("indexed", Map.of("type", "files", "path", List.of("/srv/a,b")));
+
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", Map.of("targets", targets), Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "drkit.targets.config.path: '/etc/app,/etc/nginx' is one value with a "
+                                                + "comma; give each value at its own index (path[0], path[1], or a YAML list)"));
+    }
 }
