@@ -67,20 +67,28 @@ final class SpringSetupReader {
         Map<String, Object> tree = tree(environment, problems);
         tree.remove("enabled");
         boolean schedulerEnabled = true;
-        Duration grace = defaultGrace();
+        Duration phase = shutdownPhaseTimeout();
+        Duration grace = null;
         if (tree.remove("scheduler") instanceof Map<?, ?> scheduler) {
             for (Map.Entry<?, ?> e : scheduler.entrySet()) {
                 String key = String.valueOf(e.getKey());
                 String value = String.valueOf(e.getValue());
                 switch (key) {
                     case "enabled" -> schedulerEnabled = bool("scheduler.enabled", value);
-                    case "shutdown-grace" -> grace = duration("scheduler.shutdown-grace", value, grace);
+                    case "shutdown-grace" -> grace = duration("scheduler.shutdown-grace", value, null);
                     default ->
                         problems.add(PREFIX + ".scheduler." + key + ": unknown key (known: "
                                 + String.join(", ", new TreeMap<>(Map.of("enabled", 1, "shutdown-grace", 1)).keySet())
                                 + ")");
                 }
             }
+        }
+        if (grace == null) {
+            grace = phase.minus(margin(phase));
+        } else if (grace.compareTo(phase) >= 0) {
+            problems.add(PREFIX + ".scheduler.shutdown-grace: " + grace.toSeconds() + " s is not shorter than the "
+                    + "application's spring.lifecycle.timeout-per-shutdown-phase (" + phase.toSeconds() + " s), after "
+                    + "which it closes its connections under a running backup; lower the one or raise the other");
         }
         Map<String, HostConnection> connections = new LinkedHashMap<>();
         Map<String, Set<String>> supplied = new LinkedHashMap<>();
@@ -184,11 +192,20 @@ final class SpringSetupReader {
         }
     }
 
-    /** The application's own shutdown timeout per phase: a job gets no longer than the application waits. */
-    private Duration defaultGrace() {
+    /** How long the application waits for the scheduler to stop before closing what a job uses. */
+    private Duration shutdownPhaseTimeout() {
         return Binder.get(environment)
                 .bind("spring.lifecycle.timeout-per-shutdown-phase", Bindable.of(Duration.class))
                 .orElse(Duration.ofSeconds(30));
+    }
+
+    /**
+     * The default grace leaves this much of the phase for interrupting a job still running and
+     * removing its partial upload, before the application closes the kit and the connection pools.
+     */
+    static Duration margin(Duration phase) {
+        Duration half = phase.dividedBy(2);
+        return half.compareTo(Duration.ofSeconds(5)) < 0 ? half : Duration.ofSeconds(5);
     }
 
     /**

@@ -190,6 +190,27 @@ class DrkitAutoConfigurationTest {
         });
     }
 
+    @Test
+    void theShutdownGraceFitsWithinTheApplicationsShutdownPhase() throws IOException {
+        String[] noSchedule = {"drkit.scheduler.enabled=false"};
+        runner.withPropertyValues(filesSetup(noSchedule))
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(25)));
+        runner.withPropertyValues(filesSetup(noSchedule))
+                .withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=6s")
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(3)));
+        runner.withPropertyValues(filesSetup("drkit.scheduler.shutdown-grace=20s"))
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(20)));
+        runner.withPropertyValues(filesSetup("drkit.scheduler.shutdown-grace=5min"))
+                .run(context -> assertThat(rootCause(context.getStartupFailure(), ConfigException.class)
+                                .problems())
+                        .containsExactly("drkit.scheduler.shutdown-grace: 300 s is not shorter than the application's "
+                                + "spring.lifecycle.timeout-per-shutdown-phase (30 s), after which it closes its "
+                                + "connections under a running backup; lower the one or raise the other"));
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnKit {
         final DrKit kit;
