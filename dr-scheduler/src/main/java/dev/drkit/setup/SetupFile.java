@@ -73,6 +73,7 @@ public final class SetupFile {
             Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
     private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
+    private static final Pattern BARE_M = Pattern.compile("\\d\\s*m(?![a-z])");
     private static final Pattern KEY_FIRST = Pattern.compile("[a-z][a-z0-9-]*(\\.[^\\s:]+)*: ");
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
@@ -368,16 +369,20 @@ public final class SetupFile {
             problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
         }
         if (prefix != null) {
-            commaLists(where, schema, nodes);
+            hostValues(where, schema, nodes);
         }
     }
 
     /**
-     * In a host's properties, {@code path=/a,/b} is one value to drkit but two to Spring's own
-     * binding of a list: rather than guess, such a value of a repeatable option is a problem.
+     * Values a host's properties would read otherwise than drkit: {@code path=/a,/b} is one value to
+     * drkit but two to Spring's own binding of a list, {@code 30m} months to drkit but minutes to
+     * Spring. Rather than guess, each is a problem.
      */
-    private void commaLists(String where, OptionSchema schema, Map<String, Node> nodes) {
+    private void hostValues(String where, OptionSchema schema, Map<String, Node> nodes) {
         nodes.forEach((key, node) -> {
+            if (schema.find(key).map(o -> o.type() == OptionSpec.Type.DURATION).orElse(false)) {
+                monthsOrMinutes(node, where + "." + key);
+            }
             if (node.value instanceof String s
                     && s.contains(",")
                     && schema.find(key).map(OptionSpec::repeatable).orElse(false)) {
@@ -469,12 +474,33 @@ public final class SetupFile {
         if (text == null) {
             return null;
         }
+        if (monthsOrMinutes(node, where)) {
+            return null;
+        }
         try {
             return Settings.parseDuration(where, text);
         } catch (ConfigException e) {
             problem(node.line, e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * In a host's properties {@code 30m} reads as minutes (Spring Boot's own durations) but drkit,
+     * like restic, reads it as months: an RPO of 30 months would never raise an alarm, so the tree
+     * must say which it means.
+     */
+    private boolean monthsOrMinutes(Node node, String where) {
+        if (prefix == null
+                || !(node.value instanceof String text)
+                || !BARE_M.matcher(text).find()) {
+            return false;
+        }
+        problem(
+                node.line,
+                where + ": '" + text + "' would be months to drkit ('m' is a month, as in restic) but minutes to "
+                        + "Spring; write 'min' for minutes or 'mo' for months");
+        return true;
     }
 
     // ------------------------------------------------------ shapes and lines

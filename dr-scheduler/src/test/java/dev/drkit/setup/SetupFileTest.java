@@ -350,4 +350,35 @@ class SetupFileTest {
                                         "drkit.targets.config.path: '/etc/app,/etc/nginx' is one value with a "
                                                 + "comma; give each value at its own index (path[0], path[1], or a YAML list)"));
     }
+
+    @Test
+    void aTreesDurationInBareMIsAProblemSinceSpringReadsItAsMinutes() {
+        Map<String, Object> tree = new LinkedHashMap<>();
+        tree.put("objectives", Map.of("rpo", "30m", "rto", "2h"));
+        tree.put(
+                "targets",
+                Map.of(
+                        "config",
+                        Map.of(
+                                "type",
+                                "files",
+                                "path",
+                                "/etc/app",
+                                "retention",
+                                Map.of("keep-within", "90min"),
+                                "objectives",
+                                Map.of("rpo", "1d12m"))));
+
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", tree, Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "drkit.objectives.rpo: '30m' would be months to drkit ('m' is a month, as in "
+                                                + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for "
+                                                + "months",
+                                        "drkit.targets.config.objectives.rpo: '1d12m' would be months to drkit ('m' "
+                                                + "is a month, as in restic) but minutes to Spring; write 'min' for "
+                                                + "minutes or 'mo' for months"));
+    }
 }

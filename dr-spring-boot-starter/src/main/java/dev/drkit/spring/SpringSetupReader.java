@@ -39,6 +39,7 @@ final class SpringSetupReader {
     static final String DATA_SOURCE = "data-source";
     static final String CONNECTION_FACTORY = "connection-factory";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}:]+)(:[^}]*)?}");
+    private static final Pattern BARE_M = Pattern.compile("\\d\\s*m(?![a-z])");
     private static final Set<String> SCHEDULER_KEYS = Set.of("enabled", "shutdown-grace");
 
     private final Environment environment;
@@ -184,6 +185,11 @@ final class SpringSetupReader {
     }
 
     private Duration duration(String key, String value, Duration otherwise) {
+        if (BARE_M.matcher(value).find()) { // as SetupFile says of the setup's durations
+            problems.add(PREFIX + "." + key + ": '" + value + "' would be months to drkit ('m' is a month, as in "
+                    + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months");
+            return otherwise;
+        }
         try {
             return Settings.parseDuration(PREFIX + "." + key, value);
         } catch (ConfigException e) {

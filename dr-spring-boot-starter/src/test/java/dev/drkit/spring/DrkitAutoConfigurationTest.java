@@ -211,6 +211,22 @@ class DrkitAutoConfigurationTest {
                                 + "connections under a running backup; lower the one or raise the other"));
     }
 
+    @Test
+    void aDurationInBareMIsRefusedSinceSpringWouldReadMinutesWhereDrkitReadsMonths() throws IOException {
+        runner.withPropertyValues(filesSetup(
+                        "drkit.scheduler.shutdown-grace=1m",
+                        "drkit.targets.cache.type=redis",
+                        "drkit.targets.cache.uri=redis://127.0.0.1:1",
+                        "drkit.targets.cache.timeout=5m"))
+                .run(context -> assertThat(rootCause(context.getStartupFailure(), ConfigException.class)
+                                .problems())
+                        .containsExactlyInAnyOrder(
+                                "drkit.scheduler.shutdown-grace: '1m' would be months to drkit ('m' is a month, as in "
+                                        + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months",
+                                "drkit.targets.cache.timeout: '5m' would be months to drkit ('m' is a month, as in "
+                                        + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months"));
+    }
+
     @Configuration(proxyBeanMethods = false)
     static class OwnKit {
         final DrKit kit;
