@@ -124,4 +124,12 @@ class SpringSetupReaderTest {
         assertThat(target("db")).containsEntry("type", "files").containsEntry("path", List.of("/a"));
         assertThat(problems).isEmpty();
     }
+
+    @Test
+    void anEnvironmentVariableSplitsAKeyWithADashIntoLevelsAsSpringDoes() {
+        // what the README's note on environment variables rests on: PASSWORD_FILE is not password-file
+        environmentVariables(Map.of("DRKIT_TARGETS_DB_PASSWORD_FILE", "/run/secrets/pg"));
+
+        assertThat(target("db")).containsEntry("password", Map.of("file", "/run/secrets/pg"));
+    }
 }
