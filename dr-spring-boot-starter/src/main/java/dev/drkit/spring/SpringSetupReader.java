@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -40,6 +41,7 @@ final class SpringSetupReader {
     static final String CONNECTION_FACTORY = "connection-factory";
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([^}:]+)(:[^}]*)?}");
     private static final Pattern BARE_M = Pattern.compile("\\d\\s*m(?![a-z])");
+    private static final Pattern RELAXED_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*");
     private static final Set<String> SCHEDULER_KEYS = Set.of("enabled", "shutdown-grace");
 
     private final Environment environment;
@@ -307,7 +309,7 @@ final class SpringSetupReader {
         for (int i = from; i <= last; i++) {
             String key = name.isNumericIndex(i)
                     ? "[" + name.getElement(i, Form.ORIGINAL) + "]"
-                    : name.getElement(i, Form.DASHED);
+                    : isTargetName(name, from, i) ? name.getElement(i, Form.DASHED) : key(name, i);
             if (i == last) {
                 if (!(at.get(key) instanceof Map)) {
                     at.putIfAbsent(key, value);
@@ -323,6 +325,25 @@ final class SpringSetupReader {
             Map<String, Object> child = (Map<String, Object>) next;
             at = child;
         }
+    }
+
+    private static boolean isTargetName(ConfigurationPropertyName name, int from, int i) {
+        return i == from + 1 && name.getElement(from, Form.DASHED).equals("targets");
+    }
+
+    /**
+     * A key as drkit names it: {@code keepHourly} and {@code keep_hourly} are {@code keep-hourly},
+     * as Spring's relaxed binding reads them, rather than the {@code keephourly} that no schema
+     * knows.
+     */
+    private static String key(ConfigurationPropertyName name, int i) {
+        String original = name.getElement(i, Form.ORIGINAL);
+        if (!RELAXED_KEY.matcher(original).matches()) {
+            return name.getElement(i, Form.DASHED);
+        }
+        return original.replaceAll("([a-z0-9])([A-Z])", "$1-$2")
+                .replace('_', '-')
+                .toLowerCase(Locale.ROOT);
     }
 
     /** Maps whose keys are all indexes ({@code [0]}, {@code [1]}) become lists in index order. */

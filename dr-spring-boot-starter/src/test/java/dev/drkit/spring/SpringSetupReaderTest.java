@@ -132,4 +132,23 @@ class SpringSetupReaderTest {
 
         assertThat(target("db")).containsEntry("password", Map.of("file", "/run/secrets/pg"));
     }
+
+    @Test
+    void camelCaseAndUnderscoredKeysReadAsTheirDashedNamesAsInSpringsRelaxedBinding() {
+        source(
+                "properties",
+                Map.of(
+                        "drkit.targets.db.type", "postgres-logical",
+                        "drkit.targets.db.password_file", "/run/secrets/pg",
+                        "drkit.targets.db.retention.keepHourly", "24",
+                        "drkit.scheduler.shutdownGrace", "20s"));
+
+        Map<String, Object> tree = SpringSetupReader.tree(environment, problems);
+
+        assertThat(target("db"))
+                .containsEntry("password-file", "/run/secrets/pg")
+                .containsEntry("retention", Map.of("keep-hourly", "24"));
+        assertThat(tree).containsEntry("scheduler", Map.of("shutdown-grace", "20s"));
+        assertThat(problems).isEmpty();
+    }
 }
