@@ -296,15 +296,18 @@ public final class SetupFile {
         } catch (ConfigException e) {
             problem(node.line, where + ": " + e.getMessage());
         }
-        Map<String, Node> m = mapping(node, where);
-        String type = scalar(m.get("type"), where + ".type");
+        Map<String, Node> given = mapping(node, where);
+        String type = scalar(given.get("type"), where + ".type");
         if (type == null) {
             problem(node.line, where + ": no 'type' (one of " + String.join(", ", knownTypes) + ")");
         } else if (!knownTypes.contains(type)) {
             problem(
-                    m.get("type").line,
+                    given.get("type").line,
                     where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
         }
+        Map<String, Node> m = prefix != null && type != null && types.containsKey(type)
+                ? joinLevels(given, types.get(type).schema())
+                : given;
         String schedule = cron(m.get("schedule"), where + ".schedule");
         Settings retention = retention(m.get("retention"), where + ".retention");
         Map<String, Node> v = mapping(m.get("verify"), where + ".verify");
@@ -349,6 +352,40 @@ public final class SetupFile {
                 retention,
                 new Setup.Verify(verifySchedule, level, verifyOptions.build()),
                 own != null ? own : defaults);
+    }
+
+    /**
+     * An environment variable turns each {@code _} into a level: {@code DRKIT_TARGETS_DB_PASSWORD_FILE}
+     * arrives as {@code password: {file: ...}}. Levels whose joined name is an option of the
+     * target's type are that option; anything else is left for the checks to report.
+     */
+    private static Map<String, Node> joinLevels(Map<String, Node> options, OptionSchema schema) {
+        Map<String, Node> out = new LinkedHashMap<>();
+        options.forEach((key, value) -> {
+            Map<String, Node> joined = new LinkedHashMap<>();
+            if (value.value instanceof Map<?, ?> && join(key, value, schema, joined)) {
+                out.putAll(joined);
+            } else {
+                out.put(key, value);
+            }
+        });
+        return out;
+    }
+
+    private static boolean join(String path, Node node, OptionSchema schema, Map<String, Node> into) {
+        if (!(node.value instanceof Map<?, ?> children)) {
+            if (schema.find(path).isEmpty() || into.containsKey(path)) {
+                return false;
+            }
+            into.put(path, node);
+            return true;
+        }
+        for (Map.Entry<?, ?> e : children.entrySet()) {
+            if (!join(path + "-" + e.getKey(), (Node) e.getValue(), schema, into)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Each problem of the options against the schema, on the line of the key concerned. */

@@ -381,4 +381,26 @@ class SetupFileTest {
                                                 + "is a month, as in restic) but minutes to Spring; write 'min' for "
                                                 + "minutes or 'mo' for months"));
     }
+
+    @Test
+    void aTreesLevelsFromAnEnvironmentVariableJoinIntoTheOptionTheyName() {
+        Map<String, Object> db = new LinkedHashMap<>();
+        db.put("type", "postgres-logical");
+        db.put("url", "jdbc:postgresql://db/shop");
+        db.put("password", Map.of("file", "/run/secrets/pg")); // DRKIT_TARGETS_DB_PASSWORD_FILE
+
+        Setup setup = SetupFile.fromTree("drkit", Map.of("targets", Map.of("db", db)), Map.of(), TYPES);
+
+        assertThat(setup.target("db").settings().get("password-file")).contains("/run/secrets/pg");
+        assertThat(setup.target("db").settings().has("password")).isFalse();
+
+        db.put("password", Map.of("fiel", "/run/secrets/pg"));
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", Map.of("targets", Map.of("db", db)), Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .singleElement()
+                                .asString()
+                                .startsWith("drkit.targets.db.password: secrets do not belong in the setup"));
+    }
 }

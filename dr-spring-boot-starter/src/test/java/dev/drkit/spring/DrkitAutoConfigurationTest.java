@@ -14,6 +14,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Value;
@@ -22,6 +23,8 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 class DrkitAutoConfigurationTest {
     @TempDir
@@ -225,6 +228,29 @@ class DrkitAutoConfigurationTest {
                                         + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months",
                                 "drkit.targets.cache.timeout: '5m' would be months to drkit ('m' is a month, as in "
                                         + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months"));
+    }
+
+    @Test
+    void anEnvironmentVariableSetsATargetsDashedOption() throws IOException {
+        Path passwordFile = Files.writeString(tmp.resolve("pg-password"), "pw\n");
+        runner.withPropertyValues(filesSetup(
+                        "drkit.scheduler.enabled=false",
+                        "drkit.targets.db.type=postgres-logical",
+                        "drkit.targets.db.url=jdbc:postgresql://127.0.0.1:1/shop"))
+                .withInitializer(context -> context.getEnvironment()
+                        .getPropertySources()
+                        .addFirst(new SystemEnvironmentPropertySource(
+                                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                                Map.of("DRKIT_TARGETS_DB_PASSWORD_FILE", passwordFile.toString()))))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(DrkitSetup.class)
+                                    .setup()
+                                    .target("db")
+                                    .settings()
+                                    .get("password-file"))
+                            .contains(passwordFile.toString());
+                });
     }
 
     @Configuration(proxyBeanMethods = false)

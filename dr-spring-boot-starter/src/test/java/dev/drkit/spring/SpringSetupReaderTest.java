@@ -127,7 +127,7 @@ class SpringSetupReaderTest {
 
     @Test
     void anEnvironmentVariableSplitsAKeyWithADashIntoLevelsAsSpringDoes() {
-        // what the README's note on environment variables rests on: PASSWORD_FILE is not password-file
+        // the tree keeps Spring's levels; SetupFile joins them by the target type's schema
         environmentVariables(Map.of("DRKIT_TARGETS_DB_PASSWORD_FILE", "/run/secrets/pg"));
 
         assertThat(target("db")).containsEntry("password", Map.of("file", "/run/secrets/pg"));
