@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
@@ -47,6 +48,9 @@ class SpringSetupReaderTest {
 
         assertThat(target("db")).containsEntry("path", "/override").containsEntry("type", "files");
         assertThat(problems).isEmpty();
+
+        ConfigurationPropertySources.attach(environment); // as in a running application
+        assertThat(target("db")).containsEntry("path", "/override");
     }
 
     @Test
