@@ -38,6 +38,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -206,6 +207,9 @@ public final class SetupFile {
         Objectives objectives = objectives(top.get("objectives"), "objectives");
         Settings.Builder encryption = Settings.builder();
         Map<String, Node> enc = mapping(top.get("encryption"), "encryption");
+        if (prefix != null) {
+            enc = joinLevels(enc, ENCRYPTION::contains);
+        }
         unknownKeys(enc, ENCRYPTION, "encryption.");
         enc.forEach((k, v) -> values(v, "encryption." + k).forEach(value -> encryption.add(k, value)));
         Setup.Notifications notifications = notifications(top.get("notifications"));
@@ -306,7 +310,7 @@ public final class SetupFile {
                     where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
         }
         Map<String, Node> m = prefix != null && type != null && types.containsKey(type)
-                ? joinLevels(given, types.get(type).schema())
+                ? joinLevels(given, k -> types.get(type).schema().find(k).isPresent())
                 : given;
         String schedule = cron(m.get("schedule"), where + ".schedule");
         Settings retention = retention(m.get("retention"), where + ".retention");
@@ -356,14 +360,15 @@ public final class SetupFile {
 
     /**
      * An environment variable turns each {@code _} into a level: {@code DRKIT_TARGETS_DB_PASSWORD_FILE}
-     * arrives as {@code password: {file: ...}}. Levels whose joined name is an option of the
-     * target's type are that option; anything else is left for the checks to report.
+     * arrives as {@code password: {file: ...}}. Levels whose joined name is a known key (an option
+     * of the target's type, an encryption key) are that key; anything else is left for the checks
+     * to report.
      */
-    private static Map<String, Node> joinLevels(Map<String, Node> options, OptionSchema schema) {
+    private static Map<String, Node> joinLevels(Map<String, Node> options, Predicate<String> known) {
         Map<String, Node> out = new LinkedHashMap<>();
         options.forEach((key, value) -> {
             Map<String, Node> joined = new LinkedHashMap<>();
-            if (value.value instanceof Map<?, ?> && join(key, value, schema, joined)) {
+            if (value.value instanceof Map<?, ?> && join(key, value, known, joined)) {
                 out.putAll(joined);
             } else {
                 out.put(key, value);
@@ -372,16 +377,16 @@ public final class SetupFile {
         return out;
     }
 
-    private static boolean join(String path, Node node, OptionSchema schema, Map<String, Node> into) {
+    private static boolean join(String path, Node node, Predicate<String> known, Map<String, Node> into) {
         if (!(node.value instanceof Map<?, ?> children)) {
-            if (schema.find(path).isEmpty() || into.containsKey(path)) {
+            if (!known.test(path) || into.containsKey(path)) {
                 return false;
             }
             into.put(path, node);
             return true;
         }
         for (Map.Entry<?, ?> e : children.entrySet()) {
-            if (!join(path + "-" + e.getKey(), (Node) e.getValue(), schema, into)) {
+            if (!join(path + "-" + e.getKey(), (Node) e.getValue(), known, into)) {
                 return false;
             }
         }

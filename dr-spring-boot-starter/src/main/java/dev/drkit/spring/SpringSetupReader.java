@@ -76,6 +76,13 @@ final class SpringSetupReader {
             for (Map.Entry<?, ?> e : scheduler.entrySet()) {
                 String key = String.valueOf(e.getKey());
                 String value = String.valueOf(e.getValue());
+                if (key.equals("shutdown")
+                        && e.getValue() instanceof Map<?, ?> levels
+                        && levels.size() == 1
+                        && levels.get("grace") != null) {
+                    key = "shutdown-grace"; // DRKIT_SCHEDULER_SHUTDOWN_GRACE: Spring makes each '_' a level
+                    value = String.valueOf(levels.get("grace"));
+                }
                 switch (key) {
                     case "enabled" -> schedulerEnabled = bool("scheduler.enabled", value);
                     case "shutdown-grace" -> grace = duration("scheduler.shutdown-grace", value, null);

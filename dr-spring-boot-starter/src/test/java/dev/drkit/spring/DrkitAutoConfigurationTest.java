@@ -231,8 +231,10 @@ class DrkitAutoConfigurationTest {
     }
 
     @Test
-    void anEnvironmentVariableSetsATargetsDashedOption() throws IOException {
+    void environmentVariablesSetDashedKeys() throws IOException {
         Path passwordFile = Files.writeString(tmp.resolve("pg-password"), "pw\n");
+        Path passphrase = Files.writeString(tmp.resolve("passphrase"), "correct horse battery staple\n");
+        Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
         runner.withPropertyValues(filesSetup(
                         "drkit.scheduler.enabled=false",
                         "drkit.targets.db.type=postgres-logical",
@@ -241,9 +243,16 @@ class DrkitAutoConfigurationTest {
                         .getPropertySources()
                         .addFirst(new SystemEnvironmentPropertySource(
                                 StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
-                                Map.of("DRKIT_TARGETS_DB_PASSWORD_FILE", passwordFile.toString()))))
+                                Map.of(
+                                        "DRKIT_TARGETS_DB_PASSWORD_FILE", passwordFile.toString(),
+                                        "DRKIT_ENCRYPTION_PASSPHRASE_FILE", passphrase.toString(),
+                                        "DRKIT_SCHEDULER_SHUTDOWN_GRACE", "12s"))))
                 .run(context -> {
                     assertThat(context).hasNotFailed();
+                    DrkitSetup setup = context.getBean(DrkitSetup.class);
+                    assertThat(setup.shutdownGrace()).isEqualTo(Duration.ofSeconds(12));
+                    assertThat(setup.setup().encryption().get("passphrase-file"))
+                            .contains(passphrase.toString());
                     assertThat(context.getBean(DrkitSetup.class)
                                     .setup()
                                     .target("db")
