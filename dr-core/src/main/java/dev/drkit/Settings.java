@@ -33,6 +33,11 @@ public final class Settings {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|min|mo|s|m|h|d|w|y)");
     private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "token", "passphrase", "credentials");
 
+    // a password inside a value: redis://user:PASS@host, jdbc:...?password=PASS
+    private static final Pattern USERINFO_PASSWORD = Pattern.compile("(://[^/?#@:\\s]*:)[^/?#@\\s]+@");
+    private static final Pattern QUERY_SECRET = Pattern.compile(
+            "(?i)([?&;][^=&;\\s]*(?:password|secret|token|passphrase|credentials)[^=&;\\s]*=)[^&;\\s]*");
+
     private final Map<String, List<String>> values;
 
     private Settings(Map<String, List<String>> values) {
@@ -284,9 +289,14 @@ public final class Settings {
             if (sb.length() > 1) {
                 sb.append(", ");
             }
-            sb.append(k).append('=').append(isSecretKey(k) ? "****" : String.join(",", v));
+            sb.append(k).append('=').append(isSecretKey(k) ? "****" : redact(String.join(",", v)));
         });
         return sb.append('}').toString();
+    }
+
+    private static String redact(String value) {
+        String out = USERINFO_PASSWORD.matcher(value).replaceAll("$1****@");
+        return QUERY_SECRET.matcher(out).replaceAll("$1****");
     }
 
     /** Mutable builder; not thread-safe. */

@@ -58,6 +58,25 @@ class SettingsAndConfigTest {
     }
 
     @Test
+    void aPasswordInsideAUriOrJdbcUrlValueIsRedacted() {
+        Settings s = Settings.builder()
+                .set("uri", "redis://app:hunter2@cache:6379/0")
+                .set("to-uri", "rediss://:s3:cr3t@cache:6380")
+                .set("url", "jdbc:postgresql://db/shop?user=app&password=pa55&sslmode=require")
+                .set("endpoint", "https://s3.example/bucket?X-Amz-Security-Token=tok3n")
+                .set("repository", "s3://bucket/prefix")
+                .build();
+        assertThat(s.toString())
+                .doesNotContain("hunter2")
+                .doesNotContain("s3:cr3t")
+                .doesNotContain("pa55")
+                .doesNotContain("tok3n")
+                .contains("uri=redis://app:****@cache:6379/0")
+                .contains("url=jdbc:postgresql://db/shop?user=app&password=****&sslmode=require")
+                .contains("repository=s3://bucket/prefix");
+    }
+
+    @Test
     void secretsAreRedacted() {
         Settings s = Settings.builder()
                 .set("password", "hunter2")

@@ -143,7 +143,7 @@ final class RedisEndpoint {
             throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// URI");
         }
         return new RedisEndpoint(
-                uri.getHost(),
+                unbracketed(uri.getHost()),
                 uri.getPort() < 0 ? 6379 : uri.getPort(),
                 db,
                 user,
@@ -269,6 +269,16 @@ final class RedisEndpoint {
         client.getResources().shutdown(0, 2, TimeUnit.SECONDS);
     }
 
+    /** The server's host name or address (an IPv6 address without brackets). */
+    String host() {
+        return host;
+    }
+
+    /** An IPv6 address as sockets and Lettuce take it: URI gives it in brackets. */
+    private static String unbracketed(String host) {
+        return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    }
+
     /** Removes the password from text that could hold it. */
     String redact(String text) {
         return password == null || password.isEmpty() || text == null ? text : text.replace(password, "****");
@@ -276,7 +286,8 @@ final class RedisEndpoint {
 
     @Override
     public String toString() {
-        return (tls ? "rediss://" : "redis://") + (user != null ? user + "@" : "") + host + ":" + port
+        return (tls ? "rediss://" : "redis://") + (user != null ? user + "@" : "")
+                + (host.contains(":") ? "[" + host + "]" : host) + ":" + port
                 + (database != 0 ? "/" + database : "");
     }
 }

@@ -15,6 +15,7 @@ import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.OptionSchema;
+import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.OptionValidator;
@@ -37,6 +38,7 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -72,6 +74,7 @@ public final class SetupFile {
             Set.of("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly");
     private static final List<String> LEVELS = List.of("checksum", "decode", "restore");
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
+    private static final Pattern BARE_M = Pattern.compile("\\d\\s*m(?![a-z])");
     private static final Pattern KEY_FIRST = Pattern.compile("[a-z][a-z0-9-]*(\\.[^\\s:]+)*: ");
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
@@ -204,6 +207,9 @@ public final class SetupFile {
         Objectives objectives = objectives(top.get("objectives"), "objectives");
         Settings.Builder encryption = Settings.builder();
         Map<String, Node> enc = mapping(top.get("encryption"), "encryption");
+        if (prefix != null) {
+            enc = joinLevels(enc, ENCRYPTION::contains);
+        }
         unknownKeys(enc, ENCRYPTION, "encryption.");
         enc.forEach((k, v) -> values(v, "encryption." + k).forEach(value -> encryption.add(k, value)));
         Setup.Notifications notifications = notifications(top.get("notifications"));
@@ -294,15 +300,18 @@ public final class SetupFile {
         } catch (ConfigException e) {
             problem(node.line, where + ": " + e.getMessage());
         }
-        Map<String, Node> m = mapping(node, where);
-        String type = scalar(m.get("type"), where + ".type");
+        Map<String, Node> given = mapping(node, where);
+        String type = scalar(given.get("type"), where + ".type");
         if (type == null) {
             problem(node.line, where + ": no 'type' (one of " + String.join(", ", knownTypes) + ")");
         } else if (!knownTypes.contains(type)) {
             problem(
-                    m.get("type").line,
+                    given.get("type").line,
                     where + ".type: unknown type '" + type + "' (one of " + String.join(", ", knownTypes) + ")");
         }
+        Map<String, Node> m = prefix != null && type != null && types.containsKey(type)
+                ? joinLevels(given, k -> types.get(type).schema().find(k).isPresent())
+                : given;
         String schedule = cron(m.get("schedule"), where + ".schedule");
         Settings retention = retention(m.get("retention"), where + ".retention");
         Map<String, Node> v = mapping(m.get("verify"), where + ".verify");
@@ -349,6 +358,41 @@ public final class SetupFile {
                 own != null ? own : defaults);
     }
 
+    /**
+     * An environment variable turns each {@code _} into a level: {@code DRKIT_TARGETS_DB_PASSWORD_FILE}
+     * arrives as {@code password: {file: ...}}. Levels whose joined name is a known key (an option
+     * of the target's type, an encryption key) are that key; anything else is left for the checks
+     * to report.
+     */
+    private static Map<String, Node> joinLevels(Map<String, Node> options, Predicate<String> known) {
+        Map<String, Node> out = new LinkedHashMap<>();
+        options.forEach((key, value) -> {
+            Map<String, Node> joined = new LinkedHashMap<>();
+            if (value.value instanceof Map<?, ?> && join(key, value, known, joined)) {
+                out.putAll(joined);
+            } else {
+                out.put(key, value);
+            }
+        });
+        return out;
+    }
+
+    private static boolean join(String path, Node node, Predicate<String> known, Map<String, Node> into) {
+        if (!(node.value instanceof Map<?, ?> children)) {
+            if (!known.test(path) || into.containsKey(path)) {
+                return false;
+            }
+            into.put(path, node);
+            return true;
+        }
+        for (Map.Entry<?, ?> e : children.entrySet()) {
+            if (!join(path + "-" + e.getKey(), (Node) e.getValue(), known, into)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Each problem of the options against the schema, on the line of the key concerned. */
     private void check(
             String where,
@@ -366,6 +410,30 @@ public final class SetupFile {
             // the file's keys are options of a target, not settings a host or a tool maps to its own names
             problem(at == null ? targetLine : at.line, p.message().replace("setting '", "option '"));
         }
+        if (prefix != null) {
+            hostValues(where, schema, nodes);
+        }
+    }
+
+    /**
+     * Values a host's properties would read otherwise than drkit: {@code path=/a,/b} is one value to
+     * drkit but two to Spring's own binding of a list, {@code 30m} months to drkit but minutes to
+     * Spring. Rather than guess, each is a problem.
+     */
+    private void hostValues(String where, OptionSchema schema, Map<String, Node> nodes) {
+        nodes.forEach((key, node) -> {
+            if (schema.find(key).map(o -> o.type() == OptionSpec.Type.DURATION).orElse(false)) {
+                monthsOrMinutes(node, where + "." + key);
+            }
+            if (node.value instanceof String s
+                    && s.contains(",")
+                    && schema.find(key).map(OptionSpec::repeatable).orElse(false)) {
+                problem(
+                        node.line,
+                        where + "." + key + ": '" + s + "' is one value with a comma; give each value at its own "
+                                + "index (" + key + "[0], " + key + "[1], or a YAML list)");
+            }
+        });
     }
 
     /** What a target's verify options may hold: the options of every verifier of its type, and its settings. */
@@ -448,12 +516,33 @@ public final class SetupFile {
         if (text == null) {
             return null;
         }
+        if (monthsOrMinutes(node, where)) {
+            return null;
+        }
         try {
             return Settings.parseDuration(where, text);
         } catch (ConfigException e) {
             problem(node.line, e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * In a host's properties {@code 30m} reads as minutes (Spring Boot's own durations) but drkit,
+     * like restic, reads it as months: an RPO of 30 months would never raise an alarm, so the tree
+     * must say which it means.
+     */
+    private boolean monthsOrMinutes(Node node, String where) {
+        if (prefix == null
+                || !(node.value instanceof String text)
+                || !BARE_M.matcher(text).find()) {
+            return false;
+        }
+        problem(
+                node.line,
+                where + ": '" + text + "' would be months to drkit ('m' is a month, as in restic) but minutes to "
+                        + "Spring; write 'min' for minutes or 'mo' for months");
+        return true;
     }
 
     // ------------------------------------------------------ shapes and lines

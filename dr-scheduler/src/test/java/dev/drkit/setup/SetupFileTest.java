@@ -334,4 +334,73 @@ class SetupFileTest {
                         e -> assertThat(e.problems())
                                 .containsExactly("drkit: nothing is set; it needs at least 'targets'"));
     }
+
+    @Test
+    void aTreesCommaSeparatedValueOfARepeatableOptionIsAProblemRatherThanOnePath() {
+        Map<String, Object> targets = new LinkedHashMap<>();
+        targets.put("config", Map.of("type", "files", "path", "/etc/app,/etc/nginx"));
+        targets.put("single", Map.of("type", "files", "path", "/srv/data"));
+        targets.put("indexed", Map.of("type", "files", "path", List.of("/srv/a,b")));
+
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", Map.of("targets", targets), Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        "drkit.targets.config.path: '/etc/app,/etc/nginx' is one value with a "
+                                                + "comma; give each value at its own index (path[0], path[1], or a YAML list)"));
+    }
+
+    @Test
+    void aTreesDurationInBareMIsAProblemSinceSpringReadsItAsMinutes() {
+        Map<String, Object> tree = new LinkedHashMap<>();
+        tree.put("objectives", Map.of("rpo", "30m", "rto", "2h"));
+        tree.put(
+                "targets",
+                Map.of(
+                        "config",
+                        Map.of(
+                                "type",
+                                "files",
+                                "path",
+                                "/etc/app",
+                                "retention",
+                                Map.of("keep-within", "90min"),
+                                "objectives",
+                                Map.of("rpo", "1d12m"))));
+
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", tree, Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactlyInAnyOrder(
+                                        "drkit.objectives.rpo: '30m' would be months to drkit ('m' is a month, as in "
+                                                + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for "
+                                                + "months",
+                                        "drkit.targets.config.objectives.rpo: '1d12m' would be months to drkit ('m' "
+                                                + "is a month, as in restic) but minutes to Spring; write 'min' for "
+                                                + "minutes or 'mo' for months"));
+    }
+
+    @Test
+    void aTreesLevelsFromAnEnvironmentVariableJoinIntoTheOptionTheyName() {
+        Map<String, Object> db = new LinkedHashMap<>();
+        db.put("type", "postgres-logical");
+        db.put("url", "jdbc:postgresql://db/shop");
+        db.put("password", Map.of("file", "/run/secrets/pg")); // DRKIT_TARGETS_DB_PASSWORD_FILE
+
+        Setup setup = SetupFile.fromTree("drkit", Map.of("targets", Map.of("db", db)), Map.of(), TYPES);
+
+        assertThat(setup.target("db").settings().get("password-file")).contains("/run/secrets/pg");
+        assertThat(setup.target("db").settings().has("password")).isFalse();
+
+        db.put("password", Map.of("fiel", "/run/secrets/pg"));
+        assertThatThrownBy(() -> SetupFile.fromTree("drkit", Map.of("targets", Map.of("db", db)), Map.of(), TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .singleElement()
+                                .asString()
+                                .startsWith("drkit.targets.db.password: secrets do not belong in the setup"));
+    }
 }

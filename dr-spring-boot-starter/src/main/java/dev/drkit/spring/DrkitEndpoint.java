@@ -58,9 +58,12 @@ public class DrkitEndpoint {
             s.targets().forEach(t -> targets.put(t.name(), DrkitViews.target(t)));
             out.put("targets", targets);
             out.put("problems", s.problems());
-        } catch (RepositoryNotFoundException e) {
+        } catch (DrException e) {
             out.put("healthy", false);
             out.put("problems", List.of(e.getMessage()));
+        } catch (RuntimeException e) {
+            out.put("healthy", false);
+            out.put("problems", List.of(DrkitViews.unexpected("reading the repository's status", e)));
         }
         out.put("jobs", scheduler == null ? Map.of() : scheduler.jobs());
         return out;
@@ -76,6 +79,10 @@ public class DrkitEndpoint {
             return error(WebEndpointResponse.STATUS_NOT_FOUND, e);
         } catch (ConfigException e) {
             return error(WebEndpointResponse.STATUS_BAD_REQUEST, e);
+        } catch (DrException e) {
+            return error(WebEndpointResponse.STATUS_INTERNAL_SERVER_ERROR, e);
+        } catch (RuntimeException e) {
+            return unexpected("listing a target's backups", e);
         }
     }
 
@@ -100,7 +107,14 @@ public class DrkitEndpoint {
             return error(WebEndpointResponse.STATUS_NOT_FOUND, e);
         } catch (DrException e) {
             return error(WebEndpointResponse.STATUS_INTERNAL_SERVER_ERROR, e);
+        } catch (RuntimeException e) {
+            return unexpected("the backup of target '" + target + "'", e);
         }
+    }
+
+    private static WebEndpointResponse<Object> unexpected(String doing, RuntimeException e) {
+        return new WebEndpointResponse<>(
+                Map.of("error", DrkitViews.unexpected(doing, e)), WebEndpointResponse.STATUS_INTERNAL_SERVER_ERROR);
     }
 
     private static WebEndpointResponse<Object> error(int status, DrException e) {

@@ -43,6 +43,12 @@ public final class DrkitHealthIndicator implements HealthIndicator {
                     .withDetail("repository", kit.repositoryDescription())
                     .withDetail("error", e.getMessage())
                     .build();
+        } catch (RuntimeException e) {
+            // else Actuator would show the exception's class and message as the details
+            return Health.down()
+                    .withDetail("repository", kit.repositoryDescription())
+                    .withDetail("error", DrkitViews.unexpected("reading the repository's status", e))
+                    .build();
         }
         if (metrics != null) {
             metrics.record(status);

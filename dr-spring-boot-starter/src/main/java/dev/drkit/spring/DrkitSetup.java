@@ -47,8 +47,9 @@ public final class DrkitSetup {
 
     /**
      * How long a running job may finish when the application shuts down ({@code
-     * drkit.scheduler.shutdown-grace}, default the application's {@code
-     * spring.lifecycle.timeout-per-shutdown-phase}, else 30 s).
+     * drkit.scheduler.shutdown-grace}, shorter than the application's {@code
+     * spring.lifecycle.timeout-per-shutdown-phase}; by default that timeout (30 s unless set) less
+     * 5 s, or less half of it when it is under 10 s, to interrupt a job still running).
      */
     public Duration shutdownGrace() {
         return shutdownGrace;

@@ -6,9 +6,13 @@ import dev.drkit.DrStatus;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Status and backups as plain maps for Actuator's JSON, with times as ISO-8601 text. */
 final class DrkitViews {
+    private static final Logger LOG = LoggerFactory.getLogger(DrkitViews.class);
+
     private DrkitViews() {}
 
     static Map<String, Object> target(DrStatus.Target t) {
@@ -45,6 +49,15 @@ final class DrkitViews {
             m.put("incompleteFiles", r.incompleteFileCount());
         }
         return m;
+    }
+
+    /**
+     * What to show for a failure that is not drkit's own (a storage client's, say): its message may
+     * name classes or hold what should not leave the application, so it goes to the log only.
+     */
+    static String unexpected(String doing, RuntimeException e) {
+        LOG.warn("drkit: {} failed unexpectedly", doing, e);
+        return doing + " failed unexpectedly; the application's log has the details";
     }
 
     private static void put(Map<String, Object> m, String key, Object value) {

@@ -66,8 +66,11 @@ final class HostTargets {
         if (!t.settings().has("uri")) {
             settings.set(
                     "uri",
-                    (lettuce.isUseSsl() ? "rediss://" : "redis://") + standalone.getHostName() + ":"
-                            + standalone.getPort() + "/" + standalone.getDatabase());
+                    redisUri(
+                            lettuce.isUseSsl(),
+                            standalone.getHostName(),
+                            standalone.getPort(),
+                            standalone.getDatabase()));
             if (standalone.getUsername() != null && !t.settings().has("user")) {
                 settings.set("user", standalone.getUsername());
             }
@@ -79,6 +82,12 @@ final class HostTargets {
                 .client(redisClient)
                 .settings(settings.build())
                 .build();
+    }
+
+    /** The server's URI, without credentials (they go to their own settings); an IPv6 address in brackets. */
+    static String redisUri(boolean tls, String host, int port, int database) {
+        String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+        return (tls ? "rediss://" : "redis://") + h + ":" + port + "/" + database;
     }
 
     private static boolean hasPassword(Settings s) {

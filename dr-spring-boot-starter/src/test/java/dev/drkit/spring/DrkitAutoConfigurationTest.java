@@ -17,6 +17,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +32,8 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 @ExtendWith(OutputCaptureExtension.class)
 class DrkitAutoConfigurationTest {
@@ -244,6 +247,75 @@ class DrkitAutoConfigurationTest {
             assertThat(context).hasSingleBean(DrKit.class).doesNotHaveBean(DrkitSchedulerLifecycle.class);
             assertThat(hasBackups(context.getBean(DrKit.class), "config")).isFalse();
         });
+    }
+
+    @Test
+    void theShutdownGraceFitsWithinTheApplicationsShutdownPhase() throws IOException {
+        String[] noSchedule = {"drkit.scheduler.enabled=false"};
+        runner.withPropertyValues(filesSetup(noSchedule))
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(25)));
+        runner.withPropertyValues(filesSetup(noSchedule))
+                .withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=6s")
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(3)));
+        runner.withPropertyValues(filesSetup("drkit.scheduler.shutdown-grace=20s"))
+                .run(context -> assertThat(context.getBean(DrkitSetup.class).shutdownGrace())
+                        .isEqualTo(Duration.ofSeconds(20)));
+        runner.withPropertyValues(filesSetup("drkit.scheduler.shutdown-grace=5min"))
+                .run(context -> assertThat(rootCause(context.getStartupFailure(), ConfigException.class)
+                                .problems())
+                        .containsExactly("drkit.scheduler.shutdown-grace: 300 s is not shorter than the application's "
+                                + "spring.lifecycle.timeout-per-shutdown-phase (30 s), after which it closes its "
+                                + "connections under a running backup; lower the one or raise the other"));
+    }
+
+    @Test
+    void aDurationInBareMIsRefusedSinceSpringWouldReadMinutesWhereDrkitReadsMonths() throws IOException {
+        runner.withPropertyValues(filesSetup(
+                        "drkit.scheduler.shutdown-grace=1m",
+                        "drkit.targets.cache.type=redis",
+                        "drkit.targets.cache.uri=redis://127.0.0.1:1",
+                        "drkit.targets.cache.timeout=5m"))
+                .run(context -> assertThat(rootCause(context.getStartupFailure(), ConfigException.class)
+                                .problems())
+                        .containsExactlyInAnyOrder(
+                                "drkit.scheduler.shutdown-grace: '1m' would be months to drkit ('m' is a month, as in "
+                                        + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months",
+                                "drkit.targets.cache.timeout: '5m' would be months to drkit ('m' is a month, as in "
+                                        + "restic) but minutes to Spring; write 'min' for minutes or 'mo' for months"));
+    }
+
+    @Test
+    void environmentVariablesSetDashedKeys() throws IOException {
+        Path passwordFile = Files.writeString(tmp.resolve("pg-password"), "pw\n");
+        Path passphrase = Files.writeString(tmp.resolve("passphrase"), "correct horse battery staple\n");
+        Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
+        runner.withPropertyValues(filesSetup(
+                        "drkit.scheduler.enabled=false",
+                        "drkit.targets.db.type=postgres-logical",
+                        "drkit.targets.db.url=jdbc:postgresql://127.0.0.1:1/shop"))
+                .withInitializer(context -> context.getEnvironment()
+                        .getPropertySources()
+                        .addFirst(new SystemEnvironmentPropertySource(
+                                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                                Map.of(
+                                        "DRKIT_TARGETS_DB_PASSWORD_FILE", passwordFile.toString(),
+                                        "DRKIT_ENCRYPTION_PASSPHRASE_FILE", passphrase.toString(),
+                                        "DRKIT_SCHEDULER_SHUTDOWN_GRACE", "12s"))))
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    DrkitSetup setup = context.getBean(DrkitSetup.class);
+                    assertThat(setup.shutdownGrace()).isEqualTo(Duration.ofSeconds(12));
+                    assertThat(setup.setup().encryption().get("passphrase-file"))
+                            .contains(passphrase.toString());
+                    assertThat(context.getBean(DrkitSetup.class)
+                                    .setup()
+                                    .target("db")
+                                    .settings()
+                                    .get("password-file"))
+                            .contains(passwordFile.toString());
+                });
     }
 
     @Configuration(proxyBeanMethods = false)
