@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -34,7 +35,12 @@ import java.util.Optional;
  */
 final class PgDumpRowCounter extends OutputStream {
     /** A table as the archive names it: schema and table name, unquoted. */
-    record Table(String schema, String name) {}
+    record Table(String schema, String name) {
+        @Override
+        public String toString() {
+            return schema + "." + name;
+        }
+    }
 
     static final int OLDEST_VERSION = version(1, 12, 0);
     static final int NEWEST_VERSION = version(1, 16, 255);
@@ -162,7 +168,7 @@ final class PgDumpRowCounter extends OutputStream {
             } catch (Malformed e) {
                 failure = e.getMessage();
             } catch (RuntimeException e) {
-                failure = "the archive could not be read (" + e + ")";
+                failure = "the archive could not be read at its " + step.name().toLowerCase(Locale.ROOT);
             }
         }
     }
@@ -179,34 +185,35 @@ final class PgDumpRowCounter extends OutputStream {
 
     /**
      * The number of rows of each table in the archive, once it has been written completely; empty
-     * if the archive was not understood, incomplete, or is still being written.
+     * if the archive was not understood or is incomplete.
      */
     Optional<Map<Table, Long>> rows() {
-        if (failure != null) {
-            return Optional.empty();
-        }
-        if (step != Step.BLOCK_TYPE || fixedLength != 0) {
-            failure = "the archive ended in the middle (" + step.name().toLowerCase() + ")";
+        if (failure() != null) {
             return Optional.empty();
         }
         Map<Table, Long> rows = new LinkedHashMap<>();
-        for (Map.Entry<Integer, Table> e : tableData.entrySet()) {
-            Long n = counted.get(e.getKey());
-            if (n == null) {
-                failure = "the archive holds no data block for table " + e.getValue();
-                return Optional.empty();
+        tableData.forEach((id, table) -> {
+            if (table.name() != null && table.schema() != null) {
+                rows.put(table, counted.get(id));
             }
-            if (e.getValue().name() != null && e.getValue().schema() != null) {
-                rows.put(e.getValue(), n);
-            }
-        }
+        });
         return Optional.of(rows);
     }
 
     /** Why {@link #rows()} is empty, or null. */
     String failure() {
-        rows();
-        return failure;
+        if (failure != null) {
+            return failure;
+        }
+        if (step != Step.BLOCK_TYPE || fixedLength != 0) {
+            return "the archive ended in the middle (at " + step.name().toLowerCase(Locale.ROOT) + ")";
+        }
+        for (Map.Entry<Integer, Table> e : tableData.entrySet()) {
+            if (!counted.containsKey(e.getKey())) {
+                return "the archive holds no data block for table " + e.getValue();
+            }
+        }
+        return null;
     }
 
     static int version(int major, int minor, int rev) {
