@@ -183,6 +183,29 @@ class PgDumpRowCounterIT {
     }
 
     @Test
+    void countsComeFromTheArchiveAndOnlyTablesItDoesNotHoldAreCountedInTheDatabase() throws Exception {
+        // an archive that holds two rows of texts, a partition of measurements and nothing else
+        byte[] archive = new SyntheticPgDump(14)
+                .entry(1, "TABLE DATA", "public", "texts", true)
+                .entry(2, "TABLE DATA", "public", "measurements_2024", true)
+                .data(1, "1\tone\t\\N\n", "2\ttwo\t\\N\n", "\\.\n\n\n")
+                .data(2, "1\t2024-06-02\t1\n", "\\.\n\n\n")
+                .bytes();
+        PgDumpRowCounter counter = new PgDumpRowCounter(OutputStream.nullOutputStream());
+        counter.write(archive, 0, archive.length);
+        counter.close();
+        try (Connection c = pg.connect(DB)) {
+            Map<String, Long> counted = SnapshotRowCounts.plan(c, "UTF8").count(c, counter);
+            Map<String, Long> inDatabase = countStarOfEveryTable(c);
+            assertThat(counted).containsEntry("public.texts", 2L);
+            // the other partitions are not in the archive: the whole partitioned table is counted in the database
+            assertThat(counted).containsEntry("public.measurements", 3000L);
+            inDatabase.remove("public.texts");
+            assertThat(counted).containsAllEntriesOf(inDatabase);
+        }
+    }
+
+    @Test
     void aGarbledArchiveFallsBackToCountingInTheDatabase() throws Exception {
         ByteArrayOutputStream archive = new ByteArrayOutputStream();
         dump(archive);
