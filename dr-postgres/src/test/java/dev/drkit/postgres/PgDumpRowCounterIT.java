@@ -70,6 +70,10 @@ class PgDumpRowCounterIT {
 
     /** Runs the installed pg_dump as drkit does and streams its archive into {@code out}. */
     static void dump(OutputStream out) throws IOException, InterruptedException {
+        dump(DB, out);
+    }
+
+    static void dump(String database, OutputStream out) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(
                         pg.binDir().resolve("pg_dump").toString(),
                         "--format=custom",
@@ -81,7 +85,7 @@ class PgDumpRowCounterIT {
                         String.valueOf(pg.port()),
                         "-U",
                         PostgresServer.SUPERUSER,
-                        DB)
+                        database)
                 .redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("PGPASSWORD", pg.password());
         Process p = pb.start();
@@ -113,7 +117,7 @@ class PgDumpRowCounterIT {
     }
 
     /** What drkit recorded before it counted from the archive: count(*) of every table that is no partition. */
-    private static Map<String, Long> countStarOfEveryTable(Connection c) throws Exception {
+    static Map<String, Long> countStarOfEveryTable(Connection c) throws Exception {
         Map<String, Long> counts = new LinkedHashMap<>();
         try (Statement s = c.createStatement();
                 ResultSet rs =
@@ -202,6 +206,27 @@ class PgDumpRowCounterIT {
             assertThat(counted).containsEntry("public.measurements", 3000L);
             inDatabase.remove("public.texts");
             assertThat(counted).containsAllEntriesOf(inDatabase);
+        }
+    }
+
+    @Test
+    void inADatabaseThatIsNotUtf8TablesWithOtherThanAsciiNamesAreCountedInTheDatabase() throws Exception {
+        String latin1 = "latin1_rows";
+        pg.execute(
+                "postgres",
+                "CREATE DATABASE " + latin1 + " ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+        pg.execute(
+                latin1,
+                "CREATE TABLE plain (v text); INSERT INTO plain SELECT 'x' || i FROM generate_series(1, 12) i;\n"
+                        + "CREATE TABLE \"B\u00e4ume\" (v text); INSERT INTO \"B\u00e4ume\" SELECT '\u00e4' FROM generate_series(1, 7);");
+        PgDumpRowCounter counter = new PgDumpRowCounter(OutputStream.nullOutputStream());
+        dump(latin1, counter);
+        // the archive's names are in LATIN1: the one with a non-ASCII name does not decode
+        assertThat(counter.rows()).contains(Map.of(new Table("public", "plain"), 12L));
+        try (Connection c = pg.connect(latin1)) {
+            assertThat(SnapshotRowCounts.plan(c, "LATIN1").count(c, counter))
+                    .containsExactlyEntriesOf(countStarOfEveryTable(c))
+                    .containsEntry("public.\"B\u00e4ume\"", 7L);
         }
     }
 
