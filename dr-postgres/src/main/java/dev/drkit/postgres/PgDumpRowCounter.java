@@ -224,6 +224,13 @@ final class PgDumpRowCounter extends OutputStream {
         int end = off + len;
         int pos = off;
         while (pos < end) {
+            if (step == Step.CHUNK_LENGTH && fixedLength == 0 && current != null) {
+                int after = wholeChunks(b, pos, end);
+                if (after != pos) {
+                    pos = after;
+                    continue;
+                }
+            }
             int n;
             switch (mode) {
                 case FIXED -> {
@@ -604,6 +611,27 @@ final class PgDumpRowCounter extends OutputStream {
         expectBytes(1);
     }
 
+    /**
+     * The common case in one tight loop: pg_dump writes a chunk per row, so a table's data is
+     * millions of small chunks, each of which would otherwise pass through the token machinery.
+     * Counts the chunks that lie wholly in {@code b} and returns where the first other one starts.
+     */
+    private int wholeChunks(byte[] b, int pos, int end) {
+        int header = 1 + intSize;
+        while (end - pos >= header) {
+            long length = 0;
+            for (int i = intSize; i >= 1; i--) {
+                length = (length << 8) | (b[pos + i] & 0xFF);
+            }
+            if (b[pos] != 0 || length <= 0 || length > end - pos - header) {
+                break; // the end of the block, a malformed length, or a chunk that goes on in the next write
+            }
+            countLines(b, pos + header, (int) length);
+            pos += header + (int) length;
+        }
+        return pos;
+    }
+
     /** Counts newlines fast and keeps just enough of the tail to recognise the end-of-data line. */
     private void countLines(byte[] b, int off, int len) {
         int end = off + len;
@@ -621,6 +649,17 @@ final class PgDumpRowCounter extends OutputStream {
         }
         newlines += n;
         dataLength += len;
+        if (len >= 4 && b[end - 1] == '\n' && b[end - 2] != '\n') {
+            // a row: one newline at its end, and no need to reach back into earlier data
+            trailingNewlines = 1;
+            beforeTrailing[0] = b[end - 4] & 0xFF;
+            beforeTrailing[1] = b[end - 3] & 0xFF;
+            beforeTrailing[2] = b[end - 2] & 0xFF;
+            last[0] = beforeTrailing[1];
+            last[1] = beforeTrailing[2];
+            last[2] = '\n';
+            return;
+        }
         int j = end - 1;
         while (j >= off && b[j] == '\n') {
             j--;

@@ -62,12 +62,23 @@ class PgDumpRowCounterTest {
                 .entry(1, "TABLE DATA", "s", "a", true)
                 .entry(2, "TABLE DATA", "s", "b", true)
                 .entry(3, "TABLE DATA", "s", "c", true)
+                .entry(4, "TABLE DATA", "s", "d", true)
+                .entry(5, "TABLE DATA", "s", "e", true)
                 .data(1, "x\n", "\\", ".", "\n", "\n")
                 .data(2, "\\.\n")
                 .data(3, "x\ny\n\n")
+                .data(4, "row\nrow\n\\.\n") // rows and the marker in one chunk
+                .data(5, "row\n\\\\.\n", "\\.\n\n\n") // the second row holds "\."
                 .bytes();
-        assertThat(feed(marker, 1).rows())
-                .contains(Map.of(new Table("s", "a"), 1L, new Table("s", "b"), 0L, new Table("s", "c"), 3L));
+        Map<Table, Long> expected = Map.of(
+                new Table("s", "a"), 1L,
+                new Table("s", "b"), 0L,
+                new Table("s", "c"), 3L,
+                new Table("s", "d"), 2L,
+                new Table("s", "e"), 2L);
+        for (int step : new int[] {1, 2, 5, marker.length}) {
+            assertThat(feed(marker, step).rows()).as("step %d", step).contains(expected);
+        }
     }
 
     @Test
