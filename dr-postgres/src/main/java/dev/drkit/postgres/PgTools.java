@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -40,7 +41,10 @@ final class PgTools {
 
     private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
 
+    private static final int DUMP_BUFFER = 256 * 1024;
+
     private final Path binDir;
+    private final Map<String, Integer> versions = new ConcurrentHashMap<>();
 
     private PgTools(Path binDir) {
         this.binDir = binDir;
@@ -76,8 +80,17 @@ final class PgTools {
         return binDir.resolve(name);
     }
 
-    /** The major version of a tool, e.g. 15. */
+    /** The major version of a tool, e.g. 15; asked once per tool (a backup asks twice before pg_dump starts). */
     int majorVersion(String tool) throws IOException, InterruptedException {
+        Integer known = versions.get(tool);
+        if (known == null) {
+            known = askVersion(tool);
+            versions.put(tool, known);
+        }
+        return known;
+    }
+
+    private int askVersion(String tool) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(tool(tool).toString(), "--version")
                 .redirectErrorStream(true)
                 .start();
@@ -176,7 +189,12 @@ final class PgTools {
             run.process.getOutputStream().close();
             try (OutputStream out = artifact;
                     InputStream in = run.process.getInputStream()) {
-                in.transferTo(out);
+                // larger than transferTo's 8 KiB: fewer calls through the counting, checksum and compression stages
+                byte[] buffer = new byte[DUMP_BUFFER];
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    out.write(buffer, 0, n);
+                }
                 int code = run.await();
                 if (code != 0) {
                     throw new DrException(

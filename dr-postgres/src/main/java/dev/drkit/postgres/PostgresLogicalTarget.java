@@ -28,7 +28,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -167,20 +166,16 @@ public final class PostgresLogicalTarget implements BackupTarget {
             // where the database was, so that a restore finds the server without being told again
             context.metadata("server", conn.recordedUrl());
             context.metadata("user", conn.user());
-            context.metadata(
-                    "encoding",
-                    PgSql.single(
-                            jdbc,
-                            "SELECT pg_encoding_to_char(encoding) FROM pg_database "
-                                    + "WHERE datname = current_database()"));
+            String encoding = PgSql.single(
+                    jdbc, "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()");
+            context.metadata("encoding", encoding);
             long size = Long.parseLong(PgSql.single(jdbc, "SELECT pg_database_size(current_database())"));
             context.metadata("databaseSize", size);
             context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
             context.expectBytes(size);
-            Map<String, Long> counts = rowCounts(jdbc);
-            context.metadata("tables", counts.size());
-            context.metadata("rowCounts", counts);
-
+            SnapshotRowCounts rowCounts = SnapshotRowCounts.plan(jdbc, encoding);
+            // rows are counted in the archive as it streams: the data is scanned once, by pg_dump
+            PgDumpRowCounter counter = new PgDumpRowCounter(context.newArtifact(ARCHIVE));
             tools.dump(
                     conn,
                     "pg_dump",
@@ -190,7 +185,11 @@ public final class PostgresLogicalTarget implements BackupTarget {
                             "--snapshot=" + snapshot,
                             "--no-password",
                             conn.database()),
-                    context.newArtifact(ARCHIVE));
+                    counter);
+            // still in the snapshot's transaction: a table the archive cannot tell is counted in it
+            Map<String, Long> counts = rowCounts.count(jdbc, counter);
+            context.metadata("tables", counts.size());
+            context.metadata("rowCounts", counts);
             jdbc.commit();
             jdbc.setAutoCommit(true); // a DataSource's connection goes back to the host's pool as it came
         } catch (SQLException e) {
@@ -208,31 +207,6 @@ public final class PostgresLogicalTarget implements BackupTarget {
                 throw new DrException(ErrorCode.INTERRUPTED, "interrupted while dumping globals");
             }
         }
-    }
-
-    /** Exact row counts of every user table, inside the snapshot pg_dump uses. */
-    private static Map<String, Long> rowCounts(Connection jdbc) throws SQLException {
-        List<String> tables = new ArrayList<>();
-        try (Statement s = jdbc.createStatement();
-                ResultSet rs =
-                        s.executeQuery("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
-                                + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' "
-                                + "AND n.nspname NOT LIKE 'pg_temp%' AND NOT c.relispartition ORDER BY 1")) {
-            while (rs.next()) {
-                tables.add(rs.getString(1));
-            }
-        }
-        Map<String, Long> counts = new LinkedHashMap<>();
-        try (Statement s = jdbc.createStatement()) {
-            for (String t : tables) {
-                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + t)) {
-                    rs.next();
-                    counts.put(t, rs.getLong(1));
-                }
-            }
-        }
-        return counts;
     }
 
     @Override

@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -276,6 +277,77 @@ class PostgresLogicalIT {
         assertThat(report.problems())
                 .anyMatch(p -> p.contains("public.companies has 2000 rows after restore but 2001"));
         assertThat(pg.databases()).noneMatch(d -> d.startsWith("drkit_verify_"));
+    }
+
+    static final String TREES = String.join(
+            "\n",
+            "CREATE TABLE events (id int, at date, body text) PARTITION BY RANGE (at);",
+            "CREATE TABLE events_a PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2024-07-01');",
+            "CREATE TABLE events_b PARTITION OF events FOR VALUES FROM ('2024-07-01') TO ('2025-01-01');",
+            "CREATE TABLE events_c PARTITION OF events DEFAULT;",
+            "INSERT INTO events SELECT i, date '2024-01-01' + (i % 500), E'line\\n' || i FROM generate_series(1, 1234) i;",
+            "CREATE TABLE base (id int);",
+            "CREATE TABLE derived (more text) INHERITS (base);",
+            "INSERT INTO base SELECT generate_series(1, 5);",
+            "INSERT INTO derived SELECT i, E'back\\\\slash\\ttab' FROM generate_series(1, 8) i;",
+            "CREATE SCHEMA \"Weird Schema\";",
+            "CREATE TABLE \"Weird Schema\".\"Mixed Case\" (v text);",
+            "INSERT INTO \"Weird Schema\".\"Mixed Case\" VALUES (''), (NULL), (E'\\\\.');",
+            "CREATE TABLE nothing (id int);");
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> rowCounts(BackupResult b) {
+        return (Map<String, Object>) b.manifest().metadata().get("rowCounts");
+    }
+
+    private static final Map<String, Long> TREE_COUNTS = Map.of(
+            "public.events", 1234L,
+            "public.base", 13L,
+            "public.derived", 8L,
+            "\"Weird Schema\".\"Mixed Case\"", 3L,
+            "public.nothing", 0L,
+            "public.companies", 2000L);
+
+    @Test
+    void rowCountsOfPartitionedInheritedAndQuotedTablesPassTheRestoreTest() throws Exception {
+        String db = freshDatabase();
+        pg.execute(db, TREES);
+        BackupResult b = kit.backup(new TargetSpec("intel", "postgres-logical", connection(db)));
+
+        assertThat(rowCounts(b)).containsAllEntriesOf(TREE_COUNTS).doesNotContainKey("public.events_a");
+        assertThat(b.manifest().metadata()).containsEntry("tables", 8);
+        VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.results().get(4).details()).containsEntry("tablesCompared", 8);
+    }
+
+    @Test
+    void anArchiveTheCounterDoesNotReadIsCountedInTheSnapshotInstead() throws Exception {
+        // a pg_dump that compresses although told not to: the archive is valid, but no COPY text
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        for (String tool : new String[] {"pg_restore", "psql", "pg_dumpall"}) {
+            Path wrapper = bin.resolve(tool);
+            Files.writeString(wrapper, "#!/bin/sh\nexec " + pg.binDir().resolve(tool) + " \"$@\"\n");
+            Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
+        }
+        Path pgDump = bin.resolve("pg_dump");
+        Files.writeString(
+                pgDump,
+                "#!/bin/bash\nargs=()\nfor a in \"$@\"; do [ \"$a\" = --compress=0 ] && a=--compress=6; args+=(\"$a\"); done\n"
+                        + "exec " + pg.binDir().resolve("pg_dump") + " \"${args[@]}\"\n");
+        Files.setPosixFilePermissions(pgDump, PosixFilePermissions.fromString("rwx------"));
+        String db = freshDatabase();
+        pg.execute(db, TREES);
+
+        BackupResult b = kit.backup(new TargetSpec(
+                "intel",
+                "postgres-logical",
+                connection(db).toBuilder().set("bin-dir", bin.toString()).build()));
+
+        assertThat(rowCounts(b)).containsAllEntriesOf(TREE_COUNTS);
+        VerifyReport report = kit.verify("intel", b.id(), VerifyLevel.RESTORE, connection("postgres"));
+        assertThat(report.problems()).isEmpty();
+        assertThat(report.results().get(4).details()).containsEntry("tablesCompared", 8);
     }
 
     @Test
