@@ -241,7 +241,7 @@ public final class WalPushBatch {
         /** Most files pushed by one call, the asked one included; 1 to 10000. */
         public Builder queueSize(int queueSize) {
             if (queueSize < 1 || queueSize > 10_000) {
-                throw new ConfigException("queueSize must be 1 to 10000, not " + queueSize);
+                throw new ConfigException("WalPushBatch's queueSize must be 1 to 10000, not " + queueSize);
             }
             this.queueSize = queueSize;
             return this;
@@ -250,7 +250,7 @@ public final class WalPushBatch {
         /** Files pushed at once; 1 to 64. */
         public Builder jobs(int jobs) {
             if (jobs < 1 || jobs > 64) {
-                throw new ConfigException("jobs must be 1 to 64, not " + jobs);
+                throw new ConfigException("WalPushBatch's jobs must be 1 to 64, not " + jobs);
             }
             this.jobs = jobs;
             return this;

@@ -80,9 +80,10 @@ public final class WalSpool {
         if (spool.startsWith(data)
                 || spool.startsWith(data.toRealPath())
                 || (Files.exists(pgWal) && spool.startsWith(pgWal.toRealPath()))) {
-            throw new ConfigException("the WAL spool " + spool + " is inside the data directory " + data
-                    + " or its pg_wal (its acknowledgements would be copied by base backups and mistaken for a restored "
-                    + "cluster's); give a spool directory outside it, e.g. /var/lib/drkit/spool");
+            throw new ConfigException(
+                    "the WAL spool " + spool + " (WalPushBatch's spool) is inside the data directory " + data
+                            + " or its pg_wal (its acknowledgements would be copied by base backups and mistaken for a restored "
+                            + "cluster's); give a spool directory outside it, e.g. /var/lib/drkit/spool");
         }
         if (!Files.exists(spool, LinkOption.NOFOLLOW_LINKS)) {
             Files.createDirectories(spool.getParent());
@@ -94,17 +95,18 @@ public final class WalSpool {
             Files.setPosixFilePermissions(spool, PRIVATE); // the umask may have narrowed the mode
         }
         if (!Files.isDirectory(spool, LinkOption.NOFOLLOW_LINKS)) {
-            throw new ConfigException("the WAL spool " + spool + " is not a directory (or is a symbolic link); "
-                    + "give a directory that only the cluster's owner can read, mode 0700");
+            throw new ConfigException(
+                    "the WAL spool " + spool + " (WalPushBatch's spool) is not a directory (or is a symbolic link); "
+                            + "give a directory that only the cluster's owner can read, mode 0700");
         }
         Path real = spool.toRealPath();
         if (real.startsWith(data.toRealPath()) || (Files.exists(pgWal) && real.startsWith(pgWal.toRealPath()))) {
-            throw new ConfigException("the WAL spool " + spool + " is inside the data directory " + data
-                    + " or its pg_wal; give a spool directory outside both");
+            throw new ConfigException("the WAL spool " + spool + " (WalPushBatch's spool) is inside the data directory "
+                    + data + " or its pg_wal; give a spool directory outside both");
         }
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(spool, LinkOption.NOFOLLOW_LINKS);
         if (!PRIVATE.containsAll(mode)) {
-            throw new ConfigException("the WAL spool " + spool + " is open to other users (mode "
+            throw new ConfigException("the WAL spool " + spool + " (WalPushBatch's spool) is open to other users (mode "
                     + PosixFilePermissions.toString(mode) + "); make it private: chmod 700 " + spool);
         }
         WalSpool s = new WalSpool(spool, data, systemId);
@@ -176,8 +178,20 @@ public final class WalSpool {
 
     /** The recorded failures, oldest file name first. */
     public List<Failure> failures() throws IOException {
+        return failuresIn(dir);
+    }
+
+    /**
+     * The failures recorded in a spool, oldest file name first, read without the cluster (for a
+     * status report); none when there is no spool there. A failure stays recorded until its file
+     * is stored or PostgreSQL no longer asks for it.
+     */
+    public static List<Failure> failuresIn(Path spoolDir) throws IOException {
         List<Failure> out = new ArrayList<>();
-        for (Path p : entries()) {
+        if (!Files.isDirectory(spoolDir, LinkOption.NOFOLLOW_LINKS)) {
+            return out;
+        }
+        for (Path p : entries(spoolDir)) {
             String n = p.getFileName().toString();
             if (n.endsWith(ERROR_SUFFIX)) {
                 String name = n.substring(0, n.length() - ERROR_SUFFIX.length());
@@ -221,6 +235,10 @@ public final class WalSpool {
     public record Failure(String name, String message) {}
 
     private List<Path> entries() throws IOException {
+        return entries(dir);
+    }
+
+    private static List<Path> entries(Path dir) throws IOException {
         List<Path> out = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             s.forEach(out::add);
