@@ -2,20 +2,21 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +36,11 @@ import org.slf4j.LoggerFactory;
  * fail the call: it is recorded in the spool, reported to {@link Builder#failureReporter} on
  * the next call, and that file is pushed again when PostgreSQL asks for it.
  *
- * <p>One call at a time per spool (PostgreSQL's archiver runs one {@code archive_command} at a
- * time); a call's own pushes run on its own threads, ended before it returns.
+ * <p>The ready files are looked up again whenever the call's queue runs dry, and for
+ * {@link Builder#linger} once all are pushed, so that one call drains a write burst that goes
+ * on while it pushes. One call at a time per spool (PostgreSQL's
+ * archiver runs one {@code archive_command} at a time); a call's own pushes run on its own
+ * threads, ended before it returns.
  */
 public final class WalPushBatch {
     /** Files pushed per call unless set: PostgreSQL's 64 MiB of 16 MiB segments four times over. */
@@ -45,6 +49,10 @@ public final class WalPushBatch {
     /** Parallel pushes unless set. */
     public static final int DEFAULT_JOBS = 2;
 
+    /** How long a call waits for more ready files once it has pushed all, unless set. */
+    public static final Duration DEFAULT_LINGER = Duration.ofMillis(500);
+
+    private static final long LINGER_POLL_MILLIS = 20;
     private static final Logger LOG = LoggerFactory.getLogger(WalPushBatch.class);
 
     private final WalArchive wal;
@@ -52,6 +60,7 @@ public final class WalPushBatch {
     private final WalSpool spool;
     private final int queueSize;
     private final int jobs;
+    private final long lingerNanos;
     private final Consumer<WalSpool.Failure> failureReporter;
 
     private WalPushBatch(Builder b, WalSpool spool) {
@@ -60,6 +69,7 @@ public final class WalPushBatch {
         this.spool = spool;
         this.queueSize = b.queueSize;
         this.jobs = b.jobs;
+        this.lingerNanos = b.linger.toNanos();
         this.failureReporter = b.failureReporter;
     }
 
@@ -92,64 +102,144 @@ public final class WalPushBatch {
         List<WalSpool.Failure> earlier = spool.failures();
         earlier.forEach(failureReporter);
         spool.cleanUp();
-        List<Path> batch = new ArrayList<>();
-        batch.add(file);
-        for (String next : readyFiles()) {
-            if (batch.size() >= queueSize) {
-                break;
-            }
-            Path p = dataDir.resolve("pg_wal").resolve(next);
-            if (!next.equals(name) && Files.isRegularFile(p) && !spool.isAcknowledged(next, Files.size(p))) {
-                batch.add(p);
-            }
-        }
-        return pushAll(name, batch);
-    }
-
-    private Result pushAll(String name, List<Path> batch) throws IOException {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, batch.size()), r -> {
-            Thread t = new Thread(r, "drkit-wal-push");
+        Batch batch = new Batch(file);
+        List<Thread> workers = new ArrayList<>();
+        for (int i = 0; i < jobs; i++) {
+            Thread t = new Thread(batch::work, "drkit-wal-push-" + i);
             t.setDaemon(true);
-            return t;
-        });
-        List<String> pushed = new ArrayList<>();
-        List<WalSpool.Failure> failed = new ArrayList<>();
-        Throwable askedFailure = null;
+            t.start();
+            workers.add(t);
+        }
         try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (Path p : batch) {
-                futures.add(pool.submit(() -> pushOne(p)));
-            }
-            for (int i = 0; i < batch.size(); i++) {
-                String n = batch.get(i).getFileName().toString();
-                try {
-                    futures.get(i).get();
-                    pushed.add(n);
-                } catch (ExecutionException e) {
-                    Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
-                    if (i == 0) {
-                        askedFailure = cause;
-                    } else {
-                        failed.add(new WalSpool.Failure(n, String.valueOf(cause.getMessage())));
-                    }
-                }
+            for (Thread t : workers) {
+                t.join();
             }
         } catch (InterruptedException e) {
+            workers.forEach(Thread::interrupt);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while pushing WAL", e);
-        } finally {
-            pool.shutdownNow();
         }
-        if (askedFailure instanceof IOException io) {
-            throw io;
+        return batch.result();
+    }
+
+    /**
+     * The files one call pushes: the asked one, then what PostgreSQL marks ready, looked up again
+     * whenever the queue runs dry (a write burst keeps marking segments ready while the first
+     * ones are pushed), up to the queue size in all; the workers take them in that order.
+     */
+    private final class Batch {
+        private final Path asked;
+        private final ArrayDeque<Path> queue = new ArrayDeque<>();
+        private final Set<String> taken = new HashSet<>();
+        private final List<String> order = new ArrayList<>();
+        private final Map<String, Throwable> failures = new HashMap<>();
+        private int active;
+        private long idleSince;
+
+        Batch(Path asked) {
+            this.asked = asked;
+            queue.add(asked);
+            taken.add(asked.getFileName().toString());
         }
-        if (askedFailure instanceof RuntimeException re) {
-            throw re;
+
+        void work() {
+            Path p;
+            while ((p = next()) != null) {
+                try {
+                    pushOne(p);
+                } catch (IOException | RuntimeException | Error e) {
+                    failed(p, e);
+                } finally {
+                    finished();
+                }
+            }
         }
-        if (askedFailure instanceof Error err) {
-            throw err;
+
+        /**
+         * The next file to push, or null once nothing is queued, nothing more is ready and no
+         * other worker is pushing (whose push gives PostgreSQL time to mark more ready).
+         */
+        private synchronized Path next() {
+            while (true) {
+                if (queue.isEmpty() && taken.size() < queueSize) {
+                    try {
+                        refill();
+                    } catch (IOException | RuntimeException e) {
+                        LOG.warn("could not list the WAL files PostgreSQL marks ready: {}", e.getMessage());
+                    }
+                }
+                Path p = queue.poll();
+                if (p != null) {
+                    order.add(p.getFileName().toString());
+                    idleSince = 0;
+                    active++;
+                    return p;
+                }
+                try {
+                    if (active == 0) {
+                        long now = System.nanoTime();
+                        idleSince = idleSince == 0 ? now : idleSince;
+                        if (now - idleSince >= lingerNanos || taken.size() >= queueSize) {
+                            notifyAll();
+                            return null;
+                        }
+                        wait(LINGER_POLL_MILLIS); // a burst marks the next segment ready any moment
+                    } else {
+                        wait();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
         }
-        return new Result(name, false, pushed, failed);
+
+        private synchronized void finished() {
+            active--;
+            notifyAll();
+        }
+
+        private void refill() throws IOException {
+            for (String next : readyFiles()) {
+                if (taken.size() >= queueSize) {
+                    return;
+                }
+                Path p = dataDir.resolve("pg_wal").resolve(next);
+                if (!taken.contains(next) && Files.isRegularFile(p) && !spool.isAcknowledged(next, Files.size(p))) {
+                    taken.add(next);
+                    queue.add(p);
+                }
+            }
+        }
+
+        private synchronized void failed(Path p, Throwable e) {
+            failures.put(p.getFileName().toString(), e);
+        }
+
+        synchronized Result result() throws IOException {
+            String name = asked.getFileName().toString();
+            Throwable askedFailure = failures.get(name);
+            if (askedFailure instanceof IOException io) {
+                throw io;
+            }
+            if (askedFailure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (askedFailure instanceof Error err) {
+                throw err;
+            }
+            List<String> pushed = new ArrayList<>();
+            List<WalSpool.Failure> failed = new ArrayList<>();
+            for (String n : order) {
+                Throwable f = failures.get(n);
+                if (f == null) {
+                    pushed.add(n);
+                } else {
+                    failed.add(new WalSpool.Failure(n, String.valueOf(f.getMessage())));
+                }
+            }
+            return new Result(name, false, pushed, failed);
+        }
     }
 
     /** Pushes one file and acknowledges it, or records why it failed. */
@@ -215,6 +305,7 @@ public final class WalPushBatch {
         private Path spoolDir;
         private int queueSize = DEFAULT_QUEUE_SIZE;
         private int jobs = DEFAULT_JOBS;
+        private Duration linger = DEFAULT_LINGER;
         private Consumer<WalSpool.Failure> failureReporter =
                 f -> LOG.warn("an earlier push of {} failed: {}", f.name(), f.message());
 
@@ -253,6 +344,19 @@ public final class WalPushBatch {
                 throw new ConfigException("WalPushBatch's jobs must be 1 to 64, not " + jobs);
             }
             this.jobs = jobs;
+            return this;
+        }
+
+        /**
+         * How long a call that has pushed every ready file waits for PostgreSQL to mark more
+         * ready before it returns (0 to 60 s): during a write burst the next segment is ready
+         * within moments, and taking it in the same call saves PostgreSQL's next call a start.
+         */
+        public Builder linger(Duration linger) {
+            if (linger.isNegative() || linger.compareTo(Duration.ofSeconds(60)) > 0) {
+                throw new ConfigException("WalPushBatch's linger must be 0 to 60 seconds, not " + linger);
+            }
+            this.linger = linger;
             return this;
         }
 

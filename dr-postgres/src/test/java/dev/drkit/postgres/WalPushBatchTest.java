@@ -10,11 +10,13 @@ import dev.drkit.spi.FileArchive;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,6 +82,7 @@ class WalPushBatchTest {
                 .spool(spoolDir)
                 .queueSize(queue)
                 .jobs(jobs)
+                .linger(Duration.ZERO)
                 .failureReporter(reported::add)
                 .build();
     }
@@ -110,6 +114,52 @@ class WalPushBatchTest {
                         "cluster", seg(1) + ".ok", "00000002.history.ok", seg(2) + ".ok", seg(3) + ".ok");
         assertThat(Files.readString(spoolDir.resolve(seg(2) + ".ok")))
                 .isEqualTo("42 " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + "\n");
+    }
+
+    @Test
+    void filesMarkedReadyWhileTheBatchPushesAreTakenByTheSameCallUpToTheQueueSize() throws IOException {
+        ready(seg(1));
+        archive.onPut = path -> {
+            int n = archive.puts.get();
+            if (n <= 6) {
+                try {
+                    ready(seg(n + 1)); // the burst goes on: one more segment per push
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        WalPushBatch.Result r =
+                batch(5, 2, new ArrayList<>()).push(data.resolve("pg_wal").resolve(seg(1)));
+        assertThat(r.pushed()).containsExactly(seg(1), seg(2), seg(3), seg(4), seg(5));
+        assertThat(spoolFiles()).contains(seg(5) + ".ok").doesNotContain(seg(6) + ".ok");
+    }
+
+    @Test
+    void aCallThatPushedEverythingTakesFilesMarkedReadyWithinItsLinger() throws Exception {
+        ready(seg(1));
+        WalPushBatch b = WalPushBatch.builder()
+                .archive(new WalArchive(archive))
+                .dataDirectory(data)
+                .spool(spoolDir)
+                .linger(Duration.ofSeconds(3))
+                .build();
+        Thread later = new Thread(() -> {
+            try {
+                while (archive.puts.get() == 0) {
+                    Thread.sleep(5);
+                }
+                ready(seg(2)); // after the first push, while the call waits
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        later.start();
+        long t0 = System.nanoTime();
+        WalPushBatch.Result r = b.push(data.resolve("pg_wal").resolve(seg(1)));
+        later.join();
+        assertThat(r.pushed()).containsExactly(seg(1), seg(2));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
     }
 
     @Test
@@ -223,6 +273,8 @@ class WalPushBatchTest {
     void badSettingsAreRefusedAtTheCall() {
         assertThatThrownBy(() -> WalPushBatch.builder().queueSize(0)).hasMessageContaining("queueSize");
         assertThatThrownBy(() -> WalPushBatch.builder().jobs(65)).hasMessageContaining("jobs");
+        assertThatThrownBy(() -> WalPushBatch.builder().linger(Duration.ofMinutes(2)))
+                .hasMessageContaining("linger");
         assertThatThrownBy(() -> WalPushBatch.builder().build())
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("archive, dataDirectory, spool");
@@ -242,6 +294,7 @@ class WalPushBatchTest {
         final AtomicInteger running = new AtomicInteger();
         final AtomicInteger maxConcurrent = new AtomicInteger();
         final List<String> order = new CopyOnWriteArrayList<>();
+        volatile Consumer<String> onPut = path -> {};
 
         @Override
         public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
@@ -249,6 +302,7 @@ class WalPushBatchTest {
             try {
                 puts.incrementAndGet();
                 order.add(path);
+                onPut.accept(path);
                 byte[] bytes = raw.readAllBytes();
                 if (failing.stream().anyMatch(path::endsWith)) {
                     throw new StorageException("uploading " + path + " failed: disk on fire", null, true);
