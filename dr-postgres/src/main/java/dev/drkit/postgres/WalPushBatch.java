@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * fail the call: it is recorded in the spool, reported to {@link Builder#failureReporter} on
  * the next call, and that file is pushed again when PostgreSQL asks for it.
  *
- * <p>The ready files are looked up again whenever the call's queue runs dry, and for
- * {@link Builder#linger} once all are pushed, so that one call drains a write burst that goes
+ * <p>The ready files are looked up again whenever the call's queue runs dry (and, when set, for
+ * {@link Builder#linger} once all are pushed), so that one call drains a write burst that goes
  * on while it pushes. One call at a time per spool (PostgreSQL's
  * archiver runs one {@code archive_command} at a time); a call's own pushes run on its own
  * threads, ended before it returns.
@@ -49,8 +49,11 @@ public final class WalPushBatch {
     /** Parallel pushes unless set. */
     public static final int DEFAULT_JOBS = 2;
 
-    /** How long a call waits for more ready files once it has pushed all, unless set. */
-    public static final Duration DEFAULT_LINGER = Duration.ofMillis(500);
+    /**
+     * How long a call waits for more ready files once it has pushed all, unless set: none, since
+     * PostgreSQL's archiver waits for the call meanwhile.
+     */
+    public static final Duration DEFAULT_LINGER = Duration.ZERO;
 
     private static final long LINGER_POLL_MILLIS = 20;
     private static final Logger LOG = LoggerFactory.getLogger(WalPushBatch.class);

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -69,6 +70,13 @@ final class WalCommands {
                 description = "With --spool: files pushed at once (default " + WalPushBatch.DEFAULT_JOBS + ").")
         Integer jobs;
 
+        @Option(
+                names = "--linger",
+                paramLabel = "MS",
+                description = "With --spool: once every ready file is pushed, wait this long for PostgreSQL to mark "
+                        + "more ready before exiting (default 0; PostgreSQL's archiver waits meanwhile).")
+        Long lingerMillis;
+
         @Mixin
         EncryptionOptions encryption;
 
@@ -78,8 +86,8 @@ final class WalCommands {
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
             if (spoolDir == null) {
-                if (queue != null || jobs != null) {
-                    throw new ParameterException(spec.commandLine(), "--queue and --jobs need --spool");
+                if (queue != null || jobs != null || lingerMillis != null) {
+                    throw new ParameterException(spec.commandLine(), "--queue, --jobs and --linger need --spool");
                 }
                 return pushOne(global, dataDir, wal);
             }
@@ -104,6 +112,9 @@ final class WalCommands {
                 }
                 if (jobs != null) {
                     b.jobs(jobs);
+                }
+                if (lingerMillis != null) {
+                    b.linger(Duration.ofMillis(lingerMillis));
                 }
                 WalPushBatch.Result r = b.build().push(wal);
                 if (!global.quiet && global.verbosity() > 0) {
