@@ -25,27 +25,40 @@ segment() { # sets name: a fresh 16 MiB segment, half zeros (no page header: no 
   { head -c 8388608 /dev/zero; head -c 8388608 /dev/urandom; } > "$data/pg_wal/$name"
 }
 launcher() { env XDG_CACHE_HOME="$work/cache" JAVA_HOME="$(dirname "$(dirname "$javabin")")" DRKIT_JAR="$jar" "$here/dr-examples/bin/drkit" "$@"; }
-time_push() { # time_push LABEL COMMAND...: median seconds of one wal-push each
+one_push() { # one_push LABEL COMMAND...: seconds of one wal-push of segment $name
   local label=$1; shift
-  local t=()
-  for i in $(seq "$runs"); do
-    segment
-    local t0; t0=$(now)
-    (cd "$data" && "$@" --repo "$work/repo-$label" wal-push "pg_wal/$name" >/dev/null)
-    local t1; t1=$(now)
-    t+=("$(elapsed "$t0" "$t1")")
-  done
-  printf '%-52s %8.3f s\n' "$label" "$(median "${t[@]}")"
+  local t0; t0=$(now)
+  (cd "$data" && "$@" --repo "$work/repo-$label" wal-push "pg_wal/$name" >/dev/null)
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
 }
 echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(java -version 2>&1 | head -1)" >&2
 segment; (cd "$data" && launcher --repo "$work/repo-warm" wal-push "pg_wal/$name" >/dev/null) # makes the launcher's archive
-time_push "java -jar" java -jar "$jar"
-time_push "java -Xshare:off -jar" java -Xshare:off -jar "$jar"
-time_push "java -XX:TieredStopAtLevel=1 -jar" java -XX:TieredStopAtLevel=1 -jar "$jar"
-time_push "bin/drkit (AppCDS archive)" launcher
 archive=$(ls "$work"/cache/drkit/drkit-*-wal-push.jsa)
-time_push "AppCDS + -XX:TieredStopAtLevel=1" java -XX:SharedArchiveFile="$archive" -Xlog:cds=off -XX:TieredStopAtLevel=1 -jar "$jar"
-time_push "AppCDS + TieredStopAtLevel=1 + -XX:+UseSerialGC" java -XX:SharedArchiveFile="$archive" -Xlog:cds=off -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$jar"
+labels=("java -jar" "java -Xshare:off -jar" "java -XX:TieredStopAtLevel=1 -jar" "bin/drkit (AppCDS archive)"
+  "AppCDS + -XX:TieredStopAtLevel=1" "AppCDS + TieredStopAtLevel=1 + UseSerialGC")
+variant() { # variant N: the command of labels[N]
+  case $1 in
+    0) echo "java -jar $jar" ;;
+    1) echo "java -Xshare:off -jar $jar" ;;
+    2) echo "java -XX:TieredStopAtLevel=1 -jar $jar" ;;
+    3) echo "launcher" ;;
+    4) echo "java -XX:SharedArchiveFile=$archive -Xlog:cds=off -XX:TieredStopAtLevel=1 -jar $jar" ;;
+    5) echo "java -XX:SharedArchiveFile=$archive -Xlog:cds=off -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar $jar" ;;
+  esac
+}
+declare -A times
+for i in $(seq "$runs"); do # interleaved, so that the machine's load falls on every variant alike
+  for v in "${!labels[@]}"; do
+    segment
+    # shellcheck disable=SC2046
+    times[$v]+=" $(one_push "v$v" $(variant "$v"))"
+  done
+done
+for v in "${!labels[@]}"; do
+  # shellcheck disable=SC2086
+  printf '%-52s %8.3f s\n' "${labels[$v]}" "$(median ${times[$v]})"
+done
 # the spool's fast path for a segment an earlier batch acknowledged
 segment; touch "$data/pg_wal/archive_status/$name.ready"
 (cd "$data" && launcher --repo "$work/repo-spool" wal-push --spool "$work/spool" "pg_wal/$name" >/dev/null)
