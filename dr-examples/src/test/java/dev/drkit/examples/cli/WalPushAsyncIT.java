@@ -164,6 +164,15 @@ class WalPushAsyncIT {
                 .isEqualTo("rwx------");
         CliProcess.Result status = drkit("status", "--wal-spool", spool.toString());
         assertThat(status.out()).doesNotContain("is not archived");
+        // a failure a batch recorded makes status name the file and fail
+        Path error = spool.resolve(done.get(0) + ".error");
+        Files.writeString(error, "storing it failed: disk full\n");
+        CliProcess.Result unhealthy = drkit("status", "--wal-spool", spool.toString());
+        assertThat(unhealthy.exit()).isEqualTo(1);
+        assertThat(unhealthy.out())
+                .contains("WAL file " + done.get(0) + " is not archived: storing it failed: disk full")
+                .contains("UNHEALTHY");
+        Files.delete(error);
 
         // a restore of the base backup and all archived WAL has every row of the burst
         Path target = work.resolve("restored");
