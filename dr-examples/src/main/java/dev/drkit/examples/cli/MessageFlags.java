@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * {@code RestoreRequest.force} ({@code --force}), {@code DrKit.list} ({@code drkit list}),
  * {@code WalArchive.push} and {@code WalArchive.fetch} (the {@code wal-push} and {@code wal-fetch}
  * commands PostgreSQL runs), {@code WalArchive's dataDir} ({@code --pgdata}) and
- * {@code PostgresWalStreamer} ({@code drkit wal-stream}).
+ * {@code PostgresWalStreamer} ({@code drkit wal-stream}), {@code WalPushBatch's spool}, {@code queueSize},
+ * {@code jobs} and {@code linger} ({@code wal-push --spool}, {@code --queue}, {@code --jobs}, {@code --linger}).
  *
  * <p>Stateless and thread-safe.
  */
@@ -95,7 +96,11 @@ final class MessageFlags {
             "WalArchive.push", "'drkit --repo REPO wal-push %p'",
             "WalArchive.fetch", "'drkit --repo REPO wal-fetch %f %p'",
             "WalArchive's dataDir", "--pgdata",
-            "PostgresWalStreamer", "drkit wal-stream");
+            "PostgresWalStreamer", "drkit wal-stream",
+            "WalPushBatch's queueSize", "wal-push --queue",
+            "WalPushBatch's jobs", "wal-push --jobs",
+            "WalPushBatch's spool", "wal-push --spool",
+            "WalPushBatch's linger", "wal-push --linger");
 
     private static final Pattern API_TERM = Pattern.compile("\\b("
             + String.join(

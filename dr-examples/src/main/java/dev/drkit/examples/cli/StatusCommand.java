@@ -3,13 +3,19 @@ package dev.drkit.examples.cli;
 import dev.drkit.DrKit;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.postgres.WalSpool;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code drkit status}: per target the newest and newest verified backup against the objectives; exit 1 when unhealthy. */
@@ -22,8 +28,14 @@ final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(
+            names = "--wal-spool",
+            paramLabel = "DIR",
+            description = "Also report the WAL files an asynchronous wal-push (--spool DIR) failed to store.")
+    Path walSpool;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         Map<String, Objectives> objectives = new LinkedHashMap<>();
         if (global.setup() != null) {
@@ -37,6 +49,15 @@ final class StatusCommand implements Callable<Integer> {
         DrStatus status;
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             status = kit.status(objectives);
+        }
+        if (walSpool != null) {
+            List<String> problems = new ArrayList<>(status.problems());
+            for (WalSpool.Failure f : WalSpool.failuresIn(walSpool)) {
+                problems.add("WAL file " + f.name() + " is not archived: " + MessageFlags.forCli(f.message()));
+            }
+            if (problems.size() > status.problems().size()) {
+                status = new DrStatus(status.at(), false, status.targets(), problems);
+            }
         }
         if (global.json) {
             GlobalOptions.printJson(out, status);

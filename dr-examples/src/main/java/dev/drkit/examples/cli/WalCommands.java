@@ -4,16 +4,21 @@ import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
+import dev.drkit.postgres.WalPushBatch;
+import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -25,7 +30,10 @@ final class WalCommands {
             name = "wal-push",
             description = "Archive one WAL file (archive_command = 'drkit --repo R wal-push %%p'). "
                     + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
-                    + "under an archived name are refused.")
+                    + "under an archived name are refused. With --spool, asynchronous: the file and the next ones "
+                    + "PostgreSQL marks ready are pushed together, --jobs at a time, each acknowledged in the spool as "
+                    + "DIR/NAME.ok once durable, so that later calls for them return at once (archive_command = "
+                    + "'test -f DIR/%%f.ok || drkit --repo R wal-push --spool DIR %%p').")
     static final class Push implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -42,6 +50,33 @@ final class WalCommands {
                 description = "The cluster's data directory (default: the current directory, as for archive_command).")
         Path pgdata;
 
+        @Option(
+                names = "--spool",
+                paramLabel = "DIR",
+                description = "Push asynchronously, acknowledging in this private directory (mode 0700, outside the "
+                        + "data directory; one per cluster).")
+        Path spoolDir;
+
+        @Option(
+                names = "--queue",
+                paramLabel = "N",
+                description = "With --spool: most WAL files pushed by one call (default "
+                        + WalPushBatch.DEFAULT_QUEUE_SIZE + ").")
+        Integer queue;
+
+        @Option(
+                names = "--jobs",
+                paramLabel = "N",
+                description = "With --spool: files pushed at once (default " + WalPushBatch.DEFAULT_JOBS + ").")
+        Integer jobs;
+
+        @Option(
+                names = "--linger",
+                paramLabel = "MS",
+                description = "With --spool: once every ready file is pushed, wait this long for PostgreSQL to mark "
+                        + "more ready before exiting (default 0; PostgreSQL's archiver waits meanwhile).")
+        Long lingerMillis;
+
         @Mixin
         EncryptionOptions encryption;
 
@@ -50,6 +85,50 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
+            if (spoolDir == null) {
+                if (queue != null || jobs != null || lingerMillis != null) {
+                    throw new ParameterException(spec.commandLine(), "--queue, --jobs and --linger need --spool");
+                }
+                return pushOne(global, dataDir, wal);
+            }
+            // acknowledged by an earlier batch: no repository to open
+            if (WalSpool.open(spoolDir, dataDir)
+                    .isAcknowledged(wal.getFileName().toString(), Files.size(wal))) {
+                return 0;
+            }
+            PrintWriter err = spec.commandLine().getErr();
+            try (DrKit kit = global.open(err, null, encryption.stage(global), null, null, null)) {
+                WalPushBatch.Builder b = WalPushBatch.builder()
+                        .archive(new WalArchive(kit.archive(WalArchive.AREA)))
+                        .dataDirectory(dataDir)
+                        .spool(spoolDir)
+                        .failureReporter(f -> {
+                            err.println("drkit: an earlier wal-push of " + f.name() + " failed: "
+                                    + MessageFlags.forCli(f.message()));
+                            err.flush();
+                        });
+                if (queue != null) {
+                    b.queueSize(queue);
+                }
+                if (jobs != null) {
+                    b.jobs(jobs);
+                }
+                if (lingerMillis != null) {
+                    b.linger(Duration.ofMillis(lingerMillis));
+                }
+                WalPushBatch.Result r = b.build().push(wal);
+                if (!global.quiet && global.verbosity() > 0) {
+                    spec.commandLine()
+                            .getOut()
+                            .println(
+                                    wal.getFileName() + ": pushed " + r.pushed().size() + ", failed "
+                                            + r.failed().size());
+                }
+            }
+            return 0;
+        }
+
+        private int pushOne(GlobalOptions global, Path dataDir, Path wal) throws IOException {
             try (DrKit kit =
                     global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
                 FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);

@@ -1,0 +1,300 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ConfigException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The local spool of an asynchronous {@code archive_command} ({@link WalPushBatch}): one
+ * private directory (mode 0700) per cluster, outside its data directory, holding
+ *
+ * <ul>
+ *   <li>{@code <wal-file>.ok}: the acknowledgement that the WAL file is durable in the
+ *       repository, written (temporary name, fsync, rename, fsync of the directory) only after
+ *       the repository confirmed it; it holds the cluster's system identifier and the file's
+ *       size. A shell test for this name is a safe fast path of {@code archive_command}.
+ *   <li>{@code <wal-file>.error}: why the last push of that file failed, until it is stored.
+ *   <li>{@code cluster}: the system identifier the acknowledgements belong to; when the spool
+ *       meets another cluster, every acknowledgement and error in it is removed.
+ * </ul>
+ *
+ * <p>An acknowledgement or error is removed once PostgreSQL no longer marks its file
+ * {@code .ready} in {@code pg_wal/archive_status} ({@link #cleanUp}), so the spool holds at most
+ * what one batch pushed ahead of PostgreSQL. Thread-safe: every file is written whole under a
+ * temporary name and renamed.
+ */
+public final class WalSpool {
+    /** The suffix of an acknowledgement: {@code <wal-file>.ok}. */
+    public static final String ACK_SUFFIX = ".ok";
+
+    /** The suffix of a recorded failure: {@code <wal-file>.error}. */
+    public static final String ERROR_SUFFIX = ".error";
+
+    private static final String CLUSTER = "cluster";
+    private static final String TMP_PREFIX = ".tmp-";
+    private static final int MAX_ERROR_CHARS = 2000;
+    private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
+
+    private final Path dir;
+    private final Path dataDir;
+    private final long systemId;
+
+    private WalSpool(Path dir, Path dataDir, long systemId) {
+        this.dir = dir;
+        this.dataDir = dataDir;
+        this.systemId = systemId;
+    }
+
+    /**
+     * Opens (creating it, mode 0700, when missing) the spool of the cluster in {@code dataDir}.
+     * When the spool last served another cluster, its acknowledgements and errors are removed.
+     *
+     * @param dir the spool directory; not inside {@code dataDir} (a base backup would carry its
+     *     acknowledgements into a restored cluster) and not a symbolic link
+     * @param dataDir the cluster's data directory
+     * @throws ConfigException when the spool is inside the data directory, is not a directory,
+     *     or is open to other users
+     */
+    public static WalSpool open(Path dir, Path dataDir) throws IOException {
+        Path spool = dir.toAbsolutePath().normalize();
+        Path data = dataDir.toAbsolutePath().normalize();
+        long systemId = WalArchive.systemIdentifier(data);
+        Path pgWal = data.resolve("pg_wal");
+        if (spool.startsWith(data)
+                || spool.startsWith(data.toRealPath())
+                || (Files.exists(pgWal) && spool.startsWith(pgWal.toRealPath()))) {
+            throw new ConfigException(
+                    "the WAL spool " + spool + " (WalPushBatch's spool) is inside the data directory " + data
+                            + " or its pg_wal (its acknowledgements would be copied by base backups and mistaken for a restored "
+                            + "cluster's); give a spool directory outside it, e.g. /var/lib/drkit/spool");
+        }
+        if (!Files.exists(spool, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(spool.getParent());
+            try {
+                Files.createDirectory(spool, PosixFilePermissions.asFileAttribute(PRIVATE));
+            } catch (FileAlreadyExistsException e) {
+                // another archive_command created it first: checked below like any existing spool
+            }
+            Files.setPosixFilePermissions(spool, PRIVATE); // the umask may have narrowed the mode
+        }
+        if (!Files.isDirectory(spool, LinkOption.NOFOLLOW_LINKS)) {
+            throw new ConfigException(
+                    "the WAL spool " + spool + " (WalPushBatch's spool) is not a directory (or is a symbolic link); "
+                            + "give a directory that only the cluster's owner can read, mode 0700");
+        }
+        Path real = spool.toRealPath();
+        if (real.startsWith(data.toRealPath()) || (Files.exists(pgWal) && real.startsWith(pgWal.toRealPath()))) {
+            throw new ConfigException("the WAL spool " + spool + " (WalPushBatch's spool) is inside the data directory "
+                    + data + " or its pg_wal; give a spool directory outside both");
+        }
+        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(spool, LinkOption.NOFOLLOW_LINKS);
+        if (!PRIVATE.containsAll(mode)) {
+            throw new ConfigException("the WAL spool " + spool + " (WalPushBatch's spool) is open to other users (mode "
+                    + PosixFilePermissions.toString(mode) + "); make it private: chmod 700 " + spool);
+        }
+        WalSpool s = new WalSpool(spool, data, systemId);
+        s.claim();
+        return s;
+    }
+
+    /** The spool directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    /** The system identifier of the cluster this spool serves. */
+    public long systemIdentifier() {
+        return systemId;
+    }
+
+    /** Removes another cluster's acknowledgements and records this cluster as the spool's owner. */
+    private void claim() throws IOException {
+        String id = Long.toUnsignedString(systemId);
+        Optional<String> recorded = read(dir.resolve(CLUSTER));
+        if (recorded.isPresent() && recorded.get().strip().equals(id)) {
+            return;
+        }
+        if (recorded.isPresent()) {
+            for (Path p : entries()) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(ACK_SUFFIX) || n.endsWith(ERROR_SUFFIX)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            syncDirectory();
+        }
+        write(CLUSTER, id + "\n");
+    }
+
+    /**
+     * Whether {@code name} is acknowledged as durable in the repository, for the bytes of size
+     * {@code size} now in {@code pg_wal}; an acknowledgement of another size or another cluster
+     * does not count.
+     */
+    public boolean isAcknowledged(String name, long size) throws IOException {
+        requireWalName(name);
+        return read(dir.resolve(name + ACK_SUFFIX))
+                .map(text -> text.strip().equals(ackText(size).strip()))
+                .orElse(false);
+    }
+
+    /** Records, durably, that {@code name} (of {@code size} bytes) is durable in the repository. */
+    public void acknowledge(String name, long size) throws IOException {
+        requireWalName(name);
+        write(name + ACK_SUFFIX, ackText(size));
+        Files.deleteIfExists(dir.resolve(name + ERROR_SUFFIX));
+    }
+
+    private String ackText(long size) {
+        return Long.toUnsignedString(systemId) + " " + size + "\n";
+    }
+
+    /** Records why pushing {@code name} failed, replacing an earlier record. */
+    public void recordFailure(String name, String message) throws IOException {
+        requireWalName(name);
+        String text = message == null ? "failed" : message.replace('\n', ' ');
+        if (text.length() > MAX_ERROR_CHARS) {
+            text = text.substring(0, MAX_ERROR_CHARS) + "...";
+        }
+        write(name + ERROR_SUFFIX, text + "\n");
+    }
+
+    /** The recorded failures, oldest file name first. */
+    public List<Failure> failures() throws IOException {
+        return failuresIn(dir);
+    }
+
+    /**
+     * The failures recorded in a spool, oldest file name first, read without the cluster (for a
+     * status report); none when there is no spool there. A failure stays recorded until its file
+     * is stored or PostgreSQL no longer asks for it.
+     */
+    public static List<Failure> failuresIn(Path spoolDir) throws IOException {
+        List<Failure> out = new ArrayList<>();
+        if (!Files.isDirectory(spoolDir, LinkOption.NOFOLLOW_LINKS)) {
+            return out;
+        }
+        for (Path p : entries(spoolDir)) {
+            String n = p.getFileName().toString();
+            if (n.endsWith(ERROR_SUFFIX)) {
+                String name = n.substring(0, n.length() - ERROR_SUFFIX.length());
+                if (WalArchive.isWalFileName(name)) {
+                    read(p).ifPresent(text -> out.add(new Failure(name, text.strip())));
+                }
+            }
+        }
+        out.sort((a, b) -> a.name().compareTo(b.name()));
+        return out;
+    }
+
+    /**
+     * Removes acknowledgements and errors of files PostgreSQL no longer marks {@code .ready}
+     * (archived and marked {@code .done}, or removed from {@code pg_wal}), and temporary files
+     * an interrupted write left.
+     *
+     * @return how many files were removed
+     */
+    public int cleanUp() throws IOException {
+        Path status = dataDir.resolve("pg_wal").resolve("archive_status");
+        int removed = 0;
+        for (Path p : entries()) {
+            String n = p.getFileName().toString();
+            String name = n.endsWith(ACK_SUFFIX)
+                    ? n.substring(0, n.length() - ACK_SUFFIX.length())
+                    : n.endsWith(ERROR_SUFFIX) ? n.substring(0, n.length() - ERROR_SUFFIX.length()) : null;
+            boolean stale = n.startsWith(TMP_PREFIX)
+                    || (name != null && !Files.exists(status.resolve(name + ".ready"), LinkOption.NOFOLLOW_LINKS));
+            if (stale && Files.deleteIfExists(p)) {
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            syncDirectory();
+        }
+        return removed;
+    }
+
+    /** A push that failed: the WAL file's name and why. */
+    public record Failure(String name, String message) {}
+
+    private List<Path> entries() throws IOException {
+        return entries(dir);
+    }
+
+    private static List<Path> entries(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            s.forEach(out::add);
+        }
+        return out;
+    }
+
+    private static Optional<String> read(Path p) throws IOException {
+        try {
+            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                return Optional.empty();
+            }
+            byte[] b;
+            try (var in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+                b = in.readNBytes(4096);
+            }
+            return Optional.of(new String(b, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // removed by a concurrent clean-up
+        }
+    }
+
+    /** Writes {@code name} whole: temporary file, fsync, rename, fsync of the directory. */
+    private void write(String name, String text) throws IOException {
+        Path tmp = dir.resolve(TMP_PREFIX + name + "-" + UUID.randomUUID());
+        try (FileChannel ch = FileChannel.open(
+                tmp,
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            ByteBuffer b = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory();
+    }
+
+    private void syncDirectory() throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static void requireWalName(String name) {
+        if (!WalArchive.isWalFileName(name)) {
+            throw new ConfigException(name + " is not a WAL file name (segment, .partial, .backup or .history)");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "WalSpool[" + dir + "]";
+    }
+}
