@@ -4,6 +4,7 @@ import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
+import dev.drkit.postgres.WalPrefetch;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -86,6 +87,24 @@ final class WalCommands {
                 description = "The data directory being recovered (default: the current directory).")
         Path pgdata;
 
+        @Option(
+                names = "--spool",
+                paramLabel = "DIR",
+                description = "Read ahead: serve the segment from DIR when it holds it, else fetch it and the next "
+                        + "segments (--prefetch) into DIR, so restore_command = 'mv DIR/%%f \"%%p\" 2>/dev/null || "
+                        + "drkit ... wal-fetch --spool DIR %%f \"%%p\"' moves them without starting Java. "
+                        + "Private to one cluster's recovery; created owner-only.")
+        Path spool;
+
+        @Option(
+                names = "--prefetch",
+                paramLabel = "N",
+                description = "With --spool: segments to read ahead per fetch (default 32, at most 1 GiB).")
+        Integer prefetch;
+
+        @Option(names = "--jobs", paramLabel = "N", description = "With --spool: segments fetched at once (default 2).")
+        Integer jobs;
+
         @Mixin
         DecryptionOptions decryption;
 
@@ -94,10 +113,34 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter err = spec.commandLine().getErr();
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
+            if (spool == null && (prefetch != null || jobs != null)) {
+                err.println("drkit: wal-fetch: --prefetch and --jobs read ahead into a --spool DIR; give one");
+                err.flush();
+                return 2;
+            }
+            if ((prefetch != null && prefetch < 0) || (jobs != null && jobs < 1)) {
+                err.println("drkit: wal-fetch: --prefetch takes 0 or more segments, --jobs 1 or more");
+                err.flush();
+                return 2;
+            }
             try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
-                boolean found =
-                        new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
-                return found ? 0 : 1;
+                FileArchive archive = kit.archive(WalArchive.AREA);
+                if (spool == null) {
+                    return new WalArchive(archive).fetch(name, dataDir.resolve(target), dataDir) ? 0 : 1;
+                }
+                WalPrefetch.Builder b = WalPrefetch.builder(archive, dataDir.resolve(spool));
+                if (prefetch != null) {
+                    b.prefetch(prefetch);
+                }
+                if (jobs != null) {
+                    b.jobs(jobs);
+                }
+                WalPrefetch.Result r = b.build().fetch(name, dataDir.resolve(target), dataDir);
+                if (!global.quiet && global.verbosity() > 0) {
+                    err.println(name + (r.fromSpool() ? ": from the spool" : ": fetched") + ", " + r.prefetched()
+                            + " read ahead" + (r.endOfArchive() ? " (end of the archive)" : ""));
+                }
+                return r.found() ? 0 : 1;
             } catch (Exception e) {
                 err.println("drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(e.getMessage()));
                 err.flush();

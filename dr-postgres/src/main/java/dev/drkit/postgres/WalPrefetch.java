@@ -1,0 +1,492 @@
+package dev.drkit.postgres;
+
+import dev.drkit.ConfigException;
+import dev.drkit.spi.FileArchive;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code restore_command} with read-ahead: a request for a WAL segment the spool directory does
+ * not hold fetches it from the repository (as {@link WalArchive#fetch} does) and, in the same
+ * call, the segments after it on its timeline into the spool, {@link Builder#jobs} at a time,
+ * up to {@link Builder#prefetch} segments and {@link Builder#queueMaxBytes} bytes. The
+ * following requests find their segment in the spool, so a restore_command that first moves
+ * {@code SPOOL/%f} to {@code %p} in the shell ({@link #restoreCommand}) serves them without
+ * starting Java at all. A call returns only once its batch is in the spool: nothing keeps
+ * running after it, so nothing races the shell's move.
+ *
+ * <p>A spooled segment is complete under its name only: it is written under a temporary name,
+ * read to the end through the repository's checksums, checked (cluster, segment size, its
+ * first page's address), synced and then renamed, with a CRC-32C of its bytes beside it that a
+ * request served from the spool checks again; a damaged one is fetched again. A spool used for
+ * another cluster or repository is emptied, and segments before the requested one (or on an
+ * earlier timeline) are removed. A segment the repository does not hold ends the read-ahead
+ * quietly: that is the end of the archive. Timeline history, {@code .partial} and backup
+ * history files are fetched directly, never read ahead, and a streamed {@code .partial} is never
+ * spooled under its segment's name.
+ *
+ * <p>Instances are immutable; one call at a time per spool (a lock file in the spool makes
+ * concurrent callers wait). The spool is created readable by its owner only.
+ */
+public final class WalPrefetch {
+    private static final Logger LOG = LoggerFactory.getLogger(WalPrefetch.class);
+    private static final String MARKER = ".drkit-spool";
+    private static final String LOCK = ".lock";
+    private static final String CHECKSUM = ".crc32c";
+    private static final String INCOMING = ".incoming";
+    private static final int XLP_LONG_HEADER = 0x0002;
+
+    private final FileArchive archive;
+    private final WalArchive wal;
+    private final Path spool;
+    private final int prefetch;
+    private final int jobs;
+    private final long queueMaxBytes;
+
+    private WalPrefetch(Builder b) {
+        this.archive = b.archive;
+        this.wal = new WalArchive(b.archive);
+        this.spool = b.spool.toAbsolutePath();
+        this.prefetch = b.prefetch;
+        this.jobs = b.jobs;
+        this.queueMaxBytes = b.queueMaxBytes;
+    }
+
+    /**
+     * A builder for the WAL of {@code archive} (the repository's {@link WalArchive#AREA}) read
+     * ahead into {@code spool}.
+     *
+     * @throws NullPointerException when an argument is null
+     */
+    public static Builder builder(FileArchive archive, Path spool) {
+        return new Builder(archive, spool);
+    }
+
+    /**
+     * The restore_command that moves a spooled segment in the shell and runs {@code fetchCommand}
+     * (which must use this spool) only when the spool does not hold it.
+     */
+    public static String restoreCommand(Path spool, String fetchCommand) {
+        return "mv '" + spool.toAbsolutePath().toString().replace("'", "'\\''") + "/%f' '%p' 2>/dev/null || "
+                + fetchCommand;
+    }
+
+    /** What one {@link #fetch} did. */
+    public record Result(boolean found, boolean fromSpool, int prefetched, boolean endOfArchive) {}
+
+    /**
+     * Restores WAL file {@code name} for the cluster in {@code dataDir} to {@code target}, from
+     * the spool when it holds it intact, else from the repository, then reads ahead.
+     *
+     * @return {@code found()} false when the repository does not hold the file
+     * @throws dev.drkit.DrException when the file is damaged in the repository or belongs to another cluster
+     * @throws IOException when the spool or target cannot be written
+     */
+    public Result fetch(String name, Path target, Path dataDir) throws IOException {
+        if (!WalSegment.isSegmentName(name)) {
+            return new Result(wal.fetch(name, target, dataDir), false, 0, false);
+        }
+        long systemId = WalArchive.systemIdentifier(dataDir);
+        openSpool();
+        try (FileChannel lockFile = FileChannel.open(
+                        spool.resolve(LOCK),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS);
+                FileLock lock = lockFile.lock()) {
+            OptionalLong segmentSize = readMarker(systemId);
+            removeStale(name);
+            if (segmentSize.isPresent() && fromSpool(name, target, systemId, segmentSize.getAsLong())) {
+                return new Result(true, true, 0, false);
+            }
+            return fetchAndReadAhead(name, target, dataDir, systemId, segmentSize);
+        }
+    }
+
+    private Result fetchAndReadAhead(String name, Path target, Path dataDir, long systemId, OptionalLong knownSize)
+            throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
+            Thread t = new Thread(r, "drkit-wal-prefetch");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            if (knownSize.isEmpty()) {
+                // the first call on this spool learns the segment size from the requested segment's header
+                if (!wal.fetch(name, target, dataDir)) {
+                    return new Result(false, false, 0, false);
+                }
+                OptionalLong size = headerSegmentSize(target);
+                if (size.isEmpty()) {
+                    return new Result(true, false, 0, false);
+                }
+                writeMarker(systemId, size.getAsLong());
+                ReadAhead ahead = readAhead(pool, name, dataDir, systemId, size.getAsLong());
+                return new Result(true, false, ahead.fetched(), ahead.end());
+            }
+            Future<Boolean> requested = pool.submit(() -> wal.fetch(name, target, dataDir));
+            ReadAhead ahead = readAhead(pool, name, dataDir, systemId, knownSize.getAsLong());
+            boolean found = await(requested);
+            // a segment missing from the repository reads nothing ahead: what was fetched stays valid
+            return new Result(found, false, found ? ahead.fetched() : 0, ahead.end());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private record ReadAhead(int fetched, boolean end) {}
+
+    private ReadAhead readAhead(ExecutorService pool, String name, Path dataDir, long systemId, long segmentSize)
+            throws IOException {
+        Optional<WalSegment> requested = WalSegment.parse(name, segmentSize);
+        if (requested.isEmpty()) {
+            return new ReadAhead(0, false);
+        }
+        long budget = Math.min(prefetch, queueMaxBytes / segmentSize)
+                - spooledSegments().size();
+        List<WalSegment> wanted = new ArrayList<>();
+        WalSegment s = requested.get();
+        for (int i = 0; i < prefetch && wanted.size() < budget; i++) {
+            s = s.next();
+            if (!Files.exists(spool.resolve(s.name()), LinkOption.NOFOLLOW_LINKS)) {
+                wanted.add(s);
+            }
+        }
+        AtomicBoolean end = new AtomicBoolean();
+        AtomicBoolean failed = new AtomicBoolean();
+        List<Future<Boolean>> fetches = new ArrayList<>();
+        for (WalSegment segment : wanted) {
+            fetches.add(pool.submit(() -> {
+                if (end.get() || failed.get()) {
+                    return false;
+                }
+                try {
+                    boolean got = spoolSegment(segment, dataDir, systemId);
+                    if (!got) {
+                        end.set(true);
+                    }
+                    return got;
+                } catch (IOException | RuntimeException e) {
+                    // the requested segment is fine; this one fails again, clearly, when it is requested
+                    failed.set(true);
+                    LOG.warn(
+                            "reading WAL {} ahead into {} failed, left for its own request: {}",
+                            segment.name(),
+                            spool,
+                            e.getMessage());
+                    return false;
+                }
+            }));
+        }
+        int fetched = 0;
+        for (Future<Boolean> f : fetches) {
+            if (await(f)) {
+                fetched++;
+            }
+        }
+        return new ReadAhead(fetched, end.get());
+    }
+
+    /** Fetches one segment into the spool, complete under its name only; false when the repository lacks it. */
+    private boolean spoolSegment(WalSegment segment, Path dataDir, long systemId) throws IOException {
+        String name = segment.name();
+        Path incoming = spool.resolve(name + INCOMING);
+        try {
+            if (!wal.fetch(name, incoming, dataDir, false)) {
+                return false;
+            }
+            long crc = check(incoming, segment, systemId)
+                    .orElseThrow(() -> new IOException(
+                            "archived " + name + " is not a complete segment of " + segment.segmentSize() + " bytes"));
+            Path sum = spool.resolve(name + CHECKSUM);
+            try (FileChannel ch = FileChannel.open(
+                    sum,
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS)) {
+                ch.write(ByteBuffer.wrap(Long.toHexString(crc).getBytes(StandardCharsets.US_ASCII)));
+                ch.force(true);
+            }
+            Files.move(incoming, spool.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            return true;
+        } finally {
+            Files.deleteIfExists(incoming);
+        }
+    }
+
+    /** Serves the requested segment from the spool when it is there and intact; removes it when damaged. */
+    private boolean fromSpool(String name, Path target, long systemId, long segmentSize) throws IOException {
+        Path spooled = spool.resolve(name);
+        if (!Files.isRegularFile(spooled, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        Optional<WalSegment> segment = WalSegment.parse(name, segmentSize);
+        Path sum = spool.resolve(name + CHECKSUM);
+        String recorded = Files.isRegularFile(sum, LinkOption.NOFOLLOW_LINKS)
+                ? Files.readString(sum, StandardCharsets.US_ASCII).trim()
+                : "";
+        OptionalLong crc = segment.isPresent() ? check(spooled, segment.get(), systemId) : OptionalLong.empty();
+        if (crc.isEmpty() || !Long.toHexString(crc.getAsLong()).equals(recorded)) {
+            LOG.warn("spooled WAL {} in {} is damaged or incomplete; fetching it from the repository", name, spool);
+            Files.delete(spooled);
+            Files.deleteIfExists(sum);
+            return false;
+        }
+        moveTo(spooled, target);
+        Files.deleteIfExists(sum);
+        return true;
+    }
+
+    private static void moveTo(Path spooled, Path target) throws IOException {
+        try {
+            Files.move(spooled, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException crossDevice) {
+            Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
+            try {
+                Files.copy(spooled, tmp);
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            Files.delete(spooled);
+        }
+    }
+
+    /**
+     * The CRC-32C of a spooled segment when it is whole: exactly the segment size, a long page
+     * header naming this cluster, this segment size and the segment's own start address.
+     */
+    static OptionalLong check(Path file, WalSegment segment, long systemId) throws IOException {
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buf = new byte[1 << 16];
+            int n = in.readNBytes(buf, 0, buf.length);
+            if (n < 40) {
+                return OptionalLong.empty();
+            }
+            ByteBuffer header = ByteBuffer.wrap(buf, 0, n).order(ByteOrder.LITTLE_ENDIAN);
+            if ((header.getShort(2) & XLP_LONG_HEADER) == 0
+                    || header.getLong(8) != segment.startLsn()
+                    || header.getLong(24) != systemId
+                    || (header.getInt(32) & 0xFFFFFFFFL) != segment.segmentSize()) {
+                return OptionalLong.empty();
+            }
+            CRC32C crc = new CRC32C();
+            long total = 0;
+            while (n > 0) {
+                crc.update(buf, 0, n);
+                total += n;
+                n = in.readNBytes(buf, 0, buf.length);
+            }
+            return total == segment.segmentSize() ? OptionalLong.of(crc.getValue()) : OptionalLong.empty();
+        }
+    }
+
+    /** The segment size in the long page header at the start of a fetched segment. */
+    private static OptionalLong headerSegmentSize(Path file) throws IOException {
+        byte[] first = new byte[64];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(first, 0, first.length);
+        }
+        Optional<Long> size = WalArchive.segmentSize(first, n);
+        return size.isPresent() && WalSegment.validSize(size.get())
+                ? OptionalLong.of(size.get())
+                : OptionalLong.empty();
+    }
+
+    private void openSpool() throws IOException {
+        if (Files.isSymbolicLink(spool)) {
+            throw new ConfigException("the WAL spool " + spool + " is a symbolic link; give WalPrefetch a directory");
+        }
+        if (!Files.isDirectory(spool)) {
+            Files.createDirectories(spool.getParent());
+            try {
+                Files.createDirectory(
+                        spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException raced) {
+                // another caller made it
+            }
+        }
+        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwx------"));
+    }
+
+    /**
+     * The segment size the spool was filled with; empties the spool first when it was filled
+     * for another cluster or repository (the same segment names hold other bytes there).
+     */
+    private OptionalLong readMarker(long systemId) throws IOException {
+        Path marker = spool.resolve(MARKER);
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(marker, LinkOption.NOFOLLOW_LINKS)) {
+            p.load(in);
+        } catch (NoSuchFileException e) {
+            // a new spool, or one whose owner is unknown: nothing in it is trusted
+        }
+        String size = p.getProperty("segment-size", "");
+        if (Long.toUnsignedString(systemId).equals(p.getProperty("system-identifier"))
+                && repositoryId().equals(p.getProperty("repository"))
+                && size.matches("[0-9]{1,10}")
+                && WalSegment.validSize(Long.parseLong(size))) {
+            return OptionalLong.of(Long.parseLong(size));
+        }
+        try (Stream<Path> files = Files.list(spool)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals(LOCK)) {
+                    Files.delete(f);
+                }
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    private void writeMarker(long systemId, long segmentSize) throws IOException {
+        String text = "system-identifier=" + Long.toUnsignedString(systemId) + "\nrepository=" + repositoryId()
+                + "\nsegment-size=" + segmentSize + "\n";
+        Path tmp = spool.resolve(MARKER + INCOMING);
+        Files.writeString(tmp, text, StandardCharsets.US_ASCII);
+        Files.move(tmp, spool.resolve(MARKER), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The repository, by a digest of its description (which may name a bucket or host, kept out of the file). */
+    private String repositoryId() {
+        try {
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256")
+                            .digest(archive.describe().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Removes what no later request wants: leftovers of an interrupted call, and segments before
+     * the requested one or on an earlier timeline (recovery only moves forward).
+     */
+    private void removeStale(String requested) throws IOException {
+        String timeline = requested.substring(0, 8);
+        String position = requested.substring(8);
+        try (Stream<Path> files = Files.list(spool)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (n.equals(LOCK) || n.equals(MARKER)) {
+                    continue;
+                }
+                String segment = n.endsWith(CHECKSUM) ? n.substring(0, n.length() - CHECKSUM.length()) : n;
+                boolean stale = !WalSegment.isSegmentName(segment)
+                        || segment.substring(8).compareTo(position) < 0
+                        || segment.substring(0, 8).compareTo(timeline) < 0;
+                if (stale) {
+                    Files.delete(f);
+                }
+            }
+        }
+    }
+
+    /** The complete segments in the spool. */
+    private List<Path> spooledSegments() throws IOException {
+        try (Stream<Path> files = Files.list(spool)) {
+            return files.filter(f -> WalSegment.isSegmentName(f.getFileName().toString()))
+                    .toList();
+        }
+    }
+
+    private static boolean await(Future<Boolean> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while fetching WAL", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    /** Builds a {@link WalPrefetch}; rejects bad values at the call. Not thread-safe. */
+    public static final class Builder {
+        private final FileArchive archive;
+        private final Path spool;
+        private int prefetch = 32;
+        private int jobs = 2;
+        private long queueMaxBytes = 1L << 30;
+
+        private Builder(FileArchive archive, Path spool) {
+            if (archive == null || spool == null) {
+                throw new NullPointerException("WalPrefetch needs the archive and the spool directory");
+            }
+            this.archive = archive;
+            this.spool = spool;
+        }
+
+        /** How many segments after a requested one to read ahead (default 32; 0 reads none). */
+        public Builder prefetch(int segments) {
+            if (segments < 0) {
+                throw new ConfigException("WalPrefetch prefetch must be 0 or more segments, not " + segments);
+            }
+            this.prefetch = segments;
+            return this;
+        }
+
+        /** How many segments to fetch at once (default 2). */
+        public Builder jobs(int jobs) {
+            if (jobs < 1) {
+                throw new ConfigException("WalPrefetch jobs must be 1 or more, not " + jobs);
+            }
+            this.jobs = jobs;
+            return this;
+        }
+
+        /** The most bytes of segments the spool holds (default 1 GiB), whatever {@link #prefetch} says. */
+        public Builder queueMaxBytes(long bytes) {
+            if (bytes < 0) {
+                throw new ConfigException("WalPrefetch queueMaxBytes must be 0 or more, not " + bytes);
+            }
+            this.queueMaxBytes = bytes;
+            return this;
+        }
+
+        public WalPrefetch build() {
+            return new WalPrefetch(this);
+        }
+    }
+}
