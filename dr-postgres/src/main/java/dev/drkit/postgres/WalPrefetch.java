@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.support.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -327,6 +328,22 @@ public final class WalPrefetch {
         return size.isPresent() && WalSegment.validSize(size.get())
                 ? OptionalLong.of(size.get())
                 : OptionalLong.empty();
+    }
+
+    /**
+     * Creates {@code spool} empty and owner-only for the recovery of {@code dataDir}; when run as
+     * root, owned by the data directory's owner, who runs restore_command.
+     */
+    static void resetSpool(Path spool, Path dataDir) throws IOException {
+        if (Files.exists(spool, LinkOption.NOFOLLOW_LINKS)) {
+            FileTrees.delete(spool);
+        }
+        Files.createDirectories(
+                spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        if (PgProcesses.root() && Files.exists(dataDir.resolve("PG_VERSION"))) {
+            Object uid = Files.getAttribute(dataDir.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(spool, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+        }
     }
 
     private void openSpool() throws IOException {
