@@ -24,6 +24,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
@@ -32,6 +33,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -66,7 +70,11 @@ public final class WalPrefetch {
     private static final String LOCK = ".lock";
     private static final String CHECKSUM = ".crc32c";
     private static final String INCOMING = ".incoming";
+    private static final String AGAIN = ".again";
+    private static final String MISSING = ".missing";
     private static final int XLP_LONG_HEADER = 0x0002;
+    private static final Pattern LABEL_START =
+            Pattern.compile("^START WAL LOCATION: [0-9A-F]+/[0-9A-F]+ \\(file ([0-9A-F]{24})\\)$", Pattern.MULTILINE);
 
     private final FileArchive archive;
     private final WalArchive wal;
@@ -96,11 +104,19 @@ public final class WalPrefetch {
 
     /**
      * The restore_command that moves a spooled segment in the shell and runs {@code fetchCommand}
-     * (which must use this spool) only when the spool does not hold it.
+     * (which must use this spool) only when the spool does not hold it: {@code mv SPOOL/%f %p},
+     * else the second copy of the archive's last segment ({@code %f.again}), else exit 1 for a
+     * segment or history file the read-ahead found missing at the end of the archive less than a
+     * minute ago (a {@code %f.missing} marker: PostgreSQL asks for the first missing segment
+     * twice and probes history files; a standby using this spool sees newly archived WAL up to a
+     * minute late), else {@code fetchCommand}.
      */
     public static String restoreCommand(Path spool, String fetchCommand) {
-        return "mv '" + spool.toAbsolutePath().toString().replace("'", "'\\''") + "/%f' '%p' 2>/dev/null || "
-                + fetchCommand;
+        String dir = "'" + spool.toAbsolutePath().toString().replace("'", "'\\''");
+        return "mv " + dir + "/%f' '%p' 2>/dev/null || mv " + dir + "/%f" + AGAIN
+                + "' '%p' 2>/dev/null || { [ -n \"$(find "
+                + dir + "' -maxdepth 1 -name '%f" + MISSING + "' -mmin -1 2>/dev/null)\" ] && exit 1; } || { "
+                + fetchCommand + "; }";
     }
 
     /** What one {@link #fetch} did. */
@@ -116,7 +132,9 @@ public final class WalPrefetch {
      */
     public Result fetch(String name, Path target, Path dataDir) throws IOException {
         if (!WalSegment.isSegmentName(name)) {
-            return new Result(wal.fetch(name, target, dataDir), false, 0, false);
+            boolean found = wal.fetch(name, target, dataDir);
+            headStart(dataDir);
+            return new Result(found, false, 0, false);
         }
         long systemId = WalArchive.systemIdentifier(dataDir);
         openSpool();
@@ -132,6 +150,51 @@ public final class WalPrefetch {
                 return new Result(true, true, 0, false);
             }
             return fetchAndReadAhead(name, target, dataDir, systemId, segmentSize);
+        }
+    }
+
+    /**
+     * PostgreSQL's first call is for a history file; the backup_label names the segment it asks
+     * for next, so a fresh spool starts with it and the read-ahead after it.
+     */
+    private void headStart(Path dataDir) throws IOException {
+        Path label = dataDir.resolve("backup_label");
+        if (!Files.isRegularFile(label, LinkOption.NOFOLLOW_LINKS) || Files.size(label) > 65536) {
+            return;
+        }
+        Matcher m = LABEL_START.matcher(Files.readString(label, StandardCharsets.UTF_8));
+        if (!m.find()) {
+            return;
+        }
+        String first = m.group(1);
+        long systemId = WalArchive.systemIdentifier(dataDir);
+        openSpool();
+        try (FileChannel lockFile = FileChannel.open(
+                        spool.resolve(LOCK),
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS);
+                FileLock lock = lockFile.lock()) {
+            if (readMarker(systemId).isPresent()) {
+                return; // not the recovery's first call
+            }
+            Path incoming = spool.resolve(first + INCOMING);
+            try {
+                if (fetchAndReadAhead(first, incoming, dataDir, systemId, OptionalLong.empty())
+                        .found()) {
+                    OptionalLong size = readMarker(systemId);
+                    Optional<WalSegment> segment =
+                            size.isPresent() ? WalSegment.parse(first, size.getAsLong()) : Optional.empty();
+                    if (segment.isPresent()) {
+                        finishSpooled(incoming, segment.get(), systemId);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // the history file was the request; the segments are fetched by their own requests
+                LOG.warn("reading WAL {} ahead into {} failed: {}", first, spool, e.getMessage());
+            } finally {
+                Files.deleteIfExists(incoming);
+            }
         }
     }
 
@@ -154,25 +217,33 @@ public final class WalPrefetch {
                 }
                 writeMarker(systemId, size.getAsLong());
                 ReadAhead ahead = readAhead(pool, name, dataDir, systemId, size.getAsLong());
-                return new Result(true, false, ahead.fetched(), ahead.end());
+                prepareEnd(ahead, target, dataDir, systemId);
+                return new Result(true, false, ahead.fetched(), ahead.end() != null);
             }
             Future<Boolean> requested = pool.submit(() -> wal.fetch(name, target, dataDir));
             ReadAhead ahead = readAhead(pool, name, dataDir, systemId, knownSize.getAsLong());
             boolean found = await(requested);
-            // a segment missing from the repository reads nothing ahead: what was fetched stays valid
-            return new Result(found, false, found ? ahead.fetched() : 0, ahead.end());
+            if (!found) {
+                // what was read ahead stays valid; the end is only known from a segment that exists
+                return new Result(false, false, 0, false);
+            }
+            prepareEnd(ahead, target, dataDir, systemId);
+            return new Result(true, false, ahead.fetched(), ahead.end() != null);
         } finally {
             pool.shutdownNow();
         }
     }
 
-    private record ReadAhead(int fetched, boolean end) {}
+    /** What a read-ahead fetched, and the first segment after the requested one the repository lacks, if met. */
+    private record ReadAhead(WalSegment requested, int fetched, WalSegment end) {}
 
     private ReadAhead readAhead(ExecutorService pool, String name, Path dataDir, long systemId, long segmentSize)
             throws IOException {
         Optional<WalSegment> requested = WalSegment.parse(name, segmentSize);
-        if (requested.isEmpty()) {
-            return new ReadAhead(0, false);
+        if (requested.isEmpty()
+                || Files.exists(spool.resolve(requested.get().next().name()), LinkOption.NOFOLLOW_LINKS)) {
+            // the spool holds what follows: a segment asked for again (PostgreSQL re-reads the last one)
+            return new ReadAhead(requested.orElse(null), 0, null);
         }
         long budget = Math.min(prefetch, queueMaxBytes / segmentSize)
                 - spooledSegments().size();
@@ -184,18 +255,18 @@ public final class WalPrefetch {
                 wanted.add(s);
             }
         }
-        AtomicBoolean end = new AtomicBoolean();
+        AtomicLong end = new AtomicLong(Long.MAX_VALUE);
         AtomicBoolean failed = new AtomicBoolean();
         List<Future<Boolean>> fetches = new ArrayList<>();
         for (WalSegment segment : wanted) {
             fetches.add(pool.submit(() -> {
-                if (end.get() || failed.get()) {
+                if (segment.number() > end.get() || failed.get()) {
                     return false;
                 }
                 try {
                     boolean got = spoolSegment(segment, dataDir, systemId);
                     if (!got) {
-                        end.set(true);
+                        end.accumulateAndGet(segment.number(), Math::min);
                     }
                     return got;
                 } catch (IOException | RuntimeException e) {
@@ -216,7 +287,57 @@ public final class WalPrefetch {
                 fetched++;
             }
         }
-        return new ReadAhead(fetched, end.get());
+        long first = end.get();
+        return new ReadAhead(
+                requested.get(),
+                fetched,
+                first == Long.MAX_VALUE ? null : new WalSegment(requested.get().timeline(), first, segmentSize));
+    }
+
+    /**
+     * At the end of the archive, answers the calls PostgreSQL makes next without starting Java:
+     * a second copy of the last segment (recovery reads it again to start the new timeline),
+     * {@code END.missing} for the first segment the repository lacks, and for the timeline's
+     * history file and the next one's either the file or a {@code .missing} marker. The next
+     * call here removes the markers.
+     */
+    private void prepareEnd(ReadAhead ahead, Path target, Path dataDir, long systemId) throws IOException {
+        WalSegment end = ahead.end();
+        if (end == null || ahead.requested() == null) {
+            return;
+        }
+        // only a gapless run up to the end: a segment left out after an error is fetched by its own request
+        WalSegment s = ahead.requested().next();
+        while (s.number() < end.number()) {
+            if (!Files.exists(spool.resolve(s.name()), LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            s = s.next();
+        }
+        String last = new WalSegment(end.timeline(), end.number() - 1, end.segmentSize()).name();
+        Path lastCopy = last.equals(ahead.requested().name()) ? target : spool.resolve(last);
+        Path again = spool.resolve(last + AGAIN);
+        Path tmp = spool.resolve(last + AGAIN + INCOMING);
+        try {
+            Files.copy(lastCopy, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Files.move(tmp, again, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        markMissing(end.name());
+        for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {
+            String history = String.format(Locale.ROOT, "%08X.history", timeline);
+            if (!wal.fetch(history, spool.resolve(history), dataDir)) {
+                markMissing(history);
+            }
+        }
+    }
+
+    private void markMissing(String name) throws IOException {
+        Files.write(spool.resolve(name + MISSING), new byte[0]);
     }
 
     /** Fetches one segment into the spool, complete under its name only; false when the repository lacks it. */
@@ -227,24 +348,30 @@ public final class WalPrefetch {
             if (!wal.fetch(name, incoming, dataDir, false)) {
                 return false;
             }
-            long crc = check(incoming, segment, systemId)
-                    .orElseThrow(() -> new IOException(
-                            "archived " + name + " is not a complete segment of " + segment.segmentSize() + " bytes"));
-            Path sum = spool.resolve(name + CHECKSUM);
-            try (FileChannel ch = FileChannel.open(
-                    sum,
-                    StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
-                ch.write(ByteBuffer.wrap(Long.toHexString(crc).getBytes(StandardCharsets.US_ASCII)));
-                ch.force(true);
-            }
-            Files.move(incoming, spool.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            finishSpooled(incoming, segment, systemId);
             return true;
         } finally {
             Files.deleteIfExists(incoming);
         }
+    }
+
+    /** Checks a fetched segment, records its CRC-32C beside it and renames it to its name. */
+    private void finishSpooled(Path incoming, WalSegment segment, long systemId) throws IOException {
+        String name = segment.name();
+        long crc = check(incoming, segment, systemId)
+                .orElseThrow(() -> new IOException(
+                        "archived " + name + " is not a complete segment of " + segment.segmentSize() + " bytes"));
+        Path sum = spool.resolve(name + CHECKSUM);
+        try (FileChannel ch = FileChannel.open(
+                sum,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            ch.write(ByteBuffer.wrap(Long.toHexString(crc).getBytes(StandardCharsets.US_ASCII)));
+            ch.force(true);
+        }
+        Files.move(incoming, spool.resolve(name), StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Serves the requested segment from the spool when it is there and intact; removes it when damaged. */
@@ -423,8 +550,14 @@ public final class WalPrefetch {
                 if (n.equals(LOCK) || n.equals(MARKER)) {
                     continue;
                 }
-                String segment = n.endsWith(CHECKSUM) ? n.substring(0, n.length() - CHECKSUM.length()) : n;
-                boolean stale = !WalSegment.isSegmentName(segment)
+                String segment = n;
+                for (String suffix : List.of(CHECKSUM, AGAIN, MISSING)) {
+                    segment = segment.endsWith(suffix)
+                            ? segment.substring(0, segment.length() - suffix.length())
+                            : segment;
+                }
+                boolean stale = n.endsWith(MISSING)
+                        || !WalSegment.isSegmentName(segment)
                         || segment.substring(8).compareTo(position) < 0
                         || segment.substring(0, 8).compareTo(timeline) < 0;
                 if (stale) {

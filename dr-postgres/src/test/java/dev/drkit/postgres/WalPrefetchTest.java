@@ -12,7 +12,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.LongStream;
@@ -140,8 +142,19 @@ class WalPrefetchTest {
         assertThat(r.prefetched()).isEqualTo(3);
         assertThat(r.endOfArchive()).isTrue();
         assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
-
+        // what PostgreSQL asks for at the end, answered by the shell: the last segment again, the missing one, history
         String fifth = new WalSegment(1, 5, SIZE).name();
+        try (Stream<Path> s = Files.list(spool)) {
+            assertThat(s.map(f -> f.getFileName().toString()))
+                    .contains(
+                            names.get(3) + ".again",
+                            fifth + ".missing",
+                            "00000001.history.missing",
+                            "00000002.history.missing");
+        }
+        assertThat(Files.readAllBytes(spool.resolve(names.get(3) + ".again")))
+                .isEqualTo(segmentBytes(1, 4, SYSTEM_ID, 0));
+
         WalPrefetch.Result missing = prefetch(10).fetch(fifth, dir.resolve("y"), dataDir);
         assertThat(missing.found()).isFalse();
         assertThat(dir.resolve("y")).doesNotExist();
@@ -298,5 +311,69 @@ class WalPrefetchTest {
         assertThat(spooled()).containsExactly(names.get(1));
         assertThat(p.fetch(third, dir.resolve("y"), dataDir).fromSpool()).isFalse();
         assertThat(Files.size(dir.resolve("y"))).isEqualTo(SIZE);
+    }
+
+    @Test
+    void theShellCommandMovesSpooledSegmentsAnswersMarkedEndsOnceAndRunsTheFetchOtherwise() throws Exception {
+        List<String> names = pushRange(1, 3);
+        prefetch(5).fetch(names.get(0), dir.resolve("x"), dataDir);
+        String command = WalPrefetch.restoreCommand(spool, "echo fetched %f >> calls; exit 7");
+        String fourth = new WalSegment(1, 4, SIZE).name();
+
+        assertThat(shell(command, names.get(1))).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        assertThat(shell(command, names.get(2))).isZero();
+        assertThat(shell(command, fourth)).isEqualTo(1); // the end, known to the read-ahead
+        assertThat(shell(command, fourth)).isEqualTo(1); // PostgreSQL asks twice
+        assertThat(shell(command, names.get(2))).isZero(); // read again
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(shell(command, "00000002.history")).isEqualTo(1);
+        assertThat(dir.resolve("calls")).doesNotExist();
+        assertThat(shell(command, names.get(2))).isEqualTo(7); // a third time: the fetch decides
+        // a marker older than a minute no longer answers
+        Files.setLastModifiedTime(
+                spool.resolve(fourth + ".missing"), FileTime.from(Instant.now().minusSeconds(61)));
+        assertThat(shell(command, fourth)).isEqualTo(7);
+        assertThat(Files.readString(dir.resolve("calls")))
+                .isEqualTo("fetched " + names.get(2) + "\nfetched " + fourth + "\n");
+    }
+
+    @Test
+    void aSegmentAskedForAgainReadsNothingAheadWhenTheSpoolHoldsWhatFollows() throws Exception {
+        List<String> names = pushRange(1, 6);
+        WalPrefetch p = prefetch(3);
+        p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        WalPrefetch.Result again = p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(again.found()).isTrue();
+        assertThat(again.prefetched()).isZero();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+    }
+
+    /** Runs a restore_command as PostgreSQL would, in {@code dir} as the data directory. */
+    private int shell(String command, String name) throws Exception {
+        Files.createDirectories(dir.resolve("pg_wal"));
+        Process p = new ProcessBuilder("sh", "-c", command.replace("%f", name).replace("%p", "pg_wal/RECOVERYXLOG"))
+                .directory(dir.toFile())
+                .inheritIO()
+                .start();
+        return p.waitFor();
+    }
+
+    @Test
+    void theFirstHistoryLookupStartsTheSpoolAtTheSegmentTheBackupLabelNames() throws Exception {
+        List<String> names = pushRange(1, 5);
+        Files.writeString(
+                dataDir.resolve("backup_label"),
+                "START WAL LOCATION: 0/200028 (file " + names.get(1) + ")\nCHECKPOINT LOCATION: 0/200060\n");
+        WalPrefetch p = prefetch(2);
+        assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
+                .isFalse();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+        WalPrefetch.Result first = p.fetch(names.get(1), dir.resolve("x"), dataDir);
+        assertThat(first.fromSpool()).isTrue();
+        assertThat(Files.readAllBytes(dir.resolve("x"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        // only the recovery's first call does so
+        p.fetch("00000002.history", dir.resolve("h"), dataDir);
+        assertThat(spooled()).containsExactly(names.get(2), names.get(3));
     }
 }
