@@ -19,6 +19,8 @@ pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -
 scale=${SCALE:-60}
 jobs=${JOBS:-2}
 prefetch=${PREFETCH:-32}
+# ASYNC=1: wal-fetch --async (a background drkit keeps the spool filled) instead of a batch per call
+async_flag=${ASYNC:+--async}
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(freeport)
 rport=$(freeport)
@@ -115,9 +117,10 @@ run_pgbr() {
   replay "$work/r1"
 }
 run_dk() {
+  # a background fill of the previous round still waiting on its spool ends when the spool goes
   rm -rf "$work/r2" "$work/r2.log" "$work/r2.drkit-fetch"
   dk restore --name bench --latest --to "$work/r2" --prefetch-wal "$prefetch" \
-    --restore-command "$drkit_cmd -q --repo $work/drkit-repo wal-fetch --spool $work/r2.drkit-fetch --prefetch $prefetch --jobs $jobs %f %p" \
+    --restore-command "$drkit_cmd -q --repo $work/drkit-repo wal-fetch --spool $work/r2.drkit-fetch --prefetch $prefetch --jobs $jobs $async_flag %f %p" \
     >/dev/null
   local s; s=$(replay "$work/r2")
   # every segment replayed came from the archive: PostgreSQL logs each
@@ -125,7 +128,7 @@ run_dk() {
   echo "$s"
 }
 
-echo "$wal_mb MiB of WAL; $(nproc) cores; $(pgbackrest version); jobs $jobs; drkit prefetch $prefetch" >&2
+echo "$wal_mb MiB of WAL; $(nproc) cores; $(pgbackrest version); jobs $jobs; drkit prefetch $prefetch ${async_flag:-(batch)}" >&2
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 run_pgbr >/dev/null; run_dk >/dev/null
 ref=(); dkr=()

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -21,6 +22,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -28,6 +30,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -71,6 +75,13 @@ public final class WalPrefetch {
     private static final String CHECKSUM = ".crc32c";
     private static final String INCOMING = ".incoming";
     private static final String AGAIN = ".again";
+    private static final String FILL = ".fill";
+    private static final String POSITION = ".position";
+    /** The spools a fill of this process holds. */
+    private static final Set<Path> FILLING = ConcurrentHashMap.newKeySet();
+    /** Where a CLI may send a background fill's messages; kept by the clean-up. */
+    public static final String FILL_LOG = ".fill.log";
+
     private static final String MISSING = ".missing";
     private static final int XLP_LONG_HEADER = 0x0002;
     private static final Pattern LABEL_START =
@@ -82,6 +93,8 @@ public final class WalPrefetch {
     private final int prefetch;
     private final int jobs;
     private final long queueMaxBytes;
+    private final FillStarter starter;
+    private final Duration fillIdle;
 
     private WalPrefetch(Builder b) {
         this.archive = b.archive;
@@ -90,6 +103,8 @@ public final class WalPrefetch {
         this.prefetch = b.prefetch;
         this.jobs = b.jobs;
         this.queueMaxBytes = b.queueMaxBytes;
+        this.starter = b.starter;
+        this.fillIdle = b.fillIdle;
     }
 
     /**
@@ -123,6 +138,16 @@ public final class WalPrefetch {
     public record Result(boolean found, boolean fromSpool, int prefetched, boolean endOfArchive) {}
 
     /**
+     * Starts a process that runs {@link #fill} on the same spool with the same settings from a
+     * segment, and returns without waiting for it.
+     */
+    @FunctionalInterface
+    public interface FillStarter {
+        /** Starts the fill from segment {@code from}. */
+        void start(String from) throws IOException;
+    }
+
+    /**
      * Restores WAL file {@code name} for the cluster in {@code dataDir} to {@code target}, from
      * the spool when it holds it intact, else from the repository, then reads ahead.
      *
@@ -133,6 +158,10 @@ public final class WalPrefetch {
     public Result fetch(String name, Path target, Path dataDir) throws IOException {
         if (!WalSegment.isSegmentName(name)) {
             boolean found = wal.fetch(name, target, dataDir);
+            if (starter != null) {
+                firstFill(dataDir);
+                return new Result(found, false, 0, false);
+            }
             headStart(dataDir);
             return new Result(found, false, 0, false);
         }
@@ -146,10 +175,265 @@ public final class WalPrefetch {
                 FileLock lock = lockFile.lock()) {
             OptionalLong segmentSize = readMarker(systemId);
             removeStale(name);
-            if (segmentSize.isPresent() && fromSpool(name, target, systemId, segmentSize.getAsLong())) {
-                return new Result(true, true, 0, false);
+            boolean hit = segmentSize.isPresent() && fromSpool(name, target, systemId, segmentSize.getAsLong());
+            if (starter == null) {
+                return hit
+                        ? new Result(true, true, 0, false)
+                        : fetchAndReadAhead(name, target, dataDir, systemId, segmentSize);
             }
-            return fetchAndReadAhead(name, target, dataDir, systemId, segmentSize);
+            // a fill behind recovery skips to here
+            Files.writeString(spool.resolve(POSITION), name, StandardCharsets.US_ASCII);
+            boolean started = segmentSize.isPresent() && startFill(name, segmentSize.getAsLong());
+            if (!hit && !wal.fetch(name, target, dataDir)) {
+                return new Result(false, false, 0, false);
+            }
+            if (segmentSize.isEmpty()) {
+                segmentSize = headerSegmentSize(target);
+                if (segmentSize.isEmpty()) {
+                    return new Result(true, hit, 0, false);
+                }
+                writeMarker(systemId, segmentSize.getAsLong());
+            }
+            if (!started) {
+                startFill(name, segmentSize.getAsLong());
+            }
+            return new Result(true, hit, 0, false);
+        }
+    }
+
+    /** Starts a fill after segment {@code name} unless one runs; whether it started one. */
+    private boolean startFill(String name, long segmentSize) throws IOException {
+        Optional<WalSegment> s = WalSegment.parse(name, segmentSize);
+        if (s.isEmpty() || fillerRunning()) {
+            return false;
+        }
+        starter.start(s.get().next().name());
+        return true;
+    }
+
+    /**
+     * In background mode, the first history lookup of a recovery starts a fill at the
+     * backup_label's segment and, while that process starts, spools the first segments itself.
+     */
+    private void firstFill(Path dataDir) throws IOException {
+        Optional<String> first = labelStart(dataDir);
+        if (first.isEmpty()) {
+            return;
+        }
+        long systemId = WalArchive.systemIdentifier(dataDir);
+        openSpool();
+        try (FileChannel lockFile = openLock(LOCK);
+                FileLock lock = lockFile.lock()) {
+            if (readMarker(systemId).isPresent() || fillerRunning()) {
+                return;
+            }
+            // the fill waits for this lock, then goes on after what is spooled here
+            starter.start(first.get());
+            Optional<WalSegment> spooled = spoolFirst(first.get(), dataDir, systemId);
+            if (spooled.isEmpty()) {
+                return;
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(jobs);
+            try {
+                ReadAhead ahead = readAhead(
+                        pool,
+                        first.get(),
+                        dataDir,
+                        systemId,
+                        spooled.get().segmentSize(),
+                        Math.min(prefetch, 8 * jobs));
+                prepareEnd(ahead, spool.resolve(first.get()), dataDir, systemId);
+                WalSegment last = spooled.get();
+                for (int i = 0; i < ahead.fetched(); i++) {
+                    last = last.next();
+                }
+                Files.writeString(spool.resolve(POSITION), last.name(), StandardCharsets.US_ASCII);
+            } finally {
+                pool.shutdownNow();
+            }
+        } catch (IOException | RuntimeException e) {
+            // the history file was the request; the segments are fetched by their own requests
+            LOG.warn("reading WAL ahead into {} failed: {}", spool, e.getMessage());
+        }
+    }
+
+    private static Optional<String> labelStart(Path dataDir) throws IOException {
+        Path label = dataDir.resolve("backup_label");
+        if (!Files.isRegularFile(label, LinkOption.NOFOLLOW_LINKS) || Files.size(label) > 65536) {
+            return Optional.empty();
+        }
+        Matcher m = LABEL_START.matcher(Files.readString(label, StandardCharsets.UTF_8));
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+    }
+
+    private FileChannel openLock(String name) throws IOException {
+        return FileChannel.open(
+                spool.resolve(name), StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Whether a {@link #fill} runs on this spool (in any process). */
+    private boolean fillerRunning() throws IOException {
+        if (FILLING.contains(spool)) {
+            // never probe from the process holding the lock: closing any channel on the file drops it
+            return true;
+        }
+        if (!Files.exists(spool.resolve(FILL), LinkOption.NOFOLLOW_LINKS)) {
+            return false; // no fill ever ran here
+        }
+        try (FileChannel ch = openLock(FILL)) {
+            FileLock probe = ch.tryLock();
+            if (probe == null) {
+                return true;
+            }
+            probe.release();
+            return false;
+        } catch (OverlappingFileLockException sameProcess) {
+            return true;
+        }
+    }
+
+    /**
+     * Keeps the spool filled from segment {@code from} on, for a process that outlives the
+     * restore_command call which started it ({@link Builder#background}): fetches the next
+     * segments {@link Builder#jobs} at a time while the spool holds fewer than its bound, waits
+     * while it is full, and returns at the end of the archive (leaving the same answers for the
+     * shell as a read-ahead), after an error, or once the spool has stayed full for the idle
+     * time (recovery stopped reading). Returns at once when another fill runs on the spool.
+     *
+     * @return how many segments it spooled
+     * @throws IOException when the spool cannot be written
+     */
+    public int fill(String from, Path dataDir) throws IOException {
+        if (!WalSegment.isSegmentName(from)) {
+            return 0;
+        }
+        long systemId = WalArchive.systemIdentifier(dataDir);
+        openSpool();
+        // this process first: a second channel on the lock file, once closed, would drop the lock
+        if (!FILLING.add(spool)) {
+            return 0;
+        }
+        try (FileChannel fillFile = openLock(FILL);
+                FileLock running = tryLock(fillFile)) {
+            return running == null ? 0 : fillHolding(from, dataDir, systemId);
+        } finally {
+            FILLING.remove(spool);
+        }
+    }
+
+    private static FileLock tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (OverlappingFileLockException sameProcess) {
+            return null;
+        }
+    }
+
+    private int fillHolding(String from, Path dataDir, long systemId) throws IOException {
+        OptionalLong size;
+        try (FileChannel lockFile = openLock(LOCK);
+                FileLock lock = lockFile.lock()) {
+            size = readMarker(systemId);
+        }
+        if (size.isEmpty()) {
+            Optional<WalSegment> first = spoolFirst(from, dataDir, systemId);
+            return first.isEmpty() ? 0 : 1 + fillFrom(first.get().next(), dataDir, systemId);
+        }
+        Optional<WalSegment> next = WalSegment.parse(from, size.getAsLong());
+        return next.isEmpty() ? 0 : fillFrom(next.get(), dataDir, systemId);
+    }
+
+    /** Spools the first segment of a fresh spool, learning the segment size from its header. */
+    private Optional<WalSegment> spoolFirst(String name, Path dataDir, long systemId) throws IOException {
+        Path incoming = spool.resolve(name + INCOMING);
+        try {
+            if (!wal.fetch(name, incoming, dataDir, false)) {
+                return Optional.empty();
+            }
+            OptionalLong size = headerSegmentSize(incoming);
+            Optional<WalSegment> first = size.isPresent() ? WalSegment.parse(name, size.getAsLong()) : Optional.empty();
+            if (first.isPresent()) {
+                finishSpooled(incoming, first.get(), systemId);
+                writeMarker(systemId, size.getAsLong());
+            }
+            return first;
+        } finally {
+            Files.deleteIfExists(incoming);
+        }
+    }
+
+    private int fillFrom(WalSegment next, Path dataDir, long systemId) throws IOException {
+        long bound = Math.min(prefetch, queueMaxBytes / next.segmentSize());
+        ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> {
+            Thread t = new Thread(r, "drkit-wal-fill");
+            t.setDaemon(true);
+            return t;
+        });
+        int fetched = 0;
+        try {
+            long idleSince = System.nanoTime();
+            int lastCount = -1;
+            while (true) {
+                int spooled = spooledSegments().size();
+                if (spooled >= bound) {
+                    if (spooled != lastCount) {
+                        idleSince = System.nanoTime();
+                        lastCount = spooled;
+                    }
+                    if (System.nanoTime() - idleSince > fillIdle.toNanos()) {
+                        return fetched;
+                    }
+                    Thread.sleep(50);
+                    continue;
+                }
+                lastCount = -1;
+                next = notBehindRecovery(next);
+                List<WalSegment> batch = new ArrayList<>();
+                while (batch.size() < Math.min(jobs, bound - spooled)) {
+                    if (!Files.exists(spool.resolve(next.name()), LinkOption.NOFOLLOW_LINKS)) {
+                        batch.add(next);
+                    }
+                    next = next.next();
+                }
+                List<Future<Boolean>> fetches = new ArrayList<>();
+                for (WalSegment segment : batch) {
+                    fetches.add(pool.submit(() -> spoolSegment(segment, dataDir, systemId)));
+                }
+                WalSegment end = null;
+                for (int i = 0; i < batch.size(); i++) {
+                    if (await(fetches.get(i))) {
+                        fetched++;
+                    } else if (end == null) {
+                        end = batch.get(i);
+                    }
+                }
+                if (end != null) {
+                    Path last =
+                            spool.resolve(new WalSegment(end.timeline(), end.number() - 1, end.segmentSize()).name());
+                    writeEnd(end, Files.exists(last, LinkOption.NOFOLLOW_LINKS) ? last : null, dataDir);
+                    return fetched;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return fetched;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** {@code next}, or the segment after the one recovery last asked Java for when that is further. */
+    private WalSegment notBehindRecovery(WalSegment next) throws IOException {
+        try {
+            String asked = Files.readString(spool.resolve(POSITION), StandardCharsets.US_ASCII);
+            Optional<WalSegment> at = WalSegment.parse(asked, next.segmentSize());
+            return at.isPresent()
+                            && at.get().timeline() == next.timeline()
+                            && at.get().number() >= next.number()
+                    ? at.get().next()
+                    : next;
+        } catch (NoSuchFileException e) {
+            return next;
         }
     }
 
@@ -158,15 +442,11 @@ public final class WalPrefetch {
      * for next, so a fresh spool starts with it and the read-ahead after it.
      */
     private void headStart(Path dataDir) throws IOException {
-        Path label = dataDir.resolve("backup_label");
-        if (!Files.isRegularFile(label, LinkOption.NOFOLLOW_LINKS) || Files.size(label) > 65536) {
+        Optional<String> label = labelStart(dataDir);
+        if (label.isEmpty()) {
             return;
         }
-        Matcher m = LABEL_START.matcher(Files.readString(label, StandardCharsets.UTF_8));
-        if (!m.find()) {
-            return;
-        }
-        String first = m.group(1);
+        String first = label.get();
         long systemId = WalArchive.systemIdentifier(dataDir);
         openSpool();
         try (FileChannel lockFile = FileChannel.open(
@@ -238,6 +518,12 @@ public final class WalPrefetch {
     private record ReadAhead(WalSegment requested, int fetched, WalSegment end) {}
 
     private ReadAhead readAhead(ExecutorService pool, String name, Path dataDir, long systemId, long segmentSize)
+            throws IOException {
+        return readAhead(pool, name, dataDir, systemId, segmentSize, prefetch);
+    }
+
+    private ReadAhead readAhead(
+            ExecutorService pool, String name, Path dataDir, long systemId, long segmentSize, int prefetch)
             throws IOException {
         Optional<WalSegment> requested = WalSegment.parse(name, segmentSize);
         if (requested.isEmpty()
@@ -315,7 +601,25 @@ public final class WalPrefetch {
             s = s.next();
         }
         String last = new WalSegment(end.timeline(), end.number() - 1, end.segmentSize()).name();
-        Path lastCopy = last.equals(ahead.requested().name()) ? target : spool.resolve(last);
+        writeEnd(end, last.equals(ahead.requested().name()) ? target : spool.resolve(last), dataDir);
+    }
+
+    /** The answers at the end of the archive; {@code lastCopy} (the last segment) may be null. */
+    private void writeEnd(WalSegment end, Path lastCopy, Path dataDir) throws IOException {
+        if (lastCopy != null) {
+            writeAgain(end, lastCopy);
+        }
+        markMissing(end.name());
+        for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {
+            String history = String.format(Locale.ROOT, "%08X.history", timeline);
+            if (!wal.fetch(history, spool.resolve(history), dataDir)) {
+                markMissing(history);
+            }
+        }
+    }
+
+    private void writeAgain(WalSegment end, Path lastCopy) throws IOException {
+        String last = new WalSegment(end.timeline(), end.number() - 1, end.segmentSize()).name();
         Path again = spool.resolve(last + AGAIN);
         Path tmp = spool.resolve(last + AGAIN + INCOMING);
         try {
@@ -326,13 +630,6 @@ public final class WalPrefetch {
             Files.move(tmp, again, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
-        }
-        markMissing(end.name());
-        for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {
-            String history = String.format(Locale.ROOT, "%08X.history", timeline);
-            if (!wal.fetch(history, spool.resolve(history), dataDir)) {
-                markMissing(history);
-            }
         }
     }
 
@@ -508,9 +805,15 @@ public final class WalPrefetch {
                 && WalSegment.validSize(Long.parseLong(size))) {
             return OptionalLong.of(Long.parseLong(size));
         }
+        boolean filling = fillerRunning();
         try (Stream<Path> files = Files.list(spool)) {
             for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals(LOCK)) {
+                String n = f.getFileName().toString();
+                boolean keep = n.equals(LOCK)
+                        || n.equals(FILL)
+                        || n.equals(FILL_LOG)
+                        || (filling && (n.endsWith(INCOMING) || n.contains(".drkit-")));
+                if (!keep) {
                     Files.delete(f);
                 }
             }
@@ -544,11 +847,15 @@ public final class WalPrefetch {
     private void removeStale(String requested) throws IOException {
         String timeline = requested.substring(0, 8);
         String position = requested.substring(8);
+        boolean filling = fillerRunning();
         try (Stream<Path> files = Files.list(spool)) {
             for (Path f : files.toList()) {
                 String n = f.getFileName().toString();
-                if (n.equals(LOCK) || n.equals(MARKER)) {
+                if (n.equals(LOCK) || n.equals(MARKER) || n.equals(FILL) || n.equals(FILL_LOG) || n.equals(POSITION)) {
                     continue;
+                }
+                if (filling && (n.endsWith(INCOMING) || n.contains(".drkit-"))) {
+                    continue; // the filler's segments in flight
                 }
                 String segment = n;
                 for (String suffix : List.of(CHECKSUM, AGAIN, MISSING)) {
@@ -599,6 +906,8 @@ public final class WalPrefetch {
         private int prefetch = 32;
         private int jobs = 2;
         private long queueMaxBytes = 1L << 30;
+        private FillStarter starter;
+        private Duration fillIdle = Duration.ofSeconds(60);
 
         private Builder(FileArchive archive, Path spool) {
             if (archive == null || spool == null) {
@@ -632,6 +941,22 @@ public final class WalPrefetch {
                 throw new ConfigException("WalPrefetch queueMaxBytes must be 0 or more, not " + bytes);
             }
             this.queueMaxBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Leaves reading ahead to a {@link #fill} in another process that outlives the call,
+         * which {@code starter} starts when none runs (default null: each call that misses
+         * reads its batch ahead before it returns).
+         */
+        public Builder background(FillStarter starter) {
+            this.starter = starter;
+            return this;
+        }
+
+        /** How long a {@link #fill} waits on a full spool before it ends (default a minute). */
+        Builder fillIdle(Duration idle) {
+            this.fillIdle = idle;
             return this;
         }
 

@@ -12,11 +12,18 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -375,5 +382,89 @@ class WalPrefetchTest {
         // only the recovery's first call does so
         p.fetch("00000002.history", dir.resolve("h"), dataDir);
         assertThat(spooled()).containsExactly(names.get(2), names.get(3));
+    }
+
+    @Test
+    void inTheBackgroundAFillKeepsTheSpoolFilledWhileRecoveryTakesFromItAndEndsAtTheEndOfTheArchive() throws Exception {
+        List<String> names = pushRange(1, 8);
+        List<String> started = new CopyOnWriteArrayList<>();
+        WalPrefetch foreground = WalPrefetch.builder(archive, spool)
+                .prefetch(3)
+                .background(started::add)
+                .build();
+        WalPrefetch.Result miss = foreground.fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(miss.found()).isTrue();
+        assertThat(miss.prefetched()).isZero();
+        assertThat(started).containsExactly(names.get(1));
+        assertThat(spooled()).isEmpty();
+
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(3)
+                .fillIdle(Duration.ofSeconds(30))
+                .build();
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> fill = thread.submit(() -> filler.fill(names.get(1), dataDir));
+            awaitSpooled(names.subList(1, 4));
+            assertThat(filler.fill(names.get(1), dataDir)).as("a second fill").isZero();
+            WalPrefetch.Result hit = foreground.fetch(names.get(1), dir.resolve("x"), dataDir);
+            assertThat(hit.fromSpool()).isTrue();
+            assertThat(started).as("none while one runs").hasSize(1);
+            // the shell takes the rest as recovery goes on; the fill tops the spool up to the end
+            for (int i = 2; i < 8; i++) {
+                awaitSpooled(List.of(names.get(i)));
+                assertThat(spooled().size()).isLessThanOrEqualTo(3);
+                Files.move(spool.resolve(names.get(i)), dir.resolve("y"), StandardCopyOption.REPLACE_EXISTING);
+            }
+            assertThat(fill.get(30, TimeUnit.SECONDS)).isEqualTo(7);
+            assertThat(spool.resolve(new WalSegment(1, 9, SIZE).name() + ".missing"))
+                    .exists();
+        } finally {
+            thread.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFillThatSeesNobodyTakeFromAFullSpoolEnds() throws Exception {
+        List<String> names = pushRange(1, 8);
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(2)
+                .fillIdle(Duration.ofMillis(300))
+                .build();
+        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(2);
+        assertThat(spooled()).containsExactly(names.get(0), names.get(1));
+    }
+
+    private void awaitSpooled(List<String> wanted) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!spooled().containsAll(wanted)) {
+            assertThat(System.nanoTime()).as("spooled " + wanted + " in time").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void inTheBackgroundTheFirstHistoryLookupStartsAFillAndSpoolsTheFirstSegmentsMeanwhile() throws Exception {
+        List<String> names = pushRange(1, 30);
+        Files.writeString(
+                dataDir.resolve("backup_label"),
+                "START WAL LOCATION: 0/100028 (file " + names.get(0) + ")\nCHECKPOINT LOCATION: 0/100060\n");
+        List<String> started = new CopyOnWriteArrayList<>();
+        WalPrefetch p = WalPrefetch.builder(archive, spool)
+                .prefetch(20)
+                .jobs(1)
+                .background(started::add)
+                .build();
+        assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
+                .isFalse();
+        assertThat(started).containsExactly(names.get(0));
+        // one job: 8 segments, then the fill goes on after them
+        assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 8));
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(20)
+                .fillIdle(Duration.ofMillis(300))
+                .build();
+        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(12);
+        assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 20));
     }
 }

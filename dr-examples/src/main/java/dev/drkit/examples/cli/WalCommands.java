@@ -6,9 +6,12 @@ import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
 import dev.drkit.postgres.WalPrefetch;
 import dev.drkit.spi.FileArchive;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -105,6 +108,15 @@ final class WalCommands {
         @Option(names = "--jobs", paramLabel = "N", description = "With --spool: segments fetched at once (default 2).")
         Integer jobs;
 
+        @Option(
+                names = "--async",
+                description = "With --spool: return as soon as the segment is at %%p and read ahead in a background "
+                        + "drkit process that keeps the spool filled while PostgreSQL replays.")
+        boolean async;
+
+        @Option(names = "--fill-from", hidden = true, paramLabel = "NAME")
+        String fillFrom;
+
         @Mixin
         DecryptionOptions decryption;
 
@@ -113,8 +125,8 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter err = spec.commandLine().getErr();
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
-            if (spool == null && (prefetch != null || jobs != null)) {
-                err.println("drkit: wal-fetch: --prefetch and --jobs read ahead into a --spool DIR; give one");
+            if (spool == null && (prefetch != null || jobs != null || async)) {
+                err.println("drkit: wal-fetch: --prefetch, --jobs and --async read ahead into a --spool DIR; give one");
                 err.flush();
                 return 2;
             }
@@ -135,7 +147,14 @@ final class WalCommands {
                 if (jobs != null) {
                     b.jobs(jobs);
                 }
-                WalPrefetch.Result r = b.build().fetch(name, dataDir.resolve(target), dataDir);
+                if (fillFrom != null) {
+                    b.build().fill(fillFrom, dataDir);
+                    return 0;
+                }
+                Path spoolDir = dataDir.resolve(spool);
+                WalPrefetch.Result r = b.background(async ? from -> startFill(spoolDir, from) : null)
+                        .build()
+                        .fetch(name, dataDir.resolve(target), dataDir);
                 if (!global.quiet && global.verbosity() > 0) {
                     err.println(name + (r.fromSpool() ? ": from the spool" : ": fetched") + ", " + r.prefetched()
                             + " read ahead" + (r.endOfArchive() ? " (end of the archive)" : ""));
@@ -146,6 +165,27 @@ final class WalCommands {
                 err.flush();
                 return ERROR;
             }
+        }
+
+        /**
+         * Starts this very command line again with {@code --fill-from NAME}, detached: it keeps
+         * the spool filled after this call has returned to PostgreSQL.
+         */
+        private static void startFill(Path spool, String from) throws IOException {
+            ProcessHandle.Info self = ProcessHandle.current().info();
+            if (self.command().isEmpty() || self.arguments().isEmpty()) {
+                return; // no way to start it again: the segments are fetched by their own calls
+            }
+            List<String> cmd = new ArrayList<>();
+            cmd.add(self.command().get());
+            cmd.addAll(List.of(self.arguments().get()));
+            cmd.addAll(List.of("--fill-from", from));
+            new ProcessBuilder(cmd)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.appendTo(
+                            spool.resolve(WalPrefetch.FILL_LOG).toFile()))
+                    .start();
         }
     }
 
