@@ -374,6 +374,9 @@ public final class WalPrefetch {
             long idleSince = System.nanoTime();
             int lastCount = -1;
             while (true) {
+                if (markedSize(systemId).isEmpty()) {
+                    return fetched; // the spool was emptied or taken for another recovery
+                }
                 int spooled = spooledSegments().size();
                 if (spooled >= bound) {
                     if (spooled != lastCount) {
@@ -791,19 +794,9 @@ public final class WalPrefetch {
      * for another cluster or repository (the same segment names hold other bytes there).
      */
     private OptionalLong readMarker(long systemId) throws IOException {
-        Path marker = spool.resolve(MARKER);
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(marker, LinkOption.NOFOLLOW_LINKS)) {
-            p.load(in);
-        } catch (NoSuchFileException e) {
-            // a new spool, or one whose owner is unknown: nothing in it is trusted
-        }
-        String size = p.getProperty("segment-size", "");
-        if (Long.toUnsignedString(systemId).equals(p.getProperty("system-identifier"))
-                && repositoryId().equals(p.getProperty("repository"))
-                && size.matches("[0-9]{1,10}")
-                && WalSegment.validSize(Long.parseLong(size))) {
-            return OptionalLong.of(Long.parseLong(size));
+        OptionalLong known = markedSize(systemId);
+        if (known.isPresent()) {
+            return known;
         }
         boolean filling = fillerRunning();
         try (Stream<Path> files = Files.list(spool)) {
@@ -817,6 +810,24 @@ public final class WalPrefetch {
                     Files.delete(f);
                 }
             }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** The segment size the marker records when it names this cluster and repository. */
+    private OptionalLong markedSize(long systemId) throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(spool.resolve(MARKER), LinkOption.NOFOLLOW_LINKS)) {
+            p.load(in);
+        } catch (NoSuchFileException e) {
+            // a new spool, or one whose owner is unknown: nothing in it is trusted
+        }
+        String size = p.getProperty("segment-size", "");
+        if (Long.toUnsignedString(systemId).equals(p.getProperty("system-identifier"))
+                && repositoryId().equals(p.getProperty("repository"))
+                && size.matches("[0-9]{1,10}")
+                && WalSegment.validSize(Long.parseLong(size))) {
+            return OptionalLong.of(Long.parseLong(size));
         }
         return OptionalLong.empty();
     }

@@ -163,8 +163,9 @@ final class RestoreCommand implements Callable<Integer> {
             paramLabel = "N",
             arity = "0..1",
             fallbackValue = "32",
-            description = "postgres: recover with wal-fetch reading N segments ahead (default 32) into DIR.drkit-fetch "
-                    + "next to the restored directory, which restore_command moves them from without starting Java.")
+            description = "postgres: recover with wal-fetch --async reading N segments ahead (default 32) into "
+                    + "DIR.drkit-fetch next to the restored directory, which restore_command moves them from without "
+                    + "starting Java.")
     Integer prefetchWal;
 
     @Option(
@@ -285,7 +286,8 @@ final class RestoreCommand implements Callable<Integer> {
         cmd.add(shellQuote(repo));
         cmd.add("wal-fetch");
         if (walSpool != null) {
-            cmd.addAll(List.of("--spool", shellQuote(walSpool.toString()), "--prefetch", prefetchWal.toString()));
+            cmd.addAll(List.of(
+                    "--spool", shellQuote(walSpool.toString()), "--prefetch", prefetchWal.toString(), "--async"));
         }
         decryption.secretKeys.forEach(k -> {
             cmd.add("--secret-key");
