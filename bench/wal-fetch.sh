@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark: replay of ~1 GiB of archived WAL (pgbench -i at SCALE, default 60, after a base
 # backup) through restore_command: drkit's read-ahead wal-fetch (restore --prefetch-wal: the
-# shell moves read-ahead segments from the spool, Java starts once per PREFETCH segments, JOBS
-# at once) against pgBackRest's asynchronous archive-get (archive-async=y, process-max=JOBS,
+# shell moves read-ahead segments from the spool, a background drkit keeps PREFETCH segments
+# there, JOBS at once; BATCH=1: each call that misses fetches the next PREFETCH) against
+# pgBackRest's asynchronous archive-get (archive-async=y, process-max=JOBS,
 # archive-get-queue-max 2 GiB), on the same machine in the same run: one untimed round each,
 # then RUNS (default 3) timed rounds, interleaved. Timed: from starting the restored cluster to
 # the end of recovery (to the end of the archive). Target: ratio drkit/pgBackRest <= 1.0.
 # drkit runs through its launcher (class-data sharing), as in pg-physical.sh.
 #
 #   bench/wal-fetch.sh
-#   SCALE=20 RUNS=1 PREFETCH=64 bench/wal-fetch.sh
+#   SCALE=20 RUNS=1 PREFETCH=64 BATCH=1 bench/wal-fetch.sh
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require java bc pgbackrest python3
@@ -19,8 +20,10 @@ pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -
 scale=${SCALE:-60}
 jobs=${JOBS:-2}
 prefetch=${PREFETCH:-32}
-# ASYNC=1: wal-fetch --async (a background drkit keeps the spool filled) instead of a batch per call
-async_flag=${ASYNC:+--async}
+# wal-fetch --async (a background drkit keeps the spool filled, as restore --prefetch-wal writes it);
+# BATCH=1: a batch per call that misses instead
+async_flag=--async
+[ -n "${BATCH:-}" ] && async_flag=
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(freeport)
 rport=$(freeport)

@@ -52,8 +52,11 @@ import org.slf4j.LoggerFactory;
  * up to {@link Builder#prefetch} segments and {@link Builder#queueMaxBytes} bytes. The
  * following requests find their segment in the spool, so a restore_command that first moves
  * {@code SPOOL/%f} to {@code %p} in the shell ({@link #restoreCommand}) serves them without
- * starting Java at all. A call returns only once its batch is in the spool: nothing keeps
- * running after it, so nothing races the shell's move.
+ * starting Java at all. A call returns only once its batch is in the spool, so nothing keeps
+ * running after it. With {@link Builder#background} a call returns as soon as its segment is
+ * at the target, and a {@link #fill} in a process of the host's that outlives the call keeps
+ * the spool filled while PostgreSQL replays; segments appear in the spool only by an atomic
+ * rename, so the shell's move never takes a partial one.
  *
  * <p>A spooled segment is complete under its name only: it is written under a temporary name,
  * read to the end through the repository's checksums, checked (cluster, segment size, its
