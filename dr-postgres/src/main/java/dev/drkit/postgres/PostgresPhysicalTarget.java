@@ -7,6 +7,7 @@ import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,7 +47,10 @@ import org.slf4j.LoggerFactory;
  * <p>Restore: into a new or empty directory ({@code to}; an existing one with force), then
  * {@code backup_label}, {@code recovery.signal}, the recovery settings (a
  * {@code restore_command} and {@code time}/{@code lsn}/{@code xid}/{@code target-name}/
- * {@code immediate}) and, last, {@code global/pg_control}.
+ * {@code immediate}) and, last, {@code global/pg_control}. With {@code wal-spool} the
+ * restore_command first moves a segment read ahead into that directory ({@link WalPrefetch})
+ * and runs {@code restore-command} (which must fill that spool) only for the others; the spool
+ * is created empty and private to the data directory's owner.
  */
 public final class PostgresPhysicalTarget implements BackupTarget {
     public static final String PG_CONTROL = "pg_control";
@@ -194,6 +198,14 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 ? dest.toAbsolutePath().resolveSibling(dest.getFileName() + ".drkit-wal")
                 : null;
         Settings recoveryOptions = o;
+        Path walSpool =
+                o.get("wal-spool").map(Path::of).map(Path::toAbsolutePath).orElse(null);
+        if (walSpool != null) {
+            // read-ahead: spooled segments are moved in the shell; the fetch command fills the spool
+            recoveryOptions = o.toBuilder()
+                    .set("restore-command", WalPrefetch.restoreCommand(walSpool, o.get("restore-command", "false")))
+                    .build();
+        }
         if (walStage != null) {
             // the fast path: WAL copied next to the cluster before recovery, fetched one by one only when missing
             String fetch = o.get("restore-command").orElse("false");
@@ -203,6 +215,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage);
+        if (walSpool != null) {
+            WalPrefetch.resetSpool(walSpool, dest);
+        }
         LOG.info(
                 "restored base backup {} into {}; start PostgreSQL there to recover ({})",
                 context.manifest().id(),
@@ -210,6 +225,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 String.join(", ", recovery));
         if (o.has("start")) {
             start(dest, o, String.valueOf(meta.getOrDefault("serverVersion", "")));
+            if (walSpool != null && "promote".equals(o.get("target-action", "promote"))) {
+                FileTrees.delete(walSpool); // recovery has finished: what is left was read past the target
+            }
         }
     }
 

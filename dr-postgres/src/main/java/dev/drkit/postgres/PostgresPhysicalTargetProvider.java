@@ -69,6 +69,10 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
                     .defaultValue("false")
                     .description("copy the archived WAL next to the restored directory before recovery")
                     .build(),
+            OptionSpec.builder("wal-spool", Type.PATH)
+                    .description("a directory the restore_command moves WAL read ahead from (WalPrefetch) "
+                            + "before it runs restore-command")
+                    .build(),
             OptionSpec.builder("time", Type.TIMESTAMP)
                     .description("recover to this time (point-in-time recovery)")
                     .build(),

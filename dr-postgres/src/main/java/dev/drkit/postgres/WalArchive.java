@@ -187,13 +187,18 @@ public final class WalArchive {
      * @return false when the archive does not hold it
      */
     public boolean fetch(String name, Path target, Path dataDir) throws IOException {
+        return fetch(name, target, dataDir, true);
+    }
+
+    /** {@link #fetch}, serving a streamed {@code .partial} under its segment name only when {@code orPartial}. */
+    boolean fetch(String name, Path target, Path dataDir, boolean orPartial) throws IOException {
         if (!isWalFileName(name)) {
             return false; // e.g. a .history of a timeline that never existed: PostgreSQL asks anyway
         }
         long systemId = systemIdentifier(dataDir);
         Optional<InputStream> stored = archive.open(path(systemId, name));
         boolean partial = false;
-        if (stored.isEmpty() && SEGMENT.matcher(name).matches()) {
+        if (stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()) {
             // the streamer's last, incomplete segment: served padded, so recovery replays what it holds
             stored = archive.open(path(systemId, name + ".partial"));
             partial = stored.isPresent();

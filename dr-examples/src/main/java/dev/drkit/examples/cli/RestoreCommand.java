@@ -159,6 +159,16 @@ final class RestoreCommand implements Callable<Integer> {
     boolean stageWal;
 
     @Option(
+            names = "--prefetch-wal",
+            paramLabel = "N",
+            arity = "0..1",
+            fallbackValue = "32",
+            description = "postgres: recover with wal-fetch --async reading N segments ahead (default 32) into "
+                    + "DIR.drkit-fetch next to the restored directory, which restore_command moves them from without "
+                    + "starting Java.")
+    Integer prefetchWal;
+
+    @Option(
             names = "--start",
             paramLabel = "BIN_DIR",
             arity = "0..1",
@@ -207,6 +217,8 @@ final class RestoreCommand implements Callable<Integer> {
             options.set("tablespace-" + t.substring(0, eq), t.substring(eq + 1));
         }
         OptionValues.set(options, "stage-wal", stageWal ? "true" : null);
+        Path walSpool = prefetchWal == null || to == null ? null : walSpool(Path.of(to));
+        OptionValues.set(options, "wal-spool", walSpool == null ? null : walSpool.toString());
         OptionValues.set(options, "start", start);
         OptionValues.set(options, "start-port", startPort == null ? null : startPort.toString());
         OptionValues.set(options, "time", time);
@@ -224,7 +236,7 @@ final class RestoreCommand implements Callable<Integer> {
             BackupManifest chosen = kit.manifest(selection.name, selection.id());
             if (restoreCommand == null && PostgresPhysicalTargetProvider.TYPE.equals(chosen.type())) {
                 // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit
-                OptionValues.set(options, "restore-command", walFetchCommand(global));
+                OptionValues.set(options, "restore-command", walFetchCommand(global, walSpool));
             }
             RestoreResult r = kit.restore(new RestoreRequest(
                     selection.name, chosen.id(), global.targetOptions(selection.name, options.build()), force));
@@ -247,7 +259,7 @@ final class RestoreCommand implements Callable<Integer> {
      * The restore_command that runs this very drkit (same Java, same jar) against the same
      * repository and keys: {@code 'JAVA' -jar 'JAR' --repo 'REPO' wal-fetch %f %p}.
      */
-    private String walFetchCommand(GlobalOptions global) {
+    private String walFetchCommand(GlobalOptions global, Path walSpool) {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         String repo = global.repository();
         if (repo == null) {
@@ -273,6 +285,10 @@ final class RestoreCommand implements Callable<Integer> {
         cmd.add("--repo");
         cmd.add(shellQuote(repo));
         cmd.add("wal-fetch");
+        if (walSpool != null) {
+            cmd.addAll(List.of(
+                    "--spool", shellQuote(walSpool.toString()), "--prefetch", prefetchWal.toString(), "--async"));
+        }
         decryption.secretKeys.forEach(k -> {
             cmd.add("--secret-key");
             cmd.add(shellQuote(k.toAbsolutePath().toString()));
@@ -284,6 +300,12 @@ final class RestoreCommand implements Callable<Integer> {
         cmd.add("%f");
         cmd.add("%p");
         return String.join(" ", cmd);
+    }
+
+    /** The read-ahead spool next to a restored data directory: {@code DIR.drkit-fetch}. */
+    private static Path walSpool(Path dataDir) {
+        Path abs = dataDir.toAbsolutePath().normalize();
+        return abs.resolveSibling(abs.getFileName() + ".drkit-fetch");
     }
 
     private static String shellQuote(String s) {

@@ -4,14 +4,18 @@ import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
+import dev.drkit.postgres.WalPrefetch;
 import dev.drkit.postgres.WalPushBatch;
 import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.FileArchive;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -165,6 +169,33 @@ final class WalCommands {
                 description = "The data directory being recovered (default: the current directory).")
         Path pgdata;
 
+        @Option(
+                names = "--spool",
+                paramLabel = "DIR",
+                description = "Read ahead: serve the segment from DIR when it holds it, else fetch it and the next "
+                        + "segments (--prefetch) into DIR, so restore_command = 'mv DIR/%%f \"%%p\" 2>/dev/null || "
+                        + "drkit ... wal-fetch --spool DIR %%f \"%%p\"' moves them without starting Java. "
+                        + "Private to one cluster's recovery; created owner-only.")
+        Path spool;
+
+        @Option(
+                names = "--prefetch",
+                paramLabel = "N",
+                description = "With --spool: segments to read ahead per fetch (default 32, at most 1 GiB).")
+        Integer prefetch;
+
+        @Option(names = "--jobs", paramLabel = "N", description = "With --spool: segments fetched at once (default 2).")
+        Integer jobs;
+
+        @Option(
+                names = "--async",
+                description = "With --spool: return as soon as the segment is at %%p and read ahead in a background "
+                        + "drkit process that keeps the spool filled while PostgreSQL replays.")
+        boolean async;
+
+        @Option(names = "--fill-from", hidden = true, paramLabel = "NAME")
+        String fillFrom;
+
         @Mixin
         DecryptionOptions decryption;
 
@@ -173,15 +204,67 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter err = spec.commandLine().getErr();
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
+            if (spool == null && (prefetch != null || jobs != null || async)) {
+                err.println("drkit: wal-fetch: --prefetch, --jobs and --async read ahead into a --spool DIR; give one");
+                err.flush();
+                return 2;
+            }
+            if ((prefetch != null && prefetch < 0) || (jobs != null && jobs < 1)) {
+                err.println("drkit: wal-fetch: --prefetch takes 0 or more segments, --jobs 1 or more");
+                err.flush();
+                return 2;
+            }
             try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
-                boolean found =
-                        new WalArchive(kit.archive(WalArchive.AREA)).fetch(name, dataDir.resolve(target), dataDir);
-                return found ? 0 : 1;
+                FileArchive archive = kit.archive(WalArchive.AREA);
+                if (spool == null) {
+                    return new WalArchive(archive).fetch(name, dataDir.resolve(target), dataDir) ? 0 : 1;
+                }
+                WalPrefetch.Builder b = WalPrefetch.builder(archive, dataDir.resolve(spool));
+                if (prefetch != null) {
+                    b.prefetch(prefetch);
+                }
+                if (jobs != null) {
+                    b.jobs(jobs);
+                }
+                if (fillFrom != null) {
+                    b.build().fill(fillFrom, dataDir);
+                    return 0;
+                }
+                Path spoolDir = dataDir.resolve(spool);
+                WalPrefetch.Result r = b.background(async ? from -> startFill(spoolDir, from) : null)
+                        .build()
+                        .fetch(name, dataDir.resolve(target), dataDir);
+                if (!global.quiet && global.verbosity() > 0) {
+                    err.println(name + (r.fromSpool() ? ": from the spool" : ": fetched") + ", " + r.prefetched()
+                            + " read ahead" + (r.endOfArchive() ? " (end of the archive)" : ""));
+                }
+                return r.found() ? 0 : 1;
             } catch (Exception e) {
                 err.println("drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(e.getMessage()));
                 err.flush();
                 return ERROR;
             }
+        }
+
+        /**
+         * Starts this very command line again with {@code --fill-from NAME}, detached: it keeps
+         * the spool filled after this call has returned to PostgreSQL.
+         */
+        private static void startFill(Path spool, String from) throws IOException {
+            ProcessHandle.Info self = ProcessHandle.current().info();
+            if (self.command().isEmpty() || self.arguments().isEmpty()) {
+                return; // no way to start it again: the segments are fetched by their own calls
+            }
+            List<String> cmd = new ArrayList<>();
+            cmd.add(self.command().get());
+            cmd.addAll(List.of(self.arguments().get()));
+            cmd.addAll(List.of("--fill-from", from));
+            new ProcessBuilder(cmd)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.appendTo(
+                            spool.resolve(WalPrefetch.FILL_LOG).toFile()))
+                    .start();
         }
     }
 

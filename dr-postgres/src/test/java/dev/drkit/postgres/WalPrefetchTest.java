@@ -1,0 +1,470 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.DrKit;
+import dev.drkit.spi.FileArchive;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Read-ahead of WAL into a spool, on synthetic 1 MiB segments in a real repository. */
+class WalPrefetchTest {
+    static final long SIZE = 1 << 20;
+    static final long SYSTEM_ID = 7_300_000_000_000_000_001L;
+
+    @TempDir
+    Path dir;
+
+    Path dataDir;
+    Path spool;
+    DrKit kit;
+    FileArchive archive;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        dataDir = clusterDir("data", SYSTEM_ID);
+        spool = dir.resolve("spool");
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+        archive = kit.archive(WalArchive.AREA);
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    private Path clusterDir(String name, long systemId) throws IOException {
+        Path d = Files.createDirectories(dir.resolve(name).resolve("global"));
+        Files.write(
+                d.resolve("pg_control"),
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(systemId)
+                        .array());
+        return d.getParent();
+    }
+
+    /** A segment's bytes: a long page header as PostgreSQL writes it, then bytes that differ per segment and seed. */
+    static byte[] segmentBytes(long timeline, long number, long systemId, int seed) {
+        byte[] b = new byte[(int) SIZE];
+        for (int i = 64; i < b.length; i++) {
+            b[i] = (byte) (i * 31 + number * 7 + seed);
+        }
+        ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        h.putShort(0, (short) 0xD110).putShort(2, (short) 0x0006).putInt(4, (int) timeline);
+        h.putLong(8, number * SIZE).putLong(24, systemId).putInt(32, (int) SIZE).putInt(36, 8192);
+        return b;
+    }
+
+    private String push(WalArchive wal, long timeline, long number, int seed) throws IOException {
+        String name = new WalSegment(timeline, number, SIZE).name();
+        Path f = Files.createDirectories(dir.resolve("out-" + seed)).resolve(name);
+        Files.write(f, segmentBytes(timeline, number, SYSTEM_ID, seed));
+        wal.push(f, dataDir);
+        return name;
+    }
+
+    private List<String> pushRange(long from, long to) throws IOException {
+        WalArchive wal = new WalArchive(archive);
+        return LongStream.rangeClosed(from, to)
+                .mapToObj(n -> {
+                    try {
+                        return push(wal, 1, n, 0);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                })
+                .toList();
+    }
+
+    private WalPrefetch prefetch(int segments) {
+        return WalPrefetch.builder(archive, spool).prefetch(segments).jobs(2).build();
+    }
+
+    private List<String> spooled() throws IOException {
+        try (Stream<Path> s = Files.list(spool)) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(WalSegment::isSegmentName)
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    @Test
+    void aMissFetchesTheSegmentAndReadsTheNextOnesAheadWhichFollowingCallsTakeFromTheSpool() throws Exception {
+        List<String> names = pushRange(1, 8);
+        WalPrefetch p = prefetch(3);
+
+        WalPrefetch.Result first = p.fetch(names.get(0), dir.resolve("RECOVERYXLOG"), dataDir);
+        assertThat(first.found()).isTrue();
+        assertThat(first.fromSpool()).isFalse();
+        assertThat(first.prefetched()).isEqualTo(3);
+        assertThat(Files.readAllBytes(dir.resolve("RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 1, SYSTEM_ID, 0));
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+        assertThat(Files.getPosixFilePermissions(spool)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+
+        WalPrefetch.Result second = p.fetch(names.get(1), dir.resolve("RECOVERYXLOG"), dataDir);
+        assertThat(second.fromSpool()).isTrue();
+        assertThat(Files.readAllBytes(dir.resolve("RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        assertThat(spooled()).containsExactly(names.get(2), names.get(3));
+
+        // the shell's mv took segment 3; the request for 4 drops everything before it
+        Files.delete(spool.resolve(names.get(2)));
+        assertThat(p.fetch(names.get(3), dir.resolve("RECOVERYXLOG"), dataDir).fromSpool())
+                .isTrue();
+        try (Stream<Path> s = Files.list(spool)) {
+            assertThat(s.map(f -> f.getFileName().toString())).containsOnly(".lock", ".drkit-spool");
+        }
+    }
+
+    @Test
+    void theEndOfTheArchiveEndsTheReadAheadQuietlyAndAMissingSegmentIsNotFound() throws Exception {
+        List<String> names = pushRange(1, 4);
+        WalPrefetch.Result r = prefetch(10).fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(r.found()).isTrue();
+        assertThat(r.prefetched()).isEqualTo(3);
+        assertThat(r.endOfArchive()).isTrue();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+        // what PostgreSQL asks for at the end, answered by the shell: the last segment again, the missing one, history
+        String fifth = new WalSegment(1, 5, SIZE).name();
+        try (Stream<Path> s = Files.list(spool)) {
+            assertThat(s.map(f -> f.getFileName().toString()))
+                    .contains(
+                            names.get(3) + ".again",
+                            fifth + ".missing",
+                            "00000001.history.missing",
+                            "00000002.history.missing");
+        }
+        assertThat(Files.readAllBytes(spool.resolve(names.get(3) + ".again")))
+                .isEqualTo(segmentBytes(1, 4, SYSTEM_ID, 0));
+
+        WalPrefetch.Result missing = prefetch(10).fetch(fifth, dir.resolve("y"), dataDir);
+        assertThat(missing.found()).isFalse();
+        assertThat(dir.resolve("y")).doesNotExist();
+    }
+
+    @Test
+    void theSpoolHoldsNoMoreThanItsByteBound() throws Exception {
+        List<String> names = pushRange(1, 8);
+        WalPrefetch p = WalPrefetch.builder(archive, spool)
+                .prefetch(10)
+                .queueMaxBytes(2 * SIZE)
+                .build();
+        assertThat(p.fetch(names.get(0), dir.resolve("x"), dataDir).prefetched())
+                .isEqualTo(2);
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2));
+        // a miss further on counts what the spool already holds
+        assertThat(p.fetch(names.get(2), dir.resolve("x"), dataDir).fromSpool()).isTrue();
+        Files.delete(dir.resolve("x"));
+        assertThat(p.fetch(names.get(3), dir.resolve("x"), dataDir).prefetched())
+                .isEqualTo(2);
+        assertThat(spooled()).containsExactly(names.get(4), names.get(5));
+    }
+
+    @Test
+    void theReadAheadCrossesTheLogBoundary() throws Exception {
+        WalArchive wal = new WalArchive(archive);
+        // 1 MiB segments: 4096 per 4 GiB log
+        String last = push(wal, 1, 4095, 0);
+        String next = push(wal, 1, 4096, 0);
+        assertThat(last).isEqualTo("000000010000000000000FFF");
+        assertThat(next).isEqualTo("000000010000000100000000");
+        assertThat(prefetch(4).fetch(last, dir.resolve("x"), dataDir).prefetched())
+                .isEqualTo(1);
+        assertThat(spooled()).containsExactly(next);
+    }
+
+    @Test
+    void aDamagedOrTruncatedSpooledSegmentIsNeverHandedOutButFetchedAgain() throws Exception {
+        List<String> names = pushRange(1, 5);
+        WalPrefetch p = prefetch(3);
+        p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        try (RandomAccessFile f =
+                new RandomAccessFile(spool.resolve(names.get(1)).toFile(), "rw")) {
+            f.seek(SIZE / 2);
+            int b = f.read();
+            f.seek(SIZE / 2);
+            f.write(b ^ 1); // one bit changed in the middle: the header still looks right
+        }
+        try (RandomAccessFile f =
+                new RandomAccessFile(spool.resolve(names.get(2)).toFile(), "rw")) {
+            f.setLength(SIZE - 8192);
+        }
+
+        WalPrefetch.Result flipped = p.fetch(names.get(1), dir.resolve("a"), dataDir);
+        assertThat(flipped.found()).isTrue();
+        assertThat(flipped.fromSpool()).isFalse();
+        assertThat(Files.readAllBytes(dir.resolve("a"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+
+        WalPrefetch.Result truncated = p.fetch(names.get(2), dir.resolve("b"), dataDir);
+        assertThat(truncated.fromSpool()).isFalse();
+        assertThat(Files.readAllBytes(dir.resolve("b"))).isEqualTo(segmentBytes(1, 3, SYSTEM_ID, 0));
+    }
+
+    @Test
+    void aSegmentDamagedInTheRepositoryIsLeftOutOfTheSpoolAndFailsItsOwnRequest() throws Exception {
+        List<String> names = pushRange(1, 4);
+        Path stored;
+        try (Stream<Path> s = Files.walk(dir.resolve("repo/wal"))) {
+            stored = s.filter(f -> f.getFileName().toString().equals(names.get(2) + ".zst"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        byte[] z = Files.readAllBytes(stored);
+        z[z.length / 2] ^= 1;
+        Files.write(stored, z);
+
+        WalPrefetch p = prefetch(3);
+        assertThat(p.fetch(names.get(0), dir.resolve("x"), dataDir).found()).isTrue();
+        assertThat(spooled()).doesNotContain(names.get(2)).contains(names.get(1));
+        assertThat(p.fetch(names.get(1), dir.resolve("x"), dataDir).fromSpool()).isTrue();
+        assertThatThrownBy(() -> p.fetch(names.get(2), dir.resolve("y"), dataDir))
+                .isInstanceOf(ChecksumMismatchException.class);
+        assertThat(dir.resolve("y")).doesNotExist();
+    }
+
+    @Test
+    void aSpoolLeftByAnotherRepositoryIsEmptiedBeforeAnythingInItIsServed() throws Exception {
+        List<String> names = pushRange(1, 4);
+        prefetch(3).fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(spooled()).contains(names.get(1));
+
+        // the same cluster's WAL under the same names with other bytes, in another repository
+        try (DrKit other =
+                DrKit.builder().repository(dir.resolve("repo-2").toString()).build()) {
+            FileArchive otherArchive = other.archive(WalArchive.AREA);
+            WalArchive wal = new WalArchive(otherArchive);
+            for (long n = 2; n <= 3; n++) {
+                String name = new WalSegment(1, n, SIZE).name();
+                Path f = Files.createDirectories(dir.resolve("other")).resolve(name);
+                Files.write(f, segmentBytes(1, n, SYSTEM_ID, 99));
+                wal.push(f, dataDir);
+            }
+            WalPrefetch.Result r = WalPrefetch.builder(otherArchive, spool)
+                    .prefetch(3)
+                    .build()
+                    .fetch(names.get(1), dir.resolve("y"), dataDir);
+            assertThat(r.fromSpool()).isFalse();
+            assertThat(Files.readAllBytes(dir.resolve("y"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 99));
+            assertThat(spooled()).containsExactly(names.get(2));
+        }
+    }
+
+    @Test
+    void aSpoolFilledForAnotherClusterIsEmptied() throws Exception {
+        List<String> names = pushRange(1, 3);
+        prefetch(3).fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(spooled()).isNotEmpty();
+        Path otherCluster = clusterDir("other-data", SYSTEM_ID + 1);
+        assertThat(prefetch(3)
+                        .fetch(names.get(1), dir.resolve("y"), otherCluster)
+                        .found())
+                .isFalse();
+        assertThat(spooled()).isEmpty();
+    }
+
+    @Test
+    void historyAndPartialFilesAreFetchedDirectlyWithoutReadAhead() throws Exception {
+        pushRange(1, 3);
+        Path history = Files.createDirectories(dir.resolve("h")).resolve("00000002.history");
+        Files.writeString(history, "1\t0/2000000\tno recovery target specified\n");
+        new WalArchive(archive).push(history, dataDir);
+        WalPrefetch.Result r = prefetch(3).fetch("00000002.history", dir.resolve("x"), dataDir);
+        assertThat(r.found()).isTrue();
+        assertThat(r.prefetched()).isZero();
+        assertThat(Files.readString(dir.resolve("x"))).startsWith("1\t0/2000000");
+        assertThat(spool).doesNotExist();
+        assertThat(prefetch(3)
+                        .fetch("00000003.history", dir.resolve("z"), dataDir)
+                        .found())
+                .isFalse();
+    }
+
+    @Test
+    void aStreamedPartialSegmentIsServedForItsOwnRequestButNeverSpooled() throws Exception {
+        List<String> names = pushRange(1, 2);
+        String third = new WalSegment(1, 3, SIZE).name();
+        Path partial = Files.createDirectories(dir.resolve("p")).resolve(third + ".partial");
+        Files.write(partial, Arrays.copyOf(segmentBytes(1, 3, SYSTEM_ID, 0), 8192));
+        new WalArchive(archive).push(partial, dataDir);
+
+        WalPrefetch p = prefetch(5);
+        WalPrefetch.Result r = p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(r.prefetched()).isEqualTo(1);
+        assertThat(spooled()).containsExactly(names.get(1));
+        assertThat(p.fetch(third, dir.resolve("y"), dataDir).fromSpool()).isFalse();
+        assertThat(Files.size(dir.resolve("y"))).isEqualTo(SIZE);
+    }
+
+    @Test
+    void theShellCommandMovesSpooledSegmentsAnswersMarkedEndsOnceAndRunsTheFetchOtherwise() throws Exception {
+        List<String> names = pushRange(1, 3);
+        prefetch(5).fetch(names.get(0), dir.resolve("x"), dataDir);
+        String command = WalPrefetch.restoreCommand(spool, "echo fetched %f >> calls; exit 7");
+        String fourth = new WalSegment(1, 4, SIZE).name();
+
+        assertThat(shell(command, names.get(1))).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        assertThat(shell(command, names.get(2))).isZero();
+        assertThat(shell(command, fourth)).isEqualTo(1); // the end, known to the read-ahead
+        assertThat(shell(command, fourth)).isEqualTo(1); // PostgreSQL asks twice
+        assertThat(shell(command, names.get(2))).isZero(); // read again
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(shell(command, "00000002.history")).isEqualTo(1);
+        assertThat(dir.resolve("calls")).doesNotExist();
+        assertThat(shell(command, names.get(2))).isEqualTo(7); // a third time: the fetch decides
+        // a marker older than a minute no longer answers
+        Files.setLastModifiedTime(
+                spool.resolve(fourth + ".missing"), FileTime.from(Instant.now().minusSeconds(61)));
+        assertThat(shell(command, fourth)).isEqualTo(7);
+        assertThat(Files.readString(dir.resolve("calls")))
+                .isEqualTo("fetched " + names.get(2) + "\nfetched " + fourth + "\n");
+    }
+
+    @Test
+    void aSegmentAskedForAgainReadsNothingAheadWhenTheSpoolHoldsWhatFollows() throws Exception {
+        List<String> names = pushRange(1, 6);
+        WalPrefetch p = prefetch(3);
+        p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        WalPrefetch.Result again = p.fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(again.found()).isTrue();
+        assertThat(again.prefetched()).isZero();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+    }
+
+    /** Runs a restore_command as PostgreSQL would, in {@code dir} as the data directory. */
+    private int shell(String command, String name) throws Exception {
+        Files.createDirectories(dir.resolve("pg_wal"));
+        Process p = new ProcessBuilder("sh", "-c", command.replace("%f", name).replace("%p", "pg_wal/RECOVERYXLOG"))
+                .directory(dir.toFile())
+                .inheritIO()
+                .start();
+        return p.waitFor();
+    }
+
+    @Test
+    void theFirstHistoryLookupStartsTheSpoolAtTheSegmentTheBackupLabelNames() throws Exception {
+        List<String> names = pushRange(1, 5);
+        Files.writeString(
+                dataDir.resolve("backup_label"),
+                "START WAL LOCATION: 0/200028 (file " + names.get(1) + ")\nCHECKPOINT LOCATION: 0/200060\n");
+        WalPrefetch p = prefetch(2);
+        assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
+                .isFalse();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
+        WalPrefetch.Result first = p.fetch(names.get(1), dir.resolve("x"), dataDir);
+        assertThat(first.fromSpool()).isTrue();
+        assertThat(Files.readAllBytes(dir.resolve("x"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        // only the recovery's first call does so
+        p.fetch("00000002.history", dir.resolve("h"), dataDir);
+        assertThat(spooled()).containsExactly(names.get(2), names.get(3));
+    }
+
+    @Test
+    void inTheBackgroundAFillKeepsTheSpoolFilledWhileRecoveryTakesFromItAndEndsAtTheEndOfTheArchive() throws Exception {
+        List<String> names = pushRange(1, 8);
+        List<String> started = new CopyOnWriteArrayList<>();
+        WalPrefetch foreground = WalPrefetch.builder(archive, spool)
+                .prefetch(3)
+                .background(started::add)
+                .build();
+        WalPrefetch.Result miss = foreground.fetch(names.get(0), dir.resolve("x"), dataDir);
+        assertThat(miss.found()).isTrue();
+        assertThat(miss.prefetched()).isZero();
+        assertThat(started).containsExactly(names.get(1));
+        assertThat(spooled()).isEmpty();
+
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(3)
+                .fillIdle(Duration.ofSeconds(30))
+                .build();
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> fill = thread.submit(() -> filler.fill(names.get(1), dataDir));
+            awaitSpooled(names.subList(1, 4));
+            assertThat(filler.fill(names.get(1), dataDir)).as("a second fill").isZero();
+            WalPrefetch.Result hit = foreground.fetch(names.get(1), dir.resolve("x"), dataDir);
+            assertThat(hit.fromSpool()).isTrue();
+            assertThat(started).as("none while one runs").hasSize(1);
+            // the shell takes the rest as recovery goes on; the fill tops the spool up to the end
+            for (int i = 2; i < 8; i++) {
+                awaitSpooled(List.of(names.get(i)));
+                assertThat(spooled().size()).isLessThanOrEqualTo(3);
+                Files.move(spool.resolve(names.get(i)), dir.resolve("y"), StandardCopyOption.REPLACE_EXISTING);
+            }
+            assertThat(fill.get(30, TimeUnit.SECONDS)).isEqualTo(7);
+            assertThat(spool.resolve(new WalSegment(1, 9, SIZE).name() + ".missing"))
+                    .exists();
+        } finally {
+            thread.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFillThatSeesNobodyTakeFromAFullSpoolEnds() throws Exception {
+        List<String> names = pushRange(1, 8);
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(2)
+                .fillIdle(Duration.ofMillis(300))
+                .build();
+        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(2);
+        assertThat(spooled()).containsExactly(names.get(0), names.get(1));
+    }
+
+    private void awaitSpooled(List<String> wanted) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!spooled().containsAll(wanted)) {
+            assertThat(System.nanoTime()).as("spooled " + wanted + " in time").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void inTheBackgroundTheFirstHistoryLookupStartsAFillAndSpoolsTheFirstSegmentsMeanwhile() throws Exception {
+        List<String> names = pushRange(1, 30);
+        Files.writeString(
+                dataDir.resolve("backup_label"),
+                "START WAL LOCATION: 0/100028 (file " + names.get(0) + ")\nCHECKPOINT LOCATION: 0/100060\n");
+        List<String> started = new CopyOnWriteArrayList<>();
+        WalPrefetch p = WalPrefetch.builder(archive, spool)
+                .prefetch(20)
+                .jobs(1)
+                .background(started::add)
+                .build();
+        assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
+                .isFalse();
+        assertThat(started).containsExactly(names.get(0));
+        // one job: 8 segments, then the fill goes on after them
+        assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 8));
+        WalPrefetch filler = WalPrefetch.builder(archive, spool)
+                .prefetch(20)
+                .fillIdle(Duration.ofMillis(300))
+                .build();
+        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(12);
+        assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 20));
+    }
+}
