@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ObjectExistsException;
+import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.DecryptionStage;
 import dev.drkit.spi.EncryptionStage;
@@ -129,6 +130,33 @@ class ArchiveAreaRaceTest {
 
         assertThat(writer.get(30, TimeUnit.SECONDS)).isEqualTo(PutResult.STORED);
         assertStored(area, SEGMENT);
+    }
+
+    @Test
+    void aWriterTakenOverWhileStillAliveGivesUpAndLeavesTheTakersRecordIntact() throws Exception {
+        StreamCodecs codecs = randomlyEncrypted();
+        ArchiveArea slow = ArchiveArea.of(repo, "wal", codecs);
+        ArchiveArea later = ArchiveArea.of(
+                repo, "wal", codecs, Duration.ofMinutes(5), Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6)));
+        storage.pauseBefore("wal/" + PATH + codecs.extension() + RepositoryLayout.SHA256_SUFFIX);
+
+        Future<PutResult> first = pool.submit(() -> put(slow, SEGMENT));
+        assertThat(storage.paused.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(put(later, SEGMENT)).isEqualTo(PutResult.STORED);
+        storage.resume.countDown();
+
+        assertThatThrownBy(() -> first.get(30, TimeUnit.SECONDS))
+                .cause()
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("another writer took it over")
+                .matches(e -> ((StorageException) e).retryable());
+        assertStored(slow, SEGMENT);
+        assertThat(slow.info(PATH).orElseThrow().storedName()).isEqualTo("000000010000000000000001.take1.zst.rnd");
+        assertThat(storage.list("wal/wal/1/"))
+                .extracting(ObjectInfo::key)
+                .as("the slow writer's object, referenced by no record, is gone")
+                .noneMatch(k -> k.equals("wal/" + PATH + codecs.extension()))
+                .noneMatch(k -> k.contains(".claim."));
     }
 
     /**
