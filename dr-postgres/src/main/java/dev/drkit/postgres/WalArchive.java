@@ -3,7 +3,6 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
-import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
 import java.io.InputStream;
@@ -134,27 +133,10 @@ public final class WalArchive {
                         + Long.toUnsignedString(systemId) + ")");
             }
         }
-        String path = path(systemId, name);
+        // a writer storing the same file at this moment (a base backup storing missing WAL, a
+        // parallel push) holds the archive's claim on it: the put waits for it and compares
         try (InputStream in = Files.newInputStream(file)) {
-            return archive.put(path, in, stored -> sameBytes(stored, file));
-        } catch (ObjectExistsException e) {
-            // another writer (a base backup storing missing WAL, a parallel push) stored it at the
-            // same moment: once its record is there, the put compares the bytes
-            awaitRecord(path);
-            try (InputStream in = Files.newInputStream(file)) {
-                return archive.put(path, in, stored -> sameBytes(stored, file));
-            }
-        }
-    }
-
-    private void awaitRecord(String path) throws IOException {
-        for (int i = 0; i < 100 && archive.info(path).isEmpty(); i++) {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for " + path, interrupted);
-            }
+            return archive.put(path(systemId, name), in, stored -> sameBytes(stored, file));
         }
     }
 

@@ -4,6 +4,8 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.ObjectExistsException;
+import dev.drkit.StorageException;
+import dev.drkit.internal.repo.PutClaim.Recorded;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.support.BackupIds;
@@ -11,12 +13,16 @@ import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A place in the repository for files that belong to no single backup, such as PostgreSQL WAL
@@ -25,24 +31,43 @@ import java.util.Set;
  * only once its info document ({@code <path>.info.json}: sizes, checksums, codec chain) is
  * written, last and create-if-absent: a reader never sees half a file, and a file can be
  * stored once only. Storing the same bytes again succeeds; storing other bytes under a stored
- * name fails.
+ * name fails. Writers racing to store one file take turns through a {@link PutClaim}: one
+ * stores it, the others wait for its record and compare, so a record always describes the
+ * object beside it, also where encryption makes each writer's stored bytes differ.
  */
 public final class ArchiveArea implements FileArchive {
+    private static final Logger LOG = LoggerFactory.getLogger(ArchiveArea.class);
     private static final String INFO_SUFFIX = ".info.json";
+    /** Marks the stored name of a file stored by a writer that took over an expired claim. */
+    private static final String TAKEOVER = ".take";
+
+    private static final Duration DEFAULT_CLAIM_TTL = Duration.ofMinutes(5);
 
     private final Repository repo;
     private final String area;
     private final StreamCodecs codecs;
+    private final Duration claimTtl;
+    private final Clock clock;
 
-    ArchiveArea(Repository repo, String area, StreamCodecs codecs) {
+    ArchiveArea(Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock) {
         this.repo = repo;
         this.area = area.endsWith("/") ? area : area + "/";
         this.codecs = codecs;
+        this.claimTtl = claimTtl;
+        this.clock = clock;
     }
 
     /** Opens an area (e.g. {@code wal}) of a repository, storing new files with the given codecs. */
     public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs) {
-        return new ArchiveArea(repo, area, codecs);
+        return of(repo, area, codecs, DEFAULT_CLAIM_TTL, Clock.systemUTC());
+    }
+
+    /**
+     * Opens an area whose writers take over another writer's claim on a file once it is older
+     * than {@code claimTtl} (the repository lock TTL), judged by {@code clock}.
+     */
+    public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock) {
+        return new ArchiveArea(repo, area, codecs, claimTtl, clock);
     }
 
     /** Where the area lives, for messages. */
@@ -62,36 +87,92 @@ public final class ArchiveArea implements FileArchive {
     public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
         repo.initialise();
         String infoKey = area + path + INFO_SUFFIX;
-        if (repo.storage().stat(infoKey).isPresent()) {
+        Recorded recorded = () -> repo.storage().stat(infoKey).isPresent();
+        if (recorded.exists()) {
             return alreadyStored(path, same);
         }
+        Optional<PutClaim> claim = PutClaim.acquire(repo.storage(), infoKey, claimTtl, clock, recorded, area + path);
+        if (claim.isEmpty()) {
+            return alreadyStored(path, same); // another writer stored it meanwhile
+        }
+        try {
+            return putClaimed(path, infoKey, raw, same, claim.get());
+        } finally {
+            claim.get().release();
+        }
+    }
+
+    /** Stores the file as the only writer of {@code path}, unless the claim is lost on the way. */
+    private PutResult putClaimed(String path, String infoKey, InputStream raw, SameContent same, PutClaim claim)
+            throws IOException {
         int slash = path.lastIndexOf('/');
         String prefix = area + path.substring(0, slash + 1);
-        String name = path.substring(slash + 1);
-        removeLeftovers(prefix + name + codecs.extension());
+        String name = BackupIds.checkArtifactName(path.substring(slash + 1));
+        // a previous holder that may be alive could still commit the canonical object: keep clear of it
+        String storedBase = claim.previousHolderMayWrite() ? name + TAKEOVER + claim.generation() : name;
+        String storedKey = prefix + storedBase + codecs.extension();
+        removeLeftovers(storedKey);
         if (repo.storage().stat(infoKey + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
             repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX); // left by an interrupted put
         }
-        ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, BackupIds.checkArtifactName(name), codecs, null);
+        ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, name, storedBase, codecs, null);
+        boolean keepObject = false;
         try {
-            raw.transferTo(w);
-            w.close();
-        } catch (IOException | RuntimeException e) {
-            w.abort();
-            throw e;
+            try {
+                raw.transferTo(w);
+                w.close();
+            } catch (IOException | RuntimeException e) {
+                w.abort();
+                throw e;
+            }
+            if (!claim.stillHeld()) {
+                throw new StorageException(
+                        "storing " + path + " in " + describe() + " took longer than the repository lock TTL ("
+                                + "DrKitConfig lockTtl) and another writer took it over; retry, or raise lockTtl",
+                        null,
+                        true);
+            }
+            byte[] info = Json.write(w.info());
+            byte[] checksum = ManifestCodec.checksumFile(info, name + INFO_SUFFIX);
+            // the record's checksum first: the record is what makes the file exist
+            if (!repo.storage().createIfAbsent(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum, repo.retainUntil())
+                    && !Arrays.equals(checksum, repo.readOptional(infoKey + ManifestCodec.CHECKSUM_SUFFIX))) {
+                throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
+                        + "with other content; two clusters may be archiving into one place");
+            }
+            if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
+                // a taken-over holder finished first; its record names an object other than ours
+                keepObject = !info(path)
+                        .map(i -> !i.storedName().equals(w.info().storedName()))
+                        .orElse(true);
+                return alreadyStored(path, same);
+            }
+            keepObject = true;
+        } finally {
+            if (!keepObject) {
+                removeQuietly(storedKey); // unreferenced: only this holder wrote under this name
+            }
         }
-        byte[] info = Json.write(w.info());
-        byte[] checksum = ManifestCodec.checksumFile(info, name + INFO_SUFFIX);
-        // the record's checksum first: the record is what makes the file exist
-        if (!repo.storage().createIfAbsent(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum, repo.retainUntil())
-                && !Arrays.equals(checksum, repo.readOptional(infoKey + ManifestCodec.CHECKSUM_SUFFIX))) {
-            throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer with "
-                    + "other content; two clusters may be archiving into one place");
-        }
-        if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
-            return alreadyStored(path, same); // another writer finished first
+        // objects of writers that were taken over are referenced by no record
+        for (long g = 0; g < claim.generation(); g++) {
+            String theirs = prefix + (g == 0 ? name : name + TAKEOVER + g) + codecs.extension();
+            if (!theirs.equals(storedKey)) {
+                removeQuietly(theirs);
+            }
         }
         return PutResult.STORED;
+    }
+
+    private void removeQuietly(String key) {
+        try {
+            removeLeftovers(key);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn(
+                    "removing unreferenced {} from {} failed; a repository check names it: {}",
+                    key,
+                    repo.describe(),
+                    e.getMessage());
+        }
     }
 
     /** Compares the stored bytes with the caller's through {@code same}. */

@@ -69,7 +69,19 @@ public final class ArtifactWriter extends OutputStream {
     static ArtifactWriter openAt(
             Repository repo, String prefix, String name, StreamCodecs codecs, HashingOutputStream.ByteCounter counter)
             throws IOException {
-        String storedName = name + codecs.extension();
+        return openAt(repo, prefix, name, name, codecs, counter);
+    }
+
+    /** An artifact {@code name} stored as {@code prefix + storedBase + extension}. */
+    static ArtifactWriter openAt(
+            Repository repo,
+            String prefix,
+            String name,
+            String storedBase,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        String storedName = storedBase + codecs.extension();
         String key = prefix + storedName;
         Instant retainUntil = repo.retainUntil();
         ObjectUpload upload = repo.storage().create(key, retainUntil);
