@@ -229,10 +229,7 @@ public final class DrScheduler implements AutoCloseable {
     }
 
     private void checkObjectives() {
-        Map<String, Objectives> objectives = new LinkedHashMap<>();
-        setup.targets().values().stream()
-                .filter(t -> t.objectives() != null)
-                .forEach(t -> objectives.put(t.name(), t.objectives()));
+        Map<String, Objectives> objectives = setup.targetObjectives();
         if (objectives.isEmpty()) {
             return;
         }

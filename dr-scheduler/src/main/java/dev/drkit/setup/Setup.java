@@ -8,6 +8,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.retention.GfsRetentionPolicy;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,6 +94,13 @@ public record Setup(
      * @param options the verifiers' options (e.g. {@code validate} queries, {@code server-bin-dir})
      */
     public record Verify(String schedule, String level, Settings options) {}
+
+    /** Per target name, the target's objectives, for {@code DrKit.status}; targets without any are left out. */
+    public Map<String, Objectives> targetObjectives() {
+        Map<String, Objectives> out = new LinkedHashMap<>();
+        targets.values().stream().filter(t -> t.objectives() != null).forEach(t -> out.put(t.name(), t.objectives()));
+        return out;
+    }
 
     /**
      * The named target.

@@ -3,7 +3,6 @@ package dev.drkit.spring;
 import dev.drkit.Objectives;
 import dev.drkit.setup.Setup;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -33,11 +32,7 @@ public final class DrkitSetup {
 
     /** Per target name, its objectives (targets without any are left out). */
     public Map<String, Objectives> objectives() {
-        Map<String, Objectives> out = new LinkedHashMap<>();
-        setup.targets().values().stream()
-                .filter(t -> t.objectives() != null)
-                .forEach(t -> out.put(t.name(), t.objectives()));
-        return out;
+        return setup.targetObjectives();
     }
 
     /** Whether the scheduler runs the setup's schedules in this application ({@code drkit.scheduler.enabled}). */

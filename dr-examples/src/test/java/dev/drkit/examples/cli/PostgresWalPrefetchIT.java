@@ -1,18 +1,17 @@
 package dev.drkit.examples.cli;
 
+import static dev.drkit.examples.cli.PostgresCliRuns.chownToPostgres;
+import static dev.drkit.examples.cli.PostgresCliRuns.java;
+import static dev.drkit.examples.cli.PostgresCliRuns.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * database host.
  */
 class PostgresWalPrefetchIT {
-    static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+    static final boolean ROOT = PostgresCliRuns.ROOT;
     static final int SEGMENTS = 36;
 
     Path work;
@@ -207,41 +206,9 @@ class PostgresWalPrefetchIT {
         return java;
     }
 
-    private static String java() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    private static void chownToPostgres(Path path) throws IOException, InterruptedException {
-        if (ROOT) {
-            Process p = new ProcessBuilder("chown", "-R", "postgres:postgres", path.toString())
-                    .inheritIO()
-                    .start();
-            assertThat(p.waitFor()).isZero();
-        }
-    }
-
     /** Runs the jar as the cluster's owner. */
     private CliProcess.Result drkit(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        if (ROOT) {
-            cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
-        }
-        cmd.addAll(List.of(java(), "-jar", jar.toString(), "--repo", repo.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        return new CliProcess.Result(p.exitValue(), out, err);
-    }
-
-    private static String text(PostgresServer pg, String sql) throws Exception {
-        try (Connection c = pg.connect("postgres");
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
+        return PostgresCliRuns.drkitAsOwner(jar, repo, work, args);
     }
 
     /** Switches WAL and waits until the archiver has stored the segment it closed. */

@@ -1,5 +1,8 @@
 package dev.drkit.examples.cli;
 
+import static dev.drkit.examples.cli.PostgresCliRuns.chownToPostgres;
+import static dev.drkit.examples.cli.PostgresCliRuns.java;
+import static dev.drkit.examples.cli.PostgresCliRuns.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.DrKit;
@@ -12,9 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * next call stores.
  */
 class WalPushAsyncIT {
-    static final boolean ROOT = "root".equals(System.getProperty("user.name"));
+    static final boolean ROOT = PostgresCliRuns.ROOT;
     static final long GIB = 1L << 30;
 
     Path work;
@@ -77,10 +77,6 @@ class WalPushAsyncIT {
                 Thread.sleep(200);
             }
         }
-    }
-
-    private String java() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     @Test
@@ -329,36 +325,8 @@ class WalPushAsyncIT {
         }
     }
 
-    private static String text(PostgresServer pg, String sql) throws Exception {
-        try (Connection c = pg.connect("postgres");
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    private static void chownToPostgres(Path dir) throws IOException, InterruptedException {
-        if (ROOT) {
-            Process p = new ProcessBuilder("chown", "-R", "postgres:postgres", dir.toString())
-                    .inheritIO()
-                    .start();
-            assertThat(p.waitFor()).isZero();
-        }
-    }
-
     /** Runs the jar as the cluster's owner. */
     private CliProcess.Result drkit(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        if (ROOT) {
-            cmd.addAll(List.of("runuser", "-u", "postgres", "--"));
-        }
-        cmd.addAll(List.of(java(), "-jar", jar.toString(), "--repo", repo.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
-        return new CliProcess.Result(p.exitValue(), out, err);
+        return PostgresCliRuns.drkitAsOwner(jar, repo, work, args);
     }
 }
