@@ -33,6 +33,20 @@ sample_data() {
   echo "$data"
 }
 
+# drkit_cli: the command that runs the CLI as a deployment would, through its launcher
+# dr-examples/bin/drkit (a class-data-sharing archive per command, made in the untimed warm-up
+# round, in a cache of this run); LAUNCHER=plain runs `java -jar` instead. DRKIT_JAVA_OPTS
+# reaches the JVM either way.
+drkit_cli() {
+  if [ "${LAUNCHER:-cds}" = plain ]; then
+    # shellcheck disable=SC2086
+    java ${DRKIT_JAVA_OPTS:-} -jar "$jar" "$@"
+  else
+    mkdir -p "$work/cache"
+    XDG_CACHE_HOME="$work/cache" DRKIT_JAR="$jar" "$here/dr-examples/bin/drkit" "$@"
+  fi
+}
+
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -2,11 +2,13 @@
 # Benchmark: `drkit backup postgres-logical` against `pg_dump -Fc -Z0 | zstd -3 > file` on the
 # same ~1 GB database (pgbench scale 30 plus a 1.5M-row table with text and jsonb), in the same
 # run, median of 3 each, interleaved, after a warm-up round of both. Target ratio
-# drkit/reference <= 1.05.
+# drkit/reference <= 1.05. drkit runs through its launcher dr-examples/bin/drkit (class-data
+# sharing, archived in the warm-up round) as a deployment would; LAUNCHER=plain runs `java -jar`.
 # Starts its own PostgreSQL cluster on a free port (as the postgres user when run as root).
 #
 #   bench/pg-logical.sh
 #   SCALE=10 ROWS=500000 RUNS=5 bench/pg-logical.sh
+#   LAUNCHER=plain bench/pg-logical.sh
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require java bc zstd
@@ -46,7 +48,7 @@ run_ref() {
 run_drkit() {
   rm -rf "$work/repo"
   local t0; t0=$(now)
-  java -jar "$jar" -q --repo "$work/repo" backup postgres-logical --name bench \
+  drkit_cli -q --repo "$work/repo" backup postgres-logical --name bench \
     --url "jdbc:postgresql://127.0.0.1:$port/bench" --user postgres --bin-dir "$pgbin" >/dev/null
   local t1; t1=$(now)
   dk_size=$(find "$work/repo/backups" -name 'database.dump.zst' -printf '%s\n')

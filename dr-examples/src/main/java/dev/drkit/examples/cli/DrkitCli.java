@@ -26,8 +26,10 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         scope = CommandLine.ScopeType.INHERIT,
         versionProvider = DrkitCli.Version.class,
-        description = "Backup, restore, verification and retention for files, databases and buckets.",
-        subcommands = {
+        description = "Backup, restore, verification and retention for files, databases and buckets.")
+public final class DrkitCli {
+    /** The commands, in the order the usage help lists them. */
+    private static final List<Class<?>> COMMANDS = List.of(
             InitCommand.class,
             BackupCommand.class,
             ListCommand.class,
@@ -45,9 +47,8 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             StatusCommand.class,
             TargetsCommand.class,
-            CommandLine.HelpCommand.class
-        })
-public final class DrkitCli {
+            CommandLine.HelpCommand.class);
+
     static final int FAILED = 1;
     static final int USAGE = CommandLine.ExitCode.USAGE;
     private static final Set<DrException.ErrorCode> USAGE_ERRORS =
@@ -81,9 +82,66 @@ public final class DrkitCli {
     /** Runs the CLI and returns its exit code (for tests and embedding). */
     public static int run(String... args) {
         configureLogging(args);
-        CommandLine cli = new CommandLine(new DrkitCli());
+        CommandLine cli = commandLine(args);
         cli.setExecutionExceptionHandler(DrkitCli::onFailure);
         return cli.execute(args);
+    }
+
+    /** The whole command line, every command included (for usage help and tests). */
+    static CommandLine commandLine() {
+        return withCommands(new CommandLine(new DrkitCli()), null);
+    }
+
+    /**
+     * The command line for these arguments. picocli builds the model of every command it is
+     * given up front (about a seventh of a second of CPU at each start, much of it in picocli's
+     * own classes, which class-data sharing cannot keep: they are Java 5 class files); when the
+     * arguments name one command, only that one is built. Usage help, {@code help}, and a name that is no command get all of them, so that
+     * the listing and picocli's suggestions stay complete.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine cli = new CommandLine(new DrkitCli());
+        return withCommands(cli, commandNamed(cli.getCommandSpec(), args));
+    }
+
+    private static CommandLine withCommands(CommandLine cli, Class<?> only) {
+        for (Class<?> command : COMMANDS) {
+            if (only == null || only == command) {
+                cli.addSubcommand(command);
+            }
+        }
+        return cli;
+    }
+
+    /** The command the arguments name, or null when that is not one command (or help is asked). */
+    private static Class<?> commandNamed(CommandLine.Model.CommandSpec top, String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--")) {
+                return null;
+            }
+            if (arg.startsWith("-")) {
+                CommandLine.Model.OptionSpec option = top.findOption(arg);
+                if (option == null) {
+                    if (!arg.contains("=") && !arg.matches("-[qv]+")) {
+                        return null; // not a top-level option: let picocli say what it is
+                    }
+                } else if (option.usageHelp() || option.versionHelp()) {
+                    return null;
+                } else if (option.arity().max() > 0) {
+                    i++; // its value
+                }
+                continue;
+            }
+            for (Class<?> command : COMMANDS) {
+                if (command != CommandLine.HelpCommand.class
+                        && command.getAnnotation(Command.class).name().equals(arg)) {
+                    return command;
+                }
+            }
+            return null;
+        }
+        return null;
     }
 
     /**

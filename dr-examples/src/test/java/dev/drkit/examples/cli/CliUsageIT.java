@@ -37,7 +37,7 @@ class CliUsageIT {
                 .isEmpty();
         assertThat(out).contains("The WAL file name (%f).").doesNotContain("%%");
         List<String> commands = new ArrayList<>();
-        collect(new CommandLine(new DrkitCli()), commands);
+        collect(DrkitCli.commandLine(), commands);
         assertThat(commands).hasSizeGreaterThan(20);
         for (String c : commands) {
             assertThat(out).contains("Usage: " + c + " ");

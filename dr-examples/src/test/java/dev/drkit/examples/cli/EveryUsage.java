@@ -10,7 +10,7 @@ final class EveryUsage {
     private EveryUsage() {}
 
     public static void main(String[] args) {
-        print(new CommandLine(new DrkitCli()));
+        print(DrkitCli.commandLine());
     }
 
     private static void print(CommandLine command) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,49 @@ class LauncherIT {
         }
         assertThat(run(cache, Map.of(), List.of("--repo", work.resolve("repo").toString(), "list")))
                 .contains("config");
+    }
+
+    @Test
+    void aCacheDirectoryOthersCanWriteIsNeitherUsedNorWritten() throws Exception {
+        Path cache = work.resolve("cache");
+        Path dir = Files.createDirectories(cache.resolve("drkit"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        // a planted archive would be mapped as code: the launcher must not even look at it
+        Path planted = dir.resolve("planted.jsa");
+        Files.writeString(planted, "not an archive");
+
+        String out = run(cache, Map.of(), List.of("--repo", work.resolve("repo").toString(), "init"));
+
+        assertThat(out).contains("repository");
+        try (Stream<Path> s = Files.list(dir)) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("planted.jsa");
+        }
+    }
+
+    @Test
+    void aDamagedArchiveIsIgnoredAndTheCommandRunsWithCleanOutput() throws Exception {
+        Path cache = work.resolve("cache");
+        List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
+        assertThat(run(cache, Map.of(), init).strip()).startsWith("repository ");
+        Path archive;
+        try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
+            archive = s.filter(p -> p.toString().endsWith("-init.jsa"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        assertThat(Files.getPosixFilePermissions(cache.resolve("drkit")))
+                .isEqualTo(PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(archive, PosixFilePermissions.fromString("rw-------"));
+        Files.write(archive, new byte[4096]); // truncated to zeros: no valid header
+
+        String again =
+                run(cache, Map.of(), List.of("--repo", work.resolve("repo2").toString(), "init"));
+
+        assertThat(again.strip().lines().toList())
+                .as("one line, no JVM warning about the archive")
+                .singleElement()
+                .asString()
+                .matches("repository \\S+ at .*repo2.*");
     }
 
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {

@@ -16,7 +16,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /**
  * The library speaks to hosts: no string in the main code of the library modules names a CLI
@@ -113,7 +112,7 @@ class LibraryMessagesTest {
 
     @Test
     void noLibraryStringNamesADrkitCommand() {
-        Set<String> commands = new CommandLine(new DrkitCli()).getSubcommands().keySet();
+        Set<String> commands = DrkitCli.commandLine().getSubcommands().keySet();
         assertThat(commands).contains("list", "restore", "wal-push");
         Pattern command = Pattern.compile("\\bdrkit (?:"
                 + String.join("|", commands.stream().map(Pattern::quote).toList()) + ")\\b");

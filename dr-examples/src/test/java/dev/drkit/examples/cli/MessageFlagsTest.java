@@ -139,7 +139,7 @@ class MessageFlagsTest {
     void everyFlagAndCommandItNamesExists() {
         Set<String> options = new HashSet<>();
         Set<String> commands = new HashSet<>();
-        collect(new picocli.CommandLine(new DrkitCli()), options, commands);
+        collect(DrkitCli.commandLine(), options, commands);
         List<String> named = new ArrayList<>(MessageFlags.apiTerms().values());
         MessageFlags.mappedKeys().forEach(k -> named.add(MessageFlags.flag(k).orElseThrow()));
         named.add(MessageFlags.flag("tablespace-16385").orElseThrow());
