@@ -96,6 +96,16 @@ class LauncherIT {
                 .matches("repository \\S+ at .*repo2.*");
     }
 
+    @Test
+    void aCollectorNamedInTheJavaOptionsReplacesTheLaunchersDefault() throws Exception {
+        // two collectors on one command line would stop the JVM before drkit starts
+        List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
+        assertThat(run(work.resolve("cache"), Map.of("DRKIT_JAVA_OPTS", "-XX:+UseParallelGC"), init))
+                .startsWith("repository ");
+        assertThat(run(work.resolve("cache"), Map.of("JDK_JAVA_OPTIONS", "-XX:+UseG1GC"), List.of("--version")))
+                .startsWith("drkit ");
+    }
+
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(args);
