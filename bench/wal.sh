@@ -9,7 +9,8 @@
 # Also prints each round's archive lag (from the end of pgbench to the last segment archived) and the load.
 # drkit runs through its launcher dr-examples/bin/drkit (class-data sharing) as a deployment would;
 # LAUNCHER=plain runs `java -jar` instead; DRKIT_JAVA_OPTS reaches the launcher (e.g.
-# -XX:TieredStopAtLevel=1). Everything runs as the postgres user when started as root.
+# -XX:TieredStopAtLevel=1); PUSH_OPTS reaches drkit's wal-push (e.g. --linger 400).
+# Everything runs as the postgres user when started as root.
 #
 #   bench/wal.sh
 #   SCALE=60 RUNS=5 JOBS=2 bench/wal.sh
@@ -49,7 +50,7 @@ pg1-port=$port
 pg1-socket-path=$work/pg
 EOF
 pgbr_archive="env PGBACKREST_CONFIG=$work/pgbackrest.conf pgbackrest --stanza=bench archive-push %p"
-dk_archive="test -f $work/drkit-spool/%f.ok || $drkit_cmd -q --repo $work/drkit-repo wal-push --spool $work/drkit-spool --jobs $jobs %p"
+dk_archive="test -f $work/drkit-spool/%f.ok || $drkit_cmd -q --repo $work/drkit-repo wal-push --spool $work/drkit-spool --jobs $jobs ${PUSH_OPTS:-} %p"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$work"
 
 as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
