@@ -56,6 +56,10 @@ public final class WalPushBatch {
     public static final Duration DEFAULT_LINGER = Duration.ZERO;
 
     private static final long LINGER_POLL_MILLIS = 20;
+
+    /** With {@link Builder#lingerWhileWriting}: how long no WAL written ends a call's wait. */
+    static final long WRITING_QUIET_MILLIS = 150;
+
     private static final Logger LOG = LoggerFactory.getLogger(WalPushBatch.class);
 
     private final WalArchive wal;
@@ -64,6 +68,7 @@ public final class WalPushBatch {
     private final int queueSize;
     private final int jobs;
     private final long lingerNanos;
+    private final boolean lingerWhileWriting;
     private final Consumer<WalSpool.Failure> failureReporter;
 
     private WalPushBatch(Builder b, WalSpool spool) {
@@ -73,6 +78,7 @@ public final class WalPushBatch {
         this.queueSize = b.queueSize;
         this.jobs = b.jobs;
         this.lingerNanos = b.linger.toNanos();
+        this.lingerWhileWriting = b.lingerWhileWriting;
         this.failureReporter = b.failureReporter;
     }
 
@@ -182,7 +188,11 @@ public final class WalPushBatch {
                     if (active == 0) {
                         long now = System.nanoTime();
                         idleSince = idleSince == 0 ? now : idleSince;
-                        if (now - idleSince >= lingerNanos || taken.size() >= queueSize) {
+                        if (now - idleSince >= lingerNanos
+                                || taken.size() >= queueSize
+                                || (lingerWhileWriting
+                                        && now - idleSince >= WRITING_QUIET_MILLIS * 1_000_000
+                                        && !walWrittenRecently())) {
                             notifyAll();
                             return null;
                         }
@@ -194,6 +204,41 @@ public final class WalPushBatch {
                     Thread.currentThread().interrupt();
                     return null;
                 }
+            }
+        }
+
+        /**
+         * Whether PostgreSQL wrote WAL within {@link #WRITING_QUIET_MILLIS}: to the segment it
+         * fills now, the first one after those taken (recycled segments further on keep old
+         * times). No answer counts as no.
+         */
+        private boolean walWrittenRecently() {
+            String last = taken.stream()
+                    .filter(WalSegment::isSegmentName)
+                    .max(Comparator.naturalOrder())
+                    .orElse(null);
+            if (last == null) {
+                return false;
+            }
+            List<String> after = new ArrayList<>();
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(dataDir.resolve("pg_wal"))) {
+                for (Path f : files) {
+                    String n = f.getFileName().toString();
+                    if (WalSegment.isSegmentName(n) && n.compareTo(last) > 0) {
+                        after.add(n);
+                    }
+                }
+                after.sort(Comparator.naturalOrder());
+                long newest = 0;
+                for (String n : after.subList(0, Math.min(2, after.size()))) {
+                    newest = Math.max(
+                            newest,
+                            Files.getLastModifiedTime(dataDir.resolve("pg_wal").resolve(n), LinkOption.NOFOLLOW_LINKS)
+                                    .toMillis());
+                }
+                return System.currentTimeMillis() - newest < WRITING_QUIET_MILLIS;
+            } catch (IOException | RuntimeException e) {
+                return false;
             }
         }
 
@@ -309,6 +354,7 @@ public final class WalPushBatch {
         private int queueSize = DEFAULT_QUEUE_SIZE;
         private int jobs = DEFAULT_JOBS;
         private Duration linger = DEFAULT_LINGER;
+        private boolean lingerWhileWriting;
         private Consumer<WalSpool.Failure> failureReporter =
                 f -> LOG.warn("an earlier push of {} failed: {}", f.name(), f.message());
 
@@ -360,6 +406,17 @@ public final class WalPushBatch {
                 throw new ConfigException("WalPushBatch's linger must be 0 to 60 seconds, not " + linger);
             }
             this.linger = linger;
+            return this;
+        }
+
+        /**
+         * Whether a lingering call stops waiting as soon as PostgreSQL has written no WAL for a
+         * moment (150 ms), instead of waiting out the whole {@link #linger}: with a long linger,
+         * one call then follows a write burst segment by segment (no new start per segment) and
+         * still returns promptly once the burst ends. Default false.
+         */
+        public Builder lingerWhileWriting(boolean lingerWhileWriting) {
+            this.lingerWhileWriting = lingerWhileWriting;
             return this;
         }
 

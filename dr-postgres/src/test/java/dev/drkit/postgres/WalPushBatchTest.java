@@ -15,6 +15,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -160,6 +162,66 @@ class WalPushBatchTest {
         later.join();
         assertThat(r.pushed()).containsExactly(seg(1), seg(2));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aCallLingeringWhileWritingFollowsTheSegmentBeingWrittenAndReturnsOnceWritingStops() throws Exception {
+        ready(seg(1));
+        Path current = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "being written");
+        WalPushBatch b = WalPushBatch.builder()
+                .archive(new WalArchive(archive))
+                .dataDirectory(data)
+                .spool(spoolDir)
+                .linger(Duration.ofSeconds(30))
+                .lingerWhileWriting(true)
+                .build();
+        Thread postgres = new Thread(() -> {
+            try {
+                while (archive.puts.get() == 0) {
+                    Thread.sleep(5);
+                }
+                for (int i = 0; i < 20; i++) { // about 0.8 s of writes into segment 2, then it is complete
+                    Files.writeString(current, "more", StandardOpenOption.APPEND);
+                    Thread.sleep(40);
+                }
+                Files.createFile(data.resolve("pg_wal/archive_status").resolve(seg(2) + ".ready"));
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        postgres.start();
+        long t0 = System.nanoTime();
+
+        WalPushBatch.Result r = b.push(data.resolve("pg_wal").resolve(seg(1)));
+
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        postgres.join();
+        assertThat(r.pushed())
+                .as("the segment written while the call waited is taken by the same call")
+                .containsExactly(seg(1), seg(2));
+        assertThat(took)
+                .as("returns soon after the writes stop, not after the 30 s linger")
+                .isBetween(Duration.ofMillis(700), Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aCallLingeringWhileWritingReturnsPromptlyWhenNothingIsWritten() throws Exception {
+        ready(seg(1));
+        Path idle = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "not written any more");
+        Files.setLastModifiedTime(idle, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        WalPushBatch b = WalPushBatch.builder()
+                .archive(new WalArchive(archive))
+                .dataDirectory(data)
+                .spool(spoolDir)
+                .linger(Duration.ofSeconds(30))
+                .lingerWhileWriting(true)
+                .build();
+        long t0 = System.nanoTime();
+
+        WalPushBatch.Result r = b.push(data.resolve("pg_wal").resolve(seg(1)));
+
+        assertThat(r.pushed()).containsExactly(seg(1));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
     }
 
     @Test

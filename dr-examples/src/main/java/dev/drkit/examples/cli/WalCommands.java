@@ -81,6 +81,13 @@ final class WalCommands {
                         + "more ready before exiting (default 0; PostgreSQL's archiver waits meanwhile).")
         Long lingerMillis;
 
+        @Option(
+                names = "--linger-while-writing",
+                description =
+                        "With --linger: stop waiting as soon as PostgreSQL has written no WAL for 150 ms, so that "
+                                + "a long --linger follows a write burst in one call and still returns when it ends.")
+        boolean lingerWhileWriting;
+
         @Mixin
         EncryptionOptions encryption;
 
@@ -90,8 +97,9 @@ final class WalCommands {
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
             if (spoolDir == null) {
-                if (queue != null || jobs != null || lingerMillis != null) {
-                    throw new ParameterException(spec.commandLine(), "--queue, --jobs and --linger need --spool");
+                if (queue != null || jobs != null || lingerMillis != null || lingerWhileWriting) {
+                    throw new ParameterException(
+                            spec.commandLine(), "--queue, --jobs, --linger and --linger-while-writing need --spool");
                 }
                 return pushOne(global, dataDir, wal);
             }
@@ -120,6 +128,7 @@ final class WalCommands {
                 if (lingerMillis != null) {
                     b.linger(Duration.ofMillis(lingerMillis));
                 }
+                b.lingerWhileWriting(lingerWhileWriting);
                 WalPushBatch.Result r = b.build().push(wal);
                 if (!global.quiet && global.verbosity() > 0) {
                     spec.commandLine()
