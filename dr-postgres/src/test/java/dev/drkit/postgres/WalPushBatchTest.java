@@ -164,17 +164,21 @@ class WalPushBatchTest {
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
     }
 
-    @Test
-    void aCallLingeringWhileWritingFollowsTheSegmentBeingWrittenAndReturnsOnceWritingStops() throws Exception {
-        ready(seg(1));
-        Path current = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "being written");
-        WalPushBatch b = WalPushBatch.builder()
+    private WalPushBatch lingeringWhileWriting() throws IOException {
+        return WalPushBatch.builder()
                 .archive(new WalArchive(archive))
                 .dataDirectory(data)
                 .spool(spoolDir)
                 .linger(Duration.ofSeconds(30))
                 .lingerWhileWriting(true)
                 .build();
+    }
+
+    @Test
+    void aCallLingeringWhileWritingFollowsTheSegmentBeingWrittenAndReturnsOnceWritingStops() throws Exception {
+        ready(seg(1));
+        Path current = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "being written");
+        WalPushBatch b = lingeringWhileWriting();
         Thread postgres = new Thread(() -> {
             try {
                 while (archive.puts.get() == 0) {
@@ -209,13 +213,7 @@ class WalPushBatchTest {
         ready(seg(1));
         Path idle = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "not written any more");
         Files.setLastModifiedTime(idle, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
-        WalPushBatch b = WalPushBatch.builder()
-                .archive(new WalArchive(archive))
-                .dataDirectory(data)
-                .spool(spoolDir)
-                .linger(Duration.ofSeconds(30))
-                .lingerWhileWriting(true)
-                .build();
+        WalPushBatch b = lingeringWhileWriting();
         long t0 = System.nanoTime();
 
         WalPushBatch.Result r = b.push(data.resolve("pg_wal").resolve(seg(1)));
