@@ -82,6 +82,37 @@ public final class VerificationLog {
         storage.createIfAbsent(prefix(report.target()) + name, Json.write(e));
     }
 
+    /**
+     * What a record's name tells without reading it.
+     *
+     * @param name the object name
+     * @param at when the verification finished
+     * @param level the level
+     * @param passed whether it passed
+     */
+    public record Name(String name, Instant at, VerifyLevel level, boolean passed) {
+        /** Parses a record name; empty for a name this log does not write. */
+        public static Optional<Name> parse(String name) {
+            if (name.length() < 20 || !name.endsWith(".json")) {
+                return Optional.empty();
+            }
+            String stem = name.substring(0, name.length() - ".json".length());
+            boolean passed = stem.endsWith("-passed");
+            if (!passed && !stem.endsWith("-failed")) {
+                return Optional.empty();
+            }
+            stem = stem.substring(0, stem.length() - "-passed".length());
+            int dash = stem.lastIndexOf('-');
+            try {
+                Instant at = Instant.from(TIME.parse(name.substring(0, 19)));
+                VerifyLevel level = VerifyLevel.valueOf(stem.substring(dash + 1).toUpperCase(java.util.Locale.ROOT));
+                return Optional.of(new Name(name, at, level, passed));
+            } catch (RuntimeException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
     /** The newest entries first, optionally only those of one level and outcome. */
     public List<String> names(String target) throws IOException {
         return storage.list(prefix(target)).stream()

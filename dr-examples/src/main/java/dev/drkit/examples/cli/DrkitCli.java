@@ -44,6 +44,7 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             RunCommand.class,
             StatusCommand.class,
+            RecordTestCommand.class,
             TargetsCommand.class,
             CommandLine.HelpCommand.class
         })
