@@ -269,6 +269,18 @@ public final class DrKit implements AutoCloseable {
     }
 
     /**
+     * The verifications of a target's backups recorded since a time, oldest first (for reports and
+     * dashboards). Records that cannot be read are left out and logged.
+     *
+     * @param target the target name
+     * @param since the earliest time to include
+     * @throws StorageException when the storage fails
+     */
+    public List<VerificationRecord> verifications(String target, Instant since) {
+        return statuses.verifications(BackupIds.checkTargetName(target), Objects.requireNonNull(since, "since"));
+    }
+
+    /**
      * Records that a recovery test ran outside verification (a failover test or its dry run, the DR drill, a
      * manual full recovery), so that {@link #status(Map, TestSchedule)} shows when it last ran and when it is
      * due. The record is kept in the repository, write-once, at the kit's clock's time.

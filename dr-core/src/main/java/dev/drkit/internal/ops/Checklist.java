@@ -10,6 +10,7 @@ import dev.drkit.TestSchedule;
 import dev.drkit.internal.repo.RepositoryLayout;
 import dev.drkit.internal.repo.VerificationLog;
 import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.support.ByteSizes;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -115,7 +116,7 @@ final class Checklist {
                 item,
                 CheckState.PASSED,
                 "newest backup " + newest.id() + ": manifest and "
-                        + newest.artifacts().size() + " artifact(s) (" + bytes(newest.storedSize())
+                        + newest.artifacts().size() + " artifact(s) (" + ByteSizes.human(newest.storedSize())
                         + " stored) in the storage");
     }
 
@@ -139,8 +140,8 @@ final class Checklist {
             return new Check(
                     item,
                     CheckState.PASSED,
-                    "newest backup " + newest.id() + " holds " + bytes(size) + " (too few earlier " + newest.kind()
-                            + " backups to compare with)");
+                    "newest backup " + newest.id() + " holds " + ByteSizes.human(size) + " (too few earlier "
+                            + newest.kind() + " backups to compare with)");
         }
         earlier.sort(Long::compare);
         int n = earlier.size();
@@ -150,11 +151,11 @@ final class Checklist {
                 Locale.ROOT,
                 "newest backup %s holds %s, %s the median %s of the %d %s backups before it",
                 newest.id(),
-                bytes(size),
+                ByteSizes.human(size),
                 ratio < 1
                         ? String.format(Locale.ROOT, "%.0f%% less than", (1 - ratio) * 100)
                         : String.format(Locale.ROOT, "%.1fx", ratio),
-                bytes((long) median),
+                ByteSizes.human((long) median),
                 n,
                 newest.kind());
         boolean off = ratio < SIZE_LOW || ratio > SIZE_HIGH;
@@ -231,19 +232,5 @@ final class Checklist {
     static String days(Duration d) {
         long hours = d.toHours();
         return hours >= 48 ? d.toDays() + " days" : hours >= 1 ? hours + " h" : d.toMinutes() + " min";
-    }
-
-    static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 }

@@ -7,6 +7,7 @@ import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
 import dev.drkit.RecoveryTest;
 import dev.drkit.TestSchedule;
+import dev.drkit.VerificationRecord;
 import dev.drkit.VerifyLevel;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.internal.repo.TestLog;
@@ -32,6 +33,7 @@ import java.util.stream.Collectors;
  * the newest restore test against the RTO. Thread-safe.
  */
 public final class StatusOperation {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StatusOperation.class);
     private final OperationContext ctx;
     private final Repository repository;
 
@@ -112,6 +114,45 @@ public final class StatusOperation {
     }
 
     private static final int MAX_NOTE = 200;
+
+    /** The most records {@link #verifications} reads, newest kept. */
+    private static final int MAX_RECORDS = 2000;
+
+    /** A target's verification records since a time, oldest first. */
+    public List<VerificationRecord> verifications(String target, Instant since) {
+        repository.requireExisting();
+        VerificationLog log = new VerificationLog(ctx.storage());
+        List<VerificationRecord> out = new ArrayList<>();
+        try {
+            for (String n : log.names(target)) {
+                VerificationLog.Name name = VerificationLog.Name.parse(n).orElse(null);
+                if (name == null) {
+                    continue;
+                }
+                if (name.at().isBefore(since) || out.size() >= MAX_RECORDS) {
+                    break; // names are newest first
+                }
+                try {
+                    VerificationLog.Entry e = log.read(target, n);
+                    out.add(new VerificationRecord(
+                            target,
+                            e.backupId(),
+                            e.level(),
+                            e.passed(),
+                            e.at(),
+                            e.seconds(),
+                            e.restoreSeconds(),
+                            e.problems()));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("left out the verification record {} of {}: {}", n, target, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            throw repository.storageError("listing the verification records of " + target, e);
+        }
+        java.util.Collections.reverse(out);
+        return out;
+    }
 
     private DrStatus.Target targetStatus(
             String name, Objectives o, TestSchedule schedule, Instant now, VerificationLog log, TestRuns runs) {

@@ -127,14 +127,24 @@ public final class VerificationLog {
     public Optional<Entry> newest(String target, Predicate<String> name) throws IOException {
         for (String n : names(target)) {
             if (name.test(n)) {
-                try (InputStream in = storage.open(prefix(target) + n, 0)) {
-                    return Optional.of(Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class));
-                } catch (JacksonException e) {
-                    throw new IOException("the verification record " + n + " is damaged; remove it", e);
-                }
+                return Optional.of(read(target, n));
             }
         }
         return Optional.empty();
+    }
+
+    /** One entry by its name (from {@link #names}). */
+    public Entry read(String target, String name) throws IOException {
+        try (InputStream in = storage.open(prefix(target) + name, 0)) {
+            Entry e = Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class);
+            if (e.backupId() == null || e.level() == null || e.at() == null) {
+                throw new IOException(
+                        "the verification record " + name + " lacks its backup, level or time; remove it");
+            }
+            return e;
+        } catch (JacksonException e) {
+            throw new IOException("the verification record " + name + " is damaged; remove it", e);
+        }
     }
 
     private static String prefix(String target) {

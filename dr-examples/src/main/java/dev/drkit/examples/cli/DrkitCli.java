@@ -45,6 +45,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             StatusCommand.class,
             RecordTestCommand.class,
+            ReportCommand.class,
             TargetsCommand.class,
             CommandLine.HelpCommand.class
         })
