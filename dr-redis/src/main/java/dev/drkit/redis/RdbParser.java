@@ -192,8 +192,8 @@ final class RdbParser {
         RdbParser p = new RdbParser(new ByteArrayInputStream(b, off, len), null, source, false, false);
         try {
             p.skipKeyMeta();
-        } catch (EOFException e) {
-            throw new CorruptDataException(source + " is truncated inside its key metadata");
+        } catch (EOFException | RdbInput.Malformed e) {
+            throw new CorruptDataException(source + " is corrupt inside its key metadata: " + e.getMessage());
         }
         return (int) p.in.position();
     }
@@ -468,10 +468,9 @@ final class RdbParser {
         long n = readCount();
         FieldExpiries expiries = new FieldExpiries(n);
         for (long i = 0; i < n; i++) {
-            long ttl = readLength();
-            if (Long.compareUnsigned(ttl, FIELD_EXPIRY_MAX) > 0) {
-                throw corrupt("a hash field has the TTL " + Long.toUnsignedString(ttl) + ", beyond the largest a "
-                        + "server holds");
+            long ttl = readCount();
+            if (ttl > FIELD_EXPIRY_MAX) {
+                throw corrupt("a hash field has the TTL " + ttl + ", beyond the largest a server holds");
             }
             long at = ga && ttl != 0 ? ttl + min - 1 : ttl;
             if (at > FIELD_EXPIRY_MAX) {
