@@ -602,28 +602,27 @@ final class RdbParser {
             in.skip(STREAM_ID_BYTES + 8); // id, delivery time
             readLength(); // delivery count
         }
+        // Each entry a consumer owns, and each NACKed one, is a distinct entry of the group's PEL.
+        long unclaimed = pending;
         long consumers = readCount();
         for (long c = 0; c < consumers; c++) {
             skipString(); // name
             in.skip(type >= 21 ? 16 : 8); // seen time (and active time)
-            skipStreamIds(readCount(), "pending entries of a stream consumer");
+            unclaimed = skipPendingIds(readCount(), unclaimed, pending, "a stream consumer owns");
         }
         if (type >= 27) {
-            long nacked = readCount();
-            if (nacked > pending) {
-                throw corrupt("a stream consumer group lists " + nacked + " NACKed entries but has only " + pending
-                        + " pending");
-            }
-            skipStreamIds(nacked, "NACKed entries of a stream consumer group");
+            skipPendingIds(readCount(), unclaimed, pending, "a stream consumer group's NACK zone lists");
         }
     }
 
-    /** Raw 16-byte stream IDs, as a consumer's PEL and a group's NACK zone hold them. */
-    private void skipStreamIds(long n, String what) throws IOException {
-        if (n > Long.MAX_VALUE / STREAM_ID_BYTES) {
-            throw corrupt("the " + what + " claim " + n + " IDs");
+    /** Raw 16-byte IDs of entries of a group's PEL, as a consumer's PEL and a NACK zone hold them. */
+    private long skipPendingIds(long n, long unclaimed, long pending, String what) throws IOException {
+        if (n > unclaimed) {
+            throw corrupt(what + " " + n + " entries, more than the " + unclaimed + " of the group's " + pending
+                    + " pending entries no one else holds");
         }
         in.skip(STREAM_ID_BYTES * n);
+        return unclaimed - n;
     }
 
     /**

@@ -245,7 +245,37 @@ class RdbStreamsAndArraysTest {
         byte[] moreNackedThanPending = group(streamHead(RdbBytes.value()).length(1), 2, false)
                 .length(3)
                 .bytes();
-        assertStreamRejected(27, moreNackedThanPending, "3 NACKed entries but has only 2 pending");
+        assertStreamRejected(
+                27, moreNackedThanPending, "NACK zone lists 3 entries, more than the 1 of the group's 2 pending");
+        byte[] nackedAndOwned = group(streamHead(RdbBytes.value()).length(1), 2, false)
+                .length(2)
+                .streamId(MS, 0)
+                .streamId(MS, 1)
+                .bytes();
+        assertStreamRejected(27, nackedAndOwned, "NACK zone lists 2 entries, more than the 1");
+        byte[] twoOwnersOfOneEntry = streamHead(RdbBytes.value())
+                .length(1)
+                .string("workers")
+                .length(MS)
+                .length(1)
+                .length(2)
+                .length(1) // one pending entry
+                .streamId(MS, 0)
+                .u64(MS)
+                .length(1)
+                .length(2) // two consumers
+                .string("c1")
+                .u64(MS)
+                .u64(MS)
+                .length(1)
+                .streamId(MS, 0)
+                .string("c2")
+                .u64(MS)
+                .u64(MS)
+                .length(1)
+                .streamId(MS, 0) // owned by both
+                .bytes();
+        assertStreamRejected(21, twoOwnersOfOneEntry, "a stream consumer owns 1 entries, more than the 0");
 
         assertStreamRejected(26, withIdmpLimits(0, 100), "for 0 seconds");
         assertStreamRejected(26, withIdmpLimits(86_401, 100), "for 86401 seconds");
@@ -310,7 +340,7 @@ class RdbStreamsAndArraysTest {
                 .u64(MS)
                 .length(1L << 62) // owns 2^62 entries
                 .bytes();
-        assertStreamRejected(27, hugeConsumerPel, "claim 4611686018427387904 IDs");
+        assertStreamRejected(27, hugeConsumerPel, "owns 4611686018427387904 entries, more than the 0");
 
         byte[] hugeProducers = group(streamHead(RdbBytes.value()).length(1), 1, false)
                 .length(100)
