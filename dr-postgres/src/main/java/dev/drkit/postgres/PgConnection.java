@@ -137,6 +137,28 @@ final class PgConnection {
     }
 
     Connection open() throws SQLException {
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, properties());
+    }
+
+    /**
+     * A connection that gives up after {@code timeout} (connecting, logging in, and any one
+     * answer): for servers that may be down or hung, as during a failover.
+     */
+    Connection open(java.time.Duration timeout) throws SQLException {
+        Properties p = properties();
+        String seconds = String.valueOf(Math.max(1, timeout.toSeconds()));
+        p.setProperty("connectTimeout", seconds);
+        p.setProperty("loginTimeout", seconds);
+        p.setProperty("socketTimeout", seconds);
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+    }
+
+    /** {@code host:port}, for reports and traffic switches. */
+    String endpoint() {
+        return host + ":" + port;
+    }
+
+    private Properties properties() {
         Properties p = new Properties();
         params.forEach(p::setProperty);
         p.setProperty("user", user);
@@ -144,7 +166,7 @@ final class PgConnection {
             p.setProperty("password", password);
         }
         p.setProperty("ApplicationName", "drkit");
-        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+        return p;
     }
 
     /**
