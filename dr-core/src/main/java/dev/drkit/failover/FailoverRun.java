@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -205,7 +206,7 @@ public final class FailoverRun {
         details.put(DrEvent.SECONDS, step.seconds());
         emit(
                 DrEvent.Type.FAILOVER_STEP,
-                stepName + ": " + outcome.name().toLowerCase(java.util.Locale.ROOT)
+                stepName + ": " + outcome.name().toLowerCase(Locale.ROOT)
                         + (step.detail().isEmpty() ? "" : " (" + step.detail() + ")"),
                 details);
     }

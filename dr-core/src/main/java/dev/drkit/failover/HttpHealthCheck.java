@@ -1,5 +1,6 @@
 package dev.drkit.failover;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -74,7 +75,7 @@ public final class HttpHealthCheck implements HealthCheck {
             try {
                 status = http.send(request, HttpResponse.BodyHandlers.discarding())
                         .statusCode();
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new Probe.Unhealthy(where() + ": " + Probe.describe(e));
             }
             if (status < 200 || status > 299) {

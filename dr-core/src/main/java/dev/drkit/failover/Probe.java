@@ -1,5 +1,8 @@
 package dev.drkit.failover;
 
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.http.HttpTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,10 +52,10 @@ final class Probe {
         if (m != null && !m.isBlank()) {
             return m;
         }
-        if (e instanceof java.net.http.HttpTimeoutException || e instanceof java.net.SocketTimeoutException) {
+        if (e instanceof HttpTimeoutException || e instanceof SocketTimeoutException) {
             return "no answer in time";
         }
-        if (e instanceof java.net.ConnectException) {
+        if (e instanceof ConnectException) {
             return "connection refused";
         }
         return e.getCause() != null ? describe(e.getCause()) : "failed without a reason";

@@ -1,5 +1,6 @@
 package dev.drkit.failover;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Clock;
@@ -62,7 +63,7 @@ public final class TcpHealthCheck implements HealthCheck {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(host, port), (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
                 return "connected to " + host + ":" + port;
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new Probe.Unhealthy("cannot connect to " + host + ":" + port + ": " + Probe.describe(e));
             }
         });

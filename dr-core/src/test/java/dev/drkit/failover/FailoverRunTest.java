@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
+import dev.drkit.spi.support.Json;
 import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -141,7 +142,7 @@ class FailoverRunTest {
             server.stop(0);
         }
         @SuppressWarnings("unchecked")
-        Map<String, Object> json = dev.drkit.spi.support.Json.read(body.toByteArray(), Map.class);
+        Map<String, Object> json = Json.read(body.toByteArray(), Map.class);
         assertThat(json)
                 .containsEntry("event", "failover")
                 .containsEntry("newPrimary", "127.0.0.1:5433")

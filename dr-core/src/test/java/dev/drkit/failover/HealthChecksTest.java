@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -86,7 +87,7 @@ class HealthChecksTest {
             @Override
             public HealthResult check() {
                 int n = i.getAndIncrement();
-                return new HealthResult("scripted", "test", answers.get(n), "answer " + n, 0, java.time.Instant.now());
+                return new HealthResult("scripted", "test", answers.get(n), "answer " + n, 0, Instant.now());
             }
         };
         Optional<HealthResult> down =

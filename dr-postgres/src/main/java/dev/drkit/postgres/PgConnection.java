@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -144,7 +145,7 @@ final class PgConnection {
      * A connection that gives up after {@code timeout} (connecting, logging in, and any one
      * answer): for servers that may be down or hung, as during a failover.
      */
-    Connection open(java.time.Duration timeout) throws SQLException {
+    Connection open(Duration timeout) throws SQLException {
         Properties p = properties();
         String seconds = String.valueOf(Math.max(1, timeout.toSeconds()));
         p.setProperty("connectTimeout", seconds);

@@ -291,10 +291,11 @@ public final class PostgresFailover implements Failover {
                 maxLagTime.toSeconds());
         if (bytes > maxLagBytes || seconds > maxLagTime.toSeconds()) {
             if (!force) {
-                throw new Refusal("the standby " + standby.endpoint() + " is " + figures + ": promoting it now would "
-                        + "lose that WAL; wait until it has caught up"
-                        + (st.paused() ? " (its replay is paused: SELECT pg_wal_replay_resume() on it)" : "")
-                        + ", raise setting 'max-lag' / 'max-lag-time', or force the failover to accept the loss");
+                throw new Refusal(
+                        "the standby " + standby.endpoint() + " is " + figures + ": promoting it now would "
+                                + "lose that WAL; wait until it has caught up"
+                                + (st.paused() ? " (its replay is paused: SELECT pg_wal_replay_resume() on it)" : "")
+                                + ", raise setting 'max-lag' / setting 'max-lag-time', or force it (setting 'force') to accept the loss");
             }
             return figures + "; over the limit, forced";
         }
@@ -307,7 +308,7 @@ public final class PostgresFailover implements Failover {
             if (!force) {
                 run.step(stepName, () -> {
                     throw new Refusal("no old primary is configured, so drkit cannot tell whether it still accepts "
-                            + "writes; give its connection (setting 'primary-url') or force the failover once "
+                            + "writes; give its connection (setting 'primary-url') or force it (setting 'force') once "
                             + "you know it is down");
                 });
             }
@@ -324,8 +325,8 @@ public final class PostgresFailover implements Failover {
                 run.step(stepName, () -> {
                     throw new Refusal("the old primary " + primary.endpoint() + " still accepts writes: promoting "
                             + "the standby now would leave two primaries and split the data; stop it (or make it "
-                            + "read-only) first, configure setting 'stop-command' or 'stop-data-dir' so that drkit "
-                            + "stops it, or force the failover if its clients cannot reach it");
+                            + "read-only) first, configure setting 'stop-command' or setting 'stop-data-dir' so that drkit "
+                            + "stops it, or force it (setting 'force') if its clients cannot reach it");
                 });
             }
             run.step(stepName, () -> primary.endpoint() + " still accepts writes; forced, left running");

@@ -15,11 +15,13 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.sentinel.api.StatefulRedisSentinelConnection;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -168,7 +170,7 @@ public final class RedisFailover implements Failover {
 
     /** {@code host:port} of a server's settings, without credentials. */
     private static String where(Settings server) {
-        java.net.URI uri = java.net.URI.create(server.require("uri"));
+        URI uri = URI.create(server.require("uri"));
         return uri.getHost() + ":" + (uri.getPort() < 0 ? 6379 : uri.getPort());
     }
 
@@ -219,8 +221,9 @@ public final class RedisFailover implements Failover {
             long lag = Math.max(0, old.offset("master_repl_offset") - rep.offset("slave_repl_offset"));
             String figures = lag + " bytes behind the old master (limit " + maxLagBytes + ")";
             if (lag > maxLagBytes && !force) {
-                throw new Refusal("the replica " + rep.where() + " is " + figures + ": promoting it now would lose "
-                        + "those writes; wait until it has caught up, raise setting 'max-lag', or force the failover");
+                throw new Refusal(
+                        "the replica " + rep.where() + " is " + figures + ": promoting it now would lose "
+                                + "those writes; wait until it has caught up, raise setting 'max-lag', or force it (setting 'force')");
             }
             return figures + (lag > maxLagBytes ? "; over the limit, forced" : "");
         });
@@ -230,8 +233,8 @@ public final class RedisFailover implements Failover {
             }
             if (!force) {
                 throw new Refusal("the old master " + old.where() + " still answers as a master: promoting the "
-                        + "replica now would leave two masters and split the data; stop it first, or force the "
-                        + "failover if its clients cannot reach it");
+                        + "replica now would leave two masters and split the data; stop it first, or force it (setting 'force') "
+                        + "if its clients cannot reach it");
             }
             return old.where() + " still answers as a master; forced, left running";
         });
@@ -264,10 +267,7 @@ public final class RedisFailover implements Failover {
             Replication r = replication(quick(replica));
             if (r.isMaster()) {
                 return String.format(
-                        java.util.Locale.ROOT,
-                        "%s reports role master after %.2f s",
-                        where,
-                        (System.nanoTime() - t0) / 1e9);
+                        Locale.ROOT, "%s reports role master after %.2f s", where, (System.nanoTime() - t0) / 1e9);
             }
             if (System.nanoTime() - t0 > promoteTimeout.toNanos()) {
                 throw new IllegalStateException(where + " still reports role " + r.get("role") + " after "
@@ -319,7 +319,7 @@ public final class RedisFailover implements Failover {
                         if (addr != null && !endpoint(addr).equals(current[0])) {
                             promoted[0] = endpoint(addr);
                             return String.format(
-                                    java.util.Locale.ROOT,
+                                    Locale.ROOT,
                                     "Sentinel names %s the master after %.2f s",
                                     promoted[0],
                                     (System.nanoTime() - t0) / 1e9);

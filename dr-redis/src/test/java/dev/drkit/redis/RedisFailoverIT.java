@@ -9,6 +9,8 @@ import dev.drkit.failover.FailoverReport.StepOutcome;
 import dev.drkit.failover.Promotion;
 import dev.drkit.testkit.RedisServer;
 import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,7 +88,7 @@ class RedisFailoverIT {
     void sentinelPromotesTheReplicaWhenAsked(@TempDir Path dir) throws Exception {
         Path conf = dir.resolve("sentinel.conf");
         int port;
-        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+        try (ServerSocket free = new ServerSocket(0)) {
             port = free.getLocalPort();
         }
         Files.writeString(
@@ -127,7 +129,7 @@ class RedisFailoverIT {
     }
 
     private boolean sentinelKnowsReplica(int port) {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
             s.getOutputStream().write("SENTINEL REPLICAS cache\r\n".getBytes());
             s.setSoTimeout(2000);
             byte[] buf = new byte[8192];

@@ -45,6 +45,8 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             StatusCommand.class,
             TargetsCommand.class,
+            HealthCommand.class,
+            FailoverCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class DrkitCli {
