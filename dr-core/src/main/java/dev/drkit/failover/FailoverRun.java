@@ -183,7 +183,9 @@ public final class FailoverRun {
             try {
                 step(stepName, () -> {
                     traffic.switchTo(promotion);
-                    return "switched to " + promotion.newPrimary() + " with " + traffic;
+                    boolean builtIn =
+                            traffic instanceof WebhookTrafficSwitch || traffic instanceof CommandTrafficSwitch;
+                    return "switched to " + promotion.newPrimary() + (builtIn ? " with " + traffic : "");
                 });
             } catch (Refusal r) {
                 throw r;
