@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.testkit.PostgresServer;
 import dev.drkit.testkit.RedisServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -66,6 +67,43 @@ class FailoverCliIT {
             assertThat(dry.exit()).as(dry.err()).isZero();
             assertThat(dry.out()).contains("promote").contains("WOULD_DO").contains("WOULD PROMOTE");
             assertThat(inRecovery(standby)).as("a dry run promotes nothing").isTrue();
+
+            // a setup target: its connection is the old primary, its restore-test queries validate
+            Path setup = work.resolve("drkit.yaml");
+            Files.writeString(
+                    setup,
+                    String.join(
+                            "\n",
+                            "repository: file:" + work.resolve("repo"),
+                            "targets:",
+                            "  orders-db:",
+                            "    type: postgres",
+                            "    url: " + primary.jdbcUrl("postgres"),
+                            "    user: postgres",
+                            "    password-file: " + password,
+                            "    verify: { level: restore, validate: [\"SELECT count(*) = 1 FROM orders\"] }",
+                            ""));
+            CliProcess.Result fromSetup = CliProcess.run(
+                    null,
+                    "--config",
+                    setup.toString(),
+                    "failover",
+                    "--target",
+                    "orders-db",
+                    "--dry-run",
+                    "--standby",
+                    standby.jdbcUrl("postgres"),
+                    "--standby-user",
+                    "postgres",
+                    "--standby-password-file",
+                    password.toString());
+            assertThat(fromSetup.exit()).as(fromSetup.out() + fromSetup.err()).isZero();
+            assertThat(fromSetup.out())
+                    .containsPattern("check old primary +OK .*127.0.0.1:" + primary.port() + " does not answer")
+                    .containsPattern("validate +OK .*1 validation query passed");
+            CliProcess.Result setupHealth = CliProcess.run(null, "--config", setup.toString(), "health");
+            assertThat(setupHealth.exit()).isEqualTo(1);
+            assertThat(setupHealth.out()).containsPattern("orders-db +sql +UNHEALTHY");
 
             CliProcess.Result promoted = CliProcess.run(null, with(servers, "failover", "--name", "orders-db"));
             assertThat(promoted.exit()).as(promoted.err()).isZero();
