@@ -2,6 +2,8 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.PostgresServer;
 import dev.drkit.testkit.RedisServer;
 import java.nio.file.Files;
@@ -134,6 +136,15 @@ class FailoverCliIT {
                 Thread.sleep(100);
             }
             master.close();
+            CliProcess.Result dry = CliProcess.run(
+                    null, "--json", "failover", "--dry-run", "--replica", "redis://127.0.0.1:" + replica.port());
+            assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+            JsonNode report = Json.mapper().readTree(dry.out());
+            assertThat(report.get("outcome").asText()).isEqualTo("WOULD_PROMOTE");
+            assertThat(report.get("dryRun").asBoolean()).isTrue();
+            assertThat(report.get("steps").get(0).get("name").asText()).isEqualTo("check replica");
+            assertThat(replica.command("INFO", "replication")).contains("role:slave");
+
             CliProcess.Result r = CliProcess.run(null, "failover", "--replica", "redis://127.0.0.1:" + replica.port());
             assertThat(r.exit()).as(r.out() + r.err()).isZero();
             assertThat(r.out()).containsPattern("promote +OK").contains("PROMOTED");
