@@ -76,7 +76,12 @@ public record DrEvent(
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
-        DAMAGED_BACKUP_SKIPPED
+        DAMAGED_BACKUP_SKIPPED,
+        /**
+         * A running backup met something its host should know that does not fail it (e.g. a target fell back
+         * to a mode that is not point-in-time); the message says what and why.
+         */
+        BACKUP_WARNING
     }
 
     public DrEvent {

@@ -246,6 +246,12 @@ public final class BackupOperation {
         }
 
         @Override
+        public void warn(String message) {
+            LOG.warn("{}: {}", target, message);
+            ctx.emit(DrEvent.Type.BACKUP_WARNING, target, id, message, Map.of());
+        }
+
+        @Override
         public Clock clock() {
             return ctx.clock();
         }
