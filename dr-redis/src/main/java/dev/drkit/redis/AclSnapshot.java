@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * The ACL users of a server, as {@code ACL LIST} gives them: one line per user, secrets as the
  * server stores them ({@code #<sha256>}, never in clear), which is also the {@code aclfile}
  * format. Backups store them as artifact {@value #ARTIFACT}; restores recreate them with
- * {@code ACL SETUSER <name> reset <rules>} on request (restore setting {@code acl-users}) or write
+ * {@code ACL SETUSER <name> <rules>} on request (restore setting {@code acl-users}) or write
  * them as {@value #ACL_FILE} for a stopped server. Users that exist on the destination
  * ({@code default} always does) are kept unless the restore is forced. Stateless.
  */
@@ -232,6 +232,11 @@ final class AclSnapshot {
         } catch (RedisException e) {
             throw refused(server, "ACL LIST", e);
         }
+        List<String> clearing = new ArrayList<>(List.of("resetpass", "resetkeys", "resetchannels", "off", "-@all"));
+        String version = RedisTarget.info(conn, "server").getOrDefault("redis_version", "0");
+        if (version.matches("([7-9]|[1-9][0-9]+)\\..*")) {
+            clearing.add("clearselectors"); // selectors came with Redis 7
+        }
         int created = 0;
         int replaced = 0;
         int unchanged = 0;
@@ -246,10 +251,12 @@ final class AclSnapshot {
                 kept++;
                 continue;
             }
-            CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE)
-                    .add("SETUSER")
-                    .add(u.name())
-                    .add("reset");
+            CommandArgs<byte[], byte[]> args =
+                    new CommandArgs<>(ByteArrayCodec.INSTANCE).add("SETUSER").add(u.name());
+            if (current != null) {
+                // what 'reset' does, but for its sanitize-payload flag, which the listing would not undo
+                clearing.forEach(args::add);
+            }
             u.rules().forEach(args::add);
             try {
                 conn.sync().dispatch(CommandType.ACL, new StatusOutput<>(ByteArrayCodec.INSTANCE), args);
