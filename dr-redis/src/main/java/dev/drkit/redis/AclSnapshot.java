@@ -127,6 +127,7 @@ final class AclSnapshot {
      * @throws CorruptDataException if the artifact is not an ACL listing
      */
     static List<User> read(RestoreContext context) throws IOException {
+        requirePresent(context);
         String source = ARTIFACT + " of backup " + context.manifest().id();
         byte[] bytes;
         try (InputStream in = context.openArtifact(ARTIFACT)) {
@@ -138,8 +139,7 @@ final class AclSnapshot {
         return parse(bytes, source);
     }
 
-    /** Fails unless the backup holds users, before anything is restored. */
-    static void requirePresent(RestoreContext context) {
+    private static void requirePresent(RestoreContext context) {
         if (context.manifest().artifact(ARTIFACT).isEmpty()) {
             throw new ConfigException("backup " + context.manifest().id() + " holds no ACL users (setting "
                     + "'acl-users'): it was taken with setting 'backup-acl' false, from a server without ACL, or by "

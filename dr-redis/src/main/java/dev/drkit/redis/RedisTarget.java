@@ -201,27 +201,30 @@ public final class RedisTarget implements BackupTarget {
         if (mode.equals("rdb")) {
             RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
             recordServer(context, endpoint);
-            if (acl) {
-                AclSnapshot.store(context, AclSnapshot.list(endpoint), endpoint.toString());
-            }
+            // users are listed first and stored after dump.rdb, which stays the backup's first artifact
+            AclSnapshot.Listing users = acl ? AclSnapshot.list(endpoint) : null;
             try {
                 backupRdb(context, endpoint);
             } catch (SnapshotRefusedException e) {
                 fallBackToKeys(context, endpoint, e);
             }
+            if (users != null) {
+                AclSnapshot.store(context, users, endpoint.toString());
+            }
             return;
         }
         // the host's client, when given, wins over setting uri
-        try (RedisSession session = hostClient != null
-                ? RedisSession.onHostClient(hostClient)
-                : RedisSession.open(RedisEndpoint.from(settings, "uri"))) {
-            if (session.hasEndpoint()) {
-                context.metadata("server", session.toString());
+        RedisEndpoint endpoint = hostClient != null ? null : RedisEndpoint.from(settings, "uri");
+        try (RedisSession session =
+                endpoint == null ? RedisSession.onHostClient(hostClient) : RedisSession.open(endpoint)) {
+            if (endpoint != null) {
+                recordServer(context, endpoint);
             }
-            if (acl) {
-                AclSnapshot.store(context, AclSnapshot.list(session.connection()), session.toString());
-            }
+            AclSnapshot.Listing users = acl ? AclSnapshot.list(session.connection()) : null;
             backupKeys(context, session);
+            if (users != null) {
+                AclSnapshot.store(context, users, session.toString());
+            }
         }
     }
 
@@ -461,27 +464,25 @@ public final class RedisTarget implements BackupTarget {
         }
         int rdbVersion = ((Number) context.manifest().metadata().getOrDefault("rdbVersion", 0)).intValue();
         KeyPattern match = KeyPattern.of(o.get("match", null));
-        boolean aclUsers = o.bool("acl-users", false);
-        if (aclUsers) {
-            AclSnapshot.requirePresent(context);
-        }
+        // users asked for are read (and checked) before anything is restored
+        List<AclSnapshot.User> users = o.bool("acl-users", false) ? AclSnapshot.read(context) : null;
         if (toDir) {
             Path dir = Path.of(o.require("to-dir"));
-            if (aclUsers) {
+            if (users != null) {
                 AclSnapshot.requireWritable(dir, context.force());
             }
             restoreToDir(context, dir, rdbVersion, match);
-            if (aclUsers) {
-                AclSnapshot.writeFile(dir, AclSnapshot.read(context), context.force());
+            if (users != null) {
+                AclSnapshot.writeFile(dir, users, context.force());
             }
         } else {
             try (RedisSession session = toUri
                     ? RedisSession.open(RedisEndpoint.from(o, "to-uri"))
                     : RedisSession.onHostClient(hostClient)) {
                 restoreOnline(context, session, rdbVersion, match);
-                if (aclUsers) {
+                if (users != null) {
                     // after the keys: changing the users could cut off the connection that restores them
-                    AclSnapshot.restore(session.connection(), AclSnapshot.read(context), context.force(), session);
+                    AclSnapshot.restore(session.connection(), users, context.force(), session);
                 }
             }
         }

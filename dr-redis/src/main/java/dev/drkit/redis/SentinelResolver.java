@@ -224,6 +224,10 @@ final class SentinelResolver {
             try (RespConnection c =
                     RespConnection.open(endpoint.connect(s.host(), s.port()), "sentinel " + s, user, password)) {
                 Object reply = c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", parsed.master());
+                if (reply instanceof RespConnection.Error e && e.message().startsWith("NOAUTH")) {
+                    throw new ConfigException("sentinel " + s + " requires a password: give the sentinels' "
+                            + "password in setting 'sentinel-password-file'");
+                }
                 Optional<Address> master = addressIn(reply);
                 if (master.isEmpty()) {
                     problems.add(s + " "

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
@@ -183,6 +184,12 @@ class RedisSentinelIT {
                 .isInstanceOf(DrException.class)
                 .hasMessageContaining("authentication to sentinel 127.0.0.1:")
                 .hasMessageNotContaining("nope");
+
+        Settings noPassword = settings("uri").remove("sentinel-password-file").build();
+        assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", noPassword)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("requires a password")
+                .hasMessageContaining("setting 'sentinel-password-file'");
 
         Settings unknown = settings("uri")
                 .set("uri", sentinelUri().replace("/mymaster", "/othermaster"))

@@ -87,7 +87,13 @@ final class MessageFlags {
             "tls-ca",
             "timeout",
             "server-version",
-            "redis-server");
+            "redis-server",
+            "read-from",
+            "sentinel-user",
+            "sentinel-password-file",
+            "keys-fallback",
+            "backup-acl",
+            "acl-users");
 
     /** API terms and what this CLI calls them; longer terms first where one starts another. */
     private static final Map<String, String> API_TERMS = Map.of(
