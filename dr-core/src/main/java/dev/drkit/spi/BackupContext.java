@@ -63,12 +63,12 @@ public interface BackupContext {
 
     /**
      * Tells the host something it should know about this backup that does not fail it, e.g. that
-     * the target fell back to a weaker mode; one line, no secrets. drkit logs it at WARN and sends a
-     * {@link dev.drkit.DrEvent.Type#BACKUP_WARNING} event. The default (contexts outside drkit's
-     * own backups) logs it only.
+     * the target fell back to a weaker mode; one line, no secrets. drkit logs it at WARN (logger
+     * {@code dev.drkit.warnings}) and sends a {@link dev.drkit.DrEvent.Type#BACKUP_WARNING} event. The
+     * default (contexts outside drkit's own backups) logs it only.
      */
     default void warn(String message) {
-        LoggerFactory.getLogger(BackupContext.class).warn("{}: {}", targetName(), message);
+        LoggerFactory.getLogger("dev.drkit.warnings").warn("{}: {}", targetName(), message);
     }
 
     /** The clock drkit runs on. */

@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackupOperation {
     private static final Logger LOG = LoggerFactory.getLogger(BackupOperation.class);
+    /** Targets' warnings, on a logger of their own so that a host that shows the events can silence the log. */
+    private static final Logger WARNINGS = LoggerFactory.getLogger("dev.drkit.warnings");
+
     private static final String VERSION = Optional.ofNullable(
                     BackupOperation.class.getPackage().getImplementationVersion())
             .orElse("dev");
@@ -247,7 +250,7 @@ public final class BackupOperation {
 
         @Override
         public void warn(String message) {
-            LOG.warn("{}: {}", target, message);
+            WARNINGS.warn("{}: {}", target, message);
             ctx.emit(DrEvent.Type.BACKUP_WARNING, target, id, message, Map.of());
         }
 

@@ -356,7 +356,10 @@ final class BackupCommand implements Callable<Integer> {
                 description = "redis-sentinel://: master (default), replica, or replica-preferred.")
         String readFrom;
 
-        @Option(names = "--sentinel-user", paramLabel = "USER", description = "The ACL user to log in to the sentinels as.")
+        @Option(
+                names = "--sentinel-user",
+                paramLabel = "USER",
+                description = "The ACL user to log in to the sentinels as.")
         String sentinelUser;
 
         @Option(
