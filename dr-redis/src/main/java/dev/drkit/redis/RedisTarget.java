@@ -54,7 +54,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Backups of a Redis server. Both modes store one artifact, {@code dump.rdb}, a standard RDB
+ * Backups of a Redis server. Both modes store the keys as one artifact, {@code dump.rdb}, a standard RDB
  * file that {@code redis-server} loads and {@code redis-check-rdb} reads:
  * <ul>
  *   <li>{@code mode=rdb} (default): a point-in-time snapshot over the replication protocol
@@ -63,7 +63,14 @@ import org.slf4j.LoggerFactory;
  *   {@code match}; not point-in-time, but selective and possible where replication
  *   commands are not allowed. The DUMP payloads are written out as an RDB file.</li>
  * </ul>
- * Restore: {@code to-dir} writes {@code dump.rdb} for a stopped server (an existing file only
+ * A snapshot of a server that forbids SYNC/PSYNC falls back to keys mode with one
+ * {@link BackupContext#warn warning} (setting {@code keys-fallback} false fails instead), and the
+ * manifest records the mode used. Setting {@code uri} may name a Sentinel set
+ * ({@code redis-sentinel://}, see {@link RedisEndpoint}). The ACL users ({@code ACL LIST}) are
+ * stored beside the snapshot as {@code acl.txt} ({@link AclSnapshot}) unless {@code backup-acl} is
+ * false, and restored with restore setting {@code acl-users}.
+ *
+ * <p>Restore: {@code to-dir} writes {@code dump.rdb} for a stopped server (an existing file only
  * with force); {@code to-uri} restores online with RESTORE and the original expiry, keys that
  * exist kept unless forced, {@code match} selecting keys. Both refuse an RDB version newer
  * than the destination server loads.

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -47,13 +49,13 @@ class SentinelResolverTest {
 
     @Test
     void tlsSentinelUrisTakeACaAndReadFromIsForSentinelUrisOnly() throws Exception {
-        java.nio.file.Path ca = java.nio.file.Files.createTempFile("ca", ".pem");
+        Path ca = Files.createTempFile("ca", ".pem");
         try {
             RedisEndpoint e = parse("rediss-sentinel://h1/cache", "tls-ca", ca.toString(), "read-from", "replica");
             assertThat(e.sentinel().orElseThrow().readFrom()).isEqualTo(SentinelResolver.ReadFrom.REPLICA);
             assertThat(e.toString()).isEqualTo("rediss-sentinel://h1:26379/cache");
         } finally {
-            java.nio.file.Files.delete(ca);
+            Files.delete(ca);
         }
         assertThatThrownBy(() -> parse("redis://h1:6379", "read-from", "replica"))
                 .isInstanceOf(ConfigException.class)
