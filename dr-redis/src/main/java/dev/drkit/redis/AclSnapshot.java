@@ -28,6 +28,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -243,7 +244,7 @@ final class AclSnapshot {
         int kept = 0;
         for (User u : users) {
             String current = existing.get(u.name());
-            if (current != null && current.equals(u.line())) {
+            if (current != null && sameRules(current, u.line())) {
                 unchanged++;
                 continue;
             }
@@ -279,6 +280,14 @@ final class AclSnapshot {
                 unchanged,
                 kept);
         return o;
+    }
+
+    /** Redis lists a user's command rules in an order of its own, which can differ between two processes. */
+    private static boolean sameRules(String a, String b) {
+        return Arrays.stream(a.split(" "))
+                .sorted()
+                .toList()
+                .equals(Arrays.stream(b.split(" ")).sorted().toList());
     }
 
     private static DrException refused(RedisSession server, String what, RedisException e) {

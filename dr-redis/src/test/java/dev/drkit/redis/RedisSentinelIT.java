@@ -166,6 +166,14 @@ class RedisSentinelIT {
         assertThat(m2.get("replicationId")).isNotEqualTo(m1.get("replicationId"));
         assertThat(((Number) m2.get("keys")).longValue()).isEqualTo(before.size());
 
+        // keys mode finds the new master the same way
+        BackupResult keys = kit.backup(new TargetSpec(
+                "cache", "redis", settings("uri").set("mode", "keys").build()));
+        assertThat(keys.manifest().metadata())
+                .containsEntry("mode", "keys")
+                .containsEntry("server", replica.uri())
+                .containsEntry("sentinel", sentinelUri());
+
         // the accident, then an online restore that finds the master through the sentinels
         replica.command("FLUSHALL");
         kit.restore(new RestoreRequest("cache", second.id(), settings("to-uri").build(), false));
