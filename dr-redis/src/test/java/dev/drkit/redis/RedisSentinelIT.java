@@ -140,7 +140,10 @@ class RedisSentinelIT {
                 .containsEntry("role", "slave")
                 .containsEntry("keys", m1.get("keys"));
 
-        assertThat(sentinels.get(0).command("SENTINEL", "FAILOVER", "mymaster")).isEqualTo("OK");
+        // a sentinel may still answer NOGOODSLAVE while its view of the replica refreshes
+        awaitValue(
+                () -> "OK".equals(sentinels.get(0).command("SENTINEL", "FAILOVER", "mymaster")),
+                "the sentinel starts a failover");
         awaitValue(
                 () -> sentinels.stream()
                                 .allMatch(s -> uncheckedCommand(s, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
