@@ -162,7 +162,7 @@ public final class RedisTarget implements BackupTarget {
             if (sentinelUri != null) {
                 if (settings.has("uri")) {
                     throw new ConfigException(
-                            "redis: give the server either with sentinel(...) or as setting " + "'uri', not both");
+                            "redis: give the server with sentinel(...) or as setting 'uri', not both");
                 }
                 settings = settings.toBuilder().set("uri", sentinelUri).build();
             }

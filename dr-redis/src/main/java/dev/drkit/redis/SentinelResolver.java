@@ -101,7 +101,8 @@ final class SentinelResolver {
                 throw new ConfigException(
                         "redis: setting 'read-from' must be master, replica or replica-preferred, not " + readFrom);
         };
-        // the sentinels' password is read the way every target reads one, from keys of its own
+        // the sentinels' password is read the way every target reads one, from keys of its own and from
+        // no environment variable (an empty name names none)
         Settings.Builder view = Settings.builder();
         s.get("sentinel-password").ifPresent(p -> view.set("password", p));
         s.get("sentinel-password-file").ifPresent(p -> view.set("password-file", p));
