@@ -92,7 +92,7 @@ final class AclSnapshot {
 
     private static String why(String error) {
         if (error.contains("unknown command")) {
-            return "the server has no ACL (Redis before 6.0)";
+            return "the server has no ACL command (Redis before 6.0, or ACL renamed away)";
         }
         if (error.startsWith("NOPERM")) {
             return "the user may not run ACL LIST (it needs +acl|list)";
