@@ -84,7 +84,12 @@ public record DrEvent(
         /** A failover promoted the standby (or, as a dry run, found that it would). */
         FAILOVER_COMPLETED,
         /** A failover was refused or failed; the message says why and what to do. */
-        FAILOVER_FAILED
+        FAILOVER_FAILED,
+        /**
+         * A running backup met something its host should know that does not fail it (e.g. a target fell back
+         * to a mode that is not point-in-time); the message says what and why.
+         */
+        BACKUP_WARNING
     }
 
     public DrEvent {

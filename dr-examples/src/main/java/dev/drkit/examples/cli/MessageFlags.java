@@ -103,7 +103,13 @@ final class MessageFlags {
             "promote-timeout",
             "stop-command",
             "stop-data-dir",
-            "force");
+            "force",
+            "read-from",
+            "sentinel-user",
+            "sentinel-password-file",
+            "keys-fallback",
+            "backup-acl",
+            "acl-users");
 
     /** API terms and what this CLI calls them; longer terms first where one starts another. */
     private static final Map<String, String> API_TERMS = Map.of(
