@@ -1,7 +1,10 @@
 package dev.drkit.examples.cli;
 
 import dev.drkit.DrEvent;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
 import dev.drkit.DrListener;
+import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
 import dev.drkit.failover.CommandTrafficSwitch;
 import dev.drkit.failover.Failover;
@@ -14,6 +17,7 @@ import dev.drkit.redis.RedisFailover;
 import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -205,6 +209,7 @@ final class FailoverCommand implements Callable<Integer> {
                         .listener(printer)
                         .build();
         FailoverReport report = failover.run();
+        recordTest(global, report);
         if (global.json) {
             GlobalOptions.printJson(out, report);
         } else {
@@ -224,6 +229,31 @@ final class FailoverCommand implements Callable<Integer> {
             return DrkitCli.FAILED;
         }
         return 0;
+    }
+
+    /**
+     * With a repository configured, the run goes into the testing schedule as a failover test (a dry run is
+     * one too); a repository that cannot take the record does not change the failover's outcome.
+     */
+    private void recordTest(GlobalOptions global, FailoverReport report) {
+        if (global.repository() == null) {
+            return;
+        }
+        String note = report.system() + " failover"
+                + (report.name().equals(report.system()) ? "" : " " + report.name()) + ": "
+                + report.outcome().name().toLowerCase(Locale.ROOT).replace('_', ' ');
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            kit.recordTest(
+                    RecoveryTest.FAILOVER,
+                    report.succeeded(),
+                    Duration.ofMillis(Math.round(report.seconds() * 1000)),
+                    note.length() > 200 ? note.substring(0, 200) : note);
+        } catch (DrException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("drkit: warning: the failover test was not recorded in the repository: "
+                    + GlobalOptions.safe(MessageFlags.forCli(e.getMessage())));
+            err.flush();
+        }
     }
 
     private Settings postgresSettings(Setup.Target fromSetup) {

@@ -136,9 +136,21 @@ class FailoverCliIT {
                 Thread.sleep(100);
             }
             master.close();
+            // with a repository, the run is recorded as a failover test for the testing schedule
+            Path repo = work.resolve("redis-repo");
+            assertThat(CliProcess.run(repo, "init").exit()).isZero();
             CliProcess.Result dry = CliProcess.run(
-                    null, "--json", "failover", "--dry-run", "--replica", "redis://127.0.0.1:" + replica.port());
+                    repo, "--json", "failover", "--dry-run", "--replica", "redis://127.0.0.1:" + replica.port());
             assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+            assertThat(dry.err()).doesNotContain("not recorded");
+            JsonNode schedule = Json.mapper()
+                    .readTree(CliProcess.run(repo, "--json", "status").out())
+                    .get("schedule");
+            JsonNode failoverTest = schedule.get(2);
+            assertThat(failoverTest.get("test").asText()).isEqualTo("FAILOVER");
+            assertThat(failoverTest.get("lastPassed").asBoolean()).isTrue();
+            assertThat(failoverTest.get("lastDetail").asText()).isEqualTo("redis failover: would promote");
+            assertThat(failoverTest.get("overdue").asBoolean()).isFalse();
             JsonNode report = Json.mapper().readTree(dry.out());
             assertThat(report.get("outcome").asText()).isEqualTo("WOULD_PROMOTE");
             assertThat(report.get("dryRun").asBoolean()).isTrue();
