@@ -60,6 +60,12 @@ public record DrEvent(
      */
     public static final String RESTORE_TEST_SECONDS = "restoreTestSeconds";
 
+    /**
+     * Detail key: the incident concerned (a {@code String}, also the PagerDuty dedup key); on
+     * {@link Type#INCIDENT_OPENED}, {@link Type#INCIDENT_RESOLVED} and {@link Type#NOTICE_FAILED}.
+     */
+    public static final String INCIDENT_ID = "incidentId";
+
     /** Event types. */
     public enum Type {
         BACKUP_STARTED,
@@ -76,7 +82,19 @@ public record DrEvent(
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
-        DAMAGED_BACKUP_SKIPPED
+        DAMAGED_BACKUP_SKIPPED,
+        /** A failover began: the primary is taken to have failed and a standby is being promoted. */
+        FAILOVER_STARTED,
+        /** A failover ended with the promoted standby accepting writes. */
+        FAILOVER_SUCCEEDED,
+        /** A failover stopped before a standby accepted writes. */
+        FAILOVER_FAILED,
+        /** An incident was declared (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_OPENED,
+        /** An incident was resolved (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_RESOLVED,
+        /** An incident notice could not be delivered to a channel after every attempt (dr-incident). */
+        NOTICE_FAILED
     }
 
     public DrEvent {
