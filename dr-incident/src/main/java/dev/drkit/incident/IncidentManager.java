@@ -3,6 +3,7 @@ package dev.drkit.incident;
 import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
 import dev.drkit.DrStatus;
+import dev.drkit.Settings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -211,7 +212,10 @@ public final class IncidentManager implements DrListener, AutoCloseable {
 
     // ------------------------------------------------------------ the rules
 
-    private boolean handle(DrEvent event, List<DrEvent> reports) {
+    private boolean handle(DrEvent raw, List<DrEvent> reports) {
+        // event messages should hold no secret; a notice leaves the house, so it is made sure of
+        DrEvent event =
+                new DrEvent(raw.type(), raw.target(), raw.backupId(), raw.at(), clean(raw.message()), raw.details());
         String target = event.target() == null ? "repository" : event.target();
         Instant now = clock.instant();
         switch (event.type().name()) {
@@ -450,6 +454,15 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             // never thrown into the backup that caused the event; the next change tries again
             LOG.warn("incidents: could not write the state file {}: {}", stateFile, e.getMessage());
         }
+    }
+
+    /** A message with any password or token in it masked, at most 2000 characters. */
+    static String clean(String message) {
+        if (message == null) {
+            return "";
+        }
+        String s = Settings.redact(message);
+        return s.length() <= 2000 ? s : s.substring(0, 1999) + "…";
     }
 
     private static String key(String target, Incident.Kind kind) {

@@ -335,6 +335,19 @@ class IncidentManagerTest {
     }
 
     @Test
+    void aPasswordOrTokenInAnEventMessageNeverReachesANotice() throws Exception {
+        try (IncidentManager m = manager().build()) {
+            m.onEvent(
+                    event(
+                            DrEvent.Type.VERIFY_FAILED,
+                            "db",
+                            "restore test against postgresql://drkit:hunter2@db:5432/app?sslmode=require&password=s3cret failed"));
+        }
+        Notice n = channel.all.get(0);
+        assertThat(n.text() + n.incident()).doesNotContain("hunter2", "s3cret").contains("postgresql://drkit:****@db");
+    }
+
+    @Test
     void settingsOutOfRangeAreRefusedAtTheCall() {
         IncidentManager.Builder b = IncidentManager.builder();
         assertThatThrownBy(() -> b.rpoAtRisk(0.01)).hasMessageContaining("0.1 to 10");
