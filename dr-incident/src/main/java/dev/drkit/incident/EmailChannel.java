@@ -87,9 +87,9 @@ public final class EmailChannel implements IncidentChannel {
             m.setHeader("X-Drkit-Incident", notice.incident().id());
             Transport.send(m);
         } catch (SendFailedException e) {
-            throw new NoticeRejectedException(this + " refused the recipients: " + e.getMessage());
+            throw new NoticeRejectedException("the server refused the recipients: " + e.getMessage());
         } catch (MessagingException e) {
-            throw new IOException(this + ": " + describe(e));
+            throw new IOException(describe(e));
         }
     }
 

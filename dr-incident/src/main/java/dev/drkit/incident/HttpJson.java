@@ -24,12 +24,8 @@ final class HttpJson {
         return url;
     }
 
-    /**
-     * POSTs {@code body} as JSON.
-     *
-     * @param channel names the channel in messages (no secret)
-     */
-    static void post(URI url, Object body, String channel) throws IOException {
+    /** POSTs {@code body} as JSON; a failure's message says why without the URL (it may hold a token). */
+    static void post(URI url, Object body) throws IOException {
         HttpRequest request = HttpRequest.newBuilder(url)
                 .timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
@@ -40,14 +36,36 @@ final class HttpJson {
             status = HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while posting to " + channel, e);
+            throw new IOException("interrupted while posting", e);
+        } catch (IOException e) {
+            // the client's own message may quote the URL, and with it the hook's token
+            throw new IOException(reason(e));
         }
         if (status < 300) {
             return;
         }
         if (status != 429 && status < 500) {
-            throw new NoticeRejectedException(channel + " refused the notice with HTTP " + status);
+            throw new NoticeRejectedException("refused with HTTP " + status);
         }
-        throw new IOException(channel + " answered HTTP " + status);
+        throw new IOException("answered HTTP " + status);
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof java.net.http.HttpConnectTimeoutException) {
+            return "the connection timed out";
+        }
+        if (e instanceof java.net.http.HttpTimeoutException) {
+            return "no answer within 30 s";
+        }
+        if (e instanceof java.net.ConnectException) {
+            return "the connection was refused";
+        }
+        if (e instanceof java.net.UnknownHostException || e.getCause() instanceof java.net.UnknownHostException) {
+            return "the host name does not resolve";
+        }
+        if (e instanceof javax.net.ssl.SSLException) {
+            return "the TLS handshake failed";
+        }
+        return "the connection failed";
     }
 }

@@ -78,6 +78,22 @@ public final class IncidentSetup {
         return Optional.of(b.build());
     }
 
+    /**
+     * The incidents open in the setup's state file, oldest first, without building a manager
+     * (for a status display next to a running {@code drkit run}); empty when the setup has no
+     * incidents section or no state file, or the file does not exist yet.
+     *
+     * @throws ConfigException when the state file cannot be read or is damaged
+     */
+    public static List<Incident> openIncidents(Setup setup) {
+        Setup.Incidents in =
+                setup.notifications() == null ? null : setup.notifications().incidents();
+        if (in == null || in.stateFile() == null) {
+            return List.of();
+        }
+        return IncidentState.load(in.stateFile()).open();
+    }
+
     /** The channels of the section, in the order slack, pagerduty, webhook, email. */
     static List<IncidentChannel> channels(Setup.Incidents in) {
         List<IncidentChannel> out = new ArrayList<>();

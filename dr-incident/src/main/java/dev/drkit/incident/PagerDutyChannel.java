@@ -44,7 +44,7 @@ public final class PagerDutyChannel implements IncidentChannel {
 
     @Override
     public void send(Notice notice) throws IOException {
-        HttpJson.post(endpoint, payload(notice, routingKey), toString());
+        HttpJson.post(endpoint, payload(notice, routingKey));
     }
 
     static Map<String, Object> payload(Notice notice, String routingKey) {

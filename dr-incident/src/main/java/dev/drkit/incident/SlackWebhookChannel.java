@@ -31,7 +31,7 @@ public final class SlackWebhookChannel implements IncidentChannel {
 
     @Override
     public void send(Notice notice) throws IOException {
-        HttpJson.post(url, payload(notice, blocks), toString());
+        HttpJson.post(url, payload(notice, blocks));
     }
 
     static Map<String, Object> payload(Notice notice, boolean blocks) {

@@ -28,7 +28,7 @@ public final class WebhookChannel implements IncidentChannel {
 
     @Override
     public void send(Notice notice) throws IOException {
-        HttpJson.post(url, payload(notice), toString());
+        HttpJson.post(url, payload(notice));
     }
 
     static Map<String, Object> payload(Notice notice) {

@@ -131,6 +131,34 @@ class IncidentChannelsIT {
     }
 
     @Test
+    void aReceiverThatIsDownIsReportedWithoutItsUrl() throws Exception {
+        java.net.URI url;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            url = java.net.URI.create("http://127.0.0.1:" + free.getLocalPort() + "/services/T0/B0/SECRETTOKEN");
+        }
+        java.util.List<DrEvent> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (IncidentManager m = IncidentManager.builder()
+                .clock(clock)
+                .channel(new SlackWebhookChannel(url, false))
+                .listener(new dev.drkit.DrListener() {
+                    @Override
+                    public void onEvent(DrEvent e) {
+                        reported.add(e);
+                    }
+                })
+                .delivery(2, Duration.ofMillis(10))
+                .build()) {
+            m.onEvent(event(DrEvent.Type.VERIFY_FAILED, "bad"));
+        }
+        assertThat(reported)
+                .filteredOn(e -> e.type() == DrEvent.Type.NOTICE_FAILED)
+                .singleElement()
+                .satisfies(e -> assertThat(e.message())
+                        .endsWith("Slack webhook at 127.0.0.1 after 2 attempt(s): the connection was refused")
+                        .doesNotContain("SECRETTOKEN", "services"));
+    }
+
+    @Test
     void theMailboxGetsTheInitialAndTheResolutionMail() throws Exception {
         EmailChannel email = EmailChannel.builder("127.0.0.1", "drkit@example.com")
                 .port(mail.getSmtp().getPort())

@@ -98,6 +98,10 @@ class IncidentEndToEndIT {
                 assertThat(trigger.get("event_action").asText()).isEqualTo("trigger");
                 assertThat(trigger.get("dedup_key").asText()).isEqualTo(id);
                 IncidentChannelsIT.awaitMails(mail, 1);
+                assertThat(IncidentSetup.openIncidents(setup))
+                        .as("what a status display reads from the state file")
+                        .extracting(Incident::id)
+                        .containsExactly(id);
 
                 clock.plus(Duration.ofMinutes(10));
                 kit.backup(setup.target("config").spec());

@@ -1,0 +1,88 @@
+package dev.drkit.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.drkit.spi.support.Json;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code drkit run} with a {@code notifications.incidents} section: a stale target pages, its next backup resolves. */
+class IncidentDaemonIT {
+    @TempDir
+    Path work;
+
+    @Test
+    void theDaemonSendsTheInitialNoticeOfAStaleTargetAndTheResolutionAfterItsNextBackup() throws Exception {
+        BlockingQueue<JsonNode> posts = new LinkedBlockingQueue<>();
+        HttpServer hook = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        hook.createContext("/incidents", exchange -> {
+            posts.add(Json.mapper().readTree(exchange.getRequestBody().readAllBytes()));
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        hook.start();
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "listen 8080\n");
+        Path state = work.resolve("state/incidents.json");
+        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
+                repository: %s
+                notifications:
+                  incidents:
+                    state-file: %s
+                    webhook: { url: "http://127.0.0.1:%d/incidents" }
+                targets:
+                  config:
+                    type: files
+                    path: %s
+                    schedule: "* * * * *"
+                    objectives: { rpo: 1s }
+                """.formatted(
+                        work.resolve("repo"), state, hook.getAddress().getPort(), data));
+        CliProcess.Result first = CliProcess.run(null, "--config", setup.toString(), "backup", "--all");
+        assertThat(first.exit()).as(first.err()).isZero();
+        Thread.sleep(1100); // the backup is older than the 1 s RPO when the daemon looks
+
+        Path log = work.resolve("run.log");
+        Process daemon = CliProcess.builder(null, List.of(), "--config", setup.toString(), "run", "--grace", "30s")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        try {
+            JsonNode opened = posts.poll(100, TimeUnit.SECONDS); // the first evaluation, or the next after a backup
+            assertThat(opened)
+                    .as("the initial notice; daemon log:\n" + Files.readString(log))
+                    .isNotNull();
+            assertThat(opened.get("type").asText()).isEqualTo("INCIDENT_OPENED");
+            assertThat(opened.get("target").asText()).isEqualTo("config");
+            assertThat(opened.at("/details/kind").asText()).isEqualTo("rpo-at-risk");
+            assertThat(opened.at("/details/text").asText()).contains("INCIDENT: RPO at risk: config");
+            assertThat(state).as("the open incident is kept for a restart").exists();
+
+            JsonNode resolved = posts.poll(90, TimeUnit.SECONDS); // the next minute's backup
+            assertThat(resolved)
+                    .as("the resolution notice; daemon log:\n" + Files.readString(log))
+                    .isNotNull();
+            assertThat(resolved.get("type").asText()).isEqualTo("INCIDENT_RESOLVED");
+            assertThat(resolved.at("/details/incidentId").asText())
+                    .isEqualTo(opened.at("/details/incidentId").asText());
+            assertThat(resolved.at("/details/text").asText()).contains("RESOLVED: RPO at risk: config", "succeeded");
+        } finally {
+            daemon.destroy();
+            if (!daemon.waitFor(90, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly();
+            }
+            hook.stop(0);
+        }
+        assertThat(Files.readString(log)).contains("incident drkit-config-rpo-at-risk-");
+    }
+}
