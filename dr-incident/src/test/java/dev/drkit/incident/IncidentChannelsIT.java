@@ -159,6 +159,36 @@ class IncidentChannelsIT {
     }
 
     @Test
+    void withStarttlsRequiredAServerWithoutItGetsNeitherTheMailNorThePassword() throws Exception {
+        EmailChannel email = EmailChannel.builder("127.0.0.1", "drkit@example.com")
+                .port(mail.getSmtp().getPort()) // the test server offers no STARTTLS
+                .login("drkit", "mail-secret")
+                .to("oncall@example.com")
+                .build();
+        java.util.List<DrEvent> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (IncidentManager m = IncidentManager.builder()
+                .clock(clock)
+                .channel(email)
+                .listener(new dev.drkit.DrListener() {
+                    @Override
+                    public void onEvent(DrEvent e) {
+                        reported.add(e);
+                    }
+                })
+                .delivery(1, Duration.ofMillis(10))
+                .build()) {
+            m.onEvent(event(DrEvent.Type.VERIFY_FAILED, "bad"));
+        }
+        assertThat(mail.getReceivedMessages()).isEmpty();
+        assertThat(reported)
+                .filteredOn(e -> e.type() == DrEvent.Type.NOTICE_FAILED)
+                .singleElement()
+                .satisfies(e -> assertThat(e.message())
+                        .contains("e-mail via 127.0.0.1:" + mail.getSmtp().getPort(), "STARTTLS")
+                        .doesNotContain("mail-secret"));
+    }
+
+    @Test
     void theMailboxGetsTheInitialAndTheResolutionMail() throws Exception {
         EmailChannel email = EmailChannel.builder("127.0.0.1", "drkit@example.com")
                 .port(mail.getSmtp().getPort())
