@@ -42,6 +42,7 @@ class ArchitectureTest {
         "dev.drkit.setup..",
         "dev.drkit.scheduler..",
         "dev.drkit.micrometer..",
+        "dev.drkit.incident..",
         "dev.drkit.spring..",
         "dev.drkit.crypto..",
         "dev.drkit.postgres..",
@@ -87,6 +88,7 @@ class ArchitectureTest {
                         "dev.drkit.setup",
                         "dev.drkit.scheduler",
                         "dev.drkit.micrometer",
+                        "dev.drkit.incident",
                         "dev.drkit.spring",
                         "dev.drkit.examples.cli",
                         "dev.drkit.examples.host");
