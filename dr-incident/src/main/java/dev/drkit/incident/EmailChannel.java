@@ -45,6 +45,8 @@ public final class EmailChannel implements IncidentChannel {
         p.put("mail." + proto + ".connectiontimeout", "15000");
         p.put("mail." + proto + ".timeout", "30000");
         p.put("mail." + proto + ".writetimeout", "30000");
+        // TLS without checking the certificate's name is TLS to whoever answers
+        p.put("mail." + proto + ".ssl.checkserveridentity", "true");
         if (b.starttls) {
             p.put("mail.smtp.starttls.enable", "true");
             p.put("mail.smtp.starttls.required", "true");

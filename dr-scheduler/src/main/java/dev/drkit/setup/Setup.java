@@ -48,6 +48,7 @@ public record Setup(
      * @param webhook a URL events are POSTed to as JSON, or null; it may hold a token, so it is
      *        never logged
      * @param events the event types sent (default: failures, RPO at risk, stale locks)
+     * @param incidents the {@code incidents} section, or null when the setup has none
      */
     public record Notifications(URI webhook, Set<DrEvent.Type> events, Incidents incidents) {
         /** Notifications without incidents. */
