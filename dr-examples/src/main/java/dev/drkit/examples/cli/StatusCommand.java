@@ -1,8 +1,11 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.incident.Incident;
+import dev.drkit.incident.IncidentSetup;
 import dev.drkit.postgres.WalSpool;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -78,10 +81,26 @@ final class StatusCommand implements Callable<Integer> {
                         t.healthy() ? "ok" : "UNHEALTHY: " + String.join("; ", t.problems()));
             }
             status.problems().forEach(p -> out.println("repository: " + p));
+            printOpenIncidents(out, global);
             out.println(status.healthy() ? "healthy" : "UNHEALTHY");
         }
         out.flush();
         return status.healthy() ? 0 : 1;
+    }
+
+    /** The incidents a {@code drkit run} on this host keeps open (its setup's state file), one line each. */
+    private static void printOpenIncidents(PrintWriter out, GlobalOptions global) {
+        if (global.setup() == null) {
+            return;
+        }
+        try {
+            for (Incident i : IncidentSetup.openIncidents(global.setup())) {
+                out.println("incident " + i.id() + ": " + i.title() + ", " + i.severity() + " since " + i.startedAt()
+                        + " (" + i.status() + ")");
+            }
+        } catch (ConfigException e) {
+            out.println("incidents: " + MessageFlags.forCli(e.getMessage()));
+        }
     }
 
     private static String orDash(String s) {

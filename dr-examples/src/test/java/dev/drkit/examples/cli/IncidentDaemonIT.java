@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.drkit.DrEvent;
+import dev.drkit.incident.IncidentManager;
 import dev.drkit.spi.support.Json;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -84,5 +88,39 @@ class IncidentDaemonIT {
             hook.stop(0);
         }
         assertThat(Files.readString(log)).contains("incident drkit-config-rpo-at-risk-");
+    }
+
+    @Test
+    void statusListsTheIncidentsTheStateFileHoldsOpen() throws Exception {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "listen 8080\n");
+        Path state = work.resolve("incidents.json");
+        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
+                repository: %s
+                notifications:
+                  incidents:
+                    state-file: %s
+                    webhook: { url: "http://127.0.0.1:9/unused" }
+                targets:
+                  config: { type: files, path: %s }
+                """.formatted(work.resolve("repo"), state, data));
+        assertThat(CliProcess.run(null, "--config", setup.toString(), "backup", "--all")
+                        .exit())
+                .isZero();
+        try (IncidentManager incidents =
+                IncidentManager.builder().stateFile(state).build()) {
+            incidents.onEvent(new DrEvent(
+                    DrEvent.Type.VERIFY_FAILED,
+                    "config",
+                    "20261202T100000Z-abc123",
+                    Instant.now(),
+                    "checksum mismatch",
+                    Map.of()));
+        }
+        CliProcess.Result status = CliProcess.run(null, "--config", setup.toString(), "status");
+        assertThat(status.out())
+                .as(status.err())
+                .containsPattern("incident drkit-config-verification-failed-\\S+: verification failed: config, ERROR "
+                        + "since \\S+ \\(investigating\\)");
     }
 }
