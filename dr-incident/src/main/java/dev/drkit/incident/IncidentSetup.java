@@ -62,20 +62,58 @@ public final class IncidentSetup {
         if (in == null) {
             return Optional.empty();
         }
-        Map<Notice.Type, Path> files = new EnumMap<>(Notice.Type.class);
-        in.templates().forEach((k, v) -> files.put(Notice.Type.valueOf(k.toUpperCase(Locale.ROOT)), v));
+        check(setup);
         IncidentManager.Builder b = IncidentManager.builder()
                 .clock(clock)
                 .rpoAtRisk(in.rpoAtRisk())
                 .failedBackups(in.failedBackups())
                 .updateEvery(in.updateEvery())
-                .templates(NoticeTemplates.of(files))
+                .templates(NoticeTemplates.of(templateFiles(in)))
                 .channels(channels(in));
         if (in.stateFile() != null) {
             b.stateFile(in.stateFile());
         }
         listeners.forEach(b::listener);
         return Optional.of(b.build());
+    }
+
+    /**
+     * Checks what the setup file alone cannot: that the template files are valid templates, that
+     * the secret files exist and are their owner's alone (and the environment variables named are
+     * set), that each channel's options make a channel, and that the state file, if it exists,
+     * can be read. Nothing is sent and no thread is started ({@code drkit config check}).
+     *
+     * @throws ConfigException listing every problem
+     */
+    public static void check(Setup setup) {
+        Setup.Incidents in =
+                setup.notifications() == null ? null : setup.notifications().incidents();
+        if (in == null) {
+            return;
+        }
+        List<String> problems = new ArrayList<>();
+        templateFiles(in).forEach((type, file) -> collect(problems, () -> NoticeTemplates.of(Map.of(type, file))));
+        collect(problems, () -> channels(in));
+        if (in.stateFile() != null) {
+            collect(problems, () -> IncidentState.load(in.stateFile()));
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+    }
+
+    private static void collect(List<String> problems, Runnable check) {
+        try {
+            check.run();
+        } catch (ConfigException e) {
+            problems.addAll(e.problems());
+        }
+    }
+
+    private static Map<Notice.Type, Path> templateFiles(Setup.Incidents in) {
+        Map<Notice.Type, Path> files = new EnumMap<>(Notice.Type.class);
+        in.templates().forEach((k, v) -> files.put(Notice.Type.valueOf(k.toUpperCase(Locale.ROOT)), v));
+        return files;
     }
 
     /**

@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,6 +84,43 @@ class IncidentSetupTest {
                         .anySatisfy(p -> assertThat(p).contains(open + " is open to other users", "chmod 600"))
                         .anySatisfy(p -> assertThat(p)
                                 .contains("notifications.incidents.email: 'user' is set but no password was found")));
+    }
+
+    @Test
+    void checkReportsABrokenTemplateAnOpenSecretFileAndADamagedStateFileTogether() throws Exception {
+        Path template = Files.writeString(dir.resolve("initial.mustache"), "{{sevrity}}");
+        Path open = secret("pd-key", "R0UTINGKEY\n", "rw-r--r--");
+        Path state = Files.writeString(dir.resolve("incidents.json"), "not json");
+        Setup setup = new Setup(
+                null,
+                null,
+                List.of(),
+                null,
+                null,
+                Settings.empty(),
+                new Setup.Notifications(
+                        null,
+                        Set.of(),
+                        new Setup.Incidents(
+                                state,
+                                1.0,
+                                2,
+                                Duration.ofHours(1),
+                                Map.of("initial", template),
+                                Map.of("pagerduty", Settings.of(Map.of("routing-key-file", open.toString()))))),
+                Map.of());
+        assertThatThrownBy(() -> IncidentSetup.check(setup))
+                .isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(((ConfigException) e).problems())
+                        .hasSize(3)
+                        .anySatisfy(p -> assertThat(p).contains("the initial notice template " + template, "sevrity"))
+                        .anySatisfy(p -> assertThat(p).contains(open + " is open to other users"))
+                        .anySatisfy(
+                                p -> assertThat(p).contains("the incident state file " + state + " cannot be used")));
+        assertThatThrownBy(() -> IncidentSetup.manager(setup, java.time.Clock.systemUTC(), List.of()))
+                .as("the manager is not built on a setup that fails the check")
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("3 configuration problems");
     }
 
     @Test

@@ -20,8 +20,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code drkit run} with a {@code notifications.incidents} section: a stale target pages, its next backup resolves. */
-class IncidentDaemonIT {
+/**
+ * The CLI with a {@code notifications.incidents} section: {@code drkit run} pages for a stale target and resolves
+ * after its next backup, {@code drkit status} lists open incidents, {@code drkit config check} checks the files the
+ * section names.
+ */
+class IncidentCliIT {
     @TempDir
     Path work;
 
@@ -88,6 +92,33 @@ class IncidentDaemonIT {
             hook.stop(0);
         }
         assertThat(Files.readString(log)).contains("incident drkit-config-rpo-at-risk-");
+    }
+
+    @Test
+    void configCheckReportsATemplateTypoAndASecretFileOpenToOthers() throws Exception {
+        Path template = Files.writeString(work.resolve("resolution.mustache"), "Root cause: {{rootcause}}\n");
+        Path key = Files.writeString(work.resolve("pagerduty-key"), "R0UTINGKEY\n");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
+                notifications:
+                  incidents:
+                    templates: { resolution: %s }
+                    pagerduty: { routing-key-file: %s }
+                targets:
+                  config: { type: files, path: /etc/app }
+                """.formatted(template, key));
+        CliProcess.Result check = CliProcess.run(null, "--config", setup.toString(), "config", "check");
+        assertThat(check.exit()).as(check.out() + check.err()).isEqualTo(2);
+        assertThat(check.err())
+                .contains("the resolution notice template " + template, "rootcause")
+                .contains("the PagerDuty routing key file " + key + " is open to other users", "chmod 600")
+                .doesNotContain("R0UTINGKEY");
+
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(template, "Root cause: {{rootCause}}\n");
+        check = CliProcess.run(null, "--config", setup.toString(), "config", "check");
+        assertThat(check.exit()).as(check.err()).isZero();
+        assertThat(check.out()).contains("incidents to pagerduty, updates every 1h");
     }
 
     @Test
