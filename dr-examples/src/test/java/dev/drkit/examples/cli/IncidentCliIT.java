@@ -39,25 +39,11 @@ class IncidentCliIT {
             exchange.close();
         });
         hook.start();
-        Path data = Files.createDirectories(work.resolve("data"));
-        Files.writeString(data.resolve("app.conf"), "listen 8080\n");
         Path state = work.resolve("state/incidents.json");
-        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
-                repository: %s
-                notifications:
-                  incidents:
-                    state-file: %s
-                    webhook: { url: "http://127.0.0.1:%d/incidents" }
-                targets:
-                  config:
-                    type: files
-                    path: %s
-                    schedule: "* * * * *"
-                    objectives: { rpo: 1s }
-                """.formatted(
-                        work.resolve("repo"), state, hook.getAddress().getPort(), data));
-        CliProcess.Result first = CliProcess.run(null, "--config", setup.toString(), "backup", "--all");
-        assertThat(first.exit()).as(first.err()).isZero();
+        Path setup = backedUpSetup(
+                state,
+                "http://127.0.0.1:" + hook.getAddress().getPort() + "/incidents",
+                "schedule: \"* * * * *\", objectives: { rpo: 1s }");
         Thread.sleep(1100); // the backup is older than the 1 s RPO when the daemon looks
 
         Path log = work.resolve("run.log");
@@ -123,21 +109,8 @@ class IncidentCliIT {
 
     @Test
     void statusListsTheIncidentsTheStateFileHoldsOpen() throws Exception {
-        Path data = Files.createDirectories(work.resolve("data"));
-        Files.writeString(data.resolve("app.conf"), "listen 8080\n");
         Path state = work.resolve("incidents.json");
-        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
-                repository: %s
-                notifications:
-                  incidents:
-                    state-file: %s
-                    webhook: { url: "http://127.0.0.1:9/unused" }
-                targets:
-                  config: { type: files, path: %s }
-                """.formatted(work.resolve("repo"), state, data));
-        assertThat(CliProcess.run(null, "--config", setup.toString(), "backup", "--all")
-                        .exit())
-                .isZero();
+        Path setup = backedUpSetup(state, "http://127.0.0.1:9/unused", "");
         try (IncidentManager incidents =
                 IncidentManager.builder().stateFile(state).build()) {
             incidents.onEvent(new DrEvent(
@@ -153,5 +126,24 @@ class IncidentCliIT {
                 .as(status.err())
                 .containsPattern("incident drkit-config-verification-failed-\\S+: verification failed: config, ERROR "
                         + "since \\S+ \\(investigating\\)");
+    }
+
+    /** A setup of one files target {@code config} with a webhook channel for incidents, backed up once. */
+    private Path backedUpSetup(Path state, String webhook, String targetOptions) throws Exception {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "listen 8080\n");
+        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
+                repository: %s
+                notifications:
+                  incidents:
+                    state-file: %s
+                    webhook: { url: "%s" }
+                targets:
+                  config: { type: files, path: %s%s }
+                """.formatted(
+                work.resolve("repo"), state, webhook, data, targetOptions.isEmpty() ? "" : ", " + targetOptions));
+        CliProcess.Result first = CliProcess.run(null, "--config", setup.toString(), "backup", "--all");
+        assertThat(first.exit()).as(first.err()).isZero();
+        return setup;
     }
 }
