@@ -2,6 +2,7 @@ package dev.drkit.incident;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +70,7 @@ final class Courier {
         int tried = Math.min(attempt, attempts);
         LOG.warn(
                 "could not deliver the {} notice of incident {} to {} after {} attempt(s): {}",
-                notice.type().name().toLowerCase(java.util.Locale.ROOT),
+                notice.type().name().toLowerCase(Locale.ROOT),
                 notice.incident().id(),
                 channel,
                 tried,

@@ -2,11 +2,16 @@ package dev.drkit.incident;
 
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import javax.net.ssl.SSLException;
 
 /** One JSON POST for the HTTP channels; a refusal (4xx but 429) is final, the rest is retried. */
 final class HttpJson {
@@ -51,19 +56,19 @@ final class HttpJson {
     }
 
     private static String reason(IOException e) {
-        if (e instanceof java.net.http.HttpConnectTimeoutException) {
+        if (e instanceof HttpConnectTimeoutException) {
             return "the connection timed out";
         }
-        if (e instanceof java.net.http.HttpTimeoutException) {
+        if (e instanceof HttpTimeoutException) {
             return "no answer within 30 s";
         }
-        if (e instanceof java.net.ConnectException) {
+        if (e instanceof ConnectException) {
             return "the connection was refused";
         }
-        if (e instanceof java.net.UnknownHostException || e.getCause() instanceof java.net.UnknownHostException) {
+        if (e instanceof UnknownHostException || e.getCause() instanceof UnknownHostException) {
             return "the host name does not resolve";
         }
-        if (e instanceof javax.net.ssl.SSLException) {
+        if (e instanceof SSLException) {
             return "the TLS handshake failed";
         }
         return "the connection failed";

@@ -2,6 +2,7 @@ package dev.drkit.incident;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -127,7 +128,7 @@ public record Incident(
         if (action == null) {
             return actions;
         }
-        List<String> out = new java.util.ArrayList<>(actions);
+        List<String> out = new ArrayList<>(actions);
         out.add(action);
         // a long outage must not grow the state file and the notices without bound
         return out.size() > 20 ? out.subList(out.size() - 20, out.size()) : out;

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -421,7 +422,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                 DrEvent.Type.NOTICE_FAILED,
                 notice.incident(),
                 clock.instant(),
-                "the " + notice.type().name().toLowerCase(java.util.Locale.ROOT) + " notice of incident "
+                "the " + notice.type().name().toLowerCase(Locale.ROOT) + " notice of incident "
                         + notice.incident().id() + " was not delivered: " + why,
                 Map.of())));
     }

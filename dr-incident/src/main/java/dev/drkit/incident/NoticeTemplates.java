@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -118,7 +119,7 @@ public final class NoticeTemplates {
     }
 
     private static Template builtIn(Notice.Type type) {
-        String name = type.name().toLowerCase(java.util.Locale.ROOT) + ".mustache";
+        String name = type.name().toLowerCase(Locale.ROOT) + ".mustache";
         try (InputStream in = NoticeTemplates.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException(
@@ -131,7 +132,7 @@ public final class NoticeTemplates {
     }
 
     private static Template fromFile(Notice.Type type, Path file) {
-        String where = "the " + type.name().toLowerCase(java.util.Locale.ROOT) + " notice template " + file;
+        String where = "the " + type.name().toLowerCase(Locale.ROOT) + " notice template " + file;
         String text;
         try {
             if (Files.size(file) > MAX_TEMPLATE_BYTES) {

@@ -4,6 +4,7 @@ import dev.drkit.spi.support.Hosts;
 import java.io.IOException;
 import java.net.URI;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -35,7 +36,7 @@ public final class WebhookChannel implements IncidentChannel {
         Incident i = notice.incident();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("incidentId", i.id());
-        details.put("notice", notice.type().name().toLowerCase(java.util.Locale.ROOT));
+        details.put("notice", notice.type().name().toLowerCase(Locale.ROOT));
         details.put("kind", i.kind().slug());
         details.put("severity", i.severity().wire());
         details.put("startedAt", i.startedAt().toString());

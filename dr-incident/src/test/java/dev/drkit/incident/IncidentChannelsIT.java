@@ -7,11 +7,18 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.GreenMailUtil;
 import com.icegreen.greenmail.util.ServerSetup;
 import dev.drkit.DrEvent;
+import dev.drkit.DrListener;
+import jakarta.mail.MessagingException;
 import jakarta.mail.internet.MimeMessage;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,7 +121,7 @@ class IncidentChannelsIT {
     private static String subject(MimeMessage m) {
         try {
             return m.getSubject();
-        } catch (jakarta.mail.MessagingException e) {
+        } catch (MessagingException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -132,15 +139,15 @@ class IncidentChannelsIT {
 
     @Test
     void aReceiverThatIsDownIsReportedWithoutItsUrl() throws Exception {
-        java.net.URI url;
-        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            url = java.net.URI.create("http://127.0.0.1:" + free.getLocalPort() + "/services/T0/B0/SECRETTOKEN");
+        URI url;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            url = URI.create("http://127.0.0.1:" + free.getLocalPort() + "/services/T0/B0/SECRETTOKEN");
         }
-        java.util.List<DrEvent> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<DrEvent> reported = new CopyOnWriteArrayList<>();
         try (IncidentManager m = IncidentManager.builder()
                 .clock(clock)
                 .channel(new SlackWebhookChannel(url, false))
-                .listener(new dev.drkit.DrListener() {
+                .listener(new DrListener() {
                     @Override
                     public void onEvent(DrEvent e) {
                         reported.add(e);
@@ -165,11 +172,11 @@ class IncidentChannelsIT {
                 .login("drkit", "mail-secret")
                 .to("oncall@example.com")
                 .build();
-        java.util.List<DrEvent> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<DrEvent> reported = new CopyOnWriteArrayList<>();
         try (IncidentManager m = IncidentManager.builder()
                 .clock(clock)
                 .channel(email)
-                .listener(new dev.drkit.DrListener() {
+                .listener(new DrListener() {
                     @Override
                     public void onEvent(DrEvent e) {
                         reported.add(e);

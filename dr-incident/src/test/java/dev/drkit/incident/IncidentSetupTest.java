@@ -9,6 +9,7 @@ import dev.drkit.setup.Setup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -117,7 +118,7 @@ class IncidentSetupTest {
                         .anySatisfy(p -> assertThat(p).contains(open + " is open to other users"))
                         .anySatisfy(
                                 p -> assertThat(p).contains("the incident state file " + state + " cannot be used")));
-        assertThatThrownBy(() -> IncidentSetup.manager(setup, java.time.Clock.systemUTC(), List.of()))
+        assertThatThrownBy(() -> IncidentSetup.manager(setup, Clock.systemUTC(), List.of()))
                 .as("the manager is not built on a setup that fails the check")
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("3 configuration problems");

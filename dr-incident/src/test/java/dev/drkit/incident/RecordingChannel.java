@@ -2,6 +2,7 @@ package dev.drkit.incident;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -21,11 +22,11 @@ final class RecordingChannel implements IncidentChannel {
     }
 
     @Override
-    public synchronized void send(Notice notice) throws java.io.IOException {
+    public synchronized void send(Notice notice) throws IOException {
         attempts++;
         if (failures > 0) {
             failures--;
-            throw new java.io.IOException("receiver down");
+            throw new IOException("receiver down");
         }
         all.add(notice);
         received.add(notice);

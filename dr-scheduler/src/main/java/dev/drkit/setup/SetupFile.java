@@ -38,7 +38,9 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -307,7 +309,7 @@ public final class SetupFile {
         }
         String where = "notifications.incidents";
         Map<String, Node> m = mapping(node, where);
-        Set<String> known = new java.util.TreeSet<>(Setup.Incidents.CHANNELS);
+        Set<String> known = new TreeSet<>(Setup.Incidents.CHANNELS);
         known.addAll(Set.of("state-file", "rpo-at-risk", "failed-backups", "update-every", "templates"));
         unknownKeys(m, known, where + ".");
         String state = scalar(m.get("state-file"), where + ".state-file");
@@ -359,7 +361,7 @@ public final class SetupFile {
         if (text == null) {
             return 1.0;
         }
-        java.util.regex.Matcher pm = PERCENT.matcher(text.trim());
+        Matcher pm = PERCENT.matcher(text.trim());
         double share = Double.NaN;
         if (pm.matches()) {
             share = Double.parseDouble(pm.group(1)) / 100;

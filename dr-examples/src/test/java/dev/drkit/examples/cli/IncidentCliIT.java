@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +85,7 @@ class IncidentCliIT {
     void configCheckReportsATemplateTypoAndASecretFileOpenToOthers() throws Exception {
         Path template = Files.writeString(work.resolve("resolution.mustache"), "Root cause: {{rootcause}}\n");
         Path key = Files.writeString(work.resolve("pagerduty-key"), "R0UTINGKEY\n");
-        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
         Path setup = Files.writeString(work.resolve("drkit.yaml"), """
                 notifications:
                   incidents:
@@ -100,7 +101,7 @@ class IncidentCliIT {
                 .contains("the PagerDuty routing key file " + key + " is open to other users", "chmod 600")
                 .doesNotContain("R0UTINGKEY");
 
-        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         Files.writeString(template, "Root cause: {{rootCause}}\n");
         check = CliProcess.run(null, "--config", setup.toString(), "config", "check");
         assertThat(check.exit()).as(check.err()).isZero();
