@@ -83,12 +83,19 @@ public record DrEvent(
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
         DAMAGED_BACKUP_SKIPPED,
-        /** A failover began: the primary is taken to have failed and a standby is being promoted. */
+        /** A failover started (target: the failover's name; see {@code dev.drkit.failover.FailoverRun} for details). */
         FAILOVER_STARTED,
-        /** A failover ended with the promoted standby accepting writes. */
-        FAILOVER_SUCCEEDED,
-        /** A failover stopped before a standby accepted writes. */
+        /** One step of a failover ended (checked, fenced, promoted, validated, switched, or would have). */
+        FAILOVER_STEP,
+        /** A failover promoted the standby (or, as a dry run, found that it would). */
+        FAILOVER_COMPLETED,
+        /** A failover was refused or failed; the message says why and what to do. */
         FAILOVER_FAILED,
+        /**
+         * A running backup met something its host should know that does not fail it (e.g. a target fell back
+         * to a mode that is not point-in-time); the message says what and why.
+         */
+        BACKUP_WARNING,
         /** An incident was declared (dr-incident); {@link #INCIDENT_ID} names it. */
         INCIDENT_OPENED,
         /** An incident was resolved (dr-incident); {@link #INCIDENT_ID} names it. */

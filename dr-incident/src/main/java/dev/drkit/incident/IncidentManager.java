@@ -4,6 +4,7 @@ import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
 import dev.drkit.DrStatus;
 import dev.drkit.Settings;
+import dev.drkit.failover.FailoverRun;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -43,8 +44,9 @@ import org.slf4j.LoggerFactory;
  *       <td>a {@link DrEvent.Type#BACKUP_SUCCEEDED}</td></tr>
  *   <tr><td>{@code VERIFICATION_FAILED}</td><td>a {@link DrEvent.Type#VERIFY_FAILED}</td>
  *       <td>a {@link DrEvent.Type#VERIFY_SUCCEEDED} of the target</td></tr>
- *   <tr><td>{@code FAILOVER}</td><td>a {@link #FAILOVER_STARTED} event</td>
- *       <td>a {@link #FAILOVER_SUCCEEDED} event ({@link #FAILOVER_FAILED} sends an update at once)</td></tr>
+ *   <tr><td>{@code FAILOVER}</td><td>a {@link DrEvent.Type#FAILOVER_STARTED} (not of a dry run)</td>
+ *       <td>a {@link DrEvent.Type#FAILOVER_COMPLETED} ({@link DrEvent.Type#FAILOVER_FAILED}, refused or
+ *       failed, keeps it open and sends an update at once)</td></tr>
  * </table>
  *
  * <p>The root cause is the message of the event that declared the incident. Open incidents and
@@ -67,13 +69,6 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe.
  */
 public final class IncidentManager implements DrListener, AutoCloseable {
-    /** The name of the event type that declares a failover incident. */
-    public static final String FAILOVER_STARTED = "FAILOVER_STARTED";
-    /** The name of the event type that resolves a failover incident. */
-    public static final String FAILOVER_SUCCEEDED = "FAILOVER_SUCCEEDED";
-    /** The name of the event type that keeps a failover incident open and sends an update at once. */
-    public static final String FAILOVER_FAILED = "FAILOVER_FAILED";
-
     private static final Logger LOG = LoggerFactory.getLogger(IncidentManager.class);
     private static final DateTimeFormatter ID_TIME =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -214,20 +209,23 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     // ------------------------------------------------------------ the rules
 
     private boolean handle(DrEvent raw, List<DrEvent> reports) {
+        if (Boolean.TRUE.equals(raw.details().get(FailoverRun.DRY_RUN))) {
+            return false; // a failover rehearsal changes nothing and pages no one
+        }
         // event messages should hold no secret; a notice leaves the house, so it is made sure of
         DrEvent event =
                 new DrEvent(raw.type(), raw.target(), raw.backupId(), raw.at(), clean(raw.message()), raw.details());
         String target = event.target() == null ? "repository" : event.target();
         Instant now = clock.instant();
-        switch (event.type().name()) {
-            case "BACKUP_SUCCEEDED" -> {
+        switch (event.type()) {
+            case BACKUP_SUCCEEDED -> {
                 boolean counted = failedInARow.remove(target) != null;
                 String how = "backup " + event.backupId() + " succeeded at " + event.at();
                 boolean a = resolve(target, Incident.Kind.BACKUP_FAILURES, how, now, reports);
                 boolean b = resolve(target, Incident.Kind.RPO_AT_RISK, how, now, reports);
                 return counted || a || b;
             }
-            case "BACKUP_FAILED" -> {
+            case BACKUP_FAILED -> {
                 int n = failedInARow.merge(target, 1, Integer::sum);
                 if (n < failedBackups) {
                     return true;
@@ -252,7 +250,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                         reports);
                 return true;
             }
-            case "VERIFY_FAILED" -> {
+            case VERIFY_FAILED -> {
                 return declare(
                         target,
                         Incident.Kind.VERIFICATION_FAILED,
@@ -263,7 +261,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                         now,
                         reports);
             }
-            case "VERIFY_SUCCEEDED" -> {
+            case VERIFY_SUCCEEDED -> {
                 return resolve(
                         target,
                         Incident.Kind.VERIFICATION_FAILED,
@@ -271,7 +269,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                         now,
                         reports);
             }
-            case "RPO_AT_RISK" -> {
+            case RPO_AT_RISK -> {
                 return !statusWatched
                         && declare(
                                 target,
@@ -295,7 +293,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                         now,
                         reports);
             }
-            case FAILOVER_SUCCEEDED -> {
+            case FAILOVER_COMPLETED -> {
                 return resolve(target, Incident.Kind.FAILOVER, "failover succeeded: " + event.message(), now, reports);
             }
             case FAILOVER_FAILED -> {

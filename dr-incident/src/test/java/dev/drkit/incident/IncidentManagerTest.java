@@ -7,6 +7,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
 import dev.drkit.DrStatus;
+import dev.drkit.failover.FailoverRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -206,16 +207,23 @@ class IncidentManagerTest {
     @Test
     void aFailoverIsCriticalAFailedOneIsAnUpdateAtOnceAndASuccessfulOneResolves() throws Exception {
         try (IncidentManager m = manager().build()) {
-            m.onEvent(
-                    event(DrEvent.Type.valueOf(IncidentManager.FAILOVER_STARTED), "db", "primary 127.0.0.1:5432 down"));
+            m.onEvent(new DrEvent(
+                    DrEvent.Type.FAILOVER_STARTED,
+                    "db",
+                    null,
+                    clock.instant(),
+                    "failover of db started (dry run)",
+                    Map.of(FailoverRun.DRY_RUN, true)));
+            assertThat(m.openIncidents()).as("a dry run pages no one").isEmpty();
+            m.onEvent(event(DrEvent.Type.FAILOVER_STARTED, "db", "primary 127.0.0.1:5432 down"));
             assertThat(m.openIncidents())
                     .singleElement()
                     .extracting(Incident::severity)
                     .isEqualTo(Incident.Severity.CRITICAL);
             clock.plus(Duration.ofMinutes(1));
-            m.onEvent(event(DrEvent.Type.valueOf(IncidentManager.FAILOVER_FAILED), "db", "standby lags 3 GB"));
+            m.onEvent(event(DrEvent.Type.FAILOVER_FAILED, "db", "standby lags 3 GB"));
             clock.plus(Duration.ofMinutes(1));
-            m.onEvent(event(DrEvent.Type.valueOf(IncidentManager.FAILOVER_SUCCEEDED), "db", "standby promoted"));
+            m.onEvent(event(DrEvent.Type.FAILOVER_COMPLETED, "db", "standby promoted"));
             assertThat(m.openIncidents()).isEmpty();
         }
         assertThat(channel.all)

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.TestSchedule;
 import dev.drkit.setup.Setup;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,7 +110,8 @@ class IncidentSetupTest {
                                 Duration.ofHours(1),
                                 Map.of("initial", template),
                                 Map.of("pagerduty", Settings.of(Map.of("routing-key-file", open.toString()))))),
-                Map.of());
+                Map.of(),
+                TestSchedule.plan());
         assertThatThrownBy(() -> IncidentSetup.check(setup))
                 .isInstanceOf(ConfigException.class)
                 .satisfies(e -> assertThat(((ConfigException) e).problems())

@@ -44,7 +44,11 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             RunCommand.class,
             StatusCommand.class,
+            RecordTestCommand.class,
+            ReportCommand.class,
             TargetsCommand.class,
+            HealthCommand.class,
+            FailoverCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class DrkitCli {
@@ -136,6 +140,8 @@ public final class DrkitCli {
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", others);
         if (!levelGiven) {
             setDefault("org.slf4j.simpleLogger.log.dev.drkit", drkit);
+            // a backup's warnings are printed from their events, in this CLI's words (GlobalOptions)
+            setDefault("org.slf4j.simpleLogger.log.dev.drkit.warnings", "off");
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");

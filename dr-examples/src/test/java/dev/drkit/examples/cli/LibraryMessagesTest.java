@@ -47,6 +47,7 @@ class LibraryMessagesTest {
             Map.entry("--pdeathsig", "setpriv argument (PgProcesses)"),
             Map.entry("--", "end of setpriv's options (PgProcesses)"),
             Map.entry("--version", "asks pg_dump / redis-server for its version"),
+            Map.entry("--sentinel", "redis-server argument: run as a sentinel (RedisServer)"),
             Map.entry("--list", "pg_restore argument (PostgresVerifiers)"),
             Map.entry("pg_restore --list failed (exit ", "names the pg_restore run that failed, not a drkit flag"),
             Map.entry("export one with 'gpg --export --armor KEY'", "how to get a key out of gpg, not a drkit flag"),
