@@ -60,6 +60,12 @@ public record DrEvent(
      */
     public static final String RESTORE_TEST_SECONDS = "restoreTestSeconds";
 
+    /**
+     * Detail key: the incident concerned (a {@code String}, also the PagerDuty dedup key); on
+     * {@link Type#INCIDENT_OPENED}, {@link Type#INCIDENT_RESOLVED} and {@link Type#NOTICE_FAILED}.
+     */
+    public static final String INCIDENT_ID = "incidentId";
+
     /** Event types. */
     public enum Type {
         BACKUP_STARTED,
@@ -89,7 +95,13 @@ public record DrEvent(
          * A running backup met something its host should know that does not fail it (e.g. a target fell back
          * to a mode that is not point-in-time); the message says what and why.
          */
-        BACKUP_WARNING
+        BACKUP_WARNING,
+        /** An incident was declared (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_OPENED,
+        /** An incident was resolved (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_RESOLVED,
+        /** An incident notice could not be delivered to a channel after every attempt (dr-incident). */
+        NOTICE_FAILED
     }
 
     public DrEvent {

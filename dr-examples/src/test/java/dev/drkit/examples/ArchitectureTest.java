@@ -43,6 +43,7 @@ class ArchitectureTest {
         "dev.drkit.setup..",
         "dev.drkit.scheduler..",
         "dev.drkit.micrometer..",
+        "dev.drkit.incident..",
         "dev.drkit.spring..",
         "dev.drkit.crypto..",
         "dev.drkit.postgres..",
@@ -88,6 +89,7 @@ class ArchitectureTest {
                         "dev.drkit.setup",
                         "dev.drkit.scheduler",
                         "dev.drkit.micrometer",
+                        "dev.drkit.incident",
                         "dev.drkit.spring",
                         "dev.drkit.examples.cli",
                         "dev.drkit.examples.host");

@@ -1,9 +1,12 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
 import dev.drkit.TestSchedule;
+import dev.drkit.incident.Incident;
+import dev.drkit.incident.IncidentSetup;
 import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.EncryptionStage;
 import java.io.IOException;
@@ -96,10 +99,26 @@ final class StatusCommand implements Callable<Integer> {
             if (!checklist) {
                 printChecklist(out, status);
             }
+            printOpenIncidents(out, global);
             out.println(status.healthy() ? "healthy" : "UNHEALTHY");
         }
         out.flush();
         return status.healthy() ? 0 : 1;
+    }
+
+    /** The incidents a {@code drkit run} on this host keeps open (its setup's state file), one line each. */
+    private static void printOpenIncidents(PrintWriter out, GlobalOptions global) {
+        if (global.setup() == null) {
+            return;
+        }
+        try {
+            for (Incident i : IncidentSetup.openIncidents(global.setup())) {
+                out.println("incident " + i.id() + ": " + i.title() + ", " + i.severity() + " since " + i.startedAt()
+                        + " (" + i.status() + ")");
+            }
+        } catch (ConfigException e) {
+            out.println("incidents: " + MessageFlags.forCli(e.getMessage()));
+        }
     }
 
     /** The setup's encryption (so the checklist knows what is configured); none when it cannot be read here. */

@@ -29,6 +29,7 @@ class LibraryMessagesTest {
             "dr-core",
             "dr-scheduler",
             "dr-micrometer",
+            "dr-incident",
             "dr-spring-boot-starter",
             "dr-crypto",
             "dr-postgres",
