@@ -4,10 +4,14 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.Objectives;
 import dev.drkit.TestSchedule;
+import dev.drkit.incident.Incident;
+import dev.drkit.incident.IncidentSetup;
 import dev.drkit.report.HtmlReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -46,6 +50,7 @@ final class ReportCommand implements Callable<Integer> {
                     .objectives(objectives)
                     .testing(testing)
                     .days(days)
+                    .incidents(openIncidents(global))
                     .build()
                     .write(html);
         }
@@ -53,5 +58,21 @@ final class ReportCommand implements Callable<Integer> {
         out.println("wrote " + html);
         out.flush();
         return 0;
+    }
+
+    /** The incidents a {@code drkit run} on this host keeps open (its setup's state file). */
+    private List<HtmlReport.OpenIncident> openIncidents(GlobalOptions global) {
+        if (global.setup() == null) {
+            return List.of();
+        }
+        List<HtmlReport.OpenIncident> open = new ArrayList<>();
+        for (Incident i : IncidentSetup.openIncidents(global.setup())) {
+            open.add(new HtmlReport.OpenIncident(
+                    i.target(),
+                    i.title() + " (" + i.status() + ")",
+                    i.startedAt(),
+                    i.severity().wire()));
+        }
+        return open;
     }
 }

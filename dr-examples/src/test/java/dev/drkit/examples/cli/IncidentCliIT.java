@@ -127,6 +127,14 @@ class IncidentCliIT {
                 .as(status.err())
                 .containsPattern("incident drkit-config-verification-failed-\\S+: verification failed: config, ERROR "
                         + "since \\S+ \\(investigating\\)");
+
+        Path page = work.resolve("report.html");
+        CliProcess.Result report =
+                CliProcess.run(null, "--config", setup.toString(), "report", "--html", page.toString());
+        assertThat(report.exit()).as(report.err()).isZero();
+        assertThat(Files.readString(page))
+                .containsPattern("<tr class=\"bad\"><td>[^<]+</td><td>config</td><td>[a-z]+</td><td>verification "
+                        + "failed: config \\(investigating\\)</td></tr>");
     }
 
     /** A setup of one files target {@code config} with a webhook channel for incidents, backed up once. */
