@@ -60,6 +60,12 @@ public record DrEvent(
      */
     public static final String RESTORE_TEST_SECONDS = "restoreTestSeconds";
 
+    /**
+     * Detail key: the incident concerned (a {@code String}, also the PagerDuty dedup key); on
+     * {@link Type#INCIDENT_OPENED}, {@link Type#INCIDENT_RESOLVED} and {@link Type#NOTICE_FAILED}.
+     */
+    public static final String INCIDENT_ID = "incidentId";
+
     /** Event types. */
     public enum Type {
         BACKUP_STARTED,
@@ -76,7 +82,26 @@ public record DrEvent(
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
-        DAMAGED_BACKUP_SKIPPED
+        DAMAGED_BACKUP_SKIPPED,
+        /** A failover started (target: the failover's name; see {@code dev.drkit.failover.FailoverRun} for details). */
+        FAILOVER_STARTED,
+        /** One step of a failover ended (checked, fenced, promoted, validated, switched, or would have). */
+        FAILOVER_STEP,
+        /** A failover promoted the standby (or, as a dry run, found that it would). */
+        FAILOVER_COMPLETED,
+        /** A failover was refused or failed; the message says why and what to do. */
+        FAILOVER_FAILED,
+        /**
+         * A running backup met something its host should know that does not fail it (e.g. a target fell back
+         * to a mode that is not point-in-time); the message says what and why.
+         */
+        BACKUP_WARNING,
+        /** An incident was declared (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_OPENED,
+        /** An incident was resolved (dr-incident); {@link #INCIDENT_ID} names it. */
+        INCIDENT_RESOLVED,
+        /** An incident notice could not be delivered to a channel after every attempt (dr-incident). */
+        NOTICE_FAILED
     }
 
     public DrEvent {

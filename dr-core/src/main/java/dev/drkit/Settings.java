@@ -294,7 +294,12 @@ public final class Settings {
         return sb.append('}').toString();
     }
 
-    private static String redact(String value) {
+    /**
+     * {@code value} with the passwords of URLs ({@code redis://user:PASS@host}) and the values of
+     * secret query parameters ({@code ?password=PASS}, {@code &token=...}) replaced by {@code ****},
+     * for text that is shown to people (a message, a notice). Stateless.
+     */
+    public static String redact(String value) {
         String out = USERINFO_PASSWORD.matcher(value).replaceAll("$1****@");
         return QUERY_SECRET.matcher(out).replaceAll("$1****");
     }

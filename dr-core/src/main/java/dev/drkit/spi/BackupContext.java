@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Clock;
 import java.util.Optional;
+import org.slf4j.LoggerFactory;
 
 /**
  * What drkit gives a {@link BackupTarget} during a backup. Not thread-safe, except that
@@ -58,6 +59,16 @@ public interface BackupContext {
      */
     default FileArchive archive(String area) {
         throw new UnsupportedOperationException("this context has no file archive");
+    }
+
+    /**
+     * Tells the host something it should know about this backup that does not fail it, e.g. that
+     * the target fell back to a weaker mode; one line, no secrets. drkit logs it at WARN (logger
+     * {@code dev.drkit.warnings}) and sends a {@link dev.drkit.DrEvent.Type#BACKUP_WARNING} event. The
+     * default (contexts outside drkit's own backups) logs it only.
+     */
+    default void warn(String message) {
+        LoggerFactory.getLogger("dev.drkit.warnings").warn("{}: {}", targetName(), message);
     }
 
     /** The clock drkit runs on. */

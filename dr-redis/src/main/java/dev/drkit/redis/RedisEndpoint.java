@@ -30,6 +30,7 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -43,6 +44,11 @@ import javax.net.ssl.TrustManagerFactory;
  * or a CA certificate file in {@code tls-ca} (PEM), with the password from {@code password-file}, the environment variable named by
  * {@code password-env} (default {@code REDISCLI_AUTH}), {@code password} from the host's
  * configuration, or the URI. The password never appears in {@link #toString()} or messages.
+ *
+ * <p>{@code redis-sentinel://[user[:password]@]host[:port],host[:port]/master[/db]} (or
+ * {@code rediss-sentinel://} for TLS everywhere) names a set monitored by Sentinel: {@link #from}
+ * asks the sentinels ({@link SentinelResolver}) for the current master, or a replica, and returns
+ * an endpoint for that server, which still tells {@link #sentinel()} how it was found.
  */
 final class RedisEndpoint {
     private final String host;
@@ -53,6 +59,7 @@ final class RedisEndpoint {
     private final boolean tls;
     private final Duration timeout;
     private final Path tlsCa;
+    private final SentinelResolver sentinel;
 
     private RedisEndpoint(
             String host,
@@ -62,7 +69,8 @@ final class RedisEndpoint {
             String password,
             boolean tls,
             Duration timeout,
-            Path tlsCa) {
+            Path tlsCa,
+            SentinelResolver sentinel) {
         this.host = host;
         this.port = port;
         this.database = database;
@@ -71,6 +79,7 @@ final class RedisEndpoint {
         this.tls = tls;
         this.timeout = timeout;
         this.tlsCa = tlsCa;
+        this.sentinel = sentinel;
     }
 
     /** What {@link #from} reads besides the server's URI. */
@@ -89,14 +98,35 @@ final class RedisEndpoint {
         all.add(OptionSpec.builder("tls-ca", Type.PATH)
                 .description("CA certificates to trust for rediss://")
                 .build());
+        all.addAll(SentinelResolver.OPTIONS);
         return List.copyOf(all);
     }
 
-    /** The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). */
+    /**
+     * The endpoint named by {@code key} ({@code uri} for backups, {@code to-uri} for restores). A
+     * Sentinel URI is resolved now: for {@code uri} to the server setting {@code read-from} asks
+     * for, for any other key to the master, where writes go.
+     *
+     * @throws ConfigException if the settings are wrong or credentials are rejected
+     * @throws DrException (retryable) if no sentinel names a usable server
+     */
     static RedisEndpoint from(Settings s, String key) {
+        RedisEndpoint parsed = parse(s, key);
+        return parsed.sentinel == null ? parsed : parsed.resolved(!key.equals("uri"));
+    }
+
+    /** The endpoint named by {@code key}, without asking any server (a Sentinel URI stays unresolved). */
+    static RedisEndpoint parse(Settings s, String key) {
         String text = s.get(key)
                 .orElseThrow(() -> new ConfigException("redis: give the server as setting '" + key
                         + "' (redis://[USER@]HOST:PORT; password in " + "setting 'password-file')"));
+        if (text.contains("://") && SentinelResolver.handles(text.substring(0, text.indexOf("://")))) {
+            SentinelResolver.Parsed p = SentinelResolver.parse(text, key);
+            return build(s, p.rawUserInfo(), p.database(), p.tls(), null, 0, SentinelResolver.of(p, s));
+        }
+        if (key.equals("uri") && s.has("read-from")) {
+            throw new ConfigException("redis: setting 'read-from' needs a redis-sentinel:// URI in setting 'uri'");
+        }
         URI uri;
         try {
             uri = URI.create(text);
@@ -105,23 +135,11 @@ final class RedisEndpoint {
         }
         String scheme = uri.getScheme();
         if (!"redis".equals(scheme) && !"rediss".equals(scheme)) {
-            throw new ConfigException("redis: setting '" + key + "' must start with redis:// or rediss:// (TLS)");
+            throw new ConfigException("redis: setting '" + key + "' must start with redis:// or rediss:// (TLS), "
+                    + "or redis-sentinel:// to find the master through Sentinel");
         }
         if (uri.getHost() == null) {
             throw new ConfigException("redis: setting '" + key + "' names no host (redis://HOST:PORT)");
-        }
-        String user = s.get("user", null);
-        String inUri = null;
-        if (uri.getRawUserInfo() != null) {
-            String[] parts = uri.getRawUserInfo().split(":", 2);
-            if (parts.length == 2) {
-                if (!parts[0].isEmpty() && user == null) {
-                    user = decode(parts[0]);
-                }
-                inUri = decode(parts[1]);
-            } else if (user == null) {
-                user = decode(parts[0]);
-            }
         }
         int db = 0;
         String path = uri.getPath();
@@ -133,24 +151,52 @@ final class RedisEndpoint {
                         "redis: the database in setting '" + key + "' must be a number " + "(redis://HOST:PORT/0)");
             }
         }
+        return build(
+                s,
+                uri.getRawUserInfo(),
+                db,
+                "rediss".equals(scheme),
+                unbracketed(uri.getHost()),
+                uri.getPort() < 0 ? 6379 : uri.getPort(),
+                null);
+    }
+
+    private static RedisEndpoint build(
+            Settings s, String rawUserInfo, int db, boolean tls, String host, int port, SentinelResolver sentinel) {
+        String user = s.get("user", null);
+        String inUri = null;
+        if (rawUserInfo != null) {
+            String[] parts = rawUserInfo.split(":", 2);
+            if (parts.length == 2) {
+                if (!parts[0].isEmpty() && user == null) {
+                    user = decode(parts[0]);
+                }
+                inUri = decode(parts[1]);
+            } else if (user == null) {
+                user = decode(parts[0]);
+            }
+        }
         String password = Secrets.password(s, "REDISCLI_AUTH");
         Duration timeout = s.duration("timeout").orElse(Duration.ofSeconds(60));
         Path ca = s.path("tls-ca").orElse(null);
         if (ca != null && !Files.isReadable(ca)) {
             throw new ConfigException("redis: cannot read the CA certificate file " + ca + " (setting 'tls-ca')");
         }
-        if (ca != null && !"rediss".equals(scheme)) {
-            throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// URI");
+        if (ca != null && !tls) {
+            throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// or rediss-sentinel:// URI");
         }
-        return new RedisEndpoint(
-                unbracketed(uri.getHost()),
-                uri.getPort() < 0 ? 6379 : uri.getPort(),
-                db,
-                user,
-                password != null ? password : inUri,
-                "rediss".equals(scheme),
-                timeout,
-                ca);
+        return new RedisEndpoint(host, port, db, user, password != null ? password : inUri, tls, timeout, ca, sentinel);
+    }
+
+    /** The server the sentinels name now, as an endpoint with the same credentials and TLS. */
+    private RedisEndpoint resolved(boolean forWrites) {
+        SentinelResolver.Address a = sentinel.resolve(this, forWrites);
+        return new RedisEndpoint(a.host(), a.port(), database, user, password, tls, timeout, tlsCa, sentinel);
+    }
+
+    /** How the server was found, when through Sentinel. */
+    Optional<SentinelResolver> sentinel() {
+        return Optional.ofNullable(sentinel);
     }
 
     private static String decode(String s) {
@@ -175,7 +221,16 @@ final class RedisEndpoint {
 
     /** A plain or TLS socket to the server, connected. */
     Socket openSocket() throws IOException {
-        Socket socket;
+        try {
+            return connect(host, port);
+        } catch (IOException e) {
+            throw unreachable(e);
+        }
+    }
+
+    /** A plain or TLS socket (as this endpoint's scheme says) to another server of the set, connected. */
+    Socket connect(String host, int port) throws IOException {
+        Socket socket = null;
         try {
             if (tls) {
                 SSLSocketFactory factory = tlsCa == null
@@ -197,8 +252,11 @@ final class RedisEndpoint {
                 ssl.startHandshake();
             }
             return socket;
-        } catch (IOException e) {
-            throw unreachable(e);
+        } catch (IOException | RuntimeException e) {
+            if (socket != null) {
+                socket.close();
+            }
+            throw e;
         }
     }
 
@@ -286,6 +344,9 @@ final class RedisEndpoint {
 
     @Override
     public String toString() {
+        if (host == null) {
+            return sentinel.describe();
+        }
         return (tls ? "rediss://" : "redis://") + (user != null ? user + "@" : "")
                 + (host.contains(":") ? "[" + host + "]" : host) + ":" + port
                 + (database != 0 ? "/" + database : "");

@@ -54,7 +54,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Backups of a Redis server. Both modes store one artifact, {@code dump.rdb}, a standard RDB
+ * Backups of a Redis server. Both modes store the keys as one artifact, {@code dump.rdb}, a standard RDB
  * file that {@code redis-server} loads and {@code redis-check-rdb} reads:
  * <ul>
  *   <li>{@code mode=rdb} (default): a point-in-time snapshot over the replication protocol
@@ -63,7 +63,14 @@ import org.slf4j.LoggerFactory;
  *   {@code match}; not point-in-time, but selective and possible where replication
  *   commands are not allowed. The DUMP payloads are written out as an RDB file.</li>
  * </ul>
- * Restore: {@code to-dir} writes {@code dump.rdb} for a stopped server (an existing file only
+ * A snapshot of a server that forbids SYNC/PSYNC falls back to keys mode with one
+ * {@link BackupContext#warn warning} (setting {@code keys-fallback} false fails instead), and the
+ * manifest records the mode used. Setting {@code uri} may name a Sentinel set
+ * ({@code redis-sentinel://}, see {@link RedisEndpoint}). The ACL users ({@code ACL LIST}) are
+ * stored beside the snapshot as {@code acl.txt} ({@link AclSnapshot}) unless {@code backup-acl} is
+ * false, and restored with restore setting {@code acl-users}.
+ *
+ * <p>Restore: {@code to-dir} writes {@code dump.rdb} for a stopped server (an existing file only
  * with force); {@code to-uri} restores online with RESTORE and the original expiry, keys that
  * exist kept unless forced, {@code match} selecting keys. Both refuse an RDB version newer
  * than the destination server loads.
@@ -104,8 +111,31 @@ public final class RedisTarget implements BackupTarget {
     public static final class Builder {
         private RedisClient client;
         private Settings settings = Settings.empty();
+        private String sentinelUri;
 
         private Builder() {}
+
+        /**
+         * Finds the server through Redis Sentinel, as setting {@code uri}
+         * {@code redis-sentinel://HOST:PORT,.../MASTER} does: each backup asks the sentinels for the
+         * current master (or a replica, setting {@code read-from}), so backups follow failovers. The
+         * servers' credentials and TLS come from the settings ({@code user}, {@code password-file},
+         * {@code tls-ca}; {@code sentinel-password-file} for the sentinels').
+         *
+         * @param masterName the name the sentinels monitor the master under
+         * @param sentinels {@code host:port} of each sentinel ({@code [v6]:port} for IPv6), tried in order
+         * @throws ConfigException if the name or an address is malformed
+         */
+        public Builder sentinel(String masterName, List<String> sentinels) {
+            Objects.requireNonNull(masterName, "masterName");
+            if (Objects.requireNonNull(sentinels, "sentinels").isEmpty()) {
+                throw new ConfigException("redis: give at least one sentinel as host:port");
+            }
+            String uri = "redis-sentinel://" + String.join(",", sentinels) + "/" + masterName;
+            SentinelResolver.parse(uri, "uri"); // rejects bad input at the call
+            this.sentinelUri = uri;
+            return this;
+        }
 
         /** The host's client for the server to back up and restore into; it stays the host's to shut down. */
         public Builder client(RedisClient client) {
@@ -125,9 +155,17 @@ public final class RedisTarget implements BackupTarget {
 
         /**
          * @throws ConfigException if a snapshot backup ({@code mode=rdb}, the default) has no setting
-         *     {@code uri} to connect to, or a setting is unknown or of the wrong type
+         *     {@code uri} (nor {@link #sentinel}) to connect to, or a setting is unknown or of the wrong type
          */
         public RedisTarget build() {
+            Settings settings = this.settings;
+            if (sentinelUri != null) {
+                if (settings.has("uri")) {
+                    throw new ConfigException(
+                            "redis: give the server with sentinel(...) or as setting 'uri', not both");
+                }
+                settings = settings.toBuilder().set("uri", sentinelUri).build();
+            }
             // the same checks as settings given to the provider: unknown keys, types, did-you-mean
             OptionValidator.validate(RedisTargetProvider.TYPE, new RedisTargetProvider().schema(), settings, false);
             if (!settings.has("uri")) {
@@ -166,24 +204,70 @@ public final class RedisTarget implements BackupTarget {
                     + "select keys when restoring instead)");
         }
         context.metadata("mode", mode);
+        boolean acl = settings.bool("backup-acl", true);
         if (mode.equals("rdb")) {
             RedisEndpoint endpoint = RedisEndpoint.from(settings, "uri");
-            context.metadata("server", endpoint.toString());
-            backupRdb(context, endpoint);
+            recordServer(context, endpoint);
+            // users are listed first and stored after dump.rdb, which stays the backup's first artifact
+            AclSnapshot.Listing users = acl ? AclSnapshot.list(endpoint) : null;
+            try {
+                backupRdb(context, endpoint);
+            } catch (SnapshotRefusedException e) {
+                fallBackToKeys(context, endpoint, e);
+            }
+            if (users != null) {
+                AclSnapshot.store(context, users, endpoint.toString());
+            }
             return;
         }
         // the host's client, when given, wins over setting uri
-        try (RedisSession session = hostClient != null
-                ? RedisSession.onHostClient(hostClient)
-                : RedisSession.open(RedisEndpoint.from(settings, "uri"))) {
-            if (session.hasEndpoint()) {
-                context.metadata("server", session.toString());
+        RedisEndpoint endpoint = hostClient != null ? null : RedisEndpoint.from(settings, "uri");
+        try (RedisSession session =
+                endpoint == null ? RedisSession.onHostClient(hostClient) : RedisSession.open(endpoint)) {
+            if (endpoint != null) {
+                recordServer(context, endpoint);
             }
-            StatefulRedisConnection<byte[], byte[]> conn = session.connection();
-            Map<String, String> description = describe(conn);
-            description.forEach(context::metadata);
-            backupKeys(context, conn, description.get("redisVersion"));
+            AclSnapshot.Listing users = acl ? AclSnapshot.list(session.connection()) : null;
+            backupKeys(context, session);
+            if (users != null) {
+                AclSnapshot.store(context, users, session.toString());
+            }
         }
+    }
+
+    private static void recordServer(BackupContext context, RedisEndpoint endpoint) {
+        context.metadata("server", endpoint.toString());
+        endpoint.sentinel().ifPresent(s -> {
+            context.metadata("sentinel", s.describe());
+            context.metadata("readFrom", s.readFrom().setting());
+        });
+    }
+
+    /** A server that forbids replication snapshots is backed up key by key, unless that is switched off. */
+    private void fallBackToKeys(BackupContext context, RedisEndpoint endpoint, SnapshotRefusedException e)
+            throws IOException {
+        if (!settings.bool("keys-fallback", true)) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    e.getMessage() + "; setting 'keys-fallback' is false, so the backup fails rather than walk the "
+                            + "keys, which would not be point-in-time");
+        }
+        context.warn("redis: " + endpoint + " forbids replication snapshots (" + e.reason() + "), so this backup "
+                + "walks the keys instead (mode keys): it is not point-in-time, keys written meanwhile may or may "
+                + "not be in it; set setting 'keys-fallback' to false to fail instead");
+        context.metadata("mode", "keys");
+        context.metadata("requestedMode", "rdb");
+        context.metadata("fallbackReason", e.reason());
+        try (RedisSession session = RedisSession.open(endpoint)) {
+            backupKeys(context, session);
+        }
+    }
+
+    private void backupKeys(BackupContext context, RedisSession session) throws IOException {
+        StatefulRedisConnection<byte[], byte[]> conn = session.connection();
+        Map<String, String> description = describe(conn);
+        description.forEach(context::metadata);
+        backupKeys(context, conn, description.get("redisVersion"));
     }
 
     /** Version and role of the server, for the manifest. */
@@ -196,7 +280,8 @@ public final class RedisTarget implements BackupTarget {
 
     private void backupRdb(BackupContext context, RedisEndpoint endpoint) throws IOException {
         ReplicationSnapshot.Result r;
-        try (OutputStream out = context.newArtifact(ARTIFACT)) {
+        // created with its first byte: a server that refuses the snapshot leaves it free for keys mode
+        try (OutputStream out = new OpenOnWriteStream(() -> context.newArtifact(ARTIFACT))) {
             r = ReplicationSnapshot.take(endpoint, out);
         }
         context.metadata("redisVersion", r.server().getOrDefault("redis_version", "unknown"));
@@ -386,13 +471,26 @@ public final class RedisTarget implements BackupTarget {
         }
         int rdbVersion = ((Number) context.manifest().metadata().getOrDefault("rdbVersion", 0)).intValue();
         KeyPattern match = KeyPattern.of(o.get("match", null));
+        // users asked for are read (and checked) before anything is restored
+        List<AclSnapshot.User> users = o.bool("acl-users", false) ? AclSnapshot.read(context) : null;
         if (toDir) {
-            restoreToDir(context, Path.of(o.require("to-dir")), rdbVersion, match);
+            Path dir = Path.of(o.require("to-dir"));
+            if (users != null) {
+                AclSnapshot.requireWritable(dir, context.force());
+            }
+            restoreToDir(context, dir, rdbVersion, match);
+            if (users != null) {
+                AclSnapshot.writeFile(dir, users, context.force());
+            }
         } else {
             try (RedisSession session = toUri
                     ? RedisSession.open(RedisEndpoint.from(o, "to-uri"))
                     : RedisSession.onHostClient(hostClient)) {
                 restoreOnline(context, session, rdbVersion, match);
+                if (users != null) {
+                    // after the keys: changing the users could cut off the connection that restores them
+                    AclSnapshot.restore(session.connection(), users, context.force(), session);
+                }
             }
         }
     }
@@ -499,7 +597,8 @@ public final class RedisTarget implements BackupTarget {
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
-            return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+            String valkey = text.startsWith("Valkey") ? "valkey " : "";
+            return m.find() ? Optional.of(valkey + m.group(1)) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -509,19 +608,14 @@ public final class RedisTarget implements BackupTarget {
     }
 
     private static void requireLoadable(int rdbVersion, String serverVersion, String server) {
-        int newest = RdbVersions.newestLoadable(serverVersion);
-        if (rdbVersion > newest) {
-            throw new ConfigException("the backup is RDB version " + rdbVersion + ", which needs Redis "
-                    + RdbVersions.oldestRedisFor(rdbVersion) + " or newer; " + server + " loads RDB versions up to "
-                    + newest + ". Restore to a Redis " + RdbVersions.oldestRedisFor(rdbVersion) + "+ server");
-        }
+        RdbVersions.requireLoadable(rdbVersion, serverVersion, server);
     }
 
     private void restoreOnline(RestoreContext context, RedisSession session, int rdbVersion, KeyPattern match)
             throws IOException {
         StatefulRedisConnection<byte[], byte[]> conn = session.connection();
-        String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
-        requireLoadable(rdbVersion, version, session + " (Redis " + version + ")");
+        String version = RdbVersions.serverVersion(info(conn, "server"));
+        requireLoadable(rdbVersion, version, session + " (" + RdbVersions.label(version) + ")");
         OnlineRestore restore = new OnlineRestore(conn, context.force(), match, session);
         String source = ARTIFACT + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, which checks its

@@ -22,14 +22,24 @@ public final class RedisTargetProvider implements BackupTargetProvider {
     private static final OptionSchema SCHEMA = OptionSchema.of(
                     OptionSpec.builder("uri", Type.URI)
                             .required()
-                            .description("the server, redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS")
+                            .description("the server, redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS, or "
+                                    + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER through Sentinel")
                             .build(),
                     OptionSpec.builder("mode", Type.ENUM)
                             .allowed("rdb", "keys")
                             .defaultValue("rdb")
                             .description("rdb: the server's snapshot; keys: key by key with DUMP")
                             .build(),
-                    MATCH)
+                    MATCH,
+                    OptionSpec.builder("keys-fallback", Type.BOOLEAN)
+                            .defaultValue("true")
+                            .description("mode rdb on a server that forbids SYNC/PSYNC: back up key by key "
+                                    + "(not point-in-time) instead of failing")
+                            .build(),
+                    OptionSpec.builder("backup-acl", Type.BOOLEAN)
+                            .defaultValue("true")
+                            .description("also back up the ACL users (ACL LIST, passwords hashed)")
+                            .build())
             .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
 
     /** to-uri's user, password and TLS options are the target's own settings, which a restore may be given too. */
@@ -41,12 +51,17 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     .description("restore keys online into this server, redis://HOST:PORT")
                     .build(),
             MATCH,
+            OptionSpec.builder("acl-users", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("also restore the ACL users (existing ones kept unless forced; to-dir: users.acl)")
+                    .build(),
             OptionSpec.builder("file", Type.STRING)
                     .defaultValue(RedisTarget.ARTIFACT)
                     .description("the snapshot's file name in to-dir")
                     .build(),
             OptionSpec.builder("server-version", Type.STRING)
-                    .description("the Redis version that will load the file (else the one redis-server reports)")
+                    .description("the server version that will load the file, e.g. 7.4.2, or valkey 9.0.1 for Valkey "
+                            + "(else the one redis-server reports)")
                     .build(),
             REDIS_SERVER);
 

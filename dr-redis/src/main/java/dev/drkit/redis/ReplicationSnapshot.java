@@ -128,10 +128,11 @@ final class ReplicationSnapshot {
     }
 
     private static DrException refused(RedisEndpoint endpoint, String command, String reply) {
-        return new DrException(
-                ErrorCode.TARGET,
-                endpoint + " refused " + command + ": " + endpoint.redact(reply)
-                        + "; the user needs the replication permissions (+psync +replconf, or +@admin) to take snapshots");
+        String message = endpoint + " refused " + command + ": " + endpoint.redact(reply)
+                + "; the user needs the replication permissions (+psync +replconf, or +@admin) to take snapshots";
+        return SnapshotRefusedException.forbids(reply)
+                ? new SnapshotRefusedException(message, command + ": " + endpoint.redact(reply.substring(1)))
+                : new DrException(ErrorCode.TARGET, message);
     }
 
     private static String call(OutputStream out, InputStream in, String... args) throws IOException {

@@ -5,9 +5,12 @@ import dev.drkit.DrEvent;
 import dev.drkit.Objectives;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.TestSchedule;
 import dev.drkit.retention.GfsRetentionPolicy;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +32,7 @@ import java.util.Set;
  *        {@code secret-passphrase-file}, {@code sign-with}, {@code sign-passphrase-file}
  * @param notifications where events go
  * @param targets the targets by name, in file order
+ * @param testing how often each recovery test is due ({@code testing:}; the classic plan's when not given)
  */
 public record Setup(
         Path file,
@@ -38,7 +42,8 @@ public record Setup(
         Objectives objectives,
         Settings encryption,
         Notifications notifications,
-        Map<String, Target> targets) {
+        Map<String, Target> targets,
+        TestSchedule testing) {
 
     /**
      * Notifications.
@@ -46,12 +51,55 @@ public record Setup(
      * @param webhook a URL events are POSTed to as JSON, or null; it may hold a token, so it is
      *        never logged
      * @param events the event types sent (default: failures, RPO at risk, stale locks)
+     * @param incidents the {@code incidents} section, or null when the setup has none
      */
-    public record Notifications(URI webhook, Set<DrEvent.Type> events) {
+    public record Notifications(URI webhook, Set<DrEvent.Type> events, Incidents incidents) {
+        /** Notifications without incidents. */
+        public Notifications(URI webhook, Set<DrEvent.Type> events) {
+            this(webhook, events, null);
+        }
+
         @Override
         public String toString() {
             return "Notifications[webhook=" + (webhook == null ? "none" : webhook.getHost()) + ", events=" + events
-                    + "]";
+                    + ", incidents=" + incidents + "]";
+        }
+    }
+
+    /**
+     * The {@code notifications.incidents} section: when incidents are declared and where their
+     * notices go (built into an incident manager by dr-incident's {@code IncidentSetup}).
+     *
+     * @param stateFile where the open incidents are kept across restarts, or null
+     * @param rpoAtRisk the share of a target's RPO its newest backup may reach before an
+     *     incident (1.0 = the objective itself)
+     * @param failedBackups failed backups in a row that declare an incident
+     * @param updateEvery how often an update is sent while an incident is open
+     * @param templates per notice ({@code initial}, {@code update}, {@code resolution}) a
+     *     Mustache template file replacing the built-in one; possibly empty
+     * @param channels per channel type ({@code slack}, {@code pagerduty}, {@code webhook},
+     *     {@code email}) its options; secrets are only ever named by file or environment variable
+     */
+    public record Incidents(
+            Path stateFile,
+            double rpoAtRisk,
+            int failedBackups,
+            Duration updateEvery,
+            Map<String, Path> templates,
+            Map<String, Settings> channels) {
+        /** The channel types. */
+        public static final List<String> CHANNELS = List.of("slack", "pagerduty", "webhook", "email");
+
+        public Incidents {
+            templates = Map.copyOf(templates);
+            channels = Collections.unmodifiableMap(new LinkedHashMap<>(channels));
+        }
+
+        @Override
+        public String toString() {
+            // channel settings may hold a URL with a token: only their types are shown
+            return "Incidents[channels=" + channels.keySet() + ", rpoAtRisk=" + rpoAtRisk + ", failedBackups="
+                    + failedBackups + ", updateEvery=" + updateEvery + "]";
         }
     }
 

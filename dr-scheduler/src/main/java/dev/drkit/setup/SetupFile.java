@@ -10,7 +10,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.Objectives;
+import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
+import dev.drkit.TestSchedule;
 import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupTargetProvider;
@@ -29,8 +31,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -38,7 +42,9 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -61,8 +67,8 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public final class SetupFile {
-    private static final Set<String> TOP =
-            Set.of("repository", "copies", "compression", "objectives", "encryption", "notifications", "targets");
+    private static final Set<String> TOP = Set.of(
+            "repository", "copies", "compression", "objectives", "encryption", "notifications", "targets", "testing");
     private static final Set<String> ENCRYPTION = Set.of(
             "encrypt-to",
             "passphrase-file",
@@ -76,6 +82,12 @@ public final class SetupFile {
     private static final Set<String> COMPRESSION = Set.of("zstd", "gzip", "lz4", "xz", "none");
     private static final Pattern BARE_M = Pattern.compile("\\d\\s*m(?![a-z])");
     private static final Pattern KEY_FIRST = Pattern.compile("[a-z][a-z0-9-]*(\\.[^\\s:]+)*: ");
+    private static final Map<String, Set<String>> CHANNEL_KEYS = Map.of(
+            "slack", Set.of("url", "blocks"),
+            "pagerduty", Set.of("routing-key-file", "routing-key-env", "url"),
+            "webhook", Set.of("url"),
+            "email", Set.of("host", "port", "starttls", "ssl", "user", "password-file", "password-env", "from", "to"));
+    private static final Pattern PERCENT = Pattern.compile("(\\d{1,4}(?:\\.\\d+)?)\\s*%");
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
 
     private final Path file;
@@ -236,7 +248,27 @@ public final class SetupFile {
                 objectives,
                 encryption.build(),
                 notifications,
-                targets);
+                targets,
+                testing(top.get("testing")));
+    }
+
+    private TestSchedule testing(Node node) {
+        Map<RecoveryTest, Duration> every = new EnumMap<>(RecoveryTest.class);
+        Map<String, Node> m = mapping(node, "testing");
+        Set<String> keys = new LinkedHashSet<>();
+        for (RecoveryTest t : RecoveryTest.values()) {
+            keys.add(t.key());
+        }
+        unknownKeys(m, keys, "testing.");
+        for (RecoveryTest t : RecoveryTest.values()) {
+            Duration d = duration(m.get(t.key()), "testing." + t.key());
+            if (d != null && (d.isZero() || d.isNegative())) {
+                problem(m.get(t.key()).line, "testing." + t.key() + ": must be longer than zero");
+            } else if (d != null) {
+                every.put(t, d);
+            }
+        }
+        return new TestSchedule(every);
     }
 
     /**
@@ -265,7 +297,7 @@ public final class SetupFile {
 
     private Setup.Notifications notifications(Node node) {
         Map<String, Node> m = mapping(node, "notifications");
-        unknownKeys(m, Set.of("webhook", "events"), "notifications.");
+        unknownKeys(m, Set.of("webhook", "events", "incidents"), "notifications.");
         String webhook = scalar(m.get("webhook"), "notifications.webhook");
         URI uri = null;
         if (webhook != null) {
@@ -290,7 +322,140 @@ public final class SetupFile {
                                 + "verify-failed, rpo-at-risk, backup-succeeded)");
             }
         }
-        return new Setup.Notifications(uri, types.isEmpty() ? WebhookListener.FAILURES : types);
+        return new Setup.Notifications(
+                uri, types.isEmpty() ? WebhookListener.FAILURES : types, incidents(m.get("incidents")));
+    }
+
+    /** The {@code notifications.incidents} section, or null when there is none. */
+    private Setup.Incidents incidents(Node node) {
+        if (node == null) {
+            return null;
+        }
+        String where = "notifications.incidents";
+        Map<String, Node> m = mapping(node, where);
+        Set<String> known = new TreeSet<>(Setup.Incidents.CHANNELS);
+        known.addAll(Set.of("state-file", "rpo-at-risk", "failed-backups", "update-every", "templates"));
+        unknownKeys(m, known, where + ".");
+        String state = scalar(m.get("state-file"), where + ".state-file");
+        double share = rpoShare(m.get("rpo-at-risk"), where + ".rpo-at-risk");
+        int failed = 2;
+        String count = scalar(m.get("failed-backups"), where + ".failed-backups");
+        if (count != null) {
+            if (count.matches("\\d{1,4}") && Integer.parseInt(count) >= 1 && Integer.parseInt(count) <= 1000) {
+                failed = Integer.parseInt(count);
+            } else {
+                problem(
+                        m.get("failed-backups").line,
+                        where + ".failed-backups: '" + count + "' is not a count from 1 to 1000");
+            }
+        }
+        Duration every = duration(m.get("update-every"), where + ".update-every");
+        if (every != null && every.compareTo(Duration.ofSeconds(1)) < 0) {
+            problem(m.get("update-every").line, where + ".update-every: must be at least 1s");
+        }
+        Map<String, Path> templates = new LinkedHashMap<>();
+        Map<String, Node> t = mapping(m.get("templates"), where + ".templates");
+        unknownKeys(t, Set.of("initial", "update", "resolution"), where + ".templates.");
+        t.forEach((k, v) -> {
+            String file = scalar(v, where + ".templates." + k);
+            if (file != null) {
+                templates.put(k, Path.of(file));
+            }
+        });
+        Map<String, Settings> channels = new LinkedHashMap<>();
+        for (String type : Setup.Incidents.CHANNELS) {
+            if (m.containsKey(type)) {
+                channels.put(type, channel(type, m.get(type), where + "." + type));
+            }
+        }
+        if (channels.isEmpty()) {
+            problem(node.line, where + ": no channel; add at least one of " + Setup.Incidents.CHANNELS);
+        }
+        return new Setup.Incidents(
+                state == null ? null : Path.of(state),
+                share,
+                failed,
+                every == null ? Duration.ofHours(1) : every,
+                templates,
+                channels);
+    }
+
+    private double rpoShare(Node node, String where) {
+        String text = scalar(node, where);
+        if (text == null) {
+            return 1.0;
+        }
+        Matcher pm = PERCENT.matcher(text.trim());
+        double share = Double.NaN;
+        if (pm.matches()) {
+            share = Double.parseDouble(pm.group(1)) / 100;
+        } else if (text.trim().matches("\\d{1,2}(\\.\\d+)?")) {
+            share = Double.parseDouble(text.trim());
+        }
+        if (!(share >= 0.1 && share <= 10)) {
+            problem(
+                    node.line,
+                    where + ": '" + text + "' is not a share of the RPO from 10% to 1000% (e.g. 80% or 0.8)");
+            return 1.0;
+        }
+        return share;
+    }
+
+    private Settings channel(String type, Node node, String where) {
+        Map<String, Node> m = mapping(node, where);
+        Settings.Builder b = Settings.builder();
+        m.forEach((k, v) -> {
+            if (Settings.isSecretKey(k) || k.equals("routing-key")) {
+                option(b, k, v, where); // refuses the secret, naming the -file key to use instead
+            } else if (!CHANNEL_KEYS.get(type).contains(k)) {
+                unknownKeys(Map.of(k, v), CHANNEL_KEYS.get(type), where + ".");
+            } else {
+                values(v, where + "." + k).forEach(value -> b.add(k, value));
+            }
+        });
+        Settings s = b.build();
+        for (String key : List.of("blocks", "starttls", "ssl")) {
+            if (s.has(key) && !s.require(key).matches("true|false")) {
+                problem(m.get(key).line, where + "." + key + ": '" + s.require(key) + "' is not true or false");
+            }
+        }
+        if (s.has("port") && !s.require("port").matches("\\d{1,5}")) {
+            problem(m.get("port").line, where + ".port: '" + s.require("port") + "' is not a port number");
+        }
+        if (s.has("url")) {
+            url(s.require("url"), m.get("url").line, where + ".url");
+        }
+        List<String> required = switch (type) {
+            case "slack", "webhook" -> List.of("url");
+            case "email" -> List.of("host", "from", "to");
+            default -> List.of();
+        };
+        for (String key : required) {
+            if (!s.has(key)) {
+                problem(node.line, where + ": no '" + key + "'");
+            }
+        }
+        if (type.equals("pagerduty") && !s.has("routing-key-file") && !s.has("routing-key-env")) {
+            problem(
+                    node.line,
+                    where + ": no 'routing-key-file' (a file holding the integration's routing key) or "
+                            + "'routing-key-env' (the environment variable that holds it)");
+        }
+        if (type.equals("email") && (s.has("password-file") || s.has("password-env")) && !s.has("user")) {
+            problem(node.line, where + ": a password is given but no 'user' to log in as");
+        }
+        return s;
+    }
+
+    private void url(String text, int line, String where) {
+        try {
+            URI u = URI.create(text);
+            if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme()) || u.getHost() == null) {
+                throw new IllegalArgumentException("not http(s)");
+            }
+        } catch (IllegalArgumentException e) {
+            problem(line, where + ": not an http(s) URL");
+        }
     }
 
     private Setup.Target target(String name, Node node, Objectives defaults) {
@@ -448,7 +613,7 @@ public final class SetupFile {
     }
 
     private void option(Settings.Builder into, String key, Node value, String where) {
-        if (Settings.isSecretKey(key)) {
+        if (Settings.isSecretKey(key) || key.equals("routing-key")) {
             problem(
                     value.line,
                     where + "." + key + ": secrets do not belong in the " + (prefix == null ? "setup file" : "setup")

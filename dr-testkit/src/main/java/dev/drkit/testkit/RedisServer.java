@@ -39,6 +39,7 @@ public final class RedisServer implements AutoCloseable {
     private final int port;
     private final String password;
     private final int tlsPort;
+    private boolean sentinelMode;
     private Process process;
     private String version;
 
@@ -66,8 +67,38 @@ public final class RedisServer implements AutoCloseable {
         private Path loadDump;
         private boolean tls;
         private final Map<String, String> config = new LinkedHashMap<>();
+        private final List<String> lines = new ArrayList<>();
+        private List<String> sentinel;
 
         private Builder() {}
+
+        /**
+         * A directive that may repeat, as written in redis.conf, e.g.
+         * {@code configLine("rename-command", "PSYNC \"\"")} (renames a command away).
+         */
+        public Builder configLine(String name, String value) {
+            lines.add(name + " " + value);
+            return this;
+        }
+
+        /**
+         * Runs a Sentinel ({@code redis-server --sentinel}) instead of a data server, monitoring
+         * {@code master} under {@code masterName} with the given quorum, declaring it down after one
+         * second of silence; {@link #password} becomes the sentinel's own password, and
+         * {@code masterPassword} (nullable) is what it logs in to the monitored servers with.
+         */
+        public Builder sentinel(String masterName, RedisServer master, int quorum, String masterPassword) {
+            List<String> l = new ArrayList<>(List.of(
+                    "sentinel monitor " + masterName + " " + master.host() + " " + master.port() + " " + quorum,
+                    "sentinel down-after-milliseconds " + masterName + " 1000",
+                    "sentinel failover-timeout " + masterName + " 10000",
+                    "sentinel parallel-syncs " + masterName + " 1"));
+            if (masterPassword != null) {
+                l.add("sentinel auth-pass " + masterName + " " + masterPassword);
+            }
+            this.sentinel = l;
+            return this;
+        }
 
         /** Runs the Redis 6.2 binary from the {@code embedded-redis} artifact instead of PATH's. */
         public Builder embedded62() {
@@ -121,7 +152,12 @@ public final class RedisServer implements AutoCloseable {
                 if (loadDump != null) {
                     Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
                 }
-                server.launch(config);
+                server.sentinelMode = sentinel != null;
+                List<String> more = new ArrayList<>(lines);
+                if (sentinel != null) {
+                    more.addAll(sentinel);
+                }
+                server.launch(config, more);
             } catch (IOException | InterruptedException | RuntimeException e) {
                 server.close();
                 throw e;
@@ -216,26 +252,30 @@ public final class RedisServer implements AutoCloseable {
         return target;
     }
 
-    private void launch(Map<String, String> extra) throws IOException, InterruptedException {
+    private void launch(Map<String, String> extra, List<String> more) throws IOException, InterruptedException {
         List<String> lines = new ArrayList<>(List.of(
                 "bind 127.0.0.1",
                 "port " + port,
                 "dir " + dir,
-                "dbfilename dump.rdb",
-                "save \"\"",
-                "appendonly no",
                 "daemonize no",
                 "protected-mode yes",
-                "repl-diskless-sync-delay 0",
                 "logfile " + dir.resolve("redis.log")));
+        if (!sentinelMode) {
+            lines.addAll(List.of("dbfilename dump.rdb", "save \"\"", "appendonly no", "repl-diskless-sync-delay 0"));
+        }
         if (password != null) {
             lines.add("requirepass " + password);
         }
         extra.forEach((k, v) -> lines.add(k + " " + v));
+        lines.addAll(more);
         Path conf = dir.resolve("redis.conf");
         Files.writeString(conf, String.join("\n", lines) + "\n");
         Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
-        process = new ProcessBuilder(binary.toString(), conf.toString())
+        List<String> command = new ArrayList<>(List.of(binary.toString(), conf.toString()));
+        if (sentinelMode) {
+            command.add("--sentinel"); // the same binary as redis-sentinel
+        }
+        process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("stdout.log").toFile())
                 .start();
@@ -248,8 +288,10 @@ public final class RedisServer implements AutoCloseable {
             try {
                 // INFO answers while a dump is being loaded too: ready means loading:0
                 String info = command("INFO");
-                if (info.startsWith("-LOADING")
-                        || !Pattern.compile("(?m)^loading:0\\s*$").matcher(info).find()) {
+                boolean ready = sentinelMode
+                        ? info.contains("redis_mode:sentinel")
+                        : Pattern.compile("(?m)^loading:0\\s*$").matcher(info).find();
+                if (info.startsWith("-LOADING") || !ready) {
                     Thread.sleep(50);
                     continue;
                 }

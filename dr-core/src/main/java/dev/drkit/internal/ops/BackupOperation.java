@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackupOperation {
     private static final Logger LOG = LoggerFactory.getLogger(BackupOperation.class);
+    /** Targets' warnings, on a logger of their own so that a host that shows the events can silence the log. */
+    private static final Logger WARNINGS = LoggerFactory.getLogger("dev.drkit.warnings");
+
     private static final String VERSION = Optional.ofNullable(
                     BackupOperation.class.getPackage().getImplementationVersion())
             .orElse("dev");
@@ -243,6 +246,12 @@ public final class BackupOperation {
         @Override
         public FileArchive archive(String area) {
             return ctx.archive(area);
+        }
+
+        @Override
+        public void warn(String message) {
+            WARNINGS.warn("{}: {}", target, message);
+            ctx.emit(DrEvent.Type.BACKUP_WARNING, target, id, message, Map.of());
         }
 
         @Override

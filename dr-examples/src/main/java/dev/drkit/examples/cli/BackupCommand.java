@@ -346,8 +346,40 @@ final class BackupCommand implements Callable<Integer> {
                 names = "--uri",
                 required = true,
                 paramLabel = "URI",
-                description = "redis://[USER@]HOST:PORT, or rediss:// for TLS.")
+                description = "redis://[USER@]HOST:PORT, or rediss:// for TLS, or "
+                        + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER to find the master through Sentinel.")
         String uri;
+
+        @Option(
+                names = "--read-from",
+                paramLabel = "WHICH",
+                description = "redis-sentinel://: master (default), replica, or replica-preferred.")
+        String readFrom;
+
+        @Option(
+                names = "--sentinel-user",
+                paramLabel = "USER",
+                description = "The ACL user to log in to the sentinels as.")
+        String sentinelUser;
+
+        @Option(
+                names = "--sentinel-password-file",
+                paramLabel = "FILE",
+                description = "File whose first line is the sentinels' password.")
+        String sentinelPasswordFile;
+
+        @Option(
+                names = "--keys-fallback",
+                paramLabel = "true|false",
+                description = "rdb mode on a server that forbids SYNC/PSYNC: back up key by key, not point-in-time "
+                        + "(true, the default), or fail (false).")
+        String keysFallback;
+
+        @Option(
+                names = "--backup-acl",
+                paramLabel = "true|false",
+                description = "Also back up the ACL users, passwords hashed (default true).")
+        String backupAcl;
 
         @Option(names = "--mode", paramLabel = "MODE", description = "rdb (default: a point-in-time snapshot) or keys.")
         String mode;
@@ -382,6 +414,11 @@ final class BackupCommand implements Callable<Integer> {
             OptionValues.set(s, "password-file", passwordFile);
             OptionValues.set(s, "tls-ca", tlsCa);
             OptionValues.set(s, "timeout", timeout);
+            OptionValues.set(s, "read-from", readFrom);
+            OptionValues.set(s, "sentinel-user", sentinelUser);
+            OptionValues.set(s, "sentinel-password-file", sentinelPasswordFile);
+            OptionValues.set(s, "keys-fallback", keysFallback);
+            OptionValues.set(s, "backup-acl", backupAcl);
             return common.run(spec, "redis", s.build());
         }
     }

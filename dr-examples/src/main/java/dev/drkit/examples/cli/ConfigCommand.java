@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.incident.IncidentSetup;
 import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -27,6 +28,7 @@ final class ConfigCommand {
         public Integer call() {
             GlobalOptions global = GlobalOptions.of(spec);
             Setup setup = global.requireSetup("config check");
+            IncidentSetup.check(setup); // templates, secret files and channels: what the file alone cannot show
             PrintWriter out = spec.commandLine().getOut();
             List<Map<String, Object>> targets =
                     setup.targets().values().stream().map(Check::describe).toList();
@@ -42,6 +44,12 @@ final class ConfigCommand {
             out.println(setup.file() + ": OK, " + setup.targets().size() + " target(s), repository "
                     + (global.repository() == null ? "(none: give --repo)" : global.repository())
                     + (setup.copies().isEmpty() ? "" : ", copies to " + String.join(", ", setup.copies())));
+            Setup.Incidents incidents = setup.notifications().incidents();
+            if (incidents != null) {
+                out.println("  incidents to "
+                        + String.join(", ", incidents.channels().keySet()) + ", updates every "
+                        + human(incidents.updateEvery()));
+            }
             for (Map<String, Object> t : targets) {
                 out.printf(
                         "  %-20s %s%n",

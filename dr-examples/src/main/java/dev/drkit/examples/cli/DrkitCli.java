@@ -46,7 +46,11 @@ public final class DrkitCli {
             ConfigCommand.class,
             RunCommand.class,
             StatusCommand.class,
+            RecordTestCommand.class,
+            ReportCommand.class,
             TargetsCommand.class,
+            HealthCommand.class,
+            FailoverCommand.class,
             CommandLine.HelpCommand.class);
 
     static final int FAILED = 1;
@@ -194,6 +198,8 @@ public final class DrkitCli {
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", others);
         if (!levelGiven) {
             setDefault("org.slf4j.simpleLogger.log.dev.drkit", drkit);
+            // a backup's warnings are printed from their events, in this CLI's words (GlobalOptions)
+            setDefault("org.slf4j.simpleLogger.log.dev.drkit.warnings", "off");
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");

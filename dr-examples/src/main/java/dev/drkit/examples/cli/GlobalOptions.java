@@ -174,19 +174,25 @@ final class GlobalOptions {
         if (!quiet && !json && System.console() != null) {
             b.listener(new ConsoleProgress(err));
         }
-        if (quiet) {
-            // which backup a command used is not noise: passing over a damaged one is said even
-            // when warnings are silenced (otherwise the library's warning says it)
-            b.listener(new DrListener() {
-                @Override
-                public void onEvent(DrEvent event) {
-                    if (event.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
-                        err.println("drkit: " + safe(MessageFlags.forCli(event.message())));
-                        err.flush();
-                    }
+        // which backup a command used is not noise: passing over a damaged one is said even when
+        // warnings are silenced (otherwise the library's warning says it); a target's warning during a
+        // backup (e.g. a fallback to a mode that is not point-in-time) is said with this CLI's flags
+        // (DrkitCli silences the library's log line for it)
+        b.listener(new DrListener() {
+            @Override
+            public void onEvent(DrEvent event) {
+                String line = null;
+                if (quiet && event.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
+                    line = event.message();
+                } else if (!quiet && event.type() == DrEvent.Type.BACKUP_WARNING) {
+                    line = "warning: " + event.target() + ": " + event.message();
                 }
-            });
-        }
+                if (line != null) {
+                    err.println("drkit: " + safe(MessageFlags.forCli(line)));
+                    err.flush();
+                }
+            }
+        });
         listeners.forEach(b::listener);
         if (verbosity() > 0 && listeners.stream().noneMatch(l -> l instanceof LoggingListener)) {
             b.listener(new LoggingListener()); // -v: each step of the operation on stderr

@@ -107,6 +107,17 @@ final class RestoreCommand implements Callable<Integer> {
     String tlsCa;
 
     @Option(
+            names = "--acl-users",
+            description = "redis: also restore the ACL users (existing ones kept unless --force; --to-dir: users.acl).")
+    boolean aclUsers;
+
+    @Option(
+            names = "--sentinel-password-file",
+            paramLabel = "FILE",
+            description = "redis --to-uri redis-sentinel://: file whose first line is the sentinels' password.")
+    String sentinelPasswordFile;
+
+    @Option(
             names = "--server-version",
             paramLabel = "VERSION",
             description = "redis --to-dir: the Redis version that will load the file (else redis-server --version).")
@@ -208,6 +219,8 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "to-uri", toUri);
         OptionValues.set(options, "match", match);
         OptionValues.set(options, "tls-ca", tlsCa);
+        OptionValues.set(options, "acl-users", aclUsers ? "true" : null);
+        OptionValues.set(options, "sentinel-password-file", sentinelPasswordFile);
         OptionValues.set(options, "server-version", serverVersion);
         for (String t : tablespaces) {
             int eq = t.indexOf('=');

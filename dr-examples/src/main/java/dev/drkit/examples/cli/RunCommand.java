@@ -3,11 +3,14 @@ package dev.drkit.examples.cli;
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
 import dev.drkit.Settings;
+import dev.drkit.incident.IncidentManager;
+import dev.drkit.incident.IncidentSetup;
 import dev.drkit.notify.LoggingListener;
 import dev.drkit.notify.WebhookListener;
 import dev.drkit.scheduler.DrScheduler;
 import dev.drkit.setup.Setup;
 import java.io.PrintWriter;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +50,12 @@ final class RunCommand implements Callable<Integer> {
         if (webhook != null) {
             listeners.add(webhook);
         }
+        // incidents hear the kit's and the scheduler's events; their own events go to the listeners above
+        IncidentManager incidents = IncidentSetup.manager(setup, Clock.systemUTC(), List.copyOf(listeners))
+                .orElse(null);
+        if (incidents != null) {
+            listeners.add(incidents);
+        }
         EncryptionOptions keys = new EncryptionOptions();
         CountDownLatch stopped = new CountDownLatch(1);
         try (DrKit kit = global.open(err, null, keys.stage(global), null, keys.signer(global), null, listeners)) {
@@ -54,6 +63,9 @@ final class RunCommand implements Callable<Integer> {
                     .grace(Settings.parseDuration("--grace", grace))
                     .listeners(listeners)
                     .start();
+            if (incidents != null) {
+                incidents.watch(() -> kit.status(setup.targetObjectives()), Duration.ofMinutes(1));
+            }
             err.println("drkit run: " + scheduler.jobs().size() + " job(s) on " + kit.repositoryDescription() + ": "
                     + scheduler.jobs());
             err.flush();
@@ -61,6 +73,9 @@ final class RunCommand implements Callable<Integer> {
                     .addShutdownHook(new Thread(
                             () -> {
                                 scheduler.close();
+                                if (incidents != null) {
+                                    incidents.close();
+                                }
                                 if (webhook != null) {
                                     webhook.close();
                                 }

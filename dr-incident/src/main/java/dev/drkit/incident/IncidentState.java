@@ -1,0 +1,115 @@
+package dev.drkit.incident;
+
+import dev.drkit.ConfigException;
+import dev.drkit.spi.support.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The incident manager's memory across restarts: the open incidents (so that a restart does not
+ * page again) and the failed backups in a row per target. A small JSON file, replaced
+ * atomically (written beside it, flushed, renamed over it) with mode 0600, since incident
+ * details are operational information.
+ */
+final class IncidentState {
+    private static final int VERSION = 1;
+    private static final int MAX_BYTES = 4 * 1024 * 1024;
+
+    /** The file's document. */
+    record Doc(int version, List<Incident> open, Map<String, Integer> failedInARow) {
+        Doc {
+            open = open == null ? List.of() : List.copyOf(open);
+            failedInARow = failedInARow == null ? Map.of() : Map.copyOf(failedInARow);
+        }
+    }
+
+    private IncidentState() {}
+
+    /**
+     * The state in {@code file}; empty when it does not exist.
+     *
+     * @throws ConfigException when it cannot be read or is not a state file of this version
+     */
+    static Doc load(Path file) {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            bytes = in.readNBytes(MAX_BYTES + 1);
+        } catch (NoSuchFileException e) {
+            return new Doc(VERSION, List.of(), Map.of());
+        } catch (IOException e) {
+            throw new ConfigException("cannot read the incident state file " + file + " (" + e.getMessage()
+                    + "); check that this user may read it");
+        }
+        if (bytes.length > MAX_BYTES) {
+            throw damaged(file, "it is larger than 4 MiB");
+        }
+        Doc doc;
+        try {
+            doc = Json.read(bytes, Doc.class);
+        } catch (IOException | RuntimeException e) {
+            throw damaged(file, "it is not the JSON drkit writes there");
+        }
+        if (doc == null || doc.version() != VERSION) {
+            throw damaged(file, "its version is not " + VERSION);
+        }
+        for (Map.Entry<String, Integer> e : doc.failedInARow().entrySet()) {
+            if (e.getKey() == null || e.getValue() == null || e.getValue() < 0) {
+                throw damaged(file, "a failure count is missing or negative");
+            }
+        }
+        return doc;
+    }
+
+    private static ConfigException damaged(Path file, String why) {
+        return new ConfigException("the incident state file " + file + " cannot be used: " + why
+                + "; move it aside to start without open incidents (they are then declared again when "
+                + "their condition still holds)");
+    }
+
+    /** Replaces the file's content atomically with {@code open} and {@code failedInARow}, mode 0600. */
+    static void save(Path file, List<Incident> open, Map<String, Integer> failedInARow) throws IOException {
+        byte[] bytes = Json.write(new Doc(VERSION, new ArrayList<>(open), new LinkedHashMap<>(failedInARow)));
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        FileAttribute<?>[] attrs = posix
+                ? new FileAttribute<?>[] {
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))
+                }
+                : new FileAttribute<?>[0];
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp", attrs);
+        try {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
