@@ -7,6 +7,7 @@ import dev.drkit.Settings;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.support.Secrets;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -234,8 +235,42 @@ final class RedisEndpoint {
                 true);
     }
 
-    /** A Lettuce client for this server; close it with {@link #shutdown(RedisClient)}. */
+    /** The same login, timeout and TLS for another server (a node of the same Redis Cluster). */
+    RedisEndpoint withAddress(String otherHost, int otherPort) {
+        return new RedisEndpoint(otherHost, otherPort, 0, user, password, tls, timeout, tlsCa);
+    }
+
+    /** Whether the connection uses TLS ({@code rediss://}). */
+    boolean tls() {
+        return tls;
+    }
+
+    /** The server's port. */
+    int port() {
+        return port;
+    }
+
+    /** A Lettuce client for this server; close it with {@link #shutdown(AbstractRedisClient)}. */
     RedisClient client() {
+        RedisClient client = RedisClient.create(clientResources(), redisUri());
+        if (tlsCa != null) {
+            client.setOptions(ClientOptions.builder().sslOptions(sslOptions()).build());
+        }
+        return client;
+    }
+
+    /** The CA file's trust for Lettuce clients, or null when the JVM's trust store is used. */
+    SslOptions sslOptions() {
+        return tlsCa == null
+                ? null
+                : SslOptions.builder()
+                        .jdkSslProvider()
+                        .trustManager(tlsCa.toFile())
+                        .build();
+    }
+
+    /** The server and login as a Lettuce {@link RedisURI}. */
+    RedisURI redisUri() {
         RedisURI.Builder b = RedisURI.builder()
                 .withHost(host)
                 .withPort(port)
@@ -246,25 +281,20 @@ final class RedisEndpoint {
         if (password != null) {
             b = user != null ? b.withAuthentication(user, password) : b.withPassword(password.toCharArray());
         }
+        return b.build();
+    }
+
+    /** Small client resources; shut down with the client ({@link #shutdown(RedisClient)}). */
+    static ClientResources clientResources() {
         // the JDK's resolver: netty's DNS resolver costs a noticeable start-up for one connection
-        ClientResources resources = DefaultClientResources.builder()
+        return DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
                 .computationThreadPoolSize(1)
                 .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE)
                 .build();
-        RedisClient client = RedisClient.create(resources, b.build());
-        if (tlsCa != null) {
-            client.setOptions(ClientOptions.builder()
-                    .sslOptions(SslOptions.builder()
-                            .jdkSslProvider()
-                            .trustManager(tlsCa.toFile())
-                            .build())
-                    .build());
-        }
-        return client;
     }
 
-    static void shutdown(RedisClient client) {
+    static void shutdown(AbstractRedisClient client) {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         client.getResources().shutdown(0, 2, TimeUnit.SECONDS);
     }

@@ -22,7 +22,8 @@ public final class RedisTargetProvider implements BackupTargetProvider {
     private static final OptionSchema SCHEMA = OptionSchema.of(
                     OptionSpec.builder("uri", Type.URI)
                             .required()
-                            .description("the server, redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS")
+                            .description("the server (with cluster: any node of the cluster), "
+                                    + "redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS")
                             .build(),
                     OptionSpec.builder("mode", Type.ENUM)
                             .allowed("rdb", "keys")
@@ -30,7 +31,21 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                             .description("rdb: the server's snapshot; keys: key by key with DUMP")
                             .build(),
                     MATCH)
-            .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
+            .plus(OptionSchema.of(RedisEndpoint.OPTIONS))
+            .plus(OptionSchema.of(
+                    OptionSpec.builder("cluster", Type.BOOLEAN)
+                            .defaultValue("false")
+                            .description("uri is a node of a Redis Cluster: back up every shard, one RDB each")
+                            .build(),
+                    OptionSpec.builder("read-from", Type.ENUM)
+                            .allowed("master", "replica", "replica-preferred")
+                            .defaultValue("master")
+                            .description("cluster: take each shard's snapshot from its master or from a replica")
+                            .build(),
+                    OptionSpec.builder("jobs", Type.INT)
+                            .defaultValue("4")
+                            .description("cluster: how many shards to snapshot at a time")
+                            .build()));
 
     /** to-uri's user, password and TLS options are the target's own settings, which a restore may be given too. */
     private static final OptionSchema RESTORE = OptionSchema.of(

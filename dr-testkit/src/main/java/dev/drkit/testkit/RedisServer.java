@@ -66,8 +66,18 @@ public final class RedisServer implements AutoCloseable {
         private Path loadDump;
         private boolean tls;
         private final Map<String, String> config = new LinkedHashMap<>();
+        private final Map<String, Path> files = new LinkedHashMap<>();
 
         private Builder() {}
+
+        /**
+         * Copies a file into the server's directory under {@code name} before it starts, e.g. a
+         * cluster node's {@code nodes.conf}.
+         */
+        public Builder file(String name, Path source) {
+            files.put(name, source);
+            return this;
+        }
 
         /** Runs the Redis 6.2 binary from the {@code embedded-redis} artifact instead of PATH's. */
         public Builder embedded62() {
@@ -120,6 +130,9 @@ public final class RedisServer implements AutoCloseable {
                 }
                 if (loadDump != null) {
                     Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                for (Map.Entry<String, Path> f : files.entrySet()) {
+                    Files.copy(f.getValue(), dir.resolve(f.getKey()), StandardCopyOption.REPLACE_EXISTING);
                 }
                 server.launch(config);
             } catch (IOException | InterruptedException | RuntimeException e) {
@@ -422,7 +435,8 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    /** A port free on loopback when asked (for a second listener such as a cluster bus). */
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
