@@ -334,7 +334,8 @@ final class BackupCommand implements Callable<Integer> {
     @Command(
             name = "redis",
             description = "Back up a Redis server over the network: a point-in-time RDB snapshot "
-                    + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys).")
+                    + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys); "
+                    + "with --cluster, every shard of a Redis Cluster.")
     static final class Redis implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -351,6 +352,25 @@ final class BackupCommand implements Callable<Integer> {
 
         @Option(names = "--mode", paramLabel = "MODE", description = "rdb (default: a point-in-time snapshot) or keys.")
         String mode;
+
+        @Option(
+                names = "--cluster",
+                description = "--uri is a node of a Redis Cluster: snapshot every shard into one backup "
+                        + "(one RDB per shard, the slot map in the manifest).")
+        boolean cluster;
+
+        @Option(
+                names = "--read-from",
+                paramLabel = "ROLE",
+                description = "--cluster: take each shard's snapshot from its master (default), a replica, "
+                        + "or replica-preferred.")
+        String readFrom;
+
+        @Option(
+                names = "--jobs",
+                paramLabel = "N",
+                description = "--cluster: how many shards to snapshot at a time (default 4).")
+        Integer jobs;
 
         @Option(names = "--match", paramLabel = "PATTERN", description = "keys mode: only keys matching the glob.")
         String match;
@@ -377,6 +397,9 @@ final class BackupCommand implements Callable<Integer> {
         public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().set("uri", uri);
             OptionValues.set(s, "mode", mode);
+            OptionValues.set(s, "cluster", cluster ? "true" : null);
+            OptionValues.set(s, "read-from", readFrom);
+            OptionValues.set(s, "jobs", jobs == null ? null : jobs.toString());
             OptionValues.set(s, "match", match);
             OptionValues.set(s, "user", user);
             OptionValues.set(s, "password-file", passwordFile);

@@ -83,6 +83,8 @@ final class MessageFlags {
             "to-uri",
             "to-dir",
             "mode",
+            "cluster",
+            "read-from",
             "match",
             "tls-ca",
             "timeout",
