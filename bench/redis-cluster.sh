@@ -4,7 +4,9 @@
 # repository) against `redis-cli --rdb FILE` of the three shards, started together, so that the
 # reference ends with the slowest shard's snapshot. Each shard holds KEYS/3 strings of 64 bytes
 # (DEBUG POPULATE under a hash tag the shard owns). Target ratio drkit/reference <= 1.2.
-# Also prints each shard's redis-cli --rdb time alone. Uses farm-bench (paired runs, median)
+# Measured twice: the CLI (a JVM starts for every backup) and drkit embedded in a host JVM that
+# already runs (bench/redis/EmbeddedBackup.java). Also prints each shard's redis-cli --rdb time
+# alone. The CLI comparison uses farm-bench (paired runs, median)
 # when it is installed, else interleaved runs and the median.
 #
 #   bench/redis-cluster.sh
@@ -74,6 +76,11 @@ for p in "${ports[@]}"; do
   t0=$(now); redis-cli -p "$p" --rdb "$work/alone.rdb" >/dev/null 2>&1; t1=$(now)
   echo "shard on $p alone: redis-cli --rdb $(elapsed "$t0" "$t1")s, $(stat -c %s "$work/alone.rdb") bytes" >&2
 done
+
+# embedded: the same backup from a host JVM that is already running (no JVM start per backup)
+read -r emb_ref emb_dk < <(java -cp "$jar" "$here/bench/redis/EmbeddedBackup.java" "$work/emb-repo" "${ports[0]}" \
+  "$work/unused.rdb" "$runs" "$work/ref.sh" cluster=true)
+echo "embedded in a running JVM: drkit ${emb_dk}s, shards' redis-cli --rdb together ${emb_ref}s, ratio $(echo "scale=3; $emb_dk / $emb_ref" | bc)"
 
 if command -v farm-bench >/dev/null; then
   farm-bench -n "$runs" --timeout 900 --vs "$work/ref.sh" -- "$work/drkit.sh"
