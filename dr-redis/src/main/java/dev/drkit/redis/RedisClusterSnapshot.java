@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -172,7 +173,23 @@ final class RedisClusterSnapshot {
             }
             return shards;
         } finally {
-            pool.shutdownNow();
+            stop(pool);
+        }
+    }
+
+    /**
+     * After a shard failed, the others' transfers still run (a socket read does not stop for an
+     * interrupt) and write into artifacts the failed backup discards: they are waited for, as long
+     * as a silent server may take, before the backup reports its failure.
+     */
+    private void stop(ExecutorService pool) {
+        pool.shutdownNow();
+        try {
+            if (!pool.awaitTermination(seed.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("snapshots of other shards of {} still run after the backup failed", seed);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
