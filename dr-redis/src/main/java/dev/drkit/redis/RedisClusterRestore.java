@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,14 +153,10 @@ final class RedisClusterRestore {
         RedisClusterClient client = client(endpoint);
         try (StatefulRedisClusterConnection<byte[], byte[]> conn = connect(client, endpoint)) {
             // the node named: a cluster runs one version but for the time of a rolling upgrade
-            String version = Pattern.compile("(?m)^redis_version:(\\S+)")
-                    .matcher(conn.sync().info("server"))
-                    .results()
-                    .map(m -> m.group(1))
-                    .findFirst()
-                    .orElse("0.0.0");
+            String version =
+                    RdbVersions.serverVersion(RedisTarget.infoFields(conn.sync().info("server")));
             RedisTarget.requireLoadable(
-                    rdbVersion, version, "the Redis Cluster of " + endpoint + " (Redis " + version + ")");
+                    rdbVersion, version, "the Redis Cluster of " + endpoint + " (" + RdbVersions.label(version) + ")");
             // connect to every master before pipelining: commands queued for a connection that is still
             // being opened would miss the flush that sends them
             for (RedisClusterNode node : conn.getPartitions()) {

@@ -534,7 +534,8 @@ public final class RedisTarget implements BackupTarget {
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
-            return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+            String valkey = text.startsWith("Valkey") ? "valkey " : "";
+            return m.find() ? Optional.of(valkey + m.group(1)) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -544,12 +545,7 @@ public final class RedisTarget implements BackupTarget {
     }
 
     static void requireLoadable(int rdbVersion, String serverVersion, String server) {
-        int newest = RdbVersions.newestLoadable(serverVersion);
-        if (rdbVersion > newest) {
-            throw new ConfigException("the backup is RDB version " + rdbVersion + ", which needs Redis "
-                    + RdbVersions.oldestRedisFor(rdbVersion) + " or newer; " + server + " loads RDB versions up to "
-                    + newest + ". Restore to a Redis " + RdbVersions.oldestRedisFor(rdbVersion) + "+ server");
-        }
+        RdbVersions.requireLoadable(rdbVersion, serverVersion, server);
     }
 
     private void restoreOnline(
@@ -560,8 +556,8 @@ public final class RedisTarget implements BackupTarget {
             KeyPattern match)
             throws IOException {
         StatefulRedisConnection<byte[], byte[]> conn = session.connection();
-        String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
-        requireLoadable(rdbVersion, version, session + " (Redis " + version + ")");
+        String version = RdbVersions.serverVersion(info(conn, "server"));
+        requireLoadable(rdbVersion, version, session + " (" + RdbVersions.label(version) + ")");
         OnlineRestore restore =
                 new OnlineRestore(conn, conn.async(), context.force(), match, session.toString(), session::redact);
         try {
@@ -725,7 +721,11 @@ public final class RedisTarget implements BackupTarget {
     }
 
     static Map<String, String> info(StatefulRedisConnection<byte[], byte[]> conn, String section) {
-        String text = conn.sync().info(section); // only called while commands flush automatically
+        return infoFields(conn.sync().info(section)); // only called while commands flush automatically
+    }
+
+    /** The {@code field:value} lines of an INFO reply. */
+    static Map<String, String> infoFields(String text) {
         Map<String, String> m = new LinkedHashMap<>();
         for (String line : text.split("\r?\n")) {
             int colon = line.indexOf(':');
