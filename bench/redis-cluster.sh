@@ -11,6 +11,8 @@
 #
 #   bench/redis-cluster.sh
 #   KEYS=3000000 RUNS=5 bench/redis-cluster.sh
+#   DRKIT_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" bench/redis-cluster.sh   # a shorter JVM start
+#   LAUNCHER=plain bench/redis-cluster.sh                                             # java -jar
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require java bc redis-server redis-cli python3
@@ -65,12 +67,19 @@ cat > "$work/ref.sh" <<EOF
 for p in ${ports[*]}; do redis-cli -p \$p --rdb "$work/ref-\$p.rdb" >/dev/null 2>&1 & done
 wait
 EOF
+# drkit runs through its launcher dr-examples/bin/drkit (class-data sharing, DRKIT_JAVA_OPTS) as a
+# deployment would; LAUNCHER=plain runs java -jar instead
+if [ "${LAUNCHER:-cds}" = plain ]; then drkit_cmd="java -jar $jar"; else
+  mkdir -p "$work/cache"
+  drkit_cmd="env XDG_CACHE_HOME=$work/cache DRKIT_JAR=$jar DRKIT_JAVA_OPTS='${DRKIT_JAVA_OPTS:-}' $here/dr-examples/bin/drkit"
+fi
 cat > "$work/drkit.sh" <<EOF
 #!/bin/sh
 rm -rf "$work/repo"
-exec java -jar "$jar" -q --repo "$work/repo" backup redis --name cache --cluster --uri redis://127.0.0.1:${ports[0]} >/dev/null
+exec $drkit_cmd -q --repo "$work/repo" backup redis --name cache --cluster --uri redis://127.0.0.1:${ports[0]} >/dev/null
 EOF
 chmod +x "$work/ref.sh" "$work/drkit.sh"
+"$work/drkit.sh"   # the launcher's first run of a command archives its classes
 
 for p in "${ports[@]}"; do
   t0=$(now); redis-cli -p "$p" --rdb "$work/alone.rdb" >/dev/null 2>&1; t1=$(now)
