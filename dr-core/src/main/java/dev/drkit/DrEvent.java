@@ -76,7 +76,15 @@ public record DrEvent(
         /** A target's newest backup is older than its RPO objective (from the scheduler). */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
-        DAMAGED_BACKUP_SKIPPED
+        DAMAGED_BACKUP_SKIPPED,
+        /** A failover started (target: the failover's name; see {@code dev.drkit.failover.FailoverRun} for details). */
+        FAILOVER_STARTED,
+        /** One step of a failover ended (checked, fenced, promoted, validated, switched, or would have). */
+        FAILOVER_STEP,
+        /** A failover promoted the standby (or, as a dry run, found that it would). */
+        FAILOVER_COMPLETED,
+        /** A failover was refused or failed; the message says why and what to do. */
+        FAILOVER_FAILED
     }
 
     public DrEvent {

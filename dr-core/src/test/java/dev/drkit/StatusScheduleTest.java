@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -220,7 +221,7 @@ class StatusScheduleTest {
             }
             byte[] bytes = Files.readAllBytes(artifact);
             Files.delete(artifact);
-            Files.write(artifact, java.util.Arrays.copyOf(bytes, bytes.length - 1));
+            Files.write(artifact, Arrays.copyOf(bytes, bytes.length - 1));
             DrStatus.Target truncated = target(kit.status(Map.of()), "db");
             DrStatus.Check c = truncated.check(ChecklistItem.BACKUPS_ACCESSIBLE).orElseThrow();
             assertThat(c.state()).isEqualTo(CheckState.FAILED);

@@ -36,7 +36,8 @@ public final class WebhookListener implements DrListener, AutoCloseable {
             DrEvent.Type.RESTORE_FAILED,
             DrEvent.Type.VERIFY_FAILED,
             DrEvent.Type.RPO_AT_RISK,
-            DrEvent.Type.STALE_LOCK_TAKEN_OVER);
+            DrEvent.Type.STALE_LOCK_TAKEN_OVER,
+            DrEvent.Type.FAILOVER_FAILED);
 
     private final URI url;
     private final Set<DrEvent.Type> types;

@@ -105,6 +105,22 @@ public final class EmbeddedPostgres implements AutoCloseable {
         return new EmbeddedPostgres(server);
     }
 
+    /**
+     * Starts a streaming standby of this cluster in {@code dir/data} (a hot standby replicating
+     * over loopback as the superuser, with the same password) and waits until it accepts
+     * connections. This cluster is stopped cleanly and started again for the copy (a second or
+     * two, same port): call it before clients connect.
+     *
+     * @param dir a new or empty directory for the standby's data directory and log
+     */
+    public EmbeddedPostgres createStandby(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        ServerProcesses.giveToServiceUser(dir);
+        PostgresLauncher standby = server.createStandby(dir.resolve("data"));
+        standby.start();
+        return new EmbeddedPostgres(standby);
+    }
+
     /** Starts the server and waits until it accepts connections (or, in recovery, until it started). */
     public void start() {
         server.start();

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -137,6 +138,28 @@ final class PgConnection {
     }
 
     Connection open() throws SQLException {
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, properties());
+    }
+
+    /**
+     * A connection that gives up after {@code timeout} (connecting, logging in, and any one
+     * answer): for servers that may be down or hung, as during a failover.
+     */
+    Connection open(Duration timeout) throws SQLException {
+        Properties p = properties();
+        String seconds = String.valueOf(Math.max(1, timeout.toSeconds()));
+        p.setProperty("connectTimeout", seconds);
+        p.setProperty("loginTimeout", seconds);
+        p.setProperty("socketTimeout", seconds);
+        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+    }
+
+    /** {@code host:port}, for reports and traffic switches. */
+    String endpoint() {
+        return host + ":" + port;
+    }
+
+    private Properties properties() {
         Properties p = new Properties();
         params.forEach(p::setProperty);
         p.setProperty("user", user);
@@ -144,7 +167,7 @@ final class PgConnection {
             p.setProperty("password", password);
         }
         p.setProperty("ApplicationName", "drkit");
-        return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+        return p;
     }
 
     /**

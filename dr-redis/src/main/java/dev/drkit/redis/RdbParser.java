@@ -21,14 +21,14 @@ import java.util.TreeMap;
  *
  * <p>Reads what Redis up to 8.8 writes ({@code REDIS0001} to {@code REDIS0014}) and what Valkey
  * writes ({@code REDIS0011} up to 8.1, {@code VALKEY080} from 9.0): every value type of those
- * versions except three of Redis 8.6/8.8 (type 26, streams with idempotent-producer state; 27,
- * streams with NACKed entries; 28, arrays), whose layouts drkit does not read yet and which fail
- * with a message that says so. Hashes with field expiry are read in all their encodings: Redis
- * 7.4+ types 22 to 25 (the metadata and listpack-ex layouts, release-candidate and GA) and
- * Valkey 9's type 22; module values in the self-describing module-2 format (the JSON, time
- * series and probabilistic types of Redis 8) are walked opcode by opcode; Redis 8.6's per-key
- * metadata opcode, Redis 7.4's slot info and Valkey 9's slot-import opcode are read. Anything
- * else fails with a message that names the type and the server version that wrote the file.
+ * versions. Hashes with field expiry are read in all their encodings: Redis 7.4+ types 22 to 25
+ * (the metadata and listpack-ex layouts, release-candidate and GA) and Valkey 9's type 22;
+ * streams in all five layouts, up to Redis 8.6's type 26 (with idempotent-producer state) and
+ * Redis 8.8's type 27 (with each consumer group's NACKed entries); Redis 8.8's arrays (type 28);
+ * module values in the self-describing module-2 format (the JSON, time series and probabilistic
+ * types of Redis 8) are walked opcode by opcode; Redis 8.6's per-key metadata opcode, Redis 7.4's
+ * slot info and Valkey 9's slot-import opcode are read. Anything else fails with a message that
+ * names the type and the server version that wrote the file.
  *
  * <p>Counting: a key counts as expiring ({@link Summary#expires}) only when the key itself has a
  * TTL; a hash whose fields have TTLs but that has none itself is not an expiring key, and is
@@ -61,6 +61,17 @@ final class RdbParser {
     static final long FIELD_EXPIRY_MAX = (1L << 48) - 1;
 
     private static final int MODULE_OPCODE_UINT = 2;
+    private static final int STREAM_ID_BYTES = 16;
+    // A stream's idempotent-producer limits, as a Redis 8.6+ server checks them on load.
+    private static final long IDMP_MIN = 1;
+    private static final long IDMP_MAX_DURATION = 86_400;
+    private static final long IDMP_MAX_ENTRIES = 10_000;
+    // Type tags of array elements (Redis 8.8).
+    private static final int ARRAY_STRING = 0;
+    private static final int ARRAY_INTEGER = 1;
+    private static final int ARRAY_DOUBLE = 2;
+    private static final int ARRAY_SMALL_STRING = 3;
+    private static final long ARRAY_SMALL_STRING_MAX = 7;
     private static final int MAX_DB = 1 << 20;
 
     /** What the parser found. */
@@ -373,29 +384,14 @@ final class RdbParser {
     /** Fails on a byte that is neither an opcode handled above nor a value type of this file's server. */
     private void requireKnownType(int type) {
         boolean common = (type >= 0 && type <= 7) || (type >= 9 && type <= 21);
-        boolean dialect = valkey ? type == 22 : type >= 22 && type <= 25;
+        boolean dialect = valkey ? type == 22 : type >= 22 && type <= 28;
         if (common || dialect) {
             return;
-        }
-        String newer = valkey ? null : newerRedisType(type);
-        if (newer != null) {
-            throw new CorruptDataException(source + " holds a key of RDB type " + type + " (" + newer + "), written by "
-                    + summary.writer() + ", whose layout this drkit does not read yet: it cannot check or restore this "
-                    + "snapshot. Keep the server's own RDB snapshots for it until a drkit release reads type " + type);
         }
         throw new CorruptDataException(source + " holds an unknown record type " + type + " at byte "
                 + (in.position() - 1) + " (written by " + summary.writer() + ", RDB version " + summary.version
                 + "): the file is damaged, or a server newer than Redis 8.8 and Valkey 9.1 wrote a type this drkit "
                 + "does not know; restore an older backup, or use a drkit release that reads it");
-    }
-
-    private static String newerRedisType(int type) {
-        return switch (type) {
-            case 26 -> "a stream with idempotent-producer state, Redis 8.6+";
-            case 27 -> "a stream with NACKed entries, Redis 8.8+";
-            case 28 -> "an array, Redis 8.8+";
-            default -> null;
-        };
     }
 
     private void skipValue(int type) throws IOException {
@@ -433,7 +429,8 @@ final class RdbParser {
                     skipString();
                 }
             }
-            case 15, 19, 21 -> skipStream(type);
+            case 15, 19, 21, 26, 27 -> skipStream(type);
+            case 28 -> skipArray();
             case 6 ->
                 throw new CorruptDataException(source + " holds a module value in the format of Redis 4.0 release "
                         + "candidates, which cannot be read without the module");
@@ -561,10 +558,19 @@ final class RdbParser {
         }
     }
 
+    /**
+     * A stream: listpack nodes keyed by their 128-bit master ID, the stream metadata, the consumer
+     * groups, and from type 26 (Redis 8.6) the idempotent-producer state. Type 19 adds the first
+     * and maximal deleted IDs and the entries-added counter (and a group's entries-read), type 21
+     * a consumer's active time, type 27 (Redis 8.8) each group's NACK zone.
+     */
     private void skipStream(int type) throws IOException {
         long nodes = readCount();
         for (long i = 0; i < nodes; i++) {
-            skipString(); // master id
+            long masterId = skipString();
+            if (masterId != STREAM_ID_BYTES) {
+                throw corrupt("a stream node is keyed by " + masterId + " bytes, not a 16-byte stream ID");
+            }
             skipString(); // listpack
         }
         readLength(); // length
@@ -577,26 +583,111 @@ final class RdbParser {
         }
         long groups = readCount();
         for (long g = 0; g < groups; g++) {
+            skipConsumerGroup(type);
+        }
+        if (type >= 26) {
+            skipIdempotentProducers();
+        }
+    }
+
+    private void skipConsumerGroup(int type) throws IOException {
+        skipString(); // name
+        readLength(); // last id ms
+        readLength(); // last id seq
+        if (type >= 19) {
+            readLength(); // entries read
+        }
+        long pending = readCount();
+        for (long p = 0; p < pending; p++) {
+            in.skip(STREAM_ID_BYTES + 8); // id, delivery time
+            readLength(); // delivery count
+        }
+        // Each entry a consumer owns, and each NACKed one, is a distinct entry of the group's PEL.
+        long unclaimed = pending;
+        long consumers = readCount();
+        for (long c = 0; c < consumers; c++) {
             skipString(); // name
-            readLength(); // last id ms
-            readLength(); // last id seq
-            if (type >= 19) {
-                readLength(); // entries read
+            in.skip(type >= 21 ? 16 : 8); // seen time (and active time)
+            unclaimed = skipPendingIds(readCount(), unclaimed, pending, "a stream consumer owns");
+        }
+        if (type >= 27) {
+            skipPendingIds(readCount(), unclaimed, pending, "a stream consumer group's NACK zone lists");
+        }
+    }
+
+    /** Raw 16-byte IDs of entries of a group's PEL, as a consumer's PEL and a NACK zone hold them. */
+    private long skipPendingIds(long n, long unclaimed, long pending, String what) throws IOException {
+        if (n > unclaimed) {
+            throw corrupt(what + " " + n + " entries, more than the " + unclaimed + " of the group's " + pending
+                    + " pending entries no one else holds");
+        }
+        in.skip(STREAM_ID_BYTES * n);
+        return unclaimed - n;
+    }
+
+    /**
+     * Redis 8.6+ idempotent-producer (IDMP) state at the end of a stream: duration (seconds) and
+     * maximal entries per producer, the producers, each an ID and its {@code iid -> stream ID}
+     * entries, then the all-time counts of IIDs added and of duplicates.
+     */
+    private void skipIdempotentProducers() throws IOException {
+        long duration = readNumber();
+        if (duration < IDMP_MIN || duration > IDMP_MAX_DURATION) {
+            throw corrupt("a stream keeps idempotent IDs for " + Long.toUnsignedString(duration)
+                    + " seconds, outside the 1 to " + IDMP_MAX_DURATION + " a server allows");
+        }
+        long maxEntries = readNumber();
+        if (maxEntries < IDMP_MIN || maxEntries > IDMP_MAX_ENTRIES) {
+            throw corrupt("a stream keeps " + Long.toUnsignedString(maxEntries)
+                    + " idempotent IDs per producer, outside the 1 to " + IDMP_MAX_ENTRIES + " a server allows");
+        }
+        long producers = readCount();
+        for (long p = 0; p < producers; p++) {
+            skipString(); // producer id
+            long entries = readCount();
+            for (long e = 0; e < entries; e++) {
+                skipString(); // idempotent id
+                readNumber(); // stream id ms
+                readNumber(); // stream id seq
             }
-            long pel = readCount();
-            for (long p = 0; p < pel; p++) {
-                in.skip(16 + 8); // id, delivery time
-                readLength(); // delivery count
+        }
+        readNumber(); // IIDs added
+        readNumber(); // duplicate IIDs
+    }
+
+    /**
+     * Redis 8.8 array (type 28): element count (at least 1), an insert-cursor flag (0 or 1) and
+     * the cursor when set, then per element its index (not 2^64 - 1), a type tag and the value:
+     * an 8-byte integer or double, a string of at most 7 bytes, or any string.
+     */
+    private void skipArray() throws IOException {
+        long count = readCount();
+        if (count == 0) {
+            throw corrupt("an array holds no elements");
+        }
+        long cursorFlag = readCount();
+        if (cursorFlag > 1) {
+            throw corrupt("an array has the insert-cursor flag " + cursorFlag + ", not 0 or 1");
+        }
+        if (cursorFlag == 1) {
+            readNumber(); // insert cursor
+        }
+        for (long i = 0; i < count; i++) {
+            if (readNumber() == -1L) {
+                throw corrupt("an array element has the index 2^64 - 1, which no array holds");
             }
-            long consumers = readCount();
-            for (long c = 0; c < consumers; c++) {
-                skipString(); // name
-                in.skip(type >= 21 ? 16 : 8); // seen time (and active time)
-                long owned = readCount();
-                if (owned > Long.MAX_VALUE / 16) {
-                    throw corrupt("a stream consumer claims " + owned + " pending entries");
+            long tag = readCount();
+            switch ((int) Math.min(tag, Integer.MAX_VALUE)) {
+                case ARRAY_STRING -> skipString();
+                case ARRAY_INTEGER, ARRAY_DOUBLE -> in.skip(8);
+                case ARRAY_SMALL_STRING -> {
+                    long len = skipString();
+                    if (len > ARRAY_SMALL_STRING_MAX) {
+                        throw corrupt(
+                                "an array's small string holds " + len + " bytes, more than " + ARRAY_SMALL_STRING_MAX);
+                    }
                 }
-                in.skip(16 * owned);
+                default -> throw corrupt("an array element has the unknown type tag " + tag);
             }
         }
     }
@@ -686,20 +777,37 @@ final class RdbParser {
         return n;
     }
 
-    private void skipString() throws IOException {
+    /** A number stored as a length (all 64 bits, unsigned), never a string encoding. */
+    private long readNumber() throws IOException {
+        long n = readLength();
+        if (encoding >= 0) {
+            throw corrupt("a string encoding stands where a number belongs");
+        }
+        return n;
+    }
+
+    /** Skips a string and returns its length as the server holds it (an integer as its decimal text). */
+    private long skipString() throws IOException {
         long len = readLength();
         if (encoding < 0) {
             in.skip(len);
-            return;
+            return len;
         }
         switch (encoding) {
-            case 0 -> in.skip(1);
-            case 1 -> in.skip(2);
-            case 2 -> in.skip(4);
+            case 0 -> {
+                return Long.toString((byte) in.readByte()).length();
+            }
+            case 1 -> {
+                return Long.toString((short) in.readLongLE(2)).length();
+            }
+            case 2 -> {
+                return Long.toString((int) in.readLongLE(4)).length();
+            }
             case 3 -> {
                 long compressed = readCount();
-                lzfPlainLength(compressed, readCount());
+                int plain = lzfPlainLength(compressed, readCount());
                 in.skip(compressed);
+                return plain;
             }
             default -> throw badEncoding();
         }

@@ -83,6 +83,16 @@ final class RdbBytes {
         return this;
     }
 
+    /** A stream ID as stored raw in a PEL or NACK zone: ms and seq, 64-bit big-endian each. */
+    RdbBytes streamId(long ms, long seq) {
+        for (long v : new long[] {ms, seq}) {
+            for (int i = 7; i >= 0; i--) {
+                out.write((int) (v >>> (8 * i)) & 0xFF);
+            }
+        }
+        return this;
+    }
+
     RdbBytes raw(byte... b) {
         out.writeBytes(b);
         return this;

@@ -4,8 +4,10 @@ import dev.drkit.BackupManifest;
 import dev.drkit.DrKit;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.StorageException;
 import dev.drkit.TestSchedule;
 import dev.drkit.VerificationRecord;
+import dev.drkit.VerifyLevel;
 import dev.drkit.spi.support.ByteSizes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -90,7 +92,7 @@ public final class HtmlReport {
     /**
      * Reads the repository and renders the page.
      *
-     * @throws dev.drkit.StorageException when the storage fails
+     * @throws StorageException when the storage fails
      */
     public String render() {
         Instant now = clock.instant();
@@ -188,7 +190,7 @@ public final class HtmlReport {
         h.append(Timeline.svg(t.name(), backups, verifications, from, now));
         h.append("<p class=\"legend\">").append(backups.size()).append(" backup(s) in the window &middot; ");
         long restoreTests = verifications.stream()
-                .filter(v -> v.level() == dev.drkit.VerifyLevel.RESTORE)
+                .filter(v -> v.level() == VerifyLevel.RESTORE)
                 .count();
         h.append(restoreTests).append(" restore test(s) &middot; ").append(verifications.size());
         h.append(" verification(s)</p>\n");
@@ -364,7 +366,7 @@ public final class HtmlReport {
                         .append("</title></circle>");
             }
             for (VerificationRecord v : verifications) {
-                if (v.level() != dev.drkit.VerifyLevel.RESTORE) {
+                if (v.level() != VerifyLevel.RESTORE) {
                     continue;
                 }
                 double x = LEFT + plotWidth * (Duration.between(from, v.at()).toSeconds() / span);

@@ -12,6 +12,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.TestSchedule;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
 import java.io.ByteArrayInputStream;
@@ -23,8 +24,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -67,7 +70,7 @@ class HtmlReportTest {
                 }
 
                 @Override
-                public VerificationResult verify(dev.drkit.spi.VerificationContext context) {
+                public VerificationResult verify(VerificationContext context) {
                     return new VerificationResult(
                             "quick-restore",
                             VerificationResult.Status.PASSED,
@@ -102,10 +105,9 @@ class HtmlReportTest {
         for (int daysAgo : new int[] {20, 10, 5, 2, 1}) {
             // incompressible content, more the older the backup
             byte[] noise = new byte[daysAgo * 300];
-            new java.util.Random(daysAgo).nextBytes(noise);
+            new Random(daysAgo).nextBytes(noise);
             inWindow.add(backupAt(
-                    NOW.minus(Duration.ofDays(daysAgo)),
-                    java.util.Base64.getEncoder().encodeToString(noise)));
+                    NOW.minus(Duration.ofDays(daysAgo)), Base64.getEncoder().encodeToString(noise)));
         }
         try (DrKit kit = kitAt(NOW.minus(Duration.ofDays(9)))) {
             kit.verify("config", inWindow.get(1).id(), VerifyLevel.CHECKSUM);

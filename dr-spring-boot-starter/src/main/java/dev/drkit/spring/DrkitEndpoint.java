@@ -13,6 +13,7 @@ import dev.drkit.TestSchedule;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.springframework.boot.actuate.endpoint.Access;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -55,7 +56,7 @@ public class DrkitEndpoint {
         this.kit = kit;
         this.objectives = Map.copyOf(objectives);
         this.scheduler = scheduler;
-        this.testing = java.util.Objects.requireNonNull(testing, "testing");
+        this.testing = Objects.requireNonNull(testing, "testing");
     }
 
     /** Every target's status. */

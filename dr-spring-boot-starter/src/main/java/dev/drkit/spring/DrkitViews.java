@@ -5,6 +5,7 @@ import dev.drkit.BackupResult;
 import dev.drkit.DrStatus;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +38,7 @@ final class DrkitViews {
                                 "item",
                                 c.item().title(),
                                 "state",
-                                c.state().name().toLowerCase(java.util.Locale.ROOT),
+                                c.state().name().toLowerCase(Locale.ROOT),
                                 "detail",
                                 c.detail()))
                         .toList());

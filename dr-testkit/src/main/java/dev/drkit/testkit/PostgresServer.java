@@ -94,6 +94,34 @@ public final class PostgresServer implements AutoCloseable {
         return pg;
     }
 
+    /**
+     * Starts a streaming standby of this server (a hot standby replicating over loopback as the
+     * superuser, with the same password) and waits until it accepts connections. This server is
+     * stopped cleanly and started again for the copy (a second or two, same port), so open
+     * connections to it break: call it before the test connects. {@link #close()} of the standby
+     * stops and removes it.
+     */
+    public PostgresServer startStandby() throws IOException, InterruptedException {
+        Path standbyDir = workDirectory();
+        ServerProcesses.giveToServiceUser(standbyDir);
+        PostgresServer standby = new PostgresServer(standbyDir, server.createStandby(standbyDir.resolve("data")));
+        try {
+            standby.server.start();
+        } catch (RuntimeException e) {
+            standby.close();
+            throw e;
+        }
+        return standby;
+    }
+
+    /**
+     * Stops the server as if its machine lost power ({@code pg_ctl stop -m immediate}: no
+     * checkpoint, clients cut off); the directory stays until {@link #close()}.
+     */
+    public void crash() {
+        server.stop(true);
+    }
+
     /** A private temporary directory for the server log, its socket and (for a fresh cluster) its data. */
     private static Path workDirectory() throws IOException {
         return Files.createTempDirectory(

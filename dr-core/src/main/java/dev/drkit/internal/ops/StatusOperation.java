@@ -17,23 +17,27 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The health of each target: the newest backup against the RPO, the newest verified backup,
  * the newest restore test against the RTO. Thread-safe.
  */
 public final class StatusOperation {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StatusOperation.class);
+    private static final Logger LOG = LoggerFactory.getLogger(StatusOperation.class);
     private final OperationContext ctx;
     private final Repository repository;
 
@@ -97,8 +101,8 @@ public final class StatusOperation {
 
     /** Records a recovery test run outside verification (see {@code DrKit.recordTest}). */
     public void record(RecoveryTest test, boolean passed, Duration took, String note) {
-        java.util.Objects.requireNonNull(test, "test");
-        java.util.Objects.requireNonNull(took, "took");
+        Objects.requireNonNull(test, "test");
+        Objects.requireNonNull(took, "took");
         String n = note == null ? "" : note.strip();
         if (n.length() > MAX_NOTE || n.chars().anyMatch(c -> c < 0x20)) {
             throw new ConfigException(
@@ -150,7 +154,7 @@ public final class StatusOperation {
         } catch (IOException e) {
             throw repository.storageError("listing the verification records of " + target, e);
         }
-        java.util.Collections.reverse(out);
+        Collections.reverse(out);
         return out;
     }
 

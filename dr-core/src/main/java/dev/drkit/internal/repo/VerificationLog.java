@@ -13,6 +13,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Predicate;
 
@@ -105,7 +106,7 @@ public final class VerificationLog {
             int dash = stem.lastIndexOf('-');
             try {
                 Instant at = Instant.from(TIME.parse(name.substring(0, 19)));
-                VerifyLevel level = VerifyLevel.valueOf(stem.substring(dash + 1).toUpperCase(java.util.Locale.ROOT));
+                VerifyLevel level = VerifyLevel.valueOf(stem.substring(dash + 1).toUpperCase(Locale.ROOT));
                 return Optional.of(new Name(name, at, level, passed));
             } catch (RuntimeException e) {
                 return Optional.empty();

@@ -47,6 +47,8 @@ import picocli.CommandLine.Command;
             RecordTestCommand.class,
             ReportCommand.class,
             TargetsCommand.class,
+            HealthCommand.class,
+            FailoverCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class DrkitCli {

@@ -89,7 +89,23 @@ final class MessageFlags {
             "tls-ca",
             "timeout",
             "server-version",
-            "redis-server");
+            "redis-server",
+            "standby-url",
+            "standby-user",
+            "standby-password-file",
+            "primary-url",
+            "primary-user",
+            "primary-password-file",
+            "replica-uri",
+            "master-uri",
+            "sentinel-uri",
+            "master-name",
+            "max-lag",
+            "max-lag-time",
+            "promote-timeout",
+            "stop-command",
+            "stop-data-dir",
+            "force");
 
     /** API terms and what this CLI calls them; longer terms first where one starts another. */
     private static final Map<String, String> API_TERMS = Map.of(

@@ -6,6 +6,7 @@ import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,7 +48,7 @@ final class RecordTestCommand implements Callable<Integer> {
     public Integer call() {
         GlobalOptions global = GlobalOptions.of(spec);
         RecoveryTest which = RecoveryTest.parse(test);
-        boolean passed = switch (result == null ? "" : result.trim().toLowerCase(java.util.Locale.ROOT)) {
+        boolean passed = switch (result == null ? "" : result.trim().toLowerCase(Locale.ROOT)) {
             case "passed", "pass" -> true;
             case "failed", "fail" -> false;
             default -> throw new ConfigException("the result must be passed or failed, not '" + result + "'");

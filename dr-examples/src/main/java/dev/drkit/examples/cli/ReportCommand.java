@@ -1,6 +1,8 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
+import dev.drkit.Objectives;
 import dev.drkit.TestSchedule;
 import dev.drkit.report.HtmlReport;
 import java.io.IOException;
@@ -33,11 +35,11 @@ final class ReportCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         if (days < 1 || days > 366) {
-            throw new dev.drkit.ConfigException("--days must be 1 to 366, not " + days);
+            throw new ConfigException("--days must be 1 to 366, not " + days);
         }
         TestSchedule testing =
                 global.setup() == null ? TestSchedule.plan() : global.setup().testing();
-        Map<String, dev.drkit.Objectives> objectives =
+        Map<String, Objectives> objectives =
                 global.setup() == null ? Map.of() : global.setup().targetObjectives();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             HtmlReport.builder(kit)

@@ -27,6 +27,11 @@ final class AppWriter implements Runnable {
     private final ConcurrentSkipListMap<Long, Instant> acknowledged = new ConcurrentSkipListMap<>();
     private final Thread thread;
     private volatile boolean running = true;
+    // where the application writes after a failover (its traffic was switched), and when the
+    // first of those writes was acknowledged; until then a lost server makes it retry, not stop
+    private volatile boolean followsFailover;
+    private volatile EmbeddedPostgres switchedTo;
+    private volatile Instant firstWriteAfterSwitch;
 
     private AppWriter(EmbeddedPostgres pg, String database) {
         this.pg = pg;
@@ -43,21 +48,78 @@ final class AppWriter implements Runnable {
 
     @Override
     public void run() {
-        try (Connection c = pg.connect(database);
+        try {
+            write(pg, acknowledged);
+            // the server went away (the disaster): retry until traffic is switched to a promoted standby
+            while (running && retryUntilSwitched()) {
+                Thread.sleep(INTERVAL.toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Writes until the server goes away; acknowledged writes are recorded in {@code into}. */
+    private void write(EmbeddedPostgres server, Map<Long, Instant> into) throws InterruptedException {
+        try (Connection c = server.connect(database);
                 PreparedStatement insert = c.prepareStatement("INSERT INTO activity (note) VALUES (?) RETURNING id")) {
             for (long n = 1; running; n++) {
                 insert.setString(1, "order " + n);
                 try (ResultSet rs = insert.executeQuery()) {
                     rs.next();
-                    acknowledged.put(rs.getLong(1), Instant.now()); // autocommit: the commit is durable now
+                    Instant at = Instant.now(); // autocommit: the commit is durable now
+                    into.put(rs.getLong(1), at);
+                    if (server != pg && firstWriteAfterSwitch == null) {
+                        firstWriteAfterSwitch = at;
+                    }
                 }
                 Thread.sleep(INTERVAL.toMillis());
             }
         } catch (SQLException e) {
-            running = false; // the server went away: the disaster
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            if (server == pg && !followsFailover) {
+                running = false;
+            }
         }
+    }
+
+    /** Whether to go on: writes to the server traffic was switched to, once there is one. */
+    private boolean retryUntilSwitched() throws InterruptedException {
+        if (!followsFailover) {
+            return false;
+        }
+        EmbeddedPostgres next = switchedTo;
+        if (next != null) {
+            // the promoted server's writes are kept apart: its ids may repeat ones the lost server gave out
+            write(next, new ConcurrentSkipListMap<>());
+        }
+        return true;
+    }
+
+    /** From now on a lost server makes the application retry and follow {@link #switchTo}, as a pool would. */
+    void followFailovers() {
+        followsFailover = true;
+    }
+
+    /** The traffic switch: the application writes to {@code promoted} from now on. */
+    void switchTo(EmbeddedPostgres promoted) {
+        switchedTo = promoted;
+    }
+
+    /**
+     * Waits for the first write acknowledged by the server traffic was switched to.
+     *
+     * @throws IllegalStateException when none came within {@code timeout}
+     */
+    Instant awaitFirstWriteAfterSwitch(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (firstWriteAfterSwitch == null) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException(
+                        "the application wrote nothing to the promoted server within " + timeout.toSeconds() + " s");
+            }
+            Thread.sleep(5);
+        }
+        return firstWriteAfterSwitch;
     }
 
     void stop() {

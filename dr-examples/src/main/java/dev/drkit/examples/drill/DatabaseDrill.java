@@ -11,12 +11,18 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import dev.drkit.failover.FailoverReport;
+import dev.drkit.failover.HealthChecks;
+import dev.drkit.failover.HealthResult;
+import dev.drkit.failover.SqlHealthCheck;
 import dev.drkit.postgres.EmbeddedPostgres;
+import dev.drkit.postgres.PostgresFailover;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
 import dev.drkit.spi.support.FileTrees;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -28,8 +34,11 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * The DR drill for the database: an embedded PostgreSQL with the sample {@code corporate_intel}
@@ -45,6 +54,10 @@ public final class DatabaseDrill implements AutoCloseable {
     static final Duration DB_RPO = Duration.ofHours(1);
 
     static final Duration DB_RTO = Duration.ofHours(2);
+
+    /** The failover's objective: a promoted standby taking the application's writes within 30 s of the crash. */
+    static final Duration FAILOVER_RTO = Duration.ofSeconds(30);
+
     static final String PHYSICAL = "corporate-intel-db";
     static final String LOGICAL = "corporate-intel-dump";
     private static final String DATABASE = "corporate_intel";
@@ -60,6 +73,7 @@ public final class DatabaseDrill implements AutoCloseable {
     private final List<EmbeddedPostgres> clusters = new ArrayList<>();
     private Path bin;
     private EmbeddedPostgres live;
+    private EmbeddedPostgres standby;
     private PostgresWalStreamer streamer;
     private AppWriter app;
     private Settings connection;
@@ -94,6 +108,7 @@ public final class DatabaseDrill implements AutoCloseable {
         notes.add("physical incremental backup " + second.id() + " on top of " + first.id());
         Thread.sleep(1000); // the application keeps writing after the newest backup
         Outcome lost = loseDatabase();
+        scenarios.add(lost.failover());
         scenarios.add(attempt("loss of database", () -> lossOfDatabase(lost)));
         scenarios.add(attempt("corrupted backup", () -> corruptedBackup(lost, second)));
         return scenarios;
@@ -101,6 +116,10 @@ public final class DatabaseDrill implements AutoCloseable {
 
     /** Plays a scenario; one whose recovery breaks is reported as failed, and the drill goes on. */
     private DrillReport.Scenario attempt(String name, ScenarioRun run) {
+        return attempt(name, DB_RTO, run);
+    }
+
+    private DrillReport.Scenario attempt(String name, Duration rtoGoal, ScenarioRun run) {
         try {
             return run.play();
         } catch (Exception e) {
@@ -110,7 +129,7 @@ public final class DatabaseDrill implements AutoCloseable {
                     "database",
                     "The recovery could not be completed.",
                     DB_RPO.toSeconds(),
-                    DB_RTO.toSeconds(),
+                    rtoGoal.toSeconds(),
                     e);
         }
     }
@@ -128,6 +147,9 @@ public final class DatabaseDrill implements AutoCloseable {
         step("embedded PostgreSQL started on port " + live.port() + " (binaries " + bin + ")");
         SampleDatabase.load(live, DATABASE);
         step("sample database " + DATABASE + " loaded: " + SampleDatabase.describe(live, DATABASE));
+        standby = track(live.createStandby(pg.resolve("standby")));
+        step("streaming standby started on port " + standby.port() + " (a copy of the primary, replicating over "
+                + "loopback)");
         Path secrets = Files.createDirectories(work.resolve("secrets"));
         Path password = live.writePasswordFile(secrets.resolve("pg-password"));
         connection = Settings.builder()
@@ -138,6 +160,7 @@ public final class DatabaseDrill implements AutoCloseable {
         streamer = PostgresWalStreamer.start(connection, kit.archive(WalArchive.AREA), pg.resolve("wal-spool"));
         step("WAL streaming into the repository (physical replication slot 'drkit')");
         app = AppWriter.start(live, DATABASE);
+        app.followFailovers();
         step("application started: one acknowledged write every " + AppWriter.INTERVAL.toMillis() + " ms");
     }
 
@@ -229,16 +252,108 @@ public final class DatabaseDrill implements AutoCloseable {
                 identical && r.loss.lostWrites() == 0);
     }
 
-    /** The server dies and its data directory is gone; WAL streamed so far is stored as a partial segment. */
+    /**
+     * The server dies: the standby is promoted and takes the application's writes (the "database
+     * server failure" scenario); then the data directory is lost as well, and the WAL streamed so
+     * far is stored as a partial segment for the restores of the next scenarios.
+     */
     private Outcome loseDatabase() throws IOException, SQLException, InterruptedException {
         String before = SampleDatabase.digest(live, DATABASE);
         Instant disaster = Instant.now();
         live.stop(true);
+        // the streamer stores what it received (the partial segment) while the failover runs
+        CompletableFuture<Void> walStored = CompletableFuture.runAsync(() -> {
+            try {
+                streamer.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        step("disaster: the database server crashed (pg_ctl stop -m immediate) at " + disaster);
+        DrillReport.Scenario failover =
+                attempt("database server failure", FAILOVER_RTO, () -> serverFailure(before, disaster));
         FileTrees.delete(live.dataDir());
-        app.awaitStopped();
-        streamer.close();
-        step("disaster: the database server crashed and its data directory " + live.dataDir() + " was lost");
-        return new Outcome(before, disaster);
+        try {
+            walStored.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof UncheckedIOException u) {
+                throw u.getCause();
+            }
+            throw e;
+        }
+        step("disaster, continued: the crashed server's data directory " + live.dataDir() + " was lost");
+        return new Outcome(before, disaster, failover);
+    }
+
+    /**
+     * The health check notices the crashed primary, the standby is promoted (fenced, validated,
+     * traffic switched to it) and the application's next write lands there. RTO: from the crash to
+     * that first acknowledged write; RPO: the acknowledged writes the standby lacks.
+     */
+    private DrillReport.Scenario serverFailure(String before, Instant disaster) throws Exception {
+        SqlHealthCheck primaryCheck = SqlHealthCheck.builder(PHYSICAL)
+                .jdbcUrl(live.jdbcUrl(DATABASE), EmbeddedPostgres.SUPERUSER, live.password())
+                .timeout(Duration.ofSeconds(1))
+                .build();
+        HealthResult down = HealthChecks.awaitFailure(primaryCheck, Duration.ofMillis(100), 3, FAILOVER_RTO)
+                .orElseThrow(() -> new IllegalStateException("the health check still finds the crashed primary"));
+        double detected = Duration.between(disaster, Instant.now()).toNanos() / 1e9;
+        step(String.format(
+                Locale.ROOT,
+                "health check: the primary is down (3 failed checks, %.2f s after the crash: %s)",
+                detected,
+                down.detail()));
+        FailoverReport report = PostgresFailover.builder()
+                .name(PHYSICAL)
+                .standby(connection.toBuilder()
+                        .set("url", standby.jdbcUrl(DATABASE))
+                        .build())
+                .primary(connection)
+                .validate(List.of("SELECT count(*) > 0 FROM filings"))
+                .promoteTimeout(FAILOVER_RTO)
+                .trafficSwitch(promotion -> app.switchTo(standby))
+                .build()
+                .run();
+        for (FailoverReport.Step s : report.steps()) {
+            step(String.format(
+                    Locale.ROOT, "failover: %-18s %-7s %.2f s  %s", s.name(), s.outcome(), s.seconds(), s.detail()));
+        }
+        if (!report.succeeded()) {
+            throw new IllegalStateException("the failover was " + report.outcome() + ": " + report.message());
+        }
+        Instant firstWrite = app.awaitFirstWriteAfterSwitch(FAILOVER_RTO);
+        double rto = Duration.between(disaster, firstWrite).toNanos() / 1e9;
+        AppWriter.Loss loss = app.lossAgainst(standby, DATABASE, disaster);
+        boolean identical = before.equals(SampleDatabase.digest(standby, DATABASE));
+        step(String.format(
+                Locale.ROOT, "the application writes to the promoted standby %.2f s after the crash; %s", rto, loss));
+        boolean met = loss.rpoSeconds() <= DB_RPO.toSeconds() && rto <= FAILOVER_RTO.toSeconds();
+        return new DrillReport.Scenario(
+                "database server failure",
+                "database",
+                "The primary crashed; the health check noticed, drkit fenced it, promoted the streaming standby, "
+                        + "validated it and switched the application to it.",
+                loss.rpoSeconds(),
+                rto,
+                DB_RPO.toSeconds(),
+                FAILOVER_RTO.toSeconds(),
+                List.of(
+                        String.format(
+                                Locale.ROOT, "failure detected by the health check %.2f s after the crash", detected),
+                        String.format(
+                                Locale.ROOT,
+                                "failover steps took %.2f s: %s",
+                                report.seconds(),
+                                String.join(
+                                        ", ",
+                                        report.steps().stream()
+                                                .map(FailoverReport.Step::name)
+                                                .toList())),
+                        "filings digest on the promoted standby " + (identical ? "equals" : "differs from")
+                                + " the digest taken before the crash",
+                        loss.describe(),
+                        "the application's first write after the switch was acknowledged by the promoted standby"),
+                identical && met);
     }
 
     private DrillReport.Scenario lossOfDatabase(Outcome lost) throws IOException, SQLException {
@@ -409,7 +524,7 @@ public final class DatabaseDrill implements AutoCloseable {
         }
     }
 
-    private record Outcome(String digest, Instant disaster) {}
+    private record Outcome(String digest, Instant disaster, DrillReport.Scenario failover) {}
 
     private record Recovered(EmbeddedPostgres cluster, String digest, AppWriter.Loss loss) {}
 }

@@ -70,7 +70,7 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(
                 Locale.ROOT,
-                "%-22s %-14s %12s %12s %12s %12s  %s%n",
+                "%-24s %-14s %12s %12s %12s %12s  %s%n",
                 "SCENARIO",
                 "SYSTEM",
                 "RPO",
@@ -81,7 +81,7 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
         for (Scenario s : scenarios) {
             sb.append(String.format(
                     Locale.ROOT,
-                    "%-22s %-14s %12s %12s %12s %12s  %s%n",
+                    "%-24s %-14s %12s %12s %12s %12s  %s%n",
                     s.name(),
                     s.system(),
                     seconds(s.achievedRpoSeconds()),
@@ -144,6 +144,9 @@ public record DrillReport(Instant startedAt, String repository, List<Scenario> s
 
     private static String human(long seconds) {
         Duration d = Duration.ofSeconds(seconds);
-        return d.toHours() >= 1 && d.toMinutesPart() == 0 ? d.toHours() + "h" : d.toMinutes() + "m";
+        if (d.toHours() >= 1 && d.toMinutesPart() == 0) {
+            return d.toHours() + "h";
+        }
+        return d.toSecondsPart() == 0 ? d.toMinutes() + "m" : d.toSeconds() + "s";
     }
 }

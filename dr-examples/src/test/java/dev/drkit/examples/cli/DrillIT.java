@@ -34,6 +34,7 @@ class DrillIT {
         assertThat(names)
                 .containsExactly(
                         "accidental deletion/database",
+                        "database server failure/database",
                         "loss of database/database",
                         "corrupted backup/database",
                         "flushed sessions/API sessions",
@@ -53,12 +54,25 @@ class DrillIT {
                 .contains("restore test passed")
                 .contains("logical backup")
                 .contains("Redis snapshot");
-        JsonNode sessions = report.get("scenarios").get(3);
+        JsonNode sessions = report.get("scenarios").get(4);
         assertThat(sessions.get("checks").toString())
                 .contains("20000 sessions restored")
                 .contains("50 sessions written after the snapshot are lost");
         assertThat(sessions.get("objectiveRpoSeconds").asLong()).isEqualTo(3600);
-        assertThat(r.err()).contains("verify detected the corruption").contains("embedded PostgreSQL started");
+        JsonNode failover = report.get("scenarios").get(1);
+        assertThat(failover.get("objectiveRtoSeconds").asLong()).isEqualTo(30);
+        assertThat(failover.get("achievedRtoSeconds").asDouble())
+                .as(failover.toString())
+                .isLessThan(30.0);
+        assertThat(failover.get("checks").toString())
+                .contains("failure detected by the health check")
+                .contains("promote")
+                .contains("first write after the switch");
+        assertThat(r.err())
+                .contains("verify detected the corruption")
+                .contains("embedded PostgreSQL started")
+                .contains("streaming standby started")
+                .contains("health check: the primary is down");
         assertThat(dir.resolve("drill-report.md"))
                 .content()
                 .contains("| accidental deletion | database |")

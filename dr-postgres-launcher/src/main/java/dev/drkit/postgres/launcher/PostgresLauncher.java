@@ -3,7 +3,9 @@ package dev.drkit.postgres.launcher;
 import dev.drkit.DrException;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -17,6 +19,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * A local PostgreSQL cluster: created with initdb (UTF-8, locale C, SCRAM passwords over TCP,
@@ -204,6 +207,69 @@ public final class PostgresLauncher {
                             "stop"),
                     Duration.ofMinutes(2));
             running = false;
+        }
+    }
+
+    /**
+     * Makes {@code standbyData} (which must not exist) a streaming standby of this cluster and
+     * returns its launcher, not started: the same binaries, server options and superuser password,
+     * a free port, its log beside its data directory. Works with any server binaries (no
+     * {@code pg_basebackup} needed): this cluster is stopped cleanly, its data directory copied and
+     * it is started again (a second or two), so call it before clients connect. The standby
+     * replicates as the superuser over loopback ({@code primary_conninfo} with a 0600
+     * {@code passfile} beside its data directory, owned by the service user) and runs as a hot
+     * standby ({@code standby.signal}). When root, the caller gives the standby's parent directory
+     * to {@link ServerProcesses#serviceUser()} first, as for {@link #initdb}.
+     *
+     * @param standbyData a path without spaces or quotes (it goes into a connection string)
+     * @throws IOException when the copy fails
+     * @throws IllegalArgumentException when {@code standbyData} exists or has spaces or quotes
+     */
+    public PostgresLauncher createStandby(Path standbyData) throws IOException {
+        Path abs = standbyData.toAbsolutePath();
+        if (Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException("the standby's data directory must not exist yet: " + abs);
+        }
+        if (abs.toString().matches(".*[\\s'\"\\\\].*")) {
+            throw new IllegalArgumentException("the standby's data directory must have no spaces or quotes: " + abs);
+        }
+        boolean wasRunning = running || Files.exists(data.resolve("postmaster.pid"));
+        stop(false); // a clean shutdown: the copy is consistent without a backup label
+        try {
+            copyTree(data, abs);
+        } finally {
+            if (wasRunning) {
+                start();
+            }
+        }
+        Files.deleteIfExists(abs.resolve("postmaster.pid"));
+        Files.deleteIfExists(abs.resolve("postmaster.opts"));
+        Path passfile = abs.resolveSibling("." + abs.getFileName() + ".pgpass");
+        Files.deleteIfExists(passfile);
+        Files.createFile(passfile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(passfile, "127.0.0.1:" + port + ":*:" + SUPERUSER + ":" + password + "\n");
+        Files.writeString(
+                abs.resolve("postgresql.auto.conf"),
+                "\n# drkit launcher: streaming standby\nprimary_conninfo = 'host=127.0.0.1 port=" + port + " user="
+                        + SUPERUSER + " passfile=" + passfile + " application_name=drkit_standby'\n",
+                StandardOpenOption.APPEND);
+        Files.createFile(abs.resolve("standby.signal"));
+        ServerProcesses.own(abs);
+        ServerProcesses.own(passfile);
+        Builder b = builder(bin, abs).password(password).startTimeout(startTimeout);
+        serverOptions.forEach(b::serverOption);
+        return b.build();
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Files.copy(
+                        p,
+                        to.resolve(from.relativize(p).toString()),
+                        StandardCopyOption.COPY_ATTRIBUTES,
+                        LinkOption.NOFOLLOW_LINKS);
+            }
         }
     }
 

@@ -1,0 +1,70 @@
+package dev.drkit.failover;
+
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/** Times one probe of a built-in check and turns what it threw into an unhealthy result. */
+final class Probe {
+    @FunctionalInterface
+    interface Body {
+        /** Returns the detail of a healthy answer; throws {@link Unhealthy} or anything else when not healthy. */
+        String run() throws Exception;
+    }
+
+    /** An answer that came but is not the healthy one (a 500, a query that returned false). */
+    static final class Unhealthy extends Exception {
+        Unhealthy(String detail) {
+            super(detail, null, false, false);
+        }
+    }
+
+    private Probe() {}
+
+    static HealthResult run(String name, String kind, Clock clock, Body body) {
+        Instant at = clock.instant();
+        long t0 = System.nanoTime();
+        boolean healthy;
+        String detail;
+        try {
+            detail = body.run();
+            healthy = true;
+        } catch (Unhealthy e) {
+            healthy = false;
+            detail = e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            healthy = false;
+            detail = "interrupted";
+        } catch (Exception e) {
+            healthy = false;
+            detail = describe(e);
+        }
+        return new HealthResult(name, kind, healthy, detail, (System.nanoTime() - t0) / 1e9, at);
+    }
+
+    /** What went wrong in words: the message, else the exception's kind in plain words. */
+    static String describe(Throwable e) {
+        String m = e.getMessage();
+        if (m != null && !m.isBlank()) {
+            return m;
+        }
+        if (e instanceof HttpTimeoutException || e instanceof SocketTimeoutException) {
+            return "no answer in time";
+        }
+        if (e instanceof ConnectException) {
+            return "connection refused";
+        }
+        return e.getCause() != null ? describe(e.getCause()) : "failed without a reason";
+    }
+
+    static Duration positive(Duration d, String what) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, not " + d);
+        }
+        return d;
+    }
+}
