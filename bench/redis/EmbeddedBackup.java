@@ -10,7 +10,9 @@ import java.util.List;
 /**
  * drkit embedded in a host JVM (the library's main use): one DrKit, a warm-up backup, then
  * RUNS backups interleaved with `redis-cli --rdb` runs of the same server; prints the medians.
- * Arguments: repository, port, scratch file for redis-cli, runs.
+ * Arguments: repository, port, scratch file for redis-cli, runs, and optionally a reference script
+ * to run instead of redis-cli (e.g. the shards of a cluster snapshotted together) followed by
+ * further target settings as KEY=VALUE (e.g. cluster=true).
  */
 public class EmbeddedBackup {
     public static void main(String[] a) throws Exception {
@@ -18,19 +20,26 @@ public class EmbeddedBackup {
         String port = a[1];
         Path refFile = Path.of(a[2]);
         int runs = Integer.parseInt(a[3]);
+        List<String> refCommand = a.length > 4
+                ? List.of("sh", a[4])
+                : List.of("redis-cli", "-p", port, "--rdb", refFile.toString());
+        Settings.Builder settings = Settings.builder().set("uri", "redis://127.0.0.1:" + port);
+        for (int i = 5; i < a.length; i++) {
+            String[] kv = a[i].split("=", 2);
+            settings.set(kv[0], kv[1]);
+        }
         List<Double> drkit = new ArrayList<>();
         List<Double> ref = new ArrayList<>();
         try (DrKit kit = DrKit.builder().repository(repo).build()) {
-            TargetSpec spec = new TargetSpec("embedded", "redis",
-                    Settings.builder().set("uri", "redis://127.0.0.1:" + port).build());
+            TargetSpec spec = new TargetSpec("embedded", "redis", settings.build());
             kit.backup(spec); // warm-up
             for (int i = 0; i < runs; i++) {
                 Files.deleteIfExists(refFile);
                 long t0 = System.nanoTime();
-                Process p = new ProcessBuilder("redis-cli", "-p", port, "--rdb", refFile.toString())
+                Process p = new ProcessBuilder(refCommand)
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                 if (p.waitFor() != 0) {
-                    throw new IllegalStateException("redis-cli --rdb failed");
+                    throw new IllegalStateException(refCommand + " failed");
                 }
                 ref.add((System.nanoTime() - t0) / 1e9);
                 t0 = System.nanoTime();

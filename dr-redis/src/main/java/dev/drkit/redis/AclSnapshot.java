@@ -63,11 +63,12 @@ final class AclSnapshot {
 
     /** {@code ACL LIST} over a plain connection (a snapshot backup's, which has no Lettuce client). */
     static Listing list(RedisEndpoint endpoint) throws IOException {
-        try (RespConnection c =
-                RespConnection.open(endpoint.openSocket(), endpoint.toString(), endpoint.user(), endpoint.password())) {
-            Object reply = c.call("ACL", "LIST");
-            if (reply instanceof RespConnection.Error e) {
-                return new Listing(List.of(), why(e.message()));
+        try (RespConnection c = RespConnection.open(endpoint)) {
+            Object reply;
+            try {
+                reply = c.call("ACL", "LIST");
+            } catch (RespConnection.RespError e) {
+                return new Listing(List.of(), why(e.getMessage()));
             }
             List<String> lines = new ArrayList<>();
             if (reply instanceof List<?> items) {

@@ -7,6 +7,7 @@ import dev.drkit.Settings;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.support.Secrets;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -98,6 +99,7 @@ final class RedisEndpoint {
         all.add(OptionSpec.builder("tls-ca", Type.PATH)
                 .description("CA certificates to trust for rediss://")
                 .build());
+        all.add(ReadFrom.OPTION);
         all.addAll(SentinelResolver.OPTIONS);
         return List.copyOf(all);
     }
@@ -124,8 +126,8 @@ final class RedisEndpoint {
             SentinelResolver.Parsed p = SentinelResolver.parse(text, key);
             return build(s, p.rawUserInfo(), p.database(), p.tls(), null, 0, SentinelResolver.of(p, s));
         }
-        if (key.equals("uri") && s.has("read-from")) {
-            throw new ConfigException("redis: setting 'read-from' needs a redis-sentinel:// URI in setting 'uri'");
+        if (key.equals("uri") && s.has(ReadFrom.KEY) && !s.bool("cluster", false)) {
+            throw readFromUnused();
         }
         URI uri;
         try {
@@ -159,6 +161,12 @@ final class RedisEndpoint {
                 unbracketed(uri.getHost()),
                 uri.getPort() < 0 ? 6379 : uri.getPort(),
                 null);
+    }
+
+    /** Setting {@code read-from} given where it would choose nothing. */
+    static ConfigException readFromUnused() {
+        return new ConfigException("redis: setting 'read-from' needs a redis-sentinel:// URI in setting 'uri', or "
+                + "setting 'cluster' true");
     }
 
     private static RedisEndpoint build(
@@ -292,8 +300,42 @@ final class RedisEndpoint {
                 true);
     }
 
-    /** A Lettuce client for this server; close it with {@link #shutdown(RedisClient)}. */
+    /** The same login, timeout and TLS for another server (a node of the same Redis Cluster). */
+    RedisEndpoint withAddress(String otherHost, int otherPort) {
+        return new RedisEndpoint(otherHost, otherPort, 0, user, password, tls, timeout, tlsCa, null);
+    }
+
+    /** Whether the connection uses TLS ({@code rediss://}). */
+    boolean tls() {
+        return tls;
+    }
+
+    /** The server's port. */
+    int port() {
+        return port;
+    }
+
+    /** A Lettuce client for this server; close it with {@link #shutdown(AbstractRedisClient)}. */
     RedisClient client() {
+        RedisClient client = RedisClient.create(clientResources(), redisUri());
+        if (tlsCa != null) {
+            client.setOptions(ClientOptions.builder().sslOptions(sslOptions()).build());
+        }
+        return client;
+    }
+
+    /** The CA file's trust for Lettuce clients, or null when the JVM's trust store is used. */
+    SslOptions sslOptions() {
+        return tlsCa == null
+                ? null
+                : SslOptions.builder()
+                        .jdkSslProvider()
+                        .trustManager(tlsCa.toFile())
+                        .build();
+    }
+
+    /** The server and login as a Lettuce {@link RedisURI}. */
+    RedisURI redisUri() {
         RedisURI.Builder b = RedisURI.builder()
                 .withHost(host)
                 .withPort(port)
@@ -304,25 +346,20 @@ final class RedisEndpoint {
         if (password != null) {
             b = user != null ? b.withAuthentication(user, password) : b.withPassword(password.toCharArray());
         }
+        return b.build();
+    }
+
+    /** Small client resources; shut down with the client ({@link #shutdown(RedisClient)}). */
+    static ClientResources clientResources() {
         // the JDK's resolver: netty's DNS resolver costs a noticeable start-up for one connection
-        ClientResources resources = DefaultClientResources.builder()
+        return DefaultClientResources.builder()
                 .ioThreadPoolSize(2)
                 .computationThreadPoolSize(1)
                 .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE)
                 .build();
-        RedisClient client = RedisClient.create(resources, b.build());
-        if (tlsCa != null) {
-            client.setOptions(ClientOptions.builder()
-                    .sslOptions(SslOptions.builder()
-                            .jdkSslProvider()
-                            .trustManager(tlsCa.toFile())
-                            .build())
-                    .build());
-        }
-        return client;
     }
 
-    static void shutdown(RedisClient client) {
+    static void shutdown(AbstractRedisClient client) {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         client.getResources().shutdown(0, 2, TimeUnit.SECONDS);
     }

@@ -18,8 +18,10 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RestoreArgs;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import java.io.BufferedOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -48,6 +50,8 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -74,6 +78,12 @@ import org.slf4j.LoggerFactory;
  * with force); {@code to-uri} restores online with RESTORE and the original expiry, keys that
  * exist kept unless forced, {@code match} selecting keys. Both refuse an RDB version newer
  * than the destination server loads.
+ *
+ * <p>With {@code cluster=true}, {@code uri} is a node of a Redis Cluster and every shard is
+ * snapshotted into its own artifact {@code shard-N.rdb} (see {@link RedisClusterSnapshot}); such a
+ * backup restores online into a cluster of any shape or a standalone server, or as one directory
+ * per shard (see {@link RedisClusterRestore}). Any backup restored with {@code to-uri} naming a
+ * cluster node has each key sent to the node that owns its slot.
  *
  * <p>A target built with {@link #builder()} on the host's Lettuce {@link RedisClient} takes
  * keys-mode backups through that client, and restores online through it when no {@code to-uri}
@@ -203,6 +213,22 @@ public final class RedisTarget implements BackupTarget {
                     + "holds every key; "
                     + "select keys when restoring instead)");
         }
+        if (settings.bool("cluster", false)) {
+            if (mode.equals("keys")) {
+                throw new ConfigException("redis: setting 'cluster' takes snapshots (setting 'mode' rdb); keys mode "
+                        + "backs up one server");
+            }
+            String uri = settings.get("uri", "");
+            if (uri.contains("://") && SentinelResolver.handles(uri.substring(0, uri.indexOf("://")))) {
+                throw new ConfigException("redis: setting 'cluster' needs a node of the cluster in setting 'uri' "
+                        + "(redis://HOST:PORT or rediss://); a Redis Cluster is not found through Sentinel");
+            }
+            RedisClusterSnapshot.backup(context, settings);
+            return;
+        }
+        if (settings.has(ReadFrom.KEY) && !settings.has("uri")) {
+            throw RedisEndpoint.readFromUnused();
+        }
         context.metadata("mode", mode);
         boolean acl = settings.bool("backup-acl", true);
         if (mode.equals("rdb")) {
@@ -246,6 +272,9 @@ public final class RedisTarget implements BackupTarget {
     /** A server that forbids replication snapshots is backed up key by key, unless that is switched off. */
     private void fallBackToKeys(BackupContext context, RedisEndpoint endpoint, SnapshotRefusedException e)
             throws IOException {
+        if (RedisClusterRestore.isClusterNode(endpoint)) {
+            throw e.onClusterNode(endpoint.toString());
+        }
         if (!settings.bool("keys-fallback", true)) {
             throw new DrException(
                     ErrorCode.TARGET,
@@ -292,7 +321,7 @@ public final class RedisTarget implements BackupTarget {
                     + Long.toHexString(s.storedCrc) + ", computed " + Long.toHexString(s.computedCrc)
                     + "): the server or the network corrupted it; take the backup again");
         }
-        recordSummary(context, s);
+        recordSummary(context::metadata, s);
         context.metadata("transfer", r.diskless() ? "diskless" : "disk");
         if (r.replicationId() != null) {
             context.metadata("replicationId", r.replicationId());
@@ -307,13 +336,14 @@ public final class RedisTarget implements BackupTarget {
                 r.diskless() ? "diskless" : "disk");
     }
 
-    private static void recordSummary(BackupContext context, RdbParser.Summary s) {
-        context.metadata("rdbVersion", s.version);
-        context.metadata("keys", s.keys);
-        context.metadata("keysPerDb", s.keysPerDbAsStrings());
-        context.metadata("expires", s.expires);
-        context.metadata("functions", s.functions);
-        context.metadata("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
+    /** What a snapshot holds, as metadata: put by the context (a backup) or into a shard's entry. */
+    static void recordSummary(BiConsumer<String, Object> metadata, RdbParser.Summary s) {
+        metadata.accept("rdbVersion", s.version);
+        metadata.accept("keys", s.keys);
+        metadata.accept("keysPerDb", s.keysPerDbAsStrings());
+        metadata.accept("expires", s.expires);
+        metadata.accept("functions", s.functions);
+        metadata.accept("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
     }
 
     private void backupKeys(BackupContext context, StatefulRedisConnection<byte[], byte[]> conn, String version)
@@ -473,20 +503,30 @@ public final class RedisTarget implements BackupTarget {
         KeyPattern match = KeyPattern.of(o.get("match", null));
         // users asked for are read (and checked) before anything is restored
         List<AclSnapshot.User> users = o.bool("acl-users", false) ? AclSnapshot.read(context) : null;
+        List<RedisClusterManifest.ShardEntry> shards = RedisClusterManifest.shards(context.manifest());
+        RedisEndpoint to = toUri ? RedisEndpoint.from(o, "to-uri") : null;
         if (toDir) {
             Path dir = Path.of(o.require("to-dir"));
             if (users != null) {
                 AclSnapshot.requireWritable(dir, context.force());
             }
-            restoreToDir(context, dir, rdbVersion, match);
+            if (RedisClusterManifest.isCluster(context.manifest())) {
+                RedisClusterRestore.toDirectories(this, context, dir, shards, rdbVersion, match);
+            } else {
+                requireAbsent(dir.resolve(o.get("file", ARTIFACT)), context);
+                restoreToDir(context, ARTIFACT, dir.resolve(o.get("file", ARTIFACT)), rdbVersion, match);
+            }
             if (users != null) {
                 AclSnapshot.writeFile(dir, users, context.force());
             }
+        } else if (to != null && RedisClusterRestore.isClusterNode(to)) {
+            RedisClusterRestore.online(this, context, to, shards, rdbVersion, match);
+            if (users != null) {
+                RedisClusterRestore.restoreUsers(to, users, context.force());
+            }
         } else {
-            try (RedisSession session = toUri
-                    ? RedisSession.open(RedisEndpoint.from(o, "to-uri"))
-                    : RedisSession.onHostClient(hostClient)) {
-                restoreOnline(context, session, rdbVersion, match);
+            try (RedisSession session = to != null ? RedisSession.open(to) : RedisSession.onHostClient(hostClient)) {
+                restoreOnline(context, session, shards, rdbVersion, match);
                 if (users != null) {
                     // after the keys: changing the users could cut off the connection that restores them
                     AclSnapshot.restore(session.connection(), users, context.force(), session);
@@ -495,25 +535,31 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
-    private void restoreToDir(RestoreContext context, Path dir, int rdbVersion, KeyPattern match) throws IOException {
-        Settings o = context.options();
-        Path file = dir.resolve(o.get("file", ARTIFACT));
+    /** Refuses to replace an existing file without force. */
+    static void requireAbsent(Path file, RestoreContext context) {
         if (Files.exists(file) && !context.force()) {
             throw new DestinationNotEmptyException(file + " already exists; restore into another directory, or stop "
                     + "the server and restore with RestoreRequest.force to replace it");
         }
+    }
+
+    /** Writes one snapshot artifact as {@code file}, atomically, keys filtered by {@code match}. */
+    void restoreToDir(RestoreContext context, String artifact, Path file, int rdbVersion, KeyPattern match)
+            throws IOException {
+        Settings o = context.options();
+        Path dir = file.getParent();
         serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
         Files.createDirectories(dir);
         Path tmp = dir.resolve("." + file.getFileName() + ".drkit-"
                 + UUID.randomUUID().toString().substring(0, 8));
-        String source = ARTIFACT + " of backup " + context.manifest().id();
+        String source = artifact + " of backup " + context.manifest().id();
         boolean done = false;
         try (FileChannel ch = FileChannel.open(
                         tmp,
                         Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                InputStream in = context.openArtifact(ARTIFACT)) {
+                InputStream in = context.openArtifact(artifact)) {
             RdbParser.Summary s;
             if (match == null) {
                 s = new RdbParser(in, fileOut, source, false, false).parse(null);
@@ -607,47 +653,56 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
-    private static void requireLoadable(int rdbVersion, String serverVersion, String server) {
+    static void requireLoadable(int rdbVersion, String serverVersion, String server) {
         RdbVersions.requireLoadable(rdbVersion, serverVersion, server);
     }
 
-    private void restoreOnline(RestoreContext context, RedisSession session, int rdbVersion, KeyPattern match)
+    private void restoreOnline(
+            RestoreContext context,
+            RedisSession session,
+            List<RedisClusterManifest.ShardEntry> shards,
+            int rdbVersion,
+            KeyPattern match)
             throws IOException {
         StatefulRedisConnection<byte[], byte[]> conn = session.connection();
         String version = RdbVersions.serverVersion(info(conn, "server"));
         requireLoadable(rdbVersion, version, session + " (" + RdbVersions.label(version) + ")");
-        OnlineRestore restore = new OnlineRestore(conn, context.force(), match, session);
-        String source = ARTIFACT + " of backup " + context.manifest().id();
+        OnlineRestore restore =
+                new OnlineRestore(conn, conn.async(), context.force(), match, session.toString(), session::redact);
+        try {
+            for (RedisClusterManifest.ShardEntry shard : shards) {
+                restoreOnline(context, shard.artifact(), restore);
+            }
+        } finally {
+            conn.setAutoFlushCommands(true);
+        }
+        restore.log(session.toString());
+    }
+
+    /** Streams one snapshot artifact's keys into {@code restore}. */
+    static void restoreOnline(RestoreContext context, String artifact, OnlineRestore restore) throws IOException {
+        String source = artifact + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, which checks its
         // checksums, so that a corrupt one fails the restore before any key reaches the server
-        try (InputStream in = context.openArtifact(ARTIFACT)) {
+        try (InputStream in = context.openArtifact(artifact)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
-        try (InputStream in = context.openArtifact(ARTIFACT)) {
+        try (InputStream in = context.openArtifact(artifact)) {
             RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
             requireValid(s, source);
             restore.drain();
             in.transferTo(OutputStream.nullOutputStream());
-        } finally {
-            conn.setAutoFlushCommands(true);
         }
-        LOG.info(
-                "restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
-                        + "them), {} expired since the backup, {} not matching",
-                session,
-                restore.restored,
-                restore.kept,
-                restore.expired,
-                restore.skipped);
     }
 
-    /** Pipelined RESTOREs, a batch at a time. */
-    private static final class OnlineRestore {
-        private final StatefulRedisConnection<byte[], byte[]> conn;
-        private final RedisAsyncCommands<byte[], byte[]> async;
+    /** Pipelined RESTOREs, a batch at a time, into one server or (with no {@code select}) a cluster. */
+    static final class OnlineRestore {
+        private final StatefulConnection<byte[], byte[]> conn;
+        private final RedisKeyAsyncCommands<byte[], byte[]> async;
         private final boolean force;
         private final KeyPattern match;
-        private final RedisSession server;
+        private final String server;
+        private final UnaryOperator<String> redactor;
         private final List<RedisFuture<String>> pending = new ArrayList<>();
         private final List<byte[]> pendingKeys = new ArrayList<>();
         private int version;
@@ -658,13 +713,30 @@ public final class RedisTarget implements BackupTarget {
         long skipped;
 
         OnlineRestore(
-                StatefulRedisConnection<byte[], byte[]> conn, boolean force, KeyPattern match, RedisSession server) {
+                StatefulConnection<byte[], byte[]> conn,
+                RedisKeyAsyncCommands<byte[], byte[]> async,
+                boolean force,
+                KeyPattern match,
+                String server,
+                UnaryOperator<String> redactor) {
             this.conn = conn;
-            this.async = conn.async();
+            this.async = async;
             this.force = force;
             this.match = match;
             this.server = server;
+            this.redactor = redactor;
             conn.setAutoFlushCommands(false);
+        }
+
+        void log(String destination) {
+            LOG.info(
+                    "restored into {}: {} keys restored, {} kept (they exist; RestoreRequest.force replaces "
+                            + "them), {} expired since the backup, {} not matching",
+                    destination,
+                    restored,
+                    kept,
+                    expired,
+                    skipped);
         }
 
         void version(int v) {
@@ -682,7 +754,12 @@ public final class RedisTarget implements BackupTarget {
             }
             if (db != this.db) {
                 drain();
-                await(async.select(db), conn, Duration.ofSeconds(60));
+                if (async instanceof RedisAsyncCommands<byte[], byte[]> standalone) {
+                    await(standalone.select(db), conn, Duration.ofSeconds(60));
+                } else if (db != 0) {
+                    throw new ConfigException("the backup holds keys in database " + db + ", and a Redis Cluster has "
+                            + "database 0 only; restore it into a standalone server");
+                }
                 this.db = db;
             }
             RestoreArgs args = new RestoreArgs();
@@ -703,7 +780,7 @@ public final class RedisTarget implements BackupTarget {
             conn.flushCommands();
             for (int i = 0; i < pending.size(); i++) {
                 try {
-                    pending.get(i).get(60, TimeUnit.SECONDS);
+                    awaitFlushing(pending.get(i));
                     restored++;
                 } catch (ExecutionException e) {
                     String msg = String.valueOf(e.getCause().getMessage());
@@ -713,7 +790,7 @@ public final class RedisTarget implements BackupTarget {
                         throw new DrException(
                                 ErrorCode.TARGET,
                                 "RESTORE of key '" + printable(pendingKeys.get(i)) + "' into " + server + " failed: "
-                                        + server.redact(msg));
+                                        + redactor.apply(msg));
                     }
                 } catch (TimeoutException e) {
                     throw new DrException(ErrorCode.TARGET, server + " did not answer RESTORE within 60 s", e, true);
@@ -725,6 +802,26 @@ public final class RedisTarget implements BackupTarget {
             pending.clear();
             pendingKeys.clear();
         }
+
+        /**
+         * Waits for a reply, flushing again while waiting: a cluster connection re-sends a command
+         * that was redirected (MOVED, ASK) to another node, where it waits for the next flush.
+         */
+        private void awaitFlushing(RedisFuture<String> reply)
+                throws ExecutionException, TimeoutException, InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                try {
+                    reply.get(50, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    conn.flushCommands();
+                }
+            }
+        }
     }
 
     static String printable(byte[] key) {
@@ -733,7 +830,11 @@ public final class RedisTarget implements BackupTarget {
     }
 
     static Map<String, String> info(StatefulRedisConnection<byte[], byte[]> conn, String section) {
-        String text = conn.sync().info(section); // only called while commands flush automatically
+        return infoFields(conn.sync().info(section)); // only called while commands flush automatically
+    }
+
+    /** The {@code field:value} lines of an INFO reply. */
+    static Map<String, String> infoFields(String text) {
         Map<String, String> m = new LinkedHashMap<>();
         for (String line : text.split("\r?\n")) {
             int colon = line.indexOf(':');
@@ -744,7 +845,7 @@ public final class RedisTarget implements BackupTarget {
         return m;
     }
 
-    private static <T> T await(RedisFuture<T> f, StatefulRedisConnection<?, ?> conn, Duration timeout) {
+    private static <T> T await(RedisFuture<T> f, StatefulConnection<?, ?> conn, Duration timeout) {
         conn.flushCommands();
         return get(f, timeout);
     }

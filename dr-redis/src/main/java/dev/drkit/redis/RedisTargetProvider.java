@@ -23,7 +23,8 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     OptionSpec.builder("uri", Type.URI)
                             .required()
                             .description("the server, redis://[USER@]HOST:PORT[/DB] or rediss:// for TLS, or "
-                                    + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER through Sentinel")
+                                    + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER through Sentinel (with cluster: "
+                                    + "any node of the cluster, redis:// or rediss://)")
                             .build(),
                     OptionSpec.builder("mode", Type.ENUM)
                             .allowed("rdb", "keys")
@@ -34,13 +35,23 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     OptionSpec.builder("keys-fallback", Type.BOOLEAN)
                             .defaultValue("true")
                             .description("mode rdb on a server that forbids SYNC/PSYNC: back up key by key "
-                                    + "(not point-in-time) instead of failing")
+                                    + "(not point-in-time) instead of failing; never for a cluster")
                             .build(),
                     OptionSpec.builder("backup-acl", Type.BOOLEAN)
                             .defaultValue("true")
-                            .description("also back up the ACL users (ACL LIST, passwords hashed)")
+                            .description("also back up the ACL users (ACL LIST, passwords hashed; with cluster: "
+                                    + "those of the node in uri)")
                             .build())
-            .plus(OptionSchema.of(RedisEndpoint.OPTIONS));
+            .plus(OptionSchema.of(RedisEndpoint.OPTIONS))
+            .plus(OptionSchema.of(
+                    OptionSpec.builder("cluster", Type.BOOLEAN)
+                            .defaultValue("false")
+                            .description("uri is a node of a Redis Cluster: back up every shard, one RDB each")
+                            .build(),
+                    OptionSpec.builder("jobs", Type.INT)
+                            .defaultValue("4")
+                            .description("cluster: how many shards to snapshot at a time")
+                            .build()));
 
     /** to-uri's user, password and TLS options are the target's own settings, which a restore may be given too. */
     private static final OptionSchema RESTORE = OptionSchema.of(

@@ -59,6 +59,16 @@ import java.util.regex.Pattern;
 public final class RedisVerifiers {
     private RedisVerifiers() {}
 
+    /** The snapshots of the backup (one, or one per cluster shard), or null with the problem added. */
+    private static List<RedisClusterManifest.ShardEntry> shards(VerificationContext context, List<String> problems) {
+        try {
+            return RedisClusterManifest.shards(context.manifest());
+        } catch (DrException e) {
+            problems.add(e.getMessage());
+            return null;
+        }
+    }
+
     /** Provides {@code redis-rdb} at level decode. */
     public static final class RdbProvider extends TargetVerifierProvider {
         public RdbProvider() {
@@ -97,16 +107,51 @@ public final class RedisVerifiers {
         @Override
         public VerificationResult verify(VerificationContext context) throws IOException {
             VerificationResult.Timer timer = VerificationResult.start(name());
-            ArtifactInfo artifact =
-                    context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             Status status = Status.PASSED;
-            if (artifact == null) {
-                return timer.failed("the backup has no " + RedisTarget.ARTIFACT);
+            List<RedisClusterManifest.ShardEntry> shards = shards(context, problems);
+            if (shards == null) {
+                return timer.failed(problems.get(0));
             }
-            String source =
-                    RedisTarget.ARTIFACT + " of backup " + context.manifest().id();
+            boolean cluster = RedisClusterManifest.isCluster(context.manifest());
+            long keys = 0;
+            for (RedisClusterManifest.ShardEntry shard : shards) {
+                ArtifactInfo artifact = shard.info();
+                Map<String, Object> found = new LinkedHashMap<>();
+                if (verifyArtifact(context, artifact, cluster ? shard.keysPerDb() : null, problems, found)) {
+                    status = Status.UNVERIFIED;
+                }
+                keys += found.get("keys") instanceof Long n ? n : 0;
+                if (cluster) {
+                    details.put(shard.artifact(), found);
+                } else {
+                    details.putAll(found);
+                }
+            }
+            if (cluster) {
+                details.put("shards", shards.size());
+                details.put("keys", keys);
+            }
+            if (problems.stream().anyMatch(p -> !p.contains("carries no CRC-64"))) {
+                status = Status.FAILED;
+            }
+            return timer.result(status, problems, details);
+        }
+
+        /**
+         * Walks one RDB artifact; its key counts are compared with {@code shardCounts} (a cluster
+         * shard's), else with the manifest's. Returns whether it carries no checksum.
+         */
+        private static boolean verifyArtifact(
+                VerificationContext context,
+                ArtifactInfo artifact,
+                Map<String, Long> shardCounts,
+                List<String> problems,
+                Map<String, Object> details)
+                throws IOException {
+            boolean unverified = false;
+            String source = artifact.name() + " of backup " + context.manifest().id();
             try (InputStream in = context.openDecoded(artifact)) {
                 RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
                 if (in.read() >= 0) {
@@ -121,25 +166,27 @@ public final class RedisVerifiers {
                         problems.add(source + " fails its CRC-64 check (trailer " + Long.toHexString(s.storedCrc)
                                 + ", computed " + Long.toHexString(s.computedCrc) + ")");
                     case ABSENT, NONE -> {
-                        status = Status.UNVERIFIED;
+                        unverified = true;
                         problems.add(source + " carries no CRC-64 (the server runs with rdbchecksum no, or the RDB "
                                 + "version predates checksums): its structure is intact but its values are unchecked");
                     }
                     default -> {}
                 }
-                compareKeys(context.manifest().metadata(), s, problems);
+                compareKeys(
+                        shardCounts != null
+                                ? shardCounts
+                                : context.manifest().metadata().get("keysPerDb"),
+                        s,
+                        shardCounts != null ? artifact.name() + ": " : "",
+                        problems);
             } catch (DrException e) {
                 problems.add(e.getMessage());
             }
-            if (problems.stream().anyMatch(p -> !p.contains("carries no CRC-64"))) {
-                status = Status.FAILED;
-            }
-            return timer.result(status, problems, details);
+            return unverified;
         }
 
         @SuppressWarnings("unchecked")
-        private static void compareKeys(Map<String, Object> metadata, RdbParser.Summary s, List<String> problems) {
-            Object recorded = metadata.get("keysPerDb");
+        private static void compareKeys(Object recorded, RdbParser.Summary s, String prefix, List<String> problems) {
             if (!(recorded instanceof Map)) {
                 problems.add("the manifest records no key counts to compare with");
                 return;
@@ -152,8 +199,8 @@ public final class RedisVerifiers {
                 long want = expected.get(db) instanceof Number n ? n.longValue() : 0;
                 long have = actual.getOrDefault(db, 0L);
                 if (want != have) {
-                    problems.add(
-                            "database " + db + " holds " + have + " keys in the RDB but the manifest records " + want);
+                    problems.add(prefix + "database " + db + " holds " + have
+                            + " keys in the RDB but the manifest records " + want);
                 }
             }
         }
@@ -182,11 +229,60 @@ public final class RedisVerifiers {
                 return timer.unverified(
                         "a load test needs redis-server: install it or give its path as setting 'redis-server'");
             }
-            ArtifactInfo artifact =
-                    context.manifest().artifact(RedisTarget.ARTIFACT).orElse(null);
-            if (artifact == null) {
-                return timer.failed("the backup has no " + RedisTarget.ARTIFACT);
+            List<RedisClusterManifest.ShardEntry> shards = shards(context, problems);
+            if (shards == null) {
+                return timer.failed(problems.get(0));
             }
+            boolean cluster = RedisClusterManifest.isCluster(context.manifest());
+            double slowest = 0;
+            long loadedKeys = 0;
+            long expiredKeys = 0;
+            // one scratch server per shard, one after the other; a cluster loads its shards in parallel,
+            // so the slowest shard's load time is the measured RTO
+            for (RedisClusterManifest.ShardEntry shard : shards) {
+                ArtifactInfo artifact = shard.info();
+                Map<String, Object> found = new LinkedHashMap<>();
+                long expected = cluster
+                        ? shard.keys()
+                        : ((Number) context.manifest().metadata().getOrDefault("keys", -1L)).longValue();
+                loadTest(
+                        context,
+                        server.get(),
+                        artifact,
+                        expected,
+                        cluster ? artifact.name() + ": " : "",
+                        problems,
+                        found);
+                slowest = Math.max(slowest, found.get("loadSeconds") instanceof Double d ? d : 0);
+                loadedKeys += found.get("keysLoaded") instanceof Long n ? n : 0;
+                expiredKeys += found.get("expiredSinceBackup") instanceof Long n ? n : 0;
+                if (cluster) {
+                    details.put(shard.artifact(), found);
+                }
+            }
+            details.put("loadSeconds", slowest);
+            details.put("keysLoaded", loadedKeys);
+            details.put("expiredSinceBackup", expiredKeys);
+            if (cluster) {
+                details.put("shards", shards.size());
+            }
+            return timer.result(problems, details);
+        }
+
+        /**
+         * Loads one RDB artifact into a scratch server and compares its keys per database with the
+         * snapshot's, less those expired since; {@code expectedKeys} (-1: unknown) is what the
+         * manifest records for it.
+         */
+        private void loadTest(
+                VerificationContext context,
+                Path server,
+                ArtifactInfo artifact,
+                long expectedKeys,
+                String prefix,
+                List<String> problems,
+                Map<String, Object> details)
+                throws IOException {
             Path dir = Files.createTempDirectory(
                     "drkit-redis-verify-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -199,7 +295,7 @@ public final class RedisVerifiers {
                 try (InputStream in = context.openDecoded(artifact);
                         OutputStream out =
                                 new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
-                    RdbParser parser = new RdbParser(in, out, RedisTarget.ARTIFACT, false, false);
+                    RdbParser parser = new RdbParser(in, out, artifact.name(), false, false);
                     s = parser.parse((db, key, type, at, value) -> {
                         if (at >= 0 && at <= now) {
                             expired.merge(db, 1L, Long::sum);
@@ -231,8 +327,7 @@ public final class RedisVerifiers {
                                     + "\n");
                     Files.deleteIfExists(dir.resolve("redis.log"));
                     process = new ProcessBuilder(
-                                    server.get().toString(),
-                                    dir.resolve("redis.conf").toString())
+                                    server.toString(), dir.resolve("redis.conf").toString())
                             .redirectErrorStream(true)
                             .redirectOutput(dir.resolve("stdout.log").toFile())
                             .start();
@@ -255,16 +350,17 @@ public final class RedisVerifiers {
                     long have = loaded.getOrDefault("db" + e.getKey(), 0L);
                     long mayBeGone = fieldsExpired.getOrDefault(e.getKey(), 0L);
                     if (have > want || have < want - mayBeGone) {
-                        problems.add("database " + e.getKey() + " holds " + have + " keys after loading, expected "
+                        problems.add(prefix + "database " + e.getKey() + " holds " + have
+                                + " keys after loading, expected "
                                 + want
                                 + (mayBeGone > 0 ? " or down to " + (want - mayBeGone) : "")
                                 + " (" + e.getValue() + " in the snapshot, " + expired.getOrDefault(e.getKey(), 0L)
                                 + " expired since, " + mayBeGone + " hashes whose every field expired since)");
                     }
                 }
-                if (s.keys != ((Number) context.manifest().metadata().getOrDefault("keys", s.keys)).longValue()) {
-                    problems.add("the snapshot holds " + s.keys + " keys but the manifest records "
-                            + context.manifest().metadata().get("keys"));
+                if (expectedKeys >= 0 && s.keys != expectedKeys) {
+                    problems.add(
+                            prefix + "the snapshot holds " + s.keys + " keys but the manifest records " + expectedKeys);
                 }
             } catch (DrException e) {
                 problems.add(e.getMessage());
@@ -281,7 +377,6 @@ public final class RedisVerifiers {
                 }
                 FileTrees.delete(dir);
             }
-            return timer.result(problems, details);
         }
 
         /**

@@ -33,17 +33,6 @@ final class SentinelResolver {
     private static final String PLAIN = "redis-sentinel";
     private static final String TLS = "rediss-sentinel";
 
-    /** Which server of the monitored set a backup reads from. */
-    enum ReadFrom {
-        MASTER,
-        REPLICA,
-        REPLICA_PREFERRED;
-
-        String setting() {
-            return name().toLowerCase(Locale.ROOT).replace('_', '-');
-        }
-    }
-
     /** A host and port as Sentinel names them (an IPv6 address without brackets). */
     record Address(String host, int port) {
         @Override
@@ -55,13 +44,8 @@ final class SentinelResolver {
     /** What a {@code redis-sentinel://} URI says, before any server is asked. */
     record Parsed(List<Address> sentinels, String master, int database, String rawUserInfo, boolean tls) {}
 
-    /** Settings only Sentinel URIs use. */
+    /** Settings only Sentinel URIs use (and {@link ReadFrom#OPTION}, which cluster backups share). */
     static final List<OptionSpec> OPTIONS = List.of(
-            OptionSpec.builder("read-from", Type.ENUM)
-                    .allowed("master", "replica", "replica-preferred")
-                    .defaultValue("master")
-                    .description("redis-sentinel:// backups: the master, a replica, or a replica when one is healthy")
-                    .build(),
             OptionSpec.builder("sentinel-user", Type.STRING)
                     .description("the ACL user to log in to the sentinels as")
                     .build(),
@@ -92,15 +76,6 @@ final class SentinelResolver {
 
     /** The resolver for a parsed URI, with the sentinels' credentials and read-from from the settings. */
     static SentinelResolver of(Parsed parsed, Settings s) {
-        String readFrom = s.get("read-from", "master");
-        ReadFrom choice = switch (readFrom) {
-            case "master" -> ReadFrom.MASTER;
-            case "replica" -> ReadFrom.REPLICA;
-            case "replica-preferred" -> ReadFrom.REPLICA_PREFERRED;
-            default ->
-                throw new ConfigException(
-                        "redis: setting 'read-from' must be master, replica or replica-preferred, not " + readFrom);
-        };
         // the sentinels' password is read the way every target reads one, from keys of its own and from
         // no environment variable (an empty name names none)
         Settings.Builder view = Settings.builder();
@@ -108,7 +83,7 @@ final class SentinelResolver {
         s.get("sentinel-password-file").ifPresent(p -> view.set("password-file", p));
         view.set("password-env", "");
         String password = Secrets.password(view.build(), "");
-        return new SentinelResolver(parsed, choice, s.get("sentinel-user", null), password);
+        return new SentinelResolver(parsed, ReadFrom.of(s), s.get("sentinel-user", null), password);
     }
 
     /**
@@ -224,21 +199,23 @@ final class SentinelResolver {
         for (Address s : parsed.sentinels()) {
             try (RespConnection c =
                     RespConnection.open(endpoint.connect(s.host(), s.port()), "sentinel " + s, user, password)) {
-                Object reply = c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", parsed.master());
-                if (reply instanceof RespConnection.Error e && e.message().startsWith("NOAUTH")) {
-                    throw new ConfigException("sentinel " + s + " requires a password: give the sentinels' "
-                            + "password in setting 'sentinel-password-file'");
+                Optional<Address> master;
+                try {
+                    master = addressIn(c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", parsed.master()));
+                } catch (RespConnection.RespError e) {
+                    if (e.noAuth()) {
+                        throw new ConfigException("sentinel " + s + " requires a password: give the sentinels' "
+                                + "password in setting 'sentinel-password-file'");
+                    }
+                    problems.add(s + " answered " + e.getMessage());
+                    continue;
                 }
-                Optional<Address> master = addressIn(reply);
                 if (master.isEmpty()) {
-                    problems.add(s + " "
-                            + (reply instanceof RespConnection.Error e
-                                    ? "answered " + e.message()
-                                    : "knows no master named '" + parsed.master() + "'"));
+                    problems.add(s + " knows no master named '" + parsed.master() + "'");
                     continue;
                 }
                 if (replica) {
-                    Optional<Address> r = healthiestReplica(c.call("SENTINEL", "REPLICAS", parsed.master()));
+                    Optional<Address> r = healthiestReplica(replicas(c));
                     if (r.isPresent()) {
                         return r.get();
                     }
@@ -270,6 +247,15 @@ final class SentinelResolver {
                 true);
     }
 
+    /** {@code SENTINEL REPLICAS}, or none when the sentinel refuses it (replica-preferred then takes the master). */
+    private Object replicas(RespConnection sentinel) throws IOException {
+        try {
+            return sentinel.call("SENTINEL", "REPLICAS", parsed.master());
+        } catch (RespConnection.RespError e) {
+            return null;
+        }
+    }
+
     /** The role a server reports, or {@code unknown} when it does not say (INFO not permitted). */
     private static String roleOf(RedisEndpoint endpoint, Address server) throws IOException {
         try (RespConnection c = RespConnection.open(
@@ -277,13 +263,13 @@ final class SentinelResolver {
                 server.toString(),
                 endpoint.user(),
                 endpoint.password())) {
-            if (c.call("INFO", "replication") instanceof String info) {
-                for (String line : info.split("\r?\n")) {
-                    if (line.startsWith("role:")) {
-                        return line.substring(5).trim();
-                    }
+            for (String line : c.text("INFO", "replication").split("\r?\n")) {
+                if (line.startsWith("role:")) {
+                    return line.substring(5).trim();
                 }
             }
+            return "unknown";
+        } catch (RespConnection.RespError e) {
             return "unknown";
         }
     }

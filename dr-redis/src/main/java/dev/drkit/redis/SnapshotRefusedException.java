@@ -32,6 +32,19 @@ final class SnapshotRefusedException extends DrException {
         return reply.startsWith("-") && FORBIDDING.stream().anyMatch(lower::contains);
     }
 
+    /**
+     * The failure to report when the refusing server is a Redis Cluster node: keys mode would back
+     * up one node's keys only, so a cluster never falls back to it.
+     */
+    DrException onClusterNode(String node) {
+        return new DrException(
+                ErrorCode.TARGET,
+                getMessage() + "; " + node + " is a Redis Cluster node, and a cluster is backed up from every shard's "
+                        + "snapshot only (setting 'keys-fallback' does not apply: keys mode would miss the other "
+                        + "shards); allow SYNC and PSYNC for the backup user (ACL +sync +psync) on every node, and "
+                        + "back up with setting 'cluster' true");
+    }
+
     /** The command and the server's answer, e.g. {@code PSYNC: ERR unknown command 'PSYNC'}; no secrets. */
     String reason() {
         return reason;

@@ -52,7 +52,7 @@ class SentinelResolverTest {
         Path ca = Files.createTempFile("ca", ".pem");
         try {
             RedisEndpoint e = parse("rediss-sentinel://h1/cache", "tls-ca", ca.toString(), "read-from", "replica");
-            assertThat(e.sentinel().orElseThrow().readFrom()).isEqualTo(SentinelResolver.ReadFrom.REPLICA);
+            assertThat(e.sentinel().orElseThrow().readFrom()).isEqualTo(ReadFrom.REPLICA);
             assertThat(e.toString()).isEqualTo("rediss-sentinel://h1:26379/cache");
         } finally {
             Files.delete(ca);

@@ -69,6 +69,7 @@ public final class RedisServer implements AutoCloseable {
         private final Map<String, String> config = new LinkedHashMap<>();
         private final List<String> lines = new ArrayList<>();
         private List<String> sentinel;
+        private final Map<String, Path> files = new LinkedHashMap<>();
 
         private Builder() {}
 
@@ -97,6 +98,15 @@ public final class RedisServer implements AutoCloseable {
                 l.add("sentinel auth-pass " + masterName + " " + masterPassword);
             }
             this.sentinel = l;
+            return this;
+        }
+
+        /**
+         * Copies a file into the server's directory under {@code name} before it starts, e.g. a
+         * cluster node's {@code nodes.conf}.
+         */
+        public Builder file(String name, Path source) {
+            files.put(name, source);
             return this;
         }
 
@@ -151,6 +161,9 @@ public final class RedisServer implements AutoCloseable {
                 }
                 if (loadDump != null) {
                     Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
+                }
+                for (Map.Entry<String, Path> f : files.entrySet()) {
+                    Files.copy(f.getValue(), dir.resolve(f.getKey()), StandardCopyOption.REPLACE_EXISTING);
                 }
                 server.sentinelMode = sentinel != null;
                 List<String> more = new ArrayList<>(lines);
@@ -464,7 +477,8 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    /** A port free on loopback when asked (for a second listener such as a cluster bus). */
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

@@ -334,7 +334,8 @@ final class BackupCommand implements Callable<Integer> {
     @Command(
             name = "redis",
             description = "Back up a Redis server over the network: a point-in-time RDB snapshot "
-                    + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys).")
+                    + "over the replication protocol (--mode rdb), or SCAN/DUMP of the keys (--mode keys); "
+                    + "with --cluster, every shard of a Redis Cluster.")
     static final class Redis implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -347,14 +348,9 @@ final class BackupCommand implements Callable<Integer> {
                 required = true,
                 paramLabel = "URI",
                 description = "redis://[USER@]HOST:PORT, or rediss:// for TLS, or "
-                        + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER to find the master through Sentinel.")
+                        + "redis-sentinel://HOST:PORT,HOST:PORT/MASTER to find the master through Sentinel; "
+                        + "with --cluster, any node of the cluster.")
         String uri;
-
-        @Option(
-                names = "--read-from",
-                paramLabel = "WHICH",
-                description = "redis-sentinel://: master (default), replica, or replica-preferred.")
-        String readFrom;
 
         @Option(
                 names = "--sentinel-user",
@@ -384,6 +380,26 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--mode", paramLabel = "MODE", description = "rdb (default: a point-in-time snapshot) or keys.")
         String mode;
 
+        @Option(
+                names = "--cluster",
+                description = "--uri is a node of a Redis Cluster: snapshot every shard into one backup "
+                        + "(one RDB per shard, the slot map in the manifest).")
+        boolean cluster;
+
+        @Option(
+                names = "--read-from",
+                paramLabel = "ROLE",
+                description = "redis-sentinel:// or --cluster: snapshot the master (default), a healthy replica "
+                        + "(replica), or a healthy replica when there is one (replica-preferred); with --cluster, "
+                        + "per shard.")
+        String readFrom;
+
+        @Option(
+                names = "--jobs",
+                paramLabel = "N",
+                description = "--cluster: how many shards to snapshot at a time (default 4).")
+        Integer jobs;
+
         @Option(names = "--match", paramLabel = "PATTERN", description = "keys mode: only keys matching the glob.")
         String match;
 
@@ -409,12 +425,14 @@ final class BackupCommand implements Callable<Integer> {
         public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().set("uri", uri);
             OptionValues.set(s, "mode", mode);
+            OptionValues.set(s, "cluster", cluster ? "true" : null);
+            OptionValues.set(s, "read-from", readFrom);
+            OptionValues.set(s, "jobs", jobs == null ? null : jobs.toString());
             OptionValues.set(s, "match", match);
             OptionValues.set(s, "user", user);
             OptionValues.set(s, "password-file", passwordFile);
             OptionValues.set(s, "tls-ca", tlsCa);
             OptionValues.set(s, "timeout", timeout);
-            OptionValues.set(s, "read-from", readFrom);
             OptionValues.set(s, "sentinel-user", sentinelUser);
             OptionValues.set(s, "sentinel-password-file", sentinelPasswordFile);
             OptionValues.set(s, "keys-fallback", keysFallback);

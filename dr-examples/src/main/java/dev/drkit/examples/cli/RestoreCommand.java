@@ -88,13 +88,15 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(
             names = "--to-dir",
             paramLabel = "DIR",
-            description = "redis: write dump.rdb into DIR for a stopped server (an existing one needs --force).")
+            description = "redis: write dump.rdb into DIR for a stopped server (an existing one needs --force); "
+                    + "a cluster backup: DIR/shard-N/dump.rdb and nodes.conf per shard, and DIR/slot-map.txt.")
     String toDir;
 
     @Option(
             names = "--to-uri",
             paramLabel = "URI",
-            description = "redis: restore keys online into redis://HOST:PORT (existing keys kept unless --force).")
+            description = "redis: restore keys online into redis://HOST:PORT (existing keys kept unless --force); "
+                    + "a Redis Cluster node: each key goes to the node that owns its slot.")
     String toUri;
 
     @Option(

@@ -1,0 +1,366 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.testkit.RedisCluster;
+import dev.drkit.testkit.RedisFixture;
+import dev.drkit.testkit.RedisServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Backups of real three-master Redis 7 Clusters (with and without replicas) and their restores. */
+class RedisClusterIT {
+    @TempDir
+    Path dir;
+
+    DrKit kit;
+
+    @BeforeEach
+    void setUp() {
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+    }
+
+    private static Settings cluster(String uri, String... more) {
+        Settings.Builder s = Settings.builder().set("uri", uri).set("cluster", "true");
+        for (int i = 0; i < more.length; i += 2) {
+            s.set(more[i], more[i + 1]);
+        }
+        return s.build();
+    }
+
+    private void restore(String id, String key, String value) {
+        kit.restore(new RestoreRequest(
+                "cache", id, Settings.builder().set(key, value).build(), false));
+    }
+
+    @Test
+    void everyShardIsBackedUpAndRestoresOnlineIntoAClusterOfTheSameOrAnotherShapeAndFromFiles() throws Exception {
+        Map<String, String> before;
+        BackupResult b;
+        try (RedisCluster three = RedisCluster.start(3, 0);
+                RedisClusterData data = new RedisClusterData(three)) {
+            int keys = data.populate();
+            before = data.contents();
+            assertThat(before).hasSize(keys);
+            assertThat(before.values())
+                    .filteredOn(v -> !v.endsWith("expires -1"))
+                    .hasSize(200);
+
+            b = kit.backup(new TargetSpec("cache", "redis", cluster(three.uri())));
+            Map<String, Object> meta = b.manifest().metadata();
+            assertThat(meta).containsEntry("cluster", true).containsEntry("readFrom", "master");
+            assertThat(((Number) meta.get("keys")).longValue()).isEqualTo(keys);
+            assertThat(meta.get("keysPerDb")).isEqualTo(Map.of("0", (long) keys));
+            assertThat(meta.get("expires")).isEqualTo(200L);
+            List<Map<String, Object>> shards = shards(meta);
+            assertThat(shards).hasSize(3);
+            assertThat(b.manifest().artifacts())
+                    .extracting(a -> a.name())
+                    .contains("shard-0.rdb", "shard-1.rdb", "shard-2.rdb");
+            for (int i = 0; i < 3; i++) {
+                Map<String, Object> shard = shards.get(i);
+                RedisServer master = three.masters().get(i);
+                assertThat(shard)
+                        .containsEntry("shard", i)
+                        .containsEntry("artifact", "shard-" + i + ".rdb")
+                        .containsEntry("source", "127.0.0.1:" + master.port())
+                        .containsEntry("sourceRole", "master")
+                        .containsEntry("master", master.command("CLUSTER", "MYID"))
+                        .containsEntry("checksum", "valid");
+                assertThat(shard.get("slots")).isEqualTo(List.of(List.of(i * 16384 / 3, (i + 1) * 16384 / 3 - 1)));
+                assertThat(((Number) shard.get("keys")).longValue())
+                        .isEqualTo(Long.parseLong(master.command("DBSIZE")));
+                assertThat(shard.get("replicationId")).asString().hasSize(40);
+                assertThat(shard).containsKey("replicationOffset");
+            }
+
+            VerifyReport decode = kit.verify("cache", b.id(), VerifyLevel.DECODE);
+            assertThat(decode.passed()).as(decode.problems().toString()).isTrue();
+            VerifyReport load = kit.verify("cache", b.id(), VerifyLevel.RESTORE);
+            assertThat(load.passed()).as(load.problems().toString()).isTrue();
+            VerificationResult loadTest = load.results().stream()
+                    .filter(r -> r.verifier().equals("redis-load-test"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(loadTest.details())
+                    .containsEntry("keysLoaded", (long) keys)
+                    .containsEntry("shards", 3);
+
+            three.flushAll();
+            assertThat(three.keyCount()).isZero();
+            restore(b.id(), "to-uri", three.uri());
+            assertSame(data.contents(), before);
+        }
+
+        try (RedisCluster two = RedisCluster.start(2, 0);
+                RedisClusterData data = new RedisClusterData(two)) {
+            restore(b.id(), "to-uri", two.uri());
+            assertSame(data.contents(), before);
+        }
+
+        Path out = dir.resolve("restored");
+        restore(b.id(), "to-dir", out.toString());
+        assertThat(Files.readString(out.resolve("slot-map.txt")))
+                .contains("shard-0 0-5460 keys=")
+                .contains("shard-2 10922-16383 keys=");
+        assertThat(Files.readString(out.resolve("shard-1/nodes.conf")))
+                .contains("myself,master")
+                .contains(" 5461-10921");
+        try (RedisCluster rebuilt = RedisCluster.fromShardDirectories(
+                        List.of(out.resolve("shard-0"), out.resolve("shard-1"), out.resolve("shard-2")));
+                RedisClusterData data = new RedisClusterData(rebuilt)) {
+            assertSame(data.contents(), before);
+        }
+        assertThatThrownBy(() -> restore(b.id(), "to-dir", out.toString())).hasMessageContaining("already exists");
+    }
+
+    @Test
+    void replicasGiveTheSnapshotsAndThePrimariesDoNoFullSync() throws Exception {
+        try (RedisCluster six = RedisCluster.start(3, 1);
+                RedisClusterData data = new RedisClusterData(six)) {
+            data.populate();
+            six.awaitReplicasInSync();
+            Map<String, String> before = data.contents();
+            List<Long> fullSyncs = fullSyncs(six.masters());
+
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(six.uri(), "read-from", "replica")));
+            List<Map<String, Object>> shards = shards(b.manifest().metadata());
+            assertThat(shards).hasSize(3);
+            for (int i = 0; i < 3; i++) {
+                assertThat(shards.get(i))
+                        .containsEntry("sourceRole", "replica")
+                        .containsEntry(
+                                "source", "127.0.0.1:" + six.replicas().get(i).port());
+                assertThat((List<?>) shards.get(i).get("nodes")).hasSize(2);
+            }
+            assertThat(fullSyncs(six.masters()))
+                    .as("full syncs served by the masters")
+                    .isEqualTo(fullSyncs);
+            assertThat(kit.verify("cache", b.id(), VerifyLevel.DECODE).passed()).isTrue();
+
+            six.flushAll();
+            restore(b.id(), "to-uri", six.uri());
+            six.awaitReplicasInSync();
+            assertSame(data.contents(), before);
+            assertThat(six.replicas().get(0).command("DBSIZE"))
+                    .isEqualTo(six.masters().get(0).command("DBSIZE"));
+        }
+    }
+
+    @Test
+    void keysOfASlotBeingMigratedFollowAskAndAClusterBackupRestoresIntoOneStandaloneServer() throws Exception {
+        Map<String, String> before;
+        BackupResult b;
+        try (RedisCluster three = RedisCluster.start(3, 0);
+                RedisClusterData data = new RedisClusterData(three)) {
+            data.populate();
+            before = data.contents();
+            b = kit.backup(new TargetSpec("cache", "redis", cluster(three.uri(), "jobs", "1")));
+            three.flushAll();
+
+            // slot of {user:7} half-way from its master to another: the old owner answers ASK for keys it lacks
+            String slot = three.masters().get(0).command("CLUSTER", "KEYSLOT", "{user:7}:mail");
+            int owner = 0;
+            for (int i = 0; i < 3; i++) {
+                owner = i * 16384 / 3 <= Integer.parseInt(slot) ? i : owner;
+            }
+            RedisServer from = three.masters().get(owner);
+            RedisServer to = three.masters().get((owner + 1) % 3);
+            String fromId = from.command("CLUSTER", "MYID");
+            String toId = to.command("CLUSTER", "MYID");
+            assertThat(to.command("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId))
+                    .isEqualTo("OK");
+            assertThat(from.command("CLUSTER", "SETSLOT", slot, "MIGRATING", toId))
+                    .isEqualTo("OK");
+            restore(b.id(), "to-uri", three.uri());
+            assertThat(to.command("CLUSTER", "COUNTKEYSINSLOT", slot))
+                    .as("keys sent on by ASK")
+                    .isEqualTo("2");
+            assertThat(from.command("CLUSTER", "COUNTKEYSINSLOT", slot)).isEqualTo("0");
+            for (RedisServer m : three.masters()) {
+                assertThat(m.command("CLUSTER", "SETSLOT", slot, "NODE", toId)).isEqualTo("OK");
+            }
+            // a new client, with the slot map as it is now: DEBUG DIGEST-VALUE is never redirected
+            try (RedisClusterData now = new RedisClusterData(three)) {
+                assertSame(now.contents(), before);
+
+                // the test fixture flushes every master, then restores each key to its slot's node
+                now.sync.set("left-over", "from a test");
+                now.sync.del("str:7");
+                RedisFixture.of(() -> dir.resolve("repo").toString(), "cache", b.id(), three::uri)
+                        .beforeEach(null);
+                assertSame(now.contents(), before);
+            }
+        }
+        try (RedisServer one = RedisServer.start()) {
+            restore(b.id(), "to-uri", one.uri());
+            assertThat(Long.parseLong(one.command("DBSIZE"))).isEqualTo(before.size());
+            assertThat(one.command("GET", "{user:7}:mail")).isEqualTo("m7");
+        }
+    }
+
+    @Test
+    void badSettingsAreRefusedWithTheSettingNamed() throws Exception {
+        try (RedisServer standalone = RedisServer.start()) {
+            assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", cluster(standalone.uri()))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("setting 'cluster'")
+                    .hasMessageContaining("not a Redis Cluster node");
+            assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                            "cache",
+                            "redis",
+                            Settings.builder()
+                                    .set("uri", standalone.uri())
+                                    .set("read-from", "replica")
+                                    .build())))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining(
+                            "setting 'read-from' needs a redis-sentinel:// URI in setting 'uri', or setting "
+                                    + "'cluster' true");
+        }
+        try (RedisCluster three = RedisCluster.start(3, 0)) {
+            assertThatThrownBy(() ->
+                            kit.backup(new TargetSpec("cache", "redis", cluster(three.uri(), "read-from", "replica"))))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("has no online replica")
+                    .hasMessageContaining("replica-preferred");
+            BackupResult b = kit.backup(
+                    new TargetSpec("cache", "redis", cluster(three.uri(), "read-from", "replica-preferred")));
+            assertThat(shards(b.manifest().metadata()))
+                    .allSatisfy(s -> assertThat(s).containsEntry("sourceRole", "master"));
+        }
+    }
+
+    @Test
+    void theUriNodesAclUsersTravelWithAClusterBackupAndAreRestoredOnEveryNode() throws Exception {
+        BackupResult b;
+        try (RedisCluster three = RedisCluster.start(3, 0)) {
+            for (RedisServer node : three.nodes()) {
+                node.command("ACL", "SETUSER", "app", "on", ">app-Pa55", "~*", "+@all");
+            }
+            b = kit.backup(new TargetSpec("cache", "redis", cluster(three.uri())));
+            assertThat(b.manifest().artifacts()).extracting(a -> a.name()).contains("acl.txt", "shard-0.rdb");
+            assertThat(((Number) b.manifest().metadata().get("aclUsers")).intValue())
+                    .isEqualTo(2);
+        }
+        try (RedisCluster fresh = RedisCluster.start(2, 1)) {
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-uri", fresh.uri())
+                            .set("acl-users", "true")
+                            .build(),
+                    false));
+            assertThat(fresh.nodes()).hasSize(4).allSatisfy(node -> {
+                try {
+                    assertThat(node.command("ACL", "LIST")).contains("user app on");
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
+        Path out = dir.resolve("files");
+        kit.restore(new RestoreRequest(
+                "cache",
+                b.id(),
+                Settings.builder()
+                        .set("to-dir", out.toString())
+                        .set("acl-users", "true")
+                        .build(),
+                false));
+        assertThat(Files.readString(out.resolve("users.acl"))).contains("user app on");
+        assertThat(out.resolve("shard-2").resolve("dump.rdb")).exists();
+    }
+
+    @Test
+    void aClusterNodeThatForbidsSnapshotsFailsTheBackupInsteadOfFallingBackToKeys() throws Exception {
+        try (RedisCluster three = RedisCluster.start(3, 0)) {
+            for (RedisServer node : three.nodes()) {
+                node.command("ACL", "SETUSER", "default", "-psync", "-sync");
+            }
+            assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", cluster(three.uri()))))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("is a Redis Cluster node")
+                    .hasMessageContaining("setting 'keys-fallback' does not apply")
+                    .hasMessageContaining("+sync +psync");
+            // nor does a backup of one of its nodes without setting 'cluster' walk that node's keys
+            assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                            "cache",
+                            "redis",
+                            Settings.builder().set("uri", three.uri()).build())))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("is a Redis Cluster node")
+                    .hasMessageContaining("setting 'cluster' true");
+            assertThat(kit.list("cache")).isEmpty();
+        }
+    }
+
+    @Test
+    void aSentinelUriIsNoWayIntoACluster() {
+        assertThatThrownBy(() ->
+                        kit.backup(new TargetSpec("cache", "redis", cluster("redis-sentinel://127.0.0.1:1/cache"))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("setting 'cluster' needs a node of the cluster");
+    }
+
+    /** Every key, value and expiry equal; a difference names the first keys that differ, not all contents. */
+    private static void assertSame(Map<String, String> actual, Map<String, String> expected) {
+        List<String> differ = new ArrayList<>();
+        Set<String> keys = new TreeSet<>(expected.keySet());
+        keys.addAll(actual.keySet());
+        for (String k : keys) {
+            if (!Objects.equals(actual.get(k), expected.get(k))) {
+                differ.add(k + ": " + abbreviate(expected.get(k)) + " -> " + abbreviate(actual.get(k)));
+            }
+        }
+        assertThat(differ.subList(0, Math.min(5, differ.size())))
+                .as(differ.size() + " of " + expected.size() + " keys differ")
+                .isEmpty();
+    }
+
+    private static String abbreviate(String s) {
+        return s == null
+                ? "(missing)"
+                : s.length() > 120 ? s.substring(0, 60) + "..." + s.substring(s.length() - 40) : s;
+    }
+
+    private static List<Long> fullSyncs(List<RedisServer> masters) throws Exception {
+        Pattern p = Pattern.compile("(?m)^sync_full:(\\d+)");
+        List<Long> counts = new ArrayList<>();
+        for (RedisServer m : masters) {
+            Matcher matcher = p.matcher(m.command("INFO", "stats"));
+            assertThat(matcher.find()).isTrue();
+            counts.add(Long.parseLong(matcher.group(1)));
+        }
+        return counts;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> shards(Map<String, Object> meta) {
+        return (List<Map<String, Object>>) meta.get("shards");
+    }
+}
