@@ -342,6 +342,9 @@ public final class RedisTarget implements BackupTarget {
         metadata.accept("keys", s.keys);
         metadata.accept("keysPerDb", s.keysPerDbAsStrings());
         metadata.accept("expires", s.expires);
+        // hashes with per-field TTLs (Redis 7.4+) and module values (Redis 8's JSON, time series, ...)
+        metadata.accept("fieldExpiryKeys", s.fieldExpiryKeys);
+        metadata.accept("moduleValues", s.moduleValues);
         metadata.accept("functions", s.functions);
         metadata.accept("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
     }

@@ -90,6 +90,7 @@ class RedisTargetIT {
             assertThat(((Number) meta.get("keys")).longValue()).isEqualTo(before.size());
             assertThat(meta.get("keysPerDb")).isEqualTo(Map.of("0", (long) before.size() - 1, "1", 1L));
             assertThat(meta.get("expires")).isEqualTo(10L);
+            assertThat(meta).containsEntry("fieldExpiryKeys", 0L).containsEntry("moduleValues", 0L);
             assertThat(meta.get("replicationId")).asString().hasSize(40);
         }
         VerifyReport report = kit.verify("cache", b.id(), VerifyLevel.DECODE);
