@@ -44,13 +44,14 @@ import org.slf4j.LoggerFactory;
  * layout as {@code wal-push}, so both may run at once) and leave the spool; a background thread
  * stores them in order, so that receiving never waits for the repository (during a burst of WAL,
  * such as a VACUUM after a mass delete, waiting would leave the streamer seconds behind the
- * server, and that is data a crash of the server loses). At most {@value #MAX_PENDING} complete
+ * server, and that is data a crash of the server loses). At most 64 complete
  * segments wait in the spool; beyond that receiving waits. The server is told a position is
  * flushed once it is fsynced in the spool and every segment before it is in the repository, so
  * its slot keeps whatever a crash of this process would lose. On {@link #close()} the waiting
  * segments are stored, then the current one as {@code <segment>.partial}, which {@code
- * wal-fetch} serves when the full segment never came. The streamer reconnects after errors, and after a timeline switch (a promotion) it
- * stores the new timeline's history file and follows the new timeline.
+ * wal-fetch} serves when the full segment never came. The streamer reconnects after errors,
+ * and after a timeline switch (a promotion) it stores the new timeline's history file and
+ * follows the new timeline.
  *
  * <p>pgjdbc's replication API has no TIMELINE option and reports as flushed whatever it is
  * told: the streamer therefore always streams the server's current timeline from the start

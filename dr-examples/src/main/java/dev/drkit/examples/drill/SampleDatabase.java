@@ -234,17 +234,6 @@ final class SampleDatabase {
         }
     }
 
-    static String describe(EmbeddedPostgres pg, String database) throws SQLException {
-        try (Connection c = pg.connect(database);
-                Statement s = c.createStatement();
-                ResultSet rs =
-                        s.executeQuery("SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM filings), "
-                                + "pg_size_pretty(pg_database_size(current_database()))")) {
-            rs.next();
-            return rs.getLong(1) + " companies, " + rs.getLong(2) + " filings, " + rs.getString(3);
-        }
-    }
-
     /**
      * A digest of every row of {@code filings}: the row count and two sums of a 64-bit hash of
      * each row (every column's value, PostgreSQL's {@code hash_record_extended} with seeds 0 and

@@ -41,6 +41,11 @@ class DatabaseSizeConverterTest {
         Run unit = drill("--database-size", "1XB");
         assertThat(unit.exit).isEqualTo(2);
         assertThat(unit.err).startsWith("Invalid value for option '--database-size': '1XB' is not a size");
+        Run huge = drill("--database-size", "1000000GiB");
+        assertThat(huge.exit).isEqualTo(2);
+        assertThat(huge.err)
+                .startsWith("the drill on a 977 TiB sample needs about")
+                .contains("give a smaller --database-size or a --dir on a larger disk");
         Run both = drill("--skip-database", "--database-size", "1GB");
         assertThat(both.exit).isEqualTo(2);
         assertThat(both.err).startsWith("--database-size sizes the database scenarios; leave out --skip-database");
