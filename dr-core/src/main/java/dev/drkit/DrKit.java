@@ -29,6 +29,7 @@ import dev.drkit.spi.support.BackupIds;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -252,6 +253,48 @@ public final class DrKit implements AutoCloseable {
      */
     public DrStatus status(Map<String, Objectives> objectives) {
         return statuses.status(objectives);
+    }
+
+    /**
+     * {@link #status(Map)} with the recovery testing schedule judged against {@code schedule}: per {@link
+     * RecoveryTest}, when it last ran (from the verification records and from {@link #recordTest}) and when it
+     * is due. Each target also carries the plan's verification checklist ({@link DrStatus.Target#checklist()}).
+     *
+     * @param objectives per target name; targets not in it have no objectives
+     * @param schedule how often each test is due; {@link TestSchedule#plan()} for the classic plan's
+     * @throws StorageException when the storage fails
+     */
+    public DrStatus status(Map<String, Objectives> objectives, TestSchedule schedule) {
+        return statuses.status(objectives, Objects.requireNonNull(schedule, "schedule"));
+    }
+
+    /**
+     * The verifications of a target's backups recorded since a time, oldest first (for reports and
+     * dashboards). Records that cannot be read are left out and logged.
+     *
+     * @param target the target name
+     * @param since the earliest time to include
+     * @throws StorageException when the storage fails
+     */
+    public List<VerificationRecord> verifications(String target, Instant since) {
+        return statuses.verifications(BackupIds.checkTargetName(target), Objects.requireNonNull(since, "since"));
+    }
+
+    /**
+     * Records that a recovery test ran outside verification (a failover test or its dry run, the DR drill, a
+     * manual full recovery), so that {@link #status(Map, TestSchedule)} shows when it last ran and when it is
+     * due. The record is kept in the repository, write-once, at the kit's clock's time.
+     *
+     * @param test the test
+     * @param passed whether it passed
+     * @param took how long it took
+     * @param note what was run, one line of at most 200 characters (no secrets: every reader of the repository
+     *     sees it)
+     * @throws ConfigException when the note is longer or has line breaks
+     * @throws StorageException when the storage fails
+     */
+    public void recordTest(RecoveryTest test, boolean passed, Duration took, String note) {
+        statuses.record(test, passed, took, note);
     }
 
     /**

@@ -39,6 +39,7 @@ class ArchitectureTest {
         "dev.drkit.retention..",
         "dev.drkit.notify..",
         "dev.drkit.verify..",
+        "dev.drkit.failover..",
         "dev.drkit.setup..",
         "dev.drkit.scheduler..",
         "dev.drkit.micrometer..",

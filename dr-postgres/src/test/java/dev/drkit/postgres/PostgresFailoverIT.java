@@ -122,6 +122,34 @@ class PostgresFailoverIT {
     }
 
     @Test
+    void withoutTheOldPrimaryOnlyForcePromotesAndAStopCommandFencesIt() throws Exception {
+        FailoverReport blind =
+                PostgresFailover.builder().standby(connection(standby)).build().run();
+        assertThat(blind.outcome()).isEqualTo(Outcome.REFUSED);
+        assertThat(blind.message()).contains("no old primary is configured").contains("setting 'primary-url'");
+
+        List<String> pgCtl = List.of(
+                primary.binDir().resolve("pg_ctl").toString(),
+                "-D",
+                primary.dataDir().toString(),
+                "-m",
+                "fast",
+                "-w",
+                "stop");
+        List<String> stop = new ArrayList<>();
+        if ("root".equals(System.getProperty("user.name"))) {
+            stop.addAll(List.of("runuser", "-u", EmbeddedPostgres.serviceUser(), "--"));
+        }
+        stop.addAll(pgCtl);
+        FailoverReport report = failover().stopCommand(stop).build().run();
+        assertThat(report.outcome()).as(report.message()).isEqualTo(Outcome.PROMOTED);
+        assertThat(report.step("check old primary").detail()).contains("ACCEPTS WRITES");
+        assertThat(report.step("fence old primary").detail())
+                .contains("stopped 127.0.0.1:" + primary.port() + " with the stop command")
+                .contains("does not answer");
+    }
+
+    @Test
     void aDryRunChecksEverythingAndPromotesNothing() throws Exception {
         primary.crash();
         FailoverReport report = failover()

@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Arrays;
 
 /**
  * Buffered reading of an RDB stream that keeps a CRC-64 of every byte consumed, can copy the
@@ -23,6 +24,15 @@ final class RdbInput {
     private OutputStream copy;
     private ByteArrayOutputStream record;
     private int recordFrom;
+
+    /** A length or size in the stream that cannot be right; the parser reports it as corruption. */
+    static final class Malformed extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Malformed(String message) {
+            super(message);
+        }
+    }
 
     RdbInput(InputStream in, OutputStream copy) {
         this.in = in;
@@ -96,13 +106,20 @@ final class RdbInput {
         return v;
     }
 
+    /**
+     * Reads {@code n} bytes. The array grows as the bytes arrive, so a length read from a damaged
+     * or hostile file costs memory only for the bytes that are really there.
+     */
     byte[] readBytes(long n) throws IOException {
-        if (n > Integer.MAX_VALUE - 16) {
-            throw new IOException("RDB string of " + n + " bytes is too long to hold");
+        if (n < 0 || n > Integer.MAX_VALUE - 16) {
+            throw new Malformed("a string of " + Long.toUnsignedString(n) + " bytes is too long to hold");
         }
-        byte[] out = new byte[(int) n];
+        byte[] out = new byte[(int) Math.min(n, 1 << 20)];
         int done = 0;
         while (done < n) {
+            if (done == out.length) {
+                out = Arrays.copyOf(out, (int) Math.min(n, 2L * out.length));
+            }
             ensure(1);
             int take = Math.min(limit - pos, out.length - done);
             System.arraycopy(buf, pos, out, done, take);
@@ -113,6 +130,9 @@ final class RdbInput {
     }
 
     void skip(long n) throws IOException {
+        if (n < 0) {
+            throw new Malformed("a length of " + Long.toUnsignedString(n) + " is too large");
+        }
         while (n > 0) {
             ensure(1);
             int take = (int) Math.min(limit - pos, n);

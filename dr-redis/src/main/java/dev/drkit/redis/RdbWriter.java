@@ -1,5 +1,6 @@
 package dev.drkit.redis;
 
+import dev.drkit.CorruptDataException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,10 +9,15 @@ import java.util.Map;
 /**
  * Writes an RDB file from keys and serialized values (the parts of DUMP payloads): header,
  * aux fields, SELECTDB, expiries, entries, EOF and the CRC-64 trailer. The result is a
- * standard {@code dump.rdb} that {@code redis-server} loads and {@code redis-check-rdb} accepts.
+ * standard {@code dump.rdb} that {@code redis-server} loads and {@code redis-check-rdb} accepts
+ * (with Valkey's {@code VALKEY} magic for Valkey 9 versions, 80 and up). Values pass through
+ * unchanged, so a hash's field TTLs (types 22 to 25, and Valkey's 22) and module values stay as
+ * the server wrote them; a Redis 8.6 payload that starts with key metadata is split so the key
+ * goes between the metadata and the value type, where an RDB file holds it. Not thread-safe.
  */
 final class RdbWriter implements AutoCloseable {
     private final OutputStream out;
+    private final int version;
     private final byte[] scratch = new byte[9];
     private long crc;
     private int db = -1;
@@ -19,7 +25,11 @@ final class RdbWriter implements AutoCloseable {
 
     RdbWriter(OutputStream out, int version, Map<String, String> aux) throws IOException {
         this.out = out;
-        write(String.format("REDIS%04d", version).getBytes(StandardCharsets.US_ASCII));
+        this.version = version;
+        String magic = version >= RdbVersions.VALKEY_FIRST
+                ? String.format("VALKEY%03d", version)
+                : String.format("REDIS%04d", version);
+        write(magic.getBytes(StandardCharsets.US_ASCII));
         for (var e : aux.entrySet()) {
             writeByte(RdbParser.OP_AUX);
             writeString(e.getKey().getBytes(StandardCharsets.UTF_8));
@@ -41,6 +51,18 @@ final class RdbWriter implements AutoCloseable {
                 scratch[i] = (byte) (expireAtMs >>> (8 * i));
             }
             write(scratch, 0, 8);
+        }
+        if (type == RdbParser.OP_KEY_META && version < RdbVersions.VALKEY_FIRST) {
+            int meta = RdbParser.keyMetaLength(value, valueOff, valueLen, "the DUMP payload of a key");
+            if (meta >= valueLen) {
+                throw new CorruptDataException("the DUMP payload of a key ends inside its key metadata");
+            }
+            writeByte(type);
+            write(value, valueOff, meta);
+            valueOff += meta;
+            valueLen -= meta;
+            type = value[valueOff++] & 0xFF;
+            valueLen--;
         }
         writeByte(type);
         writeString(key);

@@ -499,7 +499,8 @@ public final class RedisTarget implements BackupTarget {
             String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(10, TimeUnit.SECONDS);
             Matcher m = Pattern.compile("v=(\\d+\\.\\d+(\\.\\d+)?)").matcher(text);
-            return m.find() ? Optional.of(m.group(1)) : Optional.empty();
+            String valkey = text.startsWith("Valkey") ? "valkey " : "";
+            return m.find() ? Optional.of(valkey + m.group(1)) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -509,19 +510,14 @@ public final class RedisTarget implements BackupTarget {
     }
 
     private static void requireLoadable(int rdbVersion, String serverVersion, String server) {
-        int newest = RdbVersions.newestLoadable(serverVersion);
-        if (rdbVersion > newest) {
-            throw new ConfigException("the backup is RDB version " + rdbVersion + ", which needs Redis "
-                    + RdbVersions.oldestRedisFor(rdbVersion) + " or newer; " + server + " loads RDB versions up to "
-                    + newest + ". Restore to a Redis " + RdbVersions.oldestRedisFor(rdbVersion) + "+ server");
-        }
+        RdbVersions.requireLoadable(rdbVersion, serverVersion, server);
     }
 
     private void restoreOnline(RestoreContext context, RedisSession session, int rdbVersion, KeyPattern match)
             throws IOException {
         StatefulRedisConnection<byte[], byte[]> conn = session.connection();
-        String version = info(conn, "server").getOrDefault("redis_version", "0.0.0");
-        requireLoadable(rdbVersion, version, session + " (Redis " + version + ")");
+        String version = RdbVersions.serverVersion(info(conn, "server"));
+        requireLoadable(rdbVersion, version, session + " (" + RdbVersions.label(version) + ")");
         OnlineRestore restore = new OnlineRestore(conn, context.force(), match, session);
         String source = ARTIFACT + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, which checks its

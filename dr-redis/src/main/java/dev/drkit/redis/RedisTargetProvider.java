@@ -46,7 +46,8 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     .description("the snapshot's file name in to-dir")
                     .build(),
             OptionSpec.builder("server-version", Type.STRING)
-                    .description("the Redis version that will load the file (else the one redis-server reports)")
+                    .description("the server version that will load the file, e.g. 7.4.2, or valkey 9.0.1 for Valkey "
+                            + "(else the one redis-server reports)")
                     .build(),
             REDIS_SERVER);
 

@@ -3,6 +3,7 @@ package dev.drkit.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -145,9 +146,43 @@ class RdbCodecTest {
         assertThat(RdbVersions.newestLoadable("7.0.15")).isEqualTo(10);
         assertThat(RdbVersions.newestLoadable("6.2.11")).isEqualTo(9);
         assertThat(RdbVersions.newestLoadable("7.2.4")).isEqualTo(11);
+        assertThat(RdbVersions.newestLoadable("7.4.2")).isEqualTo(12);
         assertThat(RdbVersions.newestLoadable("8.0.1")).isEqualTo(12);
-        assertThat(RdbVersions.oldestRedisFor(10)).isEqualTo("7.0");
-        assertThat(RdbVersions.oldestRedisFor(9)).isEqualTo("5.0");
+        assertThat(RdbVersions.newestLoadable("8.2.3")).isEqualTo(12);
+        assertThat(RdbVersions.newestLoadable("8.4.0")).isEqualTo(12);
+        assertThat(RdbVersions.newestLoadable("8.6.1")).isEqualTo(13);
+        assertThat(RdbVersions.newestLoadable("8.8.0")).isEqualTo(14);
+        assertThat(RdbVersions.oldestServerFor(10)).isEqualTo("Redis 7.0");
+        assertThat(RdbVersions.oldestServerFor(9)).isEqualTo("Redis 5.0");
+        assertThat(RdbVersions.oldestServerFor(12)).isEqualTo("Redis 7.4");
+        assertThat(RdbVersions.oldestServerFor(14)).isEqualTo("Redis 8.8");
+        assertThat(RdbVersions.oldestServerFor(80)).isEqualTo("Valkey 9.0");
+    }
+
+    @Test
+    void valkeyLoadsRedisFilesUpToElevenAndItsOwnButNotRedisSevenFour() {
+        String valkey9 = RdbVersions.serverVersion(Map.of("redis_version", "7.2.4", "valkey_version", "9.0.1"));
+        assertThat(valkey9).isEqualTo("valkey 9.0.1");
+        assertThat(RdbVersions.label(valkey9)).isEqualTo("Valkey 9.0.1");
+        assertThat(RdbVersions.serverVersion(Map.of("redis_version", "7.4.2"))).isEqualTo("7.4.2");
+        assertThat(RdbVersions.loads(valkey9, 11)).isTrue();
+        assertThat(RdbVersions.loads(valkey9, 80)).isTrue();
+        assertThat(RdbVersions.loads(valkey9, 12)).isFalse();
+        assertThat(RdbVersions.loads("valkey 8.1.1", 11)).isTrue();
+        assertThat(RdbVersions.loads("valkey 8.1.1", 80)).isFalse();
+        assertThat(RdbVersions.loads("8.8.0", 80)).isFalse();
+        assertThat(RdbVersions.loads("8.8.0", 14)).isTrue();
+        assertThatThrownBy(() -> RdbVersions.requireLoadable(12, valkey9, "valkey.example:6379"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("RDB version 12")
+                .hasMessageContaining("Valkey does not load")
+                .hasMessageContaining("Redis 7.4 or newer")
+                .hasMessageContaining("valkey.example:6379");
+        assertThatThrownBy(() -> RdbVersions.requireLoadable(80, "7.4.2", "redis-server 7.4.2"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("Valkey 9.0 or newer")
+                .hasMessageContaining("up to 12");
+        RdbVersions.requireLoadable(12, "8.0.1", "redis 8");
     }
 
     @Test

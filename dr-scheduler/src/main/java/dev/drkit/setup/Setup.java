@@ -5,6 +5,7 @@ import dev.drkit.DrEvent;
 import dev.drkit.Objectives;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.TestSchedule;
 import dev.drkit.retention.GfsRetentionPolicy;
 import java.net.URI;
 import java.nio.file.Path;
@@ -29,6 +30,7 @@ import java.util.Set;
  *        {@code secret-passphrase-file}, {@code sign-with}, {@code sign-passphrase-file}
  * @param notifications where events go
  * @param targets the targets by name, in file order
+ * @param testing how often each recovery test is due ({@code testing:}; the classic plan's when not given)
  */
 public record Setup(
         Path file,
@@ -38,7 +40,8 @@ public record Setup(
         Objectives objectives,
         Settings encryption,
         Notifications notifications,
-        Map<String, Target> targets) {
+        Map<String, Target> targets,
+        TestSchedule testing) {
 
     /**
      * Notifications.

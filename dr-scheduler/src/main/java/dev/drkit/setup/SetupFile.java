@@ -10,7 +10,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.Objectives;
+import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
+import dev.drkit.TestSchedule;
 import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.BackupTargetProvider;
@@ -29,8 +31,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,8 +65,8 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public final class SetupFile {
-    private static final Set<String> TOP =
-            Set.of("repository", "copies", "compression", "objectives", "encryption", "notifications", "targets");
+    private static final Set<String> TOP = Set.of(
+            "repository", "copies", "compression", "objectives", "encryption", "notifications", "targets", "testing");
     private static final Set<String> ENCRYPTION = Set.of(
             "encrypt-to",
             "passphrase-file",
@@ -236,7 +240,27 @@ public final class SetupFile {
                 objectives,
                 encryption.build(),
                 notifications,
-                targets);
+                targets,
+                testing(top.get("testing")));
+    }
+
+    private TestSchedule testing(Node node) {
+        Map<RecoveryTest, Duration> every = new EnumMap<>(RecoveryTest.class);
+        Map<String, Node> m = mapping(node, "testing");
+        Set<String> keys = new LinkedHashSet<>();
+        for (RecoveryTest t : RecoveryTest.values()) {
+            keys.add(t.key());
+        }
+        unknownKeys(m, keys, "testing.");
+        for (RecoveryTest t : RecoveryTest.values()) {
+            Duration d = duration(m.get(t.key()), "testing." + t.key());
+            if (d != null && (d.isZero() || d.isNegative())) {
+                problem(m.get(t.key()).line, "testing." + t.key() + ": must be longer than zero");
+            } else if (d != null) {
+                every.put(t, d);
+            }
+        }
+        return new TestSchedule(every);
     }
 
     /**

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
+import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
+import dev.drkit.TestSchedule;
 import dev.drkit.VerifyLevel;
 import dev.drkit.files.FilesArchiveVerifier;
 import dev.drkit.files.FilesBackupTargetProvider;
@@ -184,6 +186,44 @@ class SetupFileTest {
     }
 
     @Test
+    void theTestingScheduleDefaultsToThePlanAndEachFrequencyCanBeChanged() throws Exception {
+        Path plain = write("""
+                targets:
+                  config: { type: files, path: /etc/hosts }
+                """);
+        assertThat(SetupFile.load(plain, TYPES).testing()).isEqualTo(TestSchedule.plan());
+        Path f = write("""
+                testing:
+                  failover: 14d
+                  database-restore: 1d
+                targets:
+                  config: { type: files, path: /etc/hosts }
+                """);
+        TestSchedule t = SetupFile.load(f, TYPES).testing();
+        assertThat(t.every(RecoveryTest.FAILOVER)).isEqualTo(Duration.ofDays(14));
+        assertThat(t.every(RecoveryTest.DATABASE_RESTORE)).isEqualTo(Duration.ofDays(1));
+        assertThat(t.every(RecoveryTest.FULL_RECOVERY)).isEqualTo(Duration.ofDays(91));
+        Path bad = write("""
+                testing:
+                  failovr: 14d
+                  full-recovery: often
+                targets:
+                  config: { type: files, path: /etc/hosts }
+                """);
+        assertThatThrownBy(() -> SetupFile.load(bad, TYPES))
+                .isInstanceOfSatisfying(
+                        ConfigException.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        bad
+                                                + ":2: testing.failovr: unknown key (known: backup-integrity, database-restore, "
+                                                + "failover, full-recovery)",
+                                        bad
+                                                + ":3: setting 'testing.full-recovery' must be a duration such as 36h, 7d, 4w, "
+                                                + "12m or 1y, not 'often'"));
+    }
+
+    @Test
     void reportsEveryProblemWithItsLine() throws Exception {
         Path f = write("""
                 repository: file:/tmp/r
@@ -210,7 +250,7 @@ class SetupFileTest {
             assertThat(e.problems())
                     .containsExactlyInAnyOrder(
                             p
-                                    + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets)",
+                                    + "2: retention: unknown key (known: compression, copies, encryption, notifications, objectives, repository, targets, testing)",
                             p
                                     + "3: setting 'objectives.rpo' must be a duration such as 36h, 7d, 4w, 12m or 1y, not 'soon'",
                             p

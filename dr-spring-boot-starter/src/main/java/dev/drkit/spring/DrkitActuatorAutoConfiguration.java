@@ -2,6 +2,7 @@ package dev.drkit.spring;
 
 import dev.drkit.DrKit;
 import dev.drkit.Objectives;
+import dev.drkit.TestSchedule;
 import dev.drkit.micrometer.DrMetrics;
 import java.util.Map;
 import org.springframework.beans.factory.ObjectProvider;
@@ -50,7 +51,12 @@ public class DrkitActuatorAutoConfiguration {
         @ConditionalOnMissingBean
         DrkitEndpoint drkitEndpoint(
                 DrKit drKit, ObjectProvider<DrkitSetup> setup, ObjectProvider<DrkitSchedulerLifecycle> scheduler) {
-            return new DrkitEndpoint(drKit, objectives(setup), scheduler.getIfAvailable());
+            DrkitSetup s = setup.getIfAvailable();
+            return new DrkitEndpoint(
+                    drKit,
+                    objectives(setup),
+                    scheduler.getIfAvailable(),
+                    s == null ? TestSchedule.plan() : s.setup().testing());
         }
     }
 }

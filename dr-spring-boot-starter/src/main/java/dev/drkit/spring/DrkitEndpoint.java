@@ -9,6 +9,7 @@ import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.RepositoryNotFoundException;
+import dev.drkit.TestSchedule;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +27,8 @@ import org.springframework.boot.actuate.endpoint.web.WebEndpointResponse;
  * rules for {@code /actuator/**} apply.
  *
  * <ul>
- *   <li>{@code GET /actuator/drkit}: the status of every target, as the health indicator sees it;</li>
+ *   <li>{@code GET /actuator/drkit}: the status of every target, as the health indicator sees it, with its
+ *       verification checklist, and the recovery testing schedule;</li>
  *   <li>{@code GET /actuator/drkit/{target}}: the target's complete backups, oldest first;</li>
  *   <li>{@code POST /actuator/drkit/{target}}: backs the target up now and answers with the new
  *       backup (409 while another backup or prune of the target holds its lock).</li>
@@ -37,12 +39,23 @@ public class DrkitEndpoint {
     private final DrKit kit;
     private final Map<String, Objectives> objectives;
     private final DrkitSchedulerLifecycle scheduler;
+    private final TestSchedule testing;
 
     /** @param scheduler the scheduler whose jobs the status lists, or null */
     public DrkitEndpoint(DrKit kit, Map<String, Objectives> objectives, DrkitSchedulerLifecycle scheduler) {
+        this(kit, objectives, scheduler, TestSchedule.plan());
+    }
+
+    /**
+     * @param scheduler the scheduler whose jobs the status lists, or null
+     * @param testing how often each recovery test is due, for the testing schedule the status lists
+     */
+    public DrkitEndpoint(
+            DrKit kit, Map<String, Objectives> objectives, DrkitSchedulerLifecycle scheduler, TestSchedule testing) {
         this.kit = kit;
         this.objectives = Map.copyOf(objectives);
         this.scheduler = scheduler;
+        this.testing = java.util.Objects.requireNonNull(testing, "testing");
     }
 
     /** Every target's status. */
@@ -51,13 +64,14 @@ public class DrkitEndpoint {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("repository", kit.repositoryDescription());
         try {
-            DrStatus s = kit.status(objectives);
+            DrStatus s = kit.status(objectives, testing);
             out.put("healthy", s.healthy());
             out.put("at", s.at().toString());
             Map<String, Object> targets = new LinkedHashMap<>();
             s.targets().forEach(t -> targets.put(t.name(), DrkitViews.target(t)));
             out.put("targets", targets);
             out.put("problems", s.problems());
+            out.put("testing", s.schedule().stream().map(DrkitViews::scheduled).toList());
         } catch (DrException e) {
             out.put("healthy", false);
             out.put("problems", List.of(e.getMessage()));

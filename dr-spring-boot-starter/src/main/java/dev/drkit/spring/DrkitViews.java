@@ -30,6 +30,29 @@ final class DrkitViews {
         put(m, "rtoSeconds", t.rtoSeconds());
         m.put("rtoMet", t.rtoMet());
         m.put("problems", t.problems());
+        m.put(
+                "checklist",
+                t.checklist().stream()
+                        .map(c -> Map.of(
+                                "item",
+                                c.item().title(),
+                                "state",
+                                c.state().name().toLowerCase(java.util.Locale.ROOT),
+                                "detail",
+                                c.detail()))
+                        .toList());
+        return m;
+    }
+
+    static Map<String, Object> scheduled(DrStatus.ScheduledTest t) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("test", t.test().key());
+        m.put("every", t.every().toString());
+        put(m, "lastExecuted", text(t.lastExecuted()));
+        put(m, "lastPassed", t.lastPassed());
+        put(m, "lastDetail", t.lastDetail());
+        m.put("nextDue", text(t.nextDue()));
+        m.put("overdue", t.overdue());
         return m;
     }
 

@@ -3,7 +3,10 @@ package dev.drkit.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.DrKit;
+import dev.drkit.RecoveryTest;
+import dev.drkit.TestSchedule;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -50,6 +53,33 @@ class DrkitEndpointTest {
             assertThat(endpoint.backups("..").getStatus()).isIn(400, 404);
             assertThat(endpoint.backups("nothing-here").getStatus()).isEqualTo(404);
             assertThat(List.of(tmp.toFile().list())).doesNotContain("repo");
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theStatusListsEachTargetsChecklistAndTheTestingScheduleWithTheSetupsFrequencies() {
+        LatchedTarget.reset();
+        LatchedTarget.release.countDown();
+        try (DrKit kit = DrKit.builder()
+                .repository(tmp.resolve("repo").toString())
+                .target("slow", new LatchedTarget())
+                .build()) {
+            kit.backup("slow");
+            DrkitEndpoint endpoint = new DrkitEndpoint(
+                    kit, Map.of(), null, TestSchedule.plan().with(RecoveryTest.FAILOVER, Duration.ofDays(14)));
+            Map<String, Object> status = endpoint.status();
+            List<Map<String, Object>> testing = (List<Map<String, Object>>) status.get("testing");
+            assertThat(testing)
+                    .extracting(m -> m.get("test"))
+                    .containsExactly("backup-integrity", "database-restore", "failover", "full-recovery");
+            assertThat(testing.get(2)).containsEntry("every", "PT336H").containsEntry("overdue", true);
+            Map<String, Object> slow = (Map<String, Object>) ((Map<String, Object>) status.get("targets")).get("slow");
+            List<Map<String, Object>> checklist = (List<Map<String, Object>>) slow.get("checklist");
+            assertThat(checklist).hasSize(5);
+            assertThat(checklist.get(0))
+                    .containsEntry("item", "backups accessible")
+                    .containsEntry("state", "passed");
         }
     }
 }

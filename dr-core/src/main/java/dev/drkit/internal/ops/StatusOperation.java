@@ -2,9 +2,15 @@ package dev.drkit.internal.ops;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.RecoveryTest;
+import dev.drkit.TestSchedule;
+import dev.drkit.VerificationRecord;
+import dev.drkit.VerifyLevel;
 import dev.drkit.internal.repo.Repository;
+import dev.drkit.internal.repo.TestLog;
 import dev.drkit.internal.repo.VerificationLog;
 import dev.drkit.spi.support.BackupIds;
 import java.io.IOException;
@@ -12,12 +18,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -25,6 +33,7 @@ import java.util.stream.Collectors;
  * the newest restore test against the RTO. Thread-safe.
  */
 public final class StatusOperation {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(StatusOperation.class);
     private final OperationContext ctx;
     private final Repository repository;
 
@@ -35,21 +44,118 @@ public final class StatusOperation {
 
     /** @param objectives per target name; targets not in it have no objectives */
     public DrStatus status(Map<String, Objectives> objectives) {
+        return status(objectives, TestSchedule.plan());
+    }
+
+    /**
+     * @param objectives per target name; targets not in it have no objectives
+     * @param schedule how often each recovery test is due
+     */
+    public DrStatus status(Map<String, Objectives> objectives, TestSchedule schedule) {
         repository.requireExisting();
         SortedSet<String> names = new TreeSet<>(repository.targets());
         names.addAll(objectives.keySet());
         Instant now = ctx.clock().instant();
         List<DrStatus.Target> out = new ArrayList<>();
         VerificationLog log = new VerificationLog(ctx.storage());
+        TestRuns runs = new TestRuns();
         for (String name : names) {
-            out.add(targetStatus(name, objectives.getOrDefault(name, new Objectives(null, null)), now, log));
+            out.add(targetStatus(
+                    name, objectives.getOrDefault(name, new Objectives(null, null)), schedule, now, log, runs));
         }
         String config = repository.configProblem();
-        List<String> problems = config == null ? List.of() : List.of(config);
-        return new DrStatus(now, problems.isEmpty() && out.stream().allMatch(DrStatus.Target::healthy), out, problems);
+        List<String> problems = new ArrayList<>();
+        if (config != null) {
+            problems.add(config);
+        }
+        List<DrStatus.ScheduledTest> rows = new ArrayList<>();
+        TestLog tests = new TestLog(ctx.storage());
+        for (RecoveryTest test : RecoveryTest.values()) {
+            TestRuns.Run last = runs.newest(test);
+            try {
+                TestLog.Entry recorded = tests.newest(test).orElse(null);
+                if (recorded != null && (last == null || recorded.at().isAfter(last.at()))) {
+                    last = new TestRuns.Run(recorded.at(), recorded.passed(), recorded.note());
+                }
+            } catch (IOException e) {
+                problems.add("cannot read the records of the " + test.title() + ": " + e.getMessage());
+            }
+            Duration every = schedule.every(test);
+            Instant due = last == null ? now : last.at().plus(every);
+            rows.add(new DrStatus.ScheduledTest(
+                    test,
+                    every,
+                    last == null ? null : last.at(),
+                    last == null ? null : last.passed(),
+                    last == null ? null : last.detail(),
+                    due,
+                    !due.isAfter(now)));
+        }
+        return new DrStatus(
+                now, problems.isEmpty() && out.stream().allMatch(DrStatus.Target::healthy), out, problems, rows);
     }
 
-    private DrStatus.Target targetStatus(String name, Objectives o, Instant now, VerificationLog log) {
+    /** Records a recovery test run outside verification (see {@code DrKit.recordTest}). */
+    public void record(RecoveryTest test, boolean passed, Duration took, String note) {
+        java.util.Objects.requireNonNull(test, "test");
+        java.util.Objects.requireNonNull(took, "took");
+        String n = note == null ? "" : note.strip();
+        if (n.length() > MAX_NOTE || n.chars().anyMatch(c -> c < 0x20)) {
+            throw new ConfigException(
+                    "the note of a recovery test must be one line of at most " + MAX_NOTE + " characters; shorten it");
+        }
+        repository.requireExisting();
+        try {
+            new TestLog(ctx.storage())
+                    .record(new TestLog.Entry(test, passed, ctx.clock().instant(), took.toMillis() / 1000.0, n));
+        } catch (IOException e) {
+            throw repository.storageError("recording the " + test.title(), e);
+        }
+    }
+
+    private static final int MAX_NOTE = 200;
+
+    /** The most records {@link #verifications} reads, newest kept. */
+    private static final int MAX_RECORDS = 2000;
+
+    /** A target's verification records since a time, oldest first. */
+    public List<VerificationRecord> verifications(String target, Instant since) {
+        repository.requireExisting();
+        VerificationLog log = new VerificationLog(ctx.storage());
+        List<VerificationRecord> out = new ArrayList<>();
+        try {
+            for (String n : log.names(target)) {
+                VerificationLog.Name name = VerificationLog.Name.parse(n).orElse(null);
+                if (name == null) {
+                    continue;
+                }
+                if (name.at().isBefore(since) || out.size() >= MAX_RECORDS) {
+                    break; // names are newest first
+                }
+                try {
+                    VerificationLog.Entry e = log.read(target, n);
+                    out.add(new VerificationRecord(
+                            target,
+                            e.backupId(),
+                            e.level(),
+                            e.passed(),
+                            e.at(),
+                            e.seconds(),
+                            e.restoreSeconds(),
+                            e.problems()));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("left out the verification record {} of {}: {}", n, target, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            throw repository.storageError("listing the verification records of " + target, e);
+        }
+        java.util.Collections.reverse(out);
+        return out;
+    }
+
+    private DrStatus.Target targetStatus(
+            String name, Objectives o, TestSchedule schedule, Instant now, VerificationLog log, TestRuns runs) {
         List<String> problems = new ArrayList<>();
         Repository.Catalog catalog = repository.catalog(BackupIds.checkTargetName(name));
         List<BackupManifest> backups = catalog.backups();
@@ -85,7 +191,19 @@ public final class StatusOperation {
         }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
+        VerificationLog.Name newestCheck = null;
+        VerificationLog.Name newestRestore = null;
         try {
+            for (String n : log.names(name)) {
+                VerificationLog.Name parsed = VerificationLog.Name.parse(n).orElse(null);
+                if (parsed == null) {
+                    continue;
+                }
+                newestCheck = newestCheck == null ? parsed : newestCheck;
+                if (newestRestore == null && parsed.level() == VerifyLevel.RESTORE) {
+                    newestRestore = parsed;
+                }
+            }
             Set<String> kept = backups.stream().map(BackupManifest::id).collect(Collectors.toSet());
             verified = log.newest(
                             name,
@@ -108,6 +226,12 @@ public final class StatusOperation {
             problems.add(String.format(
                     Locale.ROOT, "the newest restore test took %.0f s; the RTO is %d s", restoreSeconds, rto));
         }
+        runs.verified(name, newestCheck);
+        if (newest != null && DATABASE_TYPES.matcher(newest.type()).matches()) {
+            runs.restoreTested(name, newestRestore);
+        }
+        List<DrStatus.Check> checklist = new Checklist(ctx, schedule, now)
+                .of(name, backups, newest, newestCheck, newestRestore, restoreSeconds, problems);
         return new DrStatus.Target(
                 name,
                 newest == null ? null : newest.id(),
@@ -122,6 +246,52 @@ public final class StatusOperation {
                 rto,
                 rtoMet,
                 problems.isEmpty(),
-                List.copyOf(problems));
+                List.copyOf(problems),
+                checklist);
+    }
+
+    /** Target types whose restore tests count as the schedule's database restore. */
+    private static final Pattern DATABASE_TYPES = Pattern.compile("postgres.*|redis.*|valkey.*");
+
+    /** The newest run of the verification-based tests seen over all targets. */
+    private static final class TestRuns {
+        record Run(Instant at, boolean passed, String detail) {}
+
+        private final Map<RecoveryTest, Run> newest = new EnumMap<>(RecoveryTest.class);
+
+        void verified(String target, VerificationLog.Name n) {
+            offer(RecoveryTest.BACKUP_INTEGRITY, target, n);
+        }
+
+        void restoreTested(String target, VerificationLog.Name n) {
+            offer(RecoveryTest.DATABASE_RESTORE, target, n);
+        }
+
+        private void offer(RecoveryTest test, String target, VerificationLog.Name n) {
+            if (n == null) {
+                return;
+            }
+            Run old = newest.get(test);
+            if (old == null || n.at().isAfter(old.at())) {
+                newest.put(
+                        test,
+                        new Run(
+                                n.at(),
+                                n.passed(),
+                                target + ": " + n.level().name().toLowerCase(Locale.ROOT) + " verification of "
+                                        + backupIdOf(n)));
+            }
+        }
+
+        private static String backupIdOf(VerificationLog.Name n) {
+            String stem = n.name().substring(20, n.name().length() - ".json".length());
+            int outcome = stem.lastIndexOf('-');
+            int level = stem.lastIndexOf('-', outcome - 1);
+            return level > 0 ? stem.substring(0, level) : stem;
+        }
+
+        Run newest(RecoveryTest test) {
+            return newest.get(test);
+        }
     }
 }

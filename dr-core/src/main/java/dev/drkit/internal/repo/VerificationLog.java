@@ -82,6 +82,37 @@ public final class VerificationLog {
         storage.createIfAbsent(prefix(report.target()) + name, Json.write(e));
     }
 
+    /**
+     * What a record's name tells without reading it.
+     *
+     * @param name the object name
+     * @param at when the verification finished
+     * @param level the level
+     * @param passed whether it passed
+     */
+    public record Name(String name, Instant at, VerifyLevel level, boolean passed) {
+        /** Parses a record name; empty for a name this log does not write. */
+        public static Optional<Name> parse(String name) {
+            if (name.length() < 20 || !name.endsWith(".json")) {
+                return Optional.empty();
+            }
+            String stem = name.substring(0, name.length() - ".json".length());
+            boolean passed = stem.endsWith("-passed");
+            if (!passed && !stem.endsWith("-failed")) {
+                return Optional.empty();
+            }
+            stem = stem.substring(0, stem.length() - "-passed".length());
+            int dash = stem.lastIndexOf('-');
+            try {
+                Instant at = Instant.from(TIME.parse(name.substring(0, 19)));
+                VerifyLevel level = VerifyLevel.valueOf(stem.substring(dash + 1).toUpperCase(java.util.Locale.ROOT));
+                return Optional.of(new Name(name, at, level, passed));
+            } catch (RuntimeException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
     /** The newest entries first, optionally only those of one level and outcome. */
     public List<String> names(String target) throws IOException {
         return storage.list(prefix(target)).stream()
@@ -96,14 +127,24 @@ public final class VerificationLog {
     public Optional<Entry> newest(String target, Predicate<String> name) throws IOException {
         for (String n : names(target)) {
             if (name.test(n)) {
-                try (InputStream in = storage.open(prefix(target) + n, 0)) {
-                    return Optional.of(Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class));
-                } catch (JacksonException e) {
-                    throw new IOException("the verification record " + n + " is damaged; remove it", e);
-                }
+                return Optional.of(read(target, n));
             }
         }
         return Optional.empty();
+    }
+
+    /** One entry by its name (from {@link #names}). */
+    public Entry read(String target, String name) throws IOException {
+        try (InputStream in = storage.open(prefix(target) + name, 0)) {
+            Entry e = Json.read(in.readNBytes(Repository.MAX_SMALL), Entry.class);
+            if (e.backupId() == null || e.level() == null || e.at() == null) {
+                throw new IOException(
+                        "the verification record " + name + " lacks its backup, level or time; remove it");
+            }
+            return e;
+        } catch (JacksonException e) {
+            throw new IOException("the verification record " + name + " is damaged; remove it", e);
+        }
     }
 
     private static String prefix(String target) {

@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.MutableClock;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.Compression;
@@ -26,8 +27,6 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -260,33 +259,6 @@ class ArchiveAreaRaceTest {
             }
         };
         return new StreamCodecs(Compression.ZSTD, 3, 1, enc, dec);
-    }
-
-    private static final class MutableClock extends Clock {
-        private volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 
     /** A local storage that can stop one writer before a chosen object and count looks at claims. */

@@ -44,6 +44,8 @@ import picocli.CommandLine.Command;
             ConfigCommand.class,
             RunCommand.class,
             StatusCommand.class,
+            RecordTestCommand.class,
+            ReportCommand.class,
             TargetsCommand.class,
             HealthCommand.class,
             FailoverCommand.class,

@@ -3,10 +3,16 @@ package dev.drkit.examples.cli;
 import dev.drkit.DrKit;
 import dev.drkit.DrStatus;
 import dev.drkit.Objectives;
+import dev.drkit.TestSchedule;
 import dev.drkit.postgres.WalSpool;
+import dev.drkit.spi.EncryptionStage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +40,11 @@ final class StatusCommand implements Callable<Integer> {
             description = "Also report the WAL files an asynchronous wal-push (--spool DIR) failed to store.")
     Path walSpool;
 
+    @Option(
+            names = "--no-checklist",
+            description = "Leave out each target's verification checklist (the schedule and health stay).")
+    boolean checklist;
+
     @Override
     public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
@@ -46,9 +57,12 @@ final class StatusCommand implements Callable<Integer> {
                             t.name(), t.objectives() == null ? new Objectives(null, null) : t.objectives()));
         }
         PrintWriter out = spec.commandLine().getOut();
+        TestSchedule schedule =
+                global.setup() == null ? TestSchedule.plan() : global.setup().testing();
         DrStatus status;
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
-            status = kit.status(objectives);
+        try (DrKit kit =
+                global.open(spec.commandLine().getErr(), null, configuredEncryption(global), null, null, null)) {
+            status = kit.status(objectives, schedule);
         }
         if (walSpool != null) {
             List<String> problems = new ArrayList<>(status.problems());
@@ -56,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
                 problems.add("WAL file " + f.name() + " is not archived: " + MessageFlags.forCli(f.message()));
             }
             if (problems.size() > status.problems().size()) {
-                status = new DrStatus(status.at(), false, status.targets(), problems);
+                status = new DrStatus(status.at(), false, status.targets(), problems, status.schedule());
             }
         }
         if (global.json) {
@@ -78,10 +92,68 @@ final class StatusCommand implements Callable<Integer> {
                         t.healthy() ? "ok" : "UNHEALTHY: " + String.join("; ", t.problems()));
             }
             status.problems().forEach(p -> out.println("repository: " + p));
+            printSchedule(out, status);
+            if (!checklist) {
+                printChecklist(out, status);
+            }
             out.println(status.healthy() ? "healthy" : "UNHEALTHY");
         }
         out.flush();
         return status.healthy() ? 0 : 1;
+    }
+
+    /** The setup's encryption (so the checklist knows what is configured); none when it cannot be read here. */
+    private static EncryptionStage configuredEncryption(GlobalOptions global) {
+        try {
+            return new EncryptionOptions().stage(global);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void printSchedule(PrintWriter out, DrStatus status) {
+        out.println();
+        out.printf("%-22s %8s  %-20s %-7s %-20s%n", "RECOVERY TEST", "EVERY", "LAST EXECUTED", "RESULT", "NEXT DUE");
+        for (DrStatus.ScheduledTest t : status.schedule()) {
+            out.printf(
+                    "%-22s %8s  %-20s %-7s %-20s%s%n",
+                    t.test().title(),
+                    every(t.every()),
+                    t.lastExecuted() == null ? "never" : minute(t.lastExecuted()),
+                    t.lastPassed() == null ? "-" : t.lastPassed() ? "passed" : "FAILED",
+                    t.lastExecuted() == null ? "now" : minute(t.nextDue()),
+                    t.overdue() ? "  OVERDUE" : "");
+        }
+    }
+
+    private static void printChecklist(PrintWriter out, DrStatus status) {
+        for (DrStatus.Target t : status.targets()) {
+            out.println();
+            out.println("checklist " + t.name() + ":");
+            for (DrStatus.Check c : t.checklist()) {
+                String mark = switch (c.state()) {
+                    case PASSED -> "ok  ";
+                    case FAILED -> "FAIL";
+                    case UNKNOWN -> " -  ";
+                };
+                out.printf("  [%s] %-22s %s%n", mark, c.item().title(), c.detail());
+            }
+        }
+        out.println();
+    }
+
+    /** A frequency as the setup file writes it: {@code 7d}, {@code 12h}, {@code 30min}. */
+    private static String every(Duration d) {
+        if (d.toHours() % 24 == 0 && d.toDays() > 0 && d.toSecondsPart() == 0) {
+            return d.toDays() + "d";
+        }
+        return d.toMinutesPart() == 0 && d.toSecondsPart() == 0 ? d.toHours() + "h" : d.toMinutes() + "min";
+    }
+
+    private static String minute(Instant at) {
+        return DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm'Z'")
+                .withZone(ZoneOffset.UTC)
+                .format(at);
     }
 
     private static String orDash(String s) {

@@ -2,8 +2,11 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.PostgresServer;
 import dev.drkit.testkit.RedisServer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -67,6 +70,43 @@ class FailoverCliIT {
             assertThat(dry.out()).contains("promote").contains("WOULD_DO").contains("WOULD PROMOTE");
             assertThat(inRecovery(standby)).as("a dry run promotes nothing").isTrue();
 
+            // a setup target: its connection is the old primary, its restore-test queries validate
+            Path setup = work.resolve("drkit.yaml");
+            Files.writeString(
+                    setup,
+                    String.join(
+                            "\n",
+                            "repository: file:" + work.resolve("repo"),
+                            "targets:",
+                            "  orders-db:",
+                            "    type: postgres",
+                            "    url: " + primary.jdbcUrl("postgres"),
+                            "    user: postgres",
+                            "    password-file: " + password,
+                            "    verify: { level: restore, validate: [\"SELECT count(*) = 1 FROM orders\"] }",
+                            ""));
+            CliProcess.Result fromSetup = CliProcess.run(
+                    null,
+                    "--config",
+                    setup.toString(),
+                    "failover",
+                    "--target",
+                    "orders-db",
+                    "--dry-run",
+                    "--standby",
+                    standby.jdbcUrl("postgres"),
+                    "--standby-user",
+                    "postgres",
+                    "--standby-password-file",
+                    password.toString());
+            assertThat(fromSetup.exit()).as(fromSetup.out() + fromSetup.err()).isZero();
+            assertThat(fromSetup.out())
+                    .containsPattern("check old primary +OK .*127.0.0.1:" + primary.port() + " does not answer")
+                    .containsPattern("validate +OK .*1 validation query passed");
+            CliProcess.Result setupHealth = CliProcess.run(null, "--config", setup.toString(), "health");
+            assertThat(setupHealth.exit()).isEqualTo(1);
+            assertThat(setupHealth.out()).containsPattern("orders-db +sql +UNHEALTHY");
+
             CliProcess.Result promoted = CliProcess.run(null, with(servers, "failover", "--name", "orders-db"));
             assertThat(promoted.exit()).as(promoted.err()).isZero();
             assertThat(promoted.out())
@@ -96,6 +136,15 @@ class FailoverCliIT {
                 Thread.sleep(100);
             }
             master.close();
+            CliProcess.Result dry = CliProcess.run(
+                    null, "--json", "failover", "--dry-run", "--replica", "redis://127.0.0.1:" + replica.port());
+            assertThat(dry.exit()).as(dry.out() + dry.err()).isZero();
+            JsonNode report = Json.mapper().readTree(dry.out());
+            assertThat(report.get("outcome").asText()).isEqualTo("WOULD_PROMOTE");
+            assertThat(report.get("dryRun").asBoolean()).isTrue();
+            assertThat(report.get("steps").get(0).get("name").asText()).isEqualTo("check replica");
+            assertThat(replica.command("INFO", "replication")).contains("role:slave");
+
             CliProcess.Result r = CliProcess.run(null, "failover", "--replica", "redis://127.0.0.1:" + replica.port());
             assertThat(r.exit()).as(r.out() + r.err()).isZero();
             assertThat(r.out()).containsPattern("promote +OK").contains("PROMOTED");
