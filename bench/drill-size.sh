@@ -12,6 +12,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require java
 build_jar
+mkdir -p "$work"
 size=${SIZE:-1GB}
 runs=${RUNS:-1}
 echo "$(nproc) cores; $(java -version 2>&1 | head -1); drill --database-size $size, $runs run(s) in $work" >&2
