@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -20,6 +21,9 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.postgresql.PGConnection;
@@ -36,12 +40,18 @@ import org.slf4j.LoggerFactory;
  * slot (created when missing), so the server keeps WAL the streamer has not stored yet.
  *
  * <p>The segment being received is written to a local spool directory and fsynced at least
- * every {@code flushInterval}; only then is its position reported to the server as flushed.
- * Complete segments go into the repository's WAL archive (same layout as {@code wal-push}, so
- * both may run at once) and leave the spool. On {@link #close()} the current segment is stored
- * as {@code <segment>.partial}, which {@code wal-fetch} serves when the full segment never
- * came. The streamer reconnects after errors, and after a timeline switch (a promotion) it
- * stores the new timeline's history file and follows the new timeline.
+ * every {@code flushInterval}. Complete segments go into the repository's WAL archive (same
+ * layout as {@code wal-push}, so both may run at once) and leave the spool; a background thread
+ * stores them in order, so that receiving never waits for the repository (during a burst of WAL,
+ * such as a VACUUM after a mass delete, waiting would leave the streamer seconds behind the
+ * server, and that is data a crash of the server loses). At most 64 complete
+ * segments wait in the spool; beyond that receiving waits. The server is told a position is
+ * flushed once it is fsynced in the spool and every segment before it is in the repository, so
+ * its slot keeps whatever a crash of this process would lose. On {@link #close()} the waiting
+ * segments are stored, then the current one as {@code <segment>.partial}, which {@code
+ * wal-fetch} serves when the full segment never came. The streamer reconnects after errors,
+ * and after a timeline switch (a promotion) it stores the new timeline's history file and
+ * follows the new timeline.
  *
  * <p>pgjdbc's replication API has no TIMELINE option and reports as flushed whatever it is
  * told: the streamer therefore always streams the server's current timeline from the start
@@ -49,6 +59,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class PostgresWalStreamer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresWalStreamer.class);
+
+    /**
+     * Complete segments that may wait in the spool for the repository before receiving waits:
+     * 1 GiB of WAL with the default segment size, a VACUUM's worth after a mass delete.
+     */
+    static final int MAX_PENDING = 64;
 
     private final PgConnection conn;
     private final String slot;
@@ -58,6 +74,13 @@ public final class PostgresWalStreamer implements AutoCloseable {
     private final Duration flushInterval;
     private final Thread thread;
     private final AtomicLong flushed = new AtomicLong();
+    // complete segments spooled but not yet stored, oldest first, and the one thread storing them
+    private final LinkedBlockingDeque<Long> pending = new LinkedBlockingDeque<>();
+    private final ExecutorService storer = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "drkit-wal-store");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile boolean running = true;
     private volatile Exception lastError;
 
@@ -356,17 +379,21 @@ public final class PostgresWalStreamer implements AutoCloseable {
         synced = 0;
     }
 
-    /** Syncs the spooled segment and reports its end as flushed. */
+    /**
+     * Syncs the spooled segment and reports its end as flushed, or only the start of the oldest
+     * segment still waiting for the repository.
+     */
     private void sync(PGReplicationStream stream) throws IOException, SQLException {
         if (segment != null) {
             segment.force(false);
             synced = written;
-            report(stream, segmentStart + written);
+            flushed.set(segmentStart + written);
+            Long oldest = pending.peekFirst();
+            report(stream, oldest == null ? segmentStart + written : Math.min(oldest, segmentStart + written));
         }
     }
 
     private void report(PGReplicationStream stream, long lsn) throws SQLException {
-        flushed.set(lsn);
         if (stream != null) {
             stream.setFlushedLSN(LogSequenceNumber.valueOf(lsn));
             stream.setAppliedLSN(LogSequenceNumber.valueOf(lsn));
@@ -374,24 +401,79 @@ public final class PostgresWalStreamer implements AutoCloseable {
         }
     }
 
-    /** Stores the spooled segment: complete under its name, otherwise as {@code .partial}. */
+    /**
+     * Closes the spooled segment: a complete one is renamed to its segment name and handed to
+     * the storing thread (receiving resumes after it), an incomplete one is stored as {@code
+     * .partial} at once, after the complete ones before it.
+     */
     private void closeSegment(boolean partial) throws IOException {
         segment.force(false);
         segment.close();
         segment = null;
         Path file = spool.resolve(segmentName + ".partial");
-        boolean complete = written == segmentSize && !partial;
-        String name = complete ? segmentName : segmentName + ".partial";
-        String path = WalArchive.path(systemId, name);
-        if (!complete) {
-            archive.delete(path); // an older, shorter .partial of the same segment
+        flushed.set(segmentStart + written);
+        if (written == segmentSize && !partial) {
+            Path complete = spool.resolve(segmentName);
+            Files.move(file, complete, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            awaitRoom();
+            long start = segmentStart;
+            String path = WalArchive.path(systemId, segmentName);
+            pending.addLast(start);
+            resumeAt = start + segmentSize;
+            storer.execute(() -> storeInBackground(path, complete, start));
+            return;
         }
+        awaitStored(Duration.ofMinutes(10));
+        String path = WalArchive.path(systemId, segmentName + ".partial");
+        archive.delete(path); // an older, shorter .partial of the same segment
+        store(path, file);
+    }
+
+    private void store(String path, Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             archive.put(path, in, stored -> WalArchive.sameBytes(stored, file));
         }
         Files.delete(file);
-        flushed.set(segmentStart + written);
-        LOG.debug("stored {}", name);
+        LOG.debug("stored {}", path);
+    }
+
+    /** Stores a complete segment, retrying until it is in the repository or the streamer is closed for good. */
+    private void storeInBackground(String path, Path file, long start) {
+        long backoff = 500;
+        while (true) {
+            try {
+                store(path, file);
+                pending.remove(start);
+                return;
+            } catch (IOException | RuntimeException e) {
+                lastError = e;
+                LOG.warn("storing {} failed: {}; retrying in {} ms", path, e.getMessage(), backoff);
+                if (storer.isShutdown()) {
+                    return; // closed: the segment stays in the spool and the slot keeps its WAL
+                }
+                sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    /** Waits while {@link #MAX_PENDING} complete segments wait for the repository. */
+    private void awaitRoom() {
+        while (pending.size() >= MAX_PENDING && !Thread.currentThread().isInterrupted()) {
+            sleep(10);
+        }
+    }
+
+    /** Waits until every complete segment is in the repository. */
+    private void awaitStored(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!pending.isEmpty()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException(pending.size() + " complete WAL segments are still not in the repository after "
+                        + timeout.toSeconds() + " s" + (lastError != null ? ": " + lastError.getMessage() : ""));
+            }
+            sleep(10);
+        }
     }
 
     private static long parseSize(String text) {
@@ -409,8 +491,9 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     /**
-     * Stops streaming, stores what was received of the current segment as {@code .partial}
-     * and returns once it is in the repository.
+     * Stops streaming, stores the complete segments still in the spool and then what was
+     * received of the current segment as {@code .partial}, and returns once they are in the
+     * repository.
      */
     @Override
     public void close() throws IOException {
@@ -420,10 +503,17 @@ public final class PostgresWalStreamer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (segment != null && written > 0) {
-            closeSegment(true);
-        } else if (segment != null) {
-            segment.close();
+        try {
+            if (segment != null && written > 0) {
+                closeSegment(true);
+            } else {
+                if (segment != null) {
+                    segment.close();
+                }
+                awaitStored(Duration.ofMinutes(10));
+            }
+        } finally {
+            storer.shutdownNow();
         }
     }
 }

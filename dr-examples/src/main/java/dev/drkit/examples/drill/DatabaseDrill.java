@@ -70,6 +70,9 @@ public final class DatabaseDrill implements AutoCloseable {
     private final PrintWriter log;
     private final List<String> notes;
     private final Set<String> faults;
+    private final long databaseSize;
+    // how long a backup may wait for its WAL and the drill for the streamer: longer for a large sample
+    private final Duration patience;
     private final List<EmbeddedPostgres> clusters = new ArrayList<>();
     private Path bin;
     private EmbeddedPostgres live;
@@ -78,16 +81,41 @@ public final class DatabaseDrill implements AutoCloseable {
     private AppWriter app;
     private Settings connection;
 
+    /** The smallest sample database size the drill loads: its schema and a useful number of filings. */
+    public static final long MIN_DATABASE_SIZE = 16L << 20;
+
     /** Faults the drill can be told to inject, to show that its checks catch a bad recovery. */
     public static final String LATE_PITR_TARGET = "late-pitr-target";
+
+    /** The drill on the default sample (about 23 MB); see {@link #DatabaseDrill(DrKit, Path, Path, PrintWriter, List, Set, long)}. */
+    public DatabaseDrill(
+            DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes, Set<String> faults) {
+        this(kit, work, repository, log, notes, faults, 0);
+    }
 
     /**
      * @param notes receives one line per backup and check made outside the scenarios
      * @param faults faults to inject ({@link #LATE_PITR_TARGET}: recover to just after the
      *        accidental deletion instead of before it), empty for a real drill
+     * @param databaseSize the size of the sample database in bytes ({@code pg_database_size},
+     *        reached within a few percent by adding filings), or 0 for the default sample
+     * @throws IllegalArgumentException when {@code databaseSize} is neither 0 nor at least
+     *        {@link #MIN_DATABASE_SIZE}
      */
     public DatabaseDrill(
-            DrKit kit, Path work, Path repository, PrintWriter log, List<String> notes, Set<String> faults) {
+            DrKit kit,
+            Path work,
+            Path repository,
+            PrintWriter log,
+            List<String> notes,
+            Set<String> faults,
+            long databaseSize) {
+        if (databaseSize != 0 && databaseSize < MIN_DATABASE_SIZE) {
+            throw new IllegalArgumentException("the sample database needs at least " + (MIN_DATABASE_SIZE >> 20)
+                    + " MiB, not " + databaseSize + " bytes");
+        }
+        this.databaseSize = databaseSize;
+        this.patience = Duration.ofMinutes(2).plusSeconds(60 * (databaseSize >> 30));
         this.kit = kit;
         this.work = work;
         this.repository = repository;
@@ -141,12 +169,18 @@ public final class DatabaseDrill implements AutoCloseable {
 
     // ------------------------------------------------------------------ setup
 
-    private void start() throws IOException, SQLException {
+    private void start() throws IOException, SQLException, InterruptedException {
         bin = EmbeddedPostgres.bundledBinaries();
         live = track(EmbeddedPostgres.create(bin, pg.resolve("live"), Map.of("wal_level", "replica")));
         step("embedded PostgreSQL started on port " + live.port() + " (binaries " + bin + ")");
-        SampleDatabase.load(live, DATABASE);
-        step("sample database " + DATABASE + " loaded: " + SampleDatabase.describe(live, DATABASE));
+        if (databaseSize > 0) {
+            step("loading the sample database " + DATABASE + " to about " + SampleDatabase.mib(databaseSize));
+        }
+        SampleDatabase.Loaded loaded = SampleDatabase.load(live, DATABASE, databaseSize, this::step);
+        step("sample database " + DATABASE + " loaded: " + loaded.describe());
+        if (databaseSize > 0) {
+            notes.add("sample database " + DATABASE + ": " + loaded.describe());
+        }
         standby = track(live.createStandby(pg.resolve("standby")));
         step("streaming standby started on port " + standby.port() + " (a copy of the primary, replicating over "
                 + "loopback)");
@@ -198,7 +232,7 @@ public final class DatabaseDrill implements AutoCloseable {
         return connection.toBuilder()
                 .set("data-dir", live.dataDir().toString())
                 .set("wal-source", "stream")
-                .set("wal-timeout", "2m")
+                .set("wal-timeout", patience.toString())
                 .set("jobs", "2")
                 .set("incremental", String.valueOf(incremental))
                 .build();
@@ -232,8 +266,8 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("stage-wal", "true")
                         .set("restore-command", "false")
                         .build()));
-        Recovered r = recover(dest, disaster);
-        double rto = seconds(start);
+        Recovered r = recover(dest, disaster, start);
+        double rto = r.rto();
         boolean identical = before.equals(r.digest);
         step("point-in-time copy validated: filings " + (identical ? "as before the DELETE" : "DIFFERENT") + ", "
                 + r.loss);
@@ -248,6 +282,7 @@ public final class DatabaseDrill implements AutoCloseable {
                         "filings digest " + (identical ? "equals" : "differs from")
                                 + " the digest taken just before the DELETE (" + before.substring(0, 12) + "...)",
                         r.loss.describe(),
+                        r.phases(),
                         "the recovered copy was promoted and accepts writes"),
                 identical && r.loss.lostWrites() == 0);
     }
@@ -366,8 +401,8 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("stage-wal", "true")
                         .set("restore-command", "false")
                         .build()));
-        Recovered r = recover(dest, lost.disaster);
-        double rto = seconds(start);
+        Recovered r = recover(dest, lost.disaster, start);
+        double rto = r.rto();
         boolean identical = lost.digest.equals(r.digest);
         step("restored cluster validated: filings " + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
         r.cluster.stop(false);
@@ -381,6 +416,7 @@ public final class DatabaseDrill implements AutoCloseable {
                         "filings digest " + (identical ? "equals" : "differs from")
                                 + " the digest taken before the loss",
                         r.loss.describe(),
+                        r.phases(),
                         "recovered to the end of the streamed WAL (including the partial segment) and promoted"),
                 identical);
     }
@@ -393,7 +429,12 @@ public final class DatabaseDrill implements AutoCloseable {
         if (broken.passed()) {
             throw new IllegalStateException("verify did not detect the corrupted backup " + newest.id());
         }
-        step("verify detected the corruption: " + broken.problems().get(0));
+        double verifySeconds = (System.nanoTime() - start) / 1e9;
+        step(String.format(
+                Locale.ROOT,
+                "verify detected the corruption in %.2f s: %s",
+                verifySeconds,
+                broken.problems().get(0)));
         BackupManifest fallback = Sabotage.previousGood(kit, PHYSICAL, newest.id());
         Path dest = pg.resolve("fallback");
         kit.restore(new RestoreRequest(
@@ -405,8 +446,8 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("restore-command", "false")
                         .build(),
                 false));
-        Recovered r = recover(dest, lost.disaster);
-        double rto = seconds(start);
+        Recovered r = recover(dest, lost.disaster, start);
+        double rto = r.rto();
         boolean identical = lost.digest.equals(r.digest);
         step("previous good backup " + fallback.id() + " rolled forward and validated: filings "
                 + (identical ? "identical" : "DIFFERENT") + ", " + r.loss);
@@ -424,22 +465,39 @@ public final class DatabaseDrill implements AutoCloseable {
                         "restored " + fallback.id() + ", the newest backup that passes verification",
                         "filings digest " + (identical ? "equals" : "differs from")
                                 + " the digest taken before the loss",
-                        r.loss.describe()),
+                        r.loss.describe(),
+                        r.phases()),
                 identical);
     }
 
     // ---------------------------------------------------------------- helpers
 
-    /** Starts a restored data directory, waits for promotion, and measures what it holds. */
-    private Recovered recover(Path dataDir, Instant disaster) throws IOException, SQLException {
+    /**
+     * Starts a restored data directory, waits for promotion, and measures what it holds.
+     *
+     * @param started when the recovery started (System.nanoTime); the restore took until now
+     */
+    private Recovered recover(Path dataDir, Instant disaster, long started) throws IOException, SQLException {
+        long restored = System.nanoTime();
         EmbeddedPostgres cluster = track(EmbeddedPostgres.open(bin, dataDir, live.password()));
         cluster.awaitPromotion(Duration.ofMinutes(30));
         try (Connection c = cluster.connect(DATABASE);
                 Statement s = c.createStatement()) {
             s.execute("CREATE TEMP TABLE drill_write_check AS SELECT 1"); // accepts writes
         }
-        return new Recovered(
-                cluster, SampleDatabase.digest(cluster, DATABASE), app.lossAgainst(cluster, DATABASE, disaster));
+        long promoted = System.nanoTime();
+        String digest = SampleDatabase.digest(cluster, DATABASE);
+        AppWriter.Loss loss = app.lossAgainst(cluster, DATABASE, disaster);
+        long validated = System.nanoTime();
+        Recovered r = new Recovered(
+                cluster,
+                digest,
+                loss,
+                (restored - started) / 1e9,
+                (promoted - restored) / 1e9,
+                (validated - promoted) / 1e9);
+        step(r.phases());
+        return r;
     }
 
     /** A WAL segment of a cluster. */
@@ -459,14 +517,14 @@ public final class DatabaseDrill implements AutoCloseable {
 
     private void awaitArchived(Segment segment) throws IOException, InterruptedException {
         WalArchive archive = new WalArchive(kit.archive(WalArchive.AREA));
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        long deadline = System.nanoTime() + patience.toNanos();
         while (!archive.contains(segment.systemId(), segment.name())) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(
-                        "the WAL streamer did not store segment " + segment.name() + " within 2 " + "minutes"
-                                + (streamer.lastError() != null
-                                        ? ": " + streamer.lastError().getMessage()
-                                        : ""));
+                throw new IllegalStateException("the WAL streamer did not store segment " + segment.name() + " within "
+                        + patience.toSeconds() + " s"
+                        + (streamer.lastError() != null
+                                ? ": " + streamer.lastError().getMessage()
+                                : ""));
             }
             Thread.sleep(50);
         }
@@ -489,10 +547,6 @@ public final class DatabaseDrill implements AutoCloseable {
         if (!r.passed()) {
             throw new VerificationFailedException(what + " failed: " + String.join("; ", r.problems()));
         }
-    }
-
-    private static double seconds(long startNanos) {
-        return (System.nanoTime() - startNanos) / 1e9;
     }
 
     private void step(String what) {
@@ -526,5 +580,34 @@ public final class DatabaseDrill implements AutoCloseable {
 
     private record Outcome(String digest, Instant disaster, DrillReport.Scenario failover) {}
 
-    private record Recovered(EmbeddedPostgres cluster, String digest, AppWriter.Loss loss) {}
+    /**
+     * A started recovered cluster, what it holds, and where the recovery's time went.
+     *
+     * @param restoreSeconds from the start of recovery to the restored data directory (for the
+     *        corrupted backup, the verification that found the damage too)
+     * @param startSeconds server start, WAL replay and promotion, until it accepts writes
+     * @param validateSeconds the digest of every filing and the application's writes counted
+     */
+    private record Recovered(
+            EmbeddedPostgres cluster,
+            String digest,
+            AppWriter.Loss loss,
+            double restoreSeconds,
+            double startSeconds,
+            double validateSeconds) {
+        double rto() {
+            return restoreSeconds + startSeconds + validateSeconds;
+        }
+
+        String phases() {
+            return String.format(
+                    Locale.ROOT,
+                    "RTO %.2f s: restore %.2f s, start with WAL replay until it accepts writes %.2f s, "
+                            + "validation %.2f s",
+                    rto(),
+                    restoreSeconds,
+                    startSeconds,
+                    validateSeconds);
+        }
+    }
 }

@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drkit.spi.support.Json;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +83,49 @@ class DrillIT {
                 .contains("| lost configuration |")
                 .contains("Overall: **PASS**");
         assertThat(Files.exists(dir.resolve("drill-report.json"))).isTrue();
+    }
+
+    @Test
+    void theDatabaseScenariosRunOnASampleOfTheGivenSize() throws Exception {
+        Path dir = work.resolve("sized");
+        CliProcess.Result r = CliProcess.run(
+                null, "--json", "drill", "--skip-redis", "--database-size", "64MB", "--keep", "--dir", dir.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+
+        JsonNode report = Json.mapper().readTree(r.out());
+        for (JsonNode s : report.get("scenarios")) {
+            assertThat(s.get("passed").asBoolean()).as(s.toString()).isTrue();
+        }
+        assertThat(report.get("scenarios")).hasSize(6);
+        Matcher loaded = Pattern.compile("sample database corporate_intel: 2000 companies, (\\d+) filings, (\\d+) MiB "
+                        + "\\(pg_database_size\\), loaded in [0-9.]+ s")
+                .matcher(report.get("notes").toString());
+        assertThat(loaded.find()).as(report.get("notes").toString()).isTrue();
+        assertThat(Long.parseLong(loaded.group(2))).as("MiB reached").isBetween(58L, 70L);
+        // about 265 bytes a filing on disk with its indexes: four times the default sample's 60,000
+        assertThat(Long.parseLong(loaded.group(1))).isBetween(200_000L, 250_000L);
+        // the restored copy holds the sample too (and the cluster's three small databases, about 7.5 MiB each)
+        long restored = bytesUnder(dir.resolve("pg/restored/base"));
+        assertThat(restored >> 20).as("MiB of the restored cluster's databases").isBetween(60L, 100L);
+        for (JsonNode s : report.get("scenarios")) {
+            if (s.get("system").asText().equals("database")
+                    && !s.get("name").asText().equals("database server failure")) {
+                assertThat(s.get("checks").toString())
+                        .contains("equals")
+                        .containsPattern("RTO [0-9.]+ s: restore [0-9.]+ s, start with WAL replay");
+            }
+        }
+        assertThat(r.err()).contains("loading the sample database corporate_intel to about 64 MiB");
+    }
+
+    private static long bytesUnder(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            long total = 0;
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                total += Files.size(f);
+            }
+            return total;
+        }
     }
 
     @Test
