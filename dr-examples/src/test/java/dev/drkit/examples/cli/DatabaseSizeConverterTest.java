@@ -55,7 +55,7 @@ class DatabaseSizeConverterTest {
 
     private static Run drill(String... options) {
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new DrkitCli());
+        CommandLine cli = DrkitCli.commandLine();
         cli.setErr(new PrintWriter(err));
         cli.setOut(new PrintWriter(new StringWriter()));
         String[] args = new String[options.length + 1];
