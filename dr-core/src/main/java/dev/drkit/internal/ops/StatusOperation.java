@@ -283,15 +283,8 @@ public final class StatusOperation {
                                 n.at(),
                                 n.passed(),
                                 target + ": " + n.level().name().toLowerCase(Locale.ROOT) + " verification of "
-                                        + backupIdOf(n)));
+                                        + n.backupId()));
             }
-        }
-
-        private static String backupIdOf(VerificationLog.Name n) {
-            String stem = n.name().substring(20, n.name().length() - ".json".length());
-            int outcome = stem.lastIndexOf('-');
-            int level = stem.lastIndexOf('-', outcome - 1);
-            return level > 0 ? stem.substring(0, level) : stem;
         }
 
         Run newest(RecoveryTest test) {

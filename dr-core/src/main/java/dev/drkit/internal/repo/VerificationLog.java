@@ -88,10 +88,11 @@ public final class VerificationLog {
      *
      * @param name the object name
      * @param at when the verification finished
+     * @param backupId the backup verified
      * @param level the level
      * @param passed whether it passed
      */
-    public record Name(String name, Instant at, VerifyLevel level, boolean passed) {
+    public record Name(String name, Instant at, String backupId, VerifyLevel level, boolean passed) {
         /** Parses a record name; empty for a name this log does not write. */
         public static Optional<Name> parse(String name) {
             if (name.length() < 20 || !name.endsWith(".json")) {
@@ -104,10 +105,13 @@ public final class VerificationLog {
             }
             stem = stem.substring(0, stem.length() - "-passed".length());
             int dash = stem.lastIndexOf('-');
+            if (dash <= 20) {
+                return Optional.empty();
+            }
             try {
                 Instant at = Instant.from(TIME.parse(name.substring(0, 19)));
                 VerifyLevel level = VerifyLevel.valueOf(stem.substring(dash + 1).toUpperCase(Locale.ROOT));
-                return Optional.of(new Name(name, at, level, passed));
+                return Optional.of(new Name(name, at, stem.substring(20, dash), level, passed));
             } catch (RuntimeException e) {
                 return Optional.empty();
             }
