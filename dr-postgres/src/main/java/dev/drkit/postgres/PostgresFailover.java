@@ -4,6 +4,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.failover.Failover;
+import dev.drkit.failover.FailoverBuilder;
 import dev.drkit.failover.FailoverReport;
 import dev.drkit.failover.FailoverRun;
 import dev.drkit.failover.FailoverRun.Refusal;
@@ -78,7 +79,7 @@ public final class PostgresFailover implements Failover {
     private final List<DrListener> listeners;
     private final Clock clock;
 
-    private PostgresFailover(Builder b) {
+    private PostgresFailover(Builder b, FailoverBuilder.Common common) {
         this.name = b.name;
         this.standby = b.standby;
         this.primary = b.primary;
@@ -89,11 +90,11 @@ public final class PostgresFailover implements Failover {
         this.stopDataDir = b.stopDataDir;
         this.serverBinDir = b.serverBinDir;
         this.validate = List.copyOf(b.validate);
-        this.force = b.force;
-        this.dryRun = b.dryRun;
-        this.traffic = b.traffic;
-        this.listeners = List.copyOf(b.listeners);
-        this.clock = b.clock;
+        this.force = common.force();
+        this.dryRun = common.dryRun();
+        this.traffic = common.traffic();
+        this.listeners = common.listeners();
+        this.clock = common.clock();
     }
 
     /** A builder; {@link Builder#standby} is required. */
@@ -450,7 +451,7 @@ public final class PostgresFailover implements Failover {
     }
 
     /** Builds a {@link PostgresFailover}; not thread-safe; arguments are checked at each call. */
-    public static final class Builder {
+    public static final class Builder extends FailoverBuilder<Builder> {
         private String name = "postgres";
         private PgConnection standby;
         private PgConnection primary;
@@ -461,13 +462,13 @@ public final class PostgresFailover implements Failover {
         private Path stopDataDir;
         private Path serverBinDir;
         private List<String> validate = List.of();
-        private boolean force;
-        private boolean dryRun;
-        private TrafficSwitch traffic = TrafficSwitch.NONE;
-        private final List<DrListener> listeners = new ArrayList<>();
-        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
 
         /** The name in reports and events (e.g. the database's target name); default {@code postgres}. */
         public Builder name(String name) {
@@ -554,36 +555,6 @@ public final class PostgresFailover implements Failover {
             return this;
         }
 
-        /** Promote even when the lag is over the limit, the old primary accepts writes or is not configured. */
-        public Builder force(boolean force) {
-            this.force = force;
-            return this;
-        }
-
-        /** Run every check, change nothing: no stop, promotion or traffic switch. */
-        public Builder dryRun(boolean dryRun) {
-            this.dryRun = dryRun;
-            return this;
-        }
-
-        /** Called after the promotion is checked (default {@link TrafficSwitch#NONE}). */
-        public Builder trafficSwitch(TrafficSwitch traffic) {
-            this.traffic = Objects.requireNonNull(traffic, "traffic");
-            return this;
-        }
-
-        /** Receives the failover's events; may be called more than once. */
-        public Builder listener(DrListener listener) {
-            listeners.add(Objects.requireNonNull(listener, "listener"));
-            return this;
-        }
-
-        /** Where event times come from (default the system clock in UTC). */
-        public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
-            return this;
-        }
-
         /**
          * The failover.
          *
@@ -593,7 +564,7 @@ public final class PostgresFailover implements Failover {
             if (standby == null) {
                 throw new ConfigException("postgres failover: give the standby (setting 'standby-url')");
             }
-            return new PostgresFailover(this);
+            return new PostgresFailover(this, common());
         }
     }
 }

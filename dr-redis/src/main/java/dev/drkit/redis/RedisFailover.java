@@ -4,6 +4,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.failover.Failover;
+import dev.drkit.failover.FailoverBuilder;
 import dev.drkit.failover.FailoverReport;
 import dev.drkit.failover.FailoverRun;
 import dev.drkit.failover.FailoverRun.Refusal;
@@ -18,7 +19,6 @@ import java.net.SocketAddress;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -69,7 +69,7 @@ public final class RedisFailover implements Failover {
     private final List<DrListener> listeners;
     private final Clock clock;
 
-    private RedisFailover(Builder b) {
+    private RedisFailover(Builder b, FailoverBuilder.Common common) {
         this.name = b.name;
         this.replica = b.replica;
         this.master = b.master;
@@ -77,11 +77,11 @@ public final class RedisFailover implements Failover {
         this.masterName = b.masterName;
         this.maxLagBytes = b.maxLagBytes;
         this.promoteTimeout = b.promoteTimeout;
-        this.force = b.force;
-        this.dryRun = b.dryRun;
-        this.traffic = b.traffic;
-        this.listeners = List.copyOf(b.listeners);
-        this.clock = b.clock;
+        this.force = common.force();
+        this.dryRun = common.dryRun();
+        this.traffic = common.traffic();
+        this.listeners = common.listeners();
+        this.clock = common.clock();
     }
 
     /** A builder; give {@link Builder#replica} or {@link Builder#sentinel}. */
@@ -365,7 +365,7 @@ public final class RedisFailover implements Failover {
     }
 
     /** Builds a {@link RedisFailover}; not thread-safe; arguments are checked at each call. */
-    public static final class Builder {
+    public static final class Builder extends FailoverBuilder<Builder> {
         private String name = "redis";
         private Settings replica;
         private Settings master;
@@ -373,13 +373,13 @@ public final class RedisFailover implements Failover {
         private String masterName;
         private long maxLagBytes = 1L << 20;
         private Duration promoteTimeout = Duration.ofSeconds(60);
-        private boolean force;
-        private boolean dryRun;
-        private TrafficSwitch traffic = TrafficSwitch.NONE;
-        private final List<DrListener> listeners = new ArrayList<>();
-        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
 
         /** The name in reports and events; default {@code redis}. */
         public Builder name(String name) {
@@ -444,36 +444,6 @@ public final class RedisFailover implements Failover {
             return this;
         }
 
-        /** Promote even when the lag is over the limit or the old master still answers as master. */
-        public Builder force(boolean force) {
-            this.force = force;
-            return this;
-        }
-
-        /** Run every check, change nothing. */
-        public Builder dryRun(boolean dryRun) {
-            this.dryRun = dryRun;
-            return this;
-        }
-
-        /** Called after the promotion (default {@link TrafficSwitch#NONE}). */
-        public Builder trafficSwitch(TrafficSwitch traffic) {
-            this.traffic = Objects.requireNonNull(traffic, "traffic");
-            return this;
-        }
-
-        /** Receives the failover's events; may be called more than once. */
-        public Builder listener(DrListener listener) {
-            listeners.add(Objects.requireNonNull(listener, "listener"));
-            return this;
-        }
-
-        /** Where event times come from (default the system clock in UTC). */
-        public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock");
-            return this;
-        }
-
         /**
          * The failover.
          *
@@ -484,7 +454,7 @@ public final class RedisFailover implements Failover {
                 throw new ConfigException("redis failover: give the replica (setting 'replica-uri') or a Sentinel "
                         + "(settings 'sentinel-uri' and 'master-name')");
             }
-            return new RedisFailover(this);
+            return new RedisFailover(this, common());
         }
     }
 }
