@@ -20,6 +20,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -39,6 +40,8 @@ class PostgresCrashIT {
 
     @TempDir
     static Path work;
+
+    private static final Map<Process, Path> LOGS = new ConcurrentHashMap<>();
 
     static PostgresServer pg;
     static Path repo;
@@ -196,7 +199,7 @@ class PostgresCrashIT {
                 Thread.sleep(random.nextInt(5000));
                 List<ProcessHandle> all = restore.toHandle().descendants().toList();
                 assertThat(restore.isAlive())
-                        .as("the restore runs until killed (its index build takes minutes)")
+                        .as("the restore runs until killed (its index build takes minutes); %s", output(restore))
                         .isTrue();
                 withPgRestore += all.stream().anyMatch(p -> isTool(p, "pg_restore")) ? 1 : 0;
                 withSpool += spools().isEmpty() ? 0 : 1;
@@ -295,7 +298,20 @@ class PostgresCrashIT {
         ProcessBuilder pb = CliProcess.builder(repo, jvm(), args);
         pb.environment().put("TMPDIR", tmp.toString());
         Path log = work.resolve("child-" + System.nanoTime() + ".log");
-        return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process =
+                pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        LOGS.put(process, log);
+        return process;
+    }
+
+    /** What a child printed, for the message of a failed assertion about it. */
+    private static String output(Process p) {
+        try {
+            return "exit " + (p.isAlive() ? "(running)" : p.exitValue()) + ", output:\n"
+                    + Files.readString(LOGS.get(p));
+        } catch (IOException e) {
+            return "output unreadable: " + e.getMessage();
+        }
     }
 
     private static void ok(CliProcess.Result r) {
@@ -306,7 +322,7 @@ class PostgresCrashIT {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!condition.getAsBoolean()) {
             assertThat(p.isAlive())
-                    .as("drkit exited (%s) before %s", p.isAlive() ? "" : p.exitValue(), what)
+                    .as("drkit exited before %s: %s", what, output(p))
                     .isTrue();
             assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
             Thread.sleep(10);

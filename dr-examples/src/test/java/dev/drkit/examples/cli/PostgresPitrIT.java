@@ -181,6 +181,18 @@ class PostgresPitrIT {
         }
     }
 
+    /** Waits up to 60 s until no WAL file waits for archive_command (no .ready status file). */
+    private static void awaitArchiverIdle(PostgresServer pg) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String ready = "SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'";
+        while (count(pg, ready) > 0) {
+            assertThat(System.nanoTime())
+                    .as("the archiver pushes every ready WAL file within 60 s")
+                    .isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
     private static String text(PostgresServer pg, String sql) throws Exception {
         try (Connection c = pg.connect("postgres");
                 Statement s = c.createStatement();
@@ -347,6 +359,9 @@ class PostgresPitrIT {
                 "--password-file",
                 password.toString());
         assertThat(newer.exit()).as(newer.err()).isZero();
+        // the backup history file of the newer backup is archived in the background: wait until
+        // the archiver has nothing left, so that the listing below sees finished pushes only
+        awaitArchiverIdle(live);
         String walStart = String.valueOf(
                 Json.mapper()
                         .readTree(drkit("--json", "list", "--name", "pg-main").out())
