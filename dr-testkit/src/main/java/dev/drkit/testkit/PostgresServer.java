@@ -54,9 +54,26 @@ public final class PostgresServer implements AutoCloseable {
     /** Starts a fresh cluster with the server binaries in {@code bin} (see {@link #binaries(String)}). */
     public static PostgresServer start(Path bin, Map<String, String> settings)
             throws IOException, InterruptedException {
+        return start(bin, settings, false);
+    }
+
+    /**
+     * {@link #start(Map)} for a cluster created with data page checksums on ({@code initdb
+     * --data-checksums}), as production clusters often are.
+     */
+    public static PostgresServer startWithDataChecksums(Map<String, String> settings)
+            throws IOException, InterruptedException {
+        return start(requireBinDir(), settings, true);
+    }
+
+    private static PostgresServer start(Path bin, Map<String, String> settings, boolean dataChecksums)
+            throws IOException, InterruptedException {
         Path dir = workDirectory();
-        PostgresServer pg =
-                new PostgresServer(dir, launcher(bin, dir, dir.resolve("data")).build());
+        PostgresServer pg = new PostgresServer(
+                dir,
+                launcher(bin, dir, dir.resolve("data"))
+                        .dataChecksums(dataChecksums)
+                        .build());
         try {
             ServerProcesses.giveToServiceUser(dir);
             pg.server.initdb(settings);

@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +47,7 @@ public final class PostgresLauncher {
     private final Path socketDir;
     private final Map<String, String> serverOptions;
     private final Duration startTimeout;
+    private final boolean dataChecksums;
     private boolean running;
 
     private PostgresLauncher(Builder b) throws IOException {
@@ -57,6 +59,7 @@ public final class PostgresLauncher {
         this.socketDir = b.socketDir;
         this.serverOptions = Map.copyOf(b.serverOptions);
         this.startTimeout = b.startTimeout;
+        this.dataChecksums = b.dataChecksums;
     }
 
     /**
@@ -79,6 +82,7 @@ public final class PostgresLauncher {
         private Path socketDir;
         private final Map<String, String> serverOptions = new LinkedHashMap<>();
         private Duration startTimeout = Duration.ofMinutes(10);
+        private boolean dataChecksums;
 
         private Builder(Path bin, Path data) {
             this.bin = requireNonNull(bin, "bin");
@@ -118,6 +122,12 @@ public final class PostgresLauncher {
             return this;
         }
 
+        /** Whether {@link #initdb} turns data page checksums on ({@code --data-checksums}); default off. */
+        public Builder dataChecksums(boolean on) {
+            this.dataChecksums = on;
+            return this;
+        }
+
         /** The launcher; nothing is run yet. */
         public PostgresLauncher build() throws IOException {
             return new PostgresLauncher(this);
@@ -137,21 +147,23 @@ public final class PostgresLauncher {
         Files.writeString(pwfile, password + "\n");
         try {
             ServerProcesses.own(pwfile);
-            run(
-                    List.of(
-                            bin.resolve("initdb").toString(),
-                            "-D",
-                            data.toString(),
-                            "-U",
-                            SUPERUSER,
-                            "--pwfile=" + pwfile,
-                            "--auth-local=trust",
-                            "--auth-host=scram-sha-256",
-                            "-E",
-                            "UTF8",
-                            "--locale=C",
-                            "--no-sync"),
-                    Duration.ofMinutes(2));
+            List<String> command = new ArrayList<>(List.of(
+                    bin.resolve("initdb").toString(),
+                    "-D",
+                    data.toString(),
+                    "-U",
+                    SUPERUSER,
+                    "--pwfile=" + pwfile,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync"));
+            if (dataChecksums) {
+                command.add("--data-checksums");
+            }
+            run(command, Duration.ofMinutes(2));
         } finally {
             Files.deleteIfExists(pwfile);
         }
