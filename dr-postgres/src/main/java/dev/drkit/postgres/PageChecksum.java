@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  *
  * <p>A page whose {@code pd_upper} is zero is new (PostgreSQL's {@code PageIsNew}: an extended
  * but never initialised page, usually all zeros) and carries no checksum; {@link #verify}
- * accepts it, as {@code pg_checksums} and {@code pg_basebackup} do.
+ * accepts it, as {@code pg_checksums} and {@code pg_basebackup} do (the server itself also
+ * expects such a page to be all zeros when it reads it).
  *
  * <p>The words are read in place (no copy, no allocation), so checking every page of a backup
  * costs a fraction of the time its SHA-256 does. Stateless and thread-safe. Pages are on-disk
@@ -100,8 +101,10 @@ final class PageChecksum {
     /**
      * Whether the page at {@code offset} is intact for block {@code blockNumber} of its
      * relation: new (nothing to check), or its {@code pd_checksum} equals {@link #compute}. Only
-     * meaningful for a cluster with data checksums on; a page read while the server writes it
-     * may fail and be fine once WAL replay rewrites it (a backup rereads before it reports).
+     * meaningful for a cluster with data checksums on. A page read while the server writes it
+     * may fail and still be fine: WAL replay rewrites it. {@code pg_basebackup} therefore rereads
+     * a failing page once and skips pages whose {@link #pageLsn} is at or after the backup's
+     * start LSN.
      *
      * @throws IndexOutOfBoundsException if the buffer holds no whole page at {@code offset}
      * @throws IllegalArgumentException if the block number is outside 0..2^32-2
