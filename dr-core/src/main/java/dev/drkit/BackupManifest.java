@@ -48,7 +48,20 @@ public record BackupManifest(
         List<ArtifactInfo> artifacts,
         Map<String, Object> metadata,
         Instant lockedUntil) {
+    /**
+     * Metadata key under which a target lists (as strings) what it found damaged in the source
+     * while backing it up, such as database pages whose checksum fails; {@code DrKit.status}
+     * reports the newest backup's list as a problem of its target.
+     */
+    public static final String SOURCE_CORRUPTION = "sourceCorruption";
 
+    /**
+     * Metadata key a target sets to {@code true} when its incremental chain has grown as long as
+     * its policy allows: drkit then builds a synthetic full backup of the target right away
+     * ({@link dev.drkit.spi.BackupContext#synthesize()}), so that restores stay short without
+     * reading the source again.
+     */
+    public static final String SYNTHETIC_FULL_DUE = "syntheticFullDue";
     /** The manifest format this version writes; it reads 1 (before manifest checksums) and 2. */
     public static final int FORMAT = 2;
 

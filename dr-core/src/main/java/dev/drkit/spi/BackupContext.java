@@ -54,6 +54,25 @@ public interface BackupContext {
     InputStream openArtifact(BackupManifest earlier, String name) throws IOException;
 
     /**
+     * An earlier complete backup of this target by id (for example one that an incremental chain
+     * depends on), so that its artifacts can be opened with {@link #openArtifact}; empty when
+     * there is none. The default (contexts outside drkit's own backups) knows none.
+     */
+    default Optional<BackupManifest> earlier(String backupId) {
+        return Optional.empty();
+    }
+
+    /**
+     * Whether drkit asks for a synthetic full backup: a full backup built from the newest backup
+     * and the backups it depends on, read from the repository, without reading the source. drkit
+     * asks right after a backup whose manifest set {@link BackupManifest#SYNTHETIC_FULL_DUE}, so a
+     * target that sets it must honour this. The default is false.
+     */
+    default boolean synthesize() {
+        return false;
+    }
+
+    /**
      * An area of the repository for files outside any backup ({@code wal}), e.g. to check that
      * the WAL a base backup needs has been archived.
      */

@@ -26,7 +26,7 @@ final class BaseBackup {
     private static final Logger LOG = LoggerFactory.getLogger(BaseBackup.class);
 
     /** What the backup learns of the cluster before it starts. */
-    record Cluster(Path dataDir, String archiveMode, long systemId, long segmentSize) {}
+    record Cluster(Path dataDir, String archiveMode, long systemId, long segmentSize, boolean dataChecksums) {}
 
     private final BackupContext context;
     private final Connection jdbc;
@@ -94,6 +94,11 @@ final class BaseBackup {
                 items.stream().filter(i -> i.kind() == TarWriter.Item.Kind.FILE).count());
         context.metadata("bytes", total(items));
         context.metadata("jobs", jobs);
+    }
+
+    /** Where the backup started (its checkpoint's redo point), after {@link #start}. */
+    long startLsn() {
+        return WalArchive.parseLsn(startLsn);
     }
 
     /** Whether {@code pg_backup_stop} has ended the backup on the server. */

@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.CorruptDataException;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
@@ -15,9 +16,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,20 +36,75 @@ final class FileList {
 
     private static final Logger LOG = LoggerFactory.getLogger(FileList.class);
 
-    /** One line of the file list. */
-    record FileEntry(String name, long size, long mtime, String crc32c, String backup, String artifact) {
+    /**
+     * One line of the file list: a file, the backup and tar artifact that hold its whole bytes
+     * (for an incremental's unchanged file, an earlier backup's), and, for a file stored page
+     * by page, the page delta artifacts ("backup/artifact", oldest first) that rebuild it from
+     * there; the CRC-32C is that of the file as rebuilt.
+     */
+    record FileEntry(
+            String name, long size, long mtime, String crc32c, String backup, String artifact, List<String> deltas) {
+        private static final Pattern DELTA = Pattern.compile("[A-Za-z0-9TZ-]{1,64}/pages-\\d{1,4}\\.bin");
+
+        FileEntry {
+            deltas = List.copyOf(deltas);
+        }
+
         String line() {
-            return name + "\t" + size + "\t" + mtime + "\t" + crc32c + "\t" + backup + "\t" + artifact;
+            String line = name + "\t" + size + "\t" + mtime + "\t" + crc32c + "\t" + backup + "\t" + artifact;
+            return deltas.isEmpty() ? line : line + "\t" + String.join(",", deltas);
+        }
+
+        /** This file rebuilt from this entry's pieces plus the deltas in {@code backupId}'s artifact. */
+        FileEntry plusDelta(String backupId, String deltaArtifact, long newSize, long newMtime, String newCrc) {
+            List<String> more = new ArrayList<>(deltas);
+            more.add(backupId + "/" + deltaArtifact);
+            return new FileEntry(name, newSize, newMtime, newCrc, backup, artifact, more);
         }
 
         static FileEntry parse(String line) {
             String[] f = line.split("\t");
-            return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4], f[5]);
+            if (f.length != 6 && f.length != 7) {
+                throw new CorruptDataException("a line of the file list has " + f.length + " fields instead of 6 or 7; "
+                        + "the backup is damaged, restore another one");
+            }
+            List<String> deltas = f.length == 7 ? List.of(f[6].split(",")) : List.of();
+            for (String d : deltas) {
+                if (!DELTA.matcher(d).matches()) {
+                    throw new CorruptDataException("the file list names page deltas '" + d + "' for " + f[0]
+                            + ", which is no delta artifact; the backup is damaged, restore another one");
+                }
+            }
+            try {
+                return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4], f[5], deltas);
+            } catch (NumberFormatException e) {
+                throw new CorruptDataException("the file list gives " + f[0] + " a size or time that is no number; "
+                        + "the backup is damaged, restore another one");
+            }
         }
     }
 
-    /** What a backup copies, and the unchanged files it takes from earlier backups instead. */
-    record Selection(List<TarWriter.Item> copy, Map<String, FileEntry> referenced) {}
+    /**
+     * What a backup copies whole, the changed relation files it stores page by page against the
+     * parent's page map (with the parent's hashes), and the unchanged files it takes from
+     * earlier backups instead.
+     */
+    record Selection(List<TarWriter.Item> copy, Map<TarWriter.Item, long[]> paged, Map<String, FileEntry> referenced) {
+        /** This selection with the changed files that {@code parentPages} maps stored page by page. */
+        Selection byPage(Map<String, long[]> parentPages) {
+            List<TarWriter.Item> whole = new ArrayList<>();
+            Map<TarWriter.Item, long[]> byPage = new LinkedHashMap<>();
+            for (TarWriter.Item item : copy) {
+                long[] hashes = parentPages.get(item.name());
+                if (hashes != null && item.kind() == TarWriter.Item.Kind.FILE && item.size() % PageMaps.PAGE == 0) {
+                    byPage.put(item, hashes);
+                } else {
+                    whole.add(item);
+                }
+            }
+            return new Selection(whole, byPage, referenced);
+        }
+    }
 
     private FileList() {}
 
@@ -108,26 +166,52 @@ final class FileList {
                 copy.add(item);
             }
         }
-        return new Selection(copy, referenced);
+        return new Selection(copy, Map.of(), referenced);
     }
 
-    /** The file list of a backup that copied {@code copied} (stored as {@code stored}) and references the rest. */
-    static String format(
+    /**
+     * The file list entries of a backup that copied {@code selection}'s files (whole or page by page,
+     * stored as {@code stored}) and references the rest.
+     */
+    static List<FileEntry> entries(
             String backupId,
-            List<TarWriter.Item> copied,
+            Selection selection,
             Map<String, ParallelTarWriter.Stored> stored,
-            Map<String, FileEntry> referenced) {
-        List<FileEntry> all = new ArrayList<>(referenced.values());
-        for (TarWriter.Item item : copied) {
+            Map<String, FileEntry> previous) {
+        List<FileEntry> all = new ArrayList<>(selection.referenced().values());
+        for (TarWriter.Item item : selection.copy()) {
             if (item.kind() == TarWriter.Item.Kind.FILE) {
                 ParallelTarWriter.Stored where = stored.get(item.name());
                 all.add(new FileEntry(
-                        item.name(), item.size(), item.mtime().toMillis(), where.crc32c(), backupId, where.artifact()));
+                        item.name(),
+                        item.size(),
+                        item.mtime().toMillis(),
+                        where.crc32c(),
+                        backupId,
+                        where.artifact(),
+                        List.of()));
+            }
+        }
+        for (TarWriter.Item item : selection.paged().keySet()) {
+            ParallelTarWriter.Stored where = stored.get(item.name());
+            if (where != null) { // else it vanished before it was read: WAL replay drops it too
+                all.add(previous.get(item.name())
+                        .plusDelta(
+                                backupId,
+                                where.artifact(),
+                                item.size(),
+                                item.mtime().toMillis(),
+                                where.crc32c()));
             }
         }
         all.sort(Comparator.comparing(FileEntry::name));
+        return all;
+    }
+
+    /** The file list's text. */
+    static String format(List<FileEntry> entries) {
         StringBuilder b = new StringBuilder();
-        all.forEach(e -> b.append(e.line()).append('\n'));
+        entries.forEach(e -> b.append(e.line()).append('\n'));
         return b.toString();
     }
 

@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /** Pieces of I/O run side by side, a thread each: the tar streams of a base backup and of its restore. */
 final class ParallelIo {
@@ -20,7 +21,10 @@ final class ParallelIo {
 
     private ParallelIo() {}
 
-    /** Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was. */
+    /**
+     * Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was,
+     * once the other tasks have been interrupted and have ended.
+     */
     static void runAll(String threadName, List<IoTask> tasks, String doing) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, tasks.size()), r -> {
             Thread t = new Thread(r, threadName);
@@ -51,7 +55,25 @@ final class ParallelIo {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + doing);
         } finally {
+            // after a failure the others are interrupted (file channels give up at once) and
+            // awaited, so that nothing writes into a directory the caller is about to remove
             pool.shutdownNow();
+            awaitTermination(pool);
+        }
+    }
+
+    private static void awaitTermination(ExecutorService pool) {
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while (!pool.isTerminated() && System.nanoTime() < deadline) {
+            try {
+                pool.awaitTermination(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -8,48 +8,93 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Writes the files of a base backup into {@code jobs} tar artifacts ({@code data-N.tar}) of
- * similar size, side by side, and {@code global/pg_control} apart as
+ * Writes the files of a base backup in {@code jobs} streams of similar size, side by side:
+ * each stream writes the files it copies whole into a tar artifact ({@code data-N.tar}), the
+ * changed relation files it stores page by page into a page delta artifact
+ * ({@code pages-N.bin}, only when it has any), and the hash of every relation page it read
+ * into a page map ({@code pagemap-N.bin}); {@code global/pg_control} goes apart as
  * {@link PostgresPhysicalTarget#PG_CONTROL}.
  */
 final class ParallelTarWriter {
-    /** Where a copied file went and the CRC32C of what was stored. */
-    record Stored(String artifact, String crc32c) {}
+    /**
+     * Where a copied file went, the CRC32C of the file as stored (or, by page, as rebuilt) and,
+     * for a file stored by page, how many pages were stored (-1 for a whole file).
+     */
+    record Stored(String artifact, String crc32c, long pages) {}
 
     private ParallelTarWriter() {}
 
-    /** Splits the items into {@code jobs} tar artifacts of similar size and writes them in parallel. */
-    static Map<String, Stored> write(BackupContext context, Path dataDir, List<TarWriter.Item> items, int jobs)
+    /**
+     * Splits the selection's whole and paged files into {@code jobs} streams of similar size and
+     * writes them in parallel.
+     *
+     * @return per file name where it went; a paged file that vanished before it was read is absent
+     */
+    static Map<String, Stored> write(
+            BackupContext context, Path dataDir, FileList.Selection selection, int jobs, PageVerification verification)
             throws IOException {
-        List<List<TarWriter.Item>> parts = split(items, jobs);
-        Map<String, String> checksums = new ConcurrentHashMap<>();
+        List<TarWriter.Item> all = new ArrayList<>(selection.copy());
+        all.addAll(selection.paged().keySet());
+        List<List<TarWriter.Item>> parts = split(all, jobs);
+        Map<String, Stored> stored = new ConcurrentHashMap<>();
         List<ParallelIo.IoTask> tasks = new ArrayList<>();
         for (int i = 0; i < jobs; i++) {
-            List<TarWriter.Item> part = parts.get(i);
-            String name = artifact(i);
-            tasks.add(() -> {
-                try (OutputStream out = context.newArtifact(name)) {
-                    TarWriter.write(part, out, (item, crc) -> checksums.put(item.name(), crc));
-                }
-            });
+            List<TarWriter.Item> whole = new ArrayList<>();
+            List<TarWriter.Item> paged = new ArrayList<>();
+            for (TarWriter.Item item : parts.get(i)) {
+                (selection.paged().containsKey(item) ? paged : whole).add(item);
+            }
+            String part = String.valueOf(i);
+            tasks.add(() -> writePart(context, part, whole, paged, selection.paged(), stored, verification));
         }
         ParallelIo.runAll("drkit-pg-copy", tasks, "copying " + dataDir);
         try (OutputStream out = context.newArtifact(PostgresPhysicalTarget.PG_CONTROL)) {
             Files.copy(dataDir.resolve("global").resolve("pg_control"), out);
         }
-        Map<String, Stored> stored = new HashMap<>();
-        for (int i = 0; i < jobs; i++) {
-            for (TarWriter.Item item : parts.get(i)) {
-                stored.put(item.name(), new Stored(artifact(i), checksums.getOrDefault(item.name(), "")));
+        return stored;
+    }
+
+    private static void writePart(
+            BackupContext context,
+            String part,
+            List<TarWriter.Item> whole,
+            List<TarWriter.Item> paged,
+            Map<TarWriter.Item, long[]> parentPages,
+            Map<String, Stored> stored,
+            PageVerification verification)
+            throws IOException {
+        PageMaps.Hasher hasher = new PageMaps.Hasher();
+        try (PageMaps.Writer map = new PageMaps.Writer(context.newArtifact(PageMaps.artifact(part)))) {
+            String tar = "data-" + part + ".tar";
+            TarWriter.Hooks hooks = new TarWriter.Hooks() {
+                @Override
+                public TarWriter.ContentObserver observe(TarWriter.Item item) throws IOException {
+                    return map.observer(item, hasher, verification);
+                }
+            };
+            try (OutputStream out = context.newArtifact(tar)) {
+                TarWriter.write(whole, out, (item, crc) -> stored.put(item.name(), new Stored(tar, crc, -1)), hooks);
+            }
+            for (TarWriter.Item item : whole) {
+                stored.putIfAbsent(item.name(), new Stored(tar, "", -1)); // vanished: listed, as before
+            }
+            if (!paged.isEmpty()) {
+                String deltas = PageDeltas.artifact(part);
+                try (PageDeltas.Writer out = new PageDeltas.Writer(context.newArtifact(deltas), map, verification)) {
+                    for (TarWriter.Item item : paged) {
+                        PageDeltas.Stored s = out.write(item, parentPages.get(item));
+                        if (s != null) {
+                            stored.put(item.name(), new Stored(deltas, s.crc32c(), s.pages()));
+                        }
+                    }
+                }
             }
         }
-        return stored;
     }
 
     /** Directories go to the first part; files, largest first, each to the smallest part so far. */
@@ -76,9 +121,5 @@ final class ParallelTarWriter {
                     sizes[least] += item.size();
                 });
         return parts;
-    }
-
-    private static String artifact(int part) {
-        return "data-" + part + ".tar";
     }
 }

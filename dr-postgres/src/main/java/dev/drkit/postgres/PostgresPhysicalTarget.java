@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
@@ -10,6 +11,7 @@ import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,10 +24,13 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +89,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 1, settings.integer("jobs", Math.min(4, Runtime.getRuntime().availableProcessors())));
         Duration walTimeout = settings.duration("wal-timeout").orElse(Duration.ofMinutes(5));
         boolean streamed = "stream".equals(settings.get("wal-source", "archive"));
+        if (context.synthesize() || settings.bool("synthetic-full", false)) {
+            SyntheticFull.build(context, jobs); // from the repository alone: no connection
+            return;
+        }
         try (Connection jdbc = conn.open()) {
             BaseBackup.Cluster cluster = inspect(jdbc, conn, streamed, context);
             BaseBackup backup = new BaseBackup(context, jdbc, conn, cluster);
@@ -91,7 +100,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             long t0 = System.nanoTime();
             try {
                 List<TarWriter.Item> items = DataDirectoryScan.scan(cluster.dataDir());
-                copyFiles(context, cluster, items, jobs, t0);
+                PageVerification pages = new PageVerification(cluster.dataChecksums(), backup.startLsn());
+                copyFiles(context, cluster, items, jobs, t0, pages);
+                reportChecksumFailures(context, pages);
                 backup.stop(items, jobs);
                 backup.awaitWal(streamed, walTimeout);
             } finally {
@@ -133,7 +144,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         context.metadata("dataDirectory", dataDir.toString());
         context.metadata("walSegmentSize", segmentSize);
         context.metadata("tablespaces", DataDirectoryScan.tablespaces(dataDir));
-        return new BaseBackup.Cluster(dataDir, archiveMode, systemId, segmentSize);
+        boolean checksums = "on".equals(PgSql.single(jdbc, "SHOW data_checksums"));
+        context.metadata("dataChecksums", checksums);
+        return new BaseBackup.Cluster(dataDir, archiveMode, systemId, segmentSize, checksums);
     }
 
     /**
@@ -141,7 +154,12 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * data tars, and writes the file list.
      */
     private void copyFiles(
-            BackupContext context, BaseBackup.Cluster cluster, List<TarWriter.Item> items, int jobs, long t0)
+            BackupContext context,
+            BaseBackup.Cluster cluster,
+            List<TarWriter.Item> items,
+            int jobs,
+            long t0,
+            PageVerification pages)
             throws IOException {
         Map<String, FileList.FileEntry> previous = settings.bool("incremental", false)
                 ? FileList.previousFiles(context, Long.toUnsignedString(cluster.systemId()))
@@ -153,16 +171,23 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         FileList.Selection selection =
                 FileList.select(items, previous, previousStart, settings.bool("checksum", false));
         if (!previous.isEmpty()) {
-            recordParents(context, selection.referenced());
+            selection = byPage(context, selection);
         }
         context.expectBytes(
-                selection.copy().stream().mapToLong(TarWriter.Item::size).sum());
+                selection.copy().stream().mapToLong(TarWriter.Item::size).sum()
+                        + selection.paged().keySet().stream()
+                                .mapToLong(TarWriter.Item::size)
+                                .sum());
         Map<String, ParallelTarWriter.Stored> stored =
-                ParallelTarWriter.write(context, cluster.dataDir(), selection.copy(), jobs);
-        BaseBackup.writeText(
-                context,
-                FILE_LIST,
-                FileList.format(context.backupId(), selection.copy(), stored, selection.referenced()));
+                ParallelTarWriter.write(context, cluster.dataDir(), selection, jobs, pages);
+        List<FileList.FileEntry> entries = FileList.entries(context.backupId(), selection, stored, previous);
+        BaseBackup.writeText(context, FILE_LIST, FileList.format(entries));
+        if (previous.isEmpty()) {
+            context.metadata("chainLength", 0);
+        } else {
+            recordParents(context, selection, entries, stored);
+            recordChain(context, settings.integer("max-chain", 0));
+        }
         LOG.info(
                 "copied {} files, {} MiB, in {} ms with {} streams",
                 items.size(),
@@ -171,20 +196,112 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 jobs);
     }
 
-    /** An incremental backup depends on the backups that hold its unchanged files. */
-    private static void recordParents(BackupContext context, Map<String, FileList.FileEntry> referenced) {
+    /**
+     * The changed relation files the parent's page maps cover are stored page by page; the
+     * page map entries of the unchanged files are carried over into {@code pagemap-ref.bin}.
+     */
+    private static FileList.Selection byPage(BackupContext context, FileList.Selection selection) throws IOException {
+        BackupManifest parent = context.previous().orElseThrow();
+        Set<String> changed = new HashSet<>();
+        for (TarWriter.Item item : selection.copy()) {
+            if (item.kind() == TarWriter.Item.Kind.FILE && PageMaps.relationFile(item.name())) {
+                changed.add(item.name());
+            }
+        }
+        Map<String, long[]> parentPages = new HashMap<>();
+        try (PageMaps.Writer carried = new PageMaps.Writer(context.newArtifact(PageMaps.artifact("ref")))) {
+            for (ArtifactInfo a : parent.artifacts()) {
+                if (a.name().startsWith(PageMaps.PREFIX)) {
+                    try (InputStream in = context.openArtifact(parent, a.name())) {
+                        parentPages.putAll(PageMaps.read(
+                                in,
+                                a.name() + " of backup " + parent.id(),
+                                changed::contains,
+                                selection.referenced()::containsKey,
+                                carried));
+                    }
+                }
+            }
+        }
+        return selection.byPage(parentPages);
+    }
+
+    /**
+     * Pages of the live cluster whose checksum fails go into the manifest
+     * ({@code pageChecksumFailures}, and {@code sourceCorruption}, which status reports) and a
+     * warning: the backup holds them as read, but the database itself is damaged.
+     */
+    private static void reportChecksumFailures(BackupContext context, PageVerification pages) {
+        context.metadata("pageChecksumFailures", pages.failures());
+        if (pages.failures() == 0) {
+            return;
+        }
+        List<String> named = pages.named();
+        context.metadata(BackupManifest.SOURCE_CORRUPTION, named);
+        context.warn(pages.failures() + " page(s) of the live cluster fail their data checksum (read twice): "
+                + String.join("; ", named.subList(0, Math.min(5, named.size())))
+                + (pages.failures() > 5 ? "; ..." : "")
+                + ". The database has corrupt pages: check the server's storage and restore or rebuild those "
+                + "relations (an earlier backup may hold good copies)");
+    }
+
+    /**
+     * How many incrementals follow the last full backup with this one; at {@code maxChain}
+     * (when positive) the manifest asks drkit for a synthetic full backup right after it.
+     */
+    private static void recordChain(BackupContext context, int maxChain) {
+        Object before = context.previous().orElseThrow().metadata().get("chainLength");
+        int length = (before instanceof Number n ? n.intValue() : 0) + 1;
+        context.metadata("chainLength", length);
+        if (maxChain > 0 && length >= maxChain) {
+            context.metadata(BackupManifest.SYNTHETIC_FULL_DUE, true);
+            LOG.info(
+                    "{} incrementals follow the last full backup (setting 'max-chain' is {}): a synthetic full "
+                            + "backup follows this one",
+                    length,
+                    maxChain);
+        }
+    }
+
+    /**
+     * An incremental backup depends on the backups that hold its unchanged files and the earlier
+     * pages of its changed ones; records what it took from them and what it stored by page.
+     */
+    private static void recordParents(
+            BackupContext context,
+            FileList.Selection selection,
+            List<FileList.FileEntry> entries,
+            Map<String, ParallelTarWriter.Stored> stored) {
         BackupManifest parent = context.previous().orElseThrow();
         context.kind("incremental");
         context.parent(parent.id());
-        referenced.values().stream()
-                .map(FileList.FileEntry::backup)
-                .distinct()
-                .filter(id -> !id.equals(parent.id()))
-                .forEach(context::dependsOn);
-        context.metadata("referencedFiles", referenced.size());
+        Set<String> needed = new TreeSet<>();
+        for (FileList.FileEntry e : entries) {
+            needed.add(e.backup());
+            e.deltas().forEach(d -> needed.add(d.substring(0, d.indexOf('/'))));
+        }
+        needed.remove(parent.id());
+        needed.remove(context.backupId());
+        needed.forEach(context::dependsOn);
+        context.metadata("referencedFiles", selection.referenced().size());
         context.metadata(
                 "referencedBytes",
-                referenced.values().stream().mapToLong(FileList.FileEntry::size).sum());
+                selection.referenced().values().stream()
+                        .mapToLong(FileList.FileEntry::size)
+                        .sum());
+        long pages = selection.paged().keySet().stream()
+                .map(i -> stored.get(i.name()))
+                .filter(s -> s != null)
+                .mapToLong(ParallelTarWriter.Stored::pages)
+                .sum();
+        context.metadata("pagedFiles", selection.paged().size());
+        context.metadata(
+                "pagedBytes",
+                selection.paged().keySet().stream()
+                        .mapToLong(TarWriter.Item::size)
+                        .sum());
+        context.metadata("pagesStored", pages);
+        context.metadata("pageSize", PageMaps.PAGE);
     }
 
     @Override

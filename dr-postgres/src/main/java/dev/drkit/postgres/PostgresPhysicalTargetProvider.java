@@ -46,11 +46,23 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
                     .build(),
             OptionSpec.builder("incremental", Type.BOOLEAN)
                     .defaultValue("false")
-                    .description("store only files changed since the previous backup")
+                    .description("store only what changed since the previous backup: unchanged files are "
+                            + "referenced, changed relation files stored page by page")
                     .build(),
             OptionSpec.builder("checksum", Type.BOOLEAN)
                     .defaultValue("false")
-                    .description("check the data pages' checksums while copying")
+                    .description("with incremental: also compare the bytes of files whose size and mtime look "
+                            + "unchanged")
+                    .build(),
+            OptionSpec.builder("max-chain", Type.INT)
+                    .defaultValue("0")
+                    .description("incremental forever: once this many incrementals follow the last full backup, "
+                            + "build a synthetic full backup from them in the repository (0: never)")
+                    .build(),
+            OptionSpec.builder("synthetic-full", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("build a full backup from the newest backup and the ones it depends on, in the "
+                            + "repository, without reading the cluster")
                     .build());
 
     private static final OptionSchema RESTORE = OptionSchema.of(

@@ -2,17 +2,25 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.CopyResult;
+import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.storage.FileStorageBackend;
 import dev.drkit.testkit.PostgresServer;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +87,95 @@ class PhysicalBackupIT {
                     assertThat(there.passed()).as(there.problems().toString()).isTrue();
                 }
             }
+        }
+    }
+
+    /**
+     * A page corrupted on disk (cluster stopped, a byte flipped, cluster started) is reported by
+     * the next backup with its file and block, in the manifest, a warning and status; the
+     * backup itself succeeds, and an incremental that reads the page again reports it again.
+     */
+    @Test
+    void aCorruptPageOfTheLiveClusterIsReportedWithItsFileAndBlock() throws Exception {
+        PostgresServer first =
+                PostgresServer.startWithDataChecksums(Map.of("archive_mode", "on", "archive_command", "true"));
+        PostgresServer pg = null;
+        try {
+            first.execute(
+                    "postgres",
+                    "CREATE TABLE victim AS SELECT i AS id, md5(i::text) AS v FROM generate_series(1, 20000) i;"
+                            + "CREATE TABLE bystander AS SELECT i AS id FROM generate_series(1, 1000) i;");
+            String file;
+            try (var c = first.connect("postgres");
+                    var st = c.createStatement();
+                    var rs = st.executeQuery("SELECT pg_relation_filepath('victim')")) {
+                rs.next();
+                file = rs.getString(1);
+            }
+            first.execute("postgres", "CHECKPOINT");
+            first.crash();
+            Path data = first.dataDir();
+            try (var ch = FileChannel.open(data.resolve(file), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.allocate(1);
+                long at = 3 * 8192 + 5000; // inside block 3, past the header
+                ch.read(b, at);
+                b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+                ch.write(b, at);
+            }
+            pg = PostgresServer.startExisting(first.binDir(), data, first.password());
+            Settings connection = Settings.builder()
+                    .set("url", pg.jdbcUrl("postgres"))
+                    .set("user", PostgresServer.SUPERUSER)
+                    .set("password-file", pg.passwordFile(dir).toString())
+                    .set("data-dir", data.toString())
+                    .set("wal-timeout", "60s")
+                    .build();
+            List<String> warnings = new CopyOnWriteArrayList<>();
+            try (DrKit kit = DrKit.builder()
+                    .repository(dir.resolve("repo").toString())
+                    .listener(new DrListener() {
+                        @Override
+                        public void onEvent(DrEvent e) {
+                            if (e.type() == DrEvent.Type.BACKUP_WARNING) {
+                                warnings.add(e.message());
+                            }
+                        }
+                    })
+                    .build()) {
+                BackupResult b = kit.backup(new TargetSpec("db", "postgres", connection));
+                assertThat(b.manifest().metadata())
+                        .containsEntry("dataChecksums", true)
+                        .containsEntry("pageChecksumFailures", 1L);
+                assertThat(b.manifest()
+                                .metadata()
+                                .get(BackupManifest.SOURCE_CORRUPTION)
+                                .toString())
+                        .contains(file + " block 3");
+                assertThat(warnings)
+                        .singleElement()
+                        .asString()
+                        .contains(file + " block 3")
+                        .contains("corrupt");
+                assertThat(kit.status(Map.of()).targets().get(0).problems())
+                        .anySatisfy(p -> assertThat(p)
+                                .contains("found the source damaged")
+                                .contains(file + " block 3"));
+
+                // the next incremental reads the (changed) file again and reports it again; a
+                // clean file is not reported
+                pg.execute("postgres", "UPDATE victim SET v = 'x' WHERE ctid = '(0,1)'; CHECKPOINT;");
+                BackupResult incr = kit.backup(new TargetSpec(
+                        "db",
+                        "postgres",
+                        connection.toBuilder().set("incremental", "true").build()));
+                assertThat(incr.manifest().kind()).isEqualTo("incremental");
+                assertThat(incr.manifest().metadata()).containsEntry("pageChecksumFailures", 1L);
+            }
+        } finally {
+            if (pg != null) {
+                pg.close();
+            }
+            first.close();
         }
     }
 }

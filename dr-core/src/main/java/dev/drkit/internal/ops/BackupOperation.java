@@ -71,18 +71,43 @@ public final class BackupOperation {
     private BackupResult backup(TargetSpec spec, BackupTarget target) {
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
-            return backupLocked(spec, target);
+            BackupResult result = backupLocked(spec, target, false);
+            if (Boolean.TRUE.equals(result.manifest().metadata().get(BackupManifest.SYNTHETIC_FULL_DUE))) {
+                synthesize(spec, target, result);
+            }
+            return result;
         }
     }
 
-    private BackupResult backupLocked(TargetSpec spec, BackupTarget target) {
+    /**
+     * The synthetic full backup a target asked for: its failure leaves the backup just taken as
+     * it is (the next one asks again), so it is reported, not thrown.
+     */
+    private void synthesize(TargetSpec spec, BackupTarget target, BackupResult after) {
+        try {
+            BackupResult full = backupLocked(spec, target, true);
+            LOG.info(
+                    "built synthetic full backup {} of {} from the chain ending at {}",
+                    full.id(),
+                    spec.name(),
+                    after.id());
+        } catch (DrException e) {
+            WARNINGS.warn(
+                    "{}: the synthetic full backup after {} failed; the next backup tries again: {}",
+                    spec.name(),
+                    after.id(),
+                    e.getMessage());
+        }
+    }
+
+    private BackupResult backupLocked(TargetSpec spec, BackupTarget target, boolean synthesize) {
         Clock clock = ctx.clock();
         Instant started = clock.instant();
         // wall time from the monotonic clock: the kit's clock may be a host's fixed or stepped one
         long startNanos = System.nanoTime();
         String id = BackupIds.next(started);
         ProgressMeter meter = ctx.meter("backup", spec.name());
-        Run run = new Run(spec.name(), id, meter);
+        Run run = new Run(spec.name(), id, meter, synthesize);
         ctx.emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
         try {
             target.backup(run);
@@ -170,15 +195,31 @@ public final class BackupOperation {
         private final List<ArtifactWriter> writers = new CopyOnWriteArrayList<>();
         private final Map<String, Object> metadata = new LinkedHashMap<>();
         private final List<String> dependsOn = new CopyOnWriteArrayList<>();
+        private final boolean synthesize;
+        private List<BackupManifest> known;
         private String kind = "full";
         private String parent;
         // the target's lock keeps the catalog still while the backup runs: it is read once
         private Optional<BackupManifest> previous;
 
-        Run(String target, String id, ProgressMeter meter) {
+        Run(String target, String id, ProgressMeter meter, boolean synthesize) {
             this.target = target;
             this.id = id;
             this.meter = meter;
+            this.synthesize = synthesize;
+        }
+
+        @Override
+        public boolean synthesize() {
+            return synthesize;
+        }
+
+        @Override
+        public synchronized Optional<BackupManifest> earlier(String backupId) {
+            if (known == null) {
+                known = repository.catalog(target).backups(); // read once: the lock keeps it still
+            }
+            return known.stream().filter(m -> m.id().equals(backupId)).findFirst();
         }
 
         @Override

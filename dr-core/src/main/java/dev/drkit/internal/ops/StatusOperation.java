@@ -193,6 +193,14 @@ public final class StatusOperation {
                     + (newestResult.incompleteFileCount() > 5 ? ", ..." : "")
                     + "); take a new backup when the files are at rest");
         }
+        if (newest != null && newest.metadata().get(BackupManifest.SOURCE_CORRUPTION) instanceof List<?> damaged) {
+            // e.g. pages of the live database whose checksum fails: the backup holds them as read
+            Object count = newest.metadata().getOrDefault("pageChecksumFailures", damaged.size());
+            problems.add("newest backup " + newest.id() + " found the source damaged (" + count + "): "
+                    + damaged.stream().limit(3).map(String::valueOf).collect(Collectors.joining("; "))
+                    + (damaged.size() > 3 ? "; ..." : "")
+                    + "; repair the source, then take a new backup");
+        }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         VerificationLog.Name newestCheck = null;

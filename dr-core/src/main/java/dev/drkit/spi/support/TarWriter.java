@@ -109,10 +109,28 @@ public final class TarWriter {
          */
         default void beforeOpen(Item item) throws IOException {}
 
+        /**
+         * Sees the bytes stored for a file, in order, as they are copied (the zeros that stand
+         * for the end of a file that shrank too), then {@link ContentObserver#end}; null (the
+         * default) sees nothing. Called on the writing thread, once per file.
+         */
+        default ContentObserver observe(Item item) throws IOException {
+            return null;
+        }
+
         /** The error for a file that exists but cannot be read. */
         default RuntimeException unreadable(Item item, IOException e) {
             return SourceErrors.unreadable(item.path(), e, "check that the user running the backup may read it");
         }
+    }
+
+    /** Sees a file's stored bytes as {@link #write} copies them; see {@link Hooks#observe}. */
+    public interface ContentObserver {
+        /** The next {@code length} bytes of the file. */
+        void update(byte[] bytes, int offset, int length) throws IOException;
+
+        /** The file's bytes are all seen. */
+        void end() throws IOException;
     }
 
     /** Writes the items in order as one tar stream (the stream stays open). */
@@ -175,9 +193,13 @@ public final class TarWriter {
                         e.setSize(item.size());
                         tar.putArchiveEntry(e);
                         CRC32C crc = checksums == null ? null : new CRC32C();
-                        copy(item, in, tar, buffer, crc, hooks, incomplete);
+                        ContentObserver observer = hooks.observe(item);
+                        copy(item, in, tar, buffer, crc, observer, hooks, incomplete);
                         if (crc != null) {
                             checksums.accept(item, String.format("%08x", crc.getValue()));
+                        }
+                        if (observer != null) {
+                            observer.end();
                         }
                     }
                     checkUnchanged(item, hooks, incomplete);
@@ -237,6 +259,7 @@ public final class TarWriter {
             OutputStream out,
             byte[] buffer,
             CRC32C crc,
+            ContentObserver observer,
             Hooks hooks,
             IncompleteFiles incomplete)
             throws IOException {
@@ -249,6 +272,9 @@ public final class TarWriter {
             out.write(buffer, 0, n);
             if (crc != null) {
                 crc.update(buffer, 0, n);
+            }
+            if (observer != null) {
+                observer.update(buffer, 0, n);
             }
             left -= n;
         }
@@ -263,6 +289,9 @@ public final class TarWriter {
                 out.write(buffer, 0, n);
                 if (crc != null) {
                     crc.update(buffer, 0, n);
+                }
+                if (observer != null) {
+                    observer.update(buffer, 0, n);
                 }
                 left -= n;
             }

@@ -235,9 +235,24 @@ final class BackupCommand implements Callable<Integer> {
 
         @Option(
                 names = "--incremental",
-                description = "Copy only files changed since the previous base backup of this "
-                        + "cluster (size, mtime, with a margin for mtime granularity); unchanged ones are referenced.")
+                description = "Store only what changed since the previous base backup of this cluster: "
+                        + "unchanged files (size, mtime, with a margin for mtime granularity) are referenced, "
+                        + "changed relation files stored page by page.")
         boolean incremental;
+
+        @Option(
+                names = "--max-chain",
+                paramLabel = "N",
+                description = "Incremental forever: once N incrementals follow the last full backup, build a "
+                        + "synthetic full backup from them in the repository, without reading the cluster "
+                        + "(default 0: never).")
+        Integer maxChain;
+
+        @Option(
+                names = "--synthetic-full",
+                description = "Build a full backup from the newest backup of this target and the ones it "
+                        + "depends on, in the repository, without reading the cluster.")
+        boolean syntheticFull;
 
         @Option(
                 names = "--checksum",
@@ -261,6 +276,8 @@ final class BackupCommand implements Callable<Integer> {
             OptionValues.set(s, "wal-source", walSource);
             OptionValues.set(s, "incremental", incremental ? "true" : null);
             OptionValues.set(s, "checksum", checksum ? "true" : null);
+            OptionValues.set(s, "max-chain", maxChain == null ? null : maxChain.toString());
+            OptionValues.set(s, "synthetic-full", syntheticFull ? "true" : null);
             return common.run(spec, "postgres", s.build());
         }
     }

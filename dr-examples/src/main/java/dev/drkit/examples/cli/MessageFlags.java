@@ -54,6 +54,8 @@ final class MessageFlags {
             "wal-source",
             "incremental",
             "checksum",
+            "max-chain",
+            "synthetic-full",
             "globals",
             "to-database",
             "table",

@@ -1,0 +1,111 @@
+package dev.drkit.postgres;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Checks the data page checksums of the relation pages a base backup reads, when the cluster
+ * has data checksums, as pgBackRest and {@code pg_basebackup} do: a page whose checksum fails
+ * is read again (it may have been torn by a concurrent write) and is reported only when it
+ * still fails and its LSN is before the backup's start (a page written since is replaced by
+ * WAL replay, so its checksum proves nothing). Thread-safe: the copy streams share one.
+ */
+final class PageVerification {
+    /** At most this many failures are named; the count covers them all. */
+    static final int MAX_NAMED = 100;
+
+    private final boolean enabled;
+    private final long startLsn;
+    private final AtomicLong failures = new AtomicLong();
+    private final List<String> named = new ArrayList<>();
+
+    /** Checks pages when {@code enabled} (the cluster's {@code data_checksums}); {@code startLsn} is the backup's start. */
+    PageVerification(boolean enabled, long startLsn) {
+        this.enabled = enabled;
+        this.startLsn = startLsn;
+    }
+
+    /** Whether this backup checks pages. */
+    boolean enabled() {
+        return enabled;
+    }
+
+    /**
+     * Checks the page at {@code offset} of {@code buffer}, block {@code block} of data file
+     * {@code name} (relative to the data directory) read from {@code file}.
+     */
+    void check(byte[] buffer, int offset, String name, Path file, long block) {
+        if (!enabled) {
+            return;
+        }
+        String fileName = name.substring(name.lastIndexOf('/') + 1);
+        if (!PageChecksum.isRelationFile(fileName)) {
+            return;
+        }
+        long relationBlock = PageChecksum.firstBlockNumber(fileName) + block;
+        if (relationBlock > PageChecksum.MAX_BLOCK_NUMBER || PageChecksum.verify(buffer, offset, relationBlock)) {
+            return;
+        }
+        if (PageChecksum.pageLsn(buffer, offset) >= startLsn) {
+            return; // written since the backup started: WAL replay replaces it
+        }
+        byte[] again = reread(file, block);
+        if (again != null
+                && (PageChecksum.verify(again, 0, relationBlock) || PageChecksum.pageLsn(again, 0) >= startLsn)) {
+            return; // torn by a write while it was read
+        }
+        byte[] page = again != null ? again : buffer;
+        int at = again != null ? 0 : offset;
+        long lsn = PageChecksum.pageLsn(page, at);
+        failures.incrementAndGet();
+        synchronized (named) {
+            if (named.size() < MAX_NAMED) {
+                named.add(name + " block " + block + " (relation block " + relationBlock + ", LSN "
+                        + lsn(lsn) + ", checksum " + PageChecksum.storedChecksum(page, at)
+                        + " instead of " + PageChecksum.compute(page, at, relationBlock) + ")");
+            }
+        }
+    }
+
+    /** How many pages failed. */
+    long failures() {
+        return failures.get();
+    }
+
+    /** The first {@link #MAX_NAMED} failures: file, block, LSN. */
+    List<String> named() {
+        synchronized (named) {
+            return List.copyOf(named);
+        }
+    }
+
+    /** An LSN as PostgreSQL prints it. */
+    static String lsn(long lsn) {
+        return Long.toHexString(lsn >>> 32).toUpperCase(Locale.ROOT) + "/"
+                + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase(Locale.ROOT);
+    }
+
+    private static byte[] reread(Path file, long block) {
+        ByteBuffer page = ByteBuffer.allocate(PageMaps.PAGE);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long position = block * PageMaps.PAGE;
+            while (page.hasRemaining()) {
+                int n = ch.read(page, position + page.position());
+                if (n < 0) {
+                    return null; // truncated since: the first read is what there is to report
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return page.array();
+    }
+}
