@@ -3,15 +3,22 @@ package dev.drkit.postgres;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Pieces of I/O run side by side, a thread each: the tar streams of a base backup and of its restore. */
 final class ParallelIo {
+    private static final Logger LOG = LoggerFactory.getLogger(ParallelIo.class);
+    private static final Duration TASK_END_WAIT = Duration.ofSeconds(30);
+
     /** A piece of I/O work for {@link #runAll}. */
     @FunctionalInterface
     interface IoTask {
@@ -20,7 +27,11 @@ final class ParallelIo {
 
     private ParallelIo() {}
 
-    /** Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was. */
+    /**
+     * Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was,
+     * once the other tasks have ended (they are interrupted), so that the caller may remove what
+     * they were writing without racing them.
+     */
     static void runAll(String threadName, List<IoTask> tasks, String doing) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, tasks.size()), r -> {
             Thread t = new Thread(r, threadName);
@@ -52,6 +63,31 @@ final class ParallelIo {
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + doing);
         } finally {
             pool.shutdownNow();
+            awaitEnd(pool, doing);
+        }
+    }
+
+    /**
+     * Waits for the interrupted tasks to end, as long as a run without failure would have waited:
+     * a file channel gives up at once when interrupted, a storage read when its stream fails.
+     */
+    private static void awaitEnd(ExecutorService pool, String doing) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    if (pool.awaitTermination(TASK_END_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                        return;
+                    }
+                    LOG.warn("{} failed; still waiting for its other threads to end", doing);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

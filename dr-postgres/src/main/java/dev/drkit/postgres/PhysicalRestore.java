@@ -88,8 +88,13 @@ final class PhysicalRestore {
             }
             giveToClusterOwner(staging);
             install(staging, dest);
-        } finally {
-            FileTrees.delete(staging);
+        } catch (IOException | RuntimeException e) {
+            try {
+                FileTrees.delete(staging);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup); // what failed matters more than what it left behind
+            }
+            throw e;
         }
     }
 
