@@ -3,6 +3,7 @@ package dev.drkit.postgres;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -10,9 +11,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Pieces of I/O run side by side, a thread each: the tar streams of a base backup and of its restore. */
 final class ParallelIo {
+    private static final Logger LOG = LoggerFactory.getLogger(ParallelIo.class);
+    private static final Duration TASK_END_WAIT = Duration.ofSeconds(30);
+
     /** A piece of I/O work for {@link #runAll}. */
     @FunctionalInterface
     interface IoTask {
@@ -23,7 +29,8 @@ final class ParallelIo {
 
     /**
      * Runs the tasks on a thread each and waits for all; the first failure is rethrown as it was,
-     * once the other tasks have been interrupted and have ended.
+     * once the other tasks have ended (they are interrupted), so that the caller may remove what
+     * they were writing without racing them.
      */
     static void runAll(String threadName, List<IoTask> tasks, String doing) throws IOException {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, tasks.size()), r -> {
@@ -55,25 +62,32 @@ final class ParallelIo {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + doing);
         } finally {
-            // after a failure the others are interrupted (file channels give up at once) and
-            // awaited, so that nothing writes into a directory the caller is about to remove
             pool.shutdownNow();
-            awaitTermination(pool);
+            awaitEnd(pool, doing);
         }
     }
 
-    private static void awaitTermination(ExecutorService pool) {
+    /**
+     * Waits for the interrupted tasks to end, as long as a run without failure would have waited:
+     * a file channel gives up at once when interrupted, a storage read when its stream fails.
+     */
+    private static void awaitEnd(ExecutorService pool, String doing) {
         boolean interrupted = false;
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-        while (!pool.isTerminated() && System.nanoTime() < deadline) {
-            try {
-                pool.awaitTermination(1, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                interrupted = true;
+        try {
+            while (true) {
+                try {
+                    if (pool.awaitTermination(TASK_END_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                        return;
+                    }
+                    LOG.warn("{} failed; still waiting for its other threads to end", doing);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -66,20 +66,34 @@ public final class WalArchive {
 
     /** The system identifier in a data directory's {@code global/pg_control}. */
     public static long systemIdentifier(Path dataDir) throws IOException {
+        try {
+            return controlFileStart(dataDir, 8).getLong();
+        } catch (NoSuchFileException e) {
+            Path control = dataDir.resolve("global").resolve("pg_control");
+            throw new ConfigException("no " + control + ": run the WAL commands in the cluster's data directory "
+                    + "(PostgreSQL does for archive_command and restore_command) or give the data directory as "
+                    + "WalArchive's dataDir");
+        }
+    }
+
+    /**
+     * The first {@code bytes} bytes of a data directory's {@code global/pg_control}, in the
+     * server's (little-endian) byte order.
+     *
+     * @throws NoSuchFileException when there is no control file
+     * @throws CorruptDataException when it is shorter than that
+     */
+    static ByteBuffer controlFileStart(Path dataDir, int bytes) throws IOException {
         Path control = dataDir.resolve("global").resolve("pg_control");
         try (FileChannel ch = FileChannel.open(control, StandardOpenOption.READ)) {
-            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
             while (b.hasRemaining() && ch.read(b) >= 0) {
                 // fill
             }
             if (b.hasRemaining()) {
                 throw new CorruptDataException(control + " is too short to be a pg_control file");
             }
-            return b.flip().getLong();
-        } catch (NoSuchFileException e) {
-            throw new ConfigException("no " + control + ": run the WAL commands in the cluster's data directory "
-                    + "(PostgreSQL does for archive_command and restore_command) or give the data directory as "
-                    + "WalArchive's dataDir");
+            return b.flip();
         }
     }
 

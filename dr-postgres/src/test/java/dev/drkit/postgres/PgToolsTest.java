@@ -44,6 +44,19 @@ class PgToolsTest {
     }
 
     @Test
+    void postgresql18VersionsAreRead() throws Exception {
+        PgTools release = PgTools.find(fakePgDump("18.2").toString());
+        assertThat(release.majorVersion("pg_dump")).isEqualTo(18);
+        release.requireAtLeast("pg_dump", 18);
+        assertThat(PgTools.find(fakePgDump("18beta1").toString()).majorVersion("pg_dump"))
+                .isEqualTo(18);
+        assertThatThrownBy(() -> PgTools.find(fakePgDump("17.6").toString()).requireAtLeast("pg_dump", 18))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot dump a PostgreSQL 18 server")
+                .hasMessageContaining("use pg_dump 18 or newer");
+    }
+
+    @Test
     void aBinDirWithoutPgDumpIsAClearError() {
         assertThatThrownBy(() -> PgTools.find(dir.toString()))
                 .isInstanceOf(ConfigException.class)

@@ -232,7 +232,10 @@ class PostgresPitrIT {
 
     static Stream<String> versions() {
         return Stream.of(
-                "15", System.getProperty("pg16.version", "16.9.0"), System.getProperty("pg17.version", "17.5.0"));
+                "15",
+                System.getProperty("pg16.version", "16.9.0"),
+                System.getProperty("pg17.version", "17.5.0"),
+                System.getProperty("pg18.version", "18.2.0"));
     }
 
     @ParameterizedTest(name = "PostgreSQL {0}")
