@@ -171,7 +171,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         FileList.Selection selection =
                 FileList.select(items, previous, previousStart, settings.bool("checksum", false));
         if (!previous.isEmpty()) {
-            selection = byPage(context, selection);
+            selection = byPage(context, selection, previous);
         }
         context.expectBytes(
                 selection.copy().stream().mapToLong(TarWriter.Item::size).sum()
@@ -200,11 +200,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      * The changed relation files the parent's page maps cover are stored page by page; the
      * page map entries of the unchanged files are carried over into {@code pagemap-ref.bin}.
      */
-    private static FileList.Selection byPage(BackupContext context, FileList.Selection selection) throws IOException {
+    private static FileList.Selection byPage(
+            BackupContext context, FileList.Selection selection, Map<String, FileList.FileEntry> previous)
+            throws IOException {
         BackupManifest parent = context.previous().orElseThrow();
         Set<String> changed = new HashSet<>();
         for (TarWriter.Item item : selection.copy()) {
-            if (item.kind() == TarWriter.Item.Kind.FILE && PageMaps.relationFile(item.name())) {
+            // only files the parent lists: their entry names where the rest of the file comes from
+            if (item.kind() == TarWriter.Item.Kind.FILE
+                    && PageMaps.relationFile(item.name())
+                    && previous.containsKey(item.name())) {
                 changed.add(item.name());
             }
         }
