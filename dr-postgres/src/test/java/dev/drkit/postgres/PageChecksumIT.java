@@ -10,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -82,7 +83,7 @@ class PageChecksumIT {
 
             byte[] file = Files.readAllBytes(pg.dataDir().resolve(accountsFile));
             int off = 5 * PAGE;
-            byte[] page = java.util.Arrays.copyOfRange(file, off, off + PAGE);
+            byte[] page = Arrays.copyOfRange(file, off, off + PAGE);
             assertThat(PageChecksum.isNew(page, 0)).isFalse();
             assertThat(PageChecksum.pageLsn(page, 0))
                     .as("a written page has an LSN")

@@ -3,6 +3,10 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -176,12 +180,10 @@ class PageChecksumTest {
             0xE58F764B, 0x187636BC, 0x5D7B3BB1, 0xE73DE7DE, 0x92BEC979, 0xCCA6C0B2, 0x304A0979, 0x85AA43D4,
             0x783125BB, 0x6CA8EAA2, 0xE407EAC6, 0x4B5CFC3E, 0x9FBF8C76, 0x15CA20BE, 0xF2CA9FD3, 0x959BD756
         };
-        byte[] page = java.util.Arrays.copyOfRange(buf, offset, offset + PAGE);
+        byte[] page = Arrays.copyOfRange(buf, offset, offset + PAGE);
         page[8] = 0;
         page[9] = 0;
-        java.nio.IntBuffer words = java.nio.ByteBuffer.wrap(page)
-                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .asIntBuffer();
+        IntBuffer words = ByteBuffer.wrap(page).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
         int[] sums = base.clone();
         for (int row = 0; row < PAGE / 128 + 2; row++) {
             for (int j = 0; j < 32; j++) {

@@ -56,6 +56,7 @@ class LibraryMessagesTest {
             Map.entry("--auth-host=scram-sha-256", "initdb argument"),
             Map.entry("--locale=C", "initdb argument"),
             Map.entry("--no-sync", "initdb argument"),
+            Map.entry("--data-checksums", "initdb argument"),
             Map.entry("--format=custom", "pg_dump argument"),
             Map.entry("--compress=0", "pg_dump argument"),
             Map.entry("--snapshot=", "pg_dump argument"),
