@@ -36,7 +36,7 @@ final class PageMaps {
 
     private static final byte[] MAGIC = "DRKPMAP1".getBytes(StandardCharsets.US_ASCII);
     /** 2^24 pages: a 128 GiB file, far above PostgreSQL's 1 GiB relation segments. */
-    private static final long MAX_PAGES = 1L << 24;
+    static final long MAX_PAGES = 1L << 24;
     /** Relation files of every fork and segment, in the default tablespace, global or another tablespace. */
     private static final Pattern RELATION =
             Pattern.compile("(base/\\d+/|global/|pg_tblspc/\\d+/[^/]+/\\d+/)\\d+(_(fsm|vm|init))?(\\.\\d+)?");
