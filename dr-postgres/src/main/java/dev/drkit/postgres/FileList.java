@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -130,9 +131,21 @@ final class FileList {
             return Map.of();
         }
         Map<String, FileEntry> files = new HashMap<>();
+        Set<String> holders = new TreeSet<>();
         try (InputStream in = context.openArtifact(prev, PostgresPhysicalTarget.FILE_LIST)) {
             for (FileEntry e : parse(in)) {
                 files.put(e.name(), e);
+                holders.add(e.backup());
+                e.deltas().forEach(d -> holders.add(d.substring(0, d.indexOf('/'))));
+            }
+        }
+        holders.remove(prev.id());
+        for (String id : holders) {
+            if (context.earlier(id).isEmpty()) {
+                // building on it would make a backup that can never be restored
+                context.warn("backup " + prev.id() + " takes files from backup " + id + ", which is gone or damaged, "
+                        + "so it cannot be restored and nothing can build on it: taking a full backup");
+                return Map.of();
             }
         }
         return files;
