@@ -280,7 +280,7 @@ final class PhysicalRestore {
             if (a.name().startsWith(PageMaps.PREFIX)) {
                 try (InputStream in = context.openArtifact(a.name())) {
                     PageMaps.read(
-                            in, a.name() + " of backup " + context.manifest().id(), n -> false, null, null);
+                            in, a.name() + " of backup " + context.manifest().id(), n -> -1, null, null);
                     in.transferTo(OutputStream.nullOutputStream());
                 }
             }

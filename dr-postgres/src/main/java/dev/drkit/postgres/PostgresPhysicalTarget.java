@@ -25,7 +25,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -202,10 +201,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
      */
     private static FileList.Selection byPage(BackupContext context, FileList.Selection selection) throws IOException {
         BackupManifest parent = context.previous().orElseThrow();
-        Set<String> changed = new HashSet<>();
+        Map<String, Long> changed = new HashMap<>(); // name -> pages now
         for (TarWriter.Item item : selection.copy()) {
             if (item.kind() == TarWriter.Item.Kind.FILE && PageMaps.relationFile(item.name())) {
-                changed.add(item.name());
+                changed.put(item.name(), item.size() / PageMaps.PAGE);
             }
         }
         Map<String, long[]> parentPages = new HashMap<>();
@@ -216,7 +215,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         parentPages.putAll(PageMaps.read(
                                 in,
                                 a.name() + " of backup " + parent.id(),
-                                changed::contains,
+                                name -> changed.getOrDefault(name, -1L),
                                 selection.referenced()::containsKey,
                                 carried));
                     }

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -207,6 +208,36 @@ class IncrementalChainAttackTest {
                             new PageDeltas.Writer(new ByteArrayOutputStream(), m, new PageVerification(false, 0))) {
                 assertThat(w.write(item, null)).as(kind).isNull(); // left out, as a vanished file
             }
+        }
+    }
+
+    @Test
+    void aParentPageMapClaimingMorePagesThanTheFileHasKeepsOnlyThePagesCompared() throws IOException {
+        ByteArrayOutputStream map = new ByteArrayOutputStream();
+        try (PageMaps.Writer w = new PageMaps.Writer(map)) {
+            w.begin(NAME, 4096L * PAGE); // the parent claims 32 MiB: 4096 hashes
+            for (int i = 0; i < 4096; i++) {
+                w.hash(i);
+            }
+            w.begin("base/5/2", PAGE);
+            w.hash(7);
+        }
+        Map<String, long[]> kept = PageMaps.read(
+                new ByteArrayInputStream(map.toByteArray()),
+                "pagemap-0.bin",
+                name -> name.equals(NAME) ? 3 : 1,
+                null,
+                null);
+        assertThat(kept.get(NAME)).containsExactly(0, 1, 2);
+        assertThat(kept.get("base/5/2")).containsExactly(7);
+        // and pages past the parent's (short) map are stored, whatever the map claims
+        byte[] now = pages(5, 4);
+        Path file = Files.write(dir.resolve("live"), now);
+        ByteArrayOutputStream deltas = new ByteArrayOutputStream();
+        try (PageMaps.Writer m = new PageMaps.Writer(new ByteArrayOutputStream());
+                PageDeltas.Writer w = new PageDeltas.Writer(deltas, m, new PageVerification(false, 0))) {
+            long[] parent = hashes(Arrays.copyOf(now, 2 * PAGE));
+            assertThat(w.write(TarWriter.Item.of(file, NAME), parent).pages()).isEqualTo(3);
         }
     }
 
