@@ -16,10 +16,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -45,6 +48,8 @@ final class FileList {
     record FileEntry(
             String name, long size, long mtime, String crc32c, String backup, String artifact, List<String> deltas) {
         private static final Pattern DELTA = Pattern.compile("[A-Za-z0-9TZ-]{1,64}/pages-\\d{1,4}\\.bin");
+        private static final Pattern BACKUP = Pattern.compile("[A-Za-z0-9TZ-]{1,64}");
+        private static final Pattern TAR = Pattern.compile("data-\\d{1,4}\\.tar");
 
         FileEntry {
             deltas = List.copyOf(deltas);
@@ -67,6 +72,14 @@ final class FileList {
             if (f.length != 6 && f.length != 7) {
                 throw new CorruptDataException("a line of the file list has " + f.length + " fields instead of 6 or 7; "
                         + "the backup is damaged, restore another one");
+            }
+            if (!relative(f[0])) {
+                throw new CorruptDataException("the file list names a file '" + f[0] + "' that is not inside the "
+                        + "data directory; the backup is damaged, restore another one");
+            }
+            if (!BACKUP.matcher(f[4]).matches() || !TAR.matcher(f[5]).matches()) {
+                throw new CorruptDataException("the file list says " + f[0] + " is in '" + f[4] + "/" + f[5]
+                        + "', which is no data tar of a backup; the backup is damaged, restore another one");
             }
             List<String> deltas = f.length == 7 ? List.of(f[6].split(",")) : List.of();
             for (String d : deltas) {
@@ -118,9 +131,21 @@ final class FileList {
             return Map.of();
         }
         Map<String, FileEntry> files = new HashMap<>();
+        Set<String> holders = new TreeSet<>();
         try (InputStream in = context.openArtifact(prev, PostgresPhysicalTarget.FILE_LIST)) {
             for (FileEntry e : parse(in)) {
                 files.put(e.name(), e);
+                holders.add(e.backup());
+                e.deltas().forEach(d -> holders.add(d.substring(0, d.indexOf('/'))));
+            }
+        }
+        holders.remove(prev.id());
+        for (String id : holders) {
+            if (context.earlier(id).isEmpty()) {
+                // building on it would make a backup that can never be restored
+                context.warn("backup " + prev.id() + " takes files from backup " + id + ", which is gone or damaged, "
+                        + "so it cannot be restored and nothing can build on it: taking a full backup");
+                return Map.of();
             }
         }
         return files;
@@ -129,12 +154,31 @@ final class FileList {
     /** The entries of a file list. */
     static List<FileEntry> parse(InputStream in) throws IOException {
         List<FileEntry> entries = new ArrayList<>();
+        Set<String> names = new HashSet<>();
         for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
             if (!line.isBlank()) {
-                entries.add(FileEntry.parse(line));
+                FileEntry e = FileEntry.parse(line);
+                if (!names.add(e.name())) {
+                    throw new CorruptDataException("the file list names " + e.name() + " twice; the backup is "
+                            + "damaged, restore another one");
+                }
+                entries.add(e);
             }
         }
         return entries;
+    }
+
+    /** A name relative to the data directory, in the form a scan gives: no empty, "." or ".." component. */
+    private static boolean relative(String name) {
+        if (name.isEmpty() || name.length() > 4096 || name.indexOf('\0') >= 0) {
+            return false;
+        }
+        for (String part : name.split("/", -1)) {
+            if (part.isEmpty() || part.equals(".") || part.equals("..")) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -18,10 +18,14 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The page deltas of an incremental physical backup ({@code pages-N.bin}): for each relation
@@ -40,6 +44,7 @@ final class PageDeltas {
     /** Artifact names of page deltas start with this. */
     static final String PREFIX = "pages-";
 
+    private static final Logger LOG = LoggerFactory.getLogger(PageDeltas.class);
     private static final byte[] MAGIC = "DRKPAGE1".getBytes(StandardCharsets.US_ASCII);
     private static final int PAGE = PageMaps.PAGE;
     private static final int END_OF_FILE = 0xFFFFFFFF;
@@ -83,6 +88,12 @@ final class PageDeltas {
         Stored write(TarWriter.Item item, long[] parent) throws IOException {
             InputStream file;
             try {
+                // the type first: opening a FIFO put in its place would block for good
+                if (!Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                        .isRegularFile()) {
+                    LOG.warn("{} is no longer a regular file; left out, as a file dropped since the scan", item.name());
+                    return null;
+                }
                 file = Files.newInputStream(item.path(), LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException e) {
                 return null; // dropped since the scan: WAL replay drops it too
@@ -149,10 +160,12 @@ final class PageDeltas {
      * {@code staging}, each of which must already hold its previous version; the others are
      * read past. Reads the stream to its end, so that the repository's check of it runs.
      *
+     * @param wanted the names of the files to rebuild, each with the size the file list records
+     *     for it when these are its last deltas (the size they must give it), or -1
      * @return the names of the files it rebuilt
      * @throws CorruptDataException when the artifact is damaged or names a file it cannot rebuild
      */
-    static Set<String> apply(InputStream raw, String what, Path staging, Set<String> wanted) throws IOException {
+    static Set<String> apply(InputStream raw, String what, Path staging, Map<String, Long> wanted) throws IOException {
         DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 20));
         Set<String> rebuilt = new HashSet<>();
         byte[] page = new byte[PAGE];
@@ -161,11 +174,18 @@ final class PageDeltas {
             for (String name; (name = PageStreams.nextName(in, why -> damaged(what, why))) != null; ) {
                 long size = in.readLong();
                 int pageSize = in.readInt();
-                if (pageSize != PAGE || size < 0 || size % PAGE != 0 || size / PAGE > 0xFFFFFFFFL) {
-                    throw damaged(what, "file " + name + " has an impossible size or page size");
+                if (pageSize != PAGE || size < 0 || size % PAGE != 0 || size / PAGE > PageMaps.MAX_PAGES) {
+                    throw damaged(what, "file " + name + " has an impossible size " + size + " or page size");
                 }
                 FileChannel channel = null;
-                if (wanted.contains(name)) {
+                Long recorded = wanted.get(name);
+                if (recorded != null) {
+                    if (recorded >= 0 && recorded != size) {
+                        throw damaged(
+                                what,
+                                "they give file " + name + " a size of " + size + " bytes, but the file list records "
+                                        + recorded);
+                    }
                     if (!rebuilt.add(name)) {
                         throw damaged(what, "it holds file " + name + " twice");
                     }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
@@ -36,7 +37,7 @@ final class PageMaps {
 
     private static final byte[] MAGIC = "DRKPMAP1".getBytes(StandardCharsets.US_ASCII);
     /** 2^24 pages: a 128 GiB file, far above PostgreSQL's 1 GiB relation segments. */
-    private static final long MAX_PAGES = 1L << 24;
+    static final long MAX_PAGES = 1L << 24;
     /** Relation files of every fork and segment, in the default tablespace, global or another tablespace. */
     private static final Pattern RELATION =
             Pattern.compile("(base/\\d+/|global/|pg_tblspc/\\d+/[^/]+/\\d+/)\\d+(_(fsm|vm|init))?(\\.\\d+)?");
@@ -155,13 +156,14 @@ final class PageMaps {
     }
 
     /**
-     * Reads a page map, keeping the hashes of the files {@code keep} accepts and copying the
-     * entries {@code copy} accepts (when it is not null) into {@code to}.
+     * Reads a page map, keeping the hashes of the files {@code keep} gives a page count for (at
+     * most that many: memory follows the files compared, not what the map claims; negative for
+     * none) and copying the entries {@code copy} accepts (when it is not null) into {@code to}.
      *
      * @throws CorruptDataException when the map is damaged
      */
     static Map<String, long[]> read(
-            InputStream raw, String what, Predicate<String> keep, Predicate<String> copy, Writer to)
+            InputStream raw, String what, ToLongFunction<String> keep, Predicate<String> copy, Writer to)
             throws IOException {
         Map<String, long[]> kept = new HashMap<>();
         DataInputStream in = new DataInputStream(raw);
@@ -173,15 +175,16 @@ final class PageMaps {
                     throw damaged(what, "file " + name + " has an impossible size " + size);
                 }
                 int pages = (int) (size / PAGE);
-                boolean keeping = keep.test(name);
+                long wanted = keep.applyAsLong(name);
+                boolean keeping = wanted >= 0;
                 boolean copying = copy != null && copy.test(name);
-                long[] hashes = keeping ? new long[pages] : null;
+                long[] hashes = keeping ? new long[(int) Math.min(pages, wanted)] : null;
                 if (copying) {
                     to.begin(name, size);
                 }
                 for (int i = 0; i < pages; i++) {
                     long h = in.readLong();
-                    if (keeping) {
+                    if (keeping && i < hashes.length) {
                         hashes[i] = h;
                     }
                     if (copying) {

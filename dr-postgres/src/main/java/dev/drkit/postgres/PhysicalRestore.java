@@ -206,13 +206,16 @@ final class PhysicalRestore {
      */
     private static void applyPageDeltas(RestoreContext context, Path staging, List<FileList.FileEntry> files)
             throws IOException {
-        Map<String, Set<String>> wanted = new HashMap<>(); // "backup/artifact" -> names
+        // "backup/artifact" -> names, each with the size its last deltas must give it (else -1)
+        Map<String, Map<String, Long>> wanted = new HashMap<>();
         List<FileList.FileEntry> paged = new ArrayList<>();
         for (FileList.FileEntry e : files) {
             if (!e.deltas().isEmpty()) {
                 paged.add(e);
-                for (String d : e.deltas()) {
-                    wanted.computeIfAbsent(d, k -> new HashSet<>()).add(e.name());
+                for (int i = 0; i < e.deltas().size(); i++) {
+                    long size = i == e.deltas().size() - 1 ? e.size() : -1;
+                    wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>())
+                            .put(e.name(), size);
                 }
             }
         }
@@ -238,7 +241,7 @@ final class PhysicalRestore {
                 for (int i = 0; i < artifacts.size(); i++) {
                     String a = artifacts.get(i);
                     InputStream in = streams.get(i);
-                    Set<String> names = wanted.get(a);
+                    Map<String, Long> names = wanted.get(a);
                     tasks.add(() -> {
                         Set<String> rebuilt = PageDeltas.apply(in, a, staging, names);
                         if (rebuilt.size() != names.size()) {
@@ -277,7 +280,7 @@ final class PhysicalRestore {
             if (a.name().startsWith(PageMaps.PREFIX)) {
                 try (InputStream in = context.openArtifact(a.name())) {
                     PageMaps.read(
-                            in, a.name() + " of backup " + context.manifest().id(), n -> false, null, null);
+                            in, a.name() + " of backup " + context.manifest().id(), n -> -1, null, null);
                     in.transferTo(OutputStream.nullOutputStream());
                 }
             }
@@ -322,6 +325,9 @@ final class PhysicalRestore {
                 for (int i = first; i < paged.size(); i += streams) {
                     FileList.FileEntry e = paged.get(i);
                     Path file = staging.resolve(e.name());
+                    if (Files.size(file) != e.size()) { // not read through: a forged size may be huge
+                        throw rebuiltWrong(e, Files.size(file), null);
+                    }
                     CRC32C crc = new CRC32C();
                     long size = 0;
                     try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -332,15 +338,19 @@ final class PhysicalRestore {
                     }
                     String got = String.format("%08x", crc.getValue());
                     if (size != e.size() || !got.equals(e.crc32c())) {
-                        throw new CorruptDataException(e.name() + " rebuilt from page deltas has " + size
-                                + " bytes with CRC-32C " + got + ", but its backup recorded " + e.size()
-                                + " bytes with " + e.crc32c() + "; the backup chain is damaged, restore a full backup");
+                        throw rebuiltWrong(e, size, got);
                     }
                     Files.setLastModifiedTime(file, FileTime.fromMillis(e.mtime()));
                 }
             });
         }
         ParallelIo.runAll("drkit-pg-check", tasks, "checking rebuilt files");
+    }
+
+    private static CorruptDataException rebuiltWrong(FileList.FileEntry e, long size, String crc) {
+        return new CorruptDataException(e.name() + " rebuilt from page deltas has " + size + " bytes"
+                + (crc == null ? "" : " with CRC-32C " + crc) + ", but its backup recorded " + e.size() + " bytes"
+                + (crc == null ? "" : " with " + e.crc32c()) + "; the backup chain is damaged, restore a full backup");
     }
 
     /**

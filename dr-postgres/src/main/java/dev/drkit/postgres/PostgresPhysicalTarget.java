@@ -25,7 +25,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,13 +203,13 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             BackupContext context, FileList.Selection selection, Map<String, FileList.FileEntry> previous)
             throws IOException {
         BackupManifest parent = context.previous().orElseThrow();
-        Set<String> changed = new HashSet<>();
+        Map<String, Long> changed = new HashMap<>(); // name -> pages now
         for (TarWriter.Item item : selection.copy()) {
             // only files the parent lists: their entry names where the rest of the file comes from
             if (item.kind() == TarWriter.Item.Kind.FILE
                     && PageMaps.relationFile(item.name())
                     && previous.containsKey(item.name())) {
-                changed.add(item.name());
+                changed.put(item.name(), item.size() / PageMaps.PAGE);
             }
         }
         Map<String, long[]> parentPages = new HashMap<>();
@@ -221,7 +220,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         parentPages.putAll(PageMaps.read(
                                 in,
                                 a.name() + " of backup " + parent.id(),
-                                changed::contains,
+                                name -> changed.getOrDefault(name, -1L),
                                 selection.referenced()::containsKey,
                                 carried));
                     }

@@ -88,7 +88,10 @@ class PageDeltasTest {
         Files.createDirectories(dir.resolve("staging"));
         byte[] forged = forged("../outside", PAGE, 0);
         assertThatThrownBy(() -> PageDeltas.apply(
-                        new ByteArrayInputStream(forged), "pages-0.bin", dir.resolve("staging"), Set.of("../outside")))
+                        new ByteArrayInputStream(forged),
+                        "pages-0.bin",
+                        dir.resolve("staging"),
+                        Map.of("../outside", -1L)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("outside the data directory");
         assertThat(dir.resolve("outside")).doesNotExist();
@@ -100,14 +103,14 @@ class PageDeltasTest {
                 .getParent()
                 .getParent();
         byte[] forged = forged(NAME, PAGE, 0);
-        assertThatThrownBy(
-                        () -> PageDeltas.apply(new ByteArrayInputStream(forged), "pages-0.bin", staging, Set.of(NAME)))
+        assertThatThrownBy(() ->
+                        PageDeltas.apply(new ByteArrayInputStream(forged), "pages-0.bin", staging, Map.of(NAME, -1L)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("backup chain is damaged");
         Path victim = Files.writeString(dir.resolve("victim"), "keep");
         Files.createSymbolicLink(staging.resolve(NAME), victim);
-        assertThatThrownBy(
-                        () -> PageDeltas.apply(new ByteArrayInputStream(forged), "pages-0.bin", staging, Set.of(NAME)))
+        assertThatThrownBy(() ->
+                        PageDeltas.apply(new ByteArrayInputStream(forged), "pages-0.bin", staging, Map.of(NAME, -1L)))
                 .isInstanceOf(CorruptDataException.class);
         assertThat(Files.readString(victim)).isEqualTo("keep");
     }
@@ -120,18 +123,21 @@ class PageDeltasTest {
         Files.write(staging.resolve(NAME), new byte[2 * PAGE]);
         // a block past the file's end
         byte[] past = forged(NAME, PAGE, 1);
-        assertThatThrownBy(() -> PageDeltas.apply(new ByteArrayInputStream(past), "pages-0.bin", staging, Set.of(NAME)))
+        assertThatThrownBy(() ->
+                        PageDeltas.apply(new ByteArrayInputStream(past), "pages-0.bin", staging, Map.of(NAME, -1L)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("past its end");
         // cut short
         byte[] good = forged(NAME, 2 * PAGE, 1);
         byte[] cut = Arrays.copyOf(good, good.length - 100);
-        assertThatThrownBy(() -> PageDeltas.apply(new ByteArrayInputStream(cut), "pages-0.bin", staging, Set.of(NAME)))
+        assertThatThrownBy(() ->
+                        PageDeltas.apply(new ByteArrayInputStream(cut), "pages-0.bin", staging, Map.of(NAME, -1L)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("ends too early");
         // not a delta artifact at all
         byte[] junk = "not a delta".getBytes(StandardCharsets.US_ASCII);
-        assertThatThrownBy(() -> PageDeltas.apply(new ByteArrayInputStream(junk), "pages-0.bin", staging, Set.of(NAME)))
+        assertThatThrownBy(() ->
+                        PageDeltas.apply(new ByteArrayInputStream(junk), "pages-0.bin", staging, Map.of(NAME, -1L)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("magic");
         // a damaged page map
@@ -190,8 +196,8 @@ class PageDeltasTest {
         Path staging = dir.resolve("staging-" + System.nanoTime());
         Files.createDirectories(staging.resolve(NAME).getParent());
         Files.write(staging.resolve(NAME), old);
-        Set<String> rebuilt =
-                PageDeltas.apply(new ByteArrayInputStream(deltas.toByteArray()), "pages-0.bin", staging, Set.of(NAME));
+        Set<String> rebuilt = PageDeltas.apply(
+                new ByteArrayInputStream(deltas.toByteArray()), "pages-0.bin", staging, Map.of(NAME, -1L));
         assertThat(rebuilt).containsExactly(NAME);
         return new Rebuilt(stored, Files.readAllBytes(staging.resolve(NAME)), readMap(map.toByteArray()));
     }
@@ -209,7 +215,7 @@ class PageDeltasTest {
     }
 
     private static Map<String, long[]> readMap(byte[] map) throws IOException {
-        return PageMaps.read(new ByteArrayInputStream(map), "pagemap-0.bin", n -> true, null, null);
+        return PageMaps.read(new ByteArrayInputStream(map), "pagemap-0.bin", n -> Long.MAX_VALUE, null, null);
     }
 
     private TarWriter.Item item(Path file) throws IOException {
@@ -220,8 +226,8 @@ class PageDeltasTest {
         return Files.write(dir.resolve(name + System.nanoTime()), bytes);
     }
 
-    /** A delta artifact with one file of {@code size} bytes and one page at {@code block}. */
-    private static byte[] forged(String name, long size, int block) throws IOException {
+    /** A delta artifact with one file of {@code size} bytes and one page at {@code block} (none when negative). */
+    static byte[] forged(String name, long size, int block) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(bytes);
         out.write("DRKPAGE1".getBytes(StandardCharsets.US_ASCII));
@@ -230,26 +236,28 @@ class PageDeltasTest {
         out.write(n);
         out.writeLong(size);
         out.writeInt(PAGE);
-        out.writeInt(block);
-        out.write(new byte[PAGE]);
+        if (block >= 0) {
+            out.writeInt(block);
+            out.write(new byte[PAGE]);
+        }
         out.writeInt(-1);
         out.writeShort(0);
         return bytes.toByteArray();
     }
 
-    private static byte[] pages(int count, long seed) {
+    static byte[] pages(int count, long seed) {
         byte[] b = new byte[count * PAGE];
         new Random(seed).nextBytes(b);
         return b;
     }
 
-    private static void fillPage(byte[] b, int page, long seed) {
+    static void fillPage(byte[] b, int page, long seed) {
         byte[] p = new byte[PAGE];
         new Random(seed).nextBytes(p);
         System.arraycopy(p, 0, b, page * PAGE, PAGE);
     }
 
-    private static String crc(byte[] b) {
+    static String crc(byte[] b) {
         CRC32C c = new CRC32C();
         c.update(b);
         return String.format("%08x", c.getValue());

@@ -1,0 +1,369 @@
+package dev.drkit.postgres;
+
+import static dev.drkit.postgres.PageDeltasTest.crc;
+import static dev.drkit.postgres.PageDeltasTest.fillPage;
+import static dev.drkit.postgres.PageDeltasTest.forged;
+import static dev.drkit.postgres.PageDeltasTest.pages;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.Settings;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.TarWriter;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A block-level incremental chain read from a repository an attacker could write: forged file
+ * lists and page deltas must give a clear error, never write outside the staging directory, and
+ * never make the restore grow a file to a size nothing recorded; the source changing under the
+ * backup must not hang or fail it.
+ */
+class IncrementalChainAttackTest {
+    private static final int PAGE = PageMaps.PAGE;
+    private static final String NAME = "base/5/16384";
+    private static final String FULL = "20261202T010000Z-aaaaaa";
+    private static final String INCR = "20261202T020000Z-bbbbbb";
+
+    @TempDir
+    Path dir;
+
+    /** Backup id to its artifacts, and the manifests. */
+    private final Map<String, Map<String, byte[]>> artifacts = new HashMap<>();
+
+    private final Map<String, BackupManifest> manifests = new HashMap<>();
+
+    @Test
+    void anHonestChainRebuildsTheNewBytes() throws IOException {
+        byte[] old = pages(3, 1);
+        byte[] now = old.clone();
+        now[PAGE + 7] ^= 1;
+        chain(old, now, null);
+        Path staging = restore();
+        assertThat(Files.readAllBytes(staging.resolve(NAME))).isEqualTo(now);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aForgedHugeSizeIsRefusedBeforeAFileGrowsToIt() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        long huge = 1L << 40; // a 1 TiB sparse file in staging, read through for its CRC
+        artifacts.get(INCR).put("pages-0.bin", forged(NAME, huge, -1));
+        artifacts.get(INCR).put("files.tsv", line(NAME, huge, "00000000", FULL, INCR + "/pages-0.bin"));
+        Path staging = stagingDir();
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), staging))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining(NAME)
+                .hasMessageContaining("size");
+        assertThat(Files.size(staging.resolve(NAME))).isLessThan(1L << 30);
+    }
+
+    @Test
+    void deltasWhoseSizeDisagreesWithTheFileListAreRefusedWithoutReadingTheFile() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        artifacts.get(INCR).put("pages-0.bin", forged(NAME, 64L * PAGE, -1));
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining(NAME)
+                .hasMessageContaining(String.valueOf(2 * PAGE))
+                .hasMessageNotContaining("Exception");
+    }
+
+    @Test
+    void fileListNamesOutsideTheDataDirectoryAreRefused() throws IOException {
+        Path outside = Files.writeString(dir.resolve("outside"), "keep");
+        for (String forged : List.of(outside.toString(), "base/../../outside", "../outside", "base//5", "./base/5")) {
+            chain(pages(2, 1), pages(2, 2), null);
+            String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8)
+                    + new String(line(forged, 4, "00000000", FULL, null), StandardCharsets.UTF_8);
+            artifacts.get(INCR).put("files.tsv", list.getBytes(StandardCharsets.UTF_8));
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .as(forged)
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("file list")
+                    .hasMessageContaining("damaged");
+        }
+        for (String where : List.of(FULL + "/x\tdata-0.tar", FULL + "\t../data-0.tar", FULL + "\tpages-0.bin")) {
+            String forged = NAME + "\t4\t1000\t00000000\t" + where;
+            assertThatThrownBy(() -> FileList.FileEntry.parse(forged))
+                    .as(where)
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("no data tar");
+        }
+        assertThat(Files.readString(outside)).isEqualTo("keep");
+    }
+
+    @Test
+    void aFileListedTwiceIsRefused() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
+        artifacts.get(INCR).put("files.tsv", (list + list).getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining(NAME)
+                .hasMessageContaining("twice");
+    }
+
+    @Test
+    void aDeltaArtifactOfAnotherFileIsRefused() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        artifacts.get(INCR).put("pages-0.bin", forged("base/5/99999", 2L * PAGE, -1));
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("pages-0.bin")
+                .hasMessageContaining("backup chain is damaged");
+    }
+
+    @Test
+    void deltasOverABaseThatIsADirectoryOrASymlinkAreRefused() throws IOException {
+        Path victim = Files.write(dir.resolve("victim"), new byte[2 * PAGE]);
+        for (boolean symlink : new boolean[] {false, true}) {
+            chain(pages(2, 1), pages(2, 2), null);
+            ByteArrayOutputStream tar = new ByteArrayOutputStream();
+            try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+                TarArchiveEntry e = symlink
+                        ? new TarArchiveEntry(NAME, TarArchiveEntry.LF_SYMLINK)
+                        : new TarArchiveEntry(NAME + "/");
+                if (symlink) {
+                    e.setLinkName(victim.toString());
+                }
+                out.putArchiveEntry(e);
+                out.closeArchiveEntry();
+            }
+            artifacts.get(FULL).put("data-0.tar", tar.toByteArray());
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .isInstanceOf(CorruptDataException.class);
+            assertThat(Files.readAllBytes(victim)).isEqualTo(new byte[2 * PAGE]);
+        }
+    }
+
+    @Test
+    void aDeltaNamingABackupThatIsNoDependencyIsRefused() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
+        artifacts
+                .get(INCR)
+                .put(
+                        "files.tsv",
+                        list.replace(INCR + "/", "20261202T030000Z-cccccc/").getBytes());
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(BackupNotFoundException.class)
+                .hasMessageContaining("not a dependency");
+    }
+
+    @Test
+    void aParentPageMapForgedToHideAChangedPageIsCaughtByTheRestore() throws IOException {
+        byte[] old = pages(3, 1);
+        byte[] now = old.clone();
+        fillPage(now, 2, 9);
+        // the forged parent map claims page 2 already holds the new bytes: the writer skips it
+        chain(old, now, now);
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining(NAME)
+                .hasMessageContaining("restore a full backup");
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aRelationFileReplacedByAFifoOrADirectoryOrASymlinkAfterTheScanDoesNotHangOrFailTheBackup() throws Exception {
+        for (String kind : List.of("fifo", "directory", "symlink")) {
+            Path file = Files.write(dir.resolve("rel-" + kind), pages(2, 3));
+            TarWriter.Item item = TarWriter.Item.of(file, NAME);
+            Files.delete(file);
+            switch (kind) {
+                case "fifo" ->
+                    assertThat(new ProcessBuilder("mkfifo", file.toString())
+                                    .start()
+                                    .waitFor())
+                            .isZero();
+                case "directory" -> Files.createDirectory(file);
+                default -> Files.createSymbolicLink(file, dir.resolve("victim-" + kind));
+            }
+            ByteArrayOutputStream map = new ByteArrayOutputStream();
+            try (PageMaps.Writer m = new PageMaps.Writer(map);
+                    PageDeltas.Writer w =
+                            new PageDeltas.Writer(new ByteArrayOutputStream(), m, new PageVerification(false, 0))) {
+                assertThat(w.write(item, null)).as(kind).isNull(); // left out, as a vanished file
+            }
+        }
+    }
+
+    @Test
+    void aParentPageMapClaimingMorePagesThanTheFileHasKeepsOnlyThePagesCompared() throws IOException {
+        ByteArrayOutputStream map = new ByteArrayOutputStream();
+        try (PageMaps.Writer w = new PageMaps.Writer(map)) {
+            w.begin(NAME, 4096L * PAGE); // the parent claims 32 MiB: 4096 hashes
+            for (int i = 0; i < 4096; i++) {
+                w.hash(i);
+            }
+            w.begin("base/5/2", PAGE);
+            w.hash(7);
+        }
+        Map<String, long[]> kept = PageMaps.read(
+                new ByteArrayInputStream(map.toByteArray()),
+                "pagemap-0.bin",
+                name -> name.equals(NAME) ? 3 : 1,
+                null,
+                null);
+        assertThat(kept.get(NAME)).containsExactly(0, 1, 2);
+        assertThat(kept.get("base/5/2")).containsExactly(7);
+        // and pages past the parent's (short) map are stored, whatever the map claims
+        byte[] now = pages(5, 4);
+        Path file = Files.write(dir.resolve("live"), now);
+        ByteArrayOutputStream deltas = new ByteArrayOutputStream();
+        try (PageMaps.Writer m = new PageMaps.Writer(new ByteArrayOutputStream());
+                PageDeltas.Writer w = new PageDeltas.Writer(deltas, m, new PageVerification(false, 0))) {
+            long[] parent = hashes(Arrays.copyOf(now, 2 * PAGE));
+            assertThat(w.write(TarWriter.Item.of(file, NAME), parent).pages()).isEqualTo(3);
+        }
+    }
+
+    // --- the chain: a full backup with the old file, an incremental with its page deltas ---
+
+    /** Builds FULL (holding {@code old}) and INCR (page deltas to {@code now}); {@code mapped} forges FULL's map. */
+    private void chain(byte[] old, byte[] now, byte[] mapped) throws IOException {
+        artifacts.clear();
+        manifests.clear();
+        Map<String, byte[]> full = new LinkedHashMap<>();
+        full.put("data-0.tar", tar(NAME, old));
+        full.put("files.tsv", line(NAME, old.length, crc(old), FULL, null));
+        artifacts.put(FULL, full);
+        Path file = Files.write(dir.resolve("now-" + System.nanoTime()), now);
+        ByteArrayOutputStream deltas = new ByteArrayOutputStream();
+        PageDeltas.Stored stored;
+        try (PageMaps.Writer m = new PageMaps.Writer(new ByteArrayOutputStream());
+                PageDeltas.Writer w = new PageDeltas.Writer(deltas, m, new PageVerification(false, 0))) {
+            stored = w.write(TarWriter.Item.of(file, NAME), hashes(mapped == null ? old : mapped));
+        }
+        Map<String, byte[]> incr = new LinkedHashMap<>();
+        incr.put("data-0.tar", tar(null, null));
+        incr.put("pages-0.bin", deltas.toByteArray());
+        incr.put("files.tsv", line(NAME, now.length, stored.crc32c(), FULL, INCR + "/pages-0.bin"));
+        artifacts.put(INCR, incr);
+        manifests.put(FULL, manifest(FULL, null));
+        manifests.put(INCR, manifest(INCR, FULL));
+    }
+
+    private BackupManifest manifest(String id, String parent) {
+        List<ArtifactInfo> infos = new ArrayList<>();
+        for (String a : artifacts.get(id).keySet()) {
+            infos.add(new ArtifactInfo(a, a, 0, 0, "0", null, List.of(), List.of()));
+        }
+        return new BackupManifest(
+                2,
+                id,
+                "pg",
+                "postgres",
+                parent == null ? "full" : "incremental",
+                parent,
+                List.of(),
+                Instant.EPOCH,
+                Instant.EPOCH,
+                "test",
+                "host",
+                infos,
+                Map.of());
+    }
+
+    private Path restore() throws IOException {
+        Path staging = stagingDir();
+        PhysicalRestore.materialize(context(), staging);
+        return staging;
+    }
+
+    private Path stagingDir() throws IOException {
+        return Files.createDirectories(dir.resolve("staging-" + System.nanoTime()));
+    }
+
+    /** Reads INCR and, like the restore operation, only the backups it depends on. */
+    private RestoreContext context() {
+        BackupManifest head = manifests.get(INCR);
+        return new RestoreContext() {
+            @Override
+            public BackupManifest manifest() {
+                return head;
+            }
+
+            @Override
+            public InputStream openArtifact(String name) {
+                return new ByteArrayInputStream(artifacts.get(INCR).get(name));
+            }
+
+            @Override
+            public InputStream openArtifact(String backupId, String name) {
+                if (!backupId.equals(head.parent()) && !head.dependsOn().contains(backupId)) {
+                    throw new BackupNotFoundException(backupId + " is not a dependency of backup " + head.id());
+                }
+                byte[] bytes = artifacts.get(backupId).get(name);
+                if (bytes == null) {
+                    throw new BackupNotFoundException("backup " + backupId + " has no artifact '" + name + "'");
+                }
+                return new ByteArrayInputStream(bytes);
+            }
+
+            @Override
+            public boolean force() {
+                return false;
+            }
+
+            @Override
+            public Settings options() {
+                return Settings.empty();
+            }
+        };
+    }
+
+    private static byte[] line(String name, long size, String crc, String backup, String delta) {
+        String l = name + "\t" + size + "\t1000\t" + crc + "\t" + backup + "\tdata-0.tar"
+                + (delta == null ? "" : "\t" + delta) + "\n";
+        return l.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] tar(String name, byte[] bytes) throws IOException {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            out.putArchiveEntry(new TarArchiveEntry("base/"));
+            out.closeArchiveEntry();
+            if (name != null) {
+                TarArchiveEntry e = new TarArchiveEntry(name);
+                e.setSize(bytes.length);
+                out.putArchiveEntry(e);
+                out.write(bytes);
+                out.closeArchiveEntry();
+            }
+        }
+        return tar.toByteArray();
+    }
+
+    private static long[] hashes(byte[] bytes) {
+        PageMaps.Hasher h = new PageMaps.Hasher();
+        long[] out = new long[bytes.length / PAGE];
+        for (int p = 0; p < out.length; p++) {
+            out[p] = h.hash(bytes, p * PAGE);
+        }
+        return out;
+    }
+}
