@@ -154,11 +154,17 @@ public final class BackupOperation {
         } catch (IOException | RuntimeException e) {
             run.abort();
             removeQuietly(spec.name(), id);
-            DrException error = ctx.asDrException(
-                    e,
-                    "backup of " + spec.name(),
-                    "reading its source",
-                    "check that the source is reachable and readable, then back it up again");
+            DrException error = synthesize
+                    ? ctx.asDrException(
+                            e,
+                            "synthetic full backup of " + spec.name(),
+                            "building it from the repository",
+                            "check the repository and the free space of the temporary directory (java.io.tmpdir)")
+                    : ctx.asDrException(
+                            e,
+                            "backup of " + spec.name(),
+                            "reading its source",
+                            "check that the source is reachable and readable, then back it up again");
             ctx.emit(
                     DrEvent.Type.BACKUP_FAILED,
                     spec.name(),
