@@ -260,7 +260,7 @@ final class FileList {
     }
 
     /** CRC32C (hex) of a file's first {@code size} bytes, zero-padded like the tar copy; null when it is gone. */
-    private static String crc32c(Path file, long size) throws IOException {
+    static String crc32c(Path file, long size) throws IOException {
         CRC32C crc = new CRC32C();
         byte[] buffer = new byte[1 << 16];
         long left = size;

@@ -104,6 +104,7 @@ final class PageDeltas {
             out.writeInt(PAGE);
             map.begin(item.name(), size);
             CRC32C crc = new CRC32C();
+            PageVerification.FilePages checked = verification.forFile(item);
             long stored = 0;
             long pages = size / PAGE;
             try (file) {
@@ -113,7 +114,7 @@ final class PageDeltas {
                     Arrays.fill(buffer, got, n * PAGE, (byte) 0);
                     for (int i = 0; i < n; i++, block++) {
                         int offset = i * PAGE;
-                        verification.check(buffer, offset, item.name(), item.path(), block);
+                        checked.check(buffer, offset, block);
                         long hash = hasher.hash(buffer, offset);
                         map.hash(hash);
                         crc.update(buffer, offset, PAGE);

@@ -107,12 +107,13 @@ final class PageMaps {
             }
             begin(item.name(), item.size());
             byte[] page = new byte[PAGE];
+            PageVerification.FilePages pages = verification.forFile(item);
             return new TarWriter.ContentObserver() {
                 private int filled;
                 private long block;
 
                 private void page(byte[] bytes, int offset) throws IOException {
-                    verification.check(bytes, offset, item.name(), item.path(), block++);
+                    pages.check(bytes, offset, block++);
                     hash(hasher.hash(bytes, offset));
                 }
 

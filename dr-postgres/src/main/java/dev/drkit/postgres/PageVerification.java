@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -33,24 +34,28 @@ final class PageVerification {
         this.startLsn = startLsn;
     }
 
-    /** Whether this backup checks pages. */
-    boolean enabled() {
-        return enabled;
+    /** Checks the pages of one data file as they are read; see {@link #forFile}. */
+    interface FilePages {
+        /** Checks the page at {@code offset} of {@code buffer}, block {@code block} of the file. */
+        void check(byte[] buffer, int offset, long block);
     }
 
     /**
-     * Checks the page at {@code offset} of {@code buffer}, block {@code block} of data file
-     * {@code name} (relative to the data directory) read from {@code file}.
+     * The checker for the pages of data file {@code item} (named relative to the data
+     * directory): one that checks nothing when this backup does not check pages or the file is
+     * no relation file. Resolved once per file, so that a page costs only its checksum.
      */
-    void check(byte[] buffer, int offset, String name, Path file, long block) {
-        if (!enabled) {
-            return;
+    FilePages forFile(TarWriter.Item item) {
+        String fileName = item.name().substring(item.name().lastIndexOf('/') + 1);
+        if (!enabled || !PageChecksum.isRelationFile(fileName)) {
+            return (buffer, offset, block) -> {};
         }
-        String fileName = name.substring(name.lastIndexOf('/') + 1);
-        if (!PageChecksum.isRelationFile(fileName)) {
-            return;
-        }
-        long relationBlock = PageChecksum.firstBlockNumber(fileName) + block;
+        long firstBlock = PageChecksum.firstBlockNumber(fileName);
+        return (buffer, offset, block) -> check(buffer, offset, item.name(), item.path(), firstBlock, block);
+    }
+
+    private void check(byte[] buffer, int offset, String name, Path file, long firstBlock, long block) {
+        long relationBlock = firstBlock + block;
         if (relationBlock > PageChecksum.MAX_BLOCK_NUMBER || PageChecksum.verify(buffer, offset, relationBlock)) {
             return;
         }

@@ -27,7 +27,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -152,12 +151,17 @@ final class PhysicalRestore {
             }
             ParallelIo.runAll("drkit-pg-restore", tasks, "restoring");
         } finally {
-            for (InputStream in : streams) {
-                try {
-                    in.close();
-                } catch (IOException ignored) {
-                    // already reported
-                }
+            closeAll(streams);
+        }
+    }
+
+    /** Closes streams opened for parallel work; a failure to close was reported by the read that failed. */
+    private static void closeAll(List<InputStream> streams) {
+        for (InputStream in : streams) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // already reported
             }
         }
     }
@@ -254,13 +258,7 @@ final class PhysicalRestore {
                 }
                 ParallelIo.runAll("drkit-pg-pages", tasks, "applying page deltas");
             } finally {
-                for (InputStream in : streams) {
-                    try {
-                        in.close();
-                    } catch (IOException ignored) {
-                        // already reported
-                    }
-                }
+                closeAll(streams);
             }
         }
         checkRebuilt(staging, paged);
@@ -321,23 +319,15 @@ final class PhysicalRestore {
         for (int s = 0; s < streams; s++) {
             int first = s;
             tasks.add(() -> {
-                byte[] buffer = new byte[1 << 20];
                 for (int i = first; i < paged.size(); i += streams) {
                     FileList.FileEntry e = paged.get(i);
                     Path file = staging.resolve(e.name());
-                    if (Files.size(file) != e.size()) { // not read through: a forged size may be huge
-                        throw rebuiltWrong(e, Files.size(file), null);
+                    long size = Files.size(file);
+                    if (size != e.size()) { // not read through: a forged size may be huge
+                        throw rebuiltWrong(e, size, null);
                     }
-                    CRC32C crc = new CRC32C();
-                    long size = 0;
-                    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-                        for (int n; (n = in.read(buffer)) > 0; ) {
-                            crc.update(buffer, 0, n);
-                            size += n;
-                        }
-                    }
-                    String got = String.format("%08x", crc.getValue());
-                    if (size != e.size() || !got.equals(e.crc32c())) {
+                    String got = FileList.crc32c(file, size);
+                    if (!e.crc32c().equals(got)) {
                         throw rebuiltWrong(e, size, got);
                     }
                     Files.setLastModifiedTime(file, FileTime.fromMillis(e.mtime()));
@@ -438,7 +428,8 @@ final class PhysicalRestore {
         LOG.info("staged {} WAL files in {}; remove it once recovery has finished", staged, stage);
     }
 
-    private static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
+    /** Copies an artifact to {@code target} (created or replaced) and makes it private to its owner. */
+    static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
         try (InputStream in = context.openArtifact(name);
                 OutputStream out = Files.newOutputStream(
                         target,

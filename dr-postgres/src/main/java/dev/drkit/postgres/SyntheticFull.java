@@ -65,11 +65,11 @@ final class SyntheticFull {
             Path data = scratch.resolve("data");
             Files.createDirectory(
                     data, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            PhysicalRestore.materialize(new Chain(context, head), data);
+            Chain chain = new Chain(context, head);
+            PhysicalRestore.materialize(chain, data);
             Files.createDirectories(data.resolve("global"));
-            copy(
-                    context,
-                    head,
+            PhysicalRestore.copyArtifact(
+                    chain,
                     PostgresPhysicalTarget.PG_CONTROL,
                     data.resolve("global").resolve("pg_control"));
             for (String key : SAME_MOMENT) {
@@ -114,14 +114,6 @@ final class SyntheticFull {
         } finally {
             FileTrees.delete(scratch);
         }
-    }
-
-    private static void copy(BackupContext context, BackupManifest head, String name, Path target) throws IOException {
-        try (InputStream in = context.openArtifact(head, name);
-                OutputStream out = Files.newOutputStream(target)) {
-            in.transferTo(out);
-        }
-        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
     }
 
     /** The newest backup and the backups it depends on, read through the backup's context. */
