@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -57,6 +58,9 @@ final class PageDeltas {
     static String artifact(String part) {
         return PREFIX + part + ".bin";
     }
+
+    /** The blocks of a file already written by newer backups of a chain, and its final page count. */
+    record Written(BitSet blocks, long pages) {}
 
     /** What was stored for one file: the CRC-32C (hex) of the rebuilt file and how many pages it stored. */
     record Stored(String crc32c, long pages) {}
@@ -167,6 +171,19 @@ final class PageDeltas {
      * @throws CorruptDataException when the artifact is damaged or names a file it cannot rebuild
      */
     static Set<String> apply(InputStream raw, String what, Path staging, Map<String, Long> wanted) throws IOException {
+        return apply(raw, what, staging, wanted, null);
+    }
+
+    /**
+     * {@link #apply(InputStream, String, Path, Map)} for a chain applied newest first: a page is
+     * written only when no newer backup wrote it ({@code written}, one set of blocks per file,
+     * each sized to the file's final page count, pages past it are skipped) and files keep their
+     * length; the caller gives each file its final length once every backup is applied. Null
+     * {@code written} applies oldest first, every page, each step giving the file its size.
+     */
+    static Set<String> apply(
+            InputStream raw, String what, Path staging, Map<String, Long> wanted, Map<String, Written> written)
+            throws IOException {
         DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 20));
         Set<String> rebuilt = new HashSet<>();
         byte[] page = new byte[PAGE];
@@ -179,6 +196,7 @@ final class PageDeltas {
                     throw damaged(what, "file " + name + " has an impossible size " + size + " or page size");
                 }
                 FileChannel channel = null;
+                Written done = written == null ? null : written.get(name);
                 Long recorded = wanted.get(name);
                 if (recorded != null) {
                     if (recorded >= 0 && recorded != size) {
@@ -205,6 +223,12 @@ final class PageDeltas {
                         }
                         previous = block;
                         in.readFully(page);
+                        if (channel != null && done != null) {
+                            if (block >= done.pages() || done.blocks().get((int) block)) {
+                                continue; // past the file's end, or a newer backup's page is there
+                            }
+                            done.blocks().set((int) block);
+                        }
                         if (channel != null) {
                             ByteBuffer b = ByteBuffer.wrap(page);
                             long position = block * PAGE;
@@ -213,7 +237,7 @@ final class PageDeltas {
                             }
                         }
                     }
-                    if (channel != null) {
+                    if (channel != null && done == null) {
                         if (channel.size() > size) {
                             channel.truncate(size);
                         } else if (channel.size() < size) {

@@ -10,6 +10,8 @@ import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -19,6 +21,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,6 +30,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -186,13 +191,38 @@ final class PhysicalRestore {
                         .add(e.name());
             }
         }
-        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
-            int slash = w.getKey().indexOf('/');
-            Set<String> names = w.getValue();
-            try (InputStream in = context.openArtifact(
-                    w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
-                new TarExtractor(staging, true, List.of()).unpack(in, staging, names::contains);
+        // side by side, as many at a time as a full restore unpacks its own tars
+        List<String> keys = new ArrayList<>(wanted.keySet());
+        List<InputStream> streams = new ArrayList<>();
+        try {
+            for (String key : keys) { // opened here: the context is not thread-safe
+                int slash = key.indexOf('/');
+                streams.add(context.openArtifact(key.substring(0, slash), key.substring(slash + 1)));
             }
+            AtomicInteger next = new AtomicInteger();
+            List<ParallelIo.IoTask> tasks = new ArrayList<>();
+            int workers = Math.max(
+                    1, Math.min(keys.size(), Math.min(4, Runtime.getRuntime().availableProcessors())));
+            for (int t = 0; t < workers; t++) {
+                tasks.add(() -> {
+                    for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
+                        Set<String> names = wanted.get(keys.get(i));
+                        new TarExtractor(staging, true, List.of()).unpack(streams.get(i), staging, names::contains);
+                    }
+                });
+            }
+            ParallelIo.runAll("drkit-pg-restore", tasks, "restoring the files of earlier backups");
+        } finally {
+            for (InputStream in : streams) {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // already reported
+                }
+            }
+        }
+        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
+            Set<String> names = w.getValue();
             for (String name : names) {
                 if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
                     throw new CorruptDataException(name + " should come from backup " + w.getKey()
@@ -227,7 +257,14 @@ final class PhysicalRestore {
             return;
         }
         long t0 = System.nanoTime();
-        for (String backup : chainOrder(paged)) {
+        // newest first: each page is written once, from the newest backup that holds it
+        Map<String, PageDeltas.Written> written = new HashMap<>();
+        for (FileList.FileEntry e : paged) {
+            written.put(e.name(), new PageDeltas.Written(new BitSet(), e.size() / PageMaps.PAGE));
+        }
+        List<String> order = new ArrayList<>(chainOrder(paged));
+        Collections.reverse(order);
+        for (String backup : order) {
             List<String> artifacts = wanted.keySet().stream()
                     .filter(k -> k.startsWith(backup + "/"))
                     .sorted()
@@ -247,7 +284,7 @@ final class PhysicalRestore {
                     InputStream in = streams.get(i);
                     Map<String, Long> names = wanted.get(a);
                     tasks.add(() -> {
-                        Set<String> rebuilt = PageDeltas.apply(in, a, staging, names);
+                        Set<String> rebuilt = PageDeltas.apply(in, a, staging, names, written);
                         if (rebuilt.size() != names.size()) {
                             throw new CorruptDataException(
                                     "the page deltas " + a + " lack " + (names.size() - rebuilt.size())
@@ -259,6 +296,16 @@ final class PhysicalRestore {
                 ParallelIo.runAll("drkit-pg-pages", tasks, "applying page deltas");
             } finally {
                 closeAll(streams);
+            }
+        }
+        for (FileList.FileEntry e : paged) { // every backup applied: each file gets its recorded length
+            try (FileChannel ch =
+                    FileChannel.open(staging.resolve(e.name()), StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                if (ch.size() > e.size()) {
+                    ch.truncate(e.size());
+                } else if (ch.size() < e.size()) {
+                    ch.write(ByteBuffer.wrap(new byte[1]), e.size() - 1);
+                }
             }
         }
         checkRebuilt(staging, paged);
