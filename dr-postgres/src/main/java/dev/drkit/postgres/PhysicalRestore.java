@@ -311,9 +311,8 @@ final class PhysicalRestore {
         for (ArtifactInfo a : context.manifest().artifacts()) {
             if (a.name().startsWith(PageMaps.PREFIX)) {
                 try (InputStream in = context.openArtifact(a.name())) {
-                    PageMaps.read(
-                            in, a.name() + " of backup " + context.manifest().id(), n -> -1, null, null);
-                    in.transferTo(OutputStream.nullOutputStream());
+                    PageMaps.readThrough(
+                            in, a.name() + " of backup " + context.manifest().id());
                 }
             }
         }

@@ -3,7 +3,9 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
+import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
@@ -12,7 +14,10 @@ import dev.drkit.spi.support.FileTrees;
 import dev.drkit.testkit.PostgresServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,6 +75,72 @@ class IncrementalChainAttackIT {
                         connection.toBuilder()
                                 .set("server-bin-dir", pg.binDir().toString())
                                 .add("validate", "SELECT count(*) = 20000 FROM untouched")
+                                .build());
+                assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
+            }
+        }
+    }
+
+    /**
+     * The page maps of the backup an incremental would build on are damaged (a byte flipped in
+     * the repository): the next backup warns and is taken in full, instead of every incremental
+     * failing, and it restores.
+     */
+    @Test
+    void anIncrementalOverADamagedPageMapIsTakenInFull() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
+            pg.execute(
+                    "postgres",
+                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
+                            + "CHECKPOINT;");
+            Settings connection = Settings.builder()
+                    .set("url", pg.jdbcUrl("postgres"))
+                    .set("user", PostgresServer.SUPERUSER)
+                    .set("password-file", pg.passwordFile(dir).toString())
+                    .set("data-dir", pg.dataDir().toString())
+                    .set("incremental", "true")
+                    .build();
+            Path repo = dir.resolve("repo");
+            List<DrEvent> events = new CopyOnWriteArrayList<>();
+            try (DrKit kit = DrKit.builder()
+                    .repository(repo.toString())
+                    .listener(new DrListener() {
+                        @Override
+                        public void onEvent(DrEvent event) {
+                            events.add(event);
+                        }
+                    })
+                    .build()) {
+                BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
+                Path map;
+                try (Stream<Path> files =
+                        Files.list(repo.resolve("backups").resolve("db").resolve(full.id()))) {
+                    map = files.filter(p -> p.getFileName().toString().startsWith("pagemap-0.bin")
+                                    && !p.getFileName().toString().endsWith(".sha256"))
+                            .findFirst()
+                            .orElseThrow();
+                }
+                byte[] bytes = Files.readAllBytes(map);
+                bytes[bytes.length / 2] ^= 0x20;
+                Files.write(map, bytes);
+
+                Thread.sleep(2100); // mtime granularity: the next backup must see the files as older
+                pg.execute("postgres", "UPDATE accounts SET owner = 'x' WHERE id % 100 = 0; CHECKPOINT;");
+                BackupResult next = kit.backup(new TargetSpec("db", "postgres", connection));
+                assertThat(next.manifest().kind()).isEqualTo("full");
+                assertThat(next.manifest().parent()).isNull();
+                assertThat(events)
+                        .filteredOn(e -> e.type() == DrEvent.Type.BACKUP_WARNING)
+                        .anySatisfy(e -> assertThat(e.message())
+                                .contains("page maps of backup " + full.id())
+                                .contains("taking a full backup"));
+                VerifyReport tested = kit.verify(
+                        "db",
+                        next.id(),
+                        VerifyLevel.RESTORE,
+                        connection.toBuilder()
+                                .set("server-bin-dir", pg.binDir().toString())
+                                .add("validate", "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'")
                                 .build());
                 assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
             }
