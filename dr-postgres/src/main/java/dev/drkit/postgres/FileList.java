@@ -1,6 +1,9 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.support.TarWriter;
@@ -147,6 +150,22 @@ final class FileList {
                         + "so it cannot be restored and nothing can build on it: taking a full backup");
                 return Map.of();
             }
+        }
+        // an incremental compares every page with these maps and carries them on: read them through
+        // first, so that a damaged map costs one full backup instead of failing every incremental
+        try {
+            for (ArtifactInfo a : prev.artifacts()) {
+                if (a.name().startsWith(PageMaps.PREFIX)) {
+                    try (InputStream in = context.openArtifact(prev, a.name())) {
+                        PageMaps.readThrough(in, a.name() + " of backup " + prev.id());
+                    }
+                }
+            }
+        } catch (CorruptDataException | ChecksumMismatchException | BackupNotFoundException e) {
+            LOG.warn("{}", e.getMessage());
+            context.warn("the page maps of backup " + prev.id() + ", against which an incremental compares pages, "
+                    + "are damaged, so nothing can build on it: taking a full backup (check the repository)");
+            return Map.of();
         }
         return files;
     }

@@ -1,5 +1,9 @@
 package dev.drkit.postgres;
 
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.spi.support.SourceErrors;
 import dev.drkit.spi.support.TarWriter;
@@ -11,18 +15,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
+import java.util.function.Function;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,23 +32,40 @@ import org.slf4j.LoggerFactory;
  * page map (every page past the parent's end among them), so that the file is rebuilt from its
  * previous version in the chain plus these pages.
  *
- * <p>Format, big-endian: the magic {@code DRKPAGE1}; then per file a u16 name length (1 to
+ * <p>Format {@code DRKPAGE2}, big-endian: the magic; then per file a u16 name length (1 to
  * 4096), the name (UTF-8, relative to the data directory), a u64 size of the rebuilt file (a
- * multiple of 8192), a u32 page size (8192), then for each stored page a u32 block number
- * (ascending, below size / 8192) followed by the page's 8192 bytes, and a u32 {@code 0xFFFFFFFF}
- * closing the file; after the last file a u16 0. To rebuild a file: take its previous version,
- * cut or extend it (with zeros) to the size, and write each stored page at block number × 8192.
+ * multiple of 8192) and a u32 page size (8192); then groups of pages, each a u32 count {@code n}
+ * (1 to 64), {@code n} u32 block numbers (ascending across the file, below size / 8192), a u32
+ * length and that many bytes: one zstd frame holding the {@code n} pages, 8192 bytes each, in the
+ * order of their block numbers; a u32 0 closes the file, and after the last file a u16 0. drkit
+ * groups the stored pages of each 16-page window (128 KiB) of the file into one frame, so that a
+ * chain restore can pass over a frame whose pages a newer backup replaced without decompressing
+ * it. The artifact as a whole then goes through the repository's compression and encryption
+ * like any other (the frames barely compress again). To rebuild a file: take its previous
+ * version, cut or extend it (with zeros) to the size, and write each stored page at block
+ * number × 8192.
+ *
+ * <p>Backups of drkit 0.x wrote {@code DRKPAGE1}, still read: the same, but each stored page is
+ * a u32 block number followed by its 8192 bytes, uncompressed, and a u32 {@code 0xFFFFFFFF}
+ * closes the file.
  */
 final class PageDeltas {
     /** Artifact names of page deltas start with this. */
     static final String PREFIX = "pages-";
 
     private static final Logger LOG = LoggerFactory.getLogger(PageDeltas.class);
-    private static final byte[] MAGIC = "DRKPAGE1".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC_1 = "DRKPAGE1".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC_2 = "DRKPAGE2".getBytes(StandardCharsets.US_ASCII);
     private static final int PAGE = PageMaps.PAGE;
-    private static final int END_OF_FILE = 0xFFFFFFFF;
+    private static final int END_OF_FILE_1 = 0xFFFFFFFF;
     /** Pages read from the data directory per call. */
     private static final int CHUNK_PAGES = 128;
+    /** The window whose stored pages share one frame. */
+    static final int GROUP_PAGES = 16;
+    /** The most pages a frame may hold when read. */
+    static final int MAX_GROUP = 64;
+
+    private static final int LEVEL = 3;
 
     private PageDeltas() {}
 
@@ -68,12 +84,17 @@ final class PageDeltas {
         private final PageVerification verification;
         private final PageMaps.Hasher hasher = new PageMaps.Hasher();
         private final byte[] buffer = new byte[CHUNK_PAGES * PAGE];
+        private final byte[] group = new byte[GROUP_PAGES * PAGE];
+        private final int[] groupBlocks = new int[GROUP_PAGES];
+        private final byte[] frame = new byte[(int) Zstd.compressBound(GROUP_PAGES * PAGE)];
+        private final ZstdCompressCtx zstd = new ZstdCompressCtx().setLevel(LEVEL);
+        private int grouped;
         private boolean closed;
 
         /** Deltas go to {@code out}; the hash of every page read goes to {@code map}, each page is checked by {@code verification}. */
         Writer(OutputStream out, PageMaps.Writer map, PageVerification verification) throws IOException {
             this.out = new DataOutputStream(out);
-            this.out.write(MAGIC);
+            this.out.write(MAGIC_2);
             this.map = map;
             this.verification = verification;
         }
@@ -119,15 +140,33 @@ final class PageDeltas {
                         map.hash(hash);
                         crc.update(buffer, offset, PAGE);
                         if (parent == null || block >= parent.length || parent[(int) block] != hash) {
-                            out.writeInt((int) block);
-                            out.write(buffer, offset, PAGE);
+                            if (grouped > 0 && groupBlocks[0] / GROUP_PAGES != block / GROUP_PAGES) {
+                                flushGroup();
+                            }
+                            groupBlocks[grouped] = (int) block;
+                            System.arraycopy(buffer, offset, group, grouped * PAGE, PAGE);
+                            grouped++;
                             stored++;
                         }
                     }
                 }
             }
-            out.writeInt(END_OF_FILE);
+            if (grouped > 0) {
+                flushGroup();
+            }
+            out.writeInt(0);
             return new Stored(String.format("%08x", crc.getValue()), stored);
+        }
+
+        private void flushGroup() throws IOException {
+            int length = zstd.compressByteArray(frame, 0, frame.length, group, 0, grouped * PAGE);
+            out.writeInt(grouped);
+            for (int i = 0; i < grouped; i++) {
+                out.writeInt(groupBlocks[i]);
+            }
+            out.writeInt(length);
+            out.write(frame, 0, length);
+            grouped = 0;
         }
 
         private int readFully(TarWriter.Item item, InputStream in, int length) {
@@ -151,104 +190,142 @@ final class PageDeltas {
         public void close() throws IOException {
             if (!closed) {
                 closed = true;
+                zstd.close();
                 PageStreams.end(out);
             }
         }
     }
 
+    /** What reading deltas hands on: where each file's records start and end, and its pages. */
+    interface Sink {
+        /**
+         * A file's record starts; returns whether its pages are wanted (else they are read past).
+         *
+         * @param size the size the record gives the file
+         */
+        boolean file(String name, long size) throws IOException;
+
+        /**
+         * Whether any of these blocks of the current file is wanted; a frame none of whose
+         * blocks is wanted is read past without decompressing it.
+         */
+        boolean wantsAny(int[] blocks, int count);
+
+        /** A frame of {@code count} pages at {@code blocks} ({@code DRKPAGE2}), not yet decompressed. */
+        void frame(int[] blocks, int count, byte[] compressed) throws IOException;
+
+        /** One uncompressed page ({@code DRKPAGE1}). */
+        void page(int block, byte[] page) throws IOException;
+
+        /** The current file's record ended. */
+        void endFile() throws IOException;
+    }
+
     /**
-     * Applies the deltas of one artifact to the files {@code wanted} names under
-     * {@code staging}, each of which must already hold its previous version; the others are
-     * read past. Reads the stream to its end, so that the repository's check of it runs.
+     * Reads one artifact of page deltas, checking its structure strictly (the repository may
+     * have been forged), and hands what it holds to {@code sink}. Reads the stream to its end,
+     * so that the repository's check of it runs.
      *
-     * @param wanted the names of the files to rebuild, each with the size the file list records
-     *     for it when these are its last deltas (the size they must give it), or -1
-     * @return the names of the files it rebuilt
-     * @throws CorruptDataException when the artifact is damaged or names a file it cannot rebuild
+     * @throws CorruptDataException when the artifact is damaged
      */
-    static Set<String> apply(InputStream raw, String what, Path staging, Map<String, Long> wanted) throws IOException {
+    static void read(InputStream raw, String what, Sink sink) throws IOException {
         DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 20));
-        Set<String> rebuilt = new HashSet<>();
-        byte[] page = new byte[PAGE];
+        Function<String, CorruptDataException> damaged = why -> damaged(what, why);
         try {
-            PageStreams.expectMagic(in, MAGIC, why -> damaged(what, why));
-            for (String name; (name = PageStreams.nextName(in, why -> damaged(what, why))) != null; ) {
+            byte[] magic = in.readNBytes(MAGIC_2.length);
+            boolean framed = Arrays.equals(magic, MAGIC_2);
+            if (!framed && !Arrays.equals(magic, MAGIC_1)) {
+                throw damaged.apply("it does not start with the magic DRKPAGE2 or DRKPAGE1");
+            }
+            int[] blocks = new int[MAX_GROUP];
+            byte[] page = new byte[PAGE];
+            for (String name; (name = PageStreams.nextName(in, damaged)) != null; ) {
                 long size = in.readLong();
                 int pageSize = in.readInt();
                 if (pageSize != PAGE || size < 0 || size % PAGE != 0 || size / PAGE > PageMaps.MAX_PAGES) {
-                    throw damaged(what, "file " + name + " has an impossible size " + size + " or page size");
+                    throw damaged.apply("file " + name + " has an impossible size " + size + " or page size");
                 }
-                FileChannel channel = null;
-                Long recorded = wanted.get(name);
-                if (recorded != null) {
-                    if (recorded >= 0 && recorded != size) {
-                        throw damaged(
-                                what,
-                                "they give file " + name + " a size of " + size + " bytes, but the file list records "
-                                        + recorded);
-                    }
-                    if (!rebuilt.add(name)) {
-                        throw damaged(what, "it holds file " + name + " twice");
-                    }
-                    channel = open(staging, name, what);
-                }
-                try {
-                    long previous = -1;
-                    while (true) {
-                        long block = Integer.toUnsignedLong(in.readInt());
-                        if (block == Integer.toUnsignedLong(END_OF_FILE)) {
+                boolean wanted = sink.file(name, size);
+                long pages = size / PAGE;
+                long previous = -1;
+                while (true) {
+                    int count;
+                    if (framed) {
+                        count = in.readInt();
+                        if (count == 0) {
                             break;
                         }
-                        if (block <= previous || block >= size / PAGE) {
-                            throw damaged(
-                                    what, "file " + name + " has block " + block + " out of order or past its end");
+                        if (count < 0 || count > MAX_GROUP) {
+                            throw damaged.apply(
+                                    "file " + name + " has a frame of " + Integer.toUnsignedString(count) + " pages");
+                        }
+                    } else {
+                        count = 1;
+                    }
+                    for (int i = 0; i < count; i++) {
+                        long block = Integer.toUnsignedLong(in.readInt());
+                        if (!framed && i == 0 && block == Integer.toUnsignedLong(END_OF_FILE_1)) {
+                            count = 0;
+                            break;
+                        }
+                        if (block <= previous || block >= pages) {
+                            throw damaged.apply(
+                                    "file " + name + " has block " + block + " out of order or past its end");
                         }
                         previous = block;
+                        blocks[i] = (int) block;
+                    }
+                    if (count == 0) {
+                        break;
+                    }
+                    if (!framed) {
                         in.readFully(page);
-                        if (channel != null) {
-                            ByteBuffer b = ByteBuffer.wrap(page);
-                            long position = block * PAGE;
-                            while (b.hasRemaining()) {
-                                position += channel.write(b, position);
-                            }
+                        if (wanted) {
+                            sink.page(blocks[0], page);
                         }
+                        continue;
                     }
-                    if (channel != null) {
-                        if (channel.size() > size) {
-                            channel.truncate(size);
-                        } else if (channel.size() < size) {
-                            channel.write(ByteBuffer.wrap(new byte[1]), size - 1); // the rest reads as zeros
-                        }
+                    int length = in.readInt();
+                    if (length <= 0 || length > Zstd.compressBound((long) count * PAGE)) {
+                        throw damaged.apply("file " + name + " has a frame of " + Integer.toUnsignedString(length)
+                                + " bytes for " + count + " pages");
                     }
-                } finally {
-                    if (channel != null) {
-                        channel.close();
+                    if (wanted && sink.wantsAny(blocks, count)) {
+                        byte[] compressed = new byte[length]; // handed on: the sink may decompress it later
+                        in.readFully(compressed);
+                        sink.frame(blocks, count, compressed);
+                    } else {
+                        in.skipNBytes(length);
                     }
+                }
+                if (wanted) {
+                    sink.endFile();
                 }
             }
             in.transferTo(OutputStream.nullOutputStream()); // the repository checks the stream at its end
         } catch (EOFException e) {
             throw damaged(what, "it ends too early");
         }
-        return rebuilt;
     }
 
-    /** Opens a file of the staging tree that an earlier backup of the chain put there, refusing anything else. */
-    private static FileChannel open(Path staging, String name, String what) throws IOException {
-        Path file = staging.resolve(name).normalize();
-        if (!file.startsWith(staging) || file.equals(staging) || name.startsWith("/")) {
-            throw damaged(what, "it names " + name + ", outside the data directory");
+    /**
+     * Decompresses a frame of {@code count} pages into {@code into} (a direct buffer of at least
+     * count × 8192 bytes, from 0), refusing a frame that does not hold exactly that.
+     */
+    static void decompress(ZstdDecompressCtx zstd, byte[] compressed, int count, ByteBuffer into, String what) {
+        int expected = count * PAGE;
+        int got;
+        try {
+            got = zstd.decompressByteArrayToDirectByteBuffer(into, 0, expected, compressed, 0, compressed.length);
+        } catch (ZstdException e) {
+            throw damaged(what, "a frame does not decompress");
         }
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
-                || !file.toRealPath().equals(staging.toRealPath().resolve(name).normalize())) {
-            throw new CorruptDataException(name + " should have been restored from an earlier backup of the chain "
-                    + "before " + what + " is applied to it, but it is not there; the backup chain is damaged, "
-                    + "restore a full backup");
+        if (got != expected) {
+            throw damaged(what, "a frame holds " + got + " bytes for " + count + " pages");
         }
-        return FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     }
 
-    private static CorruptDataException damaged(String what, String why) {
+    static CorruptDataException damaged(String what, String why) {
         return new CorruptDataException("the page deltas " + what + " are damaged (" + why
                 + "); restore an earlier backup and check the " + "repository");
     }

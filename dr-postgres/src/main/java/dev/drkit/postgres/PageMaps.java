@@ -157,6 +157,17 @@ final class PageMaps {
     }
 
     /**
+     * Reads a page map to its end, keeping nothing, so that it is parsed and the repository's
+     * check of the stream runs.
+     *
+     * @throws CorruptDataException when the map is damaged
+     */
+    static void readThrough(InputStream in, String what) throws IOException {
+        read(in, what, n -> -1, null, null);
+        in.transferTo(OutputStream.nullOutputStream());
+    }
+
+    /**
      * Reads a page map, keeping the hashes of the files {@code keep} gives a page count for (at
      * most that many: memory follows the files compared, not what the map claims; negative for
      * none) and copying the entries {@code copy} accepts (when it is not null) into {@code to}.

@@ -16,9 +16,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -109,8 +110,41 @@ final class PhysicalRestore {
     static void materialize(RestoreContext context, Path staging) throws IOException {
         unpackParallel(context, staging);
         List<FileList.FileEntry> files = fileList(context);
-        unpackReferenced(context, staging, files);
-        applyPageDeltas(context, staging, files);
+        List<FileList.FileEntry> paged =
+                files.stream().filter(e -> !e.deltas().isEmpty()).toList();
+        if (paged.isEmpty()) {
+            unpackReferenced(new Artifacts(context), staging, files, null);
+            return;
+        }
+        long t0 = System.nanoTime();
+        Artifacts artifacts = new Artifacts(context);
+        try (ChainRebuild rebuild = new ChainRebuild(staging, paged)) {
+            applyPageDeltas(artifacts, rebuild, paged); // claims every page a delta holds (writes go on)
+            unpackReferenced(artifacts, staging, files, rebuild); // base versions: the pages left
+            rebuild.finish();
+        }
+        LOG.info(
+                "rebuilt {} files from page deltas of {} backups in {} ms",
+                paged.size(),
+                chainOrder(paged).size(),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** Opens artifacts for threads working side by side: the context is not thread-safe. */
+    private record Artifacts(RestoreContext context) {
+        InputStream open(String backup, String name) throws IOException {
+            synchronized (context) {
+                return backup.equals(context.manifest().id())
+                        ? context.openArtifact(name)
+                        : context.openArtifact(backup, name);
+            }
+        }
+
+        String id() {
+            synchronized (context) {
+                return context.manifest().id();
+            }
+        }
     }
 
     /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
@@ -176,24 +210,52 @@ final class PhysicalRestore {
         }
     }
 
-    /** An incremental backup's unchanged files (and the base of its paged ones) come from the backups that hold them. */
-    private static void unpackReferenced(RestoreContext context, Path staging, List<FileList.FileEntry> files)
-            throws IOException {
+    /**
+     * An incremental backup's unchanged files come from the backups that hold them, several
+     * tars side by side; the base versions of the files rebuilt from page deltas go to
+     * {@code rebuild} (null when there are none), which takes only the pages no delta replaced.
+     */
+    private static void unpackReferenced(
+            Artifacts context, Path staging, List<FileList.FileEntry> files, ChainRebuild rebuild) throws IOException {
+        String id = context.id();
         Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
         for (FileList.FileEntry e : files) {
-            if (!e.backup().equals(context.manifest().id())) {
+            if (!e.backup().equals(id)) {
                 wanted.computeIfAbsent(e.backup() + "/" + e.artifact(), k -> new HashSet<>())
                         .add(e.name());
             }
         }
-        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
-            int slash = w.getKey().indexOf('/');
-            Set<String> names = w.getValue();
-            try (InputStream in = context.openArtifact(
-                    w.getKey().substring(0, slash), w.getKey().substring(slash + 1))) {
-                new TarExtractor(staging, true, List.of()).unpack(in, staging, names::contains);
+        // side by side, as many at a time as a full restore unpacks its own tars
+        List<String> keys = new ArrayList<>(wanted.keySet());
+        List<InputStream> streams = new ArrayList<>();
+        try {
+            for (String key : keys) {
+                int slash = key.indexOf('/');
+                streams.add(context.open(key.substring(0, slash), key.substring(slash + 1)));
             }
-            for (String name : names) {
+            AtomicInteger next = new AtomicInteger();
+            List<ParallelIo.IoTask> tasks = new ArrayList<>();
+            int workers = Math.max(
+                    1, Math.min(keys.size(), Math.min(4, Runtime.getRuntime().availableProcessors())));
+            for (int t = 0; t < workers; t++) {
+                tasks.add(() -> {
+                    for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
+                        Set<String> names = wanted.get(keys.get(i));
+                        new TarExtractor(staging, true, List.of())
+                                .unpack(
+                                        streams.get(i),
+                                        staging,
+                                        names::contains,
+                                        name -> rebuild == null ? null : rebuild.base(name));
+                    }
+                });
+            }
+            ParallelIo.runAll("drkit-pg-restore", tasks, "restoring the files of earlier backups");
+        } finally {
+            closeAll(streams);
+        }
+        for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
+            for (String name : w.getValue()) {
                 if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
                     throw new CorruptDataException(name + " should come from backup " + w.getKey()
                             + " but is not in it; the backup chain is damaged, restore a full backup");
@@ -203,70 +265,42 @@ final class PhysicalRestore {
     }
 
     /**
-     * Rebuilds the files stored page by page: the deltas of each backup of the chain, oldest
-     * first (the artifacts of one backup side by side), over the version the earlier backups
-     * left; then checks every rebuilt file against the CRC-32C its backup recorded and gives it
-     * its recorded modification time.
+     * Reads the page deltas of each backup of the chain, newest first (the artifacts of one
+     * backup side by side), so that each page is written once, from the newest backup holding it.
      */
-    private static void applyPageDeltas(RestoreContext context, Path staging, List<FileList.FileEntry> files)
+    private static void applyPageDeltas(Artifacts context, ChainRebuild rebuild, List<FileList.FileEntry> paged)
             throws IOException {
         // "backup/artifact" -> names, each with the size its last deltas must give it (else -1)
         Map<String, Map<String, Long>> wanted = new HashMap<>();
-        List<FileList.FileEntry> paged = new ArrayList<>();
-        for (FileList.FileEntry e : files) {
-            if (!e.deltas().isEmpty()) {
-                paged.add(e);
-                for (int i = 0; i < e.deltas().size(); i++) {
-                    long size = i == e.deltas().size() - 1 ? e.size() : -1;
-                    wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>())
-                            .put(e.name(), size);
-                }
+        for (FileList.FileEntry e : paged) {
+            for (int i = 0; i < e.deltas().size(); i++) {
+                long size = i == e.deltas().size() - 1 ? e.size() : -1;
+                wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>()).put(e.name(), size);
             }
         }
-        if (paged.isEmpty()) {
-            return;
-        }
-        long t0 = System.nanoTime();
-        for (String backup : chainOrder(paged)) {
+        List<String> order = new ArrayList<>(chainOrder(paged));
+        Collections.reverse(order);
+        for (String backup : order) {
             List<String> artifacts = wanted.keySet().stream()
                     .filter(k -> k.startsWith(backup + "/"))
                     .sorted()
                     .toList();
             List<InputStream> streams = new ArrayList<>();
             try {
-                for (String a : artifacts) { // opened here: the context is not thread-safe
-                    String name = a.substring(a.indexOf('/') + 1);
-                    streams.add(
-                            backup.equals(context.manifest().id())
-                                    ? context.openArtifact(name)
-                                    : context.openArtifact(backup, name));
+                for (String a : artifacts) {
+                    streams.add(context.open(backup, a.substring(a.indexOf('/') + 1)));
                 }
                 List<ParallelIo.IoTask> tasks = new ArrayList<>();
                 for (int i = 0; i < artifacts.size(); i++) {
                     String a = artifacts.get(i);
                     InputStream in = streams.get(i);
-                    Map<String, Long> names = wanted.get(a);
-                    tasks.add(() -> {
-                        Set<String> rebuilt = PageDeltas.apply(in, a, staging, names);
-                        if (rebuilt.size() != names.size()) {
-                            throw new CorruptDataException(
-                                    "the page deltas " + a + " lack " + (names.size() - rebuilt.size())
-                                            + " of the files the file list says they rebuild; the "
-                                            + "backup chain is damaged, restore a full backup");
-                        }
-                    });
+                    tasks.add(() -> rebuild.delta(in, a, wanted.get(a)));
                 }
                 ParallelIo.runAll("drkit-pg-pages", tasks, "applying page deltas");
             } finally {
                 closeAll(streams);
             }
         }
-        checkRebuilt(staging, paged);
-        LOG.info(
-                "rebuilt {} files from page deltas of {} backups in {} ms",
-                paged.size(),
-                chainOrder(paged).size(),
-                (System.nanoTime() - t0) / 1_000_000);
     }
 
     /**
@@ -277,9 +311,8 @@ final class PhysicalRestore {
         for (ArtifactInfo a : context.manifest().artifacts()) {
             if (a.name().startsWith(PageMaps.PREFIX)) {
                 try (InputStream in = context.openArtifact(a.name())) {
-                    PageMaps.read(
-                            in, a.name() + " of backup " + context.manifest().id(), n -> -1, null, null);
-                    in.transferTo(OutputStream.nullOutputStream());
+                    PageMaps.readThrough(
+                            in, a.name() + " of backup " + context.manifest().id());
                 }
             }
         }
@@ -310,37 +343,6 @@ final class PhysicalRestore {
             placed.add(next);
         }
         return order;
-    }
-
-    /** Each rebuilt file must have the CRC-32C recorded for it; checked side by side, then dated as recorded. */
-    private static void checkRebuilt(Path staging, List<FileList.FileEntry> paged) throws IOException {
-        int streams = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        List<ParallelIo.IoTask> tasks = new ArrayList<>();
-        for (int s = 0; s < streams; s++) {
-            int first = s;
-            tasks.add(() -> {
-                for (int i = first; i < paged.size(); i += streams) {
-                    FileList.FileEntry e = paged.get(i);
-                    Path file = staging.resolve(e.name());
-                    long size = Files.size(file);
-                    if (size != e.size()) { // not read through: a forged size may be huge
-                        throw rebuiltWrong(e, size, null);
-                    }
-                    String got = FileList.crc32c(file, size);
-                    if (!e.crc32c().equals(got)) {
-                        throw rebuiltWrong(e, size, got);
-                    }
-                    Files.setLastModifiedTime(file, FileTime.fromMillis(e.mtime()));
-                }
-            });
-        }
-        ParallelIo.runAll("drkit-pg-check", tasks, "checking rebuilt files");
-    }
-
-    private static CorruptDataException rebuiltWrong(FileList.FileEntry e, long size, String crc) {
-        return new CorruptDataException(e.name() + " rebuilt from page deltas has " + size + " bytes"
-                + (crc == null ? "" : " with CRC-32C " + crc) + ", but its backup recorded " + e.size() + " bytes"
-                + (crc == null ? "" : " with " + e.crc32c()) + "; the backup chain is damaged, restore a full backup");
     }
 
     /**

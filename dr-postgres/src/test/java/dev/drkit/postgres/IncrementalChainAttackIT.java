@@ -3,16 +3,22 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
+import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.testkit.PostgresServer;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +26,30 @@ import org.junit.jupiter.api.io.TempDir;
 class IncrementalChainAttackIT {
     @TempDir
     Path dir;
+
+    /** A restore test of backup {@code id} passes {@code validate}. */
+    private static void assertRestores(DrKit kit, String id, PostgresServer pg, Settings connection, String validate) {
+        VerifyReport tested = kit.verify(
+                "db",
+                id,
+                VerifyLevel.RESTORE,
+                connection.toBuilder()
+                        .set("server-bin-dir", pg.binDir().toString())
+                        .add("validate", validate)
+                        .build());
+        assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
+    }
+
+    /** Settings for incremental backups of {@code pg}. */
+    private Settings incremental(PostgresServer pg) throws IOException {
+        return Settings.builder()
+                .set("url", pg.jdbcUrl("postgres"))
+                .set("user", PostgresServer.SUPERUSER)
+                .set("password-file", pg.passwordFile(dir).toString())
+                .set("data-dir", pg.dataDir().toString())
+                .set("incremental", "true")
+                .build();
+    }
 
     /**
      * The full backup an incremental takes files from is gone (deleted by hand, or lost): the
@@ -32,13 +62,7 @@ class IncrementalChainAttackIT {
                     "postgres",
                     "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
                             + "CREATE TABLE untouched AS SELECT i FROM generate_series(1, 20000) i; CHECKPOINT;");
-            Settings connection = Settings.builder()
-                    .set("url", pg.jdbcUrl("postgres"))
-                    .set("user", PostgresServer.SUPERUSER)
-                    .set("password-file", pg.passwordFile(dir).toString())
-                    .set("data-dir", pg.dataDir().toString())
-                    .set("incremental", "true")
-                    .build();
+            Settings connection = incremental(pg);
             Path repo = dir.resolve("repo");
             try (DrKit kit = DrKit.builder().repository(repo.toString()).build()) {
                 BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
@@ -63,15 +87,59 @@ class IncrementalChainAttackIT {
                                         .resolve(next.id())
                                         .resolve("manifest.json"))))
                         .doesNotContain(full.id());
-                VerifyReport tested = kit.verify(
-                        "db",
-                        next.id(),
-                        VerifyLevel.RESTORE,
-                        connection.toBuilder()
-                                .set("server-bin-dir", pg.binDir().toString())
-                                .add("validate", "SELECT count(*) = 20000 FROM untouched")
-                                .build());
-                assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
+                assertRestores(kit, next.id(), pg, connection, "SELECT count(*) = 20000 FROM untouched");
+            }
+        }
+    }
+
+    /**
+     * The page maps of the backup an incremental would build on are damaged (a byte flipped in
+     * the repository): the next backup warns and is taken in full, instead of every incremental
+     * failing, and it restores.
+     */
+    @Test
+    void anIncrementalOverADamagedPageMapIsTakenInFull() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
+            pg.execute(
+                    "postgres",
+                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
+                            + "CHECKPOINT;");
+            Settings connection = incremental(pg);
+            Path repo = dir.resolve("repo");
+            List<DrEvent> events = new CopyOnWriteArrayList<>();
+            try (DrKit kit = DrKit.builder()
+                    .repository(repo.toString())
+                    .listener(new DrListener() {
+                        @Override
+                        public void onEvent(DrEvent event) {
+                            events.add(event);
+                        }
+                    })
+                    .build()) {
+                BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
+                Path map;
+                try (Stream<Path> files =
+                        Files.list(repo.resolve("backups").resolve("db").resolve(full.id()))) {
+                    map = files.filter(p -> p.getFileName().toString().startsWith("pagemap-0.bin")
+                                    && !p.getFileName().toString().endsWith(".sha256"))
+                            .findFirst()
+                            .orElseThrow();
+                }
+                byte[] bytes = Files.readAllBytes(map);
+                bytes[bytes.length / 2] ^= 0x20;
+                Files.write(map, bytes);
+
+                Thread.sleep(2100); // mtime granularity: the next backup must see the files as older
+                pg.execute("postgres", "UPDATE accounts SET owner = 'x' WHERE id % 100 = 0; CHECKPOINT;");
+                BackupResult next = kit.backup(new TargetSpec("db", "postgres", connection));
+                assertThat(next.manifest().kind()).isEqualTo("full");
+                assertThat(next.manifest().parent()).isNull();
+                assertThat(events)
+                        .filteredOn(e -> e.type() == DrEvent.Type.BACKUP_WARNING)
+                        .anySatisfy(e -> assertThat(e.message())
+                                .contains("page maps of backup " + full.id())
+                                .contains("taking a full backup"));
+                assertRestores(kit, next.id(), pg, connection, "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'");
             }
         }
     }

@@ -121,7 +121,12 @@ public final class TarEntryReader {
 
     /** Reads the current entry's data; -1 at its end. */
     public int read(byte[] buffer) throws IOException {
-        return parsing(() -> tar.read(buffer, 0, buffer.length));
+        return read(buffer, 0, buffer.length);
+    }
+
+    /** Reads up to {@code length} bytes of the current entry's data into {@code buffer} at {@code offset}; -1 at its end. */
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+        return parsing(() -> tar.read(buffer, offset, length));
     }
 
     private void skipData() throws IOException {

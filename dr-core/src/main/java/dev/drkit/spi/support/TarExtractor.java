@@ -2,6 +2,7 @@ package dev.drkit.spi.support;
 
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
+import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.support.TarEntryReader.Entry;
 import dev.drkit.spi.support.TarEntryReader.Kind;
 import java.io.IOException;
@@ -24,8 +25,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -69,6 +72,7 @@ public final class TarExtractor {
     private long bytes;
     private long skippedSpecial;
     private long setIdStripped;
+    private Function<String, ContentWriter> writers = name -> null;
 
     /**
      * @param dest the destination directory
@@ -157,6 +161,31 @@ public final class TarExtractor {
 
     /** {@link #unpack(InputStream, Path)} of only the entries whose (safe) name {@code wanted} accepts. */
     public void unpack(InputStream in, Path staging, Predicate<String> wanted) throws IOException {
+        unpack(in, staging, wanted, name -> null);
+    }
+
+    /**
+     * Writes the content of some regular files in place of the extractor, for a caller that
+     * builds a file from more than one source (e.g. a base version and newer pages).
+     */
+    @FunctionalInterface
+    public interface ContentWriter {
+        /**
+         * Writes the entry's {@code content} to {@code target}. The directories above
+         * {@code target} are checked to be real directories of the staging tree and nothing but
+         * a regular file stands at it; the writer opens it without following a link, and may
+         * leave content unread. The extractor then applies the entry's owner, mode and time.
+         */
+        void write(Path target, InputStream content) throws IOException;
+    }
+
+    /**
+     * {@link #unpack(InputStream, Path, Predicate)} where {@code writers} may take over the
+     * content of a regular file by name (null leaves it to the extractor).
+     */
+    public void unpack(InputStream in, Path staging, Predicate<String> wanted, Function<String, ContentWriter> writers)
+            throws IOException {
+        this.writers = writers;
         unpack(in, staging, wanted, "the archive unpacked to " + staging);
     }
 
@@ -203,6 +232,22 @@ public final class TarExtractor {
 
     private void writeFile(ContainedTree tree, TarEntryReader reader, Entry e, byte[] buffer) throws IOException {
         Path target = tree.parentsOf(e.name());
+        ContentWriter writer = writers.apply(e.name());
+        if (writer != null) {
+            Kind there = tree.kind(e.name());
+            if (there != null && there != Kind.FILE) {
+                throw new UnsafeArchiveException("'" + TarEntryReader.printable(e.name()) + "' is not a regular file "
+                        + "where the restore expects one; refusing to write through it");
+            }
+            writer.write(target, new EntryContent(reader));
+            while (reader.read(buffer) >= 0) {
+                // the rest of the entry, which the writer did not need
+            }
+            ContainedTree.apply(target, e, ROOT);
+            files++;
+            bytes += e.size();
+            return;
+        }
         if (tree.kind(e.name()) == Kind.FILE) {
             Files.delete(target); // the same name again: the later entry wins, as with tar
         }
@@ -232,6 +277,27 @@ public final class TarExtractor {
             }
         } else {
             Files.createLink(target, tree.parentsOf(link.link()));
+        }
+    }
+
+    /** An entry's data as a stream; closing it does nothing (the extractor reads past the rest). */
+    private static final class EntryContent extends InputStream {
+        private final TarEntryReader reader;
+
+        EntryContent(TarEntryReader reader) {
+            this.reader = reader;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length);
+            return len == 0 ? 0 : reader.read(b, off, len);
         }
     }
 

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -91,6 +92,40 @@ class TarExtractorTest {
         assertThatThrownBy(() -> extract(dest, false, evil)).isInstanceOf(UnsafeArchiveException.class);
         assertThat(dest).doesNotExist();
         assertThat(outside.resolve("pwned.txt")).doesNotExist();
+    }
+
+    @Test
+    void aContentWriterTakesTheFilesItNamesAndTheEntryKeepsItsAttributes() throws IOException {
+        Path staging = Files.createDirectories(dir.resolve("staging"));
+        byte[] archive = tar("a/taken.txt", "for the writer", "a/plain.txt", "for the extractor");
+        List<String> seen = new ArrayList<>();
+        new TarExtractor(staging, true, List.of())
+                .unpack(
+                        new ByteArrayInputStream(archive),
+                        staging,
+                        n -> true,
+                        name -> name.equals("a/taken.txt")
+                                ? (target, content) -> {
+                                    // reads only part of the entry: the extractor reads past the rest
+                                    seen.add(new String(content.readNBytes(3), StandardCharsets.UTF_8));
+                                    Files.writeString(target, "written by the writer");
+                                }
+                                : null);
+        assertThat(seen).containsExactly("for");
+        assertThat(Files.readString(staging.resolve("a/taken.txt"))).isEqualTo("written by the writer");
+        assertThat(Files.readString(staging.resolve("a/plain.txt"))).isEqualTo("for the extractor");
+        // and nothing is written for it through a link standing at its place
+        Path outside = Files.writeString(dir.resolve("outside.txt"), "keep");
+        Path other = Files.createDirectories(dir.resolve("other/a"));
+        Files.createSymbolicLink(other.resolve("taken.txt"), outside);
+        assertThatThrownBy(() -> new TarExtractor(dir.resolve("other"), true, List.of())
+                        .unpack(
+                                new ByteArrayInputStream(tar("a/taken.txt", "x")),
+                                dir.resolve("other"),
+                                n -> true,
+                                name -> (target, content) -> Files.writeString(target, "pwned")))
+                .isInstanceOf(UnsafeArchiveException.class);
+        assertThat(Files.readString(outside)).isEqualTo("keep");
     }
 
     @Test

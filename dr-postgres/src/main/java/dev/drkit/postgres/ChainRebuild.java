@@ -1,0 +1,481 @@
+package dev.drkit.postgres;
+
+import com.github.luben.zstd.ZstdDecompressCtx;
+import dev.drkit.CorruptDataException;
+import dev.drkit.spi.support.TarExtractor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Rebuilds the files of a restore that are stored page by page, writing each page once: first
+ * the page deltas of the chain's backups, newest first (a page comes from the newest backup
+ * that holds it; frames of pages that newer backups all replaced are read past without being
+ * decompressed), then each file's base version (the whole copy an earlier backup holds) for
+ * the pages no backup of the chain changed. Frames are decompressed and written by a few
+ * worker threads while the artifacts are read. The CRC-32C of every page is kept (4 bytes per
+ * 8 KiB page of the files rebuilt), so that each file is checked against the CRC-32C its backup
+ * recorded without reading it back.
+ *
+ * <p>Use: {@link #delta} for each artifact of each backup, newest backup first (the artifacts
+ * of one backup may be read side by side: they hold distinct files); then {@link #base} as
+ * the content writer of the tars that hold the base versions; then {@link #finish}. Close it
+ * in any case.
+ */
+final class ChainRebuild implements AutoCloseable {
+    private static final int PAGE = PageMaps.PAGE;
+
+    private final Path staging;
+    private final Path realStaging;
+    private final Map<String, Target> targets = new HashMap<>();
+    private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+    /** Compressed bytes read ahead of the workers, in KiB: bounds the memory of frames waiting. */
+    private final Semaphore budget;
+
+    private final int budgetKib;
+    private final List<Thread> workers = new ArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final Object idle = new Object();
+
+    /** One file being rebuilt; its deltas are read by one thread at a time, then its base by one. */
+    private static final class Target {
+        final FileList.FileEntry entry;
+        final int pages;
+        /** Pages at and past this were cut off by a newer backup: older versions of them are not taken. */
+        int limit;
+
+        final BitSet written = new BitSet();
+        final int[] crcs;
+        boolean created;
+        boolean based;
+
+        Target(FileList.FileEntry entry) {
+            this.entry = entry;
+            this.pages = (int) (entry.size() / PAGE);
+            this.limit = pages;
+            this.crcs = new int[pages];
+        }
+    }
+
+    /** An open file shared by the jobs of one record; closed by whoever releases it last. */
+    private static final class Open {
+        final FileChannel channel;
+        final AtomicInteger users = new AtomicInteger(1);
+
+        Open(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        void release() throws IOException {
+            if (users.decrementAndGet() == 0) {
+                channel.close();
+            }
+        }
+    }
+
+    /** A frame to decompress; {@code take} marks (bit i) the pages of it to write. */
+    private record Job(Target target, Open file, int[] blocks, int count, long take, byte[] compressed, String what) {}
+
+    private static final Job STOP = new Job(null, null, null, 0, 0, null, null);
+
+    /**
+     * @param paged the file list's entries of the files stored page by page (each with deltas)
+     */
+    ChainRebuild(Path staging, List<FileList.FileEntry> paged) throws IOException {
+        this.staging = staging;
+        this.realStaging = staging.toRealPath();
+        for (FileList.FileEntry e : paged) {
+            if (e.size() % PAGE != 0 || e.size() / PAGE > PageMaps.MAX_PAGES) {
+                throw new CorruptDataException("the file list gives " + e.name() + ", stored page by page, an "
+                        + "impossible size of " + e.size() + " bytes (not a whole number of pages, or more than "
+                        + PageMaps.MAX_PAGES + " pages); the backup is damaged, restore another one");
+            }
+            targets.put(e.name(), new Target(e));
+        }
+        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() - 1));
+        budgetKib =
+                (int) Math.max(1024, Math.min(256 * 1024, Runtime.getRuntime().maxMemory() / 8 / 1024));
+        budget = new Semaphore(budgetKib);
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(this::work, "drkit-pg-frames-" + i);
+            t.setDaemon(true);
+            workers.add(t);
+            t.start();
+        }
+    }
+
+    /**
+     * Applies one artifact of page deltas: {@code wanted} names the files it must hold, each
+     * with the size its record must give the file when these are the file's newest deltas (else
+     * -1); it may hold other files, which are read past.
+     */
+    void delta(InputStream in, String what, Map<String, Long> wanted) throws IOException {
+        Set<String> seen = new HashSet<>();
+        PageDeltas.read(in, what, new PageDeltas.Sink() {
+            private Target target;
+            private Open open;
+            private int limit;
+
+            @Override
+            public boolean file(String name, long size) throws IOException {
+                Long recorded = wanted.get(name);
+                if (recorded == null) {
+                    return false;
+                }
+                if (recorded >= 0 && recorded != size) {
+                    throw PageDeltas.damaged(
+                            what,
+                            "they give file " + name + " a size of " + size + " bytes, but the file list records "
+                                    + recorded);
+                }
+                if (!seen.add(name)) {
+                    throw PageDeltas.damaged(what, "it holds file " + name + " twice");
+                }
+                target = targets.get(name);
+                if (target == null) {
+                    throw new IllegalArgumentException(name + " is not a file being rebuilt");
+                }
+                limit = target.limit;
+                target.limit = (int) Math.min(target.limit, size / PAGE);
+                open = new Open(open(target, what));
+                return true;
+            }
+
+            @Override
+            public boolean wantsAny(int[] blocks, int count) {
+                return take(blocks, count, false) != 0;
+            }
+
+            @Override
+            public void frame(int[] blocks, int count, byte[] compressed) throws IOException {
+                long take = take(blocks, count, true);
+                open.users.incrementAndGet();
+                try {
+                    submit(new Job(target, open, blocks.clone(), count, take, compressed, what));
+                } catch (IOException | RuntimeException e) {
+                    open.release();
+                    throw e;
+                }
+            }
+
+            @Override
+            public void page(int block, byte[] page) throws IOException {
+                if (take(new int[] {block}, 1, true) != 0) {
+                    target.crcs[block] = PageCrc.crc(page, 0);
+                    write(open.channel, page, 0, PAGE, (long) block * PAGE);
+                }
+            }
+
+            @Override
+            public void endFile() throws IOException {
+                open.release();
+                open = null;
+            }
+
+            /** The pages of a group to write (bit i for blocks[i]): below the limit and not written by a newer backup. */
+            private long take(int[] blocks, int count, boolean mark) {
+                long take = 0;
+                for (int i = 0; i < count; i++) {
+                    int b = blocks[i];
+                    if (b < limit && !target.written.get(b)) {
+                        take |= 1L << i;
+                        if (mark) {
+                            target.written.set(b);
+                        }
+                    }
+                }
+                return take;
+            }
+        });
+        for (String name : wanted.keySet()) {
+            if (!seen.contains(name)) {
+                throw new CorruptDataException("the page deltas " + what + " lack " + name + ", which the file list "
+                        + "says they rebuild; the backup chain is damaged, restore a full backup");
+            }
+        }
+        rethrow();
+    }
+
+    /**
+     * The content writer for the base versions, for {@link TarExtractor#unpack(InputStream, Path,
+     * java.util.function.Predicate, java.util.function.Function)}: null for a name not rebuilt here.
+     */
+    TarExtractor.ContentWriter base(String name) {
+        Target target = targets.get(name);
+        if (target == null) {
+            return null;
+        }
+        return (path, content) -> {
+            synchronized (target) {
+                if (target.based) {
+                    throw new CorruptDataException("the backup chain holds two base versions of " + name + "; it is "
+                            + "damaged, restore a full backup");
+                }
+                target.based = true;
+            }
+            // every delta has been read, so every page a delta holds is claimed (its write may still be under way)
+            try (FileChannel channel = open(target, "the base version of " + name)) {
+                byte[] buffer = new byte[128 * PAGE];
+                long first = 0; // the block at buffer[0]
+                while (first < target.limit) {
+                    int got = content.readNBytes(buffer, 0, buffer.length);
+                    if (got <= 0) {
+                        break;
+                    }
+                    int n = (got + PAGE - 1) / PAGE;
+                    Arrays.fill(buffer, got, n * PAGE, (byte) 0); // a last partial page reads as zeros after it
+                    int runStart = -1;
+                    for (int i = 0; i <= n; i++) {
+                        long block = first + i;
+                        if (i < n && block < target.limit && !target.written.get((int) block)) {
+                            target.written.set((int) block);
+                            target.crcs[(int) block] = PageCrc.crc(buffer, i * PAGE);
+                            if (runStart < 0) {
+                                runStart = i;
+                            }
+                        } else if (runStart >= 0) {
+                            write(channel, buffer, runStart * PAGE, (i - runStart) * PAGE, (first + runStart) * PAGE);
+                            runStart = -1;
+                        }
+                    }
+                    first += n;
+                    if (got < buffer.length) {
+                        break;
+                    }
+                }
+            }
+        };
+    }
+
+    /**
+     * Gives each rebuilt file its recorded size, checks it against the CRC-32C its backup
+     * recorded and dates it as recorded.
+     */
+    void finish() throws IOException {
+        awaitJobs();
+        for (Target t : targets.values()) {
+            String name = t.entry.name();
+            if (!t.based) {
+                throw new CorruptDataException(name + " should come from backup " + t.entry.backup() + "/"
+                        + t.entry.artifact() + " but is not in it; the backup chain is damaged, restore a full backup");
+            }
+            Path file = staging.resolve(name);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                if (ch.size() > t.entry.size()) {
+                    ch.truncate(t.entry.size());
+                } else if (ch.size() < t.entry.size()) {
+                    ch.write(ByteBuffer.wrap(new byte[1]), t.entry.size() - 1); // the rest reads as zeros
+                }
+            }
+            int crc = PageCrc.empty();
+            for (int b = 0; b < t.pages; b++) {
+                crc = PageCrc.append(crc, t.written.get(b) ? t.crcs[b] : PageCrc.zeroPage());
+            }
+            String got = String.format("%08x", crc);
+            if (!t.entry.crc32c().equals(got)) {
+                throw new CorruptDataException(name + " rebuilt from page deltas has CRC-32C " + got + ", but its "
+                        + "backup recorded " + t.entry.crc32c() + "; the backup chain is damaged, restore a full "
+                        + "backup");
+            }
+            Files.setLastModifiedTime(file, FileTime.fromMillis(t.entry.mtime()));
+        }
+    }
+
+    /** Stops the workers; a job still queued is dropped. */
+    @Override
+    public void close() {
+        failure.compareAndSet(null, new CorruptDataException("the chain restore was stopped"));
+        List<Job> dropped = new ArrayList<>();
+        jobs.drainTo(dropped);
+        for (Job job : dropped) {
+            if (job != STOP) {
+                try {
+                    job.file().release();
+                } catch (IOException ignored) {
+                    // the restore failed or ended; its staging directory goes
+                }
+            }
+        }
+        for (Thread ignored : workers) {
+            jobs.offer(STOP);
+        }
+        for (Thread t : workers) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Opens the file of a target: created by the first record that reaches it, which must find nothing there. */
+    private FileChannel open(Target target, String what) throws IOException {
+        String name = target.entry.name();
+        Path file = staging.resolve(name).normalize();
+        if (!file.startsWith(staging) || file.equals(staging) || name.startsWith("/")) {
+            throw PageDeltas.damaged(what, "it names " + name + ", outside the data directory");
+        }
+        Path parent = file.getParent();
+        if (!Files.isDirectory(parent, LinkOption.NOFOLLOW_LINKS)
+                || !parent.toRealPath()
+                        .equals(realStaging.resolve(staging.relativize(parent).toString()))) {
+            throw new CorruptDataException("the directory of " + name + " is missing or not a plain directory of the "
+                    + "restore; the backup chain is damaged, restore a full backup");
+        }
+        if (target.created) {
+            return FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
+        try {
+            FileChannel channel = FileChannel.open(
+                    file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            target.created = true;
+            return channel;
+        } catch (FileAlreadyExistsException e) {
+            throw new CorruptDataException(name + " is rebuilt from page deltas, but something else of the backup "
+                    + "already stands at its place; the backup chain is damaged, restore a full backup");
+        } catch (NoSuchFileException e) {
+            throw new CorruptDataException("the directory of " + name + " is missing; the backup chain is damaged, "
+                    + "restore a full backup");
+        }
+    }
+
+    private void submit(Job job) throws IOException {
+        rethrow();
+        try {
+            budget.acquire(kib(job));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while applying page deltas", e);
+        }
+        pending.incrementAndGet();
+        jobs.add(job);
+    }
+
+    private int kib(Job job) {
+        return Math.min(budgetKib, job.compressed().length / 1024 + 1);
+    }
+
+    private void work() {
+        ByteBuffer pages = ByteBuffer.allocateDirect(PageDeltas.MAX_GROUP * PAGE);
+        try (ZstdDecompressCtx zstd = new ZstdDecompressCtx()) {
+            while (true) {
+                Job job;
+                try {
+                    job = jobs.take();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (job == STOP) {
+                    return;
+                }
+                try {
+                    if (failure.get() == null) {
+                        run(job, zstd, pages);
+                    }
+                } catch (IOException e) {
+                    failure.compareAndSet(null, new UncheckedIOException(e));
+                } catch (RuntimeException | Error e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    budget.release(kib(job));
+                    try {
+                        job.file().release();
+                    } catch (IOException e) {
+                        failure.compareAndSet(null, new UncheckedIOException(e));
+                    }
+                    if (pending.decrementAndGet() == 0) {
+                        synchronized (idle) {
+                            idle.notifyAll();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void run(Job job, ZstdDecompressCtx zstd, ByteBuffer pages) throws IOException {
+        PageDeltas.decompress(zstd, job.compressed(), job.count(), pages, job.what());
+        int[] blocks = job.blocks();
+        int runStart = -1;
+        for (int i = 0; i <= job.count(); i++) {
+            boolean take = i < job.count() && (job.take() & (1L << i)) != 0;
+            if (take) {
+                job.target().crcs[blocks[i]] = PageCrc.crc(pages.slice(i * PAGE, PAGE));
+            }
+            boolean joins = take && runStart >= 0 && blocks[i] == blocks[i - 1] + 1;
+            if (runStart >= 0 && !joins) {
+                write(
+                        job.file().channel,
+                        pages.slice(runStart * PAGE, (i - runStart) * PAGE),
+                        (long) blocks[runStart] * PAGE);
+                runStart = -1;
+            }
+            if (take && runStart < 0) {
+                runStart = i;
+            }
+        }
+    }
+
+    /** Waits until every frame handed to the workers is written. */
+    private void awaitJobs() throws IOException {
+        synchronized (idle) {
+            while (pending.get() > 0 && failure.get() == null) {
+                try {
+                    idle.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while applying page deltas", e);
+                }
+            }
+        }
+        rethrow();
+    }
+
+    private void rethrow() throws IOException {
+        Throwable f = failure.get();
+        if (f instanceof UncheckedIOException u) {
+            throw u.getCause();
+        }
+        if (f instanceof RuntimeException r) {
+            throw r;
+        }
+        if (f instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private static void write(FileChannel channel, byte[] bytes, int offset, int length, long position)
+            throws IOException {
+        write(channel, ByteBuffer.wrap(bytes, offset, length), position);
+    }
+
+    private static void write(FileChannel channel, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) {
+            position += channel.write(b, position);
+        }
+    }
+}
