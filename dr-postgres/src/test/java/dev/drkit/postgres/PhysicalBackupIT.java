@@ -195,13 +195,7 @@ class PhysicalBackupIT {
                     "postgres",
                     "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
                             + "CHECKPOINT;");
-            Settings connection = Settings.builder()
-                    .set("url", pg.jdbcUrl("postgres"))
-                    .set("user", PostgresServer.SUPERUSER)
-                    .set("password-file", pg.passwordFile(dir).toString())
-                    .set("data-dir", pg.dataDir().toString())
-                    .set("incremental", "true")
-                    .build();
+            Settings connection = PhysicalChecks.incremental(pg, dir);
             Path scratch = Files.createDirectories(dir.resolve("big-disk"));
             try (DrKit kit =
                     DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
@@ -239,15 +233,8 @@ class PhysicalBackupIT {
                 try (Stream<Path> left = Files.walk(area)) {
                     assertThat(left.filter(Files::isRegularFile)).isEmpty();
                 }
-                VerifyReport tested = kit.verify(
-                        "db",
-                        synthetic.id(),
-                        VerifyLevel.RESTORE,
-                        connection.toBuilder()
-                                .set("server-bin-dir", pg.binDir().toString())
-                                .add("validate", "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'")
-                                .build());
-                assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
+                PhysicalChecks.assertRestores(
+                        kit, synthetic.id(), pg, connection, "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'");
             }
         }
     }
