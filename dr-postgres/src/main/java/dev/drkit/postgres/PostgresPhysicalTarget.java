@@ -89,7 +89,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         Duration walTimeout = settings.duration("wal-timeout").orElse(Duration.ofMinutes(5));
         boolean streamed = "stream".equals(settings.get("wal-source", "archive"));
         if (context.synthesize() || settings.bool("synthetic-full", false)) {
-            SyntheticFull.build(context, jobs); // from the repository alone: no connection
+            SyntheticFull.build(context, jobs, settings.path("scratch-dir")); // from the repository alone
             return;
         }
         try (Connection jdbc = conn.open()) {

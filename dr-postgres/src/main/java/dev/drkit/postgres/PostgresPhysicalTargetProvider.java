@@ -63,6 +63,11 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
                     .defaultValue("false")
                     .description("build a full backup from the newest backup and the ones it depends on, in the "
                             + "repository, without reading the cluster")
+                    .build(),
+            OptionSpec.builder("scratch-dir", Type.PATH)
+                    .description("where a synthetic full backup rebuilds the cluster before storing it: needs free "
+                            + "space the size of the cluster (default: drkit's private directory under "
+                            + "java.io.tmpdir)")
                     .build());
 
     private static final OptionSchema RESTORE = OptionSchema.of(

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * same WAL), so restores and point-in-time recovery use it like that one, and the next
  * incremental builds on it: the chain a restore reads stays short while the cluster is only
  * ever read for incrementals. Needs free space the size of the cluster in the scratch area
- * ({@code java.io.tmpdir}).
+ * (setting {@code scratch-dir}, else drkit's private directory under {@code java.io.tmpdir}).
  */
 final class SyntheticFull {
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticFull.class);
@@ -50,8 +51,12 @@ final class SyntheticFull {
 
     private SyntheticFull() {}
 
-    /** Builds the synthetic full backup from the newest backup of the context's target. */
-    static void build(BackupContext context, int jobs) throws IOException {
+    /**
+     * Builds the synthetic full backup from the newest backup of the context's target, rebuilding
+     * the cluster in a new private directory under {@code scratchDir} (default: drkit's private
+     * temporary directory), which it removes again.
+     */
+    static void build(BackupContext context, int jobs, Optional<Path> scratchDir) throws IOException {
         BackupManifest head = context.previous()
                 .orElseThrow(() -> new ConfigException("a synthetic full backup is built from the newest backup of "
                         + context.targetName() + ", and there is none; take a full backup first"));
@@ -60,7 +65,7 @@ final class SyntheticFull {
                     + "no synthetic full backup can be built from it; take a full backup instead");
         }
         long t0 = System.nanoTime();
-        Path scratch = PrivateScratch.current().createDirectory("synthetic-");
+        Path scratch = scratch(scratchDir, clusterSize(context, head));
         try {
             Path data = scratch.resolve("data");
             Files.createDirectory(
@@ -114,6 +119,41 @@ final class SyntheticFull {
         } finally {
             FileTrees.delete(scratch);
         }
+    }
+
+    /** The bytes of the files the cluster of backup {@code head} holds, from its file list. */
+    private static long clusterSize(BackupContext context, BackupManifest head) throws IOException {
+        try (InputStream in = context.openArtifact(head, PostgresPhysicalTarget.FILE_LIST)) {
+            return FileList.parse(in).stream()
+                    .mapToLong(FileList.FileEntry::size)
+                    .sum();
+        }
+    }
+
+    /** A new private directory (mode 0700, removed at exit at the latest) with room for {@code needed} bytes. */
+    private static Path scratch(Optional<Path> scratchDir, long needed) throws IOException {
+        if (scratchDir.isPresent() && !Files.isDirectory(scratchDir.get())) {
+            throw new ConfigException("setting 'scratch-dir' names " + scratchDir.get() + ", which is not a "
+                    + "directory; create it or give another place for the synthetic full backup's rebuilt cluster");
+        }
+        PrivateScratch area = scratchDir.isPresent()
+                ? PrivateScratch.under(scratchDir.get(), "setting 'scratch-dir'")
+                : PrivateScratch.current();
+        checkRoom(area.directory(), needed, Files.getFileStore(area.directory()).getUsableSpace());
+        return area.createDirectory("synthetic-");
+    }
+
+    /** Refuses to start a rebuild of {@code needed} bytes where only {@code usable} are free. */
+    static void checkRoom(Path parent, long needed, long usable) {
+        if (usable < needed) {
+            throw new ConfigException("a synthetic full backup rebuilds the cluster (" + mib(needed) + " MiB) in "
+                    + parent + ", which has " + mib(usable) + " MiB free; give setting 'scratch-dir' a place with "
+                    + "room for the cluster");
+        }
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
     }
 
     /** The newest backup and the backups it depends on, read through the backup's context. */

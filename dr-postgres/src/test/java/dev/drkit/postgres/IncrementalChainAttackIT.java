@@ -8,11 +8,8 @@ import dev.drkit.DrKit;
 import dev.drkit.DrListener;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
-import dev.drkit.VerifyLevel;
-import dev.drkit.VerifyReport;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.testkit.PostgresServer;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,30 +24,6 @@ class IncrementalChainAttackIT {
     @TempDir
     Path dir;
 
-    /** A restore test of backup {@code id} passes {@code validate}. */
-    private static void assertRestores(DrKit kit, String id, PostgresServer pg, Settings connection, String validate) {
-        VerifyReport tested = kit.verify(
-                "db",
-                id,
-                VerifyLevel.RESTORE,
-                connection.toBuilder()
-                        .set("server-bin-dir", pg.binDir().toString())
-                        .add("validate", validate)
-                        .build());
-        assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
-    }
-
-    /** Settings for incremental backups of {@code pg}. */
-    private Settings incremental(PostgresServer pg) throws IOException {
-        return Settings.builder()
-                .set("url", pg.jdbcUrl("postgres"))
-                .set("user", PostgresServer.SUPERUSER)
-                .set("password-file", pg.passwordFile(dir).toString())
-                .set("data-dir", pg.dataDir().toString())
-                .set("incremental", "true")
-                .build();
-    }
-
     /**
      * The full backup an incremental takes files from is gone (deleted by hand, or lost): the
      * next incremental must not reference it again, or it could never be restored.
@@ -62,7 +35,7 @@ class IncrementalChainAttackIT {
                     "postgres",
                     "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
                             + "CREATE TABLE untouched AS SELECT i FROM generate_series(1, 20000) i; CHECKPOINT;");
-            Settings connection = incremental(pg);
+            Settings connection = PhysicalChecks.incremental(pg, dir);
             Path repo = dir.resolve("repo");
             try (DrKit kit = DrKit.builder().repository(repo.toString()).build()) {
                 BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
@@ -87,7 +60,7 @@ class IncrementalChainAttackIT {
                                         .resolve(next.id())
                                         .resolve("manifest.json"))))
                         .doesNotContain(full.id());
-                assertRestores(kit, next.id(), pg, connection, "SELECT count(*) = 20000 FROM untouched");
+                PhysicalChecks.assertRestores(kit, next.id(), pg, connection, "SELECT count(*) = 20000 FROM untouched");
             }
         }
     }
@@ -104,7 +77,7 @@ class IncrementalChainAttackIT {
                     "postgres",
                     "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
                             + "CHECKPOINT;");
-            Settings connection = incremental(pg);
+            Settings connection = PhysicalChecks.incremental(pg, dir);
             Path repo = dir.resolve("repo");
             List<DrEvent> events = new CopyOnWriteArrayList<>();
             try (DrKit kit = DrKit.builder()
@@ -139,7 +112,8 @@ class IncrementalChainAttackIT {
                         .anySatisfy(e -> assertThat(e.message())
                                 .contains("page maps of backup " + full.id())
                                 .contains("taking a full backup"));
-                assertRestores(kit, next.id(), pg, connection, "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'");
+                PhysicalChecks.assertRestores(
+                        kit, next.id(), pg, connection, "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'");
             }
         }
     }

@@ -1,9 +1,11 @@
 package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.ConfigException;
 import dev.drkit.CopyResult;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
@@ -16,11 +18,13 @@ import dev.drkit.storage.FileStorageBackend;
 import dev.drkit.testkit.PostgresServer;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -177,5 +181,71 @@ class PhysicalBackupIT {
             }
             first.close();
         }
+    }
+
+    /**
+     * A synthetic full backup rebuilds the cluster under setting 'scratch-dir' (for clusters too
+     * big for java.io.tmpdir), leaves nothing of it there, and restores; a scratch-dir that is
+     * no directory is refused by name.
+     */
+    @Test
+    void aSyntheticFullRebuildsInTheScratchDirectoryAndLeavesNothingThere() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
+            pg.execute(
+                    "postgres",
+                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
+                            + "CHECKPOINT;");
+            Settings connection = PhysicalChecks.incremental(pg, dir);
+            Path scratch = Files.createDirectories(dir.resolve("big-disk"));
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                kit.backup(new TargetSpec("db", "postgres", connection));
+                Thread.sleep(2100); // mtime granularity: the next backup must see the files as older
+                pg.execute("postgres", "UPDATE accounts SET owner = 'x' WHERE id % 100 = 0; CHECKPOINT;");
+                BackupResult incremental = kit.backup(new TargetSpec("db", "postgres", connection));
+                assertThat(incremental.manifest().kind()).isEqualTo("incremental");
+
+                Path notADirectory = Files.writeString(dir.resolve("a-file"), "");
+                assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                                "db",
+                                "postgres",
+                                connection.toBuilder()
+                                        .set("synthetic-full", "true")
+                                        .set("scratch-dir", notADirectory.toString())
+                                        .build())))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("setting 'scratch-dir'");
+
+                BackupResult synthetic = kit.backup(new TargetSpec(
+                        "db",
+                        "postgres",
+                        connection.toBuilder()
+                                .set("synthetic-full", "true")
+                                .set("scratch-dir", scratch.toString())
+                                .build()));
+                assertThat(synthetic.manifest().kind()).isEqualTo("full");
+                assertThat(synthetic.manifest().metadata())
+                        .containsEntry("synthetic", true)
+                        .containsEntry("builtFrom", incremental.id());
+                // the rebuilt cluster went to the scratch directory's private area and is gone again
+                Path area = scratch.resolve("drkit-" + Files.getAttribute(scratch, "unix:uid"));
+                assertThat(area).isDirectory();
+                try (Stream<Path> left = Files.walk(area)) {
+                    assertThat(left.filter(Files::isRegularFile)).isEmpty();
+                }
+                PhysicalChecks.assertRestores(
+                        kit, synthetic.id(), pg, connection, "SELECT count(*) = 200 FROM accounts WHERE owner = 'x'");
+            }
+        }
+    }
+
+    @Test
+    void aSyntheticFullRefusesAScratchDirectoryWithoutRoomBeforeWritingAnything() {
+        assertThatThrownBy(() -> SyntheticFull.checkRoom(dir, 5L << 30, 1L << 30))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("5120 MiB")
+                .hasMessageContaining("1024 MiB free")
+                .hasMessageContaining("setting 'scratch-dir'");
+        SyntheticFull.checkRoom(dir, 1L << 30, 5L << 30); // room enough: no error
     }
 }

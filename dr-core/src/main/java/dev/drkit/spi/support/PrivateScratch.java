@@ -14,7 +14,9 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -46,6 +48,7 @@ public final class PrivateScratch {
     private static final long START_TOLERANCE_MILLIS = 2000;
 
     private static PrivateScratch current;
+    private static final Map<Path, PrivateScratch> UNDER = new HashMap<>();
 
     private final Path parent;
     private final Path run;
@@ -76,6 +79,27 @@ public final class PrivateScratch {
      * creates this process's own.
      */
     static PrivateScratch open(Path tmpdir, long uid, ProcessHandle self) {
+        return open(tmpdir, uid, self, "java.io.tmpdir");
+    }
+
+    /**
+     * A scratch area like {@link #current()}, but under {@code dir} instead of
+     * {@code java.io.tmpdir}, for temporary data too large for it (e.g. a rebuilt database
+     * cluster); the same checks and clean-up, {@code setting} names where {@code dir} comes from
+     * in messages. Removed at exit, like the current one.
+     */
+    public static synchronized PrivateScratch under(Path dir, String setting) {
+        PrivateScratch s = UNDER.get(dir.toAbsolutePath().normalize());
+        if (s == null) {
+            s = open(dir, currentUid(), ProcessHandle.current(), setting);
+            UNDER.put(dir.toAbsolutePath().normalize(), s);
+            Path run = s.run;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(run), "drkit-scratch-cleanup"));
+        }
+        return s;
+    }
+
+    private static PrivateScratch open(Path tmpdir, long uid, ProcessHandle self, String setting) {
         Path parent = tmpdir.toAbsolutePath().resolve("drkit-" + uid);
         try {
             try {
@@ -83,20 +107,20 @@ public final class PrivateScratch {
             } catch (FileAlreadyExistsException exists) {
                 // checked below like one we did not create
             }
-            checkPrivate(parent, uid);
+            checkPrivate(parent, uid, setting);
             removeDeadRuns(parent);
             Path run =
                     parent.resolve("run-" + self.pid() + "-" + startMillis(self).orElse(0L));
             try {
                 Files.createDirectory(run, DIR);
             } catch (FileAlreadyExistsException exists) {
-                checkPrivate(run, uid);
+                checkPrivate(run, uid, setting);
             }
             return new PrivateScratch(parent, run);
         } catch (IOException e) {
             throw new ConfigException(
-                    "cannot create the private temporary directory " + parent + ": " + e.getMessage()
-                            + "; check java.io.tmpdir",
+                    "cannot create the private temporary directory " + parent + ": " + e.getMessage() + "; check "
+                            + setting,
                     e);
         }
     }
@@ -121,17 +145,17 @@ public final class PrivateScratch {
         return Files.createTempDirectory(run, prefix, DIR);
     }
 
-    private static void checkPrivate(Path dir, long uid) throws IOException {
+    private static void checkPrivate(Path dir, long uid, String setting) throws IOException {
         PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         Object owner = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         if (!a.isDirectory() || a.isSymbolicLink()) {
             throw new ConfigException(dir + " is not a directory; remove it (drkit keeps its private temporary "
-                    + "files there) or set java.io.tmpdir to another place");
+                    + "files there) or set " + setting + " to another place");
         }
         if (((Number) owner).longValue() != uid || !a.permissions().equals(OWNER_ONLY_DIR)) {
             throw new ConfigException(dir + " belongs to uid " + owner + " with mode "
                     + PosixFilePermissions.toString(a.permissions()) + ", not to uid " + uid + " with mode rwx------; "
-                    + "drkit refuses to keep private temporary files there: remove it or set java.io.tmpdir to "
+                    + "drkit refuses to keep private temporary files there: remove it or set " + setting + " to "
                     + "another place");
         }
     }

@@ -46,6 +46,24 @@ class PrivateScratchTest {
     }
 
     @Test
+    void anAreaUnderAnotherDirectoryIsMadeAndCheckedTheSameWayAndNamesItsSetting() throws Exception {
+        Path big = Files.createDirectory(tmp.resolve("big"));
+        PrivateScratch s = PrivateScratch.under(big, "setting 'scratch-dir'");
+        assertThat(s.parent()).isEqualTo(big.resolve("drkit-" + uid()));
+        assertThat(mode(s.parent())).isEqualTo("rwx------");
+        assertThat(mode(s.createDirectory("synthetic-"))).isEqualTo("rwx------");
+        assertThat(PrivateScratch.under(big, "setting 'scratch-dir'")).isSameAs(s);
+        Path shared = Files.createDirectory(tmp.resolve("shared"));
+        Files.createDirectory(
+                shared.resolve("drkit-" + uid()),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx")));
+        assertThatThrownBy(() -> PrivateScratch.under(shared, "setting 'scratch-dir'"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("setting 'scratch-dir'")
+                .hasMessageNotContaining("java.io.tmpdir");
+    }
+
+    @Test
     void aParentThatOthersCanEnterIsRefused() throws Exception {
         Files.createDirectory(
                 tmp.resolve("drkit-" + uid()),

@@ -9,6 +9,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.setup.Setup;
 import dev.drkit.spi.StorageBackend;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -255,6 +256,13 @@ final class BackupCommand implements Callable<Integer> {
         boolean syntheticFull;
 
         @Option(
+                names = "--scratch-dir",
+                paramLabel = "DIR",
+                description = "Where a synthetic full backup rebuilds the cluster before storing it; needs free "
+                        + "space the size of the cluster (default: drkit's private directory under java.io.tmpdir).")
+        Path scratchDir;
+
+        @Option(
                 names = "--checksum",
                 description =
                         "With --incremental: also compare the bytes (CRC32C) of files whose "
@@ -278,6 +286,7 @@ final class BackupCommand implements Callable<Integer> {
             OptionValues.set(s, "checksum", checksum ? "true" : null);
             OptionValues.set(s, "max-chain", maxChain == null ? null : maxChain.toString());
             OptionValues.set(s, "synthetic-full", syntheticFull ? "true" : null);
+            OptionValues.set(s, "scratch-dir", scratchDir == null ? null : scratchDir.toString());
             return common.run(spec, "postgres", s.build());
         }
     }

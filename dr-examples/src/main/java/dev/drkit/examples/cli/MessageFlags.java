@@ -56,6 +56,7 @@ final class MessageFlags {
             "checksum",
             "max-chain",
             "synthetic-full",
+            "scratch-dir",
             "globals",
             "to-database",
             "table",
