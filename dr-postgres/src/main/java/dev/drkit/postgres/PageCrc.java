@@ -50,6 +50,15 @@ final class PageCrc {
                 ^ page;
     }
 
+    /**
+     * The CRC-32C of a file whose first part has CRC {@code crc} followed by {@code pages} pages
+     * of zeros: appending a zero byte multiplies the CRC register (the CRC with its final
+     * inversion undone) by x^8.
+     */
+    static int appendZeroPages(int crc, long pages) {
+        return pages == 0 ? crc : multiply(crc ^ 0xFFFFFFFF, powerOfX(8L * PAGE * pages)) ^ 0xFFFFFFFF;
+    }
+
     /** The CRC-32C of the empty message (the start of a fold with {@link #append}). */
     static int empty() {
         return 0;
