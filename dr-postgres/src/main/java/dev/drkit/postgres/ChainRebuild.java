@@ -25,6 +25,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -72,7 +73,7 @@ final class ChainRebuild implements AutoCloseable {
         /** Pages at and past this were cut off by a newer backup: older versions of them are not taken. */
         int limit;
 
-        final BitSet written = new BitSet();
+        final PageSet written = new PageSet();
         /**
          * The CRC-32C of each page written, in chunks made as pages are: memory follows the pages
          * the artifacts hold, not the size a (possibly forged) file list claims.
@@ -94,6 +95,38 @@ final class ChainRebuild implements AutoCloseable {
 
         int crc(int block) {
             return crcs.get(block / CRC_CHUNK)[block % CRC_CHUNK];
+        }
+    }
+
+    /**
+     * The pages of a file written so far, in chunks made as pages are, so that a forged page far
+     * out costs no more than a near one; used by one thread at a time.
+     */
+    static final class PageSet {
+        private static final int CHUNK = 4096;
+        private final TreeMap<Integer, BitSet> chunks = new TreeMap<>();
+
+        boolean get(int page) {
+            BitSet chunk = chunks.get(page / CHUNK);
+            return chunk != null && chunk.get(page % CHUNK);
+        }
+
+        void set(int page) {
+            chunks.computeIfAbsent(page / CHUNK, k -> new BitSet(CHUNK)).set(page % CHUNK);
+        }
+
+        /** The first page set at or after {@code from}; -1 if none. */
+        int nextSetBit(int from) {
+            for (Map.Entry<Integer, BitSet> c = chunks.ceilingEntry(from / CHUNK);
+                    c != null;
+                    c = chunks.higherEntry(c.getKey())) {
+                int first = c.getKey() * CHUNK;
+                int next = c.getValue().nextSetBit(Math.max(0, from - first));
+                if (next >= 0) {
+                    return first + next;
+                }
+            }
+            return -1;
         }
     }
 

@@ -10,11 +10,13 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -74,18 +76,48 @@ class ChainRebuildTest {
     }
 
     @Test
-    void aFileListClaimingHugeFilesTakesNoMemoryForPagesNoArtifactHolds() throws IOException {
+    void hugeFilesClaimedByAFileListAndAPageFarOutTakeNoMemoryForPagesNoArtifactHolds() throws IOException {
         long huge = PageMaps.MAX_PAGES * PAGE;
-        // more than the heap could hold at 4 bytes a claimed page
-        long count = Runtime.getRuntime().maxMemory() / (PageMaps.MAX_PAGES * 4) + 2;
+        // more files than the heap could track at a bit a claimed page (and far more at 4 bytes)
+        int count = (int) (Runtime.getRuntime().maxMemory() / (PageMaps.MAX_PAGES / 8) + 2);
         List<FileList.FileEntry> claimed = new ArrayList<>();
+        Map<String, Long> wanted = new HashMap<>();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = PageDeltasTest.start(bytes, "DRKPAGE2", "base/7/20000", huge);
         for (int i = 0; i < count; i++) {
-            claimed.add(new FileList.FileEntry(
-                    "base/5/" + (20000 + i), huge, 1, "0", "F", "data-0.tar", List.of("I/pages-0.bin")));
+            String name = "base/7/" + (20000 + i);
+            claimed.add(new FileList.FileEntry(name, huge, 1, "0", "F", "data-0.tar", List.of("I/pages-0.bin")));
+            wanted.put(name, huge);
+            if (i > 0) {
+                byte[] n = name.getBytes(StandardCharsets.UTF_8);
+                out.writeShort(n.length);
+                out.write(n);
+                out.writeLong(huge);
+                out.writeInt(PAGE);
+            }
+            PageDeltasTest.writeFrame(out, new int[] {(int) PageMaps.MAX_PAGES - 1}, new byte[PAGE]);
+            out.writeInt(0);
         }
+        out.writeShort(0);
         try (ChainRebuild rebuild = new ChainRebuild(staging(), claimed)) {
-            assertThat(rebuild).isNotNull();
+            rebuild.delta(new ByteArrayInputStream(bytes.toByteArray()), "pages-0.bin", wanted);
         }
+    }
+
+    @Test
+    void pagesWrittenAreFoundAcrossChunks() {
+        ChainRebuild.PageSet set = new ChainRebuild.PageSet();
+        assertThat(set.nextSetBit(0)).isEqualTo(-1);
+        for (int page : new int[] {3, 4095, 4096, 20_000, (int) PageMaps.MAX_PAGES - 1}) {
+            set.set(page);
+        }
+        assertThat(set.get(4095)).isTrue();
+        assertThat(set.get(4097)).isFalse();
+        assertThat(set.nextSetBit(0)).isEqualTo(3);
+        assertThat(set.nextSetBit(4)).isEqualTo(4095);
+        assertThat(set.nextSetBit(4097)).isEqualTo(20_000);
+        assertThat(set.nextSetBit(20_001)).isEqualTo((int) PageMaps.MAX_PAGES - 1);
+        assertThat(set.nextSetBit((int) PageMaps.MAX_PAGES)).isEqualTo(-1);
     }
 
     @Test
