@@ -163,6 +163,67 @@ class IncrementalChainAttackTest {
     }
 
     @Test
+    void aBaseTarHoldingTheRebuiltFileTwiceOrAgainAsAHardLinkIsRefused() throws IOException {
+        byte[] old = pages(2, 1);
+        byte[] other = pages(2, 3);
+        for (boolean hardLink : new boolean[] {false, true}) {
+            chain(old, pages(2, 2), null);
+            ByteArrayOutputStream tar = new ByteArrayOutputStream();
+            try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+                out.putArchiveEntry(new TarArchiveEntry("base/5/"));
+                out.closeArchiveEntry();
+                for (String name : List.of(NAME, "base/5/other")) {
+                    TarArchiveEntry e = new TarArchiveEntry(name);
+                    e.setSize(old.length);
+                    out.putArchiveEntry(e);
+                    out.write(name.equals(NAME) ? old : other);
+                    out.closeArchiveEntry();
+                }
+                TarArchiveEntry again =
+                        hardLink ? new TarArchiveEntry(NAME, TarArchiveEntry.LF_LINK) : new TarArchiveEntry(NAME);
+                if (hardLink) {
+                    again.setLinkName("base/5/other");
+                } else {
+                    again.setSize(other.length);
+                }
+                out.putArchiveEntry(again);
+                if (!hardLink) {
+                    out.write(other);
+                }
+                out.closeArchiveEntry();
+            }
+            artifacts.get(FULL).put("data-0.tar", tar.toByteArray());
+            String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8)
+                    + new String(line("base/5/other", other.length, crc(other), FULL, null), StandardCharsets.UTF_8);
+            artifacts.get(INCR).put("files.tsv", list.getBytes(StandardCharsets.UTF_8));
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .as(hardLink ? "a hard link" : "a second copy")
+                    .isInstanceOfAny(CorruptDataException.class, UnsafeArchiveException.class)
+                    .hasMessageContaining(NAME);
+        }
+    }
+
+    @Test
+    void aPagedFileWhoseBaseIsSaidToBeInTheRestoredBackupItselfIsRefused() throws IOException {
+        for (boolean there : new boolean[] {false, true}) {
+            chain(pages(2, 1), pages(2, 2), null);
+            String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
+            artifacts
+                    .get(INCR)
+                    .put(
+                            "files.tsv",
+                            list.replace("\t" + FULL + "\t", "\t" + INCR + "\t").getBytes());
+            if (there) {
+                artifacts.get(INCR).put("data-0.tar", tar(NAME, pages(2, 1)));
+            }
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining(NAME)
+                    .hasMessageContaining("restore a full backup");
+        }
+    }
+
+    @Test
     void aDeltaNamingABackupThatIsNoDependencyIsRefused() throws IOException {
         chain(pages(2, 1), pages(2, 2), null);
         String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
