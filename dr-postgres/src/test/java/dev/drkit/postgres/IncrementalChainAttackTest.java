@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
@@ -193,9 +194,8 @@ class IncrementalChainAttackTest {
                 out.closeArchiveEntry();
             }
             artifacts.get(FULL).put("data-0.tar", tar.toByteArray());
-            String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8)
-                    + new String(line("base/5/other", other.length, crc(other), FULL, null), StandardCharsets.UTF_8);
-            artifacts.get(INCR).put("files.tsv", list.getBytes(StandardCharsets.UTF_8));
+            editFileList(list -> list
+                    + new String(line("base/5/other", other.length, crc(other), FULL, null), StandardCharsets.UTF_8));
             assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
                     .as(hardLink ? "a hard link" : "a second copy")
                     .isInstanceOfAny(CorruptDataException.class, UnsafeArchiveException.class)
@@ -207,12 +207,7 @@ class IncrementalChainAttackTest {
     void aPagedFileWhoseBaseIsSaidToBeInTheRestoredBackupItselfIsRefused() throws IOException {
         for (boolean there : new boolean[] {false, true}) {
             chain(pages(2, 1), pages(2, 2), null);
-            String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
-            artifacts
-                    .get(INCR)
-                    .put(
-                            "files.tsv",
-                            list.replace("\t" + FULL + "\t", "\t" + INCR + "\t").getBytes());
+            editFileList(list -> list.replace("\t" + FULL + "\t", "\t" + INCR + "\t"));
             if (there) {
                 artifacts.get(INCR).put("data-0.tar", tar(NAME, pages(2, 1)));
             }
@@ -226,12 +221,7 @@ class IncrementalChainAttackTest {
     @Test
     void aDeltaNamingABackupThatIsNoDependencyIsRefused() throws IOException {
         chain(pages(2, 1), pages(2, 2), null);
-        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
-        artifacts
-                .get(INCR)
-                .put(
-                        "files.tsv",
-                        list.replace(INCR + "/", "20261202T030000Z-cccccc/").getBytes());
+        editFileList(list -> list.replace(INCR + "/", "20261202T030000Z-cccccc/"));
         assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
                 .isInstanceOf(BackupNotFoundException.class)
                 .hasMessageContaining("not a dependency");
@@ -329,6 +319,12 @@ class IncrementalChainAttackTest {
         artifacts.put(INCR, incr);
         manifests.put(FULL, manifest(FULL, null));
         manifests.put(INCR, manifest(INCR, FULL));
+    }
+
+    /** Rewrites INCR's file list. */
+    private void editFileList(UnaryOperator<String> edit) {
+        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
+        artifacts.get(INCR).put("files.tsv", edit.apply(list).getBytes(StandardCharsets.UTF_8));
     }
 
     private BackupManifest manifest(String id, String parent) {
