@@ -34,7 +34,7 @@ class ChainRebuildTest {
     private int stagings;
 
     @Test
-    void anArtifactCutShortInsideAFileLeavesNoFileOpen() throws IOException {
+    void anArtifactCutShortInsideAFileLeavesNoFileOpenAndNoThreadRunning() throws IOException {
         byte[] file = PageDeltasTest.pages(40, 1);
         byte[] whole = artifact(NAME, file, List.of(blocks(0, 16), blocks(16, 32), blocks(32, 40)));
         byte[] cut = Arrays.copyOf(whole, whole.length - 100); // inside the last frame
@@ -49,6 +49,9 @@ class ChainRebuildTest {
         assertThat(openFilesUnder(staging))
                 .as("files of the restore still open")
                 .isEmpty();
+        assertThat(Thread.getAllStackTraces().keySet())
+                .as("threads of the restore still running")
+                .noneMatch(t -> t.getName().startsWith("drkit-pg-frames-"));
     }
 
     @Test
@@ -185,6 +188,26 @@ class ChainRebuildTest {
         assertThatThrownBy(() -> rebuild(List.of(shorter), file, file))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("file list records");
+    }
+
+    @Test
+    void aFifoWhereARebuiltFileGoesIsRefusedWithoutOpeningIt() throws Exception {
+        byte[] file = PageDeltasTest.pages(2, 9);
+        Path staging = staging();
+        Process mkfifo = new ProcessBuilder("mkfifo", staging.resolve(NAME).toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(60),
+                () -> assertThatThrownBy(() -> {
+                            try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry(file.length, "0")))) {
+                                rebuild.delta(
+                                        new ByteArrayInputStream(artifact(NAME, file, List.of(blocks(0, 2)))),
+                                        "pages-0.bin",
+                                        Map.of(NAME, (long) file.length));
+                            }
+                        })
+                        .isInstanceOf(CorruptDataException.class)
+                        .hasMessageContaining("already stands"));
     }
 
     @Test
