@@ -7,6 +7,8 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
 import dev.drkit.testkit.PostgresServer;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -72,6 +74,20 @@ class IncrementalChainShapesIT {
                     again.awaitRecoveryEnd(Duration.ofMinutes(2));
                     assertThat(fingerprint(again)).isEqualTo(rows);
                 }
+                // and a restore test of the incremental reads the earlier backups' files as the restore does
+                String validate =
+                        "SELECT (SELECT count(*) || ':' || sum(hashtext(id || owner)) FROM accounts) = '" + rows + "'";
+                VerifyReport tested = kit.verify(
+                        "db",
+                        last.id(),
+                        VerifyLevel.RESTORE,
+                        Settings.of(Map.of(
+                                "url", pg.jdbcUrl("postgres"),
+                                "user", PostgresServer.SUPERUSER,
+                                "password-file", pg.passwordFile(dir).toString(),
+                                "server-bin-dir", pg.binDir().toString(),
+                                "validate", validate)));
+                assertThat(tested.passed()).as(tested.problems().toString()).isTrue();
             }
         }
     }
