@@ -56,7 +56,13 @@ final class PageCrc {
      * inversion undone) by x^8.
      */
     static int appendZeroPages(int crc, long pages) {
-        return pages == 0 ? crc : multiply(crc ^ 0xFFFFFFFF, powerOfX(8L * PAGE * pages)) ^ 0xFFFFFFFF;
+        if (pages <= 8) { // a short run: page by page is cheaper than the power of x
+            for (long p = 0; p < pages; p++) {
+                crc = append(crc, ZERO_PAGE);
+            }
+            return crc;
+        }
+        return multiply(crc ^ 0xFFFFFFFF, powerOfX(8L * PAGE * pages)) ^ 0xFFFFFFFF;
     }
 
     /** The CRC-32C of the empty message (the start of a fold with {@link #append}). */

@@ -44,10 +44,15 @@ class PageCrcTest {
         CRC32C whole = new CRC32C();
         whole.update(file);
         assertThat(Integer.toUnsignedLong(folded)).isEqualTo(whole.getValue());
-        CRC32C zeros = new CRC32C();
-        zeros.update(new byte[3 * PAGE]);
-        assertThat(Integer.toUnsignedLong(PageCrc.appendZeroPages(PageCrc.empty(), 3)))
-                .isEqualTo(zeros.getValue());
+        for (int run : new int[] {3, 8, 9, 40}) { // page by page, and at once
+            CRC32C zeros = new CRC32C();
+            zeros.update(file, 0, PAGE);
+            zeros.update(new byte[run * PAGE]);
+            int fold = PageCrc.appendZeroPages(PageCrc.append(PageCrc.empty(), PageCrc.crc(file, 0)), run);
+            assertThat(Integer.toUnsignedLong(fold))
+                    .as("%d pages of zeros", run)
+                    .isEqualTo(zeros.getValue());
+        }
     }
 
     @Test
