@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -215,6 +216,36 @@ class IncrementalChainAttackTest {
                     .isInstanceOf(CorruptDataException.class)
                     .hasMessageContaining(NAME)
                     .hasMessageContaining("restore a full backup");
+        }
+    }
+
+    @Test
+    void anInterruptedChainRestoreEndsAndLeavesNoThreadRunning() throws Exception {
+        byte[] old = pages(3000, 1);
+        byte[] now = pages(3000, 2); // every page changed: a frame for each window
+        chain(old, now, null);
+        for (long delay : new long[] {0, 20, 80}) {
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread restore = new Thread(() -> {
+                try {
+                    PhysicalRestore.materialize(context(), stagingDir());
+                } catch (IOException | RuntimeException e) {
+                    failed.set(e);
+                }
+            });
+            restore.start();
+            Thread.sleep(delay);
+            restore.interrupt();
+            restore.join(60_000);
+            assertThat(restore.isAlive())
+                    .as("still restoring after %d ms", delay)
+                    .isFalse();
+            if (failed.get() != null) {
+                assertThat(failed.get().getMessage()).as("after %d ms", delay).contains("interrupted");
+            }
+            assertThat(Thread.getAllStackTraces().keySet())
+                    .as("threads left after %d ms", delay)
+                    .noneMatch(t -> t.getName().startsWith("drkit-pg-"));
         }
     }
 
