@@ -21,6 +21,20 @@ public interface VerificationContext {
      */
     InputStream openDecoded(ArtifactInfo artifact) throws IOException;
 
+    /**
+     * The raw bytes of artifact {@code name} of backup {@code backupId}, which the verified
+     * backup depends on (its parent, or a backup it lists in {@link BackupManifest#dependsOn()}),
+     * checked as {@link #openDecoded(ArtifactInfo)} checks: what a restore test of an incremental
+     * backup reads the files of earlier backups from.
+     *
+     * @throws dev.drkit.BackupNotFoundException when the verified backup does not depend on
+     *     {@code backupId}, or that backup has no such artifact
+     * @throws IOException when the storage fails
+     */
+    default InputStream openDecoded(String backupId, String name) throws IOException {
+        throw new UnsupportedOperationException("this context cannot read the backups the verified one depends on");
+    }
+
     /** An area of the repository for files outside any backup ({@code wal}), e.g. to replay WAL in a restore test. */
     default FileArchive archive(String area) {
         throw new UnsupportedOperationException("this context has no file archive");

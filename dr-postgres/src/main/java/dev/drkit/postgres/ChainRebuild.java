@@ -2,6 +2,8 @@ package dev.drkit.postgres;
 
 import com.github.luben.zstd.ZstdDecompressCtx;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,9 +25,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -35,9 +40,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * that holds it; frames of pages that newer backups all replaced are read past without being
  * decompressed), then each file's base version (the whole copy an earlier backup holds) for
  * the pages no backup of the chain changed. Frames are decompressed and written by a few
- * worker threads while the artifacts are read. The CRC-32C of every page is kept (4 bytes per
- * 8 KiB page of the files rebuilt), so that each file is checked against the CRC-32C its backup
- * recorded without reading it back.
+ * worker threads while the artifacts are read. The CRC-32C of every page written is kept (4
+ * bytes per 8 KiB page the artifacts hold; pages none holds read as zeros and cost nothing), so
+ * that each file is checked against the CRC-32C its backup recorded without reading it back.
  *
  * <p>Use: {@link #delta} for each artifact of each backup, newest backup first (the artifacts
  * of one backup may be read side by side: they hold distinct files); then {@link #base} as
@@ -46,6 +51,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ChainRebuild implements AutoCloseable {
     private static final int PAGE = PageMaps.PAGE;
+    private static final int CRC_CHUNK = 256;
 
     private final Path staging;
     private final Path realStaging;
@@ -67,8 +73,13 @@ final class ChainRebuild implements AutoCloseable {
         /** Pages at and past this were cut off by a newer backup: older versions of them are not taken. */
         int limit;
 
-        final BitSet written = new BitSet();
-        final int[] crcs;
+        final PageSet written = new PageSet();
+        /**
+         * The CRC-32C of each page written, in chunks made as pages are: memory follows the pages
+         * the artifacts hold, not the size a (possibly forged) file list claims.
+         */
+        private final Map<Integer, int[]> crcs = new ConcurrentHashMap<>();
+
         boolean created;
         boolean based;
 
@@ -76,7 +87,46 @@ final class ChainRebuild implements AutoCloseable {
             this.entry = entry;
             this.pages = (int) (entry.size() / PAGE);
             this.limit = pages;
-            this.crcs = new int[pages];
+        }
+
+        void crc(int block, int crc) {
+            crcs.computeIfAbsent(block / CRC_CHUNK, k -> new int[CRC_CHUNK])[block % CRC_CHUNK] = crc;
+        }
+
+        int crc(int block) {
+            return crcs.get(block / CRC_CHUNK)[block % CRC_CHUNK];
+        }
+    }
+
+    /**
+     * The pages of a file written so far, in chunks made as pages are, so that a forged page far
+     * out costs no more than a near one; used by one thread at a time.
+     */
+    static final class PageSet {
+        private static final int CHUNK = 4096;
+        private final TreeMap<Integer, BitSet> chunks = new TreeMap<>();
+
+        boolean get(int page) {
+            BitSet chunk = chunks.get(page / CHUNK);
+            return chunk != null && chunk.get(page % CHUNK);
+        }
+
+        void set(int page) {
+            chunks.computeIfAbsent(page / CHUNK, k -> new BitSet(CHUNK)).set(page % CHUNK);
+        }
+
+        /** The first page set at or after {@code from}; -1 if none. */
+        int nextSetBit(int from) {
+            for (Map.Entry<Integer, BitSet> c = chunks.ceilingEntry(from / CHUNK);
+                    c != null;
+                    c = chunks.higherEntry(c.getKey())) {
+                int first = c.getKey() * CHUNK;
+                int next = c.getValue().nextSetBit(Math.max(0, from - first));
+                if (next >= 0) {
+                    return first + next;
+                }
+            }
+            return -1;
         }
     }
 
@@ -134,7 +184,7 @@ final class ChainRebuild implements AutoCloseable {
      */
     void delta(InputStream in, String what, Map<String, Long> wanted) throws IOException {
         Set<String> seen = new HashSet<>();
-        PageDeltas.read(in, what, new PageDeltas.Sink() {
+        class Applier implements PageDeltas.Sink {
             private Target target;
             private Open open;
             private int limit;
@@ -184,7 +234,7 @@ final class ChainRebuild implements AutoCloseable {
             @Override
             public void page(int block, byte[] page) throws IOException {
                 if (take(new int[] {block}, 1, true) != 0) {
-                    target.crcs[block] = PageCrc.crc(page, 0);
+                    target.crc(block, PageCrc.crc(page, 0));
                     write(open.channel, page, 0, PAGE, (long) block * PAGE);
                 }
             }
@@ -209,7 +259,15 @@ final class ChainRebuild implements AutoCloseable {
                 }
                 return take;
             }
-        });
+        }
+        Applier applier = new Applier();
+        try {
+            PageDeltas.read(in, what, applier);
+        } finally {
+            if (applier.open != null) { // a record cut short: its file is not left open
+                applier.open.release();
+            }
+        }
         for (String name : wanted.keySet()) {
             if (!seen.contains(name)) {
                 throw new CorruptDataException("the page deltas " + what + " lack " + name + ", which the file list "
@@ -252,7 +310,7 @@ final class ChainRebuild implements AutoCloseable {
                         long block = first + i;
                         if (i < n && block < target.limit && !target.written.get((int) block)) {
                             target.written.set((int) block);
-                            target.crcs[(int) block] = PageCrc.crc(buffer, i * PAGE);
+                            target.crc((int) block, PageCrc.crc(buffer, i * PAGE));
                             if (runStart < 0) {
                                 runStart = i;
                             }
@@ -291,8 +349,13 @@ final class ChainRebuild implements AutoCloseable {
                 }
             }
             int crc = PageCrc.empty();
-            for (int b = 0; b < t.pages; b++) {
-                crc = PageCrc.append(crc, t.written.get(b) ? t.crcs[b] : PageCrc.zeroPage());
+            for (int b = 0; b < t.pages; ) { // runs of pages never written are zeros, folded at once
+                int set = t.written.nextSetBit(b);
+                int next = set < 0 ? t.pages : Math.min(set, t.pages);
+                crc = PageCrc.appendZeroPages(crc, next - b);
+                for (b = next; b < t.pages && t.written.get(b); b++) {
+                    crc = PageCrc.append(crc, t.crc(b));
+                }
             }
             String got = String.format("%08x", crc);
             if (!t.entry.crc32c().equals(got)) {
@@ -364,9 +427,11 @@ final class ChainRebuild implements AutoCloseable {
     }
 
     private void submit(Job job) throws IOException {
-        rethrow();
         try {
-            budget.acquire(kib(job));
+            // polled: a worker that stopped early leaves the budget of its queued frames taken for good
+            do {
+                rethrow();
+            } while (!budget.tryAcquire(kib(job), 100, TimeUnit.MILLISECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while applying page deltas", e);
@@ -379,16 +444,23 @@ final class ChainRebuild implements AutoCloseable {
         return Math.min(budgetKib, job.compressed().length / 1024 + 1);
     }
 
+    /** A worker that stops before it is told to (it cannot start, or it is interrupted) fails the restore. */
     private void work() {
+        try {
+            drain();
+        } catch (InterruptedException e) {
+            failure.compareAndSet(
+                    null, new DrException(ErrorCode.INTERRUPTED, "interrupted while applying page deltas"));
+        } catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, e);
+        }
+    }
+
+    private void drain() throws InterruptedException {
         ByteBuffer pages = ByteBuffer.allocateDirect(PageDeltas.MAX_GROUP * PAGE);
         try (ZstdDecompressCtx zstd = new ZstdDecompressCtx()) {
             while (true) {
-                Job job;
-                try {
-                    job = jobs.take();
-                } catch (InterruptedException e) {
-                    return;
-                }
+                Job job = jobs.take();
                 if (job == STOP) {
                     return;
                 }
@@ -424,7 +496,7 @@ final class ChainRebuild implements AutoCloseable {
         for (int i = 0; i <= job.count(); i++) {
             boolean take = i < job.count() && (job.take() & (1L << i)) != 0;
             if (take) {
-                job.target().crcs[blocks[i]] = PageCrc.crc(pages.slice(i * PAGE, PAGE));
+                job.target().crc(blocks[i], PageCrc.crc(pages.slice(i * PAGE, PAGE)));
             }
             boolean joins = take && runStart >= 0 && blocks[i] == blocks[i - 1] + 1;
             if (runStart >= 0 && !joins) {

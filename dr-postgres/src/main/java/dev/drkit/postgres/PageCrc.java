@@ -50,6 +50,21 @@ final class PageCrc {
                 ^ page;
     }
 
+    /**
+     * The CRC-32C of a file whose first part has CRC {@code crc} followed by {@code pages} pages
+     * of zeros: appending a zero byte multiplies the CRC register (the CRC with its final
+     * inversion undone) by x^8.
+     */
+    static int appendZeroPages(int crc, long pages) {
+        if (pages <= 8) { // a short run: page by page is cheaper than the power of x
+            for (long p = 0; p < pages; p++) {
+                crc = append(crc, ZERO_PAGE);
+            }
+            return crc;
+        }
+        return multiply(crc ^ 0xFFFFFFFF, powerOfX(8L * PAGE * pages)) ^ 0xFFFFFFFF;
+    }
+
     /** The CRC-32C of the empty message (the start of a fold with {@link #append}). */
     static int empty() {
         return 0;

@@ -262,8 +262,8 @@ public final class PostgresVerifiers {
         }
 
         @Override
-        public InputStream openArtifact(String backupId, String name) {
-            throw new BackupNotFoundException("a logical backup depends on no other backup");
+        public InputStream openArtifact(String backupId, String name) throws IOException {
+            return context.openDecoded(backupId, name); // an incremental physical backup's earlier files
         }
 
         @Override

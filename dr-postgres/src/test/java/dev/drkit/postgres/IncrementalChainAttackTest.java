@@ -30,6 +30,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
@@ -163,14 +165,94 @@ class IncrementalChainAttackTest {
     }
 
     @Test
+    void aBaseTarHoldingTheRebuiltFileTwiceOrAgainAsAHardLinkIsRefused() throws IOException {
+        byte[] old = pages(2, 1);
+        byte[] other = pages(2, 3);
+        for (boolean hardLink : new boolean[] {false, true}) {
+            chain(old, pages(2, 2), null);
+            ByteArrayOutputStream tar = new ByteArrayOutputStream();
+            try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+                out.putArchiveEntry(new TarArchiveEntry("base/5/"));
+                out.closeArchiveEntry();
+                for (String name : List.of(NAME, "base/5/other")) {
+                    TarArchiveEntry e = new TarArchiveEntry(name);
+                    e.setSize(old.length);
+                    out.putArchiveEntry(e);
+                    out.write(name.equals(NAME) ? old : other);
+                    out.closeArchiveEntry();
+                }
+                TarArchiveEntry again =
+                        hardLink ? new TarArchiveEntry(NAME, TarArchiveEntry.LF_LINK) : new TarArchiveEntry(NAME);
+                if (hardLink) {
+                    again.setLinkName("base/5/other");
+                } else {
+                    again.setSize(other.length);
+                }
+                out.putArchiveEntry(again);
+                if (!hardLink) {
+                    out.write(other);
+                }
+                out.closeArchiveEntry();
+            }
+            artifacts.get(FULL).put("data-0.tar", tar.toByteArray());
+            editFileList(list -> list
+                    + new String(line("base/5/other", other.length, crc(other), FULL, null), StandardCharsets.UTF_8));
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .as(hardLink ? "a hard link" : "a second copy")
+                    .isInstanceOfAny(CorruptDataException.class, UnsafeArchiveException.class)
+                    .hasMessageContaining(NAME);
+        }
+    }
+
+    @Test
+    void aPagedFileWhoseBaseIsSaidToBeInTheRestoredBackupItselfIsRefused() throws IOException {
+        for (boolean there : new boolean[] {false, true}) {
+            chain(pages(2, 1), pages(2, 2), null);
+            editFileList(list -> list.replace("\t" + FULL + "\t", "\t" + INCR + "\t"));
+            if (there) {
+                artifacts.get(INCR).put("data-0.tar", tar(NAME, pages(2, 1)));
+            }
+            assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining(NAME)
+                    .hasMessageContaining("restore a full backup");
+        }
+    }
+
+    @Test
+    void anInterruptedChainRestoreEndsAndLeavesNoThreadRunning() throws Exception {
+        byte[] old = pages(3000, 1);
+        byte[] now = pages(3000, 2); // every page changed: a frame for each window
+        chain(old, now, null);
+        for (long delay : new long[] {0, 20, 80}) {
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread restore = new Thread(() -> {
+                try {
+                    PhysicalRestore.materialize(context(), stagingDir());
+                } catch (IOException | RuntimeException e) {
+                    failed.set(e);
+                }
+            });
+            restore.start();
+            Thread.sleep(delay);
+            restore.interrupt();
+            restore.join(60_000);
+            assertThat(restore.isAlive())
+                    .as("still restoring after %d ms", delay)
+                    .isFalse();
+            if (failed.get() != null) {
+                assertThat(failed.get().getMessage()).as("after %d ms", delay).contains("interrupted");
+            }
+            assertThat(Thread.getAllStackTraces().keySet())
+                    .as("threads left after %d ms", delay)
+                    .noneMatch(t -> t.getName().startsWith("drkit-pg-"));
+        }
+    }
+
+    @Test
     void aDeltaNamingABackupThatIsNoDependencyIsRefused() throws IOException {
         chain(pages(2, 1), pages(2, 2), null);
-        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
-        artifacts
-                .get(INCR)
-                .put(
-                        "files.tsv",
-                        list.replace(INCR + "/", "20261202T030000Z-cccccc/").getBytes());
+        editFileList(list -> list.replace(INCR + "/", "20261202T030000Z-cccccc/"));
         assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
                 .isInstanceOf(BackupNotFoundException.class)
                 .hasMessageContaining("not a dependency");
@@ -268,6 +350,12 @@ class IncrementalChainAttackTest {
         artifacts.put(INCR, incr);
         manifests.put(FULL, manifest(FULL, null));
         manifests.put(INCR, manifest(INCR, FULL));
+    }
+
+    /** Rewrites INCR's file list. */
+    private void editFileList(UnaryOperator<String> edit) {
+        String list = new String(artifacts.get(INCR).get("files.tsv"), StandardCharsets.UTF_8);
+        artifacts.get(INCR).put("files.tsv", edit.apply(list).getBytes(StandardCharsets.UTF_8));
     }
 
     private BackupManifest manifest(String id, String parent) {

@@ -31,6 +31,31 @@ class PageCrcTest {
     }
 
     @Test
+    void runsOfZeroPagesFoldAtOnceAsPageByPage() {
+        byte[] file = new byte[9 * PAGE];
+        new Random(3).nextBytes(file);
+        Arrays.fill(file, PAGE, 5 * PAGE, (byte) 0);
+        Arrays.fill(file, 6 * PAGE, 9 * PAGE, (byte) 0);
+        int folded = PageCrc.appendZeroPages(PageCrc.empty(), 0);
+        folded = PageCrc.append(folded, PageCrc.crc(file, 0));
+        folded = PageCrc.appendZeroPages(folded, 4);
+        folded = PageCrc.append(folded, PageCrc.crc(file, 5 * PAGE));
+        folded = PageCrc.appendZeroPages(folded, 3);
+        CRC32C whole = new CRC32C();
+        whole.update(file);
+        assertThat(Integer.toUnsignedLong(folded)).isEqualTo(whole.getValue());
+        for (int run : new int[] {3, 8, 9, 40}) { // page by page, and at once
+            CRC32C zeros = new CRC32C();
+            zeros.update(file, 0, PAGE);
+            zeros.update(new byte[run * PAGE]);
+            int fold = PageCrc.appendZeroPages(PageCrc.append(PageCrc.empty(), PageCrc.crc(file, 0)), run);
+            assertThat(Integer.toUnsignedLong(fold))
+                    .as("%d pages of zeros", run)
+                    .isEqualTo(zeros.getValue());
+        }
+    }
+
+    @Test
     void multiplyingByXToTheZeroChangesNothingAndPowersAdd() {
         int a = 0x1234_5678;
         assertThat(PageCrc.multiply(a, PageCrc.powerOfX(0))).isEqualTo(a);

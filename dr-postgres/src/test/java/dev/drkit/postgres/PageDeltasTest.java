@@ -378,6 +378,14 @@ class PageDeltasTest {
     static byte[] framedClaiming(String name, long size, int[] blocks, byte[] content) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = start(bytes, "DRKPAGE2", name, size);
+        writeFrame(out, blocks, content);
+        out.writeInt(0);
+        out.writeShort(0);
+        return bytes.toByteArray();
+    }
+
+    /** One frame of a {@code DRKPAGE2} file record: claims {@code blocks}, holds {@code content}. */
+    static void writeFrame(DataOutputStream out, int[] blocks, byte[] content) throws IOException {
         out.writeInt(blocks.length);
         for (int b : blocks) {
             out.writeInt(b);
@@ -385,13 +393,10 @@ class PageDeltasTest {
         byte[] frame = Zstd.compress(content, 3);
         out.writeInt(frame.length);
         out.write(frame);
-        out.writeInt(0);
-        out.writeShort(0);
-        return bytes.toByteArray();
     }
 
     /** A delta artifact's magic and the header of its one file. */
-    private static DataOutputStream start(ByteArrayOutputStream bytes, String magic, String name, long size)
+    static DataOutputStream start(ByteArrayOutputStream bytes, String magic, String name, long size)
             throws IOException {
         DataOutputStream out = new DataOutputStream(bytes);
         out.write(magic.getBytes(StandardCharsets.US_ASCII));

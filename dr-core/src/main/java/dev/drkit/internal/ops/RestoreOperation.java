@@ -62,6 +62,29 @@ public final class RestoreOperation {
     }
 
     /** What the target reads one restore through. */
+    /**
+     * Artifact {@code name} of backup {@code backupId}, which {@code manifest}'s backup must
+     * depend on (its parent or one it lists), decoded and checked as it streams: for a restore of
+     * an incremental backup, or a restore test of one.
+     */
+    static InputStream openDependency(
+            OperationContext ctx,
+            CatalogOperation catalog,
+            BackupManifest manifest,
+            String backupId,
+            String name,
+            ProgressMeter meter)
+            throws IOException {
+        if (!backupId.equals(manifest.parent()) && !manifest.dependsOn().contains(backupId)) {
+            throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
+        }
+        BackupManifest other = catalog.manifest(manifest.target(), backupId);
+        ArtifactInfo a = other.artifact(name)
+                .orElseThrow(() -> new BackupNotFoundException(
+                        "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
+        return ctx.repository().openDecoded(other, a, ctx.codecs(), meter);
+    }
+
     private final class Run implements RestoreContext {
         private final BackupManifest manifest;
         private final RestoreRequest request;
@@ -89,14 +112,7 @@ public final class RestoreOperation {
 
         @Override
         public InputStream openArtifact(String backupId, String name) throws IOException {
-            if (!backupId.equals(manifest.parent()) && !manifest.dependsOn().contains(backupId)) {
-                throw new BackupNotFoundException(backupId + " is not a dependency of backup " + manifest.id());
-            }
-            BackupManifest other = catalog.manifest(manifest.target(), backupId);
-            ArtifactInfo a = other.artifact(name)
-                    .orElseThrow(() -> new BackupNotFoundException(
-                            "backup " + other.target() + "/" + other.id() + " has no artifact '" + name + "'"));
-            return ctx.repository().openDecoded(other, a, ctx.codecs(), meter);
+            return openDependency(ctx, catalog, manifest, backupId, name, meter);
         }
 
         @Override

@@ -125,6 +125,11 @@ public final class VerifyOperation {
         }
 
         @Override
+        public InputStream openDecoded(String backupId, String name) throws IOException {
+            return RestoreOperation.openDependency(ctx, catalog, manifest, backupId, name, meter);
+        }
+
+        @Override
         public byte[] checksumFile(ArtifactInfo artifact) throws IOException {
             return ctx.repository().checksumFile(manifest, artifact);
         }

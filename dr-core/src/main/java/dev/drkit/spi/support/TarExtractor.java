@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -73,6 +74,8 @@ public final class TarExtractor {
     private long skippedSpecial;
     private long setIdStripped;
     private Function<String, ContentWriter> writers = name -> null;
+    /** Names whose content a writer built: no later entry of the archive may take their place. */
+    private final Set<String> built = new HashSet<>();
 
     /**
      * @param dest the destination directory
@@ -174,7 +177,9 @@ public final class TarExtractor {
          * Writes the entry's {@code content} to {@code target}. The directories above
          * {@code target} are checked to be real directories of the staging tree and nothing but
          * a regular file stands at it; the writer opens it without following a link, and may
-         * leave content unread. The extractor then applies the entry's owner, mode and time.
+         * leave content unread. The extractor then applies the entry's owner, mode and time, and
+         * refuses the archive if a later entry of it (a hard link of the same name) would take the
+         * file's place.
          */
         void write(Path target, InputStream content) throws IOException;
     }
@@ -239,6 +244,7 @@ public final class TarExtractor {
                 throw new UnsafeArchiveException("'" + TarEntryReader.printable(e.name()) + "' is not a regular file "
                         + "where the restore expects one; refusing to write through it");
             }
+            built.add(e.name());
             writer.write(target, new EntryContent(reader));
             while (reader.read(buffer) >= 0) {
                 // the rest of the entry, which the writer did not need
@@ -266,6 +272,10 @@ public final class TarExtractor {
     /** Links come last, so that nothing else is ever written through one; every check is made again now. */
     private void createLink(ContainedTree tree, Entry link) throws IOException {
         TarPlacement.check(link, tree::kind);
+        if (built.contains(link.name())) {
+            throw new UnsafeArchiveException("archive entry '" + TarEntryReader.printable(link.rawName())
+                    + "' would replace a file the restore builds from more than this archive; refusing the archive");
+        }
         Path target = tree.parentsOf(link.name());
         if (tree.kind(link.name()) != null) {
             Files.delete(target); // the same name again, of the same kind (checked above): the later wins

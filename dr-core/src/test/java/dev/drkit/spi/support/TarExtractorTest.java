@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,8 +38,9 @@ class TarExtractorTest {
                 String name = (String) entries[i];
                 String value = (String) entries[i + 1];
                 TarArchiveEntry e;
-                if (value.startsWith("->")) {
-                    e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
+                if (value.startsWith("->") || value.startsWith("=>")) {
+                    e = new TarArchiveEntry(
+                            name, value.startsWith("->") ? TarConstants.LF_SYMLINK : TarConstants.LF_LINK);
                     e.setLinkName(value.substring(2));
                     tar.putArchiveEntry(e);
                 } else {
@@ -126,6 +128,29 @@ class TarExtractorTest {
                                 name -> (target, content) -> Files.writeString(target, "pwned")))
                 .isInstanceOf(UnsafeArchiveException.class);
         assertThat(Files.readString(outside)).isEqualTo("keep");
+    }
+
+    @Test
+    void aHardLinkCannotTakeThePlaceOfAFileAContentWriterBuilt() throws IOException {
+        Path staging = Files.createDirectories(dir.resolve("staging"));
+        // the file the writer builds, then the same name again as a hard link to another file
+        byte[] archive = tar("a/built", "base", "a/other", "other", "a/built", "=>a/other");
+        assertThatThrownBy(() -> new TarExtractor(staging, true, List.of())
+                        .unpack(
+                                new ByteArrayInputStream(archive),
+                                staging,
+                                n -> true,
+                                name -> name.equals("a/built")
+                                        ? (target, content) -> Files.writeString(
+                                                target,
+                                                "built",
+                                                StandardOpenOption.CREATE_NEW,
+                                                LinkOption.NOFOLLOW_LINKS)
+                                        : null))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("a/built");
+        assertThat(Files.readString(staging.resolve("a/built"))).isEqualTo("built");
+        assertThat(Files.readString(staging.resolve("a/other"))).isEqualTo("other");
     }
 
     @Test
