@@ -69,9 +69,7 @@ class DrKitTest {
                 FileTrees.delete(staging);
                 Files.writeString(staging, "in the way");
             }
-            try (OutputStream out = settings.bool("precompressed", false)
-                    ? context.newPrecompressedArtifact("data.bin")
-                    : context.newArtifact("data.bin")) {
+            try (OutputStream out = context.newArtifact("data.bin")) {
                 out.write(settings.get("content", "").getBytes(StandardCharsets.UTF_8));
                 if (settings.bool("source-fails", false)) {
                     // as a target that lets its source's I/O failure through unwrapped
@@ -146,43 +144,6 @@ class DrKitTest {
                     throw new SocketException("Connection reset");
                 }
             };
-        }
-    }
-
-    @Test
-    void aPrecompressedArtifactIsStoredWithoutASecondCompressionButStillEncrypted() throws IOException {
-        String content = "bytes the target compressed itself ".repeat(100);
-        try (DrKit kit = DrKit.builder()
-                .repository(dir.resolve("repo").toString())
-                .register(new MemoryProvider())
-                .build()) {
-            BackupResult pre = kit.backup(
-                    new TargetSpec("mem", "memory", Settings.of(Map.of("content", content, "precompressed", "true"))));
-            ArtifactInfo a = pre.manifest().artifact("data.bin").orElseThrow();
-            assertThat(a.codecs()).isEmpty();
-            assertThat(a.storedName()).isEqualTo("data.bin");
-            assertThat(Files.readString(dir.resolve("repo/backups/mem/" + pre.id() + "/data.bin")))
-                    .isEqualTo(content);
-            MemoryTarget.RESTORED.clear();
-            kit.restore(new RestoreRequest("mem", pre.id(), Settings.empty(), false));
-            assertThat(MemoryTarget.RESTORED).containsExactly(content);
-            BackupResult plain = kit.backup(new TargetSpec("mem", "memory", Settings.of(Map.of("content", content))));
-            assertThat(plain.manifest().artifact("data.bin").orElseThrow().codecs())
-                    .containsExactly("zstd");
-        }
-        try (DrKit kit = DrKit.builder()
-                .repository(dir.resolve("repo-encrypted").toString())
-                .register(new MemoryProvider())
-                .encryption(new StatusScheduleTest.XorStage(List.of("ops")))
-                .build()) {
-            BackupResult pre = kit.backup(
-                    new TargetSpec("mem", "memory", Settings.of(Map.of("content", content, "precompressed", "true"))));
-            ArtifactInfo a = pre.manifest().artifact("data.bin").orElseThrow();
-            assertThat(a.codecs()).containsExactly("xor");
-            byte[] stored = Files.readAllBytes(dir.resolve("repo-encrypted/backups/mem/" + pre.id() + "/data.bin.xor"));
-            byte[] raw = content.getBytes(StandardCharsets.UTF_8);
-            assertThat(stored).hasSameSizeAs(raw);
-            assertThat(stored[0]).isEqualTo((byte) (raw[0] ^ 0xff));
         }
     }
 

@@ -26,16 +26,6 @@ public interface BackupContext {
      */
     OutputStream newArtifact(String name) throws IOException;
 
-    /**
-     * {@link #newArtifact(String)} for bytes the target compresses itself (for example in
-     * frames a restore can pass over without decompressing them): drkit encrypts and checksums
-     * them as any artifact, but does not compress them again. The default (contexts outside
-     * drkit's own backups) is {@link #newArtifact(String)}.
-     */
-    default OutputStream newPrecompressedArtifact(String name) throws IOException {
-        return newArtifact(name);
-    }
-
     /** Records target metadata in the manifest; values must be JSON-friendly. */
     void metadata(String key, Object value);
 

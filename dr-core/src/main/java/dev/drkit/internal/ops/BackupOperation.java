@@ -13,7 +13,6 @@ import dev.drkit.TargetSpec;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArtifactWriter;
 import dev.drkit.internal.repo.Repository;
-import dev.drkit.internal.repo.StreamCodecs;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.FileArchive;
@@ -241,20 +240,11 @@ public final class BackupOperation {
 
         @Override
         public OutputStream newArtifact(String name) throws IOException {
-            return open(name, ctx.codecs());
-        }
-
-        @Override
-        public OutputStream newPrecompressedArtifact(String name) throws IOException {
-            return open(name, ctx.codecs().withoutCompression());
-        }
-
-        private OutputStream open(String name, StreamCodecs codecs) throws IOException {
             if (writers.stream().anyMatch(w -> w.name().equals(name))) {
                 throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
             }
             meter.artifact(name);
-            ArtifactWriter w = repository.newArtifact(target, id, name, codecs, meter);
+            ArtifactWriter w = repository.newArtifact(target, id, name, ctx.codecs(), meter);
             writers.add(w);
             return w;
         }

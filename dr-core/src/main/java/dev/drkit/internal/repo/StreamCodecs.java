@@ -30,11 +30,6 @@ public record StreamCodecs(
         this(compression, level, workers, null, null);
     }
 
-    /** These codecs without compression: for bytes their writer compressed already. */
-    public StreamCodecs withoutCompression() {
-        return new StreamCodecs(Compression.NONE, level, workers, encryption, decryption);
-    }
-
     /** The chain recorded in the manifest for new artifacts, in write order. */
     public List<String> chain() {
         List<String> chain = new ArrayList<>();
