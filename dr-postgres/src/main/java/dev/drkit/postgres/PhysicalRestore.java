@@ -113,38 +113,27 @@ final class PhysicalRestore {
         List<FileList.FileEntry> paged =
                 files.stream().filter(e -> !e.deltas().isEmpty()).toList();
         if (paged.isEmpty()) {
-            unpackReferenced(new Artifacts(context), staging, files, null);
+            unpackReferenced(context, staging, files, null);
             return;
         }
         long t0 = System.nanoTime();
-        Artifacts artifacts = new Artifacts(context);
+        List<String> newestFirst = new ArrayList<>(chainOrder(paged));
+        Collections.reverse(newestFirst);
         try (ChainRebuild rebuild = new ChainRebuild(staging, paged)) {
-            applyPageDeltas(artifacts, rebuild, paged); // claims every page a delta holds (writes go on)
-            unpackReferenced(artifacts, staging, files, rebuild); // base versions: the pages left
+            applyPageDeltas(context, rebuild, paged, newestFirst); // claims every page a delta holds
+            unpackReferenced(context, staging, files, rebuild); // base versions: the pages left
             rebuild.finish();
         }
         LOG.info(
                 "rebuilt {} files from page deltas of {} backups in {} ms",
                 paged.size(),
-                chainOrder(paged).size(),
+                newestFirst.size(),
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
-    /** Opens artifacts for threads working side by side: the context is not thread-safe. */
-    private record Artifacts(RestoreContext context) {
-        InputStream open(String backup, String name) throws IOException {
-            synchronized (context) {
-                return backup.equals(context.manifest().id())
-                        ? context.openArtifact(name)
-                        : context.openArtifact(backup, name);
-            }
-        }
-
-        String id() {
-            synchronized (context) {
-                return context.manifest().id();
-            }
-        }
+    /** Opens an artifact of the restored backup or of one it depends on. */
+    private static InputStream open(RestoreContext context, String backup, String name) throws IOException {
+        return backup.equals(context.manifest().id()) ? context.openArtifact(name) : context.openArtifact(backup, name);
     }
 
     /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
@@ -216,8 +205,9 @@ final class PhysicalRestore {
      * {@code rebuild} (null when there are none), which takes only the pages no delta replaced.
      */
     private static void unpackReferenced(
-            Artifacts context, Path staging, List<FileList.FileEntry> files, ChainRebuild rebuild) throws IOException {
-        String id = context.id();
+            RestoreContext context, Path staging, List<FileList.FileEntry> files, ChainRebuild rebuild)
+            throws IOException {
+        String id = context.manifest().id();
         Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
         for (FileList.FileEntry e : files) {
             if (!e.backup().equals(id)) {
@@ -231,7 +221,7 @@ final class PhysicalRestore {
         try {
             for (String key : keys) {
                 int slash = key.indexOf('/');
-                streams.add(context.open(key.substring(0, slash), key.substring(slash + 1)));
+                streams.add(open(context, key.substring(0, slash), key.substring(slash + 1)));
             }
             AtomicInteger next = new AtomicInteger();
             List<ParallelIo.IoTask> tasks = new ArrayList<>();
@@ -268,7 +258,8 @@ final class PhysicalRestore {
      * Reads the page deltas of each backup of the chain, newest first (the artifacts of one
      * backup side by side), so that each page is written once, from the newest backup holding it.
      */
-    private static void applyPageDeltas(Artifacts context, ChainRebuild rebuild, List<FileList.FileEntry> paged)
+    private static void applyPageDeltas(
+            RestoreContext context, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst)
             throws IOException {
         // "backup/artifact" -> names, each with the size its last deltas must give it (else -1)
         Map<String, Map<String, Long>> wanted = new HashMap<>();
@@ -278,9 +269,7 @@ final class PhysicalRestore {
                 wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>()).put(e.name(), size);
             }
         }
-        List<String> order = new ArrayList<>(chainOrder(paged));
-        Collections.reverse(order);
-        for (String backup : order) {
+        for (String backup : newestFirst) {
             List<String> artifacts = wanted.keySet().stream()
                     .filter(k -> k.startsWith(backup + "/"))
                     .sorted()
@@ -288,7 +277,7 @@ final class PhysicalRestore {
             List<InputStream> streams = new ArrayList<>();
             try {
                 for (String a : artifacts) {
-                    streams.add(context.open(backup, a.substring(a.indexOf('/') + 1)));
+                    streams.add(open(context, backup, a.substring(a.indexOf('/') + 1)));
                 }
                 List<ParallelIo.IoTask> tasks = new ArrayList<>();
                 for (int i = 0; i < artifacts.size(); i++) {

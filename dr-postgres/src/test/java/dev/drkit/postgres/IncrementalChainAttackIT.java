@@ -13,7 +13,6 @@ import dev.drkit.testkit.PostgresServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -30,11 +29,8 @@ class IncrementalChainAttackIT {
      */
     @Test
     void anIncrementalAfterItsChainLostABackupIsTakenInFull() throws Exception {
-        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
-            pg.execute(
-                    "postgres",
-                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
-                            + "CREATE TABLE untouched AS SELECT i FROM generate_series(1, 20000) i; CHECKPOINT;");
+        try (PostgresServer pg = PhysicalChecks.startWithAccounts(
+                "CREATE TABLE untouched AS SELECT i FROM generate_series(1, 20000) i;")) {
             Settings connection = PhysicalChecks.incremental(pg, dir);
             Path repo = dir.resolve("repo");
             try (DrKit kit = DrKit.builder().repository(repo.toString()).build()) {
@@ -72,11 +68,7 @@ class IncrementalChainAttackIT {
      */
     @Test
     void anIncrementalOverADamagedPageMapIsTakenInFull() throws Exception {
-        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
-            pg.execute(
-                    "postgres",
-                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
-                            + "CHECKPOINT;");
+        try (PostgresServer pg = PhysicalChecks.startWithAccounts("")) {
             Settings connection = PhysicalChecks.incremental(pg, dir);
             Path repo = dir.resolve("repo");
             List<DrEvent> events = new CopyOnWriteArrayList<>();

@@ -190,11 +190,7 @@ class PhysicalBackupIT {
      */
     @Test
     void aSyntheticFullRebuildsInTheScratchDirectoryAndLeavesNothingThere() throws Exception {
-        try (PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"))) {
-            pg.execute(
-                    "postgres",
-                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
-                            + "CHECKPOINT;");
+        try (PostgresServer pg = PhysicalChecks.startWithAccounts("")) {
             Settings connection = PhysicalChecks.incremental(pg, dir);
             Path scratch = Files.createDirectories(dir.resolve("big-disk"));
             try (DrKit kit =

@@ -9,10 +9,29 @@ import dev.drkit.VerifyReport;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** What the physical backup integration tests share: settings for a test server, and a restore test. */
 final class PhysicalChecks {
     private PhysicalChecks() {}
+
+    /**
+     * A server that archives nowhere (WAL is not what these tests restore), with table accounts
+     * of 20000 rows (id, owner) and whatever {@code more} creates, checkpointed.
+     */
+    static PostgresServer startWithAccounts(String more) throws Exception {
+        PostgresServer pg = PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "true"));
+        try {
+            pg.execute(
+                    "postgres",
+                    "CREATE TABLE accounts AS SELECT i AS id, md5(i::text) AS owner FROM generate_series(1, 20000) i;"
+                            + more + "CHECKPOINT;");
+            return pg;
+        } catch (Exception | Error e) {
+            pg.close();
+            throw e;
+        }
+    }
 
     /** Settings for incremental physical backups of {@code pg} (its password file goes to {@code dir}). */
     static Settings incremental(PostgresServer pg, Path dir) throws IOException {

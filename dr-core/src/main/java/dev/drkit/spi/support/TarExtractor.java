@@ -73,9 +73,6 @@ public final class TarExtractor {
     private long bytes;
     private long skippedSpecial;
     private long setIdStripped;
-    private Function<String, ContentWriter> writers = name -> null;
-    /** Names whose content a writer built: no later entry of the archive may take their place. */
-    private final Set<String> built = new HashSet<>();
 
     /**
      * @param dest the destination directory
@@ -114,7 +111,7 @@ public final class TarExtractor {
                 staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Throwable failure = null;
         try {
-            unpack(in, staging, name -> true, "the archive restored to " + dest);
+            unpack(in, staging, name -> true, name -> null, "the archive restored to " + dest);
             install(staging);
         } catch (IOException | RuntimeException | Error e) {
             failure = e;
@@ -190,12 +187,18 @@ public final class TarExtractor {
      */
     public void unpack(InputStream in, Path staging, Predicate<String> wanted, Function<String, ContentWriter> writers)
             throws IOException {
-        this.writers = writers;
-        unpack(in, staging, wanted, "the archive unpacked to " + staging);
+        unpack(in, staging, wanted, writers, "the archive unpacked to " + staging);
     }
 
-    private void unpack(InputStream in, Path staging, Predicate<String> wanted, String archive) throws IOException {
+    private void unpack(
+            InputStream in,
+            Path staging,
+            Predicate<String> wanted,
+            Function<String, ContentWriter> writers,
+            String archive)
+            throws IOException {
         ContainedTree tree = new ContainedTree(staging);
+        Set<String> built = new HashSet<>(); // names a writer built: no later entry may take their place
         List<Deferred> directories = new ArrayList<>();
         List<Entry> links = new ArrayList<>();
         byte[] buffer = new byte[256 * 1024];
@@ -217,11 +220,24 @@ public final class TarExtractor {
             }
             switch (e.kind()) {
                 case DIRECTORY -> directories.add(new Deferred(e, tree.directory(e.name())));
-                case FILE -> writeFile(tree, reader, e, buffer);
+                case FILE -> {
+                    ContentWriter writer = writers.apply(e.name());
+                    if (writer == null) {
+                        writeFile(tree, reader, e, buffer);
+                    } else {
+                        built.add(e.name());
+                        writeWith(writer, tree, reader, e, buffer);
+                    }
+                }
                 default -> links.add(e);
             }
         }
         for (Entry link : links) {
+            if (built.contains(link.name())) {
+                throw new UnsafeArchiveException("archive entry '" + TarEntryReader.printable(link.rawName())
+                        + "' would replace a file the restore builds from more than this archive; refusing the "
+                        + "archive");
+            }
             createLink(tree, link);
         }
         directories.sort(
@@ -235,25 +251,26 @@ public final class TarExtractor {
         }
     }
 
+    /** Hands an entry's content to {@code writer}, then reads past what it left and applies the entry's attributes. */
+    private void writeWith(ContentWriter writer, ContainedTree tree, TarEntryReader reader, Entry e, byte[] buffer)
+            throws IOException {
+        Path target = tree.parentsOf(e.name());
+        Kind there = tree.kind(e.name());
+        if (there != null && there != Kind.FILE) {
+            throw new UnsafeArchiveException("'" + TarEntryReader.printable(e.name()) + "' is not a regular file "
+                    + "where the restore expects one; refusing to write through it");
+        }
+        writer.write(target, new EntryContent(reader));
+        while (reader.read(buffer) >= 0) {
+            // the rest of the entry, which the writer did not need
+        }
+        ContainedTree.apply(target, e, ROOT);
+        files++;
+        bytes += e.size();
+    }
+
     private void writeFile(ContainedTree tree, TarEntryReader reader, Entry e, byte[] buffer) throws IOException {
         Path target = tree.parentsOf(e.name());
-        ContentWriter writer = writers.apply(e.name());
-        if (writer != null) {
-            Kind there = tree.kind(e.name());
-            if (there != null && there != Kind.FILE) {
-                throw new UnsafeArchiveException("'" + TarEntryReader.printable(e.name()) + "' is not a regular file "
-                        + "where the restore expects one; refusing to write through it");
-            }
-            built.add(e.name());
-            writer.write(target, new EntryContent(reader));
-            while (reader.read(buffer) >= 0) {
-                // the rest of the entry, which the writer did not need
-            }
-            ContainedTree.apply(target, e, ROOT);
-            files++;
-            bytes += e.size();
-            return;
-        }
         if (tree.kind(e.name()) == Kind.FILE) {
             Files.delete(target); // the same name again: the later entry wins, as with tar
         }
@@ -272,10 +289,6 @@ public final class TarExtractor {
     /** Links come last, so that nothing else is ever written through one; every check is made again now. */
     private void createLink(ContainedTree tree, Entry link) throws IOException {
         TarPlacement.check(link, tree::kind);
-        if (built.contains(link.name())) {
-            throw new UnsafeArchiveException("archive entry '" + TarEntryReader.printable(link.rawName())
-                    + "' would replace a file the restore builds from more than this archive; refusing the archive");
-        }
         Path target = tree.parentsOf(link.name());
         if (tree.kind(link.name()) != null) {
             Files.delete(target); // the same name again, of the same kind (checked above): the later wins
