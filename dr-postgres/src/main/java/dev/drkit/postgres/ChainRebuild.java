@@ -385,13 +385,21 @@ final class ChainRebuild implements AutoCloseable {
         for (Thread ignored : workers) {
             jobs.offer(STOP);
         }
+        // joined even when the restore was interrupted (the flag is set again after): a worker
+        // only finishes the frame in hand before it takes STOP
+        boolean interrupted = Thread.interrupted();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (Thread t : workers) {
-            try {
-                t.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+            while (t.isAlive() && System.nanoTime() < until) {
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -5,6 +5,7 @@ import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -33,9 +34,11 @@ final class ParallelIo {
      * they were writing without racing them.
      */
     static void runAll(String threadName, List<IoTask> tasks, String doing) throws IOException {
+        List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, tasks.size()), r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
+            threads.add(t);
             return t;
         });
         try {
@@ -63,25 +66,38 @@ final class ParallelIo {
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + doing);
         } finally {
             pool.shutdownNow();
-            awaitEnd(pool, doing);
+            awaitEnd(pool, threads, doing);
         }
     }
 
     /**
      * Waits for the interrupted tasks to end, as long as a run without failure would have waited:
-     * a file channel gives up at once when interrupted, a storage read when its stream fails.
+     * a file channel gives up at once when interrupted, a storage read when its stream fails. The
+     * threads themselves are joined too: a pool is terminated while its last thread is still on its
+     * way out, and the caller is promised that none is left.
      */
-    private static void awaitEnd(ExecutorService pool, String doing) {
+    private static void awaitEnd(ExecutorService pool, List<Thread> threads, String doing) {
         boolean interrupted = false;
         try {
             while (true) {
                 try {
                     if (pool.awaitTermination(TASK_END_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-                        return;
+                        break;
                     }
                     LOG.warn("{} failed; still waiting for its other threads to end", doing);
                 } catch (InterruptedException e) {
                     interrupted = true;
+                }
+            }
+            synchronized (threads) {
+                for (Thread t : threads) {
+                    while (t.isAlive()) {
+                        try {
+                            t.join();
+                        } catch (InterruptedException e) {
+                            interrupted = true;
+                        }
+                    }
                 }
             }
         } finally {
