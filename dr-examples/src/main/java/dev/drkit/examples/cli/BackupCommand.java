@@ -27,15 +27,15 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "backup",
         description = "Take a backup; prints the new backup id as the last line. With --config: "
-                + "back up the setup's targets (--name NAME or --all) and copy each new backup to the setup's copies.",
-        subcommands = {
-            BackupCommand.Files.class,
-            BackupCommand.Postgres.class,
-            BackupCommand.PostgresLogical.class,
-            BackupCommand.Redis.class,
-            BackupCommand.MinioBucket.class
-        })
+                + "back up the setup's targets (--name NAME or --all) and copy each new backup to the setup's copies.")
 final class BackupCommand implements Callable<Integer> {
+    /**
+     * The types to back up, its subcommands: added by {@link DrkitCli#commandLine(String...)},
+     * which builds only the one the arguments name.
+     */
+    static final List<Class<?>> TYPES =
+            List.of(Files.class, Postgres.class, PostgresLogical.class, Redis.class, MinioBucket.class);
+
     @Spec
     CommandSpec spec;
 

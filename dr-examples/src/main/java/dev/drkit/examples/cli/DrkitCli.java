@@ -29,6 +29,9 @@ import picocli.CommandLine.Command;
         description = "Backup, restore, verification and retention for files, databases and buckets.")
 public final class DrkitCli {
     /** The commands, in the order the usage help lists them. */
+    /** Commands whose own subcommands are added here rather than by their annotation. */
+    private static final Map<Class<?>, List<Class<?>>> NESTED = Map.of(BackupCommand.class, BackupCommand.TYPES);
+
     private static final List<Class<?>> COMMANDS = List.of(
             InitCommand.class,
             BackupCommand.class,
@@ -93,59 +96,85 @@ public final class DrkitCli {
 
     /** The whole command line, every command included (for usage help and tests). */
     static CommandLine commandLine() {
-        return withCommands(new CommandLine(new DrkitCli()), null);
+        CommandLine cli = new CommandLine(new DrkitCli());
+        addCommands(cli, COMMANDS, null, 0);
+        return cli;
     }
 
     /**
      * The command line for these arguments. picocli builds the model of every command it is
      * given up front (about a seventh of a second of CPU at each start, much of it in picocli's
      * own classes, which class-data sharing cannot keep: they are Java 5 class files); when the
-     * arguments name one command, only that one is built. Usage help, {@code help}, and a name that is no command get all of them, so that
-     * the listing and picocli's suggestions stay complete.
+     * arguments name one command, only that one is built, and of a command with subcommands of
+     * its own ({@code backup redis}) only the one named. Usage help, {@code help}, and a name
+     * that is no command get all of them at that level, so that the listing and picocli's
+     * suggestions stay complete.
      */
     static CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(new DrkitCli());
-        return withCommands(cli, commandNamed(cli.getCommandSpec(), args));
-    }
-
-    private static CommandLine withCommands(CommandLine cli, Class<?> only) {
-        for (Class<?> command : COMMANDS) {
-            if (only == null || only == command) {
-                cli.addSubcommand(command);
-            }
-        }
+        addCommands(cli, COMMANDS, args, 0);
         return cli;
     }
 
-    /** The command the arguments name, or null when that is not one command (or help is asked). */
-    private static Class<?> commandNamed(CommandLine.Model.CommandSpec top, String[] args) {
-        for (int i = 0; i < args.length; i++) {
+    /**
+     * Adds to {@code cli} the one of {@code commands} that the arguments from {@code from} on name
+     * (every one when they name none, or when {@code args} is null), each with its own
+     * subcommands chosen the same way.
+     */
+    private static void addCommands(CommandLine cli, List<Class<?>> commands, String[] args, int from) {
+        int at = args == null ? -1 : commandAt(cli.getCommandSpec(), commands, args, from);
+        Class<?> only = at < 0 ? null : commandOf(commands, args[at]);
+        for (Class<?> command : commands) {
+            if (only == null || only == command) {
+                cli.addSubcommand(command);
+                List<Class<?>> nested = NESTED.get(command);
+                if (nested != null) {
+                    CommandLine sub = cli.getSubcommands().get(nameOf(command));
+                    addCommands(sub, nested, only == null ? null : args, at + 1);
+                }
+            }
+        }
+    }
+
+    private static String nameOf(Class<?> command) {
+        return command.getAnnotation(Command.class).name();
+    }
+
+    private static Class<?> commandOf(List<Class<?>> commands, String name) {
+        for (Class<?> command : commands) {
+            if (command != CommandLine.HelpCommand.class && nameOf(command).equals(name)) {
+                return command;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Where among the arguments from {@code from} on the command stands that they name, or -1
+     * when that is not one of {@code commands} (or help is asked).
+     */
+    private static int commandAt(CommandLine.Model.CommandSpec spec, List<Class<?>> commands, String[] args, int from) {
+        for (int i = from; i < args.length; i++) {
             String arg = args[i];
             if (arg.equals("--")) {
-                return null;
+                return -1;
             }
             if (arg.startsWith("-")) {
-                CommandLine.Model.OptionSpec option = top.findOption(arg);
+                CommandLine.Model.OptionSpec option = spec.findOption(arg);
                 if (option == null) {
                     if (!arg.contains("=") && !arg.matches("-[qv]+")) {
-                        return null; // not a top-level option: let picocli say what it is
+                        return -1; // not an option of this command: let picocli say what it is
                     }
                 } else if (option.usageHelp() || option.versionHelp()) {
-                    return null;
+                    return -1;
                 } else if (option.arity().max() > 0) {
                     i++; // its value
                 }
                 continue;
             }
-            for (Class<?> command : COMMANDS) {
-                if (command != CommandLine.HelpCommand.class
-                        && command.getAnnotation(Command.class).name().equals(arg)) {
-                    return command;
-                }
-            }
-            return null;
+            return commandOf(commands, arg) == null ? -1 : i;
         }
-        return null;
+        return -1;
     }
 
     /**

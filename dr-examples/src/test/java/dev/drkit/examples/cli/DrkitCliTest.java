@@ -23,6 +23,32 @@ class DrkitCliTest {
     }
 
     @Test
+    void ofACommandWithSubcommandsOnlyTheNamedOneIsBuilt() {
+        CommandLine backup = DrkitCli.commandLine("-q", "backup", "--lock-wait", "5s", "redis", "--uri", "redis://h")
+                .getSubcommands()
+                .get("backup");
+        assertThat(backup.getSubcommands()).containsOnlyKeys("redis");
+        int types = DrkitCli.commandLine()
+                .getSubcommands()
+                .get("backup")
+                .getSubcommands()
+                .size();
+        assertThat(types).as("every type to back up").isEqualTo(5);
+        for (String[] args : new String[][] {
+            {"backup"},
+            {"backup", "--help"},
+            {"backup", "--name", "redis"},
+            {"--config", "d.yaml", "backup", "--all"},
+            {"backup", "reddis"},
+            {"help", "backup"}
+        }) {
+            assertThat(DrkitCli.commandLine(args).getSubcommands().get("backup").getSubcommands())
+                    .as(String.join(" ", args))
+                    .hasSize(types);
+        }
+    }
+
+    @Test
     void helpVersionAndUnknownNamesGetEveryCommand() {
         int all = DrkitCli.commandLine().getSubcommands().size();
         assertThat(all).isGreaterThan(15);
@@ -46,6 +72,14 @@ class DrkitCliTest {
 
         assertThat(code).isEqualTo(DrkitCli.USAGE);
         assertThat(err.toString()).contains("Unknown option: '--bogus'").contains("Usage: drkit backup redis");
+        StringWriter usage = new StringWriter();
+        CommandLine help = DrkitCli.commandLine("backup", "--help");
+        help.setOut(new PrintWriter(usage));
+        assertThat(help.execute("backup", "--help")).isZero();
+        assertThat(usage.toString())
+                .contains("postgres-logical")
+                .contains("minio-bucket")
+                .contains("redis");
         assertThat(DrkitCli.commandLine("--repo", "/r", "list")
                         .parseArgs("--repo", "/r", "list", "--name", "db")
                         .subcommand()
