@@ -97,6 +97,20 @@ class LauncherIT {
     }
 
     @Test
+    void picocliComesFromTheArchiveToo() throws Exception {
+        // the build rewrites picocli's Java 5 class files (which no archive can hold) as Java 8 ones
+        Path cache = work.resolve("cache");
+        run(cache, Map.of(), List.of("--version"));
+        Path log = work.resolve("classes.log");
+        run(cache, Map.of("DRKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log), List.of("--version"));
+        List<String> picocli = Files.readAllLines(log).stream()
+                .filter(l -> l.contains(" picocli."))
+                .toList();
+        assertThat(picocli).hasSizeGreaterThan(50);
+        assertThat(picocli).allMatch(l -> l.contains("source: shared objects file"), "loaded from the archive");
+    }
+
+    @Test
     void aCollectorNamedInTheJavaOptionsReplacesTheLaunchersDefault() throws Exception {
         // two collectors on one command line would stop the JVM before drkit starts
         List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
