@@ -6,6 +6,7 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.ZipEntry;
@@ -49,6 +50,24 @@ public final class UpgradeClassFiles {
     /** Rewrites the jar in place; returns how many class files were brought up to Java 8. */
     public static int upgrade(Path jar, List<String> prefixes) throws IOException {
         Path tmp = Files.createTempFile(jar.toAbsolutePath().getParent(), ".upgrade-", ".jar");
+        boolean moved = false;
+        try {
+            int upgraded = rewrite(jar, tmp, prefixes);
+            if (Files.getFileStore(jar).supportsFileAttributeView(PosixFileAttributeView.class)) {
+                // a temporary file is made 0600: the jar keeps the mode it had, readable where it was
+                Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(jar));
+            }
+            Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            moved = true;
+            return upgraded;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+
+    private static int rewrite(Path jar, Path tmp, List<String> prefixes) throws IOException {
         int upgraded = 0;
         try (URLClassLoader types =
                         new URLClassLoader(new URL[] {jar.toUri().toURL()}, ClassLoader.getPlatformClassLoader());
@@ -69,11 +88,7 @@ public final class UpgradeClassFiles {
                 out.write(bytes);
                 out.closeEntry();
             }
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
         }
-        Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return upgraded;
     }
 

@@ -10,6 +10,7 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,6 +40,7 @@ class UpgradeClassFilesTest {
                         .getLocation()
                         .toURI()),
                 jar);
+        Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
         Map<String, byte[]> before = entries(jar);
         assertThat(major(before.get("picocli/CommandLine.class")))
                 .as("picocli as shipped: Java 5 class files")
@@ -47,6 +49,9 @@ class UpgradeClassFilesTest {
         int upgraded = UpgradeClassFiles.upgrade(jar, List.of("picocli/"));
 
         Map<String, byte[]> after = entries(jar);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(jar)))
+                .as("the jar keeps its mode (a temporary file is made 0600)")
+                .isEqualTo("rw-r--r--");
         assertThat(after.keySet()).containsExactlyElementsOf(before.keySet());
         List<String> classes = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : after.entrySet()) {

@@ -33,6 +33,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Rebuilds the files of a restore that are stored page by page, writing each page once: first
@@ -50,6 +52,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * in any case.
  */
 final class ChainRebuild implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ChainRebuild.class);
     private static final int PAGE = PageMaps.PAGE;
     private static final int CRC_CHUNK = 256;
 
@@ -388,7 +391,26 @@ final class ChainRebuild implements AutoCloseable {
         // joined even when the restore was interrupted (the flag is set again after): a worker
         // only finishes the frame in hand before it takes STOP
         boolean interrupted = Thread.interrupted();
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        interrupted |= joinWorkers(TimeUnit.SECONDS.toNanos(30));
+        if (workers.stream().anyMatch(Thread::isAlive)) {
+            // a write that does not end (stuck storage): interrupting closes its channel, the worker then ends
+            workers.forEach(Thread::interrupt);
+            interrupted |= joinWorkers(TimeUnit.SECONDS.toNanos(10));
+            for (Thread t : workers) {
+                if (t.isAlive()) {
+                    LOG.warn("{} did not end after it was interrupted; it is left running", t.getName());
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Joins the workers for at most {@code nanos}; true when this thread was interrupted meanwhile. */
+    private boolean joinWorkers(long nanos) {
+        boolean interrupted = false;
+        long until = System.nanoTime() + nanos;
         for (Thread t : workers) {
             while (t.isAlive() && System.nanoTime() < until) {
                 try {
@@ -398,9 +420,7 @@ final class ChainRebuild implements AutoCloseable {
                 }
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        return interrupted;
     }
 
     /** Opens the file of a target: created by the first record that reaches it, which must find nothing there. */

@@ -55,6 +55,23 @@ class ChainRebuildTest {
     }
 
     @Test
+    void closedWhileInterruptedItStillEndsItsWorkersAndKeepsTheInterrupt() throws IOException {
+        byte[] file = PageDeltasTest.pages(16, 2);
+        List<Thread> workers;
+        try (ChainRebuild rebuild = new ChainRebuild(staging(), List.of(entry(file.length, "0")))) {
+            workers = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("drkit-pg-frames-"))
+                    .toList();
+            assertThat(workers).isNotEmpty();
+            Thread.currentThread().interrupt(); // as a restore that was interrupted closes it
+        }
+        assertThat(Thread.interrupted())
+                .as("the interrupt is kept for the caller")
+                .isTrue();
+        assertThat(workers).noneMatch(Thread::isAlive);
+    }
+
+    @Test
     void aWorkerThreadThatStopsFailsTheRestoreInsteadOfHangingIt() throws Exception {
         byte[] file = PageDeltasTest.pages(16, 2);
         byte[] deltas = artifact(NAME, file, List.of(blocks(0, 16)));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,6 +44,25 @@ class ParallelIoTest {
         assertThat(otherEnded)
                 .as("the other task ended before the failure was rethrown")
                 .isTrue();
+    }
+
+    @Test
+    void noThreadOfTheTasksIsLeftWhenItReturns() throws Exception {
+        for (boolean fail : new boolean[] {false, true}) {
+            List<Thread> threads = new CopyOnWriteArrayList<>();
+            ParallelIo.IoTask task = () -> {
+                threads.add(Thread.currentThread());
+                if (fail) {
+                    throw new IOException("broken");
+                }
+            };
+            try {
+                ParallelIo.runAll("test-io", List.of(task, task, task), "testing");
+            } catch (IOException e) {
+                assertThat(fail).isTrue();
+            }
+            assertThat(threads).hasSize(3).noneMatch(Thread::isAlive);
+        }
     }
 
     @Test

@@ -28,10 +28,10 @@ import picocli.CommandLine.Command;
         versionProvider = DrkitCli.Version.class,
         description = "Backup, restore, verification and retention for files, databases and buckets.")
 public final class DrkitCli {
-    /** The commands, in the order the usage help lists them. */
     /** Commands whose own subcommands are added here rather than by their annotation. */
     private static final Map<Class<?>, List<Class<?>>> NESTED = Map.of(BackupCommand.class, BackupCommand.TYPES);
 
+    /** The commands, in the order the usage help lists them. */
     private static final List<Class<?>> COMMANDS = List.of(
             InitCommand.class,
             BackupCommand.class,
