@@ -1,6 +1,5 @@
 package dev.drkit.postgres;
 
-import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
@@ -154,13 +153,7 @@ final class FileList {
         // an incremental compares every page with these maps and carries them on: read them through
         // first, so that a damaged map costs one full backup instead of failing every incremental
         try {
-            for (ArtifactInfo a : prev.artifacts()) {
-                if (a.name().startsWith(PageMaps.PREFIX)) {
-                    try (InputStream in = context.openArtifact(prev, a.name())) {
-                        PageMaps.readThrough(in, a.name() + " of backup " + prev.id());
-                    }
-                }
-            }
+            PageMaps.readAllThrough(prev, name -> context.openArtifact(prev, name));
         } catch (CorruptDataException | ChecksumMismatchException | BackupNotFoundException e) {
             LOG.warn("{}", e.getMessage());
             context.warn("the page maps of backup " + prev.id() + ", against which an incremental compares pages, "

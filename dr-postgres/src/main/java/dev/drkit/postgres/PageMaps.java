@@ -1,5 +1,7 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
 import dev.drkit.CorruptDataException;
 import dev.drkit.spi.support.TarWriter;
 import java.io.DataInputStream;
@@ -156,15 +158,27 @@ final class PageMaps {
         }
     }
 
+    /** Opens an artifact of one backup by name. */
+    @FunctionalInterface
+    interface ArtifactOpener {
+        InputStream open(String name) throws IOException;
+    }
+
     /**
-     * Reads a page map to its end, keeping nothing, so that it is parsed and the repository's
-     * check of the stream runs.
+     * Reads every page map of {@code backup} to its end, keeping nothing, so that each is parsed
+     * and the repository's check of its stream runs.
      *
-     * @throws CorruptDataException when the map is damaged
+     * @throws CorruptDataException when a map is damaged
      */
-    static void readThrough(InputStream in, String what) throws IOException {
-        read(in, what, n -> -1, null, null);
-        in.transferTo(OutputStream.nullOutputStream());
+    static void readAllThrough(BackupManifest backup, ArtifactOpener open) throws IOException {
+        for (ArtifactInfo a : backup.artifacts()) {
+            if (a.name().startsWith(PREFIX)) {
+                try (InputStream in = open.open(a.name())) {
+                    read(in, a.name() + " of backup " + backup.id(), n -> -1, null, null);
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+            }
+        }
     }
 
     /**

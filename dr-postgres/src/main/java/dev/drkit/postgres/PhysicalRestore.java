@@ -1,6 +1,5 @@
 package dev.drkit.postgres;
 
-import dev.drkit.ArtifactInfo;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.spi.FileArchive;
@@ -297,14 +296,7 @@ final class PhysicalRestore {
      * does not need them, but the next incremental backup does, so a restore test covers them.
      */
     private static void checkPageMaps(RestoreContext context) throws IOException {
-        for (ArtifactInfo a : context.manifest().artifacts()) {
-            if (a.name().startsWith(PageMaps.PREFIX)) {
-                try (InputStream in = context.openArtifact(a.name())) {
-                    PageMaps.readThrough(
-                            in, a.name() + " of backup " + context.manifest().id());
-                }
-            }
-        }
+        PageMaps.readAllThrough(context.manifest(), context::openArtifact);
     }
 
     /** The backups whose deltas the files need, oldest first (each file lists its deltas in chain order). */

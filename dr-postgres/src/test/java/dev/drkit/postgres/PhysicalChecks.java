@@ -33,15 +33,18 @@ final class PhysicalChecks {
         }
     }
 
-    /** Settings for incremental physical backups of {@code pg} (its password file goes to {@code dir}). */
-    static Settings incremental(PostgresServer pg, Path dir) throws IOException {
+    /** Settings for physical backups of {@code pg} (its password file goes to {@code dir}), to add to. */
+    static Settings.Builder physical(PostgresServer pg, Path dir) throws IOException {
         return Settings.builder()
                 .set("url", pg.jdbcUrl("postgres"))
                 .set("user", PostgresServer.SUPERUSER)
                 .set("password-file", pg.passwordFile(dir).toString())
-                .set("data-dir", pg.dataDir().toString())
-                .set("incremental", "true")
-                .build();
+                .set("data-dir", pg.dataDir().toString());
+    }
+
+    /** Settings for incremental physical backups of {@code pg} (its password file goes to {@code dir}). */
+    static Settings incremental(PostgresServer pg, Path dir) throws IOException {
+        return physical(pg, dir).set("incremental", "true").build();
     }
 
     /** A restore test of backup {@code id} of target db passes with {@code validate}. */

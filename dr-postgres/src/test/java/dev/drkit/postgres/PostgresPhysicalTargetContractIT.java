@@ -66,13 +66,8 @@ class PostgresPhysicalTargetContractIT extends BackupTargetContract {
                         + "balance numeric(12,2)); INSERT INTO accounts (owner, balance) "
                         + "SELECT md5(i::text), i / 7.0 FROM generate_series(1, 3000) i");
         expected = content(pg);
-        Settings settings = Settings.builder()
-                .set("url", pg.jdbcUrl("postgres"))
-                .set("user", PostgresServer.SUPERUSER)
-                .set("password-file", pg.passwordFile(work).toString())
-                .set("data-dir", pg.dataDir().toString())
-                .set("wal-timeout", "60s")
-                .build();
+        Settings settings =
+                PhysicalChecks.physical(pg, work).set("wal-timeout", "60s").build();
         return new TargetSpec("cluster", PostgresPhysicalTargetProvider.TYPE, settings);
     }
 

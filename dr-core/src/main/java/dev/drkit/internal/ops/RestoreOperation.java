@@ -61,7 +61,6 @@ public final class RestoreOperation {
         return new RestoreResult(m.target(), m.id(), meter.snapshot().bytesDone(), took);
     }
 
-    /** What the target reads one restore through. */
     /**
      * Artifact {@code name} of backup {@code backupId}, which {@code manifest}'s backup must
      * depend on (its parent or one it lists), decoded and checked as it streams: for a restore of
@@ -85,6 +84,7 @@ public final class RestoreOperation {
         return ctx.repository().openDecoded(other, a, ctx.codecs(), meter);
     }
 
+    /** What the target reads one restore through. */
     private final class Run implements RestoreContext {
         private final BackupManifest manifest;
         private final RestoreRequest request;
