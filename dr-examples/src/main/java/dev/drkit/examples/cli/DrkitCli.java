@@ -94,22 +94,15 @@ public final class DrkitCli {
         return cli.execute(args);
     }
 
-    /** The whole command line, every command included (for usage help and tests). */
-    static CommandLine commandLine() {
-        CommandLine cli = new CommandLine(new DrkitCli());
-        addCommands(cli, COMMANDS, null, 0);
-        return cli;
-    }
-
     /**
-     * The command line for these arguments. picocli builds the model of every command it is
-     * given up front (about a seventh of a second of CPU at each start, much of it in picocli's
-     * own classes, which class-data sharing can keep only because the build rewrites their Java 5
-     * class files, see dr-build-tools); when the
-     * arguments name one command, only that one is built, and of a command with subcommands of
-     * its own ({@code backup redis}) only the one named. Usage help, {@code help}, and a name
-     * that is no command get all of them at that level, so that the listing and picocli's
-     * suggestions stay complete.
+     * The command line for these arguments; without any, the whole command line (for usage help
+     * and tests). picocli builds the model of every command it is given up front (about a seventh
+     * of a second of CPU at each start, much of it in picocli's own classes, which class-data
+     * sharing can keep only because the build rewrites their Java 5 class files, see
+     * dr-build-tools); when the arguments name one command, only that one is built, and of a
+     * command with subcommands of its own ({@code backup redis}) only the one named. Usage help,
+     * {@code help}, and a name that is no command get all of them at that level, so that the
+     * listing and picocli's suggestions stay complete.
      */
     static CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(new DrkitCli());
