@@ -61,7 +61,7 @@ start_postgres
 load_bench_db "$scale" "${ROWS:-1500000}"
 sql() { "$pgbin/psql" -q -d bench -c "$1" >/dev/null; }
 accounts=$((scale * 100000))
-dump() { "$pgbin/pg_dump" -Fc -Z0 -f "$work/$1" bench; }
+dump() { "$pgbin/pg_dump" -Fc -Z0 bench > "$work/$1"; } # to a pipe, as the postgres-logical target runs it
 
 dump 0.dump
 sql "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $((accounts / 100))"
