@@ -77,7 +77,14 @@ public final class ContentDefinedChunker extends OutputStream {
         /** The largest allowed {@code max}. */
         public static final int MAX_MAX = 64 << 20;
 
-        /** The defaults, chosen by measurement on pg_dump archives (see bench/cdc-params.sh). */
+        /**
+         * The defaults, chosen with bench/cdc-params.sh: on a 730 MiB {@code pg_dump -Fc -Z0}
+         * archive after 1% of pgbench_accounts rows changed, the new chunks (as zstd -3 frames)
+         * took 271 KiB for a range update and 3.3 MiB for a scattered one, about what restic
+         * adds (284 KiB, 3.4 MiB), in 529 chunks; avg 256 KiB saved more on the range update
+         * (81 KiB) with four times the chunks (index and manifest entries), avg 2 MiB lost
+         * (662 KiB). A larger min or max changed nothing measurable but memory.
+         */
         public static final Sizes DEFAULT = new Sizes(256 << 10, 1 << 20, 4 << 20);
 
         public Sizes {
