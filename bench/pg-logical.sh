@@ -13,28 +13,8 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 require java bc zstd
 build_jar
-pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-[ -x "$pgbin/initdb" ] || { echo "bench: PostgreSQL server binaries not found (PG_BIN)" >&2; exit 1; }
-scale=${SCALE:-30}
-rows=${ROWS:-1500000}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pgdir="$work/pg"
-mkdir -p "$pgdir"
-[ "$(id -u)" = 0 ] && chmod 711 "$work" && chown postgres:postgres "$pgdir"
-as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -o "-p $port -k $pgdir -c listen_addresses=127.0.0.1" start >/dev/null
-trap 'as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
-
-echo "loading pgbench scale $scale and $rows documents ..." >&2
-"$pgbin/psql" -q -d postgres -c "CREATE DATABASE bench" >/dev/null
-"$pgbin/pgbench" -q -i -s "$scale" bench >/dev/null 2>&1
-"$pgbin/psql" -q -d bench -c "CREATE TABLE documents AS SELECT i AS id, md5(i::text) || ' ' || repeat(chr(97 + i % 26), 200)
-  AS body, jsonb_build_object('n', i, 'tags', jsonb_build_array('t' || i % 10, 't' || i % 7), 'title', 'doc ' || i)
-  AS meta FROM generate_series(1, $rows) i" >/dev/null
-"$pgbin/psql" -q -d bench -c "VACUUM ANALYZE" >/dev/null
+start_postgres
+load_bench_db "${SCALE:-30}" "${ROWS:-1500000}"
 size=$("$pgbin/psql" -At -d bench -c "SELECT pg_database_size('bench')")
 echo "database: $((size / 1048576)) MiB; $(nproc) cores; $("$pgbin/pg_dump" --version)" >&2
 
