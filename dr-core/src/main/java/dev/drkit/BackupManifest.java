@@ -65,6 +65,13 @@ public record BackupManifest(
     /** The manifest format this version writes; it reads 1 (before manifest checksums) and 2. */
     public static final int FORMAT = 2;
 
+    /**
+     * Metadata key of a backup stored in the deduplicated chunk store: a map with its
+     * {@code chunks}, the {@code new-chunks} it stored (the others were stored already) and their
+     * stored bytes, {@code new-bytes}: what the backup added to the repository.
+     */
+    public static final String DEDUP = "dedup";
+
     public BackupManifest {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(target, "target");

@@ -62,7 +62,13 @@ public record CheckReport(
          */
         INTERRUPTED_DELETE,
         /** A storage upload never committed (left by a killed writer), older than the lock lease. */
-        INCOMPLETE_UPLOAD
+        INCOMPLETE_UPLOAD,
+        /**
+         * The deduplicated chunk store: an index that cannot be read, or a chunk a backup needs
+         * that no index lists, whose pack is missing or short, or (when the check reads data)
+         * whose stored bytes do not decode to it.
+         */
+        CHUNK_DAMAGED
     }
 
     /**

@@ -438,6 +438,16 @@ public final class DrKit implements AutoCloseable {
         }
 
         /**
+         * Stores backups deduplicated in the repository's chunk store: chunks an earlier backup
+         * stored are not stored again (see {@link DrKitConfig#dedup()}). A target's {@code dedup}
+         * setting overrides this.
+         */
+        public Builder dedup(boolean on) {
+            this.config = config.toBuilder().dedup(on).build();
+            return this;
+        }
+
+        /**
          * Registers a provider explicitly: a {@link dev.drkit.spi.StorageBackendProvider},
          * {@link dev.drkit.spi.BackupTargetProvider}, {@link dev.drkit.spi.RetentionPolicyProvider}
          * or {@link dev.drkit.spi.VerifierProvider}. Explicit providers win over discovered ones.

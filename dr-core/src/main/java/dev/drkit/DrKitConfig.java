@@ -23,6 +23,7 @@ public final class DrKitConfig {
     private final int compressionWorkers;
     private final Duration lockWait;
     private final Duration lockTtl;
+    private final boolean dedup;
 
     private DrKitConfig(Builder b) {
         this.repository = b.repository;
@@ -32,6 +33,7 @@ public final class DrKitConfig {
         this.compressionWorkers = b.compressionWorkers;
         this.lockWait = b.lockWait;
         this.lockTtl = b.lockTtl;
+        this.dedup = b.dedup;
     }
 
     public static Builder builder() {
@@ -47,13 +49,14 @@ public final class DrKitConfig {
         b.compressionWorkers = compressionWorkers;
         b.lockWait = lockWait;
         b.lockTtl = lockTtl;
+        b.dedup = dedup;
         return b;
     }
 
     /**
      * Loads from settings with the keys {@code repository}, {@code compression},
      * {@code compression-level}, {@code compression-workers}, {@code lock-wait},
-     * {@code lock-ttl}; keys starting with {@code storage.} go to the storage backend.
+     * {@code lock-ttl}, {@code dedup}; keys starting with {@code storage.} go to the storage backend.
      * Malformed values are collected and reported together.
      */
     public static DrKitConfig from(Settings s) {
@@ -65,6 +68,7 @@ public final class DrKitConfig {
         collect(problems, () -> b.compressionWorkers = s.integer("compression-workers", b.compressionWorkers));
         collect(problems, () -> s.duration("lock-wait").ifPresent(d -> b.lockWait = d));
         collect(problems, () -> s.duration("lock-ttl").ifPresent(d -> b.lockTtl = d));
+        collect(problems, () -> b.dedup = s.bool("dedup", b.dedup));
         Settings.Builder storage = Settings.builder();
         for (String k : s.keys()) {
             if (k.startsWith("storage.")) {
@@ -163,6 +167,15 @@ public final class DrKitConfig {
         return lockWait;
     }
 
+    /**
+     * Whether backups store their artifacts deduplicated in the repository's chunk store
+     * (setting {@code dedup}; a target's own {@code dedup} setting overrides it). Off by
+     * default.
+     */
+    public boolean dedup() {
+        return dedup;
+    }
+
     public Duration lockTtl() {
         return lockTtl;
     }
@@ -178,7 +191,8 @@ public final class DrKitConfig {
     public String toString() {
         return "DrKitConfig{repository=" + (repository == null ? null : redact(repository))
                 + ", compression=" + compression + ", level=" + compressionLevel + ", workers=" + compressionWorkers
-                + ", lockWait=" + lockWait + ", lockTtl=" + lockTtl + ", storage=" + storageSettings + "}";
+                + ", lockWait=" + lockWait + ", lockTtl=" + lockTtl + ", dedup=" + dedup + ", storage="
+                + storageSettings + "}";
     }
 
     /** Builder; setters reject bad arguments at the call. Not thread-safe. */
@@ -190,6 +204,7 @@ public final class DrKitConfig {
         private int compressionWorkers = Math.min(4, Runtime.getRuntime().availableProcessors());
         private Duration lockWait = Duration.ZERO;
         private Duration lockTtl = Duration.ofMinutes(5);
+        private boolean dedup;
 
         public Builder repository(String uriOrPath) {
             this.repository = requireText(uriOrPath, "repository");
@@ -243,6 +258,15 @@ public final class DrKitConfig {
                 throw new IllegalArgumentException(what + " must not be blank");
             }
             return v;
+        }
+
+        /**
+         * Stores backups' artifacts deduplicated in the repository's chunk store (unencrypted,
+         * zstd only for now); a target's {@code dedup} setting overrides this.
+         */
+        public Builder dedup(boolean on) {
+            this.dedup = on;
+            return this;
         }
 
         public DrKitConfig build() {

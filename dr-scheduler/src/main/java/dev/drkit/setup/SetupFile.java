@@ -502,11 +502,17 @@ public final class SetupFile {
                 option(settings, k, value, where);
             }
         });
+        if (m.containsKey("dedup")) {
+            String dedup = settings.build().get("dedup").orElse("");
+            if (!dedup.equals("true") && !dedup.equals("false")) {
+                problem(m.get("dedup").line, where + ".dedup: '" + dedup + "' is not true or false");
+            }
+        }
         if (type != null && types.containsKey(type)) {
             check(
                     where,
                     types.get(type).schema(),
-                    settings.build(),
+                    settings.build().toBuilder().remove("dedup").build(), // the kit's, for every type
                     m,
                     node.line,
                     true,

@@ -11,7 +11,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.internal.pipeline.ProgressMeter;
-import dev.drkit.internal.repo.ArtifactWriter;
+import dev.drkit.internal.repo.ArtifactOutput;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -57,8 +57,13 @@ public final class BackupOperation {
     }
 
     public BackupResult backup(TargetSpec spec) {
-        return backup(spec, ctx.registry().target(spec.type()).create(spec.settings()));
+        // 'dedup' is the kit's, for any target type: the type's own schema never sees it
+        Settings own = spec.settings().toBuilder().remove(DEDUP).build();
+        return backup(spec, ctx.registry().target(spec.type()).create(own));
     }
+
+    /** The target setting that stores its backups deduplicated (overrides {@code DrKitConfig.dedup()}). */
+    public static final String DEDUP = "dedup";
 
     /** Backs up the target the host configured under {@code name}. */
     public BackupResult backup(String name) {
@@ -107,7 +112,12 @@ public final class BackupOperation {
         long startNanos = System.nanoTime();
         String id = BackupIds.next(started);
         ProgressMeter meter = ctx.meter("backup", spec.name());
-        Run run = new Run(spec.name(), id, meter, synthesize);
+        Run run = new Run(
+                spec.name(),
+                id,
+                meter,
+                synthesize,
+                spec.settings().bool(DEDUP, ctx.config().dedup()));
         ctx.emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
         try {
             target.backup(run);
@@ -198,17 +208,19 @@ public final class BackupOperation {
         private final String target;
         private final String id;
         private final ProgressMeter meter;
-        private final List<ArtifactWriter> writers = new CopyOnWriteArrayList<>();
+        private final List<ArtifactOutput> writers = new CopyOnWriteArrayList<>();
         private final Map<String, Object> metadata = new LinkedHashMap<>();
         private final List<String> dependsOn = new CopyOnWriteArrayList<>();
         private final boolean synthesize;
+        private final boolean dedup;
         private List<BackupManifest> known;
         private String kind = "full";
         private String parent;
         // the target's lock keeps the catalog still while the backup runs: it is read once
         private Optional<BackupManifest> previous;
 
-        Run(String target, String id, ProgressMeter meter, boolean synthesize) {
+        Run(String target, String id, ProgressMeter meter, boolean synthesize, boolean dedup) {
+            this.dedup = dedup;
             this.target = target;
             this.id = id;
             this.meter = meter;
@@ -244,7 +256,7 @@ public final class BackupOperation {
                 throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
             }
             meter.artifact(name);
-            ArtifactWriter w = repository.newArtifact(target, id, name, ctx.codecs(), meter);
+            ArtifactOutput w = repository.newArtifact(target, id, name, ctx.codecs(), dedup, meter);
             writers.add(w);
             return w;
         }
@@ -311,14 +323,29 @@ public final class BackupOperation {
                 throw new DrException(ErrorCode.TARGET, "target " + target + " produced no artifact");
             }
             List<ArtifactInfo> out = new ArrayList<>();
-            for (ArtifactWriter w : writers) {
+            long[] dedup = null;
+            for (ArtifactOutput w : writers) {
                 out.add(w.info());
+                long[] counts = w.dedupCounts();
+                if (counts != null) {
+                    dedup = dedup == null ? new long[3] : dedup;
+                    for (int i = 0; i < 3; i++) {
+                        dedup[i] += counts[i];
+                    }
+                }
+            }
+            if (dedup != null) {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("chunks", dedup[0]);
+                d.put("new-chunks", dedup[1]);
+                d.put("new-bytes", dedup[2]);
+                metadata.put(BackupManifest.DEDUP, d);
             }
             return out;
         }
 
         void abort() {
-            writers.forEach(ArtifactWriter::abort);
+            writers.forEach(ArtifactOutput::abort);
         }
     }
 }

@@ -20,9 +20,8 @@ import java.time.Instant;
  * object and writes its {@code .sha256} sidecar; {@link #abort()} leaves nothing. Not
  * thread-safe.
  */
-public final class ArtifactWriter extends OutputStream {
+public final class ArtifactWriter extends ArtifactOutput {
     private final Repository repo;
-    private final String name;
     private final String storedName;
     private final String key;
     private final StreamCodecs codecs;
@@ -30,7 +29,6 @@ public final class ArtifactWriter extends OutputStream {
     private final Instant retainUntil;
     private final HashingOutputStream stored;
     private final HashingOutputStream raw;
-    private ArtifactInfo result;
     private boolean closed;
 
     private ArtifactWriter(
@@ -43,9 +41,9 @@ public final class ArtifactWriter extends OutputStream {
             Instant retainUntil,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
+        super(name);
         this.repo = repo;
         this.retainUntil = retainUntil;
-        this.name = name;
         this.storedName = storedName;
         this.key = key;
         this.codecs = codecs;
@@ -96,32 +94,6 @@ public final class ArtifactWriter extends OutputStream {
         }
     }
 
-    // whatever fails past this point (encoding, upload) is the repository's side, never the target's
-    // source: a StorageIOException says so to whoever catches it
-
-    @Override
-    public void write(int b) throws IOException {
-        try {
-            raw.write(b);
-        } catch (IOException e) {
-            throw StorageFailures.classify(e);
-        }
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-        try {
-            raw.write(b, off, len);
-        } catch (IOException e) {
-            throw StorageFailures.classify(e);
-        }
-    }
-
-    @Override
-    public void flush() {
-        // encoders buffer by design; flushing mid-stream would only hurt compression
-    }
-
     /** Finishes and commits the artifact. */
     @Override
     public void close() throws IOException {
@@ -141,15 +113,15 @@ public final class ArtifactWriter extends OutputStream {
                             retainUntil)) {
                 throw new ObjectExistsException("checksum file " + sidecar + " already exists");
             }
-            result = new ArtifactInfo(
-                    name,
+            committed(new ArtifactInfo(
+                    name(),
                     storedName,
                     raw.count(),
                     stored.count(),
                     sha,
                     raw.hash(),
                     codecs.chain(),
-                    codecs.recipients());
+                    codecs.recipients()));
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
         } catch (IOException e) {
@@ -160,6 +132,7 @@ public final class ArtifactWriter extends OutputStream {
     }
 
     /** Abandons the artifact; nothing of it stays in the repository. */
+    @Override
     public void abort() {
         closed = true;
         try {
@@ -174,16 +147,9 @@ public final class ArtifactWriter extends OutputStream {
         }
     }
 
-    /** What was stored; available after a successful {@link #close()}. */
-    public ArtifactInfo info() {
-        if (result == null) {
-            throw new IllegalStateException("artifact " + name + " is not committed");
-        }
-        return result;
-    }
-
-    public String name() {
-        return name;
+    @Override
+    OutputStream raw() {
+        return raw;
     }
 
     private static final class NonClosing extends FilterOutputStream {

@@ -4,6 +4,7 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DamagedBackup;
 import dev.drkit.DamagedBackupException;
@@ -13,6 +14,7 @@ import dev.drkit.ObjectExistsException;
 import dev.drkit.RepositoryNotFoundException;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.CheckedInputStream;
+import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.HashingOutputStream;
 import dev.drkit.internal.storage.ClassifiedStorage;
 import dev.drkit.spi.ManifestSigner;
@@ -37,10 +39,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -56,6 +60,7 @@ public final class Repository {
     private final Clock clock;
     private volatile RepositoryConfig config;
     private volatile ManifestVerifier trusted;
+    private ChunkStore chunkStore; // guarded by this
 
     private Repository(StorageBackend storage, Clock clock) {
         this.storage = ClassifiedStorage.of(storage);
@@ -515,6 +520,9 @@ public final class Repository {
         try {
             List<ObjectInfo> objects = source.storage.list(prefix);
             for (ArtifactInfo a : m.artifacts()) {
+                if (isChunked(a)) {
+                    bytes += copyChunks(source, m, a);
+                }
                 String key = prefix + a.storedName();
                 bytes += copyObject(source, key, a.storedSize(), a.sha256());
             }
@@ -530,6 +538,41 @@ public final class Repository {
             return bytes;
         } catch (IOException e) {
             throw storageError("copying " + m.target() + "/" + m.id() + " from " + source.describe(), e);
+        }
+    }
+
+    /**
+     * Copies the chunks of a chunked artifact that this repository's chunk store lacks, each
+     * checked against its id on the way, into packs of this repository.
+     *
+     * @return stored bytes transferred
+     */
+    private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a) throws IOException {
+        String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName() + " in " + source.describe();
+        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
+        ChunkStore here = chunks();
+        ChunkStore there = source.chunks();
+        ChunkStore.PackWriter packs = here.newPackWriter();
+        long bytes = 0;
+        boolean ok = false;
+        try {
+            Set<String> done = new HashSet<>();
+            for (int i = 0; i < list.ids().size(); i++) {
+                String id = list.ids().get(i);
+                if (!done.add(id) || here.has(id)) {
+                    continue;
+                }
+                ChunkStore.Chunk c = there.read(id, list.lengths()[i], what);
+                packs.add(id, c.frame(), c.raw().length);
+                bytes += c.frame().length;
+            }
+            packs.finish();
+            ok = true;
+            return bytes;
+        } finally {
+            if (!ok) {
+                packs.abort();
+            }
         }
     }
 
@@ -563,11 +606,54 @@ public final class Repository {
         }
     }
 
-    /** Starts writing an artifact of a backup being made. */
-    public ArtifactWriter newArtifact(
+    /** Starts writing an artifact of a backup being made, as one stored object. */
+    public ArtifactOutput newArtifact(
             String target, String backupId, String name, StreamCodecs codecs, HashingOutputStream.ByteCounter counter)
             throws IOException {
-        return ArtifactWriter.open(this, target, backupId, BackupIds.checkArtifactName(name), codecs, counter);
+        return newArtifact(target, backupId, name, codecs, false, counter);
+    }
+
+    /**
+     * Starts writing an artifact of a backup being made; with {@code dedup}, into the chunk
+     * store, where chunks an earlier backup stored are not stored again.
+     *
+     * @throws ConfigException when {@code dedup} is asked with codecs it cannot use yet
+     */
+    public ArtifactOutput newArtifact(
+            String target,
+            String backupId,
+            String name,
+            StreamCodecs codecs,
+            boolean dedup,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        String checked = BackupIds.checkArtifactName(name);
+        if (!dedup) {
+            return ArtifactWriter.open(this, target, backupId, checked, codecs, counter);
+        }
+        if (codecs.encryption() != null) {
+            throw new ConfigException("dedup: deduplicated storage of encrypted backups is not available yet; "
+                    + "turn off setting 'dedup' for this target, or back it up without encryption");
+        }
+        if (codecs.compression() != Compression.ZSTD) {
+            throw new ConfigException("dedup: deduplicated storage compresses each chunk with zstd; "
+                    + "set 'compression' to zstd, or turn off setting 'dedup' for this target");
+        }
+        return ChunkedArtifactWriter.open(
+                this, chunks(), RepositoryLayout.backupPrefix(target, backupId), checked, codecs, counter);
+    }
+
+    /** The repository's chunk store (deduplicated artifacts). */
+    synchronized ChunkStore chunks() {
+        if (chunkStore == null) {
+            chunkStore = new ChunkStore(this);
+        }
+        return chunkStore;
+    }
+
+    /** Whether an artifact is stored in the chunk store rather than as one object. */
+    public static boolean isChunked(ArtifactInfo artifact) {
+        return !artifact.codecs().isEmpty() && artifact.codecs().get(0).equals(ChunkedArtifactWriter.CODEC);
     }
 
     /** The stored bytes of an artifact, unchecked. */
@@ -596,6 +682,11 @@ public final class Repository {
             StreamCodecs codecs,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
+        if (isChunked(artifact)) {
+            String what = "artifact " + manifest.target() + "/" + manifest.id() + "/" + artifact.storedName();
+            return ChunkedArtifactReader.open(
+                    this, chunks(), openStored(manifest, artifact), artifact, codecs.workers(), counter, what);
+        }
         return ArtifactReader.open(this, manifest, artifact, codecs, counter);
     }
 

@@ -7,6 +7,8 @@ import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.CheckReport.Finding;
 import dev.drkit.CheckReport.Kind;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DamagedBackupException;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.CheckedInputStream;
@@ -27,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +65,10 @@ public final class RepositoryCheck {
     private int artifacts;
     private int archiveFiles;
     private long bytesRead;
+    /** Pack sizes from the listing, by pack id. */
+    private final Map<String, Long> packSizes = new HashMap<>();
+    /** What was found for each chunk checked so far: empty when sound. */
+    private final Map<String, String> chunkState = new HashMap<>();
 
     /** How old an unfinished storage upload must be before repair removes it (as prune does). */
     static final Duration UPLOAD_AGE = Duration.ofDays(1);
@@ -105,6 +112,24 @@ public final class RepositoryCheck {
         List<ObjectInfo> outside = new ArrayList<>();
         for (ObjectInfo o : all) {
             classify(o, byBackup, outside);
+            if (o.key().startsWith(ChunkStore.PACKS) && o.key().endsWith(ChunkStore.PACK_SUFFIX)) {
+                packSizes.put(
+                        o.key()
+                                .substring(
+                                        ChunkStore.PACKS.length(), o.key().length() - ChunkStore.PACK_SUFFIX.length()),
+                        o.size());
+            }
+        }
+        if (!packSizes.isEmpty() || all.stream().anyMatch(o -> o.key().startsWith(ChunkStore.INDEX))) {
+            repo.chunks().forget(); // the listing's state, not what this process read before
+            for (String problem : repo.chunks().index().problems()) {
+                findings.add(new Finding(
+                        Kind.CHUNK_DAMAGED,
+                        ChunkStore.INDEX,
+                        problem + "; its chunks are not used for deduplication, and backups that need them "
+                                + "are reported below",
+                        false));
+            }
         }
         checkConfig();
         for (var target : byBackup.entrySet()) {
@@ -260,6 +285,12 @@ public final class RepositoryCheck {
                     "artifact " + a.storedName() + " of backup " + target + "/" + id);
             artifacts++;
         }
+        for (ArtifactInfo a : m.artifacts()) {
+            if (Repository.isChunked(a) && objects.containsKey(a.storedName())) {
+                checkChunks(
+                        prefix + a.storedName(), a, "artifact " + a.storedName() + " of backup " + target + "/" + id);
+            }
+        }
         if (!hasChecksum) {
             // blessing a manifest with a checksum needs its artifacts' bytes proven, not just their sizes
             boolean proven = artifactsSound
@@ -368,6 +399,74 @@ public final class RepositoryCheck {
         } catch (NoSuchFileException e) {
             return "it vanished while being read";
         }
+    }
+
+    /**
+     * Checks that every chunk a chunked artifact lists is in the chunk index and inside a pack
+     * that exists; when the check reads data, that its stored bytes decode to it (each chunk
+     * once, however many backups share it).
+     */
+    private void checkChunks(String key, ArtifactInfo a, String what) throws IOException {
+        ChunkedArtifactReader.ChunkList list;
+        try {
+            list = ChunkedArtifactReader.readList(storage.open(key, 0), a, what);
+        } catch (DrException e) {
+            return; // the artifact's own check above said it
+        } catch (NoSuchFileException e) {
+            return; // deleted since the listing (a prune)
+        }
+        ChunkStore store = repo.chunks();
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < list.ids().size(); i++) {
+            String id = list.ids().get(i);
+            int length = list.lengths()[i];
+            String known = chunkState.get(id);
+            if (known == null) {
+                known = chunkProblem(store, id, length, what);
+                chunkState.put(id, known);
+            }
+            if (!known.isEmpty()) {
+                problems.add(known);
+            }
+        }
+        if (!problems.isEmpty()) {
+            findings.add(new Finding(
+                    Kind.CHUNK_DAMAGED,
+                    key,
+                    what + " cannot be restored: " + problems.size() + " of its "
+                            + list.ids().size()
+                            + " chunks are missing or damaged ("
+                            + String.join("; ", problems.subList(0, Math.min(3, problems.size())))
+                            + (problems.size() > 3 ? "; ..." : "") + "); use another backup",
+                    false));
+        }
+    }
+
+    /** What is wrong with one chunk, or empty. */
+    private String chunkProblem(ChunkStore store, String id, int length, String what) throws IOException {
+        List<ChunkStore.Location> where = store.locate(id);
+        if (where.isEmpty()) {
+            return "chunk " + id + " is in no chunk index";
+        }
+        boolean inPack = where.stream().anyMatch(l -> {
+            Long size = packSizes.get(l.pack());
+            return size != null && l.offset() + l.length() <= size;
+        });
+        if (!inPack) {
+            return "the pack of chunk " + id + " is missing or shorter than its index says";
+        }
+        if (options.readData()) {
+            try {
+                ChunkStore.Chunk c = store.read(id, length, what);
+                bytesRead += c.frame().length;
+                if (progress != null) {
+                    progress.add(c.frame().length);
+                }
+            } catch (ChecksumMismatchException | CorruptDataException e) {
+                return "chunk " + id + " does not decode to its bytes in any pack that holds it";
+            }
+        }
+        return "";
     }
 
     private void checkArea(String area, Map<String, ObjectInfo> objects) throws IOException {

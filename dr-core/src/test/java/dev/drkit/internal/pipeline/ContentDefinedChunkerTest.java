@@ -8,6 +8,7 @@ import dev.drkit.internal.pipeline.ContentDefinedChunker.Sizes;
 import dev.drkit.spi.support.Sha256;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -244,7 +245,7 @@ class ContentDefinedChunkerTest {
         MessageDigest sha = Sha256.newDigest();
         for (int i = 0; i < 256; i++) {
             byte[] d = sha.digest(("drkit-cdc-gear-v1/" + i).getBytes(StandardCharsets.US_ASCII));
-            gear[i] = java.nio.ByteBuffer.wrap(Arrays.copyOf(d, 8)).getLong();
+            gear[i] = ByteBuffer.wrap(Arrays.copyOf(d, 8)).getLong();
         }
         int k = Integer.numberOfTrailingZeros(s.avg());
         long maskS = 0;

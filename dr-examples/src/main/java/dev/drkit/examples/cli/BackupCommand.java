@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -147,10 +148,19 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--compress", paramLabel = "CODEC", description = "zstd (default), gzip, lz4, xz or none.")
         String compress;
 
+        @Option(
+                names = "--dedup",
+                description = "Store deduplicated in the repository's chunk store: chunks an earlier backup "
+                        + "stored are not stored again (zstd, unencrypted).")
+        boolean dedup;
+
         @Mixin
         EncryptionOptions encryption;
 
         int run(CommandSpec spec, String type, Settings settings) throws IOException {
+            if (dedup) {
+                settings = settings.toBuilder().set("dedup", "true").build();
+            }
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();
             try (DrKit kit = global.open(
@@ -164,7 +174,16 @@ final class BackupCommand implements Callable<Integer> {
                 if (global.json) {
                     GlobalOptions.printJson(out, r.manifest());
                 } else {
-                    if (!global.quiet) {
+                    if (!global.quiet && r.manifest().metadata().get(BackupManifest.DEDUP) instanceof Map<?, ?> d) {
+                        out.printf(
+                                "backed up %s: %s raw in %s chunks, %s of them new (%s stored) in %.1fs%n",
+                                name,
+                                Sizes.human(r.manifest().rawSize()),
+                                d.get("chunks"),
+                                d.get("new-chunks"),
+                                Sizes.human(((Number) d.get("new-bytes")).longValue()),
+                                r.manifest().duration().toMillis() / 1000.0);
+                    } else if (!global.quiet) {
                         out.printf(
                                 "backed up %s: %s raw, %s stored in %.1fs%n",
                                 name,

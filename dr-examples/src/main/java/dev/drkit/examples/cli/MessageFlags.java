@@ -57,6 +57,7 @@ final class MessageFlags {
             "max-chain",
             "synthetic-full",
             "scratch-dir",
+            "dedup",
             "globals",
             "to-database",
             "table",

@@ -1,0 +1,380 @@
+package dev.drkit.internal.repo;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.internal.pipeline.ContentDefinedChunker;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.support.Sha256;
+import dev.drkit.spi.support.StorageFailures;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
+
+/**
+ * The repository's deduplicated chunk store: chunks of artifacts, each a standalone zstd frame,
+ * appended to pack files of about {@value #PACK_TARGET_MIB} MiB, each pack with a text index.
+ *
+ * <pre>
+ * chunks/packs/PACK.pack          the frames, back to back
+ * chunks/packs/PACK.pack.sha256   its checksum file (sha256sum -c)
+ * chunks/index/PACK.idx           "drkit-chunk-index 1 PACK SIZE SHA256", then one line per
+ *                                 chunk: "ID PACK OFFSET LENGTH RAWLENGTH"
+ * </pre>
+ *
+ * A chunk's id is the SHA-256 of its raw bytes, so whatever an index or a pack says is checked
+ * against the id when the chunk is read: a forged index or pack can make a restore fail, never
+ * return other bytes. Packs and indexes are written once and never changed. Thread-safe.
+ */
+final class ChunkStore {
+    static final String PACKS = "chunks/packs/";
+    static final String INDEX = "chunks/index/";
+    static final String PACK_SUFFIX = ".pack";
+    static final String INDEX_SUFFIX = ".idx";
+    static final String INDEX_HEADER = "drkit-chunk-index 1";
+    static final int PACK_TARGET_MIB = 32;
+    static final long PACK_TARGET = (long) PACK_TARGET_MIB << 20;
+    /** The largest raw chunk any chunker setting makes. */
+    static final int MAX_RAW = ContentDefinedChunker.Sizes.MAX_MAX;
+    /** A zstd frame of {@link #MAX_RAW} bytes is never larger than this. */
+    static final int MAX_STORED = MAX_RAW + (MAX_RAW >> 7) + (64 << 10);
+    /** An index larger than this (about 650,000 chunks) is not one drkit wrote. */
+    static final int MAX_INDEX_BYTES = 64 << 20;
+
+    private static final Pattern CHUNK_ID = Pattern.compile("[0-9a-f]{64}");
+    private static final Pattern PACK_ID = Pattern.compile("[0-9a-f]{32}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Where one copy of a chunk is stored. */
+    record Location(String pack, long offset, int length, int rawLength) {
+        String packKey() {
+            return PACKS + pack + PACK_SUFFIX;
+        }
+    }
+
+    /** One pack's index as read: its size and hash, and its chunks. */
+    record PackIndex(String pack, long size, String sha256, Map<String, Location> chunks) {}
+
+    /** Every readable index, and what was wrong with the others. */
+    record Loaded(Map<String, List<Location>> chunks, List<PackIndex> packs, List<String> problems) {}
+
+    private final Repository repo;
+    private Loaded loaded; // guarded by this
+    /** Chunks of packs this store committed since it loaded the index. */
+    private final Map<String, List<Location>> added = new ConcurrentHashMap<>();
+
+    ChunkStore(Repository repo) {
+        this.repo = repo;
+    }
+
+    static boolean isChunkId(String s) {
+        return CHUNK_ID.matcher(s).matches();
+    }
+
+    static boolean isPackId(String s) {
+        return PACK_ID.matcher(s).matches();
+    }
+
+    /** The index, read once from the repository. */
+    synchronized Loaded index() throws IOException {
+        if (loaded == null) {
+            loaded = load();
+        }
+        return loaded;
+    }
+
+    /** Reads the index again on the next use (after a prune or copy changed the store). */
+    synchronized void forget() {
+        loaded = null;
+        added.clear();
+    }
+
+    /** Whether a chunk is stored (as far as the index says). */
+    boolean has(String id) throws IOException {
+        return added.containsKey(id) || index().chunks().containsKey(id);
+    }
+
+    /** Every place a chunk is stored, newest committed first; empty when it is not. */
+    List<Location> locate(String id) throws IOException {
+        List<Location> out = new ArrayList<>(added.getOrDefault(id, List.of()));
+        out.addAll(index().chunks().getOrDefault(id, List.of()));
+        return out;
+    }
+
+    /** A chunk as stored (its zstd frame) and decoded. */
+    record Chunk(byte[] frame, byte[] raw) {}
+
+    /**
+     * Reads one chunk from the first stored copy whose bytes match its id and length.
+     *
+     * @param what names the artifact in error messages
+     * @throws CorruptDataException when the index does not know the chunk
+     * @throws ChecksumMismatchException when no stored copy decodes to its id
+     */
+    Chunk read(String id, int length, String what) throws IOException {
+        List<Location> where = locate(id);
+        if (where.isEmpty()) {
+            throw new CorruptDataException(what + ": chunk " + id + " is not in the repository's chunk index; "
+                    + "the backup cannot be restored, use another one");
+        }
+        List<String> problems = new ArrayList<>();
+        for (Location loc : where) {
+            if (loc.rawLength() != length) {
+                problems.add("its index entry in pack " + loc.pack() + " gives another length");
+                continue;
+            }
+            byte[] frame;
+            try (InputStream in = repo.storage().open(loc.packKey(), loc.offset())) {
+                frame = in.readNBytes(loc.length());
+            } catch (NoSuchFileException e) {
+                problems.add("pack " + loc.pack() + " is missing");
+                continue;
+            } catch (IOException e) {
+                throw StorageFailures.classify(e);
+            }
+            if (frame.length != loc.length()) {
+                problems.add("pack " + loc.pack() + " ends before it");
+                continue;
+            }
+            byte[] raw = decode(id, length, frame);
+            if (raw != null) {
+                return new Chunk(frame, raw);
+            }
+            problems.add("its frame in pack " + loc.pack() + " does not decode to its bytes");
+        }
+        throw new ChecksumMismatchException(what + ": chunk " + id + " cannot be read: " + String.join("; ", problems)
+                + "; the backup cannot be restored, use another one (a check that reads the data, "
+                + "CheckOptions.readData, lists every damaged chunk)");
+    }
+
+    /** The chunk's bytes when {@code frame} decodes to {@code length} bytes whose SHA-256 is {@code id}; else null. */
+    static byte[] decode(String id, int length, byte[] frame) {
+        try {
+            byte[] out = Zstd.decompress(frame, length);
+            return out.length == length && Sha256.hex(out, 0, out.length).equals(id) ? out : null;
+        } catch (ZstdException e) {
+            return null;
+        }
+    }
+
+    private Loaded load() throws IOException {
+        Map<String, List<Location>> chunks = new ConcurrentHashMap<>();
+        List<PackIndex> packs = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (ObjectInfo o : repo.storage().list(INDEX)) {
+            String name = o.key().substring(INDEX.length());
+            if (!name.endsWith(INDEX_SUFFIX) || !isPackId(name.substring(0, name.length() - INDEX_SUFFIX.length()))) {
+                problems.add(o.key() + " is not a chunk index drkit writes");
+                continue;
+            }
+            String pack = name.substring(0, name.length() - INDEX_SUFFIX.length());
+            if (o.size() > MAX_INDEX_BYTES) {
+                problems.add(o.key() + " is larger than any chunk index drkit writes");
+                continue;
+            }
+            byte[] content;
+            try (InputStream in = repo.storage().open(o.key(), 0)) {
+                content = in.readNBytes(MAX_INDEX_BYTES + 1);
+            } catch (NoSuchFileException e) {
+                continue; // removed by a prune since the listing
+            }
+            try {
+                PackIndex p = parseIndex(pack, content);
+                packs.add(p);
+                p.chunks()
+                        .forEach((id, loc) -> chunks.computeIfAbsent(id, k -> new ArrayList<>(1))
+                                .add(loc));
+            } catch (IllegalArgumentException e) {
+                problems.add(o.key() + ": " + e.getMessage());
+            }
+        }
+        return new Loaded(chunks, List.copyOf(packs), List.copyOf(problems));
+    }
+
+    /** Parses one index strictly: anything drkit would not have written is refused. */
+    static PackIndex parseIndex(String pack, byte[] content) {
+        if (content.length > MAX_INDEX_BYTES) {
+            throw new IllegalArgumentException("larger than any chunk index drkit writes");
+        }
+        String text = new String(content, StandardCharsets.US_ASCII);
+        if (!text.endsWith("\n")) {
+            throw new IllegalArgumentException("truncated (no end of line at the end)");
+        }
+        String[] lines = text.split("\n", -1);
+        String[] head = lines[0].split(" ", -1);
+        if (head.length != 5 || !(head[0] + " " + head[1]).equals(INDEX_HEADER)) {
+            throw new IllegalArgumentException("does not start with '" + INDEX_HEADER + "'");
+        }
+        if (!head[2].equals(pack)) {
+            throw new IllegalArgumentException("describes pack " + clip(head[2]) + ", not " + pack);
+        }
+        long size = number(head[3], Long.MAX_VALUE, "pack size");
+        if (!isChunkId(head[4])) {
+            throw new IllegalArgumentException("the pack's sha256 is malformed");
+        }
+        Map<String, Location> chunks = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length - 1; i++) {
+            String[] f = lines[i].split(" ", -1);
+            if (f.length != 5 || !isChunkId(f[0]) || !f[1].equals(pack)) {
+                throw new IllegalArgumentException("line " + (i + 1) + " is malformed");
+            }
+            long offset = number(f[2], size, "offset");
+            int length = (int) number(f[3], MAX_STORED, "length");
+            int raw = (int) number(f[4], MAX_RAW, "raw length");
+            if (length == 0 || raw == 0 || offset + length > size) {
+                throw new IllegalArgumentException("line " + (i + 1) + " points outside the pack");
+            }
+            chunks.put(f[0], new Location(pack, offset, length, raw));
+        }
+        return new PackIndex(pack, size, head[4], Map.copyOf(chunks));
+    }
+
+    private static long number(String s, long max, String what) {
+        if (s.isEmpty() || s.length() > 19 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw new IllegalArgumentException(what + " '" + clip(s) + "' is not a number");
+        }
+        long v = Long.parseLong(s);
+        if (v > max) {
+            throw new IllegalArgumentException(what + " " + v + " is out of range");
+        }
+        return v;
+    }
+
+    private static String clip(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    private void published(List<Map.Entry<String, Location>> entries) {
+        for (Map.Entry<String, Location> e : entries) {
+            added.computeIfAbsent(e.getKey(), k -> new CopyOnWriteArrayList<>()).add(0, e.getValue());
+        }
+    }
+
+    /** Starts a pack writer; packs are committed as they fill and by {@link PackWriter#finish()}. */
+    PackWriter newPackWriter() {
+        return new PackWriter();
+    }
+
+    /**
+     * Appends encoded chunks to packs of about {@link #PACK_TARGET} bytes; commits each full
+     * pack, its checksum file and then its index, so that no index ever names a pack that is
+     * not complete. Thread-safe: workers add chunks concurrently.
+     */
+    final class PackWriter {
+        private ObjectUpload upload;
+        private String pack;
+        private MessageDigest sha;
+        private long size;
+        private final StringBuilder lines = new StringBuilder();
+        private final List<Map.Entry<String, Location>> entries = new ArrayList<>();
+        private long packsWritten;
+        private long bytesWritten;
+        private boolean aborted;
+
+        synchronized void add(String id, byte[] frame, int rawLength) throws IOException {
+            if (aborted) {
+                throw new IOException("the chunk store writer was abandoned");
+            }
+            if (upload == null) {
+                byte[] r = new byte[16];
+                RANDOM.nextBytes(r);
+                pack = HexFormat.of().formatHex(r);
+                upload = repo.storage().create(PACKS + pack + PACK_SUFFIX, repo.retainUntil());
+                sha = Sha256.newDigest();
+                size = 0;
+            }
+            upload.stream().write(frame);
+            sha.update(frame);
+            Location loc = new Location(pack, size, frame.length, rawLength);
+            entries.add(Map.entry(id, loc));
+            lines.append(id)
+                    .append(' ')
+                    .append(pack)
+                    .append(' ')
+                    .append(size)
+                    .append(' ')
+                    .append(frame.length)
+                    .append(' ')
+                    .append(rawLength)
+                    .append('\n');
+            size += frame.length;
+            if (size >= PACK_TARGET) {
+                commit();
+            }
+        }
+
+        /** Commits the pack being filled, if any. */
+        synchronized void finish() throws IOException {
+            if (upload != null) {
+                commit();
+            }
+        }
+
+        private void commit() throws IOException {
+            Instant retain = repo.retainUntil();
+            try {
+                upload.commit();
+                String hex = Sha256.hex(sha.digest());
+                String packKey = PACKS + pack + PACK_SUFFIX;
+                String name = pack + PACK_SUFFIX;
+                if (!repo.storage()
+                        .createIfAbsent(
+                                packKey + RepositoryLayout.SHA256_SUFFIX,
+                                Sha256.sidecar(hex, name).getBytes(StandardCharsets.US_ASCII),
+                                retain)) {
+                    throw new ObjectExistsException("checksum file of " + packKey + " already exists");
+                }
+                String index = INDEX_HEADER + " " + pack + " " + size + " " + hex + "\n" + lines;
+                if (!repo.storage()
+                        .createIfAbsent(
+                                INDEX + pack + INDEX_SUFFIX, index.getBytes(StandardCharsets.US_ASCII), retain)) {
+                    throw new ObjectExistsException("chunk index of " + packKey + " already exists");
+                }
+                published(entries);
+                packsWritten++;
+                bytesWritten += size;
+            } finally {
+                upload.close();
+                upload = null;
+                entries.clear();
+                lines.setLength(0);
+            }
+        }
+
+        /** Abandons the pack being filled; packs already committed stay for the next prune. */
+        synchronized void abort() {
+            aborted = true;
+            if (upload != null) {
+                try {
+                    upload.close();
+                } catch (IOException ignored) {
+                    // best effort: an uncommitted upload is never listed
+                }
+                upload = null;
+            }
+        }
+
+        synchronized long packsWritten() {
+            return packsWritten;
+        }
+
+        synchronized long bytesWritten() {
+            return bytesWritten;
+        }
+    }
+}

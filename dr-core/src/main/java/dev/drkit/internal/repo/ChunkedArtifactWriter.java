@@ -1,0 +1,275 @@
+package dev.drkit.internal.repo;
+
+import com.github.luben.zstd.ZstdCompressCtx;
+import dev.drkit.ArtifactInfo;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.internal.pipeline.ContentDefinedChunker;
+import dev.drkit.internal.pipeline.ContentHash;
+import dev.drkit.internal.pipeline.Futures;
+import dev.drkit.internal.pipeline.HashingOutputStream;
+import dev.drkit.spi.ObjectUpload;
+import dev.drkit.spi.support.Sha256;
+import dev.drkit.spi.support.StorageFailures;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes an artifact into the chunk store: the raw bytes are cut into content-defined chunks;
+ * each chunk is hashed (its SHA-256 is its id) and, unless the store already holds it,
+ * compressed as a standalone zstd frame and appended to a pack. The artifact's stored object
+ * is its chunk list, {@code NAME.chunks}: the line {@value #LIST_HEADER}, then one line
+ * {@code ID RAWLENGTH} per chunk in order. Hashing and compression run on worker threads;
+ * the list is written in order. Memory: at most a few chunks per worker. Not thread-safe.
+ */
+final class ChunkedArtifactWriter extends ArtifactOutput {
+    /** The codec recorded first in a chunked artifact's chain. */
+    static final String CODEC = "chunks";
+
+    static final String LIST_SUFFIX = ".chunks";
+    static final String LIST_HEADER = "drkit-chunks 1 sha256";
+    /** The codecs a chunked artifact records: chunked, then each chunk a zstd frame. */
+    static final List<String> CHAIN = List.of(CODEC, Compression.ZSTD.codecName());
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    private final Repository repo;
+    private final ChunkStore store;
+    private final String storedName;
+    private final String key;
+    private final Instant retainUntil;
+    private final ObjectUpload listUpload;
+    private final HashingOutputStream list;
+    private final HashingOutputStream raw;
+    private final ChunkStore.PackWriter packs;
+    private final ExecutorService pool;
+    private final ArrayBlockingQueue<ZstdCompressCtx> contexts;
+    private final int depth;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+    private final AtomicLong newChunks = new AtomicLong();
+    private final AtomicLong newBytes = new AtomicLong();
+    private long chunks;
+    private boolean closed;
+
+    private record Pending(Future<String> id, int length) {}
+
+    private ChunkedArtifactWriter(
+            Repository repo,
+            ChunkStore store,
+            String prefix,
+            String name,
+            int level,
+            int workers,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        super(name);
+        this.repo = repo;
+        this.store = store;
+        this.storedName = name + LIST_SUFFIX;
+        this.key = prefix + storedName;
+        this.retainUntil = repo.retainUntil();
+        int threads = Math.max(1, workers);
+        this.depth = threads * 2 + 1;
+        this.contexts = new ArrayBlockingQueue<>(threads);
+        for (int i = 0; i < threads; i++) {
+            ZstdCompressCtx c = new ZstdCompressCtx();
+            c.setLevel(level < 0 ? Compression.ZSTD.defaultLevel() : level);
+            c.setChecksum(true);
+            contexts.add(c);
+        }
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "drkit-chunks-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.packs = store.newPackWriter();
+        ObjectUpload up = null;
+        try {
+            store.index(); // read before the first chunk: its known chunks are not stored again
+            up = repo.storage().create(key, retainUntil);
+            this.listUpload = up;
+            this.list = new HashingOutputStream(up.stream(), ContentHash.sha256(), null);
+            list.write((LIST_HEADER + "\n").getBytes(StandardCharsets.US_ASCII));
+            ContentDefinedChunker chunker = new ContentDefinedChunker(ContentDefinedChunker.Sizes.DEFAULT, this::chunk);
+            this.raw = new HashingOutputStream(chunker, ContentHash.crc32c(), counter);
+        } catch (IOException | RuntimeException e) {
+            if (up != null) {
+                up.close();
+            }
+            release(true);
+            if (e instanceof IOException io) {
+                throw StorageFailures.classify(io);
+            }
+            throw e;
+        }
+    }
+
+    static ChunkedArtifactWriter open(
+            Repository repo,
+            ChunkStore store,
+            String prefix,
+            String name,
+            StreamCodecs codecs,
+            HashingOutputStream.ByteCounter counter)
+            throws IOException {
+        return new ChunkedArtifactWriter(repo, store, prefix, name, codecs.level(), codecs.workers(), counter);
+    }
+
+    /** One chunk, on the writing thread: queued for hashing and storing, listed in order. */
+    private void chunk(byte[] data, int offset, int length) throws IOException {
+        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
+        while (!pending.isEmpty()
+                && (pending.size() >= depth || pending.peekFirst().id().isDone())) {
+            listNext();
+        }
+        pending.addLast(new Pending(pool.submit(() -> store(copy)), length));
+        chunks++;
+    }
+
+    /** On a worker: the chunk's id, after storing it when the store does not hold it yet. */
+    private String store(byte[] chunk) throws IOException, InterruptedException {
+        String id = Sha256.hex(chunk, 0, chunk.length);
+        if (!store.has(id) && claimed.add(id)) {
+            ZstdCompressCtx c = contexts.take();
+            byte[] frame;
+            try {
+                frame = c.compress(chunk);
+            } finally {
+                contexts.add(c);
+            }
+            packs.add(id, frame, chunk.length);
+            newChunks.incrementAndGet();
+            newBytes.addAndGet(frame.length);
+        }
+        return id;
+    }
+
+    private void listNext() throws IOException {
+        Pending p = pending.removeFirst();
+        String id = Futures.get(p.id(), "storing chunks of " + name());
+        list.write((id + " " + p.length() + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        boolean ok = false;
+        try {
+            raw.close(); // cuts the last chunk
+            while (!pending.isEmpty()) {
+                listNext();
+            }
+            packs.finish();
+            list.flush();
+            listUpload.commit();
+            String sha = list.hash();
+            if (!repo.storage()
+                    .createIfAbsent(
+                            key + RepositoryLayout.SHA256_SUFFIX,
+                            Sha256.sidecar(sha, storedName).getBytes(StandardCharsets.US_ASCII),
+                            retainUntil)) {
+                throw new ObjectExistsException(
+                        "checksum file " + key + RepositoryLayout.SHA256_SUFFIX + " already exists");
+            }
+            committed(
+                    new ArtifactInfo(name(), storedName, raw.count(), list.count(), sha, raw.hash(), CHAIN, List.of()));
+            ok = true;
+        } catch (FileAlreadyExistsException e) {
+            throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
+        } finally {
+            if (!ok) {
+                packs.abort();
+            }
+            listUpload.close();
+            release(!ok);
+        }
+    }
+
+    @Override
+    public void abort() {
+        closed = true;
+        packs.abort();
+        try {
+            listUpload.close();
+        } catch (IOException ignored) {
+            // best effort: an uncommitted upload is never listed
+        }
+        release(true);
+    }
+
+    /** Stops the workers; frees the compressors once no worker can use them. */
+    private void release(boolean now) {
+        if (pool == null) {
+            freeContexts();
+            return;
+        }
+        if (now) {
+            pool.shutdownNow();
+        } else {
+            pool.shutdown();
+        }
+        try {
+            if (pool.awaitTermination(30, TimeUnit.SECONDS)) {
+                freeContexts();
+            } // else a worker is stuck on storage: its compressor stays allocated rather than freed under it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void freeContexts() {
+        if (contexts == null) {
+            return;
+        }
+        ZstdCompressCtx c;
+        while ((c = contexts.poll()) != null) {
+            c.close();
+        }
+    }
+
+    @Override
+    OutputStream raw() {
+        return raw;
+    }
+
+    @Override
+    public long[] dedupCounts() {
+        return new long[] {chunks, newChunks.get(), newBytes.get()};
+    }
+
+    /** Chunks cut so far. */
+    long chunks() {
+        return chunks;
+    }
+
+    /** Chunks this artifact stored (the rest were in the store already). */
+    long newChunks() {
+        return newChunks.get();
+    }
+
+    /** Stored bytes of the chunks this artifact added. */
+    long newBytes() {
+        return newBytes.get();
+    }
+}
