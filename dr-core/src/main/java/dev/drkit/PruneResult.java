@@ -15,6 +15,8 @@ import java.util.Map;
  * @param damaged backups whose manifests cannot be trusted, per target: never deleted, never
  *        counted by the policy; while any exists, archived files (WAL) are not pruned, since a
  *        damaged manifest cannot say what it needs
+ * @param chunks what the garbage collection of the deduplicated chunk store did, or null when
+ *        the repository has no chunk store
  */
 public record PruneResult(
         boolean dryRun,
@@ -22,13 +24,24 @@ public record PruneResult(
         Map<String, List<String>> deleted,
         Map<String, List<String>> incompleteRemoved,
         Map<String, List<String>> archiveRemoved,
-        Map<String, List<DamagedBackup>> damaged) {
+        Map<String, List<DamagedBackup>> damaged,
+        ChunkCollection chunks) {
     public PruneResult {
         plans = Map.copyOf(plans);
         deleted = Map.copyOf(deleted);
         incompleteRemoved = Map.copyOf(incompleteRemoved);
         archiveRemoved = archiveRemoved == null ? Map.of() : Map.copyOf(archiveRemoved);
         damaged = damaged == null ? Map.of() : Map.copyOf(damaged);
+    }
+
+    public PruneResult(
+            boolean dryRun,
+            Map<String, RetentionPlan> plans,
+            Map<String, List<String>> deleted,
+            Map<String, List<String>> incompleteRemoved,
+            Map<String, List<String>> archiveRemoved,
+            Map<String, List<DamagedBackup>> damaged) {
+        this(dryRun, plans, deleted, incompleteRemoved, archiveRemoved, damaged, null);
     }
 
     public PruneResult(

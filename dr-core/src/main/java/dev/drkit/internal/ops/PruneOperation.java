@@ -1,10 +1,12 @@
 package dev.drkit.internal.ops;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.ChunkCollection;
 import dev.drkit.DamagedBackup;
 import dev.drkit.DrEvent;
 import dev.drkit.PruneResult;
 import dev.drkit.RetentionPlan;
+import dev.drkit.internal.repo.ChunkGc;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.spi.RetentionPolicy;
 import dev.drkit.spi.support.BackupIds;
@@ -34,6 +36,9 @@ public final class PruneOperation {
 
     private final OperationContext ctx;
     private final Repository repository;
+
+    /** How long the chunk garbage collection waits for backups and copies that were running when it began. */
+    static final Duration CHUNK_GC_WAIT = Duration.ofMinutes(10);
 
     public PruneOperation(OperationContext ctx) {
         this.ctx = ctx;
@@ -107,7 +112,20 @@ public final class PruneOperation {
                 LOG.warn("could not clean up incomplete uploads: {}", e.getMessage());
             }
         }
-        return new PruneResult(dryRun, plans, deleted, incomplete, archive, damaged);
+        // after every target's lock is released: the collection waits for the locks it finds
+        ChunkCollection chunks = null;
+        ChunkGc gc = new ChunkGc(repository, ctx.clock(), ctx.config().lockTtl(), CHUNK_GC_WAIT);
+        try {
+            if (gc.present()) {
+                chunks = gc.collect(dryRun, deleted);
+                if (chunks.skipped() != null) {
+                    LOG.warn("chunk garbage collection skipped: {}", chunks.skipped());
+                }
+            }
+        } catch (IOException e) {
+            throw repository.storageError("collecting unneeded chunks", e);
+        }
+        return new PruneResult(dryRun, plans, deleted, incomplete, archive, damaged, chunks);
     }
 
     private static Map<String, List<DamagedBackup>> damaged(Map<String, Repository.Catalog> catalogs) {

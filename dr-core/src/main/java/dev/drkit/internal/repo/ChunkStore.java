@@ -18,6 +18,8 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,6 +77,8 @@ final class ChunkStore {
 
     private final Repository repo;
     private Loaded loaded; // guarded by this
+    /** Indexes read so far, by pack id; guarded by this. */
+    private final Map<String, PackIndex> cache = new HashMap<>();
     /** Chunks of packs this store committed since it loaded the index. */
     private final Map<String, List<Location>> added = new ConcurrentHashMap<>();
 
@@ -90,18 +94,64 @@ final class ChunkStore {
         return PACK_ID.matcher(s).matches();
     }
 
-    /** The index, read once from the repository. */
+    /** The index, read from the repository on first use; see {@link #refresh()}. */
     synchronized Loaded index() throws IOException {
         if (loaded == null) {
-            loaded = load();
+            refresh();
         }
         return loaded;
     }
 
-    /** Reads the index again on the next use (after a prune or copy changed the store). */
-    synchronized void forget() {
-        loaded = null;
-        added.clear();
+    /**
+     * Reads the index as the storage holds it now: index objects not seen before are read,
+     * vanished ones (a prune collected their packs) dropped. Every backup calls this before it
+     * deduplicates against the store, so that a long-lived kit never refers to chunks that a
+     * prune elsewhere removed.
+     */
+    synchronized Loaded refresh() throws IOException {
+        Map<String, PackIndex> now = new HashMap<>();
+        List<String> problems = new ArrayList<>();
+        for (ObjectInfo o : repo.storage().list(INDEX)) {
+            String name = o.key().substring(INDEX.length());
+            String pack = name.endsWith(INDEX_SUFFIX) ? name.substring(0, name.length() - INDEX_SUFFIX.length()) : "";
+            if (!isPackId(pack)) {
+                problems.add(o.key() + " is not a chunk index drkit writes");
+                continue;
+            }
+            PackIndex known = cache.get(pack);
+            if (known != null) {
+                now.put(pack, known); // indexes are written once: what was read still holds
+                continue;
+            }
+            if (o.size() > MAX_INDEX_BYTES) {
+                problems.add(o.key() + " is larger than any chunk index drkit writes");
+                continue;
+            }
+            byte[] content;
+            try (InputStream in = repo.storage().open(o.key(), 0)) {
+                content = in.readNBytes(MAX_INDEX_BYTES + 1);
+            } catch (NoSuchFileException e) {
+                continue; // removed by a prune since the listing
+            }
+            try {
+                now.put(pack, parseIndex(pack, content));
+            } catch (IllegalArgumentException e) {
+                problems.add(o.key() + ": " + e.getMessage());
+            }
+        }
+        cache.clear();
+        cache.putAll(now);
+        Map<String, List<Location>> chunks = new HashMap<>();
+        List<PackIndex> packs = new ArrayList<>(now.values());
+        packs.sort(Comparator.comparing(PackIndex::pack));
+        for (PackIndex p : packs) {
+            p.chunks()
+                    .forEach((id, loc) ->
+                            chunks.computeIfAbsent(id, k -> new ArrayList<>(1)).add(loc));
+        }
+        loaded = new Loaded(chunks, List.copyOf(packs), List.copyOf(problems));
+        added.clear(); // the listing holds what this store committed
+        return loaded;
     }
 
     /** Whether a chunk is stored (as far as the index says). */
@@ -109,10 +159,17 @@ final class ChunkStore {
         return added.containsKey(id) || index().chunks().containsKey(id);
     }
 
-    /** Every place a chunk is stored, newest committed first; empty when it is not. */
+    /**
+     * Every place a chunk is stored, newest committed first; empty when it is not. A chunk the
+     * index read earlier does not know is looked up again in a fresh index (another process may
+     * have stored it since).
+     */
     List<Location> locate(String id) throws IOException {
         List<Location> out = new ArrayList<>(added.getOrDefault(id, List.of()));
         out.addAll(index().chunks().getOrDefault(id, List.of()));
+        if (out.isEmpty()) {
+            out.addAll(refresh().chunks().getOrDefault(id, List.of()));
+        }
         return out;
     }
 
@@ -170,40 +227,6 @@ final class ChunkStore {
         } catch (ZstdException e) {
             return null;
         }
-    }
-
-    private Loaded load() throws IOException {
-        Map<String, List<Location>> chunks = new ConcurrentHashMap<>();
-        List<PackIndex> packs = new ArrayList<>();
-        List<String> problems = new ArrayList<>();
-        for (ObjectInfo o : repo.storage().list(INDEX)) {
-            String name = o.key().substring(INDEX.length());
-            if (!name.endsWith(INDEX_SUFFIX) || !isPackId(name.substring(0, name.length() - INDEX_SUFFIX.length()))) {
-                problems.add(o.key() + " is not a chunk index drkit writes");
-                continue;
-            }
-            String pack = name.substring(0, name.length() - INDEX_SUFFIX.length());
-            if (o.size() > MAX_INDEX_BYTES) {
-                problems.add(o.key() + " is larger than any chunk index drkit writes");
-                continue;
-            }
-            byte[] content;
-            try (InputStream in = repo.storage().open(o.key(), 0)) {
-                content = in.readNBytes(MAX_INDEX_BYTES + 1);
-            } catch (NoSuchFileException e) {
-                continue; // removed by a prune since the listing
-            }
-            try {
-                PackIndex p = parseIndex(pack, content);
-                packs.add(p);
-                p.chunks()
-                        .forEach((id, loc) -> chunks.computeIfAbsent(id, k -> new ArrayList<>(1))
-                                .add(loc));
-            } catch (IllegalArgumentException e) {
-                problems.add(o.key() + ": " + e.getMessage());
-            }
-        }
-        return new Loaded(chunks, List.copyOf(packs), List.copyOf(problems));
     }
 
     /** Parses one index strictly: anything drkit would not have written is refused. */

@@ -50,6 +50,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
 
     private final Repository repo;
     private final ChunkStore store;
+    /** Whether chunks the store already holds are referred to (false while a collection runs). */
+    private final boolean trustStore;
+
     private final String storedName;
     private final String key;
     private final Instant retainUntil;
@@ -76,9 +79,11 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             String name,
             int level,
             int workers,
+            boolean trustStore,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
         super(name);
+        this.trustStore = trustStore;
         this.repo = repo;
         this.store = store;
         this.storedName = name + LIST_SUFFIX;
@@ -101,7 +106,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         this.packs = store.newPackWriter();
         ObjectUpload up = null;
         try {
-            store.index(); // read before the first chunk: its known chunks are not stored again
+            if (trustStore) {
+                store.refresh(); // read before the first chunk: its known chunks are not stored again
+            }
             up = repo.storage().create(key, retainUntil);
             this.listUpload = up;
             this.list = new HashingOutputStream(up.stream(), ContentHash.sha256(), null);
@@ -126,9 +133,11 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             String prefix,
             String name,
             StreamCodecs codecs,
+            boolean trustStore,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
-        return new ChunkedArtifactWriter(repo, store, prefix, name, codecs.level(), codecs.workers(), counter);
+        return new ChunkedArtifactWriter(
+                repo, store, prefix, name, codecs.level(), codecs.workers(), trustStore, counter);
     }
 
     /** One chunk, on the writing thread: queued for hashing and storing, listed in order. */
@@ -145,7 +154,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     /** On a worker: the chunk's id, after storing it when the store does not hold it yet. */
     private String store(byte[] chunk) throws IOException, InterruptedException {
         String id = Sha256.hex(chunk, 0, chunk.length);
-        if (!store.has(id) && claimed.add(id)) {
+        if (!(trustStore && store.has(id)) && claimed.add(id)) {
             ZstdCompressCtx c = contexts.take();
             byte[] frame;
             try {

@@ -25,6 +25,7 @@ import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.StorageFailures;
 import java.io.IOException;
 import java.io.InputStream;
@@ -552,6 +553,10 @@ public final class Repository {
         ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
         ChunkStore here = chunks();
         ChunkStore there = source.chunks();
+        boolean trustHere = !chunkCollectionRunning(); // as a backup does: see newArtifact
+        if (trustHere) {
+            here.refresh();
+        }
         ChunkStore.PackWriter packs = here.newPackWriter();
         long bytes = 0;
         boolean ok = false;
@@ -559,7 +564,7 @@ public final class Repository {
             Set<String> done = new HashSet<>();
             for (int i = 0; i < list.ids().size(); i++) {
                 String id = list.ids().get(i);
-                if (!done.add(id) || here.has(id)) {
+                if (!done.add(id) || (trustHere && here.has(id))) {
                     continue;
                 }
                 ChunkStore.Chunk c = there.read(id, list.lengths()[i], what);
@@ -639,8 +644,31 @@ public final class Repository {
             throw new ConfigException("dedup: deduplicated storage compresses each chunk with zstd; "
                     + "set 'compression' to zstd, or turn off setting 'dedup' for this target");
         }
+        boolean collecting = chunkCollectionRunning();
+        if (collecting) {
+            LOG.info(
+                    "a chunk garbage collection is running in {}: {} of {}/{} stores all its chunks anew",
+                    describe(),
+                    checked,
+                    target,
+                    backupId);
+        }
         return ChunkedArtifactWriter.open(
-                this, chunks(), RepositoryLayout.backupPrefix(target, backupId), checked, codecs, counter);
+                this, chunks(), RepositoryLayout.backupPrefix(target, backupId), checked, codecs, !collecting, counter);
+    }
+
+    /**
+     * Whether a chunk garbage collection holds its lock now; a stale lock of a collection that
+     * crashed does not count. A writer that holds its own lock and then finds none may refer to
+     * stored chunks: a collection that starts later waits for that lock before it deletes.
+     */
+    boolean chunkCollectionRunning() throws IOException {
+        List<ObjectInfo> locks = storage.list(RepositoryLayout.LOCKS + ChunkGc.SCOPE + "/");
+        if (locks.isEmpty()) {
+            return false;
+        }
+        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+        return locks.stream().anyMatch(o -> !stale.contains(o.key()));
     }
 
     /** The repository's chunk store (deduplicated artifacts). */

@@ -121,8 +121,7 @@ public final class RepositoryCheck {
             }
         }
         if (!packSizes.isEmpty() || all.stream().anyMatch(o -> o.key().startsWith(ChunkStore.INDEX))) {
-            repo.chunks().forget(); // the listing's state, not what this process read before
-            for (String problem : repo.chunks().index().problems()) {
+            for (String problem : repo.chunks().refresh().problems()) { // the storage's state now
                 findings.add(new Finding(
                         Kind.CHUNK_DAMAGED,
                         ChunkStore.INDEX,

@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ChunkCollection;
 import dev.drkit.ConfigException;
 import dev.drkit.DamagedBackup;
 import dev.drkit.DrKit;
@@ -150,5 +151,20 @@ final class PruneCommand implements Callable<Integer> {
         }
         out.println(
                 r.dryRun() ? "dry run: " + expired + " backup(s) would be deleted" : expired + " backup(s) deleted");
+        ChunkCollection c = r.chunks();
+        if (c != null && c.skipped() != null) {
+            out.println("chunk store: nothing collected: " + c.skipped());
+        } else if (c != null) {
+            out.printf(
+                    "chunk store: %d chunk(s) no kept backup needs, %s %s (%d pack(s) %s, %d rewritten, %d left by a "
+                            + "crash)%n",
+                    c.chunksRemoved(),
+                    Sizes.human(c.bytesFreed()),
+                    r.dryRun() ? "would be freed" : "freed",
+                    c.packsDeleted(),
+                    r.dryRun() ? "to remove" : "removed",
+                    c.packsRewritten(),
+                    c.orphanPacks());
+        }
     }
 }

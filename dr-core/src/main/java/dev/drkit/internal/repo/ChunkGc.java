@@ -1,0 +1,353 @@
+package dev.drkit.internal.repo;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.ChunkCollection;
+import dev.drkit.DrException;
+import dev.drkit.RepositoryLockedException;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.RepositoryLock;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Garbage collection of the chunk store, run by prune after it deleted backups: packs none of
+ * whose chunks a listed backup needs are removed, packs mostly garbage are rewritten.
+ *
+ * <p>Safe against backups and copies running at the same time, in two phases:
+ *
+ * <ol>
+ *   <li>The collection takes its own lock ({@value #SCOPE}). A writer that finds that lock live
+ *       after taking its target's lock refers to no chunk stored before it (it stores its chunks
+ *       anew), so nothing it needs can be collected.
+ *   <li>The collection lists the packs, then waits until every lock that was live when it began
+ *       is released (writers that began before it and may refer to older chunks finish and
+ *       write their manifests), then reads what every listed backup needs. Only packs of its
+ *       first listing are candidates: a pack written since is never touched.
+ * </ol>
+ *
+ * A backup whose manifest or chunk list cannot be read stops the collection (it cannot say what
+ * it needs). An index is removed before its pack, so no index names a pack that is gone; new
+ * packs of a rewrite are indexed before the old ones are removed.
+ */
+public final class ChunkGc {
+    /** The lock scope of a running collection. */
+    public static final String SCOPE = "chunk-gc";
+
+    /** A pack is rewritten when at least this share of its bytes is garbage. */
+    static final double REWRITE_SHARE = 0.5;
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkGc.class);
+
+    private final Repository repo;
+    private final StorageBackend storage;
+    private final Clock clock;
+    private final Duration lockTtl;
+    private final Duration waitForWriters;
+    private Map<String, List<String>> expiring = Map.of();
+
+    /**
+     * @param lockTtl the lease of the collection's lock; also the age a pack without an index
+     *     must reach before it counts as left by a crash
+     * @param waitForWriters how long to wait for writers that were running when it began
+     */
+    public ChunkGc(Repository repo, Clock clock, Duration lockTtl, Duration waitForWriters) {
+        this.repo = repo;
+        this.storage = repo.storage();
+        this.clock = clock;
+        this.lockTtl = lockTtl;
+        this.waitForWriters = waitForWriters;
+    }
+
+    /** Whether the repository has a chunk store at all. */
+    public boolean present() throws IOException {
+        return !storage.list(ChunkStore.PACKS).isEmpty()
+                || !storage.list(ChunkStore.INDEX).isEmpty();
+    }
+
+    /** Collects (or, in a dry run, says what it would collect, without waiting or deleting). */
+    public ChunkCollection collect(boolean dryRun) throws IOException {
+        return collect(dryRun, Map.of());
+    }
+
+    /**
+     * As {@link #collect(boolean)}, with the backups a dry run of a prune would delete counted as
+     * gone.
+     *
+     * @param expiring backup ids per target that need nothing
+     */
+    public ChunkCollection collect(boolean dryRun, Map<String, List<String>> expiring) throws IOException {
+        this.expiring = expiring;
+        if (dryRun) {
+            return collectLocked(true);
+        }
+        RepositoryLock lock;
+        try {
+            lock = RepositoryLock.acquire(
+                    storage,
+                    SCOPE,
+                    "chunk garbage collection",
+                    lockTtl,
+                    Duration.ZERO,
+                    clock,
+                    holder -> LOG.warn("took over the stale lock of a chunk garbage collection: {}", holder));
+        } catch (RepositoryLockedException e) {
+            return ChunkCollection.skipped("another chunk garbage collection is running: " + e.getMessage());
+        }
+        try (lock) {
+            return collectLocked(false);
+        } finally {
+            repo.chunks().refresh();
+        }
+    }
+
+    private ChunkCollection collectLocked(boolean dryRun) throws IOException {
+        Instant began = clock.instant();
+        Map<String, ObjectInfo> packs = new TreeMap<>();
+        Set<String> sidecars = new HashSet<>();
+        for (ObjectInfo o : storage.list(ChunkStore.PACKS)) {
+            String name = o.key().substring(ChunkStore.PACKS.length());
+            if (name.endsWith(ChunkStore.PACK_SUFFIX)) {
+                packs.put(name.substring(0, name.length() - ChunkStore.PACK_SUFFIX.length()), o);
+            } else if (name.endsWith(ChunkStore.PACK_SUFFIX + RepositoryLayout.SHA256_SUFFIX)) {
+                sidecars.add(name.substring(
+                        0, name.length() - ChunkStore.PACK_SUFFIX.length() - RepositoryLayout.SHA256_SUFFIX.length()));
+            }
+        }
+        if (!dryRun) {
+            String busy = waitForWriters();
+            if (busy != null) {
+                return ChunkCollection.skipped(busy);
+            }
+        }
+        Set<String> needed = new HashSet<>();
+        String unreadable = needed(needed);
+        if (unreadable != null) {
+            return ChunkCollection.skipped(unreadable);
+        }
+        ChunkStore store = repo.chunks();
+        ChunkStore.Loaded index = store.refresh();
+        // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds it
+        Map<String, String> keeper = new HashMap<>();
+        for (ChunkStore.PackIndex p : index.packs()) {
+            if (packs.containsKey(p.pack())) {
+                for (String id : p.chunks().keySet()) {
+                    if (needed.contains(id)) {
+                        keeper.putIfAbsent(id, p.pack());
+                    }
+                }
+            }
+        }
+        Set<String> indexed = new HashSet<>();
+        index.packs().forEach(p -> indexed.add(p.pack()));
+        int deleted = 0;
+        int rewritten = 0;
+        int orphans = 0;
+        long chunksRemoved = 0;
+        long freed = 0;
+        Instant now = clock.instant();
+        Duration immutable = storage.immutableFor().orElse(Duration.ZERO);
+        List<ChunkStore.PackIndex> toRewrite = new ArrayList<>();
+        for (ChunkStore.PackIndex p : index.packs()) {
+            ObjectInfo stored = packs.get(p.pack());
+            if (stored == null || locked(stored, immutable, now)) {
+                continue; // written since the collection began, or still under retention
+            }
+            long live = 0;
+            int liveChunks = 0;
+            for (var e : p.chunks().entrySet()) {
+                if (p.pack().equals(keeper.get(e.getKey()))) {
+                    live += e.getValue().length();
+                    liveChunks++;
+                }
+            }
+            if (liveChunks == 0) {
+                chunksRemoved += p.chunks().size();
+                freed += stored.size();
+                deleted++;
+                if (!dryRun) {
+                    removePack(p.pack(), true, sidecars.contains(p.pack()));
+                }
+            } else if (p.size() - live >= p.size() * REWRITE_SHARE) {
+                toRewrite.add(p);
+                chunksRemoved += p.chunks().size() - liveChunks;
+                freed += p.size() - live;
+                rewritten++;
+            }
+        }
+        if (!toRewrite.isEmpty() && !dryRun) {
+            rewrite(store, toRewrite, keeper, sidecars);
+        }
+        for (var e : packs.entrySet()) {
+            ObjectInfo o = e.getValue();
+            boolean old = o.lastModified() != null
+                    && o.lastModified().isBefore(began.minus(lockTtl))
+                    && !locked(o, immutable, now);
+            if (!indexed.contains(e.getKey()) && old && !indexProblem(index, e.getKey())) {
+                orphans++;
+                freed += o.size();
+                if (!dryRun) {
+                    removePack(e.getKey(), false, sidecars.contains(e.getKey()));
+                }
+            }
+        }
+        if (!dryRun && (deleted + rewritten + orphans) > 0) {
+            LOG.info(
+                    "chunk garbage collection in {}: {} pack(s) removed, {} rewritten, {} without an index removed, "
+                            + "{} chunk(s) and {} byte(s) freed",
+                    repo.describe(),
+                    deleted,
+                    rewritten,
+                    orphans,
+                    chunksRemoved,
+                    freed);
+        }
+        return new ChunkCollection(null, deleted, rewritten, chunksRemoved, freed, orphans);
+    }
+
+    private static boolean locked(ObjectInfo o, Duration immutable, Instant now) {
+        return !immutable.isZero()
+                && (o.lastModified() == null || o.lastModified().plus(immutable).isAfter(now));
+    }
+
+    /** A pack whose index exists but cannot be read is left for a check to report, never removed. */
+    private static boolean indexProblem(ChunkStore.Loaded index, String pack) {
+        return index.problems().stream().anyMatch(p -> p.contains(pack));
+    }
+
+    /** Waits for the writers that held locks when the collection began; null when they are done. */
+    private String waitForWriters() throws IOException {
+        Set<String> waiting = liveWriterLocks();
+        long deadline = System.nanoTime() + waitForWriters.toNanos();
+        while (true) {
+            Set<String> still = liveWriterLocks();
+            still.retainAll(waiting);
+            if (still.isEmpty()) {
+                return null;
+            }
+            if (System.nanoTime() > deadline) {
+                return "a backup, copy or prune held the lock "
+                        + still.iterator().next() + " for longer than "
+                        + waitForWriters.toSeconds() + " s after the collection began; nothing was collected, the "
+                        + "next prune tries again";
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DrException(DrException.ErrorCode.INTERRUPTED, "interrupted while waiting for writers");
+            }
+        }
+    }
+
+    private Set<String> liveWriterLocks() throws IOException {
+        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+        Set<String> live = new HashSet<>();
+        for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+            if (!stale.contains(o.key()) && !o.key().startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
+                live.add(o.key());
+            }
+        }
+        return live;
+    }
+
+    /** Adds every chunk a listed backup needs; says why when some backup cannot say. */
+    private String needed(Set<String> needed) throws IOException {
+        for (String target : repo.targets()) {
+            Repository.Catalog catalog = repo.catalog(target);
+            if (!catalog.damaged().isEmpty()) {
+                return "backup " + target + "/" + catalog.damaged().get(0).id()
+                        + " has a manifest that cannot be read, and it may need chunks; nothing was collected "
+                        + "(a repository check says what is wrong with it)";
+            }
+            for (BackupManifest m : catalog.backups()) {
+                if (expiring.getOrDefault(target, List.of()).contains(m.id())) {
+                    continue;
+                }
+                for (ArtifactInfo a : m.artifacts()) {
+                    if (!Repository.isChunked(a)) {
+                        continue;
+                    }
+                    String what = "artifact " + target + "/" + m.id() + "/" + a.storedName();
+                    try {
+                        needed.addAll(ChunkedArtifactReader.readList(repo.openStored(m, a), a, what)
+                                .ids());
+                    } catch (DrException e) {
+                        if (!repo.hasManifest(target, m.id())) {
+                            continue; // deleted since the listing: it needs nothing now
+                        }
+                        return "the chunk list of " + what + " cannot be read (" + e.getMessage()
+                                + "), so what it needs is unknown; nothing was collected";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Copies the needed chunks of mostly-garbage packs into new packs, then removes the old ones. */
+    private void rewrite(
+            ChunkStore store, List<ChunkStore.PackIndex> packs, Map<String, String> keeper, Set<String> sidecars)
+            throws IOException {
+        ChunkStore.PackWriter writer = store.newPackWriter();
+        List<String> done = new ArrayList<>();
+        boolean ok = false;
+        try {
+            for (ChunkStore.PackIndex p : packs) {
+                try {
+                    for (var e : p.chunks().entrySet()) {
+                        if (p.pack().equals(keeper.get(e.getKey()))) {
+                            ChunkStore.Chunk c =
+                                    store.read(e.getKey(), e.getValue().rawLength(), "pack " + p.pack());
+                            writer.add(e.getKey(), c.frame(), c.raw().length);
+                        }
+                    }
+                    done.add(p.pack());
+                } catch (DrException e) {
+                    // a damaged chunk stays where it is, for a check to report
+                    LOG.warn("chunk garbage collection leaves pack {} as it is: {}", p.pack(), e.getMessage());
+                }
+            }
+            writer.finish(); // the new packs are indexed before any old one goes
+            ok = true;
+        } finally {
+            if (!ok) {
+                writer.abort();
+            }
+        }
+        for (String pack : done) {
+            removePack(pack, true, sidecars.contains(pack));
+        }
+    }
+
+    private void removePack(String pack, boolean indexed, boolean sidecar) throws IOException {
+        if (indexed) {
+            deleteQuietly(ChunkStore.INDEX + pack + ChunkStore.INDEX_SUFFIX);
+        }
+        deleteQuietly(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX);
+        if (sidecar) {
+            deleteQuietly(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX + RepositoryLayout.SHA256_SUFFIX);
+        }
+    }
+
+    private void deleteQuietly(String key) throws IOException {
+        try {
+            storage.delete(key);
+        } catch (NoSuchFileException ignored) {
+            // gone already
+        }
+    }
+}
