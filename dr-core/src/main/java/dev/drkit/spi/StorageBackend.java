@@ -1,5 +1,6 @@
 package dev.drkit.spi;
 
+import dev.drkit.spi.support.BoundedInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -85,6 +86,17 @@ public interface StorageBackend extends Closeable {
      * @throws java.nio.file.NoSuchFileException when there is no such object
      */
     InputStream open(String key, long offset) throws IOException;
+
+    /**
+     * Opens {@code length} bytes of an object from {@code offset} (fewer when the object ends
+     * first). Remote backends override this to ask for just that range, so that closing the
+     * stream early transfers nothing more; the default reads from {@code offset} and stops.
+     *
+     * @throws java.nio.file.NoSuchFileException when there is no such object
+     */
+    default InputStream open(String key, long offset, long length) throws IOException {
+        return new BoundedInputStream(open(key, offset), length);
+    }
 
     /** Size and time of an object, or empty when it does not exist. */
     Optional<ObjectInfo> stat(String key) throws IOException;

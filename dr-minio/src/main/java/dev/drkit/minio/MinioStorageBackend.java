@@ -198,10 +198,26 @@ public final class MinioStorageBackend implements StorageBackend {
 
     @Override
     public InputStream open(String key, long offset) throws IOException {
+        return get(key, offset, null);
+    }
+
+    /** Asks for just the range, so that a chunk read from a pack transfers only the chunk. */
+    @Override
+    public InputStream open(String key, long offset, long length) throws IOException {
+        if (length <= 0) {
+            return InputStream.nullInputStream();
+        }
+        return get(key, offset, length);
+    }
+
+    private InputStream get(String key, long offset, Long length) throws IOException {
         try {
             GetObjectArgs.Builder b = GetObjectArgs.builder().bucket(bucket).object(full(key));
-            if (offset > 0) {
+            if (offset > 0 || length != null) {
                 b.offset(offset);
+            }
+            if (length != null) {
+                b.length(length);
             }
             return client.getObject(b.build());
         } catch (ErrorResponseException e) {

@@ -253,6 +253,19 @@ public final class S3StorageBackend implements StorageBackend {
 
     @Override
     public InputStream open(String key, long offset) throws IOException {
+        return get(key, offset > 0 ? "bytes=" + offset + "-" : null);
+    }
+
+    /** Asks for just the range, so that a chunk read from a pack transfers only the chunk. */
+    @Override
+    public InputStream open(String key, long offset, long length) throws IOException {
+        if (length <= 0) {
+            return InputStream.nullInputStream();
+        }
+        return get(key, "bytes=" + offset + "-" + (offset + length - 1));
+    }
+
+    private InputStream get(String key, String range) throws IOException {
         String k = full(key);
         try {
             return client.getObject(r -> {
@@ -260,8 +273,8 @@ public final class S3StorageBackend implements StorageBackend {
                 if (customerKey != null) {
                     customerKey.to(r::sseCustomerAlgorithm, r::sseCustomerKey, r::sseCustomerKeyMD5);
                 }
-                if (offset > 0) {
-                    r.range("bytes=" + offset + "-");
+                if (range != null) {
+                    r.range(range);
                 }
             });
         } catch (NoSuchKeyException e) {

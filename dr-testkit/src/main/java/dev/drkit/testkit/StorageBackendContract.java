@@ -117,6 +117,21 @@ public abstract class StorageBackendContract {
     }
 
     @Test
+    void aBoundedRangeReturnsJustThoseBytesAndStopsAtTheEnd() throws IOException {
+        byte[] data = random(100_000, 3);
+        put(key("bounded"), data);
+        try (InputStream in = backend.open(key("bounded"), 40_000, 1234)) {
+            assertThat(in.readAllBytes()).isEqualTo(Arrays.copyOfRange(data, 40_000, 41_234));
+        }
+        try (InputStream in = backend.open(key("bounded"), 0, 1)) {
+            assertThat(in.readAllBytes()).containsExactly(data[0]);
+        }
+        try (InputStream in = backend.open(key("bounded"), 99_990, 50)) {
+            assertThat(in.readAllBytes()).isEqualTo(Arrays.copyOfRange(data, 99_990, 100_000));
+        }
+    }
+
+    @Test
     void objectIsInvisibleUntilCommitted() throws IOException {
         try (ObjectUpload up = backend.create(key("pending"))) {
             up.stream().write(random(10_000, 3));

@@ -196,7 +196,7 @@ final class ChunkStore {
                 continue;
             }
             byte[] frame;
-            try (InputStream in = repo.storage().open(loc.packKey(), loc.offset())) {
+            try (InputStream in = repo.storage().open(loc.packKey(), loc.offset(), loc.length())) {
                 frame = in.readNBytes(loc.length());
             } catch (NoSuchFileException e) {
                 problems.add("pack " + loc.pack() + " is missing");

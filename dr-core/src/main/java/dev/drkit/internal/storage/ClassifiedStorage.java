@@ -106,6 +106,17 @@ public final class ClassifiedStorage implements StorageBackend {
     }
 
     @Override
+    public InputStream open(String key, long offset, long length) throws IOException {
+        try {
+            return new Reading(backend.open(key, offset, length));
+        } catch (NoSuchFileException e) {
+            throw e;
+        } catch (IOException e) {
+            throw failure(e);
+        }
+    }
+
+    @Override
     public Optional<ObjectInfo> stat(String key) throws IOException {
         try {
             return backend.stat(key);
