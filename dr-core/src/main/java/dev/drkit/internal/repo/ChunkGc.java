@@ -7,6 +7,7 @@ import dev.drkit.DrException;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.RepositoryLock;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -133,19 +134,27 @@ public final class ChunkGc {
                 return ChunkCollection.skipped(busy);
             }
         }
-        Set<String> needed = new HashSet<>();
+        Map<String, String> needed = new HashMap<>();
         String unreadable = needed(needed);
         if (unreadable != null) {
             return ChunkCollection.skipped(unreadable);
         }
         ChunkStore store = repo.chunks();
         ChunkStore.Loaded index = store.refresh();
+        for (var e : needed.entrySet()) {
+            if (!index.chunks().containsKey(e.getKey())) {
+                // its pack may still be there, unindexed: it must not go as an orphan
+                return ChunkCollection.skipped(e.getValue() + " needs chunk " + e.getKey()
+                        + ", which no chunk index lists (an index was lost or cannot be read); nothing was "
+                        + "collected, so that the pack holding it stays (a repository check says what is wrong)");
+            }
+        }
         // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds it
         Map<String, String> keeper = new HashMap<>();
         for (ChunkStore.PackIndex p : index.packs()) {
             if (packs.containsKey(p.pack())) {
                 for (String id : p.chunks().keySet()) {
-                    if (needed.contains(id)) {
+                    if (needed.containsKey(id)) {
                         keeper.putIfAbsent(id, p.pack());
                     }
                 }
@@ -230,15 +239,24 @@ public final class ChunkGc {
 
     /** Waits for the writers that held locks when the collection began; null when they are done. */
     private String waitForWriters() throws IOException {
-        Set<String> waiting = liveWriterLocks();
         long deadline = System.nanoTime() + waitForWriters.toNanos();
+        Set<String> waiting = null;
         while (true) {
             Set<String> still = liveWriterLocks();
-            still.retainAll(waiting);
-            if (still.isEmpty()) {
-                return null;
+            if (still != null && waiting == null) {
+                waiting = still;
+            }
+            if (still != null) {
+                still.retainAll(waiting);
+                if (still.isEmpty()) {
+                    return null;
+                }
             }
             if (System.nanoTime() > deadline) {
+                if (still == null) {
+                    return "the locks of backups, copies or prunes changed under the collection for longer than "
+                            + waitForWriters.toSeconds() + " s; nothing was collected, the next prune tries again";
+                }
                 return "a backup, copy or prune held the lock "
                         + still.iterator().next() + " for longer than "
                         + waitForWriters.toSeconds() + " s after the collection began; nothing was collected, the "
@@ -253,19 +271,36 @@ public final class ChunkGc {
         }
     }
 
+    /**
+     * The holders of live writer locks, as {@code locks/SCOPE/OWNER}: a holder renews its lease
+     * by writing a new lock object, so the object's key does not say who holds it. Null when a
+     * lock object went between the listing and its reading (a renewal or a release): ask again.
+     */
     private Set<String> liveWriterLocks() throws IOException {
         Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
         Set<String> live = new HashSet<>();
         for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
-            if (!stale.contains(o.key()) && !o.key().startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
-                live.add(o.key());
+            String key = o.key();
+            if (stale.contains(key) || key.startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
+                continue;
             }
+            byte[] content = repo.readOptional(key);
+            if (content == null) {
+                return null;
+            }
+            String holder;
+            try {
+                holder = Json.read(content, RepositoryLock.LockInfo.class).owner();
+            } catch (IOException | RuntimeException e) {
+                holder = null;
+            }
+            live.add(holder == null ? key : key.substring(0, key.lastIndexOf('/') + 1) + holder);
         }
         return live;
     }
 
     /** Adds every chunk a listed backup needs; says why when some backup cannot say. */
-    private String needed(Set<String> needed) throws IOException {
+    private String needed(Map<String, String> needed) throws IOException {
         for (String target : repo.targets()) {
             Repository.Catalog catalog = repo.catalog(target);
             if (!catalog.damaged().isEmpty()) {
@@ -283,8 +318,10 @@ public final class ChunkGc {
                     }
                     String what = "artifact " + target + "/" + m.id() + "/" + a.storedName();
                     try {
-                        needed.addAll(ChunkedArtifactReader.readList(repo.openStored(m, a), a, what)
-                                .ids());
+                        for (String id : ChunkedArtifactReader.readList(repo.openStored(m, a), a, what)
+                                .ids()) {
+                            needed.putIfAbsent(id, what);
+                        }
                     } catch (DrException e) {
                         if (!repo.hasManifest(target, m.id())) {
                             continue; // deleted since the listing: it needs nothing now

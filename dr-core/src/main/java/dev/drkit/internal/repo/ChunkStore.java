@@ -20,10 +20,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
@@ -54,7 +56,9 @@ final class ChunkStore {
     /** The largest raw chunk any chunker setting makes. */
     static final int MAX_RAW = ContentDefinedChunker.Sizes.MAX_MAX;
     /** A zstd frame of {@link #MAX_RAW} bytes is never larger than this. */
-    static final int MAX_STORED = MAX_RAW + (MAX_RAW >> 7) + (64 << 10);
+    static final int MAX_STORED = maxStored(MAX_RAW);
+    /** The longest line of an index: 64 + 32 hex digits, three numbers and four spaces. */
+    private static final int LINE_MAX = 64 + 32 + 3 * 19 + 4;
     /** An index larger than this (about 650,000 chunks) is not one drkit wrote. */
     static final int MAX_INDEX_BYTES = 64 << 20;
 
@@ -79,6 +83,8 @@ final class ChunkStore {
     private Loaded loaded; // guarded by this
     /** Indexes read so far, by pack id; guarded by this. */
     private final Map<String, PackIndex> cache = new HashMap<>();
+    /** Packs whose index is read but whose stored pack is missing or of another size: not deduplicated against. */
+    private volatile Set<String> unusable = Set.of();
     /** Chunks of packs this store committed since it loaded the index. */
     private final Map<String, List<Location>> added = new ConcurrentHashMap<>();
 
@@ -141,6 +147,7 @@ final class ChunkStore {
         }
         cache.clear();
         cache.putAll(now);
+        unusable = unusable(now, problems);
         Map<String, List<Location>> chunks = new HashMap<>();
         List<PackIndex> packs = new ArrayList<>(now.values());
         packs.sort(Comparator.comparing(PackIndex::pack));
@@ -154,9 +161,43 @@ final class ChunkStore {
         return loaded;
     }
 
-    /** Whether a chunk is stored (as far as the index says). */
+    /**
+     * The packs, among those indexed, that the storage does not hold at the size their index
+     * says (listed after the indexes: a pack is committed before its index). A new backup
+     * that referred to their chunks could not be restored, so it stores them again.
+     */
+    private Set<String> unusable(Map<String, PackIndex> indexed, List<String> problems) throws IOException {
+        Map<String, Long> sizes = new HashMap<>();
+        for (ObjectInfo o : repo.storage().list(PACKS)) {
+            if (o.key().endsWith(PACK_SUFFIX)) {
+                sizes.put(o.key().substring(PACKS.length(), o.key().length() - PACK_SUFFIX.length()), o.size());
+            }
+        }
+        Set<String> out = new HashSet<>();
+        for (PackIndex p : indexed.values()) {
+            Long size = sizes.get(p.pack());
+            if (size == null || size != p.size()) {
+                out.add(p.pack());
+                problems.add(PACKS
+                        + p.pack()
+                        + PACK_SUFFIX
+                        + (size == null
+                                ? " is missing"
+                                : " has " + size + " bytes, " + (size < p.size() ? "shorter than" : "not") + " the "
+                                        + p.size() + " its index says"));
+            }
+        }
+        return Set.copyOf(out);
+    }
+
+    /** Whether a chunk is stored (as far as the index says) in a pack that is there whole. */
     boolean has(String id) throws IOException {
-        return added.containsKey(id) || index().chunks().containsKey(id);
+        if (added.containsKey(id)) {
+            return true;
+        }
+        List<Location> at = index().chunks().get(id);
+        Set<String> skip = unusable;
+        return at != null && at.stream().anyMatch(l -> !skip.contains(l.pack()));
     }
 
     /**
@@ -238,8 +279,8 @@ final class ChunkStore {
         if (!text.endsWith("\n")) {
             throw new IllegalArgumentException("truncated (no end of line at the end)");
         }
-        String[] lines = text.split("\n", -1);
-        String[] head = lines[0].split(" ", -1);
+        int eol = text.indexOf('\n');
+        String[] head = text.substring(0, eol).split(" ", -1);
         if (head.length != 5 || !(head[0] + " " + head[1]).equals(INDEX_HEADER)) {
             throw new IllegalArgumentException("does not start with '" + INDEX_HEADER + "'");
         }
@@ -251,9 +292,11 @@ final class ChunkStore {
             throw new IllegalArgumentException("the pack's sha256 is malformed");
         }
         Map<String, Location> chunks = new LinkedHashMap<>();
-        for (int i = 1; i < lines.length - 1; i++) {
-            String[] f = lines[i].split(" ", -1);
-            if (f.length != 5 || !isChunkId(f[0]) || !f[1].equals(pack)) {
+        // line by line: a split of 64 MiB of empty lines would take gigabytes
+        for (int i = 1, start = eol + 1; start < text.length(); i++, start = eol + 1) {
+            eol = text.indexOf('\n', start);
+            String[] f = text.substring(start, Math.min(eol, start + LINE_MAX)).split(" ", -1);
+            if (eol - start > LINE_MAX || f.length != 5 || !isChunkId(f[0]) || !f[1].equals(pack)) {
                 throw new IllegalArgumentException("line " + (i + 1) + " is malformed");
             }
             long offset = number(f[2], size, "offset");
@@ -262,9 +305,18 @@ final class ChunkStore {
             if (length == 0 || raw == 0 || offset + length > size) {
                 throw new IllegalArgumentException("line " + (i + 1) + " points outside the pack");
             }
+            if (length > maxStored(raw)) {
+                // a reader would fetch that many bytes for the chunk before it could tell
+                throw new IllegalArgumentException("line " + (i + 1) + " gives a frame larger than its chunk can take");
+            }
             chunks.put(f[0], new Location(pack, offset, length, raw));
         }
         return new PackIndex(pack, size, head[4], Map.copyOf(chunks));
+    }
+
+    /** The largest stored frame of a chunk of {@code raw} bytes (zstd's bound, with room to spare). */
+    static int maxStored(int raw) {
+        return raw + (raw >> 7) + (64 << 10);
     }
 
     private static long number(String s, long max, String what) {

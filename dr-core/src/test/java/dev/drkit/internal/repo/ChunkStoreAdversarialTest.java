@@ -1,0 +1,206 @@
+package dev.drkit.internal.repo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupResult;
+import dev.drkit.ChunkCollection;
+import dev.drkit.DrKit;
+import dev.drkit.TargetSpec;
+import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.RepositoryLock;
+import dev.drkit.storage.FileStorageBackend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The chunk store against a hostile or damaged repository and against writers that run while
+ * a collection does: what must never be lost, and input that must not cost unbounded memory.
+ */
+class ChunkStoreAdversarialTest {
+    private static final StreamCodecs ZSTD = new StreamCodecs(Compression.ZSTD, 3, 2);
+
+    @TempDir
+    Path dir;
+
+    private Path repoDir() {
+        return dir.resolve("repo");
+    }
+
+    private List<Path> list(String sub, String suffix) throws IOException {
+        Path p = repoDir().resolve(sub);
+        if (!Files.exists(p)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(p)) {
+            return s.filter(f -> f.toString().endsWith(suffix)).sorted().toList();
+        }
+    }
+
+    private BackupResult backupOnce(byte[] content) throws IOException {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.write(tree.resolve("data.txt"), content);
+        try (DrKit kit =
+                DrKit.builder().repository(repoDir().toString()).dedup(true).build()) {
+            return kit.backup(TargetSpec.files("app", tree.toString()));
+        }
+    }
+
+    private static byte[] decoded(Repository repo, BackupManifest m, ArtifactInfo a) throws IOException {
+        try (InputStream in = repo.openDecoded(m, a, ZSTD, null)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private static BackupManifest manifest(String target, String id, Instant at, ArtifactInfo a) {
+        return new BackupManifest(
+                BackupManifest.FORMAT,
+                id,
+                target,
+                "raw",
+                "full",
+                null,
+                List.of(),
+                at,
+                at,
+                "test",
+                "host",
+                List.of(a),
+                Map.of(),
+                null);
+    }
+
+    /** A new artifact of {@code content} that refers to no stored chunk and comes back whole. */
+    private static void storesEveryChunkAgainAndRestores(Repository repo, byte[] content) throws IOException {
+        Instant at = Instant.now();
+        String id = BackupIds.next(at);
+        ChunkedArtifactWriter w = (ChunkedArtifactWriter) repo.newArtifact("db", id, "dump.bin", ZSTD, true, null);
+        w.write(content);
+        w.close();
+        assertThat(w.newChunks()).isEqualTo(w.chunks());
+        assertThat(decoded(repo, manifest("db", id, at, w.info()), w.info())).isEqualTo(content);
+    }
+
+    @Test
+    void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
+        BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
+        FileStorageBackend storage = new FileStorageBackend(repoDir());
+        Repository repo = Repository.open(storage, Instant.now());
+        Clock clock = Clock.systemUTC();
+        byte[] same = decoded(repo, old.manifest(), old.manifest().artifacts().get(0));
+        List<Path> packs = list("chunks/packs", ".pack");
+        // a long backup: its lease is renewed (a new lock object) every second while it runs
+        try (RepositoryLock lock = RepositoryLock.acquire(
+                storage, "late", "backup", Duration.ofSeconds(3), Duration.ZERO, clock, s -> {})) {
+            ChunkedArtifactWriter w = (ChunkedArtifactWriter)
+                    repo.newArtifact("late", BackupIds.next(clock.instant()), "list.bin", ZSTD, true, null);
+            w.write(same);
+            w.close();
+            assertThat(w.newChunks()).isZero(); // it relies on the old backup's chunks
+            repo.deleteBackup("app", old.id());
+
+            ChunkCollection during =
+                    new ChunkGc(repo, clock, Duration.ofMinutes(1), Duration.ofSeconds(4)).collect(false);
+
+            assertThat(during.skipped()).contains("lock locks/late/");
+            assertThat(during.packsDeleted()).isZero();
+            assertThat(list("chunks/packs", ".pack")).isEqualTo(packs);
+        }
+    }
+
+    @Test
+    void aPackWhoseIndexWasLostIsNotCollectedWhileAListedBackupNeedsItsChunks() throws IOException {
+        BackupResult b = backupOnce(ChunkedArtifactTest.data(12, 2 << 20));
+        List<Path> packs = list("chunks/packs", ".pack");
+        assertThat(packs).isNotEmpty();
+        for (Path idx : list("chunks/index", ".idx")) {
+            Files.delete(idx); // bad luck: the pack is whole, its chunks can still be found by scanning it
+        }
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        Clock later = Clock.offset(Clock.systemUTC(), Duration.ofHours(1)); // the packs look old
+
+        ChunkCollection gc = new ChunkGc(repo, later, Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+
+        assertThat(list("chunks/packs", ".pack")).isEqualTo(packs);
+        assertThat(gc.packsDeleted() + gc.orphanPacks()).isZero();
+        assertThat(gc.skipped()).contains(b.id()).contains("no chunk index");
+    }
+
+    @Test
+    void aNewBackupStoresAgainTheChunksWhosePackIsGoneInsteadOfReferringToThem() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(13, 3 << 20);
+        backupOnce(content);
+        for (Path p : list("chunks/packs", ".pack")) {
+            Files.delete(p); // lost (a bucket lifecycle rule, an operator); the indexes stay
+        }
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        storesEveryChunkAgainAndRestores(repo, content);
+    }
+
+    @Test
+    void aNewBackupDoesNotReferToChunksOfAPackShorterThanItsIndexSays() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(14, 3 << 20);
+        backupOnce(content);
+        for (Path p : list("chunks/packs", ".pack")) {
+            byte[] bytes = Files.readAllBytes(p);
+            Files.write(p, Arrays.copyOf(bytes, bytes.length / 2)); // a torn copy of the repository
+        }
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        storesEveryChunkAgainAndRestores(repo, content);
+        assertThat(repo.chunks().refresh().problems())
+                .anySatisfy(p -> assertThat(p).contains("shorter"));
+    }
+
+    @Test
+    void anIndexOfEmptyLinesIsRefusedWithoutSplittingItIntoMillionsOfStrings() {
+        String pack = "0123456789abcdef0123456789abcdef";
+        String head = ChunkStore.INDEX_HEADER + " " + pack + " 100 " + "ab".repeat(32) + "\n";
+        byte[] content = new byte[ChunkStore.MAX_INDEX_BYTES];
+        Arrays.fill(content, (byte) '\n');
+        System.arraycopy(head.getBytes(StandardCharsets.US_ASCII), 0, content, 0, head.length());
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+
+        assertThatThrownBy(() -> ChunkStore.parseIndex(pack, content))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("line 2 is malformed");
+
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(allocated).isLessThan(3L * ChunkStore.MAX_INDEX_BYTES);
+    }
+
+    @Test
+    void anIndexEntryWhoseFrameIsFarLargerThanItsChunkCouldCompressToIsRefused() {
+        String pack = "0123456789abcdef0123456789abcdef";
+        String id = "cd".repeat(32);
+        int frame = 60 << 20;
+        String index = ChunkStore.INDEX_HEADER + " " + pack + " " + frame + " " + "ab".repeat(32) + "\n" + id + " "
+                + pack + " 0 " + frame + " 1000\n";
+
+        assertThatThrownBy(() -> ChunkStore.parseIndex(pack, index.getBytes(StandardCharsets.US_ASCII)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("line 2");
+        // what zstd makes of 4 MiB it cannot compress still fits
+        String sound = ChunkStore.INDEX_HEADER + " " + pack + " " + (5 << 20) + " " + "ab".repeat(32) + "\n" + id + " "
+                + pack + " 0 " + ((4 << 20) + 200) + " " + (4 << 20) + "\n";
+        assertThat(ChunkStore.parseIndex(pack, sound.getBytes(StandardCharsets.US_ASCII))
+                        .chunks())
+                .containsKey(id);
+    }
+}
