@@ -9,6 +9,8 @@ import dev.drkit.BackupResult;
 import dev.drkit.ChunkCollection;
 import dev.drkit.DrKit;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.RepositoryLock;
@@ -95,6 +97,22 @@ class ChunkStoreAdversarialTest {
         w.close();
         assertThat(w.newChunks()).isEqualTo(w.chunks());
         assertThat(decoded(repo, manifest("db", id, at, w.info()), w.info())).isEqualTo(content);
+    }
+
+    @Test
+    void aChecksumVerificationOfADeduplicatedBackupReadsItsChunksNotJustItsChunkList() throws IOException {
+        BackupResult b = backupOnce(ChunkedArtifactTest.data(15, 2 << 20));
+        try (DrKit kit =
+                DrKit.builder().repository(repoDir().toString()).dedup(true).build()) {
+            assertThat(kit.verify("app", b.id(), VerifyLevel.CHECKSUM).passed()).isTrue();
+            for (Path p : list("chunks/packs", ".pack")) {
+                Files.delete(p);
+            }
+
+            VerifyReport report = kit.verify("app", b.id(), VerifyLevel.CHECKSUM);
+
+            assertThat(report.passed()).isFalse();
+        }
     }
 
     @Test
