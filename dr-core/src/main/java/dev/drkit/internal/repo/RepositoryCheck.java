@@ -443,7 +443,9 @@ public final class RepositoryCheck {
 
     /** What is wrong with one chunk, or empty. */
     private String chunkProblem(ChunkStore store, String id, int length, String what) throws IOException {
-        List<ChunkStore.Location> where = store.locate(id);
+        // the index the check read when it began: a lookup that read it again for each missing chunk
+        // would list every index once per chunk
+        List<ChunkStore.Location> where = store.index().chunks().getOrDefault(id, List.of());
         if (where.isEmpty()) {
             return "chunk " + id + " is in no chunk index";
         }

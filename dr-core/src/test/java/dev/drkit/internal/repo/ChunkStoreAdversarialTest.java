@@ -6,18 +6,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.CheckOptions;
+import dev.drkit.CheckReport;
 import dev.drkit.ChunkCollection;
 import dev.drkit.DrKit;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +32,8 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,6 +120,35 @@ class ChunkStoreAdversarialTest {
 
             assertThat(report.passed()).isFalse();
         }
+    }
+
+    @Test
+    void aCheckOfABackupWhoseIndexIsGoneReadsTheIndexOnceNotOncePerMissingChunk() throws IOException {
+        BackupResult b = backupOnce(ChunkedArtifactTest.data(16, 24 << 20));
+        for (Path idx : list("chunks/index", ".idx")) {
+            Files.delete(idx);
+        }
+        StorageBackend disk = new FileStorageBackend(repoDir());
+        AtomicInteger indexListings = new AtomicInteger();
+        StorageBackend counting = (StorageBackend) Proxy.newProxyInstance(
+                StorageBackend.class.getClassLoader(), new Class<?>[] {StorageBackend.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("list") && ChunkStore.INDEX.equals(args[0])) {
+                        indexListings.incrementAndGet(); // one listing of every index on S3: pages of 1,000
+                    }
+                    try {
+                        return m.invoke(disk, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        Repository repo = Repository.open(counting, Instant.now());
+
+        CheckReport report = new RepositoryCheck(repo, Clock.systemUTC(), Duration.ofMinutes(1), null, t -> Set.of())
+                .run(CheckOptions.catalogOnly());
+
+        assertThat(report.findings())
+                .anySatisfy(f -> assertThat(f.message()).contains(b.id()).contains("in no chunk index"));
+        assertThat(indexListings.get()).isLessThanOrEqualTo(2);
     }
 
     @Test
