@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
  *   <li>The collection takes its own lock ({@value #SCOPE}). A writer that finds that lock live
  *       after taking its target's lock refers to no chunk stored before it (it stores its chunks
  *       anew), so nothing it needs can be collected.
- *   <li>The collection lists the packs, then waits until every lock that was live when it began
- *       is released (writers that began before it and may refer to older chunks finish and
- *       write their manifests), then reads what every listed backup needs. Only packs of its
+ *   <li>The collection lists the packs, then waits until every backup, copy and prune whose
+ *       lock was live when it began has released it (writers that began before it and may refer
+ *       to older chunks finish and write their manifests; a holder renews its lock under a new
+ *       key, so holders are told apart by owner), then reads what every listed backup needs. Only packs of its
  *       first listing are candidates: a pack written since is never touched.
  * </ol>
  *
@@ -50,6 +51,12 @@ public final class ChunkGc {
 
     /** A pack is rewritten when at least this share of its bytes is garbage. */
     static final double REWRITE_SHARE = 0.5;
+
+    /**
+     * The operations whose locks a collection waits for (those of BackupOperation, CopyOperation
+     * and PruneOperation): others never refer to stored chunks themselves.
+     */
+    private static final Set<String> WRITERS = Set.of("backup", "copy", "prune");
 
     private static final Logger LOG = LoggerFactory.getLogger(ChunkGc.class);
 
@@ -288,12 +295,16 @@ public final class ChunkGc {
             if (content == null) {
                 return null;
             }
-            String holder;
+            RepositoryLock.LockInfo info;
             try {
-                holder = Json.read(content, RepositoryLock.LockInfo.class).owner();
+                info = Json.read(content, RepositoryLock.LockInfo.class);
             } catch (IOException | RuntimeException e) {
-                holder = null;
+                info = null;
             }
+            if (info != null && !WRITERS.contains(info.operation())) {
+                continue; // e.g. a scheduler's job lock, held around the very prune that runs this collection
+            }
+            String holder = info == null ? null : info.owner();
             live.add(holder == null ? key : key.substring(0, key.lastIndexOf('/') + 1) + holder);
         }
         return live;

@@ -151,6 +151,26 @@ class ChunkStoreAdversarialTest {
         assertThat(indexListings.get()).isLessThanOrEqualTo(2);
     }
 
+    private static RepositoryLock lock(StorageBackend storage, String scope, String operation, Duration ttl) {
+        return RepositoryLock.acquire(storage, scope, operation, ttl, Duration.ZERO, Clock.systemUTC(), s -> {});
+    }
+
+    @Test
+    void aCollectionRunByAScheduledJobDoesNotWaitForTheJobsOwnLock() throws IOException {
+        String garbage = backupOnce(ChunkedArtifactTest.data(17, 2 << 20)).id();
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        repo.deleteBackup("app", garbage);
+        // the scheduler holds a job's lock around the backup and the prune it runs (dr-scheduler JobSlots)
+        try (RepositoryLock job =
+                lock(repo.storage(), "job-backup-app", "scheduled backup-app", Duration.ofMinutes(1))) {
+            ChunkCollection gc =
+                    new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(2)).collect(false);
+
+            assertThat(gc.skipped()).isNull();
+            assertThat(gc.packsDeleted()).isPositive();
+        }
+    }
+
     @Test
     void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
         BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
@@ -160,8 +180,7 @@ class ChunkStoreAdversarialTest {
         byte[] same = decoded(repo, old.manifest(), old.manifest().artifacts().get(0));
         List<Path> packs = list("chunks/packs", ".pack");
         // a long backup: its lease is renewed (a new lock object) every second while it runs
-        try (RepositoryLock lock = RepositoryLock.acquire(
-                storage, "late", "backup", Duration.ofSeconds(3), Duration.ZERO, clock, s -> {})) {
+        try (RepositoryLock lock = lock(storage, "late", "backup", Duration.ofSeconds(3))) {
             ChunkedArtifactWriter w = (ChunkedArtifactWriter)
                     repo.newArtifact("late", BackupIds.next(clock.instant()), "list.bin", ZSTD, true, null);
             w.write(same);
