@@ -231,6 +231,23 @@ final class ChunkStore {
                     + "the backup cannot be restored, use another one");
         }
         List<String> problems = new ArrayList<>();
+        Chunk chunk = readFirst(id, length, where, problems);
+        if (chunk == null) {
+            // another process's collection may have moved it (a rewrite) since this index was read
+            List<Location> fresh = new ArrayList<>(refresh().chunks().getOrDefault(id, List.of()));
+            fresh.removeAll(where);
+            chunk = readFirst(id, length, fresh, problems);
+        }
+        if (chunk != null) {
+            return chunk;
+        }
+        throw new ChecksumMismatchException(what + ": chunk " + id + " cannot be read: " + String.join("; ", problems)
+                + "; the backup cannot be restored, use another one (a check that reads the data, "
+                + "CheckOptions.readData, lists every damaged chunk)");
+    }
+
+    /** The chunk from the first of {@code where} whose bytes match its id and length; null, with why, if none. */
+    private Chunk readFirst(String id, int length, List<Location> where, List<String> problems) throws IOException {
         for (Location loc : where) {
             if (loc.rawLength() != length) {
                 problems.add("its index entry in pack " + loc.pack() + " gives another length");
@@ -255,9 +272,7 @@ final class ChunkStore {
             }
             problems.add("its frame in pack " + loc.pack() + " does not decode to its bytes");
         }
-        throw new ChecksumMismatchException(what + ": chunk " + id + " cannot be read: " + String.join("; ", problems)
-                + "; the backup cannot be restored, use another one (a check that reads the data, "
-                + "CheckOptions.readData, lists every damaged chunk)");
+        return null;
     }
 
     /** The chunk's bytes when {@code frame} decodes to {@code length} bytes whose SHA-256 is {@code id}; else null. */

@@ -14,6 +14,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.retention.GfsRetentionPolicy;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.RepositoryLock;
@@ -169,6 +170,30 @@ class ChunkStoreAdversarialTest {
             assertThat(gc.skipped()).isNull();
             assertThat(gc.packsDeleted()).isPositive();
         }
+    }
+
+    @Test
+    void aLongLivedKitRestoresABackupWhosePackAnotherProcessRewrote() throws IOException {
+        byte[] big = ChunkedArtifactTest.data(3, 8 << 20);
+        byte[] tail = Arrays.copyOfRange(big, big.length * 55 / 100, big.length);
+        backupOnce(big);
+        List<Path> first = list("chunks/packs", ".pack");
+        BackupResult kept = backupOnce(tail); // the first pack is mostly garbage once the first backup goes
+        Repository service = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        ArtifactInfo a = kept.manifest().artifacts().get(0);
+        byte[] before = decoded(service, kept.manifest(), a); // the service has read the chunk index
+
+        // another process (the command line, another instance) prunes: the pack is rewritten
+        try (DrKit other =
+                DrKit.builder().repository(repoDir().toString()).dedup(true).build()) {
+            ChunkCollection gc = other.prune(
+                            "app", GfsRetentionPolicy.builder().keepLast(1).build(), false)
+                    .chunks();
+            assertThat(gc.packsRewritten()).isPositive();
+        }
+        assertThat(list("chunks/packs", ".pack")).doesNotContainAnyElementsOf(first);
+
+        assertThat(decoded(service, kept.manifest(), a)).isEqualTo(before);
     }
 
     @Test
