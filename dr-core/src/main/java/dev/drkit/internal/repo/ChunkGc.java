@@ -93,12 +93,13 @@ public final class ChunkGc {
 
     /**
      * As {@link #collect(boolean)}, with the backups a dry run of a prune would delete counted as
-     * gone.
+     * gone (a real run ignores {@code expiring}: it sees what the prune deleted as gone).
      *
      * @param expiring backup ids per target that need nothing
      */
     public ChunkCollection collect(boolean dryRun, Map<String, List<String>> expiring) throws IOException {
-        this.expiring = expiring;
+        // a real run reads the catalog after the deletes: an id deleted then copied back is needed again
+        this.expiring = dryRun ? expiring : Map.of();
         if (dryRun) {
             return collectLocked(true);
         }

@@ -197,6 +197,23 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void aCollectionKeepsWhatAListedBackupNeedsEvenIfItsIdWasPrunedBefore() throws IOException {
+        // a prune deleted this id, then a copy from another repository brought it back while the
+        // collection waited for the copy's lock: the backup is listed and needs its chunks
+        BackupResult back = backupOnce(ChunkedArtifactTest.data(19, 2 << 20));
+        List<Path> packs = list("chunks/packs", ".pack");
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+
+        ChunkCollection gc = new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1))
+                .collect(false, Map.of("app", List.of(back.id())));
+
+        assertThat(gc.packsDeleted()).isZero();
+        assertThat(list("chunks/packs", ".pack")).isEqualTo(packs);
+        assertThat(decoded(repo, back.manifest(), back.manifest().artifacts().get(0)))
+                .hasSize((int) back.manifest().artifacts().get(0).rawSize());
+    }
+
+    @Test
     void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
         BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
         FileStorageBackend storage = new FileStorageBackend(repoDir());
