@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -157,9 +158,12 @@ public final class ChunkGc {
                         + "collected, so that the pack holding it stays (a repository check says what is wrong)");
             }
         }
-        // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds it
+        // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds
+        // it, among whole packs first (a pack not the size its index says may have lost it)
         Map<String, String> keeper = new HashMap<>();
-        for (ChunkStore.PackIndex p : index.packs()) {
+        List<ChunkStore.PackIndex> wholeFirst = new ArrayList<>(index.packs());
+        wholeFirst.sort(Comparator.comparing(p -> !store.whole(p.pack())));
+        for (ChunkStore.PackIndex p : wholeFirst) {
             if (packs.containsKey(p.pack())) {
                 for (String id : p.chunks().keySet()) {
                     if (needed.containsKey(id)) {

@@ -190,14 +190,18 @@ final class ChunkStore {
         return Set.copyOf(out);
     }
 
+    /** Whether a pack was there, at the size its index says, when the index was last read. */
+    boolean whole(String pack) {
+        return !unusable.contains(pack);
+    }
+
     /** Whether a chunk is stored (as far as the index says) in a pack that is there whole. */
     boolean has(String id) throws IOException {
         if (added.containsKey(id)) {
             return true;
         }
         List<Location> at = index().chunks().get(id);
-        Set<String> skip = unusable;
-        return at != null && at.stream().anyMatch(l -> !skip.contains(l.pack()));
+        return at != null && at.stream().anyMatch(l -> whole(l.pack()));
     }
 
     /**

@@ -214,6 +214,31 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void aCollectionKeepsTheWholeCopyOfAChunkNotTheOneInATruncatedPack() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(20, 3 << 20);
+        backupOnce(content);
+        String zero = "0".repeat(32); // sorts first: the pack a collection would keep a chunk in
+        for (Path p : list("chunks/packs", ".pack")) {
+            String pack = p.getFileName().toString().replace(".pack", "");
+            byte[] bytes = Files.readAllBytes(p);
+            Files.write(p.resolveSibling(zero + ".pack"), Arrays.copyOf(bytes, bytes.length / 2));
+            Files.delete(p);
+            Files.deleteIfExists(p.resolveSibling(pack + ".pack.sha256"));
+            Path idx = repoDir().resolve("chunks/index/" + pack + ".idx");
+            Files.writeString(
+                    idx.resolveSibling(zero + ".idx"), Files.readString(idx).replace(pack, zero));
+            Files.delete(idx);
+        }
+        BackupResult again = backupOnce(content); // stores its chunks anew: the truncated pack is not whole
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+
+        new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+
+        ArtifactInfo a = again.manifest().artifacts().get(0);
+        assertThat(decoded(repo, again.manifest(), a)).hasSize((int) a.rawSize());
+    }
+
+    @Test
     void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
         BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
         FileStorageBackend storage = new FileStorageBackend(repoDir());
