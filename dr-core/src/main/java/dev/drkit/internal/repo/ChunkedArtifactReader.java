@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -29,6 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ChunkedArtifactReader extends InputStream {
     /** A chunk list longer than this (about 3 million chunks, terabytes of raw data) is refused. */
     static final long MAX_LIST = 256L << 20;
+    /** The longest line of a chunk list: an id, a space and a length. */
+    private static final int LINE_MAX = 64 + 1 + 9;
 
     private static final AtomicInteger THREADS = new AtomicInteger();
 
@@ -117,19 +120,23 @@ final class ChunkedArtifactReader extends InputStream {
     /** Parses a chunk list (already checked against the manifest's sha256) strictly. */
     static int[] parseList(byte[] content, long rawSize, List<String> ids, String what) {
         String text = new String(content, StandardCharsets.US_ASCII);
-        String[] lines = text.split("\n", -1);
-        if (!text.endsWith("\n") || !lines[0].equals(ChunkedArtifactWriter.LIST_HEADER)) {
+        String head = ChunkedArtifactWriter.LIST_HEADER + "\n";
+        if (!text.endsWith("\n") || !text.startsWith(head)) {
             throw new CorruptDataException(
                     what + " is not a chunk list drkit writes; the backup is damaged, use another one");
         }
-        int[] lengths = new int[lines.length - 2];
+        // line by line: a split of a list of empty lines would take gigabytes
+        int[] lengths = new int[16];
+        int n = 0;
         long total = 0;
-        for (int i = 1; i < lines.length - 1; i++) {
-            String line = lines[i];
+        for (int i = 1, start = head.length(), eol; start < text.length(); i++, start = eol + 1) {
+            eol = text.indexOf('\n', start);
+            String line = text.substring(start, Math.min(eol, start + LINE_MAX));
             int space = line.indexOf(' ');
             String id = space < 0 ? line : line.substring(0, space);
             String len = space < 0 ? "" : line.substring(space + 1);
-            if (!ChunkStore.isChunkId(id)
+            if (eol - start > LINE_MAX
+                    || !ChunkStore.isChunkId(id)
                     || len.isEmpty()
                     || len.length() > 9
                     || !len.chars().allMatch(c -> c >= '0' && c <= '9')
@@ -139,14 +146,17 @@ final class ChunkedArtifactReader extends InputStream {
                         + " of its chunk list is malformed; the backup is damaged, use another one");
             }
             ids.add(id);
-            lengths[i - 1] = Integer.parseInt(len);
-            total += lengths[i - 1];
+            if (n == lengths.length) {
+                lengths = Arrays.copyOf(lengths, n * 2);
+            }
+            lengths[n] = Integer.parseInt(len);
+            total += lengths[n++];
         }
         if (total != rawSize) {
             throw new CorruptDataException(what + ": its chunks add up to " + total + " bytes, the manifest says "
                     + rawSize + "; the backup is damaged, use another one");
         }
-        return lengths;
+        return Arrays.copyOf(lengths, n);
     }
 
     @Override

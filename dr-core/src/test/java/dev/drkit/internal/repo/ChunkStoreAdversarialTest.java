@@ -9,6 +9,7 @@ import dev.drkit.BackupResult;
 import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.ChunkCollection;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrKit;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -323,6 +325,22 @@ class ChunkStoreAdversarialTest {
 
         long allocated = threads.getCurrentThreadAllocatedBytes() - before;
         assertThat(allocated).isLessThan(3L * ChunkStore.MAX_INDEX_BYTES);
+    }
+
+    @Test
+    void aChunkListOfEmptyLinesIsRefusedWithoutSplittingItIntoMillionsOfStrings() {
+        byte[] content = new byte[64 << 20]; // a forged manifest of an unsigned repository can vouch for it
+        Arrays.fill(content, (byte) '\n');
+        byte[] head = (ChunkedArtifactWriter.LIST_HEADER + "\n").getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(head, 0, content, 0, head.length);
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+
+        assertThatThrownBy(() -> ChunkedArtifactReader.parseList(content, 100, new ArrayList<>(), "artifact x"))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("line 2 of its chunk list is malformed");
+
+        assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(3L * content.length);
     }
 
     @Test
