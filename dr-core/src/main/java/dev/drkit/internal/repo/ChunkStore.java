@@ -321,7 +321,7 @@ final class ChunkStore {
             long offset = number(f[2], size, "offset");
             int length = (int) number(f[3], MAX_STORED, "length");
             int raw = (int) number(f[4], MAX_RAW, "raw length");
-            if (length == 0 || raw == 0 || offset + length > size) {
+            if (length == 0 || raw == 0 || offset > size - length) { // offset + length could overflow
                 throw new IllegalArgumentException("line " + (i + 1) + " points outside the pack");
             }
             if (length > maxStored(raw)) {

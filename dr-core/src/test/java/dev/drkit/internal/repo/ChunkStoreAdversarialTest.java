@@ -344,6 +344,18 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void anIndexEntryWhoseEndOverflowsIsRefused() {
+        String pack = "0123456789abcdef0123456789abcdef";
+        long max = Long.MAX_VALUE;
+        String index = ChunkStore.INDEX_HEADER + " " + pack + " " + max + " " + "ab".repeat(32) + "\n" + "cd".repeat(32)
+                + " " + pack + " " + (max - 10) + " 1000 1000\n";
+
+        assertThatThrownBy(() -> ChunkStore.parseIndex(pack, index.getBytes(StandardCharsets.US_ASCII)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("line 2 points outside the pack");
+    }
+
+    @Test
     void anIndexEntryWhoseFrameIsFarLargerThanItsChunkCouldCompressToIsRefused() {
         String pack = "0123456789abcdef0123456789abcdef";
         String id = "cd".repeat(32);
