@@ -822,13 +822,13 @@ final class RdbParser {
         }
         switch (encoding) {
             case 0 -> {
-                return Long.toString((byte) in.readByte()).length();
+                return decimalLength((byte) in.readByte());
             }
             case 1 -> {
-                return Long.toString((short) in.readLongLE(2)).length();
+                return decimalLength((short) in.readLongLE(2));
             }
             case 2 -> {
-                return Long.toString((int) in.readLongLE(4)).length();
+                return decimalLength((int) in.readLongLE(4));
             }
             case 3 -> {
                 long compressed = readCount();
@@ -862,6 +862,15 @@ final class RdbParser {
             }
             default -> throw badEncoding();
         }
+    }
+
+    /** The length of {@code v} in decimal, sign included, as the server holds an integer-encoded string. */
+    static int decimalLength(int v) {
+        int digits = v < 0 ? 2 : 1;
+        for (long rest = Math.abs((long) v); rest >= 10; rest /= 10) {
+            digits++;
+        }
+        return digits;
     }
 
     /** LZF expands at most about 90 times: a larger claim is damage, not data. */

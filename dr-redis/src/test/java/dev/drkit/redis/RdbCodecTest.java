@@ -176,6 +176,42 @@ class RdbCodecTest {
     }
 
     @Test
+    void decimalLengthOfIntegerEncodedStringsMatchesTheirText() {
+        int[] edges = {
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -9,
+            -10,
+            99,
+            100,
+            127,
+            -128,
+            32767,
+            -32768,
+            999_999_999,
+            1_000_000_000,
+            Integer.MAX_VALUE,
+            Integer.MIN_VALUE,
+            -1_000_000_000
+        };
+        for (int v : edges) {
+            assertThat(RdbParser.decimalLength(v))
+                    .as("decimal length of %d", v)
+                    .isEqualTo(Integer.toString(v).length());
+        }
+        Random random = new Random(10);
+        for (int i = 0; i < 10_000; i++) {
+            int v = random.nextInt() >> random.nextInt(32);
+            assertThat(RdbParser.decimalLength(v))
+                    .as("decimal length of %d", v)
+                    .isEqualTo(Integer.toString(v).length());
+        }
+    }
+
+    @Test
     void flippedByteFailsTheChecksum() throws Exception {
         byte[] rdb = sampleRdb();
         rdb[rdb.length - 200] ^= 1; // inside the big value: the structure still holds
