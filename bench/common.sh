@@ -47,6 +47,16 @@ drkit_cli() {
   fi
 }
 
+# cpu_seconds FILE CMD...: runs CMD (its output goes where it would) and appends the user +
+# system CPU seconds it used, children included, to FILE; less noisy than wall time on a shared host
+cpu_seconds() {
+  local file=$1 TIMEFORMAT='%3U %3S'
+  shift
+  { time "$@" 2>&3; } 3>&2 2>"$file.t"
+  awk '{ printf "%.3f\n", $1 + $2 }' "$file.t" >>"$file"
+  rm -f "$file.t"
+}
+
 now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | bc; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -6,8 +6,9 @@
 # Target ratio drkit/redis-cli <= 1.05. Measured twice: the CLI (a JVM starts for every backup;
 # through its launcher dr-examples/bin/drkit with class-data sharing, archived in the warm-up
 # round, as a deployment would; LAUNCHER=plain runs `java -jar`) and drkit embedded in a host
-# JVM that already runs (bench/redis/EmbeddedBackup.java). Also prints keys-mode backup and
-# online restore throughput in keys/s.
+# JVM that already runs (bench/redis/EmbeddedBackup.java), each with drkit's CPU seconds (user +
+# system, median) per backup, which vary less than wall times on a shared host. Also prints
+# keys-mode backup and online restore throughput in keys/s.
 # Starts its own redis-server on a free port (diskless replication, no delay).
 #
 #   bench/redis.sh
@@ -57,22 +58,25 @@ run_ref() {
 run_drkit() {
   rm -rf "$work/repo"
   local t0; t0=$(now)
-  drkit_cli -q --repo "$work/repo" backup redis --name cache --uri "redis://127.0.0.1:$port" >/dev/null
+  cpu_seconds "$work/cpu" drkit_cli -q --repo "$work/repo" backup redis --name cache --uri "redis://127.0.0.1:$port" >/dev/null
   local t1; t1=$(now)
   dk_size=$(find "$work/repo/backups" -name 'dump.rdb.zst' -printf '%s\n')
   elapsed "$t0" "$t1"
 }
 
 run_ref >/dev/null; run_drkit >/dev/null   # warm-up
+: >"$work/cpu"
 ref_times=(); dk_times=()
 for i in $(seq "$runs"); do
   ref_times+=("$(run_ref)"); dk_times+=("$(run_drkit)")
   echo "run $i: redis-cli --rdb ${ref_times[-1]}s, drkit ${dk_times[-1]}s" >&2
 done
 ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
+# shellcheck disable=SC2046
+dk_cpu=$(median $(cat "$work/cpu"))
 
 # embedded: the same backup from a host JVM that is already running (no JVM start per backup)
-read -r emb_ref emb_dk < <(java -cp "$jar" "$here/bench/redis/EmbeddedBackup.java" "$work/emb-repo" "$port" \
+read -r emb_ref emb_dk emb_cpu < <(java -cp "$jar" "$here/bench/redis/EmbeddedBackup.java" "$work/emb-repo" "$port" \
   "$work/emb-ref.rdb" "$runs")
 
 # keys mode: SCAN + DUMP + PTTL, then an online restore (RESTORE ... ABSTTL) into an empty server
@@ -89,11 +93,11 @@ keys_restore=$(elapsed "$t0" "$t1")
 restored=$(redis-cli -p "$port2" dbsize)
 [ "$restored" = "$keys" ] || { echo "bench: online restore left $restored keys, expected $keys" >&2; exit 1; }
 
-printf '\n%-40s %10s %12s\n' "" "median s" "stored MiB"
+printf '\n%-40s %10s %12s %14s\n' "" "median s" "stored MiB" "drkit CPU s"
 printf '%-40s %10.2f %12s\n' "redis-cli --rdb (uncompressed)" "$ref" "$((ref_size / 1048576))"
-printf '%-40s %10.2f %12s\n' "drkit backup redis (zstd, checked)" "$dk" "$((dk_size / 1048576))"
+printf '%-40s %10.2f %12s %14.2f\n' "drkit backup redis (zstd, checked)" "$dk" "$((dk_size / 1048576))" "$dk_cpu"
 printf '%-40s %10.2f\n' "redis-cli --rdb (same run as below)" "$emb_ref"
-printf '%-40s %10.2f\n' "drkit embedded in a running JVM" "$emb_dk"
+printf '%-40s %10.2f %12s %14.2f\n' "drkit embedded in a running JVM" "$emb_dk" "" "$emb_cpu"
 printf '\nratio drkit/redis-cli, CLI (a JVM started per backup): %s (target <= 1.05)\n' "$(echo "scale=3; $dk / $ref" | bc)"
 printf 'ratio drkit/redis-cli, embedded in a host JVM:         %s\n' "$(echo "scale=3; $emb_dk / $emb_ref" | bc)"
 printf 'keys mode backup:         %8.0f keys/s (%s keys in %.1fs)\n' "$(echo "$keys / $keys_backup" | bc -l)" "$keys" "$keys_backup"

@@ -1,6 +1,8 @@
+import com.sun.management.OperatingSystemMXBean;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,7 +11,8 @@ import java.util.List;
 
 /**
  * drkit embedded in a host JVM (the library's main use): one DrKit, a warm-up backup, then
- * RUNS backups interleaved with `redis-cli --rdb` runs of the same server; prints the medians.
+ * RUNS backups interleaved with `redis-cli --rdb` runs of the same server; prints the medians:
+ * reference seconds, drkit seconds, and the CPU seconds (user + system) this JVM used per backup.
  * Arguments: repository, port, scratch file for redis-cli, runs, and optionally a reference script
  * to run instead of redis-cli (e.g. the shards of a cluster snapshotted together) followed by
  * further target settings as KEY=VALUE (e.g. cluster=true).
@@ -30,6 +33,8 @@ public class EmbeddedBackup {
         }
         List<Double> drkit = new ArrayList<>();
         List<Double> ref = new ArrayList<>();
+        List<Double> cpu = new ArrayList<>();
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         try (DrKit kit = DrKit.builder().repository(repo).build()) {
             TargetSpec spec = new TargetSpec("embedded", "redis", settings.build());
             kit.backup(spec); // warm-up
@@ -42,14 +47,16 @@ public class EmbeddedBackup {
                     throw new IllegalStateException(refCommand + " failed");
                 }
                 ref.add((System.nanoTime() - t0) / 1e9);
+                long cpu0 = os.getProcessCpuTime();
                 t0 = System.nanoTime();
                 kit.backup(spec);
                 drkit.add((System.nanoTime() - t0) / 1e9);
-                System.err.printf("embedded run %d: redis-cli --rdb %.2fs, drkit in-process %.2fs%n", i + 1,
-                        ref.get(i), drkit.get(i));
+                cpu.add((os.getProcessCpuTime() - cpu0) / 1e9);
+                System.err.printf("embedded run %d: redis-cli --rdb %.2fs, drkit in-process %.2fs (%.2fs CPU)%n",
+                        i + 1, ref.get(i), drkit.get(i), cpu.get(i));
             }
         }
-        System.out.printf("%.3f %.3f%n", median(ref), median(drkit));
+        System.out.printf("%.3f %.3f %.3f%n", median(ref), median(drkit), median(cpu));
     }
 
     private static double median(List<Double> v) {

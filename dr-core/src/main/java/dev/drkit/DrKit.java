@@ -100,6 +100,7 @@ public final class DrKit implements AutoCloseable {
         // nothing is read or created yet: reading operations need an existing repository,
         // writing ones create it (see Repository#requireExisting and #initialise)
         this.repository = Repository.attach(storage, b.clock).trust(b.trusted);
+        config.dedupKeyFile().ifPresent(repository::chunkKeyFile);
         Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
         b.specs.forEach((name, spec) ->
                 configured.put(name, registry.target(spec.type()).create(spec.settings())));

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Settings of a {@link DrKit}: where the repository is and how artifacts are written.
@@ -24,6 +25,7 @@ public final class DrKitConfig {
     private final Duration lockWait;
     private final Duration lockTtl;
     private final boolean dedup;
+    private final Path dedupKeyFile;
 
     private DrKitConfig(Builder b) {
         this.repository = b.repository;
@@ -34,6 +36,7 @@ public final class DrKitConfig {
         this.lockWait = b.lockWait;
         this.lockTtl = b.lockTtl;
         this.dedup = b.dedup;
+        this.dedupKeyFile = b.dedupKeyFile;
     }
 
     public static Builder builder() {
@@ -50,13 +53,14 @@ public final class DrKitConfig {
         b.lockWait = lockWait;
         b.lockTtl = lockTtl;
         b.dedup = dedup;
+        b.dedupKeyFile = dedupKeyFile;
         return b;
     }
 
     /**
      * Loads from settings with the keys {@code repository}, {@code compression},
      * {@code compression-level}, {@code compression-workers}, {@code lock-wait},
-     * {@code lock-ttl}, {@code dedup}; keys starting with {@code storage.} go to the storage backend.
+     * {@code lock-ttl}, {@code dedup}, {@code dedup-key-file}; keys starting with {@code storage.} go to the storage backend.
      * Malformed values are collected and reported together.
      */
     public static DrKitConfig from(Settings s) {
@@ -69,6 +73,7 @@ public final class DrKitConfig {
         collect(problems, () -> s.duration("lock-wait").ifPresent(d -> b.lockWait = d));
         collect(problems, () -> s.duration("lock-ttl").ifPresent(d -> b.lockTtl = d));
         collect(problems, () -> b.dedup = s.bool("dedup", b.dedup));
+        s.path("dedup-key-file").ifPresent(p -> b.dedupKeyFile = p);
         Settings.Builder storage = Settings.builder();
         for (String k : s.keys()) {
             if (k.startsWith("storage.")) {
@@ -176,6 +181,16 @@ public final class DrKitConfig {
         return dedup;
     }
 
+    /**
+     * The chunk key file (setting {@code dedup-key-file}): 64 hex digits, readable only by its
+     * owner, the same on every host that backs up into the repository. Encrypted backups that
+     * are deduplicated name their chunks by an HMAC under this key, so chunk ids say nothing
+     * about the content; the key is also kept in the repository encrypted to the recipients.
+     */
+    public Optional<Path> dedupKeyFile() {
+        return Optional.ofNullable(dedupKeyFile);
+    }
+
     public Duration lockTtl() {
         return lockTtl;
     }
@@ -205,6 +220,7 @@ public final class DrKitConfig {
         private Duration lockWait = Duration.ZERO;
         private Duration lockTtl = Duration.ofMinutes(5);
         private boolean dedup;
+        private Path dedupKeyFile;
 
         public Builder repository(String uriOrPath) {
             this.repository = requireText(uriOrPath, "repository");
@@ -266,6 +282,12 @@ public final class DrKitConfig {
          */
         public Builder dedup(boolean on) {
             this.dedup = on;
+            return this;
+        }
+
+        /** The chunk key file for deduplicated encrypted backups (see {@link DrKitConfig#dedupKeyFile()}). */
+        public Builder dedupKeyFile(Path file) {
+            this.dedupKeyFile = file;
             return this;
         }
 

@@ -113,6 +113,10 @@ class DedupTest {
                     .extracting(Finding::message)
                     .anyMatch(m -> m.contains(b.id()) && m.contains("does not decode"));
 
+            assertThat(kit.verify("app", b.id(), VerifyLevel.CHECKSUM).passed())
+                    .as("a checksum verification of a deduplicated backup reads its chunks")
+                    .isFalse();
+
             Files.delete(pack);
             List<Finding> listed = kit.check(CheckOptions.catalogOnly()).findings();
             assertThat(listed).extracting(Finding::kind).contains(Kind.CHUNK_DAMAGED);

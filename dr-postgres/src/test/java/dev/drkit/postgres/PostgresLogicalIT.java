@@ -33,6 +33,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -138,6 +139,40 @@ class PostgresLogicalIT {
                 false));
         try (Connection c = pg.connect(db + "_here")) {
             assertThat(count(c, "SELECT count(*) FROM companies")).isEqualTo(2000);
+        }
+    }
+
+    @Test
+    void dumpsOfAChangingDatabaseDeduplicateAndRestoreExactly() throws Exception {
+        String db = freshDatabase();
+        pg.execute(
+                db,
+                "INSERT INTO filings (company_id, kind, amount) SELECT 1 + (i % 2000), repeat('k', 200), i "
+                        + "FROM generate_series(1, 60000) i");
+        Settings deduped = connection(db).toBuilder().set("dedup", "true").build();
+        BackupResult first = kit.backup(new TargetSpec("intel", "postgres-logical", deduped));
+        pg.execute(db, "UPDATE filings SET amount = amount + 1 WHERE id % 100 = 0");
+        BackupResult second = kit.backup(new TargetSpec("intel", "postgres-logical", deduped));
+        assertThat(second.manifest().artifacts().get(0).storedName()).endsWith(".chunks");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> dedup =
+                (Map<String, Object>) second.manifest().metadata().get(BackupManifest.DEDUP);
+        assertThat(((Number) dedup.get("new-chunks")).longValue())
+                .isLessThan(((Number) dedup.get("chunks")).longValue());
+        assertThat(kit.verify("intel", second.id(), VerifyLevel.DECODE).passed())
+                .isTrue();
+
+        for (BackupResult b : List.of(first, second)) {
+            String copy = db + "_dedup_" + b.id().substring(b.id().length() - 6);
+            kit.restore(new RestoreRequest("intel", b.id(), restoreTo(copy), false));
+            try (Connection c = pg.connect(copy);
+                    Connection live = pg.connect(db)) {
+                assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(70000);
+                long expected = b == second
+                        ? count(live, "SELECT sum(amount)::bigint FROM filings")
+                        : count(live, "SELECT sum(amount)::bigint - count(*) FILTER (WHERE id % 100 = 0) FROM filings");
+                assertThat(count(c, "SELECT sum(amount)::bigint FROM filings")).isEqualTo(expected);
+            }
         }
     }
 

@@ -60,11 +60,18 @@ final class RdbInput {
         recordFrom = pos;
     }
 
-    /** Makes at least {@code n} (at most the buffer size) bytes available. */
+    /**
+     * Makes at least {@code n} (at most the buffer size) bytes available. Small enough for the
+     * JIT to inline into every read; the refill, once per buffer, stays a call of its own, so that
+     * the compiled parser does not carry a copy of it at every place it reads a byte.
+     */
     private void ensure(int n) throws IOException {
-        if (limit - pos >= n) {
-            return;
+        if (limit - pos < n) {
+            refill(n);
         }
+    }
+
+    private void refill(int n) throws IOException {
         flushConsumed();
         int rest = limit - pos;
         System.arraycopy(buf, pos, buf, 0, rest);

@@ -73,6 +73,8 @@ final class RdbParser {
     private static final int ARRAY_SMALL_STRING = 3;
     private static final long ARRAY_SMALL_STRING_MAX = 7;
     private static final int MAX_DB = 1 << 20;
+    /** Records per call of {@link #records}. */
+    private static final int BATCH = 64;
 
     /** What the parser found. */
     enum Checksum {
@@ -148,6 +150,12 @@ final class RdbParser {
     private final String source;
     private Summary summary = new Summary();
     private boolean valkey;
+    /** The database the records being read belong to. */
+    private int db;
+    /** The expiry (ms) read for the next key, or -1. */
+    private long expireAt = -1;
+    /** Keys read per database, indexed by database number. */
+    private long[] perDb = new long[16];
     /** For the entry being read: when its last field expires if every field has a TTL, else -1. */
     private long fieldsGoneAt = -1;
     /** For the entry being read: whether any of its fields has a TTL. */
@@ -210,83 +218,99 @@ final class RdbParser {
     }
 
     private Summary parseAll(Visitor visitor, VersionListener versions) throws IOException {
-        Summary s = summary;
-        readHeader(s);
+        readHeader(summary);
         if (versions != null) {
-            versions.version(s.version);
+            versions.version(summary.version);
         }
-        int db = 0;
-        long expireAt = -1;
-        long[] perDb = new long[16];
-        while (true) {
-            int op = in.readByte();
-            switch (op) {
-                case OP_AUX -> s.aux.put(string(readString()), string(readString()));
-                case OP_RESIZEDB -> {
-                    readLength();
-                    readLength();
-                }
-                case OP_SELECTDB -> {
-                    long n = readCount();
-                    if (n >= MAX_DB) {
-                        throw corrupt("it selects database " + n + ", beyond any server's databases");
-                    }
-                    db = (int) n;
-                    if (db >= perDb.length) {
-                        perDb = Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
-                    }
-                }
-                case OP_EXPIRETIME -> expireAt = in.readLongLE(4) * 1000;
-                case OP_EXPIRETIME_MS -> expireAt = in.readLongLE(8);
-                case OP_FREQ -> in.readByte();
-                case OP_IDLE -> readLength();
-                case OP_MODULE_AUX -> {
-                    readLength(); // module id
-                    long when = readLength();
-                    if (when != MODULE_OPCODE_UINT) {
-                        throw corrupt("module aux data starts with opcode " + when + ", not 2");
-                    }
-                    readLength(); // when
-                    skipModuleValue();
-                }
-                case OP_FUNCTION2 -> {
-                    skipString();
-                    s.functions++;
-                }
-                case OP_FUNCTION_PRE_GA ->
-                    throw new CorruptDataException(source + " holds functions in the format of Redis 7.0 release "
-                            + "candidates, which drkit does not read: load it into Redis 7.0 or newer, SAVE, and "
-                            + "back up that server");
-                case OP_SLOT_INFO -> {
-                    readLength(); // slot
-                    readLength(); // keys in the slot
-                    readLength(); // expiring keys in the slot
-                }
-                case OP_KEY_META -> {
-                    if (valkey) {
-                        skipSlotImport();
-                    } else {
-                        readKeyWithMeta(s, visitor, db, expireAt, perDb);
-                        expireAt = -1;
-                    }
-                }
-                case OP_EOF -> {
-                    for (int i = 0; i < perDb.length; i++) {
-                        if (perDb[i] > 0) {
-                            s.keysPerDb.put(i, perDb[i]);
-                        }
-                    }
-                    finish(s);
-                    return s;
-                }
-                default -> {
-                    requireKnownType(op);
-                    readEntry(s, visitor, db, expireAt, op, op, null);
-                    perDb[db]++;
-                    expireAt = -1;
-                }
+        while (records(visitor)) {
+            // the next batch
+        }
+        for (int i = 0; i < perDb.length; i++) {
+            if (perDb[i] > 0) {
+                summary.keysPerDb.put(i, perDb[i]);
             }
         }
+        finish(summary);
+        return summary;
+    }
+
+    /**
+     * Reads up to {@link #BATCH} records; false after the EOF opcode. The JIT compiles a method
+     * once it has been called often enough, and a loop inside a method that runs once only much
+     * later: reading the file as many short batches of records, rather than in one loop, has the
+     * per-key code run compiled after the first few thousand keys, even under the CLI's raised
+     * compile thresholds.
+     */
+    private boolean records(Visitor visitor) throws IOException {
+        for (int i = 0; i < BATCH; i++) {
+            if (!record(visitor)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Reads one opcode and what it introduces; false after the EOF opcode. */
+    private boolean record(Visitor visitor) throws IOException {
+        int op = in.readByte();
+        switch (op) {
+            case OP_AUX -> summary.aux.put(string(readString()), string(readString()));
+            case OP_RESIZEDB -> {
+                readLength();
+                readLength();
+            }
+            case OP_SELECTDB -> {
+                long n = readCount();
+                if (n >= MAX_DB) {
+                    throw corrupt("it selects database " + n + ", beyond any server's databases");
+                }
+                db = (int) n;
+                if (db >= perDb.length) {
+                    perDb = Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
+                }
+            }
+            case OP_EXPIRETIME -> expireAt = in.readLongLE(4) * 1000;
+            case OP_EXPIRETIME_MS -> expireAt = in.readLongLE(8);
+            case OP_FREQ -> in.readByte();
+            case OP_IDLE -> readLength();
+            case OP_MODULE_AUX -> {
+                readLength(); // module id
+                long when = readLength();
+                if (when != MODULE_OPCODE_UINT) {
+                    throw corrupt("module aux data starts with opcode " + when + ", not 2");
+                }
+                readLength(); // when
+                skipModuleValue();
+            }
+            case OP_FUNCTION2 -> {
+                skipString();
+                summary.functions++;
+            }
+            case OP_FUNCTION_PRE_GA ->
+                throw new CorruptDataException(source + " holds functions in the format of Redis 7.0 release "
+                        + "candidates, which drkit does not read: load it into Redis 7.0 or newer, SAVE, and "
+                        + "back up that server");
+            case OP_SLOT_INFO -> {
+                readLength(); // slot
+                readLength(); // keys in the slot
+                readLength(); // expiring keys in the slot
+            }
+            case OP_KEY_META -> {
+                if (valkey) {
+                    skipSlotImport();
+                } else {
+                    readKeyWithMeta(visitor);
+                }
+            }
+            case OP_EOF -> {
+                return false;
+            }
+            default -> {
+                requireKnownType(op);
+                readEntry(visitor, op, op, null);
+            }
+        }
+        return true;
     }
 
     private void readHeader(Summary s) throws IOException {
@@ -325,7 +349,7 @@ final class RdbParser {
     }
 
     /** Redis 8.6+: key metadata, then the key; its DUMP payload starts with the metadata. */
-    private void readKeyWithMeta(Summary s, Visitor visitor, int db, long expireAt, long[] perDb) throws IOException {
+    private void readKeyWithMeta(Visitor visitor) throws IOException {
         if (readValues) {
             in.startRecording();
         }
@@ -333,12 +357,13 @@ final class RdbParser {
         int type = in.readByte();
         requireKnownType(type);
         byte[] prefix = readValues ? in.stopRecording() : null;
-        readEntry(s, visitor, db, expireAt, OP_KEY_META, type, prefix);
-        perDb[db]++;
+        readEntry(visitor, OP_KEY_META, type, prefix);
     }
 
-    private void readEntry(Summary s, Visitor visitor, int db, long expireAt, int payloadType, int type, byte[] prefix)
-            throws IOException {
+    /** One key: its name, its value, and the expiry read before it, which it consumes. */
+    private void readEntry(Visitor visitor, int payloadType, int type, byte[] prefix) throws IOException {
+        long expiry = expireAt;
+        expireAt = -1;
         byte[] key = readKeys ? readString() : null;
         if (!readKeys) {
             skipString();
@@ -350,8 +375,10 @@ final class RdbParser {
         fieldTtl = false;
         skipValue(type);
         byte[] value = readValues ? concat(prefix, in.stopRecording()) : null;
+        Summary s = summary;
         s.keys++;
-        if (expireAt >= 0) {
+        perDb[db]++;
+        if (expiry >= 0) {
             s.expires++;
         }
         if (fieldTtl) {
@@ -361,7 +388,7 @@ final class RdbParser {
             s.moduleValues++;
         }
         if (visitor != null) {
-            visitor.entry(db, key, payloadType, expireAt, value);
+            visitor.entry(db, key, payloadType, expiry, value);
         }
     }
 
@@ -795,13 +822,13 @@ final class RdbParser {
         }
         switch (encoding) {
             case 0 -> {
-                return Long.toString((byte) in.readByte()).length();
+                return decimalLength((byte) in.readByte());
             }
             case 1 -> {
-                return Long.toString((short) in.readLongLE(2)).length();
+                return decimalLength((short) in.readLongLE(2));
             }
             case 2 -> {
-                return Long.toString((int) in.readLongLE(4)).length();
+                return decimalLength((int) in.readLongLE(4));
             }
             case 3 -> {
                 long compressed = readCount();
@@ -835,6 +862,15 @@ final class RdbParser {
             }
             default -> throw badEncoding();
         }
+    }
+
+    /** The length of {@code v} in decimal, sign included, as the server holds an integer-encoded string. */
+    static int decimalLength(int v) {
+        int digits = v < 0 ? 2 : 1;
+        for (long rest = Math.abs((long) v); rest >= 10; rest /= 10) {
+            digits++;
+        }
+        return digits;
     }
 
     /** LZF expands at most about 90 times: a larger claim is damage, not data. */

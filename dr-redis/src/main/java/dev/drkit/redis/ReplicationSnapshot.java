@@ -5,9 +5,11 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -39,7 +41,7 @@ final class ReplicationSnapshot {
     static Result take(RedisEndpoint endpoint, OutputStream artifact) throws IOException {
         try (Socket socket = endpoint.openSocket()) {
             OutputStream out = socket.getOutputStream();
-            InputStream in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+            HandshakeInput in = new HandshakeInput(socket.getInputStream());
             if (endpoint.password() != null) {
                 String reply = endpoint.user() != null
                         ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
@@ -74,7 +76,7 @@ final class ReplicationSnapshot {
                     throw new DrException(
                             ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
                 }
-                RdbParser parser = new RdbParser(in, artifact, "the snapshot from " + endpoint, false, false);
+                RdbParser parser = new RdbParser(in.rest(), artifact, "the snapshot from " + endpoint, false, false);
                 RdbParser.Summary summary = parser.parse(null);
                 byte[] tail = parser.readAfter(40);
                 if (!Arrays.equals(tail, mark)) {
@@ -85,7 +87,7 @@ final class ReplicationSnapshot {
                 return new Result(summary, replId, offset, true, server);
             }
             long length = Long.parseLong(header.substring(1).trim());
-            BoundedInput bounded = new BoundedInput(in, length);
+            BoundedInput bounded = new BoundedInput(in.rest(), length);
             RdbParser.Summary summary =
                     new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false).parse(null);
             if (summary.bytes != length) {
@@ -190,6 +192,24 @@ final class ReplicationSnapshot {
 
     private static String abbreviate(String s) {
         return s.length() > 120 ? s.substring(0, 120) + "..." : s;
+    }
+
+    /**
+     * Buffers the replies of the handshake, read a byte at a time; the snapshot that follows is
+     * read past the buffer, straight from the socket into the parser's own buffer: no second
+     * copy of every byte, and none of the {@code available()} calls (a system call each) that a
+     * buffered stream makes on every read.
+     */
+    private static final class HandshakeInput extends BufferedInputStream {
+        HandshakeInput(InputStream socket) {
+            super(socket, 1 << 16);
+        }
+
+        /** What follows the bytes consumed so far: those read ahead, then the socket. Ends this stream's use. */
+        InputStream rest() {
+            InputStream readAhead = new ByteArrayInputStream(buf, pos, count - pos);
+            return new SequenceInputStream(readAhead, in);
+        }
     }
 
     /** At most {@code remaining} bytes of the underlying stream. */

@@ -7,12 +7,14 @@ import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class RdbCodecTest {
@@ -33,6 +35,36 @@ class RdbCodecTest {
             pieces = Crc64.update(pieces, b, off, Math.min(13, b.length - off));
         }
         assertThat(pieces).isEqualTo(whole);
+    }
+
+    @Test
+    void crc64SlicedEqualsBitwiseAtEveryAlignmentAndLength() {
+        byte[] b = new byte[1200];
+        Random random = new Random(19);
+        random.nextBytes(b);
+        for (int off = 0; off < 24; off++) {
+            for (int len = 0; off + len <= b.length; len += len < 300 ? 1 : 37) {
+                long seed = random.nextLong();
+                assertThat(Crc64.update(seed, b, off, len))
+                        .as("CRC-64 of %d bytes from offset %d", len, off)
+                        .isEqualTo(Crc64.bitwise(seed, b, off, len));
+            }
+        }
+    }
+
+    @Test
+    void crc64OfALargeBufferInUnevenPiecesEqualsBitwise() {
+        byte[] b = new byte[1 << 20];
+        Random random = new Random(64);
+        random.nextBytes(b);
+        long pieces = 0;
+        for (int off = 0; off < b.length; ) {
+            int len = Math.min(random.nextInt(70_000), b.length - off);
+            pieces = Crc64.update(pieces, b, off, len);
+            off += len;
+        }
+        assertThat(pieces).isEqualTo(Crc64.bitwise(0, b, 0, b.length));
+        assertThatThrownBy(() -> Crc64.update(0, b, b.length - 4, 5)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 
     private static byte[] sampleRdb() throws Exception {
@@ -92,6 +124,91 @@ class RdbCodecTest {
         assertThat(values.get(0)).isEqualTo(str("hello"));
         assertThat(values.get(2)).hasSize(20_005);
         assertThat(copy.toByteArray()).isEqualTo(rdb);
+    }
+
+    /**
+     * Thousands of records, database switches and expiries at every position relative to the
+     * parser's batches of records, read through a stream that hands out a few bytes at a time:
+     * every key keeps its database and its own expiry, and the counts, the copy and the CRC-64
+     * come out as for the file read whole.
+     */
+    @Test
+    void manyRecordsAcrossBatchesAndShortReadsKeepDatabasesExpiriesAndCounts() throws Exception {
+        RdbBytes b = RdbBytes.redis(10).aux("redis-ver", "7.0.15");
+        List<String> expected = new ArrayList<>();
+        Map<Integer, Long> perDb = new TreeMap<>();
+        int db = 0;
+        long expires = 0;
+        for (int i = 0; i < 3000; i++) {
+            if (i % 97 == 0) {
+                db = (i / 97) % 5;
+                b.selectDb(db).op(RdbParser.OP_RESIZEDB).length(10).length(3);
+            }
+            long at = i % 7 == 0 ? 1_700_000_000_000L + i : -1;
+            if (at >= 0) {
+                b.expireMs(at);
+                expires++;
+            }
+            b.op(0).string("key:" + i).string("v".repeat(i % 300));
+            expected.add(db + ":key:" + i + ":" + at);
+            perDb.merge(db, 1L, Long::sum);
+        }
+        byte[] rdb = b.eof();
+        InputStream trickle = new ByteArrayInputStream(rdb) {
+            @Override
+            public synchronized int read(byte[] buf, int off, int len) {
+                return super.read(buf, off, Math.min(len, 1 + pos % 61));
+            }
+        };
+        List<String> keys = new ArrayList<>();
+        ByteArrayOutputStream copy = new ByteArrayOutputStream();
+        RdbParser.Summary s = new RdbParser(trickle, copy, "test", true, false)
+                .parse((d, key, type, expireAt, value) ->
+                        keys.add(d + ":" + new String(key, StandardCharsets.UTF_8) + ":" + expireAt));
+        assertThat(keys).containsExactlyElementsOf(expected);
+        assertThat(s.keys).isEqualTo(3000);
+        assertThat(s.expires).isEqualTo(expires);
+        assertThat(s.keysPerDb).isEqualTo(perDb);
+        assertThat(s.checksum).isEqualTo(RdbParser.Checksum.VALID);
+        assertThat(s.computedCrc).isEqualTo(Crc64.bitwise(0, rdb, 0, rdb.length - 8));
+        assertThat(s.bytes).isEqualTo(rdb.length);
+        assertThat(copy.toByteArray()).isEqualTo(rdb);
+    }
+
+    @Test
+    void decimalLengthOfIntegerEncodedStringsMatchesTheirText() {
+        int[] edges = {
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -9,
+            -10,
+            99,
+            100,
+            127,
+            -128,
+            32767,
+            -32768,
+            999_999_999,
+            1_000_000_000,
+            Integer.MAX_VALUE,
+            Integer.MIN_VALUE,
+            -1_000_000_000
+        };
+        for (int v : edges) {
+            assertThat(RdbParser.decimalLength(v))
+                    .as("decimal length of %d", v)
+                    .isEqualTo(Integer.toString(v).length());
+        }
+        Random random = new Random(10);
+        for (int i = 0; i < 10_000; i++) {
+            int v = random.nextInt() >> random.nextInt(32);
+            assertThat(RdbParser.decimalLength(v))
+                    .as("decimal length of %d", v)
+                    .isEqualTo(Integer.toString(v).length());
+        }
     }
 
     @Test

@@ -260,6 +260,43 @@ class RedisTargetIT {
     }
 
     @Test
+    void snapshotsOfAChangingServerDeduplicateAndRestoreToDumpsThatLoad() throws Exception {
+        Map<String, String> firstContents;
+        Map<String, String> secondContents;
+        BackupResult first;
+        BackupResult second;
+        try (RedisServer server = RedisServer.start();
+                RedisData data = new RedisData(server)) {
+            data.populate();
+            // a large value that stays the same between the snapshots: its chunks are stored once
+            data.sync.set("big", "v".repeat(3 << 20) + "end");
+            firstContents = data.contents();
+            first = kit.backup(new TargetSpec("cache", "redis", source(server, "dedup", "true")));
+            data.sync.set("changed", "after the first snapshot");
+            secondContents = data.contents();
+            second = kit.backup(new TargetSpec("cache", "redis", source(server, "dedup", "true")));
+        }
+        assertThat(second.manifest().artifacts().get(0).storedName()).endsWith(".chunks");
+        assertThat(kit.verify("cache", second.id(), VerifyLevel.DECODE).passed())
+                .isTrue();
+        for (BackupResult b : List.of(first, second)) {
+            Path out = dir.resolve("restored-" + b.id());
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    b.id(),
+                    Settings.builder().set("to-dir", out.toString()).build(),
+                    false));
+            assertThat(checkRdb(out.resolve("dump.rdb"))).contains("RDB looks OK");
+            try (RedisServer loaded = RedisServer.builder()
+                            .loadDump(out.resolve("dump.rdb"))
+                            .start();
+                    RedisData data = new RedisData(loaded)) {
+                assertThat(data.contents()).isEqualTo(b == first ? firstContents : secondContents);
+            }
+        }
+    }
+
+    @Test
     void anExistingDumpIsReplacedOnlyWithForce() throws Exception {
         BackupResult b;
         try (RedisServer server = RedisServer.start();

@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.ChunkCollection;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.spi.ObjectInfo;
@@ -67,6 +68,8 @@ public final class ChunkGc {
     private final Duration lockTtl;
     private final Duration waitForWriters;
     private Map<String, List<String>> expiring = Map.of();
+    /** Needed chunks of unencrypted artifacts: a rewrite checks them against their ids. */
+    private final Set<String> plain = new HashSet<>();
 
     /**
      * @param lockTtl the lease of the collection's lock; also the age a pack without an index
@@ -334,9 +337,13 @@ public final class ChunkGc {
                     }
                     String what = "artifact " + target + "/" + m.id() + "/" + a.storedName();
                     try {
-                        for (String id : ChunkedArtifactReader.readList(repo.openStored(m, a), a, what)
-                                .ids()) {
+                        ChunkedArtifactReader.ChunkList list =
+                                ChunkedArtifactReader.readList(repo.openStored(m, a), a, what);
+                        for (String id : list.ids()) {
                             needed.putIfAbsent(id, what);
+                        }
+                        if (list.keyId() == null) {
+                            plain.addAll(list.ids());
                         }
                     } catch (DrException e) {
                         if (!repo.hasManifest(target, m.id())) {
@@ -363,9 +370,19 @@ public final class ChunkGc {
                 try {
                     for (var e : p.chunks().entrySet()) {
                         if (p.pack().equals(keeper.get(e.getKey()))) {
-                            ChunkStore.Chunk c =
-                                    store.read(e.getKey(), e.getValue().rawLength(), "pack " + p.pack());
-                            writer.add(e.getKey(), c.frame(), c.raw().length);
+                            int length = e.getValue().rawLength();
+                            byte[] stored;
+                            if (plain.contains(e.getKey())) {
+                                stored = store.read(e.getKey(), length, "pack " + p.pack(), ChunkCodec.PLAIN)
+                                        .frame();
+                            } else {
+                                // encrypted: moved as stored (a prune may hold no key); a restore checks it
+                                stored = store.readStored(e.getKey(), length);
+                                if (stored == null) {
+                                    throw new CorruptDataException("chunk " + e.getKey() + " cannot be read");
+                                }
+                            }
+                            writer.add(e.getKey(), stored, length);
                         }
                     }
                     done.add(p.pack());

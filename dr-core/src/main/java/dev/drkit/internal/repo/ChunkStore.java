@@ -1,7 +1,5 @@
 package dev.drkit.internal.repo;
 
-import com.github.luben.zstd.Zstd;
-import com.github.luben.zstd.ZstdException;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.ObjectExistsException;
@@ -48,6 +46,9 @@ import java.util.regex.Pattern;
 final class ChunkStore {
     static final String PACKS = "chunks/packs/";
     static final String INDEX = "chunks/index/";
+    /** Chunk keys, each encrypted to the recipients of the backups that use it. */
+    static final String KEYS = "chunks/keys/";
+
     static final String PACK_SUFFIX = ".pack";
     static final String INDEX_SUFFIX = ".idx";
     static final String INDEX_HEADER = "drkit-chunk-index 1";
@@ -228,19 +229,19 @@ final class ChunkStore {
      * @throws CorruptDataException when the index does not know the chunk
      * @throws ChecksumMismatchException when no stored copy decodes to its id
      */
-    Chunk read(String id, int length, String what) throws IOException {
+    Chunk read(String id, int length, String what, ChunkCodec codec) throws IOException {
         List<Location> where = locate(id);
         if (where.isEmpty()) {
             throw new CorruptDataException(what + ": chunk " + id + " is not in the repository's chunk index; "
                     + "the backup cannot be restored, use another one");
         }
         List<String> problems = new ArrayList<>();
-        Chunk chunk = readFirst(id, length, where, problems);
+        Chunk chunk = readFirst(id, length, codec, where, problems);
         if (chunk == null) {
             // another process's collection may have moved it (a rewrite) since this index was read
             List<Location> fresh = new ArrayList<>(refresh().chunks().getOrDefault(id, List.of()));
             fresh.removeAll(where);
-            chunk = readFirst(id, length, fresh, problems);
+            chunk = readFirst(id, length, codec, fresh, problems);
         }
         if (chunk != null) {
             return chunk;
@@ -251,7 +252,8 @@ final class ChunkStore {
     }
 
     /** The chunk from the first of {@code where} whose bytes match its id and length; null, with why, if none. */
-    private Chunk readFirst(String id, int length, List<Location> where, List<String> problems) throws IOException {
+    private Chunk readFirst(String id, int length, ChunkCodec codec, List<Location> where, List<String> problems)
+            throws IOException {
         for (Location loc : where) {
             if (loc.rawLength() != length) {
                 problems.add("its index entry in pack " + loc.pack() + " gives another length");
@@ -270,7 +272,7 @@ final class ChunkStore {
                 problems.add("pack " + loc.pack() + " ends before it");
                 continue;
             }
-            byte[] raw = decode(id, length, frame);
+            byte[] raw = codec.decode(id, length, frame);
             if (raw != null) {
                 return new Chunk(frame, raw);
             }
@@ -279,14 +281,27 @@ final class ChunkStore {
         return null;
     }
 
-    /** The chunk's bytes when {@code frame} decodes to {@code length} bytes whose SHA-256 is {@code id}; else null. */
-    static byte[] decode(String id, int length, byte[] frame) {
-        try {
-            byte[] out = Zstd.decompress(frame, length);
-            return out.length == length && Sha256.hex(out, 0, out.length).equals(id) ? out : null;
-        } catch (ZstdException e) {
-            return null;
+    /**
+     * A chunk's stored bytes as they are, unchecked (for moving chunks whose encryption this
+     * process cannot open): the first copy of the right length, or null when none is.
+     */
+    byte[] readStored(String id, int length) throws IOException {
+        for (Location loc : locate(id)) {
+            if (loc.rawLength() != length) {
+                continue;
+            }
+            try (InputStream in = repo.storage().open(loc.packKey(), loc.offset(), loc.length())) {
+                byte[] frame = in.readNBytes(loc.length());
+                if (frame.length == loc.length()) {
+                    return frame;
+                }
+            } catch (NoSuchFileException e) {
+                // try the next copy
+            } catch (IOException e) {
+                throw StorageFailures.classify(e);
+            }
         }
+        return null;
     }
 
     /** Parses one index strictly: anything drkit would not have written is refused. */

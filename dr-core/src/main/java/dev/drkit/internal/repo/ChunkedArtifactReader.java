@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * Reads a chunked artifact back: its chunk list, checked whole against the manifest's size and
@@ -34,9 +35,11 @@ final class ChunkedArtifactReader extends InputStream {
     private static final int LINE_MAX = 64 + 1 + 9;
 
     private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final Pattern SCHEME = Pattern.compile("sha256|hmac-sha256 [0-9a-f]{16}");
 
     private final Repository repo;
     private final ChunkStore store;
+    private final ChunkCodec codec;
     private final String what;
     private final List<String> ids;
     private final int[] lengths;
@@ -49,7 +52,14 @@ final class ChunkedArtifactReader extends InputStream {
     private boolean closed;
 
     private ChunkedArtifactReader(
-            Repository repo, ChunkStore store, String what, List<String> ids, int[] lengths, int threads) {
+            Repository repo,
+            ChunkStore store,
+            ChunkCodec codec,
+            String what,
+            List<String> ids,
+            int[] lengths,
+            int threads) {
+        this.codec = codec;
         this.repo = repo;
         this.store = store;
         this.what = what;
@@ -67,28 +77,38 @@ final class ChunkedArtifactReader extends InputStream {
     static InputStream open(
             Repository repo,
             ChunkStore store,
-            InputStream listSource,
+            ChunkList list,
+            ChunkCodec codec,
             ArtifactInfo a,
             int threads,
             HashingOutputStream.ByteCounter counter,
-            String what)
-            throws IOException {
-        ChunkList list = readList(listSource, a, what);
+            String what) {
         InputStream chunks =
-                new ChunkedArtifactReader(repo, store, what, list.ids(), list.lengths(), Math.max(1, threads));
+                new ChunkedArtifactReader(repo, store, codec, what, list.ids(), list.lengths(), Math.max(1, threads));
         return new CheckedInputStream(
                 chunks, a.rawSize(), a.rawCrc32c(), ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
     }
 
-    /** An artifact's chunks, in order. */
-    record ChunkList(List<String> ids, int[] lengths) {}
+    /**
+     * An artifact's chunks, in order.
+     *
+     * @param scheme how the chunks are named and stored ({@link ChunkCodec#scheme()})
+     */
+    record ChunkList(String scheme, List<String> ids, int[] lengths) {
+        /** The chunk key id of an encrypted artifact's chunks, or null. */
+        String keyId() {
+            return scheme.startsWith(ChunkCodec.HMAC + " ") ? scheme.substring(ChunkCodec.HMAC.length() + 1) : null;
+        }
+    }
 
     /**
      * Reads a chunked artifact's chunk list from its stored object, checked whole against the
      * manifest's size and sha256, then parsed strictly. Closes {@code listSource}.
      */
     static ChunkList readList(InputStream listSource, ArtifactInfo a, String what) throws IOException {
-        if (!a.codecs().equals(ChunkedArtifactWriter.CHAIN)) {
+        boolean encrypted = a.codecs().size() == ChunkedArtifactWriter.CHAIN.size() + 1;
+        if (!a.codecs().subList(0, Math.min(a.codecs().size(), 2)).equals(ChunkedArtifactWriter.CHAIN)
+                || a.codecs().size() > ChunkedArtifactWriter.CHAIN.size() + 1) {
             listSource.close();
             throw new CorruptDataException(what + " records the codecs " + a.codecs()
                     + ", which this version of drkit cannot read; restore it with the version that wrote it");
@@ -113,23 +133,34 @@ final class ChunkedArtifactReader extends InputStream {
             throw e;
         }
         List<String> ids = new ArrayList<>();
-        int[] lengths = parseList(listBytes, a.rawSize(), ids, what);
-        return new ChunkList(List.copyOf(ids), lengths);
+        String[] scheme = new String[1];
+        int[] lengths = parseList(listBytes, a.rawSize(), ids, scheme, what);
+        if (encrypted != scheme[0].startsWith(ChunkCodec.HMAC + " ")) {
+            throw new CorruptDataException(what + ": its chunk list names its chunks as "
+                    + (encrypted ? "unencrypted" : "encrypted") + " ones, its manifest says otherwise; "
+                    + "the backup is damaged, use another one");
+        }
+        return new ChunkList(scheme[0], List.copyOf(ids), lengths);
     }
 
     /** Parses a chunk list (already checked against the manifest's sha256) strictly. */
-    static int[] parseList(byte[] content, long rawSize, List<String> ids, String what) {
+    static int[] parseList(byte[] content, long rawSize, List<String> ids, String[] scheme, String what) {
         String text = new String(content, StandardCharsets.US_ASCII);
-        String head = ChunkedArtifactWriter.LIST_HEADER + "\n";
-        if (!text.endsWith("\n") || !text.startsWith(head)) {
+        int first = text.indexOf('\n');
+        String head = ChunkedArtifactWriter.LIST_HEADER + " ";
+        String line0 = first < 0 ? "" : text.substring(0, first);
+        if (!text.endsWith("\n")
+                || !line0.startsWith(head)
+                || !SCHEME.matcher(line0.substring(head.length())).matches()) {
             throw new CorruptDataException(
                     what + " is not a chunk list drkit writes; the backup is damaged, use another one");
         }
+        scheme[0] = line0.substring(head.length());
         // line by line: a split of a list of empty lines would take gigabytes
         int[] lengths = new int[16];
         int n = 0;
         long total = 0;
-        for (int i = 1, start = head.length(), eol; start < text.length(); i++, start = eol + 1) {
+        for (int i = 1, start = first + 1, eol; start < text.length(); i++, start = eol + 1) {
             eol = text.indexOf('\n', start);
             String line = text.substring(start, Math.min(eol, start + LINE_MAX));
             int space = line.indexOf(' ');
@@ -203,7 +234,7 @@ final class ChunkedArtifactReader extends InputStream {
     }
 
     private byte[] fetch(int i) throws IOException {
-        return store.read(ids.get(i), lengths[i], what).raw();
+        return store.read(ids.get(i), lengths[i], what, codec).raw();
     }
 
     @Override

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -42,8 +43,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     static final String CODEC = "chunks";
 
     static final String LIST_SUFFIX = ".chunks";
-    static final String LIST_HEADER = "drkit-chunks 1 sha256";
-    /** The codecs a chunked artifact records: chunked, then each chunk a zstd frame. */
+    /** A chunk list starts with this, a space and the {@link ChunkCodec#scheme()}. */
+    static final String LIST_HEADER = "drkit-chunks 1";
+    /** The codecs a chunked artifact records: chunked, then each chunk a zstd frame (then encrypted). */
     static final List<String> CHAIN = List.of(CODEC, Compression.ZSTD.codecName());
 
     private static final AtomicInteger THREADS = new AtomicInteger();
@@ -52,6 +54,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     private final ChunkStore store;
     /** Whether chunks the store already holds are referred to (false while a collection runs). */
     private final boolean trustStore;
+
+    private final ChunkCodec codec;
+    private final StreamCodecs codecs;
 
     private final String storedName;
     private final String key;
@@ -80,10 +85,14 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             int level,
             int workers,
             boolean trustStore,
+            ChunkCodec codec,
+            StreamCodecs codecs,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
         super(name);
         this.trustStore = trustStore;
+        this.codec = codec;
+        this.codecs = codecs;
         this.repo = repo;
         this.store = store;
         this.storedName = name + LIST_SUFFIX;
@@ -112,7 +121,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             up = repo.storage().create(key, retainUntil);
             this.listUpload = up;
             this.list = new HashingOutputStream(up.stream(), ContentHash.sha256(), null);
-            list.write((LIST_HEADER + "\n").getBytes(StandardCharsets.US_ASCII));
+            list.write((LIST_HEADER + " " + codec.scheme() + "\n").getBytes(StandardCharsets.US_ASCII));
             ContentDefinedChunker chunker = new ContentDefinedChunker(ContentDefinedChunker.Sizes.DEFAULT, this::chunk);
             this.raw = new HashingOutputStream(chunker, ContentHash.crc32c(), counter);
         } catch (IOException | RuntimeException e) {
@@ -133,11 +142,12 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             String prefix,
             String name,
             StreamCodecs codecs,
+            ChunkCodec codec,
             boolean trustStore,
             HashingOutputStream.ByteCounter counter)
             throws IOException {
         return new ChunkedArtifactWriter(
-                repo, store, prefix, name, codecs.level(), codecs.workers(), trustStore, counter);
+                repo, store, prefix, name, codecs.level(), codecs.workers(), trustStore, codec, codecs, counter);
     }
 
     /** One chunk, on the writing thread: queued for hashing and storing, listed in order. */
@@ -153,12 +163,12 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
 
     /** On a worker: the chunk's id, after storing it when the store does not hold it yet. */
     private String store(byte[] chunk) throws IOException, InterruptedException {
-        String id = Sha256.hex(chunk, 0, chunk.length);
+        String id = codec.id(chunk, 0, chunk.length);
         if (!(trustStore && store.has(id)) && claimed.add(id)) {
             ZstdCompressCtx c = contexts.take();
             byte[] frame;
             try {
-                frame = c.compress(chunk);
+                frame = codec.encode(c, chunk, name() + " chunk " + id);
             } finally {
                 contexts.add(c);
             }
@@ -199,8 +209,15 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
                 throw new ObjectExistsException(
                         "checksum file " + key + RepositoryLayout.SHA256_SUFFIX + " already exists");
             }
-            committed(
-                    new ArtifactInfo(name(), storedName, raw.count(), list.count(), sha, raw.hash(), CHAIN, List.of()));
+            committed(new ArtifactInfo(
+                    name(),
+                    storedName,
+                    raw.count(),
+                    list.count(),
+                    sha,
+                    raw.hash(),
+                    chain(codecs),
+                    codecs.recipients()));
             ok = true;
         } catch (FileAlreadyExistsException e) {
             throw new ObjectExistsException("artifact " + key + " already exists in " + repo.describe(), e);
@@ -260,6 +277,16 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     @Override
     OutputStream raw() {
         return raw;
+    }
+
+    /** The codecs recorded for a chunked artifact written with {@code codecs}. */
+    static List<String> chain(StreamCodecs codecs) {
+        if (codecs.encryption() == null) {
+            return CHAIN;
+        }
+        List<String> chain = new ArrayList<>(CHAIN);
+        chain.add(codecs.encryption().codecName());
+        return List.copyOf(chain);
     }
 
     @Override

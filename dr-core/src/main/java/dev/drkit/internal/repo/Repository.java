@@ -17,6 +17,8 @@ import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.HashingOutputStream;
 import dev.drkit.internal.storage.ClassifiedStorage;
+import dev.drkit.spi.DecryptionStage;
+import dev.drkit.spi.EncryptionStage;
 import dev.drkit.spi.ManifestSigner;
 import dev.drkit.spi.ManifestVerifier;
 import dev.drkit.spi.ObjectInfo;
@@ -27,11 +29,15 @@ import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.spi.support.StorageFailures;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +47,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +69,7 @@ public final class Repository {
     private volatile RepositoryConfig config;
     private volatile ManifestVerifier trusted;
     private ChunkStore chunkStore; // guarded by this
+    private volatile Path chunkKeyFile;
 
     private Repository(StorageBackend storage, Clock clock) {
         this.storage = ClassifiedStorage.of(storage);
@@ -551,6 +559,12 @@ public final class Repository {
     private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a) throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName() + " in " + source.describe();
         ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
+        long keyBytes = 0;
+        if (list.keyId() != null) {
+            for (ObjectInfo key : source.storage.list(chunkKeyPrefix(list.keyId()))) {
+                keyBytes += copyObject(source, key.key(), key.size(), null);
+            }
+        }
         ChunkStore here = chunks();
         ChunkStore there = source.chunks();
         boolean trustHere = !chunkCollectionRunning(); // as a backup does: see newArtifact
@@ -558,7 +572,7 @@ public final class Repository {
             here.refresh();
         }
         ChunkStore.PackWriter packs = here.newPackWriter();
-        long bytes = 0;
+        long bytes = keyBytes;
         boolean ok = false;
         try {
             Set<String> done = new HashSet<>();
@@ -567,9 +581,20 @@ public final class Repository {
                 if (!done.add(id) || (trustHere && here.has(id))) {
                     continue;
                 }
-                ChunkStore.Chunk c = there.read(id, list.lengths()[i], what);
-                packs.add(id, c.frame(), c.raw().length);
-                bytes += c.frame().length;
+                byte[] stored;
+                if (list.keyId() == null) {
+                    stored = there.read(id, list.lengths()[i], what, ChunkCodec.PLAIN)
+                            .frame();
+                } else {
+                    // encrypted: moved as stored (this process may hold no key); a restore checks each chunk
+                    stored = there.readStored(id, list.lengths()[i]);
+                    if (stored == null) {
+                        throw new CorruptDataException(what + ": chunk " + id + " is missing from " + source.describe()
+                                + "; the backup cannot be copied, copy another one");
+                    }
+                }
+                packs.add(id, stored, list.lengths()[i]);
+                bytes += stored.length;
             }
             packs.finish();
             ok = true;
@@ -636,13 +661,21 @@ public final class Repository {
         if (!dedup) {
             return ArtifactWriter.open(this, target, backupId, checked, codecs, counter);
         }
-        if (codecs.encryption() != null) {
-            throw new ConfigException("dedup: deduplicated storage of encrypted backups is not available yet; "
-                    + "turn off setting 'dedup' for this target, or back it up without encryption");
-        }
         if (codecs.compression() != Compression.ZSTD) {
             throw new ConfigException("dedup: deduplicated storage compresses each chunk with zstd; "
                     + "set 'compression' to zstd, or turn off setting 'dedup' for this target");
+        }
+        ChunkCodec codec = ChunkCodec.PLAIN;
+        if (codecs.encryption() != null) {
+            byte[] key = configuredChunkKey();
+            if (key == null) {
+                throw new ConfigException("dedup-key-file: encrypted backups name their chunks by a keyed hash; give "
+                        + "setting 'dedup-key-file' (a file with 64 hex digits, e.g. from 'openssl rand -hex 32', "
+                        + "readable only by its owner; the same file on every host that backs up into this "
+                        + "repository), or turn off setting 'dedup' for this target");
+            }
+            storeChunkKey(key, codecs.encryption());
+            codec = ChunkCodec.encrypted(key, codecs.encryption());
         }
         boolean collecting = chunkCollectionRunning();
         if (collecting) {
@@ -654,7 +687,14 @@ public final class Repository {
                     backupId);
         }
         return ChunkedArtifactWriter.open(
-                this, chunks(), RepositoryLayout.backupPrefix(target, backupId), checked, codecs, !collecting, counter);
+                this,
+                chunks(),
+                RepositoryLayout.backupPrefix(target, backupId),
+                checked,
+                codecs,
+                codec,
+                !collecting,
+                counter);
     }
 
     /**
@@ -669,6 +709,82 @@ public final class Repository {
         }
         Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
         return locks.stream().anyMatch(o -> !stale.contains(o.key()));
+    }
+
+    /** Where the chunk key is read from when an encrypted backup is deduplicated; null when not set. */
+    public void chunkKeyFile(Path file) {
+        this.chunkKeyFile = file;
+    }
+
+    private byte[] configuredChunkKey() {
+        Path file = chunkKeyFile;
+        return file == null ? null : ChunkCodec.readKey(file);
+    }
+
+    /** Where the chunk key of id {@code keyId} is kept in the repository, encrypted to the recipients. */
+    static String chunkKeyPrefix(String keyId) {
+        return ChunkStore.KEYS + keyId + ".key";
+    }
+
+    /**
+     * Stores the chunk key in the repository, encrypted to the recipients, unless it is there:
+     * whoever holds a recipient's secret key can then read encrypted chunks without the key file.
+     */
+    private void storeChunkKey(byte[] key, EncryptionStage encryption) throws IOException {
+        String prefix = chunkKeyPrefix(ChunkCodec.keyId(key));
+        String name = prefix + encryption.extension();
+        if (storage.stat(name).isPresent()) {
+            return;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (OutputStream enc = encryption.encrypt(out, "chunk key")) {
+            enc.write((HexFormat.of().formatHex(key) + "\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        storage.createIfAbsent(name, out.toByteArray(), retainUntil());
+    }
+
+    /** The codec that reads the chunks of an artifact: plain, or keyed by the chunk key its list names. */
+    ChunkCodec chunkCodec(ChunkedArtifactReader.ChunkList list, ArtifactInfo artifact, DecryptionStage decryption)
+            throws IOException {
+        String keyId = list.keyId();
+        if (keyId == null) {
+            return ChunkCodec.PLAIN;
+        }
+        String codec = artifact.codecs().get(ChunkedArtifactWriter.CHAIN.size());
+        return ChunkCodec.encrypted(chunkKey(keyId, decryption), codec, artifact.recipients(), decryption);
+    }
+
+    /** The chunk key of id {@code keyId}: the configured one when it is that key, else the repository's copy. */
+    private byte[] chunkKey(String keyId, DecryptionStage decryption) throws IOException {
+        byte[] configured = chunkKeyFile == null ? null : configuredChunkKey();
+        if (configured != null && ChunkCodec.keyId(configured).equals(keyId)) {
+            return configured;
+        }
+        List<ObjectInfo> stored = storage.list(chunkKeyPrefix(keyId));
+        if (stored.isEmpty()) {
+            throw new CorruptDataException(
+                    "the chunk key " + keyId + " the encrypted chunks are named with is not in " + describe()
+                            + " and not in setting 'dedup-key-file'; give the key file the backups were made with");
+        }
+        if (decryption == null) {
+            throw new DrException(
+                    ErrorCode.DECRYPTION,
+                    "the chunks are encrypted and no decryption key was given; give its secret key (setting "
+                            + "'secret-key') or passphrase (setting 'passphrase-file'), or the chunk key file "
+                            + "(setting 'dedup-key-file')");
+        }
+        String text;
+        try (InputStream in = decryption.decrypt(
+                new ByteArrayInputStream(readSmall(stored.get(0).key())), "chunk key " + keyId)) {
+            text = new String(in.readNBytes(200), StandardCharsets.US_ASCII).strip();
+        }
+        if (!text.matches("[0-9a-f]{64}")
+                || !ChunkCodec.keyId(HexFormat.of().parseHex(text)).equals(keyId)) {
+            throw new CorruptDataException(
+                    "the stored chunk key " + stored.get(0).key() + " is not key " + keyId
+                            + "; give the key file the backups were made with (setting 'dedup-key-file')");
+        }
+        return HexFormat.of().parseHex(text);
     }
 
     /** The repository's chunk store (deduplicated artifacts). */
@@ -712,8 +828,10 @@ public final class Repository {
             throws IOException {
         if (isChunked(artifact)) {
             String what = "artifact " + manifest.target() + "/" + manifest.id() + "/" + artifact.storedName();
-            return ChunkedArtifactReader.open(
-                    this, chunks(), openStored(manifest, artifact), artifact, codecs.workers(), counter, what);
+            ChunkedArtifactReader.ChunkList list =
+                    ChunkedArtifactReader.readList(openStored(manifest, artifact), artifact, what);
+            ChunkCodec codec = chunkCodec(list, artifact, codecs.decryption());
+            return ChunkedArtifactReader.open(this, chunks(), list, codec, artifact, codecs.workers(), counter, what);
         }
         return ArtifactReader.open(this, manifest, artifact, codecs, counter);
     }

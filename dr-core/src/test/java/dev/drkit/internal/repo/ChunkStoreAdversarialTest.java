@@ -331,12 +331,13 @@ class ChunkStoreAdversarialTest {
     void aChunkListOfEmptyLinesIsRefusedWithoutSplittingItIntoMillionsOfStrings() {
         byte[] content = new byte[64 << 20]; // a forged manifest of an unsigned repository can vouch for it
         Arrays.fill(content, (byte) '\n');
-        byte[] head = (ChunkedArtifactWriter.LIST_HEADER + "\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] head = (ChunkedArtifactWriter.LIST_HEADER + " sha256\n").getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(head, 0, content, 0, head.length);
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
 
-        assertThatThrownBy(() -> ChunkedArtifactReader.parseList(content, 100, new ArrayList<>(), "artifact x"))
+        assertThatThrownBy(() ->
+                        ChunkedArtifactReader.parseList(content, 100, new ArrayList<>(), new String[1], "artifact x"))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("line 2 of its chunk list is malformed");
 

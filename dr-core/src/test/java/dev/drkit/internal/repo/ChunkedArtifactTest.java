@@ -58,12 +58,17 @@ class ChunkedArtifactTest {
         return Arrays.copyOf(out.toByteArray(), size);
     }
 
-    private record Stored(BackupManifest manifest, ArtifactInfo artifact, ChunkedArtifactWriter writer) {}
+    record Stored(BackupManifest manifest, ArtifactInfo artifact, ChunkedArtifactWriter writer) {}
 
     private Stored store(byte[] content) throws IOException {
         clock = clock.plusSeconds(60);
+        return store(repo, clock, ZSTD, content);
+    }
+
+    /** Writes {@code content} as artifact dump.bin of a new backup of target db, in pieces of 100 kB. */
+    static Stored store(Repository repo, Instant clock, StreamCodecs codecs, byte[] content) throws IOException {
         String id = BackupIds.next(clock);
-        ChunkedArtifactWriter w = (ChunkedArtifactWriter) repo.newArtifact("db", id, "dump.bin", ZSTD, true, null);
+        ChunkedArtifactWriter w = (ChunkedArtifactWriter) repo.newArtifact("db", id, "dump.bin", codecs, true, null);
         for (int off = 0; off < content.length; off += 100_000) {
             w.write(content, off, Math.min(100_000, content.length - off));
         }
@@ -256,17 +261,31 @@ class ChunkedArtifactTest {
     @Test
     void chunkListsOutsideWhatDrkitWritesAreRefused() {
         String id = "c".repeat(64);
+        String[] scheme = new String[1];
         assertThat(ChunkedArtifactReader.parseList(
-                        ("drkit-chunks 1 sha256\n" + id + " 7\n").getBytes(), 7, new ArrayList<>(), "a"))
+                        ("drkit-chunks 1 sha256\n" + id + " 7\n").getBytes(), 7, new ArrayList<>(), scheme, "a"))
                 .containsExactly(7);
+        assertThat(scheme[0]).isEqualTo("sha256");
+        assertThat(ChunkedArtifactReader.parseList(
+                        ("drkit-chunks 1 hmac-sha256 0123456789abcdef\n" + id + " 7\n").getBytes(),
+                        7,
+                        new ArrayList<>(),
+                        scheme,
+                        "a"))
+                .containsExactly(7);
+        assertThat(scheme[0]).isEqualTo("hmac-sha256 0123456789abcdef");
         for (String bad : List.of(
                 "drkit-chunks 2 sha256\n" + id + " 7\n",
+                "drkit-chunks 1 md5\n" + id + " 7\n",
+                "drkit-chunks 1 hmac-sha256\n" + id + " 7\n",
+                "drkit-chunks 1 hmac-sha256 0123456789ABCDEF\n" + id + " 7\n",
                 "drkit-chunks 1 sha256\n" + id + " 0\n",
                 "drkit-chunks 1 sha256\n" + id + " 999999999\n",
                 "drkit-chunks 1 sha256\n" + id + "  7\n",
                 "drkit-chunks 1 sha256\n" + id + " 7",
                 "drkit-chunks 1 sha256\n" + id + " 6\n")) {
-            assertThatThrownBy(() -> ChunkedArtifactReader.parseList(bad.getBytes(), 7, new ArrayList<>(), "a"))
+            assertThatThrownBy(() ->
+                            ChunkedArtifactReader.parseList(bad.getBytes(), 7, new ArrayList<>(), new String[1], "a"))
                     .as(bad)
                     .isInstanceOf(CorruptDataException.class);
         }

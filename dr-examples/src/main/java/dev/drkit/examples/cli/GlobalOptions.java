@@ -62,6 +62,14 @@ final class GlobalOptions {
             description = "How long to wait for a lock held by another process (default: fail at once).")
     String lockWait;
 
+    @Option(
+            names = "--dedup-key-file",
+            paramLabel = "FILE",
+            scope = ScopeType.INHERIT,
+            description = "Chunk key for deduplicated encrypted backups: 64 hex digits (openssl rand -hex 32), "
+                    + "readable only by its owner, the same on every host backing up into the repository.")
+    Path dedupKeyFile;
+
     @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
     picocli.CommandLine.Model.CommandSpec mixee;
 
@@ -164,6 +172,9 @@ final class GlobalOptions {
         }
         if (lockWait != null) {
             config.lockWait(Settings.parseDuration("--lock-wait", lockWait));
+        }
+        if (dedupKeyFile != null) {
+            config.dedupKeyFile(dedupKeyFile);
         }
         DrKit.Builder b = DrKit.builder()
                 .config(config.build())

@@ -58,6 +58,7 @@ final class MessageFlags {
             "synthetic-full",
             "scratch-dir",
             "dedup",
+            "dedup-key-file",
             "globals",
             "to-database",
             "table",

@@ -7,6 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,8 +56,7 @@ class DedupCliIT {
 
         Path dest = work.resolve("restored");
         String id = second.lastLine();
-        CliProcess.Result restore =
-                CliProcess.run(repo, "restore", "--name", "config", "--id", id, "--to", dest.toString());
+        CliProcess.Result restore = restore(repo, id, dest);
         assertThat(restore.exit()).as(restore.err()).isZero();
         Path back = dest.resolve(tree.toString().substring(1));
         assertThat(back.resolve("blob.bin")).hasSameBinaryContentAs(tree.resolve("blob.bin"));
@@ -65,6 +68,108 @@ class DedupCliIT {
         String script = "REPO=" + repo + "; LIST=" + list + "\n" + breakGlassLines();
         String listing = CliProcess.sh(work, script);
         assertThat(listing).contains("blob.bin", "app.conf");
+    }
+
+    @Test
+    void encryptedBackupsDeduplicateUnderAKeyedHashAndOpenWithTheSecretKeyOrGpg() throws Exception {
+        Prerequisites.requireTool("gpg");
+        Prerequisites.requireTool("zstd");
+        Path repo = work.resolve("repo");
+        Path tree = Files.createDirectories(work.resolve("app"));
+        String secret = "sk_live_chunked_" + "9f8e7d6c5b4a";
+        Files.writeString(tree.resolve(".env"), ("API_KEY=" + secret + "\n").repeat(20_000));
+        CliProcess.writeRandom(tree.resolve("blob.bin"), 6L << 20);
+        Path keys = work.resolve("keys");
+        assertThat(CliProcess.run(null, "key", "generate", "--out", keys.toString())
+                        .exit())
+                .isZero();
+        Path chunkKey = work.resolve("chunk.key");
+        Files.writeString(chunkKey, "0123456789abcdef".repeat(4) + "\n");
+        Files.setPosixFilePermissions(chunkKey, PosixFilePermissions.fromString("rw-------"));
+        String[] backup = {
+            "backup",
+            "files",
+            "--name",
+            "config",
+            "--path",
+            tree.toString(),
+            "--dedup",
+            "--encrypt-to",
+            keys.resolve("public.asc").toString()
+        };
+
+        CliProcess.Result noKey = CliProcess.run(repo, backup);
+        assertThat(noKey.exit()).isEqualTo(2);
+        assertThat(noKey.err()).contains("--dedup-key-file").doesNotContain("setting '");
+
+        String[] withKey = Arrays.copyOf(backup, backup.length + 2);
+        withKey[backup.length] = "--dedup-key-file";
+        withKey[backup.length + 1] = chunkKey.toString();
+        CliProcess.Result first = CliProcess.run(repo, withKey);
+        assertThat(first.exit()).as(first.err()).isZero();
+        CliProcess.Result second = CliProcess.run(repo, withKey);
+        assertThat(second.exit()).as(second.err()).isZero();
+        assertThat(second.out()).contains(", 0 of them new");
+        String id = second.lastLine();
+
+        Path list = repo.resolve("backups/config/" + id + "/files.tar.chunks");
+        assertThat(Files.readAllLines(list).get(0)).matches("drkit-chunks 1 hmac-sha256 [0-9a-f]{16}");
+        try (Stream<Path> files = Files.walk(repo)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertThat(Files.readString(f, StandardCharsets.ISO_8859_1))
+                        .as(f.toString())
+                        .doesNotContain(secret);
+            }
+        }
+
+        CliProcess.Result noSecret = restore(repo, id, work.resolve("r1"));
+        assertThat(noSecret.exit()).isEqualTo(1);
+        assertThat(noSecret.err()).contains("--secret-key");
+        // the chunk key comes from the repository, opened with the secret key
+        CliProcess.Result restore = restore(
+                repo,
+                id,
+                work.resolve("r2"),
+                "--secret-key",
+                keys.resolve("secret.asc").toString());
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        Path back = work.resolve("r2").resolve(tree.toString().substring(1));
+        assertThat(back.resolve(".env")).hasSameBinaryContentAs(tree.resolve(".env"));
+        assertThat(back.resolve("blob.bin")).hasSameBinaryContentAs(tree.resolve("blob.bin"));
+
+        // break-glass with gpg: each chunk is one OpenPGP message holding one zstd frame
+        Path gnupg = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "gpg",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        try {
+            String gpg = "gpg --homedir " + gnupg + " --batch --yes --pinentry-mode loopback";
+            CliProcess.sh(work, gpg + " --import " + keys.resolve("secret.asc") + " 2>&1");
+            String script = "REPO=" + repo + "; LIST=" + list + "\n"
+                    + encryptedBreakGlassLines().replace("gpg --batch -q -d", gpg + " -q -d");
+            assertThat(CliProcess.sh(work, script)).contains("blob.bin", ".env");
+        } finally {
+            new ProcessBuilder("gpgconf", "--homedir", gnupg.toString(), "--kill", "all")
+                    .start()
+                    .waitFor();
+            new ProcessBuilder("rm", "-rf", gnupg.toString()).start().waitFor();
+        }
+    }
+
+    /** The README's break-glass block for encrypted chunks, after its first line, listing instead of writing. */
+    private static String encryptedBreakGlassLines() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"), StandardCharsets.UTF_8);
+        int at = readme.indexOf("REPO=/var/backups/drkit; LIST=", readme.indexOf("With encryption"));
+        assertThat(at).as("README break-glass block for encrypted chunks").isPositive();
+        String block = readme.substring(readme.indexOf('\n', at) + 1, readme.indexOf("```", at));
+        assertThat(block).contains(" | zstd -dc > dump\n").contains("gpg --batch -q -d");
+        return block.replace(" | zstd -dc > dump\n", " | zstd -dc | tar -t\n");
+    }
+
+    private static CliProcess.Result restore(Path repo, String id, Path to, String... more) throws Exception {
+        List<String> args = new ArrayList<>(List.of("restore", "--name", "config", "--id", id, "--to", to.toString()));
+        args.addAll(List.of(more));
+        return CliProcess.run(repo, args.toArray(String[]::new));
     }
 
     /** The README's break-glass block for the chunk store, after its first line (which sets REPO and LIST). */

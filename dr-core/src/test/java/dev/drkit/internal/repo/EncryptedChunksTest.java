@@ -1,0 +1,245 @@
+package dev.drkit.internal.repo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.github.luben.zstd.Zstd;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.spi.DecryptionStage;
+import dev.drkit.spi.EncryptionStage;
+import dev.drkit.spi.support.Sha256;
+import dev.drkit.storage.FileStorageBackend;
+import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Deduplicated encrypted artifacts, with a toy cipher standing in for OpenPGP (a header naming
+ * the recipient, then the bytes XORed): keyed ids, the chunk key kept in the repository, and
+ * chunks forged by someone who can encrypt to the recipient (OpenPGP public keys are public).
+ */
+class EncryptedChunksTest {
+    @TempDir
+    Path dir;
+
+    private Repository repo;
+    private Instant clock = Instant.parse("2026-12-01T00:00:00Z");
+    private Path keyFile;
+
+    /** Encrypts to {@code recipient}: "TOY:recipient\n" then each byte XOR 0x5a. */
+    static EncryptionStage toy(String recipient) {
+        return new EncryptionStage() {
+            @Override
+            public String codecName() {
+                return "toy";
+            }
+
+            @Override
+            public String extension() {
+                return ".toy";
+            }
+
+            @Override
+            public List<String> recipients() {
+                return List.of(recipient);
+            }
+
+            @Override
+            public OutputStream encrypt(OutputStream stored, String name) throws IOException {
+                stored.write(("TOY:" + recipient + "\n").getBytes(StandardCharsets.US_ASCII));
+                return new FilterOutputStream(stored) {
+                    @Override
+                    public void write(int b) throws IOException {
+                        out.write(b ^ 0x5a);
+                    }
+                };
+            }
+        };
+    }
+
+    static final DecryptionStage TOY_OPEN = new DecryptionStage() {
+        @Override
+        public String codecName() {
+            return "toy";
+        }
+
+        @Override
+        public InputStream decrypt(InputStream stored, String what) throws IOException {
+            int b;
+            while ((b = stored.read()) != '\n') {
+                if (b < 0) {
+                    throw new IOException("not a toy message");
+                }
+            }
+            return new FilterInputStream(stored) {
+                @Override
+                public int read() throws IOException {
+                    int v = in.read();
+                    return v < 0 ? v : (v ^ 0x5a);
+                }
+
+                @Override
+                public int read(byte[] buf, int off, int len) throws IOException {
+                    int n = in.read(buf, off, len);
+                    for (int i = 0; i < n; i++) {
+                        buf[off + i] ^= 0x5a;
+                    }
+                    return n;
+                }
+            };
+        }
+    };
+
+    @BeforeEach
+    void setUp() throws IOException {
+        keyFile = dir.resolve("chunk.key");
+        Files.writeString(keyFile, "00112233445566778899aabbccddeeff".repeat(2) + "\n");
+        Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        repo.initialise();
+        repo.chunkKeyFile(keyFile);
+    }
+
+    private ChunkedArtifactTest.Stored store(byte[] content, String recipient) throws IOException {
+        clock = clock.plusSeconds(60);
+        return ChunkedArtifactTest.store(
+                repo, clock, new StreamCodecs(Compression.ZSTD, 3, 2, toy(recipient), null), content);
+    }
+
+    private byte[] read(ChunkedArtifactTest.Stored s) throws IOException {
+        try (InputStream in = repo.openDecoded(
+                s.manifest(), s.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private Path list(ChunkedArtifactTest.Stored s) {
+        return dir.resolve("repo/backups/db/" + s.manifest().id() + "/dump.bin.chunks");
+    }
+
+    @Test
+    void chunksAreNamedByAKeyedHashStoredEncryptedAndDeduplicatedPerRecipient() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(1, 5 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        assertThat(read(a)).isEqualTo(content);
+        assertThat(a.artifact().codecs()).containsExactly("chunks", "zstd", "toy");
+        assertThat(a.artifact().recipients()).containsExactly("alice");
+        List<String> lines = Files.readAllLines(list(a));
+        assertThat(lines.get(0)).matches("drkit-chunks 1 hmac-sha256 [0-9a-f]{16}");
+        // no id is the plain SHA-256 of its chunk: the first chunk's bytes are the first LEN bytes
+        String[] first = lines.get(1).split(" ");
+        int len = Integer.parseInt(first[1]);
+        assertThat(first[0]).isNotEqualTo(Sha256.hex(content, 0, len));
+        try (Stream<Path> packs = Files.list(dir.resolve("repo/chunks/packs"))) {
+            for (Path p : packs.filter(f -> f.toString().endsWith(".pack")).toList()) {
+                assertThat(new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1))
+                        .startsWith("TOY:alice\n");
+            }
+        }
+
+        ChunkedArtifactTest.Stored again = store(content, "alice");
+        assertThat(again.writer().newChunks()).isZero();
+        ChunkedArtifactTest.Stored bob = store(content, "bob");
+        assertThat(bob.writer().newChunks()).isEqualTo(bob.writer().chunks()); // never shares alice's
+        assertThat(read(bob)).isEqualTo(content);
+    }
+
+    @Test
+    void withoutTheKeyFileTheKeyComesFromTheRepositoryOpenedWithTheSecretKey() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(2, 3 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        try (Stream<Path> keys = Files.list(dir.resolve("repo/chunks/keys"))) {
+            assertThat(keys.map(p -> p.getFileName().toString()).toList())
+                    .singleElement()
+                    .asString()
+                    .matches("[0-9a-f]{16}\\.key\\.toy");
+        }
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now()); // no key file
+        assertThat(read(a)).isEqualTo(content);
+
+        Path other = dir.resolve("other.key");
+        Files.writeString(other, "ff".repeat(32));
+        Files.setPosixFilePermissions(other, PosixFilePermissions.fromString("rw-------"));
+        repo.chunkKeyFile(other); // another key: the repository's copy of the right one is used
+        assertThat(read(a)).isEqualTo(content);
+
+        repo.chunkKeyFile(null);
+        assertThatThrownBy(() ->
+                        repo.openDecoded(a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2), null))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("setting 'secret-key'")
+                .hasMessageContaining("setting 'dedup-key-file'");
+    }
+
+    @Test
+    void aChunkForgedWithThePublicKeyIsRejected() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(3, 2 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        Path pack;
+        try (Stream<Path> packs = Files.list(dir.resolve("repo/chunks/packs"))) {
+            pack = packs.filter(f -> f.toString().endsWith(".pack")).findFirst().orElseThrow();
+        }
+        // the attacker encrypts a well-formed frame of other bytes of the same length to alice,
+        // appends it to the pack and points the chunk's index entry at it
+        Path idx =
+                dir.resolve("repo/chunks/index/" + pack.getFileName().toString().replace(".pack", ".idx"));
+        List<String> lines = new ArrayList<>(Files.readAllLines(idx));
+        String[] head = lines.get(0).split(" ");
+        String[] entry = lines.get(1).split(" ");
+        int rawLength = Integer.parseInt(entry[4]);
+        byte[] other = new byte[rawLength];
+        Arrays.fill(other, (byte) 'x');
+        ByteArrayOutputStream forged = new ByteArrayOutputStream();
+        try (OutputStream enc = toy("alice").encrypt(forged, "forged")) {
+            enc.write(Zstd.compress(other));
+        }
+        long offset = Files.size(pack);
+        Files.write(pack, forged.toByteArray(), StandardOpenOption.APPEND);
+        head[3] = Long.toString(offset + forged.size());
+        lines.set(0, String.join(" ", head));
+        lines.set(
+                1,
+                String.join(" ", entry[0], entry[1], Long.toString(offset), Integer.toString(forged.size()), entry[4]));
+        Files.write(idx, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.US_ASCII));
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        repo.chunkKeyFile(keyFile);
+        assertThatThrownBy(() -> read(a))
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining("does not decode to its bytes");
+    }
+
+    @Test
+    void aMissingOrOpenKeyFileIsAClearConfigurationError() throws IOException {
+        repo.chunkKeyFile(null);
+        assertThatThrownBy(() -> store(new byte[] {1, 2, 3}, "alice"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'dedup-key-file'");
+        Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-r--r--"));
+        repo.chunkKeyFile(keyFile);
+        assertThatThrownBy(() -> store(new byte[] {1, 2, 3}, "alice")).isInstanceOf(ConfigException.class);
+        Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(keyFile, "not hex");
+        assertThatThrownBy(() -> store(new byte[] {1, 2, 3}, "alice"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("64 hex digits");
+    }
+}
