@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.management.ThreadMXBean;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
@@ -316,7 +317,7 @@ class ChunkStoreAdversarialTest {
         byte[] content = new byte[ChunkStore.MAX_INDEX_BYTES];
         Arrays.fill(content, (byte) '\n');
         System.arraycopy(head.getBytes(StandardCharsets.US_ASCII), 0, content, 0, head.length());
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
 
         assertThatThrownBy(() -> ChunkStore.parseIndex(pack, content))
@@ -333,7 +334,7 @@ class ChunkStoreAdversarialTest {
         Arrays.fill(content, (byte) '\n');
         byte[] head = (ChunkedArtifactWriter.LIST_HEADER + " sha256\n").getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(head, 0, content, 0, head.length);
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
 
         assertThatThrownBy(() ->
