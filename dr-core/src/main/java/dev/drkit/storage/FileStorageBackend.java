@@ -3,6 +3,7 @@ package dev.drkit.storage;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
+import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.ObjectKeys;
 import java.io.BufferedOutputStream;
@@ -163,26 +164,26 @@ public final class FileStorageBackend implements StorageBackend {
             return List.of();
         }
         List<ObjectInfo> out = new ArrayList<>();
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
-                String key = root.relativize(p).toString();
-                if (key.contains("\\") || key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
-                    // a name with a backslash is no object drkit wrote, and no valid key
-                    continue;
-                }
-                try {
-                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    if (a.isRegularFile()) {
-                        out.add(new ObjectInfo(
-                                key, a.size(), a.lastModifiedTime().toInstant()));
-                    }
-                } catch (NoSuchFileException vanished) {
-                    // deleted while listing: not there any more
-                }
+        List<Path> tree;
+        try {
+            // whole even while another process prunes: a listing cut short would hide live objects
+            tree = FileTrees.list(dir, d -> true);
+        } catch (NoSuchFileException gone) {
+            return List.of();
+        }
+        for (Path p : tree) {
+            String key = root.relativize(p).toString();
+            if (key.contains("\\") || key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
+                // a name with a backslash is no object drkit wrote, and no valid key
+                continue;
             }
-        } catch (UncheckedIOException e) {
-            if (!(e.getCause() instanceof NoSuchFileException)) {
-                throw e.getCause();
+            try {
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                if (a.isRegularFile()) {
+                    out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()));
+                }
+            } catch (NoSuchFileException vanished) {
+                // deleted while listing: not there any more
             }
         }
         out.sort(Comparator.comparing(ObjectInfo::key));

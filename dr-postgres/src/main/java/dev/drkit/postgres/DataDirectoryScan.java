@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,38 +87,51 @@ final class DataDirectoryScan {
 
     private static void scanTree(Path dataDir, Path root, String prefix, List<TarWriter.Item> items)
             throws IOException {
-        Set<String> unlogged = unloggedRelations(root);
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted().toList()) {
-                if (p.equals(root)) {
-                    continue;
-                }
-                String rel = prefix + root.relativize(p);
-                boolean skip = prefix.isEmpty()
-                        ? excluded(dataDir, p, unlogged) || rel.startsWith("pg_tblspc/")
-                        : excludedRelation(p, unlogged);
-                if (skip) {
-                    continue;
-                }
-                try {
-                    items.add(TarWriter.Item.of(p, rel));
-                } catch (NoSuchFileException e) {
-                    // dropped while we listed: WAL replay recreates what matters
-                }
+        List<Path> tree = tree(root, prefix.isEmpty());
+        Set<String> unlogged = unloggedRelations(tree);
+        for (Path p : tree) {
+            if (p.equals(root)) {
+                continue;
+            }
+            String rel = prefix + root.relativize(p);
+            boolean skip = prefix.isEmpty()
+                    ? excluded(dataDir, p, unlogged) || rel.startsWith("pg_tblspc/")
+                    : excludedRelation(p, unlogged);
+            if (skip) {
+                continue;
+            }
+            try {
+                items.add(TarWriter.Item.of(p, rel));
+            } catch (NoSuchFileException e) {
+                // dropped while we listed: WAL replay recreates what matters
             }
         }
     }
 
+    /**
+     * Every path under {@code root}, sorted (see {@link FileTrees#list}): the server keeps
+     * creating and removing files while it runs (WAL segments, {@code archive_status} markers,
+     * temporary files, dropped relations), and what vanishes while listed is left out (WAL
+     * replay recreates what matters). In a data directory, the contents of the directories
+     * whose contents base backups leave out are not walked.
+     */
+    static List<Path> tree(Path root, boolean dataDirectory) throws IOException {
+        return FileTrees.list(root, dir -> {
+            Path rel = root.relativize(dir);
+            return !dataDirectory
+                    || rel.getNameCount() < 2
+                    || !EMPTY_DIRS.contains(rel.getName(0).toString());
+        });
+    }
+
     /** Relations with an init fork ("directory/relfilenode"): unlogged ones. */
-    private static Set<String> unloggedRelations(Path root) throws IOException {
+    private static Set<String> unloggedRelations(List<Path> tree) {
         Set<String> unlogged = new HashSet<>();
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.filter(p -> p.getFileName().toString().endsWith("_init"))
-                    .toList()) {
-                Matcher m = RELATION_FILE.matcher(p.getFileName().toString());
-                if (m.matches()) {
-                    unlogged.add(p.getParent() + "/" + m.group(1));
-                }
+        for (Path p : tree) {
+            String name = p.getFileName() == null ? "" : p.getFileName().toString();
+            Matcher m = RELATION_FILE.matcher(name);
+            if (name.endsWith("_init") && m.matches()) {
+                unlogged.add(p.getParent() + "/" + m.group(1));
             }
         }
         return unlogged;

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,46 @@ class PhysicalScanTest {
             Path f = data.resolve(p);
             Files.createDirectories(f.getParent());
             Files.writeString(f, p);
+        }
+    }
+
+    @Test
+    void filesTheServerRemovesWhileTheScanListsThemAreLeftOutNotAnError() throws Exception {
+        touch("PG_VERSION", "base/1/1259", "pg_wal/archive_status/keep");
+        for (int i = 0; i < 200; i++) {
+            touch("base/1/" + (20_000 + i));
+        }
+        // as the server: archive_status markers and relations come and go all the time
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread churn = new Thread(() -> {
+            for (long n = 0; !stop.get(); n++) {
+                try {
+                    Path marker = data.resolve("pg_wal/archive_status/" + n + ".ready");
+                    Path relation = data.resolve("base/1/" + (30_000 + n % 50));
+                    Path dir = data.resolve("base/" + (900 + n % 5));
+                    Files.writeString(marker, "");
+                    Files.writeString(relation, "r");
+                    Files.createDirectories(dir.resolve("sub"));
+                    Files.delete(marker);
+                    Files.delete(relation);
+                    FileTrees.delete(dir);
+                } catch (Exception e) {
+                    // a scan never removes anything: only this thread's own races end up here
+                }
+            }
+        });
+        churn.start();
+        try {
+            for (int round = 0; round < 300; round++) {
+                List<String> names = DataDirectoryScan.scan(data).stream()
+                        .map(TarWriter.Item::name)
+                        .toList();
+                assertThat(names).contains("PG_VERSION", "base/1/1259", "base/1/20199", "pg_wal/archive_status");
+                assertThat(names).noneMatch(n -> n.startsWith("pg_wal/archive_status/"));
+            }
+        } finally {
+            stop.set(true);
+            churn.join();
         }
     }
 

@@ -3,16 +3,70 @@ package dev.drkit.spi.support;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /** Directory tree helpers. */
 public final class FileTrees {
     private FileTrees() {}
+
+    /**
+     * Every path under {@code root} (itself included), sorted, so that a directory comes before
+     * what it holds; symbolic links are listed, not followed. Unlike {@link Files#walk}, which
+     * ends with an exception (or, caught, a listing cut short) at the first entry removed while
+     * it runs, an entry that vanishes while it is listed is simply left out: trees that others
+     * change (a running database's data directory, a repository that another process prunes)
+     * are listed whole.
+     *
+     * @param descend whether to list what a directory below {@code root} holds (the directory
+     *     itself is listed either way)
+     * @throws NoSuchFileException if {@code root} itself does not exist
+     * @throws IOException if a directory cannot be read for another reason
+     */
+    public static List<Path> list(Path root, Predicate<Path> descend) throws IOException {
+        List<Path> paths = new ArrayList<>();
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                paths.add(dir);
+                return dir.equals(root) || descend.test(dir) ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                paths.add(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException && !file.equals(root)) {
+                    return FileVisitResult.CONTINUE; // removed while listed
+                }
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException && !dir.equals(root))) {
+                    throw e;
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        paths.sort(null);
+        return paths;
+    }
 
     /**
      * Deletes a file or directory tree without following symbolic links, including
