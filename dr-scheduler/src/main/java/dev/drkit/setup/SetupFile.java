@@ -508,11 +508,24 @@ public final class SetupFile {
                 problem(m.get("dedup").line, where + ".dedup: '" + dedup + "' is not true or false");
             }
         }
+        if (m.containsKey("compression-level")) {
+            String compressionLevel = settings.build().get("compression-level").orElse("");
+            if (!compressionLevel.matches("-1|[0-9]|1[0-9]|2[0-2]")) {
+                problem(
+                        m.get("compression-level").line,
+                        where + ".compression-level: '" + compressionLevel
+                                + "' is not a level from -1 (the codec's default) to 22");
+            }
+        }
         if (type != null && types.containsKey(type)) {
             check(
                     where,
                     types.get(type).schema(),
-                    settings.build().toBuilder().remove("dedup").build(), // the kit's, for every type
+                    // the kit's, for every type
+                    settings.build().toBuilder()
+                            .remove("dedup")
+                            .remove("compression-level")
+                            .build(),
                     m,
                     node.line,
                     true,

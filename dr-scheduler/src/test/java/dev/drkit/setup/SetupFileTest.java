@@ -278,6 +278,37 @@ class SetupFileTest {
     }
 
     @Test
+    void dedupAndCompressionLevelAreTheKitsForEveryTypeAndChecked() throws Exception {
+        Path good = write("""
+                targets:
+                  config: { type: files, path: /etc/hosts, dedup: true, compression-level: 19 }
+                """);
+        Setup.Target t = SetupFile.load(good, TYPES).targets().get("config");
+        assertThat(t.settings().get("compression-level")).contains("19");
+        assertThat(t.settings().get("dedup")).contains("true");
+        Path bad = write("""
+                targets:
+                  config:
+                    type: files
+                    path: /etc/hosts
+                    compression-level: fastest
+                  other:
+                    type: files
+                    path: /etc/hosts
+                    compression-level: 23
+                """);
+        assertThatThrownBy(() -> SetupFile.load(bad, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
+            String p = bad + ":";
+            assertThat(e.problems())
+                    .containsExactly(
+                            p + "5: targets.config.compression-level: 'fastest' is not a level from -1 (the codec's "
+                                    + "default) to 22",
+                            p + "9: targets.other.compression-level: '23' is not a level from -1 (the codec's "
+                                    + "default) to 22");
+        });
+    }
+
+    @Test
     void aMisspeltOptionFailsOnItsLineWithADidYouMean() throws Exception {
         Path f = write("""
                 repository: file:/tmp/r

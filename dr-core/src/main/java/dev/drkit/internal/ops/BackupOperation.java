@@ -13,6 +13,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArtifactOutput;
 import dev.drkit.internal.repo.Repository;
+import dev.drkit.internal.repo.StreamCodecs;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.FileArchive;
@@ -58,12 +59,18 @@ public final class BackupOperation {
 
     public BackupResult backup(TargetSpec spec) {
         // 'dedup' is the kit's, for any target type: the type's own schema never sees it
-        Settings own = spec.settings().toBuilder().remove(DEDUP).build();
+        Settings own = spec.settings().toBuilder()
+                .remove(DEDUP)
+                .remove(COMPRESSION_LEVEL)
+                .build();
         return backup(spec, ctx.registry().target(spec.type()).create(own));
     }
 
     /** The target setting that stores its backups deduplicated (overrides {@code DrKitConfig.dedup()}). */
     public static final String DEDUP = "dedup";
+
+    /** The target setting that sets its compression level (overrides {@code DrKitConfig.compressionLevel()}). */
+    public static final String COMPRESSION_LEVEL = "compression-level";
 
     /** Backs up the target the host configured under {@code name}. */
     public BackupResult backup(String name) {
@@ -74,6 +81,7 @@ public final class BackupOperation {
     }
 
     private BackupResult backup(TargetSpec spec, BackupTarget target) {
+        codecs(spec, target); // a bad level fails before anything is created
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
             BackupResult result = backupLocked(spec, target, false);
@@ -105,6 +113,32 @@ public final class BackupOperation {
         }
     }
 
+    /**
+     * The codecs of a backup: the level is the target setting's, else the kit's, else the
+     * codec's fastest for a target that prefers it, else the codec's default.
+     */
+    private StreamCodecs codecs(TargetSpec spec, BackupTarget target) {
+        StreamCodecs kit = ctx.codecs();
+        Optional<String> own = spec.settings().get(COMPRESSION_LEVEL);
+        if (own.isPresent()) {
+            int level;
+            try {
+                level = Integer.parseInt(own.get().trim());
+            } catch (NumberFormatException e) {
+                level = Integer.MIN_VALUE;
+            }
+            if (level < -1 || level > 22) {
+                throw new ConfigException(COMPRESSION_LEVEL + " of target " + spec.name() + ": '" + own.get()
+                        + "' is not a level from -1 (the codec's default) to 22");
+            }
+            return kit.withLevel(level);
+        }
+        if (kit.level() < 0 && target.prefersFastCompression()) {
+            return kit.withLevel(kit.compression().fastLevel());
+        }
+        return kit;
+    }
+
     private BackupResult backupLocked(TargetSpec spec, BackupTarget target, boolean synthesize) {
         Clock clock = ctx.clock();
         Instant started = clock.instant();
@@ -117,7 +151,8 @@ public final class BackupOperation {
                 id,
                 meter,
                 synthesize,
-                spec.settings().bool(DEDUP, ctx.config().dedup()));
+                spec.settings().bool(DEDUP, ctx.config().dedup()),
+                codecs(spec, target));
         ctx.emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
         try {
             target.backup(run);
@@ -213,14 +248,16 @@ public final class BackupOperation {
         private final List<String> dependsOn = new CopyOnWriteArrayList<>();
         private final boolean synthesize;
         private final boolean dedup;
+        private final StreamCodecs codecs;
         private List<BackupManifest> known;
         private String kind = "full";
         private String parent;
         // the target's lock keeps the catalog still while the backup runs: it is read once
         private Optional<BackupManifest> previous;
 
-        Run(String target, String id, ProgressMeter meter, boolean synthesize, boolean dedup) {
+        Run(String target, String id, ProgressMeter meter, boolean synthesize, boolean dedup, StreamCodecs codecs) {
             this.dedup = dedup;
+            this.codecs = codecs;
             this.target = target;
             this.id = id;
             this.meter = meter;
@@ -256,7 +293,7 @@ public final class BackupOperation {
                 throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
             }
             meter.artifact(name);
-            ArtifactOutput w = repository.newArtifact(target, id, name, ctx.codecs(), dedup, meter);
+            ArtifactOutput w = repository.newArtifact(target, id, name, codecs, dedup, meter);
             writers.add(w);
             return w;
         }

@@ -23,20 +23,27 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStr
  * {@code gzip -d}, {@code lz4 -d} and {@code xz -d} read drkit's artifacts.
  */
 public enum Compression {
-    ZSTD("zstd", ".zst", 3),
-    GZIP("gzip", ".gz", 6),
-    LZ4("lz4", ".lz4", 0),
-    XZ("xz", ".xz", 6),
-    NONE("none", "", 0);
+    ZSTD("zstd", ".zst", 3, 1),
+    GZIP("gzip", ".gz", 6, 1),
+    LZ4("lz4", ".lz4", 0, 0),
+    XZ("xz", ".xz", 6, 0),
+    NONE("none", "", 0, 0);
 
     private final String codecName;
     private final String extension;
     private final int defaultLevel;
+    private final int fastLevel;
 
-    Compression(String codecName, String extension, int defaultLevel) {
+    Compression(String codecName, String extension, int defaultLevel, int fastLevel) {
         this.codecName = codecName;
         this.extension = extension;
         this.defaultLevel = defaultLevel;
+        this.fastLevel = fastLevel;
+    }
+
+    /** The codec's fastest useful level (zstd 1, gzip 1, xz 0); what targets preferring fast compression get. */
+    public int fastLevel() {
+        return fastLevel;
     }
 
     /** The name recorded in manifests and accepted by {@link #parse}. */

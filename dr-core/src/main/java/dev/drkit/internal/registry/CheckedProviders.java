@@ -214,7 +214,6 @@ final class CheckedProviders {
         return new CheckedVerifierProvider();
     }
 
-    /** A target whose restores check their options. */
     /** A target built elsewhere (by a host) whose restores check their options against {@code provider}'s schemas. */
     static BackupTarget checkingRestores(BackupTarget target, BackupTargetProvider provider) {
         return new CheckedTarget(target, provider);
@@ -237,6 +236,11 @@ final class CheckedProviders {
         @Override
         public Set<Capability> capabilities() {
             return target.capabilities();
+        }
+
+        @Override
+        public boolean prefersFastCompression() {
+            return target.prefersFastCompression();
         }
 
         @Override

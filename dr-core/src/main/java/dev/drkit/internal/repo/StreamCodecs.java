@@ -30,6 +30,11 @@ public record StreamCodecs(
         this(compression, level, workers, null, null);
     }
 
+    /** The same codecs, compressing at {@code level} (negative for the codec's default). */
+    public StreamCodecs withLevel(int level) {
+        return level == this.level ? this : new StreamCodecs(compression, level, workers, encryption, decryption);
+    }
+
     /** The chain recorded in the manifest for new artifacts, in write order. */
     public List<String> chain() {
         List<String> chain = new ArrayList<>();

@@ -154,12 +154,25 @@ final class BackupCommand implements Callable<Integer> {
                         + "stored are not stored again (zstd, unencrypted).")
         boolean dedup;
 
+        @Option(
+                names = "--compression-level",
+                paramLabel = "N",
+                description = "Compression level of this backup (zstd 1-22, gzip 1-9, xz 0-9). Default: the "
+                        + "repository's; Redis backups use the fastest level (snapshots compress their "
+                        + "strings already).")
+        Integer compressionLevel;
+
         @Mixin
         EncryptionOptions encryption;
 
         int run(CommandSpec spec, String type, Settings settings) throws IOException {
             if (dedup) {
                 settings = settings.toBuilder().set("dedup", "true").build();
+            }
+            if (compressionLevel != null) {
+                settings = settings.toBuilder()
+                        .set("compression-level", compressionLevel.toString())
+                        .build();
             }
             GlobalOptions global = GlobalOptions.of(spec);
             PrintWriter out = spec.commandLine().getOut();

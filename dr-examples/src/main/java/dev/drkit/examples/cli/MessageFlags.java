@@ -59,6 +59,7 @@ final class MessageFlags {
             "scratch-dir",
             "dedup",
             "dedup-key-file",
+            "compression-level",
             "globals",
             "to-database",
             "table",

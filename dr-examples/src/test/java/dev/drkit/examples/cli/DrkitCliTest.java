@@ -2,12 +2,64 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class DrkitCliTest {
+
+    private static long storedBytes(Path repo) throws IOException {
+        try (Stream<Path> s = Files.walk(repo)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".tar.zst"))
+                    .mapToLong(p -> p.toFile().length())
+                    .sum();
+        }
+    }
+
+    @Test
+    void aBackupTakesItsOwnCompressionLevelAndRefusesOneOutOfRange(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Random r = new Random(3);
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < 2_000_000) {
+            sb.append("row ").append(r.nextInt(50_000)).append(r.nextBoolean() ? " open\n" : " closed\n");
+        }
+        Files.writeString(data.resolve("table.txt"), sb);
+        long[] stored = new long[2];
+        String[] levels = {"1", "19", "30"};
+        for (int i = 0; i < levels.length; i++) {
+            Path repo = dir.resolve("repo-" + levels[i]);
+            String[] args = {
+                "-q",
+                "--repo",
+                repo.toString(),
+                "backup",
+                "files",
+                "--name",
+                "t",
+                "--path",
+                data.toString(),
+                "--compression-level",
+                levels[i]
+            };
+            if (i < 2) {
+                assertThat(DrkitCli.run(args)).isZero();
+                stored[i] = storedBytes(repo);
+            } else {
+                assertThat(DrkitCli.run(args)).as("a level out of range").isEqualTo(DrkitCli.USAGE);
+                assertThat(repo).doesNotExist();
+            }
+        }
+        assertThat(stored[0]).isPositive();
+        assertThat(stored[1]).as("level 19 stores less than level 1").isLessThan(stored[0] * 9 / 10);
+    }
 
     @Test
     void aNamedCommandIsTheOnlyOneBuiltWhereverTheGlobalOptionsStand() {

@@ -1,0 +1,190 @@
+package dev.drkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.internal.pipeline.Compression;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.RestoreContext;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which compression level a backup uses: the target setting {@code compression-level}, else the
+ * kit's, else the fastest for a target that prefers it, else the codec's default. The stored
+ * size of one fixed artifact tells them apart: each level compresses it to a different size.
+ */
+class CompressionLevelTest {
+    private static final byte[] DATA = data();
+    private static long level1;
+    private static long level3;
+    private static long level9;
+
+    @TempDir
+    Path dir;
+
+    private static byte[] data() {
+        Random r = new Random(7);
+        StringBuilder sb = new StringBuilder();
+        String[] words = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"};
+        while (sb.length() < 3_000_000) {
+            sb.append(words[r.nextInt(words.length)])
+                    .append(' ')
+                    .append(r.nextInt(100_000))
+                    .append(r.nextInt(9) == 0 ? "\n" : " ");
+        }
+        return sb.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static long zstd(int level) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (OutputStream z = Compression.ZSTD.compress(out, level, 0)) {
+            z.write(DATA);
+        }
+        return out.size();
+    }
+
+    @BeforeAll
+    static void sizes() throws IOException {
+        level1 = zstd(1);
+        level3 = zstd(3);
+        level9 = zstd(9);
+        // the test tells levels apart by size: they must differ on this data
+        assertThat(Set.of(level1, level3, level9)).hasSize(3);
+    }
+
+    /** Writes {@link #DATA}; prefers fast compression when asked. */
+    static final class FixedTarget implements BackupTarget {
+        private final boolean fast;
+
+        FixedTarget(boolean fast) {
+            this.fast = fast;
+        }
+
+        @Override
+        public String type() {
+            return fast ? "fixed-fast" : "fixed";
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return EnumSet.of(Capability.FULL);
+        }
+
+        @Override
+        public boolean prefersFastCompression() {
+            return fast;
+        }
+
+        @Override
+        public void backup(BackupContext context) throws IOException {
+            try (OutputStream out = context.newArtifact("data.bin")) {
+                out.write(DATA);
+            }
+        }
+
+        @Override
+        public void restore(RestoreContext context) throws IOException {
+            try (InputStream in = context.openArtifact("data.bin")) {
+                Files.write(Path.of(context.options().get("to", "")), in.readAllBytes());
+            }
+        }
+    }
+
+    static final class FixedProvider implements BackupTargetProvider {
+        private final boolean fast;
+
+        FixedProvider(boolean fast) {
+            this.fast = fast;
+        }
+
+        @Override
+        public String type() {
+            return new FixedTarget(fast).type();
+        }
+
+        @Override
+        public BackupTarget create(Settings settings) {
+            return new FixedTarget(fast);
+        }
+    }
+
+    private DrKit kit(DrKitConfig.Builder config) {
+        return DrKit.builder()
+                .config(config.repository(dir.resolve("repo").toString())
+                        .compressionWorkers(0) // one thread: the output is the sizes computed above
+                        .build())
+                .register(new FixedProvider(true))
+                .register(new FixedProvider(false))
+                .build();
+    }
+
+    private static long stored(DrKit kit, String type, Settings settings) {
+        return kit.backup(new TargetSpec("t-" + type, type, settings))
+                .manifest()
+                .artifacts()
+                .get(0)
+                .storedSize();
+    }
+
+    @Test
+    void aTargetPreferringFastCompressionGetsTheFastestLevelUnlessALevelIsSet() throws Exception {
+        try (DrKit kit = kit(DrKitConfig.builder())) {
+            assertThat(stored(kit, "fixed", Settings.empty())).isEqualTo(level3);
+            assertThat(stored(kit, "fixed-fast", Settings.empty())).isEqualTo(level1);
+            // the target's own setting wins over both
+            Settings nine = Settings.builder().set("compression-level", "9").build();
+            assertThat(stored(kit, "fixed-fast", nine)).isEqualTo(level9);
+            assertThat(stored(kit, "fixed", nine)).isEqualTo(level9);
+        }
+        try (DrKit kit = kit(DrKitConfig.builder().compressionLevel(9))) {
+            // the kit's level is the host's choice: a target's preference does not override it
+            assertThat(stored(kit, "fixed-fast", Settings.empty())).isEqualTo(level9);
+            Settings three = Settings.builder().set("compression-level", "3").build();
+            assertThat(stored(kit, "fixed-fast", three)).isEqualTo(level3);
+        }
+    }
+
+    @Test
+    void aBackupAtAnotherLevelRestoresTheSameBytes() throws Exception {
+        try (DrKit kit = kit(DrKitConfig.builder())) {
+            BackupResult b = kit.backup(new TargetSpec(
+                    "t",
+                    "fixed",
+                    Settings.builder().set("compression-level", "19").build()));
+            Path to = dir.resolve("restored.bin");
+            kit.restore(new RestoreRequest(
+                    "t", b.id(), Settings.builder().set("to", to.toString()).build(), false));
+            assertThat(Files.readAllBytes(to)).isEqualTo(DATA);
+        }
+    }
+
+    @Test
+    void aLevelOutOfRangeIsRefusedBeforeTheRepositoryIsCreated() throws Exception {
+        try (DrKit kit = kit(DrKitConfig.builder())) {
+            for (String bad : new String[] {"23", "-2", "fast", ""}) {
+                assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                                "t",
+                                "fixed",
+                                Settings.builder().set("compression-level", bad).build())))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("compression-level of target t")
+                        .hasMessageContaining("-1 (the codec's default) to 22");
+            }
+        }
+        assertThat(dir.resolve("repo")).doesNotExist();
+    }
+}
