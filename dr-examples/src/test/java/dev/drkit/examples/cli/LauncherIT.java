@@ -120,6 +120,34 @@ class LauncherIT {
                 .startsWith("drkit ");
     }
 
+    @Test
+    void walPushAloneRunsOnTheClientCompilerUnlessTheJavaOptionsSayOtherwise() throws Exception {
+        // a java that prints the options it is given: the launcher's choices, without a JVM
+        Path home = Files.createDirectories(work.resolve("fake-jdk/bin"));
+        Path java = home.resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho \"$*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+        Map<String, String> fake = Map.of("JAVA_HOME", home.getParent().toString());
+        Path cache = work.resolve("cache");
+        String push = run(cache, fake, List.of("--repo", "/r", "wal-push", "pg_wal/000000010000000000000001"));
+        assertThat(push).contains("-XX:TieredStopAtLevel=1").contains("-XX:+UseSerialGC");
+        String offline = run(
+                cache,
+                Map.of("JAVA_HOME", home.getParent().toString(), "DRKIT_CDS", "off"),
+                List.of("wal-push", "--spool", "/s", "x"));
+        assertThat(offline).contains("-XX:TieredStopAtLevel=1");
+        for (String other : List.of("wal-fetch", "backup", "restore")) {
+            assertThat(run(cache, fake, List.of("--repo", "/r", other, "x")))
+                    .as(other)
+                    .doesNotContain("TieredStopAtLevel");
+        }
+        Map<String, String> own =
+                Map.of("JAVA_HOME", home.getParent().toString(), "DRKIT_JAVA_OPTS", "-XX:TieredStopAtLevel=4");
+        assertThat(run(cache, own, List.of("wal-push", "x")))
+                .contains("-XX:TieredStopAtLevel=4")
+                .doesNotContain("-XX:TieredStopAtLevel=1");
+    }
+
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(args);
