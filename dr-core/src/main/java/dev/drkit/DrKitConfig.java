@@ -164,8 +164,24 @@ public final class DrKitConfig {
         return compressionLevel;
     }
 
+    /**
+     * Background zstd compression threads per artifact stream; 0 compresses on the thread that
+     * writes the artifact (hashing, encryption and upload still run on a pipeline thread of
+     * their own).
+     */
     public int compressionWorkers() {
         return compressionWorkers;
+    }
+
+    /**
+     * The default of {@link #compressionWorkers()}: up to 4 with more than 2 cores, else none. On
+     * 2 cores the source (pg_dump and its server process, a forking Redis) already keeps both
+     * busy, and zstd's multi-threaded mode only adds job buffers and page faults: a 1 GB logical
+     * backup took 2.68 s instead of 2.88 s with 0.3 s less system CPU, a 3-shard Redis backup 2.01
+     * s instead of 2.13 s, a 1 GiB file tree the same time either way.
+     */
+    static int defaultCompressionWorkers(int cores) {
+        return cores > 2 ? Math.min(4, cores) : 0;
     }
 
     public Duration lockWait() {
@@ -216,7 +232,8 @@ public final class DrKitConfig {
         private Settings storageSettings = Settings.empty();
         private String compression = "zstd";
         private int compressionLevel = -1;
-        private int compressionWorkers = Math.min(4, Runtime.getRuntime().availableProcessors());
+        private int compressionWorkers =
+                defaultCompressionWorkers(Runtime.getRuntime().availableProcessors());
         private Duration lockWait = Duration.ZERO;
         private Duration lockTtl = Duration.ofMinutes(5);
         private boolean dedup;

@@ -11,6 +11,17 @@ import org.junit.jupiter.api.Test;
 class SettingsAndConfigTest {
 
     @Test
+    void compressionRunsOnTheWritersThreadOnTwoCoresAndOnUpToFourWorkersOnMore() {
+        assertThat(DrKitConfig.defaultCompressionWorkers(1)).isZero();
+        assertThat(DrKitConfig.defaultCompressionWorkers(2)).isZero();
+        assertThat(DrKitConfig.defaultCompressionWorkers(3)).isEqualTo(3);
+        assertThat(DrKitConfig.defaultCompressionWorkers(16)).isEqualTo(4);
+        assertThat(DrKitConfig.builder().build().compressionWorkers())
+                .isEqualTo(DrKitConfig.defaultCompressionWorkers(
+                        Runtime.getRuntime().availableProcessors()));
+    }
+
+    @Test
     void durationsReadTheCliForms() {
         assertThat(Settings.parseDuration("k", "36h")).isEqualTo(Duration.ofHours(36));
         assertThat(Settings.parseDuration("k", "7d")).isEqualTo(Duration.ofDays(7));
