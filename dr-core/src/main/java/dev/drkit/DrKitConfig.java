@@ -22,6 +22,7 @@ public final class DrKitConfig {
     private final String compression;
     private final int compressionLevel;
     private final int compressionWorkers;
+    private final boolean compressionWorkersSet;
     private final Duration lockWait;
     private final Duration lockTtl;
     private final boolean dedup;
@@ -33,6 +34,7 @@ public final class DrKitConfig {
         this.compression = b.compression;
         this.compressionLevel = b.compressionLevel;
         this.compressionWorkers = b.compressionWorkers;
+        this.compressionWorkersSet = b.compressionWorkersSet;
         this.lockWait = b.lockWait;
         this.lockTtl = b.lockTtl;
         this.dedup = b.dedup;
@@ -50,6 +52,7 @@ public final class DrKitConfig {
         b.compression = compression;
         b.compressionLevel = compressionLevel;
         b.compressionWorkers = compressionWorkers;
+        b.compressionWorkersSet = compressionWorkersSet;
         b.lockWait = lockWait;
         b.lockTtl = lockTtl;
         b.dedup = dedup;
@@ -69,7 +72,12 @@ public final class DrKitConfig {
         s.get("repository").ifPresent(v -> b.repository = v);
         s.get("compression").ifPresent(v -> b.compression = v);
         collect(problems, () -> b.compressionLevel = s.integer("compression-level", b.compressionLevel));
-        collect(problems, () -> b.compressionWorkers = s.integer("compression-workers", b.compressionWorkers));
+        if (s.has("compression-workers")) {
+            collect(problems, () -> {
+                b.compressionWorkers = s.integer("compression-workers", b.compressionWorkers);
+                b.compressionWorkersSet = true;
+            });
+        }
         collect(problems, () -> s.duration("lock-wait").ifPresent(d -> b.lockWait = d));
         collect(problems, () -> s.duration("lock-ttl").ifPresent(d -> b.lockTtl = d));
         collect(problems, () -> b.dedup = s.bool("dedup", b.dedup));
@@ -167,21 +175,17 @@ public final class DrKitConfig {
     /**
      * Background zstd compression threads per artifact stream; 0 compresses on the thread that
      * writes the artifact (hashing, encryption and upload still run on a pipeline thread of
-     * their own).
+     * their own). Default: up to 4, one per core. On a host with 2 cores or fewer, a target whose
+     * source runs in processes of its own ({@code BackupTarget.sourceCompetesForCpu()}: pg_dump
+     * and its server, a forking Redis) compresses on the writing thread unless this is set.
      */
     public int compressionWorkers() {
         return compressionWorkers;
     }
 
-    /**
-     * The default of {@link #compressionWorkers()}: up to 4 with more than 2 cores, else none. On
-     * 2 cores the source (pg_dump and its server process, a forking Redis) already keeps both
-     * busy, and zstd's multi-threaded mode only adds job buffers and page faults: a 1 GB logical
-     * backup took 2.68 s instead of 2.88 s with 0.3 s less system CPU, a 3-shard Redis backup 2.01
-     * s instead of 2.13 s, a 1 GiB file tree the same time either way.
-     */
-    static int defaultCompressionWorkers(int cores) {
-        return cores > 2 ? Math.min(4, cores) : 0;
+    /** Whether {@link #compressionWorkers()} was set (by the builder or the settings key), not defaulted. */
+    public boolean compressionWorkersSet() {
+        return compressionWorkersSet;
     }
 
     public Duration lockWait() {
@@ -232,8 +236,8 @@ public final class DrKitConfig {
         private Settings storageSettings = Settings.empty();
         private String compression = "zstd";
         private int compressionLevel = -1;
-        private int compressionWorkers =
-                defaultCompressionWorkers(Runtime.getRuntime().availableProcessors());
+        private int compressionWorkers = Math.min(4, Runtime.getRuntime().availableProcessors());
+        private boolean compressionWorkersSet;
         private Duration lockWait = Duration.ZERO;
         private Duration lockTtl = Duration.ofMinutes(5);
         private boolean dedup;
@@ -267,6 +271,7 @@ public final class DrKitConfig {
                 throw new IllegalArgumentException("compression workers out of range: " + workers);
             }
             this.compressionWorkers = workers;
+            this.compressionWorkersSet = true;
             return this;
         }
 

@@ -11,14 +11,19 @@ import org.junit.jupiter.api.Test;
 class SettingsAndConfigTest {
 
     @Test
-    void compressionRunsOnTheWritersThreadOnTwoCoresAndOnUpToFourWorkersOnMore() {
-        assertThat(DrKitConfig.defaultCompressionWorkers(1)).isZero();
-        assertThat(DrKitConfig.defaultCompressionWorkers(2)).isZero();
-        assertThat(DrKitConfig.defaultCompressionWorkers(3)).isEqualTo(3);
-        assertThat(DrKitConfig.defaultCompressionWorkers(16)).isEqualTo(4);
+    void compressionWorkersRememberWhetherTheHostChoseThem() {
+        assertThat(DrKitConfig.builder().build().compressionWorkersSet()).isFalse();
         assertThat(DrKitConfig.builder().build().compressionWorkers())
-                .isEqualTo(DrKitConfig.defaultCompressionWorkers(
-                        Runtime.getRuntime().availableProcessors()));
+                .isEqualTo(Math.min(4, Runtime.getRuntime().availableProcessors()));
+        assertThat(DrKitConfig.builder().compressionWorkers(2).build().compressionWorkersSet())
+                .isTrue();
+        DrKitConfig fromSettings = DrKitConfig.from(Settings.builder()
+                .set("repository", "file:/tmp/r")
+                .set("compression-workers", "0")
+                .build());
+        assertThat(fromSettings.compressionWorkersSet()).isTrue();
+        assertThat(fromSettings.compressionWorkers()).isZero();
+        assertThat(fromSettings.toBuilder().build().compressionWorkersSet()).isTrue();
     }
 
     @Test

@@ -141,6 +141,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
         return EnumSet.of(Capability.FULL, Capability.SELECTIVE_RESTORE, Capability.ONLINE_RESTORE);
     }
 
+    /** True: pg_dump and its server process read and format the data while drkit compresses it. */
+    @Override
+    public boolean sourceCompetesForCpu() {
+        return true;
+    }
+
     @Override
     public void backup(BackupContext context) throws IOException {
         PgConnection conn;

@@ -213,6 +213,12 @@ public final class RedisTarget implements BackupTarget {
         return true;
     }
 
+    /** True: the servers fork to write their snapshots while drkit reads them (keys mode: the server answers). */
+    @Override
+    public boolean sourceCompetesForCpu() {
+        return true;
+    }
+
     @Override
     public void backup(BackupContext context) throws IOException {
         String mode = settings.get("mode", "rdb");

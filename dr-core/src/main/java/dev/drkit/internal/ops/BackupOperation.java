@@ -115,10 +115,17 @@ public final class BackupOperation {
 
     /**
      * The codecs of a backup: the level is the target setting's, else the kit's, else the
-     * codec's fastest for a target that prefers it, else the codec's default.
+     * codec's fastest for a target that prefers it, else the codec's default; the workers are
+     * the kit's, but none for a source that competes for the CPU on a small host (see
+     * {@link BackupTarget#sourceCompetesForCpu()}).
      */
     private StreamCodecs codecs(TargetSpec spec, BackupTarget target) {
         StreamCodecs kit = ctx.codecs();
+        StreamCodecs codecs = kit.withWorkers(workers(
+                kit.workers(),
+                ctx.config().compressionWorkersSet(),
+                target.sourceCompetesForCpu(),
+                Runtime.getRuntime().availableProcessors()));
         Optional<String> own = spec.settings().get(COMPRESSION_LEVEL);
         if (own.isPresent()) {
             int level;
@@ -131,12 +138,17 @@ public final class BackupOperation {
                 throw new ConfigException(COMPRESSION_LEVEL + " of target " + spec.name() + ": '" + own.get()
                         + "' is not a level from -1 (the codec's default) to 22");
             }
-            return kit.withLevel(level);
+            return codecs.withLevel(level);
         }
         if (kit.level() < 0 && target.prefersFastCompression()) {
-            return kit.withLevel(kit.compression().fastLevel());
+            return codecs.withLevel(kit.compression().fastLevel());
         }
-        return kit;
+        return codecs;
+    }
+
+    /** Compression workers for a target: none when its source competes for at most 2 cores, unless the host chose. */
+    static int workers(int configured, boolean chosen, boolean competes, int cores) {
+        return !chosen && competes && cores <= 2 ? 0 : configured;
     }
 
     private BackupResult backupLocked(TargetSpec spec, BackupTarget target, boolean synthesize) {

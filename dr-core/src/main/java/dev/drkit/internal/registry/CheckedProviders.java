@@ -244,6 +244,11 @@ final class CheckedProviders {
         }
 
         @Override
+        public boolean sourceCompetesForCpu() {
+            return target.sourceCompetesForCpu();
+        }
+
+        @Override
         public void backup(BackupContext context) throws IOException {
             target.backup(context);
         }

@@ -35,6 +35,11 @@ public record StreamCodecs(
         return level == this.level ? this : new StreamCodecs(compression, level, workers, encryption, decryption);
     }
 
+    /** The same codecs, compressing on {@code workers} background threads (0: on the writer's). */
+    public StreamCodecs withWorkers(int workers) {
+        return workers == this.workers ? this : new StreamCodecs(compression, level, workers, encryption, decryption);
+    }
+
     /** The chain recorded in the manifest for new artifacts, in write order. */
     public List<String> chain() {
         List<String> chain = new ArrayList<>();
