@@ -11,6 +11,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -30,6 +32,11 @@ final class ContainedTree {
 
     ContainedTree(Path root) {
         this.root = root;
+    }
+
+    /** The directory the tree is written beneath. */
+    Path root() {
+        return root;
     }
 
     /** What stands at {@code name}, without following a link there: see {@link TarPlacement.Existing}. */
@@ -113,7 +120,7 @@ final class ContainedTree {
         if (!a.isDirectory() || a.isSymbolicLink() || !Objects.equals(a.fileKey(), fileKey)) {
             throw replaced(e);
         }
-        apply(p, e, owner);
+        apply(p, e, owner, true);
     }
 
     private static UnsafeArchiveException replaced(Entry e) {
@@ -125,13 +132,16 @@ final class ContainedTree {
      * Sets owner (when {@code owner}), modification time and mode without following a link;
      * the mode last, so that a mode without read access cannot block the other two.
      */
-    static void apply(Path p, Entry e, boolean owner) throws IOException {
+    static void apply(Path p, Entry e, boolean owner, boolean mode) throws IOException {
         if (owner) {
             applyOwner(p, e);
         }
+        // the access time given (now, as tar gives it): the JVM need not read the file's first
         Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                .setTimes(e.mtime(), null, null);
-        Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
+                .setTimes(e.mtime(), FileTime.from(Instant.now()), null);
+        if (mode) {
+            Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
+        }
     }
 
     /** Sets the owner of {@code p} itself, a link included (lchown). */

@@ -8,10 +8,12 @@ import dev.drkit.spi.support.TarEntryReader.Kind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.nio.file.StandardCopyOption;
@@ -73,6 +75,8 @@ public final class TarExtractor {
     private long bytes;
     private long skippedSpecial;
     private long setIdStripped;
+    /** The process's umask, once known; -1 before. */
+    private int umask = -1;
 
     /**
      * @param dest the destination directory
@@ -264,7 +268,7 @@ public final class TarExtractor {
         while (reader.read(buffer) >= 0) {
             // the rest of the entry, which the writer did not need
         }
-        ContainedTree.apply(target, e, ROOT);
+        ContainedTree.apply(target, e, ROOT, true);
         files++;
         bytes += e.size();
     }
@@ -274,16 +278,43 @@ public final class TarExtractor {
         if (tree.kind(e.name()) == Kind.FILE) {
             Files.delete(target); // the same name again: the later entry wins, as with tar
         }
-        try (OutputStream out = Files.newOutputStream(
-                target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+        // the mode given at creation, when the umask leaves it whole: one open of the file less
+        boolean modeAtCreation = (e.mode() & ~0777) == 0 && (e.mode() & umask(tree)) == 0;
+        Set<OpenOption> options =
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        try (OutputStream out = modeAtCreation
+                ? Channels.newOutputStream(Files.newByteChannel(
+                        target, options, PosixFilePermissions.asFileAttribute(permissions(e.mode()))))
+                : Files.newOutputStream(target, options.toArray(OpenOption[]::new))) {
             int n;
             while ((n = reader.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);
                 bytes += n;
             }
         }
-        ContainedTree.apply(target, e, ROOT);
+        ContainedTree.apply(target, e, ROOT, !modeAtCreation);
         files++;
+    }
+
+    /**
+     * The process's umask, found once per extraction from a file created in the staging tree
+     * with every permission bit (Java reads no umask): the bits it takes from a new file's mode.
+     */
+    private int umask(ContainedTree tree) throws IOException {
+        if (umask < 0) {
+            Path probe = tree.root().resolve(".drkit-umask-" + UUID.randomUUID());
+            Files.createFile(probe, PosixFilePermissions.asFileAttribute(permissions(0777)));
+            try {
+                int got = 0;
+                for (PosixFilePermission bit : Files.getPosixFilePermissions(probe, LinkOption.NOFOLLOW_LINKS)) {
+                    got |= 1 << (8 - bit.ordinal());
+                }
+                umask = 0777 & ~got;
+            } finally {
+                Files.delete(probe);
+            }
+        }
+        return umask;
     }
 
     /** Links come last, so that nothing else is ever written through one; every check is made again now. */

@@ -276,6 +276,39 @@ class TarExtractorTest {
     }
 
     @Test
+    void everyFileModeIsRestoredExactlyWhateverTheUmaskTakes() throws IOException {
+        // modes the umask (022 here) leaves whole are given at creation, the others set after
+        int[] modes = {0644, 0755, 0600, 0400, 0000, 0666, 0777, 0640, 0707, 01755};
+        Path dest = dir.resolve("dest");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        FileTime mtime = FileTime.from(Instant.parse("2020-01-02T03:04:05Z"));
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+            for (int mode : modes) {
+                TarArchiveEntry f = new TarArchiveEntry("m/" + Integer.toOctalString(mode));
+                f.setMode(mode);
+                f.setSize(2);
+                f.setModTime(mtime);
+                tar.putArchiveEntry(f);
+                tar.write(new byte[] {'o', 'k'});
+                tar.closeArchiveEntry();
+            }
+        }
+        TarExtractor x = new TarExtractor(dest, false, List.of());
+        x.extract(new ByteArrayInputStream(bytes.toByteArray()));
+        for (int mode : modes) {
+            Path f = dest.resolve("m/" + Integer.toOctalString(mode));
+            assertThat(Files.getAttribute(f, "unix:mode", LinkOption.NOFOLLOW_LINKS))
+                    .as(Integer.toOctalString(mode))
+                    .isEqualTo(0100000 | mode);
+            assertThat(Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS)).isEqualTo(mtime);
+            assertThat(Files.size(f)).isEqualTo(2);
+        }
+        try (var left = Files.list(dest)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactly("m"); // no probe left behind
+        }
+    }
+
+    @Test
     void devicesAndFifosAreSkippedAndCounted() throws IOException {
         Path dest = dir.resolve("dest");
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
