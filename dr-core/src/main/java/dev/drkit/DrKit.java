@@ -102,11 +102,15 @@ public final class DrKit implements AutoCloseable {
         this.repository = Repository.attach(storage, b.clock).trust(b.trusted);
         config.dedupKeyFile().ifPresent(repository::chunkKeyFile);
         Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
-        b.specs.forEach((name, spec) ->
-                configured.put(name, registry.target(spec.type()).create(spec.settings())));
+        Map<String, Settings> kitSettings = new LinkedHashMap<>();
+        b.specs.forEach((name, spec) -> {
+            // dedup and compression-level are the kit's, for any type: the type never sees them
+            configured.put(name, registry.target(spec.type()).create(BackupOperation.ownSettings(spec.settings())));
+            kitSettings.put(name, BackupOperation.kitSettings(spec.settings()));
+        });
         this.configuredNames = Collections.unmodifiableSet(new LinkedHashSet<>(configured.keySet()));
         this.ctx = new OperationContext(
-                cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners, configured);
+                cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners, configured, kitSettings);
         this.catalog = new CatalogOperation(ctx);
         this.backups = new BackupOperation(ctx);
         this.restores = new RestoreOperation(ctx, catalog);

@@ -173,6 +173,70 @@ class CompressionLevelTest {
     }
 
     @Test
+    void aTargetConfiguredOnTheKitKeepsItsOwnLevelAndDedupSetting() throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.write(tree.resolve("data.txt"), DATA);
+        // the files type's schema is strict: the kit's per-target keys must not reach it
+        try (DrKit kit = DrKit.builder()
+                .config(DrKitConfig.builder()
+                        .repository(dir.resolve("repo").toString())
+                        .compressionWorkers(0)
+                        .build())
+                .target(new TargetSpec(
+                        "fast",
+                        "files",
+                        Settings.builder()
+                                .set("path", tree.toString())
+                                .set("compression-level", "1")
+                                .set("dedup", "false")
+                                .build()))
+                .target(new TargetSpec(
+                        "small",
+                        "files",
+                        Settings.builder()
+                                .set("path", tree.toString())
+                                .set("compression-level", "19")
+                                .build()))
+                .target(TargetSpec.files("plain", tree.toString()))
+                .build()) {
+            long fast = kit.backup("fast").manifest().artifacts().get(0).storedSize();
+            long small = kit.backup("small").manifest().artifacts().get(0).storedSize();
+            long plain = kit.backup("plain").manifest().artifacts().get(0).storedSize();
+            // each level its own size (a level lost on the way would give the default's): 19 the smallest
+            assertThat(Set.of(fast, small, plain)).hasSize(3);
+            assertThat(small).isLessThan(Math.min(fast, plain));
+        }
+    }
+
+    @Test
+    void aLevelBeyondTheCodecsRangeIsRefusedWithTheRange() throws Exception {
+        try (DrKit kit = DrKit.builder()
+                .config(DrKitConfig.builder()
+                        .repository(dir.resolve("repo").toString())
+                        .compression("gzip")
+                        .build())
+                .register(new FixedProvider(false))
+                .build()) {
+            assertThatThrownBy(() -> kit.backup(new TargetSpec(
+                            "t",
+                            "fixed",
+                            Settings.builder().set("compression-level", "15").build())))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("'15' is not a gzip level; use -1 (the codec's default) to 9");
+            assertThat(kit.backup(new TargetSpec(
+                                    "t",
+                                    "fixed",
+                                    Settings.builder()
+                                            .set("compression-level", "9")
+                                            .build()))
+                            .manifest()
+                            .artifacts())
+                    .hasSize(1);
+        }
+        assertThat(dir.resolve("repo")).exists();
+    }
+
+    @Test
     void aLevelOutOfRangeIsRefusedBeforeTheRepositoryIsCreated() throws Exception {
         try (DrKit kit = kit(DrKitConfig.builder())) {
             for (String bad : new String[] {"23", "-2", "fast", ""}) {
@@ -182,7 +246,7 @@ class CompressionLevelTest {
                                 Settings.builder().set("compression-level", bad).build())))
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining("compression-level of target t")
-                        .hasMessageContaining("-1 (the codec's default) to 22");
+                        .hasMessageContaining("use -1 (the codec's default) to 22");
             }
         }
         assertThat(dir.resolve("repo")).doesNotExist();

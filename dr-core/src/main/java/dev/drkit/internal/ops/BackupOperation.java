@@ -10,6 +10,7 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArtifactOutput;
 import dev.drkit.internal.repo.Repository;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,12 +60,25 @@ public final class BackupOperation {
     }
 
     public BackupResult backup(TargetSpec spec) {
-        // 'dedup' is the kit's, for any target type: the type's own schema never sees it
-        Settings own = spec.settings().toBuilder()
-                .remove(DEDUP)
-                .remove(COMPRESSION_LEVEL)
-                .build();
-        return backup(spec, ctx.registry().target(spec.type()).create(own));
+        level(spec, ctx.codecs().compression()); // a bad level fails before the target is even made
+        return backup(spec, ctx.registry().target(spec.type()).create(ownSettings(spec.settings())));
+    }
+
+    /**
+     * A target's settings without the kit's per-target keys ({@code dedup},
+     * {@code compression-level}): those apply to every type, and the type's own schema never
+     * sees them.
+     */
+    public static Settings ownSettings(Settings settings) {
+        return settings.toBuilder().remove(DEDUP).remove(COMPRESSION_LEVEL).build();
+    }
+
+    /** Only the kit's per-target keys of a target's settings (see {@link #ownSettings}). */
+    public static Settings kitSettings(Settings settings) {
+        Settings.Builder b = Settings.builder();
+        settings.get(DEDUP).ifPresent(v -> b.set(DEDUP, v));
+        settings.get(COMPRESSION_LEVEL).ifPresent(v -> b.set(COMPRESSION_LEVEL, v));
+        return b.build();
     }
 
     /** The target setting that stores its backups deduplicated (overrides {@code DrKitConfig.dedup()}). */
@@ -77,7 +92,7 @@ public final class BackupOperation {
         BackupTarget target = ctx.configured(name)
                 .orElseThrow(() -> new ConfigException("no target is configured under the name '" + name
                         + "'; configure it with DrKit.Builder.target, or back up a TargetSpec"));
-        return backup(new TargetSpec(name, target.type(), Settings.empty()), target);
+        return backup(new TargetSpec(name, target.type(), ctx.configuredSettings(name)), target);
     }
 
     private BackupResult backup(TargetSpec spec, BackupTarget target) {
@@ -126,24 +141,34 @@ public final class BackupOperation {
                 ctx.config().compressionWorkersSet(),
                 target.sourceCompetesForCpu(),
                 Runtime.getRuntime().availableProcessors()));
-        Optional<String> own = spec.settings().get(COMPRESSION_LEVEL);
+        OptionalInt own = level(spec, kit.compression());
         if (own.isPresent()) {
-            int level;
-            try {
-                level = Integer.parseInt(own.get().trim());
-            } catch (NumberFormatException e) {
-                level = Integer.MIN_VALUE;
-            }
-            if (level < -1 || level > 22) {
-                throw new ConfigException(COMPRESSION_LEVEL + " of target " + spec.name() + ": '" + own.get()
-                        + "' is not a level from -1 (the codec's default) to 22");
-            }
-            return codecs.withLevel(level);
+            return codecs.withLevel(own.getAsInt());
         }
         if (kit.level() < 0 && target.prefersFastCompression()) {
             return codecs.withLevel(kit.compression().fastLevel());
         }
         return codecs;
+    }
+
+    /** The target setting's level, checked against the codec's range; empty when not set. */
+    private static OptionalInt level(TargetSpec spec, Compression compression) {
+        Optional<String> own = spec.settings().get(COMPRESSION_LEVEL);
+        if (own.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        int level;
+        try {
+            level = Integer.parseInt(own.get().trim());
+        } catch (NumberFormatException e) {
+            level = Integer.MIN_VALUE;
+        }
+        if (level < -1 || level > compression.maxLevel()) {
+            throw new ConfigException(COMPRESSION_LEVEL + " of target " + spec.name() + ": '" + own.get()
+                    + "' is not a " + compression.codecName() + " level; use -1 (the codec's default) to "
+                    + compression.maxLevel());
+        }
+        return OptionalInt.of(level);
     }
 
     /** Compression workers for a target: none when its source competes for at most 2 cores, unless the host chose. */

@@ -45,6 +45,7 @@ public final class OperationContext {
     private static final Logger LOG = LoggerFactory.getLogger(OperationContext.class);
 
     private final Map<String, BackupTarget> configured;
+    private final Map<String, Settings> configuredSettings;
     private final DrKitConfig config;
     private final ProviderRegistry registry;
     private final StorageBackend storage;
@@ -67,8 +68,10 @@ public final class OperationContext {
             ManifestSigner signer,
             Clock clock,
             Collection<DrListener> listeners,
-            Map<String, BackupTarget> configured) {
+            Map<String, BackupTarget> configured,
+            Map<String, Settings> configuredSettings) {
         this.configured = Map.copyOf(configured);
+        this.configuredSettings = Map.copyOf(configuredSettings);
         this.config = config;
         this.registry = registry;
         this.storage = storage;
@@ -133,6 +136,11 @@ public final class OperationContext {
     /** The target the host configured under this name, if any. */
     public Optional<BackupTarget> configured(String name) {
         return Optional.ofNullable(configured.get(name));
+    }
+
+    /** The kit's per-target settings ({@code dedup}, {@code compression-level}) of a configured target; empty for none. */
+    public Settings configuredSettings(String name) {
+        return configuredSettings.getOrDefault(name, Settings.empty());
     }
 
     /**

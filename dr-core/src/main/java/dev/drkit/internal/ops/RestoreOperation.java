@@ -3,6 +3,8 @@ package dev.drkit.internal.ops;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrEvent;
 import dev.drkit.DrException;
 import dev.drkit.RestoreRequest;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /** A restore of a backup into the destination its request names. Thread-safe. */
 public final class RestoreOperation {
@@ -38,8 +41,17 @@ public final class RestoreOperation {
             target.restore(new Run(m, request, meter));
             meter.finish();
         } catch (IOException | RuntimeException e) {
+            Exception cause = e;
+            if (e instanceof CorruptDataException && !(e instanceof ChecksumMismatchException)) {
+                // the target's parser may have met damaged bytes before the stored checksum's turn
+                Optional<ChecksumMismatchException> mismatch = ctx.repository().storedMismatch(m);
+                if (mismatch.isPresent()) {
+                    mismatch.get().addSuppressed(e);
+                    cause = mismatch.get();
+                }
+            }
             DrException error = ctx.asDrException(
-                    e,
+                    cause,
                     "restore of " + m.target() + "/" + m.id(),
                     "writing its destination",
                     "check that the destination is reachable, writable and has space, " + "then restore again");

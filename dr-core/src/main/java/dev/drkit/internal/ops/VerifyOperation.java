@@ -2,6 +2,7 @@ package dev.drkit.internal.ops;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
+import dev.drkit.ChecksumMismatchException;
 import dev.drkit.DrEvent;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +47,7 @@ public final class VerifyOperation {
         Run run = new Run(m, options, meter);
         for (VerifierProvider p : providers) {
             try {
-                results.add(p.create(options).verify(run));
+                results.add(explained(m, p.create(options).verify(run)));
             } catch (IOException e) {
                 // the repository's failures are StorageIOExceptions; any other is the verifier's own
                 // work failing (a scratch server, a temporary file), not the repository's storage
@@ -78,6 +80,26 @@ public final class VerifyOperation {
                         : "backup " + m.id() + " failed verification: " + String.join("; ", report.problems()),
                 details);
         return report;
+    }
+
+    /**
+     * A failed result, with the damaged stored object named first when the stored bytes no longer
+     * match (a verifier's parser may meet damaged bytes before the stored checksum's turn).
+     */
+    private VerificationResult explained(BackupManifest m, VerificationResult r) {
+        if (r.status() != VerificationResult.Status.FAILED
+                || r.problems().stream().anyMatch(p -> p.contains("sha256"))
+                || r.problems().stream().noneMatch(p -> p.contains("corrupt") || p.contains("damaged"))) {
+            return r; // passed, already explained, or failed for another reason (a validation query)
+        }
+        Optional<ChecksumMismatchException> mismatch = ctx.repository().storedMismatch(m);
+        if (mismatch.isEmpty()) {
+            return r;
+        }
+        List<String> problems = new ArrayList<>();
+        problems.add(mismatch.get().getMessage());
+        problems.addAll(r.problems());
+        return new VerificationResult(r.verifier(), r.status(), problems, r.duration(), r.details());
     }
 
     private void record(VerifyReport report, double seconds) {

@@ -23,22 +23,29 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStr
  * {@code gzip -d}, {@code lz4 -d} and {@code xz -d} read drkit's artifacts.
  */
 public enum Compression {
-    ZSTD("zstd", ".zst", 3, 1),
-    GZIP("gzip", ".gz", 6, 1),
-    LZ4("lz4", ".lz4", 0, 0),
-    XZ("xz", ".xz", 6, 0),
-    NONE("none", "", 0, 0);
+    ZSTD("zstd", ".zst", 3, 1, 22),
+    GZIP("gzip", ".gz", 6, 1, 9),
+    LZ4("lz4", ".lz4", 0, 0, 0),
+    XZ("xz", ".xz", 6, 0, 9),
+    NONE("none", "", 0, 0, 0);
 
     private final String codecName;
     private final String extension;
     private final int defaultLevel;
     private final int fastLevel;
+    private final int maxLevel;
 
-    Compression(String codecName, String extension, int defaultLevel, int fastLevel) {
+    Compression(String codecName, String extension, int defaultLevel, int fastLevel, int maxLevel) {
         this.codecName = codecName;
         this.extension = extension;
         this.defaultLevel = defaultLevel;
         this.fastLevel = fastLevel;
+        this.maxLevel = maxLevel;
+    }
+
+    /** The highest level the codec takes (zstd 22, gzip and xz 9; lz4 and none take only their default). */
+    public int maxLevel() {
+        return maxLevel;
     }
 
     /** The codec's fastest useful level (zstd 1, gzip 1, xz 0); what targets preferring fast compression get. */

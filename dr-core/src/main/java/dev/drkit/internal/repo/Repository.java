@@ -801,6 +801,28 @@ public final class Repository {
     }
 
     /** The stored bytes of an artifact, unchecked. */
+    /**
+     * The first artifact of a backup whose stored bytes no longer match the manifest, as the
+     * exception a read of it would end with; empty when all match (or cannot be read, which the
+     * caller's own error already says). For the failure path of a restore or verification: a
+     * target's parser may choke on damaged bytes before the stream's end, where the stored
+     * checksum is compared, and this names the damaged object instead of the parser's symptom.
+     */
+    public Optional<ChecksumMismatchException> storedMismatch(BackupManifest manifest) {
+        for (ArtifactInfo a : manifest.artifacts()) {
+            String key = RepositoryLayout.object(manifest.target(), manifest.id(), a.storedName());
+            try (CheckedInputStream in = new CheckedInputStream(
+                    storage.open(key, 0), a.storedSize(), a.sha256(), "stored artifact " + key, null)) {
+                in.drainAndCheck();
+            } catch (ChecksumMismatchException e) {
+                return Optional.of(e);
+            } catch (IOException | RuntimeException e) {
+                // unreadable: the caller's error stands
+            }
+        }
+        return Optional.empty();
+    }
+
     public InputStream openStored(BackupManifest manifest, ArtifactInfo artifact) throws IOException {
         String key = RepositoryLayout.object(manifest.target(), manifest.id(), artifact.storedName());
         try {

@@ -278,8 +278,9 @@ public final class TarExtractor {
         if (tree.kind(e.name()) == Kind.FILE) {
             Files.delete(target); // the same name again: the later entry wins, as with tar
         }
-        // the mode given at creation, when the umask leaves it whole: one open of the file less
-        boolean modeAtCreation = (e.mode() & ~0777) == 0 && (e.mode() & umask(tree)) == 0;
+        // the mode given at creation, when the umask leaves it whole: one open of the file less;
+        // not without the owner's read bit, which the JVM needs after to set the times as any user
+        boolean modeAtCreation = (e.mode() & ~0777) == 0 && (e.mode() & 0400) != 0 && (e.mode() & umask(tree)) == 0;
         Set<OpenOption> options =
                 Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
         try (OutputStream out = modeAtCreation

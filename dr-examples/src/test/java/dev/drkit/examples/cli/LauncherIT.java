@@ -136,6 +136,9 @@ class LauncherIT {
                 Map.of("JAVA_HOME", home.getParent().toString(), "DRKIT_CDS", "off"),
                 List.of("wal-push", "--spool", "/s", "x"));
         assertThat(offline).contains("-XX:TieredStopAtLevel=1");
+        assertThat(run(cache, fake, List.of("--dedup-key-file", "/k", "wal-push", "x")))
+                .as("a global option's value is no command")
+                .contains("-XX:TieredStopAtLevel=1");
         for (String other : List.of("wal-fetch", "backup", "restore")) {
             assertThat(run(cache, fake, List.of("--repo", "/r", other, "x")))
                     .as(other)
