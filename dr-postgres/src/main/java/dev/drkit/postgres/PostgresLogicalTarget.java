@@ -380,8 +380,15 @@ public final class PostgresLogicalTarget implements BackupTarget {
                     }
                 }
             }
+            String where = admin.withDatabase(db).toString();
             if (exists) {
                 Optional<RestoreInProgress> left = RestoreInProgress.parse(comment);
+                if (left.isEmpty()) {
+                    // killed while the server created it: noted here, never marked, never filled
+                    left = PendingCreation.read(where)
+                            .filter(RestoreInProgress::abandoned)
+                            .filter(noted -> holdsNothing(admin, db));
+                }
                 if (left.isEmpty()) {
                     if (!force) {
                         throw new DestinationNotEmptyException("database " + db + " already exists on "
@@ -406,15 +413,30 @@ public final class PostgresLogicalTarget implements BackupTarget {
                         db,
                         left.get().who());
             }
+            // a kill while the server creates the database (it finishes the CREATE) or before the
+            // comment leaves an unmarked database: the note written first lets the next restore on
+            // this host recognise it, empty, as this dead restore's (see PendingCreation)
+            PendingCreation.write(where, marker);
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE DATABASE " + PgSql.quoteIdent(db));
             }
-            // a kill between these two statements leaves an unmarked database, which the next restore
-            // refuses like any existing one, never drops
             comment(c, db, marker.comment());
+            PendingCreation.clear(where);
             return true;
         } catch (SQLException e) {
             throw PgSql.sqlError("preparing database " + db, admin, e);
+        }
+    }
+
+    /** Whether a database holds no object of its own (none with an OID past the built-in ones). */
+    private static boolean holdsNothing(PgConnection admin, String db) {
+        try (Connection c = admin.withDatabase(db).open();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM pg_class WHERE oid >= 16384)"
+                        + " + (SELECT count(*) FROM pg_namespace WHERE oid >= 16384)")) {
+            return rs.next() && rs.getLong(1) == 0;
+        } catch (SQLException e) {
+            return false;
         }
     }
 
