@@ -1,6 +1,7 @@
 package dev.drkit.redis;
 
 import dev.drkit.ArtifactInfo;
+import dev.drkit.ChecksumMismatchException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
@@ -57,6 +58,26 @@ import java.util.regex.Pattern;
  * snapshot.
  */
 public final class RedisVerifiers {
+    /**
+     * A parser's complaint about the bytes, or the stored checksum mismatch behind it: damaged
+     * stored bytes can decode into garbage the parser meets before the stream's end, where the
+     * artifact's reader compares the stored checksum; reading the rest of the stream gets there.
+     */
+    static DrException explained(InputStream in, DrException e) {
+        if (e instanceof ChecksumMismatchException) {
+            return e;
+        }
+        try {
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (ChecksumMismatchException mismatch) {
+            mismatch.addSuppressed(e);
+            return mismatch;
+        } catch (IOException | RuntimeException ignored) {
+            // the parser's complaint says more
+        }
+        return e;
+    }
+
     private RedisVerifiers() {}
 
     /** The snapshots of the backup (one, or one per cluster shard), or null with the problem added. */
@@ -153,7 +174,12 @@ public final class RedisVerifiers {
             boolean unverified = false;
             String source = artifact.name() + " of backup " + context.manifest().id();
             try (InputStream in = context.openDecoded(artifact)) {
-                RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
+                RdbParser.Summary s;
+                try {
+                    s = new RdbParser(in, null, source, false, false).parse(null);
+                } catch (DrException e) {
+                    throw explained(in, e);
+                }
                 if (in.read() >= 0) {
                     problems.add(source + " has bytes after the end of the RDB");
                 }
@@ -296,14 +322,18 @@ public final class RedisVerifiers {
                         OutputStream out =
                                 new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
                     RdbParser parser = new RdbParser(in, out, artifact.name(), false, false);
-                    s = parser.parse((db, key, type, at, value) -> {
-                        if (at >= 0 && at <= now) {
-                            expired.merge(db, 1L, Long::sum);
-                        } else if (parser.fieldsGoneAt() >= 0 && parser.fieldsGoneAt() <= now) {
-                            // a hash whose every field has expired: the server drops it on load or soon after
-                            fieldsExpired.merge(db, 1L, Long::sum);
-                        }
-                    });
+                    try {
+                        s = parser.parse((db, key, type, at, value) -> {
+                            if (at >= 0 && at <= now) {
+                                expired.merge(db, 1L, Long::sum);
+                            } else if (parser.fieldsGoneAt() >= 0 && parser.fieldsGoneAt() <= now) {
+                                // a hash whose every field has expired: the server drops it on load or soon after
+                                fieldsExpired.merge(db, 1L, Long::sum);
+                            }
+                        });
+                    } catch (DrException e) {
+                        throw explained(in, e);
+                    }
                     in.transferTo(OutputStream.nullOutputStream());
                 }
                 VerificationResult.Timer load = VerificationResult.start(name());
