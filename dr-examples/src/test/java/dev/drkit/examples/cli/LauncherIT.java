@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.testkit.Prerequisites;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +10,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,18 +26,8 @@ class LauncherIT {
 
     @Test
     void theFirstRunArchivesTheCommandsClassesAndLaterRunsUseThemWithCleanOutput() throws Exception {
-        Path data = Files.createDirectories(work.resolve("data"));
-        Files.writeString(data.resolve("a.conf"), "x=1\n");
         Path cache = work.resolve("cache");
-        List<String> backup = List.of(
-                "--repo",
-                work.resolve("repo").toString(),
-                "backup",
-                "files",
-                "--name",
-                "config",
-                "--path",
-                data.toString());
+        List<String> backup = filesBackup();
 
         String first = run(cache, Map.of(), backup);
         try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
@@ -149,6 +143,74 @@ class LauncherIT {
         assertThat(run(cache, own, List.of("wal-push", "x")))
                 .contains("-XX:TieredStopAtLevel=4")
                 .doesNotContain("-XX:TieredStopAtLevel=1");
+    }
+
+    @Test
+    void onJava24AndLaterNeitherTheLauncherNorJavaJarWarnsAboutNativeAccess() throws Exception {
+        // Java 24+ warns on stderr when a library loads native code (zstd-jni) unless the jar's
+        // manifest enables native access: a quiet backup must print nothing there
+        Path javaHome = Prerequisites.require(
+                newerJava(), "no Java 24 or later under /usr/lib/jvm (DRKIT_TEST_NEWER_JAVA_HOME names one)");
+        List<String> backup = new ArrayList<>(List.of("-q"));
+        backup.addAll(filesBackup());
+        List<String> viaLauncher = new ArrayList<>(List.of(LAUNCHER.toString()));
+        viaLauncher.addAll(backup);
+        List<String> viaJar =
+                new ArrayList<>(List.of(javaHome.resolve("bin/java").toString(), "-jar", CliProcess.JAR.toString()));
+        viaJar.addAll(backup);
+        for (List<String> cmd : List.of(viaLauncher, viaLauncher, viaJar)) {
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
+            pb.environment().put("JAVA_HOME", javaHome.toString());
+            pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+            Path err = work.resolve("stderr.txt");
+            pb.redirectError(err.toFile());
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out + Files.readString(err)).isZero();
+            assertThat(out.strip()).as(String.join(" ", cmd)).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+            assertThat(Files.readString(err)).as(String.join(" ", cmd)).isEmpty();
+        }
+    }
+
+    /** The arguments of a files backup of a one-file tree into the work directory's repository. */
+    private List<String> filesBackup() throws Exception {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.writeString(data.resolve("a.conf"), "x=1\n");
+        return List.of(
+                "--repo",
+                work.resolve("repo").toString(),
+                "backup",
+                "files",
+                "--name",
+                "config",
+                "--path",
+                data.toString());
+    }
+
+    /** A JDK of major version 24 or later: DRKIT_TEST_NEWER_JAVA_HOME, else one under /usr/lib/jvm. */
+    private static Optional<Path> newerJava() throws Exception {
+        String given = System.getenv("DRKIT_TEST_NEWER_JAVA_HOME");
+        if (given != null && !given.isBlank()) {
+            return Optional.of(Path.of(given));
+        }
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (!Files.isDirectory(jvms)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> homes = Files.list(jvms)) {
+            for (Path home : homes.sorted().toList()) {
+                Path release = home.resolve("release");
+                if (!Files.isExecutable(home.resolve("bin/java")) || !Files.isRegularFile(release)) {
+                    continue;
+                }
+                Matcher m = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
+                if (m.find() && Integer.parseInt(m.group(1)) >= 24) {
+                    return Optional.of(home);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
