@@ -103,10 +103,15 @@ public final class DrKit implements AutoCloseable {
         config.dedupKeyFile().ifPresent(repository::chunkKeyFile);
         Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
         Map<String, Settings> kitSettings = new LinkedHashMap<>();
+        b.targetKitSettings.forEach((name, kit) -> {
+            new TargetSpec(name, b.targets.get(name).type(), kit).checkKitSettings(config.compression());
+            kitSettings.put(name, kit);
+        });
         b.specs.forEach((name, spec) -> {
             // dedup and compression-level are the kit's, for any type: the type never sees them
-            configured.put(name, registry.target(spec.type()).create(BackupOperation.ownSettings(spec.settings())));
-            kitSettings.put(name, BackupOperation.kitSettings(spec.settings()));
+            spec.checkKitSettings(config.compression());
+            configured.put(name, registry.target(spec.type()).create(spec.typeSettings()));
+            kitSettings.put(name, spec.kitSettings());
         });
         this.configuredNames = Collections.unmodifiableSet(new LinkedHashSet<>(configured.keySet()));
         this.ctx = new OperationContext(
@@ -379,6 +384,7 @@ public final class DrKit implements AutoCloseable {
         private final List<Object> providers = new ArrayList<>();
         private final List<DrListener> listeners = new ArrayList<>();
         private final Map<String, BackupTarget> targets = new LinkedHashMap<>();
+        private final Map<String, Settings> targetKitSettings = new LinkedHashMap<>();
         private final Map<String, TargetSpec> specs = new LinkedHashMap<>();
         private boolean discover = true;
         private ClassLoader classLoader = DrKit.class.getClassLoader();
@@ -475,8 +481,29 @@ public final class DrKit implements AutoCloseable {
          * name's backups go through this same instance.
          */
         public Builder target(String name, BackupTarget target) {
+            return target(name, target, Settings.empty());
+        }
+
+        /**
+         * As {@link #target(String, BackupTarget)}, with the settings every type takes for this
+         * target: {@value TargetSpec#DEDUP} and {@value TargetSpec#COMPRESSION_LEVEL} (for
+         * example {@code new TargetSpec(name, type, settings).kitSettings()}, the type's own
+         * settings having gone to the target's builder as {@link TargetSpec#typeSettings()}).
+         *
+         * @throws ConfigException for any other setting, or a value those two do not take
+         */
+        public Builder target(String name, BackupTarget target, Settings kitSettings) {
             Objects.requireNonNull(target, "target");
+            Objects.requireNonNull(kitSettings, "kitSettings");
+            TargetSpec spec = new TargetSpec(name, target.type(), kitSettings);
+            if (!spec.typeSettings().keys().isEmpty()) {
+                throw new ConfigException("target '" + name + "': "
+                        + String.join(", ", spec.typeSettings().keys())
+                        + " is not a setting of every type (those are " + TargetSpec.DEDUP + " and "
+                        + TargetSpec.COMPRESSION_LEVEL + "); give the type's own settings to the target's builder");
+            }
             targets.put(unconfigured(name), target);
+            targetKitSettings.put(name, kitSettings);
             return this;
         }
 

@@ -209,6 +209,56 @@ class CompressionLevelTest {
     }
 
     @Test
+    void aTargetTheHostMadeTakesTheKitsSettingsBesideIt() throws Exception {
+        try (DrKit kit = DrKit.builder()
+                .config(DrKitConfig.builder()
+                        .repository(dir.resolve("repo").toString())
+                        .compressionWorkers(0)
+                        .build())
+                .register(new FixedProvider(false))
+                .target(
+                        "nine",
+                        new FixedTarget(false),
+                        Settings.builder().set("compression-level", "9").build())
+                .target("plain", new FixedTarget(false))
+                .target(
+                        "deduplicated",
+                        new FixedTarget(false),
+                        Settings.builder().set("dedup", "true").build())
+                .build()) {
+            assertThat(kit.backup("nine").manifest().artifacts().get(0).storedSize())
+                    .isEqualTo(level9);
+            assertThat(kit.backup("plain").manifest().artifacts().get(0).storedSize())
+                    .isEqualTo(level3);
+            assertThat(kit.backup("deduplicated").manifest().metadata()).containsKey(BackupManifest.DEDUP);
+            assertThat(kit.backup("plain").manifest().metadata()).doesNotContainKey(BackupManifest.DEDUP);
+        }
+        // anything else is the type's, given to the target's own builder; a bad level fails the build
+        assertThatThrownBy(() -> DrKit.builder()
+                        .target(
+                                "t",
+                                new FixedTarget(false),
+                                Settings.builder().set("path", "/etc").build()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("path is not a setting of every type");
+        assertThatThrownBy(() -> DrKit.builder()
+                        .config(DrKitConfig.builder()
+                                .repository(dir.resolve("repo").toString())
+                                .compression("gzip")
+                                .build())
+                        .target(
+                                "t",
+                                new FixedTarget(false),
+                                Settings.builder()
+                                        .set("compression-level", "12")
+                                        .build())
+                        .build())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("compression-level of target t: '12' is not a gzip level; use -1 (the codec's "
+                        + "default) to 9");
+    }
+
+    @Test
     void aLevelBeyondTheCodecsRangeIsRefusedWithTheRange() throws Exception {
         try (DrKit kit = DrKit.builder()
                 .config(DrKitConfig.builder()

@@ -12,6 +12,7 @@ import dev.drkit.DrEvent;
 import dev.drkit.Objectives;
 import dev.drkit.RecoveryTest;
 import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
 import dev.drkit.TestSchedule;
 import dev.drkit.notify.WebhookListener;
 import dev.drkit.retention.GfsRetentionPolicy;
@@ -231,7 +232,7 @@ public final class SetupFile {
             problem(root.line, "no 'targets': name at least one target to back up");
         }
         mapping(targetsNode, "targets").forEach((name, node) -> {
-            Setup.Target t = target(name, node, objectives);
+            Setup.Target t = target(name, node, objectives, compression == null ? "zstd" : compression);
             if (t != null) {
                 targets.put(name, t);
             }
@@ -458,7 +459,7 @@ public final class SetupFile {
         }
     }
 
-    private Setup.Target target(String name, Node node, Objectives defaults) {
+    private Setup.Target target(String name, Node node, Objectives defaults, String codec) {
         String where = "targets." + name;
         try {
             BackupIds.checkTargetName(name);
@@ -502,19 +503,22 @@ public final class SetupFile {
                 option(settings, k, value, where);
             }
         });
-        if (m.containsKey("dedup")) {
-            String dedup = settings.build().get("dedup").orElse("");
-            if (!dedup.equals("true") && !dedup.equals("false")) {
-                problem(m.get("dedup").line, where + ".dedup: '" + dedup + "' is not true or false");
+        // the kit's settings of every type, checked as a backup checks them, against the setup's codec
+        TargetSpec kit = new TargetSpec("t", type == null ? "?" : type, settings.build());
+        if (m.containsKey(TargetSpec.DEDUP)) {
+            try {
+                kit.settings().bool(TargetSpec.DEDUP, false);
+            } catch (ConfigException e) {
+                problem(
+                        m.get(TargetSpec.DEDUP).line,
+                        where + ".dedup: '" + kit.settings().require(TargetSpec.DEDUP) + "' is not true or false");
             }
         }
-        if (m.containsKey("compression-level")) {
-            String compressionLevel = settings.build().get("compression-level").orElse("");
-            if (!compressionLevel.matches("-1|[0-9]|1[0-9]|2[0-2]")) {
-                problem(
-                        m.get("compression-level").line,
-                        where + ".compression-level: '" + compressionLevel
-                                + "' is not a level from -1 (the codec's default) to 22");
+        if (m.containsKey(TargetSpec.COMPRESSION_LEVEL) && COMPRESSION.contains(codec)) {
+            try {
+                TargetSpec.compressionLevel(codec, kit.settings().require(TargetSpec.COMPRESSION_LEVEL));
+            } catch (ConfigException e) {
+                problem(m.get(TargetSpec.COMPRESSION_LEVEL).line, where + ".compression-level: " + e.getMessage());
             }
         }
         if (type != null && types.containsKey(type)) {
@@ -522,10 +526,7 @@ public final class SetupFile {
                     where,
                     types.get(type).schema(),
                     // the kit's, for every type
-                    settings.build().toBuilder()
-                            .remove("dedup")
-                            .remove("compression-level")
-                            .build(),
+                    kit.typeSettings(),
                     m,
                     node.line,
                     true,

@@ -301,10 +301,25 @@ class SetupFileTest {
             String p = bad + ":";
             assertThat(e.problems())
                     .containsExactly(
-                            p + "5: targets.config.compression-level: 'fastest' is not a level from -1 (the codec's "
-                                    + "default) to 22",
-                            p + "9: targets.other.compression-level: '23' is not a level from -1 (the codec's "
+                            p + "5: targets.config.compression-level: 'fastest' is not a zstd level; use -1 (the "
+                                    + "codec's default) to 22",
+                            p + "9: targets.other.compression-level: '23' is not a zstd level; use -1 (the codec's "
                                     + "default) to 22");
+        });
+        // the same check a backup makes: against the setup's codec, and "03" is level 3 there too
+        Path gzip = write("""
+                compression: gzip
+                targets:
+                  config: { type: files, path: /etc/hosts, compression-level: 12 }
+                  other: { type: files, path: /etc/hosts, compression-level: "03", dedup: maybe }
+                """);
+        assertThatThrownBy(() -> SetupFile.load(gzip, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
+            String p = gzip + ":";
+            assertThat(e.problems())
+                    .containsExactly(
+                            p + "3: targets.config.compression-level: '12' is not a gzip level; use -1 (the codec's "
+                                    + "default) to 9",
+                            p + "4: targets.other.dedup: 'maybe' is not true or false");
         });
     }
 

@@ -95,9 +95,15 @@ public class DrkitAutoConfiguration {
             if (c == null) {
                 builder.target(t.spec());
             } else if (c.kind() == Kind.DATA_SOURCE) {
-                builder.target(t.name(), HostTargets.postgres(t, c.beanName(), beans, environment));
+                builder.target(
+                        t.name(),
+                        HostTargets.postgres(t, c.beanName(), beans, environment),
+                        t.spec().kitSettings());
             } else {
-                builder.target(t.name(), HostTargets.redis(t, c.beanName(), beans));
+                builder.target(
+                        t.name(),
+                        HostTargets.redis(t, c.beanName(), beans),
+                        t.spec().kitSettings());
             }
         }
         listeners.orderedStream().forEach(builder::listener);

@@ -31,7 +31,7 @@ final class HostTargets {
      */
     static BackupTarget postgres(Setup.Target t, String beanName, BeanFactory beans, Environment env) {
         DataSource ds = beanName == null ? beans.getBean(DataSource.class) : beans.getBean(beanName, DataSource.class);
-        Settings settings = t.settings();
+        Settings settings = t.spec().typeSettings(); // dedup and compression-level go to the kit
         String password = env.getProperty("spring.datasource.password");
         if (beanName == null && password != null && !hasPassword(settings)) {
             settings = settings.toBuilder().set("password", password).build();
@@ -62,7 +62,7 @@ final class HostTargets {
                     + "client; give the target its own 'uri'");
         }
         RedisStandaloneConfiguration standalone = lettuce.getStandaloneConfiguration();
-        Settings.Builder settings = t.settings().toBuilder();
+        Settings.Builder settings = t.spec().typeSettings().toBuilder(); // dedup and compression-level: the kit's
         if (!t.settings().has("uri")) {
             settings.set(
                     "uri",

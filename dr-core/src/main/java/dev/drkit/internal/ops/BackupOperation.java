@@ -8,9 +8,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
-import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
-import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArtifactOutput;
 import dev.drkit.internal.repo.Repository;
@@ -60,32 +58,10 @@ public final class BackupOperation {
     }
 
     public BackupResult backup(TargetSpec spec) {
-        level(spec, ctx.codecs().compression()); // a bad level fails before the target is even made
-        return backup(spec, ctx.registry().target(spec.type()).create(ownSettings(spec.settings())));
+        // a bad level or dedup value fails before the target is even made
+        spec.checkKitSettings(ctx.codecs().compression().codecName());
+        return backup(spec, ctx.registry().target(spec.type()).create(spec.typeSettings()));
     }
-
-    /**
-     * A target's settings without the kit's per-target keys ({@code dedup},
-     * {@code compression-level}): those apply to every type, and the type's own schema never
-     * sees them.
-     */
-    public static Settings ownSettings(Settings settings) {
-        return settings.toBuilder().remove(DEDUP).remove(COMPRESSION_LEVEL).build();
-    }
-
-    /** Only the kit's per-target keys of a target's settings (see {@link #ownSettings}). */
-    public static Settings kitSettings(Settings settings) {
-        Settings.Builder b = Settings.builder();
-        settings.get(DEDUP).ifPresent(v -> b.set(DEDUP, v));
-        settings.get(COMPRESSION_LEVEL).ifPresent(v -> b.set(COMPRESSION_LEVEL, v));
-        return b.build();
-    }
-
-    /** The target setting that stores its backups deduplicated (overrides {@code DrKitConfig.dedup()}). */
-    public static final String DEDUP = "dedup";
-
-    /** The target setting that sets its compression level (overrides {@code DrKitConfig.compressionLevel()}). */
-    public static final String COMPRESSION_LEVEL = "compression-level";
 
     /** Backs up the target the host configured under {@code name}. */
     public BackupResult backup(String name) {
@@ -96,7 +72,7 @@ public final class BackupOperation {
     }
 
     private BackupResult backup(TargetSpec spec, BackupTarget target) {
-        codecs(spec, target); // a bad level fails before anything is created
+        spec.checkKitSettings(ctx.codecs().compression().codecName()); // fails before anything is created
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
             BackupResult result = backupLocked(spec, target, false);
@@ -141,7 +117,7 @@ public final class BackupOperation {
                 ctx.config().compressionWorkersSet(),
                 target.sourceCompetesForCpu(),
                 Runtime.getRuntime().availableProcessors()));
-        OptionalInt own = level(spec, kit.compression());
+        OptionalInt own = spec.compressionLevel(kit.compression().codecName());
         if (own.isPresent()) {
             return codecs.withLevel(own.getAsInt());
         }
@@ -149,26 +125,6 @@ public final class BackupOperation {
             return codecs.withLevel(kit.compression().fastLevel());
         }
         return codecs;
-    }
-
-    /** The target setting's level, checked against the codec's range; empty when not set. */
-    private static OptionalInt level(TargetSpec spec, Compression compression) {
-        Optional<String> own = spec.settings().get(COMPRESSION_LEVEL);
-        if (own.isEmpty()) {
-            return OptionalInt.empty();
-        }
-        int level;
-        try {
-            level = Integer.parseInt(own.get().trim());
-        } catch (NumberFormatException e) {
-            level = Integer.MIN_VALUE;
-        }
-        if (level < -1 || level > compression.maxLevel()) {
-            throw new ConfigException(COMPRESSION_LEVEL + " of target " + spec.name() + ": '" + own.get()
-                    + "' is not a " + compression.codecName() + " level; use -1 (the codec's default) to "
-                    + compression.maxLevel());
-        }
-        return OptionalInt.of(level);
     }
 
     /** Compression workers for a target: none when its source competes for at most 2 cores, unless the host chose. */
@@ -188,7 +144,7 @@ public final class BackupOperation {
                 id,
                 meter,
                 synthesize,
-                spec.settings().bool(DEDUP, ctx.config().dedup()),
+                spec.settings().bool(TargetSpec.DEDUP, ctx.config().dedup()),
                 codecs(spec, target));
         ctx.emit(DrEvent.Type.BACKUP_STARTED, spec.name(), id, "backup of " + spec.name() + " started", Map.of());
         try {
