@@ -21,6 +21,7 @@ public final class DrKitConfig {
     private final Settings storageSettings;
     private final String compression;
     private final int compressionLevel;
+    private final boolean compressionLevelSet;
     private final int compressionWorkers;
     private final boolean compressionWorkersSet;
     private final Duration lockWait;
@@ -33,6 +34,7 @@ public final class DrKitConfig {
         this.storageSettings = b.storageSettings;
         this.compression = b.compression;
         this.compressionLevel = b.compressionLevel;
+        this.compressionLevelSet = b.compressionLevelSet;
         this.compressionWorkers = b.compressionWorkers;
         this.compressionWorkersSet = b.compressionWorkersSet;
         this.lockWait = b.lockWait;
@@ -51,6 +53,7 @@ public final class DrKitConfig {
         b.storageSettings = storageSettings;
         b.compression = compression;
         b.compressionLevel = compressionLevel;
+        b.compressionLevelSet = compressionLevelSet;
         b.compressionWorkers = compressionWorkers;
         b.compressionWorkersSet = compressionWorkersSet;
         b.lockWait = lockWait;
@@ -71,7 +74,12 @@ public final class DrKitConfig {
         Builder b = builder();
         s.get("repository").ifPresent(v -> b.repository = v);
         s.get("compression").ifPresent(v -> b.compression = v);
-        collect(problems, () -> b.compressionLevel = s.integer("compression-level", b.compressionLevel));
+        if (s.has("compression-level")) {
+            collect(problems, () -> {
+                b.compressionLevel = s.integer("compression-level", b.compressionLevel);
+                b.compressionLevelSet = true;
+            });
+        }
         if (s.has("compression-workers")) {
             collect(problems, () -> {
                 b.compressionWorkers = s.integer("compression-workers", b.compressionWorkers);
@@ -168,8 +176,18 @@ public final class DrKitConfig {
         return compression;
     }
 
+    /** The codec's level for every backup; -1 (the default) is the codec's own default level. */
     public int compressionLevel() {
         return compressionLevel;
+    }
+
+    /**
+     * Whether the host chose {@link #compressionLevel()}, even as -1: a target that prefers the
+     * codec's fastest level ({@code BackupTarget.prefersFastCompression()}, Redis) gets it only
+     * when the host did not.
+     */
+    public boolean compressionLevelSet() {
+        return compressionLevelSet;
     }
 
     /**
@@ -236,6 +254,7 @@ public final class DrKitConfig {
         private Settings storageSettings = Settings.empty();
         private String compression = "zstd";
         private int compressionLevel = -1;
+        private boolean compressionLevelSet;
         private int compressionWorkers = Math.min(4, Runtime.getRuntime().availableProcessors());
         private boolean compressionWorkersSet;
         private Duration lockWait = Duration.ZERO;
@@ -263,6 +282,7 @@ public final class DrKitConfig {
                 throw new IllegalArgumentException("compression level out of range: " + level);
             }
             this.compressionLevel = level;
+            this.compressionLevelSet = true;
             return this;
         }
 

@@ -150,7 +150,23 @@ class CompressionLevelTest {
             assertThat(stored(kit, "fixed-fast", nine)).isEqualTo(level9);
             assertThat(stored(kit, "fixed", nine)).isEqualTo(level9);
         }
-        try (DrKit kit = kit(DrKitConfig.builder().compressionLevel(9))) {
+        try (DrKit kit = kit(DrKitConfig.builder().compressionLevel(-1))) {
+            // -1 chosen by the host is the codec's default, for every target
+            assertThat(stored(kit, "fixed-fast", Settings.empty())).isEqualTo(level3);
+        }
+        try (DrKit kit =
+                kit(DrKitConfig.builder().storageSettings(Settings.empty()).compressionLevel(9).build().toBuilder())) {
+            // a host's level survives toBuilder; settings tell a level given from none
+            assertThat(DrKitConfig.from(Settings.builder()
+                                    .set("repository", "/r")
+                                    .set("compression-level", "-1")
+                                    .build())
+                            .compressionLevelSet())
+                    .isTrue();
+            assertThat(DrKitConfig.from(
+                                    Settings.builder().set("repository", "/r").build())
+                            .compressionLevelSet())
+                    .isFalse();
             // the kit's level is the host's choice: a target's preference does not override it
             assertThat(stored(kit, "fixed-fast", Settings.empty())).isEqualTo(level9);
             Settings three = Settings.builder().set("compression-level", "3").build();

@@ -121,7 +121,7 @@ public final class BackupOperation {
         if (own.isPresent()) {
             return codecs.withLevel(own.getAsInt());
         }
-        if (kit.level() < 0 && target.prefersFastCompression()) {
+        if (!ctx.config().compressionLevelSet() && target.prefersFastCompression()) {
             return codecs.withLevel(kit.compression().fastLevel());
         }
         return codecs;
