@@ -89,6 +89,20 @@ public final class DrKit implements AutoCloseable {
             throw new ConfigException(problems);
         }
         this.config = cfg;
+        // configured targets are checked and made before the storage is opened: a bad one fails the build
+        String codec = cfg.compression();
+        Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
+        Map<String, Settings> kitSettings = new LinkedHashMap<>();
+        b.targetKitSettings.forEach((name, kit) -> {
+            new TargetSpec(name, b.targets.get(name).type(), kit).checkKitSettings(codec);
+            kitSettings.put(name, kit);
+        });
+        b.specs.forEach((name, spec) -> {
+            // dedup and compression-level are the kit's, for any type: the type never sees them
+            spec.checkKitSettings(codec);
+            configured.put(name, registry.target(spec.type()).create(spec.typeSettings()));
+            kitSettings.put(name, spec.kitSettings());
+        });
         StreamCodecs codecs = new StreamCodecs(
                 Compression.parse(cfg.compression()),
                 cfg.compressionLevel(),
@@ -101,18 +115,6 @@ public final class DrKit implements AutoCloseable {
         // writing ones create it (see Repository#requireExisting and #initialise)
         this.repository = Repository.attach(storage, b.clock).trust(b.trusted);
         config.dedupKeyFile().ifPresent(repository::chunkKeyFile);
-        Map<String, BackupTarget> configured = new LinkedHashMap<>(b.targets);
-        Map<String, Settings> kitSettings = new LinkedHashMap<>();
-        b.targetKitSettings.forEach((name, kit) -> {
-            new TargetSpec(name, b.targets.get(name).type(), kit).checkKitSettings(config.compression());
-            kitSettings.put(name, kit);
-        });
-        b.specs.forEach((name, spec) -> {
-            // dedup and compression-level are the kit's, for any type: the type never sees them
-            spec.checkKitSettings(config.compression());
-            configured.put(name, registry.target(spec.type()).create(spec.typeSettings()));
-            kitSettings.put(name, spec.kitSettings());
-        });
         this.configuredNames = Collections.unmodifiableSet(new LinkedHashSet<>(configured.keySet()));
         this.ctx = new OperationContext(
                 cfg, registry, storage, repository, codecs, b.signer, b.clock, b.listeners, configured, kitSettings);
@@ -178,8 +180,8 @@ public final class DrKit implements AutoCloseable {
 
     /**
      * Backs up the target configured under {@code name} with {@link Builder#target(String,
-     * BackupTarget)} or {@link Builder#target(TargetSpec)}; restores of its backups use the same
-     * target instance.
+     * BackupTarget)}, {@link Builder#target(String, BackupTarget, Settings)} or {@link
+     * Builder#target(TargetSpec)}; restores of its backups use the same target instance.
      *
      * @throws ConfigException when no target is configured under that name
      */
@@ -188,8 +190,9 @@ public final class DrKit implements AutoCloseable {
     }
 
     /**
-     * The names of the targets configured with {@link Builder#target(String, BackupTarget)} or
-     * {@link Builder#target(TargetSpec)}, in the order they were configured.
+     * The names of the targets configured with {@link Builder#target(String, BackupTarget)},
+     * {@link Builder#target(String, BackupTarget, Settings)} or {@link Builder#target(TargetSpec)},
+     * in the order they were configured.
      */
     public Set<String> configuredTargets() {
         return configuredNames;
@@ -490,10 +493,12 @@ public final class DrKit implements AutoCloseable {
          * example {@code new TargetSpec(name, type, settings).kitSettings()}, the type's own
          * settings having gone to the target's builder as {@link TargetSpec#typeSettings()}).
          *
-         * @throws ConfigException for any other setting, or a value those two do not take
+         * @throws ConfigException for any other setting here; a value those two do not take fails
+         *     {@link #build()}
          */
         public Builder target(String name, BackupTarget target, Settings kitSettings) {
             Objects.requireNonNull(target, "target");
+            Objects.requireNonNull(target.type(), "the target's type()");
             Objects.requireNonNull(kitSettings, "kitSettings");
             TargetSpec spec = new TargetSpec(name, target.type(), kitSettings);
             if (!spec.typeSettings().keys().isEmpty()) {

@@ -128,8 +128,17 @@ public final class DrKitConfig {
         if (Compression.find(compression).isEmpty()) {
             problems.add("compression: unknown codec '" + compression + "'; use zstd, gzip, lz4, xz or none");
         }
-        if (compressionLevel < -1 || compressionLevel > 22) {
-            problems.add("compression-level: " + compressionLevel + " is out of range (-1 for default, up to 22)");
+        int maxLevel = Compression.find(compression).map(Compression::maxLevel).orElse(22);
+        if (compressionLevel < -1 || compressionLevel > maxLevel) {
+            problems.add("compression-level: " + compressionLevel + " is out of range for " + compression
+                    + " (-1 for its default, up to " + maxLevel + ")");
+        }
+        if (dedup
+                && Compression.find(compression)
+                        .filter(c -> c != Compression.ZSTD)
+                        .isPresent()) {
+            problems.add("dedup: deduplicated storage compresses each chunk with zstd; set 'compression' to zstd, "
+                    + "or turn off 'dedup'");
         }
         if (compressionWorkers < 0 || compressionWorkers > 64) {
             problems.add("compression-workers: " + compressionWorkers + " is out of range (0 to 64)");

@@ -58,9 +58,9 @@ public record TargetSpec(String name, String type, Settings settings) {
      *     or the codec is unknown
      */
     public OptionalInt compressionLevel(String codec) {
+        Compression.parse(Objects.requireNonNull(codec, "codec")); // an unknown codec is not the target's fault
         Optional<String> own = settings.get(COMPRESSION_LEVEL);
         if (own.isEmpty()) {
-            Compression.parse(codec);
             return OptionalInt.empty();
         }
         try {
@@ -93,19 +93,25 @@ public record TargetSpec(String name, String type, Settings settings) {
     }
 
     /**
-     * Checks the kit's settings of this target ({@value #DEDUP} true or false, {@value
-     * #COMPRESSION_LEVEL} within the codec's range) as a backup would, before anything is made.
+     * Checks the kit's settings of this target as a backup would, before anything is made:
+     * {@value #DEDUP} true or false (and true only with zstd, which compresses each chunk),
+     * {@value #COMPRESSION_LEVEL} within the codec's range.
      *
      * @param codec the repository's codec, as for {@link #compressionLevel(String)}
      * @throws ConfigException naming the setting and what it takes
      */
     public void checkKitSettings(String codec) {
         compressionLevel(codec);
+        boolean dedup;
         try {
-            settings.bool(DEDUP, false);
+            dedup = settings.bool(DEDUP, false);
         } catch (ConfigException e) {
             throw new ConfigException(
                     DEDUP + " of target " + name + ": '" + settings.get(DEDUP).orElse("") + "' is not true or false");
+        }
+        if (dedup && Compression.parse(codec) != Compression.ZSTD) {
+            throw new ConfigException(DEDUP + " of target " + name + ": deduplicated storage compresses each chunk "
+                    + "with zstd; set 'compression' to zstd, or turn off setting 'dedup' for this target");
         }
     }
 

@@ -275,6 +275,57 @@ class CompressionLevelTest {
     }
 
     @Test
+    void aKitWithAConfiguredTargetsBadLevelOrDedupIsNotBuiltAndCreatesNothing() {
+        Path repo = dir.resolve("repo");
+        assertThatThrownBy(() -> DrKit.builder()
+                        .config(DrKitConfig.builder()
+                                .repository(repo.toString())
+                                .compression("lz4")
+                                .build())
+                        .target(new TargetSpec(
+                                "logs",
+                                "files",
+                                Settings.builder()
+                                        .set("path", "/etc/hosts")
+                                        .set("compression-level", "19")
+                                        .build()))
+                        .build())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("compression-level of target logs: '19' is not a lz4 level");
+        assertThatThrownBy(() -> DrKit.builder()
+                        .config(DrKitConfig.builder()
+                                .repository(repo.toString())
+                                .compression("gzip")
+                                .build())
+                        .target(new TargetSpec(
+                                "logs",
+                                "files",
+                                Settings.builder()
+                                        .set("path", "/etc/hosts")
+                                        .set("dedup", "true")
+                                        .build()))
+                        .build())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("dedup of target logs: deduplicated storage compresses each chunk with zstd");
+        // the kit's own level and dedup are checked against its codec too
+        assertThat(DrKitConfig.builder()
+                        .repository(repo.toString())
+                        .compression("gzip")
+                        .compressionLevel(19)
+                        .build()
+                        .validate())
+                .containsExactly("compression-level: 19 is out of range for gzip (-1 for its default, up to 9)");
+        assertThatThrownBy(() -> DrKitConfig.from(Settings.builder()
+                        .set("repository", repo.toString())
+                        .set("compression", "xz")
+                        .set("dedup", "true")
+                        .build()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("dedup: deduplicated storage compresses each chunk with zstd");
+        assertThat(repo).doesNotExist();
+    }
+
+    @Test
     void aLevelBeyondTheCodecsRangeIsRefusedWithTheRange() throws Exception {
         try (DrKit kit = DrKit.builder()
                 .config(DrKitConfig.builder()

@@ -506,17 +506,27 @@ public final class SetupFile {
         // the kit's settings of every type, checked as a backup checks them, against the setup's codec
         TargetSpec kit = new TargetSpec("t", type == null ? "?" : type, settings.build());
         if (m.containsKey(TargetSpec.DEDUP)) {
+            String dedup = kit.settings().get(TargetSpec.DEDUP).orElse("");
             try {
-                kit.settings().bool(TargetSpec.DEDUP, false);
+                if (dedup.isBlank()) {
+                    throw new ConfigException("no value");
+                }
+                if (kit.settings().bool(TargetSpec.DEDUP, false)
+                        && COMPRESSION.contains(codec)
+                        && !codec.equals("zstd")) {
+                    problem(
+                            m.get(TargetSpec.DEDUP).line,
+                            where + ".dedup: deduplicated storage compresses each chunk with zstd; set 'compression' "
+                                    + "to zstd, or turn dedup off for this target");
+                }
             } catch (ConfigException e) {
-                problem(
-                        m.get(TargetSpec.DEDUP).line,
-                        where + ".dedup: '" + kit.settings().require(TargetSpec.DEDUP) + "' is not true or false");
+                problem(m.get(TargetSpec.DEDUP).line, where + ".dedup: '" + dedup + "' is not true or false");
             }
         }
         if (m.containsKey(TargetSpec.COMPRESSION_LEVEL) && COMPRESSION.contains(codec)) {
             try {
-                TargetSpec.compressionLevel(codec, kit.settings().require(TargetSpec.COMPRESSION_LEVEL));
+                TargetSpec.compressionLevel(
+                        codec, kit.settings().get(TargetSpec.COMPRESSION_LEVEL).orElse(""));
             } catch (ConfigException e) {
                 problem(m.get(TargetSpec.COMPRESSION_LEVEL).line, where + ".compression-level: " + e.getMessage());
             }

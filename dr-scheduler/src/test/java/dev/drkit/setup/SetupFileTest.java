@@ -312,6 +312,8 @@ class SetupFileTest {
                 targets:
                   config: { type: files, path: /etc/hosts, compression-level: 12 }
                   other: { type: files, path: /etc/hosts, compression-level: "03", dedup: maybe }
+                  empty: { type: files, path: /etc/hosts, dedup: "", compression-level: "" }
+                  chunks: { type: files, path: /etc/hosts, dedup: true }
                 """);
         assertThatThrownBy(() -> SetupFile.load(gzip, TYPES)).isInstanceOfSatisfying(ConfigException.class, e -> {
             String p = gzip + ":";
@@ -319,7 +321,12 @@ class SetupFileTest {
                     .containsExactly(
                             p + "3: targets.config.compression-level: '12' is not a gzip level; use -1 (the codec's "
                                     + "default) to 9",
-                            p + "4: targets.other.dedup: 'maybe' is not true or false");
+                            p + "4: targets.other.dedup: 'maybe' is not true or false",
+                            p + "5: targets.empty.dedup: '' is not true or false",
+                            p + "5: targets.empty.compression-level: '' is not a gzip level; use -1 (the codec's "
+                                    + "default) to 9",
+                            p + "6: targets.chunks.dedup: deduplicated storage compresses each chunk with zstd; set "
+                                    + "'compression' to zstd, or turn dedup off for this target");
         });
     }
 

@@ -110,8 +110,8 @@ class DrkitStarterIT {
         assertThat(db.get(0).metadata().get("rowCounts")).isEqualTo(Map.of("public.orders", 250));
         // the setup's dedup reached the kit around the application's DataSource, not the type's schema
         assertThat(db.get(0).metadata()).containsKey(BackupManifest.DEDUP);
-        assertThat(sessions.get(0).metadata()).doesNotContainKey(BackupManifest.DEDUP);
         assertThat(sessions).hasSize(1);
+        assertThat(sessions.get(0).metadata()).doesNotContainKey(BackupManifest.DEDUP);
         assertThat(sessions.get(0).type()).isEqualTo("redis");
         assertThat(kit.configuredTargets()).containsExactly("app-db", "sessions");
     }

@@ -188,11 +188,15 @@ class LauncherIT {
                 data.toString());
     }
 
-    /** A JDK of major version 24 or later: DRKIT_TEST_NEWER_JAVA_HOME, else one under /usr/lib/jvm. */
+    /** A JDK of major version 24 or later: DRKIT_TEST_NEWER_JAVA_HOME (checked), else one under /usr/lib/jvm. */
     private static Optional<Path> newerJava() throws Exception {
         String given = System.getenv("DRKIT_TEST_NEWER_JAVA_HOME");
         if (given != null && !given.isBlank()) {
-            return Optional.of(Path.of(given));
+            Path home = Path.of(given);
+            assertThat(major(home))
+                    .as("DRKIT_TEST_NEWER_JAVA_HOME=" + given + " names a Java 24 or later")
+                    .isGreaterThanOrEqualTo(24);
+            return Optional.of(home);
         }
         Path jvms = Path.of("/usr/lib/jvm");
         if (!Files.isDirectory(jvms)) {
@@ -200,17 +204,22 @@ class LauncherIT {
         }
         try (Stream<Path> homes = Files.list(jvms)) {
             for (Path home : homes.sorted().toList()) {
-                Path release = home.resolve("release");
-                if (!Files.isExecutable(home.resolve("bin/java")) || !Files.isRegularFile(release)) {
-                    continue;
-                }
-                Matcher m = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
-                if (m.find() && Integer.parseInt(m.group(1)) >= 24) {
+                if (Files.isExecutable(home.resolve("bin/java")) && major(home) >= 24) {
                     return Optional.of(home);
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /** The major version a JDK's release file gives; 0 when it has none. */
+    private static int major(Path home) throws Exception {
+        Path release = home.resolve("release");
+        if (!Files.isRegularFile(release)) {
+            return 0;
+        }
+        Matcher m = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
