@@ -162,17 +162,51 @@ public final class ChunkGc {
             }
         }
         // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds
-        // it, among whole packs first (a pack not the size its index says may have lost it)
-        Map<String, String> keeper = new HashMap<>();
+        // it, among whole packs first (a pack not the size its index says may have lost it). When there
+        // are several copies, the one kept must be proven sound first (its bytes decode to its id, or,
+        // encrypted, its pack hashes as its index says): a damaged or forged copy must not make the good
+        // one look like garbage. When none can be proven, every copy stays.
+        Map<String, List<ChunkStore.Location>> copies = new HashMap<>();
         List<ChunkStore.PackIndex> wholeFirst = new ArrayList<>(index.packs());
         wholeFirst.sort(Comparator.comparing(p -> !store.whole(p.pack())));
         for (ChunkStore.PackIndex p : wholeFirst) {
             if (packs.containsKey(p.pack())) {
-                for (String id : p.chunks().keySet()) {
-                    if (needed.containsKey(id)) {
-                        keeper.putIfAbsent(id, p.pack());
+                for (var e : p.chunks().entrySet()) {
+                    if (needed.containsKey(e.getKey())) {
+                        copies.computeIfAbsent(e.getKey(), k -> new ArrayList<>())
+                                .add(e.getValue());
                     }
                 }
+            }
+        }
+        Map<String, ChunkStore.PackIndex> byPack = new HashMap<>();
+        index.packs().forEach(p -> byPack.put(p.pack(), p));
+        Map<String, Boolean> soundPacks = new HashMap<>();
+        Map<String, Set<String>> keeper = new HashMap<>();
+        for (var e : copies.entrySet()) {
+            List<ChunkStore.Location> at = e.getValue();
+            String kept = null;
+            if (at.size() == 1) {
+                kept = at.get(0).pack();
+            } else {
+                for (ChunkStore.Location loc : at) {
+                    if (sound(store, e.getKey(), loc, byPack.get(loc.pack()), soundPacks)) {
+                        kept = loc.pack();
+                        break;
+                    }
+                }
+            }
+            if (kept != null) {
+                keeper.put(e.getKey(), Set.of(kept));
+            } else {
+                Set<String> all = new HashSet<>();
+                at.forEach(l -> all.add(l.pack()));
+                keeper.put(e.getKey(), all);
+                LOG.warn(
+                        "chunk garbage collection: no copy of chunk {} could be proven sound; all {} copies stay "
+                                + "(a check that reads the data says which are damaged)",
+                        e.getKey(),
+                        all.size());
             }
         }
         Set<String> indexed = new HashSet<>();
@@ -193,7 +227,7 @@ public final class ChunkGc {
             long live = 0;
             int liveChunks = 0;
             for (var e : p.chunks().entrySet()) {
-                if (p.pack().equals(keeper.get(e.getKey()))) {
+                if (keeper.getOrDefault(e.getKey(), Set.of()).contains(p.pack())) {
                     live += e.getValue().length();
                     liveChunks++;
                 }
@@ -240,6 +274,31 @@ public final class ChunkGc {
                     freed);
         }
         return new ChunkCollection(null, deleted, rewritten, chunksRemoved, freed, orphans);
+    }
+
+    /**
+     * Whether one copy of a chunk is proven sound: an unencrypted chunk's bytes decode to its id;
+     * an encrypted one's pack (read once, remembered in {@code soundPacks}) hashes as its index says.
+     */
+    private boolean sound(
+            ChunkStore store,
+            String id,
+            ChunkStore.Location at,
+            ChunkStore.PackIndex pack,
+            Map<String, Boolean> soundPacks)
+            throws IOException {
+        if (!store.whole(at.pack()) || pack == null) {
+            return false;
+        }
+        if (plain.contains(id)) {
+            return store.readAt(at, id, ChunkCodec.PLAIN) != null;
+        }
+        Boolean known = soundPacks.get(at.pack());
+        if (known == null) {
+            known = store.sound(pack);
+            soundPacks.put(at.pack(), known);
+        }
+        return known;
     }
 
     private static boolean locked(ObjectInfo o, Duration immutable, Instant now) {
@@ -360,7 +419,7 @@ public final class ChunkGc {
 
     /** Copies the needed chunks of mostly-garbage packs into new packs, then removes the old ones. */
     private void rewrite(
-            ChunkStore store, List<ChunkStore.PackIndex> packs, Map<String, String> keeper, Set<String> sidecars)
+            ChunkStore store, List<ChunkStore.PackIndex> packs, Map<String, Set<String>> keeper, Set<String> sidecars)
             throws IOException {
         ChunkStore.PackWriter writer = store.newPackWriter();
         List<String> done = new ArrayList<>();
@@ -369,18 +428,20 @@ public final class ChunkGc {
             for (ChunkStore.PackIndex p : packs) {
                 try {
                     for (var e : p.chunks().entrySet()) {
-                        if (p.pack().equals(keeper.get(e.getKey()))) {
+                        if (keeper.getOrDefault(e.getKey(), Set.of()).contains(p.pack())) {
                             int length = e.getValue().rawLength();
+                            // the copy in this pack, not another one: it is the one proven sound
                             byte[] stored;
                             if (plain.contains(e.getKey())) {
-                                stored = store.read(e.getKey(), length, "pack " + p.pack(), ChunkCodec.PLAIN)
-                                        .frame();
+                                ChunkStore.Chunk chunk = store.readAt(e.getValue(), e.getKey(), ChunkCodec.PLAIN);
+                                stored = chunk == null ? null : chunk.frame();
                             } else {
                                 // encrypted: moved as stored (a prune may hold no key); a restore checks it
-                                stored = store.readStored(e.getKey(), length);
-                                if (stored == null) {
-                                    throw new CorruptDataException("chunk " + e.getKey() + " cannot be read");
-                                }
+                                stored = store.readStoredAt(e.getValue());
+                            }
+                            if (stored == null) {
+                                throw new CorruptDataException(
+                                        "chunk " + e.getKey() + " cannot be read from pack " + p.pack());
                             }
                             writer.add(e.getKey(), stored, length);
                         }

@@ -54,8 +54,11 @@ final class ChunkStore {
     static final String INDEX_HEADER = "drkit-chunk-index 1";
     static final int PACK_TARGET_MIB = 32;
     static final long PACK_TARGET = (long) PACK_TARGET_MIB << 20;
-    /** The largest raw chunk any chunker setting makes. */
-    static final int MAX_RAW = ContentDefinedChunker.Sizes.MAX_MAX;
+    /**
+     * The largest raw chunk drkit writes (its chunker's maximum): a forged length above it is
+     * refused before anything is allocated for it.
+     */
+    static final int MAX_RAW = ContentDefinedChunker.Sizes.DEFAULT.max();
     /** A zstd frame of {@link #MAX_RAW} bytes is never larger than this. */
     static final int MAX_STORED = maxStored(MAX_RAW);
     /** The longest line of an index: 64 + 32 hex digits, three numbers and four spaces. */
@@ -281,6 +284,47 @@ final class ChunkStore {
         return null;
     }
 
+    /** The chunk at one place, when its bytes there match its id and length; null otherwise. */
+    Chunk readAt(Location at, String id, ChunkCodec codec) throws IOException {
+        return readFirst(id, at.rawLength(), codec, List.of(at), new ArrayList<>());
+    }
+
+    /** A chunk's stored bytes at one place as they are, unchecked; null when the pack is missing or ends before them. */
+    byte[] readStoredAt(Location at) throws IOException {
+        try (InputStream in = repo.storage().open(at.packKey(), at.offset(), at.length())) {
+            byte[] frame = in.readNBytes(at.length());
+            return frame.length == at.length() ? frame : null;
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
+        }
+    }
+
+    /**
+     * Whether a pack's stored bytes are the ones its index describes: its size and SHA-256 (the
+     * check of a pack whose chunks this process cannot decrypt). Reads the whole pack.
+     */
+    boolean sound(PackIndex p) throws IOException {
+        MessageDigest sha = Sha256.newDigest();
+        long total = 0;
+        try (InputStream in = repo.storage().open(PACKS + p.pack() + PACK_SUFFIX, 0)) {
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                sha.update(buffer, 0, n);
+                total += n;
+                if (total > p.size()) {
+                    return false;
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw StorageFailures.classify(e);
+        }
+        return total == p.size() && HexFormat.of().formatHex(sha.digest()).equals(p.sha256());
+    }
+
     /**
      * A chunk's stored bytes as they are, unchecked (for moving chunks whose encryption this
      * process cannot open): the first copy of the right length, or null when none is.
@@ -333,9 +377,16 @@ final class ChunkStore {
             if (eol - start > LINE_MAX || f.length != 5 || !isChunkId(f[0]) || !f[1].equals(pack)) {
                 throw new IllegalArgumentException("line " + (i + 1) + " is malformed");
             }
-            long offset = number(f[2], size, "offset");
-            int length = (int) number(f[3], MAX_STORED, "length");
-            int raw = (int) number(f[4], MAX_RAW, "raw length");
+            long offset;
+            int length;
+            int raw;
+            try {
+                offset = number(f[2], size, "offset");
+                length = (int) number(f[3], MAX_STORED, "length");
+                raw = (int) number(f[4], MAX_RAW, "raw length");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("line " + (i + 1) + ": " + e.getMessage());
+            }
             if (length == 0 || raw == 0 || offset > size - length) { // offset + length could overflow
                 throw new IllegalArgumentException("line " + (i + 1) + " points outside the pack");
             }

@@ -242,6 +242,44 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void aCollectionNeverKeepsADamagedOrForgedCopyInPlaceOfTheGoodOne() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(21, 3 << 20);
+        BackupResult b = backupOnce(content);
+        ArtifactInfo a = b.manifest().artifacts().get(0);
+        byte[] before = decoded(Repository.open(new FileStorageBackend(repoDir()), Instant.now()), b.manifest(), a);
+        List<Path> good = list("chunks/packs", ".pack");
+        // beside every pack, a whole-size copy that sorts first, with the same index: one zero-filled
+        // (forged), one with a flipped byte (bit rot in a duplicate left by racing backups)
+        int n = 0;
+        for (Path p : good) {
+            String pack = p.getFileName().toString().replace(".pack", "");
+            byte[] bytes = Files.readAllBytes(p);
+            String zeros = "0".repeat(31) + n++;
+            Files.write(p.resolveSibling(zeros + ".pack"), new byte[bytes.length]);
+            String rot = "0".repeat(30) + "1" + n++;
+            byte[] flipped = bytes.clone();
+            for (int i = 100; i < flipped.length; i += 4096) {
+                flipped[i] ^= 0x40; // in every chunk's frame
+            }
+            Files.write(p.resolveSibling(rot + ".pack"), flipped);
+            Path idx = repoDir().resolve("chunks/index/" + pack + ".idx");
+            Files.writeString(
+                    idx.resolveSibling(zeros + ".idx"), Files.readString(idx).replace(pack, zeros));
+            Files.writeString(
+                    idx.resolveSibling(rot + ".idx"), Files.readString(idx).replace(pack, rot));
+        }
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+
+        new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+
+        assertThat(list("chunks/packs", ".pack")).containsAll(good);
+        byte[] after = decoded(Repository.open(new FileStorageBackend(repoDir()), Instant.now()), b.manifest(), a);
+        assertThat(Arrays.equals(after, before))
+                .as("the artifact reads back the same")
+                .isTrue();
+    }
+
+    @Test
     void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
         BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
         FileStorageBackend storage = new FileStorageBackend(repoDir());
