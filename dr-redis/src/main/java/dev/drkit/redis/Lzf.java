@@ -1,13 +1,18 @@
 package dev.drkit.redis;
 
 import dev.drkit.CorruptDataException;
+import java.util.Arrays;
 
 /** LZF decompression, for the compressed strings (keys, aux fields) of RDB files. */
 final class Lzf {
     private Lzf() {}
 
+    /**
+     * Decompresses {@code in}, which must give exactly {@code plainLength} bytes. The output grows
+     * as bytes are made, so a forged length costs no more memory than the input really expands to.
+     */
     static byte[] decompress(byte[] in, int plainLength, String source) {
-        byte[] out = new byte[plainLength];
+        byte[] out = new byte[(int) Math.min(plainLength, Math.max(64 << 10, 4L * in.length))];
         int ip = 0;
         int op = 0;
         try {
@@ -15,6 +20,7 @@ final class Lzf {
                 int ctrl = in[ip++] & 0xFF;
                 if (ctrl < 32) { // literal run of ctrl + 1 bytes
                     int run = ctrl + 1;
+                    out = room(out, op + run, plainLength, source);
                     System.arraycopy(in, ip, out, op, run);
                     ip += run;
                     op += run;
@@ -27,6 +33,7 @@ final class Lzf {
                     if (ref < 0) {
                         throw new CorruptDataException(source + " is corrupt: LZF back reference before the start");
                     }
+                    out = room(out, op + len + 2, plainLength, source);
                     for (int i = 0; i < len + 2; i++) {
                         out[op++] = out[ref++];
                     }
@@ -39,6 +46,17 @@ final class Lzf {
             throw new CorruptDataException(
                     source + " is corrupt: an LZF string decompresses to " + op + " bytes, not " + plainLength);
         }
-        return out;
+        return out.length == op ? out : Arrays.copyOf(out, op);
+    }
+
+    /** {@code out}, or a larger copy, holding at least {@code needed} bytes; never more than {@code plainLength}. */
+    private static byte[] room(byte[] out, int needed, int plainLength, String source) {
+        if (needed <= out.length) {
+            return out;
+        }
+        if (needed > plainLength || needed < 0) {
+            throw new CorruptDataException(source + " is corrupt: an LZF string decompresses past its length");
+        }
+        return Arrays.copyOf(out, (int) Math.min(plainLength, Math.max(needed, 2L * out.length)));
     }
 }

@@ -51,6 +51,9 @@ final class RdbParser {
     static final int OP_IDLE = 0xF8;
     static final int OP_FREQ = 0xF9;
     static final int OP_AUX = 0xFA;
+    /** Aux fields hold versions, times and ids (old servers: Lua scripts): far less than this. */
+    static final int AUX_MAX = 16 << 20;
+
     static final int OP_RESIZEDB = 0xFB;
     static final int OP_EXPIRETIME_MS = 0xFC;
     static final int OP_EXPIRETIME = 0xFD;
@@ -254,7 +257,9 @@ final class RdbParser {
     private boolean record(Visitor visitor) throws IOException {
         int op = in.readByte();
         switch (op) {
-            case OP_AUX -> summary.aux.put(string(readString()), string(readString()));
+            case OP_AUX ->
+                summary.aux.put(
+                        string(readString(AUX_MAX, "an aux field")), string(readString(AUX_MAX, "an aux field")));
             case OP_RESIZEDB -> {
                 readLength();
                 readLength();
@@ -841,8 +846,16 @@ final class RdbParser {
     }
 
     private byte[] readString() throws IOException {
+        return readString(Integer.MAX_VALUE - 16, "a string");
+    }
+
+    /** A string of at most {@code max} bytes, plain or decompressed; a longer one is damage. */
+    private byte[] readString(long max, String what) throws IOException {
         long len = readLength();
         if (encoding < 0) {
+            if (len > max) {
+                throw corrupt(what + " claims " + len + " bytes, more than the " + max + " a server writes");
+            }
             return in.readBytes(len);
         }
         switch (encoding) {
@@ -858,6 +871,9 @@ final class RdbParser {
             case 3 -> {
                 long compressed = readCount();
                 int plain = lzfPlainLength(compressed, readCount());
+                if (plain > max) {
+                    throw corrupt(what + " claims " + plain + " bytes, more than the " + max + " a server writes");
+                }
                 return Lzf.decompress(in.readBytes(compressed), plain, source);
             }
             default -> throw badEncoding();

@@ -338,6 +338,7 @@ public final class RedisVerifiers {
                 }
                 VerificationResult.Timer load = VerificationResult.start(name());
                 Map<String, Long> loaded = null;
+                boolean sanitize = sanitizes(server);
                 // the port is free when chosen but may be taken before redis-server binds it (tests and
                 // other servers on the machine): a server that could not bind is started again elsewhere
                 for (int attempt = 1; loaded == null; attempt++) {
@@ -352,6 +353,9 @@ public final class RedisVerifiers {
                                             "dbfilename dump.rdb",
                                             "save \"\"",
                                             "appendonly no",
+                                            // 6.2+: every value's encoding is checked as it loads, so a forged
+                                            // listpack or ziplist fails the test instead of crashing a server later
+                                            sanitize ? "sanitize-dump-payload yes" : "",
                                             "daemonize no",
                                             "logfile " + dir.resolve("redis.log"))
                                     + "\n");
@@ -407,6 +411,36 @@ public final class RedisVerifiers {
                 }
                 FileTrees.delete(dir);
             }
+        }
+
+        /**
+         * Whether a redis-server checks the values it loads ({@code sanitize-dump-payload}, Redis
+         * 6.2 and later, Valkey); from {@code redis-server --version}, false when it cannot tell.
+         */
+        static boolean sanitizes(Path server) throws IOException {
+            Process p = new ProcessBuilder(server.toString(), "--version")
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readNBytes(4096), StandardCharsets.UTF_8);
+            try {
+                p.waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.destroyForcibly();
+                return false;
+            }
+            return sanitizes(out);
+        }
+
+        /** Whether a {@code --version} line names Redis 6.2+ (or Valkey, which forked from 7.2). */
+        static boolean sanitizes(String versionLine) {
+            Matcher m = Pattern.compile("v=(\\d+)\\.(\\d+)").matcher(versionLine);
+            if (!m.find()) {
+                return false;
+            }
+            int major = Integer.parseInt(m.group(1));
+            int minor = Integer.parseInt(m.group(2));
+            return versionLine.toLowerCase(Locale.ROOT).contains("valkey") || major > 6 || (major == 6 && minor >= 2);
         }
 
         /**

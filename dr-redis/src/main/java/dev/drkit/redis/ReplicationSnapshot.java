@@ -64,7 +64,7 @@ final class ReplicationSnapshot {
             }
             String[] parts = full.split(" ");
             String replId = parts.length > 1 ? parts[1] : null;
-            long offset = parts.length > 2 ? Long.parseLong(parts[2]) : -1;
+            long offset = parts.length > 2 ? number(parts[2], Long.MAX_VALUE, endpoint, "replication offset") : -1;
             String header = readLineSkippingKeepalives(in, endpoint);
             if (!header.startsWith("$")) {
                 throw new DrException(
@@ -86,7 +86,7 @@ final class ReplicationSnapshot {
                 }
                 return new Result(summary, replId, offset, true, server);
             }
-            long length = Long.parseLong(header.substring(1).trim());
+            long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
             BoundedInput bounded = new BoundedInput(in.rest(), length);
             RdbParser.Summary summary =
                     new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false).parse(null);
@@ -116,7 +116,7 @@ final class ReplicationSnapshot {
             if (!header.startsWith("$")) {
                 throw new DrException(ErrorCode.TARGET, endpoint + " refused INFO: " + endpoint.redact(header));
             }
-            int len = Integer.parseInt(header.substring(1));
+            int len = (int) number(header.substring(1), INFO_MAX, endpoint, "INFO reply length");
             byte[] body = in.readNBytes(len + 2);
             for (String line : new String(body, 0, Math.min(len, body.length), StandardCharsets.UTF_8).split("\r?\n")) {
                 int colon = line.indexOf(':');
@@ -127,6 +127,25 @@ final class ReplicationSnapshot {
             }
         }
         return fields;
+    }
+
+    /** INFO of one section is a few KiB; a longer reply is not one a server sends. */
+    static final int INFO_MAX = 1 << 20;
+
+    /** A number the server sent, from 0 to {@code max}; anything else is a malformed reply, said as such. */
+    static long number(String text, long max, RedisEndpoint endpoint, String what) {
+        long n;
+        try {
+            n = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 0 || n > max) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    endpoint + " sent a malformed " + what + " ('" + abbreviate(text) + "'); is it a Redis server?");
+        }
+        return n;
     }
 
     private static DrException refused(RedisEndpoint endpoint, String command, String reply) {

@@ -3,9 +3,11 @@ package dev.drkit.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.management.ThreadMXBean;
 import dev.drkit.CorruptDataException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -504,6 +506,35 @@ class RdbEncodingsTest {
         assertThatThrownBy(() -> parse(farDb))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("database");
+    }
+
+    @Test
+    void aLargeLzfStringClaimingFarMoreThanItHoldsCostsNoMoreMemoryThanItExpandsTo() {
+        // 5 MB of input may claim up to 100 times that; what it really expands to is what is allocated
+        byte[] key = RdbBytes.redis(10)
+                .selectDb(0)
+                .raw(0)
+                .raw(0xC3)
+                .length(5_000_000)
+                .length(500_000_064L)
+                .raw(new byte[5_000_000])
+                .string("v")
+                .eof();
+        byte[] aux = RdbBytes.redis(10)
+                .op(0xFA)
+                .string("a")
+                .raw(0xC3)
+                .length(5_000_000)
+                .length(500_000_064L)
+                .raw(new byte[5_000_000])
+                .eof();
+        var threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        for (byte[] rdb : List.of(key, aux)) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            assertThatThrownBy(() -> parse(rdb)).isInstanceOf(CorruptDataException.class);
+            assertThat(threads.getCurrentThreadAllocatedBytes() - before).isLessThan(100_000_000L);
+        }
+        assertThatThrownBy(() -> parse(aux)).hasMessageContaining("an aux field claims 500000064 bytes");
     }
 
     @Test
