@@ -73,24 +73,11 @@ class ReplicationSnapshotTest {
 
     /** Reads one RESP array command; its words are not needed here. */
     private static void readCommand(InputStream in) throws IOException {
-        int n = Integer.parseInt(line(in).substring(1));
+        int n = Integer.parseInt(RespConnectionTest.line(in).substring(1));
         for (int i = 0; i < n; i++) {
-            int len = Integer.parseInt(line(in).substring(1));
+            int len = Integer.parseInt(RespConnectionTest.line(in).substring(1));
             in.readNBytes(len);
-            line(in);
+            RespConnectionTest.line(in);
         }
-    }
-
-    private static String line(InputStream in) throws IOException {
-        StringBuilder b = new StringBuilder();
-        for (int c; (c = in.read()) != '\n'; ) {
-            if (c < 0) {
-                throw new IOException("closed");
-            }
-            if (c != '\r') {
-                b.append((char) c);
-            }
-        }
-        return b.toString();
     }
 }

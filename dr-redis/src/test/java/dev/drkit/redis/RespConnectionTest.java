@@ -96,7 +96,8 @@ class RespConnectionTest {
         return args.toString();
     }
 
-    private static String line(InputStream in) throws IOException {
+    /** One line of a RESP stream, without its CR LF (shared with the other scripted-server tests). */
+    static String line(InputStream in) throws IOException {
         StringBuilder b = new StringBuilder();
         for (int c; (c = in.read()) != '\n'; ) {
             if (c < 0) {
