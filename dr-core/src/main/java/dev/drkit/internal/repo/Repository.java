@@ -28,6 +28,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.RepositoryLock;
+import dev.drkit.spi.support.Sha256;
 import dev.drkit.spi.support.StorageFailures;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -44,6 +45,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -731,8 +733,9 @@ public final class Repository {
      * whoever holds a recipient's secret key can then read encrypted chunks without the key file.
      */
     private void storeChunkKey(byte[] key, EncryptionStage encryption) throws IOException {
+        // one copy per set of recipients: a target encrypted to others must find its own copy
         String prefix = chunkKeyPrefix(ChunkCodec.keyId(key));
-        String name = prefix + encryption.extension();
+        String name = prefix + "." + recipientsTag(encryption.recipients()) + encryption.extension();
         if (storage.stat(name).isPresent()) {
             return;
         }
@@ -741,6 +744,14 @@ public final class Repository {
             enc.write((HexFormat.of().formatHex(key) + "\n").getBytes(StandardCharsets.US_ASCII));
         }
         storage.createIfAbsent(name, out.toByteArray(), retainUntil());
+    }
+
+    /** 16 hex digits naming a set of recipients (order does not matter). */
+    static String recipientsTag(List<String> recipients) {
+        List<String> sorted = new ArrayList<>(recipients);
+        Collections.sort(sorted);
+        byte[] names = String.join("\n", sorted).getBytes(StandardCharsets.UTF_8);
+        return Sha256.hex(names, 0, names.length).substring(0, 16);
     }
 
     /** The codec that reads the chunks of an artifact: plain, or keyed by the chunk key its list names. */
@@ -773,18 +784,29 @@ public final class Repository {
                             + "'secret-key') or passphrase (setting 'passphrase-file'), or the chunk key file "
                             + "(setting 'dedup-key-file')");
         }
-        String text;
-        try (InputStream in = decryption.decrypt(
-                new ByteArrayInputStream(readSmall(stored.get(0).key())), "chunk key " + keyId)) {
-            text = new String(in.readNBytes(200), StandardCharsets.US_ASCII).strip();
+        // one copy per set of recipients: the first this decryption opens
+        String refused = null;
+        for (ObjectInfo copy : stored) {
+            String text;
+            try (InputStream in =
+                    decryption.decrypt(new ByteArrayInputStream(readSmall(copy.key())), "chunk key " + keyId)) {
+                text = new String(in.readNBytes(200), StandardCharsets.US_ASCII).strip();
+            } catch (IOException | DrException e) {
+                refused = e.getMessage();
+                continue; // encrypted to other recipients
+            }
+            if (!text.matches("[0-9a-f]{64}")
+                    || !ChunkCodec.keyId(HexFormat.of().parseHex(text)).equals(keyId)) {
+                throw new CorruptDataException("the stored chunk key " + copy.key() + " is not key " + keyId
+                        + "; give the key file the backups were made with (setting 'dedup-key-file')");
+            }
+            return HexFormat.of().parseHex(text);
         }
-        if (!text.matches("[0-9a-f]{64}")
-                || !ChunkCodec.keyId(HexFormat.of().parseHex(text)).equals(keyId)) {
-            throw new CorruptDataException(
-                    "the stored chunk key " + stored.get(0).key() + " is not key " + keyId
-                            + "; give the key file the backups were made with (setting 'dedup-key-file')");
-        }
-        return HexFormat.of().parseHex(text);
+        throw new DrException(
+                ErrorCode.DECRYPTION,
+                "none of the " + stored.size() + " stored copies of chunk key " + keyId + " opens with the given "
+                        + "decryption key (" + refused + "); give a secret key of the recipients these backups are "
+                        + "encrypted to, or the chunk key file (setting 'dedup-key-file')");
     }
 
     /** The repository's chunk store (deduplicated artifacts). */

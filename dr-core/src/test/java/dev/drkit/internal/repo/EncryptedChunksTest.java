@@ -12,12 +12,14 @@ import dev.drkit.spi.DecryptionStage;
 import dev.drkit.spi.EncryptionStage;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.storage.FileStorageBackend;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,7 +173,7 @@ class EncryptedChunksTest {
             assertThat(keys.map(p -> p.getFileName().toString()).toList())
                     .singleElement()
                     .asString()
-                    .matches("[0-9a-f]{16}\\.key\\.toy");
+                    .matches("[0-9a-f]{16}\\.key\\.[0-9a-f]{16}\\.toy");
         }
         repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now()); // no key file
         assertThat(read(a)).isEqualTo(content);
@@ -187,6 +189,53 @@ class EncryptedChunksTest {
                         repo.openDecoded(a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2), null))
                 .isInstanceOf(DrException.class)
                 .hasMessageContaining("setting 'secret-key'")
+                .hasMessageContaining("setting 'dedup-key-file'");
+    }
+
+    /** Opens only what is encrypted to {@code who}, as a secret key does. */
+    static DecryptionStage toyOpen(String who) {
+        return new DecryptionStage() {
+            @Override
+            public String codecName() {
+                return "toy";
+            }
+
+            @Override
+            public InputStream decrypt(InputStream stored, String what) throws IOException {
+                byte[] head = ("TOY:" + who + "\n").getBytes(StandardCharsets.US_ASCII);
+                if (!Arrays.equals(stored.readNBytes(head.length), head)) {
+                    throw new DrException(DrException.ErrorCode.DECRYPTION, what + " is not encrypted to " + who);
+                }
+                return TOY_OPEN.decrypt(new SequenceInputStream(new ByteArrayInputStream(head), stored), what);
+            }
+        };
+    }
+
+    @Test
+    void targetsEncryptedToDifferentRecipientsEachFindTheirOwnCopyOfTheChunkKey() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(4, 2 << 20);
+        ChunkedArtifactTest.Stored alice = store(content, "alice");
+        ChunkedArtifactTest.Stored bob = store(content, "bob"); // the same key file, other recipients
+        try (Stream<Path> keys = Files.list(dir.resolve("repo/chunks/keys"))) {
+            assertThat(keys.toList()).hasSize(2);
+        }
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now()); // no key file
+        for (var s : List.of(alice, bob)) {
+            String who = s == alice ? "alice" : "bob";
+            try (InputStream in = repo.openDecoded(
+                    s.manifest(), s.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, toyOpen(who)), null)) {
+                assertThat(in.readAllBytes()).as(who).isEqualTo(content);
+            }
+        }
+        // a secret key of neither: said as such, naming the settings that help
+        assertThatThrownBy(() -> repo.openDecoded(
+                                bob.manifest(),
+                                bob.artifact(),
+                                new StreamCodecs(Compression.ZSTD, 3, 2, null, toyOpen("carol")),
+                                null)
+                        .readAllBytes())
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("none of the 2 stored copies of chunk key")
                 .hasMessageContaining("setting 'dedup-key-file'");
     }
 
