@@ -121,13 +121,17 @@ public final class RepositoryCheck {
             }
         }
         if (!packSizes.isEmpty() || all.stream().anyMatch(o -> o.key().startsWith(ChunkStore.INDEX))) {
-            for (String problem : repo.chunks().refresh().problems()) { // the storage's state now
+            ChunkStore.Loaded index = repo.chunks().refresh(); // the storage's state now
+            for (String problem : index.problems()) {
                 findings.add(new Finding(
                         Kind.CHUNK_DAMAGED,
                         ChunkStore.INDEX,
                         problem + "; its chunks are not used for deduplication, and backups that need them "
                                 + "are reported below",
                         false));
+            }
+            if (options.readData()) {
+                checkPacks(index);
             }
         }
         checkConfig();
@@ -439,6 +443,34 @@ public final class RepositoryCheck {
                             + String.join("; ", problems.subList(0, Math.min(3, problems.size())))
                             + (problems.size() > 3 ? "; ..." : "") + "); use another backup",
                     false));
+        }
+    }
+
+    /**
+     * Reads every indexed pack whole and compares it with the SHA-256 its index records (no key
+     * is needed, so encrypted packs are covered too): a damaged copy is reported even when
+     * another copy of each of its chunks is sound and every backup still restores.
+     */
+    private void checkPacks(ChunkStore.Loaded index) throws IOException {
+        for (ChunkStore.PackIndex p : index.packs()) {
+            Long size = packSizes.get(p.pack());
+            if (size == null || size != p.size()) {
+                continue; // missing or of another size: the index problems above say so
+            }
+            if (!repo.chunks().sound(p)) {
+                findings.add(new Finding(
+                        Kind.CHUNK_DAMAGED,
+                        ChunkStore.PACKS + p.pack() + ChunkStore.PACK_SUFFIX,
+                        "pack " + p.pack() + " does not hash to the SHA-256 its index records: the "
+                                + p.chunks().size() + " chunk copies in it are damaged (backups whose chunks have "
+                                + "no sound copy elsewhere are reported as damaged); a prune keeps only copies "
+                                + "it can prove sound",
+                        false));
+            }
+            bytesRead += p.size();
+            if (progress != null) {
+                progress.add(p.size());
+            }
         }
     }
 

@@ -280,6 +280,31 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void aCheckThatReadsTheDataReportsADamagedDuplicatePackThoughEveryBackupStillRestores() throws IOException {
+        backupOnce(ChunkedArtifactTest.data(22, 3 << 20));
+        String rot = "0".repeat(31) + "1";
+        Path pack = list("chunks/packs", ".pack").get(0);
+        String id = pack.getFileName().toString().replace(".pack", "");
+        byte[] flipped = Files.readAllBytes(pack);
+        flipped[flipped.length / 2] ^= 0x01; // bit rot in a duplicate left by racing backups
+        Files.write(pack.resolveSibling(rot + ".pack"), flipped);
+        Path idx = repoDir().resolve("chunks/index/" + id + ".idx");
+        Files.writeString(
+                idx.resolveSibling(rot + ".idx"), Files.readString(idx).replace(id, rot));
+
+        try (DrKit kit = DrKit.builder().repository(repoDir().toString()).build()) {
+            assertThat(kit.check(CheckOptions.catalogOnly()).findings()).isEmpty();
+            List<CheckReport.Finding> read =
+                    kit.check(CheckOptions.readAllData()).findings();
+            assertThat(read).singleElement().satisfies(f -> {
+                assertThat(f.kind()).isEqualTo(CheckReport.Kind.CHUNK_DAMAGED);
+                assertThat(f.object()).isEqualTo("chunks/packs/" + rot + ".pack");
+                assertThat(f.message()).contains("does not hash to the SHA-256 its index records");
+            });
+        }
+    }
+
+    @Test
     void aCollectionKeepsWaitingForAWriterWhoseLockWasRenewedWhileItWaited() throws Exception {
         BackupResult old = backupOnce(ChunkedArtifactTest.data(11, 3 << 20));
         FileStorageBackend storage = new FileStorageBackend(repoDir());
