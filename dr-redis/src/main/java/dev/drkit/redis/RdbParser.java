@@ -274,8 +274,8 @@ final class RdbParser {
                     perDb = Arrays.copyOf(perDb, Math.max(db + 1, perDb.length * 2));
                 }
             }
-            case OP_EXPIRETIME -> expireAt = in.readLongLE(4) * 1000;
-            case OP_EXPIRETIME_MS -> expireAt = in.readLongLE(8);
+            case OP_EXPIRETIME -> expireAt = expiry((int) in.readLongLE(4) * 1000L); // signed, as the server reads it
+            case OP_EXPIRETIME_MS -> expireAt = expiry(in.readLongLE(8));
             case OP_FREQ -> in.readByte();
             case OP_IDLE -> readLength();
             case OP_MODULE_AUX -> {
@@ -363,6 +363,14 @@ final class RdbParser {
         requireKnownType(type);
         byte[] prefix = readValues ? in.stopRecording() : null;
         readEntry(visitor, OP_KEY_META, type, prefix);
+    }
+
+    /**
+     * An expiry as a server reads it: -1 is none, and any other time before 1970 has passed (the
+     * server drops such a key when it loads the file), so it is given as 0, never as "none".
+     */
+    static long expiry(long at) {
+        return at < -1 ? 0 : at;
     }
 
     /** One key: its name, its value, and the expiry read before it, which it consumes. */

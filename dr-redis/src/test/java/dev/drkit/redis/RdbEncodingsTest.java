@@ -2,6 +2,7 @@ package dev.drkit.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.sun.management.ThreadMXBean;
 import dev.drkit.CorruptDataException;
@@ -506,6 +507,30 @@ class RdbEncodingsTest {
         assertThatThrownBy(() -> parse(farDb))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("database");
+    }
+
+    @Test
+    void anExpiryBefore1970IsAKeyThatHasExpiredNotOneWithoutExpiry() throws Exception {
+        // a server drops such keys when it loads the file; a restore must not bring them back forever
+        Result r = parse(RdbBytes.redis(10)
+                .selectDb(0)
+                .expireMs(-5)
+                .raw(0)
+                .string("gone-ms")
+                .string("v")
+                .raw(0xFD, 0xFE, 0xFF, 0xFF, 0xFF) // seconds, signed: -2
+                .raw(0)
+                .string("gone-s")
+                .string("v")
+                .expireMs(-1) // -1 is the server's own "none"
+                .raw(0)
+                .string("kept")
+                .string("v")
+                .eof());
+        assertThat(r.keys)
+                .extracting(Seen::key, Seen::expireAt)
+                .containsExactly(tuple("gone-ms", 0L), tuple("gone-s", 0L), tuple("kept", -1L));
+        assertThat(r.summary.expires).isEqualTo(2);
     }
 
     @Test
