@@ -702,10 +702,14 @@ public final class RedisTarget implements BackupTarget {
     /** Streams one snapshot artifact's keys into {@code restore}. */
     static void restoreOnline(RestoreContext context, String artifact, OnlineRestore restore) throws IOException {
         String source = artifact + " of backup " + context.manifest().id();
-        // keys are restored as they stream: read the snapshot to its end first, which checks its
-        // checksums, so that a corrupt one fails the restore before any key reaches the server
+        // keys are restored as they stream: read the snapshot to its end first, checking the
+        // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
+        // one fails the restore before any key reaches the server
         try (InputStream in = context.openArtifact(artifact)) {
+            RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
+            requireValid(s, source);
             in.transferTo(OutputStream.nullOutputStream());
+            restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
         try (InputStream in = context.openArtifact(artifact)) {
             RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
@@ -761,6 +765,16 @@ public final class RedisTarget implements BackupTarget {
 
         void version(int v) {
             version = v;
+        }
+
+        /** Fails before any key is sent when a cluster would refuse one of these databases (it has 0 only). */
+        void checkDatabases(Set<Integer> dbs, String source) {
+            if (!(async instanceof RedisAsyncCommands<byte[], byte[]>)
+                    && dbs.stream().anyMatch(d -> d != 0)) {
+                throw new ConfigException(source + " holds keys in database "
+                        + dbs.stream().filter(d -> d != 0).findFirst().orElseThrow()
+                        + ", and a Redis Cluster has database 0 only; restore it into a standalone server");
+            }
         }
 
         void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException {

@@ -1,0 +1,151 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.Capability;
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.DrKitConfig;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.spi.BackupContext;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.RestoreContext;
+import dev.drkit.storage.FileStorageBackendProvider;
+import dev.drkit.testkit.Prerequisites;
+import dev.drkit.testkit.RedisServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Forged snapshots whose repository checksums are sound: one whose listpack claims an entry far
+ * longer than itself (a server without payload checks loads it and crashes when the key is
+ * read: the load test's scratch server checks every value, so the test fails instead of
+ * passing), and one whose RDB CRC-64 is wrong (an online restore sends no key at all).
+ */
+class RedisForgedSnapshotIT {
+    @TempDir
+    Path dir;
+
+    /** A "redis" target that stores fixed RDB bytes as its snapshot and restores as the real one does. */
+    record FixedSnapshot(byte[] rdb, BackupTarget real) implements BackupTarget {
+        @Override
+        public String type() {
+            return RedisTargetProvider.TYPE;
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return EnumSet.of(Capability.FULL);
+        }
+
+        @Override
+        public void backup(BackupContext context) throws IOException {
+            context.metadata("keys", 1L);
+            try (OutputStream out = context.newArtifact("dump.rdb")) {
+                out.write(rdb);
+            }
+        }
+
+        @Override
+        public void restore(RestoreContext context) throws IOException {
+            real.restore(context);
+        }
+    }
+
+    /** A kit whose only "redis" target is {@code target}, with the Redis verifiers. */
+    private DrKit kit(FixedSnapshot target) {
+        BackupTargetProvider provider = new BackupTargetProvider() {
+            @Override
+            public String type() {
+                return RedisTargetProvider.TYPE;
+            }
+
+            @Override
+            public BackupTarget create(Settings settings) {
+                return target;
+            }
+        };
+        return DrKit.builder()
+                .config(DrKitConfig.builder()
+                        .repository(dir.resolve("repo").toString())
+                        .build())
+                .discoverProviders(false)
+                .register(new FileStorageBackendProvider())
+                .register(provider)
+                .register(new RedisVerifiers.RdbProvider())
+                .register(new RedisVerifiers.LoadTestProvider())
+                .build();
+    }
+
+    @Test
+    void anOnlineRestoreOfASnapshotWhoseCrcIsWrongSendsNoKeyAtAll() throws Exception {
+        Prerequisites.requireTool("redis-server");
+        RdbBytes keys = RdbBytes.redis(10).selectDb(0);
+        for (int i = 0; i < 2500; i++) { // more than a pipelined batch: some would reach the server
+            keys.raw(0).string("key:" + i).string("v");
+        }
+        byte[] rdb = keys.eof();
+        rdb[rdb.length - 1] ^= 0x01; // the RDB's own CRC-64 no longer matches; the repository's checksum does
+        try (RedisServer server = RedisServer.start()) {
+            BackupTarget real = RedisTarget.builder()
+                    .settings(Settings.builder().set("uri", server.uri()).build())
+                    .build();
+            try (DrKit kit = kit(new FixedSnapshot(rdb, real))) {
+                String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
+                        .id();
+
+                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                                "cache",
+                                id,
+                                Settings.builder().set("to-uri", server.uri()).build(),
+                                false)))
+                        .isInstanceOf(DrException.class)
+                        .hasMessageContaining("dump.rdb");
+            }
+            assertThat(server.command("DBSIZE")).isEqualTo("0");
+        }
+    }
+
+    @Test
+    void aForgedListpackFailsTheLoadTestInsteadOfPassing() throws Exception {
+        Prerequisites.requireTool("redis-server");
+        byte[] lp = new byte[17];
+        lp[0] = 17; // total bytes
+        lp[4] = 2; // entries
+        lp[6] = (byte) 0xF0; // a 32-bit string length follows...
+        lp[10] = 0x40; // ...of about a gigabyte, in a 17-byte listpack
+        lp[16] = (byte) 0xFF; // end
+        byte[] forged = RdbBytes.redis(10)
+                .selectDb(0)
+                .raw(16) // a hash as a listpack
+                .string("h")
+                .string(lp)
+                .eof();
+        try (DrKit kit = kit(new FixedSnapshot(forged, null))) {
+            String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
+                    .id();
+
+            VerifyReport report = kit.verify("cache", id, VerifyLevel.RESTORE);
+
+            assertThat(report.passed()).isFalse();
+            VerificationResult load = report.results().stream()
+                    .filter(r -> r.verifier().equals("redis-load-test"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(load.status()).isEqualTo(VerificationResult.Status.FAILED);
+            assertThat(String.join("; ", load.problems())).contains("redis-server exited while loading the snapshot");
+        }
+    }
+}
