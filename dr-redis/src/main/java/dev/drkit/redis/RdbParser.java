@@ -103,6 +103,11 @@ final class RdbParser {
         void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException;
     }
 
+    /** Told each function library: its code as the file stores it (an RDB string, length first). */
+    interface FunctionListener {
+        void function(byte[] storedCode) throws IOException;
+    }
+
     /** Told the file's RDB version once the header is read, before any entry. */
     interface VersionListener {
         void version(int version) throws IOException;
@@ -157,6 +162,8 @@ final class RdbParser {
     private int db;
     /** The expiry (ms) read for the next key, or -1. */
     private long expireAt = -1;
+
+    private FunctionListener functionListener;
     /** Keys read per database, indexed by database number. */
     private long[] perDb = new long[16];
     /** For the entry being read: when its last field expires if every field has a TTL, else -1. */
@@ -288,7 +295,13 @@ final class RdbParser {
                 skipModuleValue();
             }
             case OP_FUNCTION2 -> {
-                skipString();
+                if (functionListener != null) {
+                    in.startRecording();
+                    skipString();
+                    functionListener.function(in.stopRecording());
+                } else {
+                    skipString();
+                }
                 summary.functions++;
             }
             case OP_FUNCTION_PRE_GA ->
@@ -363,6 +376,12 @@ final class RdbParser {
         requireKnownType(type);
         byte[] prefix = readValues ? in.stopRecording() : null;
         readEntry(visitor, OP_KEY_META, type, prefix);
+    }
+
+    /** Tells {@code listener} each function library as the parse reads it; returns this parser. */
+    RdbParser onFunctions(FunctionListener listener) {
+        this.functionListener = listener;
+        return this;
     }
 
     /**

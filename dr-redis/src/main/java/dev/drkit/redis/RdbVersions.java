@@ -82,6 +82,11 @@ final class RdbVersions {
         return 3;
     }
 
+    /** Whether a server of this version has function libraries (Redis 7.0+, which writes RDB 10, and Valkey). */
+    static boolean hasFunctions(String serverVersion) {
+        return isValkey(serverVersion) || newestLoadable(serverVersion) >= 10;
+    }
+
     /** The oldest server that loads this RDB version, e.g. {@code Redis 7.0} or {@code Valkey 9.0}. */
     static String oldestServerFor(int rdbVersion) {
         int[][] table = rdbVersion >= VALKEY_FIRST ? VALKEY : REDIS;

@@ -37,6 +37,17 @@ final class RdbWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes records as they are (function libraries from FUNCTION DUMP: opcode and code each),
+     * before any key.
+     */
+    void records(byte[] b, int off, int len) throws IOException {
+        if (db != -1) {
+            throw new IllegalStateException("records go before the keys");
+        }
+        write(b, off, len);
+    }
+
     /** Writes one key; {@code value} is the serialized value without type byte, version or checksum. */
     void entry(int db, byte[] key, int type, long expireAtMs, byte[] value, int valueOff, int valueLen)
             throws IOException {

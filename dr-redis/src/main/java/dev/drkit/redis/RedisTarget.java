@@ -11,6 +11,7 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.OptionValidator;
+import io.lettuce.core.FunctionRestoreMode;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -398,7 +399,17 @@ public final class RedisTarget implements BackupTarget {
         long expires = 0;
         Duration timeout = Duration.ofSeconds(120);
         KeysRdb out = new KeysRdb(context.newArtifact(ARTIFACT), version);
+        long functions = 0;
         try (out) {
+            if (match == null && RdbVersions.hasFunctions(version)) {
+                // Redis 7+: the function libraries go first, as in a snapshot
+                functions = await(async.functionList(), conn, timeout).size();
+                if (functions > 0) {
+                    RedisFuture<byte[]> dump = async.functionDump();
+                    conn.flushCommands();
+                    out.functions(get(dump, timeout));
+                }
+            }
             for (int db : dbs) {
                 await(async.select(db), conn, timeout);
                 ScanArgs args = ScanArgs.Builder.limit(BATCH);
@@ -446,7 +457,7 @@ public final class RedisTarget implements BackupTarget {
         context.metadata("keys", keys);
         context.metadata("keysPerDb", perDbText);
         context.metadata("expires", expires);
-        context.metadata("functions", 0);
+        context.metadata("functions", functions);
         context.metadata("checksum", "valid");
         LOG.info("keys backup: {} keys in {} databases", keys, perDb.size());
     }
@@ -465,10 +476,25 @@ public final class RedisTarget implements BackupTarget {
             this.redisVersion = redisVersion;
         }
 
+        /** The function libraries, as FUNCTION DUMP gives them (records, then version and checksum). */
+        void functions(byte[] payload) throws IOException {
+            if (payload.length <= 10) {
+                return; // no library
+            }
+            requireVersion(payload);
+            writer.records(payload, 0, payload.length - 10);
+        }
+
         void entry(int db, byte[] key, byte[] payload, long expireAt) throws IOException {
             if (payload.length < 11) {
                 throw new DrException(ErrorCode.TARGET, "DUMP returned a payload too short to be one");
             }
+            requireVersion(payload);
+            writer.entry(db, key, payload[0] & 0xFF, expireAt, payload, 1, payload.length - 11);
+        }
+
+        /** Opens the RDB at the version of the first payload; later ones must have the same. */
+        private void requireVersion(byte[] payload) throws IOException {
             int v = (payload[payload.length - 10] & 0xFF) | (payload[payload.length - 9] & 0xFF) << 8;
             if (writer == null) {
                 open(v);
@@ -478,7 +504,6 @@ public final class RedisTarget implements BackupTarget {
                         "DUMP payloads changed RDB version during the backup (" + version + " to " + v
                                 + "): was the server upgraded? take the backup again");
             }
-            writer.entry(db, key, payload[0] & 0xFF, expireAt, payload, 1, payload.length - 11);
         }
 
         private void open(int v) throws IOException {
@@ -712,7 +737,9 @@ public final class RedisTarget implements BackupTarget {
             restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
         try (InputStream in = context.openArtifact(artifact)) {
-            RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse(restore::entry, restore::version);
+            RdbParser.Summary s = new RdbParser(in, null, source, true, true)
+                    .onFunctions(restore::function)
+                    .parse(restore::entry, restore::version);
             requireValid(s, source);
             restore.drain();
             in.transferTo(OutputStream.nullOutputStream());
@@ -735,6 +762,9 @@ public final class RedisTarget implements BackupTarget {
         long kept;
         long expired;
         long skipped;
+        long functionsRestored;
+        long functionsKept;
+        long functionsSkipped;
 
         OnlineRestore(
                 StatefulConnection<byte[], byte[]> conn,
@@ -761,6 +791,61 @@ public final class RedisTarget implements BackupTarget {
                     kept,
                     expired,
                     skipped);
+            if (functionsRestored + functionsKept > 0) {
+                LOG.info(
+                        "restored into {}: {} function libraries restored, {} kept (they exist; RestoreRequest.force "
+                                + "replaces them)",
+                        destination,
+                        functionsRestored,
+                        functionsKept);
+            }
+            if (functionsSkipped > 0) {
+                LOG.warn(
+                        "{}: the snapshot holds {} function libraries, which an online restore into a cluster does not "
+                                + "load; load them on every master with FUNCTION RESTORE, or restore to a directory",
+                        destination,
+                        functionsSkipped);
+            }
+        }
+
+        /**
+         * One function library, restored with FUNCTION RESTORE before the keys after it (as a server
+         * loads them): an existing library is kept unless forced, like a key. A cluster's masters
+         * each need it, which an online restore does not do: counted and said once.
+         */
+        void function(byte[] storedCode) throws IOException {
+            if (match != null) {
+                return; // a restore of matching keys only brings no functions
+            }
+            if (!(async instanceof RedisAsyncCommands<byte[], byte[]> standalone)) {
+                functionsSkipped++;
+                return;
+            }
+            drain();
+            byte[] payload = RdbVersions.dumpPayload(RdbParser.OP_FUNCTION2, storedCode, version);
+            RedisFuture<String> reply = standalone.functionRestore(
+                    payload, force ? FunctionRestoreMode.REPLACE : FunctionRestoreMode.APPEND);
+            conn.flushCommands();
+            try {
+                awaitFlushing(reply);
+                functionsRestored++;
+            } catch (ExecutionException e) {
+                String msg = String.valueOf(e.getCause().getMessage());
+                if (!force && msg.contains("already exists")) {
+                    functionsKept++;
+                } else {
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            "FUNCTION RESTORE into " + server + " failed: " + redactor.apply(msg)
+                                    + "; the server must be Redis 7.0 or newer");
+                }
+            } catch (TimeoutException e) {
+                throw new DrException(
+                        ErrorCode.TARGET, server + " did not answer FUNCTION RESTORE within 60 s", e, true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring into " + server);
+            }
         }
 
         void version(int v) {
