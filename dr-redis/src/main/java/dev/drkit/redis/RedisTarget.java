@@ -430,8 +430,10 @@ public final class RedisTarget implements BackupTarget {
                         dumps.add(async.dump(key));
                         ttls.add(async.pttl(key));
                     }
+                    // the server's clock, not this host's: RESTORE ... ABSTTL applies the expiry on the server's
+                    RedisFuture<List<byte[]>> time = async.time();
                     conn.flushCommands();
-                    long now = context.clock().millis();
+                    long now = serverMillis(get(time, timeout));
                     for (int i = 0; i < batch.size(); i++) {
                         byte[] payload = get(dumps.get(i), timeout);
                         long pttl = get(ttls.get(i), timeout);
@@ -943,6 +945,20 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
+    /** The milliseconds of a TIME reply (seconds, microseconds). */
+    static long serverMillis(List<byte[]> time) {
+        if (time == null || time.size() != 2) {
+            throw new DrException(ErrorCode.TARGET, "the server's TIME reply is not two numbers");
+        }
+        try {
+            long seconds = Long.parseLong(new String(time.get(0), StandardCharsets.US_ASCII));
+            long micros = Long.parseLong(new String(time.get(1), StandardCharsets.US_ASCII));
+            return seconds * 1000 + micros / 1000;
+        } catch (NumberFormatException e) {
+            throw new DrException(ErrorCode.TARGET, "the server's TIME reply is not two numbers");
+        }
+    }
+
     static String printable(byte[] key) {
         String s = new String(key, StandardCharsets.UTF_8);
         return s.length() > 80 ? s.substring(0, 80) + "..." : s;
@@ -977,7 +993,11 @@ public final class RedisTarget implements BackupTarget {
             if (c instanceof RedisCommandExecutionException) {
                 throw new DrException(ErrorCode.TARGET, "redis command failed: " + c.getMessage());
             }
-            throw new DrException(ErrorCode.TARGET, "redis command failed: " + c, c, true);
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "redis command failed: " + (c.getMessage() != null ? c.getMessage() : "the connection failed"),
+                    c,
+                    true);
         } catch (TimeoutException e) {
             throw new DrException(
                     ErrorCode.TARGET, "redis did not answer within " + timeout.toSeconds() + " s", e, true);

@@ -42,7 +42,14 @@ final class SentinelResolver {
     }
 
     /** What a {@code redis-sentinel://} URI says, before any server is asked. */
-    record Parsed(List<Address> sentinels, String master, int database, String rawUserInfo, boolean tls) {}
+    record Parsed(List<Address> sentinels, String master, int database, String rawUserInfo, boolean tls) {
+        /** Without the user info: it may hold a password. */
+        @Override
+        public String toString() {
+            return "Parsed[sentinels=" + sentinels + ", master=" + master + ", database=" + database + ", tls=" + tls
+                    + (rawUserInfo == null ? "" : ", userInfo=***") + "]";
+        }
+    }
 
     /** Settings only Sentinel URIs use (and {@link ReadFrom#OPTION}, which cluster backups share). */
     static final List<OptionSpec> OPTIONS = List.of(

@@ -32,6 +32,7 @@ class SentinelResolverTest {
         assertThat(p.master()).isEqualTo("my-master");
         assertThat(p.database()).isEqualTo(3);
         assertThat(p.tls()).isFalse();
+        assertThat(p.toString()).doesNotContain("s3cret").contains("userInfo=***");
 
         RedisEndpoint e = parse("redis-sentinel://app:s3cret@10.0.0.5:26380,[::1]/cache");
         assertThat(e.user()).isEqualTo("app");
