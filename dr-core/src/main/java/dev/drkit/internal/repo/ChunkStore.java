@@ -2,6 +2,7 @@ package dev.drkit.internal.repo;
 
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.spi.ObjectInfo;
@@ -449,6 +450,14 @@ final class ChunkStore {
         synchronized void add(String id, byte[] frame, int rawLength) throws IOException {
             if (aborted) {
                 throw new IOException("the chunk store writer was abandoned");
+            }
+            if (rawLength <= 0 || rawLength > MAX_RAW || frame.length == 0 || frame.length > maxStored(rawLength)) {
+                // a reader refuses such an index line, and with it the whole pack: never write one
+                throw new DrException(
+                        DrException.ErrorCode.CONFIG_INVALID,
+                        "a chunk of " + rawLength + " bytes is stored in " + frame.length + " bytes, more than the "
+                                + "chunk store allows (" + maxStored(Math.max(0, rawLength)) + "); encrypting to "
+                                + "very many recipients adds that much: use fewer keys for deduplicated backups");
             }
             if (upload == null) {
                 byte[] r = new byte[16];

@@ -11,6 +11,7 @@ import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.ChunkCollection;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
@@ -302,6 +303,22 @@ class ChunkStoreAdversarialTest {
                 assertThat(f.message()).contains("does not hash to the SHA-256 its index records");
             });
         }
+    }
+
+    @Test
+    void aFrameLargerThanAReaderAcceptsIsNeverWrittenIntoAPack() throws IOException {
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        repo.initialise();
+        ChunkStore.PackWriter writer = repo.chunks().newPackWriter();
+        try {
+            // what encryption to very many recipients could make of a tiny chunk
+            assertThatThrownBy(() -> writer.add("ab".repeat(32), new byte[ChunkStore.maxStored(10) + 1], 10))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("more than the chunk store allows");
+        } finally {
+            writer.abort();
+        }
+        assertThat(list("chunks/packs", ".pack")).isEmpty();
     }
 
     @Test
