@@ -202,11 +202,20 @@ final class ChunkStore {
 
     /** Whether a chunk is stored (as far as the index says) in a pack that is there whole. */
     boolean has(String id) throws IOException {
-        if (added.containsKey(id)) {
-            return true;
+        return holder(id) != null;
+    }
+
+    /** A pack that holds a chunk (as far as the index says) and is there whole; null when none does. */
+    String holder(String id) throws IOException {
+        List<Location> mine = added.get(id);
+        if (mine != null && !mine.isEmpty()) {
+            return mine.get(0).pack();
         }
         List<Location> at = index().chunks().get(id);
-        return at != null && at.stream().anyMatch(l -> whole(l.pack()));
+        if (at == null) {
+            return null;
+        }
+        return at.stream().map(Location::pack).filter(this::whole).findFirst().orElse(null);
     }
 
     /**

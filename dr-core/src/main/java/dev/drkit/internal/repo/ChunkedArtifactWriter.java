@@ -2,6 +2,8 @@ package dev.drkit.internal.repo;
 
 import com.github.luben.zstd.ZstdCompressCtx;
 import dev.drkit.ArtifactInfo;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
@@ -70,6 +72,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     private final int depth;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
+    /** Packs holding chunks this artifact refers to without storing them: they must still be there at the end. */
+    private final Set<String> reused = ConcurrentHashMap.newKeySet();
+
     private final AtomicLong newChunks = new AtomicLong();
     private final AtomicLong newBytes = new AtomicLong();
     private long chunks;
@@ -164,7 +169,10 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     /** On a worker: the chunk's id, after storing it when the store does not hold it yet. */
     private String store(byte[] chunk) throws IOException, InterruptedException {
         String id = codec.id(chunk, 0, chunk.length);
-        if (!(trustStore && store.has(id)) && claimed.add(id)) {
+        String holder = trustStore ? store.holder(id) : null;
+        if (holder != null) {
+            reused.add(holder);
+        } else if (claimed.add(id)) {
             ZstdCompressCtx c = contexts.take();
             byte[] frame;
             try {
@@ -198,6 +206,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
                 listNext();
             }
             packs.finish();
+            requireReusedPacks();
             list.flush();
             listUpload.commit();
             String sha = list.hash();
@@ -229,6 +238,26 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             }
             listUpload.close();
             release(!ok);
+        }
+    }
+
+    /**
+     * Fails when a pack whose chunks this artifact reuses is gone: a chunk garbage collection that
+     * did not see this writer's lock (its lease lapsed while storage failed, or clocks disagree)
+     * may have removed it. Checked just before the chunk list is committed, so the backup is never
+     * kept pointing at chunks that are not there.
+     */
+    private void requireReusedPacks() throws IOException {
+        for (String pack : reused) {
+            if (repo.storage()
+                    .stat(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX)
+                    .isEmpty()) {
+                throw new DrException(
+                        ErrorCode.STORAGE,
+                        name() + ": pack " + pack + ", which holds chunks this backup reuses, was removed while the "
+                                + "backup ran (by a chunk garbage collection that did not see this backup's lock: "
+                                + "check the storage and the hosts' clocks); the backup is not kept, take it again");
+            }
         }
     }
 

@@ -306,6 +306,32 @@ class ChunkStoreAdversarialTest {
     }
 
     @Test
+    void aBackupWhoseReusedChunksWereCollectedWhileItRanIsNotKept() throws Exception {
+        BackupResult old = backupOnce(ChunkedArtifactTest.data(23, 3 << 20));
+        Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
+        byte[] same = decoded(repo, old.manifest(), old.manifest().artifacts().get(0));
+        ChunkedArtifactWriter w = (ChunkedArtifactWriter)
+                repo.newArtifact("late", BackupIds.next(Instant.now()), "list.bin", ZSTD, true, null);
+        w.write(same);
+        // a collection that did not see this writer's lock (its lease lapsed) removes what it reuses
+        for (Path p : list("chunks/packs", ".pack")) {
+            Files.delete(p);
+        }
+
+        assertThatThrownBy(w::close)
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("was removed while the backup ran")
+                .hasMessageContaining("take it again");
+        assertThat(w.newChunks()).isZero(); // it stored nothing of its own: everything was reused
+        Path late = repoDir().resolve("backups/late");
+        if (Files.exists(late)) { // the chunk list was not committed: no checksum file vouches for it
+            try (Stream<Path> files = Files.walk(late)) {
+                assertThat(files.map(Path::toString)).noneMatch(f -> f.endsWith(".sha256"));
+            }
+        }
+    }
+
+    @Test
     void aFrameLargerThanAReaderAcceptsIsNeverWrittenIntoAPack() throws IOException {
         Repository repo = Repository.open(new FileStorageBackend(repoDir()), Instant.now());
         repo.initialise();
