@@ -1,8 +1,8 @@
 package dev.drkit.internal.repo;
 
 import dev.drkit.ChecksumMismatchException;
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
-import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.spi.ObjectInfo;
@@ -462,8 +462,7 @@ final class ChunkStore {
             }
             if (rawLength <= 0 || rawLength > MAX_RAW || frame.length == 0 || frame.length > maxStored(rawLength)) {
                 // a reader refuses such an index line, and with it the whole pack: never write one
-                throw new DrException(
-                        DrException.ErrorCode.CONFIG_INVALID,
+                throw new ConfigException(
                         "a chunk of " + rawLength + " bytes is stored in " + frame.length + " bytes, more than the "
                                 + "chunk store allows (" + maxStored(Math.max(0, rawLength)) + "); encrypting to "
                                 + "very many recipients adds that much: use fewer keys for deduplicated backups");

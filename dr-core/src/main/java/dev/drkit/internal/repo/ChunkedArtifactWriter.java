@@ -2,9 +2,8 @@ package dev.drkit.internal.repo;
 
 import com.github.luben.zstd.ZstdCompressCtx;
 import dev.drkit.ArtifactInfo;
-import dev.drkit.DrException;
-import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ObjectExistsException;
+import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.internal.pipeline.ContentHash;
@@ -252,11 +251,12 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             if (repo.storage()
                     .stat(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX)
                     .isEmpty()) {
-                throw new DrException(
-                        ErrorCode.STORAGE,
+                throw new StorageException(
                         name() + ": pack " + pack + ", which holds chunks this backup reuses, was removed while the "
                                 + "backup ran (by a chunk garbage collection that did not see this backup's lock: "
-                                + "check the storage and the hosts' clocks); the backup is not kept, take it again");
+                                + "check the storage and the hosts' clocks); the backup is not kept, take it again",
+                        null,
+                        true);
             }
         }
     }
