@@ -20,6 +20,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,6 +79,7 @@ final class RedisClusterSnapshot {
                         before.slotsCovered(),
                         RedisClusterTopology.SLOTS);
             }
+            requireNoMigration(before);
             List<RedisClusterTopology.Node> sources = new ArrayList<>();
             for (RedisClusterTopology.Shard shard : before.shards()) {
                 sources.add(source(shard));
@@ -87,6 +90,7 @@ final class RedisClusterSnapshot {
             context.metadata("readFrom", readFrom.setting());
             List<Map<String, Object>> shards = snapshotAll(before, sources);
             RedisClusterTopology after = RedisClusterTopology.discover(node, seed.tls());
+            requireNoMigration(after);
             if (!after.slotMap().equals(before.slotMap())) {
                 throw new DrException(
                         ErrorCode.TARGET,
@@ -97,6 +101,41 @@ final class RedisClusterSnapshot {
                         true);
             }
             record(shards);
+        }
+    }
+
+    /** A slot a node migrates ({@code [slot->-id]}) or imports ({@code [slot-<-id]}) in its own CLUSTER NODES line. */
+    private static final Pattern MIGRATION = Pattern.compile("\\[(\\d+)-([<>])-([0-9a-f]+)]");
+
+    /**
+     * Fails when a master is migrating or importing a slot: the slot map stays the same until the
+     * move ends, but its keys are then split between two nodes, so a snapshot of each could miss
+     * some or hold some twice. Checked before the snapshots and after them (a move that started
+     * and ended in between changes the slot map, which is compared too).
+     */
+    private void requireNoMigration(RedisClusterTopology topology) throws IOException {
+        for (RedisClusterTopology.Shard shard : topology.shards()) {
+            RedisClusterTopology.Node master = shard.master();
+            String nodes;
+            try (RespConnection c = RespConnection.open(seed.withAddress(master.host(), master.port()))) {
+                nodes = c.text("CLUSTER", "NODES");
+            }
+            for (String line : nodes.split("\n")) {
+                if (!line.contains("myself")) {
+                    continue;
+                }
+                Matcher m = MIGRATION.matcher(line);
+                if (m.find()) {
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            "slot " + m.group(1) + " of the Redis Cluster of " + seed + " is being "
+                                    + (m.group(2).equals(">") ? "migrated away from " : "imported into ")
+                                    + master.address() + ": its keys are split between two nodes, so a backup could "
+                                    + "miss some or hold some twice; take the backup once resharding is over",
+                            null,
+                            true);
+                }
+            }
         }
     }
 
@@ -190,7 +229,11 @@ final class RedisClusterSnapshot {
             if (c instanceof RuntimeException r) {
                 throw r;
             }
-            throw new DrException(ErrorCode.TARGET, "a shard's snapshot failed: " + c, c, true);
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "a shard's snapshot failed: " + (c.getMessage() != null ? c.getMessage() : "without a reason"),
+                    c,
+                    true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while snapshotting the Redis Cluster");
@@ -224,7 +267,9 @@ final class RedisClusterSnapshot {
         }
         m.put("nodes", nodes);
         m.put("source", source.address());
-        m.put("sourceRole", source.role());
+        // the role the server reported when it took the snapshot: a failover since discovery shows here
+        String reported = r.server().get("role");
+        m.put("sourceRole", reported == null ? source.role() : reported.equals("slave") ? "replica" : reported);
         m.put("redisVersion", r.server().getOrDefault("redis_version", "unknown"));
         if (r.replicationId() != null) {
             m.put("replicationId", r.replicationId());

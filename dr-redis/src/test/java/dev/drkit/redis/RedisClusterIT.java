@@ -195,6 +195,11 @@ class RedisClusterIT {
                     .isEqualTo("OK");
             assertThat(from.command("CLUSTER", "SETSLOT", slot, "MIGRATING", toId))
                     .isEqualTo("OK");
+            // the slot map is unchanged until the move ends, but the slot's keys are on two nodes
+            assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", cluster(three.uri(), "jobs", "1"))))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("slot " + slot + " of the Redis Cluster")
+                    .hasMessageContaining("take the backup once resharding is over");
             restore(b.id(), "to-uri", three.uri());
             assertThat(to.command("CLUSTER", "COUNTKEYSINSLOT", slot))
                     .as("keys sent on by ASK")
