@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +21,20 @@ final class WalWait {
     private static final Logger LOG = LoggerFactory.getLogger(WalWait.class);
 
     private WalWait() {}
+
+    /**
+     * The segments a base backup from {@code start} to {@code stop} needs: up to the one holding
+     * the last byte before {@code stop}, as PostgreSQL counts them. A stop exactly on a segment
+     * boundary needs nothing of the segment that begins there (PostgreSQL did not switch to it:
+     * in {@code pg_wal} it may be a recycled file that must never be stored under its name).
+     */
+    static List<String> segments(int timeline, long start, long stop, long segmentSize) {
+        List<String> out = new ArrayList<>();
+        for (long lsn = start - start % segmentSize; Long.compareUnsigned(lsn, stop) < 0; lsn += segmentSize) {
+            out.add(WalArchive.segmentName(timeline, lsn, segmentSize));
+        }
+        return out;
+    }
 
     /**
      * Waits until every segment from start to stop is archived in the repository. With
@@ -39,8 +55,7 @@ final class WalWait {
             throws IOException {
         WalArchive wal = new WalArchive(context.archive(WalArchive.AREA));
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (long lsn = start - start % segmentSize; Long.compareUnsigned(lsn, stop) <= 0; lsn += segmentSize) {
-            String segment = WalArchive.segmentName(timeline, lsn, segmentSize);
+        for (String segment : segments(timeline, start, stop, segmentSize)) {
             if (pgWal != null && !wal.contains(systemId, segment) && Files.isRegularFile(pgWal.resolve(segment))) {
                 try {
                     wal.push(pgWal.resolve(segment), dataDir);
