@@ -615,7 +615,11 @@ public final class WalPrefetch {
         if (lastCopy != null) {
             writeAgain(end, lastCopy);
         }
-        markMissing(end.name());
+        // a streamed .partial of the first missing segment is recovery's last WAL: its own request
+        // (Java) serves it padded, so no marker may answer "missing" for it
+        if (!wal.contains(WalArchive.systemIdentifier(dataDir), end.name() + ".partial")) {
+            markMissing(end.name());
+        }
         for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {
             String history = String.format(Locale.ROOT, "%08X.history", timeline);
             if (!wal.fetch(history, spool.resolve(history), dataDir)) {

@@ -316,6 +316,9 @@ class WalPrefetchTest {
         WalPrefetch.Result r = p.fetch(names.get(0), dir.resolve("x"), dataDir);
         assertThat(r.prefetched()).isEqualTo(1);
         assertThat(spooled()).containsExactly(names.get(1));
+        // no marker answers "missing" for it in the shell: that would drop the streamed tail
+        assertThat(spool.resolve(third + ".missing")).doesNotExist();
+        assertThat(shell(WalPrefetch.restoreCommand(spool, "exit 7"), third)).isEqualTo(7);
         assertThat(p.fetch(third, dir.resolve("y"), dataDir).fromSpool()).isFalse();
         assertThat(Files.size(dir.resolve("y"))).isEqualTo(SIZE);
     }
