@@ -105,7 +105,7 @@ public final class WalPushBatch {
         if (!WalArchive.isWalFileName(name)) {
             throw new ConfigException(name + " is not a WAL file name (segment, .partial, .backup or .history)");
         }
-        if (spool.isAcknowledged(name, Files.size(file))) {
+        if (spool.isAcknowledged(name, file)) {
             return new Result(name, true, List.of(), List.of());
         }
         List<WalSpool.Failure> earlier = spool.failures();
@@ -253,7 +253,7 @@ public final class WalPushBatch {
                     return;
                 }
                 Path p = dataDir.resolve("pg_wal").resolve(next);
-                if (!taken.contains(next) && Files.isRegularFile(p) && !spool.isAcknowledged(next, Files.size(p))) {
+                if (!taken.contains(next) && Files.isRegularFile(p) && !spool.isAcknowledged(next, p)) {
                     taken.add(next);
                     queue.add(p);
                 }
@@ -294,9 +294,8 @@ public final class WalPushBatch {
     private Void pushOne(Path p) throws IOException {
         String n = p.getFileName().toString();
         try {
-            long size = Files.size(p);
             wal.push(p, dataDir);
-            spool.acknowledge(n, size);
+            spool.acknowledge(n, p);
             return null;
         } catch (IOException | RuntimeException e) {
             try {

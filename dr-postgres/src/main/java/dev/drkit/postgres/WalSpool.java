@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -28,8 +29,10 @@ import java.util.UUID;
  * <ul>
  *   <li>{@code <wal-file>.ok}: the acknowledgement that the WAL file is durable in the
  *       repository, written (temporary name, fsync, rename, fsync of the directory) only after
- *       the repository confirmed it; it holds the cluster's system identifier and the file's
- *       size. A shell test for this name is a safe fast path of {@code archive_command}.
+ *       the repository confirmed it; it holds what {@code cksum} prints for the bytes pushed (their
+ *       POSIX CRC and size), so the shell's fast path of {@code archive_command} compares it
+ *       with the segment's own {@code cksum}: an acknowledgement of another cluster, or of other
+ *       bytes under the same name, does not match.
  *   <li>{@code <wal-file>.error}: why the last push of that file failed, until it is stored.
  *   <li>{@code cluster}: the system identifier the acknowledgements belong to; when the spool
  *       meets another cluster, every acknowledgement and error in it is removed.
@@ -144,26 +147,60 @@ public final class WalSpool {
     }
 
     /**
-     * Whether {@code name} is acknowledged as durable in the repository, for the bytes of size
-     * {@code size} now in {@code pg_wal}; an acknowledgement of another size or another cluster
-     * does not count.
+     * Whether {@code name} is acknowledged as durable in the repository for exactly the bytes now
+     * in {@code file}: the acknowledgement holds what {@code cksum < file} prints for the bytes
+     * pushed (CRC and size), so one of another cluster, or for other bytes under the same name
+     * (a data directory rolled back or made anew), does not count, here or in the shell's test.
      */
-    public boolean isAcknowledged(String name, long size) throws IOException {
+    public boolean isAcknowledged(String name, Path file) throws IOException {
         requireWalName(name);
-        return read(dir.resolve(name + ACK_SUFFIX))
-                .map(text -> text.strip().equals(ackText(size).strip()))
-                .orElse(false);
+        Optional<String> ack = read(dir.resolve(name + ACK_SUFFIX));
+        return ack.isPresent() && ack.get().strip().equals(ackText(file).strip());
     }
 
-    /** Records, durably, that {@code name} (of {@code size} bytes) is durable in the repository. */
-    public void acknowledge(String name, long size) throws IOException {
+    /** Records, durably, that {@code name}, whose bytes are those of {@code file}, is durable in the repository. */
+    public void acknowledge(String name, Path file) throws IOException {
         requireWalName(name);
-        write(name + ACK_SUFFIX, ackText(size));
+        write(name + ACK_SUFFIX, ackText(file));
         Files.deleteIfExists(dir.resolve(name + ERROR_SUFFIX));
     }
 
-    private String ackText(long size) {
-        return Long.toUnsignedString(systemId) + " " + size + "\n";
+    /** What {@code cksum < file} prints: the POSIX CRC of the bytes and their count. */
+    static String ackText(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return cksum(in) + "\n";
+        }
+    }
+
+    private static final int[] CKSUM_TABLE = cksumTable();
+
+    private static int[] cksumTable() {
+        int[] t = new int[256];
+        for (int i = 0; i < 256; i++) {
+            int c = i << 24;
+            for (int k = 0; k < 8; k++) {
+                c = (c & 0x80000000) != 0 ? (c << 1) ^ 0x04C11DB7 : c << 1;
+            }
+            t[i] = c;
+        }
+        return t;
+    }
+
+    /** POSIX {@code cksum}: CRC-32 (polynomial 0x04C11DB7, most significant bit first) of the bytes, then of their count. */
+    static String cksum(InputStream in) throws IOException {
+        int crc = 0;
+        long n = 0;
+        byte[] buffer = new byte[1 << 16];
+        for (int got; (got = in.read(buffer)) > 0; ) {
+            for (int i = 0; i < got; i++) {
+                crc = (crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ buffer[i]) & 0xFF];
+            }
+            n += got;
+        }
+        for (long len = n; len != 0; len >>>= 8) {
+            crc = (crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ (int) len) & 0xFF];
+        }
+        return Integer.toUnsignedString(~crc) + " " + n;
     }
 
     /** Records why pushing {@code name} failed, replacing an earlier record. */

@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -114,8 +116,9 @@ class WalPushBatchTest {
         assertThat(spoolFiles())
                 .containsExactlyInAnyOrder(
                         "cluster", seg(1) + ".ok", "00000002.history.ok", seg(2) + ".ok", seg(3) + ".ok");
+        // what `cksum < file` prints for the bytes pushed
         assertThat(Files.readString(spoolDir.resolve(seg(2) + ".ok")))
-                .isEqualTo("42 " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + "\n");
+                .matches("\\d+ " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + "\n");
     }
 
     @Test
@@ -324,9 +327,50 @@ class WalPushBatchTest {
         pgControl(7);
         WalSpool other = WalSpool.open(spoolDir, data);
         assertThat(spoolFiles()).containsExactly("cluster");
-        assertThat(other.isAcknowledged(
-                        seg(1), Files.size(data.resolve("pg_wal").resolve(seg(1)))))
+        assertThat(other.isAcknowledged(seg(1), data.resolve("pg_wal").resolve(seg(1))))
                 .isFalse();
+    }
+
+    @Test
+    void anAcknowledgementHoldsTheBytesCksumSoTheShellAndJavaRefuseAStaleOne() throws Exception {
+        Path segment = data.resolve("pg_wal").resolve(seg(1));
+        ready(seg(1));
+        batch(64, 1, new ArrayList<>()).push(segment);
+        Path ack = spoolDir.resolve(seg(1) + ".ok");
+        String shellTest = "test \"$(cksum < " + segment + ")\" = \"$(cat " + ack + " 2>/dev/null)\"";
+        assertThat(sh(shellTest)).as("the documented fast path accepts it").isZero();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .isTrue();
+
+        // the same name with other bytes (a data directory rolled back, or made anew with the same identifier)
+        byte[] bytes = Files.readAllBytes(segment);
+        bytes[bytes.length / 2] ^= 0x01;
+        Files.write(segment, bytes);
+        assertThat(sh(shellTest)).as("the fast path no longer accepts it").isNotZero();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .isFalse();
+    }
+
+    @Test
+    void theAcknowledgementsCksumIsWhatThePosixToolPrints() throws Exception {
+        Random r = new Random(3);
+        for (int size : new int[] {0, 1, 255, 256, 65_536, 100_003, 16 << 20}) {
+            byte[] b = new byte[size];
+            r.nextBytes(b);
+            Path f = data.resolve("cksum-" + size);
+            Files.write(f, b);
+            Process p = new ProcessBuilder("sh", "-c", "cksum < '" + f + "'").start();
+            String tool = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+            assertThat(p.waitFor()).isZero();
+            assertThat(WalSpool.ackText(f).strip()).as(size + " bytes").isEqualTo(tool);
+        }
+    }
+
+    private static int sh(String script) throws Exception {
+        Process p =
+                new ProcessBuilder("sh", "-c", script).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor();
     }
 
     @Test

@@ -11,7 +11,6 @@ import dev.drkit.spi.FileArchive;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +36,8 @@ final class WalCommands {
                     + "under an archived name are refused. With --spool, asynchronous: the file and the next ones "
                     + "PostgreSQL marks ready are pushed together, --jobs at a time, each acknowledged in the spool as "
                     + "DIR/NAME.ok once durable, so that later calls for them return at once (archive_command = "
-                    + "'test -f DIR/%%f.ok || drkit --repo R wal-push --spool DIR %%p').")
+                    + "'test \"$(cksum < %%p)\" = \"$(cat DIR/%%f.ok 2>/dev/null)\" || drkit --repo R wal-push --spool "
+                    + "DIR %%p': the acknowledgement holds the bytes' cksum).")
     static final class Push implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -105,7 +105,7 @@ final class WalCommands {
             }
             // acknowledged by an earlier batch: no repository to open
             if (WalSpool.open(spoolDir, dataDir)
-                    .isAcknowledged(wal.getFileName().toString(), Files.size(wal))) {
+                    .isAcknowledged(wal.getFileName().toString(), wal)) {
                 return 0;
             }
             PrintWriter err = spec.commandLine().getErr();
@@ -248,8 +248,11 @@ final class WalCommands {
                             + " read ahead" + (r.endOfArchive() ? " (end of the archive)" : ""));
                 }
                 return r.found() ? 0 : 1;
-            } catch (Exception e) {
-                err.println("drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(e.getMessage()));
+            } catch (Exception | Error e) {
+                // never 1 for a failure: PostgreSQL takes 1 for "no such file", the end of WAL, and would
+                // end recovery early; 255 stops it instead (an Error too: out of memory, a native library)
+                err.println(
+                        "drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(String.valueOf(e.getMessage())));
                 err.flush();
                 return ERROR;
             }
@@ -259,21 +262,30 @@ final class WalCommands {
          * Starts this very command line again with {@code --fill-from NAME}, detached: it keeps
          * the spool filled after this call has returned to PostgreSQL.
          */
-        private static void startFill(Path spool, String from) throws IOException {
+        private static void startFill(Path spool, String from) {
             ProcessHandle.Info self = ProcessHandle.current().info();
             if (self.command().isEmpty() || self.arguments().isEmpty()) {
                 return; // no way to start it again: the segments are fetched by their own calls
             }
             List<String> cmd = new ArrayList<>();
             cmd.add(self.command().get());
-            cmd.addAll(List.of(self.arguments().get()));
+            for (String arg : self.arguments().get()) {
+                // the launcher's first run archives classes at exit: the fill must not leave a second archive
+                if (!arg.startsWith("-XX:ArchiveClassesAtExit=")) {
+                    cmd.add(arg);
+                }
+            }
             cmd.addAll(List.of("--fill-from", from));
-            new ProcessBuilder(cmd)
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.appendTo(
-                            spool.resolve(WalPrefetch.FILL_LOG).toFile()))
-                    .start();
+            try {
+                new ProcessBuilder(cmd)
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.appendTo(
+                                spool.resolve(WalPrefetch.FILL_LOG).toFile()))
+                        .start();
+            } catch (IOException e) {
+                // the segment asked for is fetched already: the next ones are fetched by their own calls
+            }
         }
     }
 
