@@ -507,20 +507,19 @@ public final class SetupFile {
         TargetSpec kit = new TargetSpec("t", type == null ? "?" : type, settings.build());
         if (m.containsKey(TargetSpec.DEDUP)) {
             String dedup = kit.settings().get(TargetSpec.DEDUP).orElse("");
+            Boolean on = null;
             try {
-                if (dedup.isBlank()) {
-                    throw new ConfigException("no value");
-                }
-                if (kit.settings().bool(TargetSpec.DEDUP, false)
-                        && COMPRESSION.contains(codec)
-                        && !codec.equals("zstd")) {
-                    problem(
-                            m.get(TargetSpec.DEDUP).line,
-                            where + ".dedup: deduplicated storage compresses each chunk with zstd; set 'compression' "
-                                    + "to zstd, or turn dedup off for this target");
-                }
+                on = dedup.isBlank() ? null : kit.settings().bool(TargetSpec.DEDUP, false);
             } catch (ConfigException e) {
+                // not a boolean: said below
+            }
+            if (on == null) {
                 problem(m.get(TargetSpec.DEDUP).line, where + ".dedup: '" + dedup + "' is not true or false");
+            } else if (on && COMPRESSION.contains(codec) && !codec.equals("zstd")) {
+                problem(
+                        m.get(TargetSpec.DEDUP).line,
+                        where + ".dedup: deduplicated storage compresses each chunk with zstd; set 'compression' "
+                                + "to zstd, or turn dedup off for this target");
             }
         }
         if (m.containsKey(TargetSpec.COMPRESSION_LEVEL) && COMPRESSION.contains(codec)) {
