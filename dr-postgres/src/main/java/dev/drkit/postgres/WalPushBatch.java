@@ -294,8 +294,12 @@ public final class WalPushBatch {
     private Void pushOne(Path p) throws IOException {
         String n = p.getFileName().toString();
         try {
+            String before =
+                    WalSpool.identity(p); // taken before the bytes are read: the acknowledgement names the file read
             wal.push(p, dataDir);
-            spool.acknowledge(n, p);
+            if (!spool.acknowledge(n, p, before)) {
+                LOG.debug("{} changed or went while it was pushed; not acknowledged", n);
+            }
             return null;
         } catch (IOException | RuntimeException e) {
             try {

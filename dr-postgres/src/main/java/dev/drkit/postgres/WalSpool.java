@@ -2,7 +2,6 @@ package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -14,10 +13,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -29,10 +31,15 @@ import java.util.UUID;
  * <ul>
  *   <li>{@code <wal-file>.ok}: the acknowledgement that the WAL file is durable in the
  *       repository, written (temporary name, fsync, rename, fsync of the directory) only after
- *       the repository confirmed it; it holds what {@code cksum} prints for the bytes pushed (their
- *       POSIX CRC and size), so the shell's fast path of {@code archive_command} compares it
- *       with the segment's own {@code cksum}: an acknowledgement of another cluster, or of other
- *       bytes under the same name, does not match.
+ *       the repository confirmed it; it holds the identity of the file whose bytes were pushed,
+ *       as GNU {@code stat -c '%d %i %s %.9Y'} prints it (device, inode, size, modification
+ *       time to the nanosecond), taken before the file was read and found unchanged after the
+ *       push. The shell's fast path of {@code archive_command} compares it with the segment's
+ *       own {@code stat}, which costs one small process where a checksum would read 16 MiB: an
+ *       acknowledgement of another cluster, or of another file under the same name (a data
+ *       directory made anew or rolled back writes new files, or rewrites old ones, which moves
+ *       their modification time), does not match, and Java then pushes, or refuses other bytes
+ *       under an archived name.
  *   <li>{@code <wal-file>.error}: why the last push of that file failed, until it is stored.
  *   <li>{@code cluster}: the system identifier the acknowledgements belong to; when the spool
  *       meets another cluster, every acknowledgement and error in it is removed.
@@ -147,60 +154,57 @@ public final class WalSpool {
     }
 
     /**
-     * Whether {@code name} is acknowledged as durable in the repository for exactly the bytes now
-     * in {@code file}: the acknowledgement holds what {@code cksum < file} prints for the bytes
-     * pushed (CRC and size), so one of another cluster, or for other bytes under the same name
-     * (a data directory rolled back or made anew), does not count, here or in the shell's test.
+     * Whether {@code name} is acknowledged as durable in the repository for the file now at
+     * {@code file}: the acknowledgement holds the {@link #identity} the file had when its bytes
+     * were pushed, so one of another cluster, or of another file under the same name (a data
+     * directory rolled back or made anew), does not count, here or in the shell's test.
      */
     public boolean isAcknowledged(String name, Path file) throws IOException {
         requireWalName(name);
         Optional<String> ack = read(dir.resolve(name + ACK_SUFFIX));
-        return ack.isPresent() && ack.get().strip().equals(ackText(file).strip());
+        String now = identity(file);
+        return ack.isPresent() && now != null && ack.get().strip().equals(now);
     }
 
-    /** Records, durably, that {@code name}, whose bytes are those of {@code file}, is durable in the repository. */
-    public void acknowledge(String name, Path file) throws IOException {
+    /**
+     * Records, durably, that {@code name} is durable in the repository, when the file at
+     * {@code file} is still the one whose bytes were pushed: {@code before} is its {@link
+     * #identity} taken before it was read. A file replaced or rewritten meanwhile is not
+     * acknowledged (PostgreSQL's call for it then pushes it again).
+     *
+     * @return whether the acknowledgement was written
+     */
+    public boolean acknowledge(String name, Path file, String before) throws IOException {
         requireWalName(name);
-        write(name + ACK_SUFFIX, ackText(file));
+        String after = identity(file);
         Files.deleteIfExists(dir.resolve(name + ERROR_SUFFIX));
+        if (before == null || !before.equals(after)) {
+            return false;
+        }
+        write(name + ACK_SUFFIX, after + "\n");
+        return true;
     }
 
-    /** What {@code cksum < file} prints: the POSIX CRC of the bytes and their count. */
-    static String ackText(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return cksum(in) + "\n";
+    /**
+     * What GNU {@code stat -c '%d %i %s %.9Y' file} prints: the device and inode numbers, the
+     * size and the modification time in seconds with nine decimals; null when the file is gone
+     * or the file system gives no inode numbers (then nothing is acknowledged).
+     */
+    public static String identity(Path file) throws IOException {
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
         }
-    }
-
-    private static final int[] CKSUM_TABLE = cksumTable();
-
-    private static int[] cksumTable() {
-        int[] t = new int[256];
-        for (int i = 0; i < 256; i++) {
-            int c = i << 24;
-            for (int k = 0; k < 8; k++) {
-                c = (c & 0x80000000) != 0 ? (c << 1) ^ 0x04C11DB7 : c << 1;
-            }
-            t[i] = c;
+        Instant t = ((FileTime) a.get("lastModifiedTime")).toInstant();
+        if (t.getEpochSecond() < 0) {
+            return null; // stat prints these another way; an acknowledgement that never matches is of no use
         }
-        return t;
-    }
-
-    /** POSIX {@code cksum}: CRC-32 (polynomial 0x04C11DB7, most significant bit first) of the bytes, then of their count. */
-    static String cksum(InputStream in) throws IOException {
-        int crc = 0;
-        long n = 0;
-        byte[] buffer = new byte[1 << 16];
-        for (int got; (got = in.read(buffer)) > 0; ) {
-            for (int i = 0; i < got; i++) {
-                crc = (crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ buffer[i]) & 0xFF];
-            }
-            n += got;
-        }
-        for (long len = n; len != 0; len >>>= 8) {
-            crc = (crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ (int) len) & 0xFF];
-        }
-        return Integer.toUnsignedString(~crc) + " " + n;
+        return Long.toUnsignedString((Long) a.get("dev")) + " " + Long.toUnsignedString((Long) a.get("ino")) + " "
+                + a.get("size") + " " + t.getEpochSecond() + "." + String.format("%09d", t.getNano());
     }
 
     /** Records why pushing {@code name} failed, replacing an earlier record. */

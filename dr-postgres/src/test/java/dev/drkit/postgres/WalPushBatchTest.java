@@ -16,15 +16,16 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -116,9 +117,9 @@ class WalPushBatchTest {
         assertThat(spoolFiles())
                 .containsExactlyInAnyOrder(
                         "cluster", seg(1) + ".ok", "00000002.history.ok", seg(2) + ".ok", seg(3) + ".ok");
-        // what `cksum < file` prints for the bytes pushed
+        // what `stat -c '%d %i %s %.9Y'` prints for the file pushed: device, inode, size, modification time
         assertThat(Files.readString(spoolDir.resolve(seg(2) + ".ok")))
-                .matches("\\d+ " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + "\n");
+                .matches("\\d+ \\d+ " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + " \\d+\\.\\d{9}\n");
     }
 
     @Test
@@ -331,39 +332,82 @@ class WalPushBatchTest {
                 .isFalse();
     }
 
+    /** The documented fast path, as the shell runs it (PostgreSQL turns %% into %). */
+    private static String shellFastPath(Path segment, Path ack) {
+        return "read -r ack 2>/dev/null < '" + ack + "' && test \"$ack\" = \"$(stat -c \"%d %i %s %.9Y\" '" + segment
+                + "')\"";
+    }
+
     @Test
-    void anAcknowledgementHoldsTheBytesCksumSoTheShellAndJavaRefuseAStaleOne() throws Exception {
-        Path segment = data.resolve("pg_wal").resolve(seg(1));
-        ready(seg(1));
+    void anAcknowledgementNamesTheFilePushedSoTheShellAndJavaRefuseAStaleOne() throws Exception {
+        Path segment = ready(seg(1));
+        Files.setLastModifiedTime(segment, FileTime.from(Instant.parse("2026-01-01T00:00:00.5Z"))); // written long ago
         batch(64, 1, new ArrayList<>()).push(segment);
         Path ack = spoolDir.resolve(seg(1) + ".ok");
-        String shellTest = "test \"$(cksum < " + segment + ")\" = \"$(cat " + ack + " 2>/dev/null)\"";
+        String shellTest = shellFastPath(segment, ack);
         assertThat(sh(shellTest)).as("the documented fast path accepts it").isZero();
         assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
                 .isTrue();
+        assertThat(sh(shellFastPath(data.resolve("pg_wal").resolve(seg(2)), spoolDir.resolve(seg(2) + ".ok"))))
+                .as("no acknowledgement: the fast path falls through to Java")
+                .isNotZero();
 
-        // the same name with other bytes (a data directory rolled back, or made anew with the same identifier)
+        // the same name, rewritten in place with other bytes (a data directory rolled back)
+        FileTime mtime = Files.getLastModifiedTime(segment);
         byte[] bytes = Files.readAllBytes(segment);
         bytes[bytes.length / 2] ^= 0x01;
         Files.write(segment, bytes);
         assertThat(sh(shellTest)).as("the fast path no longer accepts it").isNotZero();
         assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
                 .isFalse();
+
+        // a new file under the same name, even one dated as the old one was (a restore that keeps times)
+        Path fresh = data.resolve("pg_wal").resolve(seg(1) + ".new");
+        Files.write(fresh, bytes);
+        Files.setLastModifiedTime(fresh, mtime);
+        Files.move(fresh, segment, StandardCopyOption.REPLACE_EXISTING);
+        assertThat(sh(shellTest)).as("nor a new file with the old time").isNotZero();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .isFalse();
     }
 
     @Test
-    void theAcknowledgementsCksumIsWhatThePosixToolPrints() throws Exception {
-        Random r = new Random(3);
-        for (int size : new int[] {0, 1, 255, 256, 65_536, 100_003, 16 << 20}) {
-            byte[] b = new byte[size];
-            r.nextBytes(b);
-            Path f = data.resolve("cksum-" + size);
-            Files.write(f, b);
-            Process p = new ProcessBuilder("sh", "-c", "cksum < '" + f + "'").start();
+    void theAcknowledgementIsWhatGnuStatPrints() throws Exception {
+        Path f = data.resolve("some-file");
+        Files.write(f, new byte[12_345]);
+        for (FileTime t : List.of(
+                FileTime.from(Instant.parse("2026-12-03T10:15:30.123456789Z")),
+                FileTime.from(Instant.parse("2026-12-03T10:15:30Z")),
+                FileTime.from(Instant.EPOCH))) {
+            Files.setLastModifiedTime(f, t);
+            Process p = new ProcessBuilder("stat", "-c", "%d %i %s %.9Y", f.toString()).start();
             String tool = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
             assertThat(p.waitFor()).isZero();
-            assertThat(WalSpool.ackText(f).strip()).as(size + " bytes").isEqualTo(tool);
+            assertThat(WalSpool.identity(f)).as(t.toString()).isEqualTo(tool);
         }
+        assertThat(WalSpool.identity(data.resolve("no-such-file"))).isNull();
+    }
+
+    @Test
+    void aFileReplacedWhilePushedIsStoredButNotAcknowledged() throws IOException {
+        ready(seg(1));
+        ready(seg(2));
+        Path second = data.resolve("pg_wal").resolve(seg(2));
+        archive.onPut = path -> {
+            if (path.endsWith(seg(2))) {
+                try { // replaced between the read and the acknowledgement
+                    Path tmp = second.resolveSibling("tmp");
+                    Files.write(tmp, Files.readAllBytes(second));
+                    Files.move(tmp, second, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        WalPushBatch.Result r =
+                batch(64, 1, new ArrayList<>()).push(data.resolve("pg_wal").resolve(seg(1)));
+        assertThat(r.pushed()).containsExactly(seg(1), seg(2));
+        assertThat(spoolFiles()).containsExactlyInAnyOrder("cluster", seg(1) + ".ok");
     }
 
     private static int sh(String script) throws Exception {
