@@ -64,7 +64,7 @@ segment; touch "$data/pg_wal/archive_status/$name.ready"
 (cd "$data" && launcher --repo "$work/repo-spool" wal-push --spool "$work/spool" "pg_wal/$name" >/dev/null)
 t=(); j=()
 for i in $(seq "$runs"); do
-  t0=$(now); sh -c 'read -r ack 2>/dev/null < "$1" && test "$ack" = "$(stat -c "%d %i %s %.9Y" "$2")"' sh "$work/spool/$name.ok" "$data/pg_wal/$name"; t1=$(now); t+=("$(elapsed "$t0" "$t1")")
+  t0=$(now); sh -c 'read -r ack 2>/dev/null < "$1" && test "$ack" = "1 $(LC_ALL=C stat -c "%d %i %s %.9Y %.9Z" "$2")"' sh "$work/spool/$name.ok" "$data/pg_wal/$name"; t1=$(now); t+=("$(elapsed "$t0" "$t1")")
   t0=$(now); (cd "$data" && launcher --repo "$work/repo-spool" wal-push --spool "$work/spool" "pg_wal/$name" >/dev/null); t1=$(now)
   j+=("$(elapsed "$t0" "$t1")")
 done

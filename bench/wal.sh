@@ -2,7 +2,7 @@
 # Benchmark: WAL archiving under a write burst. The time from the start of a fixed pgbench run
 # (pgbench -i at scale SCALE, default 30: about 450 MiB of WAL) until PostgreSQL reports every
 # segment of it archived, with
-#   drkit:      archive_command = 'read -r ack 2>/dev/null < SPOOL/%f.ok && test "$ack" = "$(stat -c "%%d %%i %%s %%.9Y" %p)" || drkit --repo R wal-push --spool SPOOL --jobs JOBS %p'
+#   drkit:      archive_command = 'read -r ack 2>/dev/null < SPOOL/%f.ok && test "$ack" = "1 $(LC_ALL=C stat -c "%%d %%i %%s %%.9Y %%.9Z" %p)" || drkit --repo R wal-push --spool SPOOL --jobs JOBS %p'
 #   pgBackRest: archive_command = 'pgbackrest --stanza=bench archive-push %p', archive-async=y, process-max=JOBS
 # on one cluster in the same run: zstd level 3 for both, JOBS (default 2) parallel pushes, an untimed
 # round each first, then RUNS (default 3) rounds each, interleaved; medians and their ratio (target <= 1.0).
@@ -50,7 +50,7 @@ pg1-port=$port
 pg1-socket-path=$work/pg
 EOF
 pgbr_archive="env PGBACKREST_CONFIG=$work/pgbackrest.conf pgbackrest --stanza=bench archive-push %p"
-dk_archive="read -r ack 2>/dev/null < $work/drkit-spool/%f.ok && test \"\$ack\" = \"\$(stat -c \"%%d %%i %%s %%.9Y\" %p)\" || $drkit_cmd -q --repo $work/drkit-repo wal-push --spool $work/drkit-spool --jobs $jobs ${PUSH_OPTS:-} %p"
+dk_archive="read -r ack 2>/dev/null < $work/drkit-spool/%f.ok && test \"\$ack\" = \"1 \$(LC_ALL=C stat -c \"%%d %%i %%s %%.9Y %%.9Z\" %p)\" || $drkit_cmd -q --repo $work/drkit-repo wal-push --spool $work/drkit-spool --jobs $jobs ${PUSH_OPTS:-} %p"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$work"
 
 as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null

@@ -110,6 +110,43 @@ public final class WalArchive {
         return Optional.of(b.getLong(24));
     }
 
+    /**
+     * What is wrong with the first page header of a segment file (or its {@code .partial}) of
+     * {@code size} bytes named {@code name}; null when it is as PostgreSQL writes one: a long
+     * header giving a segment size (a power of two from 1 MiB to 1 GiB) that the file has (a
+     * partial one at most), and the address of the segment the name gives. The timeline is not
+     * compared: the first segment of a new timeline starts with pages copied from the old one.
+     */
+    static String segmentHeaderProblem(String name, byte[] firstPage, int length, long size) {
+        if (length < 40) {
+            return "it holds " + size + " bytes, too few for a WAL page header";
+        }
+        ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN);
+        if ((b.getShort(2) & XLP_LONG_HEADER) == 0) {
+            return "its first page has no long header (every segment starts with one): it is damaged or not a WAL "
+                    + "segment";
+        }
+        long segmentSize = b.getInt(32) & 0xFFFFFFFFL;
+        if (Long.bitCount(segmentSize) != 1 || segmentSize < (1 << 20) || segmentSize > (1L << 30)) {
+            return "its header gives an impossible segment size of " + segmentSize + " bytes";
+        }
+        boolean partial = name.endsWith(".partial");
+        if (partial ? size > segmentSize : size != segmentSize) {
+            return "it holds " + size + " bytes, but its header gives segments of " + segmentSize;
+        }
+        long log = Long.parseLong(name.substring(8, 16), 16);
+        long seg = Long.parseLong(name.substring(16, 24), 16);
+        long perLog = 0x1_0000_0000L / segmentSize;
+        long address = b.getLong(8);
+        if (seg >= perLog || address != (log * perLog + seg) * segmentSize) {
+            return "its header gives the WAL address "
+                    + Long.toHexString(address >>> 32).toUpperCase(Locale.ROOT) + "/"
+                    + Long.toHexString(address & 0xFFFFFFFFL).toUpperCase(Locale.ROOT)
+                    + ", which is not where the segment of that name starts";
+        }
+        return null;
+    }
+
     /** The segment size in a segment's first page header. */
     static Optional<Long> segmentSize(byte[] firstPage, int length) {
         if (length < 40
@@ -137,14 +174,27 @@ public final class WalArchive {
         if (SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()) {
             byte[] page = new byte[64];
             int n;
-            try (InputStream in = Files.newInputStream(file)) {
-                n = in.readNBytes(page, 0, page.length);
+            long size;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                size = ch.size();
+                ByteBuffer b = ByteBuffer.wrap(page);
+                while (b.hasRemaining() && ch.read(b) >= 0) {
+                    // fill
+                }
+                n = b.position();
             }
             Optional<Long> inSegment = segmentSystemId(page, n);
             if (inSegment.isPresent() && inSegment.get() != systemId) {
                 throw new ConfigException(name + " belongs to the cluster with system identifier "
                         + Long.toUnsignedString(inSegment.get()) + ", not to the one in " + dataDir + " ("
                         + Long.toUnsignedString(systemId) + ")");
+            }
+            String damaged = segmentHeaderProblem(name, page, n, size);
+            if (damaged != null) {
+                throw new DrException(
+                        DrException.ErrorCode.TARGET,
+                        name + " is not archived: " + damaged + ". PostgreSQL keeps it and asks again; look at the "
+                                + "file (pg_waldump) and the disk: a segment is written whole before it is marked ready");
             }
         }
         // a writer storing the same file at this moment (a base backup storing missing WAL, a

@@ -354,6 +354,7 @@ public final class WalPushBatch {
         private WalArchive wal;
         private Path dataDir;
         private Path spoolDir;
+        private String repository;
         private int queueSize = DEFAULT_QUEUE_SIZE;
         private int jobs = DEFAULT_JOBS;
         private Duration linger = DEFAULT_LINGER;
@@ -378,6 +379,16 @@ public final class WalPushBatch {
         /** The spool directory; see {@link WalSpool#open}. */
         public Builder spool(Path spoolDir) {
             this.spoolDir = Objects.requireNonNull(spoolDir, "spool");
+            return this;
+        }
+
+        /**
+         * What names the repository (its location), recorded in the spool as a hash: a spool
+         * that last served another repository forgets its acknowledgements ({@link
+         * WalSpool#forgotAnotherRepository()}). Optional.
+         */
+        public Builder repository(String repository) {
+            this.repository = repository;
             return this;
         }
 
@@ -449,7 +460,7 @@ public final class WalPushBatch {
             if (!missing.isEmpty()) {
                 throw new ConfigException("WalPushBatch needs " + String.join(", ", missing));
             }
-            return new WalPushBatch(this, WalSpool.open(spoolDir, dataDir));
+            return new WalPushBatch(this, WalSpool.open(spoolDir, dataDir, repository));
         }
     }
 }

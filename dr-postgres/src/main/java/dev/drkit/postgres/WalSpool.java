@@ -16,8 +16,11 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,18 +34,18 @@ import java.util.UUID;
  * <ul>
  *   <li>{@code <wal-file>.ok}: the acknowledgement that the WAL file is durable in the
  *       repository, written (temporary name, fsync, rename, fsync of the directory) only after
- *       the repository confirmed it; it holds the identity of the file whose bytes were pushed,
- *       as GNU {@code stat -c '%d %i %s %.9Y'} prints it (device, inode, size, modification
- *       time to the nanosecond), taken before the file was read and found unchanged after the
- *       push. The shell's fast path of {@code archive_command} compares it with the segment's
- *       own {@code stat}, which costs one small process where a checksum would read 16 MiB: an
- *       acknowledgement of another cluster, or of another file under the same name (a data
- *       directory made anew or rolled back writes new files, or rewrites old ones, which moves
- *       their modification time), does not match, and Java then pushes, or refuses other bytes
- *       under an archived name.
+ *       the repository confirmed it; it holds {@code 1} and the {@link #identity} of the file
+ *       whose bytes were pushed, as GNU {@code stat -c '%d %i %s %.9Y %.9Z'} prints it (device,
+ *       inode, size, modification and change times), taken before the file was read and found
+ *       unchanged after the push. The shell's fast path of {@code archive_command} compares it
+ *       with the segment's own {@code stat}, which costs one small process where a checksum
+ *       would read 16 MiB: an acknowledgement of another cluster, or of another file under the
+ *       same name (a data directory made anew or rolled back), does not match, and Java then
+ *       pushes, or refuses other bytes under an archived name.
  *   <li>{@code <wal-file>.error}: why the last push of that file failed, until it is stored.
- *   <li>{@code cluster}: the system identifier the acknowledgements belong to; when the spool
- *       meets another cluster, every acknowledgement and error in it is removed.
+ *   <li>{@code cluster}: the system identifier the acknowledgements belong to, and a hash of
+ *       the repository's location when the caller gives it; when the spool meets another
+ *       cluster or repository, every acknowledgement and error in it is removed.
  * </ul>
  *
  * <p>An acknowledgement or error is removed once PostgreSQL no longer marks its file
@@ -58,6 +61,9 @@ public final class WalSpool {
     public static final String ERROR_SUFFIX = ".error";
 
     private static final String CLUSTER = "cluster";
+    /** Starts every acknowledgement, so that a blank line or another format never matches. */
+    private static final String ACK_VERSION = "1 ";
+
     private static final String TMP_PREFIX = ".tmp-";
     private static final int MAX_ERROR_CHARS = 2000;
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
@@ -65,6 +71,7 @@ public final class WalSpool {
     private final Path dir;
     private final Path dataDir;
     private final long systemId;
+    private boolean forgotAnotherRepository;
 
     private WalSpool(Path dir, Path dataDir, long systemId) {
         this.dir = dir;
@@ -83,6 +90,20 @@ public final class WalSpool {
      *     or is open to other users
      */
     public static WalSpool open(Path dir, Path dataDir) throws IOException {
+        return open(dir, dataDir, null);
+    }
+
+    /**
+     * {@link #open(Path, Path)}, also recording which repository the acknowledgements are for:
+     * when the spool last served another repository, its acknowledgements and errors are
+     * removed, and {@link #forgotAnotherRepository()} says so. (The shell's test in
+     * {@code archive_command} cannot tell repositories apart: give each repository its own
+     * spool.)
+     *
+     * @param repository what names the repository (its location); only a hash of it is stored;
+     *     null to leave it unrecorded
+     */
+    public static WalSpool open(Path dir, Path dataDir, String repository) throws IOException {
         Path spool = dir.toAbsolutePath().normalize();
         Path data = dataDir.toAbsolutePath().normalize();
         long systemId = WalArchive.systemIdentifier(data);
@@ -120,7 +141,7 @@ public final class WalSpool {
                     + PosixFilePermissions.toString(mode) + "); make it private: chmod 700 " + spool);
         }
         WalSpool s = new WalSpool(spool, data, systemId);
-        s.claim();
+        s.claim(repository == null ? null : repositoryTag(repository));
         return s;
     }
 
@@ -134,14 +155,40 @@ public final class WalSpool {
         return systemId;
     }
 
-    /** Removes another cluster's acknowledgements and records this cluster as the spool's owner. */
-    private void claim() throws IOException {
+    /**
+     * Whether opening the spool found it last used for the same cluster but another repository
+     * and removed its acknowledgements: segments PostgreSQL archived through the shell's test
+     * since the repository changed may then be missing from the repository used now.
+     */
+    public boolean forgotAnotherRepository() {
+        return forgotAnotherRepository;
+    }
+
+    private static String repositoryTag(String repository) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(repository.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+    }
+
+    /**
+     * Removes the acknowledgements of another cluster, or of another repository when {@code
+     * repository} is given, and records this cluster (and repository) as the spool's owner.
+     */
+    private void claim(String repository) throws IOException {
         String id = Long.toUnsignedString(systemId);
         Optional<String> recorded = read(dir.resolve(CLUSTER));
-        if (recorded.isPresent() && recorded.get().strip().equals(id)) {
+        String[] was = recorded.map(r -> r.strip().split(" ")).orElse(new String[0]);
+        boolean sameCluster = was.length > 0 && was[0].equals(id);
+        String wasRepository = was.length > 1 ? was[1] : null;
+        boolean sameRepository = repository == null || wasRepository == null || wasRepository.equals(repository);
+        if (sameCluster && sameRepository && (repository == null || repository.equals(wasRepository))) {
             return;
         }
-        if (recorded.isPresent()) {
+        if (recorded.isPresent() && !(sameCluster && sameRepository)) {
+            forgotAnotherRepository = sameCluster;
             for (Path p : entries()) {
                 String n = p.getFileName().toString();
                 if (n.endsWith(ACK_SUFFIX) || n.endsWith(ERROR_SUFFIX)) {
@@ -150,7 +197,8 @@ public final class WalSpool {
             }
             syncDirectory();
         }
-        write(CLUSTER, id + "\n");
+        String keep = repository != null ? repository : sameCluster ? wasRepository : null;
+        write(CLUSTER, id + (keep == null ? "" : " " + keep) + "\n");
     }
 
     /**
@@ -163,13 +211,13 @@ public final class WalSpool {
         requireWalName(name);
         Optional<String> ack = read(dir.resolve(name + ACK_SUFFIX));
         String now = identity(file);
-        return ack.isPresent() && now != null && ack.get().strip().equals(now);
+        return ack.isPresent() && now != null && ack.get().strip().equals(ACK_VERSION + now);
     }
 
     /**
      * Records, durably, that {@code name} is durable in the repository, when the file at
      * {@code file} is still the one whose bytes were pushed: {@code before} is its {@link
-     * #identity} taken before it was read. A file replaced or rewritten meanwhile is not
+     * #identity} taken before it was read. A file replaced or changed meanwhile is not
      * acknowledged (PostgreSQL's call for it then pushes it again).
      *
      * @return whether the acknowledgement was written
@@ -181,30 +229,43 @@ public final class WalSpool {
         if (before == null || !before.equals(after)) {
             return false;
         }
-        write(name + ACK_SUFFIX, after + "\n");
+        write(name + ACK_SUFFIX, ACK_VERSION + after + "\n");
         return true;
     }
 
     /**
-     * What GNU {@code stat -c '%d %i %s %.9Y' file} prints: the device and inode numbers, the
-     * size and the modification time in seconds with nine decimals; null when the file is gone
-     * or the file system gives no inode numbers (then nothing is acknowledged).
+     * What GNU {@code stat -c '%d %i %s %.9Y %.9Z' file} prints in the C locale: the device and
+     * inode numbers, the size, and the modification and change times in seconds with nine
+     * decimals. The change time cannot be set by tools that copy times (it moves with every
+     * write, rename or change of mode), so a file made again under the same name, even one
+     * given the old inode number and modification time, has another identity. Null when the
+     * file is gone, is not a regular file, or the file system gives no inode numbers (then
+     * nothing is acknowledged).
      */
     public static String identity(Path file) throws IOException {
         Map<String, Object> a;
         try {
-            a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+            a = Files.readAttributes(
+                    file, "unix:dev,ino,size,lastModifiedTime,ctime,isRegularFile", LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             return null;
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
             return null;
         }
-        Instant t = ((FileTime) a.get("lastModifiedTime")).toInstant();
-        if (t.getEpochSecond() < 0) {
+        if (!Boolean.TRUE.equals(a.get("isRegularFile"))) {
+            return null;
+        }
+        Instant modified = ((FileTime) a.get("lastModifiedTime")).toInstant();
+        Instant changed = ((FileTime) a.get("ctime")).toInstant();
+        if (modified.getEpochSecond() < 0 || changed.getEpochSecond() < 0) {
             return null; // stat prints these another way; an acknowledgement that never matches is of no use
         }
         return Long.toUnsignedString((Long) a.get("dev")) + " " + Long.toUnsignedString((Long) a.get("ino")) + " "
-                + a.get("size") + " " + t.getEpochSecond() + "." + String.format("%09d", t.getNano());
+                + a.get("size") + " " + seconds(modified) + " " + seconds(changed);
+    }
+
+    private static String seconds(Instant t) {
+        return t.getEpochSecond() + "." + String.format("%09d", t.getNano());
     }
 
     /** Records why pushing {@code name} failed, replacing an earlier record. */

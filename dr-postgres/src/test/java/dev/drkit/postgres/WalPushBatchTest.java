@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.StorageException;
 import dev.drkit.spi.FileArchive;
 import java.io.ByteArrayInputStream;
@@ -13,6 +14,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +25,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -68,9 +71,38 @@ class WalPushBatchTest {
         return String.format("0000000100000000%08X", n);
     }
 
-    /** A WAL file in pg_wal marked ready, holding its own name. */
+    private static final int SEGMENT_SIZE = 1 << 20; // the smallest PostgreSQL allows: small test files
+
+    /**
+     * The bytes of a WAL file: for a segment, 1 MiB starting with the long page header
+     * PostgreSQL writes (system identifier 42, the segment's address), then bytes that differ
+     * per name and seed; for another WAL file, a line naming it.
+     */
+    static byte[] walBytes(String name, int seed) {
+        if (name.length() != 24) {
+            return ("bytes of " + name + " " + seed).getBytes(StandardCharsets.US_ASCII);
+        }
+        byte[] b = new byte[SEGMENT_SIZE];
+        for (int i = 64; i < b.length; i += 97) {
+            b[i] = (byte) (name.hashCode() + seed + i);
+        }
+        long segno = Long.parseLong(name.substring(8, 16), 16) * (0x1_0000_0000L / SEGMENT_SIZE)
+                + Long.parseLong(name.substring(16), 16);
+        ByteBuffer.wrap(b)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putShort(0, (short) 0xD110)
+                .putShort(2, (short) 0x0006)
+                .putInt(4, Integer.parseInt(name.substring(0, 8), 16))
+                .putLong(8, segno * SEGMENT_SIZE)
+                .putLong(24, 42)
+                .putInt(32, SEGMENT_SIZE)
+                .putInt(36, 8192);
+        return b;
+    }
+
+    /** A WAL file in pg_wal marked ready. */
     private Path ready(String name) throws IOException {
-        Path p = Files.writeString(data.resolve("pg_wal").resolve(name), "bytes of " + name);
+        Path p = Files.write(data.resolve("pg_wal").resolve(name), walBytes(name, 0));
         Files.createFile(data.resolve("pg_wal/archive_status").resolve(name + ".ready"));
         return p;
     }
@@ -117,9 +149,10 @@ class WalPushBatchTest {
         assertThat(spoolFiles())
                 .containsExactlyInAnyOrder(
                         "cluster", seg(1) + ".ok", "00000002.history.ok", seg(2) + ".ok", seg(3) + ".ok");
-        // what `stat -c '%d %i %s %.9Y'` prints for the file pushed: device, inode, size, modification time
+        // 1, then what `stat -c '%d %i %s %.9Y %.9Z'` prints for the file pushed: device, inode, size, times
         assertThat(Files.readString(spoolDir.resolve(seg(2) + ".ok")))
-                .matches("\\d+ \\d+ " + Files.size(data.resolve("pg_wal").resolve(seg(2))) + " \\d+\\.\\d{9}\n");
+                .matches("1 \\d+ \\d+ " + Files.size(data.resolve("pg_wal").resolve(seg(2)))
+                        + " \\d+\\.\\d{9} \\d+\\.\\d{9}\n");
     }
 
     @Test
@@ -181,7 +214,7 @@ class WalPushBatchTest {
     @Test
     void aCallLingeringWhileWritingFollowsTheSegmentBeingWrittenAndReturnsOnceWritingStops() throws Exception {
         ready(seg(1));
-        Path current = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "being written");
+        Path current = Files.write(data.resolve("pg_wal").resolve(seg(2)), walBytes(seg(2), 0));
         WalPushBatch b = lingeringWhileWriting();
         Thread postgres = new Thread(() -> {
             try {
@@ -189,7 +222,9 @@ class WalPushBatchTest {
                     Thread.sleep(5);
                 }
                 for (int i = 0; i < 20; i++) { // about 0.8 s of writes into segment 2, then it is complete
-                    Files.writeString(current, "more", StandardOpenOption.APPEND);
+                    try (FileChannel ch = FileChannel.open(current, StandardOpenOption.WRITE)) {
+                        ch.write(ByteBuffer.wrap(new byte[] {(byte) i}), 8192 + i);
+                    }
                     Thread.sleep(40);
                 }
                 Files.createFile(data.resolve("pg_wal/archive_status").resolve(seg(2) + ".ready"));
@@ -215,7 +250,7 @@ class WalPushBatchTest {
     @Test
     void aCallLingeringWhileWritingReturnsPromptlyWhenNothingIsWritten() throws Exception {
         ready(seg(1));
-        Path idle = Files.writeString(data.resolve("pg_wal").resolve(seg(2)), "not written any more");
+        Path idle = Files.write(data.resolve("pg_wal").resolve(seg(2)), walBytes(seg(2), 0));
         Files.setLastModifiedTime(idle, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
         WalPushBatch b = lingeringWhileWriting();
         long t0 = System.nanoTime();
@@ -242,8 +277,8 @@ class WalPushBatchTest {
         assertThat(again.pushed()).isEmpty();
         assertThat(archive.puts.get()).isEqualTo(puts);
 
-        // a file of another size than the acknowledged one is not acknowledged: pushed, and refused
-        Files.writeString(data.resolve("pg_wal").resolve(seg(3)), "other bytes of " + seg(3));
+        // another file under the acknowledged name is not acknowledged: pushed, and refused
+        Files.write(data.resolve("pg_wal").resolve(seg(3)), walBytes(seg(3), 1));
         assertThatThrownBy(() -> b.push(data.resolve("pg_wal").resolve(seg(3))))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("other content");
@@ -334,8 +369,8 @@ class WalPushBatchTest {
 
     /** The documented fast path, as the shell runs it (PostgreSQL turns %% into %). */
     private static String shellFastPath(Path segment, Path ack) {
-        return "read -r ack 2>/dev/null < '" + ack + "' && test \"$ack\" = \"$(stat -c \"%d %i %s %.9Y\" '" + segment
-                + "')\"";
+        return "read -r ack 2>/dev/null < '" + ack
+                + "' && test \"$ack\" = \"1 $(LC_ALL=C stat -c \"%d %i %s %.9Y %.9Z\" '" + segment + "')\"";
     }
 
     @Test
@@ -369,6 +404,144 @@ class WalPushBatchTest {
         assertThat(sh(shellTest)).as("nor a new file with the old time").isNotZero();
         assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
                 .isFalse();
+
+        // nor one made after the old one is gone (its inode number may come back) and given its time
+        Files.writeString(ack, "1 " + WalSpool.identity(segment) + "\n");
+        Object inode = Files.getAttribute(segment, "unix:ino");
+        FileTime time = Files.getLastModifiedTime(segment);
+        Files.delete(segment);
+        Files.write(segment, bytes);
+        Files.setLastModifiedTime(segment, time);
+        System.out.printf("WalPushBatchTest: inode %s, then %s%n", inode, Files.getAttribute(segment, "unix:ino"));
+        assertThat(sh(shellTest))
+                .as("nor a file made again under the old inode and time")
+                .isNotZero();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .isFalse();
+
+        // nor a symbolic link, nor a blank acknowledgement of a file that is not there
+        Path target = Files.move(segment, data.resolve("elsewhere"));
+        Files.createSymbolicLink(segment, target);
+        Files.writeString(ack, "1 " + WalSpool.identity(target) + "\n");
+        assertThat(WalSpool.identity(segment)).isNull();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .isFalse();
+        Files.writeString(ack, "\n");
+        assertThat(sh(shellFastPath(data.resolve("pg_wal").resolve(seg(7)), ack)))
+                .as("a blank acknowledgement and no file")
+                .isNotZero();
+    }
+
+    @Test
+    void aSpoolThatMeetsAnotherRepositoryForgetsItsAcknowledgements() throws IOException {
+        Path segment = ready(seg(1));
+        WalSpool a = WalSpool.open(spoolDir, data, "/var/backups/a");
+        a.acknowledge(seg(1), segment, WalSpool.identity(segment));
+        assertThat(a.forgotAnotherRepository()).isFalse();
+        assertThat(WalSpool.open(spoolDir, data, "/var/backups/a").isAcknowledged(seg(1), segment))
+                .isTrue();
+        assertThat(WalSpool.open(spoolDir, data).isAcknowledged(seg(1), segment))
+                .as("a caller that names no repository keeps them")
+                .isTrue();
+
+        WalSpool b = WalSpool.open(spoolDir, data, "s3://bucket/other");
+        assertThat(b.forgotAnotherRepository()).isTrue();
+        assertThat(b.isAcknowledged(seg(1), segment)).isFalse();
+        assertThat(spoolFiles()).containsExactly("cluster");
+        assertThat(Files.readString(spoolDir.resolve("cluster")))
+                .as("only a hash of the location")
+                .doesNotContain("bucket")
+                .matches("42 [0-9a-f]{16}\n");
+        assertThat(WalSpool.open(spoolDir, data, "s3://bucket/other").forgotAnotherRepository())
+                .isFalse();
+    }
+
+    /**
+     * The README's archive_command line itself, after PostgreSQL 16's substitution (%p, %f and
+     * %%; any other % is an error there), run by the shell in the data directory as the
+     * archiver runs it, with the spool and the Java fallback replaced.
+     */
+    @Test
+    void theReadmesArchiveCommandAcceptsAnAcknowledgedSegmentAndFallsThroughOtherwise() throws Exception {
+        String line = Files.readAllLines(Path.of("..", "README.md")).stream()
+                .filter(l -> l.startsWith("archive_command = 'read -r ack"))
+                .findFirst()
+                .orElseThrow();
+        String command =
+                line.substring(line.indexOf('\'') + 1, line.lastIndexOf('\'')).replace("''", "'");
+        command = command.replace("/var/lib/drkit/archive-spool", spoolDir.toString());
+        command = command.substring(0, command.indexOf(" || ")) + " || exit 7";
+        Path segment = ready(seg(1));
+        batch(64, 1, new ArrayList<>()).push(segment);
+        assertThat(sh(postgresSubstitutes(command, seg(1)), data)).isZero();
+        ready(seg(2));
+        assertThat(sh(postgresSubstitutes(command, seg(2)), data)).isEqualTo(7);
+        Files.writeString(segment, "rolled back", StandardOpenOption.APPEND);
+        assertThat(sh(postgresSubstitutes(command, seg(1)), data)).isEqualTo(7);
+    }
+
+    /** PostgreSQL 16+'s replace_percent_placeholders for archive_command. */
+    private static String postgresSubstitutes(String command, String name) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < command.length(); i++) {
+            char c = command.charAt(i);
+            if (c != '%') {
+                b.append(c);
+                continue;
+            }
+            char next = i + 1 < command.length() ? command.charAt(++i) : '\0';
+            switch (next) {
+                case 'p' -> b.append("pg_wal/").append(name);
+                case 'f' -> b.append(name);
+                case '%' -> b.append('%');
+                default ->
+                    throw new AssertionError("PostgreSQL 16+ refuses the placeholder %" + next + " in " + command);
+            }
+        }
+        return b.toString();
+    }
+
+    @Test
+    void aSegmentThatIsNotWhatItsNameSaysIsNeitherStoredNorAcknowledged() throws IOException {
+        WalArchive wal = new WalArchive(archive);
+        Path pgWal = data.resolve("pg_wal");
+        byte[] good = walBytes(seg(4), 0);
+        byte[] elsewhere = walBytes(seg(5), 0); // a valid segment, but of another address
+        byte[] longer = Arrays.copyOf(good, good.length * 2);
+        byte[] noLongHeader = good.clone();
+        noLongHeader[2] = 0;
+        byte[] oddSize = good.clone();
+        ByteBuffer.wrap(oddSize).order(ByteOrder.LITTLE_ENDIAN).putInt(32, 3 << 20);
+        Map<String, byte[]> cases = Map.of(
+                "no long header", new byte[SEGMENT_SIZE],
+                "too few for a WAL page header", Arrays.copyOf(good, 30),
+                "not where the segment", elsewhere,
+                "but its header gives segments of", longer,
+                "impossible segment size", oddSize);
+        for (Map.Entry<String, byte[]> c : cases.entrySet()) {
+            Path f = Files.write(pgWal.resolve(seg(4)), c.getValue());
+            assertThatThrownBy(() -> wal.push(f, data))
+                    .as(c.getKey())
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining(seg(4) + " is not archived")
+                    .hasMessageContaining(c.getKey().equals("no long header") ? "long header" : c.getKey())
+                    .hasMessageContaining("PostgreSQL keeps it and asks again");
+        }
+        Files.write(pgWal.resolve(seg(4)), noLongHeader);
+        assertThatThrownBy(() -> wal.push(pgWal.resolve(seg(4)), data)).hasMessageContaining("no long header");
+        assertThat(archive.puts.get()).isZero();
+
+        // through a batch: the call fails, the failure is recorded, nothing is acknowledged
+        Files.createFile(pgWal.resolve("archive_status").resolve(seg(4) + ".ready"));
+        assertThatThrownBy(() -> batch(64, 1, new ArrayList<>()).push(pgWal.resolve(seg(4))))
+                .isInstanceOf(DrException.class);
+        assertThat(spoolFiles()).containsExactlyInAnyOrder("cluster", seg(4) + ".error");
+
+        // the same file whole is stored; a .partial may be shorter than a segment
+        Files.write(pgWal.resolve(seg(4)), good);
+        assertThat(wal.push(pgWal.resolve(seg(4)), data)).isEqualTo(FileArchive.PutResult.STORED);
+        Path partial = Files.write(pgWal.resolve(seg(5) + ".partial"), Arrays.copyOf(elsewhere, 8192));
+        assertThat(wal.push(partial, data)).isEqualTo(FileArchive.PutResult.STORED);
     }
 
     @Test
@@ -380,7 +553,9 @@ class WalPushBatchTest {
                 FileTime.from(Instant.parse("2026-12-03T10:15:30Z")),
                 FileTime.from(Instant.EPOCH))) {
             Files.setLastModifiedTime(f, t);
-            Process p = new ProcessBuilder("stat", "-c", "%d %i %s %.9Y", f.toString()).start();
+            ProcessBuilder pb = new ProcessBuilder("stat", "-c", "%d %i %s %.9Y %.9Z", f.toString());
+            pb.environment().put("LC_ALL", "C");
+            Process p = pb.start();
             String tool = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
             assertThat(p.waitFor()).isZero();
             assertThat(WalSpool.identity(f)).as(t.toString()).isEqualTo(tool);
@@ -411,8 +586,15 @@ class WalPushBatchTest {
     }
 
     private static int sh(String script) throws Exception {
-        Process p =
-                new ProcessBuilder("sh", "-c", script).redirectErrorStream(true).start();
+        return sh(script, null);
+    }
+
+    private static int sh(String script, Path dir) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", script).redirectErrorStream(true);
+        if (dir != null) {
+            pb.directory(dir.toFile());
+        }
+        Process p = pb.start();
         p.getInputStream().readAllBytes();
         return p.waitFor();
     }

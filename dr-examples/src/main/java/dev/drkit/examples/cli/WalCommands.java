@@ -35,9 +35,11 @@ final class WalCommands {
                     + "Exits 0 only once it is durable in the repository; the same file again is accepted, other bytes "
                     + "under an archived name are refused. With --spool, asynchronous: the file and the next ones "
                     + "PostgreSQL marks ready are pushed together, --jobs at a time, each acknowledged in the spool as "
-                    + "DIR/NAME.ok once durable, so that later calls for them return at once (archive_command = "
-                    + "'test \"$(cksum < %%p)\" = \"$(cat DIR/%%f.ok 2>/dev/null)\" || drkit --repo R wal-push --spool "
-                    + "DIR %%p': the acknowledgement holds the bytes' cksum).")
+                    + "DIR/NAME.ok once durable, so that later calls for them are answered by the shell (archive_command = "
+                    + "'read -r ack 2>/dev/null < DIR/%%f.ok && test \"$ack\" = \"1 $(LC_ALL=C stat -c \"%%%%d %%%%i %%%%s "
+                    + "%%%%.9Y %%%%.9Z\" %%p)\" || drkit --repo R wal-push --spool DIR %%p': the acknowledgement names "
+                    + "the file pushed, as GNU stat prints it; PostgreSQL turns %%%% into %%). One spool per cluster and "
+                    + "repository.")
     static final class Push implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -103,17 +105,30 @@ final class WalCommands {
                 }
                 return pushOne(global, dataDir, wal);
             }
+            PrintWriter err = spec.commandLine().getErr();
+            WalSpool spool = WalSpool.open(spoolDir, dataDir, global.repository());
+            if (spool.forgotAnotherRepository()) {
+                err.println("drkit: the WAL spool " + spoolDir + " served another repository until now; its "
+                        + "acknowledgements were removed. WAL files the shell test of archive_command took as archived "
+                        + "since the repository changed may be missing from this one: give each repository its own "
+                        + "spool, and take a base backup in this one");
+                err.flush();
+            }
             // acknowledged by an earlier batch: no repository to open
-            if (WalSpool.open(spoolDir, dataDir)
-                    .isAcknowledged(wal.getFileName().toString(), wal)) {
+            if (spool.isAcknowledged(wal.getFileName().toString(), wal)) {
+                if (!global.quiet) {
+                    err.println("drkit: " + wal.getFileName() + " was acknowledged by an earlier call; the shell test "
+                            + "of archive_command (see wal-push --help) answers such calls without starting Java");
+                    err.flush();
+                }
                 return 0;
             }
-            PrintWriter err = spec.commandLine().getErr();
             try (DrKit kit = global.open(err, null, encryption.stage(global), null, null, null)) {
                 WalPushBatch.Builder b = WalPushBatch.builder()
                         .archive(new WalArchive(kit.archive(WalArchive.AREA)))
                         .dataDirectory(dataDir)
                         .spool(spoolDir)
+                        .repository(global.repository())
                         .failureReporter(f -> {
                             err.println("drkit: an earlier wal-push of " + f.name() + " failed: "
                                     + MessageFlags.forCli(f.message()));

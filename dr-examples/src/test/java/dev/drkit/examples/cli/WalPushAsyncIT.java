@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The asynchronous archive_command through the jar: a pgbench burst of more than 1 GiB of WAL
- * archived by {@code test "$(cksum < %p)" = "$(cat SPOOL/%f.ok)" || drkit wal-push --spool SPOOL %p}, every archived
+ * archived by the documented shell test of {@code SPOOL/%f.ok} or {@code drkit wal-push --spool SPOOL %p}, every archived
  * segment checked against the cluster's and a restore to the end of the WAL; and a batch killed
  * with SIGKILL half-way, whose acknowledged segments are all stored intact and whose rest the
  * next call stores.
@@ -85,7 +85,7 @@ class WalPushAsyncIT {
         // (each call that reaches Java is counted, so that a fast path that never matches fails the test)
         Path javaCalls = work.resolve("java-calls");
         String archive = "read -r ack 2>/dev/null < '" + spool
-                + "/%f.ok' && test \"$ack\" = \"$(stat -c \"%%d %%i %%s %%.9Y\" %p)\" || { echo %f >> '"
+                + "/%f.ok' && test \"$ack\" = \"1 $(LC_ALL=C stat -c \"%%d %%i %%s %%.9Y %%.9Z\" %p)\" || { echo %f >> '"
                 + javaCalls + "'; '" + java()
                 + "' -jar '" + jar + "' --repo '" + repo + "' wal-push --spool '" + spool + "' --jobs 2 %p; }";
         live = PostgresServer.start(
