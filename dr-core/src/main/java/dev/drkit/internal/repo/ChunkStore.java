@@ -358,6 +358,45 @@ final class ChunkStore {
         return null;
     }
 
+    /**
+     * A chunk's stored bytes from a copy in a pack whose whole stored bytes match its index
+     * (size and SHA-256), for moving chunks this process cannot decrypt: bit rot or a cut pack is
+     * caught where the chunk itself cannot be checked. Null when no copy of the right length is
+     * in such a pack.
+     *
+     * @param checked what is known of packs so far (pack id to sound), kept by the caller for
+     *     one operation so that each pack is read once
+     */
+    byte[] readStoredSound(String id, int length, Map<String, Boolean> checked) throws IOException {
+        for (Location loc : locate(id)) {
+            if (loc.rawLength() != length || !packSound(loc.pack(), checked)) {
+                continue;
+            }
+            byte[] frame = readStoredAt(loc);
+            if (frame != null) {
+                return frame;
+            }
+        }
+        return null;
+    }
+
+    private boolean packSound(String pack, Map<String, Boolean> checked) throws IOException {
+        Boolean known = checked.get(pack);
+        if (known == null) {
+            PackIndex p;
+            synchronized (this) {
+                p = cache.get(pack);
+                if (p == null) { // a pack this store wrote since it read the index
+                    refresh();
+                    p = cache.get(pack);
+                }
+            }
+            known = p != null && sound(p);
+            checked.put(pack, known);
+        }
+        return known;
+    }
+
     /** Parses one index strictly: anything drkit would not have written is refused. */
     static PackIndex parseIndex(String pack, byte[] content) {
         if (content.length > MAX_INDEX_BYTES) {

@@ -578,6 +578,7 @@ public final class Repository {
         boolean ok = false;
         try {
             Set<String> done = new HashSet<>();
+            Map<String, Boolean> checkedPacks = new HashMap<>();
             for (int i = 0; i < list.ids().size(); i++) {
                 String id = list.ids().get(i);
                 if (!done.add(id) || (trustHere && here.has(id))) {
@@ -588,11 +589,13 @@ public final class Repository {
                     stored = there.read(id, list.lengths()[i], what, ChunkCodec.PLAIN)
                             .frame();
                 } else {
-                    // encrypted: moved as stored (this process may hold no key); a restore checks each chunk
-                    stored = there.readStored(id, list.lengths()[i]);
+                    // encrypted: moved as stored (this process may hold no key), from a pack whose bytes
+                    // match its index; a restore checks each chunk itself
+                    stored = there.readStoredSound(id, list.lengths()[i], checkedPacks);
                     if (stored == null) {
-                        throw new CorruptDataException(what + ": chunk " + id + " is missing from " + source.describe()
-                                + "; the backup cannot be copied, copy another one");
+                        throw new CorruptDataException(what + ": chunk " + id + " is missing from "
+                                + source.describe() + ", or every pack holding it is damaged (its bytes do not "
+                                + "match its index); the backup cannot be copied, copy another one");
                     }
                 }
                 packs.add(id, stored, list.lengths()[i]);

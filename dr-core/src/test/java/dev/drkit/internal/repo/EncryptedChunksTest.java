@@ -166,6 +166,44 @@ class EncryptedChunksTest {
     }
 
     @Test
+    void aCopyWithoutTheKeyMovesEncryptedChunksOnlyFromPacksThatMatchTheirIndex() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(4, 5 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        repo.writeManifest(a.manifest(), null);
+        Repository first = Repository.open(new FileStorageBackend(dir.resolve("first")), Instant.now());
+        first.initialise();
+        first.copyFrom(repo, a.manifest());
+        assertThat(first.hasManifest(a.manifest().target(), a.manifest().id())).isTrue();
+        List<Path> packs;
+        try (Stream<Path> s = Files.list(dir.resolve("repo/chunks/packs"))) {
+            packs = s.filter(f -> f.toString().endsWith(".pack")).sorted().toList();
+        }
+        // one flipped bit in the middle of a pack: no key is needed to see that its bytes are not the indexed ones
+        Path pack = packs.get(0);
+        byte[] bytes = Files.readAllBytes(pack);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(pack, bytes);
+
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+        assertThatThrownBy(() -> dest.copyFrom(repo, a.manifest()))
+                .hasMessageContaining("every pack holding it is damaged")
+                .hasMessageContaining("copy another one");
+        assertThat(dest.hasManifest(a.manifest().target(), a.manifest().id())).isFalse();
+
+        bytes[bytes.length / 2] ^= 0x10; // repaired: the copy goes through and restores with the key
+        Files.write(pack, bytes);
+        Repository again = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        again.copyFrom(repo, a.manifest());
+        assertThat(again.hasManifest(a.manifest().target(), a.manifest().id())).isTrue();
+        again.chunkKeyFile(keyFile);
+        try (InputStream in = again.openDecoded(
+                a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
+            assertThat(in.readAllBytes()).isEqualTo(content);
+        }
+    }
+
+    @Test
     void withoutTheKeyFileTheKeyComesFromTheRepositoryOpenedWithTheSecretKey() throws IOException {
         byte[] content = ChunkedArtifactTest.data(2, 3 << 20);
         ChunkedArtifactTest.Stored a = store(content, "alice");
