@@ -2,6 +2,8 @@ package dev.drkit.postgres;
 
 import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
@@ -9,6 +11,7 @@ import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -107,6 +110,16 @@ final class PhysicalRestore {
      * CRC-32C). Neither {@code global/pg_control} nor the label nor WAL: the caller adds those.
      */
     static void materialize(RestoreContext context, Path staging) throws IOException {
+        try {
+            materializeFiles(context, staging);
+        } catch (ClosedByInterruptException e) {
+            // a file channel of this thread, closed by the interrupt: it carries no message of its own
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring the data files", e);
+        }
+    }
+
+    private static void materializeFiles(RestoreContext context, Path staging) throws IOException {
         unpackParallel(context, staging);
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =

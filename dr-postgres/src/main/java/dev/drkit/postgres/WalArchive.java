@@ -121,7 +121,25 @@ public final class WalArchive {
         if (length < 40) {
             return "it holds " + size + " bytes, too few for a WAL page header";
         }
-        ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN);
+        // PostgreSQL writes WAL in the machine's byte order: little-endian nearly everywhere
+        String little = headerProblem(name, firstPage, length, size, ByteOrder.LITTLE_ENDIAN);
+        if (little == null) {
+            return null;
+        }
+        String big = headerProblem(name, firstPage, length, size, ByteOrder.BIG_ENDIAN);
+        if (big == null) {
+            return null;
+        }
+        // what is wrong in the byte order whose long-header flag is set, if either's is
+        boolean bigFlag =
+                (ByteBuffer.wrap(firstPage).order(ByteOrder.BIG_ENDIAN).getShort(2) & XLP_LONG_HEADER) != 0;
+        boolean littleFlag =
+                (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) != 0;
+        return bigFlag && !littleFlag ? big : little;
+    }
+
+    private static String headerProblem(String name, byte[] firstPage, int length, long size, ByteOrder order) {
+        ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(order);
         if ((b.getShort(2) & XLP_LONG_HEADER) == 0) {
             return "its first page has no long header (every segment starts with one): it is damaged or not a WAL "
                     + "segment";
@@ -193,8 +211,10 @@ public final class WalArchive {
             if (damaged != null) {
                 throw new DrException(
                         DrException.ErrorCode.TARGET,
-                        name + " is not archived: " + damaged + ". PostgreSQL keeps it and asks again; look at the "
-                                + "file (pg_waldump) and the disk: a segment is written whole before it is marked ready");
+                        name + " is not archived: " + damaged + ". Nothing after it is archived until it is (pg_wal "
+                                + "grows meanwhile): look at the file (pg_waldump " + name + ") and the disk, as a "
+                                + "segment is written whole before it is marked ready; once the cause is fixed, take "
+                                + "a new base backup");
             }
         }
         // a writer storing the same file at this moment (a base backup storing missing WAL, a

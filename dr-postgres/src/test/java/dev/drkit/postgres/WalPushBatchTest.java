@@ -525,7 +525,7 @@ class WalPushBatchTest {
                     .isInstanceOf(DrException.class)
                     .hasMessageContaining(seg(4) + " is not archived")
                     .hasMessageContaining(c.getKey().equals("no long header") ? "long header" : c.getKey())
-                    .hasMessageContaining("PostgreSQL keeps it and asks again");
+                    .hasMessageContaining("Nothing after it is archived until it is");
         }
         Files.write(pgWal.resolve(seg(4)), noLongHeader);
         assertThatThrownBy(() -> wal.push(pgWal.resolve(seg(4)), data)).hasMessageContaining("no long header");
@@ -536,6 +536,22 @@ class WalPushBatchTest {
         assertThatThrownBy(() -> batch(64, 1, new ArrayList<>()).push(pgWal.resolve(seg(4))))
                 .isInstanceOf(DrException.class);
         assertThat(spoolFiles()).containsExactlyInAnyOrder("cluster", seg(4) + ".error");
+
+        // a big-endian machine's segment (PostgreSQL writes its own byte order) passes too
+        byte[] big = new byte[64];
+        ByteBuffer.wrap(big)
+                .order(ByteOrder.BIG_ENDIAN)
+                .putShort(0, (short) 0xD110)
+                .putShort(2, (short) 0x0006)
+                .putInt(4, 1)
+                .putLong(8, 4L * SEGMENT_SIZE)
+                .putLong(24, 42)
+                .putInt(32, SEGMENT_SIZE)
+                .putInt(36, 8192);
+        assertThat(WalArchive.segmentHeaderProblem(seg(4), big, big.length, SEGMENT_SIZE))
+                .isNull();
+        assertThat(WalArchive.segmentHeaderProblem(seg(5), big, big.length, SEGMENT_SIZE))
+                .contains("not where the segment");
 
         // the same file whole is stored; a .partial may be shorter than a segment
         Files.write(pgWal.resolve(seg(4)), good);

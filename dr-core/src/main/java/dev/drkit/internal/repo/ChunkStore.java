@@ -368,7 +368,19 @@ final class ChunkStore {
      *     one operation so that each pack is read once
      */
     byte[] readStoredSound(String id, int length, Map<String, Boolean> checked) throws IOException {
-        for (Location loc : locate(id)) {
+        List<Location> where = locate(id);
+        byte[] frame = readFirstSound(where, length, checked);
+        if (frame == null) {
+            // a collection may have moved it (a rewrite) since the index was read
+            List<Location> fresh = new ArrayList<>(refresh().chunks().getOrDefault(id, List.of()));
+            fresh.removeAll(where);
+            frame = readFirstSound(fresh, length, checked);
+        }
+        return frame;
+    }
+
+    private byte[] readFirstSound(List<Location> where, int length, Map<String, Boolean> checked) throws IOException {
+        for (Location loc : where) {
             if (loc.rawLength() != length || !packSound(loc.pack(), checked)) {
                 continue;
             }
@@ -378,6 +390,11 @@ final class ChunkStore {
             }
         }
         return null;
+    }
+
+    /** The packs that hold a chunk, for a message. */
+    List<String> packsOf(String id) throws IOException {
+        return locate(id).stream().map(Location::pack).distinct().toList();
     }
 
     private boolean packSound(String pack, Map<String, Boolean> checked) throws IOException {

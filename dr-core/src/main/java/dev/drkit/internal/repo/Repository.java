@@ -530,9 +530,10 @@ public final class Repository {
         String prefix = RepositoryLayout.backupPrefix(m.target(), m.id());
         try {
             List<ObjectInfo> objects = source.storage.list(prefix);
+            Map<String, Boolean> checkedPacks = new HashMap<>(); // encrypted packs read whole: once per copy
             for (ArtifactInfo a : m.artifacts()) {
                 if (isChunked(a)) {
-                    bytes += copyChunks(source, m, a);
+                    bytes += copyChunks(source, m, a, checkedPacks);
                 }
                 String key = prefix + a.storedName();
                 bytes += copyObject(source, key, a.storedSize(), a.sha256());
@@ -558,7 +559,8 @@ public final class Repository {
      *
      * @return stored bytes transferred
      */
-    private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a) throws IOException {
+    private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a, Map<String, Boolean> checkedPacks)
+            throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName() + " in " + source.describe();
         ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
         long keyBytes = 0;
@@ -578,7 +580,6 @@ public final class Repository {
         boolean ok = false;
         try {
             Set<String> done = new HashSet<>();
-            Map<String, Boolean> checkedPacks = new HashMap<>();
             for (int i = 0; i < list.ids().size(); i++) {
                 String id = list.ids().get(i);
                 if (!done.add(id) || (trustHere && here.has(id))) {
@@ -593,9 +594,16 @@ public final class Repository {
                     // match its index; a restore checks each chunk itself
                     stored = there.readStoredSound(id, list.lengths()[i], checkedPacks);
                     if (stored == null) {
+                        List<String> packs = there.packsOf(id);
                         throw new CorruptDataException(what + ": chunk " + id + " is missing from "
-                                + source.describe() + ", or every pack holding it is damaged (its bytes do not "
-                                + "match its index); the backup cannot be copied, copy another one");
+                                + source.describe()
+                                + (packs.isEmpty()
+                                        ? ""
+                                        : ", or every pack holding it is damaged "
+                                                + "(its bytes do not match its index: " + String.join(", ", packs)
+                                                + ")")
+                                + "; the backup cannot be copied, copy another one (a check that reads the data, "
+                                + "CheckOptions.readData, lists every damaged pack)");
                     }
                 }
                 packs.add(id, stored, list.lengths()[i]);

@@ -188,6 +188,7 @@ class EncryptedChunksTest {
         dest.initialise();
         assertThatThrownBy(() -> dest.copyFrom(repo, a.manifest()))
                 .hasMessageContaining("every pack holding it is damaged")
+                .hasMessageContaining(pack.getFileName().toString().replace(".pack", ""))
                 .hasMessageContaining("copy another one");
         assertThat(dest.hasManifest(a.manifest().target(), a.manifest().id())).isFalse();
 
