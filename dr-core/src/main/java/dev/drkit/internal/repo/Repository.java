@@ -594,13 +594,13 @@ public final class Repository {
                     // match its index; a restore checks each chunk itself
                     stored = there.readStoredSound(id, list.lengths()[i], checkedPacks);
                     if (stored == null) {
-                        List<String> packs = there.packsOf(id);
+                        List<String> holders = there.packsOf(id);
                         throw new CorruptDataException(what + ": chunk " + id + " is missing from "
                                 + source.describe()
-                                + (packs.isEmpty()
+                                + (holders.isEmpty()
                                         ? ""
                                         : ", or every pack holding it is damaged "
-                                                + "(its bytes do not match its index: " + String.join(", ", packs)
+                                                + "(its bytes do not match its index: " + String.join(", ", holders)
                                                 + ")")
                                 + "; the backup cannot be copied, copy another one (a check that reads the data, "
                                 + "CheckOptions.readData, lists every damaged pack)");
