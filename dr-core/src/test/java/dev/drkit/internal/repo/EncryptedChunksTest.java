@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.luben.zstd.Zstd;
+import dev.drkit.CheckOptions;
+import dev.drkit.CheckReport;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
@@ -25,10 +27,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -202,6 +207,33 @@ class EncryptedChunksTest {
                 a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
             assertThat(in.readAllBytes()).isEqualTo(content);
         }
+    }
+
+    @Test
+    void aCheckThatReadsTheDataReportsABackupWhoseEncryptedChunksLieOnlyInADamagedPack() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(5, 3 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        repo.writeManifest(a.manifest(), null);
+        RepositoryCheck check =
+                new RepositoryCheck(repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of());
+        assertThat(check.run(CheckOptions.readAllData()).findings()).isEmpty();
+
+        Path pack;
+        try (Stream<Path> s = Files.list(dir.resolve("repo/chunks/packs"))) {
+            pack = s.filter(f -> f.toString().endsWith(".pack")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(pack);
+        bytes[bytes.length / 3] ^= 0x04; // no key needed to see it: the pack no longer hashes as indexed
+        Files.write(pack, bytes);
+        List<CheckReport.Finding> findings = new RepositoryCheck(
+                        repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                .run(CheckOptions.readAllData())
+                .findings();
+        assertThat(findings)
+                .anySatisfy(f -> assertThat(f.message()).contains("does not hash to the SHA-256 its index records"))
+                .anySatisfy(f -> assertThat(f.message())
+                        .contains("cannot be restored")
+                        .contains("has no copy in a pack whose bytes match its index"));
     }
 
     @Test
