@@ -36,9 +36,10 @@ final class WalCommands {
                     + "under an archived name are refused. With --spool, asynchronous: the file and the next ones "
                     + "PostgreSQL marks ready are pushed together, --jobs at a time, each acknowledged in the spool as "
                     + "DIR/NAME.ok once durable, so that later calls for them are answered by the shell (archive_command = "
-                    + "'read -r ack 2>/dev/null < DIR/%%f.ok && test \"$ack\" = \"1 $(LC_ALL=C stat -c \"%%%%d %%%%i %%%%s "
-                    + "%%%%.9Y %%%%.9Z\" %%p)\" || drkit --repo R wal-push --spool DIR %%p': the acknowledgement names "
-                    + "the file pushed, as GNU stat prints it; PostgreSQL turns %%%% into %%). One spool per cluster and "
+                    + "'read -r ack 2>/dev/null < DIR/%%f.ok && test \"$ack\" = \"1 $(LC_ALL=C stat -c \"%%d %%i %%s "
+                    + "%%.9Y %%.9Z\" %%p)\" || drkit --repo R wal-push --spool DIR %%p', with each %% of the stat format "
+                    + "doubled in postgresql.conf, as PostgreSQL 16 and later require: the README has the line; the "
+                    + "acknowledgement names the file pushed, as GNU stat prints it). One spool per cluster and "
                     + "repository.")
     static final class Push implements Callable<Integer> {
         @Spec
