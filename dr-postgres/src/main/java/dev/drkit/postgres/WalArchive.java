@@ -102,12 +102,12 @@ public final class WalArchive {
         if (length < 40) {
             return Optional.empty();
         }
-        ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.LITTLE_ENDIAN);
-        int info = b.getShort(2) & 0xFFFF;
-        if ((info & XLP_LONG_HEADER) == 0) {
+        if (!longHeader(firstPage, ByteOrder.LITTLE_ENDIAN)) {
             return Optional.empty();
         }
-        return Optional.of(b.getLong(24));
+        return Optional.of(ByteBuffer.wrap(firstPage, 0, length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .getLong(24));
     }
 
     /**
@@ -131,16 +131,19 @@ public final class WalArchive {
             return null;
         }
         // what is wrong in the byte order whose long-header flag is set, if either's is
-        boolean bigFlag =
-                (ByteBuffer.wrap(firstPage).order(ByteOrder.BIG_ENDIAN).getShort(2) & XLP_LONG_HEADER) != 0;
-        boolean littleFlag =
-                (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) != 0;
-        return bigFlag && !littleFlag ? big : little;
+        return longHeader(firstPage, ByteOrder.BIG_ENDIAN) && !longHeader(firstPage, ByteOrder.LITTLE_ENDIAN)
+                ? big
+                : little;
+    }
+
+    /** Whether the page's xlp_info, read in {@code order}, has the long-header flag. */
+    private static boolean longHeader(byte[] page, ByteOrder order) {
+        return (ByteBuffer.wrap(page).order(order).getShort(2) & XLP_LONG_HEADER) != 0;
     }
 
     private static String headerProblem(String name, byte[] firstPage, int length, long size, ByteOrder order) {
         ByteBuffer b = ByteBuffer.wrap(firstPage, 0, length).order(order);
-        if ((b.getShort(2) & XLP_LONG_HEADER) == 0) {
+        if (!longHeader(firstPage, order)) {
             return "its first page has no long header (every segment starts with one): it is damaged or not a WAL "
                     + "segment";
         }
@@ -167,8 +170,7 @@ public final class WalArchive {
 
     /** The segment size in a segment's first page header. */
     static Optional<Long> segmentSize(byte[] firstPage, int length) {
-        if (length < 40
-                || (ByteBuffer.wrap(firstPage).order(ByteOrder.LITTLE_ENDIAN).getShort(2) & XLP_LONG_HEADER) == 0) {
+        if (length < 40 || !longHeader(firstPage, ByteOrder.LITTLE_ENDIAN)) {
             return Optional.empty();
         }
         return Optional.of(ByteBuffer.wrap(firstPage, 0, length)

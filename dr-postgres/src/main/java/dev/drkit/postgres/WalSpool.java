@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
+import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -16,11 +17,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -165,12 +163,8 @@ public final class WalSpool {
     }
 
     private static String repositoryTag(String repository) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(repository.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(h, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-256", e);
-        }
+        byte[] location = repository.getBytes(StandardCharsets.UTF_8);
+        return Sha256.hex(location, 0, location.length).substring(0, 16);
     }
 
     /**
@@ -183,12 +177,9 @@ public final class WalSpool {
         String[] was = recorded.map(r -> r.strip().split(" ")).orElse(new String[0]);
         boolean sameCluster = was.length > 0 && was[0].equals(id);
         String wasRepository = was.length > 1 ? was[1] : null;
-        boolean sameRepository = repository == null || wasRepository == null || wasRepository.equals(repository);
-        if (sameCluster && sameRepository && (repository == null || repository.equals(wasRepository))) {
-            return;
-        }
-        if (recorded.isPresent() && !(sameCluster && sameRepository)) {
-            forgotAnotherRepository = sameCluster;
+        forgotAnotherRepository =
+                sameCluster && repository != null && wasRepository != null && !wasRepository.equals(repository);
+        if (recorded.isPresent() && (!sameCluster || forgotAnotherRepository)) {
             for (Path p : entries()) {
                 String n = p.getFileName().toString();
                 if (n.endsWith(ACK_SUFFIX) || n.endsWith(ERROR_SUFFIX)) {
@@ -198,7 +189,10 @@ public final class WalSpool {
             syncDirectory();
         }
         String keep = repository != null ? repository : sameCluster ? wasRepository : null;
-        write(CLUSTER, id + (keep == null ? "" : " " + keep) + "\n");
+        String owner = id + (keep == null ? "" : " " + keep);
+        if (!recorded.map(String::strip).equals(Optional.of(owner))) {
+            write(CLUSTER, owner + "\n");
+        }
     }
 
     /**

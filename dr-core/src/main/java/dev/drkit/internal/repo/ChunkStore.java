@@ -249,13 +249,7 @@ final class ChunkStore {
                     + "the backup cannot be restored, use another one");
         }
         List<String> problems = new ArrayList<>();
-        Chunk chunk = readFirst(id, length, codec, where, problems);
-        if (chunk == null) {
-            // another process's collection may have moved it (a rewrite) since this index was read
-            List<Location> fresh = new ArrayList<>(refresh().chunks().getOrDefault(id, List.of()));
-            fresh.removeAll(where);
-            chunk = readFirst(id, length, codec, fresh, problems);
-        }
+        Chunk chunk = firstOrFresh(id, where, places -> readFirst(id, length, codec, places, problems));
         if (chunk != null) {
             return chunk;
         }
@@ -336,29 +330,6 @@ final class ChunkStore {
     }
 
     /**
-     * A chunk's stored bytes as they are, unchecked (for moving chunks whose encryption this
-     * process cannot open): the first copy of the right length, or null when none is.
-     */
-    byte[] readStored(String id, int length) throws IOException {
-        for (Location loc : locate(id)) {
-            if (loc.rawLength() != length) {
-                continue;
-            }
-            try (InputStream in = repo.storage().open(loc.packKey(), loc.offset(), loc.length())) {
-                byte[] frame = in.readNBytes(loc.length());
-                if (frame.length == loc.length()) {
-                    return frame;
-                }
-            } catch (NoSuchFileException e) {
-                // try the next copy
-            } catch (IOException e) {
-                throw StorageFailures.classify(e);
-            }
-        }
-        return null;
-    }
-
-    /**
      * A chunk's stored bytes from a copy in a pack whose whole stored bytes match its index
      * (size and SHA-256), for moving chunks this process cannot decrypt: bit rot or a cut pack is
      * caught where the chunk itself cannot be checked. Null when no copy of the right length is
@@ -368,15 +339,28 @@ final class ChunkStore {
      *     one operation so that each pack is read once
      */
     byte[] readStoredSound(String id, int length, Map<String, Boolean> checked) throws IOException {
-        List<Location> where = locate(id);
-        byte[] frame = readFirstSound(where, length, checked);
-        if (frame == null) {
-            // a collection may have moved it (a rewrite) since the index was read
+        return firstOrFresh(id, locate(id), places -> readFirstSound(places, length, checked));
+    }
+
+    /** One try at reading a chunk from some of its places; null when none served. */
+    @FunctionalInterface
+    private interface Attempt<T> {
+        T from(List<Location> places) throws IOException;
+    }
+
+    /**
+     * {@code attempt} on {@code where}, then, when that found nothing, on the places a fresh
+     * index gives that were not tried: another process's collection may have moved the chunk (a
+     * rewrite) since this index was read.
+     */
+    private <T> T firstOrFresh(String id, List<Location> where, Attempt<T> attempt) throws IOException {
+        T found = attempt.from(where);
+        if (found == null) {
             List<Location> fresh = new ArrayList<>(refresh().chunks().getOrDefault(id, List.of()));
             fresh.removeAll(where);
-            frame = readFirstSound(fresh, length, checked);
+            found = attempt.from(fresh);
         }
-        return frame;
+        return found;
     }
 
     private byte[] readFirstSound(List<Location> where, int length, Map<String, Boolean> checked) throws IOException {
