@@ -390,7 +390,7 @@ final class PhysicalRestore {
 
     /**
      * Copies every archived WAL file of the cluster from the backup's start on (all timelines,
-     * history files, a streamed {@code .partial} under its segment name) into {@code stage},
+     * history files, an incomplete segment under its segment name) into {@code stage},
      * which the restore_command reads first; remove it once recovery has finished.
      */
     private static void stageWal(RestoreContext context, Path dataDir, Path stage) throws IOException {
@@ -406,7 +406,11 @@ final class PhysicalRestore {
         int staged = 0;
         for (String path : archive.list(systemId + "/")) {
             String name = path.substring(path.lastIndexOf('/') + 1);
-            String file = name.endsWith(".partial") ? name.substring(0, name.length() - ".partial".length()) : name;
+            String file = name.endsWith(".partial")
+                    ? name.substring(0, name.length() - ".partial".length())
+                    : name.endsWith(WalArchive.STREAMED_SUFFIX)
+                            ? name.substring(0, name.length() - WalArchive.STREAMED_SUFFIX.length())
+                            : name;
             boolean wanted = file.endsWith(".history")
                     || (file.length() == 24 && file.substring(8).compareTo(from) >= 0);
             if (wanted && !Files.exists(stage.resolve(file)) && wal.fetch(file, stage.resolve(file), dataDir)) {

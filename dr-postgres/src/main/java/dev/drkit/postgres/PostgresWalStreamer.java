@@ -48,8 +48,10 @@ import org.slf4j.LoggerFactory;
  * segments wait in the spool; beyond that receiving waits. The server is told a position is
  * flushed once it is fsynced in the spool and every segment before it is in the repository, so
  * its slot keeps whatever a crash of this process would lose. On {@link #close()} the waiting
- * segments are stored, then the current one as {@code <segment>.partial}, which {@code
- * wal-fetch} serves when the full segment never came. The streamer reconnects after errors,
+ * segments are stored, then what was received of the current one as {@code <segment>.stream},
+ * which {@code wal-fetch} serves when the full segment never came (not as {@code .partial}: a
+ * promoted standby's archiver stores its own copy of the old timeline's last segment under
+ * that name). The streamer reconnects after errors,
  * and after a timeline switch (a promotion) it stores the new timeline's history file and
  * follows the new timeline.
  *
@@ -268,7 +270,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     }
 
     /**
-     * At a timeline switch the old timeline's last segment is stored as {@code .partial}, and the
+     * At a timeline switch the old timeline's last segment is stored as {@code .stream}, and the
      * new timeline's segment starts as a copy of it up to the switch point: streaming resumes
      * there (the server renamed its own copy of the old segment, so it could not send it).
      */
@@ -404,7 +406,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
     /**
      * Closes the spooled segment: a complete one is renamed to its segment name and handed to
      * the storing thread (receiving resumes after it), an incomplete one is stored as {@code
-     * .partial} at once, after the complete ones before it.
+     * .stream} at once, after the complete ones before it.
      */
     private void closeSegment(boolean partial) throws IOException {
         segment.force(false);
@@ -424,8 +426,8 @@ public final class PostgresWalStreamer implements AutoCloseable {
             return;
         }
         awaitStored(Duration.ofMinutes(10));
-        String path = WalArchive.path(systemId, segmentName + ".partial");
-        archive.delete(path); // an older, shorter .partial of the same segment
+        String path = WalArchive.path(systemId, WalArchive.streamedName(segmentName));
+        archive.delete(path); // an older, shorter copy of the same segment
         store(path, file);
     }
 
@@ -492,7 +494,7 @@ public final class PostgresWalStreamer implements AutoCloseable {
 
     /**
      * Stops streaming, stores the complete segments still in the spool and then what was
-     * received of the current segment as {@code .partial}, and returns once they are in the
+     * received of the current segment as {@code .stream}, and returns once they are in the
      * repository.
      */
     @Override

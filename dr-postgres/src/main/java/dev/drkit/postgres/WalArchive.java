@@ -1,8 +1,10 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
+import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,9 +19,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * PostgreSQL's WAL in a repository: {@code wal/<system-id>/<timeline>/<file>} for segments,
@@ -34,8 +39,17 @@ public final class WalArchive {
     /** The repository area holding WAL. */
     public static final String AREA = "wal";
 
+    private static final Logger LOG = LoggerFactory.getLogger(WalArchive.class);
+
     private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
     private static final Pattern PARTIAL = Pattern.compile("[0-9A-F]{24}\\.partial");
+    /**
+     * What {@code wal-stream} received of a segment it never completed: a name of its own, since
+     * a promoted standby's archiver stores the old timeline's last segment as {@code .partial}
+     * in the same archive, with other bytes (the whole segment file).
+     */
+    static final String STREAMED_SUFFIX = ".stream";
+
     private static final Pattern BACKUP_HISTORY = Pattern.compile("[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup");
     private static final Pattern TIMELINE_HISTORY = Pattern.compile("[0-9A-F]{8}\\.history");
     private static final int XLP_LONG_HEADER = 0x0002;
@@ -52,6 +66,11 @@ public final class WalArchive {
                 || PARTIAL.matcher(name).matches()
                 || BACKUP_HISTORY.matcher(name).matches()
                 || TIMELINE_HISTORY.matcher(name).matches();
+    }
+
+    /** The name under which {@code wal-stream} stores what it received of {@code segment}. */
+    static String streamedName(String segment) {
+        return segment + STREAMED_SUFFIX;
     }
 
     /** The timeline a WAL file name belongs to, as 8 hex digits. */
@@ -191,10 +210,10 @@ public final class WalArchive {
             throw new ConfigException(name + " is not a WAL file name (segment, .partial, .backup or .history)");
         }
         long systemId = systemIdentifier(dataDir);
+        long size = -1;
         if (SEGMENT.matcher(name).matches() || PARTIAL.matcher(name).matches()) {
             byte[] page = new byte[64];
             int n;
-            long size;
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 size = ch.size();
                 ByteBuffer b = ByteBuffer.wrap(page);
@@ -221,9 +240,60 @@ public final class WalArchive {
         }
         // a writer storing the same file at this moment (a base backup storing missing WAL, a
         // parallel push) holds the archive's claim on it: the put waits for it and compares
+        try {
+            return put(systemId, name, file);
+        } catch (ObjectExistsException e) {
+            if (!PARTIAL.matcher(name).matches() || !setAsideStreamed(systemId, name, size)) {
+                throw e;
+            }
+            return put(systemId, name, file);
+        }
+    }
+
+    private FileArchive.PutResult put(long systemId, String name, Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             return archive.put(path(systemId, name), in, stored -> sameBytes(stored, file));
         }
+    }
+
+    /**
+     * Before this version {@code wal-stream} stored what it received of an incomplete segment
+     * as {@code <segment>.partial}, the name under which a promoted standby's archiver stores
+     * the old timeline's last segment file (whole, so longer). Such a stored copy is moved to
+     * the streamer's own name, and the archiver's file can take its place; otherwise the
+     * archiver would fail on it for good, and archive nothing after it.
+     *
+     * @return whether the stored {@code .partial} was the streamer's and is moved
+     */
+    private boolean setAsideStreamed(long systemId, String partial, long size) throws IOException {
+        String stored = path(systemId, partial);
+        Optional<ArtifactInfo> info = archive.info(stored);
+        if (info.isEmpty() || info.get().rawSize() >= size) {
+            return false;
+        }
+        String segment = partial.substring(0, partial.length() - ".partial".length());
+        String streamed = path(systemId, streamedName(segment));
+        if (archive.info(streamed).isEmpty()) {
+            Optional<InputStream> bytes = archive.open(stored);
+            if (bytes.isEmpty()) {
+                return false;
+            }
+            try (InputStream in = bytes.get()) {
+                archive.put(streamed, in, other -> false);
+            } catch (ObjectExistsException raced) {
+                // another push set it aside at the same moment
+            }
+        }
+        archive.delete(stored);
+        LOG.info(
+                "{} held what wal-stream received of {} ({} bytes); kept as {} so that the archiver's {} can be "
+                        + "stored",
+                partial,
+                segment,
+                info.get().rawSize(),
+                streamedName(segment),
+                partial);
+        return true;
     }
 
     /** Whether the stored bytes (read to the end) equal the file's, compared in chunks. */
@@ -266,10 +336,19 @@ public final class WalArchive {
         long systemId = systemIdentifier(dataDir);
         Optional<InputStream> stored = archive.open(path(systemId, name));
         boolean partial = false;
+        String servedName = name;
         if (stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()) {
-            // the streamer's last, incomplete segment: served padded, so recovery replays what it holds
-            stored = archive.open(path(systemId, name + ".partial"));
-            partial = stored.isPresent();
+            // the streamer's last, incomplete segment, or else the one a promoted standby archived
+            // (or an earlier streamer stored) as .partial: served padded, so recovery replays what
+            // it holds
+            for (String incomplete : List.of(streamedName(name), name + ".partial")) {
+                stored = archive.open(path(systemId, incomplete));
+                if (stored.isPresent()) {
+                    servedName = incomplete;
+                    partial = true;
+                    break;
+                }
+            }
         }
         if (stored.isEmpty()) {
             return false;
@@ -290,9 +369,9 @@ public final class WalArchive {
             in.transferTo(out);
             out.flush();
             if (partial) {
+                String served = servedName;
                 long size = segmentSize(first, n)
-                        .orElseThrow(
-                                () -> new CorruptDataException("archived " + name + ".partial has no segment header"));
+                        .orElseThrow(() -> new CorruptDataException("archived " + served + " has no segment header"));
                 if (ch.size() < size) {
                     ch.write(ByteBuffer.allocate(1), size - 1); // zeros up to the segment size
                 }
@@ -309,6 +388,11 @@ public final class WalArchive {
     /** Whether a WAL file of the cluster is archived. */
     public boolean contains(long systemId, String name) throws IOException {
         return archive.info(path(systemId, name)).isPresent();
+    }
+
+    /** Whether an incomplete copy of {@code segment} is archived, which {@link #fetch} serves for it. */
+    boolean containsIncomplete(long systemId, String segment) throws IOException {
+        return contains(systemId, streamedName(segment)) || contains(systemId, segment + ".partial");
     }
 
     /** The segment file name holding {@code lsn} on {@code timeline}. */

@@ -65,8 +65,8 @@ import org.slf4j.LoggerFactory;
  * another cluster or repository is emptied, and segments before the requested one (or on an
  * earlier timeline) are removed. A segment the repository does not hold ends the read-ahead
  * quietly: that is the end of the archive. Timeline history, {@code .partial} and backup
- * history files are fetched directly, never read ahead, and a streamed {@code .partial} is never
- * spooled under its segment's name.
+ * history files are fetched directly, never read ahead, and an incomplete segment ({@code
+ * .stream} or {@code .partial}) is never spooled under its segment's name.
  *
  * <p>Instances are immutable; one call at a time per spool (a lock file in the spool makes
  * concurrent callers wait). The spool is created readable by its owner only.
@@ -615,9 +615,10 @@ public final class WalPrefetch {
         if (lastCopy != null) {
             writeAgain(end, lastCopy);
         }
-        // a streamed .partial of the first missing segment is recovery's last WAL: its own request
-        // (Java) serves it padded, so no marker may answer "missing" for it
-        if (!wal.contains(WalArchive.systemIdentifier(dataDir), end.name() + ".partial")) {
+        // an incomplete copy of the first missing segment (streamed, or a promoted standby's
+        // .partial) is recovery's last WAL: its own request (Java) serves it padded, so no marker
+        // may answer "missing" for it
+        if (!wal.containsIncomplete(WalArchive.systemIdentifier(dataDir), end.name())) {
             markMissing(end.name());
         }
         for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {

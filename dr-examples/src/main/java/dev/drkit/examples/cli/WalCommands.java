@@ -307,9 +307,10 @@ final class WalCommands {
 
     @Command(
             name = "wal-stream",
-            description = "Stream WAL from a PostgreSQL server into the repository over the "
-                    + "replication protocol, from a physical replication slot, until stopped (SIGTERM/SIGINT store the "
-                    + "current segment as .partial). An alternative to archive_command with an RPO of about a second.")
+            description =
+                    "Stream WAL from a PostgreSQL server into the repository over the "
+                            + "replication protocol, from a physical replication slot, until stopped (SIGTERM/SIGINT store the "
+                            + "current segment as <segment>.stream). An alternative to archive_command with an RPO of about a second.")
     static final class Stream implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -72,12 +72,16 @@ class PostgresPitrIT {
     /** Starts the live cluster, archiving WAL with the jar's wal-push or not archiving at all. */
     private void startLive(String version, boolean archiveCommand) throws Exception {
         bin = PostgresServer.binaries(version);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String archive = "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
         live = PostgresServer.start(
-                bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", archive) : Map.of());
+                bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", walPush()) : Map.of());
         password = live.passwordFile(work);
         chownToPostgres(work);
+    }
+
+    /** The archive_command that pushes into the test's repository with the jar. */
+    private String walPush() {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return "'" + java + "' -jar '" + jar + "' --repo '" + repo + "' wal-push %p";
     }
 
     @AfterEach
@@ -829,14 +833,8 @@ class PostgresPitrIT {
         }
     }
 
-    @Test
-    void theStreamerFollowsAPromotionToANewTimeline() throws Exception {
-        startLive("15", false);
-        live.execute(
-                "postgres",
-                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
-        // a standby of the live cluster, which the streamer follows
+    /** Starts a streaming standby of the live cluster, with {@code conf} added to its settings. */
+    private PostgresServer startStandby(String conf) throws Exception {
         Path standbyDir = work.resolve("standby");
         List<String> basebackup = new ArrayList<>(List.of(
                 bin.resolve("pg_basebackup").toString(),
@@ -862,23 +860,23 @@ class PostgresPitrIT {
         Files.writeString(
                 standbyDir.resolve("postgresql.auto.conf"),
                 "primary_conninfo = 'host=127.0.0.1 port=" + live.port() + " user=postgres password=" + live.password()
-                        + "'\n",
+                        + "'\n" + conf,
                 StandardOpenOption.APPEND);
-        PostgresServer standby = PostgresServer.startExisting(bin, standbyDir, live.password());
+        return PostgresServer.startExisting(bin, standbyDir, live.password());
+    }
+
+    @Test
+    void theStreamerFollowsAPromotionToANewTimeline() throws Exception {
+        startLive("15", false);
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        // a standby of the live cluster, which the streamer follows
+        PostgresServer standby = startStandby("");
         try {
             Path streamerLog = work.resolve("streamer.log");
-            Process streamer = drkitProcess(
-                    streamerLog,
-                    "-v",
-                    "wal-stream",
-                    "--url",
-                    standby.jdbcUrl("postgres"),
-                    "--user",
-                    "postgres",
-                    "--password-file",
-                    password.toString(),
-                    "--spool",
-                    work.resolve("spool").toString());
+            Process streamer = startStreamer(standby, streamerLog);
             try {
                 awaitReplication(
                         standby,
@@ -887,20 +885,7 @@ class PostgresPitrIT {
                         () -> Files.readString(streamerLog),
                         "the streamer did not connect to the standby");
                 // a base backup of the primary, whose WAL reaches the repository through the standby
-                CliProcess.Result backup = drkit(
-                        "backup",
-                        "postgres",
-                        "--name",
-                        "pg-main",
-                        "--url",
-                        live.jdbcUrl("postgres"),
-                        "--user",
-                        "postgres",
-                        "--password-file",
-                        password.toString(),
-                        "--wal-source",
-                        "stream");
-                assertThat(backup.exit()).as(backup.err()).isZero();
+                backupWithStreamedWal();
 
                 // the standby is promoted (timeline 2) and written to; the streamer follows
                 standby.execute("postgres", "SELECT pg_promote()");
@@ -937,6 +922,120 @@ class PostgresPitrIT {
         restored = PostgresServer.startExisting(bin, target, live.password());
         restored.awaitRecoveryEnd(Duration.ofMinutes(3));
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1500);
+    }
+
+    @Test
+    void aPromotedStandbyArchivesIntoTheRepositoryTheStreamerFedAndTheRestoreReadsBoth() throws Exception {
+        startLive("15", false);
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        // the standby archives into the same repository once it is promoted
+        PostgresServer standby = startStandby(
+                "archive_mode = on\narchive_command = '" + walPush().replace("'", "''") + "'\n");
+        String streamerRow = "application_name = 'drkit-wal-streamer'";
+        String livePassword;
+        try {
+            Path streamerLog = work.resolve("streamer.log");
+            Process streamer = startStreamer(live, streamerLog);
+            try {
+                awaitReplication(
+                        live,
+                        streamerRow,
+                        streamer,
+                        () -> Files.readString(streamerLog),
+                        "the streamer did not connect");
+                backupWithStreamedWal();
+                live.execute(
+                        "postgres", "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1001, 1200) i");
+                String lsn = text(live, "SELECT pg_current_wal_lsn()::text");
+                awaitReplication(
+                        live,
+                        streamerRow + " AND flush_lsn >= '" + lsn + "'",
+                        streamer,
+                        () -> Files.readString(streamerLog),
+                        "the streamer did not receive the last rows");
+                awaitReplication(
+                        live,
+                        "NOT (" + streamerRow + ") AND replay_lsn >= '" + lsn + "'",
+                        streamer,
+                        () -> Files.readString(streamerLog),
+                        "the standby did not replay the last rows");
+            } finally {
+                // stopped first: what it received of the current segment goes into the repository
+                streamer.descendants().forEach(ProcessHandle::destroy);
+                streamer.destroy();
+                assertThat(streamer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            }
+            String lastOfTimeline1 = text(live, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+            livePassword = live.password();
+            live.close(); // the primary is lost
+            live = null;
+
+            // the standby's archiver stores the old timeline's last segment as .partial, next to
+            // the streamer's copy, and goes on with timeline 2
+            standby.execute("postgres", "SELECT pg_promote()");
+            standby.awaitRecoveryEnd(Duration.ofMinutes(1));
+            standby.execute(
+                    "postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1201, 1500) i");
+            switchAndAwaitArchive(standby);
+            assertThat(text(
+                            standby,
+                            "SELECT failed_count || ' ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver"))
+                    .isEqualTo("0 -");
+            List<String> stored;
+            try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+                stored = s.map(x -> x.getFileName().toString()).toList();
+            }
+            assertThat(stored)
+                    .contains(
+                            lastOfTimeline1 + ".stream.zst", lastOfTimeline1 + ".partial.zst", "00000002.history.zst");
+        } finally {
+            standby.close();
+        }
+
+        Path target = work.resolve("restored");
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        restored = PostgresServer.startExisting(bin, target, livePassword);
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1500);
+    }
+
+    /** Starts {@code wal-stream} from {@code pg} into the repository, its output in {@code log}. */
+    private Process startStreamer(PostgresServer pg, Path log) throws IOException {
+        return drkitProcess(
+                log,
+                "-v",
+                "wal-stream",
+                "--url",
+                pg.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString(),
+                "--spool",
+                work.resolve("spool").toString());
+    }
+
+    /** A base backup of the live cluster whose WAL reaches the repository through the streamer. */
+    private void backupWithStreamedWal() throws Exception {
+        CliProcess.Result backup = drkit(
+                "backup",
+                "postgres",
+                "--name",
+                "pg-main",
+                "--url",
+                live.jdbcUrl("postgres"),
+                "--user",
+                "postgres",
+                "--password-file",
+                password.toString(),
+                "--wal-source",
+                "stream");
+        assertThat(backup.exit()).as(backup.err()).isZero();
     }
 
     /** Runs a backup and returns its id. */
@@ -991,20 +1090,7 @@ class PostgresPitrIT {
                     : new String(streamer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             awaitReplication(
                     live, "application_name = 'drkit-wal-streamer'", streamer, log, "the streamer did not connect");
-            CliProcess.Result backup = drkit(
-                    "backup",
-                    "postgres",
-                    "--name",
-                    "pg-main",
-                    "--url",
-                    live.jdbcUrl("postgres"),
-                    "--user",
-                    "postgres",
-                    "--password-file",
-                    password.toString(),
-                    "--wal-source",
-                    "stream");
-            assertThat(backup.exit()).as(backup.err()).isZero();
+            backupWithStreamedWal();
 
             // the streamer reconnects when its connection is cut
             live.execute(
@@ -1027,13 +1113,13 @@ class PostgresPitrIT {
                     log,
                     "the streamer did not report the DELETE flushed");
         } finally {
-            // a graceful stop stores the segment being received as .partial
+            // a graceful stop stores the segment being received as .stream
             streamer.descendants().forEach(ProcessHandle::destroy);
             streamer.destroy();
             assertThat(streamer.waitFor(60, TimeUnit.SECONDS)).isTrue();
         }
         try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
-            assertThat(s.map(p -> p.getFileName().toString())).anyMatch(n -> n.endsWith(".partial.zst"));
+            assertThat(s.map(p -> p.getFileName().toString())).anyMatch(n -> n.endsWith(".stream.zst"));
         }
         String superuserPassword = live.password();
         live.close(); // the server is lost

@@ -1,0 +1,143 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.DrKit;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.spi.FileArchive;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The names {@code wal-stream} and a promoted standby's archiver give the old timeline's last,
+ * incomplete segment, in a real repository: both are kept, and a restore finds one.
+ */
+class WalArchiveTest {
+    static final long SIZE = WalPrefetchTest.SIZE;
+    static final long SYSTEM_ID = WalPrefetchTest.SYSTEM_ID;
+
+    @TempDir
+    Path dir;
+
+    Path dataDir;
+    DrKit kit;
+    FileArchive archive;
+    WalArchive wal;
+    String segment;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        dataDir = Files.createDirectories(dir.resolve("data/global")).getParent();
+        Files.write(
+                dataDir.resolve("global/pg_control"),
+                ByteBuffer.allocate(16)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(SYSTEM_ID)
+                        .array());
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+        archive = kit.archive(WalArchive.AREA);
+        wal = new WalArchive(archive);
+        segment = new WalSegment(1, 3, SIZE).name();
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    /** What the standby's archiver hands to archive_command: the whole old segment file. */
+    private Path standbysPartial(int seed) throws IOException {
+        Path f = Files.createDirectories(dir.resolve("pg_wal-" + seed)).resolve(segment + ".partial");
+        Files.write(f, WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, seed));
+        return f;
+    }
+
+    /** The first {@code bytes} bytes of the segment, as a streamer received them. */
+    private static byte[] streamed(int bytes) {
+        return Arrays.copyOf(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0), bytes);
+    }
+
+    private void store(String name, byte[] bytes) throws IOException {
+        archive.put(WalArchive.path(SYSTEM_ID, name), new ByteArrayInputStream(bytes), stored -> false);
+    }
+
+    private byte[] stored(String name) throws IOException {
+        try (InputStream in = archive.open(WalArchive.path(SYSTEM_ID, name)).orElseThrow()) {
+            return in.readAllBytes();
+        }
+    }
+
+    private byte[] fetched() throws IOException {
+        Path target = dir.resolve("RECOVERYXLOG");
+        assertThat(wal.fetch(segment, target, dataDir)).isTrue();
+        return Files.readAllBytes(target);
+    }
+
+    @Test
+    void aPromotedStandbysPartialIsStoredBesideTheStreamersCopyWhichRecoveryReads() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192));
+
+        assertThat(wal.push(standbysPartial(0), dataDir)).isEqualTo(FileArchive.PutResult.STORED);
+        assertThat(wal.push(standbysPartial(0), dataDir)).isEqualTo(FileArchive.PutResult.ALREADY_STORED);
+
+        assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(streamed(8192));
+        byte[] served = fetched();
+        assertThat(served).hasSize((int) SIZE);
+        assertThat(Arrays.copyOf(served, 8192)).isEqualTo(streamed(8192));
+        assertThat(Arrays.copyOfRange(served, 8192, served.length)).containsOnly(0);
+    }
+
+    @Test
+    void withoutTheStreamersCopyRecoveryReadsTheStandbysPartial() throws IOException {
+        wal.push(standbysPartial(0), dataDir);
+
+        assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(wal.containsIncomplete(SYSTEM_ID, segment)).isTrue();
+        assertThat(wal.containsIncomplete(SYSTEM_ID, new WalSegment(1, 4, SIZE).name()))
+                .isFalse();
+    }
+
+    @Test
+    void anEarlierStreamersPartialIsSetAsideSoThePromotedStandbysIsStored() throws IOException {
+        store(segment + ".partial", streamed(8192)); // what wal-stream stored before it had a name of its own
+
+        assertThat(wal.push(standbysPartial(0), dataDir)).isEqualTo(FileArchive.PutResult.STORED);
+
+        assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(streamed(8192));
+        assertThat(Arrays.copyOf(fetched(), 8192)).isEqualTo(streamed(8192));
+        // another standby's partial of the same segment, other bytes: refused, the stored one kept
+        assertThatThrownBy(() -> wal.push(standbysPartial(1), dataDir)).isInstanceOf(ObjectExistsException.class);
+        assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+    }
+
+    @Test
+    void aStoredPartialAsLongAsThePushedOneIsNeverSetAside() throws IOException {
+        wal.push(standbysPartial(0), dataDir);
+
+        assertThatThrownBy(() -> wal.push(standbysPartial(1), dataDir)).isInstanceOf(ObjectExistsException.class);
+
+        assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        assertThat(archive.info(WalArchive.path(SYSTEM_ID, WalArchive.streamedName(segment))))
+                .isEmpty();
+    }
+
+    @Test
+    void aStreamersCopyIsNotAFileArchiveCommandTakes() {
+        Path f = dir.resolve(WalArchive.streamedName(segment));
+        assertThat(WalArchive.isWalFileName(f.getFileName().toString())).isFalse();
+        assertThatThrownBy(() -> wal.push(f, dataDir)).hasMessageContaining("is not a WAL file name");
+    }
+}
