@@ -5,6 +5,7 @@ import dev.drkit.BackupNotFoundException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
+import dev.drkit.internal.pipeline.ContentHash;
 import dev.drkit.internal.repo.PutClaim.Recorded;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.ObjectInfo;
@@ -89,11 +90,11 @@ public final class ArchiveArea implements FileArchive {
         String infoKey = area + path + INFO_SUFFIX;
         Recorded recorded = () -> repo.storage().stat(infoKey).isPresent();
         if (recorded.exists()) {
-            return alreadyStored(path, same);
+            return alreadyStored(path, same, () -> rawDigest(raw));
         }
         Optional<PutClaim> claim = PutClaim.acquire(repo.storage(), infoKey, claimTtl, clock, recorded, area + path);
         if (claim.isEmpty()) {
-            return alreadyStored(path, same); // another writer stored it meanwhile
+            return alreadyStored(path, same, () -> rawDigest(raw)); // another writer stored it meanwhile
         }
         try {
             return putClaimed(path, infoKey, raw, same, claim.get());
@@ -145,7 +146,10 @@ public final class ArchiveArea implements FileArchive {
                 keepObject = !info(path)
                         .map(i -> !i.storedName().equals(w.info().storedName()))
                         .orElse(true);
-                return alreadyStored(path, same);
+                return alreadyStored(
+                        path,
+                        same,
+                        () -> new RawDigest(w.info().rawSize(), w.info().rawCrc32c()));
             }
             keepObject = true;
         } finally {
@@ -175,12 +179,45 @@ public final class ArchiveArea implements FileArchive {
         }
     }
 
-    /** Compares the stored bytes with the caller's through {@code same}. */
-    private PutResult alreadyStored(String path, SameContent same) throws IOException {
-        try (InputStream stored = open(path).orElseThrow()) {
-            if (same.test(stored)) {
-                return PutResult.ALREADY_STORED;
+    /** The size and CRC32C of a file's raw bytes, as an artifact's record has them. */
+    private record RawDigest(long size, String crc32c) {}
+
+    private interface RawDigestSource {
+        RawDigest get() throws IOException;
+    }
+
+    private static RawDigest rawDigest(InputStream raw) throws IOException {
+        ContentHash crc = ContentHash.crc32c();
+        byte[] buffer = new byte[1 << 16];
+        long size = 0;
+        for (int n; (n = raw.read(buffer)) > 0; ) {
+            crc.update(buffer, 0, n);
+            size += n;
+        }
+        return new RawDigest(size, crc.hex());
+    }
+
+    /**
+     * Compares the stored bytes with the caller's through {@code same}. A file encrypted to
+     * keys this kit holds no secret for (an archiving host that has only the public key, as
+     * recommended) cannot be read back: its record's raw size and CRC32C are compared with the
+     * caller's bytes instead. Without that, every second push of a file (PostgreSQL repeats
+     * archive_command after a crash between the store and its own bookkeeping) would fail for
+     * good, and archiving would stop there.
+     */
+    private PutResult alreadyStored(String path, SameContent comparator, RawDigestSource caller) throws IOException {
+        ArtifactInfo stored = info(path).orElseThrow();
+        boolean same;
+        if (codecs.canDecode(stored.codecs())) {
+            try (InputStream in = open(path).orElseThrow()) {
+                same = comparator.test(in);
             }
+        } else {
+            RawDigest theirs = caller.get();
+            same = stored.rawSize() == theirs.size() && theirs.crc32c().equals(stored.rawCrc32c());
+        }
+        if (same) {
+            return PutResult.ALREADY_STORED;
         }
         throw new ObjectExistsException(path + " is already stored in " + describe() + " with other content; "
                 + "two clusters may be archiving into one place, or the file changed after it was archived");

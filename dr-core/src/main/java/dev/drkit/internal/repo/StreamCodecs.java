@@ -74,6 +74,17 @@ public record StreamCodecs(
         return compression.compress(tail, level, workers);
     }
 
+    /** Whether {@link #decode} can undo a recorded chain: every codec a compression, or this kit's decryption's. */
+    public boolean canDecode(List<String> chain) {
+        for (String codec : chain) {
+            if (Compression.find(codec).isEmpty()
+                    && (decryption == null || !decryption.codecName().equals(codec))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Undoes a recorded chain, last codec first. */
     public InputStream decode(InputStream stored, List<String> chain, List<String> recipientsOf, String what)
             throws IOException {

@@ -1,0 +1,79 @@
+package dev.drkit.crypto;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.DrKit;
+import dev.drkit.ObjectExistsException;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.FileArchive.PutResult;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Files kept outside backups (WAL) in a repository encrypted to a public key, written by a host
+ * that holds only that key, as the README recommends: a second push of the same file must not
+ * need the secret key.
+ */
+class EncryptedFileArchiveTest {
+    @TempDir
+    Path dir;
+
+    private DrKit kit(boolean withSecretKey) throws IOException {
+        DrKit.Builder b = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .encryption(PgpEncryption.builder()
+                        .recipient(TestKeys.encryptionKey(TestKeys.pair()))
+                        .build());
+        if (withSecretKey) {
+            b.decryption(PgpDecryption.builder()
+                    .secretKeys(TestKeys.secretKeys(TestKeys.pair()))
+                    .build());
+        }
+        return b.build();
+    }
+
+    private static byte[] bytes(int seed) {
+        byte[] b = new byte[200_000];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static PutResult put(FileArchive a, byte[] b) throws IOException {
+        return a.put("1/00000001/seg", new ByteArrayInputStream(b), stored -> Arrays.equals(stored.readAllBytes(), b));
+    }
+
+    @Test
+    void aHostWithOnlyThePublicKeyPushesTheSameFileAgainAndIsRefusedOtherBytes() throws IOException {
+        byte[] original = bytes(1);
+        try (DrKit kit = kit(false)) {
+            FileArchive a = kit.archive("wal");
+            assertThat(put(a, original)).isEqualTo(PutResult.STORED);
+            assertThat(put(a, original)).isEqualTo(PutResult.ALREADY_STORED);
+            byte[] flipped = original.clone();
+            flipped[100_000] ^= 1;
+            assertThatThrownBy(() -> put(a, flipped))
+                    .isInstanceOf(ObjectExistsException.class)
+                    .hasMessageContaining("with other content");
+            assertThatThrownBy(() -> put(a, Arrays.copyOf(original, original.length - 1)))
+                    .isInstanceOf(ObjectExistsException.class);
+        }
+        // what is stored is still the first file, and a host with the key compares the bytes themselves
+        try (DrKit kit = kit(true)) {
+            FileArchive a = kit.archive("wal");
+            try (InputStream in = a.open("1/00000001/seg").orElseThrow()) {
+                assertThat(in.readAllBytes()).isEqualTo(original);
+            }
+            assertThat(put(a, original)).isEqualTo(PutResult.ALREADY_STORED);
+            // with the key, the caller's comparison decides
+            assertThatThrownBy(() -> a.put("1/00000001/seg", new ByteArrayInputStream(original), stored -> false))
+                    .isInstanceOf(ObjectExistsException.class);
+        }
+    }
+}
