@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
+import dev.drkit.ObjectExistsException;
 import dev.drkit.Settings;
 import dev.drkit.spi.FileArchive;
 import java.io.IOException;
@@ -428,7 +429,13 @@ public final class PostgresWalStreamer implements AutoCloseable {
         awaitStored(Duration.ofMinutes(10));
         String path = WalArchive.path(systemId, WalArchive.streamedName(segmentName));
         archive.delete(path); // an older, shorter copy of the same segment
-        store(path, file);
+        try {
+            store(path, file);
+        } catch (ObjectExistsException raced) {
+            // a wal-push set an earlier streamer's copy aside under this name meanwhile
+            archive.delete(path);
+            store(path, file);
+        }
     }
 
     private void store(String path, Path file) throws IOException {

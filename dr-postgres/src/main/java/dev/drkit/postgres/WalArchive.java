@@ -13,15 +13,16 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -273,18 +274,35 @@ public final class WalArchive {
         }
         String segment = partial.substring(0, partial.length() - ".partial".length());
         String streamed = path(systemId, streamedName(segment));
-        if (archive.info(streamed).isEmpty()) {
-            Optional<InputStream> bytes = archive.open(stored);
-            if (bytes.isEmpty()) {
-                return false;
-            }
-            try (InputStream in = bytes.get()) {
+        Optional<ArtifactInfo> kept = archive.info(streamed);
+        if (kept.isEmpty() || kept.get().rawSize() < info.get().rawSize()) {
+            // the longer copy is kept under the streamer's name
+            try (InputStream in = archive.open(stored).orElseThrow()) {
+                if (kept.isPresent()) {
+                    archive.delete(streamed);
+                }
                 archive.put(streamed, in, other -> false);
             } catch (ObjectExistsException raced) {
-                // another push set it aside at the same moment
+                // another push or the streamer stored a copy meanwhile
+            } catch (DrException e) {
+                if (e.code() != DrException.ErrorCode.DECRYPTION) {
+                    throw e;
+                }
+                throw new DrException(
+                        DrException.ErrorCode.DECRYPTION,
+                        partial + " is not archived: the repository holds what an earlier wal-stream received of "
+                                + segment + " (" + info.get().rawSize() + " bytes) under that name, encrypted, and "
+                                + "moving it to " + streamedName(segment) + " needs the secret key. Push this file "
+                                + "once with the secret key (setting 'secret-key' or 'passphrase-file'); until then "
+                                + "nothing after it is archived",
+                        e);
             }
         }
-        archive.delete(stored);
+        // only the copy measured above: another push may have stored the archiver's meanwhile
+        Optional<ArtifactInfo> now = archive.info(stored);
+        if (now.isPresent() && now.get().sha256().equals(info.get().sha256())) {
+            archive.delete(stored);
+        }
         LOG.info(
                 "{} held what wal-stream received of {} ({} bytes); kept as {} so that the archiver's {} can be "
                         + "stored",
@@ -338,16 +356,14 @@ public final class WalArchive {
         boolean partial = false;
         String servedName = name;
         if (stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()) {
-            // the streamer's last, incomplete segment, or else the one a promoted standby archived
-            // (or an earlier streamer stored) as .partial: served padded, so recovery replays what
-            // it holds
-            for (String incomplete : List.of(streamedName(name), name + ".partial")) {
-                stored = archive.open(path(systemId, incomplete));
-                if (stored.isPresent()) {
-                    servedName = incomplete;
-                    partial = true;
-                    break;
-                }
+            // the streamer's last, incomplete segment, or the one a promoted standby archived (or
+            // an earlier streamer stored) as .partial: served padded, so recovery replays what it
+            // holds
+            Optional<String> incomplete = incompleteCopy(systemId, name);
+            if (incomplete.isPresent()) {
+                stored = archive.open(path(systemId, incomplete.get()));
+                servedName = incomplete.get();
+                partial = stored.isPresent();
             }
         }
         if (stored.isEmpty()) {
@@ -388,6 +404,61 @@ public final class WalArchive {
     /** Whether a WAL file of the cluster is archived. */
     public boolean contains(long systemId, String name) throws IOException {
         return archive.info(path(systemId, name)).isPresent();
+    }
+
+    /**
+     * Which incomplete copy of {@code segment} {@link #fetch} serves: the one holding more WAL.
+     * The streamer's {@code .stream} holds exactly what it received. A {@code .partial} shorter
+     * than a segment is an earlier streamer's, and holds all its bytes; a whole one is the
+     * segment file a promoted standby archived, whose WAL ends where the next timeline's history
+     * file says this timeline ended (the whole file when no history file says). Equal: the
+     * {@code .partial}, where the next timeline began.
+     */
+    private Optional<String> incompleteCopy(long systemId, String segment) throws IOException {
+        String streamed = streamedName(segment);
+        String partial = segment + ".partial";
+        Optional<ArtifactInfo> s = archive.info(path(systemId, streamed));
+        Optional<ArtifactInfo> p = archive.info(path(systemId, partial));
+        if (s.isEmpty() || p.isEmpty()) {
+            return s.isPresent() ? Optional.of(streamed) : p.map(i -> partial);
+        }
+        long partialWal = p.get().rawSize();
+        long segmentSize = partialWal;
+        if (segmentSize >= 1 << 20 && segmentSize <= 1 << 30 && Long.bitCount(segmentSize) == 1) {
+            long start = Long.parseLong(segment.substring(8, 16), 16) * 0x1_0000_0000L
+                    + Long.parseLong(segment.substring(16), 16) * segmentSize;
+            OptionalLong end = timelineEnd(systemId, Integer.parseInt(segment.substring(0, 8), 16));
+            if (end.isPresent() && end.getAsLong() >= start && end.getAsLong() - start < segmentSize) {
+                partialWal = end.getAsLong() - start;
+            }
+        }
+        return Optional.of(s.get().rawSize() > partialWal ? streamed : partial);
+    }
+
+    /** Where {@code timeline} ended, as the history file of the first later timeline that branched off it says. */
+    private OptionalLong timelineEnd(long systemId, int timeline) throws IOException {
+        for (int next = timeline + 1; next <= timeline + 16; next++) {
+            String history = String.format(Locale.ROOT, "%08X.history", next);
+            Optional<InputStream> in = archive.open(path(systemId, history));
+            if (in.isEmpty()) {
+                return OptionalLong.empty();
+            }
+            String text;
+            try (InputStream i = in.get()) {
+                text = new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8);
+            }
+            for (String line : text.split("\n")) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 2 && f[0].equals(String.valueOf(timeline)) && f[1].contains("/")) {
+                    try {
+                        return OptionalLong.of(parseLsn(f[1]));
+                    } catch (RuntimeException malformed) {
+                        return OptionalLong.empty();
+                    }
+                }
+            }
+        }
+        return OptionalLong.empty();
     }
 
     /** Whether an incomplete copy of {@code segment} is archived, which {@link #fetch} serves for it. */

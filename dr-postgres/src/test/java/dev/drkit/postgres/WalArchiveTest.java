@@ -3,6 +3,8 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ArtifactInfo;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
@@ -14,6 +16,8 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,19 +88,39 @@ class WalArchiveTest {
         return Files.readAllBytes(target);
     }
 
+    /** Timeline 2's history file: timeline 1 ended {@code offset} bytes into the segment. */
+    private void timeline2BranchedAt(long offset) throws IOException {
+        Path f = Files.createDirectories(dir.resolve("history")).resolve("00000002.history");
+        Files.writeString(
+                f, "1\t0/" + Long.toHexString(3 * SIZE + offset).toUpperCase() + "\tno recovery target specified\n");
+        wal.push(f, dataDir);
+    }
+
     @Test
-    void aPromotedStandbysPartialIsStoredBesideTheStreamersCopyWhichRecoveryReads() throws IOException {
+    void aPromotedStandbysPartialIsStoredBesideTheStreamersCopyAndRecoveryReadsTheOneHoldingMoreWal()
+            throws IOException {
         store(WalArchive.streamedName(segment), streamed(8192));
 
         assertThat(wal.push(standbysPartial(0), dataDir)).isEqualTo(FileArchive.PutResult.STORED);
         assertThat(wal.push(standbysPartial(0), dataDir)).isEqualTo(FileArchive.PutResult.ALREADY_STORED);
-
         assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
         assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(streamed(8192));
+
+        // the standby had less than the streamer when it was promoted: the streamer's copy, padded
+        timeline2BranchedAt(4096);
         byte[] served = fetched();
         assertThat(served).hasSize((int) SIZE);
         assertThat(Arrays.copyOf(served, 8192)).isEqualTo(streamed(8192));
         assertThat(Arrays.copyOfRange(served, 8192, served.length)).containsOnly(0);
+    }
+
+    @Test
+    void aStandbyPromotedAfterTheStreamerStoppedHasTheLongerCopy() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192)); // stored when the streamer last stopped
+        wal.push(standbysPartial(0), dataDir);
+        timeline2BranchedAt(65536);
+
+        assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
     }
 
     @Test
@@ -121,6 +145,67 @@ class WalArchiveTest {
         // another standby's partial of the same segment, other bytes: refused, the stored one kept
         assertThatThrownBy(() -> wal.push(standbysPartial(1), dataDir)).isInstanceOf(ObjectExistsException.class);
         assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+    }
+
+    @Test
+    void settingAsideKeepsTheLongerOfTwoStreamedCopies() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(4096));
+        store(segment + ".partial", streamed(8192));
+        wal.push(standbysPartial(0), dataDir);
+        assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(streamed(8192));
+
+        segment = new WalSegment(1, 4, SIZE).name();
+        byte[] longer = Arrays.copyOf(WalPrefetchTest.segmentBytes(1, 4, SYSTEM_ID, 0), 16384);
+        byte[] shorter = Arrays.copyOf(longer, 8192);
+        store(WalArchive.streamedName(segment), longer);
+        store(segment + ".partial", shorter);
+        Path f = Files.createDirectories(dir.resolve("pg_wal-4")).resolve(segment + ".partial");
+        Files.write(f, WalPrefetchTest.segmentBytes(1, 4, SYSTEM_ID, 0));
+        assertThat(wal.push(f, dataDir)).isEqualTo(FileArchive.PutResult.STORED);
+        assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(longer);
+    }
+
+    @Test
+    void anEarlierStreamersEncryptedPartialThatCannotBeReadIsNotDeletedAndTheMessageSaysWhy() throws IOException {
+        store(segment + ".partial", streamed(8192));
+        FileArchive withoutKey = new FileArchive() {
+            @Override
+            public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
+                return archive.put(path, raw, same);
+            }
+
+            @Override
+            public Optional<InputStream> open(String path) {
+                throw new DrException(DrException.ErrorCode.DECRYPTION, path + " is encrypted and no key was given");
+            }
+
+            @Override
+            public Optional<ArtifactInfo> info(String path) throws IOException {
+                return archive.info(path);
+            }
+
+            @Override
+            public List<String> list(String prefix) throws IOException {
+                return archive.list(prefix);
+            }
+
+            @Override
+            public void delete(String path) throws IOException {
+                archive.delete(path);
+            }
+
+            @Override
+            public String describe() {
+                return archive.describe();
+            }
+        };
+
+        assertThatThrownBy(() -> new WalArchive(withoutKey).push(standbysPartial(0), dataDir))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining(segment + ".partial is not archived")
+                .hasMessageContaining("needs the secret key")
+                .hasMessageContaining("'secret-key'");
+        assertThat(stored(segment + ".partial")).isEqualTo(streamed(8192));
     }
 
     @Test
