@@ -3,6 +3,7 @@ package dev.drkit.crypto;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrKit;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
@@ -10,9 +11,11 @@ import dev.drkit.spi.FileArchive.PutResult;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,17 +29,58 @@ class EncryptedFileArchiveTest {
     Path dir;
 
     private DrKit kit(boolean withSecretKey) throws IOException {
+        return kit(withSecretKey ? TestKeys.pair() : null);
+    }
+
+    private DrKit kit(PgpKeys.Generated secret) throws IOException {
         DrKit.Builder b = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
                 .encryption(PgpEncryption.builder()
                         .recipient(TestKeys.encryptionKey(TestKeys.pair()))
                         .build());
-        if (withSecretKey) {
+        if (secret != null) {
             b.decryption(PgpDecryption.builder()
-                    .secretKeys(TestKeys.secretKeys(TestKeys.pair()))
+                    .secretKeys(TestKeys.secretKeys(secret))
                     .build());
         }
         return b.build();
+    }
+
+    private Path storedObject() throws IOException {
+        try (Stream<Path> s = Files.walk(dir.resolve("repo/wal"))) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".pgp"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+    }
+
+    @Test
+    void aHostWithAnotherSecretKeyComparesAsOneWithout() throws IOException {
+        byte[] original = bytes(2);
+        try (DrKit kit = kit(false)) {
+            put(kit.archive("wal"), original);
+        }
+        try (DrKit kit = kit(TestKeys.other())) {
+            assertThat(put(kit.archive("wal"), original)).isEqualTo(PutResult.ALREADY_STORED);
+        }
+    }
+
+    @Test
+    void aDamagedOrMissingStoredCopyIsNeverTakenForStored() throws IOException {
+        byte[] original = bytes(3);
+        try (DrKit kit = kit(false)) {
+            FileArchive a = kit.archive("wal");
+            put(a, original);
+            Path object = storedObject();
+            byte[] stored = Files.readAllBytes(object);
+            stored[stored.length / 2] ^= 1;
+            Files.write(object, stored);
+            assertThatThrownBy(() -> put(a, original))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("is damaged");
+            Files.delete(object);
+            assertThatThrownBy(() -> put(a, original)).hasMessageContaining("is recorded but missing");
+        }
     }
 
     private static byte[] bytes(int seed) {

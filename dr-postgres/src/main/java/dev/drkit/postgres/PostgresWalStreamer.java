@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.Settings;
@@ -21,6 +22,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -428,13 +430,29 @@ public final class PostgresWalStreamer implements AutoCloseable {
         }
         awaitStored(Duration.ofMinutes(10));
         String path = WalArchive.path(systemId, WalArchive.streamedName(segmentName));
-        archive.delete(path); // an older, shorter copy of the same segment
-        try {
-            store(path, file);
-        } catch (ObjectExistsException raced) {
-            // a wal-push set an earlier streamer's copy aside under this name meanwhile
-            archive.delete(path);
-            store(path, file);
+        long received = Files.size(file);
+        for (int attempt = 0; ; attempt++) {
+            Optional<ArtifactInfo> stored = archive.info(path);
+            if (stored.isPresent() && stored.get().rawSize() > received) {
+                // an earlier run of the streamer (or a wal-push setting its copy aside) stored more
+                LOG.info(
+                        "kept the stored {} ({} bytes), longer than the {} bytes received now",
+                        path,
+                        stored.get().rawSize(),
+                        received);
+                Files.delete(file);
+                return;
+            }
+            archive.delete(path); // an older, shorter copy of the same segment
+            try {
+                store(path, file);
+                return;
+            } catch (ObjectExistsException raced) {
+                if (attempt == 1) {
+                    throw raced;
+                }
+                // a wal-push set an earlier streamer's copy aside under this name meanwhile
+            }
         }
     }
 

@@ -283,7 +283,11 @@ public final class WalArchive {
                 }
                 archive.put(streamed, in, other -> false);
             } catch (ObjectExistsException raced) {
-                // another push or the streamer stored a copy meanwhile
+                // another push or the streamer stored a copy meanwhile: good only if not shorter
+                Optional<ArtifactInfo> theirs = archive.info(streamed);
+                if (theirs.isEmpty() || theirs.get().rawSize() < info.get().rawSize()) {
+                    return false;
+                }
             } catch (DrException e) {
                 if (e.code() != DrException.ErrorCode.DECRYPTION) {
                     throw e;
@@ -412,7 +416,9 @@ public final class WalArchive {
      * than a segment is an earlier streamer's, and holds all its bytes; a whole one is the
      * segment file a promoted standby archived, whose WAL ends where the next timeline's history
      * file says this timeline ended (the whole file when no history file says). Equal: the
-     * {@code .partial}, where the next timeline began.
+     * {@code .partial}, where the next timeline began. A damaged record or history file fails
+     * the fetch, as any damage does: recovery stops, rather than ending early at a point
+     * nobody chose.
      */
     private Optional<String> incompleteCopy(long systemId, String segment) throws IOException {
         String streamed = streamedName(segment);
@@ -427,21 +433,29 @@ public final class WalArchive {
         if (segmentSize >= 1 << 20 && segmentSize <= 1 << 30 && Long.bitCount(segmentSize) == 1) {
             long start = Long.parseLong(segment.substring(8, 16), 16) * 0x1_0000_0000L
                     + Long.parseLong(segment.substring(16), 16) * segmentSize;
-            OptionalLong end = timelineEnd(systemId, Integer.parseInt(segment.substring(0, 8), 16));
-            if (end.isPresent() && end.getAsLong() >= start && end.getAsLong() - start < segmentSize) {
+            OptionalLong end =
+                    timelineEndIn(systemId, Integer.parseUnsignedInt(segment.substring(0, 8), 16), start, segmentSize);
+            if (end.isPresent()) {
                 partialWal = end.getAsLong() - start;
             }
         }
         return Optional.of(s.get().rawSize() > partialWal ? streamed : partial);
     }
 
-    /** Where {@code timeline} ended, as the history file of the first later timeline that branched off it says. */
-    private OptionalLong timelineEnd(long systemId, int timeline) throws IOException {
-        for (int next = timeline + 1; next <= timeline + 16; next++) {
+    /**
+     * Where {@code timeline} ended inside the segment at {@code start}, as the history file of a
+     * later timeline that branched off it there says (every later timeline's is read, up to the
+     * first missing one: two may have branched off the same timeline at different points).
+     */
+    private OptionalLong timelineEndIn(long systemId, int timeline, long start, long segmentSize) throws IOException {
+        String parent = Integer.toUnsignedString(timeline);
+        for (long next = Integer.toUnsignedLong(timeline) + 1;
+                next <= Integer.toUnsignedLong(timeline) + 64 && next <= 0xFFFF_FFFFL;
+                next++) {
             String history = String.format(Locale.ROOT, "%08X.history", next);
             Optional<InputStream> in = archive.open(path(systemId, history));
             if (in.isEmpty()) {
-                return OptionalLong.empty();
+                break;
             }
             String text;
             try (InputStream i = in.get()) {
@@ -449,12 +463,12 @@ public final class WalArchive {
             }
             for (String line : text.split("\n")) {
                 String[] f = line.trim().split("\\s+");
-                if (f.length >= 2 && f[0].equals(String.valueOf(timeline)) && f[1].contains("/")) {
-                    try {
-                        return OptionalLong.of(parseLsn(f[1]));
-                    } catch (RuntimeException malformed) {
-                        return OptionalLong.empty();
-                    }
+                if (f.length < 2 || !f[0].equals(parent) || !f[1].matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
+                    continue;
+                }
+                long end = parseLsn(f[1]);
+                if (Long.compareUnsigned(end, start) >= 0 && end - start < segmentSize) {
+                    return OptionalLong.of(end);
                 }
             }
         }

@@ -114,6 +114,31 @@ class WalArchiveTest {
         assertThat(Arrays.copyOfRange(served, 8192, served.length)).containsOnly(0);
     }
 
+    private void history(String name, String text) throws IOException {
+        Path f = Files.createDirectories(dir.resolve("history")).resolve(name);
+        Files.writeString(f, text);
+        wal.push(f, dataDir);
+    }
+
+    @Test
+    void theSwitchPointComesFromWhicheverLaterTimelineBranchedOffInThisSegment() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192));
+        wal.push(standbysPartial(0), dataDir);
+        history("00000002.history", "1\t0/180000\tbefore transaction 740\n"); // in segment 1
+        history("00000003.history", "1\t0/301000\tno recovery target specified\n"); // 4096 into segment 3
+
+        assertThat(Arrays.copyOfRange(fetched(), 8192, (int) SIZE)).containsOnly(0);
+    }
+
+    @Test
+    void aHistoryFileThatSaysNothingUsableLeavesTheWholePartial() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192));
+        wal.push(standbysPartial(0), dataDir);
+        history("00000002.history", "# comment\n1\n1\tFFFFFFFFFFFFFFFFF/0\tx\n\u0000\u0000\nx\t0/301000\n");
+
+        assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+    }
+
     @Test
     void aStandbyPromotedAfterTheStreamerStoppedHasTheLongerCopy() throws IOException {
         store(WalArchive.streamedName(segment), streamed(8192)); // stored when the streamer last stopped

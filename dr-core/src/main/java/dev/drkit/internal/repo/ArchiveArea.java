@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.ContentHash;
@@ -11,9 +12,11 @@ import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -190,7 +193,7 @@ public final class ArchiveArea implements FileArchive {
         ContentHash crc = ContentHash.crc32c();
         byte[] buffer = new byte[1 << 16];
         long size = 0;
-        for (int n; (n = raw.read(buffer)) > 0; ) {
+        for (int n; (n = raw.read(buffer)) != -1; ) {
             crc.update(buffer, 0, n);
             size += n;
         }
@@ -200,10 +203,11 @@ public final class ArchiveArea implements FileArchive {
     /**
      * Compares the stored bytes with the caller's through {@code same}. A file encrypted to
      * keys this kit holds no secret for (an archiving host that has only the public key, as
-     * recommended) cannot be read back: its record's raw size and CRC32C are compared with the
-     * caller's bytes instead. Without that, every second push of a file (PostgreSQL repeats
-     * archive_command after a crash between the store and its own bookkeeping) would fail for
-     * good, and archiving would stop there.
+     * recommended) cannot be read back: the stored object is checked against its record's size
+     * and SHA-256, and the record's raw size and CRC32C are compared with the caller's bytes.
+     * Without that, every second push of a file (PostgreSQL repeats archive_command after a
+     * crash between the store and its own bookkeeping) would fail for good, and archiving would
+     * stop there.
      */
     private PutResult alreadyStored(String path, SameContent comparator, RawDigestSource caller) throws IOException {
         ArtifactInfo stored = info(path).orElseThrow();
@@ -211,16 +215,49 @@ public final class ArchiveArea implements FileArchive {
         if (codecs.canDecode(stored.codecs())) {
             try (InputStream in = open(path).orElseThrow()) {
                 same = comparator.test(in);
+            } catch (DrException e) {
+                if (e.code() != DrException.ErrorCode.DECRYPTION) {
+                    throw e;
+                }
+                same = sameAsRecorded(path, stored, caller); // a key, but not one this file is encrypted to
             }
         } else {
-            RawDigest theirs = caller.get();
-            same = stored.rawSize() == theirs.size() && theirs.crc32c().equals(stored.rawCrc32c());
+            same = sameAsRecorded(path, stored, caller);
         }
         if (same) {
             return PutResult.ALREADY_STORED;
         }
         throw new ObjectExistsException(path + " is already stored in " + describe() + " with other content; "
                 + "two clusters may be archiving into one place, or the file changed after it was archived");
+    }
+
+    /**
+     * Whether the caller's bytes are the ones recorded, read without decoding: the stored object
+     * must be whole (its size and SHA-256 as recorded), or a push that finds it would be taken
+     * for stored while the repository has lost the file.
+     */
+    private boolean sameAsRecorded(String path, ArtifactInfo stored, RawDigestSource caller) throws IOException {
+        int slash = path.lastIndexOf('/');
+        String key = area + path.substring(0, slash + 1) + stored.storedName();
+        MessageDigest sha = Sha256.newDigest();
+        long size = 0;
+        try (InputStream in = repo.storage().open(key, 0)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                sha.update(buffer, 0, n);
+                size += n;
+            }
+        } catch (NoSuchFileException e) {
+            throw new BackupNotFoundException(
+                    key + " is recorded but missing from " + repo.describe() + ": the archive is damaged", e);
+        }
+        if (size != stored.storedSize() || !Sha256.hex(sha.digest()).equals(stored.sha256())) {
+            throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (its size or SHA-256 "
+                    + "differs from its record); the file it holds cannot be trusted, and a push of it is not "
+                    + "taken for stored");
+        }
+        RawDigest theirs = caller.get();
+        return stored.rawSize() == theirs.size() && theirs.crc32c().equals(stored.rawCrc32c());
     }
 
     /** An interrupted put may have left the object or its sidecar without an info document. */
