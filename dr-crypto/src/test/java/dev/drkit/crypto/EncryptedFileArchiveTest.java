@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
@@ -55,13 +56,15 @@ class EncryptedFileArchiveTest {
     }
 
     @Test
-    void aHostWithAnotherSecretKeyComparesAsOneWithout() throws IOException {
+    void aHostWithAKeyTheFileIsNotEncryptedToFailsThePushAndSaysWhichKeyItNeeds() throws IOException {
         byte[] original = bytes(2);
         try (DrKit kit = kit(false)) {
             put(kit.archive("wal"), original);
         }
         try (DrKit kit = kit(TestKeys.other())) {
-            assertThat(put(kit.archive("wal"), original)).isEqualTo(PutResult.ALREADY_STORED);
+            assertThatThrownBy(() -> put(kit.archive("wal"), original))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining(TestKeys.pair().keyId());
         }
     }
 

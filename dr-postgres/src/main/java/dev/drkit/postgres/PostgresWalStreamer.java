@@ -2,9 +2,11 @@ package dev.drkit.postgres;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.Settings;
 import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.support.BoundedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -430,16 +432,8 @@ public final class PostgresWalStreamer implements AutoCloseable {
         }
         awaitStored(Duration.ofMinutes(10));
         String path = WalArchive.path(systemId, WalArchive.streamedName(segmentName));
-        long received = Files.size(file);
         for (int attempt = 0; ; attempt++) {
-            Optional<ArtifactInfo> stored = archive.info(path);
-            if (stored.isPresent() && stored.get().rawSize() > received) {
-                // an earlier run of the streamer (or a wal-push setting its copy aside) stored more
-                LOG.info(
-                        "kept the stored {} ({} bytes), longer than the {} bytes received now",
-                        path,
-                        stored.get().rawSize(),
-                        received);
+            if (storedHoldsMore(path, file)) {
                 Files.delete(file);
                 return;
             }
@@ -453,6 +447,40 @@ public final class PostgresWalStreamer implements AutoCloseable {
                 }
                 // a wal-push set an earlier streamer's copy aside under this name meanwhile
             }
+        }
+    }
+
+    /**
+     * Whether the repository's copy of the segment is longer than {@code file} and starts with
+     * its bytes (an earlier run of the streamer, or a wal-push setting such a copy aside, stored
+     * more): then it is kept. A copy that cannot be read here (encrypted, no key), has a damaged
+     * record or other bytes is replaced.
+     */
+    private boolean storedHoldsMore(String path, Path file) throws IOException {
+        long received = Files.size(file);
+        try {
+            Optional<ArtifactInfo> stored = archive.info(path);
+            if (stored.isEmpty() || stored.get().rawSize() <= received) {
+                return false;
+            }
+            Optional<InputStream> in = archive.open(path);
+            if (in.isEmpty()) {
+                return false;
+            }
+            try (InputStream prefix = new BoundedInputStream(in.get(), received)) {
+                if (!WalArchive.sameBytes(prefix, file)) {
+                    return false;
+                }
+            }
+            LOG.info(
+                    "kept the stored {} ({} bytes): it holds the {} bytes received now and more",
+                    path,
+                    stored.get().rawSize(),
+                    received);
+            return true;
+        } catch (DrException | IOException e) {
+            LOG.debug("replacing the stored {}: {}", path, e.getMessage());
+            return false;
         }
     }
 

@@ -131,10 +131,21 @@ class WalArchiveTest {
     }
 
     @Test
+    void malformedHistoryLinesAreSkipped() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192));
+        wal.push(standbysPartial(0), dataDir);
+        history(
+                "00000002.history",
+                "# comment\n1\n1\tFFFFFFFFFFFFFFFFF/0\tx\n\u0000\u0000\nx\t0/301000\n1\t0/301000\tno target\n");
+
+        assertThat(Arrays.copyOfRange(fetched(), 8192, (int) SIZE)).containsOnly(0);
+    }
+
+    @Test
     void aHistoryFileThatSaysNothingUsableLeavesTheWholePartial() throws IOException {
         store(WalArchive.streamedName(segment), streamed(8192));
         wal.push(standbysPartial(0), dataDir);
-        history("00000002.history", "# comment\n1\n1\tFFFFFFFFFFFFFFFFF/0\tx\n\u0000\u0000\nx\t0/301000\n");
+        history("00000002.history", "# comment\n1\n1\tFFFFFFFFFFFFFFFFF/0\tx\nx\t0/301000\n");
 
         assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
     }

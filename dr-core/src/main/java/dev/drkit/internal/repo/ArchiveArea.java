@@ -3,7 +3,6 @@ package dev.drkit.internal.repo;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.CorruptDataException;
-import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.ContentHash;
@@ -204,7 +203,8 @@ public final class ArchiveArea implements FileArchive {
      * Compares the stored bytes with the caller's through {@code same}. A file encrypted to
      * keys this kit holds no secret for (an archiving host that has only the public key, as
      * recommended) cannot be read back: the stored object is checked against its record's size
-     * and SHA-256, and the record's raw size and CRC32C are compared with the caller's bytes.
+     * and SHA-256, and the record's raw size and CRC32C are compared with the caller's bytes. A
+     * host that holds a key compares the bytes, and fails when they do not decrypt.
      * Without that, every second push of a file (PostgreSQL repeats archive_command after a
      * crash between the store and its own bookkeeping) would fail for good, and archiving would
      * stop there.
@@ -213,13 +213,10 @@ public final class ArchiveArea implements FileArchive {
         ArtifactInfo stored = info(path).orElseThrow();
         boolean same;
         if (codecs.canDecode(stored.codecs())) {
+            // with a key, a file that does not decrypt fails the push: the key may not fit, or
+            // the file fails its integrity check, and neither may pass as stored
             try (InputStream in = open(path).orElseThrow()) {
                 same = comparator.test(in);
-            } catch (DrException e) {
-                if (e.code() != DrException.ErrorCode.DECRYPTION) {
-                    throw e;
-                }
-                same = sameAsRecorded(path, stored, caller); // a key, but not one this file is encrypted to
             }
         } else {
             same = sameAsRecorded(path, stored, caller);
