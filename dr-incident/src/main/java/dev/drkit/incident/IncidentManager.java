@@ -81,6 +81,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     private final NoticeTemplates templates;
     private final List<IncidentChannel> channels;
     private final List<Courier> couriers = new ArrayList<>();
+    /** Notices rendered under the lock, sent once the state is saved (guarded by this). */
+    private final List<Notice> outbox = new ArrayList<>();
+
     private final List<DrListener> listeners;
     private final Map<String, Incident> open = new LinkedHashMap<>();
     private final Map<String, Integer> failedInARow = new LinkedHashMap<>();
@@ -128,6 +131,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             if (handle(event, reports)) {
                 persist();
             }
+            send();
         }
         report(reports);
     }
@@ -160,6 +164,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             if (changed) {
                 persist();
             }
+            send();
         }
         report(reports);
     }
@@ -407,12 +412,23 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         return true;
     }
 
-    /** Queues a notice to every channel; returns the incident as noticed. */
+    /**
+     * Renders a notice for {@link #send}, once the state file holds the incident as noticed:
+     * whoever reads a page can rely on a restarted daemon knowing the incident. Returns the
+     * incident as noticed.
+     */
     private Incident notify(Notice.Type type, Incident i, Instant now) {
         Instant next = type == Notice.Type.RESOLUTION ? null : now.plus(updateEvery);
-        Notice notice = templates.render(type, i, now, next);
-        couriers.forEach(c -> c.deliver(notice));
+        outbox.add(templates.render(type, i, now, next));
         return i.noticed(now);
+    }
+
+    /** Queues the rendered notices to every channel. */
+    private void send() {
+        for (Notice notice : outbox) {
+            couriers.forEach(c -> c.deliver(notice));
+        }
+        outbox.clear();
     }
 
     private void deliveryFailed(Notice notice, String why) {

@@ -74,6 +74,27 @@ class IncidentManagerTest {
     }
 
     @Test
+    void everyNoticeLeavesOnlyOnceTheStateFileHoldsTheIncidentAsNoticed() throws Exception {
+        Path state = dir.resolve("state/incidents.json");
+        List<String> seenAtSend = new CopyOnWriteArrayList<>();
+        IncidentChannel checking = notice -> {
+            // what a restarted daemon would read at the moment the page goes out
+            seenAtSend.add(notice.type() + ":" + (Files.exists(state) ? Files.readString(state) : "<no state file>"));
+        };
+        try (IncidentManager m = manager().channel(checking).build()) {
+            clock.plus(Duration.ofMinutes(61));
+            m.evaluate(status("db", T0));
+            Notice opened = channel.next();
+            m.evaluate(status("db", clock.instant()));
+            channel.next();
+            assertThat(opened.type()).isEqualTo(Notice.Type.INITIAL);
+        }
+        assertThat(seenAtSend).hasSize(2);
+        assertThat(seenAtSend.get(0)).startsWith("INITIAL:").contains("db").doesNotContain("<no state file>");
+        assertThat(seenAtSend.get(1)).startsWith("RESOLUTION:").doesNotContain("\"db\"");
+    }
+
+    @Test
     void aStaleTargetOpensAnIncidentOnlyPastItsRpoAndTheNextBackupResolvesIt() throws Exception {
         try (IncidentManager m = manager().build()) {
             clock.plus(Duration.ofMinutes(59));
