@@ -23,6 +23,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Properties;
@@ -313,14 +314,10 @@ public final class PostgresWalStreamer implements AutoCloseable {
                 Files.deleteIfExists(tmp);
             }
             LOG.info("stored {} (timeline {} began)", name, tli);
-            long switchPoint = 0;
-            for (String line : new String(content, StandardCharsets.UTF_8).split("\n")) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 2 && !line.startsWith("#")) {
-                    switchPoint = WalArchive.parseLsn(f[1]); // the last line: where tli branched off
-                }
-            }
-            return switchPoint;
+            List<WalArchive.TimelineSwitch> switches =
+                    WalArchive.timelineSwitches(new String(content, StandardCharsets.UTF_8));
+            // the last line: where tli branched off
+            return switches.isEmpty() ? 0 : switches.get(switches.size() - 1).at();
         }
     }
 

@@ -19,10 +19,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -357,19 +360,17 @@ public final class WalArchive {
         }
         long systemId = systemIdentifier(dataDir);
         Optional<InputStream> stored = archive.open(path(systemId, name));
-        boolean partial = false;
-        String servedName = name;
-        if (stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()) {
-            // the streamer's last, incomplete segment, or the one a promoted standby archived (or
-            // an earlier streamer stored) as .partial: served padded, so recovery replays what it
-            // holds
-            Optional<String> incomplete = incompleteCopy(systemId, name);
-            if (incomplete.isPresent()) {
-                stored = archive.open(path(systemId, incomplete.get()));
-                servedName = incomplete.get();
-                partial = stored.isPresent();
-            }
+        // the streamer's last, incomplete segment, or the one a promoted standby archived (or an
+        // earlier streamer stored) as .partial: served padded, so recovery replays what it holds
+        Optional<String> incomplete =
+                stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()
+                        ? incompleteCopy(systemId, name)
+                        : Optional.empty();
+        if (incomplete.isPresent()) {
+            stored = archive.open(path(systemId, incomplete.get()));
         }
+        boolean partial = incomplete.isPresent();
+        String served = incomplete.orElse(name);
         if (stored.isEmpty()) {
             return false;
         }
@@ -389,7 +390,6 @@ public final class WalArchive {
             in.transferTo(out);
             out.flush();
             if (partial) {
-                String served = servedName;
                 long size = segmentSize(first, n)
                         .orElseThrow(() -> new CorruptDataException("archived " + served + " has no segment header"));
                 if (ch.size() < size) {
@@ -429,29 +429,25 @@ public final class WalArchive {
             return s.isPresent() ? Optional.of(streamed) : p.map(i -> partial);
         }
         long partialWal = p.get().rawSize();
-        long segmentSize = partialWal;
-        if (segmentSize >= 1 << 20 && segmentSize <= 1 << 30 && Long.bitCount(segmentSize) == 1) {
-            long start = Long.parseLong(segment.substring(8, 16), 16) * 0x1_0000_0000L
-                    + Long.parseLong(segment.substring(16), 16) * segmentSize;
-            OptionalLong end =
-                    timelineEndIn(systemId, Integer.parseUnsignedInt(segment.substring(0, 8), 16), start, segmentSize);
+        // a whole segment file: its size is the segment size
+        Optional<WalSegment> whole = WalSegment.parse(segment, partialWal);
+        if (whole.isPresent()) {
+            OptionalLong end = timelineEndIn(systemId, whole.get());
             if (end.isPresent()) {
-                partialWal = end.getAsLong() - start;
+                partialWal = end.getAsLong() - whole.get().startLsn();
             }
         }
         return Optional.of(s.get().rawSize() > partialWal ? streamed : partial);
     }
 
     /**
-     * Where {@code timeline} ended inside the segment at {@code start}, as the history file of a
-     * later timeline that branched off it there says (every later timeline's is read, up to the
-     * first missing one: two may have branched off the same timeline at different points).
+     * Where the segment's timeline ended inside it, as the history file of a later timeline
+     * that branched off it there says (every later timeline's is read, up to the first missing
+     * one: two may have branched off the same timeline at different points).
      */
-    private OptionalLong timelineEndIn(long systemId, int timeline, long start, long segmentSize) throws IOException {
-        String parent = Integer.toUnsignedString(timeline);
-        for (long next = Integer.toUnsignedLong(timeline) + 1;
-                next <= Integer.toUnsignedLong(timeline) + 64 && next <= 0xFFFF_FFFFL;
-                next++) {
+    private OptionalLong timelineEndIn(long systemId, WalSegment segment) throws IOException {
+        long start = segment.startLsn();
+        for (long next = segment.timeline() + 1; next <= segment.timeline() + 64 && next <= 0xFFFF_FFFFL; next++) {
             String history = String.format(Locale.ROOT, "%08X.history", next);
             Optional<InputStream> in = archive.open(path(systemId, history));
             if (in.isEmpty()) {
@@ -461,18 +457,34 @@ public final class WalArchive {
             try (InputStream i = in.get()) {
                 text = new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8);
             }
-            for (String line : text.split("\n")) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length < 2 || !f[0].equals(parent) || !f[1].matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
-                    continue;
-                }
-                long end = parseLsn(f[1]);
-                if (Long.compareUnsigned(end, start) >= 0 && end - start < segmentSize) {
+            for (TimelineSwitch sw : timelineSwitches(text)) {
+                long end = sw.at();
+                if (sw.parent() == segment.timeline()
+                        && Long.compareUnsigned(end, start) >= 0
+                        && end - start < segment.segmentSize()) {
                     return OptionalLong.of(end);
                 }
             }
         }
         return OptionalLong.empty();
+    }
+
+    /** A line of a timeline history file: timeline {@code parent} ended at WAL position {@code at}. */
+    record TimelineSwitch(long parent, long at) {}
+
+    private static final Pattern HISTORY_LINE =
+            Pattern.compile("([0-9]{1,10})\\s+([0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8})(\\s.*)?");
+
+    /** The well-formed lines of a timeline history file, in order (comments and anything else skipped). */
+    static List<TimelineSwitch> timelineSwitches(String history) {
+        List<TimelineSwitch> out = new ArrayList<>();
+        for (String line : history.split("\n")) {
+            Matcher m = HISTORY_LINE.matcher(line.trim());
+            if (m.matches()) {
+                out.add(new TimelineSwitch(Long.parseLong(m.group(1)), parseLsn(m.group(2))));
+            }
+        }
+        return out;
     }
 
     /** Whether an incomplete copy of {@code segment} is archived, which {@link #fetch} serves for it. */

@@ -2,20 +2,21 @@ package dev.drkit.internal.repo;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
+import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
+import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.internal.pipeline.ContentHash;
 import dev.drkit.internal.repo.PutClaim.Recorded;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
-import dev.drkit.spi.support.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -236,22 +237,17 @@ public final class ArchiveArea implements FileArchive {
     private boolean sameAsRecorded(String path, ArtifactInfo stored, RawDigestSource caller) throws IOException {
         int slash = path.lastIndexOf('/');
         String key = area + path.substring(0, slash + 1) + stored.storedName();
-        MessageDigest sha = Sha256.newDigest();
-        long size = 0;
-        try (InputStream in = repo.storage().open(key, 0)) {
-            byte[] buffer = new byte[1 << 16];
-            for (int n; (n = in.read(buffer)) != -1; ) {
-                sha.update(buffer, 0, n);
-                size += n;
-            }
+        try (InputStream in =
+                new CheckedInputStream(repo.storage().open(key, 0), stored.storedSize(), stored.sha256(), key, null)) {
+            in.transferTo(OutputStream.nullOutputStream());
         } catch (NoSuchFileException e) {
             throw new BackupNotFoundException(
                     key + " is recorded but missing from " + repo.describe() + ": the archive is damaged", e);
-        }
-        if (size != stored.storedSize() || !Sha256.hex(sha.digest()).equals(stored.sha256())) {
-            throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (its size or SHA-256 "
-                    + "differs from its record); the file it holds cannot be trusted, and a push of it is not "
-                    + "taken for stored");
+        } catch (ChecksumMismatchException e) {
+            throw new CorruptDataException(
+                    key + " in " + repo.describe() + " is damaged (its size or SHA-256 differs from its record); "
+                            + "the file it holds cannot be trusted, and a push of it is not taken for stored",
+                    e);
         }
         RawDigest theirs = caller.get();
         return stored.rawSize() == theirs.size() && theirs.crc32c().equals(stored.rawCrc32c());
