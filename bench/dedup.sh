@@ -12,7 +12,8 @@
 #
 # 3. With REDIS=1 also: a Redis server of KEYS (3M) keys, a deduplicated snapshot, 1% of the
 #    keys (chosen at random) changed, a second snapshot: what the second one stored against the
-#    first (the goal is <= 5%; see the README for why scattered changes defeat chunking).
+#    first (the goal is <= 5%; see the README for why scattered changes defeat chunking;
+#    bench/redis-delta.sh measures incremental backups, the key-level deltas that meet it).
 #
 #   bench/dedup.sh
 #   SCALE=10 ROWS=500000 RUNS=3 bench/dedup.sh

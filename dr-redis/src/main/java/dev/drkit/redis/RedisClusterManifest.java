@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -49,6 +50,9 @@ final class RedisClusterManifest {
             return List.of(new ShardEntry(
                     0,
                     manifest.artifact(RedisTarget.ARTIFACT)
+                            .or(() -> KeyDelta.isDelta(manifest)
+                                    ? manifest.artifact(KeyDelta.ARTIFACT)
+                                    : Optional.empty())
                             .orElseThrow(() -> new CorruptDataException(
                                     "backup " + manifest.id() + " has no " + RedisTarget.ARTIFACT)),
                     List.<int[]>of(new int[] {0, RedisClusterTopology.SLOTS - 1}),

@@ -1,5 +1,6 @@
 package dev.drkit.redis;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
@@ -231,6 +232,10 @@ public final class RedisTarget implements BackupTarget {
                     + "holds every key; "
                     + "select keys when restoring instead)");
         }
+        if (settings.bool("incremental", false) && (mode.equals("keys") || settings.bool("cluster", false))) {
+            throw new ConfigException("redis: setting 'incremental' (key-level deltas) works on the snapshot of one "
+                    + "server (setting 'mode' rdb, without setting 'cluster'); leave it out for this target");
+        }
         if (settings.bool("cluster", false)) {
             if (mode.equals("keys")) {
                 throw new ConfigException("redis: setting 'cluster' takes snapshots (setting 'mode' rdb); keys mode "
@@ -326,11 +331,24 @@ public final class RedisTarget implements BackupTarget {
     }
 
     private void backupRdb(BackupContext context, RedisEndpoint endpoint) throws IOException {
+        Optional<KeyDeltaBackup> delta = KeyDeltaBackup.against(context, settings);
+        if (delta.isPresent()) {
+            try {
+                recordSnapshot(context, endpoint, delta.get().take(endpoint));
+                return;
+            } catch (KeyDeltaBackup.FullNeeded e) {
+                context.warn("redis: " + e.getMessage() + "; this backup takes a full snapshot instead");
+            }
+        }
         ReplicationSnapshot.Result r;
         // created with its first byte: a server that refuses the snapshot leaves it free for keys mode
         try (OutputStream out = new OpenOnWriteStream(() -> context.newArtifact(ARTIFACT))) {
             r = ReplicationSnapshot.take(endpoint, out);
         }
+        recordSnapshot(context, endpoint, r);
+    }
+
+    private static void recordSnapshot(BackupContext context, RedisEndpoint endpoint, ReplicationSnapshot.Result r) {
         context.metadata("redisVersion", r.server().getOrDefault("redis_version", "unknown"));
         context.metadata("role", r.server().getOrDefault("role", "unknown"));
         RdbParser.Summary s = r.summary();
@@ -582,6 +600,20 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
+    /**
+     * The RDB of a snapshot artifact: as stored, or, for a key-level delta backup (asked for as
+     * {@code dump.rdb} or as its delta), rebuilt from the delta and the backups it builds on.
+     */
+    static InputStream openSnapshot(RestoreContext context, String artifact) throws IOException {
+        BackupManifest m = context.manifest();
+        if (!KeyDelta.isDelta(m) || !artifact.equals(ARTIFACT) && !artifact.equals(KeyDelta.ARTIFACT)) {
+            return context.openArtifact(artifact);
+        }
+        KeyDelta.Artifacts artifacts =
+                (id, name) -> id.equals(m.id()) ? context.openArtifact(name) : context.openArtifact(id, name);
+        return ProducedStream.start("drkit-redis-rebuild", out -> KeyDelta.writeState(m, artifacts, out));
+    }
+
     /** Refuses to replace an existing file without force. */
     static void requireAbsent(Path file, RestoreContext context) {
         if (Files.exists(file) && !context.force()) {
@@ -606,7 +638,7 @@ public final class RedisTarget implements BackupTarget {
                         Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                InputStream in = context.openArtifact(artifact)) {
+                InputStream in = openSnapshot(context, artifact)) {
             RdbParser.Summary s;
             if (match == null) {
                 s = new RdbParser(in, fileOut, source, false, false).parse(null);
@@ -732,13 +764,13 @@ public final class RedisTarget implements BackupTarget {
         // keys are restored as they stream: read the snapshot to its end first, checking the
         // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
         // one fails the restore before any key reaches the server
-        try (InputStream in = context.openArtifact(artifact)) {
+        try (InputStream in = openSnapshot(context, artifact)) {
             RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
             requireValid(s, source);
             in.transferTo(OutputStream.nullOutputStream());
             restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
-        try (InputStream in = context.openArtifact(artifact)) {
+        try (InputStream in = openSnapshot(context, artifact)) {
             RdbParser.Summary s = new RdbParser(in, null, source, true, true)
                     .onFunctions(restore::function)
                     .parse(restore::entry, restore::version);

@@ -37,6 +37,20 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                             .description("mode rdb on a server that forbids SYNC/PSYNC: back up key by key "
                                     + "(not point-in-time) instead of failing; never for a cluster")
                             .build(),
+                    OptionSpec.builder("incremental", Type.BOOLEAN)
+                            .defaultValue("false")
+                            .description("mode rdb: store only the keys that changed since the previous backup (a "
+                                    + "key-level delta; restores rebuild the snapshot)")
+                            .build(),
+                    OptionSpec.builder("max-chain", Type.INT)
+                            .defaultValue(String.valueOf(KeyDeltaBackup.DEFAULT_MAX_CHAIN))
+                            .description("incremental: once this many deltas follow the last full snapshot, the "
+                                    + "next backup takes a full one")
+                            .build(),
+                    OptionSpec.builder("max-delta-keys", Type.INT)
+                            .description("incremental: above this many keys, take full snapshots (a delta "
+                                    + "compares about 23 bytes of heap per key; default: a quarter of the heap)")
+                            .build(),
                     OptionSpec.builder("backup-acl", Type.BOOLEAN)
                             .defaultValue("true")
                             .description("also back up the ACL users (ACL LIST, passwords hashed; with cluster: "

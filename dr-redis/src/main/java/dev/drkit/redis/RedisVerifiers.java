@@ -1,7 +1,9 @@
 package dev.drkit.redis;
 
 import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
 import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
@@ -79,6 +81,22 @@ public final class RedisVerifiers {
     }
 
     private RedisVerifiers() {}
+
+    /**
+     * The RDB of a snapshot artifact: as stored, or, for a key-level delta, rebuilt from it and
+     * the backups it builds on (checked against the key count and digest the backup recorded).
+     */
+    static InputStream openSnapshot(VerificationContext context, ArtifactInfo artifact) throws IOException {
+        BackupManifest m = context.manifest();
+        if (!artifact.name().equals(KeyDelta.ARTIFACT)) {
+            return context.openDecoded(artifact);
+        }
+        KeyDelta.Artifacts artifacts = (id, name) -> id.equals(m.id())
+                ? context.openDecoded(m.artifact(name)
+                        .orElseThrow(() -> new CorruptDataException("backup " + m.id() + " has no " + name)))
+                : context.openDecoded(id, name);
+        return ProducedStream.start("drkit-redis-rebuild", out -> KeyDelta.writeState(m, artifacts, out));
+    }
 
     /** The snapshots of the backup (one, or one per cluster shard), or null with the problem added. */
     private static List<RedisClusterManifest.ShardEntry> shards(VerificationContext context, List<String> problems) {
@@ -173,7 +191,7 @@ public final class RedisVerifiers {
                 throws IOException {
             boolean unverified = false;
             String source = artifact.name() + " of backup " + context.manifest().id();
-            try (InputStream in = context.openDecoded(artifact)) {
+            try (InputStream in = openSnapshot(context, artifact)) {
                 RdbParser.Summary s;
                 try {
                     s = new RdbParser(in, null, source, false, false).parse(null);
@@ -318,7 +336,7 @@ public final class RedisVerifiers {
                 Map<Integer, Long> expired = new TreeMap<>();
                 Map<Integer, Long> fieldsExpired = new TreeMap<>();
                 RdbParser.Summary s;
-                try (InputStream in = context.openDecoded(artifact);
+                try (InputStream in = openSnapshot(context, artifact);
                         OutputStream out =
                                 new BufferedOutputStream(Files.newOutputStream(dir.resolve("dump.rdb")), 1 << 16)) {
                     RdbParser parser = new RdbParser(in, out, artifact.name(), false, false);

@@ -38,7 +38,18 @@ final class ReplicationSnapshot {
 
     private ReplicationSnapshot() {}
 
+    /** Told what the snapshot holds while it streams (values included). */
+    interface Listener extends RdbParser.Visitor, RdbParser.FunctionListener, RdbParser.VersionListener {}
+
     static Result take(RedisEndpoint endpoint, OutputStream artifact) throws IOException {
+        return take(endpoint, artifact, null);
+    }
+
+    /**
+     * Takes a snapshot; its bytes go to {@code artifact} (when not null) and its entries to
+     * {@code listener} (when not null).
+     */
+    static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener) throws IOException {
         try (Socket socket = endpoint.openSocket()) {
             OutputStream out = socket.getOutputStream();
             HandshakeInput in = new HandshakeInput(socket.getInputStream());
@@ -76,8 +87,8 @@ final class ReplicationSnapshot {
                     throw new DrException(
                             ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
                 }
-                RdbParser parser = new RdbParser(in.rest(), artifact, "the snapshot from " + endpoint, false, false);
-                RdbParser.Summary summary = parser.parse(null);
+                RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener);
+                RdbParser.Summary summary = parse(parser, listener);
                 byte[] tail = parser.readAfter(40);
                 if (!Arrays.equals(tail, mark)) {
                     throw new CorruptDataException(
@@ -89,7 +100,7 @@ final class ReplicationSnapshot {
             long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
             BoundedInput bounded = new BoundedInput(in.rest(), length);
             RdbParser.Summary summary =
-                    new RdbParser(bounded, artifact, "the snapshot from " + endpoint, false, false).parse(null);
+                    parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener), listener);
             if (summary.bytes != length) {
                 throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
                         + " bytes but its RDB ended after " + summary.bytes);
@@ -104,6 +115,18 @@ final class ReplicationSnapshot {
                     e,
                     true);
         }
+    }
+
+    private static RdbParser parser(InputStream in, OutputStream copy, String source, Listener listener) {
+        RdbParser parser = new RdbParser(in, copy, source, listener != null, listener != null);
+        if (listener != null) {
+            parser.onFunctions(listener);
+        }
+        return parser;
+    }
+
+    private static RdbParser.Summary parse(RdbParser parser, Listener listener) throws IOException {
+        return listener == null ? parser.parse(null) : parser.parse(listener, listener);
     }
 
     /** {@code INFO server} and {@code INFO replication} as fields. */

@@ -461,6 +461,26 @@ final class BackupCommand implements Callable<Integer> {
         @Option(names = "--match", paramLabel = "PATTERN", description = "keys mode: only keys matching the glob.")
         String match;
 
+        @Option(
+                names = "--incremental",
+                description = "rdb mode: store only the keys that changed since the previous backup of this target "
+                        + "(a key-level delta; a restore rebuilds the snapshot from the chain).")
+        boolean incremental;
+
+        @Option(
+                names = "--max-chain",
+                paramLabel = "N",
+                description = "With --incremental: once N deltas follow the last full snapshot, the next backup "
+                        + "takes a full one (default 24).")
+        Integer maxChain;
+
+        @Option(
+                names = "--max-delta-keys",
+                paramLabel = "N",
+                description = "With --incremental: above N keys, take full snapshots (a delta compares about 23 "
+                        + "bytes of heap per key; default: a quarter of the heap).")
+        Integer maxDeltaKeys;
+
         @Option(names = "--user", paramLabel = "USER", description = "ACL user (needs +psync +replconf for rdb mode).")
         String user;
 
@@ -495,6 +515,9 @@ final class BackupCommand implements Callable<Integer> {
             OptionValues.set(s, "sentinel-password-file", sentinelPasswordFile);
             OptionValues.set(s, "keys-fallback", keysFallback);
             OptionValues.set(s, "backup-acl", backupAcl);
+            OptionValues.set(s, "incremental", incremental ? "true" : null);
+            OptionValues.set(s, "max-chain", maxChain == null ? null : maxChain.toString());
+            OptionValues.set(s, "max-delta-keys", maxDeltaKeys == null ? null : maxDeltaKeys.toString());
             return common.run(spec, "redis", s.build());
         }
     }

@@ -55,6 +55,7 @@ final class MessageFlags {
             "incremental",
             "checksum",
             "max-chain",
+            "max-delta-keys",
             "synthetic-full",
             "scratch-dir",
             "dedup",
