@@ -60,6 +60,10 @@ final class KeyDelta {
     private static final int FUNCTION = 2;
     private static final int REMOVED = 3;
     private static final int MAX_KEY = 512 << 20;
+    /** The most keys a delta compares: an {@link IdSet} of more would outgrow Java's arrays. */
+    static final long MAX_KEYS = 800_000_000L;
+    /** The longest chain a delta's manifest may list. */
+    static final int MAX_CHAIN = 10_000;
 
     private KeyDelta() {}
 
@@ -76,7 +80,7 @@ final class KeyDelta {
 
     /** The backups a delta backup builds on, full snapshot first. */
     static List<String> chain(BackupManifest m) {
-        if (!(m.metadata().get(CHAIN) instanceof List<?> list) || list.isEmpty() || list.size() > 10_000) {
+        if (!(m.metadata().get(CHAIN) instanceof List<?> list) || list.isEmpty() || list.size() > MAX_CHAIN) {
             throw new CorruptDataException("backup " + m.id() + " is a key-level delta but its manifest lists no "
                     + "chain of backups it builds on; it is damaged, restore another backup");
         }
@@ -218,7 +222,11 @@ final class KeyDelta {
         void accept(long hi, long lo) throws IOException;
     }
 
-    /** The count and the sum of the identities of a state's entries: what a rebuild is checked against. */
+    /**
+     * The count and the sum of the identities of a state's entries: what a rebuild is checked
+     * against. A consistency check (a chain put together wrongly, a removal lost), not a
+     * security one: the artifacts' recorded SHA-256 guards against forged bytes.
+     */
     static final class Digest {
         long entries;
         private long sumHi;
@@ -485,9 +493,7 @@ final class KeyDelta {
                             visitor.entry(db, key, type, at, value);
                         },
                         v -> version[0] = v);
-                if (s.checksum == RdbParser.Checksum.MISMATCH) {
-                    throw new CorruptDataException(source + " fails its CRC-64 check; restore another backup");
-                }
+                requireWhole(parser, s, source);
             }
             requireCount(m, recordedKeys, digest.entries);
             return version[0];
@@ -531,25 +537,38 @@ final class KeyDelta {
         String base = ids.get(0);
         String source = RedisTarget.ARTIFACT + " of backup " + base;
         try (InputStream in = artifacts.open(base, RedisTarget.ARTIFACT)) {
-            RdbParser.Summary s = new RdbParser(in, null, source, true, true).parse((db, key, type, at, value) -> {
+            RdbParser parser = new RdbParser(in, null, source, true, true);
+            RdbParser.Summary s = parser.parse((db, key, type, at, value) -> {
                 hasher.hash(db, key, type, at, value);
                 if (!decided.contains(hasher.hi, hasher.lo)) {
                     digest.add(hasher.hi, hasher.lo);
                     visitor.entry(db, key, type, at, value);
                 }
             });
-            if (s.checksum == RdbParser.Checksum.MISMATCH) {
-                throw new CorruptDataException(source + " fails its CRC-64 check; restore another backup");
-            }
+            requireWhole(parser, s, source);
         }
         requireCount(m, recordedKeys, digest.entries);
         Object recorded = m.metadata().get(DIGEST);
         if (!digest.text().equals(recorded)) {
             throw new CorruptDataException("the key deltas of backup " + m.id() + " and the backups it builds on "
                     + "rebuild a state whose digest " + digest.text() + " is not the recorded " + recorded
-                    + "; the chain is damaged, restore a full backup");
+                    + "; the chain is damaged, restore the full snapshot it starts from (" + base + ") or another "
+                    + "backup");
         }
         return version;
+    }
+
+    /**
+     * A full snapshot was parsed to its EOF opcode and CRC-64: nothing may follow, and reading
+     * the stream to its end lets the repository compare the artifact with its recorded SHA-256.
+     */
+    private static void requireWhole(RdbParser parser, RdbParser.Summary s, String source) throws IOException {
+        if (s.checksum == RdbParser.Checksum.MISMATCH) {
+            throw new CorruptDataException(source + " fails its CRC-64 check; restore another backup");
+        }
+        if (!parser.atEnd()) {
+            throw new CorruptDataException(source + " has bytes after the end of the RDB; restore another backup");
+        }
     }
 
     private static void requireCount(BackupManifest m, long recorded, long got) {
@@ -561,17 +580,17 @@ final class KeyDelta {
 
     /**
      * The identities of the entries of a backup's state, for the next delta to compare with;
-     * refused beyond {@code maxKeys} (memory: about 23 bytes per key).
+     * refused beyond {@code maxKeys} (memory: up to 48 bytes per key).
      */
     static IdSet identities(BackupManifest m, Artifacts artifacts, long maxKeys) throws IOException {
         long keys = m.metadata().get("keys") instanceof Number n ? n.longValue() : -1;
-        if (keys > maxKeys) {
+        if (keys > Math.min(maxKeys, MAX_KEYS)) {
             throw new DrException(
                     ErrorCode.TARGET,
                     "backup " + m.id() + " holds " + keys + " keys, more than setting 'max-delta-keys' (" + maxKeys
                             + ") lets a key-level delta compare in memory");
         }
-        IdSet set = new IdSet((int) Math.max(16, keys));
+        IdSet set = new IdSet((int) Math.min(MAX_KEYS, Math.max(16, keys)));
         Hasher hasher = new Hasher();
         visitState(m, artifacts, new StateVisitor() {
             @Override
@@ -594,6 +613,10 @@ final class KeyDelta {
         visitState(m, artifacts, new StateVisitor() {
             @Override
             public void function(byte[] stored) {
+                if (writer[0] != null) {
+                    throw new CorruptDataException("the key delta of backup " + m.id() + " holds a function library "
+                            + "after its keys; it is damaged, restore another backup");
+                }
                 functions.add(stored);
             }
 

@@ -2,6 +2,8 @@ package dev.drkit.redis;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import java.io.IOException;
@@ -14,12 +16,16 @@ import org.slf4j.LoggerFactory;
 /**
  * An incremental Redis backup (setting {@code incremental}): the snapshot streams from the
  * server into a {@link KeyDelta} against the state of the previous backup, whose entry
- * identities are read from the repository first (about 23 bytes of memory per key).
+ * identities are read from the repository first (up to 48 bytes of memory per key).
  */
 final class KeyDeltaBackup {
     private static final Logger LOG = LoggerFactory.getLogger(KeyDeltaBackup.class);
     /** Deltas after a full snapshot before the next full one, by default: a day of hourly backups. */
     static final int DEFAULT_MAX_CHAIN = 24;
+    /** Heap a delta's comparison takes per key of the previous state, at most. */
+    static final int BYTES_PER_KEY = 48;
+    /** Metadata: entries the deltas since the last full snapshot stored or dropped, together. */
+    static final String CHURN = "chainChanges";
 
     /** The delta cannot be taken (the server's RDB version went down); a full snapshot is. */
     static final class FullNeeded extends IOException {
@@ -61,6 +67,10 @@ final class KeyDeltaBackup {
         }
         int length = KeyDelta.isDelta(p) ? KeyDelta.chain(p).size() : 0;
         int maxChain = settings.integer("max-chain", DEFAULT_MAX_CHAIN);
+        if (maxChain < 1 || maxChain > KeyDelta.MAX_CHAIN) {
+            throw new ConfigException(
+                    "redis: setting 'max-chain' must be 1 to " + KeyDelta.MAX_CHAIN + ", not " + maxChain);
+        }
         if (length >= maxChain) {
             LOG.info(
                     "{}: {} deltas follow the last full snapshot (setting 'max-chain' is {}); this backup takes a "
@@ -70,14 +80,26 @@ final class KeyDeltaBackup {
                     maxChain);
             return Optional.empty();
         }
-        long maxKeys = settings.has("max-delta-keys")
-                ? settings.integer("max-delta-keys", 0)
-                : Math.max(1_000_000, Runtime.getRuntime().maxMemory() / 4 / 24);
+        long maxKeys = Math.min(
+                KeyDelta.MAX_KEYS,
+                settings.has("max-delta-keys")
+                        ? settings.integer("max-delta-keys", 0)
+                        : Math.max(1_000_000, Runtime.getRuntime().maxMemory() / 4 / BYTES_PER_KEY));
         long keys = p.metadata().get("keys") instanceof Number n ? n.longValue() : -1;
+        long churn = p.metadata().get(CHURN) instanceof Number n ? n.longValue() : 0;
+        if (KeyDelta.isDelta(p) && churn > keys) {
+            LOG.info(
+                    "{}: the deltas since the last full snapshot changed {} entries, more than the {} it holds (a "
+                            + "restore would hold them all in memory); this backup takes a full snapshot",
+                    context.targetName(),
+                    churn,
+                    keys);
+            return Optional.empty();
+        }
         if (keys > maxKeys) {
             context.warn("redis: backup " + p.id() + " holds " + keys + " keys, more than a key-level delta compares "
-                    + "in memory (setting 'max-delta-keys', " + maxKeys + "; about 23 bytes of heap per key); this "
-                    + "backup takes a full snapshot");
+                    + "in memory (setting 'max-delta-keys', " + maxKeys + "; up to " + BYTES_PER_KEY + " bytes of heap "
+                    + "per key); this backup takes a full snapshot");
             return Optional.empty();
         }
         return Optional.of(new KeyDeltaBackup(context, p, maxKeys));
@@ -89,9 +111,19 @@ final class KeyDeltaBackup {
         KeyDelta.Artifacts artifacts = (id, name) -> context.openArtifact(
                 context.earlier(id)
                         .orElseThrow(() -> new BackupNotFoundException("backup " + id + ", which backup "
-                                + previous.id() + " builds on, is not in the catalog; take a full backup")),
+                                + previous.id() + " builds on, is not in the catalog")),
                 name);
-        KeyDelta.IdSet before = KeyDelta.identities(previous, artifacts, maxKeys);
+        KeyDelta.IdSet before;
+        try {
+            before = KeyDelta.identities(previous, artifacts, maxKeys);
+        } catch (DrException e) {
+            if (e instanceof SnapshotRefusedException) {
+                throw e;
+            }
+            // a damaged or missing backup of the chain must not fail every later backup too
+            throw new FullNeeded("the state of backup " + previous.id() + " cannot be read to compare with ("
+                    + e.getMessage() + ")");
+        }
         int beforeVersion = previous.metadata().get("rdbVersion") instanceof Number n ? n.intValue() : 0;
         long read = System.nanoTime();
         KeyDelta.Diff diff = new KeyDelta.Diff(before, beforeVersion, () -> context.newArtifact(KeyDelta.ARTIFACT));
@@ -113,6 +145,8 @@ final class KeyDeltaBackup {
         context.metadata(KeyDelta.DIGEST, diff.digest());
         context.metadata("changedKeys", diff.changed());
         context.metadata("removedKeys", diff.removed());
+        long churn = previous.metadata().get(CHURN) instanceof Number n ? n.longValue() : 0;
+        context.metadata(CHURN, (KeyDelta.isDelta(previous) ? churn : 0) + diff.changed() + diff.removed());
         LOG.info(
                 "{}: key-level delta against backup {}: {} of {} entries stored, {} gone ({} ms reading the "
                         + "previous state)",

@@ -21,6 +21,8 @@ final class ProducedStream extends FilterInputStream {
 
     private final Thread thread;
     private volatile Throwable failure;
+    /** Once the producer's failure was handed on, every later read fails the same way (the pipe has no second abort). */
+    private boolean failed;
 
     private ProducedStream(ChunkPipe pipe, String name, Producer producer) {
         super(pipe.in);
@@ -53,8 +55,12 @@ final class ProducedStream extends FilterInputStream {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
         try {
+            if (failed) {
+                throw new IOException("the rebuild failed");
+            }
             return in.read(b, off, len);
         } catch (IOException e) {
+            failed = true;
             Throwable f = failure;
             if (f instanceof IOException io) {
                 throw io;
@@ -71,14 +77,21 @@ final class ProducedStream extends FilterInputStream {
 
     @Override
     public void close() throws IOException {
-        in.close();
-        try {
-            thread.join(TimeUnit.SECONDS.toMillis(30));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        in.close(); // a producer that writes fails at its next chunk
         if (thread.isAlive()) {
-            thread.interrupt();
+            thread.interrupt(); // one that reads (a removal list, entries it skips) stops at its next read
+        }
+        boolean interrupted = false;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (thread.isAlive() && System.nanoTime() < until) {
+            try {
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime())));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -88,6 +88,11 @@ final class RdbInput {
         }
     }
 
+    /** Whether nothing follows what was consumed: no byte buffered, and the stream at its end. */
+    boolean atEnd() throws IOException {
+        return pos == limit && in.read() < 0;
+    }
+
     int readByte() throws IOException {
         ensure(1);
         return buf[pos++] & 0xFF;

@@ -214,6 +214,14 @@ final class RdbParser {
     }
 
     /**
+     * After {@link #parse}: whether the stream ends where the RDB does (reading it to its end,
+     * so that a checked stream compares what it recorded).
+     */
+    boolean atEnd() throws IOException {
+        return in.atEnd();
+    }
+
+    /**
      * The length of the Redis 8.6 key metadata at the start of {@code b[off..off+len)} (the bytes
      * after the {@link #OP_KEY_META} byte of a DUMP payload, up to the value type).
      */

@@ -49,7 +49,7 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                             .build(),
                     OptionSpec.builder("max-delta-keys", Type.INT)
                             .description("incremental: above this many keys, take full snapshots (a delta "
-                                    + "compares about 23 bytes of heap per key; default: a quarter of the heap)")
+                                    + "compares up to 48 bytes of heap per key; default: a quarter of the heap)")
                             .build(),
                     OptionSpec.builder("backup-acl", Type.BOOLEAN)
                             .defaultValue("true")

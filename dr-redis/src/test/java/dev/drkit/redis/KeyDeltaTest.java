@@ -2,15 +2,19 @@ package dev.drkit.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.CorruptDataException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -234,7 +238,7 @@ class KeyDeltaTest {
         assertThatThrownBy(() -> restore(delta))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("digest")
-                .hasMessageContaining("restore a full backup");
+                .hasMessageContaining("restore the full snapshot it starts from");
     }
 
     @Test
@@ -289,6 +293,88 @@ class KeyDeltaTest {
                 .hasMessageContaining("older than the previous backup's 11");
         BackupManifest newer = backup(snap, full, 12); // an upgrade is fine: older encodings still load
         assertThat(restore(newer).keys).isEqualTo(snap.keys);
+    }
+
+    @Test
+    void everyArtifactOfTheChainIsReadToItsEndSoItsRecordedChecksumRuns() throws IOException {
+        Snapshot snap = populated(new Random(6), 300);
+        BackupManifest full = backup(snap, null, 10);
+        snap.keys.put("0/key:3", new Entry(-1, "other"));
+        BackupManifest delta = backup(snap, full, 10);
+        List<String> notDrained = new ArrayList<>();
+        KeyDelta.Artifacts tracking = (id, name) -> new FilterInputStream(artifacts.open(id, name)) {
+            private boolean ended;
+
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                ended |= b < 0;
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                ended |= n < 0;
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                if (!ended) {
+                    notDrained.add(id + "/" + name);
+                }
+                super.close();
+            }
+        };
+        KeyDelta.writeState(delta, tracking, OutputStream.nullOutputStream());
+        KeyDelta.identities(delta, tracking, 1_000_000);
+        assertThat(notDrained).isEmpty();
+        // and bytes after the full snapshot's end are refused, not ignored
+        byte[] rdb = repo.get(full.id()).get(RedisTarget.ARTIFACT);
+        repo.get(full.id()).put(RedisTarget.ARTIFACT, Arrays.copyOf(rdb, rdb.length + 1));
+        assertThatThrownBy(() -> restore(delta))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("bytes after the end of the RDB");
+    }
+
+    @Test
+    void aReaderOfAFailedRebuildKeepsFailingInsteadOfWaiting() {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Snapshot snap = populated(new Random(8), 200);
+            BackupManifest full = backup(snap, null, 10);
+            snap.keys.remove("0/key:5");
+            BackupManifest delta = backup(snap, full, 10);
+            Map<String, Object> wrong = new LinkedHashMap<>(delta.metadata());
+            wrong.put(KeyDelta.DIGEST, "0".repeat(32));
+            BackupManifest forged = manifest(delta.id(), wrong, KeyDelta.ARTIFACT);
+            try (InputStream in =
+                    ProducedStream.start("test-rebuild", out -> KeyDelta.writeState(forged, artifacts, out))) {
+                assertThatThrownBy(() -> in.transferTo(OutputStream.nullOutputStream()))
+                        .isInstanceOf(CorruptDataException.class)
+                        .hasMessageContaining("digest");
+                // what a verifier does next to explain a failure: read the rest
+                assertThatThrownBy(() -> in.transferTo(OutputStream.nullOutputStream()))
+                        .isInstanceOf(CorruptDataException.class)
+                        .hasMessageContaining("digest");
+            }
+        });
+    }
+
+    @Test
+    void aFunctionLibraryAfterTheKeysOfADeltaIsRefused() throws IOException {
+        Snapshot snap = populated(new Random(10), 20);
+        BackupManifest full = backup(snap, null, 10);
+        BackupManifest delta = backup(snap, full, 10);
+        ByteArrayOutputStream forged = new ByteArrayOutputStream();
+        try (KeyDelta.Writer w = new KeyDelta.Writer(forged, 10)) {
+            w.entry(0, "late".getBytes(StandardCharsets.UTF_8), 0, -1, str("x"));
+            w.function(str("#!lua name=late\nredis.register_function('g', function() return 1 end)"));
+        }
+        repo.get(delta.id()).put(KeyDelta.ARTIFACT, forged.toByteArray());
+        assertThatThrownBy(() -> restore(delta))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("function library after its keys");
     }
 
     @Test

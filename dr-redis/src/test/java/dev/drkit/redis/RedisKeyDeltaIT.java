@@ -3,7 +3,9 @@ package dev.drkit.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
+import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
+import dev.drkit.DrListener;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -113,6 +116,9 @@ class RedisKeyDeltaIT {
             }
         }
         BackupResult newest = backups.get(backups.size() - 1);
+        VerifyReport loadTest = kit.verify("cache", newest.id(), VerifyLevel.RESTORE);
+        assertThat(loadTest.passed()).as(loadTest.problems().toString()).isTrue();
+        assertThat(loadTest.results()).extracting(r -> r.verifier()).contains("redis-load-test");
         try (RedisServer empty = RedisServer.builder().start();
                 RedisData data = new RedisData(empty)) {
             kit.restore(new RestoreRequest(
@@ -122,6 +128,52 @@ class RedisKeyDeltaIT {
                     false));
             assertThat(data.contents()).as("the newest delta restored online").isEqualTo(states.get(states.size() - 1));
         }
+    }
+
+    @Test
+    void aDamagedPreviousStateOrAChainThatChangedEverythingLeadsToAFullSnapshot() throws Exception {
+        List<DrEvent> events = new CopyOnWriteArrayList<>();
+        DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .listener(new DrListener() {
+                    @Override
+                    public void onEvent(DrEvent event) {
+                        events.add(event);
+                    }
+                })
+                .build();
+        List<BackupResult> backups = new ArrayList<>();
+        try (RedisServer server = RedisServer.builder().start();
+                RedisData data = new RedisData(server)) {
+            data.populate();
+            backups.add(kit.backup(new TargetSpec("cache", "redis", source(server))));
+            change(data, 1);
+            backups.add(kit.backup(new TargetSpec("cache", "redis", source(server))));
+            // the full snapshot the chain starts from is damaged in the repository
+            Path stored = dir.resolve("repo/backups/cache/" + backups.get(0).id() + "/dump.rdb.zst");
+            byte[] bytes = Files.readAllBytes(stored);
+            bytes[bytes.length / 2] ^= 0x10;
+            Files.write(stored, bytes);
+            change(data, 2);
+            backups.add(kit.backup(new TargetSpec("cache", "redis", source(server))));
+            // every value rewritten: the next delta would hold more than the state itself
+            data.sync.flushall();
+            for (int i = 0; i < 400; i++) {
+                data.sync.set("new:" + i, "v" + i);
+            }
+            backups.add(kit.backup(new TargetSpec("cache", "redis", source(server))));
+            data.sync.set("new:1", "again");
+            backups.add(kit.backup(new TargetSpec("cache", "redis", source(server))));
+        }
+        assertThat(backups)
+                .extracting(b -> b.manifest().kind())
+                .containsExactly("full", "incremental", "full", "incremental", "full");
+        assertThat(events)
+                .filteredOn(e -> e.type() == DrEvent.Type.BACKUP_WARNING)
+                .extracting(DrEvent::message)
+                .anyMatch(m -> m.contains("cannot be read to compare with") && m.contains("full snapshot instead"));
+        assertThat(((Number) backups.get(3).manifest().metadata().get("chainChanges")).longValue())
+                .isGreaterThan(((Number) backups.get(3).manifest().metadata().get("keys")).longValue());
     }
 
     @Test

@@ -477,7 +477,7 @@ final class BackupCommand implements Callable<Integer> {
         @Option(
                 names = "--max-delta-keys",
                 paramLabel = "N",
-                description = "With --incremental: above N keys, take full snapshots (a delta compares about 23 "
+                description = "With --incremental: above N keys, take full snapshots (a delta compares up to 48 "
                         + "bytes of heap per key; default: a quarter of the heap).")
         Integer maxDeltaKeys;
 
