@@ -464,11 +464,11 @@ final class KeyDelta {
         }
     }
 
-    /** Receives the entries of a state and, first, its function libraries. */
+    /** Receives the entries of a state, each with its identity, and, first, its function libraries. */
     interface StateVisitor {
         void function(byte[] stored) throws IOException;
 
-        void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException;
+        void entry(int db, byte[] key, int type, long expireAtMs, byte[] value, long hi, long lo) throws IOException;
     }
 
     /**
@@ -478,42 +478,24 @@ final class KeyDelta {
      * @return the RDB version of the newest snapshot
      */
     static int visitState(BackupManifest m, Artifacts artifacts, StateVisitor visitor) throws IOException {
+        boolean delta = isDelta(m);
+        List<String> ids = new ArrayList<>(delta ? chain(m) : List.of());
+        ids.add(m.id());
         Hasher hasher = new Hasher();
         Digest digest = new Digest();
-        long recordedKeys = m.metadata().get("keys") instanceof Number n ? n.longValue() : -1;
-        if (!isDelta(m)) {
-            String source = RedisTarget.ARTIFACT + " of backup " + m.id();
-            int[] version = {0};
-            try (InputStream in = artifacts.open(m.id(), RedisTarget.ARTIFACT)) {
-                RdbParser parser = new RdbParser(in, null, source, true, true);
-                parser.onFunctions(visitor::function);
-                RdbParser.Summary s = parser.parse(
-                        (db, key, type, at, value) -> {
-                            digest.entries++;
-                            visitor.entry(db, key, type, at, value);
-                        },
-                        v -> version[0] = v);
-                requireWhole(parser, s, source);
-            }
-            requireCount(m, recordedKeys, digest.entries);
-            return version[0];
-        }
-        List<String> ids = new ArrayList<>(chain(m));
-        ids.add(m.id());
-        IdSet decided = new IdSet(1024);
+        IdSet decided = new IdSet(1024); // entries a newer delta took or dropped
         int version = 0;
         for (int i = ids.size() - 1; i >= 1; i--) {
             String id = ids.get(i);
             boolean newest = i == ids.size() - 1;
-            String what = "the key delta " + ARTIFACT + " of backup " + id;
             try (InputStream in = artifacts.open(id, ARTIFACT)) {
-                int v = read(in, what, new Sink() {
+                int v = read(in, "the key delta " + ARTIFACT + " of backup " + id, new Sink() {
                     @Override
                     public void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException {
                         hasher.hash(db, key, type, expireAtMs, value);
                         if (decided.add(hasher.hi, hasher.lo)) {
                             digest.add(hasher.hi, hasher.lo);
-                            visitor.entry(db, key, type, expireAtMs, value);
+                            visitor.entry(db, key, type, expireAtMs, value, hasher.hi, hasher.lo);
                         }
                     }
 
@@ -534,20 +516,35 @@ final class KeyDelta {
                 }
             }
         }
+        // the full snapshot: its entries no delta took or dropped (its functions when it is the state)
         String base = ids.get(0);
         String source = RedisTarget.ARTIFACT + " of backup " + base;
+        int[] baseVersion = {0};
         try (InputStream in = artifacts.open(base, RedisTarget.ARTIFACT)) {
             RdbParser parser = new RdbParser(in, null, source, true, true);
-            RdbParser.Summary s = parser.parse((db, key, type, at, value) -> {
-                hasher.hash(db, key, type, at, value);
-                if (!decided.contains(hasher.hi, hasher.lo)) {
-                    digest.add(hasher.hi, hasher.lo);
-                    visitor.entry(db, key, type, at, value);
-                }
-            });
+            if (!delta) {
+                parser.onFunctions(visitor::function);
+            }
+            RdbParser.Summary s = parser.parse(
+                    (db, key, type, at, value) -> {
+                        hasher.hash(db, key, type, at, value);
+                        if (!decided.contains(hasher.hi, hasher.lo)) {
+                            digest.add(hasher.hi, hasher.lo);
+                            visitor.entry(db, key, type, at, value, hasher.hi, hasher.lo);
+                        }
+                    },
+                    v -> baseVersion[0] = v);
             requireWhole(parser, s, source);
         }
-        requireCount(m, recordedKeys, digest.entries);
+        long recordedKeys = m.metadata().get("keys") instanceof Number n ? n.longValue() : -1;
+        if (recordedKeys >= 0 && recordedKeys != digest.entries) {
+            throw new CorruptDataException("backup " + m.id() + " records " + recordedKeys + " keys but its snapshot "
+                    + (delta ? "chain rebuilds " : "holds ") + digest.entries + "; it is damaged, restore another "
+                    + "backup");
+        }
+        if (!delta) {
+            return baseVersion[0];
+        }
         Object recorded = m.metadata().get(DIGEST);
         if (!digest.text().equals(recorded)) {
             throw new CorruptDataException("the key deltas of backup " + m.id() + " and the backups it builds on "
@@ -571,13 +568,6 @@ final class KeyDelta {
         }
     }
 
-    private static void requireCount(BackupManifest m, long recorded, long got) {
-        if (recorded >= 0 && recorded != got) {
-            throw new CorruptDataException("backup " + m.id() + " records " + recorded + " keys but its snapshot "
-                    + (isDelta(m) ? "chain rebuilds " : "holds ") + got + "; it is damaged, restore another backup");
-        }
-    }
-
     /**
      * The identities of the entries of a backup's state, for the next delta to compare with;
      * refused beyond {@code maxKeys} (memory: up to 48 bytes per key).
@@ -591,53 +581,48 @@ final class KeyDelta {
                             + ") lets a key-level delta compare in memory");
         }
         IdSet set = new IdSet((int) Math.min(MAX_KEYS, Math.max(16, keys)));
-        Hasher hasher = new Hasher();
         visitState(m, artifacts, new StateVisitor() {
             @Override
             public void function(byte[] stored) {}
 
             @Override
-            public void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) {
-                hasher.hash(db, key, type, expireAtMs, value);
-                set.add(hasher.hi, hasher.lo);
+            public void entry(int db, byte[] key, int type, long expireAtMs, byte[] value, long hi, long lo) {
+                set.add(hi, lo);
             }
         });
         return set;
     }
 
-    /** Writes the state of a backup as an RDB. */
+    /** Writes the state of a backup as an RDB of the newest snapshot's version, its function libraries first. */
     static void writeState(BackupManifest m, Artifacts artifacts, OutputStream out) throws IOException {
         int version = m.metadata().get("rdbVersion") instanceof Number n ? n.intValue() : 0;
-        List<byte[]> functions = new ArrayList<>();
-        RdbWriter[] writer = {null};
+        RdbWriter writer = new RdbWriter(out, version, Map.of("drkit-rebuilt", "key-delta"));
+        byte[] opcode = {(byte) RdbParser.OP_FUNCTION2};
+        boolean[] keys = {false};
         visitState(m, artifacts, new StateVisitor() {
             @Override
-            public void function(byte[] stored) {
-                if (writer[0] != null) {
+            public void function(byte[] stored) throws IOException {
+                if (keys[0]) {
                     throw new CorruptDataException("the key delta of backup " + m.id() + " holds a function library "
                             + "after its keys; it is damaged, restore another backup");
                 }
-                functions.add(stored);
+                writer.records(opcode, 0, 1);
+                writer.records(stored, 0, stored.length);
             }
 
             @Override
-            public void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException {
-                writer(out, version, functions, writer).entry(db, key, type, expireAtMs, value, 0, value.length);
+            public void entry(int db, byte[] key, int type, long expireAtMs, byte[] value, long hi, long lo)
+                    throws IOException {
+                keys[0] = true;
+                writer.entry(db, key, type, expireAtMs, value, 0, value.length);
             }
         });
-        writer(out, version, functions, writer).finish();
+        writer.finish();
     }
 
-    private static RdbWriter writer(OutputStream out, int version, List<byte[]> functions, RdbWriter[] writer)
-            throws IOException {
-        if (writer[0] == null) {
-            writer[0] = new RdbWriter(out, version, Map.of("drkit-rebuilt", "key-delta"));
-            for (byte[] f : functions) {
-                writer[0].records(new byte[] {(byte) RdbParser.OP_FUNCTION2}, 0, 1);
-                writer[0].records(f, 0, f.length);
-            }
-        }
-        return writer[0];
+    /** The state of a backup as an RDB stream, rebuilt on a thread of its own while it is read. */
+    static InputStream openState(BackupManifest m, Artifacts artifacts) {
+        return ProducedStream.start("drkit-redis-rebuild", out -> writeState(m, artifacts, out));
     }
 
     private static void putInt(byte[] b, int off, int v) {

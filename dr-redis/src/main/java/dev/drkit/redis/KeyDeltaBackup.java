@@ -146,7 +146,7 @@ final class KeyDeltaBackup {
         context.metadata("changedKeys", diff.changed());
         context.metadata("removedKeys", diff.removed());
         long churn = previous.metadata().get(CHURN) instanceof Number n ? n.longValue() : 0;
-        context.metadata(CHURN, (KeyDelta.isDelta(previous) ? churn : 0) + diff.changed() + diff.removed());
+        context.metadata(CHURN, churn + diff.changed() + diff.removed()); // a full snapshot records none
         LOG.info(
                 "{}: key-level delta against backup {}: {} of {} entries stored, {} gone ({} ms reading the "
                         + "previous state)",

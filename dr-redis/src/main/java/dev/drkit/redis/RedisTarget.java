@@ -611,7 +611,7 @@ public final class RedisTarget implements BackupTarget {
         }
         KeyDelta.Artifacts artifacts =
                 (id, name) -> id.equals(m.id()) ? context.openArtifact(name) : context.openArtifact(id, name);
-        return ProducedStream.start("drkit-redis-rebuild", out -> KeyDelta.writeState(m, artifacts, out));
+        return KeyDelta.openState(m, artifacts);
     }
 
     /** Refuses to replace an existing file without force. */

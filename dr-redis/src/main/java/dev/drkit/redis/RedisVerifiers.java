@@ -95,7 +95,7 @@ public final class RedisVerifiers {
                 ? context.openDecoded(m.artifact(name)
                         .orElseThrow(() -> new CorruptDataException("backup " + m.id() + " has no " + name)))
                 : context.openDecoded(id, name);
-        return ProducedStream.start("drkit-redis-rebuild", out -> KeyDelta.writeState(m, artifacts, out));
+        return KeyDelta.openState(m, artifacts);
     }
 
     /** The snapshots of the backup (one, or one per cluster shard), or null with the problem added. */
