@@ -2,6 +2,7 @@ package dev.drkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +86,99 @@ class DrKitCopyTest {
                     .doesNotExist();
             assertThat(dir.resolve("offsite/backups/config/" + bad.id() + "/files.tar.zst"))
                     .doesNotExist();
+        }
+    }
+
+    @Test
+    void aCopyOfEveryBackupCopiesTheSoundOnesAndNamesTheDamagedOnes() throws Exception {
+        Path data = data();
+        try (DrKit local =
+                DrKit.builder().repository(dir.resolve("local").toString()).build()) {
+            String first =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            String flipped =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            String gone =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            String last =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            Path stored = dir.resolve("local/backups/config/" + flipped + "/files.tar.zst");
+            byte[] bytes = Files.readAllBytes(stored);
+            bytes[bytes.length / 2] ^= 1;
+            Files.write(stored, bytes);
+            Files.delete(dir.resolve("local/backups/config/" + gone + "/files.tar.zst"));
+            FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
+
+            for (int round = 0; round < 2; round++) { // run again: the sound ones are skipped, the others still named
+                CopyIncompleteException e = catchThrowableOfType(
+                        CopyIncompleteException.class, () -> local.copy("config", null, true, offsite));
+                assertThat(e).isNotNull();
+                CopyResult r = e.result();
+                assertThat(r.complete()).isFalse();
+                assertThat(round == 0 ? r.copied() : r.skipped()).containsExactly(first, last);
+                assertThat(r.notCopied()).extracting(CopyResult.NotCopied::id).containsExactly(flipped, gone);
+                assertThat(r.notCopied().get(0).reason()).contains("files.tar.zst");
+                assertThat(r.notCopied().get(1).reason()).contains("files.tar.zst", "missing");
+                assertThat(e.getMessage())
+                        .contains("2 backup(s) of config could not be copied", flipped, gone, "CheckOptions.readData")
+                        .doesNotContain("Exception");
+                assertThat(e.code()).isEqualTo(DrException.ErrorCode.CORRUPT_DATA);
+            }
+            try (DrKit remote = DrKit.builder().storage(offsite).build()) {
+                assertThat(remote.list("config")).extracting(BackupManifest::id).containsExactly(first, last);
+                assertThat(remote.verify("config", last, VerifyLevel.DECODE).passed())
+                        .isTrue();
+            }
+            // one backup asked for by id still fails as itself
+            assertThatThrownBy(() -> local.copy("config", gone, false, offsite))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("missing");
+        }
+    }
+
+    @Test
+    void aDamagedPackKeepsOnlyTheBackupsThatUseItFromACopy() throws Exception {
+        Path a = Files.createDirectories(dir.resolve("a"));
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Random random = new Random(7);
+        byte[] one = new byte[3 << 20];
+        byte[] two = new byte[3 << 20];
+        random.nextBytes(one);
+        random.nextBytes(two);
+        Files.write(a.resolve("one.bin"), one);
+        Files.write(b.resolve("two.bin"), two);
+        try (DrKit local = DrKit.builder()
+                .repository(dir.resolve("local").toString())
+                .dedup(true)
+                .build()) {
+            String first = local.backup(TargetSpec.files("data", a.toString())).id();
+            List<Path> firstPacks = packs(dir.resolve("local"));
+            String second = local.backup(TargetSpec.files("data", b.toString())).id();
+            assertThat(firstPacks).isNotEmpty();
+            Path pack = firstPacks.get(0);
+            byte[] bytes = Files.readAllBytes(pack);
+            bytes[bytes.length / 3] ^= 4;
+            Files.write(pack, bytes);
+            FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
+
+            CopyIncompleteException e =
+                    catchThrowableOfType(CopyIncompleteException.class, () -> local.copy("data", null, true, offsite));
+            assertThat(e).isNotNull();
+            assertThat(e.result().copied()).containsExactly(second);
+            assertThat(e.result().notCopied())
+                    .extracting(CopyResult.NotCopied::id)
+                    .containsExactly(first);
+            try (DrKit remote = DrKit.builder().storage(offsite).build()) {
+                assertThat(remote.list("data")).extracting(BackupManifest::id).containsExactly(second);
+                assertThat(remote.verify("data", second, VerifyLevel.DECODE).passed())
+                        .isTrue();
+            }
+        }
+    }
+
+    private static List<Path> packs(Path repo) throws IOException {
+        try (var files = Files.list(repo.resolve("chunks/packs"))) {
+            return files.filter(p -> p.toString().endsWith(".pack")).sorted().toList();
         }
     }
 

@@ -1,7 +1,10 @@
 package dev.drkit.internal.ops;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CopyIncompleteException;
 import dev.drkit.CopyResult;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArchiveArea;
@@ -43,6 +46,7 @@ public final class CopyOperation {
         Repository to = Repository.open(destination, ctx.clock().instant()); // after the source proved to be one
         List<String> copied = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
+        List<CopyResult.NotCopied> notCopied = new ArrayList<>();
         long bytes = 0;
         ProgressMeter meter = ctx.meter("copy", target);
         meter.total(backups.stream().mapToLong(BackupManifest::storedSize).sum());
@@ -57,9 +61,18 @@ public final class CopyOperation {
             for (BackupManifest m : backups) {
                 if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
-                } else {
+                } else if (!all) {
                     bytes += to.copyFrom(from, m);
                     copied.add(m.id());
+                } else {
+                    // one damaged backup must not keep the others from the offsite copy
+                    try {
+                        bytes += to.copyFrom(from, m);
+                        copied.add(m.id());
+                    } catch (CorruptDataException | ChecksumMismatchException e) {
+                        LOG.warn("backup {}/{} not copied to {}: {}", target, m.id(), to.describe(), e.getMessage());
+                        notCopied.add(new CopyResult.NotCopied(m.id(), e.getMessage()));
+                    }
                 }
                 meter.add(m.storedSize());
             }
@@ -70,7 +83,11 @@ public final class CopyOperation {
                 bytes += n.bytes();
             }
             meter.finish();
-            return new CopyResult(to.describe(), copied, skipped, bytes, archived);
+            CopyResult result = new CopyResult(to.describe(), copied, skipped, bytes, archived, notCopied);
+            if (!result.complete()) {
+                throw new CopyIncompleteException(target, from.describe(), result);
+            }
+            return result;
         } catch (IOException e) {
             throw from.storageError("copying the archive of " + target + " to " + to.describe(), e);
         }

@@ -562,7 +562,14 @@ public final class Repository {
     private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a, Map<String, Boolean> checkedPacks)
             throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName() + " in " + source.describe();
-        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
+        InputStream listed;
+        try {
+            listed = source.openStored(m, a);
+        } catch (NoSuchFileException e) {
+            throw new CorruptDataException(what + " is missing, though the backup's manifest lists it; the backup "
+                    + "cannot be copied, copy another one");
+        }
+        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(listed, a, what);
         long keyBytes = 0;
         if (list.keyId() != null) {
             for (ObjectInfo key : source.storage.list(chunkKeyPrefix(list.keyId()))) {
@@ -630,7 +637,14 @@ public final class Repository {
                     + " with different content; remove it from the destination and copy again");
         }
         String what = "stored " + key + " in " + source.describe();
-        try (InputStream in = new CheckedInputStream(source.storage.open(key, 0), size, sha256, what, null);
+        InputStream stored;
+        try {
+            stored = source.storage.open(key, 0);
+        } catch (NoSuchFileException e) {
+            throw new CorruptDataException(what + " is missing, though the backup's manifest lists it; the backup "
+                    + "cannot be copied, copy another one");
+        }
+        try (InputStream in = new CheckedInputStream(stored, size, sha256, what, null);
                 ObjectUpload up = storage.create(key, retainUntil())) {
             long n = in.transferTo(up.stream());
             up.commit();

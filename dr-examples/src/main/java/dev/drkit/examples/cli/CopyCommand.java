@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.CopyIncompleteException;
 import dev.drkit.CopyResult;
 import dev.drkit.DrKit;
 import dev.drkit.spi.StorageBackend;
@@ -16,7 +17,9 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "copy",
         description = "Replicate backups to another repository (an offsite copy), verifying "
-                + "checksums as it copies; what is already there is skipped, an interrupted copy resumes.")
+                + "checksums as it copies; what is already there is skipped, an interrupted copy resumes. "
+                + "With --all, a backup whose data is damaged is left out and named, the others are "
+                + "copied, and the exit code is 1.")
 final class CopyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -51,23 +54,33 @@ final class CopyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (DrKit kit = global.open(spec.commandLine().getErr(), null);
                 StorageBackend destination = kit.openStorage(to)) {
-            CopyResult r = kit.copy(name, which.id, which.all, destination);
-            if (global.json) {
-                GlobalOptions.printJson(out, r);
-            } else if (!global.quiet) {
-                out.printf(
-                        "copied %d backup(s) of %s to %s (%s), %d already there%s%n",
-                        r.copied().size(),
-                        name,
-                        r.destination(),
-                        Sizes.human(r.bytes()),
-                        r.skipped().size(),
-                        r.archiveFilesCopied() == 0
-                                ? ""
-                                : "; " + r.archiveFilesCopied() + " archived file(s) (WAL) copied");
+            CopyResult r;
+            try {
+                r = kit.copy(name, which.id, which.all, destination);
+            } catch (CopyIncompleteException e) {
+                // what did reach the destination is said too; the failure follows on stderr (exit 1)
+                print(global, out, e.result());
+                throw e;
             }
-            out.flush();
+            print(global, out, r);
         }
         return 0;
+    }
+
+    private void print(GlobalOptions global, PrintWriter out, CopyResult r) {
+        if (global.json) {
+            GlobalOptions.printJson(out, r);
+        } else if (!global.quiet) {
+            out.printf(
+                    "copied %d backup(s) of %s to %s (%s), %d already there%s%s%n",
+                    r.copied().size(),
+                    name,
+                    r.destination(),
+                    Sizes.human(r.bytes()),
+                    r.skipped().size(),
+                    r.archiveFilesCopied() == 0 ? "" : "; " + r.archiveFilesCopied() + " archived file(s) (WAL) copied",
+                    r.complete() ? "" : "; " + r.notCopied().size() + " not copied (damaged)");
+        }
+        out.flush();
     }
 }

@@ -118,4 +118,29 @@ class CatalogCliIT {
         assertThat(repair.out()).contains("repaired").contains("every problem found was repaired");
         assertThat(ok(CliProcess.run(repo, "list")).out()).contains("config");
     }
+
+    @Test
+    void aCopyOfEveryBackupGoesPastADamagedOneAndExitsOneNamingIt() throws Exception {
+        Path repo = work.resolve("repo");
+        Path offsite = work.resolve("offsite");
+        Path tree = Files.createDirectories(work.resolve("app"));
+        Files.writeString(tree.resolve("app.yaml"), "version: 1\n".repeat(5000));
+        String damaged = ok(CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString()))
+                .lastLine();
+        Thread.sleep(1100); // ids resolve to the second
+        String sound = ok(CliProcess.run(repo, "backup", "files", "--name", "config", "--path", tree.toString()))
+                .lastLine();
+        flip(repo.resolve("backups/config/" + damaged + "/files.tar.zst"), 40);
+
+        CliProcess.Result copy = CliProcess.run(repo, "copy", "--name", "config", "--all", "--to", offsite.toString());
+        assertThat(copy.exit()).as(copy.err()).isEqualTo(1);
+        assertThat(copy.out()).contains("copied 1 backup(s) of config").contains("1 not copied (damaged)");
+        assertThat(copy.err())
+                .contains(damaged)
+                .contains("could not be copied")
+                .doesNotContain(sound + " (")
+                .doesNotContain("Exception");
+        CliProcess.Result listed = ok(CliProcess.run(offsite, "list"));
+        assertThat(listed.out()).contains(sound).doesNotContain(damaged);
+    }
 }
