@@ -341,10 +341,11 @@ public final class DrKit implements AutoCloseable {
      * @param backupId the backup to copy, or null with {@code all} false for the newest
      * @param all copy every complete backup of the target
      * @param destination the other repository's storage (not closed)
-     * @throws CopyIncompleteException with {@code all}, when some backups' stored data is
-     *     damaged or missing: every other backup (and the archived files they need) was copied
-     *     first; the exception's result says which were left out and why. One backup asked
-     *     for whose data is damaged fails with the error that names the damage.
+     * @throws CopyIncompleteException when stored data is damaged or missing: with {@code all},
+     *     backups whose data is damaged are left out and the others copied; archived files (WAL)
+     *     that are damaged are left out and the others copied; the exception's result says what
+     *     was copied and what was left out, and why. One backup asked for by id whose data is
+     *     damaged fails with the error that names the damage.
      */
     public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
         return copies.copy(target, backupId, all, destination);

@@ -7,15 +7,20 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -120,7 +125,8 @@ class DrKitCopyTest {
                 assertThat(r.notCopied().get(0).reason()).contains("files.tar.zst");
                 assertThat(r.notCopied().get(1).reason()).contains("files.tar.zst", "missing");
                 assertThat(e.getMessage())
-                        .contains("2 backup(s) of config could not be copied", flipped, gone, "CheckOptions.readData")
+                        .contains("left out what is damaged or missing", "2 backup(s), " + flipped, gone)
+                        .contains("CheckOptions.readData")
                         .doesNotContain("Exception");
                 assertThat(e.code()).isEqualTo(DrException.ErrorCode.CORRUPT_DATA);
             }
@@ -250,15 +256,126 @@ class DrKitCopyTest {
             assertThat(local.copy("db", b.id(), false, offsite).archiveFilesCopied())
                     .isZero(); // already there
 
-            // a journal file damaged at the source is refused, and the destination does not list it
+            // a journal file damaged at the source is refused, and the destination does not list it;
+            // the files after it (which newer backups need) are copied all the same
             journal(local, "j/0003", "third ".repeat(1000));
+            journal(local, "j/0004", "fourth ".repeat(1000));
             Path stored = dir.resolve("local/journal/j/0003.zst");
             byte[] bytes = Files.readAllBytes(stored);
             bytes[bytes.length / 2] ^= 1;
             Files.write(stored, bytes);
-            assertThatThrownBy(() -> local.copy("db", b.id(), false, offsite))
-                    .isInstanceOf(ChecksumMismatchException.class);
+            CopyIncompleteException e =
+                    catchThrowableOfType(CopyIncompleteException.class, () -> local.copy("db", b.id(), false, offsite));
+            assertThat(e).isNotNull();
+            assertThat(e.result().skipped()).containsExactly(b.id());
+            assertThat(e.result().archiveFilesCopied()).isEqualTo(1);
+            assertThat(e.result().archiveFilesNotCopied())
+                    .extracting(CopyResult.NotCopied::id)
+                    .containsExactly("journal/j/0003");
+            assertThat(e.getMessage()).contains("1 archived file(s), journal/j/0003 (");
             assertThat(dir.resolve("offsite/journal/j/0003.info.json")).doesNotExist();
+            assertThat(dir.resolve("offsite/journal/j/0004.info.json")).exists();
+        }
+    }
+
+    /** A source whose one archived file is pruned (record first, then its object) just after it is read or listed. */
+    static final class PrunedWhileCopied implements StorageBackend {
+        private final FileStorageBackend delegate;
+        private final String record;
+        private final String object;
+        private final boolean afterList;
+
+        PrunedWhileCopied(FileStorageBackend delegate, String path, boolean afterList) {
+            this.delegate = delegate;
+            this.record = "journal/" + path + ".info.json";
+            this.object = "journal/" + path + ".zst";
+            this.afterList = afterList;
+        }
+
+        private void prune() throws IOException {
+            for (String key : List.of(record, record + ".sha256", object, object + ".sha256")) {
+                delegate.delete(key);
+            }
+        }
+
+        @Override
+        public String describe() {
+            return delegate.describe();
+        }
+
+        @Override
+        public ObjectUpload create(String key) throws IOException {
+            return delegate.create(key);
+        }
+
+        @Override
+        public boolean createIfAbsent(String key, byte[] content) throws IOException {
+            return delegate.createIfAbsent(key, content);
+        }
+
+        @Override
+        public InputStream open(String key, long offset) throws IOException {
+            InputStream in = delegate.open(key, offset);
+            if (!afterList && key.equals(record)) {
+                byte[] bytes;
+                try (in) {
+                    bytes = in.readAllBytes();
+                }
+                prune();
+                return new ByteArrayInputStream(bytes);
+            }
+            return in;
+        }
+
+        @Override
+        public Optional<ObjectInfo> stat(String key) throws IOException {
+            return delegate.stat(key);
+        }
+
+        @Override
+        public List<ObjectInfo> list(String prefix) throws IOException {
+            List<ObjectInfo> listed = delegate.list(prefix);
+            if (afterList && prefix.equals("journal/") && delegate.stat(record).isPresent()) {
+                prune();
+            }
+            return listed;
+        }
+
+        @Override
+        public void delete(String key) throws IOException {
+            delegate.delete(key);
+        }
+    }
+
+    @Test
+    void anArchivedFilePrunedWhileTheCopyRunsIsNotReportedDamaged() throws Exception {
+        for (boolean afterList : new boolean[] {true, false}) {
+            Path run = Files.createDirectories(dir.resolve("run-" + afterList));
+            String id;
+            try (DrKit local = DrKit.builder()
+                    .repository(run.resolve("local").toString())
+                    .register(new JournaledProvider())
+                    .build()) {
+                journal(local, "j/0001", "first ".repeat(1000));
+                journal(local, "j/0002", "second ".repeat(1000));
+                id = local.backup(new TargetSpec("db", "journaled", Settings.empty()))
+                        .id();
+            }
+            PrunedWhileCopied source =
+                    new PrunedWhileCopied(new FileStorageBackend(run.resolve("local")), "j/0001", afterList);
+            try (DrKit local = DrKit.builder()
+                    .storage(source)
+                    .register(new JournaledProvider())
+                    .build()) {
+                CopyResult r = local.copy("db", id, false, new FileStorageBackend(run.resolve("offsite")));
+                assertThat(r.complete())
+                        .as("pruned after it was %s", afterList ? "listed" : "read")
+                        .isTrue();
+                assertThat(r.copied()).containsExactly(id);
+                assertThat(r.archiveFilesCopied()).isEqualTo(1);
+            }
+            assertThat(run.resolve("offsite/journal/j/0002.info.json")).exists();
+            assertThat(run.resolve("offsite/journal/j/0001.info.json")).doesNotExist();
         }
     }
 

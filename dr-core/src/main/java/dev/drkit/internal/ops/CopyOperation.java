@@ -77,13 +77,19 @@ public final class CopyOperation {
                 meter.add(m.storedSize());
             }
             long archived = 0;
+            List<CopyResult.NotCopied> filesNotCopied = new ArrayList<>();
             for (String area : archiveAreas(backups)) { // e.g. the WAL the copied base backups need
                 var n = ArchiveArea.of(from, area, ctx.codecs()).copyTo(to);
                 archived += n.files();
                 bytes += n.bytes();
+                for (CopyResult.NotCopied f : n.damaged()) {
+                    LOG.warn("archived file {} not copied to {}: {}", f.id(), to.describe(), f.reason());
+                }
+                filesNotCopied.addAll(n.damaged());
             }
             meter.finish();
-            CopyResult result = new CopyResult(to.describe(), copied, skipped, bytes, archived, notCopied);
+            CopyResult result =
+                    new CopyResult(to.describe(), copied, skipped, bytes, archived, notCopied, filesNotCopied);
             if (!result.complete()) {
                 throw new CopyIncompleteException(target, from.describe(), result);
             }

@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
+import dev.drkit.CopyResult;
 import dev.drkit.CorruptDataException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
@@ -348,31 +349,45 @@ public final class ArchiveArea implements FileArchive {
         }
         long files = 0;
         long bytes = 0;
+        List<CopyResult.NotCopied> damaged = new ArrayList<>();
         for (String path : list("")) {
             if (there.contains(area + path + INFO_SUFFIX)) {
                 continue;
             }
-            ArtifactInfo info = info(path).orElseThrow();
-            int slash = path.lastIndexOf('/');
-            String key = area + path.substring(0, slash + 1) + info.storedName();
-            bytes += destination.copyObject(repo, key, info.storedSize(), info.sha256());
-            if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
-                bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
+            try {
+                Optional<ArtifactInfo> info = info(path);
+                if (info.isEmpty()) {
+                    continue; // removed since it was listed (pruned)
+                }
+                bytes += copyFile(destination, path, info.get());
+                files++;
+            } catch (CorruptDataException | ChecksumMismatchException e) {
+                // one damaged file must not keep the later ones (which newer backups need) from the copy
+                if (repo.storage().stat(area + path + INFO_SUFFIX).isPresent()) { // else pruned meanwhile
+                    damaged.add(new CopyResult.NotCopied(area + path, e.getMessage()));
+                }
             }
-            if (repo.storage()
-                    .stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX)
-                    .isPresent()) {
-                bytes += destination.copyObject(
-                        repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1, null);
-            }
-            bytes += destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
-            files++;
         }
-        return new Copied(files, bytes);
+        return new Copied(files, bytes, damaged);
     }
 
-    /** What {@link #copyTo} transferred. */
-    public record Copied(long files, long bytes) {}
+    private long copyFile(Repository destination, String path, ArtifactInfo info) throws IOException {
+        int slash = path.lastIndexOf('/');
+        String key = area + path.substring(0, slash + 1) + info.storedName();
+        long bytes = destination.copyObject(repo, key, info.storedSize(), info.sha256());
+        if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
+            bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
+        }
+        if (repo.storage()
+                .stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX)
+                .isPresent()) {
+            bytes += destination.copyObject(repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1, null);
+        }
+        return bytes + destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
+    }
+
+    /** What {@link #copyTo} transferred, and the files it left out because they are damaged or missing. */
+    public record Copied(long files, long bytes, List<CopyResult.NotCopied> damaged) {}
 
     /**
      * Removes stored files in two batches: every info document first (so no file is listed

@@ -72,14 +72,17 @@ final class CopyCommand implements Callable<Integer> {
             GlobalOptions.printJson(out, r);
         } else if (!global.quiet) {
             out.printf(
-                    "copied %d backup(s) of %s to %s (%s), %d already there%s%s%n",
+                    "copied %d backup(s) of %s to %s (%s), %d already there%s%s%s%n",
                     r.copied().size(),
                     name,
                     r.destination(),
                     Sizes.human(r.bytes()),
                     r.skipped().size(),
                     r.archiveFilesCopied() == 0 ? "" : "; " + r.archiveFilesCopied() + " archived file(s) (WAL) copied",
-                    r.complete() ? "" : "; " + r.notCopied().size() + " not copied (damaged)");
+                    r.notCopied().isEmpty() ? "" : "; " + r.notCopied().size() + " not copied (damaged)",
+                    r.archiveFilesNotCopied().isEmpty()
+                            ? ""
+                            : "; " + r.archiveFilesNotCopied().size() + " archived file(s) not copied (damaged)");
         }
         out.flush();
     }

@@ -137,7 +137,7 @@ class CatalogCliIT {
         assertThat(copy.out()).contains("copied 1 backup(s) of config").contains("1 not copied (damaged)");
         assertThat(copy.err())
                 .contains(damaged)
-                .contains("could not be copied")
+                .contains("left out what is damaged or missing")
                 .doesNotContain(sound + " (")
                 .doesNotContain("Exception");
         CliProcess.Result listed = ok(CliProcess.run(offsite, "list"));
