@@ -8,7 +8,6 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.ObjectInfo;
-import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
@@ -20,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -279,14 +277,13 @@ class DrKitCopyTest {
     }
 
     /** A source whose one archived file is pruned (record first, then its object) just after it is read or listed. */
-    static final class PrunedWhileCopied implements StorageBackend {
-        private final FileStorageBackend delegate;
+    static final class PrunedWhileCopied extends ForwardingStorage {
         private final String record;
         private final String object;
         private final boolean afterList;
 
-        PrunedWhileCopied(FileStorageBackend delegate, String path, boolean afterList) {
-            this.delegate = delegate;
+        PrunedWhileCopied(StorageBackend delegate, String path, boolean afterList) {
+            super(delegate);
             this.record = "journal/" + path + ".info.json";
             this.object = "journal/" + path + ".zst";
             this.afterList = afterList;
@@ -296,21 +293,6 @@ class DrKitCopyTest {
             for (String key : List.of(record, record + ".sha256", object, object + ".sha256")) {
                 delegate.delete(key);
             }
-        }
-
-        @Override
-        public String describe() {
-            return delegate.describe();
-        }
-
-        @Override
-        public ObjectUpload create(String key) throws IOException {
-            return delegate.create(key);
-        }
-
-        @Override
-        public boolean createIfAbsent(String key, byte[] content) throws IOException {
-            return delegate.createIfAbsent(key, content);
         }
 
         @Override
@@ -328,22 +310,12 @@ class DrKitCopyTest {
         }
 
         @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-            return delegate.stat(key);
-        }
-
-        @Override
         public List<ObjectInfo> list(String prefix) throws IOException {
             List<ObjectInfo> listed = delegate.list(prefix);
             if (afterList && prefix.equals("journal/") && delegate.stat(record).isPresent()) {
                 prune();
             }
             return listed;
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            delegate.delete(key);
         }
     }
 

@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.drkit.BackupManifest;
 import dev.drkit.CheckOptions;
 import dev.drkit.DrKit;
+import dev.drkit.ForwardingStorage;
 import dev.drkit.PruneResult;
 import dev.drkit.TargetSpec;
 import dev.drkit.internal.repo.Repository;
 import dev.drkit.retention.GfsRetentionPolicy;
-import dev.drkit.spi.ObjectInfo;
-import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
@@ -21,7 +20,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -118,12 +116,11 @@ class CatalogReadsTest {
     }
 
     /** Counts the reads of manifests. */
-    static final class CountingStorage implements StorageBackend {
+    static final class CountingStorage extends ForwardingStorage {
         final Map<String, Integer> manifestReads = new ConcurrentHashMap<>();
-        private final StorageBackend disk;
 
         CountingStorage(StorageBackend disk) {
-            this.disk = disk;
+            super(disk);
         }
 
         @Override
@@ -131,42 +128,12 @@ class CatalogReadsTest {
             if (key.endsWith("/manifest.json")) {
                 manifestReads.merge(key, 1, Integer::sum);
             }
-            return disk.open(key, offset);
-        }
-
-        @Override
-        public String describe() {
-            return disk.describe();
-        }
-
-        @Override
-        public ObjectUpload create(String key) throws IOException {
-            return disk.create(key);
-        }
-
-        @Override
-        public boolean createIfAbsent(String key, byte[] content) throws IOException {
-            return disk.createIfAbsent(key, content);
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String key) throws IOException {
-            return disk.stat(key);
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix) throws IOException {
-            return disk.list(prefix);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            disk.delete(key);
+            return delegate.open(key, offset);
         }
 
         @Override
         public int cleanIncompleteUploads(Duration olderThan) throws IOException {
-            return disk.cleanIncompleteUploads(olderThan);
+            return delegate.cleanIncompleteUploads(olderThan);
         }
     }
 }
