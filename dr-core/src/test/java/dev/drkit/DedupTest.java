@@ -142,7 +142,7 @@ class DedupTest {
                                     .listFiles()[0]
                                     .toPath()),
                             StandardCharsets.US_ASCII))
-                    .startsWith("drkit-chunk-index 1 ");
+                    .startsWith("drkit-chunk-index 2 ");
         }
     }
 }

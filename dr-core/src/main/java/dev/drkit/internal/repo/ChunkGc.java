@@ -278,7 +278,8 @@ public final class ChunkGc {
 
     /**
      * Whether one copy of a chunk is proven sound: an unencrypted chunk's bytes decode to its id;
-     * an encrypted one's pack (read once, remembered in {@code soundPacks}) hashes as its index says.
+     * an encrypted one's stored bytes match the CRC32C its index gives, or (an index of version 1)
+     * its pack (read once, remembered in {@code soundPacks}) hashes as its index says.
      */
     private boolean sound(
             ChunkStore store,
@@ -292,6 +293,10 @@ public final class ChunkGc {
         }
         if (plain.contains(id)) {
             return store.readAt(at, id, ChunkCodec.PLAIN) != null;
+        }
+        if (at.crc32c() != null) { // encrypted: its stored bytes against its index's CRC32C
+            byte[] stored = store.readStoredAt(at);
+            return stored != null && at.matches(stored);
         }
         Boolean known = soundPacks.get(at.pack());
         if (known == null) {
@@ -436,8 +441,15 @@ public final class ChunkGc {
                                 ChunkStore.Chunk chunk = store.readAt(e.getValue(), e.getKey(), ChunkCodec.PLAIN);
                                 stored = chunk == null ? null : chunk.frame();
                             } else {
-                                // encrypted: moved as stored (a prune may hold no key); a restore checks it
+                                // encrypted: moved as stored (a prune may hold no key); a restore checks it.
+                                // Its CRC32C first: a new index must never vouch for damaged bytes
                                 stored = store.readStoredAt(e.getValue());
+                                if (stored != null
+                                        && e.getValue().crc32c() != null
+                                        && !e.getValue().matches(stored)) {
+                                    throw new CorruptDataException("chunk " + e.getKey() + " in pack " + p.pack()
+                                            + " does not match the CRC32C its index gives");
+                                }
                             }
                             if (stored == null) {
                                 throw new CorruptDataException(

@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
 
 /**
  * The repository's deduplicated chunk store: chunks of artifacts, each a standalone zstd frame,
@@ -36,9 +37,14 @@ import java.util.regex.Pattern;
  * <pre>
  * chunks/packs/PACK.pack          the frames, back to back
  * chunks/packs/PACK.pack.sha256   its checksum file (sha256sum -c)
- * chunks/index/PACK.idx           "drkit-chunk-index 1 PACK SIZE SHA256", then one line per
- *                                 chunk: "ID PACK OFFSET LENGTH RAWLENGTH"
+ * chunks/index/PACK.idx           "drkit-chunk-index 2 PACK SIZE SHA256", then one line per
+ *                                 chunk: "ID PACK OFFSET LENGTH RAWLENGTH CRC32C"
  * </pre>
+ *
+ * CRC32C is that of the chunk's stored bytes (8 hex digits), so that a chunk this process
+ * cannot decode (encrypted to keys it does not hold) is checked on its own when it is copied or
+ * kept by a collection: a flipped bit elsewhere in its pack does not keep it back. Indexes of
+ * version 1 (written before) have no CRC32C: their chunks are checked by their whole pack.
  *
  * A chunk's id is the SHA-256 of its raw bytes, so whatever an index or a pack says is checked
  * against the id when the chunk is read: a forged index or pack can make a restore fail, never
@@ -52,7 +58,10 @@ final class ChunkStore {
 
     static final String PACK_SUFFIX = ".pack";
     static final String INDEX_SUFFIX = ".idx";
-    static final String INDEX_HEADER = "drkit-chunk-index 1";
+    static final String INDEX_HEADER = "drkit-chunk-index 2";
+    /** Indexes written before each line had its chunk's CRC32C; still read. */
+    static final String INDEX_HEADER_1 = "drkit-chunk-index 1";
+
     static final int PACK_TARGET_MIB = 32;
     static final long PACK_TARGET = (long) PACK_TARGET_MIB << 20;
     /**
@@ -62,20 +71,35 @@ final class ChunkStore {
     static final int MAX_RAW = ContentDefinedChunker.Sizes.DEFAULT.max();
     /** A zstd frame of {@link #MAX_RAW} bytes is never larger than this. */
     static final int MAX_STORED = maxStored(MAX_RAW);
-    /** The longest line of an index: 64 + 32 hex digits, three numbers and four spaces. */
-    private static final int LINE_MAX = 64 + 32 + 3 * 19 + 4;
+    /** The longest line of an index: 64 + 32 hex digits, three numbers, a CRC32C and five spaces. */
+    private static final int LINE_MAX = 64 + 32 + 3 * 19 + 8 + 5;
     /** An index larger than this (about 650,000 chunks) is not one drkit wrote. */
     static final int MAX_INDEX_BYTES = 64 << 20;
 
     private static final Pattern CHUNK_ID = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern PACK_ID = Pattern.compile("[0-9a-f]{32}");
+    private static final Pattern CRC = Pattern.compile("[0-9a-f]{8}");
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** Where one copy of a chunk is stored. */
-    record Location(String pack, long offset, int length, int rawLength) {
+    /**
+     * Where one copy of a chunk is stored; {@code crc32c} is that of its stored bytes (8 hex
+     * digits), null for an index of version 1.
+     */
+    record Location(String pack, long offset, int length, int rawLength, String crc32c) {
         String packKey() {
             return PACKS + pack + PACK_SUFFIX;
         }
+
+        /** Whether {@code stored} (read from here) are the bytes the index describes, as far as its CRC32C tells. */
+        boolean matches(byte[] stored) {
+            return crc32c != null && stored.length == length && crc32c.equals(ChunkStore.crc32c(stored));
+        }
+    }
+
+    static String crc32c(byte[] b) {
+        CRC32C crc = new CRC32C();
+        crc.update(b);
+        return String.format("%08x", crc.getValue());
     }
 
     /** One pack's index as read: its size and hash, and its chunks. */
@@ -330,10 +354,11 @@ final class ChunkStore {
     }
 
     /**
-     * A chunk's stored bytes from a copy in a pack whose whole stored bytes match its index
-     * (size and SHA-256), for moving chunks this process cannot decrypt: bit rot or a cut pack is
-     * caught where the chunk itself cannot be checked. Null when no copy of the right length is
-     * in such a pack.
+     * A chunk's stored bytes, for moving chunks this process cannot decrypt, from a copy whose
+     * stored bytes match the CRC32C its index gives (an index of version 1 gives none: then from
+     * a pack whose whole stored bytes match its index, size and SHA-256): bit rot or a cut pack
+     * is caught where the chunk itself cannot be checked. Null when no copy of the right length
+     * passes.
      *
      * @param checked what is known of packs so far (pack id to sound), kept by the caller for
      *     one operation so that each pack is read once
@@ -365,7 +390,17 @@ final class ChunkStore {
 
     private byte[] readFirstSound(List<Location> where, int length, Map<String, Boolean> checked) throws IOException {
         for (Location loc : where) {
-            if (loc.rawLength() != length || !packSound(loc.pack(), checked)) {
+            if (loc.rawLength() != length) {
+                continue;
+            }
+            if (loc.crc32c() != null) { // checked on its own: damage elsewhere in the pack does not matter
+                byte[] frame = readStoredAt(loc);
+                if (frame != null && loc.matches(frame)) {
+                    return frame;
+                }
+                continue;
+            }
+            if (!packSound(loc.pack(), checked)) {
                 continue;
             }
             byte[] frame = readStoredAt(loc);
@@ -409,9 +444,12 @@ final class ChunkStore {
         }
         int eol = text.indexOf('\n');
         String[] head = text.substring(0, eol).split(" ", -1);
-        if (head.length != 5 || !(head[0] + " " + head[1]).equals(INDEX_HEADER)) {
-            throw new IllegalArgumentException("does not start with '" + INDEX_HEADER + "'");
+        String version = head.length == 5 ? head[0] + " " + head[1] : "";
+        if (!version.equals(INDEX_HEADER) && !version.equals(INDEX_HEADER_1)) {
+            throw new IllegalArgumentException(
+                    "does not start with '" + INDEX_HEADER + "' (or '" + INDEX_HEADER_1 + "')");
         }
+        int fields = version.equals(INDEX_HEADER) ? 6 : 5;
         if (!head[2].equals(pack)) {
             throw new IllegalArgumentException("describes pack " + clip(head[2]) + ", not " + pack);
         }
@@ -424,7 +462,11 @@ final class ChunkStore {
         for (int i = 1, start = eol + 1; start < text.length(); i++, start = eol + 1) {
             eol = text.indexOf('\n', start);
             String[] f = text.substring(start, Math.min(eol, start + LINE_MAX)).split(" ", -1);
-            if (eol - start > LINE_MAX || f.length != 5 || !isChunkId(f[0]) || !f[1].equals(pack)) {
+            if (eol - start > LINE_MAX
+                    || f.length != fields
+                    || !isChunkId(f[0])
+                    || !f[1].equals(pack)
+                    || (fields == 6 && !CRC.matcher(f[5]).matches())) {
                 throw new IllegalArgumentException("line " + (i + 1) + " is malformed");
             }
             long offset;
@@ -444,7 +486,7 @@ final class ChunkStore {
                 // a reader would fetch that many bytes for the chunk before it could tell
                 throw new IllegalArgumentException("line " + (i + 1) + " gives a frame larger than its chunk can take");
             }
-            chunks.put(f[0], new Location(pack, offset, length, raw));
+            chunks.put(f[0], new Location(pack, offset, length, raw, fields == 6 ? f[5] : null));
         }
         return new PackIndex(pack, size, head[4], Map.copyOf(chunks));
     }
@@ -517,7 +559,8 @@ final class ChunkStore {
             }
             upload.stream().write(frame);
             sha.update(frame);
-            Location loc = new Location(pack, size, frame.length, rawLength);
+            String crc = crc32c(frame);
+            Location loc = new Location(pack, size, frame.length, rawLength, crc);
             entries.add(Map.entry(id, loc));
             lines.append(id)
                     .append(' ')
@@ -528,6 +571,8 @@ final class ChunkStore {
                     .append(frame.length)
                     .append(' ')
                     .append(rawLength)
+                    .append(' ')
+                    .append(crc)
                     .append('\n');
             size += frame.length;
             if (size >= PACK_TARGET) {

@@ -69,6 +69,8 @@ public final class RepositoryCheck {
     private final Map<String, Long> packSizes = new HashMap<>();
     /** Packs read whole and found to match their index (with data read). */
     private final Set<String> soundPacks = new HashSet<>();
+    /** Chunk copies in packs that are not sound whose stored bytes match the CRC32C their index gives. */
+    private final Set<ChunkStore.Location> soundCopies = new HashSet<>();
     /** What was found for each chunk checked so far: empty when sound. */
     private final Map<String, String> chunkState = new HashMap<>();
 
@@ -453,6 +455,33 @@ public final class RepositoryCheck {
      * is needed, so encrypted packs are covered too): a damaged copy is reported even when
      * another copy of each of its chunks is sound and every backup still restores.
      */
+    /**
+     * Which copies of a damaged pack are damaged: each one its index gives a CRC32C for is read
+     * and compared, the sound ones kept in {@link #soundCopies}; said for a message.
+     */
+    private String damagedCopies(ChunkStore.PackIndex p) throws IOException {
+        int damaged = 0;
+        int unchecked = 0;
+        for (ChunkStore.Location loc : p.chunks().values()) {
+            if (loc.crc32c() == null) {
+                unchecked++;
+                continue;
+            }
+            byte[] stored = repo.chunks().readStoredAt(loc);
+            if (stored != null && loc.matches(stored)) {
+                soundCopies.add(loc);
+            } else {
+                damaged++;
+            }
+            bytesRead += loc.length();
+        }
+        if (unchecked > 0) { // an index of version 1: no CRC32C per chunk
+            return "the " + p.chunks().size() + " chunk copies in it are damaged";
+        }
+        return damaged + " of the " + p.chunks().size() + " chunk copies in it do not match the CRC32C its index "
+                + "gives and are damaged";
+    }
+
     private void checkPacks(ChunkStore.Loaded index) throws IOException {
         for (ChunkStore.PackIndex p : index.packs()) {
             Long size = packSizes.get(p.pack());
@@ -465,10 +494,9 @@ public final class RepositoryCheck {
                 findings.add(new Finding(
                         Kind.CHUNK_DAMAGED,
                         ChunkStore.PACKS + p.pack() + ChunkStore.PACK_SUFFIX,
-                        "pack " + p.pack() + " does not hash to the SHA-256 its index records: the "
-                                + p.chunks().size() + " chunk copies in it are damaged (backups whose chunks have "
-                                + "no sound copy elsewhere are reported as damaged); a prune keeps only copies "
-                                + "it can prove sound",
+                        "pack " + p.pack() + " does not hash to the SHA-256 its index records: "
+                                + damagedCopies(p) + " (backups whose chunks have no sound copy elsewhere are "
+                                + "reported as damaged); a prune keeps only copies it can prove sound",
                         false));
             }
             bytesRead += p.size();
@@ -495,9 +523,12 @@ public final class RepositoryCheck {
             return "the pack of chunk " + id + " is missing or shorter than its index says";
         }
         if (options.readData() && codec == null) {
-            // encrypted: every pack was read whole above and compared with its index; a copy in a
-            // sound pack is the bytes that were stored (a restore decrypts and checks it)
-            boolean sound = where.stream().anyMatch(l -> l.rawLength() == length && soundPacks.contains(l.pack()));
+            // encrypted: every pack was read whole above and compared with its index (the copies in a
+            // pack that failed, each with its CRC32C); a sound copy is the bytes that were stored (a
+            // restore decrypts and checks it)
+            boolean sound = where.stream()
+                    .anyMatch(
+                            l -> l.rawLength() == length && (soundPacks.contains(l.pack()) || soundCopies.contains(l)));
             if (!sound) {
                 return "chunk " + id + " has no copy in a pack whose bytes match its index";
             }

@@ -456,7 +456,7 @@ class ChunkStoreAdversarialTest {
         String pack = "0123456789abcdef0123456789abcdef";
         long max = Long.MAX_VALUE;
         String index = ChunkStore.INDEX_HEADER + " " + pack + " " + max + " " + "ab".repeat(32) + "\n" + "cd".repeat(32)
-                + " " + pack + " " + (max - 10) + " 1000 1000\n";
+                + " " + pack + " " + (max - 10) + " 1000 1000 0000abcd\n";
 
         assertThatThrownBy(() -> ChunkStore.parseIndex(pack, index.getBytes(StandardCharsets.US_ASCII)))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -469,14 +469,14 @@ class ChunkStoreAdversarialTest {
         String id = "cd".repeat(32);
         int frame = 60 << 20;
         String index = ChunkStore.INDEX_HEADER + " " + pack + " " + frame + " " + "ab".repeat(32) + "\n" + id + " "
-                + pack + " 0 " + frame + " 1000\n";
+                + pack + " 0 " + frame + " 1000 0000abcd\n";
 
         assertThatThrownBy(() -> ChunkStore.parseIndex(pack, index.getBytes(StandardCharsets.US_ASCII)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("line 2");
         // what zstd makes of 4 MiB it cannot compress still fits
         String sound = ChunkStore.INDEX_HEADER + " " + pack + " " + (5 << 20) + " " + "ab".repeat(32) + "\n" + id + " "
-                + pack + " 0 " + ((4 << 20) + 200) + " " + (4 << 20) + "\n";
+                + pack + " 0 " + ((4 << 20) + 200) + " " + (4 << 20) + " 0000abcd\n";
         assertThat(ChunkStore.parseIndex(pack, sound.getBytes(StandardCharsets.US_ASCII))
                         .chunks())
                 .containsKey(id);

@@ -193,8 +193,8 @@ class ChunkedArtifactTest {
         assertThat(lines.size()).isGreaterThan(2);
         String[] first = lines.get(1).split(" ");
         String[] second = lines.get(2).split(" ");
-        // chunk 1 now claims chunk 2's place in the pack (its own raw length kept)
-        lines.set(1, String.join(" ", first[0], first[1], second[2], second[3], first[4]));
+        // chunk 1 now claims chunk 2's place in the pack (its own raw length kept, chunk 2's CRC32C)
+        lines.set(1, String.join(" ", first[0], first[1], second[2], second[3], first[4], second[5]));
         Files.write(idx, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.US_ASCII));
         reopen();
         assertThatThrownBy(() -> read(s)).isInstanceOf(ChecksumMismatchException.class);
@@ -208,7 +208,7 @@ class ChunkedArtifactTest {
         try (Stream<Path> files = Files.list(dir.resolve("chunks/index"))) {
             idx = files.findFirst().orElseThrow();
         }
-        Files.writeString(idx, Files.readString(idx).replace("drkit-chunk-index 1", "drkit-chunk-index 9"));
+        Files.writeString(idx, Files.readString(idx).replace(ChunkStore.INDEX_HEADER, "drkit-chunk-index 9"));
         reopen();
         assertThat(repo.chunks().index().problems()).singleElement().asString().contains("does not start with");
         Stored again = store(content);
@@ -242,6 +242,34 @@ class ChunkedArtifactTest {
                 .hasMessageContaining("describes pack");
         assertThatThrownBy(() -> ChunkStore.parseIndex(pack, (head + id).getBytes()))
                 .hasMessageContaining("truncated");
+
+        // version 2: each line ends with the CRC32C of the chunk's stored bytes
+        String head2 = ChunkStore.INDEX_HEADER + " " + pack + " 100 " + "b".repeat(64) + "\n";
+        assertThat(ChunkStore.parseIndex(pack, (head2 + id + " " + pack + " 0 100 5 0a1b2c3d\n").getBytes())
+                        .chunks()
+                        .get(id)
+                        .crc32c())
+                .isEqualTo("0a1b2c3d");
+        assertThat(ChunkStore.parseIndex(pack, (head + id + " " + pack + " 0 100 5\n").getBytes())
+                        .chunks()
+                        .get(id)
+                        .crc32c())
+                .as("version 1 has none")
+                .isNull();
+        for (String bad : List.of(
+                id + " " + pack + " 0 100 5\n", // no CRC32C
+                id + " " + pack + " 0 100 5 0A1B2C3D\n",
+                id + " " + pack + " 0 100 5 0a1b2c3\n",
+                id + " " + pack + " 0 100 5 0a1b2c3d0\n",
+                id + " " + pack + " 0 100 5 0a1b2c3d \n")) {
+            assertThatThrownBy(() -> ChunkStore.parseIndex(pack, (head2 + bad).getBytes()))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatThrownBy(
+                        () -> ChunkStore.parseIndex(pack, (head + id + " " + pack + " 0 100 5 0a1b2c3d\n").getBytes()))
+                .as("version 1 has no CRC32C")
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -237,6 +237,67 @@ class EncryptedChunksTest {
     }
 
     @Test
+    void aFlippedBitInOneEncryptedChunkKeepsBackOnlyTheBackupsThatNeedThatChunk() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(6, 6 << 20);
+        ChunkedArtifactTest.Stored whole = store(content, "alice");
+        repo.writeManifest(whole.manifest(), null);
+        // the first half: its chunks are the whole's first ones, in the same pack, but for its last
+        ChunkedArtifactTest.Stored half = store(Arrays.copyOf(content, 3 << 20), "alice");
+        repo.writeManifest(half.manifest(), null);
+        List<String> wholeIds = Files.readAllLines(list(whole)).stream()
+                .skip(1)
+                .map(l -> l.split(" ")[0])
+                .toList();
+        List<String> halfIds = Files.readAllLines(list(half)).stream()
+                .skip(1)
+                .map(l -> l.split(" ")[0])
+                .toList();
+        String last = wholeIds.get(wholeIds.size() - 1);
+        assertThat(halfIds).doesNotContain(last).containsAnyElementsOf(wholeIds);
+        ChunkStore.Location at = repo.chunks().locate(last).get(0);
+        Path pack = dir.resolve("repo/" + at.packKey());
+        byte[] bytes = Files.readAllBytes(pack);
+        bytes[(int) at.offset() + at.length() / 2] ^= 0x08;
+        Files.write(pack, bytes);
+
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+        dest.copyFrom(repo, half.manifest()); // its chunks in the damaged pack are checked one by one
+        assertThat(dest.hasManifest(half.manifest().target(), half.manifest().id()))
+                .isTrue();
+        assertThatThrownBy(() -> dest.copyFrom(repo, whole.manifest()))
+                .hasMessageContaining("chunk " + last)
+                .hasMessageContaining("damaged");
+        assertThat(dest.hasManifest(whole.manifest().target(), whole.manifest().id()))
+                .isFalse();
+        dest.chunkKeyFile(keyFile);
+        try (InputStream in = dest.openDecoded(
+                half.manifest(), half.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
+            assertThat(in.readAllBytes()).isEqualTo(Arrays.copyOf(content, 3 << 20));
+        }
+
+        // a check names the one damaged copy, and only the backup that needs it
+        List<CheckReport.Finding> findings = new RepositoryCheck(
+                        repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                .run(CheckOptions.readAllData())
+                .findings();
+        assertThat(findings)
+                .anySatisfy(f -> assertThat(f.message())
+                        .contains("1 of the "
+                                + repo.chunks().index().packs().stream()
+                                        .filter(p -> p.pack().equals(at.pack()))
+                                        .findFirst()
+                                        .orElseThrow()
+                                        .chunks()
+                                        .size()
+                                + " chunk copies"));
+        assertThat(findings.stream().map(CheckReport.Finding::message).filter(m -> m.contains("cannot be restored")))
+                .singleElement()
+                .asString()
+                .contains(whole.manifest().id());
+    }
+
+    @Test
     void withoutTheKeyFileTheKeyComesFromTheRepositoryOpenedWithTheSecretKey() throws IOException {
         byte[] content = ChunkedArtifactTest.data(2, 3 << 20);
         ChunkedArtifactTest.Stored a = store(content, "alice");
@@ -338,7 +399,14 @@ class EncryptedChunksTest {
         lines.set(0, String.join(" ", head));
         lines.set(
                 1,
-                String.join(" ", entry[0], entry[1], Long.toString(offset), Integer.toString(forged.size()), entry[4]));
+                String.join(
+                        " ",
+                        entry[0],
+                        entry[1],
+                        Long.toString(offset),
+                        Integer.toString(forged.size()),
+                        entry[4],
+                        ChunkStore.crc32c(forged.toByteArray())));
         Files.write(idx, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.US_ASCII));
         repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
         repo.chunkKeyFile(keyFile);
