@@ -52,7 +52,7 @@ public record CopyResult(
      * A backup or archived file left out of a copy.
      *
      * @param id the backup's id, or the archived file's path
-     * @param reason what was wrong with it (safe to print)
+     * @param reason what was wrong with it, in words (it may quote what the repository holds)
      */
     public record NotCopied(String id, String reason) {
         public NotCopied {

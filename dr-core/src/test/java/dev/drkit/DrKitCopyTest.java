@@ -180,6 +180,93 @@ class DrKitCopyTest {
         }
     }
 
+    @Test
+    void aCopyOfEveryBackupNamesTheOnesItCannotTrustAndThoseWhoseChunkListIsGone() throws Exception {
+        Path data = data();
+        try (DrKit local = DrKit.builder()
+                .repository(dir.resolve("local").toString())
+                .dedup(true)
+                .build()) {
+            String untrusted =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            Thread.sleep(1100); // ids resolve to the second
+            String listless =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            Thread.sleep(1100);
+            String sound =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            Path manifest = dir.resolve("local/backups/config/" + untrusted + "/manifest.json");
+            byte[] bytes = Files.readAllBytes(manifest);
+            bytes[20] ^= 1;
+            Files.write(manifest, bytes);
+            try (var files = Files.list(dir.resolve("local/backups/config/" + listless))) {
+                for (Path f :
+                        files.filter(f -> f.toString().endsWith(".chunks")).toList()) {
+                    Files.delete(f);
+                }
+            }
+            FileStorageBackend offsite = new FileStorageBackend(dir.resolve("offsite"));
+
+            CopyIncompleteException e = catchThrowableOfType(
+                    CopyIncompleteException.class, () -> local.copy("config", null, true, offsite));
+            assertThat(e).isNotNull();
+            assertThat(e.result().copied()).containsExactly(sound);
+            assertThat(e.result().notCopied())
+                    .extracting(CopyResult.NotCopied::id)
+                    .containsExactlyInAnyOrder(untrusted, listless);
+            assertThat(e.result().notCopied())
+                    .filteredOn(n -> n.id().equals(untrusted))
+                    .singleElement()
+                    .extracting(CopyResult.NotCopied::reason)
+                    .asString()
+                    .contains("cannot be trusted");
+        }
+    }
+
+    @Test
+    void aBackupPrunedFromTheSourceWhileItIsCopiedIsNotReportedDamaged() throws Exception {
+        Path data = data();
+        String gone;
+        String kept;
+        try (DrKit local =
+                DrKit.builder().repository(dir.resolve("local").toString()).build()) {
+            gone = local.backup(TargetSpec.files("config", data.toString())).id();
+            kept = local.backup(TargetSpec.files("config", data.toString())).id();
+        }
+        String prefix = "backups/config/" + gone + "/";
+        // a prune elsewhere deletes the backup (manifest first) just as its artifact is opened
+        ForwardingStorage pruning = new ForwardingStorage(new FileStorageBackend(dir.resolve("local"))) {
+            @Override
+            public InputStream open(String key, long offset) throws IOException {
+                if (key.startsWith(prefix) && !key.endsWith("manifest.json")) {
+                    for (ObjectInfo o : delegate.list(prefix)) {
+                        delegate.delete(o.key());
+                    }
+                }
+                return delegate.open(key, offset);
+            }
+        };
+        try (DrKit local = DrKit.builder().storage(pruning).build()) {
+            CopyResult r = local.copy("config", null, true, new FileStorageBackend(dir.resolve("offsite")));
+            assertThat(r.complete()).isTrue();
+            assertThat(r.copied()).containsExactly(kept);
+        }
+    }
+
+    @Test
+    void anObjectOfOtherContentInTheDestinationStopsTheCopyAsTheDestinationsProblem() throws Exception {
+        Path data = data();
+        try (DrKit local =
+                DrKit.builder().repository(dir.resolve("local").toString()).build()) {
+            BackupResult b = local.backup(TargetSpec.files("config", data.toString()));
+            Path there = Files.createDirectories(dir.resolve("offsite/backups/config/" + b.id()));
+            Files.writeString(there.resolve("files.tar.zst"), "other bytes");
+            assertThatThrownBy(() -> local.copy("config", null, true, new FileStorageBackend(dir.resolve("offsite"))))
+                    .isInstanceOf(ObjectExistsException.class)
+                    .hasMessageContaining("remove it from the destination");
+        }
+    }
+
     private static List<Path> packs(Path repo) throws IOException {
         try (var files = Files.list(repo.resolve("chunks/packs"))) {
             return files.filter(p -> p.toString().endsWith(".pack")).sorted().toList();

@@ -1,10 +1,12 @@
 package dev.drkit.internal.ops;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CopyIncompleteException;
 import dev.drkit.CopyResult;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DamagedBackup;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.ArchiveArea;
@@ -42,11 +44,17 @@ public final class CopyOperation {
      */
     public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
         List<BackupManifest> backups = all ? catalog.list(target) : List.of(catalog.manifest(target, backupId));
+        List<CopyResult.NotCopied> notCopied = new ArrayList<>();
+        if (all) {
+            // listed as damaged in the source (a manifest that cannot be trusted): never copied, but said
+            for (DamagedBackup d : catalog.damaged(target)) {
+                notCopied.add(new CopyResult.NotCopied(d.id(), "its manifest cannot be trusted: " + d.reason()));
+            }
+        }
         Repository from = ctx.repository();
         Repository to = Repository.open(destination, ctx.clock().instant()); // after the source proved to be one
         List<String> copied = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
-        List<CopyResult.NotCopied> notCopied = new ArrayList<>();
         long bytes = 0;
         ProgressMeter meter = ctx.meter("copy", target);
         meter.total(backups.stream().mapToLong(BackupManifest::storedSize).sum());
@@ -69,7 +77,16 @@ public final class CopyOperation {
                     try {
                         bytes += to.copyFrom(from, m);
                         copied.add(m.id());
-                    } catch (CorruptDataException | ChecksumMismatchException e) {
+                    } catch (CorruptDataException | ChecksumMismatchException | BackupNotFoundException e) {
+                        if (!from.hasManifest(m.target(), m.id())) {
+                            // deleted by a prune of the source since it was listed: nothing to copy
+                            LOG.info(
+                                    "backup {}/{} was removed from {} while it was copied",
+                                    target,
+                                    m.id(),
+                                    from.describe());
+                            continue;
+                        }
                         LOG.warn("backup {}/{} not copied to {}: {}", target, m.id(), to.describe(), e.getMessage());
                         notCopied.add(new CopyResult.NotCopied(m.id(), e.getMessage()));
                     }

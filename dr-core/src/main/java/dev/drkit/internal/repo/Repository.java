@@ -562,14 +562,7 @@ public final class Repository {
     private long copyChunks(Repository source, BackupManifest m, ArtifactInfo a, Map<String, Boolean> checkedPacks)
             throws IOException {
         String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName() + " in " + source.describe();
-        InputStream listed;
-        try {
-            listed = source.openStored(m, a);
-        } catch (NoSuchFileException e) {
-            throw new CorruptDataException(what + " is missing, though the backup's manifest lists it; the backup "
-                    + "cannot be copied, copy another one");
-        }
-        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(listed, a, what);
+        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(source.openStored(m, a), a, what);
         long keyBytes = 0;
         if (list.keyId() != null) {
             for (ObjectInfo key : source.storage.list(chunkKeyPrefix(list.keyId()))) {
@@ -633,7 +626,8 @@ public final class Repository {
             if (sha256 == null || matches(key, size, sha256)) {
                 return 0; // already copied (resuming)
             }
-            throw new ChecksumMismatchException(key + " already exists in " + describe()
+            // the destination's problem, not the source's: the copy stops and says so
+            throw new ObjectExistsException(key + " already exists in " + describe()
                     + " with different content; remove it from the destination and copy again");
         }
         String what = "stored " + key + " in " + source.describe();
@@ -641,8 +635,7 @@ public final class Repository {
         try {
             stored = source.storage.open(key, 0);
         } catch (NoSuchFileException e) {
-            throw new CorruptDataException(what + " is missing, though the backup's manifest lists it; the backup "
-                    + "cannot be copied, copy another one");
+            throw new CorruptDataException(what + " is missing; the backup cannot be copied");
         }
         try (InputStream in = new CheckedInputStream(stored, size, sha256, what, null);
                 ObjectUpload up = storage.create(key, retainUntil())) {

@@ -180,9 +180,11 @@ public final class DrkitCli {
      */
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
         PrintWriter err = cmd.getErr();
-        err.println("drkit: "
-                + MessageFlags.forCli(
-                        e instanceof DrException ? e.getMessage() : cmd.getCommandName() + " failed: " + describe(e)));
+        // a message may quote what a forged repository holds: no control characters reach the terminal
+        String message = e instanceof DrException && e.getMessage() != null
+                ? e.getMessage()
+                : cmd.getCommandName() + " failed: " + describe(e);
+        err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(message)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }

@@ -120,17 +120,18 @@ final class MessageFlags {
             "acl-users");
 
     /** API terms and what this CLI calls them; longer terms first where one starts another. */
-    private static final Map<String, String> API_TERMS = Map.of(
-            "RestoreRequest.force", "--force",
-            "DrKit.list", "drkit list",
-            "WalArchive.push", "'drkit --repo REPO wal-push %p'",
-            "WalArchive.fetch", "'drkit --repo REPO wal-fetch %f %p'",
-            "WalArchive's dataDir", "--pgdata",
-            "PostgresWalStreamer", "drkit wal-stream",
-            "WalPushBatch's queueSize", "wal-push --queue",
-            "WalPushBatch's jobs", "wal-push --jobs",
-            "WalPushBatch's spool", "wal-push --spool",
-            "WalPushBatch's linger", "wal-push --linger");
+    private static final Map<String, String> API_TERMS = Map.ofEntries(
+            Map.entry("RestoreRequest.force", "--force"),
+            Map.entry("DrKit.list", "drkit list"),
+            Map.entry("CheckOptions.readData", "drkit check --read-data"),
+            Map.entry("WalArchive.push", "'drkit --repo REPO wal-push %p'"),
+            Map.entry("WalArchive.fetch", "'drkit --repo REPO wal-fetch %f %p'"),
+            Map.entry("WalArchive's dataDir", "--pgdata"),
+            Map.entry("PostgresWalStreamer", "drkit wal-stream"),
+            Map.entry("WalPushBatch's queueSize", "wal-push --queue"),
+            Map.entry("WalPushBatch's jobs", "wal-push --jobs"),
+            Map.entry("WalPushBatch's spool", "wal-push --spool"),
+            Map.entry("WalPushBatch's linger", "wal-push --linger"));
 
     private static final Pattern API_TERM = Pattern.compile("\\b("
             + String.join(

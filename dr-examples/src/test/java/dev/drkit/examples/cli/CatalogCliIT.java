@@ -140,7 +140,17 @@ class CatalogCliIT {
                 .contains("left out what is damaged or missing")
                 .doesNotContain(sound + " (")
                 .doesNotContain("Exception");
+        assertThat(copy.err()).contains("drkit check --read-data").doesNotContain("CheckOptions");
         CliProcess.Result listed = ok(CliProcess.run(offsite, "list"));
         assertThat(listed.out()).contains(sound).doesNotContain(damaged);
+
+        // with --json, stdout is the one result document, the failure on stderr
+        CliProcess.Result json =
+                CliProcess.run(repo, "--json", "copy", "--name", "config", "--all", "--to", offsite.toString());
+        assertThat(json.exit()).isEqualTo(1);
+        JsonNode result = Json.mapper().readTree(json.out());
+        assertThat(result.get("skipped").get(0).asText()).isEqualTo(sound);
+        assertThat(result.get("notCopied").get(0).get("id").asText()).isEqualTo(damaged);
+        assertThat(json.err()).contains("drkit: ").contains(damaged);
     }
 }
