@@ -64,6 +64,7 @@ class KillNineIT {
 
     private static final int BACKUP_KILLS = 10;
     private static final int PRUNE_KILLS = 5;
+    private static final int COPY_KILLS = 4;
     private static final int PRUNE_TARGETS = 24;
     private static final int BACKUPS_PER_TARGET = 3;
 
@@ -505,6 +506,100 @@ class KillNineIT {
             return (int) s.filter(f -> f.getFileName().toString().equals("manifest.json"))
                     .count();
         }
+    }
+
+    // ---------------------------------------------------------------- copy
+
+    @Test
+    void killedCopiesNeverListAnIncompleteBackupOffsiteAndTheNextCopyCompletesIt() throws Exception {
+        Random random = new Random(SEED ^ 0xC0FFEEL);
+        Path source = work.resolve("copy-source");
+        // two deduplicated backups (packs and indexes travel, the second shares every chunk) and a plain one
+        List<String> ids = new ArrayList<>();
+        for (boolean dedup : new boolean[] {true, true, false}) {
+            List<String> args =
+                    new ArrayList<>(List.of("backup", "files", "--name", "data", "--path", bigTree.toString()));
+            if (dedup) {
+                args.add("--dedup");
+            }
+            CliProcess.Result r = CliProcess.run(source, QUICK_JVM, args.toArray(String[]::new));
+            assertThat(r.exit()).as(r.err()).isZero();
+            ids.add(r.lastLine());
+        }
+        long t0 = System.nanoTime();
+        Path uncutDest = work.resolve("copy-uncut");
+        CliProcess.Result uncut =
+                CliProcess.run(source, "copy", "--name", "data", "--all", "--to", uncutDest.toString());
+        long duration = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(uncut.exit()).as(uncut.err()).isZero();
+        System.out.println("uncut copy of " + ids.size() + " backups: " + duration + " ms");
+
+        int kills = 0;
+        int ranThrough = 0;
+        int listedAfterKill = 0;
+        int lostManifests = 0;
+        for (int round = 0; kills < COPY_KILLS; round++) {
+            Path dest = work.resolve("copy-dest-" + round);
+            long at = 1 + (long) (random.nextDouble() * (duration - 1));
+            long started = System.nanoTime();
+            Process p = CliProcess.builder(
+                            source, List.of(), "copy", "--name", "data", "--all", "--to", dest.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!killNineAt(p, started, at)) {
+                assertThat(p.exitValue()).as("a copy that ran through").isZero();
+                assertThat(++ranThrough)
+                        .as("copies that finished before their kill point")
+                        .isLessThanOrEqualTo(COPY_KILLS);
+                continue;
+            }
+            kills++;
+            if (Files.exists(dest.resolve("drkit-repository.json"))) {
+                try (DrKit kit = kit(dest)) {
+                    List<String> listed =
+                            kit.list("data").stream().map(BackupManifest::id).toList();
+                    assertThat(ids)
+                            .as("listed offsite after a kill at " + at + " ms")
+                            .containsAll(listed);
+                    listedAfterKill += listed.size();
+                    for (String id : listed) { // every byte of what is listed, chunks and packs included
+                        VerifyReport report = kit.verify("data", id, VerifyLevel.DECODE);
+                        assertThat(report.passed())
+                                .as("copy killed at " + at + " ms, then verify data/" + id + ": " + report.problems())
+                                .isTrue();
+                    }
+                    // the one state a kill may leave beside them: a manifest's checksum file written, the
+                    // manifest not yet (the next copy writes it)
+                    for (var d : kit.damaged("data")) {
+                        assertThat(dest.resolve("backups/data/" + d.id() + "/manifest.json"))
+                                .as(d.reason())
+                                .doesNotExist();
+                        lostManifests++;
+                    }
+                }
+            }
+            CliProcess.Result next =
+                    CliProcess.run(source, QUICK_JVM, "copy", "--name", "data", "--all", "--to", dest.toString());
+            assertThat(next.exit())
+                    .as("the copy after a kill at " + at + " ms: " + next.err())
+                    .isZero();
+            try (DrKit kit = kit(dest)) {
+                assertThat(kit.list("data").stream().map(BackupManifest::id)).containsExactlyElementsOf(ids);
+                assertThat(kit.damaged("data")).isEmpty();
+                for (String id : ids) {
+                    assertThat(kit.verify("data", id, VerifyLevel.DECODE).passed())
+                            .as("data/" + id + " after the copy that followed a kill")
+                            .isTrue();
+                }
+                assertOnlyCrashLeftovers(kit.check(CheckOptions.readAllData()), "after a copy kill and a copy");
+            }
+            System.out.printf("copy kill %d at %d ms of %d%n", kills, at, duration);
+        }
+        System.out.printf(
+                "kill -9 during copy: %d kills (seed %d), %d backups listed offsite right after a kill (all verified), "
+                        + "%d manifests caught between their checksum file and themselves, %d ran through%n",
+                kills, SEED, listedAfterKill, lostManifests, ranThrough);
     }
 
     private static Path copy(Path from, String name) throws Exception {
