@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +71,8 @@ public final class ChunkGc {
     private Map<String, List<String>> expiring = Map.of();
     /** Needed chunks of unencrypted artifacts: a rewrite checks them against their ids. */
     private final Set<String> plain = new HashSet<>();
+    /** The raw length the backups' chunk lists give each needed chunk. */
+    private final Map<String, Integer> neededLength = new HashMap<>();
 
     /**
      * @param lockTtl the lease of the collection's lock; also the age a pack without an index
@@ -164,8 +167,9 @@ public final class ChunkGc {
         // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds
         // it, among whole packs first (a pack not the size its index says may have lost it). When there
         // are several copies, the one kept must be proven sound first (its bytes decode to its id, or,
-        // encrypted, its pack hashes as its index says): a damaged or forged copy must not make the good
-        // one look like garbage. When none can be proven, every copy stays.
+        // encrypted, they match their CRC32C or their pack hashes as its index says): a damaged or
+        // forged copy must not make the good one look like garbage. When none can be proven, every copy
+        // stays.
         Map<String, List<ChunkStore.Location>> copies = new HashMap<>();
         List<ChunkStore.PackIndex> wholeFirst = new ArrayList<>(index.packs());
         wholeFirst.sort(Comparator.comparing(p -> !store.whole(p.pack())));
@@ -219,6 +223,7 @@ public final class ChunkGc {
         Instant now = clock.instant();
         Duration immutable = storage.immutableFor().orElse(Duration.ZERO);
         List<ChunkStore.PackIndex> toRewrite = new ArrayList<>();
+        Map<String, long[]> garbage = new HashMap<>(); // pack to {chunks, bytes} a rewrite frees
         for (ChunkStore.PackIndex p : index.packs()) {
             ObjectInfo stored = packs.get(p.pack());
             if (stored == null || locked(stored, immutable, now)) {
@@ -241,13 +246,19 @@ public final class ChunkGc {
                 }
             } else if (p.size() - live >= p.size() * REWRITE_SHARE) {
                 toRewrite.add(p);
-                chunksRemoved += p.chunks().size() - liveChunks;
-                freed += p.size() - live;
-                rewritten++;
+                garbage.put(p.pack(), new long[] {p.chunks().size() - liveChunks, p.size() - live});
             }
         }
-        if (!toRewrite.isEmpty() && !dryRun) {
-            rewrite(store, toRewrite, keeper, sidecars);
+        // a pack left as it is (a chunk in it could not be proven sound) frees nothing
+        Set<String> rewrote = toRewrite.isEmpty()
+                ? Set.of()
+                : dryRun
+                        ? toRewrite.stream().map(ChunkStore.PackIndex::pack).collect(Collectors.toSet())
+                        : rewrite(store, toRewrite, keeper, sidecars);
+        for (String pack : rewrote) {
+            chunksRemoved += garbage.get(pack)[0];
+            freed += garbage.get(pack)[1];
+            rewritten++;
         }
         for (var e : packs.entrySet()) {
             ObjectInfo o = e.getValue();
@@ -277,9 +288,10 @@ public final class ChunkGc {
     }
 
     /**
-     * Whether one copy of a chunk is proven sound: an unencrypted chunk's bytes decode to its id;
-     * an encrypted one's stored bytes match the CRC32C its index gives, or (an index of version 1)
-     * its pack (read once, remembered in {@code soundPacks}) hashes as its index says.
+     * Whether one copy of a chunk is proven sound: its index line gives the raw length the backups
+     * need, and an unencrypted chunk's bytes decode to its id; an encrypted one's stored bytes
+     * match the CRC32C its index gives, or its pack (read once, remembered in {@code soundPacks})
+     * hashes as its index says.
      */
     private boolean sound(
             ChunkStore store,
@@ -291,19 +303,14 @@ public final class ChunkGc {
         if (!store.whole(at.pack()) || pack == null) {
             return false;
         }
+        Integer length = neededLength.get(id);
+        if (length == null || at.rawLength() != length) {
+            return false; // neither the CRC32C nor the pack's SHA-256 covers an index line's raw length
+        }
         if (plain.contains(id)) {
             return store.readAt(at, id, ChunkCodec.PLAIN) != null;
         }
-        if (at.crc32c() != null) { // encrypted: its stored bytes against its index's CRC32C
-            byte[] stored = store.readStoredAt(at);
-            return stored != null && at.matches(stored);
-        }
-        Boolean known = soundPacks.get(at.pack());
-        if (known == null) {
-            known = store.sound(pack);
-            soundPacks.put(at.pack(), known);
-        }
-        return known;
+        return store.storedSound(at, store.readStoredAt(at), soundPacks);
     }
 
     private static boolean locked(ObjectInfo o, Duration immutable, Instant now) {
@@ -403,8 +410,9 @@ public final class ChunkGc {
                     try {
                         ChunkedArtifactReader.ChunkList list =
                                 ChunkedArtifactReader.readList(repo.openStored(m, a), a, what);
-                        for (String id : list.ids()) {
-                            needed.putIfAbsent(id, what);
+                        for (int i = 0; i < list.ids().size(); i++) {
+                            needed.putIfAbsent(list.ids().get(i), what);
+                            neededLength.putIfAbsent(list.ids().get(i), list.lengths()[i]);
                         }
                         if (list.keyId() == null) {
                             plain.addAll(list.ids());
@@ -422,19 +430,26 @@ public final class ChunkGc {
         return null;
     }
 
-    /** Copies the needed chunks of mostly-garbage packs into new packs, then removes the old ones. */
-    private void rewrite(
+    /**
+     * Copies the needed chunks of mostly-garbage packs into new packs, then removes the old ones.
+     *
+     * @return the packs rewritten (a pack whose chunks cannot all be proven sound stays as it is)
+     */
+    private Set<String> rewrite(
             ChunkStore store, List<ChunkStore.PackIndex> packs, Map<String, Set<String>> keeper, Set<String> sidecars)
             throws IOException {
         ChunkStore.PackWriter writer = store.newPackWriter();
         List<String> done = new ArrayList<>();
         boolean ok = false;
         try {
+            Map<String, Boolean> soundPacks = new HashMap<>();
             for (ChunkStore.PackIndex p : packs) {
                 try {
+                    // every kept chunk of the pack read and checked before any is written: a pack
+                    // that stays must not leave copies of its chunks behind at each prune
+                    List<Map.Entry<String, byte[]>> moved = new ArrayList<>();
                     for (var e : p.chunks().entrySet()) {
                         if (keeper.getOrDefault(e.getKey(), Set.of()).contains(p.pack())) {
-                            int length = e.getValue().rawLength();
                             // the copy in this pack, not another one: it is the one proven sound
                             byte[] stored;
                             if (plain.contains(e.getKey())) {
@@ -442,21 +457,24 @@ public final class ChunkGc {
                                 stored = chunk == null ? null : chunk.frame();
                             } else {
                                 // encrypted: moved as stored (a prune may hold no key); a restore checks it.
-                                // Its CRC32C first: a new index must never vouch for damaged bytes
+                                // A new index must never vouch for damaged bytes: checked as a copy does
                                 stored = store.readStoredAt(e.getValue());
-                                if (stored != null
-                                        && e.getValue().crc32c() != null
-                                        && !e.getValue().matches(stored)) {
-                                    throw new CorruptDataException("chunk " + e.getKey() + " in pack " + p.pack()
-                                            + " does not match the CRC32C its index gives");
+                                if (!store.storedSound(e.getValue(), stored, soundPacks)) {
+                                    stored = null;
                                 }
                             }
                             if (stored == null) {
-                                throw new CorruptDataException(
-                                        "chunk " + e.getKey() + " cannot be read from pack " + p.pack());
+                                throw new CorruptDataException("chunk " + e.getKey() + " in pack " + p.pack()
+                                        + " cannot be read, or its bytes do not match its index");
                             }
-                            writer.add(e.getKey(), stored, length);
+                            moved.add(Map.entry(e.getKey(), stored));
                         }
+                    }
+                    for (Map.Entry<String, byte[]> m : moved) {
+                        writer.add(
+                                m.getKey(),
+                                m.getValue(),
+                                p.chunks().get(m.getKey()).rawLength());
                     }
                     done.add(p.pack());
                 } catch (DrException e) {
@@ -474,6 +492,7 @@ public final class ChunkGc {
         for (String pack : done) {
             removePack(pack, true, sidecars.contains(pack));
         }
+        return Set.copyOf(done);
     }
 
     private void removePack(String pack, boolean indexed, boolean sidecar) throws IOException {

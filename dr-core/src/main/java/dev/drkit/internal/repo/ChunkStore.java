@@ -393,22 +393,28 @@ final class ChunkStore {
             if (loc.rawLength() != length) {
                 continue;
             }
-            if (loc.crc32c() != null) { // checked on its own: damage elsewhere in the pack does not matter
-                byte[] frame = readStoredAt(loc);
-                if (frame != null && loc.matches(frame)) {
-                    return frame;
-                }
-                continue;
-            }
-            if (!packSound(loc.pack(), checked)) {
-                continue;
-            }
             byte[] frame = readStoredAt(loc);
-            if (frame != null) {
+            if (storedSound(loc, frame, checked)) {
                 return frame;
             }
         }
         return null;
+    }
+
+    /**
+     * Whether a copy's stored bytes, read from it (null when they could not be), are the ones
+     * its index describes, for a chunk this process cannot decode: they match the CRC32C the
+     * index gives, or else (an index of version 1, or a CRC32C field damaged in an index whose
+     * pack is intact) its whole pack hashes as its index says.
+     *
+     * @param checked what is known of packs so far (pack id to sound), kept by the caller for
+     *     one operation so that each pack is read at most once
+     */
+    boolean storedSound(Location loc, byte[] stored, Map<String, Boolean> checked) throws IOException {
+        if (stored == null || stored.length != loc.length()) {
+            return false;
+        }
+        return loc.matches(stored) || packSound(loc.pack(), checked);
     }
 
     /** The packs that hold a chunk, for a message. */
@@ -443,6 +449,9 @@ final class ChunkStore {
             throw new IllegalArgumentException("truncated (no end of line at the end)");
         }
         int eol = text.indexOf('\n');
+        if (eol > LINE_MAX) {
+            throw new IllegalArgumentException("does not start with '" + INDEX_HEADER + "'");
+        }
         String[] head = text.substring(0, eol).split(" ", -1);
         String version = head.length == 5 ? head[0] + " " + head[1] : "";
         if (!version.equals(INDEX_HEADER) && !version.equals(INDEX_HEADER_1)) {

@@ -599,10 +599,9 @@ public final class Repository {
                                 + source.describe()
                                 + (holders.isEmpty()
                                         ? ""
-                                        : ", or every pack holding it is damaged "
-                                                + "(its bytes do not match its index: " + String.join(", ", holders)
-                                                + ")")
-                                + "; the backup cannot be copied, copy another one (a check that reads the data, "
+                                        : ", or every copy of it is damaged (its bytes do not match its index, in "
+                                                + "pack " + String.join(", ", holders) + ")")
+                                + "; the backup cannot be copied (a check that reads the data, "
                                 + "CheckOptions.readData, lists every damaged pack)");
                     }
                 }

@@ -451,13 +451,9 @@ public final class RepositoryCheck {
     }
 
     /**
-     * Reads every indexed pack whole and compares it with the SHA-256 its index records (no key
-     * is needed, so encrypted packs are covered too): a damaged copy is reported even when
-     * another copy of each of its chunks is sound and every backup still restores.
-     */
-    /**
-     * Which copies of a damaged pack are damaged: each one its index gives a CRC32C for is read
-     * and compared, the sound ones kept in {@link #soundCopies}; said for a message.
+     * Which copies of a pack that failed its check are sound: each one its index gives a CRC32C
+     * for is read and compared (up to the stored pack's end), the sound ones kept in {@link
+     * #soundCopies}; says what was found, for a message.
      */
     private String damagedCopies(ChunkStore.PackIndex p) throws IOException {
         int damaged = 0;
@@ -473,20 +469,34 @@ public final class RepositoryCheck {
             } else {
                 damaged++;
             }
-            bytesRead += loc.length();
         }
         if (unchecked > 0) { // an index of version 1: no CRC32C per chunk
             return "the " + p.chunks().size() + " chunk copies in it are damaged";
+        }
+        if (damaged == 0) {
+            return "each of its " + p.chunks().size() + " chunk copies matches the CRC32C its index gives, so the "
+                    + "damage lies in the SHA-256 its index records or between its chunks";
         }
         return damaged + " of the " + p.chunks().size() + " chunk copies in it do not match the CRC32C its index "
                 + "gives and are damaged";
     }
 
+    /**
+     * Reads every indexed pack whole and compares it with the SHA-256 its index records (no key
+     * is needed, so encrypted packs are covered too): a damaged copy is reported even when
+     * another copy of each of its chunks is sound and every backup still restores. In a pack
+     * that fails, or is not the size its index says, each copy is checked on its own against its
+     * CRC32C, as a copy to another repository does.
+     */
     private void checkPacks(ChunkStore.Loaded index) throws IOException {
         for (ChunkStore.PackIndex p : index.packs()) {
             Long size = packSizes.get(p.pack());
-            if (size == null || size != p.size()) {
-                continue; // missing or of another size: the index problems above say so
+            if (size == null) {
+                continue; // missing: the index problems above say so
+            }
+            if (size != p.size()) {
+                damagedCopies(p); // of another size: the index problems above say so; its sound copies count
+                continue;
             }
             if (repo.chunks().sound(p)) {
                 soundPacks.add(p.pack());
@@ -530,7 +540,7 @@ public final class RepositoryCheck {
                     .anyMatch(
                             l -> l.rawLength() == length && (soundPacks.contains(l.pack()) || soundCopies.contains(l)));
             if (!sound) {
-                return "chunk " + id + " has no copy in a pack whose bytes match its index";
+                return "chunk " + id + " has no copy whose bytes match its index";
             }
         } else if (options.readData()) {
             try {

@@ -7,11 +7,13 @@ import com.github.luben.zstd.Zstd;
 import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.ChecksumMismatchException;
+import dev.drkit.ChunkCollection;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.DecryptionStage;
 import dev.drkit.spi.EncryptionStage;
+import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.ByteArrayInputStream;
@@ -192,9 +194,9 @@ class EncryptedChunksTest {
         Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
         dest.initialise();
         assertThatThrownBy(() -> dest.copyFrom(repo, a.manifest()))
-                .hasMessageContaining("every pack holding it is damaged")
+                .hasMessageContaining("every copy of it is damaged")
                 .hasMessageContaining(pack.getFileName().toString().replace(".pack", ""))
-                .hasMessageContaining("copy another one");
+                .hasMessageContaining("the backup cannot be copied");
         assertThat(dest.hasManifest(a.manifest().target(), a.manifest().id())).isFalse();
 
         bytes[bytes.length / 2] ^= 0x10; // repaired: the copy goes through and restores with the key
@@ -233,7 +235,7 @@ class EncryptedChunksTest {
                 .anySatisfy(f -> assertThat(f.message()).contains("does not hash to the SHA-256 its index records"))
                 .anySatisfy(f -> assertThat(f.message())
                         .contains("cannot be restored")
-                        .contains("has no copy in a pack whose bytes match its index"));
+                        .contains("has no copy whose bytes match its index"));
     }
 
     @Test
@@ -283,7 +285,7 @@ class EncryptedChunksTest {
                 .findings();
         assertThat(findings)
                 .anySatisfy(f -> assertThat(f.message())
-                        .contains("1 of the "
+                        .contains(": 1 of the "
                                 + repo.chunks().index().packs().stream()
                                         .filter(p -> p.pack().equals(at.pack()))
                                         .findFirst()
@@ -295,6 +297,125 @@ class EncryptedChunksTest {
                 .singleElement()
                 .asString()
                 .contains(whole.manifest().id());
+    }
+
+    /** Rewrites every chunk index as drkit wrote them before version 2: no CRC32C per chunk. */
+    private void toVersion1() throws IOException {
+        try (Stream<Path> s = Files.list(dir.resolve("repo/chunks/index"))) {
+            for (Path idx : s.toList()) {
+                List<String> lines = new ArrayList<>();
+                for (String line : Files.readAllLines(idx)) {
+                    lines.add(
+                            line.startsWith(ChunkStore.INDEX_HEADER)
+                                    ? line.replace(ChunkStore.INDEX_HEADER, ChunkStore.INDEX_HEADER_1)
+                                    : line.substring(0, line.lastIndexOf(' ')));
+                }
+                Files.write(idx, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.US_ASCII));
+            }
+        }
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        repo.chunkKeyFile(keyFile);
+    }
+
+    private Path flipInChunk(String id) throws IOException {
+        ChunkStore.Location at = repo.chunks().locate(id).get(0);
+        Path pack = dir.resolve("repo/" + at.packKey());
+        byte[] bytes = Files.readAllBytes(pack);
+        bytes[(int) at.offset() + at.length() / 2] ^= 0x08;
+        Files.write(pack, bytes);
+        return pack;
+    }
+
+    private List<String> ids(ChunkedArtifactTest.Stored s) throws IOException {
+        return Files.readAllLines(list(s)).stream()
+                .skip(1)
+                .map(l -> l.split(" ")[0])
+                .toList();
+    }
+
+    @Test
+    void anIndexOfVersion1ChecksEncryptedChunksByTheirWholePackAsBefore() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(6, 6 << 20);
+        ChunkedArtifactTest.Stored whole = store(content, "alice");
+        repo.writeManifest(whole.manifest(), null);
+        ChunkedArtifactTest.Stored half = store(Arrays.copyOf(content, 3 << 20), "alice");
+        repo.writeManifest(half.manifest(), null);
+        toVersion1();
+        List<String> wholeIds = ids(whole);
+        flipInChunk(wholeIds.get(wholeIds.size() - 1));
+
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+        assertThatThrownBy(() -> dest.copyFrom(repo, half.manifest())) // no CRC32C: the whole pack decides
+                .hasMessageContaining("every copy of it is damaged");
+        assertThat(new RepositoryCheck(repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                        .run(CheckOptions.readAllData())
+                        .findings())
+                .anySatisfy(
+                        f -> assertThat(f.message()).contains(": the ").contains(" chunk copies in it are damaged"));
+    }
+
+    @Test
+    void aDamagedCrcFieldOverIntactBytesDoesNotStopACopyOrACheck() throws IOException {
+        byte[] content = ChunkedArtifactTest.data(7, 3 << 20);
+        ChunkedArtifactTest.Stored a = store(content, "alice");
+        repo.writeManifest(a.manifest(), null);
+        Path idx;
+        try (Stream<Path> s = Files.list(dir.resolve("repo/chunks/index"))) {
+            idx = s.findFirst().orElseThrow();
+        }
+        List<String> lines = new ArrayList<>(Files.readAllLines(idx));
+        String line = lines.get(1);
+        char last = line.charAt(line.length() - 1);
+        lines.set(1, line.substring(0, line.length() - 1) + (last == '0' ? '1' : '0'));
+        Files.write(idx, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.US_ASCII));
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        repo.chunkKeyFile(keyFile);
+
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+        dest.copyFrom(repo, a.manifest()); // the pack hashes as its index says: its bytes are the stored ones
+        dest.chunkKeyFile(keyFile);
+        try (InputStream in = dest.openDecoded(
+                a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
+            assertThat(in.readAllBytes()).isEqualTo(content);
+        }
+        assertThat(new RepositoryCheck(repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                        .run(CheckOptions.readAllData())
+                        .findings())
+                .isEmpty();
+    }
+
+    @Test
+    void aCollectionNeverRewritesEncryptedBytesItCannotProveSoundUnderAFreshIndex() throws IOException {
+        for (boolean version1 : new boolean[] {true, false}) {
+            Path run = dir.resolve("repo");
+            FileTrees.delete(run);
+            setUp();
+            byte[] content = ChunkedArtifactTest.data(8, 6 << 20);
+            ChunkedArtifactTest.Stored whole = store(content, "alice");
+            repo.writeManifest(whole.manifest(), null);
+            ChunkedArtifactTest.Stored head = store(Arrays.copyOf(content, 3 << 20), "alice");
+            repo.writeManifest(head.manifest(), null);
+            List<String> shared = new ArrayList<>(ids(head));
+            shared.retainAll(ids(whole));
+            assertThat(shared).isNotEmpty();
+            if (version1) {
+                toVersion1();
+            }
+            Path pack = flipInChunk(shared.get(0)); // a chunk the remaining backup needs
+            repo.deleteBackup("db", whole.manifest().id()); // the pack is now mostly garbage
+
+            ChunkCollection gc =
+                    new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+            assertThat(gc.packsRewritten()).as("version 1: %s", version1).isZero();
+            assertThat(pack).as("the pack that holds the damaged chunk stays").exists();
+            repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+            assertThat(repo.chunks().locate(shared.get(0)))
+                    .as("no fresh index vouches for the damaged bytes")
+                    .extracting(ChunkStore.Location::pack)
+                    .containsOnly(pack.getFileName().toString().replace(ChunkStore.PACK_SUFFIX, ""));
+        }
     }
 
     @Test
