@@ -220,6 +220,23 @@ class DrKitCopyTest {
                     .extracting(CopyResult.NotCopied::reason)
                     .asString()
                     .contains("cannot be trusted");
+
+            // a backup copied while it was sound, damaged in the source since: the copy offsite stands
+            String later =
+                    local.backup(TargetSpec.files("config", data.toString())).id();
+            FileStorageBackend second = new FileStorageBackend(dir.resolve("second"));
+            local.copy("config", later, false, second);
+            Path laterManifest = dir.resolve("local/backups/config/" + later + "/manifest.json");
+            byte[] m = Files.readAllBytes(laterManifest);
+            m[20] ^= 1;
+            Files.write(laterManifest, m);
+            CopyIncompleteException again =
+                    catchThrowableOfType(CopyIncompleteException.class, () -> local.copy("config", null, true, second));
+            assertThat(again.result().skipped()).containsExactly(later);
+            assertThat(again.result().notCopied())
+                    .extracting(CopyResult.NotCopied::id)
+                    .containsExactlyInAnyOrder(untrusted, listless)
+                    .doesNotContain(later);
         }
     }
 

@@ -45,12 +45,6 @@ public final class CopyOperation {
     public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
         List<BackupManifest> backups = all ? catalog.list(target) : List.of(catalog.manifest(target, backupId));
         List<CopyResult.NotCopied> notCopied = new ArrayList<>();
-        if (all) {
-            // listed as damaged in the source (a manifest that cannot be trusted): never copied, but said
-            for (DamagedBackup d : catalog.damaged(target)) {
-                notCopied.add(new CopyResult.NotCopied(d.id(), "its manifest cannot be trusted: " + d.reason()));
-            }
-        }
         Repository from = ctx.repository();
         Repository to = Repository.open(destination, ctx.clock().instant()); // after the source proved to be one
         List<String> copied = new ArrayList<>();
@@ -66,6 +60,18 @@ public final class CopyOperation {
                 ctx.config().lockWait(),
                 ctx.clock(),
                 holder -> {})) {
+            if (all) {
+                // listed as damaged in the source (a manifest that cannot be trusted): never copied, but
+                // said, unless the destination holds it intact (copied before the damage)
+                for (DamagedBackup d : catalog.damaged(target)) {
+                    if (to.hasSoundManifest(target, d.id())) {
+                        skipped.add(d.id());
+                    } else {
+                        notCopied.add(
+                                new CopyResult.NotCopied(d.id(), "its manifest cannot be trusted: " + d.reason()));
+                    }
+                }
+            }
             for (BackupManifest m : backups) {
                 if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
