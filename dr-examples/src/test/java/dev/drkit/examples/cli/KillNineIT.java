@@ -547,7 +547,11 @@ class KillNineIT {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
-            if (!killNineAt(p, started, at)) {
+            // the last kill is aimed: as soon as the first backup is listed offsite, the others under way
+            boolean aimed = kills == COPY_KILLS - 1;
+            Path firstManifest = dest.resolve("backups/data/" + ids.get(0) + "/manifest.json");
+            boolean killed = aimed ? killNineOnce(p, () -> Files.exists(firstManifest)) : killNineAt(p, started, at);
+            if (!killed) {
                 assertThat(p.exitValue()).as("a copy that ran through").isZero();
                 assertThat(++ranThrough)
                         .as("copies that finished before their kill point")
@@ -555,6 +559,9 @@ class KillNineIT {
                 continue;
             }
             kills++;
+            if (aimed) {
+                at = (System.nanoTime() - started) / 1_000_000;
+            }
             if (Files.exists(dest.resolve("drkit-repository.json"))) {
                 try (DrKit kit = kit(dest)) {
                     List<String> listed =
@@ -562,6 +569,11 @@ class KillNineIT {
                     assertThat(ids)
                             .as("listed offsite after a kill at " + at + " ms")
                             .containsAll(listed);
+                    if (aimed) {
+                        assertThat(listed)
+                                .as("killed once the first backup was listed")
+                                .contains(ids.get(0));
+                    }
                     listedAfterKill += listed.size();
                     for (String id : listed) { // every byte of what is listed, chunks and packs included
                         VerifyReport report = kit.verify("data", id, VerifyLevel.DECODE);
