@@ -639,14 +639,10 @@ public final class RedisTarget implements BackupTarget {
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
                 InputStream in = openSnapshot(context, artifact)) {
-            RdbParser.Summary s;
-            if (match == null) {
-                s = new RdbParser(in, fileOut, source, false, false).parse(null);
-            } else {
-                s = filtered(in, fileOut, source, match);
-            }
+            RdbParser parser = new RdbParser(in, match == null ? fileOut : null, source, match != null, match != null);
+            RdbParser.Summary s = match == null ? parser.parse(null) : filtered(parser, fileOut, match);
             requireValid(s, source);
-            if (in.read() >= 0) {
+            if (!parser.atEnd()) { // what the parser holds buffered counts, not only the stream's rest
                 throw new CorruptDataException(source + " has bytes after the end of the RDB");
             }
             fileOut.flush();
@@ -675,10 +671,8 @@ public final class RedisTarget implements BackupTarget {
     }
 
     /** Copies only the matching keys into a new RDB of the same version. */
-    private static RdbParser.Summary filtered(InputStream in, OutputStream out, String source, KeyPattern match)
-            throws IOException {
+    private static RdbParser.Summary filtered(RdbParser parser, OutputStream out, KeyPattern match) throws IOException {
         RdbWriter[] writer = new RdbWriter[1];
-        RdbParser parser = new RdbParser(in, null, source, true, true);
         RdbParser.Summary s = parser.parse(
                 (db, key, type, expireAtMs, value) -> {
                     if (match.matches(key)) {

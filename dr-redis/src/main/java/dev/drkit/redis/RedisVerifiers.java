@@ -192,13 +192,14 @@ public final class RedisVerifiers {
             boolean unverified = false;
             String source = artifact.name() + " of backup " + context.manifest().id();
             try (InputStream in = openSnapshot(context, artifact)) {
+                RdbParser parser = new RdbParser(in, null, source, false, false);
                 RdbParser.Summary s;
                 try {
-                    s = new RdbParser(in, null, source, false, false).parse(null);
+                    s = parser.parse(null);
                 } catch (DrException e) {
                     throw explained(in, e);
                 }
-                if (in.read() >= 0) {
+                if (!parser.atEnd()) { // what the parser holds buffered counts, not only the stream's rest
                     problems.add(source + " has bytes after the end of the RDB");
                 }
                 in.transferTo(OutputStream.nullOutputStream());

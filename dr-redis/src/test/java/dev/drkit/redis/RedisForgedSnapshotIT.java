@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.Capability;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
@@ -22,9 +23,13 @@ import dev.drkit.testkit.Prerequisites;
 import dev.drkit.testkit.RedisServer;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -146,6 +151,49 @@ class RedisForgedSnapshotIT {
                     .orElseThrow();
             assertThat(load.status()).isEqualTo(VerificationResult.Status.FAILED);
             assertThat(String.join("; ", load.problems())).contains("redis-server exited while loading the snapshot");
+        }
+    }
+
+    @Test
+    void bytesAfterTheRdbAreReportedEvenWhenTheParserHoldsThemBuffered() throws Exception {
+        RdbBytes keys = RdbBytes.redis(10).selectDb(0);
+        for (int i = 0; i < 20; i++) {
+            keys.raw(0).string("key:" + i).string("value " + i);
+        }
+        byte[] rdb = keys.eof();
+        // a few bytes after the end: the parser's buffer takes them with the RDB's last bytes
+        byte[] withTail = Arrays.copyOf(rdb, rdb.length + 9);
+        System.arraycopy("appended!".getBytes(StandardCharsets.US_ASCII), 0, withTail, rdb.length, 9);
+        BackupTarget real = RedisTarget.builder()
+                .settings(Settings.builder().set("uri", "redis://127.0.0.1:1").build())
+                .build();
+        try (DrKit kit = kit(new FixedSnapshot(withTail, real))) {
+            String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
+                    .id();
+
+            Path out = dir.resolve("restored");
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "cache",
+                            id,
+                            Settings.builder()
+                                    .set("to-dir", out.toString())
+                                    .set("server-version", "7.0.0")
+                                    .build(),
+                            false)))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("bytes after the end of the RDB");
+            assertThat(out.resolve("dump.rdb")).doesNotExist();
+            try (Stream<Path> left = Files.list(out)) {
+                assertThat(left).isEmpty(); // nor a partial file under a temporary name
+            }
+
+            VerifyReport report = kit.verify("cache", id, VerifyLevel.DECODE);
+            VerificationResult rdbCheck = report.results().stream()
+                    .filter(r -> r.verifier().equals("redis-rdb"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(rdbCheck.status()).isEqualTo(VerificationResult.Status.FAILED);
+            assertThat(String.join("; ", rdbCheck.problems())).contains("has bytes after the end of the RDB");
         }
     }
 }
