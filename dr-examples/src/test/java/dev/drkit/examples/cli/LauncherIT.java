@@ -146,6 +146,45 @@ class LauncherIT {
     }
 
     @Test
+    void aHostAlternatingTwoJvmsKeepsAnArchiveForEachAndANewJarReplacesOnlyItsJvmsArchive() throws Exception {
+        // JVMs that write the archive they are asked for: the launcher's naming, without a JVM
+        List<Map<String, String>> jvms = new ArrayList<>();
+        for (String name : List.of("jdk-a", "jdk-b")) {
+            Path bin = Files.createDirectories(work.resolve(name + "/bin"));
+            Path java = bin.resolve("java");
+            Files.writeString(
+                    java,
+                    "#!/bin/sh\nfor a in \"$@\"; do case $a in -XX:ArchiveClassesAtExit=*) : > \"${a#*=}\";; esac; done\n");
+            Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+            jvms.add(Map.of("JAVA_HOME", bin.getParent().toString()));
+        }
+        Path cache = work.resolve("cache");
+        List<String> backup = List.of("--repo", "/r", "backup", "files");
+        for (Map<String, String> jvm : List.of(jvms.get(0), jvms.get(1), jvms.get(0), jvms.get(1))) {
+            run(cache, jvm, backup);
+        }
+        assertThat(archives(cache)).hasSize(2).allMatch(n -> n.endsWith("-backup.jsa"));
+
+        Path newerJar = work.resolve("drkit.jar");
+        Files.copy(CliProcess.JAR, newerJar);
+        Files.setLastModifiedTime(newerJar, java.nio.file.attribute.FileTime.fromMillis(0));
+        Map<String, String> withNewerJar = new java.util.HashMap<>(jvms.get(0));
+        withNewerJar.put("DRKIT_JAR", newerJar.toString());
+        List<String> before = archives(cache);
+        run(cache, withNewerJar, backup);
+        List<String> after = archives(cache);
+        assertThat(after).hasSize(2); // jdk-a's archive of the old jar replaced, jdk-b's kept
+        assertThat(after).containsAnyElementsOf(before);
+        assertThat(after).anyMatch(n -> n.startsWith("drkit-0-"));
+    }
+
+    private static List<String> archives(Path cache) throws Exception {
+        try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
     void onJava24AndLaterNeitherTheLauncherNorJavaJarWarnsAboutNativeAccess() throws Exception {
         // Java 24+ warns on stderr when a library loads native code (zstd-jni) unless the jar's
         // manifest enables native access: a quiet backup must print nothing there
