@@ -5,10 +5,9 @@
 # reference ends with the slowest shard's snapshot. Each shard holds KEYS/3 strings of 64 bytes
 # (DEBUG POPULATE under a hash tag the shard owns). Target ratio drkit/reference <= 1.2.
 # Measured twice: the CLI (a JVM starts for every backup) and drkit embedded in a host JVM that
-# already runs (bench/redis/EmbeddedBackup.java). Also prints each shard's redis-cli --rdb time
+# already runs (bench/java/EmbeddedBackup.java). Also prints each shard's redis-cli --rdb time
 # alone, and drkit's CPU seconds (user + system) per backup, which vary less than wall times on
-# a shared host. The CLI comparison uses farm-bench (paired runs, median)
-# when it is installed, else interleaved runs and the median.
+# a shared host. The CLI comparison interleaves runs of both and takes each one's median.
 #
 #   bench/redis-cluster.sh
 #   KEYS=3000000 RUNS=5 bench/redis-cluster.sh
@@ -88,21 +87,17 @@ for p in "${ports[@]}"; do
 done
 
 # embedded: the same backup from a host JVM that is already running (no JVM start per backup)
-read -r emb_ref emb_dk emb_cpu < <(java -cp "$jar" "$here/bench/redis/EmbeddedBackup.java" "$work/emb-repo" "${ports[0]}" \
-  "$work/unused.rdb" "$runs" "$work/ref.sh" cluster=true)
+read -r emb_ref emb_dk emb_cpu < <(java -cp "$jar" "$here/bench/java/EmbeddedBackup.java" redis "$work/emb-repo" "$runs" \
+  "$work/ref.sh" "uri=redis://127.0.0.1:${ports[0]}" cluster=true)
 echo "embedded in a running JVM: drkit ${emb_dk}s (${emb_cpu}s CPU), shards' redis-cli --rdb together ${emb_ref}s, ratio $(echo "scale=3; $emb_dk / $emb_ref" | bc)"
 
-if command -v farm-bench >/dev/null; then
-  farm-bench -n "$runs" --timeout 900 --vs "$work/ref.sh" -- "$work/drkit.sh"
-else
-  "$work/ref.sh"; "$work/drkit.sh"   # warm-up
-  ref_times=(); dk_times=(); : >"$work/cpu"
-  for i in $(seq "$runs"); do
-    t0=$(now); "$work/ref.sh"; t1=$(now); ref_times+=("$(elapsed "$t0" "$t1")")
-    t0=$(now); cpu_seconds "$work/cpu" "$work/drkit.sh"; t1=$(now); dk_times+=("$(elapsed "$t0" "$t1")")
-    echo "run $i: redis-cli --rdb x3 ${ref_times[-1]}s, drkit --cluster ${dk_times[-1]}s ($(tail -1 "$work/cpu")s CPU)" >&2
-  done
-  ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
-  # shellcheck disable=SC2046
-  echo "cluster backup (3 shards): drkit ${dk}s ($(median $(cat "$work/cpu"))s CPU), slowest shard's redis-cli --rdb ${ref}s, ratio $(echo "scale=3; $dk / $ref" | bc) (target <= 1.2)"
-fi
+"$work/ref.sh"; "$work/drkit.sh"   # warm-up
+ref_times=(); dk_times=(); : >"$work/cpu"
+for i in $(seq "$runs"); do
+  t0=$(now); "$work/ref.sh"; t1=$(now); ref_times+=("$(elapsed "$t0" "$t1")")
+  t0=$(now); cpu_seconds "$work/cpu" "$work/drkit.sh"; t1=$(now); dk_times+=("$(elapsed "$t0" "$t1")")
+  echo "run $i: redis-cli --rdb x3 ${ref_times[-1]}s, drkit --cluster ${dk_times[-1]}s ($(tail -1 "$work/cpu")s CPU)" >&2
+done
+ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
+# shellcheck disable=SC2046
+echo "cluster backup (3 shards): drkit ${dk}s ($(median $(cat "$work/cpu"))s CPU), slowest shard's redis-cli --rdb ${ref}s, ratio $(echo "scale=3; $dk / $ref" | bc) (target <= 1.2)"

@@ -6,7 +6,7 @@
 # Target ratio drkit/redis-cli <= 1.05. Measured twice: the CLI (a JVM starts for every backup;
 # through its launcher dr-examples/bin/drkit with class-data sharing, archived in the warm-up
 # round, as a deployment would; LAUNCHER=plain runs `java -jar`) and drkit embedded in a host
-# JVM that already runs (bench/redis/EmbeddedBackup.java), each with drkit's CPU seconds (user +
+# JVM that already runs (bench/java/EmbeddedBackup.java), each with drkit's CPU seconds (user +
 # system, median) per backup, which vary less than wall times on a shared host. Also prints
 # keys-mode backup and online restore throughput in keys/s.
 # Starts its own redis-server on a free port (diskless replication, no delay).
@@ -76,8 +76,9 @@ ref=$(median "${ref_times[@]}"); dk=$(median "${dk_times[@]}")
 dk_cpu=$(median $(cat "$work/cpu"))
 
 # embedded: the same backup from a host JVM that is already running (no JVM start per backup)
-read -r emb_ref emb_dk emb_cpu < <(java -cp "$jar" "$here/bench/redis/EmbeddedBackup.java" "$work/emb-repo" "$port" \
-  "$work/emb-ref.rdb" "$runs")
+printf '#!/bin/sh\nrm -f "%s"\nexec redis-cli -p %s --rdb "%s"\n' "$work/emb-ref.rdb" "$port" "$work/emb-ref.rdb" >"$work/emb-ref.sh"
+read -r emb_ref emb_dk emb_cpu < <(java -cp "$jar" "$here/bench/java/EmbeddedBackup.java" redis "$work/emb-repo" "$runs" \
+  "$work/emb-ref.sh" "uri=redis://127.0.0.1:$port")
 
 # keys mode: SCAN + DUMP + PTTL, then an online restore (RESTORE ... ABSTTL) into an empty server
 rm -rf "$work/keys-repo"

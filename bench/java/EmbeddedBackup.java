@@ -3,31 +3,26 @@ import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
  * drkit embedded in a host JVM (the library's main use): one DrKit, a warm-up backup, then
- * RUNS backups interleaved with `redis-cli --rdb` runs of the same server; prints the medians:
- * reference seconds, drkit seconds, and the CPU seconds (user + system) this JVM used per backup.
- * Arguments: repository, port, scratch file for redis-cli, runs, and optionally a reference script
- * to run instead of redis-cli (e.g. the shards of a cluster snapshotted together) followed by
- * further target settings as KEY=VALUE (e.g. cluster=true).
+ * RUNS backups interleaved with runs of a reference script doing the same job with the
+ * reference tool; prints the medians: reference seconds, drkit seconds, and the CPU seconds
+ * (user + system) this JVM used per backup.
+ * Arguments: target type, repository, runs, reference script (run with sh), then the target's
+ * settings as KEY=VALUE (e.g. uri=redis://127.0.0.1:6379 cluster=true).
  */
 public class EmbeddedBackup {
     public static void main(String[] a) throws Exception {
-        String repo = a[0];
-        String port = a[1];
-        Path refFile = Path.of(a[2]);
-        int runs = Integer.parseInt(a[3]);
-        List<String> refCommand = a.length > 4
-                ? List.of("sh", a[4])
-                : List.of("redis-cli", "-p", port, "--rdb", refFile.toString());
-        Settings.Builder settings = Settings.builder().set("uri", "redis://127.0.0.1:" + port);
-        for (int i = 5; i < a.length; i++) {
+        String type = a[0];
+        String repo = a[1];
+        int runs = Integer.parseInt(a[2]);
+        List<String> refCommand = List.of("sh", a[3]);
+        Settings.Builder settings = Settings.builder();
+        for (int i = 4; i < a.length; i++) {
             String[] kv = a[i].split("=", 2);
             settings.set(kv[0], kv[1]);
         }
@@ -36,10 +31,9 @@ public class EmbeddedBackup {
         List<Double> cpu = new ArrayList<>();
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         try (DrKit kit = DrKit.builder().repository(repo).build()) {
-            TargetSpec spec = new TargetSpec("embedded", "redis", settings.build());
+            TargetSpec spec = new TargetSpec("embedded", type, settings.build());
             kit.backup(spec); // warm-up
             for (int i = 0; i < runs; i++) {
-                Files.deleteIfExists(refFile);
                 long t0 = System.nanoTime();
                 Process p = new ProcessBuilder(refCommand)
                         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
@@ -52,7 +46,7 @@ public class EmbeddedBackup {
                 kit.backup(spec);
                 drkit.add((System.nanoTime() - t0) / 1e9);
                 cpu.add((os.getProcessCpuTime() - cpu0) / 1e9);
-                System.err.printf("embedded run %d: redis-cli --rdb %.2fs, drkit in-process %.2fs (%.2fs CPU)%n",
+                System.err.printf("embedded run %d: reference %.2fs, drkit in-process %.2fs (%.2fs CPU)%n",
                         i + 1, ref.get(i), drkit.get(i), cpu.get(i));
             }
         }
