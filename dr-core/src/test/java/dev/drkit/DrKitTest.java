@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -83,6 +84,10 @@ class DrKitTest {
                 }
             }
             context.metadata("length", settings.get("content", "").length());
+            if (settings.has("clock-advances") && context.clock() instanceof MutableClock clock) {
+                // a backup that outlasts its lock's lease while renewals fail (or a clock stepped forward)
+                clock.advance(Duration.parse(settings.get("clock-advances", "")));
+            }
         }
 
         @Override
@@ -387,6 +392,26 @@ class DrKitTest {
         assertThat(events)
                 .extracting(DrEvent::type)
                 .containsExactly(DrEvent.Type.BACKUP_STARTED, DrEvent.Type.BACKUP_FAILED);
+    }
+
+    @Test
+    void aBackupWhoseLockLapsedWritesNoManifest() throws IOException {
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-04T10:00:00Z"));
+        try (DrKit kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new MemoryProvider())
+                .clock(clock)
+                .build()) {
+            // the default lease is minutes long: an hour without a renewal that landed is past it
+            assertThatThrownBy(() -> kit.backup(spec("content", "x", "clock-advances", "PT1H")))
+                    .isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining("lock 'mem'")
+                    .hasMessageContaining("no longer held")
+                    .hasMessageContaining("stopped before writing the manifest of backup");
+            assertThat(kit.list("mem")).isEmpty();
+            assertThat(kit.backup(spec("content", "y")).manifest().metadata()).containsEntry("length", 1);
+            assertThat(kit.list("mem")).hasSize(1);
+        }
     }
 
     @Test

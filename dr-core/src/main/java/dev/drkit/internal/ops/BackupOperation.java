@@ -75,9 +75,9 @@ public final class BackupOperation {
         spec.checkKitSettings(ctx.codecs().compression().codecName()); // fails before anything is created
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
-            BackupResult result = backupLocked(spec, target, false);
+            BackupResult result = backupLocked(spec, target, false, lock);
             if (Boolean.TRUE.equals(result.manifest().metadata().get(BackupManifest.SYNTHETIC_FULL_DUE))) {
-                synthesize(spec, target, result);
+                synthesize(spec, target, result, lock);
             }
             return result;
         }
@@ -87,9 +87,9 @@ public final class BackupOperation {
      * The synthetic full backup a target asked for: its failure leaves the backup just taken as
      * it is (the next one asks again), so it is reported, not thrown.
      */
-    private void synthesize(TargetSpec spec, BackupTarget target, BackupResult after) {
+    private void synthesize(TargetSpec spec, BackupTarget target, BackupResult after, RepositoryLock lock) {
         try {
-            BackupResult full = backupLocked(spec, target, true);
+            BackupResult full = backupLocked(spec, target, true, lock);
             LOG.info(
                     "built synthetic full backup {} of {} from the chain ending at {}",
                     full.id(),
@@ -132,7 +132,7 @@ public final class BackupOperation {
         return !chosen && competes && cores <= 2 ? 0 : configured;
     }
 
-    private BackupResult backupLocked(TargetSpec spec, BackupTarget target, boolean synthesize) {
+    private BackupResult backupLocked(TargetSpec spec, BackupTarget target, boolean synthesize, RepositoryLock lock) {
         Clock clock = ctx.clock();
         Instant started = clock.instant();
         // wall time from the monotonic clock: the kit's clock may be a host's fixed or stepped one
@@ -166,6 +166,8 @@ public final class BackupOperation {
                     artifacts,
                     run.metadata,
                     repository.retainUntil());
+            // a collection may run once the lock lapsed: a manifest must not name chunks it deletes
+            lock.ensureHeld("writing the manifest of backup " + id);
             repository.writeManifest(manifest, ctx.signer());
             BackupResult result = new BackupResult(manifest);
             ctx.emit(

@@ -82,11 +82,12 @@ public final class PruneOperation {
             try (RepositoryLock lock = ctx.lock(t, "prune")) {
                 Repository.Catalog catalog = repository.catalog(
                         t, catalogs.getOrDefault(t, NO_BACKUPS).backups());
-                incomplete.put(t, removeIncomplete(t, catalog));
+                incomplete.put(t, removeIncomplete(t, catalog, lock));
                 RetentionPlan plan = plan(catalog, policy);
                 plans.put(t, plan);
                 List<String> gone = new ArrayList<>();
                 for (RetentionPlan.Decision d : plan.expired()) {
+                    lock.ensureHeld("deleting backup " + d.backupId());
                     repository.deleteBackup(t, d.backupId());
                     gone.add(d.backupId());
                     ctx.emit(
@@ -278,9 +279,11 @@ public final class PruneOperation {
         }
     }
 
-    private List<String> removeIncomplete(String target, Repository.Catalog catalog) {
+    private List<String> removeIncomplete(String target, Repository.Catalog catalog, RepositoryLock lock) {
         List<String> removed = new ArrayList<>();
         for (String id : catalog.incomplete().keySet()) {
+            // once the lock lapsed, an "incomplete" backup may be another process's running one
+            lock.ensureHeld("removing incomplete backup " + id);
             repository.deleteBackup(target, id);
             removed.add(id);
             ctx.emit(DrEvent.Type.INCOMPLETE_BACKUP_REMOVED, target, id, "removed incomplete backup " + id, Map.of());

@@ -69,6 +69,8 @@ public final class ChunkGc {
     private final Duration lockTtl;
     private final Duration waitForWriters;
     private Map<String, List<String>> expiring = Map.of();
+    /** The collection's lock while it runs: nothing is removed once it lapsed (a writer may have begun). */
+    private RepositoryLock held;
     /** Needed chunks of unencrypted artifacts: a rewrite checks them against their ids. */
     private final Set<String> plain = new HashSet<>();
     /** The raw length the backups' chunk lists give each needed chunk. */
@@ -124,8 +126,10 @@ public final class ChunkGc {
             return ChunkCollection.skipped("another chunk garbage collection is running: " + e.getMessage());
         }
         try (lock) {
+            held = lock;
             return collectLocked(false);
         } finally {
+            held = null;
             repo.chunks().refresh();
         }
     }
@@ -496,6 +500,9 @@ public final class ChunkGc {
     }
 
     private void removePack(String pack, boolean indexed, boolean sidecar) throws IOException {
+        if (held != null) {
+            held.ensureHeld("removing pack " + pack);
+        }
         if (indexed) {
             deleteQuietly(ChunkStore.INDEX + pack + ChunkStore.INDEX_SUFFIX);
         }

@@ -526,6 +526,15 @@ public final class Repository {
      * @return stored bytes transferred
      */
     public long copyFrom(Repository source, BackupManifest m) {
+        return copyFrom(source, m, () -> {});
+    }
+
+    /**
+     * As {@link #copyFrom(Repository, BackupManifest)}, running {@code beforeManifest} once the
+     * artifacts are in and before the manifest, its checksum and signature are written (a
+     * check that the copy's lock is still held throws there, and nothing names the copy yet).
+     */
+    public long copyFrom(Repository source, BackupManifest m, Runnable beforeManifest) {
         long bytes = 0;
         String prefix = RepositoryLayout.backupPrefix(m.target(), m.id());
         try {
@@ -538,6 +547,7 @@ public final class Repository {
                 String key = prefix + a.storedName();
                 bytes += copyObject(source, key, a.storedSize(), a.sha256());
             }
+            beforeManifest.run();
             for (ObjectInfo o : objects) {
                 String name = o.key().substring(prefix.length());
                 boolean artifact =

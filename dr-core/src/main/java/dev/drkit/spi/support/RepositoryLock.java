@@ -51,6 +51,12 @@ public final class RepositoryLock implements AutoCloseable {
     private final ScheduledExecutorService renewer;
     private volatile String key;
     private volatile boolean released;
+    /** The expiry of the newest lock object this holder wrote: others take the lock over after it. */
+    private volatile Instant heldUntil;
+    /** Why the lock was lost, once a renewal found its object gone; null while held. */
+    private volatile String lost;
+    /** The last renewal's failure, for the message when the lock lapses; null after a success. */
+    private volatile String renewalFailure;
 
     private RepositoryLock(StorageBackend storage, String scope, Duration ttl, Clock clock) {
         this.storage = storage;
@@ -129,6 +135,7 @@ public final class RepositoryLock implements AutoCloseable {
                 return Optional.of(info);
             }
             key = mine;
+            heldUntil = writtenUntil;
             return Optional.empty();
         } catch (IOException e) {
             throw new StorageException(
@@ -150,8 +157,12 @@ public final class RepositoryLock implements AutoCloseable {
                 now.plus(ttl));
         String k = prefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
         storage.createIfAbsent(k, Json.write(info));
+        writtenUntil = info.expiresAt();
         return k;
     }
+
+    /** The expiry of the object {@link #write} wrote last (it runs on one thread at a time). */
+    private volatile Instant writtenUntil;
 
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
@@ -183,15 +194,53 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     private void renew(String operation) {
-        if (released) {
+        if (released || lost != null) {
             return;
         }
         try {
             String old = key;
+            if (storage.stat(old).isEmpty()) {
+                // another process judged it stale (its lease passed while renewals failed) and took over
+                lost = "its lock object " + old + " was removed by another process that took the lock over";
+                LOG.warn("drkit lock '{}' was lost: {}", scope, lost);
+                return;
+            }
             key = write(operation);
+            heldUntil = writtenUntil;
+            renewalFailure = null;
             storage.delete(old);
         } catch (IOException | RuntimeException e) {
+            renewalFailure = e.getMessage();
             LOG.warn("renewing drkit lock '{}' failed (will retry): {}", scope, e.getMessage());
+        }
+    }
+
+    /**
+     * Throws unless this holder still holds the lock with a safe margin: called before a step
+     * that others rely on the lock for (writing a manifest, deleting objects), so that a holder
+     * whose renewals failed until its lease passed, and whom another process may have taken
+     * over from, changes nothing more. The margin is a quarter of the lease, so clocks that
+     * differ by less between hosts do not matter.
+     *
+     * @param step what the holder is about to do, for the message
+     * @throws RepositoryLockedException when the lock was lost or its lease (nearly) passed
+     */
+    public void ensureHeld(String step) {
+        if (released) {
+            throw new IllegalStateException("lock '" + scope + "' was released before " + step);
+        }
+        String why = lost;
+        Instant until = heldUntil;
+        if (why == null && until != null && !clock.instant().isBefore(until.minus(ttl.dividedBy(4)))) {
+            String failure = renewalFailure;
+            why = "its lease ran out at " + until + " because renewing it failed"
+                    + (failure == null ? "" : " (" + failure + ")");
+        }
+        if (why != null) {
+            throw new RepositoryLockedException(
+                    "lock '" + scope + "' in " + storage.describe() + " is no longer held: "
+                            + why + "; stopped before " + step
+                            + ", so nothing another holder relies on was changed; check the storage and run the operation again");
         }
     }
 

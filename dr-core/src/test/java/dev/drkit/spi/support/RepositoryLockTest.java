@@ -3,6 +3,7 @@ package dev.drkit.spi.support;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.MutableClock;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
@@ -105,6 +106,54 @@ class RepositoryLockTest {
         }
         assertThat(takenOver).isEmpty();
         assertThat(storage.list("locks/torn/")).extracting(o -> o.key()).containsExactly("locks/torn/1-x.json");
+    }
+
+    @Test
+    void aHolderWhoseLeaseRanOutChangesNothingMore() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-04T10:00:00Z"));
+        try (RepositoryLock lock =
+                RepositoryLock.acquire(storage, "db", "backup", TTL, Duration.ZERO, clock, s -> {})) {
+            lock.ensureHeld("writing a manifest"); // just taken
+            clock.advance(TTL.minus(TTL.dividedBy(4)).minusSeconds(1));
+            lock.ensureHeld("writing a manifest"); // within the margin's bounds
+            clock.advance(Duration.ofSeconds(1)); // renewals (on their own schedule) have not landed
+            assertThatThrownBy(() -> lock.ensureHeld("writing the manifest of backup X"))
+                    .isInstanceOf(RepositoryLockedException.class)
+                    .hasMessageContaining("lock 'db'")
+                    .hasMessageContaining("no longer held")
+                    .hasMessageContaining("its lease ran out at 2026-12-04T10:05:00Z")
+                    .hasMessageContaining("stopped before writing the manifest of backup X");
+        }
+    }
+
+    @Test
+    void aHolderWhoseLockWasTakenOverNoticesAtItsNextRenewal() throws Exception {
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        Duration ttl = Duration.ofSeconds(3); // renewed every second
+        try (RepositoryLock lock =
+                RepositoryLock.acquire(storage, "db", "backup", ttl, Duration.ZERO, Clock.systemUTC(), s -> {})) {
+            for (var o : storage.list("locks/db/")) {
+                storage.delete(o.key()); // as another process that judged it stale does
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            RepositoryLockedException lost = null;
+            while (lost == null && System.nanoTime() < deadline) {
+                try {
+                    lock.ensureHeld("deleting backup Y");
+                    Thread.sleep(50);
+                } catch (RepositoryLockedException e) {
+                    lost = e;
+                }
+            }
+            assertThat(lost).isNotNull();
+            assertThat(lost.getMessage())
+                    .contains("was removed by another process that took the lock over")
+                    .contains("stopped before deleting backup Y");
+            assertThat(storage.list("locks/db/"))
+                    .as("a lost lock is not written again")
+                    .isEmpty();
+        }
     }
 
     /** The readable lock objects of a scope. */
