@@ -334,23 +334,73 @@ final class ChunkStore {
      * check of a pack whose chunks this process cannot decrypt). Reads the whole pack.
      */
     boolean sound(PackIndex p) throws IOException {
+        return readWhole(p).sound();
+    }
+
+    /**
+     * A pack read whole: whether it is sound (its size and SHA-256 as its index records), and the
+     * chunk copies whose index line gives a CRC32C their stored bytes do not match (read in the
+     * same pass, up to the pack's end; a copy reaching past it counts as not matching).
+     */
+    record WholePack(boolean sound, List<String> crcMismatches) {}
+
+    /** Reads a pack once, for {@link WholePack}. */
+    WholePack readWhole(PackIndex p) throws IOException {
         MessageDigest sha = Sha256.newDigest();
+        List<Map.Entry<String, Location>> byOffset = p.chunks().entrySet().stream()
+                .filter(e -> e.getValue().crc32c() != null)
+                .sorted(Comparator.comparingLong(e -> e.getValue().offset()))
+                .toList();
+        Map<String, CRC32C> open = new LinkedHashMap<>(); // copies begun, not yet ended
+        List<String> mismatches = new ArrayList<>();
+        int next = 0;
         long total = 0;
+        boolean tooLong = false;
         try (InputStream in = repo.storage().open(PACKS + p.pack() + PACK_SUFFIX, 0)) {
             byte[] buffer = new byte[1 << 20];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 sha.update(buffer, 0, n);
-                total += n;
+                long from = total;
+                long to = total + n;
+                total = to;
+                while (next < byOffset.size() && byOffset.get(next).getValue().offset() < to) {
+                    open.put(byOffset.get(next).getKey(), new CRC32C());
+                    next++;
+                }
+                for (var it = open.entrySet().iterator(); it.hasNext(); ) {
+                    var e = it.next();
+                    Location loc = p.chunks().get(e.getKey());
+                    long start = Math.max(loc.offset(), from);
+                    long end = Math.min(loc.offset() + loc.length(), to);
+                    if (end > start) {
+                        e.getValue().update(buffer, (int) (start - from), (int) (end - start));
+                    }
+                    if (loc.offset() + loc.length() <= to) {
+                        if (!loc.crc32c()
+                                .equals(String.format("%08x", e.getValue().getValue()))) {
+                            mismatches.add(e.getKey());
+                        }
+                        it.remove();
+                    }
+                }
                 if (total > p.size()) {
-                    return false;
+                    tooLong = true;
+                    break;
                 }
             }
         } catch (NoSuchFileException e) {
-            return false;
+            return new WholePack(false, List.of());
         } catch (IOException e) {
             throw StorageFailures.classify(e);
         }
-        return total == p.size() && HexFormat.of().formatHex(sha.digest()).equals(p.sha256());
+        mismatches.addAll(open.keySet()); // reaching past the pack's end
+        for (int i = next; i < byOffset.size(); i++) {
+            mismatches.add(byOffset.get(i).getKey()); // beginning past it
+        }
+        boolean sound = !tooLong
+                && total == p.size()
+                && HexFormat.of().formatHex(sha.digest()).equals(p.sha256());
+        return new WholePack(sound, mismatches);
     }
 
     /**

@@ -498,8 +498,26 @@ public final class RepositoryCheck {
                 damagedCopies(p); // of another size: the index problems above say so; its sound copies count
                 continue;
             }
-            if (repo.chunks().sound(p)) {
+            ChunkStore.WholePack whole = repo.chunks().readWhole(p);
+            if (whole.sound()) {
                 soundPacks.add(p.pack());
+                if (!whole.crcMismatches().isEmpty()) {
+                    // the pack is as written, so its index is not: a copy or a prune then proves these
+                    // chunks by reading the whole pack, but the index must not be trusted as it is
+                    List<String> ids = whole.crcMismatches();
+                    findings.add(new Finding(
+                            Kind.CHUNK_DAMAGED,
+                            ChunkStore.INDEX + p.pack() + ChunkStore.INDEX_SUFFIX,
+                            "the chunk index of pack " + p.pack() + " is damaged: it gives " + ids.size()
+                                    + " of the pack's " + p.chunks().size()
+                                    + " chunk copies a place or CRC32C their bytes do not match ("
+                                    + String.join(", ", ids.subList(0, Math.min(3, ids.size())))
+                                    + (ids.size() > 3 ? ", ..." : "")
+                                    + "), although the pack hashes to the SHA-256 the index records; a backup "
+                                    + "whose chunks it misplaces is reported on its own. A copy of the backups to "
+                                    + "another repository proves each chunk and writes fresh indexes there",
+                            false));
+                }
             } else {
                 findings.add(new Finding(
                         Kind.CHUNK_DAMAGED,

@@ -356,7 +356,7 @@ class EncryptedChunksTest {
     }
 
     @Test
-    void aDamagedCrcFieldOverIntactBytesDoesNotStopACopyOrACheck() throws IOException {
+    void aDamagedCrcFieldOverIntactBytesDoesNotStopACopyAndACheckReportsTheIndex() throws IOException {
         byte[] content = ChunkedArtifactTest.data(7, 3 << 20);
         ChunkedArtifactTest.Stored a = store(content, "alice");
         repo.writeManifest(a.manifest(), null);
@@ -380,7 +380,24 @@ class EncryptedChunksTest {
                 a.manifest(), a.artifact(), new StreamCodecs(Compression.ZSTD, 3, 2, null, TOY_OPEN), null)) {
             assertThat(in.readAllBytes()).isEqualTo(content);
         }
+        String pack = idx.getFileName().toString().replace(ChunkStore.INDEX_SUFFIX, "");
+        String damagedId = line.split(" ")[0];
+        // the index is damaged, not the backup: one finding, on the index, naming the chunk
         assertThat(new RepositoryCheck(repo, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                        .run(CheckOptions.readAllData())
+                        .findings())
+                .singleElement()
+                .satisfies(f -> {
+                    assertThat(f.kind()).isEqualTo(CheckReport.Kind.CHUNK_DAMAGED);
+                    assertThat(f.object()).isEqualTo("chunks/index/" + pack + ChunkStore.INDEX_SUFFIX);
+                    assertThat(f.message())
+                            .contains("the chunk index of pack " + pack + " is damaged")
+                            .contains("1 of the pack's")
+                            .contains(damagedId)
+                            .doesNotContain("cannot be restored");
+                });
+        // the copy's own index was written fresh
+        assertThat(new RepositoryCheck(dest, Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
                         .run(CheckOptions.readAllData())
                         .findings())
                 .isEmpty();
