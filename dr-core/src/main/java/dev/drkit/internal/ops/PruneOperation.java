@@ -103,6 +103,7 @@ public final class PruneOperation {
                         catalog.backups().stream()
                                 .filter(m -> !gone.contains(m.id()))
                                 .toList());
+                lock.ensureHeld("pruning the archived files of " + t);
                 archive.put(t, damaged.isEmpty() ? pruneArchive(t, backups, Set.of(), false) : List.of());
             }
         }

@@ -51,9 +51,11 @@ public final class RepositoryLock implements AutoCloseable {
     private final ScheduledExecutorService renewer;
     private volatile String key;
     private volatile boolean released;
-    /** The expiry of the newest lock object this holder wrote: others take the lock over after it. */
+    /** The expiry of the newest lock object that landed: others take the lock over after it, by their clocks. */
     private volatile Instant heldUntil;
-    /** Why the lock was lost, once a renewal found its object gone; null while held. */
+    /** The same lease on this process's monotonic clock: from the start of that object's write. */
+    private volatile long heldUntilNanos;
+    /** Why the lock was lost, once it was; null while held. Once set it stays: a lapse is never undone. */
     private volatile String lost;
     /** The last renewal's failure, for the message when the lock lapses; null after a success. */
     private volatile String renewalFailure;
@@ -76,7 +78,7 @@ public final class RepositoryLock implements AutoCloseable {
 
     /**
      * Takes the lock of a scope, waiting up to {@code wait} for a live holder to finish, and
-     * renews it every third of {@code ttl} until it is closed.
+     * renews it every sixth of {@code ttl} until it is closed.
      *
      * @param scope what is locked, e.g. a target name (letters, digits, {@code . _ -})
      * @param operation what the holder does, told to those who find the lock taken
@@ -98,7 +100,8 @@ public final class RepositoryLock implements AutoCloseable {
         while (true) {
             Optional<LockInfo> holder = lock.tryAcquire(operation, onTakeover);
             if (holder.isEmpty()) {
-                long period = Math.max(1000, ttl.toMillis() / 3);
+                // a sixth of the lease: several tries before a quarter of it is left, when one fails
+                long period = Math.max(1000, ttl.toMillis() / 6);
                 lock.renewer.scheduleWithFixedDelay(() -> lock.renew(operation), period, period, TimeUnit.MILLISECONDS);
                 return lock;
             }
@@ -136,6 +139,7 @@ public final class RepositoryLock implements AutoCloseable {
             }
             key = mine;
             heldUntil = writtenUntil;
+            heldUntilNanos = writtenAtNanos + ttl.toNanos();
             return Optional.empty();
         } catch (IOException e) {
             throw new StorageException(
@@ -146,6 +150,7 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     private String write(String operation) throws IOException {
+        writtenAtNanos = System.nanoTime();
         Instant now = clock.instant();
         LockInfo info = new LockInfo(
                 owner,
@@ -161,8 +166,10 @@ public final class RepositoryLock implements AutoCloseable {
         return k;
     }
 
-    /** The expiry of the object {@link #write} wrote last (it runs on one thread at a time). */
+    /** The expiry of the object {@link #write} wrote last, and when it began (one thread at a time). */
     private volatile Instant writtenUntil;
+
+    private volatile long writtenAtNanos;
 
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
@@ -200,15 +207,31 @@ public final class RepositoryLock implements AutoCloseable {
         try {
             String old = key;
             if (storage.stat(old).isEmpty()) {
-                // another process judged it stale (its lease passed while renewals failed) and took over
-                lost = "its lock object " + old + " was removed by another process that took the lock over";
+                // removed by another process (one that judged it stale by a clock far ahead of ours) or by hand
+                lost = "its lock object " + old + " was removed by another process";
                 LOG.warn("drkit lock '{}' was lost: {}", scope, lost);
                 return;
             }
-            key = write(operation);
+            String fresh = write(operation);
+            // judged by the lease this renewal extends: if that (nearly) ran out before the new object
+            // landed, another process may have taken the lock over meanwhile, so the lapse stands
+            String lapsed = lapse();
+            if (lapsed != null) {
+                lost = lapsed;
+                deleteQuietly(fresh);
+                LOG.warn("drkit lock '{}' was lost: {}", scope, lapsed);
+                return;
+            }
+            key = fresh;
             heldUntil = writtenUntil;
+            heldUntilNanos = writtenAtNanos + ttl.toNanos();
             renewalFailure = null;
-            storage.delete(old);
+            try {
+                storage.delete(old);
+            } catch (IOException e) {
+                // the old object expires by itself; the lock is held by the new one
+                LOG.warn("removing the previous object of drkit lock '{}' failed: {}", scope, e.getMessage());
+            }
         } catch (IOException | RuntimeException e) {
             renewalFailure = e.getMessage();
             LOG.warn("renewing drkit lock '{}' failed (will retry): {}", scope, e.getMessage());
@@ -216,11 +239,42 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     /**
+     * Why the lock can no longer be relied on, or null while it can: lost before, or its lease
+     * (nearly) over, on this process's monotonic clock (renewals failed that long) or by the
+     * clock others judge lock objects by (stepped forward). The margin, a quarter of the lease,
+     * covers clocks that differ between hosts.
+     */
+    private String lapse() {
+        String why = lost;
+        if (why != null) {
+            return why;
+        }
+        long margin = ttl.toNanos() / 4;
+        String failure = renewalFailure == null ? "" : " (the last renewal failed: " + renewalFailure + ")";
+        if (System.nanoTime() - (heldUntilNanos - margin) >= 0) {
+            return "no renewal landed within its lease of " + ttl.toSeconds() + " s" + failure;
+        }
+        Instant until = heldUntil;
+        if (!clock.instant().isBefore(until.minus(ttl.dividedBy(4)))) {
+            return "by this host's clock its lease ends at " + until + ", too soon to go on" + failure;
+        }
+        return null;
+    }
+
+    private void deleteQuietly(String k) {
+        try {
+            storage.delete(k);
+        } catch (IOException e) {
+            LOG.warn("removing object {} of a lost drkit lock failed; it expires by itself: {}", k, e.getMessage());
+        }
+    }
+
+    /**
      * Throws unless this holder still holds the lock with a safe margin: called before a step
      * that others rely on the lock for (writing a manifest, deleting objects), so that a holder
-     * whose renewals failed until its lease passed, and whom another process may have taken
-     * over from, changes nothing more. The margin is a quarter of the lease, so clocks that
-     * differ by less between hosts do not matter.
+     * whose renewals failed until its lease (nearly) passed, and whom another process may have
+     * taken over from, changes nothing more. Once it throws it always does (the lock is not
+     * renewed again).
      *
      * @param step what the holder is about to do, for the message
      * @throws RepositoryLockedException when the lock was lost or its lease (nearly) passed
@@ -229,18 +283,13 @@ public final class RepositoryLock implements AutoCloseable {
         if (released) {
             throw new IllegalStateException("lock '" + scope + "' was released before " + step);
         }
-        String why = lost;
-        Instant until = heldUntil;
-        if (why == null && until != null && !clock.instant().isBefore(until.minus(ttl.dividedBy(4)))) {
-            String failure = renewalFailure;
-            why = "its lease ran out at " + until + " because renewing it failed"
-                    + (failure == null ? "" : " (" + failure + ")");
-        }
+        String why = lapse();
         if (why != null) {
-            throw new RepositoryLockedException(
-                    "lock '" + scope + "' in " + storage.describe() + " is no longer held: "
-                            + why + "; stopped before " + step
-                            + ", so nothing another holder relies on was changed; check the storage and run the operation again");
+            lost = why;
+            throw new RepositoryLockedException("lock '" + scope + "' in " + storage.describe() + " is no longer held: "
+                    + why + "; stopped before " + step
+                    + ", so nothing another holder relies on was changed; check the storage and run the operation "
+                    + "again (setting lock-ttl gives a longer lease where the storage is slow)");
         }
     }
 

@@ -3,8 +3,10 @@ package dev.drkit.spi.support;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ForwardingStorage;
 import dev.drkit.MutableClock;
 import dev.drkit.RepositoryLockedException;
+import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -122,9 +125,67 @@ class RepositoryLockTest {
                     .isInstanceOf(RepositoryLockedException.class)
                     .hasMessageContaining("lock 'db'")
                     .hasMessageContaining("no longer held")
-                    .hasMessageContaining("its lease ran out at 2026-12-04T10:05:00Z")
-                    .hasMessageContaining("stopped before writing the manifest of backup X");
+                    .hasMessageContaining("by this host's clock its lease ends at 2026-12-04T10:05:00Z")
+                    .hasMessageContaining("stopped before writing the manifest of backup X")
+                    .hasMessageContaining("setting lock-ttl");
+            clock.advance(TTL.negated()); // the clock stepped back: a lapse, once seen, still stands
+            assertThatThrownBy(() -> lock.ensureHeld("deleting backup Y"))
+                    .isInstanceOf(RepositoryLockedException.class);
         }
+    }
+
+    /** A storage whose lock writes fail while {@code failing} is set; counts the lock writes tried. */
+    private static final class FlakyLocks extends ForwardingStorage {
+        volatile boolean failing;
+        final AtomicInteger tries = new AtomicInteger();
+
+        FlakyLocks(StorageBackend delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public boolean createIfAbsent(String key, byte[] content) throws IOException {
+            if (key.startsWith("locks/")) {
+                tries.incrementAndGet();
+                if (failing) {
+                    throw new IOException("connection refused");
+                }
+            }
+            return super.createIfAbsent(key, content);
+        }
+    }
+
+    @Test
+    void aLeaseThatRanOutWhileRenewalsFailedStaysLostWhenTheStorageComesBack() throws Exception {
+        FlakyLocks storage = new FlakyLocks(new FileStorageBackend(dir));
+        Duration ttl = Duration.ofSeconds(2); // renewed every second; a quarter of it is the margin
+        RepositoryLock lock =
+                RepositoryLock.acquire(storage, "db", "backup", ttl, Duration.ZERO, Clock.systemUTC(), s -> {});
+        long acquired = System.nanoTime();
+        storage.failing = true;
+        // past the lease on the monotonic clock, with at least one renewal tried and failed
+        while (System.nanoTime() - acquired < ttl.toNanos() || storage.tries.get() < 2) {
+            Thread.sleep(20);
+        }
+        storage.failing = false;
+        int before = storage.tries.get();
+        while (storage.tries.get() == before) { // the next renewal lands its write: it must not revive the lock
+            Thread.sleep(20);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (storage.list("locks/db/").size() > 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20); // the renewal removes the object it wrote once it sees the lapse
+        }
+        assertThat(storage.list("locks/db/")).hasSize(1); // the old one, expired
+        assertThatThrownBy(() -> lock.ensureHeld("writing the manifest of backup X"))
+                .isInstanceOf(RepositoryLockedException.class)
+                .hasMessageContaining("no renewal landed within its lease of 2 s")
+                .hasMessageContaining("connection refused");
+        int afterLapse = storage.tries.get();
+        Thread.sleep(2500); // two renewal periods: none writes again
+        assertThat(storage.tries.get()).isEqualTo(afterLapse);
+        lock.close();
+        assertThat(storage.list("locks/db/")).isEmpty();
     }
 
     @Test
@@ -148,7 +209,7 @@ class RepositoryLockTest {
             }
             assertThat(lost).isNotNull();
             assertThat(lost.getMessage())
-                    .contains("was removed by another process that took the lock over")
+                    .contains("was removed by another process")
                     .contains("stopped before deleting backup Y");
             assertThat(storage.list("locks/db/"))
                     .as("a lost lock is not written again")
