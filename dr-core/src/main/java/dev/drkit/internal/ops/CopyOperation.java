@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CopyOperation {
     private static final Logger LOG = LoggerFactory.getLogger(CopyOperation.class);
+    /** What a copy leaves out, as it goes (the result and its exception list it all again at the end). */
+    private static final Logger WARNINGS = LoggerFactory.getLogger("dev.drkit.warnings");
 
     private final OperationContext ctx;
     private final CatalogOperation catalog;
@@ -95,7 +97,8 @@ public final class CopyOperation {
                                     from.describe());
                             continue;
                         }
-                        LOG.warn("backup {}/{} not copied to {}: {}", target, m.id(), to.describe(), e.getMessage());
+                        WARNINGS.warn(
+                                "backup {}/{} not copied to {}: {}", target, m.id(), to.describe(), e.getMessage());
                         notCopied.add(new CopyResult.NotCopied(m.id(), e.getMessage()));
                     }
                 }
@@ -108,7 +111,7 @@ public final class CopyOperation {
                 archived += n.files();
                 bytes += n.bytes();
                 for (CopyResult.NotCopied f : n.damaged()) {
-                    LOG.warn("archived file {} not copied to {}: {}", f.id(), to.describe(), f.reason());
+                    WARNINGS.warn("archived file {} not copied to {}: {}", f.id(), to.describe(), f.reason());
                 }
                 filesNotCopied.addAll(n.damaged());
             }

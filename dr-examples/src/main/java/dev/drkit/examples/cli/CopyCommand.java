@@ -83,6 +83,13 @@ final class CopyCommand implements Callable<Integer> {
                     r.archiveFilesNotCopied().isEmpty()
                             ? ""
                             : "; " + r.archiveFilesNotCopied().size() + " archived file(s) not copied (damaged)");
+            // each one once, here (the kit's own warnings about them are not printed by this CLI)
+            for (CopyResult.NotCopied n : r.notCopied()) {
+                out.printf("  not copied: backup %s: %s%n", n.id(), n.reason());
+            }
+            for (CopyResult.NotCopied n : r.archiveFilesNotCopied()) {
+                out.printf("  not copied: archived file %s: %s%n", n.id(), n.reason());
+            }
         }
         out.flush();
     }

@@ -134,7 +134,15 @@ class CatalogCliIT {
 
         CliProcess.Result copy = CliProcess.run(repo, "copy", "--name", "config", "--all", "--to", offsite.toString());
         assertThat(copy.exit()).as(copy.err()).isEqualTo(1);
-        assertThat(copy.out()).contains("copied 1 backup(s) of config").contains("1 not copied (damaged)");
+        assertThat(copy.out())
+                .contains("copied 1 backup(s) of config")
+                .contains("1 not copied (damaged)")
+                .contains("  not copied: backup " + damaged + ": ");
+        // said once on each stream: the listing on stdout, the failure on stderr (no warning line besides)
+        assertThat(copy.err().lines().filter(l -> l.contains(damaged)))
+                .as(copy.err())
+                .hasSize(1);
+        assertThat(copy.err()).doesNotContain("WARN");
         assertThat(copy.err())
                 .contains(damaged)
                 .contains("left out what is damaged or missing")
