@@ -454,8 +454,10 @@ final class ChunkStore {
     /**
      * Whether a copy's stored bytes, read from it (null when they could not be), are the ones
      * its index describes, for a chunk this process cannot decode: they match the CRC32C the
-     * index gives, or else (an index of version 1, or a CRC32C field damaged in an index whose
-     * pack is intact) its whole pack hashes as its index says.
+     * index gives; an index of version 1 gives none, and then its whole pack must hash as its
+     * index says. A CRC32C that does not match is never overruled by a sound pack: the index
+     * line may place the chunk wrongly (bit rot or forgery), and a copy or a collection that
+     * moved those bytes would vouch for them under a fresh index.
      *
      * @param checked what is known of packs so far (pack id to sound), kept by the caller for
      *     one operation so that each pack is read at most once
@@ -464,7 +466,7 @@ final class ChunkStore {
         if (stored == null || stored.length != loc.length()) {
             return false;
         }
-        return loc.matches(stored) || packSound(loc.pack(), checked);
+        return loc.crc32c() != null ? loc.matches(stored) : packSound(loc.pack(), checked);
     }
 
     /** The packs that hold a chunk, for a message. */

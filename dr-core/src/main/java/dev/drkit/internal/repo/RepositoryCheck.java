@@ -71,6 +71,8 @@ public final class RepositoryCheck {
     private final Set<String> soundPacks = new HashSet<>();
     /** Chunk copies in packs that are not sound whose stored bytes match the CRC32C their index gives. */
     private final Set<ChunkStore.Location> soundCopies = new HashSet<>();
+    /** Chunk copies in sound packs whose stored bytes do not match the CRC32C their index gives: unproven. */
+    private final Set<ChunkStore.Location> crcMismatched = new HashSet<>();
     /** What was found for each chunk checked so far: empty when sound. */
     private final Map<String, String> chunkState = new HashMap<>();
 
@@ -505,6 +507,7 @@ public final class RepositoryCheck {
                     // the pack is as written, so its index is not: a copy or a prune then proves these
                     // chunks by reading the whole pack, but the index must not be trusted as it is
                     List<String> ids = whole.crcMismatches();
+                    ids.forEach(id -> crcMismatched.add(p.chunks().get(id)));
                     findings.add(new Finding(
                             Kind.CHUNK_DAMAGED,
                             ChunkStore.INDEX + p.pack() + ChunkStore.INDEX_SUFFIX,
@@ -513,9 +516,11 @@ public final class RepositoryCheck {
                                     + " chunk copies a place or CRC32C their bytes do not match ("
                                     + String.join(", ", ids.subList(0, Math.min(3, ids.size())))
                                     + (ids.size() > 3 ? ", ..." : "")
-                                    + "), although the pack hashes to the SHA-256 the index records; a backup "
-                                    + "whose chunks it misplaces is reported on its own. A copy of the backups to "
-                                    + "another repository proves each chunk and writes fresh indexes there",
+                                    + "), although the pack hashes to the SHA-256 the index records: the index "
+                                    + "line is wrong, so those copies cannot be proven (backups needing them with "
+                                    + "no other sound copy are reported too, and a copy to another repository "
+                                    + "leaves them out); a restore or verify with the key tells whether the bytes "
+                                    + "still decrypt",
                             false));
                 }
             } else {
@@ -555,8 +560,9 @@ public final class RepositoryCheck {
             // pack that failed, each with its CRC32C); a sound copy is the bytes that were stored (a
             // restore decrypts and checks it)
             boolean sound = where.stream()
-                    .anyMatch(
-                            l -> l.rawLength() == length && (soundPacks.contains(l.pack()) || soundCopies.contains(l)));
+                    .anyMatch(l -> l.rawLength() == length
+                            && ((soundPacks.contains(l.pack()) && !crcMismatched.contains(l))
+                                    || soundCopies.contains(l)));
             if (!sound) {
                 return "chunk " + id + " has no copy whose bytes match its index";
             }
