@@ -759,9 +759,12 @@ public final class RedisTarget implements BackupTarget {
         // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
         // one fails the restore before any key reaches the server
         try (InputStream in = openSnapshot(context, artifact)) {
-            RdbParser.Summary s = new RdbParser(in, null, source, false, false).parse(null);
+            RdbParser parser = new RdbParser(in, null, source, false, false);
+            RdbParser.Summary s = parser.parse(null);
             requireValid(s, source);
-            in.transferTo(OutputStream.nullOutputStream());
+            if (!parser.atEnd()) { // as a restore to a directory refuses it
+                throw new CorruptDataException(source + " has bytes after the end of the RDB");
+            }
             restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
         try (InputStream in = openSnapshot(context, artifact)) {

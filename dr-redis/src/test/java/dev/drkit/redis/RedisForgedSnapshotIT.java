@@ -187,6 +187,19 @@ class RedisForgedSnapshotIT {
                 assertThat(left).isEmpty(); // nor a partial file under a temporary name
             }
 
+            // nor does an online restore send any key of it
+            Prerequisites.requireTool("redis-server");
+            try (RedisServer server = RedisServer.start()) {
+                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                                "cache",
+                                id,
+                                Settings.builder().set("to-uri", server.uri()).build(),
+                                false)))
+                        .isInstanceOf(CorruptDataException.class)
+                        .hasMessageContaining("bytes after the end of the RDB");
+                assertThat(server.command("DBSIZE")).isEqualTo("0");
+            }
+
             VerifyReport report = kit.verify("cache", id, VerifyLevel.DECODE);
             VerificationResult rdbCheck = report.results().stream()
                     .filter(r -> r.verifier().equals("redis-rdb"))
