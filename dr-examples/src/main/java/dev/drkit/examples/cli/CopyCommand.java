@@ -67,6 +67,10 @@ final class CopyCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static String cli(String text) {
+        return GlobalOptions.safe(MessageFlags.forCli(text));
+    }
+
     private void print(GlobalOptions global, PrintWriter out, CopyResult r) {
         if (global.json) {
             GlobalOptions.printJson(out, r);
@@ -84,11 +88,12 @@ final class CopyCommand implements Callable<Integer> {
                             ? ""
                             : "; " + r.archiveFilesNotCopied().size() + " archived file(s) not copied (damaged)");
             // each one once, here (the kit's own warnings about them are not printed by this CLI)
+            // repository text: control characters cleaned, library terms in this CLI's words
             for (CopyResult.NotCopied n : r.notCopied()) {
-                out.printf("  not copied: backup %s: %s%n", n.id(), n.reason());
+                out.printf("  not copied: backup %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
             }
             for (CopyResult.NotCopied n : r.archiveFilesNotCopied()) {
-                out.printf("  not copied: archived file %s: %s%n", n.id(), n.reason());
+                out.printf("  not copied: archived file %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
             }
         }
         out.flush();
