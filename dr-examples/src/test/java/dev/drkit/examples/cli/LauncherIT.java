@@ -6,8 +6,10 @@ import dev.drkit.testkit.Prerequisites;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -167,8 +169,8 @@ class LauncherIT {
 
         Path newerJar = work.resolve("drkit.jar");
         Files.copy(CliProcess.JAR, newerJar);
-        Files.setLastModifiedTime(newerJar, java.nio.file.attribute.FileTime.fromMillis(0));
-        Map<String, String> withNewerJar = new java.util.HashMap<>(jvms.get(0));
+        Files.setLastModifiedTime(newerJar, FileTime.fromMillis(0));
+        Map<String, String> withNewerJar = new HashMap<>(jvms.get(0));
         withNewerJar.put("DRKIT_JAR", newerJar.toString());
         List<String> before = archives(cache);
         run(cache, withNewerJar, backup);
