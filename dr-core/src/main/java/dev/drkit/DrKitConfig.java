@@ -137,8 +137,7 @@ public final class DrKitConfig {
                 && Compression.find(compression)
                         .filter(c -> c != Compression.ZSTD)
                         .isPresent()) {
-            problems.add("dedup: deduplicated storage compresses each chunk with zstd; set 'compression' to zstd, "
-                    + "or turn off 'dedup'");
+            problems.add("dedup: " + TargetSpec.DEDUP_NEEDS_ZSTD);
         }
         if (compressionWorkers < 0 || compressionWorkers > 64) {
             problems.add("compression-workers: " + compressionWorkers + " is out of range (0 to 64)");

@@ -29,6 +29,10 @@ public record TargetSpec(String name, String type, Settings settings) {
     /** Setting of every type: store this target's backups deduplicated ({@code true}/{@code false}; else {@link DrKitConfig#dedup()}). */
     public static final String DEDUP = "dedup";
 
+    /** Why {@link #DEDUP} is refused with another codec than zstd; each caller puts the setting it read first. */
+    public static final String DEDUP_NEEDS_ZSTD =
+            "deduplicated storage compresses each chunk with zstd; set " + "'compression' to zstd, or turn 'dedup' off";
+
     /**
      * Setting of every type: this target's compression level, -1 for the codec's default (else
      * {@link DrKitConfig#compressionLevel()}).

@@ -518,8 +518,7 @@ public final class SetupFile {
             } else if (on && COMPRESSION.contains(codec) && !codec.equals("zstd")) {
                 problem(
                         m.get(TargetSpec.DEDUP).line,
-                        where + ".dedup: deduplicated storage compresses each chunk with zstd; set 'compression' "
-                                + "to zstd, or turn dedup off for this target");
+                        where + ".dedup: " + TargetSpec.DEDUP_NEEDS_ZSTD + " for this target");
             }
         }
         if (m.containsKey(TargetSpec.COMPRESSION_LEVEL) && COMPRESSION.contains(codec)) {

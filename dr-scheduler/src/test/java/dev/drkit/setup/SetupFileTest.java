@@ -326,7 +326,7 @@ class SetupFileTest {
                             p + "5: targets.empty.compression-level: '' is not a gzip level; use -1 (the codec's "
                                     + "default) to 9",
                             p + "6: targets.chunks.dedup: deduplicated storage compresses each chunk with zstd; set "
-                                    + "'compression' to zstd, or turn dedup off for this target");
+                                    + "'compression' to zstd, or turn 'dedup' off for this target");
         });
     }
 

@@ -13,6 +13,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.RepositoryNotFoundException;
 import dev.drkit.StorageException;
+import dev.drkit.TargetSpec;
 import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.HashingOutputStream;
@@ -691,8 +692,7 @@ public final class Repository {
             return ArtifactWriter.open(this, target, backupId, checked, codecs, counter);
         }
         if (codecs.compression() != Compression.ZSTD) {
-            throw new ConfigException("dedup: deduplicated storage compresses each chunk with zstd; "
-                    + "set 'compression' to zstd, or turn off setting 'dedup' for this target");
+            throw new ConfigException("dedup: " + TargetSpec.DEDUP_NEEDS_ZSTD + " for this target");
         }
         ChunkCodec codec = ChunkCodec.PLAIN;
         if (codecs.encryption() != null) {
