@@ -12,7 +12,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
@@ -119,23 +121,27 @@ public final class RepositoryLock implements AutoCloseable {
     private Optional<LockInfo> tryAcquire(String operation, Consumer<String> onTakeover) {
         try {
             String mine = write(operation);
+            Map<String, LockInfo> others = new LinkedHashMap<>();
             for (ObjectInfo o : storage.list(prefix(scope))) {
-                if (o.key().equals(mine)) {
-                    continue;
+                if (!o.key().equals(mine)) {
+                    read(o.key()).filter(i -> !i.owner().equals(owner)).ifPresent(i -> others.put(o.key(), i));
                 }
-                Optional<LockInfo> other = read(o.key());
-                if (other.isEmpty() || other.get().owner().equals(owner)) {
-                    continue;
+            }
+            for (LockInfo info : others.values()) {
+                if (!isStale(info)) {
+                    storage.delete(mine);
+                    return Optional.of(info);
                 }
-                LockInfo info = other.get();
-                if (isStale(info)) {
-                    storage.delete(o.key());
-                    onTakeover.accept(info.describe());
-                    LOG.warn("took over stale drkit lock '{}' held by {}", scope, info.describe());
-                    continue;
-                }
-                storage.delete(mine);
-                return Optional.of(info);
+            }
+            // every other holder's lease is over; an object its live holder could not delete when it
+            // renewed would have stopped us above, so each one here is a takeover
+            for (Map.Entry<String, LockInfo> e : others.entrySet()) {
+                storage.delete(e.getKey());
+                onTakeover.accept(e.getValue().describe());
+                LOG.warn(
+                        "took over stale drkit lock '{}' held by {}",
+                        scope,
+                        e.getValue().describe());
             }
             key = mine;
             heldUntil = writtenUntil;

@@ -93,6 +93,25 @@ class RepositoryLockTest {
     }
 
     @Test
+    void anOldObjectALiveHolderCouldNotDeleteIsNoTakeover() throws Exception {
+        // a holder renewed (a new object) but could not delete the old one, whose lease has passed
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        Instant now = Instant.now();
+        var old = new RepositoryLock.LockInfo(
+                "other", "elsewhere", 1, null, "backup", now.minus(TTL), now.minusSeconds(1));
+        var renewed = new RepositoryLock.LockInfo("other", "elsewhere", 1, null, "backup", now, now.plus(TTL));
+        storage.createIfAbsent("locks/db/1-a.json", Json.write(old));
+        storage.createIfAbsent("locks/db/2-b.json", Json.write(renewed));
+        List<String> takenOver = new ArrayList<>();
+        assertThatThrownBy(() -> RepositoryLock.acquire(
+                        storage, "db", "prune", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add))
+                .isInstanceOf(RepositoryLockedException.class)
+                .hasMessageContaining("elsewhere");
+        assertThat(takenOver).as("nothing was taken over: its holder is alive").isEmpty();
+        assertThat(holders(storage, "db")).containsExactlyInAnyOrder(old, renewed);
+    }
+
+    @Test
     void unreadableLockObjectBlocksNobody() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
         storage.createIfAbsent("locks/torn/1-x.json", "{\"owner\":".getBytes(StandardCharsets.UTF_8));
