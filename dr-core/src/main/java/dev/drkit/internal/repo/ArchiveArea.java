@@ -132,8 +132,8 @@ public final class ArchiveArea implements FileArchive {
             }
             if (!claim.stillHeld()) {
                 throw new StorageException(
-                        "storing " + path + " in " + describe() + " took longer than the repository lock TTL ("
-                                + "DrKitConfig lockTtl) and another writer took it over; retry, or raise lockTtl",
+                        "storing " + path + " in " + describe() + " took longer than the repository lock lease ("
+                                + "setting lock-ttl) and another writer took it over; retry, or raise lock-ttl",
                         null,
                         true);
             }

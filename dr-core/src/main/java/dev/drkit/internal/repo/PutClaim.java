@@ -95,7 +95,7 @@ final class PutClaim {
             if (System.nanoTime() > deadline) {
                 throw new StorageException(
                         what + " is being stored by another writer (claim " + topInfo.key() + ") that has not "
-                                + "finished within twice the repository lock TTL (DrKitConfig lockTtl); retry later",
+                                + "finished within twice the repository lock lease (setting lock-ttl); retry later",
                         null,
                         true);
             }
