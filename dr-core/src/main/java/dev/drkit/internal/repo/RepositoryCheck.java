@@ -718,7 +718,8 @@ public final class RepositoryCheck {
                     Kind.STALE_LOCK,
                     key,
                     "lock " + key + " belongs to a process that is gone or "
-                            + "whose lease has passed; the next writer takes it over, repair removes it",
+                            + "whose lease has passed; the next writer to take the lock removes it, and so "
+                            + "does repair",
                     repaired));
         }
         List<ObjectInfo> uploads = storage.incompleteUploads(UPLOAD_AGE);

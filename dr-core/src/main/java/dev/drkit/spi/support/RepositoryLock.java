@@ -119,8 +119,9 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     private Optional<LockInfo> tryAcquire(String operation, Consumer<String> onTakeover) {
+        String mine = null;
         try {
-            String mine = write(operation);
+            mine = write(operation);
             Map<String, LockInfo> others = new LinkedHashMap<>();
             for (ObjectInfo o : storage.list(prefix(scope))) {
                 if (!o.key().equals(mine)) {
@@ -129,14 +130,14 @@ public final class RepositoryLock implements AutoCloseable {
             }
             for (LockInfo info : others.values()) {
                 if (!isStale(info)) {
-                    storage.delete(mine);
+                    deleteQuietly(mine);
                     return Optional.of(info);
                 }
             }
             // every other holder's lease is over; an object its live holder could not delete when it
             // renewed would have stopped us above, so each one here is a takeover
             for (Map.Entry<String, LockInfo> e : others.entrySet()) {
-                storage.delete(e.getKey());
+                deleteQuietly(e.getKey()); // one left behind is stale, so harmless: the next taker removes it
                 onTakeover.accept(e.getValue().describe());
                 LOG.warn(
                         "took over stale drkit lock '{}' held by {}",
@@ -147,11 +148,17 @@ public final class RepositoryLock implements AutoCloseable {
             heldUntil = writtenUntil;
             heldUntilNanos = writtenAtNanos + ttl.toNanos();
             return Optional.empty();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (mine != null) {
+                deleteQuietly(mine); // a lock object nobody holds would block everyone for a whole lease
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
             throw new StorageException(
                     "taking lock '" + scope + "' in " + storage.describe() + " failed: " + e.getMessage(),
                     e,
-                    StorageFailures.classify(e).retryable());
+                    StorageFailures.classify((IOException) e).retryable());
         }
     }
 
@@ -271,7 +278,7 @@ public final class RepositoryLock implements AutoCloseable {
         try {
             storage.delete(k);
         } catch (IOException e) {
-            LOG.warn("removing object {} of a lost drkit lock failed; it expires by itself: {}", k, e.getMessage());
+            LOG.warn("removing drkit lock object {} failed; it expires by itself: {}", k, e.getMessage());
         }
     }
 

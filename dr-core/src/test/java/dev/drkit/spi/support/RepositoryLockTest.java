@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ForwardingStorage;
 import dev.drkit.MutableClock;
 import dev.drkit.RepositoryLockedException;
+import dev.drkit.StorageException;
+import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
@@ -109,6 +111,48 @@ class RepositoryLockTest {
                 .hasMessageContaining("elsewhere");
         assertThat(takenOver).as("nothing was taken over: its holder is alive").isEmpty();
         assertThat(holders(storage, "db")).containsExactlyInAnyOrder(old, renewed);
+    }
+
+    @Test
+    void aFailedAttemptLeavesNoLockObjectOfItsOwnAndAStaleOneThatWillNotGoIsNoObstacle() throws Exception {
+        FileStorageBackend files = new FileStorageBackend(dir);
+        boolean[] listFails = {true};
+        StorageBackend storage = new ForwardingStorage(files) {
+            @Override
+            public List<ObjectInfo> list(String prefix) throws IOException {
+                if (listFails[0] && prefix.startsWith("locks/")) {
+                    throw new IOException("connection reset");
+                }
+                return super.list(prefix);
+            }
+
+            @Override
+            public void delete(String key) throws IOException {
+                if (key.endsWith("1-stale.json")) {
+                    throw new IOException("access denied");
+                }
+                super.delete(key);
+            }
+        };
+        // the listing fails after this process wrote its object: it must not stay behind as a live lock
+        assertThatThrownBy(() ->
+                        RepositoryLock.acquire(storage, "db", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("connection reset");
+        assertThat(files.list("locks/db/")).isEmpty();
+
+        listFails[0] = false;
+        Instant now = Instant.now();
+        var stale = new RepositoryLock.LockInfo(
+                "other", "elsewhere", 1, null, "backup", now.minus(TTL), now.minusSeconds(1));
+        files.createIfAbsent("locks/db/1-stale.json", Json.write(stale));
+        List<String> takenOver = new ArrayList<>();
+        try (RepositoryLock lock =
+                RepositoryLock.acquire(storage, "db", "prune", TTL, Duration.ZERO, Clock.systemUTC(), takenOver::add)) {
+            lock.ensureHeld("deleting backup X");
+            assertThat(takenOver).singleElement().asString().contains("elsewhere");
+        }
+        assertThat(files.list("locks/db/")).extracting(ObjectInfo::key).containsExactly("locks/db/1-stale.json");
     }
 
     @Test
