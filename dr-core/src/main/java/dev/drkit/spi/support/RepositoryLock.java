@@ -119,18 +119,18 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     private Optional<LockInfo> tryAcquire(String operation, Consumer<String> onTakeover) {
-        String mine = null;
+        Written mine = null;
+        boolean taken = false;
         try {
             mine = write(operation);
             Map<String, LockInfo> others = new LinkedHashMap<>();
             for (ObjectInfo o : storage.list(prefix(scope))) {
-                if (!o.key().equals(mine)) {
+                if (!o.key().equals(mine.key())) {
                     read(o.key()).filter(i -> !i.owner().equals(owner)).ifPresent(i -> others.put(o.key(), i));
                 }
             }
             for (LockInfo info : others.values()) {
                 if (!isStale(info)) {
-                    deleteQuietly(mine);
                     return Optional.of(info);
                 }
             }
@@ -144,26 +144,26 @@ public final class RepositoryLock implements AutoCloseable {
                         scope,
                         e.getValue().describe());
             }
-            key = mine;
-            heldUntil = writtenUntil;
-            heldUntilNanos = writtenAtNanos + ttl.toNanos();
+            hold(mine);
+            taken = true;
             return Optional.empty();
-        } catch (IOException | RuntimeException e) {
-            if (mine != null) {
-                deleteQuietly(mine); // a lock object nobody holds would block everyone for a whole lease
-            }
-            if (e instanceof RuntimeException r) {
-                throw r;
-            }
+        } catch (IOException e) {
             throw new StorageException(
                     "taking lock '" + scope + "' in " + storage.describe() + " failed: " + e.getMessage(),
                     e,
-                    StorageFailures.classify((IOException) e).retryable());
+                    StorageFailures.classify(e).retryable());
+        } finally {
+            if (mine != null && !taken) {
+                deleteQuietly(mine.key()); // a lock object nobody holds would block everyone for a whole lease
+            }
         }
     }
 
-    private String write(String operation) throws IOException {
-        writtenAtNanos = System.nanoTime();
+    /** A lock object written: its key, its expiry, and when its write began on the monotonic clock. */
+    private record Written(String key, Instant expiresAt, long startedNanos) {}
+
+    private Written write(String operation) throws IOException {
+        long started = System.nanoTime();
         Instant now = clock.instant();
         LockInfo info = new LockInfo(
                 owner,
@@ -175,14 +175,15 @@ public final class RepositoryLock implements AutoCloseable {
                 now.plus(ttl));
         String k = prefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
         storage.createIfAbsent(k, Json.write(info));
-        writtenUntil = info.expiresAt();
-        return k;
+        return new Written(k, info.expiresAt(), started);
     }
 
-    /** The expiry of the object {@link #write} wrote last, and when it began (one thread at a time). */
-    private volatile Instant writtenUntil;
-
-    private volatile long writtenAtNanos;
+    /** Makes {@code w} the object that holds the lock, with the lease it gives. */
+    private void hold(Written w) {
+        key = w.key();
+        heldUntil = w.expiresAt();
+        heldUntilNanos = w.startedNanos() + ttl.toNanos();
+    }
 
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
@@ -225,19 +226,17 @@ public final class RepositoryLock implements AutoCloseable {
                 LOG.warn("drkit lock '{}' was lost: {}", scope, lost);
                 return;
             }
-            String fresh = write(operation);
+            Written fresh = write(operation);
             // judged by the lease this renewal extends: if that (nearly) ran out before the new object
             // landed, another process may have taken the lock over meanwhile, so the lapse stands
             String lapsed = lapse();
             if (lapsed != null) {
                 lost = lapsed;
-                deleteQuietly(fresh);
+                deleteQuietly(fresh.key());
                 LOG.warn("drkit lock '{}' was lost: {}", scope, lapsed);
                 return;
             }
-            key = fresh;
-            heldUntil = writtenUntil;
-            heldUntilNanos = writtenAtNanos + ttl.toNanos();
+            hold(fresh);
             renewalFailure = null;
             try {
                 storage.delete(old);
