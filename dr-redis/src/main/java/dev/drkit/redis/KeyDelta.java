@@ -563,9 +563,7 @@ final class KeyDelta {
         if (s.checksum == RdbParser.Checksum.MISMATCH) {
             throw new CorruptDataException(source + " fails its CRC-64 check; restore another backup");
         }
-        if (!parser.atEnd()) {
-            throw new CorruptDataException(source + " has bytes after the end of the RDB; restore another backup");
-        }
+        parser.requireAtEnd();
     }
 
     /**

@@ -221,6 +221,18 @@ final class RdbParser {
         return in.atEnd();
     }
 
+    /** What is said of bytes after the RDB (buffered ones included: see {@link #atEnd}). */
+    String trailingBytes() {
+        return source + " has bytes after the end of the RDB; restore another backup";
+    }
+
+    /** After {@link #parse}: refuses bytes after the RDB, as {@link #atEnd} finds them. */
+    void requireAtEnd() throws IOException {
+        if (!atEnd()) {
+            throw new CorruptDataException(trailingBytes());
+        }
+    }
+
     /**
      * The length of the Redis 8.6 key metadata at the start of {@code b[off..off+len)} (the bytes
      * after the {@link #OP_KEY_META} byte of a DUMP payload, up to the value type).

@@ -642,9 +642,7 @@ public final class RedisTarget implements BackupTarget {
             RdbParser parser = new RdbParser(in, match == null ? fileOut : null, source, match != null, match != null);
             RdbParser.Summary s = match == null ? parser.parse(null) : filtered(parser, fileOut, match);
             requireValid(s, source);
-            if (!parser.atEnd()) { // what the parser holds buffered counts, not only the stream's rest
-                throw new CorruptDataException(source + " has bytes after the end of the RDB");
-            }
+            parser.requireAtEnd();
             fileOut.flush();
             ch.force(true);
             done = true;
@@ -762,9 +760,7 @@ public final class RedisTarget implements BackupTarget {
             RdbParser parser = new RdbParser(in, null, source, false, false);
             RdbParser.Summary s = parser.parse(null);
             requireValid(s, source);
-            if (!parser.atEnd()) { // as a restore to a directory refuses it
-                throw new CorruptDataException(source + " has bytes after the end of the RDB");
-            }
+            parser.requireAtEnd();
             restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
         try (InputStream in = openSnapshot(context, artifact)) {

@@ -199,8 +199,8 @@ public final class RedisVerifiers {
                 } catch (DrException e) {
                     throw explained(in, e);
                 }
-                if (!parser.atEnd()) { // what the parser holds buffered counts, not only the stream's rest
-                    problems.add(source + " has bytes after the end of the RDB");
+                if (!parser.atEnd()) {
+                    problems.add(parser.trailingBytes());
                 }
                 in.transferTo(OutputStream.nullOutputStream());
                 details.put("rdbVersion", s.version);

@@ -111,11 +111,7 @@ class RedisForgedSnapshotIT {
                 String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
                         .id();
 
-                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
-                                "cache",
-                                id,
-                                Settings.builder().set("to-uri", server.uri()).build(),
-                                false)))
+                assertThatThrownBy(() -> restoreTo(kit, id, Settings.builder().set("to-uri", server.uri())))
                         .isInstanceOf(DrException.class)
                         .hasMessageContaining("dump.rdb");
             }
@@ -172,14 +168,10 @@ class RedisForgedSnapshotIT {
                     .id();
 
             Path out = dir.resolve("restored");
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
-                            "cache",
+            assertThatThrownBy(() -> restoreTo(
+                            kit,
                             id,
-                            Settings.builder()
-                                    .set("to-dir", out.toString())
-                                    .set("server-version", "7.0.0")
-                                    .build(),
-                            false)))
+                            Settings.builder().set("to-dir", out.toString()).set("server-version", "7.0.0")))
                     .isInstanceOf(CorruptDataException.class)
                     .hasMessageContaining("bytes after the end of the RDB");
             assertThat(out.resolve("dump.rdb")).doesNotExist();
@@ -190,11 +182,7 @@ class RedisForgedSnapshotIT {
             // nor does an online restore send any key of it
             Prerequisites.requireTool("redis-server");
             try (RedisServer server = RedisServer.start()) {
-                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
-                                "cache",
-                                id,
-                                Settings.builder().set("to-uri", server.uri()).build(),
-                                false)))
+                assertThatThrownBy(() -> restoreTo(kit, id, Settings.builder().set("to-uri", server.uri())))
                         .isInstanceOf(CorruptDataException.class)
                         .hasMessageContaining("bytes after the end of the RDB");
                 assertThat(server.command("DBSIZE")).isEqualTo("0");
@@ -208,5 +196,10 @@ class RedisForgedSnapshotIT {
             assertThat(rdbCheck.status()).isEqualTo(VerificationResult.Status.FAILED);
             assertThat(String.join("; ", rdbCheck.problems())).contains("has bytes after the end of the RDB");
         }
+    }
+
+    /** Restores backup {@code id} of "cache" with these settings. */
+    private static void restoreTo(DrKit kit, String id, Settings.Builder settings) {
+        kit.restore(new RestoreRequest("cache", id, settings.build(), false));
     }
 }
