@@ -31,7 +31,7 @@ public record TargetSpec(String name, String type, Settings settings) {
 
     /** Why {@link #DEDUP} is refused with another codec than zstd; each caller puts the setting it read first. */
     public static final String DEDUP_NEEDS_ZSTD =
-            "deduplicated storage compresses each chunk with zstd; set " + "'compression' to zstd, or turn 'dedup' off";
+            "deduplicated storage compresses each chunk with zstd; set 'compression' to zstd, or turn 'dedup' off";
 
     /**
      * Setting of every type: this target's compression level, -1 for the codec's default (else

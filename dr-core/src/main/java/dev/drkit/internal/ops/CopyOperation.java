@@ -75,17 +75,16 @@ public final class CopyOperation {
                 }
             }
             for (BackupManifest m : backups) {
+                Runnable stillLocked = () -> lock.ensureHeld("writing the manifest of copied backup " + m.id());
                 if (to.hasSoundManifest(m.target(), m.id())) {
                     skipped.add(m.id());
                 } else if (!all) {
-                    bytes += to.copyFrom(
-                            from, m, () -> lock.ensureHeld("writing the manifest of copied backup " + m.id()));
+                    bytes += to.copyFrom(from, m, stillLocked);
                     copied.add(m.id());
                 } else {
                     // one damaged backup must not keep the others from the offsite copy
                     try {
-                        bytes += to.copyFrom(
-                                from, m, () -> lock.ensureHeld("writing the manifest of copied backup " + m.id()));
+                        bytes += to.copyFrom(from, m, stillLocked);
                         copied.add(m.id());
                     } catch (CorruptDataException | ChecksumMismatchException | BackupNotFoundException e) {
                         if (!from.hasManifest(m.target(), m.id())) {

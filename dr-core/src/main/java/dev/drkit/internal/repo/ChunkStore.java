@@ -99,6 +99,11 @@ final class ChunkStore {
     static String crc32c(byte[] b) {
         CRC32C crc = new CRC32C();
         crc.update(b);
+        return hex(crc);
+    }
+
+    /** A CRC32C as index lines give it. */
+    private static String hex(CRC32C crc) {
         return String.format("%08x", crc.getValue());
     }
 
@@ -344,6 +349,9 @@ final class ChunkStore {
      */
     record WholePack(boolean sound, List<String> crcMismatches) {}
 
+    /** A chunk copy whose CRC32C {@link #readWhole} is summing. */
+    private record Summing(String id, Location at, CRC32C crc) {}
+
     /** Reads a pack once, for {@link WholePack}. */
     WholePack readWhole(PackIndex p) throws IOException {
         MessageDigest sha = Sha256.newDigest();
@@ -351,7 +359,7 @@ final class ChunkStore {
                 .filter(e -> e.getValue().crc32c() != null)
                 .sorted(Comparator.comparingLong(e -> e.getValue().offset()))
                 .toList();
-        Map<String, CRC32C> open = new LinkedHashMap<>(); // copies begun, not yet ended
+        List<Summing> open = new ArrayList<>(); // copies begun, not yet ended
         List<String> mismatches = new ArrayList<>();
         int next = 0;
         long total = 0;
@@ -364,25 +372,26 @@ final class ChunkStore {
                 long to = total + n;
                 total = to;
                 while (next < byOffset.size() && byOffset.get(next).getValue().offset() < to) {
-                    open.put(byOffset.get(next).getKey(), new CRC32C());
+                    open.add(new Summing(
+                            byOffset.get(next).getKey(), byOffset.get(next).getValue(), new CRC32C()));
                     next++;
                 }
-                for (var it = open.entrySet().iterator(); it.hasNext(); ) {
-                    var e = it.next();
-                    Location loc = p.chunks().get(e.getKey());
-                    long start = Math.max(loc.offset(), from);
-                    long end = Math.min(loc.offset() + loc.length(), to);
-                    if (end > start) {
-                        e.getValue().update(buffer, (int) (start - from), (int) (end - start));
-                    }
-                    if (loc.offset() + loc.length() <= to) {
-                        if (!loc.crc32c()
-                                .equals(String.format("%08x", e.getValue().getValue()))) {
-                            mismatches.add(e.getKey());
-                        }
-                        it.remove();
-                    }
-                }
+                byte[] read = buffer;
+                open.removeIf(
+                        c -> { // one pass, however many copies end here
+                            long start = Math.max(c.at().offset(), from);
+                            long end = Math.min(c.at().offset() + c.at().length(), to);
+                            if (end > start) {
+                                c.crc().update(read, (int) (start - from), (int) (end - start));
+                            }
+                            if (c.at().offset() + c.at().length() > to) {
+                                return false;
+                            }
+                            if (!c.at().crc32c().equals(hex(c.crc()))) {
+                                mismatches.add(c.id());
+                            }
+                            return true;
+                        });
                 if (total > p.size()) {
                     tooLong = true;
                     break;
@@ -393,7 +402,7 @@ final class ChunkStore {
         } catch (IOException e) {
             throw StorageFailures.classify(e);
         }
-        mismatches.addAll(open.keySet()); // reaching past the pack's end
+        open.forEach(c -> mismatches.add(c.id())); // reaching past the pack's end
         for (int i = next; i < byOffset.size(); i++) {
             mismatches.add(byOffset.get(i).getKey()); // beginning past it
         }

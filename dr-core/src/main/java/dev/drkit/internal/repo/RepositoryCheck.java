@@ -504,8 +504,7 @@ public final class RepositoryCheck {
             if (whole.sound()) {
                 soundPacks.add(p.pack());
                 if (!whole.crcMismatches().isEmpty()) {
-                    // the pack is as written, so its index is not: a copy or a prune then proves these
-                    // chunks by reading the whole pack, but the index must not be trusted as it is
+                    // the pack is as written, so its index lines for these chunks are not: unproven
                     List<String> ids = whole.crcMismatches();
                     ids.forEach(id -> crcMismatched.add(p.chunks().get(id)));
                     findings.add(new Finding(

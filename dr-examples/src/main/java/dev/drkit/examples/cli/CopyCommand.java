@@ -67,6 +67,7 @@ final class CopyCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Repository text for the terminal: control characters cleaned, library terms in this CLI's words. */
     private static String cli(String text) {
         return GlobalOptions.safe(MessageFlags.forCli(text));
     }
@@ -87,8 +88,7 @@ final class CopyCommand implements Callable<Integer> {
                     r.archiveFilesNotCopied().isEmpty()
                             ? ""
                             : "; " + r.archiveFilesNotCopied().size() + " archived file(s) not copied (damaged)");
-            // each one once, here (the kit's own warnings about them are not printed by this CLI)
-            // repository text: control characters cleaned, library terms in this CLI's words
+            // each one once, here (this CLI does not print the kit's warnings about them)
             for (CopyResult.NotCopied n : r.notCopied()) {
                 out.printf("  not copied: backup %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
             }
