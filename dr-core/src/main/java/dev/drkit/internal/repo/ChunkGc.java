@@ -69,8 +69,6 @@ public final class ChunkGc {
     private final Duration lockTtl;
     private final Duration waitForWriters;
     private Map<String, List<String>> expiring = Map.of();
-    /** The collection's lock while it runs: nothing is removed once it lapsed (a writer may have begun). */
-    private RepositoryLock held;
     /** Needed chunks of unencrypted artifacts: a rewrite checks them against their ids. */
     private final Set<String> plain = new HashSet<>();
     /** The raw length the backups' chunk lists give each needed chunk. */
@@ -110,7 +108,7 @@ public final class ChunkGc {
         // a real run reads the catalog after the deletes: an id deleted then copied back is needed again
         this.expiring = dryRun ? expiring : Map.of();
         if (dryRun) {
-            return collectLocked(true);
+            return collectLocked(null);
         }
         RepositoryLock lock;
         try {
@@ -126,15 +124,18 @@ public final class ChunkGc {
             return ChunkCollection.skipped("another chunk garbage collection is running: " + e.getMessage());
         }
         try (lock) {
-            held = lock;
-            return collectLocked(false);
+            return collectLocked(lock);
         } finally {
-            held = null;
             repo.chunks().refresh();
         }
     }
 
-    private ChunkCollection collectLocked(boolean dryRun) throws IOException {
+    /**
+     * The collection, under {@code lock} (nothing is removed once it lapsed: a writer may have
+     * begun); a dry run, with no lock, only counts.
+     */
+    private ChunkCollection collectLocked(RepositoryLock lock) throws IOException {
+        boolean dryRun = lock == null;
         Instant began = clock.instant();
         Map<String, ObjectInfo> packs = new TreeMap<>();
         Set<String> sidecars = new HashSet<>();
@@ -246,7 +247,7 @@ public final class ChunkGc {
                 freed += stored.size();
                 deleted++;
                 if (!dryRun) {
-                    removePack(p.pack(), true, sidecars.contains(p.pack()));
+                    removePack(lock, p.pack(), true, sidecars.contains(p.pack()));
                 }
             } else if (p.size() - live >= p.size() * REWRITE_SHARE) {
                 toRewrite.add(p);
@@ -258,7 +259,7 @@ public final class ChunkGc {
                 ? Set.of()
                 : dryRun
                         ? toRewrite.stream().map(ChunkStore.PackIndex::pack).collect(Collectors.toSet())
-                        : rewrite(store, toRewrite, keeper, sidecars);
+                        : rewrite(lock, store, toRewrite, keeper, sidecars);
         for (String pack : rewrote) {
             chunksRemoved += garbage.get(pack)[0];
             freed += garbage.get(pack)[1];
@@ -273,7 +274,7 @@ public final class ChunkGc {
                 orphans++;
                 freed += o.size();
                 if (!dryRun) {
-                    removePack(e.getKey(), false, sidecars.contains(e.getKey()));
+                    removePack(lock, e.getKey(), false, sidecars.contains(e.getKey()));
                 }
             }
         }
@@ -440,7 +441,11 @@ public final class ChunkGc {
      * @return the packs rewritten (a pack whose chunks cannot all be proven sound stays as it is)
      */
     private Set<String> rewrite(
-            ChunkStore store, List<ChunkStore.PackIndex> packs, Map<String, Set<String>> keeper, Set<String> sidecars)
+            RepositoryLock lock,
+            ChunkStore store,
+            List<ChunkStore.PackIndex> packs,
+            Map<String, Set<String>> keeper,
+            Set<String> sidecars)
             throws IOException {
         ChunkStore.PackWriter writer = store.newPackWriter();
         List<String> done = new ArrayList<>();
@@ -494,15 +499,13 @@ public final class ChunkGc {
             }
         }
         for (String pack : done) {
-            removePack(pack, true, sidecars.contains(pack));
+            removePack(lock, pack, true, sidecars.contains(pack));
         }
         return Set.copyOf(done);
     }
 
-    private void removePack(String pack, boolean indexed, boolean sidecar) throws IOException {
-        if (held != null) {
-            held.ensureHeld("removing pack " + pack);
-        }
+    private void removePack(RepositoryLock lock, String pack, boolean indexed, boolean sidecar) throws IOException {
+        lock.ensureHeld("removing pack " + pack);
         if (indexed) {
             deleteQuietly(ChunkStore.INDEX + pack + ChunkStore.INDEX_SUFFIX);
         }
