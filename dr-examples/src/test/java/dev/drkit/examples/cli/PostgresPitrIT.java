@@ -977,6 +977,9 @@ class PostgresPitrIT {
             standby.execute(
                     "postgres", "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1201, 1500) i");
             switchAndAwaitArchive(standby);
+            assertThat(count(standby, "SELECT count(*) FROM orders"))
+                    .as("the promoted standby holds every row (else the restore below cannot)")
+                    .isEqualTo(1500);
             assertThat(text(
                             standby,
                             "SELECT failed_count || ' ' || coalesce(last_failed_wal, '-') FROM pg_stat_archiver"))
