@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -41,6 +40,10 @@ import java.util.Objects;
  * on {@link #flush()}, which cuts nothing.
  *
  * <p>Memory: one buffer that grows to at most {@code max} bytes. Not thread-safe: one writer.
+ *
+ * <p>A chunker made with a {@link ChunkHandoff} gives each chunk away in the buffer it was cut
+ * in and goes on in a new one (from its {@link Buffers}, into which only the bytes after the cut
+ * are copied), so that a sink handing chunks to other threads need not copy every byte once more.
  */
 public final class ContentDefinedChunker extends OutputStream {
 
@@ -58,6 +61,27 @@ public final class ContentDefinedChunker extends OutputStream {
          *     the chunker is unusable after that
          */
         void accept(byte[] data, int offset, int length) throws IOException;
+    }
+
+    /** Receives each chunk, in stream order, on the writing thread, and keeps the array. */
+    @FunctionalInterface
+    public interface ChunkHandoff {
+        /**
+         * One chunk: the first {@code length} bytes of {@code data}. The array is the sink's from
+         * now on: the chunker never reads or writes it again (a sink may give it back to the
+         * chunker's {@link Buffers} once done with it).
+         *
+         * @throws IOException to fail the {@code write} or {@code close} that cut the chunk;
+         *     the chunker is unusable after that
+         */
+        void accept(byte[] data, int length) throws IOException;
+    }
+
+    /** Where a handing-off chunker takes its buffers from. */
+    @FunctionalInterface
+    public interface Buffers {
+        /** An array of at least {@code atLeast} bytes, no longer used by anyone else; its contents do not matter. */
+        byte[] take(int atLeast);
     }
 
     /**
@@ -118,6 +142,8 @@ public final class ContentDefinedChunker extends OutputStream {
     private static final long[] GEAR = gearTable();
 
     private final ChunkSink sink;
+    private final ChunkHandoff handoff;
+    private final Buffers buffers;
     private final int min;
     private final int avg;
     private final int max;
@@ -141,14 +167,31 @@ public final class ContentDefinedChunker extends OutputStream {
      * @param sink receives the chunks, not null
      */
     public ContentDefinedChunker(Sizes sizes, ChunkSink sink) {
-        this.sink = Objects.requireNonNull(sink, "sink");
+        this(sizes, Objects.requireNonNull(sink, "sink"), null, null);
+    }
+
+    /**
+     * A chunker that gives each chunk away to {@code handoff} in the buffer it was cut in.
+     *
+     * @param sizes the size bounds, not null
+     * @param handoff receives the chunks, not null
+     * @param buffers gives the chunker each new buffer, not null
+     */
+    public ContentDefinedChunker(Sizes sizes, ChunkHandoff handoff, Buffers buffers) {
+        this(sizes, null, Objects.requireNonNull(handoff, "handoff"), Objects.requireNonNull(buffers, "buffers"));
+    }
+
+    private ContentDefinedChunker(Sizes sizes, ChunkSink sink, ChunkHandoff handoff, Buffers buffers) {
+        this.sink = sink;
+        this.handoff = handoff;
+        this.buffers = buffers;
         this.min = sizes.min();
         this.avg = sizes.avg();
         this.max = sizes.max();
         int bits = Integer.numberOfTrailingZeros(avg);
         this.maskS = -1L << (64 - (bits + 2));
         this.maskL = -1L << (64 - (bits - 2));
-        this.buf = new byte[Math.min(max, 1 << 20)];
+        this.buf = newBuffer(initialCapacity());
     }
 
     @Override
@@ -220,7 +263,25 @@ public final class ContentDefinedChunker extends OutputStream {
 
     private void grow() {
         // Only reached below max: a full max-size buffer is always cut.
-        buf = Arrays.copyOf(buf, (int) Math.min(max, 2L * buf.length));
+        byte[] bigger = newBuffer((int) Math.min(max, 2L * buf.length));
+        System.arraycopy(buf, 0, bigger, 0, filled);
+        buf = bigger;
+    }
+
+    private int initialCapacity() {
+        return Math.min(max, 1 << 20);
+    }
+
+    private byte[] newBuffer(int length) {
+        if (buffers == null) {
+            return new byte[length];
+        }
+        byte[] b = buffers.take(length);
+        if (b.length < length) {
+            throw new IllegalStateException(
+                    "the chunk buffers gave " + b.length + " bytes where " + length + " were asked");
+        }
+        return b;
     }
 
     private void cutAllReady() throws IOException {
@@ -261,15 +322,27 @@ public final class ContentDefinedChunker extends OutputStream {
     }
 
     private void emit(int length) throws IOException {
+        byte[] chunk = buf;
+        int rest = filled - length;
+        if (handoff != null) { // the bytes after the cut go on in a new buffer before the chunk is given away
+            buf = newBuffer(Math.max(rest, initialCapacity()));
+            System.arraycopy(chunk, length, buf, 0, rest);
+        }
         try {
-            sink.accept(buf, 0, length);
+            if (handoff != null) {
+                handoff.accept(chunk, length);
+            } else {
+                sink.accept(chunk, 0, length);
+            }
         } catch (IOException | RuntimeException | Error e) {
             broken = true;
             throw e;
         }
         chunks++;
-        System.arraycopy(buf, length, buf, 0, filled - length);
-        filled -= length;
+        if (handoff == null) {
+            System.arraycopy(buf, length, buf, 0, rest);
+        }
+        filled = rest;
         scanned = 0;
         hash = 0;
     }

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -90,9 +91,16 @@ final class ChunkCodec {
         return HexFormat.of().formatHex(mac.doFinal());
     }
 
-    /** A chunk as stored: its zstd frame, encrypted when the artifact is. */
-    byte[] encode(ZstdCompressCtx zstd, byte[] raw, String what) throws IOException {
-        byte[] frame = zstd.compress(raw);
+    /**
+     * A chunk as stored (the first {@code length} bytes of {@code raw}): its zstd frame,
+     * encrypted when the artifact is; compressed into {@code scratch}, which holds at least
+     * {@code Zstd.compressBound(length)} bytes.
+     */
+    byte[] encode(ZstdCompressCtx zstd, byte[] scratch, byte[] raw, int length, String what) throws IOException {
+        byte[] into =
+                scratch.length >= Zstd.compressBound(length) ? scratch : new byte[(int) Zstd.compressBound(length)];
+        int size = zstd.compressByteArray(into, 0, into.length, raw, 0, length);
+        byte[] frame = Arrays.copyOf(into, size);
         if (encryption == null) {
             return frame;
         }

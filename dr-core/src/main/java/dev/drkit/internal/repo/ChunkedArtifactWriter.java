@@ -1,5 +1,6 @@
 package dev.drkit.internal.repo;
 
+import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ObjectExistsException;
@@ -19,7 +20,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -37,7 +37,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * compressed as a standalone zstd frame and appended to a pack. The artifact's stored object
  * is its chunk list, {@code NAME.chunks}: the line {@value #LIST_HEADER}, then one line
  * {@code ID RAWLENGTH} per chunk in order. Hashing and compression run on worker threads;
- * the list is written in order. Memory: at most a few chunks per worker. Not thread-safe.
+ * the list is written in order. Each chunk reaches its worker in the buffer it was cut in, which
+ * then goes back to the chunker (no copy per chunk). Memory: at most a few chunk buffers per
+ * worker. Not thread-safe.
  */
 final class ChunkedArtifactWriter extends ArtifactOutput {
     /** The codec recorded first in a chunked artifact's chain. */
@@ -67,7 +69,10 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     private final HashingOutputStream raw;
     private final ChunkStore.PackWriter packs;
     private final ExecutorService pool;
-    private final ArrayBlockingQueue<ZstdCompressCtx> contexts;
+    private final ArrayBlockingQueue<Compressor> contexts;
+    /** Chunk buffers the workers are done with, for the chunker to cut in again. */
+    private final ArrayBlockingQueue<byte[]> spare;
+
     private final int depth;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final Set<String> claimed = ConcurrentHashMap.newKeySet();
@@ -80,6 +85,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
     private boolean closed;
 
     private record Pending(Future<String> id, int length) {}
+
+    /** A worker's compressor and the buffer it compresses a chunk into. */
+    private record Compressor(ZstdCompressCtx zstd, byte[] frame) {}
 
     private ChunkedArtifactWriter(
             Repository repo,
@@ -105,11 +113,13 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         int threads = Math.max(1, workers);
         this.depth = threads * 2 + 1;
         this.contexts = new ArrayBlockingQueue<>(threads);
+        this.spare = new ArrayBlockingQueue<>(depth + 1);
         for (int i = 0; i < threads; i++) {
             ZstdCompressCtx c = new ZstdCompressCtx();
             c.setLevel(level < 0 ? Compression.ZSTD.defaultLevel() : level);
             c.setChecksum(true);
-            contexts.add(c);
+            contexts.add(
+                    new Compressor(c, new byte[(int) Zstd.compressBound(ContentDefinedChunker.Sizes.DEFAULT.max())]));
         }
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "drkit-chunks-" + THREADS.incrementAndGet());
@@ -126,7 +136,8 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             this.listUpload = up;
             this.list = new HashingOutputStream(up.stream(), ContentHash.sha256(), null);
             list.write((LIST_HEADER + " " + codec.scheme() + "\n").getBytes(StandardCharsets.US_ASCII));
-            ContentDefinedChunker chunker = new ContentDefinedChunker(ContentDefinedChunker.Sizes.DEFAULT, this::chunk);
+            ContentDefinedChunker chunker =
+                    new ContentDefinedChunker(ContentDefinedChunker.Sizes.DEFAULT, this::chunk, this::buffer);
             this.raw = new HashingOutputStream(chunker, ContentHash.crc32c(), counter);
         } catch (IOException | RuntimeException e) {
             if (up != null) {
@@ -154,36 +165,51 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
                 repo, store, prefix, name, codecs.level(), codecs.workers(), trustStore, codec, codecs, counter);
     }
 
-    /** One chunk, on the writing thread: queued for hashing and storing, listed in order. */
-    private void chunk(byte[] data, int offset, int length) throws IOException {
-        byte[] copy = Arrays.copyOfRange(data, offset, offset + length);
+    /**
+     * One chunk, on the writing thread: the first {@code length} bytes of {@code data}, an array
+     * now this writer's; queued for hashing and storing, listed in order.
+     */
+    private void chunk(byte[] data, int length) throws IOException {
         while (!pending.isEmpty()
                 && (pending.size() >= depth || pending.peekFirst().id().isDone())) {
             listNext();
         }
-        pending.addLast(new Pending(pool.submit(() -> store(copy)), length));
+        pending.addLast(new Pending(pool.submit(() -> store(data, length)), length));
         chunks++;
     }
 
-    /** On a worker: the chunk's id, after storing it when the store does not hold it yet. */
-    private String store(byte[] chunk) throws IOException, InterruptedException {
-        String id = codec.id(chunk, 0, chunk.length);
-        String holder = trustStore ? store.holder(id) : null;
-        if (holder != null) {
-            reused.add(holder);
-        } else if (claimed.add(id)) {
-            ZstdCompressCtx c = contexts.take();
-            byte[] frame;
-            try {
-                frame = codec.encode(c, chunk, name() + " chunk " + id);
-            } finally {
-                contexts.add(c);
+    /** A buffer for the chunker: one a worker is done with when it is large enough. */
+    private byte[] buffer(int atLeast) {
+        byte[] b = spare.poll();
+        return b != null && b.length >= atLeast ? b : new byte[atLeast];
+    }
+
+    /**
+     * On a worker: the id of the chunk (the first {@code length} bytes of {@code data}), after
+     * storing it when the store does not hold it yet; {@code data} then goes back to the chunker.
+     */
+    private String store(byte[] data, int length) throws IOException, InterruptedException {
+        try {
+            String id = codec.id(data, 0, length);
+            String holder = trustStore ? store.holder(id) : null;
+            if (holder != null) {
+                reused.add(holder);
+            } else if (claimed.add(id)) {
+                Compressor c = contexts.take();
+                byte[] frame;
+                try {
+                    frame = codec.encode(c.zstd(), c.frame(), data, length, name() + " chunk " + id);
+                } finally {
+                    contexts.add(c);
+                }
+                packs.add(id, frame, length);
+                newChunks.incrementAndGet();
+                newBytes.addAndGet(frame.length);
             }
-            packs.add(id, frame, chunk.length);
-            newChunks.incrementAndGet();
-            newBytes.addAndGet(frame.length);
+            return id;
+        } finally {
+            spare.offer(data); // only once nothing here reads it any more
         }
-        return id;
     }
 
     private void listNext() throws IOException {
@@ -297,9 +323,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         if (contexts == null) {
             return;
         }
-        ZstdCompressCtx c;
+        Compressor c;
         while ((c = contexts.poll()) != null) {
-            c.close();
+            c.zstd().close();
         }
     }
 

@@ -11,9 +11,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -115,6 +118,67 @@ class ContentDefinedChunkerTest {
         assertThat(slices.lengths).isEqualTo(whole.lengths);
         assertThat(slices.hashes).isEqualTo(whole.hashes);
         assertThat(whole.joined.toByteArray()).isEqualTo(data);
+    }
+
+    @Test
+    void aHandingOffChunkerCutsTheSameChunksAndNeverTouchesAChunkItGaveAway() throws IOException {
+        byte[] data = random(7, 6 << 20);
+        Recorder borrowed = inOneGo(MEDIUM, data);
+        for (boolean recycle : new boolean[] {false, true}) {
+            List<byte[]> given = new ArrayList<>();
+            List<Integer> lengths = new ArrayList<>();
+            List<String> hashesWhenGiven = new ArrayList<>();
+            ArrayDeque<byte[]> pool = new ArrayDeque<>();
+            Set<byte[]> taken = Collections.newSetFromMap(new IdentityHashMap<>());
+            ContentDefinedChunker.Buffers buffers = n -> {
+                byte[] b = pool.poll();
+                b = b != null && b.length >= n ? b : new byte[n + 17]; // larger than asked, as a pool's may be
+                assertThat(taken.add(b)).as("a buffer given out twice").isTrue();
+                Arrays.fill(b, (byte) 0x5a); // contents do not matter
+                return b;
+            };
+            Random r = new Random(8);
+            try (ContentDefinedChunker c = new ContentDefinedChunker(
+                    MEDIUM,
+                    (d, n) -> {
+                        assertThat(taken.remove(d))
+                                .as("a chunk in a buffer the chunker was given")
+                                .isTrue();
+                        given.add(d);
+                        lengths.add(n);
+                        hashesWhenGiven.add(Sha256.hex(d, 0, n));
+                        if (recycle && given.size() > 2) { // an earlier chunk's buffer is done with
+                            pool.add(given.set(given.size() - 3, null));
+                        }
+                    },
+                    buffers)) {
+                int pos = 0;
+                while (pos < data.length) {
+                    int n = Math.min(data.length - pos, r.nextInt(r.nextBoolean() ? 3 : 600_000));
+                    if (n == 1) {
+                        c.write(data[pos]);
+                    } else {
+                        c.write(data, pos, n);
+                    }
+                    pos += n;
+                }
+            }
+            assertThat(lengths).as("recycled %s", recycle).isEqualTo(borrowed.lengths);
+            assertThat(hashesWhenGiven).isEqualTo(borrowed.hashes);
+            for (int i = 0; i < given.size(); i++) {
+                if (given.get(i) != null) { // still the sink's: unchanged since it was given
+                    assertThat(Sha256.hex(given.get(i), 0, lengths.get(i))).isEqualTo(borrowed.hashes.get(i));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aBufferSmallerThanAskedIsRefused() {
+        ContentDefinedChunker.Buffers stingy = n -> new byte[n - 1];
+        assertThatThrownBy(() -> new ContentDefinedChunker(SMALL, (d, n) -> {}, stingy))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("were asked");
     }
 
     @Test
