@@ -53,7 +53,12 @@ final class PhysicalRestore {
      * @param walStage where the backup's WAL is copied for recovery to read first, or null
      */
     static void into(
-            RestoreContext context, Path dest, List<String> recovery, Map<String, Path> tablespaces, Path walStage)
+            RestoreContext context,
+            Path dest,
+            List<String> recovery,
+            Map<String, Path> tablespaces,
+            Path walStage,
+            long followTimeline)
             throws IOException {
         if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
             throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
@@ -90,7 +95,7 @@ final class PhysicalRestore {
                     staging.resolve("global").resolve("pg_control"));
             Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwx------"));
             if (walStage != null) {
-                stageWal(context, staging, walStage);
+                stageWal(context, staging, walStage, followTimeline);
             }
             giveToClusterOwner(staging);
             install(staging, dest);
@@ -393,7 +398,8 @@ final class PhysicalRestore {
      * history files, an incomplete segment under its segment name) into {@code stage},
      * which the restore_command reads first; remove it once recovery has finished.
      */
-    private static void stageWal(RestoreContext context, Path dataDir, Path stage) throws IOException {
+    private static void stageWal(RestoreContext context, Path dataDir, Path stage, long followTimeline)
+            throws IOException {
         Map<String, Object> meta = context.manifest().metadata();
         String systemId = String.valueOf(meta.get("systemIdentifier"));
         String from = String.valueOf(meta.get("walStart")).substring(8);
@@ -402,7 +408,7 @@ final class PhysicalRestore {
         }
         Files.createDirectories(stage);
         FileArchive archive = context.archive(WalArchive.AREA);
-        WalArchive wal = new WalArchive(archive);
+        WalArchive wal = new WalArchive(archive).following(followTimeline);
         int staged = 0;
         for (String path : archive.list(systemId + "/")) {
             String name = path.substring(path.lastIndexOf('/') + 1);

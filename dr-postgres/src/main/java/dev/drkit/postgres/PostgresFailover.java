@@ -244,7 +244,7 @@ public final class PostgresFailover implements Failover {
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery(
                         "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'),"
-                                + " CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text")) {
+                                + " CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text")) {
             rs.next();
             boolean recovering = rs.getBoolean(1);
             boolean readOnly = "on".equals(rs.getString(2));

@@ -335,7 +335,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                     .build();
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
-        PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage);
+        long follow = WalArchive.timelineToFollow(o.get("target-timeline", "latest"), meta.get("timeline"));
+        PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage, follow);
         if (walSpool != null) {
             WalPrefetch.resetSpool(walSpool, dest);
         }

@@ -6,6 +6,7 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.support.BoundedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -58,10 +59,56 @@ public final class WalArchive {
     private static final Pattern TIMELINE_HISTORY = Pattern.compile("[0-9A-F]{8}\\.history");
     private static final int XLP_LONG_HEADER = 0x0002;
 
+    /** {@link #following} for the latest timeline, as {@code recovery_target_timeline = 'latest'}. */
+    public static final long LATEST = 0;
+
     private final FileArchive archive;
+    /** The timeline the recovery fetched for follows; {@link #LATEST} for the newest. */
+    private final long follow;
 
     public WalArchive(FileArchive archive) {
+        this(archive, LATEST);
+    }
+
+    private WalArchive(FileArchive archive, long follow) {
         this.archive = archive;
+        this.follow = follow;
+    }
+
+    /**
+     * This archive, fetching for a recovery along {@code timeline} ({@code
+     * recovery_target_timeline}; {@link #LATEST}, the default, for the newest timeline with a
+     * history file). It decides what {@link #fetch} serves for the last segment of a timeline
+     * that a later one branched off: a recovery that goes on along the later timeline gets that
+     * timeline's WAL only up to the branch point, never the older timeline's WAL after it (WAL
+     * the streamer received from a primary that went on writing after its standby was promoted).
+     */
+    public WalArchive following(long timeline) {
+        if (timeline < 0 || timeline > 0xFFFF_FFFFL) {
+            throw new ConfigException("a timeline is a number from 1 to 4294967295 (or latest), not " + timeline);
+        }
+        return new WalArchive(archive, timeline);
+    }
+
+    /**
+     * The timeline to follow as setting {@code target-timeline} gives it: latest ({@link
+     * #LATEST}), current (the backup's, {@code backupTimeline}) or a number.
+     */
+    public static long timelineToFollow(String setting, Object backupTimeline) {
+        if (setting == null || setting.equals("latest")) {
+            return LATEST;
+        }
+        String t = setting.equals("current") ? String.valueOf(backupTimeline) : setting;
+        try {
+            long n = Long.parseLong(t.trim());
+            if (n >= 1 && n <= 0xFFFF_FFFFL) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new ConfigException(
+                "setting 'target-timeline' takes latest, current or a timeline number, not " + setting);
     }
 
     /** Whether {@code name} is a file PostgreSQL archives. */
@@ -362,15 +409,16 @@ public final class WalArchive {
         Optional<InputStream> stored = archive.open(path(systemId, name));
         // the streamer's last, incomplete segment, or the one a promoted standby archived (or an
         // earlier streamer stored) as .partial: served padded, so recovery replays what it holds
-        Optional<String> incomplete =
+        Optional<Incomplete> incomplete =
                 stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()
                         ? incompleteCopy(systemId, name)
                         : Optional.empty();
         if (incomplete.isPresent()) {
-            stored = archive.open(path(systemId, incomplete.get()));
+            stored = archive.open(path(systemId, incomplete.get().name()));
         }
         boolean partial = incomplete.isPresent();
-        String served = incomplete.orElse(name);
+        long upTo = incomplete.map(Incomplete::upTo).orElse(-1L);
+        String served = incomplete.map(Incomplete::name).orElse(name);
         if (stored.isEmpty()) {
             return false;
         }
@@ -386,8 +434,20 @@ public final class WalArchive {
                         + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
                         + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
+            if (upTo >= 0
+                    && (n > upTo
+                            || segmentSize(first, n).orElse(-1L)
+                                    != incomplete.get().segmentSize())) {
+                throw new CorruptDataException("archived " + served + " does not agree with the timeline history "
+                        + "or the other copy of the segment (its page header); it is damaged");
+            }
             out.write(first, 0, n);
-            in.transferTo(out);
+            if (upTo >= 0) { // the rest is WAL the followed timeline does not hold: left as zeros
+                new BoundedInputStream(in, upTo - n).transferTo(out);
+                in.transferTo(OutputStream.nullOutputStream()); // read to its end: its checksum is checked
+            } else {
+                in.transferTo(out);
+            }
             out.flush();
             if (partial) {
                 long size = segmentSize(first, n)
@@ -411,33 +471,103 @@ public final class WalArchive {
     }
 
     /**
+     * An incomplete copy {@link #fetch} serves: its bytes up to {@code upTo} (all when -1), then
+     * zeros, up to {@code segmentSize} (what its page header said when the choice was made).
+     */
+    private record Incomplete(String name, long upTo, long segmentSize) {}
+
+    /**
      * Which incomplete copy of {@code segment} {@link #fetch} serves: the one holding more WAL.
      * The streamer's {@code .stream} holds exactly what it received. A {@code .partial} shorter
      * than a segment is an earlier streamer's, and holds all its bytes; a whole one is the
      * segment file a promoted standby archived, whose WAL ends where the next timeline's history
      * file says this timeline ended (the whole file when no history file says). Equal: the
-     * {@code .partial}, where the next timeline began. A damaged record or history file fails
-     * the fetch, as any damage does: recovery stops, rather than ending early at a point
-     * nobody chose.
+     * {@code .partial}, where the next timeline began. When the timeline being followed branched
+     * off the segment's timeline inside the segment, only the WAL before the branch point is
+     * served (from the copy holding more of it): what the old timeline wrote after it is not the
+     * followed timeline's history. A damaged record or history file fails the fetch, as any
+     * damage does: recovery stops, rather than ending early at a point nobody chose.
      */
-    private Optional<String> incompleteCopy(long systemId, String segment) throws IOException {
+    private Optional<Incomplete> incompleteCopy(long systemId, String segment) throws IOException {
         String streamed = streamedName(segment);
         String partial = segment + ".partial";
         Optional<ArtifactInfo> s = archive.info(path(systemId, streamed));
         Optional<ArtifactInfo> p = archive.info(path(systemId, partial));
-        if (s.isEmpty() || p.isEmpty()) {
-            return s.isPresent() ? Optional.of(streamed) : p.map(i -> partial);
+        if (s.isEmpty() && p.isEmpty()) {
+            return Optional.empty();
         }
-        long partialWal = p.get().rawSize();
-        // a whole segment file: its size is the segment size
-        Optional<WalSegment> whole = WalSegment.parse(segment, partialWal);
-        if (whole.isPresent()) {
-            OptionalLong end = timelineEndIn(systemId, whole.get());
+        long size = segmentSizeOf(systemId, p.isPresent() ? partial : streamed);
+        WalSegment seg = WalSegment.parse(segment, size).orElse(null);
+        OptionalLong branch = seg == null ? OptionalLong.empty() : branchIn(systemId, seg);
+        long streamWal = s.map(ArtifactInfo::rawSize).orElse(-1L);
+        long partialWal = p.map(ArtifactInfo::rawSize).orElse(-1L);
+        if (p.isPresent() && seg != null && partialWal == seg.segmentSize()) {
+            // a whole segment file: its WAL ends where this timeline ended
+            OptionalLong end = branch.isPresent() ? branch : timelineEndIn(systemId, seg);
             if (end.isPresent()) {
-                partialWal = end.getAsLong() - whole.get().startLsn();
+                partialWal = end.getAsLong() - seg.startLsn();
             }
         }
-        return Optional.of(s.get().rawSize() > partialWal ? streamed : partial);
+        long upTo = -1;
+        if (branch.isPresent()) {
+            upTo = branch.getAsLong() - seg.startLsn();
+            streamWal = Math.min(streamWal, upTo);
+            partialWal = Math.min(partialWal, upTo);
+        }
+        String name = streamWal > partialWal ? streamed : partial;
+        return Optional.of(new Incomplete(name, upTo, size));
+    }
+
+    /** The segment size in the page header of an archived copy; -1 when it has none. */
+    private long segmentSizeOf(long systemId, String copy) throws IOException {
+        Optional<InputStream> in = archive.open(path(systemId, copy));
+        if (in.isEmpty()) {
+            return -1;
+        }
+        try (InputStream i = in.get()) {
+            byte[] first = i.readNBytes(64);
+            return segmentSize(first, first.length).orElse(-1L);
+        }
+    }
+
+    /**
+     * Where the followed timeline's history leaves {@code segment}'s timeline inside the segment:
+     * the branch point, when the followed timeline descends from the segment's and branched off
+     * it there.
+     */
+    private OptionalLong branchIn(long systemId, WalSegment segment) throws IOException {
+        long followed = follow;
+        if (followed == LATEST) { // the newest timeline with a history file, as PostgreSQL finds it
+            for (long next = segment.timeline() + 1;
+                    next <= segment.timeline() + 64 && next <= 0xFFFF_FFFFL && contains(systemId, history(next));
+                    next++) {
+                followed = next;
+            }
+        }
+        if (followed <= segment.timeline()) {
+            return OptionalLong.empty();
+        }
+        Optional<InputStream> in = archive.open(path(systemId, history(followed)));
+        if (in.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        String text;
+        try (InputStream i = in.get()) {
+            text = new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8);
+        }
+        for (TimelineSwitch sw : timelineSwitches(text)) {
+            long end = sw.at();
+            if (sw.parent() == segment.timeline()) {
+                boolean inside = Long.compareUnsigned(end, segment.startLsn()) >= 0
+                        && end - segment.startLsn() < segment.segmentSize();
+                return inside ? OptionalLong.of(end) : OptionalLong.empty();
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    private static String history(long timeline) {
+        return String.format(Locale.ROOT, "%08X.history", timeline);
     }
 
     /**

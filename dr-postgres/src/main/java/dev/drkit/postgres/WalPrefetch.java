@@ -101,7 +101,7 @@ public final class WalPrefetch {
 
     private WalPrefetch(Builder b) {
         this.archive = b.archive;
-        this.wal = new WalArchive(b.archive);
+        this.wal = new WalArchive(b.archive).following(b.follow);
         this.spool = b.spool.toAbsolutePath();
         this.prefetch = b.prefetch;
         this.jobs = b.jobs;
@@ -927,6 +927,7 @@ public final class WalPrefetch {
         private long queueMaxBytes = 1L << 30;
         private FillStarter starter;
         private Duration fillIdle = Duration.ofSeconds(60);
+        private long follow = WalArchive.LATEST;
 
         private Builder(FileArchive archive, Path spool) {
             if (archive == null || spool == null) {
@@ -951,6 +952,13 @@ public final class WalPrefetch {
                 throw new ConfigException("WalPrefetch jobs must be 1 or more, not " + jobs);
             }
             this.jobs = jobs;
+            return this;
+        }
+
+        /** The timeline the recovery follows ({@link WalArchive#following}; default the latest). */
+        public Builder following(long timeline) {
+            new WalArchive(archive).following(timeline); // checks it
+            this.follow = timeline;
             return this;
         }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ArtifactInfo;
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.ObjectExistsException;
@@ -97,7 +98,7 @@ class WalArchiveTest {
     }
 
     @Test
-    void aPromotedStandbysPartialIsStoredBesideTheStreamersCopyAndRecoveryReadsTheOneHoldingMoreWal()
+    void aPromotedStandbysPartialIsStoredBesideTheStreamersCopyAndRecoveryReadsWhatTheFollowedTimelineHolds()
             throws IOException {
         store(WalArchive.streamedName(segment), streamed(8192));
 
@@ -106,12 +107,46 @@ class WalArchiveTest {
         assertThat(stored(segment + ".partial")).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
         assertThat(stored(WalArchive.streamedName(segment))).isEqualTo(streamed(8192));
 
-        // the standby had less than the streamer when it was promoted: the streamer's copy, padded
+        // the standby had less than the streamer when it was promoted: a recovery along timeline 2
+        // (the latest, or named) gets timeline 1 only up to where timeline 2 branched off, never
+        // what the old primary wrote after it (which the streamer received)
         timeline2BranchedAt(4096);
+        for (WalArchive alongTimeline2 : List.of(wal, wal.following(2))) {
+            wal = alongTimeline2;
+            byte[] served = fetched();
+            assertThat(served).hasSize((int) SIZE);
+            assertThat(Arrays.copyOf(served, 4096)).isEqualTo(streamed(4096));
+            assertThat(Arrays.copyOfRange(served, 4096, served.length)).containsOnly(0);
+        }
+
+        // a recovery along timeline 1 gets everything the streamer received of it, padded
+        wal = wal.following(1);
         byte[] served = fetched();
-        assertThat(served).hasSize((int) SIZE);
         assertThat(Arrays.copyOf(served, 8192)).isEqualTo(streamed(8192));
         assertThat(Arrays.copyOfRange(served, 8192, served.length)).containsOnly(0);
+    }
+
+    @Test
+    void theFollowedTimelinesHistoryDecidesWhereTheOldTimelineEnds() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(16384));
+        wal.push(standbysPartial(0), dataDir);
+        history("00000002.history", "1\t0/302000\tno recovery target specified\n"); // 8192 into segment 3
+        history("00000003.history", "1\t0/302000\tx\n2\t0/304000\ty\n"); // timeline 2 went on to 16384
+
+        byte[] latest = fetched(); // timeline 3 descends from timeline 1 through 2: 8192 bytes of timeline 1
+        assertThat(Arrays.copyOf(latest, 8192)).isEqualTo(streamed(8192));
+        assertThat(Arrays.copyOfRange(latest, 8192, latest.length)).containsOnly(0);
+        wal = wal.following(3);
+        assertThat(fetched()).isEqualTo(latest);
+    }
+
+    @Test
+    void aTimelineOutsideTheRangeIsRefused() {
+        assertThatThrownBy(() -> wal.following(-1)).isInstanceOf(ConfigException.class);
+        assertThatThrownBy(() -> WalArchive.timelineToFollow("newest", 1)).hasMessageContaining("latest, current");
+        assertThat(WalArchive.timelineToFollow("current", 4)).isEqualTo(4);
+        assertThat(WalArchive.timelineToFollow("latest", 4)).isEqualTo(WalArchive.LATEST);
+        assertThat(WalArchive.timelineToFollow("7", 4)).isEqualTo(7);
     }
 
     private void history(String name, String text) throws IOException {
@@ -127,7 +162,7 @@ class WalArchiveTest {
         history("00000002.history", "1\t0/180000\tbefore transaction 740\n"); // in segment 1
         history("00000003.history", "1\t0/301000\tno recovery target specified\n"); // 4096 into segment 3
 
-        assertThat(Arrays.copyOfRange(fetched(), 8192, (int) SIZE)).containsOnly(0);
+        assertThat(Arrays.copyOfRange(fetched(), 4096, (int) SIZE)).containsOnly(0);
     }
 
     @Test
@@ -156,7 +191,10 @@ class WalArchiveTest {
         wal.push(standbysPartial(0), dataDir);
         timeline2BranchedAt(65536);
 
-        assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        byte[] served = fetched(); // the standby's copy, up to where timeline 2 began
+        assertThat(Arrays.copyOf(served, 65536))
+                .isEqualTo(Arrays.copyOf(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0), 65536));
+        assertThat(Arrays.copyOfRange(served, 65536, served.length)).containsOnly(0);
     }
 
     @Test

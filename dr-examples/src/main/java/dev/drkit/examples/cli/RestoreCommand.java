@@ -7,6 +7,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.RestoreResult;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresPhysicalTargetProvider;
+import dev.drkit.postgres.WalArchive;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -159,6 +160,13 @@ final class RestoreCommand implements Callable<Integer> {
     String targetAction;
 
     @Option(
+            names = "--target-timeline",
+            paramLabel = "TLI",
+            description = "postgres: the timeline to recover along: latest (default), current (the backup's) or a "
+                    + "number.")
+    String targetTimeline;
+
+    @Option(
             names = "--tablespace",
             paramLabel = "OID=DIR",
             description = "postgres: restore this tablespace into DIR instead of its original location (repeatable).")
@@ -243,6 +251,7 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "target-name", targetName);
         OptionValues.set(options, "immediate", immediate ? "true" : null);
         OptionValues.set(options, "target-action", targetAction);
+        OptionValues.set(options, "target-timeline", targetTimeline);
         OptionValues.set(options, "restore-command", restoreCommand);
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {
@@ -250,8 +259,12 @@ final class RestoreCommand implements Callable<Integer> {
             // named by its id
             BackupManifest chosen = kit.manifest(selection.name, selection.id());
             if (restoreCommand == null && PostgresPhysicalTargetProvider.TYPE.equals(chosen.type())) {
-                // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit
-                OptionValues.set(options, "restore-command", walFetchCommand(global, walSpool));
+                // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit,
+                // along the timeline the recovery follows
+                long follow = WalArchive.timelineToFollow(
+                        global.targetOptions(selection.name, options.build()).get("target-timeline", "latest"),
+                        chosen.metadata().get("timeline"));
+                OptionValues.set(options, "restore-command", walFetchCommand(global, walSpool, follow));
             }
             RestoreResult r = kit.restore(new RestoreRequest(
                     selection.name, chosen.id(), global.targetOptions(selection.name, options.build()), force));
@@ -272,9 +285,10 @@ final class RestoreCommand implements Callable<Integer> {
 
     /**
      * The restore_command that runs this very drkit (same Java, same jar) against the same
-     * repository and keys: {@code 'JAVA' -jar 'JAR' --repo 'REPO' wal-fetch %f %p}.
+     * repository and keys, along the timeline the recovery follows: {@code 'JAVA' -jar 'JAR'
+     * --repo 'REPO' wal-fetch [--target-timeline N] %f %p}.
      */
-    private String walFetchCommand(GlobalOptions global, Path walSpool) {
+    private String walFetchCommand(GlobalOptions global, Path walSpool, long followTimeline) {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         String repo = global.repository();
         if (repo == null) {
@@ -300,6 +314,9 @@ final class RestoreCommand implements Callable<Integer> {
         cmd.add("--repo");
         cmd.add(shellQuote(repo));
         cmd.add("wal-fetch");
+        if (followTimeline != WalArchive.LATEST) {
+            cmd.addAll(List.of("--target-timeline", Long.toString(followTimeline)));
+        }
         if (walSpool != null) {
             cmd.addAll(List.of(
                     "--spool", shellQuote(walSpool.toString()), "--prefetch", prefetchWal.toString(), "--async"));

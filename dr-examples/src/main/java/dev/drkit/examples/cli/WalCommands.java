@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresWalStreamer;
@@ -195,6 +196,15 @@ final class WalCommands {
         Path pgdata;
 
         @Option(
+                names = "--target-timeline",
+                paramLabel = "TLI",
+                description =
+                        "The timeline the recovery follows, as its recovery_target_timeline: latest (the default) "
+                                + "or a number. Of a timeline's last segment, WAL written after a later timeline branched off is "
+                                + "served only to a recovery along that timeline.")
+        String targetTimeline;
+
+        @Option(
                 names = "--spool",
                 paramLabel = "DIR",
                 description = "Read ahead: serve the segment from DIR when it holds it, else fetch it and the next "
@@ -239,12 +249,26 @@ final class WalCommands {
                 err.flush();
                 return 2;
             }
+            long follow;
+            try {
+                follow = targetTimeline == null || targetTimeline.equals("latest")
+                        ? WalArchive.LATEST
+                        : WalArchive.timelineToFollow(targetTimeline, null);
+            } catch (ConfigException e) {
+                err.println(
+                        "drkit: wal-fetch: --target-timeline takes latest or a timeline number, not " + targetTimeline);
+                err.flush();
+                return 2;
+            }
             try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
                 FileArchive archive = kit.archive(WalArchive.AREA);
                 if (spool == null) {
-                    return new WalArchive(archive).fetch(name, dataDir.resolve(target), dataDir) ? 0 : 1;
+                    return new WalArchive(archive).following(follow).fetch(name, dataDir.resolve(target), dataDir)
+                            ? 0
+                            : 1;
                 }
-                WalPrefetch.Builder b = WalPrefetch.builder(archive, dataDir.resolve(spool));
+                WalPrefetch.Builder b =
+                        WalPrefetch.builder(archive, dataDir.resolve(spool)).following(follow);
                 if (prefetch != null) {
                     b.prefetch(prefetch);
                 }

@@ -894,7 +894,8 @@ class PostgresPitrIT {
                 standby.execute(
                         "postgres",
                         "INSERT INTO orders SELECT i, 'timeline 2 ' || i FROM generate_series(1001, 1500) i");
-                String lsn = text(standby, "SELECT pg_current_wal_lsn()::text");
+                // the insert position: with asynchronous commit the commit may not be written yet
+                String lsn = text(standby, "SELECT pg_current_wal_insert_lsn()::text");
                 awaitReplication(
                         standby,
                         "flush_lsn >= '" + lsn + "'",
@@ -948,7 +949,8 @@ class PostgresPitrIT {
                 backupWithStreamedWal();
                 live.execute(
                         "postgres", "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1001, 1200) i");
-                String lsn = text(live, "SELECT pg_current_wal_lsn()::text");
+                // the insert position: with asynchronous commit the commit may not be written yet
+                String lsn = text(live, "SELECT pg_current_wal_insert_lsn()::text");
                 awaitReplication(
                         live,
                         streamerRow + " AND flush_lsn >= '" + lsn + "'",
@@ -1006,6 +1008,105 @@ class PostgresPitrIT {
                 .as(() ->
                         recoveryDiagnostics(restore, work.resolve("restored.drkit-wal"), work.resolve("streamer.log")))
                 .isEqualTo(1500);
+    }
+
+    @Test
+    void aRestoreAlongThePromotedStandbysTimelineNeverReplaysWhatTheOldPrimaryWroteAfterTheBranch() throws Exception {
+        startLive("15", false);
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        PostgresServer standby = startStandby(
+                "archive_mode = on\narchive_command = '" + walPush().replace("'", "''") + "'\n");
+        String streamerRow = "application_name = 'drkit-wal-streamer'";
+        String livePassword;
+        try {
+            Path streamerLog = work.resolve("streamer.log");
+            Process streamer = startStreamer(live, streamerLog);
+            try {
+                Callable<String> log = () -> Files.readString(streamerLog);
+                awaitReplication(live, streamerRow, streamer, log, "the streamer did not connect");
+                backupWithStreamedWal();
+                live.execute(
+                        "postgres",
+                        "SET synchronous_commit = on;"
+                                + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1001, 1200) i");
+                String lsn = text(live, "SELECT pg_current_wal_insert_lsn()::text");
+                awaitReplication(
+                        live,
+                        "NOT (" + streamerRow + ") AND replay_lsn >= '" + lsn + "'",
+                        streamer,
+                        log,
+                        "the standby did not replay the rows");
+                // the standby loses the primary, which writes on: only the streamer receives it
+                standby.execute("postgres", "ALTER SYSTEM SET primary_conninfo = ''");
+                standby.execute("postgres", "SELECT pg_reload_conf()");
+                awaitReplication(
+                        live,
+                        streamerRow + " AND (SELECT count(*) FROM pg_stat_replication) = 1",
+                        streamer,
+                        log,
+                        "the standby did not disconnect");
+                live.execute(
+                        "postgres",
+                        "SET synchronous_commit = on;"
+                                + "INSERT INTO orders SELECT i, 'old-primary-only ' || i FROM generate_series(1201, 1250) i");
+                lsn = text(live, "SELECT pg_current_wal_insert_lsn()::text");
+                awaitReplication(
+                        live,
+                        streamerRow + " AND flush_lsn >= '" + lsn + "'",
+                        streamer,
+                        log,
+                        "the streamer did not receive the old primary's last rows");
+            } finally {
+                stopGracefully(streamer); // stores its copy of timeline 1's last segment, past the branch
+            }
+            livePassword = live.password();
+            live.close(); // the old primary is lost
+            live = null;
+            // the standby is promoted in the same segment; timeline 2's first segment is not archived yet
+            standby.execute("postgres", "SELECT pg_promote()");
+            standby.awaitRecoveryEnd(Duration.ofMinutes(1));
+            awaitArchiverIdle(standby);
+            assertThat(count(standby, "SELECT count(*) FROM orders")).isEqualTo(1200);
+        } finally {
+            standby.close();
+        }
+
+        Path target = work.resolve("restored");
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
+        assertThat(restore.exit()).as(restore.err()).isZero();
+        restored = PostgresServer.startExisting(bin, target, livePassword);
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        // exactly the promoted standby's rows: none the old primary wrote after the branch
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE note LIKE 'old-primary-only%'"))
+                .as(() ->
+                        recoveryDiagnostics(restore, work.resolve("restored.drkit-wal"), work.resolve("streamer.log")))
+                .isZero();
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1200);
+        restored.close();
+        restored = null;
+
+        // recovered along the old timeline instead, the old primary's last rows come back too
+        Path alongOld = work.resolve("restored-timeline-1");
+        CliProcess.Result old = drkit(
+                "restore",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--to",
+                alongOld.toString(),
+                "--target-timeline",
+                "current");
+        assertThat(old.exit()).as(old.err()).isZero();
+        assertThat(Files.readString(alongOld.resolve("postgresql.auto.conf")))
+                .contains("wal-fetch --target-timeline 1 ")
+                .contains("recovery_target_timeline = 'current'");
+        restored = PostgresServer.startExisting(bin, alongOld, livePassword);
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1250);
     }
 
     /** What a failed recovery test needs to be understood: the restore's output, the WAL in the repository and staged, the logs. */
