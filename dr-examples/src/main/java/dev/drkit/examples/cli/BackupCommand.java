@@ -2,7 +2,9 @@ package dev.drkit.examples.cli;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
+import dev.drkit.CopyIncompleteException;
 import dev.drkit.CopyResult;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
@@ -68,6 +70,7 @@ final class BackupCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<BackupManifest> taken = new ArrayList<>();
         boolean incomplete = false;
+        int failed = 0;
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(),
                 null,
@@ -76,7 +79,14 @@ final class BackupCommand implements Callable<Integer> {
                 new EncryptionOptions().signer(global),
                 null)) {
             for (Setup.Target t : targets) {
-                BackupResult r = kit.backup(t.spec());
+                // each target on its own: one that fails is said, and the others are still backed up
+                BackupResult r;
+                try {
+                    r = kit.backup(t.spec());
+                } catch (DrException e) {
+                    failed = worse(failed, DrkitCli.report(e, spec.commandLine(), "backup of " + t.name() + ": "));
+                    continue;
+                }
                 taken.add(r.manifest());
                 incomplete |= reportIncomplete(spec.commandLine().getErr(), t.name(), r);
                 if (!global.quiet && !global.json) {
@@ -88,13 +98,22 @@ final class BackupCommand implements Callable<Integer> {
                             r.manifest().duration().toMillis() / 1000.0);
                 }
                 for (String copy : setup.copies()) {
+                    CopyResult c;
                     try (StorageBackend destination = kit.openStorage(copy)) {
-                        CopyResult c = kit.copy(t.name(), r.id(), false, destination);
-                        if (!global.quiet && !global.json) {
-                            out.printf(
-                                    "copied %s %s to %s (%s)%n",
-                                    t.name(), r.id(), c.destination(), Sizes.human(c.bytes()));
+                        c = kit.copy(t.name(), r.id(), false, destination);
+                    } catch (DrException e) {
+                        failed = worse(
+                                failed,
+                                DrkitCli.report(e, spec.commandLine(), "copy of " + t.name() + " " + r.id() + ": "));
+                        if (e instanceof CopyIncompleteException ci) {
+                            CopyCommand.printNotCopied(spec.commandLine().getErr(), ci.result());
+                            spec.commandLine().getErr().flush();
                         }
+                        continue;
+                    }
+                    if (!global.quiet && !global.json) {
+                        out.printf(
+                                "copied %s %s to %s (%s)%n", t.name(), r.id(), c.destination(), Sizes.human(c.bytes()));
                     }
                 }
             }
@@ -105,7 +124,12 @@ final class BackupCommand implements Callable<Integer> {
             taken.forEach(m -> out.println(m.id()));
         }
         out.flush();
-        return incomplete ? INCOMPLETE : 0;
+        return failed != 0 ? failed : incomplete ? INCOMPLETE : 0;
+    }
+
+    /** Of two exit codes of failures (0 for none), the one to end with: a failed operation over a usage error. */
+    private static int worse(int a, int b) {
+        return a == DrkitCli.FAILED || b == DrkitCli.FAILED ? DrkitCli.FAILED : Math.max(a, b);
     }
 
     /** The exit code of a backup that was stored but holds files that changed while they were copied. */

@@ -89,13 +89,18 @@ final class CopyCommand implements Callable<Integer> {
                             ? ""
                             : "; " + r.archiveFilesNotCopied().size() + " archived file(s) not copied (damaged)");
             // each one once, here (this CLI does not print the kit's warnings about them)
-            for (CopyResult.NotCopied n : r.notCopied()) {
-                out.printf("  not copied: backup %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
-            }
-            for (CopyResult.NotCopied n : r.archiveFilesNotCopied()) {
-                out.printf("  not copied: archived file %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
-            }
+            printNotCopied(out, r);
         }
         out.flush();
+    }
+
+    /** Every backup and archived file a copy left out, a line each with why. */
+    static void printNotCopied(PrintWriter out, CopyResult r) {
+        for (CopyResult.NotCopied n : r.notCopied()) {
+            out.printf("  not copied: backup %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
+        }
+        for (CopyResult.NotCopied n : r.archiveFilesNotCopied()) {
+            out.printf("  not copied: archived file %s: %s%n", GlobalOptions.safe(n.id()), cli(n.reason()));
+        }
     }
 }

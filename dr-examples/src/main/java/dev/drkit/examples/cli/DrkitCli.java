@@ -179,12 +179,20 @@ public final class DrkitCli {
      * terms in the message become this CLI's flags and commands ({@link MessageFlags}).
      */
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        return report(e, cmd, "");
+    }
+
+    /**
+     * Says a failure on stderr as {@link #onFailure} does, after {@code what} (what failed, when
+     * a command goes on with other work after it), and returns its exit code.
+     */
+    static int report(Exception e, CommandLine cmd, String what) {
         PrintWriter err = cmd.getErr();
         // a message may quote what a forged repository holds: no control characters reach the terminal
         String message = e instanceof DrException && e.getMessage() != null
                 ? e.getMessage()
                 : cmd.getCommandName() + " failed: " + describe(e);
-        err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(message)));
+        err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(what + message)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }

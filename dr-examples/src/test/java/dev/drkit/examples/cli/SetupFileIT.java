@@ -3,11 +3,14 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,6 +129,55 @@ class SetupFileIT {
                 .contains("corporate-intel-db")
                 .contains("verify restore at 0 5 * * 0")
                 .contains("copies to s3://");
+    }
+
+    @Test
+    void aCopyFailingOnDamagedDataSaysWhatAndTheOtherTargetsAreStillBackedUpAndCopied() throws Exception {
+        Path first = Files.createDirectories(work.resolve("first"));
+        Files.write(
+                first.resolve("data.bin"),
+                new Random(1)
+                        .ints(200_000)
+                        .mapToObj(Integer::toString)
+                        .reduce(new StringBuilder(), StringBuilder::append, StringBuilder::append)
+                        .toString()
+                        .getBytes());
+        Path second = Files.createDirectories(work.resolve("second"));
+        Files.writeString(second.resolve("app.conf"), "listen 8080\n");
+        Path repo = work.resolve("repo");
+        Path offsite = work.resolve("offsite");
+        String cfg = Files.writeString(work.resolve("drkit.yaml"), """
+                        repository: %s
+                        copies: [%s]
+                        targets:
+                          first: { type: files, path: %s, dedup: true }
+                          second: { type: files, path: %s }
+                        """.formatted(repo, offsite, first, second))
+                .toString();
+        ok(CliProcess.run(null, "--config", cfg, "backup", "--all"));
+
+        // a byte of the first target's stored chunks flips; a new offsite copy needs them all
+        Path pack;
+        try (Stream<Path> packs = Files.walk(repo.resolve("chunks/packs"))) {
+            pack = packs.filter(p -> p.toString().endsWith(".pack")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(pack);
+        bytes[bytes.length / 2] ^= 0x40;
+        Files.write(pack, bytes);
+        FileTrees.delete(offsite);
+
+        CliProcess.Result r = CliProcess.run(null, "--config", cfg, "backup", "--all");
+        assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(1);
+        assertThat(r.out())
+                .contains("backed up first")
+                .contains("backed up second")
+                .contains("copied second");
+        assertThat(r.err()).contains("drkit: copy of first ").contains("cannot be read");
+        List<String> ids = r.out().lines().filter(l -> l.matches("[0-9]{8}T.*")).toList();
+        assertThat(ids).hasSize(2);
+        JsonNode copied = Json.mapper()
+                .readTree(ok(CliProcess.run(offsite, "--json", "list")).out());
+        assertThat(copied.findValuesAsText("id")).contains(ids.get(1)).doesNotContain(ids.get(0));
     }
 
     private static CliProcess.Result ok(CliProcess.Result r) {
