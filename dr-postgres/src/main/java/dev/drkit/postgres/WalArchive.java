@@ -24,8 +24,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -65,6 +67,8 @@ public final class WalArchive {
     private final FileArchive archive;
     /** The timeline the recovery fetched for follows; {@link #LATEST} for the newest. */
     private final long follow;
+    /** Timeline history files read so far (the newest is looked for on every fetch). */
+    private final Map<Long, Optional<String>> histories = new ConcurrentHashMap<>();
 
     public WalArchive(FileArchive archive) {
         this(archive, LATEST);
@@ -98,17 +102,18 @@ public final class WalArchive {
         if (setting == null || setting.equals("latest")) {
             return LATEST;
         }
-        String t = setting.equals("current") ? String.valueOf(backupTimeline) : setting;
-        try {
-            long n = Long.parseLong(t.trim());
-            if (n >= 1 && n <= 0xFFFF_FFFFL) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // said below
+        if (setting.equals("current") && backupTimeline == null) {
+            throw new ConfigException("setting 'target-timeline' is current, but the backup records no timeline; "
+                    + "give the timeline's number");
+        }
+        String t = setting.equals("current") ? String.valueOf(backupTimeline) : setting.trim();
+        // decimal without leading zeros: PostgreSQL reads 010 as octal
+        if (t.matches("[1-9][0-9]{0,9}") && Long.parseLong(t) <= 0xFFFF_FFFFL) {
+            return Long.parseLong(t);
         }
         throw new ConfigException(
-                "setting 'target-timeline' takes latest, current or a timeline number, not " + setting);
+                "setting 'target-timeline' takes latest, current or a timeline number (1 to 4294967295), not "
+                        + setting);
     }
 
     /** Whether {@code name} is a file PostgreSQL archives. */
@@ -406,19 +411,18 @@ public final class WalArchive {
             return false; // e.g. a .history of a timeline that never existed: PostgreSQL asks anyway
         }
         long systemId = systemIdentifier(dataDir);
-        Optional<InputStream> stored = archive.open(path(systemId, name));
+        boolean segment = SEGMENT.matcher(name).matches();
+        Optional<ArtifactInfo> whole = archive.info(path(systemId, name));
         // the streamer's last, incomplete segment, or the one a promoted standby archived (or an
         // earlier streamer stored) as .partial: served padded, so recovery replays what it holds
-        Optional<Incomplete> incomplete =
-                stored.isEmpty() && orPartial && SEGMENT.matcher(name).matches()
-                        ? incompleteCopy(systemId, name)
-                        : Optional.empty();
-        if (incomplete.isPresent()) {
-            stored = archive.open(path(systemId, incomplete.get().name()));
+        Optional<Served> chosen = whole.isPresent()
+                ? Optional.of(wholeSegment(systemId, name, whole.get()))
+                : segment && orPartial ? incompleteCopy(systemId, name) : Optional.empty();
+        if (chosen.isEmpty() || chosen.get().upTo() == 0) {
+            return false; // not archived, or none of it is WAL of the timeline the recovery follows
         }
-        boolean partial = incomplete.isPresent();
-        long upTo = incomplete.map(Incomplete::upTo).orElse(-1L);
-        String served = incomplete.map(Incomplete::name).orElse(name);
+        Served served = chosen.get();
+        Optional<InputStream> stored = archive.open(path(systemId, served.name()));
         if (stored.isEmpty()) {
             return false;
         }
@@ -429,29 +433,30 @@ public final class WalArchive {
             byte[] first = new byte[64];
             int n = in.readNBytes(first, 0, first.length);
             Optional<Long> inSegment = segmentSystemId(first, n);
-            if (SEGMENT.matcher(name).matches() && inSegment.isPresent() && inSegment.get() != systemId) {
+            if (segment && inSegment.isPresent() && inSegment.get() != systemId) {
                 throw new ConfigException("archived " + name + " names system identifier "
                         + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
                         + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
-            if (upTo >= 0
-                    && (n > upTo
-                            || segmentSize(first, n).orElse(-1L)
-                                    != incomplete.get().segmentSize())) {
-                throw new CorruptDataException("archived " + served + " does not agree with the timeline history "
-                        + "or the other copy of the segment (its page header); it is damaged");
+            long size = segmentSize(first, n).orElse(-1L);
+            if (served.upTo() > 0 && size != served.segmentSize()) {
+                throw new CorruptDataException("archived " + served.name() + " gives a segment size of " + size
+                        + " bytes in its page header, where the other copies of the segment give "
+                        + served.segmentSize() + "; it is damaged");
             }
-            out.write(first, 0, n);
-            if (upTo >= 0) { // the rest is WAL the followed timeline does not hold: left as zeros
-                new BoundedInputStream(in, upTo - n).transferTo(out);
+            if (served.upTo() > 0) { // the rest is WAL the followed timeline does not hold: left as zeros
+                out.write(first, 0, (int) Math.min(n, served.upTo()));
+                new BoundedInputStream(in, Math.max(0, served.upTo() - n)).transferTo(out);
                 in.transferTo(OutputStream.nullOutputStream()); // read to its end: its checksum is checked
             } else {
+                out.write(first, 0, n);
                 in.transferTo(out);
             }
             out.flush();
-            if (partial) {
-                long size = segmentSize(first, n)
-                        .orElseThrow(() -> new CorruptDataException("archived " + served + " has no segment header"));
+            if (served.padded() || served.upTo() > 0) {
+                if (size < 0) {
+                    throw new CorruptDataException("archived " + served.name() + " has no segment header");
+                }
                 if (ch.size() < size) {
                     ch.write(ByteBuffer.allocate(1), size - 1); // zeros up to the segment size
                 }
@@ -471,10 +476,27 @@ public final class WalArchive {
     }
 
     /**
-     * An incomplete copy {@link #fetch} serves: its bytes up to {@code upTo} (all when -1), then
-     * zeros, up to {@code segmentSize} (what its page header said when the choice was made).
+     * What {@link #fetch} serves for a name: the stored object {@code name}, its bytes up to
+     * {@code upTo} (all when -1; nothing, so not found, when 0) then zeros up to {@code
+     * segmentSize} (what the copies' page headers said when the choice was made); an incomplete
+     * copy ({@code padded}) is padded with zeros to the segment size too.
      */
-    private record Incomplete(String name, long upTo, long segmentSize) {}
+    private record Served(String name, long upTo, long segmentSize, boolean padded) {}
+
+    /**
+     * A whole segment: all of it, unless the followed timeline branched off its timeline before
+     * its end; then only what comes before the branch point (a primary that wrote on after its
+     * standby was promoted may have archived the whole segment, or later ones).
+     */
+    private Served wholeSegment(long systemId, String name, ArtifactInfo info) throws IOException {
+        Optional<WalSegment> seg = WalSegment.parse(name, info.rawSize());
+        if (seg.isEmpty()) {
+            return new Served(name, -1, -1, false);
+        }
+        OptionalLong end = followedEnd(systemId, seg.get());
+        long upTo = end.isPresent() ? Math.max(0, end.getAsLong() - seg.get().startLsn()) : -1;
+        return new Served(name, upTo, info.rawSize(), false);
+    }
 
     /**
      * Which incomplete copy of {@code segment} {@link #fetch} serves: the one holding more WAL.
@@ -483,12 +505,12 @@ public final class WalArchive {
      * segment file a promoted standby archived, whose WAL ends where the next timeline's history
      * file says this timeline ended (the whole file when no history file says). Equal: the
      * {@code .partial}, where the next timeline began. When the timeline being followed branched
-     * off the segment's timeline inside the segment, only the WAL before the branch point is
-     * served (from the copy holding more of it): what the old timeline wrote after it is not the
-     * followed timeline's history. A damaged record or history file fails the fetch, as any
+     * off the segment's timeline before the segment's end, only the WAL before the branch point
+     * is served (from the copy holding more of it): what the old timeline wrote after it is not
+     * the followed timeline's history. A damaged record or history file fails the fetch, as any
      * damage does: recovery stops, rather than ending early at a point nobody chose.
      */
-    private Optional<Incomplete> incompleteCopy(long systemId, String segment) throws IOException {
+    private Optional<Served> incompleteCopy(long systemId, String segment) throws IOException {
         String streamed = streamedName(segment);
         String partial = segment + ".partial";
         Optional<ArtifactInfo> s = archive.info(path(systemId, streamed));
@@ -496,26 +518,42 @@ public final class WalArchive {
         if (s.isEmpty() && p.isEmpty()) {
             return Optional.empty();
         }
-        long size = segmentSizeOf(systemId, p.isPresent() ? partial : streamed);
+        long size = segmentSize(systemId, p.isPresent() ? partial : null, s.isPresent() ? streamed : null);
         WalSegment seg = WalSegment.parse(segment, size).orElse(null);
-        OptionalLong branch = seg == null ? OptionalLong.empty() : branchIn(systemId, seg);
         long streamWal = s.map(ArtifactInfo::rawSize).orElse(-1L);
         long partialWal = p.map(ArtifactInfo::rawSize).orElse(-1L);
-        if (p.isPresent() && seg != null && partialWal == seg.segmentSize()) {
-            // a whole segment file: its WAL ends where this timeline ended
-            OptionalLong end = branch.isPresent() ? branch : timelineEndIn(systemId, seg);
-            if (end.isPresent()) {
-                partialWal = end.getAsLong() - seg.startLsn();
+        long upTo = -1;
+        if (seg != null) {
+            if (p.isPresent() && partialWal == seg.segmentSize()) {
+                // a whole segment file: its WAL ends where its own timeline ended (its promotion)
+                OptionalLong end = timelineEndIn(systemId, seg);
+                if (end.isPresent()) {
+                    partialWal = end.getAsLong() - seg.startLsn();
+                }
+            }
+            OptionalLong branch = followedEnd(systemId, seg);
+            if (branch.isPresent()) {
+                upTo = Math.max(0, branch.getAsLong() - seg.startLsn());
+                streamWal = Math.min(streamWal, upTo);
+                partialWal = Math.min(partialWal, upTo);
             }
         }
-        long upTo = -1;
-        if (branch.isPresent()) {
-            upTo = branch.getAsLong() - seg.startLsn();
-            streamWal = Math.min(streamWal, upTo);
-            partialWal = Math.min(partialWal, upTo);
-        }
         String name = streamWal > partialWal ? streamed : partial;
-        return Optional.of(new Incomplete(name, upTo, size));
+        return Optional.of(new Served(name, upTo, size, true));
+    }
+
+    /**
+     * The segment size the page headers of the incomplete copies give (either may be null);
+     * -1 when neither has one. Copies that disagree are damage.
+     */
+    private long segmentSize(long systemId, String partial, String streamed) throws IOException {
+        long a = partial == null ? -1 : segmentSizeOf(systemId, partial);
+        long b = streamed == null ? -1 : segmentSizeOf(systemId, streamed);
+        if (a > 0 && b > 0 && a != b) {
+            throw new CorruptDataException("the archived copies " + partial + " and " + streamed + " give segment "
+                    + "sizes of " + a + " and " + b + " bytes in their page headers; one is damaged");
+        }
+        return a > 0 ? a : b;
     }
 
     /** The segment size in the page header of an archived copy; -1 when it has none. */
@@ -531,15 +569,18 @@ public final class WalArchive {
     }
 
     /**
-     * Where the followed timeline's history leaves {@code segment}'s timeline inside the segment:
-     * the branch point, when the followed timeline descends from the segment's and branched off
-     * it there.
+     * Where the followed timeline's history ends {@code segment}'s timeline, when that is before
+     * the segment's end: the branch point of the followed timeline (or of one it descends from)
+     * off the segment's timeline. Empty when the followed timeline is the segment's own, does not
+     * descend from it, or left it after this segment.
      */
-    private OptionalLong branchIn(long systemId, WalSegment segment) throws IOException {
+    private OptionalLong followedEnd(long systemId, WalSegment segment) throws IOException {
         long followed = follow;
         if (followed == LATEST) { // the newest timeline with a history file, as PostgreSQL finds it
             for (long next = segment.timeline() + 1;
-                    next <= segment.timeline() + 64 && next <= 0xFFFF_FFFFL && contains(systemId, history(next));
+                    next <= segment.timeline() + 64
+                            && next <= 0xFFFF_FFFFL
+                            && historyOf(systemId, next).isPresent();
                     next++) {
                 followed = next;
             }
@@ -547,23 +588,36 @@ public final class WalArchive {
         if (followed <= segment.timeline()) {
             return OptionalLong.empty();
         }
-        Optional<InputStream> in = archive.open(path(systemId, history(followed)));
-        if (in.isEmpty()) {
+        Optional<String> text = historyOf(systemId, followed);
+        if (text.isEmpty()) {
             return OptionalLong.empty();
         }
-        String text;
-        try (InputStream i = in.get()) {
-            text = new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8);
-        }
-        for (TimelineSwitch sw : timelineSwitches(text)) {
-            long end = sw.at();
+        for (TimelineSwitch sw : timelineSwitches(text.get())) {
             if (sw.parent() == segment.timeline()) {
-                boolean inside = Long.compareUnsigned(end, segment.startLsn()) >= 0
-                        && end - segment.startLsn() < segment.segmentSize();
-                return inside ? OptionalLong.of(end) : OptionalLong.empty();
+                long end = sw.at();
+                boolean beforeItsEnd = Long.compareUnsigned(end, segment.startLsn() + segment.segmentSize()) < 0;
+                return beforeItsEnd ? OptionalLong.of(Math.max(end, segment.startLsn())) : OptionalLong.empty();
             }
         }
         return OptionalLong.empty();
+    }
+
+    /** A timeline's history file as archived (read once per instance), or empty when it is not. */
+    private Optional<String> historyOf(long systemId, long timeline) throws IOException {
+        Optional<String> known = histories.get(timeline);
+        if (known != null) {
+            return known;
+        }
+        Optional<InputStream> in = archive.open(path(systemId, history(timeline)));
+        Optional<String> text = Optional.empty();
+        if (in.isPresent()) {
+            try (InputStream i = in.get()) {
+                text = Optional.of(new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8));
+                i.transferTo(OutputStream.nullOutputStream()); // read to its end: its checksum is checked
+            }
+        }
+        histories.put(timeline, text);
+        return text;
     }
 
     private static String history(long timeline) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.ObjectExistsException;
@@ -141,9 +142,80 @@ class WalArchiveTest {
     }
 
     @Test
+    void aWholeOldTimelineSegmentIsServedOnlyUpToTheBranchAndLaterOnesNotAtAll() throws IOException {
+        // the old primary wrote on after its standby was promoted and archived whole segments
+        Path f = Files.createDirectories(dir.resolve("out")).resolve(segment);
+        Files.write(f, WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+        wal.push(f, dataDir);
+        String next = new WalSegment(1, 4, SIZE).name();
+        Path g = dir.resolve("out").resolve(next);
+        Files.write(g, WalPrefetchTest.segmentBytes(1, 4, SYSTEM_ID, 0));
+        wal.push(g, dataDir);
+        timeline2BranchedAt(4096);
+
+        byte[] served = fetched();
+        assertThat(served).hasSize((int) SIZE);
+        assertThat(Arrays.copyOf(served, 4096)).isEqualTo(streamed(4096));
+        assertThat(Arrays.copyOfRange(served, 4096, served.length)).containsOnly(0);
+        assertThat(wal.fetch(next, dir.resolve("NEXT"), dataDir)).isFalse();
+        // along timeline 1 both are whole
+        WalArchive alongOld = new WalArchive(archive).following(1);
+        assertThat(alongOld.fetch(next, dir.resolve("NEXT"), dataDir)).isTrue();
+        wal = alongOld;
+        assertThat(fetched()).isEqualTo(WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0));
+    }
+
+    @Test
+    void aBranchAtTheSegmentsStartLeavesNothingOfItToServe() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(8192));
+        timeline2BranchedAt(0);
+
+        assertThat(wal.fetch(segment, dir.resolve("RECOVERYXLOG"), dataDir)).isFalse();
+    }
+
+    @Test
+    void aPartialIsCreditedOnlyWithWalUpToWhereItsOwnTimelineEnded() throws IOException {
+        // timeline 2 left timeline 1 at 4096 (its standby's .partial), timeline 3 at 8192
+        store(WalArchive.streamedName(segment), streamed(16384));
+        byte[] standbys = WalPrefetchTest.segmentBytes(1, 3, SYSTEM_ID, 0);
+        Arrays.fill(standbys, 4096, standbys.length, (byte) 0);
+        Path p = Files.createDirectories(dir.resolve("pg_wal")).resolve(segment + ".partial");
+        Files.write(p, standbys);
+        wal.push(p, dataDir);
+        history("00000002.history", "1\t0/301000\tx\n");
+        history("00000003.history", "1\t0/302000\ty\n");
+
+        byte[] served = fetched(); // along timeline 3: timeline 1 up to 8192, from the streamer's copy
+        assertThat(Arrays.copyOf(served, 8192)).isEqualTo(streamed(8192));
+        assertThat(Arrays.copyOfRange(served, 8192, served.length)).containsOnly(0);
+    }
+
+    @Test
+    void aPartialWithoutAHeaderDoesNotTurnTheCapOffAndCopiesThatDisagreeAreDamage() throws IOException {
+        store(WalArchive.streamedName(segment), streamed(16384));
+        store(segment + ".partial", streamed(32)); // an early streamer's, too short for a page header
+        timeline2BranchedAt(4096);
+
+        byte[] served = fetched();
+        assertThat(Arrays.copyOf(served, 4096)).isEqualTo(streamed(4096));
+        assertThat(Arrays.copyOfRange(served, 4096, served.length)).containsOnly(0);
+
+        byte[] otherSize = streamed(64);
+        ByteBuffer.wrap(otherSize).order(ByteOrder.LITTLE_ENDIAN).putInt(32, (int) (SIZE * 2)); // xlp_seg_size
+        archive.delete(WalArchive.path(SYSTEM_ID, segment + ".partial"));
+        store(segment + ".partial", otherSize);
+        assertThatThrownBy(() -> wal.fetch(segment, dir.resolve("RECOVERYXLOG"), dataDir))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("one is damaged");
+    }
+
+    @Test
     void aTimelineOutsideTheRangeIsRefused() {
         assertThatThrownBy(() -> wal.following(-1)).isInstanceOf(ConfigException.class);
         assertThatThrownBy(() -> WalArchive.timelineToFollow("newest", 1)).hasMessageContaining("latest, current");
+        assertThatThrownBy(() -> WalArchive.timelineToFollow("010", 1)).hasMessageContaining("latest, current");
+        assertThatThrownBy(() -> WalArchive.timelineToFollow("current", null))
+                .hasMessageContaining("records no timeline");
         assertThat(WalArchive.timelineToFollow("current", 4)).isEqualTo(4);
         assertThat(WalArchive.timelineToFollow("latest", 4)).isEqualTo(WalArchive.LATEST);
         assertThat(WalArchive.timelineToFollow("7", 4)).isEqualTo(7);
