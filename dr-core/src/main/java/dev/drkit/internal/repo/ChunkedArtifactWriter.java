@@ -86,8 +86,26 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
 
     private record Pending(Future<String> id, int length) {}
 
-    /** A worker's compressor and the buffer it compresses a chunk into. */
-    private record Compressor(ZstdCompressCtx zstd, byte[] frame) {}
+    /** A worker's compressor and the buffer it compresses a chunk into (made as large chunks need). */
+    private static final class Compressor {
+        final ZstdCompressCtx zstd;
+        byte[] frame = new byte[0];
+
+        Compressor(ZstdCompressCtx zstd) {
+            this.zstd = zstd;
+        }
+
+        byte[] frame(int length) {
+            long need = Zstd.compressBound(length);
+            if (frame.length < need) {
+                frame = new byte[(int) need];
+            }
+            return frame;
+        }
+    }
+
+    /** Spare chunk buffers larger than this are dropped: the pool stays a few MiB per worker. */
+    private static final int SPARE_MAX = 2 << 20;
 
     private ChunkedArtifactWriter(
             Repository repo,
@@ -118,8 +136,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             ZstdCompressCtx c = new ZstdCompressCtx();
             c.setLevel(level < 0 ? Compression.ZSTD.defaultLevel() : level);
             c.setChecksum(true);
-            contexts.add(
-                    new Compressor(c, new byte[(int) Zstd.compressBound(ContentDefinedChunker.Sizes.DEFAULT.max())]));
+            contexts.add(new Compressor(c));
         }
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "drkit-chunks-" + THREADS.incrementAndGet());
@@ -198,7 +215,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
                 Compressor c = contexts.take();
                 byte[] frame;
                 try {
-                    frame = codec.encode(c.zstd(), c.frame(), data, length, name() + " chunk " + id);
+                    frame = codec.encode(c.zstd, c.frame(length), data, length, name() + " chunk " + id);
                 } finally {
                     contexts.add(c);
                 }
@@ -208,7 +225,9 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             }
             return id;
         } finally {
-            spare.offer(data); // only once nothing here reads it any more
+            if (data.length <= SPARE_MAX) {
+                spare.offer(data); // only once nothing here reads it any more
+            }
         }
     }
 
@@ -325,7 +344,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         }
         Compressor c;
         while ((c = contexts.poll()) != null) {
-            c.zstd().close();
+            c.zstd.close();
         }
     }
 
