@@ -147,7 +147,8 @@ public final class PhysicalRestoreTest implements Verifier {
         long segmentSize = ((Number) meta.get("walSegmentSize")).longValue();
         long from = WalArchive.parseLsn(String.valueOf(meta.get("startLsn")));
         long to = WalArchive.parseLsn(String.valueOf(meta.get("stopLsn")));
-        WalArchive archive = new WalArchive(context.archive(WalArchive.AREA));
+        // the backup's own segments, along its own timeline (whatever timelines branched off it later)
+        WalArchive archive = new WalArchive(context.archive(WalArchive.AREA)).following(timeline);
         for (long lsn = from - from % segmentSize; Long.compareUnsigned(lsn, to) <= 0; lsn += segmentSize) {
             String name = WalArchive.segmentName(timeline, lsn, segmentSize);
             if (!archive.fetch(name, wal.resolve(name), data)) {
