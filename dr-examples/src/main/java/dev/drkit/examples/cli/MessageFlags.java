@@ -75,6 +75,7 @@ final class MessageFlags {
             "target-name",
             "immediate",
             "target-action",
+            "target-timeline",
             "stage-wal",
             "start",
             "start-port",
