@@ -104,8 +104,11 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         }
     }
 
-    /** Spare chunk buffers larger than this are dropped: the pool stays a few MiB per worker. */
-    private static final int SPARE_MAX = 2 << 20;
+    /**
+     * At most this many spare chunk buffers are kept (each up to a chunk's maximum size, 4 MiB):
+     * the pool stays a few tens of MiB however many workers there are.
+     */
+    private static final int SPARES = 8;
 
     private ChunkedArtifactWriter(
             Repository repo,
@@ -131,7 +134,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
         int threads = Math.max(1, workers);
         this.depth = threads * 2 + 1;
         this.contexts = new ArrayBlockingQueue<>(threads);
-        this.spare = new ArrayBlockingQueue<>(depth + 1);
+        this.spare = new ArrayBlockingQueue<>(Math.min(depth + 1, SPARES));
         for (int i = 0; i < threads; i++) {
             ZstdCompressCtx c = new ZstdCompressCtx();
             c.setLevel(level < 0 ? Compression.ZSTD.defaultLevel() : level);
@@ -225,9 +228,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             }
             return id;
         } finally {
-            if (data.length <= SPARE_MAX) {
-                spare.offer(data); // only once nothing here reads it any more
-            }
+            spare.offer(data); // only once nothing here reads it any more
         }
     }
 
