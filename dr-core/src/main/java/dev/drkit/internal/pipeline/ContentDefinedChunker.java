@@ -141,7 +141,6 @@ public final class ContentDefinedChunker extends OutputStream {
 
     private static final long[] GEAR = gearTable();
 
-    private final ChunkSink sink;
     private final ChunkHandoff handoff;
     private final Buffers buffers;
     private final int min;
@@ -167,7 +166,7 @@ public final class ContentDefinedChunker extends OutputStream {
      * @param sink receives the chunks, not null
      */
     public ContentDefinedChunker(Sizes sizes, ChunkSink sink) {
-        this(sizes, Objects.requireNonNull(sink, "sink"), null, null);
+        this(sizes, lend(Objects.requireNonNull(sink, "sink")), byte[]::new);
     }
 
     /**
@@ -178,13 +177,8 @@ public final class ContentDefinedChunker extends OutputStream {
      * @param buffers gives the chunker each new buffer, not null
      */
     public ContentDefinedChunker(Sizes sizes, ChunkHandoff handoff, Buffers buffers) {
-        this(sizes, null, Objects.requireNonNull(handoff, "handoff"), Objects.requireNonNull(buffers, "buffers"));
-    }
-
-    private ContentDefinedChunker(Sizes sizes, ChunkSink sink, ChunkHandoff handoff, Buffers buffers) {
-        this.sink = sink;
-        this.handoff = handoff;
-        this.buffers = buffers;
+        this.handoff = Objects.requireNonNull(handoff, "handoff");
+        this.buffers = Objects.requireNonNull(buffers, "buffers");
         this.min = sizes.min();
         this.avg = sizes.avg();
         this.max = sizes.max();
@@ -272,10 +266,12 @@ public final class ContentDefinedChunker extends OutputStream {
         return Math.min(max, 1 << 20);
     }
 
+    /** A {@link ChunkSink} as a hand-off: it is lent each chunk, which is then dropped. */
+    private static ChunkHandoff lend(ChunkSink sink) {
+        return (data, length) -> sink.accept(data, 0, length);
+    }
+
     private byte[] newBuffer(int length) {
-        if (buffers == null) {
-            return new byte[length];
-        }
         byte[] b = buffers.take(length);
         if (b.length < length) {
             throw new IllegalStateException(
@@ -324,27 +320,20 @@ public final class ContentDefinedChunker extends OutputStream {
     private void emit(int length) throws IOException {
         byte[] chunk = buf;
         int rest = filled - length;
-        if (handoff != null) { // the bytes after the cut go on in a new buffer before the chunk is given away
-            buf = newBuffer(Math.max(rest, initialCapacity()));
-            System.arraycopy(chunk, length, buf, 0, rest);
-        }
+        // the bytes after the cut go on in a new buffer before the chunk is given away (none
+        // after the last one)
+        buf = closed ? new byte[rest] : newBuffer(Math.max(rest, initialCapacity()));
+        System.arraycopy(chunk, length, buf, 0, rest);
+        filled = rest;
+        scanned = 0;
+        hash = 0;
         try {
-            if (handoff != null) {
-                handoff.accept(chunk, length);
-            } else {
-                sink.accept(chunk, 0, length);
-            }
+            handoff.accept(chunk, length);
         } catch (IOException | RuntimeException | Error e) {
             broken = true;
             throw e;
         }
         chunks++;
-        if (handoff == null) {
-            System.arraycopy(buf, length, buf, 0, rest);
-        }
-        filled = rest;
-        scanned = 0;
-        hash = 0;
     }
 
     /** {@code GEAR[i]}, for tests that pin the table. */

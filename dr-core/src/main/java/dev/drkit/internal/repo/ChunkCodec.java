@@ -97,10 +97,8 @@ final class ChunkCodec {
      * {@code Zstd.compressBound(length)} bytes.
      */
     byte[] encode(ZstdCompressCtx zstd, byte[] scratch, byte[] raw, int length, String what) throws IOException {
-        byte[] into =
-                scratch.length >= Zstd.compressBound(length) ? scratch : new byte[(int) Zstd.compressBound(length)];
-        int size = zstd.compressByteArray(into, 0, into.length, raw, 0, length);
-        byte[] frame = Arrays.copyOf(into, size);
+        int size = zstd.compressByteArray(scratch, 0, scratch.length, raw, 0, length);
+        byte[] frame = Arrays.copyOf(scratch, size);
         if (encryption == null) {
             return frame;
         }
