@@ -88,10 +88,15 @@ public final class WalArchive {
      * the streamer received from a primary that went on writing after its standby was promoted).
      */
     public WalArchive following(long timeline) {
+        return new WalArchive(archive, checkTimeline(timeline));
+    }
+
+    /** {@code timeline} when it is {@link #LATEST} or a timeline's number. */
+    static long checkTimeline(long timeline) {
         if (timeline < 0 || timeline > 0xFFFF_FFFFL) {
             throw new ConfigException("a timeline is a number from 1 to 4294967295 (or latest), not " + timeline);
         }
-        return new WalArchive(archive, timeline);
+        return timeline;
     }
 
     /**
@@ -412,24 +417,22 @@ public final class WalArchive {
         }
         long systemId = systemIdentifier(dataDir);
         boolean segment = SEGMENT.matcher(name).matches();
-        Optional<ArtifactInfo> whole = archive.info(path(systemId, name));
+        Optional<InputStream> stored = archive.open(path(systemId, name));
         // the streamer's last, incomplete segment, or the one a promoted standby archived (or an
         // earlier streamer stored) as .partial: served padded, so recovery replays what it holds
-        Optional<Served> chosen = whole.isPresent()
-                ? Optional.of(wholeSegment(systemId, name, whole.get()))
-                : segment && orPartial ? incompleteCopy(systemId, name) : Optional.empty();
-        if (chosen.isEmpty() || chosen.get().upTo() == 0) {
-            return false; // not archived, or none of it is WAL of the timeline the recovery follows
+        Optional<Incomplete> incomplete =
+                stored.isEmpty() && segment && orPartial ? incompleteCopy(systemId, name) : Optional.empty();
+        if (incomplete.isPresent()) {
+            if (incomplete.get().upTo() == 0) {
+                return false; // none of it is WAL of the timeline the recovery follows
+            }
+            stored = archive.open(path(systemId, incomplete.get().name()));
         }
-        Served served = chosen.get();
-        Optional<InputStream> stored = archive.open(path(systemId, served.name()));
         if (stored.isEmpty()) {
             return false;
         }
-        Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
-        try (InputStream in = stored.get();
-                FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            OutputStream out = Channels.newOutputStream(ch);
+        String served = incomplete.map(Incomplete::name).orElse(name);
+        try (InputStream in = stored.get()) {
             byte[] first = new byte[64];
             int n = in.readNBytes(first, 0, first.length);
             Optional<Long> inSegment = segmentSystemId(first, n);
@@ -439,23 +442,53 @@ public final class WalArchive {
                         + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
             long size = segmentSize(first, n).orElse(-1L);
-            if (served.upTo() > 0 && size != served.segmentSize()) {
-                throw new CorruptDataException("archived " + served.name() + " gives a segment size of " + size
-                        + " bytes in its page header, where the other copies of the segment give "
-                        + served.segmentSize() + "; it is damaged");
+            long upTo;
+            if (incomplete.isPresent()) {
+                upTo = incomplete.get().upTo();
+                if (upTo > 0 && size != incomplete.get().segmentSize()) {
+                    throw new CorruptDataException("archived " + served + " gives a segment size of " + size
+                            + " bytes in its page header, where the other copies of the segment give "
+                            + incomplete.get().segmentSize() + "; it is damaged");
+                }
+            } else {
+                // a whole segment, cut where the followed timeline left its timeline (its header
+                // gives the size; PostgreSQL refuses a segment whose header gives another)
+                Optional<WalSegment> seg = segment ? WalSegment.parse(name, size) : Optional.empty();
+                upTo = seg.isPresent() ? followedCut(systemId, seg.get()) : -1;
+                if (upTo == 0) {
+                    return false; // none of it is WAL of the timeline the recovery follows
+                }
             }
-            if (served.upTo() > 0) { // the rest is WAL the followed timeline does not hold: left as zeros
-                out.write(first, 0, (int) Math.min(n, served.upTo()));
-                new BoundedInputStream(in, Math.max(0, served.upTo() - n)).transferTo(out);
-                in.transferTo(OutputStream.nullOutputStream()); // read to its end: its checksum is checked
+            write(in, first, n, upTo, incomplete.isPresent() || upTo > 0, size, served, target);
+            return true;
+        }
+    }
+
+    /**
+     * Writes a served copy to {@code target} (a temporary name, synced, then renamed): the
+     * {@code n} bytes already read into {@code first} and the rest of {@code in}, only the first
+     * {@code upTo} bytes (all when -1; the rest is read, so its checksum is checked, and left as
+     * zeros), padded with zeros to the segment size {@code size} (from its header; -1 when it
+     * has none) when {@code pad}.
+     */
+    private static void write(
+            InputStream in, byte[] first, int n, long upTo, boolean pad, long size, String served, Path target)
+            throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            OutputStream out = Channels.newOutputStream(ch);
+            if (upTo >= 0) {
+                out.write(first, 0, (int) Math.min(n, upTo));
+                new BoundedInputStream(in, Math.max(0, upTo - n)).transferTo(out);
+                in.transferTo(OutputStream.nullOutputStream());
             } else {
                 out.write(first, 0, n);
                 in.transferTo(out);
             }
             out.flush();
-            if (served.padded() || served.upTo() > 0) {
+            if (pad) {
                 if (size < 0) {
-                    throw new CorruptDataException("archived " + served.name() + " has no segment header");
+                    throw new CorruptDataException("archived " + served + " has no segment header");
                 }
                 if (ch.size() < size) {
                     ch.write(ByteBuffer.allocate(1), size - 1); // zeros up to the segment size
@@ -467,7 +500,6 @@ public final class WalArchive {
             throw e;
         }
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return true;
     }
 
     /** Whether a WAL file of the cluster is archived. */
@@ -476,27 +508,11 @@ public final class WalArchive {
     }
 
     /**
-     * What {@link #fetch} serves for a name: the stored object {@code name}, its bytes up to
-     * {@code upTo} (all when -1; nothing, so not found, when 0) then zeros up to {@code
-     * segmentSize} (what the copies' page headers said when the choice was made); an incomplete
-     * copy ({@code padded}) is padded with zeros to the segment size too.
+     * The incomplete copy {@link #fetch} serves for a segment: its bytes up to {@code upTo} (all
+     * when -1; nothing, so not found, when 0), then zeros to {@code segmentSize} (what the
+     * copies' page headers said when the choice was made).
      */
-    private record Served(String name, long upTo, long segmentSize, boolean padded) {}
-
-    /**
-     * A whole segment: all of it, unless the followed timeline branched off its timeline before
-     * its end; then only what comes before the branch point (a primary that wrote on after its
-     * standby was promoted may have archived the whole segment, or later ones).
-     */
-    private Served wholeSegment(long systemId, String name, ArtifactInfo info) throws IOException {
-        Optional<WalSegment> seg = WalSegment.parse(name, info.rawSize());
-        if (seg.isEmpty()) {
-            return new Served(name, -1, -1, false);
-        }
-        OptionalLong end = followedEnd(systemId, seg.get());
-        long upTo = end.isPresent() ? Math.max(0, end.getAsLong() - seg.get().startLsn()) : -1;
-        return new Served(name, upTo, info.rawSize(), false);
-    }
+    private record Incomplete(String name, long upTo, long segmentSize) {}
 
     /**
      * Which incomplete copy of {@code segment} {@link #fetch} serves: the one holding more WAL.
@@ -510,7 +526,7 @@ public final class WalArchive {
      * the followed timeline's history. A damaged record or history file fails the fetch, as any
      * damage does: recovery stops, rather than ending early at a point nobody chose.
      */
-    private Optional<Served> incompleteCopy(long systemId, String segment) throws IOException {
+    private Optional<Incomplete> incompleteCopy(long systemId, String segment) throws IOException {
         String streamed = streamedName(segment);
         String partial = segment + ".partial";
         Optional<ArtifactInfo> s = archive.info(path(systemId, streamed));
@@ -531,15 +547,14 @@ public final class WalArchive {
                     partialWal = end.getAsLong() - seg.startLsn();
                 }
             }
-            OptionalLong branch = followedEnd(systemId, seg);
-            if (branch.isPresent()) {
-                upTo = Math.max(0, branch.getAsLong() - seg.startLsn());
+            upTo = followedCut(systemId, seg);
+            if (upTo >= 0) {
                 streamWal = Math.min(streamWal, upTo);
                 partialWal = Math.min(partialWal, upTo);
             }
         }
         String name = streamWal > partialWal ? streamed : partial;
-        return Optional.of(new Served(name, upTo, size, true));
+        return Optional.of(new Incomplete(name, upTo, size));
     }
 
     /**
@@ -569,12 +584,13 @@ public final class WalArchive {
     }
 
     /**
-     * Where the followed timeline's history ends {@code segment}'s timeline, when that is before
-     * the segment's end: the branch point of the followed timeline (or of one it descends from)
-     * off the segment's timeline. Empty when the followed timeline is the segment's own, does not
-     * descend from it, or left it after this segment.
+     * How many bytes of {@code segment} belong to the followed timeline's history: -1 for all of
+     * them, else the offset where the followed timeline (or one it descends from) branched off
+     * the segment's timeline, 0 when that was at or before the segment's start. All of them when
+     * the followed timeline is the segment's own, does not descend from it, or left it after
+     * this segment.
      */
-    private OptionalLong followedEnd(long systemId, WalSegment segment) throws IOException {
+    private long followedCut(long systemId, WalSegment segment) throws IOException {
         long followed = follow;
         if (followed == LATEST) { // the newest timeline with a history file, as PostgreSQL finds it
             for (long next = segment.timeline() + 1;
@@ -585,21 +601,17 @@ public final class WalArchive {
                 followed = next;
             }
         }
-        if (followed <= segment.timeline()) {
-            return OptionalLong.empty();
-        }
-        Optional<String> text = historyOf(systemId, followed);
-        if (text.isEmpty()) {
-            return OptionalLong.empty();
-        }
-        for (TimelineSwitch sw : timelineSwitches(text.get())) {
+        Optional<String> text = followed > segment.timeline() ? historyOf(systemId, followed) : Optional.empty();
+        for (TimelineSwitch sw : timelineSwitches(text.orElse(""))) {
             if (sw.parent() == segment.timeline()) {
                 long end = sw.at();
-                boolean beforeItsEnd = Long.compareUnsigned(end, segment.startLsn() + segment.segmentSize()) < 0;
-                return beforeItsEnd ? OptionalLong.of(Math.max(end, segment.startLsn())) : OptionalLong.empty();
+                if (Long.compareUnsigned(end, segment.startLsn() + segment.segmentSize()) >= 0) {
+                    return -1;
+                }
+                return Long.compareUnsigned(end, segment.startLsn()) <= 0 ? 0 : end - segment.startLsn();
             }
         }
-        return OptionalLong.empty();
+        return -1;
     }
 
     /** A timeline's history file as archived (read once per instance), or empty when it is not. */
@@ -620,7 +632,8 @@ public final class WalArchive {
         return text;
     }
 
-    private static String history(long timeline) {
+    /** The file name of a timeline's history file. */
+    static String history(long timeline) {
         return String.format(Locale.ROOT, "%08X.history", timeline);
     }
 
@@ -632,16 +645,11 @@ public final class WalArchive {
     private OptionalLong timelineEndIn(long systemId, WalSegment segment) throws IOException {
         long start = segment.startLsn();
         for (long next = segment.timeline() + 1; next <= segment.timeline() + 64 && next <= 0xFFFF_FFFFL; next++) {
-            String history = String.format(Locale.ROOT, "%08X.history", next);
-            Optional<InputStream> in = archive.open(path(systemId, history));
-            if (in.isEmpty()) {
+            Optional<String> text = historyOf(systemId, next);
+            if (text.isEmpty()) {
                 break;
             }
-            String text;
-            try (InputStream i = in.get()) {
-                text = new String(i.readNBytes(1 << 20), StandardCharsets.UTF_8);
-            }
-            for (TimelineSwitch sw : timelineSwitches(text)) {
+            for (TimelineSwitch sw : timelineSwitches(text.get())) {
                 long end = sw.at();
                 if (sw.parent() == segment.timeline()
                         && Long.compareUnsigned(end, start) >= 0

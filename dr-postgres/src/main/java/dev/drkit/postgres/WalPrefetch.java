@@ -26,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
@@ -622,7 +621,7 @@ public final class WalPrefetch {
             markMissing(end.name());
         }
         for (long timeline : new long[] {end.timeline(), end.timeline() + 1}) {
-            String history = String.format(Locale.ROOT, "%08X.history", timeline);
+            String history = WalArchive.history(timeline);
             if (!wal.fetch(history, spool.resolve(history), dataDir)) {
                 markMissing(history);
             }
@@ -957,8 +956,7 @@ public final class WalPrefetch {
 
         /** The timeline the recovery follows ({@link WalArchive#following}; default the latest). */
         public Builder following(long timeline) {
-            new WalArchive(archive).following(timeline); // checks it
-            this.follow = timeline;
+            this.follow = WalArchive.checkTimeline(timeline);
             return this;
         }
 

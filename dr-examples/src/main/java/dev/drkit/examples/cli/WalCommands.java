@@ -251,9 +251,7 @@ final class WalCommands {
             }
             long follow;
             try {
-                follow = targetTimeline == null || targetTimeline.equals("latest")
-                        ? WalArchive.LATEST
-                        : WalArchive.timelineToFollow(targetTimeline, null);
+                follow = WalArchive.timelineToFollow(targetTimeline, null);
             } catch (ConfigException e) {
                 err.println(
                         "drkit: wal-fetch: --target-timeline takes latest or a timeline number, not " + targetTimeline);
