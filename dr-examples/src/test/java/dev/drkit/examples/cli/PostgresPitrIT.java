@@ -915,25 +915,13 @@ class PostgresPitrIT {
         assertThat(stored).contains("00000002.history.zst").anyMatch(n -> n.startsWith("00000002") && n.length() > 30);
 
         // the backup plus the streamed WAL of both timelines recover the rows written after the promotion
-        Path target = work.resolve("restored");
-        CliProcess.Result restore =
-                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
-        assertThat(restore.exit()).as(restore.err()).isZero();
-        restored = PostgresServer.startExisting(bin, target, live.password());
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        restoreLatestAndRecover(live.password());
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1500);
     }
 
     @Test
     void aPromotedStandbyArchivesIntoTheRepositoryTheStreamerFedAndTheRestoreReadsBoth() throws Exception {
-        startLive("15", false);
-        live.execute(
-                "postgres",
-                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
-        // the standby archives into the same repository once it is promoted
-        PostgresServer standby = startStandby(
-                "archive_mode = on\narchive_command = '" + walPush().replace("'", "''") + "'\n");
+        PostgresServer standby = liveWithAStandbyThatArchivesOncePromoted();
         String streamerRow = "application_name = 'drkit-wal-streamer'";
         String livePassword;
         try {
@@ -997,12 +985,7 @@ class PostgresPitrIT {
             standby.close();
         }
 
-        Path target = work.resolve("restored");
-        CliProcess.Result restore =
-                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
-        assertThat(restore.exit()).as(restore.err()).isZero();
-        restored = PostgresServer.startExisting(bin, target, livePassword);
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        CliProcess.Result restore = restoreLatestAndRecover(livePassword);
         // a failure here has been seen once and not reproduced since: say what the restore had
         assertThat(count(restored, "SELECT count(*) FROM orders"))
                 .as(() ->
@@ -1012,13 +995,7 @@ class PostgresPitrIT {
 
     @Test
     void aRestoreAlongThePromotedStandbysTimelineNeverReplaysWhatTheOldPrimaryWroteAfterTheBranch() throws Exception {
-        startLive("15", false);
-        live.execute(
-                "postgres",
-                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
-        PostgresServer standby = startStandby(
-                "archive_mode = on\narchive_command = '" + walPush().replace("'", "''") + "'\n");
+        PostgresServer standby = liveWithAStandbyThatArchivesOncePromoted();
         String streamerRow = "application_name = 'drkit-wal-streamer'";
         String livePassword;
         try {
@@ -1074,12 +1051,7 @@ class PostgresPitrIT {
             standby.close();
         }
 
-        Path target = work.resolve("restored");
-        CliProcess.Result restore =
-                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
-        assertThat(restore.exit()).as(restore.err()).isZero();
-        restored = PostgresServer.startExisting(bin, target, livePassword);
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        CliProcess.Result restore = restoreLatestAndRecover(livePassword);
         // exactly the promoted standby's rows: none the old primary wrote after the branch
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE note LIKE 'old-primary-only%'"))
                 .as(() ->
@@ -1256,15 +1228,37 @@ class PostgresPitrIT {
         live.close(); // the server is lost
         live = null;
 
-        Path restoredDir = work.resolve("restored");
-        CliProcess.Result restore =
-                drkit("restore", "--name", "pg-main", "--latest", "--to", restoredDir.toString(), "--stage-wal");
-        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
-        restored = PostgresServer.startExisting(bin, restoredDir, superuserPassword);
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        restoreLatestAndRecover(superuserPassword);
         assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(1400);
         assertThat(count(restored, "SELECT count(*) FROM orders WHERE note LIKE 'second run %'"))
                 .isEqualTo(100);
+    }
+
+    /**
+     * Starts the live cluster (PostgreSQL 15, no archive_command) with 1000 rows in {@code
+     * orders}, and a standby of it that archives into the repository once it is promoted.
+     */
+    private PostgresServer liveWithAStandbyThatArchivesOncePromoted() throws Exception {
+        startLive("15", false);
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'primary ' || i FROM generate_series(1, 1000) i;");
+        return startStandby("archive_mode = on\narchive_command = '" + walPush().replace("'", "''") + "'\n");
+    }
+
+    /**
+     * Restores the latest backup into {@code restored} with its WAL staged beside it, starts it
+     * and waits for the end of recovery; what the restore said.
+     */
+    private CliProcess.Result restoreLatestAndRecover(String superuserPassword) throws Exception {
+        Path target = work.resolve("restored");
+        CliProcess.Result restore =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--stage-wal");
+        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        restored = PostgresServer.startExisting(bin, target, superuserPassword);
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        return restore;
     }
 
     /** Waits until the streamer reports flushed everything the live cluster has inserted so far. */
