@@ -195,17 +195,29 @@ public final class ChunkGc {
         for (var e : copies.entrySet()) {
             List<ChunkStore.Location> at = e.getValue();
             String kept = null;
+            Set<String> matching = new HashSet<>();
             if (at.size() == 1) {
                 kept = at.get(0).pack();
-            } else {
+            } else if (plain.contains(e.getKey())) {
                 for (ChunkStore.Location loc : at) {
                     if (sound(store, e.getKey(), loc, byPack.get(loc.pack()), soundPacks)) {
                         kept = loc.pack();
                         break;
                     }
                 }
+            } else {
+                // encrypted, opened by no key here: a CRC32C (or a pack's SHA-256 its own index records)
+                // tells bit rot, not forgery, so that one copy matches its index never makes another
+                // one garbage; every copy that matches stays
+                for (ChunkStore.Location loc : at) {
+                    if (sound(store, e.getKey(), loc, byPack.get(loc.pack()), soundPacks)) {
+                        matching.add(loc.pack());
+                    }
+                }
             }
-            if (kept != null) {
+            if (!matching.isEmpty()) {
+                keeper.put(e.getKey(), Set.copyOf(matching));
+            } else if (kept != null) {
                 keeper.put(e.getKey(), Set.of(kept));
             } else {
                 Set<String> all = new HashSet<>();

@@ -76,6 +76,12 @@ final class ChunkStore {
     /** An index larger than this (about 650,000 chunks) is not one drkit wrote. */
     static final int MAX_INDEX_BYTES = 64 << 20;
 
+    /**
+     * What one chunk's entry takes in the heap once the index is loaded (its id, its location,
+     * the maps that hold them), as measured: the limit on entries follows from it.
+     */
+    private static final long HEAP_PER_ENTRY = 320;
+
     private static final Pattern CHUNK_ID = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern PACK_ID = Pattern.compile("[0-9a-f]{32}");
     private static final Pattern CRC = Pattern.compile("[0-9a-f]{8}");
@@ -122,8 +128,16 @@ final class ChunkStore {
     /** Chunks of packs this store committed since it loaded the index. */
     private final Map<String, List<Location>> added = new ConcurrentHashMap<>();
 
+    /** The most index entries kept in memory; see {@link #refresh()}. */
+    private long maxEntries = Runtime.getRuntime().maxMemory() / 4 / HEAP_PER_ENTRY;
+
     ChunkStore(Repository repo) {
         this.repo = repo;
+    }
+
+    /** Sets the most index entries kept in memory (tests). */
+    synchronized void maxEntries(long max) {
+        maxEntries = max;
     }
 
     static boolean isChunkId(String s) {
@@ -151,7 +165,12 @@ final class ChunkStore {
     synchronized Loaded refresh() throws IOException {
         Map<String, PackIndex> now = new HashMap<>();
         List<String> problems = new ArrayList<>();
+        long entries = 0;
         for (ObjectInfo o : repo.storage().list(INDEX)) {
+            // nothing signs the indexes: forged ones must end in a clear error, not in the heap running out
+            if (entries > maxEntries) {
+                throw tooManyEntries(entries);
+            }
             String name = o.key().substring(INDEX.length());
             String pack = name.endsWith(INDEX_SUFFIX) ? name.substring(0, name.length() - INDEX_SUFFIX.length()) : "";
             if (!isPackId(pack)) {
@@ -161,6 +180,7 @@ final class ChunkStore {
             PackIndex known = cache.get(pack);
             if (known != null) {
                 now.put(pack, known); // indexes are written once: what was read still holds
+                entries += known.chunks().size();
                 continue;
             }
             if (o.size() > MAX_INDEX_BYTES) {
@@ -174,10 +194,15 @@ final class ChunkStore {
                 continue; // removed by a prune since the listing
             }
             try {
-                now.put(pack, parseIndex(pack, content));
+                PackIndex parsed = parseIndex(pack, content);
+                now.put(pack, parsed);
+                entries += parsed.chunks().size();
             } catch (IllegalArgumentException e) {
                 problems.add(o.key() + ": " + e.getMessage());
             }
+        }
+        if (entries > maxEntries) {
+            throw tooManyEntries(entries);
         }
         cache.clear();
         cache.putAll(now);
@@ -193,6 +218,15 @@ final class ChunkStore {
         loaded = new Loaded(chunks, List.copyOf(packs), List.copyOf(problems));
         added.clear(); // the listing holds what this store committed
         return loaded;
+    }
+
+    private ConfigException tooManyEntries(long entries) {
+        return new ConfigException(
+                "the chunk indexes of " + repo.describe() + " list more than " + maxEntries + " chunks (" + entries
+                        + " so far), more than a quarter of this JVM's heap ("
+                        + (Runtime.getRuntime().maxMemory() >> 20) + " MiB) can keep; give the JVM more heap, or, "
+                        + "if the repository holds much less than that many MiB of deduplicated data, check "
+                        + INDEX + " for index files drkit did not write (a repository check lists them)");
     }
 
     /**
@@ -528,6 +562,7 @@ final class ChunkStore {
             throw new IllegalArgumentException("the pack's sha256 is malformed");
         }
         Map<String, Location> chunks = new LinkedHashMap<>();
+        long covered = 0; // drkit writes each frame once, back to back: the lengths add up to the pack's size
         // line by line: a split of 64 MiB of empty lines would take gigabytes
         for (int i = 1, start = eol + 1; start < text.length(); i++, start = eol + 1) {
             eol = text.indexOf('\n', start);
@@ -555,6 +590,13 @@ final class ChunkStore {
             if (length > maxStored(raw)) {
                 // a reader would fetch that many bytes for the chunk before it could tell
                 throw new IllegalArgumentException("line " + (i + 1) + " gives a frame larger than its chunk can take");
+            }
+            covered += length;
+            if (covered > size) {
+                // lines that share bytes would make every reader of them (a check, a copy, a restore
+                // trying copy after copy) read the same pack bytes once per line
+                throw new IllegalArgumentException("line " + (i + 1) + ": its chunks take more than the pack's " + size
+                        + " bytes (lines overlap)");
             }
             chunks.put(f[0], new Location(pack, offset, length, raw, fields == 6 ? f[5] : null));
         }
