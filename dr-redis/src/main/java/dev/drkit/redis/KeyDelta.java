@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -130,6 +131,24 @@ final class KeyDelta {
      * mark per member; memory is 17 bytes per slot at a load of at most 3/4.
      */
     static final class IdSet {
+        private static final long SEED_HI;
+        private static final long SEED_LO;
+
+        static {
+            SecureRandom random = new SecureRandom();
+            SEED_HI = random.nextLong();
+            SEED_LO = random.nextLong();
+        }
+
+        /** MurmurHash3's 64-bit finalizer: every input bit changes about half the output bits. */
+        private static long mix(long h) {
+            h ^= h >>> 33;
+            h *= 0xff51afd7ed558ccdL;
+            h ^= h >>> 33;
+            h *= 0xc4ceb9fe1a85ec53L;
+            return h ^ (h >>> 33);
+        }
+
         private long[] his;
         private long[] los;
         private boolean[] used;
@@ -152,9 +171,18 @@ final class KeyDelta {
             return size;
         }
 
+        /**
+         * Where an identity's probe starts: both halves, mixed with a secret of this process. A
+         * forged delta can give its removed identities any bits it likes, and slots it could
+         * predict would make every insert probe all the others (quadratic time).
+         */
+        static int home(long hi, long lo, int mask) {
+            return (int) mix(mix(hi ^ SEED_HI) ^ lo ^ SEED_LO) & mask;
+        }
+
         private int slot(long hi, long lo) {
             int mask = his.length - 1;
-            int i = (int) (hi ^ (hi >>> 32)) & mask;
+            int i = home(hi, lo, mask);
             while (used[i] && (his[i] != hi || los[i] != lo)) {
                 i = (i + 1) & mask;
             }

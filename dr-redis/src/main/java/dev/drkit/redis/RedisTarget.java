@@ -755,15 +755,18 @@ public final class RedisTarget implements BackupTarget {
         String source = artifact + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, checking the
         // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
-        // one fails the restore before any key reaches the server
-        try (InputStream in = openSnapshot(context, artifact)) {
+        // one fails the restore before any key reaches the server; the second read serves only the
+        // bytes the first one checked (the repository compares its checksum only at the end)
+        VerifiedReread checked = new VerifiedReread(source);
+        try (InputStream in = checked.recording(openSnapshot(context, artifact))) {
             RdbParser parser = new RdbParser(in, null, source, false, false);
             RdbParser.Summary s = parser.parse(null);
             requireValid(s, source);
             parser.requireAtEnd();
+            in.transferTo(OutputStream.nullOutputStream());
             restore.checkDatabases(s.keysPerDb.keySet(), source);
         }
-        try (InputStream in = openSnapshot(context, artifact)) {
+        try (InputStream in = checked.verified(openSnapshot(context, artifact))) {
             RdbParser.Summary s = new RdbParser(in, null, source, true, true)
                     .onFunctions(restore::function)
                     .parse(restore::entry, restore::version);
