@@ -32,6 +32,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +68,13 @@ final class ChainRebuild implements AutoCloseable {
     private final List<Thread> workers = new ArrayList<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicInteger pending = new AtomicInteger();
+    /** What the rebuild did, for the log: frames passed over and decompressed, pages taken from each source. */
+    private final AtomicLong framesSkipped = new AtomicLong();
+
+    private final AtomicLong framesDecompressed = new AtomicLong();
+    private final AtomicLong pagesDecompressed = new AtomicLong();
+    private final AtomicLong deltaPages = new AtomicLong();
+    private final AtomicLong basePages = new AtomicLong();
     private final Object idle = new Object();
 
     /** One file being rebuilt; its deltas are read by one thread at a time, then its base by one. */
@@ -219,12 +227,19 @@ final class ChainRebuild implements AutoCloseable {
 
             @Override
             public boolean wantsAny(int[] blocks, int count) {
-                return take(blocks, count, false) != 0;
+                if (take(blocks, count, false) != 0) {
+                    return true;
+                }
+                framesSkipped.incrementAndGet();
+                return false;
             }
 
             @Override
             public void frame(int[] blocks, int count, byte[] compressed) throws IOException {
                 long take = take(blocks, count, true);
+                framesDecompressed.incrementAndGet();
+                pagesDecompressed.addAndGet(count);
+                deltaPages.addAndGet(Long.bitCount(take));
                 open.users.incrementAndGet();
                 try {
                     submit(new Job(target, open, blocks.clone(), count, take, compressed, what));
@@ -237,6 +252,7 @@ final class ChainRebuild implements AutoCloseable {
             @Override
             public void page(int block, byte[] page) throws IOException {
                 if (take(new int[] {block}, 1, true) != 0) {
+                    deltaPages.incrementAndGet();
                     target.crc(block, PageCrc.crc(page, 0));
                     write(open.channel, page, 0, PAGE, (long) block * PAGE);
                 }
@@ -301,6 +317,7 @@ final class ChainRebuild implements AutoCloseable {
             try (FileChannel channel = open(target, "the base version of " + name)) {
                 byte[] buffer = new byte[128 * PAGE];
                 long first = 0; // the block at buffer[0]
+                long taken = 0;
                 while (first < target.limit) {
                     int got = content.readNBytes(buffer, 0, buffer.length);
                     if (got <= 0) {
@@ -313,6 +330,7 @@ final class ChainRebuild implements AutoCloseable {
                         long block = first + i;
                         if (i < n && block < target.limit && !target.written.get((int) block)) {
                             target.written.set((int) block);
+                            taken++;
                             target.crc((int) block, PageCrc.crc(buffer, i * PAGE));
                             if (runStart < 0) {
                                 runStart = i;
@@ -327,6 +345,7 @@ final class ChainRebuild implements AutoCloseable {
                         break;
                     }
                 }
+                basePages.addAndGet(taken);
             }
         };
     }
@@ -368,6 +387,15 @@ final class ChainRebuild implements AutoCloseable {
             }
             Files.setLastModifiedTime(file, FileTime.fromMillis(t.entry.mtime()));
         }
+        LOG.debug(
+                "rebuilt {} files from page deltas: {} pages from the deltas ({} frames of {} pages decompressed, {} "
+                        + "frames passed over), {} pages from base versions",
+                targets.size(),
+                deltaPages.get(),
+                framesDecompressed.get(),
+                pagesDecompressed.get(),
+                framesSkipped.get(),
+                basePages.get());
     }
 
     /** Stops the workers; a job still queued is dropped. */

@@ -140,6 +140,23 @@ class LauncherIT {
                     .as(other)
                     .doesNotContain("TieredStopAtLevel");
         }
+        // SHA-256's block loop compiled at once, for every command, unless the host names its own CompileCommand
+        assertThat(run(cache, fake, List.of("--repo", "/r", "restore", "x")))
+                .contains("-XX:CompileCommand=quiet")
+                .contains("-XX:CompileCommand=option,sun.security.provider.SHA2::implCompress0,double,"
+                        + "CompileThresholdScaling,0.05")
+                .contains("-XX:CompileCommand=option,sun.security.provider.DigestBase::implCompressMultiBlock0,"
+                        + "double,CompileThresholdScaling,0.05")
+                .contains("-XX:CompileThresholdScaling=8");
+        Map<String, String> ownCommand = Map.of(
+                "JAVA_HOME",
+                home.getParent().toString(),
+                "DRKIT_JAVA_OPTS",
+                "-XX:CompileCommand=exclude,java.lang.String::hashCode");
+        assertThat(run(cache, ownCommand, List.of("restore", "x")))
+                .contains("-XX:CompileCommand=exclude,java.lang.String::hashCode")
+                .doesNotContain("implCompress0")
+                .contains("-XX:CompileThresholdScaling=8");
         Map<String, String> own =
                 Map.of("JAVA_HOME", home.getParent().toString(), "DRKIT_JAVA_OPTS", "-XX:TieredStopAtLevel=4");
         assertThat(run(cache, own, List.of("wal-push", "x")))
