@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
+import dev.drkit.ChecksumMismatchException;
 import dev.drkit.Settings;
 import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.spi.RestoreContext;
@@ -154,7 +155,7 @@ class OnlineRestoreRereadTest {
         List<String> sent = new ArrayList<>();
         RedisTarget.OnlineRestore restore = fakeServer(sent);
         assertThatThrownBy(() -> RedisTarget.restoreOnline(context, KeyDelta.ARTIFACT, restore))
-                .isInstanceOf(dev.drkit.ChecksumMismatchException.class); // the swap is found
+                .isInstanceOf(ChecksumMismatchException.class); // the swap is found
         assertThat(forged.size()).as("the forged delta fits the recorded size").isLessThan(delta.size());
         assertThat(sent).as("keys RESTOREd into the live server").noneMatch(k -> k.startsWith("evil:"));
     }
@@ -216,7 +217,7 @@ class OnlineRestoreRereadTest {
         List<String> sent = new ArrayList<>();
         RedisTarget.OnlineRestore restore = fakeServer(sent);
         assertThatThrownBy(() -> RedisTarget.restoreOnline(context, RedisTarget.ARTIFACT, restore))
-                .isInstanceOf(dev.drkit.ChecksumMismatchException.class);
+                .isInstanceOf(ChecksumMismatchException.class);
         assertThat(sent).as("keys RESTOREd into the live server").noneMatch(k -> k.startsWith("evil:"));
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.storage.FileStorageBackend;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -62,7 +63,7 @@ class ForgedEncryptedCopyTest {
         List<String> lines = Files.readAllLines(list).stream().skip(1).toList();
         String pack = "0".repeat(32);
         StringBuilder index = new StringBuilder();
-        java.io.ByteArrayOutputStream packBytes = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream packBytes = new ByteArrayOutputStream();
         Random r = new Random(1);
         for (String line : lines) {
             String id = line.split(" ")[0];
