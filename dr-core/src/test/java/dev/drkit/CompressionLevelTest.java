@@ -122,33 +122,6 @@ class CompressionLevelTest {
         }
     }
 
-    /** Writes {@link #DATA} compressed at level 3 as an artifact compressed already. */
-    static final class CompressedTarget implements BackupTarget {
-        @Override
-        public String type() {
-            return "fixed-compressed";
-        }
-
-        @Override
-        public Set<Capability> capabilities() {
-            return EnumSet.of(Capability.FULL);
-        }
-
-        @Override
-        public void backup(BackupContext context) throws IOException {
-            try (OutputStream out = Compression.ZSTD.compress(context.newCompressedArtifact("data.bin.zst"), 3, 0)) {
-                out.write(DATA);
-            }
-        }
-
-        @Override
-        public void restore(RestoreContext context) throws IOException {
-            try (InputStream in = Compression.ZSTD.decompress(context.openArtifact("data.bin.zst"))) {
-                Files.write(Path.of(context.options().get("to", "")), in.readAllBytes());
-            }
-        }
-    }
-
     private DrKit kit(DrKitConfig.Builder config) {
         return DrKit.builder()
                 .config(config.repository(dir.resolve("repo").toString())
@@ -156,33 +129,7 @@ class CompressionLevelTest {
                         .build())
                 .register(new FixedProvider(true))
                 .register(new FixedProvider(false))
-                .register(new BackupTargetProvider() {
-                    @Override
-                    public String type() {
-                        return "fixed-compressed";
-                    }
-
-                    @Override
-                    public BackupTarget create(Settings settings) {
-                        return new CompressedTarget();
-                    }
-                })
                 .build();
-    }
-
-    @Test
-    void anArtifactCompressedAlreadyIsStoredAsWrittenAndRestoresTheSameBytes() throws Exception {
-        try (DrKit kit = kit(DrKitConfig.builder())) {
-            BackupResult b = kit.backup(new TargetSpec("t", "fixed-compressed", Settings.empty()));
-            ArtifactInfo a = b.manifest().artifacts().get(0);
-            assertThat(a.codecs()).as("not compressed again").isEmpty();
-            assertThat(a.storedName()).isEqualTo("data.bin.zst");
-            assertThat(a.storedSize()).isEqualTo(a.rawSize()).isEqualTo(level3);
-            Path to = dir.resolve("restored.bin");
-            kit.restore(new RestoreRequest(
-                    "t", b.id(), Settings.builder().set("to", to.toString()).build(), false));
-            assertThat(Files.readAllBytes(to)).isEqualTo(DATA);
-        }
     }
 
     private static long stored(DrKit kit, String type, Settings settings) {

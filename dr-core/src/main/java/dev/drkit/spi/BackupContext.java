@@ -26,17 +26,6 @@ public interface BackupContext {
      */
     OutputStream newArtifact(String name) throws IOException;
 
-    /**
-     * Opens a new artifact whose bytes are compressed already (for example a sequence of zstd
-     * frames): it is stored without the repository's compression, which would spend CPU on
-     * both sides for nothing, and is encrypted, checksummed and committed as {@link
-     * #newArtifact} does. Readers decode it as any artifact (its manifest entry names the codecs
-     * used). The default, and a repository that deduplicates, compresses it as any other.
-     */
-    default OutputStream newCompressedArtifact(String name) throws IOException {
-        return newArtifact(name);
-    }
-
     /** Records target metadata in the manifest; values must be JSON-friendly. */
     void metadata(String key, Object value);
 

@@ -40,9 +40,11 @@ import org.slf4j.LoggerFactory;
  * order of their block numbers; a u32 0 closes the file, and after the last file a u16 0. drkit
  * groups the stored pages of each 16-page window (128 KiB) of the file into one frame, so that a
  * chain restore can pass over a frame whose pages a newer backup replaced without decompressing
- * it. The artifact is stored without the repository's compression (its frames are compressed
- * already: compressing them again cost a chain restore of 7 incrementals about 0.08 s of CPU for
- * nothing) and encrypted like any other; backups of earlier drkit versions compressed it again. To rebuild a file: take its previous
+ * it. The artifact as a whole then goes through the repository's compression and encryption
+ * like any other. The frames themselves barely compress again, but their headers do: measured on
+ * the bench's chain, compressing the artifact again stores 8% less for its largest stream and
+ * 38% less for a stream of small files, and costs a chain restore of 7 incrementals about 0.08 s
+ * of CPU (3%), so it is kept. To rebuild a file: take its previous
  * version, cut or extend it (with zeros) to the size, and write each stored page at block
  * number × 8192.
  *

@@ -85,8 +85,7 @@ final class ParallelTarWriter {
             }
             if (!paged.isEmpty()) {
                 String deltas = PageDeltas.artifact(part);
-                try (PageDeltas.Writer out =
-                        new PageDeltas.Writer(context.newCompressedArtifact(deltas), map, verification)) {
+                try (PageDeltas.Writer out = new PageDeltas.Writer(context.newArtifact(deltas), map, verification)) {
                     for (TarWriter.Item item : paged) {
                         PageDeltas.Stored s = out.write(item, parentPages.get(item));
                         if (s != null) {

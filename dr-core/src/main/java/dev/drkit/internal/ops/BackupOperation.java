@@ -284,20 +284,11 @@ public final class BackupOperation {
 
         @Override
         public OutputStream newArtifact(String name) throws IOException {
-            return open(name, codecs);
-        }
-
-        @Override
-        public OutputStream newCompressedArtifact(String name) throws IOException {
-            return open(name, dedup ? codecs : codecs.uncompressed());
-        }
-
-        private OutputStream open(String name, StreamCodecs with) throws IOException {
             if (writers.stream().anyMatch(w -> w.name().equals(name))) {
                 throw new IllegalArgumentException("artifact " + name + " was already written in this backup");
             }
             meter.artifact(name);
-            ArtifactOutput w = repository.newArtifact(target, id, name, with, dedup, meter);
+            ArtifactOutput w = repository.newArtifact(target, id, name, codecs, dedup, meter);
             writers.add(w);
             return w;
         }

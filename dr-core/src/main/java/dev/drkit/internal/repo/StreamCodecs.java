@@ -35,13 +35,6 @@ public record StreamCodecs(
         return level == this.level ? this : new StreamCodecs(compression, level, workers, encryption, decryption);
     }
 
-    /** The same codecs without compression, for bytes compressed already (encryption stays). */
-    public StreamCodecs uncompressed() {
-        return compression == Compression.NONE
-                ? this
-                : new StreamCodecs(Compression.NONE, 0, workers, encryption, decryption);
-    }
-
     /** The same codecs, compressing on {@code workers} background threads (0: on the writer's). */
     public StreamCodecs withWorkers(int workers) {
         return workers == this.workers ? this : new StreamCodecs(compression, level, workers, encryption, decryption);
