@@ -17,6 +17,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -446,20 +447,6 @@ final class ChunkStore {
         return new WholePack(sound, mismatches);
     }
 
-    /**
-     * A chunk's stored bytes, for moving chunks this process cannot decrypt, from a copy whose
-     * stored bytes match the CRC32C its index gives (an index of version 1 gives none: then from
-     * a pack whose whole stored bytes match its index, size and SHA-256): bit rot or a cut pack
-     * is caught where the chunk itself cannot be checked. Null when no copy of the right length
-     * passes.
-     *
-     * @param checked what is known of packs so far (pack id to sound), kept by the caller for
-     *     one operation so that each pack is read once
-     */
-    byte[] readStoredSound(String id, int length, Map<String, Boolean> checked) throws IOException {
-        return firstOrFresh(id, locate(id), places -> readFirstSound(places, length, checked));
-    }
-
     /** One try at reading a chunk from some of its places; null when none served. */
     @FunctionalInterface
     private interface Attempt<T> {
@@ -481,17 +468,31 @@ final class ChunkStore {
         return found;
     }
 
-    private byte[] readFirstSound(List<Location> where, int length, Map<String, Boolean> checked) throws IOException {
-        for (Location loc : where) {
-            if (loc.rawLength() != length) {
-                continue;
+    /**
+     * A chunk's stored bytes, for moving chunks this process cannot decrypt: every distinct copy
+     * whose stored bytes match the CRC32C its index gives (an index of version 1 gives none: then
+     * from a pack whose whole stored bytes match its index, size and SHA-256), so that bit rot or
+     * a cut pack is caught where the chunk itself cannot be checked. All of them, since a copy
+     * that matches its index is no proof against a forged one that matches its own: a restore
+     * of the copy tries each in turn. Null when no copy of the right length passes.
+     *
+     * @param checked what is known of packs so far (pack id to sound), kept by the caller for
+     *     one operation so that each pack is read once
+     */
+    List<byte[]> readAllStoredSound(String id, int length, Map<String, Boolean> checked) throws IOException {
+        return firstOrFresh(id, locate(id), places -> {
+            List<byte[]> sound = new ArrayList<>();
+            for (Location loc : places) {
+                if (loc.rawLength() != length) {
+                    continue;
+                }
+                byte[] frame = readStoredAt(loc);
+                if (storedSound(loc, frame, checked) && sound.stream().noneMatch(s -> Arrays.equals(s, frame))) {
+                    sound.add(frame);
+                }
             }
-            byte[] frame = readStoredAt(loc);
-            if (storedSound(loc, frame, checked)) {
-                return frame;
-            }
-        }
-        return null;
+            return sound.isEmpty() ? null : sound;
+        });
     }
 
     /**

@@ -587,6 +587,8 @@ public final class Repository {
             here.refresh();
         }
         ChunkStore.PackWriter packs = here.newPackWriter();
+        // the k-th further copy of an encrypted chunk goes to the k-th of these: a pack holds a chunk once
+        List<ChunkStore.PackWriter> further = new ArrayList<>();
         long bytes = keyBytes;
         boolean ok = false;
         try {
@@ -596,15 +598,15 @@ public final class Repository {
                 if (!done.add(id) || (trustHere && here.has(id))) {
                     continue;
                 }
-                byte[] stored;
+                List<byte[]> copies;
                 if (list.keyId() == null) {
-                    stored = there.read(id, list.lengths()[i], what, ChunkCodec.PLAIN)
-                            .frame();
+                    copies = List.of(there.read(id, list.lengths()[i], what, ChunkCodec.PLAIN)
+                            .frame());
                 } else {
-                    // encrypted: moved as stored (this process may hold no key), from a pack whose bytes
+                    // encrypted: moved as stored (this process may hold no key), every copy whose bytes
                     // match its index; a restore checks each chunk itself
-                    stored = there.readStoredSound(id, list.lengths()[i], checkedPacks);
-                    if (stored == null) {
+                    copies = there.readAllStoredSound(id, list.lengths()[i], checkedPacks);
+                    if (copies == null) {
                         List<String> holders = there.packsOf(id);
                         throw new CorruptDataException(what + ": chunk " + id + " is missing from "
                                 + source.describe()
@@ -616,15 +618,26 @@ public final class Repository {
                                 + "CheckOptions.readData, lists every damaged pack)");
                     }
                 }
-                packs.add(id, stored, list.lengths()[i]);
-                bytes += stored.length;
+                packs.add(id, copies.get(0), list.lengths()[i]);
+                bytes += copies.get(0).length;
+                for (int k = 1; k < copies.size(); k++) {
+                    if (further.size() < k) {
+                        further.add(here.newPackWriter());
+                    }
+                    further.get(k - 1).add(id, copies.get(k), list.lengths()[i]);
+                    bytes += copies.get(k).length;
+                }
             }
             packs.finish();
+            for (ChunkStore.PackWriter p : further) {
+                p.finish();
+            }
             ok = true;
             return bytes;
         } finally {
             if (!ok) {
                 packs.abort();
+                further.forEach(ChunkStore.PackWriter::abort);
             }
         }
     }

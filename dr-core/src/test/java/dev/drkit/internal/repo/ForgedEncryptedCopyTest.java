@@ -26,10 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * second "copy" of an encrypted chunk: a new pack of random bytes with a self-consistent index
  * (its CRC32C and the pack's SHA-256 computed over the random bytes), named to sort first. CRC32C
  * is no proof against forgery, so a prune (without the key) kept the forged copy and deleted the
- * good one: the backup was lost. A prune now keeps every copy that matches its index. (A copy to
- * another repository made without the key still cannot tell the two apart and may move the
- * forged one: the restore of the copy then fails with a clear error, the source keeps its good
- * copy.)
+ * good one, and a copy to another repository moved the forged one: the backup was lost, or its
+ * offsite copy useless. A prune now keeps, and a copy moves, every copy that matches its index;
+ * a restore tries each in turn.
  */
 class ForgedEncryptedCopyTest {
     @TempDir
@@ -126,5 +125,27 @@ class ForgedEncryptedCopyTest {
         Repository fresh = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
         fresh.chunkKeyFile(keyFile);
         assertThat(read(fresh, a)).isEqualTo(content);
+    }
+
+    @Test
+    void aCopyToAnotherRepositoryMovesTheGoodCopyAlongWithAForgedOne() throws IOException {
+        setUp();
+        ChunkedArtifactTest.Stored a = storeOne();
+        byte[] content = read(repo, a);
+        plantForgedCopies(a);
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+        dest.copyFrom(repo, a.manifest());
+        dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.chunkKeyFile(keyFile);
+        assertThat(read(dest, a)).as("the copy restores").isEqualTo(content);
+
+        // and a prune there, without the key, keeps both
+        new ChunkGc(dest, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+        dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.chunkKeyFile(keyFile);
+        assertThat(read(dest, a)).isEqualTo(content);
     }
 }
