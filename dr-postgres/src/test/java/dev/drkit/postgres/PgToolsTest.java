@@ -66,6 +66,7 @@ class PgToolsTest {
     @Test
     void connectionSettingsNeverShowThePasswordAndPassTlsThrough() throws Exception {
         Path pw = Files.writeString(dir.resolve("pw"), "s3cr3t:with\\colon\n");
+        Files.setPosixFilePermissions(pw, PosixFilePermissions.fromString("rw-------"));
         PgConnection c = PgConnection.from(Settings.builder()
                 .set("url", "jdbc:postgresql://db.example:6543/intel?sslmode=verify-full&sslrootcert=/etc/ca.pem")
                 .set("user", "intel_user")

@@ -396,6 +396,7 @@ class PostgresLogicalIT {
     void wrongPasswordFailsClearlyWithoutLeakingItAndRecordsNoBackup() throws Exception {
         String db = freshDatabase();
         Path wrong = Files.writeString(dir.resolve("wrong-password"), "not-the-password-xyz\n");
+        Files.setPosixFilePermissions(wrong, PosixFilePermissions.fromString("rw-------"));
         Settings s = connection(db).toBuilder()
                 .set("password-file", wrong.toString())
                 .build();

@@ -212,6 +212,7 @@ class RedisAclIT {
             server.command("SET", "cache:1", "one");
             server.command("ACL", "SETUSER", "backup", "on", ">backup-pw", "~*", "&*", "+@all", "-acl");
             Files.writeString(dir.resolve("pw"), "backup-pw");
+            Files.setPosixFilePermissions(dir.resolve("pw"), PosixFilePermissions.fromString("rw-------"));
             Settings limited = Settings.builder()
                     .set("uri", "redis://backup@127.0.0.1:" + server.port())
                     .set("password-file", dir.resolve("pw").toString())

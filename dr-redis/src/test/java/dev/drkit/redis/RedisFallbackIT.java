@@ -14,6 +14,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.testkit.RedisServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -117,6 +118,7 @@ class RedisFallbackIT {
             data.populate();
             server.command("ACL", "SETUSER", "backup", "on", ">backup-pw", "~*", "&*", "+@all", "-psync", "-sync");
             Files.writeString(dir.resolve("pw"), "backup-pw");
+            Files.setPosixFilePermissions(dir.resolve("pw"), PosixFilePermissions.fromString("rw-------"));
             BackupResult b = kit.backup(new TargetSpec(
                     "cache",
                     "redis",

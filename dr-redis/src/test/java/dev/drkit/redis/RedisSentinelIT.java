@@ -16,6 +16,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,6 +68,9 @@ class RedisSentinelIT {
         sentinelUri = uri.append("/mymaster").toString();
         Files.writeString(dir.resolve("data-pass"), DATA_PASSWORD + "\n");
         Files.writeString(dir.resolve("sentinel-pass"), SENTINEL_PASSWORD + "\n");
+        for (String secret : List.of("data-pass", "sentinel-pass")) {
+            Files.setPosixFilePermissions(dir.resolve(secret), PosixFilePermissions.fromString("rw-------"));
+        }
         kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
     }
 

@@ -21,6 +21,7 @@ import io.lettuce.core.SetArgs;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -370,6 +371,7 @@ class RedisTargetIT {
             data.sync.set("a", "1");
             Path good = dir.resolve("good");
             Files.writeString(good, "s3cret-Pa55\n");
+            Files.setPosixFilePermissions(good, PosixFilePermissions.fromString("rw-------"));
             for (String mode : List.of("rdb", "keys")) {
                 BackupResult b = kit.backup(new TargetSpec(
                         "cache", "redis", source(server, "password-file", good.toString(), "mode", mode)));
@@ -377,6 +379,7 @@ class RedisTargetIT {
             }
             Path bad = dir.resolve("bad");
             Files.writeString(bad, "wrong-Pa55\n");
+            Files.setPosixFilePermissions(bad, PosixFilePermissions.fromString("rw-------"));
             assertThatThrownBy(() -> kit.backup(
                             new TargetSpec("cache", "redis", source(server, "password-file", bad.toString()))))
                     .isInstanceOf(ConfigException.class)
@@ -401,6 +404,7 @@ class RedisTargetIT {
                             .allCommands());
             Path secret = dir.resolve("acl-password");
             Files.writeString(secret, "acl-Pa55");
+            Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
             for (String mode : List.of("rdb", "keys")) {
                 Settings tls = Settings.builder()
                         .set("uri", "rediss://backup@127.0.0.1:" + server.tlsPort())

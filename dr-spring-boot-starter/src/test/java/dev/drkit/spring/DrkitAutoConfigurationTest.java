@@ -289,6 +289,7 @@ class DrkitAutoConfigurationTest {
     @Test
     void environmentVariablesSetDashedKeys() throws IOException {
         Path passwordFile = Files.writeString(tmp.resolve("pg-password"), "pw\n");
+        Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-------"));
         Path passphrase = Files.writeString(tmp.resolve("passphrase"), "correct horse battery staple\n");
         Files.setPosixFilePermissions(passphrase, PosixFilePermissions.fromString("rw-------"));
         runner.withPropertyValues(filesSetup(

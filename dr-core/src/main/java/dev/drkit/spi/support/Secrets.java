@@ -41,6 +41,8 @@ public final class Secrets {
         }
         if (s.has("password-file")) {
             Path f = Path.of(s.require("password-file"));
+            // refused when open to other users, as every other secret file is
+            PrivateFiles.requirePrivate(f, "password file");
             try {
                 String text = Files.readString(f, StandardCharsets.UTF_8);
                 int nl = text.indexOf('\n');
