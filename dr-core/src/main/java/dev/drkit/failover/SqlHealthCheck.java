@@ -1,5 +1,6 @@
 package dev.drkit.failover;
 
+import dev.drkit.Settings;
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -78,7 +79,9 @@ public final class SqlHealthCheck implements HealthCheck {
     }
 
     private String redact(String text) {
-        return b.password == null || b.password.isEmpty() ? text : text.replace(b.password, "****");
+        String out = b.password == null || b.password.isEmpty() ? text : text.replace(b.password, "****");
+        // a driver's message may quote the URL, and with it a password in its query (?password=)
+        return Settings.redact(out);
     }
 
     static boolean truthy(String v) {

@@ -79,7 +79,15 @@ final class PgConnection {
             throw new ConfigException("postgres: setting 'url' must start with jdbc:postgresql://, not '"
                     + url.replaceAll("\\?.*", "") + "'");
         }
-        URI uri = URI.create(url.substring("jdbc:".length()));
+        URI uri;
+        try {
+            uri = URI.create(url.substring("jdbc:".length()));
+        } catch (IllegalArgumentException e) {
+            // URI's message quotes the whole URL, and with it a password in its query
+            throw new ConfigException("postgres: setting 'url' is not a valid URL "
+                    + "(jdbc:postgresql://HOST:PORT/DATABASE); percent-encode special characters, and give "
+                    + "the password as setting 'password-file' rather than in the URL");
+        }
         String db = uri.getPath() == null || uri.getPath().length() <= 1
                 ? "postgres"
                 : uri.getPath().substring(1);

@@ -97,7 +97,7 @@ final class PhysicalRestore {
             if (walStage != null) {
                 stageWal(context, staging, walStage, followTimeline);
             }
-            giveToClusterOwner(staging);
+            giveToClusterOwner(staging, walStage);
             install(staging, dest);
         } catch (IOException | RuntimeException failed) {
             try {
@@ -398,15 +398,17 @@ final class PhysicalRestore {
      * history files, an incomplete segment under its segment name) into {@code stage},
      * which the restore_command reads first; remove it once recovery has finished.
      */
-    private static void stageWal(RestoreContext context, Path dataDir, Path stage, long followTimeline)
-            throws IOException {
+    static void stageWal(RestoreContext context, Path dataDir, Path stage, long followTimeline) throws IOException {
         Map<String, Object> meta = context.manifest().metadata();
         String systemId = String.valueOf(meta.get("systemIdentifier"));
         String from = String.valueOf(meta.get("walStart")).substring(8);
         if (Files.exists(stage)) {
             FileTrees.delete(stage);
         }
-        Files.createDirectories(stage);
+        // the cluster's WAL in plain text, left beside the data directory: as private as it
+        Files.createDirectories(stage.toAbsolutePath().getParent());
+        Files.createDirectory(
+                stage, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         FileArchive archive = context.archive(WalArchive.AREA);
         WalArchive wal = new WalArchive(archive).following(followTimeline);
         int staged = 0;
@@ -449,19 +451,22 @@ final class PhysicalRestore {
 
     /**
      * Run as root, the restore leaves the files it wrote itself (label, settings, pg_control,
-     * the directories) owned by the cluster's owner, as recorded in the backup.
+     * the directories) and the staged WAL (private, and read by the server's restore_command)
+     * owned by the cluster's owner, as recorded in the backup.
      */
-    private static void giveToClusterOwner(Path staging) throws IOException {
+    private static void giveToClusterOwner(Path staging, Path walStage) throws IOException {
         if (!PgProcesses.root() || !Files.exists(staging.resolve("PG_VERSION"))) {
             return;
         }
         Object uid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
         Object gid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:gid", LinkOption.NOFOLLOW_LINKS);
-        try (Stream<Path> walk = Files.walk(staging)) {
-            for (Path p : walk.toList()) {
-                if (!uid.equals(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
-                    Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-                    Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+        for (Path tree : walStage == null ? List.of(staging) : List.of(staging, walStage)) {
+            try (Stream<Path> walk = Files.walk(tree)) {
+                for (Path p : walk.toList()) {
+                    if (!uid.equals(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
+                        Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                        Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                    }
                 }
             }
         }

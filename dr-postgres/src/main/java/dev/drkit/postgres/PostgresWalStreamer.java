@@ -12,10 +12,14 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -27,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
@@ -73,6 +78,10 @@ public final class PostgresWalStreamer implements AutoCloseable {
      * 1 GiB of WAL with the default segment size, a VACUUM's worth after a mass delete.
      */
     static final int MAX_PENDING = 64;
+
+    private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
+    private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final PgConnection conn;
     private final String slot;
@@ -121,10 +130,27 @@ public final class PostgresWalStreamer implements AutoCloseable {
         this.slot = settings.get("slot", "drkit");
         this.archive = archive;
         this.wal = new WalArchive(archive);
-        this.spool = Files.createDirectories(spool);
+        this.spool = privateSpool(spool);
         this.flushInterval = settings.duration("flush-interval").orElse(Duration.ofMillis(200));
         this.thread = new Thread(this::run, "drkit-wal-streamer");
         this.thread.setDaemon(true);
+    }
+
+    /**
+     * The spool, owner-only (0700) as WalSpool's and WalPrefetch's: it holds received WAL, the
+     * cluster's data in plain text, and stays after a crash.
+     */
+    private static Path privateSpool(Path spool) throws IOException {
+        if (!Files.isDirectory(spool)) {
+            Files.createDirectories(spool.toAbsolutePath().getParent());
+            try {
+                Files.createDirectory(spool, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+            } catch (FileAlreadyExistsException raced) {
+                // another process made it: narrowed below like any existing spool
+            }
+        }
+        Files.setPosixFilePermissions(spool, PRIVATE_DIR);
+        return spool;
     }
 
     /** The newest WAL position stored durably (spool or repository), as an LSN. */
@@ -285,7 +311,9 @@ public final class PostgresWalStreamer implements AutoCloseable {
         String name = WalArchive.segmentName(newTimeline, segmentStart, segmentSize);
         Path next = spool.resolve(name + ".partial");
         try (FileChannel to = FileChannel.open(
-                next, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                next,
+                Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+                PRIVATE_FILE)) {
             segment.transferTo(0, keep, to);
             to.force(false);
         }
@@ -378,7 +406,10 @@ public final class PostgresWalStreamer implements AutoCloseable {
         segmentStart = start;
         segmentName = WalArchive.segmentName(timeline, start, segmentSize);
         Path file = spool.resolve(segmentName + ".partial");
-        segment = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        segment = FileChannel.open(
+                file,
+                Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                PRIVATE_FILE);
         written = 0;
         synced = 0;
     }

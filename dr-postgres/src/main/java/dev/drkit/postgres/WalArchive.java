@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,6 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -475,7 +477,11 @@ public final class WalArchive {
             InputStream in, byte[] first, int n, long upTo, boolean pad, long size, String served, Path target)
             throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        // WAL is the cluster's data in plain text: owner-only, as PostgreSQL keeps its own segments
+        try (FileChannel ch = FileChannel.open(
+                tmp,
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             OutputStream out = Channels.newOutputStream(ch);
             if (upTo >= 0) {
                 out.write(first, 0, (int) Math.min(n, upTo));

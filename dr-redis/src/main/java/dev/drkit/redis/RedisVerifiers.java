@@ -15,6 +15,7 @@ import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -32,9 +33,10 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -328,9 +330,12 @@ public final class RedisVerifiers {
                 List<String> problems,
                 Map<String, Object> details)
                 throws IOException {
-            Path dir = Files.createTempDirectory(
-                    "drkit-redis-verify-",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            // the decrypted snapshot: in the private scratch area, whose runs left by a killed process are removed
+            Path dir = PrivateScratch.current().createDirectory("redis-verify-");
+            // the scratch server listens on loopback, where every local user can connect: it asks for a password
+            byte[] secret = new byte[16];
+            new SecureRandom().nextBytes(secret);
+            String password = HexFormat.of().formatHex(secret);
             Process process = null;
             try {
                 long now = System.currentTimeMillis();
@@ -368,6 +373,7 @@ public final class RedisVerifiers {
                                             "\n",
                                             "bind 127.0.0.1",
                                             "port " + port,
+                                            "requirepass " + password,
                                             "dir " + dir,
                                             "dbfilename dump.rdb",
                                             "save \"\"",
@@ -387,6 +393,7 @@ public final class RedisVerifiers {
                     loaded = waitLoaded(
                             process,
                             port,
+                            password,
                             dir,
                             settings.duration("timeout").orElse(Duration.ofMinutes(30)),
                             attempt < 5);
@@ -467,7 +474,8 @@ public final class RedisVerifiers {
          * the server could not bind its port and {@code mayRetry}.
          */
         private static Map<String, Long> waitLoaded(
-                Process process, int port, Path dir, Duration timeout, boolean mayRetry) throws IOException {
+                Process process, int port, String password, Path dir, Duration timeout, boolean mayRetry)
+                throws IOException {
             long deadline = System.nanoTime() + timeout.toNanos();
             String pid = "process_id:" + process.pid();
             while (System.nanoTime() < deadline) {
@@ -483,6 +491,11 @@ public final class RedisVerifiers {
                     socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
                     socket.setSoTimeout(10_000);
                     InputStream in = new BufferedInputStream(socket.getInputStream());
+                    ReplicationSnapshot.send(socket.getOutputStream(), "AUTH", password);
+                    if (!ReplicationSnapshot.readLine(in).startsWith("+OK")) {
+                        Thread.sleep(20); // another server holds the port, or ours does not answer yet
+                        continue;
+                    }
                     // INFO answers while loading too, with what is loaded so far: wait for loading:0
                     ReplicationSnapshot.send(socket.getOutputStream(), "INFO");
                     String header = ReplicationSnapshot.readLine(in);

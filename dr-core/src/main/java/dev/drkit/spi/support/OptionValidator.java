@@ -140,7 +140,11 @@ public final class OptionValidator {
     }
 
     private static Optional<String> typeProblem(OptionSpec o, String key, String value) {
-        String shown = o.secret() ? "" : ", not '" + value + "'";
+        // a URI may carry a password (redis://user:PASS@host, ?password=PASS) that no pattern finds when
+        // it holds a space or another character that made the URI invalid: such a value is not quoted
+        boolean mayHoldSecret = o.type() == OptionSpec.Type.URI
+                && (value.contains("@") || !Settings.redact(value).equals(value));
+        String shown = o.secret() || mayHoldSecret ? "" : ", not '" + value + "'";
         String what = "setting '" + key + "' must be ";
         switch (o.type()) {
             case INT:
