@@ -31,6 +31,13 @@ public final class Settings {
     private static final Settings EMPTY = new Settings(Map.of());
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*((?:[kKmMgGtT](?:i?[bB])?)|[bB]|)");
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|min|mo|s|m|h|d|w|y)");
+    /**
+     * The longest duration a setting may hold: far beyond any retention or objective, and short
+     * enough that a time plus or minus it stays a time (an {@link java.time.Instant} spans about
+     * a billion years either way).
+     */
+    private static final Duration MAX_DURATION = Duration.ofDays(365L * 10_000);
+
     private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "token", "passphrase", "credentials");
 
     // a password inside a value: redis://user:PASS@host, jdbc:...?password=PASS
@@ -209,12 +216,28 @@ public final class Settings {
      * Parses durations such as {@code 36h}, {@code 7d}, {@code 4w}, {@code 12m} or {@code 1y},
      * and combinations ({@code 1d12h}). As in restic, {@code m} (or {@code mo}) is a month of
      * 30 days; minutes are {@code min}; a year is 365 days. ISO-8601 ({@code PT1H}) works too.
+     *
+     * @throws ConfigException naming the key when the value is not such a duration, is negative
+     *     ({@code P-1D}), or is longer than 10000 years
      */
     public static Duration parseDuration(String key, String text) {
+        Duration d = parseDurationUnchecked(key, text);
+        if (d.isNegative()) {
+            throw new ConfigException("setting '" + key + "' must not be negative, not '" + text + "'");
+        }
+        if (d.compareTo(MAX_DURATION) > 0) {
+            throw tooLong(key, text);
+        }
+        return d;
+    }
+
+    private static Duration parseDurationUnchecked(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         if (t.startsWith("p")) {
             try {
                 return Duration.parse(t.toUpperCase(Locale.ROOT));
+            } catch (ArithmeticException e) {
+                throw tooLong(key, text);
             } catch (RuntimeException e) {
                 throw badDuration(key, text);
             }
@@ -226,14 +249,23 @@ public final class Settings {
             if (m.start() != end) {
                 throw badDuration(key, text);
             }
-            long n = Long.parseLong(m.group(1));
-            total = total.plus(unit(m.group(2)).multipliedBy(n));
+            try {
+                long n = Long.parseLong(m.group(1));
+                total = total.plus(unit(m.group(2)).multipliedBy(n));
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw tooLong(key, text); // more digits than a long holds, or more seconds than a Duration
+            }
             end = m.end();
         }
         if (end == 0 || end != t.length()) {
             throw badDuration(key, text);
         }
         return total;
+    }
+
+    private static ConfigException tooLong(String key, String text) {
+        return new ConfigException("setting '" + key + "' is too long a duration: '" + text + "' (at most "
+                + MAX_DURATION.toDays() / 365 + "y)");
     }
 
     private static Duration unit(String u) {

@@ -134,11 +134,13 @@ public final class NoticeTemplates {
     private static Template fromFile(Notice.Type type, Path file) {
         String where = "the " + type.name().toLowerCase(Locale.ROOT) + " notice template " + file;
         String text;
-        try {
-            if (Files.size(file) > MAX_TEMPLATE_BYTES) {
+        // read up to the limit rather than trusting Files.size: a device or a pipe has size 0 and no end
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] bytes = in.readNBytes(MAX_TEMPLATE_BYTES + 1);
+            if (bytes.length > MAX_TEMPLATE_BYTES) {
                 throw new ConfigException(where + " is larger than 64 KiB; a notice template is a page of text");
             }
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            text = new String(bytes, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new ConfigException("cannot read " + where + " (" + e.getMessage()
                     + "); check that it exists and that this user may read it");

@@ -36,7 +36,7 @@ public final class SlackWebhookChannel implements IncidentChannel {
 
     static Map<String, Object> payload(Notice notice, boolean blocks) {
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("text", "*" + notice.title() + "*\n" + notice.text());
+        body.put("text", "*" + escape(notice.title()) + "*\n" + escape(notice.text()));
         if (blocks) {
             body.put(
                     "blocks",
@@ -54,9 +54,18 @@ public final class SlackWebhookChannel implements IncidentChannel {
                                             "type",
                                             "mrkdwn",
                                             "text",
-                                            cut("```" + notice.text() + "```", MAX_SECTION)))));
+                                            cut("```" + escape(notice.text()) + "```", MAX_SECTION)))));
         }
         return body;
+    }
+
+    /**
+     * Text for mrkdwn: Slack acts on {@code <!channel>}, {@code <@U123>} and {@code <url|label>},
+     * so {@code &}, {@code <} and {@code >} from the incident (target names, error messages that
+     * quote file names or server replies) become entities and are shown as written.
+     */
+    static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 
     private static String cut(String s, int max) {

@@ -2,10 +2,12 @@ package dev.drkit.setup;
 
 import com.cronutils.model.CronType;
 import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
@@ -22,13 +24,17 @@ import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.OptionValidator;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -47,6 +53,8 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * Reads a declarative setup ({@code drkit.yaml}) into a {@link Setup}. Every problem in the
@@ -90,6 +98,8 @@ public final class SetupFile {
             "email", Set.of("host", "port", "starttls", "ssl", "user", "password-file", "password-env", "from", "to"));
     private static final Pattern PERCENT = Pattern.compile("(\\d{1,4}(?:\\.\\d+)?)\\s*%");
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
+    /** The largest setup file read: a setup with hundreds of targets is tens of kilobytes. */
+    private static final long MAX_FILE_BYTES = 1 << 20;
 
     private final Path file;
     /** For a setup given as a tree: the keys' prefix in the host's configuration; null for a file. */
@@ -133,14 +143,24 @@ public final class SetupFile {
      */
     public static Setup load(Path file, Collection<?> providers) {
         SetupFile reader = new SetupFile(file, null, Map.of(), providers);
+        if (Files.isDirectory(file)) {
+            throw new ConfigException("setup file " + file + " is a directory; name the drkit.yaml in it");
+        }
         Node root;
         try (InputStream in = Files.newInputStream(file)) {
-            root = reader.parse(in);
+            // read whole, at most MAX_FILE_BYTES: SnakeYAML's reader copies its whole buffer for each
+            // kilobyte of a long value, so a few megabytes in one value took seconds, tens of them
+            // minutes, before its own limit of 3M characters refused the file
+            byte[] content = in.readNBytes((int) MAX_FILE_BYTES + 1);
+            if (content.length > MAX_FILE_BYTES) {
+                throw new ConfigException("setup file " + file + " is larger than " + (MAX_FILE_BYTES >> 20)
+                        + " MiB; a setup file is a few kilobytes: check that this is the setup file meant");
+            }
+            root = reader.parse(new ByteArrayInputStream(content));
         } catch (NoSuchFileException e) {
             throw new ConfigException("setup file " + file + " does not exist");
         } catch (JsonProcessingException e) {
-            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-            throw new ConfigException(file + ":" + line + ": not valid YAML: " + e.getOriginalMessage());
+            throw new ConfigException(file + ":" + yamlProblem(e));
         } catch (IOException e) {
             throw new ConfigException("cannot read setup file " + file + ": " + e.getMessage());
         }
@@ -183,6 +203,30 @@ public final class SetupFile {
         ServiceLoader.load(BackupTargetProvider.class, loader).forEach(providers::add);
         ServiceLoader.load(VerifierProvider.class, loader).forEach(providers::add);
         return providers;
+    }
+
+    /**
+     * {@code LINE: not valid YAML: what}, on one line, without the parser's excerpt of the file,
+     * its class names or its API's names.
+     */
+    private static String yamlProblem(JsonProcessingException e) {
+        int line = e.getLocation() == null ? 1 : Math.max(1, e.getLocation().getLineNr());
+        String what;
+        if (e.getCause() instanceof MarkedYAMLException m && m.getProblem() != null) {
+            if (m.getProblemMark() != null) {
+                line = m.getProblemMark().getLine() + 1;
+            }
+            what = m.getProblem() + (m.getContext() == null ? "" : " (" + m.getContext() + ")");
+        } else if (e instanceof StreamConstraintsException) {
+            what = "nested too deeply (at most 1000 levels of lists and mappings)";
+        } else if (e.getOriginalMessage() != null && e.getOriginalMessage().startsWith("Expected a field name")) {
+            what = "a key must be a single value, not a list or a mapping";
+        } else if (e.getCause() instanceof YAMLException y && y.getMessage() != null) {
+            what = y.getMessage();
+        } else {
+            what = String.valueOf(e.getOriginalMessage());
+        }
+        return line + ": not valid YAML: " + what.replaceAll("\\s+", " ").strip();
     }
 
     /** A retention policy from {@code keep-*} settings (as checked by {@link #load}). */
@@ -304,7 +348,7 @@ public final class SetupFile {
         if (webhook != null) {
             try {
                 uri = URI.create(webhook);
-                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
+                if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
                     throw new IllegalArgumentException("not http(s)");
                 }
             } catch (IllegalArgumentException e) {
@@ -338,6 +382,7 @@ public final class SetupFile {
         known.addAll(Set.of("state-file", "rpo-at-risk", "failed-backups", "update-every", "templates"));
         unknownKeys(m, known, where + ".");
         String state = scalar(m.get("state-file"), where + ".state-file");
+        Path statePath = state == null ? null : path(state, m.get("state-file"), where + ".state-file");
         double share = rpoShare(m.get("rpo-at-risk"), where + ".rpo-at-risk");
         int failed = 2;
         String count = scalar(m.get("failed-backups"), where + ".failed-backups");
@@ -360,7 +405,10 @@ public final class SetupFile {
         t.forEach((k, v) -> {
             String file = scalar(v, where + ".templates." + k);
             if (file != null) {
-                templates.put(k, Path.of(file));
+                Path p = path(file, v, where + ".templates." + k);
+                if (p != null) {
+                    templates.put(k, p);
+                }
             }
         });
         Map<String, Settings> channels = new LinkedHashMap<>();
@@ -373,12 +421,16 @@ public final class SetupFile {
             problem(node.line, where + ": no channel; add at least one of " + Setup.Incidents.CHANNELS);
         }
         return new Setup.Incidents(
-                state == null ? null : Path.of(state),
-                share,
-                failed,
-                every == null ? Duration.ofHours(1) : every,
-                templates,
-                channels);
+                statePath, share, failed, every == null ? Duration.ofHours(1) : every, templates, channels);
+    }
+
+    private Path path(String text, Node node, String where) {
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            problem(node.line, where + ": '" + text.replace("\0", "\\0") + "' is not a path: " + e.getReason());
+            return null;
+        }
     }
 
     private double rpoShare(Node node, String where) {
@@ -692,7 +744,14 @@ public final class SetupFile {
         String expr = scalar(node, where);
         if (expr != null) {
             try {
-                CRON.parse(expr).validate();
+                ExecutionTime times = ExecutionTime.forCron(CRON.parse(expr).validate());
+                if (times.nextExecution(ZonedDateTime.now(ZoneOffset.UTC)).isEmpty()) {
+                    problem(
+                            node.line,
+                            where + ": '" + expr + "' never comes (a day that month does not have?); "
+                                    + "nothing would ever run");
+                    return null;
+                }
             } catch (IllegalArgumentException e) {
                 problem(
                         node.line,

@@ -245,12 +245,27 @@ final class SpringSetupReader {
                 String value = binder.bind(name, Bindable.of(String.class)).orElse(null);
                 checkTargetName(name, root.getNumberOfElements(), reported);
                 unresolved(name, value, reported);
+                if (hugeIndex(name, reported)) {
+                    return;
+                }
                 put(own, name, root.getNumberOfElements(), value);
             });
             merge(tree, own);
         }
         problems.addAll(reported);
         return lists(tree);
+    }
+
+    /** An index such as {@code path[99999999999]}, which no list of drkit's holds, is a problem of its key. */
+    private static boolean hugeIndex(ConfigurationPropertyName name, Set<String> problems) {
+        for (int i = 0; i < name.getNumberOfElements(); i++) {
+            if (name.isNumericIndex(i) && name.getElement(i, Form.ORIGINAL).length() > 6) {
+                problems.add(name + ": the index " + name.getElement(i, Form.ORIGINAL)
+                        + " is too large; number a list's values from 0");
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Adds a lower-precedence source's keys that the higher ones do not give. */

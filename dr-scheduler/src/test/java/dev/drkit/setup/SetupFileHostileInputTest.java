@@ -1,0 +1,110 @@
+package dev.drkit.setup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import dev.drkit.ConfigException;
+import dev.drkit.files.FilesBackupTargetProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Setup files a person gets wrong, or a hostile one: a clear problem with its line, quickly, and nothing else. */
+class SetupFileHostileInputTest {
+    private static final List<Object> TYPES = List.of(new FilesBackupTargetProvider());
+    private static final String TARGET = "targets:\n  a:\n    type: files\n    path: /tmp\n";
+
+    @TempDir
+    Path dir;
+
+    private Path write(String yaml) throws Exception {
+        Path f = Files.createTempFile(dir, "drkit", ".yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    private String problem(Path f) {
+        try {
+            SetupFile.load(f, TYPES);
+        } catch (ConfigException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("no problem reported for " + f);
+    }
+
+    @Test
+    void brokenYamlIsOneLineWithItsLineAndNoParserDump() throws Exception {
+        Path f = write("repository: /r\ntargets: [a\n");
+        assertThat(problem(f))
+                .startsWith(f + ":")
+                .contains("not valid YAML")
+                .doesNotContain("\n")
+                .doesNotContain("in 'reader'")
+                .doesNotContain("^");
+    }
+
+    @Test
+    void aListAsAKeyNamesNoJavaClass() throws Exception {
+        Path f = write("targets:\n  ? [a, b]\n  : {type: files}\n");
+        assertThat(problem(f)).contains(f + ":2:").doesNotContain("org.yaml").doesNotContain("Event(");
+    }
+
+    @Test
+    void tooDeepANestingNamesNoJacksonApiAndADirectoryNoJavaException() throws Exception {
+        Path deep = write("a: " + "[".repeat(5000) + "]".repeat(5000) + "\n");
+        assertThat(problem(deep)).doesNotContain("StreamReadConstraints").doesNotContain(":0:");
+        Path directory = Files.createDirectory(dir.resolve("drkit.yaml"));
+        assertThat(problem(directory)).doesNotContain("java.io").contains("directory");
+    }
+
+    @Test
+    void aHugeSingleValueIsRefusedQuicklyRatherThanParsedInQuadraticTime() throws Exception {
+        // SnakeYAML copies its buffer for every 1 KiB of a long scalar: 8 MB took 15 s, 20 MB 100 s,
+        // before its 3M code point limit refused the file
+        Path f = write(TARGET + "    exclude: \"" + "x".repeat(12_000_000) + "\"\n");
+        // the timeout only keeps a regression from holding the build for minutes
+        String message = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> problem(f));
+        assertThat(message).contains(f.toString()).contains("larger than 1 MiB");
+    }
+
+    @Test
+    void aScheduleThatNeverComesIsAProblemOnItsLine() throws Exception {
+        // February 31st: accepted, and the target was never backed up, with no word said
+        Path f = write(TARGET + "    schedule: \"0 3 31 2 *\"\n    verify: {schedule: \"0 4 31 4 *\"}\n");
+        assertThat(problem(f)).contains(f + ":5:").contains(f + ":6:").contains("never");
+    }
+
+    @Test
+    void aNegativeOrEndlessKeepWithinIsAProblemOnItsLineAtLoad() throws Exception {
+        // read as minus a day / 100 billion years: 'config check' said OK, and every prune then failed (exit 1)
+        for (String within : List.of("P-1D", "99999999999y", "9999999999999999999d")) {
+            Path f = write(TARGET + "    retention: {keep-within: \"" + within + "\"}\n");
+            assertThatThrownBy(() -> SetupFile.load(f, TYPES))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining(f + ":5:")
+                    .hasMessageContaining("keep-within");
+        }
+    }
+
+    @Test
+    void aNulInAPathIsAProblemRatherThanAnInvalidPathException() throws Exception {
+        Path f = write("notifications:\n  incidents:\n    state-file: \"/var/lib/a\\0b\"\n"
+                + "    templates: {initial: \"/etc/\\0t\"}\n    webhook: {url: \"https://hooks.example.com/x\"}\n"
+                + TARGET);
+        assertThatThrownBy(() -> SetupFile.load(f, TYPES))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(f + ":3:")
+                .hasMessageContaining(f + ":4:");
+    }
+
+    @Test
+    void aWebhookWithoutAHostIsAProblemAsAnIncidentChannelsIs() throws Exception {
+        // accepted, then every event failed in the listener with 'unsupported URI' and was logged only
+        Path f = write("notifications:\n  webhook: \"http:/hooks/x\"\n" + TARGET);
+        assertThat(problem(f)).contains(f + ":2:").contains("notifications.webhook");
+    }
+}
