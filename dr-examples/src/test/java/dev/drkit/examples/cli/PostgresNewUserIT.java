@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.drkit.testkit.PostgresServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import org.junit.jupiter.api.AfterEach;
@@ -120,6 +121,7 @@ class PostgresNewUserIT {
     @Test
     void wrongPasswordSaysAuthenticationFailedAndRecordsNoBackup() throws Exception {
         Path wrong = Files.writeString(work.resolve("wrong"), "hunter2-is-wrong\n");
+        Files.setPosixFilePermissions(wrong, PosixFilePermissions.fromString("rw-------"));
         CliProcess.Result r = CliProcess.run(
                 repo,
                 "backup",
