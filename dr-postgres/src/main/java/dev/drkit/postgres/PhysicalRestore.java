@@ -402,13 +402,8 @@ final class PhysicalRestore {
         Map<String, Object> meta = context.manifest().metadata();
         String systemId = String.valueOf(meta.get("systemIdentifier"));
         String from = String.valueOf(meta.get("walStart")).substring(8);
-        if (Files.exists(stage)) {
-            FileTrees.delete(stage);
-        }
-        // the cluster's WAL in plain text, left beside the data directory: as private as it
-        Files.createDirectories(stage.toAbsolutePath().getParent());
-        Files.createDirectory(
-                stage, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        // the cluster's WAL in plain text, left beside the data directory: as private as it, as a spool is
+        WalPrefetch.resetSpool(stage, dataDir);
         FileArchive archive = context.archive(WalArchive.AREA);
         WalArchive wal = new WalArchive(archive).following(followTimeline);
         int staged = 0;

@@ -7,12 +7,12 @@ import dev.drkit.ObjectExistsException;
 import dev.drkit.Settings;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.BoundedInputStream;
+import dev.drkit.spi.support.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -79,7 +79,6 @@ public final class PostgresWalStreamer implements AutoCloseable {
      */
     static final int MAX_PENDING = 64;
 
-    private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
@@ -130,27 +129,11 @@ public final class PostgresWalStreamer implements AutoCloseable {
         this.slot = settings.get("slot", "drkit");
         this.archive = archive;
         this.wal = new WalArchive(archive);
-        this.spool = privateSpool(spool);
+        // received WAL, the cluster's data in plain text, stays here after a crash
+        this.spool = PrivateFiles.ownerOnlyDirectory(spool);
         this.flushInterval = settings.duration("flush-interval").orElse(Duration.ofMillis(200));
         this.thread = new Thread(this::run, "drkit-wal-streamer");
         this.thread.setDaemon(true);
-    }
-
-    /**
-     * The spool, owner-only (0700) as WalSpool's and WalPrefetch's: it holds received WAL, the
-     * cluster's data in plain text, and stays after a crash.
-     */
-    private static Path privateSpool(Path spool) throws IOException {
-        if (!Files.isDirectory(spool)) {
-            Files.createDirectories(spool.toAbsolutePath().getParent());
-            try {
-                Files.createDirectory(spool, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
-            } catch (FileAlreadyExistsException raced) {
-                // another process made it: narrowed below like any existing spool
-            }
-        }
-        Files.setPosixFilePermissions(spool, PRIVATE_DIR);
-        return spool;
     }
 
     /** The newest WAL position stored durably (spool or repository), as an LSN. */

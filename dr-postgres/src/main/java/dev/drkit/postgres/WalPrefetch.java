@@ -3,6 +3,7 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -12,7 +13,6 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -784,16 +784,7 @@ public final class WalPrefetch {
         if (Files.isSymbolicLink(spool)) {
             throw new ConfigException("the WAL spool " + spool + " is a symbolic link; give WalPrefetch a directory");
         }
-        if (!Files.isDirectory(spool)) {
-            Files.createDirectories(spool.getParent());
-            try {
-                Files.createDirectory(
-                        spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (FileAlreadyExistsException raced) {
-                // another caller made it
-            }
-        }
-        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwx------"));
+        PrivateFiles.ownerOnlyDirectory(spool);
     }
 
     /**

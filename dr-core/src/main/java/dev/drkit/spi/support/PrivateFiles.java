@@ -2,6 +2,7 @@ package dev.drkit.spi.support;
 
 import dev.drkit.ConfigException;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -22,6 +23,26 @@ public final class PrivateFiles {
             PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
 
     private PrivateFiles() {}
+
+    /**
+     * Makes {@code dir} an owner-only directory (0700), creating it (and its parents) when
+     * missing, for spools that hold plain-text data and outlive a crash. Another process
+     * creating it at the same time is fine; an existing one is narrowed.
+     *
+     * @return {@code dir}
+     */
+    public static Path ownerOnlyDirectory(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir.toAbsolutePath().getParent());
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+            } catch (FileAlreadyExistsException raced) {
+                // another process made it: narrowed below like any existing one
+            }
+        }
+        Files.setPosixFilePermissions(dir, OWNER_ONLY);
+        return dir;
+    }
 
     /**
      * Checks that {@code file} exists and that neither its group nor other users have any
