@@ -338,7 +338,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         long follow = WalArchive.timelineToFollow(o.get("target-timeline", "latest"), meta.get("timeline"));
         PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage, follow);
         if (walSpool != null) {
-            WalPrefetch.resetSpool(walSpool, dest);
+            // recovery's first calls (a history lookup, the label's segment) then need no Java
+            WalPrefetch.resetAndPrime(context.archive(WalArchive.AREA), walSpool, dest, follow);
         }
         LOG.info(
                 "restored base backup {} into {}; start PostgreSQL there to recover ({})",

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -228,15 +229,7 @@ class WalPrefetchTest {
     @Test
     void aSegmentDamagedInTheRepositoryIsLeftOutOfTheSpoolAndFailsItsOwnRequest() throws Exception {
         List<String> names = pushRange(1, 4);
-        Path stored;
-        try (Stream<Path> s = Files.walk(dir.resolve("repo/wal"))) {
-            stored = s.filter(f -> f.getFileName().toString().equals(names.get(2) + ".zst"))
-                    .findFirst()
-                    .orElseThrow();
-        }
-        byte[] z = Files.readAllBytes(stored);
-        z[z.length / 2] ^= 1;
-        Files.write(stored, z);
+        damageStored(names.get(2));
 
         WalPrefetch p = prefetch(3);
         assertThat(p.fetch(names.get(0), dir.resolve("x"), dataDir).found()).isTrue();
@@ -359,6 +352,69 @@ class WalPrefetchTest {
         assertThat(spooled()).containsExactly(names.get(1), names.get(2), names.get(3));
     }
 
+    @Test
+    void theShellWaitsForASegmentAFillIsDownloadingInsteadOfStartingJava() throws Exception {
+        Files.createDirectories(spool);
+        String name = new WalSegment(1, 7, SIZE).name();
+        String command = WalPrefetch.restoreCommand(spool, "echo fetched %f >> calls; exit 7");
+        Path inFlight = spool.resolve(name + ".incoming.drkit-1f");
+        Files.write(inFlight, new byte[] {1});
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> call = thread.submit(() -> shell(command, name));
+            Thread.sleep(300);
+            assertThat(call).as("still waiting for the download").isNotDone();
+            Files.write(spool.resolve(name), segmentBytes(1, 7, SYSTEM_ID, 0));
+            Files.delete(inFlight);
+            assertThat(call.get(10, TimeUnit.SECONDS)).isZero();
+        } finally {
+            thread.shutdownNow();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 7, SYSTEM_ID, 0));
+        assertThat(dir.resolve("calls")).doesNotExist();
+
+        // a download that never ends (its fill was killed) delays the call about 2 s, then Java decides
+        Files.write(inFlight, new byte[] {1});
+        long started = System.nanoTime();
+        assertThat(shell(command, name)).isEqualTo(7);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isBetween(1900L, 8000L);
+        // and a segment nobody downloads goes to Java at once
+        Files.delete(inFlight);
+        started = System.nanoTime();
+        assertThat(shell(command, name)).isEqualTo(7);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isLessThan(1500L);
+        assertThat(Files.readString(dir.resolve("calls"))).isEqualTo("fetched " + name + "\nfetched " + name + "\n");
+    }
+
+    /** Writes the backup_label of a base backup that starts in segment {@code first}. */
+    private void label(String first) throws IOException {
+        Files.writeString(
+                dataDir.resolve("backup_label"),
+                "START WAL LOCATION: 0/100028 (file " + first + ")\nCHECKPOINT LOCATION: 0/100060\n");
+    }
+
+    /** Runs a fill from {@code from} that ends once nobody has taken from the full spool for 300 ms. */
+    private int fillUntilIdle(int prefetch, String from) throws IOException {
+        return WalPrefetch.builder(archive, spool)
+                .prefetch(prefetch)
+                .fillIdle(Duration.ofMillis(300))
+                .build()
+                .fill(from, dataDir);
+    }
+
+    /** Flips a bit in the middle of a segment's stored copy in the repository. */
+    private void damageStored(String name) throws IOException {
+        Path stored;
+        try (Stream<Path> s = Files.walk(dir.resolve("repo/wal"))) {
+            stored = s.filter(f -> f.getFileName().toString().equals(name + ".zst"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        byte[] z = Files.readAllBytes(stored);
+        z[z.length / 2] ^= 1;
+        Files.write(stored, z);
+    }
+
     /** Runs a restore_command as PostgreSQL would, in {@code dir} as the data directory. */
     private int shell(String command, String name) throws Exception {
         Files.createDirectories(dir.resolve("pg_wal"));
@@ -372,9 +428,7 @@ class WalPrefetchTest {
     @Test
     void theFirstHistoryLookupStartsTheSpoolAtTheSegmentTheBackupLabelNames() throws Exception {
         List<String> names = pushRange(1, 5);
-        Files.writeString(
-                dataDir.resolve("backup_label"),
-                "START WAL LOCATION: 0/200028 (file " + names.get(1) + ")\nCHECKPOINT LOCATION: 0/200060\n");
+        label(names.get(1));
         WalPrefetch p = prefetch(2);
         assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
                 .isFalse();
@@ -430,11 +484,7 @@ class WalPrefetchTest {
     @Test
     void aFillThatSeesNobodyTakeFromAFullSpoolEnds() throws Exception {
         List<String> names = pushRange(1, 8);
-        WalPrefetch filler = WalPrefetch.builder(archive, spool)
-                .prefetch(2)
-                .fillIdle(Duration.ofMillis(300))
-                .build();
-        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(2);
+        assertThat(fillUntilIdle(2, names.get(0))).isEqualTo(2);
         assertThat(spooled()).containsExactly(names.get(0), names.get(1));
     }
 
@@ -447,11 +497,9 @@ class WalPrefetchTest {
     }
 
     @Test
-    void inTheBackgroundTheFirstHistoryLookupStartsAFillAndSpoolsTheFirstSegmentsMeanwhile() throws Exception {
+    void inTheBackgroundTheFirstHistoryLookupStartsAFillSpoolsTheFirstSegmentAndReturns() throws Exception {
         List<String> names = pushRange(1, 30);
-        Files.writeString(
-                dataDir.resolve("backup_label"),
-                "START WAL LOCATION: 0/100028 (file " + names.get(0) + ")\nCHECKPOINT LOCATION: 0/100060\n");
+        label(names.get(0));
         List<String> started = new CopyOnWriteArrayList<>();
         WalPrefetch p = WalPrefetch.builder(archive, spool)
                 .prefetch(20)
@@ -461,13 +509,128 @@ class WalPrefetchTest {
         assertThat(p.fetch("00000002.history", dir.resolve("h"), dataDir).found())
                 .isFalse();
         assertThat(started).containsExactly(names.get(0));
-        // one job: 8 segments, then the fill goes on after them
-        assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 8));
-        WalPrefetch filler = WalPrefetch.builder(archive, spool)
-                .prefetch(20)
-                .fillIdle(Duration.ofMillis(300))
-                .build();
-        assertThat(filler.fill(names.get(0), dataDir)).isEqualTo(12);
+        // recovery waits on this call: the segment it asks for next, and the fill reads ahead after it
+        assertThat(spooled()).containsExactly(names.get(0));
+        assertThat(fillUntilIdle(20, names.get(0))).isEqualTo(19);
         assertThat(spooled()).containsExactlyElementsOf(names.subList(0, 20));
+    }
+
+    @Test
+    void aRestorePrimesTheSpoolSoThatRecoverysFirstCallsNeedNoJava() throws Exception {
+        List<String> names = pushRange(1, 6);
+        label(names.get(1));
+        assertThat(WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST))
+                .contains(names.get(1));
+        assertThat(spooled()).containsExactly(names.get(1));
+        assertThat(Files.getPosixFilePermissions(spool)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+
+        String command = WalPrefetch.restoreCommand(spool, "echo fetched %f >> calls; exit 7");
+        assertThat(shell(command, "00000002.history"))
+                .as("the probe for a later timeline")
+                .isEqualTo(1);
+        assertThat(shell(command, names.get(1))).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        assertThat(dir.resolve("calls")).as("no call reached the fetch").doesNotExist();
+
+        // a fill goes on after the primed segment
+        assertThat(fillUntilIdle(3, names.get(1))).isEqualTo(3);
+        assertThat(spooled()).containsExactlyElementsOf(names.subList(2, 5));
+    }
+
+    @Test
+    void primingSpoolsTheHistoryFilesTheArchiveHoldsAndMarksTheFirstLaterOneMissing() throws Exception {
+        WalArchive wal = new WalArchive(archive);
+        String first = push(wal, 2, 3, 0);
+        push(wal, 2, 4, 0);
+        Path h = Files.createDirectories(dir.resolve("h"));
+        Files.writeString(h.resolve("00000002.history"), "1\t0/2000000\tno recovery target specified\n");
+        Files.writeString(
+                h.resolve("00000003.history"),
+                "1\t0/2000000\tno recovery target specified\n2\t0/5000000\tno recovery target specified\n");
+        wal.push(h.resolve("00000002.history"), dataDir);
+        wal.push(h.resolve("00000003.history"), dataDir);
+        label(first);
+
+        assertThat(WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST))
+                .contains(first);
+        // the backup's own timeline's history, the later one the archive holds, then the first it lacks
+        assertThat(Files.readString(spool.resolve("00000002.history"))).startsWith("1\t0/2000000");
+        assertThat(Files.readString(spool.resolve("00000003.history"))).contains("2\t0/5000000");
+        assertThat(spool.resolve("00000004.history.missing")).exists();
+        assertThat(spool.resolve("00000003.history.missing")).doesNotExist();
+        assertThat(spooled()).containsExactly(first);
+    }
+
+    @Test
+    void primingLeavesASpoolInUseAsItIsAndWithoutALabelSpoolsNothing() throws Exception {
+        List<String> names = pushRange(1, 4);
+        assertThat(WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST))
+                .as("no backup_label")
+                .isEmpty();
+        assertThat(spooled()).isEmpty();
+
+        label(names.get(0));
+        prefetch(2).fetch(names.get(0), dir.resolve("x"), dataDir); // recovery already reads from it
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2));
+        WalPrefetch p = WalPrefetch.builder(archive, spool).build();
+        assertThat(p.prime(dataDir)).isEmpty();
+        assertThat(spooled()).containsExactly(names.get(1), names.get(2));
+    }
+
+    @Test
+    void aPrimingThatFailsLeavesAnEmptySpoolAndTheRestoreGoesOn() throws Exception {
+        // the label's segment is damaged in the repository: recovery's own request reports it, the restore does not
+        // fail
+        List<String> names = pushRange(1, 3);
+        damageStored(names.get(0));
+        label(names.get(0));
+        assertThat(WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST))
+                .isEmpty();
+        assertThat(spool).isDirectory();
+        try (Stream<Path> s = Files.list(spool)) {
+            assertThat(s.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".")))
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void aFillStartedWithARestoreWaitsUntilTheRestoreHasPrimedTheSpool() throws Exception {
+        List<String> names = pushRange(1, 4);
+        label(names.get(0));
+        // a restore that is still running (this process): the fill waits for its priming
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Optional<String>> waiting =
+                    thread.submit(() -> WalPrefetch.awaitPrimed(spool, dataDir, Optional.of(ProcessHandle.current())));
+            Thread.sleep(200);
+            assertThat(waiting).as("waits while the restore runs").isNotDone();
+            WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST);
+            assertThat(waiting.get(10, TimeUnit.SECONDS)).contains(names.get(0));
+        } finally {
+            thread.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFillStartedWithARestoreThatEndedWithoutPrimingEnds() throws Exception {
+        pushRange(1, 2);
+        Process done = new ProcessBuilder("true").start();
+        done.waitFor();
+        assertThat(WalPrefetch.awaitPrimed(spool, dataDir, Optional.of(done.toHandle())))
+                .isEmpty();
+        assertThat(WalPrefetch.awaitPrimed(spool, dataDir, Optional.empty())).isEmpty();
+        // nor does a spool an earlier recovery primed, before this restore started
+        label(new WalSegment(1, 1, SIZE).name());
+        WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST);
+        Files.setLastModifiedTime(
+                spool.resolve(".drkit-spool"), FileTime.from(Instant.now().minusSeconds(3600)));
+        Process restoring = new ProcessBuilder("sleep", "1").start();
+        try {
+            assertThat(WalPrefetch.awaitPrimed(spool, dataDir, Optional.of(restoring.toHandle())))
+                    .isEmpty();
+            assertThat(restoring.isAlive()).as("waited until the restore ended").isFalse();
+        } finally {
+            restoring.destroy();
+        }
     }
 }

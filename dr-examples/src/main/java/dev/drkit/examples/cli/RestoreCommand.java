@@ -8,8 +8,11 @@ import dev.drkit.RestoreResult;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresPhysicalTargetProvider;
 import dev.drkit.postgres.WalArchive;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -258,13 +261,20 @@ final class RestoreCommand implements Callable<Integer> {
             // the backup is chosen once (passing over a damaged newest one is said once) and then
             // named by its id
             BackupManifest chosen = kit.manifest(selection.name, selection.id());
-            if (restoreCommand == null && PostgresPhysicalTargetProvider.TYPE.equals(chosen.type())) {
-                // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit,
-                // along the timeline the recovery follows
-                long follow = WalArchive.timelineToFollow(
-                        global.targetOptions(selection.name, options.build()).get("target-timeline", "latest"),
-                        chosen.metadata().get("timeline"));
+            boolean physical = PostgresPhysicalTargetProvider.TYPE.equals(chosen.type());
+            // the timeline the recovery follows
+            long follow = physical
+                    ? WalArchive.timelineToFollow(
+                            global.targetOptions(selection.name, options.build())
+                                    .get("target-timeline", "latest"),
+                            chosen.metadata().get("timeline"))
+                    : WalArchive.LATEST;
+            if (restoreCommand == null && physical) {
+                // PostgreSQL recovers this backup by fetching archived WAL: through this very drkit
                 OptionValues.set(options, "restore-command", walFetchCommand(global, walSpool, follow));
+            }
+            if (walSpool != null && physical && readsAheadInTheBackground(walSpool)) {
+                startFill(global, Path.of(to), walSpool, follow);
             }
             RestoreResult r = kit.restore(new RestoreRequest(
                     selection.name, chosen.id(), global.targetOptions(selection.name, options.build()), force));
@@ -289,7 +299,25 @@ final class RestoreCommand implements Callable<Integer> {
      * --repo 'REPO' wal-fetch [--target-timeline N] %f %p}.
      */
     private String walFetchCommand(GlobalOptions global, Path walSpool, long followTimeline) {
-        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        List<String> args = walFetchArgs(global, walSpool, followTimeline, List.of());
+        if (args == null) {
+            return null;
+        }
+        List<String> cmd = new ArrayList<>();
+        // paths and other values quoted; flags, the command and numbers as they are
+        args.forEach(a -> cmd.add(a.matches("[A-Za-z0-9_-]+") ? a : shellQuote(a)));
+        cmd.add("%f");
+        cmd.add("%p");
+        return String.join(" ", cmd);
+    }
+
+    /**
+     * This very drkit's wal-fetch, unquoted, up to the file arguments: Java, {@code jvmOptions},
+     * the jar (or class path and main class), the repository, the timeline, the spool and the
+     * keys; null without a repository.
+     */
+    private List<String> walFetchArgs(
+            GlobalOptions global, Path walSpool, long followTimeline, List<String> jvmOptions) {
         String repo = global.repository();
         if (repo == null) {
             return null;
@@ -297,7 +325,9 @@ final class RestoreCommand implements Callable<Integer> {
         if (!repo.contains("://")) {
             repo = Path.of(repo).toAbsolutePath().toString();
         }
-        List<String> cmd = new ArrayList<>(List.of(shellQuote(javaBin)));
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(jvmOptions);
         String self = DrkitCli.class
                 .getProtectionDomain()
                 .getCodeSource()
@@ -305,33 +335,72 @@ final class RestoreCommand implements Callable<Integer> {
                 .getPath();
         if (self.endsWith(".jar")) {
             cmd.add("-jar");
-            cmd.add(shellQuote(self));
+            cmd.add(self);
         } else {
             cmd.add("-cp");
-            cmd.add(shellQuote(System.getProperty("java.class.path")));
+            cmd.add(System.getProperty("java.class.path"));
             cmd.add(DrkitCli.class.getName());
         }
         cmd.add("--repo");
-        cmd.add(shellQuote(repo));
+        cmd.add(repo);
         cmd.add("wal-fetch");
         if (followTimeline != WalArchive.LATEST) {
             cmd.addAll(List.of("--target-timeline", Long.toString(followTimeline)));
         }
         if (walSpool != null) {
-            cmd.addAll(List.of(
-                    "--spool", shellQuote(walSpool.toString()), "--prefetch", prefetchWal.toString(), "--async"));
+            cmd.addAll(List.of("--spool", walSpool.toString(), "--prefetch", prefetchWal.toString(), "--async"));
         }
         decryption.secretKeys.forEach(k -> {
             cmd.add("--secret-key");
-            cmd.add(shellQuote(k.toAbsolutePath().toString()));
+            cmd.add(k.toAbsolutePath().toString());
         });
         if (decryption.passphraseFile != null) {
             cmd.add("--passphrase-file");
-            cmd.add(shellQuote(decryption.passphraseFile.toAbsolutePath().toString()));
+            cmd.add(decryption.passphraseFile.toAbsolutePath().toString());
         }
-        cmd.add("%f");
-        cmd.add("%p");
-        return String.join(" ", cmd);
+        return cmd;
+    }
+
+    /**
+     * Whether recovery's restore_command fills the spool in the background: drkit's own, or one
+     * given that runs wal-fetch with {@code --async} on this spool.
+     */
+    private boolean readsAheadInTheBackground(Path walSpool) {
+        return restoreCommand == null
+                || (restoreCommand.contains(" --async") && restoreCommand.contains(walSpool.toString()));
+    }
+
+    /**
+     * Before a restore that reads WAL ahead, starts the background fill that recovery's first
+     * wal-fetch call would start otherwise: it starts its JVM while the restore runs, waits
+     * until the restore has primed the spool (the first segment in it), and fills from there,
+     * so that no call of recovery's waits for Java. It ends by itself when this process ends
+     * without priming, at the end of the archive, or when recovery takes nothing for a minute.
+     * Not when run as root: the spooled segments must be the cluster owner's, and recovery's
+     * first call starts the fill then.
+     */
+    private void startFill(GlobalOptions global, Path dataDir, Path walSpool, long followTimeline) throws IOException {
+        // this process's directory in /proc belongs to its user (the link /proc/self to root)
+        if (Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
+            return;
+        }
+        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                // the launcher's first run archives classes at exit: the fill must not write that archive too
+                .filter(a -> !a.startsWith("-XX:ArchiveClassesAtExit="))
+                .toList();
+        List<String> cmd = walFetchArgs(global, walSpool, followTimeline, jvm);
+        if (cmd == null) {
+            return;
+        }
+        cmd.addAll(List.of(
+                "--pgdata",
+                dataDir.toAbsolutePath().toString(),
+                "--fill-after",
+                Long.toString(ProcessHandle.current().pid()),
+                "RECOVERYHISTORY",
+                "RECOVERYXLOG"));
+        // the restore creates the spool after this: the fill's messages go into it once it is primed
+        WalCommands.Fetch.startDetached(cmd, (File) null);
     }
 
     /** The read-ahead spool next to a restored data directory: {@code DIR.drkit-fetch}. */

@@ -11,11 +11,16 @@ import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.FileArchive;
 import java.io.File;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -231,6 +236,10 @@ final class WalCommands {
         @Option(names = "--fill-from", hidden = true, paramLabel = "NAME")
         String fillFrom;
 
+        /** A restore's fill: waits while that process (a pid) restores, and fills once it has primed the spool. */
+        @Option(names = "--fill-after", hidden = true, paramLabel = "PID")
+        Long fillAfter;
+
         @Mixin
         DecryptionOptions decryption;
 
@@ -277,6 +286,22 @@ final class WalCommands {
                     b.build().fill(fillFrom, dataDir);
                     return 0;
                 }
+                if (fillAfter != null) {
+                    Optional<String> from =
+                            WalPrefetch.awaitPrimed(dataDir.resolve(spool), dataDir, ProcessHandle.of(fillAfter));
+                    if (from.isPresent()) {
+                        // started before the spool existed: its messages go there from now on
+                        System.setErr(new PrintStream(
+                                Files.newOutputStream(
+                                        dataDir.resolve(spool).resolve(WalPrefetch.FILL_LOG),
+                                        StandardOpenOption.CREATE,
+                                        StandardOpenOption.APPEND),
+                                true,
+                                StandardCharsets.UTF_8));
+                        b.build().fill(from.get(), dataDir);
+                    }
+                    return 0;
+                }
                 Path spoolDir = dataDir.resolve(spool);
                 WalPrefetch.Result r = b.background(async ? from -> startFill(spoolDir, from) : null)
                         .build()
@@ -314,15 +339,29 @@ final class WalCommands {
                 }
             }
             cmd.addAll(List.of("--fill-from", from));
+            startDetached(cmd, spool);
+        }
+
+        /**
+         * Starts a fill's command line in a process that outlives this one, its messages
+         * appended to the spool's fill log; a fill that cannot start is left out (each segment
+         * is then fetched by its own call).
+         */
+        static void startDetached(List<String> cmd, Path spool) {
+            startDetached(cmd, spool.resolve(WalPrefetch.FILL_LOG).toFile());
+        }
+
+        /** As {@link #startDetached(List, Path)}, its messages appended to {@code log} (null: dropped). */
+        static void startDetached(List<String> cmd, File log) {
             try {
                 new ProcessBuilder(cmd)
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectError(ProcessBuilder.Redirect.appendTo(
-                                spool.resolve(WalPrefetch.FILL_LOG).toFile()))
+                        .redirectError(
+                                log == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.appendTo(log))
                         .start();
             } catch (IOException e) {
-                // the segment asked for is fetched already: the next ones are fetched by their own calls
+                // recovery's calls fetch what the fill would have
             }
         }
     }
