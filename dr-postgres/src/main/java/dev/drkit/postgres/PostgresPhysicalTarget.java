@@ -331,7 +331,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             // the fast path: WAL copied next to the cluster before recovery, fetched one by one only when missing
             String fetch = o.get("restore-command").orElse("false");
             recoveryOptions = o.toBuilder()
-                    .set("restore-command", "cp '" + walStage + "/%f' '%p' 2>/dev/null || " + fetch)
+                    .set(
+                            "restore-command",
+                            "cp '" + WalPrefetch.commandPath(walStage.toString()) + "/%f' '%p' 2>/dev/null || " + fetch)
                     .build();
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);

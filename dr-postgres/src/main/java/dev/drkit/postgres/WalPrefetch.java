@@ -139,13 +139,23 @@ public final class WalPrefetch {
      * moves it, else {@code fetchCommand}.
      */
     public static String restoreCommand(Path spool, String fetchCommand) {
-        String dir = "'" + spool.toAbsolutePath().toString().replace("'", "'\\''");
+        String dir = "'" + commandPath(spool.toAbsolutePath().toString());
         return "mv " + dir + "/%f' '%p' 2>/dev/null || mv " + dir + "/%f" + AGAIN
                 + "' '%p' 2>/dev/null || { [ -n \"$(find "
                 + dir + "' -maxdepth 1 -name '%f" + MISSING + "' -mmin -1 2>/dev/null)\" ] && exit 1; } || { i=0; "
                 + "while [ $i -lt " + IN_FLIGHT_POLLS + " ] && set -- " + dir + "/%f" + INCOMING
                 + "'* && [ -e \"$1\" ]; do sleep 0.05; i=$((i+1)); done; mv " + dir + "/%f' '%p' 2>/dev/null; } || { "
                 + fetchCommand + "; }";
+    }
+
+    /**
+     * {@code path} for a restore_command, inside single quotes: each {@code '} closes, escapes
+     * and reopens the quotes, and each {@code %} is doubled, which PostgreSQL turns back into one
+     * (it would expand {@code %f}, {@code %p} or {@code %r} in a path, and since 16 refuses any
+     * other {@code %}).
+     */
+    static String commandPath(String path) {
+        return path.replace("%", "%%").replace("'", "'\\''");
     }
 
     /** What one {@link #fetch} did. */

@@ -386,6 +386,80 @@ class WalPrefetchTest {
         assertThat(Files.readString(dir.resolve("calls"))).isEqualTo("fetched " + name + "\nfetched " + name + "\n");
     }
 
+    /**
+     * Expands a restore_command as PostgreSQL 16 and later does: %f, %p, %r and %% (one %); any
+     * other % is refused (up to 15 it was kept as it is), which stops recovery.
+     */
+    private static String expandAsPostgres(String command, String name, String path) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < command.length(); i++) {
+            char c = command.charAt(i);
+            if (c != '%') {
+                b.append(c);
+                continue;
+            }
+            char n = i + 1 < command.length() ? command.charAt(i + 1) : '\0';
+            switch (n) {
+                case '%' -> b.append('%');
+                case 'f' -> b.append(name);
+                case 'p' -> b.append(path);
+                case 'r' -> b.append("000000010000000000000001");
+                default ->
+                    throw new IllegalArgumentException(
+                            "invalid value for parameter \"restore_command\": unexpected placeholder \"%" + n + "\"");
+            }
+            i++;
+        }
+        return b.toString();
+    }
+
+    /** Runs a restore_command as PostgreSQL expands and runs it, in {@code dir} as the data directory. */
+    private int shellAsPostgres(String command, String name) throws Exception {
+        Files.createDirectories(dir.resolve("pg_wal"));
+        Process p = new ProcessBuilder("sh", "-c", expandAsPostgres(command, name, "pg_wal/RECOVERYXLOG"))
+                .directory(dir.toFile())
+                .inheritIO()
+                .start();
+        return p.waitFor();
+    }
+
+    @Test
+    void theShellCommandKeepsASpoolPathWithPercentSignsQuotesSpacesAndGlobCharactersAsItIs() throws Exception {
+        List<String> names = pushRange(1, 3);
+        label(names.get(0));
+        // a directory name PostgreSQL would expand (%f, %p, %r) or refuse (% followed by anything else)
+        spool = dir.resolve("wal%f %p 'q' [a]*? %r 50%");
+        Files.createDirectories(dir.resolve("wal"));
+        assertThat(WalPrefetch.resetAndPrime(archive, spool, dataDir, WalArchive.LATEST))
+                .contains(names.get(0));
+        String command = WalPrefetch.restoreCommand(spool, "echo fetched %f >> calls; exit 7");
+
+        assertThat(shellAsPostgres(command, "00000002.history"))
+                .as("the marker in the spool answers")
+                .isEqualTo(1);
+        assertThat(shellAsPostgres(command, names.get(0))).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 1, SYSTEM_ID, 0));
+        // the wait for a segment in flight looks in the spool too
+        Path inFlight = spool.resolve(names.get(1) + ".incoming.drkit-1f");
+        Files.write(inFlight, new byte[] {1});
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> call = thread.submit(() -> shellAsPostgres(command, names.get(1)));
+            Thread.sleep(300);
+            assertThat(call).as("still waiting for the download").isNotDone();
+            Files.write(spool.resolve(names.get(1)), segmentBytes(1, 2, SYSTEM_ID, 0));
+            Files.delete(inFlight);
+            assertThat(call.get(10, TimeUnit.SECONDS)).isZero();
+        } finally {
+            thread.shutdownNow();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("pg_wal/RECOVERYXLOG"))).isEqualTo(segmentBytes(1, 2, SYSTEM_ID, 0));
+        assertThat(dir.resolve("calls")).as("no call reached the fetch").doesNotExist();
+        // and a segment the spool lacks reaches the fetch, with PostgreSQL's own %f
+        assertThat(shellAsPostgres(command, names.get(2))).isEqualTo(7);
+        assertThat(Files.readString(dir.resolve("calls"))).isEqualTo("fetched " + names.get(2) + "\n");
+    }
+
     /** Writes the backup_label of a base backup that starts in segment {@code first}. */
     private void label(String first) throws IOException {
         Files.writeString(

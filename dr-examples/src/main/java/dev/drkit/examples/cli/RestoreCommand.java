@@ -11,11 +11,11 @@ import dev.drkit.postgres.WalArchive;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -305,7 +305,7 @@ final class RestoreCommand implements Callable<Integer> {
         }
         List<String> cmd = new ArrayList<>();
         // paths and other values quoted; flags, the command and numbers as they are
-        args.forEach(a -> cmd.add(a.matches("[A-Za-z0-9_-]+") ? a : shellQuote(a)));
+        args.forEach(a -> cmd.add(a.matches("[A-Za-z0-9_-]+") ? a : commandArg(a)));
         cmd.add("%f");
         cmd.add("%p");
         return String.join(" ", cmd);
@@ -384,11 +384,7 @@ final class RestoreCommand implements Callable<Integer> {
         if (Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))) {
             return;
         }
-        List<String> jvm = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                // the launcher's first run archives classes at exit: the fill must not write that archive too
-                .filter(a -> !a.startsWith("-XX:ArchiveClassesAtExit="))
-                .toList();
-        List<String> cmd = walFetchArgs(global, walSpool, followTimeline, jvm);
+        List<String> cmd = walFetchArgs(global, walSpool, followTimeline, fillJvmOptions());
         if (cmd == null) {
             return;
         }
@@ -403,13 +399,73 @@ final class RestoreCommand implements Callable<Integer> {
         WalCommands.Fetch.startDetached(cmd, (File) null);
     }
 
+    /**
+     * The JVM options this process passes on to the fill it starts: those on its own command
+     * line, as {@code wal-fetch --async} passes its own on. Not the JVM's list of its input
+     * arguments, which also holds those of {@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS}
+     * and {@code @argfiles} expanded: the fill inherits the environment (so it would get them
+     * twice), and its command line is readable by every user (ps) for as long as it runs, while
+     * the environment is not.
+     */
+    static List<String> fillJvmOptions() {
+        return fillJvmOptions(
+                ProcessHandle.current().info().arguments().map(List::of).orElse(List.of()));
+    }
+
+    /** The java launcher's options whose value is the next argument (besides the class path). */
+    private static final Set<String> VALUED_OPTIONS = Set.of(
+            "-p",
+            "--module-path",
+            "--upgrade-module-path",
+            "--add-modules",
+            "--enable-native-access",
+            "--add-reads",
+            "--add-exports",
+            "--add-opens",
+            "--limit-modules",
+            "--patch-module");
+
+    /**
+     * The JVM options of a command line {@code argv} (without the java command): those before
+     * the jar, module or main class, without a class path (the fill names its own) and {@code
+     * -XX:ArchiveClassesAtExit} (the launcher's first run archives classes at exit: the fill
+     * must not write that archive too).
+     */
+    static List<String> fillJvmOptions(List<String> argv) {
+        List<String> jvm = new ArrayList<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
+            if (a.equals("-jar")
+                    || a.equals("-m")
+                    || a.startsWith("--module=")
+                    || a.equals("--module")
+                    || !(a.startsWith("-") || a.startsWith("@"))) {
+                break; // what runs, then its arguments
+            }
+            if (a.equals("-cp") || a.equals("-classpath") || a.equals("--class-path")) {
+                i++;
+            } else if (VALUED_OPTIONS.contains(a) && i + 1 < argv.size()) {
+                jvm.add(a);
+                jvm.add(argv.get(++i));
+            } else if (!a.startsWith("--class-path=") && !a.startsWith("-XX:ArchiveClassesAtExit=")) {
+                jvm.add(a);
+            }
+        }
+        return jvm;
+    }
+
     /** The read-ahead spool next to a restored data directory: {@code DIR.drkit-fetch}. */
     private static Path walSpool(Path dataDir) {
         Path abs = dataDir.toAbsolutePath().normalize();
         return abs.resolveSibling(abs.getFileName() + ".drkit-fetch");
     }
 
-    private static String shellQuote(String s) {
-        return "'" + s.replace("'", "'\\''") + "'";
+    /**
+     * An argument of a restore_command, quoted for the shell, each {@code %} doubled: PostgreSQL
+     * turns {@code %%} back into one, and would expand {@code %f}, {@code %p} or {@code %r} in a
+     * path (since 16 it refuses any other {@code %}).
+     */
+    static String commandArg(String s) {
+        return "'" + s.replace("%", "%%").replace("'", "'\\''") + "'";
     }
 }

@@ -288,7 +288,7 @@ final class WalCommands {
                 }
                 if (fillAfter != null) {
                     Optional<String> from =
-                            WalPrefetch.awaitPrimed(dataDir.resolve(spool), dataDir, ProcessHandle.of(fillAfter));
+                            WalPrefetch.awaitPrimed(dataDir.resolve(spool), dataDir, restoreProcess(fillAfter));
                     if (from.isPresent()) {
                         // started before the spool existed: its messages go there from now on
                         System.setErr(new PrintStream(
@@ -319,6 +319,16 @@ final class WalCommands {
                 err.flush();
                 return ERROR;
             }
+        }
+
+        /**
+         * The restore process {@code pid} that started this fill, while it runs: this process's
+         * parent while that is {@code pid}. Not any process under that pid: once the restore has
+         * ended, its pid may go to another process, and a fill waiting for that one would wait
+         * as long as it runs.
+         */
+        static Optional<ProcessHandle> restoreProcess(long pid) {
+            return ProcessHandle.current().parent().filter(p -> p.pid() == pid);
         }
 
         /**
