@@ -386,37 +386,10 @@ class WalPrefetchTest {
         assertThat(Files.readString(dir.resolve("calls"))).isEqualTo("fetched " + name + "\nfetched " + name + "\n");
     }
 
-    /**
-     * Expands a restore_command as PostgreSQL 16 and later does: %f, %p, %r and %% (one %); any
-     * other % is refused (up to 15 it was kept as it is), which stops recovery.
-     */
-    private static String expandAsPostgres(String command, String name, String path) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < command.length(); i++) {
-            char c = command.charAt(i);
-            if (c != '%') {
-                b.append(c);
-                continue;
-            }
-            char n = i + 1 < command.length() ? command.charAt(i + 1) : '\0';
-            switch (n) {
-                case '%' -> b.append('%');
-                case 'f' -> b.append(name);
-                case 'p' -> b.append(path);
-                case 'r' -> b.append("000000010000000000000001");
-                default ->
-                    throw new IllegalArgumentException(
-                            "invalid value for parameter \"restore_command\": unexpected placeholder \"%" + n + "\"");
-            }
-            i++;
-        }
-        return b.toString();
-    }
-
     /** Runs a restore_command as PostgreSQL expands and runs it, in {@code dir} as the data directory. */
     private int shellAsPostgres(String command, String name) throws Exception {
         Files.createDirectories(dir.resolve("pg_wal"));
-        Process p = new ProcessBuilder("sh", "-c", expandAsPostgres(command, name, "pg_wal/RECOVERYXLOG"))
+        Process p = new ProcessBuilder("sh", "-c", PostgresPlaceholders.expand(command, name, "pg_wal/RECOVERYXLOG"))
                 .directory(dir.toFile())
                 .inheritIO()
                 .start();

@@ -473,32 +473,14 @@ class WalPushBatchTest {
         command = command.substring(0, command.indexOf(" || ")) + " || exit 7";
         Path segment = ready(seg(1));
         batch(64, 1, new ArrayList<>()).push(segment);
-        assertThat(sh(postgresSubstitutes(command, seg(1)), data)).isZero();
+        assertThat(sh(PostgresPlaceholders.expand(command, seg(1), "pg_wal/" + seg(1)), data))
+                .isZero();
         ready(seg(2));
-        assertThat(sh(postgresSubstitutes(command, seg(2)), data)).isEqualTo(7);
+        assertThat(sh(PostgresPlaceholders.expand(command, seg(2), "pg_wal/" + seg(2)), data))
+                .isEqualTo(7);
         Files.writeString(segment, "rolled back", StandardOpenOption.APPEND);
-        assertThat(sh(postgresSubstitutes(command, seg(1)), data)).isEqualTo(7);
-    }
-
-    /** PostgreSQL 16+'s replace_percent_placeholders for archive_command. */
-    private static String postgresSubstitutes(String command, String name) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < command.length(); i++) {
-            char c = command.charAt(i);
-            if (c != '%') {
-                b.append(c);
-                continue;
-            }
-            char next = i + 1 < command.length() ? command.charAt(++i) : '\0';
-            switch (next) {
-                case 'p' -> b.append("pg_wal/").append(name);
-                case 'f' -> b.append(name);
-                case '%' -> b.append('%');
-                default ->
-                    throw new AssertionError("PostgreSQL 16+ refuses the placeholder %" + next + " in " + command);
-            }
-        }
-        return b.toString();
+        assertThat(sh(PostgresPlaceholders.expand(command, seg(1), "pg_wal/" + seg(1)), data))
+                .isEqualTo(7);
     }
 
     @Test
