@@ -91,6 +91,9 @@ public enum Compression {
         int lvl = level < 0 ? defaultLevel : level;
         switch (this) {
             case ZSTD:
+                if (lvl <= ZstdFramesOutputStream.MAX_LEVEL) {
+                    return new ZstdFramesOutputStream(out, lvl, workers);
+                }
                 return ZstdCompressorOutputStream.builder()
                         .setOutputStream(out)
                         .setLevel(lvl)

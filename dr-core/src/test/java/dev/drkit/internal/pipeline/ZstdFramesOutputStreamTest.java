@@ -1,0 +1,142 @@
+package dev.drkit.internal.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.github.luben.zstd.Zstd;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ZstdFramesOutputStreamTest {
+    static final int FRAME = ZstdFramesOutputStream.FRAME;
+
+    /** Text-like bytes that compress (a row number, a random field), {@code n} of them. */
+    private static byte[] data(int n) {
+        byte[] b = new byte[n];
+        Random r = new Random(n);
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (i % 61 == 0 ? '\n' : 'a' + (i % 7 == 0 ? r.nextInt(26) : i % 26));
+        }
+        return b;
+    }
+
+    /** The compressed size of each frame, as a zstd reader finds them one after another. */
+    private static List<Long> frames(byte[] stored) {
+        List<Long> sizes = new ArrayList<>();
+        for (int at = 0; at < stored.length; ) {
+            long n = Zstd.findFrameCompressedSize(stored, at);
+            assertThat(Zstd.isError(n)).as("a frame at %d", at).isFalse();
+            sizes.add(n);
+            at += (int) n;
+        }
+        return sizes;
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "0, 0, 1",
+        "1, 0, 1",
+        "4194303, 0, 1",
+        "4194304, 0, 1",
+        "4194305, 2, 2",
+        "12583035, 0, 4",
+        "12583035, 2, 4",
+        "12583035, 1, 4"
+    })
+    void writesIndependentFramesOfAFixedInputSizeThatDecompressAsOneStream(int size, int workers, int frames)
+            throws IOException {
+        byte[] data = data(size);
+        ByteArrayOutputStream stored = new ByteArrayOutputStream();
+        try (OutputStream out = new ZstdFramesOutputStream(stored, 3, workers)) {
+            // uneven writes, across frame boundaries
+            for (int at = 0; at < size; ) {
+                int n = Math.min(size - at, 1 + (at % 700_001));
+                out.write(data, at, n);
+                at += n;
+            }
+        }
+        byte[] s = stored.toByteArray();
+        assertThat(frames(s)).hasSize(frames);
+        // each frame holds its own content size and decompresses on its own
+        long first = Zstd.getFrameContentSize(s, 0, s.length);
+        assertThat(first).isEqualTo(Math.min(size, FRAME));
+        try (InputStream in = Compression.ZSTD.decompress(new ByteArrayInputStream(s))) {
+            assertThat(in.readAllBytes()).isEqualTo(data);
+        }
+        assertThat(Zstd.decompress(s, size)).isEqualTo(data);
+        if (size > 1000) {
+            assertThat(s.length).isLessThan(size / 2);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 2})
+    void flushEndsTheFrameSoThatWhatWasWrittenReachesTheStream(int workers) throws IOException {
+        byte[] data = data(10_000);
+        ByteArrayOutputStream stored = new ByteArrayOutputStream();
+        OutputStream out = new ZstdFramesOutputStream(stored, 3, workers);
+        out.write(data, 0, 4000);
+        out.flush();
+        try (InputStream in = Compression.ZSTD.decompress(new ByteArrayInputStream(stored.toByteArray()))) {
+            assertThat(in.readAllBytes()).isEqualTo(Arrays.copyOf(data, 4000));
+        }
+        out.write(data, 4000, 6000);
+        out.close();
+        out.close(); // twice is harmless
+        assertThat(frames(stored.toByteArray())).hasSize(2);
+        try (InputStream in = Compression.ZSTD.decompress(new ByteArrayInputStream(stored.toByteArray()))) {
+            assertThat(in.readAllBytes()).isEqualTo(data);
+        }
+        assertThatThrownBy(() -> out.write(1)).isInstanceOf(IOException.class).hasMessageContaining("closed");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 2})
+    void aFailingDestinationFailsTheWriteOrTheClose(int workers) {
+        OutputStream broken = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("disk full");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                throw new IOException("disk full");
+            }
+        };
+        byte[] data = data(3 * FRAME);
+        assertThatThrownBy(() -> {
+                    try (OutputStream out = new ZstdFramesOutputStream(broken, 3, workers)) {
+                        out.write(data);
+                    }
+                })
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("disk full");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 6})
+    void compressionPicksTheFramesForLevelsUpToSixAndTheStreamAbove(int level) throws IOException {
+        byte[] data = data(FRAME + 10);
+        ByteArrayOutputStream stored = new ByteArrayOutputStream();
+        try (OutputStream out = Compression.ZSTD.compress(stored, level, 0)) {
+            out.write(data);
+        }
+        assertThat(frames(stored.toByteArray())).hasSize(2);
+        ByteArrayOutputStream high = new ByteArrayOutputStream();
+        try (OutputStream out = Compression.ZSTD.compress(high, 7, 0)) {
+            out.write(data);
+        }
+        assertThat(frames(high.toByteArray())).hasSize(1);
+    }
+}
