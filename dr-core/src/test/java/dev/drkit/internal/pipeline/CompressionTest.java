@@ -3,6 +3,7 @@ package dev.drkit.internal.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.github.luben.zstd.Zstd;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.ConfigException;
 import dev.drkit.spi.support.Sha256;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -89,5 +91,45 @@ class CompressionTest {
     @Test
     void sidecarIsWhatSha256sumReads() {
         assertThat(Sha256.sidecar("ab".repeat(32), "files.tar.zst")).isEqualTo("ab".repeat(32) + "  files.tar.zst\n");
+    }
+
+    /** Three frames of about 4 MiB of input each, as zstd artifacts are written up to level 6. */
+    private static byte[] threeFrames() throws IOException {
+        byte[] data = new byte[3 * ZstdFramesOutputStream.FRAME];
+        Random r = new Random(7);
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i % 50 == 0 ? '\n' : 'a' + (i % 9 == 0 ? r.nextInt(26) : i % 26));
+        }
+        ByteArrayOutputStream stored = new ByteArrayOutputStream();
+        try (OutputStream out = Compression.ZSTD.compress(stored, 3, 0)) {
+            out.write(data);
+        }
+        return stored.toByteArray();
+    }
+
+    @Test
+    void zstdCutAtAFrameBoundaryDecodesToAPrefixThatTheStoredSizeAndHashReject() throws IOException {
+        byte[] s = threeFrames();
+        int boundary = (int) Zstd.findFrameCompressedSize(s, 0);
+        byte[] truncated = Arrays.copyOf(s, boundary);
+        try (InputStream in = Compression.ZSTD.decompress(new ByteArrayInputStream(truncated))) {
+            assertThat(in.readAllBytes()).hasSize(ZstdFramesOutputStream.FRAME); // zstd cannot tell
+        }
+        // what the repository's reader does: the stored bytes are checked against the manifest, and a
+        // cut anywhere (zstd-jni's reader also ends quietly on some cuts inside a later frame) ends short
+        String sha = Sha256.hex(s, 0, s.length);
+        for (int cut : new int[] {boundary, boundary + 1, boundary + 24, boundary + 5000, s.length - 5}) {
+            byte[] cutCopy = Arrays.copyOf(s, cut);
+            assertThatThrownBy(() -> {
+                        CheckedInputStream stored =
+                                new CheckedInputStream(new ByteArrayInputStream(cutCopy), s.length, sha, "obj", null);
+                        try (InputStream in = Compression.ZSTD.decompress(stored)) {
+                            in.readAllBytes();
+                            stored.drainAndCheck(); // as ArtifactReader does at the decoded stream's end
+                        }
+                    })
+                    .as("a copy cut at %d of %d", cut, s.length)
+                    .isInstanceOfAny(IOException.class, ChecksumMismatchException.class);
+        }
     }
 }

@@ -4,15 +4,23 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.sun.management.ThreadMXBean;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -138,5 +146,137 @@ class ZstdFramesOutputStreamTest {
             out.write(data);
         }
         assertThat(frames(high.toByteArray())).hasSize(1);
+    }
+
+    /** Live compression threads of every stream. */
+    private static Set<Thread> zstdThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("drkit-zstd") && t.isAlive())
+                .collect(Collectors.toSet());
+    }
+
+    /** Waits until none of the compression threads but {@code before} is alive; false on timeout. */
+    private static boolean threadsEnd(Set<Thread> before, long millis) throws InterruptedException {
+        long end = System.nanoTime() + millis * 1_000_000;
+        while (System.nanoTime() < end) {
+            Set<Thread> now = zstdThreads();
+            now.removeAll(before);
+            if (now.isEmpty()) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    /** The stream's compression contexts that are still open (their native memory not freed). */
+    private static List<ZstdCompressCtx> openContexts(OutputStream stream) throws ReflectiveOperationException {
+        Field f = ZstdFramesOutputStream.class.getDeclaredField("contexts");
+        f.setAccessible(true);
+        List<ZstdCompressCtx> open = new ArrayList<>();
+        for (Object o : (Collection<?>) f.get(stream)) {
+            ZstdCompressCtx ctx = (ZstdCompressCtx) o;
+            try {
+                ctx.compress(new byte[1]);
+                open.add(ctx);
+            } catch (IllegalStateException closed) {
+                // freed
+            }
+        }
+        return open;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 2})
+    void aFailedWriteFailsTheCloseInsteadOfLeavingAHoleInTheFrames(int workers) throws IOException {
+        ByteArrayOutputStream stored = new ByteArrayOutputStream();
+        int[] calls = {0};
+        OutputStream blip = new OutputStream() { // the second frame's write fails, the others would not
+                    @Override
+                    public void write(int b) throws IOException {
+                        write(new byte[] {(byte) b}, 0, 1);
+                    }
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        if (++calls[0] == 2) {
+                            throw new IOException("connection reset");
+                        }
+                        stored.write(b, off, len);
+                    }
+                };
+        byte[] data = data(5 * FRAME);
+        OutputStream out = new ZstdFramesOutputStream(blip, 3, workers);
+        assertThatThrownBy(() -> out.write(data)).hasMessageContaining("connection reset");
+        assertThatThrownBy(out::close).isInstanceOf(IOException.class);
+        // whatever reached the destination is a prefix of what was written, never data with a frame missing
+        byte[] s = stored.toByteArray();
+        try (InputStream in = Compression.ZSTD.decompress(new ByteArrayInputStream(s))) {
+            byte[] got = in.readAllBytes();
+            assertThat(got).isEqualTo(Arrays.copyOf(data, got.length));
+        }
+        assertThatThrownBy(() -> out.write(1)).isInstanceOf(IOException.class);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void anExceptionInsideCloseLeavesNoThreadAndNoOpenContext(boolean interrupt) throws Exception {
+        Set<Thread> before = zstdThreads();
+        OutputStream broken = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("disk full");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if (!interrupt) {
+                    throw new IOException("disk full");
+                }
+            }
+        };
+        OutputStream out = new ZstdFramesOutputStream(broken, 3, 2);
+        out.write(data(2 * FRAME + (3 << 20))); // two frames compressing, a third in the buffer
+        if (interrupt) {
+            Thread.currentThread().interrupt(); // a backup cancelled
+        }
+        try {
+            assertThatThrownBy(out::close).isInstanceOf(IOException.class);
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(threadsEnd(before, 10_000)).as("the compression threads end").isTrue();
+        assertThat(openContexts(out)).as("compression contexts left open").isEmpty();
+    }
+
+    @Test
+    void anAbandonedStreamKeepsNoThreadAndNoOpenContext() throws Exception {
+        // a backup that fails with an Error never closes its artifact
+        Set<Thread> before = zstdThreads();
+        OutputStream out = new ZstdFramesOutputStream(OutputStream.nullOutputStream(), 3, 2);
+        out.write(data(3 * FRAME + 10));
+        assertThat(zstdThreads()).hasSizeGreaterThan(before.size());
+        assertThat(threadsEnd(before, 10_000)).as("the compression threads end").isTrue();
+        assertThat(openContexts(out)).as("compression contexts left open").isEmpty();
+    }
+
+    @Test
+    void aSmallArtifactOnWorkersCostsNoFrameOfMemory() throws IOException {
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        byte[] data = data(1000);
+        for (int i = 0; i < 3; i++) { // the last round, warm
+            long start = threads.getCurrentThreadAllocatedBytes();
+            ByteArrayOutputStream stored = new ByteArrayOutputStream();
+            OutputStream out = new ZstdFramesOutputStream(stored, 3, 2);
+            out.write(data);
+            out.flush(); // as FilterOutputStream.close does before close
+            out.close();
+            long allocated = threads.getCurrentThreadAllocatedBytes() - start;
+            if (i == 2) {
+                assertThat(allocated)
+                        .as("bytes allocated for a 1000-byte artifact")
+                        .isLessThan(FRAME / 4);
+            }
+        }
     }
 }
