@@ -81,6 +81,8 @@ public final class AsyncOutputStream extends OutputStream {
         try {
             pipe.out.close();
         } catch (IOException e) {
+            // the end never reached the pipe (an interrupted producer): the writer must not wait for it forever
+            pipe.abort();
             checkFailure();
             throw e;
         }
