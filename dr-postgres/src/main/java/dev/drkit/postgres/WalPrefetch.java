@@ -243,23 +243,42 @@ public final class WalPrefetch {
      * and replay of 50 segments 0.25 s slower).
      */
     private void firstFill(Path dataDir) throws IOException {
+        try {
+            onFreshSpool(dataDir, (first, systemId) -> {
+                // the fill waits for this lock, then goes on after what is spooled here
+                starter.start(first);
+                spoolFirst(first, dataDir, systemId);
+                return Optional.empty();
+            });
+        } catch (IOException | RuntimeException e) {
+            // the history file was the request; the segments are fetched by their own requests
+            LOG.warn("reading WAL ahead into {} failed: {}", spool, e.getMessage());
+        }
+    }
+
+    /** A step on a fresh spool, given the segment the backup_label names and the cluster's system identifier. */
+    @FunctionalInterface
+    private interface FreshSpoolStep {
+        Optional<String> run(String first, long systemId) throws IOException;
+    }
+
+    /**
+     * Runs {@code step} under the spool's lock when {@code dataDir} has a backup_label and the
+     * spool is fresh (no marker, no fill running); empty otherwise.
+     */
+    private Optional<String> onFreshSpool(Path dataDir, FreshSpoolStep step) throws IOException {
         Optional<String> first = labelStart(dataDir);
         if (first.isEmpty()) {
-            return;
+            return Optional.empty();
         }
         long systemId = WalArchive.systemIdentifier(dataDir);
         openSpool();
         try (FileChannel lockFile = openLock(LOCK);
                 FileLock lock = lockFile.lock()) {
             if (readMarker(systemId).isPresent() || fillerRunning()) {
-                return;
+                return Optional.empty();
             }
-            // the fill waits for this lock, then goes on after what is spooled here
-            starter.start(first.get());
-            spoolFirst(first.get(), dataDir, systemId);
-        } catch (IOException | RuntimeException e) {
-            // the history file was the request; the segments are fetched by their own requests
-            LOG.warn("reading WAL ahead into {} failed: {}", spool, e.getMessage());
+            return step.run(first.get(), systemId);
         }
     }
 
@@ -277,18 +296,8 @@ public final class WalPrefetch {
      * @throws IOException when the spool cannot be written
      */
     public Optional<String> prime(Path dataDir) throws IOException {
-        Optional<String> first = labelStart(dataDir);
-        if (first.isEmpty()) {
-            return Optional.empty();
-        }
-        long systemId = WalArchive.systemIdentifier(dataDir);
-        openSpool();
-        try (FileChannel lockFile = openLock(LOCK);
-                FileLock lock = lockFile.lock()) {
-            if (readMarker(systemId).isPresent() || fillerRunning()) {
-                return Optional.empty();
-            }
-            Optional<WalSegment> spooled = spoolFirst(first.get(), dataDir, systemId);
+        return onFreshSpool(dataDir, (first, systemId) -> {
+            Optional<WalSegment> spooled = spoolFirst(first, dataDir, systemId);
             if (spooled.isEmpty()) {
                 return Optional.empty();
             }
@@ -305,8 +314,8 @@ public final class WalPrefetch {
                     break;
                 }
             }
-            return first;
-        }
+            return Optional.of(first);
+        });
     }
 
     /**

@@ -108,10 +108,9 @@ class ZstdFramesOutputStreamTest {
         assertThatThrownBy(() -> out.write(1)).isInstanceOf(IOException.class).hasMessageContaining("closed");
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {0, 2})
-    void aFailingDestinationFailsTheWriteOrTheClose(int workers) {
-        OutputStream broken = new OutputStream() {
+    /** A destination whose single-byte writes fail, and its array writes too when {@code arrays}. */
+    private static OutputStream diskFull(boolean arrays) {
+        return new OutputStream() {
             @Override
             public void write(int b) throws IOException {
                 throw new IOException("disk full");
@@ -119,9 +118,17 @@ class ZstdFramesOutputStreamTest {
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                throw new IOException("disk full");
+                if (arrays) {
+                    throw new IOException("disk full");
+                }
             }
         };
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 2})
+    void aFailingDestinationFailsTheWriteOrTheClose(int workers) {
+        OutputStream broken = diskFull(true);
         byte[] data = data(3 * FRAME);
         assertThatThrownBy(() -> {
                     try (OutputStream out = new ZstdFramesOutputStream(broken, 3, workers)) {
@@ -222,19 +229,7 @@ class ZstdFramesOutputStreamTest {
     @ValueSource(booleans = {true, false})
     void anExceptionInsideCloseLeavesNoThreadAndNoOpenContext(boolean interrupt) throws Exception {
         Set<Thread> before = zstdThreads();
-        OutputStream broken = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                throw new IOException("disk full");
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                if (!interrupt) {
-                    throw new IOException("disk full");
-                }
-            }
-        };
+        OutputStream broken = diskFull(!interrupt);
         OutputStream out = new ZstdFramesOutputStream(broken, 3, 2);
         out.write(data(2 * FRAME + (3 << 20))); // two frames compressing, a third in the buffer
         if (interrupt) {
