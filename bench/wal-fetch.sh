@@ -5,8 +5,9 @@
 # there, JOBS at once; BATCH=1: each call that misses fetches the next PREFETCH) against
 # pgBackRest's asynchronous archive-get (archive-async=y, process-max=JOBS,
 # archive-get-queue-max 2 GiB), on the same machine in the same run: one untimed round each,
-# then RUNS (default 3) timed rounds, interleaved. Timed: from starting the restored cluster to
-# the end of recovery (to the end of the archive). Target: ratio drkit/pgBackRest <= 1.0.
+# then RUNS (default 3) timed rounds, interleaved, each from a synced page cache. Timed: from
+# starting the restored cluster to the end of recovery (to the end of the archive).
+# Target: ratio drkit/pgBackRest <= 1.0.
 # drkit runs through its launcher (class-data sharing), as in pg-physical.sh.
 #
 #   bench/wal-fetch.sh
@@ -112,8 +113,13 @@ replay() {
   as_pg "$pgbin/pg_ctl" -D "$dir" -m immediate stop >/dev/null
   elapsed "$t0" "$t1"
 }
+# each round starts from a clean page cache (sync after removing the previous round's cluster):
+# a replay leaves ~1 GiB of dirty pages, and on a small host the kernel's dirty limit then throttles
+# the next round's writes, whichever tool that is (measured: drkit 6.0-8.5 s right after
+# pgBackRest's round, 3.1-3.4 s from a clean start)
+clean_start() { sync; }
 run_pgbr() {
-  rm -rf "$work/r1" "$work/r1.log" "$work/spool/archive"; as_pg mkdir -p "$work/r1"
+  rm -rf "$work/r1" "$work/r1.log" "$work/spool/archive"; clean_start; as_pg mkdir -p "$work/r1"
   pgbr --pg1-path="$work/r1" \
     --recovery-option="restore_command=pgbackrest --config=$work/pgbackrest.conf --stanza=bench --pg1-path=$work/r1 archive-get %f \"%p\"" \
     restore >/dev/null
@@ -121,7 +127,7 @@ run_pgbr() {
 }
 run_dk() {
   # a background fill of the previous round still waiting on its spool ends when the spool goes
-  rm -rf "$work/r2" "$work/r2.log" "$work/r2.drkit-fetch"
+  rm -rf "$work/r2" "$work/r2.log" "$work/r2.drkit-fetch"; clean_start
   dk restore --name bench --latest --to "$work/r2" --prefetch-wal "$prefetch" \
     --restore-command "$drkit_cmd -q --repo $work/drkit-repo wal-fetch --spool $work/r2.drkit-fetch --prefetch $prefetch --jobs $jobs $async_flag %f %p" \
     >/dev/null
