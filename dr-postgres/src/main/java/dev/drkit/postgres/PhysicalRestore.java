@@ -20,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -98,7 +99,9 @@ final class PhysicalRestore {
                 stageWal(context, staging, walStage, followTimeline);
             }
             giveToClusterOwner(staging, walStage);
+            makeDurable(staging, tablespaces.values(), walStage);
             install(staging, dest);
+            DurableTree.force(dest.toAbsolutePath().getParent());
         } catch (IOException | RuntimeException failed) {
             try {
                 FileTrees.delete(staging);
@@ -465,6 +468,23 @@ final class PhysicalRestore {
                 }
             }
         }
+    }
+
+    /**
+     * Syncs what the restore wrote, in the staging directory, the tablespaces' locations and the
+     * WAL stage, so that the restore reports done only what a crash of the machine keeps.
+     */
+    private static void makeDurable(Path staging, Collection<Path> tablespaces, Path walStage) throws IOException {
+        long t0 = System.nanoTime();
+        int files = DurableTree.sync(staging);
+        for (Path location : tablespaces) {
+            files += DurableTree.sync(location);
+            DurableTree.force(location.toAbsolutePath().getParent());
+        }
+        if (walStage != null) {
+            files += DurableTree.sync(walStage);
+        }
+        LOG.debug("synced {} restored files in {} ms", files, (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** Moves the verified tree into place (replacing an existing directory only when forced). */

@@ -1,0 +1,80 @@
+package dev.drkit.postgres;
+
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.SourceErrors;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Makes a restored tree durable before the restore reports it done, as pgBackRest does: every
+ * regular file synced, a few at a time, then every directory, deepest first, so that names and
+ * contents both survive a crash of the machine. Without it a restored data directory lives in
+ * the page cache until PostgreSQL's own sync of its data directory at its first start (which
+ * then delays recovery), and a crash before that start leaves files empty or missing under
+ * names a recovery trusts.
+ */
+final class DurableTree {
+    /** Files synced at once: the disk takes several requests in flight, the CPU is idle meanwhile. */
+    static final int SYNC_THREADS = 4;
+
+    private DurableTree() {}
+
+    /**
+     * Syncs every file and directory under {@code root} (itself included), not following
+     * symbolic links; nothing for a path that does not exist.
+     *
+     * @return how many files it synced
+     */
+    static int sync(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        List<Path> files = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (Path p : FileTrees.list(root, d -> !Files.isSymbolicLink(d))) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                dirs.add(p);
+            } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                files.add(p);
+            }
+        }
+        List<ParallelIo.IoTask> tasks = new ArrayList<>();
+        int threads = Math.min(SYNC_THREADS, Math.max(1, files.size()));
+        for (int t = 0; t < threads; t++) {
+            int first = t;
+            tasks.add(() -> {
+                for (int i = first; i < files.size(); i += threads) {
+                    force(files.get(i));
+                }
+            });
+        }
+        ParallelIo.runAll("drkit-pg-sync", tasks, "syncing the restored files");
+        dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+        for (Path dir : dirs) {
+            force(dir);
+        }
+        return files.size();
+    }
+
+    /** Syncs one directory (the entry a rename made in it) or file. */
+    static void force(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "could not sync restored " + path + " to disk (" + SourceErrors.reason(e)
+                            + "); check the disk and the permissions there, then restore again",
+                    e);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.DrException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+class DurableTreeTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void syncsEveryRegularFileAndLeavesLinksAndPipesAlone() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("data/base/1"));
+        for (int i = 0; i < 25; i++) {
+            Files.write(root.resolve("file" + i), new byte[8192 + i]);
+        }
+        Path readOnly = Files.writeString(dir.resolve("data/PG_VERSION"), "15\n");
+        Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r--------"));
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.writeString(outside.resolve("not-ours"), "x");
+        Files.createSymbolicLink(dir.resolve("data/base/ts"), outside);
+        Files.createSymbolicLink(dir.resolve("data/dangling"), dir.resolve("nowhere"));
+        // a named pipe opened for reading would wait for a writer forever
+        Process mkfifo = new ProcessBuilder("mkfifo", dir.resolve("data/pipe").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+
+        assertThat(DurableTree.sync(dir.resolve("data"))).isEqualTo(26);
+        assertThat(DurableTree.sync(dir.resolve("missing"))).isZero();
+    }
+
+    @Test
+    void aPathThatCannotBeSyncedIsNamedInTheError() {
+        Path gone = dir.resolve("gone");
+        assertThatThrownBy(() -> DurableTree.force(gone))
+                .isInstanceOf(DrException.class)
+                .hasMessage("could not sync restored " + gone + " to disk (it no longer exists); check the disk "
+                        + "and the permissions there, then restore again");
+    }
+}
