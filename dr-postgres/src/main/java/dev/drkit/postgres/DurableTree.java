@@ -6,6 +6,7 @@ import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.SourceErrors;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -13,6 +14,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Makes a restored tree durable before the restore reports it done, as pgBackRest does: every
@@ -23,6 +26,7 @@ import java.util.List;
  * names a recovery trusts.
  */
 final class DurableTree {
+    private static final Logger LOG = LoggerFactory.getLogger(DurableTree.class);
     /** Files synced at once: the disk takes several requests in flight, the CPU is idle meanwhile. */
     static final int SYNC_THREADS = 4;
 
@@ -65,16 +69,35 @@ final class DurableTree {
         return files.size();
     }
 
+    /**
+     * Syncs the directory holding an entry the restore made (its destination, a tablespace's
+     * location), which may belong to someone else: one this user may not open is left as it is,
+     * as PostgreSQL does (the entry's own tree is synced).
+     */
+    static void forceParent(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            ch.force(true);
+        } catch (AccessDeniedException e) {
+            LOG.debug("{} may not be opened by this user; its entries are not synced", dir);
+        } catch (IOException e) {
+            throw failed(dir, e);
+        }
+    }
+
     /** Syncs one directory (the entry a rename made in it) or file. */
     static void force(Path path) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             ch.force(true);
         } catch (IOException e) {
-            throw new DrException(
-                    ErrorCode.TARGET,
-                    "could not sync restored " + path + " to disk (" + SourceErrors.reason(e)
-                            + "); check the disk and the permissions there, then restore again",
-                    e);
+            throw failed(path, e);
         }
+    }
+
+    private static DrException failed(Path path, IOException e) {
+        return new DrException(
+                ErrorCode.TARGET,
+                "could not sync restored " + path + " to disk (" + SourceErrors.reason(e)
+                        + "); check the disk and the permissions there, then restore again",
+                e);
     }
 }

@@ -38,6 +38,15 @@ class DurableTreeTest {
     }
 
     @Test
+    void theDirectoryHoldingTheRestoredTreeIsSyncedAndAMissingOneIsAnError() {
+        DurableTree.forceParent(dir); // opens and syncs it: no exception
+        Path gone = dir.resolve("gone-parent");
+        assertThatThrownBy(() -> DurableTree.forceParent(gone))
+                .isInstanceOf(DrException.class)
+                .hasMessageStartingWith("could not sync restored " + gone + " to disk (it no longer exists)");
+    }
+
+    @Test
     void aPathThatCannotBeSyncedIsNamedInTheError() {
         Path gone = dir.resolve("gone");
         assertThatThrownBy(() -> DurableTree.force(gone))
