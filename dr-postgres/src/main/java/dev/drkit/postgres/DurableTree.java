@@ -5,6 +5,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.SourceErrors;
 import java.io.IOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -70,30 +71,50 @@ final class DurableTree {
     }
 
     /**
-     * Syncs the directory holding an entry the restore made (its destination, a tablespace's
-     * location), which may belong to someone else: one this user may not open is left as it is,
-     * as PostgreSQL does (the entry's own tree is synced).
+     * Syncs every directory above {@code entry} (which the restore made or moved in: its
+     * destination, a tablespace's location), up to the root: the restore may have created
+     * several levels, each a new entry in the one above. They may belong to someone else: one
+     * this user may not open is left as it is, as PostgreSQL does, and symbolic links on the way
+     * are followed ({@code /pgdata -> /mnt/vol} is a common layout).
      */
-    static void forceParent(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            ch.force(true);
-        } catch (AccessDeniedException e) {
-            LOG.debug("{} may not be opened by this user; its entries are not synced", dir);
-        } catch (IOException e) {
-            throw failed(dir, e);
+    static void forceParents(Path entry) {
+        for (Path dir = entry.toAbsolutePath().getParent(); dir != null; dir = dir.getParent()) {
+            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (AccessDeniedException e) {
+                LOG.debug("{} may not be opened by this user; its entries are not synced", dir);
+            } catch (IOException e) {
+                throw failed(dir, e);
+            }
         }
     }
 
-    /** Syncs one directory (the entry a rename made in it) or file. */
+    /** Syncs one file or directory of a restored tree, not following a symbolic link. */
     static void force(Path path) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        try (FileChannel ch = open(path)) {
             ch.force(true);
         } catch (IOException e) {
             throw failed(path, e);
         }
     }
 
+    /** Opened to be synced: for reading, or for writing (never truncated) when the file's mode forbids reading. */
+    private static FileChannel open(Path path) throws IOException {
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (AccessDeniedException unreadable) {
+            if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw unreadable;
+            }
+            return FileChannel.open(path, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
+    }
+
     private static DrException failed(Path path, IOException e) {
+        if (e instanceof ClosedByInterruptException) {
+            Thread.currentThread().interrupt();
+            return new DrException(ErrorCode.INTERRUPTED, "interrupted while syncing the restored files", e);
+        }
         return new DrException(
                 ErrorCode.TARGET,
                 "could not sync restored " + path + " to disk (" + SourceErrors.reason(e)

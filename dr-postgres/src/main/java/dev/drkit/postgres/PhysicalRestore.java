@@ -101,7 +101,7 @@ final class PhysicalRestore {
             giveToClusterOwner(staging, walStage);
             makeDurable(staging, tablespaces.values(), walStage);
             install(staging, dest);
-            DurableTree.forceParent(dest.toAbsolutePath().getParent());
+            DurableTree.forceParents(dest);
         } catch (IOException | RuntimeException failed) {
             try {
                 FileTrees.delete(staging);
@@ -479,7 +479,7 @@ final class PhysicalRestore {
         int files = DurableTree.sync(staging);
         for (Path location : tablespaces) {
             files += DurableTree.sync(location);
-            DurableTree.forceParent(location.toAbsolutePath().getParent());
+            DurableTree.forceParents(location);
         }
         if (walStage != null) {
             files += DurableTree.sync(walStage);

@@ -38,12 +38,20 @@ class DurableTreeTest {
     }
 
     @Test
-    void theDirectoryHoldingTheRestoredTreeIsSyncedAndAMissingOneIsAnError() {
-        DurableTree.forceParent(dir); // opens and syncs it: no exception
-        Path gone = dir.resolve("gone-parent");
-        assertThatThrownBy(() -> DurableTree.forceParent(gone))
-                .isInstanceOf(DrException.class)
-                .hasMessageStartingWith("could not sync restored " + gone + " to disk (it no longer exists)");
+    void theDirectoriesAboveARestoredTreeAreSyncedThroughASymbolicLink() throws Exception {
+        // /pgdata -> /mnt/vol: the destination's parent is a link, which is followed
+        Path volume = Files.createDirectories(dir.resolve("mnt/vol"));
+        Path pgdata = Files.createSymbolicLink(dir.resolve("pgdata"), volume);
+        Path data = Files.createDirectories(pgdata.resolve("data"));
+        DurableTree.forceParents(data); // no exception: every level up to the root opened and synced
+    }
+
+    @Test
+    void aRestoredFileItsModeForbidsReadingIsSyncedThroughAWrite() throws Exception {
+        Path writeOnly = Files.writeString(dir.resolve("write-only"), "x");
+        Files.setPosixFilePermissions(writeOnly, PosixFilePermissions.fromString("-w-------"));
+        DurableTree.force(writeOnly);
+        assertThat(Files.readString(writeOnly)).isEqualTo("x"); // not truncated
     }
 
     @Test
