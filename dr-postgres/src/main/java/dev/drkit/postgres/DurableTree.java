@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 final class DurableTree {
     private static final Logger LOG = LoggerFactory.getLogger(DurableTree.class);
     /** Files synced at once: the disk takes several requests in flight, the CPU is idle meanwhile. */
-    static final int SYNC_THREADS = 4;
+    private static final int SYNC_THREADS = 4;
 
     private DurableTree() {}
 
@@ -45,7 +45,7 @@ final class DurableTree {
         }
         List<Path> files = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
-        for (Path p : FileTrees.list(root, d -> !Files.isSymbolicLink(d))) {
+        for (Path p : FileTrees.list(root, d -> true)) { // links are listed, never followed
             if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                 dirs.add(p);
             } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -79,8 +79,8 @@ final class DurableTree {
      */
     static void forceParents(Path entry) {
         for (Path dir = entry.toAbsolutePath().getParent(); dir != null; dir = dir.getParent()) {
-            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-                ch.force(true);
+            try {
+                force(dir, FileChannel.open(dir, StandardOpenOption.READ));
             } catch (AccessDeniedException e) {
                 LOG.debug("{} may not be opened by this user; its entries are not synced", dir);
             } catch (IOException e) {
@@ -91,7 +91,15 @@ final class DurableTree {
 
     /** Syncs one file or directory of a restored tree, not following a symbolic link. */
     static void force(Path path) {
-        try (FileChannel ch = open(path)) {
+        try {
+            force(path, open(path));
+        } catch (IOException e) {
+            throw failed(path, e);
+        }
+    }
+
+    private static void force(Path path, FileChannel opened) {
+        try (FileChannel ch = opened) {
             ch.force(true);
         } catch (IOException e) {
             throw failed(path, e);
