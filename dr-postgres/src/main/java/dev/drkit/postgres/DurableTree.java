@@ -15,6 +15,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -115,6 +120,77 @@ final class DurableTree {
                 throw unreadable;
             }
             return FileChannel.open(path, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        }
+    }
+
+    /**
+     * Syncs files as they are written, on threads of its own, so the disk writes one file while
+     * the restore decompresses the next, instead of all of them at the end. Best effort: a file
+     * it could not sync is left to {@link #sync(Path)}, which syncs every file again (cheap for
+     * one already clean) and reports what fails; so its failures are only logged.
+     */
+    static final class WriteBehind implements AutoCloseable {
+        private final ExecutorService pool;
+        private final AtomicInteger synced = new AtomicInteger();
+        private final AtomicInteger missed = new AtomicInteger();
+
+        WriteBehind() {
+            pool = Executors.newFixedThreadPool(SYNC_THREADS, r -> {
+                Thread t = new Thread(r, "drkit-pg-write-behind");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        /** Queues a file that was written and closed. */
+        void written(Path file) {
+            try {
+                pool.execute(() -> {
+                    try {
+                        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                            throw new IOException("no longer a regular file"); // a pipe would block the open
+                        }
+                        try (FileChannel ch = open(file)) {
+                            ch.force(true);
+                        }
+                        synced.incrementAndGet();
+                    } catch (IOException | RuntimeException e) {
+                        missed.incrementAndGet();
+                        LOG.debug("write-behind sync of {} failed ({}); the final sync retries", file, e.toString());
+                    }
+                });
+            } catch (RejectedExecutionException closed) {
+                missed.incrementAndGet(); // abandoned after a failure: the restore removes what it wrote
+            }
+        }
+
+        /** Waits for the queued syncs; interrupted, it stops them and keeps the interrupt. */
+        @Override
+        public void close() {
+            pool.shutdown();
+            try {
+                while (!pool.awaitTermination(1, TimeUnit.MINUTES)) {
+                    LOG.debug("still syncing restored files");
+                }
+            } catch (InterruptedException e) {
+                pool.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /** Stops without waiting for what is queued (the restore failed and removes what it wrote). */
+        void abandon() {
+            pool.shutdownNow();
+        }
+
+        /** Files synced so far. */
+        int synced() {
+            return synced.get();
+        }
+
+        /** Files it could not sync (left to the final sync). */
+        int missed() {
+            return missed.get();
         }
     }
 

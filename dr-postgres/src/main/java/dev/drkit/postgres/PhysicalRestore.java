@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,8 +71,16 @@ final class PhysicalRestore {
         Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
         Files.createDirectory(
                 staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
         try {
-            materialize(context, staging);
+            long t0 = System.nanoTime();
+            materialize(context, staging, writeBehind::written);
+            long t1 = System.nanoTime();
+            writeBehind.close();
+            LOG.debug(
+                    "data files written in {} ms, synced {} ms after",
+                    (t1 - t0) / 1_000_000,
+                    (System.nanoTime() - t1) / 1_000_000);
             checkPageMaps(context);
             copyArtifact(
                     context, PostgresPhysicalTarget.BACKUP_LABEL, staging.resolve(PostgresPhysicalTarget.BACKUP_LABEL));
@@ -103,6 +112,7 @@ final class PhysicalRestore {
             install(staging, dest);
             DurableTree.forceParents(dest);
         } catch (IOException | RuntimeException failed) {
+            writeBehind.abandon();
             try {
                 FileTrees.delete(staging);
             } catch (RuntimeException cleanup) {
@@ -118,8 +128,16 @@ final class PhysicalRestore {
      * CRC-32C). Neither {@code global/pg_control} nor the label nor WAL: the caller adds those.
      */
     static void materialize(RestoreContext context, Path staging) throws IOException {
+        materialize(context, staging, file -> {});
+    }
+
+    /**
+     * {@link #materialize(RestoreContext, Path)}, telling {@code written} of each file unpacked
+     * whole (not of those rebuilt from page deltas), once it is closed.
+     */
+    static void materialize(RestoreContext context, Path staging, Consumer<Path> written) throws IOException {
         try {
-            materializeFiles(context, staging);
+            materializeFiles(context, staging, written);
         } catch (ClosedByInterruptException e) {
             // a file channel of this thread, closed by the interrupt: it carries no message of its own
             Thread.currentThread().interrupt();
@@ -127,13 +145,14 @@ final class PhysicalRestore {
         }
     }
 
-    private static void materializeFiles(RestoreContext context, Path staging) throws IOException {
-        unpackParallel(context, staging);
+    private static void materializeFiles(RestoreContext context, Path staging, Consumer<Path> written)
+            throws IOException {
+        unpackParallel(context, staging, written);
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =
                 files.stream().filter(e -> !e.deltas().isEmpty()).toList();
         if (paged.isEmpty()) {
-            unpackReferenced(context, staging, files, null);
+            unpackReferenced(context, staging, files, null, written);
             return;
         }
         long t0 = System.nanoTime();
@@ -141,7 +160,7 @@ final class PhysicalRestore {
         Collections.reverse(newestFirst);
         try (ChainRebuild rebuild = new ChainRebuild(staging, paged)) {
             applyPageDeltas(context, rebuild, paged, newestFirst); // claims every page a delta holds
-            unpackReferenced(context, staging, files, rebuild); // base versions: the pages left
+            unpackReferenced(context, staging, files, rebuild, written); // base versions: the pages left
             rebuild.finish();
         }
         LOG.info(
@@ -174,7 +193,8 @@ final class PhysicalRestore {
      * Unpacks the data tars side by side, one thread each; parent directories are made by
      * whichever stream needs them first, their attributes come with the first tar.
      */
-    private static void unpackParallel(RestoreContext context, Path staging) throws IOException {
+    private static void unpackParallel(RestoreContext context, Path staging, Consumer<Path> written)
+            throws IOException {
         List<String> tars = context.manifest().artifacts().stream()
                 .map(a -> a.name())
                 .filter(n -> n.startsWith("data-") && n.endsWith(".tar"))
@@ -190,7 +210,9 @@ final class PhysicalRestore {
         try {
             List<ParallelIo.IoTask> tasks = new ArrayList<>();
             for (InputStream in : streams) {
-                tasks.add(() -> new TarExtractor(staging, true, List.of()).unpack(in, staging));
+                tasks.add(() -> new TarExtractor(staging, true, List.of())
+                        .onFileWritten(written)
+                        .unpack(in, staging));
             }
             ParallelIo.runAll("drkit-pg-restore", tasks, "restoring");
         } finally {
@@ -225,7 +247,11 @@ final class PhysicalRestore {
      * {@code rebuild} (null when there are none), which takes only the pages no delta replaced.
      */
     private static void unpackReferenced(
-            RestoreContext context, Path staging, List<FileList.FileEntry> files, ChainRebuild rebuild)
+            RestoreContext context,
+            Path staging,
+            List<FileList.FileEntry> files,
+            ChainRebuild rebuild,
+            Consumer<Path> written)
             throws IOException {
         String id = context.manifest().id();
         Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
@@ -252,6 +278,7 @@ final class PhysicalRestore {
                     for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
                         Set<String> names = wanted.get(keys.get(i));
                         new TarExtractor(staging, true, List.of())
+                                .onFileWritten(written)
                                 .unpack(
                                         streams.get(i),
                                         staging,

@@ -38,6 +38,28 @@ class DurableTreeTest {
     }
 
     @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void theWriteBehindSyncsWhatItIsToldOfAndLeavesWhatItCannotToTheFinalSync() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
+        for (int i = 0; i < 10; i++) {
+            writeBehind.written(Files.write(data.resolve("file" + i), new byte[4096]));
+        }
+        writeBehind.written(data.resolve("vanished")); // not an error here: the final sync reports
+        Process mkfifo = new ProcessBuilder("mkfifo", data.resolve("pipe").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        writeBehind.written(data.resolve("pipe")); // never opened: it would block a thread forever
+        writeBehind.close(); // waits for all of them
+        assertThat(writeBehind.synced()).isEqualTo(10);
+        assertThat(writeBehind.missed()).isEqualTo(2);
+
+        DurableTree.WriteBehind abandoned = new DurableTree.WriteBehind();
+        abandoned.abandon();
+        abandoned.written(data.resolve("file0")); // after a failed restore: quietly not synced
+        assertThat(abandoned.missed()).isEqualTo(1);
+    }
+
+    @Test
     void theDirectoriesAboveARestoredTreeAreSyncedThroughASymbolicLink() throws Exception {
         // /pgdata -> /mnt/vol: the destination's parent is a link, which is followed
         Path volume = Files.createDirectories(dir.resolve("mnt/vol"));

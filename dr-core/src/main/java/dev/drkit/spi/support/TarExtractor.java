@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -77,6 +78,8 @@ public final class TarExtractor {
     private long setIdStripped;
     /** The process's umask, once known; -1 before. */
     private int umask = -1;
+    /** Told of every regular file this extractor wrote and closed; none by default. */
+    private Consumer<Path> written = p -> {};
 
     /**
      * @param dest the destination directory
@@ -89,6 +92,18 @@ public final class TarExtractor {
         this.includes = includeGlobs.stream()
                 .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
                 .toList();
+    }
+
+    /**
+     * Tells {@code sink} of every regular file this extractor wrote itself, once it is closed
+     * and its attributes are set (not of files a {@link ContentWriter} built), on the
+     * extracting thread: a restore may start syncing each file while the next ones are written.
+     *
+     * @return this extractor
+     */
+    public TarExtractor onFileWritten(Consumer<Path> sink) {
+        this.written = Objects.requireNonNull(sink, "sink");
+        return this;
     }
 
     /** Refuses a destination that is not a directory, or that holds data without force. */
@@ -295,6 +310,7 @@ public final class TarExtractor {
         }
         ContainedTree.apply(target, e, ROOT, !modeAtCreation);
         files++;
+        written.accept(target);
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.drkit.UnsafeArchiveException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -128,6 +129,35 @@ class TarExtractorTest {
                                 name -> (target, content) -> Files.writeString(target, "pwned")))
                 .isInstanceOf(UnsafeArchiveException.class);
         assertThat(Files.readString(outside)).isEqualTo("keep");
+    }
+
+    @Test
+    void theWrittenSinkHearsOfEachFileTheExtractorWroteOnceItIsComplete() throws IOException {
+        Path staging = Files.createDirectories(dir.resolve("staging"));
+        byte[] archive = tar(
+                "d/one.txt", "first content",
+                "d/built.txt", "for the writer",
+                "d/link", "->one.txt",
+                "d/hard", "=>d/one.txt",
+                "two.txt", "second");
+        List<String> heard = new ArrayList<>();
+        new TarExtractor(staging, true, List.of())
+                .onFileWritten(p -> {
+                    try { // complete and closed: the whole content is there when the sink hears of it
+                        heard.add(staging.relativize(p) + "=" + Files.readString(p));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                })
+                .unpack(
+                        new ByteArrayInputStream(archive),
+                        staging,
+                        n -> true,
+                        name -> name.equals("d/built.txt")
+                                ? (target, content) -> Files.writeString(target, "built")
+                                : null);
+        // not of the file a content writer built, nor of links (no data of their own)
+        assertThat(heard).containsExactly("d/one.txt=first content", "two.txt=second");
     }
 
     @Test
