@@ -10,6 +10,7 @@ import dev.drkit.postgres.launcher.PostgresLauncher;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.OrphanGuard;
 import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,6 +76,14 @@ public final class PhysicalRestoreTest implements Verifier {
                 "drkit-pg-verify-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path data = scratch.resolve("data");
+        // if this process is killed, the scratch cluster is stopped and the copy of the data removed
+        OrphanGuard guard;
+        try {
+            guard = OrphanGuard.start(scratch, data.resolve("postmaster.pid"), "QUIT");
+        } catch (IOException e) {
+            FileTrees.delete(scratch);
+            throw e;
+        }
         Path wal = Files.createDirectory(scratch.resolve("wal"));
         String owner = null;
         boolean started = false;
@@ -135,7 +144,11 @@ public final class PhysicalRestoreTest implements Verifier {
                     problems.add("stopping the scratch cluster failed: " + e.getMessage());
                 }
             }
-            FileTrees.delete(scratch);
+            try {
+                FileTrees.delete(scratch);
+            } finally {
+                guard.close();
+            }
         }
         return timer.result(problems, details);
     }

@@ -15,6 +15,7 @@ import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.OrphanGuard;
 import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.BufferedInputStream;
@@ -332,6 +333,8 @@ public final class RedisVerifiers {
                 throws IOException {
             // the decrypted snapshot: in the private scratch area, whose runs left by a killed process are removed
             Path dir = PrivateScratch.current().createDirectory("redis-verify-");
+            // if this process is killed, the scratch server is stopped and the decrypted snapshot removed
+            OrphanGuard guard = OrphanGuard.start(dir, dir.resolve("redis.pid"), "TERM");
             // the scratch server listens on loopback, where every local user can connect: it asks for a password
             byte[] secret = new byte[16];
             new SecureRandom().nextBytes(secret);
@@ -376,6 +379,7 @@ public final class RedisVerifiers {
                                             "requirepass " + password,
                                             "dir " + dir,
                                             "dbfilename dump.rdb",
+                                            "pidfile " + dir.resolve("redis.pid"),
                                             "save \"\"",
                                             "appendonly no",
                                             // 6.2+: every value's encoding is checked as it loads, so a forged
@@ -435,7 +439,11 @@ public final class RedisVerifiers {
                         Thread.currentThread().interrupt();
                     }
                 }
-                FileTrees.delete(dir);
+                try {
+                    FileTrees.delete(dir);
+                } finally {
+                    guard.close();
+                }
             }
         }
 

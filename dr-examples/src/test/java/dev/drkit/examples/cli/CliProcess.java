@@ -24,6 +24,26 @@ final class CliProcess {
         }
     }
 
+    /**
+     * The arguments of a physical backup named {@code pg-main} of the cluster at {@code url} as
+     * user postgres, plus {@code more}.
+     */
+    static String[] pgMainBackup(String url, Path passwordFile, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "backup",
+                "postgres",
+                "--name",
+                "pg-main",
+                "--url",
+                url,
+                "--user",
+                "postgres",
+                "--password-file",
+                passwordFile.toString()));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
     static ProcessBuilder builder(Path repo, List<String> jvm, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

@@ -25,6 +25,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
@@ -277,35 +278,10 @@ class PostgresPitrIT {
                 "CREATE TABLE orders (id int PRIMARY KEY, note text);"
                         + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
 
-        CliProcess.Result backup = drkit(
-                "backup",
-                "postgres",
-                "--name",
-                "pg-main",
-                "--url",
-                live.jdbcUrl("postgres"),
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString());
-        assertThat(backup.exit()).as(backup.err()).isZero();
+        backupPgMain();
 
         // restore test: a scratch cluster from the backup and its WAL, started, queried, removed
-        CliProcess.Result verify = drkit(
-                "verify",
-                "--name",
-                "pg-main",
-                "--latest",
-                "--level",
-                "restore",
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString(),
-                "--server-bin-dir",
-                bin.toString(),
-                "--validate",
-                "SELECT count(*) = 1000 FROM orders");
+        CliProcess.Result verify = drkit(restoreTest("SELECT count(*) = 1000 FROM orders"));
         assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
         assertThat(verify.out())
                 .contains("pg-physical-restore-test")
@@ -435,6 +411,88 @@ class PostgresPitrIT {
                 .containsExactlyInAnyOrderElementsOf(left);
         assertThat(all.stream().filter(n -> n.endsWith(".zst.sha256")).map(n -> n.replace(".sha256", "")))
                 .containsExactlyInAnyOrderElementsOf(left);
+    }
+
+    @Test
+    void aRestoreTestKilledWithSigkillLeavesNeitherItsServerNorTheCopyOfTheData() throws Exception {
+        startLive("15", true);
+        live.execute("postgres", "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1);");
+        backupPgMain();
+        List<Path> before = restoreTestScratch();
+        // the validation query holds the restore test while its scratch cluster runs
+        Path log = work.resolve("verify.log");
+        Process verify = drkitProcess(log, restoreTest("SELECT pg_sleep(600) IS NOT NULL"));
+        Path scratch = null;
+        long postmaster = -1;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (postmaster < 0) {
+            assertThat(verify.isAlive())
+                    .as(Files.exists(log) ? Files.readString(log) : "")
+                    .isTrue();
+            assertThat(System.nanoTime()).as("the scratch cluster started").isLessThan(deadline);
+            for (Path p : restoreTestScratch()) {
+                Path pid = p.resolve("data").resolve("postmaster.pid");
+                List<String> lines = Files.exists(pid) ? Files.readAllLines(pid) : List.of();
+                if (!before.contains(p) && lines.size() > 7 && lines.get(7).contains("ready")) {
+                    scratch = p; // the cluster accepts connections: recovery is over or under way
+                    postmaster = Long.parseLong(lines.get(0).trim());
+                }
+            }
+            Thread.sleep(100);
+        }
+        assertThat(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive)).contains(true);
+        // the JVM itself (under runuser when the test runs as root), with SIGKILL: no finally, no hook
+        ProcessHandle jvm = Stream.concat(
+                        Stream.of(verify.toHandle()), verify.toHandle().descendants())
+                .filter(h -> h.info().command().orElse("").endsWith("/java"))
+                .findFirst()
+                .orElseThrow();
+        jvm.destroyForcibly();
+        assertThat(verify.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        while ((ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false) || Files.exists(scratch))
+                && System.nanoTime() < end) {
+            Thread.sleep(100);
+        }
+        assertThat(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive))
+                .as("the scratch cluster's postmaster")
+                .isNotEqualTo(Optional.of(true));
+        assertThat(scratch).as("the restored copy of the data").doesNotExist();
+    }
+
+    /** A physical backup of the live cluster as {@code pg-main}, which must succeed. */
+    private void backupPgMain() throws IOException, InterruptedException {
+        CliProcess.Result backup = drkit(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password));
+        assertThat(backup.exit()).as(backup.err()).isZero();
+    }
+
+    /** The arguments of a restore test of the newest {@code pg-main} backup, validated by {@code query}. */
+    private String[] restoreTest(String query) {
+        return new String[] {
+            "verify",
+            "--name",
+            "pg-main",
+            "--latest",
+            "--level",
+            "restore",
+            "--user",
+            "postgres",
+            "--password-file",
+            password.toString(),
+            "--server-bin-dir",
+            bin.toString(),
+            "--validate",
+            query
+        };
+    }
+
+    /** The restore tests' scratch directories under /tmp. */
+    private static List<Path> restoreTestScratch() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/tmp"))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("drkit-pg-verify-"))
+                    .toList();
+        }
     }
 
     @Test
@@ -769,18 +827,7 @@ class PostgresPitrIT {
                         + "CREATE TABLE hot (id int PRIMARY KEY, v text) TABLESPACE fast;"
                         + "INSERT INTO hot SELECT i, 'v' || i FROM generate_series(1, 5000) i;");
         String oid = text(live, "SELECT oid::text FROM pg_tablespace WHERE spcname = 'fast'");
-        CliProcess.Result backup = drkit(
-                "backup",
-                "postgres",
-                "--name",
-                "pg-main",
-                "--url",
-                live.jdbcUrl("postgres"),
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString());
-        assertThat(backup.exit()).as(backup.err()).isZero();
+        backupPgMain();
 
         Path target = work.resolve("restored");
         CliProcess.Result inUse =
@@ -1133,19 +1180,8 @@ class PostgresPitrIT {
 
     /** A base backup of the live cluster whose WAL reaches the repository through the streamer. */
     private void backupWithStreamedWal() throws Exception {
-        CliProcess.Result backup = drkit(
-                "backup",
-                "postgres",
-                "--name",
-                "pg-main",
-                "--url",
-                live.jdbcUrl("postgres"),
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString(),
-                "--wal-source",
-                "stream");
+        CliProcess.Result backup =
+                drkit(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password, "--wal-source", "stream"));
         assertThat(backup.exit()).as(backup.err()).isZero();
     }
 

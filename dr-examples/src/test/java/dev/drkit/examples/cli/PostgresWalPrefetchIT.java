@@ -76,17 +76,7 @@ class PostgresWalPrefetchIT {
         chownToPostgres(work);
 
         live.execute("postgres", "CREATE TABLE t (seg int, note text)");
-        CliProcess.Result backup = drkit(
-                "backup",
-                "postgres",
-                "--name",
-                "pg-main",
-                "--url",
-                live.jdbcUrl("postgres"),
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString());
+        CliProcess.Result backup = drkit(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password));
         assertThat(backup.exit()).as(backup.err()).isZero();
         for (int i = 1; i <= SEGMENTS; i++) {
             live.execute(

@@ -97,17 +97,7 @@ class WalPushAsyncIT {
                         "checkpoint_timeout", "1h"));
         Path password = live.passwordFile(work);
         chownToPostgres(work);
-        CliProcess.Result backup = drkit(
-                "backup",
-                "postgres",
-                "--name",
-                "pg-main",
-                "--url",
-                live.jdbcUrl("postgres"),
-                "--user",
-                "postgres",
-                "--password-file",
-                password.toString());
+        CliProcess.Result backup = drkit(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password));
         assertThat(backup.exit()).as(backup.err()).isZero();
 
         long t0 = System.nanoTime();
