@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Verifiers for {@code postgres-logical} backups: {@code pg-archive} reads the archive's table
@@ -158,9 +157,10 @@ public final class PostgresVerifiers {
                         + "(jdbc:postgresql://HOST:PORT/postgres) and setting 'user'");
             }
             BackupManifest m = context.manifest();
-            String scratch = "drkit_verify_"
-                    + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
             PgConnection admin = PgConnection.from(settings);
+            // what runs killed on this host left: a copy of the backed-up data each
+            ScratchDatabases.dropLeftovers(admin);
+            String scratch = ScratchDatabases.newName();
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
             try {
