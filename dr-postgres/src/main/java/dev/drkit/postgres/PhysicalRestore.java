@@ -111,7 +111,7 @@ final class PhysicalRestore {
             makeDurable(staging, tablespaces.values(), walStage);
             install(staging, dest);
             DurableTree.forceParents(dest);
-        } catch (IOException | RuntimeException failed) {
+        } catch (IOException | RuntimeException | Error failed) { // an Error too: the sync threads and the copy go
             writeBehind.abandon();
             try {
                 FileTrees.delete(staging);

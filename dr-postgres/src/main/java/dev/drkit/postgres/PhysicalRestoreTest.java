@@ -25,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code pg-physical-restore-test} (level restore) for {@code postgres} base backups: restores
@@ -38,6 +40,7 @@ import java.util.Optional;
  * RTO of the backup.
  */
 public final class PhysicalRestoreTest implements Verifier {
+    private static final Logger LOG = LoggerFactory.getLogger(PhysicalRestoreTest.class);
     private final Settings settings;
 
     PhysicalRestoreTest(Settings settings) {
@@ -79,15 +82,15 @@ public final class PhysicalRestoreTest implements Verifier {
         // if this process is killed, the scratch cluster is stopped and the copy of the data removed
         OrphanGuard guard;
         try {
-            guard = OrphanGuard.start(scratch, data.resolve("postmaster.pid"), "QUIT");
+            guard = OrphanGuard.start(scratch, "QUIT");
         } catch (IOException e) {
             FileTrees.delete(scratch);
             throw e;
         }
-        Path wal = Files.createDirectory(scratch.resolve("wal"));
         String owner = null;
         boolean started = false;
         try {
+            Path wal = Files.createDirectory(scratch.resolve("wal"));
             Settings options = Settings.builder()
                     .set("to", data.toString())
                     .set("immediate", "true")
@@ -119,6 +122,7 @@ public final class PhysicalRestoreTest implements Verifier {
                     660,
                     null);
             started = true;
+            guardPostmaster(guard, data, owner);
             String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
             PgConnection admin = PgConnection.from(settings.toBuilder()
                     .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
@@ -151,6 +155,30 @@ public final class PhysicalRestoreTest implements Verifier {
             }
         }
         return timer.result(problems, details);
+    }
+
+    /**
+     * Tells the guard which process is the scratch cluster's postmaster: the pid its
+     * {@code postmaster.pid} gives, if that is a {@code postgres} process of the cluster's owner
+     * (the file is the owner's to write: it must not name another process).
+     */
+    private static void guardPostmaster(OrphanGuard guard, Path data, String owner) {
+        try {
+            long pid = Long.parseLong(
+                    Files.readAllLines(data.resolve("postmaster.pid")).get(0).strip());
+            // the owner from /proc/<pid> itself, the name from comm: both readable without ptrace rights
+            Path proc = Path.of("/proc", Long.toString(pid));
+            boolean postmaster = Files.getOwner(proc).getName().equals(owner)
+                    && Files.readString(proc.resolve("comm")).strip().equals("postgres");
+            if (!postmaster || !guard.serverStarted(pid)) {
+                LOG.warn("the scratch cluster in {} is not guarded: if this process dies, stop it by hand", data);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn(
+                    "the scratch cluster in {} is not guarded ({}): if this process dies, stop it by hand",
+                    data,
+                    e.getMessage());
+        }
     }
 
     /** Copies the segments from the backup's start to its stop next to the scratch cluster. */

@@ -27,6 +27,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Verifiers for {@code postgres-logical} backups: {@code pg-archive} reads the archive's table
@@ -36,6 +38,8 @@ import java.util.Map;
  * RTO of this backup).
  */
 public final class PostgresVerifiers {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresVerifiers.class);
+
     private PostgresVerifiers() {}
 
     /** Provides {@code pg-archive} at level decode. */
@@ -158,26 +162,39 @@ public final class PostgresVerifiers {
             }
             BackupManifest m = context.manifest();
             PgConnection admin = PgConnection.from(settings);
-            // what runs killed on this host left: a copy of the backed-up data each
-            ScratchDatabases.dropLeftovers(admin);
             String scratch = ScratchDatabases.newName();
             List<String> problems = new ArrayList<>();
             Map<String, Object> details = new LinkedHashMap<>();
+            // the lock marks the scratch database as in use until it is dropped (and goes with the
+            // session if this process dies); then what killed tests left goes: a copy of the data each
+            Connection held;
             try {
-                Settings options =
-                        settings.toBuilder().set("to-database", scratch).build();
-                new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
-                details.put("restoreSeconds", timer.seconds());
-                try (Connection c = admin.withDatabase(scratch).open()) {
-                    compareRowCounts(c, m, problems, details);
-                    runValidations(c, settings.getAll("validate"), problems);
-                }
-            } catch (DrException e) {
-                problems.add("restore into scratch database failed: " + e.getMessage());
+                held = ScratchDatabases.hold(admin, scratch);
             } catch (SQLException e) {
-                problems.add("checking scratch database failed: " + admin.redact(String.valueOf(e.getMessage())));
-            } finally {
-                PgSql.dropDatabaseQuietly(admin, scratch);
+                return timer.failed("cannot reach the scratch server: " + admin.redact(String.valueOf(e.getMessage())));
+            }
+            try (Connection lock = held) {
+                ScratchDatabases.dropLeftovers(admin);
+                try {
+                    Settings options =
+                            settings.toBuilder().set("to-database", scratch).build();
+                    new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
+                    details.put("restoreSeconds", timer.seconds());
+                    try (Connection c = admin.withDatabase(scratch).open()) {
+                        compareRowCounts(c, m, problems, details);
+                        runValidations(c, settings.getAll("validate"), problems);
+                    }
+                } catch (DrException e) {
+                    problems.add("restore into scratch database failed: " + e.getMessage());
+                } catch (SQLException e) {
+                    problems.add("checking scratch database failed: " + admin.redact(String.valueOf(e.getMessage())));
+                } finally {
+                    PgSql.dropDatabaseQuietly(admin, scratch);
+                }
+            } catch (SQLException e) {
+                LOG.debug(
+                        "closing the scratch database's lock session: {}",
+                        admin.redact(String.valueOf(e.getMessage())));
             }
             return timer.result(problems, details);
         }

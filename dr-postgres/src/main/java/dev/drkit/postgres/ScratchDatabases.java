@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -21,12 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The scratch databases of logical restore tests, {@code drkit_verify_<host>_<pid>_<start>_<random>}:
- * the name says which process of which host made it (the host as 8 hex digits of a hash of its
- * name, the process by pid and start time in epoch milliseconds), so that a restore test can
- * drop the scratch databases that runs killed on this host left on the server (a copy of the
- * backed-up data each) before it makes its own. Databases of other hosts, and those of the
- * older {@code drkit_verify_<random>} form, are left alone: who made them cannot be told.
+ * The scratch databases of logical restore tests, {@code drkit_verify_<host>_<pid>_<start>_<random>}
+ * (the host as 8 hex digits of a hash of its name, the process by pid and start time: who made
+ * it, for the log). A restore test holds a session-level advisory lock on its database's name
+ * on the server from before it creates the database until after it dropped it; a test killed in
+ * between loses its session, and with it the lock. Before it makes its own, a restore test drops
+ * the scratch databases whose lock it can take: those of tests that are gone, whichever host ran
+ * them, while a test that runs, from any host or container, keeps its database. Databases of the
+ * older {@code drkit_verify_<random>} form, made by versions that took no lock, are left alone.
  */
 final class ScratchDatabases {
     private static final Logger LOG = LoggerFactory.getLogger(ScratchDatabases.class);
@@ -34,6 +37,8 @@ final class ScratchDatabases {
     private static final Pattern NAME =
             Pattern.compile("drkit_verify_([0-9a-f]{8})_(\\d{1,10})_(\\d{1,15})_[0-9a-f]{6}");
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The first key of the advisory locks of scratch databases ("drkv"); the second is the name's hash. */
+    static final int LOCK_CLASS = 0x64726b76;
 
     private ScratchDatabases() {}
 
@@ -62,41 +67,71 @@ final class ScratchDatabases {
     }
 
     /**
-     * Drops the scratch databases made on this host by processes that are gone (best effort: a
-     * failure is logged, the restore test goes on).
+     * Takes the advisory lock that marks scratch database {@code name} as in use, on a session of
+     * its own: hold it open from before the database is created until after it is dropped.
+     */
+    static Connection hold(PgConnection admin, String name) throws SQLException {
+        Connection c = admin.open();
+        try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
+            s.setInt(1, LOCK_CLASS);
+            s.setString(2, name);
+            s.execute();
+            return c;
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Drops the scratch databases no running restore test holds (best effort: a failure is
+     * logged, the restore test goes on).
      *
      * @return the databases dropped
      */
     static List<String> dropLeftovers(PgConnection admin) {
-        String host = host();
         List<String> dropped = new ArrayList<>();
-        List<String> found = new ArrayList<>();
-        try (Connection c = admin.open();
-                Statement s = c.createStatement();
-                ResultSet rs =
-                        s.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE 'drkit\\_verify\\_%'")) {
-            while (rs.next()) {
-                found.add(rs.getString(1));
-            }
-        } catch (SQLException e) {
-            LOG.warn("could not list the scratch databases of earlier restore tests: {}", admin.redact(e.getMessage()));
-            return dropped;
-        }
-        for (String name : found) {
-            Optional<Maker> maker = maker(name);
-            if (maker.isPresent()
-                    && maker.get().host().equals(host)
-                    && !PrivateScratch.alive(maker.get().pid(), maker.get().startMillis())) {
-                if (PgSql.dropDatabaseQuietly(admin, name)) {
-                    LOG.info(
-                            "dropped scratch database {}: restore test process {} ended without dropping it",
-                            name,
-                            maker.get().pid());
-                    dropped.add(name);
+        try (Connection c = admin.open()) {
+            List<String> found = new ArrayList<>();
+            try (Statement s = c.createStatement();
+                    ResultSet rs =
+                            s.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE 'drkit\\_verify\\_%'")) {
+                while (rs.next()) {
+                    found.add(rs.getString(1));
                 }
             }
+            for (String name : found) {
+                Optional<Maker> maker = maker(name);
+                if (maker.isPresent() && tryLock(c, name, "pg_try_advisory_lock")) {
+                    try {
+                        if (PgSql.dropDatabaseQuietly(admin, name)) {
+                            LOG.info(
+                                    "dropped scratch database {}: the restore test that made it (process {} of "
+                                            + "host {}) ended without dropping it",
+                                    name,
+                                    maker.get().pid(),
+                                    maker.get().host());
+                            dropped.add(name);
+                        }
+                    } finally {
+                        tryLock(c, name, "pg_advisory_unlock");
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            LOG.warn("could not drop the scratch databases of earlier restore tests: {}", admin.redact(e.getMessage()));
         }
         return dropped;
+    }
+
+    private static boolean tryLock(Connection c, String name, String function) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("SELECT " + function + "(?, hashtext(?))")) {
+            s.setInt(1, LOCK_CLASS);
+            s.setString(2, name);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     /** This host, as 8 hex digits of a CRC-32C of its name. */

@@ -10,6 +10,7 @@ import dev.drkit.spi.VerifierProvider;
 import dev.drkit.testkit.PostgresServer;
 import dev.drkit.testkit.VerifierContract;
 import java.nio.file.Path;
+import java.sql.Connection;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,29 +66,33 @@ class PostgresRestoreTestVerifierContractIT extends VerifierContract {
     }
 
     @Test
-    void scratchDatabasesThatKilledRunsOfThisHostLeftAreDroppedByTheNextTest() throws Exception {
+    void scratchDatabasesOfTestsThatAreGoneAreDroppedByTheNextTestAndThoseInUseKept() throws Exception {
         TargetSpec spec = prepareSource(work);
         BackupResult backup = kit.backup(spec);
-        // a process that has ended: its pid and start time, as a killed run's name records them
-        Process gone = new ProcessBuilder("true").start();
-        long startMillis = gone.toHandle().info().startInstant().orElseThrow().toEpochMilli();
-        gone.waitFor();
-        String host = ScratchDatabases.host();
-        String killed = ScratchDatabases.name(host, gone.pid(), startMillis);
-        String running = ScratchDatabases.newName(); // this very process: a run still going
-        String otherHost =
-                ScratchDatabases.name("0badc0de".equals(host) ? "0badc0df" : "0badc0de", gone.pid(), startMillis);
-        String olderForm = "drkit_verify_0123456789ab";
-        for (String db : new String[] {killed, running, otherHost, olderForm}) {
+        PgConnection admin = PgConnection.from(connection("postgres"));
+        String killed = ScratchDatabases.name("0badc0de", 4_000_001, 1); // its session, and lock, are gone
+        String running = ScratchDatabases.newName(); // a test that runs, from this host
+        String elsewhere = ScratchDatabases.name("0badc0de", 1, 1); // a test that runs elsewhere (pid 1 here)
+        String olderForm = "drkit_verify_0123456789ab"; // made by a version that took no lock
+        for (String db : new String[] {killed, running, elsewhere, olderForm}) {
             pg.createDatabase(db);
         }
+        try (Connection a = ScratchDatabases.hold(admin, running);
+                Connection b = ScratchDatabases.hold(admin, elsewhere)) {
+            VerifyReport report =
+                    kit.verify(spec.name(), backup.id(), provider().level(), verifierOptions());
+            assertThat(report.passed()).as(report.toString()).isTrue();
 
-        VerifyReport report = kit.verify(spec.name(), backup.id(), provider().level(), verifierOptions());
-        assertThat(report.passed()).as(report.toString()).isTrue();
-
-        assertThat(pg.databases()).doesNotContain(killed).contains(running, otherHost, olderForm);
+            assertThat(pg.databases()).doesNotContain(killed).contains(running, elsewhere, olderForm);
+            // and the test's own scratch database is gone too
+            assertThat(pg.databases())
+                    .filteredOn(d -> d.startsWith("drkit_verify_"))
+                    .hasSize(3);
+        }
+        // once their sessions end, the next test takes them
+        assertThat(ScratchDatabases.dropLeftovers(admin)).containsExactlyInAnyOrder(running, elsewhere);
         assertThat(pg.databases())
                 .filteredOn(d -> d.startsWith("drkit_verify_"))
-                .hasSize(3); // its own is gone too
+                .containsExactly(olderForm);
     }
 }

@@ -334,7 +334,7 @@ public final class RedisVerifiers {
             // the decrypted snapshot: in the private scratch area, whose runs left by a killed process are removed
             Path dir = PrivateScratch.current().createDirectory("redis-verify-");
             // if this process is killed, the scratch server is stopped and the decrypted snapshot removed
-            OrphanGuard guard = OrphanGuard.start(dir, dir.resolve("redis.pid"), "TERM");
+            OrphanGuard guard = OrphanGuard.start(dir, "TERM");
             // the scratch server listens on loopback, where every local user can connect: it asks for a password
             byte[] secret = new byte[16];
             new SecureRandom().nextBytes(secret);
@@ -379,7 +379,6 @@ public final class RedisVerifiers {
                                             "requirepass " + password,
                                             "dir " + dir,
                                             "dbfilename dump.rdb",
-                                            "pidfile " + dir.resolve("redis.pid"),
                                             "save \"\"",
                                             "appendonly no",
                                             // 6.2+: every value's encoding is checked as it loads, so a forged
@@ -394,6 +393,7 @@ public final class RedisVerifiers {
                             .redirectErrorStream(true)
                             .redirectOutput(dir.resolve("stdout.log").toFile())
                             .start();
+                    guard.serverStarted(process.pid());
                     loaded = waitLoaded(
                             process,
                             port,

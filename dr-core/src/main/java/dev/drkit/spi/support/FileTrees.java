@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -80,8 +81,10 @@ public final class FileTrees {
             List<Path> all = walk.sorted(Comparator.reverseOrder()).toList();
             for (Path p : all) {
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setPosixFilePermissions(
-                            p, TarExtractor.permissions(0700)); // read-only dirs would block the delete
+                    // read-only dirs would block the delete; never through a link swapped in meanwhile
+                    // (as root, in a tree another user owns, that would change a directory of root's)
+                    Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                            .setPermissions(TarExtractor.permissions(0700));
                 }
             }
             for (Path p : all) {

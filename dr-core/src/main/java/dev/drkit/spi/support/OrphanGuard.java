@@ -3,78 +3,125 @@ package dev.drkit.spi.support;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Stops a scratch server and removes its directory when this process dies without doing so
- * (SIGKILL, the OOM killer, a crash, Ctrl-C before the clean-up ran), so that a restore test or a
- * load test does not leave a server running on a copy of the data, nor the copy itself.
+ * (SIGKILL, the OOM killer, a crash, SIGTERM or Ctrl-C before the clean-up ran), so that a
+ * restore test or a load test does not leave a server running on a copy of the data, nor the
+ * copy itself.
  *
- * <p>A small {@code sh} process watches a pipe from this JVM: when the JVM ends, the kernel closes
- * the pipe, and the guard reads the end of it. Unless {@link #close()} said first that all is
- * done, it then sends {@code signal} to the process named by the first line of the pid file, but
- * only if that process works in the scratch directory (PostgreSQL and Redis both change into
- * theirs: a pid reused by another process is left alone), waits up to 30 seconds for it to end,
- * and removes the directory. The guard ignores SIGINT, SIGHUP and SIGTERM, which reach the
- * whole process group of a terminal, so that it outlives the JVM it guards. Use one per scratch
- * server: start it before the server, close it once the server is stopped.
+ * <p>A small {@code /bin/sh} process reads a pipe from this JVM. Once the server runs, this JVM
+ * tells it the server's pid and start time ({@link #serverStarted}); when the JVM ends, the
+ * kernel closes the pipe and the guard reads the end of it. Unless {@link #close()} said first
+ * that all is done, it then sends {@code signal} to that process if it is still the one that
+ * started then (a pid since reused by another process is left alone), waits up to 30 seconds
+ * for it to end, and removes the directory. It reads nothing the server could write, and only
+ * {@code /proc/<pid>/stat}, which every user may read, about the server. It ignores SIGINT,
+ * SIGHUP and SIGTERM, which reach a terminal's whole process group or a service's processes, so
+ * that it outlives the JVM it guards. Use one per scratch server: start it before the server,
+ * close it once the server is stopped.
  */
 public final class OrphanGuard implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OrphanGuard.class);
 
-    /** $1 the directory, $2 the pid file, $3 the signal; stdin is the pipe from the JVM. */
+    /** $1 the directory, $2 the signal; stdin is the pipe from the JVM. Shell built-ins but for sleep and rm. */
     static final String SCRIPT = String.join(
             "\n",
             "trap '' INT HUP TERM",
-            "IFS= read -r line",
-            "[ \"$line\" = done ] && exit 0",
-            "[ -d \"$1\" ] || exit 0",
-            "inside() { case $(readlink \"/proc/$1/cwd\" 2>/dev/null) in \"$2\"|\"$2\"/*) return 0;; esac; return 1; }",
-            "for try in 1 2; do", // a server starting as the JVM died writes its pid file in a moment
-            "  pid=$(head -n 1 \"$2\" 2>/dev/null)",
-            "  case $pid in ''|*[!0-9]*) pid= ;; esac",
-            "  if [ -n \"$pid\" ] && inside \"$pid\" \"$1\"; then",
-            "    kill -\"$3\" \"$pid\" 2>/dev/null",
-            "    i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done",
-            "    break",
-            "  fi",
-            "  sleep 1",
+            "dir=$1 sig=$2 pid= start=",
+            "set -f", // no globbing of the words of /proc/<pid>/stat
+            "while IFS= read -r line; do",
+            "  case $line in",
+            "    done) exit 0 ;;",
+            "    'server '*)",
+            "      p=${line#server }; s=${p#* }; p=${p%% *}",
+            "      case $p$s in ''|*[!0-9]*) ;; *) pid=$p start=$s ;; esac ;;",
+            "  esac",
             "done",
-            "rm -rf \"$1\"",
+            // the 22nd field of /proc/<pid>/stat, counted after the command name's closing parenthesis
+            "started() {",
+            "  want=$2 stat=",
+            "  { IFS= read -r stat < \"/proc/$1/stat\"; } 2>/dev/null", // no newline at its end: read says 1
+            "  [ -n \"$stat\" ] || return 1",
+            "  set -- ${stat##*) }",
+            "  [ \"${20}\" = \"$want\" ]",
+            "}",
+            "if [ -n \"$pid\" ] && started \"$pid\" \"$start\"; then",
+            "  kill -s \"$sig\" \"$pid\" 2>/dev/null",
+            "  i=0; while started \"$pid\" \"$start\" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done",
+            "fi",
+            "[ -d \"$dir\" ] && rm -rf -- \"$dir\"",
+            "exit 0",
             "");
 
     private final Process guard;
     private final Path dir;
+    private final OutputStream pipe;
     private boolean closed;
 
     private OrphanGuard(Process guard, Path dir) {
         this.guard = guard;
         this.dir = dir;
+        this.pipe = guard.getOutputStream();
     }
 
     /**
      * Starts guarding {@code dir}, an existing scratch directory.
      *
-     * @param dir the directory to remove if this process dies; its real path is what the server's
-     *     working directory must be in
-     * @param pidFile the file whose first line will be the server's pid (it may not exist yet)
+     * @param dir the directory to remove if this process dies
      * @param signal the signal that stops the server at once: {@code QUIT} for PostgreSQL (an
      *     immediate shutdown that ends its children too), {@code TERM} for Redis
      */
-    public static OrphanGuard start(Path dir, Path pidFile, String signal) throws IOException {
-        if (!signal.matches("[A-Z0-9]+")) {
+    public static OrphanGuard start(Path dir, String signal) throws IOException {
+        if (!signal.matches("[A-Z][A-Z0-9]*")) {
             throw new IllegalArgumentException("not a signal name: " + signal);
         }
         Path real = dir.toRealPath();
-        Process p = new ProcessBuilder(
-                        "sh", "-c", SCRIPT, "drkit-orphan-guard", real.toString(), pidFile.toString(), signal)
+        Process p = new ProcessBuilder("/bin/sh", "-c", SCRIPT, "drkit-orphan-guard", real.toString(), signal)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
         return new OrphanGuard(p, real);
+    }
+
+    /**
+     * Names the server to stop if this process dies: {@code pid}, as long as it is the process
+     * that runs now (its start time is taken from {@code /proc} here). A later call replaces it
+     * (a server started again).
+     *
+     * @return whether the guard knows the server; false when the process is gone already or the
+     *     system does not tell its start time (the guard then only removes the directory)
+     */
+    public synchronized boolean serverStarted(long pid) {
+        OptionalLong start = startTicks(pid);
+        if (start.isEmpty() || closed) {
+            return false;
+        }
+        try {
+            pipe.write(("server " + pid + " " + start.getAsLong() + "\n").getBytes(StandardCharsets.US_ASCII));
+            pipe.flush();
+            return true;
+        } catch (IOException e) {
+            LOG.warn("the guard of {} has ended; a scratch server there would outlive a crash of this process", dir);
+            return false;
+        }
+    }
+
+    /** When process {@code pid} started, in clock ticks since boot ({@code /proc/<pid>/stat}, field 22). */
+    static OptionalLong startTicks(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return OptionalLong.of(Long.parseLong(fields[19]));
+        } catch (IOException | RuntimeException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** The guard's process (for tests). */
@@ -87,12 +134,12 @@ public final class OrphanGuard implements AutoCloseable {
      * it ends without touching either.
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        try (OutputStream in = guard.getOutputStream()) {
+        try (OutputStream in = pipe) {
             in.write("done\n".getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             LOG.debug("the guard of {} had already ended: {}", dir, e.getMessage());

@@ -2,16 +2,20 @@ package dev.drkit.spi.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
 class OrphanGuardTest {
     @TempDir
     Path tmp;
@@ -28,53 +32,69 @@ class OrphanGuardTest {
         }
     }
 
-    /** A stand-in for a scratch server: works in {@code dir} and writes its pid there, as PostgreSQL and Redis do. */
-    private static Process fakeServer(Path dir, String pidFile) throws Exception {
-        Process p = new ProcessBuilder(
-                        "sh",
-                        "-c",
-                        "cd \"$1\" && echo $$ > \"$2\" && exec sleep 600",
-                        "fake-server",
-                        dir.toString(),
-                        pidFile)
-                .start();
-        Path pid = dir.resolve(pidFile);
-        for (int i = 0; i < 100 && !(Files.exists(pid) && Files.size(pid) > 0); i++) {
-            Thread.sleep(50);
-        }
-        return p;
+    /** A stand-in for a scratch server, working in {@code dir}. */
+    private static Process fakeServer(Path dir) throws Exception {
+        return new ProcessBuilder("sh", "-c", "cd \"$1\" && exec sleep 600", "fake-server", dir.toString()).start();
     }
 
-    /** A JVM that starts a guard and then waits to be killed, as drkit would be in the middle of a restore test. */
+    /**
+     * A JVM that guards a scratch directory and its server (args: directory, server pid,
+     * signal, and "hook" to remove the directory in a shutdown hook as the private scratch area
+     * does), then waits to be killed, as drkit would in the middle of a restore test.
+     */
     public static final class GuardedJvm {
         public static void main(String[] args) throws Exception {
-            OrphanGuard.start(Path.of(args[0]), Path.of(args[1]), args[2]);
+            Path dir = Path.of(args[0]);
+            OrphanGuard guard = OrphanGuard.start(dir, args[2]);
+            if (!guard.serverStarted(Long.parseLong(args[1]))) {
+                throw new AssertionError("the guard does not know the server");
+            }
+            if (args.length > 3) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> FileTrees.delete(dir)));
+            }
             System.out.println("guarded");
             System.out.flush();
             Thread.sleep(600_000);
         }
     }
 
+    private Process guardedJvm(Path dir, long serverPid, String... more) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                GuardedJvm.class.getName(),
+                dir.toString(),
+                Long.toString(serverPid),
+                "TERM"));
+        cmd.addAll(List.of(more));
+        Process jvm = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertThat(new String(jvm.getInputStream().readNBytes(7), StandardCharsets.UTF_8))
+                .isEqualTo("guarded");
+        return jvm;
+    }
+
     @Test
     void aKilledJvmsServerIsStoppedAndItsDirectoryRemoved() throws Exception {
+        jvmEnds(false); // SIGKILL: no shutdown hook, no finally
+    }
+
+    @Test
+    void aJvmThatExitsThroughItsShutdownHooksStillHasItsServerStopped() throws Exception {
+        jvmEnds(true); // SIGTERM (a supervisor, timeout(1)): the hooks remove the directory first
+    }
+
+    private void jvmEnds(boolean throughHooks) throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("scratch"));
         Files.writeString(dir.resolve("copy-of-the-data"), "restored rows");
-        server = fakeServer(dir, "server.pid");
-        assertThat(server.isAlive()).isTrue();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(
-                        java,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        GuardedJvm.class.getName(),
-                        dir.toString(),
-                        dir.resolve("server.pid").toString(),
-                        "TERM")
-                .redirectErrorStream(true)
-                .start();
-        assertThat(new String(jvm.getInputStream().readNBytes(7))).isEqualTo("guarded");
-
-        jvm.destroyForcibly(); // SIGKILL: no shutdown hook, no finally
+        server = fakeServer(dir);
+        Process jvm = throughHooks ? guardedJvm(dir, server.pid(), "hook") : guardedJvm(dir, server.pid());
+        if (throughHooks) {
+            jvm.destroy();
+        } else {
+            jvm.destroyForcibly();
+        }
         assertThat(jvm.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
         assertThat(server.waitFor(20, TimeUnit.SECONDS))
@@ -84,40 +104,51 @@ class OrphanGuardTest {
     }
 
     @Test
-    void aPidFileNamingAProcessThatWorksElsewhereIsNotSignalled() throws Exception {
+    void aProcessThatIsNotTheOneStartedThenIsLeftAlone() throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("scratch"));
-        Path elsewhere = Files.createDirectory(tmp.resolve("elsewhere"));
-        other = fakeServer(elsewhere, "other.pid"); // e.g. a pid the system gave to another process since
-        Files.copy(elsewhere.resolve("other.pid"), dir.resolve("server.pid"));
-        OrphanGuard guard = OrphanGuard.start(dir, dir.resolve("server.pid"), "KILL");
-        guard.process().getOutputStream().close(); // what the kernel does when the JVM dies
+        other = fakeServer(dir); // the pid as a later process would reuse it: another start time
+        OrphanGuard guard = OrphanGuard.start(dir, "KILL");
+        try (OutputStream pipe = guard.process().getOutputStream()) {
+            pipe.write(("server " + other.pid() + " 1\n").getBytes(StandardCharsets.US_ASCII));
+        } // closed without "done": what the kernel does when the JVM dies
         assertThat(guard.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(dir).doesNotExist();
         assertThat(other.isAlive())
-                .as("a process outside the directory is left alone")
+                .as("a process that started at another time is left alone")
                 .isTrue();
     }
 
     @Test
     void aClosedGuardTouchesNothing() throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("scratch"));
-        server = fakeServer(dir, "server.pid");
-        OrphanGuard guard = OrphanGuard.start(dir, dir.resolve("server.pid"), "KILL");
+        server = fakeServer(dir);
+        OrphanGuard guard = OrphanGuard.start(dir, "KILL");
+        assertThat(guard.serverStarted(server.pid())).isTrue();
         guard.close();
         assertThat(guard.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(server.isAlive()).isTrue();
-        assertThat(dir.resolve("server.pid")).exists();
+        assertThat(dir).exists();
         guard.close(); // twice is harmless
+        assertThat(guard.serverStarted(server.pid())).isFalse();
     }
 
     @Test
-    void aGuardWithoutAServerYetStillRemovesTheDirectory() throws Exception {
+    void aGuardWithoutAServerStillRemovesTheDirectory() throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("scratch"));
         Files.writeString(dir.resolve("restored"), "x");
-        OrphanGuard guard = OrphanGuard.start(dir, dir.resolve("never-written.pid"), "QUIT");
+        OrphanGuard guard = OrphanGuard.start(dir, "QUIT");
+        assertThat(guard.serverStarted(Long.MAX_VALUE)).as("no such process").isFalse();
         guard.process().getOutputStream().close();
         assertThat(guard.process().waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void startTimesComeFromProc() {
+        long self = ProcessHandle.current().pid();
+        assertThat(OrphanGuard.startTicks(self)).isPresent();
+        assertThat(OrphanGuard.startTicks(self)).isEqualTo(OrphanGuard.startTicks(self));
+        assertThat(OrphanGuard.startTicks(Long.MAX_VALUE)).isEmpty();
     }
 
     private static void awaitGone(Path dir) throws InterruptedException {
