@@ -122,7 +122,9 @@ public final class PhysicalRestoreTest implements Verifier {
                     660,
                     null);
             started = true;
-            guardPostmaster(guard, data, owner);
+            if (!guard.serverStarted(data.resolve("postmaster.pid"), owner, "postgres")) {
+                LOG.warn("the scratch cluster in {} is not guarded: if this process dies, stop it by hand", data);
+            }
             String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
             PgConnection admin = PgConnection.from(settings.toBuilder()
                     .set("url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database)
@@ -155,30 +157,6 @@ public final class PhysicalRestoreTest implements Verifier {
             }
         }
         return timer.result(problems, details);
-    }
-
-    /**
-     * Tells the guard which process is the scratch cluster's postmaster: the pid its
-     * {@code postmaster.pid} gives, if that is a {@code postgres} process of the cluster's owner
-     * (the file is the owner's to write: it must not name another process).
-     */
-    private static void guardPostmaster(OrphanGuard guard, Path data, String owner) {
-        try {
-            long pid = Long.parseLong(
-                    Files.readAllLines(data.resolve("postmaster.pid")).get(0).strip());
-            // the owner from /proc/<pid> itself, the name from comm: both readable without ptrace rights
-            Path proc = Path.of("/proc", Long.toString(pid));
-            boolean postmaster = Files.getOwner(proc).getName().equals(owner)
-                    && Files.readString(proc.resolve("comm")).strip().equals("postgres");
-            if (!postmaster || !guard.serverStarted(pid)) {
-                LOG.warn("the scratch cluster in {} is not guarded: if this process dies, stop it by hand", data);
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.warn(
-                    "the scratch cluster in {} is not guarded ({}): if this process dies, stop it by hand",
-                    data,
-                    e.getMessage());
-        }
     }
 
     /** Copies the segments from the backup's start to its stop next to the scratch cluster. */

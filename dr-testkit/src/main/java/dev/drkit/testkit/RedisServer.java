@@ -1,6 +1,7 @@
 package dev.drkit.testkit;
 
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.OrphanGuard;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,6 +42,7 @@ public final class RedisServer implements AutoCloseable {
     private final int tlsPort;
     private boolean sentinelMode;
     private Process process;
+    private OrphanGuard guard;
     private String version;
 
     private RedisServer(Path dir, Path binary, int port, String password, int tlsPort) {
@@ -292,6 +294,8 @@ public final class RedisServer implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("stdout.log").toFile())
                 .start();
+        OrphanGuard.close(guard); // of a server started before
+        guard = OrphanGuard.child(process, "TERM"); // a killed test JVM leaves no server behind
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         IOException last = null;
         while (System.nanoTime() < deadline) {
@@ -470,6 +474,8 @@ public final class RedisServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        OrphanGuard.close(guard);
+        guard = null;
         try {
             FileTrees.delete(dir);
         } catch (RuntimeException ignored) {

@@ -56,7 +56,7 @@ public final class OrphanGuard implements AutoCloseable {
             "  kill -s \"$sig\" \"$pid\" 2>/dev/null",
             "  i=0; while started \"$pid\" \"$start\" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done",
             "fi",
-            "[ -d \"$dir\" ] && rm -rf -- \"$dir\"",
+            "[ -n \"$dir\" ] && [ -d \"$dir\" ] && rm -rf -- \"$dir\"",
             "exit 0",
             "");
 
@@ -74,7 +74,7 @@ public final class OrphanGuard implements AutoCloseable {
     /**
      * Starts guarding {@code dir}, an existing scratch directory.
      *
-     * @param dir the directory to remove if this process dies
+     * @param dir the directory to remove if this process dies (null: none)
      * @param signal the signal that stops the server at once: {@code QUIT} for PostgreSQL (an
      *     immediate shutdown that ends its children too), {@code TERM} for Redis
      */
@@ -82,8 +82,9 @@ public final class OrphanGuard implements AutoCloseable {
         if (!signal.matches("[A-Z][A-Z0-9]*")) {
             throw new IllegalArgumentException("not a signal name: " + signal);
         }
-        Path real = dir.toRealPath();
-        Process p = new ProcessBuilder("/bin/sh", "-c", SCRIPT, "drkit-orphan-guard", real.toString(), signal)
+        Path real = dir == null ? null : dir.toRealPath();
+        Process p = new ProcessBuilder(
+                        "/bin/sh", "-c", SCRIPT, "drkit-orphan-guard", real == null ? "" : real.toString(), signal)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
@@ -113,6 +114,27 @@ public final class OrphanGuard implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #serverStarted(long)} for the process a pid file names, if it runs as {@code user}
+     * under the name {@code comm} (as {@code /proc/<pid>/comm} gives it): a pid file another user
+     * may write must not make this process's guard signal anything else.
+     *
+     * @return whether the guard knows the server
+     */
+    public boolean serverStarted(Path pidFile, String user, String comm) {
+        try {
+            long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+            // owner and name from /proc itself: both readable without the right to trace the process
+            Path proc = Path.of("/proc", Long.toString(pid));
+            return Files.getOwner(proc).getName().equals(user)
+                    && Files.readString(proc.resolve("comm")).strip().equals(comm)
+                    && serverStarted(pid);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("no server to guard from {}: {}", pidFile, e.toString());
+            return false;
+        }
+    }
+
     /** When process {@code pid} started, in clock ticks since boot ({@code /proc/<pid>/stat}, field 22). */
     static OptionalLong startTicks(long pid) {
         try {
@@ -121,6 +143,45 @@ public final class OrphanGuard implements AutoCloseable {
             return OptionalLong.of(Long.parseLong(fields[19]));
         } catch (IOException | RuntimeException e) {
             return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * Starts guarding a server that is to outlive nothing but keeps its files (a cluster that
+     * lives as long as this process): when this process dies, the server is stopped, no file is
+     * removed.
+     *
+     * @param signal as for {@link #start(Path, String)}
+     */
+    public static OrphanGuard serverOnly(String signal) throws IOException {
+        return start(null, signal);
+    }
+
+    /**
+     * Guards a server that is a child process of this one ({@link #serverOnly}, told of the
+     * child at once); never fails: without {@code /bin/sh} the server is left unguarded, with a
+     * warning.
+     *
+     * @return the guard to close once the server is stopped
+     */
+    public static OrphanGuard child(Process server, String signal) {
+        try {
+            OrphanGuard guard = serverOnly(signal);
+            guard.serverStarted(server.pid());
+            return guard;
+        } catch (IOException e) {
+            LOG.warn(
+                    "process {} is not guarded ({}): if this process dies, stop it by hand",
+                    server.pid(),
+                    e.getMessage());
+            return null;
+        }
+    }
+
+    /** Closes {@code guard} if there is one (see {@link #child}). */
+    public static void close(OrphanGuard guard) {
+        if (guard != null) {
+            guard.close();
         }
     }
 

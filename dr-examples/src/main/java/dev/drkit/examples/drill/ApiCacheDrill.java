@@ -8,6 +8,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import dev.drkit.spi.support.OrphanGuard;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -53,6 +54,7 @@ public final class ApiCacheDrill implements AutoCloseable {
     private final PrintWriter log;
     private final List<String> notes;
     private Process server;
+    private OrphanGuard guard;
     private RedisClient client;
 
     public ApiCacheDrill(DrKit kit, Path work, PrintWriter log, List<String> notes) {
@@ -204,6 +206,7 @@ public final class ApiCacheDrill implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("stdout.log").toFile())
                 .start();
+        guard = OrphanGuard.child(server, "TERM"); // a killed drill leaves no server behind
         String uri = "redis://127.0.0.1:" + port;
         client = RedisClient.create(uri);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -243,5 +246,6 @@ public final class ApiCacheDrill implements AutoCloseable {
                 server.destroyForcibly();
             }
         }
+        OrphanGuard.close(guard);
     }
 }

@@ -1,6 +1,7 @@
 package dev.drkit.postgres.launcher;
 
 import dev.drkit.DrException;
+import dev.drkit.spi.support.OrphanGuard;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -21,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A local PostgreSQL cluster: created with initdb (UTF-8, locale C, SCRAM passwords over TCP,
@@ -32,10 +35,16 @@ import java.util.stream.Stream;
  * else {@code nobody}) via {@code runuser}, and the caller gives that user the directories
  * with {@link ServerProcesses#giveToServiceUser(Path)}.
  *
+ * <p>A started cluster lives as long as this process: if the process dies without stopping it
+ * (SIGKILL, the OOM killer), a small guard process stops the server ({@link OrphanGuard}); its
+ * files stay.
+ *
  * <p>A failing program raises a {@link DrException} quoting its last lines and the server log's.
  * Not thread-safe; one instance per cluster.
  */
 public final class PostgresLauncher {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresLauncher.class);
+
     /** The superuser of a cluster this class creates. */
     public static final String SUPERUSER = "postgres";
 
@@ -49,6 +58,8 @@ public final class PostgresLauncher {
     private final Duration startTimeout;
     private final boolean dataChecksums;
     private boolean running;
+    /** Stops the server if this process dies without stopping it; null while none runs. */
+    private OrphanGuard guard;
 
     private PostgresLauncher(Builder b) throws IOException {
         this.bin = b.bin;
@@ -199,6 +210,34 @@ public final class PostgresLauncher {
                         "start"),
                 startTimeout.plusMinutes(1));
         running = true;
+        guard();
+    }
+
+    /**
+     * The cluster lives as long as this process: killed (SIGKILL, the OOM killer) or ended
+     * without {@link #stop}, its server is stopped by a guard (an immediate shutdown); its files
+     * stay.
+     */
+    private void guard() {
+        closeGuard(); // one started before, by a start that did not stop
+        try {
+            guard = OrphanGuard.serverOnly("QUIT");
+            if (!guard.serverStarted(data.resolve("postmaster.pid"), ServerProcesses.serviceUser(), "postgres")) {
+                LOG.warn("the server of {} is not guarded: if this process dies, stop it with pg_ctl", data);
+            }
+        } catch (IOException e) {
+            LOG.warn(
+                    "the server of {} is not guarded ({}): if this process dies, stop it with pg_ctl",
+                    data,
+                    e.getMessage());
+        }
+    }
+
+    private void closeGuard() {
+        if (guard != null) {
+            guard.close();
+            guard = null;
+        }
     }
 
     /**
@@ -220,6 +259,7 @@ public final class PostgresLauncher {
                     Duration.ofMinutes(2));
             running = false;
         }
+        closeGuard();
     }
 
     /**
