@@ -105,24 +105,28 @@ public final class PhysicalRestoreTest implements Verifier {
                 PgProcesses.run(List.of("chown", "-R", owner + ":", scratch.toString()), null, 60, null);
             }
             int port = PgProcesses.freePort();
-            PgProcesses.run(
-                    List.of(
-                            bin.resolve("pg_ctl").toString(),
-                            "-D",
-                            data.toString(),
-                            "-l",
-                            scratch.resolve("log").toString(),
-                            "-w",
-                            "-t",
-                            "600",
-                            "-o",
-                            "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1" + " -c archive_mode=off",
-                            "start"),
-                    owner,
-                    660,
-                    null);
+            // guarded from the moment it writes its pid file: a recovery may take minutes
+            try (OrphanGuard.Watch watch = guard.watch(data.resolve("postmaster.pid"), data, "postgres")) {
+                PgProcesses.run(
+                        List.of(
+                                bin.resolve("pg_ctl").toString(),
+                                "-D",
+                                data.toString(),
+                                "-l",
+                                scratch.resolve("log").toString(),
+                                "-w",
+                                "-t",
+                                "600",
+                                "-o",
+                                "-p " + port + " -k " + scratch + " -c listen_addresses=127.0.0.1"
+                                        + " -c archive_mode=off",
+                                "start"),
+                        owner,
+                        660,
+                        null);
+            }
             started = true;
-            if (!guard.serverStarted(data.resolve("postmaster.pid"), owner, "postgres")) {
+            if (!guard.known()) {
                 LOG.warn("the scratch cluster in {} is not guarded: if this process dies, stop it by hand", data);
             }
             String database = settings.has("url") ? PgConnection.from(settings).database() : "postgres";
@@ -139,7 +143,8 @@ public final class PhysicalRestoreTest implements Verifier {
         } catch (SQLException e) {
             problems.add("checking the restored cluster failed: " + e.getMessage() + logTail(scratch));
         } finally {
-            if (started) {
+            // a start that failed or timed out may have left it running
+            if (started || Files.exists(data.resolve("postmaster.pid"), LinkOption.NOFOLLOW_LINKS)) {
                 try {
                     PgProcesses.run(
                             List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"),

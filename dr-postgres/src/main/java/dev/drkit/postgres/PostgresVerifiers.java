@@ -167,14 +167,21 @@ public final class PostgresVerifiers {
             Map<String, Object> details = new LinkedHashMap<>();
             // the lock marks the scratch database as in use until it is dropped (and goes with the
             // session if this process dies); then what killed tests left goes: a copy of the data each
-            Connection held;
+            Connection held = null;
             try {
                 held = ScratchDatabases.hold(admin, scratch);
             } catch (SQLException e) {
-                return timer.failed("cannot reach the scratch server: " + admin.redact(String.valueOf(e.getMessage())));
+                // e.g. a role that may not connect to the postgres database: the test runs, unmarked,
+                // and the scratch databases of killed tests stay
+                LOG.info(
+                        "the restore test's scratch database is not marked as in use, and scratch databases of "
+                                + "killed tests are not dropped: {}",
+                        admin.redact(String.valueOf(e.getMessage())));
             }
             try (Connection lock = held) {
-                ScratchDatabases.dropLeftovers(admin);
+                if (lock != null) {
+                    ScratchDatabases.dropLeftovers(admin);
+                }
                 try {
                     Settings options =
                             settings.toBuilder().set("to-database", scratch).build();

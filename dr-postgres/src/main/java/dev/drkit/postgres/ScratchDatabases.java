@@ -25,10 +25,13 @@ import org.slf4j.LoggerFactory;
  * The scratch databases of logical restore tests, {@code drkit_verify_<host>_<pid>_<start>_<random>}
  * (the host as 8 hex digits of a hash of its name, the process by pid and start time: who made
  * it, for the log). A restore test holds a session-level advisory lock on its database's name
- * on the server from before it creates the database until after it dropped it; a test killed in
+ * on the server (in the {@code postgres} database: PostgreSQL keeps advisory locks per database)
+ * from before it creates the database until after it dropped it; a test killed in
  * between loses its session, and with it the lock. Before it makes its own, a restore test drops
  * the scratch databases whose lock it can take: those of tests that are gone, whichever host ran
- * them, while a test that runs, from any host or container, keeps its database. Databases of the
+ * them, while a test that runs, from any host or container, keeps its database; and never one
+ * that still has a session (the drop is not forced). The test's {@code url} must reach the server
+ * directly, not through a transaction pooler, for its session to keep the lock. Databases of the
  * older {@code drkit_verify_<random>} form, made by versions that took no lock, are left alone.
  */
 final class ScratchDatabases {
@@ -71,11 +74,19 @@ final class ScratchDatabases {
      * its own: hold it open from before the database is created until after it is dropped.
      */
     static Connection hold(PgConnection admin, String name) throws SQLException {
-        Connection c = admin.open();
-        try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
-            s.setInt(1, LOCK_CLASS);
-            s.setString(2, name);
-            s.execute();
+        Connection c = locks(admin).open();
+        try {
+            try (Statement s = c.createStatement()) {
+                // a session ended for idleness would free the lock while the test still runs (14+)
+                s.execute("SET idle_session_timeout = 0");
+            } catch (SQLException olderServer) {
+                // no such setting before PostgreSQL 14: no such timeout either
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
+                s.setInt(1, LOCK_CLASS);
+                s.setString(2, name);
+                s.execute();
+            }
             return c;
         } catch (SQLException e) {
             c.close();
@@ -84,14 +95,24 @@ final class ScratchDatabases {
     }
 
     /**
-     * Drops the scratch databases no running restore test holds (best effort: a failure is
-     * logged, the restore test goes on).
+     * Where the locks are taken and tested: always the {@code postgres} database, since
+     * PostgreSQL keeps advisory locks per database and tests may connect to different ones.
+     */
+    static PgConnection locks(PgConnection admin) {
+        return admin.withDatabase("postgres");
+    }
+
+    /**
+     * Drops the scratch databases no running restore test holds; one that still has a session
+     * is left (a plain {@code DROP DATABASE}, never forced). Best effort: a failure is logged,
+     * the restore test goes on.
      *
      * @return the databases dropped
      */
     static List<String> dropLeftovers(PgConnection admin) {
         List<String> dropped = new ArrayList<>();
-        try (Connection c = admin.open()) {
+        PgConnection locks = locks(admin);
+        try (Connection c = locks.open()) {
             List<String> found = new ArrayList<>();
             try (Statement s = c.createStatement();
                     ResultSet rs =
@@ -103,23 +124,25 @@ final class ScratchDatabases {
             for (String name : found) {
                 Optional<Maker> maker = maker(name);
                 if (maker.isPresent() && tryLock(c, name, "pg_try_advisory_lock")) {
-                    try {
-                        if (PgSql.dropDatabaseQuietly(admin, name)) {
-                            LOG.info(
-                                    "dropped scratch database {}: the restore test that made it (process {} of "
-                                            + "host {}) ended without dropping it",
-                                    name,
-                                    maker.get().pid(),
-                                    maker.get().host());
-                            dropped.add(name);
-                        }
+                    try (Statement s = c.createStatement()) {
+                        s.execute("DROP DATABASE IF EXISTS " + PgSql.quoteIdent(name));
+                        LOG.info(
+                                "dropped scratch database {}: the restore test that made it (process {} of host {}) "
+                                        + "ended without dropping it",
+                                name,
+                                maker.get().pid(),
+                                maker.get().host());
+                        dropped.add(name);
+                    } catch (SQLException inUse) {
+                        LOG.debug(
+                                "left scratch database {}: {}", name, locks.redact(String.valueOf(inUse.getMessage())));
                     } finally {
                         tryLock(c, name, "pg_advisory_unlock");
                     }
                 }
             }
         } catch (SQLException e) {
-            LOG.warn("could not drop the scratch databases of earlier restore tests: {}", admin.redact(e.getMessage()));
+            LOG.warn("could not drop the scratch databases of earlier restore tests: {}", locks.redact(e.getMessage()));
         }
         return dropped;
     }

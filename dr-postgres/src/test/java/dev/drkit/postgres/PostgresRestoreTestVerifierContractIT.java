@@ -73,24 +73,27 @@ class PostgresRestoreTestVerifierContractIT extends VerifierContract {
         String killed = ScratchDatabases.name("0badc0de", 4_000_001, 1); // its session, and lock, are gone
         String running = ScratchDatabases.newName(); // a test that runs, from this host
         String elsewhere = ScratchDatabases.name("0badc0de", 1, 1); // a test that runs elsewhere (pid 1 here)
+        String connected = ScratchDatabases.name("0badc0de", 4_000_002, 1); // no lock, but a session in it
         String olderForm = "drkit_verify_0123456789ab"; // made by a version that took no lock
-        for (String db : new String[] {killed, running, elsewhere, olderForm}) {
+        for (String db : new String[] {killed, running, elsewhere, connected, olderForm}) {
             pg.createDatabase(db);
         }
-        try (Connection a = ScratchDatabases.hold(admin, running);
-                Connection b = ScratchDatabases.hold(admin, elsewhere)) {
+        // locks are kept per database: one taken by a test whose url names another database counts too
+        try (Connection a = ScratchDatabases.hold(PgConnection.from(connection("shop")), running);
+                Connection b = ScratchDatabases.hold(admin, elsewhere);
+                Connection session = pg.connect(connected)) {
             VerifyReport report =
                     kit.verify(spec.name(), backup.id(), provider().level(), verifierOptions());
             assertThat(report.passed()).as(report.toString()).isTrue();
 
-            assertThat(pg.databases()).doesNotContain(killed).contains(running, elsewhere, olderForm);
+            assertThat(pg.databases()).doesNotContain(killed).contains(running, elsewhere, connected, olderForm);
             // and the test's own scratch database is gone too
             assertThat(pg.databases())
                     .filteredOn(d -> d.startsWith("drkit_verify_"))
-                    .hasSize(3);
+                    .hasSize(4);
         }
         // once their sessions end, the next test takes them
-        assertThat(ScratchDatabases.dropLeftovers(admin)).containsExactlyInAnyOrder(running, elsewhere);
+        assertThat(ScratchDatabases.dropLeftovers(admin)).containsExactlyInAnyOrder(running, elsewhere, connected);
         assertThat(pg.databases())
                 .filteredOn(d -> d.startsWith("drkit_verify_"))
                 .containsExactly(olderForm);

@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +66,7 @@ public final class OrphanGuard implements AutoCloseable {
     private final Path dir;
     private final OutputStream pipe;
     private boolean closed;
+    private boolean known;
 
     private OrphanGuard(Process guard, Path dir) {
         this.guard = guard;
@@ -99,14 +102,19 @@ public final class OrphanGuard implements AutoCloseable {
      * @return whether the guard knows the server; false when the process is gone already or the
      *     system does not tell its start time (the guard then only removes the directory)
      */
-    public synchronized boolean serverStarted(long pid) {
+    public boolean serverStarted(long pid) {
         OptionalLong start = startTicks(pid);
-        if (start.isEmpty() || closed) {
+        return start.isPresent() && serverStarted(pid, start.getAsLong());
+    }
+
+    private synchronized boolean serverStarted(long pid, long startTicks) {
+        if (closed) {
             return false;
         }
         try {
-            pipe.write(("server " + pid + " " + start.getAsLong() + "\n").getBytes(StandardCharsets.US_ASCII));
+            pipe.write(("server " + pid + " " + startTicks + "\n").getBytes(StandardCharsets.US_ASCII));
             pipe.flush();
+            known = true;
             return true;
         } catch (IOException e) {
             LOG.warn("the guard of {} has ended; a scratch server there would outlive a crash of this process", dir);
@@ -115,23 +123,109 @@ public final class OrphanGuard implements AutoCloseable {
     }
 
     /**
-     * {@link #serverStarted(long)} for the process a pid file names, if it runs as {@code user}
-     * under the name {@code comm} (as {@code /proc/<pid>/comm} gives it): a pid file another user
-     * may write must not make this process's guard signal anything else.
+     * {@link #serverStarted(long)} for the process a pid file names, if it runs as the owner of
+     * {@code ownedBy} (compared by uid) under the name {@code comm} (as {@code /proc/<pid>/comm}
+     * gives it): a pid file another user may write must not make this process's guard signal
+     * anything else. The file is read in a child process with a time limit (it may have become a
+     * FIFO or a link to a device meanwhile), and nothing of its content is ever logged.
      *
      * @return whether the guard knows the server
      */
-    public boolean serverStarted(Path pidFile, String user, String comm) {
+    public boolean serverStarted(Path pidFile, Path ownedBy, String comm) {
         try {
-            long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
-            // owner and name from /proc itself: both readable without the right to trace the process
-            Path proc = Path.of("/proc", Long.toString(pid));
-            return Files.getOwner(proc).getName().equals(user)
+            if (!Files.isRegularFile(pidFile, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            OptionalLong pid = readPid(pidFile);
+            if (pid.isEmpty()) {
+                return false;
+            }
+            // owner, name and start from /proc itself: readable without the right to trace the process
+            Path proc = Path.of("/proc", Long.toString(pid.getAsLong()));
+            OptionalLong before = startTicks(pid.getAsLong());
+            boolean server = before.isPresent()
+                    && uid(proc).equals(uid(ownedBy))
                     && Files.readString(proc.resolve("comm")).strip().equals(comm)
-                    && serverStarted(pid);
+                    && startTicks(pid.getAsLong()).equals(before); // still the same process
+            return server && serverStarted(pid.getAsLong(), before.getAsLong());
         } catch (IOException | RuntimeException e) {
-            LOG.debug("no server to guard from {}: {}", pidFile, e.toString());
+            LOG.debug("no server to guard from {}", pidFile);
             return false;
+        }
+    }
+
+    /**
+     * Watches {@code pidFile} on a thread of its own until {@link #serverStarted(Path, Path,
+     * String)} succeeds, so that a server is guarded from the moment it writes its pid file, while
+     * whatever starts it may still wait for it (a recovery); close the watch when that returns.
+     */
+    public Watch watch(Path pidFile, Path ownedBy, String comm) {
+        return new Watch(pidFile, ownedBy, comm);
+    }
+
+    /** A watch of a pid file; see {@link #watch}. */
+    public final class Watch implements AutoCloseable {
+        private final BooleanSupplier look;
+        private final Thread thread;
+
+        private Watch(Path pidFile, Path ownedBy, String comm) {
+            look = () -> serverStarted(pidFile, ownedBy, comm);
+            thread = new Thread(this::watch, "drkit-orphan-guard-watch");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void watch() {
+            while (!look.getAsBoolean()) {
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        /** Stops watching, after a last look if the server is not known yet (see {@link #known()}). */
+        @Override
+        public void close() {
+            thread.interrupt();
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (!known()) {
+                look.getAsBoolean();
+            }
+        }
+    }
+
+    /** Whether the guard has been told of a server. */
+    public synchronized boolean known() {
+        return known;
+    }
+
+    private static Object uid(Path p) throws IOException {
+        return Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The first line of a pid file, read by {@code head} with a time limit; empty unless it is a number. */
+    static OptionalLong readPid(Path pidFile) throws IOException {
+        Process p = new ProcessBuilder("/bin/sh", "-c", "head -c 32 -- \"$1\"", "drkit-read-pid", pidFile.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return OptionalLong.empty();
+            }
+            String text = new String(p.getInputStream().readNBytes(32), StandardCharsets.US_ASCII);
+            String first = text.lines().findFirst().orElse("").strip();
+            return first.matches("[1-9][0-9]{0,9}") ? OptionalLong.of(Long.parseLong(first)) : OptionalLong.empty();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            return OptionalLong.empty();
         }
     }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,6 +31,13 @@ class OrphanGuardTest {
                 p.destroyForcibly();
             }
         }
+    }
+
+    /** A scratch directory with a stand-in server working in it ({@link #server}). */
+    private Path scratchWithServer() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("scratch"));
+        server = fakeServer(dir);
+        return dir;
     }
 
     /** A stand-in for a scratch server, working in {@code dir}. */
@@ -120,8 +128,7 @@ class OrphanGuardTest {
 
     @Test
     void aClosedGuardTouchesNothing() throws Exception {
-        Path dir = Files.createDirectory(tmp.resolve("scratch"));
-        server = fakeServer(dir);
+        Path dir = scratchWithServer();
         OrphanGuard guard = OrphanGuard.start(dir, "KILL");
         assertThat(guard.serverStarted(server.pid())).isTrue();
         guard.close();
@@ -144,6 +151,44 @@ class OrphanGuardTest {
     }
 
     @Test
+    void aPidFileIsBelievedOnlyForAProcessOfItsOwnerAndName() throws Exception {
+        Path dir = scratchWithServer();
+        Path pidFile = Files.writeString(dir.resolve("server.pid"), server.pid() + "\nmore lines\n");
+        try (OrphanGuard guard = OrphanGuard.start(dir, "KILL")) {
+            assertThat(guard.serverStarted(pidFile, dir, "postgres"))
+                    .as("a process named sleep")
+                    .isFalse();
+            assertThat(guard.known()).isFalse();
+            assertThat(guard.serverStarted(pidFile, dir, "sleep")).isTrue();
+            assertThat(guard.known()).isTrue();
+        }
+        // whoever may write the pid file must not be able to hang this process with it
+        Path fifo = dir.resolve("fifo.pid");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
+        assertThat(OrphanGuard.readPid(fifo)).isEmpty();
+        Path zeros = Files.createSymbolicLink(dir.resolve("zero.pid"), Path.of("/dev/zero"));
+        assertThat(OrphanGuard.readPid(zeros)).isEmpty();
+        try (OrphanGuard guard = OrphanGuard.start(dir, "KILL")) {
+            assertThat(guard.serverStarted(zeros, dir, "sleep"))
+                    .as("a link is not a pid file")
+                    .isFalse();
+        }
+    }
+
+    @Test
+    void aWatchTellsTheGuardOnceThePidFileAppears() throws Exception {
+        Path dir = scratchWithServer();
+        try (OrphanGuard guard = OrphanGuard.start(dir, "KILL")) {
+            try (OrphanGuard.Watch watch = guard.watch(dir.resolve("server.pid"), dir, "sleep")) {
+                Files.writeString(dir.resolve("server.pid"), server.pid() + "\n");
+                awaitTrue(guard::known);
+                assertThat(guard.known()).isTrue();
+            }
+        }
+    }
+
+    @Test
     void startTimesComeFromProc() {
         long self = ProcessHandle.current().pid();
         assertThat(OrphanGuard.startTicks(self)).isPresent();
@@ -152,10 +197,15 @@ class OrphanGuardTest {
     }
 
     private static void awaitGone(Path dir) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (Files.exists(dir) && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
+        awaitTrue(() -> !Files.exists(dir));
         assertThat(dir).as("the scratch directory was removed").doesNotExist();
+    }
+
+    /** Waits up to 20 s for {@code condition}; the caller asserts what it needs after. */
+    private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
     }
 }

@@ -195,41 +195,37 @@ public final class PostgresLauncher {
         options.append(socketDir == null ? " -c unix_socket_directories=''" : " -k " + socketDir);
         serverOptions.forEach(
                 (k, v) -> options.append(" -c ").append(k).append('=').append(v));
-        run(
-                List.of(
-                        bin.resolve("pg_ctl").toString(),
-                        "-D",
-                        data.toString(),
-                        "-l",
-                        log.toString(),
-                        "-w",
-                        "-t",
-                        String.valueOf(startTimeout.toSeconds()),
-                        "-o",
-                        options.toString(),
-                        "start"),
-                startTimeout.plusMinutes(1));
-        running = true;
-        guard();
-    }
-
-    /**
-     * The cluster lives as long as this process: killed (SIGKILL, the OOM killer) or ended
-     * without {@link #stop}, its server is stopped by a guard (an immediate shutdown); its files
-     * stay.
-     */
-    private void guard() {
+        // guarded from the moment it writes its pid file, not only once it accepts connections
+        // (a recovery may take minutes), and also when the start times out
         closeGuard(); // one started before, by a start that did not stop
         try {
             guard = OrphanGuard.serverOnly("QUIT");
-            if (!guard.serverStarted(data.resolve("postmaster.pid"), ServerProcesses.serviceUser(), "postgres")) {
-                LOG.warn("the server of {} is not guarded: if this process dies, stop it with pg_ctl", data);
-            }
         } catch (IOException e) {
             LOG.warn(
                     "the server of {} is not guarded ({}): if this process dies, stop it with pg_ctl",
                     data,
                     e.getMessage());
+        }
+        try (OrphanGuard.Watch watch =
+                guard == null ? null : guard.watch(data.resolve("postmaster.pid"), data, "postgres")) {
+            run(
+                    List.of(
+                            bin.resolve("pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-l",
+                            log.toString(),
+                            "-w",
+                            "-t",
+                            String.valueOf(startTimeout.toSeconds()),
+                            "-o",
+                            options.toString(),
+                            "start"),
+                    startTimeout.plusMinutes(1));
+        }
+        running = true;
+        if (guard != null && !guard.known()) {
+            LOG.warn("the server of {} is not guarded: if this process dies, stop it with pg_ctl", data);
         }
     }
 
