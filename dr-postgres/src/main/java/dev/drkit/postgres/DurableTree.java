@@ -146,17 +146,17 @@ final class DurableTree {
         void written(Path file) {
             try {
                 pool.execute(() -> {
-                    try {
-                        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-                            throw new IOException("no longer a regular file"); // a pipe would block the open
-                        }
-                        try (FileChannel ch = open(file)) {
-                            ch.force(true);
-                        }
-                        synced.incrementAndGet();
-                    } catch (IOException | RuntimeException e) {
+                    // a pipe put in its place would block the open
+                    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
                         missed.incrementAndGet();
-                        LOG.debug("write-behind sync of {} failed ({}); the final sync retries", file, e.toString());
+                        return;
+                    }
+                    try {
+                        force(file);
+                        synced.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        missed.incrementAndGet();
+                        LOG.debug("write-behind sync of {} failed ({}); the final sync retries", file, e.getMessage());
                     }
                 });
             } catch (RejectedExecutionException closed) {

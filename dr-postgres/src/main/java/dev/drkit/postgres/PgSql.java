@@ -33,17 +33,13 @@ final class PgSql {
     /**
      * Drops a database if it exists, its sessions too; a failure is only logged (the caller is
      * failing already, or cleaning up).
-     *
-     * @return whether the database is gone
      */
-    static boolean dropDatabaseQuietly(PgConnection admin, String db) {
+    static void dropDatabaseQuietly(PgConnection admin, String db) {
         try (Connection c = admin.open();
                 Statement s = c.createStatement()) {
             s.execute("DROP DATABASE IF EXISTS " + quoteIdent(db) + " WITH (FORCE)");
-            return true;
         } catch (SQLException e) {
             LOG.warn("could not drop database {}: {}", db, admin.redact(e.getMessage()));
-            return false;
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.drkit.postgres;
 
+import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.PrivateScratch;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -159,17 +157,8 @@ final class ScratchDatabases {
 
     /** This host, as 8 hex digits of a CRC-32C of its name. */
     static String host() {
-        String name = System.getenv().getOrDefault("HOSTNAME", "");
-        try {
-            Path kernel = Path.of("/proc/sys/kernel/hostname");
-            if (Files.isReadable(kernel)) {
-                name = Files.readString(kernel).strip();
-            }
-        } catch (IOException e) {
-            // the environment's name, or none
-        }
         CRC32C crc = new CRC32C();
-        crc.update(name.getBytes(StandardCharsets.UTF_8));
+        crc.update(Hosts.name().getBytes(StandardCharsets.UTF_8));
         return String.format("%08x", crc.getValue());
     }
 }

@@ -230,10 +230,8 @@ public final class PostgresLauncher {
     }
 
     private void closeGuard() {
-        if (guard != null) {
-            guard.close();
-            guard = null;
-        }
+        OrphanGuard.close(guard);
+        guard = null;
     }
 
     /**
