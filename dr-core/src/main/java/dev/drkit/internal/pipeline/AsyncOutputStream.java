@@ -82,8 +82,12 @@ public final class AsyncOutputStream extends OutputStream {
             pipe.out.close();
         } catch (IOException e) {
             // the end never reached the pipe (an interrupted producer): the writer must not wait for it forever
-            pipe.abort();
-            checkFailure();
+            // a failure of the writer's own comes first; the abort's echo ("aborted by the writer") must not mask e
+            try {
+                checkFailure();
+            } finally {
+                pipe.abort();
+            }
             throw e;
         }
         try {
