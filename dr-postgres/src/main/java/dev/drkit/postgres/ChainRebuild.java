@@ -7,6 +7,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -34,23 +35,30 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rebuilds the files of a restore that are stored page by page, writing each page once: first
- * the page deltas of the chain's backups, newest first (a page comes from the newest backup
- * that holds it; frames of pages that newer backups all replaced are read past without being
- * decompressed), then each file's base version (the whole copy an earlier backup holds) for
- * the pages no backup of the chain changed. Frames are decompressed and written by a few
- * worker threads while the artifacts are read. The CRC-32C of every page written is kept (4
- * bytes per 8 KiB page the artifacts hold; pages none holds read as zeros and cost nothing), so
- * that each file is checked against the CRC-32C its backup recorded without reading it back.
+ * Rebuilds the files of a restore that are stored page by page, writing each page once: a
+ * page comes from the newest backup of the chain whose page deltas hold it (frames of pages
+ * that newer backups all replaced are read past without being decompressed), else from the
+ * file's base version (the whole copy an earlier backup holds). Frames are decompressed and
+ * written by a few worker threads while the artifacts are read. The CRC-32C of every page
+ * written is kept (4 bytes per 8 KiB page the artifacts hold; pages none holds read as zeros
+ * and cost nothing), so that each file is checked against the CRC-32C its backup recorded
+ * without reading it back.
  *
- * <p>Use: {@link #delta} for each artifact of each backup, newest backup first (the artifacts
- * of one backup may be read side by side: they hold distinct files); then {@link #base} as
- * the content writer of the tars that hold the base versions; then {@link #finish}. Close it
- * in any case.
+ * <p>All artifacts are read side by side, as a wavefront: whoever reads a file's pages (the
+ * deltas of one backup, or the base version) waits, block by block, until the readers of that
+ * file's newer deltas have passed that block, so that the newest holder of a page claims it
+ * first. The newest deltas never wait; so reading them in order of {@link #admit}, newest
+ * first, can never deadlock, however few of them run at a time.
+ *
+ * <p>Use: {@link #delta} for each artifact of page deltas, and {@link #base} as the content
+ * writer of the tars that hold the base versions, all side by side (or one after the other,
+ * newest deltas first, then the bases); then {@link #finish}. Close it in any case: that also
+ * releases every reader still waiting.
  */
 final class ChainRebuild implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChainRebuild.class);
@@ -58,6 +66,7 @@ final class ChainRebuild implements AutoCloseable {
     private static final int CRC_CHUNK = 256;
 
     private final Path staging;
+    private final Consumer<Path> whole;
     private final Path realStaging;
     private final Map<String, Target> targets = new HashMap<>();
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
@@ -76,8 +85,17 @@ final class ChainRebuild implements AutoCloseable {
     private final AtomicLong deltaPages = new AtomicLong();
     private final AtomicLong basePages = new AtomicLong();
     private final Object idle = new Object();
+    /** Readers of deltas let in so far and running now, guarded by {@link #admission}. */
+    private final Object admission = new Object();
 
-    /** One file being rebuilt; its deltas are read by one thread at a time, then its base by one. */
+    private final int readerSlots;
+    private int admitNext;
+    private int admitted;
+
+    /**
+     * One file being rebuilt. Its claims ({@link #written}, {@link #limit}) and the progress of
+     * its readers are guarded by its monitor, which readers wait on.
+     */
     private static final class Target {
         final FileList.FileEntry entry;
         final int pages;
@@ -86,6 +104,12 @@ final class ChainRebuild implements AutoCloseable {
 
         final PageSet written = new PageSet();
         /**
+         * Per delta of the file's chain (oldest first, as the file list gives them): every block
+         * below this is claimed (or known not held) by that delta's reader; -1 before its record
+         * starts, {@link Integer#MAX_VALUE} once it ended.
+         */
+        final int[] progress;
+        /**
          * The CRC-32C of each page written, in chunks made as pages are: memory follows the pages
          * the artifacts hold, not the size a (possibly forged) file list claims.
          */
@@ -93,11 +117,32 @@ final class ChainRebuild implements AutoCloseable {
 
         boolean created;
         boolean based;
+        /** The base version still to come plus the frames of it still to write; at 0 the file is whole. */
+        final AtomicInteger outstanding = new AtomicInteger(1);
 
         Target(FileList.FileEntry entry) {
             this.entry = entry;
             this.pages = (int) (entry.size() / PAGE);
             this.limit = pages;
+            this.progress = new int[entry.deltas().size()];
+            Arrays.fill(progress, -1);
+        }
+
+        /** Whether the readers of every delta after {@code position} have passed {@code block} (-1: started). */
+        boolean passed(int position, int block) {
+            for (int j = position + 1; j < progress.length; j++) {
+                if (progress[j] <= block) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        synchronized void advance(int position, int to) {
+            if (to > progress[position]) {
+                progress[position] = to;
+                notifyAll();
+            }
         }
 
         void crc(int block, int crc) {
@@ -166,7 +211,17 @@ final class ChainRebuild implements AutoCloseable {
      * @param paged the file list's entries of the files stored page by page (each with deltas)
      */
     ChainRebuild(Path staging, List<FileList.FileEntry> paged) throws IOException {
+        this(staging, paged, file -> {});
+    }
+
+    /**
+     * @param paged the file list's entries of the files stored page by page (each with deltas)
+     * @param whole told of each rebuilt file once every page of it is written (its size and
+     *     date are set by {@link #finish} after that), so that it can be synced while others are rebuilt
+     */
+    ChainRebuild(Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole) throws IOException {
         this.staging = staging;
+        this.whole = whole;
         this.realStaging = staging.toRealPath();
         for (FileList.FileEntry e : paged) {
             if (e.size() % PAGE != 0 || e.size() / PAGE > PageMaps.MAX_PAGES) {
@@ -174,9 +229,14 @@ final class ChainRebuild implements AutoCloseable {
                         + "impossible size of " + e.size() + " bytes (not a whole number of pages, or more than "
                         + PageMaps.MAX_PAGES + " pages); the backup is damaged, restore another one");
             }
+            if (new HashSet<>(e.deltas()).size() != e.deltas().size()) {
+                throw new CorruptDataException("the file list names the same page deltas twice for " + e.name()
+                        + "; the backup is damaged, restore another one");
+            }
             targets.put(e.name(), new Target(e));
         }
-        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() - 1));
+        int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        readerSlots = Math.max(4, Math.min(16, 2 * Runtime.getRuntime().availableProcessors()));
         budgetKib =
                 (int) Math.max(1024, Math.min(256 * 1024, Runtime.getRuntime().maxMemory() / 8 / 1024));
         budget = new Semaphore(budgetKib);
@@ -197,6 +257,7 @@ final class ChainRebuild implements AutoCloseable {
         Set<String> seen = new HashSet<>();
         class Applier implements PageDeltas.Sink {
             private Target target;
+            private int position;
             private Open open;
             private int limit;
 
@@ -216,42 +277,52 @@ final class ChainRebuild implements AutoCloseable {
                     throw PageDeltas.damaged(what, "it holds file " + name + " twice");
                 }
                 target = targets.get(name);
-                if (target == null) {
-                    throw new IllegalArgumentException(name + " is not a file being rebuilt");
+                position = target == null ? -1 : target.entry.deltas().indexOf(what);
+                if (position < 0) {
+                    throw new IllegalArgumentException(name + " is not rebuilt from " + what);
                 }
-                limit = target.limit;
-                target.limit = (int) Math.min(target.limit, size / PAGE);
+                synchronized (target) {
+                    awaitPassed(target, position, -1); // the newer deltas' cuts are known
+                    limit = target.limit;
+                    target.limit = (int) Math.min(target.limit, size / PAGE);
+                }
                 open = new Open(open(target, what));
+                target.advance(position, 0);
                 return true;
             }
 
             @Override
-            public boolean wantsAny(int[] blocks, int count) {
-                if (take(blocks, count, false) != 0) {
+            public boolean wantsAny(int[] blocks, int count) throws IOException {
+                if (claim(blocks, count, false) != 0) {
                     return true;
                 }
                 framesSkipped.incrementAndGet();
+                target.advance(position, blocks[count - 1] + 1);
                 return false;
             }
 
             @Override
             public void frame(int[] blocks, int count, byte[] compressed) throws IOException {
-                long take = take(blocks, count, true);
+                long take = claim(blocks, count, true);
+                target.advance(position, blocks[count - 1] + 1);
                 framesDecompressed.incrementAndGet();
                 pagesDecompressed.addAndGet(count);
                 deltaPages.addAndGet(Long.bitCount(take));
                 open.users.incrementAndGet();
+                target.outstanding.incrementAndGet();
                 try {
                     submit(new Job(target, open, blocks.clone(), count, take, compressed, what));
                 } catch (IOException | RuntimeException e) {
                     open.release();
-                    throw e;
+                    throw e; // the restore fails: the file is never whole
                 }
             }
 
             @Override
             public void page(int block, byte[] page) throws IOException {
-                if (take(new int[] {block}, 1, true) != 0) {
+                boolean take = claim(new int[] {block}, 1, true) != 0;
+                target.advance(position, block + 1);
+                if (take) {
                     deltaPages.incrementAndGet();
                     target.crc(block, PageCrc.crc(page, 0));
                     write(open.channel, page, 0, PAGE, (long) block * PAGE);
@@ -260,40 +331,114 @@ final class ChainRebuild implements AutoCloseable {
 
             @Override
             public void endFile() throws IOException {
+                target.advance(position, Integer.MAX_VALUE);
                 open.release();
                 open = null;
             }
 
-            /** The pages of a group to write (bit i for blocks[i]): below the limit and not written by a newer backup. */
-            private long take(int[] blocks, int count, boolean mark) {
-                long take = 0;
-                for (int i = 0; i < count; i++) {
-                    int b = blocks[i];
-                    if (b < limit && !target.written.get(b)) {
-                        take |= 1L << i;
-                        if (mark) {
-                            target.written.set(b);
+            /**
+             * Once the newer deltas have passed these blocks: the pages of a group to write (bit i
+             * for blocks[i]), those below the limit and not claimed by a newer backup.
+             */
+            private long claim(int[] blocks, int count, boolean mark) throws IOException {
+                synchronized (target) {
+                    awaitPassed(target, position, blocks[count - 1]);
+                    long take = 0;
+                    for (int i = 0; i < count; i++) {
+                        int b = blocks[i];
+                        if (b < limit && !target.written.get(b)) {
+                            take |= 1L << i;
+                            if (mark) {
+                                target.written.set(b);
+                            }
                         }
                     }
+                    return take;
                 }
-                return take;
             }
         }
         Applier applier = new Applier();
         try {
             PageDeltas.read(in, what, applier);
+            for (String name : wanted.keySet()) {
+                if (!seen.contains(name)) {
+                    throw new CorruptDataException("the page deltas " + what + " lack " + name + ", which the file "
+                            + "list says they rebuild; the backup chain is damaged, restore a full backup");
+                }
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            failed(e); // the readers waiting on this one give up, rather than wait for it forever
+            throw e;
         } finally {
             if (applier.open != null) { // a record cut short: its file is not left open
                 applier.open.release();
             }
-        }
-        for (String name : wanted.keySet()) {
-            if (!seen.contains(name)) {
-                throw new CorruptDataException("the page deltas " + what + " lack " + name + ", which the file list "
-                        + "says they rebuild; the backup chain is damaged, restore a full backup");
+            for (String name : wanted.keySet()) {
+                Target t = targets.get(name);
+                int p = t == null ? -1 : t.entry.deltas().indexOf(what);
+                if (p >= 0) {
+                    t.advance(p, Integer.MAX_VALUE);
+                }
             }
         }
         rethrow();
+    }
+
+    /**
+     * Waits, holding the target's monitor, until the readers of every delta of its chain after
+     * {@code position} (-1: all of them) have passed {@code block}; gives up when the rebuild failed.
+     */
+    private void awaitPassed(Target target, int position, int block) throws IOException {
+        while (!target.passed(position, block)) {
+            waitOn(target, "waiting for the newer page deltas");
+        }
+        rethrow(); // a reader that failed is marked passed, so that no one waits for it
+    }
+
+    /** One wait of at most 100 ms on a monitor held, failing first if the rebuild failed. */
+    private void waitOn(Object monitor, String doing) throws IOException {
+        rethrow();
+        try {
+            monitor.wait(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while " + doing);
+        }
+    }
+
+    /**
+     * Waits until the reader of the deltas at {@code index} may start: readers start in the
+     * order of their index (0 first: the newest backup's), at most a few at a time. A reader only
+     * waits on newer ones, which are all running or done once it runs, so the chain always
+     * moves. Call {@link #leave} after, whatever happens.
+     */
+    void admit(int index) throws IOException {
+        synchronized (admission) {
+            while (admitNext != index || admitted >= readerSlots) {
+                waitOn(admission, "waiting to read page deltas");
+            }
+            admitNext++;
+            admitted++;
+            admission.notifyAll();
+        }
+    }
+
+    /** A reader of deltas failed outside {@link #delta} (its artifact did not open): no one waits for it. */
+    void failed(Throwable t) {
+        failure.compareAndSet(null, t instanceof IOException io ? new UncheckedIOException(io) : t);
+    }
+
+    /** How many readers of deltas {@link #admit} lets run at a time. */
+    int readerSlots() {
+        return readerSlots;
+    }
+
+    /** A reader let in by {@link #admit} ended. */
+    void leave() {
+        synchronized (admission) {
+            admitted--;
+            admission.notifyAll();
+        }
     }
 
     /**
@@ -306,37 +451,53 @@ final class ChainRebuild implements AutoCloseable {
             return null;
         }
         return (path, content) -> {
+            int limit;
             synchronized (target) {
                 if (target.based) {
                     throw new CorruptDataException("the backup chain holds two base versions of " + name + "; it is "
                             + "damaged, restore a full backup");
                 }
                 target.based = true;
+                awaitPassed(target, -1, -1); // every delta's cut is known
+                limit = target.limit;
             }
-            // every delta has been read, so every page a delta holds is claimed (its write may still be under way)
             try (FileChannel channel = open(target, "the base version of " + name)) {
                 byte[] buffer = new byte[128 * PAGE];
-                long first = 0; // the block at buffer[0]
+                boolean[] take = new boolean[128];
+                int first = 0; // the block at buffer[0]
                 long taken = 0;
-                while (first < target.limit) {
+                while (first < limit) {
                     int got = content.readNBytes(buffer, 0, buffer.length);
                     if (got <= 0) {
                         break;
                     }
                     int n = (got + PAGE - 1) / PAGE;
                     Arrays.fill(buffer, got, n * PAGE, (byte) 0); // a last partial page reads as zeros after it
+                    synchronized (target) { // the pages no delta claimed, once every delta has passed them
+                        awaitPassed(target, -1, first + n - 1);
+                        for (int i = 0; i < n; i++) {
+                            int block = first + i;
+                            take[i] = block < limit && !target.written.get(block);
+                            if (take[i]) {
+                                target.written.set(block);
+                            }
+                        }
+                    }
                     int runStart = -1;
                     for (int i = 0; i <= n; i++) {
-                        long block = first + i;
-                        if (i < n && block < target.limit && !target.written.get((int) block)) {
-                            target.written.set((int) block);
+                        if (i < n && take[i]) {
                             taken++;
-                            target.crc((int) block, PageCrc.crc(buffer, i * PAGE));
+                            target.crc(first + i, PageCrc.crc(buffer, i * PAGE));
                             if (runStart < 0) {
                                 runStart = i;
                             }
                         } else if (runStart >= 0) {
-                            write(channel, buffer, runStart * PAGE, (i - runStart) * PAGE, (first + runStart) * PAGE);
+                            write(
+                                    channel,
+                                    buffer,
+                                    runStart * PAGE,
+                                    (i - runStart) * PAGE,
+                                    (long) (first + runStart) * PAGE);
                             runStart = -1;
                         }
                     }
@@ -347,6 +508,10 @@ final class ChainRebuild implements AutoCloseable {
                 }
                 basePages.addAndGet(taken);
             }
+            synchronized (target) { // every delta of the file has handed on its frames: the count is complete
+                awaitPassed(target, -1, Integer.MAX_VALUE - 1);
+            }
+            done(target);
         };
     }
 
@@ -396,6 +561,13 @@ final class ChainRebuild implements AutoCloseable {
                 pagesDecompressed.get(),
                 framesSkipped.get(),
                 basePages.get());
+    }
+
+    /** One part of a file written (its base version, or a frame); the last tells {@link #whole}. */
+    private void done(Target target) {
+        if (target.outstanding.decrementAndGet() == 0 && failure.get() == null) {
+            whole.accept(staging.resolve(target.entry.name()));
+        }
     }
 
     /** Stops the workers; a job still queued is dropped. */
@@ -465,20 +637,22 @@ final class ChainRebuild implements AutoCloseable {
             throw new CorruptDataException("the directory of " + name + " is missing or not a plain directory of the "
                     + "restore; the backup chain is damaged, restore a full backup");
         }
-        if (target.created) {
-            return FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-        }
-        try {
-            FileChannel channel = FileChannel.open(
-                    file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            target.created = true;
-            return channel;
-        } catch (FileAlreadyExistsException e) {
-            throw new CorruptDataException(name + " is rebuilt from page deltas, but something else of the backup "
-                    + "already stands at its place; the backup chain is damaged, restore a full backup");
-        } catch (NoSuchFileException e) {
-            throw new CorruptDataException("the directory of " + name + " is missing; the backup chain is damaged, "
-                    + "restore a full backup");
+        synchronized (target) {
+            if (target.created) {
+                return FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            }
+            try {
+                FileChannel channel = FileChannel.open(
+                        file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                target.created = true;
+                return channel;
+            } catch (FileAlreadyExistsException e) {
+                throw new CorruptDataException(name + " is rebuilt from page deltas, but something else of the backup "
+                        + "already stands at its place; the backup chain is damaged, restore a full backup");
+            } catch (NoSuchFileException e) {
+                throw new CorruptDataException("the directory of " + name + " is missing; the backup chain is damaged, "
+                        + "restore a full backup");
+            }
         }
     }
 
@@ -532,6 +706,7 @@ final class ChainRebuild implements AutoCloseable {
                     budget.release(kib(job));
                     try {
                         job.file().release();
+                        done(job.target());
                     } catch (IOException e) {
                         failure.compareAndSet(null, new UncheckedIOException(e));
                     }

@@ -212,7 +212,7 @@ final class PageDeltas {
          * Whether any of these blocks of the current file is wanted; a frame none of whose
          * blocks is wanted is read past without decompressing it.
          */
-        boolean wantsAny(int[] blocks, int count);
+        boolean wantsAny(int[] blocks, int count) throws IOException;
 
         /** A frame of {@code count} pages at {@code blocks} ({@code DRKPAGE2}), not yet decompressed. */
         void frame(int[] blocks, int count, byte[] compressed) throws IOException;

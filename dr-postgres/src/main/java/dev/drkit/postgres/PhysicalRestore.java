@@ -147,21 +147,29 @@ final class PhysicalRestore {
 
     private static void materializeFiles(RestoreContext context, Path staging, Consumer<Path> written)
             throws IOException {
+        long tOwn = System.nanoTime();
         unpackParallel(context, staging, written);
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =
                 files.stream().filter(e -> !e.deltas().isEmpty()).toList();
         if (paged.isEmpty()) {
-            unpackReferenced(context, staging, files, null, written);
+            unpackReferenced(context, staging, files, null, written, List.of());
             return;
         }
         long t0 = System.nanoTime();
         List<String> newestFirst = new ArrayList<>(chainOrder(paged));
         Collections.reverse(newestFirst);
-        try (ChainRebuild rebuild = new ChainRebuild(staging, paged)) {
-            applyPageDeltas(context, rebuild, paged, newestFirst); // claims every page a delta holds
-            unpackReferenced(context, staging, files, rebuild, written); // base versions: the pages left
+        try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written)) {
+            // the deltas claim their pages, newest first, while the base versions fill in the pages left
+            unpackReferenced(
+                    context, staging, files, rebuild, written, pageDeltaReaders(context, rebuild, paged, newestFirst));
+            long t1 = System.nanoTime();
             rebuild.finish();
+            LOG.debug(
+                    "own files {} ms, page deltas and base versions {} ms, finish {} ms",
+                    (t0 - tOwn) / 1_000_000,
+                    (t1 - t0) / 1_000_000,
+                    (System.nanoTime() - t1) / 1_000_000);
         }
         LOG.info(
                 "rebuilt {} files from page deltas of {} backups in {} ms",
@@ -245,13 +253,15 @@ final class PhysicalRestore {
      * An incremental backup's unchanged files come from the backups that hold them, several
      * tars side by side; the base versions of the files rebuilt from page deltas go to
      * {@code rebuild} (null when there are none), which takes only the pages no delta replaced.
+     * The {@code alongside} tasks (the readers of page deltas) run at the same time.
      */
     private static void unpackReferenced(
             RestoreContext context,
             Path staging,
             List<FileList.FileEntry> files,
             ChainRebuild rebuild,
-            Consumer<Path> written)
+            Consumer<Path> written,
+            List<ParallelIo.IoTask> alongside)
             throws IOException {
         String id = context.manifest().id();
         Map<String, Set<String>> wanted = new TreeMap<>(); // "backup/artifact" -> names
@@ -270,7 +280,7 @@ final class PhysicalRestore {
                 streams.add(open(context, key.substring(0, slash), key.substring(slash + 1)));
             }
             AtomicInteger next = new AtomicInteger();
-            List<ParallelIo.IoTask> tasks = new ArrayList<>();
+            List<ParallelIo.IoTask> tasks = new ArrayList<>(alongside);
             int workers = Math.max(
                     1, Math.min(keys.size(), Math.min(4, Runtime.getRuntime().availableProcessors())));
             for (int t = 0; t < workers; t++) {
@@ -302,12 +312,12 @@ final class PhysicalRestore {
     }
 
     /**
-     * Reads the page deltas of each backup of the chain, newest first (the artifacts of one
-     * backup side by side), so that each page is written once, from the newest backup holding it.
+     * The readers of the page deltas of each backup of the chain, one per artifact, newest
+     * backup first: each opens its artifact once {@link ChainRebuild#admit} lets it in, so that
+     * only a few are open at a time.
      */
-    private static void applyPageDeltas(
-            RestoreContext context, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst)
-            throws IOException {
+    private static List<ParallelIo.IoTask> pageDeltaReaders(
+            RestoreContext context, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst) {
         // "backup/artifact" -> names, each with the size its last deltas must give it (else -1)
         Map<String, Map<String, Long>> wanted = new HashMap<>();
         for (FileList.FileEntry e : paged) {
@@ -316,27 +326,36 @@ final class PhysicalRestore {
                 wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>()).put(e.name(), size);
             }
         }
+        List<String> order = new ArrayList<>();
         for (String backup : newestFirst) {
-            List<String> artifacts = wanted.keySet().stream()
+            wanted.keySet().stream()
                     .filter(k -> k.startsWith(backup + "/"))
                     .sorted()
-                    .toList();
-            List<InputStream> streams = new ArrayList<>();
-            try {
-                for (String a : artifacts) {
-                    streams.add(open(context, backup, a.substring(a.indexOf('/') + 1)));
-                }
-                List<ParallelIo.IoTask> tasks = new ArrayList<>();
-                for (int i = 0; i < artifacts.size(); i++) {
-                    String a = artifacts.get(i);
-                    InputStream in = streams.get(i);
-                    tasks.add(() -> rebuild.delta(in, a, wanted.get(a)));
-                }
-                ParallelIo.runAll("drkit-pg-pages", tasks, "applying page deltas");
-            } finally {
-                closeAll(streams);
-            }
+                    .forEach(order::add);
         }
+        List<ParallelIo.IoTask> tasks = new ArrayList<>();
+        for (int i = 0; i < order.size(); i++) {
+            int index = i;
+            String key = order.get(i);
+            tasks.add(() -> {
+                rebuild.admit(index);
+                try {
+                    InputStream in;
+                    synchronized (context) { // the context is not thread-safe
+                        in = open(context, key.substring(0, key.indexOf('/')), key.substring(key.indexOf('/') + 1));
+                    }
+                    try (in) {
+                        rebuild.delta(in, key, wanted.get(key));
+                    }
+                } catch (IOException | RuntimeException | Error e) {
+                    rebuild.failed(e); // the older deltas' readers and the bases wait on this one
+                    throw e;
+                } finally {
+                    rebuild.leave();
+                }
+            });
+        }
+        return tasks;
     }
 
     /**

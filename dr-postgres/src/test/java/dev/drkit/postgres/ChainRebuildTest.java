@@ -10,6 +10,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +20,12 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,7 +48,7 @@ class ChainRebuildTest {
         Path staging = staging();
         assertThatThrownBy(() -> {
                     try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry(file.length, "0")))) {
-                        rebuild.delta(new ByteArrayInputStream(cut), "pages-0.bin", Map.of(NAME, (long) file.length));
+                        rebuild.delta(new ByteArrayInputStream(cut), "I/pages-0.bin", Map.of(NAME, (long) file.length));
                     }
                 })
                 .isInstanceOf(CorruptDataException.class)
@@ -85,8 +92,8 @@ class ChainRebuildTest {
                     }
                 }
                 assertThatThrownBy(() -> {
-                            rebuild.delta(
-                                    new ByteArrayInputStream(deltas), "pages-0.bin", Map.of(NAME, (long) file.length));
+                            rebuild.delta(new ByteArrayInputStream(deltas), "I/pages-0.bin", Map.of(NAME, (long)
+                                    file.length));
                             rebuild.finish();
                         })
                         .isInstanceOf(DrException.class)
@@ -120,7 +127,7 @@ class ChainRebuildTest {
         }
         out.writeShort(0);
         try (ChainRebuild rebuild = new ChainRebuild(staging(), claimed)) {
-            rebuild.delta(new ByteArrayInputStream(bytes.toByteArray()), "pages-0.bin", wanted);
+            rebuild.delta(new ByteArrayInputStream(bytes.toByteArray()), "I/pages-0.bin", wanted);
         }
     }
 
@@ -219,7 +226,7 @@ class ChainRebuildTest {
                             try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry(file.length, "0")))) {
                                 rebuild.delta(
                                         new ByteArrayInputStream(artifact(NAME, file, List.of(blocks(0, 2)))),
-                                        "pages-0.bin",
+                                        "I/pages-0.bin",
                                         Map.of(NAME, (long) file.length));
                             }
                         })
@@ -232,14 +239,224 @@ class ChainRebuildTest {
         byte[] file = PageDeltasTest.pages(2, 7);
         Path staging = staging();
         try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry(file.length, PageDeltasTest.crc(file))))) {
-            rebuild.delta(new ByteArrayInputStream(artifact(NAME, file, List.of())), "pages-0.bin", Map.of(NAME, (long)
-                    file.length));
+            rebuild.delta(
+                    new ByteArrayInputStream(artifact(NAME, file, List.of())), "I/pages-0.bin", Map.of(NAME, (long)
+                            file.length));
             rebuild.base(NAME).write(staging.resolve(NAME), new ByteArrayInputStream(file));
             assertThatThrownBy(() -> rebuild.base(NAME)
                             .write(staging.resolve(NAME), new ByteArrayInputStream(new byte[file.length])))
                     .isInstanceOf(CorruptDataException.class)
                     .hasMessageContaining("two base versions");
         }
+    }
+
+    /**
+     * A chain of five backups that each change a scattered third of the pages, cut and grow the
+     * file, and the older version of each page on disk in every older delta.
+     */
+    private static final class Chain {
+        final byte[] base = PageDeltasTest.pages(300, 11);
+        final List<byte[]> versions = new ArrayList<>(); // oldest first, after the base
+        final List<byte[]> deltas = new ArrayList<>(); // oldest first
+
+        Chain() throws IOException {
+            byte[] previous = base;
+            int[] sizes = {300, 250, 320, 320, 280};
+            Random random = new Random(5);
+            for (int v = 0; v < sizes.length; v++) {
+                byte[] now = Arrays.copyOf(previous, sizes[v] * PAGE);
+                List<Integer> changed = new ArrayList<>();
+                for (int p = 0; p < sizes[v]; p++) {
+                    boolean grown = p * PAGE >= previous.length;
+                    if (grown || random.nextInt(3) == 0) {
+                        PageDeltasTest.fillPage(now, p, 1000L * v + p);
+                        changed.add(p);
+                    }
+                }
+                // frames of the changed pages of each 16-page window, as backups write them
+                List<int[]> frames = new ArrayList<>();
+                for (int w = 0; w * 16 < sizes[v]; w++) {
+                    int window = w;
+                    int[] f = changed.stream()
+                            .filter(p -> p / 16 == window)
+                            .mapToInt(Integer::intValue)
+                            .toArray();
+                    if (f.length > 0) {
+                        frames.add(f);
+                    }
+                }
+                versions.add(now);
+                deltas.add(artifact(NAME, now, frames));
+                previous = now;
+            }
+        }
+
+        byte[] newest() {
+            return versions.get(versions.size() - 1);
+        }
+
+        String id(int oldestFirst) {
+            return "B" + oldestFirst + "/pages-0.bin";
+        }
+
+        FileList.FileEntry entry() {
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < deltas.size(); i++) {
+                ids.add(id(i));
+            }
+            return new FileList.FileEntry(
+                    NAME, newest().length, 1_000_000L, PageDeltasTest.crc(newest()), "F", "data-0.tar", ids);
+        }
+
+        Map<String, Long> wanted(int oldestFirst) {
+            return Map.of(NAME, oldestFirst == deltas.size() - 1 ? (long) newest().length : -1L);
+        }
+    }
+
+    @Test
+    void deltasAndTheBaseReadSideBySideInAnyOrderGiveTheNewestVersionOfEveryPage() throws Exception {
+        Chain chain = new Chain();
+        for (int round = 0; round < 5; round++) {
+            Path staging = staging();
+            List<Path> whole = new CopyOnWriteArrayList<>();
+            List<byte[]> atWhole = new CopyOnWriteArrayList<>();
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(chain.entry()), file -> {
+                    whole.add(file);
+                    try {
+                        atWhole.add(Files.readAllBytes(file));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                })) {
+                    List<Thread> threads = new ArrayList<>();
+                    List<Throwable> failures = new CopyOnWriteArrayList<>();
+                    // the base and the oldest deltas start first, the newest last and late: without
+                    // the wavefront an older backup's pages would win
+                    threads.add(start(
+                            failures,
+                            () -> rebuild.base(NAME)
+                                    .write(staging.resolve(NAME), new ByteArrayInputStream(chain.base))));
+                    for (int i = 0; i < chain.deltas.size(); i++) {
+                        int d = i;
+                        threads.add(start(failures, () -> {
+                            if (d == chain.deltas.size() - 1) {
+                                Thread.sleep(100);
+                            }
+                            rebuild.delta(new ByteArrayInputStream(chain.deltas.get(d)), chain.id(d), chain.wanted(d));
+                        }));
+                    }
+                    for (Thread t : threads) {
+                        t.join();
+                    }
+                    assertThat(failures).isEmpty();
+                    rebuild.finish();
+                }
+            });
+            assertThat(Files.readAllBytes(staging.resolve(NAME))).isEqualTo(chain.newest());
+            assertThat(whole).as("told once, when whole").containsExactly(staging.resolve(NAME));
+            // whole before finish sets the size: the pages up to the newest size are the newest already
+            assertThat(Arrays.copyOf(atWhole.get(0), chain.newest().length)).isEqualTo(chain.newest());
+        }
+    }
+
+    @Test
+    void aNewerDeltaThatFailsReleasesTheOlderOnesAndTheBaseWaitingForIt() throws Exception {
+        Chain chain = new Chain();
+        byte[] newest = chain.deltas.get(chain.deltas.size() - 1);
+        byte[] cut = Arrays.copyOf(newest, newest.length / 2);
+        Path staging = staging();
+        List<Path> whole = new CopyOnWriteArrayList<>();
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(chain.entry()), whole::add)) {
+                List<Throwable> failures = new CopyOnWriteArrayList<>();
+                List<Thread> threads = new ArrayList<>();
+                threads.add(start(
+                        failures,
+                        () -> rebuild.base(NAME).write(staging.resolve(NAME), new ByteArrayInputStream(chain.base))));
+                for (int i = 0; i < chain.deltas.size(); i++) {
+                    int d = i;
+                    byte[] bytes = d == chain.deltas.size() - 1 ? cut : chain.deltas.get(d);
+                    threads.add(start(
+                            failures,
+                            () -> rebuild.delta(new ByteArrayInputStream(bytes), chain.id(d), chain.wanted(d))));
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+                assertThat(failures)
+                        .hasSize(chain.deltas.size() + 1)
+                        .allSatisfy(f -> assertThat(f)
+                                .isInstanceOf(CorruptDataException.class)
+                                .hasMessageContaining("ends too early"));
+            }
+        });
+        assertThat(whole).as("a file left unfinished is never called whole").isEmpty();
+    }
+
+    @Test
+    void readersAreLetInNewestFirstAndAFewAtATime() throws Exception {
+        try (ChainRebuild rebuild = new ChainRebuild(staging(), List.of())) {
+            int slots = rebuild.readerSlots();
+            Set<Integer> inside = ConcurrentHashMap.newKeySet();
+            CountDownLatch release = new CountDownLatch(1);
+            List<Throwable> failures = new CopyOnWriteArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            int readers = slots * 3;
+            for (int i = readers - 1; i >= 0; i--) { // started oldest first
+                int index = i;
+                threads.add(start(failures, () -> {
+                    rebuild.admit(index);
+                    try {
+                        inside.add(index);
+                        release.await();
+                    } finally {
+                        rebuild.leave();
+                    }
+                }));
+            }
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                while (inside.size() < slots) {
+                    Thread.sleep(10);
+                }
+                Thread.sleep(200); // room for one too many to get in
+                assertThat(inside)
+                        .as("the newest, as many as there are slots")
+                        .containsExactlyInAnyOrderElementsOf(
+                                IntStream.range(0, slots).boxed().toList());
+                release.countDown();
+                for (Thread t : threads) {
+                    t.join();
+                }
+            });
+            assertThat(failures).isEmpty();
+            assertThat(inside).hasSize(readers);
+        }
+    }
+
+    @Test
+    void aFileListNamingTheSameDeltasTwiceForAFileIsRefused() throws IOException {
+        FileList.FileEntry twice = new FileList.FileEntry(
+                NAME, PAGE, 1, "0", "F", "data-0.tar", List.of("I/pages-0.bin", "J/pages-0.bin", "I/pages-0.bin"));
+        assertThatThrownBy(() -> new ChainRebuild(staging(), List.of(twice)).close())
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("same page deltas twice");
+    }
+
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    private static Thread start(List<Throwable> failures, Work work) {
+        Thread t = new Thread(() -> {
+            try {
+                work.run();
+            } catch (Throwable e) {
+                failures.add(e);
+            }
+        });
+        t.start();
+        return t;
     }
 
     /** Rebuilds NAME from {@code deltas} (newest first, each giving the file its size then) over {@code base}. */
@@ -255,7 +472,7 @@ class ChainRebuildTest {
             for (int i = 0; i < deltas.size(); i++) {
                 rebuild.delta(
                         new ByteArrayInputStream(deltas.get(i)),
-                        "pages-0.bin",
+                        ids.get(ids.size() - 1 - i),
                         Map.of(NAME, i == 0 ? (long) expected.length : -1L));
             }
             rebuild.base(NAME).write(staging.resolve(NAME), new ByteArrayInputStream(base));

@@ -298,7 +298,9 @@ class PageDeltasTest {
         try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry))) {
             for (int i = 0; i < deltas.size(); i++) {
                 rebuild.delta(
-                        new ByteArrayInputStream(deltas.get(i)), "pages-0.bin", Map.of(NAME, i == 0 ? size : -1L));
+                        new ByteArrayInputStream(deltas.get(i)),
+                        ids.get(ids.size() - 1 - i),
+                        Map.of(NAME, i == 0 ? size : -1L));
             }
             rebuild.base(NAME).write(staging.resolve(NAME), new ByteArrayInputStream(base));
             rebuild.finish();
@@ -312,7 +314,7 @@ class PageDeltasTest {
         FileList.FileEntry entry =
                 new FileList.FileEntry(name, size, 1, "00000000", "F", "data-0.tar", List.of("I/pages-0.bin"));
         try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry))) {
-            rebuild.delta(new ByteArrayInputStream(deltas), "pages-0.bin", Map.of(name, -1L));
+            rebuild.delta(new ByteArrayInputStream(deltas), "I/pages-0.bin", Map.of(name, -1L));
             rebuild.finish();
         }
     }
