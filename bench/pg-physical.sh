@@ -115,16 +115,19 @@ run_dk_backup() {
   local t1; t1=$(now); elapsed "$t0" "$t1"
 }
 run_pgbr_restore() {
-  rm -rf "$work/r1"; as_pg mkdir -p "$work/r1"
+  rm -rf "$work/r1"; as_pg mkdir -p "$work/r1"; sync
   local t0; t0=$(now); pgbr --pg1-path="$work/r1" --type=immediate restore >/dev/null; local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 run_dk_restore() {
-  rm -rf "$work/r2"
+  rm -rf "$work/r2"; sync
   local t0; t0=$(now); dk restore --name bench --latest --to "$work/r2" --immediate >/dev/null; local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 
+# Each restore starts from a synced page cache (outside the timed part, for both tools): the
+# previous restore's ~1 GiB of dirty pages and freed blocks would otherwise be written back during
+# the next one, whichever tool that is.
 # one untimed round each first: page cache, pgBackRest's first stanza files, drkit's class-data archive
 run_pgbr_backup >/dev/null; run_dk_backup >/dev/null; run_pgbr_restore >/dev/null; run_dk_restore >/dev/null
 b_ref=(); b_dk=(); r_ref=(); r_dk=()
@@ -167,12 +170,12 @@ run_dk_incr_backup() {
 }
 # restore_pgbr_set LABEL DIR, restore_dk_id ID DIR: each prints its seconds
 restore_pgbr_set() {
-  rm -rf "$2"; as_pg mkdir -p "$2"
+  rm -rf "$2"; as_pg mkdir -p "$2"; sync
   local t0; t0=$(now); pgbr --pg1-path="$2" --set="$1" --type=immediate restore >/dev/null; local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 restore_dk_id() {
-  rm -rf "$2"
+  rm -rf "$2"; sync
   local t0; t0=$(now); dk restore --name bench --id "$1" --to "$2" --immediate >/dev/null; local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }

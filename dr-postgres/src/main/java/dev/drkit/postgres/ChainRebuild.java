@@ -52,8 +52,11 @@ import org.slf4j.LoggerFactory;
  * <p>All artifacts are read side by side, as a wavefront: whoever reads a file's pages (the
  * deltas of one backup, or the base version) waits, block by block, until the readers of that
  * file's newer deltas have passed that block, so that the newest holder of a page claims it
- * first. The newest deltas never wait; so reading them in order of {@link #admit}, newest
- * first, can never deadlock, however few of them run at a time.
+ * first. The newest deltas never wait; so reading them as {@link #inOrder} does, newest first,
+ * can never deadlock, however few of them run at a time. Pages of the deltas are kept (still
+ * compressed, within a memory budget) for the base version's writer, which writes them with
+ * its own pages front to back in large writes; a frame beyond the budget goes to the workers,
+ * which write its pages where they belong at once.
  *
  * <p>Use: {@link #delta} for each artifact of page deltas, and {@link #base} as the content
  * writer of the tars that hold the base versions, all side by side (or one after the other,
@@ -72,6 +75,12 @@ final class ChainRebuild implements AutoCloseable {
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
     /** Compressed bytes read ahead of the workers, in KiB: bounds the memory of frames waiting. */
     private final Semaphore budget;
+    /**
+     * Compressed bytes of frames held for the base writers, in KiB. Taken without waiting: a
+     * frame that finds none goes to the workers instead (a reader must never wait on the base,
+     * which waits on the readers).
+     */
+    private final Semaphore held;
 
     private final int budgetKib;
     private final List<Thread> workers = new ArrayList<>();
@@ -85,12 +94,6 @@ final class ChainRebuild implements AutoCloseable {
     private final AtomicLong deltaPages = new AtomicLong();
     private final AtomicLong basePages = new AtomicLong();
     private final Object idle = new Object();
-    /** Readers of deltas let in so far and running now, guarded by {@link #admission}. */
-    private final Object admission = new Object();
-
-    private final int readerSlots;
-    private int admitNext;
-    private int admitted;
 
     /**
      * One file being rebuilt. Its claims ({@link #written}, {@link #limit}) and the progress of
@@ -103,6 +106,12 @@ final class ChainRebuild implements AutoCloseable {
         int limit;
 
         final PageSet written = new PageSet();
+        /**
+         * Frames claimed but not handed to the workers, by the first block taken from each: the
+         * base version's writer decompresses them and writes their pages with its own, in
+         * order, so that the file is written front to back in large writes.
+         */
+        final TreeMap<Integer, Held> held = new TreeMap<>();
         /**
          * Per delta of the file's chain (oldest first, as the file list gives them): every block
          * below this is claimed (or known not held) by that delta's reader; -1 before its record
@@ -205,6 +214,9 @@ final class ChainRebuild implements AutoCloseable {
     /** A frame to decompress; {@code take} marks (bit i) the pages of it to write. */
     private record Job(Target target, Open file, int[] blocks, int count, long take, byte[] compressed, String what) {}
 
+    /** A frame kept for the base version's writer to merge into its sequential writes. */
+    private record Held(int[] blocks, int count, long take, byte[] compressed, String what, int kib) {}
+
     private static final Job STOP = new Job(null, null, null, 0, 0, null, null);
 
     /**
@@ -220,6 +232,11 @@ final class ChainRebuild implements AutoCloseable {
      *     date are set by {@link #finish} after that), so that it can be synced while others are rebuilt
      */
     ChainRebuild(Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole) throws IOException {
+        this(staging, paged, whole, -1);
+    }
+
+    /** With {@code heldKib} KiB of compressed frames held for the base writers (-1: the default); for tests. */
+    ChainRebuild(Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole, int heldKib) throws IOException {
         this.staging = staging;
         this.whole = whole;
         this.realStaging = staging.toRealPath();
@@ -236,10 +253,10 @@ final class ChainRebuild implements AutoCloseable {
             targets.put(e.name(), new Target(e));
         }
         int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
-        readerSlots = Math.max(4, Math.min(16, 2 * Runtime.getRuntime().availableProcessors()));
         budgetKib =
                 (int) Math.max(1024, Math.min(256 * 1024, Runtime.getRuntime().maxMemory() / 8 / 1024));
         budget = new Semaphore(budgetKib);
+        held = new Semaphore(heldKib < 0 ? budgetKib : heldKib);
         for (int i = 0; i < threads; i++) {
             Thread t = new Thread(this::work, "drkit-pg-frames-" + i);
             t.setDaemon(true);
@@ -303,11 +320,26 @@ final class ChainRebuild implements AutoCloseable {
 
             @Override
             public void frame(int[] blocks, int count, byte[] compressed) throws IOException {
-                long take = claim(blocks, count, true);
+                int kib = kib(compressed.length);
+                boolean hold = held.tryAcquire(kib);
+                long take;
+                synchronized (target) { // held before the progress moves: the base finds it when it gets there
+                    take = claim(blocks, count, true);
+                    if (hold && take != 0) {
+                        int first = blocks[Long.numberOfTrailingZeros(take)];
+                        target.held.put(first, new Held(blocks.clone(), count, take, compressed, what, kib));
+                    }
+                }
                 target.advance(position, blocks[count - 1] + 1);
+                deltaPages.addAndGet(Long.bitCount(take));
+                if (hold) {
+                    if (take == 0) {
+                        held.release(kib);
+                    }
+                    return;
+                }
                 framesDecompressed.incrementAndGet();
                 pagesDecompressed.addAndGet(count);
-                deltaPages.addAndGet(Long.bitCount(take));
                 open.users.incrementAndGet();
                 target.outstanding.incrementAndGet();
                 try {
@@ -407,38 +439,35 @@ final class ChainRebuild implements AutoCloseable {
     }
 
     /**
-     * Waits until the reader of the deltas at {@code index} may start: readers start in the
-     * order of their index (0 first: the newest backup's), at most a few at a time. A reader only
-     * waits on newer ones, which are all running or done once it runs, so the chain always
-     * moves. Call {@link #leave} after, whatever happens.
+     * Runs the readers of page deltas ({@code readers}, index 0 reading the newest backup's) on
+     * a few tasks that take them in index order, one at a time each: a reader only waits on
+     * newer ones, which were all taken before it and are running or done, so the chain always
+     * moves, and a file list naming thousands of artifacts costs no more threads. No reader
+     * starts once the rebuild failed.
      */
-    void admit(int index) throws IOException {
-        synchronized (admission) {
-            while (admitNext != index || admitted >= readerSlots) {
-                waitOn(admission, "waiting to read page deltas");
-            }
-            admitNext++;
-            admitted++;
-            admission.notifyAll();
+    List<ParallelIo.IoTask> inOrder(List<ParallelIo.IoTask> readers) {
+        int threads = Math.min(
+                readers.size(),
+                Math.max(4, Math.min(16, 2 * Runtime.getRuntime().availableProcessors())));
+        AtomicInteger next = new AtomicInteger();
+        List<ParallelIo.IoTask> tasks = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            tasks.add(() -> {
+                for (int i; (i = next.getAndIncrement()) < readers.size(); ) {
+                    rethrow();
+                    readers.get(i).run();
+                }
+            });
         }
+        return tasks;
     }
 
-    /** A reader of deltas failed outside {@link #delta} (its artifact did not open): no one waits for it. */
+    /**
+     * A reader of deltas failed outside {@link #delta} (its artifact did not open), or a base
+     * version's tar failed: no one waits for them, and no reader starts any more.
+     */
     void failed(Throwable t) {
         failure.compareAndSet(null, t instanceof IOException io ? new UncheckedIOException(io) : t);
-    }
-
-    /** How many readers of deltas {@link #admit} lets run at a time. */
-    int readerSlots() {
-        return readerSlots;
-    }
-
-    /** A reader let in by {@link #admit} ended. */
-    void leave() {
-        synchronized (admission) {
-            admitted--;
-            admission.notifyAll();
-        }
     }
 
     /**
@@ -461,9 +490,10 @@ final class ChainRebuild implements AutoCloseable {
                 awaitPassed(target, -1, -1); // every delta's cut is known
                 limit = target.limit;
             }
-            try (FileChannel channel = open(target, "the base version of " + name)) {
+            try (FileChannel channel = open(target, "the base version of " + name);
+                    Merger merger = new Merger(target, channel)) {
                 byte[] buffer = new byte[128 * PAGE];
-                boolean[] take = new boolean[128];
+                boolean[] write = new boolean[128];
                 int first = 0; // the block at buffer[0]
                 long taken = 0;
                 while (first < limit) {
@@ -473,21 +503,30 @@ final class ChainRebuild implements AutoCloseable {
                     }
                     int n = (got + PAGE - 1) / PAGE;
                     Arrays.fill(buffer, got, n * PAGE, (byte) 0); // a last partial page reads as zeros after it
-                    synchronized (target) { // the pages no delta claimed, once every delta has passed them
+                    List<Held> due;
+                    synchronized (target) { // once every delta has passed these pages: those none claimed
                         awaitPassed(target, -1, first + n - 1);
                         for (int i = 0; i < n; i++) {
                             int block = first + i;
-                            take[i] = block < limit && !target.written.get(block);
-                            if (take[i]) {
+                            write[i] = block < limit && !target.written.get(block);
+                            if (write[i]) {
                                 target.written.set(block);
                             }
                         }
+                        due = takeHeld(target, first + n);
+                    }
+                    for (int i = 0; i < n; i++) {
+                        if (write[i]) {
+                            taken++;
+                            target.crc(first + i, PageCrc.crc(buffer, i * PAGE));
+                        }
+                    }
+                    for (Held h : due) { // the newer pages of these blocks, into the buffer
+                        merger.merge(h, buffer, first, n, write);
                     }
                     int runStart = -1;
                     for (int i = 0; i <= n; i++) {
-                        if (i < n && take[i]) {
-                            taken++;
-                            target.crc(first + i, PageCrc.crc(buffer, i * PAGE));
+                        if (i < n && write[i]) {
                             if (runStart < 0) {
                                 runStart = i;
                             }
@@ -507,12 +546,69 @@ final class ChainRebuild implements AutoCloseable {
                     }
                 }
                 basePages.addAndGet(taken);
-            }
-            synchronized (target) { // every delta of the file has handed on its frames: the count is complete
-                awaitPassed(target, -1, Integer.MAX_VALUE - 1);
+                List<Held> rest;
+                synchronized (target) { // every delta of the file has handed on its frames: the count is complete
+                    awaitPassed(target, -1, Integer.MAX_VALUE - 1);
+                    rest = takeHeld(target, Integer.MAX_VALUE);
+                }
+                for (Held h : rest) { // past the base version's end (the file grew)
+                    merger.merge(h, null, 0, 0, null);
+                }
             }
             done(target);
         };
+    }
+
+    /** Removes and returns the held frames of a target whose first page is below {@code end}. */
+    private static List<Held> takeHeld(Target target, int end) {
+        Map<Integer, Held> due = target.held.headMap(end);
+        List<Held> list = new ArrayList<>(due.values());
+        due.clear();
+        return list;
+    }
+
+    /** Decompresses held frames for a base version's writer; one per writer. */
+    private final class Merger implements AutoCloseable {
+        private final Target target;
+        private final FileChannel channel;
+        private final ZstdDecompressCtx zstd = new ZstdDecompressCtx();
+        private final ByteBuffer pages = ByteBuffer.allocateDirect(PageDeltas.MAX_GROUP * PAGE);
+
+        Merger(Target target, FileChannel channel) {
+            this.target = target;
+            this.channel = channel;
+        }
+
+        /**
+         * Puts the pages of a held frame that fall in the buffer's {@code n} blocks from {@code
+         * first} into it (marking them to be written) and writes the others at once, where they
+         * belong (no base page is written there: they are claimed).
+         */
+        void merge(Held h, byte[] buffer, int first, int n, boolean[] write) throws IOException {
+            PageDeltas.decompress(zstd, h.compressed(), h.count(), pages, h.what());
+            framesDecompressed.incrementAndGet();
+            pagesDecompressed.addAndGet(h.count());
+            int[] blocks = h.blocks();
+            for (int i = 0; i < h.count(); i++) {
+                if ((h.take() & (1L << i)) == 0) {
+                    continue;
+                }
+                int b = blocks[i];
+                target.crc(b, PageCrc.crc(pages.slice(i * PAGE, PAGE)));
+                if (buffer != null && b >= first && b < first + n) {
+                    pages.get(i * PAGE, buffer, (b - first) * PAGE, PAGE);
+                    write[b - first] = true;
+                } else {
+                    write(channel, pages.slice(i * PAGE, PAGE), (long) b * PAGE);
+                }
+            }
+            held.release(h.kib());
+        }
+
+        @Override
+        public void close() {
+            zstd.close();
+        }
     }
 
     /**
@@ -671,7 +767,11 @@ final class ChainRebuild implements AutoCloseable {
     }
 
     private int kib(Job job) {
-        return Math.min(budgetKib, job.compressed().length / 1024 + 1);
+        return kib(job.compressed().length);
+    }
+
+    private int kib(int bytes) {
+        return Math.min(budgetKib, bytes / 1024 + 1);
     }
 
     /** A worker that stops before it is told to (it cannot start, or it is interrupted) fails the restore. */

@@ -271,36 +271,42 @@ final class PhysicalRestore {
                         .add(e.name());
             }
         }
-        // side by side, as many at a time as a full restore unpacks its own tars
+        // side by side, as many at a time as a full restore unpacks its own tars, each opened when
+        // its turn comes (a stream opened early holds a storage connection idle)
         List<String> keys = new ArrayList<>(wanted.keySet());
-        List<InputStream> streams = new ArrayList<>();
-        try {
-            for (String key : keys) {
-                int slash = key.indexOf('/');
-                streams.add(open(context, key.substring(0, slash), key.substring(slash + 1)));
-            }
-            AtomicInteger next = new AtomicInteger();
-            List<ParallelIo.IoTask> tasks = new ArrayList<>(alongside);
-            int workers = Math.max(
-                    1, Math.min(keys.size(), Math.min(4, Runtime.getRuntime().availableProcessors())));
-            for (int t = 0; t < workers; t++) {
-                tasks.add(() -> {
+        AtomicInteger next = new AtomicInteger();
+        List<ParallelIo.IoTask> tasks = new ArrayList<>(alongside);
+        int workers = Math.max(
+                1, Math.min(keys.size(), Math.min(4, Runtime.getRuntime().availableProcessors())));
+        for (int t = 0; t < workers; t++) {
+            tasks.add(() -> {
+                try {
                     for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
-                        Set<String> names = wanted.get(keys.get(i));
-                        new TarExtractor(staging, true, List.of())
-                                .onFileWritten(written)
-                                .unpack(
-                                        streams.get(i),
-                                        staging,
-                                        names::contains,
-                                        name -> rebuild == null ? null : rebuild.base(name));
+                        String key = keys.get(i);
+                        Set<String> names = wanted.get(key);
+                        InputStream in;
+                        synchronized (context) { // the context is not thread-safe
+                            in = open(context, key.substring(0, key.indexOf('/')), key.substring(key.indexOf('/') + 1));
+                        }
+                        try (in) {
+                            new TarExtractor(staging, true, List.of())
+                                    .onFileWritten(written)
+                                    .unpack(
+                                            in,
+                                            staging,
+                                            names::contains,
+                                            name -> rebuild == null ? null : rebuild.base(name));
+                        }
                     }
-                });
-            }
-            ParallelIo.runAll("drkit-pg-restore", tasks, "restoring the files of earlier backups");
-        } finally {
-            closeAll(streams);
+                } catch (IOException | RuntimeException | Error e) {
+                    if (rebuild != null) {
+                        rebuild.failed(e); // the readers of deltas stop rather than read to the end
+                    }
+                    throw e;
+                }
+            });
         }
+        ParallelIo.runAll("drkit-pg-restore", tasks, "restoring the files of earlier backups");
         for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
             for (String name : w.getValue()) {
                 if (!Files.exists(staging.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
@@ -313,32 +319,15 @@ final class PhysicalRestore {
 
     /**
      * The readers of the page deltas of each backup of the chain, one per artifact, newest
-     * backup first: each opens its artifact once {@link ChainRebuild#admit} lets it in, so that
-     * only a few are open at a time.
+     * backup first, run a few at a time by {@link ChainRebuild#inOrder}; each opens its artifact
+     * when it starts, so that only those running hold one open.
      */
     private static List<ParallelIo.IoTask> pageDeltaReaders(
             RestoreContext context, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst) {
-        // "backup/artifact" -> names, each with the size its last deltas must give it (else -1)
-        Map<String, Map<String, Long>> wanted = new HashMap<>();
-        for (FileList.FileEntry e : paged) {
-            for (int i = 0; i < e.deltas().size(); i++) {
-                long size = i == e.deltas().size() - 1 ? e.size() : -1;
-                wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>()).put(e.name(), size);
-            }
-        }
-        List<String> order = new ArrayList<>();
-        for (String backup : newestFirst) {
-            wanted.keySet().stream()
-                    .filter(k -> k.startsWith(backup + "/"))
-                    .sorted()
-                    .forEach(order::add);
-        }
-        List<ParallelIo.IoTask> tasks = new ArrayList<>();
-        for (int i = 0; i < order.size(); i++) {
-            int index = i;
-            String key = order.get(i);
-            tasks.add(() -> {
-                rebuild.admit(index);
+        Map<String, Map<String, Long>> wanted = deltaArtifacts(paged);
+        List<ParallelIo.IoTask> readers = new ArrayList<>();
+        for (String key : readingOrder(wanted.keySet(), newestFirst)) {
+            readers.add(() -> {
                 try {
                     InputStream in;
                     synchronized (context) { // the context is not thread-safe
@@ -350,12 +339,35 @@ final class PhysicalRestore {
                 } catch (IOException | RuntimeException | Error e) {
                     rebuild.failed(e); // the older deltas' readers and the bases wait on this one
                     throw e;
-                } finally {
-                    rebuild.leave();
                 }
             });
         }
-        return tasks;
+        return rebuild.inOrder(readers);
+    }
+
+    /**
+     * The artifacts of page deltas the paged files need, "backup/artifact" to the names of the
+     * files each rebuilds, each with the size its deltas must give it when they are its newest
+     * (else -1).
+     */
+    static Map<String, Map<String, Long>> deltaArtifacts(List<FileList.FileEntry> paged) {
+        Map<String, Map<String, Long>> wanted = new HashMap<>();
+        for (FileList.FileEntry e : paged) {
+            for (int i = 0; i < e.deltas().size(); i++) {
+                long size = i == e.deltas().size() - 1 ? e.size() : -1;
+                wanted.computeIfAbsent(e.deltas().get(i), k -> new HashMap<>()).put(e.name(), size);
+            }
+        }
+        return wanted;
+    }
+
+    /** The order the artifacts of page deltas are read in: the newest backup's first, by name within one. */
+    static List<String> readingOrder(Set<String> artifacts, List<String> newestFirst) {
+        List<String> order = new ArrayList<>();
+        for (String backup : newestFirst) {
+            artifacts.stream().filter(k -> k.startsWith(backup + "/")).sorted().forEach(order::add);
+        }
+        return order;
     }
 
     /**

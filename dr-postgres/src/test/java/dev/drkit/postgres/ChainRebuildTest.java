@@ -21,14 +21,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.IntStream;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** A chain restore's rebuild of paged files, attacked through forged artifacts and bad luck. */
 class ChainRebuildTest {
@@ -313,22 +314,28 @@ class ChainRebuildTest {
         }
     }
 
-    @Test
-    void deltasAndTheBaseReadSideBySideInAnyOrderGiveTheNewestVersionOfEveryPage() throws Exception {
+    /** Frames held for the base writer: none (all to the workers), some, as many as come. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 24, -1})
+    void deltasAndTheBaseReadSideBySideInAnyOrderGiveTheNewestVersionOfEveryPage(int heldKib) throws Exception {
         Chain chain = new Chain();
         for (int round = 0; round < 5; round++) {
             Path staging = staging();
             List<Path> whole = new CopyOnWriteArrayList<>();
             List<byte[]> atWhole = new CopyOnWriteArrayList<>();
             assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-                try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(chain.entry()), file -> {
-                    whole.add(file);
-                    try {
-                        atWhole.add(Files.readAllBytes(file));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                })) {
+                try (ChainRebuild rebuild = new ChainRebuild(
+                        staging,
+                        List.of(chain.entry()),
+                        file -> {
+                            whole.add(file);
+                            try {
+                                atWhole.add(Files.readAllBytes(file));
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        },
+                        heldKib)) {
                     List<Thread> threads = new ArrayList<>();
                     List<Throwable> failures = new CopyOnWriteArrayList<>();
                     // the base and the oldest deltas start first, the newest last and late: without
@@ -395,42 +402,39 @@ class ChainRebuildTest {
     }
 
     @Test
-    void readersAreLetInNewestFirstAndAFewAtATime() throws Exception {
+    void readersRunNewestFirstOnAFewThreadsAndEachOnlyWaitsOnOnesAlreadyRunning() throws Exception {
         try (ChainRebuild rebuild = new ChainRebuild(staging(), List.of())) {
-            int slots = rebuild.readerSlots();
-            Set<Integer> inside = ConcurrentHashMap.newKeySet();
-            CountDownLatch release = new CountDownLatch(1);
-            List<Throwable> failures = new CopyOnWriteArrayList<>();
-            List<Thread> threads = new ArrayList<>();
-            int readers = slots * 3;
-            for (int i = readers - 1; i >= 0; i--) { // started oldest first
-                int index = i;
-                threads.add(start(failures, () -> {
-                    rebuild.admit(index);
-                    try {
-                        inside.add(index);
-                        release.await();
-                    } finally {
-                        rebuild.leave();
-                    }
-                }));
+            int readers = 200;
+            List<CountDownLatch> done = new ArrayList<>();
+            for (int i = 0; i < readers; i++) {
+                done.add(new CountDownLatch(1));
             }
-            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-                while (inside.size() < slots) {
-                    Thread.sleep(10);
-                }
-                Thread.sleep(200); // room for one too many to get in
-                assertThat(inside)
-                        .as("the newest, as many as there are slots")
-                        .containsExactlyInAnyOrderElementsOf(
-                                IntStream.range(0, slots).boxed().toList());
-                release.countDown();
-                for (Thread t : threads) {
-                    t.join();
-                }
-            });
-            assertThat(failures).isEmpty();
-            assertThat(inside).hasSize(readers);
+            AtomicInteger inside = new AtomicInteger();
+            AtomicInteger most = new AtomicInteger();
+            List<ParallelIo.IoTask> tasks = new ArrayList<>();
+            for (int i = 0; i < readers; i++) {
+                int index = i;
+                tasks.add(
+                        () -> { // as an older backup's reader waits on the newer ones it shares files with
+                            most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                            try {
+                                if (index > 0 && !done.get(index - 1).await(30, TimeUnit.SECONDS)) {
+                                    throw new IOException("reader " + index + " waited on one that never ran");
+                                }
+                            } catch (InterruptedException e) {
+                                throw new IOException(e);
+                            } finally {
+                                inside.decrementAndGet();
+                            }
+                            done.get(index).countDown();
+                        });
+            }
+            List<ParallelIo.IoTask> pool = rebuild.inOrder(tasks);
+            assertThat(pool).hasSizeBetween(4, 16);
+            assertTimeoutPreemptively(
+                    Duration.ofSeconds(60), () -> ParallelIo.runAll("test-readers", pool, "reading in order"));
+            assertThat(done).allMatch(l -> l.getCount() == 0);
+            assertThat(most.get()).isLessThanOrEqualTo(pool.size());
         }
     }
 
@@ -502,13 +506,7 @@ class ChainRebuildTest {
     private static byte[] artifact(String name, byte[] file, List<int[]> frames) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = PageDeltasTest.start(bytes, "DRKPAGE2", name, file.length);
-        for (int[] frame : frames) {
-            byte[] content = new byte[frame.length * PAGE];
-            for (int i = 0; i < frame.length; i++) {
-                System.arraycopy(file, frame[i] * PAGE, content, i * PAGE, PAGE);
-            }
-            PageDeltasTest.writeFrame(out, frame, content);
-        }
+        PageDeltasTest.writeFrames(out, file, frames);
         out.writeInt(0);
         out.writeShort(0);
         return bytes.toByteArray();

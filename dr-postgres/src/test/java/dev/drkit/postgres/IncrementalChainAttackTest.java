@@ -19,6 +19,8 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -326,6 +328,30 @@ class IncrementalChainAttackTest {
         }
     }
 
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFileListNamingThousandsOfMissingDeltaArtifactsStartsNoThreadForEach() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        int forged = 3000;
+        editFileList(list -> {
+            StringBuilder b = new StringBuilder(list);
+            for (int i = 1; i <= forged; i++) {
+                b.append(new String(
+                        line("base/5/" + (20000 + i), PAGE, "00000000", FULL, INCR + "/pages-" + i + ".bin"),
+                        StandardCharsets.UTF_8));
+            }
+            return b.toString();
+        });
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        int before = mx.getThreadCount();
+        mx.resetPeakThreadCount();
+        assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
+                .isInstanceOf(BackupNotFoundException.class);
+        assertThat(mx.getPeakThreadCount() - before)
+                .as("threads started at once for a forged file list")
+                .isLessThan(100);
+    }
+
     // --- the chain: a full backup with the old file, an incremental with its page deltas ---
 
     /** Builds FULL (holding {@code old}) and INCR (page deltas to {@code now}); {@code mapped} forges FULL's map. */
@@ -400,7 +426,11 @@ class IncrementalChainAttackTest {
 
             @Override
             public InputStream openArtifact(String name) {
-                return new ByteArrayInputStream(artifacts.get(INCR).get(name));
+                byte[] bytes = artifacts.get(INCR).get(name);
+                if (bytes == null) {
+                    throw new BackupNotFoundException("backup " + INCR + " has no artifact '" + name + "'");
+                }
+                return new ByteArrayInputStream(bytes);
             }
 
             @Override

@@ -309,12 +309,13 @@ class PageDeltasTest {
         return Files.readAllBytes(staging.resolve(NAME));
     }
 
-    /** Applies one artifact for a file {@code size} bytes long, without base or finish. */
+    /** Applies one artifact for a file {@code size} bytes long over an empty base version, then finishes. */
     private static void applyOnly(byte[] deltas, Path staging, String name, long size) throws IOException {
         FileList.FileEntry entry =
                 new FileList.FileEntry(name, size, 1, "00000000", "F", "data-0.tar", List.of("I/pages-0.bin"));
         try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry))) {
             rebuild.delta(new ByteArrayInputStream(deltas), "I/pages-0.bin", Map.of(name, -1L));
+            rebuild.base(name).write(staging.resolve(name), new ByteArrayInputStream(new byte[0]));
             rebuild.finish();
         }
     }
@@ -395,6 +396,17 @@ class PageDeltasTest {
         byte[] frame = Zstd.compress(content, 3);
         out.writeInt(frame.length);
         out.write(frame);
+    }
+
+    /** Frames of the pages of {@code file} at the blocks of each of {@code frames}. */
+    static void writeFrames(DataOutputStream out, byte[] file, List<int[]> frames) throws IOException {
+        for (int[] frame : frames) {
+            byte[] content = new byte[frame.length * PAGE];
+            for (int i = 0; i < frame.length; i++) {
+                System.arraycopy(file, frame[i] * PAGE, content, i * PAGE, PAGE);
+            }
+            writeFrame(out, frame, content);
+        }
     }
 
     /** A delta artifact's magic and the header of its one file. */
