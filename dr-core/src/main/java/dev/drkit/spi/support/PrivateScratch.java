@@ -3,6 +3,7 @@ package dev.drkit.spi.support;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -16,8 +17,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * A private place for the temporary files of this process that may hold secrets or
  * plaintext (database dump spools, tool output): {@code <java.io.tmpdir>/drkit-<uid>/}, a
  * directory of this user with mode 0700, and in it one directory per process,
- * {@code run-<pid>-<start>}. The parent's owner and mode are checked and anything else is
+ * {@code run-<pid>-<start>} ({@link #processStart()}). The parent's owner and mode are checked and anything else is
  * refused, since the temporary directory is shared with other users. Directories are created
  * with mode 0700 and files with 0600, never changed afterwards.
  *
@@ -43,9 +46,14 @@ public final class PrivateScratch {
             PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIR);
     private static final FileAttribute<Set<PosixFilePermission>> FILE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-    private static final Pattern RUN = Pattern.compile("run-(\\d+)-(\\d+)");
+    /** A run directory: the process and its start, as {@link #processStart()} gives it (or, before, in epoch ms). */
+    private static final Pattern RUN = Pattern.compile("run-(\\d+)-(\\d+|b[0-9a-f]{8}t\\d+)");
+
+    private static final Pattern BOOT_START = Pattern.compile("b([0-9a-f]{8})t(\\d+)");
     // start times read from /proc at different moments can differ by a clock tick
     private static final long START_TOLERANCE_MILLIS = 2000;
+    private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
+    private static String boot;
 
     private static PrivateScratch current;
     private static final Map<Path, PrivateScratch> UNDER = new HashMap<>();
@@ -109,8 +117,7 @@ public final class PrivateScratch {
             }
             checkPrivate(parent, uid, setting);
             removeDeadRuns(parent);
-            Path run =
-                    parent.resolve("run-" + self.pid() + "-" + startMillis(self).orElse(0L));
+            Path run = parent.resolve("run-" + self.pid() + "-" + start(self));
             try {
                 Files.createDirectory(run, DIR);
             } catch (FileAlreadyExistsException exists) {
@@ -166,7 +173,7 @@ public final class PrivateScratch {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent)) {
             for (Path p : entries) {
                 Matcher m = RUN.matcher(p.getFileName().toString());
-                if (m.matches() && !alive(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))) {
+                if (m.matches() && !alive(Long.parseLong(m.group(1)), m.group(2))) {
                     try {
                         FileTrees.delete(p);
                         removed.add(p);
@@ -184,8 +191,75 @@ public final class PrivateScratch {
     }
 
     /**
+     * When this process started, as a token that tells it from any other process of this host
+     * whatever the clock does: {@code b<boot>t<ticks>}, the first 8 hex digits of this boot's
+     * id and the clock ticks since boot at which the process started ({@code /proc}); where
+     * those cannot be read, the start in epoch milliseconds (0 when unknown). A start in epoch
+     * milliseconds moves with every step of the system clock (the kernel derives it from the
+     * boot time, which a step moves), so that a process compared after a step of more than a
+     * second or two would be taken for another.
+     */
+    public static String processStart() {
+        return start(ProcessHandle.current());
+    }
+
+    private static String start(ProcessHandle p) {
+        String b = bootId();
+        OptionalLong ticks = OrphanGuard.startTicks(p.pid());
+        if (b != null && ticks.isPresent()) {
+            return "b" + b + "t" + ticks.getAsLong();
+        }
+        return Long.toString(startMillis(p).orElse(0L));
+    }
+
+    /**
+     * Whether process {@code pid} of this host runs and is the one whose start
+     * {@link #processStart()} gave as {@code start} (a start in epoch milliseconds is compared
+     * as {@link #alive(long, long)} does). A process of another boot is gone.
+     */
+    public static boolean alive(long pid, String start) {
+        Matcher m = BOOT_START.matcher(start);
+        if (!m.matches()) {
+            try {
+                return alive(pid, Long.parseLong(start));
+            } catch (NumberFormatException e) {
+                return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false); // nothing to compare
+            }
+        }
+        if (!m.group(1).equals(bootId())) {
+            return false;
+        }
+        if (ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()) {
+            return false;
+        }
+        OptionalLong ticks = OrphanGuard.startTicks(pid);
+        // a pid reused by a newer process does not keep the old run's files
+        return ticks.isEmpty() || Long.toString(ticks.getAsLong()).equals(m.group(2));
+    }
+
+    /** The first 8 hex digits of this boot's id, or null where the system does not tell. */
+    private static synchronized String bootId() {
+        if (boot == null) {
+            try {
+                String id = Files.readString(BOOT_ID, StandardCharsets.US_ASCII)
+                        .trim()
+                        .replace("-", "")
+                        .toLowerCase(Locale.ROOT);
+                if (id.matches("[0-9a-f]{8,}")) {
+                    boot = id.substring(0, 8);
+                }
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+        return boot;
+    }
+
+    /**
      * Whether process {@code pid} of this host runs and is the one that started at
      * {@code startMillis} (epoch milliseconds, as {@link #startMillis()} gave it; 0 when unknown).
+     * Prefer {@link #alive(long, String)} with {@link #processStart()}: a step of the system clock
+     * of more than two seconds makes a running process look like another.
      */
     public static boolean alive(long pid, long startMillis) {
         Optional<ProcessHandle> p = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);

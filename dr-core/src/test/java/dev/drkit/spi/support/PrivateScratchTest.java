@@ -34,7 +34,9 @@ class PrivateScratchTest {
         assertThat(s.parent()).isEqualTo(tmp.resolve("drkit-" + uid()));
         assertThat(s.directory().getParent()).isEqualTo(s.parent());
         assertThat(s.directory().getFileName().toString())
-                .isEqualTo("run-" + ProcessHandle.current().pid() + "-" + startOf(ProcessHandle.current()));
+                .isEqualTo("run-" + ProcessHandle.current().pid() + "-" + PrivateScratch.processStart())
+                .as("named by boot and clock ticks, which a step of the clock does not move")
+                .matches("run-\\d+-b[0-9a-f]{8}t\\d+");
         assertThat(mode(s.parent())).isEqualTo("rwx------");
         assertThat(mode(s.directory())).isEqualTo("rwx------");
         Path spool = s.createFile("restore-", ".dump");
@@ -99,6 +101,27 @@ class PrivateScratchTest {
     }
 
     @Test
+    void aProcessStartIsTheBootAndTheClockTicksSoThatClockStepsDoNotMakeARunningProcessLookGone() throws Exception {
+        String bootId = Files.readString(Path.of("/proc/sys/kernel/random/boot_id"))
+                .trim()
+                .replace("-", "");
+        String stat = Files.readString(Path.of("/proc/self/stat"));
+        String ticks = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
+        long pid = ProcessHandle.current().pid();
+        assertThat(PrivateScratch.processStart()).isEqualTo("b" + bootId.substring(0, 8) + "t" + ticks);
+        assertThat(PrivateScratch.alive(pid, PrivateScratch.processStart())).isTrue();
+        // a start in epoch ms taken before a step of the clock of a minute: that process looks gone
+        long stepped = startOf(ProcessHandle.current()) - 60_000;
+        assertThat(PrivateScratch.alive(pid, stepped)).isFalse();
+        assertThat(PrivateScratch.alive(pid, Long.toString(stepped))).isFalse();
+        // the same pid started at another tick, or in another boot, is another process
+        assertThat(PrivateScratch.alive(pid, "b" + bootId.substring(0, 8) + "t" + (Long.parseLong(ticks) + 1)))
+                .isFalse();
+        String otherBoot = bootId.startsWith("0") ? "1" + bootId.substring(1, 8) : "0" + bootId.substring(1, 8);
+        assertThat(PrivateScratch.alive(pid, "b" + otherBoot + "t" + ticks)).isFalse();
+    }
+
+    @Test
     void runDirectoriesOfEndedProcessesAreRemovedAndThoseOfRunningOnesKept() throws Exception {
         Path parent = Files.createDirectory(
                 tmp.resolve("drkit-" + uid()),
@@ -114,6 +137,15 @@ class PrivateScratchTest {
             Path reused = Files.createDirectory(parent.resolve("run-" + running.pid() + "-12345"));
             Path live =
                     Files.createDirectory(parent.resolve("run-" + running.pid() + "-" + startOf(running.toHandle())));
+            String stat = Files.readString(Path.of("/proc/" + running.pid() + "/stat"));
+            String ticks = stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
+            String boot = PrivateScratch.processStart().substring(1, 9);
+            Path liveByTicks =
+                    Files.createDirectory(parent.resolve("run-" + running.pid() + "-b" + boot + "t" + ticks));
+            Path reusedByTicks = Files.createDirectory(
+                    parent.resolve("run-" + running.pid() + "-b" + boot + "t" + (Long.parseLong(ticks) - 1)));
+            Path otherBoot = Files.createDirectory(parent.resolve(
+                    "run-" + running.pid() + "-b" + (boot.equals("00000000") ? "00000001" : "00000000") + "t" + ticks));
             Path notOurs = Files.createDirectory(parent.resolve("something-else"));
 
             PrivateScratch s = PrivateScratch.open(tmp, uid(), ProcessHandle.current());
@@ -123,6 +155,9 @@ class PrivateScratchTest {
                     .as("a pid now used by a process that started later")
                     .doesNotExist();
             assertThat(live).exists();
+            assertThat(liveByTicks).exists();
+            assertThat(reusedByTicks).as("the pid at another start tick").doesNotExist();
+            assertThat(otherBoot).as("a process of another boot").doesNotExist();
             assertThat(notOurs).exists();
             assertThat(s.directory()).exists();
         } finally {
