@@ -567,12 +567,15 @@ final class ChainRebuild implements AutoCloseable {
         return list;
     }
 
-    /** Decompresses held frames for a base version's writer; one per writer. */
+    /**
+     * Decompresses held frames for a base version's writer; one per writer, its context and
+     * buffer (on the heap, 512 KiB) made when the first frame comes.
+     */
     private final class Merger implements AutoCloseable {
         private final Target target;
         private final FileChannel channel;
-        private final ZstdDecompressCtx zstd = new ZstdDecompressCtx();
-        private final ByteBuffer pages = ByteBuffer.allocateDirect(PageDeltas.MAX_GROUP * PAGE);
+        private ZstdDecompressCtx zstd;
+        private byte[] pages;
 
         Merger(Target target, FileChannel channel) {
             this.target = target;
@@ -585,6 +588,10 @@ final class ChainRebuild implements AutoCloseable {
          * belong (no base page is written there: they are claimed).
          */
         void merge(Held h, byte[] buffer, int first, int n, boolean[] write) throws IOException {
+            if (zstd == null) {
+                pages = new byte[PageDeltas.MAX_GROUP * PAGE];
+                zstd = new ZstdDecompressCtx();
+            }
             PageDeltas.decompress(zstd, h.compressed(), h.count(), pages, h.what());
             framesDecompressed.incrementAndGet();
             pagesDecompressed.addAndGet(h.count());
@@ -594,12 +601,12 @@ final class ChainRebuild implements AutoCloseable {
                     continue;
                 }
                 int b = blocks[i];
-                target.crc(b, PageCrc.crc(pages.slice(i * PAGE, PAGE)));
+                target.crc(b, PageCrc.crc(pages, i * PAGE));
                 if (buffer != null && b >= first && b < first + n) {
-                    pages.get(i * PAGE, buffer, (b - first) * PAGE, PAGE);
+                    System.arraycopy(pages, i * PAGE, buffer, (b - first) * PAGE, PAGE);
                     write[b - first] = true;
                 } else {
-                    write(channel, pages.slice(i * PAGE, PAGE), (long) b * PAGE);
+                    write(channel, pages, i * PAGE, PAGE, (long) b * PAGE);
                 }
             }
             held.release(h.kib());
@@ -607,7 +614,9 @@ final class ChainRebuild implements AutoCloseable {
 
         @Override
         public void close() {
-            zstd.close();
+            if (zstd != null) {
+                zstd.close();
+            }
         }
     }
 
@@ -787,7 +796,7 @@ final class ChainRebuild implements AutoCloseable {
     }
 
     private void drain() throws InterruptedException {
-        ByteBuffer pages = ByteBuffer.allocateDirect(PageDeltas.MAX_GROUP * PAGE);
+        byte[] pages = new byte[PageDeltas.MAX_GROUP * PAGE];
         try (ZstdDecompressCtx zstd = new ZstdDecompressCtx()) {
             while (true) {
                 Job job = jobs.take();
@@ -820,20 +829,22 @@ final class ChainRebuild implements AutoCloseable {
         }
     }
 
-    private static void run(Job job, ZstdDecompressCtx zstd, ByteBuffer pages) throws IOException {
+    private static void run(Job job, ZstdDecompressCtx zstd, byte[] pages) throws IOException {
         PageDeltas.decompress(zstd, job.compressed(), job.count(), pages, job.what());
         int[] blocks = job.blocks();
         int runStart = -1;
         for (int i = 0; i <= job.count(); i++) {
             boolean take = i < job.count() && (job.take() & (1L << i)) != 0;
             if (take) {
-                job.target().crc(blocks[i], PageCrc.crc(pages.slice(i * PAGE, PAGE)));
+                job.target().crc(blocks[i], PageCrc.crc(pages, i * PAGE));
             }
             boolean joins = take && runStart >= 0 && blocks[i] == blocks[i - 1] + 1;
             if (runStart >= 0 && !joins) {
                 write(
                         job.file().channel,
-                        pages.slice(runStart * PAGE, (i - runStart) * PAGE),
+                        pages,
+                        runStart * PAGE,
+                        (i - runStart) * PAGE,
                         (long) blocks[runStart] * PAGE);
                 runStart = -1;
             }

@@ -1,6 +1,5 @@
 package dev.drkit.postgres;
 
-import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,13 +25,6 @@ final class PageCrc {
     static int crc(byte[] buffer, int offset) {
         CRC32C c = new CRC32C();
         c.update(buffer, offset, PAGE);
-        return (int) c.getValue();
-    }
-
-    /** The CRC-32C of what remains of {@code page}. */
-    static int crc(ByteBuffer page) {
-        CRC32C c = new CRC32C();
-        c.update(page);
         return (int) c.getValue();
     }
 

@@ -14,7 +14,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -312,14 +311,14 @@ final class PageDeltas {
     }
 
     /**
-     * Decompresses a frame of {@code count} pages into {@code into} (a direct buffer of at least
-     * count × 8192 bytes, from 0), refusing a frame that does not hold exactly that.
+     * Decompresses a frame of {@code count} pages into {@code into} (at least count × 8192
+     * bytes, from 0), refusing a frame that does not hold exactly that.
      */
-    static void decompress(ZstdDecompressCtx zstd, byte[] compressed, int count, ByteBuffer into, String what) {
+    static void decompress(ZstdDecompressCtx zstd, byte[] compressed, int count, byte[] into, String what) {
         int expected = count * PAGE;
         int got;
         try {
-            got = zstd.decompressByteArrayToDirectByteBuffer(into, 0, expected, compressed, 0, compressed.length);
+            got = zstd.decompressByteArray(into, 0, expected, compressed, 0, compressed.length);
         } catch (ZstdException e) {
             throw damaged(what, "a frame does not decompress");
         }

@@ -43,15 +43,36 @@ class WavefrontStressTest {
     @Test
     void randomChainsSharingArtifactsRebuildEveryFileOnceAndRight() throws Exception {
         for (int round = 0; round < Integer.getInteger("rounds", 30); round++) {
-            run(round);
+            run(round, false);
         }
     }
 
-    private void run(long seed) throws Exception {
+    /**
+     * Large files: sparse frames across the base writer's 128-page windows, base versions of
+     * any length (a partial last page, longer or shorter than the cut), compressible pages, and
+     * budgets for held frames from none to all.
+     */
+    @Test
+    void randomLargeFilesAcrossTheBaseWritersWindowsRebuildByteForByte() throws Exception {
+        for (int round = 0; round < Integer.getInteger("rounds", 30); round++) {
+            run(1000 + round, true);
+        }
+    }
+
+    private static void fill(byte[] b, int page, Random r) {
+        if (r.nextInt(3) == 0) {
+            Arrays.fill(b, page * PAGE, page * PAGE + PAGE, (byte) r.nextInt(4)); // compressible
+            b[page * PAGE + r.nextInt(PAGE)] = (byte) r.nextInt();
+        } else {
+            PageDeltasTest.fillPage(b, page, r.nextLong());
+        }
+    }
+
+    private void run(long seed, boolean large) throws Exception {
         Random r = new Random(seed);
-        int backups = 2 + r.nextInt(5);
-        int perBackup = 1 + r.nextInt(3);
-        int files = 2 + r.nextInt(6);
+        int backups = large ? 1 + r.nextInt(4) : 2 + r.nextInt(5);
+        int perBackup = 1 + r.nextInt(large ? 2 : 3);
+        int files = large ? 1 + r.nextInt(3) : 2 + r.nextInt(6);
         // per artifact key: file -> (version bytes, frames)
         Map<String, LinkedHashMap<String, Object[]>> artifacts = new TreeMap<>();
         Map<String, byte[]> base = new HashMap<>();
@@ -59,19 +80,29 @@ class WavefrontStressTest {
         List<FileList.FileEntry> entries = new ArrayList<>();
         for (int f = 0; f < files; f++) {
             String name = "base/7/" + (1000 + f);
-            byte[] prev = PageDeltasTest.pages(r.nextInt(60), seed * 100 + f);
+            byte[] prev;
+            if (large) {
+                int length = r.nextInt(700 * PAGE);
+                prev = new byte[r.nextBoolean() ? length - length % PAGE : length];
+                r.nextBytes(prev);
+            } else {
+                prev = PageDeltasTest.pages(r.nextInt(60), seed * 100 + f);
+            }
             base.put(name, prev);
+            prev = Arrays.copyOf(prev, (prev.length + PAGE - 1) / PAGE * PAGE); // a partial page reads as zeros
             List<String> deltas = new ArrayList<>();
             for (int b = 0; b < backups; b++) {
                 if (r.nextInt(3) == 0 && !(b == backups - 1 && deltas.isEmpty())) {
                     continue;
                 }
-                int size = Math.max(0, prev.length / PAGE + r.nextInt(21) - 10);
+                int size = large ? r.nextInt(700) : Math.max(0, prev.length / PAGE + r.nextInt(21) - 10);
+                int density = large ? 3 * (1 + r.nextInt(8)) : 3;
                 byte[] now = Arrays.copyOf(prev, size * PAGE);
                 List<Integer> changed = new ArrayList<>();
                 for (int p = 0; p < size; p++) {
-                    if (p * PAGE >= prev.length || r.nextInt(3) == 0) {
-                        PageDeltasTest.fillPage(now, p, r.nextLong());
+                    boolean grown = p * PAGE >= prev.length;
+                    if ((grown && (!large || r.nextBoolean())) || r.nextInt(density) == 0) {
+                        fill(now, p, r);
                         changed.add(p);
                     }
                 }
@@ -126,7 +157,7 @@ class WavefrontStressTest {
         List<Throwable> failures = new CopyOnWriteArrayList<>();
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
             // frames held for the base writers: none, a few, as many as come
-            int heldKib = new int[] {0, 16, -1}[(int) (seed % 3)];
+            int heldKib = new int[] {0, 9, 16, 100, 600, 3000, -1}[(int) (seed % 7)];
             try (ChainRebuild rebuild = new ChainRebuild(
                     staging,
                     entries,
@@ -173,7 +204,7 @@ class WavefrontStressTest {
                 for (Thread t : threads) {
                     t.join();
                 }
-                assertThat(failures).as("seed %d", seed).isEmpty();
+                assertThat(failures).as("seed %d, held %d KiB", seed, heldKib).isEmpty();
                 rebuild.finish();
             }
         });
