@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark: replay of ~1 GiB of archived WAL (pgbench -i at SCALE, default 60, after a base
+# Benchmark: replay of ~1 GiB of archived WAL (pgbench -i at SCALE, default 80: 983 MiB, after a base
 # backup) through restore_command: drkit's read-ahead wal-fetch (restore --prefetch-wal: the
 # shell moves read-ahead segments from the spool, a background drkit keeps PREFETCH segments
 # there, JOBS at once; BATCH=1: each call that misses fetches the next PREFETCH) against
 # pgBackRest's asynchronous archive-get (archive-async=y, process-max=JOBS,
 # archive-get-queue-max 2 GiB), on the same machine in the same run: one untimed round each,
-# then RUNS (default 3) timed rounds, interleaved, each from a synced page cache. Timed: from
+# then RUNS (default 3) timed rounds, interleaved, each from a synced (and, as root, emptied) page
+# cache. Timed: from
 # starting the restored cluster to the end of recovery (to the end of the archive).
 # Target: ratio drkit/pgBackRest <= 1.0.
 # drkit runs through its launcher (class-data sharing), as in pg-physical.sh.
@@ -18,7 +19,7 @@ require java bc pgbackrest python3
 build_jar
 pgbin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 [ -x "$pgbin/initdb" ] || { echo "bench: PostgreSQL server binaries not found (PG_BIN)" >&2; exit 1; }
-scale=${SCALE:-60}
+scale=${SCALE:-80}
 jobs=${JOBS:-2}
 prefetch=${PREFETCH:-32}
 # wal-fetch --async (a background drkit keeps the spool filled, as restore --prefetch-wal writes it);
@@ -116,8 +117,13 @@ replay() {
 # each round starts from a clean page cache (sync after removing the previous round's cluster):
 # a replay leaves ~1 GiB of dirty pages, and on a small host the kernel's dirty limit then throttles
 # the next round's writes, whichever tool that is (measured: drkit 6.0-8.5 s right after
-# pgBackRest's round, 3.1-3.4 s from a clean start)
-clean_start() { sync; }
+# pgBackRest's round, 3.1-3.4 s from a clean start). Run as root, the page cache is also emptied
+# (drop_caches), so that each round reads its archive from disk, as on a host recovering from a
+# disaster, rather than from whatever the WAL generation left cached (DROP_CACHES=0 keeps it).
+clean_start() {
+  sync
+  if [ "${DROP_CACHES:-1}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+}
 run_pgbr() {
   rm -rf "$work/r1" "$work/r1.log" "$work/spool/archive"; clean_start; as_pg mkdir -p "$work/r1"
   pgbr --pg1-path="$work/r1" \
