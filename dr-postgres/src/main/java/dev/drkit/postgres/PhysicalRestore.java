@@ -147,7 +147,6 @@ final class PhysicalRestore {
 
     private static void materializeFiles(RestoreContext context, Path staging, Consumer<Path> written)
             throws IOException {
-        long tOwn = System.nanoTime();
         unpackParallel(context, staging, written);
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =
@@ -163,13 +162,7 @@ final class PhysicalRestore {
             // the deltas claim their pages, newest first, while the base versions fill in the pages left
             unpackReferenced(
                     context, staging, files, rebuild, written, pageDeltaReaders(context, rebuild, paged, newestFirst));
-            long t1 = System.nanoTime();
             rebuild.finish();
-            LOG.debug(
-                    "own files {} ms, page deltas and base versions {} ms, finish {} ms",
-                    (t0 - tOwn) / 1_000_000,
-                    (t1 - t0) / 1_000_000,
-                    (System.nanoTime() - t1) / 1_000_000);
         }
         LOG.info(
                 "rebuilt {} files from page deltas of {} backups in {} ms",
@@ -181,6 +174,17 @@ final class PhysicalRestore {
     /** Opens an artifact of the restored backup or of one it depends on. */
     private static InputStream open(RestoreContext context, String backup, String name) throws IOException {
         return backup.equals(context.manifest().id()) ? context.openArtifact(name) : context.openArtifact(backup, name);
+    }
+
+    /**
+     * {@link #open} of a "backup/artifact" key from any of the threads of a restore: the
+     * context is not thread-safe, so opens take turns.
+     */
+    private static InputStream openShared(RestoreContext context, String key) throws IOException {
+        int slash = key.indexOf('/');
+        synchronized (context) {
+            return open(context, key.substring(0, slash), key.substring(slash + 1));
+        }
     }
 
     /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
@@ -284,11 +288,7 @@ final class PhysicalRestore {
                     for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
                         String key = keys.get(i);
                         Set<String> names = wanted.get(key);
-                        InputStream in;
-                        synchronized (context) { // the context is not thread-safe
-                            in = open(context, key.substring(0, key.indexOf('/')), key.substring(key.indexOf('/') + 1));
-                        }
-                        try (in) {
+                        try (InputStream in = openShared(context, key)) {
                             new TarExtractor(staging, true, List.of())
                                     .onFileWritten(written)
                                     .unpack(
@@ -329,11 +329,7 @@ final class PhysicalRestore {
         for (String key : readingOrder(wanted.keySet(), newestFirst)) {
             readers.add(() -> {
                 try {
-                    InputStream in;
-                    synchronized (context) { // the context is not thread-safe
-                        in = open(context, key.substring(0, key.indexOf('/')), key.substring(key.indexOf('/') + 1));
-                    }
-                    try (in) {
+                    try (InputStream in = openShared(context, key)) {
                         rebuild.delta(in, key, wanted.get(key));
                     }
                 } catch (IOException | RuntimeException | Error e) {
