@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -237,18 +238,22 @@ public final class TarExtractor {
                 setIdStripped++;
                 LOG.warn("restoring {} without its setuid/setgid bits", e.name());
             }
-            switch (e.kind()) {
-                case DIRECTORY -> directories.add(new Deferred(e, tree.directory(e.name())));
-                case FILE -> {
-                    ContentWriter writer = writers.apply(e.name());
-                    if (writer == null) {
-                        writeFile(tree, reader, e, buffer);
-                    } else {
-                        built.add(e.name());
-                        writeWith(writer, tree, reader, e, buffer);
+            try {
+                switch (e.kind()) {
+                    case DIRECTORY -> directories.add(new Deferred(e, tree.directory(e.name())));
+                    case FILE -> {
+                        ContentWriter writer = writers.apply(e.name());
+                        if (writer == null) {
+                            writeFile(tree, reader, e, buffer);
+                        } else {
+                            built.add(e.name());
+                            writeWith(writer, tree, reader, e, buffer);
+                        }
                     }
+                    default -> links.add(e);
                 }
-                default -> links.add(e);
+            } catch (FileAlreadyExistsException raced) {
+                throw placeTaken(e);
             }
         }
         for (Entry link : links) {
@@ -257,7 +262,11 @@ public final class TarExtractor {
                         + "' would replace a file the restore builds from more than this archive; refusing the "
                         + "archive");
             }
-            createLink(tree, link);
+            try {
+                createLink(tree, link);
+            } catch (FileAlreadyExistsException raced) {
+                throw placeTaken(link);
+            }
         }
         directories.sort(
                 Comparator.comparingInt((Deferred d) -> d.entry().name().split("/").length)
@@ -332,6 +341,17 @@ public final class TarExtractor {
             }
         }
         return umask;
+    }
+
+    /**
+     * Something appeared at the entry's name between the placement check and its creation:
+     * another stream unpacking into the same tree at the same time (the tars of a backup, or
+     * a chain restore's page deltas) put something there, so the backup holds two things at one
+     * name.
+     */
+    private static UnsafeArchiveException placeTaken(Entry e) {
+        return new UnsafeArchiveException("archive entry '" + TarEntryReader.printable(e.rawName()) + "' would take "
+                + "the place of something else the restore put at that name; refusing the archive");
     }
 
     /** Links come last, so that nothing else is ever written through one; every check is made again now. */
