@@ -427,9 +427,9 @@ final class RestoreCommand implements Callable<Integer> {
 
     /**
      * The JVM options of a command line {@code argv} (without the java command): those before
-     * the jar, module or main class, without a class path (the fill names its own) and {@code
-     * -XX:ArchiveClassesAtExit} (the launcher's first run archives classes at exit: the fill
-     * must not write that archive too).
+     * the jar, module or main class, without a class path (the fill names its own) and the
+     * options by which the launcher's first run makes its archive ({@link LauncherArgs}: the
+     * fill must not write that archive too).
      */
     static List<String> fillJvmOptions(List<String> argv) {
         List<String> jvm = new ArrayList<>();
@@ -447,7 +447,7 @@ final class RestoreCommand implements Callable<Integer> {
             } else if (VALUED_OPTIONS.contains(a) && i + 1 < argv.size()) {
                 jvm.add(a);
                 jvm.add(argv.get(++i));
-            } else if (!a.startsWith("--class-path=") && !a.startsWith("-XX:ArchiveClassesAtExit=")) {
+            } else if (!a.startsWith("--class-path=") && !LauncherArgs.makesArchive(a)) {
                 jvm.add(a);
             }
         }

@@ -343,8 +343,8 @@ final class WalCommands {
             List<String> cmd = new ArrayList<>();
             cmd.add(self.command().get());
             for (String arg : self.arguments().get()) {
-                // the launcher's first run archives classes at exit: the fill must not leave a second archive
-                if (!arg.startsWith("-XX:ArchiveClassesAtExit=")) {
+                // the launcher's first run makes an archive: the fill must not make a second one
+                if (!LauncherArgs.makesArchive(arg)) {
                     cmd.add(arg);
                 }
             }

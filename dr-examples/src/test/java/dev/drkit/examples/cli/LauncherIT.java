@@ -98,7 +98,8 @@ class LauncherIT {
         Path cache = work.resolve("cache");
         run(cache, Map.of(), List.of("--version"));
         Path log = work.resolve("classes.log");
-        run(cache, Map.of("DRKIT_JAVA_OPTS", "-Xlog:class+load=info:file=" + log), List.of("--version"));
+        // not DRKIT_JAVA_OPTS: the launcher keys its archives by the options it passes
+        run(cache, Map.of("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log), List.of("--version"));
         List<String> picocli = Files.readAllLines(log).stream()
                 .filter(l -> l.contains(" picocli."))
                 .toList();
@@ -208,7 +209,7 @@ class LauncherIT {
         // Java 24+ warns on stderr when a library loads native code (zstd-jni) unless the jar's
         // manifest enables native access: a quiet backup must print nothing there
         Path javaHome = Prerequisites.require(
-                newerJava(), "no Java 24 or later under /usr/lib/jvm (DRKIT_TEST_NEWER_JAVA_HOME names one)");
+                newerJava(24), "no Java 24 or later under /usr/lib/jvm (DRKIT_TEST_NEWER_JAVA_HOME names one)");
         List<String> backup = new ArrayList<>(List.of("-q"));
         backup.addAll(filesBackup());
         List<String> viaLauncher = new ArrayList<>(List.of(LAUNCHER.toString()));
@@ -231,6 +232,64 @@ class LauncherIT {
         }
     }
 
+    @Test
+    void onJava25AndLaterTheFirstRunTrainsAnAheadOfTimeCacheThatLaterRunsStartFrom() throws Exception {
+        Path javaHome = Prerequisites.require(
+                newerJava(25), "no Java 25 or later under /usr/lib/jvm (DRKIT_TEST_NEWER_JAVA_HOME names one)");
+        Path cache = work.resolve("cache");
+        Map<String, String> java25 = Map.of("JAVA_HOME", javaHome.toString());
+        List<String> backup = new ArrayList<>(List.of("-q"));
+        backup.addAll(filesBackup());
+
+        // the training run: its stdout is the command's alone (the recording JVM's notice is silenced)
+        Outcome first = launch(cache, java25, backup);
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(first.out().strip()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+        assertThat(first.err()).isEmpty();
+        assertThat(archives(cache))
+                .as("the cache, and no training file or half-made cache left")
+                .singleElement()
+                .asString()
+                .startsWith("drkit-")
+                .endsWith("-backup.aot");
+
+        // a later run starts from it: drkit's classes come out of the cache, not the jar
+        Path log = work.resolve("classes.log");
+        Map<String, String> logged = new HashMap<>(java25);
+        logged.put("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log);
+        Outcome second = launch(cache, logged, backup);
+        assertThat(second.exit()).as(second.err()).isZero();
+        assertThat(second.out().strip()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
+        List<String> ours = Files.readAllLines(log).stream()
+                .filter(l -> l.contains(" dev.drkit.") && !l.contains("$$Lambda"))
+                .toList();
+        assertThat(ours).hasSizeGreaterThan(100);
+        assertThat(ours).allMatch(l -> l.contains("source: shared objects file"), "loaded from the cache");
+        assertThat(archives(cache)).hasSize(1);
+    }
+
+    @Test
+    void aFailedFirstRunLeavesNoArchiveOnAnyJava() throws Exception {
+        // a usage error loads a fraction of the command's classes: no picture of the command to keep
+        List<Map<String, String>> jvms = new ArrayList<>(List.of(Map.of()));
+        newerJava(25).ifPresent(home -> jvms.add(Map.of("JAVA_HOME", home.toString())));
+        List<String> noPath = List.of("--repo", work.resolve("repo").toString(), "backup", "files", "--name", "x");
+        for (Map<String, String> jvm : jvms) {
+            Path cache = work.resolve("cache-" + jvms.indexOf(jvm));
+            Outcome failed = launch(cache, jvm, noPath);
+            assertThat(failed.exit()).as(failed.err()).isEqualTo(2);
+            assertThat(failed.err()).contains("--path");
+            assertThat(archives(cache)).as(jvm.toString()).isEmpty();
+            Outcome ok = launch(cache, jvm, filesBackup());
+            assertThat(ok.exit()).as(ok.err()).isZero();
+            assertThat(archives(cache))
+                    .as(jvm.toString())
+                    .singleElement()
+                    .asString()
+                    .matches("drkit-.*-backup\\.(jsa|aot)");
+        }
+    }
+
     /** The arguments of a files backup of a one-file tree into the work directory's repository. */
     private List<String> filesBackup() throws Exception {
         Path data = Files.createDirectories(work.resolve("data"));
@@ -246,14 +305,17 @@ class LauncherIT {
                 data.toString());
     }
 
-    /** A JDK of major version 24 or later: DRKIT_TEST_NEWER_JAVA_HOME (checked), else one under /usr/lib/jvm. */
-    private static Optional<Path> newerJava() throws Exception {
+    /**
+     * A JDK of major version {@code min} or later: DRKIT_TEST_NEWER_JAVA_HOME (checked), else one
+     * under /usr/lib/jvm.
+     */
+    private static Optional<Path> newerJava(int min) throws Exception {
         String given = System.getenv("DRKIT_TEST_NEWER_JAVA_HOME");
         if (given != null && !given.isBlank()) {
             Path home = Path.of(given);
             assertThat(major(home))
-                    .as("DRKIT_TEST_NEWER_JAVA_HOME=" + given + " names a Java 24 or later")
-                    .isGreaterThanOrEqualTo(24);
+                    .as("DRKIT_TEST_NEWER_JAVA_HOME=" + given + " names a Java " + min + " or later")
+                    .isGreaterThanOrEqualTo(min);
             return Optional.of(home);
         }
         Path jvms = Path.of("/usr/lib/jvm");
@@ -262,7 +324,7 @@ class LauncherIT {
         }
         try (Stream<Path> homes = Files.list(jvms)) {
             for (Path home : homes.sorted().toList()) {
-                if (Files.isExecutable(home.resolve("bin/java")) && major(home) >= 24) {
+                if (Files.isExecutable(home.resolve("bin/java")) && major(home) >= min) {
                     return Optional.of(home);
                 }
             }
@@ -278,6 +340,24 @@ class LauncherIT {
         }
         Matcher m = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)").matcher(Files.readString(release));
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
+    }
+
+    private record Outcome(int exit, String out, String err) {}
+
+    /** Runs the launcher; its exit code, stdout and stderr. */
+    private Outcome launch(Path cache, Map<String, String> env, List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(args);
+        Path err = Files.createTempFile(work, "stderr", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int exit = p.waitFor();
+        return new Outcome(exit, out, Files.readString(err));
     }
 
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {

@@ -50,6 +50,17 @@ class RestoreFillTest {
                         "restore",
                         "-Xmx9g")))
                 .containsExactly("-Xmx1g", "@more-options");
+        // a training run on Java 25+: its recording stays with the launcher's JVM
+        assertThat(RestoreCommand.fillJvmOptions(List.of(
+                        "-XX:AOTMode=record",
+                        "-XX:AOTConfiguration=/home/u/.cache/drkit/.restore.1.aotconf",
+                        "-XX:+UnlockDiagnosticVMOptions",
+                        "-XX:AOTCacheOutput=/x.aot",
+                        "-Xss2m",
+                        "-jar",
+                        "/opt/drkit/drkit.jar",
+                        "restore")))
+                .containsExactly("-XX:+UnlockDiagnosticVMOptions", "-Xss2m");
         assertThat(RestoreCommand.fillJvmOptions(
                         List.of("-Dx=1", "-cp", "/a:/b", "--class-path=/c", DrkitCli.class.getName(), "restore")))
                 .containsExactly("-Dx=1");
