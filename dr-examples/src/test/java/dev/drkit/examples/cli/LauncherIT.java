@@ -361,16 +361,8 @@ class LauncherIT {
     }
 
     private String run(Path cache, Map<String, String> env, List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
-        cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-        pb.environment().put("XDG_CACHE_HOME", cache.toString());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-        return out;
+        Outcome o = launch(cache, env, args);
+        assertThat(o.exit()).as(o.out() + o.err()).isZero();
+        return o.out();
     }
 }
