@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -64,6 +65,43 @@ class LauncherIT {
         try (Stream<Path> s = Files.list(dir)) {
             assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("planted.jsa");
         }
+    }
+
+    @Test
+    void anArchiveOthersCanWriteOrThatIsALinkIsNotMappedButMadeAgain() throws Exception {
+        Path cache = work.resolve("cache");
+        List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
+        run(cache, Map.of(), init);
+        Path archive = archives(cache).stream()
+                .map(n -> cache.resolve("drkit").resolve(n))
+                .findFirst()
+                .orElseThrow();
+        Path log = work.resolve("classes.log");
+        Map<String, String> logged = Map.of("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log);
+
+        Files.setPosixFilePermissions(archive, PosixFilePermissions.fromString("rw-rw-r--"));
+        run(cache, logged, List.of("--repo", work.resolve("repo2").toString(), "init"));
+        assertThat(fromArchive(log))
+                .as("a group-writable archive is not mapped")
+                .isZero();
+        assertThat(Files.getPosixFilePermissions(archive)).doesNotContain(PosixFilePermission.GROUP_WRITE);
+
+        Path elsewhere = Files.move(archive, work.resolve("elsewhere.jsa"));
+        Files.createSymbolicLink(archive, elsewhere);
+        run(cache, logged, List.of("--repo", work.resolve("repo3").toString(), "init"));
+        assertThat(fromArchive(log)).as("a link is not mapped").isZero();
+        assertThat(archive).isRegularFile();
+        assertThat(Files.isSymbolicLink(archive)).isFalse();
+
+        run(cache, logged, List.of("--repo", work.resolve("repo4").toString(), "init"));
+        assertThat(fromArchive(log)).as("the archive made again is mapped").isGreaterThan(100);
+    }
+
+    /** How many of drkit's classes the class-load log says came out of an archive. */
+    private static long fromArchive(Path log) throws Exception {
+        return Files.readAllLines(log).stream()
+                .filter(l -> l.contains(" dev.drkit.") && l.contains("source: shared objects file"))
+                .count();
     }
 
     @Test
