@@ -7,6 +7,7 @@ import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -84,6 +85,14 @@ public final class DrkitCli {
     private static void warmUp() {
         Thread t = new Thread(
                 () -> {
+                    // picocli reads its annotations through proxy classes the JVM spins on first
+                    // use, one per annotation type: spun here while picocli sets itself up
+                    for (Field f : BackupCommand.Common.class.getDeclaredFields()) {
+                        f.getAnnotations(); // @Option, @Mixin
+                    }
+                    for (Field f : BackupCommand.Redis.class.getDeclaredFields()) {
+                        f.getAnnotations(); // @Spec
+                    }
                     try {
                         Json.read("{\"warm\":[1,\"a\"]}".getBytes(StandardCharsets.US_ASCII), Map.class);
                         Json.mapper().readerFor(BackupManifest.class);
