@@ -5,7 +5,7 @@
 # (-Xshare:off), the launcher's per-command AppCDS archive (dr-examples/bin/drkit), and that
 # archive with C1 only (-XX:TieredStopAtLevel=1) and the serial collector. Also the spool's fast
 # path: the acknowledgement holds the segment file's identity (`stat`), compared in the shell, and a JVM that finds the acknowledgement. A fake cluster (a
-# pg_control and zero-filled segments) is enough: nothing here talks to PostgreSQL.
+# pg_control and segments with a page header) is enough: nothing here talks to PostgreSQL.
 #
 #   bench/wal-start.sh
 #   RUNS=11 bench/wal-start.sh
@@ -19,10 +19,20 @@ data="$work/data"
 mkdir -p "$data/global" "$data/pg_wal/archive_status" "$work/cache"
 printf '\x2a\0\0\0\0\0\0\0' > "$data/global/pg_control"
 seq_no=0
-segment() { # sets name: a fresh 16 MiB segment, half zeros (no page header: no cluster check), half random
+segment() { # sets name: a fresh 16 MiB segment: the long page header wal-push checks (the fake
+  # cluster's system id 42, 16 MiB segments, this segment's address), then zeros, then random
   seq_no=$((seq_no + 1))
   name=$(printf '0000000100000000%08X' "$seq_no")
-  { head -c 8388608 /dev/zero; head -c 8388608 /dev/urandom; } > "$data/pg_wal/$name"
+  {
+    # xlp_magic, xlp_info (long header), xlp_tli 1, xlp_pageaddr, xlp_rem_len, padding,
+    # xlp_sysid 42, xlp_seg_size, xlp_xlog_blcksz: little-endian
+    printf '\020\321\002\000\001\000\000\000'
+    printf "\\000\\000\\000\\$(printf '%03o' $((seq_no % 256)))\\$(printf '%03o' $((seq_no / 256)))\\000\\000\\000"
+    printf '\000\000\000\000\000\000\000\000\052\000\000\000\000\000\000\000'
+    printf '\000\000\000\001\000\040\000\000'
+    head -c $((8388608 - 40)) /dev/zero
+    head -c 8388608 /dev/urandom
+  } > "$data/pg_wal/$name"
 }
 launcher() { env XDG_CACHE_HOME="$work/cache" JAVA_HOME="$(dirname "$(dirname "$javabin")")" DRKIT_JAR="$jar" "$here/dr-examples/bin/drkit" "$@"; }
 one_push() { # one_push LABEL COMMAND...: seconds of one wal-push of segment $name
