@@ -6,7 +6,6 @@ import dev.drkit.DrException;
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -85,23 +84,24 @@ public final class DrkitCli {
     private static void warmUp() {
         Thread t = new Thread(
                 () -> {
-                    // picocli reads its annotations through proxy classes the JVM spins on first
-                    // use, one per annotation type: spun here while picocli sets itself up
-                    for (Field f : BackupCommand.Common.class.getDeclaredFields()) {
-                        f.getAnnotations(); // @Option, @Mixin
-                    }
-                    for (Field f : BackupCommand.Redis.class.getDeclaredFields()) {
-                        f.getAnnotations(); // @Spec
-                    }
                     try {
+                        // picocli reads its annotations through proxy classes the JVM spins on first
+                        // use, one per annotation type: spun here while picocli sets itself up
+                        for (Field f : BackupCommand.Common.class.getDeclaredFields()) {
+                            f.getAnnotations(); // @Option, @Mixin
+                        }
+                        for (Field f : BackupCommand.Redis.class.getDeclaredFields()) {
+                            f.getAnnotations(); // @Spec
+                        }
                         Json.read("{\"warm\":[1,\"a\"]}".getBytes(StandardCharsets.US_ASCII), Map.class);
                         Json.mapper().readerFor(BackupManifest.class);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+                        Json.write(Map.of("warm", Instant.EPOCH));
+                        // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
+                        Zstd.compress(new byte[16]);
+                    } catch (IOException | RuntimeException | Error e) {
+                        // only a head start: a short command may end (and the JVM shut down) before
+                        // it is done, and whatever failed here fails again where it is needed
                     }
-                    Json.write(Map.of("warm", Instant.EPOCH));
-                    // zstd-jni unpacks and loads its native library on first use (about 60 ms here)
-                    Zstd.compress(new byte[16]);
                 },
                 "drkit-warm-up");
         t.setDaemon(true);

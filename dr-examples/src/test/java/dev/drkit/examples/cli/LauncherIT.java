@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,30 +67,35 @@ class LauncherIT {
     }
 
     @Test
-    void anArchiveOthersCanWriteOrThatIsALinkIsNotMappedButMadeAgain() throws Exception {
+    void anArchiveInADirectoryOthersMayEnterOrThatIsALinkIsNotMappedButMadeAgain() throws Exception {
         Path cache = work.resolve("cache");
+        Path dir = cache.resolve("drkit");
         List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
         run(cache, Map.of(), init);
-        Path archive = archives(cache).stream()
-                .map(n -> cache.resolve("drkit").resolve(n))
-                .findFirst()
-                .orElseThrow();
+        Path archive = archives(cache).stream().map(dir::resolve).findFirst().orElseThrow();
         Path log = work.resolve("classes.log");
         Map<String, String> logged = Map.of("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log);
 
-        Files.setPosixFilePermissions(archive, PosixFilePermissions.fromString("rw-rw-r--"));
+        // the files' own modes follow the umask; what keeps others out is the directory
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-x---"));
         run(cache, logged, List.of("--repo", work.resolve("repo2").toString(), "init"));
         assertThat(fromArchive(log))
-                .as("a group-writable archive is not mapped")
+                .as("a directory others may enter is not used")
                 .isZero();
-        assertThat(Files.getPosixFilePermissions(archive)).doesNotContain(PosixFilePermission.GROUP_WRITE);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwxrwxrwx"));
+        run(cache, logged, List.of("--repo", work.resolve("repo5").toString(), "init"));
+        assertThat(fromArchive(log))
+                .as("nor one whose parent others may write (they could swap it for a link)")
+                .isZero();
+        Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwx------"));
 
         Path elsewhere = Files.move(archive, work.resolve("elsewhere.jsa"));
         Files.createSymbolicLink(archive, elsewhere);
         run(cache, logged, List.of("--repo", work.resolve("repo3").toString(), "init"));
         assertThat(fromArchive(log)).as("a link is not mapped").isZero();
-        assertThat(archive).isRegularFile();
         assertThat(Files.isSymbolicLink(archive)).isFalse();
+        assertThat(archive).isRegularFile();
 
         run(cache, logged, List.of("--repo", work.resolve("repo4").toString(), "init"));
         assertThat(fromArchive(log)).as("the archive made again is mapped").isGreaterThan(100);
@@ -279,17 +283,26 @@ class LauncherIT {
         List<String> backup = new ArrayList<>(List.of("-q"));
         backup.addAll(filesBackup());
 
-        // the training run: its stdout is the command's alone (the recording JVM's notice is silenced)
-        Outcome first = launch(cache, java25, backup);
+        // a short command's training run ends while the warm-up thread still works: nothing on stderr
+        Outcome version = launch(cache, java25, List.of("--version"));
+        assertThat(version.exit()).as(version.err()).isZero();
+        assertThat(version.out().strip()).startsWith("drkit ");
+        assertThat(version.err()).isEmpty();
+
+        // the training run: its stdout is the command's alone (the recording JVM's notice is
+        // silenced); under umask 002 the JVM makes its files group-writable, and the cache is kept
+        Map<String, String> umask002 = new HashMap<>(java25);
+        umask002.put("DRKIT_TEST_UMASK", "002");
+        Outcome first = launch(cache, umask002, backup);
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(first.out().strip()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
         assertThat(first.err()).isEmpty();
         assertThat(archives(cache))
-                .as("the cache, and no training file or half-made cache left")
-                .singleElement()
-                .asString()
-                .startsWith("drkit-")
-                .endsWith("-backup.aot");
+                .as("the caches, and no training file or half-made cache left")
+                .hasSize(2)
+                .allMatch(n -> n.startsWith("drkit-"))
+                .anyMatch(n -> n.endsWith("-backup.aot"))
+                .anyMatch(n -> n.endsWith("-run.aot"));
 
         // a later run starts from it: drkit's classes come out of the cache, not the jar
         Path log = work.resolve("classes.log");
@@ -303,7 +316,7 @@ class LauncherIT {
                 .toList();
         assertThat(ours).hasSizeGreaterThan(100);
         assertThat(ours).allMatch(l -> l.contains("source: shared objects file"), "loaded from the cache");
-        assertThat(archives(cache)).hasSize(1);
+        assertThat(archives(cache)).hasSize(2);
     }
 
     @Test
@@ -384,7 +397,12 @@ class LauncherIT {
 
     /** Runs the launcher; its exit code, stdout and stderr. */
     private Outcome launch(Path cache, Map<String, String> env, List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        List<String> cmd = new ArrayList<>();
+        String umask = env.get("DRKIT_TEST_UMASK");
+        if (umask != null) {
+            cmd.addAll(List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""));
+        }
+        cmd.add(LAUNCHER.toString());
         cmd.addAll(args);
         Path err = Files.createTempFile(work, "stderr", ".txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
