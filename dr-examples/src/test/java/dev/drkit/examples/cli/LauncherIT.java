@@ -70,35 +70,40 @@ class LauncherIT {
     void anArchiveInADirectoryOthersMayEnterOrThatIsALinkIsNotMappedButMadeAgain() throws Exception {
         Path cache = work.resolve("cache");
         Path dir = cache.resolve("drkit");
-        List<String> init = List.of("--repo", work.resolve("repo").toString(), "init");
-        run(cache, Map.of(), init);
+        run(cache, Map.of(), List.of("--repo", work.resolve("repo").toString(), "init"));
         Path archive = archives(cache).stream().map(dir::resolve).findFirst().orElseThrow();
-        Path log = work.resolve("classes.log");
-        Map<String, String> logged = Map.of("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log);
 
         // the files' own modes follow the umask; what keeps others out is the directory
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-x---"));
-        run(cache, logged, List.of("--repo", work.resolve("repo2").toString(), "init"));
-        assertThat(fromArchive(log))
+        assertThat(initMapped(cache, "repo2"))
                 .as("a directory others may enter is not used")
                 .isZero();
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwxrwxrwx"));
-        run(cache, logged, List.of("--repo", work.resolve("repo5").toString(), "init"));
-        assertThat(fromArchive(log))
+        assertThat(initMapped(cache, "repo3"))
                 .as("nor one whose parent others may write (they could swap it for a link)")
                 .isZero();
         Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwx------"));
 
         Path elsewhere = Files.move(archive, work.resolve("elsewhere.jsa"));
         Files.createSymbolicLink(archive, elsewhere);
-        run(cache, logged, List.of("--repo", work.resolve("repo3").toString(), "init"));
-        assertThat(fromArchive(log)).as("a link is not mapped").isZero();
+        assertThat(initMapped(cache, "repo4")).as("a link is not mapped").isZero();
         assertThat(Files.isSymbolicLink(archive)).isFalse();
         assertThat(archive).isRegularFile();
 
-        run(cache, logged, List.of("--repo", work.resolve("repo4").toString(), "init"));
-        assertThat(fromArchive(log)).as("the archive made again is mapped").isGreaterThan(100);
+        assertThat(initMapped(cache, "repo5"))
+                .as("the archive made again is mapped")
+                .isGreaterThan(100);
+    }
+
+    /** Runs init into a new repository; how many of drkit's classes came out of an archive. */
+    private long initMapped(Path cache, String repo) throws Exception {
+        Path log = work.resolve("classes-" + repo + ".log");
+        run(
+                cache,
+                Map.of("JAVA_TOOL_OPTIONS", "-Xlog:class+load=info:file=" + log),
+                List.of("--repo", work.resolve(repo).toString(), "init"));
+        return fromArchive(log);
     }
 
     /** How many of drkit's classes the class-load log says came out of an archive. */
