@@ -296,9 +296,7 @@ class LauncherIT {
 
         // the training run: its stdout is the command's alone (the recording JVM's notice is
         // silenced); under umask 002 the JVM makes its files group-writable, and the cache is kept
-        Map<String, String> umask002 = new HashMap<>(java25);
-        umask002.put("DRKIT_TEST_UMASK", "002");
-        Outcome first = launch(cache, umask002, backup);
+        Outcome first = launch(cache, java25, backup, "002");
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(first.out().strip()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
         assertThat(first.err()).isEmpty();
@@ -402,8 +400,12 @@ class LauncherIT {
 
     /** Runs the launcher; its exit code, stdout and stderr. */
     private Outcome launch(Path cache, Map<String, String> env, List<String> args) throws Exception {
+        return launch(cache, env, args, null);
+    }
+
+    /** Runs the launcher under {@code umask} (octal; null: this process's). */
+    private Outcome launch(Path cache, Map<String, String> env, List<String> args, String umask) throws Exception {
         List<String> cmd = new ArrayList<>();
-        String umask = env.get("DRKIT_TEST_UMASK");
         if (umask != null) {
             cmd.addAll(List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""));
         }
