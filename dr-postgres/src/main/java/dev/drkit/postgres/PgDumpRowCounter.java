@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -36,6 +37,18 @@ import java.util.Optional;
 final class PgDumpRowCounter extends OutputStream {
     /** A table as the archive names it: schema and table name, unquoted. */
     record Table(String schema, String name) {
+        // written out: a record's generated equals and hashCode are linked on first use, about
+        // 10 ms in a fresh JVM, while the first table's rows stream past
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Table t && Objects.equals(schema, t.schema) && Objects.equals(name, t.name);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(schema) + Objects.hashCode(name);
+        }
+
         @Override
         public String toString() {
             return schema + "." + name;

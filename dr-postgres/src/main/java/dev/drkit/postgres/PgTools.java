@@ -45,6 +45,8 @@ final class PgTools {
 
     private final Path binDir;
     private final Map<String, Integer> versions = new ConcurrentHashMap<>();
+    // tools asked early (askVersionEarly), whose answer majorVersion reads
+    private final Map<String, Process> asked = new ConcurrentHashMap<>();
 
     private PgTools(Path binDir) {
         this.binDir = binDir;
@@ -84,18 +86,65 @@ final class PgTools {
     int majorVersion(String tool) throws IOException, InterruptedException {
         Integer known = versions.get(tool);
         if (known == null) {
-            known = askVersion(tool);
+            Process early = asked.remove(tool);
+            known = answer(tool, early != null ? early : ask(tool));
             versions.put(tool, known);
         }
         return known;
     }
 
-    private int askVersion(String tool) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(tool(tool).toString(), "--version")
+    /**
+     * Starts asking a tool's version, so that the answer is there when {@link #majorVersion} needs
+     * it (a backup asks while its connection opens); a tool that cannot be started is asked again,
+     * and reported, by {@link #majorVersion}.
+     */
+    void askVersionEarly(String tool) {
+        if (versions.containsKey(tool) || asked.containsKey(tool)) {
+            return;
+        }
+        try {
+            Process p = ask(tool);
+            if (asked.putIfAbsent(tool, p) != null) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            LoggerHolder.LOG.debug("could not ask {} for its version yet: {}", tool, e.getMessage());
+        }
+    }
+
+    /** Drops the versions asked early and not read (a backup that failed before it needed them). */
+    void dropAskedVersions() {
+        for (String tool : List.copyOf(asked.keySet())) {
+            Process p = asked.remove(tool);
+            if (p != null) {
+                p.destroyForcibly();
+                closeQuietly(p.getInputStream());
+            }
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // a pipe of a process that is gone
+        }
+    }
+
+    private Process ask(String tool) throws IOException {
+        return new ProcessBuilder(tool(tool).toString(), "--version")
                 .redirectErrorStream(true)
                 .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor();
+    }
+
+    private int answer(String tool, Process p) throws IOException, InterruptedException {
+        String out;
+        try (InputStream in = p.getInputStream()) {
+            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+        } finally {
+            p.destroyForcibly(); // already gone unless this thread was interrupted
+        }
         Matcher m = VERSION.matcher(out);
         if (!m.find()) {
             throw new DrException(ErrorCode.TARGET, "cannot tell the version of " + tool(tool) + ": " + out.strip());
@@ -186,21 +235,30 @@ final class PgTools {
     void dump(PgConnection conn, String tool, List<String> args, OutputStream artifact)
             throws IOException, InterruptedException {
         try (Run run = start(conn, tool, args)) {
-            run.process.getOutputStream().close();
-            try (OutputStream out = artifact;
-                    InputStream in = run.process.getInputStream()) {
-                // larger than transferTo's 8 KiB: fewer calls through the counting, checksum and compression stages
-                byte[] buffer = new byte[DUMP_BUFFER];
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    out.write(buffer, 0, n);
-                }
-                int code = run.await();
-                if (code != 0) {
-                    throw new DrException(
-                            ErrorCode.TARGET,
-                            tool + " of " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
-                }
+            drain(conn, tool, run, artifact);
+        }
+    }
+
+    /**
+     * Copies the stdout of a dump tool started with {@link #start} into {@code artifact}, which it
+     * closes, and fails unless the tool exits 0. The caller closes {@code run}.
+     */
+    void drain(PgConnection conn, String tool, Run run, OutputStream artifact)
+            throws IOException, InterruptedException {
+        run.process.getOutputStream().close();
+        try (OutputStream out = artifact;
+                InputStream in = run.process.getInputStream()) {
+            // larger than transferTo's 8 KiB: fewer calls through the counting, checksum and compression stages
+            byte[] buffer = new byte[DUMP_BUFFER];
+            int n;
+            while ((n = in.read(buffer)) >= 0) {
+                out.write(buffer, 0, n);
+            }
+            int code = run.await();
+            if (code != 0) {
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        tool + " of " + conn + " failed (exit " + code + "): " + lastLines(run.stderr()));
             }
         }
     }

@@ -159,43 +159,52 @@ public final class PostgresLogicalTarget implements BackupTarget {
                     e);
         }
         PgTools tools = PgTools.find(settings.get("bin-dir", null));
+        // pg_dump starts as early as it can, and the rest is asked while it reads the catalog:
+        // its version is asked while the connection opens, one query exports the snapshot and
+        // reads what pg_dump's start needs
+        tools.askVersionEarly("pg_dump");
         try (Connection jdbc = snapshotConnection(conn)) {
             jdbc.setAutoCommit(false);
             try (Statement s = jdbc.createStatement()) {
                 s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
             }
-            String snapshot = PgSql.single(jdbc, "SELECT pg_export_snapshot()");
-            int serverMajor = Integer.parseInt(PgSql.single(jdbc, "SHOW server_version_num")) / 10000;
+            String snapshot;
+            int serverMajor;
+            String serverVersion;
+            String encoding;
+            try (Statement s = jdbc.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT pg_export_snapshot(), current_setting('server_version_num'), "
+                            + "current_setting('server_version'), pg_encoding_to_char(encoding) "
+                            + "FROM pg_database WHERE datname = current_database()")) {
+                rs.next();
+                snapshot = rs.getString(1);
+                serverMajor = Integer.parseInt(rs.getString(2)) / 10000;
+                serverVersion = rs.getString(3);
+                encoding = rs.getString(4);
+            }
             tools.requireAtLeast("pg_dump", serverMajor);
-            context.metadata("serverVersion", PgSql.single(jdbc, "SHOW server_version"));
-            context.metadata("database", conn.database());
-            // where the database was, so that a restore finds the server without being told again
-            context.metadata("server", conn.recordedUrl());
-            context.metadata("user", conn.user());
-            String encoding = PgSql.single(
-                    jdbc, "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()");
-            context.metadata("encoding", encoding);
-            long size = Long.parseLong(PgSql.single(jdbc, "SELECT pg_database_size(current_database())"));
-            context.metadata("databaseSize", size);
-            context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
-            context.expectBytes(size);
-            SnapshotRowCounts rowCounts = SnapshotRowCounts.plan(jdbc, encoding);
-            // rows are counted in the archive as it streams: the data is scanned once, by pg_dump
-            PgDumpRowCounter counter = new PgDumpRowCounter(context.newArtifact(ARCHIVE));
-            tools.dump(
-                    conn,
-                    "pg_dump",
-                    List.of(
-                            "--format=custom",
-                            "--compress=0",
-                            "--snapshot=" + snapshot,
-                            "--no-password",
-                            conn.database()),
-                    counter);
-            // still in the snapshot's transaction: a table the archive cannot tell is counted in it
-            Map<String, Long> counts = rowCounts.count(jdbc, counter);
-            context.metadata("tables", counts.size());
-            context.metadata("rowCounts", counts);
+            List<String> args = List.of(
+                    "--format=custom", "--compress=0", "--snapshot=" + snapshot, "--no-password", conn.database());
+            try (PgTools.Run dump = tools.start(conn, "pg_dump", args)) {
+                context.metadata("serverVersion", serverVersion);
+                context.metadata("database", conn.database());
+                // where the database was, so that a restore finds the server without being told again
+                context.metadata("server", conn.recordedUrl());
+                context.metadata("user", conn.user());
+                context.metadata("encoding", encoding);
+                long size = Long.parseLong(PgSql.single(jdbc, "SELECT pg_database_size(current_database())"));
+                context.metadata("databaseSize", size);
+                context.metadata("pgDumpVersion", tools.majorVersion("pg_dump"));
+                context.expectBytes(size);
+                SnapshotRowCounts rowCounts = SnapshotRowCounts.plan(jdbc, encoding);
+                // rows are counted in the archive as it streams: the data is scanned once, by pg_dump
+                PgDumpRowCounter counter = new PgDumpRowCounter(context.newArtifact(ARCHIVE));
+                tools.drain(conn, "pg_dump", dump, counter);
+                // still in the snapshot's transaction: a table the archive cannot tell is counted in it
+                Map<String, Long> counts = rowCounts.count(jdbc, counter);
+                context.metadata("tables", counts.size());
+                context.metadata("rowCounts", counts);
+            }
             jdbc.commit();
             jdbc.setAutoCommit(true); // a DataSource's connection goes back to the host's pool as it came
         } catch (SQLException e) {
@@ -203,6 +212,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while backing up " + conn);
+        } finally {
+            tools.dropAskedVersions();
         }
         if (settings.bool("globals", false)) {
             try {

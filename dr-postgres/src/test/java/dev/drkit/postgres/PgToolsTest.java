@@ -44,6 +44,31 @@ class PgToolsTest {
     }
 
     @Test
+    void aVersionAskedEarlyIsAskedOnceAndReadWhenNeeded() throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("counting"));
+        Path runs = dir.resolve("runs");
+        Path tool = bin.resolve("pg_dump");
+        Files.writeString(tool, "#!/bin/sh\necho run >> '" + runs + "'\necho 'pg_dump (PostgreSQL) 16.4'\n");
+        Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwxr-xr-x"));
+        PgTools tools = PgTools.find(bin.toString());
+        tools.askVersionEarly("pg_dump");
+        tools.askVersionEarly("pg_dump"); // a second ask while the first runs starts nothing
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!Files.exists(runs) && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(runs).as("the tool runs before its version is needed").exists();
+        assertThat(tools.majorVersion("pg_dump")).isEqualTo(16);
+        assertThat(tools.majorVersion("pg_dump")).isEqualTo(16);
+        assertThat(Files.readAllLines(runs)).hasSize(1);
+
+        // a tool that cannot be started early is asked again when needed, and reported then
+        tools.askVersionEarly("pg_dumpall");
+        assertThatThrownBy(() -> tools.majorVersion("pg_dumpall")).isInstanceOf(IOException.class);
+        tools.dropAskedVersions();
+    }
+
+    @Test
     void postgresql18VersionsAreRead() throws Exception {
         PgTools release = PgTools.find(fakePgDump("18.2").toString());
         assertThat(release.majorVersion("pg_dump")).isEqualTo(18);
