@@ -35,10 +35,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -338,6 +338,14 @@ public final class FileStorageBackend implements StorageBackend {
         }
     }
 
+    /** How the background flush syncs a file; a test replaces it to stand for a disk that hangs. */
+    @FunctionalInterface
+    interface Forcer {
+        void force(FileChannel channel) throws IOException;
+    }
+
+    static volatile Forcer backgroundForce = channel -> channel.force(false);
+
     /**
      * Writes to a channel and, every {@link #FLUSH_EVERY} bytes, starts writing the dirty pages
      * back to disk on a background thread, so that the fsync at commit finds little left to do
@@ -352,7 +360,7 @@ public final class FileStorageBackend implements StorageBackend {
         });
         private final FileChannel channel;
         private long unflushed;
-        private Future<?> inFlight;
+        private CompletableFuture<Void> inFlight;
 
         WriteBehind(FileChannel channel) {
             this.channel = channel;
@@ -372,10 +380,16 @@ public final class FileStorageBackend implements StorageBackend {
             unflushed += len;
             if (unflushed >= FLUSH_EVERY && (inFlight == null || inFlight.isDone())) {
                 unflushed = 0;
-                inFlight = FLUSHER.submit(() -> {
-                    channel.force(false);
-                    return null;
-                });
+                Forcer forcer = backgroundForce;
+                inFlight = CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                forcer.force(channel);
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        },
+                        FLUSHER);
             }
         }
 
@@ -390,9 +404,31 @@ public final class FileStorageBackend implements StorageBackend {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while flushing");
             } catch (ExecutionException e) {
-                throw e.getCause() instanceof IOException
-                        ? (IOException) e.getCause()
-                        : new IOException("background flush failed", e.getCause());
+                Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
+                throw cause instanceof IOException io ? io : new IOException("background flush failed", cause);
+            }
+        }
+
+        /**
+         * Closes the channel of an abandoned upload without waiting for a background flush: a
+         * disk that hangs in fsync (a network file system gone away) would hang the abort with
+         * it, and closing a channel waits for the threads inside it. The flushing thread closes
+         * the channel when its fsync returns.
+         */
+        void closeWithoutWaiting() {
+            CompletableFuture<Void> running = inFlight;
+            if (running == null || running.isDone()) {
+                closeQuietly(channel);
+            } else {
+                running.whenComplete((ignored, failure) -> closeQuietly(channel));
+            }
+        }
+
+        private static void closeQuietly(FileChannel channel) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // an abandoned upload: nothing is left to keep
             }
         }
     }
@@ -470,16 +506,11 @@ public final class FileStorageBackend implements StorageBackend {
         @Override
         public void close() throws IOException {
             if (channel.isOpen()) {
-                try {
-                    writeBehind.awaitFlush();
-                } catch (IOException ignored) {
-                    // aborting anyway
-                }
-                channel.close();
+                writeBehind.closeWithoutWaiting();
             }
             if (!done) {
                 done = true;
-                Files.deleteIfExists(part);
+                Files.deleteIfExists(part); // the name goes at once, the open channel's data with its close
             }
         }
     }

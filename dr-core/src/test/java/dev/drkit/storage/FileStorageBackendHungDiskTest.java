@@ -1,0 +1,84 @@
+package dev.drkit.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.spi.ObjectUpload;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** An upload abandoned while the disk hangs in a background fsync (a network file system gone away). */
+class FileStorageBackendHungDiskTest {
+    @TempDir
+    Path root;
+
+    private final FileStorageBackend.Forcer realForce = FileStorageBackend.backgroundForce;
+
+    @AfterEach
+    void restore() {
+        FileStorageBackend.backgroundForce = realForce;
+    }
+
+    @Test
+    void anAbandonedUploadReturnsWhileItsBackgroundFlushHangsAndTheFlushClosesTheFileAfter() throws Exception {
+        CountDownLatch flushing = new CountDownLatch(1);
+        CountDownLatch disk = new CountDownLatch(1);
+        CompletableFuture<Boolean> openAfterFlush = new CompletableFuture<>();
+        FileStorageBackend.backgroundForce = channel -> {
+            flushing.countDown();
+            try {
+                disk.await(); // the disk answers when the test says so
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            openAfterFlush.complete(channel.isOpen());
+        };
+        FileStorageBackend backend = new FileStorageBackend(root);
+        ObjectUpload upload = backend.create("packs/p.pack");
+        byte[] block = new byte[1 << 20];
+        for (int i = 0; i < 33; i++) { // past the 32 MiB that start a background flush
+            upload.stream().write(block);
+        }
+        assertThat(flushing.await(10, TimeUnit.SECONDS))
+                .as("a background flush started")
+                .isTrue();
+
+        CompletableFuture<Void> abort = CompletableFuture.runAsync(() -> {
+            try {
+                upload.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try {
+            abort.get(10, TimeUnit.SECONDS); // before the fix: waited for the flush, for ever
+            assertThat(partFiles())
+                    .as("the half-written upload is gone at once")
+                    .isEmpty();
+            assertThat(backend.stat("packs/p.pack")).isEmpty();
+        } finally {
+            disk.countDown();
+        }
+        // the flush found the channel still open (it was not closed under it), and the new flush
+        // of another upload works as before
+        assertThat(openAfterFlush.get(10, TimeUnit.SECONDS)).isTrue();
+        FileStorageBackend.backgroundForce = realForce;
+        try (ObjectUpload next = backend.create("packs/q.pack")) {
+            next.stream().write("after".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            next.commit();
+        }
+        assertThat(backend.stat("packs/q.pack")).isPresent();
+    }
+
+    private java.util.List<Path> partFiles() throws Exception {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".part")).toList();
+        }
+    }
+}
