@@ -10,6 +10,7 @@ import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -30,6 +31,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -152,7 +154,7 @@ final class PhysicalRestore {
         List<FileList.FileEntry> paged =
                 files.stream().filter(e -> !e.deltas().isEmpty()).toList();
         if (paged.isEmpty()) {
-            unpackReferenced(context, staging, files, null, written, List.of());
+            unpackReferenced(context, new SharedOpens(context), staging, files, null, written, List.of());
             return;
         }
         long t0 = System.nanoTime();
@@ -160,8 +162,15 @@ final class PhysicalRestore {
         Collections.reverse(newestFirst);
         try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written)) {
             // the deltas claim their pages, newest first, while the base versions fill in the pages left
+            SharedOpens opens = new SharedOpens(context);
             unpackReferenced(
-                    context, staging, files, rebuild, written, pageDeltaReaders(context, rebuild, paged, newestFirst));
+                    context,
+                    opens,
+                    staging,
+                    files,
+                    rebuild,
+                    written,
+                    pageDeltaReaders(opens, rebuild, paged, newestFirst));
             rebuild.finish();
         }
         LOG.info(
@@ -177,13 +186,32 @@ final class PhysicalRestore {
     }
 
     /**
-     * {@link #open} of a "backup/artifact" key from any of the threads of a restore: the
-     * context is not thread-safe, so opens take turns.
+     * {@link #open} of "backup/artifact" keys from any of the threads of a restore: the context
+     * is not thread-safe, so opens take turns. A thread waiting for its turn can be interrupted
+     * (a cancelled restore does not wait behind an open that hangs on a storage that stopped
+     * answering), which a monitor would not allow.
      */
-    private static InputStream openShared(RestoreContext context, String key) throws IOException {
-        int slash = key.indexOf('/');
-        synchronized (context) {
-            return open(context, key.substring(0, slash), key.substring(slash + 1));
+    static final class SharedOpens {
+        private final RestoreContext context;
+        private final ReentrantLock turn = new ReentrantLock();
+
+        SharedOpens(RestoreContext context) {
+            this.context = context;
+        }
+
+        InputStream open(String key) throws IOException {
+            int slash = key.indexOf('/');
+            try {
+                turn.lockInterruptibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while waiting to open " + key);
+            }
+            try {
+                return PhysicalRestore.open(context, key.substring(0, slash), key.substring(slash + 1));
+            } finally {
+                turn.unlock();
+            }
         }
     }
 
@@ -261,6 +289,7 @@ final class PhysicalRestore {
      */
     private static void unpackReferenced(
             RestoreContext context,
+            SharedOpens opens,
             Path staging,
             List<FileList.FileEntry> files,
             ChainRebuild rebuild,
@@ -288,7 +317,7 @@ final class PhysicalRestore {
                     for (int i; (i = next.getAndIncrement()) < keys.size(); ) {
                         String key = keys.get(i);
                         Set<String> names = wanted.get(key);
-                        try (InputStream in = openShared(context, key)) {
+                        try (InputStream in = opens.open(key)) {
                             new TarExtractor(staging, true, List.of())
                                     .onFileWritten(written)
                                     .unpack(
@@ -323,13 +352,13 @@ final class PhysicalRestore {
      * when it starts, so that only those running hold one open.
      */
     private static List<ParallelIo.IoTask> pageDeltaReaders(
-            RestoreContext context, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst) {
+            SharedOpens opens, ChainRebuild rebuild, List<FileList.FileEntry> paged, List<String> newestFirst) {
         Map<String, Map<String, Long>> wanted = deltaArtifacts(paged);
         List<ParallelIo.IoTask> readers = new ArrayList<>();
         for (String key : readingOrder(wanted.keySet(), newestFirst)) {
             readers.add(() -> {
                 try {
-                    try (InputStream in = openShared(context, key)) {
+                    try (InputStream in = opens.open(key)) {
                         rebuild.delta(in, key, wanted.get(key));
                     }
                 } catch (IOException | RuntimeException | Error e) {
