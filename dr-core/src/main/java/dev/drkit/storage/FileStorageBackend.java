@@ -14,6 +14,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -361,6 +362,8 @@ public final class FileStorageBackend implements StorageBackend {
         private final FileChannel channel;
         private long unflushed;
         private CompletableFuture<Void> inFlight;
+        // set by closeWithoutWaiting: the channel may stay open for a running flush, writes may not
+        private volatile boolean abandoned;
 
         WriteBehind(FileChannel channel) {
             this.channel = channel;
@@ -373,6 +376,9 @@ public final class FileStorageBackend implements StorageBackend {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            if (abandoned) {
+                throw new ClosedChannelException(); // as the closed channel would
+            }
             ByteBuffer buf = ByteBuffer.wrap(b, off, len);
             while (buf.hasRemaining()) {
                 channel.write(buf);
@@ -416,6 +422,8 @@ public final class FileStorageBackend implements StorageBackend {
          * the channel when its fsync returns.
          */
         void closeWithoutWaiting() {
+            abandoned =
+                    true; // a writer still at work (a compression thread) fails, as it did when this closed the channel
             CompletableFuture<Void> running = inFlight;
             if (running == null || running.isDone()) {
                 closeQuietly(channel);
