@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.spi.ObjectUpload;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -80,7 +82,7 @@ class FileStorageBackendAbandonedUploadTest {
         }
         assertThatThrownBy(upload::commit).isInstanceOf(IOException.class).hasMessage("EIO from the disk");
         assertThat(backend.stat("packs/p.pack")).isEmpty();
-        try (var s = java.nio.file.Files.walk(root)) {
+        try (var s = Files.walk(root)) {
             assertThat(s.filter(p -> p.toString().endsWith(".part")).toList()).isEmpty();
         }
     }
@@ -130,13 +132,13 @@ class FileStorageBackendAbandonedUploadTest {
         assertThat(openAfterFlush.get(10, TimeUnit.SECONDS)).isTrue();
         FileStorageBackend.backgroundForce = realForce;
         try (ObjectUpload next = backend.create("packs/q.pack")) {
-            next.stream().write("after".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            next.stream().write("after".getBytes(StandardCharsets.US_ASCII));
             next.commit();
         }
         assertThat(backend.stat("packs/q.pack")).isPresent();
     }
 
-    private java.util.List<Path> partFiles() throws Exception {
+    private List<Path> partFiles() throws Exception {
         try (Stream<Path> s = Files.walk(root)) {
             return s.filter(p -> p.getFileName().toString().endsWith(".part")).toList();
         }

@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
@@ -35,6 +37,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A logical backup starts pg_dump before its other queries and the artifact: what is left when
@@ -195,7 +198,7 @@ class LogicalBackupFailureAfterDumpStartIT {
                 boolean mine = ProcessHandle.current().descendants().anyMatch(d -> d.pid() == p.pid());
                 if (p.isAlive() && !mine && p.info().command().orElse("").endsWith("pg_dump")) {
                     orphans.add("run " + i + ": " + describe(p));
-                    p.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    p.onExit().get(30, TimeUnit.SECONDS);
                 }
             }
             assertNothingLeft(db);
@@ -236,7 +239,7 @@ class LogicalBackupFailureAfterDumpStartIT {
     @Test
     void aFailingQueryOnTheSnapshotConnectionAfterPgDumpsStartKillsIt() throws Exception {
         String db = freshDatabase();
-        org.postgresql.ds.PGSimpleDataSource real = new org.postgresql.ds.PGSimpleDataSource();
+        PGSimpleDataSource real = new PGSimpleDataSource();
         real.setUrl(pg.jdbcUrl(db));
         real.setUser(PostgresServer.SUPERUSER);
         real.setPassword(pg.password());
@@ -358,7 +361,7 @@ class LogicalBackupFailureAfterDumpStartIT {
                 });
     }
 
-    private static Object invoke(java.lang.reflect.Method m, Object target, Object[] args) throws Throwable {
+    private static Object invoke(Method m, Object target, Object[] args) throws Throwable {
         try {
             return m.invoke(target, args);
         } catch (InvocationTargetException e) {
