@@ -422,8 +422,8 @@ public final class FileStorageBackend implements StorageBackend {
          * the channel when its fsync returns.
          */
         void closeWithoutWaiting() {
-            abandoned =
-                    true; // a writer still at work (a compression thread) fails, as it did when this closed the channel
+            // a writer still at work (a compression thread) fails, as it did when this closed the channel
+            abandoned = true;
             CompletableFuture<Void> running = inFlight;
             if (running == null || running.isDone()) {
                 closeQuietly(channel);

@@ -153,8 +153,9 @@ final class PhysicalRestore {
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =
                 files.stream().filter(e -> !e.deltas().isEmpty()).toList();
+        SharedOpens opens = new SharedOpens(context);
         if (paged.isEmpty()) {
-            unpackReferenced(context, new SharedOpens(context), staging, files, null, written, List.of());
+            unpackReferenced(context, opens, staging, files, null, written, List.of());
             return;
         }
         long t0 = System.nanoTime();
@@ -162,7 +163,6 @@ final class PhysicalRestore {
         Collections.reverse(newestFirst);
         try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written)) {
             // the deltas claim their pages, newest first, while the base versions fill in the pages left
-            SharedOpens opens = new SharedOpens(context);
             unpackReferenced(
                     context,
                     opens,
