@@ -197,10 +197,13 @@ class RepositoryLockTest {
         }
     }
 
-    /** A storage whose lock writes fail while {@code failing} is set; counts the lock writes tried. */
+    /**
+     * A storage whose lock writes fail once {@code failAfter} of them landed; counts the lock writes tried and those that landed.
+     */
     private static final class FlakyLocks extends ForwardingStorage {
-        volatile boolean failing;
+        volatile int failAfter = Integer.MAX_VALUE;
         final AtomicInteger tries = new AtomicInteger();
+        final AtomicInteger landed = new AtomicInteger();
 
         FlakyLocks(StorageBackend delegate) {
             super(delegate);
@@ -210,9 +213,12 @@ class RepositoryLockTest {
         public boolean createIfAbsent(String key, byte[] content) throws IOException {
             if (key.startsWith("locks/")) {
                 tries.incrementAndGet();
-                if (failing) {
+                if (landed.get() >= failAfter) {
                     throw new IOException("connection refused");
                 }
+                boolean created = super.createIfAbsent(key, content);
+                landed.incrementAndGet();
+                return created;
             }
             return super.createIfAbsent(key, content);
         }
@@ -221,21 +227,25 @@ class RepositoryLockTest {
     @Test
     void aLeaseThatRanOutWhileRenewalsFailedStaysLostWhenTheStorageComesBack() throws Exception {
         FlakyLocks storage = new FlakyLocks(new FileStorageBackend(dir));
+        storage.failAfter = 1; // the acquiring write lands, every renewal fails, however late this thread runs
         Duration ttl = Duration.ofSeconds(2); // renewed every second; a quarter of it is the margin
         RepositoryLock lock =
                 RepositoryLock.acquire(storage, "db", "backup", ttl, Duration.ZERO, Clock.systemUTC(), s -> {});
         long acquired = System.nanoTime();
-        storage.failing = true;
         // past the lease on the monotonic clock, with at least one renewal tried and failed
         while (System.nanoTime() - acquired < ttl.toNanos() || storage.tries.get() < 2) {
             Thread.sleep(20);
         }
-        storage.failing = false;
-        int before = storage.tries.get();
-        while (storage.tries.get() == before) { // the next renewal lands its write: it must not revive the lock
+        storage.failAfter = Integer.MAX_VALUE;
+        // the next renewal lands its write (the second landed, after the acquiring one): it must not
+        // revive the lock. Counted once the object is there, so the listing below cannot run before it
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (storage.landed.get() < 2 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        assertThat(storage.landed.get())
+                .as("a renewal landed once the storage came back")
+                .isEqualTo(2);
         while (storage.list("locks/db/").size() > 1 && System.nanoTime() < deadline) {
             Thread.sleep(20); // the renewal removes the object it wrote once it sees the lapse
         }
