@@ -8,7 +8,9 @@
 # repo1-bundle and repo1-block (block incremental), same compression and process-max. Targets:
 # drkit's incremental stores <= 1.0x pgBackRest's bytes in <= 1.0x its time (median of RUNS
 # after an untimed one); the restore of full + 7 incrementals takes <= 1.2x the restore of that
-# full alone (CHAIN=N for another chain length, CHAIN=0 skips the chain and its restores).
+# full alone (CHAIN=N for another chain length, CHAIN=0 skips the chain and its restores); each
+# of those restores also prints its CPU seconds (user + system, the tool's processes together),
+# which tell a restore that waits from one that is short of cores.
 # WAL is archived by both tools: archive_command runs pgbackrest archive-push and drkit wal-push
 # side by side (archive-pgbackrest-and-drkit.sh: pgBackRest wants its name in the command), so that neither tool's backup waits behind the other's push.
 # Everything runs as the postgres user when started as root. drkit runs through its launcher,
@@ -168,15 +170,18 @@ run_dk_incr_backup() {
   dk backup postgres --name bench --url "$url" --user postgres --jobs "$jobs" --incremental >/dev/null
   local t1; t1=$(now); elapsed "$t0" "$t1"
 }
-# restore_pgbr_set LABEL DIR, restore_dk_id ID DIR: each prints its seconds
+# restore_pgbr_set LABEL DIR [CPU], restore_dk_id ID DIR [CPU]: each prints its seconds, and
+# appends its CPU seconds (user + system, its processes together) to the file CPU when given
 restore_pgbr_set() {
   rm -rf "$2"; as_pg mkdir -p "$2"; sync
-  local t0; t0=$(now); pgbr --pg1-path="$2" --set="$1" --type=immediate restore >/dev/null; local t1; t1=$(now)
+  local t0; t0=$(now); cpu_seconds "${3:-$work/cpu-other}" pgbr --pg1-path="$2" --set="$1" --type=immediate restore >/dev/null
+  local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 restore_dk_id() {
   rm -rf "$2"; sync
-  local t0; t0=$(now); dk restore --name bench --id "$1" --to "$2" --immediate >/dev/null; local t1; t1=$(now)
+  local t0; t0=$(now); cpu_seconds "${3:-$work/cpu-other}" dk restore --name bench --id "$1" --to "$2" --immediate >/dev/null
+  local t1; t1=$(now)
   elapsed "$t0" "$t1"
 }
 
@@ -221,10 +226,13 @@ block_incremental() {
   restore_pgbr_set "$bfull_ref" "$work/r1" >/dev/null; restore_dk_id "$bfull_dk" "$work/r2" >/dev/null
   restore_pgbr_set "$tip_ref" "$work/r3" >/dev/null; restore_dk_id "$tip_dk" "$work/r4" >/dev/null
   cf_ref=(); cf_dk=(); cc_ref=(); cc_dk=()
+  : >"$work/cpu-cf-ref"; : >"$work/cpu-cf-dk"; : >"$work/cpu-cc-ref"; : >"$work/cpu-cc-dk"
   for i in $(seq "$runs"); do
-    cf_ref+=("$(restore_pgbr_set "$bfull_ref" "$work/r1")"); cf_dk+=("$(restore_dk_id "$bfull_dk" "$work/r2")")
-    cc_ref+=("$(restore_pgbr_set "$tip_ref" "$work/r3")"); cc_dk+=("$(restore_dk_id "$tip_dk" "$work/r4")")
-    echo "restore run $i: full alone pgBackRest ${cf_ref[-1]}s, drkit ${cf_dk[-1]}s; full + $chain_len incrementals pgBackRest ${cc_ref[-1]}s, drkit ${cc_dk[-1]}s" >&2
+    cf_ref+=("$(restore_pgbr_set "$bfull_ref" "$work/r1" "$work/cpu-cf-ref")")
+    cf_dk+=("$(restore_dk_id "$bfull_dk" "$work/r2" "$work/cpu-cf-dk")")
+    cc_ref+=("$(restore_pgbr_set "$tip_ref" "$work/r3" "$work/cpu-cc-ref")")
+    cc_dk+=("$(restore_dk_id "$tip_dk" "$work/r4" "$work/cpu-cc-dk")")
+    echo "restore run $i: full alone pgBackRest ${cf_ref[-1]}s ($(tail -1 "$work/cpu-cf-ref")s CPU), drkit ${cf_dk[-1]}s ($(tail -1 "$work/cpu-cf-dk")s CPU); full + $chain_len incrementals pgBackRest ${cc_ref[-1]}s ($(tail -1 "$work/cpu-cc-ref")s CPU), drkit ${cc_dk[-1]}s ($(tail -1 "$work/cpu-cc-dk")s CPU)" >&2
   done
   restored_full=$(du -sb "$work/r2" | cut -f1); restored_chain=$(du -sb "$work/r4" | cut -f1)
 }
@@ -248,6 +256,11 @@ if [ "$incr" != 0 ]; then
     printf "$fmt_row" "restore of that full, median s" "$fr" "$fd" "$(ratio "$fd" "$fr")" ""
     printf "$fmt_row" "restore full + $chain incr, median s" "$cr" "$cdk" "$(ratio "$cdk" "$cr")" ""
     printf '%-36s %12.3f %12.3f %10s  %s\n' "chain / full restore" "$(ratio "$cr" "$fr")" "$(ratio "$cdk" "$fd")" "" "(target drkit <= 1.2)"
+    fmt_cpu='%-36s %12.2f %12.2f %10s  %s\n'
+    # shellcheck disable=SC2046
+    printf "$fmt_cpu" "CPU s, restore of that full" "$(median $(cat "$work/cpu-cf-ref"))" "$(median $(cat "$work/cpu-cf-dk"))" "" "(user + system, median)"
+    # shellcheck disable=SC2046
+    printf "$fmt_cpu" "CPU s, restore full + $chain incr" "$(median $(cat "$work/cpu-cc-ref"))" "$(median $(cat "$work/cpu-cc-dk"))" "" "($(nproc) cores)"
     echo "(restored: $(mib "$restored_full") MiB from the full, $(mib "$restored_chain") MiB from the chain: the table grew with each update)"
   fi
 fi
