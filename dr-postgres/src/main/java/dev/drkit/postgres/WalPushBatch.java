@@ -57,7 +57,7 @@ public final class WalPushBatch {
 
     private static final long LINGER_POLL_MILLIS = 20;
 
-    /** With {@link Builder#lingerWhileWriting}: how long no WAL written ends a call's wait. */
+    /** With {@link Builder#lingerWhileWriting}: how long no WAL written ends a call's wait, by default. */
     static final long WRITING_QUIET_MILLIS = 150;
 
     private static final Logger LOG = LoggerFactory.getLogger(WalPushBatch.class);
@@ -69,6 +69,7 @@ public final class WalPushBatch {
     private final int jobs;
     private final long lingerNanos;
     private final boolean lingerWhileWriting;
+    private final long writingQuietMillis;
     private final Consumer<WalSpool.Failure> failureReporter;
 
     private WalPushBatch(Builder b, WalSpool spool) {
@@ -79,6 +80,7 @@ public final class WalPushBatch {
         this.jobs = b.jobs;
         this.lingerNanos = b.linger.toNanos();
         this.lingerWhileWriting = b.lingerWhileWriting;
+        this.writingQuietMillis = b.writingQuietMillis;
         this.failureReporter = b.failureReporter;
     }
 
@@ -191,7 +193,7 @@ public final class WalPushBatch {
                         if (now - idleSince >= lingerNanos
                                 || taken.size() >= queueSize
                                 || (lingerWhileWriting
-                                        && now - idleSince >= WRITING_QUIET_MILLIS * 1_000_000
+                                        && now - idleSince >= writingQuietMillis * 1_000_000
                                         && !walWrittenRecently())) {
                             notifyAll();
                             return null;
@@ -208,7 +210,7 @@ public final class WalPushBatch {
         }
 
         /**
-         * Whether PostgreSQL wrote WAL within {@link #WRITING_QUIET_MILLIS}: to the segment it
+         * Whether PostgreSQL wrote WAL within the quiet period: to the segment it
          * fills now, the first one after those taken (recycled segments further on keep old
          * times). No answer counts as no.
          */
@@ -236,7 +238,7 @@ public final class WalPushBatch {
                             Files.getLastModifiedTime(dataDir.resolve("pg_wal").resolve(n), LinkOption.NOFOLLOW_LINKS)
                                     .toMillis());
                 }
-                return System.currentTimeMillis() - newest < WRITING_QUIET_MILLIS;
+                return System.currentTimeMillis() - newest < writingQuietMillis;
             } catch (IOException | RuntimeException e) {
                 return false;
             }
@@ -359,6 +361,7 @@ public final class WalPushBatch {
         private int jobs = DEFAULT_JOBS;
         private Duration linger = DEFAULT_LINGER;
         private boolean lingerWhileWriting;
+        private long writingQuietMillis = WRITING_QUIET_MILLIS;
         private Consumer<WalSpool.Failure> failureReporter =
                 f -> LOG.warn("an earlier push of {} failed: {}", f.name(), f.message());
 
@@ -431,6 +434,16 @@ public final class WalPushBatch {
          */
         public Builder lingerWhileWriting(boolean lingerWhileWriting) {
             this.lingerWhileWriting = lingerWhileWriting;
+            return this;
+        }
+
+        /**
+         * How long no WAL written counts as the end of writing for {@link #lingerWhileWriting}
+         * (150 ms); for tests, whose stand-in for PostgreSQL may stall longer than that on a
+         * loaded machine.
+         */
+        Builder writingQuiet(Duration quiet) {
+            this.writingQuietMillis = quiet.toMillis();
             return this;
         }
 

@@ -215,7 +215,16 @@ class WalPushBatchTest {
     void aCallLingeringWhileWritingFollowsTheSegmentBeingWrittenAndReturnsOnceWritingStops() throws Exception {
         ready(seg(1));
         Path current = Files.write(data.resolve("pg_wal").resolve(seg(2)), walBytes(seg(2), 0));
-        WalPushBatch b = lingeringWhileWriting();
+        // a quiet period longer than the default: the stand-in for PostgreSQL below may stall past
+        // 150 ms between writes on a loaded machine, which would end the call before segment 2
+        WalPushBatch b = WalPushBatch.builder()
+                .archive(new WalArchive(archive))
+                .dataDirectory(data)
+                .spool(spoolDir)
+                .linger(Duration.ofSeconds(30))
+                .lingerWhileWriting(true)
+                .writingQuiet(Duration.ofSeconds(1))
+                .build();
         Thread postgres = new Thread(() -> {
             try {
                 while (archive.puts.get() == 0) {

@@ -114,6 +114,10 @@ class DrkitStarterIT {
         assertThat(sessions.get(0).metadata()).doesNotContainKey(BackupManifest.DEDUP);
         assertThat(sessions.get(0).type()).isEqualTo("redis");
         assertThat(kit.configuredTargets()).containsExactly("app-db", "sessions");
+        // the manifest is listed before the backup's success event reaches the meters: the next
+        // test reads them, so wait for that too
+        awaitSample(
+                "drkit_backup_seconds_count", "outcome=\"success\",target=\"app-db\",type=\"postgres-logical\"", 1.0);
     }
 
     @Test
@@ -198,6 +202,24 @@ class DrkitStarterIT {
             Thread.sleep(200);
         }
         throw new AssertionError("no scheduled backup of " + target + " within 90 s");
+    }
+
+    private void awaitSample(String name, String labels, double expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            String scrape = get("/actuator/prometheus").body();
+            try {
+                if (value(scrape, name, labels) == expected || System.nanoTime() > deadline) {
+                    assertThat(value(scrape, name, labels)).isEqualTo(expected);
+                    return;
+                }
+            } catch (AssertionError notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw notYet;
+                }
+            }
+            Thread.sleep(100);
+        }
     }
 
     private HttpResponse<String> get(String path) throws IOException, InterruptedException {

@@ -355,8 +355,9 @@ class ChunkStoreAdversarialTest {
         Clock clock = Clock.systemUTC();
         byte[] same = decoded(repo, old.manifest(), old.manifest().artifacts().get(0));
         List<Path> packs = list("chunks/packs", ".pack");
-        // a long backup: its lease is renewed (a new lock object) every second while it runs
-        try (RepositoryLock lock = lock(storage, "late", "backup", Duration.ofSeconds(3))) {
+        // a long backup: its lease is renewed (a new lock object) every second while it runs; a
+        // lease of 6 s leaves a loaded machine's renewal 3.5 s to land before the lease lapses
+        try (RepositoryLock lock = lock(storage, "late", "backup", Duration.ofSeconds(6))) {
             ChunkedArtifactWriter w = (ChunkedArtifactWriter)
                     repo.newArtifact("late", BackupIds.next(clock.instant()), "list.bin", ZSTD, true, null);
             w.write(same);

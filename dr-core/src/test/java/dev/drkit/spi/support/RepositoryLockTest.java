@@ -264,7 +264,9 @@ class RepositoryLockTest {
     @Test
     void aHolderWhoseLockWasTakenOverNoticesAtItsNextRenewal() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
-        Duration ttl = Duration.ofSeconds(3); // renewed every second
+        // renewed every second; a long lease, so that the renewal that finds the object gone
+        // comes before the lease lapses however late a loaded machine runs it
+        Duration ttl = Duration.ofSeconds(12);
         try (RepositoryLock lock =
                 RepositoryLock.acquire(storage, "db", "backup", ttl, Duration.ZERO, Clock.systemUTC(), s -> {})) {
             for (var o : storage.list("locks/db/")) {
