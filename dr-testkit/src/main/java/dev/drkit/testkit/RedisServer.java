@@ -147,19 +147,36 @@ public final class RedisServer implements AutoCloseable {
 
         public RedisServer start() throws IOException, InterruptedException {
             Path bin = embedded62 ? extractEmbedded() : findBinary();
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    return startOn(bin, ports.pick(), tls ? ports.pick() : 0);
+                } catch (PortTakenException e) {
+                    // a port found free was taken before the server bound it (another process's
+                    // connection got it as its local port): a new pair of ports, a few times
+                    if (attempt == PORT_ATTEMPTS) {
+                        throw new IOException(e.getMessage() + " (" + PORT_ATTEMPTS + " tries)", e);
+                    }
+                }
+            }
+        }
+
+        private RedisServer startOn(Path bin, int port, int tlsPort) throws IOException, InterruptedException {
             Path dir = Files.createTempDirectory(
                     Path.of("/tmp"),
                     "drkit-redis-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            RedisServer server = new RedisServer(dir, bin, freePort(), password, tls ? freePort() : 0);
+            RedisServer server = new RedisServer(dir, bin, port, password, tlsPort);
             try {
+                Map<String, String> settings = new LinkedHashMap<>(config);
                 if (tls) {
                     server.makeCertificates();
-                    config.put("tls-port", String.valueOf(server.tlsPort));
-                    config.put("tls-cert-file", server.dir.resolve("server.crt").toString());
-                    config.put("tls-key-file", server.dir.resolve("server.key").toString());
-                    config.put("tls-ca-cert-file", server.tlsCa().toString());
-                    config.put("tls-auth-clients", "no");
+                    settings.put("tls-port", String.valueOf(server.tlsPort));
+                    settings.put(
+                            "tls-cert-file", server.dir.resolve("server.crt").toString());
+                    settings.put(
+                            "tls-key-file", server.dir.resolve("server.key").toString());
+                    settings.put("tls-ca-cert-file", server.tlsCa().toString());
+                    settings.put("tls-auth-clients", "no");
                 }
                 if (loadDump != null) {
                     Files.copy(loadDump, dir.resolve("dump.rdb"), StandardCopyOption.REPLACE_EXISTING);
@@ -172,7 +189,7 @@ public final class RedisServer implements AutoCloseable {
                 if (sentinel != null) {
                     more.addAll(sentinel);
                 }
-                server.launch(config, more);
+                server.launch(settings, more);
             } catch (IOException | InterruptedException | RuntimeException e) {
                 server.close();
                 throw e;
@@ -300,11 +317,18 @@ public final class RedisServer implements AutoCloseable {
         IOException last = null;
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IOException("redis-server " + binary + " exited with " + process.exitValue() + ": " + log());
+                String log = log();
+                if (log.contains("Address already in use")) {
+                    throw new PortTakenException("redis-server could not bind port " + port
+                            + (tlsPort > 0 ? " or " + tlsPort : "") + ": another process took it");
+                }
+                throw new IOException("redis-server " + binary + " exited with " + process.exitValue() + ": " + log);
             }
             try {
                 // INFO answers while a dump is being loaded too: ready means loading:0
-                String info = command("INFO");
+                // a short wait for the answer: what listens on the port may be another process
+                // that took it (this server then exits), which never answers
+                String info = command(2000, "INFO");
                 boolean ready = sentinelMode
                         ? info.contains("redis_mode:sentinel")
                         : Pattern.compile("(?m)^loading:0\\s*$").matcher(info).find();
@@ -339,9 +363,13 @@ public final class RedisServer implements AutoCloseable {
      * leading {@code -}, integers as digits. For test setup and checks only.
      */
     public String command(String... args) throws IOException {
+        return command(60_000, args);
+    }
+
+    private String command(int readTimeoutMillis, String... args) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(60_000);
+            s.setSoTimeout(readTimeoutMillis);
             OutputStream out = s.getOutputStream();
             InputStream in = new BufferedInputStream(s.getInputStream());
             if (password != null) {
@@ -480,6 +508,24 @@ public final class RedisServer implements AutoCloseable {
             FileTrees.delete(dir);
         } catch (RuntimeException ignored) {
             // a temp directory left behind is harmless
+        }
+    }
+
+    /** How often {@link Builder#start} picks new ports when another process took the ones it picked. */
+    static final int PORT_ATTEMPTS = 3;
+
+    /** Where {@link Builder#start} takes its ports from; a test stands in a port that is taken. */
+    @FunctionalInterface
+    interface PortPicker {
+        int pick() throws IOException;
+    }
+
+    static volatile PortPicker ports = RedisServer::freePort;
+
+    /** The server exited because a port it was given was taken meanwhile. */
+    private static final class PortTakenException extends IOException {
+        PortTakenException(String message) {
+            super(message);
         }
     }
 
