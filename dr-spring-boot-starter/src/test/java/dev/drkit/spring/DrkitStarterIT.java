@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.MethodOrderer;
@@ -206,20 +207,12 @@ class DrkitStarterIT {
 
     private void awaitSample(String name, String labels, double expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (true) {
-            String scrape = get("/actuator/prometheus").body();
-            try {
-                if (value(scrape, name, labels) == expected || System.nanoTime() > deadline) {
-                    assertThat(value(scrape, name, labels)).isEqualTo(expected);
-                    return;
-                }
-            } catch (AssertionError notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw notYet;
-                }
-            }
+        String scrape = get("/actuator/prometheus").body();
+        while (!sample(scrape, name, labels).equals(OptionalDouble.of(expected)) && System.nanoTime() < deadline) {
             Thread.sleep(100);
+            scrape = get("/actuator/prometheus").body();
         }
+        assertThat(value(scrape, name, labels)).isEqualTo(expected);
     }
 
     private HttpResponse<String> get(String path) throws IOException, InterruptedException {
@@ -239,12 +232,17 @@ class DrkitStarterIT {
 
     /** The value of one Prometheus sample, by name and exact label set. */
     static double value(String scrape, String name, String labels) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name + "{" + labels + "}") + " (\\S+)$")
-                .matcher(scrape);
-        if (!m.find()) {
+        OptionalDouble v = sample(scrape, name, labels);
+        if (v.isEmpty()) {
             throw new AssertionError("no sample " + name + "{" + labels + "} in:\n" + grep(scrape, name));
         }
-        return Double.parseDouble(m.group(1));
+        return v.getAsDouble();
+    }
+
+    private static OptionalDouble sample(String scrape, String name, String labels) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name + "{" + labels + "}") + " (\\S+)$")
+                .matcher(scrape);
+        return m.find() ? OptionalDouble.of(Double.parseDouble(m.group(1))) : OptionalDouble.empty();
     }
 
     private static String grep(String scrape, String name) {
