@@ -202,12 +202,17 @@ class WalPushBatchTest {
     }
 
     private WalPushBatch lingeringWhileWriting() throws IOException {
+        return lingeringWhileWriting(Duration.ofMillis(WalPushBatch.WRITING_QUIET_MILLIS));
+    }
+
+    private WalPushBatch lingeringWhileWriting(Duration quiet) throws IOException {
         return WalPushBatch.builder()
                 .archive(new WalArchive(archive))
                 .dataDirectory(data)
                 .spool(spoolDir)
                 .linger(Duration.ofSeconds(30))
                 .lingerWhileWriting(true)
+                .writingQuiet(quiet)
                 .build();
     }
 
@@ -217,14 +222,7 @@ class WalPushBatchTest {
         Path current = Files.write(data.resolve("pg_wal").resolve(seg(2)), walBytes(seg(2), 0));
         // a quiet period longer than the default: the stand-in for PostgreSQL below may stall past
         // 150 ms between writes on a loaded machine, which would end the call before segment 2
-        WalPushBatch b = WalPushBatch.builder()
-                .archive(new WalArchive(archive))
-                .dataDirectory(data)
-                .spool(spoolDir)
-                .linger(Duration.ofSeconds(30))
-                .lingerWhileWriting(true)
-                .writingQuiet(Duration.ofSeconds(1))
-                .build();
+        WalPushBatch b = lingeringWhileWriting(Duration.ofSeconds(1));
         Thread postgres = new Thread(() -> {
             try {
                 while (archive.puts.get() == 0) {
