@@ -169,6 +169,18 @@ class ChainRebuildTest {
     }
 
     @Test
+    void runsLongerThanOneWriteCallAreWrittenWholeAtTheirPlace() throws IOException {
+        int pages = 7 * ChainRebuild.MAX_WRITE / PAGE + 10; // the base runs 6-127 and 129-199 span write calls
+        byte[] base = PageDeltasTest.pages(pages, 12);
+        byte[] v1 = base.clone();
+        for (int p : new int[] {5, 200, pages - 1}) {
+            PageDeltasTest.fillPage(v1, p, 7000 + p);
+        }
+        byte[] d1 = artifact(NAME, v1, List.of(blocks(5, 6), blocks(200, 201), blocks(pages - 1, pages)));
+        assertThat(rebuild(List.of(d1), base, v1)).isEqualTo(v1);
+    }
+
+    @Test
     void pagesPastTheSizeOfAnyNewerBackupDoNotSurvive() throws IOException {
         byte[] base = PageDeltasTest.pages(20, 5);
         // v1 cut the file to 4 pages; v2 grew it to 12, storing pages 4-11 with zeros in 8-11
