@@ -354,6 +354,14 @@ public final class FileStorageBackend implements StorageBackend {
      */
     private static final class WriteBehind extends OutputStream {
         private static final long FLUSH_EVERY = 32L << 20;
+        /**
+         * The largest piece one write call hands the kernel. Linux 6.16 and later give ext4 files
+         * page-cache folios as large as each write, and large folios can cost far more to get
+         * than small ones (on a 6.18 VM that reports free memory to its host: 1.2-1.8 s of
+         * system time per GiB written in 1 MiB calls, 0.2-0.4 s in 256 KiB ones).
+         */
+        static final int MAX_WRITE = 256 * 1024;
+
         private static final ExecutorService FLUSHER = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "drkit-write-behind");
             t.setDaemon(true);
@@ -379,9 +387,12 @@ public final class FileStorageBackend implements StorageBackend {
             if (abandoned) {
                 throw new ClosedChannelException(); // as the closed channel would
             }
-            ByteBuffer buf = ByteBuffer.wrap(b, off, len);
-            while (buf.hasRemaining()) {
-                channel.write(buf);
+            for (int at = off, end = off + len; at < end; ) { // see MAX_WRITE
+                ByteBuffer buf = ByteBuffer.wrap(b, at, Math.min(MAX_WRITE, end - at));
+                at += buf.remaining();
+                while (buf.hasRemaining()) {
+                    channel.write(buf);
+                }
             }
             unflushed += len;
             if (unflushed >= FLUSH_EVERY && (inFlight == null || inFlight.isDone())) {
