@@ -69,9 +69,12 @@ final class ChainRebuild implements AutoCloseable {
     private static final int CRC_CHUNK = 256;
     /** The largest piece one write call hands the kernel: see {@link #write(FileChannel, ByteBuffer, long)}. */
     static final int MAX_WRITE = 256 << 10;
+    /** How many bytes a base version's writer writes between two calls of the restore's {@code inPart}. */
+    static final long WRITTEN_IN_PART = 32L << 20;
 
     private final Path staging;
     private final Consumer<Path> whole;
+    private final Consumer<Path> inPart;
     private final Path realStaging;
     private final Map<String, Target> targets = new HashMap<>();
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
@@ -237,10 +240,29 @@ final class ChainRebuild implements AutoCloseable {
         this(staging, paged, whole, -1);
     }
 
+    /**
+     * @param whole as for {@link #ChainRebuild(Path, List, Consumer)}
+     * @param inPart told of a rebuilt file each time its base version's writer, which writes it
+     *     front to back, has written another {@link #WRITTEN_IN_PART} bytes of it, so that writing
+     *     them to disk can start before the file is whole: the largest files are whole only at
+     *     the end of a chain restore, and syncing all of one then would come after everything else
+     */
+    ChainRebuild(Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole, Consumer<Path> inPart)
+            throws IOException {
+        this(staging, paged, whole, inPart, -1);
+    }
+
     /** With {@code heldKib} KiB of compressed frames held for the base writers (-1: the default); for tests. */
     ChainRebuild(Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole, int heldKib) throws IOException {
+        this(staging, paged, whole, file -> {}, heldKib);
+    }
+
+    private ChainRebuild(
+            Path staging, List<FileList.FileEntry> paged, Consumer<Path> whole, Consumer<Path> inPart, int heldKib)
+            throws IOException {
         this.staging = staging;
         this.whole = whole;
+        this.inPart = inPart;
         this.realStaging = staging.toRealPath();
         for (FileList.FileEntry e : paged) {
             if (e.size() % PAGE != 0 || e.size() / PAGE > PageMaps.MAX_PAGES) {
@@ -498,6 +520,7 @@ final class ChainRebuild implements AutoCloseable {
                 boolean[] write = new boolean[128];
                 int first = 0; // the block at buffer[0]
                 long taken = 0;
+                long unannounced = 0; // bytes written since inPart was last told
                 while (first < limit) {
                     int got = content.readNBytes(buffer, 0, buffer.length);
                     if (got <= 0) {
@@ -539,8 +562,13 @@ final class ChainRebuild implements AutoCloseable {
                                     runStart * PAGE,
                                     (i - runStart) * PAGE,
                                     (long) (first + runStart) * PAGE);
+                            unannounced += (long) (i - runStart) * PAGE;
                             runStart = -1;
                         }
+                    }
+                    if (unannounced >= WRITTEN_IN_PART) {
+                        unannounced = 0;
+                        inPart.accept(staging.resolve(target.entry.name()));
                     }
                     first += n;
                     if (got < buffer.length) {

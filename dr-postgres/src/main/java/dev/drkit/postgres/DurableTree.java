@@ -15,6 +15,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -133,6 +135,8 @@ final class DurableTree {
         private final ExecutorService pool;
         private final AtomicInteger synced = new AtomicInteger();
         private final AtomicInteger missed = new AtomicInteger();
+        /** Files with a sync of what is written so far queued or running. */
+        private final Set<Path> inPart = ConcurrentHashMap.newKeySet();
 
         WriteBehind() {
             pool = Executors.newFixedThreadPool(SYNC_THREADS, r -> {
@@ -161,6 +165,35 @@ final class DurableTree {
                 });
             } catch (RejectedExecutionException closed) {
                 missed.incrementAndGet(); // abandoned after a failure: the restore removes what it wrote
+            }
+        }
+
+        /**
+         * Starts syncing a file that is still being written (what of it is written so far), unless
+         * such a sync of it is queued or running: the sync at {@link #written} or the final one
+         * then finds less to write.
+         */
+        void writtenInPart(Path file) {
+            if (!inPart.add(file)) {
+                return;
+            }
+            try {
+                pool.execute(() -> {
+                    try {
+                        if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                            force(file);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.debug(
+                                "write-behind sync of part of {} failed ({}); the final sync retries",
+                                file,
+                                e.getMessage());
+                    } finally {
+                        inPart.remove(file);
+                    }
+                });
+            } catch (RejectedExecutionException closed) {
+                inPart.remove(file);
             }
         }
 

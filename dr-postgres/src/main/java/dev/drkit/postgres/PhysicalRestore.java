@@ -76,7 +76,7 @@ final class PhysicalRestore {
         DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
         try {
             long t0 = System.nanoTime();
-            materialize(context, staging, writeBehind::written);
+            materialize(context, staging, writeBehind::written, writeBehind::writtenInPart);
             long t1 = System.nanoTime();
             writeBehind.close();
             LOG.debug(
@@ -130,16 +130,18 @@ final class PhysicalRestore {
      * CRC-32C). Neither {@code global/pg_control} nor the label nor WAL: the caller adds those.
      */
     static void materialize(RestoreContext context, Path staging) throws IOException {
-        materialize(context, staging, file -> {});
+        materialize(context, staging, file -> {}, file -> {});
     }
 
     /**
-     * {@link #materialize(RestoreContext, Path)}, telling {@code written} of each file unpacked
-     * whole (not of those rebuilt from page deltas), once it is closed.
+     * {@link #materialize(RestoreContext, Path)}, telling {@code written} of each file once it is
+     * whole, and {@code inPart} of a file rebuilt from page deltas each time another part of it was
+     * written (see {@link ChainRebuild#ChainRebuild(Path, List, Consumer, Consumer)}).
      */
-    static void materialize(RestoreContext context, Path staging, Consumer<Path> written) throws IOException {
+    static void materialize(RestoreContext context, Path staging, Consumer<Path> written, Consumer<Path> inPart)
+            throws IOException {
         try {
-            materializeFiles(context, staging, written);
+            materializeFiles(context, staging, written, inPart);
         } catch (ClosedByInterruptException e) {
             // a file channel of this thread, closed by the interrupt: it carries no message of its own
             Thread.currentThread().interrupt();
@@ -147,8 +149,8 @@ final class PhysicalRestore {
         }
     }
 
-    private static void materializeFiles(RestoreContext context, Path staging, Consumer<Path> written)
-            throws IOException {
+    private static void materializeFiles(
+            RestoreContext context, Path staging, Consumer<Path> written, Consumer<Path> inPart) throws IOException {
         unpackParallel(context, staging, written);
         List<FileList.FileEntry> files = fileList(context);
         List<FileList.FileEntry> paged =
@@ -161,7 +163,7 @@ final class PhysicalRestore {
         long t0 = System.nanoTime();
         List<String> newestFirst = new ArrayList<>(chainOrder(paged));
         Collections.reverse(newestFirst);
-        try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written)) {
+        try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written, inPart)) {
             // the deltas claim their pages, newest first, while the base versions fill in the pages left
             unpackReferenced(
                     context,

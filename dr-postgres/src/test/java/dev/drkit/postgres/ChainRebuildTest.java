@@ -181,6 +181,35 @@ class ChainRebuildTest {
     }
 
     @Test
+    void theRestoreIsToldOfEachPartOfABaseVersionWrittenSoThatSyncingItCanStartEarly() throws IOException {
+        int pages = (int) (2 * ChainRebuild.WRITTEN_IN_PART / PAGE) + 100; // two parts and a bit
+        byte[] base = PageDeltasTest.pages(pages, 13);
+        byte[] v1 = base.clone();
+        PageDeltasTest.fillPage(v1, 7, 7007);
+        byte[] d1 = artifact(NAME, v1, List.of(blocks(7, 8)));
+        Path staging = staging();
+        FileList.FileEntry entry = new FileList.FileEntry(
+                NAME, v1.length, 1_000_000L, PageDeltasTest.crc(v1), "F", "data-0.tar", List.of("I1/pages-0.bin"));
+        List<Path> whole = new CopyOnWriteArrayList<>();
+        List<Path> parts = new CopyOnWriteArrayList<>();
+        List<Long> writtenAtPart = new CopyOnWriteArrayList<>();
+        Path file = staging.resolve(NAME);
+        try (ChainRebuild rebuild = new ChainRebuild(staging, List.of(entry), whole::add, p -> {
+            parts.add(p);
+            writtenAtPart.add(p.toFile().length());
+        })) {
+            rebuild.delta(new ByteArrayInputStream(d1), "I1/pages-0.bin", Map.of(NAME, (long) v1.length));
+            rebuild.base(NAME).write(file, new ByteArrayInputStream(base));
+            rebuild.finish();
+        }
+        assertThat(parts).containsExactly(file, file);
+        assertThat(writtenAtPart.get(0)).isGreaterThanOrEqualTo(ChainRebuild.WRITTEN_IN_PART);
+        assertThat(writtenAtPart.get(1)).isGreaterThanOrEqualTo(2 * ChainRebuild.WRITTEN_IN_PART);
+        assertThat(whole).containsExactly(file);
+        assertThat(Files.readAllBytes(file)).isEqualTo(v1);
+    }
+
+    @Test
     void pagesPastTheSizeOfAnyNewerBackupDoNotSurvive() throws IOException {
         byte[] base = PageDeltasTest.pages(20, 5);
         // v1 cut the file to 4 pages; v2 grew it to 12, storing pages 4-11 with zeros in 8-11
