@@ -135,6 +135,7 @@ final class DurableTree {
         private final ExecutorService pool;
         private final AtomicInteger synced = new AtomicInteger();
         private final AtomicInteger missed = new AtomicInteger();
+        private final AtomicInteger partsSynced = new AtomicInteger();
         /** Files with a sync of what is written so far queued or running. */
         private final Set<Path> inPart = ConcurrentHashMap.newKeySet();
 
@@ -180,8 +181,9 @@ final class DurableTree {
             try {
                 pool.execute(() -> {
                     try {
-                        if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                        if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) { // not a pipe put there
                             force(file);
+                            partsSynced.incrementAndGet();
                         }
                     } catch (RuntimeException e) {
                         LOG.debug(
@@ -219,6 +221,11 @@ final class DurableTree {
         /** Files synced so far. */
         int synced() {
             return synced.get();
+        }
+
+        /** Syncs of files written in part that ran. */
+        int partsSynced() {
+            return partsSynced.get();
         }
 
         /** Files it could not sync (left to the final sync). */

@@ -60,6 +60,28 @@ class DurableTreeTest {
     }
 
     @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void filesWrittenInPartAreSyncedAsTheyGrowButPipesAndVanishedFilesAreLeftAlone() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
+        Path growing = Files.write(data.resolve("growing"), new byte[8192]);
+        writeBehind.writtenInPart(growing);
+        writeBehind.writtenInPart(data.resolve("vanished")); // not an error: the final sync reports
+        Process mkfifo = new ProcessBuilder("mkfifo", data.resolve("pipe").toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        writeBehind.writtenInPart(data.resolve("pipe")); // never opened: it would block a thread forever
+        writeBehind.close(); // waits for them
+        assertThat(writeBehind.partsSynced()).isEqualTo(1);
+        assertThat(writeBehind.missed()).isZero(); // the final sync of each file is still to come
+
+        DurableTree.WriteBehind abandoned = new DurableTree.WriteBehind();
+        abandoned.abandon();
+        abandoned.writtenInPart(growing); // after a failed restore: quietly not synced
+        abandoned.close();
+        assertThat(abandoned.partsSynced()).isZero();
+    }
+
+    @Test
     void theDirectoriesAboveARestoredTreeAreSyncedThroughASymbolicLink() throws Exception {
         // /pgdata -> /mnt/vol: the destination's parent is a link, which is followed
         Path volume = Files.createDirectories(dir.resolve("mnt/vol"));
