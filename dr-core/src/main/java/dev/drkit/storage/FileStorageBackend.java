@@ -33,6 +33,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -384,6 +385,7 @@ public final class FileStorageBackend implements StorageBackend {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            Objects.checkFromIndexSize(off, len, b.length); // before any piece is written
             if (abandoned) {
                 throw new ClosedChannelException(); // as the closed channel would
             }

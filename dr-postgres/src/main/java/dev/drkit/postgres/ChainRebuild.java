@@ -566,7 +566,7 @@ final class ChainRebuild implements AutoCloseable {
                             runStart = -1;
                         }
                     }
-                    if (unannounced >= WRITTEN_IN_PART) {
+                    if (unannounced >= WRITTEN_IN_PART && got == buffer.length && first + n < limit) { // not at its end
                         unannounced = 0;
                         inPart.accept(staging.resolve(target.entry.name()));
                     }

@@ -22,6 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -136,10 +137,20 @@ final class DurableTree {
         private final AtomicInteger synced = new AtomicInteger();
         private final AtomicInteger missed = new AtomicInteger();
         private final AtomicInteger partsSynced = new AtomicInteger();
-        /** Files with a sync of what is written so far queued or running. */
+        private final Consumer<Path> partSync;
+        /**
+         * Files with a sync of what is written so far queued or running (those dropped by
+         * {@link #abandon} stay: the write-behind is not used after that).
+         */
         private final Set<Path> inPart = ConcurrentHashMap.newKeySet();
 
         WriteBehind() {
+            this(DurableTree::force);
+        }
+
+        /** With {@code partSync} syncing the files written in part; for tests. */
+        WriteBehind(Consumer<Path> partSync) {
+            this.partSync = partSync;
             pool = Executors.newFixedThreadPool(SYNC_THREADS, r -> {
                 Thread t = new Thread(r, "drkit-pg-write-behind");
                 t.setDaemon(true);
@@ -182,7 +193,7 @@ final class DurableTree {
                 pool.execute(() -> {
                     try {
                         if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) { // not a pipe put there
-                            force(file);
+                            partSync.accept(file);
                             partsSynced.incrementAndGet();
                         }
                     } catch (RuntimeException e) {
@@ -221,6 +232,11 @@ final class DurableTree {
         /** Files synced so far. */
         int synced() {
             return synced.get();
+        }
+
+        /** Whether a sync of what is written of {@code file} so far is queued or running. */
+        boolean syncingInPart(Path file) {
+            return inPart.contains(file);
         }
 
         /** Syncs of files written in part that ran. */
