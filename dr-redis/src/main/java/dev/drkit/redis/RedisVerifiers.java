@@ -15,6 +15,7 @@ import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.LoopbackPorts;
 import dev.drkit.spi.support.OrphanGuard;
 import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.spi.support.TargetVerifierProvider;
@@ -25,9 +26,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -571,9 +570,7 @@ public final class RedisVerifiers {
         }
 
         private static int freePort() throws IOException {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                return s.getLocalPort();
-            }
+            return LoopbackPorts.free(); // outside the ephemeral range: no outgoing connection takes it first
         }
     }
 }

@@ -1,14 +1,13 @@
 package dev.drkit.testkit;
 
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.LoopbackPorts;
 import dev.drkit.spi.support.OrphanGuard;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -529,10 +528,11 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** A port free on loopback when asked (for a second listener such as a cluster bus). */
+    /**
+     * A port free on loopback when asked (for a second listener such as a cluster bus), outside
+     * the ephemeral range where it can be, so that no outgoing connection takes it first.
+     */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return LoopbackPorts.free();
     }
 }

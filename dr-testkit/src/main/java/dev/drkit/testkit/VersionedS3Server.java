@@ -1,9 +1,8 @@
 package dev.drkit.testkit;
 
+import dev.drkit.spi.support.LoopbackPorts;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,10 +36,7 @@ public final class VersionedS3Server implements AutoCloseable {
 
     public static VersionedS3Server start() throws IOException, InterruptedException {
         Path tool = Prerequisites.requireTool("moto_server");
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = LoopbackPorts.free();
         Path log = Files.createTempFile("drkit-moto-", ".log");
         Process p = new ProcessBuilder(List.of(tool.toString(), "-H", "127.0.0.1", "-p", String.valueOf(port)))
                 .redirectErrorStream(true)

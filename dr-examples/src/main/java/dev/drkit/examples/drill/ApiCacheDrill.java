@@ -8,6 +8,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerificationFailedException;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
+import dev.drkit.spi.support.LoopbackPorts;
 import dev.drkit.spi.support.OrphanGuard;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
@@ -17,8 +18,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -180,10 +179,7 @@ public final class ApiCacheDrill implements AutoCloseable {
 
     private String start(Path binary) throws IOException, InterruptedException {
         Path dir = Files.createDirectories(work.resolve("redis"));
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = LoopbackPorts.free();
         List<String> cmd = new ArrayList<>(List.of(
                 binary.toString(),
                 "--port",

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.LoopbackPorts;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -840,10 +840,7 @@ class PostgresPitrIT {
 
         // restored to another location and started by drkit itself, which waits for recovery
         Path moved = work.resolve("ts1-restored");
-        int port;
-        try (var socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = LoopbackPorts.free(); // outside the ephemeral range: no outgoing connection takes it first
         CliProcess.Result restore = drkit(
                 "restore",
                 "--name",

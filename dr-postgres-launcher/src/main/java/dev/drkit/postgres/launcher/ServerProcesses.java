@@ -2,9 +2,8 @@ package dev.drkit.postgres.launcher;
 
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.LoopbackPorts;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,11 +86,12 @@ public final class ServerProcesses {
         }
     }
 
-    /** A free loopback port. */
+    /**
+     * A free loopback port, outside the kernel's ephemeral range where it can be, so that no
+     * outgoing connection takes it before the server binds it (see {@link LoopbackPorts}).
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return LoopbackPorts.free();
     }
 
     /**
