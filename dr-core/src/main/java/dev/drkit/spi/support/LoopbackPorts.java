@@ -43,11 +43,12 @@ public final class LoopbackPorts {
      */
     static int free(int[] ephemeral, IntUnaryOperator random) throws IOException {
         int below = Math.max(0, ephemeral[0] - LOWEST); // LOWEST .. ephemeral[0] - 1
-        int above = Math.max(0, 65_535 - ephemeral[1]); // ephemeral[1] + 1 .. 65535
+        int aboveFrom = Math.max(ephemeral[1] + 1, LOWEST);
+        int above = Math.max(0, 65_536 - aboveFrom); // aboveFrom .. 65535
         if (below + above >= FEWEST) {
             for (int i = 0; i < TRIES; i++) {
                 int n = random.applyAsInt(below + above);
-                int port = n < below ? LOWEST + n : ephemeral[1] + 1 + (n - below);
+                int port = n < below ? LOWEST + n : aboveFrom + (n - below);
                 if (bindable(port)) {
                     return port;
                 }

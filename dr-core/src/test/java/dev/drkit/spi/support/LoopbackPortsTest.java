@@ -52,6 +52,17 @@ class LoopbackPortsTest {
     }
 
     @Test
+    void aRangeEndingLowStillGivesNoPortBelowTheLowest() throws Exception {
+        int[] low = {1_024, 5_000};
+        Deque<Integer> candidates = new ArrayDeque<>(List.of(0, 1));
+        int port = LoopbackPorts.free(low, bound -> {
+            assertThat(bound).isEqualTo(65_536 - LoopbackPorts.LOWEST);
+            return candidates.poll();
+        });
+        assertThat(port).isIn(LoopbackPorts.LOWEST, LoopbackPorts.LOWEST + 1);
+    }
+
+    @Test
     void aRangeLeavingTooFewPortsOutsideFallsBackToOneTheKernelPicks() throws Exception {
         int[] everything = {1_024, 65_535};
         int port = LoopbackPorts.free(everything, bound -> {
