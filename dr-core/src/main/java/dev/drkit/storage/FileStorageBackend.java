@@ -4,6 +4,7 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.FileWrites;
 import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.ObjectKeys;
 import java.io.BufferedOutputStream;
@@ -12,7 +13,6 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
@@ -33,7 +33,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -355,14 +354,6 @@ public final class FileStorageBackend implements StorageBackend {
      */
     private static final class WriteBehind extends OutputStream {
         private static final long FLUSH_EVERY = 32L << 20;
-        /**
-         * The largest piece one write call hands the kernel. Linux 6.16 and later give ext4 files
-         * page-cache folios as large as each write, and large folios can cost far more to get
-         * than small ones (on a 6.18 VM that reports free memory to its host: 1.2-1.8 s of
-         * system time per GiB written in 1 MiB calls, 0.2-0.4 s in 256 KiB ones).
-         */
-        static final int MAX_WRITE = 256 * 1024;
-
         private static final ExecutorService FLUSHER = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "drkit-write-behind");
             t.setDaemon(true);
@@ -385,17 +376,10 @@ public final class FileStorageBackend implements StorageBackend {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            Objects.checkFromIndexSize(off, len, b.length); // before any piece is written
             if (abandoned) {
                 throw new ClosedChannelException(); // as the closed channel would
             }
-            for (int at = off, end = off + len; at < end; ) { // see MAX_WRITE
-                ByteBuffer buf = ByteBuffer.wrap(b, at, Math.min(MAX_WRITE, end - at));
-                at += buf.remaining();
-                while (buf.hasRemaining()) {
-                    channel.write(buf);
-                }
-            }
+            FileWrites.write(channel, b, off, len);
             unflushed += len;
             if (unflushed >= FLUSH_EVERY && (inFlight == null || inFlight.isDone())) {
                 unflushed = 0;

@@ -4,6 +4,7 @@ import com.github.luben.zstd.ZstdDecompressCtx;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.FileWrites;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -67,8 +68,6 @@ final class ChainRebuild implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChainRebuild.class);
     private static final int PAGE = PageMaps.PAGE;
     private static final int CRC_CHUNK = 256;
-    /** The largest piece one write call hands the kernel: see {@link #write(FileChannel, ByteBuffer, long)}. */
-    static final int MAX_WRITE = 256 << 10;
     /** How many bytes a base version's writer writes between two calls of the restore's {@code inPart}. */
     static final long WRITTEN_IN_PART = 32L << 20;
 
@@ -917,22 +916,8 @@ final class ChainRebuild implements AutoCloseable {
         write(channel, ByteBuffer.wrap(bytes, offset, length), position);
     }
 
-    /**
-     * Writes in pieces of at most {@link #MAX_WRITE}. Linux 6.16 and later give ext4 files page
-     * cache folios as large as each write, and a large folio costs more to allocate than the
-     * small ones it replaces (on a VM that reports free memory to its host, the high-order pages
-     * must first come back from the host): one 1 MiB write per call made the rebuild's system
-     * time 1.2-1.5 s per GiB against 0.2-0.4 s in 256 KiB pieces, the size the tar extractor
-     * writes in (measured with plain pwrite() loops, 1 GiB each, on a 6.18 kernel).
-     */
+    /** In pieces of at most {@link FileWrites#MAX_WRITE}: a larger write call costs the kernel more. */
     private static void write(FileChannel channel, ByteBuffer b, long position) throws IOException {
-        int end = b.limit();
-        while (b.position() < end) {
-            b.limit(Math.min(end, b.position() + MAX_WRITE));
-            while (b.hasRemaining()) {
-                position += channel.write(b, position);
-            }
-        }
-        b.limit(end);
+        FileWrites.write(channel, b, position);
     }
 }

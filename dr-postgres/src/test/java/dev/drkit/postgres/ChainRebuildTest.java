@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
+import dev.drkit.spi.support.FileWrites;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -170,7 +171,7 @@ class ChainRebuildTest {
 
     @Test
     void runsLongerThanOneWriteCallAreWrittenWholeAtTheirPlace() throws IOException {
-        int pages = 7 * ChainRebuild.MAX_WRITE / PAGE + 10; // the base runs 6-127 and 128-199 span write calls
+        int pages = 7 * FileWrites.MAX_WRITE / PAGE + 10; // the base runs 6-127 and 128-199 span write calls
         byte[] base = PageDeltasTest.pages(pages, 12);
         byte[] v1 = base.clone();
         for (int p : new int[] {5, 200, pages - 1}) {

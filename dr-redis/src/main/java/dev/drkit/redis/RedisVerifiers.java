@@ -368,7 +368,8 @@ public final class RedisVerifiers {
                 // the port is free when chosen but may be taken before redis-server binds it (tests and
                 // other servers on the machine): a server that could not bind is started again elsewhere
                 for (int attempt = 1; loaded == null; attempt++) {
-                    int port = freePort();
+                    int port =
+                            LoopbackPorts.free(); // outside the ephemeral range: no outgoing connection takes it first
                     Files.writeString(
                             dir.resolve("redis.conf"),
                             String.join(
@@ -567,10 +568,6 @@ public final class RedisVerifiers {
                 }
             }
             return Optional.empty();
-        }
-
-        private static int freePort() throws IOException {
-            return LoopbackPorts.free(); // outside the ephemeral range: no outgoing connection takes it first
         }
     }
 }
