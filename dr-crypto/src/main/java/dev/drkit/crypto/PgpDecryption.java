@@ -90,8 +90,8 @@ public final class PgpDecryption implements DecryptionStage {
             }
             if (clear != null) {
                 if (!ed.isIntegrityProtected()) {
-                    throw new DrException(
-                            ErrorCode.DECRYPTION, what + " has no integrity protection; refusing " + "to trust it");
+                    // stripped by someone who wrote the repository, or never written by drkit: corrupt
+                    throw new CorruptDataException(what + " has no integrity protection; refusing to trust it");
                 }
                 return new Verified(literalData(clear, what), ed, decoded, what);
             }
@@ -308,14 +308,13 @@ public final class PgpDecryption implements DecryptionStage {
             }
             try {
                 if (!data.verify()) {
-                    throw new DrException(
-                            ErrorCode.DECRYPTION,
-                            what + " fails its OpenPGP integrity check: it was "
-                                    + "tampered with or is corrupt; use another backup");
+                    // damaged or forged data, not a key problem: a reader that has other copies tries them
+                    throw new CorruptDataException(
+                            what + " fails its OpenPGP integrity check: it was tampered with or is corrupt; use "
+                                    + "another backup");
                 }
             } catch (PGPException e) {
-                throw new DrException(
-                        ErrorCode.DECRYPTION, what + " fails its OpenPGP integrity check: " + e.getMessage(), e);
+                throw new CorruptDataException(what + " fails its OpenPGP integrity check: " + e.getMessage(), e);
             }
             if (message.read() >= 0) {
                 throw new CorruptDataException(what + " has data after its OpenPGP message; it was tampered with "

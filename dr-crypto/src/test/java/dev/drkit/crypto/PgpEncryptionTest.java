@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.BackupResult;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
@@ -174,9 +175,10 @@ class PgpEncryptionTest {
         byte[] plain = new byte[200_000];
         byte[] message = encrypt(toKey(TestKeys.pair()), plain);
         message[message.length - 40_000] ^= 0x01;
+        // damaged or forged bytes, not a key problem: a reader with other copies tries them
         assertThatThrownBy(() -> decrypt(withKey(TestKeys.pair()), message))
-                .isInstanceOfSatisfying(
-                        DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION));
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("fails its OpenPGP integrity check");
     }
 
     static byte[] encrypt(PgpEncryption enc, byte[] plain) throws IOException {

@@ -73,6 +73,8 @@ public final class ChunkGc {
     private final Set<String> plain = new HashSet<>();
     /** The raw length the backups' chunk lists give each needed chunk. */
     private final Map<String, Integer> neededLength = new HashMap<>();
+    /** The chunk index the collection works from (read again at most once, see {@link #needed}). */
+    private ChunkStore.Loaded index;
 
     /**
      * @param lockTtl the lease of the collection's lock; also the age a pack without an index
@@ -154,21 +156,14 @@ public final class ChunkGc {
                 return ChunkCollection.skipped(busy);
             }
         }
+        ChunkStore store = repo.chunks();
+        index = store.refresh();
         Map<String, String> needed = new HashMap<>();
-        String unreadable = needed(needed);
+        String unreadable = needed(store, needed);
         if (unreadable != null) {
             return ChunkCollection.skipped(unreadable);
         }
-        ChunkStore store = repo.chunks();
-        ChunkStore.Loaded index = store.refresh();
-        for (var e : needed.entrySet()) {
-            if (!index.chunks().containsKey(e.getKey())) {
-                // its pack may still be there, unindexed: it must not go as an orphan
-                return ChunkCollection.skipped(e.getValue() + " needs chunk " + e.getKey()
-                        + ", which no chunk index lists (an index was lost or cannot be read); nothing was "
-                        + "collected, so that the pack holding it stays (a repository check says what is wrong)");
-            }
-        }
+        ChunkStore.Loaded index = this.index;
         // one copy of each needed chunk is kept: the first pack (by id) of the first listing that holds
         // it, among whole packs first (a pack not the size its index says may have lost it). When there
         // are several copies, the one kept must be proven sound first (its bytes decode to its id, or,
@@ -406,8 +401,14 @@ public final class ChunkGc {
         return live;
     }
 
-    /** Adds every chunk a listed backup needs; says why when some backup cannot say. */
-    private String needed(Map<String, String> needed) throws IOException {
+    /**
+     * Adds every chunk a listed backup needs; says why when some backup cannot say, or needs a
+     * chunk no index lists. Each id is looked up as its list is read, so that what is kept in
+     * memory never exceeds the index (whose size is bounded): forged lists of millions of ids
+     * stop at the first that no index lists.
+     */
+    private String needed(ChunkStore store, Map<String, String> needed) throws IOException {
+        boolean refreshed = false;
         for (String target : repo.targets()) {
             Repository.Catalog catalog = repo.catalog(target);
             if (!catalog.damaged().isEmpty()) {
@@ -428,8 +429,20 @@ public final class ChunkGc {
                         ChunkedArtifactReader.ChunkList list =
                                 ChunkedArtifactReader.readList(repo.openStored(m, a), a, what);
                         for (int i = 0; i < list.ids().size(); i++) {
-                            needed.putIfAbsent(list.ids().get(i), what);
-                            neededLength.putIfAbsent(list.ids().get(i), list.lengths()[i]);
+                            String id = list.ids().get(i);
+                            if (!index.chunks().containsKey(id) && !refreshed) {
+                                // perhaps committed since the index was read (with its manifest, after it)
+                                index = store.refresh();
+                                refreshed = true;
+                            }
+                            if (!index.chunks().containsKey(id)) {
+                                // its pack may still be there, unindexed: it must not go as an orphan
+                                return what + " needs chunk " + id + ", which no chunk index lists (an index was "
+                                        + "lost or cannot be read); nothing was collected, so that the pack holding "
+                                        + "it stays (a repository check says what is wrong)";
+                            }
+                            needed.putIfAbsent(id, what);
+                            neededLength.putIfAbsent(id, list.lengths()[i]);
                         }
                         if (list.keyId() == null) {
                             plain.addAll(list.ids());
@@ -451,6 +464,7 @@ public final class ChunkGc {
      * Copies the needed chunks of mostly-garbage packs into new packs, then removes the old ones.
      *
      * @return the packs rewritten (a pack whose chunks cannot all be proven sound stays as it is)
+     * @throws IOException when a new pack cannot be written: then no old pack is removed
      */
     private Set<String> rewrite(
             RepositoryLock lock,
@@ -459,61 +473,88 @@ public final class ChunkGc {
             Map<String, Set<String>> keeper,
             Set<String> sidecars)
             throws IOException {
-        ChunkStore.PackWriter writer = store.newPackWriter();
+        // the k-th copy of a chunk goes to the k-th writer: a pack holds a chunk once (an index that
+        // listed it twice would name one copy only, and of two encrypted copies that both match their
+        // index, only a key tells which is the real one)
+        List<ChunkStore.PackWriter> writers = new ArrayList<>();
+        Map<String, Integer> copiesWritten = new HashMap<>();
         List<String> done = new ArrayList<>();
         boolean ok = false;
         try {
             Map<String, Boolean> soundPacks = new HashMap<>();
             for (ChunkStore.PackIndex p : packs) {
+                List<Map.Entry<String, byte[]>> moved;
                 try {
-                    // every kept chunk of the pack read and checked before any is written: a pack
-                    // that stays must not leave copies of its chunks behind at each prune
-                    List<Map.Entry<String, byte[]>> moved = new ArrayList<>();
-                    for (var e : p.chunks().entrySet()) {
-                        if (keeper.getOrDefault(e.getKey(), Set.of()).contains(p.pack())) {
-                            // the copy in this pack, not another one: it is the one proven sound
-                            byte[] stored;
-                            if (plain.contains(e.getKey())) {
-                                ChunkStore.Chunk chunk = store.readAt(e.getValue(), e.getKey(), ChunkCodec.PLAIN);
-                                stored = chunk == null ? null : chunk.frame();
-                            } else {
-                                // encrypted: moved as stored (a prune may hold no key); a restore checks it.
-                                // A new index must never vouch for damaged bytes: checked as a copy does
-                                stored = store.readStoredAt(e.getValue());
-                                if (!store.storedSound(e.getValue(), stored, soundPacks)) {
-                                    stored = null;
-                                }
-                            }
-                            if (stored == null) {
-                                throw new CorruptDataException("chunk " + e.getKey() + " in pack " + p.pack()
-                                        + " cannot be read, or its bytes do not match its index");
-                            }
-                            moved.add(Map.entry(e.getKey(), stored));
-                        }
-                    }
-                    for (Map.Entry<String, byte[]> m : moved) {
-                        writer.add(
-                                m.getKey(),
-                                m.getValue(),
-                                p.chunks().get(m.getKey()).rawLength());
-                    }
-                    done.add(p.pack());
+                    moved = kept(store, p, keeper, soundPacks);
                 } catch (DrException e) {
                     // a damaged chunk stays where it is, for a check to report
                     LOG.warn("chunk garbage collection leaves pack {} as it is: {}", p.pack(), e.getMessage());
+                    continue;
                 }
+                // not caught: a writer that fails (a pack it commits on the way) may have dropped the
+                // chunks of packs counted as done before; the whole rewrite then stops, and nothing goes
+                for (Map.Entry<String, byte[]> m : moved) {
+                    int k = copiesWritten.merge(m.getKey(), 1, Integer::sum) - 1;
+                    if (writers.size() <= k) {
+                        writers.add(store.newPackWriter());
+                    }
+                    writers.get(k)
+                            .add(
+                                    m.getKey(),
+                                    m.getValue(),
+                                    p.chunks().get(m.getKey()).rawLength());
+                }
+                done.add(p.pack());
             }
-            writer.finish(); // the new packs are indexed before any old one goes
+            for (ChunkStore.PackWriter w : writers) {
+                w.finish(); // the new packs are indexed before any old one goes
+            }
             ok = true;
         } finally {
             if (!ok) {
-                writer.abort();
+                writers.forEach(ChunkStore.PackWriter::abort);
             }
         }
         for (String pack : done) {
             removePack(lock, pack, true, sidecars.contains(pack));
         }
         return Set.copyOf(done);
+    }
+
+    /**
+     * The kept chunks of one pack, read and checked before any is written: a pack that stays must
+     * not leave copies of its chunks behind at each prune.
+     *
+     * @throws DrException when one cannot be read or does not match its index (the pack then stays)
+     */
+    private List<Map.Entry<String, byte[]>> kept(
+            ChunkStore store, ChunkStore.PackIndex p, Map<String, Set<String>> keeper, Map<String, Boolean> soundPacks)
+            throws IOException {
+        List<Map.Entry<String, byte[]>> moved = new ArrayList<>();
+        for (var e : p.chunks().entrySet()) {
+            if (!keeper.getOrDefault(e.getKey(), Set.of()).contains(p.pack())) {
+                continue;
+            }
+            // the copy in this pack, not another one: it is the one proven sound
+            byte[] stored;
+            if (plain.contains(e.getKey())) {
+                ChunkStore.Chunk chunk = store.readAt(e.getValue(), e.getKey(), ChunkCodec.PLAIN);
+                stored = chunk == null ? null : chunk.frame();
+            } else {
+                // encrypted: moved as stored (a prune may hold no key); a restore checks it.
+                // A new index must never vouch for damaged bytes: checked as a copy does
+                stored = store.readStoredAt(e.getValue());
+                if (!store.storedSound(e.getValue(), stored, soundPacks)) {
+                    stored = null;
+                }
+            }
+            if (stored == null) {
+                throw new CorruptDataException("chunk " + e.getKey() + " in pack " + p.pack()
+                        + " cannot be read, or its bytes do not match its index");
+            }
+            moved.add(Map.entry(e.getKey(), stored));
+        }
+        return moved;
     }
 
     private void removePack(RepositoryLock lock, String pack, boolean indexed, boolean sidecar) throws IOException {

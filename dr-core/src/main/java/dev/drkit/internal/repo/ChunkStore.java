@@ -3,6 +3,7 @@ package dev.drkit.internal.repo;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.spi.ObjectInfo;
@@ -313,17 +314,32 @@ final class ChunkStore {
                     + "the backup cannot be restored, use another one");
         }
         List<String> problems = new ArrayList<>();
-        Chunk chunk = firstOrFresh(id, where, places -> readFirst(id, length, codec, places, problems));
+        List<DrException> keys = new ArrayList<>();
+        Chunk chunk = firstOrFresh(id, where, places -> readFirst(id, length, codec, places, problems, keys));
         if (chunk != null) {
             return chunk;
+        }
+        if (!keys.isEmpty()) {
+            // a copy the keys given do not open, and no other that decodes: perhaps the wrong key
+            throw keys.get(0);
         }
         throw new ChecksumMismatchException(what + ": chunk " + id + " cannot be read: " + String.join("; ", problems)
                 + "; the backup cannot be restored, use another one (a check that reads the data, "
                 + "CheckOptions.readData, lists every damaged chunk)");
     }
 
-    /** The chunk from the first of {@code where} whose bytes match its id and length; null, with why, if none. */
-    private Chunk readFirst(String id, int length, ChunkCodec codec, List<Location> where, List<String> problems)
+    /**
+     * The chunk from the first of {@code where} whose bytes match its id and length; null, with
+     * why, if none. A copy the keys given cannot open does not stop the search (anyone can
+     * encrypt a forged copy to a key of their own): its error goes to {@code keys}.
+     */
+    private Chunk readFirst(
+            String id,
+            int length,
+            ChunkCodec codec,
+            List<Location> where,
+            List<String> problems,
+            List<DrException> keys)
             throws IOException {
         for (Location loc : where) {
             if (loc.rawLength() != length) {
@@ -343,7 +359,17 @@ final class ChunkStore {
                 problems.add("pack " + loc.pack() + " ends before it");
                 continue;
             }
-            byte[] raw = codec.decode(id, length, frame);
+            byte[] raw;
+            try {
+                raw = codec.decode(id, length, frame);
+            } catch (DrException e) {
+                if (e.code() != DrException.ErrorCode.DECRYPTION) {
+                    throw e;
+                }
+                keys.add(e);
+                problems.add("its frame in pack " + loc.pack() + " is not encrypted to the keys given");
+                continue;
+            }
             if (raw != null) {
                 return new Chunk(frame, raw);
             }
@@ -354,7 +380,7 @@ final class ChunkStore {
 
     /** The chunk at one place, when its bytes there match its id and length; null otherwise. */
     Chunk readAt(Location at, String id, ChunkCodec codec) throws IOException {
-        return readFirst(id, at.rawLength(), codec, List.of(at), new ArrayList<>());
+        return readFirst(id, at.rawLength(), codec, List.of(at), new ArrayList<>(), new ArrayList<>());
     }
 
     /** A chunk's stored bytes at one place as they are, unchecked; null when the pack is missing or ends before them. */

@@ -73,7 +73,12 @@ class ChunkedArtifactTest {
             w.write(content, off, Math.min(100_000, content.length - off));
         }
         w.close();
-        BackupManifest m = new BackupManifest(
+        return new Stored(manifest(id, clock, w.info()), w.info(), w);
+    }
+
+    /** The manifest of a full backup {@code id} of target db taken at {@code at}, holding {@code artifact}. */
+    static BackupManifest manifest(String id, Instant at, ArtifactInfo artifact) {
+        return new BackupManifest(
                 BackupManifest.FORMAT,
                 id,
                 "db",
@@ -81,14 +86,13 @@ class ChunkedArtifactTest {
                 "full",
                 null,
                 List.of(),
-                clock,
-                clock,
+                at,
+                at,
                 "test",
                 "host",
-                List.of(w.info()),
+                List.of(artifact),
                 Map.of(),
                 null);
-        return new Stored(m, w.info(), w);
     }
 
     private byte[] read(Stored s) throws IOException {

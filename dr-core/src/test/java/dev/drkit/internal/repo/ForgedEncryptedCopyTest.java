@@ -1,13 +1,19 @@
 package dev.drkit.internal.repo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.github.luben.zstd.Zstd;
+import dev.drkit.ChecksumMismatchException;
+import dev.drkit.ChunkCollection;
+import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +21,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -46,6 +54,13 @@ class ForgedEncryptedCopyTest {
         repo.chunkKeyFile(keyFile);
     }
 
+    /** The repository opened again, as a later process would, with the chunk key file. */
+    private Repository reopened() throws IOException {
+        Repository r = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        r.chunkKeyFile(keyFile);
+        return r;
+    }
+
     private byte[] read(Repository r, ChunkedArtifactTest.Stored s) throws IOException {
         try (InputStream in = r.openDecoded(
                 s.manifest(),
@@ -70,26 +85,10 @@ class ForgedEncryptedCopyTest {
             ChunkStore.Location real = repo.chunks().locate(id).get(0);
             byte[] garbage = new byte[real.length()];
             r.nextBytes(garbage);
-            index.append(id)
-                    .append(' ')
-                    .append(pack)
-                    .append(' ')
-                    .append(packBytes.size())
-                    .append(' ')
-                    .append(garbage.length)
-                    .append(' ')
-                    .append(raw)
-                    .append(' ')
-                    .append(ChunkStore.crc32c(garbage))
-                    .append('\n');
+            index.append(indexLine(id, pack, packBytes.size(), garbage, raw));
             packBytes.writeBytes(garbage);
         }
-        byte[] p = packBytes.toByteArray();
-        Files.write(dir.resolve("repo/chunks/packs/" + pack + ".pack"), p);
-        Files.writeString(
-                dir.resolve("repo/chunks/index/" + pack + ".idx"),
-                ChunkStore.INDEX_HEADER + " " + pack + " " + p.length + " " + Sha256.hex(p, 0, p.length) + "\n" + index,
-                StandardCharsets.US_ASCII);
+        plantPack(pack, packBytes.toByteArray(), index.toString());
     }
 
     private ChunkedArtifactTest.Stored storeOne() throws IOException {
@@ -122,8 +121,7 @@ class ForgedEncryptedCopyTest {
         assertThat(good)
                 .as("the packs holding the only good copies are still there")
                 .allMatch(Files::exists);
-        Repository fresh = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
-        fresh.chunkKeyFile(keyFile);
+        Repository fresh = reopened();
         assertThat(read(fresh, a)).isEqualTo(content);
     }
 
@@ -147,5 +145,131 @@ class ForgedEncryptedCopyTest {
         dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
         dest.chunkKeyFile(keyFile);
         assertThat(read(dest, a)).isEqualTo(content);
+    }
+
+    private static String indexLine(String id, String pack, long offset, byte[] stored, int raw) {
+        return id + " " + pack + " " + offset + " " + stored.length + " " + raw + " " + ChunkStore.crc32c(stored)
+                + "\n";
+    }
+
+    private void plantPack(String pack, byte[] bytes, String lines) throws IOException {
+        Files.write(dir.resolve("repo/chunks/packs/" + pack + ".pack"), bytes);
+        Files.writeString(
+                dir.resolve("repo/chunks/index/" + pack + ".idx"),
+                ChunkStore.INDEX_HEADER + " " + pack + " " + bytes.length + " " + Sha256.hex(bytes, 0, bytes.length)
+                        + "\n" + lines,
+                StandardCharsets.US_ASCII);
+    }
+
+    private List<String> chunkIds(ChunkedArtifactTest.Stored s) throws IOException {
+        return Files.readAllLines(dir.resolve("repo/backups/db/" + s.manifest().id() + "/dump.bin.chunks")).stream()
+                .skip(1)
+                .map(l -> l.split(" ")[0])
+                .toList();
+    }
+
+    /**
+     * The genuine pack and a planted one that both hold a needed chunk (each copy matching its own
+     * index) are mostly garbage, so a prune rewrites both. One new pack used to take both copies:
+     * its index listed the chunk twice, a reader kept the last line (the forged copy), and the
+     * backup was lost. Each copy now goes to a pack of its own.
+     */
+    @Test
+    void aRewriteOfTwoCopiesThatBothMatchTheirIndexKeepsEachInAPackOfItsOwn() throws IOException {
+        setUp();
+        Instant at = Instant.parse("2026-12-01T00:00:00Z");
+        StreamCodecs alice = new StreamCodecs(Compression.ZSTD, 3, 2, EncryptedChunksTest.toy("alice"), null);
+        byte[] content = ChunkedArtifactTest.data(8, 12 << 20);
+        ChunkedArtifactTest.Stored whole = ChunkedArtifactTest.store(repo, at, alice, content);
+        repo.writeManifest(whole.manifest(), null);
+        byte[] head = Arrays.copyOf(content, 2 << 20);
+        ChunkedArtifactTest.Stored first = ChunkedArtifactTest.store(repo, at.plusSeconds(60), alice, head);
+        repo.writeManifest(first.manifest(), null);
+        List<String> shared = new ArrayList<>(chunkIds(first));
+        shared.retainAll(chunkIds(whole));
+        assertThat(shared).isNotEmpty();
+        String x = shared.get(0);
+        ChunkStore.Location real = repo.chunks().locate(x).get(0);
+        // sorts last: the rewrite reaches it after the genuine pack
+        String pack = "f".repeat(32);
+        Random r = new Random(1);
+        byte[] forged = new byte[real.length()];
+        r.nextBytes(forged);
+        byte[] junk = new byte[real.length() * 3];
+        r.nextBytes(junk);
+        ByteArrayOutputStream planted = new ByteArrayOutputStream();
+        planted.writeBytes(forged);
+        planted.writeBytes(junk);
+        plantPack(
+                pack,
+                planted.toByteArray(),
+                indexLine(x, pack, 0, forged, real.rawLength())
+                        + indexLine(Sha256.hex(junk, 0, junk.length), pack, forged.length, junk, junk.length));
+        repo.deleteBackup("db", whole.manifest().id());
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+
+        ChunkCollection gc =
+                new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+        assertThat(gc.skipped()).isNull();
+        assertThat(gc.packsRewritten()).as("both packs rewritten").isEqualTo(2);
+
+        Repository fresh = reopened();
+        assertThat(fresh.chunks().locate(x))
+                .as("both copies indexed, each in a pack of its own")
+                .hasSize(2)
+                .extracting(ChunkStore.Location::pack)
+                .doesNotHaveDuplicates();
+        assertThat(read(fresh, first)).isEqualTo(head);
+    }
+
+    /**
+     * A planted copy encrypted to someone else's key (anyone can make one) sorts before the
+     * genuine one: a restore passes over it to the copy its keys open, instead of failing with
+     * the planted copy's key error.
+     */
+    @Test
+    void aCopyEncryptedToAnotherKeyIsPassedOverForTheOneTheKeysOpen() throws IOException {
+        setUp();
+        ChunkedArtifactTest.Stored a = storeOne();
+        byte[] content = read(repo, a);
+        String x = chunkIds(a).get(0);
+        ChunkStore.Location real = repo.chunks().locate(x).get(0);
+        ByteArrayOutputStream forged = new ByteArrayOutputStream();
+        try (OutputStream enc = EncryptedChunksTest.toy("mallory").encrypt(forged, "forged")) {
+            enc.write(Zstd.compress(new byte[real.rawLength()]));
+        }
+        byte[] p = forged.toByteArray();
+        String pack = "0".repeat(32); // tried first
+        plantPack(pack, p, indexLine(x, pack, 0, p, real.rawLength()));
+
+        Repository fresh = reopened();
+        assertThat(fresh.chunks().locate(x).get(0).pack()).isEqualTo(pack);
+        try (InputStream in = fresh.openDecoded(
+                a.manifest(),
+                a.artifact(),
+                new StreamCodecs(Compression.ZSTD, 3, 2, null, EncryptedChunksTest.toyOpen("alice")),
+                null)) {
+            assertThat(in.readAllBytes()).isEqualTo(content);
+        }
+    }
+
+    /** With no copy the keys open, the key error still says so: the right key is what is missing. */
+    @Test
+    void withNoCopyTheKeysOpenTheKeyErrorIsWhatARestoreSays() throws IOException {
+        setUp();
+        ChunkedArtifactTest.Stored a = storeOne();
+        Repository fresh = reopened();
+        assertThatThrownBy(() -> {
+                    try (InputStream in = fresh.openDecoded(
+                            a.manifest(),
+                            a.artifact(),
+                            new StreamCodecs(Compression.ZSTD, 3, 2, null, EncryptedChunksTest.toyOpen("carol")),
+                            null)) {
+                        in.readAllBytes();
+                    }
+                })
+                .isInstanceOfSatisfying(
+                        DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION))
+                .isNotInstanceOf(ChecksumMismatchException.class);
     }
 }
