@@ -264,9 +264,10 @@ final class ChainRebuild implements AutoCloseable {
         this.inPart = inPart;
         this.realStaging = staging.toRealPath();
         for (FileList.FileEntry e : paged) {
-            if (e.size() % PAGE != 0 || e.size() / PAGE > PageMaps.MAX_PAGES) {
+            if (e.size() < 0 || e.size() % PAGE != 0 || e.size() / PAGE > PageMaps.MAX_PAGES) {
                 throw new CorruptDataException("the file list gives " + e.name() + ", stored page by page, an "
-                        + "impossible size of " + e.size() + " bytes (not a whole number of pages, or more than "
+                        + "impossible size of " + e.size()
+                        + " bytes (negative, not a whole number of pages, or more than "
                         + PageMaps.MAX_PAGES + " pages); the backup is damaged, restore another one");
             }
             if (new HashSet<>(e.deltas()).size() != e.deltas().size()) {

@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +16,8 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What of a data directory goes into a base backup: everything but what PostgreSQL's own base
@@ -47,6 +50,7 @@ final class DataDirectoryScan {
             "pg_internal.init",
             "current_logfiles");
 
+    private static final Logger LOG = LoggerFactory.getLogger(DataDirectoryScan.class);
     private static final Pattern TEMP_RELATION = Pattern.compile("t\\d+_\\d+(_\\w+)?(\\.\\d+)?");
     private static final Pattern RELATION_FILE = Pattern.compile("(\\d+)(_\\w+)?(\\.\\d+)?");
 
@@ -100,6 +104,15 @@ final class DataDirectoryScan {
             if (skip) {
                 continue;
             }
+            if (!listable(rel)) {
+                // PostgreSQL never makes such a name; a file list line cannot hold it, and a backup
+                // whose list could not be read back could never be restored
+                LOG.warn(
+                        "leaves {} out of the backup: its name holds a tab or a line break, which the backup's "
+                                + "file list cannot record",
+                        TarEntryReader.printable(rel));
+                continue;
+            }
             try {
                 items.add(TarWriter.Item.of(p, rel));
             } catch (NoSuchFileException e) {
@@ -135,6 +148,11 @@ final class DataDirectoryScan {
             }
         }
         return unlogged;
+    }
+
+    /** Whether a name can go into the backup's file list: one line, tab-separated fields. */
+    static boolean listable(String name) {
+        return name.indexOf('\t') < 0 && name.indexOf('\n') < 0 && name.indexOf('\r') < 0;
     }
 
     /** Temporary files and relations, and unlogged relations but for their init fork. */

@@ -58,6 +58,9 @@ final class FileList {
         }
 
         String line() {
+            if (!DataDirectoryScan.listable(name)) { // the scan leaves such names out
+                throw new IllegalArgumentException("a file list line cannot hold the name " + name);
+            }
             String line = name + "\t" + size + "\t" + mtime + "\t" + crc32c + "\t" + backup + "\t" + artifact;
             return deltas.isEmpty() ? line : line + "\t" + String.join(",", deltas);
         }
@@ -90,12 +93,20 @@ final class FileList {
                             + ", which is no delta artifact; the backup is damaged, restore another one");
                 }
             }
+            long size;
+            long mtime;
             try {
-                return new FileEntry(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), f[3], f[4], f[5], deltas);
+                size = Long.parseLong(f[1]);
+                mtime = Long.parseLong(f[2]);
             } catch (NumberFormatException e) {
                 throw new CorruptDataException("the file list gives " + f[0] + " a size or time that is no number; "
                         + "the backup is damaged, restore another one");
             }
+            if (size < 0) {
+                throw new CorruptDataException("the file list gives " + f[0] + " a negative size (" + size + " bytes); "
+                        + "the backup is damaged, restore another one");
+            }
+            return new FileEntry(f[0], size, mtime, f[3], f[4], f[5], deltas);
         }
     }
 

@@ -60,6 +60,9 @@ final class ParallelIo {
             if (c instanceof RuntimeException re) {
                 throw re;
             }
+            if (c instanceof Error error) {
+                throw error; // as it is: wrapped, its name became the message people read
+            }
             throw new IOException(c);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

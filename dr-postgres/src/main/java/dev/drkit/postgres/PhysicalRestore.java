@@ -1,24 +1,30 @@
 package dev.drkit.postgres;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -28,11 +34,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
-import java.util.UUID;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,11 +76,7 @@ final class PhysicalRestore {
             throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
                     + "cluster there and restore with RestoreRequest.force to replace it");
         }
-        Path parent = dest.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path staging = parent.resolve("." + dest.getFileName() + ".drkit-restore-" + UUID.randomUUID());
-        Files.createDirectory(
-                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path staging = TarExtractor.newStaging(dest); // and the ones killed restores left go
         DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
         try {
             long t0 = System.nanoTime();
@@ -142,11 +146,80 @@ final class PhysicalRestore {
             throws IOException {
         try {
             materializeFiles(context, staging, written, inPart);
+            requireOwnPlaces(staging, context.manifest().id());
         } catch (ClosedByInterruptException e) {
             // a file channel of this thread, closed by the interrupt: it carries no message of its own
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring the data files", e);
         }
+    }
+
+    /**
+     * The directories a restore (or a synthetic full) creates or writes in after the data files,
+     * tablespaces' first: as the data files left them, each must be a real directory or absent.
+     */
+    private static final List<String> OWN_DIRECTORIES = ownDirectories();
+    /** The files a restore writes itself after the data files: each must be a regular file or absent. */
+    private static final List<String> OWN_FILES = List.of(
+            PostgresPhysicalTarget.BACKUP_LABEL,
+            PostgresPhysicalTarget.TABLESPACE_MAP,
+            "postgresql.auto.conf",
+            "recovery.signal",
+            "global/pg_control");
+
+    private static List<String> ownDirectories() {
+        List<String> dirs = new ArrayList<>(new TreeSet<>(DataDirectoryScan.EMPTY_DIRS));
+        dirs.addAll(List.of("global", "pg_tblspc", "pg_wal/archive_status"));
+        return List.copyOf(dirs);
+    }
+
+    /**
+     * Refuses data files that put a link (or anything but what the restore expects) where the
+     * restore then writes or creates its own files and directories, and anything but a
+     * directory under {@code pg_tblspc} (tablespaces come as directories; the restore links
+     * them itself): written through, such a link would make the restore write outside its
+     * destination, and a synthetic full read a directory of the host into the repository. A
+     * backup drkit wrote never holds one (its own files are left out of the data, a linked
+     * {@code pg_wal} is stored as a directory), so this is a forged or damaged backup.
+     */
+    static void requireOwnPlaces(Path staging, String backup) throws IOException {
+        for (String name : OWN_DIRECTORIES) {
+            if (!kindIs(staging.resolve(name), true)) {
+                throw notOwn(backup, name, "directory");
+            }
+        }
+        for (String name : OWN_FILES) {
+            if (!kindIs(staging.resolve(name), false)) {
+                throw notOwn(backup, name, "file");
+            }
+        }
+        Path tablespaces = staging.resolve("pg_tblspc");
+        if (Files.isDirectory(tablespaces, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(tablespaces)) {
+                for (Path p : s.toList()) {
+                    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                        throw notOwn(backup, "pg_tblspc/" + p.getFileName(), "tablespace directory");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether nothing is at {@code p}, or a directory (a regular file when not {@code directory}), not a link. */
+    private static boolean kindIs(Path p, boolean directory) throws IOException {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return true;
+        }
+        return directory ? a.isDirectory() : a.isRegularFile();
+    }
+
+    private static UnsafeArchiveException notOwn(String backup, String name, String what) {
+        return new UnsafeArchiveException("the data files of backup " + backup + " put a link or something else "
+                + "where the restore writes its own " + what + " " + name + "; no backup drkit writes holds one, so "
+                + "this one was tampered with or is damaged: restore another one");
     }
 
     private static void materializeFiles(
@@ -162,6 +235,7 @@ final class PhysicalRestore {
         }
         long t0 = System.nanoTime();
         List<String> newestFirst = new ArrayList<>(chainOrder(paged));
+        requireDependencies(context.manifest(), newestFirst);
         Collections.reverse(newestFirst);
         try (ChainRebuild rebuild = new ChainRebuild(staging, paged, written, inPart)) {
             // the deltas claim their pages, newest first, while the base versions fill in the pages left
@@ -180,6 +254,22 @@ final class PhysicalRestore {
                 paged.size(),
                 newestFirst.size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** Refuses page deltas of a backup the restored one does not depend on, before any is read. */
+    private static void requireDependencies(BackupManifest head, List<String> chain) {
+        Set<String> known = new HashSet<>(head.dependsOn());
+        known.add(head.id());
+        if (head.parent() != null) {
+            known.add(head.parent());
+        }
+        for (String backup : chain) {
+            if (!known.contains(backup)) {
+                throw new CorruptDataException("the file list of backup " + head.id() + " names page deltas of backup "
+                        + TarEntryReader.printable(backup) + ", which it does not depend on; the "
+                        + "backup is damaged, restore another one");
+            }
+        }
     }
 
     /** Opens an artifact of the restored backup or of one it depends on. */
@@ -227,8 +317,22 @@ final class PhysicalRestore {
         }
         b.append("# added by drkit restore of backup ").append(backupId).append('\n');
         recovery.forEach(line -> b.append(line).append('\n'));
-        Files.writeString(auto, b.toString());
-        Files.writeString(staging.resolve("recovery.signal"), "");
+        Files.writeString(
+                auto,
+                b.toString(),
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
+        Files.writeString(
+                staging.resolve("recovery.signal"),
+                "",
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
     }
 
     /**
@@ -390,9 +494,14 @@ final class PhysicalRestore {
 
     /** The order the artifacts of page deltas are read in: the newest backup's first, by name within one. */
     static List<String> readingOrder(Set<String> artifacts, List<String> newestFirst) {
+        Map<String, SortedSet<String>> byBackup = new HashMap<>();
+        for (String key : artifacts) {
+            byBackup.computeIfAbsent(key.substring(0, key.indexOf('/')), k -> new TreeSet<>())
+                    .add(key);
+        }
         List<String> order = new ArrayList<>();
         for (String backup : newestFirst) {
-            artifacts.stream().filter(k -> k.startsWith(backup + "/")).sorted().forEach(order::add);
+            order.addAll(byBackup.getOrDefault(backup, Collections.emptySortedSet()));
         }
         return order;
     }
@@ -407,27 +516,42 @@ final class PhysicalRestore {
 
     /** The backups whose deltas the files need, oldest first (each file lists its deltas in chain order). */
     static List<String> chainOrder(List<FileList.FileEntry> paged) {
-        Map<String, Set<String>> before = new HashMap<>(); // backup -> backups that must come first
+        // each file's deltas, oldest first, say which backup comes right before which: those edges
+        // alone order the chain (in time and memory linear in what the file list names, however
+        // long a forged one makes it); among backups free to go next, the smallest id first
+        Map<String, Set<String>> after = new HashMap<>(); // backup -> backups that come right after it
+        Map<String, Integer> waitingFor = new HashMap<>(); // backup -> backups still to be placed before it
         for (FileList.FileEntry e : paged) {
-            List<String> ids =
-                    e.deltas().stream().map(d -> d.substring(0, d.indexOf('/'))).toList();
-            for (int i = 0; i < ids.size(); i++) {
-                Set<String> earlier = before.computeIfAbsent(ids.get(i), k -> new HashSet<>());
-                earlier.addAll(ids.subList(0, i));
+            String previous = null;
+            for (String d : e.deltas()) {
+                String id = d.substring(0, d.indexOf('/'));
+                after.computeIfAbsent(id, k -> new HashSet<>());
+                waitingFor.putIfAbsent(id, 0);
+                if (previous != null && after.get(previous).add(id)) {
+                    waitingFor.merge(id, 1, Integer::sum);
+                }
+                previous = id;
             }
         }
+        TreeSet<String> ready = new TreeSet<>();
+        waitingFor.forEach((id, n) -> {
+            if (n == 0) {
+                ready.add(id);
+            }
+        });
         List<String> order = new ArrayList<>();
-        Set<String> placed = new HashSet<>();
-        while (order.size() < before.size()) {
-            String next = before.entrySet().stream()
-                    .filter(e -> !placed.contains(e.getKey()) && placed.containsAll(e.getValue()))
-                    .map(Map.Entry::getKey)
-                    .sorted()
-                    .findFirst()
-                    .orElseThrow(() -> new CorruptDataException("the file list orders the page deltas of its backups "
-                            + "in a circle; the backup is damaged, restore another one"));
+        while (!ready.isEmpty()) {
+            String next = ready.pollFirst();
             order.add(next);
-            placed.add(next);
+            for (String later : after.get(next)) {
+                if (waitingFor.merge(later, -1, Integer::sum) == 0) {
+                    ready.add(later);
+                }
+            }
+        }
+        if (order.size() < waitingFor.size()) {
+            throw new CorruptDataException("the file list orders the page deltas of its backups in a circle; the "
+                    + "backup is damaged, restore another one");
         }
         return order;
     }
@@ -437,6 +561,8 @@ final class PhysicalRestore {
      * {@code pg_tblspc} and writes the locations into the tablespace map PostgreSQL reads when
      * recovery starts.
      */
+    private static final Pattern TABLESPACE_OID = Pattern.compile("[1-9][0-9]{0,9}");
+
     private static void relocateTablespaces(boolean force, Path staging, Map<String, Path> tablespaces)
             throws IOException {
         if (tablespaces.isEmpty()) {
@@ -446,6 +572,11 @@ final class PhysicalRestore {
         for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
             String oid = e.getKey();
             Path location = e.getValue();
+            if (!TABLESPACE_OID.matcher(oid).matches()) {
+                // the oids come from the manifest: one with a '/' or '..' would name a place outside
+                throw new CorruptDataException("backup records a tablespace '" + TarEntryReader.printable(oid)
+                        + "', which is no tablespace OID; the backup is damaged, restore another one");
+            }
             if (Files.exists(location, LinkOption.NOFOLLOW_LINKS) && !isEmpty(location)) {
                 if (!force) {
                     throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is not "
@@ -526,7 +657,8 @@ final class PhysicalRestore {
                         target,
                         StandardOpenOption.CREATE,
                         StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE)) {
+                        StandardOpenOption.WRITE,
+                        LinkOption.NOFOLLOW_LINKS)) {
             in.transferTo(out);
         }
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));

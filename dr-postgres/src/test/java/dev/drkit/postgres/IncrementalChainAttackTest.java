@@ -24,6 +24,8 @@ import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,11 +33,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -255,9 +259,10 @@ class IncrementalChainAttackTest {
     void aDeltaNamingABackupThatIsNoDependencyIsRefused() throws IOException {
         chain(pages(2, 1), pages(2, 2), null);
         editFileList(list -> list.replace(INCR + "/", "20261202T030000Z-cccccc/"));
+        // refused before any artifact is opened (the repository would refuse the open too)
         assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))
-                .isInstanceOf(BackupNotFoundException.class)
-                .hasMessageContaining("not a dependency");
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("page deltas of backup 20261202T030000Z-cccccc, which it does not depend on");
     }
 
     @Test
@@ -353,6 +358,157 @@ class IncrementalChainAttackTest {
     }
 
     // --- the chain: a full backup with the old file, an incremental with its page deltas ---
+
+    /** A paged file given a negative size by the file list: refused as damaged, not with a JVM exception's words. */
+    @Test
+    void aNegativeSizeForAPagedFileIsRefusedAsDamaged() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        editFileList(list -> list.replace(NAME + "\t" + (2 * PAGE) + "\t", NAME + "\t-16384\t"));
+        assertThatThrownBy(this::restore)
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining(NAME)
+                .hasMessageContaining("negative size");
+    }
+
+    /**
+     * A file list naming tens of thousands of page deltas for one file: the chain's order was
+     * worked out from every earlier delta of each (quadratic in time and memory: the restore ran
+     * out of heap); now from neighbours only, and the restore fails before it reads anything when
+     * the list names a backup the restored one does not depend on.
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFileListNamingTensOfThousandsOfDeltasForOneFileFailsAtOnce() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        StringBuilder deltas = new StringBuilder();
+        for (int i = 0; i < 40_000; i++) {
+            deltas.append(i == 0 ? "" : ",").append("B").append(i).append("/pages-0.bin");
+        }
+        editFileList(list -> list.replace(INCR + "/pages-0.bin", deltas.toString()));
+        assertThatThrownBy(this::restore)
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("names page deltas of backup B")
+                .hasMessageContaining("which it does not depend on");
+    }
+
+    @Test
+    void theChainOrderFollowsEachFilesDeltasAndRefusesACircle() {
+        FileList.FileEntry one = entry("a", "B1/pages-0.bin", "B3/pages-0.bin");
+        FileList.FileEntry two = entry("b", "B2/pages-0.bin", "B3/pages-0.bin", "B4/pages-1.bin");
+        FileList.FileEntry three = entry("c", "B1/pages-0.bin", "B2/pages-0.bin");
+        assertThat(PhysicalRestore.chainOrder(List.of(one, two, three))).containsExactly("B1", "B2", "B3", "B4");
+        assertThatThrownBy(() -> PhysicalRestore.chainOrder(List.of(
+                        entry("a", "B1/pages-0.bin", "B2/pages-0.bin"),
+                        entry("b", "B2/pages-0.bin", "B1/pages-0.bin"))))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("circle");
+    }
+
+    private static FileList.FileEntry entry(String name, String... deltas) {
+        return new FileList.FileEntry(name, 0, 0, "00000000", FULL, "data-0.tar", List.of(deltas));
+    }
+
+    /**
+     * A link planted by a backup's data tar where the restore writes its own file (here the
+     * label): the restore wrote through it, outside its destination, and made the file there
+     * private. Now the data files are refused before the restore writes its own.
+     */
+    @Test
+    void aLinkPlantedWhereTheRestoreWritesItsOwnFileIsRefused() throws IOException {
+        for (String at : List.of("backup_label", "postgresql.auto.conf", "global", "pg_wal", "pg_tblspc/16400")) {
+            Path outside = Files.createDirectories(dir.resolve("outside-" + System.nanoTime()));
+            Path target = Files.writeString(outside.resolve("authorized_keys"), "keep");
+            Path link = at.equals("backup_label") || at.equals("postgresql.auto.conf") ? target : outside;
+            restorableChain(tarWithLink(at, link.toString()), "attacker's bytes");
+            Path dest = dir.resolve("dest-" + System.nanoTime());
+
+            assertThatThrownBy(() -> PhysicalRestore.into(context(), dest, List.of("# recovery"), Map.of(), null, 1))
+                    .as(at)
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining(at)
+                    .hasMessageContaining("restore another one");
+            assertThat(Files.readString(target)).as(at).isEqualTo("keep");
+            try (var left = Files.list(outside)) {
+                assertThat(left.toList()).as(at).containsExactly(target);
+            }
+            assertThat(Files.getPosixFilePermissions(target)).as(at).contains(PosixFilePermission.OTHERS_READ);
+            assertThat(dest).as(at).doesNotExist();
+        }
+    }
+
+    /**
+     * A synthetic full rebuilds the chain and stores what it rebuilt: a tablespace link planted
+     * by a forged tar pulled a directory of the host into the new backup (which whoever can read
+     * the repository reads). The rebuild now refuses it.
+     */
+    @Test
+    void aTablespaceLinkPlantedByAForgedTarIsRefusedBeforeAnythingIsScanned() throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        Path outside = Files.createDirectories(dir.resolve("host-secrets"));
+        Files.writeString(outside.resolve("id_rsa"), "secret");
+        artifacts.get(INCR).put("data-0.tar", tarWithLink("pg_tblspc/16400", outside.toString()));
+        manifests.put(INCR, manifest(INCR, FULL));
+        assertThatThrownBy(this::restore)
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("pg_tblspc/16400");
+    }
+
+    /** A tablespace OID with ".." (from the manifest): a sibling of the destination was moved away and linked. */
+    @Test
+    void aTablespaceOidThatIsNoNumberIsRefused() throws IOException {
+        restorableChain(tar(null, null), "label");
+        Path victim = Files.createDirectories(dir.resolve("victim"));
+        Files.writeString(victim.resolve("secret"), "keep");
+        Path loot = dir.resolve("loot");
+        assertThatThrownBy(() -> PhysicalRestore.into(
+                        context(), dir.resolve("dest"), List.of(), Map.of("../../victim", loot), null, 1))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("no tablespace OID");
+        assertThat(Files.isSymbolicLink(victim)).isFalse();
+        assertThat(victim.resolve("secret")).hasContent("keep");
+        assertThat(loot).doesNotExist();
+    }
+
+    /** A restore killed (kill -9) leaves its staging copy; the next restore to the same place removes it. */
+    @Test
+    void aStagingCopyLeftByAKilledRestoreIsRemovedByTheNextOne() throws IOException {
+        restorableChain(tar(null, null), "label");
+        Path dest = dir.resolve("dest");
+        Path left = Files.createDirectories(dir.resolve(".dest.drkit-restore-" + UUID.randomUUID()));
+        Files.write(left.resolve("big"), new byte[1 << 20]);
+        Files.setLastModifiedTime(left, FileTime.from(Instant.now().minusSeconds(2 * 86400)));
+        Path recent = Files.createDirectories(dir.resolve(".dest.drkit-restore-" + UUID.randomUUID()));
+
+        PhysicalRestore.into(context(), dest, List.of(), Map.of(), null, 1);
+
+        assertThat(dest.resolve(NAME)).exists();
+        assertThat(left).as("a two-day-old staging copy of a killed restore").doesNotExist();
+        assertThat(recent).as("perhaps another restore's, still running").exists();
+    }
+
+    /** The chain, its incremental with this data tar and the label and control file a restore into a directory needs. */
+    private void restorableChain(byte[] dataTar, String label) throws IOException {
+        chain(pages(2, 1), pages(2, 2), null);
+        artifacts.get(INCR).put("data-0.tar", dataTar);
+        artifacts.get(INCR).put("backup_label", label.getBytes(StandardCharsets.UTF_8));
+        artifacts.get(INCR).put("pg_control", new byte[8192]);
+        manifests.put(INCR, manifest(INCR, FULL));
+    }
+
+    private static byte[] tarWithLink(String name, String to) throws IOException {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            for (String d : List.of("base/", "base/5/", "pg_tblspc/")) {
+                out.putArchiveEntry(new TarArchiveEntry(d));
+                out.closeArchiveEntry();
+            }
+            TarArchiveEntry link = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
+            link.setLinkName(to);
+            out.putArchiveEntry(link);
+            out.closeArchiveEntry();
+        }
+        return tar.toByteArray();
+    }
 
     /** Builds FULL (holding {@code old}) and INCR (page deltas to {@code now}); {@code mapped} forges FULL's map. */
     private void chain(byte[] old, byte[] now, byte[] mapped) throws IOException {

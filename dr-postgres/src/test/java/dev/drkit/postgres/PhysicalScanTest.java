@@ -128,6 +128,23 @@ class PhysicalScanTest {
                         "recovery.signal");
     }
 
+    /**
+     * A file whose name holds a tab or a line break (anyone allowed to write server files can
+     * make one): its line in the file list read back as other fields, and the backup, with every
+     * incremental after it, could never be restored. The scan leaves it out; the file list
+     * refuses such a name outright.
+     */
+    @Test
+    void namesTheFileListCannotHoldAreLeftOut() throws Exception {
+        touch("PG_VERSION", "base/1/1259", "notes\tcopy.txt", "odd\nname", "dir\r/inside", "fine name.txt");
+        List<String> names =
+                DataDirectoryScan.scan(data).stream().map(TarWriter.Item::name).toList();
+        assertThat(names).contains("PG_VERSION", "base/1/1259", "fine name.txt");
+        assertThat(names).noneMatch(n -> n.contains("\t") || n.contains("\n") || n.contains("\r"));
+        FileList.FileEntry odd = new FileList.FileEntry("a\tb", 1, 0, "00000000", "B1", "data-0.tar", List.of());
+        assertThatThrownBy(odd::line).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void tablespacesAreBackedUpUnderTheirLinkNames() throws Exception {
         touch("PG_VERSION", "global/pg_control");

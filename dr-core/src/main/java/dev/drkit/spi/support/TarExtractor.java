@@ -123,12 +123,7 @@ public final class TarExtractor {
     }
 
     public void extract(InputStream in) throws IOException {
-        Path parent = dest.getParent();
-        Files.createDirectories(parent);
-        removeAbandonedStaging(parent);
-        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
-        Files.createDirectory(
-                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path staging = newStaging(dest);
         Throwable failure = null;
         try {
             unpack(in, staging, name -> true, name -> null, "the archive restored to " + dest);
@@ -149,8 +144,25 @@ public final class TarExtractor {
         }
     }
 
+    /**
+     * A new private directory (mode 0700) beside {@code dest}, {@code .<name>.drkit-restore-<uuid>},
+     * for a restore to build its tree in before it moves it into place; the ones that restores to
+     * {@code dest} left behind more than a day ago (killed before they could remove them) are
+     * removed first, so that each kill does not leave a hidden copy of what was restored.
+     */
+    public static Path newStaging(Path dest) throws IOException {
+        Path parent = dest.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        removeAbandonedStaging(dest.toAbsolutePath());
+        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
+        Files.createDirectory(
+                staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        return staging;
+    }
+
     /** Removes staging directories that restores to this destination left when they were killed. */
-    private void removeAbandonedStaging(Path parent) {
+    private static void removeAbandonedStaging(Path dest) {
+        Path parent = dest.getParent();
         String prefix = "." + dest.getFileName() + STAGING_MARK;
         Instant cutoff = Instant.now().minus(ABANDONED);
         try (DirectoryStream<Path> found =
