@@ -73,7 +73,7 @@ public final class ChunkGc {
     private final Set<String> plain = new HashSet<>();
     /** The raw length the backups' chunk lists give each needed chunk. */
     private final Map<String, Integer> neededLength = new HashMap<>();
-    /** The chunk index the collection works from (read again at most once, see {@link #needed}). */
+    /** The chunk index the collection works from (read again when backups add to it, see {@link #needed}). */
     private ChunkStore.Loaded index;
 
     /**
@@ -408,7 +408,6 @@ public final class ChunkGc {
      * stop at the first that no index lists.
      */
     private String needed(ChunkStore store, Map<String, String> needed) throws IOException {
-        boolean refreshed = false;
         for (String target : repo.targets()) {
             Repository.Catalog catalog = repo.catalog(target);
             if (!catalog.damaged().isEmpty()) {
@@ -430,16 +429,18 @@ public final class ChunkGc {
                                 ChunkedArtifactReader.readList(repo.openStored(m, a), a, what);
                         for (int i = 0; i < list.ids().size(); i++) {
                             String id = list.ids().get(i);
-                            if (!index.chunks().containsKey(id) && !refreshed) {
-                                // perhaps committed since the index was read (with its manifest, after it)
-                                index = store.refresh();
-                                refreshed = true;
-                            }
-                            if (!index.chunks().containsKey(id)) {
-                                // its pack may still be there, unindexed: it must not go as an orphan
-                                return what + " needs chunk " + id + ", which no chunk index lists (an index was "
-                                        + "lost or cannot be read); nothing was collected, so that the pack holding "
-                                        + "it stays (a repository check says what is wrong)";
+                            while (!index.chunks().containsKey(id)) {
+                                // perhaps committed since the index was read, by a backup that finished
+                                // meanwhile: read again while that finds more indexes (only a collection
+                                // removes any, and this one holds the lock)
+                                ChunkStore.Loaded again = store.refresh();
+                                if (again.packs().size() <= index.packs().size()) {
+                                    // its pack may still be there, unindexed: it must not go as an orphan
+                                    return what + " needs chunk " + id + ", which no chunk index lists (an index "
+                                            + "was lost or cannot be read); nothing was collected, so that the pack "
+                                            + "holding it stays (a repository check says what is wrong)";
+                                }
+                                index = again;
                             }
                             needed.putIfAbsent(id, what);
                             neededLength.putIfAbsent(id, list.lengths()[i]);

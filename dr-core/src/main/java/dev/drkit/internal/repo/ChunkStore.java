@@ -319,8 +319,9 @@ final class ChunkStore {
         if (chunk != null) {
             return chunk;
         }
-        if (!keys.isEmpty()) {
-            // a copy the keys given do not open, and no other that decodes: perhaps the wrong key
+        if (!keys.isEmpty() && keys.size() == problems.size()) {
+            // no copy the keys given open, and none damaged: the key is what is wrong (when one is
+            // damaged, that is said, not a key error a copy anyone could have planted gives)
             throw keys.get(0);
         }
         throw new ChecksumMismatchException(what + ": chunk " + id + " cannot be read: " + String.join("; ", problems)

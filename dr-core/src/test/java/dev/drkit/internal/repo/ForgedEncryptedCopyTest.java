@@ -54,6 +54,26 @@ class ForgedEncryptedCopyTest {
         repo.chunkKeyFile(keyFile);
     }
 
+    /** The artifact read with the secret key of {@code who} only. */
+    private static byte[] read(Repository r, ChunkedArtifactTest.Stored s, String who) throws IOException {
+        try (InputStream in = r.openDecoded(
+                s.manifest(),
+                s.artifact(),
+                new StreamCodecs(Compression.ZSTD, 3, 2, null, EncryptedChunksTest.toyOpen(who)),
+                null)) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** A chunk of {@code raw} zero bytes as a copy encrypted to {@code who} would be stored (anyone can make one). */
+    private static byte[] encryptedTo(String who, int raw) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (OutputStream enc = EncryptedChunksTest.toy(who).encrypt(out, "forged")) {
+            enc.write(Zstd.compress(new byte[raw]));
+        }
+        return out.toByteArray();
+    }
+
     /** The repository opened again, as a later process would, with the chunk key file. */
     private Repository reopened() throws IOException {
         Repository r = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
@@ -234,23 +254,13 @@ class ForgedEncryptedCopyTest {
         byte[] content = read(repo, a);
         String x = chunkIds(a).get(0);
         ChunkStore.Location real = repo.chunks().locate(x).get(0);
-        ByteArrayOutputStream forged = new ByteArrayOutputStream();
-        try (OutputStream enc = EncryptedChunksTest.toy("mallory").encrypt(forged, "forged")) {
-            enc.write(Zstd.compress(new byte[real.rawLength()]));
-        }
-        byte[] p = forged.toByteArray();
+        byte[] forged = encryptedTo("mallory", real.rawLength());
         String pack = "0".repeat(32); // tried first
-        plantPack(pack, p, indexLine(x, pack, 0, p, real.rawLength()));
+        plantPack(pack, forged, indexLine(x, pack, 0, forged, real.rawLength()));
 
         Repository fresh = reopened();
         assertThat(fresh.chunks().locate(x).get(0).pack()).isEqualTo(pack);
-        try (InputStream in = fresh.openDecoded(
-                a.manifest(),
-                a.artifact(),
-                new StreamCodecs(Compression.ZSTD, 3, 2, null, EncryptedChunksTest.toyOpen("alice")),
-                null)) {
-            assertThat(in.readAllBytes()).isEqualTo(content);
-        }
+        assertThat(read(fresh, a, "alice")).isEqualTo(content);
     }
 
     /** With no copy the keys open, the key error still says so: the right key is what is missing. */
@@ -259,17 +269,35 @@ class ForgedEncryptedCopyTest {
         setUp();
         ChunkedArtifactTest.Stored a = storeOne();
         Repository fresh = reopened();
-        assertThatThrownBy(() -> {
-                    try (InputStream in = fresh.openDecoded(
-                            a.manifest(),
-                            a.artifact(),
-                            new StreamCodecs(Compression.ZSTD, 3, 2, null, EncryptedChunksTest.toyOpen("carol")),
-                            null)) {
-                        in.readAllBytes();
-                    }
-                })
+        assertThatThrownBy(() -> read(fresh, a, "carol"))
                 .isInstanceOfSatisfying(
                         DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.DECRYPTION))
                 .isNotInstanceOf(ChecksumMismatchException.class);
+    }
+
+    /**
+     * The real copy damaged and a planted one encrypted to another key: the damage is what a
+     * restore says (with both copies' problems), not the planted copy's key error, which would
+     * send the operator looking for another key.
+     */
+    @Test
+    void aDamagedCopyIsSaidAsDamageEvenBesideOneEncryptedToAnotherKey() throws IOException {
+        setUp();
+        ChunkedArtifactTest.Stored a = storeOne();
+        String x = chunkIds(a).get(0);
+        ChunkStore.Location real = repo.chunks().locate(x).get(0);
+        Path genuine = dir.resolve("repo/chunks/packs/" + real.pack() + ".pack");
+        byte[] bytes = Files.readAllBytes(genuine);
+        bytes[(int) real.offset() + real.length() / 2] ^= 0x40;
+        Files.write(genuine, bytes);
+        byte[] forged = encryptedTo("mallory", real.rawLength());
+        String pack = "0".repeat(32);
+        plantPack(pack, forged, indexLine(x, pack, 0, forged, real.rawLength()));
+
+        Repository fresh = reopened();
+        assertThatThrownBy(() -> read(fresh, a, "alice"))
+                .isInstanceOf(ChecksumMismatchException.class)
+                .hasMessageContaining("is not encrypted to the keys given")
+                .hasMessageContaining("does not decode to its bytes");
     }
 }
