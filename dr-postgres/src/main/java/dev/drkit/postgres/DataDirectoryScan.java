@@ -113,6 +113,13 @@ final class DataDirectoryScan {
                         TarEntryReader.printable(rel));
                 continue;
             }
+            if (rel.equals("postgresql.auto.conf") && Files.isSymbolicLink(p)) {
+                // a restore writes its recovery settings into it and never through a link: the
+                // contents go in as a file of that name (ALTER SYSTEM replaces such a link anyway)
+                LOG.info("stores postgresql.auto.conf, a link to {}, as a file with its contents", p.toRealPath());
+                items.add(TarWriter.Item.of(p.toRealPath(), rel));
+                continue;
+            }
             try {
                 items.add(TarWriter.Item.of(p, rel));
             } catch (NoSuchFileException e) {

@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
@@ -11,6 +12,7 @@ import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -98,7 +100,7 @@ final class PhysicalRestore {
                         PostgresPhysicalTarget.TABLESPACE_MAP,
                         staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP));
             }
-            relocateTablespaces(context.force(), staging, tablespaces);
+            relocateTablespaces(context, staging, dest, tablespaces);
             for (String dir : DataDirectoryScan.EMPTY_DIRS) {
                 Files.createDirectories(staging.resolve(dir));
             }
@@ -218,8 +220,9 @@ final class PhysicalRestore {
 
     private static UnsafeArchiveException notOwn(String backup, String name, String what) {
         return new UnsafeArchiveException("the data files of backup " + backup + " put a link or something else "
-                + "where the restore writes its own " + what + " " + name + "; no backup drkit writes holds one, so "
-                + "this one was tampered with or is damaged: restore another one");
+                + "where the restore writes its own " + what + " " + name + ", and the restore never writes through "
+                + "one; a backup of this drkit holds none there, so this one was tampered with or is damaged (or "
+                + "taken from a data directory where " + name + " is a link): restore another one");
     }
 
     private static void materializeFiles(
@@ -310,17 +313,20 @@ final class PhysicalRestore {
     /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
     private static void writeRecoverySettings(Path staging, String backupId, List<String> recovery) throws IOException {
         Path auto = staging.resolve("postgresql.auto.conf");
-        String conf = Files.exists(auto) ? Files.readString(auto) : "";
-        StringBuilder b = new StringBuilder(conf);
-        if (!conf.isEmpty() && !conf.endsWith("\n")) {
+        // its bytes as they are (the server's encoding need not be UTF-8), the settings after them
+        byte[] conf = Files.exists(auto, LinkOption.NOFOLLOW_LINKS) ? Files.readAllBytes(auto) : new byte[0];
+        StringBuilder b = new StringBuilder();
+        if (conf.length > 0 && conf[conf.length - 1] != '\n') {
             b.append('\n');
         }
         b.append("# added by drkit restore of backup ").append(backupId).append('\n');
         recovery.forEach(line -> b.append(line).append('\n'));
-        Files.writeString(
+        ByteArrayOutputStream content = new ByteArrayOutputStream(conf.length + b.length());
+        content.writeBytes(conf);
+        content.writeBytes(b.toString().getBytes(StandardCharsets.UTF_8));
+        Files.write(
                 auto,
-                b.toString(),
-                StandardCharsets.UTF_8,
+                content.toByteArray(),
                 StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE,
@@ -563,44 +569,110 @@ final class PhysicalRestore {
      */
     private static final Pattern TABLESPACE_OID = Pattern.compile("[1-9][0-9]{0,9}");
 
-    private static void relocateTablespaces(boolean force, Path staging, Map<String, Path> tablespaces)
-            throws IOException {
+    private static final Pattern TABLESPACE_VERSION = Pattern.compile("PG_[0-9]+_[0-9]+");
+
+    private static void relocateTablespaces(
+            RestoreContext context, Path staging, Path dest, Map<String, Path> tablespaces) throws IOException {
         if (tablespaces.isEmpty()) {
             return;
+        }
+        String backup = context.manifest().id();
+        // every tablespace checked before any location is touched: the locations not given by
+        // setting come from the manifest, which whoever can write the repository can forge
+        List<Path> taken = new ArrayList<>(List.of(dest.toAbsolutePath().normalize(), staging.toAbsolutePath()));
+        for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
+            String oid = e.getKey();
+            if (!TABLESPACE_OID.matcher(oid).matches()) {
+                // one with a '/' or '..' would name a place outside the restore
+                throw new CorruptDataException("backup " + backup + " records a tablespace '"
+                        + TarEntryReader.printable(oid) + "', which is no tablespace OID; the backup is damaged, "
+                        + "restore another one");
+            }
+            String given = "setting 'tablespace-" + oid + "'";
+            Path location = e.getValue();
+            String text = location.toString();
+            if (!location.isAbsolute()
+                    || !location.normalize().equals(location)
+                    || text.chars().anyMatch(Character::isISOControl)) {
+                throw new ConfigException("tablespace " + oid + "'s location '" + TarEntryReader.printable(text)
+                        + "' is not an absolute, normalised path without control characters; give its location with "
+                        + given);
+            }
+            for (Path other : taken) {
+                if (location.startsWith(other) || other.startsWith(location)) {
+                    throw new ConfigException("tablespace " + oid + "'s location " + location + " overlaps " + other
+                            + " (the restore's destination, its staging directory or another tablespace); give it "
+                            + "another location with " + given);
+                }
+            }
+            taken.add(location);
+            if (!Files.isDirectory(staging.resolve("pg_tblspc").resolve(oid), LinkOption.NOFOLLOW_LINKS)) {
+                throw new CorruptDataException("backup " + backup + " records tablespace " + oid + " but holds no "
+                        + "data for it; the backup is damaged, restore another one");
+            }
+            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
+                if (!Files.isDirectory(location, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is "
+                            + "there and not a directory; remove it, or give the tablespace another location with "
+                            + given);
+                }
+                if (!isEmpty(location)) {
+                    if (!context.force()) {
+                        throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location
+                                + " is not empty; give it another location with " + given + ", or restore with "
+                                + "RestoreRequest.force");
+                    }
+                    if (!context.options().has("tablespace-" + oid) && !onlyTablespaceVersions(location)) {
+                        throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location
+                                + ", as the backup records it, holds more than a PostgreSQL tablespace (whose "
+                                + "directory holds only PG_<version>_<catalog> directories): a restore with "
+                                + "RestoreRequest.force replaces such a directory only when it was named by " + given
+                                + "; empty it, or name it so");
+                    }
+                }
+            }
         }
         StringBuilder map = new StringBuilder();
         for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
             String oid = e.getKey();
             Path location = e.getValue();
-            if (!TABLESPACE_OID.matcher(oid).matches()) {
-                // the oids come from the manifest: one with a '/' or '..' would name a place outside
-                throw new CorruptDataException("backup records a tablespace '" + TarEntryReader.printable(oid)
-                        + "', which is no tablespace OID; the backup is damaged, restore another one");
-            }
-            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS) && !isEmpty(location)) {
-                if (!force) {
-                    throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is not "
-                            + "empty; give it another location with setting 'tablespace-" + oid + "', or restore with "
-                            + "RestoreRequest.force");
-                }
-                FileTrees.delete(location);
-            } else if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
-                Files.delete(location);
+            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
+                FileTrees.delete(location); // an empty directory, or one the checks above allow to replace
             }
             Path restored = staging.resolve("pg_tblspc").resolve(oid);
-            Files.createDirectories(location.toAbsolutePath().getParent());
+            Files.createDirectories(location.getParent());
             try {
                 Files.move(restored, location, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException crossDevice) {
                 copyTree(restored, location);
                 FileTrees.delete(restored);
             }
-            Files.createSymbolicLink(restored, location.toAbsolutePath());
-            map.append(oid).append(' ').append(location.toAbsolutePath()).append('\n');
+            Files.createSymbolicLink(restored, location);
+            // as PostgreSQL writes it: a backslash escapes the next character
+            map.append(oid)
+                    .append(' ')
+                    .append(location.toString().replace("\\", "\\\\"))
+                    .append('\n');
         }
         Path mapFile = staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP);
-        Files.writeString(mapFile, map.toString());
+        Files.writeString(
+                mapFile,
+                map.toString(),
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS);
         Files.setPosixFilePermissions(mapFile, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /** Whether a directory holds nothing but PostgreSQL's per-version tablespace directories ({@code PG_15_202209061}). */
+    private static boolean onlyTablespaceVersions(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.allMatch(
+                    p -> TABLESPACE_VERSION.matcher(p.getFileName().toString()).matches()
+                            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
+        }
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

@@ -362,7 +362,16 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         if (context.manifest().metadata().get("tablespaces") instanceof Map<?, ?> recorded) {
             for (Map.Entry<?, ?> e : recorded.entrySet()) {
                 String oid = String.valueOf(e.getKey());
-                locations.put(oid, Path.of(context.options().get("tablespace-" + oid, String.valueOf(e.getValue()))));
+                Settings o = context.options();
+                // a location given by setting is the operator's (relative to here); a recorded one is
+                // taken as it is, and the restore checks it (the manifest may be forged)
+                locations.put(
+                        oid,
+                        o.has("tablespace-" + oid)
+                                ? Path.of(o.require("tablespace-" + oid))
+                                        .toAbsolutePath()
+                                        .normalize()
+                                : Path.of(String.valueOf(e.getValue())));
             }
         }
         return locations;

@@ -10,7 +10,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.Settings;
 import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.RestoreContext;
@@ -37,6 +39,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -63,6 +66,9 @@ class IncrementalChainAttackTest {
     private final Map<String, Map<String, byte[]>> artifacts = new HashMap<>();
 
     private final Map<String, BackupManifest> manifests = new HashMap<>();
+
+    /** Whether the restores of a test replace what is there (RestoreRequest.force). */
+    private boolean force;
 
     @Test
     void anHonestChainRebuildsTheNewBytes() throws IOException {
@@ -469,6 +475,53 @@ class IncrementalChainAttackTest {
         assertThat(loot).doesNotExist();
     }
 
+    /**
+     * A tablespace location the manifest records (which whoever writes the repository can
+     * forge) was deleted whole by a restore with force, whatever it held: now such a location
+     * is replaced only when it holds nothing but PostgreSQL's version directories.
+     */
+    @Test
+    void aRecordedTablespaceLocationIsReplacedUnderForceOnlyWhenItHoldsJustATablespace() throws IOException {
+        force = true;
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Files.writeString(home.resolve("precious"), "keep");
+        restorableChain(tarWithDirs("pg_tblspc/16400/", "pg_tblspc/16400/PG_15_1/"), "label");
+        assertThatThrownBy(() ->
+                        PhysicalRestore.into(context(), dir.resolve("dest"), List.of(), Map.of("16400", home), null, 1))
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("holds more than a PostgreSQL tablespace")
+                .hasMessageContaining("setting 'tablespace-16400'");
+        assertThat(home.resolve("precious")).hasContent("keep");
+
+        Path old = Files.createDirectories(dir.resolve("old-ts").resolve("PG_15_1"));
+        Files.writeString(old.resolve("stale"), "old");
+        PhysicalRestore.into(context(), dir.resolve("dest"), List.of(), Map.of("16400", old.getParent()), null, 1);
+        assertThat(old.resolve("stale")).doesNotExist();
+        assertThat(dir.resolve("dest/pg_tblspc/16400")).isSymbolicLink();
+        assertThat(dir.resolve("dest/tablespace_map")).hasContent("16400 " + old.getParent() + "\n");
+    }
+
+    /** Every tablespace is checked before any location is touched: a bad one after a good one leaves both as they were. */
+    @Test
+    void tablespaceLocationsAreAllCheckedBeforeAnyIsTouched() throws IOException {
+        restorableChain(tarWithDirs("pg_tblspc/16400/", "pg_tblspc/16401/"), "label");
+        Path first = dir.resolve("first");
+        Map<String, Path> locations = new LinkedHashMap<>();
+        locations.put("16400", first);
+        locations.put("16401", dir.resolve("dest").resolve("inside"));
+        assertThatThrownBy(() -> PhysicalRestore.into(context(), dir.resolve("dest"), List.of(), locations, null, 1))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("overlaps");
+        assertThat(first).doesNotExist();
+        for (Path bad : List.of(Path.of("relative/ts"), dir.resolve("a/../b"), dir.resolve("new\nline"))) {
+            assertThatThrownBy(() -> PhysicalRestore.into(
+                            context(), dir.resolve("dest"), List.of(), Map.of("16400", bad), null, 1))
+                    .as(bad.toString())
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("absolute, normalised path without control characters");
+        }
+    }
+
     /** A restore killed (kill -9) leaves its staging copy; the next restore to the same place removes it. */
     @Test
     void aStagingCopyLeftByAKilledRestoreIsRemovedByTheNextOne() throws IOException {
@@ -493,6 +546,18 @@ class IncrementalChainAttackTest {
         artifacts.get(INCR).put("backup_label", label.getBytes(StandardCharsets.UTF_8));
         artifacts.get(INCR).put("pg_control", new byte[8192]);
         manifests.put(INCR, manifest(INCR, FULL));
+    }
+
+    private static byte[] tarWithDirs(String... dirs) throws IOException {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            for (String d : Stream.concat(Stream.of("base/", "base/5/", "pg_tblspc/"), Stream.of(dirs))
+                    .toList()) {
+                out.putArchiveEntry(new TarArchiveEntry(d));
+                out.closeArchiveEntry();
+            }
+        }
+        return tar.toByteArray();
     }
 
     private static byte[] tarWithLink(String name, String to) throws IOException {
@@ -603,7 +668,7 @@ class IncrementalChainAttackTest {
 
             @Override
             public boolean force() {
-                return false;
+                return force;
             }
 
             @Override

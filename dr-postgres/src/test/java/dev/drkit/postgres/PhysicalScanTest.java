@@ -145,6 +145,24 @@ class PhysicalScanTest {
         assertThatThrownBy(odd::line).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /** A linked postgresql.auto.conf is stored as a file with its contents: a restore never writes through a link. */
+    @Test
+    void aLinkedAutoConfIsStoredAsAFile() throws Exception {
+        touch("PG_VERSION");
+        Path real = Files.writeString(Files.createTempFile("auto", ".conf"), "work_mem = '8MB'\n");
+        try {
+            Files.createSymbolicLink(data.resolve("postgresql.auto.conf"), real);
+            TarWriter.Item item = DataDirectoryScan.scan(data).stream()
+                    .filter(i -> i.name().equals("postgresql.auto.conf"))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(item.kind()).isEqualTo(TarWriter.Item.Kind.FILE);
+            assertThat(item.size()).isEqualTo(Files.size(real));
+        } finally {
+            Files.delete(real);
+        }
+    }
+
     @Test
     void tablespacesAreBackedUpUnderTheirLinkNames() throws Exception {
         touch("PG_VERSION", "global/pg_control");

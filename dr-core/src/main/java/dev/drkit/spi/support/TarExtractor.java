@@ -35,6 +35,8 @@ import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -145,31 +147,52 @@ public final class TarExtractor {
     }
 
     /**
-     * A new private directory (mode 0700) beside {@code dest}, {@code .<name>.drkit-restore-<uuid>},
-     * for a restore to build its tree in before it moves it into place; the ones that restores to
-     * {@code dest} left behind more than a day ago (killed before they could remove them) are
-     * removed first, so that each kill does not leave a hidden copy of what was restored.
+     * A new private directory (mode 0700) beside {@code dest} for a restore to build its tree in
+     * before it moves it into place: {@code .<name>.drkit-restore-<pid>-<start>-<uuid>}, naming
+     * the process that made it. The ones restores to {@code dest} left behind when they were
+     * killed are removed first, so that each kill does not leave a hidden copy of what was
+     * restored: one of this host (this boot) when the process that made it is gone, another
+     * (another host's, an older drkit's) once it is more than a day old. A restore still running,
+     * however long it takes, keeps its own.
      */
     public static Path newStaging(Path dest) throws IOException {
         Path parent = dest.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         removeAbandonedStaging(dest.toAbsolutePath());
-        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK + UUID.randomUUID());
+        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK
+                + ProcessHandle.current().pid() + "-" + PrivateScratch.processStart() + "-" + UUID.randomUUID());
         Files.createDirectory(
                 staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         return staging;
     }
+
+    /** What follows the mark in a staging directory's name: the pid and start of its process, then a uuid. */
+    private static final Pattern STAGING_OWNER = Pattern.compile("([0-9]{1,10})-([0-9A-Za-z]{1,40})-[0-9a-f-]{36}");
 
     /** Removes staging directories that restores to this destination left when they were killed. */
     private static void removeAbandonedStaging(Path dest) {
         Path parent = dest.getParent();
         String prefix = "." + dest.getFileName() + STAGING_MARK;
         Instant cutoff = Instant.now().minus(ABANDONED);
+        String ourStart = PrivateScratch.processStart();
+        String ourBoot = ourStart.startsWith("b") && ourStart.indexOf('t') > 0
+                ? ourStart.substring(0, ourStart.indexOf('t') + 1)
+                : null;
         try (DirectoryStream<Path> found =
                 Files.newDirectoryStream(parent, p -> p.getFileName().toString().startsWith(prefix))) {
             for (Path p : found) {
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                if (a.isDirectory() && a.lastModifiedTime().toInstant().isBefore(cutoff)) {
+                if (!a.isDirectory()) {
+                    continue;
+                }
+                Matcher owner = STAGING_OWNER.matcher(p.getFileName().toString().substring(prefix.length()));
+                boolean abandoned;
+                if (owner.matches() && ourBoot != null && owner.group(2).startsWith(ourBoot)) {
+                    abandoned = !PrivateScratch.alive(Long.parseLong(owner.group(1)), owner.group(2));
+                } else {
+                    abandoned = a.lastModifiedTime().toInstant().isBefore(cutoff);
+                }
+                if (abandoned) {
                     LOG.warn(
                             "removing {}: a restore to {} left it behind on {} and did not finish",
                             p,
@@ -370,17 +393,32 @@ public final class TarExtractor {
     private void createLink(ContainedTree tree, Entry link) throws IOException {
         TarPlacement.check(link, tree::kind);
         Path target = tree.parentsOf(link.name());
-        if (tree.kind(link.name()) != null) {
-            Files.delete(target); // the same name again, of the same kind (checked above): the later wins
-        }
+        Path made = target.resolveSibling(".drkit-link-" + UUID.randomUUID());
         if (link.kind() == Kind.SYMLINK) {
-            Files.createSymbolicLink(target, Path.of(link.link()));
+            Files.createSymbolicLink(made, Path.of(link.link()));
             if (ROOT) {
-                ContainedTree.applyOwner(target, link);
+                ContainedTree.applyOwner(made, link);
             }
         } else {
-            Files.createLink(target, tree.parentsOf(link.link()));
+            Files.createLink(made, tree.parentsOf(link.link()));
         }
+        renameIntoPlace(made, target, link); // the same name again, of the same kind (checked above): the later wins
+    }
+
+    /**
+     * Moves a link made under a name of its own to its place with one rename, which replaces a
+     * link or a file but never a directory: another stream unpacking into the same tree may make
+     * a directory at that name at any moment after the checks and write into it, and deleting
+     * that directory to put a link there would send its writes wherever the link points.
+     */
+    static void renameIntoPlace(Path made, Path target, Entry link) throws IOException {
+        try {
+            Files.move(made, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            Files.deleteIfExists(made);
+            throw placeTaken(link);
+        }
+        Files.deleteIfExists(made); // a hard link renamed onto the file it links to leaves both names
     }
 
     /** An entry's data as a stream; closing it does nothing (the extractor reads past the rest). */

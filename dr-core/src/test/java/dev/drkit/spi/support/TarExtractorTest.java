@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -258,6 +259,37 @@ class TarExtractorTest {
         assertThat(dest.resolve("a.txt")).hasContent("a");
     }
 
+    /**
+     * A staging directory names the process that made it: on this host a restore still running
+     * keeps its staging however old (a restore of terabytes can take more than a day), and one
+     * whose process is gone is removed at once; others keep the day-old rule.
+     */
+    @Test
+    void stagingOfThisHostIsRemovedWhenItsProcessIsGoneAndKeptWhileItRuns() throws Exception {
+        Path dest = dir.resolve("dest");
+        String start = PrivateScratch.processStart();
+        long self = ProcessHandle.current().pid();
+        Path running = Files.createDirectories(
+                dir.resolve(".dest" + TarExtractor.STAGING_MARK + self + "-" + start + "-" + UUID.randomUUID()));
+        Files.setLastModifiedTime(running, FileTime.from(Instant.now().minus(Duration.ofDays(3))));
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        // a start token of this boot that no live process has (for a token of epoch
+        // milliseconds, where /proc cannot be read, the dead pid alone tells)
+        String goneStart = start.startsWith("b") ? start.substring(0, start.indexOf('t') + 1) + "1" : "1";
+        Path killed = Files.createDirectories(dir.resolve(
+                ".dest" + TarExtractor.STAGING_MARK + gone.pid() + "-" + goneStart + "-" + UUID.randomUUID()));
+        Path otherHost = Files.createDirectories(
+                dir.resolve(".dest" + TarExtractor.STAGING_MARK + "1-bffffffft1-" + UUID.randomUUID()));
+
+        extract(dest, false, tar("a.txt", "a"));
+
+        assertThat(running).as("this process's, three days old").isDirectory();
+        assertThat(killed).as("a fresh one whose process is gone").doesNotExist();
+        assertThat(otherHost).as("another boot's, not a day old").isDirectory();
+        assertThat(dest.resolve("a.txt")).hasContent("a");
+    }
+
     @Test
     void aRefusedArchiveLeavesNeitherDestinationNorStaging() throws IOException {
         Path dest = dir.resolve("dest");
@@ -354,5 +386,43 @@ class TarExtractorTest {
         try (var s = Files.list(dest)) {
             assertThat(s).isEmpty();
         }
+    }
+
+    /**
+     * Two tars unpacked into one tree at once: after a link entry's checks, another stream may
+     * make a directory at its name and write into it. The link used to take its place by
+     * deleting what stood there (an empty directory went), so those writes went wherever the
+     * link pointed. A link is now renamed into place, which never replaces a directory.
+     */
+    @Test
+    void aLinkNeverTakesThePlaceOfADirectoryThatAppearedAfterItsChecks() throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Path target = Files.createDirectory(tree.resolve("d"));
+        Path made = Files.createSymbolicLink(tree.resolve(".made"), dir.resolve("outside"));
+        TarEntryReader.Entry entry = new TarEntryReader.Entry(
+                "d",
+                "d",
+                TarEntryReader.Kind.SYMLINK,
+                0,
+                0777,
+                false,
+                null,
+                0,
+                0,
+                dir.resolve("outside").toString());
+
+        assertThatThrownBy(() -> TarExtractor.renameIntoPlace(made, target, entry))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("'d'");
+        assertThat(target).isDirectory();
+        assertThat(Files.isSymbolicLink(target)).isFalse();
+        assertThat(made).doesNotExist();
+
+        // a link or a file of the same name is replaced (the later entry wins)
+        Path file = Files.writeString(tree.resolve("f"), "x");
+        Path again = Files.createSymbolicLink(tree.resolve(".again"), Path.of("elsewhere"));
+        TarExtractor.renameIntoPlace(again, file, entry);
+        assertThat(Files.readSymbolicLink(file)).isEqualTo(Path.of("elsewhere"));
+        assertThat(again).doesNotExist();
     }
 }
