@@ -72,8 +72,12 @@ class OptionSchemaDriftTest {
             }
         }
         assertThat(read).as("keys read by literal name").contains("path", "url", "to-database", "part-size", "time");
+        // a literal ending in '-' is the start of a key built by concatenation ("tablespace-" + oid):
+        // a family of options, looked up with a suffix as any of its keys would be
         assertThat(read.stream()
-                        .filter(k -> schemas.stream().noneMatch(s -> s.find(k).isPresent())))
+                        .filter(k -> schemas.stream()
+                                .noneMatch(s ->
+                                        s.find(k.endsWith("-") ? k + "1" : k).isPresent())))
                 .as("keys the code reads that no provider's schema publishes")
                 .isEmpty();
     }
