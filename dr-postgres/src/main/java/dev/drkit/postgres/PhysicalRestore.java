@@ -117,7 +117,7 @@ final class PhysicalRestore {
             }
             giveToClusterOwner(staging, walStage);
             makeDurable(staging, tablespaces.values(), walStage);
-            install(staging, dest);
+            install(staging, dest, context.force());
             DurableTree.forceParents(dest);
         } catch (IOException | RuntimeException | Error failed) { // an Error too: the sync threads and the copy go
             writeBehind.abandon();
@@ -777,8 +777,17 @@ final class PhysicalRestore {
     }
 
     /** Moves the verified tree into place (replacing an existing directory only when forced). */
-    private static void install(Path staging, Path dest) throws IOException {
-        if (Files.exists(dest)) {
+    /**
+     * Moves the restored tree to {@code dest}. What stands there goes only when it is empty or
+     * the restore replaces it ({@code force}): the check at the start does not cover what was put
+     * there while the restore ran.
+     */
+    static void install(Path staging, Path dest, boolean force) throws IOException {
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            if (!force && !(Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS) && isEmpty(dest))) {
+                throw new DestinationNotEmptyException(dest + " was filled while the restore ran; nothing of it was "
+                        + "changed: restore into a new directory, or with RestoreRequest.force to replace it");
+            }
             FileTrees.delete(dest);
         }
         Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);

@@ -522,6 +522,27 @@ class IncrementalChainAttackTest {
         }
     }
 
+    /** What was put at the destination while a restore ran stays, unless the restore replaces it (force). */
+    @Test
+    void aDestinationFilledWhileTheRestoreRanIsNotReplacedWithoutForce() throws IOException {
+        Path staging = Files.createDirectories(dir.resolve("staging"));
+        Files.writeString(staging.resolve("PG_VERSION"), "15");
+        Path dest = Files.createDirectories(dir.resolve("dest"));
+        Files.writeString(dest.resolve("theirs"), "keep");
+        assertThatThrownBy(() -> PhysicalRestore.install(staging, dest, false))
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("was filled while the restore ran");
+        assertThat(dest.resolve("theirs")).hasContent("keep");
+        PhysicalRestore.install(staging, dest, true);
+        assertThat(dest.resolve("PG_VERSION")).hasContent("15");
+        assertThat(dest.resolve("theirs")).doesNotExist();
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Path again = Files.writeString(
+                Files.createDirectories(dir.resolve("staging2")).resolve("PG_VERSION"), "15");
+        PhysicalRestore.install(again.getParent(), empty, false);
+        assertThat(empty.resolve("PG_VERSION")).hasContent("15");
+    }
+
     /** A restore killed (kill -9) leaves its staging copy; the next restore to the same place removes it. */
     @Test
     void aStagingCopyLeftByAKilledRestoreIsRemovedByTheNextOne() throws IOException {
