@@ -23,6 +23,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -161,6 +162,13 @@ final class PhysicalRestore {
      * tablespaces' first: as the data files left them, each must be a real directory or absent.
      */
     private static final List<String> OWN_DIRECTORIES = ownDirectories();
+    /** How the restore writes its own files: created or replaced, never through a link. */
+    private static final OpenOption[] WRITE_OWN = {
+        StandardOpenOption.CREATE,
+        StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS
+    };
     /** The files a restore writes itself after the data files: each must be a regular file or absent. */
     private static final List<String> OWN_FILES = List.of(
             PostgresPhysicalTarget.BACKUP_LABEL,
@@ -324,21 +332,8 @@ final class PhysicalRestore {
         ByteArrayOutputStream content = new ByteArrayOutputStream(conf.length + b.length());
         content.writeBytes(conf);
         content.writeBytes(b.toString().getBytes(StandardCharsets.UTF_8));
-        Files.write(
-                auto,
-                content.toByteArray(),
-                StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
-        Files.writeString(
-                staging.resolve("recovery.signal"),
-                "",
-                StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
+        Files.write(auto, content.toByteArray(), WRITE_OWN);
+        Files.write(staging.resolve("recovery.signal"), new byte[0], WRITE_OWN);
     }
 
     /**
@@ -655,14 +650,7 @@ final class PhysicalRestore {
                     .append('\n');
         }
         Path mapFile = staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP);
-        Files.writeString(
-                mapFile,
-                map.toString(),
-                StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS);
+        Files.write(mapFile, map.toString().getBytes(StandardCharsets.UTF_8), WRITE_OWN);
         Files.setPosixFilePermissions(mapFile, PosixFilePermissions.fromString("rw-------"));
     }
 
@@ -725,12 +713,7 @@ final class PhysicalRestore {
     /** Copies an artifact to {@code target} (created or replaced) and makes it private to its owner. */
     static void copyArtifact(RestoreContext context, String name, Path target) throws IOException {
         try (InputStream in = context.openArtifact(name);
-                OutputStream out = Files.newOutputStream(
-                        target,
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE,
-                        LinkOption.NOFOLLOW_LINKS)) {
+                OutputStream out = Files.newOutputStream(target, WRITE_OWN)) {
             in.transferTo(out);
         }
         Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));

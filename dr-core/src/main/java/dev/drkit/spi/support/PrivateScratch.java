@@ -237,6 +237,16 @@ public final class PrivateScratch {
         return ticks.isEmpty() || Long.toString(ticks.getAsLong()).equals(m.group(2));
     }
 
+    /**
+     * Whether {@code start} (as {@link #processStart()} gives it) names a process of this boot of
+     * this host, so that {@link #alive(long, String)} can tell whether it still runs; false for
+     * another host's or boot's, and for a start in epoch milliseconds, which tells neither.
+     */
+    public static boolean ofThisBoot(String start) {
+        Matcher m = BOOT_START.matcher(start);
+        return m.matches() && m.group(1).equals(bootId());
+    }
+
     /** The first 8 hex digits of this boot's id, or null where the system does not tell. */
     private static synchronized String bootId() {
         if (boot == null) {

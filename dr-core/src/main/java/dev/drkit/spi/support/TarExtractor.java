@@ -174,10 +174,6 @@ public final class TarExtractor {
         Path parent = dest.getParent();
         String prefix = "." + dest.getFileName() + STAGING_MARK;
         Instant cutoff = Instant.now().minus(ABANDONED);
-        String ourStart = PrivateScratch.processStart();
-        String ourBoot = ourStart.startsWith("b") && ourStart.indexOf('t') > 0
-                ? ourStart.substring(0, ourStart.indexOf('t') + 1)
-                : null;
         try (DirectoryStream<Path> found =
                 Files.newDirectoryStream(parent, p -> p.getFileName().toString().startsWith(prefix))) {
             for (Path p : found) {
@@ -187,7 +183,7 @@ public final class TarExtractor {
                 }
                 Matcher owner = STAGING_OWNER.matcher(p.getFileName().toString().substring(prefix.length()));
                 boolean abandoned;
-                if (owner.matches() && ourBoot != null && owner.group(2).startsWith(ourBoot)) {
+                if (owner.matches() && PrivateScratch.ofThisBoot(owner.group(2))) {
                     abandoned = !PrivateScratch.alive(Long.parseLong(owner.group(1)), owner.group(2));
                 } else {
                     abandoned = a.lastModifiedTime().toInstant().isBefore(cutoff);
