@@ -53,6 +53,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -752,21 +753,44 @@ public final class RedisTarget implements BackupTarget {
 
     /** Streams one snapshot artifact's keys into {@code restore}. */
     static void restoreOnline(RestoreContext context, String artifact, OnlineRestore restore) throws IOException {
+        restoreOnline(context, artifact, restore, RebuiltSpool::open);
+    }
+
+    /** As {@link #restoreOnline(RestoreContext, String, OnlineRestore)}, keeping a rebuilt chain where {@code spools} says. */
+    static void restoreOnline(
+            RestoreContext context, String artifact, OnlineRestore restore, Function<String, RebuiltSpool> spools)
+            throws IOException {
         String source = artifact + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, checking the
         // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
         // one fails the restore before any key reaches the server; the second read serves only the
         // bytes the first one checked (the repository compares its checksum only at the end)
         VerifiedReread checked = new VerifiedReread(source);
-        try (InputStream in = checked.recording(openSnapshot(context, artifact))) {
-            RdbParser parser = new RdbParser(in, null, source, false, false);
-            RdbParser.Summary s = parser.parse(null);
-            requireValid(s, source);
-            parser.requireAtEnd();
-            in.transferTo(OutputStream.nullOutputStream());
-            restore.checkDatabases(s.keysPerDb.keySet(), source);
+        try (RebuiltSpool spool = rebuilt(context, artifact) ? spools.apply(source) : null) {
+            InputStream first = openSnapshot(context, artifact);
+            try (InputStream in = checked.recording(spool != null ? spool.tee(first) : first)) {
+                RdbParser parser = new RdbParser(in, null, source, false, false);
+                RdbParser.Summary s = parser.parse(null);
+                requireValid(s, source);
+                parser.requireAtEnd();
+                in.transferTo(OutputStream.nullOutputStream());
+                restore.checkDatabases(s.keysPerDb.keySet(), source);
+            }
+            // a rebuilt chain is read back as the first read kept it, else rebuilt again
+            InputStream second = spool != null && spool.complete() ? spool.reread() : openSnapshot(context, artifact);
+            sendKeys(checked.verified(second), source, restore);
         }
-        try (InputStream in = checked.verified(openSnapshot(context, artifact))) {
+    }
+
+    /** Whether {@link #openSnapshot} rebuilds {@code artifact} from a chain of key-level deltas. */
+    private static boolean rebuilt(RestoreContext context, String artifact) {
+        return KeyDelta.isDelta(context.manifest())
+                && (artifact.equals(ARTIFACT) || artifact.equals(KeyDelta.ARTIFACT));
+    }
+
+    /** The second read of an online restore: the snapshot's keys RESTOREd as they stream. */
+    private static void sendKeys(InputStream second, String source, OnlineRestore restore) throws IOException {
+        try (InputStream in = second) {
             RdbParser.Summary s = new RdbParser(in, null, source, true, true)
                     .onFunctions(restore::function)
                     .parse(restore::entry, restore::version);

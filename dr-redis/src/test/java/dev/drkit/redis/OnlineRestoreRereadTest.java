@@ -18,6 +18,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +29,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An online restore reads the snapshot twice, the first time "so that a corrupt or
@@ -39,6 +42,11 @@ import org.junit.jupiter.api.Test;
  */
 class OnlineRestoreRereadTest {
     private final Map<String, byte[]> stored = new HashMap<>();
+    /** How often each stored artifact was opened. */
+    private final Map<String, Integer> opened = new HashMap<>();
+
+    @TempDir
+    Path scratch;
 
     private static BackupManifest manifest(String id, Map<String, Object> meta, ArtifactInfo a) {
         return new BackupManifest(
@@ -63,6 +71,7 @@ class OnlineRestoreRereadTest {
 
     /** What the repository gives: the stored bytes checked against the manifest only at their end. */
     private InputStream open(String key, ArtifactInfo a) {
+        opened.merge(key, 1, Integer::sum);
         return new CheckedInputStream(new ByteArrayInputStream(stored.get(key)), a.storedSize(), a.sha256(), key, null);
     }
 
@@ -107,8 +116,8 @@ class OnlineRestoreRereadTest {
         };
     }
 
-    @Test
-    void noKeyReachesTheServerThatTheVerifiedFirstPassDidNotSee() throws Exception {
+    /** A full snapshot of 2000 keys, then a delta that changed 1600 of them (19 MB), restored online. */
+    private RestoreContext deltaSwappedAfterTheFirstRead() throws Exception {
         Random random = new Random(1);
         KeyDeltaTest.Snapshot snap = new KeyDeltaTest.Snapshot();
         for (int i = 0; i < 2000; i++) {
@@ -150,14 +159,64 @@ class OnlineRestoreRereadTest {
                 w.entry(0, ("evil:" + i).getBytes(StandardCharsets.UTF_8), 0, -1, value);
             }
         }
-        RestoreContext context = context(m, deltaInfo, forged.toByteArray(), full);
+        assertThat(forged.size()).as("the forged delta fits the recorded size").isLessThan(delta.size());
+        return context(m, deltaInfo, forged.toByteArray(), full);
+    }
 
+    @Test
+    void noKeyReachesTheServerThatTheVerifiedFirstPassDidNotSee() throws Exception {
+        RestoreContext context = deltaSwappedAfterTheFirstRead();
         List<String> sent = new ArrayList<>();
         RedisTarget.OnlineRestore restore = fakeServer(sent);
-        assertThatThrownBy(() -> RedisTarget.restoreOnline(context, KeyDelta.ARTIFACT, restore))
+        // no rebuilt chain kept (no room for it): the chain is rebuilt from the repository again
+        assertThatThrownBy(() -> RedisTarget.restoreOnline(context, KeyDelta.ARTIFACT, restore, what -> null))
                 .isInstanceOf(ChecksumMismatchException.class); // the swap is found
-        assertThat(forged.size()).as("the forged delta fits the recorded size").isLessThan(delta.size());
         assertThat(sent).as("keys RESTOREd into the live server").noneMatch(k -> k.startsWith("evil:"));
+        assertThat(opened).as("the chain was rebuilt twice").containsValue(2);
+    }
+
+    @Test
+    void aRebuiltChainIsReadFromTheRepositoryOnceAndItsKeysAreTheOnesTheFirstReadChecked() throws Exception {
+        RestoreContext context = deltaSwappedAfterTheFirstRead();
+        List<String> sent = new ArrayList<>();
+        RedisTarget.OnlineRestore restore = fakeServer(sent);
+        RedisTarget.restoreOnline(
+                context, KeyDelta.ARTIFACT, restore, what -> RebuiltSpool.open(what, scratch, null, 0, 1 << 20));
+        assertThat(sent)
+                .as("the keys of the backup, every one once")
+                .hasSize(2000)
+                .doesNotHaveDuplicates()
+                .allMatch(k -> k.startsWith("key:"));
+        assertThat(opened)
+                .as("the full snapshot and the delta, each read once")
+                .containsOnly(
+                        Map.entry("20260101T000000Z-aaaa/" + RedisTarget.ARTIFACT, 1),
+                        Map.entry("20260101T000001Z-bbbb/" + KeyDelta.ARTIFACT, 1));
+        try (var left = Files.list(scratch)) {
+            assertThat(left).as("nothing of the kept copy has a name").isEmpty();
+        }
+    }
+
+    @Test
+    void aKeptCopyGivenUpForWantOfSpaceRebuildsTheChainForTheKeys() throws Exception {
+        RestoreContext context = deltaSwappedAfterTheFirstRead();
+        List<String> sent = new ArrayList<>();
+        RedisTarget.OnlineRestore restore = fakeServer(sent);
+        // room when it is made; none left at its first look, 1 MiB into the rebuilt stream
+        AtomicInteger looks = new AtomicInteger();
+        RebuiltSpool.Free free = () -> looks.incrementAndGet() == 1 ? Long.MAX_VALUE : 0;
+        RebuiltSpool[] made = new RebuiltSpool[1];
+        assertThatThrownBy(() -> RedisTarget.restoreOnline(context, KeyDelta.ARTIFACT, restore, what -> {
+                    made[0] = RebuiltSpool.open(what, scratch, free, 1, 1 << 20);
+                    return made[0];
+                }))
+                .isInstanceOf(ChecksumMismatchException.class); // rebuilt again: the swapped delta is read, and found
+        assertThat(made[0]).as("a copy was begun").isNotNull();
+        assertThat(looks)
+                .as("the free space was looked at again while it was written")
+                .hasValueGreaterThan(1);
+        assertThat(sent).noneMatch(k -> k.startsWith("evil:"));
+        assertThat(opened).containsValue(2);
     }
 
     /** An online restore into a server that records the keys whose RESTORE was flushed to it. */
