@@ -444,6 +444,20 @@ public final class WalArchive {
                         + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
             long size = segmentSize(first, n).orElse(-1L);
+            if (segment) {
+                // what push and the prefetch refuse is not served either: PostgreSQL takes a page
+                // header that does not fit (another segment's bytes under this name, a copy cut
+                // short) for the end of WAL, and recovery would end there without an error
+                String problem = segmentHeaderProblem(name + ".partial", first, n, Math.max(size, 0));
+                if (problem == null && inSegment.isEmpty()) {
+                    problem = "its header gives no system identifier";
+                }
+                if (problem != null) {
+                    throw new CorruptDataException("archived " + served + " is not the WAL segment " + name + ": "
+                            + problem + "; recovery stops here rather than end early. Restore from another "
+                            + "repository that holds the segment, or choose a recovery target before it");
+                }
+            }
             long upTo;
             if (incomplete.isPresent()) {
                 upTo = incomplete.get().upTo();
@@ -461,7 +475,10 @@ public final class WalArchive {
                     return false; // none of it is WAL of the timeline the recovery follows
                 }
             }
-            write(in, first, n, upTo, incomplete.isPresent() || upTo > 0, size, served, target);
+            // a whole segment holds exactly the size its header gives; an incomplete copy at most that
+            long whole = segment && incomplete.isEmpty() ? size : -1;
+            long atMost = segment ? size : Long.MAX_VALUE;
+            write(in, first, n, upTo, incomplete.isPresent() || upTo > 0, size, served, target, whole, atMost);
             return true;
         }
     }
@@ -471,10 +488,20 @@ public final class WalArchive {
      * {@code n} bytes already read into {@code first} and the rest of {@code in}, only the first
      * {@code upTo} bytes (all when -1; the rest is read, so its checksum is checked, and left as
      * zeros), padded with zeros to the segment size {@code size} (from its header; -1 when it
-     * has none) when {@code pad}.
+     * has none) when {@code pad}. The stored copy must hold exactly {@code whole} bytes (when not
+     * -1) and at most {@code atMost}, else nothing is left at {@code target}.
      */
     private static void write(
-            InputStream in, byte[] first, int n, long upTo, boolean pad, long size, String served, Path target)
+            InputStream in,
+            byte[] first,
+            int n,
+            long upTo,
+            boolean pad,
+            long size,
+            String served,
+            Path target,
+            long whole,
+            long atMost)
             throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
         // WAL is the cluster's data in plain text: owner-only, as PostgreSQL keeps its own segments
@@ -483,15 +510,22 @@ public final class WalArchive {
                 Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             OutputStream out = Channels.newOutputStream(ch);
+            long stored = n;
             if (upTo >= 0) {
                 out.write(first, 0, (int) Math.min(n, upTo));
-                new BoundedInputStream(in, Math.max(0, upTo - n)).transferTo(out);
-                in.transferTo(OutputStream.nullOutputStream());
+                stored += new BoundedInputStream(in, Math.max(0, upTo - n)).transferTo(out);
+                stored += in.transferTo(OutputStream.nullOutputStream());
             } else {
                 out.write(first, 0, n);
-                in.transferTo(out);
+                stored += in.transferTo(out);
             }
             out.flush();
+            if (whole >= 0 && stored != whole || stored > atMost) {
+                throw new CorruptDataException("archived " + served + " holds " + stored + " bytes, but its header "
+                        + "gives segments of " + size + "; it is damaged, and recovery stops here rather than end "
+                        + "early. Restore from another repository that holds it, or choose a recovery target "
+                        + "before it");
+            }
             if (pad) {
                 if (size < 0) {
                     throw new CorruptDataException("archived " + served + " has no segment header");
