@@ -18,6 +18,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -74,6 +75,8 @@ public final class FileStorageBackend implements StorageBackend {
     private final Path tmp;
     private final Duration staleUploadAge;
     private final AtomicBoolean staleUploadsChecked = new AtomicBoolean();
+    /** The root as the file system names it, links resolved; known once it exists. */
+    private volatile Path realRoot;
 
     /** A repository at {@code root} (created on the first write) that removes uploads stale for an hour. */
     public FileStorageBackend(Path root) throws IOException {
@@ -114,6 +117,10 @@ public final class FileStorageBackend implements StorageBackend {
         }
         // the writer's host and pid in the name let a later prune remove what a killed writer left
         Files.createDirectories(tmp, PRIVATE_DIR);
+        if (!tmpIsDirectory()) {
+            throw new IOException(tmp + " is not a directory but a link or another kind of file; drkit keeps its "
+                    + "unfinished uploads there and makes no links in a repository: remove it");
+        }
         Path part = tmp.resolve(Hosts.name() + "-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID() + ".part");
         FileChannel channel =
                 FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), PRIVATE_FILE);
@@ -133,7 +140,19 @@ public final class FileStorageBackend implements StorageBackend {
 
     @Override
     public InputStream open(String key, long offset) throws IOException {
-        FileChannel channel = FileChannel.open(resolve(key), StandardOpenOption.READ);
+        Path p = resolve(key);
+        requireContained(p.getParent(), key);
+        FileChannel channel;
+        try {
+            // not through a link: drkit makes none in a repository, and one planted there would
+            // serve a file from outside it (to a copy that carries it offsite, say)
+            channel = FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } catch (FileSystemException e) {
+            if (!(e instanceof NoSuchFileException) && Files.isSymbolicLink(p)) {
+                throw new IOException(linkMessage(p));
+            }
+            throw e;
+        }
         try {
             channel.position(offset);
         } catch (IOException | RuntimeException e) {
@@ -146,8 +165,11 @@ public final class FileStorageBackend implements StorageBackend {
     @Override
     public Optional<ObjectInfo> stat(String key) throws IOException {
         Path p = resolve(key);
+        if (!contained(p.getParent())) {
+            return Optional.empty();
+        }
         try {
-            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             return a.isRegularFile()
                     ? Optional.of(
                             new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()))
@@ -162,6 +184,10 @@ public final class FileStorageBackend implements StorageBackend {
         int slash = prefix.lastIndexOf('/');
         Path dir = slash < 0 ? root : root.resolve(prefix.substring(0, slash));
         if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        if (!contained(dir)) {
+            LOG.warn("{}", linkMessage(dir));
             return List.of();
         }
         List<ObjectInfo> out = new ArrayList<>();
@@ -179,7 +205,8 @@ public final class FileStorageBackend implements StorageBackend {
                 continue;
             }
             try {
-                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                // a link is no object: only regular files are
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (a.isRegularFile()) {
                     out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()));
                 }
@@ -194,6 +221,7 @@ public final class FileStorageBackend implements StorageBackend {
     @Override
     public void delete(String key) throws IOException {
         Path p = resolve(key);
+        requireContained(p.getParent(), key);
         Files.deleteIfExists(p);
         pruneEmptyParents(p.getParent());
     }
@@ -207,7 +235,8 @@ public final class FileStorageBackend implements StorageBackend {
         Instant cutoff = Instant.now().minus(age);
         int removed = 0;
         for (ObjectInfo upload : incompleteUploads(age)) {
-            if (Files.deleteIfExists(root.resolve(upload.key()))) {
+            // in the temporary directory itself, never through a link put there since it was listed
+            if (tmpIsDirectory() && Files.deleteIfExists(root.resolve(upload.key()))) {
                 removed++;
             }
         }
@@ -244,7 +273,8 @@ public final class FileStorageBackend implements StorageBackend {
 
     @Override
     public List<ObjectInfo> incompleteUploads(Duration age) throws IOException {
-        if (!Files.isDirectory(tmp)) {
+        if (!tmpIsDirectory()) {
+            warnIfTmpIsNoDirectory();
             return List.of();
         }
         Instant cutoff = Instant.now().minus(age);
@@ -255,7 +285,7 @@ public final class FileStorageBackend implements StorageBackend {
                 String name = p.getFileName().toString();
                 boolean here = name.startsWith(mine);
                 boolean orphan = here && !processAlive(name.substring(mine.length()));
-                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 if (orphan || (!here && a.lastModifiedTime().toInstant().isBefore(cutoff))) {
                     out.add(new ObjectInfo(
                             TMP_DIR + "/" + name, a.size(), a.lastModifiedTime().toInstant()));
@@ -270,7 +300,8 @@ public final class FileStorageBackend implements StorageBackend {
      * for the stale-upload age goes; a file whose writer runs on this host stays, however old.
      */
     private void removeStaleUploads() {
-        if (!Files.isDirectory(tmp)) {
+        if (!tmpIsDirectory()) {
+            warnIfTmpIsNoDirectory();
             return;
         }
         Instant cutoff = Instant.now().minus(staleUploadAge);
@@ -313,6 +344,56 @@ public final class FileStorageBackend implements StorageBackend {
             return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         } catch (NumberFormatException e) {
             return true; // not ours to judge
+        }
+    }
+
+    /**
+     * Whether {@code dir} (the root or a folder under it) is reached without a symbolic link:
+     * drkit makes none in a repository, and one planted there would lead reads, writes and
+     * deletes outside it. A folder that does not exist is contained (nothing leads anywhere).
+     */
+    private boolean contained(Path dir) throws IOException {
+        Path real;
+        try {
+            real = dir.toRealPath();
+        } catch (NoSuchFileException e) {
+            return true;
+        }
+        Path r = realRoot;
+        if (r == null) {
+            r = root.toRealPath();
+            realRoot = r;
+        }
+        return real.equals(r.resolve(root.relativize(dir)).normalize());
+    }
+
+    private void requireContained(Path dir, String key) throws IOException {
+        if (!contained(dir)) {
+            throw new IOException("object " + key + ": " + linkMessage(dir));
+        }
+    }
+
+    private String linkMessage(Path p) {
+        return p + " in " + describe() + " is reached through a symbolic link; drkit makes none in a repository, "
+                + "so it was put there by someone else and is not used: remove the link";
+    }
+
+    /** Whether the temporary directory is one, not a link to one. */
+    private boolean tmpIsDirectory() {
+        try {
+            return Files.readAttributes(tmp, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .isDirectory();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void warnIfTmpIsNoDirectory() {
+        if (Files.exists(tmp, LinkOption.NOFOLLOW_LINKS)) {
+            LOG.warn(
+                    "{} is not a directory but a link or another kind of file; drkit keeps its unfinished uploads "
+                            + "there and removes nothing through it: remove it",
+                    tmp);
         }
     }
 
@@ -486,6 +567,7 @@ public final class FileStorageBackend implements StorageBackend {
         private void link() throws IOException {
             for (int attempt = 0; ; attempt++) {
                 Files.createDirectories(target.getParent(), PRIVATE_DIR);
+                requireContained(target.getParent(), key);
                 try {
                     Files.createLink(target, part);
                     return;
