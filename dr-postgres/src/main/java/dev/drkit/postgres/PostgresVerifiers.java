@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -206,6 +207,13 @@ public final class PostgresVerifiers {
             return timer.result(problems, details);
         }
 
+        /**
+         * A table as {@code quote_ident(schema) || '.' || quote_ident(table)} gives it: each part a
+         * lower-case identifier or a double-quoted one (quotes doubled inside, no NUL).
+         */
+        private static final Pattern QUALIFIED_NAME = Pattern.compile(
+                "(?:[a-z_][a-z0-9_]*|\"(?:[^\"\\x00]|\"\")+\")\\.(?:[a-z_][a-z0-9_]*|\"(?:[^\"\\x00]|\"\")+\")");
+
         @SuppressWarnings("unchecked")
         private static void compareRowCounts(
                 Connection c, BackupManifest m, List<String> problems, Map<String, Object> details)
@@ -218,7 +226,16 @@ public final class PostgresVerifiers {
             int tables = 0;
             try (Statement s = c.createStatement()) {
                 for (Map.Entry<String, Object> e : ((Map<String, Object>) recorded).entrySet()) {
-                    long expected = ((Number) e.getValue()).longValue();
+                    // the keys are SQL (quote_ident of schema and table) from a manifest, which anyone
+                    // who can write the repository can forge: only two identifiers are ever run
+                    if (!QUALIFIED_NAME.matcher(e.getKey()).matches() || !(e.getValue() instanceof Number n)) {
+                        problems.add("the manifest's row counts hold an entry that is not a table name and a "
+                                + "count, as drkit records them; the manifest is damaged or forged, so nothing of "
+                                + "it was run");
+                        tables++;
+                        continue;
+                    }
+                    long expected = n.longValue();
                     try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + e.getKey())) {
                         rs.next();
                         long actual = rs.getLong(1);
