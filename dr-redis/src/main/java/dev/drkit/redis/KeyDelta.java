@@ -621,7 +621,11 @@ final class KeyDelta {
 
     /** Writes the state of a backup as an RDB of the newest snapshot's version, its function libraries first. */
     static void writeState(BackupManifest m, Artifacts artifacts, OutputStream out) throws IOException {
-        int version = m.metadata().get("rdbVersion") instanceof Number n ? n.intValue() : 0;
+        int version = (int) RedisTarget.recorded(m, "rdbVersion", 0);
+        if (version < 1) {
+            throw new CorruptDataException("the manifest of backup " + m.id() + " records no RDB version for its "
+                    + "key delta; it is damaged, restore another backup");
+        }
         RdbWriter writer = new RdbWriter(out, version, Map.of("drkit-rebuilt", "key-delta"));
         byte[] opcode = {(byte) RdbParser.OP_FUNCTION2};
         boolean[] keys = {false};

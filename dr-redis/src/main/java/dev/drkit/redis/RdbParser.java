@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -53,6 +54,12 @@ final class RdbParser {
     static final int OP_AUX = 0xFA;
     /** Aux fields hold versions, times and ids (old servers: Lua scripts): far less than this. */
     static final int AUX_MAX = 16 << 20;
+    /** The aux fields kept in {@link Summary#aux}: the writer's version. */
+    private static final Set<String> KEPT_AUX = Set.of("redis-ver", "valkey-ver");
+    /** The longest aux field name and kept value read: servers write a few bytes. */
+    static final int AUX_NAME_MAX = 1024;
+
+    static final int AUX_KEPT_MAX = 256;
 
     static final int OP_RESIZEDB = 0xFB;
     static final int OP_EXPIRETIME_MS = 0xFC;
@@ -284,9 +291,17 @@ final class RdbParser {
     private boolean record(Visitor visitor) throws IOException {
         int op = in.readByte();
         switch (op) {
-            case OP_AUX ->
-                summary.aux.put(
-                        string(readString(AUX_MAX, "an aux field")), string(readString(AUX_MAX, "an aux field")));
+            case OP_AUX -> {
+                // only the writer's version is kept: the other values (up to 16 MiB each, LZF
+                // expanding a few bytes to as many) are checked and passed over, so that memory
+                // follows the bytes that are there, never what a forged file claims
+                String name = string(readString(AUX_NAME_MAX, "an aux field's name"));
+                if (KEPT_AUX.contains(name)) {
+                    summary.aux.put(name, string(readString(AUX_KEPT_MAX, "aux field " + name)));
+                } else {
+                    skipString(AUX_MAX, "aux field " + printable(name));
+                }
+            }
             case OP_RESIZEDB -> {
                 readLength();
                 readLength();
@@ -889,6 +904,14 @@ final class RdbParser {
                 return plain;
             }
             default -> throw badEncoding();
+        }
+    }
+
+    /** Passes over a string of at most {@code max} bytes (plain or decompressed); a longer one is damage. */
+    private void skipString(long max, String what) throws IOException {
+        long len = skipString();
+        if (len > max) {
+            throw corrupt(what + " claims " + len + " bytes, more than the " + max + " a server writes");
         }
     }
 

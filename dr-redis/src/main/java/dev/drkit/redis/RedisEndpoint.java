@@ -52,6 +52,7 @@ import javax.net.ssl.TrustManagerFactory;
  * an endpoint for that server, which still tells {@link #sentinel()} how it was found.
  */
 final class RedisEndpoint {
+    static final Duration DEFAULT_SNAPSHOT_START = Duration.ofHours(1);
     private final String host;
     private final int port;
     private final int database;
@@ -59,6 +60,9 @@ final class RedisEndpoint {
     private final String password;
     private final boolean tls;
     private final Duration timeout;
+    /** How long a server may take to start sending a snapshot, its keepalives included. */
+    private final Duration snapshotStart;
+
     private final Path tlsCa;
     private final SentinelResolver sentinel;
 
@@ -70,6 +74,7 @@ final class RedisEndpoint {
             String password,
             boolean tls,
             Duration timeout,
+            Duration snapshotStart,
             Path tlsCa,
             SentinelResolver sentinel) {
         this.host = host;
@@ -78,6 +83,7 @@ final class RedisEndpoint {
         this.user = user;
         this.password = password;
         this.tls = tls;
+        this.snapshotStart = snapshotStart;
         this.timeout = timeout;
         this.tlsCa = tlsCa;
         this.sentinel = sentinel;
@@ -95,6 +101,11 @@ final class RedisEndpoint {
         all.add(OptionSpec.builder("timeout", Type.DURATION)
                 .defaultValue("60s")
                 .description("how long a command may take")
+                .build());
+        all.add(OptionSpec.builder("snapshot-start-timeout", Type.DURATION)
+                .defaultValue("1h")
+                .description("how long the server may take to start sending a snapshot once asked (it saves "
+                        + "it first; its keepalives do not extend this)")
                 .build());
         all.add(OptionSpec.builder("tls-ca", Type.PATH)
                 .description("CA certificates to trust for rediss://")
@@ -186,6 +197,7 @@ final class RedisEndpoint {
         }
         String password = Secrets.password(s, "REDISCLI_AUTH");
         Duration timeout = s.duration("timeout").orElse(Duration.ofSeconds(60));
+        Duration snapshotStart = s.duration("snapshot-start-timeout").orElse(DEFAULT_SNAPSHOT_START);
         Path ca = s.path("tls-ca").orElse(null);
         if (ca != null && !Files.isReadable(ca)) {
             throw new ConfigException("redis: cannot read the CA certificate file " + ca + " (setting 'tls-ca')");
@@ -193,13 +205,15 @@ final class RedisEndpoint {
         if (ca != null && !tls) {
             throw new ConfigException("redis: setting 'tls-ca' needs a rediss:// or rediss-sentinel:// URI");
         }
-        return new RedisEndpoint(host, port, db, user, password != null ? password : inUri, tls, timeout, ca, sentinel);
+        return new RedisEndpoint(
+                host, port, db, user, password != null ? password : inUri, tls, timeout, snapshotStart, ca, sentinel);
     }
 
     /** The server the sentinels name now, as an endpoint with the same credentials and TLS. */
     private RedisEndpoint resolved(boolean forWrites) {
         SentinelResolver.Address a = sentinel.resolve(this, forWrites);
-        return new RedisEndpoint(a.host(), a.port(), database, user, password, tls, timeout, tlsCa, sentinel);
+        return new RedisEndpoint(
+                a.host(), a.port(), database, user, password, tls, timeout, snapshotStart, tlsCa, sentinel);
     }
 
     /** How the server was found, when through Sentinel. */
@@ -225,6 +239,10 @@ final class RedisEndpoint {
 
     Duration timeout() {
         return timeout;
+    }
+
+    Duration snapshotStart() {
+        return snapshotStart;
     }
 
     /** A plain or TLS socket to the server, connected. */
@@ -302,7 +320,7 @@ final class RedisEndpoint {
 
     /** The same login, timeout and TLS for another server (a node of the same Redis Cluster). */
     RedisEndpoint withAddress(String otherHost, int otherPort) {
-        return new RedisEndpoint(otherHost, otherPort, 0, user, password, tls, timeout, tlsCa, null);
+        return new RedisEndpoint(otherHost, otherPort, 0, user, password, tls, timeout, snapshotStart, tlsCa, null);
     }
 
     /** Whether the connection uses TLS ({@code rediss://}). */

@@ -565,7 +565,7 @@ public final class RedisTarget implements BackupTarget {
                     + "writes dump.rdb for a stopped server) or setting 'to-uri' (redis://HOST:PORT: restores keys "
                     + "online)");
         }
-        int rdbVersion = ((Number) context.manifest().metadata().getOrDefault("rdbVersion", 0)).intValue();
+        int rdbVersion = (int) recorded(context.manifest(), "rdbVersion", 0);
         KeyPattern match = KeyPattern.of(o.get("match", null));
         // users asked for are read (and checked) before anything is restored
         List<AclSnapshot.User> users = o.bool("acl-users", false) ? AclSnapshot.read(context) : null;
@@ -613,6 +613,22 @@ public final class RedisTarget implements BackupTarget {
         KeyDelta.Artifacts artifacts =
                 (id, name) -> id.equals(m.id()) ? context.openArtifact(name) : context.openArtifact(id, name);
         return KeyDelta.openState(m, artifacts);
+    }
+
+    /**
+     * A number the manifest records under {@code key}, or {@code absent} when it records none;
+     * anything else is damage.
+     */
+    static long recorded(BackupManifest m, String key, long absent) {
+        Object v = m.metadata().get(key);
+        if (v == null) {
+            return absent;
+        }
+        if (v instanceof Number n) {
+            return n.longValue();
+        }
+        throw new CorruptDataException("the manifest of backup " + m.id() + " records " + key + " as something "
+                + "other than a number; it is damaged, restore another backup");
     }
 
     /** Refuses to replace an existing file without force. */
@@ -769,7 +785,9 @@ public final class RedisTarget implements BackupTarget {
         try (RebuiltSpool spool = rebuilt(context, artifact) ? spools.apply(source) : null) {
             InputStream first = openSnapshot(context, artifact);
             try (InputStream in = checked.recording(spool != null ? spool.tee(first) : first)) {
-                RdbParser parser = new RdbParser(in, null, source, false, false);
+                // keys read as the second read reads them (an LZF key that does not decompress fails
+                // here); values go to the server as they are stored, checked by the CRC-64
+                RdbParser parser = new RdbParser(in, null, source, true, false);
                 RdbParser.Summary s = parser.parse(null);
                 requireValid(s, source);
                 parser.requireAtEnd();

@@ -289,9 +289,7 @@ public final class RedisVerifiers {
             for (RedisClusterManifest.ShardEntry shard : shards) {
                 ArtifactInfo artifact = shard.info();
                 Map<String, Object> found = new LinkedHashMap<>();
-                long expected = cluster
-                        ? shard.keys()
-                        : ((Number) context.manifest().metadata().getOrDefault("keys", -1L)).longValue();
+                long expected = cluster ? shard.keys() : RedisTarget.recorded(context.manifest(), "keys", -1L);
                 loadTest(
                         context,
                         server.get(),

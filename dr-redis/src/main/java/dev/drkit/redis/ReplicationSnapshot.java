@@ -69,14 +69,15 @@ final class ReplicationSnapshot {
             }
             call(out, in, "REPLCONF", "rdb-only", "1"); // Redis 7+: the server closes after the RDB
             send(out, "PSYNC", "?", "-1");
-            String full = readLineSkippingKeepalives(in, endpoint);
+            long asked = System.nanoTime();
+            String full = readLineSkippingKeepalives(in, endpoint, asked);
             if (!full.startsWith("+FULLRESYNC")) {
                 throw refused(endpoint, "PSYNC", full);
             }
             String[] parts = full.split(" ");
             String replId = parts.length > 1 ? parts[1] : null;
             long offset = parts.length > 2 ? number(parts[2], Long.MAX_VALUE, endpoint, "replication offset") : -1;
-            String header = readLineSkippingKeepalives(in, endpoint);
+            String header = readLineSkippingKeepalives(in, endpoint, asked);
             if (!header.startsWith("$")) {
                 throw new DrException(
                         ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header) + "' instead of a snapshot");
@@ -198,11 +199,26 @@ final class ReplicationSnapshot {
     }
 
     /** The server sends bare newlines to keep the link alive while it prepares the snapshot. */
-    private static String readLineSkippingKeepalives(InputStream in, RedisEndpoint endpoint) throws IOException {
+    /**
+     * The next line that is not a keepalive (a bare newline, which a server sends while it saves
+     * the snapshot); keepalives end the wait once setting {@code snapshot-start-timeout} has passed
+     * since {@code asked}.
+     */
+    private static String readLineSkippingKeepalives(InputStream in, RedisEndpoint endpoint, long asked)
+            throws IOException {
         while (true) {
             String line = readLine(in);
             if (!line.isEmpty()) {
                 return line;
+            }
+            if (System.nanoTime() - asked > endpoint.snapshotStart().toNanos()) {
+                throw new DrException(
+                        ErrorCode.TARGET,
+                        endpoint + " has not started sending the snapshot "
+                                + endpoint.snapshotStart().toSeconds()
+                                + " s after it was asked for one (it sends only keepalives: a save that does not "
+                                + "end?); look at its log, or give it more time with setting "
+                                + "'snapshot-start-timeout'");
             }
         }
     }

@@ -110,12 +110,14 @@ final class SentinelResolver {
         if (rest.indexOf('?') >= 0 || rest.indexOf('#') >= 0) {
             throw new ConfigException("redis: setting '" + key + "' takes no ?query or #fragment" + form);
         }
-        int slash = rest.indexOf('/');
-        String authority = slash < 0 ? rest : rest.substring(0, slash);
-        String path = slash < 0 ? "" : rest.substring(slash + 1);
-        int at = authority.lastIndexOf('@');
-        String userInfo = at < 0 ? null : authority.substring(0, at);
-        String hosts = authority.substring(at + 1);
+        // the user information ends at the last '@' (a password may hold '/' or ':' unencoded), and
+        // nothing before it is ever shown in a message
+        int at = rest.lastIndexOf('@');
+        String userInfo = at < 0 ? null : rest.substring(0, at);
+        String afterUser = rest.substring(at + 1);
+        int slash = afterUser.indexOf('/');
+        String hosts = slash < 0 ? afterUser : afterUser.substring(0, slash);
+        String path = slash < 0 ? "" : afterUser.substring(slash + 1);
         List<Address> sentinels = new ArrayList<>();
         for (String h : hosts.split(",", -1)) {
             sentinels.add(address(h.trim(), key, form));

@@ -523,6 +523,13 @@ final class BackupCommand implements Callable<Integer> {
                 description = "How long the server may stay silent (default 60s).")
         String timeout;
 
+        @Option(
+                names = "--snapshot-start-timeout",
+                paramLabel = "DURATION",
+                description = "How long the server may take to start sending the snapshot, which it saves first "
+                        + "(default 1h; its keepalives do not extend it).")
+        String snapshotStartTimeout;
+
         @Override
         public Integer call() throws IOException {
             Settings.Builder s = Settings.builder().set("uri", uri);
@@ -535,6 +542,7 @@ final class BackupCommand implements Callable<Integer> {
             OptionValues.set(s, "password-file", passwordFile);
             OptionValues.set(s, "tls-ca", tlsCa);
             OptionValues.set(s, "timeout", timeout);
+            OptionValues.set(s, "snapshot-start-timeout", snapshotStartTimeout);
             OptionValues.set(s, "sentinel-user", sentinelUser);
             OptionValues.set(s, "sentinel-password-file", sentinelPasswordFile);
             OptionValues.set(s, "keys-fallback", keysFallback);

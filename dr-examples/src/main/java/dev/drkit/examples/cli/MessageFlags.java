@@ -96,6 +96,7 @@ final class MessageFlags {
             "match",
             "tls-ca",
             "timeout",
+            "snapshot-start-timeout",
             "server-version",
             "redis-server",
             "standby-url",

@@ -1,0 +1,78 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.Settings;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * After PSYNC a server sends bare newlines (keepalives) while it saves the snapshot. They were
+ * skipped without end, so a save that never finishes (a stuck child, or a hostile server) held
+ * the backup forever: setting 'timeout' never fires while bytes arrive. Setting
+ * 'snapshot-start-timeout' now bounds the wait.
+ */
+class SnapshotStartTimeoutTest {
+    private static final String INFO = "$11\r\nrole:master\r\n";
+
+    @Test
+    void aServerThatOnlySendsKeepalivesDoesNotHoldTheBackupForever() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture.runAsync(() -> {
+                try (Socket s = server.accept()) {
+                    InputStream in = s.getInputStream();
+                    OutputStream out = s.getOutputStream();
+                    for (String reply : List.of(INFO, INFO, "+OK\r\n", "+OK\r\n", "+FULLRESYNC abc 0\r\n")) {
+                        readCommand(in);
+                        out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
+                        out.flush();
+                    }
+                    while (true) { // "preparing the snapshot"
+                        out.write('\n');
+                        out.flush();
+                        Thread.sleep(200);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the client closed
+                }
+            });
+            RedisEndpoint endpoint = RedisEndpoint.from(
+                    Settings.builder()
+                            .set("uri", "redis://127.0.0.1:" + server.getLocalPort())
+                            .set("timeout", "2s")
+                            .set("snapshot-start-timeout", "3s")
+                            .build(),
+                    "uri");
+            CompletableFuture<Object> backup = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ReplicationSnapshot.take(endpoint, new ByteArrayOutputStream());
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            // 15 times setting 'timeout': the backup should have given up by now
+            Object outcome = backup.completeOnTimeout("still waiting", 30, TimeUnit.SECONDS)
+                    .get();
+            assertThat(outcome).isNotEqualTo("still waiting");
+        }
+    }
+
+    private static void readCommand(InputStream in) throws IOException {
+        int n = Integer.parseInt(RespConnectionTest.line(in).substring(1));
+        for (int i = 0; i < n; i++) {
+            int len = Integer.parseInt(RespConnectionTest.line(in).substring(1));
+            in.readNBytes(len);
+            RespConnectionTest.line(in);
+        }
+    }
+}
