@@ -9,6 +9,7 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.SourceErrors;
+import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
@@ -175,7 +176,9 @@ public final class FilesBackupTarget implements BackupTarget {
                             + "restored as far as they were read (one that shrank ends in zeros): {}{}; check them before use",
                     backup.id(),
                     backup.incompleteFileCount(),
-                    String.join(", ", backup.incompleteFiles()),
+                    backup.incompleteFiles().stream()
+                            .map(TarEntryReader::printable)
+                            .collect(Collectors.joining(", ")),
                     backup.incompleteFileCount() > backup.incompleteFiles().size() ? ", ..." : "");
         }
     }

@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ObjectKeys;
 import dev.drkit.spi.support.StorageFailures;
+import dev.drkit.spi.support.TarEntryReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +35,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
@@ -64,6 +67,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * without conditional writes against sequential overwrites. Thread-safe.
  */
 public final class S3StorageBackend implements StorageBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(S3StorageBackend.class);
     private final S3Client client;
     private final String bucket;
     private final String prefix;
@@ -327,7 +331,17 @@ public final class S3StorageBackend implements StorageBackend {
             for (S3Object o : client.listObjectsV2Paginator(
                             r -> r.bucket(bucket).prefix(p))
                     .contents()) {
-                out.add(new ObjectInfo(relative(o.key()), o.size(), o.lastModified()));
+                // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
+                // object of the repository, and would fail every call that names it
+                String key = prefix.isEmpty() || o.key().startsWith(prefix + "/") ? relative(o.key()) : null;
+                if (key == null || !key.startsWith(keyPrefix) || !ObjectKeys.isValid(key)) {
+                    LOG.warn(
+                            "{}: leaving out '{}', which is no key drkit writes; remove it from the bucket",
+                            description,
+                            TarEntryReader.printable(o.key()));
+                    continue;
+                }
+                out.add(new ObjectInfo(key, o.size(), o.lastModified()));
             }
         } catch (SdkException e) {
             throw io("listing " + keyPrefix, e);

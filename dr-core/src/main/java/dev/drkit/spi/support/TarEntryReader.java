@@ -236,8 +236,8 @@ public final class TarEntryReader {
         }
         String name = raw.replace('\\', '/');
         if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
-            throw new UnsafeArchiveException(
-                    "archive entry '" + raw + "' has an absolute path; " + "refusing to write outside the destination");
+            throw new UnsafeArchiveException("archive entry '" + printable(raw)
+                    + "' has an absolute path; refusing to write outside the " + "destination");
         }
         List<String> parts = new ArrayList<>();
         for (String part : name.split("/")) {
@@ -245,8 +245,8 @@ public final class TarEntryReader {
                 continue;
             }
             if (part.equals("..")) {
-                throw new UnsafeArchiveException("archive entry '" + raw + "' leaves its directory with '..'; "
-                        + "refusing to write outside the destination");
+                throw new UnsafeArchiveException("archive entry '" + printable(raw)
+                        + "' leaves its directory with '..'; " + "refusing to write outside the destination");
             }
             if (part.getBytes(StandardCharsets.UTF_8).length > MAX_COMPONENT_BYTES) {
                 throw new UnsafeArchiveException("archive entry '" + printable(raw) + "' has a name component "

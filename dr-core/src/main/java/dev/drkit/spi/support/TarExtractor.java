@@ -258,7 +258,7 @@ public final class TarExtractor {
         while ((e = reader.next()) != null) {
             if (!e.kind().restored()) {
                 skippedSpecial++;
-                LOG.warn("skipping {}: devices and FIFOs are not restored", e.name());
+                LOG.warn("skipping {}: devices and FIFOs are not restored", TarEntryReader.printable(e.name()));
                 continue;
             }
             if (!included(e.name()) || !wanted.test(e.name())) {
@@ -267,7 +267,7 @@ public final class TarExtractor {
             TarPlacement.check(e, tree::kind);
             if (e.setIdStripped()) {
                 setIdStripped++;
-                LOG.warn("restoring {} without its setuid/setgid bits", e.name());
+                LOG.warn("restoring {} without its setuid/setgid bits", TarEntryReader.printable(e.name()));
             }
             try {
                 switch (e.kind()) {
