@@ -49,6 +49,10 @@ public final class CopyOperation {
         List<CopyResult.NotCopied> notCopied = new ArrayList<>();
         Repository from = ctx.repository();
         Repository to = Repository.open(destination, ctx.clock().instant()); // after the source proved to be one
+        if (from.trusted() != null) {
+            // a destination manifest no trusted key signed is damaged there too, and put back
+            to.trust(from.trusted());
+        }
         List<String> copied = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         long bytes = 0;

@@ -46,6 +46,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -109,6 +110,11 @@ public final class Repository {
     public Repository trust(ManifestVerifier verifier) {
         this.trusted = verifier;
         return this;
+    }
+
+    /** The trusted manifest signatures given to {@link #trust}; null when none. */
+    public ManifestVerifier trusted() {
+        return trusted;
     }
 
     public StorageBackend storage() {
@@ -493,20 +499,30 @@ public final class Repository {
         if (!hasManifest(target, id)) {
             return false;
         }
+        String reason;
         try {
             manifest(target, id);
             return true;
         } catch (DamagedBackupException e) {
-            String key = RepositoryLayout.manifest(target, id);
-            try {
-                storage.delete(key);
-                storage.delete(key + ManifestCodec.CHECKSUM_SUFFIX);
-            } catch (IOException io) {
-                throw storageError("removing the damaged manifest of " + target + "/" + id, io);
+            reason = e.reason();
+        } catch (DrException e) {
+            if (e.code() != ErrorCode.SIGNATURE) {
+                throw e;
             }
-            LOG.warn("replacing the damaged manifest of {}/{} in {}: {}", target, id, describe(), e.reason());
-            return false;
+            reason = e.getMessage(); // not signed by a trusted key: as damaged to every reader
         }
+        String key = RepositoryLayout.manifest(target, id);
+        try {
+            storage.delete(key);
+            storage.delete(key + ManifestCodec.CHECKSUM_SUFFIX);
+            if (trusted != null) {
+                storage.delete(key + trusted.signatureSuffix()); // a forged or stale one would stay
+            }
+        } catch (IOException io) {
+            throw storageError("removing the damaged manifest of " + target + "/" + id, io);
+        }
+        LOG.warn("replacing the damaged manifest of {}/{} in {}: {}", target, id, describe(), reason);
+        return false;
     }
 
     /** Whether a backup's manifest exists here (the backup is complete). */
@@ -553,15 +569,77 @@ public final class Repository {
                 String name = o.key().substring(prefix.length());
                 boolean artifact =
                         m.artifacts().stream().anyMatch(a -> a.storedName().equals(name));
-                if (!artifact && !name.equals(RepositoryLayout.MANIFEST)) {
-                    bytes += copyObject(source, o.key(), o.size(), null); // sidecars and signatures
+                if (!artifact && !name.startsWith(RepositoryLayout.MANIFEST)) {
+                    bytes += copyObject(source, o.key(), o.size(), null); // the artifacts' sidecars
                 }
             }
-            bytes += copyObject(source, RepositoryLayout.manifest(m.target(), m.id()), -1, null);
-            return bytes;
+            return bytes + copyManifest(source, m, objects);
         } catch (IOException e) {
             throw storageError("copying " + m.target() + "/" + m.id() + " from " + source.describe(), e);
         }
+    }
+
+    /**
+     * Writes the manifest the copy was made from: the source's manifest bytes, read once and
+     * checked to be {@code m} (which the copy checked the artifacts against) and, with trusted
+     * keys, signed by one; then its signature as read, its checksum file made from those bytes,
+     * and the manifest last. A manifest changed in the source since the copy began fails it.
+     */
+    private long copyManifest(Repository source, BackupManifest m, List<ObjectInfo> objects) throws IOException {
+        String key = RepositoryLayout.manifest(m.target(), m.id());
+        String what = "the manifest of " + m.target() + "/" + m.id() + " in " + source.describe();
+        byte[] json;
+        BackupManifest read;
+        try {
+            json = source.readSmall(key);
+            read = ManifestCodec.read(
+                    m.target(), m.id(), json, source.readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
+        } catch (NoSuchFileException e) {
+            throw new CorruptDataException(what + " is missing; the backup cannot be copied");
+        } catch (DamagedBackupException e) {
+            throw new CorruptDataException(
+                    what + " changed while the backup was copied: " + e.reason() + "; copy again");
+        }
+        if (!read.equals(m)) {
+            throw new CorruptDataException(what + " changed while the backup was copied; copy again");
+        }
+        Instant until = retainUntil();
+        long bytes = 0;
+        for (ObjectInfo o : objects) {
+            String name = o.key()
+                    .substring(RepositoryLayout.backupPrefix(m.target(), m.id()).length());
+            if (!name.startsWith(RepositoryLayout.MANIFEST + ".")
+                    || name.equals(RepositoryLayout.MANIFEST + ManifestCodec.CHECKSUM_SUFFIX)) {
+                continue;
+            }
+            byte[] signature = source.readOptional(o.key());
+            if (signature == null) {
+                continue; // removed meanwhile
+            }
+            if (source.trusted != null && name.equals(RepositoryLayout.MANIFEST + source.trusted.signatureSuffix())) {
+                source.trusted.verify(json, signature, what);
+            }
+            bytes += writeOnce(o.key(), signature, until);
+        }
+        bytes += writeOnce(
+                key + ManifestCodec.CHECKSUM_SUFFIX,
+                ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST),
+                until);
+        bytes += writeOnce(key, json, until);
+        return bytes;
+    }
+
+    /** Writes a small object unless it is here with the same bytes; other bytes here stop the copy. */
+    private long writeOnce(String key, byte[] content, Instant until) throws IOException {
+        if (storage.createIfAbsent(key, content, until)) {
+            return content.length;
+        }
+        byte[] here = readOptional(key);
+        if (here != null && !Arrays.equals(here, content)) {
+            throw new ObjectExistsException(key + " already exists in " + describe()
+                    + " with different content; remove it from the destination and copy again");
+        }
+        return 0;
     }
 
     /**
