@@ -1,7 +1,14 @@
 package dev.drkit.postgres;
 
 import dev.drkit.UnsafeArchiveException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -14,6 +21,15 @@ import java.util.regex.Pattern;
  * the word and a key) that newer pg_dumpall versions write themselves. What pg_dumpall writes
  * for roles and tablespaces holds no other backslash but in a role comment or a password, which
  * drkit then refuses too: restore without the globals and recreate such a role by hand.
+ *
+ * <p>Plain SQL needs no backslash to run programs ({@code COPY ... TO PROGRAM}, a function in an
+ * untrusted language) or to change the server ({@code ALTER SYSTEM}, {@code DROP DATABASE}), and
+ * the script runs as a superuser. So each statement must also be of a kind pg_dumpall writes for
+ * roles and tablespaces: the three {@code SET}s it starts with, {@code CREATE}/{@code ALTER ROLE},
+ * {@code CREATE}/{@code ALTER TABLESPACE}, {@code COMMENT} and {@code SECURITY LABEL} on a role or
+ * tablespace, and {@code GRANT}/{@code REVOKE} of roles, or on a tablespace or a parameter. What
+ * such statements can do is what restoring roles means (a forged script can make a superuser of
+ * its own): restore roles only from a backup whose manifest a trusted key signed.
  */
 final class PsqlScriptGuard {
     private static final Pattern RESTRICT = Pattern.compile("\\\\(un)?restrict [A-Za-z0-9]+");
@@ -26,6 +42,137 @@ final class PsqlScriptGuard {
      * @throws UnsafeArchiveException naming the line of the first backslash
      */
     static void check(byte[] script, String what) {
+        checkBackslashes(script, what);
+        SqlScript sql = new SqlScript(new ByteArrayInputStream(script), what);
+        try {
+            for (byte[] statement; (statement = sql.nextStatement()) != null; ) {
+                String text = new String(statement, StandardCharsets.UTF_8);
+                if (!allowed(words(text))) {
+                    throw new UnsafeArchiveException(what + " holds a statement pg_dumpall --globals-only does not "
+                            + "write for roles and tablespaces (" + abbreviate(text) + "), so it is not run. "
+                            + "Restore without the globals, or from a backup whose manifest is signed by a "
+                            + "trusted key");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // read from memory: never
+        }
+    }
+
+    /** The settings pg_dumpall's script starts with. */
+    private static final Set<String> SETTINGS =
+            Set.of("DEFAULT_TRANSACTION_READ_ONLY", "CLIENT_ENCODING", "STANDARD_CONFORMING_STRINGS");
+
+    /** Whether a statement, as its words outside quotes and comments, is one pg_dumpall writes for globals. */
+    static boolean allowed(List<String> w) {
+        if (w.isEmpty()) {
+            return false;
+        }
+        String first = w.get(0);
+        String second = w.size() > 1 ? w.get(1) : "";
+        String third = w.size() > 2 ? w.get(2) : "";
+        return switch (first) {
+            case "SET" -> SETTINGS.contains(second) && w.size() >= 3 && (third.equals("=") || third.equals("TO"));
+            case "CREATE", "ALTER" -> second.equals("ROLE") || second.equals("TABLESPACE");
+            case "COMMENT" -> second.equals("ON") && (third.equals("ROLE") || third.equals("TABLESPACE"));
+            case "SECURITY" -> second.equals("LABEL") && labelsRoleOrTablespace(w);
+            case "GRANT", "REVOKE" -> grantsRolesTablespacesOrParameters(w);
+            default -> false;
+        };
+    }
+
+    private static boolean labelsRoleOrTablespace(List<String> w) {
+        int on = w.indexOf("ON");
+        return on > 0
+                && on + 1 < w.size()
+                && (w.get(on + 1).equals("ROLE") || w.get(on + 1).equals("TABLESPACE"));
+    }
+
+    /** A role GRANT names no object ({@code GRANT a TO b}); the others name a tablespace or a parameter. */
+    private static boolean grantsRolesTablespacesOrParameters(List<String> w) {
+        int on = w.indexOf("ON");
+        if (on < 0) {
+            return true;
+        }
+        String kind = on + 1 < w.size() ? w.get(on + 1) : "";
+        return kind.equals("TABLESPACE") || kind.equals("PARAMETER");
+    }
+
+    /**
+     * The words of a statement outside quoted strings, quoted identifiers, dollar quotes and
+     * comments, upper-cased; each punctuation character is a word of its own.
+     */
+    static List<String> words(String sql) {
+        List<String> out = new ArrayList<>();
+        int i = 0;
+        int n = sql.length();
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (Character.isWhitespace(c)) {
+                i++;
+            } else if (c == '\'' || c == '"') {
+                int j = i + 1;
+                while (j < n) {
+                    if (sql.charAt(j) == c) {
+                        if (j + 1 < n && sql.charAt(j + 1) == c) {
+                            j += 2; // a doubled quote stands for itself
+                            continue;
+                        }
+                        break;
+                    }
+                    j++;
+                }
+                out.add(c == '"' ? "\"\"" : "''");
+                i = j + 1;
+            } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+                int eol = sql.indexOf('\n', i);
+                i = eol < 0 ? n : eol + 1;
+            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+                int depth = 0;
+                int j = i;
+                do {
+                    if (sql.startsWith("/*", j)) {
+                        depth++;
+                        j += 2;
+                    } else if (sql.startsWith("*/", j)) {
+                        depth--;
+                        j += 2;
+                    } else {
+                        j++;
+                    }
+                } while (depth > 0 && j < n);
+                i = j;
+            } else if (c == '$') {
+                int close = sql.indexOf('$', i + 1);
+                String tag = close < 0 ? "$" : sql.substring(i, close + 1);
+                int end = close < 0 ? -1 : sql.indexOf(tag, close + 1);
+                out.add("$$");
+                i = end < 0 ? n : end + tag.length();
+            } else if (Character.isLetterOrDigit(c) || c == '_') {
+                int j = i;
+                while (j < n
+                        && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_' || sql.charAt(j) == '$')) {
+                    j++;
+                }
+                out.add(sql.substring(i, j).toUpperCase(Locale.ROOT));
+                i = j;
+            } else {
+                out.add(String.valueOf(c));
+                i++;
+            }
+        }
+        return out;
+    }
+
+    private static String abbreviate(String statement) {
+        String oneLine = statement.strip().replaceAll("\\s+", " ");
+        String shown = oneLine.length() > 60 ? oneLine.substring(0, 60) + "..." : oneLine;
+        StringBuilder b = new StringBuilder();
+        shown.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return "'" + b + "'";
+    }
+
+    private static void checkBackslashes(byte[] script, String what) {
         String[] lines = new String(script, StandardCharsets.UTF_8).split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i];

