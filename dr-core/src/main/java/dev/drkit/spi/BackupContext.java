@@ -26,6 +26,15 @@ public interface BackupContext {
      */
     OutputStream newArtifact(String name) throws IOException;
 
+    /**
+     * Drops an artifact this backup opened and will not finish (a target that found, part way,
+     * that it must write the backup another way): what was written of it is removed, and the
+     * manifest will not list it. Its name may then be used again. Unknown names are ignored.
+     */
+    default void discardArtifact(String name) {
+        throw new UnsupportedOperationException("this context cannot discard artifacts");
+    }
+
     /** Records target metadata in the manifest; values must be JSON-friendly. */
     void metadata(String key, Object value);
 

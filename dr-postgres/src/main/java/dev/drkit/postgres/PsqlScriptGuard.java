@@ -48,7 +48,7 @@ final class PsqlScriptGuard {
             for (byte[] statement; (statement = sql.nextStatement()) != null; ) {
                 String text = new String(statement, StandardCharsets.UTF_8);
                 if (!allowed(words(text))) {
-                    throw new UnsafeArchiveException(what + " holds a statement pg_dumpall --globals-only does not "
+                    throw new UnsafeArchiveException(what + " holds a statement of a kind pg_dumpall does not "
                             + "write for roles and tablespaces (" + abbreviate(text) + "), so it is not run. "
                             + "Restore without the globals, or from a backup whose manifest is signed by a "
                             + "trusted key");

@@ -63,6 +63,10 @@ final class KeyDelta {
     private static final int MAX_KEY = 512 << 20;
     /** The most keys a delta compares: an {@link IdSet} of more would outgrow Java's arrays. */
     static final long MAX_KEYS = 800_000_000L;
+    /** Why a snapshot with module data beside the keys is taken whole. */
+    static final String MODULE_AUX = "module data beside the keys (written by modules such as RediSearch for their "
+            + "indexes), which a key-level delta does not keep";
+
     /** The longest chain a delta's manifest may list. */
     static final int MAX_CHAIN = 10_000;
 
@@ -437,6 +441,13 @@ final class KeyDelta {
             }
         }
 
+        /** The snapshot holds module data beside the keys, which a delta does not keep. */
+        static final class ModuleAuxData extends IOException {
+            ModuleAuxData(String message) {
+                super(message);
+            }
+        }
+
         Diff(IdSet before, int beforeVersion, ArtifactOpener artifact) {
             this.before = before;
             this.beforeVersion = beforeVersion;
@@ -455,6 +466,11 @@ final class KeyDelta {
         @Override
         public void function(byte[] storedCode) throws IOException {
             writer.function(storedCode);
+        }
+
+        @Override
+        public void moduleAux() throws IOException {
+            throw new ModuleAuxData("the snapshot holds " + MODULE_AUX);
         }
 
         @Override

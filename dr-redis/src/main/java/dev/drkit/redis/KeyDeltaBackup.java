@@ -65,6 +65,14 @@ final class KeyDeltaBackup {
                     p.id());
             return Optional.empty();
         }
+        if (p.metadata().get("moduleAux") instanceof Number n && n.longValue() > 0) {
+            LOG.info(
+                    "{}: backup {} holds {}; this one takes a full snapshot",
+                    context.targetName(),
+                    p.id(),
+                    KeyDelta.MODULE_AUX);
+            return Optional.empty();
+        }
         int length = KeyDelta.isDelta(p) ? KeyDelta.chain(p).size() : 0;
         int maxChain = settings.integer("max-chain", DEFAULT_MAX_CHAIN);
         if (maxChain < 1 || maxChain > KeyDelta.MAX_CHAIN) {
@@ -131,6 +139,9 @@ final class KeyDeltaBackup {
         try {
             r = ReplicationSnapshot.take(endpoint, null, diff);
         } catch (KeyDelta.Diff.VersionWentDown e) {
+            throw new FullNeeded(endpoint + ": " + e.getMessage());
+        } catch (KeyDelta.Diff.ModuleAuxData e) {
+            context.discardArtifact(KeyDelta.ARTIFACT); // begun: dropped, the full snapshot is the backup
             throw new FullNeeded(endpoint + ": " + e.getMessage());
         }
         diff.finish();

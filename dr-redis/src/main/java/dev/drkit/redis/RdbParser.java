@@ -113,6 +113,9 @@ final class RdbParser {
     /** Told each function library: its code as the file stores it (an RDB string, length first). */
     interface FunctionListener {
         void function(byte[] storedCode) throws IOException;
+
+        /** Told of each record of module data beside the keys ({@code OP_MODULE_AUX}), which is passed over. */
+        default void moduleAux() throws IOException {}
     }
 
     /** Told the file's RDB version once the header is read, before any entry. */
@@ -135,6 +138,8 @@ final class RdbParser {
         long fieldExpiryKeys;
         /** Keys holding module values (module-2 format). */
         long moduleValues;
+        /** Records of module data beside the keys ({@code OP_MODULE_AUX}: RediSearch's indexes, say). */
+        long moduleAux;
 
         int functions;
         Checksum checksum;
@@ -328,6 +333,10 @@ final class RdbParser {
                 }
                 readLength(); // when
                 skipModuleValue();
+                summary.moduleAux++;
+                if (functionListener != null) {
+                    functionListener.moduleAux();
+                }
             }
             case OP_FUNCTION2 -> {
                 if (functionListener != null) {

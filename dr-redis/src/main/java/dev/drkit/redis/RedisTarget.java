@@ -382,6 +382,7 @@ public final class RedisTarget implements BackupTarget {
         // hashes with per-field TTLs (Redis 7.4+) and module values (Redis 8's JSON, time series, ...)
         metadata.accept("fieldExpiryKeys", s.fieldExpiryKeys);
         metadata.accept("moduleValues", s.moduleValues);
+        metadata.accept("moduleAux", s.moduleAux);
         metadata.accept("functions", s.functions);
         metadata.accept("checksum", s.checksum.name().toLowerCase(Locale.ROOT));
     }

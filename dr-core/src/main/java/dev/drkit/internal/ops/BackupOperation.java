@@ -294,6 +294,16 @@ public final class BackupOperation {
         }
 
         @Override
+        public void discardArtifact(String name) {
+            for (ArtifactOutput w : writers) {
+                if (w.name().equals(name)) {
+                    w.abort();
+                    writers.remove(w);
+                }
+            }
+        }
+
+        @Override
         public synchronized void metadata(String key, Object value) {
             metadata.put(key, value);
         }
