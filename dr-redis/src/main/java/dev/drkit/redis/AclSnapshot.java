@@ -34,7 +34,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -314,8 +313,8 @@ final class AclSnapshot {
     static Path writeFile(Path dir, List<User> users, boolean force) throws IOException {
         requireWritable(dir, force);
         Path file = dir.resolve(ACL_FILE);
-        Path tmp = dir.resolve(
-                "." + ACL_FILE + ".drkit-" + UUID.randomUUID().toString().substring(0, 8));
+        RestoreTemps.removeAbandoned(file);
+        Path tmp = RestoreTemps.beside(file);
         StringBuilder text = new StringBuilder();
         users.forEach(u -> text.append(u.line()).append('\n'));
         try (FileChannel ch = FileChannel.open(

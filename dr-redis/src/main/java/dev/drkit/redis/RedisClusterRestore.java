@@ -18,6 +18,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -70,9 +71,23 @@ final class RedisClusterRestore {
         StringBuilder map =
                 new StringBuilder("# Redis Cluster backup " + context.manifest().id()
                         + ": one line per shard: shard, slot ranges, keys, the nodes at backup time\n");
+        // every shard written and checked before any is put in place: one damaged shard leaves the
+        // directory as it was, not some shards restored
+        List<RedisTarget.Staged> staged = new ArrayList<>();
+        try {
+            for (RedisClusterManifest.ShardEntry shard : shards) {
+                Path file = dir.resolve("shard-" + shard.index()).resolve(RedisTarget.ARTIFACT);
+                staged.add(target.stageToDir(context, shard.artifact(), file, rdbVersion, match));
+            }
+        } catch (IOException | RuntimeException e) {
+            staged.forEach(RedisTarget.Staged::discard);
+            throw e;
+        }
+        for (RedisTarget.Staged s : staged) {
+            RedisTarget.install(s);
+        }
         for (RedisClusterManifest.ShardEntry shard : shards) {
             Path shardDir = dir.resolve("shard-" + shard.index());
-            target.restoreToDir(context, shard.artifact(), shardDir.resolve(RedisTarget.ARTIFACT), rdbVersion, match);
             writePrivate(shardDir.resolve("nodes.conf"), nodesConf(shard));
             map.append("shard-")
                     .append(shard.index())
@@ -167,9 +182,12 @@ final class RedisClusterRestore {
             RedisTarget.OnlineRestore restore = new RedisTarget.OnlineRestore(
                     conn, conn.async(), context.force(), match, "the Redis Cluster of " + endpoint, endpoint::redact);
             try {
-                for (RedisClusterManifest.ShardEntry shard : shards) {
-                    RedisTarget.restoreOnline(context, shard.artifact(), restore);
-                }
+                RedisTarget.restoreOnline(
+                        context,
+                        shards.stream()
+                                .map(RedisClusterManifest.ShardEntry::artifact)
+                                .toList(),
+                        restore);
             } finally {
                 conn.setAutoFlushCommands(true);
             }

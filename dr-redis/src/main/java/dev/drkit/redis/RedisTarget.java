@@ -48,7 +48,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -643,12 +642,30 @@ public final class RedisTarget implements BackupTarget {
     /** Writes one snapshot artifact as {@code file}, atomically, keys filtered by {@code match}. */
     void restoreToDir(RestoreContext context, String artifact, Path file, int rdbVersion, KeyPattern match)
             throws IOException {
+        install(stageToDir(context, artifact, file, rdbVersion, match));
+    }
+
+    /** A snapshot written and synced beside the file it is to replace, not yet in its place. */
+    record Staged(Path tmp, Path file) {
+        /** Removes it (a restore that failed before putting it in place). */
+        void discard() {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                LOG.warn("could not remove {}: {}", tmp, e.getMessage());
+            }
+        }
+    }
+
+    /** Writes one snapshot artifact beside {@code file}, keys filtered by {@code match}; {@link #install} puts it there. */
+    Staged stageToDir(RestoreContext context, String artifact, Path file, int rdbVersion, KeyPattern match)
+            throws IOException {
         Settings o = context.options();
         Path dir = file.getParent();
         serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
         Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + file.getFileName() + ".drkit-"
-                + UUID.randomUUID().toString().substring(0, 8));
+        RestoreTemps.removeAbandoned(file);
+        Path tmp = RestoreTemps.beside(file);
         String source = artifact + " of backup " + context.manifest().id();
         boolean done = false;
         try (FileChannel ch = FileChannel.open(
@@ -670,6 +687,14 @@ public final class RedisTarget implements BackupTarget {
                 Files.deleteIfExists(tmp);
             }
         }
+        return new Staged(tmp, file);
+    }
+
+    /** Puts a staged snapshot in its place, with the owner and mode of the file it replaces. */
+    static void install(Staged staged) throws IOException {
+        Path tmp = staged.tmp();
+        Path file = staged.file();
+        Path dir = file.getParent();
         if (Files.exists(file)) {
             try {
                 Files.setOwner(tmp, Files.getOwner(file));
@@ -759,9 +784,12 @@ public final class RedisTarget implements BackupTarget {
         OnlineRestore restore =
                 new OnlineRestore(conn, conn.async(), context.force(), match, session.toString(), session::redact);
         try {
-            for (RedisClusterManifest.ShardEntry shard : shards) {
-                restoreOnline(context, shard.artifact(), restore);
-            }
+            restoreOnline(
+                    context,
+                    shards.stream()
+                            .map(RedisClusterManifest.ShardEntry::artifact)
+                            .toList(),
+                    restore);
         } finally {
             conn.setAutoFlushCommands(true);
         }
@@ -777,13 +805,74 @@ public final class RedisTarget implements BackupTarget {
     static void restoreOnline(
             RestoreContext context, String artifact, OnlineRestore restore, Function<String, RebuiltSpool> spools)
             throws IOException {
+        try (Checked c = check(context, artifact, restore, spools)) {
+            c.send(restore);
+        }
+    }
+
+    /**
+     * Streams the keys of several snapshot artifacts (a cluster's shards) into {@code restore},
+     * every one checked before the first key of any is sent: one damaged shard fails the restore
+     * with nothing sent, not after the shards before it.
+     */
+    static void restoreOnline(RestoreContext context, List<String> artifacts, OnlineRestore restore)
+            throws IOException {
+        List<Checked> checked = new ArrayList<>();
+        try {
+            for (String artifact : artifacts) {
+                checked.add(check(context, artifact, restore, RebuiltSpool::open));
+            }
+            for (Checked c : checked) {
+                c.send(restore);
+            }
+        } finally {
+            checked.forEach(Checked::close);
+        }
+    }
+
+    /** A snapshot artifact its first read checked, ready for the read that sends its keys. */
+    private static final class Checked implements AutoCloseable {
+        private final RestoreContext context;
+        private final String artifact;
+        private final String source;
+        private final VerifiedReread reread;
+        private final RebuiltSpool spool;
+
+        Checked(RestoreContext context, String artifact, String source, VerifiedReread reread, RebuiltSpool spool) {
+            this.context = context;
+            this.artifact = artifact;
+            this.source = source;
+            this.reread = reread;
+            this.spool = spool;
+        }
+
+        /** The second read: only the bytes the first one checked; a rebuilt chain as the first read kept it, else rebuilt again. */
+        void send(OnlineRestore restore) throws IOException {
+            InputStream second = spool != null && spool.complete() ? spool.reread() : openSnapshot(context, artifact);
+            sendKeys(reread.verified(second), source, restore);
+        }
+
+        @Override
+        public void close() {
+            if (spool != null) {
+                spool.close();
+            }
+        }
+    }
+
+    /** The first read of an online restore: the whole snapshot, checked, before any key is sent. */
+    private static Checked check(
+            RestoreContext context, String artifact, OnlineRestore restore, Function<String, RebuiltSpool> spools)
+            throws IOException {
         String source = artifact + " of backup " + context.manifest().id();
         // keys are restored as they stream: read the snapshot to its end first, checking the
         // repository's checksums and the RDB's own structure and CRC-64, so that a corrupt or forged
         // one fails the restore before any key reaches the server; the second read serves only the
         // bytes the first one checked (the repository compares its checksum only at the end)
         VerifiedReread checked = new VerifiedReread(source);
-        try (RebuiltSpool spool = rebuilt(context, artifact) ? spools.apply(source) : null) {
+        RebuiltSpool spool = rebuilt(context, artifact) ? spools.apply(source) : null;
+        boolean ok = false;
+        try {
             InputStream first = openSnapshot(context, artifact);
             try (InputStream in = checked.recording(spool != null ? spool.tee(first) : first)) {
                 // keys read as the second read reads them (an LZF key that does not decompress fails
@@ -795,9 +884,12 @@ public final class RedisTarget implements BackupTarget {
                 in.transferTo(OutputStream.nullOutputStream());
                 restore.checkDatabases(s.keysPerDb.keySet(), source);
             }
-            // a rebuilt chain is read back as the first read kept it, else rebuilt again
-            InputStream second = spool != null && spool.complete() ? spool.reread() : openSnapshot(context, artifact);
-            sendKeys(checked.verified(second), source, restore);
+            ok = true;
+            return new Checked(context, artifact, source, checked, spool);
+        } finally {
+            if (!ok && spool != null) {
+                spool.close();
+            }
         }
     }
 
