@@ -6,6 +6,7 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
 import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.RestoreContext;
@@ -20,6 +21,7 @@ import java.io.OutputStream;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -28,7 +30,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -116,7 +124,7 @@ final class PhysicalRestore {
             if (walStage != null) {
                 stageWal(context, staging, walStage, followTimeline);
             }
-            giveToClusterOwner(staging, walStage);
+            giveToClusterOwner(context, dest, staging, tablespaces.values(), walStage);
             makeDurable(staging, tablespaces.values(), walStage);
             install(staging, dest, context.force());
             DurableTree.forceParents(dest);
@@ -720,26 +728,111 @@ final class PhysicalRestore {
     }
 
     /**
-     * Run as root, the restore leaves the files it wrote itself (label, settings, pg_control,
-     * the directories) and the staged WAL (private, and read by the server's restore_command)
-     * owned by the cluster's owner, as recorded in the backup.
+     * Run as root, the restore gives everything it wrote (the data directory, the tablespaces'
+     * contents, the staged WAL, which the server's restore_command reads) to the cluster's owner:
+     * the user setting {@code cluster-owner} names; without it, the owner of the directory above
+     * the destination when that is not root; else the owner the backup records, only when that
+     * is the user named {@code postgres}. A backup records whatever its writer chose, and the
+     * restored cluster runs as its owner (with {@code start}), so any other recorded owner is
+     * refused rather than taken.
      */
-    private static void giveToClusterOwner(Path staging, Path walStage) throws IOException {
-        if (!PgProcesses.root() || !Files.exists(staging.resolve("PG_VERSION"))) {
+    private static void giveToClusterOwner(
+            RestoreContext context, Path dest, Path staging, Collection<Path> tablespaces, Path walStage)
+            throws IOException {
+        if (!PgProcesses.root() || !Files.exists(staging.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Object uid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        Object gid = Files.getAttribute(staging.resolve("PG_VERSION"), "unix:gid", LinkOption.NOFOLLOW_LINKS);
-        for (Path tree : walStage == null ? List.of(staging) : List.of(staging, walStage)) {
+        Owner owner = clusterOwner(context.options(), dest, staging.resolve("PG_VERSION"));
+        List<Path> trees = new ArrayList<>(List.of(staging));
+        trees.addAll(tablespaces);
+        if (walStage != null) {
+            trees.add(walStage);
+        }
+        for (Path tree : trees) {
             try (Stream<Path> walk = Files.walk(tree)) {
                 for (Path p : walk.toList()) {
-                    if (!uid.equals(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS))) {
-                        Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-                        Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                    PosixFileAttributeView view =
+                            Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+                    PosixFileAttributes a = view.readAttributes();
+                    if (!a.owner().equals(owner.user())) {
+                        view.setOwner(owner.user());
+                    }
+                    if (!a.group().equals(owner.group())) {
+                        view.setGroup(owner.group());
                     }
                 }
             }
         }
+    }
+
+    /** Who a cluster restored as root belongs to. */
+    record Owner(UserPrincipal user, GroupPrincipal group) {}
+
+    /**
+     * The owner of a cluster restored as root into {@code dest}: see {@link #giveToClusterOwner}.
+     *
+     * @param pgVersion the restored {@code PG_VERSION}, owned as the backup records
+     * @throws ConfigException when no owner is named and the backup's is not {@code postgres}
+     */
+    static Owner clusterOwner(Settings o, Path dest, Path pgVersion) throws IOException {
+        UserPrincipalLookupService names = FileSystems.getDefault().getUserPrincipalLookupService();
+        String given = o.get("cluster-owner", null);
+        if (given != null) {
+            String[] parts = given.split(":", 2);
+            UserPrincipal user;
+            GroupPrincipal group;
+            try {
+                user = names.lookupPrincipalByName(parts[0]);
+                group = parts.length == 2 ? names.lookupPrincipalByGroupName(parts[1]) : groupNamed(names, parts[0]);
+            } catch (UserPrincipalNotFoundException e) {
+                throw new ConfigException("setting 'cluster-owner' names " + printable(given) + ", which this host "
+                        + "does not know; name the user the restored cluster is to run as (USER or USER:GROUP)");
+            }
+            if (user.getName().equals("root") || parts[0].equals("0")) {
+                throw new ConfigException("setting 'cluster-owner' names root, whom PostgreSQL does not run as; "
+                        + "name the user the restored cluster is to run as");
+            }
+            if (group == null) {
+                group = Files.readAttributes(dest.toAbsolutePath().normalize().getParent(), PosixFileAttributes.class)
+                        .group();
+            }
+            return new Owner(user, group);
+        }
+        Path parent = dest.toAbsolutePath().normalize().getParent();
+        if (parent != null && !Integer.valueOf(0).equals(Files.getAttribute(parent, "unix:uid"))) {
+            PosixFileAttributes above = Files.readAttributes(parent, PosixFileAttributes.class);
+            GroupPrincipal group = groupNamed(names, above.owner().getName());
+            return new Owner(above.owner(), group != null ? group : above.group());
+        }
+        PosixFileAttributes recorded =
+                Files.readAttributes(pgVersion, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (recorded.owner().getName().equals("postgres")) {
+            return new Owner(recorded.owner(), recorded.group());
+        }
+        throw new ConfigException("restoring as root into " + dest + ": the backup records user "
+                + printable(recorded.owner().getName()) + " as the cluster's owner, which a restore does not take "
+                + "from a backup (the restored cluster would belong to and run as that user); set setting "
+                + "'cluster-owner' to the user it is to run as, or restore as that user, or into a directory that "
+                + "user owns the directory above");
+    }
+
+    /** The group of the same name as a user (the usual primary group), when there is one. */
+    private static GroupPrincipal groupNamed(UserPrincipalLookupService names, String user) throws IOException {
+        try {
+            return names.lookupPrincipalByGroupName(user);
+        } catch (UserPrincipalNotFoundException e) {
+            return null;
+        }
+    }
+
+    private static String printable(String s) {
+        return s.codePoints()
+                .limit(64)
+                .collect(
+                        StringBuilder::new,
+                        (b, c) -> b.appendCodePoint(c < 0x20 || c == 0x7f ? '?' : c),
+                        StringBuilder::append)
+                .toString();
     }
 
     /**

@@ -91,11 +91,16 @@ public final class PhysicalRestoreTest implements Verifier {
         boolean started = false;
         try {
             Path wal = Files.createDirectory(scratch.resolve("wal"));
-            Settings options = Settings.builder()
+            Settings.Builder restore = Settings.builder()
                     .set("to", data.toString())
                     .set("immediate", "true")
-                    .set("restore-command", "cp '" + wal + "/%f' '%p'")
-                    .build();
+                    .set("restore-command", "cp '" + wal + "/%f' '%p'");
+            if (PgProcesses.root()) {
+                // the scratch server runs as the user drkit runs its servers as, never as the owner a
+                // backup records (anyone who can write the repository chooses that)
+                restore.set("cluster-owner", EmbeddedPostgres.serviceUser());
+            }
+            Settings options = restore.build();
             new PostgresPhysicalTarget(Settings.empty())
                     .restore(new PostgresVerifiers.ScratchRestore(context, options));
             stageWal(context, meta, data, wal);

@@ -121,6 +121,11 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
             OptionSpec.builder("start-port", Type.INT)
                     .description("the port to start the restored cluster on")
                     .build(),
+            OptionSpec.builder("cluster-owner", Type.STRING)
+                    .description("run as root: the user (USER or USER:GROUP) the restored cluster belongs to and "
+                            + "runs as; default the owner of the directory above the destination unless root, else "
+                            + "the backup's owner only when it is postgres")
+                    .build(),
             OptionSpec.builder("start-timeout", Type.DURATION)
                     .defaultValue("1h")
                     .description("how long to wait for recovery after start")

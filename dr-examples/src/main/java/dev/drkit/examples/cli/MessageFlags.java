@@ -79,6 +79,7 @@ final class MessageFlags {
             "stage-wal",
             "start",
             "start-port",
+            "cluster-owner",
             "slot",
             "endpoint",
             "bucket",

@@ -205,6 +205,14 @@ final class RestoreCommand implements Callable<Integer> {
     Integer startPort;
 
     @Option(
+            names = "--cluster-owner",
+            paramLabel = "USER[:GROUP]",
+            description = "postgres, run as root: the user the restored cluster belongs to and runs as (default: "
+                    + "the owner of the directory above --to unless root, else the backup's owner only when it is "
+                    + "postgres).")
+    String clusterOwner;
+
+    @Option(
             names = "--restore-command",
             paramLabel = "COMMAND",
             description =
@@ -247,6 +255,7 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "wal-spool", walSpool == null ? null : walSpool.toString());
         OptionValues.set(options, "start", start);
         OptionValues.set(options, "start-port", startPort == null ? null : startPort.toString());
+        OptionValues.set(options, "cluster-owner", clusterOwner);
         OptionValues.set(options, "time", time);
         OptionValues.set(options, "latest-only", latestOnly ? "true" : null);
         OptionValues.set(options, "lsn", lsn);
