@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -286,6 +287,13 @@ public final class ArchiveArea implements FileArchive {
     /** What is recorded about {@code path}, if it is stored. */
     @Override
     public Optional<ArtifactInfo> info(String path) throws IOException {
+        return record(path).map(Record::info);
+    }
+
+    /** A file's record as stored (its bytes, read once) and as checked. */
+    private record Record(byte[] json, ArtifactInfo info) {}
+
+    private Optional<Record> record(String path) throws IOException {
         String key = area + path + INFO_SUFFIX;
         byte[] json;
         try (InputStream in = repo.storage().open(key, 0)) {
@@ -316,7 +324,7 @@ public final class ArchiveArea implements FileArchive {
             throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
                     + "object that does not belong to " + path + "); the file it describes cannot be trusted");
         }
-        return Optional.of(info);
+        return Optional.of(new Record(json, info));
     }
 
     /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
@@ -355,11 +363,11 @@ public final class ArchiveArea implements FileArchive {
                 continue;
             }
             try {
-                Optional<ArtifactInfo> info = info(path);
-                if (info.isEmpty()) {
+                Optional<Record> record = record(path);
+                if (record.isEmpty()) {
                     continue; // removed since it was listed (pruned)
                 }
-                bytes += copyFile(destination, path, info.get());
+                bytes += copyFile(destination, path, record.get());
                 files++;
             } catch (CorruptDataException | ChecksumMismatchException e) {
                 // one damaged file must not keep the later ones (which newer backups need) from the copy
@@ -371,19 +379,25 @@ public final class ArchiveArea implements FileArchive {
         return new Copied(files, bytes, damaged);
     }
 
-    private long copyFile(Repository destination, String path, ArtifactInfo info) throws IOException {
+    /**
+     * Copies one file: the stored object checked against the record, then the record itself as
+     * it was read and checked (never read again: a source giving other bytes the second time would
+     * put a record nothing checked into the destination), with a checksum file made from it.
+     */
+    private long copyFile(Repository destination, String path, Record record) throws IOException {
+        ArtifactInfo info = record.info();
         int slash = path.lastIndexOf('/');
         String key = area + path.substring(0, slash + 1) + info.storedName();
         long bytes = destination.copyObject(repo, key, info.storedSize(), info.sha256());
         if (repo.storage().stat(key + RepositoryLayout.SHA256_SUFFIX).isPresent()) {
             bytes += destination.copyObject(repo, key + RepositoryLayout.SHA256_SUFFIX, -1, null);
         }
-        if (repo.storage()
-                .stat(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX)
-                .isPresent()) {
-            bytes += destination.copyObject(repo, area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX, -1, null);
-        }
-        return bytes + destination.copyObject(repo, area + path + INFO_SUFFIX, -1, null);
+        String name = path.substring(slash + 1);
+        String infoKey = area + path + INFO_SUFFIX;
+        Instant until = destination.retainUntil();
+        bytes += destination.writeChecksumOnce(
+                infoKey + ManifestCodec.CHECKSUM_SUFFIX, record.json(), name + INFO_SUFFIX, until);
+        return bytes + destination.writeOnce(infoKey, record.json(), until);
     }
 
     /** What {@link #copyTo} transferred, and the files it left out because they are damaged or missing. */

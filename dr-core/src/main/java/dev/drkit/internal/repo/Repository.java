@@ -621,16 +621,31 @@ public final class Repository {
             }
             bytes += writeOnce(o.key(), signature, until);
         }
-        bytes += writeOnce(
-                key + ManifestCodec.CHECKSUM_SUFFIX,
-                ManifestCodec.checksumFile(json, RepositoryLayout.MANIFEST),
-                until);
+        bytes += writeChecksumOnce(key + ManifestCodec.CHECKSUM_SUFFIX, json, RepositoryLayout.MANIFEST, until);
         bytes += writeOnce(key, json, until);
         return bytes;
     }
 
+    /**
+     * Writes the checksum file of {@code json} (named {@code name}) unless one that {@code json}
+     * matches is here (an interrupted copy wrote it, perhaps in an older form); one that does not
+     * match stops the copy.
+     */
+    long writeChecksumOnce(String key, byte[] json, String name, Instant until) throws IOException {
+        byte[] content = ManifestCodec.checksumFile(json, name);
+        if (storage.createIfAbsent(key, content, until)) {
+            return content.length;
+        }
+        byte[] here = readOptional(key);
+        if (here != null && ManifestCodec.checksumProblem(json, here, name) != null) {
+            throw new ObjectExistsException(key + " already exists in " + describe()
+                    + " and does not match what is copied; remove it from the destination and copy again");
+        }
+        return 0;
+    }
+
     /** Writes a small object unless it is here with the same bytes; other bytes here stop the copy. */
-    private long writeOnce(String key, byte[] content, Instant until) throws IOException {
+    long writeOnce(String key, byte[] content, Instant until) throws IOException {
         if (storage.createIfAbsent(key, content, until)) {
             return content.length;
         }
