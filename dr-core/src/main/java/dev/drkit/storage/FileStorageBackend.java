@@ -192,14 +192,19 @@ public final class FileStorageBackend implements StorageBackend {
         }
         List<ObjectInfo> out = new ArrayList<>();
         List<Path> tree;
+        Path real;
         try {
+            // the folder as the file system names it: a walk does not enter a start that is a link
+            // (a repository path that is one), and keys are named from the real root
+            real = dir.toRealPath();
             // whole even while another process prunes: a listing cut short would hide live objects
-            tree = FileTrees.list(dir, d -> true);
+            tree = FileTrees.list(real, d -> true);
         } catch (NoSuchFileException gone) {
             return List.of();
         }
+        Path base = realRoot();
         for (Path p : tree) {
-            String key = root.relativize(p).toString();
+            String key = base.relativize(p).toString();
             if (key.contains("\\") || key.startsWith(TMP_DIR + "/") || !key.startsWith(prefix)) {
                 // a name with a backslash is no object drkit wrote, and no valid key
                 continue;
@@ -251,9 +256,17 @@ public final class FileStorageBackend implements StorageBackend {
      */
     private void removeEmptyFolders(Instant cutoff) throws IOException {
         List<Path> dirs;
-        try (Stream<Path> walk = Files.walk(root)) {
-            dirs = walk.filter(p ->
-                            Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !p.equals(root) && !p.startsWith(tmp))
+        Path base;
+        try {
+            base = realRoot();
+        } catch (NoSuchFileException none) {
+            return;
+        }
+        Path realTmp = base.resolve(TMP_DIR);
+        try (Stream<Path> walk = Files.walk(base)) {
+            dirs = walk.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                            && !p.equals(base)
+                            && !p.startsWith(realTmp))
                     .sorted(Comparator.reverseOrder())
                     .toList();
         } catch (UncheckedIOException e) {
@@ -359,12 +372,17 @@ public final class FileStorageBackend implements StorageBackend {
         } catch (NoSuchFileException e) {
             return true;
         }
+        return real.equals(realRoot().resolve(root.relativize(dir)).normalize());
+    }
+
+    /** The root as the file system names it (links resolved), once it exists. */
+    private Path realRoot() throws IOException {
         Path r = realRoot;
         if (r == null) {
             r = root.toRealPath();
             realRoot = r;
         }
-        return real.equals(r.resolve(root.relativize(dir)).normalize());
+        return r;
     }
 
     private void requireContained(Path dir, String key) throws IOException {

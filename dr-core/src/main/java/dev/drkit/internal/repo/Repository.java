@@ -492,24 +492,40 @@ public final class Repository {
     }
 
     /**
-     * Whether a backup's manifest exists here and is sound. A damaged one (and its checksum
-     * file) is removed, so that a copy from a sound repository puts it back.
+     * Whether a backup's manifest exists here and is sound: readable, matching its checksum and,
+     * with trusted keys, signed by one. Nothing is changed; see {@link #replaceDamagedManifest}.
      */
     public boolean hasSoundManifest(String target, String id) {
-        if (!hasManifest(target, id)) {
-            return false;
-        }
-        String reason;
+        return hasManifest(target, id) && damage(target, id) == null;
+    }
+
+    /** Why the backup's manifest here cannot be trusted; null when it can. */
+    private String damage(String target, String id) {
         try {
             manifest(target, id);
-            return true;
+            return null;
         } catch (DamagedBackupException e) {
-            reason = e.reason();
+            return e.reason();
         } catch (DrException e) {
             if (e.code() != ErrorCode.SIGNATURE) {
                 throw e;
             }
-            reason = e.getMessage(); // not signed by a trusted key: as damaged to every reader
+            return e.getMessage(); // not signed by a trusted key: as damaged to every reader
+        }
+    }
+
+    /**
+     * Removes a backup's manifest here that cannot be trusted (with its checksum file and
+     * signature), so that a copy whose source manifest was verified puts it back; call it only
+     * then, since nothing else replaces it. A sound one, or none, is left as it is.
+     */
+    public void replaceDamagedManifest(String target, String id) {
+        if (!hasManifest(target, id)) {
+            return;
+        }
+        String reason = damage(target, id);
+        if (reason == null) {
+            return;
         }
         String key = RepositoryLayout.manifest(target, id);
         try {
@@ -522,7 +538,6 @@ public final class Repository {
             throw storageError("removing the damaged manifest of " + target + "/" + id, io);
         }
         LOG.warn("replacing the damaged manifest of {}/{} in {}: {}", target, id, describe(), reason);
-        return false;
     }
 
     /** Whether a backup's manifest exists here (the backup is complete). */
@@ -603,6 +618,8 @@ public final class Repository {
         if (!read.equals(m)) {
             throw new CorruptDataException(what + " changed while the backup was copied; copy again");
         }
+        // the source's is verified and its artifacts are here: a damaged or unsigned one here goes now
+        replaceDamagedManifest(m.target(), m.id());
         Instant until = retainUntil();
         long bytes = 0;
         for (ObjectInfo o : objects) {
