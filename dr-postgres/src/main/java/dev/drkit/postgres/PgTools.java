@@ -228,6 +228,11 @@ final class PgTools {
         if (connection != null) {
             env.putAll(connection.toolEnvironment());
         }
+        if (tool.equals("psql")) {
+            // psql splits a script by its client encoding, which the environment would otherwise
+            // choose: a client-only one (SJIS, BIG5, ...) hides quotes inside characters
+            env.put("PGCLIENTENCODING", "UTF8");
+        }
         return new Run(PgProcesses.start(pb), connection);
     }
 

@@ -807,7 +807,14 @@ final class PhysicalRestore {
         PosixFileAttributes recorded =
                 Files.readAttributes(pgVersion, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (recorded.owner().getName().equals("postgres")) {
-            return new Owner(recorded.owner(), recorded.group());
+            // the group too is never the backup's (a forged one could name shadow or disk)
+            GroupPrincipal group = groupNamed(names, "postgres");
+            return new Owner(
+                    recorded.owner(),
+                    group != null
+                            ? group
+                            : Files.readAttributes(parent, PosixFileAttributes.class)
+                                    .group());
         }
         throw new ConfigException("restoring as root into " + dest + ": the backup records user "
                 + printable(recorded.owner().getName()) + " as the cluster's owner, which a restore does not take "

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -47,7 +48,7 @@ final class PsqlScriptGuard {
         try {
             for (byte[] statement; (statement = sql.nextStatement()) != null; ) {
                 String text = new String(statement, StandardCharsets.UTF_8);
-                if (!allowed(words(text))) {
+                if (!allowed(words(text)) && !serverEncoding(text)) {
                     throw new UnsafeArchiveException(what + " holds a statement of a kind pg_dumpall does not "
                             + "write for roles and tablespaces (" + abbreviate(text) + "), so it is not run. "
                             + "Restore without the globals, or from a backup whose manifest is signed by a "
@@ -57,6 +58,60 @@ final class PsqlScriptGuard {
         } catch (IOException e) {
             throw new UncheckedIOException(e); // read from memory: never
         }
+    }
+
+    /**
+     * The {@code SET client_encoding} pg_dumpall starts with, naming the cluster's encoding: one a
+     * server can have (in all of them no byte of a character is an ASCII one), never a client-only
+     * one (SJIS, BIG5, GBK, UHC, GB18030, JOHAB), in which psql would read a quote inside a
+     * character and split the script otherwise than this guard.
+     */
+    private static final Pattern SET_ENCODING =
+            Pattern.compile("(?i)\\s*SET\\s+client_encoding\\s*(?:=|TO)\\s*'([A-Za-z0-9_]{1,40})'\\s*;\\s*");
+
+    private static final Set<String> SERVER_ENCODINGS = Set.of(
+            "SQLASCII",
+            "UTF8",
+            "UNICODE",
+            "EUCJP",
+            "EUCCN",
+            "EUCKR",
+            "EUCTW",
+            "EUCJIS2004",
+            "LATIN1",
+            "LATIN2",
+            "LATIN3",
+            "LATIN4",
+            "LATIN5",
+            "LATIN6",
+            "LATIN7",
+            "LATIN8",
+            "LATIN9",
+            "LATIN10",
+            "ISO88595",
+            "ISO88596",
+            "ISO88597",
+            "ISO88598",
+            "WIN866",
+            "WIN874",
+            "WIN1250",
+            "WIN1251",
+            "WIN1252",
+            "WIN1253",
+            "WIN1254",
+            "WIN1255",
+            "WIN1256",
+            "WIN1257",
+            "WIN1258",
+            "KOI8R",
+            "KOI8U",
+            "MULEINTERNAL");
+
+    /** Whether a statement is a {@code SET client_encoding} to an encoding a server can have. */
+    static boolean serverEncoding(String statement) {
+        Matcher m = SET_ENCODING.matcher(statement);
+        return m.matches()
+                && SERVER_ENCODINGS.contains(m.group(1).replace("_", "").toUpperCase(Locale.ROOT));
     }
 
     /** The settings pg_dumpall's script starts with. */
@@ -72,7 +127,11 @@ final class PsqlScriptGuard {
         String second = w.size() > 1 ? w.get(1) : "";
         String third = w.size() > 2 ? w.get(2) : "";
         return switch (first) {
-            case "SET" -> SETTINGS.contains(second) && w.size() >= 3 && (third.equals("=") || third.equals("TO"));
+            case "SET" ->
+                SETTINGS.contains(second)
+                        && w.size() >= 3
+                        && (third.equals("=") || third.equals("TO"))
+                        && !second.equals("CLIENT_ENCODING");
             case "CREATE", "ALTER" -> second.equals("ROLE") || second.equals("TABLESPACE");
             case "COMMENT" -> second.equals("ON") && (third.equals("ROLE") || third.equals("TABLESPACE"));
             case "SECURITY" -> second.equals("LABEL") && labelsRoleOrTablespace(w);

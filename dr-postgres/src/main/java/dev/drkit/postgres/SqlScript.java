@@ -88,7 +88,13 @@ final class SqlScript {
                         blockComment(sb);
                     }
                 }
-                case '$' -> dollarQuoted(sb);
+                case '$' -> {
+                    // after an identifier's character, '$' is part of it (x$a$ is one name), as the
+                    // server's and psql's lexers read it, and starts no dollar quote
+                    if (!afterIdentifierCharacter(sb)) {
+                        dollarQuoted(sb);
+                    }
+                }
                 default -> {}
             }
         }
@@ -201,6 +207,20 @@ final class SqlScript {
     }
 
     /** {@code $tag$ ... $tag$} (tag possibly empty); a lone {@code $} (as in {@code $1}) is not a quote. */
+    /** Whether the byte before the '$' just appended to {@code sb} can continue an identifier. */
+    private static boolean afterIdentifierCharacter(Buffer sb) {
+        if (sb.size() < 2) {
+            return false;
+        }
+        int b = sb.bytes()[sb.size() - 2] & 0xff;
+        return b >= 0x80
+                || b == '_'
+                || b == '$'
+                || b >= 'a' && b <= 'z'
+                || b >= 'A' && b <= 'Z'
+                || b >= '0' && b <= '9';
+    }
+
     private void dollarQuoted(Buffer sb) throws IOException {
         StringBuilder tag = new StringBuilder("$"); // ASCII
         int c;

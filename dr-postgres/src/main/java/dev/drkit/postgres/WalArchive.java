@@ -237,6 +237,12 @@ public final class WalArchive {
         if (partial ? size > segmentSize : size != segmentSize) {
             return "it holds " + size + " bytes, but its header gives segments of " + segmentSize;
         }
+        long pageTimeline = b.getInt(4) & 0xFFFFFFFFL;
+        long nameTimeline = Long.parseLong(name.substring(0, 8), 16);
+        if (pageTimeline > nameTimeline) {
+            // a new timeline's first segment starts with pages of an older one, never of a newer
+            return "its pages are of timeline " + pageTimeline + ", after the " + nameTimeline + " its name gives";
+        }
         long log = Long.parseLong(name.substring(8, 16), 16);
         long seg = Long.parseLong(name.substring(16, 24), 16);
         long perLog = 0x1_0000_0000L / segmentSize;
@@ -248,6 +254,14 @@ public final class WalArchive {
                     + ", which is not where the segment of that name starts";
         }
         return null;
+    }
+
+    /** The segment size in the first page header of a big-endian server's segment; -1 when it has none. */
+    private static long segmentSizeBigEndian(byte[] firstPage, int length) {
+        if (length < 40 || !longHeader(firstPage, ByteOrder.BIG_ENDIAN)) {
+            return -1;
+        }
+        return ByteBuffer.wrap(firstPage, 0, length).order(ByteOrder.BIG_ENDIAN).getInt(32) & 0xFFFFFFFFL;
     }
 
     /** The segment size in a segment's first page header. */
@@ -443,13 +457,14 @@ public final class WalArchive {
                         + Long.toUnsignedString(inSegment.get()) + " but the cluster being recovered is "
                         + Long.toUnsignedString(systemId) + "; refusing to replay another cluster's WAL");
             }
-            long size = segmentSize(first, n).orElse(-1L);
+            long size = segmentSize(first, n).orElse(segmentSizeBigEndian(first, n));
             if (segment) {
                 // what push and the prefetch refuse is not served either: PostgreSQL takes a page
                 // header that does not fit (another segment's bytes under this name, a copy cut
                 // short) for the end of WAL, and recovery would end there without an error
                 String problem = segmentHeaderProblem(name + ".partial", first, n, Math.max(size, 0));
-                if (problem == null && inSegment.isEmpty()) {
+                if (problem == null && inSegment.isEmpty() && !longHeader(first, ByteOrder.BIG_ENDIAN)) {
+                    // (a big-endian server's segments are checked without it, as push stores them)
                     problem = "its header gives no system identifier";
                 }
                 if (problem != null) {
@@ -477,7 +492,7 @@ public final class WalArchive {
             }
             // a whole segment holds exactly the size its header gives; an incomplete copy at most that
             long whole = segment && incomplete.isEmpty() ? size : -1;
-            long atMost = segment ? size : Long.MAX_VALUE;
+            long atMost = segment && size >= 0 ? size : Long.MAX_VALUE;
             write(in, first, n, upTo, incomplete.isPresent() || upTo > 0, size, served, target, whole, atMost);
             return true;
         }

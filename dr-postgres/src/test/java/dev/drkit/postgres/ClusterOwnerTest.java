@@ -9,6 +9,7 @@ import dev.drkit.Settings;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -89,5 +90,15 @@ class ClusterOwnerTest {
                         pgVersion))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("does not know");
+    }
+
+    @Test
+    void theGroupOfARecordedPostgresOwnerIsNotTakenFromTheBackup() throws Exception {
+        recordedOwner("postgres");
+        Files.getFileAttributeView(pgVersion, PosixFileAttributeView.class)
+                .setGroup(names.lookupPrincipalByGroupName("shadow"));
+        PhysicalRestore.Owner o = PhysicalRestore.clusterOwner(Settings.empty(), dir.resolve("restored"), pgVersion);
+        assertThat(o.user().getName()).isEqualTo("postgres");
+        assertThat(o.group().getName()).isEqualTo("postgres");
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.UnsafeArchiveException;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -138,5 +139,34 @@ class PsqlScriptGuardTest {
                 .isInstanceOf(UnsafeArchiveException.class);
         assertThatThrownBy(() -> check("-- CREATE ROLE\nCOPY t TO PROGRAM 'id';"))
                 .isInstanceOf(UnsafeArchiveException.class);
+    }
+
+    @Test
+    void aDollarInsideAnIdentifierHidesNoStatement() {
+        // psql and the server read x$a$ as one name: no dollar quote swallows the COPY
+        String script = "CREATE ROLE x$a$;\nCOPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned';\n-- $a$;\n";
+        assertThatThrownBy(() -> check(script))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("COPY");
+    }
+
+    @Test
+    void aClientOnlyEncodingIsRefusedAndServerEncodingsPass() throws Exception {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write("SET client_encoding = 'SJIS';\nCREATE ROLE a".getBytes(StandardCharsets.US_ASCII));
+        b.write(0x83); // in SJIS, 0x83 0x27 is one character: psql sees no quote where this guard does
+        b.write("';\nCOPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned2';\n-- ';\n".getBytes(StandardCharsets.US_ASCII));
+        assertThatThrownBy(() -> PsqlScriptGuard.check(b.toByteArray(), "globals.sql"))
+                .isInstanceOf(UnsafeArchiveException.class);
+        for (String encoding : List.of("BIG5", "GBK", "Shift_JIS", "UHC", "GB18030", "JOHAB", "WIN932")) {
+            assertThatThrownBy(() -> check("SET client_encoding = '" + encoding + "';\n"))
+                    .as(encoding)
+                    .isInstanceOf(UnsafeArchiveException.class);
+        }
+        for (String encoding : List.of("UTF8", "LATIN1", "SQL_ASCII", "EUC_JP", "WIN1252")) {
+            assertThatCode(() -> check("SET client_encoding = '" + encoding + "';\nCREATE ROLE a;\n"))
+                    .as(encoding)
+                    .doesNotThrowAnyException();
+        }
     }
 }

@@ -81,6 +81,28 @@ class WalFetchHeaderTest {
     }
 
     @Test
+    void aLaterTimelinesSegmentUnderAnEarlierTimelinesNameIsRefused() throws IOException {
+        // PostgreSQL following timeline 1 takes a page of timeline 2 for the end of WAL
+        String five = new WalSegment(1, 5, SIZE).name();
+        store(five, WalPrefetchTest.segmentBytes(2, 5, SYSTEM_ID, 0));
+        Path target = dataDir.resolve("pg_wal/RECOVERYXLOG");
+        assertThatThrownBy(() -> wal.fetch(five, target, dataDir))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("timeline 2");
+    }
+
+    @Test
+    void anEarlierTimelinesPagesStartANewTimelinesSegment() throws IOException {
+        // the first segment of timeline 2 begins with the pages timeline 1 wrote before the switch
+        String five = new WalSegment(2, 5, SIZE).name();
+        byte[] whole = WalPrefetchTest.segmentBytes(1, 5, SYSTEM_ID, 0);
+        store(five, whole);
+        Path target = dataDir.resolve("pg_wal/RECOVERYXLOG");
+        assertThat(wal.fetch(five, target, dataDir)).isTrue();
+        assertThat(Files.readAllBytes(target)).isEqualTo(whole);
+    }
+
+    @Test
     void anotherSegmentsBytesUnderThisNameAreRefused() throws IOException {
         String five = new WalSegment(1, 5, SIZE).name();
         // segment 6's genuine bytes, stored under segment 5's name

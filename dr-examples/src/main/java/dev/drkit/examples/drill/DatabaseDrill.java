@@ -265,6 +265,7 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("time", target)
                         .set("stage-wal", "true")
                         .set("restore-command", "false")
+                        .set("cluster-owner", EmbeddedPostgres.serviceUser())
                         .build()));
         Recovered r = recover(dest, disaster, start);
         double rto = r.rto();
@@ -400,6 +401,7 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("to", dest.toString())
                         .set("stage-wal", "true")
                         .set("restore-command", "false")
+                        .set("cluster-owner", EmbeddedPostgres.serviceUser())
                         .build()));
         Recovered r = recover(dest, lost.disaster, start);
         double rto = r.rto();
@@ -444,6 +446,7 @@ public final class DatabaseDrill implements AutoCloseable {
                         .set("to", dest.toString())
                         .set("stage-wal", "true")
                         .set("restore-command", "false")
+                        .set("cluster-owner", EmbeddedPostgres.serviceUser())
                         .build(),
                 false));
         Recovered r = recover(dest, lost.disaster, start);
