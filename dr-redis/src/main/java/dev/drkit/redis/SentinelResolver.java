@@ -113,6 +113,12 @@ final class SentinelResolver {
         // the user information ends at the last '@' (a password may hold '/' or ':' unencoded), and
         // nothing before it is ever shown in a message
         int at = rest.lastIndexOf('@');
+        if (at >= 0 && rest.indexOf('@') != at) {
+            // a password or a master name holding '@' (and '/'): which '@' ends the password cannot
+            // be told, and a wrong guess would send the password to another host
+            throw new ConfigException("redis: setting '" + key + "' holds more than one '@'; write an '@' or '/' "
+                    + "in the password or the master name as %40 or %2F" + form);
+        }
         String userInfo = at < 0 ? null : rest.substring(0, at);
         String afterUser = rest.substring(at + 1);
         int slash = afterUser.indexOf('/');
