@@ -7,6 +7,7 @@ import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.BoundedInputStream;
+import dev.drkit.spi.support.SideFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -518,7 +519,9 @@ public final class WalArchive {
             long whole,
             long atMost)
             throws IOException {
-        Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
+        // a fetch killed while it wrote left a whole segment beside the target, which PostgreSQL never removes
+        SideFiles.removeAbandoned(target, "a WAL fetch");
+        Path tmp = SideFiles.beside(target);
         // WAL is the cluster's data in plain text: owner-only, as PostgreSQL keeps its own segments
         try (FileChannel ch = FileChannel.open(
                 tmp,

@@ -4,6 +4,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.PrivateFiles;
+import dev.drkit.spi.support.SideFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -797,7 +798,8 @@ public final class WalPrefetch {
         try {
             Files.move(spooled, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException crossDevice) {
-            Path tmp = target.resolveSibling(target.getFileName() + ".drkit-" + Long.toHexString(System.nanoTime()));
+            SideFiles.removeAbandoned(target, "a WAL fetch");
+            Path tmp = SideFiles.beside(target);
             try {
                 Files.copy(spooled, tmp);
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

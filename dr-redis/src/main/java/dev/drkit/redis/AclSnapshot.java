@@ -7,6 +7,7 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.SideFiles;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -313,8 +314,8 @@ final class AclSnapshot {
     static Path writeFile(Path dir, List<User> users, boolean force) throws IOException {
         requireWritable(dir, force);
         Path file = dir.resolve(ACL_FILE);
-        RestoreTemps.removeAbandoned(file);
-        Path tmp = RestoreTemps.beside(file);
+        SideFiles.removeAbandoned(file, "a restore");
+        Path tmp = SideFiles.beside(file);
         StringBuilder text = new StringBuilder();
         users.forEach(u -> text.append(u.line()).append('\n'));
         try (FileChannel ch = FileChannel.open(

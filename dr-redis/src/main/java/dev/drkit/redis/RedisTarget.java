@@ -12,6 +12,7 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.OptionValidator;
+import dev.drkit.spi.support.SideFiles;
 import io.lettuce.core.FunctionRestoreMode;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
@@ -664,8 +665,8 @@ public final class RedisTarget implements BackupTarget {
         Path dir = file.getParent();
         serverVersionForDir(o).ifPresent(v -> requireLoadable(rdbVersion, v, "redis-server " + v));
         Files.createDirectories(dir);
-        RestoreTemps.removeAbandoned(file);
-        Path tmp = RestoreTemps.beside(file);
+        SideFiles.removeAbandoned(file, "a restore");
+        Path tmp = SideFiles.beside(file);
         String source = artifact + " of backup " + context.manifest().id();
         boolean done = false;
         try (FileChannel ch = FileChannel.open(

@@ -99,7 +99,7 @@ class KilledRestoreLeftoverTest {
         Thread killer = new Thread(() -> {
             while (true) {
                 try (var files = Files.list(out)) {
-                    if (files.anyMatch(f -> f.getFileName().toString().startsWith(".dump.rdb.drkit-"))) {
+                    if (files.anyMatch(f -> f.getFileName().toString().startsWith("dump.rdb.drkit-"))) {
                         Thread.sleep(20);
                         Runtime.getRuntime().halt(137);
                     }
