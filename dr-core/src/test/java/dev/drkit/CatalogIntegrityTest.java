@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -243,41 +242,11 @@ class CatalogIntegrityTest {
     }
 
     /** A toy signature: the manifest's bytes reversed. */
-    private static final ManifestVerifier TRUSTED = new ManifestVerifier() {
-        @Override
-        public String signatureSuffix() {
-            return ".sig";
-        }
-
-        @Override
-        public void verify(byte[] manifest, byte[] signature, String what) {
-            if (signature == null || !Arrays.equals(reversed(manifest), signature)) {
-                throw new DrException(DrException.ErrorCode.SIGNATURE, what + " is not signed by a trusted key");
-            }
-        }
-    };
-
-    private static byte[] reversed(byte[] b) {
-        byte[] out = new byte[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[b.length - 1 - i];
-        }
-        return out;
-    }
+    private static final ManifestVerifier TRUSTED = ToySignatures.TRUSTED;
 
     @Test
     void withTrustedKeysUnsignedManifestsAreDamagedEverywhereAndNeverCountForRetention() throws Exception {
-        ManifestSigner signer = new ManifestSigner() {
-            @Override
-            public String signatureSuffix() {
-                return ".sig";
-            }
-
-            @Override
-            public byte[] sign(byte[] manifest) {
-                return reversed(manifest);
-            }
-        };
+        ManifestSigner signer = ToySignatures.SIGNER;
         List<String> signed = new ArrayList<>();
         try (DrKit kit = DrKit.builder()
                 .repository(dir.resolve("repo").toString())

@@ -10,7 +10,6 @@ import dev.drkit.spi.support.Json;
 import dev.drkit.storage.FileStorageBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,39 +23,8 @@ class CopyDestinationSignatureTest {
     @TempDir
     Path dir;
 
-    private static byte[] reversed(byte[] b) {
-        byte[] out = new byte[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[b.length - 1 - i];
-        }
-        return out;
-    }
-
-    static final ManifestSigner SIGNER = new ManifestSigner() {
-        @Override
-        public String signatureSuffix() {
-            return ".sig";
-        }
-
-        @Override
-        public byte[] sign(byte[] manifest) {
-            return reversed(manifest);
-        }
-    };
-
-    static final ManifestVerifier TRUSTED = new ManifestVerifier() {
-        @Override
-        public String signatureSuffix() {
-            return ".sig";
-        }
-
-        @Override
-        public void verify(byte[] manifest, byte[] signature, String what) {
-            if (signature == null || !Arrays.equals(reversed(manifest), signature)) {
-                throw new DrException(DrException.ErrorCode.SIGNATURE, what + " is not signed by a trusted key");
-            }
-        }
-    };
+    static final ManifestSigner SIGNER = ToySignatures.SIGNER;
+    static final ManifestVerifier TRUSTED = ToySignatures.TRUSTED;
 
     @Test
     void aCopyWithTrustedKeysPutsBackADestinationManifestThatIsNotSigned() throws Exception {

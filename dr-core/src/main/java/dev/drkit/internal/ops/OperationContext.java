@@ -163,7 +163,7 @@ public final class OperationContext {
 
     /** An archive area of the repository, stored with this kit's codecs. */
     public FileArchive archive(String area) {
-        return ArchiveArea.of(repository, area, codecs, config.lockTtl(), clock);
+        return ArchiveArea.of(repository, area, codecs, config.lockTtl(), clock, signer);
     }
 
     /** The repository lock of a target for an operation, waiting as configured. */

@@ -5,12 +5,15 @@ import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.CopyResult;
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
 import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.internal.pipeline.ContentHash;
 import dev.drkit.internal.repo.PutClaim.Recorded;
 import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Json;
@@ -24,9 +27,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * name fails. Writers racing to store one file take turns through a {@link PutClaim}: one
  * stores it, the others wait for its record and compare, so a record always describes the
  * object beside it, also where encryption makes each writer's stored bytes differ.
+ *
+ * <p>With a signer, each record's detached signature ({@code <path>.info.json.asc}) is written
+ * just before the record; with trusted keys ({@link Repository#trusted()}), a record is believed
+ * only with a valid signature by one of them, as a manifest is: an archived WAL segment is data
+ * a restore replays, so under trusted keys a forger who can write the repository can no more
+ * add to a recovery than to a backup.
  */
 public final class ArchiveArea implements FileArchive {
     private static final Logger LOG = LoggerFactory.getLogger(ArchiveArea.class);
@@ -54,26 +67,31 @@ public final class ArchiveArea implements FileArchive {
     private final StreamCodecs codecs;
     private final Duration claimTtl;
     private final Clock clock;
+    private final ManifestSigner signer;
 
-    ArchiveArea(Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock) {
+    ArchiveArea(
+            Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock, ManifestSigner signer) {
         this.repo = repo;
         this.area = area.endsWith("/") ? area : area + "/";
         this.codecs = codecs;
         this.claimTtl = claimTtl;
         this.clock = clock;
+        this.signer = signer;
     }
 
-    /** Opens an area (e.g. {@code wal}) of a repository, storing new files with the given codecs. */
+    /** Opens an area (e.g. {@code wal}) of a repository, storing new files with the given codecs, unsigned. */
     public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs) {
-        return of(repo, area, codecs, DEFAULT_CLAIM_TTL, Clock.systemUTC());
+        return of(repo, area, codecs, DEFAULT_CLAIM_TTL, Clock.systemUTC(), null);
     }
 
     /**
      * Opens an area whose writers take over another writer's claim on a file once it is older
-     * than {@code claimTtl} (the repository lock TTL), judged by {@code clock}.
+     * than {@code claimTtl} (the repository lock TTL), judged by {@code clock}, and sign each
+     * record with {@code signer} (none when null).
      */
-    public static ArchiveArea of(Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock) {
-        return new ArchiveArea(repo, area, codecs, claimTtl, clock);
+    public static ArchiveArea of(
+            Repository repo, String area, StreamCodecs codecs, Duration claimTtl, Clock clock, ManifestSigner signer) {
+        return new ArchiveArea(repo, area, codecs, claimTtl, clock, signer);
     }
 
     /** Where the area lives, for messages. */
@@ -118,8 +136,10 @@ public final class ArchiveArea implements FileArchive {
         String storedBase = claim.previousHolderMayWrite() ? name + TAKEOVER + claim.generation() : name;
         String storedKey = prefix + storedBase + codecs.extension();
         removeLeftovers(storedKey);
-        if (repo.storage().stat(infoKey + ManifestCodec.CHECKSUM_SUFFIX).isPresent()) {
-            repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX); // left by an interrupted put
+        for (String sidecar : sidecars(infoKey)) {
+            if (repo.storage().stat(sidecar).isPresent()) {
+                repo.storage().delete(sidecar); // left by an interrupted put
+            }
         }
         ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, name, storedBase, codecs, null);
         boolean keepObject = false;
@@ -146,6 +166,13 @@ public final class ArchiveArea implements FileArchive {
                 throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
                         + "with other content; two clusters may be archiving into one place");
             }
+            if (signer != null
+                    && !repo.storage()
+                            .createIfAbsent(
+                                    infoKey + signer.signatureSuffix(), signer.sign(info), repo.retainUntil())) {
+                throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
+                        + "at the same time (its record's signature appeared meanwhile); retry");
+            }
             if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
                 // a taken-over holder finished first; its record names an object other than ours
                 keepObject = !info(path)
@@ -170,6 +197,19 @@ public final class ArchiveArea implements FileArchive {
             }
         }
         return PutResult.STORED;
+    }
+
+    /** The objects a record may have beside it, other than itself: its checksum file and signature. */
+    private List<String> sidecars(String infoKey) {
+        List<String> keys = new ArrayList<>(List.of(infoKey + ManifestCodec.CHECKSUM_SUFFIX));
+        if (signer != null) {
+            keys.add(infoKey + signer.signatureSuffix());
+        }
+        ManifestVerifier trusted = repo.trusted();
+        if (trusted != null && !keys.contains(infoKey + trusted.signatureSuffix())) {
+            keys.add(infoKey + trusted.signatureSuffix());
+        }
+        return keys;
     }
 
     private void removeQuietly(String key) {
@@ -287,13 +327,21 @@ public final class ArchiveArea implements FileArchive {
     /** What is recorded about {@code path}, if it is stored. */
     @Override
     public Optional<ArtifactInfo> info(String path) throws IOException {
-        return record(path).map(Record::info);
+        return record(path, true).map(Record::info);
     }
 
-    /** A file's record as stored (its bytes, read once) and as checked. */
-    private record Record(byte[] json, ArtifactInfo info) {}
+    /**
+     * A file's record as stored (its bytes, read once) and as checked, with the signature it was
+     * checked against (null, and its key null, where no keys are trusted).
+     */
+    private record Record(byte[] json, ArtifactInfo info, String signatureKey, byte[] signature) {}
 
-    private Optional<Record> record(String path) throws IOException {
+    /**
+     * A file's record, checked against its checksum file and, when {@code signed} and keys are
+     * trusted, its signature (a deletion needs no signature: the objects a record names are
+     * those of its own file).
+     */
+    private Optional<Record> record(String path, boolean signed) throws IOException {
         String key = area + path + INFO_SUFFIX;
         byte[] json;
         try (InputStream in = repo.storage().open(key, 0)) {
@@ -324,7 +372,29 @@ public final class ArchiveArea implements FileArchive {
             throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
                     + "object that does not belong to " + path + "); the file it describes cannot be trusted");
         }
-        return Optional.of(new Record(json, info));
+        ManifestVerifier trusted = repo.trusted();
+        String signatureKey = null;
+        byte[] signature = null;
+        if (trusted != null && signed) {
+            // with trusted keys, an unsigned or foreign-signed record is believed nowhere, as a manifest
+            signatureKey = key + trusted.signatureSuffix();
+            signature = repo.readOptional(signatureKey);
+            try {
+                trusted.verify(json, signature, "record of " + area + path);
+            } catch (DrException e) {
+                if (e.code() != DrException.ErrorCode.SIGNATURE) {
+                    throw e;
+                }
+                throw new CorruptDataException(
+                        key + " in " + repo.describe() + " cannot be trusted: "
+                                + e.getMessage()
+                                + ". Where keys are trusted, files archived before signing was turned on "
+                                + "(setting sign-with where they are archived) are refused as well: recover from a "
+                                + "base backup taken since",
+                        e);
+            }
+        }
+        return Optional.of(new Record(json, info, signatureKey, signature));
     }
 
     /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
@@ -355,19 +425,24 @@ public final class ArchiveArea implements FileArchive {
         for (ObjectInfo o : destination.storage().list(area)) {
             there.add(o.key());
         }
+        NavigableSet<String> here = new TreeSet<>();
+        for (ObjectInfo o : repo.storage().list(area)) {
+            here.add(o.key());
+        }
         long files = 0;
         long bytes = 0;
         List<CopyResult.NotCopied> damaged = new ArrayList<>();
-        for (String path : list("")) {
-            if (there.contains(area + path + INFO_SUFFIX)) {
+        for (String infoKey : here) {
+            if (!infoKey.endsWith(INFO_SUFFIX) || there.contains(infoKey)) {
                 continue;
             }
+            String path = infoKey.substring(area.length(), infoKey.length() - INFO_SUFFIX.length());
             try {
-                Optional<Record> record = record(path);
+                Optional<Record> record = record(path, true);
                 if (record.isEmpty()) {
                     continue; // removed since it was listed (pruned)
                 }
-                bytes += copyFile(destination, path, record.get());
+                bytes += copyFile(destination, path, record.get(), besideRecord(here, infoKey));
                 files++;
             } catch (CorruptDataException | ChecksumMismatchException e) {
                 // one damaged file must not keep the later ones (which newer backups need) from the copy
@@ -379,12 +454,19 @@ public final class ArchiveArea implements FileArchive {
         return new Copied(files, bytes, damaged);
     }
 
+    /** The keys in {@code keys} that start with {@code infoKey + "."}: the record's checksum file and signatures. */
+    private static SortedSet<String> besideRecord(NavigableSet<String> keys, String infoKey) {
+        return keys.subSet(infoKey + ".", infoKey + "/"); // '/' follows '.'
+    }
+
     /**
-     * Copies one file: the stored object checked against the record, then the record itself as
-     * it was read and checked (never read again: a source giving other bytes the second time would
-     * put a record nothing checked into the destination), with a checksum file made from it.
+     * Copies one file: the stored object checked against the record, its signatures, then the
+     * record itself as it was read and checked (never read again: a source giving other bytes the
+     * second time would put a record nothing checked into the destination), with a checksum file
+     * made from it.
      */
-    private long copyFile(Repository destination, String path, Record record) throws IOException {
+    private long copyFile(Repository destination, String path, Record record, SortedSet<String> beside)
+            throws IOException {
         ArtifactInfo info = record.info();
         int slash = path.lastIndexOf('/');
         String key = area + path.substring(0, slash + 1) + info.storedName();
@@ -395,6 +477,16 @@ public final class ArchiveArea implements FileArchive {
         String name = path.substring(slash + 1);
         String infoKey = area + path + INFO_SUFFIX;
         Instant until = destination.retainUntil();
+        for (String signature : beside) {
+            if (signature.equals(infoKey + ManifestCodec.CHECKSUM_SUFFIX)) {
+                continue; // made from the record below
+            }
+            byte[] content =
+                    signature.equals(record.signatureKey()) ? record.signature() : repo.readOptional(signature);
+            if (content != null) {
+                bytes += destination.writeOnce(signature, content, until);
+            }
+        }
         bytes += destination.writeChecksumOnce(
                 infoKey + ManifestCodec.CHECKSUM_SUFFIX, record.json(), name + INFO_SUFFIX, until);
         return bytes + destination.writeOnce(infoKey, record.json(), until);
@@ -405,20 +497,31 @@ public final class ArchiveArea implements FileArchive {
 
     /**
      * Removes stored files in two batches: every info document first (so no file is listed
-     * once its bytes start to go), then their stored objects and checksum files, named by the
-     * info documents (the codec extensions they were stored with may differ from today's).
+     * once its bytes start to go), then their checksum files and signatures (whatever key
+     * they were signed with) and stored objects, named by the info documents (the codec
+     * extensions they were stored with may differ from today's).
      */
     @Override
     public void deleteAll(List<String> paths) throws IOException {
+        NavigableSet<String> listed = new TreeSet<>();
+        Set<String> dirs = new HashSet<>();
+        for (String path : paths) {
+            String dir = area + path.substring(0, path.lastIndexOf('/') + 1);
+            if (dirs.add(dir)) {
+                repo.storage().list(dir).forEach(o -> listed.add(o.key()));
+            }
+        }
         List<String> infos = new ArrayList<>();
-        List<String> rest = new ArrayList<>();
+        Set<String> rest = new LinkedHashSet<>();
         for (String path : paths) {
             Optional<ArtifactInfo> info = infoOrDamaged(path);
             if (info == null) {
                 continue;
             }
-            infos.add(area + path + INFO_SUFFIX);
-            rest.add(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+            String infoKey = area + path + INFO_SUFFIX;
+            infos.add(infoKey);
+            rest.add(infoKey + ManifestCodec.CHECKSUM_SUFFIX);
+            rest.addAll(besideRecord(listed, infoKey));
             if (info.isPresent()) {
                 String stored = area
                         + path.substring(0, path.lastIndexOf('/') + 1)
@@ -428,15 +531,19 @@ public final class ArchiveArea implements FileArchive {
             }
         }
         repo.storage().deleteAll(infos);
-        repo.storage().deleteAll(rest);
+        repo.storage().deleteAll(new ArrayList<>(rest));
     }
 
     /** Removes a stored file, info document first. */
     @Override
     public void delete(String path) throws IOException {
         Optional<ArtifactInfo> info = infoOrDamaged(path);
-        repo.storage().delete(area + path + INFO_SUFFIX);
-        repo.storage().delete(area + path + INFO_SUFFIX + ManifestCodec.CHECKSUM_SUFFIX);
+        String infoKey = area + path + INFO_SUFFIX;
+        repo.storage().delete(infoKey);
+        repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX);
+        for (ObjectInfo o : repo.storage().list(infoKey + ".")) {
+            repo.storage().delete(o.key()); // signatures
+        }
         if (info != null && info.isPresent()) {
             int slash = path.lastIndexOf('/');
             removeLeftovers(area + path.substring(0, slash + 1) + info.get().storedName());
@@ -449,7 +556,7 @@ public final class ArchiveArea implements FileArchive {
      */
     private Optional<ArtifactInfo> infoOrDamaged(String path) throws IOException {
         try {
-            Optional<ArtifactInfo> info = info(path);
+            Optional<ArtifactInfo> info = record(path, false).map(Record::info);
             return info.isEmpty() ? null : info;
         } catch (CorruptDataException e) {
             return Optional.empty();

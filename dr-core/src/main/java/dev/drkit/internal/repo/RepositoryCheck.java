@@ -13,6 +13,7 @@ import dev.drkit.DamagedBackupException;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.CheckedInputStream;
 import dev.drkit.internal.pipeline.HashingOutputStream;
+import dev.drkit.spi.ManifestVerifier;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
@@ -678,7 +679,12 @@ public final class RepositoryCheck {
                     && BackupIds.isValidArtifactName(info.storedName())
                     && info.storedName().startsWith(name)
                     && info.sha256().matches("[0-9a-f]{64}")) {
-                return info;
+                String unsigned = signatureProblem(key, json, area + path);
+                if (unsigned == null) {
+                    return info;
+                }
+                findings.add(new Finding(Kind.ARCHIVE_DAMAGED, key, unsigned, false));
+                return null;
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof NoSuchFileException) {
@@ -692,6 +698,25 @@ public final class RepositoryCheck {
                         + " is damaged, so the file cannot be trusted; put it back from a copy of the repository",
                 false));
         return null;
+    }
+
+    /** Why a record is not believed with the repository's trusted keys; null when it is, or none are trusted. */
+    private String signatureProblem(String key, byte[] json, String what) throws IOException {
+        ManifestVerifier trusted = repo.trusted();
+        if (trusted == null) {
+            return null;
+        }
+        try {
+            trusted.verify(
+                    json, repo.readOptional(key + trusted.signatureSuffix()), "the record of archived file " + what);
+            return null;
+        } catch (DrException e) {
+            if (e.code() != DrException.ErrorCode.SIGNATURE) {
+                throw e;
+            }
+            return e.getMessage() + " (a restore refuses the file; one archived before signing was turned on is "
+                    + "refused as well)";
+        }
     }
 
     private Set<String> liveLockScopes() throws IOException {

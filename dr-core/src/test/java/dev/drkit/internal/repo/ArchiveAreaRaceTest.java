@@ -87,7 +87,8 @@ class ArchiveAreaRaceTest {
     @Test
     void aClaimOfACrashedWriterElsewhereIsTakenOverOnceExpired() throws Exception {
         plantClaim("elsewhere", 1, Instant.now().minus(Duration.ofMinutes(10)));
-        ArchiveArea area = ArchiveArea.of(repo, "wal", randomlyEncrypted(), Duration.ofMinutes(5), Clock.systemUTC());
+        ArchiveArea area =
+                ArchiveArea.of(repo, "wal", randomlyEncrypted(), Duration.ofMinutes(5), Clock.systemUTC(), null);
 
         assertThat(put(area, SEGMENT)).isEqualTo(PutResult.STORED);
 
@@ -104,7 +105,7 @@ class ArchiveAreaRaceTest {
         dead.waitFor();
         plantClaim(Hosts.name(), dead.pid(), Instant.now());
         storage.upload("wal/" + PATH + ".zst", "half of a segment"); // what the dead writer left
-        ArchiveArea area = ArchiveArea.of(repo, "wal", plain(), Duration.ofMinutes(5), Clock.systemUTC());
+        ArchiveArea area = ArchiveArea.of(repo, "wal", plain(), Duration.ofMinutes(5), Clock.systemUTC(), null);
 
         assertThat(put(area, SEGMENT)).isEqualTo(PutResult.STORED);
 
@@ -116,7 +117,7 @@ class ArchiveAreaRaceTest {
     void aFreshClaimMakesAWriterWaitUntilItExpires() throws Exception {
         plantClaim("elsewhere", 1, Instant.now());
         MutableClock clock = new MutableClock(Instant.now());
-        ArchiveArea area = ArchiveArea.of(repo, "wal", plain(), Duration.ofMinutes(5), clock);
+        ArchiveArea area = ArchiveArea.of(repo, "wal", plain(), Duration.ofMinutes(5), clock, null);
         storage.watchClaimLooks(3);
 
         Future<PutResult> writer = pool.submit(() -> put(area, SEGMENT));
@@ -136,7 +137,12 @@ class ArchiveAreaRaceTest {
         StreamCodecs codecs = randomlyEncrypted();
         ArchiveArea slow = ArchiveArea.of(repo, "wal", codecs);
         ArchiveArea later = ArchiveArea.of(
-                repo, "wal", codecs, Duration.ofMinutes(5), Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6)));
+                repo,
+                "wal",
+                codecs,
+                Duration.ofMinutes(5),
+                Clock.offset(Clock.systemUTC(), Duration.ofMinutes(6)),
+                null);
         storage.pauseBefore("wal/" + PATH + codecs.extension() + RepositoryLayout.SHA256_SUFFIX);
 
         Future<PutResult> first = pool.submit(() -> put(slow, SEGMENT));

@@ -38,13 +38,19 @@ final class DecryptionOptions {
 
     /** The trusted manifest signatures, or null when none are configured. */
     ManifestVerifier trusted() throws IOException {
+        Path file = trustedKeyFile();
+        return file == null ? null : PgpManifestVerifier.fromFile(file);
+    }
+
+    /** The trusted key's file (the option, else env DRKIT_TRUSTED_KEY), or null when none is configured. */
+    Path trustedKeyFile() {
         Path file = trustedKey;
         if (file == null
                 && System.getenv("DRKIT_TRUSTED_KEY") != null
                 && !System.getenv("DRKIT_TRUSTED_KEY").isBlank()) {
             file = Path.of(System.getenv("DRKIT_TRUSTED_KEY"));
         }
-        return file == null ? null : PgpManifestVerifier.fromFile(file);
+        return file;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.crypto.Passphrases;
 import dev.drkit.crypto.PgpEncryption;
@@ -7,6 +8,7 @@ import dev.drkit.crypto.PgpManifestSigner;
 import dev.drkit.spi.EncryptionStage;
 import dev.drkit.spi.ManifestSigner;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +38,14 @@ final class EncryptionOptions {
 
     @Option(names = "--sign-passphrase-file", paramLabel = "FILE", description = "Passphrase of the --sign-with key.")
     Path signingPassphraseFile;
+
+    /**
+     * A kit that stores with these options: encrypted as asked, and its manifests and archived
+     * files' records signed when a signing key is configured.
+     */
+    DrKit openKit(GlobalOptions global, PrintWriter err) throws IOException {
+        return global.open(err, null, stage(global), null, signer(global), null);
+    }
 
     /** The manifest signer (from the options, else the setup file's {@code sign-with}), or null. */
     ManifestSigner signer(GlobalOptions global) throws IOException {

@@ -367,6 +367,11 @@ final class RestoreCommand implements Callable<Integer> {
             cmd.add("--passphrase-file");
             cmd.add(decryption.passphraseFile.toAbsolutePath().toString());
         }
+        if (decryption.trustedKeyFile() != null) {
+            // recovery replays only WAL the restore's trusted keys signed, as the restore took only such a backup
+            cmd.add("--trusted-key");
+            cmd.add(decryption.trustedKeyFile().toAbsolutePath().toString());
+        }
         return cmd;
     }
 

@@ -130,7 +130,7 @@ final class WalCommands {
                 }
                 return 0;
             }
-            try (DrKit kit = global.open(err, null, encryption.stage(global), null, null, null)) {
+            try (DrKit kit = encryption.openKit(global, err)) {
                 WalPushBatch.Builder b = WalPushBatch.builder()
                         .archive(new WalArchive(kit.archive(WalArchive.AREA)))
                         .dataDirectory(dataDir)
@@ -164,8 +164,7 @@ final class WalCommands {
         }
 
         private int pushOne(GlobalOptions global, Path dataDir, Path wal) throws IOException {
-            try (DrKit kit =
-                    global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
+            try (DrKit kit = encryption.openKit(global, spec.commandLine().getErr())) {
                 FileArchive.PutResult r = new WalArchive(kit.archive(WalArchive.AREA)).push(wal, dataDir);
                 if (!global.quiet && global.verbosity() > 0) {
                     spec.commandLine()
@@ -267,7 +266,7 @@ final class WalCommands {
                 err.flush();
                 return 2;
             }
-            try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, null)) {
+            try (DrKit kit = global.open(err, null, null, decryption.stage(global), null, decryption.trusted())) {
                 FileArchive archive = kit.archive(WalArchive.AREA);
                 if (spool == null) {
                     return new WalArchive(archive).following(follow).fetch(name, dataDir.resolve(target), dataDir)
@@ -411,8 +410,7 @@ final class WalCommands {
             Settings.Builder s = postgres.addTo(Settings.builder());
             OptionValues.set(s, "slot", slot);
             CountDownLatch stopped = new CountDownLatch(1);
-            try (DrKit kit =
-                    global.open(spec.commandLine().getErr(), null, encryption.stage(global), null, null, null)) {
+            try (DrKit kit = encryption.openKit(global, spec.commandLine().getErr())) {
                 PostgresWalStreamer streamer =
                         PostgresWalStreamer.start(s.build(), kit.archive(WalArchive.AREA), spoolDir);
                 Thread hook = new Thread(

@@ -73,9 +73,15 @@ class PostgresPitrIT {
 
     /** Starts the live cluster, archiving WAL with the jar's wal-push or not archiving at all. */
     private void startLive(String version, boolean archiveCommand) throws Exception {
+        startLive(version, archiveCommand ? walPush() : null);
+    }
+
+    /** Starts the live cluster, archiving WAL with {@code archiveCommand} (none when null). */
+    private void startLive(String version, String archiveCommand) throws Exception {
         bin = PostgresServer.binaries(version);
         live = PostgresServer.start(
-                bin, archiveCommand ? Map.of("archive_mode", "on", "archive_command", walPush()) : Map.of());
+                bin,
+                archiveCommand != null ? Map.of("archive_mode", "on", "archive_command", archiveCommand) : Map.of());
         password = live.passwordFile(work);
         chownToPostgres(work);
     }
@@ -288,14 +294,7 @@ class PostgresPitrIT {
                 .contains("restoreSeconds")
                 .doesNotContain("FAILED");
 
-        live.execute(
-                "postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
-        Thread.sleep(300);
-        String t =
-                text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
-        Thread.sleep(1100);
-        live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
-        switchAndAwaitArchive(live);
+        String t = insertNoteTheTimeAndDeleteHalf();
 
         Path target = work.resolve("restored");
         CliProcess.Result restore =
@@ -461,6 +460,88 @@ class PostgresPitrIT {
                 .isNotEqualTo(Optional.of(true));
         assertThat(scratch).as("the restored copy of the data").doesNotExist();
         assertThat(Files.readString(log)).doesNotContain("not guarded");
+    }
+
+    /**
+     * With trusted keys a point-in-time recovery replays only WAL the archiving host signed: the
+     * backup and every segment are signed, the restore's restore_command carries the trusted key,
+     * and a segment whose signature is gone (or was never made) stops wal-fetch with 255.
+     */
+    @Test
+    void withTrustedKeysRecoveryReplaysSignedWalAndRefusesASegmentWithoutItsSignature() throws Exception {
+        CliProcess.Result keys = CliProcess.run(
+                null, "key", "generate", "--out", work.resolve("keys").toString());
+        assertThat(keys.exit()).as(keys.err()).isZero();
+        String secret = work.resolve("keys/secret.asc").toString();
+        String trusted = work.resolve("keys/public.asc").toString();
+        startLive("15", walPush() + " --sign-with '" + secret + "'");
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        CliProcess.Result backup =
+                drkit(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password, "--sign-with", secret));
+        assertThat(backup.exit()).as(backup.err()).isZero();
+        String t = insertNoteTheTimeAndDeleteHalf();
+        List<Path> signatures;
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            signatures = s.filter(p -> p.getFileName().toString().matches("[0-9A-F]{24}\\.info\\.json\\.asc"))
+                    .sorted()
+                    .toList();
+        }
+        assertThat(signatures).as("every archived segment's record is signed").isNotEmpty();
+
+        Path target = work.resolve("restored");
+        CliProcess.Result restore = drkit(
+                "restore",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--to",
+                target.toString(),
+                "--time",
+                t,
+                "--trusted-key",
+                trusted);
+        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        assertThat(Files.readString(target.resolve("postgresql.auto.conf")))
+                .contains("--trusted-key ''" + trusted + "''");
+        restored = PostgresServer.startExisting(bin, target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
+                .isEqualTo(1000);
+
+        // a forger who can write the repository but holds no key: the newest segment's signature removed
+        Path last = signatures.get(signatures.size() - 1);
+        String segment = last.getFileName().toString().substring(0, 24);
+        Files.delete(last);
+        Path into = work.resolve("fetched");
+        CliProcess.Result refused =
+                drkit("wal-fetch", segment, into.toString(), "--pgdata", target.toString(), "--trusted-key", trusted);
+        assertThat(refused.exit()).as(refused.err()).isEqualTo(255);
+        assertThat(refused.err()).contains(segment).contains("not signed").doesNotContain("Exception");
+        assertThat(into).doesNotExist();
+        CliProcess.Result untrusted = drkit("wal-fetch", segment, into.toString(), "--pgdata", target.toString());
+        assertThat(untrusted.exit())
+                .as("without trusted keys, checksums only: " + untrusted.err())
+                .isZero();
+    }
+
+    /**
+     * After a backup of 1000 orders: 1000 more inserted, the time noted (returned, UTC), half of
+     * all deleted a second later, and the WAL switched and archived.
+     */
+    private String insertNoteTheTimeAndDeleteHalf() throws Exception {
+        live.execute(
+                "postgres", "INSERT INTO orders SELECT i, 'after backup ' || i FROM generate_series(1001, 2000) i;");
+        Thread.sleep(300);
+        String t =
+                text(live, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        Thread.sleep(1100);
+        live.execute("postgres", "DELETE FROM orders WHERE id % 2 = 0");
+        switchAndAwaitArchive(live);
+        return t;
     }
 
     /** A physical backup of the live cluster as {@code pg-main}, which must succeed. */
