@@ -20,6 +20,7 @@ import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,7 +33,6 @@ import java.util.List;
 import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.Set;
-import java.util.SortedSet;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -166,17 +166,19 @@ public final class ArchiveArea implements FileArchive {
                 throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
                         + "with other content; two clusters may be archiving into one place");
             }
-            if (signer != null
-                    && !repo.storage()
-                            .createIfAbsent(
-                                    infoKey + signer.signatureSuffix(), signer.sign(info), repo.retainUntil())) {
+            byte[] signature = signer == null ? null : signer.sign(signedContent(infoKey, info));
+            if (signature != null
+                    && !repo.storage().createIfAbsent(infoKey + signer.signatureSuffix(), signature, repo.retainUntil())
+                    && !Arrays.equals(signature, repo.readOptional(infoKey + signer.signatureSuffix()))) {
                 throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
                         + "at the same time (its record's signature appeared meanwhile); retry");
             }
             if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
-                // a taken-over holder finished first; its record names an object other than ours
-                keepObject = !info(path)
-                        .map(i -> !i.storedName().equals(w.info().storedName()))
+                // a taken-over holder finished first; its record names an object other than ours, and
+                // the checksum file and signature beside it are ours (its own went as leftovers)
+                undoOwnSidecars(infoKey, name, checksum, signature);
+                keepObject = !record(path, false)
+                        .map(r -> !r.info().storedName().equals(w.info().storedName()))
                         .orElse(true);
                 return alreadyStored(
                         path,
@@ -197,6 +199,45 @@ public final class ArchiveArea implements FileArchive {
             }
         }
         return PutResult.STORED;
+    }
+
+    /**
+     * After losing the race for the record to a taken-over holder: the checksum file and
+     * signature this writer made describe its own record, not the one that won, and would make
+     * that one unreadable for good. The checksum file is made again from the record that won; the
+     * signature is removed ({@link #alreadyStored} signs that record once its bytes are compared).
+     * Only what this writer wrote is touched.
+     */
+    private void undoOwnSidecars(String infoKey, String name, byte[] ourChecksum, byte[] ourSignature)
+            throws IOException {
+        byte[] winner = repo.readOptional(infoKey);
+        if (winner == null) {
+            return;
+        }
+        String checksumKey = infoKey + ManifestCodec.CHECKSUM_SUFFIX;
+        byte[] right = ManifestCodec.checksumFile(winner, name + INFO_SUFFIX);
+        if (!Arrays.equals(right, ourChecksum) && Arrays.equals(ourChecksum, repo.readOptional(checksumKey))) {
+            repo.storage().delete(checksumKey);
+            repo.storage().createIfAbsent(checksumKey, right, repo.retainUntil());
+        }
+        if (ourSignature != null) {
+            String signatureKey = infoKey + signer.signatureSuffix();
+            if (Arrays.equals(ourSignature, repo.readOptional(signatureKey))) {
+                repo.storage().delete(signatureKey);
+            }
+        }
+    }
+
+    /**
+     * What a record's signature covers: the record's key (so the file's name, cluster and
+     * timeline: a signed record moved to another place is not believed there), a line break, then
+     * the record's bytes.
+     */
+    static byte[] signedContent(String infoKey, byte[] json) {
+        byte[] head = ("drkit-archived " + infoKey + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] out = Arrays.copyOf(head, head.length + json.length);
+        System.arraycopy(json, 0, out, head.length, json.length);
+        return out;
     }
 
     /** The objects a record may have beside it, other than itself: its checksum file and signature. */
@@ -253,22 +294,55 @@ public final class ArchiveArea implements FileArchive {
      * stop there.
      */
     private PutResult alreadyStored(String path, SameContent comparator, RawDigestSource caller) throws IOException {
-        ArtifactInfo stored = info(path).orElseThrow();
+        Record record = record(path, false).orElseThrow();
+        ArtifactInfo stored = record.info();
         boolean same;
-        if (codecs.canDecode(stored.codecs())) {
+        boolean compared = codecs.canDecode(stored.codecs());
+        if (compared) {
             // with a key, a file that does not decrypt fails the push: the key may not fit, or
             // the file fails its integrity check, and neither may pass as stored
-            try (InputStream in = open(path).orElseThrow()) {
+            try (InputStream in = openRecorded(path, stored)) {
                 same = comparator.test(in);
             }
         } else {
             same = sameAsRecorded(path, stored, caller);
         }
         if (same) {
+            if (signer != null) {
+                signIfUnsigned(path, record, compared);
+            }
             return PutResult.ALREADY_STORED;
         }
         throw new ObjectExistsException(path + " is already stored in " + describe() + " with other content; "
                 + "two clusters may be archiving into one place, or the file changed after it was archived");
+    }
+
+    /**
+     * Signs the record of a file stored before signing was turned on (a timeline history file is
+     * archived once and needed by every later recovery: pushing it again with the key signs it),
+     * or whose signature a lost race removed; only once its stored bytes were compared with the
+     * caller's byte for byte, since a raw size and CRC32C can be matched by a forger. A record
+     * signed already is left as it is.
+     */
+    private void signIfUnsigned(String path, Record record, boolean compared) throws IOException {
+        String infoKey = area + path + INFO_SUFFIX;
+        String signatureKey = infoKey + signer.signatureSuffix();
+        if (repo.storage().stat(signatureKey).isPresent()) {
+            return;
+        }
+        if (!compared) {
+            LOG.warn(
+                    "the record of {} in {} is not signed, and this host cannot compare its stored bytes with the "
+                            + "file's (they are encrypted to a key it holds no secret for), so it does not sign it; "
+                            + "push the file again where the secret key is given (setting secret-key) to sign it",
+                    path,
+                    describe());
+            return;
+        }
+        if (repo.storage()
+                .createIfAbsent(signatureKey, signer.sign(signedContent(infoKey, record.json())), repo.retainUntil())) {
+            LOG.info("signed the record of {} in {}, stored unsigned before", path, describe());
+        }
     }
 
     /**
@@ -312,8 +386,13 @@ public final class ArchiveArea implements FileArchive {
         if (info.isEmpty()) {
             return Optional.empty();
         }
+        return Optional.of(openRecorded(path, info.get()));
+    }
+
+    /** The decoded bytes of the object {@code info} (a record read and checked) names, checked as they stream. */
+    private InputStream openRecorded(String path, ArtifactInfo info) throws IOException {
         int slash = path.lastIndexOf('/');
-        String key = area + path.substring(0, slash + 1) + info.get().storedName();
+        String key = area + path.substring(0, slash + 1) + info.storedName();
         InputStream source;
         try {
             source = repo.storage().open(key, 0);
@@ -321,7 +400,7 @@ public final class ArchiveArea implements FileArchive {
             throw new BackupNotFoundException(
                     key + " is recorded but missing from " + repo.describe() + ": the archive is damaged", e);
         }
-        return Optional.of(ArtifactReader.open(source, info.get(), codecs, null, area + path));
+        return ArtifactReader.open(source, info, codecs, null, area + path);
     }
 
     /** What is recorded about {@code path}, if it is stored. */
@@ -367,6 +446,7 @@ public final class ArchiveArea implements FileArchive {
                     e);
         }
         if (info == null
+                || !name.equals(info.name())
                 || !BackupIds.isValidArtifactName(info.storedName())
                 || !info.storedName().startsWith(name)) {
             throw new CorruptDataException(key + " in " + repo.describe() + " is damaged (it names an "
@@ -380,7 +460,7 @@ public final class ArchiveArea implements FileArchive {
             signatureKey = key + trusted.signatureSuffix();
             signature = repo.readOptional(signatureKey);
             try {
-                trusted.verify(json, signature, "record of " + area + path);
+                trusted.verify(signedContent(key, json), signature, "record of " + area + path);
             } catch (DrException e) {
                 if (e.code() != DrException.ErrorCode.SIGNATURE) {
                     throw e;
@@ -444,8 +524,9 @@ public final class ArchiveArea implements FileArchive {
                 }
                 bytes += copyFile(destination, path, record.get(), besideRecord(here, infoKey));
                 files++;
-            } catch (CorruptDataException | ChecksumMismatchException e) {
-                // one damaged file must not keep the later ones (which newer backups need) from the copy
+            } catch (CorruptDataException | ChecksumMismatchException | ObjectExistsException e) {
+                // one damaged file (or one the destination holds otherwise) must not keep the later
+                // ones, which newer backups need, from the copy
                 if (repo.storage().stat(area + path + INFO_SUFFIX).isPresent()) { // else pruned meanwhile
                     damaged.add(new CopyResult.NotCopied(area + path, e.getMessage()));
                 }
@@ -455,8 +536,10 @@ public final class ArchiveArea implements FileArchive {
     }
 
     /** The keys in {@code keys} that start with {@code infoKey + "."}: the record's checksum file and signatures. */
-    private static SortedSet<String> besideRecord(NavigableSet<String> keys, String infoKey) {
-        return keys.subSet(infoKey + ".", infoKey + "/"); // '/' follows '.'
+    private static List<String> besideRecord(NavigableSet<String> keys, String infoKey) {
+        return keys.subSet(infoKey + ".", infoKey + "/").stream() // '/' follows '.'
+                .filter(k -> !PutClaim.isClaim(infoKey, k)) // a writer's, never copied or removed
+                .toList();
     }
 
     /**
@@ -465,8 +548,7 @@ public final class ArchiveArea implements FileArchive {
      * second time would put a record nothing checked into the destination), with a checksum file
      * made from it.
      */
-    private long copyFile(Repository destination, String path, Record record, SortedSet<String> beside)
-            throws IOException {
+    private long copyFile(Repository destination, String path, Record record, List<String> beside) throws IOException {
         ArtifactInfo info = record.info();
         int slash = path.lastIndexOf('/');
         String key = area + path.substring(0, slash + 1) + info.storedName();
@@ -542,7 +624,9 @@ public final class ArchiveArea implements FileArchive {
         repo.storage().delete(infoKey);
         repo.storage().delete(infoKey + ManifestCodec.CHECKSUM_SUFFIX);
         for (ObjectInfo o : repo.storage().list(infoKey + ".")) {
-            repo.storage().delete(o.key()); // signatures
+            if (!PutClaim.isClaim(infoKey, o.key())) {
+                repo.storage().delete(o.key()); // signatures
+            }
         }
         if (info != null && info.isPresent()) {
             int slash = path.lastIndexOf('/');

@@ -27,6 +27,12 @@ import org.slf4j.LoggerFactory;
 final class PutClaim {
     private static final Logger LOG = LoggerFactory.getLogger(PutClaim.class);
     private static final String CLAIM = ".claim.";
+
+    /** Whether {@code key} is a claim on the record {@code infoKey}. */
+    static boolean isClaim(String infoKey, String key) {
+        return key.startsWith(infoKey + CLAIM);
+    }
+
     private static final long MAX_POLL_MILLIS = 1000;
 
     /** Whether a file's record exists yet. */

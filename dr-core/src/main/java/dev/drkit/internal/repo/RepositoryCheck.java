@@ -676,6 +676,7 @@ public final class RepositoryCheck {
                     json, hasChecksum ? read(key + ManifestCodec.CHECKSUM_SUFFIX) : null, name + INFO_SUFFIX);
             ArtifactInfo info = problem != null ? null : Json.read(json, ArtifactInfo.class);
             if (info != null
+                    && name.equals(info.name())
                     && BackupIds.isValidArtifactName(info.storedName())
                     && info.storedName().startsWith(name)
                     && info.sha256().matches("[0-9a-f]{64}")) {
@@ -708,7 +709,9 @@ public final class RepositoryCheck {
         }
         try {
             trusted.verify(
-                    json, repo.readOptional(key + trusted.signatureSuffix()), "the record of archived file " + what);
+                    ArchiveArea.signedContent(key, json),
+                    repo.readOptional(key + trusted.signatureSuffix()),
+                    "the record of archived file " + what);
             return null;
         } catch (DrException e) {
             if (e.code() != DrException.ErrorCode.SIGNATURE) {

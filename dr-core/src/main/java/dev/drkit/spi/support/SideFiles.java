@@ -47,7 +47,7 @@ public final class SideFiles {
      */
     public static void removeAbandoned(Path file, String writer) {
         Path dir = file.getParent();
-        if (dir == null || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        if (dir == null || !Files.isDirectory(dir)) { // pg_wal may be a link (initdb -X)
             return;
         }
         for (String prefix : new String[] {file.getFileName() + MARK, "." + file.getFileName() + MARK}) {

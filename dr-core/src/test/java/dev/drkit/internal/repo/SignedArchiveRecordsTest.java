@@ -82,7 +82,9 @@ class SignedArchiveRecordsTest {
         Path root = dir.resolve("repo");
         assertThat(put(area(repo(root, false), true), SEGMENT)).isEqualTo(PutResult.STORED);
         assertThat(root.resolve(SIG))
-                .hasBinaryContent(ToySignatures.SIGNER.sign(Files.readAllBytes(root.resolve(INFO))));
+                .as("the signature covers the record's place and bytes")
+                .hasBinaryContent(ToySignatures.SIGNER.sign(
+                        ArchiveArea.signedContent(INFO, Files.readAllBytes(root.resolve(INFO)))));
         assertThat(read(area(repo(root, true), false))).isEqualTo(SEGMENT);
         // storing the same bytes again is still "already stored", signature and all
         assertThat(put(area(repo(root, true), true), SEGMENT)).isEqualTo(PutResult.ALREADY_STORED);

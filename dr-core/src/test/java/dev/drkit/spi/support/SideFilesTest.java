@@ -115,6 +115,20 @@ class SideFilesTest {
     }
 
     @Test
+    void whatAKilledFetchLeftIsRemovedWherePgWalIsALink() throws IOException {
+        // initdb -X puts pg_wal on a disk of its own, behind a link
+        Path walDisk = Files.createDirectories(dir.resolve("waldisk/pg_wal"));
+        Path pgWal = Files.createSymbolicLink(
+                Files.createDirectories(dir.resolve("data")).resolve("pg_wal"), walDisk);
+        Path target = pgWal.resolve("RECOVERYXLOG");
+        Path killed = Files.write(pgWal.resolve(deadWriters(target)), new byte[4096]);
+
+        SideFiles.removeAbandoned(target, "a WAL fetch");
+
+        assertThat(killed).doesNotExist();
+    }
+
+    @Test
     void aMissingDirectoryIsNothingToCleanUp() {
         SideFiles.removeAbandoned(dir.resolve("absent/dump.rdb"), "a restore");
         assertThat(dir.resolve("absent")).doesNotExist();
