@@ -143,6 +143,8 @@ public final class ArchiveArea implements FileArchive {
         }
         ArtifactWriter w = ArtifactWriter.openAt(repo, prefix, name, storedBase, codecs, null);
         boolean keepObject = false;
+        // once the record's creation was tried, the object goes only when a record naming another is read
+        boolean mayRemove = true;
         try {
             try {
                 raw.transferTo(w);
@@ -173,21 +175,36 @@ public final class ArchiveArea implements FileArchive {
                 throw new ObjectExistsException(path + " is being stored in " + describe() + " by another writer "
                         + "at the same time (its record's signature appeared meanwhile); retry");
             }
+            mayRemove = false;
             if (!repo.storage().createIfAbsent(infoKey, info, repo.retainUntil())) {
+                byte[] winner = repo.readOptional(infoKey);
+                if (Arrays.equals(winner, info)) {
+                    // ours: a create retried after its response was lost (S3) answers "exists"
+                    keepObject = true;
+                    repairSidecars(infoKey, checksum, signature);
+                    return PutResult.STORED;
+                }
                 // a taken-over holder finished first; its record names an object other than ours, and
                 // the checksum file and signature beside it are ours (its own went as leftovers)
+                keepObject = winner == null
+                        || !record(path, false)
+                                .map(r -> !r.info().storedName().equals(w.info().storedName()))
+                                .orElse(true);
+                mayRemove = true;
                 undoOwnSidecars(infoKey, name, checksum, signature);
-                keepObject = !record(path, false)
-                        .map(r -> !r.info().storedName().equals(w.info().storedName()))
-                        .orElse(true);
                 return alreadyStored(
                         path,
                         same,
                         () -> new RawDigest(w.info().rawSize(), w.info().rawCrc32c()));
             }
             keepObject = true;
+            if (!claim.stillHeld()) {
+                // taken over while this writer stored: the taker removed this writer's checksum file
+                // and signature as leftovers, and may have written its own beside this record
+                repairSidecars(infoKey, checksum, signature);
+            }
         } finally {
-            if (!keepObject) {
+            if (!keepObject && mayRemove) {
                 removeQuietly(storedKey); // unreferenced: only this holder wrote under this name
             }
         }
@@ -225,6 +242,36 @@ public final class ArchiveArea implements FileArchive {
             if (Arrays.equals(ourSignature, repo.readOptional(signatureKey))) {
                 repo.storage().delete(signatureKey);
             }
+        }
+    }
+
+    /**
+     * Puts this writer's checksum file and signature beside the record this writer made, where
+     * they are missing or another writer's (a taker that removed them as leftovers, and wrote its
+     * own for a record that never came).
+     */
+    private void repairSidecars(String infoKey, byte[] checksum, byte[] signature) throws IOException {
+        replaceUnlessEqual(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum);
+        if (signature != null) {
+            replaceUnlessEqual(infoKey + signer.signatureSuffix(), signature);
+        }
+    }
+
+    private void replaceUnlessEqual(String key, byte[] content) throws IOException {
+        byte[] there = repo.readOptional(key);
+        if (Arrays.equals(there, content)) {
+            return;
+        }
+        if (there != null) {
+            repo.storage().delete(key);
+        }
+        if (!repo.storage().createIfAbsent(key, content, repo.retainUntil())
+                && !Arrays.equals(content, repo.readOptional(key))) {
+            LOG.warn(
+                    "{} in {} was written by another writer meanwhile; a repository check names it if it does "
+                            + "not fit its record",
+                    key,
+                    repo.describe());
         }
     }
 
@@ -310,6 +357,10 @@ public final class ArchiveArea implements FileArchive {
         if (same) {
             if (signer != null) {
                 signIfUnsigned(path, record, compared);
+            }
+            if (repo.trusted() != null) {
+                // what this kit's own trust refuses is not stored for it: PostgreSQL keeps the file and retries
+                record(path, true);
             }
             return PutResult.ALREADY_STORED;
         }
