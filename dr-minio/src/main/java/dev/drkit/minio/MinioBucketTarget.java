@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
@@ -13,6 +14,7 @@ import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.OptionValidator;
+import dev.drkit.spi.support.TarEntryReader;
 import io.minio.BucketExistsArgs;
 import io.minio.GetBucketVersioningArgs;
 import io.minio.GetObjectArgs;
@@ -292,12 +294,14 @@ public final class MinioBucketTarget implements BackupTarget {
                         index.add(e);
                         continue;
                     }
-                    // described every time: metadata and tags can change while the bytes (and ETag) stay
-                    e = describe(client, e);
-                    ObjectEntry old = before.get(e.name());
-                    if (e.sameBytes(old)) { // unchanged since the previous backup: reference, do not copy
-                        index.add(e.in(old.storedIn()));
-                        dependsOn.add(old.storedIn());
+                    Read read = read(client, e, before);
+                    if (read == null) {
+                        continue; // deleted since it was listed
+                    }
+                    e = read.entry();
+                    if (read.bytes() == null) { // unchanged since the previous backup: reference, do not copy
+                        index.add(e.in(read.storedIn()));
+                        dependsOn.add(read.storedIn());
                         reused++;
                         continue;
                     }
@@ -305,11 +309,7 @@ public final class MinioBucketTarget implements BackupTarget {
                     entry.setSize(e.size());
                     entry.setModTime(Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
-                    try (InputStream in = client.getObject(GetObjectArgs.builder()
-                            .bucket(bucket)
-                            .object(e.key())
-                            .versionId(e.requestVersion())
-                            .build())) {
+                    try (InputStream in = read.bytes()) {
                         long copied = in.transferTo(tar);
                         if (copied != e.size()) {
                             throw new DrException(
@@ -431,6 +431,61 @@ public final class MinioBucketTarget implements BackupTarget {
         }
     }
 
+    /**
+     * A listed object as the backup takes it: described (headers, metadata, tags), and either
+     * found unchanged since the previous backup ({@code bytes} null, {@code storedIn} the backup
+     * holding them) or opened for reading.
+     */
+    private record Read(ObjectEntry entry, InputStream bytes, String storedIn) {}
+
+    /**
+     * Describes a listed object and opens its bytes, pinned to the ETag just described (or to its
+     * version), so that an object replaced between the two is never recorded with the old ETag
+     * and the new bytes: a replacement is described again, up to three times. Null for an
+     * object deleted since it was listed (a temporary upload), which the backup leaves out.
+     */
+    private static Read read(MinioClient client, ObjectEntry listed, Map<String, ObjectEntry> before) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            ObjectEntry e;
+            try {
+                // described every time: metadata and tags can change while the bytes (and ETag) stay
+                e = describe(client, listed);
+            } catch (ErrorResponseException x) {
+                if (gone(x)) {
+                    LOG.info("{} was deleted while the backup ran; it is left out", listed.name());
+                    return null;
+                }
+                throw x;
+            }
+            ObjectEntry old = before.get(e.name());
+            if (e.sameBytes(old)) {
+                return new Read(e, null, old.storedIn());
+            }
+            GetObjectArgs.Builder get =
+                    GetObjectArgs.builder().bucket(e.bucket()).object(e.key()).versionId(e.requestVersion());
+            if (e.requestVersion() == null && e.etag() != null && !e.etag().isEmpty()) {
+                get.matchETag(e.etag());
+            }
+            try {
+                return new Read(e, client.getObject(get.build()), null);
+            } catch (ErrorResponseException x) {
+                if (gone(x)) {
+                    LOG.info("{} was deleted while the backup ran; it is left out", listed.name());
+                    return null;
+                }
+                if (attempt < 3 && "PreconditionFailed".equals(x.errorResponse().code())) {
+                    continue; // replaced between its description and its read
+                }
+                throw x;
+            }
+        }
+    }
+
+    private static boolean gone(ErrorResponseException x) {
+        String code = x.errorResponse() == null ? "" : x.errorResponse().code();
+        return "NoSuchKey".equals(code) || "NoSuchVersion".equals(code);
+    }
+
     /** The listed object with its headers, user metadata and tags. */
     private static ObjectEntry describe(MinioClient client, ObjectEntry listed) throws Exception {
         StatObjectResponse stat = client.statObject(StatObjectArgs.builder()
@@ -496,6 +551,16 @@ public final class MinioBucketTarget implements BackupTarget {
         Settings o = context.options();
         MinioClient client = client(restoreEndpoint(o, context.manifest()));
         List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
+        requireSound(index, context.manifest().id());
+        if (o.has("to-bucket")) {
+            Set<String> sources = new TreeSet<>();
+            index.forEach(e -> sources.add(e.bucket()));
+            if (sources.size() > 1) {
+                throw new ConfigException("minio-bucket: setting 'to-bucket' would put the objects of " + sources.size()
+                        + " buckets " + sources + " under the same keys of one bucket, where objects of the same "
+                        + "name would overwrite each other; restore without it (each bucket to its own name)");
+            }
+        }
         boolean versioned = index.stream().anyMatch(e -> e.versionId() != null);
         Optional<Instant> at = o.get("time").map(MinioBucketTarget::instant);
         if (at.isPresent() && !versioned) {
@@ -523,10 +588,12 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         // objects are put as they stream: read every archive to its end first, which checks its checksums,
         // so that a corrupt one fails the restore before any object reaches the destination
-        for (String source : bySource.keySet()) {
-            try (InputStream objects = objectsOf(context, source)) {
-                objects.transferTo(OutputStream.nullOutputStream());
-            }
+        for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
+            checkArchive(
+                    objectsOf(context, source.getKey()),
+                    source.getValue(),
+                    context.manifest().id(),
+                    source.getKey());
         }
         try {
             for (Map.Entry<String, Map<String, ObjectEntry>> source : bySource.entrySet()) {
@@ -550,6 +617,69 @@ public final class MinioBucketTarget implements BackupTarget {
                 "restored {} object version(s){}",
                 restorer.restored,
                 restorer.replay == null ? "" : " and " + restorer.replay.markersApplied + " delete marker(s)");
+    }
+
+    /**
+     * Refuses an index a backup cannot have written, before anything is restored: a header other
+     * than the standard ones a backup records would be sent with the upload as it is (an
+     * {@code x-amz-copy-source} turns the upload into a copy of another bucket's object, an
+     * {@code x-amz-acl} makes it public), and a negative size is no object's.
+     */
+    static void requireSound(List<ObjectEntry> index, String backup) {
+        for (ObjectEntry e : index) {
+            if (e == null || e.bucket() == null || e.key() == null) {
+                throw new CorruptDataException(INDEX + " of backup " + backup + " has an entry without a bucket or "
+                        + "key; it is damaged or was altered, and nothing was restored");
+            }
+            if (e.size() < 0) {
+                throw new CorruptDataException(INDEX + " of backup " + backup + " gives " + e.path() + " a size of "
+                        + e.size() + " bytes; it is damaged or was altered, and nothing was restored");
+            }
+            if (e.headers() != null) {
+                for (String h : e.headers().keySet()) {
+                    if (STANDARD_HEADERS.stream().noneMatch(h::equalsIgnoreCase)) {
+                        throw new CorruptDataException(INDEX + " of backup " + backup + " gives " + e.path()
+                                + " the header '" + TarEntryReader.printable(h) + "', which a backup never records "
+                                + "(only " + STANDARD_HEADERS + "); the index was altered, and nothing was restored");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Reads one objects.tar to its end (its checksums are checked at the end) before any object
+     * is put: each object it holds for this restore must have the size the index gives, and every
+     * object the index places in it must be there; else the restore would put a cut or padded
+     * object, or leave one out, and report success.
+     */
+    private static void checkArchive(InputStream objects, Map<String, ObjectEntry> wanted, String backup, String source)
+            throws IOException {
+        String where = OBJECTS + " of backup " + (source.isEmpty() ? backup : source);
+        Set<String> seen = new HashSet<>();
+        try (InputStream in = objects) {
+            TarArchiveInputStream tar = new TarArchiveInputStream(in);
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                ObjectEntry e = wanted.get(entry.getName());
+                if (e == null) {
+                    continue;
+                }
+                if (entry.getSize() != e.size()) {
+                    throw new CorruptDataException(where + " holds " + entry.getSize() + " bytes for " + e.path()
+                            + ", where " + INDEX + " gives " + e.size() + "; the backup is damaged or was altered, "
+                            + "and nothing was restored");
+                }
+                seen.add(entry.getName());
+            }
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        for (String name : wanted.keySet()) {
+            if (!seen.contains(name)) {
+                throw new CorruptDataException(where + " does not hold " + TarEntryReader.printable(name) + ", which "
+                        + INDEX + " places there; the backup is damaged or was altered, and nothing was restored");
+            }
+        }
     }
 
     /** The objects.tar of this backup (an empty id) or of the backup it references. */
@@ -680,6 +810,11 @@ public final class MinioBucketTarget implements BackupTarget {
                             skipped.add(placement.bucket(e) + "/" + placement.key(e));
                             continue;
                         }
+                    }
+                    if (entry.getSize() != e.size()) {
+                        throw new CorruptDataException(OBJECTS + " gave " + entry.getSize() + " bytes for " + e.path()
+                                + " on its second read, where " + INDEX + " gives " + e.size() + "; it changed in the "
+                                + "repository during the restore");
                     }
                     put(e, tar);
                     restored++;
