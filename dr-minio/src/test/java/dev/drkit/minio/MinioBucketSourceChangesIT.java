@@ -22,12 +22,21 @@ import io.minio.Result;
 import io.minio.SetObjectTagsArgs;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
+import io.minio.errors.ErrorResponseException;
+import io.minio.errors.InsufficientDataException;
+import io.minio.errors.InternalException;
+import io.minio.errors.InvalidResponseException;
+import io.minio.errors.ServerException;
+import io.minio.errors.XmlParserException;
+import io.minio.messages.ErrorResponse;
 import io.minio.messages.Item;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.InvalidKeyException;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -100,7 +109,7 @@ class MinioBucketSourceChangesIT {
         Consumer<SetObjectTagsArgs> beforeSetTags = a -> {};
         int slowDowns; // how many reads the server answers 503 SlowDown first
 
-        static io.minio.errors.ErrorResponseException slowDown(String bucket, String key) {
+        static ErrorResponseException slowDown(String bucket, String key) {
             okhttp3.Response response = new okhttp3.Response.Builder()
                     .request(new okhttp3.Request.Builder()
                             .url("http://minio.test/" + bucket + "/" + key)
@@ -109,8 +118,8 @@ class MinioBucketSourceChangesIT {
                     .code(503)
                     .message("Slow Down")
                     .build();
-            return new io.minio.errors.ErrorResponseException(
-                    new io.minio.messages.ErrorResponse(
+            return new ErrorResponseException(
+                    new ErrorResponse(
                             "SlowDown", "Please reduce your request rate.", bucket, key, "/" + key, "req", "host"),
                     response,
                     "trace");
@@ -122,20 +131,18 @@ class MinioBucketSourceChangesIT {
 
         @Override
         public StatObjectResponse statObject(StatObjectArgs args)
-                throws io.minio.errors.ErrorResponseException, io.minio.errors.InsufficientDataException,
-                        io.minio.errors.InternalException, java.security.InvalidKeyException,
-                        io.minio.errors.InvalidResponseException, IOException, java.security.NoSuchAlgorithmException,
-                        io.minio.errors.ServerException, io.minio.errors.XmlParserException {
+                throws ErrorResponseException, InsufficientDataException, InternalException, InvalidKeyException,
+                        InvalidResponseException, IOException, NoSuchAlgorithmException, ServerException,
+                        XmlParserException {
             beforeStat.accept(args);
             return super.statObject(args);
         }
 
         @Override
         public GetObjectResponse getObject(GetObjectArgs args)
-                throws io.minio.errors.ErrorResponseException, io.minio.errors.InsufficientDataException,
-                        io.minio.errors.InternalException, java.security.InvalidKeyException,
-                        io.minio.errors.InvalidResponseException, IOException, java.security.NoSuchAlgorithmException,
-                        io.minio.errors.ServerException, io.minio.errors.XmlParserException {
+                throws ErrorResponseException, InsufficientDataException, InternalException, InvalidKeyException,
+                        InvalidResponseException, IOException, NoSuchAlgorithmException, ServerException,
+                        XmlParserException {
             beforeGet.accept(args);
             if (slowDowns > 0) {
                 slowDowns--;
@@ -146,10 +153,9 @@ class MinioBucketSourceChangesIT {
 
         @Override
         public void setObjectTags(SetObjectTagsArgs args)
-                throws io.minio.errors.ErrorResponseException, io.minio.errors.InsufficientDataException,
-                        io.minio.errors.InternalException, java.security.InvalidKeyException,
-                        io.minio.errors.InvalidResponseException, IOException, java.security.NoSuchAlgorithmException,
-                        io.minio.errors.ServerException, io.minio.errors.XmlParserException {
+                throws ErrorResponseException, InsufficientDataException, InternalException, InvalidKeyException,
+                        InvalidResponseException, IOException, NoSuchAlgorithmException, ServerException,
+                        XmlParserException {
             beforeSetTags.accept(args);
             super.setObjectTags(args);
         }

@@ -1,7 +1,9 @@
 package dev.drkit.internal.repo;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.DrException;
 import dev.drkit.ForwardingStorage;
 import dev.drkit.ToySignatures;
 import dev.drkit.internal.pipeline.Compression;
@@ -24,6 +26,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -146,7 +149,7 @@ class SignedArchiveRacesTest {
         storage.secondGo.countDown();
         try {
             taker.get(30, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException lost) {
+        } catch (ExecutionException lost) {
             // losing is fine; damaging the winner is not
         }
 
@@ -175,9 +178,9 @@ class SignedArchiveRacesTest {
                 Duration.ofMinutes(5),
                 Clock.systemUTC(),
                 ToySignatures.SIGNER);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> put(trustedPusher))
+        assertThatThrownBy(() -> put(trustedPusher))
                 .as("a push that leaves the file unrecoverable under the kit's trusted keys must fail")
-                .isInstanceOf(dev.drkit.DrException.class);
+                .isInstanceOf(DrException.class);
     }
 
     /** The record's create-if-absent stores it but answers false once, as a retried PUT after a lost response does. */
