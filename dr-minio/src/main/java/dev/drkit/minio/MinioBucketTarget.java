@@ -209,6 +209,17 @@ public final class MinioBucketTarget implements BackupTarget {
             return bucket + "/" + key;
         }
 
+        /**
+         * The object's entry name in objects.tar: its {@link #name()}, with a {@code .} after a
+         * trailing {@code /} (a key such as {@code reports/} may hold data, and tar takes a name
+         * ending in {@code /} for a directory, which holds none). No key drkit reads ends in
+         * {@code /.}: the MinIO SDK refuses {@code .} segments.
+         */
+        String tarName() {
+            String n = name();
+            return n.endsWith("/") ? n + "." : n;
+        }
+
         boolean isDeleteMarker() {
             return Boolean.TRUE.equals(deleteMarker);
         }
@@ -282,6 +293,7 @@ public final class MinioBucketTarget implements BackupTarget {
         Set<String> dependsOn = new TreeSet<>();
         long bytes = 0;
         int reused = 0;
+        List<String> leftOut = new ArrayList<>();
         try (OutputStream out = context.newArtifact(OBJECTS)) {
             TarArchiveOutputStream tar = new TarArchiveOutputStream(out);
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
@@ -294,7 +306,7 @@ public final class MinioBucketTarget implements BackupTarget {
                         index.add(e);
                         continue;
                     }
-                    Read read = read(client, e, before);
+                    Read read = read(client, e, before, leftOut);
                     if (read == null) {
                         continue; // deleted since it was listed
                     }
@@ -305,7 +317,7 @@ public final class MinioBucketTarget implements BackupTarget {
                         reused++;
                         continue;
                     }
-                    TarArchiveEntry entry = new TarArchiveEntry(e.name());
+                    TarArchiveEntry entry = new TarArchiveEntry(e.tarName());
                     entry.setSize(e.size());
                     entry.setModTime(Date.from(e.lastModified()));
                     tar.putArchiveEntry(entry);
@@ -335,6 +347,12 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         try (OutputStream out = context.newArtifact(INDEX)) {
             out.write(Json.write(index));
+        }
+        if (!leftOut.isEmpty()) {
+            context.metadata("objectsLeftOut", leftOut.size() > 1000 ? leftOut.subList(0, 1000) : leftOut);
+            context.warn(leftOut.size() + " object(s) left out, whose keys the S3 client cannot ask for (a '.' or "
+                    + "'..' path segment): " + (leftOut.size() > 10 ? leftOut.subList(0, 10) + " ..." : leftOut)
+                    + "; rename them to have them backed up");
         }
         context.metadata("buckets", buckets);
         if (hostClient == null) {
@@ -444,12 +462,19 @@ public final class MinioBucketTarget implements BackupTarget {
      * and the new bytes: a replacement is described again, up to three times. Null for an
      * object deleted since it was listed (a temporary upload), which the backup leaves out.
      */
-    private static Read read(MinioClient client, ObjectEntry listed, Map<String, ObjectEntry> before) throws Exception {
+    private static Read read(
+            MinioClient client, ObjectEntry listed, Map<String, ObjectEntry> before, List<String> leftOut)
+            throws Exception {
         for (int attempt = 1; ; attempt++) {
             ObjectEntry e;
             try {
                 // described every time: metadata and tags can change while the bytes (and ETag) stay
-                e = describe(client, listed);
+                e = retrying(() -> describe(client, listed));
+            } catch (IllegalArgumentException refused) {
+                // a key S3 takes but the client refuses to ask for (x/../y): one such object must not
+                // stop the backup of the bucket; it is named in a warning and in the manifest
+                leftOut.add(listed.path());
+                return null;
             } catch (ErrorResponseException x) {
                 if (gone(x)) {
                     LOG.info("{} was deleted while the backup ran; it is left out", listed.name());
@@ -467,7 +492,7 @@ public final class MinioBucketTarget implements BackupTarget {
                 get.matchETag(e.etag());
             }
             try {
-                return new Read(e, client.getObject(get.build()), null);
+                return new Read(e, retrying(() -> client.getObject(get.build())), null);
             } catch (ErrorResponseException x) {
                 if (gone(x)) {
                     LOG.info("{} was deleted while the backup ran; it is left out", listed.name());
@@ -478,6 +503,42 @@ public final class MinioBucketTarget implements BackupTarget {
                 }
                 throw x;
             }
+        }
+    }
+
+    /** A call to the source bucket. */
+    @FunctionalInterface
+    private interface SourceCall<T> {
+        T call() throws Exception;
+    }
+
+    private static final Set<String> TRANSIENT =
+            Set.of("SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Busy");
+
+    /**
+     * A read of the source bucket, tried again after a throttling or transient server answer, or
+     * a broken connection, up to three times with growing pauses (0.2, 0.8, 3.2 s): one such
+     * answer among many thousand reads must not fail the bucket's backup.
+     */
+    static <T> T retrying(SourceCall<T> call) throws Exception {
+        long pause = 200;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call.call();
+            } catch (ErrorResponseException x) {
+                String code = x.errorResponse() == null ? "" : x.errorResponse().code();
+                if (attempt > 3 || !TRANSIENT.contains(code)) {
+                    throw x;
+                }
+                LOG.debug("the source answered {}; trying again in {} ms", code, pause);
+            } catch (IOException x) {
+                if (attempt > 3) {
+                    throw x;
+                }
+                LOG.debug("reading the source failed ({}); trying again in {} ms", x.getMessage(), pause);
+            }
+            Thread.sleep(pause);
+            pause *= 4;
         }
     }
 
@@ -584,7 +645,7 @@ public final class MinioBucketTarget implements BackupTarget {
                 new TreeMap<>(Comparator.comparing((String id) -> id.isEmpty()).thenComparing(id -> id));
         for (ObjectEntry e : wanted) {
             bySource.computeIfAbsent(e.storedIn() == null ? "" : e.storedIn(), k -> new LinkedHashMap<>())
-                    .put(e.name(), e);
+                    .put(e.tarName(), e);
         }
         // objects are put as they stream: read every archive to its end first, which checks its checksums,
         // so that a corrupt one fails the restore before any object reaches the destination
@@ -661,7 +722,8 @@ public final class MinioBucketTarget implements BackupTarget {
             TarArchiveInputStream tar = new TarArchiveInputStream(in);
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
-                ObjectEntry e = wanted.get(entry.getName());
+                String name = tarName(entry);
+                ObjectEntry e = wanted.get(name);
                 if (e == null) {
                     continue;
                 }
@@ -670,7 +732,7 @@ public final class MinioBucketTarget implements BackupTarget {
                             + ", where " + INDEX + " gives " + e.size() + "; the backup is damaged or was altered, "
                             + "and nothing was restored");
                 }
-                seen.add(entry.getName());
+                seen.add(name);
             }
             in.transferTo(OutputStream.nullOutputStream());
         }
@@ -680,6 +742,12 @@ public final class MinioBucketTarget implements BackupTarget {
                         + INDEX + " places there; the backup is damaged or was altered, and nothing was restored");
             }
         }
+    }
+
+    /** An objects.tar entry's name as {@link ObjectEntry#tarName()} gives it (older backups wrote folder markers as folders). */
+    private static String tarName(TarArchiveEntry entry) {
+        String n = entry.getName();
+        return n.endsWith("/") ? n + "." : n;
     }
 
     /** The objects.tar of this backup (an empty id) or of the backup it references. */
@@ -794,7 +862,7 @@ public final class MinioBucketTarget implements BackupTarget {
                 TarArchiveInputStream tar = new TarArchiveInputStream(in);
                 TarArchiveEntry entry;
                 while ((entry = tar.getNextEntry()) != null) {
-                    ObjectEntry e = wanted.get(entry.getName());
+                    ObjectEntry e = wanted.get(tarName(entry));
                     if (e == null) {
                         continue; // another object of that backup, not part of this restore
                     }
