@@ -52,7 +52,7 @@ class ArchiveTakeoverSidecarsTest {
 
     @Test
     void aTakeoverWhileTheHolderWritesItsRecordLeavesTheRecordReadable() throws Exception {
-        TwoPauses storage = new TwoPauses(new FileStorageBackend(dir.resolve("repo")));
+        TwoPauses storage = new TwoPauses(new FileStorageBackend(dir.resolve("repo")), INFO);
         Repository repo = Repository.open(storage, Instant.now());
         StreamCodecs codecs = new StreamCodecs(Compression.ZSTD, 3, 1);
         ArchiveArea slow =
@@ -84,21 +84,23 @@ class ArchiveTakeoverSidecarsTest {
         return a.put(PATH, new ByteArrayInputStream(SEGMENT), stored -> Arrays.equals(stored.readAllBytes(), SEGMENT));
     }
 
-    /** Stops the first and the second writer of the record just before it. */
-    private static final class TwoPauses extends ForwardingStorage {
+    /** Stops the first and the second writer of an object (the record, a signature) just before they create it. */
+    static final class TwoPauses extends ForwardingStorage {
+        private final String key;
         private final AtomicInteger calls = new AtomicInteger();
         final CountDownLatch firstPaused = new CountDownLatch(1);
         final CountDownLatch firstGo = new CountDownLatch(1);
         final CountDownLatch secondPaused = new CountDownLatch(1);
         final CountDownLatch secondGo = new CountDownLatch(1);
 
-        TwoPauses(StorageBackend delegate) {
+        TwoPauses(StorageBackend delegate, String key) {
             super(delegate);
+            this.key = key;
         }
 
         @Override
-        public boolean createIfAbsent(String key, byte[] content) throws IOException {
-            if (key.equals(INFO)) {
+        public boolean createIfAbsent(String created, byte[] content) throws IOException {
+            if (created.equals(key)) {
                 int n = calls.incrementAndGet();
                 try {
                     if (n == 1) {
@@ -113,7 +115,7 @@ class ArchiveTakeoverSidecarsTest {
                     throw new IOException(e);
                 }
             }
-            return super.createIfAbsent(key, content);
+            return super.createIfAbsent(created, content);
         }
     }
 }

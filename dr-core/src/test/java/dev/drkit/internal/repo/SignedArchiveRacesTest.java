@@ -25,14 +25,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,7 +125,8 @@ class SignedArchiveRacesTest {
      */
     @Test
     void aTakeoverThatLosesTheRaceForTheSignatureLeavesTheRecordReadable() throws Exception {
-        PausedAtSignature storage = new PausedAtSignature(new FileStorageBackend(dir.resolve("repo")));
+        ArchiveTakeoverSidecarsTest.TwoPauses storage =
+                new ArchiveTakeoverSidecarsTest.TwoPauses(new FileStorageBackend(dir.resolve("repo")), SIG);
         Repository repo = Repository.open(storage, Instant.now());
         StreamCodecs codecs = new StreamCodecs(Compression.ZSTD, 3, 1);
         ArchiveArea slow =
@@ -209,39 +208,6 @@ class SignedArchiveRacesTest {
                 throw new IOException("connection reset");
             }
             return super.open(key, offset);
-        }
-    }
-
-    /** Stops the first and the second writer just before creating the record's signature. */
-    private static final class PausedAtSignature extends ForwardingStorage {
-        private final AtomicInteger calls = new AtomicInteger();
-        final CountDownLatch firstPaused = new CountDownLatch(1);
-        final CountDownLatch firstGo = new CountDownLatch(1);
-        final CountDownLatch secondPaused = new CountDownLatch(1);
-        final CountDownLatch secondGo = new CountDownLatch(1);
-
-        PausedAtSignature(StorageBackend delegate) {
-            super(delegate);
-        }
-
-        @Override
-        public boolean createIfAbsent(String key, byte[] content) throws IOException {
-            if (key.equals(SIG)) {
-                int n = calls.incrementAndGet();
-                try {
-                    if (n == 1) {
-                        firstPaused.countDown();
-                        firstGo.await(60, TimeUnit.SECONDS);
-                    } else if (n == 2) {
-                        secondPaused.countDown();
-                        secondGo.await(60, TimeUnit.SECONDS);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException(e);
-                }
-            }
-            return super.createIfAbsent(key, content);
         }
     }
 
