@@ -86,7 +86,8 @@ public final class EmailChannel implements IncidentChannel {
             m.setSubject(notice.title(), StandardCharsets.UTF_8.name());
             m.setText(notice.text(), StandardCharsets.UTF_8.name());
             m.setSentDate(Date.from(notice.at()));
-            m.setHeader("X-Drkit-Incident", notice.incident().id());
+            // a header value ends at a line break: one in the id would start headers of its own
+            m.setHeader("X-Drkit-Incident", notice.incident().id().replaceAll("\\p{Cntrl}", " "));
             Transport.send(m);
         } catch (SendFailedException e) {
             throw new NoticeRejectedException("the server refused the recipients: " + e.getMessage());

@@ -323,7 +323,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
 
     private boolean judgeRpo(DrStatus.Target t, Instant now, List<DrEvent> reports) {
         if (t.rpoSeconds() == null) {
-            return false;
+            // the objective was removed (perhaps in answer to the page): an incident against it ends
+            return resolve(
+                    t.name(), Incident.Kind.RPO_AT_RISK, t.name() + " no longer has an RPO objective", now, reports);
         }
         double limit = rpoAtRisk * t.rpoSeconds();
         Duration rpo = Duration.ofSeconds(t.rpoSeconds());

@@ -73,7 +73,26 @@ final class IncidentState {
                 throw damaged(file, "a failure count is missing or negative");
             }
         }
+        for (Incident i : doc.open()) {
+            // the id goes into mail headers and every notice, the target into subjects: drkit writes
+            // neither with a control character, and one would let the file add headers (a Bcc)
+            if (i == null || !printable(i.id()) || !printable(i.target())) {
+                throw damaged(file, "an open incident's id or target is missing or holds a control character");
+            }
+        }
         return doc;
+    }
+
+    private static boolean printable(String s) {
+        if (s == null || s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (Character.isISOControl(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static ConfigException damaged(Path file, String why) {

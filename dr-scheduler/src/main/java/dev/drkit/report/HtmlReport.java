@@ -14,6 +14,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -134,6 +136,14 @@ public final class HtmlReport {
         Path tmp = Files.createTempFile(target.getParent(), ".drkit-report", ".tmp");
         try {
             Files.writeString(tmp, render(), StandardCharsets.UTF_8);
+            if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+                // the temporary file is the owner's only; the page is for a web server, as the one it replaces
+                Files.setPosixFilePermissions(
+                        tmp,
+                        Files.exists(target)
+                                ? Files.getPosixFilePermissions(target)
+                                : PosixFilePermissions.fromString("rw-r--r--"));
+            }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

@@ -395,11 +395,15 @@ public final class Repository {
                         target, id, "it is larger than " + MAX_SMALL + " bytes, which no manifest is");
             }
             BackupManifest m = ManifestCodec.read(target, id, json, readOptional(key + ManifestCodec.CHECKSUM_SUFFIX));
-            if (m.startedAt().isAfter(clock.instant().plus(FUTURE_TOLERANCE))) {
+            Instant latest = clock.instant().plus(FUTURE_TOLERANCE);
+            // a finish in the future would make the backup look fresh for good: the RPO met, no alert
+            Instant dated =
+                    m.finishedAt() != null && m.finishedAt().isAfter(m.startedAt()) ? m.finishedAt() : m.startedAt();
+            if (dated.isAfter(latest)) {
                 throw new DamagedBackupException(
                         target,
                         id,
-                        "it is dated " + m.startedAt() + ", in the future "
+                        "it is dated " + dated + ", in the future "
                                 + "(a writer's clock was wrong, or the manifest was altered)");
             }
             if (trusted != null) {

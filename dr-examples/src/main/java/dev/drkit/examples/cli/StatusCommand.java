@@ -113,8 +113,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         try {
             for (Incident i : IncidentSetup.openIncidents(global.setup())) {
-                out.println("incident " + i.id() + ": " + i.title() + ", " + i.severity() + " since " + i.startedAt()
-                        + " (" + i.status() + ")");
+                // the state file's text, which an error message fed too: no control character reaches the terminal
+                out.println(GlobalOptions.safe("incident " + i.id() + ": " + i.title() + ", " + i.severity() + " since "
+                        + i.startedAt() + " (" + i.status() + ")"));
             }
         } catch (ConfigException e) {
             out.println("incidents: " + MessageFlags.forCli(e.getMessage()));
