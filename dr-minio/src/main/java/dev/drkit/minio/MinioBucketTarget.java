@@ -40,6 +40,8 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Date;
@@ -302,6 +304,13 @@ public final class MinioBucketTarget implements BackupTarget {
                 current = null;
                 for (ObjectEntry e : listing(client, bucket, prefix, versions)) {
                     current = e.name();
+                    if (unaddressable(e.key())) {
+                        // the S3 client would ask for another key (it drops empty segments) or refuses it
+                        if (!e.isDeleteMarker() && !leftOut.contains(e.path())) {
+                            leftOut.add(e.path());
+                        }
+                        continue;
+                    }
                     if (e.isDeleteMarker()) {
                         index.add(e);
                         continue;
@@ -350,8 +359,8 @@ public final class MinioBucketTarget implements BackupTarget {
         }
         if (!leftOut.isEmpty()) {
             context.metadata("objectsLeftOut", leftOut.size() > 1000 ? leftOut.subList(0, 1000) : leftOut);
-            context.warn(leftOut.size() + " object(s) left out, whose keys the S3 client cannot ask for (a '.' or "
-                    + "'..' path segment): " + (leftOut.size() > 10 ? leftOut.subList(0, 10) + " ..." : leftOut)
+            context.warn(leftOut.size() + " object(s) left out, whose keys the S3 client cannot ask for (an empty, "
+                    + "'.' or '..' path segment): " + (leftOut.size() > 10 ? leftOut.subList(0, 10) + " ..." : leftOut)
                     + "; rename them to have them backed up");
         }
         context.metadata("buckets", buckets);
@@ -506,6 +515,23 @@ public final class MinioBucketTarget implements BackupTarget {
         }
     }
 
+    /**
+     * Whether the MinIO client cannot ask for exactly this key: it drops empty path segments
+     * ({@code a//b} is sent as {@code a/b}, another object or none) and refuses {@code .} and
+     * {@code ..} segments. Such an object is left out by name rather than read as another one.
+     */
+    static boolean unaddressable(String key) {
+        if (key.startsWith("/") || key.contains("//")) {
+            return true;
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A call to the source bucket. */
     @FunctionalInterface
     private interface SourceCall<T> {
@@ -569,7 +595,13 @@ public final class MinioBucketTarget implements BackupTarget {
                             .versionId(listed.requestVersion())
                             .build())
                     .get();
-        } catch (ErrorResponseException | XmlParserException e) {
+        } catch (ErrorResponseException e) {
+            if (e.errorResponse() != null
+                    && TRANSIENT.contains(e.errorResponse().code())) {
+                throw e; // describe() is tried again as a whole: tags are not dropped for a throttled read
+            }
+            LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
+        } catch (XmlParserException e) {
             LOG.debug("no tags for {}: {}", listed.name(), e.getMessage());
         }
         return new ObjectEntry(
@@ -612,7 +644,8 @@ public final class MinioBucketTarget implements BackupTarget {
         Settings o = context.options();
         MinioClient client = client(restoreEndpoint(o, context.manifest()));
         List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
-        requireSound(index, context.manifest().id());
+        Object covered = context.manifest().metadata().get("buckets");
+        requireSound(index, context.manifest().id(), covered instanceof Collection<?> c ? c : null);
         if (o.has("to-bucket")) {
             Set<String> sources = new TreeSet<>();
             index.forEach(e -> sources.add(e.bucket()));
@@ -686,11 +719,31 @@ public final class MinioBucketTarget implements BackupTarget {
      * {@code x-amz-copy-source} turns the upload into a copy of another bucket's object, an
      * {@code x-amz-acl} makes it public), and a negative size is no object's.
      */
-    static void requireSound(List<ObjectEntry> index, String backup) {
+    static void requireSound(List<ObjectEntry> index, String backup, Collection<?> buckets) {
         for (ObjectEntry e : index) {
             if (e == null || e.bucket() == null || e.key() == null) {
                 throw new CorruptDataException(INDEX + " of backup " + backup + " has an entry without a bucket or "
                         + "key; it is damaged or was altered, and nothing was restored");
+            }
+            if (buckets != null && !buckets.contains(e.bucket())) {
+                throw new CorruptDataException(INDEX + " of backup " + backup + " names bucket '"
+                        + TarEntryReader.printable(e.bucket()) + "', which is not among the buckets the backup "
+                        + "covers " + buckets + "; the index was altered, and nothing was restored");
+            }
+            List<String> texts = new ArrayList<>();
+            texts.add(e.contentType());
+            for (Map<String, String> m : Arrays.asList(e.headers(), e.userMetadata(), e.tags())) {
+                if (m != null) {
+                    texts.addAll(m.keySet());
+                    texts.addAll(m.values());
+                }
+            }
+            for (String t : texts) {
+                if (t != null && t.chars().anyMatch(Character::isISOControl)) {
+                    throw new CorruptDataException(INDEX + " of backup " + backup + " gives " + e.path()
+                            + " a content type, header, metadata or tag with a control character, which S3 never "
+                            + "returns; the index was altered, and nothing was restored");
+                }
             }
             if (e.size() < 0) {
                 throw new CorruptDataException(INDEX + " of backup " + backup + " gives " + e.path() + " a size of "
@@ -727,12 +780,15 @@ public final class MinioBucketTarget implements BackupTarget {
                 if (e == null) {
                     continue;
                 }
+                if (!seen.add(name)) {
+                    throw new CorruptDataException(where + " holds " + TarEntryReader.printable(name) + " twice; "
+                            + "the backup was altered, and nothing was restored");
+                }
                 if (entry.getSize() != e.size()) {
                     throw new CorruptDataException(where + " holds " + entry.getSize() + " bytes for " + e.path()
                             + ", where " + INDEX + " gives " + e.size() + "; the backup is damaged or was altered, "
                             + "and nothing was restored");
                 }
-                seen.add(name);
             }
             in.transferTo(OutputStream.nullOutputStream());
         }
@@ -898,7 +954,15 @@ public final class MinioBucketTarget implements BackupTarget {
                     .userMetadata(e.userMetadata())
                     .headers(e.headers());
             if (e.contentType() != null) {
-                put.contentType(e.contentType());
+                try {
+                    put.contentType(e.contentType());
+                } catch (IllegalArgumentException notMediaType) {
+                    // S3 keeps any Content-Type; the client sends only media types: the bytes matter more
+                    LOG.warn(
+                            "{}: content type '{}' is not a media type the S3 client can send; restored without it",
+                            e.path(),
+                            TarEntryReader.printable(e.contentType()));
+                }
             }
             client.putObject(put.build());
             if (e.tags() != null && !e.tags().isEmpty()) {
