@@ -5,6 +5,7 @@ import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
+import dev.drkit.spi.support.BoundedInputStream;
 import dev.drkit.spi.support.ObjectKeys;
 import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.URI;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
@@ -34,10 +36,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -47,7 +51,10 @@ import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.EncodingType;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
@@ -97,7 +104,7 @@ public final class S3StorageBackend implements StorageBackend {
         this.lockFor = b.lockFor;
         this.customerKey = b.customerKey;
         this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
-                + (b.endpointForMessages == null ? "" : " at " + b.endpointForMessages);
+                + (b.endpointForMessages == null ? "" : " at " + forMessages(b.endpointForMessages));
         this.uploads = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "drkit-s3-upload");
             t.setDaemon(true);
@@ -237,27 +244,91 @@ public final class S3StorageBackend implements StorageBackend {
         if (head(k).isPresent()) {
             return false;
         }
-        try {
-            client.putObject(
-                    r -> {
-                        r.bucket(bucket).key(k).ifNoneMatch("*");
-                        options(r, until);
-                    },
-                    RequestBody.fromBytes(content));
-            return true;
-        } catch (S3Exception e) {
-            if (e.statusCode() == 412 || e.statusCode() == 409) {
-                return false;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                client.putObject(
+                        r -> {
+                            r.bucket(bucket).key(k).ifNoneMatch("*");
+                            options(r, until);
+                        },
+                        RequestBody.fromBytes(content));
+                return true;
+            } catch (S3Exception e) {
+                if (e.statusCode() != 412 && e.statusCode() != 409) {
+                    throw lockRefused("creating " + key, e);
+                }
+                try {
+                    return createdByThisCall(key, content, e);
+                } catch (StorageIOException conflict) {
+                    if (attempt == 3) {
+                        throw conflict;
+                    }
+                    pause(100L * attempt); // a conditional write that raced another request: S3 asks to retry
+                }
+            } catch (SdkException e) {
+                throw io("creating " + key, e);
             }
-            throw lockRefused("creating " + key, e);
-        } catch (SdkException e) {
-            throw io("creating " + key, e);
+        }
+    }
+
+    private static void pause(long millis) throws InterruptedIOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting to try again");
+        }
+    }
+
+    /**
+     * After a conditional PUT answered 412 or 409: whether the object there is this call's own.
+     * The SDK retries a PUT whose response was lost, and the retry finds the object the first
+     * attempt made; its bytes equal {@code content} then. A 409 with no object (a conditional
+     * write racing another request, which S3 asks to retry) is a transient failure, not "exists".
+     */
+    private boolean createdByThisCall(String key, byte[] content, S3Exception e) throws IOException {
+        byte[] there;
+        try (InputStream in = get(key, null)) {
+            there = in.readNBytes(content.length + 1);
+        } catch (NoSuchFileException gone) {
+            if (e.statusCode() == 409) {
+                throw new StorageIOException(
+                        "creating " + key + " in " + description + " met a conflicting request (" + code(e)
+                                + "); nothing was written, try again",
+                        e,
+                        Reason.OTHER,
+                        true);
+            }
+            return false; // removed again since: another writer's, then deleted
+        }
+        return Arrays.equals(there, content);
+    }
+
+    private static String code(S3Exception e) {
+        return e.awsErrorDetails() == null
+                ? String.valueOf(e.statusCode())
+                : e.awsErrorDetails().errorCode();
+    }
+
+    /** An endpoint for messages: scheme, host, port and path, never user info or a query (credentials). */
+    static String forMessages(String endpoint) {
+        try {
+            URI u = URI.create(endpoint);
+            if (u.getHost() == null) {
+                return "(endpoint)";
+            }
+            return (u.getScheme() == null ? "" : u.getScheme() + "://")
+                    + u.getHost()
+                    + (u.getPort() < 0 ? "" : ":" + u.getPort())
+                    + (u.getRawPath() == null ? "" : u.getRawPath());
+        } catch (IllegalArgumentException e) {
+            return "(endpoint)";
         }
     }
 
     @Override
     public InputStream open(String key, long offset) throws IOException {
-        return get(key, offset > 0 ? "bytes=" + offset + "-" : null);
+        return get(key, offset, -1);
     }
 
     /** Asks for just the range, so that a chunk read from a pack transfers only the chunk. */
@@ -266,7 +337,28 @@ public final class S3StorageBackend implements StorageBackend {
         if (length <= 0) {
             return InputStream.nullInputStream();
         }
-        return get(key, "bytes=" + offset + "-" + (offset + length - 1));
+        return get(key, offset, length);
+    }
+
+    /**
+     * The object's bytes from {@code offset} on ({@code length} of them, all when -1). A server
+     * that ignores the Range header answers with the whole object (200 without Content-Range):
+     * the bytes before {@code offset} are skipped and the rest bounded, so the caller gets the
+     * bytes it asked for either way.
+     */
+    private InputStream get(String key, long offset, long length) throws IOException {
+        String range = offset <= 0 && length < 0
+                ? null
+                : "bytes=" + offset + "-" + (length < 0 ? "" : String.valueOf(offset + length - 1));
+        InputStream in = get(key, range);
+        if (range == null
+                || !(in instanceof ResponseInputStream<?> r)
+                || !(r.response() instanceof GetObjectResponse g)
+                || g.contentRange() != null) {
+            return in;
+        }
+        in.skipNBytes(Math.min(offset, g.contentLength() == null ? offset : g.contentLength()));
+        return length < 0 ? in : new BoundedInputStream(in, length);
     }
 
     private InputStream get(String key, String range) throws IOException {
@@ -286,6 +378,9 @@ public final class S3StorageBackend implements StorageBackend {
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
                 throw new NoSuchFileException(key);
+            }
+            if (e.statusCode() == 416 && range != null) {
+                return InputStream.nullInputStream(); // from the end of the object on: nothing, as a file gives
             }
             throw io("reading " + key, e);
         } catch (SdkException e) {
@@ -328,9 +423,23 @@ public final class S3StorageBackend implements StorageBackend {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
         try {
-            for (S3Object o : client.listObjectsV2Paginator(
-                            r -> r.bucket(bucket).prefix(p))
-                    .contents()) {
+            // URL-encoded keys: one with a control character would make the XML answer unreadable
+            List<S3Object> objects = new ArrayList<>();
+            for (ListObjectsV2Response page : client.listObjectsV2Paginator(
+                    r -> r.bucket(bucket).prefix(p).encodingType(EncodingType.URL))) {
+                objects.addAll(page.contents());
+                if (Boolean.TRUE.equals(page.isTruncated()) && page.nextContinuationToken() == null) {
+                    // a listing taken for whole while it is not would have a prune collect what it still needs
+                    throw new StorageIOException(
+                            "listing " + keyPrefix + " in " + description + " was cut short by the server (a "
+                                    + "truncated page without a continuation token); the storage does not list as "
+                                    + "S3 does",
+                            null,
+                            Reason.OTHER,
+                            false);
+                }
+            }
+            for (S3Object o : objects) {
                 // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
                 // object of the repository, and would fail every call that names it
                 String key = prefix.isEmpty() || o.key().startsWith(prefix + "/") ? relative(o.key()) : null;
@@ -377,7 +486,9 @@ public final class S3StorageBackend implements StorageBackend {
                     Reason why = "AccessDenied".equals(first.code()) ? Reason.ACCESS_DENIED : Reason.OTHER;
                     throw new StorageIOException(
                             "deleting " + errors.size() + " of " + batch.size() + " objects in "
-                                    + description + " failed, e.g. " + relative(first.key()) + ": " + first.code() + " "
+                                    + description + " failed, e.g. "
+                                    + TarEntryReader.printable(String.valueOf(first.key()))
+                                    + ": " + first.code() + " "
                                     + first.message(),
                             null,
                             why,
@@ -687,10 +798,13 @@ public final class S3StorageBackend implements StorageBackend {
                         },
                         RequestBody.fromInputStream(new ByteArrayInputStream(buffer, 0, filled), filled));
             } catch (S3Exception e) {
-                if (e.statusCode() == 412 || e.statusCode() == 409) {
+                if ((e.statusCode() == 412 || e.statusCode() == 409)
+                        && !createdByThisCall(key, Arrays.copyOf(buffer, filled), e)) {
                     throw new FileAlreadyExistsException(key);
                 }
-                throw lockRefused("uploading " + key, e);
+                if (e.statusCode() != 412 && e.statusCode() != 409) {
+                    throw lockRefused("uploading " + key, e);
+                }
             } catch (SdkException e) {
                 throw io("uploading " + key, e);
             }
@@ -735,6 +849,15 @@ public final class S3StorageBackend implements StorageBackend {
                 String id = uploadId;
                 uploadId = null;
                 parts.forEach(f -> f.cancel(true));
+                // a part being sent does not stop on interrupt, and one landing after the abort would
+                // keep its storage: wait (a while) until every part task has ended
+                try {
+                    if (slots.tryAcquire(concurrency, 60, TimeUnit.SECONDS)) {
+                        slots.release(concurrency);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 try {
                     client.abortMultipartUpload(
                             r -> r.bucket(bucket).key(fullKey).uploadId(id));
