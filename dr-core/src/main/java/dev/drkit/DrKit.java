@@ -60,6 +60,8 @@ import org.slf4j.LoggerFactory;
  * out. Calls throw {@link DrException} subclasses that say what failed and what to do.
  */
 public final class DrKit implements AutoCloseable {
+    private volatile boolean closed;
+
     private static final Logger LOG = LoggerFactory.getLogger(DrKit.class);
 
     private final DrKitConfig config;
@@ -159,6 +161,7 @@ public final class DrKit implements AutoCloseable {
      * @throws CorruptDataException when an existing repository's configuration is damaged
      */
     public String initRepository() {
+        ensureOpen();
         return repository.initialise().id();
     }
 
@@ -175,6 +178,7 @@ public final class DrKit implements AutoCloseable {
      * @throws RepositoryLockedException when another process is backing up or pruning this target
      */
     public BackupResult backup(TargetSpec spec) {
+        ensureOpen();
         return backups.backup(spec);
     }
 
@@ -186,6 +190,7 @@ public final class DrKit implements AutoCloseable {
      * @throws ConfigException when no target is configured under that name
      */
     public BackupResult backup(String name) {
+        ensureOpen();
         return backups.backup(name);
     }
 
@@ -200,6 +205,7 @@ public final class DrKit implements AutoCloseable {
 
     /** Complete backups of one target (or of every target when null), oldest first. */
     public List<BackupManifest> list(String target) {
+        ensureOpen();
         return catalog.list(target);
     }
 
@@ -209,6 +215,7 @@ public final class DrKit implements AutoCloseable {
      * choice and of retention; {@link #check} reports them.
      */
     public List<DamagedBackup> damaged(String target) {
+        ensureOpen();
         return catalog.damaged(target);
     }
 
@@ -220,11 +227,13 @@ public final class DrKit implements AutoCloseable {
      * @throws DamagedBackupException when the backup named by id cannot be trusted
      */
     public BackupManifest manifest(String target, String backupId) {
+        ensureOpen();
         return catalog.manifest(target, backupId);
     }
 
     /** Verifies a backup at a level with default verifier options. */
     public VerifyReport verify(String target, String backupId, VerifyLevel level) {
+        ensureOpen();
         return verify(target, backupId, level, Settings.empty());
     }
 
@@ -236,6 +245,7 @@ public final class DrKit implements AutoCloseable {
      * @param backupId the backup, or null for the newest
      */
     public VerifyReport verify(String target, String backupId, VerifyLevel level, Settings options) {
+        ensureOpen();
         return verifications.verify(target, backupId, level, options);
     }
 
@@ -254,6 +264,7 @@ public final class DrKit implements AutoCloseable {
      * @throws StorageException when the storage fails
      */
     public CheckReport check(CheckOptions options) {
+        ensureOpen();
         return checks.check(options);
     }
 
@@ -265,6 +276,7 @@ public final class DrKit implements AutoCloseable {
      * @param objectives per target name; targets not in it have no objectives
      */
     public DrStatus status(Map<String, Objectives> objectives) {
+        ensureOpen();
         return statuses.status(objectives);
     }
 
@@ -278,6 +290,7 @@ public final class DrKit implements AutoCloseable {
      * @throws StorageException when the storage fails
      */
     public DrStatus status(Map<String, Objectives> objectives, TestSchedule schedule) {
+        ensureOpen();
         return statuses.status(objectives, Objects.requireNonNull(schedule, "schedule"));
     }
 
@@ -290,6 +303,7 @@ public final class DrKit implements AutoCloseable {
      * @throws StorageException when the storage fails
      */
     public List<VerificationRecord> verifications(String target, Instant since) {
+        ensureOpen();
         return statuses.verifications(BackupIds.checkTargetName(target), Objects.requireNonNull(since, "since"));
     }
 
@@ -307,6 +321,7 @@ public final class DrKit implements AutoCloseable {
      * @throws StorageException when the storage fails
      */
     public void recordTest(RecoveryTest test, boolean passed, Duration took, String note) {
+        ensureOpen();
         statuses.record(test, passed, took, note);
     }
 
@@ -316,6 +331,7 @@ public final class DrKit implements AutoCloseable {
      * corrupt backup leaves it as it was.
      */
     public RestoreResult restore(RestoreRequest request) {
+        ensureOpen();
         return restores.restore(request);
     }
 
@@ -325,11 +341,13 @@ public final class DrKit implements AutoCloseable {
      * removes incomplete backups left by interrupted runs. A dry run only plans.
      */
     public PruneResult prune(String target, RetentionPolicy policy, boolean dryRun) {
+        ensureOpen();
         return prunes.prune(target, policy, dryRun);
     }
 
     /** The retention plan for a target, with every dependency of a kept backup kept too. */
     public RetentionPlan planWithDependencies(String target, RetentionPolicy policy) {
+        ensureOpen();
         return prunes.planWithDependencies(target, policy);
     }
 
@@ -348,6 +366,7 @@ public final class DrKit implements AutoCloseable {
      *     damaged fails with the error that names the damage.
      */
     public CopyResult copy(String target, String backupId, boolean all, StorageBackend destination) {
+        ensureOpen();
         return copies.copy(target, backupId, all, destination);
     }
 
@@ -356,6 +375,7 @@ public final class DrKit implements AutoCloseable {
      * manifest records, or what the storage says of a copied one. Empty when it is not locked.
      */
     public Optional<Instant> lockedUntil(BackupManifest manifest) {
+        ensureOpen();
         return Optional.ofNullable(repository.lockedUntil(manifest));
     }
 
@@ -364,11 +384,13 @@ public final class DrKit implements AutoCloseable {
      * PostgreSQL WAL), stored with this instance's compression and encryption.
      */
     public FileArchive archive(String area) {
+        ensureOpen();
         return ctx.archive(area);
     }
 
     /** Opens the storage of another repository by URI (for {@link #copy}); the caller closes it. */
     public StorageBackend openStorage(String uriOrPath) {
+        ensureOpen();
         return OperationContext.openStorage(
                 registry, config.toBuilder().repository(uriOrPath).build());
     }
@@ -376,12 +398,22 @@ public final class DrKit implements AutoCloseable {
     /** Closes the storage backend when this kit opened it. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (ownsStorage) {
             try {
                 storage.close();
             } catch (IOException e) {
                 LOG.warn("closing storage failed: {}", e.getMessage());
             }
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("this DrKit is closed; build a new one to go on");
         }
     }
 

@@ -1,15 +1,18 @@
 package dev.drkit.spring;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
 import dev.drkit.DrKitConfig;
 import dev.drkit.DrListener;
 import dev.drkit.micrometer.DrMetrics;
+import dev.drkit.notify.WebhookListener;
 import dev.drkit.setup.Setup;
 import dev.drkit.setup.SetupFile;
 import dev.drkit.spring.DrkitSetup.HostConnection;
 import dev.drkit.spring.DrkitSetup.HostConnection.Kind;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ListableBeanFactory;
@@ -19,6 +22,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -83,6 +87,16 @@ public class DrkitAutoConfiguration {
             ObjectProvider<DrKitBuilderCustomizer> customizers,
             ObjectProvider<Clock> clock) {
         Setup setup = drkitSetup.setup();
+        if (setup.notifications() != null && setup.notifications().incidents() != null) {
+            // read by the drkit run service only: silently unused here, it would page nobody
+            throw new ConfigException("drkit.notifications.incidents is not read by the Spring Boot starter, "
+                    + "which would page nobody: remove it here, and declare an IncidentManager bean of the "
+                    + "application (dr-incident) instead");
+        }
+        if (setup.repository() == null || setup.repository().isBlank()) {
+            throw new ConfigException("drkit.repository is not set: give the repository's path or URI "
+                    + "(for example drkit.repository=/var/backups/drkit), or set drkit.enabled=false");
+        }
         DrKitConfig.Builder config = DrKitConfig.builder().repository(setup.repository());
         if (setup.compression() != null) {
             config.compression(setup.compression());
@@ -109,6 +123,19 @@ public class DrkitAutoConfiguration {
         listeners.orderedStream().forEach(builder::listener);
         customizers.orderedStream().forEach(c -> c.customize(builder));
         return builder.build();
+    }
+
+    /**
+     * The webhook of {@code drkit.notifications.webhook}: the kit's and the scheduler's events
+     * ({@code drkit.notifications.events}, else failures and warnings) POSTed as JSON. A
+     * {@link DrListener} bean like the application's own, so the kit and the scheduler hear it;
+     * closed with the application.
+     */
+    @Bean(destroyMethod = "close")
+    @ConditionalOnProperty(name = "drkit.notifications.webhook")
+    public WebhookListener drkitWebhookListener(DrkitSetup drkitSetup) {
+        Setup.Notifications n = drkitSetup.setup().notifications();
+        return new WebhookListener(n.webhook(), n.events(), 5, Duration.ofSeconds(2));
     }
 
     /** Runs the setup's schedules while the application runs; a running backup may finish on shutdown. */

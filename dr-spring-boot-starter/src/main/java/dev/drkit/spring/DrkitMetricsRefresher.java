@@ -55,6 +55,13 @@ final class DrkitMetricsRefresher implements SmartLifecycle {
             LOG.debug("no repository yet: {}", e.getMessage()); // the first backup creates it
         } catch (DrException | IllegalStateException e) {
             LOG.warn("could not refresh drkit's metrics from the repository's status: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            // a storage client's own unchecked failure: neither the application's start nor the timer
+            // (which drops a task that throws) may end with it
+            LOG.warn(
+                    "could not refresh drkit's metrics from the repository's status ({})",
+                    e.getClass().getSimpleName());
+            LOG.debug("refresh failure", e);
         }
     }
 
