@@ -929,9 +929,13 @@ public final class MinioBucketTarget implements BackupTarget {
                         }
                         replay.before(this, e);
                     } else {
-                        Instant existing = lastModified(e);
-                        if (existing != null && existing.isAfter(e.lastModified()) && !placement.force()) {
-                            skipped.add(placement.bucket(e) + "/" + placement.key(e));
+                        StatObjectResponse existing = stat(e);
+                        if (existing != null
+                                && existing.lastModified().toInstant().isAfter(e.lastModified())
+                                && !placement.force()) {
+                            if (!completeTags(e, existing)) {
+                                skipped.add(placement.bucket(e) + "/" + placement.key(e));
+                            }
                             continue;
                         }
                     }
@@ -971,6 +975,42 @@ public final class MinioBucketTarget implements BackupTarget {
                         .object(key)
                         .tags(e.tags())
                         .build());
+            }
+        }
+
+        /**
+         * For an object newer than the backup that holds the backup's very bytes (its ETag and
+         * size; a restore interrupted between an object and its tags put it): puts the backup's
+         * tags on it, so that running the restore again completes it. False for another object,
+         * which is kept as it is.
+         */
+        private boolean completeTags(ObjectEntry e, StatObjectResponse existing) throws Exception {
+            String etag = existing.etag() == null ? "" : existing.etag().replace("\"", "");
+            if (e.etag() == null || !etag.equals(e.etag().replace("\"", "")) || existing.size() != e.size()) {
+                return false;
+            }
+            if (e.tags() != null && !e.tags().isEmpty()) {
+                client.setObjectTags(SetObjectTagsArgs.builder()
+                        .bucket(placement.bucket(e))
+                        .object(placement.key(e))
+                        .tags(e.tags())
+                        .build());
+            }
+            return true;
+        }
+
+        StatObjectResponse stat(ObjectEntry e) throws Exception {
+            try {
+                return client.statObject(StatObjectArgs.builder()
+                        .bucket(placement.bucket(e))
+                        .object(placement.key(e))
+                        .build());
+            } catch (ErrorResponseException x) {
+                if (x.response().code() == 404
+                        || "NoSuchKey".equals(x.errorResponse().code())) {
+                    return null;
+                }
+                throw x;
             }
         }
 

@@ -14,6 +14,7 @@ import dev.drkit.testkit.VersionedS3Server;
 import io.minio.BucketExistsArgs;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectResponse;
+import io.minio.GetObjectTagsArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
@@ -43,6 +44,7 @@ import java.security.InvalidKeyException;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -380,5 +382,50 @@ class MinioBucketSourceChangesIT {
                     false));
             assertThat(keys(dest)).hasSize(5);
         }
+    }
+
+    /**
+     * A restore interrupted between an object's PUT and its tags: the rerun saw the object as
+     * newer than the backup and kept it, so the tags were never restored, and the rerun reported
+     * success. An object holding the backup's very bytes (ETag, size) gets the backup's tags now.
+     */
+    @Test
+    void aRestoreRunAgainAfterAnInterruptionCompletesTheTags() throws Exception {
+        String bucket = unique("tagged");
+        String dest = unique("tagged-dest");
+        s3.createBucket(bucket);
+        put(bucket, "invoice.pdf", "%PDF");
+        client.setObjectTags(SetObjectTagsArgs.builder()
+                .bucket(bucket)
+                .object("invoice.pdf")
+                .tags(Map.of("retention", "legal-hold"))
+                .build());
+        BackupResult backup;
+        try (DrKit kit = kit(client)) {
+            backup = kit.backup(spec(bucket));
+        }
+        HookClient interrupted = new HookClient(client);
+        interrupted.beforeSetTags = a -> {
+            throw new IllegalStateException("the restore was killed here");
+        };
+        RestoreRequest toDest = new RestoreRequest(
+                "uploads",
+                backup.id(),
+                Settings.builder().set("to-bucket", dest).build(),
+                false);
+        try (DrKit kit = kit(interrupted)) {
+            assertThatThrownBy(() -> kit.restore(toDest)).hasMessageContaining("killed here");
+        }
+        assertThat(get(dest, "invoice.pdf")).isEqualTo("%PDF");
+        Thread.sleep(1100); // the object put now is newer than the backup by whole seconds
+        try (DrKit kit = kit(client)) {
+            kit.restore(toDest);
+        }
+        assertThat(client.getObjectTags(GetObjectTagsArgs.builder()
+                                .bucket(dest)
+                                .object("invoice.pdf")
+                                .build())
+                        .get())
+                .containsEntry("retention", "legal-hold");
     }
 }
