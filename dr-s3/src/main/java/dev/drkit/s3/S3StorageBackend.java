@@ -509,7 +509,7 @@ public final class S3StorageBackend implements StorageBackend {
             for (var u : client.listMultipartUploadsPaginator(
                             r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
                     .uploads()) {
-                if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
+                if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
                     client.abortMultipartUpload(
                             r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
                     aborted++;
@@ -521,6 +521,21 @@ public final class S3StorageBackend implements StorageBackend {
         return aborted;
     }
 
+    /**
+     * The folders a repository uploads large objects into (artifacts, chunk packs, archived WAL),
+     * the only places a repository at a bucket's root looks for its own unfinished uploads: the
+     * rest of such a bucket may be another application's, whose uploads are not drkit's to abort.
+     */
+    private static final List<String> ROOT_UPLOAD_FOLDERS = List.of("backups/", "chunks/", "wal/");
+
+    /** Whether an unfinished upload of {@code fullKey} can be this repository's. */
+    private boolean ours(String fullKey) {
+        if (!prefix.isEmpty()) {
+            return fullKey.startsWith(prefix + "/");
+        }
+        return ObjectKeys.isValid(fullKey) && ROOT_UPLOAD_FOLDERS.stream().anyMatch(fullKey::startsWith);
+    }
+
     @Override
     public List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
         Instant cutoff = Instant.now().minus(olderThan);
@@ -529,7 +544,7 @@ public final class S3StorageBackend implements StorageBackend {
             for (var u : client.listMultipartUploadsPaginator(
                             r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
                     .uploads()) {
-                if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
+                if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
                     String key = prefix.isEmpty()
                             ? u.key()
                             : u.key().substring(Math.min(u.key().length(), prefix.length() + 1));
