@@ -37,6 +37,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -658,6 +659,9 @@ public final class S3StorageBackend implements StorageBackend {
         private final Instant retainUntil;
         private final Semaphore slots = new Semaphore(concurrency);
         private final List<Future<CompletedPart>> parts = new ArrayList<>();
+        /** Per part: taken by its task when it starts, or by an abort first (which then frees its slot). */
+        private final List<AtomicBoolean> claimed = new ArrayList<>();
+
         private byte[] buffer = new byte[Math.min(partSize, 1 << 16)];
         private int filled;
         private long written;
@@ -723,7 +727,12 @@ public final class S3StorageBackend implements StorageBackend {
             int number = parts.size() + 1;
             buffer = new byte[partSize];
             filled = 0;
+            AtomicBoolean mine = new AtomicBoolean();
+            claimed.add(mine);
             parts.add(uploads.submit(() -> {
+                if (!mine.compareAndSet(false, true)) {
+                    return null; // the upload was aborted before this part started; the abort freed its slot
+                }
                 try {
                     var part = client.uploadPart(
                             r -> {
@@ -863,6 +872,11 @@ public final class S3StorageBackend implements StorageBackend {
             if (uploadId != null) {
                 String id = uploadId;
                 uploadId = null;
+                for (AtomicBoolean c : claimed) {
+                    if (c.compareAndSet(false, true)) {
+                        slots.release(); // a part that never started: its task will not run to free it
+                    }
+                }
                 parts.forEach(f -> f.cancel(true));
                 // a part being sent does not stop on interrupt, and one landing after the abort would
                 // keep its storage: wait (a while) until every part task has ended
