@@ -1022,7 +1022,8 @@ public final class MinioBucketTarget implements BackupTarget {
         }
 
         Instant lastModified(ObjectEntry e) throws Exception {
-            return MinioBucketTarget.lastModified(client, placement.bucket(e), placement.key(e));
+            StatObjectResponse there = stat(e);
+            return there == null ? null : there.lastModified().toInstant();
         }
 
         /** Creates a missing bucket, with versioning when a history is replayed into it. */
@@ -1048,21 +1049,6 @@ public final class MinioBucketTarget implements BackupTarget {
                         "bucket {} does not keep versions: only each key's newest version stays after the restore",
                         bucket);
             }
-        }
-    }
-
-    private static Instant lastModified(MinioClient client, String bucket, String key) throws Exception {
-        try {
-            return client.statObject(
-                            StatObjectArgs.builder().bucket(bucket).object(key).build())
-                    .lastModified()
-                    .toInstant();
-        } catch (ErrorResponseException e) {
-            if (e.response().code() == 404
-                    || "NoSuchKey".equals(e.errorResponse().code())) {
-                return null;
-            }
-            throw e;
         }
     }
 }

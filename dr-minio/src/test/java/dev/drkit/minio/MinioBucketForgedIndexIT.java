@@ -114,6 +114,12 @@ class MinioBucketForgedIndexIT {
 
     /** What drkit hands the target: the backup's artifacts, already checked against the manifest. */
     static RestoreContext context(List<Map<String, Object>> index, byte[] objectsTar, Settings options) {
+        return context(index, objectsTar, options, List.of("src"), false);
+    }
+
+    /** As {@link #context(List, byte[], Settings)}, with the manifest's buckets and force chosen. */
+    static RestoreContext context(
+            List<Map<String, Object>> index, byte[] objectsTar, Settings options, List<String> buckets, boolean force) {
         BackupManifest manifest = new BackupManifest(
                 BackupManifest.FORMAT,
                 "20200101T000000Z-aaaa",
@@ -127,7 +133,7 @@ class MinioBucketForgedIndexIT {
                 "test",
                 "host",
                 List.of(),
-                Map.of("buckets", List.of("src")));
+                Map.of("buckets", buckets));
         byte[] indexJson = Json.write(index);
         return new RestoreContext() {
             @Override
@@ -152,7 +158,7 @@ class MinioBucketForgedIndexIT {
 
             @Override
             public boolean force() {
-                return false;
+                return force;
             }
         };
     }

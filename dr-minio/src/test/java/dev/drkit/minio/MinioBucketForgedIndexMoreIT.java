@@ -2,18 +2,13 @@ package dev.drkit.minio;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import dev.drkit.spi.RestoreContext;
-import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.S3ServerExtension;
 import io.minio.MinioClient;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -64,52 +59,6 @@ class MinioBucketForgedIndexMoreIT {
         return bytes.toByteArray();
     }
 
-    /** As MinioBucketForgedIndexIT.context, with the manifest's buckets and force chosen. */
-    static RestoreContext context(
-            List<Map<String, Object>> index, byte[] objectsTar, Settings options, List<String> buckets, boolean force) {
-        BackupManifest manifest = new BackupManifest(
-                BackupManifest.FORMAT,
-                "20200101T000000Z-aaaa",
-                "uploads",
-                MinioBucketTargetProvider.TYPE,
-                "full",
-                null,
-                List.of(),
-                Instant.parse("2020-01-01T00:00:00Z"),
-                Instant.parse("2020-01-01T00:00:01Z"),
-                "test",
-                "host",
-                List.of(),
-                Map.of("buckets", buckets));
-        byte[] indexJson = Json.write(index);
-        return new RestoreContext() {
-            @Override
-            public BackupManifest manifest() {
-                return manifest;
-            }
-
-            @Override
-            public InputStream openArtifact(String name) {
-                return new ByteArrayInputStream(name.equals(MinioBucketTarget.INDEX) ? indexJson : objectsTar);
-            }
-
-            @Override
-            public InputStream openArtifact(String backupId, String name) throws IOException {
-                throw new IOException("no dependencies");
-            }
-
-            @Override
-            public Settings options() {
-                return options;
-            }
-
-            @Override
-            public boolean force() {
-                return force;
-            }
-        };
-    }
-
     /**
      * The backup covered bucket "src" (manifest metadata buckets=[src]); its forged index names
      * another bucket. Restored without to-bucket (the default: back where it came from), every
@@ -125,7 +74,7 @@ class MinioBucketForgedIndexMoreIT {
         byte[] evil = "{\"live\":false}".getBytes(StandardCharsets.UTF_8);
         Map<String, Object> e = MinioBucketForgedIndexIT.entry(victim, "config.json", evil.length, Map.of());
         e.put("lastModified", "2999-01-01T00:00:00Z"); // "newer" than anything there: no force needed
-        RestoreContext ctx = context(
+        RestoreContext ctx = MinioBucketForgedIndexIT.context(
                 List.of(e),
                 tar(List.of(Map.entry(victim + "/config.json", evil))),
                 Settings.empty(),
@@ -154,7 +103,7 @@ class MinioBucketForgedIndexMoreIT {
         s3.createBucket(dest);
         byte[] good = "GOOD".getBytes(StandardCharsets.UTF_8);
         byte[] evil = "EVIL".getBytes(StandardCharsets.UTF_8);
-        RestoreContext ctx = context(
+        RestoreContext ctx = MinioBucketForgedIndexIT.context(
                 List.of(MinioBucketForgedIndexIT.entry("src", "data.bin", 4, Map.of())),
                 tar(List.of(Map.entry("src/data.bin", good), Map.entry("src/data.bin", evil))),
                 MinioBucketForgedIndexIT.into(dest, ""),
@@ -186,7 +135,7 @@ class MinioBucketForgedIndexMoreIT {
         byte[] b = "second".getBytes(StandardCharsets.UTF_8);
         Map<String, Object> bad = MinioBucketForgedIndexIT.entry("src", "b.txt", b.length, Map.of());
         bad.put("contentType", "text/plain\r\nx-amz-acl: public-read");
-        RestoreContext ctx = context(
+        RestoreContext ctx = MinioBucketForgedIndexIT.context(
                 List.of(MinioBucketForgedIndexIT.entry("src", "a.txt", a.length, Map.of()), bad),
                 tar(List.of(Map.entry("src/a.txt", a), Map.entry("src/b.txt", b))),
                 MinioBucketForgedIndexIT.into(dest, ""),

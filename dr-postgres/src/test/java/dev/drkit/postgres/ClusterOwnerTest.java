@@ -2,10 +2,10 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
+import dev.drkit.testkit.Prerequisites;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +30,9 @@ class ClusterOwnerTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        assumeTrue(PgProcesses.root(), "only a restore run as root gives files away"); // CI runs as root
+        // only a restore run as root gives files away; CI runs as root, so there this never skips
+        Prerequisites.require(
+                PgProcesses.root(), "running as root: only a restore run as root gives files away (CI runs as root)");
         pgVersion = Files.writeString(
                 Files.createDirectories(dir.resolve("staging")).resolve("PG_VERSION"), "15\n");
     }

@@ -33,16 +33,9 @@ class WalFetchBigEndianTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        dataDir = Files.createDirectories(dir.resolve("data/global")).getParent();
         // on a big-endian machine pg_control holds the identifier big-endian: drkit reads it
         // little-endian, as the byte-swapped value; consistent for push and fetch
-        Files.write(
-                dataDir.resolve("global/pg_control"),
-                ByteBuffer.allocate(16)
-                        .order(ByteOrder.BIG_ENDIAN)
-                        .putLong(SYSTEM_ID)
-                        .array());
-        Files.createDirectories(dataDir.resolve("pg_wal"));
+        dataDir = WalFetchHeaderTest.dataDirectory(dir, SYSTEM_ID, ByteOrder.BIG_ENDIAN);
         kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
         archive = kit.archive(WalArchive.AREA);
         wal = new WalArchive(archive);

@@ -38,14 +38,7 @@ class WalFetchHeaderTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        dataDir = Files.createDirectories(dir.resolve("data/global")).getParent();
-        Files.write(
-                dataDir.resolve("global/pg_control"),
-                ByteBuffer.allocate(16)
-                        .order(ByteOrder.LITTLE_ENDIAN)
-                        .putLong(SYSTEM_ID)
-                        .array());
-        Files.createDirectories(dataDir.resolve("pg_wal"));
+        dataDir = dataDirectory(dir, SYSTEM_ID, ByteOrder.LITTLE_ENDIAN);
         kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
         archive = kit.archive(WalArchive.AREA);
         wal = new WalArchive(archive);
@@ -54,6 +47,19 @@ class WalFetchHeaderTest {
     @AfterEach
     void tearDown() {
         kit.close();
+    }
+
+    /**
+     * A data directory for fetches: {@code global/pg_control} beginning with {@code systemId} in
+     * {@code order} (a big-endian server writes it so), and an empty {@code pg_wal}.
+     */
+    static Path dataDirectory(Path dir, long systemId, ByteOrder order) throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data/global")).getParent();
+        Files.write(
+                data.resolve("global/pg_control"),
+                ByteBuffer.allocate(16).order(order).putLong(systemId).array());
+        Files.createDirectories(data.resolve("pg_wal"));
+        return data;
     }
 
     private void store(String name, byte[] bytes) throws IOException {

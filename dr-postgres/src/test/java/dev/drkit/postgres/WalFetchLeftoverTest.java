@@ -7,7 +7,6 @@ import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.spi.support.SideFiles;
 import java.io.ByteArrayInputStream;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,14 +25,8 @@ class WalFetchLeftoverTest {
 
     @Test
     void aFetchRemovesWhatAKilledFetchLeftInPgWalAndKeepsARunningOnes() throws Exception {
-        Path dataDir = Files.createDirectories(dir.resolve("data/global")).getParent();
-        Files.write(
-                dataDir.resolve("global/pg_control"),
-                ByteBuffer.allocate(16)
-                        .order(ByteOrder.LITTLE_ENDIAN)
-                        .putLong(WalPrefetchTest.SYSTEM_ID)
-                        .array());
-        Path pgWal = Files.createDirectories(dataDir.resolve("pg_wal"));
+        Path dataDir = WalFetchHeaderTest.dataDirectory(dir, WalPrefetchTest.SYSTEM_ID, ByteOrder.LITTLE_ENDIAN);
+        Path pgWal = dataDir.resolve("pg_wal");
         Path target = pgWal.resolve("RECOVERYXLOG");
         // a fetch of this boot whose process is gone (no process has a pid above 2^22) ...
         Path killed = Files.write(

@@ -39,6 +39,11 @@ public final class Prerequisites {
         return found.get();
     }
 
+    /** Goes on when {@code met}, else skips (locally) / fails (CI) the calling test, saying what is {@code missing}. */
+    public static void require(boolean met, String missing) {
+        require(met ? Optional.of(Boolean.TRUE) : Optional.empty(), missing);
+    }
+
     /** The executable on PATH, if any. */
     public static Optional<Path> findOnPath(String name) {
         String path = System.getenv("PATH");
