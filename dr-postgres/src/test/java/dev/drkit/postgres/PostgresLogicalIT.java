@@ -148,11 +148,11 @@ class PostgresLogicalIT {
         pg.execute(
                 db,
                 "INSERT INTO filings (company_id, kind, amount) SELECT 1 + (i % 2000), repeat('k', 200), i "
-                        + "FROM generate_series(1, 60000) i");
+                        + "FROM generate_series(1, 240000) i");
         Settings deduped = connection(db).toBuilder().set("dedup", "true").build();
         BackupResult first = kit.backup(new TargetSpec("intel", "postgres-logical", deduped));
         // 1% of the rows, in one stretch: the chunks before and after it must be stored once
-        String changed = "id BETWEEN 30001 AND 30700";
+        String changed = "id BETWEEN 120001 AND 122500";
         pg.execute(db, "UPDATE filings SET amount = amount + 1 WHERE " + changed);
         BackupResult second = kit.backup(new TargetSpec("intel", "postgres-logical", deduped));
         assertThat(second.manifest().artifacts().get(0).storedName()).endsWith(".chunks");
@@ -162,8 +162,10 @@ class PostgresLogicalIT {
         long chunks = ((Number) dedup.get("chunks")).longValue();
         long newChunks = ((Number) dedup.get("new-chunks")).longValue();
         System.out.println("dedup of the second dump: " + dedup);
-        assertThat(chunks).isGreaterThanOrEqualTo(6);
-        assertThat(newChunks).isLessThanOrEqualTo(chunks / 2);
+        // the updated rows leave the middle of the table and land at its end, and the dump's
+        // header changes: a few chunks around each of those three places are new, no more
+        assertThat(chunks).isGreaterThanOrEqualTo(20);
+        assertThat(newChunks).isLessThanOrEqualTo(chunks / 4);
         assertThat(kit.verify("intel", second.id(), VerifyLevel.DECODE).passed())
                 .isTrue();
 
@@ -172,7 +174,7 @@ class PostgresLogicalIT {
             kit.restore(new RestoreRequest("intel", b.id(), restoreTo(copy), false));
             try (Connection c = pg.connect(copy);
                     Connection live = pg.connect(db)) {
-                assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(70000);
+                assertThat(count(c, "SELECT count(*) FROM filings")).isEqualTo(250000);
                 long expected = b == second
                         ? count(live, "SELECT sum(amount)::bigint FROM filings")
                         : count(
