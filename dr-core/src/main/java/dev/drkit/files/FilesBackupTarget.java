@@ -8,6 +8,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.spi.support.FileNames;
 import dev.drkit.spi.support.SourceErrors;
 import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
@@ -44,6 +45,12 @@ import org.slf4j.LoggerFactory;
 public final class FilesBackupTarget implements BackupTarget {
     /** The artifact name. */
     public static final String ARTIFACT = "files.tar";
+
+    /**
+     * Manifest key: the files and directories left out because their names cannot be read as
+     * text (the first 1000; {@code namesLeftOutCount} has how many).
+     */
+    public static final String NAMES_LEFT_OUT = "namesLeftOut";
 
     private static final Logger LOG = LoggerFactory.getLogger(FilesBackupTarget.class);
     private static final String UNREADABLE_ADVICE =
@@ -133,6 +140,18 @@ public final class FilesBackupTarget implements BackupTarget {
         if (scan.skipped > 0) {
             meta.put("skipped", scan.skipped);
         }
+        if (!scan.namesLeftOut.isEmpty()) {
+            List<String> names = scan.namesLeftOut;
+            meta.put(NAMES_LEFT_OUT, names.size() > 1000 ? List.copyOf(names.subList(0, 1000)) : names);
+            meta.put(NAMES_LEFT_OUT + "Count", names.size());
+            LOG.warn(
+                    "left out {} file(s) or directories whose names cannot be read as text, so a restore would give "
+                            + "them another name: {}{}; {}",
+                    names.size(),
+                    String.join(", ", names.subList(0, Math.min(20, names.size()))),
+                    names.size() > 20 ? ", ..." : "",
+                    FileNames.advice());
+        }
         if (stats.incompleteCount() > 0) {
             meta.put(
                     BackupResult.INCOMPLETE_FILES,
@@ -217,6 +236,7 @@ public final class FilesBackupTarget implements BackupTarget {
      */
     final class Scan extends SimpleFileVisitor<Path> {
         final List<TarWriter.Item> items = new ArrayList<>();
+        final List<String> namesLeftOut = new ArrayList<>();
         long skipped;
         Path root;
 
@@ -258,8 +278,15 @@ public final class FilesBackupTarget implements BackupTarget {
             return FileVisitResult.CONTINUE;
         }
 
-        /** Adds a scanned path; false when it vanished since its directory was read. */
+        /**
+         * Adds a scanned path; false when it vanished since its directory was read, or when its
+         * name cannot be stored (then a directory's contents are left out with it).
+         */
         private boolean add(Path p) {
+            if (FileNames.unreadableName(p)) {
+                namesLeftOut.add(TarEntryReader.printable(p.toString()));
+                return false;
+            }
             try {
                 items.add(TarWriter.Item.of(p));
                 return true;

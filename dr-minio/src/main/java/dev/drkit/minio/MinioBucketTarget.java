@@ -86,7 +86,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class MinioBucketTarget implements BackupTarget {
     public static final String OBJECTS = "objects.tar";
+
     public static final String INDEX = "index.json";
+
+    /** objects.tar names are UTF-8, as the keys are, whatever the platform charset. */
+    private static final String TAR_NAMES = "UTF-8";
+
     private static final Logger LOG = LoggerFactory.getLogger(MinioBucketTarget.class);
     private static final List<String> STANDARD_HEADERS =
             List.of("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires");
@@ -297,9 +302,12 @@ public final class MinioBucketTarget implements BackupTarget {
         int reused = 0;
         List<String> leftOut = new ArrayList<>();
         try (OutputStream out = context.newArtifact(OBJECTS)) {
-            TarArchiveOutputStream tar = new TarArchiveOutputStream(out);
+            // names in UTF-8 whatever the platform's charset: under a C locale the default one
+            // cannot spell a key like été/x, and the restore would not find it
+            TarArchiveOutputStream tar = new TarArchiveOutputStream(out, TAR_NAMES);
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+            tar.setAddPaxHeadersForNonAsciiNames(true);
             for (String bucket : buckets) {
                 current = null;
                 for (ObjectEntry e : listing(client, bucket, prefix, versions)) {
@@ -772,7 +780,7 @@ public final class MinioBucketTarget implements BackupTarget {
         String where = OBJECTS + " of backup " + (source.isEmpty() ? backup : source);
         Set<String> seen = new HashSet<>();
         try (InputStream in = objects) {
-            TarArchiveInputStream tar = new TarArchiveInputStream(in);
+            TarArchiveInputStream tar = new TarArchiveInputStream(in, TAR_NAMES);
             TarArchiveEntry entry;
             while ((entry = tar.getNextEntry()) != null) {
                 String name = tarName(entry);
@@ -915,7 +923,7 @@ public final class MinioBucketTarget implements BackupTarget {
         /** Puts back the wanted objects found in one backup's objects.tar. */
         void restoreFrom(InputStream objects, Map<String, ObjectEntry> wanted) throws Exception {
             try (InputStream in = objects) {
-                TarArchiveInputStream tar = new TarArchiveInputStream(in);
+                TarArchiveInputStream tar = new TarArchiveInputStream(in, TAR_NAMES);
                 TarArchiveEntry entry;
                 while ((entry = tar.getNextEntry()) != null) {
                     ObjectEntry e = wanted.get(tarName(entry));

@@ -1,6 +1,8 @@
 package dev.drkit.spi.support;
 
 import dev.drkit.CorruptDataException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.UnsafeArchiveException;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -86,7 +88,7 @@ public final class TarEntryReader {
      */
     public TarEntryReader(InputStream in, String archive) {
         this.source = new Source(in);
-        this.tar = new TarArchiveInputStream(source);
+        this.tar = new TarArchiveInputStream(source, StandardCharsets.UTF_8.name());
         this.archive = archive;
     }
 
@@ -255,6 +257,12 @@ public final class TarEntryReader {
             parts.add(part);
         }
         String safe = String.join("/", parts);
+        if (!FileNames.canWrite(safe)) {
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "archive entry '" + printable(raw) + "' cannot be written as a file name here: "
+                            + FileNames.advice());
+        }
         if (safe.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
             String start = printable(raw);
             throw new UnsafeArchiveException("archive entry '" + start.substring(0, Math.min(64, start.length()))

@@ -4,6 +4,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -167,7 +168,7 @@ public final class TarWriter {
         // tar emits 10 KiB records; coalescing them into large writes cuts the per-call cost of
         // hashing and of the compressor's native calls on the hot path
         BufferedOutputStream coalesced = new BufferedOutputStream(out, 1 << 20);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(coalesced);
+        TarArchiveOutputStream tar = new TarArchiveOutputStream(coalesced, StandardCharsets.UTF_8.name());
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         tar.setAddPaxHeadersForNonAsciiNames(true);

@@ -165,6 +165,35 @@ class LauncherIT {
     }
 
     @Test
+    void underACOrPosixLocaleANonAsciiFileNameIsBackedUpAndRestoredUnderItsName() throws Exception {
+        // the names are made and looked for by the shell, as bytes, whatever this JVM's locale
+        Path src = Files.createDirectories(work.resolve("src"));
+        Path out = work.resolve("out");
+        String ete = "$(printf '\\303\\251t\\303\\251.txt')";
+        assertThat(shell("cd '" + src + "' && printf summer > \"" + ete + "\"")).isZero();
+        Map<String, String> posix = new HashMap<>();
+        posix.put("LC_ALL", "POSIX");
+        posix.put("LC_CTYPE", null);
+        posix.put("LANG", null);
+        Map<String, String> none = new HashMap<>();
+        none.put("LC_ALL", null);
+        none.put("LC_CTYPE", null);
+        none.put("LANG", null);
+        String repo = work.resolve("repo").toString();
+        Path cache = work.resolve("cache");
+        run(cache, posix, List.of("--repo", repo, "backup", "files", "--name", "f", "--path", src.toString()));
+        run(cache, none, List.of("--repo", repo, "restore", "--name", "f", "--latest", "--to", out.toString()));
+        Path restored = out.resolve(src.toString().substring(1));
+        assertThat(shell("test \"$(cat '" + restored + "'/" + ete + ")\" = summer"))
+                .isZero();
+        assertThat(shell("test \"$(ls '" + restored + "' | wc -l)\" -eq 1")).isZero();
+    }
+
+    private static int shell(String script) throws Exception {
+        return new ProcessBuilder("/bin/sh", "-c", script).inheritIO().start().waitFor();
+    }
+
+    @Test
     void walPushAloneRunsOnTheClientCompilerUnlessTheJavaOptionsSayOtherwise() throws Exception {
         // a java that prints the options it is given: the launcher's choices, without a JVM
         Path home = Files.createDirectories(work.resolve("fake-jdk/bin"));
@@ -416,7 +445,14 @@ class LauncherIT {
         pb.environment().put("XDG_CACHE_HOME", cache.toString());
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
-        pb.environment().putAll(env);
+        // a null value removes the variable
+        env.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int exit = p.waitFor();
