@@ -335,17 +335,37 @@ public final class ChunkGc {
         return index.problems().stream().anyMatch(p -> p.contains(pack));
     }
 
-    /** Waits for the writers that held locks when the collection began; null when they are done. */
+    /**
+     * Waits for the writers that held locks when the collection began; null when they are done.
+     * A holder counts as gone when its lock objects are, or when they look stale (lease passed by
+     * this host's clock, or holder process gone) and have not been renewed for a whole lease as
+     * this process's monotonic clock measures it: another host's clock, or a process start time a
+     * step of the clock moved, never alone makes a live backup's lock look stale.
+     */
     private String waitForWriters() throws IOException {
         long deadline = System.nanoTime() + waitForWriters.toNanos();
         Set<String> waiting = null;
+        Map<String, Set<String>> seenKeys = new HashMap<>();
+        Map<String, Long> unchangedSince = new HashMap<>();
         while (true) {
-            Set<String> still = liveWriterLocks();
+            Map<String, Set<String>> still = liveWriterLocks();
+            long now = System.nanoTime();
             if (still != null && waiting == null) {
-                waiting = still;
+                waiting = new HashSet<>(still.keySet());
             }
             if (still != null) {
-                still.retainAll(waiting);
+                still.keySet().retainAll(waiting);
+                Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+                for (var e : Map.copyOf(still).entrySet()) {
+                    if (!e.getValue().equals(seenKeys.get(e.getKey()))) {
+                        seenKeys.put(e.getKey(), e.getValue()); // renewed (or first seen)
+                        unchangedSince.put(e.getKey(), now);
+                    }
+                    boolean unrenewed = now - unchangedSince.get(e.getKey()) >= lockTtl.toNanos();
+                    if (unrenewed && stale.containsAll(e.getValue())) {
+                        still.remove(e.getKey());
+                    }
+                }
                 if (still.isEmpty()) {
                     return null;
                 }
@@ -356,7 +376,7 @@ public final class ChunkGc {
                             + waitForWriters.toSeconds() + " s; nothing was collected, the next prune tries again";
                 }
                 return "a backup, copy or prune held the lock "
-                        + still.iterator().next() + " for longer than "
+                        + still.keySet().iterator().next() + " for longer than "
                         + waitForWriters.toSeconds() + " s after the collection began; nothing was collected, the "
                         + "next prune tries again";
             }
@@ -370,16 +390,16 @@ public final class ChunkGc {
     }
 
     /**
-     * The holders of live writer locks, as {@code locks/SCOPE/OWNER}: a holder renews its lease
-     * by writing a new lock object, so the object's key does not say who holds it. Null when a
-     * lock object went between the listing and its reading (a renewal or a release): ask again.
+     * The holders of writer locks, as {@code locks/SCOPE/OWNER}, each with the keys of its lock
+     * objects: a holder renews its lease by writing a new lock object, so the object's key does
+     * not say who holds it. Null when a lock object went between the listing and its reading (a
+     * renewal or a release): ask again.
      */
-    private Set<String> liveWriterLocks() throws IOException {
-        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
-        Set<String> live = new HashSet<>();
+    private Map<String, Set<String>> liveWriterLocks() throws IOException {
+        Map<String, Set<String>> live = new HashMap<>();
         for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
             String key = o.key();
-            if (stale.contains(key) || key.startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
+            if (key.startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
                 continue;
             }
             byte[] content = repo.readOptional(key);
@@ -396,7 +416,10 @@ public final class ChunkGc {
                 continue; // e.g. a scheduler's job lock, held around the very prune that runs this collection
             }
             String holder = info == null ? null : info.owner();
-            live.add(holder == null ? key : key.substring(0, key.lastIndexOf('/') + 1) + holder);
+            live.computeIfAbsent(
+                            holder == null ? key : key.substring(0, key.lastIndexOf('/') + 1) + holder,
+                            k -> new HashSet<>())
+                    .add(key);
         }
         return live;
     }

@@ -5,6 +5,7 @@ import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.PrivateScratch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
@@ -197,8 +198,13 @@ final class PutClaim {
         }
     }
 
-    /** Who holds a claim, to tell a crashed holder from a slow one. */
-    record Holder(String token, String host, long pid, Instant pidStartedAt, Instant createdAt) {
+    /**
+     * Who holds a claim, to tell a crashed holder from a slow one. {@code processStart} is the
+     * holder's start as {@link PrivateScratch#processStart()} gives it (boot id and clock ticks,
+     * which a step of the system clock does not move, unlike {@code pidStartedAt}); null in claims
+     * written before it was recorded.
+     */
+    record Holder(String token, String host, long pid, Instant pidStartedAt, Instant createdAt, String processStart) {
         static Holder mine(Instant now) {
             ProcessHandle self = ProcessHandle.current();
             return new Holder(
@@ -206,12 +212,17 @@ final class PutClaim {
                     Hosts.name(),
                     self.pid(),
                     self.info().startInstant().orElse(null),
-                    now);
+                    now,
+                    PrivateScratch.processStart());
         }
 
         boolean isDeadHere() {
             if (!Hosts.name().equals(host)) {
                 return false;
+            }
+            if (processStart != null && !processStart.isEmpty()) {
+                // of another boot: this host rebooted, or another machine has its name; the age tells
+                return PrivateScratch.ofThisBoot(processStart) && !PrivateScratch.alive(pid, processStart);
             }
             Optional<ProcessHandle> process = ProcessHandle.of(pid);
             if (process.isEmpty() || !process.get().isAlive()) {

@@ -854,8 +854,8 @@ public final class Repository {
     }
 
     /**
-     * Whether a chunk garbage collection holds its lock now; a stale lock of a collection that
-     * crashed does not count. A writer that holds its own lock and then finds none may refer to
+     * Whether a chunk garbage collection may hold its lock now; only the lock of a collection
+     * whose process is provably gone (on this host) does not count. A writer that holds its own lock and then finds none may refer to
      * stored chunks: a collection that starts later waits for that lock before it deletes.
      */
     boolean chunkCollectionRunning() throws IOException {
@@ -863,8 +863,11 @@ public final class Repository {
         if (locks.isEmpty()) {
             return false;
         }
-        Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
-        return locks.stream().anyMatch(o -> !stale.contains(o.key()));
+        // not judged by this host's clock (it may be ahead of the collector's): only a holder provably
+        // gone does not count; a collection that crashed elsewhere costs deduplication until the next
+        // prune takes its lock over
+        Set<String> gone = new HashSet<>(RepositoryLock.goneHolders(storage));
+        return locks.stream().anyMatch(o -> !gone.contains(o.key()));
     }
 
     /** Where the chunk key is read from when an encrypted backup is deduplicated; null when not set. */

@@ -172,7 +172,8 @@ public final class RepositoryLock implements AutoCloseable {
                 ProcessHandle.current().info().startInstant().orElse(null),
                 operation,
                 now,
-                now.plus(ttl));
+                now.plus(ttl),
+                PrivateScratch.processStart());
         String k = prefix(scope) + now.toEpochMilli() + "-" + UUID.randomUUID() + ".json";
         storage.createIfAbsent(k, Json.write(info));
         return new Written(k, info.expiresAt(), started);
@@ -203,6 +204,12 @@ public final class RepositoryLock implements AutoCloseable {
         }
         if (!Hosts.name().equals(info.host())) {
             return false;
+        }
+        if (info.processStart() != null && !info.processStart().isEmpty()) {
+            // boot id and clock ticks: unlike startInstant(), not moved by a step of the system clock.
+            // Of another boot: this host rebooted, or another machine has its name; its lease tells
+            return PrivateScratch.ofThisBoot(info.processStart())
+                    && !PrivateScratch.alive(info.pid(), info.processStart());
         }
         Optional<ProcessHandle> process = ProcessHandle.of(info.pid());
         if (process.isEmpty() || !process.get().isAlive()) {
@@ -325,6 +332,35 @@ public final class RepositoryLock implements AutoCloseable {
         }
     }
 
+    /**
+     * The lock objects in a storage whose holders are provably gone without trusting any clock:
+     * a process of this host that no longer runs (told by boot id and clock ticks where the lock
+     * records them), and objects that cannot be read. A lock whose lease merely passed by this
+     * host's clock is not among them: that clock may be ahead of the holder's.
+     */
+    public static List<String> goneHolders(StorageBackend storage) throws IOException {
+        RepositoryLock probe = new RepositoryLock(storage, "check", Duration.ZERO, Clock.systemUTC());
+        try {
+            List<String> gone = new ArrayList<>();
+            for (ObjectInfo o : storage.list(LOCKS)) {
+                Optional<LockInfo> info = probe.read(o.key());
+                if (info.isEmpty()) {
+                    if (storage.stat(o.key()).isPresent()) {
+                        gone.add(o.key());
+                    }
+                } else if (Hosts.name().equals(info.get().host())
+                        && info.get().processStart() != null
+                        && PrivateScratch.ofThisBoot(info.get().processStart())
+                        && !PrivateScratch.alive(info.get().pid(), info.get().processStart())) {
+                    gone.add(o.key());
+                }
+            }
+            return gone;
+        } finally {
+            probe.renewer.shutdownNow();
+        }
+    }
+
     /** Releases the lock; safe to call more than once. */
     @Override
     public void close() {
@@ -362,6 +398,9 @@ public final class RepositoryLock implements AutoCloseable {
      * @param operation what the holder does (backup, prune, ...)
      * @param createdAt when this object was written
      * @param expiresAt when it becomes stale unless renewed
+     * @param processStart the holder's start as {@link PrivateScratch#processStart()} gives it
+     *     (boot id and clock ticks, which a step of the system clock does not move); null in
+     *     locks written before it was recorded
      */
     public record LockInfo(
             String owner,
@@ -370,7 +409,20 @@ public final class RepositoryLock implements AutoCloseable {
             Instant pidStartedAt,
             String operation,
             Instant createdAt,
-            Instant expiresAt) {
+            Instant expiresAt,
+            String processStart) {
+        /** A lock's content without {@code processStart}, as earlier versions wrote it. */
+        public LockInfo(
+                String owner,
+                String host,
+                long pid,
+                Instant pidStartedAt,
+                String operation,
+                Instant createdAt,
+                Instant expiresAt) {
+            this(owner, host, pid, pidStartedAt, operation, createdAt, expiresAt, null);
+        }
+
         String describe() {
             return operation + " (pid " + pid + " on " + host + ", lease until " + expiresAt + ")";
         }

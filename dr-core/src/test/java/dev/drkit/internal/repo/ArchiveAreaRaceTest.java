@@ -15,6 +15,7 @@ import dev.drkit.spi.ObjectUpload;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.Json;
+import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.ByteArrayInputStream;
 import java.io.FilterOutputStream;
@@ -113,9 +114,33 @@ class ArchiveAreaRaceTest {
         assertThat(area.info(PATH).orElseThrow().storedName()).isEqualTo("000000010000000000000001.zst");
     }
 
+    /**
+     * A live writer of this host, read after a step of the system clock: the JDK derives a
+     * process's start instant from the boot time, which the step moved, so that instant no longer
+     * matches the claim's. Its boot id and clock ticks still do, and the claim is not taken over.
+     */
+    @Test
+    void aLiveClaimOfThisHostIsNotTakenForDeadAfterAStepOfTheSystemClock() throws Exception {
+        ProcessHandle self = ProcessHandle.current();
+        Instant startAfterStep = self.info().startInstant().orElseThrow().plusSeconds(5);
+        plantClaim(new PutClaim.Holder(
+                "someone-else",
+                Hosts.name(),
+                self.pid(),
+                startAfterStep,
+                Instant.now(),
+                PrivateScratch.processStart()));
+        aWriterWaitsUntilTheClaimExpires();
+    }
+
     @Test
     void aFreshClaimMakesAWriterWaitUntilItExpires() throws Exception {
         plantClaim("elsewhere", 1, Instant.now());
+        aWriterWaitsUntilTheClaimExpires();
+    }
+
+    /** A writer waits while the planted claim is fresh, then takes it over once it expired. */
+    private void aWriterWaitsUntilTheClaimExpires() throws Exception {
         MutableClock clock = new MutableClock(Instant.now());
         ArchiveArea area = ArchiveArea.of(repo, "wal", plain(), Duration.ofMinutes(5), clock, null);
         storage.watchClaimLooks(3);
@@ -218,7 +243,10 @@ class ArchiveAreaRaceTest {
     }
 
     private void plantClaim(String host, long pid, Instant createdAt) throws IOException {
-        PutClaim.Holder h = new PutClaim.Holder("someone-else", host, pid, null, createdAt);
+        plantClaim(new PutClaim.Holder("someone-else", host, pid, null, createdAt, null));
+    }
+
+    private void plantClaim(PutClaim.Holder h) throws IOException {
         assertThat(storage.createIfAbsent(INFO + ".claim.0", Json.write(h))).isTrue();
     }
 
