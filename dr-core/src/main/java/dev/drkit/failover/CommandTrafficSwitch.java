@@ -81,7 +81,9 @@ public final class CommandTrafficSwitch implements TrafficSwitch {
         process.getOutputStream().close();
         OutputTail tail = new OutputTail(process);
         tail.start();
-        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        if (!process.waitFor(
+                Math.min(timeout.getSeconds(), Long.MAX_VALUE / 1000) * 1000 + timeout.toMillisPart(),
+                TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
             throw new IOException("the traffic switch command " + command.get(0) + " did not finish within "
                     + timeout.toSeconds() + " s; it was killed");

@@ -49,10 +49,12 @@ public final class HealthChecks {
             if (inARow >= failures) {
                 return Optional.of(r);
             }
-            if (System.nanoTime() - deadline >= 0) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
                 return Optional.empty();
             }
-            Thread.sleep(interval.toMillis());
+            // never past the deadline: one more check runs at the deadline at the latest
+            Thread.sleep(Math.max(1, Math.min(interval.toMillis(), left / 1_000_000 + 1)));
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.drkit.failover;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -73,8 +74,11 @@ public final class HttpHealthCheck implements HealthCheck {
                     HttpRequest.newBuilder(url).timeout(timeout).GET().build();
             int status;
             try {
-                status = http.send(request, HttpResponse.BodyHandlers.discarding())
-                        .statusCode();
+                // the status is all a check needs: a body that never ends must not hold it past its
+                // timeout (which covers the answer's headers only), so it is not read at all
+                HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                status = response.statusCode();
+                response.body().close();
             } catch (IOException e) {
                 throw new Probe.Unhealthy(where() + ": " + Probe.describe(e));
             }

@@ -3,9 +3,14 @@ package dev.drkit.failover;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** Times one probe of a built-in check and turns what it threw into an unhealthy result. */
 final class Probe {
@@ -55,10 +60,40 @@ final class Probe {
         if (e instanceof HttpTimeoutException || e instanceof SocketTimeoutException) {
             return "no answer in time";
         }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof UnresolvedAddressException) {
+                return "host not found"; // java.net.http says ConnectException without words
+            }
+        }
         if (e instanceof ConnectException) {
             return "connection refused";
         }
         return e.getCause() != null ? describe(e.getCause()) : "failed without a reason";
+    }
+
+    /**
+     * Runs {@code body} on a daemon thread and gives up after {@code limit}: for what no timeout of
+     * its own bounds (a host's connection pool that waits forever for a free connection).
+     */
+    static String within(Duration limit, Body body) throws Exception {
+        FutureTask<String> task = new FutureTask<>(body::run);
+        Thread t = new Thread(task, "drkit-health-check");
+        t.setDaemon(true);
+        t.start();
+        try {
+            return task.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            task.cancel(true);
+            throw new Unhealthy("no answer within " + limit.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        } catch (InterruptedException e) {
+            task.cancel(true);
+            throw e;
+        }
     }
 
     static Duration positive(Duration d, String what) {

@@ -39,24 +39,26 @@ public final class SqlHealthCheck implements HealthCheck {
 
     @Override
     public HealthResult check() {
-        return Probe.run(b.name, "sql", b.clock, () -> {
-            try (Connection c = open();
-                    Statement s = c.createStatement()) {
-                s.setQueryTimeout((int) Math.max(1, b.timeout.toSeconds()));
-                try (ResultSet rs = s.executeQuery(b.query)) {
-                    if (!rs.next()) {
-                        throw new Probe.Unhealthy("the query returned no row: " + b.query);
-                    }
-                    String v = rs.getString(1);
-                    if (!truthy(v)) {
-                        throw new Probe.Unhealthy("the query returned " + v + " (expected true or > 0): " + b.query);
-                    }
-                    return "query returned " + v;
+        return Probe.run(b.name, "sql", b.clock, () -> Probe.within(b.timeout.plusSeconds(2), this::probe));
+    }
+
+    private String probe() throws Exception {
+        try (Connection c = open();
+                Statement s = c.createStatement()) {
+            s.setQueryTimeout((int) Math.max(1, b.timeout.toSeconds()));
+            try (ResultSet rs = s.executeQuery(b.query)) {
+                if (!rs.next()) {
+                    throw new Probe.Unhealthy("the query returned no row: " + b.query);
                 }
-            } catch (SQLException e) {
-                throw new Probe.Unhealthy(redact(Probe.describe(e)));
+                String v = rs.getString(1);
+                if (!truthy(v)) {
+                    throw new Probe.Unhealthy("the query returned " + v + " (expected true or > 0): " + b.query);
+                }
+                return "query returned " + v;
             }
-        });
+        } catch (SQLException e) {
+            throw new Probe.Unhealthy(redact(Probe.describe(e)));
+        }
     }
 
     private Connection open() throws SQLException {
@@ -100,7 +102,7 @@ public final class SqlHealthCheck implements HealthCheck {
 
     @Override
     public String toString() {
-        String where = b.dataSource != null ? "a data source" : b.jdbcUrl.replaceAll("\\?.*", "");
+        String where = b.dataSource != null ? "a data source" : Settings.redact(b.jdbcUrl.replaceAll("[?;].*", ""));
         return "SqlHealthCheck[" + b.name + ", " + where + "]";
     }
 

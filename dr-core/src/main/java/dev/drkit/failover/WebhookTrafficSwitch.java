@@ -2,6 +2,7 @@ package dev.drkit.failover;
 
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,7 +59,11 @@ public final class WebhookTrafficSwitch implements TrafficSwitch {
                 .build();
         int status;
         try {
-            status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            // the timeout covers the answer's headers only: the body (never needed) is not read, so
+            // a webhook that stalls after its status cannot hold the failover
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            status = response.statusCode();
+            response.body().close();
         } catch (IOException e) {
             throw new IOException(
                     "the traffic switch webhook at " + url.getHost() + " did not answer: " + Probe.describe(e), e);

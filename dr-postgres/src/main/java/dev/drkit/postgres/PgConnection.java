@@ -88,6 +88,14 @@ final class PgConnection {
                     + "(jdbc:postgresql://HOST:PORT/DATABASE); percent-encode special characters, and give "
                     + "the password as setting 'password-file' rather than in the URL");
         }
+        if (uri.getHost() == null && uri.getRawAuthority() != null) {
+            // java.net.URI takes no underscore in a host name, nor pgjdbc's host1,host2 list: never
+            // fall back to localhost for a server that was named
+            throw new ConfigException("postgres: setting 'url' names the server '"
+                    + uri.getRawAuthority().replaceAll(".*@", "")
+                    + "', which drkit cannot use as one host: give one host name (letters, digits, '-' and '.') "
+                    + "or address, e.g. jdbc:postgresql://HOST:PORT/DATABASE");
+        }
         String db = uri.getPath() == null || uri.getPath().length() <= 1
                 ? "postgres"
                 : uri.getPath().substring(1);

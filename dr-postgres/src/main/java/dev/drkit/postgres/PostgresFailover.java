@@ -32,8 +32,10 @@ import java.util.Objects;
  * <ol>
  *   <li><b>check standby</b>: it must be in recovery; its receive and replay positions are read.
  *   <li><b>check old primary</b>: when its connection is configured, whether it answers and
- *       whether it still accepts writes (not in recovery and {@code default_transaction_read_only}
- *       off), and its current WAL position.
+ *       whether it still accepts writes (not in recovery: {@code default_transaction_read_only} is
+ *       no fence, any client turns it off), its current WAL position, and that the standby is a
+ *       copy of it (same system identifier). A server that answers but refuses drkit (a wrong
+ *       password, shutting down, too many clients) counts as one that may still accept writes.
  *   <li><b>check replay lag</b>: the WAL the standby has not replayed (against the old primary's
  *       position when it answers, else against what the standby received), in bytes and seconds;
  *       above {@code max-lag} / {@code max-lag-time} the failover is refused unless forced.
@@ -166,7 +168,7 @@ public final class PostgresFailover implements Failover {
             return seen[0].detail();
         });
         StandbyState state = seen[0];
-        PrimaryState old = primary == null ? PrimaryState.UNKNOWN : inspectPrimary(run);
+        PrimaryState old = primary == null ? PrimaryState.UNKNOWN : inspectPrimary(run, state);
         run.step("check replay lag", () -> checkLag(state, old));
         fence(run, old);
         Promotion promotion = new Promotion(
@@ -195,6 +197,7 @@ public final class PostgresFailover implements Failover {
             long receivedNotReplayed,
             Double replayAge,
             boolean paused,
+            String systemId,
             String detail) {}
 
     private StandbyState checkStandby() throws Exception {
@@ -205,7 +208,8 @@ public final class PostgresFailover implements Failover {
                         + " coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint,"
                         + " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,"
                         + " CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,"
-                        + " (SELECT status FROM pg_stat_wal_receiver LIMIT 1)")) {
+                        + " (SELECT status FROM pg_stat_wal_receiver LIMIT 1),"
+                        + " (SELECT system_identifier FROM pg_control_system())::text")) {
             rs.next();
             if (!rs.getBoolean(1)) {
                 throw new Refusal(standby.endpoint() + " is not a standby (it is not in recovery): it is a primary "
@@ -219,21 +223,35 @@ public final class PostgresFailover implements Failover {
                     + rs.getString(3) + (paused ? ", replay PAUSED" : "")
                     + ", WAL receiver " + (receiver == null ? "not running" : receiver);
             return new StandbyState(
-                    rs.getString(2), rs.getString(3), Math.max(0, rs.getLong(4)), replayAge, paused, detail);
+                    rs.getString(2),
+                    rs.getString(3),
+                    Math.max(0, rs.getLong(4)),
+                    replayAge,
+                    paused,
+                    rs.getString(8),
+                    detail);
         } catch (SQLException e) {
             throw PgSql.sqlError("checking the standby " + standby.endpoint(), standby, e);
         }
     }
 
     /** What the old primary answered: whether it accepts writes, and its WAL position. */
-    private record PrimaryState(boolean reachable, boolean acceptsWrites, String currentLsn, String detail) {
-        static final PrimaryState UNKNOWN = new PrimaryState(false, false, null, "not configured");
+    private record PrimaryState(
+            boolean reachable, boolean acceptsWrites, String currentLsn, String systemId, String detail) {
+        static final PrimaryState UNKNOWN = new PrimaryState(false, false, null, null, "not configured");
     }
 
-    private PrimaryState inspectPrimary(FailoverRun run) throws Exception {
+    private PrimaryState inspectPrimary(FailoverRun run, StandbyState standbyState) throws Exception {
         PrimaryState[] seen = new PrimaryState[1];
         run.step("check old primary", () -> {
             seen[0] = askPrimary();
+            String theirs = seen[0].systemId();
+            if (theirs != null && standbyState.systemId() != null && !theirs.equals(standbyState.systemId())) {
+                throw new Refusal("the standby " + standby.endpoint() + " is not a copy of the old primary "
+                        + primary.endpoint() + " (system identifier " + standbyState.systemId() + ", not " + theirs
+                        + "): promoting it would put another database in its place; check setting 'standby-url' "
+                        + "and setting 'primary-url'");
+            }
             return seen[0].detail();
         });
         return seen[0];
@@ -242,26 +260,44 @@ public final class PostgresFailover implements Failover {
     private PrimaryState askPrimary() {
         try (Connection c = primary.open(CHECK_TIMEOUT);
                 Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(
-                        "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'),"
-                                + " CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text")) {
+                ResultSet rs =
+                        s.executeQuery("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'),"
+                                + " CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END::text,"
+                                + " (SELECT system_identifier FROM pg_control_system())::text")) {
             rs.next();
             boolean recovering = rs.getBoolean(1);
-            boolean readOnly = "on".equals(rs.getString(2));
-            boolean writes = !recovering && !readOnly;
+            // default_transaction_read_only is only a default (of the server, a role or a database):
+            // any client turns it off for itself, so only recovery means no writes
+            boolean readOnlyDefault = "on".equals(rs.getString(2));
+            boolean writes = !recovering;
             String lsn = recovering ? null : rs.getString(3);
             String detail = primary.endpoint() + " answers"
                     + (writes
                             ? " and ACCEPTS WRITES (WAL at " + lsn + ")"
-                            : recovering ? " but is in recovery (a standby itself)" : " but is read-only");
-            return new PrimaryState(true, writes, lsn, detail);
+                                    + (readOnlyDefault
+                                            ? "; default_transaction_read_only is on, which any client can turn off"
+                                            : "")
+                            : " but is in recovery (a standby itself)");
+            return new PrimaryState(true, writes, lsn, rs.getString(4), detail);
         } catch (SQLException e) {
+            String why = primary.redact(String.valueOf(e.getMessage()));
+            if (unreachable(e)) {
+                return new PrimaryState(false, false, null, null, primary.endpoint() + " does not answer: " + why);
+            }
+            // it answered (a wrong password, "shutting down", too many clients): it is up, and may take writes
             return new PrimaryState(
-                    false,
-                    false,
+                    true,
+                    true,
                     null,
-                    primary.endpoint() + " does not answer: " + primary.redact(String.valueOf(e.getMessage())));
+                    null,
+                    primary.endpoint() + " answers but drkit cannot check it, so it may still ACCEPT WRITES: " + why);
         }
+    }
+
+    /** Whether an error says no server answered at all (refused, timed out, unknown host), not that one refused drkit. */
+    private static boolean unreachable(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && state.startsWith("08") && !state.equals("08004");
     }
 
     private String checkLag(StandbyState st, PrimaryState old) throws Exception {
@@ -342,8 +378,14 @@ public final class PostgresFailover implements Failover {
         run.step(stepName, () -> {
             stopPrimary();
             PrimaryState after = askPrimary();
-            if (after.acceptsWrites()) {
-                throw new IllegalStateException(primary.endpoint() + " still accepts writes after " + stopDescription()
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (after.reachable() && System.nanoTime() - deadline < 0) {
+                Thread.sleep(200); // a server shutting down answers "shutting down" for a moment
+                after = askPrimary();
+            }
+            if (after.reachable()) {
+                throw new IllegalStateException(primary.endpoint() + " still answers after " + stopDescription()
+                        + " (" + after.detail() + ")"
                         + "; stop it by hand, then run the failover again");
             }
             return "stopped " + primary.endpoint() + " with " + stopDescription() + "; now: " + after.detail();

@@ -34,7 +34,7 @@ class PostgresFailoverIT {
         standby = primary.startStandby();
         primary.execute("postgres", "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)");
         primary.execute("postgres", "INSERT INTO orders (item) SELECT 'item ' || g FROM generate_series(1, 100) g");
-        awaitReplayed(100);
+        awaitReplayed(standby, 100);
     }
 
     @AfterEach
@@ -196,7 +196,7 @@ class PostgresFailoverIT {
                 });
     }
 
-    private static Settings connection(PostgresServer pg) {
+    static Settings connection(PostgresServer pg) {
         return Settings.builder()
                 .set("url", pg.jdbcUrl("postgres"))
                 .set("user", PostgresServer.SUPERUSER)
@@ -204,7 +204,7 @@ class PostgresFailoverIT {
                 .build();
     }
 
-    private static boolean inRecovery(PostgresServer pg) throws SQLException {
+    static boolean inRecovery(PostgresServer pg) throws SQLException {
         try (Connection c = pg.connect("postgres");
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
@@ -220,7 +220,7 @@ class PostgresFailoverIT {
         }
     }
 
-    private void awaitReplayed(long rows) throws Exception {
+    static void awaitReplayed(PostgresServer standby, long rows) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             try (Connection c = standby.connect("postgres");

@@ -266,7 +266,7 @@ final class FailoverCommand implements Callable<Integer> {
                                 + " target; failover works on postgres targets here (for Redis give --replica)");
             }
             // the target's connection is the old primary; its restore-test queries validate the new one
-            for (String k : List.of("url", "user", "password-file", "password-env")) {
+            for (String k : List.of("url", "user", "password", "password-file", "password-env")) {
                 fromSetup.settings().get(k).ifPresent(v -> b.set("primary-" + k, v));
             }
             b.addAll("validate", fromSetup.verify().options().getAll("validate"));
@@ -328,7 +328,11 @@ final class FailoverCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--switch-webhook: " + e.getMessage());
             }
         }
-        return switchCommand.isEmpty() ? TrafficSwitch.NONE : CommandTrafficSwitch.of(switchCommand);
+        try {
+            return switchCommand.isEmpty() ? TrafficSwitch.NONE : CommandTrafficSwitch.of(switchCommand);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--switch-command: " + e.getMessage());
+        }
     }
 
     /** Prints each step as it ends: name, outcome, time, what it saw. */

@@ -64,6 +64,9 @@ final class HealthCommand implements Callable<Integer> {
     public Integer call() {
         GlobalOptions global = GlobalOptions.of(spec);
         Duration limit = timeout == null ? Duration.ofSeconds(5) : Settings.parseDuration("--timeout", timeout);
+        if (limit.isZero()) {
+            throw new ParameterException(spec.commandLine(), "--timeout must be more than 0s, not '" + timeout + "'");
+        }
         List<HealthCheck> checks = new ArrayList<>();
         if (global.setup() != null) {
             global.setup().targets().values().forEach(t -> fromTarget(t, limit, checks));
@@ -74,7 +77,14 @@ final class HealthCommand implements Callable<Integer> {
                         Settings.builder().set("password-file", passwordFile).build(), "PGPASSWORD");
         for (String url : sql) {
             checks.add(sqlCheck(
-                    url.replaceFirst("^jdbc:[a-z]+://", "").replaceAll("\\?.*", ""), url, user, password, limit));
+                    // no user:password@ of the URL in the check's name, which is printed
+                    url.replaceFirst("^jdbc:[a-z]+://", "")
+                            .replaceAll("[?;].*", "")
+                            .replaceFirst("^[^/]*@", ""),
+                    url,
+                    user,
+                    password,
+                    limit));
         }
         for (URI url : http) {
             try {
