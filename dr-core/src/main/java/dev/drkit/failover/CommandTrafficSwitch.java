@@ -84,6 +84,7 @@ public final class CommandTrafficSwitch implements TrafficSwitch {
         if (!process.waitFor(
                 Math.min(timeout.getSeconds(), Long.MAX_VALUE / 1000) * 1000 + timeout.toMillisPart(),
                 TimeUnit.MILLISECONDS)) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly); // what it started goes too
             process.destroyForcibly();
             throw new IOException("the traffic switch command " + command.get(0) + " did not finish within "
                     + timeout.toSeconds() + " s; it was killed");

@@ -13,6 +13,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
@@ -174,6 +176,29 @@ class FailoverHelpersAttackTest {
                     throw new IllegalStateException("ran");
                 })
                 .hasMessage("ran");
+    }
+
+    @Test
+    void aCommandSwitchThatRunsOutOfTimeTakesWhatItStartedWithIt() throws Exception {
+        Path pidFile = Files.createTempFile("drkit-switch-child", ".pid");
+        try {
+            CommandTrafficSwitch slow = CommandTrafficSwitch.of(
+                            List.of("/bin/sh", "-c", "sleep 300 & echo $! > '" + pidFile + "'; wait"))
+                    .withTimeout(Duration.ofSeconds(1));
+            assertThatThrownBy(() -> slow.switchTo(promotion))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("did not finish within 1 s");
+            long child = Long.parseLong(Files.readString(pidFile).trim());
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ProcessHandle.of(child).filter(ProcessHandle::isAlive).isPresent() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(ProcessHandle.of(child).filter(ProcessHandle::isAlive))
+                    .as("the command's child was killed with it")
+                    .isEmpty();
+        } finally {
+            Files.deleteIfExists(pidFile);
+        }
     }
 
     /** A pool whose every connection is in use and whose wait has no end. */

@@ -494,6 +494,7 @@ public final class PostgresFailover implements Failover {
 
     /** Builds a {@link PostgresFailover}; not thread-safe; arguments are checked at each call. */
     public static final class Builder extends FailoverBuilder<Builder> {
+        private static final Duration MAX_PROMOTE_TIMEOUT = Duration.ofDays(1);
         private String name = "postgres";
         private PgConnection standby;
         private PgConnection primary;
@@ -560,6 +561,10 @@ public final class PostgresFailover implements Failover {
         public Builder promoteTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("promote-timeout must be positive, not " + timeout);
+            }
+            if (timeout.compareTo(MAX_PROMOTE_TIMEOUT) > 0) {
+                // pg_promote takes whole seconds as an int; a failover waits minutes, not days
+                throw new IllegalArgumentException("promote-timeout must be at most 24h, not " + timeout);
             }
             this.promoteTimeout = timeout;
             return this;

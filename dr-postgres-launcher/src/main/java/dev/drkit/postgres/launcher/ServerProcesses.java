@@ -124,6 +124,8 @@ public final class ServerProcesses {
                         .redirectOutput(out.toFile())
                         .start();
                 if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+                    // what it started too: a stop script's pg_ctl or ssh must not go on in the background
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
                     throw new DrException(
                             ErrorCode.TARGET,
