@@ -388,6 +388,17 @@ public final class DrKit implements AutoCloseable {
         return ctx.archive(area);
     }
 
+    /**
+     * The storage backend the host gave {@link Builder#storage}, which this kit reads and writes
+     * instead of its configured repository URI; empty when the kit opened its repository itself.
+     * For helpers that keep files beside the backups (the scheduler's job locks): they must use
+     * the storage the backups go to. Not to be closed by the caller.
+     */
+    public Optional<StorageBackend> givenStorage() {
+        ensureOpen();
+        return ownsStorage ? Optional.empty() : Optional.of(storage);
+    }
+
     /** Opens the storage of another repository by URI (for {@link #copy}); the caller closes it. */
     public StorageBackend openStorage(String uriOrPath) {
         ensureOpen();

@@ -110,10 +110,12 @@ public final class DrScheduler implements AutoCloseable {
                         false));
             }
         }
-        this.ownsStorage = b.storage == null;
-        // its own handle on the kit's repository: the jobs' locks and markers live beside the backups
-        this.storage =
-                b.storage != null ? b.storage : kit.openStorage(kit.config().repository());
+        // the jobs' locks and markers live beside the backups: in the storage a host gave the kit
+        // (its repository URI may name another place), else on a handle of its own on the kit's repository
+        StorageBackend given =
+                b.storage != null ? b.storage : kit.givenStorage().orElse(null);
+        this.ownsStorage = given == null;
+        this.storage = given != null ? given : kit.openStorage(kit.config().repository());
         this.slots = new JobSlots(storage, kit.config().lockTtl(), clock, this::publish);
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "drkit-scheduler"));
         this.workers = Executors.newFixedThreadPool(Math.max(1, Math.min(4, jobs.size())), r -> daemon(r, "drkit-job"));
@@ -368,9 +370,9 @@ public final class DrScheduler implements AutoCloseable {
 
         /**
          * The storage of the kit's repository, where the jobs' locks and completion markers
-         * live; not closed by the scheduler. Needed when the kit was given a storage backend
-         * rather than a repository URI; by default the scheduler opens the kit's repository
-         * again and closes it on {@link DrScheduler#close()}.
+         * live; not closed by the scheduler. By default the scheduler uses the storage the kit
+         * was given ({@link DrKit#givenStorage()}), else opens the kit's repository again and
+         * closes it on {@link DrScheduler#close()}.
          */
         public Builder storage(StorageBackend storage) {
             this.storage = Objects.requireNonNull(storage, "storage");

@@ -11,6 +11,7 @@ import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.setup.Setup;
 import dev.drkit.setup.SetupFile;
+import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,6 +91,41 @@ class DrSchedulerTest {
                     .filteredOn(e -> e.type() == DrEvent.Type.VERIFY_SUCCEEDED)
                     .extracting(DrEvent::backupId)
                     .containsExactly(id);
+        }
+    }
+
+    /**
+     * A host that gives the kit its own storage (a Spring customizer does) while the setup names
+     * another repository: the jobs' locks and markers must go where the backups go, or two
+     * instances sharing that storage would each run every job.
+     */
+    @Test
+    void theJobsLocksAndMarkersGoToTheStorageTheKitWasGiven() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "x=1\n");
+        Path named = dir.resolve("named");
+        Path given = dir.resolve("given");
+        Setup setup = SetupFile.load(Files.writeString(dir.resolve("drkit.yaml"), """
+                repository: %s
+                targets:
+                  config:
+                    type: files
+                    path: %s
+                    schedule: "* * * * *"
+                """.formatted(named, data)));
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        try (FileStorageBackend storage = new FileStorageBackend(given);
+                DrKit kit = DrKit.builder()
+                        .repository(named.toString())
+                        .storage(storage)
+                        .clock(clock)
+                        .build();
+                DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
+            clock.now = Instant.parse("2026-11-27T10:01:30Z");
+            s.runDue();
+            assertThat(kit.list("config")).hasSize(1);
+            assertThat(markers(given)).isEqualTo(1);
+            assertThat(named).doesNotExist();
         }
     }
 
