@@ -11,12 +11,22 @@ import dev.drkit.failover.FailoverRun.Refusal;
 import dev.drkit.failover.Promotion;
 import dev.drkit.failover.TrafficSwitch;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.sentinel.api.StatefulRedisSentinelConnection;
+import io.netty.channel.ConnectTimeoutException;
+import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.SocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -24,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Promotes a Redis replica when its master is lost, in checked steps, one of two ways:
@@ -62,6 +73,7 @@ public final class RedisFailover implements Failover {
     private final Settings sentinel;
     private final String masterName;
     private final long maxLagBytes;
+    private final Duration maxLinkDown;
     private final Duration promoteTimeout;
     private final boolean force;
     private final boolean dryRun;
@@ -76,6 +88,7 @@ public final class RedisFailover implements Failover {
         this.sentinel = b.sentinel;
         this.masterName = b.masterName;
         this.maxLagBytes = b.maxLagBytes;
+        this.maxLinkDown = b.maxLinkDown;
         this.promoteTimeout = b.promoteTimeout;
         this.force = common.force();
         this.dryRun = common.dryRun();
@@ -109,6 +122,7 @@ public final class RedisFailover implements Failover {
             b.master(masterSettings);
         }
         s.size("max-lag").ifPresent(b::maxLagBytes);
+        s.duration("max-link-down").ifPresent(b::maxLinkDown);
         s.duration("promote-timeout").ifPresent(b::promoteTimeout);
         return b.force(s.bool("force", false)).dryRun(s.bool("dry-run", false));
     }
@@ -171,7 +185,84 @@ public final class RedisFailover implements Failover {
     /** {@code host:port} of a server's settings, without credentials. */
     private static String where(Settings server) {
         URI uri = URI.create(server.require("uri"));
-        return uri.getHost() + ":" + (uri.getPort() < 0 ? 6379 : uri.getPort());
+        return uri.getHost() + ":"
+                + (uri.getPort() < 0 ? 6379 : uri.getPort()); // a bracketed IPv6 host stays bracketed
+    }
+
+    /**
+     * Whether the server {@code master} names is the one the replica replicates from: the same
+     * port, and a host that is spelled alike or resolves to an address the replica's names
+     * (a host name given where the replica holds an address).
+     */
+    private static boolean sameServer(Settings master, Replication rep) {
+        URI uri = URI.create(master.require("uri"));
+        String port = String.valueOf(uri.getPort() < 0 ? 6379 : uri.getPort());
+        String host = uri.getHost() == null ? "" : uri.getHost().replaceAll("^\\[|\\]$", "");
+        String theirs = rep.get("master_host");
+        if (!port.equals(rep.get("master_port")) || host.isEmpty() || theirs.isEmpty()) {
+            return false;
+        }
+        if (host.equalsIgnoreCase(theirs)) {
+            return true;
+        }
+        try {
+            Set<InetAddress> named = Set.of(InetAddress.getAllByName(theirs));
+            for (InetAddress a : InetAddress.getAllByName(host)) {
+                if (named.contains(a)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** {@code host:port}, an IPv6 address in brackets as in a URI. */
+    private static String hostPort(String host, String port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /**
+     * The master a replica names, with the replica's scheme and login (a password in its URI too):
+     * one set, one password, as the replica's {@code masterauth} usually is.
+     */
+    private static Settings namedMaster(Settings replica, Replication rep) throws Refusal {
+        if (rep.get("master_host").isEmpty()) {
+            throw new Refusal(rep.where() + " names no master; give the old master (setting 'master-uri')");
+        }
+        URI r = URI.create(replica.require("uri"));
+        String userInfo = r.getRawUserInfo();
+        return replica.toBuilder()
+                .set(
+                        "uri",
+                        r.getScheme() + "://" + (userInfo != null ? userInfo + "@" : "")
+                                + hostPort(rep.get("master_host"), rep.get("master_port")))
+                .build();
+    }
+
+    /** Whether no connection was made at all (refused, no route, unknown host, connect timeout), not one that said no. */
+    private static boolean noConnection(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException
+                    || c instanceof NoRouteToHostException
+                    || c instanceof UnknownHostException
+                    || c instanceof ConnectTimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The innermost words of a failure (Lettuce wraps NOAUTH in "Unable to connect"). */
+    private static String why(Throwable e) {
+        String words = null;
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c.getMessage() != null && !c.getMessage().isBlank()) {
+                words = c.getMessage();
+            }
+        }
+        return words != null ? words : "no answer";
     }
 
     private static Settings quick(Settings server) {
@@ -198,23 +289,48 @@ public final class RedisFailover implements Failover {
                             : ", last contact " + r.get("master_last_io_seconds_ago") + " s ago");
         });
         Replication rep = seen[0];
-        Settings oldMaster = master != null
-                ? master
-                : replica.toBuilder()
-                        .set("uri", "redis://" + rep.get("master_host") + ":" + rep.get("master_port"))
-                        .build();
+        String named = hostPort(rep.get("master_host"), rep.get("master_port"));
+        Settings oldMaster = master != null ? master : namedMaster(replica, rep);
+        String[] unchecked = new String[1];
         run.step("check old master", () -> {
+            if (master != null && !sameServer(master, rep) && !force) {
+                throw new Refusal("the replica " + rep.where() + " replicates from " + named + ", not from "
+                        + where(master) + " (setting 'master-uri'): what that server says proves nothing about "
+                        + named + "; give the master the replica replicates from, or force it (setting 'force')");
+            }
             try {
                 seen[1] = replication(quick(oldMaster));
                 return seen[1].where() + " answers as " + seen[1].get("role")
-                        + (seen[1].isMaster() ? " (ACCEPTS WRITES), offset " + seen[1].get("master_repl_offset") : "");
+                        + (seen[1].isMaster() ? " (ACCEPTS WRITES), offset " + seen[1].get("master_repl_offset") : "")
+                        + (seen[1].isMaster()
+                                ? ""
+                                : " of " + hostPort(seen[1].get("master_host"), seen[1].get("master_port")));
             } catch (RuntimeException e) {
-                return where(oldMaster) + " does not answer: " + e.getMessage();
+                if (noConnection(e)) {
+                    return where(oldMaster) + " does not answer: " + why(e);
+                }
+                // it took the connection and said no (NOAUTH, WRONGPASS, NOPERM, BUSY) or nothing in time
+                unchecked[0] = where(oldMaster)
+                        + " answers but drkit cannot read its role, so it may still ACCEPT WRITES: " + why(e);
+                return unchecked[0];
             }
         });
         Replication old = seen[1];
         run.step("check replication lag", () -> {
             if (old == null || !old.isMaster()) {
+                if ("down".equals(rep.get("master_link_status")) && !force) {
+                    long downFor = rep.offset("master_link_down_since_seconds");
+                    if (downFor < 0 || "1".equals(rep.get("master_sync_in_progress"))) {
+                        throw new Refusal("the replica " + rep.where() + " never completed a sync with " + named
+                                + " (its link is down and was never up): it holds none of that master's data; "
+                                + "repair its link or force it (setting 'force')");
+                    }
+                    if (downFor > maxLinkDown.toSeconds()) {
+                        throw new Refusal("the replica " + rep.where() + "'s link to " + named + " has been down for "
+                                + downFor + " s (limit " + maxLinkDown.toSeconds() + " s, setting 'max-link-down'): "
+                                + "it lacks what was written since; force it (setting 'force') if that is known");
+                    }
+                }
                 return "the old master does not answer: the replica keeps what it received, up to offset "
                         + rep.get("slave_repl_offset");
             }
@@ -228,8 +344,25 @@ public final class RedisFailover implements Failover {
             return figures + (lag > maxLagBytes ? "; over the limit, forced" : "");
         });
         run.step("fence old master", () -> {
-            if (old == null || !old.isMaster()) {
-                return "nothing to fence: " + (old == null ? where(oldMaster) + " does not answer" : "not a master");
+            if (old == null && unchecked[0] != null) {
+                if (!force) {
+                    throw new Refusal(unchecked[0] + "; promoting the replica now could leave two masters; give "
+                            + "drkit credentials that may run INFO there (setting 'master-password-file'), stop it, "
+                            + "or force it (setting 'force') if its clients cannot reach it");
+                }
+                return unchecked[0] + "; forced, left running";
+            }
+            if (old != null && !old.isMaster()) {
+                String itsMaster = hostPort(old.get("master_host"), old.get("master_port"));
+                if (!force) {
+                    throw new Refusal("the old master " + old.where() + " is now a replica of " + itsMaster
+                            + ": the set has a master there, and promoting " + rep.where() + " would make a second "
+                            + "one; fail over from " + itsMaster + ", or force it (setting 'force')");
+                }
+                return old.where() + " is a replica of " + itsMaster + "; forced";
+            }
+            if (old == null) {
+                return "nothing to fence: " + where(oldMaster) + " does not answer";
             }
             if (!force) {
                 throw new Refusal("the old master " + old.where() + " still answers as a master: promoting the "
@@ -288,6 +421,23 @@ public final class RedisFailover implements Failover {
                                 + masterName + "'; check setting 'master-name'");
                     }
                     current[0] = endpoint(addr);
+                    try {
+                        s.sync()
+                                .dispatch(
+                                        CommandType.SENTINEL,
+                                        new StatusOutput<>(StringCodec.UTF8),
+                                        new CommandArgs<>(StringCodec.UTF8)
+                                                .add("CKQUORUM")
+                                                .add(masterName));
+                    } catch (RedisCommandExecutionException e) {
+                        if (!force) {
+                            throw new Refusal("Sentinel at " + where(sentinel) + " cannot reach the quorum of the "
+                                    + "sentinels of '" + masterName + "' (" + e.getMessage() + "): it may be cut off "
+                                    + "from the others, which keep " + current[0]
+                                    + " the master; ask a sentinel of the "
+                                    + "majority, or force it (setting 'force')");
+                        }
+                    }
                     List<Map<String, String>> replicas = s.sync().replicas(masterName);
                     long usable = replicas.stream()
                             .filter(r -> !r.getOrDefault("flags", "").matches(".*(s_down|o_down|disconnected).*"))
@@ -372,6 +522,7 @@ public final class RedisFailover implements Failover {
         private Settings sentinel;
         private String masterName;
         private long maxLagBytes = 1L << 20;
+        private Duration maxLinkDown = Duration.ofMinutes(10);
         private Duration promoteTimeout = Duration.ofSeconds(60);
 
         private Builder() {}
@@ -432,6 +583,18 @@ public final class RedisFailover implements Failover {
                 throw new IllegalArgumentException("max-lag must be 0 or more bytes, not " + bytes);
             }
             this.maxLagBytes = bytes;
+            return this;
+        }
+
+        /**
+         * The longest a replica's link to a master that no longer answers may have been down (default 10 min):
+         * a replica cut off longer ago lacks what was written since, and is refused unless forced.
+         */
+        public Builder maxLinkDown(Duration d) {
+            if (d == null || d.isNegative()) {
+                throw new IllegalArgumentException("max-link-down must be 0 or more, not " + d);
+            }
+            this.maxLinkDown = d;
             return this;
         }
 

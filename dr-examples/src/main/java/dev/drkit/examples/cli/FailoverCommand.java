@@ -137,6 +137,13 @@ final class FailoverCommand implements Callable<Integer> {
     String maxLagTime;
 
     @Option(
+            names = "--max-link-down",
+            paramLabel = "DURATION",
+            description = "redis: longest a replica's link to a master that no longer answers may have been down "
+                    + "(default 10m); a replica cut off longer lacks what was written since.")
+    String maxLinkDown;
+
+    @Option(
             names = "--promote-timeout",
             paramLabel = "DURATION",
             description = "How long to wait for the promotion and the first write (default 60s).")
@@ -188,6 +195,40 @@ final class FailoverCommand implements Callable<Integer> {
                     spec.commandLine(),
                     "give either a PostgreSQL standby (--standby) or a "
                             + "Redis replica (--replica / --sentinel), not both");
+        }
+        if (replicaUri != null && sentinelUri != null) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "give either a replica to promote (--replica) or a Sentinel (--sentinel), not both");
+        }
+        if (redis) {
+            List<String> postgresOnly = new ArrayList<>();
+            if (!stopCommand.isEmpty()) {
+                postgresOnly.add("--stop-command");
+            }
+            if (!validate.isEmpty()) {
+                postgresOnly.add("--validate");
+            }
+            for (String[] flag : new String[][] {
+                {"--stop-data-dir", stopDataDir},
+                {"--server-bin-dir", serverBinDir},
+                {"--max-lag-time", maxLagTime},
+                {"--standby-user", standbyUser},
+                {"--primary-user", primaryUser}
+            }) {
+                if (flag[1] != null) {
+                    postgresOnly.add(flag[0]);
+                }
+            }
+            if (!postgresOnly.isEmpty()) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        String.join(", ", postgresOnly) + ": PostgreSQL only; a Redis failover would ignore it");
+            }
+        }
+        if (!redis && maxLinkDown != null) {
+            throw new ParameterException(
+                    spec.commandLine(), "--max-link-down: Redis only; a PostgreSQL failover would ignore it");
         }
         if (!redis && standbyUrl == null) {
             throw new ParameterException(
@@ -293,7 +334,11 @@ final class FailoverCommand implements Callable<Integer> {
         OptionValues.set(b, "replica-uri", replicaUri);
         OptionValues.set(b, "master-uri", masterUri);
         OptionValues.set(b, "sentinel-uri", sentinelUri);
+        OptionValues.set(b, "max-link-down", maxLinkDown);
         OptionValues.set(b, "master-name", masterName);
+        // the Sentinel is the only server asked when one is given: --user and --password-file are its
+        OptionValues.set(b, "sentinel-user", user);
+        OptionValues.set(b, "sentinel-password-file", passwordFile);
         for (String server : List.of("replica-", "master-")) {
             OptionValues.set(b, server + "user", user);
             OptionValues.set(

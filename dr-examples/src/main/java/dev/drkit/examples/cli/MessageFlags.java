@@ -32,7 +32,8 @@ final class MessageFlags {
     private static final Pattern TABLESPACE = Pattern.compile("tablespace-([0-9]+)");
 
     /** Settings keys whose flag is not {@code --KEY}. */
-    private static final Map<String, String> RENAMED = Map.of("repository", "--repo");
+    private static final Map<String, String> RENAMED =
+            Map.of("repository", "--repo", "master-password-file", "--primary-password-file");
 
     /** Settings keys that the flag of the same name sets (in the commands' {@code call()} methods). */
     private static final Set<String> SAME_NAME = Set.of(
@@ -112,6 +113,7 @@ final class MessageFlags {
             "master-name",
             "max-lag",
             "max-lag-time",
+            "max-link-down",
             "promote-timeout",
             "stop-command",
             "stop-data-dir",

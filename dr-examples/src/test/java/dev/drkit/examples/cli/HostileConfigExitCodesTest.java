@@ -2,9 +2,6 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -15,18 +12,8 @@ class HostileConfigExitCodesTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int exit = DrkitCli.run(args);
-            return new Run(exit, err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(saved);
-        }
+    private static InProcessCli.Run run(String... args) {
+        return InProcessCli.run(args);
     }
 
     private Path setup(String retention) throws Exception {
@@ -45,7 +32,7 @@ class HostileConfigExitCodesTest {
         // "Exceeds capacity of Duration", and 99999999999y passed the check to fail every prune
         for (String within : new String[] {"P-1D", "9999999999999999999d", "999999999999999y", "99999999999y"}) {
             Path f = setup(within);
-            Run r = run("-q", "--config", f.toString(), "config", "check");
+            InProcessCli.Run r = run("-q", "--config", f.toString(), "config", "check");
             assertThat(r.exit()).as(within + ": " + r.err()).isEqualTo(DrkitCli.USAGE);
             assertThat(r.err())
                     .contains(f + ":6:")
@@ -57,7 +44,8 @@ class HostileConfigExitCodesTest {
 
     @Test
     void anOverlongLockWaitIsAUsageErrorThatNamesTheFlag() {
-        Run r = run("-q", "--repo", dir.resolve("repo").toString(), "--lock-wait", "9999999999999999999s", "list");
+        InProcessCli.Run r =
+                run("-q", "--repo", dir.resolve("repo").toString(), "--lock-wait", "9999999999999999999s", "list");
         assertThat(r.exit()).as(r.err()).isEqualTo(DrkitCli.USAGE);
         assertThat(r.err()).contains("--lock-wait").doesNotContain("For input string");
     }
