@@ -82,7 +82,8 @@ public final class CommandTrafficSwitch implements TrafficSwitch {
         OutputTail tail = new OutputTail(process);
         tail.start();
         if (!process.waitFor(
-                Math.min(timeout.getSeconds(), Long.MAX_VALUE / 1000) * 1000 + timeout.toMillisPart(),
+                // toMillis() overflows past Long.MAX_VALUE ms (ChronoUnit.FOREVER): then no limit
+                timeout.getSeconds() >= Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : timeout.toMillis(),
                 TimeUnit.MILLISECONDS)) {
             process.descendants().forEach(ProcessHandle::destroyForcibly); // what it started goes too
             process.destroyForcibly();

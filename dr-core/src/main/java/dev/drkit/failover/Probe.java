@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** Times one probe of a built-in check and turns what it threw into an unhealthy result. */
 final class Probe {
@@ -76,6 +77,21 @@ final class Probe {
      * its own bounds (a host's connection pool that waits forever for a free connection).
      */
     static String within(Duration limit, Body body) throws Exception {
+        return within(limit, new AtomicReference<>(), body);
+    }
+
+    /**
+     * As {@link #within(Duration, Body)}, but while the probe that last timed out among the calls
+     * sharing {@code stuck} still runs (it ignored its interrupt), none starts and the answer is
+     * unhealthy at once: a check run every second against a stuck pool or driver would otherwise
+     * leave one more thread behind each time.
+     */
+    static String within(Duration limit, AtomicReference<Thread> stuck, Body body) throws Exception {
+        Thread before = stuck.get(); // a cancelled task is done at once: its thread tells whether it ended
+        if (before != null && before.isAlive()) {
+            throw new Unhealthy("the check that timed out before still has no answer (after more than "
+                    + limit.toSeconds() + " s)");
+        }
         FutureTask<String> task = new FutureTask<>(body::run);
         Thread t = new Thread(task, "drkit-health-check");
         t.setDaemon(true);
@@ -84,6 +100,7 @@ final class Probe {
             return task.get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             task.cancel(true);
+            stuck.set(t);
             throw new Unhealthy("no answer within " + limit.toSeconds() + " s");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {

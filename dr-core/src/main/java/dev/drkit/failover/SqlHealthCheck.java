@@ -11,6 +11,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -22,6 +24,8 @@ import javax.sql.DataSource;
  */
 public final class SqlHealthCheck implements HealthCheck {
     private final Builder b;
+    /** The probe of the last check that timed out, while it runs on (a stuck pool or driver): at most one is left behind. */
+    private final AtomicReference<Thread> stuck = new AtomicReference<>();
 
     private SqlHealthCheck(Builder b) {
         this.b = b;
@@ -39,7 +43,7 @@ public final class SqlHealthCheck implements HealthCheck {
 
     @Override
     public HealthResult check() {
-        return Probe.run(b.name, "sql", b.clock, () -> Probe.within(b.timeout.plusSeconds(2), this::probe));
+        return Probe.run(b.name, "sql", b.clock, () -> Probe.within(b.timeout.plusSeconds(2), stuck, this::probe));
     }
 
     private String probe() throws Exception {
@@ -83,7 +87,14 @@ public final class SqlHealthCheck implements HealthCheck {
     private String redact(String text) {
         String out = b.password == null || b.password.isEmpty() ? text : text.replace(b.password, "****");
         // a driver's message may quote the URL, and with it a password in its query (?password=)
-        return Settings.redact(out);
+        return redactUrl(out);
+    }
+
+    /** Oracle's thin URLs give user/password@ without "://", which Settings.redact does not see. */
+    private static final Pattern THIN_USER_PASSWORD = Pattern.compile("(jdbc:oracle:[a-z]+:[^/@\\s:]*/)\\S*@");
+
+    private static String redactUrl(String text) {
+        return Settings.redact(THIN_USER_PASSWORD.matcher(text).replaceAll("$1****@"));
     }
 
     static boolean truthy(String v) {
@@ -102,7 +113,7 @@ public final class SqlHealthCheck implements HealthCheck {
 
     @Override
     public String toString() {
-        String where = b.dataSource != null ? "a data source" : Settings.redact(b.jdbcUrl.replaceAll("[?;].*", ""));
+        String where = b.dataSource != null ? "a data source" : redactUrl(b.jdbcUrl.replaceAll("[?;].*", ""));
         return "SqlHealthCheck[" + b.name + ", " + where + "]";
     }
 

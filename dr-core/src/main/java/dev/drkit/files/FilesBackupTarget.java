@@ -288,7 +288,13 @@ public final class FilesBackupTarget implements BackupTarget {
                 return false;
             }
             try {
-                items.add(TarWriter.Item.of(p));
+                TarWriter.Item item = TarWriter.Item.of(p);
+                if (FileNames.unreadableLinkTarget(item.linkTarget())) {
+                    // a link whose target is not text would be restored pointing at another file
+                    namesLeftOut.add(TarEntryReader.printable(p.toString()));
+                    return false;
+                }
+                items.add(item);
                 return true;
             } catch (NoSuchFileException e) {
                 return false;

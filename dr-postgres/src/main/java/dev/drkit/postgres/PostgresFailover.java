@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import javax.net.ssl.SSLException;
 
 /**
  * Promotes a PostgreSQL streaming standby when its primary is lost, in checked steps:
@@ -71,6 +72,7 @@ public final class PostgresFailover implements Failover {
     private final long maxLagBytes;
     private final Duration maxLagTime;
     private final Duration promoteTimeout;
+    private final Duration stopTimeout;
     private final List<String> stopCommand;
     private final Path stopDataDir;
     private final Path serverBinDir;
@@ -88,6 +90,7 @@ public final class PostgresFailover implements Failover {
         this.maxLagBytes = b.maxLagBytes;
         this.maxLagTime = b.maxLagTime;
         this.promoteTimeout = b.promoteTimeout;
+        this.stopTimeout = b.stopTimeout;
         this.stopCommand = List.copyOf(b.stopCommand);
         this.stopDataDir = b.stopDataDir;
         this.serverBinDir = b.serverBinDir;
@@ -128,6 +131,7 @@ public final class PostgresFailover implements Failover {
             s.size("max-lag").ifPresent(b::maxLagBytes);
             s.duration("max-lag-time").ifPresent(b::maxLagTime);
             s.duration("promote-timeout").ifPresent(b::promoteTimeout);
+            s.duration("stop-timeout").ifPresent(b::stopTimeout);
         } catch (RuntimeException e) {
             problems.add(e.getMessage());
         }
@@ -237,8 +241,17 @@ public final class PostgresFailover implements Failover {
 
     /** What the old primary answered: whether it accepts writes, and its WAL position. */
     private record PrimaryState(
-            boolean reachable, boolean acceptsWrites, String currentLsn, String systemId, String detail) {
-        static final PrimaryState UNKNOWN = new PrimaryState(false, false, null, null, "not configured");
+            boolean reachable,
+            boolean acceptsWrites,
+            String currentLsn,
+            String systemId,
+            String detail,
+            boolean shuttingDown) {
+        static final PrimaryState UNKNOWN = new PrimaryState(false, false, null, null, "not configured", false);
+
+        PrimaryState(boolean reachable, boolean acceptsWrites, String currentLsn, String systemId, String detail) {
+            this(reachable, acceptsWrites, currentLsn, systemId, detail, false);
+        }
     }
 
     private PrimaryState inspectPrimary(FailoverRun run, StandbyState standbyState) throws Exception {
@@ -251,6 +264,14 @@ public final class PostgresFailover implements Failover {
                         + primary.endpoint() + " (system identifier " + standbyState.systemId() + ", not " + theirs
                         + "): promoting it would put another database in its place; check setting 'standby-url' "
                         + "and setting 'primary-url'");
+            }
+            if (theirs == null && seen[0].reachable() && standbyState.systemId() != null && !force) {
+                // it answered but not to drkit: whether the standby is its copy is unknown, and a fence
+                // would stop it for what may be another cluster's standby
+                throw new Refusal(seen[0].detail() + "; so drkit cannot check that the standby "
+                        + standby.endpoint() + " is a copy of it (system identifier " + standbyState.systemId()
+                        + "): fix the old primary's connection (setting 'primary-url', 'primary-user', its "
+                        + "password) or force it (setting 'force') once you know the standby is its copy");
             }
             return seen[0].detail();
         });
@@ -290,12 +311,18 @@ public final class PostgresFailover implements Failover {
                     true,
                     null,
                     null,
-                    primary.endpoint() + " answers but drkit cannot check it, so it may still ACCEPT WRITES: " + why);
+                    primary.endpoint() + " answers but drkit cannot check it, so it may still ACCEPT WRITES: " + why,
+                    "57P03".equals(e.getSQLState())); // cannot connect now: shutting down (or starting up)
         }
     }
 
     /** Whether an error says no server answered at all (refused, timed out, unknown host), not that one refused drkit. */
     private static boolean unreachable(SQLException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof SSLException) {
+                return false; // a TLS handshake began: a server answered drkit's SSL request
+            }
+        }
         String state = e.getSQLState();
         return state != null && state.startsWith("08") && !state.equals("08004");
     }
@@ -378,8 +405,12 @@ public final class PostgresFailover implements Failover {
         run.step(stepName, () -> {
             stopPrimary();
             PrimaryState after = askPrimary();
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (after.reachable() && System.nanoTime() - deadline < 0) {
+            long began = System.nanoTime();
+            // a shutdown's checkpoint takes what its dirty buffers need: a server that says it is
+            // shutting down is given as long as the stop command is (stop-timeout), any other answer 10 s
+            while (after.reachable()
+                    && System.nanoTime() - began
+                            < (after.shuttingDown() ? stopTimeout : Duration.ofSeconds(10)).toNanos()) {
                 Thread.sleep(200); // a server shutting down answers "shutting down" for a moment
                 after = askPrimary();
             }
@@ -400,7 +431,7 @@ public final class PostgresFailover implements Failover {
 
     private void stopPrimary() throws Exception {
         if (!stopCommand.isEmpty()) {
-            ServerProcesses.run(stopCommand, null, Duration.ofMinutes(2), null);
+            ServerProcesses.run(stopCommand, null, stopTimeout, null);
             return;
         }
         Path bin = serverBinDir != null
@@ -414,7 +445,7 @@ public final class PostgresFailover implements Failover {
         PgProcesses.run(
                 List.of(bin.resolve("pg_ctl").toString(), "-D", stopDataDir.toString(), "-m", "fast", "-w", "stop"),
                 owner,
-                120,
+                (int) Math.max(1, stopTimeout.toSeconds()),
                 null);
     }
 
@@ -501,6 +532,7 @@ public final class PostgresFailover implements Failover {
         private long maxLagBytes = 16L << 20;
         private Duration maxLagTime = Duration.ofSeconds(30);
         private Duration promoteTimeout = Duration.ofSeconds(60);
+        private Duration stopTimeout = Duration.ofMinutes(2);
         private List<String> stopCommand = List.of();
         private Path stopDataDir;
         private Path serverBinDir;
@@ -554,6 +586,21 @@ public final class PostgresFailover implements Failover {
                 throw new IllegalArgumentException("max-lag-time must be 0 or more, not " + time);
             }
             this.maxLagTime = time;
+            return this;
+        }
+
+        /**
+         * How long the old primary's stop may take (default 2 min): the stop command or
+         * {@code pg_ctl stop}, then a server that still says it is shutting down.
+         */
+        public Builder stopTimeout(Duration timeout) {
+            if (timeout == null
+                    || timeout.isNegative()
+                    || timeout.isZero()
+                    || timeout.compareTo(MAX_PROMOTE_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("stop-timeout must be more than 0 and at most 24h, not " + timeout);
+            }
+            this.stopTimeout = timeout;
             return this;
         }
 

@@ -40,6 +40,16 @@ public final class PruneOperation {
     /** How long the chunk garbage collection waits for backups and copies that were running when it began. */
     static final Duration CHUNK_GC_WAIT = Duration.ofMinutes(10);
 
+    /**
+     * How long a chunk collection waits for the writers that held locks when it began. A crashed
+     * writer's lock counts as gone once it went unrenewed for a whole lease, so the wait outlasts
+     * one: with a lease longer than the wait, every collection would stop at such a lock for good.
+     */
+    public static Duration writerWait(Duration lease) {
+        Duration outlasting = lease.plusMinutes(1);
+        return outlasting.compareTo(CHUNK_GC_WAIT) > 0 ? outlasting : CHUNK_GC_WAIT;
+    }
+
     public PruneOperation(OperationContext ctx) {
         this.ctx = ctx;
         this.repository = ctx.repository();
@@ -116,7 +126,8 @@ public final class PruneOperation {
         }
         // after every target's lock is released: the collection waits for the locks it finds
         ChunkCollection chunks = null;
-        ChunkGc gc = new ChunkGc(repository, ctx.clock(), ctx.config().lockTtl(), CHUNK_GC_WAIT);
+        Duration lease = ctx.config().lockTtl();
+        ChunkGc gc = new ChunkGc(repository, ctx.clock(), lease, writerWait(lease));
         try {
             if (gc.present()) {
                 chunks = gc.collect(dryRun, deleted);

@@ -356,7 +356,13 @@ public final class ChunkGc {
             if (still != null) {
                 still.keySet().retainAll(waiting);
                 Set<String> stale = new HashSet<>(RepositoryLock.staleLocks(storage, clock));
+                // a holder provably gone (this host and boot, its process no longer runs) needs no clock
+                Set<String> gone = new HashSet<>(RepositoryLock.goneHolders(storage));
                 for (var e : Map.copyOf(still).entrySet()) {
+                    if (gone.containsAll(e.getValue())) {
+                        still.remove(e.getKey());
+                        continue;
+                    }
                     if (!e.getValue().equals(seenKeys.get(e.getKey()))) {
                         seenKeys.put(e.getKey(), e.getValue()); // renewed (or first seen)
                         unchangedSince.put(e.getKey(), now);

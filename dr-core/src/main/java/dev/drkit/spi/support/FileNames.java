@@ -47,6 +47,21 @@ public final class FileNames {
         }
     }
 
+    /**
+     * Whether a symbolic link's target (as {@code Files.readSymbolicLink} gave it) cannot be
+     * written back as text: stored as its text, the restored link would point at another file.
+     */
+    public static boolean unreadableLinkTarget(Path target) {
+        if (target == null || target.toString().indexOf(REPLACEMENT) < 0) {
+            return false;
+        }
+        try {
+            return !target.equals(Path.of(target.toString()));
+        } catch (InvalidPathException e) {
+            return true;
+        }
+    }
+
     /** Whether {@code name} can be a file name under the JVM's file-name charset. */
     public static boolean canWrite(String name) {
         for (int i = 0; i < name.length(); i++) {

@@ -343,11 +343,22 @@ public final class RepositoryLock implements AutoCloseable {
         try {
             List<String> gone = new ArrayList<>();
             for (ObjectInfo o : storage.list(LOCKS)) {
-                Optional<LockInfo> info = probe.read(o.key());
+                byte[] content;
+                try (InputStream in = storage.open(o.key(), 0)) {
+                    content = in.readNBytes(64 * 1024);
+                } catch (NoSuchFileException e) {
+                    continue; // released
+                } catch (IOException e) {
+                    continue; // a read that failed now (a 503, a network blip) proves nothing of its holder
+                }
+                Optional<LockInfo> info;
+                try {
+                    info = Optional.of(Json.read(content, LockInfo.class));
+                } catch (IOException | RuntimeException e) {
+                    info = Optional.empty();
+                }
                 if (info.isEmpty()) {
-                    if (storage.stat(o.key()).isPresent()) {
-                        gone.add(o.key());
-                    }
+                    gone.add(o.key()); // its content is no lock (a torn write): it blocks nobody for ever
                 } else if (Hosts.name().equals(info.get().host())
                         && info.get().processStart() != null
                         && PrivateScratch.ofThisBoot(info.get().processStart())

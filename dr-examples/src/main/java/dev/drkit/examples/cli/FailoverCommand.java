@@ -144,6 +144,13 @@ final class FailoverCommand implements Callable<Integer> {
     String maxLinkDown;
 
     @Option(
+            names = "--stop-timeout",
+            paramLabel = "DURATION",
+            description = "postgres: how long the old primary's stop may take, the stop command and a server "
+                    + "still shutting down (default 2m).")
+    String stopTimeout;
+
+    @Option(
             names = "--promote-timeout",
             paramLabel = "DURATION",
             description = "How long to wait for the promotion and the first write (default 60s).")
@@ -213,6 +220,7 @@ final class FailoverCommand implements Callable<Integer> {
                 {"--stop-data-dir", stopDataDir},
                 {"--server-bin-dir", serverBinDir},
                 {"--max-lag-time", maxLagTime},
+                {"--stop-timeout", stopTimeout},
                 {"--standby-user", standbyUser},
                 {"--primary-user", primaryUser}
             }) {
@@ -320,6 +328,7 @@ final class FailoverCommand implements Callable<Integer> {
         OptionValues.set(b, "standby-password-file", standbyPasswordFile != null ? standbyPasswordFile : passwordFile);
         OptionValues.set(b, "primary-password-file", primaryPasswordFile != null ? primaryPasswordFile : passwordFile);
         OptionValues.set(b, "max-lag-time", maxLagTime);
+        OptionValues.set(b, "stop-timeout", stopTimeout);
         OptionValues.set(b, "stop-data-dir", stopDataDir);
         OptionValues.set(b, "server-bin-dir", serverBinDir);
         if (!stopCommand.isEmpty()) {

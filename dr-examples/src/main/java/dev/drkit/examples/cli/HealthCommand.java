@@ -79,6 +79,8 @@ final class HealthCommand implements Callable<Integer> {
             checks.add(sqlCheck(
                     // no user:password@ of the URL in the check's name, which is printed
                     url.replaceFirst("^jdbc:[a-z]+://", "")
+                            // Oracle's thin driver: jdbc:oracle:thin:user/password@host:port/service
+                            .replaceFirst("^jdbc:oracle:[a-z]+:(?:\\S*@)?(?://)?", "")
                             .replaceAll("[?;].*", "")
                             .replaceFirst("^[^/]*@", ""),
                     url,
