@@ -56,6 +56,17 @@ public record BackupManifest(
     public static final String SOURCE_CORRUPTION = "sourceCorruption";
 
     /**
+     * Metadata key under which a target lists (as strings, the first 1000) the files it could
+     * not store and left out, such as names that cannot be read as text;
+     * {@code NAMES_LEFT_OUT + "Count"} holds how many. {@code DrKit.status} reports the newest
+     * backup's as a problem of its target.
+     */
+    public static final String NAMES_LEFT_OUT = "namesLeftOut";
+
+    /** As {@link #NAMES_LEFT_OUT}, for the objects of a bucket backup. */
+    public static final String OBJECTS_LEFT_OUT = "objectsLeftOut";
+
+    /**
      * Metadata key a target sets to {@code true} when its incremental chain has grown as long as
      * its policy allows: drkit then builds a synthetic full backup of the target right away
      * ({@link dev.drkit.spi.BackupContext#synthesize()}), so that restores stay short without

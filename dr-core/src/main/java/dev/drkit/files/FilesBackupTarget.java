@@ -1,5 +1,6 @@
 package dev.drkit.files;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
@@ -50,7 +51,7 @@ public final class FilesBackupTarget implements BackupTarget {
      * Manifest key: the files and directories left out because their names cannot be read as
      * text (the first 1000; {@code namesLeftOutCount} has how many).
      */
-    public static final String NAMES_LEFT_OUT = "namesLeftOut";
+    public static final String NAMES_LEFT_OUT = BackupManifest.NAMES_LEFT_OUT;
 
     private static final Logger LOG = LoggerFactory.getLogger(FilesBackupTarget.class);
     private static final String UNREADABLE_ADVICE =

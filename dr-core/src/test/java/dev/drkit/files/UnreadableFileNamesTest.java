@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
 import dev.drkit.DrKit;
+import dev.drkit.DrStatus;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,6 +66,15 @@ class UnreadableFileNamesTest {
                     .asList()
                     .containsExactlyInAnyOrder(tree + "/caf\uFFFD.txt", tree + "/d\uFFFDj\uFFFD");
             assertThat(b.manifest().metadata()).containsEntry(FilesBackupTarget.NAMES_LEFT_OUT + "Count", 2);
+            DrStatus status = kit.status(Map.of());
+            assertThat(status.healthy())
+                    .as("data the source holds and no backup does")
+                    .isFalse();
+            assertThat(status.targets())
+                    .singleElement()
+                    .satisfies(t -> assertThat(t.problems())
+                            .anySatisfy(p ->
+                                    assertThat(p).contains("left out 2 file(s)").contains("caf\uFFFD.txt")));
 
             Path out = dir.resolve("out");
             kit.restore(new RestoreRequest(

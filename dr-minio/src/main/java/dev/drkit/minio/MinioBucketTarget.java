@@ -366,7 +366,8 @@ public final class MinioBucketTarget implements BackupTarget {
             out.write(Json.write(index));
         }
         if (!leftOut.isEmpty()) {
-            context.metadata("objectsLeftOut", leftOut.size() > 1000 ? leftOut.subList(0, 1000) : leftOut);
+            context.metadata(
+                    BackupManifest.OBJECTS_LEFT_OUT, leftOut.size() > 1000 ? leftOut.subList(0, 1000) : leftOut);
             context.warn(leftOut.size() + " object(s) left out, whose keys the S3 client cannot ask for (an empty, "
                     + "'.' or '..' path segment): " + (leftOut.size() > 10 ? leftOut.subList(0, 10) + " ..." : leftOut)
                     + "; rename them to have them backed up");

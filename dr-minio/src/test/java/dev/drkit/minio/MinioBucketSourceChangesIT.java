@@ -351,6 +351,12 @@ class MinioBucketSourceChangesIT {
             assertThat(kit.manifest("uploads", backup.id()).metadata().get("objectsLeftOut"))
                     .asList()
                     .containsExactly(bucket + "/x/../y");
+            assertThat(kit.status(Map.of()).targets())
+                    .singleElement()
+                    .satisfies(t -> assertThat(t.problems())
+                            .anySatisfy(p -> assertThat(p)
+                                    .contains("left out 1 file(s) or object(s)")
+                                    .contains("x/../y")));
             client.removeObject(
                     RemoveObjectArgs.builder().bucket(bucket).object("good.txt").build());
             kit.restore(new RestoreRequest("uploads", backup.id(), Settings.empty(), false));

@@ -201,6 +201,15 @@ public final class StatusOperation {
                     + (damaged.size() > 3 ? "; ..." : "")
                     + "; repair the source, then take a new backup");
         }
+        for (String key : List.of(BackupManifest.NAMES_LEFT_OUT, BackupManifest.OBJECTS_LEFT_OUT)) {
+            if (newest != null && newest.metadata().get(key) instanceof List<?> left && !left.isEmpty()) {
+                // what the source holds but no backup does: the data is not protected
+                problems.add("newest backup " + newest.id() + " left out " + left.size()
+                        + (left.size() >= 1000 ? " or more" : "") + " file(s) or object(s) it could not store: "
+                        + left.stream().limit(3).map(String::valueOf).collect(Collectors.joining(", "))
+                        + (left.size() > 3 ? ", ..." : "") + "; see the backup's log for why and what to do");
+            }
+        }
         VerificationLog.Entry verified = null;
         VerificationLog.Entry restoreTest = null;
         VerificationLog.Name newestCheck = null;
