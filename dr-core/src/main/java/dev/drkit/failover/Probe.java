@@ -7,11 +7,12 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 
 /** Times one probe of a built-in check and turns what it threw into an unhealthy result. */
 final class Probe {
@@ -77,20 +78,49 @@ final class Probe {
      * its own bounds (a host's connection pool that waits forever for a free connection).
      */
     static String within(Duration limit, Body body) throws Exception {
-        return within(limit, new AtomicReference<>(), body);
+        return within(limit, new Stuck(), body);
     }
 
     /**
-     * As {@link #within(Duration, Body)}, but while the probe that last timed out among the calls
-     * sharing {@code stuck} still runs (it ignored its interrupt), none starts and the answer is
-     * unhealthy at once: a check run every second against a stuck pool or driver would otherwise
-     * leave one more thread behind each time.
+     * The probes that timed out among calls sharing it and still run (they ignored their
+     * interrupt): at most {@link #MAX} are left behind, and while one runs on a new probe starts
+     * at most once per limit. A probe stuck for good (a half-open socket) must not make a check
+     * unhealthy for as long as it lives: the pool may hand newer callers healthy connections.
      */
-    static String within(Duration limit, AtomicReference<Thread> stuck, Body body) throws Exception {
-        Thread before = stuck.get(); // a cancelled task is done at once: its thread tells whether it ended
-        if (before != null && before.isAlive()) {
-            throw new Unhealthy("the check that timed out before still has no answer (after more than "
-                    + limit.toSeconds() + " s)");
+    static final class Stuck {
+        static final int MAX = 4;
+        private final List<Thread> threads = new ArrayList<>();
+        private long lastTimeout;
+
+        /** Why no probe may start now, or null. */
+        synchronized String refusal(Duration limit) {
+            threads.removeIf(t -> !t.isAlive());
+            if (threads.isEmpty()) {
+                return null;
+            }
+            if (threads.size() >= MAX || System.nanoTime() - lastTimeout < limit.toNanos()) {
+                return "the check that timed out before still has no answer (after more than " + limit.toSeconds()
+                        + " s; " + threads.size() + " probe(s) stuck)";
+            }
+            return null;
+        }
+
+        synchronized void add(Thread t) {
+            threads.add(t);
+            lastTimeout = System.nanoTime();
+        }
+    }
+
+    /**
+     * As {@link #within(Duration, Body)}, but while probes that timed out among the calls sharing
+     * {@code stuck} still run, a new one starts at most once per {@code limit} and not at all
+     * with {@link Stuck#MAX} of them stuck (the answer is unhealthy at once): a check run every
+     * second against a stuck pool or driver would otherwise leave one more thread behind each time.
+     */
+    static String within(Duration limit, Stuck stuck, Body body) throws Exception {
+        String refused = stuck.refusal(limit);
+        if (refused != null) {
+            throw new Unhealthy(refused);
         }
         FutureTask<String> task = new FutureTask<>(body::run);
         Thread t = new Thread(task, "drkit-health-check");
@@ -100,7 +130,7 @@ final class Probe {
             return task.get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             task.cancel(true);
-            stuck.set(t);
+            stuck.add(t);
             throw new Unhealthy("no answer within " + limit.toSeconds() + " s");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {

@@ -11,7 +11,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -24,8 +23,8 @@ import javax.sql.DataSource;
  */
 public final class SqlHealthCheck implements HealthCheck {
     private final Builder b;
-    /** The probe of the last check that timed out, while it runs on (a stuck pool or driver): at most one is left behind. */
-    private final AtomicReference<Thread> stuck = new AtomicReference<>();
+    /** The probes of checks that timed out, while they run on (a stuck pool or driver): a few at most are left behind. */
+    private final Probe.Stuck stuck = new Probe.Stuck();
 
     private SqlHealthCheck(Builder b) {
         this.b = b;

@@ -318,12 +318,21 @@ public final class RedisFailover implements Failover {
         Replication old = seen[1];
         run.step("check replication lag", () -> {
             if (old == null || !old.isMaster()) {
+                if (old == null && "up".equals(rep.get("master_link_status")) && !force) {
+                    // drkit could not connect, but the replica's link to it is up: the master lives and takes
+                    // writes where drkit cannot see it (a firewall, a forward that takes no new connections)
+                    throw new Refusal("the replica " + rep.where() + "'s link to " + named + " is up (last contact "
+                            + rep.get("master_last_io_seconds_ago") + " s ago), though drkit cannot reach it: "
+                            + "promoting now could leave two masters; wait until the replica's link is down, "
+                            + "or force it (setting 'force') if that master's clients cannot reach it");
+                }
                 if ("down".equals(rep.get("master_link_status")) && !force) {
                     long downFor = rep.offset("master_link_down_since_seconds");
                     if (downFor < 0 || "1".equals(rep.get("master_sync_in_progress"))) {
-                        throw new Refusal("the replica " + rep.where() + " never completed a sync with " + named
-                                + " (its link is down and was never up): it holds none of that master's data; "
-                                + "repair its link or force it (setting 'force')");
+                        throw new Refusal("the replica " + rep.where() + " has not completed a sync with " + named
+                                + " since it started (its link is down and was never up): it holds none of that "
+                                + "master's data, or only what it loaded at its start, however old; repair its link, "
+                                + "or force it (setting 'force') if its data is known to be current");
                     }
                     if (downFor > maxLinkDown.toSeconds()) {
                         throw new Refusal("the replica " + rep.where() + "'s link to " + named + " has been down for "

@@ -28,9 +28,13 @@ class RedisFailoverAttackIT {
     private static final String PASSWORD = "m4ster-Pa55";
 
     private final List<RedisServer> servers = new ArrayList<>();
+    private final List<AutoCloseable> closing = new ArrayList<>();
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
         servers.forEach(RedisServer::close);
     }
 
@@ -391,6 +395,96 @@ class RedisFailoverAttackIT {
     private static int closedPort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
+        }
+    }
+
+    /**
+     * drkit cannot open a connection to the master (a firewall between them, a port forward that
+     * takes no new connections), but the replica's link to it is up and was used a moment ago: the
+     * master is alive and takes writes. "Connection refused" from drkit's side is no proof it is down
+     * when the replica itself says it is not; promoting makes two masters.
+     */
+    @Test
+    void aMasterTheReplicasLinkSaysIsUpIsNotTakenForDownBecauseDrkitCannotConnect() throws Exception {
+        RedisServer master = started(RedisServer.builder());
+        RedisServer replica = started(RedisServer.builder());
+        Forward forward = new Forward(master.port());
+        closing.add(forward);
+        assertThat(replica.command("REPLICAOF", "127.0.0.1", String.valueOf(forward.port())))
+                .isEqualTo("OK");
+        master.command("SET", "session:1", "alice");
+        await(() ->
+                info(replica).contains("master_link_status:up") && "alice".equals(replica.command("GET", "session:1")));
+        forward.stopAccepting(); // the replica's connection stays; a new one (drkit's) is refused
+
+        FailoverReport report = RedisFailover.builder()
+                .name("sessions")
+                .replica(Settings.builder()
+                        .set("uri", "redis://127.0.0.1:" + replica.port())
+                        .build())
+                .promoteTimeout(Duration.ofSeconds(30))
+                .build()
+                .run();
+
+        assertThat(report.outcome()).as(report.message() + " " + report.steps()).isEqualTo(Outcome.REFUSED);
+        assertThat(info(master)).as("the old master still takes writes").contains("role:master");
+        assertThat(info(replica)).as("two masters: split brain").contains("role:slave");
+    }
+
+    /** Forwards each connection it takes to a port; stopAccepting leaves the ones made open. */
+    private static final class Forward implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final List<Socket> sockets = new ArrayList<>();
+
+        Forward(int to) throws IOException {
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        Socket in = server.accept();
+                        Socket out = new Socket(InetAddress.getLoopbackAddress(), to);
+                        synchronized (sockets) {
+                            sockets.add(in);
+                            sockets.add(out);
+                        }
+                        pump(in, out);
+                        pump(out, in);
+                    }
+                } catch (IOException e) {
+                    // closed
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private static void pump(Socket from, Socket to) {
+            Thread t = new Thread(() -> {
+                try {
+                    from.getInputStream().transferTo(to.getOutputStream());
+                } catch (IOException e) {
+                    // closed
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        void stopAccepting() throws IOException {
+            server.close();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            synchronized (sockets) {
+                for (Socket s : sockets) {
+                    s.close();
+                }
+            }
         }
     }
 

@@ -204,8 +204,9 @@ public final class StatusOperation {
         for (String key : List.of(BackupManifest.NAMES_LEFT_OUT, BackupManifest.OBJECTS_LEFT_OUT)) {
             if (newest != null && newest.metadata().get(key) instanceof List<?> left && !left.isEmpty()) {
                 // what the source holds but no backup does: the data is not protected
-                problems.add("newest backup " + newest.id() + " left out " + left.size()
-                        + (left.size() >= 1000 ? " or more" : "") + " file(s) or object(s) it could not store: "
+                Object count = newest.metadata().getOrDefault(key + "Count", left.size());
+                problems.add("newest backup " + newest.id() + " left out " + count
+                        + " file(s) or object(s) it could not store: "
                         + left.stream().limit(3).map(String::valueOf).collect(Collectors.joining(", "))
                         + (left.size() > 3 ? ", ..." : "") + "; see the backup's log for why and what to do");
             }

@@ -123,7 +123,7 @@ public final class ServerProcesses {
                         .redirectErrorStream(true)
                         .redirectOutput(out.toFile())
                         .start();
-                if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
+                if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                     // what it started too: a stop script's pg_ctl or ssh must not go on in the background
                     p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly();
