@@ -41,6 +41,9 @@ public final class Settings {
     private static final Set<String> SECRET_WORDS = Set.of("password", "secret", "token", "passphrase", "credentials");
 
     // a password inside a value: redis://user:PASS@host, jdbc:...?password=PASS
+    /** Oracle's thin URLs give user/password@ without "://". */
+    private static final Pattern THIN_USER_PASSWORD = Pattern.compile("(jdbc:oracle:[a-z]+:[^/@\\s:]*/)\\S*@");
+
     private static final Pattern USERINFO_PASSWORD = Pattern.compile("(://[^/?#@:\\s]*:)[^/?#@\\s]+@");
     private static final Pattern QUERY_SECRET = Pattern.compile(
             "(?i)([?&;][^=&;\\s]*(?:password|secret|token|passphrase|credentials)[^=&;\\s]*=)[^&;\\s]*");
@@ -327,12 +330,14 @@ public final class Settings {
     }
 
     /**
-     * {@code value} with the passwords of URLs ({@code redis://user:PASS@host}) and the values of
+     * {@code value} with the passwords of URLs ({@code redis://user:PASS@host}, Oracle's thin
+     * {@code jdbc:oracle:thin:user/PASS@host}) and the values of
      * secret query parameters ({@code ?password=PASS}, {@code &token=...}) replaced by {@code ****},
      * for text that is shown to people (a message, a notice). Stateless.
      */
     public static String redact(String value) {
         String out = USERINFO_PASSWORD.matcher(value).replaceAll("$1****@");
+        out = THIN_USER_PASSWORD.matcher(out).replaceAll("$1****@");
         return QUERY_SECRET.matcher(out).replaceAll("$1****");
     }
 

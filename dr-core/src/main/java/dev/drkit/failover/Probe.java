@@ -74,14 +74,6 @@ final class Probe {
     }
 
     /**
-     * Runs {@code body} on a daemon thread and gives up after {@code limit}: for what no timeout of
-     * its own bounds (a host's connection pool that waits forever for a free connection).
-     */
-    static String within(Duration limit, Body body) throws Exception {
-        return within(limit, new Stuck(), body);
-    }
-
-    /**
      * The probes that timed out among calls sharing it and still run (they ignored their
      * interrupt): at most {@link #MAX} are left behind, and while one runs on a new probe starts
      * at most once per limit. A probe stuck for good (a half-open socket) must not make a check
@@ -112,10 +104,12 @@ final class Probe {
     }
 
     /**
-     * As {@link #within(Duration, Body)}, but while probes that timed out among the calls sharing
-     * {@code stuck} still run, a new one starts at most once per {@code limit} and not at all
-     * with {@link Stuck#MAX} of them stuck (the answer is unhealthy at once): a check run every
-     * second against a stuck pool or driver would otherwise leave one more thread behind each time.
+     * Runs {@code body} on a daemon thread and gives up after {@code limit}: for what no timeout of
+     * its own bounds (a host's connection pool that waits forever for a free connection). While
+     * probes that timed out among the calls sharing {@code stuck} still run, a new one starts at
+     * most once per {@code limit} and not at all with {@link Stuck#MAX} of them stuck (the answer
+     * is unhealthy at once): a check run every second against a stuck pool or driver would
+     * otherwise leave one more thread behind each time.
      */
     static String within(Duration limit, Stuck stuck, Body body) throws Exception {
         String refused = stuck.refusal(limit);

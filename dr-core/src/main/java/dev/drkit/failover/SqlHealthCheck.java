@@ -11,7 +11,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -86,14 +85,7 @@ public final class SqlHealthCheck implements HealthCheck {
     private String redact(String text) {
         String out = b.password == null || b.password.isEmpty() ? text : text.replace(b.password, "****");
         // a driver's message may quote the URL, and with it a password in its query (?password=)
-        return redactUrl(out);
-    }
-
-    /** Oracle's thin URLs give user/password@ without "://", which Settings.redact does not see. */
-    private static final Pattern THIN_USER_PASSWORD = Pattern.compile("(jdbc:oracle:[a-z]+:[^/@\\s:]*/)\\S*@");
-
-    private static String redactUrl(String text) {
-        return Settings.redact(THIN_USER_PASSWORD.matcher(text).replaceAll("$1****@"));
+        return Settings.redact(out);
     }
 
     static boolean truthy(String v) {
@@ -112,7 +104,7 @@ public final class SqlHealthCheck implements HealthCheck {
 
     @Override
     public String toString() {
-        String where = b.dataSource != null ? "a data source" : redactUrl(b.jdbcUrl.replaceAll("[?;].*", ""));
+        String where = b.dataSource != null ? "a data source" : Settings.redact(b.jdbcUrl.replaceAll("[?;].*", ""));
         return "SqlHealthCheck[" + b.name + ", " + where + "]";
     }
 

@@ -284,14 +284,10 @@ public final class FilesBackupTarget implements BackupTarget {
          * name cannot be stored (then a directory's contents are left out with it).
          */
         private boolean add(Path p) {
-            if (FileNames.unreadableName(p)) {
-                namesLeftOut.add(TarEntryReader.printable(p.toString()));
-                return false;
-            }
             try {
                 TarWriter.Item item = TarWriter.Item.of(p);
-                if (FileNames.unreadableLinkTarget(item.linkTarget())) {
-                    // a link whose target is not text would be restored pointing at another file
+                // a name, or a link's target, that is not text would come back as another one
+                if (FileNames.notText(p) || FileNames.notText(item.linkTarget())) {
                     namesLeftOut.add(TarEntryReader.printable(p.toString()));
                     return false;
                 }

@@ -11,7 +11,6 @@ import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.support.Json;
-import dev.drkit.testkit.VersionedS3Server;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectTagsArgs;
 import io.minio.ListObjectsArgs;
@@ -51,39 +50,13 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bucket objects the S3 client cannot address exactly, throttled tag reads and content types it refuses, against moto. */
-class MinioBucketAddressingIT {
-    static VersionedS3Server s3;
-    static MinioClient client;
-
+class MinioBucketAddressingIT extends MotoBucketIT {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        s3 = VersionedS3Server.start();
-        client = MinioClient.builder()
-                .endpoint(s3.endpoint().toString())
-                .region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey())
-                .build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (s3 != null) {
-            s3.close();
-        }
-    }
-
-    private static String unique(String name) {
-        return name + "-" + Long.toHexString(System.nanoTime());
-    }
 
     /** A PUT or DELETE sent as it is (moto needs no signature): keys the MinIO SDK would rewrite or refuse. */
     static int raw(String method, String bucket, String encodedKey, String body) throws Exception {

@@ -10,7 +10,6 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
-import dev.drkit.testkit.VersionedS3Server;
 import io.minio.BucketExistsArgs;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectResponse;
@@ -46,8 +45,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,33 +53,9 @@ import org.junit.jupiter.api.io.TempDir;
  * backup reads them, odd keys, several buckets restored into one; through DrKit with a local
  * repository, against moto (which keeps any key and tags).
  */
-class MinioBucketSourceChangesIT {
-    static VersionedS3Server s3;
-    static MinioClient client;
-
+class MinioBucketSourceChangesIT extends MotoBucketIT {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        s3 = VersionedS3Server.start();
-        client = MinioClient.builder()
-                .endpoint(s3.endpoint().toString())
-                .region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey())
-                .build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (s3 != null) {
-            s3.close();
-        }
-    }
-
-    private static String unique(String name) {
-        return name + "-" + Long.toHexString(System.nanoTime());
-    }
 
     static void put(String bucket, String key, String text) throws Exception {
         byte[] data = text.getBytes(StandardCharsets.UTF_8);

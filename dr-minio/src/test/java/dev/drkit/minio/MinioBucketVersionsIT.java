@@ -10,11 +10,9 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
-import dev.drkit.testkit.VersionedS3Server;
 import io.minio.GetObjectArgs;
 import io.minio.GetObjectTagsArgs;
 import io.minio.ListObjectsArgs;
-import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
 import io.minio.Result;
@@ -32,8 +30,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,29 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  * marker is backed up, a history is replayed oldest first into another bucket, and {@code time=}
  * restores the bucket as it was at a time.
  */
-class MinioBucketVersionsIT {
-    static VersionedS3Server s3;
-    static MinioClient client;
-
+class MinioBucketVersionsIT extends MotoBucketIT {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() throws Exception {
-        s3 = VersionedS3Server.start();
-        client = MinioClient.builder()
-                .endpoint(s3.endpoint().toString())
-                .region("us-east-1")
-                .credentials(s3.accessKey(), s3.secretKey())
-                .build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (s3 != null) {
-            s3.close();
-        }
-    }
 
     private static void put(String bucket, String key, String text, String type, Map<String, String> meta)
             throws Exception {

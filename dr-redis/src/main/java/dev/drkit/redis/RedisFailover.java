@@ -185,8 +185,12 @@ public final class RedisFailover implements Failover {
     /** {@code host:port} of a server's settings, without credentials. */
     private static String where(Settings server) {
         URI uri = URI.create(server.require("uri"));
-        return uri.getHost() + ":"
-                + (uri.getPort() < 0 ? 6379 : uri.getPort()); // a bracketed IPv6 host stays bracketed
+        return uri.getHost() + ":" + port(uri);
+    }
+
+    /** The port a Redis URI names, 6379 when it names none. */
+    private static int port(URI uri) {
+        return uri.getPort() < 0 ? 6379 : uri.getPort();
     }
 
     /**
@@ -196,7 +200,7 @@ public final class RedisFailover implements Failover {
      */
     private static boolean sameServer(Settings master, Replication rep) {
         URI uri = URI.create(master.require("uri"));
-        String port = String.valueOf(uri.getPort() < 0 ? 6379 : uri.getPort());
+        String port = String.valueOf(port(uri));
         String host = uri.getHost() == null ? "" : uri.getHost().replaceAll("^\\[|\\]$", "");
         String theirs = rep.get("master_host");
         if (!port.equals(rep.get("master_port")) || host.isEmpty() || theirs.isEmpty()) {

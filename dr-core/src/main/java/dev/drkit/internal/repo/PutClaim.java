@@ -222,7 +222,7 @@ final class PutClaim {
             }
             if (processStart != null && !processStart.isEmpty()) {
                 // of another boot: this host rebooted, or another machine has its name; the age tells
-                return PrivateScratch.ofThisBoot(processStart) && !PrivateScratch.alive(pid, processStart);
+                return PrivateScratch.goneHere(host, pid, processStart);
             }
             Optional<ProcessHandle> process = ProcessHandle.of(pid);
             if (process.isEmpty() || !process.get().isAlive()) {

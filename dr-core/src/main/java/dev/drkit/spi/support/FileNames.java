@@ -30,33 +30,18 @@ public final class FileNames {
     }
 
     /**
-     * Whether the last part of {@code p}'s name (as a directory listing gave it) cannot be
-     * written back as text: its bytes did not decode, so its text names another file, or none.
+     * Whether {@code p} (a path a directory listing gave, or a link's target as
+     * {@code Files.readSymbolicLink} gave it) cannot be written back as text: its bytes did not
+     * decode, so its text names another file, or none.
      */
-    public static boolean unreadableName(Path p) {
-        Path name = p.getFileName();
-        if (name == null || name.toString().indexOf(REPLACEMENT) < 0) {
+    public static boolean notText(Path p) {
+        if (p == null || p.toString().indexOf(REPLACEMENT) < 0) {
             return false;
         }
         try {
-            // a listing's path keeps the file's own bytes; the same text turned back into a path
-            // has the bytes the charset gives it, which differ where the text is a replacement
+            // such a path keeps the file's own bytes; the same text turned back into a path has
+            // the bytes the charset gives it, which differ where the text is a replacement
             return !p.equals(Path.of(p.toString()));
-        } catch (InvalidPathException e) {
-            return true;
-        }
-    }
-
-    /**
-     * Whether a symbolic link's target (as {@code Files.readSymbolicLink} gave it) cannot be
-     * written back as text: stored as its text, the restored link would point at another file.
-     */
-    public static boolean unreadableLinkTarget(Path target) {
-        if (target == null || target.toString().indexOf(REPLACEMENT) < 0) {
-            return false;
-        }
-        try {
-            return !target.equals(Path.of(target.toString()));
         } catch (InvalidPathException e) {
             return true;
         }
@@ -72,7 +57,7 @@ public final class FileNames {
         return true;
     }
 
-    /** What to do about a name {@link #unreadableName} or {@link #canWrite} refused. */
+    /** What to do about a name {@link #notText} or {@link #canWrite} refused. */
     public static String advice() {
         Charset cs = charset();
         if (!cs.equals(StandardCharsets.UTF_8)) {

@@ -247,6 +247,20 @@ public final class PrivateScratch {
         return m.matches() && m.group(1).equals(bootId());
     }
 
+    /**
+     * Whether the process {@code pid} of {@code host}, started at {@code start} (as
+     * {@link #processStart()} gives it; null in records written before it was kept), is provably
+     * gone without trusting any clock: a process of this host and boot that no longer runs. False
+     * whenever that cannot be told (another host, another boot, no start recorded).
+     */
+    public static boolean goneHere(String host, long pid, String start) {
+        return Hosts.name().equals(host)
+                && start != null
+                && !start.isEmpty()
+                && ofThisBoot(start)
+                && !alive(pid, start);
+    }
+
     /** The first 8 hex digits of this boot's id, or null where the system does not tell. */
     private static synchronized String bootId() {
         if (boot == null) {

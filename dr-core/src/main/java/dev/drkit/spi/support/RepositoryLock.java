@@ -208,8 +208,7 @@ public final class RepositoryLock implements AutoCloseable {
         if (info.processStart() != null && !info.processStart().isEmpty()) {
             // boot id and clock ticks: unlike startInstant(), not moved by a step of the system clock.
             // Of another boot: this host rebooted, or another machine has its name; its lease tells
-            return PrivateScratch.ofThisBoot(info.processStart())
-                    && !PrivateScratch.alive(info.pid(), info.processStart());
+            return PrivateScratch.goneHere(info.host(), info.pid(), info.processStart());
         }
         Optional<ProcessHandle> process = ProcessHandle.of(info.pid());
         if (process.isEmpty() || !process.get().isAlive()) {
@@ -339,37 +338,28 @@ public final class RepositoryLock implements AutoCloseable {
      * host's clock is not among them: that clock may be ahead of the holder's.
      */
     public static List<String> goneHolders(StorageBackend storage) throws IOException {
-        RepositoryLock probe = new RepositoryLock(storage, "check", Duration.ZERO, Clock.systemUTC());
-        try {
-            List<String> gone = new ArrayList<>();
-            for (ObjectInfo o : storage.list(LOCKS)) {
-                byte[] content;
-                try (InputStream in = storage.open(o.key(), 0)) {
-                    content = in.readNBytes(64 * 1024);
-                } catch (NoSuchFileException e) {
-                    continue; // released
-                } catch (IOException e) {
-                    continue; // a read that failed now (a 503, a network blip) proves nothing of its holder
-                }
-                Optional<LockInfo> info;
-                try {
-                    info = Optional.of(Json.read(content, LockInfo.class));
-                } catch (IOException | RuntimeException e) {
-                    info = Optional.empty();
-                }
-                if (info.isEmpty()) {
-                    gone.add(o.key()); // its content is no lock (a torn write): it blocks nobody for ever
-                } else if (Hosts.name().equals(info.get().host())
-                        && info.get().processStart() != null
-                        && PrivateScratch.ofThisBoot(info.get().processStart())
-                        && !PrivateScratch.alive(info.get().pid(), info.get().processStart())) {
-                    gone.add(o.key());
-                }
+        List<String> gone = new ArrayList<>();
+        for (ObjectInfo o : storage.list(LOCKS)) {
+            byte[] content;
+            try (InputStream in = storage.open(o.key(), 0)) {
+                content = in.readNBytes(64 * 1024);
+            } catch (NoSuchFileException e) {
+                continue; // released
+            } catch (IOException e) {
+                continue; // a read that failed now (a 503, a network blip) proves nothing of its holder
             }
-            return gone;
-        } finally {
-            probe.renewer.shutdownNow();
+            LockInfo info;
+            try {
+                info = Json.read(content, LockInfo.class);
+            } catch (IOException | RuntimeException e) {
+                gone.add(o.key()); // its content is no lock (a torn write): it blocks nobody for ever
+                continue;
+            }
+            if (PrivateScratch.goneHere(info.host(), info.pid(), info.processStart())) {
+                gone.add(o.key());
+            }
         }
+        return gone;
     }
 
     /** Releases the lock; safe to call more than once. */
