@@ -48,6 +48,11 @@ public final class Settings {
     private static final Pattern QUERY_SECRET = Pattern.compile(
             "(?i)([?&;][^=&;\\s]*(?:password|secret|token|passphrase|credentials)[^=&;\\s]*=)[^&;\\s]*");
 
+    private static final Pattern TEXT_SECRET = Pattern.compile(
+            "(?i)((?:^|[\\s'\"(,{])[^=:\\s'\"]*(?:password|passwd|secret|token|passphrase|credentials)[^=:\\s'\"]*"
+                    + "['\"]?\\s*[=:]\\s*['\"]?)(?!\\*\\*\\*\\*)[^\\s'\",;&}]+",
+            Pattern.MULTILINE);
+
     private final Map<String, List<String>> values;
 
     private Settings(Map<String, List<String>> values) {
@@ -339,6 +344,16 @@ public final class Settings {
         String out = USERINFO_PASSWORD.matcher(value).replaceAll("$1****@");
         out = THIN_USER_PASSWORD.matcher(out).replaceAll("$1****@");
         return QUERY_SECRET.matcher(out).replaceAll("$1****");
+    }
+
+    /**
+     * {@link #redact} for free text a program printed (a failed command's output, a server's
+     * log), which drkit quotes in messages: also the values of secret words written as
+     * {@code password=PASS} or {@code PGPASSWORD: PASS} anywhere, as conninfo strings,
+     * environment dumps and scripts print them. Stateless.
+     */
+    public static String redactText(String text) {
+        return TEXT_SECRET.matcher(redact(text)).replaceAll("$1****");
     }
 
     /** Mutable builder; not thread-safe. */

@@ -28,6 +28,25 @@ class FailoverLimitsTest {
     }
 
     @Test
+    void aFailedStopCommandsOutputIsQuotedWithoutTheSecretsItPrinted() {
+        // a stop script that prints what it connected with before it fails
+        List<String> command = List.of(
+                "/bin/sh",
+                "-c",
+                "echo 'psql: connecting with host=db user=ops password=Hunter2pw'; echo 'PGPASSWORD=Hunter2pw';"
+                        + " echo 'to postgres://ops:Hunter2pw@db:5432/app'; echo 'FATAL: password authentication"
+                        + " failed'; exit 3");
+        assertThatThrownBy(() -> ServerProcesses.run(command, null, Duration.ofSeconds(30), null))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("failed (exit 3)")
+                .hasMessageContaining("password=****")
+                .hasMessageContaining("PGPASSWORD=****")
+                .hasMessageContaining("postgres://ops:****@db")
+                .hasMessageContaining("FATAL: password authentication failed")
+                .hasMessageNotContaining("Hunter2pw");
+    }
+
+    @Test
     void aStopCommandThatRunsOutOfTimeTakesWhatItStartedWithIt() throws Exception {
         Path pidFile = dir.resolve("child.pid");
         // a stop script that started a child (ssh, pg_ctl) and waits for it

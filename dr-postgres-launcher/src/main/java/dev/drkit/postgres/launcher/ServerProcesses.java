@@ -2,6 +2,7 @@ package dev.drkit.postgres.launcher;
 
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
 import dev.drkit.spi.support.LoopbackPorts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -158,8 +159,9 @@ public final class ServerProcesses {
         return "root".equals(System.getProperty("user.name"));
     }
 
+    /** The last lines of a program's output, for a message: secrets it printed are redacted. */
     private static String lastLines(String text) {
-        String[] lines = text.split("\n");
+        String[] lines = Settings.redactText(text).split("\n");
         int from = Math.max(0, lines.length - 5);
         return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
     }
