@@ -33,6 +33,7 @@ import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -265,6 +266,7 @@ public final class MinioStorageBackend implements StorageBackend {
     public List<ObjectInfo> list(String keyPrefix) throws IOException {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
         try {
             for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
                     .bucket(bucket)
@@ -275,12 +277,25 @@ public final class MinioStorageBackend implements StorageBackend {
                 if (i.isDir()) {
                     continue;
                 }
+                if (!seen.add(i.objectName())) {
+                    // the SDK pages on from the start when a truncated page has no token, and forever when
+                    // a server repeats its token: a key listed twice means the pages do not add up
+                    throw new StorageIOException(
+                            "listing " + keyPrefix + " in " + description + " failed: the server listed "
+                                    + i.objectName() + " twice; its pages do not add up (the storage does not "
+                                    + "list as S3 does)",
+                            null,
+                            Reason.OTHER,
+                            false);
+                }
                 String rel = prefix.isEmpty() ? i.objectName() : i.objectName().substring(prefix.length() + 1);
                 out.add(new ObjectInfo(
                         rel,
                         i.size(),
                         i.lastModified() == null ? null : i.lastModified().toInstant()));
             }
+        } catch (StorageIOException e) {
+            throw e;
         } catch (Exception e) {
             throw io("listing " + keyPrefix, e);
         }
@@ -349,7 +364,23 @@ public final class MinioStorageBackend implements StorageBackend {
                 : "; check the credentials (AWS_ACCESS_KEY_ID and "
                         + "AWS_SECRET_ACCESS_KEY, or those of the client the host gave) and that they may read and write bucket "
                         + bucket;
-        return new StorageIOException(doing + " in " + description + " failed: " + e.getMessage() + advice, e, why);
+        return new StorageIOException(
+                doing + " in " + description + " failed: " + e.getMessage() + advice, printable(e), why);
+    }
+
+    /**
+     * The SDK's error answer prints the request's headers in its toString() (x-amz-security-token,
+     * SSE-C keys): as a cause it would reach every logged stack trace. Kept as its message only.
+     */
+    private static Throwable printable(Throwable e) {
+        if (!(e instanceof ErrorResponseException r)) {
+            return e;
+        }
+        IOException safe = new IOException("the server refused the request: " + r.getMessage() + " ("
+                + (r.errorResponse() == null ? "" : r.errorResponse().code() + ", ")
+                + "HTTP " + (r.response() == null ? "?" : r.response().code()) + ")");
+        safe.setStackTrace(r.getStackTrace());
+        return safe;
     }
 
     private static final Set<String> TRANSIENT_CODES = Set.of(

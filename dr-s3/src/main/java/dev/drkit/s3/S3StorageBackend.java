@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -426,9 +427,22 @@ public final class S3StorageBackend implements StorageBackend {
         try {
             // URL-encoded keys: one with a control character would make the XML answer unreadable
             List<S3Object> objects = new ArrayList<>();
+            Set<String> tokens = new HashSet<>();
+            Set<String> seen = new HashSet<>();
             for (ListObjectsV2Response page : client.listObjectsV2Paginator(
                     r -> r.bucket(bucket).prefix(p).encodingType(EncodingType.URL))) {
-                objects.addAll(page.contents());
+                for (S3Object o : page.contents()) {
+                    if (!seen.add(o.key())) {
+                        throw brokenPaging(keyPrefix, "the key " + TarEntryReader.printable(o.key()) + " came twice");
+                    }
+                    objects.add(o);
+                }
+                if (Boolean.TRUE.equals(page.isTruncated())
+                        && page.nextContinuationToken() != null
+                        && !tokens.add(page.nextContinuationToken())) {
+                    // paging on would never end, the listing growing by a page each round
+                    throw brokenPaging(keyPrefix, "a continuation token came back that was used before");
+                }
                 if (Boolean.TRUE.equals(page.isTruncated()) && page.nextContinuationToken() == null) {
                     // a listing taken for whole while it is not would have a prune collect what it still needs
                     throw new StorageIOException(
@@ -458,6 +472,15 @@ public final class S3StorageBackend implements StorageBackend {
         }
         out.sort(Comparator.comparing(ObjectInfo::key));
         return out;
+    }
+
+    private StorageIOException brokenPaging(String keyPrefix, String what) {
+        return new StorageIOException(
+                "listing " + keyPrefix + " in " + description + " failed: the server's pages do not add up (" + what
+                        + "); the storage does not list as S3 does",
+                null,
+                Reason.OTHER,
+                false);
     }
 
     @Override

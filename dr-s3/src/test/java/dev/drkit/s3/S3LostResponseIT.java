@@ -9,7 +9,6 @@ import dev.drkit.spi.ObjectUpload;
 import dev.drkit.testkit.S3ServerExtension;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,12 +21,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.http.ExecutableHttpRequest;
 import software.amazon.awssdk.http.HttpExecuteRequest;
 import software.amazon.awssdk.http.HttpExecuteResponse;
-import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.retries.StandardRetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -56,8 +52,7 @@ class S3LostResponseIT {
      * {@code lose} throws the response away and fails as a reset connection would: the server
      * applied the write, the client never heard. The SDK's standard retry then sends it again.
      */
-    static final class LosingHttpClient implements SdkHttpClient {
-        final SdkHttpClient delegate = ApacheHttpClient.create();
+    static final class LosingHttpClient extends FaultyHttpClient {
         final Predicate<String> lose;
         final List<String> lost = new CopyOnWriteArrayList<>();
 
@@ -66,38 +61,17 @@ class S3LostResponseIT {
         }
 
         @Override
-        public ExecutableHttpRequest prepareRequest(HttpExecuteRequest request) {
-            ExecutableHttpRequest real = delegate.prepareRequest(request);
+        HttpExecuteResponse answer(HttpExecuteRequest request, HttpExecuteResponse response) throws IOException {
             String path = request.httpRequest().encodedPath();
             boolean put = request.httpRequest().method() == SdkHttpMethod.PUT
                     && request.httpRequest().rawQueryParameters().isEmpty();
-            return new ExecutableHttpRequest() {
-                @Override
-                public HttpExecuteResponse call() throws IOException {
-                    HttpExecuteResponse response = real.call();
-                    synchronized (lost) {
-                        if (put && lose.test(path) && !lost.contains(path)) {
-                            lost.add(path);
-                            if (response.responseBody().isPresent()) {
-                                response.responseBody().get().readAllBytes();
-                                response.responseBody().get().close();
-                            }
-                            throw new SocketException("Connection reset (the response was lost)");
-                        }
-                    }
-                    return response;
+            synchronized (lost) {
+                if (put && lose.test(path) && !lost.contains(path)) {
+                    lost.add(path);
+                    return lose(response);
                 }
-
-                @Override
-                public void abort() {
-                    real.abort();
-                }
-            };
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
+            }
+            return response;
         }
     }
 
