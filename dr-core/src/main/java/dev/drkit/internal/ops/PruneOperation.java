@@ -8,10 +8,16 @@ import dev.drkit.PruneResult;
 import dev.drkit.RetentionPlan;
 import dev.drkit.internal.repo.ChunkGc;
 import dev.drkit.internal.repo.Repository;
+import dev.drkit.internal.repo.RepositoryLayout;
+import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.RetentionPolicy;
+import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
+import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.RepositoryLock;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -84,9 +90,15 @@ public final class PruneOperation {
                         plan.expired().stream()
                                 .map(RetentionPlan.Decision::backupId)
                                 .toList());
-                incomplete.put(t, List.copyOf(catalog.incomplete().keySet()));
-                archive.put(
-                        t, damaged.isEmpty() ? pruneArchive(t, backups, Set.copyOf(deleted.get(t)), true) : List.of());
+                incomplete.put(t, removableIncomplete(catalog));
+                // as the real run: the expired backups of this target and of those planned before are gone
+                Set<String> expiring = Set.copyOf(deleted.get(t));
+                backups.put(
+                        t,
+                        catalog.backups().stream()
+                                .filter(m -> !expiring.contains(m.id()))
+                                .toList());
+                archive.put(t, damaged.isEmpty() ? pruneArchive(t, backups, Set.of(), true) : List.of());
                 continue;
             }
             try (RepositoryLock lock = ctx.lock(t, "prune")) {
@@ -96,7 +108,7 @@ public final class PruneOperation {
                 RetentionPlan plan = plan(catalog, policy);
                 plans.put(t, plan);
                 List<String> gone = new ArrayList<>();
-                for (RetentionPlan.Decision d : plan.expired()) {
+                for (RetentionPlan.Decision d : dependentsFirst(plan.expired(), catalog.backups())) {
                     lock.ensureHeld("deleting backup " + d.backupId());
                     repository.deleteBackup(t, d.backupId());
                     gone.add(d.backupId());
@@ -141,6 +153,32 @@ public final class PruneOperation {
         return new PruneResult(dryRun, plans, deleted, incomplete, archive, damaged, chunks);
     }
 
+    /**
+     * The expired backups in an order that deletes none before the expired ones that depend on it
+     * (a clock stepped back may date a child before its parent): a prune cut short then leaves no
+     * listed backup without what it needs. Otherwise newest first, as planned.
+     */
+    private List<RetentionPlan.Decision> dependentsFirst(
+            List<RetentionPlan.Decision> expired, List<BackupManifest> backups) {
+        Map<String, List<String>> deps = new HashMap<>();
+        backups.forEach(m -> deps.put(m.id(), dependencies(m)));
+        List<RetentionPlan.Decision> left = new ArrayList<>(expired);
+        List<RetentionPlan.Decision> order = new ArrayList<>();
+        while (!left.isEmpty()) {
+            Set<String> needed = new HashSet<>();
+            left.forEach(d -> needed.addAll(deps.getOrDefault(d.backupId(), List.of())));
+            List<RetentionPlan.Decision> free =
+                    left.stream().filter(d -> !needed.contains(d.backupId())).toList();
+            if (free.isEmpty()) {
+                order.addAll(left); // a cycle of forged parents: as planned
+                break;
+            }
+            order.addAll(free);
+            left.removeAll(free);
+        }
+        return order;
+    }
+
     private static Map<String, List<DamagedBackup>> damaged(Map<String, Repository.Catalog> catalogs) {
         Map<String, List<DamagedBackup>> damaged = new LinkedHashMap<>();
         catalogs.forEach((t, c) -> {
@@ -171,6 +209,12 @@ public final class PruneOperation {
             return List.of(); // nothing kept: the archive stays as it is rather than emptied
         }
         String type = own.get(0).type();
+        String busy = writerElsewhere(target, type, backups);
+        if (busy != null) {
+            // a running backup has no manifest yet: what it needs of the archive no complete backup says
+            LOG.warn("archived files of {} are not pruned this time: {} is running", target, busy);
+            return List.of();
+        }
         List<BackupManifest> kept = new ArrayList<>();
         backups.forEach((t, list) -> {
             for (BackupManifest m : list) {
@@ -190,6 +234,51 @@ public final class PruneOperation {
             // one odd manifest (a foreign type, bad metadata) must not stop pruning the others
             LOG.warn("could not prune the archive of {}: {}", target, e.getMessage());
             return List.of();
+        }
+    }
+
+    /**
+     * A backup or copy of another target of {@code type} (or of a target with no backup yet) that
+     * may be running now (it may share the archive and needs what it began with), as "a backup of
+     * TARGET"; null when none. No clock decides that
+     * one has ended, as for chunk collection: a lock counts unless its holder is provably gone
+     * (a process of this host that no longer runs, content that is no lock) or its lease ended a
+     * day ago (a running holder renews it every lease; no two hosts' clocks are a day apart).
+     */
+    private String writerElsewhere(String target, String type, Map<String, List<BackupManifest>> backups) {
+        StorageBackend storage = repository.storage();
+        try {
+            Set<String> gone = new HashSet<>(RepositoryLock.goneHolders(storage));
+            Instant longEnded = ctx.clock().instant().minus(Duration.ofDays(1));
+            for (ObjectInfo o : storage.list(RepositoryLayout.LOCKS)) {
+                String rest = o.key().substring(RepositoryLayout.LOCKS.length());
+                int slash = rest.indexOf('/');
+                String scope = slash < 0 ? rest : rest.substring(0, slash);
+                List<BackupManifest> theirs = backups.getOrDefault(scope, List.of());
+                if (scope.equals(target)
+                        || scope.equals(ChunkGc.SCOPE)
+                        || gone.contains(o.key())
+                        || (!theirs.isEmpty() && !theirs.get(0).type().equals(type))) {
+                    continue; // a target of another type archives nothing of this one's
+                }
+                RepositoryLock.LockInfo info;
+                try (InputStream in = storage.open(o.key(), 0)) {
+                    info = Json.read(in.readNBytes(64 * 1024), RepositoryLock.LockInfo.class);
+                } catch (NoSuchFileException released) {
+                    continue;
+                } catch (IOException | RuntimeException unreadable) {
+                    return "a holder of lock " + o.key() + " that could not be read now"; // the next prune tries again
+                }
+                if (info.expiresAt() != null && info.expiresAt().isBefore(longEnded)) {
+                    continue;
+                }
+                if ("backup".equals(info.operation()) || "copy".equals(info.operation())) {
+                    return "a " + info.operation() + " of " + scope;
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw repository.storageError("reading the locks of running backups", e);
         }
     }
 
@@ -224,7 +313,9 @@ public final class PruneOperation {
             } else if (!d.keep() && deps != null) {
                 decisions.add(new RetentionPlan.Decision(
                         d.backupId(), d.time(), true, List.of("needed by kept backup " + String.join(", ", deps))));
-            } else if (!d.keep() && newestDamaged != null && d.backupId().compareTo(newestDamaged) < 0) {
+            } else if (!d.keep()
+                    && newestDamaged != null
+                    && !BackupIds.time(d.backupId()).isAfter(BackupIds.time(newestDamaged))) {
                 decisions.add(new RetentionPlan.Decision(
                         d.backupId(),
                         d.time(),
@@ -291,9 +382,31 @@ public final class PruneOperation {
         }
     }
 
+    /**
+     * The incomplete backups a prune removes: not one a sound backup depends on, whose manifest
+     * was lost rather than never written (its data is what that backup needs, and a copy of the
+     * manifest makes it whole again).
+     */
+    private List<String> removableIncomplete(Repository.Catalog catalog) {
+        Set<String> needed = new HashSet<>();
+        catalog.backups().forEach(m -> needed.addAll(dependencies(m)));
+        List<String> removable = new ArrayList<>();
+        for (String id : catalog.incomplete().keySet()) {
+            if (needed.contains(id)) {
+                LOG.warn(
+                        "backup {} has no manifest but a complete backup depends on it; prune leaves its data (a "
+                                + "repository check says what is wrong)",
+                        id);
+            } else {
+                removable.add(id);
+            }
+        }
+        return removable;
+    }
+
     private List<String> removeIncomplete(String target, Repository.Catalog catalog, RepositoryLock lock) {
         List<String> removed = new ArrayList<>();
-        for (String id : catalog.incomplete().keySet()) {
+        for (String id : removableIncomplete(catalog)) {
             // once the lock lapsed, an "incomplete" backup may be another process's running one
             lock.ensureHeld("removing incomplete backup " + id);
             repository.deleteBackup(target, id);

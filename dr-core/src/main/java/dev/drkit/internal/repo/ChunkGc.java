@@ -448,6 +448,14 @@ public final class ChunkGc {
                 if (expiring.getOrDefault(target, List.of()).contains(m.id())) {
                     continue;
                 }
+                for (String dep : recordedDependencies(m)) {
+                    if (catalog.incomplete().containsKey(dep)) {
+                        // its manifest was lost, not never written: its chunks are what m needs
+                        return "backup " + target + "/" + m.id() + " depends on " + target + "/" + dep
+                                + ", whose manifest is missing, and its chunks are unknown; nothing was collected "
+                                + "(a repository check says what is wrong with it)";
+                    }
+                }
                 for (ArtifactInfo a : m.artifacts()) {
                     if (!Repository.isChunked(a)) {
                         continue;
@@ -488,6 +496,15 @@ public final class ChunkGc {
             }
         }
         return null;
+    }
+
+    /** What a manifest records that it needs: its parent and the backups it depends on. */
+    private static List<String> recordedDependencies(BackupManifest m) {
+        List<String> deps = new ArrayList<>(m.dependsOn());
+        if (m.parent() != null) {
+            deps.add(m.parent());
+        }
+        return deps;
     }
 
     /**
