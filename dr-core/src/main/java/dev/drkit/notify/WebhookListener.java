@@ -2,13 +2,17 @@ package dev.drkit.notify;
 
 import dev.drkit.DrEvent;
 import dev.drkit.DrListener;
+import dev.drkit.Settings;
 import dev.drkit.spi.support.Hosts;
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -80,7 +84,8 @@ public final class WebhookListener implements DrListener, AutoCloseable {
         body.put("target", event.target());
         body.put("backupId", event.backupId());
         body.put("at", event.at().toString());
-        body.put("message", event.message());
+        // a message may quote a URL with its password: it is masked before it leaves the host
+        body.put("message", event.message() == null ? null : Settings.redactText(event.message()));
         body.put("host", Hosts.name());
         body.put("details", event.details());
         HttpRequest request = HttpRequest.newBuilder(url)
@@ -92,8 +97,11 @@ public final class WebhookListener implements DrListener, AutoCloseable {
         int attempt = 1;
         for (; attempt <= attempts; attempt++) {
             try {
-                int status = http.send(request, HttpResponse.BodyHandlers.discarding())
-                        .statusCode();
+                // the request timeout ends with the response's head: the body is not read, since
+                // a receiver could send it without end and hold every later event
+                HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                int status = response.statusCode();
+                response.body().close();
                 if (status < 300) {
                     return;
                 }
@@ -102,7 +110,9 @@ public final class WebhookListener implements DrListener, AutoCloseable {
                     break; // the hook refuses this request; sending it again will not help
                 }
             } catch (IOException e) {
-                last = e.getClass().getSimpleName();
+                last = e instanceof HttpTimeoutException
+                        ? "no answer within 30 s"
+                        : e instanceof ConnectException ? "the connection was refused" : "the connection failed";
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -1,5 +1,6 @@
 package dev.drkit.incident;
 
+import jakarta.mail.Address;
 import jakarta.mail.Authenticator;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
@@ -11,26 +12,48 @@ import jakarta.mail.internet.AddressException;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.SocketFactory;
 
 /**
  * Mails notices over SMTP (Jakarta Mail): the title as subject, the rendered notice as a plain
- * text body, to every recipient. STARTTLS (required when asked for, so that a password is never
- * sent in clear), SMTPS, and login with a user and password. The password is held only for
+ * text body, to every recipient. STARTTLS (required when asked for), SMTPS, and login with a
+ * user and password, which is never sent in clear: a login needs STARTTLS or SMTPS, but to a
+ * relay on this host. The password is held only for
  * the login: it never appears in {@code toString()}, logs or events. Thread-safe; build with
  * {@link #builder(String, String)}.
  */
 public final class EmailChannel implements IncidentChannel {
+    /** The longest one mail may take by default, connection included. */
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "drkit-mail-deadline");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final String host;
     private final int port;
     private final InternetAddress from;
     private final List<InternetAddress> to;
-    private final Session session;
+    private final Properties properties;
+    private final Authenticator login;
+    private final boolean ssl;
+    private final Duration deadlineAfter;
 
     private EmailChannel(Builder b) {
         this.host = b.host;
@@ -45,6 +68,8 @@ public final class EmailChannel implements IncidentChannel {
         p.put("mail." + proto + ".connectiontimeout", "15000");
         p.put("mail." + proto + ".timeout", "30000");
         p.put("mail." + proto + ".writetimeout", "30000");
+        // a recipient the server does not know must not keep the notice from the others
+        p.put("mail." + proto + ".sendpartial", "true");
         // TLS without checking the certificate's name is TLS to whoever answers
         p.put("mail." + proto + ".ssl.checkserveridentity", "true");
         if (b.starttls) {
@@ -56,16 +81,67 @@ public final class EmailChannel implements IncidentChannel {
         }
         String user = b.user;
         String password = b.password;
-        this.session = Session.getInstance(
-                p,
-                user == null
-                        ? null
-                        : new Authenticator() {
-                            @Override
-                            protected PasswordAuthentication getPasswordAuthentication() {
-                                return new PasswordAuthentication(user, password);
-                            }
-                        });
+        this.properties = p;
+        this.ssl = b.ssl;
+        this.deadlineAfter = b.deadline;
+        this.login = user == null
+                ? null
+                : new Authenticator() {
+                    @Override
+                    protected PasswordAuthentication getPasswordAuthentication() {
+                        return new PasswordAuthentication(user, password);
+                    }
+                };
+    }
+
+    /**
+     * Makes the sockets of one send and closes them at its deadline: Jakarta Mail's timeouts are
+     * per read, so a server that answers a byte at a time would hold the send for good.
+     */
+    private static final class Deadline extends SocketFactory {
+        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+        private volatile boolean expired;
+
+        @Override
+        public Socket createSocket() throws IOException {
+            Socket s = new Socket();
+            sockets.add(s);
+            if (expired) {
+                s.close();
+            }
+            return s;
+        }
+
+        @Override
+        public Socket createSocket(String host, int port) throws IOException {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Socket createSocket(InetAddress host, int port) throws IOException {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
+            throw new UnsupportedOperationException();
+        }
+
+        void expire() {
+            expired = true;
+            for (Socket s : sockets) {
+                try {
+                    s.close();
+                } catch (IOException e) {
+                    // closing is all that is wanted
+                }
+            }
+        }
     }
 
     /**
@@ -79,6 +155,12 @@ public final class EmailChannel implements IncidentChannel {
 
     @Override
     public void send(Notice notice) throws IOException {
+        Deadline deadline = new Deadline();
+        Properties p = new Properties();
+        p.putAll(properties);
+        p.put(ssl ? "mail.smtps.ssl.socketFactory" : "mail.smtp.socketFactory", deadline);
+        Session session = Session.getInstance(p, login);
+        ScheduledFuture<?> timer = WATCHDOG.schedule(deadline::expire, deadlineAfter.toMillis(), TimeUnit.MILLISECONDS);
         try {
             MimeMessage m = new MimeMessage(session);
             m.setFrom(from);
@@ -90,10 +172,54 @@ public final class EmailChannel implements IncidentChannel {
             m.setHeader("X-Drkit-Incident", notice.incident().id().replaceAll("\\p{Cntrl}", " "));
             Transport.send(m);
         } catch (SendFailedException e) {
-            throw new NoticeRejectedException("the server refused the recipients: " + e.getMessage());
+            Address[] sent = e.getValidSentAddresses();
+            if (sent != null && sent.length > 0) {
+                // sent to some: sending it again would send it to them twice
+                throw new NoticeRejectedException("delivered to " + sent.length + " recipient(s), refused for "
+                        + addresses(e.getInvalidAddresses(), e.getValidUnsentAddresses()) + ": "
+                        + describe(e));
+            }
+            if (temporary(e)) {
+                throw new IOException("the server asked to try again later: " + describe(e));
+            }
+            throw new NoticeRejectedException("the server refused the recipients: " + describe(e));
         } catch (MessagingException e) {
+            if (deadline.expired) {
+                throw new IOException("the mail server did not finish within " + deadlineAfter.toSeconds() + " s");
+            }
             throw new IOException(describe(e));
+        } finally {
+            timer.cancel(false);
         }
+    }
+
+    /** A 4xx reply (RFC 5321: try again later), for every recipient or for the whole mail. */
+    private static boolean temporary(SendFailedException e) {
+        Address[] invalid = e.getInvalidAddresses();
+        Address[] unsent = e.getValidUnsentAddresses();
+        if ((invalid == null || invalid.length == 0) && unsent != null && unsent.length > 0) {
+            return true;
+        }
+        for (Exception x = e; x != null; x = x instanceof MessagingException m ? m.getNextException() : null) {
+            String msg = x.getMessage();
+            if (msg != null && msg.matches("(?s)5\\d\\d.*")) {
+                return false;
+            }
+            if (msg != null && msg.matches("(?s)4\\d\\d.*")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String addresses(Address[]... lists) {
+        List<String> out = new ArrayList<>();
+        for (Address[] list : lists) {
+            for (Address a : list == null ? new Address[0] : list) {
+                out.add(a.toString());
+            }
+        }
+        return String.join(", ", out);
     }
 
     /** The server's reason, without exception class names. */
@@ -122,6 +248,7 @@ public final class EmailChannel implements IncidentChannel {
         private boolean ssl;
         private String user;
         private String password;
+        private Duration deadline = DEADLINE;
 
         private Builder(String host, String from) {
             if (host == null || host.isBlank()) {
@@ -163,18 +290,41 @@ public final class EmailChannel implements IncidentChannel {
             return this;
         }
 
+        /** The longest one mail may take, connection included (default 60 s; tests). */
+        Builder deadline(Duration deadline) {
+            this.deadline = Objects.requireNonNull(deadline, "deadline");
+            return this;
+        }
+
         /** Adds a recipient. */
         public Builder to(String address) {
             to.add(address(address, "to"));
             return this;
         }
 
-        /** @throws IllegalStateException when no recipient was given */
+        /**
+         * @throws IllegalStateException when no recipient was given, or a login would cross the
+         *     network without TLS (neither STARTTLS nor SSL, to a host other than this one)
+         */
         public EmailChannel build() {
             if (to.isEmpty()) {
                 throw new IllegalStateException("an e-mail channel needs at least one recipient ('to')");
             }
+            if (user != null && !starttls && !ssl && !thisHost(host)) {
+                throw new IllegalStateException("an e-mail channel that logs in ('user') needs 'starttls' or 'ssl': "
+                        + "without them its password would cross the network in clear (only a relay on this host, "
+                        + "localhost or a loopback address, may go without)");
+            }
             return new EmailChannel(this);
+        }
+
+        /** Whether {@code host} names this host by a loopback name or address (no name is looked up). */
+        private static boolean thisHost(String host) {
+            String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+            return h.equalsIgnoreCase("localhost")
+                    || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+                    || h.equals("::1")
+                    || h.equals("0:0:0:0:0:0:0:1");
         }
 
         private static InternetAddress address(String text, String key) {

@@ -2,6 +2,7 @@ package dev.drkit.incident;
 
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -38,7 +39,11 @@ final class HttpJson {
                 .build();
         int status;
         try {
-            status = HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            // the request timeout ends with the response's head: the body is not read, since a
+            // receiver could send it without end and hold this channel's notices for good
+            HttpResponse<InputStream> response = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            status = response.statusCode();
+            response.body().close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while posting", e);

@@ -87,6 +87,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     private final List<DrListener> listeners;
     private final Map<String, Incident> open = new LinkedHashMap<>();
     private final Map<String, Integer> failedInARow = new LinkedHashMap<>();
+    /** When each target's latest backup succeeded, as its event said: a status may be older. */
+    private final Map<String, Instant> succeededAt = new LinkedHashMap<>();
+
     private ScheduledExecutorService watcher;
     private volatile boolean statusWatched;
 
@@ -224,6 +227,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         Instant now = clock.instant();
         switch (event.type()) {
             case BACKUP_SUCCEEDED -> {
+                succeededAt.merge(target, event.at(), (a, b) -> a.isAfter(b) ? a : b);
                 boolean counted = failedInARow.remove(target) != null;
                 String how = "backup " + event.backupId() + " succeeded at " + event.at();
                 boolean a = resolve(target, Incident.Kind.BACKUP_FAILURES, how, now, reports);
@@ -329,6 +333,14 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         }
         double limit = rpoAtRisk * t.rpoSeconds();
         Duration rpo = Duration.ofSeconds(t.rpoSeconds());
+        Instant seen = succeededAt.get(t.name());
+        if (seen != null && (t.newestBackupAt() == null || seen.isAfter(t.newestBackupAt()))) {
+            // the status was taken before a backup this manager has since heard of
+            Duration sinceSeen = Duration.between(seen, now);
+            if (sinceSeen.toMillis() <= limit * 1000) {
+                return false;
+            }
+        }
         if (t.newestBackupAt() == null) {
             return declare(
                     t.name(),

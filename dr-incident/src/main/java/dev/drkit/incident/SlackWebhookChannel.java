@@ -65,7 +65,11 @@ public final class SlackWebhookChannel implements IncidentChannel {
      * quote file names or server replies) become entities and are shown as written.
      */
     static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+        // Mattermost and Rocket.Chat also act on plain @channel, @all, @here: a word joiner keeps them text
+        return s.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replaceAll("(?i)@(channel|all|here|everyone)\\b", "@\u2060$1");
     }
 
     private static String cut(String s, int max) {
