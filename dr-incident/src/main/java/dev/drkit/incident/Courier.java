@@ -23,16 +23,24 @@ final class Courier {
     private final int attempts;
     private final Duration backoff;
     private final BiConsumer<Notice, String> failed;
+    private final BiConsumer<Notice, Courier> delivered;
     private final ExecutorService thread;
 
     /**
      * @param failed told of a notice that could not be delivered, with the reason (no secret)
+     * @param delivered told of a notice the channel took, with this courier
      */
-    Courier(IncidentChannel channel, int attempts, Duration backoff, BiConsumer<Notice, String> failed) {
+    Courier(
+            IncidentChannel channel,
+            int attempts,
+            Duration backoff,
+            BiConsumer<Notice, String> failed,
+            BiConsumer<Notice, Courier> delivered) {
         this.channel = channel;
         this.attempts = attempts;
         this.backoff = backoff;
         this.failed = failed;
+        this.delivered = delivered;
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "drkit-incident-notices");
             t.setDaemon(true);
@@ -55,6 +63,7 @@ final class Courier {
                         notice.type(),
                         notice.incident().id(),
                         channel);
+                delivered.accept(notice, this);
                 return;
             } catch (NoticeRejectedException e) {
                 last = e.getMessage();

@@ -14,11 +14,14 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +73,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class IncidentManager implements DrListener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IncidentManager.class);
+    /** How long after its incident ended a resolution notice no channel took is still sent again. */
+    private static final Duration RESOLUTION_GIVEN_UP = Duration.ofDays(7);
+
     private static final DateTimeFormatter ID_TIME =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
@@ -89,6 +95,24 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     private final Map<String, Integer> failedInARow = new LinkedHashMap<>();
     /** When each target's latest backup succeeded, as its event said: a status may be older. */
     private final Map<String, Instant> succeededAt = new LinkedHashMap<>();
+    /**
+     * Resolved incidents whose resolution notice some channel has not taken yet, by id: sent again
+     * every update interval (a page left open would escalate for good), kept in the state file.
+     */
+    private final Map<String, Resolving> resolving = new LinkedHashMap<>();
+
+    /** A resolution notice on its way: the channels that have not taken it, and when it was last sent. */
+    private static final class Resolving {
+        final Incident incident;
+        final Set<Courier> pending;
+        Instant sentAt;
+
+        Resolving(Incident incident, Set<Courier> pending, Instant sentAt) {
+            this.incident = incident;
+            this.pending = pending;
+            this.sentAt = sentAt;
+        }
+    }
 
     private ScheduledExecutorService watcher;
     private volatile boolean statusWatched;
@@ -103,12 +127,14 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         this.channels = List.copyOf(b.channels);
         this.listeners = List.copyOf(b.listeners);
         for (IncidentChannel c : channels) {
-            couriers.add(new Courier(c, b.attempts, b.backoff, this::deliveryFailed));
+            couriers.add(new Courier(c, b.attempts, b.backoff, this::deliveryFailed, this::delivered));
         }
         if (stateFile != null) {
             IncidentState.Doc doc = IncidentState.load(stateFile);
             doc.open().forEach(i -> open.put(key(i.target(), i.kind()), i));
             failedInARow.putAll(doc.failedInARow());
+            // which channels took them before the restart is not known: all get them at the next evaluation
+            doc.resolving().forEach(i -> resolving.put(i.id(), new Resolving(i, new HashSet<>(couriers), null)));
         }
     }
 
@@ -164,6 +190,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                     changed = true;
                 }
             }
+            changed |= resendResolutions(now);
             if (changed) {
                 persist();
             }
@@ -416,6 +443,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         }
         Incident done = i.resolved(now, how);
         notify(Notice.Type.RESOLUTION, done, now);
+        if (!couriers.isEmpty()) {
+            resolving.put(done.id(), new Resolving(done, new HashSet<>(couriers), now));
+        }
         LOG.info("incident {} resolved after {}: {}", i.id(), NoticeTemplates.human(done.duration(now)), how);
         reports.add(event(
                 DrEvent.Type.INCIDENT_RESOLVED,
@@ -443,6 +473,49 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             couriers.forEach(c -> c.deliver(notice));
         }
         outbox.clear();
+    }
+
+    /**
+     * Sends again the resolutions some channel has not taken, to those channels, once per update
+     * interval; gives up on one a week after its incident ended. Returns whether the set changed.
+     */
+    private boolean resendResolutions(Instant now) {
+        boolean changed = false;
+        for (Iterator<Resolving> it = resolving.values().iterator(); it.hasNext(); ) {
+            Resolving r = it.next();
+            if (r.sentAt != null && now.isBefore(r.sentAt.plus(updateEvery))) {
+                continue;
+            }
+            if (r.pending.isEmpty() || now.isAfter(r.incident.endedAt().plus(RESOLUTION_GIVEN_UP))) {
+                LOG.warn(
+                        "incidents: gave up on the resolution notice of incident {}, which {} did not take in {} "
+                                + "days; close it there by hand",
+                        r.incident.id(),
+                        r.pending.isEmpty() ? "a channel" : r.pending.size() + " channel(s)",
+                        RESOLUTION_GIVEN_UP.toDays());
+                it.remove();
+                changed = true;
+                continue;
+            }
+            Notice notice = templates.render(Notice.Type.RESOLUTION, r.incident, now, null);
+            r.pending.forEach(c -> c.deliver(notice));
+            r.sentAt = now;
+        }
+        return changed;
+    }
+
+    /** A channel took a notice: a resolution it took is no longer sent to it again. */
+    private void delivered(Notice notice, Courier courier) {
+        if (notice.type() != Notice.Type.RESOLUTION) {
+            return;
+        }
+        synchronized (this) {
+            Resolving r = resolving.get(notice.incident().id());
+            if (r != null && r.pending.remove(courier) && r.pending.isEmpty()) {
+                resolving.remove(notice.incident().id());
+                persist();
+            }
+        }
     }
 
     private void deliveryFailed(Notice notice, String why) {
@@ -478,7 +551,11 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             return;
         }
         try {
-            IncidentState.save(stateFile, new ArrayList<>(open.values()), failedInARow);
+            IncidentState.save(
+                    stateFile,
+                    new ArrayList<>(open.values()),
+                    failedInARow,
+                    resolving.values().stream().map(r -> r.incident).toList());
         } catch (IOException | RuntimeException e) {
             // never thrown into the backup that caused the event; the next change tries again
             LOG.warn("incidents: could not write the state file {}: {}", stateFile, e.getMessage());

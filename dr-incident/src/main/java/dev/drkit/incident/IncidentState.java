@@ -23,7 +23,8 @@ import java.util.Map;
 
 /**
  * The incident manager's memory across restarts: the open incidents (so that a restart does not
- * page again) and the failed backups in a row per target. A small JSON file, replaced
+ * page again), the resolved ones whose resolution notice some channel has not taken yet (so that
+ * a page is closed in the end), and the failed backups in a row per target. A small JSON file, replaced
  * atomically (written beside it, flushed, renamed over it) with mode 0600, since incident
  * details are operational information.
  */
@@ -32,10 +33,11 @@ final class IncidentState {
     private static final int MAX_BYTES = 4 * 1024 * 1024;
 
     /** The file's document. */
-    record Doc(int version, List<Incident> open, Map<String, Integer> failedInARow) {
+    record Doc(int version, List<Incident> open, Map<String, Integer> failedInARow, List<Incident> resolving) {
         Doc {
             open = open == null ? List.of() : List.copyOf(open);
             failedInARow = failedInARow == null ? Map.of() : Map.copyOf(failedInARow);
+            resolving = resolving == null ? List.of() : List.copyOf(resolving); // files of earlier versions
         }
     }
 
@@ -51,7 +53,7 @@ final class IncidentState {
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             bytes = in.readNBytes(MAX_BYTES + 1);
         } catch (NoSuchFileException e) {
-            return new Doc(VERSION, List.of(), Map.of());
+            return new Doc(VERSION, List.of(), Map.of(), List.of());
         } catch (IOException e) {
             throw new ConfigException("cannot read the incident state file " + file + " (" + e.getMessage()
                     + "); check that this user may read it");
@@ -80,6 +82,11 @@ final class IncidentState {
                 throw damaged(file, "an open incident's id or target is missing or holds a control character");
             }
         }
+        for (Incident i : doc.resolving()) {
+            if (i == null || !printable(i.id()) || !printable(i.target()) || i.endedAt() == null) {
+                throw damaged(file, "a resolved incident's id, target or end is missing or holds a control character");
+            }
+        }
         return doc;
     }
 
@@ -101,9 +108,11 @@ final class IncidentState {
                 + "their condition still holds)");
     }
 
-    /** Replaces the file's content atomically with {@code open} and {@code failedInARow}, mode 0600. */
-    static void save(Path file, List<Incident> open, Map<String, Integer> failedInARow) throws IOException {
-        byte[] bytes = Json.write(new Doc(VERSION, new ArrayList<>(open), new LinkedHashMap<>(failedInARow)));
+    /** Replaces the file's content atomically with {@code open}, {@code failedInARow} and {@code resolving}, mode 0600. */
+    static void save(Path file, List<Incident> open, Map<String, Integer> failedInARow, List<Incident> resolving)
+            throws IOException {
+        byte[] bytes = Json.write(
+                new Doc(VERSION, new ArrayList<>(open), new LinkedHashMap<>(failedInARow), new ArrayList<>(resolving)));
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");

@@ -91,7 +91,13 @@ class IncidentManagerTest {
         }
         assertThat(seenAtSend).hasSize(2);
         assertThat(seenAtSend.get(0)).startsWith("INITIAL:").contains("db").doesNotContain("<no state file>");
-        assertThat(seenAtSend.get(1)).startsWith("RESOLUTION:").doesNotContain("\"db\"");
+        // resolved: no longer open, and held as a resolution on its way until every channel took it
+        assertThat(seenAtSend.get(1)).startsWith("RESOLUTION:").containsPattern("\"open\" : \\[ \\]");
+        assertThat(seenAtSend.get(1).substring(seenAtSend.get(1).indexOf("\"resolving\"")))
+                .contains("\"target\" : \"db\"", "\"endedAt\"");
+        assertThat(Files.readString(state))
+                .as("both channels took the resolution: nothing is left to send")
+                .doesNotContain("\"db\"");
     }
 
     @Test
