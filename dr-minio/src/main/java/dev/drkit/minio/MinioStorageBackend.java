@@ -8,6 +8,7 @@ import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ChunkPipe;
 import dev.drkit.spi.support.ObjectKeys;
 import dev.drkit.spi.support.StorageFailures;
+import dev.drkit.spi.support.TarEntryReader;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
@@ -45,6 +46,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A repository in a MinIO (or other S3-compatible) bucket, on the MinIO SDK. Uploads stream
@@ -53,6 +56,8 @@ import java.util.regex.Pattern;
  * {@code If-None-Match: *}. Thread-safe.
  */
 public final class MinioStorageBackend implements StorageBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(MinioStorageBackend.class);
+
     private static final Map<String, String> IF_ABSENT = Map.of("If-None-Match", "*");
 
     private final MinioClient client;
@@ -282,13 +287,25 @@ public final class MinioStorageBackend implements StorageBackend {
                     // a server repeats its token: a key listed twice means the pages do not add up
                     throw new StorageIOException(
                             "listing " + keyPrefix + " in " + description + " failed: the server listed "
-                                    + i.objectName() + " twice; its pages do not add up (the storage does not "
-                                    + "list as S3 does)",
+                                    + TarEntryReader.printable(i.objectName()) + " twice; its pages do not add up "
+                                    + "(the storage does not list as S3 does)",
                             null,
                             Reason.OTHER,
                             false);
                 }
-                String rel = prefix.isEmpty() ? i.objectName() : i.objectName().substring(prefix.length() + 1);
+                // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
+                // object of the repository, and would fail every call that names it
+                String name = i.objectName();
+                String rel = prefix.isEmpty() || name.startsWith(prefix + "/")
+                        ? name.substring(prefix.isEmpty() ? 0 : prefix.length() + 1)
+                        : null;
+                if (rel == null || !rel.startsWith(keyPrefix) || !ObjectKeys.isValid(rel)) {
+                    LOG.warn(
+                            "{}: leaving out '{}', which is no key drkit writes; remove it from the bucket",
+                            description,
+                            TarEntryReader.printable(name));
+                    continue;
+                }
                 out.add(new ObjectInfo(
                         rel,
                         i.size(),

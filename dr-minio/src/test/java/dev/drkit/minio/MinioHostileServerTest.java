@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.drkit.spi.ObjectInfo;
 import io.minio.MinioClient;
 import io.minio.credentials.StaticProvider;
 import java.io.IOException;
@@ -29,7 +30,10 @@ class MinioHostileServerTest {
 
     HttpServer server;
     final AtomicInteger listings = new AtomicInteger();
-    /** What the listing's pages say: "same-token" (a token that never moves) or "no-token" (truncated, none). */
+    /**
+     * What the listing's pages say: "same-token" (a token that never moves), "no-token"
+     * (truncated, none), or "one-page" (whole, with keys drkit cannot have written).
+     */
     volatile String paging = "same-token";
 
     @BeforeEach
@@ -62,16 +66,19 @@ class MinioHostileServerTest {
         int status = 200;
         if (x.getRequestMethod().equals("GET") && q.contains("list-type=2")) {
             int n = listings.incrementAndGet();
-            boolean more = n < PAGES;
+            boolean more = n < PAGES && !paging.equals("one-page");
             String token =
                     !more || paging.equals("no-token") ? "" : "<NextContinuationToken>same</NextContinuationToken>";
             body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                             + "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                             + "<Name>bkt</Name><Prefix>r/backups/</Prefix><MaxKeys>1000</MaxKeys><KeyCount>1</KeyCount>"
                             + "<IsTruncated>" + more + "</IsTruncated>" + token
-                            + "<Contents><Key>r/backups/t/1/manifest.json</Key>"
-                            + "<LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>\"00\"</ETag><Size>1</Size>"
-                            + "<StorageClass>STANDARD</StorageClass></Contents>"
+                            + contents("r/backups/t/1/manifest.json")
+                            + (paging.equals("one-page")
+                                    ? contents("r/backups//t/2/manifest.json")
+                                            + contents("r/backups/t/3/a\\b")
+                                            + contents("elsewhere/backups/t/4/manifest.json")
+                                    : "")
                             + "</ListBucketResult>")
                     .getBytes(StandardCharsets.UTF_8);
         } else {
@@ -86,6 +93,20 @@ class MinioHostileServerTest {
         try (OutputStream out = x.getResponseBody()) {
             out.write(body);
         }
+    }
+
+    private static String contents(String key) {
+        return "<Contents><Key>" + key + "</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
+                + "<ETag>\"00\"</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass></Contents>";
+    }
+
+    /** Keys drkit cannot have written (a//b, a\\b, outside the repository's prefix) are left out, not failed on. */
+    @Test
+    void keysDrkitCannotHaveWrittenAreLeftOutOfAListing() throws IOException {
+        paging = "one-page";
+        MinioStorageBackend backend = backend(client());
+
+        assertThat(backend.list("backups/")).extracting(ObjectInfo::key).containsExactly("backups/t/1/manifest.json");
     }
 
     /** On main: pages until the server gives up (forever against one that does not) and lists the key 300 times. */
