@@ -52,8 +52,11 @@ public final class IncidentSetup {
      *
      * @param clock where the time comes from
      * @param listeners where the manager's own events go (not the manager itself)
+     * <p>A state file that is damaged (not the JSON drkit writes) is moved aside with a warning,
+     * so that notices never stop backups; {@code drkit config check} reports it as a problem.
+     *
      * @throws ConfigException when a secret file or template is missing, open to other users or
-     *     invalid, or a channel's options do not make a channel
+     *     invalid, a channel's options do not make a channel, or the state file cannot be read
      */
     public static Optional<IncidentManager> manager(
             Setup setup, Clock clock, Collection<? extends DrListener> listeners) {
@@ -62,7 +65,14 @@ public final class IncidentSetup {
         if (in == null) {
             return Optional.empty();
         }
-        check(setup);
+        List<String> problems = problems(in, false);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        if (in.stateFile() != null) {
+            // a damaged file would stop the daemon, and with it the backups: it goes aside instead
+            IncidentState.setAsideIfDamaged(in.stateFile(), clock.instant());
+        }
         IncidentManager.Builder b = IncidentManager.builder()
                 .clock(clock)
                 .rpoAtRisk(in.rpoAtRisk())
@@ -91,15 +101,29 @@ public final class IncidentSetup {
         if (in == null) {
             return;
         }
+        List<String> problems = problems(in, true);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+    }
+
+    /** The section's problems; a damaged state file among them when {@code damagedState} (not for a daemon that sets it aside). */
+    private static List<String> problems(Setup.Incidents in, boolean damagedState) {
         List<String> problems = new ArrayList<>();
         templateFiles(in).forEach((type, file) -> collect(problems, () -> NoticeTemplates.of(Map.of(type, file))));
         collect(problems, () -> channels(in));
         if (in.stateFile() != null) {
-            collect(problems, () -> IncidentState.load(in.stateFile()));
+            collect(problems, () -> {
+                try {
+                    IncidentState.load(in.stateFile());
+                } catch (IncidentState.Damaged e) {
+                    if (damagedState) {
+                        throw e;
+                    }
+                }
+            });
         }
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
+        return problems;
     }
 
     private static void collect(List<String> problems, Runnable check) {

@@ -16,10 +16,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The incident manager's memory across restarts: the open incidents (so that a restart does not
@@ -31,6 +36,9 @@ import java.util.Map;
 final class IncidentState {
     private static final int VERSION = 1;
     private static final int MAX_BYTES = 4 * 1024 * 1024;
+    private static final Logger LOG = LoggerFactory.getLogger(IncidentState.class);
+    private static final DateTimeFormatter ASIDE_TIME =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     /** The file's document. */
     record Doc(int version, List<Incident> open, Map<String, Integer> failedInARow, List<Incident> resolving) {
@@ -103,9 +111,43 @@ final class IncidentState {
     }
 
     private static ConfigException damaged(Path file, String why) {
-        return new ConfigException("the incident state file " + file + " cannot be used: " + why
+        return new Damaged("the incident state file " + file + " cannot be used: " + why
                 + "; move it aside to start without open incidents (they are then declared again when "
                 + "their condition still holds)");
+    }
+
+    /** A state file that was read but is not one drkit wrote (as opposed to one that cannot be read). */
+    static final class Damaged extends ConfigException {
+        private static final long serialVersionUID = 1L;
+
+        Damaged(String problem) {
+            super(problem);
+        }
+    }
+
+    /**
+     * Moves a damaged state file aside ({@code NAME.damaged-TIME}, kept for a look), so that the
+     * daemon starts without it rather than not at all: notices must never stop backups. The
+     * incidents it held are declared again while their condition holds, and resolutions it
+     * held are lost. Returns where it went, or null when the file is sound or absent.
+     *
+     * @throws ConfigException when the file cannot be read, or cannot be moved
+     */
+    static Path setAsideIfDamaged(Path file, Instant now) {
+        try {
+            load(file);
+            return null;
+        } catch (Damaged e) {
+            Path aside = file.resolveSibling(file.getFileName() + ".damaged-" + ASIDE_TIME.format(now));
+            try {
+                Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException moveFailed) {
+                throw new ConfigException(
+                        e.getMessage() + " (it could not be moved aside: " + moveFailed.getMessage() + ")");
+            }
+            LOG.warn("{}; moved it to {} and started without it", e.getMessage(), aside);
+            return aside;
+        }
     }
 
     /** Replaces the file's content atomically with {@code open}, {@code failedInARow} and {@code resolving}, mode 0600. */

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,7 +95,46 @@ class IncidentSetupTest {
         Path template = Files.writeString(dir.resolve("initial.mustache"), "{{sevrity}}");
         Path open = secret("pd-key", "R0UTINGKEY\n", "rw-r--r--");
         Path state = Files.writeString(dir.resolve("incidents.json"), "not json");
-        Setup setup = new Setup(
+        Setup setup = pagerDutySetup(state, Map.of("initial", template), open);
+        assertThatThrownBy(() -> IncidentSetup.check(setup))
+                .isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(((ConfigException) e).problems())
+                        .hasSize(3)
+                        .anySatisfy(p -> assertThat(p).contains("the initial notice template " + template, "sevrity"))
+                        .anySatisfy(p -> assertThat(p).contains(open + " is open to other users"))
+                        .anySatisfy(
+                                p -> assertThat(p).contains("the incident state file " + state + " cannot be used")));
+        assertThatThrownBy(() -> IncidentSetup.manager(setup, Clock.systemUTC(), List.of()))
+                .as("the manager is not built on a setup that fails the check (a damaged state file alone would "
+                        + "be set aside)")
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("2 configuration problems");
+        assertThat(state).as("left where it was: the daemon did not start").exists();
+    }
+
+    @Test
+    void aDamagedStateFileIsSetAsideSoThatTheDaemonStartsAndCheckStillReportsIt() throws Exception {
+        Path key = secret("pd-key", "R0UTINGKEY\n", "rw-------");
+        Path state = Files.writeString(dir.resolve("incidents.json"), "{\"version\": 1, \"open\": [");
+        Setup setup = pagerDutySetup(state, Map.of(), key);
+        assertThatThrownBy(() -> IncidentSetup.check(setup))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("the incident state file " + state + " cannot be used");
+
+        Clock clock = Clock.fixed(Instant.parse("2026-12-02T10:00:00Z"), ZoneOffset.UTC);
+        try (IncidentManager m = IncidentSetup.manager(setup, clock, List.of()).orElseThrow()) {
+            assertThat(m.openIncidents()).isEmpty();
+        }
+
+        Path aside = dir.resolve("incidents.json.damaged-20261202T100000Z");
+        assertThat(aside).hasContent("{\"version\": 1, \"open\": [");
+        assertThat(state).doesNotExist();
+        IncidentSetup.check(setup); // sound again: nothing left to report
+    }
+
+    /** A setup whose incidents go to PagerDuty, with the key in {@code keyFile}. */
+    private static Setup pagerDutySetup(Path state, Map<String, Path> templates, Path keyFile) {
+        return new Setup(
                 null,
                 null,
                 List.of(),
@@ -108,22 +149,10 @@ class IncidentSetupTest {
                                 1.0,
                                 2,
                                 Duration.ofHours(1),
-                                Map.of("initial", template),
-                                Map.of("pagerduty", Settings.of(Map.of("routing-key-file", open.toString()))))),
+                                templates,
+                                Map.of("pagerduty", Settings.of(Map.of("routing-key-file", keyFile.toString()))))),
                 Map.of(),
                 TestSchedule.plan());
-        assertThatThrownBy(() -> IncidentSetup.check(setup))
-                .isInstanceOf(ConfigException.class)
-                .satisfies(e -> assertThat(((ConfigException) e).problems())
-                        .hasSize(3)
-                        .anySatisfy(p -> assertThat(p).contains("the initial notice template " + template, "sevrity"))
-                        .anySatisfy(p -> assertThat(p).contains(open + " is open to other users"))
-                        .anySatisfy(
-                                p -> assertThat(p).contains("the incident state file " + state + " cannot be used")));
-        assertThatThrownBy(() -> IncidentSetup.manager(setup, Clock.systemUTC(), List.of()))
-                .as("the manager is not built on a setup that fails the check")
-                .isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith("3 configuration problems");
     }
 
     @Test
