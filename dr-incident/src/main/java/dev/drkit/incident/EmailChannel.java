@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import javax.net.SocketFactory;
 
 /**
@@ -223,15 +224,23 @@ public final class EmailChannel implements IncidentChannel {
     }
 
     /** The server's reason, without exception class names. */
-    private static String describe(MessagingException e) {
+    static String describe(MessagingException e) {
         List<String> parts = new ArrayList<>();
         for (Throwable t = e; t != null && parts.size() < 3; t = t.getCause()) {
-            if (t.getMessage() != null && !parts.contains(t.getMessage())) {
-                parts.add(t.getMessage().strip());
+            // the JDK's TLS messages quote the class names of their causes
+            String m = t.getMessage() == null
+                    ? null
+                    : CLASS_NAME.matcher(t.getMessage()).replaceAll("").strip();
+            if (m != null && !m.isEmpty() && !parts.contains(m)) {
+                parts.add(m);
             }
         }
         return parts.isEmpty() ? "sending failed" : String.join(": ", parts);
     }
+
+    /** A qualified exception class name and its colon, as messages quote their causes. */
+    private static final Pattern CLASS_NAME =
+            Pattern.compile("\\b(?:[a-z][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error)(?::\\s*|\\b)");
 
     @Override
     public String toString() {
