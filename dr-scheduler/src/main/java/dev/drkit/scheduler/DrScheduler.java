@@ -146,6 +146,15 @@ public final class DrScheduler implements AutoCloseable {
         return out;
     }
 
+    /** A tick of the ticker: whatever it throws would cancel every later tick, silently. */
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (Throwable e) {
+            LOG.error("looking for due drkit jobs failed; trying again at the next tick", e);
+        }
+    }
+
     private List<Future<?>> tick() {
         List<Future<?>> started = new ArrayList<>();
         if (stopping) {
@@ -168,7 +177,7 @@ public final class DrScheduler implements AutoCloseable {
                 }
             }));
         }
-        if (Duration.between(lastRpoCheck, now).toSeconds() >= 60) {
+        if (now.isBefore(lastRpoCheck) || Duration.between(lastRpoCheck, now).toSeconds() >= 60) { // a step back too
             lastRpoCheck = now;
             checkObjectives();
         }
@@ -182,6 +191,11 @@ public final class DrScheduler implements AutoCloseable {
                 tried.put(job.name, slot);
                 return;
             }
+            if (!job.backup && !kit.verifications(job.target.name(), slot).isEmpty()) {
+                // verified at or after that time (here before the clock stepped back, or by hand): done
+                tried.put(job.name, slot);
+                return;
+            }
             JobSlots.Outcome outcome = slots.run(job.name, slot, () -> job.run(this));
             if (outcome != JobSlots.Outcome.BUSY) {
                 tried.put(job.name, slot);
@@ -190,6 +204,12 @@ public final class DrScheduler implements AutoCloseable {
         } catch (RuntimeException e) {
             tried.put(job.name, slot); // the next scheduled time tries again
             LOG.error("{} for {} failed: {}", job.name, slot, e.getMessage());
+        } catch (Error e) {
+            // a NoClassDefFoundError of a conflicting dependency, an OutOfMemoryError: tried, or each tick runs it
+            // again
+            tried.put(job.name, slot);
+            LOG.error("{} for {} failed", job.name, slot, e);
+            throw e;
         }
     }
 
@@ -386,7 +406,7 @@ public final class DrScheduler implements AutoCloseable {
          */
         public DrScheduler start() {
             DrScheduler s = new DrScheduler(this);
-            s.ticker.scheduleWithFixedDelay(s::tick, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+            s.ticker.scheduleWithFixedDelay(s::tickSafely, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
             return s;
         }
 

@@ -3,6 +3,7 @@ package dev.drkit.scheduler;
 import dev.drkit.DrEvent;
 import dev.drkit.RepositoryLockedException;
 import dev.drkit.StorageException;
+import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Hosts;
@@ -15,8 +16,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs a scheduled job at most once per slot, however many instances (threads, processes,
@@ -28,6 +34,7 @@ import java.util.function.Consumer;
  * the marker's name. Thread-safe.
  */
 final class JobSlots {
+    private static final Logger LOG = LoggerFactory.getLogger(JobSlots.class);
     private static final DateTimeFormatter SLOT =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
@@ -56,6 +63,33 @@ final class JobSlots {
         this.lease = lease;
         this.clock = clock;
         this.events = events;
+    }
+
+    /** How long a completion marker is kept: only the newest due slot is looked up, or one a clock step put back. */
+    static final Duration MARKER_KEPT = Duration.ofDays(7);
+
+    private final Map<String, Instant> swept = new ConcurrentHashMap<>();
+
+    /** At most once a day per job: removes the job's markers of slots more than {@link #MARKER_KEPT} before this one. */
+    private void removeOldMarkers(String job, Instant slot) {
+        Instant last = swept.get(job);
+        if (last != null && !slot.isAfter(last.plus(Duration.ofDays(1))) && !slot.isBefore(last)) {
+            return;
+        }
+        swept.put(job, slot);
+        String before = marker(job, slot.minus(MARKER_KEPT));
+        try {
+            List<String> old = new ArrayList<>();
+            for (ObjectInfo o : storage.list("status/jobs/" + job + "/")) {
+                if (o.key().endsWith(".json") && o.key().compareTo(before) < 0) {
+                    old.add(o.key()); // yyyyMMddTHHmmssZ names sort as their times
+                }
+            }
+            storage.deleteAll(old);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn(
+                    "removing old completion markers of job {} failed (tried again tomorrow): {}", job, e.getMessage());
+        }
     }
 
     /** Where the completion marker of a job's slot is. */
@@ -106,6 +140,7 @@ final class JobSlots {
                             ProcessHandle.current().pid(),
                             "finishedAt",
                             clock.instant().toString())));
+            removeOldMarkers(job, slot);
             return Outcome.RAN;
         } catch (IOException e) {
             throw new StorageException(

@@ -51,7 +51,9 @@ import org.springframework.util.ClassUtils;
             "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration",
             "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration"
         })
-@ConditionalOnBooleanProperty(name = "drkit.enabled", matchIfMissing = true)
+// any value but false: the setup reader refuses one that is not true or false (yes, 1), which this condition,
+// as @ConditionalOnBooleanProperty, would take for false and so turn every backup off without a word
+@ConditionalOnProperty(name = "drkit.enabled", matchIfMissing = true)
 @ConditionalOnMissingBean(DrKit.class)
 public class DrkitAutoConfiguration {
     private static final String REDIS_FACTORY = "org.springframework.data.redis.connection.RedisConnectionFactory";

@@ -10,8 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 
@@ -21,7 +21,7 @@ import org.springframework.core.env.Environment;
  * believed to be backed up.
  */
 @AutoConfiguration(after = DrkitAutoConfiguration.class)
-@ConditionalOnBooleanProperty(name = "drkit.enabled", matchIfMissing = true)
+@ConditionalOnProperty(name = "drkit.enabled", matchIfMissing = true)
 @ConditionalOnBean(DrKit.class)
 @ConditionalOnMissingBean(DrkitSetup.class)
 class DrkitBackOffAutoConfiguration {

@@ -68,7 +68,11 @@ final class SpringSetupReader {
     /** @throws ConfigException listing every problem of the properties */
     DrkitSetup read() {
         Map<String, Object> tree = tree(environment, problems);
-        tree.remove("enabled");
+        Object enabled = tree.remove("enabled");
+        if (enabled != null && !String.valueOf(enabled).equalsIgnoreCase("true")) {
+            // false never gets here: the auto-configuration backs off
+            problems.add(PREFIX + ".enabled: '" + enabled + "' is not true or false");
+        }
         boolean schedulerEnabled = true;
         Duration phase = shutdownPhaseTimeout();
         Duration grace = null;

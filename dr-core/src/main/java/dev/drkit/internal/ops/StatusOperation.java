@@ -16,10 +16,13 @@ import dev.drkit.spi.support.BackupIds;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -184,6 +187,14 @@ public final class StatusOperation {
             problems.add(String.format(
                     Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s", newest.id(), age, rpo));
         }
+        if (newest != null) {
+            String gone = missingDependency(newest, backups);
+            if (gone != null) {
+                // a restore of the newest needs every backup of its chain: one lost (an expiry rule, a hand) fails it
+                problems.add("newest backup " + newest.id() + " cannot be restored: it needs " + gone
+                        + ", which is not among the sound backups; take a new full backup");
+            }
+        }
         BackupResult newestResult = newest == null ? null : new BackupResult(newest);
         if (newestResult != null && newestResult.incomplete()) {
             List<String> named = newestResult.incompleteFiles();
@@ -270,6 +281,31 @@ public final class StatusOperation {
                 problems.isEmpty(),
                 List.copyOf(problems),
                 checklist);
+    }
+
+    /** The first backup of {@code m}'s chain (parents and dependencies) that is not among {@code sound}, or null. */
+    private static String missingDependency(BackupManifest m, List<BackupManifest> sound) {
+        Map<String, BackupManifest> byId = new HashMap<>();
+        sound.forEach(b -> byId.put(b.id(), b));
+        ArrayDeque<BackupManifest> todo = new ArrayDeque<>(List.of(m));
+        Set<String> seen = new HashSet<>(Set.of(m.id()));
+        while (!todo.isEmpty()) {
+            BackupManifest b = todo.pop();
+            List<String> deps = new ArrayList<>(b.dependsOn());
+            if (b.parent() != null) {
+                deps.add(0, b.parent());
+            }
+            for (String d : deps) {
+                if (seen.add(d)) {
+                    BackupManifest found = byId.get(d);
+                    if (found == null) {
+                        return d;
+                    }
+                    todo.push(found);
+                }
+            }
+        }
+        return null;
     }
 
     /** Target types whose restore tests count as the schedule's database restore. */
