@@ -150,8 +150,9 @@ public final class DrMetrics implements DrListener {
     }
 
     /**
-     * Sets the per-target gauges from a status: the time of the newest backup (a newer one already
-     * seen in an event is kept), the RPO objective, whether the newest verification passed (left as
+     * Sets the per-target gauges from a status: the time of the newest backup (one an event told of
+     * after the status was taken is kept; otherwise the status wins, so that a backup deleted or
+     * found damaged since no longer counts), the RPO objective, whether the newest verification passed (left as
      * it is when the status does not say) and the newest restore test's duration. Call at start-up
      * and on each health check, so that the gauges are right after a restart and follow what other
      * instances sharing the repository did. Never throws for the registry's failures.
@@ -336,13 +337,26 @@ public final class DrMetrics implements DrListener {
     /** What one target's gauges read. */
     private static final class TargetGauges {
         final AtomicBoolean registered = new AtomicBoolean();
-        private final AtomicReference<Instant> lastBackup = new AtomicReference<>();
+        /** The newest backup's time (null: none) as seen at a time: a later status may name an older one. */
+        private final AtomicReference<Reading> lastBackup = new AtomicReference<>(Reading.NONE);
+
         private final AtomicReference<Reading> verification = new AtomicReference<>(Reading.NONE);
         private final AtomicReference<Reading> restoreTest = new AtomicReference<>(Reading.NONE);
         private volatile double rpoObjective = Double.NaN;
 
         void backupSucceeded(Instant at) {
-            lastBackup.accumulateAndGet(at, (held, offered) -> held == null || offered.isAfter(held) ? offered : held);
+            lastBackup.accumulateAndGet(
+                    new Reading(at.getEpochSecond() + at.getNano() / 1e9, at),
+                    (held, offered) -> held.at.isAfter(offered.at) ? held : offered);
+        }
+
+        /**
+         * What a status taken at {@code at} says the newest backup is, older than the one an event
+         * told of when that one was deleted or found damaged since (null: no backup).
+         */
+        void newestBackup(Instant backupAt, Instant at) {
+            double value = backupAt == null ? Double.NaN : backupAt.getEpochSecond() + backupAt.getNano() / 1e9;
+            lastBackup.accumulateAndGet(new Reading(value, at), Reading.NEWER);
         }
 
         void verified(boolean passed, Instant at) {
@@ -355,9 +369,7 @@ public final class DrMetrics implements DrListener {
 
         void record(DrStatus.Target t, Instant at) {
             rpoObjective = t.rpoSeconds() == null ? Double.NaN : t.rpoSeconds();
-            if (t.newestBackupAt() != null) {
-                backupSucceeded(t.newestBackupAt());
-            }
+            newestBackup(t.newestBackupAt(), at);
             if (t.problems().stream().anyMatch(p -> p.startsWith(FAILED_VERIFICATION))) {
                 verified(false, at);
             } else if (t.newestVerifiedId() != null) {
@@ -369,10 +381,9 @@ public final class DrMetrics implements DrListener {
         }
 
         double ageSeconds(Clock clock) {
-            Instant last = lastBackup.get();
-            return last == null
-                    ? Double.NaN
-                    : Duration.between(last, clock.instant()).toNanos() / 1e9;
+            double last = lastBackup.get().value;
+            Instant now = clock.instant();
+            return Double.isNaN(last) ? Double.NaN : now.getEpochSecond() + now.getNano() / 1e9 - last;
         }
 
         double rpoObjective() {

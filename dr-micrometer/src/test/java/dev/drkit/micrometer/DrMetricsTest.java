@@ -15,6 +15,7 @@ import dev.drkit.Objectives;
 import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.support.FileTrees;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -244,6 +245,26 @@ class DrMetricsTest {
         restarted.record(kit.status(Map.of()));
         assertThat(gauge(fresh, "drkit.verify.last.passed", "config")).isEqualTo(0.0);
         assertThat(gauge(fresh, "drkit.backup.rpo.objective", "config")).isNaN();
+    }
+
+    @Test
+    void aStatusTakenAfterTheNewestBackupWasDeletedAgesTheGauge() throws IOException {
+        MeterRegistry own = new SimpleMeterRegistry();
+        DrMetrics metrics = new DrMetrics(own, clock);
+        kit.addListener(metrics);
+        kit.backup(config);
+        clock.advance(Duration.ofMinutes(10));
+        BackupResult newer = kit.backup(config);
+        assertThat(gauge(own, "drkit.backup.last.success.age", "config")).isEqualTo(0.0, within(1e-9));
+
+        // an expiry rule, a hand, another instance's prune
+        FileTrees.delete(dir.resolve("repo/backups/config/" + newer.id()));
+        clock.advance(Duration.ofSeconds(30));
+        metrics.record(kit.status(Map.of()));
+
+        assertThat(gauge(own, "drkit.backup.last.success.age", "config"))
+                .as("the newest backup left is 10 min 30 s old")
+                .isEqualTo(630.0, within(1e-6));
     }
 
     @Test
