@@ -114,11 +114,28 @@ public final class FilesBackupTarget implements BackupTarget {
         if (paths.isEmpty()) {
             throw new ConfigException("files target: set at least one path to back up (setting 'path')");
         }
+        List<Path> roots = new ArrayList<>();
         for (Path root : paths) {
             checkRoot(root);
+            roots.add(root);
+            if (Files.isSymbolicLink(root)) {
+                // a path set to back up that is a link (a directory moved to a volume and linked
+                // back) means what it leads to: the link is kept, and what it leads to too
+                Path real;
+                try {
+                    real = root.toRealPath();
+                } catch (NoSuchFileException dangling) {
+                    throw new DrException(
+                            ErrorCode.TARGET,
+                            "cannot back up " + root + ": it is a symbolic link to "
+                                    + "nothing; check the path setting");
+                }
+                checkRoot(real);
+                roots.add(real);
+            }
         }
         Scan scan = new Scan();
-        for (Path root : paths) {
+        for (Path root : roots) {
             scan.root = root;
             Files.walkFileTree(root, scan);
         }

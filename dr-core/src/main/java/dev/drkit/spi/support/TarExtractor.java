@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
@@ -20,6 +21,8 @@ import java.nio.file.PathMatcher;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -125,7 +128,7 @@ public final class TarExtractor {
     }
 
     public void extract(InputStream in) throws IOException {
-        Path staging = newStaging(dest);
+        Path staging = stagingFor(dest);
         Throwable failure = null;
         try {
             unpack(in, staging, name -> true, name -> null, "the archive restored to " + dest);
@@ -157,10 +160,35 @@ public final class TarExtractor {
      */
     public static Path newStaging(Path dest) throws IOException {
         Path parent = dest.toAbsolutePath().getParent();
+        if (parent == null) {
+            throw new DestinationNotEmptyException("cannot restore to " + dest + ": it has no parent directory to "
+                    + "build the restore beside; choose a new or empty directory");
+        }
         Files.createDirectories(parent);
-        removeAbandonedStaging(dest.toAbsolutePath());
-        Path staging = parent.resolve("." + dest.getFileName() + STAGING_MARK
-                + ProcessHandle.current().pid() + "-" + PrivateScratch.processStart() + "-" + UUID.randomUUID());
+        removeAbandonedStaging(parent, "." + dest.getFileName() + STAGING_MARK, dest.toAbsolutePath());
+        return makeStaging(parent.resolve("." + dest.getFileName() + STAGING_MARK + stagingOwner()));
+    }
+
+    /**
+     * Where {@link #extract} builds its tree: inside the destination when it already is a
+     * directory (a mount point, {@code /}, an existing tree), so that moving what it built into
+     * place stays on the destination's file system; beside it (see {@link #newStaging}) when it
+     * does not exist yet.
+     */
+    private static Path stagingFor(Path dest) throws IOException {
+        Path abs = dest.toAbsolutePath();
+        if (!Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
+            return newStaging(abs);
+        }
+        removeAbandonedStaging(abs, STAGING_MARK, abs);
+        return makeStaging(abs.resolve(STAGING_MARK + stagingOwner()));
+    }
+
+    private static String stagingOwner() {
+        return ProcessHandle.current().pid() + "-" + PrivateScratch.processStart() + "-" + UUID.randomUUID();
+    }
+
+    private static Path makeStaging(Path staging) throws IOException {
         Files.createDirectory(
                 staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         return staging;
@@ -170,9 +198,7 @@ public final class TarExtractor {
     private static final Pattern STAGING_OWNER = Pattern.compile("([0-9]{1,10})-([0-9A-Za-z]{1,40})-[0-9a-f-]{36}");
 
     /** Removes staging directories that restores to this destination left when they were killed. */
-    private static void removeAbandonedStaging(Path dest) {
-        Path parent = dest.getParent();
-        String prefix = "." + dest.getFileName() + STAGING_MARK;
+    private static void removeAbandonedStaging(Path parent, String prefix, Path dest) {
         Instant cutoff = Instant.now().minus(ABANDONED);
         try (DirectoryStream<Path> found =
                 Files.newDirectoryStream(parent, p -> p.getFileName().toString().startsWith(prefix))) {
@@ -492,16 +518,82 @@ public final class TarExtractor {
                     merge(child, target);
                     continue;
                 }
-                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                    if (!force) {
-                        throw new DestinationNotEmptyException(target + " appeared during the restore; "
-                                + "restore with RestoreRequest.force to overwrite");
-                    }
-                    FileTrees.delete(target);
+                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !force) {
+                    throw new DestinationNotEmptyException(target + " appeared during the restore; "
+                            + "restore with RestoreRequest.force to overwrite");
                 }
-                Files.move(child, target, StandardCopyOption.ATOMIC_MOVE);
+                place(child, target);
             }
         }
+    }
+
+    /**
+     * Puts {@code child} at {@code target}, replacing what stands there only once the new entry is
+     * ready beside it: a rename replaces a file or link at once; a directory on either side is
+     * moved aside first and put back if the new entry cannot take its place. Across file systems
+     * (a volume mounted inside the destination) the entry is copied next to the target first.
+     */
+    private static void place(Path child, Path target) throws IOException {
+        Path ready = spare(target);
+        try {
+            Files.move(child, ready, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException crossDevice) {
+            try {
+                copyTree(child, ready);
+            } catch (IOException | RuntimeException e) {
+                FileTrees.delete(ready);
+                throw e;
+            }
+        }
+        boolean swap = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+                && (Files.isDirectory(ready, LinkOption.NOFOLLOW_LINKS)
+                        || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
+        Path aside = null;
+        if (swap) {
+            aside = spare(target);
+            Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+        }
+        try {
+            Files.move(ready, target, StandardCopyOption.ATOMIC_MOVE); // a rename replaces a file or link at once
+        } catch (IOException e) {
+            if (aside != null) {
+                Files.move(aside, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            FileTrees.delete(ready);
+            throw e;
+        }
+        if (aside != null) {
+            FileTrees.delete(aside);
+        }
+    }
+
+    /** A free name beside {@code target}, on its file system. */
+    private static Path spare(Path target) {
+        return target.resolveSibling(STAGING_MARK + "place-" + UUID.randomUUID());
+    }
+
+    /** Copies a staged tree to another file system, links as links, with modes, times and (as root) owners. */
+    private static void copyTree(Path from, Path to) throws IOException {
+        if (!Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
+            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+            return;
+        }
+        Files.createDirectory(to, PosixFilePermissions.asFileAttribute(permissions(0700)));
+        try (DirectoryStream<Path> children = Files.newDirectoryStream(from)) {
+            for (Path child : children) {
+                copyTree(child, to.resolve(child.getFileName().toString()));
+            }
+        }
+        // a directory's own attributes last (a copy would not replace the directory, now full)
+        PosixFileAttributes a = Files.readAttributes(from, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        PosixFileAttributeView view =
+                Files.getFileAttributeView(to, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (!a.owner().equals(Files.getOwner(to, LinkOption.NOFOLLOW_LINKS))) {
+            view.setOwner(a.owner()); // as root; staged trees are the restorer's own otherwise
+        }
+        view.setGroup(a.group());
+        view.setPermissions(a.permissions());
+        view.setTimes(a.lastModifiedTime(), a.lastAccessTime(), null);
     }
 
     public long files() {

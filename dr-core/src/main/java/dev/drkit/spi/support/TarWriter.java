@@ -4,17 +4,24 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.zip.CRC32C;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -32,7 +39,30 @@ public final class TarWriter {
 
     /** A file system entry as scanned: its attributes are fixed at scan time. */
     public record Item(
-            Path path, Kind kind, long size, int mode, FileTime mtime, int uid, int gid, Path linkTarget, String name) {
+            Path path,
+            Kind kind,
+            long size,
+            int mode,
+            FileTime mtime,
+            int uid,
+            int gid,
+            Path linkTarget,
+            String name,
+            Object fileKey) {
+        /** An item whose identity (device and inode) is not known: it is not checked when copied. */
+        public Item(
+                Path path,
+                Kind kind,
+                long size,
+                int mode,
+                FileTime mtime,
+                int uid,
+                int gid,
+                Path linkTarget,
+                String name) {
+            this(path, kind, size, mode, mtime, uid, gid, linkTarget, name, null);
+        }
+
         /** What an item is. */
         public enum Kind {
             DIRECTORY,
@@ -49,7 +79,7 @@ public final class TarWriter {
         public static Item of(Path p, String name) throws IOException {
             Map<String, Object> a = Files.readAttributes(
                     p,
-                    "unix:mode,uid,gid,size,lastModifiedTime,isDirectory," + "isSymbolicLink",
+                    "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isSymbolicLink,dev,ino",
                     LinkOption.NOFOLLOW_LINKS);
             Kind kind = (Boolean) a.get("isSymbolicLink")
                     ? Kind.SYMLINK
@@ -63,7 +93,8 @@ public final class TarWriter {
                     (Integer) a.get("uid"),
                     (Integer) a.get("gid"),
                     kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null,
-                    name);
+                    name,
+                    List.of(a.get("dev"), a.get("ino")));
         }
 
         String entryName() {
@@ -241,13 +272,79 @@ public final class TarWriter {
                 return null;
             }
             hooks.beforeOpen(item);
-            return Files.newInputStream(item.path(), LinkOption.NOFOLLOW_LINKS);
+            FileChannel channel = openReleasingFifo(item.path());
+            try {
+                channel.position(0); // a FIFO put in the file's place cannot seek: never read one
+            } catch (IOException notAFile) {
+                channel.close();
+                incomplete.add(item, "is no longer a regular file; left out");
+                return null;
+            }
+            if (!sameFile(item)) {
+                channel.close();
+                incomplete.add(item, "was replaced, or a directory above it, after the scan; left out");
+                return null;
+            }
+            return Channels.newInputStream(channel);
         } catch (NoSuchFileException e) {
             incomplete.add(item, "vanished before it was copied; left out");
             return null;
         } catch (IOException e) {
             throw hooks.unreadable(item, e);
         }
+    }
+
+    /** Releases opens that a FIFO swapped in for a file holds: a read-write open of a FIFO never blocks on Linux. */
+    private static final ScheduledExecutorService FIFO_RELEASE = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "drkit-fifo-release");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Opens {@code path} for reading without following a link there. Open blocks on a FIFO until
+     * a writer comes; one swapped in after the type check would hold the backup for good, so a
+     * FIFO still found there a moment later is opened for writing too, which lets the open end.
+     */
+    private static FileChannel openReleasingFifo(Path path) throws IOException {
+        ScheduledFuture<?> release = FIFO_RELEASE.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        if (Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                                .isOther()) {
+                            FileChannel.open(
+                                            path,
+                                            StandardOpenOption.READ,
+                                            StandardOpenOption.WRITE,
+                                            LinkOption.NOFOLLOW_LINKS)
+                                    .close();
+                        }
+                    } catch (IOException | RuntimeException ignored) {
+                        // gone or not ours to open: the open it was to release ends on its own
+                    }
+                },
+                200,
+                200,
+                TimeUnit.MILLISECONDS);
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        } finally {
+            release.cancel(false);
+        }
+    }
+
+    /**
+     * Whether {@code item}'s path still names the very file scanned (device and inode): a
+     * directory above it swapped for a link leads the open elsewhere, with O_NOFOLLOW or not.
+     * Java opens no file relative to a directory descriptor here, so this narrows the race to
+     * the moments between the open and this check rather than closing it.
+     */
+    private static boolean sameFile(Item item) throws IOException {
+        if (item.fileKey() == null) {
+            return true;
+        }
+        Map<String, Object> a = Files.readAttributes(item.path(), "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
+        return item.fileKey().equals(List.of(a.get("dev"), a.get("ino")));
     }
 
     /**
@@ -317,7 +414,7 @@ public final class TarWriter {
         try {
             BasicFileAttributes now =
                     Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (now.size() != item.size() || !now.lastModifiedTime().equals(item.mtime())) {
+            if (now.size() != item.size() || !now.lastModifiedTime().equals(item.mtime()) || !sameFile(item)) {
                 incomplete.add(item, "changed while it was copied (size or modification time)");
             }
         } catch (NoSuchFileException e) {
