@@ -523,13 +523,21 @@ final class RdbParser {
                 readLength();
                 skipModuleValue();
             }
-            case 9, 10, 11, 12, 13, 16, 17, 20 -> skipString(); // zipmap, ziplists, intset, listpacks
+            case 9, 10, 11, 12, 13 -> skipString(); // zipmap, ziplists, intset
+            case 16, 17 -> walkListpack("hash or sorted set", 2); // field (member), value (score) pairs
+            case 20 -> walkListpack("set", 1);
             case 14 -> skipStrings(readCount()); // quicklist of ziplists
             case 18 -> { // quicklist of listpacks
                 long n = readCount();
                 for (long i = 0; i < n; i++) {
-                    readLength(); // container kind
-                    skipString();
+                    long container = readCount();
+                    if (container == QUICKLIST_PACKED) {
+                        walkListpack("list", 1);
+                    } else if (container == QUICKLIST_PLAIN) {
+                        skipString();
+                    } else {
+                        throw corrupt("a list node has the unknown container kind " + container);
+                    }
                 }
             }
             case 15, 19, 21, 26, 27 -> skipStream(type);
@@ -547,6 +555,24 @@ final class RdbParser {
             case 24 -> skipMetadataHash(true);
             case 23, 25 -> skipListpackExHash(type == 25);
             default -> throw new IllegalStateException("type " + type + " passed requireKnownType");
+        }
+    }
+
+    private static final int QUICKLIST_PLAIN = 1;
+    private static final int QUICKLIST_PACKED = 2;
+
+    /**
+     * A listpack value, walked strictly (sizes, back lengths, count, terminator) so that a blob
+     * whose entries lie fails here instead of reaching a server that restores it unchecked (with
+     * its default sanitize-dump-payload no, Redis crashes on the first read of such a key).
+     */
+    private void walkListpack(String what, int group) throws IOException {
+        long at = in.position();
+        byte[] lp = readString();
+        String name = source + ": the listpack of a " + what + " (at byte " + at + ")";
+        long count = Listpack.walk(lp, name, (index, integer, value, bytes, off, len) -> {});
+        if (count % group != 0) {
+            throw new CorruptDataException(name + " is corrupt: it holds " + count + " entries, not pairs");
         }
     }
 
@@ -952,6 +978,15 @@ final class RdbParser {
                 int plain = lzfPlainLength(compressed, readCount());
                 if (plain > max) {
                     throw corrupt(what + " claims " + plain + " bytes, more than the " + max + " a server writes");
+                }
+                // LZF expands up to ~90 times: a few MiB of a forged file must not ask for GiBs of heap
+                long budget = Runtime.getRuntime().maxMemory() / 4;
+                if (plain > budget) {
+                    throw new CorruptDataException(source + " holds at byte " + in.position() + " " + what
+                            + " compressed to " + compressed + " bytes that claims " + (plain >> 20)
+                            + " MiB, more than a quarter of this JVM's heap (" + (budget >> 20) + " MiB of "
+                            + (Runtime.getRuntime().maxMemory() >> 20) + "); the file is forged or damaged, or, "
+                            + "if it is genuine, run drkit with a larger heap (-Xmx)");
                 }
                 return Lzf.decompress(in.readBytes(compressed), plain, source);
             }
