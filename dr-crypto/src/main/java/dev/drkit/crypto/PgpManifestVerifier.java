@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import org.bouncycastle.bcpg.sig.KeyFlags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
@@ -64,6 +65,15 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             if (key == null) {
                 continue;
             }
+            String unfit = sig.getSignatureType() != PGPSignature.BINARY_DOCUMENT
+                    ? "a signature of another type (" + sig.getSignatureType() + ") than drkit makes"
+                    : unfitToSign(key);
+            if (unfit != null) {
+                throw new DrException(
+                        ErrorCode.SIGNATURE,
+                        what + " is signed by " + Pgp.keyId(sig.getKeyID()) + ", which the trusted key file holds "
+                                + "but which may not sign manifests: " + unfit);
+            }
             try {
                 sig.init(new JcaPGPContentVerifierBuilderProvider().setProvider(Pgp.BC), key);
                 sig.update(manifest);
@@ -99,6 +109,107 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             // fall through
         }
         throw new DrException(ErrorCode.SIGNATURE, "the signature of " + what + " is unreadable");
+    }
+
+    /**
+     * Why a key of the trusted file may not sign, or null when it may: revoked (it or its
+     * primary), a subkey its primary did not bind as a signing key (with the subkey's own
+     * back-signature, as gpg demands), or a primary whose self-signature leaves signing out.
+     */
+    private String unfitToSign(PGPPublicKey key) {
+        PGPPublicKeyRing ring = trusted.getPublicKeyRing(key.getKeyID());
+        PGPPublicKey primary = ring.getPublicKey();
+        if (validSignatures(primary, PGPSignature.KEY_REVOCATION, primary, null).iterator().hasNext()) {
+            return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked";
+        }
+        if (key.isMasterKey()) {
+            PGPSignature newest = null;
+            for (Iterator<String> ids = primary.getUserIDs(); ids.hasNext(); ) {
+                String id = ids.next();
+                for (Iterator<PGPSignature> it = primary.getSignaturesForID(id); it.hasNext(); ) {
+                    PGPSignature s = it.next();
+                    if (s.isCertification() && s.getKeyID() == primary.getKeyID() && verifies(s, primary, () -> {
+                        s.init(verifiers(), primary);
+                        return s.verifyCertification(id, primary);
+                    })) {
+                        newest = newer(newest, s);
+                    }
+                }
+            }
+            for (PGPSignature s : validSignatures(primary, PGPSignature.DIRECT_KEY, primary, null)) {
+                newest = newer(newest, s);
+            }
+            if (newest != null && newest.getHashedSubPackets() != null) {
+                int flags = newest.getHashedSubPackets().getKeyFlags();
+                if (flags != 0 && (flags & KeyFlags.SIGN_DATA) == 0) {
+                    return "its self-signature does not let it sign";
+                }
+            }
+            return null;
+        }
+        if (validSignatures(key, PGPSignature.SUBKEY_REVOCATION, primary, key).iterator().hasNext()) {
+            return "the subkey is revoked";
+        }
+        PGPSignature binding = null;
+        for (PGPSignature s : validSignatures(key, PGPSignature.SUBKEY_BINDING, primary, key)) {
+            binding = newer(binding, s);
+        }
+        if (binding == null) {
+            return "the subkey is not bound to the key " + Pgp.keyId(primary.getKeyID());
+        }
+        int flags = binding.getHashedSubPackets() == null ? 0 : binding.getHashedSubPackets().getKeyFlags();
+        if ((flags & KeyFlags.SIGN_DATA) == 0) {
+            return "the subkey may not sign (its binding leaves signing out)";
+        }
+        try {
+            PGPSignatureList backs = binding.getHashedSubPackets().getEmbeddedSignatures();
+            for (PGPSignature back : backs) {
+                if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING && verifies(back, key, () -> {
+                    back.init(verifiers(), key);
+                    return back.verifyCertification(primary, key);
+                })) {
+                    return null;
+                }
+            }
+        } catch (PGPException e) {
+            // unreadable embedded signature: not cross-certified
+        }
+        return "the signing subkey is not cross-certified (no back-signature)";
+    }
+
+    private interface Check {
+        boolean run() throws PGPException;
+    }
+
+    private static boolean verifies(PGPSignature s, PGPPublicKey by, Check check) {
+        try {
+            return check.run();
+        } catch (PGPException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The signatures of a type on {@code on} that {@code primary} made and that verify. */
+    private static List<PGPSignature> validSignatures(PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
+        List<PGPSignature> out = new ArrayList<>();
+        for (Iterator<PGPSignature> it = on.getSignaturesOfType(type); it.hasNext(); ) {
+            PGPSignature s = it.next();
+            if (verifies(s, primary, () -> {
+                s.init(verifiers(), primary);
+                return sub == null ? s.verifyCertification(primary) : s.verifyCertification(primary, sub);
+            })) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static PGPSignature newer(PGPSignature a, PGPSignature b) {
+        return a == null || b.getCreationTime().after(a.getCreationTime()) ? b : a;
+    }
+
+    private static JcaPGPContentVerifierBuilderProvider verifiers() {
+        return new JcaPGPContentVerifierBuilderProvider().setProvider(Pgp.BC);
     }
 
     private PGPPublicKey find(long keyId) {
