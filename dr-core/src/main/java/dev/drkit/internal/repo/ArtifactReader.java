@@ -51,14 +51,29 @@ final class ArtifactReader extends FilterInputStream {
             HashingOutputStream.ByteCounter counter,
             String what)
             throws IOException {
+        CheckedInputStream stored = null;
         try {
-            CheckedInputStream stored = new CheckedInputStream(
+            stored = new CheckedInputStream(
                     new BufferedInputStream(source, 256 * 1024), a.storedSize(), a.sha256(), "stored " + what, null);
             InputStream decoded = codecs.decode(stored, a.codecs(), a.recipients(), what);
             CheckedInputStream raw = new CheckedInputStream(
                     decoded, a.rawSize(), a.rawCrc32c(), ContentHash.crc32c(), "crc32c", "decoded " + what, counter);
             return new ArtifactReader(raw, stored, what);
         } catch (IOException | RuntimeException e) {
+            if (stored != null
+                    && e instanceof DrException
+                    && ((DrException) e).code() == DrException.ErrorCode.DECRYPTION) {
+                // a key error may be damage to the stored bytes (the session key packet): that is said first
+                try {
+                    stored.drainAndCheck();
+                } catch (ChecksumMismatchException mismatch) {
+                    source.close();
+                    mismatch.addSuppressed(e);
+                    throw mismatch;
+                } catch (IOException | RuntimeException ignored) {
+                    // the key error says more
+                }
+            }
             source.close();
             if (e instanceof DrException) {
                 throw (DrException) e;
