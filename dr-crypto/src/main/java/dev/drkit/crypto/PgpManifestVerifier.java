@@ -119,7 +119,9 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     private String unfitToSign(PGPPublicKey key) {
         PGPPublicKeyRing ring = trusted.getPublicKeyRing(key.getKeyID());
         PGPPublicKey primary = ring.getPublicKey();
-        if (validSignatures(primary, PGPSignature.KEY_REVOCATION, primary, null).iterator().hasNext()) {
+        if (validSignatures(primary, PGPSignature.KEY_REVOCATION, primary, null)
+                .iterator()
+                .hasNext()) {
             return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked";
         }
         if (key.isMasterKey()) {
@@ -128,10 +130,12 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                 String id = ids.next();
                 for (Iterator<PGPSignature> it = primary.getSignaturesForID(id); it.hasNext(); ) {
                     PGPSignature s = it.next();
-                    if (s.isCertification() && s.getKeyID() == primary.getKeyID() && verifies(s, primary, () -> {
-                        s.init(verifiers(), primary);
-                        return s.verifyCertification(id, primary);
-                    })) {
+                    if (s.isCertification()
+                            && s.getKeyID() == primary.getKeyID()
+                            && verifies(s, primary, () -> {
+                                s.init(verifiers(), primary);
+                                return s.verifyCertification(id, primary);
+                            })) {
                         newest = newer(newest, s);
                     }
                 }
@@ -147,7 +151,9 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             }
             return null;
         }
-        if (validSignatures(key, PGPSignature.SUBKEY_REVOCATION, primary, key).iterator().hasNext()) {
+        if (validSignatures(key, PGPSignature.SUBKEY_REVOCATION, primary, key)
+                .iterator()
+                .hasNext()) {
             return "the subkey is revoked";
         }
         PGPSignature binding = null;
@@ -157,17 +163,20 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         if (binding == null) {
             return "the subkey is not bound to the key " + Pgp.keyId(primary.getKeyID());
         }
-        int flags = binding.getHashedSubPackets() == null ? 0 : binding.getHashedSubPackets().getKeyFlags();
+        int flags = binding.getHashedSubPackets() == null
+                ? 0
+                : binding.getHashedSubPackets().getKeyFlags();
         if ((flags & KeyFlags.SIGN_DATA) == 0) {
             return "the subkey may not sign (its binding leaves signing out)";
         }
         try {
             PGPSignatureList backs = binding.getHashedSubPackets().getEmbeddedSignatures();
             for (PGPSignature back : backs) {
-                if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING && verifies(back, key, () -> {
-                    back.init(verifiers(), key);
-                    return back.verifyCertification(primary, key);
-                })) {
+                if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
+                        && verifies(back, key, () -> {
+                            back.init(verifiers(), key);
+                            return back.verifyCertification(primary, key);
+                        })) {
                     return null;
                 }
             }
@@ -190,7 +199,8 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     }
 
     /** The signatures of a type on {@code on} that {@code primary} made and that verify. */
-    private static List<PGPSignature> validSignatures(PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
+    private static List<PGPSignature> validSignatures(
+            PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
         List<PGPSignature> out = new ArrayList<>();
         for (Iterator<PGPSignature> it = on.getSignaturesOfType(type); it.hasNext(); ) {
             PGPSignature s = it.next();

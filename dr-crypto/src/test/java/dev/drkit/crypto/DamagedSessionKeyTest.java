@@ -62,8 +62,8 @@ class DamagedSessionKeyTest {
         try (DrKit kit = kit()) {
             String id = backupDamagedAt(kit, 40); // inside the wrapped session key of the first PKESK
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
-                    .isInstanceOfSatisfying(DrException.class, e -> assertThat(e.code())
-                            .isNotEqualTo(DrException.ErrorCode.DECRYPTION))
+                    .isInstanceOfSatisfying(
+                            DrException.class, e -> assertThat(e.code()).isNotEqualTo(DrException.ErrorCode.DECRYPTION))
                     .hasMessageContaining("sha256");
             VerifyReport report = kit.verify("config", id, VerifyLevel.DECODE);
             assertThat(report.passed()).isFalse();
@@ -77,8 +77,8 @@ class DamagedSessionKeyTest {
         try (DrKit kit = kit()) {
             String id = backupDamagedAt(kit, 5); // inside the key id the session key packet names
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
-                    .isInstanceOfSatisfying(DrException.class, e -> assertThat(e.code())
-                            .isNotEqualTo(DrException.ErrorCode.DECRYPTION))
+                    .isInstanceOfSatisfying(
+                            DrException.class, e -> assertThat(e.code()).isNotEqualTo(DrException.ErrorCode.DECRYPTION))
                     .hasMessageContaining("sha256");
             VerifyReport report = kit.verify("config", id, VerifyLevel.DECODE);
             assertThat(report.passed()).isFalse();

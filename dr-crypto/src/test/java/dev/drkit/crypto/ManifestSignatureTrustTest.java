@@ -94,7 +94,8 @@ class ManifestSignatureTrustTest {
         // gpg's usual layout for a signing subkey: bound by the primary, with the subkey's back-signature
         PGPKeyPair primary = rsa();
         PGPKeyPair signing = rsa();
-        PGPSignatureGenerator back = new PGPSignatureGenerator(signerFor(signing.getPublicKey()), signing.getPublicKey());
+        PGPSignatureGenerator back =
+                new PGPSignatureGenerator(signerFor(signing.getPublicKey()), signing.getPublicKey());
         back.init(PGPSignature.PRIMARYKEY_BINDING, signing.getPrivateKey());
         PGPSignatureSubpacketGenerator flags = new PGPSignatureSubpacketGenerator();
         flags.setKeyFlags(false, KeyFlags.SIGN_DATA);
@@ -151,8 +152,8 @@ class ManifestSignatureTrustTest {
         PGPSignatureGenerator revoker =
                 new PGPSignatureGenerator(signerFor(primary.getPublicKey()), primary.getPublicKey());
         revoker.init(PGPSignature.KEY_REVOCATION, primary.getPrivateKey());
-        PGPPublicKey revoked = PGPPublicKey.addCertification(
-                ring.getPublicKey(), revoker.generateCertification(ring.getPublicKey()));
+        PGPPublicKey revoked =
+                PGPPublicKey.addCertification(ring.getPublicKey(), revoker.generateCertification(ring.getPublicKey()));
         PGPPublicKeyRing revokedRing = PGPPublicKeyRing.insertPublicKey(ring, revoked);
         byte[] byTheThief = detached(primary.getPrivateKey(), primary.getPublicKey(), MANIFEST);
 
