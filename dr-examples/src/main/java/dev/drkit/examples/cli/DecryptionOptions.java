@@ -53,24 +53,38 @@ final class DecryptionOptions {
         return file;
     }
 
+    /** The secret key files that apply: the options', else the setup file's {@code secret-key}. */
+    List<Path> keyFiles(GlobalOptions global) {
+        return secretKeys.isEmpty()
+                ? global.setupEncryption().getAll("secret-key").stream()
+                        .map(Path::of)
+                        .toList()
+                : secretKeys;
+    }
+
+    /**
+     * The passphrase file that applies: the option's, else the setup file's
+     * {@code secret-passphrase-file} or {@code passphrase-file}; null when none.
+     */
+    Path passphraseFileIn(GlobalOptions global) {
+        Settings setup = global.setupEncryption();
+        return passphraseFile != null
+                ? passphraseFile
+                : setup.path("secret-passphrase-file")
+                        .or(() -> setup.path("passphrase-file"))
+                        .orElse(null);
+    }
+
     /**
      * The stage (possibly without keys, so that errors can say what is needed); without keys on
      * the command line the setup file's {@code secret-key} and its passphrase file apply.
      */
     DecryptionStage stage(GlobalOptions global) throws IOException {
         PgpDecryption.Builder b = PgpDecryption.builder();
-        Settings setup = global.setupEncryption();
-        List<Path> keys = secretKeys.isEmpty()
-                ? setup.getAll("secret-key").stream().map(Path::of).toList()
-                : secretKeys;
-        for (Path p : keys) {
+        for (Path p : keyFiles(global)) {
             b.secretKeys(p);
         }
-        Path passphraseFrom = passphraseFile != null
-                ? passphraseFile
-                : setup.path("secret-passphrase-file")
-                        .or(() -> setup.path("passphrase-file"))
-                        .orElse(null);
+        Path passphraseFrom = passphraseFileIn(global);
         String fromEnv = System.getenv("DRKIT_SECRET_KEY");
         if (fromEnv != null && !fromEnv.isBlank()) {
             b.secretKeys(PgpKeys.secretKeys(fromEnv, "DRKIT_SECRET_KEY"));

@@ -312,6 +312,23 @@ final class RestoreCommand implements Callable<Integer> {
         if (args == null) {
             return null;
         }
+        // recovery runs the command in PostgreSQL's environment: what only this shell holds is lost
+        for (String[] v : new String[][] {
+            {"DRKIT_SECRET_KEY", "--secret-key FILE (or secret-key in the setup file)"},
+            {"DRKIT_PASSPHRASE", "--passphrase-file FILE (or secret-passphrase-file in the setup file)"}
+        }) {
+            boolean given = v[0].equals("DRKIT_SECRET_KEY")
+                    ? !decryption.keyFiles(global).isEmpty()
+                    : decryption.passphraseFileIn(global) != null;
+            String env = System.getenv(v[0]);
+            if (!given && env != null && !env.isBlank()) {
+                spec.commandLine()
+                        .getErr()
+                        .println("drkit: warning: the restore_command cannot carry " + v[0] + ", since recovery runs "
+                                + "it in PostgreSQL's environment: encrypted WAL will not open during recovery; give "
+                                + v[1]);
+            }
+        }
         List<String> cmd = new ArrayList<>();
         // paths and other values quoted; flags, the command and numbers as they are
         args.forEach(a -> cmd.add(a.matches("[A-Za-z0-9_-]+") ? a : commandArg(a)));
@@ -359,13 +376,16 @@ final class RestoreCommand implements Callable<Integer> {
         if (walSpool != null) {
             cmd.addAll(List.of("--spool", walSpool.toString(), "--prefetch", prefetchWal.toString(), "--async"));
         }
-        decryption.secretKeys.forEach(k -> {
+        // the keys as files, from the options or the setup file: recovery runs wal-fetch in
+        // PostgreSQL's environment, with no setup file and none of this process's variables
+        decryption.keyFiles(global).forEach(k -> {
             cmd.add("--secret-key");
             cmd.add(k.toAbsolutePath().toString());
         });
-        if (decryption.passphraseFile != null) {
+        Path passphrase = decryption.passphraseFileIn(global);
+        if (passphrase != null) {
             cmd.add("--passphrase-file");
-            cmd.add(decryption.passphraseFile.toAbsolutePath().toString());
+            cmd.add(passphrase.toAbsolutePath().toString());
         }
         if (decryption.trustedKeyFile() != null) {
             // recovery replays only WAL the restore's trusted keys signed, as the restore took only such a backup

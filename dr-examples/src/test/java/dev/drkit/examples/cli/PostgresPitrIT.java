@@ -305,11 +305,7 @@ class PostgresPitrIT {
                 .contains("wal-fetch %f %p");
         assertThat(target.resolve("recovery.signal")).exists();
 
-        restored = PostgresServer.startExisting(bin, target, live.password());
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
-        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
-        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
-                .isEqualTo(1000);
+        startRestoredWithTheRowsOfThatTime(target);
         assertThat(count(live, "SELECT count(*) FROM orders")).isEqualTo(1000); // the live cluster was not touched
         assertThat(Files.readString(restored.log())).contains("recovery stopping before commit");
 
@@ -506,11 +502,7 @@ class PostgresPitrIT {
         assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
         assertThat(Files.readString(target.resolve("postgresql.auto.conf")))
                 .contains("--trusted-key ''" + trusted + "''");
-        restored = PostgresServer.startExisting(bin, target, live.password());
-        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
-        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
-        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
-                .isEqualTo(1000);
+        startRestoredWithTheRowsOfThatTime(target);
 
         // a forger who can write the repository but holds no key: the newest segment's signature removed
         Path last = signatures.get(signatures.size() - 1);
@@ -526,6 +518,65 @@ class PostgresPitrIT {
         assertThat(untrusted.exit())
                 .as("without trusted keys, checksums only: " + untrusted.err())
                 .isZero();
+    }
+
+    /**
+     * The keys only in the setup file (as a host configured through it has them): WAL pushed and
+     * the base backup encrypted to its public key, restored to a time with nothing but the setup
+     * file. Recovery runs the restore_command in PostgreSQL's environment, with no setup file:
+     * the command must carry the secret key file itself, or no encrypted segment can be read.
+     */
+    @Test
+    void withTheKeysInTheSetupFileRecoveryReadsEncryptedWal() throws Exception {
+        CliProcess.Result keys = CliProcess.run(
+                null, "key", "generate", "--out", work.resolve("keys").toString());
+        assertThat(keys.exit()).as(keys.err()).isZero();
+        Path secret = work.resolve("keys/secret.asc");
+        Path setup = Files.writeString(work.resolve("drkit.yaml"), """
+                repository: %s
+                encryption:
+                  encrypt-to: [%s]
+                  secret-key: [%s]
+                targets:
+                  notes: { type: files, path: %s }
+                """.formatted(
+                        repo, work.resolve("keys/public.asc"), secret, work.resolve("keys")));
+        startLive("15", walPush() + " --config '" + setup + "'");
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        List<String> backupArgs = new ArrayList<>(List.of("--config", setup.toString()));
+        backupArgs.addAll(List.of(CliProcess.pgMainBackup(live.jdbcUrl("postgres"), password)));
+        CliProcess.Result backup = drkit(backupArgs.toArray(String[]::new));
+        assertThat(backup.exit()).as(backup.err()).isZero();
+        String t = insertNoteTheTimeAndDeleteHalf();
+
+        Path target = work.resolve("restored");
+        CliProcess.Result restore = drkit(
+                "--config",
+                setup.toString(),
+                "restore",
+                "--name",
+                "pg-main",
+                "--latest",
+                "--to",
+                target.toString(),
+                "--time",
+                t);
+        assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+        assertThat(Files.readString(target.resolve("postgresql.auto.conf")))
+                .contains("--secret-key ''" + secret + "''");
+        startRestoredWithTheRowsOfThatTime(target);
+    }
+
+    /** Starts the cluster restored at {@code target}: recovered to the time noted, it holds all 2000 orders. */
+    private void startRestoredWithTheRowsOfThatTime(Path target) throws Exception {
+        restored = PostgresServer.startExisting(bin, target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(count(restored, "SELECT count(*) FROM orders")).isEqualTo(2000);
+        assertThat(count(restored, "SELECT count(*) FROM orders WHERE id % 2 = 0"))
+                .isEqualTo(1000);
     }
 
     /**
