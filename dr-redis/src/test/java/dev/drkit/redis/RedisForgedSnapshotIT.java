@@ -146,7 +146,9 @@ class RedisForgedSnapshotIT {
                     .findFirst()
                     .orElseThrow();
             assertThat(load.status()).isEqualTo(VerificationResult.Status.FAILED);
-            assertThat(String.join("; ", load.problems())).contains("redis-server exited while loading the snapshot");
+            // drkit's own walk of the listpack finds it before a server is asked to load it
+            assertThat(String.join("; ", load.problems()))
+                    .contains("the listpack of a hash or sorted set", "is corrupt", "runs past the end");
         }
     }
 
