@@ -3,6 +3,7 @@ package dev.drkit;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,6 +128,18 @@ public record BackupManifest(
     /** The artifact with this name. */
     public Optional<ArtifactInfo> artifact(String name) {
         return artifacts.stream().filter(a -> a.name().equals(name)).findFirst();
+    }
+
+    /**
+     * What this manifest records that a restore of it needs besides itself: its parent, if any,
+     * then {@link #dependsOn()}. A provider may know of more ({@code BackupTargetProvider.dependencies}).
+     */
+    public List<String> recordedDependencies() {
+        List<String> deps = new ArrayList<>(dependsOn);
+        if (parent != null) {
+            deps.add(0, parent);
+        }
+        return deps;
     }
 
     /** Sum of the artifacts' raw (uncompressed) sizes. */

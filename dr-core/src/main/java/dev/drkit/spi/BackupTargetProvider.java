@@ -3,7 +3,6 @@ package dev.drkit.spi;
 import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
@@ -75,10 +74,6 @@ public interface BackupTargetProvider {
      * and {@link BackupManifest#dependsOn()}.
      */
     default List<String> dependencies(BackupManifest manifest) {
-        List<String> deps = new ArrayList<>(manifest.dependsOn());
-        if (manifest.parent() != null) {
-            deps.add(0, manifest.parent());
-        }
-        return deps;
+        return manifest.recordedDependencies();
     }
 }

@@ -59,23 +59,19 @@ class DamagedSessionKeyTest {
 
     @Test
     void aDamagedEncryptedSessionKeyIsADamagedBackup() throws Exception {
-        try (DrKit kit = kit()) {
-            String id = backupDamagedAt(kit, 40); // inside the wrapped session key of the first PKESK
-            assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
-                    .isInstanceOfSatisfying(
-                            DrException.class, e -> assertThat(e.code()).isNotEqualTo(DrException.ErrorCode.DECRYPTION))
-                    .hasMessageContaining("sha256");
-            VerifyReport report = kit.verify("config", id, VerifyLevel.DECODE);
-            assertThat(report.passed()).isFalse();
-            assertThat(report.problems()).anySatisfy(p -> assertThat(p).contains("sha256"));
-        }
+        restoreAndVerifyReportTheDamage(40); // inside the wrapped session key of the first PKESK
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
     @Test
     void aDamagedRecipientKeyIdIsADamagedBackup() throws Exception {
+        restoreAndVerifyReportTheDamage(5); // inside the key id the session key packet names
+    }
+
+    /** A backup damaged at {@code offset}: restore fails on its checksum, not as a key problem, and verify records it. */
+    private void restoreAndVerifyReportTheDamage(int offset) throws Exception {
         try (DrKit kit = kit()) {
-            String id = backupDamagedAt(kit, 5); // inside the key id the session key packet names
+            String id = backupDamagedAt(kit, offset);
             assertThatThrownBy(() -> kit.restore(RestoreRequest.files("config", id, dir.resolve("out"))))
                     .isInstanceOfSatisfying(
                             DrException.class, e -> assertThat(e.code()).isNotEqualTo(DrException.ErrorCode.DECRYPTION))

@@ -48,7 +48,7 @@ class IncidentManagerTest {
     }
 
     /** A status with one target whose newest backup finished at {@code newest} (null: none), RPO 1 h. */
-    private static DrStatus status(String target, Instant newest) {
+    static DrStatus status(String target, Instant newest) {
         return new DrStatus(
                 T0,
                 false,

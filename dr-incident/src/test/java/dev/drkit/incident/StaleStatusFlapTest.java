@@ -6,7 +6,6 @@ import dev.drkit.DrEvent;
 import dev.drkit.DrStatus;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,27 +18,6 @@ import org.junit.jupiter.api.Test;
 class StaleStatusFlapTest {
     private static final Instant T0 = Instant.parse("2026-12-02T10:00:00Z");
 
-    private static DrStatus status(Instant newest) {
-        return new DrStatus(
-                T0,
-                false,
-                List.of(new DrStatus.Target(
-                        "db",
-                        "20261202T100000Z-old",
-                        newest,
-                        null,
-                        3600L,
-                        false,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        true,
-                        false,
-                        List.of())));
-    }
-
     @Test
     void aStatusTakenBeforeTheBackupThatResolvedTheIncidentDoesNotDeclareItAgain() throws Exception {
         TestClock clock = new TestClock("2026-12-02T10:00:00Z");
@@ -50,10 +28,10 @@ class StaleStatusFlapTest {
                 .delivery(1, Duration.ofMillis(10))
                 .build()) {
             clock.plus(Duration.ofMinutes(90));
-            m.evaluate(status(T0)); // 1h 30min old: RPO incident
+            m.evaluate(IncidentManagerTest.status("db", T0)); // 1h 30min old: RPO incident
             assertThat(channel.next().type()).isEqualTo(Notice.Type.INITIAL);
 
-            DrStatus takenBeforeTheBackup = status(T0); // the watcher's status.get() ...
+            DrStatus takenBeforeTheBackup = IncidentManagerTest.status("db", T0); // the watcher's status.get() ...
             clock.plus(Duration.ofSeconds(5));
             m.onEvent(new DrEvent(
                     DrEvent.Type.BACKUP_SUCCEEDED, "db", "20261202T113005Z-new", clock.instant(), "done", Map.of()));

@@ -374,11 +374,7 @@ public final class PruneOperation {
                     m.id(),
                     m.type(),
                     e.getMessage());
-            List<String> deps = new ArrayList<>(m.dependsOn());
-            if (m.parent() != null) {
-                deps.add(m.parent());
-            }
-            return deps;
+            return m.recordedDependencies();
         }
     }
 

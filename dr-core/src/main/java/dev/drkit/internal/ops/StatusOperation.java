@@ -291,11 +291,7 @@ public final class StatusOperation {
         Set<String> seen = new HashSet<>(Set.of(m.id()));
         while (!todo.isEmpty()) {
             BackupManifest b = todo.pop();
-            List<String> deps = new ArrayList<>(b.dependsOn());
-            if (b.parent() != null) {
-                deps.add(0, b.parent());
-            }
-            for (String d : deps) {
+            for (String d : b.recordedDependencies()) {
                 if (seen.add(d)) {
                     BackupManifest found = byId.get(d);
                     if (found == null) {

@@ -448,7 +448,7 @@ public final class ChunkGc {
                 if (expiring.getOrDefault(target, List.of()).contains(m.id())) {
                     continue;
                 }
-                for (String dep : recordedDependencies(m)) {
+                for (String dep : m.recordedDependencies()) {
                     if (catalog.incomplete().containsKey(dep)) {
                         // its manifest was lost, not never written: its chunks are what m needs
                         return "backup " + target + "/" + m.id() + " depends on " + target + "/" + dep
@@ -496,15 +496,6 @@ public final class ChunkGc {
             }
         }
         return null;
-    }
-
-    /** What a manifest records that it needs: its parent and the backups it depends on. */
-    private static List<String> recordedDependencies(BackupManifest m) {
-        List<String> deps = new ArrayList<>(m.dependsOn());
-        if (m.parent() != null) {
-            deps.add(m.parent());
-        }
-        return deps;
     }
 
     /**

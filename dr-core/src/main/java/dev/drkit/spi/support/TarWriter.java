@@ -79,7 +79,7 @@ public final class TarWriter {
         public static Item of(Path p, String name) throws IOException {
             Map<String, Object> a = Files.readAttributes(
                     p,
-                    "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isSymbolicLink,dev,ino",
+                    "unix:mode,uid,gid,size,lastModifiedTime,isDirectory,isSymbolicLink,fileKey",
                     LinkOption.NOFOLLOW_LINKS);
             Kind kind = (Boolean) a.get("isSymbolicLink")
                     ? Kind.SYMLINK
@@ -94,7 +94,7 @@ public final class TarWriter {
                     (Integer) a.get("gid"),
                     kind == Kind.SYMLINK ? Files.readSymbolicLink(p) : null,
                     name,
-                    List.of(a.get("dev"), a.get("ino")));
+                    a.get("fileKey")); // device and inode
         }
 
         String entryName() {
@@ -343,8 +343,9 @@ public final class TarWriter {
         if (item.fileKey() == null) {
             return true;
         }
-        Map<String, Object> a = Files.readAttributes(item.path(), "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
-        return item.fileKey().equals(List.of(a.get("dev"), a.get("ino")));
+        return item.fileKey()
+                .equals(Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                        .fileKey());
     }
 
     /**
@@ -414,7 +415,9 @@ public final class TarWriter {
         try {
             BasicFileAttributes now =
                     Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (now.size() != item.size() || !now.lastModifiedTime().equals(item.mtime()) || !sameFile(item)) {
+            if (now.size() != item.size()
+                    || !now.lastModifiedTime().equals(item.mtime())
+                    || (item.fileKey() != null && !item.fileKey().equals(now.fileKey()))) {
                 incomplete.add(item, "changed while it was copied (size or modification time)");
             }
         } catch (NoSuchFileException e) {
