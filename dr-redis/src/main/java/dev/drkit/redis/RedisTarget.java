@@ -13,6 +13,7 @@ import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.OptionValidator;
 import dev.drkit.spi.support.SideFiles;
+import dev.drkit.spi.support.TarEntryReader;
 import io.lettuce.core.FunctionRestoreMode;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
@@ -807,6 +808,7 @@ public final class RedisTarget implements BackupTarget {
             RestoreContext context, String artifact, OnlineRestore restore, Function<String, RebuiltSpool> spools)
             throws IOException {
         try (Checked c = check(context, artifact, restore, spools)) {
+            restore.requireNoDuplicates(List.of(c));
             c.send(restore);
         }
     }
@@ -823,6 +825,7 @@ public final class RedisTarget implements BackupTarget {
             for (String artifact : artifacts) {
                 checked.add(check(context, artifact, restore, RebuiltSpool::open));
             }
+            restore.requireNoDuplicates(checked);
             for (Checked c : checked) {
                 c.send(restore);
             }
@@ -853,6 +856,14 @@ public final class RedisTarget implements BackupTarget {
             sendKeys(reread.verified(second), source, restore);
         }
 
+        /** Reads the checked bytes again for the keys only, telling {@code keys} each one. */
+        void readKeys(DuplicateKeys keys) throws IOException {
+            try (InputStream in = reread.verified(openSnapshot(context, artifact))) {
+                new RdbParser(in, null, source, true, false)
+                        .parse((db, key, type, at, value) -> keys.confirm(db, key, source));
+            }
+        }
+
         @Override
         public void close() {
             if (spool != null) {
@@ -879,7 +890,8 @@ public final class RedisTarget implements BackupTarget {
                 // keys read as the second read reads them (an LZF key that does not decompress fails
                 // here); values go to the server as they are stored, checked by the CRC-64
                 RdbParser parser = new RdbParser(in, null, source, true, false);
-                RdbParser.Summary s = parser.parse(null);
+                DuplicateKeys keys = restore.duplicates;
+                RdbParser.Summary s = parser.parse((db, key, type, at, value) -> keys.add(db, key));
                 requireValid(s, source);
                 parser.requireAtEnd();
                 in.transferTo(OutputStream.nullOutputStream());
@@ -922,6 +934,9 @@ public final class RedisTarget implements BackupTarget {
         private final UnaryOperator<String> redactor;
         private final List<RedisFuture<String>> pending = new ArrayList<>();
         private final List<byte[]> pendingKeys = new ArrayList<>();
+        /** The keys of every snapshot checked for this restore: a key twice, even in two shards, fails it. */
+        private final DuplicateKeys duplicates;
+
         private int version;
         private int db = -1;
         long restored;
@@ -945,7 +960,22 @@ public final class RedisTarget implements BackupTarget {
             this.match = match;
             this.server = server;
             this.redactor = redactor;
+            this.duplicates = new DuplicateKeys("the online restore into " + server);
             conn.setAutoFlushCommands(false);
+        }
+
+        /**
+         * After every snapshot was checked and before the first key is sent: fails when a key
+         * comes twice (the suspects' snapshots are read again for their keys, to tell a duplicate
+         * from a hash collision).
+         */
+        void requireNoDuplicates(List<Checked> checked) throws IOException {
+            duplicates.reportUnchecked();
+            if (duplicates.suspected()) {
+                for (Checked c : checked) {
+                    c.readKeys(duplicates);
+                }
+            }
         }
 
         void log(String destination) {
@@ -1123,9 +1153,10 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
+    /** A key as it can go into a message: at most 80 characters, none that starts a line or an escape. */
     static String printable(byte[] key) {
         String s = new String(key, StandardCharsets.UTF_8);
-        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+        return s.length() > 80 ? TarEntryReader.printable(s.substring(0, 80)) + "..." : TarEntryReader.printable(s);
     }
 
     static Map<String, String> info(StatefulRedisConnection<byte[], byte[]> conn, String section) {

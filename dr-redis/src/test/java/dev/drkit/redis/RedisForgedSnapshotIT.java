@@ -97,25 +97,50 @@ class RedisForgedSnapshotIT {
     @Test
     void anOnlineRestoreOfASnapshotWhoseCrcIsWrongSendsNoKeyAtAll() throws Exception {
         Prerequisites.requireTool("redis-server");
-        RdbBytes keys = RdbBytes.redis(10).selectDb(0);
-        for (int i = 0; i < 2500; i++) { // more than a pipelined batch: some would reach the server
-            keys.raw(0).string("key:" + i).string("v");
-        }
-        byte[] rdb = keys.eof();
+        byte[] rdb = batchOfKeys().eof();
         rdb[rdb.length - 1] ^= 0x01; // the RDB's own CRC-64 no longer matches; the repository's checksum does
         try (RedisServer server = RedisServer.start()) {
-            BackupTarget real = RedisTarget.builder()
-                    .settings(Settings.builder().set("uri", server.uri()).build())
-                    .build();
-            try (DrKit kit = kit(new FixedSnapshot(rdb, real))) {
-                String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
-                        .id();
+            try (DrKit kit = kit(fixed(rdb, server))) {
+                String id = backUp(kit);
 
                 assertThatThrownBy(() -> restoreTo(kit, id, Settings.builder().set("to-uri", server.uri())))
                         .isInstanceOf(DrException.class)
                         .hasMessageContaining("dump.rdb");
             }
             assertThat(server.command("DBSIZE")).isEqualTo("0");
+        }
+    }
+
+    @Test
+    void anOnlineRestoreOfASnapshotHoldingAKeyTwiceSendsNoKeyForcedOrNot() throws Exception {
+        Prerequisites.requireTool("redis-server");
+        byte[] rdb = batchOfKeys()
+                .raw(0)
+                .string("key:1200")
+                .string("forged") // the same key, another value
+                .selectDb(1)
+                .raw(0)
+                .string("key:7")
+                .string("another database: another key")
+                .eof(); // a sound CRC-64: only the duplicate is wrong
+        try (RedisServer server = RedisServer.start()) {
+            try (DrKit kit = kit(fixed(rdb, server))) {
+                String id = backUp(kit);
+
+                for (boolean force : new boolean[] {false, true}) {
+                    assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                                    "cache",
+                                    id,
+                                    Settings.builder()
+                                            .set("to-uri", server.uri())
+                                            .build(),
+                                    force)))
+                            .isInstanceOf(CorruptDataException.class)
+                            .hasMessageContaining("dump.rdb of backup " + id
+                                    + " holds the key 'key:1200' a second time in database 0");
+                    assertThat(server.command("DBSIZE")).isEqualTo("0");
+                }
+            }
         }
     }
 
@@ -135,8 +160,7 @@ class RedisForgedSnapshotIT {
                 .string(lp)
                 .eof();
         try (DrKit kit = kit(new FixedSnapshot(forged, null))) {
-            String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
-                    .id();
+            String id = backUp(kit);
 
             VerifyReport report = kit.verify("cache", id, VerifyLevel.RESTORE);
 
@@ -166,8 +190,7 @@ class RedisForgedSnapshotIT {
                 .settings(Settings.builder().set("uri", "redis://127.0.0.1:1").build())
                 .build();
         try (DrKit kit = kit(new FixedSnapshot(withTail, real))) {
-            String id = kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
-                    .id();
+            String id = backUp(kit);
 
             Path out = dir.resolve("restored");
             assertThatThrownBy(() -> restoreTo(
@@ -198,6 +221,30 @@ class RedisForgedSnapshotIT {
             assertThat(rdbCheck.status()).isEqualTo(VerificationResult.Status.FAILED);
             assertThat(String.join("; ", rdbCheck.problems())).contains("has bytes after the end of the RDB");
         }
+    }
+
+    /** Keys in database 0, more than a pipelined batch: without a check first, some would reach the server. */
+    private static RdbBytes batchOfKeys() {
+        RdbBytes keys = RdbBytes.redis(10).selectDb(0);
+        for (int i = 0; i < 2500; i++) {
+            keys.raw(0).string("key:" + i).string("v" + i);
+        }
+        return keys;
+    }
+
+    /** A target storing {@code rdb} that restores as the real one configured for {@code server} does. */
+    private static FixedSnapshot fixed(byte[] rdb, RedisServer server) {
+        return new FixedSnapshot(
+                rdb,
+                RedisTarget.builder()
+                        .settings(Settings.builder().set("uri", server.uri()).build())
+                        .build());
+    }
+
+    /** A backup of "cache"; its id. */
+    private static String backUp(DrKit kit) {
+        return kit.backup(new TargetSpec("cache", RedisTargetProvider.TYPE, Settings.empty()))
+                .id();
     }
 
     /** Restores backup {@code id} of "cache" with these settings. */

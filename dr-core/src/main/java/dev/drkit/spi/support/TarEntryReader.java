@@ -272,13 +272,19 @@ public final class TarEntryReader {
         return safe;
     }
 
-    /** A name as it can go into a message: control characters shown as {@code ?}. */
+    /**
+     * A name as it can go into a message: control characters (line breaks, terminal escapes) and
+     * format characters (bidirectional overrides) shown as {@code ?}, at most 300 characters.
+     */
     public static String printable(String raw) {
         if (raw == null) {
             return "";
         }
         StringBuilder b = new StringBuilder(Math.min(raw.length(), 300));
-        raw.codePoints().limit(300).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        raw.codePoints()
+                .limit(300)
+                .forEach(c -> b.appendCodePoint(
+                        Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c));
         return b.toString();
     }
 
