@@ -5,7 +5,10 @@ import dev.drkit.spi.ManifestSigner;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Iterator;
+import java.util.List;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
@@ -20,6 +23,8 @@ import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePBESecretKeyDecryptorBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Signs manifests with an OpenPGP signing key (Ed25519 from {@code drkit key generate}, or
@@ -27,6 +32,10 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePBESecretKeyDecryptorBuilder;
  * {@code gpg --verify manifest.json.asc manifest.json} checks. Immutable and thread-safe.
  */
 public final class PgpManifestSigner implements ManifestSigner {
+    private static final Logger LOG = LoggerFactory.getLogger(PgpManifestSigner.class);
+    /** How long before its expiry a signing key is warned of. */
+    static final Duration WARN_BEFORE = Duration.ofDays(30);
+
     private final PGPPrivateKey key;
     private final PGPPublicKey publicKey;
 
@@ -41,10 +50,42 @@ public final class PgpManifestSigner implements ManifestSigner {
     }
 
     public static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what) {
+        return of(keys, passphrase, what, Instant.now());
+    }
+
+    /**
+     * The first signing-capable key that is neither revoked nor expired at {@code now}: restores
+     * do not believe manifests such a key signs, so a backup must fail rather than write them.
+     */
+    static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what, Instant now) {
+        String unusable = null;
         for (PGPSecretKeyRing ring : keys) {
             for (Iterator<PGPSecretKey> it = ring.getSecretKeys(); it.hasNext(); ) {
                 PGPSecretKey secret = it.next();
                 if (secret.isSigningKey() && canSign(secret.getPublicKey())) {
+                    Instant expiry = expiry(secret.getPublicKey(), ring.getPublicKey());
+                    if (secret.getPublicKey().hasRevocation()
+                            || ring.getPublicKey().hasRevocation()) {
+                        unusable = unusable != null
+                                ? unusable
+                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " is revoked";
+                        continue;
+                    }
+                    if (expiry != null && !now.isBefore(expiry)) {
+                        unusable = unusable != null
+                                ? unusable
+                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " expired on " + expiry;
+                        continue;
+                    }
+                    if (expiry != null && now.plus(WARN_BEFORE).isAfter(expiry)) {
+                        LOG.warn(
+                                "the signing key {} in {} expires on {}: extend its expiry, or make a new signing "
+                                        + "key and add its public key to the keys restores trust, before then; "
+                                        + "backups fail once it has expired",
+                                Pgp.keyId(secret.getKeyID()),
+                                what,
+                                expiry);
+                    }
                     try {
                         PGPPrivateKey privateKey = secret.extractPrivateKey(
                                 new JcePBESecretKeyDecryptorBuilder(new JcaPGPDigestCalculatorProviderBuilder()
@@ -60,7 +101,25 @@ public final class PgpManifestSigner implements ManifestSigner {
                 }
             }
         }
+        if (unusable != null) {
+            throw new ConfigException(what + " holds no OpenPGP key that can sign today: " + unusable
+                    + " (restores do not believe manifests it signs now); extend its expiry, or make a new "
+                    + "signing key and add its public key to the keys restores trust");
+        }
         throw new ConfigException(what + " holds no OpenPGP key that can sign");
+    }
+
+    /** When a key (and, for a subkey, its primary) stops being valid, or null for never. */
+    private static Instant expiry(PGPPublicKey key, PGPPublicKey primary) {
+        Instant at = null;
+        for (PGPPublicKey k : key.isMasterKey() ? List.of(key) : List.of(primary, key)) {
+            long valid = k.getValidSeconds();
+            if (valid > 0) {
+                Instant end = k.getCreationTime().toInstant().plusSeconds(valid);
+                at = at == null || end.isBefore(at) ? end : at;
+            }
+        }
+        return at;
     }
 
     private static boolean canSign(PGPPublicKey k) {

@@ -7,7 +7,9 @@ import dev.drkit.spi.ManifestVerifier;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
 import org.bouncycastle.bcpg.sig.KeyFlags;
@@ -68,6 +70,9 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             String unfit = sig.getSignatureType() != PGPSignature.BINARY_DOCUMENT
                     ? "a signature of another type (" + sig.getSignatureType() + ") than drkit makes"
                     : unfitToSign(key);
+            if (unfit == null) {
+                unfit = untimely(key, sig.getCreationTime());
+            }
             if (unfit != null) {
                 throw new DrException(
                         ErrorCode.SIGNATURE,
@@ -125,24 +130,7 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked";
         }
         if (key.isMasterKey()) {
-            PGPSignature newest = null;
-            for (Iterator<String> ids = primary.getUserIDs(); ids.hasNext(); ) {
-                String id = ids.next();
-                for (Iterator<PGPSignature> it = primary.getSignaturesForID(id); it.hasNext(); ) {
-                    PGPSignature s = it.next();
-                    if (s.isCertification()
-                            && s.getKeyID() == primary.getKeyID()
-                            && verifies(s, primary, () -> {
-                                s.init(verifiers(), primary);
-                                return s.verifyCertification(id, primary);
-                            })) {
-                        newest = newer(newest, s);
-                    }
-                }
-            }
-            for (PGPSignature s : validSignatures(primary, PGPSignature.DIRECT_KEY, primary, null)) {
-                newest = newer(newest, s);
-            }
+            PGPSignature newest = newestSelfSignature(primary);
             if (newest != null && newest.getHashedSubPackets() != null) {
                 int flags = newest.getHashedSubPackets().getKeyFlags();
                 if (flags != 0 && (flags & KeyFlags.SIGN_DATA) == 0) {
@@ -156,10 +144,7 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                 .hasNext()) {
             return "the subkey is revoked";
         }
-        PGPSignature binding = null;
-        for (PGPSignature s : validSignatures(key, PGPSignature.SUBKEY_BINDING, primary, key)) {
-            binding = newer(binding, s);
-        }
+        PGPSignature binding = newestBinding(key, primary);
         if (binding == null) {
             return "the subkey is not bound to the key " + Pgp.keyId(primary.getKeyID());
         }
@@ -184,6 +169,68 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             // unreadable embedded signature: not cross-certified
         }
         return "the signing subkey is not cross-certified (no back-signature)";
+    }
+
+    /** The newest self-signature of a primary (on a user id, or direct) that verifies, or null. */
+    private static PGPSignature newestSelfSignature(PGPPublicKey primary) {
+        PGPSignature newest = null;
+        for (Iterator<String> ids = primary.getUserIDs(); ids.hasNext(); ) {
+            String id = ids.next();
+            for (Iterator<PGPSignature> it = primary.getSignaturesForID(id); it.hasNext(); ) {
+                PGPSignature s = it.next();
+                if (s.isCertification()
+                        && s.getKeyID() == primary.getKeyID()
+                        && verifies(s, primary, () -> {
+                            s.init(verifiers(), primary);
+                            return s.verifyCertification(id, primary);
+                        })) {
+                    newest = newer(newest, s);
+                }
+            }
+        }
+        for (PGPSignature s : validSignatures(primary, PGPSignature.DIRECT_KEY, primary, null)) {
+            newest = newer(newest, s);
+        }
+        return newest;
+    }
+
+    /** The newest binding of a subkey by its primary that verifies, or null. */
+    private static PGPSignature newestBinding(PGPPublicKey key, PGPPublicKey primary) {
+        PGPSignature binding = null;
+        for (PGPSignature s : validSignatures(key, PGPSignature.SUBKEY_BINDING, primary, key)) {
+            binding = newer(binding, s);
+        }
+        return binding;
+    }
+
+    /**
+     * Why a signature made at {@code made} by a fit key is not believed, or null: made before the
+     * key was, or after the key (or, for a subkey, its primary) expired, as the newest verified
+     * self-signature or binding sets it. A signature made before the expiry stays good after it,
+     * so old backups stay restorable once a key expires; a stolen expired key cannot sign new
+     * manifests without dating them back.
+     */
+    private String untimely(PGPPublicKey key, Date made) {
+        if (made.before(key.getCreationTime())) {
+            return "the signature is dated " + made.toInstant() + ", before the key was made ("
+                    + key.getCreationTime().toInstant() + ")";
+        }
+        PGPPublicKey primary = trusted.getPublicKeyRing(key.getKeyID()).getPublicKey();
+        List<PGPPublicKey> keys = key.isMasterKey() ? List.of(key) : List.of(primary, key);
+        for (PGPPublicKey k : keys) {
+            PGPSignature self = k.isMasterKey() ? newestSelfSignature(k) : newestBinding(k, primary);
+            long valid = self == null || self.getHashedSubPackets() == null
+                    ? 0
+                    : self.getHashedSubPackets().getKeyExpirationTime();
+            if (valid > 0) {
+                Instant expired = k.getCreationTime().toInstant().plusSeconds(valid);
+                if (!made.toInstant().isBefore(expired)) {
+                    return "the signature is dated " + made.toInstant() + ", after the key " + Pgp.keyId(k.getKeyID())
+                            + " expired (" + expired + ")";
+                }
+            }
+        }
+        return null;
     }
 
     private interface Check {

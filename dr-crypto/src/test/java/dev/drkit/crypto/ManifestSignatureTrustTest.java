@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,8 @@ import org.bouncycastle.openpgp.PGPPrivateKey;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSecretKeyRing;
+import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
@@ -159,5 +162,24 @@ class ManifestSignatureTrustTest {
 
         assertThatThrownBy(() -> trusting(revokedRing).verify(MANIFEST, byTheThief, "manifest"))
                 .isInstanceOf(DrException.class);
+    }
+
+    @Test
+    void theSignerRefusesARevokedKeyInsteadOfWritingManifestsNoRestoreBelieves() throws Exception {
+        PGPKeyPair primary = rsa();
+        PGPKeyRingGenerator rings = certifyingPrimary(primary);
+        PGPPublicKeyRing ring = rings.generatePublicKeyRing();
+        PGPSignatureGenerator revoker =
+                new PGPSignatureGenerator(signerFor(primary.getPublicKey()), primary.getPublicKey());
+        revoker.init(PGPSignature.KEY_REVOCATION, primary.getPrivateKey());
+        PGPPublicKey revoked =
+                PGPPublicKey.addCertification(ring.getPublicKey(), revoker.generateCertification(ring.getPublicKey()));
+        PGPSecretKeyRing secret = PGPSecretKeyRing.replacePublicKeys(
+                rings.generateSecretKeyRing(), PGPPublicKeyRing.insertPublicKey(ring, revoked));
+
+        assertThatThrownBy(() ->
+                        PgpManifestSigner.of(new PGPSecretKeyRingCollection(List.of(secret)), null, "signing.key"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("the signing key " + Pgp.keyId(primary.getKeyID()) + " is revoked");
     }
 }

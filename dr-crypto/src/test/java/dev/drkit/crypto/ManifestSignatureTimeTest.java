@@ -1,0 +1,133 @@
+package dev.drkit.crypto;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPairGenerator;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.bcpg.ArmoredOutputStream;
+import org.bouncycastle.bcpg.HashAlgorithmTags;
+import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
+import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.openpgp.PGPKeyPair;
+import org.bouncycastle.openpgp.PGPKeyRingGenerator;
+import org.bouncycastle.openpgp.PGPPublicKeyRing;
+import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSignature;
+import org.bouncycastle.openpgp.PGPSignatureGenerator;
+import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPKeyPair;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A key's validity in time: a manifest signed while its key was valid stays believed after the
+ * key expires (old backups stay restorable), one dated after the expiry or before the key existed
+ * is not, and the signer refuses an expired key instead of writing manifests no restore believes.
+ */
+class ManifestSignatureTimeTest {
+    private static final byte[] MANIFEST =
+            "{\"target\":\"config\",\"id\":\"20250103T030000Z-3f9a1c\"}".getBytes(StandardCharsets.UTF_8);
+    private static final Instant NOW = Instant.now();
+
+    /** A key made 10 days ago that expired 2 days ago (valid 8 days). */
+    private static PGPKeyPair key;
+
+    private static PGPKeyRingGenerator rings;
+
+    @BeforeAll
+    static void keys() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA", Pgp.BC);
+        g.initialize(2048);
+        key = new JcaPGPKeyPair(
+                PublicKeyAlgorithmTags.RSA_GENERAL, g.generateKeyPair(), Date.from(NOW.minus(Duration.ofDays(10))));
+        PGPSignatureSubpacketGenerator self = new PGPSignatureSubpacketGenerator();
+        self.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
+        self.setKeyExpirationTime(false, Duration.ofDays(8).toSeconds());
+        self.setSignatureCreationTime(false, Date.from(NOW.minus(Duration.ofDays(10))));
+        rings = new PGPKeyRingGenerator(
+                PGPSignature.POSITIVE_CERTIFICATION,
+                key,
+                "ops <ops@example.com>",
+                new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA1),
+                self.generate(),
+                null,
+                signer(),
+                null);
+    }
+
+    private static JcaPGPContentSignerBuilder signer() {
+        return new JcaPGPContentSignerBuilder(key.getPublicKey().getAlgorithm(), HashAlgorithmTags.SHA256)
+                .setProvider(Pgp.BC);
+    }
+
+    /** A detached signature of the manifest dated {@code at}. */
+    private static byte[] signedAt(Instant at) throws Exception {
+        PGPSignatureGenerator gen = new PGPSignatureGenerator(signer(), key.getPublicKey());
+        gen.init(PGPSignature.BINARY_DOCUMENT, key.getPrivateKey());
+        PGPSignatureSubpacketGenerator when = new PGPSignatureSubpacketGenerator();
+        when.setSignatureCreationTime(false, Date.from(at));
+        gen.setHashedSubpackets(when.generate());
+        gen.update(MANIFEST);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ArmoredOutputStream armored = ArmoredOutputStream.builder().build(bytes)) {
+            gen.generate().encode(armored);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static PgpManifestVerifier trusting() throws Exception {
+        PGPPublicKeyRing ring = rings.generatePublicKeyRing();
+        return PgpManifestVerifier.of(new PGPPublicKeyRingCollection(List.of(ring)));
+    }
+
+    @Test
+    void aManifestSignedWhileTheKeyWasValidIsBelievedAfterItExpired() throws Exception {
+        byte[] sig = signedAt(NOW.minus(Duration.ofDays(5)));
+        assertThatCode(() -> trusting().verify(MANIFEST, sig, "manifest")).doesNotThrowAnyException();
+    }
+
+    @Test
+    void aManifestSignedAfterTheKeyExpiredIsNotBelieved() throws Exception {
+        // a thief of a retired key signs today
+        byte[] sig = signedAt(NOW);
+        assertThatThrownBy(() -> trusting().verify(MANIFEST, sig, "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("may not sign manifests: the signature is dated")
+                .hasMessageContaining("after the key " + Pgp.keyId(key.getKeyID()) + " expired");
+    }
+
+    @Test
+    void aManifestDatedBeforeTheKeyExistedIsNotBelieved() throws Exception {
+        byte[] sig = signedAt(NOW.minus(Duration.ofDays(11)));
+        assertThatThrownBy(() -> trusting().verify(MANIFEST, sig, "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("before the key was made");
+    }
+
+    @Test
+    void theSignerRefusesAnExpiredKeyAndTakesItWhileValid() throws Exception {
+        PGPSecretKeyRingCollection secret = new PGPSecretKeyRingCollection(List.of(rings.generateSecretKeyRing()));
+
+        assertThatThrownBy(() -> PgpManifestSigner.of(secret, null, "signing.key", NOW))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("signing.key holds no OpenPGP key that can sign today: the signing key "
+                        + Pgp.keyId(key.getKeyID()) + " expired on ")
+                .hasMessageContaining("extend its expiry, or make a new signing key");
+
+        // three days ago it signed, and what it signed then is believed today
+        PgpManifestSigner before = PgpManifestSigner.of(secret, null, "signing.key", NOW.minus(Duration.ofDays(3)));
+        assertThat(before.keyId()).isEqualTo(Pgp.keyId(key.getKeyID()));
+    }
+}
