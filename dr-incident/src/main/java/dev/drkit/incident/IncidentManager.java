@@ -6,6 +6,7 @@ import dev.drkit.DrStatus;
 import dev.drkit.Settings;
 import dev.drkit.failover.FailoverRun;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -81,6 +82,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
 
     private final Clock clock;
     private final Path stateFile;
+    /** Holds the state file's lock until {@link #close()}; null without a state file. */
+    private final FileChannel stateLock;
+
     private final double rpoAtRisk;
     private final int failedBackups;
     private final Duration updateEvery;
@@ -120,6 +124,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     private IncidentManager(Builder b) {
         this.clock = b.clock;
         this.stateFile = b.stateFile;
+        this.stateLock = stateFile == null ? null : IncidentState.lock(stateFile); // before any thread starts
         this.rpoAtRisk = b.rpoAtRisk;
         this.failedBackups = b.failedBackups;
         this.updateEvery = b.updateEvery;
@@ -130,7 +135,13 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             couriers.add(new Courier(c, b.attempts, b.backoff, this::deliveryFailed, this::delivered));
         }
         if (stateFile != null) {
-            IncidentState.Doc doc = IncidentState.load(stateFile);
+            IncidentState.Doc doc;
+            try {
+                doc = IncidentState.load(stateFile);
+            } catch (RuntimeException e) {
+                releaseState();
+                throw e;
+            }
             doc.open().forEach(i -> open.put(key(i.target(), i.kind()), i));
             failedInARow.putAll(doc.failedInARow());
             // which channels took them before the restart is not known: all get them at the next evaluation
@@ -592,6 +603,18 @@ public final class IncidentManager implements DrListener, AutoCloseable {
             }
         }
         couriers.forEach(c -> c.close(Duration.ofSeconds(30)));
+        releaseState();
+    }
+
+    /** Lets another manager take the state file, as the end of this process would. */
+    void releaseState() {
+        if (stateLock != null) {
+            try {
+                stateLock.close();
+            } catch (IOException e) {
+                LOG.debug("incidents: closing the state file's lock: {}", e.getMessage());
+            }
+        }
     }
 
     @Override

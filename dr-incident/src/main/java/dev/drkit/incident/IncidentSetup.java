@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds an {@link IncidentManager} from a setup's {@code notifications.incidents} section:
@@ -43,6 +45,8 @@ import java.util.Optional;
  * {@code password-env}); never from the setup itself. Stateless.
  */
 public final class IncidentSetup {
+    private static final Logger LOG = LoggerFactory.getLogger(IncidentSetup.class);
+
     private IncidentSetup() {}
 
     /**
@@ -53,7 +57,10 @@ public final class IncidentSetup {
      * @param clock where the time comes from
      * @param listeners where the manager's own events go (not the manager itself)
      * <p>A state file that is damaged (not the JSON drkit writes) is moved aside with a warning,
-     * so that notices never stop backups; {@code drkit config check} reports it as a problem.
+     * so that notices never stop backups; {@code drkit config check} reports it as a problem. A
+     * state file another incident manager holds (another {@code drkit run} of the same setup)
+     * gives no manager, with a warning: that one pages already, and this process still runs
+     * its backups.
      *
      * @throws ConfigException when a secret file or template is missing, open to other users or
      *     invalid, a channel's options do not make a channel, or the state file cannot be read
@@ -84,7 +91,13 @@ public final class IncidentSetup {
             b.stateFile(in.stateFile());
         }
         listeners.forEach(b::listener);
-        return Optional.of(b.build());
+        try {
+            return Optional.of(b.build());
+        } catch (IncidentState.InUse e) {
+            // another daemon pages for these incidents already; this one must still run its backups
+            LOG.warn("{}; this process sends no incident notices", e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**

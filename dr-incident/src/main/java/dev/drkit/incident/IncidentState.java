@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,6 +127,15 @@ final class IncidentState {
         }
     }
 
+    /** A state file another manager holds. */
+    static final class InUse extends ConfigException {
+        private static final long serialVersionUID = 1L;
+
+        InUse(String problem) {
+            super(problem);
+        }
+    }
+
     /**
      * Moves a damaged state file aside ({@code NAME.damaged-TIME}, kept for a look), so that the
      * daemon starts without it rather than not at all: notices must never stop backups. The
@@ -150,6 +161,63 @@ final class IncidentState {
         }
     }
 
+    /**
+     * Takes the lock that keeps a state file to one manager at a time ({@code .NAME.lock} beside
+     * it, mode 0600, kept): two managers on one file would each page for the same incidents, and
+     * the last to write would drop the other's. The operating system releases it when the
+     * process ends, however it ends.
+     *
+     * @throws ConfigException when another manager, in this process or another, holds it
+     */
+    static FileChannel lock(Path file) {
+        Path lockFile = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".lock");
+        FileChannel ch;
+        try {
+            Files.createDirectories(lockFile.getParent());
+            ch = FileChannel.open(
+                    lockFile,
+                    Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                    privateFile());
+        } catch (IOException e) {
+            throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
+                    + "); check that its directory is writable");
+        }
+        boolean held = false;
+        try {
+            try {
+                held = ch.tryLock() != null;
+            } catch (OverlappingFileLockException e) {
+                held = false;
+            }
+            if (!held) {
+                throw new InUse("the incident state file " + file + " is in use by another incident "
+                        + "manager (another drkit run, or a host service, on this host); give each its own state-file");
+            }
+            return ch;
+        } catch (IOException e) {
+            throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
+                    + "); check that its directory is writable");
+        } finally {
+            if (!held) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // the lock was not taken: nothing to release
+                }
+            }
+        }
+    }
+
+    /** Mode 0600 where the file system has modes. */
+    private static FileAttribute<?>[] privateFile() {
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        return posix
+                ? new FileAttribute<?>[] {
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))
+                }
+                : new FileAttribute<?>[0];
+    }
+
     /** Replaces the file's content atomically with {@code open}, {@code failedInARow} and {@code resolving}, mode 0600. */
     static void save(Path file, List<Incident> open, Map<String, Integer> failedInARow, List<Incident> resolving)
             throws IOException {
@@ -157,13 +225,7 @@ final class IncidentState {
                 new Doc(VERSION, new ArrayList<>(open), new LinkedHashMap<>(failedInARow), new ArrayList<>(resolving)));
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-        FileAttribute<?>[] attrs = posix
-                ? new FileAttribute<?>[] {
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))
-                }
-                : new FileAttribute<?>[0];
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp", attrs);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp", privateFile());
         try {
             try (FileChannel ch =
                     FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -297,7 +297,9 @@ class IncidentManagerTest {
         }
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
                 .isEqualTo("rw-------");
-        assertThat(Files.list(state.getParent())).as("no temporary file left").containsExactly(state);
+        assertThat(Files.list(state.getParent()))
+                .as("no temporary file left, the lock file kept")
+                .containsExactlyInAnyOrder(state, state.resolveSibling(".incidents.json.lock"));
 
         clock.plus(Duration.ofMinutes(20));
         try (IncidentManager again = manager().build()) {

@@ -132,6 +132,22 @@ class IncidentSetupTest {
         IncidentSetup.check(setup); // sound again: nothing left to report
     }
 
+    @Test
+    void aSecondDaemonOfTheSameSetupRunsWithoutIncidentsInsteadOfNotAtAll() throws Exception {
+        Path key = secret("pd-key", "R0UTINGKEY\n", "rw-------");
+        Setup setup = pagerDutySetup(dir.resolve("incidents.json"), Map.of(), key);
+        try (IncidentManager first =
+                IncidentSetup.manager(setup, Clock.systemUTC(), List.of()).orElseThrow()) {
+            // the first pages already: the second would page again and overwrite its state
+            assertThat(IncidentSetup.manager(setup, Clock.systemUTC(), List.of()))
+                    .isEmpty();
+        }
+        try (IncidentManager again =
+                IncidentSetup.manager(setup, Clock.systemUTC(), List.of()).orElseThrow()) {
+            assertThat(again.openIncidents()).isEmpty();
+        }
+    }
+
     /** A setup whose incidents go to PagerDuty, with the key in {@code keyFile}. */
     private static Setup pagerDutySetup(Path state, Map<String, Path> templates, Path keyFile) {
         return new Setup(

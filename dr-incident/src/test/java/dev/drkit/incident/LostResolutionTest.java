@@ -139,7 +139,8 @@ class LostResolutionTest {
         first.onEvent(event(DrEvent.Type.FAILOVER_STARTED));
         before.down.set(true);
         first.onEvent(event(DrEvent.Type.FAILOVER_COMPLETED));
-        // killed: no close(), the queued resolution dies with the process
+        // killed: no close(), the queued resolution dies with the process, which releases the state file's lock
+        first.releaseState();
 
         Receiver after = new Receiver();
         IncidentManager second = IncidentManager.builder()

@@ -1,0 +1,80 @@
+package dev.drkit.incident;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ConfigException;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two incident managers on one state file would each page for the same incidents, and the last
+ * to write would drop the other's: the second is refused, in this process or another, until the
+ * first is closed or its process ends.
+ */
+class SharedStateFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSecondManagerOnTheSameStateFileIsRefusedUntilTheFirstCloses() {
+        Path state = dir.resolve("incidents.json");
+        IncidentManager first = IncidentManager.builder().stateFile(state).build();
+
+        assertThatThrownBy(() -> IncidentManager.builder().stateFile(state).build())
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("the incident state file " + state + " is in use by another incident manager (another "
+                        + "drkit run, or a host service, on this host); give each its own state-file");
+        // another file is another manager's
+        IncidentManager.builder().stateFile(dir.resolve("other.json")).build().close();
+
+        first.close();
+        IncidentManager.builder().stateFile(state).build().close();
+    }
+
+    @Test
+    void aManagerInAnotherProcessHoldsTheFileUntilThatProcessIsKilled() throws Exception {
+        Path state = dir.resolve("incidents.json");
+        IncidentManager.builder().stateFile(state).build().close(); // makes the lock file
+        // another process takes the same POSIX record lock the JDK takes, says so, and waits
+        Process other = new ProcessBuilder(
+                        "python3",
+                        "-c",
+                        "import fcntl,sys,time\n"
+                                + "f=open(sys.argv[1],'r+')\n"
+                                + "fcntl.lockf(f,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+                                + "print('locked',flush=True)\n"
+                                + "time.sleep(600)",
+                        dir.resolve(".incidents.json.lock").toString())
+                .redirectErrorStream(true)
+                .start();
+        try {
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("locked");
+
+            assertThatThrownBy(() -> IncidentManager.builder().stateFile(state).build())
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("is in use by another incident manager");
+        } finally {
+            other.destroyForcibly(); // kill -9: the system releases its lock
+            assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+        IncidentManager.builder().stateFile(state).build().close();
+    }
+
+    @Test
+    void theLockFileIsPrivate() throws Exception {
+        Path state = dir.resolve("incidents.json");
+        IncidentManager.builder().stateFile(state).build().close();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(".incidents.json.lock"))))
+                .isEqualTo("rw-------");
+    }
+}
