@@ -6,18 +6,25 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -142,6 +149,12 @@ public final class TarWriter {
         default void beforeOpen(Item item) throws IOException {}
 
         /**
+         * Runs just after a file was opened, before its identity is checked. Tests undo a change
+         * made in {@link #beforeOpen} here, to show that what was opened is what is checked.
+         */
+        default void afterOpen(Item item) throws IOException {}
+
+        /**
          * Sees the bytes stored for a file, in order, as they are copied (the zeros that stand
          * for the end of a file that shrank too), then {@link ContentObserver#end}; null (the
          * default) sees nothing. Called on the writing thread, once per file.
@@ -190,12 +203,24 @@ public final class TarWriter {
      */
     public static Stats write(List<Item> items, OutputStream out, BiConsumer<Item, String> checksums, Hooks hooks)
             throws IOException {
+        try (Directories directories = new Directories()) {
+            return write(items, out, checksums, hooks, directories);
+        }
+    }
+
+    private static Stats write(
+            List<Item> items,
+            OutputStream out,
+            BiConsumer<Item, String> checksums,
+            Hooks hooks,
+            Directories directories)
+            throws IOException {
+        IncompleteFiles incomplete = new IncompleteFiles();
+        byte[] buffer = new byte[BUFFER];
         long files = 0;
         long dirs = 0;
         long links = 0;
         long bytes = 0;
-        IncompleteFiles incomplete = new IncompleteFiles();
-        byte[] buffer = new byte[BUFFER];
         // tar emits 10 KiB records; coalescing them into large writes cuts the per-call cost of
         // hashing and of the compressor's native calls on the hot path
         BufferedOutputStream coalesced = new BufferedOutputStream(out, 1 << 20);
@@ -207,6 +232,7 @@ public final class TarWriter {
             switch (item.kind()) {
                 case DIRECTORY:
                     tar.putArchiveEntry(entry(item, TarConstants.LF_DIR));
+                    directories.scanned(item);
                     dirs++;
                     break;
                 case SYMLINK:
@@ -216,7 +242,7 @@ public final class TarWriter {
                     links++;
                     break;
                 default:
-                    InputStream in = open(item, hooks, incomplete);
+                    InputStream in = open(item, hooks, incomplete, directories);
                     if (in == null) {
                         continue;
                     }
@@ -258,7 +284,7 @@ public final class TarWriter {
      * Opens a scanned file, or returns null when it vanished or is no longer a regular file.
      * The type is checked first because opening a FIFO put in its place would block for good.
      */
-    private static InputStream open(Item item, Hooks hooks, IncompleteFiles incomplete) {
+    private static InputStream open(Item item, Hooks hooks, IncompleteFiles incomplete, Directories directories) {
         try {
             BasicFileAttributes now;
             try {
@@ -272,7 +298,13 @@ public final class TarWriter {
                 return null;
             }
             hooks.beforeOpen(item);
-            FileChannel channel = openReleasingFifo(item.path());
+            Parent parent = directories.parentOf(item);
+            if (parent.replaced()) {
+                incomplete.add(item, "was replaced, or a directory above it, after the scan; left out");
+                return null;
+            }
+            SeekableByteChannel channel = openReleasingFifo(item.path(), parent.handle());
+            hooks.afterOpen(item);
             try {
                 channel.position(0); // a FIFO put in the file's place cannot seek: never read one
             } catch (IOException notAFile) {
@@ -280,7 +312,7 @@ public final class TarWriter {
                 incomplete.add(item, "is no longer a regular file; left out");
                 return null;
             }
-            if (!sameFile(item)) {
+            if (!sameFile(item, parent.handle())) {
                 channel.close();
                 incomplete.add(item, "was replaced, or a directory above it, after the scan; left out");
                 return null;
@@ -306,7 +338,8 @@ public final class TarWriter {
      * a writer comes; one swapped in after the type check would hold the backup for good, so a
      * FIFO still found there a moment later is opened for writing too, which lets the open end.
      */
-    private static FileChannel openReleasingFifo(Path path) throws IOException {
+    private static SeekableByteChannel openReleasingFifo(Path path, SecureDirectoryStream<Path> parent)
+            throws IOException {
         ScheduledFuture<?> release = FIFO_RELEASE.scheduleWithFixedDelay(
                 () -> {
                     try {
@@ -327,25 +360,112 @@ public final class TarWriter {
                 200,
                 TimeUnit.MILLISECONDS);
         try {
-            return FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            return parent != null
+                    ? parent.newByteChannel(
+                            path.getFileName(), Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))
+                    : FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
         } finally {
             release.cancel(false);
         }
     }
 
     /**
-     * Whether {@code item}'s path still names the very file scanned (device and inode): a
-     * directory above it swapped for a link leads the open elsewhere, with O_NOFOLLOW or not.
-     * Java opens no file relative to a directory descriptor here, so this narrows the race to
-     * the moments between the open and this check rather than closing it.
+     * Whether {@code item}'s name still names the very file scanned (device and inode). Opened
+     * in its verified directory ({@code parent}), the file was that directory's own entry, not a
+     * link, and is checked there: another file renamed into its place is told apart. Without
+     * one (a file named on its own), a directory above it swapped for a link leads the open
+     * elsewhere, with O_NOFOLLOW or not, and this check by path narrows that race to the moments
+     * between the open and the check rather than closing it.
      */
-    private static boolean sameFile(Item item) throws IOException {
+    private static boolean sameFile(Item item, SecureDirectoryStream<Path> parent) throws IOException {
         if (item.fileKey() == null) {
             return true;
         }
-        return item.fileKey()
-                .equals(Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        BasicFileAttributes now = parent != null
+                ? parent.getFileAttributeView(
+                                item.path().getFileName(), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .readAttributes()
+                : Files.readAttributes(item.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        return item.fileKey().equals(now.fileKey());
+    }
+
+    /**
+     * The directories of one write: each scanned directory's identity (device and inode), and an
+     * open handle on the directory whose files are being copied, verified to be the one scanned.
+     * Files are opened relative to that handle without following a link (openat with
+     * O_NOFOLLOW), so a directory swapped for a link after the scan, at any moment, cannot lead
+     * a read out of the tree: the handle was taken on the directory itself, or its identity
+     * differs and its files are left out. One handle is open at a time.
+     */
+    private static final class Directories implements AutoCloseable {
+        private final Map<Path, Object> scanned = new HashMap<>();
+        private Path current;
+        private Parent parent = Parent.NONE;
+
+        void scanned(Item dir) {
+            if (dir.fileKey() != null) {
+                scanned.put(dir.path(), dir.fileKey());
+            }
+        }
+
+        /**
+         * {@code file}'s directory: a verified handle on it; {@link Parent#NONE} when that
+         * directory was not scanned with its identity (a file named on its own) or the platform
+         * has no such handles; {@link Parent#REPLACED} when it is not the directory scanned.
+         */
+        Parent parentOf(Item file) throws IOException {
+            Path dir = file.path().getParent();
+            Object key = dir == null ? null : scanned.get(dir);
+            if (key == null) {
+                return Parent.NONE;
+            }
+            if (!dir.equals(current)) {
+                close();
+                parent = open(dir, key);
+                current = dir;
+            }
+            return parent;
+        }
+
+        private static Parent open(Path dir, Object key) throws IOException {
+            DirectoryStream<Path> opened;
+            try {
+                opened = Files.newDirectoryStream(dir);
+            } catch (NoSuchFileException | NotDirectoryException e) {
+                return Parent.REPLACED;
+            }
+            if (!(opened instanceof SecureDirectoryStream<Path> secure)) {
+                opened.close();
+                return Parent.NONE;
+            }
+            boolean same = false;
+            try {
+                same = key.equals(secure.getFileAttributeView(BasicFileAttributeView.class)
+                        .readAttributes()
                         .fileKey());
+            } finally {
+                if (!same) {
+                    secure.close();
+                }
+            }
+            return same ? new Parent(secure, false) : Parent.REPLACED;
+        }
+
+        @Override
+        public void close() throws IOException {
+            Parent p = parent;
+            parent = Parent.NONE;
+            current = null;
+            if (p.handle() != null) {
+                p.handle().close();
+            }
+        }
+    }
+
+    /** A file's directory as {@link Directories} found it: a handle, none, or replaced since the scan. */
+    private record Parent(SecureDirectoryStream<Path> handle, boolean replaced) {
+        static final Parent NONE = new Parent(null, false);
+        static final Parent REPLACED = new Parent(null, true);
     }
 
     /**
