@@ -140,13 +140,16 @@ public class DrkitAutoConfiguration {
         return new WebhookListener(n.webhook(), n.events(), 5, Duration.ofSeconds(2));
     }
 
-    /** Runs the setup's schedules while the application runs; a running backup may finish on shutdown. */
+    /**
+     * Runs the setup's schedules while the application runs, on the application's {@link Clock}
+     * bean when it has one (as the kit does); a running backup may finish on shutdown.
+     */
     @Bean
     @ConditionalOnBooleanProperty(name = "drkit.scheduler.enabled", matchIfMissing = true)
     public DrkitSchedulerLifecycle drkitScheduler(
-            DrKit drKit, DrkitSetup drkitSetup, ObjectProvider<DrListener> listeners) {
+            DrKit drKit, DrkitSetup drkitSetup, ObjectProvider<DrListener> listeners, ObjectProvider<Clock> clock) {
         List<DrListener> all = listeners.orderedStream().toList();
-        return new DrkitSchedulerLifecycle(drKit, drkitSetup, all);
+        return new DrkitSchedulerLifecycle(drKit, drkitSetup, all, clock.getIfAvailable(Clock::systemUTC));
     }
 
     private static Class<?> type(Kind kind) {

@@ -3,6 +3,7 @@ package dev.drkit.spring;
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
 import dev.drkit.scheduler.DrScheduler;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -22,12 +23,14 @@ public final class DrkitSchedulerLifecycle implements SmartLifecycle {
     private final DrKit kit;
     private final DrkitSetup setup;
     private final List<DrListener> listeners;
+    private final Clock clock;
     private volatile DrScheduler scheduler;
 
-    DrkitSchedulerLifecycle(DrKit kit, DrkitSetup setup, List<DrListener> listeners) {
+    DrkitSchedulerLifecycle(DrKit kit, DrkitSetup setup, List<DrListener> listeners, Clock clock) {
         this.kit = kit;
         this.setup = setup;
         this.listeners = List.copyOf(listeners);
+        this.clock = clock;
     }
 
     @Override
@@ -36,6 +39,7 @@ public final class DrkitSchedulerLifecycle implements SmartLifecycle {
             return;
         }
         DrScheduler s = DrScheduler.builder(kit, setup.setup())
+                .clock(clock)
                 .grace(setup.shutdownGrace())
                 .listeners(listeners)
                 .start();
