@@ -356,6 +356,41 @@ public final class Settings {
         return TEXT_SECRET.matcher(redact(text)).replaceAll("$1****");
     }
 
+    /** Below this length a secret is masked only where it stands as a word of its own. */
+    private static final int SHORT_SECRET = 8;
+
+    /**
+     * {@code text} (a message, a server's error) with every occurrence of {@code secret} shown
+     * as {@code ****}. A short secret (under 8 characters) is masked only where it is not part
+     * of a longer word of letters and digits: a password {@code pg} then leaves
+     * {@code upgrade} readable, and is still masked in {@code password=pg;} or
+     * {@code redis://:pg@host}. Null or empty secrets change nothing.
+     */
+    public static String mask(String text, String secret) {
+        if (text == null || secret == null || secret.isEmpty()) {
+            return text;
+        }
+        if (secret.length() >= SHORT_SECRET) {
+            return text.replace(secret, "****");
+        }
+        StringBuilder out = new StringBuilder(text.length());
+        int from = 0;
+        for (int at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
+            int end = at + secret.length();
+            boolean wordBefore = at > 0
+                    && Character.isLetterOrDigit(text.charAt(at - 1))
+                    && Character.isLetterOrDigit(secret.charAt(0));
+            boolean wordAfter = end < text.length()
+                    && Character.isLetterOrDigit(text.charAt(end))
+                    && Character.isLetterOrDigit(secret.charAt(secret.length() - 1));
+            if (at >= from && !wordBefore && !wordAfter) {
+                out.append(text, from, at).append("****");
+                from = end;
+            }
+        }
+        return out.append(text, from, text.length()).toString();
+    }
+
     /** Mutable builder; not thread-safe. */
     public static final class Builder {
         private final LinkedHashMap<String, List<String>> values;

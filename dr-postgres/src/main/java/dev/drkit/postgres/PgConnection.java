@@ -215,7 +215,7 @@ final class PgConnection {
 
     /** Whether an error text could contain the password (never print it then). */
     String redact(String text) {
-        return password == null || password.isEmpty() ? text : text.replace(password, "****");
+        return Settings.mask(text, password);
     }
 
     /**

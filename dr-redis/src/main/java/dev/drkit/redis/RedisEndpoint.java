@@ -394,7 +394,7 @@ final class RedisEndpoint {
 
     /** Removes the password from text that could hold it. */
     String redact(String text) {
-        return password == null || password.isEmpty() || text == null ? text : text.replace(password, "****");
+        return Settings.mask(text, password);
     }
 
     @Override

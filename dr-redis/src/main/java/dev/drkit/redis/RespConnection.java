@@ -3,6 +3,7 @@ package dev.drkit.redis;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.Settings;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -152,7 +153,7 @@ final class RespConnection implements AutoCloseable {
     }
 
     private String redact(String text) {
-        return password == null || password.isEmpty() ? text : text.replace(password, "****");
+        return Settings.mask(text, password);
     }
 
     @Override
