@@ -83,11 +83,18 @@ final class PhysicalRestore {
             Path walStage,
             long followTimeline)
             throws IOException {
-        if (Files.exists(dest) && !isEmpty(dest) && !context.force()) {
+        Path target = destination(dest);
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+                && (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) || StagedDirectory.holdsData(target))
+                && !context.force()) {
             throw new DestinationNotEmptyException(dest + " is not empty; restore into a new directory, or stop the "
                     + "cluster there and restore with RestoreRequest.force to replace it");
         }
-        Path staging = TarExtractor.newStaging(dest); // and the ones killed restores left go
+        // inside the destination when it is a directory (a mounted volume), else beside it; the
+        // ones killed restores left go
+        StagedDirectory data = StagedDirectory.create(target, "the data directory");
+        List<StagedDirectory> placed = new ArrayList<>(List.of(data));
+        Path staging = data.staging();
         DurableTree.WriteBehind writeBehind = new DurableTree.WriteBehind();
         try {
             long t0 = System.nanoTime();
@@ -109,7 +116,7 @@ final class PhysicalRestore {
                         PostgresPhysicalTarget.TABLESPACE_MAP,
                         staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP));
             }
-            relocateTablespaces(context, staging, dest, tablespaces);
+            relocateTablespaces(context, staging, target, tablespaces, placed);
             for (String dir : DataDirectoryScan.EMPTY_DIRS) {
                 Files.createDirectories(staging.resolve(dir));
             }
@@ -124,19 +131,42 @@ final class PhysicalRestore {
             if (walStage != null) {
                 stageWal(context, staging, walStage, followTimeline);
             }
-            giveToClusterOwner(context, dest, staging, tablespaces.values(), walStage);
-            makeDurable(staging, tablespaces.values(), walStage);
-            install(staging, dest, context.force());
-            DurableTree.forceParents(dest);
+            List<Path> spaces = placed.subList(1, placed.size()).stream()
+                    .map(StagedDirectory::staging)
+                    .toList();
+            giveToClusterOwner(context, target, staging, spaces, walStage);
+            makeDurable(staging, spaces, walStage);
+            install(placed, context.force());
         } catch (IOException | RuntimeException | Error failed) { // an Error too: the sync threads and the copy go
             writeBehind.abandon();
-            try {
-                FileTrees.delete(staging);
-            } catch (RuntimeException cleanup) {
-                failed.addSuppressed(cleanup); // the failure that stopped the restore is the one to report
+            for (StagedDirectory d : placed) {
+                try {
+                    d.discard();
+                } catch (RuntimeException cleanup) {
+                    failed.addSuppressed(cleanup); // the failure that stopped the restore is the one to report
+                }
             }
             throw failed;
         }
+        for (StagedDirectory d : placed) {
+            d.finish();
+            DurableTree.force(d.dest());
+            DurableTree.forceParents(d.dest());
+        }
+    }
+
+    /**
+     * Where a restore to {@code dest} puts the data directory: {@code dest}, or the directory it
+     * leads to when it is a symbolic link to one (the operator's layout, such as
+     * {@code /var/lib/postgresql/data -> /mnt/volume/data}: the link stays, and the data goes to
+     * the volume rather than into the link's place).
+     */
+    static Path destination(Path dest) throws IOException {
+        Path abs = dest.toAbsolutePath().normalize();
+        if (Files.isSymbolicLink(abs) && Files.isDirectory(abs)) {
+            return abs.toRealPath();
+        }
+        return abs;
     }
 
     /**
@@ -565,17 +595,23 @@ final class PhysicalRestore {
         return order;
     }
 
-    /**
-     * Moves each tablespace's restored contents to its location, links it from
-     * {@code pg_tblspc} and writes the locations into the tablespace map PostgreSQL reads when
-     * recovery starts.
-     */
     private static final Pattern TABLESPACE_OID = Pattern.compile("[1-9][0-9]{0,9}");
 
     private static final Pattern TABLESPACE_VERSION = Pattern.compile("PG_[0-9]+_[0-9]+");
 
+    /**
+     * Moves each tablespace's restored contents to a staging directory of its location (added to
+     * {@code placed}, which {@link #install} puts in place with the data directory), links it from
+     * {@code pg_tblspc} and writes the locations into the tablespace map PostgreSQL reads when
+     * recovery starts.
+     */
     private static void relocateTablespaces(
-            RestoreContext context, Path staging, Path dest, Map<String, Path> tablespaces) throws IOException {
+            RestoreContext context,
+            Path staging,
+            Path dest,
+            Map<String, Path> tablespaces,
+            List<StagedDirectory> placed)
+            throws IOException {
         if (tablespaces.isEmpty()) {
             return;
         }
@@ -619,7 +655,7 @@ final class PhysicalRestore {
                             + "there and not a directory; remove it, or give the tablespace another location with "
                             + given);
                 }
-                if (!isEmpty(location)) {
+                if (StagedDirectory.holdsData(location)) {
                     if (!context.force()) {
                         throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location
                                 + " is not empty; give it another location with " + given + ", or restore with "
@@ -639,15 +675,14 @@ final class PhysicalRestore {
         for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
             String oid = e.getKey();
             Path location = e.getValue();
-            if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
-                FileTrees.delete(location); // an empty directory, or one the checks above allow to replace
-            }
+            // nothing of what stands there is touched until the restore installs the new tree
+            StagedDirectory space = StagedDirectory.create(location, "tablespace " + oid + "'s location");
+            placed.add(space);
             Path restored = staging.resolve("pg_tblspc").resolve(oid);
-            Files.createDirectories(location.getParent());
             try {
-                Files.move(restored, location, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(restored, space.staging(), StandardCopyOption.ATOMIC_MOVE); // onto the empty staging
             } catch (AtomicMoveNotSupportedException crossDevice) {
-                copyTree(restored, location);
+                copyInto(restored, space.staging());
                 FileTrees.delete(restored);
             }
             Files.createSymbolicLink(restored, location);
@@ -665,19 +700,26 @@ final class PhysicalRestore {
     /** Whether a directory holds nothing but PostgreSQL's per-version tablespace directories ({@code PG_15_202209061}). */
     private static boolean onlyTablespaceVersions(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.allMatch(
-                    p -> TABLESPACE_VERSION.matcher(p.getFileName().toString()).matches()
-                            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS));
+            return s.allMatch(p -> TarExtractor.isStaging(p)
+                    || (TABLESPACE_VERSION.matcher(p.getFileName().toString()).matches()
+                            && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)));
         }
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
+    /**
+     * Copies a restored tree into the existing directory {@code to} on another file system, links
+     * as links, with modes, times and (as root) owners; {@code to} takes the mode of {@code from}.
+     */
+    private static void copyInto(Path from, Path to) throws IOException {
         try (Stream<Path> walk = Files.walk(from)) {
             for (Path p : walk.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+                if (!p.equals(from)) {
+                    Path target = to.resolve(from.relativize(p).toString());
+                    Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+                }
             }
         }
+        Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from, LinkOption.NOFOLLOW_LINKS));
     }
 
     /**
@@ -859,21 +901,30 @@ final class PhysicalRestore {
         LOG.debug("synced {} restored files in {} ms", files, (System.nanoTime() - t0) / 1_000_000);
     }
 
-    /** Moves the verified tree into place (replacing an existing directory only when forced). */
     /**
-     * Moves the restored tree to {@code dest}. What stands there goes only when it is empty or
-     * the restore replaces it ({@code force}): the check at the start does not cover what was put
-     * there while the restore ran.
+     * Puts the restored trees in place: every destination is checked first (what was put there
+     * while the restore ran stays, unless the restore replaces it: {@code force}), then what
+     * stands at each is moved aside and the new tree moved in, by renames on each destination's
+     * own file system; if one fails, every rename is undone, so nothing of what stood there is
+     * lost. What was moved aside is removed by {@link StagedDirectory#finish} afterwards.
      */
-    static void install(Path staging, Path dest, boolean force) throws IOException {
-        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
-            if (!force && !(Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS) && isEmpty(dest))) {
-                throw new DestinationNotEmptyException(dest + " was filled while the restore ran; nothing of it was "
-                        + "changed: restore into a new directory, or with RestoreRequest.force to replace it");
-            }
-            FileTrees.delete(dest);
+    static void install(List<StagedDirectory> all, boolean force) throws IOException {
+        for (StagedDirectory d : all) {
+            d.checkStillFree(force);
         }
-        Files.move(staging, dest, StandardCopyOption.ATOMIC_MOVE);
+        try {
+            for (StagedDirectory d : all) {
+                d.moveAside();
+            }
+            for (StagedDirectory d : all) {
+                d.moveIn();
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            for (int i = all.size() - 1; i >= 0; i--) {
+                all.get(i).rollBack();
+            }
+            throw e;
+        }
     }
 
     private static boolean isEmpty(Path dir) throws IOException {

@@ -525,22 +525,28 @@ class IncrementalChainAttackTest {
     /** What was put at the destination while a restore ran stays, unless the restore replaces it (force). */
     @Test
     void aDestinationFilledWhileTheRestoreRanIsNotReplacedWithoutForce() throws IOException {
-        Path staging = Files.createDirectories(dir.resolve("staging"));
-        Files.writeString(staging.resolve("PG_VERSION"), "15");
         Path dest = Files.createDirectories(dir.resolve("dest"));
+        StagedDirectory data = StagedDirectory.create(dest, "the data directory");
+        Files.writeString(data.staging().resolve("PG_VERSION"), "15");
         Files.writeString(dest.resolve("theirs"), "keep");
-        assertThatThrownBy(() -> PhysicalRestore.install(staging, dest, false))
+        assertThatThrownBy(() -> PhysicalRestore.install(List.of(data), false))
                 .isInstanceOf(DestinationNotEmptyException.class)
                 .hasMessageContaining("was filled while the restore ran");
         assertThat(dest.resolve("theirs")).hasContent("keep");
-        PhysicalRestore.install(staging, dest, true);
+        PhysicalRestore.install(List.of(data), true);
+        data.finish();
         assertThat(dest.resolve("PG_VERSION")).hasContent("15");
         assertThat(dest.resolve("theirs")).doesNotExist();
-        Path empty = Files.createDirectories(dir.resolve("empty"));
-        Path again = Files.writeString(
-                Files.createDirectories(dir.resolve("staging2")).resolve("PG_VERSION"), "15");
-        PhysicalRestore.install(again.getParent(), empty, false);
-        assertThat(empty.resolve("PG_VERSION")).hasContent("15");
+        try (Stream<Path> left = Files.list(dest)) {
+            assertThat(left.toList()).containsExactly(dest.resolve("PG_VERSION"));
+        }
+        Path later = dir.resolve("later");
+        StagedDirectory beside = StagedDirectory.create(later, "the data directory");
+        Files.writeString(beside.staging().resolve("PG_VERSION"), "15");
+        Files.createDirectories(later); // made empty meanwhile: taken as free
+        PhysicalRestore.install(List.of(beside), false);
+        beside.finish();
+        assertThat(later.resolve("PG_VERSION")).hasContent("15");
     }
 
     /** A restore killed (kill -9) leaves its staging copy; the next restore to the same place removes it. */

@@ -163,6 +163,24 @@ class PostgresPhysicalTargetContractIT extends BackupTargetContract {
         assertRestored(destination("incremental"));
     }
 
+    /**
+     * The usual disaster-recovery destination, an empty volume mounted where the data directory
+     * goes: the restore deleted the mount point's tree and failed on a rename across devices.
+     */
+    @Test
+    void aRestoreIntoAnEmptyMountedVolumeStartsAndHoldsTheSource() throws Exception {
+        TargetSpec spec = prepareSource(work);
+        BackupResult backup = kit.backup(spec);
+        Tmpfs tmpfs = new Tmpfs();
+        try {
+            Path volume = tmpfs.mount(Path.of(destination("volume")), "256m");
+            kit.restore(new RestoreRequest(spec.name(), backup.id(), restoreOptions(volume.toString()), false));
+            assertRestored(volume.toString());
+        } finally {
+            tmpfs.unmountAll();
+        }
+    }
+
     @Test
     void incrementalBackupsAreDeclared() throws Exception {
         TargetSpec spec = incremental();

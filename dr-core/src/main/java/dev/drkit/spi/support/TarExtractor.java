@@ -180,8 +180,27 @@ public final class TarExtractor {
         if (!Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS)) {
             return newStaging(abs);
         }
+        return newStagingIn(abs);
+    }
+
+    /**
+     * A new private directory (mode 0700) inside the existing directory {@code dest} for a
+     * restore to build its tree in, on the destination's own file system (a mount point, an
+     * existing tree): {@code .drkit-restore-<pid>-<start>-<uuid>}. The ones restores to
+     * {@code dest} left there when they were killed are removed first, as {@link #newStaging}
+     * does beside a destination; {@link #isStaging} tells such a directory from the destination's
+     * own entries.
+     */
+    public static Path newStagingIn(Path dest) throws IOException {
+        Path abs = dest.toAbsolutePath();
         removeAbandonedStaging(abs, STAGING_MARK, abs);
         return makeStaging(abs.resolve(STAGING_MARK + stagingOwner()));
+    }
+
+    /** Whether {@code entry} of a destination is a restore's own (see {@link #newStagingIn}), not the destination's data. */
+    public static boolean isStaging(Path entry) {
+        Path name = entry.getFileName();
+        return name != null && name.toString().startsWith(STAGING_MARK);
     }
 
     private static String stagingOwner() {

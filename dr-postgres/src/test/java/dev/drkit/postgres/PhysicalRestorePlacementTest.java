@@ -1,0 +1,275 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.BackupNotFoundException;
+import dev.drkit.DrException;
+import dev.drkit.Settings;
+import dev.drkit.spi.RestoreContext;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Where a physical restore puts the data directory and the tablespaces when the destination is
+ * not a new directory on its parent's file system: an empty mounted volume (the usual way a data
+ * directory is provisioned), a volume holding an old cluster a forced restore replaces, a
+ * tablespace location that is a mount point, a destination that is the operator's link, and
+ * what a killed restore left there.
+ */
+class PhysicalRestorePlacementTest {
+    private static final String ID = "20261202T010000Z-aaaaaa";
+    private static final String NAME = "base/5/16384";
+    private static final byte[] PAGES = "restored relation".getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    Path dir;
+
+    private final Tmpfs tmpfs = new Tmpfs();
+    private final Map<String, byte[]> artifacts = new LinkedHashMap<>();
+    private boolean force;
+
+    @AfterEach
+    void unmount() throws Exception {
+        tmpfs.unmountAll();
+    }
+
+    /** The usual disaster-recovery destination: a new, empty volume mounted where the data directory goes. */
+    @Test
+    void aRestoreIntoAnEmptyMountedVolumeFillsTheVolume() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path volume = mountTmpfs(dir.resolve("volume"), "64m");
+
+        PhysicalRestore.into(context(), volume, List.of("# recovery"), Map.of(), null, 1);
+
+        assertThat(volume.resolve(NAME)).hasBinaryContent(PAGES);
+        assertThat(volume.resolve("global/pg_control")).exists();
+        assertThat(volume.resolve("backup_label")).hasContent("label");
+        assertThat(volume.resolve("recovery.signal")).exists();
+        assertThat(device(volume)).as("still the mounted volume").isNotEqualTo(device(dir));
+        assertThat(Files.getPosixFilePermissions(volume)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+        assertThat(names(volume)).as("nothing of the restore's own left").noneMatch(n -> n.contains("drkit"));
+        assertThat(names(dir)).noneMatch(n -> n.contains("drkit"));
+    }
+
+    /** A forced restore over a volume holding an old cluster: the volume then holds the restored one only. */
+    @Test
+    void aForcedRestoreOverAMountedVolumeReplacesWhatItHeld() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path volume = mountTmpfs(dir.resolve("volume"), "64m");
+        Files.writeString(Files.createDirectories(volume.resolve("base/1")).resolve("old"), "old");
+        Files.writeString(volume.resolve("postmaster.opts"), "old");
+        force = true;
+
+        PhysicalRestore.into(context(), volume, List.of(), Map.of(), null, 1);
+
+        assertThat(volume.resolve(NAME)).hasBinaryContent(PAGES);
+        assertThat(volume.resolve("base/1")).doesNotExist();
+        assertThat(volume.resolve("postmaster.opts")).doesNotExist();
+        assertThat(device(volume)).isNotEqualTo(device(dir));
+        assertThat(names(volume)).noneMatch(n -> n.contains("drkit"));
+    }
+
+    /**
+     * A forced restore that cannot put the new cluster in place (here the old cluster's
+     * {@code pg_wal} is a volume of its own, which no rename moves) deleted the old cluster
+     * first and then failed: now nothing of it is removed before the new one is in.
+     */
+    @Test
+    void aForcedRestoreThatCannotPlaceTheClusterKeepsTheOldOne() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path volume = mountTmpfs(dir.resolve("volume"), "64m");
+        Files.writeString(Files.createDirectories(volume.resolve("base/1")).resolve("old"), "old");
+        Path wal = mountTmpfs(volume.resolve("pg_wal"), "16m");
+        Files.writeString(wal.resolve("000000010000000000000001"), "wal");
+        force = true;
+
+        assertThatThrownBy(() -> PhysicalRestore.into(context(), volume, List.of(), Map.of(), null, 1))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("pg_wal")
+                .hasMessageContaining("nothing was removed");
+
+        assertThat(volume.resolve("base/1/old")).hasContent("old");
+        assertThat(wal.resolve("000000010000000000000001")).hasContent("wal");
+        assertThat(volume.resolve(NAME)).doesNotExist();
+        assertThat(names(volume)).noneMatch(n -> n.contains("drkit"));
+    }
+
+    /**
+     * A full volume: the restore fails while it writes, and what stood there stays (the restore
+     * needs room for the new cluster beside the old one until it is in place).
+     */
+    @Test
+    void aRestoreThatFillsTheVolumeFailsAndLeavesTheOldClusterAsItWas() throws Exception {
+        byte[] big = new byte[3 << 20];
+        backup(tar("base/", "base/5/"), "base/5/16385", big);
+        Path volume = mountTmpfs(dir.resolve("volume"), "2m");
+        Files.writeString(Files.createDirectories(volume.resolve("base/1")).resolve("old"), "old");
+        force = true;
+
+        assertThatThrownBy(() -> PhysicalRestore.into(context(), volume, List.of(), Map.of(), null, 1))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("No space left");
+
+        assertThat(volume.resolve("base/1/old")).hasContent("old");
+        assertThat(names(volume)).containsExactly("base");
+    }
+
+    /** A tablespace whose location is a mounted volume: its contents go onto the volume, which stays mounted. */
+    @Test
+    void aTablespaceLocationThatIsAMountPointIsFilled() throws Exception {
+        backup(tar("base/", "base/5/", "pg_tblspc/", "pg_tblspc/16400/", "pg_tblspc/16400/PG_15_1/"));
+        Path location = mountTmpfs(dir.resolve("fast"), "16m");
+        Files.writeString(Files.createDirectories(location.resolve("PG_15_1")).resolve("stale"), "old");
+        force = true;
+        Path dest = dir.resolve("dest");
+
+        PhysicalRestore.into(context(), dest, List.of(), Map.of("16400", location), null, 1);
+
+        assertThat(dest.resolve("pg_tblspc/16400")).isSymbolicLink();
+        assertThat(Files.readSymbolicLink(dest.resolve("pg_tblspc/16400"))).isEqualTo(location);
+        assertThat(location.resolve("PG_15_1")).isDirectory();
+        assertThat(location.resolve("PG_15_1/stale")).doesNotExist();
+        assertThat(device(location)).isNotEqualTo(device(dir));
+        assertThat(names(location)).containsExactly("PG_15_1");
+        assertThat(dest.resolve("tablespace_map")).hasContent("16400 " + location + "\n");
+    }
+
+    /**
+     * A restore killed (kill -9) while it filled an empty volume left its staging directory in
+     * the volume; the next restore, not forced, takes the volume as the empty one it was.
+     */
+    @Test
+    void aRestoreRunAgainAfterOneWasKilledInAVolumeFillsIt() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path volume = mountTmpfs(dir.resolve("volume"), "64m");
+        Path left = Files.createDirectories(volume.resolve(".drkit-restore-" + UUID.randomUUID()));
+        Files.write(left.resolve("big"), new byte[1 << 20]);
+        Files.setLastModifiedTime(left, FileTime.from(Instant.now().minusSeconds(2 * 86400)));
+
+        PhysicalRestore.into(context(), volume, List.of(), Map.of(), null, 1);
+
+        assertThat(volume.resolve(NAME)).hasBinaryContent(PAGES);
+        assertThat(left).as("the killed restore's staging").doesNotExist();
+    }
+
+    /** Builds a full backup whose data tar holds these directories and {@link #NAME}, and {@code more} files. */
+    private void backup(byte[] dataTar) {
+        artifacts.clear();
+        artifacts.put("data-0.tar", dataTar);
+        artifacts.put("backup_label", "label".getBytes(StandardCharsets.UTF_8));
+        artifacts.put("pg_control", new byte[8192]);
+    }
+
+    private void backup(byte[] dataTar, String name, byte[] content) throws IOException {
+        backup(dataTar);
+        artifacts.put("data-1.tar", tarOf(List.of(), name, content));
+    }
+
+    private static byte[] tar(String... dirs) throws IOException {
+        return tarOf(List.of(dirs), NAME, PAGES);
+    }
+
+    private static byte[] tarOf(List<String> dirs, String name, byte[] content) throws IOException {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            for (String d : dirs) {
+                out.putArchiveEntry(new TarArchiveEntry(d));
+                out.closeArchiveEntry();
+            }
+            TarArchiveEntry e = new TarArchiveEntry(name);
+            e.setSize(content.length);
+            out.putArchiveEntry(e);
+            out.write(content);
+            out.closeArchiveEntry();
+        }
+        return tar.toByteArray();
+    }
+
+    private RestoreContext context() {
+        List<ArtifactInfo> infos = new ArrayList<>();
+        for (String a : artifacts.keySet()) {
+            infos.add(new ArtifactInfo(a, a, 0, 0, "0", null, List.of(), List.of()));
+        }
+        BackupManifest manifest = new BackupManifest(
+                2,
+                ID,
+                "pg",
+                "postgres",
+                "full",
+                null,
+                List.of(),
+                Instant.EPOCH,
+                Instant.EPOCH,
+                "test",
+                "host",
+                infos,
+                Map.of());
+        return new RestoreContext() {
+            @Override
+            public BackupManifest manifest() {
+                return manifest;
+            }
+
+            @Override
+            public InputStream openArtifact(String name) {
+                byte[] bytes = artifacts.get(name);
+                if (bytes == null) {
+                    throw new BackupNotFoundException("backup " + ID + " has no artifact '" + name + "'");
+                }
+                return new ByteArrayInputStream(bytes);
+            }
+
+            @Override
+            public InputStream openArtifact(String backupId, String name) {
+                throw new BackupNotFoundException(backupId + " is not a dependency of backup " + ID);
+            }
+
+            @Override
+            public boolean force() {
+                return force;
+            }
+
+            @Override
+            public Settings options() {
+                return Settings.empty();
+            }
+        };
+    }
+
+    private Path mountTmpfs(Path at, String size) throws Exception {
+        return tmpfs.mount(at, size);
+    }
+
+    private static Object device(Path p) throws IOException {
+        return Files.getAttribute(p, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static List<String> names(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+}
