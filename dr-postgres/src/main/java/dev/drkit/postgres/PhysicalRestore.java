@@ -83,7 +83,7 @@ final class PhysicalRestore {
             Path walStage,
             long followTimeline)
             throws IOException {
-        Path target = destination(dest);
+        Path target = destination(dest, "setting 'to'");
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)
                 && (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) || StagedDirectory.holdsData(target))
                 && !context.force()) {
@@ -108,14 +108,8 @@ final class PhysicalRestore {
             checkPageMaps(context);
             copyArtifact(
                     context, PostgresPhysicalTarget.BACKUP_LABEL, staging.resolve(PostgresPhysicalTarget.BACKUP_LABEL));
-            if (context.manifest()
-                    .artifact(PostgresPhysicalTarget.TABLESPACE_MAP)
-                    .isPresent()) {
-                copyArtifact(
-                        context,
-                        PostgresPhysicalTarget.TABLESPACE_MAP,
-                        staging.resolve(PostgresPhysicalTarget.TABLESPACE_MAP));
-            }
+            // no tablespace_map of the backup's own: PostgreSQL links every tablespace it names
+            // where it says, so the restore writes one of the locations it checked, or none
             relocateTablespaces(context, staging, target, tablespaces, placed);
             for (String dir : DataDirectoryScan.EMPTY_DIRS) {
                 Files.createDirectories(staging.resolve(dir));
@@ -156,15 +150,25 @@ final class PhysicalRestore {
     }
 
     /**
-     * Where a restore to {@code dest} puts the data directory: {@code dest}, or the directory it
-     * leads to when it is a symbolic link to one (the operator's layout, such as
-     * {@code /var/lib/postgresql/data -> /mnt/volume/data}: the link stays, and the data goes to
-     * the volume rather than into the link's place).
+     * Where a restore to {@code dest} puts a tree (the data directory, a tablespace): {@code dest},
+     * or the directory it leads to when it is a symbolic link to an empty one (the operator's
+     * layout, such as {@code /var/lib/postgresql/data -> /mnt/volume/data}: the link stays, and
+     * the data goes to the volume rather than into the link's place). Data is never replaced
+     * through a link, which whoever may write where it stands could have planted: a link to a
+     * directory that holds data is refused, forced or not.
+     *
+     * @param given how to name another place, for the message
      */
-    static Path destination(Path dest) throws IOException {
+    static Path destination(Path dest, String given) throws IOException {
         Path abs = dest.toAbsolutePath().normalize();
         if (Files.isSymbolicLink(abs) && Files.isDirectory(abs)) {
-            return abs.toRealPath();
+            Path real = abs.toRealPath();
+            if (StagedDirectory.holdsData(real)) {
+                throw new DestinationNotEmptyException(abs + " is a symbolic link to " + real + ", which holds data; "
+                        + "a restore does not replace data through a link: name " + real + " itself with " + given
+                        + " to replace it (with RestoreRequest.force), or another place");
+            }
+            return real;
         }
         return abs;
     }
@@ -617,8 +621,11 @@ final class PhysicalRestore {
         }
         String backup = context.manifest().id();
         // every tablespace checked before any location is touched: the locations not given by
-        // setting come from the manifest, which whoever can write the repository can forge
-        List<Path> taken = new ArrayList<>(List.of(dest.toAbsolutePath().normalize(), staging.toAbsolutePath()));
+        // setting come from the manifest, which whoever can write the repository can forge; each
+        // compared where it really is (the links on the way resolved), as a location reached
+        // through a link into the destination overlaps it however its path reads
+        List<Path> taken = new ArrayList<>(List.of(resolved(dest), resolved(staging)));
+        Map<String, Path> placesOf = new HashMap<>();
         for (Map.Entry<String, Path> e : tablespaces.entrySet()) {
             String oid = e.getKey();
             if (!TABLESPACE_OID.matcher(oid).matches()) {
@@ -637,18 +644,29 @@ final class PhysicalRestore {
                         + "' is not an absolute, normalised path without control characters; give its location with "
                         + given);
             }
+            Path place = destination(location, given); // a link to an empty directory: that directory
+            Path real = resolved(place);
             for (Path other : taken) {
-                if (location.startsWith(other) || other.startsWith(location)) {
+                if (real.startsWith(other) || other.startsWith(real)) {
                     throw new ConfigException("tablespace " + oid + "'s location " + location + " overlaps " + other
                             + " (the restore's destination, its staging directory or another tablespace); give it "
                             + "another location with " + given);
                 }
             }
-            taken.add(location);
-            if (!Files.isDirectory(staging.resolve("pg_tblspc").resolve(oid), LinkOption.NOFOLLOW_LINKS)) {
+            taken.add(real);
+            placesOf.put(oid, place);
+            Path restored = staging.resolve("pg_tblspc").resolve(oid);
+            if (!Files.isDirectory(restored, LinkOption.NOFOLLOW_LINKS)) {
                 throw new CorruptDataException("backup " + backup + " records tablespace " + oid + " but holds no "
                         + "data for it; the backup is damaged, restore another one");
             }
+            if (!onlyTablespaceVersions(restored, false)) {
+                // whatever else it held would be written at a place the manifest names
+                throw new UnsafeArchiveException("the data of tablespace " + oid + " in backup " + backup + " holds "
+                        + "more than PostgreSQL's PG_<version>_<catalog> directories, which is all a tablespace "
+                        + "holds; the backup was tampered with or is damaged: restore another one");
+            }
+            location = place;
             if (Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
                 if (!Files.isDirectory(location, LinkOption.NOFOLLOW_LINKS)) {
                     throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location + " is "
@@ -661,7 +679,7 @@ final class PhysicalRestore {
                                 + " is not empty; give it another location with " + given + ", or restore with "
                                 + "RestoreRequest.force");
                     }
-                    if (!context.options().has("tablespace-" + oid) && !onlyTablespaceVersions(location)) {
+                    if (!context.options().has("tablespace-" + oid) && !onlyTablespaceVersions(location, true)) {
                         throw new DestinationNotEmptyException("tablespace " + oid + "'s location " + location
                                 + ", as the backup records it, holds more than a PostgreSQL tablespace (whose "
                                 + "directory holds only PG_<version>_<catalog> directories): a restore with "
@@ -676,7 +694,7 @@ final class PhysicalRestore {
             String oid = e.getKey();
             Path location = e.getValue();
             // nothing of what stands there is touched until the restore installs the new tree
-            StagedDirectory space = StagedDirectory.create(location, "tablespace " + oid + "'s location");
+            StagedDirectory space = StagedDirectory.create(placesOf.get(oid), "tablespace " + oid + "'s location");
             placed.add(space);
             Path restored = staging.resolve("pg_tblspc").resolve(oid);
             try {
@@ -697,13 +715,28 @@ final class PhysicalRestore {
         Files.setPosixFilePermissions(mapFile, PosixFilePermissions.fromString("rw-------"));
     }
 
-    /** Whether a directory holds nothing but PostgreSQL's per-version tablespace directories ({@code PG_15_202209061}). */
-    private static boolean onlyTablespaceVersions(Path dir) throws IOException {
+    /**
+     * Whether a directory holds nothing but PostgreSQL's per-version tablespace directories
+     * ({@code PG_15_202209061}), and restores' staging directories if {@code staging}.
+     */
+    private static boolean onlyTablespaceVersions(Path dir, boolean staging) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.allMatch(p -> TarExtractor.isStaging(p)
+            return s.allMatch(p -> (staging && TarExtractor.isStaging(p))
                     || (TABLESPACE_VERSION.matcher(p.getFileName().toString()).matches()
                             && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)));
         }
+    }
+
+    /** {@code p} with the links of the part of it that exists resolved: where it really is. */
+    static Path resolved(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        return existing == null
+                ? abs
+                : existing.toRealPath().resolve(existing.relativize(abs).toString());
     }
 
     /**

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
+import dev.drkit.ConfigException;
+import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.Settings;
+import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.RestoreContext;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -25,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -37,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * not a new directory on its parent's file system: an empty mounted volume (the usual way a data
  * directory is provisioned), a volume holding an old cluster a forced restore replaces, a
  * tablespace location that is a mount point, a destination that is the operator's link, and
- * what a killed restore left there.
+ * what a killed restore left there; and what a backup forged by whoever can write the
+ * repository may name: places outside the destination, links, files of any size.
  */
 class PhysicalRestorePlacementTest {
     private static final String ID = "20261202T010000Z-aaaaaa";
@@ -49,6 +54,9 @@ class PhysicalRestorePlacementTest {
 
     private final Tmpfs tmpfs = new Tmpfs();
     private final Map<String, byte[]> artifacts = new LinkedHashMap<>();
+    /** Artifacts made as they are read (too big to hold), by name. */
+    private final Map<String, Supplier<InputStream>> streamed = new LinkedHashMap<>();
+
     private boolean force;
 
     @AfterEach
@@ -175,6 +183,129 @@ class PhysicalRestorePlacementTest {
         assertThat(left).as("the killed restore's staging").doesNotExist();
     }
 
+    /** The operator's layout, a link where the data directory goes to an empty volume: filled through the link, which stays. */
+    @Test
+    void aDestinationThatIsALinkToAnEmptyDirectoryIsFilledThroughIt() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path volume = Files.createDirectories(dir.resolve("volume"));
+        Path data = Files.createSymbolicLink(dir.resolve("data"), volume);
+
+        PhysicalRestore.into(context(), data, List.of(), Map.of(), null, 1);
+
+        assertThat(data).isSymbolicLink();
+        assertThat(volume.resolve(NAME)).hasBinaryContent(PAGES);
+        assertThat(names(dir)).containsExactlyInAnyOrder("data", "volume");
+    }
+
+    /**
+     * A link planted where the data directory goes, leading to someone's data: a forced restore
+     * must not replace that data through it (nor remove the link and fill the parent's disk).
+     */
+    @Test
+    void aForcedRestoreDoesNotReplaceDataThroughALinkAtTheDestination() throws Exception {
+        backup(tar("base/", "base/5/"));
+        Path victim = Files.createDirectories(dir.resolve("victim"));
+        Files.writeString(victim.resolve("precious"), "keep");
+        Path data = Files.createSymbolicLink(dir.resolve("data"), victim);
+        force = true;
+
+        assertThatThrownBy(() -> PhysicalRestore.into(context(), data, List.of(), Map.of(), null, 1))
+                .isInstanceOf(DestinationNotEmptyException.class)
+                .hasMessageContaining("symbolic link")
+                .hasMessageContaining("setting 'to'");
+
+        assertThat(data).isSymbolicLink();
+        assertThat(victim.resolve("precious")).hasContent("keep");
+        assertThat(names(victim)).containsExactly("precious");
+    }
+
+    /**
+     * A forged backup records a tablespace at a place of its choosing (one that does not exist,
+     * so no check of what stands there applies) and puts any file in the tablespace's data: the
+     * restore wrote it there, outside its destination. A tablespace holds only PostgreSQL's
+     * version directories, and anything else is now refused before the location is made.
+     */
+    @Test
+    void aTablespaceHoldingMoreThanVersionDirectoriesIsRefusedBeforeItsLocationIsMade() throws Exception {
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            for (String d : List.of("base/", "base/5/", "pg_tblspc/", "pg_tblspc/16400/", "pg_tblspc/16400/PG_15_1/")) {
+                out.putArchiveEntry(new TarArchiveEntry(d));
+                out.closeArchiveEntry();
+            }
+            byte[] key = "ssh-ed25519 AAAA attacker".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry("pg_tblspc/16400/authorized_keys");
+            e.setSize(key.length);
+            out.putArchiveEntry(e);
+            out.write(key);
+            out.closeArchiveEntry();
+        }
+        backup(tar.toByteArray());
+        Path ssh = dir.resolve("home/.ssh");
+        Path dest = dir.resolve("dest");
+
+        assertThatThrownBy(() -> PhysicalRestore.into(context(), dest, List.of(), Map.of("16400", ssh), null, 1))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("tablespace 16400")
+                .hasMessageContaining("restore another one");
+
+        assertThat(ssh).doesNotExist();
+        assertThat(dest).doesNotExist();
+    }
+
+    /**
+     * The backup's own tablespace map was copied into the restored cluster when the backup
+     * records no tablespace: PostgreSQL, recovering, links every tablespace the map names where
+     * it says, so a forged map sent the recovery's writes anywhere. The restore writes the map
+     * of the locations it checked, or none.
+     */
+    @Test
+    void aTablespaceMapOfTheBackupIsNotRestored() throws Exception {
+        backup(tar("base/", "base/5/"));
+        artifacts.put("tablespace_map", ("16400 " + dir.resolve("outside") + "\n").getBytes(StandardCharsets.UTF_8));
+        Path dest = dir.resolve("dest");
+
+        PhysicalRestore.into(context(), dest, List.of(), Map.of(), null, 1);
+
+        assertThat(dest.resolve(NAME)).hasBinaryContent(PAGES);
+        assertThat(dest.resolve("tablespace_map")).doesNotExist();
+    }
+
+    /**
+     * A tablespace location whose path reads as outside the destination but leads into it through
+     * a link: the lexical check let it through, and the tablespace was made inside the data
+     * directory. Locations are now compared where they really are.
+     */
+    @Test
+    void aTablespaceLocationReachedThroughALinkIntoTheDestinationOverlapsIt() throws Exception {
+        backup(tar("base/", "base/5/", "pg_tblspc/", "pg_tblspc/16400/", "pg_tblspc/16400/PG_15_1/"));
+        Path dest = Files.createDirectories(dir.resolve("dest"));
+        Path alias = Files.createSymbolicLink(dir.resolve("alias"), dest);
+
+        assertThatThrownBy(() ->
+                        PhysicalRestore.into(context(), dest, List.of(), Map.of("16400", alias.resolve("ts")), null, 1))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("overlaps");
+
+        assertThat(names(dest)).isEmpty();
+    }
+
+    /** A tablespace location that is a link to an empty directory (a faster disk): filled through it, and the link stays. */
+    @Test
+    void aTablespaceLocationThatIsALinkToAnEmptyDirectoryIsFilledThroughIt() throws Exception {
+        backup(tar("base/", "base/5/", "pg_tblspc/", "pg_tblspc/16400/", "pg_tblspc/16400/PG_15_1/"));
+        Path fast = Files.createDirectories(dir.resolve("ssd/ts"));
+        Path location = Files.createSymbolicLink(dir.resolve("ts"), fast);
+        Path dest = dir.resolve("dest");
+
+        PhysicalRestore.into(context(), dest, List.of(), Map.of("16400", location), null, 1);
+
+        assertThat(location).isSymbolicLink();
+        assertThat(fast.resolve("PG_15_1")).isDirectory();
+        assertThat(Files.readSymbolicLink(dest.resolve("pg_tblspc/16400"))).isEqualTo(location);
+        assertThat(dest.resolve("tablespace_map")).hasContent("16400 " + location + "\n");
+    }
+
     /** Builds a full backup whose data tar holds these directories and {@link #NAME}, and {@code more} files. */
     private void backup(byte[] dataTar) {
         artifacts.clear();
@@ -210,7 +341,8 @@ class PhysicalRestorePlacementTest {
 
     private RestoreContext context() {
         List<ArtifactInfo> infos = new ArrayList<>();
-        for (String a : artifacts.keySet()) {
+        for (String a : Stream.concat(artifacts.keySet().stream(), streamed.keySet().stream())
+                .toList()) {
             infos.add(new ArtifactInfo(a, a, 0, 0, "0", null, List.of(), List.of()));
         }
         BackupManifest manifest = new BackupManifest(
@@ -235,6 +367,9 @@ class PhysicalRestorePlacementTest {
 
             @Override
             public InputStream openArtifact(String name) {
+                if (streamed.containsKey(name)) {
+                    return streamed.get(name).get();
+                }
                 byte[] bytes = artifacts.get(name);
                 if (bytes == null) {
                     throw new BackupNotFoundException("backup " + ID + " has no artifact '" + name + "'");
