@@ -13,12 +13,13 @@ import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
 import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystems;
@@ -360,21 +361,32 @@ final class PhysicalRestore {
         }
     }
 
-    /** Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. */
+    /**
+     * Appends the recovery settings to {@code postgresql.auto.conf} and asks for recovery. The
+     * file's bytes stay as they are (the server's encoding need not be UTF-8) and are not read:
+     * the backup gives the file, of any size.
+     */
     private static void writeRecoverySettings(Path staging, String backupId, List<String> recovery) throws IOException {
         Path auto = staging.resolve("postgresql.auto.conf");
-        // its bytes as they are (the server's encoding need not be UTF-8), the settings after them
-        byte[] conf = Files.exists(auto, LinkOption.NOFOLLOW_LINKS) ? Files.readAllBytes(auto) : new byte[0];
         StringBuilder b = new StringBuilder();
-        if (conf.length > 0 && conf[conf.length - 1] != '\n') {
-            b.append('\n');
+        try (FileChannel ch = FileChannel.open(
+                auto,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.READ,
+                StandardOpenOption.WRITE,
+                LinkOption.NOFOLLOW_LINKS)) {
+            long size = ch.size();
+            ByteBuffer last = ByteBuffer.allocate(1);
+            if (size > 0 && ch.read(last, size - 1) == 1 && last.get(0) != '\n') {
+                b.append('\n');
+            }
+            b.append("# added by drkit restore of backup ").append(backupId).append('\n');
+            recovery.forEach(line -> b.append(line).append('\n'));
+            ByteBuffer settings = ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8));
+            for (long at = size; settings.hasRemaining(); ) {
+                at += ch.write(settings, at);
+            }
         }
-        b.append("# added by drkit restore of backup ").append(backupId).append('\n');
-        recovery.forEach(line -> b.append(line).append('\n'));
-        ByteArrayOutputStream content = new ByteArrayOutputStream(conf.length + b.length());
-        content.writeBytes(conf);
-        content.writeBytes(b.toString().getBytes(StandardCharsets.UTF_8));
-        Files.write(auto, content.toByteArray(), WRITE_OWN);
         Files.write(staging.resolve("recovery.signal"), new byte[0], WRITE_OWN);
     }
 

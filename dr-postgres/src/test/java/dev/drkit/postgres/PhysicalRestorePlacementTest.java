@@ -16,6 +16,10 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -24,6 +28,7 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -272,6 +277,33 @@ class PhysicalRestorePlacementTest {
     }
 
     /**
+     * A forged backup's {@code postgresql.auto.conf} may be of any size: the restore read it
+     * whole into memory (twice over) to append the recovery settings; it now appends them.
+     */
+    @Test
+    void aHugePostgresqlAutoConfIsNotReadIntoMemory() throws Exception {
+        long size = 64L << 20;
+        backup(tar("base/", "base/5/"));
+        streamed.put("data-1.tar", () -> lazyTar("postgresql.auto.conf", size));
+        Path dest = dir.resolve("dest");
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+
+        PhysicalRestore.into(context(), dest, List.of("restore_command = 'x'"), Map.of(), null, 1);
+
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(allocated).as("bytes allocated by the restoring thread").isLessThan(size / 4);
+        Path auto = dest.resolve("postgresql.auto.conf");
+        String tail = "\n# added by drkit restore of backup " + ID + "\nrestore_command = 'x'\n";
+        assertThat(Files.size(auto)).isEqualTo(size + tail.length());
+        try (FileChannel ch = FileChannel.open(auto)) {
+            ByteBuffer end = ByteBuffer.allocate(tail.length());
+            ch.read(end, size);
+            assertThat(new String(end.array(), StandardCharsets.UTF_8)).isEqualTo(tail);
+        }
+    }
+
+    /**
      * A tablespace location whose path reads as outside the destination but leads into it through
      * a link: the lexical check let it through, and the tablespace was made inside the data
      * directory. Locations are now compared where they really are.
@@ -304,6 +336,35 @@ class PhysicalRestorePlacementTest {
         assertThat(fast.resolve("PG_15_1")).isDirectory();
         assertThat(Files.readSymbolicLink(dest.resolve("pg_tblspc/16400"))).isEqualTo(location);
         assertThat(dest.resolve("tablespace_map")).hasContent("16400 " + location + "\n");
+    }
+
+    /** A tar of one file of {@code size} zero bytes, made as it is read. */
+    private static InputStream lazyTar(String name, long size) {
+        TarArchiveEntry e = new TarArchiveEntry(name);
+        e.setSize(size);
+        byte[] header = new byte[512];
+        e.writeEntryHeader(header);
+        long padded = (size + 511) / 512 * 512;
+        InputStream zeros = new InputStream() {
+            private long left = padded + 1024; // the content, its padding, the end-of-archive blocks
+
+            @Override
+            public int read() {
+                return left-- > 0 ? 0 : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = (int) Math.min(len, left);
+                Arrays.fill(b, off, off + n, (byte) 0);
+                left -= n;
+                return n;
+            }
+        };
+        return new SequenceInputStream(new ByteArrayInputStream(header), zeros);
     }
 
     /** Builds a full backup whose data tar holds these directories and {@link #NAME}, and {@code more} files. */
