@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
@@ -63,6 +64,7 @@ class PhysicalRestorePlacementTest {
     private final Map<String, Supplier<InputStream>> streamed = new LinkedHashMap<>();
 
     private boolean force;
+    private Settings options = Settings.empty();
 
     @AfterEach
     void unmount() throws Exception {
@@ -186,6 +188,35 @@ class PhysicalRestorePlacementTest {
 
         assertThat(volume.resolve(NAME)).hasBinaryContent(PAGES);
         assertThat(left).as("the killed restore's staging").doesNotExist();
+    }
+
+    /**
+     * A volume is mounted as root's, often open to all (a tmpfs: mode 1777): restored into as
+     * root, the volume itself (which the restore does not make) takes the cluster's owner and a
+     * mode PostgreSQL accepts for a data directory, as a directory the restore made would.
+     */
+    @Test
+    void aMountedVolumeTakesTheClusterOwnerAndAPrivateMode() throws Exception {
+        assumeTrue(PgProcesses.root(), "the owner of a restore as root");
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            byte[] version = "15\n".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry("PG_VERSION");
+            e.setSize(version.length);
+            out.putArchiveEntry(e);
+            out.write(version);
+            out.closeArchiveEntry();
+        }
+        backup(tar.toByteArray());
+        options = Settings.builder().set("cluster-owner", "nobody").build();
+        Path volume = mountTmpfs(dir.resolve("volume"), "16m");
+        assertThat(Files.getOwner(volume).getName()).isEqualTo("root");
+
+        PhysicalRestore.into(context(), volume, List.of(), Map.of(), null, 1);
+
+        assertThat(Files.getOwner(volume).getName()).isEqualTo("nobody");
+        assertThat(Files.getOwner(volume.resolve("PG_VERSION")).getName()).isEqualTo("nobody");
+        assertThat(Files.getPosixFilePermissions(volume)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
     }
 
     /** The operator's layout, a link where the data directory goes to an empty volume: filled through the link, which stays. */
@@ -450,7 +481,7 @@ class PhysicalRestorePlacementTest {
 
             @Override
             public Settings options() {
-                return Settings.empty();
+                return options;
             }
         };
     }
