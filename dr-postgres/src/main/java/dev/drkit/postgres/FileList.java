@@ -8,6 +8,8 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -174,21 +176,60 @@ final class FileList {
         return files;
     }
 
-    /** The entries of a file list. */
+    /**
+     * The longest line a file list may hold: a name of at most 4096 characters, its numbers, and
+     * the page deltas of a chain of tens of thousands of backups.
+     */
+    static final int MAX_LINE = 4 << 20;
+
+    /**
+     * The entries of a file list, read a line at a time: the list comes from the repository, so
+     * its size is whatever whoever wrote it chose, and only the entries are kept, never the text
+     * whole (nor a line longer than {@link #MAX_LINE}).
+     */
     static List<FileEntry> parse(InputStream in) throws IOException {
         List<FileEntry> entries = new ArrayList<>();
         Set<String> names = new HashSet<>();
-        for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-            if (!line.isBlank()) {
-                FileEntry e = FileEntry.parse(line);
-                if (!names.add(e.name())) {
-                    throw new CorruptDataException("the file list names " + e.name() + " twice; the backup is "
-                            + "damaged, restore another one");
+        Reader text = new InputStreamReader(in, StandardCharsets.UTF_8);
+        char[] buffer = new char[64 * 1024];
+        StringBuilder line = new StringBuilder();
+        for (int n; (n = text.read(buffer)) >= 0; ) {
+            int start = 0;
+            for (int i = 0; i < n; i++) {
+                if (buffer[i] == '\n') {
+                    line.append(buffer, start, i - start);
+                    take(line, entries, names);
+                    start = i + 1;
                 }
-                entries.add(e);
+            }
+            line.append(buffer, start, n - start);
+            if (line.length() > MAX_LINE) {
+                throw lineTooLong();
             }
         }
+        take(line, entries, names);
         return entries;
+    }
+
+    private static CorruptDataException lineTooLong() {
+        return new CorruptDataException("the file list has a line longer than " + MAX_LINE + " characters, which no "
+                + "backup writes; the backup is damaged, restore another one");
+    }
+
+    private static void take(StringBuilder line, List<FileEntry> entries, Set<String> names) {
+        if (line.length() > MAX_LINE) {
+            throw lineTooLong();
+        }
+        String text = line.toString();
+        line.setLength(0);
+        if (!text.isBlank()) {
+            FileEntry e = FileEntry.parse(text);
+            if (!names.add(e.name())) {
+                throw new CorruptDataException(
+                        "the file list names " + e.name() + " twice; the backup is " + "damaged, restore another one");
+            }
+            entries.add(e);
+        }
     }
 
     /** A name relative to the data directory, in the form a scan gives: no empty, "." or ".." component. */

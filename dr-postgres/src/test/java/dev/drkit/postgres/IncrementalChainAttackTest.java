@@ -130,6 +130,44 @@ class IncrementalChainAttackTest {
         assertThat(Files.readString(outside)).isEqualTo("keep");
     }
 
+    /**
+     * A file list is read from the repository: one forged as a single endless line was read
+     * whole into memory (and copied twice) before any of it was parsed.
+     */
+    @Test
+    void aFileListOfOneEndlessLineIsRefusedWithoutBeingHeldInMemory() {
+        long size = 64L << 20;
+        InputStream endless = new InputStream() {
+            private long left = size;
+
+            @Override
+            public int read() {
+                return left-- > 0 ? 'a' : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = (int) Math.min(len, left);
+                Arrays.fill(b, off, off + n, (byte) 'a');
+                left -= n;
+                return n;
+            }
+        };
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+
+        assertThatThrownBy(() -> FileList.parse(endless))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("line longer than");
+
+        assertThat(threads.getCurrentThreadAllocatedBytes() - before)
+                .as("bytes allocated reading it")
+                .isLessThan(size / 2);
+    }
+
     @Test
     void aFileListedTwiceIsRefused() throws IOException {
         chain(pages(2, 1), pages(2, 2), null);
