@@ -119,7 +119,7 @@ public final class TarExtractor {
                 throw new DestinationNotEmptyException("restore destination " + dest
                         + " exists and is not a directory; choose a new or empty directory");
             }
-            if (!force && !isEmpty(dest)) {
+            if (!force && holdsData(dest)) {
                 throw new DestinationNotEmptyException("restore destination " + dest
                         + " is not empty; choose a new or empty directory, or restore with RestoreRequest.force "
                         + "to overwrite");
@@ -633,9 +633,10 @@ public final class TarExtractor {
         return setIdStripped;
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
+    /** Whether {@code dir} holds anything but restores' staging directories (one a killed restore left is no data). */
+    private static boolean holdsData(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
+            return s.anyMatch(p -> !isStaging(p));
         }
     }
 

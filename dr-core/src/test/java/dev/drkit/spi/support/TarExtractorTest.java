@@ -260,6 +260,24 @@ class TarExtractorTest {
     }
 
     /**
+     * A restore into an existing directory (an empty mounted volume) stages inside it; killed
+     * (kill -9), it left its staging there, and the next restore, not forced, took the directory
+     * for one that holds data and refused it. What a killed restore left is not data.
+     */
+    @Test
+    void aRestoreRunAgainIntoADirectoryWhereOneWasKilledIsNotRefused() throws IOException {
+        Path dest = Files.createDirectories(dir.resolve("volume"));
+        Path left = Files.createDirectories(dest.resolve(TarExtractor.STAGING_MARK + UUID.randomUUID()));
+        Files.writeString(left.resolve("half"), "x");
+        Files.setLastModifiedTime(left, FileTime.from(Instant.now().minus(Duration.ofDays(2))));
+
+        extract(dest, false, tar("a.txt", "a"));
+
+        assertThat(dest.resolve("a.txt")).hasContent("a");
+        assertThat(left).as("the killed restore's staging").doesNotExist();
+    }
+
+    /**
      * A staging directory names the process that made it: on this host a restore still running
      * keeps its staging however old (a restore of terabytes can take more than a day), and one
      * whose process is gone is removed at once; others keep the day-old rule.
