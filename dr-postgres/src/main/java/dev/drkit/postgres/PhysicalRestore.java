@@ -246,6 +246,7 @@ final class PhysicalRestore {
                 throw notOwn(backup, name, "file");
             }
         }
+        requireNoServerLinks(staging, backup);
         Path tablespaces = staging.resolve("pg_tblspc");
         if (Files.isDirectory(tablespaces, LinkOption.NOFOLLOW_LINKS)) {
             try (Stream<Path> s = Files.list(tablespaces)) {
@@ -254,6 +255,36 @@ final class PhysicalRestore {
                         throw notOwn(backup, "pg_tblspc/" + p.getFileName(), "tablespace directory");
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Files at the top of a data directory that the server writes (or takes for its own) when it
+     * starts: a link in their place would have it write through the link.
+     */
+    private static final Set<String> SERVER_FILES = Set.of(
+            "PG_VERSION", "postmaster.opts", "postmaster.pid", "current_logfiles", "standby.signal", "base", "global");
+
+    /**
+     * Refuses symbolic links where the restored server would write through them: anywhere below
+     * the top of the data directory (relation files, transaction status, tablespaces'
+     * contents: PostgreSQL makes no link there) and at the top in place of the server's own files
+     * and directories. A link at the top to what the server only reads (a configuration file, a
+     * certificate, as some installations keep) is left as the backup holds it.
+     */
+    private static void requireNoServerLinks(Path staging, String backup) throws IOException {
+        for (Path p : FileTrees.list(staging, d -> true)) {
+            if (!Files.isSymbolicLink(p)) {
+                continue;
+            }
+            Path rel = staging.relativize(p);
+            String top = rel.getName(0).toString();
+            if (rel.getNameCount() > 1 || SERVER_FILES.contains(top) || top.startsWith("pg_")) {
+                throw new UnsafeArchiveException("the data files of backup " + backup + " hold a symbolic link at "
+                        + TarEntryReader.printable(rel.toString()) + ", where PostgreSQL, started on the restored "
+                        + "directory, would write through it; a backup of this drkit holds none there, so this one "
+                        + "was tampered with or is damaged: restore another one");
             }
         }
     }

@@ -481,6 +481,34 @@ class IncrementalChainAttackTest {
     }
 
     /**
+     * A forged backup's links where the restored server writes (a relation file, the options
+     * file it writes at start, a directory of its own): the restore made them, and PostgreSQL,
+     * started there, wrote through them as its user wherever they led. A link at the top to a
+     * file the server only reads (a certificate) stays, as a real data directory may hold one.
+     */
+    @Test
+    void aLinkPlantedWhereTheRestoredServerWritesIsRefused() throws IOException {
+        for (String at : List.of("base/5/16385", "postmaster.opts", "pg_xact", "pg_logical/snapshots")) {
+            Path outside = Files.createDirectories(dir.resolve("outside-" + System.nanoTime()));
+            Path target = Files.writeString(outside.resolve(".bashrc"), "keep");
+            restorableChain(tarWithLink(at, target.toString()), "label");
+            Path dest = dir.resolve("dest-" + System.nanoTime());
+
+            assertThatThrownBy(() -> PhysicalRestore.into(context(), dest, List.of("# recovery"), Map.of(), null, 1))
+                    .as(at)
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining(at)
+                    .hasMessageContaining("restore another one");
+            assertThat(dest).as(at).doesNotExist();
+        }
+        Path cert = Files.writeString(dir.resolve("server.crt"), "certificate");
+        restorableChain(tarWithLink("server.crt", cert.toString()), "label");
+        Path dest = dir.resolve("dest-crt");
+        PhysicalRestore.into(context(), dest, List.of("# recovery"), Map.of(), null, 1);
+        assertThat(Files.readSymbolicLink(dest.resolve("server.crt"))).isEqualTo(cert);
+    }
+
+    /**
      * A synthetic full rebuilds the chain and stores what it rebuilt: a tablespace link planted
      * by a forged tar pulled a directory of the host into the new backup (which whoever can read
      * the repository reads). The rebuild now refuses it.
