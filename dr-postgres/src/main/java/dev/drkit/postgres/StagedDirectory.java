@@ -1,5 +1,6 @@
 package dev.drkit.postgres;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -60,9 +62,29 @@ final class StagedDirectory {
      * directory, beside it otherwise.
      */
     static StagedDirectory create(Path dest, String what) throws IOException {
+        return create(dest, what, PgProcesses.root());
+    }
+
+    /**
+     * {@link #create(Path, String)}, run as root or not: a restore not run as root cannot give a
+     * directory that belongs to another user to the cluster's owner (itself), so such a
+     * destination is refused before anything is restored rather than when the tree is placed.
+     */
+    static StagedDirectory create(Path dest, String what, boolean root) throws IOException {
         Path abs = dest.toAbsolutePath();
         boolean inside = Files.isDirectory(abs, LinkOption.NOFOLLOW_LINKS);
         Path staging = inside ? TarExtractor.newStagingIn(abs) : TarExtractor.newStaging(abs);
+        if (inside && !root) {
+            UserPrincipal owner = Files.getOwner(abs, LinkOption.NOFOLLOW_LINKS);
+            UserPrincipal self = Files.getOwner(staging, LinkOption.NOFOLLOW_LINKS);
+            if (!owner.equals(self)) {
+                FileTrees.delete(staging);
+                throw new ConfigException(what + " " + abs + " belongs to user " + owner.getName() + ", and a "
+                        + "restore run as " + self.getName() + " cannot give it to the cluster's owner (PostgreSQL "
+                        + "runs only on a directory of its own user): restore as " + owner.getName() + ", or as "
+                        + "root (with setting 'cluster-owner'), or into a new directory");
+            }
+        }
         return new StagedDirectory(abs, staging, inside, what);
     }
 

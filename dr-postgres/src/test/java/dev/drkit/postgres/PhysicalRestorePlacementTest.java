@@ -219,6 +219,29 @@ class PhysicalRestorePlacementTest {
         assertThat(Files.getPosixFilePermissions(volume)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
     }
 
+    /**
+     * Not run as root, a restore into a directory of another user (a volume provisioned for the
+     * database's user) could not give it to the cluster's owner: it failed once everything was
+     * restored, when the tree was placed. It is now refused before anything is restored.
+     */
+    @Test
+    void aDirectoryOfAnotherUserIsRefusedBeforeAnythingIsRestoredWhenNotRunAsRoot() throws Exception {
+        assumeTrue(PgProcesses.root(), "gives a directory to another user");
+        Path volume = Files.createDirectories(dir.resolve("volume"));
+        Files.setOwner(
+                volume, volume.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+
+        assertThatThrownBy(() -> StagedDirectory.create(volume, "the data directory", false))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("belongs to user nobody")
+                .hasMessageContaining("setting 'cluster-owner'");
+
+        assertThat(names(volume)).isEmpty();
+        assertThat(StagedDirectory.create(volume, "the data directory", true).staging())
+                .as("as root it is taken")
+                .isDirectory();
+    }
+
     /** The operator's layout, a link where the data directory goes to an empty volume: filled through the link, which stays. */
     @Test
     void aDestinationThatIsALinkToAnEmptyDirectoryIsFilledThroughIt() throws Exception {
