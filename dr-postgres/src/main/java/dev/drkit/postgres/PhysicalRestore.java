@@ -143,9 +143,9 @@ final class PhysicalRestore {
             }
             throw failed;
         }
+        placed.forEach(StagedDirectory::finish);
         for (StagedDirectory d : placed) {
-            d.finish();
-            DurableTree.force(d.dest());
+            DurableTree.force(d.dest()); // the renames into it (or into the directory above)
             DurableTree.forceParents(d.dest());
         }
     }
@@ -1000,15 +1000,6 @@ final class PhysicalRestore {
                 all.get(i).rollBack();
             }
             throw e;
-        }
-    }
-
-    private static boolean isEmpty(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return false;
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.findAny().isEmpty();
         }
     }
 }
