@@ -191,7 +191,8 @@ final class IncidentState {
             }
             if (!held) {
                 throw new InUse("the incident state file " + file + " is in use by another incident "
-                        + "manager (another drkit run, or a host service, on this host); give each its own state-file");
+                        + "manager (another daemon of the same setup, or a host service, on this host); give each its own "
+                        + "state-file");
             }
             return ch;
         } catch (IOException e) {

@@ -31,7 +31,7 @@ class SharedStateFileTest {
         assertThatThrownBy(() -> IncidentManager.builder().stateFile(state).build())
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("the incident state file " + state + " is in use by another incident manager (another "
-                        + "drkit run, or a host service, on this host); give each its own state-file");
+                        + "daemon of the same setup, or a host service, on this host); give each its own state-file");
         // another file is another manager's
         IncidentManager.builder().stateFile(dir.resolve("other.json")).build().close();
 

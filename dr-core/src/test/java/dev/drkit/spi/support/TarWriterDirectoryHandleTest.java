@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +34,7 @@ class TarWriterDirectoryHandleTest {
         // b.txt is replaced by another file of the same size after the scan
         Path other = Files.writeString(dir.resolve("other"), "BRAVO");
         Files.setLastModifiedTime(other, Files.getLastModifiedTime(b));
-        Files.move(other, b, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(other, b, StandardCopyOption.REPLACE_EXISTING);
         ByteArrayOutputStream tar = new ByteArrayOutputStream();
 
         TarWriter.Stats stats = TarWriter.write(items, tar, null, TarWriter.Hooks.NONE);
