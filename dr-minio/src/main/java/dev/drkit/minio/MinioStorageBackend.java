@@ -11,6 +11,7 @@ import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
+import io.minio.MinioAsyncClient;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.RemoveObjectArgs;
@@ -24,13 +25,18 @@ import io.minio.errors.ServerException;
 import io.minio.messages.DeleteError;
 import io.minio.messages.DeleteObject;
 import io.minio.messages.Item;
+import io.minio.messages.ListMultipartUploadsResult;
+import io.minio.messages.Upload;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.lang.reflect.Field;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -40,6 +46,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -367,6 +375,152 @@ public final class MinioStorageBackend implements StorageBackend {
         } catch (Exception e) {
             throw io("deleting " + keys.size() + " objects", e);
         }
+    }
+
+    /** Aborts multipart uploads under the repository's prefix started more than {@code olderThan} ago. */
+    @Override
+    public int cleanIncompleteUploads(Duration olderThan) throws IOException {
+        int aborted = 0;
+        for (Upload u : unfinished(olderThan, "cleaning up incomplete uploads")) {
+            await(
+                    () -> multipart().abortMultipartUploadAsync(bucket, null, u.objectName(), u.uploadId(), null, null),
+                    "aborting the incomplete upload of " + TarEntryReader.printable(u.objectName()));
+            aborted++;
+        }
+        return aborted;
+    }
+
+    @Override
+    public List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
+        List<ObjectInfo> out = new ArrayList<>();
+        for (Upload u : unfinished(olderThan, "listing incomplete uploads")) {
+            String key = prefix.isEmpty()
+                    ? u.objectName()
+                    : u.objectName().substring(Math.min(u.objectName().length(), prefix.length() + 1));
+            out.add(new ObjectInfo(
+                    key + " (multipart upload " + u.uploadId() + ")",
+                    0,
+                    u.initiated() == null ? Instant.EPOCH : u.initiated().toInstant()));
+        }
+        return out;
+    }
+
+    /**
+     * The multipart uploads this repository left unfinished, started {@code olderThan} ago or
+     * before. The pages must add up: markers used before or a truncated page without markers fail
+     * instead of paging for ever.
+     */
+    private List<Upload> unfinished(Duration olderThan, String doing) throws IOException {
+        Instant cutoff = Instant.now().minus(olderThan);
+        List<Upload> out = new ArrayList<>();
+        Set<String> markers = new HashSet<>();
+        Set<String> seen = new HashSet<>();
+        String keyMarker = null;
+        String uploadIdMarker = null;
+        while (true) {
+            String km = keyMarker;
+            String um = uploadIdMarker;
+            ListMultipartUploadsResult page = await(
+                            () -> multipart()
+                                    .listMultipartUploadsAsync(
+                                            bucket,
+                                            null,
+                                            null,
+                                            "url",
+                                            km,
+                                            1000,
+                                            prefix.isEmpty() ? null : prefix + "/",
+                                            um,
+                                            null,
+                                            null),
+                            doing)
+                    .result();
+            for (Upload u : page.uploads()) {
+                if (u.objectName() == null) {
+                    continue;
+                }
+                if (!seen.add(u.objectName() + "\n" + u.uploadId())) {
+                    throw brokenPaging(doing, "an upload came twice");
+                }
+                if ((u.initiated() == null || !u.initiated().toInstant().isAfter(cutoff))
+                        && ObjectKeys.isRepositoryUpload(prefix, u.objectName())) {
+                    out.add(u);
+                }
+            }
+            if (!page.isTruncated()) {
+                return out;
+            }
+            keyMarker = page.nextKeyMarker();
+            uploadIdMarker = page.nextUploadIdMarker();
+            if (keyMarker == null || keyMarker.isEmpty()) {
+                throw brokenPaging(doing, "a truncated page without a marker to go on from");
+            }
+            if (!markers.add(keyMarker + "\n" + uploadIdMarker)) {
+                throw brokenPaging(doing, "markers came back that were used before");
+            }
+        }
+    }
+
+    private StorageIOException brokenPaging(String doing, String what) {
+        return new StorageIOException(
+                doing + " in " + description + " failed: the server's pages do not add up (" + what
+                        + "); the storage does not list as S3 does",
+                null,
+                Reason.OTHER,
+                false);
+    }
+
+    /** A call of the SDK's asynchronous client, awaited. */
+    private interface AsyncCall<T> {
+        CompletableFuture<T> start() throws Exception;
+    }
+
+    private <T> T await(AsyncCall<T> call, String doing) throws IOException {
+        try {
+            return call.start().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while " + doing);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while (cause instanceof CompletionException && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            throw io(doing, cause);
+        } catch (StorageIOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw io(doing, e);
+        }
+    }
+
+    private volatile MinioAsyncClient multipart;
+
+    /**
+     * The SDK's asynchronous client inside the host's {@link MinioClient}: only it lists and aborts
+     * multipart uploads (MinioClient keeps those calls to itself), so it is taken from the field
+     * that holds it.
+     */
+    private MinioAsyncClient multipart() throws StorageIOException {
+        MinioAsyncClient c = multipart;
+        if (c != null) {
+            return c;
+        }
+        try {
+            Field f = MinioClient.class.getDeclaredField("asyncClient");
+            f.setAccessible(true);
+            c = (MinioAsyncClient) Objects.requireNonNull(f.get(client), "asyncClient");
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new StorageIOException(
+                    "the MinIO SDK in use does not let drkit list or abort multipart uploads in " + description
+                            + "; a bucket lifecycle rule that aborts incomplete multipart uploads after a day cleans "
+                            + "them up instead",
+                    null,
+                    Reason.OTHER,
+                    false);
+        }
+        multipart = c;
+        return c;
     }
 
     @Override

@@ -545,19 +545,9 @@ public final class S3StorageBackend implements StorageBackend {
         return aborted;
     }
 
-    /**
-     * The folders a repository uploads large objects into (artifacts, chunk packs, archived WAL),
-     * the only places a repository at a bucket's root looks for its own unfinished uploads: the
-     * rest of such a bucket may be another application's, whose uploads are not drkit's to abort.
-     */
-    private static final List<String> ROOT_UPLOAD_FOLDERS = List.of("backups/", "chunks/", "wal/");
-
     /** Whether an unfinished upload of {@code fullKey} can be this repository's. */
     private boolean ours(String fullKey) {
-        if (!prefix.isEmpty()) {
-            return fullKey.startsWith(prefix + "/");
-        }
-        return ObjectKeys.isValid(fullKey) && ROOT_UPLOAD_FOLDERS.stream().anyMatch(fullKey::startsWith);
+        return ObjectKeys.isRepositoryUpload(prefix, fullKey);
     }
 
     @Override

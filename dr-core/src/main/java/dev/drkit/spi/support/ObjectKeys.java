@@ -1,6 +1,7 @@
 package dev.drkit.spi.support;
 
 import dev.drkit.ConfigException;
+import java.util.List;
 
 /** Checks storage keys: relative, {@code /}-separated, no empty, {@code .} or {@code ..} segment. */
 public final class ObjectKeys {
@@ -33,5 +34,24 @@ public final class ObjectKeys {
             }
         }
         return true;
+    }
+
+    /**
+     * The folders a repository uploads large objects into (artifacts, chunk packs, archived WAL),
+     * the only places a repository at a bucket's root looks for its own unfinished uploads: the
+     * rest of such a bucket may be another application's, whose uploads are not drkit's to abort.
+     */
+    private static final List<String> ROOT_UPLOAD_FOLDERS = List.of("backups/", "chunks/", "wal/");
+
+    /**
+     * Whether an unfinished multipart upload of {@code fullKey} (a bucket's key) can be that of
+     * the repository at {@code prefix} ("" at the bucket's root): under the prefix, or at a root
+     * in the folders a repository uploads into.
+     */
+    public static boolean isRepositoryUpload(String prefix, String fullKey) {
+        if (!prefix.isEmpty()) {
+            return fullKey.startsWith(prefix + "/");
+        }
+        return isValid(fullKey) && ROOT_UPLOAD_FOLDERS.stream().anyMatch(fullKey::startsWith);
     }
 }
