@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ChunkPipe;
 import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.Sha256;
 import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
 import io.minio.GetObjectArgs;
@@ -28,6 +29,7 @@ import io.minio.messages.Item;
 import io.minio.messages.ListMultipartUploadsResult;
 import io.minio.messages.Upload;
 import java.io.ByteArrayInputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -35,6 +37,7 @@ import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -60,8 +63,12 @@ import org.slf4j.LoggerFactory;
 /**
  * A repository in a MinIO (or other S3-compatible) bucket, on the MinIO SDK. Uploads stream
  * through a bounded pipe into the SDK's multipart upload of unknown size (memory: one part
- * plus 4 MiB in flight). Objects are write-once: a commit checks the key first and sends
- * {@code If-None-Match: *}. Thread-safe.
+ * plus 4 MiB in flight). Objects are write-once: a commit checks the key first, and an object
+ * of one part (with {@link #createIfAbsent}, every manifest and lock) goes up as a single PUT
+ * with {@code If-None-Match: *}. The SDK sends that header when it starts a multipart upload but
+ * not when it completes one, so a larger object relies on the check alone. A conditional PUT that
+ * fails its condition is read back: the HTTP client sends a PUT again when its answer was lost,
+ * and finding this call's own bytes there means created, not "exists". Thread-safe.
  */
 public final class MinioStorageBackend implements StorageBackend {
     private static final Logger LOG = LoggerFactory.getLogger(MinioStorageBackend.class);
@@ -126,12 +133,13 @@ public final class MinioStorageBackend implements StorageBackend {
             }
             return null;
         });
+        SentBytes sent = new SentBytes(pipe.out, partSize);
         return new ObjectUpload() {
             private boolean done;
 
             @Override
             public OutputStream stream() {
-                return pipe.out;
+                return sent;
             }
 
             @Override
@@ -145,17 +153,20 @@ public final class MinioStorageBackend implements StorageBackend {
                     awaitQuietly(put);
                     throw new FileAlreadyExistsException(key);
                 }
-                pipe.out.close();
+                sent.close();
                 try {
                     put.get();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted while uploading " + key);
                 } catch (ExecutionException e) {
-                    if (preconditionFailed(e.getCause())) {
+                    if (!preconditionFailed(e.getCause())) {
+                        throw io("uploading " + key, e.getCause());
+                    }
+                    if (!sent.single() || !holds(key, sent.count(), sent.sha256())) {
                         throw new FileAlreadyExistsException(key);
                     }
-                    throw io("uploading " + key, e.getCause());
+                    // the answer to our conditional PUT was lost and the client sent it again: ours is there
                 }
                 return stat(key).orElseThrow(() -> new IOException(key + " is missing right after its upload"));
             }
@@ -204,9 +215,71 @@ public final class MinioStorageBackend implements StorageBackend {
             return true;
         } catch (Exception e) {
             if (preconditionFailed(e)) {
-                return false;
+                // the HTTP client sends a PUT again when its answer was lost (a reset connection): the
+                // object the first one made fails the second's condition, and is this call's own
+                return holds(key, content.length, Sha256.newDigest().digest(content));
             }
             throw io("creating " + key, e);
+        }
+    }
+
+    /** Whether the object at {@code key} is {@code size} bytes whose SHA-256 is {@code sha256}. */
+    private boolean holds(String key, long size, byte[] sha256) throws IOException {
+        Optional<ObjectInfo> there = stat(key);
+        if (there.isEmpty() || there.get().size() != size) {
+            return false;
+        }
+        MessageDigest d = Sha256.newDigest();
+        try (InputStream in = open(key, 0)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                d.update(buf, 0, n);
+            }
+        } catch (NoSuchFileException gone) {
+            return false;
+        }
+        return MessageDigest.isEqual(d.digest(), sha256);
+    }
+
+    /**
+     * What an upload sent: its size, and the SHA-256 of it while it fits in one part. Only a
+     * single PUT carries {@code If-None-Match} to the object (the SDK sends no header with a
+     * multipart completion), so only a single PUT's lost answer can come back as a failed condition.
+     */
+    private static final class SentBytes extends FilterOutputStream {
+        private final MessageDigest digest = Sha256.newDigest();
+        private final long partSize;
+        private long count;
+
+        SentBytes(OutputStream out, long partSize) {
+            super(out);
+            this.partSize = partSize;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            if (single()) {
+                digest.update(b, off, len);
+            }
+            count += len;
+        }
+
+        long count() {
+            return count;
+        }
+
+        boolean single() {
+            return count <= partSize;
+        }
+
+        byte[] sha256() {
+            return digest.digest();
         }
     }
 
