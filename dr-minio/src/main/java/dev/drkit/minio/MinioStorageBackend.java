@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ChunkPipe;
 import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.ReadProgressGuard;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
@@ -80,17 +81,25 @@ public final class MinioStorageBackend implements StorageBackend {
     private final String prefix;
     private final long partSize;
     private final String description;
+    private final Duration readProgressWindow;
     private final ExecutorService uploads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "drkit-minio-upload");
         t.setDaemon(true);
         return t;
     });
 
-    private MinioStorageBackend(MinioClient client, String bucket, String prefix, long partSize, String endpoint) {
+    private MinioStorageBackend(
+            MinioClient client,
+            String bucket,
+            String prefix,
+            long partSize,
+            String endpoint,
+            Duration readProgressWindow) {
         this.client = Objects.requireNonNull(client, "client");
         this.bucket = Objects.requireNonNull(bucket, "bucket");
         this.prefix = prefix == null ? "" : prefix.replaceAll("^/+|/+$", "");
         this.partSize = partSize;
+        this.readProgressWindow = ReadProgressGuard.requirePositive(readProgressWindow);
         this.description = "minio://" + (endpoint == null ? "" : endpoint + "/") + bucket
                 + (this.prefix.isEmpty() ? "" : "/" + this.prefix);
     }
@@ -101,14 +110,35 @@ public final class MinioStorageBackend implements StorageBackend {
      * @param partSize multipart part size, at least 5 MiB
      */
     public static MinioStorageBackend of(MinioClient client, String bucket, String prefix, long partSize) {
+        return of(client, bucket, prefix, partSize, ReadProgressGuard.DEFAULT_WINDOW);
+    }
+
+    /**
+     * A backend on a client the host owns, whose reads fail when they wait on the server for
+     * {@code readProgressWindow} while fewer than 64 KiB arrive: a server that trickles a body (a
+     * byte every few seconds) never trips the client's read timeout and would hold a restore for
+     * days. Only time spent waiting on the server counts, not time the reader takes. The default
+     * (5 minutes) fails no link faster than about 220 bytes a second.
+     *
+     * @param partSize multipart part size, at least 5 MiB
+     * @param readProgressWindow positive
+     */
+    public static MinioStorageBackend of(
+            MinioClient client, String bucket, String prefix, long partSize, Duration readProgressWindow) {
         if (partSize < (5L << 20)) {
             throw new IllegalArgumentException("parts must be at least 5 MiB: " + partSize);
         }
-        return new MinioStorageBackend(client, bucket, prefix, partSize, null);
+        return new MinioStorageBackend(client, bucket, prefix, partSize, null, readProgressWindow);
     }
 
-    static MinioStorageBackend of(MinioClient client, String bucket, String prefix, long partSize, String endpoint) {
-        return new MinioStorageBackend(client, bucket, prefix, partSize, endpoint);
+    static MinioStorageBackend of(
+            MinioClient client,
+            String bucket,
+            String prefix,
+            long partSize,
+            String endpoint,
+            Duration readProgressWindow) {
+        return new MinioStorageBackend(client, bucket, prefix, partSize, endpoint, readProgressWindow);
     }
 
     private String full(String key) {
@@ -306,7 +336,14 @@ public final class MinioStorageBackend implements StorageBackend {
             if (length != null) {
                 b.length(length);
             }
-            return client.getObject(b.build());
+            InputStream body = client.getObject(b.build());
+            // closing the SDK's body gives up on the rest after a moment (OkHttp reads on for 100 ms)
+            return new ReadProgressGuard(
+                    body,
+                    readProgressWindow,
+                    "reading " + key + " in " + description,
+                    "read-progress-window",
+                    () -> closeQuietly(body));
         } catch (ErrorResponseException e) {
             if (isMissing(e)) {
                 throw new NoSuchFileException(key);
@@ -314,6 +351,14 @@ public final class MinioStorageBackend implements StorageBackend {
             throw io("reading " + key, e);
         } catch (Exception e) {
             throw io("reading " + key, e);
+        }
+    }
+
+    private static void closeQuietly(InputStream body) {
+        try {
+            body.close();
+        } catch (IOException | RuntimeException ignored) {
+            // the read has failed already; the failure says why
         }
     }
 

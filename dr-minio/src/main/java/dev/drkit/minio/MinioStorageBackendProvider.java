@@ -7,12 +7,16 @@ import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
 import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
+import dev.drkit.spi.support.ReadProgressGuard;
 import io.minio.MinioClient;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Set;
 
 /**
- * Provides {@link MinioStorageBackend} for {@code minio://host:port/bucket/prefix?secure=false}.
+ * Provides {@link MinioStorageBackend} for
+ * {@code minio://host:port/bucket/prefix?secure=false&region=R&read-progress-window=5min}; each option
+ * may also be given as a storage setting of the same name (the URI's wins).
  * Credentials come from {@code AWS_ACCESS_KEY_ID}/{@code AWS_SECRET_ACCESS_KEY} (or
  * {@code MINIO_ACCESS_KEY}/{@code MINIO_SECRET_KEY}).
  */
@@ -31,6 +35,10 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
             OptionSpec.builder("region", Type.STRING)
                     .defaultValue("us-east-1")
                     .description("the region to sign requests for")
+                    .build(),
+            OptionSpec.builder("read-progress-window", Type.DURATION)
+                    .defaultValue("5min")
+                    .description("a read fails when it waits this long on the server for less than 64 KiB")
                     .build());
 
     @Override
@@ -60,7 +68,12 @@ public final class MinioStorageBackendProvider implements StorageBackendProvider
                 .credentials(access, secret)
                 .region(settings.get("region", "us-east-1"))
                 .build();
-        return MinioStorageBackend.of(client, bucket, prefix, 16L << 20, uri.getHost() + ":" + port);
+        Duration window = settings.duration("read-progress-window").orElse(ReadProgressGuard.DEFAULT_WINDOW);
+        if (window.isZero()) {
+            throw new ConfigException(
+                    "read-progress-window must be longer than zero (e.g. read-progress-window=30min)");
+        }
+        return MinioStorageBackend.of(client, bucket, prefix, 16L << 20, uri.getHost() + ":" + port, window);
     }
 
     private static String env(String first, String second) {

@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.BoundedInputStream;
 import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.ReadProgressGuard;
 import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
 import java.io.ByteArrayInputStream;
@@ -91,6 +92,7 @@ public final class S3StorageBackend implements StorageBackend {
     private final String lockMode;
     private final Duration lockFor;
     private final CustomerKey customerKey;
+    private final Duration readProgressWindow;
 
     private S3StorageBackend(Builder b) {
         this.client = b.client;
@@ -105,6 +107,7 @@ public final class S3StorageBackend implements StorageBackend {
         this.lockMode = b.lockMode;
         this.lockFor = b.lockFor;
         this.customerKey = b.customerKey;
+        this.readProgressWindow = b.readProgressWindow;
         this.description = "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix)
                 + (b.endpointForMessages == null ? "" : " at " + forMessages(b.endpointForMessages));
         this.uploads = Executors.newCachedThreadPool(r -> {
@@ -352,15 +355,28 @@ public final class S3StorageBackend implements StorageBackend {
         String range = offset <= 0 && length < 0
                 ? null
                 : "bytes=" + offset + "-" + (length < 0 ? "" : String.valueOf(offset + length - 1));
-        InputStream in = get(key, range);
+        InputStream body = get(key, range);
+        InputStream in = guarded(key, body);
         if (range == null
-                || !(in instanceof ResponseInputStream<?> r)
+                || !(body instanceof ResponseInputStream<?> r)
                 || !(r.response() instanceof GetObjectResponse g)
                 || g.contentRange() != null) {
             return in;
         }
         in.skipNBytes(Math.min(offset, g.contentLength() == null ? offset : g.contentLength()));
         return length < 0 ? in : new BoundedInputStream(in, length);
+    }
+
+    /**
+     * A body that fails when the server trickles it (see {@link ReadProgressGuard}); on failure the
+     * connection is aborted, since closing the SDK's stream reads the rest of the body first.
+     */
+    private InputStream guarded(String key, InputStream in) {
+        if (!(in instanceof ResponseInputStream<?> r)) {
+            return in;
+        }
+        return new ReadProgressGuard(
+                r, readProgressWindow, "reading " + key + " in " + description, "read-progress-window", r::abort);
     }
 
     private InputStream get(String key, String range) throws IOException {
@@ -928,6 +944,19 @@ public final class S3StorageBackend implements StorageBackend {
         private String lockMode;
         private Duration lockFor;
         private CustomerKey customerKey;
+        private Duration readProgressWindow = ReadProgressGuard.DEFAULT_WINDOW;
+
+        /**
+         * How long a read of an object may wait on the server while fewer than 64 KiB arrive
+         * before it fails (default 5 minutes): a server that trickles a body (a byte every few
+         * seconds) never trips a socket timeout and would hold a restore for days. Only time spent
+         * waiting on the server counts, not time the reader takes. Lengthen it for links slower
+         * than about 220 bytes a second.
+         */
+        public Builder readProgressWindow(Duration window) {
+            this.readProgressWindow = ReadProgressGuard.requirePositive(window);
+            return this;
+        }
 
         /**
          * SSE-C: the server encrypts each object with this 256-bit key, which drkit sends with

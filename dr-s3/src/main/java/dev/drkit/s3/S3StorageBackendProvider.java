@@ -31,7 +31,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * Provides {@link S3StorageBackend} for
  * {@code s3://bucket/prefix?region=R&endpoint=URL&path-style=true&sse=AES256|aws:kms&kms-key-id=K
- * &storage-class=C&object-lock=GOVERNANCE|COMPLIANCE&lock-for=30d&sse-customer-key-file=PATH}; each option
+ * &storage-class=C&object-lock=GOVERNANCE|COMPLIANCE&lock-for=30d&sse-customer-key-file=PATH
+ * &read-progress-window=5min}; each option
  * may also be given as a storage setting of the same name (the URI's wins).
  * Credentials come from the AWS default chain (environment {@code AWS_ACCESS_KEY_ID} /
  * {@code AWS_SECRET_ACCESS_KEY}, profiles, instance roles), or from a profile of a credentials
@@ -85,6 +86,10 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
                     .build(),
             OptionSpec.builder("profile", Type.STRING)
                     .description("the profile of the credentials file (default: default)")
+                    .build(),
+            OptionSpec.builder("read-progress-window", Type.DURATION)
+                    .defaultValue("5min")
+                    .description("a read fails when it waits this long on the server for less than 64 KiB")
                     .build());
 
     @Override
@@ -145,6 +150,10 @@ public final class S3StorageBackendProvider implements StorageBackendProvider {
             b.storageClass(o.get("storage-class", null));
             if (customerKey != null) {
                 b.customerKey(customerKey);
+            }
+            Optional<Duration> window = o.duration("read-progress-window");
+            if (window.isPresent()) {
+                b.readProgressWindow(window.get());
             }
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());

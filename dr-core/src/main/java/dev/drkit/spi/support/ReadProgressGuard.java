@@ -1,0 +1,149 @@
+package dev.drkit.spi.support;
+
+import dev.drkit.spi.StorageIOException;
+import dev.drkit.spi.StorageIOException.Reason;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * An object body read from a remote store that fails instead of being held open for ever by a
+ * server that trickles it: a byte every few seconds never trips a socket read timeout, and a
+ * restore or verify would wait for days. A read fails when, over {@code window} of time spent
+ * waiting on the server, fewer than {@link #MIN_BYTES} bytes arrived. Only time inside
+ * {@code read} and {@code skip} counts, so a slow consumer (a database applying what it was
+ * given) never trips it. A server that sends nothing at all is the socket read timeout's job.
+ *
+ * <p>The default window, {@link #DEFAULT_WINDOW}, with {@link #MIN_BYTES} asks for about
+ * 220 bytes a second: a link a hundred times slower than a 56k modem passes, while TCP's own
+ * retransmission back-off (up to about two minutes on a lossy link) fits in one window.
+ *
+ * <p>Once it has failed, closing it calls {@code abort} instead of closing the body: HTTP
+ * clients drain a body on close to reuse the connection, which a trickling server drags out.
+ * Not thread-safe.
+ */
+public final class ReadProgressGuard extends FilterInputStream {
+    /** The default window: 5 minutes of waiting on the server. */
+    public static final Duration DEFAULT_WINDOW = Duration.ofMinutes(5);
+
+    /** The bytes a window of waiting must bring at least: 64 KiB. */
+    public static final long MIN_BYTES = 64 << 10;
+
+    private final long windowNanos;
+    private final String what;
+    private final String settingKey;
+    private final Runnable abort;
+    private final LongSupplier nanoTime;
+    private long waited;
+    private long got;
+    private long total;
+    private boolean failed;
+
+    /**
+     * @param in the body as the storage's client hands it out
+     * @param window how long waiting may last with fewer than {@link #MIN_BYTES} bytes, positive
+     * @param what what is read, for the message: {@code "reading KEY in STORAGE"}
+     * @param settingKey the settings key that sets {@code window}, for the message
+     * @param abort cuts the connection without reading on (the client's abort, or its close)
+     */
+    public ReadProgressGuard(InputStream in, Duration window, String what, String settingKey, Runnable abort) {
+        this(in, window, what, settingKey, abort, System::nanoTime);
+    }
+
+    ReadProgressGuard(
+            InputStream in, Duration window, String what, String settingKey, Runnable abort, LongSupplier nanoTime) {
+        super(Objects.requireNonNull(in, "in"));
+        requirePositive(window);
+        this.windowNanos = window.toNanos();
+        this.what = Objects.requireNonNull(what, "what");
+        this.settingKey = Objects.requireNonNull(settingKey, "settingKey");
+        this.abort = Objects.requireNonNull(abort, "abort");
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * Checks a window given in configuration or to a builder.
+     *
+     * @throws IllegalArgumentException when it is null, zero or negative
+     */
+    public static Duration requirePositive(Duration window) {
+        if (window == null || window.isZero() || window.isNegative()) {
+            throw new IllegalArgumentException("read-progress-window must be longer than zero, not " + window);
+        }
+        return window;
+    }
+
+    @Override
+    public int read() throws IOException {
+        long start = before();
+        int b = in.read();
+        after(start, b < 0 ? -1 : 1);
+        return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        long start = before();
+        int n = in.read(b, off, len);
+        after(start, n);
+        return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+        long start = before();
+        long skipped = in.skip(n);
+        after(start, skipped);
+        return skipped;
+    }
+
+    private long before() throws IOException {
+        if (failed) {
+            throw new IOException(what + " failed before: the server sent too little for too long");
+        }
+        return nanoTime.getAsLong();
+    }
+
+    private void after(long start, long n) throws IOException {
+        waited += nanoTime.getAsLong() - start;
+        if (n > 0) {
+            got += n;
+            total += n;
+        }
+        if (waited < windowNanos) {
+            return;
+        }
+        if (got < MIN_BYTES && n >= 0) {
+            failed = true;
+            abort.run();
+            throw new StorageIOException(
+                    what + " failed: the server sent " + got + " bytes in " + words(waited)
+                            + " of waiting (" + total + " bytes so far), less than " + (MIN_BYTES >> 10)
+                            + " KiB in the " + words(windowNanos)
+                            + " a read may wait; it holds the read open without sending the object. If the "
+                            + "link to the storage really is that slow, set the storage setting " + settingKey
+                            + " to a longer time",
+                    null,
+                    Reason.UNAVAILABLE);
+        }
+        waited = 0;
+        got = 0;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (failed) {
+            return; // aborted when it failed
+        }
+        in.close();
+    }
+
+    /** A duration in words for messages: whole seconds, minutes or hours. */
+    private static String words(long nanos) {
+        long s = Math.max(0, Math.round(nanos / 1e9));
+        return s < 120 ? s + " s" : s < 7200 ? (s / 60) + " min" : (s / 3600) + " h";
+    }
+}
