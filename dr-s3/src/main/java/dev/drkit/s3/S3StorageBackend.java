@@ -57,7 +57,9 @@ import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.ObjectLockRetention;
@@ -449,7 +451,8 @@ public final class S3StorageBackend implements StorageBackend {
                     r -> r.bucket(bucket).prefix(p).encodingType(EncodingType.URL))) {
                 for (S3Object o : page.contents()) {
                     if (!seen.add(o.key())) {
-                        throw brokenPaging(keyPrefix, "the key " + TarEntryReader.printable(o.key()) + " came twice");
+                        throw brokenPaging(
+                                "listing " + keyPrefix, "the key " + TarEntryReader.printable(o.key()) + " came twice");
                     }
                     objects.add(o);
                 }
@@ -457,7 +460,7 @@ public final class S3StorageBackend implements StorageBackend {
                         && page.nextContinuationToken() != null
                         && !tokens.add(page.nextContinuationToken())) {
                     // paging on would never end, the listing growing by a page each round
-                    throw brokenPaging(keyPrefix, "a continuation token came back that was used before");
+                    throw brokenPaging("listing " + keyPrefix, "a continuation token came back that was used before");
                 }
                 if (Boolean.TRUE.equals(page.isTruncated()) && page.nextContinuationToken() == null) {
                     // a listing taken for whole while it is not would have a prune collect what it still needs
@@ -490,9 +493,9 @@ public final class S3StorageBackend implements StorageBackend {
         return out;
     }
 
-    private StorageIOException brokenPaging(String keyPrefix, String what) {
+    private StorageIOException brokenPaging(String doing, String what) {
         return new StorageIOException(
-                "listing " + keyPrefix + " in " + description + " failed: the server's pages do not add up (" + what
+                doing + " in " + description + " failed: the server's pages do not add up (" + what
                         + "); the storage does not list as S3 does",
                 null,
                 Reason.OTHER,
@@ -543,51 +546,84 @@ public final class S3StorageBackend implements StorageBackend {
     /** Aborts multipart uploads under the repository's prefix started more than {@code olderThan} ago. */
     @Override
     public int cleanIncompleteUploads(Duration olderThan) throws IOException {
-        Instant cutoff = Instant.now().minus(olderThan);
         int aborted = 0;
+        for (MultipartUpload u : unfinished(olderThan, "cleaning up incomplete uploads")) {
+            try {
+                client.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+            } catch (SdkException e) {
+                throw io("cleaning up incomplete uploads", e);
+            }
+            aborted++;
+        }
+        return aborted;
+    }
+
+    @Override
+    public List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
+        List<ObjectInfo> out = new ArrayList<>();
+        for (MultipartUpload u : unfinished(olderThan, "listing incomplete uploads")) {
+            String key = prefix.isEmpty()
+                    ? u.key()
+                    : u.key().substring(Math.min(u.key().length(), prefix.length() + 1));
+            out.add(new ObjectInfo(
+                    key + " (multipart upload " + u.uploadId() + ")",
+                    0,
+                    u.initiated() == null ? Instant.EPOCH : u.initiated()));
+        }
+        return out;
+    }
+
+    /**
+     * The multipart uploads this repository left unfinished, started {@code olderThan} ago or
+     * before (only the folders it uploads into at a bucket's root). The pages must add up: markers
+     * used before, or a truncated page without them, fail instead of paging for ever.
+     */
+    private List<MultipartUpload> unfinished(Duration olderThan, String doing) throws IOException {
+        Instant cutoff = Instant.now().minus(olderThan);
+        List<MultipartUpload> out = new ArrayList<>();
+        Set<String> markers = new HashSet<>();
+        Set<String> seen = new HashSet<>();
+        String keyMarker = null;
+        String uploadIdMarker = null;
         try {
-            for (var u : client.listMultipartUploadsPaginator(
-                            r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
-                    .uploads()) {
-                if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
-                    client.abortMultipartUpload(
-                            r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
-                    aborted++;
+            while (true) {
+                String km = keyMarker;
+                String um = uploadIdMarker;
+                ListMultipartUploadsResponse page = client.listMultipartUploads(r -> r.bucket(bucket)
+                        .prefix(prefix.isEmpty() ? null : prefix + "/")
+                        .keyMarker(km)
+                        .uploadIdMarker(um));
+                for (MultipartUpload u : page.uploads()) {
+                    if (u.key() == null) {
+                        continue;
+                    }
+                    if (!seen.add(u.key() + "\n" + u.uploadId())) {
+                        throw brokenPaging(doing, "an upload came twice");
+                    }
+                    if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
+                        out.add(u);
+                    }
+                }
+                if (!Boolean.TRUE.equals(page.isTruncated())) {
+                    return out;
+                }
+                keyMarker = page.nextKeyMarker();
+                uploadIdMarker = page.nextUploadIdMarker();
+                if (keyMarker == null || keyMarker.isEmpty()) {
+                    throw brokenPaging(doing, "a truncated page without a marker to go on from");
+                }
+                if (!markers.add(keyMarker + "\n" + uploadIdMarker)) {
+                    throw brokenPaging(doing, "markers came back that were used before");
                 }
             }
         } catch (SdkException e) {
-            throw io("cleaning up incomplete uploads", e);
+            throw io(doing, e);
         }
-        return aborted;
     }
 
     /** Whether an unfinished upload of {@code fullKey} can be this repository's. */
     private boolean ours(String fullKey) {
         return ObjectKeys.isRepositoryUpload(prefix, fullKey);
-    }
-
-    @Override
-    public List<ObjectInfo> incompleteUploads(Duration olderThan) throws IOException {
-        Instant cutoff = Instant.now().minus(olderThan);
-        List<ObjectInfo> out = new ArrayList<>();
-        try {
-            for (var u : client.listMultipartUploadsPaginator(
-                            r -> r.bucket(bucket).prefix(prefix.isEmpty() ? null : prefix + "/"))
-                    .uploads()) {
-                if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
-                    String key = prefix.isEmpty()
-                            ? u.key()
-                            : u.key().substring(Math.min(u.key().length(), prefix.length() + 1));
-                    out.add(new ObjectInfo(
-                            key + " (multipart upload " + u.uploadId() + ")",
-                            0,
-                            u.initiated() == null ? Instant.EPOCH : u.initiated()));
-                }
-            }
-        } catch (SdkException e) {
-            throw io("listing incomplete uploads", e);
-        }
-        return out;
     }
 
     @Override

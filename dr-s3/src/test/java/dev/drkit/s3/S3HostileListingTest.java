@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -34,6 +35,8 @@ class S3HostileListingTest {
 
     HttpServer server;
     final AtomicInteger listings = new AtomicInteger();
+    final AtomicInteger uploadListings = new AtomicInteger();
+    final AtomicInteger aborts = new AtomicInteger();
 
     @BeforeEach
     void start() throws IOException {
@@ -51,7 +54,24 @@ class S3HostileListingTest {
         String q = String.valueOf(x.getRequestURI().getRawQuery());
         byte[] body;
         int status = 200;
-        if (x.getRequestMethod().equals("GET") && q.contains("list-type=2")) {
+        if (x.getRequestMethod().equals("GET") && q.startsWith("uploads")) {
+            // every page truncated, handing back the markers just sent
+            uploadListings.incrementAndGet();
+            body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                            + "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                            + "<Bucket>b</Bucket><KeyMarker>r/backups/t/1/x</KeyMarker><UploadIdMarker>u1"
+                            + "</UploadIdMarker><NextKeyMarker>r/backups/t/1/x</NextKeyMarker><NextUploadIdMarker>u1"
+                            + "</NextUploadIdMarker><MaxUploads>1000</MaxUploads><IsTruncated>"
+                            + (uploadListings.get() < PAGES) + "</IsTruncated><Upload><Key>r/backups/t/1/x</Key>"
+                            + "<UploadId>u" + uploadListings.get() + "</UploadId>"
+                            + "<Initiated>2024-01-01T00:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>")
+                    .getBytes(StandardCharsets.UTF_8);
+        } else if (x.getRequestMethod().equals("DELETE")) {
+            aborts.incrementAndGet();
+            x.sendResponseHeaders(204, -1);
+            x.close();
+            return;
+        } else if (x.getRequestMethod().equals("GET") && q.contains("list-type=2")) {
             int n = listings.incrementAndGet();
             boolean more = n < PAGES;
             body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -99,6 +119,28 @@ class S3HostileListingTest {
             // its memory growing by a page each round) and returns every key 300 times
             assertThatThrownBy(() -> backend.list("backups/")).isInstanceOf(IOException.class);
             assertThat(listings.get()).as("pages asked for").isLessThan(5);
+        }
+    }
+
+    /** On main: check and prune paged through uploads until the fake gave up (a real one: for ever). */
+    @Test
+    void aListingOfUploadsWhoseMarkersNeverMoveFailsAndAbortsNothing() {
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        try (S3Client client = TestClients.s3(endpoint, "ak", "sk").build()) {
+            S3StorageBackend backend = S3StorageBackend.builder()
+                    .client(client)
+                    .bucket("b")
+                    .prefix("r")
+                    .build();
+            assertThatThrownBy(() -> backend.incompleteUploads(Duration.ZERO))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("pages do not add up");
+            assertThat(uploadListings.get()).as("pages asked for").isLessThan(5);
+            assertThatThrownBy(() -> backend.cleanIncompleteUploads(Duration.ZERO))
+                    .isInstanceOf(IOException.class);
+            assertThat(aborts.get())
+                    .as("uploads aborted on a listing that does not add up")
+                    .isZero();
         }
     }
 
