@@ -295,7 +295,7 @@ public final class S3StorageBackend implements StorageBackend {
      */
     private boolean createdByThisCall(String key, byte[] content, S3Exception e) throws IOException {
         byte[] there;
-        try (InputStream in = get(key, null)) {
+        try (InputStream in = guarded(key, get(key, null))) {
             there = in.readNBytes(content.length + 1);
         } catch (NoSuchFileException gone) {
             if (e.statusCode() == 409) {
