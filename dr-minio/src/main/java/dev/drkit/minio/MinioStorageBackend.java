@@ -68,8 +68,9 @@ import org.slf4j.LoggerFactory;
  * of one part (with {@link #createIfAbsent}, every manifest and lock) goes up as a single PUT
  * with {@code If-None-Match: *}. The SDK sends that header when it starts a multipart upload but
  * not when it completes one, so a larger object relies on the check alone. A conditional PUT that
- * fails its condition is read back: the HTTP client sends a PUT again when its answer was lost,
- * and finding this call's own bytes there means created, not "exists". Thread-safe.
+ * fails its condition is read back: the SDK never sends a PUT twice, but a proxy that resends one
+ * whose answer was lost hands back the second's 412, and finding this call's own bytes there means
+ * created, not "exists". Thread-safe.
  */
 public final class MinioStorageBackend implements StorageBackend {
     private static final Logger LOG = LoggerFactory.getLogger(MinioStorageBackend.class);
