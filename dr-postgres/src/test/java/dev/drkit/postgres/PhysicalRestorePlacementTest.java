@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.sun.management.ThreadMXBean;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
@@ -340,7 +341,7 @@ class PhysicalRestorePlacementTest {
         backup(tar("base/", "base/5/"));
         streamed.put("data-1.tar", () -> lazyTar("postgresql.auto.conf", size));
         Path dest = dir.resolve("dest");
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
 
         PhysicalRestore.into(context(), dest, List.of("restore_command = 'x'"), Map.of(), null, 1);
