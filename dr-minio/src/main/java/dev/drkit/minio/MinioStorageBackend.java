@@ -631,7 +631,7 @@ public final class MinioStorageBackend implements StorageBackend {
             c = (MinioAsyncClient) Objects.requireNonNull(f.get(client), "asyncClient");
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new StorageIOException(
-                    "the MinIO SDK in use does not let drkit list or abort multipart uploads in " + description
+                    "the MinIO SDK in use gives no way to list or abort the multipart uploads in " + description
                             + "; a bucket lifecycle rule that aborts incomplete multipart uploads after a day cleans "
                             + "them up instead",
                     null,

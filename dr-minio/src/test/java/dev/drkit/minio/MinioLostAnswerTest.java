@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -133,7 +134,7 @@ class MinioLostAnswerTest {
     @Test
     void aSmallUploadWhoseAnswerWasLostCommits() throws IOException {
         byte[] data = new byte[100_000];
-        new java.util.Random(1).nextBytes(data);
+        new Random(1).nextBytes(data);
         lose.add("/bkt/r/backups/t/1/data.tar");
         MinioStorageBackend backend = backend();
 
