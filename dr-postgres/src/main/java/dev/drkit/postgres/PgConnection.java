@@ -131,6 +131,15 @@ final class PgConnection {
         return database;
     }
 
+    /**
+     * The option that names {@code database} to pg_dump or pg_restore. Given bare, the tools read a
+     * name with {@code =} (or a URI prefix) as a connection string, and one that starts with
+     * {@code -} as an option; quoted as a connection string's {@code dbname}, any name is a name.
+     */
+    static String dbnameOption(String database) {
+        return "--dbname=dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
     String user() {
         return user;
     }

@@ -184,7 +184,11 @@ public final class PostgresLogicalTarget implements BackupTarget {
             }
             tools.requireAtLeast("pg_dump", serverMajor);
             List<String> args = List.of(
-                    "--format=custom", "--compress=0", "--snapshot=" + snapshot, "--no-password", conn.database());
+                    "--format=custom",
+                    "--compress=0",
+                    "--snapshot=" + snapshot,
+                    "--no-password",
+                    PgConnection.dbnameOption(conn.database()));
             try (PgTools.Run dump = tools.start(conn, "pg_dump", args)) {
                 context.metadata("serverVersion", serverVersion);
                 context.metadata("database", conn.database());
@@ -264,7 +268,8 @@ public final class PostgresLogicalTarget implements BackupTarget {
                         List.of("--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=0", "-f", "-"),
                         new ByteArrayInputStream(globals));
             }
-            List<String> args = new ArrayList<>(List.of("--no-password", "--exit-on-error", "-d", toDatabase));
+            List<String> args =
+                    new ArrayList<>(List.of("--no-password", "--exit-on-error", PgConnection.dbnameOption(toDatabase)));
             args.addAll(selection(o));
             int jobs = o.integer("jobs", 1);
             if (jobs > 1) {
