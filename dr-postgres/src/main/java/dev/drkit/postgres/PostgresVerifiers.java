@@ -184,8 +184,12 @@ public final class PostgresVerifiers {
                     ScratchDatabases.dropLeftovers(admin);
                 }
                 try {
-                    Settings options =
-                            settings.toBuilder().set("to-database", scratch).build();
+                    // roles and tablespaces are the server's, not the scratch database's: a restore
+                    // test given the target's setting 'globals' would put them back on the live server
+                    Settings options = settings.toBuilder()
+                            .set("to-database", scratch)
+                            .remove("globals")
+                            .build();
                     new PostgresLogicalTarget(Settings.empty()).restore(new ScratchRestore(context, options));
                     details.put("restoreSeconds", timer.seconds());
                     try (Connection c = admin.withDatabase(scratch).open()) {
