@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
@@ -26,6 +27,8 @@ import java.util.regex.Pattern;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 
 /**
  * Restores a custom-format archive through a JDBC connection the host owns: {@code pg_restore -f -}
@@ -107,6 +110,7 @@ final class JdbcRestore {
                     "drkit-pg-restore-feed");
             feeder.setDaemon(true);
             feeder.start();
+            boolean leftInTransaction = false;
             try {
                 execute(new SqlScript(new BufferedInputStream(run.process.getInputStream(), 1 << 16), what), c, copies);
             } catch (IOException | RuntimeException e) {
@@ -116,7 +120,11 @@ final class JdbcRestore {
                 }
                 throw e;
             } finally {
-                resetSession(c);
+                leftInTransaction = resetSession(c);
+            }
+            if (leftInTransaction) {
+                throw new CorruptDataException(what + " left a transaction open at its end, which a pg_restore "
+                        + "script never does; what it ran since is rolled back: the archive was altered");
             }
             feeder.join(TimeUnit.MINUTES.toMillis(1));
             Throwable fed = feedFailure.get();
@@ -231,12 +239,34 @@ final class JdbcRestore {
         }
     }
 
-    private static void resetSession(Connection c) {
-        try (Statement s = c.createStatement()) {
-            s.execute("RESET ALL");
+    /**
+     * Hands the connection back as it came: a transaction the script left open is rolled back (the
+     * host's next writes would wait in it), and its role and session user are reset, which
+     * {@code RESET ALL} leaves as they are.
+     *
+     * @return whether the script left a transaction open
+     */
+    private static boolean resetSession(Connection c) {
+        boolean open = false;
+        try {
+            // a host's connection without autocommit is in its own transaction: that one is the host's
+            open = c.getAutoCommit() && c.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
+            if (open) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("ROLLBACK");
+                }
+            }
         } catch (SQLException ignored) {
             // a broken connection is discarded by the pool anyway
         }
+        for (String reset : List.of("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE", "RESET ALL")) {
+            try (Statement s = c.createStatement()) {
+                s.execute(reset);
+            } catch (SQLException ignored) {
+                // as above; each reset is tried on its own
+            }
+        }
+        return open;
     }
 
     private static String abbreviate(String sql) {

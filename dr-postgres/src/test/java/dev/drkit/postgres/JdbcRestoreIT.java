@@ -167,4 +167,41 @@ class JdbcRestoreIT {
                     .hasMessageContaining("already exists");
         }
     }
+
+    /**
+     * The connection goes back to the host's pool: a forged archive's script that takes another role
+     * or leaves a transaction open (RESET ALL ends neither) would hand the host a connection that
+     * runs as that role, or whose every later write waits in a transaction nobody commits.
+     */
+    @Test
+    void aScriptThatTakesARoleAndLeavesATransactionOpenHandsBackAConnectionAsItCame() throws Exception {
+        pg.createDatabase("pooled");
+        pg.execute("postgres", "CREATE ROLE forged_role NOLOGIN");
+        pg.execute("pooled", "GRANT ALL ON SCHEMA public TO forged_role");
+        byte[] forged = new SyntheticPgDump(14)
+                .statement(1, "COMMENT", "x", "SET ROLE forged_role;\nBEGIN;\nCREATE TABLE public.inside (id int);\n")
+                .bytes();
+        try (Connection c = pg.connect("pooled")) {
+            assertThatThrownBy(() -> JdbcRestore.run(
+                            tools(), List.of(), false, new ByteArrayInputStream(forged), c, "database.dump"))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("transaction");
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE public.after (id int)");
+                try (ResultSet r = s.executeQuery("SELECT current_user")) {
+                    r.next();
+                    assertThat(r.getString(1)).isEqualTo(PostgresServer.SUPERUSER);
+                }
+            }
+        }
+        try (Connection other = pg.connect("pooled");
+                Statement s = other.createStatement();
+                ResultSet r = s.executeQuery("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
+                        + "WHERE relname IN ('inside', 'after')")) {
+            r.next();
+            assertThat(r.getString(1))
+                    .as("tables another session sees: the host's write committed, the forged transaction's not")
+                    .isEqualTo("after");
+        }
+    }
 }

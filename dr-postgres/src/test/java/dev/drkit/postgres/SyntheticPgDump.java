@@ -10,7 +10,7 @@ import java.util.List;
  * WriteToc) and pg_backup_custom.c, for the archive versions no installed pg_dump writes.
  */
 final class SyntheticPgDump {
-    record Entry(int id, String desc, String namespace, String tag, boolean hasData) {}
+    record Entry(int id, String desc, String namespace, String tag, boolean hasData, String definition) {}
 
     private final int minor;
     private final int intSize;
@@ -33,7 +33,13 @@ final class SyntheticPgDump {
     }
 
     SyntheticPgDump entry(int id, String desc, String namespace, String tag, boolean hasData) {
-        entries.add(new Entry(id, desc, namespace, tag, hasData));
+        entries.add(new Entry(id, desc, namespace, tag, hasData, null));
+        return this;
+    }
+
+    /** An entry without data whose definition, the SQL pg_restore runs or writes for it, is {@code sql}. */
+    SyntheticPgDump statement(int id, String desc, String tag, String sql) {
+        entries.add(new Entry(id, desc, "public", tag, false, sql));
         return this;
     }
 
@@ -94,7 +100,7 @@ final class SyntheticPgDump {
             writeStr(out, e.tag());
             writeStr(out, e.desc());
             writeInt(out, e.hasData() ? 3 : 2); // section
-            writeStr(out, e.hasData() ? "" : "CREATE TABLE x ();\n");
+            writeStr(out, e.hasData() ? "" : e.definition() != null ? e.definition() : "CREATE TABLE x ();\n");
             writeStr(out, "");
             writeStr(out, e.hasData() ? "COPY x FROM stdin;\n" : null);
             writeStr(out, e.namespace());
