@@ -184,8 +184,12 @@ final class PsqlScriptGuard {
                 out.add(c == '"' ? "\"\"" : "''");
                 i = j + 1;
             } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-                int eol = sql.indexOf('\n', i);
-                i = eol < 0 ? n : eol + 1;
+                // psql and the server end the comment at a carriage return as at a line feed
+                int eol = i;
+                while (eol < n && sql.charAt(eol) != '\n' && sql.charAt(eol) != '\r') {
+                    eol++;
+                }
+                i = eol + 1;
             } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
                 int depth = 0;
                 int j = i;

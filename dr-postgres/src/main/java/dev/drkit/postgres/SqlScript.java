@@ -178,11 +178,12 @@ final class SqlScript {
         }
     }
 
+    /** A {@code --} comment, which ends at a carriage return as at a line feed, as psql and the server read it. */
     private void lineComment(Buffer sb) throws IOException {
         int c;
         while ((c = read()) >= 0) {
             append(sb, c);
-            if (c == '\n') {
+            if (c == '\n' || c == '\r') {
                 return;
             }
         }
@@ -267,8 +268,8 @@ final class SqlScript {
 
     private void skipLine() throws IOException {
         int c;
-        while ((c = read()) >= 0 && c != '\n') {
-            // comment text
+        while ((c = read()) >= 0 && c != '\n' && c != '\r') {
+            // comment text, to the end of the line as lineComment reads it
         }
     }
 

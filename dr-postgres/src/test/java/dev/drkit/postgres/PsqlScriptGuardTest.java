@@ -169,4 +169,21 @@ class PsqlScriptGuardTest {
                     .doesNotThrowAnyException();
         }
     }
+
+    @Test
+    void aCarriageReturnEndsALineCommentAsItDoesForPsqlAndTheServer() {
+        // psql's and the server's lexers end a -- comment at \r as at \n: what follows runs
+        List<String> forged = List.of(
+                "CREATE ROLE x;\n--\rCOPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned';\n",
+                "CREATE ROLE a --\r; COPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned';\n",
+                "GRANT --\rALL ON DATABASE postgres TO evil;\npg_monitor TO evil;\n");
+        for (String script : forged) {
+            assertThatThrownBy(() -> check(script))
+                    .as(script)
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining("does not write for roles and tablespaces");
+        }
+        assertThatCode(() -> check("CREATE ROLE a; -- a comment\r\nALTER ROLE a LOGIN;\r\n"))
+                .doesNotThrowAnyException();
+    }
 }

@@ -77,4 +77,10 @@ class SqlScriptTest {
     void multibyteTextPassesThroughByteForByte() throws IOException {
         assertThat(steps("INSERT INTO t VALUES ('é😀;');\n")).containsExactly("INSERT INTO t VALUES ('é😀;');");
     }
+
+    @Test
+    void aLineCommentEndsAtACarriageReturnAsTheServerReadsIt() throws IOException {
+        assertThat(steps("SELECT 1 --\r; SELECT 2;\n--\rSELECT 3;\n"))
+                .containsExactly("SELECT 1 --\r;", "SELECT 2;", "SELECT 3;");
+    }
 }
