@@ -131,4 +131,35 @@ class LogicalDatabaseNamesIT {
                 false));
         assertThat(rows(odd)).isEqualTo(3);
     }
+
+    @Test
+    void hostileSchemaAndTableNamesPassTheRestoreTestWithTheirRowCounts() throws Exception {
+        String db = "names_" + Long.toHexString(System.nanoTime());
+        pg.createDatabase(db);
+        String longName = "\u00e9".repeat(31) + "x"; // 63 bytes in UTF-8, the longest name
+        pg.execute(
+                db,
+                String.join(
+                        "\n",
+                        "CREATE SCHEMA \"-n x; \"\"q\"\"\n'\";",
+                        "CREATE TABLE \"-n x; \"\"q\"\"\n'\".\"--table=\\\\ \r\t\" (id int);",
+                        "INSERT INTO \"-n x; \"\"q\"\"\n'\".\"--table=\\\\ \r\t\" SELECT generate_series(1, 4);",
+                        "CREATE TABLE public.\"" + longName + "\" (id int);",
+                        "INSERT INTO public.\"" + longName + "\" SELECT generate_series(1, 6);",
+                        "CREATE TABLE public.\"Select\" (id int); INSERT INTO public.\"Select\" VALUES (1);"));
+        BackupResult b = kit.backup(new TargetSpec("odd", "postgres-logical", connection(db)));
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> counts =
+                (java.util.Map<String, Object>) b.manifest().metadata().get("rowCounts");
+        assertThat(counts).hasSize(3).containsValues(4L, 6L, 1L);
+        dev.drkit.VerifyReport report =
+                kit.verify("odd", b.id(), dev.drkit.VerifyLevel.RESTORE, connection("postgres"));
+        assertThat(report.passed()).as("%s", report.problems()).isTrue();
+        assertThat(report.results().stream()
+                        .filter(r -> r.verifier().equals("pg-restore-test"))
+                        .findFirst()
+                        .orElseThrow()
+                        .details())
+                .containsEntry("tablesCompared", 3);
+    }
 }
