@@ -241,16 +241,20 @@ final class JdbcRestore {
 
     /**
      * Hands the connection back as it came: a transaction the script left open is rolled back (the
-     * host's next writes would wait in it), and its role and session user are reset, which
-     * {@code RESET ALL} leaves as they are.
+     * host's next writes would wait in it), and {@code DISCARD ALL} ends the rest of what the script
+     * left, which {@code RESET ALL} does not: its role and session user, advisory locks (a host's
+     * migration tool would wait for its lock forever), LISTENs, prepared statements, temporary
+     * tables. A connection without autocommit is in the host's transaction, where DISCARD ALL
+     * cannot run: there the role and the settings are reset.
      *
      * @return whether the script left a transaction open
      */
     private static boolean resetSession(Connection c) {
         boolean open = false;
+        boolean autoCommit = true;
         try {
-            // a host's connection without autocommit is in its own transaction: that one is the host's
-            open = c.getAutoCommit() && c.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
+            autoCommit = c.getAutoCommit();
+            open = autoCommit && c.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE;
             if (open) {
                 try (Statement s = c.createStatement()) {
                     s.execute("ROLLBACK");
@@ -259,7 +263,10 @@ final class JdbcRestore {
         } catch (SQLException ignored) {
             // a broken connection is discarded by the pool anyway
         }
-        for (String reset : List.of("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE", "RESET ALL")) {
+        List<String> resets = autoCommit
+                ? List.of("DISCARD ALL")
+                : List.of("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE", "RESET ALL");
+        for (String reset : resets) {
             try (Statement s = c.createStatement()) {
                 s.execute(reset);
             } catch (SQLException ignored) {

@@ -169,9 +169,10 @@ class JdbcRestoreIT {
     }
 
     /**
-     * The connection goes back to the host's pool: a forged archive's script that takes another role
-     * or leaves a transaction open (RESET ALL ends neither) would hand the host a connection that
-     * runs as that role, or whose every later write waits in a transaction nobody commits.
+     * The connection goes back to the host's pool: a forged archive's script that takes another role,
+     * an advisory lock, or leaves a transaction open (RESET ALL ends none of them) would hand the
+     * host a connection that runs as that role, holds the lock for as long as the pool keeps it, or
+     * whose every later write waits in a transaction nobody commits.
      */
     @Test
     void aScriptThatTakesARoleAndLeavesATransactionOpenHandsBackAConnectionAsItCame() throws Exception {
@@ -179,7 +180,12 @@ class JdbcRestoreIT {
         pg.execute("postgres", "CREATE ROLE forged_role NOLOGIN");
         pg.execute("pooled", "GRANT ALL ON SCHEMA public TO forged_role");
         byte[] forged = new SyntheticPgDump(14)
-                .statement(1, "COMMENT", "x", "SET ROLE forged_role;\nBEGIN;\nCREATE TABLE public.inside (id int);\n")
+                .statement(
+                        1,
+                        "COMMENT",
+                        "x",
+                        "SELECT pg_advisory_lock(4242);\nSET ROLE forged_role;\nBEGIN;\n"
+                                + "CREATE TABLE public.inside (id int);\n")
                 .bytes();
         try (Connection c = pg.connect("pooled")) {
             assertThatThrownBy(() -> JdbcRestore.run(
@@ -193,15 +199,23 @@ class JdbcRestoreIT {
                     assertThat(r.getString(1)).isEqualTo(PostgresServer.SUPERUSER);
                 }
             }
-        }
-        try (Connection other = pg.connect("pooled");
-                Statement s = other.createStatement();
-                ResultSet r = s.executeQuery("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
+            try (Connection other = pg.connect("pooled");
+                    Statement s = other.createStatement()) {
+                try (ResultSet r = s.executeQuery("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
                         + "WHERE relname IN ('inside', 'after')")) {
-            r.next();
-            assertThat(r.getString(1))
-                    .as("tables another session sees: the host's write committed, the forged transaction's not")
-                    .isEqualTo("after");
+                    r.next();
+                    assertThat(r.getString(1))
+                            .as("tables another session sees: the host's write committed, the forged transaction's not")
+                            .isEqualTo("after");
+                }
+                // while the host's connection is still open: the lock the script took went with the restore
+                try (ResultSet r = s.executeQuery("SELECT pg_try_advisory_lock(4242)")) {
+                    r.next();
+                    assertThat(r.getBoolean(1))
+                            .as("the script's advisory lock is free")
+                            .isTrue();
+                }
+            }
         }
     }
 }
