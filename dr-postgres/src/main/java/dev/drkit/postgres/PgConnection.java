@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import dev.drkit.BackupManifest;
 import dev.drkit.ConfigException;
+import dev.drkit.CorruptDataException;
 import dev.drkit.Settings;
 import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.OptionSpec;
@@ -20,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Pattern;
 
 /**
  * Where and as whom to connect: a JDBC URL ({@code jdbc:postgresql://host:port/db?sslmode=..}),
@@ -227,6 +229,10 @@ final class PgConnection {
         return Settings.mask(text, password);
     }
 
+    /** What {@link #recordedUrl} writes: a host name or address, a port, a database, no parameters. */
+    private static final Pattern RECORDED_URL =
+            Pattern.compile("jdbc:postgresql://(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):\\d{1,5}/[^?#]*");
+
     /**
      * {@code options} with the server and user a backup recorded (metadata {@code server},
      * {@code user}) when they name no {@code url}: a restore or restore test on the same server
@@ -237,7 +243,16 @@ final class PgConnection {
         if (options.has("url") || server == null) {
             return options; // given, or an older backup: from() names the missing setting
         }
-        Settings.Builder b = options.toBuilder().set("url", String.valueOf(server));
+        // the manifest's word, which whoever can write the repository chooses: a URL as drkit
+        // records it and nothing more, never connection parameters (sslmode=disable, an sslfactory
+        // that trusts any certificate, server options) that the restore's password would go with
+        if (!(server instanceof String recorded)
+                || !RECORDED_URL.matcher(recorded).matches()) {
+            throw new CorruptDataException("backup " + manifest.id() + " records its server (metadata 'server') "
+                    + "otherwise than drkit writes it (jdbc:postgresql://HOST:PORT/DATABASE, no parameters): the "
+                    + "manifest is damaged or forged; give the server to restore to as setting 'url'");
+        }
+        Settings.Builder b = options.toBuilder().set("url", recorded);
         Object user = manifest.metadata().get("user");
         if (!options.has("user") && user != null) {
             b.set("user", String.valueOf(user));
