@@ -43,6 +43,7 @@ final class PsqlScriptGuard {
      * @throws UnsafeArchiveException naming the line of the first backslash
      */
     static void check(byte[] script, String what) {
+        checkNul(script, what);
         checkBackslashes(script, what);
         SqlScript sql = new SqlScript(new ByteArrayInputStream(script), what);
         try {
@@ -233,6 +234,25 @@ final class PsqlScriptGuard {
         StringBuilder b = new StringBuilder();
         shown.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
         return "'" + b + "'";
+    }
+
+    /**
+     * psql reads a line as a C string: it drops what follows a NUL to the end of the line, quotes
+     * with it, and so reads the rest of the script otherwise than this guard. PostgreSQL text holds
+     * no NUL, so pg_dumpall writes none.
+     */
+    private static void checkNul(byte[] script, String what) {
+        int line = 1;
+        for (byte b : script) {
+            if (b == 0) {
+                throw new UnsafeArchiveException(what + " holds a NUL byte at line " + line + ", after which psql "
+                        + "would drop the rest of the line; pg_dumpall writes none, so it is not run. Restore "
+                        + "without the globals, or from a backup whose manifest is signed by a trusted key");
+            }
+            if (b == '\n') {
+                line++;
+            }
+        }
     }
 
     private static void checkBackslashes(byte[] script, String what) {

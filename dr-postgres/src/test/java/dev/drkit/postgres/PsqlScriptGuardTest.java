@@ -186,4 +186,14 @@ class PsqlScriptGuardTest {
         assertThatCode(() -> check("CREATE ROLE a; -- a comment\r\nALTER ROLE a LOGIN;\r\n"))
                 .doesNotThrowAnyException();
     }
+
+    @Test
+    void aNulByteIsRefusedSincePsqlDropsTheRestOfItsLine() {
+        // psql reads COMMENT ON ROLE a IS ' and goes on in the string to 'x: the COPY runs
+        String script = "COMMENT ON ROLE a IS '\0';\n"
+                + "COMMENT ON ROLE a IS 'x'';COPY (SELECT 1) TO PROGRAM $q$id > /tmp/pwned$q$;--';\n";
+        assertThatThrownBy(() -> check(script))
+                .isInstanceOf(UnsafeArchiveException.class)
+                .hasMessageContaining("NUL byte at line 1");
+    }
 }

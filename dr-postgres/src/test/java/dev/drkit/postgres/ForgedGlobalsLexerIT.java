@@ -26,12 +26,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A forged {@code globals.sql} whose {@code COPY ... TO PROGRAM} follows a {@code --} comment and
- * a carriage return: the guard read the comment to the end of the line, psql and the server end
- * it at the carriage return, so the server ran the program (as its own user) and the restore of
- * roles went on.
+ * Forged {@code globals.sql} scripts that psql reads otherwise than the guard, so that a
+ * {@code COPY ... TO PROGRAM} the guard took for a comment or a string ran on the server (as its
+ * own user) while the roles were restored: a {@code --} comment that psql and the server end at a
+ * carriage return, and a NUL byte, after which psql drops the rest of its line (and with it the
+ * quote that closed a string).
  */
-class ForgedGlobalsCarriageReturnIT {
+class ForgedGlobalsLexerIT {
     static PostgresServer pg;
 
     @TempDir
@@ -53,7 +54,22 @@ class ForgedGlobalsCarriageReturnIT {
     void aCommandAfterACommentAndACarriageReturnIsRefusedAndNeverRuns() throws Exception {
         // the server runs the program as its own user: a place every user may write
         Path pwned = Path.of("/tmp", "drkit-cr-" + Long.toHexString(System.nanoTime()));
-        String script = "CREATE ROLE forged_cr;\n--\rCOPY (SELECT 1) TO PROGRAM 'touch " + pwned + "';\n";
+        refusedAndNeverRun("CREATE ROLE forged_cr;\n--\rCOPY (SELECT 1) TO PROGRAM 'touch " + pwned + "';\n", pwned);
+    }
+
+    @Test
+    void aCommandThatANulByteTakesOutOfAStringIsRefusedAndNeverRuns() throws Exception {
+        Path pwned = Path.of("/tmp", "drkit-nul-" + Long.toHexString(System.nanoTime()));
+        // the guard reads two comments; psql drops the rest of the first line at the NUL, so its
+        // string runs on into the second, ends at 'x, and the COPY is a statement of its own
+        refusedAndNeverRun(
+                "COMMENT ON ROLE postgres IS '\0';\n"
+                        + "COMMENT ON ROLE postgres IS 'x'';COPY (SELECT 1) TO PROGRAM $q$touch " + pwned
+                        + "$q$;--';\n",
+                pwned);
+    }
+
+    private void refusedAndNeverRun(String script, Path pwned) throws Exception {
         Path repo = dir.resolve("repo");
         String id;
         try (DrKit forger = DrKit.builder()
