@@ -49,6 +49,14 @@ final class PsqlScriptGuard {
         try {
             for (byte[] statement; (statement = sql.nextStatement()) != null; ) {
                 String text = new String(statement, StandardCharsets.UTF_8);
+                if (sql.colonOutsideQuotes()) {
+                    // :NAME, :'NAME' and :"NAME" are psql variables, whose values psql reads as script:
+                    // LAST_ERROR_MESSAGE brings back the text of a value the script gave the server
+                    throw new UnsafeArchiveException(what + " holds a ':' outside quotes (" + abbreviate(text)
+                            + "), where psql would put a variable's value into the script; pg_dumpall writes "
+                            + "none there, so it is not run. Restore without the globals, or from a backup whose "
+                            + "manifest is signed by a trusted key");
+                }
                 if (!allowed(words(text)) && !serverEncoding(text)) {
                     throw new UnsafeArchiveException(what + " holds a statement of a kind pg_dumpall does not "
                             + "write for roles and tablespaces (" + abbreviate(text) + "), so it is not run. "

@@ -32,6 +32,9 @@ final class SqlScript {
 
     private boolean lineStartOfLastRead = true;
 
+    /** Whether the statement last read holds a ':' outside quotes and comments. */
+    private boolean colon;
+
     SqlScript(InputStream in, String name) {
         this.in = in;
         this.name = name;
@@ -55,6 +58,7 @@ final class SqlScript {
     byte[] nextStatement() throws IOException {
         Buffer sb = new Buffer();
         boolean content = false;
+        colon = false;
         int c;
         while ((c = read()) >= 0) {
             if (!content) {
@@ -76,6 +80,7 @@ final class SqlScript {
                 case ';' -> {
                     return sb.toByteArray();
                 }
+                case ':' -> colon = true;
                 case '\'' -> quoted(sb, '\'');
                 case '"' -> quoted(sb, '"');
                 case '-' -> {
@@ -103,6 +108,15 @@ final class SqlScript {
                     name + " ends inside a statement: " + abbreviate(sb.text()) + "; the archive is truncated");
         }
         return null;
+    }
+
+    /**
+     * Whether the statement last read holds a {@code :} outside quotes and comments, where psql
+     * would put a variable's value into the script. Its dollar quotes are never more than psql's
+     * (a tag psql takes may be refused here), so psql finds no colon outside quotes that this does not.
+     */
+    boolean colonOutsideQuotes() {
+        return colon;
     }
 
     /** Receives COPY rows. */

@@ -69,6 +69,19 @@ class ForgedGlobalsLexerIT {
                 pwned);
     }
 
+    @Test
+    void aVariableWhoseValueTheScriptChoseIsRefusedAndNeverRuns() throws Exception {
+        Path pwned = Path.of("/tmp", "drkit-var-" + Long.toHexString(System.nanoTime()));
+        // psql puts a variable's value into the script and reads it as script: the last error
+        // message, which quotes the value the statement before gave the server
+        refusedAndNeverRun(
+                "CREATE ROLE forged_var;\n"
+                        + "ALTER ROLE forged_var SET work_mem = 'x\"; COPY (SELECT 1) TO PROGRAM ''touch " + pwned
+                        + "''; --';\n"
+                        + "ALTER ROLE forged_var SET search_path = :LAST_ERROR_MESSAGE;\n",
+                pwned);
+    }
+
     private void refusedAndNeverRun(String script, Path pwned) throws Exception {
         Path repo = dir.resolve("repo");
         String id;

@@ -196,4 +196,24 @@ class PsqlScriptGuardTest {
                 .isInstanceOf(UnsafeArchiveException.class)
                 .hasMessageContaining("NUL byte at line 1");
     }
+
+    @Test
+    void aColonOutsideQuotesIsRefusedSincePsqlPutsAVariableThere() {
+        for (String script : List.of(
+                "ALTER ROLE a SET search_path = :LAST_ERROR_MESSAGE;\n",
+                "CREATE ROLE :'DBNAME';\n",
+                "GRANT :\"USER\" TO a;\n",
+                "ALTER ROLE a SET search_path = $ :LAST_ERROR_MESSAGE $;\n",
+                "ALTER ROLE a SET work_mem = $\u00b0$ $\u00b0$ :ERROR;\n")) {
+            assertThatThrownBy(() -> check(script))
+                    .as(script)
+                    .isInstanceOf(UnsafeArchiveException.class)
+                    .hasMessageContaining("':' outside quotes");
+        }
+        // inside quotes and comments psql puts no variable
+        assertThatCode(() -> check("CREATE ROLE \"a:b\"; -- :x\n"
+                        + "ALTER ROLE \"a:b\" PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$YWJj:ZGVm' /* :y */;\n"
+                        + "ALTER ROLE \"a:b\" SET search_path TO $q$:z$q$;\n"))
+                .doesNotThrowAnyException();
+    }
 }
