@@ -145,7 +145,9 @@ public final class PostgresFixture
         }
         try (Connection c = resolved.admin();
                 Statement s = c.createStatement()) {
-            s.execute("ALTER DATABASE " + template + " WITH IS_TEMPLATE true ALLOW_CONNECTIONS false");
+            // not IS_TEMPLATE: that would let every role that may create databases clone the backup's
+            // data; its owner, the fixture's role, clones it unmarked
+            s.execute("ALTER DATABASE " + template + " WITH ALLOW_CONNECTIONS false");
         }
         restoreSeconds = (System.nanoTime() - start) / 1e9;
         context.publishReportEntry("drkit.fixture.restoreSeconds", String.format(Locale.ROOT, "%.3f", restoreSeconds));
@@ -180,7 +182,6 @@ public final class PostgresFixture
         if (template != null) {
             try (Connection c = resolved.admin();
                     Statement s = c.createStatement()) {
-                s.execute("ALTER DATABASE " + template + " WITH IS_TEMPLATE false");
                 s.execute("DROP DATABASE IF EXISTS " + template);
             }
             context.publishReportEntry(
