@@ -277,7 +277,7 @@ final class JdbcRestore {
     }
 
     private static String abbreviate(String sql) {
-        String one = sql.strip().replaceAll("\\s+", " ");
+        String one = PgTools.printable(sql.strip().replaceAll("\\s+", " "));
         return one.length() > 100 ? one.substring(0, 100) + "..." : one;
     }
 }

@@ -309,10 +309,21 @@ final class PgTools {
         }
     }
 
-    /** The last five lines of a tool's output, on one line. */
+    /**
+     * The last five lines of a tool's output, on one line, with control characters shown as '?':
+     * the output quotes what a backup holds ("Command was: ..."), which a forged one chooses, and
+     * the line goes to logs, terminals and notifications.
+     */
     static String lastLines(String text) {
         String[] lines = text.split("\n");
         int from = Math.max(0, lines.length - 5);
-        return String.join(" | ", Arrays.copyOfRange(lines, from, lines.length));
+        return printable(String.join(" | ", Arrays.copyOfRange(lines, from, lines.length)));
+    }
+
+    /** {@code text} with each control character (escape sequences, carriage returns, ...) as '?'. */
+    static String printable(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return b.toString();
     }
 }

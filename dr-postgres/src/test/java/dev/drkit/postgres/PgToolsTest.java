@@ -260,4 +260,13 @@ class PgToolsTest {
                 .hasMessageContaining("jdbc:postgresql://")
                 .hasMessageNotContaining("password=p");
     }
+
+    @Test
+    void aToolsLastLinesShowNoControlCharacters() {
+        // pg_restore quotes the statement that failed, which a forged archive chooses
+        String stderr = "pg_restore: error: could not execute query: ERROR: boom\n"
+                + "Command was: SELECT '\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b[2J\rfake: all passed';\n";
+        String shown = PgTools.lastLines(stderr);
+        assertThat(shown).doesNotContainPattern("\\p{Cntrl}").contains("Command was: SELECT '?]52;c;");
+    }
 }
