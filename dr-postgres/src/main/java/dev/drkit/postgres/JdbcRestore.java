@@ -89,6 +89,7 @@ final class JdbcRestore {
             PgTools tools, List<String> restoreArgs, boolean clean, InputStream archive, Connection c, String what)
             throws IOException {
         CopyManager copies = copyApi(c);
+        String[] identity = identity(c);
         List<String> args = new ArrayList<>(List.of("--exit-on-error", "-f", "-"));
         if (clean) {
             args.add("--clean");
@@ -120,7 +121,7 @@ final class JdbcRestore {
                 }
                 throw e;
             } finally {
-                leftInTransaction = resetSession(c);
+                leftInTransaction = resetSession(c, identity);
             }
             if (leftInTransaction) {
                 throw new CorruptDataException(what + " left a transaction open at its end, which a pg_restore "
@@ -240,16 +241,33 @@ final class JdbcRestore {
     }
 
     /**
+     * The session user and role the host's connection came with (a pool's init SQL may set a role),
+     * which the connection goes back with.
+     */
+    private static String[] identity(Connection c) throws IOException {
+        try (Statement s = c.createStatement();
+                ResultSet r =
+                        s.executeQuery("SELECT current_setting('session_authorization'), current_setting('role')")) {
+            r.next();
+            return new String[] {r.getString(1), r.getString(2)};
+        } catch (SQLException e) {
+            throw new DrException(
+                    ErrorCode.TARGET, "restoring through the DataSource failed before it began: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Hands the connection back as it came: a transaction the script left open is rolled back (the
      * host's next writes would wait in it), and {@code DISCARD ALL} ends the rest of what the script
      * left, which {@code RESET ALL} does not: its role and session user, advisory locks (a host's
      * migration tool would wait for its lock forever), LISTENs, prepared statements, temporary
-     * tables. A connection without autocommit is in the host's transaction, where DISCARD ALL
-     * cannot run: there the role and the settings are reset.
+     * tables; then the session user and role the connection came with are taken again. A connection
+     * without autocommit is in the host's transaction, where DISCARD ALL cannot run: there the
+     * settings are reset.
      *
      * @return whether the script left a transaction open
      */
-    private static boolean resetSession(Connection c) {
+    private static boolean resetSession(Connection c, String[] identity) {
         boolean open = false;
         boolean autoCommit = true;
         try {
@@ -263,9 +281,9 @@ final class JdbcRestore {
         } catch (SQLException ignored) {
             // a broken connection is discarded by the pool anyway
         }
-        List<String> resets = autoCommit
-                ? List.of("DISCARD ALL")
-                : List.of("SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE", "RESET ALL");
+        List<String> resets = new ArrayList<>(autoCommit ? List.of("DISCARD ALL") : List.of("RESET ALL"));
+        resets.add("SET SESSION AUTHORIZATION " + PgSql.quoteIdent(identity[0]));
+        resets.add(identity[1].equals("none") ? "RESET ROLE" : "SET ROLE " + PgSql.quoteIdent(identity[1]));
         for (String reset : resets) {
             try (Statement s = c.createStatement()) {
                 s.execute(reset);

@@ -218,4 +218,25 @@ class JdbcRestoreIT {
             }
         }
     }
+
+    @Test
+    void theRoleAPoolSetOnItsConnectionIsTheRoleItGetsBack() throws Exception {
+        pg.createDatabase("pool_role");
+        pg.execute("postgres", "CREATE ROLE pool_role NOLOGIN");
+        byte[] harmless = new SyntheticPgDump(14)
+                .statement(1, "COMMENT", "x", "SELECT 1;\n")
+                .bytes();
+        try (Connection c = pg.connect("pool_role")) {
+            try (Statement s = c.createStatement()) {
+                s.execute("SET ROLE pool_role"); // as a pool's init SQL does
+            }
+            JdbcRestore.run(tools(), List.of(), false, new ByteArrayInputStream(harmless), c, "database.dump");
+            try (Statement s = c.createStatement();
+                    ResultSet r = s.executeQuery("SELECT current_user, session_user")) {
+                r.next();
+                assertThat(r.getString(1)).isEqualTo("pool_role");
+                assertThat(r.getString(2)).isEqualTo(PostgresServer.SUPERUSER);
+            }
+        }
+    }
 }
