@@ -131,6 +131,14 @@ public final class PostgresFixture
         template = "fixture_" + target.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "_") + "_"
                 + UUID.randomUUID().toString().substring(0, 8);
         long start = System.nanoTime();
+        // made here, marked with this process first, and restored into: what a killed run leaves,
+        // the next run on this host drops
+        try (Connection c = resolved.admin();
+                Statement s = c.createStatement()) {
+            FixtureDatabases.dropLeftovers(c);
+            s.execute("CREATE DATABASE " + template);
+            FixtureDatabases.mark(s, template);
+        }
         try (DrKit kit = DrKit.builder().repository(repository.get()).build()) {
             kit.restore(new RestoreRequest(
                     target,
@@ -141,7 +149,13 @@ public final class PostgresFixture
                             .set("password", resolved.password())
                             .set("to-database", template)
                             .build(),
-                    false));
+                    true));
+        } catch (RuntimeException e) {
+            try (Connection c = resolved.admin();
+                    Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + template);
+            }
+            throw e;
         }
         try (Connection c = resolved.admin();
                 Statement s = c.createStatement()) {
@@ -160,6 +174,7 @@ public final class PostgresFixture
         try (Connection c = resolved.admin();
                 Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name + " TEMPLATE " + template);
+            FixtureDatabases.mark(s, name);
         }
         cloneNanos.addAndGet(System.nanoTime() - start);
         context.getStore(NS)
