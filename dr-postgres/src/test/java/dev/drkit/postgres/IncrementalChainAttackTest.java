@@ -7,6 +7,7 @@ import static dev.drkit.postgres.PageDeltasTest.pages;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.management.ThreadMXBean;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
@@ -22,7 +23,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -156,7 +156,7 @@ class IncrementalChainAttackTest {
                 return n;
             }
         };
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         long before = threads.getCurrentThreadAllocatedBytes();
 
         assertThatThrownBy(() -> FileList.parse(endless))
@@ -391,7 +391,7 @@ class IncrementalChainAttackTest {
             }
             return b.toString();
         });
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         int before = mx.getThreadCount();
         mx.resetPeakThreadCount();
         assertThatThrownBy(() -> PhysicalRestore.materialize(context(), stagingDir()))

@@ -7,6 +7,8 @@ import dev.drkit.DrKit;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
 import dev.drkit.testkit.PostgresServer;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -149,11 +152,10 @@ class LogicalDatabaseNamesIT {
                         "CREATE TABLE public.\"Select\" (id int); INSERT INTO public.\"Select\" VALUES (1);"));
         BackupResult b = kit.backup(new TargetSpec("odd", "postgres-logical", connection(db)));
         @SuppressWarnings("unchecked")
-        java.util.Map<String, Object> counts =
-                (java.util.Map<String, Object>) b.manifest().metadata().get("rowCounts");
+        Map<String, Object> counts =
+                (Map<String, Object>) b.manifest().metadata().get("rowCounts");
         assertThat(counts).hasSize(3).containsValues(4L, 6L, 1L);
-        dev.drkit.VerifyReport report =
-                kit.verify("odd", b.id(), dev.drkit.VerifyLevel.RESTORE, connection("postgres"));
+        VerifyReport report = kit.verify("odd", b.id(), VerifyLevel.RESTORE, connection("postgres"));
         assertThat(report.passed()).as("%s", report.problems()).isTrue();
         assertThat(report.results().stream()
                         .filter(r -> r.verifier().equals("pg-restore-test"))

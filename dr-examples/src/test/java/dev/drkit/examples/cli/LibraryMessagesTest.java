@@ -68,6 +68,7 @@ class LibraryMessagesTest {
             Map.entry("--clean", "pg_restore argument"),
             Map.entry("--if-exists", "pg_restore argument"),
             Map.entry("--table=", "pg_restore argument"),
+            Map.entry("--dbname=dbname='", "pg_dump / pg_restore argument: a database named as a name (PgConnection)"),
             Map.entry("--schema=", "pg_restore argument"),
             Map.entry("--no-owner", "pg_restore argument"),
             Map.entry("--no-privileges", "pg_restore argument"),
