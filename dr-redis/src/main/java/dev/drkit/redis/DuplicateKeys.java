@@ -1,9 +1,6 @@
 package dev.drkit.redis;
 
 import dev.drkit.CorruptDataException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,8 +25,9 @@ import org.slf4j.LoggerFactory;
  */
 final class DuplicateKeys {
     private static final Logger LOG = LoggerFactory.getLogger(DuplicateKeys.class);
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final long SEED = new SecureRandom().nextLong();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final long K0 = RANDOM.nextLong();
+    private static final long K1 = RANDOM.nextLong();
 
     private final long maxSlots;
     private long[] slots = new long[1 << 12];
@@ -133,19 +131,73 @@ final class DuplicateKeys {
         return t;
     }
 
-    /** A keyed 64-bit hash of the database and the key, never 0 (an empty slot). */
+    /**
+     * A keyed 64-bit hash of the database and the key, never 0 (an empty slot): SipHash-2-4 of the
+     * database's number (4 bytes) and the key, under this process's secret. A keyed PRF, so that
+     * a forged snapshot cannot hold keys made to hash alike (each would be a suspect, kept outside
+     * the set's bound), as it could with a multiply-and-rotate chain whatever its seed.
+     */
     static long hash(int db, byte[] key) {
-        long h = SEED ^ ((long) db << 32 | key.length) * 0x9E3779B97F4A7C15L;
-        int i = 0;
-        for (; i + Long.BYTES <= key.length; i += Long.BYTES) {
-            h = Long.rotateLeft(h ^ KeyDelta.IdSet.mix((long) LONGS.get(key, i)), 27) * 0x9E3779B97F4A7C15L;
-        }
-        long tail = 0;
-        for (int shift = 0; i < key.length; i++, shift += 8) {
-            tail |= (key[i] & 0xFFL) << shift;
-        }
-        h = KeyDelta.IdSet.mix(h ^ KeyDelta.IdSet.mix(tail ^ SEED));
+        long h = sipHash(K0, K1, db, key);
         return h == 0 ? 1 : h;
+    }
+
+    /** SipHash-2-4 under the key {@code k0, k1} of the database's number (big-endian) and the key. */
+    static long sipHash(long k0, long k1, int db, byte[] key) {
+        long v0 = k0 ^ 0x736f6d6570736575L;
+        long v1 = k1 ^ 0x646f72616e646f6dL;
+        long v2 = k0 ^ 0x6c7967656e657261L;
+        long v3 = k1 ^ 0x7465646279746573L;
+        int length = key.length + 4;
+        long m = 0;
+        for (int i = 0; i < length; i++) {
+            int b = i < 4 ? (db >>> (24 - 8 * i)) & 0xFF : key[i - 4] & 0xFF;
+            m |= (long) b << (8 * (i & 7));
+            if ((i & 7) == 7) {
+                v3 ^= m;
+                for (int r = 0; r < 2; r++) {
+                    v0 += v1;
+                    v1 = Long.rotateLeft(v1, 13);
+                    v1 ^= v0;
+                    v0 = Long.rotateLeft(v0, 32);
+                    v2 += v3;
+                    v3 = Long.rotateLeft(v3, 16);
+                    v3 ^= v2;
+                    v0 += v3;
+                    v3 = Long.rotateLeft(v3, 21);
+                    v3 ^= v0;
+                    v2 += v1;
+                    v1 = Long.rotateLeft(v1, 17);
+                    v1 ^= v2;
+                    v2 = Long.rotateLeft(v2, 32);
+                }
+                v0 ^= m;
+                m = 0;
+            }
+        }
+        m |= (long) length << 56;
+        v3 ^= m;
+        for (int r = 0; r < 6; r++) { // 2 rounds for the last word, 4 to finish
+            if (r == 2) {
+                v0 ^= m;
+                v2 ^= 0xff;
+            }
+            v0 += v1;
+            v1 = Long.rotateLeft(v1, 13);
+            v1 ^= v0;
+            v0 = Long.rotateLeft(v0, 32);
+            v2 += v3;
+            v3 = Long.rotateLeft(v3, 16);
+            v3 ^= v2;
+            v0 += v3;
+            v3 = Long.rotateLeft(v3, 21);
+            v3 ^= v0;
+            v2 += v1;
+            v1 = Long.rotateLeft(v1, 17);
+            v1 ^= v2;
+            v2 = Long.rotateLeft(v2, 32);
+        }
+        return v0 ^ v1 ^ v2 ^ v3;
     }
 
     private void grow() {

@@ -145,7 +145,7 @@ final class KeyDelta {
         }
 
         /** MurmurHash3's 64-bit finalizer: every input bit changes about half the output bits. */
-        static long mix(long h) {
+        private static long mix(long h) {
             h ^= h >>> 33;
             h *= 0xff51afd7ed558ccdL;
             h ^= h >>> 33;

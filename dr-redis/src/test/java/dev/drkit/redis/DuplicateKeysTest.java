@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.CorruptDataException;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -71,5 +74,58 @@ class DuplicateKeysTest {
         keys.add(0, key("key:9999"));
         keys.add(0, key("key:1"));
         assertThat(keys.suspected()).isFalse();
+    }
+
+    @Test
+    void aCollisionCannotBeForgedWithoutTheSecret() {
+        // two 16-byte keys whose blocks differ where a multiply-and-rotate chain carries the
+        // difference to the top bit and out again: they must not hash alike whatever the secret,
+        // or a forged snapshot of such pairs fills the suspects past any bound
+        long m1 = 0x0123456789abcdefL;
+        long m2 = 0x0fedcba987654321L;
+        byte[] a = block(unmix(m1), unmix(m2));
+        byte[] b = block(unmix(m1 ^ 1L << 36), unmix(m2 ^ 1L << 63));
+        assertThat(a).isNotEqualTo(b);
+
+        assertThat(DuplicateKeys.hash(0, a)).isNotEqualTo(DuplicateKeys.hash(0, b));
+        // a key and the same bytes and a zero byte more are two keys too
+        byte[] c = block(unmix(m1));
+        assertThat(DuplicateKeys.hash(0, c))
+                .isNotEqualTo(DuplicateKeys.hash(0, java.util.Arrays.copyOf(c, c.length + 1)));
+    }
+
+    @Test
+    void theHashIsSipHash24() {
+        // the reference vector: key 00..0f, message 00..0e (here the database 00010203, then the key)
+        byte[] key = new byte[11];
+        for (int i = 0; i < key.length; i++) {
+            key[i] = (byte) (i + 4);
+        }
+        assertThat(DuplicateKeys.sipHash(0x0706050403020100L, 0x0f0e0d0c0b0a0908L, 0x00010203, key))
+                .isEqualTo(0xa129ca6149be45e5L);
+        assertThat(DuplicateKeys.sipHash(0x0706050403020100L, 0x0f0e0d0c0b0a0908L, 0x00010203, new byte[0]))
+                .isEqualTo(0xcf2794e0277187b7L); // message 00..03
+    }
+
+    private static byte[] block(long... longs) {
+        ByteBuffer b = ByteBuffer.allocate(longs.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (long l : longs) {
+            b.putLong(l);
+        }
+        return b.array();
+    }
+
+    /** The inverse of MurmurHash3's 64-bit finalizer. */
+    private static long unmix(long h) {
+        h ^= h >>> 33;
+        h *= inverse(0xc4ceb9fe1a85ec53L);
+        h ^= h >>> 33;
+        h *= inverse(0xff51afd7ed558ccdL);
+        return h ^ (h >>> 33);
+    }
+
+    private static long inverse(long odd) {
+        BigInteger two64 = BigInteger.ONE.shiftLeft(64);
+        return new BigInteger(Long.toUnsignedString(odd)).modInverse(two64).longValue();
     }
 }
