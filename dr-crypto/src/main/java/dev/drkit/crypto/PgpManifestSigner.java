@@ -109,13 +109,16 @@ public final class PgpManifestSigner implements ManifestSigner {
         throw new ConfigException(what + " holds no OpenPGP key that can sign");
     }
 
-    /** When a key (and, for a subkey, its primary) stops being valid, or null for never. */
+    /**
+     * When a key (and, for a subkey, its primary) stops being valid, or null for never: as
+     * restores see it (not Bouncy Castle's {@code getValidSeconds}, which keeps an expiry a newer
+     * self-signature removed, and takes a subkey's longest binding rather than its newest).
+     */
     private static Instant expiry(PGPPublicKey key, PGPPublicKey primary) {
         Instant at = null;
         for (PGPPublicKey k : key.isMasterKey() ? List.of(key) : List.of(primary, key)) {
-            long valid = k.getValidSeconds();
-            if (valid > 0) {
-                Instant end = k.getCreationTime().toInstant().plusSeconds(valid);
+            Instant end = PgpManifestVerifier.expiry(k, primary);
+            if (end != null) {
                 at = at == null || end.isBefore(at) ? end : at;
             }
         }

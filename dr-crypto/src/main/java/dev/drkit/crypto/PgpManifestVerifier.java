@@ -218,19 +218,27 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         PGPPublicKey primary = trusted.getPublicKeyRing(key.getKeyID()).getPublicKey();
         List<PGPPublicKey> keys = key.isMasterKey() ? List.of(key) : List.of(primary, key);
         for (PGPPublicKey k : keys) {
-            PGPSignature self = k.isMasterKey() ? newestSelfSignature(k) : newestBinding(k, primary);
-            long valid = self == null || self.getHashedSubPackets() == null
-                    ? 0
-                    : self.getHashedSubPackets().getKeyExpirationTime();
-            if (valid > 0) {
-                Instant expired = k.getCreationTime().toInstant().plusSeconds(valid);
-                if (!made.toInstant().isBefore(expired)) {
-                    return "the signature is dated " + made.toInstant() + ", after the key " + Pgp.keyId(k.getKeyID())
-                            + " expired (" + expired + ")";
-                }
+            Instant expired = expiry(k, primary);
+            if (expired != null && !made.toInstant().isBefore(expired)) {
+                return "the signature is dated " + made.toInstant() + ", after the key " + Pgp.keyId(k.getKeyID())
+                        + " expired (" + expired + ")";
             }
         }
         return null;
+    }
+
+    /**
+     * When {@code k} (a primary, or a subkey of {@code primary}) expires by its newest verified
+     * self-signature or binding, or null for never: a newer one without an expiry time (gpg's
+     * {@code --quick-set-expire KEY never}) ends an older one's. The signer and the verifier
+     * both go by it, so that the signer never writes what restores refuse.
+     */
+    static Instant expiry(PGPPublicKey k, PGPPublicKey primary) {
+        PGPSignature self = k.isMasterKey() ? newestSelfSignature(k) : newestBinding(k, primary);
+        long valid = self == null || self.getHashedSubPackets() == null
+                ? 0
+                : self.getHashedSubPackets().getKeyExpirationTime();
+        return valid > 0 ? k.getCreationTime().toInstant().plusSeconds(valid) : null;
     }
 
     private interface Check {

@@ -19,8 +19,10 @@ import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
 import org.bouncycastle.openpgp.PGPKeyPair;
 import org.bouncycastle.openpgp.PGPKeyRingGenerator;
+import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSecretKeyRing;
 import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
@@ -129,5 +131,29 @@ class ManifestSignatureTimeTest {
         // three days ago it signed, and what it signed then is believed today
         PgpManifestSigner before = PgpManifestSigner.of(secret, null, "signing.key", NOW.minus(Duration.ofDays(3)));
         assertThat(before.keyId()).isEqualTo(Pgp.keyId(key.getKeyID()));
+    }
+
+    @Test
+    void aKeyWhoseExpiryWasRemovedLaterSignsAndIsBelieved() throws Exception {
+        // gpg --quick-set-expire KEY never: a newer self-signature without a key expiration time
+        PGPPublicKeyRing publicRing = rings.generatePublicKeyRing();
+        PGPSignatureGenerator gen = new PGPSignatureGenerator(signer(), key.getPublicKey());
+        gen.init(PGPSignature.POSITIVE_CERTIFICATION, key.getPrivateKey());
+        PGPSignatureSubpacketGenerator never = new PGPSignatureSubpacketGenerator();
+        never.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
+        never.setSignatureCreationTime(false, Date.from(NOW.minus(Duration.ofDays(4))));
+        gen.setHashedSubpackets(never.generate());
+        String id = "ops <ops@example.com>";
+        PGPPublicKey extended = PGPPublicKey.addCertification(
+                publicRing.getPublicKey(), id, gen.generateCertification(id, publicRing.getPublicKey()));
+        publicRing = PGPPublicKeyRing.insertPublicKey(publicRing, extended);
+        PGPSecretKeyRing secretRing = PGPSecretKeyRing.replacePublicKeys(rings.generateSecretKeyRing(), publicRing);
+
+        PgpManifestSigner today =
+                PgpManifestSigner.of(new PGPSecretKeyRingCollection(List.of(secretRing)), null, "signing.key", NOW);
+        assertThat(today.keyId()).isEqualTo(Pgp.keyId(key.getKeyID()));
+        byte[] sig = signedAt(NOW);
+        PgpManifestVerifier verifier = PgpManifestVerifier.of(new PGPPublicKeyRingCollection(List.of(publicRing)));
+        assertThatCode(() -> verifier.verify(MANIFEST, sig, "manifest")).doesNotThrowAnyException();
     }
 }
