@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -362,7 +363,8 @@ public final class Settings {
     /**
      * {@code text} (a message, a server's error) with every occurrence of {@code secret} shown
      * as {@code ****}. A short secret (under 8 characters) is masked only where it is not part
-     * of a longer word of letters and digits: a password {@code pg} then leaves
+     * of a longer word of letters and digits of its script (Chinese, Japanese, Thai and the like
+     * run words together: beside their letters it is always masked): a password {@code pg} then leaves
      * {@code upgrade} readable, and is still masked in {@code password=pg;} or
      * {@code redis://:pg@host}. Null or empty secrets change nothing.
      */
@@ -377,18 +379,47 @@ public final class Settings {
         int from = 0;
         for (int at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
             int end = at + secret.length();
-            boolean wordBefore = at > 0
-                    && Character.isLetterOrDigit(text.charAt(at - 1))
-                    && Character.isLetterOrDigit(secret.charAt(0));
-            boolean wordAfter = end < text.length()
-                    && Character.isLetterOrDigit(text.charAt(end))
-                    && Character.isLetterOrDigit(secret.charAt(secret.length() - 1));
+            boolean wordBefore = at > 0 && oneWord(text.codePointBefore(at), secret.codePointAt(0));
+            boolean wordAfter =
+                    end < text.length() && oneWord(secret.codePointBefore(secret.length()), text.codePointAt(end));
             if (at >= from && !wordBefore && !wordAfter) {
                 out.append(text, from, at).append("****");
                 from = end;
             }
         }
         return out.append(text, from, text.length()).toString();
+    }
+
+    /** Scripts written without spaces between words: a letter of theirs never makes a word longer. */
+    private static final Set<Character.UnicodeScript> UNSPACED = EnumSet.of(
+            Character.UnicodeScript.HAN,
+            Character.UnicodeScript.HIRAGANA,
+            Character.UnicodeScript.KATAKANA,
+            Character.UnicodeScript.THAI,
+            Character.UnicodeScript.LAO,
+            Character.UnicodeScript.KHMER,
+            Character.UnicodeScript.MYANMAR,
+            Character.UnicodeScript.TIBETAN);
+
+    /**
+     * Whether two neighbouring characters belong to one word: letters or digits of one script
+     * (digits and marks go with any), not of a script that runs its words together, where a
+     * password beside other letters is still a word of its own.
+     */
+    private static boolean oneWord(int a, int b) {
+        if (!Character.isLetterOrDigit(a) || !Character.isLetterOrDigit(b)) {
+            return false;
+        }
+        Character.UnicodeScript sa = Character.UnicodeScript.of(a);
+        Character.UnicodeScript sb = Character.UnicodeScript.of(b);
+        if (UNSPACED.contains(sa) || UNSPACED.contains(sb)) {
+            return false;
+        }
+        return sa == sb
+                || sa == Character.UnicodeScript.COMMON
+                || sb == Character.UnicodeScript.COMMON
+                || sa == Character.UnicodeScript.INHERITED
+                || sb == Character.UnicodeScript.INHERITED;
     }
 
     /** Mutable builder; not thread-safe. */

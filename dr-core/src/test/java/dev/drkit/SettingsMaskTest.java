@@ -34,4 +34,17 @@ class SettingsMaskTest {
         assertThat(Settings.mask("text", "")).isEqualTo("text");
         assertThat(Settings.mask(null, "pw")).isNull();
     }
+
+    @Test
+    void aShortSecretBesideLettersOfAnotherScriptIsMasked() {
+        // Chinese and Japanese run their words together: a password beside them is still a word of its own
+        assertThat(Settings.mask("用户pg的密码认证失败", "pg")).isEqualTo("用户****的密码认证失败");
+        assertThat(Settings.mask("パスワードpgが違います", "pg")).isEqualTo("パスワード****が違います");
+        assertThat(Settings.mask("Пароль:pgне", "pg")).isEqualTo("Пароль:****не");
+        // within a word of its own script it stays readable, as in upgrade
+        assertThat(Settings.mask("upgrade", "pg")).isEqualTo("upgrade");
+        assertThat(Settings.mask("pg15", "pg")).isEqualTo("pg15");
+        // nor is a password of such letters ever part of a longer word
+        assertThat(Settings.mask("密码是秘密了", "秘密")).isEqualTo("密码是****了");
+    }
 }
