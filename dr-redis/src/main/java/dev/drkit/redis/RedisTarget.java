@@ -437,12 +437,19 @@ public final class RedisTarget implements BackupTarget {
                 if (match != null) {
                     args.match(match);
                 }
+                ScannedKeys written = new ScannedKeys("the keys backup of database " + db);
                 ScanCursor cursor = ScanCursor.INITIAL;
                 RedisFuture<KeyScanCursor<byte[]>> next = async.scan(cursor, args);
                 conn.flushCommands();
                 do {
                     KeyScanCursor<byte[]> page = get(next, timeout);
-                    List<byte[]> batch = page.getKeys();
+                    // SCAN may return a key twice (a resize during the walk): each is dumped once
+                    List<byte[]> batch = new ArrayList<>(page.getKeys().size());
+                    for (byte[] key : page.getKeys()) {
+                        if (written.first(db, key)) {
+                            batch.add(key);
+                        }
+                    }
                     // ask for the next page before dumping this one: the server works while we write
                     next = page.isFinished() ? null : async.scan(page, args);
                     List<RedisFuture<byte[]>> dumps = new ArrayList<>(batch.size());
