@@ -610,7 +610,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     void releaseState() {
         if (stateLock != null) {
             try {
-                stateLock.close();
+                IncidentState.unlock(stateLock);
             } catch (IOException e) {
                 LOG.debug("incidents: closing the state file's lock: {}", e.getMessage());
             }

@@ -15,12 +15,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -171,41 +173,79 @@ final class IncidentState {
      */
     static FileChannel lock(Path file) {
         Path lockFile = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".lock");
-        FileChannel ch;
-        try {
-            Files.createDirectories(lockFile.getParent());
-            ch = FileChannel.open(
-                    lockFile,
-                    Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
-                    privateFile());
-        } catch (IOException e) {
-            throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
-                    + "); check that its directory is writable");
-        }
-        boolean held = false;
-        try {
+        synchronized (HELD) {
+            FileChannel ch;
             try {
-                held = ch.tryLock() != null;
-            } catch (OverlappingFileLockException e) {
-                held = false;
+                Files.createDirectories(lockFile.getParent());
+                // a second channel on a file this process locks must not even be opened: closing
+                // it would drop the process's lock (POSIX record locks), and another process's
+                // manager could then take the file while the first still runs
+                if (HELD.containsKey(fileKey(lockFile))) {
+                    throw inUse(file);
+                }
+                ch = FileChannel.open(
+                        lockFile,
+                        Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                        privateFile());
+            } catch (IOException e) {
+                throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
+                        + "); check that its directory is writable");
             }
-            if (!held) {
-                throw new InUse("the incident state file " + file + " is in use by another incident "
-                        + "manager (another daemon of the same setup, or a host service, on this host); give each its own "
-                        + "state-file");
-            }
-            return ch;
-        } catch (IOException e) {
-            throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
-                    + "); check that its directory is writable");
-        } finally {
-            if (!held) {
+            boolean held = false;
+            try {
                 try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // the lock was not taken: nothing to release
+                    held = ch.tryLock() != null;
+                } catch (OverlappingFileLockException e) {
+                    held = false;
+                }
+                if (!held) {
+                    throw inUse(file);
+                }
+                Object key = fileKey(lockFile);
+                if (key != null) {
+                    HELD.put(key, ch);
+                }
+                return ch;
+            } catch (IOException e) {
+                held = false;
+                throw new ConfigException("the incident state file " + file + " cannot be locked (" + e.getMessage()
+                        + "); check that its directory is writable");
+            } finally {
+                if (!held) {
+                    try {
+                        ch.close();
+                    } catch (IOException ignored) {
+                        // the lock was not taken: nothing to release
+                    }
                 }
             }
+        }
+    }
+
+    /** Releases a lock {@link #lock} took. */
+    static void unlock(FileChannel lock) throws IOException {
+        synchronized (HELD) {
+            HELD.values().removeIf(ch -> ch == lock);
+            lock.close();
+        }
+    }
+
+    /** The lock files this process holds, by device and inode, with their channels. */
+    private static final Map<Object, FileChannel> HELD = new HashMap<>();
+
+    private static InUse inUse(Path file) {
+        return new InUse("the incident state file " + file + " is in use by another incident "
+                + "manager (another daemon of the same setup, or a host service, on this host); give each its own "
+                + "state-file");
+    }
+
+    /** The file's device and inode, or null when it does not exist or the platform has none. */
+    private static Object fileKey(Path file) throws IOException {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
+        } catch (NoSuchFileException e) {
+            return null;
         }
     }
 

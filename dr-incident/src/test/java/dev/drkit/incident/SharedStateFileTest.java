@@ -77,4 +77,35 @@ class SharedStateFileTest {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(".incidents.json.lock"))))
                 .isEqualTo("rw-------");
     }
+
+    @Test
+    void aSecondManagerRefusedInThisProcessLeavesTheFirstOnesLockHeld() throws Exception {
+        Path state = dir.resolve("incidents.json");
+        IncidentManager first = IncidentManager.builder().stateFile(state).build();
+        try {
+            assertThatThrownBy(() -> IncidentManager.builder().stateFile(state).build())
+                    .isInstanceOf(ConfigException.class);
+            // closing a second channel on the lock file drops every lock the process holds on it
+            // (POSIX record locks): another process must still be refused
+            Process other = new ProcessBuilder(
+                            "python3",
+                            "-c",
+                            "import fcntl,sys\n"
+                                    + "f=open(sys.argv[1],'r+')\n"
+                                    + "try:\n"
+                                    + "  fcntl.lockf(f,fcntl.LOCK_EX|fcntl.LOCK_NB)\n"
+                                    + "  print('locked',flush=True)\n"
+                                    + "except OSError:\n"
+                                    + "  print('refused',flush=True)\n",
+                            dir.resolve(".incidents.json.lock").toString())
+                    .redirectErrorStream(true)
+                    .start();
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(other.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("refused");
+            assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            first.close();
+        }
+    }
 }
