@@ -69,6 +69,7 @@ public final class DrKit implements AutoCloseable {
     private final StorageBackend storage;
     private final boolean ownsStorage;
     private final Repository repository;
+    private final Clock clock;
     private final Set<String> configuredNames;
     private final OperationContext ctx;
     private final CatalogOperation catalog;
@@ -115,6 +116,7 @@ public final class DrKit implements AutoCloseable {
         this.storage = b.storage != null ? b.storage : OperationContext.openStorage(registry, cfg);
         // nothing is read or created yet: reading operations need an existing repository,
         // writing ones create it (see Repository#requireExisting and #initialise)
+        this.clock = b.clock;
         this.repository = Repository.attach(storage, b.clock).trust(b.trusted);
         config.dedupKeyFile().ifPresent(repository::chunkKeyFile);
         this.configuredNames = Collections.unmodifiableSet(new LinkedHashSet<>(configured.keySet()));
@@ -323,6 +325,14 @@ public final class DrKit implements AutoCloseable {
     public void recordTest(RecoveryTest test, boolean passed, Duration took, String note) {
         ensureOpen();
         statuses.record(test, passed, took, note);
+    }
+
+    /**
+     * The clock the kit takes its time from: the builder's, else the system's in UTC. A scheduler
+     * of the kit runs on it too, so that schedules and the age of backups agree. Never null.
+     */
+    public Clock clock() {
+        return clock;
     }
 
     /**

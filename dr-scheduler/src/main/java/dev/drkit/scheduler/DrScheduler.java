@@ -338,7 +338,7 @@ public final class DrScheduler implements AutoCloseable {
         private final DrKit kit;
         private final Setup setup;
         private final List<DrListener> listeners = new ArrayList<>();
-        private Clock clock = Clock.systemUTC();
+        private Clock clock;
         private Duration tick = Duration.ofSeconds(1);
         private Duration grace = Duration.ofMinutes(5);
         private StorageBackend storage;
@@ -346,9 +346,10 @@ public final class DrScheduler implements AutoCloseable {
         private Builder(DrKit kit, Setup setup) {
             this.kit = Objects.requireNonNull(kit, "kit");
             this.setup = Objects.requireNonNull(setup, "setup");
+            this.clock = kit.clock();
         }
 
-        /** Where the time comes from (default: the system clock in UTC). */
+        /** Where the time comes from (default: the kit's clock, so that schedules and backups' ages agree). */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

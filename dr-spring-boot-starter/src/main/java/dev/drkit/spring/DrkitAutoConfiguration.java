@@ -141,15 +141,16 @@ public class DrkitAutoConfiguration {
     }
 
     /**
-     * Runs the setup's schedules while the application runs, on the application's {@link Clock}
-     * bean when it has one (as the kit does); a running backup may finish on shutdown.
+     * Runs the setup's schedules while the application runs, on the kit's clock (the
+     * application's {@link Clock} bean when it has one, or the one a customizer gave the kit); a
+     * running backup may finish on shutdown.
      */
     @Bean
     @ConditionalOnBooleanProperty(name = "drkit.scheduler.enabled", matchIfMissing = true)
     public DrkitSchedulerLifecycle drkitScheduler(
-            DrKit drKit, DrkitSetup drkitSetup, ObjectProvider<DrListener> listeners, ObjectProvider<Clock> clock) {
+            DrKit drKit, DrkitSetup drkitSetup, ObjectProvider<DrListener> listeners) {
         List<DrListener> all = listeners.orderedStream().toList();
-        return new DrkitSchedulerLifecycle(drKit, drkitSetup, all, clock.getIfAvailable(Clock::systemUTC));
+        return new DrkitSchedulerLifecycle(drKit, drkitSetup, all, drKit.clock());
     }
 
     private static Class<?> type(Kind kind) {

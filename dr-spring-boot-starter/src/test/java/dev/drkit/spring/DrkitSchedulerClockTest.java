@@ -41,6 +41,28 @@ class DrkitSchedulerClockTest {
                 });
     }
 
+    @Test
+    void theSchedulerRunsOnTheKitsClockSetByACustomizer() throws Exception {
+        // no Clock bean: the kit's clock comes from a customizer, and the schedule keeps it too
+        Path config = Files.createDirectories(tmp.resolve("config"));
+        Files.writeString(config.resolve("app.conf"), "port 8080\n");
+        MutableClock clock = new MutableClock();
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(DrkitAutoConfiguration.class))
+                .withBean(DrKitBuilderCustomizer.class, () -> b -> b.clock(clock))
+                .withPropertyValues(
+                        "drkit.repository=" + tmp.resolve("repo"),
+                        "drkit.targets.config.type=files",
+                        "drkit.targets.config.path=" + config,
+                        "drkit.targets.config.schedule=0 * * * *")
+                .run(context -> {
+                    DrKit kit = context.getBean(DrKit.class);
+                    awaitBackups(kit, 1);
+                    clock.advance(Duration.ofHours(1));
+                    awaitBackups(kit, 2);
+                });
+    }
+
     private void awaitBackups(DrKit kit, int count) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (backups(kit) < count && System.nanoTime() < deadline) {
