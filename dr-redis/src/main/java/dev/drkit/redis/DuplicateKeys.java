@@ -35,6 +35,13 @@ final class DuplicateKeys {
     private long unchecked;
     private final String what;
     private final KeyHash hash;
+    /**
+     * At most this many suspects are kept (a forged snapshot can hold every key twice): the keyed
+     * hash collides by chance only, so among this many at least one is a duplicate, which is
+     * enough to refuse the snapshot.
+     */
+    static final int MAX_SUSPECTS = 1024;
+
     /** Hashes seen twice, until {@link #confirm} reads the keys again. */
     private final Map<Long, List<byte[]>> suspects = new HashMap<>();
 
@@ -71,7 +78,9 @@ final class DuplicateKeys {
         int i = (int) h & mask;
         while (slots[i] != 0) {
             if (slots[i] == h) {
-                suspects.putIfAbsent(h, new ArrayList<>());
+                if (suspects.size() < MAX_SUSPECTS) {
+                    suspects.putIfAbsent(h, new ArrayList<>());
+                }
                 return;
             }
             i = (i + 1) & mask;
@@ -89,6 +98,11 @@ final class DuplicateKeys {
     /** After the first read: whether some hash came twice, so {@link #confirm} must read the keys again. */
     boolean suspected() {
         return !suspects.isEmpty();
+    }
+
+    /** How many hashes are suspects (tests). */
+    int suspects() {
+        return suspects.size();
     }
 
     /** After the first read: says what was not checked, if the heap bound stopped the set. */

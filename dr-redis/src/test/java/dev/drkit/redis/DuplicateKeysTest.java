@@ -95,6 +95,29 @@ class DuplicateKeysTest {
     }
 
     @Test
+    void aSnapshotOfManyKeysEachTwiceKeepsFewSuspectsAndStillFails() {
+        // a forged snapshot of 300,000 keys, each twice: the suspects (about 100 bytes each) must
+        // not outgrow the set's bound; one duplicate is enough to refuse it
+        DuplicateKeys keys = new DuplicateKeys("test");
+        for (int copy = 0; copy < 2; copy++) {
+            for (int i = 0; i < 300_000; i++) {
+                keys.add(0, key("key:" + i));
+            }
+        }
+        assertThat(keys.suspected()).isTrue();
+        assertThat(keys.suspects()).isLessThanOrEqualTo(DuplicateKeys.MAX_SUSPECTS);
+        assertThatThrownBy(() -> {
+                    for (int copy = 0; copy < 2; copy++) {
+                        for (int i = 0; i < 300_000; i++) {
+                            keys.confirm(0, key("key:" + i), "dump.rdb");
+                        }
+                    }
+                })
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("a second time in database 0");
+    }
+
+    @Test
     void theHashIsSipHash24() {
         // the reference vector: key 00..0f, message 00..0e (here the database 00010203, then the key)
         byte[] key = new byte[11];
