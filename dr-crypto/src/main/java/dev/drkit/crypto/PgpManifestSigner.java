@@ -36,6 +36,9 @@ public final class PgpManifestSigner implements ManifestSigner {
     /** How long before its expiry a signing key is warned of. */
     static final Duration WARN_BEFORE = Duration.ofDays(30);
 
+    private static final String RENEW = " (restores do not believe manifests it signs now); extend its expiry, or "
+            + "make a new signing key and add its public key to the keys restores trust";
+
     private final PGPPrivateKey key;
     private final PGPPublicKey publicKey;
 
@@ -68,13 +71,22 @@ public final class PgpManifestSigner implements ManifestSigner {
                             || ring.getPublicKey().hasRevocation()) {
                         unusable = unusable != null
                                 ? unusable
-                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " is revoked";
+                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " is revoked" + RENEW;
+                        continue;
+                    }
+                    Instant made = secret.getPublicKey().getCreationTime().toInstant();
+                    if (now.isBefore(made)) {
+                        unusable = unusable != null
+                                ? unusable
+                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " was made on " + made
+                                        + ", after this host's time (" + now + "): restores would not believe "
+                                        + "manifests it signs now, dated before it was made; check this host's clock";
                         continue;
                     }
                     if (expiry != null && !now.isBefore(expiry)) {
                         unusable = unusable != null
                                 ? unusable
-                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " expired on " + expiry;
+                                : "the signing key " + Pgp.keyId(secret.getKeyID()) + " expired on " + expiry + RENEW;
                         continue;
                     }
                     if (expiry != null && now.plus(WARN_BEFORE).isAfter(expiry)) {
@@ -102,9 +114,7 @@ public final class PgpManifestSigner implements ManifestSigner {
             }
         }
         if (unusable != null) {
-            throw new ConfigException(what + " holds no OpenPGP key that can sign today: " + unusable
-                    + " (restores do not believe manifests it signs now); extend its expiry, or make a new "
-                    + "signing key and add its public key to the keys restores trust");
+            throw new ConfigException(what + " holds no OpenPGP key that can sign today: " + unusable);
         }
         throw new ConfigException(what + " holds no OpenPGP key that can sign");
     }

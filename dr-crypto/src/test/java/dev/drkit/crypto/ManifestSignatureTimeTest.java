@@ -134,6 +134,17 @@ class ManifestSignatureTimeTest {
     }
 
     @Test
+    void theSignerRefusesAKeyMadeAfterThisHostsTime() throws Exception {
+        // the key was made on a host whose clock was ahead of this one's: what it signed now would be
+        // dated before the key was made, which no restore believes
+        PGPSecretKeyRingCollection secret = new PGPSecretKeyRingCollection(List.of(rings.generateSecretKeyRing()));
+        assertThatThrownBy(() -> PgpManifestSigner.of(secret, null, "signing.key", NOW.minus(Duration.ofDays(11))))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("the signing key " + Pgp.keyId(key.getKeyID()) + " was made on ")
+                .hasMessageContaining("check this host's clock");
+    }
+
+    @Test
     void aKeyWhoseExpiryWasRemovedLaterSignsAndIsBelieved() throws Exception {
         // gpg --quick-set-expire KEY never: a newer self-signature without a key expiration time
         PGPPublicKeyRing publicRing = rings.generatePublicKeyRing();
