@@ -273,19 +273,25 @@ public final class TarEntryReader {
     }
 
     /**
-     * A name as it can go into a message: control characters (line breaks, terminal escapes) and
-     * format characters (bidirectional overrides) shown as {@code ?}, at most 300 characters.
+     * A name as it can go into a message: control characters (line breaks, terminal escapes),
+     * Unicode's line and paragraph separators and format characters (bidirectional overrides)
+     * shown as {@code ?}, at most 300 characters.
      */
     public static String printable(String raw) {
         if (raw == null) {
             return "";
         }
         StringBuilder b = new StringBuilder(Math.min(raw.length(), 300));
-        raw.codePoints()
-                .limit(300)
-                .forEach(c -> b.appendCodePoint(
-                        Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c));
+        raw.codePoints().limit(300).forEach(c -> b.appendCodePoint(unprintable(c) ? '?' : c));
         return b.toString();
+    }
+
+    private static boolean unprintable(int c) {
+        int type = Character.getType(c);
+        return Character.isISOControl(c)
+                || type == Character.FORMAT
+                || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR;
     }
 
     private static long roundUp(long n) {
