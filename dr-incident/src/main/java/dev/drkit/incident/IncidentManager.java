@@ -84,6 +84,8 @@ public final class IncidentManager implements DrListener, AutoCloseable {
     private final Path stateFile;
     /** Holds the state file's lock until {@link #close()}; null without a state file. */
     private final FileChannel stateLock;
+    /** Set once the lock is released: the state file is no longer this manager's to write. */
+    private volatile boolean released;
 
     private final double rpoAtRisk;
     private final int failedBackups;
@@ -561,6 +563,11 @@ public final class IncidentManager implements DrListener, AutoCloseable {
         if (stateFile == null) {
             return;
         }
+        if (released) {
+            // closed: the file may be another manager's now, whose state this would overwrite
+            LOG.debug("incidents: closed, the state file {} is no longer written", stateFile);
+            return;
+        }
         try {
             IncidentState.save(
                     stateFile,
@@ -608,6 +615,7 @@ public final class IncidentManager implements DrListener, AutoCloseable {
 
     /** Lets another manager take the state file, as the end of this process would. */
     void releaseState() {
+        released = true;
         if (stateLock != null) {
             try {
                 IncidentState.unlock(stateLock);

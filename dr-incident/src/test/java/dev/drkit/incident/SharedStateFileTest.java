@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
+import dev.drkit.DrEvent;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +109,27 @@ class SharedStateFileTest {
             assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
         } finally {
             first.close();
+        }
+    }
+
+    @Test
+    void aClosedManagerNoLongerWritesTheFileAnotherNowHolds() throws Exception {
+        Path state = dir.resolve("incidents.json");
+        IncidentManager first = IncidentManager.builder().stateFile(state).build();
+        first.close();
+        try (IncidentManager second = IncidentManager.builder().stateFile(state).build()) {
+            // an event the host still delivers to the closed manager (or a late delivery's callback)
+            first.onEvent(new DrEvent(
+                    DrEvent.Type.BACKUP_FAILED,
+                    "db",
+                    "20261202T100000Z-abc123",
+                    Instant.now(),
+                    "pg_dump: connection refused",
+                    Map.of()));
+
+            assertThat(Files.exists(state) ? Files.readString(state) : "")
+                    .as("the state file the second manager holds")
+                    .doesNotContain("\"db\"");
         }
     }
 }
