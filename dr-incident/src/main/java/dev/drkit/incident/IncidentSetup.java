@@ -76,10 +76,6 @@ public final class IncidentSetup {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        if (in.stateFile() != null) {
-            // a damaged file would stop the daemon, and with it the backups: it goes aside instead
-            IncidentState.setAsideIfDamaged(in.stateFile(), clock.instant());
-        }
         IncidentManager.Builder b = IncidentManager.builder()
                 .clock(clock)
                 .rpoAtRisk(in.rpoAtRisk())
@@ -92,7 +88,15 @@ public final class IncidentSetup {
         }
         listeners.forEach(b::listener);
         try {
-            return Optional.of(b.build());
+            try {
+                return Optional.of(b.build());
+            } catch (IncidentState.Damaged e) {
+                // thrown only to the manager that took the file's lock (another one's file stays
+                // where it is): a damaged file would stop the daemon, and with it the backups, so
+                // it goes aside instead
+                IncidentState.setAsideIfDamaged(in.stateFile(), clock.instant());
+                return Optional.of(b.build());
+            }
         } catch (IncidentState.InUse e) {
             // another daemon pages for these incidents already; this one must still run its backups
             LOG.warn("{}; this process sends no incident notices", e.getMessage());

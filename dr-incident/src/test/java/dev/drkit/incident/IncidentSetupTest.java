@@ -148,6 +148,22 @@ class IncidentSetupTest {
         }
     }
 
+    @Test
+    void aSecondDaemonLeavesTheFirstOnesStateFileWhereItIsEvenWhenItCannotReadIt() throws Exception {
+        Path key = secret("pd-key", "R0UTINGKEY\n", "rw-------");
+        Path state = dir.resolve("incidents.json");
+        Setup setup = pagerDutySetup(state, Map.of(), key);
+        try (IncidentManager first =
+                IncidentSetup.manager(setup, Clock.systemUTC(), List.of()).orElseThrow()) {
+            // the first daemon (a newer drkit, in the middle of an upgrade) writes what this one cannot read
+            Files.writeString(state, "{\"version\": 99}");
+
+            assertThat(IncidentSetup.manager(setup, Clock.systemUTC(), List.of()))
+                    .isEmpty();
+            assertThat(state).as("the first daemon's state file").hasContent("{\"version\": 99}");
+        }
+    }
+
     /** A setup whose incidents go to PagerDuty, with the key in {@code keyFile}. */
     private static Setup pagerDutySetup(Path state, Map<String, Path> templates, Path keyFile) {
         return new Setup(
