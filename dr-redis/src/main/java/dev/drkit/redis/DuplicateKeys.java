@@ -126,12 +126,27 @@ final class DuplicateKeys {
         byte[] tagged = tagged(db, key);
         for (byte[] s : seen) {
             if (Arrays.equals(s, tagged)) {
-                throw new CorruptDataException(source + " holds the key '" + RedisTarget.printable(key)
-                        + "' a second time in database " + db + ", which no server writes and a server refuses to "
-                        + "load; the backup is damaged or forged, restore another backup");
+                throw new Duplicate(source + " holds the key '" + RedisTarget.printable(key) + "' a second time in "
+                        + "database " + db);
             }
         }
         seen.add(tagged);
+    }
+
+    /** A key found twice: {@link #found} says which and where, the message what to do. */
+    static final class Duplicate extends CorruptDataException {
+        private static final long serialVersionUID = 1L;
+        private final String found;
+
+        Duplicate(String found) {
+            super(found + ", which no server writes and a server refuses to load; the backup is damaged or forged, "
+                    + "restore another backup");
+            this.found = found;
+        }
+
+        String found() {
+            return found;
+        }
     }
 
     /** The database's number, then the key: what a key is compared on. */

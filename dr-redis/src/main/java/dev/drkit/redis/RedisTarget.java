@@ -863,11 +863,24 @@ public final class RedisTarget implements BackupTarget {
             sendKeys(reread.verified(second), source, restore);
         }
 
-        /** Reads the checked bytes again for the keys only, telling {@code keys} each one. */
+        /**
+         * Reads the checked bytes again for the keys only, telling {@code keys} each one. A
+         * keys-mode backup made before keys mode wrote each key once may hold one twice (SCAN
+         * returns a key twice when the table is resized during the walk): that is said, not
+         * refused, and the restore goes on as it did for such backups.
+         */
         void readKeys(DuplicateKeys keys) throws IOException {
             try (InputStream in = reread.verified(openSnapshot(context, artifact))) {
                 new RdbParser(in, null, source, true, false)
                         .parse((db, key, type, at, value) -> keys.confirm(db, key, source));
+            } catch (DuplicateKeys.Duplicate e) {
+                if (!"keys".equals(context.manifest().metadata().get("mode"))) {
+                    throw e;
+                }
+                LOG.warn(
+                        "{}; it is a keys-mode backup, which SCAN can make so (a key returned twice during the walk): "
+                                + "the first copy is restored, or the second with RestoreRequest.force",
+                        e.found());
             }
         }
 

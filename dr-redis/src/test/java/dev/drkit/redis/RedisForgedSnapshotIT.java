@@ -44,7 +44,11 @@ class RedisForgedSnapshotIT {
     Path dir;
 
     /** A "redis" target that stores fixed RDB bytes as its snapshot and restores as the real one does. */
-    record FixedSnapshot(byte[] rdb, BackupTarget real) implements BackupTarget {
+    record FixedSnapshot(byte[] rdb, BackupTarget real, String mode) implements BackupTarget {
+        FixedSnapshot(byte[] rdb, BackupTarget real) {
+            this(rdb, real, "rdb");
+        }
+
         @Override
         public String type() {
             return RedisTargetProvider.TYPE;
@@ -58,6 +62,7 @@ class RedisForgedSnapshotIT {
         @Override
         public void backup(BackupContext context) throws IOException {
             context.metadata("keys", 1L);
+            context.metadata("mode", mode);
             try (OutputStream out = context.newArtifact("dump.rdb")) {
                 out.write(rdb);
             }
@@ -140,6 +145,26 @@ class RedisForgedSnapshotIT {
                                     + " holds the key 'key:1200' a second time in database 0");
                     assertThat(server.command("DBSIZE")).isEqualTo("0");
                 }
+            }
+        }
+    }
+
+    @Test
+    void aKeysModeBackupHoldingAKeyTwiceAsScanCouldMakeItIsRestoredWithAWarning() throws Exception {
+        // keys-mode backups made before keys mode wrote each key once hold a key SCAN returned twice
+        Prerequisites.requireTool("redis-server");
+        byte[] rdb = batchOfKeys().raw(0).string("key:1200").string("later").eof();
+        try (RedisServer server = RedisServer.start()) {
+            BackupTarget real = RedisTarget.builder()
+                    .settings(Settings.builder().set("uri", server.uri()).build())
+                    .build();
+            try (DrKit kit = kit(new FixedSnapshot(rdb, real, "keys"))) {
+                String id = backUp(kit);
+
+                restoreTo(kit, id, Settings.builder().set("to-uri", server.uri()));
+
+                assertThat(server.command("DBSIZE")).isEqualTo("2500");
+                assertThat(server.command("GET", "key:1200")).isEqualTo("v1200");
             }
         }
     }
