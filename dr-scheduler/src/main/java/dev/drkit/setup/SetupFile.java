@@ -25,9 +25,16 @@ import dev.drkit.spi.VerifierProvider;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.OptionValidator;
 import java.io.ByteArrayInputStream;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
@@ -146,12 +153,18 @@ public final class SetupFile {
         if (Files.isDirectory(file)) {
             throw new ConfigException("setup file " + file + " is a directory; name the drkit.yaml in it");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // a FIFO with no writer would block the open for good, a device read forever
+            throw new ConfigException("setup file " + file + " is not a regular file (a FIFO, socket or device); "
+                    + "name the drkit.yaml itself");
+        }
         Node root;
+        byte[] content = null;
         try (InputStream in = Files.newInputStream(file)) {
             // read whole, at most MAX_FILE_BYTES: SnakeYAML's reader copies its whole buffer for each
             // kilobyte of a long value, so a few megabytes in one value took seconds, tens of them
             // minutes, before its own limit of 3M characters refused the file
-            byte[] content = in.readNBytes((int) MAX_FILE_BYTES + 1);
+            content = in.readNBytes((int) MAX_FILE_BYTES + 1);
             if (content.length > MAX_FILE_BYTES) {
                 throw new ConfigException("setup file " + file + " is larger than " + (MAX_FILE_BYTES >> 20)
                         + " MiB; a setup file is a few kilobytes: check that this is the setup file meant");
@@ -160,6 +173,12 @@ public final class SetupFile {
         } catch (NoSuchFileException e) {
             throw new ConfigException("setup file " + file + " does not exist");
         } catch (JsonProcessingException e) {
+            int notText = notUtf8(e) ? lineNotUtf8(content) : -1;
+            if (notText > 0) {
+                // the parser's words would be a Java exception's name and a byte offset of -1
+                throw new ConfigException(file + ":" + notText + ": not UTF-8 text; a setup file is YAML in UTF-8: "
+                        + "check that this is the setup file meant, and save it as UTF-8");
+            }
             throw new ConfigException(file + ":" + yamlProblem(e));
         } catch (IOException e) {
             throw new ConfigException("cannot read setup file " + file + ": " + e.getMessage());
@@ -203,6 +222,36 @@ public final class SetupFile {
         ServiceLoader.load(BackupTargetProvider.class, loader).forEach(providers::add);
         ServiceLoader.load(VerifierProvider.class, loader).forEach(providers::add);
         return providers;
+    }
+
+    private static boolean notUtf8(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof CharConversionException || t instanceof CharacterCodingException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The line (from 1) of the first bytes that are not UTF-8, or -1 when all of it is. */
+    private static int lineNotUtf8(byte[] content) {
+        if (content == null) {
+            return -1;
+        }
+        CharsetDecoder utf8 = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(content);
+        CharBuffer out = CharBuffer.allocate(content.length);
+        if (!utf8.decode(in, out, true).isError()) {
+            return -1;
+        }
+        int line = 1;
+        for (int i = 0; i < in.position(); i++) {
+            line += content[i] == '\n' ? 1 : 0;
+        }
+        return line;
     }
 
     /**

@@ -62,6 +62,39 @@ class SetupFileHostileInputTest {
     }
 
     @Test
+    void aFifoIsRefusedRatherThanWaitedOnForever() throws Exception {
+        Path fifo = dir.resolve("drkit.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
+        try {
+            // the timeout only keeps a regression (an open that waits for a writer) from holding the build
+            String message = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> problem(fifo));
+            assertThat(message).contains(fifo.toString()).contains("not a regular file");
+        } finally {
+            // a regression's reader still waits in open: a writer releases it
+            try (var unblock = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+                unblock.getFD();
+            }
+        }
+    }
+
+    @Test
+    void bytesThatAreNotUtf8AreSaidSoWithTheirLineAndNoJavaException() throws Exception {
+        Path f = dir.resolve("drkit.yaml");
+        byte[] head = (TARGET + "    exclude: \"caf").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bytes = java.util.Arrays.copyOf(head, head.length + 3);
+        bytes[head.length] = (byte) 0xe9; // Latin-1 e-acute: not UTF-8
+        bytes[head.length + 1] = '"';
+        bytes[head.length + 2] = '\n';
+        Files.write(f, bytes);
+        assertThat(problem(f))
+                .startsWith(f + ":5: not UTF-8 text")
+                .doesNotContain("Exception")
+                .doesNotContain("java.")
+                .doesNotContain("byte #");
+    }
+
+    @Test
     void aHugeSingleValueIsRefusedQuicklyRatherThanParsedInQuadraticTime() throws Exception {
         // SnakeYAML copies its buffer for every 1 KiB of a long scalar: 8 MB took 15 s, 20 MB 100 s,
         // before its 3M code point limit refused the file
