@@ -52,17 +52,21 @@ final class CopyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
-        try (DrKit kit = global.open(spec.commandLine().getErr(), null);
-                StorageBackend destination = kit.openStorage(to)) {
-            CopyResult r;
-            try {
-                r = kit.copy(name, which.id, which.all, destination);
-            } catch (CopyIncompleteException e) {
-                // what did reach the destination is said too; the failure follows on stderr (exit 1)
-                print(global, out, e.result());
-                throw e;
+        try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
+            if (which.id != null) {
+                BackupSelection.named(kit, name, which.id); // before the destination is touched
             }
-            print(global, out, r);
+            try (StorageBackend destination = kit.openStorage(to)) {
+                CopyResult r;
+                try {
+                    r = kit.copy(name, which.id, which.all, destination);
+                } catch (CopyIncompleteException e) {
+                    // what did reach the destination is said too; the failure follows on stderr (exit 1)
+                    print(global, out, e.result());
+                    throw e;
+                }
+                print(global, out, r);
+            }
         }
         return 0;
     }

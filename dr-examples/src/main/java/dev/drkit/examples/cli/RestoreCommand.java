@@ -269,7 +269,7 @@ final class RestoreCommand implements Callable<Integer> {
                 spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {
             // the backup is chosen once (passing over a damaged newest one is said once) and then
             // named by its id
-            BackupManifest chosen = kit.manifest(selection.name, selection.id());
+            BackupManifest chosen = selection.manifest(kit);
             boolean physical = PostgresPhysicalTargetProvider.TYPE.equals(chosen.type());
             // the timeline the recovery follows
             long follow = physical

@@ -84,6 +84,9 @@ final class VerifyCommand implements Callable<Integer> {
                             "server-bin-dir",
                             serverBinDir)
                     .build();
+            if (selection.id() != null) {
+                BackupSelection.named(kit, selection.name, selection.id());
+            }
             VerifyReport report = kit.verify(
                     selection.name,
                     selection.id(),

@@ -62,6 +62,36 @@ class DrkitCliTest {
     }
 
     @Test
+    void anIdThatNamesNoBackupIsAUsageErrorAndTouchesNoDestination(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.writeString(data.resolve("app.conf"), "x=1\n");
+        String repo = dir.resolve("repo").toString();
+        assertThat(DrkitCli.run("-q", "--repo", repo, "backup", "files", "--name", "t", "--path", data.toString()))
+                .isZero();
+        String unknown = "20250103T020000Z-3f9a1c"; // well formed, but no backup of t
+        Path restored = dir.resolve("restored");
+        Path copy = dir.resolve("copy");
+        String[][] commands = {
+            {"verify", "--name", "t", "--id", unknown},
+            {"restore", "--name", "t", "--id", unknown, "--to", restored.toString()},
+            {"copy", "--name", "t", "--id", unknown, "--to", copy.toString()},
+            {"verify", "--name", "other", "--id", unknown}
+        };
+        for (String[] command : commands) {
+            String[] args = Stream.concat(Stream.of("-q", "--repo", repo), Stream.of(command))
+                    .toArray(String[]::new);
+            assertThat(DrkitCli.run(args)).as(String.join(" ", command)).isEqualTo(DrkitCli.USAGE);
+        }
+        assertThat(restored).doesNotExist();
+        assertThat(copy)
+                .as("the copy's destination is not created for a backup that is not there")
+                .doesNotExist();
+        assertThat(DrkitCli.run("-q", "--repo", repo, "verify", "--name", "other", "--latest"))
+                .as("no backup of a target at all is a failed operation, not a usage error")
+                .isEqualTo(DrkitCli.FAILED);
+    }
+
+    @Test
     void aNamedCommandIsTheOnlyOneBuiltWhereverTheGlobalOptionsStand() {
         assertThat(DrkitCli.commandLine("--repo", "list", "-qv", "backup", "redis", "--name", "x")
                         .getSubcommands())
