@@ -79,7 +79,7 @@ final class PgConnection {
                         "postgres: give the server as setting 'url' (jdbc:postgresql://HOST:PORT/DATABASE)"));
         if (!url.startsWith("jdbc:postgresql://")) {
             throw new ConfigException("postgres: setting 'url' must start with jdbc:postgresql://, not '"
-                    + url.replaceAll("\\?.*", "") + "'");
+                    + url.replaceAll("\\?.*", "").replaceAll("(^|//).*@", "$1") + "'"); // no credentials
         }
         URI uri;
         try {

@@ -17,4 +17,22 @@ class PgConnectionSecretsTest {
                 .hasMessageNotContaining("Tr0ub4dor")
                 .hasMessageNotContaining("horse");
     }
+
+    @Test
+    void aUrlWithoutTheJdbcPrefixDoesNotQuoteTheCredentialsItHolds() {
+        // the libpq form that psql takes is the first thing people paste
+        for (String url : new String[] {
+            "postgresql://app:Tr0ub4dor@db:5432/app",
+            "postgres://app:Tr0ub4dor@db/app?sslmode=require",
+            "jdbc:postgres://app:Tr0ub4dor@db/app",
+            "postgresql://app:x/Tr0ub4dor@db/app",
+            "app:Tr0ub4dor@db/app"
+        }) {
+            Settings s = Settings.builder().set("url", url).build();
+            assertThatThrownBy(() -> PgConnection.from(s))
+                    .hasMessageContaining("must start with jdbc:postgresql://")
+                    .hasMessageContaining("db")
+                    .hasMessageNotContaining("Tr0ub4dor");
+        }
+    }
 }
