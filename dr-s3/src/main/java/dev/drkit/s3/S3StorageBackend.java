@@ -656,8 +656,13 @@ public final class S3StorageBackend implements StorageBackend {
                     e);
         }
         if (reason(e) == Reason.ACCESS_DENIED) {
+            // the SDK's words for an empty default chain are a dump of every provider in it
+            String what = noCredentials(e)
+                    ? "no credentials found (none in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile "
+                            + "or the instance's role)"
+                    : e.getMessage();
             return failure(
-                    doing + " in " + description + " failed: " + e.getMessage() + "; check the credentials "
+                    doing + " in " + description + " failed: " + what + "; check the credentials "
                             + "(the AWS default chain, or the storage.credentials-file and storage.profile settings) and "
                             + "that they may read and write bucket " + bucket,
                     e);
@@ -705,10 +710,15 @@ public final class S3StorageBackend implements StorageBackend {
         if (StorageFailures.unknownHost(e)) {
             return Reason.NOT_FOUND;
         }
-        if (String.valueOf(e.getMessage()).contains("Unable to load credentials")) {
+        if (noCredentials(e)) {
             return Reason.ACCESS_DENIED;
         }
         return Reason.OTHER;
+    }
+
+    private static boolean noCredentials(SdkException e) {
+        return !(e instanceof AwsServiceException)
+                && String.valueOf(e.getMessage()).contains("Unable to load credentials");
     }
 
     /** Retryable as the reason says; where it says nothing, as the SDK does. */

@@ -107,6 +107,37 @@ class S3StorageFailureTest {
     }
 
     @Test
+    void noCredentialsAtAllIsSaidInAFewWordsRatherThanTheSdksDumpOfItsChain() {
+        // the SDK's words when the default chain finds nothing: every provider's class and its reason
+        SdkClientException none = SdkClientException.builder()
+                .message("Unable to load credentials from any of the providers in the chain "
+                        + "AwsCredentialsProviderChain(credentialsProviders=[SystemPropertyCredentialsProvider(), "
+                        + "EnvironmentVariableCredentialsProvider(), ProfileCredentialsProvider(profileName=default), "
+                        + "InstanceProfileCredentialsProvider()]) : [SystemPropertyCredentialsProvider(): Unable to "
+                        + "load credentials from system settings. Access key must be specified either via environment "
+                        + "variable (AWS_ACCESS_KEY_ID) or system property (aws.accessKeyId)., "
+                        + "ProfileCredentialsProvider(profileName=default): Profile file contained no credentials for "
+                        + "profile 'default': ProfileFile(sections=[]), InstanceProfileCredentialsProvider(): Failed to "
+                        + "load credentials from IMDS.]")
+                .build();
+        S3StorageBackend backend = S3StorageBackend.builder()
+                .client(failing(none))
+                .bucket("backups")
+                .prefix("p")
+                .build();
+        assertThatThrownBy(() -> backend.stat("drkit-repository.json"))
+                .isInstanceOfSatisfying(
+                        StorageIOException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ACCESS_DENIED))
+                .hasMessageContaining("s3://backups/p")
+                .hasMessageContaining("no credentials")
+                .hasMessageContaining("AWS_ACCESS_KEY_ID")
+                .hasMessageContaining("storage.credentials-file")
+                .hasMessageNotContaining("Provider")
+                .hasMessageNotContaining("ProfileFile(")
+                .hasMessageNotContaining("IMDS");
+    }
+
+    @Test
     void anUnavailableServerIsRetryableOnEveryPath() throws Exception {
         S3StorageBackend backend = S3StorageBackend.builder()
                 .client(failing(answer(503, "SlowDown")))
