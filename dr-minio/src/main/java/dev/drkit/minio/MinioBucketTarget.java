@@ -266,6 +266,18 @@ public final class MinioBucketTarget implements BackupTarget {
         }
     }
 
+    /**
+     * S3's rules for a bucket name, checked before any request: the client's own check says them
+     * as an IllegalArgumentException, which is no configuration problem to a caller.
+     */
+    private static void requireBucketName(String key, String name) {
+        if (!name.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]") || name.contains("..")) {
+            throw new ConfigException("minio-bucket: setting '" + key + "' is '" + name.replaceAll("\\p{Cntrl}", "?")
+                    + "', which is no bucket name: 3 to 63 lowercase letters, digits, '.' and '-', "
+                    + "beginning and ending with a letter or digit");
+        }
+    }
+
     private MinioClient client(Settings s) {
         if (hostClient != null) {
             return hostClient;
@@ -291,6 +303,7 @@ public final class MinioBucketTarget implements BackupTarget {
         if (buckets.isEmpty()) {
             throw new ConfigException("minio-bucket: give at least one bucket (setting 'bucket')");
         }
+        buckets.forEach(b -> requireBucketName("bucket", b));
         MinioClient client = client(settings);
         String prefix = settings.get("prefix", "");
         String current = null; // the object being copied, for messages
@@ -655,6 +668,7 @@ public final class MinioBucketTarget implements BackupTarget {
         List<ObjectEntry> index = readIndex(context.openArtifact(INDEX));
         Object covered = context.manifest().metadata().get("buckets");
         requireSound(index, context.manifest().id(), covered instanceof Collection<?> c ? c : null);
+        o.get("to-bucket").ifPresent(b -> requireBucketName("to-bucket", b));
         if (o.has("to-bucket")) {
             Set<String> sources = new TreeSet<>();
             index.forEach(e -> sources.add(e.bucket()));

@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
+import dev.drkit.DrKit;
+import dev.drkit.DrKitConfig;
 import dev.drkit.Settings;
 import io.minio.MinioClient;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MinioBucketTargetBuilderTest {
     private static final MinioClient CLIENT =
@@ -36,5 +40,27 @@ class MinioBucketTargetBuilderTest {
                         .build()
                         .type())
                 .isEqualTo("minio-bucket");
+    }
+
+    @Test
+    void aBucketNameS3RefusesIsAConfigurationProblemNamingTheSetting(@TempDir Path repo) {
+        for (String bucket : new String[] {"b", "Uploads", "up_loads", "a..b", "-uploads"}) {
+            try (DrKit kit = DrKit.builder()
+                    .config(DrKitConfig.builder().repository(repo.toString()).build())
+                    .target(
+                            "bucket",
+                            MinioBucketTarget.of(
+                                    CLIENT,
+                                    Settings.builder().set("bucket", bucket).build()))
+                    .build()) {
+                assertThatThrownBy(() -> kit.backup("bucket"))
+                        .as(bucket)
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("setting 'bucket'")
+                        .hasMessageContaining("'" + bucket + "'")
+                        .hasMessageNotContaining("Exception");
+                assertThat(kit.list("bucket")).as(bucket).isEmpty();
+            }
+        }
     }
 }
