@@ -4,6 +4,7 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.UnsafeArchiveException;
+import java.io.File;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -236,7 +237,9 @@ public final class TarEntryReader {
             throw new UnsafeArchiveException("archive entry '" + printable(raw) + "' has a NUL character in its "
                     + "name; refusing the archive");
         }
-        String name = raw.replace('\\', '/');
+        // a backslash is a character of a name where it is not the platform's separator (a Linux file
+        // name may hold one), and a separator where it is, which '..' and absolute names are checked in
+        String name = File.separatorChar == '\\' ? raw.replace('\\', '/') : raw;
         if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
             throw new UnsafeArchiveException("archive entry '" + printable(raw)
                     + "' has an absolute path; refusing to write outside the " + "destination");

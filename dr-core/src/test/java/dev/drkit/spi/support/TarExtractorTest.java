@@ -79,6 +79,23 @@ class TarExtractorTest {
     }
 
     @Test
+    void aBackslashIsPartOfAFileNameNotADirectorySeparator() throws IOException {
+        // a name Linux allows (a Windows share's copy, a literal in a config directory): it came back
+        // as the directory 'back' holding 'slash.txt'
+        Path dest = dir.resolve("dest");
+        extract(dest, false, tar("etc/back\\slash.txt", "x", "etc/..\\..\\up.txt", "y"));
+        assertThat(dest.resolve("etc").resolve("back\\slash.txt"))
+                .isRegularFile()
+                .hasContent("x");
+        assertThat(dest.resolve("etc").resolve("back")).doesNotExist();
+        assertThat(dest.resolve("etc").resolve("..\\..\\up.txt"))
+                .as("on this platform '..\\' is a name, which stays inside the destination")
+                .isRegularFile()
+                .hasContent("y");
+        assertThat(dir.resolve("up.txt")).doesNotExist();
+    }
+
+    @Test
     void dotDotIsRefused() {
         Path dest = dir.resolve("dest");
         assertThatThrownBy(() -> extract(dest, false, tar("ok.txt", "fine", "a/../../escape.txt", "x")))
