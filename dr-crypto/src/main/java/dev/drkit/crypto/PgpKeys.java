@@ -235,6 +235,11 @@ public final class PgpKeys {
 
     /** Writes {@code public.asc} (0644) and {@code secret.asc} (0600) into {@code dir}; refuses to overwrite. */
     public static Generated writeTo(Path dir, String userId, char[] passphrase) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            // createDirectories would say only the path, as a FileAlreadyExistsException
+            throw new ConfigException(dir + " exists and is not a directory; choose a new or empty directory for "
+                    + "public.asc and secret.asc");
+        }
         Files.createDirectories(dir);
         Path pub = dir.resolve("public.asc");
         Path sec = dir.resolve("secret.asc");

@@ -97,4 +97,13 @@ class KeyFilesTest {
     private interface ThrowingRead {
         void run() throws Exception;
     }
+
+    @Test
+    void keysAreNotWrittenIntoAPathThatIsAFile() throws Exception {
+        Path file = write("keys", "not a directory\n".getBytes(), "rw-------");
+        assertThatThrownBy(() -> PgpKeys.writeTo(file, "drkit backups", null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(file + " exists and is not a directory");
+        assertThat(file).hasContent("not a directory");
+    }
 }
