@@ -9,7 +9,10 @@ import java.io.PrintWriter;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.security.SecureRandom;
 import java.sql.DriverManager;
 import java.time.Instant;
@@ -246,6 +249,16 @@ public final class DrkitCli {
         }
         if (e instanceof AccessDeniedException a) {
             return "permission denied: " + a.getFile();
+        }
+        // the JDK's file exceptions often carry only the path as their message
+        if (e instanceof FileAlreadyExistsException f && f.getReason() == null) {
+            return f.getFile() + " already exists";
+        }
+        if (e instanceof NotDirectoryException n) {
+            return n.getFile() + " is not a directory";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null && f.getFile() != null) {
+            return f.getFile() + ": " + f.getReason();
         }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }

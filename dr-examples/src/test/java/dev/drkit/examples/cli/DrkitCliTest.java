@@ -92,6 +92,26 @@ class DrkitCliTest {
     }
 
     @Test
+    void aFileSystemFailureThatCarriesOnlyAPathIsSaidInWords() {
+        CommandLine key =
+                DrkitCli.commandLine("key", "generate").getSubcommands().get("key");
+        Object[][] cases = {
+            {new java.nio.file.FileAlreadyExistsException("/srv/keys"), "/srv/keys already exists"},
+            {new java.nio.file.NotDirectoryException("/srv/keys"), "/srv/keys is not a directory"},
+            {
+                new java.nio.file.FileSystemException("/srv/keys/secret.asc", null, "Read-only file system"),
+                "/srv/keys/secret.asc: Read-only file system"
+            }
+        };
+        for (Object[] c : cases) {
+            StringWriter err = new StringWriter();
+            key.setErr(new PrintWriter(err));
+            assertThat(DrkitCli.report((Exception) c[0], key, "")).isEqualTo(DrkitCli.FAILED);
+            assertThat(err.toString().strip()).isEqualTo("drkit: key failed: " + c[1]);
+        }
+    }
+
+    @Test
     void aNamedCommandIsTheOnlyOneBuiltWhereverTheGlobalOptionsStand() {
         assertThat(DrkitCli.commandLine("--repo", "list", "-qv", "backup", "redis", "--name", "x")
                         .getSubcommands())
