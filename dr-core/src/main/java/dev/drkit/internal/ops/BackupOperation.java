@@ -192,8 +192,17 @@ public final class BackupOperation {
                             OperationContext.secondsSince(startNanos)));
             return result;
         } catch (IOException | RuntimeException e) {
-            run.abort();
-            removeQuietly(spec.name(), id);
+            // an interrupted backup (a scheduler's close, Ctrl-C in the CLI) cleans up too: an
+            // interruptible channel would refuse the removal's own I/O while the thread is marked
+            boolean interrupted = Thread.interrupted();
+            try {
+                run.abort();
+                removeQuietly(spec.name(), id);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             DrException error = synthesize
                     ? ctx.asDrException(
                             e,
