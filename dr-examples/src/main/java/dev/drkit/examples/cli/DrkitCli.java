@@ -66,6 +66,9 @@ public final class DrkitCli {
             FailoverCommand.class,
             CommandLine.HelpCommand.class);
 
+    /** Commands that a signal stops by interrupting them, so that they clean up ({@link SignalStop}). */
+    private static final Set<String> STOPPABLE = Set.of("backup", "restore");
+
     static final int FAILED = 1;
     static final int USAGE = CommandLine.ExitCode.USAGE;
     private static final Set<DrException.ErrorCode> USAGE_ERRORS =
@@ -133,6 +136,10 @@ public final class DrkitCli {
         configureLogging(args);
         CommandLine cli = commandLine(args);
         cli.setExecutionExceptionHandler(DrkitCli::onFailure);
+        if (cli.getSubcommands().size() == 1
+                && STOPPABLE.containsAll(cli.getSubcommands().keySet())) {
+            return SignalStop.around(() -> cli.execute(args));
+        }
         return cli.execute(args);
     }
 
@@ -234,6 +241,9 @@ public final class DrkitCli {
         String message = e instanceof DrException && e.getMessage() != null
                 ? e.getMessage()
                 : cmd.getCommandName() + " failed: " + describe(e);
+        if (SignalStop.signalled()) {
+            message = cmd.getCommandName() + " stopped by a signal (Ctrl-C or SIGTERM) before it finished: " + message;
+        }
         err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(what + message)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
