@@ -242,7 +242,8 @@ public final class DrkitCli {
                 ? e.getMessage()
                 : cmd.getCommandName() + " failed: " + describe(e);
         if (SignalStop.signalled()) {
-            message = cmd.getCommandName() + " stopped by a signal (Ctrl-C or SIGTERM) before it finished: " + message;
+            String command = cmd.getCommandSpec().qualifiedName(" ").replaceFirst("^drkit ", "");
+            message = command + " stopped by a signal (Ctrl-C or SIGTERM) before it finished: " + message;
         }
         err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(what + message)));
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
