@@ -299,7 +299,9 @@ public final class DrkitCli {
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
-        System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+        // a Java class name is no word for an operator: it says where only with -vv (how)
+        System.setProperty("org.slf4j.simpleLogger.showShortLogName", String.valueOf(verbosity >= 2));
+        System.setProperty("org.slf4j.simpleLogger.showLogName", "false");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
     }
 
