@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import com.github.luben.zstd.Zstd;
 import dev.drkit.BackupManifest;
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.spi.support.Json;
 import java.io.IOException;
@@ -245,7 +246,13 @@ public final class DrkitCli {
             String command = cmd.getCommandSpec().qualifiedName(" ").replaceFirst("^drkit ", "");
             message = command + " stopped by a signal (Ctrl-C or SIGTERM) before it finished: " + message;
         }
-        err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(what + message)));
+        if (e instanceof ConfigException c && c.problems().size() > 1 && !SignalStop.signalled()) {
+            // every problem on a line of its own (cleaned one by one: none can forge another line)
+            err.println("drkit: " + GlobalOptions.safe(what + c.problems().size() + " configuration problems:"));
+            c.problems().forEach(p -> err.println("  " + GlobalOptions.safe(MessageFlags.forCli(p))));
+        } else {
+            err.println("drkit: " + GlobalOptions.safe(MessageFlags.forCli(what + message)));
+        }
         if (GlobalOptions.of(cmd.getCommandSpec()).verbosity() >= 2) {
             e.printStackTrace(err);
         }

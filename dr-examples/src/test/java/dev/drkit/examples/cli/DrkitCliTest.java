@@ -112,6 +112,25 @@ class DrkitCliTest {
     }
 
     @Test
+    void severalConfigurationProblemsAreSaidOnePerLine() {
+        CommandLine check =
+                DrkitCli.commandLine("config", "check").getSubcommands().get("config");
+        StringWriter err = new StringWriter();
+        check.setErr(new PrintWriter(err));
+        dev.drkit.ConfigException e = new dev.drkit.ConfigException(java.util.List.of(
+                "drkit.yaml:5: targets.a: unknown option 'pth'; did you mean option 'path'?",
+                "drkit.yaml:7: targets.b: setting 'to' is a path, not 'x\ndrkit: forged'"));
+
+        assertThat(DrkitCli.report(e, check, "")).isEqualTo(DrkitCli.USAGE);
+
+        assertThat(err.toString().split("\\R"))
+                .containsExactly(
+                        "drkit: 2 configuration problems:",
+                        "  drkit.yaml:5: targets.a: unknown option 'pth'; did you mean option 'path'?",
+                        "  drkit.yaml:7: targets.b: --to is a path, not 'x?drkit: forged'");
+    }
+
+    @Test
     void aNamedCommandIsTheOnlyOneBuiltWhereverTheGlobalOptionsStand() {
         assertThat(DrkitCli.commandLine("--repo", "list", "-qv", "backup", "redis", "--name", "x")
                         .getSubcommands())
