@@ -29,6 +29,7 @@ import java.util.regex.Pattern;
  */
 final class MessageFlags {
     private static final Pattern KEY = Pattern.compile("setting '([a-z0-9]+(?:-[a-z0-9]+)*)'");
+    private static final Pattern REPOSITORY_URI = Pattern.compile("repository URI scheme '[^'\\n]*':[^\\n]*");
     private static final Pattern TABLESPACE = Pattern.compile("tablespace-([0-9]+)");
 
     /** Settings keys whose flag is not {@code --KEY}. */
@@ -157,7 +158,12 @@ final class MessageFlags {
         if (message == null) {
             return null;
         }
-        String keys = KEY.matcher(message)
+        // a repository's settings are parameters of its URI (--repo, --to, the setup's repository),
+        // never the flag of a target option of the same name (--endpoint, --prefix of minio-bucket)
+        String uri = REPOSITORY_URI
+                .matcher(message)
+                .replaceAll(m -> Matcher.quoteReplacement(KEY.matcher(m.group()).replaceAll("URI parameter '$1='")));
+        String keys = KEY.matcher(uri)
                 .replaceAll(m -> Matcher.quoteReplacement(flag(m.group(1)).orElse(m.group())));
         return API_TERM.matcher(keys).replaceAll(m -> Matcher.quoteReplacement(API_TERMS.get(m.group(1))));
     }

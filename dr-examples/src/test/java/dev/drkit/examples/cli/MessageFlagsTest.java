@@ -45,6 +45,15 @@ class MessageFlagsTest {
                         "encryption needs at least one recipient key (--encrypt-to) or a passphrase "
                                 + "(--passphrase-file)"),
                 Arguments.of(
+                        "repository URI scheme 's3': setting 'endpoint' must be a URI such as scheme://HOST:PORT, "
+                                + "not 'ht tp://x'",
+                        "repository URI scheme 's3': URI parameter 'endpoint=' must be a URI such as "
+                                + "scheme://HOST:PORT, not 'ht tp://x'"),
+                Arguments.of(
+                        "repository URI scheme 's3': unknown setting 'prefix'; did you mean setting 'profile'?",
+                        "repository URI scheme 's3': unknown URI parameter 'prefix='; did you mean URI parameter "
+                                + "'profile='?"),
+                Arguments.of(
                         "minio-bucket needs setting 'endpoint' (http(s)://HOST:PORT)",
                         "minio-bucket needs --endpoint (http(s)://HOST:PORT)"),
                 Arguments.of(
