@@ -608,7 +608,12 @@ class DrKitTest {
             kit.backup(spec("content", "x"));
             assertThatThrownBy(() -> kit.manifest("mem", "20250101T000000Z-abcdef"))
                     .isInstanceOf(BackupNotFoundException.class)
-                    .hasMessageContaining("no backup '20250101T000000Z-abcdef'");
+                    .hasMessageContaining("no backup '20250101T000000Z-abcdef'")
+                    .hasMessageContaining("(DrKit.list)"); // the API term the CLI says as 'drkit list'
+            assertThatThrownBy(() -> kit.manifest("none", null))
+                    .isInstanceOf(BackupNotFoundException.class)
+                    .hasMessageContaining("target 'none' has no complete backup")
+                    .hasMessageContaining("(DrKit.list)");
             assertThatThrownBy(() -> kit.manifest("mem", "latest"))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("not a backup id");

@@ -61,7 +61,7 @@ public final class CatalogOperation {
                                 + (catalog.damaged().isEmpty()
                                         ? ""
                                         : " (" + catalog.damaged().size() + " damaged ones are left out)")
-                                + "; listing the repository shows the targets and backups"));
+                                + "; listing the repository (DrKit.list) shows the targets and backups"));
         for (DamagedBackup d : catalog.damaged()) {
             if (d.id().compareTo(newest.id()) > 0) {
                 String message = "passed over damaged backup " + target + "/" + d.id() + " (" + d.reason()

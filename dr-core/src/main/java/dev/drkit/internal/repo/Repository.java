@@ -414,7 +414,7 @@ public final class Repository {
             return m;
         } catch (NoSuchFileException e) {
             throw new BackupNotFoundException("no backup '" + id + "' of target '" + target + "' in " + describe()
-                    + "; listing the target's backups shows the ones there");
+                    + "; listing the target's backups (DrKit.list) shows the ones there");
         } catch (IOException e) {
             throw storageError("reading manifest of " + target + "/" + id, e);
         }
