@@ -55,7 +55,7 @@ public final class FilesBackupTarget implements BackupTarget {
 
     private static final Logger LOG = LoggerFactory.getLogger(FilesBackupTarget.class);
     private static final String UNREADABLE_ADVICE =
-            "check that the user running the backup may read it, " + "or leave it out with the exclude setting";
+            "check that the user running the backup may read it, " + "or leave it out with setting 'exclude'";
     private static final int S_IFMT = 0170000;
     private static final int S_IFIFO = 0010000;
     private static final int S_IFCHR = 0020000;
@@ -127,8 +127,7 @@ public final class FilesBackupTarget implements BackupTarget {
                 } catch (NoSuchFileException dangling) {
                     throw new DrException(
                             ErrorCode.TARGET,
-                            "cannot back up " + root + ": it is a symbolic link to "
-                                    + "nothing; check the path setting");
+                            "cannot back up " + root + ": it is a symbolic link to " + "nothing; check setting 'path'");
                 }
                 checkRoot(real);
                 roots.add(real);
@@ -230,7 +229,7 @@ public final class FilesBackupTarget implements BackupTarget {
             mode = (Integer) Files.getAttribute(root, "unix:mode", LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw new DrException(
-                    ErrorCode.TARGET, "cannot back up " + root + ": it does not exist; check the path setting");
+                    ErrorCode.TARGET, "cannot back up " + root + ": it does not exist; check setting 'path'");
         } catch (IOException e) {
             throw SourceErrors.unreadable(root, e, UNREADABLE_ADVICE);
         }

@@ -212,7 +212,7 @@ class FilesBackupTargetTest {
                     .isNotInstanceOf(StorageException.class)
                     .hasMessageContaining("cannot read " + changing)
                     .hasMessageContaining("check that the user running the backup may read it")
-                    .hasMessageContaining("exclude setting")
+                    .hasMessageContaining("setting 'exclude'")
                     .hasMessageNotContaining("repository")
                     .satisfies(e -> {
                         assertThat(((DrException) e).code()).isEqualTo(DrException.ErrorCode.TARGET);
@@ -249,7 +249,7 @@ class FilesBackupTargetTest {
                     .isInstanceOf(DrException.class)
                     .isNotInstanceOf(StorageException.class)
                     .hasMessageContaining("cannot read " + unreadable)
-                    .hasMessageContaining("exclude setting")
+                    .hasMessageContaining("setting 'exclude'")
                     .hasMessageNotContaining("repository")
                     .extracting(e -> ((DrException) e).code())
                     .isEqualTo(DrException.ErrorCode.TARGET);
@@ -273,7 +273,7 @@ class FilesBackupTargetTest {
                         () -> scan.visitFileFailed(tree.resolve("shared"), new AccessDeniedException(tree + "/shared")))
                 .isInstanceOf(DrException.class)
                 .hasMessage("cannot read " + tree.resolve("shared") + " to back it up (permission denied); check "
-                        + "that the user running the backup may read it, or leave it out with the exclude setting");
+                        + "that the user running the backup may read it, or leave it out with setting 'exclude'");
     }
 
     @Test

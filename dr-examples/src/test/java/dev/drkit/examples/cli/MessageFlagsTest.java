@@ -54,6 +54,14 @@ class MessageFlagsTest {
                         "repository URI scheme 's3': unknown URI parameter 'prefix='; did you mean URI parameter "
                                 + "'profile='?"),
                 Arguments.of(
+                        "cannot read /x to back it up (permission denied); check that the user running the backup "
+                                + "may read it, or leave it out with setting 'exclude'",
+                        "cannot read /x to back it up (permission denied); check that the user running the backup "
+                                + "may read it, or leave it out with --exclude"),
+                Arguments.of(
+                        "cannot back up /x: it does not exist; check setting 'path'",
+                        "cannot back up /x: it does not exist; check --path"),
+                Arguments.of(
                         "minio-bucket needs setting 'endpoint' (http(s)://HOST:PORT)",
                         "minio-bucket needs --endpoint (http(s)://HOST:PORT)"),
                 Arguments.of(
