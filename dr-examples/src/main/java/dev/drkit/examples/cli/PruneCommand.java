@@ -32,22 +32,47 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Only this target (default: every target).")
     String name;
 
-    @Option(names = "--keep-last", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-last",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Keep the N newest backups (-1: all).")
     int last;
 
-    @Option(names = "--keep-hourly", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-hourly",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Keep the newest backup of each of the last N hours that have backups (-1: of every one).")
     int hourly;
 
-    @Option(names = "--keep-daily", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-daily",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Keep the newest backup of each of the last N days that have backups (-1: of every one).")
     int daily;
 
-    @Option(names = "--keep-weekly", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-weekly",
+            paramLabel = "N",
+            defaultValue = "0",
+            description =
+                    "Keep the newest backup of each of the last N weeks (ISO weeks) that have backups (-1: of every one).")
     int weekly;
 
-    @Option(names = "--keep-monthly", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-monthly",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Keep the newest backup of each of the last N months that have backups (-1: of every one).")
     int monthly;
 
-    @Option(names = "--keep-yearly", paramLabel = "N", defaultValue = "0")
+    @Option(
+            names = "--keep-yearly",
+            paramLabel = "N",
+            defaultValue = "0",
+            description = "Keep the newest backup of each of the last N years that have backups (-1: of every one).")
     int yearly;
 
     @Option(

@@ -131,6 +131,28 @@ class DrkitCliTest {
     }
 
     @Test
+    void everyVisibleOptionAndParameterSaysWhatItDoesInTheUsageHelp() {
+        java.util.List<String> silent = new java.util.ArrayList<>();
+        collectSilent(DrkitCli.commandLine(), silent);
+        assertThat(silent).as("options whose --help line is only their name").isEmpty();
+    }
+
+    private static void collectSilent(CommandLine c, java.util.List<String> silent) {
+        String command = c.getCommandSpec().qualifiedName();
+        for (CommandLine.Model.OptionSpec o : c.getCommandSpec().options()) {
+            if (!o.hidden() && String.join("", o.description()).isBlank()) {
+                silent.add(command + " " + o.longestName());
+            }
+        }
+        for (CommandLine.Model.PositionalParamSpec p : c.getCommandSpec().positionalParameters()) {
+            if (!p.hidden() && String.join("", p.description()).isBlank()) {
+                silent.add(command + " " + p.paramLabel());
+            }
+        }
+        c.getSubcommands().values().forEach(sub -> collectSilent(sub, silent));
+    }
+
+    @Test
     void aNamedCommandIsTheOnlyOneBuiltWhereverTheGlobalOptionsStand() {
         assertThat(DrkitCli.commandLine("--repo", "list", "-qv", "backup", "redis", "--name", "x")
                         .getSubcommands())
