@@ -99,9 +99,26 @@ public final class GfsRetentionPolicy implements RetentionPolicy {
         add(parts, "keep-monthly", monthly);
         add(parts, "keep-yearly", yearly);
         if (within != null) {
-            parts.add("keep-within " + within);
+            parts.add("keep-within " + written(within));
         }
         return parts.isEmpty() ? "no rules (keep everything)" : String.join(", ", parts);
+    }
+
+    /** A duration as settings take it ({@code 7d}, {@code 36h}, {@code 90min}), not ISO-8601's {@code PT168H}. */
+    private static String written(Duration d) {
+        if (d.isZero()) {
+            return "0s";
+        }
+        if (d.toDaysPart() > 0 && d.equals(Duration.ofDays(d.toDays()))) {
+            return d.toDays() + "d";
+        }
+        if (d.equals(Duration.ofHours(d.toHours()))) {
+            return d.toHours() + "h";
+        }
+        if (d.equals(Duration.ofMinutes(d.toMinutes()))) {
+            return d.toMinutes() + "min";
+        }
+        return d.toString();
     }
 
     private static void add(List<String> parts, String name, int n) {
@@ -144,7 +161,7 @@ public final class GfsRetentionPolicy implements RetentionPolicy {
                 reasons.add("no retention rule given");
             }
             if (within != null && !t.isBefore(newest.minus(within))) {
-                reasons.add("within " + within + " of the newest backup");
+                reasons.add("within " + written(within) + " of the newest backup");
             }
             ZonedDateTime zt = t.atZone(ZoneOffset.UTC);
             boolean oldest = nr == past.size() - 1;

@@ -178,6 +178,21 @@ class GfsRetentionPolicyTest {
     }
 
     @Test
+    void keepWithinIsSaidAsSettingsWriteIt() {
+        for (String[] c : new String[][] {{"7d", "7d"}, {"36h", "36h"}, {"90min", "90min"}, {"1y", "365d"}}) {
+            GfsRetentionPolicy p = GfsRetentionPolicy.builder()
+                    .keepWithin(Settings.parseDuration("keep-within", c[0]))
+                    .build();
+            assertThat(p.describe()).isEqualTo("keep-within " + c[1]);
+            assertThat(p.plan(List.of(at("2024-06-10T00:00:00Z")), NEW_YEAR)
+                            .decisions()
+                            .get(0)
+                            .reasons())
+                    .containsExactly("within " + c[1] + " of the newest backup");
+        }
+    }
+
+    @Test
     void unlimitedCountKeepsEveryPeriod() {
         RetentionPlan plan =
                 GfsRetentionPolicy.builder().keepMonthly(-1).build().plan(yearWithGaps(), NEW_YEAR);
