@@ -1,5 +1,6 @@
 package dev.drkit.spi.support;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.UnsafeArchiveException;
@@ -78,6 +79,8 @@ public final class TarExtractor {
     private final Path dest;
     private final boolean force;
     private final List<PathMatcher> includes;
+    private final List<String> includeGlobs;
+    private long includedEntries;
     private long files;
     private long bytes;
     private long skippedSpecial;
@@ -95,6 +98,7 @@ public final class TarExtractor {
     public TarExtractor(Path dest, boolean force, List<String> includeGlobs) {
         this.dest = dest;
         this.force = force;
+        this.includeGlobs = List.copyOf(includeGlobs);
         this.includes = includeGlobs.stream()
                 .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
                 .toList();
@@ -132,6 +136,13 @@ public final class TarExtractor {
         Throwable failure = null;
         try {
             unpack(in, staging, name -> true, name -> null, "the archive restored to " + dest);
+            if (!includes.isEmpty() && includedEntries == 0) {
+                // an empty restore reported as done would pass for a recovery
+                throw new ConfigException("no entry of the backup matches setting 'include' "
+                        + TarEntryReader.printable(String.valueOf(includeGlobs))
+                        + "; entries are named without the leading '/' (etc/nginx/** for /etc/nginx); "
+                        + "nothing was restored");
+            }
             install(staging);
         } catch (IOException | RuntimeException | Error e) {
             failure = e;
@@ -309,6 +320,7 @@ public final class TarExtractor {
             if (!included(e.name()) || !wanted.test(e.name())) {
                 continue;
             }
+            includedEntries++;
             TarPlacement.check(e, tree::kind);
             if (e.setIdStripped()) {
                 setIdStripped++;

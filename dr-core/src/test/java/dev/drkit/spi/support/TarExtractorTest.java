@@ -3,6 +3,7 @@ package dev.drkit.spi.support;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.UnsafeArchiveException;
@@ -241,6 +242,23 @@ class TarExtractorTest {
         x.extract(new ByteArrayInputStream(tar("etc/nginx/site.conf", "s", "etc/other.conf", "o")));
         assertThat(dest.resolve("etc/nginx/site.conf")).hasContent("s");
         assertThat(dest.resolve("etc/other.conf")).doesNotExist();
+    }
+
+    @Test
+    void includeGlobsThatMatchNothingFailTheRestoreAndLeaveNoDestination() throws IOException {
+        // with the leading '/' an operator types for /etc/nginx: it matched nothing, and an empty
+        // destination was reported as restored
+        Path dest = dir.resolve("dest");
+        TarExtractor x = new TarExtractor(dest, false, List.of("/etc/nginx/**"));
+        byte[] archive = tar("etc/nginx/site.conf", "s", "etc/other.conf", "o");
+        assertThatThrownBy(() -> x.extract(new ByteArrayInputStream(archive)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("no entry of the backup matches setting 'include' [/etc/nginx/**]")
+                .hasMessageContaining("etc/nginx/**");
+        assertThat(dest).doesNotExist();
+        try (var s = Files.list(dir)) {
+            assertThat(s).as("no staging left").isEmpty();
+        }
     }
 
     @Test
