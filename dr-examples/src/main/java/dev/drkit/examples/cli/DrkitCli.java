@@ -14,6 +14,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.DriverManager;
 import java.time.Instant;
@@ -157,6 +158,8 @@ public final class DrkitCli {
     static CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(new DrkitCli());
         addCommands(cli, COMMANDS, args, 0);
+        // registered after the commands: picocli gives a converter to the commands already added
+        cli.registerConverter(Path.class, DrkitCli::path);
         return cli;
     }
 
@@ -178,6 +181,17 @@ public final class DrkitCli {
                 }
             }
         }
+    }
+
+    /**
+     * A path option or parameter: an empty one is a usage error, since Path.of("") is the current
+     * directory (keys were written there, a setup file was "a directory", wal-push named it).
+     */
+    private static Path path(String value) {
+        if (value.isEmpty()) {
+            throw new CommandLine.TypeConversionException("an empty path names no file or directory");
+        }
+        return Path.of(value);
     }
 
     private static String nameOf(Class<?> command) {

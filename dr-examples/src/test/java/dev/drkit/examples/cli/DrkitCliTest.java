@@ -1,6 +1,7 @@
 package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -150,6 +151,22 @@ class DrkitCliTest {
             }
         }
         c.getSubcommands().values().forEach(sub -> collectSilent(sub, silent));
+    }
+
+    @Test
+    void anEmptyPathIsAUsageErrorNotTheCurrentDirectory() {
+        for (String[] args : new String[][] {
+            {"key", "generate", "--out", ""}, // wrote secret.asc into the current directory
+            {"--config", "", "list"},
+            {"report", "--html", ""},
+            {"wal-push", ""},
+            {"--dedup-key-file=", "list"}
+        }) {
+            assertThatThrownBy(() -> DrkitCli.commandLine(args).parseArgs(args))
+                    .as(String.join(" ", args))
+                    .isInstanceOf(CommandLine.ParameterException.class)
+                    .hasMessageContaining("an empty path names no file or directory");
+        }
     }
 
     @Test
