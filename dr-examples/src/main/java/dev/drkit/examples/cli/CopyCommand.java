@@ -1,5 +1,6 @@
 package dev.drkit.examples.cli;
 
+import dev.drkit.ConfigException;
 import dev.drkit.CopyIncompleteException;
 import dev.drkit.CopyResult;
 import dev.drkit.DrKit;
@@ -52,6 +53,9 @@ final class CopyCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         GlobalOptions global = GlobalOptions.of(spec);
         PrintWriter out = spec.commandLine().getOut();
+        if (to.isBlank()) {
+            throw new ConfigException("--to names no repository: give the destination's path or URI");
+        }
         try (DrKit kit = global.open(spec.commandLine().getErr(), null)) {
             if (which.id != null) {
                 BackupSelection.named(kit, name, which.id); // before the destination is touched

@@ -76,6 +76,7 @@ class DrkitCliTest {
             {"verify", "--name", "t", "--id", unknown},
             {"restore", "--name", "t", "--id", unknown, "--to", restored.toString()},
             {"copy", "--name", "t", "--id", unknown, "--to", copy.toString()},
+            {"copy", "--name", "t", "--latest", "--to", ""},
             {"verify", "--name", "other", "--id", unknown}
         };
         for (String[] command : commands) {
