@@ -79,6 +79,9 @@ final class BackupCommand implements Callable<Integer> {
                 new EncryptionOptions().signer(global),
                 null)) {
             for (Setup.Target t : targets) {
+                if (SignalStop.signalled()) {
+                    break; // Ctrl-C or SIGTERM: no further target is begun in the time left to clean up
+                }
                 // each target on its own: one that fails is said, and the others are still backed up
                 BackupResult r;
                 try {
@@ -98,6 +101,9 @@ final class BackupCommand implements Callable<Integer> {
                             r.manifest().duration().toMillis() / 1000.0);
                 }
                 for (String copy : setup.copies()) {
+                    if (SignalStop.signalled()) {
+                        break;
+                    }
                     CopyResult c;
                     try (StorageBackend destination = kit.openStorage(copy)) {
                         c = kit.copy(t.name(), r.id(), false, destination);
