@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.drkit.ConfigException;
 import dev.drkit.files.FilesBackupTargetProvider;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,7 +75,7 @@ class SetupFileHostileInputTest {
             assertThat(message).contains(fifo.toString()).contains("not a regular file");
         } finally {
             // a regression's reader still waits in open: a writer releases it
-            try (var unblock = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+            try (var unblock = new RandomAccessFile(fifo.toFile(), "rw")) {
                 unblock.getFD();
             }
         }
@@ -81,8 +84,8 @@ class SetupFileHostileInputTest {
     @Test
     void bytesThatAreNotUtf8AreSaidSoWithTheirLineAndNoJavaException() throws Exception {
         Path f = dir.resolve("drkit.yaml");
-        byte[] head = (TARGET + "    exclude: \"caf").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        byte[] bytes = java.util.Arrays.copyOf(head, head.length + 3);
+        byte[] head = (TARGET + "    exclude: \"caf").getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = Arrays.copyOf(head, head.length + 3);
         bytes[head.length] = (byte) 0xe9; // Latin-1 e-acute: not UTF-8
         bytes[head.length + 1] = '"';
         bytes[head.length + 2] = '\n';

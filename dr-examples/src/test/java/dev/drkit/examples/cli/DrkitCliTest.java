@@ -3,11 +3,17 @@ package dev.drkit.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ConfigException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -98,10 +104,10 @@ class DrkitCliTest {
         CommandLine key =
                 DrkitCli.commandLine("key", "generate").getSubcommands().get("key");
         Object[][] cases = {
-            {new java.nio.file.FileAlreadyExistsException("/srv/keys"), "/srv/keys already exists"},
-            {new java.nio.file.NotDirectoryException("/srv/keys"), "/srv/keys is not a directory"},
+            {new FileAlreadyExistsException("/srv/keys"), "/srv/keys already exists"},
+            {new NotDirectoryException("/srv/keys"), "/srv/keys is not a directory"},
             {
-                new java.nio.file.FileSystemException("/srv/keys/secret.asc", null, "Read-only file system"),
+                new FileSystemException("/srv/keys/secret.asc", null, "Read-only file system"),
                 "/srv/keys/secret.asc: Read-only file system"
             }
         };
@@ -119,7 +125,7 @@ class DrkitCliTest {
                 DrkitCli.commandLine("config", "check").getSubcommands().get("config");
         StringWriter err = new StringWriter();
         check.setErr(new PrintWriter(err));
-        dev.drkit.ConfigException e = new dev.drkit.ConfigException(java.util.List.of(
+        ConfigException e = new ConfigException(List.of(
                 "drkit.yaml:5: targets.a: unknown option 'pth'; did you mean option 'path'?",
                 "drkit.yaml:7: targets.b: setting 'to' is a path, not 'x\ndrkit: forged'"));
 
@@ -134,12 +140,12 @@ class DrkitCliTest {
 
     @Test
     void everyVisibleOptionAndParameterSaysWhatItDoesInTheUsageHelp() {
-        java.util.List<String> silent = new java.util.ArrayList<>();
+        List<String> silent = new ArrayList<>();
         collectSilent(DrkitCli.commandLine(), silent);
         assertThat(silent).as("options whose --help line is only their name").isEmpty();
     }
 
-    private static void collectSilent(CommandLine c, java.util.List<String> silent) {
+    private static void collectSilent(CommandLine c, List<String> silent) {
         String command = c.getCommandSpec().qualifiedName();
         for (CommandLine.Model.OptionSpec o : c.getCommandSpec().options()) {
             if (!o.hidden() && String.join("", o.description()).isBlank()) {

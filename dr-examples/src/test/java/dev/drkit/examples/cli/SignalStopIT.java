@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +62,7 @@ class SignalStopIT {
                 if (Files.size(part) > (1 << 20)) {
                     return true;
                 }
-            } catch (java.nio.file.NoSuchFileException committed) {
+            } catch (NoSuchFileException committed) {
                 // a small object's part, linked into place meanwhile
             }
         }
