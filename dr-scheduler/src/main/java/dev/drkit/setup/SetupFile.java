@@ -28,6 +28,7 @@ import java.io.ByteArrayInputStream;
 import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -39,6 +40,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -57,6 +59,10 @@ import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,14 +159,15 @@ public final class SetupFile {
         if (Files.isDirectory(file)) {
             throw new ConfigException("setup file " + file + " is a directory; name the drkit.yaml in it");
         }
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
-            // a FIFO with no writer would block the open for good, a device read forever
-            throw new ConfigException("setup file " + file + " is not a regular file (a FIFO, socket or device); "
+        boolean pipe = isPipe(file);
+        if (Files.exists(file) && !Files.isRegularFile(file) && !pipe) {
+            // a device would be read forever
+            throw new ConfigException("setup file " + file + " is not a regular file (a socket or device); "
                     + "name the drkit.yaml itself");
         }
         Node root;
         byte[] content = null;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = pipe ? openPipe(file) : Files.newInputStream(file)) {
             // read whole, at most MAX_FILE_BYTES: SnakeYAML's reader copies its whole buffer for each
             // kilobyte of a long value, so a few megabytes in one value took seconds, tens of them
             // minutes, before its own limit of 3M characters refused the file
@@ -188,6 +195,62 @@ public final class SetupFile {
             throw new ConfigException(reader.problems);
         }
         return setup;
+    }
+
+    /** How long a setup file that is a pipe may wait for its writer (tests shorten it). */
+    static volatile Duration pipeWait = Duration.ofSeconds(30);
+
+    /** Whether {@code file} is a FIFO or a pipe ({@code --config <(sops -d drkit.yaml)} names one). */
+    private static boolean isPipe(Path file) {
+        try {
+            return ((Integer) Files.getAttribute(file, "unix:mode") & 0170000) == 0010000;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Opens a pipe for reading, waiting at most {@link #pipeWait} for a writer: process
+     * substitution (a decrypting command's output) has one, a FIFO nobody writes to would hold
+     * the open for good. The waiting open is then released by an open for writing of our own.
+     */
+    private static InputStream openPipe(Path file) throws IOException {
+        CompletableFuture<InputStream> open = new CompletableFuture<>();
+        Thread opener = new Thread(
+                () -> {
+                    try {
+                        open.complete(Files.newInputStream(file));
+                    } catch (IOException | RuntimeException e) {
+                        open.completeExceptionally(e);
+                    }
+                },
+                "drkit-setup-pipe");
+        opener.setDaemon(true);
+        opener.start();
+        Duration wait = pipeWait;
+        try {
+            return open.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            try (OutputStream release = Files.newOutputStream(file, StandardOpenOption.WRITE)) {
+                // both ends met: the waiting open returns, and reads nothing
+            } catch (IOException ignored) {
+                // gone: the open ends on its own
+            }
+            open.thenAccept(in -> {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // nothing read from it
+                }
+            });
+            throw new ConfigException("setup file " + file + " is a pipe nobody wrote to within " + wait.toSeconds()
+                    + " s; name the drkit.yaml itself, or start the command that writes it");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConfigException("interrupted while waiting for setup file " + file);
+        }
     }
 
     /**

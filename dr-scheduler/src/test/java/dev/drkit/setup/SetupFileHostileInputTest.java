@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.drkit.ConfigException;
 import dev.drkit.files.FilesBackupTargetProvider;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,20 +64,36 @@ class SetupFileHostileInputTest {
     }
 
     @Test
-    void aFifoIsRefusedRatherThanWaitedOnForever() throws Exception {
+    void aFifoNobodyWritesToIsRefusedRatherThanWaitedOnForever() throws Exception {
         Path fifo = dir.resolve("drkit.yaml");
         assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
                 .isZero();
+        Duration before = SetupFile.pipeWait;
+        SetupFile.pipeWait = Duration.ofSeconds(1);
         try {
             // the timeout only keeps a regression (an open that waits for a writer) from holding the build
             String message = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> problem(fifo));
-            assertThat(message).contains(fifo.toString()).contains("not a regular file");
+            assertThat(message)
+                    .isEqualTo("setup file " + fifo + " is a pipe nobody wrote to within 1 s; name the "
+                            + "drkit.yaml itself, or start the command that writes it");
         } finally {
-            // a regression's reader still waits in open: a writer releases it
-            try (var unblock = new RandomAccessFile(fifo.toFile(), "rw")) {
-                unblock.getFD();
-            }
+            SetupFile.pipeWait = before;
         }
+    }
+
+    @Test
+    void aPipeAWriterFillsIsReadAsProcessSubstitutionGivesIt() throws Exception {
+        // drkit --config <(sops -d drkit.yaml): the setup comes decrypted through a pipe
+        Path fifo = dir.resolve("drkit.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor())
+                .isZero();
+        Process writer = new ProcessBuilder("sh", "-c", "cat > '" + fifo + "'").start();
+        try (var in = writer.getOutputStream()) {
+            in.write(TARGET.getBytes(StandardCharsets.UTF_8));
+        }
+        Setup setup = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> SetupFile.load(fifo, TYPES));
+        assertThat(writer.waitFor()).isZero();
+        assertThat(setup.targets()).isNotEmpty();
     }
 
     @Test
