@@ -8,6 +8,7 @@ import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class DuplicateKeysTest {
@@ -90,8 +91,7 @@ class DuplicateKeysTest {
         assertThat(DuplicateKeys.hash(0, a)).isNotEqualTo(DuplicateKeys.hash(0, b));
         // a key and the same bytes and a zero byte more are two keys too
         byte[] c = block(unmix(m1));
-        assertThat(DuplicateKeys.hash(0, c))
-                .isNotEqualTo(DuplicateKeys.hash(0, java.util.Arrays.copyOf(c, c.length + 1)));
+        assertThat(DuplicateKeys.hash(0, c)).isNotEqualTo(DuplicateKeys.hash(0, Arrays.copyOf(c, c.length + 1)));
     }
 
     @Test
