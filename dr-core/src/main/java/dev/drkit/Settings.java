@@ -242,6 +242,9 @@ public final class Settings {
 
     private static Duration parseDurationUnchecked(String key, String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
+        if (t.equals("0")) {
+            return Duration.ZERO; // zero needs no unit
+        }
         if (t.startsWith("p")) {
             try {
                 return Duration.parse(t.toUpperCase(Locale.ROOT));

@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageBackendProvider;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -30,6 +31,17 @@ public final class FileStorageBackendProvider implements StorageBackendProvider 
         if (path == null || path.isEmpty()) {
             throw new ConfigException("file repository URI needs an absolute path, e.g. file:/var/backups/drkit");
         }
-        return new FileStorageBackend(Path.of(path));
+        Path root = Path.of(path);
+        for (Path p = root; p != null; p = p.getParent()) {
+            if (Files.exists(p)) { // the nearest part that exists must be a directory (or lead to one)
+                if (!Files.isDirectory(p)) {
+                    throw new ConfigException("the repository location " + root + (p.equals(root) ? " is" : " is under")
+                            + " a file" + (p.equals(root) ? "" : " (" + p + ")") + ", not a directory; name a "
+                            + "directory for the repository (a backup creates one that does not exist yet)");
+                }
+                break;
+            }
+        }
+        return new FileStorageBackend(root);
     }
 }
