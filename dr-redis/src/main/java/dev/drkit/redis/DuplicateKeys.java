@@ -173,60 +173,50 @@ final class DuplicateKeys {
 
     /** SipHash-2-4 under the key {@code k0, k1} of the database's number (big-endian) and the key. */
     static long sipHash(long k0, long k1, int db, byte[] key) {
-        long v0 = k0 ^ 0x736f6d6570736575L;
-        long v1 = k1 ^ 0x646f72616e646f6dL;
-        long v2 = k0 ^ 0x6c7967656e657261L;
-        long v3 = k1 ^ 0x7465646279746573L;
+        long[] v = {
+            k0 ^ 0x736f6d6570736575L, k1 ^ 0x646f72616e646f6dL, k0 ^ 0x6c7967656e657261L, k1 ^ 0x7465646279746573L
+        };
         int length = key.length + 4;
         long m = 0;
         for (int i = 0; i < length; i++) {
             int b = i < 4 ? (db >>> (24 - 8 * i)) & 0xFF : key[i - 4] & 0xFF;
             m |= (long) b << (8 * (i & 7));
             if ((i & 7) == 7) {
-                v3 ^= m;
-                for (int r = 0; r < 2; r++) {
-                    v0 += v1;
-                    v1 = Long.rotateLeft(v1, 13);
-                    v1 ^= v0;
-                    v0 = Long.rotateLeft(v0, 32);
-                    v2 += v3;
-                    v3 = Long.rotateLeft(v3, 16);
-                    v3 ^= v2;
-                    v0 += v3;
-                    v3 = Long.rotateLeft(v3, 21);
-                    v3 ^= v0;
-                    v2 += v1;
-                    v1 = Long.rotateLeft(v1, 17);
-                    v1 ^= v2;
-                    v2 = Long.rotateLeft(v2, 32);
-                }
-                v0 ^= m;
+                compress(v, m);
                 m = 0;
             }
         }
-        m |= (long) length << 56;
-        v3 ^= m;
-        for (int r = 0; r < 6; r++) { // 2 rounds for the last word, 4 to finish
-            if (r == 2) {
-                v0 ^= m;
-                v2 ^= 0xff;
-            }
-            v0 += v1;
-            v1 = Long.rotateLeft(v1, 13);
-            v1 ^= v0;
-            v0 = Long.rotateLeft(v0, 32);
-            v2 += v3;
-            v3 = Long.rotateLeft(v3, 16);
-            v3 ^= v2;
-            v0 += v3;
-            v3 = Long.rotateLeft(v3, 21);
-            v3 ^= v0;
-            v2 += v1;
-            v1 = Long.rotateLeft(v1, 17);
-            v1 ^= v2;
-            v2 = Long.rotateLeft(v2, 32);
+        compress(v, m | (long) length << 56);
+        v[2] ^= 0xff;
+        for (int r = 0; r < 4; r++) {
+            sipRound(v);
         }
-        return v0 ^ v1 ^ v2 ^ v3;
+        return v[0] ^ v[1] ^ v[2] ^ v[3];
+    }
+
+    /** One 8-byte word into the state: two rounds (SipHash-2-x). */
+    private static void compress(long[] v, long m) {
+        v[3] ^= m;
+        sipRound(v);
+        sipRound(v);
+        v[0] ^= m;
+    }
+
+    private static void sipRound(long[] v) {
+        v[0] += v[1];
+        v[1] = Long.rotateLeft(v[1], 13);
+        v[1] ^= v[0];
+        v[0] = Long.rotateLeft(v[0], 32);
+        v[2] += v[3];
+        v[3] = Long.rotateLeft(v[3], 16);
+        v[3] ^= v[2];
+        v[0] += v[3];
+        v[3] = Long.rotateLeft(v[3], 21);
+        v[3] ^= v[0];
+        v[2] += v[1];
+        v[1] = Long.rotateLeft(v[1], 17);
+        v[1] ^= v[2];
+        v[2] = Long.rotateLeft(v[2], 32);
     }
 
     private void grow() {
