@@ -13,6 +13,8 @@ import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
 import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.bcpg.sig.RevocationReason;
+import org.bouncycastle.bcpg.sig.RevocationReasonTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPPublicKeyRing;
@@ -117,17 +119,54 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     }
 
     /**
-     * Why a key of the trusted file may not sign, or null when it may: revoked (it or its
-     * primary), a subkey its primary did not bind as a signing key (with the subkey's own
+     * A key's revocation by its owner: {@code since} null when it counts for every signature
+     * (no reason given, the key compromised, or a reason drkit does not know), else the time from
+     * which it counts (the key superseded or retired: what it signed before stays good).
+     */
+    private record Revocation(Instant since, String reason) {}
+
+    /**
+     * The revocation of {@code on} (a primary with {@code sub} null, else the subkey {@code sub}
+     * of {@code primary}) by its primary's verified revocation signatures, or null when there is
+     * none. Any revocation without a reason, or for compromise, counts for everything the key
+     * signed, whatever other revocations say; a key only superseded or retired is revoked from
+     * the earliest such revocation on. So a key rotated out of service and revoked as gpg's
+     * "Key is superseded" or "Key is no longer used" leaves the backups it signed restorable,
+     * while a stolen key, revoked as compromised, signs nothing more that is believed.
+     */
+    private static Revocation revocation(PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
+        Instant soft = null;
+        String softReason = null;
+        for (PGPSignature s : validSignatures(on, type, primary, sub)) {
+            RevocationReason reason = s.getHashedSubPackets() == null
+                    ? null
+                    : s.getHashedSubPackets().getRevocationReason();
+            byte code = reason == null ? RevocationReasonTags.NO_REASON : reason.getRevocationReason();
+            if (code != RevocationReasonTags.KEY_SUPERSEDED && code != RevocationReasonTags.KEY_RETIRED) {
+                return new Revocation(
+                        null, code == RevocationReasonTags.KEY_COMPROMISED ? "as compromised" : "without a reason");
+            }
+            Instant at = s.getCreationTime().toInstant();
+            if (soft == null || at.isBefore(soft)) {
+                soft = at;
+                softReason = code == RevocationReasonTags.KEY_SUPERSEDED ? "superseded" : "retired";
+            }
+        }
+        return soft == null ? null : new Revocation(soft, softReason);
+    }
+
+    /**
+     * Why a key of the trusted file may not sign, or null when it may: revoked for good (it or
+     * its primary; a key only superseded or retired is judged by the signature's date, in {@link
+     * #untimely}), a subkey its primary did not bind as a signing key (with the subkey's own
      * back-signature, as gpg demands), or a primary whose self-signature leaves signing out.
      */
     private String unfitToSign(PGPPublicKey key) {
         PGPPublicKeyRing ring = trusted.getPublicKeyRing(key.getKeyID());
         PGPPublicKey primary = ring.getPublicKey();
-        if (validSignatures(primary, PGPSignature.KEY_REVOCATION, primary, null)
-                .iterator()
-                .hasNext()) {
-            return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked";
+        Revocation revoked = revocation(primary, PGPSignature.KEY_REVOCATION, primary, null);
+        if (revoked != null && revoked.since() == null) {
+            return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked " + revoked.reason();
         }
         if (key.isMasterKey()) {
             PGPSignature newest = newestSelfSignature(primary);
@@ -139,10 +178,9 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             }
             return null;
         }
-        if (validSignatures(key, PGPSignature.SUBKEY_REVOCATION, primary, key)
-                .iterator()
-                .hasNext()) {
-            return "the subkey is revoked";
+        Revocation subRevoked = revocation(key, PGPSignature.SUBKEY_REVOCATION, primary, key);
+        if (subRevoked != null && subRevoked.since() == null) {
+            return "the subkey is revoked " + subRevoked.reason();
         }
         PGPSignature binding = newestBinding(key, primary);
         if (binding == null) {
@@ -206,9 +244,10 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     /**
      * Why a signature made at {@code made} by a fit key is not believed, or null: made before the
      * key was, or after the key (or, for a subkey, its primary) expired, as the newest verified
-     * self-signature or binding sets it. A signature made before the expiry stays good after it,
-     * so old backups stay restorable once a key expires; a stolen expired key cannot sign new
-     * manifests without dating them back.
+     * self-signature or binding sets it, or was revoked as superseded or retired. A signature
+     * made before the expiry or such a revocation stays good after it, so old backups stay
+     * restorable once a key expires or is rotated out; a stolen key cannot sign new manifests
+     * without dating them back (which is why a stolen key is revoked as compromised).
      */
     private String untimely(PGPPublicKey key, Date made) {
         if (made.before(key.getCreationTime())) {
@@ -222,6 +261,13 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             if (expired != null && !made.toInstant().isBefore(expired)) {
                 return "the signature is dated " + made.toInstant() + ", after the key " + Pgp.keyId(k.getKeyID())
                         + " expired (" + expired + ")";
+            }
+            Revocation revoked = k.isMasterKey()
+                    ? revocation(k, PGPSignature.KEY_REVOCATION, k, null)
+                    : revocation(k, PGPSignature.SUBKEY_REVOCATION, primary, k);
+            if (revoked != null && revoked.since() != null && !made.toInstant().isBefore(revoked.since())) {
+                return "the signature is dated " + made.toInstant() + ", after the key " + Pgp.keyId(k.getKeyID())
+                        + " was revoked as " + revoked.reason() + " (" + revoked.since() + ")";
             }
         }
         return null;

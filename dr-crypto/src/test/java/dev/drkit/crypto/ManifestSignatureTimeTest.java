@@ -6,14 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
-import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
@@ -76,17 +74,7 @@ class ManifestSignatureTimeTest {
 
     /** A detached signature of the manifest dated {@code at}. */
     private static byte[] signedAt(Instant at) throws Exception {
-        PGPSignatureGenerator gen = new PGPSignatureGenerator(signer(), key.getPublicKey());
-        gen.init(PGPSignature.BINARY_DOCUMENT, key.getPrivateKey());
-        PGPSignatureSubpacketGenerator when = new PGPSignatureSubpacketGenerator();
-        when.setSignatureCreationTime(false, Date.from(at));
-        gen.setHashedSubpackets(when.generate());
-        gen.update(MANIFEST);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ArmoredOutputStream armored = ArmoredOutputStream.builder().build(bytes)) {
-            gen.generate().encode(armored);
-        }
-        return bytes.toByteArray();
+        return TestKeys.detached(key.getPrivateKey(), key.getPublicKey(), MANIFEST, at);
     }
 
     private static PgpManifestVerifier trusting() throws Exception {

@@ -6,12 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.util.Date;
 import java.util.List;
-import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
@@ -66,14 +64,7 @@ class ManifestSignatureTrustTest {
     }
 
     private static byte[] detached(PGPPrivateKey key, PGPPublicKey pub, byte[] doc) throws Exception {
-        PGPSignatureGenerator gen = new PGPSignatureGenerator(signerFor(pub), pub);
-        gen.init(PGPSignature.BINARY_DOCUMENT, key);
-        gen.update(doc);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ArmoredOutputStream armored = ArmoredOutputStream.builder().build(bytes)) {
-            gen.generate().encode(armored);
-        }
-        return bytes.toByteArray();
+        return TestKeys.detached(key, pub, doc, null);
     }
 
     private static PgpManifestVerifier trusting(PGPPublicKeyRing ring) throws Exception {

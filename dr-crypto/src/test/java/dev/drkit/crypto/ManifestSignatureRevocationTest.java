@@ -1,0 +1,212 @@
+package dev.drkit.crypto;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.DrException;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPairGenerator;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.bcpg.HashAlgorithmTags;
+import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
+import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.bcpg.sig.RevocationReasonTags;
+import org.bouncycastle.openpgp.PGPKeyPair;
+import org.bouncycastle.openpgp.PGPKeyRingGenerator;
+import org.bouncycastle.openpgp.PGPPublicKey;
+import org.bouncycastle.openpgp.PGPPublicKeyRing;
+import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSignature;
+import org.bouncycastle.openpgp.PGPSignatureGenerator;
+import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPKeyPair;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A key rotated out of service and revoked as superseded or retired leaves what it signed
+ * before believed, so that the backups of the years before a key rotation stay restorable; a
+ * key revoked as compromised, or without a reason, is believed for nothing (a thief dates
+ * signatures as he likes). Keys made 10 days ago, revoked 3 days ago; manifests signed 5 days
+ * ago (before) and 1 day ago (after).
+ */
+class ManifestSignatureRevocationTest {
+    private static final byte[] MANIFEST =
+            "{\"target\":\"config\",\"id\":\"20250103T030000Z-3f9a1c\"}".getBytes(StandardCharsets.UTF_8);
+    private static final Instant NOW = Instant.now();
+    private static final Instant MADE = NOW.minus(Duration.ofDays(10));
+    private static final Instant REVOKED = NOW.minus(Duration.ofDays(3));
+    private static final Instant BEFORE = NOW.minus(Duration.ofDays(5));
+    private static final Instant AFTER = NOW.minus(Duration.ofDays(1));
+
+    private static PGPKeyPair primary;
+    private static PGPKeyPair signing;
+
+    @BeforeAll
+    static void keys() throws Exception {
+        primary = rsa();
+        signing = rsa();
+    }
+
+    private static PGPKeyPair rsa() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA", Pgp.BC);
+        g.initialize(2048);
+        return new JcaPGPKeyPair(PublicKeyAlgorithmTags.RSA_GENERAL, g.generateKeyPair(), Date.from(MADE));
+    }
+
+    private static JcaPGPContentSignerBuilder signerFor(PGPPublicKey key) {
+        return new JcaPGPContentSignerBuilder(key.getAlgorithm(), HashAlgorithmTags.SHA256).setProvider(Pgp.BC);
+    }
+
+    private static PGPSignatureSubpacketGenerator dated(Instant at) {
+        PGPSignatureSubpacketGenerator g = new PGPSignatureSubpacketGenerator();
+        g.setSignatureCreationTime(false, Date.from(at));
+        return g;
+    }
+
+    /** A primary that certifies and signs, with (when {@code withSubkey}) a cross-certified signing subkey. */
+    private static PGPPublicKeyRing ring(boolean withSubkey) throws Exception {
+        PGPSignatureSubpacketGenerator self = dated(MADE);
+        self.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
+        PGPKeyRingGenerator rings = new PGPKeyRingGenerator(
+                PGPSignature.POSITIVE_CERTIFICATION,
+                primary,
+                "ops <ops@example.com>",
+                new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA1),
+                self.generate(),
+                null,
+                signerFor(primary.getPublicKey()),
+                null);
+        if (withSubkey) {
+            PGPSignatureGenerator back =
+                    new PGPSignatureGenerator(signerFor(signing.getPublicKey()), signing.getPublicKey());
+            back.init(PGPSignature.PRIMARYKEY_BINDING, signing.getPrivateKey());
+            back.setHashedSubpackets(dated(MADE).generate());
+            PGPSignatureSubpacketGenerator binding = dated(MADE);
+            binding.setKeyFlags(false, KeyFlags.SIGN_DATA);
+            binding.addEmbeddedSignature(
+                    false, back.generateCertification(primary.getPublicKey(), signing.getPublicKey()));
+            rings.addSubKey(signing, binding.generate(), null);
+        }
+        return rings.generatePublicKeyRing();
+    }
+
+    /** The ring with a revocation of its primary (or of its subkey) dated {@link #REVOKED}; reason -1: none given. */
+    private static PGPPublicKeyRing revoked(PGPPublicKeyRing ring, boolean subkey, int reason) throws Exception {
+        PGPSignatureGenerator revoker =
+                new PGPSignatureGenerator(signerFor(primary.getPublicKey()), primary.getPublicKey());
+        revoker.init(subkey ? PGPSignature.SUBKEY_REVOCATION : PGPSignature.KEY_REVOCATION, primary.getPrivateKey());
+        PGPSignatureSubpacketGenerator subpackets = dated(REVOKED);
+        if (reason >= 0) {
+            subpackets.setRevocationReason(false, (byte) reason, "rotated");
+        }
+        revoker.setHashedSubpackets(subpackets.generate());
+        PGPPublicKey on = subkey ? ring.getPublicKey(signing.getKeyID()) : ring.getPublicKey();
+        PGPSignature revocation =
+                subkey ? revoker.generateCertification(ring.getPublicKey(), on) : revoker.generateCertification(on);
+        return PGPPublicKeyRing.insertPublicKey(ring, PGPPublicKey.addCertification(on, revocation));
+    }
+
+    private static byte[] signedAt(PGPKeyPair by, Instant at) throws Exception {
+        return TestKeys.detached(by.getPrivateKey(), by.getPublicKey(), MANIFEST, at);
+    }
+
+    private static PgpManifestVerifier trusting(PGPPublicKeyRing ring) throws Exception {
+        return PgpManifestVerifier.of(new PGPPublicKeyRingCollection(List.of(ring)));
+    }
+
+    @Test
+    void aSupersededKeyKeepsWhatItSignedBeforeAndSignsNothingAfter() throws Exception {
+        PgpManifestVerifier verifier = trusting(revoked(ring(false), false, RevocationReasonTags.KEY_SUPERSEDED));
+
+        assertThatCode(() -> verifier.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                .doesNotThrowAnyException();
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("may not sign manifests: the signature is dated")
+                .hasMessageContaining("after the key " + Pgp.keyId(primary.getKeyID()) + " was revoked as superseded");
+        // dated the very second of the revocation: revoked already
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(primary, REVOKED), "manifest"))
+                .isInstanceOf(DrException.class);
+    }
+
+    @Test
+    void aRetiredKeyKeepsWhatItSignedBefore() throws Exception {
+        PgpManifestVerifier verifier = trusting(revoked(ring(false), false, RevocationReasonTags.KEY_RETIRED));
+
+        assertThatCode(() -> verifier.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                .doesNotThrowAnyException();
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("was revoked as retired");
+    }
+
+    @Test
+    void aCompromisedKeyOrOneRevokedWithoutAReasonIsBelievedForNothing() throws Exception {
+        for (int reason : new int[] {RevocationReasonTags.KEY_COMPROMISED, RevocationReasonTags.NO_REASON, -1, 99}) {
+            PgpManifestVerifier verifier = trusting(revoked(ring(false), false, reason));
+            String expected = reason == RevocationReasonTags.KEY_COMPROMISED ? "as compromised" : "without a reason";
+            assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                    .as("reason %d", reason)
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("the key " + Pgp.keyId(primary.getKeyID()) + " is revoked " + expected);
+        }
+    }
+
+    @Test
+    void aCompromiseRevocationOutweighsASupersededOne() throws Exception {
+        PGPPublicKeyRing both = revoked(
+                revoked(ring(false), false, RevocationReasonTags.KEY_SUPERSEDED),
+                false,
+                RevocationReasonTags.KEY_COMPROMISED);
+
+        assertThatThrownBy(() -> trusting(both).verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("is revoked as compromised");
+    }
+
+    @Test
+    void aSupersededSigningSubkeyKeepsWhatItSignedBefore() throws Exception {
+        PgpManifestVerifier verifier = trusting(revoked(ring(true), true, RevocationReasonTags.KEY_SUPERSEDED));
+
+        assertThatCode(() -> verifier.verify(MANIFEST, signedAt(signing, BEFORE), "manifest"))
+                .doesNotThrowAnyException();
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(signing, AFTER), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("after the key " + Pgp.keyId(signing.getKeyID()) + " was revoked as superseded");
+    }
+
+    @Test
+    void aCompromisedSigningSubkeyIsBelievedForNothing() throws Exception {
+        PgpManifestVerifier verifier = trusting(revoked(ring(true), true, RevocationReasonTags.KEY_COMPROMISED));
+
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(signing, BEFORE), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("the subkey is revoked as compromised");
+    }
+
+    @Test
+    void aRevocationThatDoesNotVerifyCountsForNothing() throws Exception {
+        // a forger appends a "superseded" revocation dated long ago, signed by a key of his own:
+        // it must neither revoke the key nor move its validity
+        PGPKeyPair forger = rsa();
+        PGPPublicKeyRing ring = ring(false);
+        PGPSignatureGenerator revoker =
+                new PGPSignatureGenerator(signerFor(forger.getPublicKey()), forger.getPublicKey());
+        revoker.init(PGPSignature.KEY_REVOCATION, forger.getPrivateKey());
+        PGPSignatureSubpacketGenerator subpackets = dated(MADE);
+        subpackets.setRevocationReason(false, RevocationReasonTags.KEY_SUPERSEDED, "");
+        revoker.setHashedSubpackets(subpackets.generate());
+        PGPPublicKeyRing forged = PGPPublicKeyRing.insertPublicKey(
+                ring,
+                PGPPublicKey.addCertification(ring.getPublicKey(), revoker.generateCertification(ring.getPublicKey())));
+
+        assertThatCode(() -> trusting(forged).verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .doesNotThrowAnyException();
+    }
+}
