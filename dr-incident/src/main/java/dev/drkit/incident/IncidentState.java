@@ -5,7 +5,9 @@ import dev.drkit.spi.support.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystems;
@@ -169,9 +171,24 @@ final class IncidentState {
      * the last to write would drop the other's. The operating system releases it when the
      * process ends, however it ends.
      *
+     * <p>A file system that takes no locks (NFS mounted without them, some FUSE file systems)
+     * does not stop the manager: it runs without the lock, with a warning, since notices must
+     * never stop backups and a second manager on one file is what the lock only guards against.
+     * Within this process a second manager is still refused.
+     *
      * @throws ConfigException when another manager, in this process or another, holds it
      */
     static FileChannel lock(Path file) {
+        return lock(file, FileChannel::tryLock);
+    }
+
+    /** How {@link #lock(Path)} tries the lock; a test's may fail as a file system without locks does. */
+    interface Locker {
+        /** The lock, or null when another process holds it. */
+        FileLock tryLock(FileChannel channel) throws IOException;
+    }
+
+    static FileChannel lock(Path file, Locker locker) {
         Path lockFile = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".lock");
         synchronized (HELD) {
             FileChannel ch;
@@ -194,9 +211,21 @@ final class IncidentState {
             boolean held = false;
             try {
                 try {
-                    held = ch.tryLock() != null;
+                    held = locker.tryLock(ch) != null;
                 } catch (OverlappingFileLockException e) {
                     held = false;
+                } catch (IOException e) {
+                    if (e instanceof ClosedChannelException) {
+                        throw e; // interrupted: not a file system without locks
+                    }
+                    LOG.warn(
+                            "the incident state file {} cannot be locked ({}): its file system takes no locks, so "
+                                    + "nothing keeps a second incident manager (another daemon of the same setup) "
+                                    + "off it; this one runs without the lock. Put state-file on a local file "
+                                    + "system",
+                            file,
+                            e.getMessage());
+                    held = true; // kept open: this process still refuses a second manager of its own
                 }
                 if (!held) {
                     throw inUse(file);

@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ConfigException;
 import dev.drkit.DrEvent;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,6 +74,38 @@ class SharedStateFileTest {
             assertThat(other.waitFor(30, TimeUnit.SECONDS)).isTrue();
         }
         IncidentManager.builder().stateFile(state).build().close();
+    }
+
+    @Test
+    void aFileSystemThatTakesNoLocksDoesNotStopTheManager() throws Exception {
+        // NFS mounted without locks: tryLock fails with ENOLCK ("No locks available"); notices
+        // must not stop, and the old code threw a ConfigException that stopped drkit run
+        Path state = dir.resolve("incidents.json");
+        FileChannel lock = IncidentState.lock(state, ch -> {
+            throw new IOException("No locks available");
+        });
+        try {
+            assertThat(lock.isOpen()).isTrue();
+            // within this process a second manager is still refused
+            assertThatThrownBy(() -> IncidentState.lock(state))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("is in use by another incident manager");
+        } finally {
+            IncidentState.unlock(lock);
+        }
+        assertThat(lock.isOpen()).isFalse();
+        IncidentState.unlock(IncidentState.lock(state)); // released: taken again
+    }
+
+    @Test
+    void anInterruptedLockIsNotTakenForAFileSystemWithoutLocks() throws IOException {
+        Path state = dir.resolve("incidents.json");
+        assertThatThrownBy(() -> IncidentState.lock(state, ch -> {
+                    throw new ClosedByInterruptException();
+                }))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot be locked");
+        IncidentState.unlock(IncidentState.lock(state)); // nothing was left held
     }
 
     @Test
