@@ -168,6 +168,10 @@ final class PgTools {
         private final Thread errReader;
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private final PgConnection connection;
+        /** The thread that started the tool, and reads or writes its pipes. */
+        private final Thread owner = Thread.currentThread();
+
+        private volatile boolean closed;
 
         Run(Process process, PgConnection connection) {
             this.process = process;
@@ -175,6 +179,30 @@ final class PgTools {
             this.errReader = new Thread(() -> keepTail(process.getErrorStream()), "drkit-pg-stderr");
             this.errReader.setDaemon(true);
             this.errReader.start();
+            Thread watcher = new Thread(this::stopWhenInterrupted, "drkit-pg-interrupt");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
+
+        /**
+         * Stops the tool (and what it started) once the thread that started it is interrupted (a
+         * signal stopping the command, a scheduler's close): that thread may be blocked reading
+         * or writing the tool's pipes, which an interrupt does not end, while the tool waits on
+         * the server (a lock, a long index build) for minutes. The pipe then ends, and the thread
+         * sees its interrupt at its next wait.
+         */
+        private void stopWhenInterrupted() {
+            try {
+                while (!closed && process.isAlive()) {
+                    if (owner.isInterrupted()) {
+                        PgProcesses.killTree(process);
+                        return;
+                    }
+                    process.waitFor(100, TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                // not interrupted by anyone: daemon threads end with the JVM
+            }
         }
 
         private void keepTail(InputStream in) {
@@ -211,6 +239,7 @@ final class PgTools {
 
         @Override
         public void close() {
+            closed = true;
             if (process.isAlive()) {
                 PgProcesses.killTree(process);
             }

@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.spi.support.Json;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -83,13 +84,7 @@ class PostgresCrashIT {
 
     @Test
     void killDuringPgDumpLeavesNoPasswordNoDataAndNoPgDump() throws Exception {
-        // pg_dump reads the sequence's value while it builds its table of contents: an ALTER
-        // holding the sequence locked stops it there, after drkit counted the rows
-        try (Connection blocker = pg.connect(SOURCE)) {
-            blocker.setAutoCommit(false);
-            try (Statement s = blocker.createStatement()) {
-                s.execute("ALTER SEQUENCE notes_id_seq OWNER TO postgres");
-            }
+        try (Connection blocker = sequenceLocked()) {
             Process backup = start(conn(SOURCE, "backup", "postgres-logical", "--name", "crash"));
             awaitOrFail(backup, () -> pgDumpWaitingForLock(), "pg_dump waiting for the sequence lock");
             List<ProcessHandle> tools = toolsUnder(backup.toHandle(), "pg_dump");
@@ -104,6 +99,70 @@ class PostgresCrashIT {
         }
         ok(drkit(conn(SOURCE, "backup", "postgres-logical", "--name", "crash")));
         assertNoSecretOrDataUnder(tmp);
+    }
+
+    @Test
+    void sigtermDuringAPgDumpWaitingForALockStopsItAndStoresNothing() throws Exception {
+        // drkit reads pg_dump's stdout, which an interrupt does not end: pg_dump waiting on a lock
+        // for minutes kept the command past its grace period, and the JVM halted without a word
+        int before = backups();
+        try (Connection blocker = sequenceLocked()) {
+            Process backup = start(conn(SOURCE, "backup", "postgres-logical", "--name", "crash"));
+            awaitOrFail(backup, () -> pgDumpWaitingForLock(), "pg_dump waiting for the sequence lock");
+            List<ProcessHandle> all = backup.toHandle().descendants().toList();
+
+            backup.destroy(); // SIGTERM
+            assertThat(backup.waitFor(60, TimeUnit.SECONDS)).as(output(backup)).isTrue();
+            awaitAllDead(all);
+            blocker.rollback();
+
+            assertThat(backup.exitValue()).as(output(backup)).isEqualTo(143);
+            assertThat(output(backup))
+                    .contains("stopped by a signal (Ctrl-C or SIGTERM)")
+                    .doesNotContain("Exception");
+        }
+        assertThat(backups()).as("backups listed").isEqualTo(before);
+        assertNoSecretOrDataUnder(tmp);
+    }
+
+    /**
+     * A parallel restore into {@code into}, caught in its index build, which sleeps a second per
+     * row (the role setting the slow index function reads is on for the restore's sessions only).
+     */
+    private static Process caughtInIndexBuild(String into) throws Exception {
+        pg.execute("postgres", "ALTER ROLE postgres SET drkit_test.slow = 'on'");
+        try {
+            Process restore = start(
+                    conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2"));
+            awaitOrFail(restore, () -> activeQuery(into, "CREATE INDEX gate_slow%"), "the restore's index build");
+            assertThat(toolsUnder(restore.toHandle(), "pg_restore"))
+                    .as("pg_restore processes")
+                    .isNotEmpty();
+            return restore;
+        } finally {
+            pg.execute("postgres", "ALTER ROLE postgres RESET drkit_test.slow");
+        }
+    }
+
+    /**
+     * A connection whose open transaction holds the notes sequence locked: pg_dump reads the
+     * sequence's value while it builds its table of contents, so a backup stops there (after
+     * drkit counted the rows) until the transaction ends.
+     */
+    private static Connection sequenceLocked() throws SQLException {
+        Connection blocker = pg.connect(SOURCE);
+        blocker.setAutoCommit(false);
+        try (Statement s = blocker.createStatement()) {
+            s.execute("ALTER SEQUENCE notes_id_seq OWNER TO postgres");
+        }
+        return blocker;
+    }
+
+    /** How many backups of the test's target the repository lists. */
+    private static int backups() throws Exception {
+        CliProcess.Result list = drkit("--json", "list", "--name", "crash");
+        ok(list);
+        return Json.mapper().readTree(list.out()).size();
     }
 
     @Test
@@ -135,21 +194,9 @@ class PostgresCrashIT {
     @Test
     void killDuringParallelRestoreThenTheNextRestoreIntoTheSameDatabaseSucceeds() throws Exception {
         String into = "crash_into";
-        pg.execute("postgres", "ALTER ROLE postgres SET drkit_test.slow = 'on'");
-        Process restore;
-        List<ProcessHandle> all;
-        try {
-            restore = start(
-                    conn("postgres", "restore", "--name", "crash", "--latest", "--to-database", into, "--jobs", "2"));
-            awaitOrFail(restore, () -> activeQuery(into, "CREATE INDEX gate_slow%"), "the restore's index build");
-            assertThat(toolsUnder(restore.toHandle(), "pg_restore"))
-                    .as("pg_restore processes")
-                    .isNotEmpty();
-            all = restore.toHandle().descendants().toList();
-            assertSpoolIsPrivate();
-        } finally {
-            pg.execute("postgres", "ALTER ROLE postgres RESET drkit_test.slow");
-        }
+        Process restore = caughtInIndexBuild(into);
+        List<ProcessHandle> all = restore.toHandle().descendants().toList();
+        assertSpoolIsPrivate();
         restore.destroyForcibly();
         restore.waitFor();
         awaitAllDead(all);
@@ -181,6 +228,28 @@ class PostgresCrashIT {
                     .as("the in-progress comment is gone after success")
                     .isNull();
         }
+        assertNoSecretOrDataUnder(tmp);
+    }
+
+    @Test
+    void sigtermDuringParallelRestoreStopsItsToolsAndDropsTheDatabaseItCreated() throws Exception {
+        // unlike kill -9, SIGTERM (or Ctrl-C) lets the restore fail as any failed restore does:
+        // pg_restore and its workers stopped, the database it created dropped, the spool gone
+        String into = "term_into";
+        Process restore = caughtInIndexBuild(into);
+        List<ProcessHandle> all = restore.toHandle().descendants().toList();
+        restore.destroy(); // SIGTERM
+        assertThat(restore.waitFor(60, TimeUnit.SECONDS)).as(output(restore)).isTrue();
+        awaitAllDead(all);
+
+        assertThat(restore.exitValue()).as(output(restore)).isEqualTo(143);
+        assertThat(output(restore))
+                .contains("stopped by a signal (Ctrl-C or SIGTERM)")
+                .doesNotContain("Exception");
+        assertThat(pg.databases())
+                .as("the database the stopped restore created")
+                .doesNotContain(into);
+        assertThat(spools()).as("the restore's spool").isEmpty();
         assertNoSecretOrDataUnder(tmp);
     }
 

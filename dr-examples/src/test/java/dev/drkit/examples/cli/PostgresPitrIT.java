@@ -23,10 +23,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -456,6 +458,103 @@ class PostgresPitrIT {
                 .isNotEqualTo(Optional.of(true));
         assertThat(scratch).as("the restored copy of the data").doesNotExist();
         assertThat(Files.readString(log)).doesNotContain("not guarded");
+    }
+
+    /**
+     * SIGTERM (or Ctrl-C) during the restore of a block-incremental chain of two copy streams: the
+     * restore stops as a failed one does (nothing of it left beside or at the destination, no
+     * lock, the signal's status and a line saying so, the frame workers and readers joined), and
+     * the next restore of the same chain brings back the whole cluster.
+     */
+    @Test
+    void aChainRestoreStoppedBySigtermLeavesNothingAndTheNextRestoresWhole() throws Exception {
+        startLive("15", true);
+        live.execute(
+                "postgres",
+                "CREATE TABLE big (id int PRIMARY KEY, pad text);"
+                        + "INSERT INTO big SELECT i, md5(i::text) || repeat(md5((i * 7)::text), 12) "
+                        + "FROM generate_series(1, 700000) i; CHECKPOINT;");
+        String[] conn = {"--url", live.jdbcUrl("postgres"), "--user", "postgres", "--password-file", password.toString()
+        };
+        CliProcess.Result full = drkit(concat(new String[] {"backup", "postgres", "--name", "pg-main"}, conn));
+        assertThat(full.exit()).as(full.err()).isZero();
+        for (int round = 0; round < 2; round++) {
+            live.execute("postgres", "UPDATE big SET pad = pad || 'u' WHERE id % 50 = " + round + "; CHECKPOINT;");
+            CliProcess.Result incr = drkit(concat(
+                    new String[] {"backup", "postgres", "--name", "pg-main", "--incremental", "--jobs", "2"}, conn));
+            assertThat(incr.exit()).as(incr.err()).isZero();
+        }
+        switchAndAwaitArchive(live);
+        Set<String> before = names(work);
+        Path target = work.resolve("restored");
+        Path log = work.resolve("restore.log");
+        Set<String> during = new HashSet<>(before);
+        during.add(log.getFileName().toString());
+
+        Process restore =
+                drkitProcess(log, "restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--immediate");
+        while (!restoring(work, during)) {
+            assertThat(restore.waitFor(1, TimeUnit.MILLISECONDS))
+                    .as("the restore finished before it was seen writing: " + Files.readString(log))
+                    .isFalse();
+        }
+        restore.destroy(); // SIGTERM (runuser, when the test runs as root, passes it on)
+        assertThat(restore.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        String said = Files.readString(log);
+        assertThat(restore.exitValue()).as(said).isEqualTo(143);
+        assertThat(said).contains("stopped by a signal (Ctrl-C or SIGTERM)").doesNotContain("Exception");
+        assertThat(names(work)).as("nothing left beside or at the destination").isEqualTo(during);
+        assertThat(locks(repo)).as("no lock left").isEmpty();
+
+        CliProcess.Result again =
+                drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--immediate");
+        assertThat(again.exit()).as(again.err()).isZero();
+        restored = PostgresServer.startExisting(bin, target, live.password());
+        restored.awaitRecoveryEnd(Duration.ofMinutes(3));
+        assertThat(text(restored, "SELECT count(*) || ' ' || sum(length(pad)) FROM big"))
+                .isEqualTo(text(live, "SELECT count(*) || ' ' || sum(length(pad)) FROM big"));
+    }
+
+    /** The names in a directory. */
+    private static Set<String> names(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+    }
+
+    /** Whether a restore writes in {@code dir}: a file of over a megabyte below a name not in {@code before}. */
+    private static boolean restoring(Path dir, Set<String> before) throws IOException {
+        for (String name : names(dir)) {
+            if (before.contains(name)) {
+                continue;
+            }
+            try (Stream<Path> s = Files.walk(dir.resolve(name))) {
+                if (s.anyMatch(p -> {
+                    try {
+                        return Files.isRegularFile(p) && Files.size(p) > (1 << 20);
+                    } catch (IOException gone) {
+                        return false; // renamed or removed meanwhile
+                    }
+                })) {
+                    return true;
+                }
+            } catch (IOException | RuntimeException moving) {
+                // the tree changed under the walk: look again
+            }
+        }
+        return false;
+    }
+
+    /** The lock files left in a repository. */
+    private static List<Path> locks(Path repo) throws IOException {
+        Path dir = repo.resolve("locks");
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).toList();
+        }
     }
 
     /**
