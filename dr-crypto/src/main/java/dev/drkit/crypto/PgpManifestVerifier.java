@@ -21,6 +21,7 @@ import org.bouncycastle.openpgp.PGPPublicKeyRing;
 import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureList;
+import org.bouncycastle.openpgp.PGPSignatureSubpacketVector;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.jcajce.JcaPGPObjectFactory;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentVerifierBuilderProvider;
@@ -192,21 +193,34 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         if ((flags & KeyFlags.SIGN_DATA) == 0) {
             return "the subkey may not sign (its binding leaves signing out)";
         }
+        // gpg puts the back-signature in the unhashed area: it needs no cover, being itself a
+        // signature by the subkey over both keys, which only the subkey's holder can make
+        if (crossCertifies(binding.getHashedSubPackets(), key, primary)
+                || crossCertifies(binding.getUnhashedSubPackets(), key, primary)) {
+            return null;
+        }
+        return "the signing subkey is not cross-certified (no back-signature)";
+    }
+
+    /** Whether {@code area} holds a back-signature by {@code key} binding it to {@code primary} that verifies. */
+    private static boolean crossCertifies(PGPSignatureSubpacketVector area, PGPPublicKey key, PGPPublicKey primary) {
+        if (area == null) {
+            return false;
+        }
         try {
-            PGPSignatureList backs = binding.getHashedSubPackets().getEmbeddedSignatures();
-            for (PGPSignature back : backs) {
+            for (PGPSignature back : area.getEmbeddedSignatures()) {
                 if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
                         && verifies(back, key, () -> {
                             back.init(verifiers(), key);
                             return back.verifyCertification(primary, key);
                         })) {
-                    return null;
+                    return true;
                 }
             }
         } catch (PGPException e) {
             // unreadable embedded signature: not cross-certified
         }
-        return "the signing subkey is not cross-certified (no back-signature)";
+        return false;
     }
 
     /** The newest self-signature of a primary (on a user id, or direct) that verifies, or null. */

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.util.Date;
 import java.util.List;
@@ -28,6 +30,7 @@ import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPKeyPair;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A trusted key file names who may sign manifests; not every key packet in it may. A key that
@@ -85,7 +88,7 @@ class ManifestSignatureTrustTest {
 
     @Test
     void aCrossCertifiedSigningSubkeyIsBelieved() throws Exception {
-        // gpg's usual layout for a signing subkey: bound by the primary, with the subkey's back-signature
+        // a signing subkey bound by the primary, with the subkey's back-signature in the binding's hashed area
         PGPKeyPair primary = rsa();
         PGPKeyPair signing = rsa();
         PGPSignatureGenerator back =
@@ -99,6 +102,72 @@ class ManifestSignatureTrustTest {
         PGPPublicKeyRing ring = rings.generatePublicKeyRing();
         byte[] sig = detached(signing.getPrivateKey(), ring.getPublicKey(signing.getKeyID()), MANIFEST);
         assertThatCode(() -> trusting(ring).verify(MANIFEST, sig, "manifest")).doesNotThrowAnyException();
+    }
+
+    @Test
+    void aSigningSubkeyGpgMadeIsBelieved(@TempDir Path dir) throws Exception {
+        // gpg 2.2 --quick-add-key KEY ed25519 sign, under a primary that only certifies (kept
+        // offline): gpg puts the subkey's back-signature in the binding's unhashed area, where
+        // it needs no cover, since it is itself a signature by the subkey
+        String publicKey = String.join(
+                "\n",
+                "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+                "",
+                "mDMEaxYeRxYJKwYBBAHaRw8BAQdAR72F1dI5IT6WiGIeXCpJtZaFiUzIoQlN1DYr",
+                "3jBRimG0FW9wcyA8b3BzQGV4YW1wbGUuY29tPoiQBBMWCAA4FiEER/l3sRcovoh2",
+                "FQ7Mr6AF4QwZTxcFAmsWHkcCGwEFCwkIBwIGFQoJCAsCBBYCAwECHgECF4AACgkQ",
+                "r6AF4QwZTxdMOAEAq8ZHRBRFX8VPmcK/PWqFdB5/AwzYS0Ya++6xF/jiwb4A/07M",
+                "dpFIv42RwXGxLCr5QFGk3a+ehDGmF6LmciGl9p8LuDMEaxYeRxYJKwYBBAHaRw8B",
+                "AQdANwo1DOma/6OHm5gx6Sn53iWI8WIbVHAO9+GPyryJlwWI7wQYFggAIBYhBEf5",
+                "d7EXKL6IdhUOzK+gBeEMGU8XBQJrFh5HAhsCAIEJEK+gBeEMGU8XdiAEGRYIAB0W",
+                "IQRc79Y5TMxMtXasxn61rNKmY83zbwUCaxYeRwAKCRC1rNKmY83zb0gxAPsFkIh9",
+                "JjocFgipcXZRG16HHfecYURHSCmaRNlSTpxhhwEA9WJT/0TvMMyjz8OVrA41f1zx",
+                "5A3/qhKmk36+ssxtcwsa3QEAkmJ9xMgLDG+s3yjlvfc7toycH6lavLtMDkPSvHDw",
+                "nFYA/1NEo6aRFLXW3Mcd1PGjUmhdFBlI2n3Vm2hu/tSfTmcI",
+                "=cze9",
+                "-----END PGP PUBLIC KEY BLOCK-----");
+        String signature = String.join(
+                "\n",
+                "-----BEGIN PGP SIGNATURE-----",
+                "",
+                "iHUEABYIAB0WIQRc79Y5TMxMtXasxn61rNKmY83zbwUCaxYeRwAKCRC1rNKmY83z",
+                "b8C3AP0f0VgqGqbXXAyuRU+eLyvmwBcF8Nd4789yMYCT76vkbwD+IGtArtcwfHdC",
+                "X1d4vA2AjOw1H5vPTBJbWMgmZ8WQQQs=",
+                "=NDWp",
+                "-----END PGP SIGNATURE-----");
+        byte[] manifest = "{\"target\":\"config\",\"id\":\"20250103T030000Z-3f9a1c\"}".getBytes(StandardCharsets.UTF_8);
+        Path keyFile = Files.writeString(dir.resolve("trusted.asc"), publicKey);
+        PgpManifestVerifier verifier = PgpManifestVerifier.fromFile(keyFile);
+
+        assertThatCode(() -> verifier.verify(manifest, signature.getBytes(StandardCharsets.US_ASCII), "manifest"))
+                .doesNotThrowAnyException();
+    }
+
+    @Test
+    void aSigningSubkeyWithoutItsOwnBackSignatureDoesNotSignManifests() throws Exception {
+        // the primary's binding alone, or with a back-signature another key made (in the unhashed
+        // area, which anyone may fill): the subkey's holder never agreed to sign for the primary
+        PGPKeyPair primary = rsa();
+        PGPKeyPair signing = rsa();
+        PGPKeyPair other = rsa();
+        PGPSignatureGenerator back = new PGPSignatureGenerator(signerFor(other.getPublicKey()), other.getPublicKey());
+        back.init(PGPSignature.PRIMARYKEY_BINDING, other.getPrivateKey());
+        PGPSignatureSubpacketGenerator unhashed = new PGPSignatureSubpacketGenerator();
+        unhashed.addEmbeddedSignature(
+                false, back.generateCertification(primary.getPublicKey(), signing.getPublicKey()));
+        for (boolean withForeignBack : new boolean[] {false, true}) {
+            PGPSignatureSubpacketGenerator flags = new PGPSignatureSubpacketGenerator();
+            flags.setKeyFlags(false, KeyFlags.SIGN_DATA);
+            PGPKeyRingGenerator rings = certifyingPrimary(primary);
+            rings.addSubKey(signing, flags.generate(), withForeignBack ? unhashed.generate() : null);
+            PGPPublicKeyRing ring = rings.generatePublicKeyRing();
+            byte[] sig = detached(signing.getPrivateKey(), ring.getPublicKey(signing.getKeyID()), MANIFEST);
+
+            assertThatThrownBy(() -> trusting(ring).verify(MANIFEST, sig, "manifest"))
+                    .as("with a foreign back-signature: %s", withForeignBack)
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("the signing subkey is not cross-certified");
+        }
     }
 
     @Test
