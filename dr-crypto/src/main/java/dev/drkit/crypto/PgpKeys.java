@@ -16,7 +16,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
@@ -69,8 +71,33 @@ public final class PgpKeys {
     static PGPPublicKeyRingCollection publicKeyRings(Path file) throws IOException {
         PrivateFiles.requireExisting(file, "public key file");
         try (InputStream in = Files.newInputStream(file)) {
-            return new PGPPublicKeyRingCollection(keyRings(in, file.toString(), PUBLIC, SECRET));
+            return new PGPPublicKeyRingCollection(merged(keyRings(in, file.toString(), PUBLIC, SECRET), file));
         }
+    }
+
+    /**
+     * The certificates with the copies of each key joined into one: Bouncy Castle's collection
+     * keeps only the last copy of a key, and an export from before a revocation, collected
+     * after it, would undo the revocation.
+     */
+    private static List<PGPPublicKeyRing> merged(List<PGPPublicKeyRing> rings, Path file) {
+        Map<Long, PGPPublicKeyRing> byKey = new LinkedHashMap<>();
+        for (PGPPublicKeyRing ring : rings) {
+            PGPPublicKeyRing first = byKey.putIfAbsent(ring.getPublicKey().getKeyID(), ring);
+            if (first != null) {
+                try {
+                    byKey.put(ring.getPublicKey().getKeyID(), PGPPublicKeyRing.join(first, ring));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(file + " holds two different keys with the id "
+                            + Pgp.keyId(ring.getPublicKey().getKeyID()) + "; remove the one restores must not trust");
+                } catch (PGPException e) {
+                    throw new ConfigException(file + " holds copies of the key "
+                            + Pgp.keyId(ring.getPublicKey().getKeyID()) + " that cannot be joined (" + e.getMessage()
+                            + "); keep one export of it, made after its last change");
+                }
+            }
+        }
+        return new ArrayList<>(byKey.values());
     }
 
     static List<PGPPublicKey> encryptionKeys(InputStream in, String what) throws IOException {

@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.DrException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
@@ -27,6 +30,7 @@ import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBu
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPKeyPair;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A key rotated out of service and revoked as superseded or retired leaves what it signed
@@ -208,5 +212,28 @@ class ManifestSignatureRevocationTest {
 
         assertThatCode(() -> trusting(forged).verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
                 .doesNotThrowAnyException();
+    }
+
+    @Test
+    void anOlderCopyOfTheCertificateInTheTrustedFileDoesNotUndoItsRevocation(@TempDir Path dir) throws Exception {
+        // keys collected into one file (cat keys/*.asc), one of them an export from before the
+        // revocation: each copy is the same key, and its revocation holds whichever comes last
+        PGPPublicKeyRing before = ring(true);
+        PGPPublicKeyRing compromised = revoked(before, false, RevocationReasonTags.KEY_COMPROMISED);
+        Path trusted = dir.resolve("trusted.gpg");
+        Files.write(trusted, concat(compromised.getEncoded(), before.getEncoded()));
+        PgpManifestVerifier verifier = PgpManifestVerifier.fromFile(trusted);
+
+        for (PGPKeyPair by : List.of(primary, signing)) {
+            assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(by, BEFORE), "manifest"))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("is revoked as compromised");
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 }
