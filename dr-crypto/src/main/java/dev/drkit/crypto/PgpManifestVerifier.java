@@ -12,8 +12,9 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
+import org.bouncycastle.bcpg.SignatureSubpacket;
+import org.bouncycastle.bcpg.SignatureSubpacketTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
-import org.bouncycastle.bcpg.sig.RevocationReason;
 import org.bouncycastle.bcpg.sig.RevocationReasonTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
@@ -139,10 +140,7 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         Instant soft = null;
         String softReason = null;
         for (PGPSignature s : validSignatures(on, type, primary, sub)) {
-            RevocationReason reason = s.getHashedSubPackets() == null
-                    ? null
-                    : s.getHashedSubPackets().getRevocationReason();
-            byte code = reason == null ? RevocationReasonTags.NO_REASON : reason.getRevocationReason();
+            byte code = reason(s);
             if (code != RevocationReasonTags.KEY_SUPERSEDED && code != RevocationReasonTags.KEY_RETIRED) {
                 return new Revocation(
                         null, code == RevocationReasonTags.KEY_COMPROMISED ? "as compromised" : "without a reason");
@@ -154,6 +152,26 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             }
         }
         return soft == null ? null : new Revocation(soft, softReason);
+    }
+
+    /**
+     * The reason a revocation gives in its hashed area, {@code NO_REASON} when it gives none. Of
+     * several (OpenPGP lets the last count, Bouncy Castle reads the first), one that is not
+     * superseded or retired wins, so that neither reading softens a compromise; one without a
+     * code is no reason.
+     */
+    private static byte reason(PGPSignature revocation) {
+        SignatureSubpacket[] reasons = revocation.getHashedSubPackets() == null
+                ? new SignatureSubpacket[0]
+                : revocation.getHashedSubPackets().getSubpackets(SignatureSubpacketTags.REVOCATION_REASON);
+        byte code = RevocationReasonTags.NO_REASON;
+        for (SignatureSubpacket reason : reasons) {
+            code = reason.getData().length == 0 ? RevocationReasonTags.NO_REASON : reason.getData()[0];
+            if (code != RevocationReasonTags.KEY_SUPERSEDED && code != RevocationReasonTags.KEY_RETIRED) {
+                return code;
+            }
+        }
+        return code;
     }
 
     /**

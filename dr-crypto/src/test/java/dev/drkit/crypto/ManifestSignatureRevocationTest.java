@@ -13,9 +13,11 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
+import java.util.function.Consumer;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.bcpg.sig.RevocationReason;
 import org.bouncycastle.bcpg.sig.RevocationReasonTags;
 import org.bouncycastle.openpgp.PGPKeyPair;
 import org.bouncycastle.openpgp.PGPKeyRingGenerator;
@@ -102,13 +104,21 @@ class ManifestSignatureRevocationTest {
 
     /** The ring with a revocation of its primary (or of its subkey) dated {@link #REVOKED}; reason -1: none given. */
     private static PGPPublicKeyRing revoked(PGPPublicKeyRing ring, boolean subkey, int reason) throws Exception {
+        return revoked(ring, subkey, subpackets -> {
+            if (reason >= 0) {
+                subpackets.setRevocationReason(false, (byte) reason, "rotated");
+            }
+        });
+    }
+
+    /** The ring with a revocation dated {@link #REVOKED} whose other hashed subpackets {@code reasons} adds. */
+    private static PGPPublicKeyRing revoked(
+            PGPPublicKeyRing ring, boolean subkey, Consumer<PGPSignatureSubpacketGenerator> reasons) throws Exception {
         PGPSignatureGenerator revoker =
                 new PGPSignatureGenerator(signerFor(primary.getPublicKey()), primary.getPublicKey());
         revoker.init(subkey ? PGPSignature.SUBKEY_REVOCATION : PGPSignature.KEY_REVOCATION, primary.getPrivateKey());
         PGPSignatureSubpacketGenerator subpackets = dated(REVOKED);
-        if (reason >= 0) {
-            subpackets.setRevocationReason(false, (byte) reason, "rotated");
-        }
+        reasons.accept(subpackets);
         revoker.setHashedSubpackets(subpackets.generate());
         PGPPublicKey on = subkey ? ring.getPublicKey(signing.getKeyID()) : ring.getPublicKey();
         PGPSignature revocation =
@@ -235,5 +245,24 @@ class ManifestSignatureRevocationTest {
         byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
+    }
+
+    @Test
+    void aRevocationWhoseReasonsSayCompromiseAnywhereOrCannotBeReadIsForEverything() throws Exception {
+        // several reasons in one revocation (OpenPGP: the last one counts, Bouncy Castle reads the
+        // first) or one without its code: the key is taken for compromised, never for superseded
+        List<Consumer<PGPSignatureSubpacketGenerator>> reasons = List.of(
+                g -> {
+                    g.addCustomSubpacket(new RevocationReason(false, RevocationReasonTags.KEY_SUPERSEDED, ""));
+                    g.addCustomSubpacket(new RevocationReason(false, RevocationReasonTags.KEY_COMPROMISED, ""));
+                },
+                g -> g.addCustomSubpacket(new RevocationReason(false, false, new byte[0])));
+        for (Consumer<PGPSignatureSubpacketGenerator> reason : reasons) {
+            PGPPublicKeyRing ring = revoked(ring(false), false, reason);
+            PgpManifestVerifier verifier = trusting(ring);
+            assertThatThrownBy(() -> verifier.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("the key " + Pgp.keyId(primary.getKeyID()) + " is revoked");
+        }
     }
 }
