@@ -8,6 +8,7 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.net.Socket;
@@ -198,18 +199,22 @@ final class ReplicationSnapshot {
         out.flush();
     }
 
-    /** The server sends bare newlines to keep the link alive while it prepares the snapshot. */
     /**
      * The next line that is not a keepalive (a bare newline, which a server sends while it saves
      * the snapshot); keepalives end the wait once setting {@code snapshot-start-timeout} has passed
-     * since {@code asked}.
+     * since {@code asked}, or once this thread is interrupted (a socket read is not ended by an
+     * interrupt, and the save of a large data set takes minutes: a backup stopped by a signal
+     * would otherwise outlast its grace period, and leave its lock behind).
      */
-    private static String readLineSkippingKeepalives(InputStream in, RedisEndpoint endpoint, long asked)
-            throws IOException {
+    static String readLineSkippingKeepalives(InputStream in, RedisEndpoint endpoint, long asked) throws IOException {
         while (true) {
             String line = readLine(in);
             if (!line.isEmpty()) {
                 return line;
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException(
+                        "interrupted while waiting for " + endpoint + " to start sending the snapshot");
             }
             if (System.nanoTime() - asked > endpoint.snapshotStart().toNanos()) {
                 throw new DrException(

@@ -6,6 +6,7 @@ import dev.drkit.Settings;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -13,7 +14,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,32 +30,8 @@ class SnapshotStartTimeoutTest {
 
     @Test
     void aServerThatOnlySendsKeepalivesDoesNotHoldTheBackupForever() throws Exception {
-        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            CompletableFuture.runAsync(() -> {
-                try (Socket s = server.accept()) {
-                    InputStream in = s.getInputStream();
-                    OutputStream out = s.getOutputStream();
-                    for (String reply : List.of(INFO, INFO, "+OK\r\n", "+OK\r\n", "+FULLRESYNC abc 0\r\n")) {
-                        readCommand(in);
-                        out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
-                        out.flush();
-                    }
-                    while (true) { // "preparing the snapshot"
-                        out.write('\n');
-                        out.flush();
-                        Thread.sleep(200);
-                    }
-                } catch (IOException | InterruptedException e) {
-                    // the client closed
-                }
-            });
-            RedisEndpoint endpoint = RedisEndpoint.from(
-                    Settings.builder()
-                            .set("uri", "redis://127.0.0.1:" + server.getLocalPort())
-                            .set("timeout", "2s")
-                            .set("snapshot-start-timeout", "3s")
-                            .build(),
-                    "uri");
+        try (ServerSocket server = keepaliveServer(new CountDownLatch(1))) {
+            RedisEndpoint endpoint = endpoint(server, "3s");
             CompletableFuture<Object> backup = CompletableFuture.supplyAsync(() -> {
                 try {
                     return ReplicationSnapshot.take(endpoint, new ByteArrayOutputStream());
@@ -65,6 +44,70 @@ class SnapshotStartTimeoutTest {
                     .get();
             assertThat(outcome).isNotEqualTo("still waiting");
         }
+    }
+
+    @Test
+    void anInterruptEndsTheWaitForTheSnapshot() throws Exception {
+        // a signal stopping the backup interrupts its thread, which a socket read ignores: the
+        // wait for a save of minutes outlasted the command's grace period
+        CountDownLatch waiting = new CountDownLatch(1);
+        try (ServerSocket server = keepaliveServer(waiting)) {
+            RedisEndpoint endpoint = endpoint(server, "10m");
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread backup = new Thread(() -> {
+                try {
+                    ReplicationSnapshot.take(endpoint, new ByteArrayOutputStream());
+                } catch (Throwable e) {
+                    outcome.set(e);
+                }
+            });
+            backup.start();
+            assertThat(waiting.await(30, TimeUnit.SECONDS)).isTrue();
+            backup.interrupt();
+            backup.join(TimeUnit.SECONDS.toMillis(10));
+            assertThat(backup.isAlive()).as("still waiting for the snapshot").isFalse();
+            assertThat(outcome.get())
+                    .isInstanceOf(InterruptedIOException.class)
+                    .hasMessageContaining("interrupted while waiting for");
+        }
+    }
+
+    /**
+     * A server that answers the replication handshake, then sends a keepalive every 200 ms for
+     * ever ("preparing the snapshot"), counting {@code waiting} down once it does.
+     */
+    private static ServerSocket keepaliveServer(CountDownLatch waiting) throws IOException {
+        ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        CompletableFuture.runAsync(() -> {
+            try (Socket s = server.accept()) {
+                InputStream in = s.getInputStream();
+                OutputStream out = s.getOutputStream();
+                for (String reply : List.of(INFO, INFO, "+OK\r\n", "+OK\r\n", "+FULLRESYNC abc 0\r\n")) {
+                    readCommand(in);
+                    out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                }
+                while (true) { // "preparing the snapshot"
+                    out.write('\n');
+                    out.flush();
+                    waiting.countDown();
+                    Thread.sleep(200);
+                }
+            } catch (IOException | InterruptedException e) {
+                // the client closed
+            }
+        });
+        return server;
+    }
+
+    private static RedisEndpoint endpoint(ServerSocket server, String snapshotStartTimeout) {
+        return RedisEndpoint.from(
+                Settings.builder()
+                        .set("uri", "redis://127.0.0.1:" + server.getLocalPort())
+                        .set("timeout", "2s")
+                        .set("snapshot-start-timeout", snapshotStartTimeout)
+                        .build(),
+                "uri");
     }
 
     private static void readCommand(InputStream in) throws IOException {
