@@ -3,6 +3,7 @@ package dev.drkit.postgres;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -44,12 +45,18 @@ final class BaseBackup {
         this.cluster = cluster;
     }
 
-    /** {@code pg_backup_start}, with a checkpoint as fast as possible when {@code fast}. */
-    void start(boolean fast) throws SQLException {
+    /**
+     * {@code pg_backup_start}, with a checkpoint as fast as possible when {@code fast}; a spread
+     * checkpoint (minutes) is cancelled when this thread is interrupted.
+     */
+    void start(boolean fast) throws SQLException, InterruptedIOException {
         String label = "drkit " + context.backupId();
         jdbc.setAutoCommit(true);
         started = context.clock().instant();
-        startLsn = PgSql.single(jdbc, "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + fast + ")::text");
+        startLsn = PgSql.singleInterruptibly(
+                jdbc,
+                "SELECT pg_backup_start('" + label.replace("'", "''") + "', " + fast + ")::text",
+                "waiting for the checkpoint that starts the base backup of " + conn);
         timeline = Integer.parseInt(PgSql.single(jdbc, "SELECT timeline_id FROM pg_control_checkpoint()"));
         LOG.info(
                 "base backup of {} started at {} on timeline {} (checkpoint took {} ms)",

@@ -3,11 +3,15 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import java.io.InterruptedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +27,50 @@ final class PgSql {
                 ResultSet rs = s.executeQuery()) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /**
+     * {@link #single}, cancelled on the server once this thread is interrupted, for a statement
+     * that may wait on the server for minutes (a spread checkpoint): a JDBC read is not ended by
+     * an interrupt, so a command a signal stops would outlast its grace period there.
+     *
+     * @throws InterruptedIOException when the interrupt cancelled it
+     */
+    static String singleInterruptibly(Connection c, String sql, String doing)
+            throws SQLException, InterruptedIOException {
+        Thread owner = Thread.currentThread();
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            AtomicBoolean done = new AtomicBoolean();
+            Thread watcher = new Thread(
+                    () -> {
+                        while (!done.get()) {
+                            if (owner.isInterrupted()) {
+                                try {
+                                    s.cancel();
+                                } catch (SQLException e) {
+                                    LOG.debug("could not cancel {}: {}", doing, e.getMessage());
+                                }
+                                return;
+                            }
+                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+                        }
+                    },
+                    "drkit-pg-cancel");
+            watcher.setDaemon(true);
+            watcher.start();
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            } catch (SQLException e) {
+                if (owner.isInterrupted()) {
+                    throw new InterruptedIOException("interrupted while " + doing);
+                }
+                throw e;
+            } finally {
+                done.set(true);
+                LockSupport.unpark(watcher);
+            }
         }
     }
 

@@ -24,6 +24,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +93,82 @@ class PhysicalBackupIT {
                     assertThat(there.passed()).as(there.problems().toString()).isTrue();
                 }
             }
+        }
+    }
+
+    /**
+     * A backup with setting 'fast' false waits for a spread checkpoint, minutes long, inside
+     * pg_backup_start; an interrupt (a signal stopping the command, a scheduler closing) cancels
+     * it on the server. Before, the JDBC read ignored the interrupt and the command outlasted its
+     * grace period.
+     */
+    @Test
+    void anInterruptCancelsTheSpreadCheckpointThatStartsTheBackup() throws Exception {
+        try (PostgresServer pg = PostgresServer.start(Map.of(
+                "archive_mode", "on",
+                "archive_command", "true",
+                "checkpoint_timeout", "30min",
+                "checkpoint_completion_target", "0.9"))) {
+            // dirty buffers (a plain INSERT keeps them in shared buffers) that a spread checkpoint
+            // writes a few at a time, with pauses, for minutes
+            pg.execute(
+                    "postgres",
+                    "CREATE TABLE t (id int, v text); CHECKPOINT;"
+                            + "INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 200000) i");
+            TargetSpec spec = new TargetSpec(
+                    "db",
+                    "postgres",
+                    Settings.builder()
+                            .set("url", pg.jdbcUrl("postgres"))
+                            .set("user", PostgresServer.SUPERUSER)
+                            .set("password-file", pg.passwordFile(dir).toString())
+                            .set("data-dir", pg.dataDir().toString())
+                            .set("fast", "false")
+                            .build());
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                AtomicReference<Throwable> outcome = new AtomicReference<>();
+                Thread backup = new Thread(() -> {
+                    try {
+                        kit.backup(spec);
+                    } catch (Throwable e) {
+                        outcome.set(e);
+                    }
+                });
+                backup.start();
+                String starting = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                        + "AND query LIKE 'SELECT pg_backup_start%'";
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (count(pg, starting) == 0) {
+                    assertThat(backup.isAlive())
+                            .as("the backup ended: %s", outcome.get())
+                            .isTrue();
+                    assertThat(System.nanoTime()).as("pg_backup_start runs").isLessThan(deadline);
+                    Thread.sleep(50);
+                }
+                Thread.sleep(500); // inside the checkpoint's pauses
+
+                backup.interrupt();
+                backup.join(TimeUnit.SECONDS.toMillis(15));
+
+                assertThat(backup.isAlive())
+                        .as("still waiting for the checkpoint")
+                        .isFalse();
+                assertThat(outcome.get()).hasMessageContaining("interrupted");
+                assertThat(count(pg, starting))
+                        .as("pg_backup_start still running")
+                        .isZero();
+                assertThat(kit.list("db")).isEmpty();
+            }
+        }
+    }
+
+    private static long count(PostgresServer pg, String sql) throws Exception {
+        try (var c = pg.connect("postgres");
+                var st = c.createStatement();
+                var rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
