@@ -55,6 +55,61 @@ class SignalStopIT {
         assertThat(check.exit()).as(check.out() + check.err()).isZero();
     }
 
+    @Test
+    void aRestoreStoppedBySigtermLeavesNeitherStagingNorDestinationNorLock() throws Exception {
+        Path src = Files.createDirectories(work.resolve("src"));
+        CliProcess.writeRandom(src.resolve("big.bin"), 512L << 20);
+        Path repo = work.resolve("repo");
+        CliProcess.Result backup = CliProcess.run(repo, "backup", "files", "--name", "t", "--path", src.toString());
+        assertThat(backup.exit()).as(backup.err()).isZero();
+        Path restores = Files.createDirectories(work.resolve("restores"));
+        Path dest = restores.resolve("dest");
+        Path err = work.resolve("restore-err");
+        Process p = CliProcess.builder(repo, List.of(), "restore", "--name", "t", "--latest", "--to", dest.toString())
+                .redirectOutput(work.resolve("restore-out").toFile())
+                .redirectError(err.toFile())
+                .start();
+        while (!writing(restores)) {
+            assertThat(p.waitFor(1, TimeUnit.MILLISECONDS))
+                    .as("the restore finished before it was seen writing")
+                    .isFalse();
+        }
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(p.exitValue()).as("the signal's status").isEqualTo(143);
+        assertThat(Files.readString(err, StandardCharsets.UTF_8))
+                .contains("drkit: restore stopped by a signal (Ctrl-C or SIGTERM) before it finished")
+                .doesNotContain("Exception");
+        try (Stream<Path> left = Files.list(restores)) {
+            assertThat(left.toList())
+                    .as("the staging directory and the destination")
+                    .isEmpty();
+        }
+        assertThat(files(repo.resolve("locks"))).as("no lock left").isEmpty();
+        CliProcess.Result again = CliProcess.run(repo, "restore", "--name", "t", "--latest", "--to", dest.toString());
+        assertThat(again.exit()).as(again.err()).isZero();
+        // stored under its absolute path, which the restore puts below the destination
+        assertThat(Files.mismatch(
+                        src.resolve("big.bin"),
+                        dest.resolve(src.toString().substring(1)).resolve("big.bin")))
+                .isEqualTo(-1);
+    }
+
+    /** Whether a restore writes under {@code dir}: a file of more than a megabyte there. */
+    private static boolean writing(Path dir) throws IOException {
+        for (Path f : files(dir)) {
+            try {
+                if (Files.size(f) > (1 << 20)) {
+                    return true;
+                }
+            } catch (NoSuchFileException moved) {
+                // moved into place meanwhile
+            }
+        }
+        return false;
+    }
+
     /** Whether the artifact's upload has begun: a part file of more than a megabyte (not a small object's). */
     private static boolean uploading(Path uploads) throws IOException {
         for (Path part : parts(uploads)) {
