@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ChunkPipe;
 import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.PagedListingGuard;
 import dev.drkit.spi.support.ReadProgressGuard;
 import dev.drkit.spi.support.Sha256;
 import dev.drkit.spi.support.StorageFailures;
@@ -44,7 +45,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -398,7 +398,7 @@ public final class MinioStorageBackend implements StorageBackend {
     public List<ObjectInfo> list(String keyPrefix) throws IOException {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        PagedListingGuard pages = new PagedListingGuard("listing " + keyPrefix, description);
         try {
             for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
                     .bucket(bucket)
@@ -409,17 +409,9 @@ public final class MinioStorageBackend implements StorageBackend {
                 if (i.isDir()) {
                     continue;
                 }
-                if (!seen.add(i.objectName())) {
-                    // the SDK pages on from the start when a truncated page has no token, and forever when
-                    // a server repeats its token: a key listed twice means the pages do not add up
-                    throw new StorageIOException(
-                            "listing " + keyPrefix + " in " + description + " failed: the server listed "
-                                    + TarEntryReader.printable(i.objectName()) + " twice; its pages do not add up "
-                                    + "(the storage does not list as S3 does)",
-                            null,
-                            Reason.OTHER,
-                            false);
-                }
+                // the SDK pages on from the start when a truncated page has no token, and forever when
+                // a server repeats its token: a key listed twice means the pages do not add up
+                pages.key(i.objectName());
                 // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
                 // object of the repository, and would fail every call that names it
                 String name = i.objectName();
@@ -532,8 +524,7 @@ public final class MinioStorageBackend implements StorageBackend {
     private List<Upload> unfinished(Duration olderThan, String doing) throws IOException {
         Instant cutoff = Instant.now().minus(olderThan);
         List<Upload> out = new ArrayList<>();
-        Set<String> markers = new HashSet<>();
-        Set<String> seen = new HashSet<>();
+        PagedListingGuard pages = new PagedListingGuard(doing, description);
         String keyMarker = null;
         String uploadIdMarker = null;
         while (true) {
@@ -558,35 +549,18 @@ public final class MinioStorageBackend implements StorageBackend {
                 if (u.objectName() == null) {
                     continue;
                 }
-                if (!seen.add(u.objectName() + "\n" + u.uploadId())) {
-                    throw brokenPaging(doing, "an upload came twice");
-                }
+                pages.upload(u.objectName(), u.uploadId());
                 if ((u.initiated() == null || !u.initiated().toInstant().isAfter(cutoff))
                         && ObjectKeys.isRepositoryUpload(prefix, u.objectName())) {
                     out.add(u);
                 }
             }
-            if (!page.isTruncated()) {
-                return out;
-            }
             keyMarker = page.nextKeyMarker();
             uploadIdMarker = page.nextUploadIdMarker();
-            if (keyMarker == null || keyMarker.isEmpty()) {
-                throw brokenPaging(doing, "a truncated page without a marker to go on from");
-            }
-            if (!markers.add(keyMarker + "\n" + uploadIdMarker)) {
-                throw brokenPaging(doing, "markers came back that were used before");
+            if (!pages.page(km, um, keyMarker, uploadIdMarker, page.isTruncated())) {
+                return out;
             }
         }
-    }
-
-    private StorageIOException brokenPaging(String doing, String what) {
-        return new StorageIOException(
-                doing + " in " + description + " failed: the server's pages do not add up (" + what
-                        + "); the storage does not list as S3 does",
-                null,
-                Reason.OTHER,
-                false);
     }
 
     /** A call of the SDK's asynchronous client, awaited. */

@@ -7,6 +7,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.BoundedInputStream;
 import dev.drkit.spi.support.ObjectKeys;
+import dev.drkit.spi.support.PagedListingGuard;
 import dev.drkit.spi.support.ReadProgressGuard;
 import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
@@ -27,7 +28,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -445,33 +445,17 @@ public final class S3StorageBackend implements StorageBackend {
         try {
             // URL-encoded keys: one with a control character would make the XML answer unreadable
             List<S3Object> objects = new ArrayList<>();
-            Set<String> tokens = new HashSet<>();
-            Set<String> seen = new HashSet<>();
+            PagedListingGuard pages = new PagedListingGuard("listing " + keyPrefix, description);
+            String token = null;
+            // the paginator goes on while a page names a token, whatever it says of truncation
             for (ListObjectsV2Response page : client.listObjectsV2Paginator(
                     r -> r.bucket(bucket).prefix(p).encodingType(EncodingType.URL))) {
                 for (S3Object o : page.contents()) {
-                    if (!seen.add(o.key())) {
-                        throw brokenPaging(
-                                "listing " + keyPrefix, "the key " + TarEntryReader.printable(o.key()) + " came twice");
-                    }
+                    pages.key(o.key());
                     objects.add(o);
                 }
-                if (Boolean.TRUE.equals(page.isTruncated())
-                        && page.nextContinuationToken() != null
-                        && !tokens.add(page.nextContinuationToken())) {
-                    // paging on would never end, the listing growing by a page each round
-                    throw brokenPaging("listing " + keyPrefix, "a continuation token came back that was used before");
-                }
-                if (Boolean.TRUE.equals(page.isTruncated()) && page.nextContinuationToken() == null) {
-                    // a listing taken for whole while it is not would have a prune collect what it still needs
-                    throw new StorageIOException(
-                            "listing " + keyPrefix + " in " + description + " was cut short by the server (a "
-                                    + "truncated page without a continuation token); the storage does not list as "
-                                    + "S3 does",
-                            null,
-                            Reason.OTHER,
-                            false);
-                }
+                pages.page(token, page.nextContinuationToken(), Boolean.TRUE.equals(page.isTruncated()));
+                token = page.nextContinuationToken();
             }
             for (S3Object o : objects) {
                 // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
@@ -491,15 +475,6 @@ public final class S3StorageBackend implements StorageBackend {
         }
         out.sort(Comparator.comparing(ObjectInfo::key));
         return out;
-    }
-
-    private StorageIOException brokenPaging(String doing, String what) {
-        return new StorageIOException(
-                doing + " in " + description + " failed: the server's pages do not add up (" + what
-                        + "); the storage does not list as S3 does",
-                null,
-                Reason.OTHER,
-                false);
     }
 
     @Override
@@ -581,8 +556,7 @@ public final class S3StorageBackend implements StorageBackend {
     private List<MultipartUpload> unfinished(Duration olderThan, String doing) throws IOException {
         Instant cutoff = Instant.now().minus(olderThan);
         List<MultipartUpload> out = new ArrayList<>();
-        Set<String> markers = new HashSet<>();
-        Set<String> seen = new HashSet<>();
+        PagedListingGuard pages = new PagedListingGuard(doing, description);
         String keyMarker = null;
         String uploadIdMarker = null;
         try {
@@ -597,23 +571,15 @@ public final class S3StorageBackend implements StorageBackend {
                     if (u.key() == null) {
                         continue;
                     }
-                    if (!seen.add(u.key() + "\n" + u.uploadId())) {
-                        throw brokenPaging(doing, "an upload came twice");
-                    }
+                    pages.upload(u.key(), u.uploadId());
                     if ((u.initiated() == null || !u.initiated().isAfter(cutoff)) && ours(u.key())) {
                         out.add(u);
                     }
                 }
-                if (!Boolean.TRUE.equals(page.isTruncated())) {
-                    return out;
-                }
                 keyMarker = page.nextKeyMarker();
                 uploadIdMarker = page.nextUploadIdMarker();
-                if (keyMarker == null || keyMarker.isEmpty()) {
-                    throw brokenPaging(doing, "a truncated page without a marker to go on from");
-                }
-                if (!markers.add(keyMarker + "\n" + uploadIdMarker)) {
-                    throw brokenPaging(doing, "markers came back that were used before");
+                if (!pages.page(km, um, keyMarker, uploadIdMarker, Boolean.TRUE.equals(page.isTruncated()))) {
+                    return out;
                 }
             }
         } catch (SdkException e) {
