@@ -217,19 +217,7 @@ final class PutClaim {
         }
 
         boolean isDeadHere() {
-            if (!Hosts.name().equals(host)) {
-                return false;
-            }
-            if (processStart != null && !processStart.isEmpty()) {
-                // of another boot: this host rebooted, or another machine has its name; the age tells
-                return PrivateScratch.goneHere(host, pid, processStart);
-            }
-            Optional<ProcessHandle> process = ProcessHandle.of(pid);
-            if (process.isEmpty() || !process.get().isAlive()) {
-                return true;
-            }
-            Optional<Instant> started = process.get().info().startInstant();
-            return pidStartedAt != null && started.isPresent() && !started.get().equals(pidStartedAt);
+            return PrivateScratch.holderGoneHere(host, pid, pidStartedAt, processStart);
         }
     }
 }

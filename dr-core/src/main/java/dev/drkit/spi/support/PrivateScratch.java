@@ -261,6 +261,36 @@ public final class PrivateScratch {
                 && !alive(pid, start);
     }
 
+    /**
+     * Whether the holder of a lock or claim, the process {@code pid} of {@code host}, is gone,
+     * told as well as this host can. Where the holder recorded {@code processStart} (as
+     * {@link #processStart()} gives it), only as {@link #goneHere} tells, without trusting any
+     * clock: a holder of another boot (this host rebooted, or another machine has its name) is not
+     * gone, its lease or age tells. Where it did not (records written before it was kept), the
+     * process is gone when {@code pid} no longer runs, or runs but started at another time than
+     * {@code pidStartedAt} (a reused pid; a step of the system clock can make it look so). False
+     * for another host's process.
+     *
+     * @param pidStartedAt when the holder's process started, as {@link ProcessHandle.Info#startInstant()}
+     *     gave it; null when unknown
+     * @param processStart the holder's start as {@link #processStart()} gave it; null or empty when
+     *     not recorded
+     */
+    public static boolean holderGoneHere(String host, long pid, Instant pidStartedAt, String processStart) {
+        if (!Hosts.name().equals(host)) {
+            return false;
+        }
+        if (processStart != null && !processStart.isEmpty()) {
+            return goneHere(host, pid, processStart);
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        Optional<Instant> started = process.get().info().startInstant();
+        return pidStartedAt != null && started.isPresent() && !started.get().equals(pidStartedAt);
+    }
+
     /** The first 8 hex digits of this boot's id, or null where the system does not tell. */
     private static synchronized String bootId() {
         if (boot == null) {

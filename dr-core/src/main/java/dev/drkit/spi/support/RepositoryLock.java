@@ -199,25 +199,8 @@ public final class RepositoryLock implements AutoCloseable {
     }
 
     private boolean isStale(LockInfo info) {
-        if (info.expiresAt().isBefore(clock.instant())) {
-            return true;
-        }
-        if (!Hosts.name().equals(info.host())) {
-            return false;
-        }
-        if (info.processStart() != null && !info.processStart().isEmpty()) {
-            // boot id and clock ticks: unlike startInstant(), not moved by a step of the system clock.
-            // Of another boot: this host rebooted, or another machine has its name; its lease tells
-            return PrivateScratch.goneHere(info.host(), info.pid(), info.processStart());
-        }
-        Optional<ProcessHandle> process = ProcessHandle.of(info.pid());
-        if (process.isEmpty() || !process.get().isAlive()) {
-            return true;
-        }
-        Optional<Instant> started = process.get().info().startInstant();
-        return info.pidStartedAt() != null
-                && started.isPresent()
-                && !started.get().equals(info.pidStartedAt());
+        return info.expiresAt().isBefore(clock.instant())
+                || PrivateScratch.holderGoneHere(info.host(), info.pid(), info.pidStartedAt(), info.processStart());
     }
 
     private void renew(String operation) {

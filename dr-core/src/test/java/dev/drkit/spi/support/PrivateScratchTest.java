@@ -122,6 +122,38 @@ class PrivateScratchTest {
     }
 
     @Test
+    void aHolderIsGoneOnlyWhenThisHostCanTellItsProcessNoLongerRuns() throws Exception {
+        ProcessHandle self = ProcessHandle.current();
+        Instant selfStarted = self.info().startInstant().orElse(null);
+        String host = Hosts.name();
+        String start = PrivateScratch.processStart();
+        assertThat(PrivateScratch.holderGoneHere(host, self.pid(), selfStarted, start))
+                .as("this process, by its recorded start")
+                .isFalse();
+        assertThat(PrivateScratch.holderGoneHere(host, self.pid(), selfStarted, null))
+                .as("this process, by pid and start instant")
+                .isFalse();
+        assertThat(PrivateScratch.holderGoneHere(host, self.pid(), null, ""))
+                .as("this process, its start unknown")
+                .isFalse();
+        assertThat(PrivateScratch.holderGoneHere(host, self.pid(), selfStarted.minusSeconds(3600), null))
+                .as("a reused pid: the process that runs started at another time")
+                .isTrue();
+        Process ended = new ProcessBuilder("sleep", "60").start();
+        ended.destroyForcibly().waitFor();
+        assertThat(PrivateScratch.holderGoneHere(host, ended.pid(), null, null))
+                .as("a process of this host that ended")
+                .isTrue();
+        assertThat(PrivateScratch.holderGoneHere("elsewhere.invalid", ended.pid(), null, null))
+                .as("another host's process, which this host cannot see")
+                .isFalse();
+        String otherBoot = start.startsWith("b0") ? "b1" + start.substring(2) : "b0" + start.substring(2);
+        assertThat(PrivateScratch.holderGoneHere(host, ended.pid(), null, otherBoot))
+                .as("a process of another boot: its lease or age tells")
+                .isFalse();
+    }
+
+    @Test
     void runDirectoriesOfEndedProcessesAreRemovedAndThoseOfRunningOnesKept() throws Exception {
         Path parent = Files.createDirectory(
                 tmp.resolve("drkit-" + uid()),
