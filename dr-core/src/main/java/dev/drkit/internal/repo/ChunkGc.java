@@ -418,6 +418,9 @@ public final class ChunkGc {
             } catch (IOException | RuntimeException e) {
                 info = null;
             }
+            if (info != null && !info.complete()) {
+                info = null; // JSON but no lock (a forged {}): counted as a torn one is, by its key
+            }
             if (info != null && !WRITERS.contains(info.operation())) {
                 continue; // e.g. a scheduler's job lock, held around the very prune that runs this collection
             }

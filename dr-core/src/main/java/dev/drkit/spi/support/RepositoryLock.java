@@ -188,7 +188,11 @@ public final class RepositoryLock implements AutoCloseable {
 
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
-            return Optional.of(Json.read(in.readNBytes(64 * 1024), LockInfo.class)); // a lock is tiny; more is not one
+            LockInfo info = Json.read(in.readNBytes(64 * 1024), LockInfo.class); // a lock is tiny; more is not one
+            if (!info.complete()) {
+                throw new IOException("it is JSON but no drkit lock (its owner, host, operation or lease is missing)");
+            }
+            return Optional.of(info);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -335,6 +339,9 @@ public final class RepositoryLock implements AutoCloseable {
             try {
                 info = Json.read(content, LockInfo.class);
             } catch (IOException | RuntimeException e) {
+                info = null;
+            }
+            if (info == null || !info.complete()) {
                 gone.add(o.key()); // its content is no lock (a torn write): it blocks nobody for ever
                 continue;
             }
@@ -416,6 +423,14 @@ public final class RepositoryLock implements AutoCloseable {
 
         String describe() {
             return operation + " (pid " + pid + " on " + host + ", lease until " + expiresAt + ")";
+        }
+
+        /**
+         * Whether it has what every drkit lock has; JSON without them (a forged {@code {}}) is read
+         * as a torn object is, rather than fail every taker of the lock on a missing field.
+         */
+        public boolean complete() {
+            return owner != null && host != null && operation != null && expiresAt != null;
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.Capability;
 import dev.drkit.CheckOptions;
+import dev.drkit.CheckReport;
 import dev.drkit.ChunkCollection;
 import dev.drkit.DrKit;
 import dev.drkit.internal.pipeline.Compression;
@@ -20,6 +21,7 @@ import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -181,6 +183,35 @@ class ChunkGcLockLivenessTest {
                     .as("the collection waited for the running backup")
                     .contains("locks/late/");
             assertThat(packs()).containsAll(oldPacks);
+        }
+    }
+
+    /**
+     * A lock object that is JSON but no lock (a forged {@code {}}): the collection failed on it
+     * with a NullPointerException, and with it every prune of a deduplicating repository; it is
+     * judged as a torn object is.
+     */
+    @Test
+    void aLockObjectThatIsJsonButNoLockDoesNotStopTheCollection() throws Exception {
+        try (DrKit kit = DrKit.builder()
+                .repository(repoDir().toString())
+                .dedup(true)
+                .target("app", new Bytes(ChunkedArtifactTest.data(13, 1 << 20)))
+                .build()) {
+            kit.backup("app");
+        }
+        FileStorageBackend storage = new FileStorageBackend(repoDir());
+        storage.createIfAbsent("locks/forged/1-x.json", "{}".getBytes(StandardCharsets.UTF_8));
+        Repository repo = Repository.open(storage, Instant.now());
+
+        ChunkCollection gc =
+                new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(5), Duration.ofSeconds(2)).collect(false);
+
+        assertThat(gc.skipped()).as("the collection ran, not skipped").isNull();
+        try (DrKit kit = DrKit.builder().repository(repoDir().toString()).build()) {
+            // every chunk is there; the forged object is only reported as a lock nobody holds
+            assertThat(kit.check(CheckOptions.readAllData()).findings())
+                    .allSatisfy(f -> assertThat(f.kind()).isEqualTo(CheckReport.Kind.STALE_LOCK));
         }
     }
 

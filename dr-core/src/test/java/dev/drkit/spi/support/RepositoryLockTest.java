@@ -175,6 +175,25 @@ class RepositoryLockTest {
     }
 
     @Test
+    void aLockObjectThatIsJsonButNoLockBlocksNobody() throws Exception {
+        // valid JSON without a lock's fields: every taker failed on a missing field before
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        storage.createIfAbsent("locks/odd/1-x.json", "{}".getBytes(StandardCharsets.UTF_8));
+        storage.createIfAbsent("locks/odd/2-y.json", "{\"owner\":\"z\",\"pid\":1}".getBytes(StandardCharsets.UTF_8));
+        try (RepositoryLock lock =
+                RepositoryLock.acquire(storage, "odd", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})) {
+            assertThat(holders(storage, "odd"))
+                    .filteredOn(h -> Long.valueOf(ProcessHandle.current().pid()).equals(h.pid()) && h.owner() != null)
+                    .singleElement()
+                    .satisfies(this::isMine);
+        }
+        assertThat(RepositoryLock.staleLocks(storage, Clock.systemUTC()))
+                .containsExactlyInAnyOrder("locks/odd/1-x.json", "locks/odd/2-y.json");
+        assertThat(RepositoryLock.goneHolders(storage))
+                .containsExactlyInAnyOrder("locks/odd/1-x.json", "locks/odd/2-y.json");
+    }
+
+    @Test
     void aHolderWhoseLeaseRanOutChangesNothingMore() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
         MutableClock clock = new MutableClock(Instant.parse("2026-12-04T10:00:00Z"));
