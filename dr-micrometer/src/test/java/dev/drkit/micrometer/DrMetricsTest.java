@@ -16,6 +16,7 @@ import dev.drkit.RestoreRequest;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerifyLevel;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.testkit.MutableClock;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -25,11 +26,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,39 +45,11 @@ class DrMetricsTest {
     @TempDir
     Path dir;
 
-    private final MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:00Z"));
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private Path data;
     private TargetSpec config;
     private DrKit kit;
-
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     @BeforeEach
     void kitWithMetrics() throws IOException {

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
-import dev.drkit.scheduler.DrSchedulerTest.MovableClock;
 import dev.drkit.setup.Setup;
 import dev.drkit.setup.SetupFile;
+import dev.drkit.testkit.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -44,7 +44,7 @@ class DrSchedulerClockAndMarkersTest {
     @Test
     void aSmallStepBackOfTheClockDoesNotRunTheVerificationAgain() throws Exception {
         Setup setup = setup("verify: { schedule: \"0 * * * *\", level: checksum }");
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:30:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:30:00Z"));
         List<DrEvent> events = new CopyOnWriteArrayList<>();
         try (DrKit kit = DrKit.builder()
                         .repository(dir.resolve("repo").toString())
@@ -58,15 +58,15 @@ class DrSchedulerClockAndMarkersTest {
                         .build();
                 DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
             kit.backup(setup.target("config").spec());
-            clock.now = Instant.parse("2026-11-27T11:00:20Z");
+            clock.set(Instant.parse("2026-11-27T11:00:20Z"));
             s.runDue(); // the 11:00 verification
             assertThat(events)
                     .filteredOn(e -> e.type() == DrEvent.Type.VERIFY_SUCCEEDED)
                     .hasSize(1);
 
-            clock.now = Instant.parse("2026-11-27T10:59:50Z"); // stepped back 30 s
+            clock.set(Instant.parse("2026-11-27T10:59:50Z")); // stepped back 30 s
             s.runDue();
-            clock.now = Instant.parse("2026-11-27T11:00:30Z");
+            clock.set(Instant.parse("2026-11-27T11:00:30Z"));
             s.runDue();
             assertThat(events)
                     .as("verifications between 11:00 and 12:00")
@@ -83,17 +83,17 @@ class DrSchedulerClockAndMarkersTest {
     @Test
     void oldCompletionMarkersAreRemoved() throws Exception {
         Setup setup = setup("schedule: \"0 * * * *\"");
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-01T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-01T10:00:30Z"));
         try (DrKit kit = DrKit.builder()
                         .repository(dir.resolve("repo").toString())
                         .clock(clock)
                         .build();
                 DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
             for (int hour = 10; hour < 14; hour++) {
-                clock.now = Instant.parse("2026-11-01T%02d:00:30Z".formatted(hour));
+                clock.set(Instant.parse("2026-11-01T%02d:00:30Z".formatted(hour)));
                 s.runDue();
             }
-            clock.now = Instant.parse("2026-12-01T10:00:30Z"); // a month later
+            clock.set(Instant.parse("2026-12-01T10:00:30Z")); // a month later
             s.runDue();
             try (Stream<Path> markers = Files.list(dir.resolve("repo/status/jobs/backup-config"))) {
                 assertThat(markers.map(p -> p.getFileName().toString()))
@@ -112,7 +112,7 @@ class DrSchedulerClockAndMarkersTest {
     @Test
     void theObjectivesAreStillCheckedAfterTheClockSteppedBack() throws Exception {
         Setup setup = setup("objectives: { rpo: 2h }");
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:00Z"));
         List<DrEvent> events = new CopyOnWriteArrayList<>();
         try (DrKit kit = DrKit.builder()
                         .repository(dir.resolve("repo").toString())
@@ -128,13 +128,13 @@ class DrSchedulerClockAndMarkersTest {
                         })
                         .manual()) {
             kit.backup(setup.target("config").spec());
-            clock.now = Instant.parse("2026-11-27T10:00:30Z");
+            clock.set(Instant.parse("2026-11-27T10:00:30Z"));
             s.runDue();
             assertThat(events).noneMatch(e -> e.type() == DrEvent.Type.RPO_AT_RISK);
 
-            clock.now = Instant.parse("2026-11-26T10:00:40Z"); // stepped back a day
+            clock.set(Instant.parse("2026-11-26T10:00:40Z")); // stepped back a day
             s.runDue();
-            clock.now = Instant.parse("2026-11-26T10:02:00Z");
+            clock.set(Instant.parse("2026-11-26T10:02:00Z"));
             s.runDue();
             assertThat(kit.status(setup.targetObjectives()).targets().get(0).rpoMet())
                     .isFalse();

@@ -12,14 +12,12 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.setup.Setup;
 import dev.drkit.setup.SetupFile;
 import dev.drkit.storage.FileStorageBackend;
+import dev.drkit.testkit.MutableClock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,30 +32,6 @@ class DrSchedulerTest {
     @TempDir
     Path dir;
 
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aVerificationDueBeforeAnyBackupWaitsForOneAndThenVerifiesIt() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
@@ -71,7 +45,7 @@ class DrSchedulerTest {
                     path: %s
                     verify: { schedule: "* * * * *", level: checksum }
                 """.formatted(repo, data)));
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:30Z"));
         List<DrEvent> events = new CopyOnWriteArrayList<>();
         try (DrKit kit = DrKit.builder()
                         .repository(repo.toString())
@@ -85,7 +59,7 @@ class DrSchedulerTest {
                             e -> e.type() == DrEvent.Type.VERIFY_FAILED || e.type() == DrEvent.Type.VERIFY_SUCCEEDED);
 
             String id = kit.backup(setup.target("config").spec()).id();
-            clock.now = Instant.parse("2026-11-27T10:01:30Z");
+            clock.set(Instant.parse("2026-11-27T10:01:30Z"));
             s.runDue();
             assertThat(events)
                     .filteredOn(e -> e.type() == DrEvent.Type.VERIFY_SUCCEEDED)
@@ -113,7 +87,7 @@ class DrSchedulerTest {
                     path: %s
                     schedule: "* * * * *"
                 """.formatted(named, data)));
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:30Z"));
         try (FileStorageBackend storage = new FileStorageBackend(given);
                 DrKit kit = DrKit.builder()
                         .repository(named.toString())
@@ -121,7 +95,7 @@ class DrSchedulerTest {
                         .clock(clock)
                         .build();
                 DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
-            clock.now = Instant.parse("2026-11-27T10:01:30Z");
+            clock.set(Instant.parse("2026-11-27T10:01:30Z"));
             s.runDue();
             assertThat(kit.list("config")).hasSize(1);
             assertThat(markers(given)).isEqualTo(1);
@@ -147,7 +121,7 @@ class DrSchedulerTest {
                     path: %s
                     objectives: { rpo: 2min }
                 """.formatted(repo, data, data)));
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:30Z"));
         List<DrEvent> eventsA = new CopyOnWriteArrayList<>();
         List<DrEvent> eventsB = new CopyOnWriteArrayList<>();
         try (DrKit a = DrKit.builder()
@@ -179,12 +153,12 @@ class DrSchedulerTest {
                 bothLookForDueJobs(sa, sb); // the same slot again: nothing new
                 assertThat(a.list("config")).hasSize(1);
 
-                clock.now = Instant.parse("2026-11-27T10:01:30Z");
+                clock.set(Instant.parse("2026-11-27T10:01:30Z"));
                 bothLookForDueJobs(sa, sb);
                 assertThat(a.list("config")).hasSize(2);
 
                 // downtime: 10:02 to 10:05 were missed; one catch-up run, not four
-                clock.now = Instant.parse("2026-11-27T10:05:30Z");
+                clock.set(Instant.parse("2026-11-27T10:05:30Z"));
                 bothLookForDueJobs(sa, sb);
                 assertThat(a.list("config"))
                         .extracting(m -> m.startedAt().toString()) // keep-last 2 ran after it
@@ -248,14 +222,14 @@ class DrSchedulerTest {
     void statusJudgesAgeAgainstTheRpoAndRecordsVerifications() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Files.writeString(data.resolve("app.conf"), "x=1\n");
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:00Z"));
         try (DrKit kit = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
                 .clock(clock)
                 .build()) {
             String id = kit.backup(TargetSpec.files("config", data.toString())).id();
             kit.verify("config", id, VerifyLevel.DECODE);
-            clock.now = Instant.parse("2026-11-27T10:30:00Z");
+            clock.set(Instant.parse("2026-11-27T10:30:00Z"));
             Map<String, Objectives> objectives =
                     Map.of("config", new Objectives(Duration.ofHours(1), null), "db", new Objectives(null, null));
             DrStatus fresh = kit.status(objectives);
@@ -275,7 +249,7 @@ class DrSchedulerTest {
                             .problems())
                     .containsExactly("no backup");
 
-            clock.now = Instant.parse("2026-11-27T11:30:00Z");
+            clock.set(Instant.parse("2026-11-27T11:30:00Z"));
             DrStatus stale = kit.status(Map.of("config", objectives.get("config")));
             assertThat(stale.healthy()).isFalse();
             assertThat(stale.targets().get(0).problems())

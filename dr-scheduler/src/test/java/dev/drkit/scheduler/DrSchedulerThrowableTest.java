@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import dev.drkit.DrEvent;
 import dev.drkit.DrKit;
 import dev.drkit.DrListener;
-import dev.drkit.scheduler.DrSchedulerTest.MovableClock;
 import dev.drkit.setup.Setup;
 import dev.drkit.setup.SetupFile;
+import dev.drkit.testkit.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,7 +56,7 @@ class DrSchedulerThrowableTest {
                   path: %s
                   objectives: { rpo: 2min }
                 """.formatted(dir.resolve("data")));
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:30Z"));
         CountDownLatch firstBackup = new CountDownLatch(1);
         CountDownLatch secondBackup = new CountDownLatch(2);
         DrListener backups = new DrListener() {
@@ -85,7 +85,7 @@ class DrSchedulerThrowableTest {
                         .listener(broken) // "manual" has no backup: RPO_AT_RISK on the first tick
                         .start()) {
             assertThat(firstBackup.await(30, TimeUnit.SECONDS)).isTrue();
-            clock.now = Instant.parse("2026-11-27T10:01:30Z"); // the next minute's slot is due
+            clock.set(Instant.parse("2026-11-27T10:01:30Z")); // the next minute's slot is due
             assertThat(secondBackup.await(10, TimeUnit.SECONDS))
                     .as("the 10:01 backup ran: the ticker survived the listener's Error")
                     .isTrue();
@@ -99,7 +99,7 @@ class DrSchedulerThrowableTest {
     @Test
     void aJobThatThrowsAnErrorIsNotRetriedOnEveryTick() throws Exception {
         Setup setup = setup("");
-        MovableClock clock = new MovableClock(Instant.parse("2026-11-27T10:00:30Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-27T10:00:30Z"));
         AtomicInteger started = new AtomicInteger();
         DrListener failing = new DrListener() {
             @Override
@@ -117,9 +117,9 @@ class DrSchedulerThrowableTest {
                         .build();
                 DrScheduler s = DrScheduler.builder(kit, setup).clock(clock).manual()) {
             catchThrowable(s::runDue);
-            clock.now = Instant.parse("2026-11-27T10:00:31Z"); // the next tick, same slot
+            clock.set(Instant.parse("2026-11-27T10:00:31Z")); // the next tick, same slot
             catchThrowable(s::runDue);
-            clock.now = Instant.parse("2026-11-27T10:00:32Z");
+            clock.set(Instant.parse("2026-11-27T10:00:32Z"));
             catchThrowable(s::runDue);
             assertThat(started).as("backups tried for the 10:00 slot").hasValue(1);
         }
