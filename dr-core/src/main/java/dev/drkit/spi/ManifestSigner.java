@@ -1,6 +1,8 @@
 package dev.drkit.spi;
 
 import java.io.IOException;
+import java.time.Instant;
+import java.util.Optional;
 
 /**
  * Signs manifests when backups are written. The detached signature is stored beside the
@@ -14,4 +16,13 @@ public interface ManifestSigner {
 
     /** A detached signature over exactly these bytes. */
     byte[] sign(byte[] manifest) throws IOException;
+
+    /**
+     * When this signer stops signing (its key expires), or empty for never. Status reports a
+     * signer within a week of it as a problem: backups and WAL archiving fail from then on,
+     * since restores would not believe what it signed.
+     */
+    default Optional<Instant> validUntil() {
+        return Optional.empty();
+    }
 }

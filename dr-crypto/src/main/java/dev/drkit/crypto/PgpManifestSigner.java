@@ -5,10 +5,14 @@ import dev.drkit.spi.ManifestSigner;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
@@ -20,6 +24,7 @@ import org.bouncycastle.openpgp.PGPSecretKeyRing;
 import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
+import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePBESecretKeyDecryptorBuilder;
@@ -41,10 +46,16 @@ public final class PgpManifestSigner implements ManifestSigner {
 
     private final PGPPrivateKey key;
     private final PGPPublicKey publicKey;
+    /** When the key (or its primary) expires, null for never. */
+    private final Instant expiry;
 
-    private PgpManifestSigner(PGPPrivateKey key, PGPPublicKey publicKey) {
+    private final Clock clock;
+
+    private PgpManifestSigner(PGPPrivateKey key, PGPPublicKey publicKey, Instant expiry, Clock clock) {
         this.key = key;
         this.publicKey = publicKey;
+        this.expiry = expiry;
+        this.clock = clock;
     }
 
     /** The first signing-capable key in a secret key file, unlocked with {@code passphrase} (or null). */
@@ -53,14 +64,19 @@ public final class PgpManifestSigner implements ManifestSigner {
     }
 
     public static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what) {
-        return of(keys, passphrase, what, Instant.now());
+        return of(keys, passphrase, what, Clock.systemUTC());
+    }
+
+    static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what, Instant now) {
+        return of(keys, passphrase, what, Clock.fixed(now, ZoneOffset.UTC));
     }
 
     /**
      * The first signing-capable key that is neither revoked nor expired at {@code now}: restores
      * do not believe manifests such a key signs, so a backup must fail rather than write them.
      */
-    static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what, Instant now) {
+    static PgpManifestSigner of(PGPSecretKeyRingCollection keys, char[] passphrase, String what, Clock clock) {
+        Instant now = clock.instant();
         String unusable = null;
         for (PGPSecretKeyRing ring : keys) {
             for (Iterator<PGPSecretKey> it = ring.getSecretKeys(); it.hasNext(); ) {
@@ -105,7 +121,7 @@ public final class PgpManifestSigner implements ManifestSigner {
                                                 .build())
                                         .setProvider(Pgp.BC)
                                         .build(passphrase == null ? new char[0] : passphrase));
-                        return new PgpManifestSigner(privateKey, secret.getPublicKey());
+                        return new PgpManifestSigner(privateKey, secret.getPublicKey(), expiry, clock);
                     } catch (PGPException e) {
                         throw new ConfigException("signing key " + Pgp.keyId(secret.getKeyID()) + " in " + what
                                 + " cannot be unlocked: wrong or missing passphrase");
@@ -157,13 +173,31 @@ public final class PgpManifestSigner implements ManifestSigner {
     }
 
     @Override
+    public Optional<Instant> validUntil() {
+        return Optional.ofNullable(expiry);
+    }
+
+    /**
+     * Signs, dated by this signer's clock; refuses once the key has expired. A host process
+     * (the scheduler, a service) loads its signer once and may run past the expiry: what it
+     * signed then would be refused by every restore, so the backup or WAL archiving fails
+     * instead, saying why.
+     */
+    @Override
     public byte[] sign(byte[] manifest) throws IOException {
+        Instant now = clock.instant();
+        if (expiry != null && !now.isBefore(expiry)) {
+            throw new ConfigException("the signing key " + keyId() + " expired on " + expiry + RENEW);
+        }
         try {
             PGPSignatureGenerator generator = new PGPSignatureGenerator(
                     new JcaPGPContentSignerBuilder(publicKey.getAlgorithm(), HashAlgorithmTags.SHA256)
                             .setProvider(Pgp.BC),
                     publicKey);
             generator.init(PGPSignature.BINARY_DOCUMENT, key);
+            PGPSignatureSubpacketGenerator dated = new PGPSignatureSubpacketGenerator();
+            dated.setSignatureCreationTime(false, Date.from(now));
+            generator.setHashedSubpackets(dated.generate());
             generator.update(manifest);
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (ArmoredOutputStream armored =

@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
+import dev.drkit.testkit.MutableClock;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.List;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
@@ -119,6 +121,27 @@ class ManifestSignatureTimeTest {
         // three days ago it signed, and what it signed then is believed today
         PgpManifestSigner before = PgpManifestSigner.of(secret, null, "signing.key", NOW.minus(Duration.ofDays(3)));
         assertThat(before.keyId()).isEqualTo(Pgp.keyId(key.getKeyID()));
+    }
+
+    @Test
+    void aSignerThatOutlivesItsKeysExpiryStopsSigning() throws Exception {
+        // a daemon or host service loads its signer once: it signed on past the expiry, and every
+        // restore then refused what it had signed, long after the backups looked fine
+        PGPSecretKeyRingCollection secret = new PGPSecretKeyRingCollection(List.of(rings.generateSecretKeyRing()));
+        MutableClock clock = new MutableClock(NOW.minus(Duration.ofDays(3)));
+        PgpManifestSigner signer = PgpManifestSigner.of(secret, null, "signing.key", clock);
+        Instant expiry = NOW.minus(Duration.ofDays(2)).truncatedTo(ChronoUnit.SECONDS);
+        assertThat(signer.validUntil()).contains(expiry);
+
+        byte[] beforeExpiry = signer.sign(MANIFEST);
+        assertThatCode(() -> trusting().verify(MANIFEST, beforeExpiry, "manifest"))
+                .doesNotThrowAnyException();
+
+        clock.set(expiry);
+        assertThatThrownBy(() -> signer.sign(MANIFEST))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("the signing key " + Pgp.keyId(key.getKeyID()) + " expired on " + expiry)
+                .hasMessageContaining("extend its expiry, or make a new signing key");
     }
 
     @Test

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class StatusOperation {
     private static final Logger LOG = LoggerFactory.getLogger(StatusOperation.class);
+    /** How long before its signing key expires status reports it. */
+    static final Duration SIGNER_WARNING = Duration.ofDays(7);
+
     private final OperationContext ctx;
     private final Repository repository;
 
@@ -75,6 +79,7 @@ public final class StatusOperation {
         if (config != null) {
             problems.add(config);
         }
+        signerProblem(now).ifPresent(problems::add);
         List<DrStatus.ScheduledTest> rows = new ArrayList<>();
         TestLog tests = new TestLog(ctx.storage());
         for (RecoveryTest test : RecoveryTest.values()) {
@@ -100,6 +105,28 @@ public final class StatusOperation {
         }
         return new DrStatus(
                 now, problems.isEmpty() && out.stream().allMatch(DrStatus.Target::healthy), out, problems, rows);
+    }
+
+    /**
+     * The signer's key expiring within {@link #SIGNER_WARNING}, or expired: from then on every
+     * backup and WAL segment fails to be signed (restores would not believe the signature), so a
+     * monitor must hear of it in time. The signer itself logs a warning 30 days ahead.
+     */
+    private Optional<String> signerProblem(Instant now) {
+        if (ctx.signer() == null) {
+            return Optional.empty();
+        }
+        return ctx.signer()
+                .validUntil()
+                .filter(until -> until.isBefore(now.plus(SIGNER_WARNING)))
+                .map(until -> until.isAfter(now)
+                        ? "the key that signs manifests and WAL expires on " + until + " (in "
+                                + Duration.between(now, until).toHours() + " hours): backups and WAL archiving fail "
+                                + "from then on; extend its expiry, or make a new signing key, add it to the keys "
+                                + "restores trust and give it as sign-with"
+                        : "the key that signs manifests and WAL expired on " + until + ": backups and WAL archiving "
+                                + "fail; extend its expiry, or make a new signing key, add it to the keys restores "
+                                + "trust and give it as sign-with");
     }
 
     /** Records a recovery test run outside verification (see {@code DrKit.recordTest}). */
