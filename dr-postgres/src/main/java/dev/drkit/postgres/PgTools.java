@@ -172,6 +172,8 @@ final class PgTools {
         private final Thread owner = Thread.currentThread();
 
         private volatile boolean closed;
+        /** Set when the watcher stopped the tool because its thread was interrupted. */
+        private volatile boolean stopped;
 
         Run(Process process, PgConnection connection) {
             this.process = process;
@@ -195,6 +197,7 @@ final class PgTools {
             try {
                 while (!closed && process.isAlive()) {
                     if (owner.isInterrupted()) {
+                        stopped = true;
                         PgProcesses.killTree(process);
                         return;
                     }
@@ -222,11 +225,28 @@ final class PgTools {
             }
         }
 
-        /** Waits for the tool and returns its exit code. */
+        /**
+         * Waits for the tool and returns its exit code.
+         *
+         * @throws InterruptedException when the thread is interrupted, or was while the tool ran
+         *     (the tool was stopped for it, and its exit code says only that it was killed); the
+         *     interrupt stays set
+         */
         int await() throws InterruptedException {
             int code = process.waitFor();
+            requireNotStopped();
             errReader.join(5000);
             return code;
+        }
+
+        /**
+         * Throws when the tool was stopped because its thread was interrupted: its pipes then end
+         * early or fail ("Stream closed"), which says nothing of the tool itself.
+         */
+        void requireNotStopped() throws InterruptedException {
+            if (stopped) {
+                throw new InterruptedException("interrupted while the tool ran");
+            }
         }
 
         /** What the tool wrote to stderr, without the password. */
@@ -285,8 +305,13 @@ final class PgTools {
             // larger than transferTo's 8 KiB: fewer calls through the counting, checksum and compression stages
             byte[] buffer = new byte[DUMP_BUFFER];
             int n;
-            while ((n = in.read(buffer)) >= 0) {
-                out.write(buffer, 0, n);
+            try {
+                while ((n = in.read(buffer)) >= 0) {
+                    out.write(buffer, 0, n);
+                }
+            } catch (IOException e) {
+                run.requireNotStopped();
+                throw e;
             }
             int code = run.await();
             if (code != 0) {
@@ -317,6 +342,7 @@ final class PgTools {
             } catch (DrException e) {
                 throw e; // our side failed (e.g. checksum mismatch): the tool is killed on close
             } catch (IOException e) {
+                run.requireNotStopped();
                 // the tool stopped reading: done early (a selective restore needs only part of the
                 // archive) or failed (reported below); read the rest so the checksums are still checked
                 if (!run.process.waitFor(30, TimeUnit.SECONDS)) {

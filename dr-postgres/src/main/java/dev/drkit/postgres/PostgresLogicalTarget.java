@@ -359,7 +359,12 @@ public final class PostgresLogicalTarget implements BackupTarget {
             all.add(file.toString());
             try (PgTools.Run run = tools.start(target, "pg_restore", all)) {
                 run.process.getOutputStream().close();
-                run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                try {
+                    run.process.getInputStream().transferTo(OutputStream.nullOutputStream());
+                } catch (IOException e) {
+                    run.requireNotStopped();
+                    throw e;
+                }
                 int code = run.await();
                 if (code != 0) {
                     throw new DrException(
