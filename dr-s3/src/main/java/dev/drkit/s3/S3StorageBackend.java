@@ -454,8 +454,11 @@ public final class S3StorageBackend implements StorageBackend {
                     pages.key(o.key());
                     objects.add(o);
                 }
-                pages.page(token, page.nextContinuationToken(), Boolean.TRUE.equals(page.isTruncated()));
-                token = page.nextContinuationToken();
+                String next = page.nextContinuationToken();
+                // a page naming a token goes on even when it says it is the last: the guard is told so
+                boolean goesOn = Boolean.TRUE.equals(page.isTruncated()) || (next != null && !next.isEmpty());
+                pages.page(token, next, goesOn);
+                token = next;
             }
             for (S3Object o : objects) {
                 // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no

@@ -37,6 +37,8 @@ class S3HostileListingTest {
     final AtomicInteger listings = new AtomicInteger();
     final AtomicInteger uploadListings = new AtomicInteger();
     final AtomicInteger aborts = new AtomicInteger();
+    /** Pages that say they are not truncated and still name the token just sent, with no keys. */
+    volatile boolean untruncatedWithToken;
 
     @BeforeEach
     void start() throws IOException {
@@ -78,10 +80,10 @@ class S3HostileListingTest {
                             + "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                             + "<Name>b</Name><Prefix>r/backups/</Prefix><MaxKeys>1000</MaxKeys><KeyCount>2</KeyCount>"
                             + "<EncodingType>url</EncodingType>"
-                            + "<IsTruncated>" + more + "</IsTruncated>"
+                            + "<IsTruncated>" + (more && !untruncatedWithToken) + "</IsTruncated>"
                             + (more ? "<NextContinuationToken>same-token</NextContinuationToken>" : "")
-                            + contents("r/backups/t/1/manifest.json")
-                            + contents("r/backups/t/2/manifest.json")
+                            + (n > 1 && untruncatedWithToken ? "" : contents("r/backups/t/1/manifest.json"))
+                            + (n > 1 && untruncatedWithToken ? "" : contents("r/backups/t/2/manifest.json"))
                             + "</ListBucketResult>")
                     .getBytes(StandardCharsets.UTF_8);
         } else {
@@ -101,6 +103,10 @@ class S3HostileListingTest {
         }
     }
 
+    private static S3StorageBackend backend(S3Client client) {
+        return S3StorageBackend.builder().client(client).bucket("b").prefix("r").build();
+    }
+
     private static String contents(String key) {
         return "<Contents><Key>" + key + "</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
                 + "<ETag>\"00\"</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass></Contents>";
@@ -110,14 +116,28 @@ class S3HostileListingTest {
     void aListingWhoseContinuationTokenNeverMovesFailsInsteadOfPagingForever() {
         URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
         try (S3Client client = TestClients.s3(endpoint, "ak", "sk").build()) {
-            S3StorageBackend backend = S3StorageBackend.builder()
-                    .client(client)
-                    .bucket("b")
-                    .prefix("r")
-                    .build();
+            S3StorageBackend backend = backend(client);
             // on main: list() pages until the fake gives up (against a server that never does, forever,
             // its memory growing by a page each round) and returns every key 300 times
             assertThatThrownBy(() -> backend.list("backups/")).isInstanceOf(IOException.class);
+            assertThat(listings.get()).as("pages asked for").isLessThan(5);
+        }
+    }
+
+    /**
+     * The SDK's paginator goes on while a page names a token, whatever the page says of truncation:
+     * on main, pages that said they were not truncated, named the token just sent and listed
+     * nothing more were asked for until the fake gave up (a real one: for ever).
+     */
+    @Test
+    void aListingThatSaysItEndsButHandsBackItsTokenFailsInsteadOfPagingForever() {
+        untruncatedWithToken = true;
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        try (S3Client client = TestClients.s3(endpoint, "ak", "sk").build()) {
+            S3StorageBackend backend = backend(client);
+            assertThatThrownBy(() -> backend.list("backups/"))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("pages do not add up");
             assertThat(listings.get()).as("pages asked for").isLessThan(5);
         }
     }
@@ -127,11 +147,7 @@ class S3HostileListingTest {
     void aListingOfUploadsWhoseMarkersNeverMoveFailsAndAbortsNothing() {
         URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
         try (S3Client client = TestClients.s3(endpoint, "ak", "sk").build()) {
-            S3StorageBackend backend = S3StorageBackend.builder()
-                    .client(client)
-                    .bucket("b")
-                    .prefix("r")
-                    .build();
+            S3StorageBackend backend = backend(client);
             assertThatThrownBy(() -> backend.incompleteUploads(Duration.ZERO))
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("pages do not add up");
@@ -154,11 +170,7 @@ class S3HostileListingTest {
                 .credentialsProvider(
                         StaticCredentialsProvider.create(AwsSessionCredentials.create("ak", secret, token)))
                 .build()) {
-            S3StorageBackend backend = S3StorageBackend.builder()
-                    .client(client)
-                    .bucket("b")
-                    .prefix("r")
-                    .build();
+            S3StorageBackend backend = backend(client);
             for (ThrowingCallable call : List.<ThrowingCallable>of(
                     () -> backend.stat("x"),
                     () -> backend.open("x", 0).close(),
