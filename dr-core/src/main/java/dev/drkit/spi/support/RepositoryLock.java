@@ -189,7 +189,7 @@ public final class RepositoryLock implements AutoCloseable {
     private Optional<LockInfo> read(String k) {
         try (InputStream in = storage.open(k, 0)) {
             LockInfo info = Json.read(in.readNBytes(64 * 1024), LockInfo.class); // a lock is tiny; more is not one
-            if (!info.complete()) {
+            if (info == null || !info.complete()) { // the JSON null reads as no object at all
                 throw new IOException("it is JSON but no drkit lock (its owner, host, operation or lease is missing)");
             }
             return Optional.of(info);

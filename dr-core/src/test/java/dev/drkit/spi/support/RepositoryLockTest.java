@@ -194,6 +194,22 @@ class RepositoryLockTest {
     }
 
     @Test
+    void aLockObjectThatIsTheJsonNullBlocksNobody() throws Exception {
+        // 'null' is JSON that reads as no object at all: every taker failed with a NullPointerException
+        FileStorageBackend storage = new FileStorageBackend(dir);
+        storage.createIfAbsent("locks/nil/1-x.json", "null".getBytes(StandardCharsets.UTF_8));
+        try (RepositoryLock lock =
+                RepositoryLock.acquire(storage, "nil", "backup", TTL, Duration.ZERO, Clock.systemUTC(), s -> {})) {
+            assertThat(holders(storage, "nil"))
+                    .filteredOn(h -> h != null
+                            && Long.valueOf(ProcessHandle.current().pid()).equals(h.pid()))
+                    .singleElement()
+                    .satisfies(this::isMine);
+        }
+        assertThat(RepositoryLock.staleLocks(storage, Clock.systemUTC())).containsExactly("locks/nil/1-x.json");
+    }
+
+    @Test
     void aHolderWhoseLeaseRanOutChangesNothingMore() throws Exception {
         FileStorageBackend storage = new FileStorageBackend(dir);
         MutableClock clock = new MutableClock(Instant.parse("2026-12-04T10:00:00Z"));
