@@ -40,10 +40,15 @@ final class PgSql {
     static String singleInterruptibly(Connection c, String sql, String doing)
             throws SQLException, InterruptedIOException {
         Thread owner = Thread.currentThread();
+        if (owner.isInterrupted()) {
+            throw new InterruptedIOException("interrupted while " + doing);
+        }
         try (PreparedStatement s = c.prepareStatement(sql)) {
             AtomicBoolean done = new AtomicBoolean();
             Thread watcher = new Thread(
                     () -> {
+                        // cancelled again until the statement ends: the driver ignores a cancel that comes
+                        // before it counts the statement as running, and once one went through, the rest
                         while (!done.get()) {
                             if (owner.isInterrupted()) {
                                 try {
@@ -51,7 +56,6 @@ final class PgSql {
                                 } catch (SQLException e) {
                                     LOG.debug("could not cancel {}: {}", doing, e.getMessage());
                                 }
-                                return;
                             }
                             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
                         }
