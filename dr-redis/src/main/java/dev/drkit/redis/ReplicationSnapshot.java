@@ -51,63 +51,20 @@ final class ReplicationSnapshot {
      * {@code listener} (when not null).
      */
     static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener) throws IOException {
-        try (Socket socket = endpoint.openSocket()) {
-            OutputStream out = socket.getOutputStream();
-            HandshakeInput in = new HandshakeInput(socket.getInputStream());
-            if (endpoint.password() != null) {
-                String reply = endpoint.user() != null
-                        ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
-                        : call(out, in, "AUTH", endpoint.password());
-                if (reply.startsWith("-")) {
-                    throw new ConfigException("authentication to " + endpoint + " failed: " + endpoint.redact(reply)
-                            + "; check the user and the password file");
+        try (Socket socket = endpoint.openSocket();
+                SocketInterrupter interrupter = new SocketInterrupter(socket)) {
+            try {
+                return transfer(socket, endpoint, artifact, listener);
+            } catch (IOException | RuntimeException e) {
+                if (interrupter.fired()) {
+                    // the read that failed is the one the closed socket ended, whatever it says
+                    InterruptedIOException stopped = new InterruptedIOException(
+                            "interrupted while waiting for " + endpoint + " during the snapshot");
+                    stopped.initCause(e);
+                    throw stopped;
                 }
+                throw e;
             }
-            Map<String, String> server = info(out, in, endpoint);
-            String capa = call(out, in, "REPLCONF", "capa", "eof", "capa", "psync2");
-            if (capa.startsWith("-")) {
-                throw refused(endpoint, "REPLCONF", capa);
-            }
-            call(out, in, "REPLCONF", "rdb-only", "1"); // Redis 7+: the server closes after the RDB
-            send(out, "PSYNC", "?", "-1");
-            long asked = System.nanoTime();
-            String full = readLineSkippingKeepalives(in, endpoint, asked);
-            if (!full.startsWith("+FULLRESYNC")) {
-                throw refused(endpoint, "PSYNC", full);
-            }
-            String[] parts = full.split(" ");
-            String replId = parts.length > 1 ? parts[1] : null;
-            long offset = parts.length > 2 ? number(parts[2], Long.MAX_VALUE, endpoint, "replication offset") : -1;
-            String header = readLineSkippingKeepalives(in, endpoint, asked);
-            if (!header.startsWith("$")) {
-                throw new DrException(
-                        ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header) + "' instead of a snapshot");
-            }
-            if (header.startsWith("$EOF:")) {
-                byte[] mark = header.substring(5).getBytes(StandardCharsets.ISO_8859_1);
-                if (mark.length != 40) {
-                    throw new DrException(
-                            ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
-                }
-                RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener);
-                RdbParser.Summary summary = parse(parser, listener);
-                byte[] tail = parser.readAfter(40);
-                if (!Arrays.equals(tail, mark)) {
-                    throw new CorruptDataException(
-                            "the snapshot from " + endpoint + " does not end with the transfer's "
-                                    + "end mark: the RDB and the stream disagree; take the backup again");
-                }
-                return new Result(summary, replId, offset, true, server);
-            }
-            long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
-            BoundedInput bounded = new BoundedInput(in.rest(), length);
-            RdbParser.Summary summary =
-                    parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener), listener);
-            if (summary.bytes != length) {
-                throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
-                        + " bytes but its RDB ended after " + summary.bytes);
-            }
-            return new Result(summary, replId, offset, false, server);
         } catch (SocketTimeoutException e) {
             throw new DrException(
                     ErrorCode.TARGET,
@@ -117,6 +74,65 @@ final class ReplicationSnapshot {
                     e,
                     true);
         }
+    }
+
+    private static Result transfer(Socket socket, RedisEndpoint endpoint, OutputStream artifact, Listener listener)
+            throws IOException {
+        OutputStream out = socket.getOutputStream();
+        HandshakeInput in = new HandshakeInput(socket.getInputStream());
+        if (endpoint.password() != null) {
+            String reply = endpoint.user() != null
+                    ? call(out, in, "AUTH", endpoint.user(), endpoint.password())
+                    : call(out, in, "AUTH", endpoint.password());
+            if (reply.startsWith("-")) {
+                throw new ConfigException("authentication to " + endpoint + " failed: " + endpoint.redact(reply)
+                        + "; check the user and the password file");
+            }
+        }
+        Map<String, String> server = info(out, in, endpoint);
+        String capa = call(out, in, "REPLCONF", "capa", "eof", "capa", "psync2");
+        if (capa.startsWith("-")) {
+            throw refused(endpoint, "REPLCONF", capa);
+        }
+        call(out, in, "REPLCONF", "rdb-only", "1"); // Redis 7+: the server closes after the RDB
+        send(out, "PSYNC", "?", "-1");
+        long asked = System.nanoTime();
+        String full = readLineSkippingKeepalives(in, endpoint, asked);
+        if (!full.startsWith("+FULLRESYNC")) {
+            throw refused(endpoint, "PSYNC", full);
+        }
+        String[] parts = full.split(" ");
+        String replId = parts.length > 1 ? parts[1] : null;
+        long offset = parts.length > 2 ? number(parts[2], Long.MAX_VALUE, endpoint, "replication offset") : -1;
+        String header = readLineSkippingKeepalives(in, endpoint, asked);
+        if (!header.startsWith("$")) {
+            throw new DrException(
+                    ErrorCode.TARGET, endpoint + " sent '" + abbreviate(header) + "' instead of a snapshot");
+        }
+        if (header.startsWith("$EOF:")) {
+            byte[] mark = header.substring(5).getBytes(StandardCharsets.ISO_8859_1);
+            if (mark.length != 40) {
+                throw new DrException(
+                        ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
+            }
+            RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener);
+            RdbParser.Summary summary = parse(parser, listener);
+            byte[] tail = parser.readAfter(40);
+            if (!Arrays.equals(tail, mark)) {
+                throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
+                        + "end mark: the RDB and the stream disagree; take the backup again");
+            }
+            return new Result(summary, replId, offset, true, server);
+        }
+        long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
+        BoundedInput bounded = new BoundedInput(in.rest(), length);
+        RdbParser.Summary summary =
+                parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener), listener);
+        if (summary.bytes != length) {
+            throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
+                    + " bytes but its RDB ended after " + summary.bytes);
+        }
+        return new Result(summary, replId, offset, false, server);
     }
 
     private static RdbParser parser(InputStream in, OutputStream copy, String source, Listener listener) {

@@ -12,7 +12,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -54,21 +53,24 @@ class SnapshotStartTimeoutTest {
         try (ServerSocket server = keepaliveServer(waiting)) {
             RedisEndpoint endpoint = endpoint(server, "10m");
             AtomicReference<Throwable> outcome = new AtomicReference<>();
-            Thread backup = new Thread(() -> {
-                try {
-                    ReplicationSnapshot.take(endpoint, new ByteArrayOutputStream());
-                } catch (Throwable e) {
-                    outcome.set(e);
-                }
-            });
-            backup.start();
+            Thread backup = backup(endpoint, outcome);
             assertThat(waiting.await(30, TimeUnit.SECONDS)).isTrue();
-            backup.interrupt();
-            backup.join(TimeUnit.SECONDS.toMillis(10));
-            assertThat(backup.isAlive()).as("still waiting for the snapshot").isFalse();
-            assertThat(outcome.get())
-                    .isInstanceOf(InterruptedIOException.class)
-                    .hasMessageContaining("interrupted while waiting for");
+            assertStoppedByInterrupt(backup, outcome, 10);
+        }
+    }
+
+    @Test
+    void anInterruptEndsTheWaitForAServerThatSendsNothing() throws Exception {
+        // no keepalives to look between: on main the read waited for setting 'timeout' (60 s by
+        // default), far past the grace period of a command stopped by a signal
+        CountDownLatch waiting = new CountDownLatch(1);
+        try (ServerSocket server = silentServer(waiting)) {
+            RedisEndpoint endpoint = endpoint(server, "60s", "10m");
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread backup = backup(endpoint, outcome);
+            assertThat(waiting.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(200); // in the read
+            assertStoppedByInterrupt(backup, outcome, 5);
         }
     }
 
@@ -77,16 +79,28 @@ class SnapshotStartTimeoutTest {
      * ever ("preparing the snapshot"), counting {@code waiting} down once it does.
      */
     private static ServerSocket keepaliveServer(CountDownLatch waiting) throws IOException {
+        return server(waiting, true);
+    }
+
+    /** A server that answers the handshake, then, asked for PSYNC, sends nothing at all. */
+    private static ServerSocket silentServer(CountDownLatch asked) throws IOException {
+        return server(asked, false);
+    }
+
+    private static ServerSocket server(CountDownLatch waiting, boolean keepalives) throws IOException {
         ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         CompletableFuture.runAsync(() -> {
             try (Socket s = server.accept()) {
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
-                for (String reply : List.of(INFO, INFO, "+OK\r\n", "+OK\r\n", "+FULLRESYNC abc 0\r\n")) {
-                    readCommand(in);
-                    out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
-                    out.flush();
+                answer(in, out, INFO, INFO, "+OK\r\n", "+OK\r\n");
+                if (!keepalives) {
+                    readCommand(in); // PSYNC
+                    waiting.countDown();
+                    in.read(); // until the client closes
+                    return;
                 }
+                answer(in, out, "+FULLRESYNC abc 0\r\n");
                 while (true) { // "preparing the snapshot"
                     out.write('\n');
                     out.flush();
@@ -100,14 +114,51 @@ class SnapshotStartTimeoutTest {
         return server;
     }
 
+    /** A snapshot taken from {@code endpoint} on a thread of its own, its failure kept in {@code outcome}. */
+    private static Thread backup(RedisEndpoint endpoint, AtomicReference<Throwable> outcome) {
+        Thread backup = new Thread(() -> {
+            try {
+                ReplicationSnapshot.take(endpoint, new ByteArrayOutputStream());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        backup.start();
+        return backup;
+    }
+
+    /** Interrupts {@code backup}, which ends within {@code seconds} saying it was interrupted. */
+    private static void assertStoppedByInterrupt(Thread backup, AtomicReference<Throwable> outcome, int seconds)
+            throws InterruptedException {
+        backup.interrupt();
+        backup.join(TimeUnit.SECONDS.toMillis(seconds));
+        assertThat(backup.isAlive()).as("still waiting for the snapshot").isFalse();
+        assertThat(outcome.get())
+                .isInstanceOf(InterruptedIOException.class)
+                .hasMessageContaining("interrupted while waiting for");
+    }
+
     private static RedisEndpoint endpoint(ServerSocket server, String snapshotStartTimeout) {
+        return endpoint(server, "2s", snapshotStartTimeout);
+    }
+
+    private static RedisEndpoint endpoint(ServerSocket server, String timeout, String snapshotStartTimeout) {
         return RedisEndpoint.from(
                 Settings.builder()
                         .set("uri", "redis://127.0.0.1:" + server.getLocalPort())
-                        .set("timeout", "2s")
+                        .set("timeout", timeout)
                         .set("snapshot-start-timeout", snapshotStartTimeout)
                         .build(),
                 "uri");
+    }
+
+    /** Reads a command for each reply and sends it. */
+    private static void answer(InputStream in, OutputStream out, String... replies) throws IOException {
+        for (String reply : replies) {
+            readCommand(in);
+            out.write(reply.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+        }
     }
 
     private static void readCommand(InputStream in) throws IOException {
