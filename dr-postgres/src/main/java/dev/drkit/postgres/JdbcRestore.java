@@ -119,6 +119,10 @@ final class JdbcRestore {
                 if (fed instanceof DrException d) {
                     throw d; // the archive failed its checksum: that is the cause, not the cut-off script
                 }
+                if (Thread.currentThread().isInterrupted()) {
+                    // pg_restore was killed for the interrupt: its script ends wherever that came
+                    throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring " + what, e);
+                }
                 throw e;
             } finally {
                 leftInTransaction = resetSession(c, identity);

@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.drkit.ConfigException;
 import dev.drkit.Settings;
@@ -9,6 +10,7 @@ import dev.drkit.testkit.Prerequisites;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
 class PgToolsTest {
     @TempDir
     Path dir;
+
+    /** A bin directory with a fake pg_dump 15.2 and {@code tool} running {@code script}. */
+    private Path withTool(String tool, String script) throws Exception {
+        Path bin = fakePgDump("15.2");
+        Files.writeString(bin.resolve(tool), script);
+        Files.setPosixFilePermissions(bin.resolve(tool), PosixFilePermissions.fromString("rwx------"));
+        return bin;
+    }
 
     private Path fakePgDump(String version) throws Exception {
         Path bin = Files.createDirectories(dir.resolve("bin" + version));
@@ -126,9 +136,7 @@ class PgToolsTest {
     @Test
     void aToolStartedToDieWithThisProcessStillGetsItsStdinStdoutExitCodeAndPassword() throws Exception {
         requireUtilLinux();
-        Path bin = fakePgDump("15.2");
-        Files.writeString(bin.resolve("psql"), "#!/bin/sh\necho \"got $(cat) as $PGUSER with $PGPASSWORD\"\nexit 3\n");
-        Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
+        Path bin = withTool("psql", "#!/bin/sh\necho \"got $(cat) as $PGUSER with $PGPASSWORD\"\nexit 3\n");
         PgConnection c = PgConnection.from(Settings.builder()
                 .set("url", "jdbc:postgresql://db:5432/intel")
                 .set("user", "u")
@@ -149,9 +157,7 @@ class PgToolsTest {
     @Test
     void aToolOutlivesTheThreadThatStartedIt() throws Exception {
         requireUtilLinux();
-        Path bin = fakePgDump("15.2");
-        Files.writeString(bin.resolve("psql"), "#!/bin/sh\ncat\n");
-        Files.setPosixFilePermissions(bin.resolve("psql"), PosixFilePermissions.fromString("rwx------"));
+        Path bin = withTool("psql", "#!/bin/sh\ncat\n");
         PgTools tools = PgTools.find(bin.toString());
         PgTools.Run[] run = new PgTools.Run[1];
         Thread starter = new Thread(
@@ -182,12 +188,30 @@ class PgToolsTest {
         }
     }
 
+    /**
+     * A tool killed because its thread was interrupted exits with a signal's code: that is the
+     * interrupt, not a failure of the tool, which on main was reported as one ("pg_dumpall of
+     * null failed (exit 143)") unless the thread happened to wait before the tool was reaped.
+     */
+    @Test
+    void aToolStoppedByAnInterruptReportsTheInterruptAndNotItsExitCode() throws Exception {
+        requireUtilLinux();
+        Path bin = withTool("pg_dumpall", "#!/bin/sh\necho part\nexec sleep 300\n");
+        PgTools tools = PgTools.find(bin.toString());
+        for (int i = 0; i < 5; i++) {
+            Thread interrupter = InterruptLater.after(300);
+            Throwable t =
+                    catchThrowable(() -> tools.dump(null, "pg_dumpall", List.of(), OutputStream.nullOutputStream()));
+            interrupter.join();
+            Thread.interrupted();
+            assertThat(t).as("try %d", i).isInstanceOf(InterruptedException.class);
+        }
+    }
+
     @Test
     void closingARunKillsTheToolAndWhatItStarted() throws Exception {
         requireUtilLinux();
-        Path bin = fakePgDump("15.2");
-        Files.writeString(bin.resolve("pg_restore"), "#!/bin/sh\nsleep 300 &\necho started\nwait\n");
-        Files.setPosixFilePermissions(bin.resolve("pg_restore"), PosixFilePermissions.fromString("rwx------"));
+        Path bin = withTool("pg_restore", "#!/bin/sh\nsleep 300 &\necho started\nwait\n");
         List<ProcessHandle> started;
         try (PgTools.Run run = PgTools.find(bin.toString()).start(null, "pg_restore", List.of())) {
             new BufferedReader(new InputStreamReader(run.process.getInputStream())).readLine();
