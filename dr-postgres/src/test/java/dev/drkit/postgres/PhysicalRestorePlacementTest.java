@@ -2,7 +2,6 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.management.ThreadMXBean;
 import dev.drkit.ArtifactInfo;
@@ -14,6 +13,7 @@ import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.UnsafeArchiveException;
 import dev.drkit.spi.RestoreContext;
+import dev.drkit.testkit.Prerequisites;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -526,9 +526,6 @@ class PhysicalRestorePlacementTest {
 
     /** Skips a test that needs root where this is not root; under CI=true (which runs as root) fails instead. */
     private static void requireRoot(String why) {
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            assertThat(PgProcesses.root()).as("root (" + why + ")").isTrue();
-        }
-        assumeTrue(PgProcesses.root(), why);
+        Prerequisites.require(PgProcesses.root(), "root (" + why + ")");
     }
 }

@@ -116,17 +116,17 @@ public final class StatusOperation {
         if (ctx.signer() == null) {
             return Optional.empty();
         }
+        String renew = "extend its expiry, or make a new signing key, add it to the keys restores trust and give "
+                + "it as sign-with";
         return ctx.signer()
                 .validUntil()
                 .filter(until -> until.isBefore(now.plus(SIGNER_WARNING)))
                 .map(until -> until.isAfter(now)
                         ? "the key that signs manifests and WAL expires on " + until + " (in "
-                                + Duration.between(now, until).toHours() + " hours): backups and WAL archiving fail "
-                                + "from then on; extend its expiry, or make a new signing key, add it to the keys "
-                                + "restores trust and give it as sign-with"
-                        : "the key that signs manifests and WAL expired on " + until + ": backups and WAL archiving "
-                                + "fail; extend its expiry, or make a new signing key, add it to the keys restores "
-                                + "trust and give it as sign-with");
+                                + Duration.between(now, until).toHours()
+                                + " hours): backups and WAL archiving fail from then on; " + renew
+                        : "the key that signs manifests and WAL expired on " + until
+                                + ": backups and WAL archiving fail; " + renew);
     }
 
     /** Records a recovery test run outside verification (see {@code DrKit.recordTest}). */
