@@ -5,6 +5,7 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DestinationNotEmptyException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.InterruptWatch;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -112,8 +113,20 @@ final class JdbcRestore {
             feeder.setDaemon(true);
             feeder.start();
             boolean leftInTransaction = false;
-            try {
-                execute(new SqlScript(new BufferedInputStream(run.process.getInputStream(), 1 << 16), what), c, copies);
+            AtomicReference<Statement> running = new AtomicReference<>();
+            // pg_restore's own watch kills it on an interrupt, which ends the script; a statement
+            // the server runs for minutes (an index build) is cancelled, again until it ends
+            try (InterruptWatch watch = InterruptWatch.repeating("drkit-pg-cancel", () -> {
+                Statement s = running.get();
+                if (s != null) {
+                    PgSql.cancel(s, "the restore's statement");
+                }
+            })) {
+                execute(
+                        new SqlScript(new BufferedInputStream(run.process.getInputStream(), 1 << 16), what),
+                        c,
+                        copies,
+                        running);
             } catch (IOException | RuntimeException e) {
                 Throwable fed = feedFailure.get();
                 if (fed instanceof DrException d) {
@@ -152,7 +165,9 @@ final class JdbcRestore {
         }
     }
 
-    private static void execute(SqlScript script, Connection c, CopyManager copies) throws IOException {
+    /** Runs the script's statements; each one's {@link Statement} is in {@code running} while it runs. */
+    private static void execute(SqlScript script, Connection c, CopyManager copies, AtomicReference<Statement> running)
+            throws IOException {
         Charset charset = StandardCharsets.UTF_8;
         byte[] statement;
         while ((statement = script.nextStatement()) != null) {
@@ -175,7 +190,10 @@ final class JdbcRestore {
                     copy(script, copies, sql, charset);
                 } else {
                     try (Statement s = c.createStatement()) {
+                        running.set(s);
                         s.execute(sql);
+                    } finally {
+                        running.set(null);
                     }
                 }
             } catch (SQLException e) {

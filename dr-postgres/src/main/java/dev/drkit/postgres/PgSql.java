@@ -3,15 +3,13 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.InterruptWatch;
 import java.io.InterruptedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,38 +41,27 @@ final class PgSql {
         if (owner.isInterrupted()) {
             throw new InterruptedIOException("interrupted while " + doing);
         }
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            AtomicBoolean done = new AtomicBoolean();
-            Thread watcher = new Thread(
-                    () -> {
-                        // cancelled again until the statement ends: the driver ignores a cancel that comes
-                        // before it counts the statement as running, and once one went through, the rest
-                        while (!done.get()) {
-                            if (owner.isInterrupted()) {
-                                try {
-                                    s.cancel();
-                                } catch (SQLException e) {
-                                    LOG.debug("could not cancel {}: {}", doing, e.getMessage());
-                                }
-                            }
-                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-                        }
-                    },
-                    "drkit-pg-cancel");
-            watcher.setDaemon(true);
-            watcher.start();
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            } catch (SQLException e) {
-                if (owner.isInterrupted()) {
-                    throw new InterruptedIOException("interrupted while " + doing);
-                }
-                throw e;
-            } finally {
-                done.set(true);
-                LockSupport.unpark(watcher);
+        try (PreparedStatement s = c.prepareStatement(sql);
+                // cancelled again until the statement ends: the driver ignores a cancel that comes
+                // before it counts the statement as running, and once one went through, the rest
+                InterruptWatch watch = InterruptWatch.repeating("drkit-pg-cancel", () -> cancel(s, doing));
+                ResultSet rs = s.executeQuery()) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            if (owner.isInterrupted()) {
+                throw new InterruptedIOException("interrupted while " + doing);
             }
+            throw e;
+        }
+    }
+
+    /** Cancels what {@code s} runs on the server; a failure to is only logged (the caller is stopping). */
+    static void cancel(Statement s, String doing) {
+        try {
+            s.cancel();
+        } catch (SQLException e) {
+            LOG.debug("could not cancel {}: {}", doing, e.getMessage());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.drkit.postgres;
 import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.InterruptWatch;
 import dev.drkit.spi.support.PrivateScratch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -171,9 +172,10 @@ final class PgTools {
         /** The thread that started the tool, and reads or writes its pipes. */
         private final Thread owner = Thread.currentThread();
 
-        private volatile boolean closed;
         /** Set when the watcher stopped the tool because its thread was interrupted. */
         private volatile boolean stopped;
+
+        private final InterruptWatch watch;
 
         Run(Process process, PgConnection connection) {
             this.process = process;
@@ -181,9 +183,7 @@ final class PgTools {
             this.errReader = new Thread(() -> keepTail(process.getErrorStream()), "drkit-pg-stderr");
             this.errReader.setDaemon(true);
             this.errReader.start();
-            Thread watcher = new Thread(this::stopWhenInterrupted, "drkit-pg-interrupt");
-            watcher.setDaemon(true);
-            watcher.start();
+            this.watch = InterruptWatch.once("drkit-pg-interrupt", this::stopForInterrupt);
         }
 
         /**
@@ -193,18 +193,10 @@ final class PgTools {
          * the server (a lock, a long index build) for minutes. The pipe then ends, and the thread
          * sees its interrupt at its next wait.
          */
-        private void stopWhenInterrupted() {
-            try {
-                while (!closed && process.isAlive()) {
-                    if (owner.isInterrupted()) {
-                        stopped = true;
-                        PgProcesses.killTree(process);
-                        return;
-                    }
-                    process.waitFor(100, TimeUnit.MILLISECONDS);
-                }
-            } catch (InterruptedException e) {
-                // not interrupted by anyone: daemon threads end with the JVM
+        private void stopForInterrupt() {
+            if (process.isAlive()) {
+                stopped = true;
+                PgProcesses.killTree(process);
             }
         }
 
@@ -259,7 +251,7 @@ final class PgTools {
 
         @Override
         public void close() {
-            closed = true;
+            watch.close();
             if (process.isAlive()) {
                 PgProcesses.killTree(process);
             }

@@ -6,6 +6,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
+import dev.drkit.spi.support.InterruptWatch;
 import dev.drkit.spi.support.Secrets;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
@@ -17,8 +18,10 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -249,14 +252,24 @@ final class RedisEndpoint {
     Socket openSocket() throws IOException {
         try {
             return connect(host, port);
+        } catch (InterruptedIOException e) {
+            if (e instanceof SocketTimeoutException) {
+                throw unreachable(e);
+            }
+            throw e; // stopped, not unreachable
         } catch (IOException e) {
             throw unreachable(e);
         }
     }
 
-    /** A plain or TLS socket (as this endpoint's scheme says) to another server of the set, connected. */
+    /**
+     * A plain or TLS socket (as this endpoint's scheme says) to another server of the set, connected.
+     * An interrupt ends the connect and the TLS handshake (a host that drops packets holds a
+     * connect for up to 30 s) with an {@link InterruptedIOException}.
+     */
     Socket connect(String host, int port) throws IOException {
         Socket socket = null;
+        InterruptWatch watch = null;
         try {
             if (tls) {
                 SSLSocketFactory factory = tlsCa == null
@@ -270,6 +283,8 @@ final class RedisEndpoint {
             } else {
                 socket = new Socket();
             }
+            Socket opening = socket;
+            watch = InterruptWatch.once("drkit-redis-connect", () -> closeQuietly(opening));
             socket.connect(new InetSocketAddress(host, port), (int) Math.min(timeout.toMillis(), 30_000));
             socket.setSoTimeout((int) timeout.toMillis());
             socket.setTcpNoDelay(true);
@@ -277,12 +292,33 @@ final class RedisEndpoint {
             if (socket instanceof SSLSocket ssl) {
                 ssl.startHandshake();
             }
+            watch.close();
+            if (watch.fired()) {
+                throw new InterruptedIOException("interrupted while connecting to " + host + ":" + port);
+            }
             return socket;
         } catch (IOException | RuntimeException e) {
+            if (watch != null) {
+                watch.close();
+            }
             if (socket != null) {
                 socket.close();
             }
+            if (watch != null && watch.fired() && !(e instanceof InterruptedIOException)) {
+                InterruptedIOException stopped =
+                        new InterruptedIOException("interrupted while connecting to " + host + ":" + port);
+                stopped.initCause(e);
+                throw stopped;
+            }
             throw e;
+        }
+    }
+
+    static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closed either way
         }
     }
 

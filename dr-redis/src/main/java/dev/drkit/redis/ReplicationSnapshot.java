@@ -4,6 +4,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
+import dev.drkit.spi.support.InterruptWatch;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -52,7 +53,10 @@ final class ReplicationSnapshot {
      */
     static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener) throws IOException {
         try (Socket socket = endpoint.openSocket();
-                SocketInterrupter interrupter = new SocketInterrupter(socket)) {
+                // a blocked socket read or write ignores the interrupt: a server that sends nothing (up to
+                // setting 'timeout'), trickles its bytes or stops reading would hold a stopped backup
+                InterruptWatch interrupter =
+                        InterruptWatch.once("drkit-redis-interrupt", () -> RedisEndpoint.closeQuietly(socket))) {
             try {
                 return transfer(socket, endpoint, artifact, listener);
             } catch (IOException | RuntimeException e) {

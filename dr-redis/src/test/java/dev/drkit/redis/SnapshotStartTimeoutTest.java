@@ -74,6 +74,48 @@ class SnapshotStartTimeoutTest {
         }
     }
 
+    @Test
+    void anInterruptEndsAConnectThatGetsNoAnswer() throws Exception {
+        // a full accept queue drops the SYN, as a host behind a firewall that drops packets does:
+        // the connect waited up to 30 s, past the grace period of a command stopped by a signal
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                Socket first = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort());
+                Socket second = new Socket(InetAddress.getLoopbackAddress(), server.getLocalPort())) {
+            RedisEndpoint endpoint = endpoint(server, "60s", "10m");
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread backup = backup(endpoint, outcome);
+            Thread.sleep(500); // in the connect
+            assertThat(backup.isAlive()).as("the connect waits").isTrue();
+            assertStoppedByInterrupt(backup, outcome, 5, "interrupted while connecting to");
+        }
+    }
+
+    @Test
+    void anInterruptEndsATlsHandshakeThatGetsNoAnswer() throws Exception {
+        CountDownLatch accepted = new CountDownLatch(1);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture.runAsync(() -> {
+                try (Socket s = server.accept()) {
+                    accepted.countDown();
+                    s.getInputStream().readAllBytes(); // reads the ClientHello, answers nothing
+                } catch (IOException e) {
+                    // the client closed
+                }
+            });
+            RedisEndpoint endpoint = RedisEndpoint.from(
+                    Settings.builder()
+                            .set("uri", "rediss://127.0.0.1:" + server.getLocalPort())
+                            .set("timeout", "60s")
+                            .build(),
+                    "uri");
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread backup = backup(endpoint, outcome);
+            assertThat(accepted.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(300); // in the handshake
+            assertStoppedByInterrupt(backup, outcome, 5, "interrupted while connecting to");
+        }
+    }
+
     /**
      * A server that answers the replication handshake, then sends a keepalive every 200 ms for
      * ever ("preparing the snapshot"), counting {@code waiting} down once it does.
@@ -130,12 +172,16 @@ class SnapshotStartTimeoutTest {
     /** Interrupts {@code backup}, which ends within {@code seconds} saying it was interrupted. */
     private static void assertStoppedByInterrupt(Thread backup, AtomicReference<Throwable> outcome, int seconds)
             throws InterruptedException {
+        assertStoppedByInterrupt(backup, outcome, seconds, "interrupted while waiting for");
+    }
+
+    private static void assertStoppedByInterrupt(
+            Thread backup, AtomicReference<Throwable> outcome, int seconds, String message)
+            throws InterruptedException {
         backup.interrupt();
         backup.join(TimeUnit.SECONDS.toMillis(seconds));
         assertThat(backup.isAlive()).as("still waiting for the snapshot").isFalse();
-        assertThat(outcome.get())
-                .isInstanceOf(InterruptedIOException.class)
-                .hasMessageContaining("interrupted while waiting for");
+        assertThat(outcome.get()).isInstanceOf(InterruptedIOException.class).hasMessageContaining(message);
     }
 
     private static RedisEndpoint endpoint(ServerSocket server, String snapshotStartTimeout) {
