@@ -14,6 +14,7 @@ import dev.drkit.spi.support.StorageFailures;
 import dev.drkit.spi.support.TarEntryReader;
 import io.minio.GetObjectArgs;
 import io.minio.ListObjectsArgs;
+import io.minio.ListObjectsV2Response;
 import io.minio.MinioAsyncClient;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
@@ -28,6 +29,7 @@ import io.minio.errors.ServerException;
 import io.minio.messages.DeleteError;
 import io.minio.messages.DeleteObject;
 import io.minio.messages.Item;
+import io.minio.messages.ListBucketResultV2;
 import io.minio.messages.ListMultipartUploadsResult;
 import io.minio.messages.Upload;
 import java.io.ByteArrayInputStream;
@@ -399,44 +401,101 @@ public final class MinioStorageBackend implements StorageBackend {
         String p = prefix.isEmpty() ? keyPrefix : prefix + "/" + keyPrefix;
         List<ObjectInfo> out = new ArrayList<>();
         PagedListingGuard pages = new PagedListingGuard("listing " + keyPrefix, description);
+        String doing = "listing " + keyPrefix;
+        Pages lister = pages();
         try {
-            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
-                    .bucket(bucket)
-                    .prefix(p)
-                    .recursive(true)
-                    .build())) {
-                Item i = r.get();
-                if (i.isDir()) {
-                    continue;
+            if (lister == null) {
+                // the SDK pages itself: on from the start when a truncated page has no token, and for
+                // ever when a server repeats its token (a key listed twice stops that, an empty page not)
+                for (Result<Item> r : client.listObjects(ListObjectsArgs.builder()
+                        .bucket(bucket)
+                        .prefix(p)
+                        .recursive(true)
+                        .build())) {
+                    listed(r.get(), keyPrefix, pages, out);
                 }
-                // the SDK pages on from the start when a truncated page has no token, and forever when
-                // a server repeats its token: a key listed twice means the pages do not add up
-                pages.key(i.objectName());
-                // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
-                // object of the repository, and would fail every call that names it
-                String name = i.objectName();
-                String rel = prefix.isEmpty() || name.startsWith(prefix + "/")
-                        ? name.substring(prefix.isEmpty() ? 0 : prefix.length() + 1)
-                        : null;
-                if (rel == null || !rel.startsWith(keyPrefix) || !ObjectKeys.isValid(rel)) {
-                    LOG.warn(
-                            "{}: leaving out '{}', which is no key drkit writes; remove it from the bucket",
-                            description,
-                            TarEntryReader.printable(name));
-                    continue;
+            } else {
+                // paged here, so that every page's token is checked, empty pages' too
+                String token = null;
+                while (true) {
+                    String used = token;
+                    ListBucketResultV2 page =
+                            await(() -> lister.page(bucket, p, used), doing).result();
+                    for (Item i : page.contents()) {
+                        i.setEncodingType(page.encodingType());
+                        listed(i, keyPrefix, pages, out);
+                    }
+                    token = page.nextContinuationToken();
+                    if (!pages.page(used, token, page.isTruncated())) {
+                        break;
+                    }
                 }
-                out.add(new ObjectInfo(
-                        rel,
-                        i.size(),
-                        i.lastModified() == null ? null : i.lastModified().toInstant()));
             }
         } catch (StorageIOException e) {
             throw e;
         } catch (Exception e) {
-            throw io("listing " + keyPrefix, e);
+            throw io(doing, e);
         }
         out.sort(Comparator.comparing(ObjectInfo::key));
         return out;
+    }
+
+    /** One entry of a listing of {@code keyPrefix}, added to {@code out} unless it is no key drkit writes. */
+    private void listed(Item i, String keyPrefix, PagedListingGuard pages, List<ObjectInfo> out)
+            throws StorageIOException {
+        if (i.isDir()) {
+            return;
+        }
+        // a key listed twice means the pages do not add up
+        pages.key(i.objectName());
+        // a key drkit could not have written (a//b, a/../b: the bucket takes them) is no
+        // object of the repository, and would fail every call that names it
+        String name = i.objectName();
+        String rel = prefix.isEmpty() || name.startsWith(prefix + "/")
+                ? name.substring(prefix.isEmpty() ? 0 : prefix.length() + 1)
+                : null;
+        if (rel == null || !rel.startsWith(keyPrefix) || !ObjectKeys.isValid(rel)) {
+            LOG.warn(
+                    "{}: leaving out '{}', which is no key drkit writes; remove it from the bucket",
+                    description,
+                    TarEntryReader.printable(name));
+            return;
+        }
+        out.add(new ObjectInfo(
+                rel,
+                i.size(),
+                i.lastModified() == null ? null : i.lastModified().toInstant()));
+    }
+
+    /**
+     * The SDK's page-by-page object listing, which only a subclass of its asynchronous client may
+     * call; null when the SDK in use does not let the asynchronous client be reached.
+     */
+    private Pages pages() {
+        Pages p = pages;
+        if (p == null) {
+            try {
+                p = new Pages(multipart());
+            } catch (StorageIOException | RuntimeException e) {
+                LOG.debug("{}: listing through the SDK's own paging: {}", description, e.getMessage());
+                return null;
+            }
+            pages = p;
+        }
+        return p;
+    }
+
+    private volatile Pages pages;
+
+    /** The asynchronous client, to ask for one page of an object listing at a time. */
+    private static final class Pages extends MinioAsyncClient {
+        Pages(MinioAsyncClient client) {
+            super(client);
+        }
+
+        CompletableFuture<ListObjectsV2Response> page(String bucket, String prefix, String token) throws Exception {
+            return listObjectsV2Async(bucket, null, null, "url", null, 1000, prefix, token, false, false, null, null);
+        }
     }
 
     @Override

@@ -238,6 +238,22 @@ public abstract class StorageBackendContract {
         assertThat(backend.list(key("nothing-here/"))).isEmpty();
     }
 
+    /**
+     * Keys with characters a listing must escape (S3 clients ask for URL-encoded keys) come back
+     * from {@code list} as they were written, and open.
+     */
+    @Test
+    void keysWithSpacesAndSymbolsListAsWritten() throws IOException {
+        List<String> odd = List.of(key("odd/a b"), key("odd/plus+sign"), key("odd/per%20cent"), key("odd/été&<x>"));
+        for (String k : odd) {
+            put(k, k.getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(backend.list(key("odd/"))).extracting(ObjectInfo::key).containsExactlyInAnyOrderElementsOf(odd);
+        for (String k : odd) {
+            assertThat(get(k, 0)).isEqualTo(k.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     @Test
     void deleteRemovesAndIsIdempotent() throws IOException {
         put(key("doomed"), new byte[] {1});
