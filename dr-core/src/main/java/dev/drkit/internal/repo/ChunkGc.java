@@ -408,8 +408,10 @@ public final class ChunkGc {
             if (key.startsWith(RepositoryLayout.LOCKS + SCOPE + "/")) {
                 continue;
             }
-            byte[] content = repo.readOptional(key);
-            if (content == null) {
+            byte[] content;
+            try {
+                content = RepositoryLock.readLockObject(storage, key);
+            } catch (NoSuchFileException e) {
                 return null;
             }
             RepositoryLock.LockInfo info;

@@ -186,9 +186,24 @@ public final class RepositoryLock implements AutoCloseable {
         heldUntilNanos = w.startedNanos() + ttl.toNanos();
     }
 
+    /** The most of a lock object read: a lock is tiny, and more is not one (it reads as a torn lock). */
+    public static final int MAX_LOCK_BYTES = 64 * 1024;
+
+    /**
+     * The first {@link #MAX_LOCK_BYTES} of the lock object {@code key}: a forged object of any
+     * size costs no more memory than that.
+     *
+     * @throws java.nio.file.NoSuchFileException when it went (a release or a renewal)
+     */
+    public static byte[] readLockObject(StorageBackend storage, String key) throws IOException {
+        try (InputStream in = storage.open(key, 0)) {
+            return in.readNBytes(MAX_LOCK_BYTES);
+        }
+    }
+
     private Optional<LockInfo> read(String k) {
-        try (InputStream in = storage.open(k, 0)) {
-            LockInfo info = Json.read(in.readNBytes(64 * 1024), LockInfo.class); // a lock is tiny; more is not one
+        try {
+            LockInfo info = Json.read(readLockObject(storage, k), LockInfo.class);
             if (info == null || !info.complete()) { // the JSON null reads as no object at all
                 throw new IOException("it is JSON but no drkit lock (its owner, host, operation or lease is missing)");
             }
@@ -328,8 +343,8 @@ public final class RepositoryLock implements AutoCloseable {
         List<String> gone = new ArrayList<>();
         for (ObjectInfo o : storage.list(LOCKS)) {
             byte[] content;
-            try (InputStream in = storage.open(o.key(), 0)) {
-                content = in.readNBytes(64 * 1024);
+            try {
+                content = readLockObject(storage, o.key());
             } catch (NoSuchFileException e) {
                 continue; // released
             } catch (IOException e) {

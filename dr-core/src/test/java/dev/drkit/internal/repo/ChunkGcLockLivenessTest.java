@@ -9,6 +9,7 @@ import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.ChunkCollection;
 import dev.drkit.DrKit;
+import dev.drkit.ForwardingStorage;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -19,7 +20,9 @@ import dev.drkit.spi.support.Json;
 import dev.drkit.spi.support.PrivateScratch;
 import dev.drkit.spi.support.RepositoryLock;
 import dev.drkit.storage.FileStorageBackend;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +30,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,6 +39,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -186,13 +191,8 @@ class ChunkGcLockLivenessTest {
         }
     }
 
-    /**
-     * A lock object that is JSON but no lock (a forged {@code {}}): the collection failed on it
-     * with a NullPointerException, and with it every prune of a deduplicating repository; it is
-     * judged as a torn object is.
-     */
-    @Test
-    void aLockObjectThatIsJsonButNoLockDoesNotStopTheCollection() throws Exception {
+    /** One deduplicated backup of 1 MiB into the repository. */
+    private void backUpOnce() {
         try (DrKit kit = DrKit.builder()
                 .repository(repoDir().toString())
                 .dedup(true)
@@ -200,6 +200,16 @@ class ChunkGcLockLivenessTest {
                 .build()) {
             kit.backup("app");
         }
+    }
+
+    /**
+     * A lock object that is JSON but no lock (a forged {@code {}}): the collection failed on it
+     * with a NullPointerException, and with it every prune of a deduplicating repository; it is
+     * judged as a torn object is.
+     */
+    @Test
+    void aLockObjectThatIsJsonButNoLockDoesNotStopTheCollection() throws Exception {
+        backUpOnce();
         FileStorageBackend storage = new FileStorageBackend(repoDir());
         storage.createIfAbsent("locks/forged/1-x.json", "{}".getBytes(StandardCharsets.UTF_8));
         Repository repo = Repository.open(storage, Instant.now());
@@ -213,6 +223,50 @@ class ChunkGcLockLivenessTest {
             assertThat(kit.check(CheckOptions.readAllData()).findings())
                     .allSatisfy(f -> assertThat(f.kind()).isEqualTo(CheckReport.Kind.STALE_LOCK));
         }
+    }
+
+    /**
+     * A huge lock object (a forged one of 20 MiB): the collection read up to 16 MiB of each, the
+     * limit of a manifest, where every other reader of locks stops at 64 KiB; many such objects
+     * cost that much memory each. It now reads no more than a lock can be, and judges the object
+     * as a torn lock, as before.
+     */
+    @Test
+    void aHugeLockObjectIsReadNoFurtherThanALockCanBe() throws Exception {
+        backUpOnce();
+        FileStorageBackend files = new FileStorageBackend(repoDir());
+        byte[] huge = new byte[20 << 20];
+        Arrays.fill(huge, (byte) ' ');
+        huge[0] = '{';
+        files.createIfAbsent("locks/forged/1-x.json", huge);
+        AtomicLong lockBytesRead = new AtomicLong();
+        ForwardingStorage counting = new ForwardingStorage(files) {
+            @Override
+            public InputStream open(String key, long offset) throws IOException {
+                InputStream in = super.open(key, offset);
+                if (!key.startsWith("locks/")) {
+                    return in;
+                }
+                return new FilterInputStream(in) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        int n = super.read(b, off, len);
+                        lockBytesRead.addAndGet(Math.max(n, 0));
+                        return n;
+                    }
+                };
+            }
+        };
+        Repository repo = Repository.open(counting, Instant.now());
+
+        ChunkCollection gc =
+                new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(5), Duration.ofSeconds(2)).collect(false);
+
+        assertThat(gc.skipped()).as("the collection ran, not skipped").isNull();
+        assertThat(lockBytesRead.get())
+                .as("bytes of lock objects read")
+                .isGreaterThan(0)
+                .isLessThanOrEqualTo(4L * RepositoryLock.MAX_LOCK_BYTES);
     }
 
     /**
