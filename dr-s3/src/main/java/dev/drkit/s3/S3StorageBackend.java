@@ -377,8 +377,14 @@ public final class S3StorageBackend implements StorageBackend {
         if (!(in instanceof ResponseInputStream<?> r)) {
             return in;
         }
+        // the SDK's abort may come from another thread while a read blocks: it cuts the connection
         return new ReadProgressGuard(
-                r, readProgressWindow, "reading " + key + " in " + description, "read-progress-window", r::abort);
+                        r,
+                        readProgressWindow,
+                        "reading " + key + " in " + description,
+                        "read-progress-window",
+                        r::abort)
+                .abortingOnInterrupt();
     }
 
     private InputStream get(String key, String range) throws IOException {

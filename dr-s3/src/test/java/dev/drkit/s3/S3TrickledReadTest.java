@@ -9,6 +9,7 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,6 +36,11 @@ class S3TrickledReadTest {
 
     HttpServer server;
     volatile boolean trickle = true;
+    /** Sends part of the body, then nothing more while the connection lasts. */
+    volatile boolean stall;
+
+    volatile boolean stopStalling;
+    final CountDownLatch stalled = new CountDownLatch(1);
     final AtomicInteger sent = new AtomicInteger();
     final CountDownLatch cut = new CountDownLatch(1);
 
@@ -54,10 +61,23 @@ class S3TrickledReadTest {
         x.getResponseHeaders().add("ETag", "\"e\"");
         x.getResponseHeaders().add("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT");
         x.getResponseHeaders().add("Content-Type", "application/octet-stream");
-        int size = trickle ? SIZE : 4 << 20;
+        int size = trickle && !stall ? SIZE : 4 << 20;
         x.sendResponseHeaders(200, size);
         OutputStream out = x.getResponseBody();
         try {
+            if (stall) {
+                out.write(new byte[1000]);
+                out.flush();
+                stalled.countDown();
+                while (true) {
+                    Thread.sleep(200);
+                    out.write(new byte[0]);
+                    out.flush();
+                    if (stopStalling) {
+                        throw new IOException("the test ended");
+                    }
+                }
+            }
             if (!trickle) {
                 out.write(new byte[size]);
             } else {
@@ -116,6 +136,41 @@ class S3TrickledReadTest {
                     .as("the server saw the connection cut before it had sent the body")
                     .isTrue();
             assertThat(sent.get()).isLessThan(SIZE);
+        }
+    }
+
+    /**
+     * A server that stops sending in the middle of the body, with a long window: a blocked socket
+     * read ignores the interrupt, and on main a restore stopped by a signal waited for the socket
+     * timeout. It now ends at once, as interrupted, and the connection is cut.
+     */
+    @Test
+    void anInterruptEndsAReadThatWaitsOnAStalledServer() throws Exception {
+        stall = true;
+        try (S3Client client = client()) {
+            S3StorageBackend backend = backend(client, Duration.ofMinutes(5));
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            CountDownLatch reading = new CountDownLatch(1);
+            Thread reader = new Thread(() -> {
+                try (InputStream in = backend.open("backups/t/1/data.tar.zst", 0)) {
+                    in.readNBytes(1000);
+                    reading.countDown();
+                    in.read(); // waits: the server sends nothing more
+                    outcome.set(new AssertionError("read on"));
+                } catch (Throwable e) {
+                    outcome.set(e);
+                }
+            });
+            reader.start();
+            assertThat(reading.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(300); // in the read
+            reader.interrupt();
+            reader.join(5_000);
+            stopStalling = true;
+            assertThat(reader.isAlive()).as("still waiting on the server").isFalse();
+            assertThat(outcome.get())
+                    .isInstanceOf(InterruptedIOException.class)
+                    .hasMessageContaining("interrupted while reading backups/t/1/data.tar.zst in s3://bkt/r");
         }
     }
 

@@ -5,8 +5,16 @@ import dev.drkit.spi.StorageIOException.Reason;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
@@ -24,6 +32,12 @@ import java.util.function.LongSupplier;
  * <p>Once it has failed, closing it calls {@code abort} instead of closing the body: HTTP
  * clients drain a body on close to reuse the connection, which a trickling server drags out.
  * Not thread-safe.
+ *
+ * <p>A blocked socket read ignores an interrupt, so a command stopped by a signal would wait on a
+ * stalled server for the socket timeout. After {@link #abortingOnInterrupt()} (for an
+ * {@code abort} that may be called from another thread while a read blocks, as the AWS SDK's
+ * is), a thread interrupted while it reads has the body aborted, and the read fails with an
+ * {@link InterruptedIOException}; a read that returned in the meantime returns nothing it read.
  */
 public final class ReadProgressGuard extends FilterInputStream {
     /** The default window: 5 minutes of waiting on the server. */
@@ -41,6 +55,10 @@ public final class ReadProgressGuard extends FilterInputStream {
     private long got;
     private long total;
     private boolean failed;
+    /** The thread in a read, while it reads, for the interrupt watch. */
+    private volatile Thread reading;
+    /** Set when the body was aborted because the thread reading it was interrupted. */
+    private volatile boolean interrupted;
 
     /**
      * @param in the body as the storage's client hands it out
@@ -76,10 +94,29 @@ public final class ReadProgressGuard extends FilterInputStream {
         return window;
     }
 
+    /**
+     * Aborts the body once a thread reading it is interrupted (see the class comment); the
+     * {@code abort} given must be safe to call while another thread reads.
+     *
+     * @return this
+     */
+    public ReadProgressGuard abortingOnInterrupt() {
+        Readers.watch(this);
+        return this;
+    }
+
     @Override
     public int read() throws IOException {
         long start = before();
-        int b = in.read();
+        int b;
+        try {
+            b = in.read();
+        } catch (IOException e) {
+            throw stopped(e);
+        } finally {
+            reading = null;
+        }
+        requireNotInterrupted();
         after(start, b < 0 ? -1 : 1);
         return b;
     }
@@ -87,7 +124,15 @@ public final class ReadProgressGuard extends FilterInputStream {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
         long start = before();
-        int n = in.read(b, off, len);
+        int n;
+        try {
+            n = in.read(b, off, len);
+        } catch (IOException e) {
+            throw stopped(e);
+        } finally {
+            reading = null;
+        }
+        requireNotInterrupted();
         after(start, n);
         return n;
     }
@@ -95,16 +140,99 @@ public final class ReadProgressGuard extends FilterInputStream {
     @Override
     public long skip(long n) throws IOException {
         long start = before();
-        long skipped = in.skip(n);
+        long skipped;
+        try {
+            skipped = in.skip(n);
+        } catch (IOException e) {
+            throw stopped(e);
+        } finally {
+            reading = null;
+        }
+        requireNotInterrupted();
         after(start, skipped);
         return skipped;
     }
 
     private long before() throws IOException {
+        requireNotInterrupted();
         if (failed) {
             throw new IOException(what + " failed before: the server sent too little for too long");
         }
+        reading = Thread.currentThread();
         return nanoTime.getAsLong();
+    }
+
+    private void requireNotInterrupted() throws InterruptedIOException {
+        if (interrupted) {
+            throw new InterruptedIOException("interrupted while " + what);
+        }
+    }
+
+    /** The failure of a read the abort for an interrupt ended, as an interrupt; else {@code e}. */
+    private IOException stopped(IOException e) {
+        if (!interrupted) {
+            return e;
+        }
+        InterruptedIOException stopped = new InterruptedIOException("interrupted while " + what);
+        stopped.initCause(e);
+        return stopped;
+    }
+
+    /** Called by the watch: aborts the body if the thread in a read was interrupted. */
+    private boolean abortIfReaderInterrupted() {
+        Thread t = reading;
+        if (t == null || !t.isInterrupted() || interrupted) {
+            return false;
+        }
+        interrupted = true;
+        try {
+            abort.run();
+        } catch (RuntimeException e) {
+            // the read fails as interrupted either way
+        }
+        return true;
+    }
+
+    /**
+     * The guards that abort on an interrupt, looked at by one daemon thread every
+     * {@link InterruptWatch#POLL_MILLIS} ms while any is open. Held weakly: a guard never closed
+     * is not kept for it.
+     */
+    private static final class Readers {
+        private static final Set<ReadProgressGuard> OPEN = Collections.newSetFromMap(new WeakHashMap<>());
+        private static Thread watcher;
+
+        static synchronized void watch(ReadProgressGuard g) {
+            OPEN.add(g);
+            if (watcher == null) {
+                watcher = new Thread(Readers::run, "drkit-read-interrupt");
+                watcher.setDaemon(true);
+                watcher.start();
+            }
+        }
+
+        static synchronized void forget(ReadProgressGuard g) {
+            OPEN.remove(g);
+        }
+
+        private static void run() {
+            while (true) {
+                List<ReadProgressGuard> open;
+                synchronized (Readers.class) {
+                    if (OPEN.isEmpty()) {
+                        watcher = null; // the next watch starts another
+                        return;
+                    }
+                    open = new ArrayList<>(OPEN);
+                }
+                for (ReadProgressGuard g : open) {
+                    if (g.abortIfReaderInterrupted()) {
+                        forget(g);
+                    }
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(InterruptWatch.POLL_MILLIS));
+            }
+        }
     }
 
     private void after(long start, long n) throws IOException {
@@ -135,7 +263,8 @@ public final class ReadProgressGuard extends FilterInputStream {
 
     @Override
     public void close() throws IOException {
-        if (failed) {
+        Readers.forget(this);
+        if (failed || interrupted) {
             return; // aborted when it failed
         }
         in.close();

@@ -7,9 +7,13 @@ import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The read progress bound on a scripted body and clock: each read of the body takes the time it says. */
@@ -127,5 +131,73 @@ class ReadProgressGuardTest {
                 .hasMessageContaining("read-progress-window");
         assertThatThrownBy(() -> guard(InputStream.nullInputStream(), Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** A body whose read blocks, as a socket read does, ignoring interrupts, until it is aborted. */
+    private static final class BlockingBody extends InputStream {
+        final CountDownLatch aborted = new CountDownLatch(1);
+        final CountDownLatch inRead = new CountDownLatch(1);
+
+        @Override
+        public int read() throws IOException {
+            inRead.countDown();
+            // waits without looking at the interrupt, and leaves it set (a sleep or await would clear it)
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline) {
+                if (aborted.getCount() == 0) {
+                    throw new IOException("Socket closed");
+                }
+                Thread.onSpinWait();
+            }
+            return 'x'; // the server would have sent this much later
+        }
+    }
+
+    @Test
+    void anInterruptedReaderHasTheBodyAbortedAndFailsAsInterrupted() throws Exception {
+        BlockingBody body = new BlockingBody();
+        ReadProgressGuard guard = new ReadProgressGuard(
+                        body, Duration.ofMinutes(5), "reading k in s", "read-progress-window", body.aborted::countDown)
+                .abortingOnInterrupt();
+        AtomicReference<Throwable> outcome = new AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try (guard) {
+                guard.read();
+                outcome.set(new AssertionError("read on"));
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        reader.start();
+        assertThat(body.inRead.await(10, TimeUnit.SECONDS)).isTrue();
+        reader.interrupt();
+        reader.join(5_000);
+        assertThat(reader.isAlive()).as("still in the read").isFalse();
+        assertThat(body.aborted.getCount()).as("aborted").isZero();
+        assertThat(outcome.get())
+                .isInstanceOf(InterruptedIOException.class)
+                .hasMessage("interrupted while reading k in s")
+                .hasCauseInstanceOf(IOException.class);
+    }
+
+    @Test
+    void withoutAbortingOnInterruptAnInterruptAbortsNothing() throws Exception {
+        BlockingBody body = new BlockingBody();
+        ReadProgressGuard guard = new ReadProgressGuard(
+                body, Duration.ofMinutes(5), "reading k in s", "read-progress-window", body.aborted::countDown);
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                outcome.set(guard.read());
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        });
+        reader.start();
+        assertThat(body.inRead.await(10, TimeUnit.SECONDS)).isTrue();
+        reader.interrupt();
+        reader.join(20_000);
+        assertThat(body.aborted.getCount()).as("not aborted").isOne();
+        assertThat(outcome.get()).isEqualTo((int) 'x');
     }
 }
