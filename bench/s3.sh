@@ -2,7 +2,11 @@
 # Benchmark: uploading a 1 GiB backup to an S3 endpoint (S3Proxy on loopback, started here):
 # `drkit backup files --compress none` against a plain AWS SDK v2 multipart upload of the same
 # bytes (16 MiB parts, 4 in flight; bench/s3/PlainUpload.java), same run, median of 3 each,
-# interleaved. Target overhead <= 10%. Both sides start a JVM with a class-data-sharing archive
+# interleaved. Target overhead <= 10%. Then reading it back: `drkit restore` of that backup into
+# a new directory against a plain GetObject of the uploaded object into a new file (one stream;
+# bench/s3/PlainDownload.java), median of RUNS each, interleaved, after a warm-up round of both;
+# drkit's reads go through its read-progress and interrupt guard, untars, and checks every
+# file's hash. Both sides start a JVM with a class-data-sharing archive
 # made by an untimed first run: drkit through its launcher (dr-examples/bin/drkit), the reference
 # with -XX:SharedArchiveFile.
 #
@@ -49,7 +53,7 @@ run_drkit() {
 }
 
 # compile the reference once, so that its runs pay only for a JVM start as drkit's do
-javac -d "$work/classes" -cp "$cp" "$here/bench/s3/PlainUpload.java"
+javac -d "$work/classes" -cp "$cp" "$here/bench/s3/PlainUpload.java" "$here/bench/s3/PlainDownload.java"
 jar cf "$work/plain.jar" -C "$work/classes" .
 java -XX:ArchiveClassesAtExit="$work/ref.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$cp:$work/plain.jar" PlainUpload \
   "$endpoint" "$access" "$secret" bench warm "$work/data/backup.bin"
@@ -65,3 +69,37 @@ printf '%-44s %10.2f %10s\n' "AWS SDK multipart upload (16 MiB x 4)" "$ref" "$(m
 printf '%-44s %10.2f %10s\n' "drkit backup files --compress none" "$dk" "$(mbps "$bytes" "$dk")"
 printf '\noverhead: %s%% (target <= 10%%); drkit also tars, hashes and writes sidecar and manifest\n' \
   "$(echo "scale=1; ($dk - $ref) * 100 / $ref" | bc)"
+
+# --- reading back: drkit restore against a plain GetObject ---
+java -XX:ArchiveClassesAtExit="$work/down.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -cp "$cp:$work/plain.jar" PlainDownload \
+  "$endpoint" "$access" "$secret" bench warm "$work/down.bin"
+run_ref_down() {
+  rm -f "$work/down.bin"; sync
+  local t0; t0=$(now)
+  java -XX:SharedArchiveFile="$work/down.jsa" -Xlog:cds=off -cp "$cp:$work/plain.jar" PlainDownload "$endpoint" "$access" \
+    "$secret" bench warm "$work/down.bin"
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+run_drkit_down() {
+  rm -rf "$work/restored"; sync
+  local t0; t0=$(now)
+  XDG_CACHE_HOME="$work/cache" DRKIT_JAR="$jar" "$here/dr-examples/bin/drkit" -q --repo "s3://bench/drkit-1?endpoint=$endpoint&region=us-east-1" restore --name b \
+    --latest --to "$work/restored" >/dev/null
+  local t1; t1=$(now)
+  elapsed "$t0" "$t1"
+}
+run_ref_down >/dev/null; run_drkit_down >/dev/null   # warm-up (and drkit's archive for restore)
+cmp "$work/down.bin" "$work/data/backup.bin"
+cmp "$work/restored$work/data/backup.bin" "$work/data/backup.bin"  # restored under its full path
+dref_times=(); ddk_times=()
+for i in $(seq "$runs"); do
+  dref_times+=("$(run_ref_down)"); ddk_times+=("$(run_drkit_down)")
+  echo "read run $i: plain SDK GetObject ${dref_times[-1]}s, drkit restore ${ddk_times[-1]}s" >&2
+done
+dref=$(median "${dref_times[@]}"); ddk=$(median "${ddk_times[@]}")
+printf '\n%-44s %10s %10s\n' "" "median s" "MiB/s"
+printf '%-44s %10.2f %10s\n' "AWS SDK GetObject into a file" "$dref" "$(mbps "$bytes" "$dref")"
+printf '%-44s %10.2f %10s\n' "drkit restore (files, --compress none)" "$ddk" "$(mbps "$bytes" "$ddk")"
+printf '\nread ratio drkit/reference: %s; drkit also untars and checks every file hash\n' \
+  "$(echo "scale=3; $ddk / $dref" | bc)"
