@@ -250,7 +250,7 @@ public final class WalPushBatch {
         }
 
         private void refill() throws IOException {
-            for (String next : readyFiles()) {
+            for (String next : readyFiles(dataDir)) {
                 if (taken.size() >= queueSize) {
                     return;
                 }
@@ -314,7 +314,7 @@ public final class WalPushBatch {
     }
 
     /** The files PostgreSQL marks ready to archive, in the order its archiver takes them. */
-    private List<String> readyFiles() throws IOException {
+    static List<String> readyFiles(Path dataDir) throws IOException {
         List<String> out = new ArrayList<>();
         Path status = dataDir.resolve("pg_wal").resolve("archive_status");
         try (DirectoryStream<Path> s = Files.newDirectoryStream(status, "*.ready")) {

@@ -41,6 +41,9 @@ import java.util.UUID;
  *       same name (a data directory made anew or rolled back), does not match, and Java then
  *       pushes, or refuses other bytes under an archived name.
  *   <li>{@code <wal-file>.error}: why the last push of that file failed, until it is stored.
+ *   <li>{@code <wal-file>.dropped}: when and why the file was dropped, not archived (see
+ *       {@link WalBacklog}); kept until removed by hand, since recovery past it is impossible
+ *       until a base backup taken after it.
  *   <li>{@code cluster}: the system identifier the acknowledgements belong to, and a hash of
  *       the repository's location when the caller gives it; when the spool meets another
  *       cluster or repository, every acknowledgement and error in it is removed.
@@ -57,6 +60,9 @@ public final class WalSpool {
 
     /** The suffix of a recorded failure: {@code <wal-file>.error}. */
     public static final String ERROR_SUFFIX = ".error";
+
+    /** The suffix of the record of a file dropped, not archived: {@code <wal-file>.dropped}. */
+    public static final String DROPPED_SUFFIX = ".dropped";
 
     private static final String CLUSTER = "cluster";
     /** Starts every acknowledgement, so that a blank line or another format never matches. */
@@ -265,11 +271,21 @@ public final class WalSpool {
     /** Records why pushing {@code name} failed, replacing an earlier record. */
     public void recordFailure(String name, String message) throws IOException {
         requireWalName(name);
+        write(name + ERROR_SUFFIX, oneLine(message) + "\n");
+    }
+
+    /**
+     * Records that {@code name} was dropped, not archived, at {@code at} and why; the record stays
+     * until removed by hand ({@link #cleanUp} leaves it).
+     */
+    public void recordDropped(String name, Instant at, String message) throws IOException {
+        requireWalName(name);
+        write(name + DROPPED_SUFFIX, "at " + at + ": " + oneLine(message) + "\n");
+    }
+
+    private static String oneLine(String message) {
         String text = message == null ? "failed" : message.replace('\n', ' ');
-        if (text.length() > MAX_ERROR_CHARS) {
-            text = text.substring(0, MAX_ERROR_CHARS) + "...";
-        }
-        write(name + ERROR_SUFFIX, text + "\n");
+        return text.length() > MAX_ERROR_CHARS ? text.substring(0, MAX_ERROR_CHARS) + "..." : text;
     }
 
     /** The recorded failures, oldest file name first. */
@@ -283,14 +299,26 @@ public final class WalSpool {
      * is stored or PostgreSQL no longer asks for it.
      */
     public static List<Failure> failuresIn(Path spoolDir) throws IOException {
+        return recordsIn(spoolDir, ERROR_SUFFIX);
+    }
+
+    /**
+     * The WAL files dropped, not archived, as recorded in a spool, oldest file name first, each
+     * with when and why; none when there is no spool there.
+     */
+    public static List<Failure> droppedIn(Path spoolDir) throws IOException {
+        return recordsIn(spoolDir, DROPPED_SUFFIX);
+    }
+
+    private static List<Failure> recordsIn(Path spoolDir, String suffix) throws IOException {
         List<Failure> out = new ArrayList<>();
         if (!Files.isDirectory(spoolDir, LinkOption.NOFOLLOW_LINKS)) {
             return out;
         }
         for (Path p : entries(spoolDir)) {
             String n = p.getFileName().toString();
-            if (n.endsWith(ERROR_SUFFIX)) {
-                String name = n.substring(0, n.length() - ERROR_SUFFIX.length());
+            if (n.endsWith(suffix)) {
+                String name = n.substring(0, n.length() - suffix.length());
                 if (WalArchive.isWalFileName(name)) {
                     read(p).ifPresent(text -> out.add(new Failure(name, text.strip())));
                 }

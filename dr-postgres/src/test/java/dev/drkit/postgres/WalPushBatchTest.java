@@ -683,4 +683,27 @@ class WalPushBatchTest {
             return "memory";
         }
     }
+
+    @Test
+    void theBacklogCountsTheWalFilesMarkedReadyAndADroppedRecordOutlivesCleanUp() throws IOException {
+        ready(seg(1));
+        ready(seg(2));
+        ready(seg(3));
+        done(seg(3)); // archived: no longer waiting
+        Files.createFile(data.resolve("pg_wal/archive_status").resolve(seg(9) + ".ready")); // its file went
+        assertThat(WalBacklog.pendingBytes(data)).isEqualTo(2L * SEGMENT_SIZE);
+
+        WalSpool spool = WalSpool.open(spoolDir, data);
+        spool.recordDropped(seg(1), Instant.parse("2026-12-07T06:00:00Z"), "the repository is\nunreachable");
+        spool.recordFailure(seg(1), "unreachable");
+        done(seg(1)); // PostgreSQL took the drop as archived
+        spool.cleanUp();
+        assertThat(WalSpool.failuresIn(spoolDir))
+                .as("the error is gone with the file")
+                .isEmpty();
+        assertThat(WalSpool.droppedIn(spoolDir))
+                .as("the drop stays recorded until removed by hand")
+                .containsExactly(
+                        new WalSpool.Failure(seg(1), "at 2026-12-07T06:00:00Z: the repository is unreachable"));
+    }
 }

@@ -72,6 +72,11 @@ final class StatusCommand implements Callable<Integer> {
             for (WalSpool.Failure f : WalSpool.failuresIn(walSpool)) {
                 problems.add("WAL file " + f.name() + " is not archived: " + MessageFlags.forCli(f.message()));
             }
+            for (WalSpool.Failure f : WalSpool.droppedIn(walSpool)) {
+                problems.add("WAL file " + f.name() + " was dropped, not archived (wal-push --max-pending), "
+                        + f.message() + "; point-in-time recovery past it is impossible until a base backup taken "
+                        + "after it: take one, then remove " + walSpool.resolve(f.name() + WalSpool.DROPPED_SUFFIX));
+            }
             if (problems.size() > status.problems().size()) {
                 status = new DrStatus(status.at(), false, status.targets(), problems, status.schedule());
             }

@@ -1,16 +1,19 @@
 package dev.drkit.examples.cli;
 
 import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.DrKit;
 import dev.drkit.Settings;
 import dev.drkit.postgres.PostgresWalStreamer;
 import dev.drkit.postgres.WalArchive;
+import dev.drkit.postgres.WalBacklog;
 import dev.drkit.postgres.WalPrefetch;
 import dev.drkit.postgres.WalPushBatch;
 import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.FileArchive;
 import java.io.File;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -97,6 +101,17 @@ final class WalCommands {
                                 + "a long --linger follows a write burst in one call and still returns when it ends.")
         boolean lingerWhileWriting;
 
+        @Option(
+                names = "--max-pending",
+                paramLabel = "SIZE",
+                description = "Keep the cluster up when archiving keeps failing: once the WAL files PostgreSQL "
+                        + "marks ready to archive add up to more than SIZE (e.g. 8GiB, well below the free space of "
+                        + "pg_wal), a file that cannot be pushed is dropped: the call exits 0, so PostgreSQL "
+                        + "recycles it, and says so on stderr (PostgreSQL's log); with --spool it is recorded as "
+                        + "DIR/FILE.dropped, which status --wal-spool reports. Point-in-time recovery past a dropped "
+                        + "file is impossible until a base backup taken after it. Off by default.")
+        String maxPending;
+
         @Mixin
         EncryptionOptions encryption;
 
@@ -105,6 +120,72 @@ final class WalCommands {
             GlobalOptions global = GlobalOptions.of(spec);
             Path dataDir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
             Path wal = dataDir.resolve(file);
+            Long max = maxPending == null ? null : maxPending();
+            try {
+                return push(global, dataDir, wal);
+            } catch (ParameterException e) {
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                long pending;
+                try {
+                    pending = max == null ? 0 : WalBacklog.pendingBytes(dataDir);
+                } catch (IOException | RuntimeException unknown) {
+                    e.addSuppressed(unknown);
+                    throw e;
+                }
+                if (max == null || pending <= max || stopped(e)) {
+                    throw e; // a call stopped by a signal drops nothing: PostgreSQL asks again
+                }
+                drop(wal, dataDir, e, pending, max);
+                return 0;
+            }
+        }
+
+        private static boolean stopped(Exception e) {
+            return Thread.currentThread().isInterrupted()
+                    || e instanceof InterruptedIOException
+                    || (e instanceof DrException d && d.code() == DrException.ErrorCode.INTERRUPTED);
+        }
+
+        private long maxPending() {
+            try {
+                long bytes = Settings.parseSize("max-pending", maxPending);
+                if (bytes <= 0) {
+                    throw new IllegalArgumentException("must be more than 0");
+                }
+                return bytes;
+            } catch (RuntimeException e) {
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--max-pending takes a size such as 8GiB, not '" + maxPending + "': " + e.getMessage());
+            }
+        }
+
+        /**
+         * Reports {@code wal} archived although it could not be pushed, since the WAL waiting is
+         * over the limit: says so on stderr, PostgreSQL's log, and records it in the spool.
+         */
+        private void drop(Path wal, Path dataDir, Exception why, long pending, long max) {
+            PrintWriter err = spec.commandLine().getErr();
+            String name = wal.getFileName().toString();
+            String reason = MessageFlags.forCli(why.getMessage() == null ? why.toString() : why.getMessage());
+            err.println("drkit: WARNING: WAL file " + name + " is DROPPED, not archived: pushing it failed ("
+                    + reason + ") while the WAL waiting to be archived (" + Sizes.human(pending)
+                    + ") is over --max-pending (" + Sizes.human(max) + "). It is reported archived so that pg_wal "
+                    + "does not fill; point-in-time recovery past it is impossible: fix archiving, then take a base "
+                    + "backup");
+            if (spoolDir != null) {
+                try {
+                    WalSpool.open(spoolDir, dataDir).recordDropped(name, Instant.now(), reason);
+                } catch (IOException | RuntimeException e) {
+                    err.println("drkit: could not record the dropped file in the spool " + spoolDir + ": "
+                            + MessageFlags.forCli(String.valueOf(e.getMessage())));
+                }
+            }
+            err.flush();
+        }
+
+        private int push(GlobalOptions global, Path dataDir, Path wal) throws IOException {
             if (spoolDir == null) {
                 if (queue != null || jobs != null || lingerMillis != null || lingerWhileWriting) {
                     throw new ParameterException(

@@ -239,6 +239,57 @@ class WalPushAsyncIT {
                 .start();
     }
 
+    /**
+     * An archive that always fails (the repository location is under a file): PostgreSQL keeps
+     * every WAL file until pg_wal fills and the cluster stops. With --max-pending the files are
+     * dropped once the waiting WAL is over the limit, loudly, and the cluster's WAL moves on.
+     */
+    @Test
+    void anArchiveThatKeepsFailingDropsWalPastMaxPendingAndSaysSo() throws Exception {
+        String archive = "'" + java() + "' -jar '" + jar + "' --repo /dev/null/repository wal-push --spool '" + spool
+                + "' --max-pending 40MiB %p";
+        live = PostgresServer.start(bin, Map.of("archive_mode", "on", "archive_command", archive));
+        chownToPostgres(work);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        // one 16 MiB file waiting, under the limit: its push fails, and PostgreSQL keeps it
+        live.execute("postgres", "CREATE TABLE t (i int)");
+        String first = text(live, "SELECT pg_walfile_name(pg_switch_wal())");
+        while (Long.parseLong(text(live, "SELECT failed_count FROM pg_stat_archiver")) == 0) {
+            assertThat(System.nanoTime()).as("no push failed").isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        assertThat(text(live, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"))
+                .as("nothing archived under the limit")
+                .isEmpty();
+        // three more files ready, 64 MiB waiting, over the limit: failing files are dropped, oldest
+        // first, until 32 MiB waits (two files), under the limit again, whose pushes fail on
+        List<String> switched = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            live.execute("postgres", "INSERT INTO t VALUES (" + i + ")");
+            switched.add(text(live, "SELECT pg_walfile_name(pg_switch_wal())"));
+        }
+        String droppedUpTo = switched.get(0);
+        while (text(live, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+                        .compareTo(droppedUpTo)
+                < 0) {
+            assertThat(System.nanoTime())
+                    .as("the archiver never moved past the failures: %s", Files.readString(live.log()))
+                    .isLessThan(deadline);
+            text(live, "SELECT pg_reload_conf()::text"); // wakes an archiver waiting after three failures
+            Thread.sleep(500);
+        }
+        Thread.sleep(2000);
+        assertThat(text(live, "SELECT last_archived_wal FROM pg_stat_archiver"))
+                .as("under the limit again, nothing more is dropped")
+                .isEqualTo(droppedUpTo);
+        try (Stream<Path> records = Files.list(spool)) {
+            assertThat(records.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".dropped")))
+                    .as("dropped files recorded in the spool")
+                    .isNotEmpty();
+        }
+        assertThat(Files.readString(live.log())).contains("is DROPPED, not archived");
+    }
+
     private void assertStoredIntact(Path data, List<String> names) throws IOException {
         try (DrKit kit = DrKit.builder().repository(repo.toString()).build()) {
             WalArchive wal = new WalArchive(kit.archive(WalArchive.AREA));
