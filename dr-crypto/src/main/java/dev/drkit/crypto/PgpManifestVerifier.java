@@ -10,11 +10,14 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import org.bouncycastle.bcpg.SignatureSubpacket;
 import org.bouncycastle.bcpg.SignatureSubpacketTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.bcpg.sig.RevocationKey;
 import org.bouncycastle.bcpg.sig.RevocationReasonTags;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPPublicKey;
@@ -26,6 +29,7 @@ import org.bouncycastle.openpgp.PGPSignatureSubpacketVector;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.jcajce.JcaPGPObjectFactory;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentVerifierBuilderProvider;
+import org.bouncycastle.util.encoders.Hex;
 
 /**
  * Accepts a manifest only when its detached OpenPGP signature verifies with one of the
@@ -136,10 +140,14 @@ public final class PgpManifestVerifier implements ManifestVerifier {
      * "Key is superseded" or "Key is no longer used" leaves the backups it signed restorable,
      * while a stolen key, revoked as compromised, signs nothing more that is believed.
      */
-    private static Revocation revocation(PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
+    private Revocation revocation(PGPPublicKey on, int type, PGPPublicKey primary, PGPPublicKey sub) {
         Instant soft = null;
         String softReason = null;
-        for (PGPSignature s : validSignatures(on, type, primary, sub)) {
+        List<PGPSignature> revocations = validSignatures(on, type, primary, sub);
+        if (type == PGPSignature.KEY_REVOCATION) {
+            revocations.addAll(byDesignatedRevokers(primary));
+        }
+        for (PGPSignature s : revocations) {
             byte code = reason(s);
             if (code != RevocationReasonTags.KEY_SUPERSEDED && code != RevocationReasonTags.KEY_RETIRED) {
                 return new Revocation(
@@ -152,6 +160,46 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             }
         }
         return soft == null ? null : new Revocation(soft, softReason);
+    }
+
+    /**
+     * The revocations of {@code primary} made by a key its owner designated as a revoker (a
+     * "revocation key" in any of its verified self-signatures, as gpg's {@code --desig-revoke}
+     * writes; a designation cannot be taken back, so a thief holding the key cannot undo it) and
+     * that verify with that key, which must be in the trusted file: a key whose owner lost it, or
+     * an organisation's key that revokes its members' keys. A revocation by any other key counts
+     * for nothing.
+     */
+    private List<PGPSignature> byDesignatedRevokers(PGPPublicKey primary) {
+        Set<String> designated = new HashSet<>();
+        for (PGPSignature self : selfSignatures(primary)) {
+            PGPSignatureSubpacketVector hashed = self.getHashedSubPackets();
+            if (hashed == null) {
+                continue;
+            }
+            for (SignatureSubpacket p : hashed.getSubpackets(SignatureSubpacketTags.REVOCATION_KEY)) {
+                if (p instanceof RevocationKey r) {
+                    designated.add(Hex.toHexString(r.getFingerprint()));
+                }
+            }
+        }
+        List<PGPSignature> out = new ArrayList<>();
+        if (designated.isEmpty()) {
+            return out;
+        }
+        for (Iterator<PGPSignature> it = primary.getSignaturesOfType(PGPSignature.KEY_REVOCATION); it.hasNext(); ) {
+            PGPSignature s = it.next();
+            PGPPublicKey revoker = s.getKeyID() == primary.getKeyID() ? null : find(s.getKeyID());
+            if (revoker != null
+                    && designated.contains(Hex.toHexString(revoker.getFingerprint()))
+                    && verifies(s, revoker, () -> {
+                        s.init(verifiers(), revoker);
+                        return s.verifyCertification(primary);
+                    })) {
+                out.add(s);
+            }
+        }
+        return out;
     }
 
     /**
@@ -244,6 +292,15 @@ public final class PgpManifestVerifier implements ManifestVerifier {
     /** The newest self-signature of a primary (on a user id, or direct) that verifies, or null. */
     private static PGPSignature newestSelfSignature(PGPPublicKey primary) {
         PGPSignature newest = null;
+        for (PGPSignature s : selfSignatures(primary)) {
+            newest = newer(newest, s);
+        }
+        return newest;
+    }
+
+    /** The self-signatures of a primary that verify: its user ids' certifications, and direct-key signatures. */
+    private static List<PGPSignature> selfSignatures(PGPPublicKey primary) {
+        List<PGPSignature> out = new ArrayList<>();
         for (Iterator<String> ids = primary.getUserIDs(); ids.hasNext(); ) {
             String id = ids.next();
             for (Iterator<PGPSignature> it = primary.getSignaturesForID(id); it.hasNext(); ) {
@@ -254,14 +311,12 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                             s.init(verifiers(), primary);
                             return s.verifyCertification(id, primary);
                         })) {
-                    newest = newer(newest, s);
+                    out.add(s);
                 }
             }
         }
-        for (PGPSignature s : validSignatures(primary, PGPSignature.DIRECT_KEY, primary, null)) {
-            newest = newer(newest, s);
-        }
-        return newest;
+        out.addAll(validSignatures(primary, PGPSignature.DIRECT_KEY, primary, null));
+        return out;
     }
 
     /** The newest binding of a subkey by its primary that verifies, or null. */

@@ -52,11 +52,14 @@ class ManifestSignatureRevocationTest {
 
     private static PGPKeyPair primary;
     private static PGPKeyPair signing;
+    /** An organisation's key, designated (or not) to revoke {@link #primary}. */
+    private static PGPKeyPair organisation;
 
     @BeforeAll
     static void keys() throws Exception {
         primary = rsa();
         signing = rsa();
+        organisation = rsa();
     }
 
     private static PGPKeyPair rsa() throws Exception {
@@ -77,8 +80,16 @@ class ManifestSignatureRevocationTest {
 
     /** A primary that certifies and signs, with (when {@code withSubkey}) a cross-certified signing subkey. */
     private static PGPPublicKeyRing ring(boolean withSubkey) throws Exception {
+        return ring(withSubkey, null);
+    }
+
+    /** The same, its self-signature designating {@code revoker} (when not null) as a revocation key. */
+    private static PGPPublicKeyRing ring(boolean withSubkey, PGPPublicKey revoker) throws Exception {
         PGPSignatureSubpacketGenerator self = dated(MADE);
         self.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
+        if (revoker != null) {
+            self.addRevocationKey(false, revoker.getAlgorithm(), revoker.getFingerprint());
+        }
         PGPKeyRingGenerator rings = new PGPKeyRingGenerator(
                 PGPSignature.POSITIVE_CERTIFICATION,
                 primary,
@@ -124,6 +135,76 @@ class ManifestSignatureRevocationTest {
         PGPSignature revocation =
                 subkey ? revoker.generateCertification(ring.getPublicKey(), on) : revoker.generateCertification(on);
         return PGPPublicKeyRing.insertPublicKey(ring, PGPPublicKey.addCertification(on, revocation));
+    }
+
+    /** {@link #organisation}'s own certificate, for the trusted file. */
+    private static PGPPublicKeyRing organisationRing() throws Exception {
+        PGPSignatureSubpacketGenerator self = dated(MADE);
+        self.setKeyFlags(false, KeyFlags.CERTIFY_OTHER);
+        return new PGPKeyRingGenerator(
+                        PGPSignature.POSITIVE_CERTIFICATION,
+                        organisation,
+                        "security <security@example.com>",
+                        new JcaPGPDigestCalculatorProviderBuilder().build().get(HashAlgorithmTags.SHA1),
+                        self.generate(),
+                        null,
+                        signerFor(organisation.getPublicKey()),
+                        null)
+                .generatePublicKeyRing();
+    }
+
+    /** {@code ring} with a revocation of its primary made by {@link #organisation}, dated {@link #REVOKED}. */
+    private static PGPPublicKeyRing revokedByOrganisation(PGPPublicKeyRing ring, int reason) throws Exception {
+        PGPSignatureGenerator revoker =
+                new PGPSignatureGenerator(signerFor(organisation.getPublicKey()), organisation.getPublicKey());
+        revoker.init(PGPSignature.KEY_REVOCATION, organisation.getPrivateKey());
+        PGPSignatureSubpacketGenerator subpackets = dated(REVOKED);
+        subpackets.setRevocationReason(false, (byte) reason, "revoked by security");
+        subpackets.setIssuerKeyID(false, organisation.getKeyID());
+        revoker.setHashedSubpackets(subpackets.generate());
+        PGPPublicKey on = ring.getPublicKey();
+        return PGPPublicKeyRing.insertPublicKey(
+                ring, PGPPublicKey.addCertification(on, revoker.generateCertification(on)));
+    }
+
+    private static PgpManifestVerifier trustingBoth(PGPPublicKeyRing ring) throws Exception {
+        return PgpManifestVerifier.of(new PGPPublicKeyRingCollection(List.of(ring, organisationRing())));
+    }
+
+    /**
+     * A key whose owner designated a revoker (gpg's --desig-revoke: an organisation's key, or the
+     * owner's offline one) and that this revoker revoked: on main only the key's own revocations
+     * counted, so a compromised key revoked by its designated revoker stayed believed.
+     */
+    @Test
+    void aRevocationByADesignatedRevokerCounts() throws Exception {
+        PgpManifestVerifier compromised = trustingBoth(
+                revokedByOrganisation(ring(false, organisation.getPublicKey()), RevocationReasonTags.KEY_COMPROMISED));
+        assertThatThrownBy(() -> compromised.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("the key " + Pgp.keyId(primary.getKeyID()) + " is revoked as compromised");
+
+        PgpManifestVerifier superseded = trustingBoth(
+                revokedByOrganisation(ring(false, organisation.getPublicKey()), RevocationReasonTags.KEY_SUPERSEDED));
+        assertThatCode(() -> superseded.verify(MANIFEST, signedAt(primary, BEFORE), "manifest"))
+                .doesNotThrowAnyException();
+        assertThatThrownBy(() -> superseded.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("was revoked as superseded");
+    }
+
+    /** A revocation by a key the owner did not designate, or by one the trusted file lacks, counts for nothing. */
+    @Test
+    void aRevocationByAnotherKeyCountsForNothing() throws Exception {
+        PgpManifestVerifier notDesignated =
+                trustingBoth(revokedByOrganisation(ring(false), RevocationReasonTags.KEY_COMPROMISED));
+        assertThatCode(() -> notDesignated.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .doesNotThrowAnyException();
+
+        PgpManifestVerifier revokerUnknown = trusting(
+                revokedByOrganisation(ring(false, organisation.getPublicKey()), RevocationReasonTags.KEY_COMPROMISED));
+        assertThatCode(() -> revokerUnknown.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .doesNotThrowAnyException();
     }
 
     private static byte[] signedAt(PGPKeyPair by, Instant at) throws Exception {
