@@ -236,7 +236,7 @@ public final class PgpManifestVerifier implements ManifestVerifier {
             return "the key " + Pgp.keyId(primary.getKeyID()) + " is revoked " + revoked.reason();
         }
         if (key.isMasterKey()) {
-            PGPSignature newest = newestSelfSignature(primary);
+            PGPSignature newest = newestSelfSignature(primary, SignatureSubpacketTags.KEY_FLAGS);
             if (newest != null && newest.getHashedSubPackets() != null) {
                 int flags = newest.getHashedSubPackets().getKeyFlags();
                 if (flags != 0 && (flags & KeyFlags.SIGN_DATA) == 0) {
@@ -289,11 +289,21 @@ public final class PgpManifestVerifier implements ManifestVerifier {
         return false;
     }
 
-    /** The newest self-signature of a primary (on a user id, or direct) that verifies, or null. */
-    private static PGPSignature newestSelfSignature(PGPPublicKey primary) {
+    /**
+     * The newest verified self-signature of a primary that says what {@code subpacket} (key flags,
+     * key expiration time) is, or null: any on a user id (one without it says "none", as gpg's
+     * {@code --quick-set-expire KEY never} writes), a direct-key signature only when it carries
+     * it. gpg's addrevoker writes a direct-key signature with the designation alone, newer than
+     * the user id's; as for gpg, it neither ends the key's expiry nor widens its use.
+     */
+    private static PGPSignature newestSelfSignature(PGPPublicKey primary, int subpacket) {
         PGPSignature newest = null;
         for (PGPSignature s : selfSignatures(primary)) {
-            newest = newer(newest, s);
+            if (s.getSignatureType() != PGPSignature.DIRECT_KEY
+                    || (s.getHashedSubPackets() != null
+                            && s.getHashedSubPackets().hasSubpacket(subpacket))) {
+                newest = newer(newest, s);
+            }
         }
         return newest;
     }
@@ -367,7 +377,9 @@ public final class PgpManifestVerifier implements ManifestVerifier {
      * both go by it, so that the signer never writes what restores refuse.
      */
     static Instant expiry(PGPPublicKey k, PGPPublicKey primary) {
-        PGPSignature self = k.isMasterKey() ? newestSelfSignature(k) : newestBinding(k, primary);
+        PGPSignature self = k.isMasterKey()
+                ? newestSelfSignature(k, SignatureSubpacketTags.KEY_EXPIRE_TIME)
+                : newestBinding(k, primary);
         long valid = self == null || self.getHashedSubPackets() == null
                 ? 0
                 : self.getHashedSubPackets().getKeyExpirationTime();

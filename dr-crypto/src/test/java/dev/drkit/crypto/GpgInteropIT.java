@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.ConfigException;
 import dev.drkit.DrException;
 import dev.drkit.testkit.Prerequisites;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.bouncycastle.openpgp.PGPPublicKey;
+import org.bouncycastle.openpgp.PGPSecretKey;
 import org.bouncycastle.openpgp.PGPSignature;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -334,5 +336,36 @@ class GpgInteropIT {
                 .singleElement()
                 .satisfies(s -> assertThat(s.getKeyID()).isEqualTo(keyId(d.revoker())));
         assertThatCode(() -> verifier.verify(MANIFEST, byGpg, "manifest")).doesNotThrowAnyException();
+    }
+
+    /**
+     * addrevoker writes a direct-key signature, newer than the user id's self-signature and
+     * without the key's expiry: the key expires all the same, for gpg and for drkit.
+     */
+    @Test
+    void aKeyThatDesignatedARevokerStillExpires() throws Exception {
+        Instant made = Instant.now().truncatedTo(ChronoUnit.SECONDS).minus(KEY_AGE);
+        Instant expired = made.plus(Duration.ofDays(1));
+        String key = newKey(
+                made,
+                "expiring <expiring@drkit.dev>",
+                "sign",
+                "seconds=" + Duration.ofDays(1).toSeconds());
+        designate(key, made.plus(Duration.ofMinutes(1)));
+        assertThat(validity(key)).as("gpg believes the key expired").isEqualTo("e");
+
+        PgpManifestVerifier verifier = trusting(key);
+        byte[] before = signedByDrkit(key, expired.minus(Duration.ofHours(1)));
+        assertThatCode(() -> verifier.verify(MANIFEST, before, "manifest")).doesNotThrowAnyException();
+        Path secret = dir.resolve("secret-" + key + ".asc");
+        PGPSecretKey signing = PgpKeys.secretKeys(secret).getSecretKey(keyId(key));
+        byte[] after = TestKeys.detached(
+                signing.extractPrivateKey(null), signing.getPublicKey(), MANIFEST, expired.plus(Duration.ofHours(1)));
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, after, "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("after the key " + Pgp.keyId(keyId(key)) + " expired (" + expired);
+        assertThatThrownBy(() -> PgpManifestSigner.of(PgpKeys.secretKeys(secret), null, "gpg's key", Instant.now()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("expired on " + expired);
     }
 }

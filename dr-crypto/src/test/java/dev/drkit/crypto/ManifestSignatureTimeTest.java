@@ -158,17 +158,9 @@ class ManifestSignatureTimeTest {
     @Test
     void aKeyWhoseExpiryWasRemovedLaterSignsAndIsBelieved() throws Exception {
         // gpg --quick-set-expire KEY never: a newer self-signature without a key expiration time
-        PGPPublicKeyRing publicRing = rings.generatePublicKeyRing();
-        PGPSignatureGenerator gen = new PGPSignatureGenerator(signer(), key.getPublicKey());
-        gen.init(PGPSignature.POSITIVE_CERTIFICATION, key.getPrivateKey());
         PGPSignatureSubpacketGenerator never = new PGPSignatureSubpacketGenerator();
         never.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
-        never.setSignatureCreationTime(false, Date.from(NOW.minus(Duration.ofDays(4))));
-        gen.setHashedSubpackets(never.generate());
-        String id = "ops <ops@example.com>";
-        PGPPublicKey extended = PGPPublicKey.addCertification(
-                publicRing.getPublicKey(), id, gen.generateCertification(id, publicRing.getPublicKey()));
-        publicRing = PGPPublicKeyRing.insertPublicKey(publicRing, extended);
+        PGPPublicKeyRing publicRing = withSelfSignature(PGPSignature.POSITIVE_CERTIFICATION, never);
         PGPSecretKeyRing secretRing = PGPSecretKeyRing.replacePublicKeys(rings.generateSecretKeyRing(), publicRing);
 
         PgpManifestSigner today =
@@ -177,5 +169,35 @@ class ManifestSignatureTimeTest {
         byte[] sig = signedAt(NOW);
         PgpManifestVerifier verifier = PgpManifestVerifier.of(new PGPPublicKeyRingCollection(List.of(publicRing)));
         assertThatCode(() -> verifier.verify(MANIFEST, sig, "manifest")).doesNotThrowAnyException();
+    }
+
+    @Test
+    void aDirectKeySignatureWithoutAnExpiryLeavesTheKeysExpiry() throws Exception {
+        // gpg's addrevoker: a direct-key signature, newer than the user id's, that only designates a revoker
+        PGPSignatureSubpacketGenerator designation = new PGPSignatureSubpacketGenerator();
+        designation.addRevocationKey(false, PublicKeyAlgorithmTags.RSA_GENERAL, new byte[20]);
+        PgpManifestVerifier verifier = PgpManifestVerifier.of(
+                new PGPPublicKeyRingCollection(List.of(withSelfSignature(PGPSignature.DIRECT_KEY, designation))));
+
+        byte[] sig = signedAt(NOW);
+        assertThatThrownBy(() -> verifier.verify(MANIFEST, sig, "manifest"))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("after the key " + Pgp.keyId(key.getKeyID()) + " expired");
+    }
+
+    /** The key's ring with one more self-signature of {@code type} (on its user id, or direct), dated 4 days ago. */
+    private static PGPPublicKeyRing withSelfSignature(int type, PGPSignatureSubpacketGenerator subpackets)
+            throws Exception {
+        PGPPublicKeyRing ring = rings.generatePublicKeyRing();
+        PGPSignatureGenerator gen = new PGPSignatureGenerator(signer(), key.getPublicKey());
+        gen.init(type, key.getPrivateKey());
+        subpackets.setSignatureCreationTime(false, Date.from(NOW.minus(Duration.ofDays(4))));
+        gen.setHashedSubpackets(subpackets.generate());
+        String id = "ops <ops@example.com>";
+        PGPPublicKey signed = type == PGPSignature.DIRECT_KEY
+                ? PGPPublicKey.addCertification(ring.getPublicKey(), gen.generateCertification(ring.getPublicKey()))
+                : PGPPublicKey.addCertification(
+                        ring.getPublicKey(), id, gen.generateCertification(id, ring.getPublicKey()));
+        return PGPPublicKeyRing.insertPublicKey(ring, signed);
     }
 }
