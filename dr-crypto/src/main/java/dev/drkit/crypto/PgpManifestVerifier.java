@@ -178,7 +178,8 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                 continue;
             }
             for (SignatureSubpacket p : hashed.getSubpackets(SignatureSubpacketTags.REVOCATION_KEY)) {
-                if (p instanceof RevocationKey r) {
+                // RFC 4880 5.2.3.15: the class has bit 0x80 set, else it designates nothing
+                if (p instanceof RevocationKey r && (r.getSignatureClass() & 0x80) != 0) {
                     designated.add(Hex.toHexString(r.getFingerprint()));
                 }
             }

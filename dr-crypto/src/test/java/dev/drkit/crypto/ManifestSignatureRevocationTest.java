@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
 import org.bouncycastle.bcpg.sig.KeyFlags;
+import org.bouncycastle.bcpg.sig.RevocationKey;
 import org.bouncycastle.bcpg.sig.RevocationReason;
 import org.bouncycastle.bcpg.sig.RevocationReasonTags;
 import org.bouncycastle.openpgp.PGPKeyPair;
@@ -85,10 +86,16 @@ class ManifestSignatureRevocationTest {
 
     /** The same, its self-signature designating {@code revoker} (when not null) as a revocation key. */
     private static PGPPublicKeyRing ring(boolean withSubkey, PGPPublicKey revoker) throws Exception {
+        return ring(withSubkey, revoker, (byte) 0x80);
+    }
+
+    /** The same, the designation of class {@code revokerClass} (0x80 is the only one RFC 4880 defines). */
+    private static PGPPublicKeyRing ring(boolean withSubkey, PGPPublicKey revoker, byte revokerClass) throws Exception {
         PGPSignatureSubpacketGenerator self = dated(MADE);
         self.setKeyFlags(false, KeyFlags.CERTIFY_OTHER | KeyFlags.SIGN_DATA);
         if (revoker != null) {
-            self.addRevocationKey(false, revoker.getAlgorithm(), revoker.getFingerprint());
+            self.addCustomSubpacket(
+                    new RevocationKey(false, revokerClass, revoker.getAlgorithm(), revoker.getFingerprint()));
         }
         PGPKeyRingGenerator rings = new PGPKeyRingGenerator(
                 PGPSignature.POSITIVE_CERTIFICATION,
@@ -199,6 +206,12 @@ class ManifestSignatureRevocationTest {
         PgpManifestVerifier notDesignated =
                 trustingBoth(revokedByOrganisation(ring(false), RevocationReasonTags.KEY_COMPROMISED));
         assertThatCode(() -> notDesignated.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
+                .doesNotThrowAnyException();
+
+        // a designation without the class bit 0x80 designates nothing (RFC 4880 5.2.3.15)
+        PgpManifestVerifier noClass = trustingBoth(revokedByOrganisation(
+                ring(false, organisation.getPublicKey(), (byte) 0x00), RevocationReasonTags.KEY_COMPROMISED));
+        assertThatCode(() -> noClass.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
                 .doesNotThrowAnyException();
 
         PgpManifestVerifier revokerUnknown = trusting(
