@@ -58,6 +58,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -215,13 +217,27 @@ public final class MinioStorageBackend implements StorageBackend {
         };
     }
 
+    /**
+     * Waits for an aborted upload's task to end (the SDK aborts its multipart upload there). A
+     * thread stopped by a signal waits too, a few seconds at most, its mark set aside: else the
+     * process could end before the SDK's abort, and the parts stay stored and billed.
+     */
     private static void awaitQuietly(Future<?> f) {
+        boolean interrupted = Thread.interrupted();
         try {
-            f.get();
+            if (interrupted) {
+                f.get(5, TimeUnit.SECONDS);
+            } else {
+                f.get();
+            }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException expected) {
-            // the aborted upload fails, as intended
+            interrupted = true;
+        } catch (ExecutionException | TimeoutException expected) {
+            // the aborted upload fails, as intended; or it goes on ending without us
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -3,10 +3,12 @@ package dev.drkit.minio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.spi.ObjectInfo;
+import dev.drkit.spi.ObjectUpload;
 import dev.drkit.testkit.S3ServerExtension;
 import io.minio.MinioClient;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,5 +99,38 @@ class MinioIncompleteUploadsIT {
 
         assertThat(stillOpen(own)).isFalse();
         assertThat(stillOpen(foreign)).isTrue();
+    }
+
+    /**
+     * An upload closed by a thread stopped by a signal (its interrupt still set): the SDK aborts
+     * its multipart upload on its own thread, and on main the close returned at once, so that the
+     * process could end before that abort and leave the parts stored.
+     */
+    @Test
+    void anUploadClosedByAnInterruptedThreadLeavesNoParts() throws Exception {
+        MinioStorageBackend backend = MinioStorageBackend.of(client, "shared", "stopped", 5L << 20);
+        ObjectUpload upload = backend.create("backups/t/20261207T000000Z-cccccc/data.tar.zst");
+        upload.stream().write(new byte[11 << 20]);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (direct.listMultipartUploads(r -> r.bucket("shared").prefix("stopped/"))
+                .uploads()
+                .isEmpty()) {
+            assertThat(System.nanoTime())
+                    .as("the SDK never started its multipart upload")
+                    .isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        Thread.currentThread().interrupt();
+        try {
+            upload.close();
+        } finally {
+            assertThat(Thread.interrupted())
+                    .as("the interrupt is kept for the caller")
+                    .isTrue();
+        }
+        assertThat(direct.listMultipartUploads(r -> r.bucket("shared").prefix("stopped/"))
+                        .uploads())
+                .as("multipart uploads left right after the close")
+                .isEmpty();
     }
 }

@@ -928,23 +928,33 @@ public final class S3StorageBackend implements StorageBackend {
                     }
                 }
                 parts.forEach(f -> f.cancel(true));
-                // a part being sent does not stop on interrupt, and one landing after the abort would
-                // keep its storage: wait (a while) until every part task has ended
+                // a thread stopped by a signal aborts its upload too: the SDK refuses any request of
+                // an interrupted thread ("Thread was interrupted"), which left the parts stored and
+                // billed; the mark is set aside while the parts are awaited and the upload aborted
+                boolean interrupted = Thread.interrupted();
                 try {
-                    if (slots.tryAcquire(concurrency, 60, TimeUnit.SECONDS)) {
-                        slots.release(concurrency);
+                    // a part being sent does not stop on interrupt, and one landing after the abort
+                    // would keep its storage: wait (a while; less when stopping) until every part ended
+                    try {
+                        if (slots.tryAcquire(concurrency, interrupted ? 5 : 60, TimeUnit.SECONDS)) {
+                            slots.release(concurrency);
+                        }
+                    } catch (InterruptedException e) {
+                        interrupted = true;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                try {
-                    client.abortMultipartUpload(
-                            r -> r.bucket(bucket).key(fullKey).uploadId(id));
-                } catch (SdkException e) {
-                    throw io(
-                            "aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
-                                    + "multipart uploads cleans it up)",
-                            e);
+                    try {
+                        client.abortMultipartUpload(
+                                r -> r.bucket(bucket).key(fullKey).uploadId(id));
+                    } catch (SdkException e) {
+                        throw io(
+                                "aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
+                                        + "multipart uploads cleans it up)",
+                                e);
+                    }
+                } finally {
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
             }
         }
