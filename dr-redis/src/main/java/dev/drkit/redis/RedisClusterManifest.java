@@ -63,6 +63,8 @@ final class RedisClusterManifest {
             throw bad(manifest, "no list of shards");
         }
         List<ShardEntry> shards = new ArrayList<>();
+        // a slot is one shard's: two that claim it would become two masters of it in to-dir's nodes.conf files
+        boolean[] claimed = new boolean[RedisClusterTopology.SLOTS];
         for (Object item : list) {
             if (!(item instanceof Map<?, ?> m)) {
                 throw bad(manifest, "a shard that is not an object");
@@ -80,12 +82,16 @@ final class RedisClusterManifest {
             if (!(m.get("keys") instanceof Number keys) || keys.longValue() < 0) {
                 throw bad(manifest, "shard " + index + " without its key count");
             }
-            shards.add(new ShardEntry(
-                    index,
-                    info,
-                    slots(m.get("slots"), manifest),
-                    counts(m.get("keysPerDb"), manifest),
-                    keys.longValue()));
+            List<int[]> slots = slots(m.get("slots"), manifest);
+            for (int[] r : slots) {
+                for (int slot = r[0]; slot <= r[1]; slot++) {
+                    if (claimed[slot]) {
+                        throw bad(manifest, "slot " + slot + " twice (the second time in shard " + index + ")");
+                    }
+                    claimed[slot] = true;
+                }
+            }
+            shards.add(new ShardEntry(index, info, slots, counts(m.get("keysPerDb"), manifest), keys.longValue()));
         }
         return List.copyOf(shards);
     }

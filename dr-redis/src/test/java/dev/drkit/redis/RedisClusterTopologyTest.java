@@ -131,6 +131,13 @@ class RedisClusterTopologyTest {
                 metadata);
     }
 
+    private static BackupManifest twoShards(Object slots0, Object slots1) {
+        return manifest(
+                Map.of("cluster", true, "shards", List.of(shardEntry(0, slots0), shardEntry(1, slots1))),
+                "shard-0.rdb",
+                "shard-1.rdb");
+    }
+
     private static Map<String, Object> shardEntry(int index, Object slots) {
         return Map.of(
                 "shard",
@@ -147,16 +154,7 @@ class RedisClusterTopologyTest {
 
     @Test
     void aManifestsShardsAreReadStrictly() {
-        BackupManifest good = manifest(
-                Map.of(
-                        "cluster",
-                        true,
-                        "shards",
-                        List.of(
-                                shardEntry(0, List.of(List.of(0, 8191))),
-                                shardEntry(1, List.of(List.of(8192L, 16383L))))),
-                "shard-0.rdb",
-                "shard-1.rdb");
+        BackupManifest good = twoShards(List.of(List.of(0, 8191)), List.of(List.of(8192L, 16383L)));
         List<RedisClusterManifest.ShardEntry> shards = RedisClusterManifest.shards(good);
         assertThat(shards)
                 .extracting(RedisClusterManifest.ShardEntry::artifact)
@@ -186,6 +184,29 @@ class RedisClusterTopologyTest {
         assertThat(RedisClusterManifest.shards(standalone))
                 .singleElement()
                 .satisfies(s -> assertThat(s.artifact()).isEqualTo("dump.rdb"));
+    }
+
+    /**
+     * A forged manifest could give a slot to two shards: to-dir then wrote two nodes.conf files
+     * that each made their node the master of it, with epochs 1 and 2, and once joined the cluster
+     * kept the one of the higher epoch, so the other shard's keys of that slot were lost without a
+     * word. Such a slot map is damage.
+     */
+    @Test
+    void aManifestThatGivesASlotToTwoShardsIsRefused() {
+        assertThatThrownBy(() -> RedisClusterManifest.shards(
+                        twoShards(List.of(List.of(0, 8191)), List.of(List.of(8000, 16383)))))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("slot 8000 twice");
+        assertThatThrownBy(() -> RedisClusterManifest.shards(manifest(
+                        Map.of(
+                                "cluster",
+                                true,
+                                "shards",
+                                List.of(shardEntry(0, List.of(List.of(0, 9), List.of(5, 5))))),
+                        "shard-0.rdb")))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("slot 5 twice");
     }
 
     @Test
