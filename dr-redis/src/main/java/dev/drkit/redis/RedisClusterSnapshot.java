@@ -6,9 +6,11 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
+import io.lettuce.core.cluster.SlotHash;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -246,8 +248,15 @@ final class RedisClusterSnapshot {
         String artifact = RedisClusterManifest.artifact(index);
         long start = System.nanoTime();
         ReplicationSnapshot.Result r;
+        boolean[] owned = new boolean[RedisClusterTopology.SLOTS];
+        shard.slots().forEach(range -> Arrays.fill(owned, range[0], range[1] + 1, true));
+        RdbParser.Visitor slotCheck = (db, key, type, at, value) -> {
+            if (!owned[SlotHash.getSlot(key)]) {
+                throw notTheShardsNode(index, shard, source, SlotHash.getSlot(key));
+            }
+        };
         try (OutputStream out = context.newArtifact(artifact)) {
-            r = ReplicationSnapshot.take(endpoint, out);
+            r = ReplicationSnapshot.takeKeys(endpoint, out, slotCheck);
         } catch (SnapshotRefusedException e) {
             throw e.onClusterNode(endpoint.toString());
         }
@@ -288,6 +297,24 @@ final class RedisClusterSnapshot {
                 s.bytes,
                 (System.nanoTime() - start) / 1_000_000);
         return m;
+    }
+
+    /**
+     * A snapshot holding a key of a slot its shard does not serve came from a node that is not (or
+     * no longer) that shard's: the backup's slot map would not say what its snapshots hold.
+     */
+    private DrException notTheShardsNode(
+            int index, RedisClusterTopology.Shard shard, RedisClusterTopology.Node source, int slot) {
+        return new DrException(
+                ErrorCode.TARGET,
+                "the snapshot of shard " + index + " (slots " + shard.slotText() + ") of the Redis Cluster of " + seed
+                        + ", taken from " + source.address() + ", holds a key of slot " + slot + ", which that shard "
+                        + "does not serve: the node announced for the shard serves other slots (a failover or "
+                        + "resharding while the backup ran, or a node announced for the wrong shard), so the backup's "
+                        + "slot map would not say what its snapshots hold; take the backup again once the cluster is "
+                        + "stable",
+                null,
+                true);
     }
 
     /** The shards and their totals; the totals use the keys a standalone backup's metadata has. */

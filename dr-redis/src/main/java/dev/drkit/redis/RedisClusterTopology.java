@@ -7,9 +7,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -215,6 +217,13 @@ final class RedisClusterTopology {
 
     private static RedisClusterTopology ordered(List<Shard> shards, String seed) {
         shards.sort(Comparator.comparingInt(Shard::firstSlot));
+        // one node is the master of one shard: one announced for two would give both shards one snapshot
+        Set<String> masters = new HashSet<>();
+        for (Shard s : shards) {
+            if (!masters.add(s.master().address())) {
+                throw malformed(seed, "node " + s.master().address() + " is the master of two shards");
+            }
+        }
         boolean[] seen = new boolean[SLOTS];
         for (Shard s : shards) {
             for (int[] r : s.slots()) {

@@ -52,13 +52,23 @@ final class ReplicationSnapshot {
      * {@code listener} (when not null).
      */
     static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener) throws IOException {
+        return take(endpoint, artifact, listener, null);
+    }
+
+    /** Takes a snapshot; its bytes go to {@code artifact}, and each key (without its value) to {@code keys}. */
+    static Result takeKeys(RedisEndpoint endpoint, OutputStream artifact, RdbParser.Visitor keys) throws IOException {
+        return take(endpoint, artifact, null, keys);
+    }
+
+    private static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.Visitor keys)
+            throws IOException {
         try (Socket socket = endpoint.openSocket();
                 // a blocked socket read or write ignores the interrupt: a server that sends nothing (up to
                 // setting 'timeout'), trickles its bytes or stops reading would hold a stopped backup
                 InterruptWatch interrupter =
                         InterruptWatch.once("drkit-redis-interrupt", () -> RedisEndpoint.closeQuietly(socket))) {
             try {
-                return transfer(socket, endpoint, artifact, listener);
+                return transfer(socket, endpoint, artifact, listener, keys);
             } catch (IOException | RuntimeException e) {
                 if (interrupter.fired()) {
                     // the read that failed is the one the closed socket ended, whatever it says
@@ -80,7 +90,8 @@ final class ReplicationSnapshot {
         }
     }
 
-    private static Result transfer(Socket socket, RedisEndpoint endpoint, OutputStream artifact, Listener listener)
+    private static Result transfer(
+            Socket socket, RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.Visitor keys)
             throws IOException {
         OutputStream out = socket.getOutputStream();
         HandshakeInput in = new HandshakeInput(socket.getInputStream());
@@ -119,8 +130,8 @@ final class ReplicationSnapshot {
                 throw new DrException(
                         ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
             }
-            RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener);
-            RdbParser.Summary summary = parse(parser, listener);
+            RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener, keys);
+            RdbParser.Summary summary = parse(parser, listener, keys);
             byte[] tail = parser.readAfter(40);
             if (!Arrays.equals(tail, mark)) {
                 throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
@@ -131,7 +142,7 @@ final class ReplicationSnapshot {
         long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
         BoundedInput bounded = new BoundedInput(in.rest(), length);
         RdbParser.Summary summary =
-                parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener), listener);
+                parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener, keys), listener, keys);
         if (summary.bytes != length) {
             throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
                     + " bytes but its RDB ended after " + summary.bytes);
@@ -139,16 +150,18 @@ final class ReplicationSnapshot {
         return new Result(summary, replId, offset, false, server);
     }
 
-    private static RdbParser parser(InputStream in, OutputStream copy, String source, Listener listener) {
-        RdbParser parser = new RdbParser(in, copy, source, listener != null, listener != null);
+    private static RdbParser parser(
+            InputStream in, OutputStream copy, String source, Listener listener, RdbParser.Visitor keys) {
+        RdbParser parser = new RdbParser(in, copy, source, listener != null || keys != null, listener != null);
         if (listener != null) {
             parser.onFunctions(listener);
         }
         return parser;
     }
 
-    private static RdbParser.Summary parse(RdbParser parser, Listener listener) throws IOException {
-        return listener == null ? parser.parse(null) : parser.parse(listener, listener);
+    private static RdbParser.Summary parse(RdbParser parser, Listener listener, RdbParser.Visitor keys)
+            throws IOException {
+        return listener == null ? parser.parse(keys) : parser.parse(listener, listener);
     }
 
     /** {@code INFO server} and {@code INFO replication} as fields. */

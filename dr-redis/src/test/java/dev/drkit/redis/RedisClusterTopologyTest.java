@@ -110,6 +110,22 @@ class RedisClusterTopologyTest {
                 .hasMessageContaining("a list was expected");
     }
 
+    /**
+     * A reply that names one node the master of two shards gave both shards that node's snapshot:
+     * the backup's slot map said the second shard's slots were in it, and they were not.
+     */
+    @Test
+    void aNodeAnnouncedAsTheMasterOfTwoShardsIsRefused() {
+        assertThatThrownBy(() -> RedisClusterTopology.fromShards(
+                        List.of(
+                                shard(List.of(0L, 8191L), List.of(node("a", 7000, "master", "online", 0))),
+                                shard(List.of(8192L, 16383L), List.of(node("b", 7000, "master", "online", 0)))),
+                        "s",
+                        false))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("node 10.0.0.1:7000 is the master of two shards");
+    }
+
     private static BackupManifest manifest(Map<String, Object> metadata, String... artifacts) {
         List<ArtifactInfo> infos = new ArrayList<>();
         for (String a : artifacts) {

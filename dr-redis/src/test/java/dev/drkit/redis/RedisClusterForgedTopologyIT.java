@@ -1,0 +1,120 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.testkit.RedisCluster;
+import dev.drkit.testkit.RedisServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node given as the way into a cluster answered CLUSTER SHARDS with the masters of two real
+ * shards swapped: each snapshot then came from the other shard's master, the backup succeeded, and
+ * its manifest said shard-0.rdb held slots 0-8191 while it held the keys of 8192-16383. Each key of
+ * a shard's snapshot must now be of a slot the shard serves.
+ */
+class RedisClusterForgedTopologyIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSeedThatAnnouncesTheMastersForTheWrongShardsFailsTheBackup() throws Exception {
+        try (RedisCluster two = RedisCluster.start(2, 0);
+                RedisClusterData data = new RedisClusterData(two)) {
+            for (int i = 0; i < 100; i++) {
+                data.sync.set("key:" + i, "v" + i);
+            }
+            List<RedisServer> masters = two.masters();
+            String swapped = "*2\r\n" + shard(0, 8191, masters.get(1)) + shard(8192, 16383, masters.get(0));
+            try (ServerSocket seed = fakeSeed(swapped)) {
+                DrKit kit = DrKit.builder()
+                        .repository(dir.resolve("repo").toString())
+                        .build();
+                Settings settings = Settings.builder()
+                        .set("uri", "redis://127.0.0.1:" + seed.getLocalPort())
+                        .set("cluster", "true")
+                        .set("backup-acl", "false")
+                        .build();
+                assertThatThrownBy(() -> kit.backup(new TargetSpec("cache", "redis", settings)))
+                        .isInstanceOf(DrException.class)
+                        .hasMessageContaining("holds a key of slot")
+                        .hasMessageContaining("which that shard does not serve");
+                assertThat(kit.list("cache")).isEmpty();
+            }
+        }
+    }
+
+    private static String shard(int first, int last, RedisServer master) throws IOException {
+        String id = master.command("CLUSTER", "MYID");
+        return "*4\r\n" + bulk("slots") + "*2\r\n:" + first + "\r\n:" + last + "\r\n" + bulk("nodes") + "*1\r\n*14\r\n"
+                + bulk("id") + bulk(id) + bulk("port") + ":" + master.port() + "\r\n" + bulk("ip") + bulk("127.0.0.1")
+                + bulk("endpoint") + bulk("127.0.0.1") + bulk("role") + bulk("master") + bulk("replication-offset")
+                + ":0\r\n" + bulk("health") + bulk("online");
+    }
+
+    private static String bulk(String s) {
+        return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
+    }
+
+    /** A cluster node that answers INFO as a cluster node and CLUSTER SHARDS with {@code shards}, on every connection. */
+    private static ServerSocket fakeSeed(String shards) throws IOException {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        CompletableFuture.runAsync(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    CompletableFuture.runAsync(() -> serve(s, shards));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        });
+        return server;
+    }
+
+    private static void serve(Socket socket, String shards) {
+        try (Socket s = socket) {
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            while (true) {
+                List<String> command = readCommand(in);
+                String reply = command.get(0).equalsIgnoreCase("INFO")
+                        ? bulk("# Cluster\r\ncluster_enabled:1\r\n")
+                        : String.join(" ", command).equalsIgnoreCase("CLUSTER SHARDS")
+                                ? shards
+                                : "-ERR unknown command '" + command.get(0) + "'\r\n";
+                out.write(reply.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+        } catch (IOException | RuntimeException e) {
+            // the client closed
+        }
+    }
+
+    private static List<String> readCommand(InputStream in) throws IOException {
+        int n = Integer.parseInt(RespConnectionTest.line(in).substring(1));
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int len = Integer.parseInt(RespConnectionTest.line(in).substring(1));
+            words.add(new String(in.readNBytes(len), StandardCharsets.UTF_8));
+            RespConnectionTest.line(in);
+        }
+        return words;
+    }
+}
