@@ -30,6 +30,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -243,7 +244,7 @@ final class AclSnapshot {
         int replaced = 0;
         int unchanged = 0;
         int kept = 0;
-        for (User u : users) {
+        for (User u : ownUserLast(conn, users)) {
             String current = existing.get(u.name());
             if (current != null && sameRules(current, u.line())) {
                 unchanged++;
@@ -281,6 +282,22 @@ final class AclSnapshot {
                 unchanged,
                 kept);
         return o;
+    }
+
+    /**
+     * The users with the one this connection is logged in as last: its new rules apply to this
+     * connection at once, and rules without {@code +acl} would refuse every user after it.
+     */
+    private static List<User> ownUserLast(StatefulRedisConnection<byte[], byte[]> conn, List<User> users) {
+        String me;
+        try {
+            me = conn.sync().aclWhoami();
+        } catch (RedisException e) {
+            return users; // a user that may not ask: the order as listed
+        }
+        List<User> ordered = new ArrayList<>(users);
+        ordered.sort(Comparator.comparing(u -> u.name().equals(me)));
+        return ordered;
     }
 
     /** Redis lists a user's command rules in an order of its own, which can differ between two processes. */

@@ -169,6 +169,37 @@ class RedisAclIT {
         }
     }
 
+    /**
+     * Users were recreated in the order ACL LIST gives them (by name). A forced restore logged in
+     * as 'admin', whose rules in the backup lack +acl, replaced 'admin' first: the connection lost
+     * ACL SETUSER at once, and every later user ('app', 'default') failed with NOPERM, half the
+     * users restored. The restoring user's own entry now comes last.
+     */
+    @Test
+    void theRestoringUsersOwnEntryIsReplacedLast() throws Exception {
+        try (RedisServer server = RedisServer.start()) {
+            server.command("ACL", "SETUSER", "admin", "on", ">admin-pw", "~*", "+get");
+            server.command("ACL", "SETUSER", "app", "on", ">app-pw", "~cache:*", "+get");
+            BackupResult b = kit.backup(new TargetSpec(
+                    "cache",
+                    "redis",
+                    Settings.builder().set("uri", server.uri()).build()));
+            String original = aclList(server);
+
+            server.command("ACL", "SETUSER", "admin", "&*", "+@all");
+            server.command("ACL", "DELUSER", "app");
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-uri", "redis://admin:admin-pw@" + server.host() + ":" + server.port())
+                            .set("acl-users", "true")
+                            .build(),
+                    true));
+            assertThat(rulesOf(aclList(server))).isEqualTo(rulesOf(original));
+        }
+    }
+
     @Test
     void redis62UsersAreListedAndReplacedToo() throws Exception {
         try (RedisServer server = RedisServer.builder().embedded62().start()) {
