@@ -176,7 +176,7 @@ final class RedisClusterRestore {
             // being opened would miss the flush that sends them
             for (RedisClusterNode node : conn.getPartitions()) {
                 if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                    conn.getConnection(node.getNodeId());
+                    connectMaster(conn, node, endpoint);
                 }
             }
             RedisTarget.OnlineRestore restore = new RedisTarget.OnlineRestore(
@@ -218,6 +218,25 @@ final class RedisClusterRestore {
                     AclSnapshot.restore(session.connection(), users, force, session);
                 }
             }
+        }
+    }
+
+    /** Connects to one master, or fails naming it: its slots' keys could not be restored. */
+    private static void connectMaster(
+            StatefulRedisClusterConnection<byte[], byte[]> conn, RedisClusterNode node, RedisEndpoint endpoint) {
+        try {
+            conn.getConnection(node.getNodeId());
+        } catch (RedisException e) {
+            String address = node.getUri() == null
+                    ? node.getNodeId()
+                    : node.getUri().getHost() + ":" + node.getUri().getPort();
+            throw new DrException(
+                    ErrorCode.TARGET,
+                    "cannot connect to master " + address + " of the Redis Cluster of " + endpoint + ": "
+                            + endpoint.redact(String.valueOf(e.getMessage())) + "; no key was restored. Every master "
+                            + "must be up to take its slots' keys: start it or fail it over, then restore again",
+                    null,
+                    true);
         }
     }
 

@@ -33,6 +33,15 @@ final class RedisClusterData implements AutoCloseable {
         sync = conn.sync();
     }
 
+    /** Sets {@code key:0} to {@code key:<n-1>} in a cluster, spread over its slots. */
+    static void strings(RedisCluster cluster, int n) {
+        try (RedisClusterData data = new RedisClusterData(cluster)) {
+            for (int i = 0; i < n; i++) {
+                data.sync.set("key:" + i, "v" + i);
+            }
+        }
+    }
+
     /** Strings, hashes, lists, sets, sorted sets, a stream with a group, hash-tagged keys, TTLs; returns the key count. */
     int populate() {
         int keys = 0;

@@ -35,11 +35,8 @@ class RedisClusterForgedTopologyIT {
 
     @Test
     void aSeedThatAnnouncesTheMastersForTheWrongShardsFailsTheBackup() throws Exception {
-        try (RedisCluster two = RedisCluster.start(2, 0);
-                RedisClusterData data = new RedisClusterData(two)) {
-            for (int i = 0; i < 100; i++) {
-                data.sync.set("key:" + i, "v" + i);
-            }
+        try (RedisCluster two = RedisCluster.start(2, 0)) {
+            RedisClusterData.strings(two, 100);
             List<RedisServer> masters = two.masters();
             String swapped = "*2\r\n" + shard(0, 8191, masters.get(1)) + shard(8192, 16383, masters.get(0));
             try (ServerSocket seed = fakeSeed(swapped)) {

@@ -324,6 +324,29 @@ class RedisClusterIT {
         }
     }
 
+    /**
+     * A restore into a cluster with a master down failed with the client library's exception
+     * class and message as its whole reason ("...RedisConnectionException: Unable to connect");
+     * it now names the master and says that nothing was restored.
+     */
+    @Test
+    void aRestoreIntoAClusterWithAMasterDownNamesItAndRestoresNothing() throws Exception {
+        try (RedisCluster two = RedisCluster.start(2, 0)) {
+            RedisClusterData.strings(two, 100);
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(two.uri())));
+            RedisServer down = two.masters().get(1);
+            two.flushAll();
+            assertThatThrownBy(() -> down.command("SHUTDOWN", "NOSAVE")).isInstanceOf(IOException.class);
+            assertThatThrownBy(
+                            () -> restore(b.id(), "to-uri", two.masters().get(0).uri()))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("cannot connect to master 127.0.0.1:" + down.port())
+                    .hasMessageContaining("no key was restored")
+                    .hasMessageNotContaining("Exception");
+            assertThat(two.masters().get(0).command("DBSIZE")).isEqualTo("0");
+        }
+    }
+
     @Test
     void aSentinelUriIsNoWayIntoACluster() {
         assertThatThrownBy(() ->
