@@ -816,7 +816,11 @@ public final class RedisTarget implements BackupTarget {
             throws IOException {
         try (Checked c = check(context, artifact, restore, spools)) {
             restore.requireNoDuplicates(List.of(c));
-            c.send(restore);
+            try {
+                c.send(restore);
+            } catch (DrException e) {
+                throw restore.stopped(e);
+            }
         }
     }
 
@@ -833,8 +837,12 @@ public final class RedisTarget implements BackupTarget {
                 checked.add(check(context, artifact, restore, RebuiltSpool::open));
             }
             restore.requireNoDuplicates(checked);
-            for (Checked c : checked) {
-                c.send(restore);
+            try {
+                for (Checked c : checked) {
+                    c.send(restore);
+                }
+            } catch (DrException e) {
+                throw restore.stopped(e);
             }
         } finally {
             checked.forEach(Checked::close);
@@ -1022,6 +1030,24 @@ public final class RedisTarget implements BackupTarget {
                         destination,
                         functionsSkipped);
             }
+        }
+
+        /**
+         * A failure after keys were sent: they stay on the server, which the failure then says
+         * (a failure of a kind of its own is left as it is, and the log says it).
+         */
+        DrException stopped(DrException e) {
+            if (restored + functionsRestored == 0) {
+                return e;
+            }
+            String what = "at least " + restored + " keys"
+                    + (functionsRestored > 0 ? " and " + functionsRestored + " function libraries" : "")
+                    + " of the backup were restored into " + server + " before this and stay there; a restore "
+                    + "again keeps them as they are (RestoreRequest.force replaces them)";
+            LOG.warn("the restore stopped: {}", what);
+            return e.getClass() == DrException.class
+                    ? new DrException(e.code(), e.getMessage() + "; " + what, e.getCause(), e.retryable())
+                    : e;
         }
 
         /**
