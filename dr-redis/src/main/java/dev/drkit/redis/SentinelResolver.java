@@ -231,8 +231,12 @@ final class SentinelResolver {
                 }
                 if (replica) {
                     Optional<Address> r = healthiestReplica(replicas(c));
-                    if (r.isPresent()) {
+                    String notReady = r.isPresent() ? notReady(endpoint, r.get()) : null;
+                    if (r.isPresent() && notReady == null) {
                         return r.get();
+                    }
+                    if (notReady != null) {
+                        problems.add(s + " names " + r.get() + " as a healthy replica, but " + notReady);
                     }
                     if (readFrom == ReadFrom.REPLICA) {
                         problems.add(s + " knows no healthy replica of '" + parsed.master() + "'");
@@ -273,19 +277,49 @@ final class SentinelResolver {
 
     /** The role a server reports, or {@code unknown} when it does not say (INFO not permitted). */
     private static String roleOf(RedisEndpoint endpoint, Address server) throws IOException {
+        return info(endpoint, server, "replication").getOrDefault("role", "unknown");
+    }
+
+    /**
+     * Why a replica a sentinel named cannot give a current snapshot (not a replica, not linked to
+     * its master, loading), as the server itself says; null when it can, or does not say (INFO not
+     * permitted). A sentinel's view is seconds old, or the sentinel's own.
+     */
+    private static String notReady(RedisEndpoint endpoint, Address replica) {
+        Map<String, String> info;
+        try {
+            info = info(endpoint, replica, "replication", "persistence");
+        } catch (IOException | DrException e) {
+            if (e instanceof ConfigException c) {
+                throw c;
+            }
+            return "it cannot be reached (" + endpoint.redact(String.valueOf(e.getMessage())) + ")";
+        }
+        String role = info.getOrDefault("role", "slave");
+        if (!role.equals("slave")) {
+            return "it is a " + role;
+        }
+        if (!info.getOrDefault("master_link_status", "up").equals("up")) {
+            return "its link to its master is down";
+        }
+        return info.getOrDefault("loading", "0").equals("0") ? null : "it is loading its data";
+    }
+
+    /** The fields of INFO sections of a data node; none when it may not be asked. */
+    private static Map<String, String> info(RedisEndpoint endpoint, Address server, String... sections)
+            throws IOException {
         try (RespConnection c = RespConnection.open(
                 endpoint.connect(server.host(), server.port()),
                 server.toString(),
                 endpoint.user(),
                 endpoint.password())) {
-            for (String line : c.text("INFO", "replication").split("\r?\n")) {
-                if (line.startsWith("role:")) {
-                    return line.substring(5).trim();
-                }
+            Map<String, String> fields = new HashMap<>();
+            for (String section : sections) {
+                fields.putAll(RedisTarget.infoFields(c.text("INFO", section)));
             }
-            return "unknown";
+            return fields;
         } catch (RespConnection.RespError e) {
-            return "unknown";
+            return Map.of();
         }
     }
 

@@ -10,16 +10,9 @@ import dev.drkit.TargetSpec;
 import dev.drkit.testkit.RedisCluster;
 import dev.drkit.testkit.RedisServer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,52 +59,15 @@ class RedisClusterForgedTopologyIT {
     }
 
     private static String bulk(String s) {
-        return "$" + s.getBytes(StandardCharsets.UTF_8).length + "\r\n" + s + "\r\n";
+        return ScriptedRedis.bulk(s);
     }
 
     /** A cluster node that answers INFO as a cluster node and CLUSTER SHARDS with {@code shards}, on every connection. */
     private static ServerSocket fakeSeed(String shards) throws IOException {
-        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        CompletableFuture.runAsync(() -> {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    CompletableFuture.runAsync(() -> serve(s, shards));
-                } catch (IOException e) {
-                    return; // closed
-                }
-            }
-        });
-        return server;
-    }
-
-    private static void serve(Socket socket, String shards) {
-        try (Socket s = socket) {
-            InputStream in = s.getInputStream();
-            OutputStream out = s.getOutputStream();
-            while (true) {
-                List<String> command = readCommand(in);
-                String reply = command.get(0).equalsIgnoreCase("INFO")
-                        ? bulk("# Cluster\r\ncluster_enabled:1\r\n")
-                        : String.join(" ", command).equalsIgnoreCase("CLUSTER SHARDS")
-                                ? shards
-                                : "-ERR unknown command '" + command.get(0) + "'\r\n";
-                out.write(reply.getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            }
-        } catch (IOException | RuntimeException e) {
-            // the client closed
-        }
-    }
-
-    private static List<String> readCommand(InputStream in) throws IOException {
-        int n = Integer.parseInt(RespConnectionTest.line(in).substring(1));
-        List<String> words = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            int len = Integer.parseInt(RespConnectionTest.line(in).substring(1));
-            words.add(new String(in.readNBytes(len), StandardCharsets.UTF_8));
-            RespConnectionTest.line(in);
-        }
-        return words;
+        return ScriptedRedis.start(command -> command.get(0).equalsIgnoreCase("INFO")
+                ? bulk("# Cluster\r\ncluster_enabled:1\r\n")
+                : String.join(" ", command).equalsIgnoreCase("CLUSTER SHARDS")
+                        ? shards
+                        : "-ERR unknown command '" + command.get(0) + "'\r\n");
     }
 }

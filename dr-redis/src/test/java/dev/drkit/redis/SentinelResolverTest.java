@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.ConfigException;
+import dev.drkit.DrException;
 import dev.drkit.Settings;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -98,6 +100,45 @@ class SentinelResolverTest {
         assertThat(SentinelResolver.healthiestReplica(List.of(replica("10.0.0.8", "6379", "o_down,slave", "ok", "1"))))
                 .isEmpty();
         assertThat(SentinelResolver.healthiestReplica(null)).isEmpty();
+    }
+
+    /**
+     * The replica a sentinel named was taken at the sentinel's word, whose view is seconds old (or
+     * a hostile sentinel's own): a server that was no replica at all (here a master of other data)
+     * gave the backup, recorded as a replica of 'mymaster'. The server is now asked itself, as a
+     * cluster's replicas are.
+     */
+    @Test
+    void aReplicaTheSentinelNamesMustSayItIsALinkedReplica() throws Exception {
+        String asMaster = ScriptedRedis.bulk("# Replication\r\nrole:master\r\n");
+        try (ServerSocket master = ScriptedRedis.start(c -> asMaster);
+                ServerSocket notAReplica = ScriptedRedis.start(c -> asMaster);
+                ServerSocket sentinel = ScriptedRedis.start(c -> c.get(1).equalsIgnoreCase("GET-MASTER-ADDR-BY-NAME")
+                        ? ScriptedRedis.array("127.0.0.1", String.valueOf(master.getLocalPort()))
+                        : "*1\r\n"
+                                + ScriptedRedis.array(
+                                        "ip", "127.0.0.1",
+                                        "port", String.valueOf(notAReplica.getLocalPort()),
+                                        "flags", "slave",
+                                        "master-link-status", "ok",
+                                        "slave-repl-offset", "100"))) {
+            String uri = "redis-sentinel://127.0.0.1:" + sentinel.getLocalPort() + "/mymaster";
+            assertThatThrownBy(() -> RedisEndpoint.from(
+                            Settings.builder()
+                                    .set("uri", uri)
+                                    .set("read-from", "replica")
+                                    .build(),
+                            "uri"))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("as a healthy replica, but it is a master");
+            RedisEndpoint preferred = RedisEndpoint.from(
+                    Settings.builder()
+                            .set("uri", uri)
+                            .set("read-from", "replica-preferred")
+                            .build(),
+                    "uri");
+            assertThat(preferred.port()).isEqualTo(master.getLocalPort());
+        }
     }
 
     private static List<Object> replica(String ip, String port, String flags, String link, String offset) {
