@@ -1,5 +1,6 @@
 package dev.drkit.redis;
 
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.RestoreContext;
@@ -7,6 +8,7 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -77,7 +79,7 @@ final class RedisClusterRestore {
         try {
             for (RedisClusterManifest.ShardEntry shard : shards) {
                 Path file = dir.resolve("shard-" + shard.index()).resolve(RedisTarget.ARTIFACT);
-                staged.add(target.stageToDir(context, shard.artifact(), file, rdbVersion, match));
+                staged.add(target.stageToDir(context, shard.artifact(), file, rdbVersion, match, slotCheck(shard)));
             }
         } catch (IOException | RuntimeException e) {
             staged.forEach(RedisTarget.Staged::discard);
@@ -105,6 +107,23 @@ final class RedisClusterRestore {
                         + "shard directory, then join them with CLUSTER MEET",
                 shards.size(),
                 dir);
+    }
+
+    /**
+     * Refuses a key of a slot the shard does not serve: its nodes.conf gives the node the shard's
+     * slots only, so the key would sit on a node the cluster does not send its slot to.
+     */
+    private static RdbParser.Visitor slotCheck(RedisClusterManifest.ShardEntry shard) {
+        boolean[] owned = RedisClusterTopology.owned(shard.slots());
+        return (db, key, type, at, value) -> {
+            int slot = SlotHash.getSlot(key);
+            if (!owned[slot]) {
+                throw new CorruptDataException(shard.artifact() + " holds a key of slot " + slot + ", which the "
+                        + "manifest does not give shard " + shard.index() + " (" + slotText(shard.slots()) + "): the "
+                        + "snapshot and the slot map disagree, so the backup is damaged; restore it online into a "
+                        + "running cluster (each key goes to its slot's node), or restore another backup");
+            }
+        };
     }
 
     /**

@@ -10,7 +10,6 @@ import io.lettuce.core.cluster.SlotHash;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -248,8 +247,7 @@ final class RedisClusterSnapshot {
         String artifact = RedisClusterManifest.artifact(index);
         long start = System.nanoTime();
         ReplicationSnapshot.Result r;
-        boolean[] owned = new boolean[RedisClusterTopology.SLOTS];
-        shard.slots().forEach(range -> Arrays.fill(owned, range[0], range[1] + 1, true));
+        boolean[] owned = RedisClusterTopology.owned(shard.slots());
         RdbParser.Visitor slotCheck = (db, key, type, at, value) -> {
             if (!owned[SlotHash.getSlot(key)]) {
                 throw notTheShardsNode(index, shard, source, SlotHash.getSlot(key));

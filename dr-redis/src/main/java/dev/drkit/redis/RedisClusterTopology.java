@@ -6,6 +6,7 @@ import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -73,6 +74,13 @@ final class RedisClusterTopology {
 
     List<Shard> shards() {
         return shards;
+    }
+
+    /** Which of the 16384 slots the ranges ({@code [first, last]}, inclusive) hold. */
+    static boolean[] owned(List<int[]> ranges) {
+        boolean[] owned = new boolean[SLOTS];
+        ranges.forEach(r -> Arrays.fill(owned, r[0], r[1] + 1, true));
+        return owned;
     }
 
     /** How many of the 16384 slots a shard serves. */

@@ -651,7 +651,7 @@ public final class RedisTarget implements BackupTarget {
     /** Writes one snapshot artifact as {@code file}, atomically, keys filtered by {@code match}. */
     void restoreToDir(RestoreContext context, String artifact, Path file, int rdbVersion, KeyPattern match)
             throws IOException {
-        install(stageToDir(context, artifact, file, rdbVersion, match));
+        install(stageToDir(context, artifact, file, rdbVersion, match, null));
     }
 
     /** A snapshot written and synced beside the file it is to replace, not yet in its place. */
@@ -666,8 +666,17 @@ public final class RedisTarget implements BackupTarget {
         }
     }
 
-    /** Writes one snapshot artifact beside {@code file}, keys filtered by {@code match}; {@link #install} puts it there. */
-    Staged stageToDir(RestoreContext context, String artifact, Path file, int rdbVersion, KeyPattern match)
+    /**
+     * Writes one snapshot artifact beside {@code file}, keys filtered by {@code match}; {@link #install} puts it there.
+     * {@code keyCheck}, when not null, is told every key (without its value) and may refuse one.
+     */
+    Staged stageToDir(
+            RestoreContext context,
+            String artifact,
+            Path file,
+            int rdbVersion,
+            KeyPattern match,
+            RdbParser.Visitor keyCheck)
             throws IOException {
         Settings o = context.options();
         Path dir = file.getParent();
@@ -683,8 +692,9 @@ public final class RedisTarget implements BackupTarget {
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                 OutputStream fileOut = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
                 InputStream in = openSnapshot(context, artifact)) {
-            RdbParser parser = new RdbParser(in, match == null ? fileOut : null, source, match != null, match != null);
-            RdbParser.Summary s = match == null ? parser.parse(null) : filtered(parser, fileOut, match);
+            RdbParser parser = new RdbParser(
+                    in, match == null ? fileOut : null, source, match != null || keyCheck != null, match != null);
+            RdbParser.Summary s = match == null ? parser.parse(keyCheck) : filtered(parser, fileOut, match, keyCheck);
             requireValid(s, source);
             parser.requireAtEnd();
             fileOut.flush();
@@ -721,10 +731,14 @@ public final class RedisTarget implements BackupTarget {
     }
 
     /** Copies only the matching keys into a new RDB of the same version. */
-    private static RdbParser.Summary filtered(RdbParser parser, OutputStream out, KeyPattern match) throws IOException {
+    private static RdbParser.Summary filtered(
+            RdbParser parser, OutputStream out, KeyPattern match, RdbParser.Visitor keyCheck) throws IOException {
         RdbWriter[] writer = new RdbWriter[1];
         RdbParser.Summary s = parser.parse(
                 (db, key, type, expireAtMs, value) -> {
+                    if (keyCheck != null) {
+                        keyCheck.entry(db, key, type, expireAtMs, null);
+                    }
                     if (match.matches(key)) {
                         writer[0].entry(db, key, type, expireAtMs, value, 0, value.length);
                     }
