@@ -301,6 +301,41 @@ class RedisClusterIT {
         assertThat(out.resolve("shard-2").resolve("dump.rdb")).exists();
     }
 
+    /**
+     * Users are recreated node by node after the keys. A node that refused them failed the restore
+     * saying only that ACL SETUSER failed there: not that the keys were all restored, nor that the
+     * nodes before it had the users and the others not.
+     */
+    @Test
+    void usersRefusedByOneNodeAreReportedWithTheNodesThatHaveThem() throws Exception {
+        try (RedisCluster two = RedisCluster.start(2, 0)) {
+            RedisClusterData.strings(two, 10);
+            for (RedisServer node : two.nodes()) {
+                node.command("ACL", "SETUSER", "app", "on", ">app-Pa55", "~*", "+@all");
+            }
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(two.uri())));
+            RedisServer first = two.masters().get(0);
+            RedisServer refusing = two.masters().get(1);
+            for (RedisServer node : two.nodes()) {
+                node.command("ACL", "DELUSER", "app");
+            }
+            refusing.command("ACL", "SETUSER", "default", "-acl|setuser");
+            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                            "cache",
+                            b.id(),
+                            Settings.builder()
+                                    .set("to-uri", two.uri())
+                                    .set("acl-users", "true")
+                                    .build(),
+                            false)))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("127.0.0.1:" + refusing.port())
+                    .hasMessageContaining("the keys were restored, and the users were recreated on 1 of the "
+                            + "cluster's 2 nodes before this (127.0.0.1:" + first.port() + ")");
+            assertThat(first.command("ACL", "LIST")).contains("user app on");
+        }
+    }
+
     @Test
     void aClusterNodeThatForbidsSnapshotsFailsTheBackupInsteadOfFallingBackToKeys() throws Exception {
         try (RedisCluster three = RedisCluster.start(3, 0)) {
