@@ -8,6 +8,7 @@ import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.SideFiles;
+import dev.drkit.spi.support.TarEntryReader;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -172,7 +173,7 @@ final class AclSnapshot {
             }
             User u = user(line, source + " line " + (i + 1));
             if (!names.add(u.name()) || users.size() >= MAX_USERS) {
-                throw new CorruptDataException(source + " line " + (i + 1) + " repeats user '" + u.name()
+                throw new CorruptDataException(source + " line " + (i + 1) + " repeats user '" + printable(u.name())
                         + "' or exceeds " + MAX_USERS + " users");
             }
             users.add(u);
@@ -182,8 +183,11 @@ final class AclSnapshot {
 
     /** {@code user <name> <rule>...}, where a selector {@code (~k* +get)} is one rule. */
     private static User user(String line, String where) {
-        if (line.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-            throw new CorruptDataException(where + " holds a control character: not an ACL user");
+        // Redis refuses NUL and white space in names and patterns (other control characters it takes),
+        // so its lines hold them only as the spaces between words
+        if (line.chars().anyMatch(c -> c == 0 || c == '\t' || c == 0x0b || c == '\f' || c == '\r')) {
+            throw new CorruptDataException(where + " holds a NUL or white space other than a space, which Redis "
+                    + "does not write in a user's line: not an ACL user");
         }
         String[] words = line.split(" ", -1);
         if (words.length < 2 || !words[0].equals("user") || words[1].isEmpty()) {
@@ -211,6 +215,11 @@ final class AclSnapshot {
             throw new CorruptDataException(where + " has a selector without its ')': not an ACL user");
         }
         return new User(words[1], List.copyOf(rules), line);
+    }
+
+    /** A user's name as it can go into a message: Redis takes control characters in a name. */
+    private static String printable(String name) {
+        return TarEntryReader.printable(name);
     }
 
     /** How an online restore of users went. */
@@ -264,7 +273,7 @@ final class AclSnapshot {
             try {
                 conn.sync().dispatch(CommandType.ACL, new StatusOutput<>(ByteArrayCodec.INSTANCE), args);
             } catch (RedisException e) {
-                throw refused(server, "ACL SETUSER of user '" + u.name() + "'", e);
+                throw refused(server, "ACL SETUSER of user '" + printable(u.name()) + "'", e);
             }
             if (current == null) {
                 created++;

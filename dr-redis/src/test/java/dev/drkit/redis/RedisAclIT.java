@@ -74,6 +74,15 @@ class RedisAclIT {
                 .toList();
     }
 
+    /** Restores backup {@code id} with its users into the server of {@code uri}. */
+    private void restoreUsers(String id, String uri, boolean force) {
+        kit.restore(new RestoreRequest(
+                "cache",
+                id,
+                Settings.builder().set("to-uri", uri).set("acl-users", "true").build(),
+                force));
+    }
+
     /** Logs in as the user and reads a key it may read. */
     private static Object loginAndGet(RedisServer server, String user, String password) throws Exception {
         try (RespConnection c = RespConnection.open(new Socket(server.host(), server.port()), "test", user, password)) {
@@ -104,14 +113,7 @@ class RedisAclIT {
             assertThat(server.command("ACL", "DELUSER", "alice", "bob", "carol"))
                     .isEqualTo("3");
             server.command("ACL", "SETUSER", "dave", "on", ">dave-pw", "+ping"); // made after: left alone
-            kit.restore(new RestoreRequest(
-                    "cache",
-                    b.id(),
-                    Settings.builder()
-                            .set("to-uri", server.uri())
-                            .set("acl-users", "true")
-                            .build(),
-                    false));
+            restoreUsers(b.id(), server.uri(), false);
 
             // the same rules and hashes; Redis lists command rules in an order of its own
             assertThat(rulesOf(aclList(server).replaceAll("\nuser dave [^\n]*", "")))
@@ -188,15 +190,24 @@ class RedisAclIT {
 
             server.command("ACL", "SETUSER", "admin", "&*", "+@all");
             server.command("ACL", "DELUSER", "app");
-            kit.restore(new RestoreRequest(
-                    "cache",
-                    b.id(),
-                    Settings.builder()
-                            .set("to-uri", "redis://admin:admin-pw@" + server.host() + ":" + server.port())
-                            .set("acl-users", "true")
-                            .build(),
-                    true));
+            restoreUsers(b.id(), "redis://admin:admin-pw@" + server.host() + ":" + server.port(), true);
             assertThat(rulesOf(aclList(server))).isEqualTo(rulesOf(original));
+        }
+    }
+
+    /** A key pattern with a control character, which Redis takes: backed up, and restored (it was refused). */
+    @Test
+    void aPatternWithAControlCharacterIsRestored() throws Exception {
+        try (RedisServer server = RedisServer.start()) {
+            server.command("ACL", "SETUSER", "app", "on", ">app-pw", "~a\u0001b");
+            String original = aclList(server);
+            BackupResult b = kit.backup(new TargetSpec(
+                    "cache",
+                    "redis",
+                    Settings.builder().set("uri", server.uri()).build()));
+            server.command("ACL", "DELUSER", "app");
+            restoreUsers(b.id(), server.uri(), false);
+            assertThat(aclList(server)).contains("~a\u0001b").isEqualTo(original);
         }
     }
 
@@ -224,14 +235,7 @@ class RedisAclIT {
                     .isEqualTo(2);
 
             server.command("ACL", "SETUSER", "alice", "resetpass", ">changed", "+set");
-            kit.restore(new RestoreRequest(
-                    "cache",
-                    b.id(),
-                    Settings.builder()
-                            .set("to-uri", server.uri())
-                            .set("acl-users", "true")
-                            .build(),
-                    true));
+            restoreUsers(b.id(), server.uri(), true);
             assertThat(rulesOf(aclList(server))).isEqualTo(rulesOf(original));
             assertThat(loginAndGet(server, "alice", "alice-Pa55")).isEqualTo("one");
         }
