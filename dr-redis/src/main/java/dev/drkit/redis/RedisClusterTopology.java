@@ -158,6 +158,7 @@ final class RedisClusterTopology {
                 if (host.isEmpty()) {
                     host = text(node.get("endpoint"), seed);
                 }
+                host = host(host, seed);
                 Object port = tls && node.containsKey("tls-port") || !node.containsKey("port")
                         ? node.get("tls-port")
                         : node.get("port");
@@ -197,7 +198,12 @@ final class RedisClusterTopology {
                     throw malformed(seed, "a node of a slot range has no id");
                 }
                 members.add(new Node(
-                        text(n.get(2), seed), text(n.get(0), seed), port(n.get(1), seed), i == 2, "online", 0));
+                        text(n.get(2), seed),
+                        host(text(n.get(0), seed), seed),
+                        port(n.get(1), seed),
+                        i == 2,
+                        "online",
+                        0));
             }
             String masterId = members.get(0).id();
             ranges.computeIfAbsent(masterId, k -> new ArrayList<>()).add(range);
@@ -253,6 +259,13 @@ final class RedisClusterTopology {
             throw malformed(seed, "slot range " + a + "-" + b + " is outside 0-16383");
         }
         return new int[] {(int) a, (int) b};
+    }
+
+    private static String host(String host, String seed) {
+        if (!RedisEndpoint.isHost(host)) {
+            throw malformed(seed, "a node's address is not a host name or IP address");
+        }
+        return host;
     }
 
     private static int port(Object value, String seed) {

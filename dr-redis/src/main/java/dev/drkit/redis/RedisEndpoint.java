@@ -36,6 +36,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -352,6 +353,17 @@ final class RedisEndpoint {
                         + "; check that the server is up and reachable",
                 e,
                 true);
+    }
+
+    private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:%-]{1,255}");
+
+    /**
+     * Whether a host a server announced (a cluster node's address, the master or a replica a
+     * sentinel names) is a host name or an IP address: such text goes into messages, the manifest
+     * and a name lookup, so nothing else of a server's choosing does.
+     */
+    static boolean isHost(String host) {
+        return HOST.matcher(host).matches();
     }
 
     /** The same login, timeout and TLS for another server (a node of the same Redis Cluster). */

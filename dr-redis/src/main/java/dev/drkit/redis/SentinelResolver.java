@@ -215,8 +215,10 @@ final class SentinelResolver {
             try (RespConnection c =
                     RespConnection.open(endpoint.connect(s.host(), s.port()), "sentinel " + s, user, password)) {
                 Optional<Address> master;
+                Object reply;
                 try {
-                    master = addressIn(c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", parsed.master()));
+                    reply = c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", parsed.master());
+                    master = addressIn(reply);
                 } catch (RespConnection.RespError e) {
                     if (e.noAuth()) {
                         throw new ConfigException("sentinel " + s + " requires a password: give the sentinels' "
@@ -226,7 +228,9 @@ final class SentinelResolver {
                     continue;
                 }
                 if (master.isEmpty()) {
-                    problems.add(s + " knows no master named '" + parsed.master() + "'");
+                    problems.add(s
+                            + (reply instanceof List<?> ? " named no usable address for '" : " knows no master named '")
+                            + parsed.master() + "'");
                     continue;
                 }
                 if (replica) {
@@ -330,7 +334,7 @@ final class SentinelResolver {
                 && l.get(1) instanceof String port) {
             try {
                 int p = Integer.parseInt(port);
-                if (!host.isEmpty() && p > 0 && p <= 65535) {
+                if (RedisEndpoint.isHost(host) && p > 0 && p <= 65535) {
                     return Optional.of(new Address(host, p));
                 }
             } catch (NumberFormatException e) {

@@ -21,15 +21,19 @@ class RedisClusterTopologyTest {
     }
 
     private static List<Object> node(String id, int port, String role, String health, long offset) {
+        return node("10.0.0.1", id, port, role, health, offset);
+    }
+
+    private static List<Object> node(String ip, String id, int port, String role, String health, long offset) {
         return List.of(
                 b("id"),
                 b(id),
                 b("port"),
                 (long) port,
                 b("ip"),
-                b("10.0.0.1"),
+                b(ip),
                 b("endpoint"),
-                b("10.0.0.1"),
+                b(ip),
                 b("role"),
                 b(role),
                 b("replication-offset"),
@@ -108,6 +112,29 @@ class RedisClusterTopologyTest {
                 .hasMessageContaining("no master for slots 0-10");
         assertThatThrownBy(() -> RedisClusterTopology.fromShards(List.of(b("x")), "s", false))
                 .hasMessageContaining("a list was expected");
+    }
+
+    /**
+     * A node's address went as the node announced it into messages, the manifest and a name
+     * lookup: a reply could put line breaks (or any text) there. It must be a host name or an IP.
+     */
+    @Test
+    void aNodeAddressThatIsNoHostIsRefused() {
+        List<Object> node = node("10.0.0.1\r\nforged log line", "a", 7000, "master", "online", 0);
+        assertThatThrownBy(() ->
+                        RedisClusterTopology.fromShards(List.of(shard(List.of(0L, 16383L), List.of(node))), "s", false))
+                .isInstanceOf(DrException.class)
+                .hasMessageContaining("a node's address is not a host name or IP address")
+                .hasMessageNotContaining("forged");
+        assertThatThrownBy(() -> RedisClusterTopology.fromSlots(
+                        List.of(List.of(0L, 16383L, List.of(b("?"), 7000L, b("a")))), "s"))
+                .hasMessageContaining("not a host name or IP address");
+        assertThat(RedisClusterTopology.fromShards(
+                                List.of(shard(List.of(0L, 16383L), List.of(node("a", 7000, "master", "online", 0)))),
+                                "s",
+                                false)
+                        .shards())
+                .hasSize(1);
     }
 
     /**

@@ -141,6 +141,19 @@ class SentinelResolverTest {
         }
     }
 
+    /** A master's address a sentinel names must be a host name or an IP: it goes into messages and a name lookup. */
+    @Test
+    void aMasterAddressThatIsNoHostIsPassedOver() throws Exception {
+        try (ServerSocket sentinel = ScriptedRedis.start(c -> ScriptedRedis.array("evil\r\nforged log line", "6379"))) {
+            String uri = "redis-sentinel://127.0.0.1:" + sentinel.getLocalPort() + "/mymaster";
+            assertThatThrownBy(() -> RedisEndpoint.from(
+                            Settings.builder().set("uri", uri).build(), "uri"))
+                    .isInstanceOf(DrException.class)
+                    .hasMessageContaining("named no usable address for 'mymaster'")
+                    .hasMessageNotContaining("forged");
+        }
+    }
+
     private static List<Object> replica(String ip, String port, String flags, String link, String offset) {
         return List.of(
                 "name", ip + ":" + port,
