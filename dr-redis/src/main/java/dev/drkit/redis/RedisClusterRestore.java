@@ -227,29 +227,30 @@ final class RedisClusterRestore {
         try (RespConnection c = RespConnection.open(endpoint)) {
             topology = RedisClusterTopology.discover(c, endpoint.tls());
         }
+        List<RedisClusterTopology.Node> all = new ArrayList<>();
+        topology.shards().forEach(shard -> all.addAll(shard.nodes()));
+        all.addAll(topology.idleNodes()); // a master that takes slots later needs the users then
         List<String> done = new ArrayList<>();
-        int nodes = topology.shards().stream().mapToInt(s -> s.nodes().size()).sum();
-        for (RedisClusterTopology.Shard shard : topology.shards()) {
-            for (RedisClusterTopology.Node node : shard.nodes()) {
-                if (node.failed()) {
-                    LOG.warn("ACL users not restored on {}: the cluster reports it failed", node.address());
-                    continue;
-                }
-                try (RedisSession session = RedisSession.open(endpoint.withAddress(node.host(), node.port()))) {
-                    AclSnapshot.restore(session.connection(), users, force, session);
-                } catch (DrException e) {
-                    // the keys are in, and some nodes have the users: the nodes differ until this is fixed
-                    String what = "the keys were restored, and the users were recreated on " + done.size()
-                            + " of the cluster's " + nodes + " nodes before this"
-                            + (done.isEmpty() ? "" : " (" + String.join(", ", done) + ")")
-                            + ": restore with setting 'acl-users' again once that node accepts them";
-                    LOG.warn("ACL users not restored on {}: {}", node.address(), what);
-                    throw e.getClass() == DrException.class
-                            ? new DrException(e.code(), e.getMessage() + "; " + what, e.getCause(), e.retryable())
-                            : e;
-                }
-                done.add(node.address());
+        int nodes = all.size();
+        for (RedisClusterTopology.Node node : all) {
+            if (node.failed()) {
+                LOG.warn("ACL users not restored on {}: the cluster reports it failed", node.address());
+                continue;
             }
+            try (RedisSession session = RedisSession.open(endpoint.withAddress(node.host(), node.port()))) {
+                AclSnapshot.restore(session.connection(), users, force, session);
+            } catch (DrException e) {
+                // the keys are in, and some nodes have the users: the nodes differ until this is fixed
+                String what = "the keys were restored, and the users were recreated on " + done.size()
+                        + " of the cluster's " + nodes + " nodes before this"
+                        + (done.isEmpty() ? "" : " (" + String.join(", ", done) + ")")
+                        + ": restore with setting 'acl-users' again once that node accepts them";
+                LOG.warn("ACL users not restored on {}: {}", node.address(), what);
+                throw e.getClass() == DrException.class
+                        ? new DrException(e.code(), e.getMessage() + "; " + what, e.getCause(), e.retryable())
+                        : e;
+            }
+            done.add(node.address());
         }
     }
 

@@ -65,15 +65,25 @@ final class RedisClusterTopology {
     }
 
     private final List<Shard> shards;
+    private final List<Node> idle;
     private final String seed;
 
-    private RedisClusterTopology(List<Shard> shards, String seed) {
+    private RedisClusterTopology(List<Shard> shards, List<Node> idle, String seed) {
         this.shards = List.copyOf(shards);
+        this.idle = List.copyOf(idle);
         this.seed = seed;
     }
 
     List<Shard> shards() {
         return shards;
+    }
+
+    /**
+     * The nodes of shards that serve no slot (a master added to take slots later, its replicas), as
+     * {@code CLUSTER SHARDS} lists them; {@code CLUSTER SLOTS} does not.
+     */
+    List<Node> idleNodes() {
+        return idle;
     }
 
     /** Which of the 16384 slots the ranges ({@code [first, last]}, inclusive) hold. */
@@ -141,6 +151,7 @@ final class RedisClusterTopology {
      */
     static RedisClusterTopology fromShards(List<Object> reply, String seed, boolean tls) {
         List<Shard> shards = new ArrayList<>();
+        List<Node> idle = new ArrayList<>();
         for (Object item : reply) {
             Map<String, Object> shard = map(item, seed);
             List<Object> slotList = list(shard.get("slots"), seed);
@@ -172,9 +183,11 @@ final class RedisClusterTopology {
             }
             if (!ranges.isEmpty()) {
                 shards.add(shard(ranges, nodes, seed));
+            } else {
+                idle.addAll(nodes);
             }
         }
-        return ordered(shards, seed);
+        return ordered(shards, idle, seed);
     }
 
     /**
@@ -211,7 +224,7 @@ final class RedisClusterTopology {
         }
         List<Shard> shards = new ArrayList<>();
         ranges.forEach((id, r) -> shards.add(shard(r, nodes.get(id), seed)));
-        return ordered(shards, seed);
+        return ordered(shards, List.of(), seed);
     }
 
     private static Shard shard(List<int[]> ranges, List<Node> nodes, String seed) {
@@ -229,7 +242,7 @@ final class RedisClusterTopology {
         return shard;
     }
 
-    private static RedisClusterTopology ordered(List<Shard> shards, String seed) {
+    private static RedisClusterTopology ordered(List<Shard> shards, List<Node> idle, String seed) {
         shards.sort(Comparator.comparingInt(Shard::firstSlot));
         // one node is the master of one shard: one announced for two would give both shards one snapshot
         Set<String> masters = new HashSet<>();
@@ -249,7 +262,7 @@ final class RedisClusterTopology {
                 }
             }
         }
-        return new RedisClusterTopology(shards, seed);
+        return new RedisClusterTopology(shards, idle, seed);
     }
 
     private static int[] range(Object first, Object last, String seed) {

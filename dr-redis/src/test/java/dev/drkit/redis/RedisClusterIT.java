@@ -17,6 +17,7 @@ import dev.drkit.testkit.RedisCluster;
 import dev.drkit.testkit.RedisFixture;
 import dev.drkit.testkit.RedisServer;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +50,14 @@ class RedisClusterIT {
             s.set(more[i], more[i + 1]);
         }
         return s.build();
+    }
+
+    private void restoreWithUsers(String id, String uri) {
+        kit.restore(new RestoreRequest(
+                "cache",
+                id,
+                Settings.builder().set("to-uri", uri).set("acl-users", "true").build(),
+                false));
     }
 
     private void restore(String id, String key, String value) {
@@ -320,19 +329,45 @@ class RedisClusterIT {
                 node.command("ACL", "DELUSER", "app");
             }
             refusing.command("ACL", "SETUSER", "default", "-acl|setuser");
-            assertThatThrownBy(() -> kit.restore(new RestoreRequest(
-                            "cache",
-                            b.id(),
-                            Settings.builder()
-                                    .set("to-uri", two.uri())
-                                    .set("acl-users", "true")
-                                    .build(),
-                            false)))
+            assertThatThrownBy(() -> restoreWithUsers(b.id(), two.uri()))
                     .isInstanceOf(DrException.class)
                     .hasMessageContaining("127.0.0.1:" + refusing.port())
                     .hasMessageContaining("the keys were restored, and the users were recreated on 1 of the "
                             + "cluster's 2 nodes before this (127.0.0.1:" + first.port() + ")");
             assertThat(first.command("ACL", "LIST")).contains("user app on");
+        }
+    }
+
+    /**
+     * Users were recreated on the nodes of the shards that serve slots only: a master just added to
+     * take slots later (CLUSTER SHARDS lists it, with no slots) was passed over without a word, and
+     * once slots moved to it its clients were refused.
+     */
+    @Test
+    void usersAreRestoredOnAMasterThatServesNoSlotYet() throws Exception {
+        try (RedisCluster two = RedisCluster.start(2, 0);
+                RedisServer added = RedisServer.builder()
+                        .config("cluster-enabled", "yes")
+                        .config("cluster-config-file", "nodes.conf")
+                        .config("cluster-port", String.valueOf(freePort()))
+                        .start()) {
+            RedisServer first = two.masters().get(0);
+            Matcher bus = Pattern.compile(":" + first.port() + "@(\\d+)").matcher(first.command("CLUSTER", "NODES"));
+            assertThat(bus.find()).isTrue();
+            added.command("CLUSTER", "MEET", first.host(), String.valueOf(first.port()), bus.group(1));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!first.command("CLUSTER", "SHARDS").contains("\n" + added.port() + "\n")) {
+                assertThat(System.nanoTime())
+                        .as("the added node is listed in CLUSTER SHARDS")
+                        .isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            first.command("ACL", "SETUSER", "app", "on", ">app-Pa55", "~*", "+@all");
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(two.uri())));
+            assertThat(added.command("ACL", "LIST")).doesNotContain("user app");
+
+            restoreWithUsers(b.id(), two.uri());
+            assertThat(added.command("ACL", "LIST")).contains("user app on");
         }
     }
 
@@ -391,6 +426,12 @@ class RedisClusterIT {
     }
 
     /** Every key, value and expiry equal; a difference names the first keys that differ, not all contents. */
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     private static void assertSame(Map<String, String> actual, Map<String, String> expected) {
         List<String> differ = new ArrayList<>();
         Set<String> keys = new TreeSet<>(expected.keySet());
