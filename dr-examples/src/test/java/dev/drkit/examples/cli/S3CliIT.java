@@ -14,9 +14,14 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /** The CLI against an S3 repository (S3Proxy), credentials from the environment. */
 class S3CliIT {
@@ -154,5 +159,53 @@ class S3CliIT {
                 "list");
         assertThat(noCreds.exit()).isEqualTo(1);
         assertThat(noCreds.err()).startsWith("drkit: ").doesNotContain("wrong-secret-value");
+    }
+
+    /**
+     * A backup into S3 stopped by SIGTERM while it uploads in parts: exit 143, and nothing left
+     * in the bucket, no parts of an unfinished multipart upload either. Before, the SDK refused
+     * the abort of the thread the signal had interrupted, and the parts stayed stored and billed.
+     */
+    @Test
+    void aBackupToS3StoppedBySigtermLeavesNoPartsNorObjects() throws Exception {
+        Path src = Files.createDirectories(work.resolve("big"));
+        CliProcess.writeRandom(src.resolve("big.bin"), 400L << 20);
+        String repo = "s3://offsite/stopped?region=eu-west-1&endpoint=" + s3.endpoint();
+        Path err = work.resolve("err");
+        ProcessBuilder pb = CliProcess.builder(
+                null, List.of(), "--repo", repo, "backup", "files", "--name", "big", "--path", src.toString());
+        pb.environment().putAll(Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey()));
+        try (S3Client direct = S3Client.builder()
+                .endpointOverride(s3.endpoint())
+                .region(Region.EU_WEST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(
+                        StaticCredentialsProvider.create(AwsBasicCredentials.create(s3.accessKey(), s3.secretKey())))
+                .build()) {
+            Process p = pb.redirectOutput(work.resolve("out").toFile())
+                    .redirectError(err.toFile())
+                    .start();
+            while (direct.listMultipartUploads(r -> r.bucket("offsite").prefix("stopped/"))
+                    .uploads()
+                    .isEmpty()) {
+                assertThat(p.waitFor(5, TimeUnit.MILLISECONDS))
+                        .as("the backup finished before its multipart upload was seen")
+                        .isFalse();
+            }
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+            assertThat(p.exitValue()).as(Files.readString(err)).isEqualTo(143);
+            assertThat(Files.readString(err)).contains("stopped by a signal").doesNotContain("Thread was interrupted");
+            assertThat(direct.listMultipartUploads(r -> r.bucket("offsite").prefix("stopped/"))
+                            .uploads())
+                    .as("unfinished multipart uploads left")
+                    .isEmpty();
+            assertThat(direct.listObjectsV2(r -> r.bucket("offsite").prefix("stopped/"))
+                            .contents())
+                    .extracting(o -> o.key())
+                    .as("objects left: only the repository's own description may stay")
+                    .allMatch(k -> !k.contains("/backups/") && !k.contains("/locks/"));
+        }
     }
 }
