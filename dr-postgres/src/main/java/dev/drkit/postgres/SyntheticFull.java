@@ -33,7 +33,11 @@ import org.slf4j.LoggerFactory;
  */
 final class SyntheticFull {
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticFull.class);
-    /** What the synthetic full takes over from the backup it is built from. */
+    /**
+     * What the synthetic full takes over from the backup it is built from; the pages that backup
+     * found damaged too: the synthetic full holds them as that backup read them and reads nothing
+     * of the cluster, so as the newest backup it must not clear them from status.
+     */
     private static final List<String> SAME_MOMENT = List.of(
             "serverVersion",
             "systemIdentifier",
@@ -47,7 +51,9 @@ final class SyntheticFull {
             "walStart",
             "walStop",
             "startTime",
-            "stopTime");
+            "stopTime",
+            "pageChecksumFailures",
+            BackupManifest.SOURCE_CORRUPTION);
 
     private SyntheticFull() {}
 

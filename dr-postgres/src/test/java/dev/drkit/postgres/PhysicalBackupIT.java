@@ -16,11 +16,15 @@ import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.storage.FileStorageBackend;
 import dev.drkit.testkit.PostgresServer;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -179,39 +183,8 @@ class PhysicalBackupIT {
      */
     @Test
     void aCorruptPageOfTheLiveClusterIsReportedWithItsFileAndBlock() throws Exception {
-        PostgresServer first =
-                PostgresServer.startWithDataChecksums(Map.of("archive_mode", "on", "archive_command", "true"));
-        PostgresServer pg = null;
-        try {
-            first.execute(
-                    "postgres",
-                    "CREATE TABLE victim AS SELECT i AS id, md5(i::text) AS v FROM generate_series(1, 20000) i;"
-                            + "CREATE TABLE bystander AS SELECT i AS id FROM generate_series(1, 1000) i;");
-            String file;
-            try (var c = first.connect("postgres");
-                    var st = c.createStatement();
-                    var rs = st.executeQuery("SELECT pg_relation_filepath('victim')")) {
-                rs.next();
-                file = rs.getString(1);
-            }
-            first.execute("postgres", "CHECKPOINT");
-            first.crash();
-            Path data = first.dataDir();
-            try (var ch = FileChannel.open(data.resolve(file), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                ByteBuffer b = ByteBuffer.allocate(1);
-                long at = 3 * 8192 + 5000; // inside block 3, past the header
-                ch.read(b, at);
-                b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
-                ch.write(b, at);
-            }
-            pg = PostgresServer.startExisting(first.binDir(), data, first.password());
-            Settings connection = Settings.builder()
-                    .set("url", pg.jdbcUrl("postgres"))
-                    .set("user", PostgresServer.SUPERUSER)
-                    .set("password-file", pg.passwordFile(dir).toString())
-                    .set("data-dir", data.toString())
-                    .set("wal-timeout", "60s")
-                    .build();
+        try (DamagedCluster damaged = DamagedCluster.start()) {
+            String file = damaged.file();
             List<String> warnings = new CopyOnWriteArrayList<>();
             try (DrKit kit = DrKit.builder()
                     .repository(dir.resolve("repo").toString())
@@ -224,6 +197,7 @@ class PhysicalBackupIT {
                         }
                     })
                     .build()) {
+                Settings connection = damaged.connection(dir);
                 BackupResult b = kit.backup(new TargetSpec("db", "postgres", connection));
                 assertThat(b.manifest().metadata())
                         .containsEntry("dataChecksums", true)
@@ -245,7 +219,7 @@ class PhysicalBackupIT {
 
                 // the next incremental reads the (changed) file again and reports it again; a
                 // clean file is not reported
-                pg.execute("postgres", "UPDATE victim SET v = 'x' WHERE ctid = '(0,1)'; CHECKPOINT;");
+                damaged.pg().execute("postgres", "UPDATE victim SET v = 'x' WHERE ctid = '(0,1)'; CHECKPOINT;");
                 BackupResult incr = kit.backup(new TargetSpec(
                         "db",
                         "postgres",
@@ -253,11 +227,108 @@ class PhysicalBackupIT {
                 assertThat(incr.manifest().kind()).isEqualTo("incremental");
                 assertThat(incr.manifest().metadata()).containsEntry("pageChecksumFailures", 1L);
             }
-        } finally {
-            if (pg != null) {
-                pg.close();
+        }
+    }
+
+    /**
+     * A synthetic full backup holds the damaged page as the backup it was built from read it,
+     * and reads nothing of the cluster: it reports that backup's damaged pages, so that status,
+     * which looks at the newest backup, keeps saying so. Before, it recorded none, and with
+     * setting 'max-chain' the warning vanished from status in the very run that found it.
+     */
+    @Test
+    void aCorruptPageStaysReportedThroughASyntheticFull() throws Exception {
+        try (DamagedCluster damaged = DamagedCluster.start()) {
+            String file = damaged.file();
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                Settings connection = damaged.connection(dir);
+                BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
+                assertThat(full.manifest().metadata()).containsEntry("pageChecksumFailures", 1L);
+
+                BackupResult synthetic = kit.backup(new TargetSpec(
+                        "db",
+                        "postgres",
+                        connection.toBuilder().set("synthetic-full", "true").build()));
+                assertThat(synthetic.manifest().metadata()).containsEntry("builtFrom", full.id());
+                assertDamageReported(kit, synthetic, file);
             }
-            first.close();
+        }
+    }
+
+    /** {@code backup}, the newest, reports block 3 of {@code file} damaged, and so does status. */
+    private static void assertDamageReported(DrKit kit, BackupResult backup, String file) {
+        Map<String, Object> metadata = backup.manifest().metadata();
+        assertThat(metadata.get("pageChecksumFailures"))
+                .as("pageChecksumFailures of %s", backup.id())
+                .isInstanceOfSatisfying(
+                        Number.class, n -> assertThat(n.longValue()).isEqualTo(1));
+        assertThat(String.valueOf(metadata.get(BackupManifest.SOURCE_CORRUPTION)))
+                .contains(file + " block 3");
+        assertThat(kit.status(Map.of()).targets().get(0).problems())
+                .anySatisfy(p -> assertThat(p)
+                        .contains("newest backup " + backup.id() + " found the source damaged")
+                        .contains(file + " block 3"));
+    }
+
+    /**
+     * A cluster with data checksums (no autovacuum: nothing rewrites its files unasked) whose
+     * table victim has a byte of block 3 flipped on disk while it was stopped, the file dated an
+     * hour back so that an incremental backup takes it unchanged from the one before.
+     */
+    private record DamagedCluster(PostgresServer first, PostgresServer pg, String file) implements AutoCloseable {
+        static DamagedCluster start() throws Exception {
+            PostgresServer first = PostgresServer.startWithDataChecksums(
+                    Map.of("archive_mode", "on", "archive_command", "true", "autovacuum", "off"));
+            try {
+                first.execute(
+                        "postgres",
+                        "CREATE TABLE victim AS SELECT i AS id, md5(i::text) AS v FROM generate_series(1, 20000) i;"
+                                + "CREATE TABLE bystander AS SELECT i AS id FROM generate_series(1, 1000) i;");
+                String file;
+                try (var c = first.connect("postgres");
+                        var st = c.createStatement();
+                        var rs = st.executeQuery("SELECT pg_relation_filepath('victim')")) {
+                    rs.next();
+                    file = rs.getString(1);
+                }
+                first.execute("postgres", "CHECKPOINT");
+                first.crash();
+                Path data = first.dataDir();
+                try (var ch = FileChannel.open(data.resolve(file), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    ByteBuffer b = ByteBuffer.allocate(1);
+                    long at = 3 * 8192 + 5000; // inside block 3, past the header
+                    ch.read(b, at);
+                    b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+                    ch.write(b, at);
+                }
+                Files.setLastModifiedTime(
+                        data.resolve(file), FileTime.from(Instant.now().minus(Duration.ofHours(1))));
+                return new DamagedCluster(
+                        first, PostgresServer.startExisting(first.binDir(), data, first.password()), file);
+            } catch (Exception | Error e) {
+                first.close();
+                throw e;
+            }
+        }
+
+        Settings connection(Path dir) throws IOException {
+            return Settings.builder()
+                    .set("url", pg.jdbcUrl("postgres"))
+                    .set("user", PostgresServer.SUPERUSER)
+                    .set("password-file", pg.passwordFile(dir).toString())
+                    .set("data-dir", first.dataDir().toString())
+                    .set("wal-timeout", "60s")
+                    .build();
+        }
+
+        @Override
+        public void close() {
+            try {
+                pg.close();
+            } finally {
+                first.close();
+            }
         }
     }
 
