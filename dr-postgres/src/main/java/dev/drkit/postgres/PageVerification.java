@@ -10,6 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -90,6 +91,24 @@ final class PageVerification {
         synchronized (named) {
             return List.copyOf(named);
         }
+    }
+
+    /**
+     * The failures of {@code named} (a backup's {@code sourceCorruption}, as {@link #named()} gave
+     * it; anything else counts as none) in the files {@code files} names.
+     */
+    static List<String> inFiles(Object named, Set<String> files) {
+        List<String> in = new ArrayList<>();
+        if (named instanceof List<?> list) {
+            for (Object o : list) {
+                String failure = String.valueOf(o);
+                int end = failure.indexOf(" block ");
+                if (end > 0 && files.contains(failure.substring(0, end))) {
+                    in.add(failure);
+                }
+            }
+        }
+        return in;
     }
 
     /** An LSN as PostgreSQL prints it. */

@@ -9,6 +9,7 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -100,8 +101,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             try {
                 List<TarWriter.Item> items = DataDirectoryScan.scan(cluster.dataDir());
                 PageVerification pages = new PageVerification(cluster.dataChecksums(), backup.startLsn());
-                copyFiles(context, cluster, items, jobs, t0, pages);
-                reportChecksumFailures(context, pages);
+                Set<String> unchanged = copyFiles(context, cluster, items, jobs, t0, pages);
+                reportChecksumFailures(context, pages, unchanged);
                 backup.stop(items, jobs);
                 backup.awaitWal(streamed, walTimeout);
             } finally {
@@ -151,8 +152,10 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     /**
      * Copies the files (only those changed since the previous backup, when incremental) into the
      * data tars, and writes the file list.
+     *
+     * @return the files taken unchanged from the previous backup, not read again
      */
-    private void copyFiles(
+    private Set<String> copyFiles(
             BackupContext context,
             BaseBackup.Cluster cluster,
             List<TarWriter.Item> items,
@@ -193,6 +196,7 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                 BaseBackup.total(items) >> 20,
                 (System.nanoTime() - t0) / 1_000_000,
                 jobs);
+        return selection.referenced().keySet();
     }
 
     /**
@@ -233,17 +237,36 @@ public final class PostgresPhysicalTarget implements BackupTarget {
     /**
      * Pages of the live cluster whose checksum fails go into the manifest
      * ({@code pageChecksumFailures}, and {@code sourceCorruption}, which status reports) and a
-     * warning: the backup holds them as read, but the database itself is damaged.
+     * warning: the backup holds them as read, but the database itself is damaged. So do the
+     * pages the previous backup named in files this one takes from it {@code unchanged}: it did
+     * not read them again, so they are still damaged as far as anyone knows (else a damaged page
+     * of a file that does not change, as damage from the storage leaves it, would be reported
+     * only until the next incremental).
      */
-    private static void reportChecksumFailures(BackupContext context, PageVerification pages) {
-        context.metadata("pageChecksumFailures", pages.failures());
+    private static void reportChecksumFailures(BackupContext context, PageVerification pages, Set<String> unchanged) {
+        List<String> carried = unchanged.isEmpty()
+                ? List.of()
+                : PageVerification.inFiles(
+                        context.previous().orElseThrow().metadata().get(BackupManifest.SOURCE_CORRUPTION), unchanged);
+        context.metadata("pageChecksumFailures", pages.failures() + carried.size());
+        List<String> own = pages.named();
+        List<String> named = new ArrayList<>(own);
+        named.addAll(carried.subList(0, Math.min(carried.size(), PageVerification.MAX_NAMED - own.size())));
+        if (!named.isEmpty()) {
+            context.metadata(BackupManifest.SOURCE_CORRUPTION, named);
+        }
+        if (!carried.isEmpty()) {
+            LOG.warn(
+                    "{} page(s) the previous backup found damaged are in files this one took unchanged: still "
+                            + "reported, first {}",
+                    carried.size(),
+                    TarEntryReader.printable(carried.get(0))); // read from the repository
+        }
         if (pages.failures() == 0) {
             return;
         }
-        List<String> named = pages.named();
-        context.metadata(BackupManifest.SOURCE_CORRUPTION, named);
         context.warn(pages.failures() + " page(s) of the live cluster fail their data checksum (read twice): "
-                + String.join("; ", named.subList(0, Math.min(5, named.size())))
+                + String.join("; ", own.subList(0, Math.min(5, own.size())))
                 + (pages.failures() > 5 ? "; ..." : "")
                 + ". The database has corrupt pages: check the server's storage and restore or rebuild those "
                 + "relations (an earlier backup may hold good copies)");

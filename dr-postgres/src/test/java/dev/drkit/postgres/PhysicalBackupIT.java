@@ -231,13 +231,14 @@ class PhysicalBackupIT {
     }
 
     /**
-     * A synthetic full backup holds the damaged page as the backup it was built from read it,
-     * and reads nothing of the cluster: it reports that backup's damaged pages, so that status,
-     * which looks at the newest backup, keeps saying so. Before, it recorded none, and with
-     * setting 'max-chain' the warning vanished from status in the very run that found it.
+     * A damaged page stays reported while no backup reads it again: an incremental that takes
+     * its file unchanged (damage from the storage leaves size and date as they were) reports
+     * what the previous backup found in it, and a synthetic full backup, which reads nothing
+     * of the cluster, what the backup it was built from reported. Status looks at the newest
+     * backup; before, the warning was gone after the next incremental (or synthetic full).
      */
     @Test
-    void aCorruptPageStaysReportedThroughASyntheticFull() throws Exception {
+    void aCorruptPageStaysReportedThroughIncrementalsAndASyntheticFull() throws Exception {
         try (DamagedCluster damaged = DamagedCluster.start()) {
             String file = damaged.file();
             try (DrKit kit =
@@ -246,12 +247,22 @@ class PhysicalBackupIT {
                 BackupResult full = kit.backup(new TargetSpec("db", "postgres", connection));
                 assertThat(full.manifest().metadata()).containsEntry("pageChecksumFailures", 1L);
 
+                damaged.pg().execute("postgres", "UPDATE bystander SET id = -id WHERE id < 10; CHECKPOINT;");
+                Settings incremental =
+                        connection.toBuilder().set("incremental", "true").build();
+                BackupResult incr = kit.backup(new TargetSpec("db", "postgres", incremental));
+                assertThat(incr.manifest().kind()).isEqualTo("incremental");
+                assertDamageReported(kit, incr, file);
+
                 BackupResult synthetic = kit.backup(new TargetSpec(
                         "db",
                         "postgres",
-                        connection.toBuilder().set("synthetic-full", "true").build()));
-                assertThat(synthetic.manifest().metadata()).containsEntry("builtFrom", full.id());
+                        incremental.toBuilder().set("synthetic-full", "true").build()));
+                assertThat(synthetic.manifest().metadata()).containsEntry("builtFrom", incr.id());
                 assertDamageReported(kit, synthetic, file);
+
+                // the next incremental builds on the synthetic full and still takes the file unchanged
+                assertDamageReported(kit, kit.backup(new TargetSpec("db", "postgres", incremental)), file);
             }
         }
     }
