@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -18,11 +19,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * has data checksums, as pgBackRest and {@code pg_basebackup} do: a page whose checksum fails
  * is read again (it may have been torn by a concurrent write) and is reported only when it
  * still fails and its LSN is before the backup's start (a page written since is replaced by
- * WAL replay, so its checksum proves nothing). Thread-safe: the copy streams share one.
+ * WAL replay, so its checksum proves nothing), or cannot be read again for another reason than
+ * its file no longer reaching it (truncated or dropped since: replay does that again).
+ * Thread-safe: the copy streams share one.
  */
 final class PageVerification {
     /** At most this many failures are named; the count covers them all. */
     static final int MAX_NAMED = 100;
+
+    /** What {@link #reread} gives for a page its file no longer holds. */
+    private static final byte[] GONE = new byte[0];
 
     private final boolean enabled;
     private final long startLsn;
@@ -64,6 +70,11 @@ final class PageVerification {
             return; // written since the backup started: WAL replay replaces it
         }
         byte[] again = reread(file, block);
+        if (again == GONE) {
+            // truncated or dropped since it was read, so after the backup started: WAL replay
+            // does that again, and the page is not in the restored cluster (as pg_basebackup)
+            return;
+        }
         if (again != null
                 && (PageChecksum.verify(again, 0, relationBlock) || PageChecksum.pageLsn(again, 0) >= startLsn)) {
             return; // torn by a write while it was read
@@ -117,6 +128,7 @@ final class PageVerification {
                 + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase(Locale.ROOT);
     }
 
+    /** The page read again: {@link #GONE} when the file no longer holds it, null when it cannot be read. */
     private static byte[] reread(Path file, long block) {
         ByteBuffer page = ByteBuffer.allocate(PageMaps.PAGE);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
@@ -124,11 +136,13 @@ final class PageVerification {
             while (page.hasRemaining()) {
                 int n = ch.read(page, position + page.position());
                 if (n < 0) {
-                    return null; // truncated since: the first read is what there is to report
+                    return GONE;
                 }
             }
+        } catch (NoSuchFileException e) {
+            return GONE;
         } catch (IOException e) {
-            return null;
+            return null; // the first read is what there is to report
         }
         return page.array();
     }
