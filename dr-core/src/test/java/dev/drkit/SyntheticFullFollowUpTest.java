@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,19 +103,40 @@ class SyntheticFullFollowUpTest {
         }
     }
 
+    /**
+     * The failure is also a warning event of the backup that asked, as a target's warnings are:
+     * before, it went only to a log the CLI silences (it prints warnings from their events), so a
+     * chain with a damaged backup failed every synthetic full without a word, exit code 0.
+     */
     @Test
     void aFailingSyntheticFullLeavesTheBackupThatAskedAndTheNextOneAsksAgain() {
         ChainTarget target = new ChainTarget();
         target.failSynthetic = true;
+        List<DrEvent> warnings = new CopyOnWriteArrayList<>();
         try (DrKit kit = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
                 .target("db", target)
+                .listener(new DrListener() {
+                    @Override
+                    public void onEvent(DrEvent e) {
+                        if (e.type() == DrEvent.Type.BACKUP_WARNING) {
+                            warnings.add(e);
+                        }
+                    }
+                })
                 .build()) {
             kit.backup("db");
             kit.backup("db");
             BackupResult asking = kit.backup("db");
             assertThat(kit.list("db")).extracting(BackupManifest::id).endsWith(asking.id());
             assertThat(kit.list("db")).hasSize(3);
+            assertThat(warnings).singleElement().satisfies(w -> {
+                assertThat(w.target()).isEqualTo("db");
+                assertThat(w.backupId()).isEqualTo(asking.id());
+                assertThat(w.message())
+                        .contains("synthetic full backup after " + asking.id() + " failed")
+                        .contains("scratch space exhausted");
+            });
             target.failSynthetic = false;
             BackupResult again = kit.backup("db");
             assertThat(again.manifest().metadata()).containsEntry(BackupManifest.SYNTHETIC_FULL_DUE, true);

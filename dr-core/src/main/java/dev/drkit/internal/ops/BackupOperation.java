@@ -96,11 +96,12 @@ public final class BackupOperation {
                     spec.name(),
                     after.id());
         } catch (DrException e) {
-            WARNINGS.warn(
-                    "{}: the synthetic full backup after {} failed; the next backup tries again: {}",
-                    spec.name(),
-                    after.id(),
-                    e.getMessage());
+            // an event as a target's warnings are (hosts and the CLI print those, not this log): a
+            // damaged backup of the chain fails every synthetic full, and the incrementals go on
+            String message = "the synthetic full backup after " + after.id() + " failed; the next backup tries again: "
+                    + e.getMessage();
+            WARNINGS.warn("{}: {}", spec.name(), message);
+            ctx.emit(DrEvent.Type.BACKUP_WARNING, spec.name(), after.id(), message, Map.of());
         }
     }
 
