@@ -153,6 +153,12 @@ final class FileList {
                 holders.add(e.backup());
                 e.deltas().forEach(d -> holders.add(d.substring(0, d.indexOf('/'))));
             }
+        } catch (CorruptDataException | ChecksumMismatchException | BackupNotFoundException e) {
+            // as for damaged page maps below: one full backup, rather than every incremental failing on it
+            LOG.warn("{}", e.getMessage());
+            context.warn("the file list of backup " + prev.id() + ", on which an incremental builds, is damaged, so "
+                    + "nothing can build on it: taking a full backup (check the repository)");
+            return Map.of();
         }
         holders.remove(prev.id());
         for (String id : holders) {

@@ -31,6 +31,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -699,8 +700,14 @@ class IncrementalChainAttackTest {
     }
 
     private BackupManifest manifest(String id, String parent) {
+        return manifest(id, parent, artifacts.get(id).keySet(), Map.of());
+    }
+
+    /** A manifest of target pg with these artifacts (sizes and checksums left empty). */
+    static BackupManifest manifest(
+            String id, String parent, Collection<String> artifacts, Map<String, Object> metadata) {
         List<ArtifactInfo> infos = new ArrayList<>();
-        for (String a : artifacts.get(id).keySet()) {
+        for (String a : artifacts) {
             infos.add(new ArtifactInfo(a, a, 0, 0, "0", null, List.of(), List.of()));
         }
         return new BackupManifest(
@@ -716,7 +723,7 @@ class IncrementalChainAttackTest {
                 "test",
                 "host",
                 infos,
-                Map.of());
+                metadata);
     }
 
     private Path restore() throws IOException {
