@@ -26,8 +26,18 @@ import org.slf4j.LoggerFactory;
 final class BaseBackup {
     private static final Logger LOG = LoggerFactory.getLogger(BaseBackup.class);
 
-    /** What the backup learns of the cluster before it starts. */
-    record Cluster(Path dataDir, String archiveMode, long systemId, long segmentSize, boolean dataChecksums) {}
+    /**
+     * What the backup learns of the cluster before it starts; {@code segmentSize} is the WAL's,
+     * {@code blockSize} and {@code relationSegmentBlocks} (blocks per file) its relation files'.
+     */
+    record Cluster(
+            Path dataDir,
+            String archiveMode,
+            long systemId,
+            long segmentSize,
+            boolean dataChecksums,
+            int blockSize,
+            long relationSegmentBlocks) {}
 
     private final BackupContext context;
     private final Connection jdbc;

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks the data page checksums of the relation pages a base backup reads, when the cluster
@@ -27,18 +29,47 @@ final class PageVerification {
     /** At most this many failures are named; the count covers them all. */
     static final int MAX_NAMED = 100;
 
+    private static final Logger LOG = LoggerFactory.getLogger(PageVerification.class);
+
     /** What {@link #reread} gives for a page its file no longer holds. */
     private static final byte[] GONE = new byte[0];
 
     private final boolean enabled;
     private final long startLsn;
+    /** Blocks per relation segment file ({@code RELSEG_SIZE}, setting {@code segment_size}). */
+    private final long segmentBlocks;
+
     private final AtomicLong failures = new AtomicLong();
     private final List<String> named = new ArrayList<>();
 
     /** Checks pages when {@code enabled} (the cluster's {@code data_checksums}); {@code startLsn} is the backup's start. */
     PageVerification(boolean enabled, long startLsn) {
+        this(enabled, startLsn, PageChecksum.PAGES_PER_SEGMENT);
+    }
+
+    private PageVerification(boolean enabled, long startLsn, long segmentBlocks) {
         this.enabled = enabled;
         this.startLsn = startLsn;
+        this.segmentBlocks = segmentBlocks;
+    }
+
+    /**
+     * The checks for a cluster with these {@code data_checksums}, {@code block_size} and
+     * {@code segment_size} (in blocks): none when its pages are not of the 8 KiB that
+     * {@link PageChecksum} computes over (every page would fail), and the block number of a
+     * segment file's first page from the cluster's own segment size (with another than 1 GiB, every
+     * page past the first segment would fail).
+     */
+    static PageVerification forCluster(boolean dataChecksums, int blockSize, long segmentBlocks, long startLsn) {
+        if (dataChecksums && blockSize != PageChecksum.PAGE_SIZE) {
+            LOG.info(
+                    "pages are not checked against their data checksums: the cluster's pages are {} bytes, and "
+                            + "drkit checks pages of {}",
+                    blockSize,
+                    PageChecksum.PAGE_SIZE);
+        }
+        return new PageVerification(
+                dataChecksums && blockSize == PageChecksum.PAGE_SIZE && segmentBlocks > 0, startLsn, segmentBlocks);
     }
 
     /** Checks the pages of one data file as they are read; see {@link #forFile}. */
@@ -57,7 +88,7 @@ final class PageVerification {
         if (!enabled || !PageChecksum.isRelationFile(fileName)) {
             return (buffer, offset, block) -> {};
         }
-        long firstBlock = PageChecksum.firstBlockNumber(fileName);
+        long firstBlock = PageChecksum.segmentNumber(fileName) * segmentBlocks;
         return (buffer, offset, block) -> check(buffer, offset, item.name(), item.path(), firstBlock, block);
     }
 

@@ -100,7 +100,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             long t0 = System.nanoTime();
             try {
                 List<TarWriter.Item> items = DataDirectoryScan.scan(cluster.dataDir());
-                PageVerification pages = new PageVerification(cluster.dataChecksums(), backup.startLsn());
+                PageVerification pages = PageVerification.forCluster(
+                        cluster.dataChecksums(),
+                        cluster.blockSize(),
+                        cluster.relationSegmentBlocks(),
+                        backup.startLsn());
                 Set<String> unchanged = copyFiles(context, cluster, items, jobs, t0, pages);
                 reportChecksumFailures(context, pages, unchanged);
                 backup.stop(items, jobs);
@@ -146,7 +150,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         context.metadata("tablespaces", DataDirectoryScan.tablespaces(dataDir));
         boolean checksums = "on".equals(PgSql.single(jdbc, "SHOW data_checksums"));
         context.metadata("dataChecksums", checksums);
-        return new BaseBackup.Cluster(dataDir, archiveMode, systemId, segmentSize, checksums);
+        int blockSize = Integer.parseInt(PgSql.single(jdbc, "SHOW block_size"));
+        long relationSegment = Long.parseLong( // in blocks
+                PgSql.single(jdbc, "SELECT setting::bigint FROM pg_settings WHERE name = 'segment_size'"));
+        return new BaseBackup.Cluster(
+                dataDir, archiveMode, systemId, segmentSize, checksums, blockSize, relationSegment);
     }
 
     /**

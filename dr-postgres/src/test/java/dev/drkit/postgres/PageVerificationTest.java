@@ -58,6 +58,38 @@ class PageVerificationTest {
         assertThat(pages.named()).isEmpty();
     }
 
+    /**
+     * A cluster built with relation segments of another size than 1 GiB ({@code configure
+     * --with-segsize}) numbers the blocks of {@code 16384.1} from its own segment size, and one
+     * with pages of another size than 8 KiB is not checked at all (the checksum is computed over
+     * the whole page). Before, drkit assumed both and reported every page of such files as damaged.
+     */
+    @Test
+    void pagesAreNumberedByTheClustersSegmentSizeAndPagesOfAnotherSizeAreNotChecked() throws IOException {
+        long segmentBlocks = 2 * PageChecksum.PAGES_PER_SEGMENT; // 2 GiB segments
+        byte[] page = damagedPage();
+        int checksum = PageChecksum.compute(page, 0, segmentBlocks); // block 0 of the second segment
+        page[8] = (byte) checksum;
+        page[9] = (byte) (checksum >>> 8);
+        Path file = Files.write(Files.createDirectories(dir.resolve("base/5")).resolve("16384.1"), page);
+        TarWriter.Item item = TarWriter.Item.of(file, NAME + ".1");
+
+        PageVerification ofTheCluster = PageVerification.forCluster(true, PageChecksum.PAGE_SIZE, segmentBlocks, START);
+        ofTheCluster.forFile(item).check(page, 0, 0);
+        assertThat(ofTheCluster.failures()).isZero();
+        PageVerification assumingOneGib = new PageVerification(true, START);
+        assumingOneGib.forFile(item).check(page, 0, 0);
+        assertThat(assumingOneGib.failures())
+                .as("the page checked as block 131072")
+                .isOne();
+
+        PageVerification largerPages = PageVerification.forCluster(true, 16384, segmentBlocks / 2, START);
+        largerPages
+                .forFile(TarWriter.Item.of(Files.write(file(), damagedPage()), NAME))
+                .check(damagedPage(), 0, 0);
+        assertThat(largerPages.failures()).isZero();
+    }
+
     private Path file() throws IOException {
         return Files.createDirectories(dir.resolve("base/5")).resolve("16384");
     }
