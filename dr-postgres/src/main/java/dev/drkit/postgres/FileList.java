@@ -145,6 +145,14 @@ final class FileList {
             LOG.info("no earlier base backup of this cluster to build on: taking a full backup");
             return Map.of();
         }
+        if (Boolean.TRUE.equals(prev.metadata().get(BackupManifest.SYNTHETIC_FULL_DUE))) {
+            // the synthetic full that should have followed it failed or was stopped: building on it
+            // would grow the chain past setting 'max-chain', and on one that may not rebuild
+            context.warn("no synthetic full backup followed backup " + prev.id() + ", which ended a chain as long "
+                    + "as setting 'max-chain' allows: taking a full backup (a warning said why the synthetic full "
+                    + "failed)");
+            return Map.of();
+        }
         Map<String, FileEntry> files = new HashMap<>();
         Set<String> holders = new TreeSet<>();
         try (InputStream in = context.openArtifact(prev, PostgresPhysicalTarget.FILE_LIST)) {

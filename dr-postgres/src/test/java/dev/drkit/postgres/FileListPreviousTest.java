@@ -2,6 +2,7 @@ package dev.drkit.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.spi.BackupContext;
@@ -24,6 +25,7 @@ class FileListPreviousTest {
             ("base/5/16384\t8192\t1000\t00000000\t" + PREVIOUS + "\tdata-0.tar\n").getBytes(StandardCharsets.UTF_8);
 
     private final List<String> warnings = new ArrayList<>();
+    private Map<String, Object> previousMetadata = Map.of("systemIdentifier", SYSTEM);
 
     @Test
     void anIntactFileListIsBuiltOn() throws IOException {
@@ -66,6 +68,25 @@ class FileListPreviousTest {
         }
     }
 
+    /**
+     * The previous backup asked for a synthetic full (its chain is as long as setting 'max-chain'
+     * allows) and none followed: the build failed, for example on a damaged backup of the chain,
+     * or was stopped. Before, the next incremental built on it anyway, so the chain grew past
+     * 'max-chain' every hour, and on a damaged backup every later one was as unrestorable.
+     */
+    @Test
+    void aPreviousBackupNotFollowedByTheSyntheticFullItAskedForIsNotBuiltOn() throws IOException {
+        previousMetadata = Map.of("systemIdentifier", SYSTEM, BackupManifest.SYNTHETIC_FULL_DUE, true);
+        assertThat(FileList.previousFiles(context(() -> new ByteArrayInputStream(LIST)), SYSTEM))
+                .isEmpty();
+        assertThat(warnings)
+                .singleElement()
+                .asString()
+                .contains("no synthetic full backup followed backup " + PREVIOUS)
+                .contains("setting 'max-chain'")
+                .contains("taking a full backup");
+    }
+
     @FunctionalInterface
     private interface Opener {
         InputStream open() throws IOException;
@@ -74,7 +95,7 @@ class FileListPreviousTest {
     /** A backup context whose previous backup holds only a file list, opened by {@code open}; it takes warnings. */
     private BackupContext context(Opener open) {
         var previous = IncrementalChainAttackTest.manifest(
-                PREVIOUS, null, List.of(PostgresPhysicalTarget.FILE_LIST), Map.of("systemIdentifier", SYSTEM));
+                PREVIOUS, null, List.of(PostgresPhysicalTarget.FILE_LIST), previousMetadata);
         return (BackupContext) Proxy.newProxyInstance(
                 getClass().getClassLoader(), new Class<?>[] {BackupContext.class}, (proxy, method, args) -> {
                     switch (method.getName()) {

@@ -85,7 +85,7 @@ public final class BackupOperation {
 
     /**
      * The synthetic full backup a target asked for: its failure leaves the backup just taken as
-     * it is (the next one asks again), so it is reported, not thrown.
+     * it is (the target's next backup deals with it), so it is reported, not thrown.
      */
     private void synthesize(TargetSpec spec, BackupTarget target, BackupResult after, RepositoryLock lock) {
         try {
@@ -97,9 +97,9 @@ public final class BackupOperation {
                     after.id());
         } catch (DrException e) {
             // an event as a target's warnings are (hosts and the CLI print those, not this log): a
-            // damaged backup of the chain fails every synthetic full, and the incrementals go on
-            String message = "the synthetic full backup after " + after.id() + " failed; the next backup tries again: "
-                    + e.getMessage();
+            // damaged backup of the chain fails every synthetic full
+            String message = "the synthetic full backup after " + after.id() + " failed (that backup stays as it "
+                    + "is; the target's next backup starts a new chain or tries again): " + e.getMessage();
             WARNINGS.warn("{}: {}", spec.name(), message);
             ctx.emit(DrEvent.Type.BACKUP_WARNING, spec.name(), after.id(), message, Map.of());
         }
