@@ -118,6 +118,11 @@ final class BaseBackup {
         return WalArchive.parseLsn(startLsn);
     }
 
+    /** Where the backup ended, after {@link #stop}. */
+    long stopLsn() {
+        return WalArchive.parseLsn(stopLsn);
+    }
+
     /** Whether {@code pg_backup_stop} has ended the backup on the server. */
     boolean stopped() {
         return stopLsn != null;

@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * has data checksums, as pgBackRest and {@code pg_basebackup} do: a page whose checksum fails
  * is read again (it may have been torn by a concurrent write) and is reported only when it
  * still fails and its LSN is before the backup's start (a page written since is replaced by
- * WAL replay, so its checksum proves nothing), or cannot be read again for another reason than
- * its file no longer reaching it (truncated or dropped since: replay does that again).
+ * WAL replay, so its checksum proves nothing) or past the backup's end (which no page on disk
+ * can have: its LSN field is damaged), or cannot be read again for another reason than its file
+ * no longer reaching it (truncated or dropped since: replay does that again).
  * Thread-safe: the copy streams share one.
  */
 final class PageVerification {
@@ -41,6 +42,8 @@ final class PageVerification {
 
     private final AtomicLong failures = new AtomicLong();
     private final List<String> named = new ArrayList<>();
+    /** Guarded by {@link #named}. */
+    private final List<Deferred> deferred = new ArrayList<>();
 
     /** Checks pages when {@code enabled} (the cluster's {@code data_checksums}); {@code startLsn} is the backup's start. */
     PageVerification(boolean enabled, long startLsn) {
@@ -98,7 +101,8 @@ final class PageVerification {
             return;
         }
         if (PageChecksum.pageLsn(buffer, offset) >= startLsn) {
-            return; // written since the backup started: WAL replay replaces it
+            later(name, block, relationBlock, buffer, offset); // written since the backup started, if its LSN is true
+            return;
         }
         byte[] again = reread(file, block);
         if (again == GONE) {
@@ -106,19 +110,59 @@ final class PageVerification {
             // does that again, and the page is not in the restored cluster (as pg_basebackup)
             return;
         }
-        if (again != null
-                && (PageChecksum.verify(again, 0, relationBlock) || PageChecksum.pageLsn(again, 0) >= startLsn)) {
+        if (again != null && PageChecksum.verify(again, 0, relationBlock)) {
             return; // torn by a write while it was read
         }
+        if (again != null && PageChecksum.pageLsn(again, 0) >= startLsn) {
+            later(name, block, relationBlock, again, 0);
+            return;
+        }
         byte[] page = again != null ? again : buffer;
-        int at = again != null ? 0 : offset;
-        long lsn = PageChecksum.pageLsn(page, at);
+        fail(describe(name, block, relationBlock, page, again != null ? 0 : offset));
+    }
+
+    /**
+     * A failing page whose LSN says it was written since the backup started, so that WAL replay
+     * replaces it: judged by {@link #afterStop} once the backup's end is known, since no page on
+     * disk can have an LSN past it (WAL is flushed before the page that it describes is written),
+     * and a damaged LSN field would otherwise hide a damaged page.
+     */
+    private void later(String name, long block, long relationBlock, byte[] page, int at) {
+        synchronized (named) {
+            if (deferred.size() < MAX_NAMED) {
+                deferred.add(
+                        new Deferred(PageChecksum.pageLsn(page, at), describe(name, block, relationBlock, page, at)));
+            }
+        }
+    }
+
+    /** Reports the pages {@link #later} kept whose LSN is past {@code stopLsn}, the backup's end. */
+    void afterStop(long stopLsn) {
+        List<Deferred> kept;
+        synchronized (named) {
+            kept = List.copyOf(deferred);
+            deferred.clear();
+        }
+        for (Deferred d : kept) {
+            if (d.lsn() > stopLsn) {
+                fail(d.described() + ", an LSN after the backup's end " + lsn(stopLsn));
+            }
+        }
+    }
+
+    private record Deferred(long lsn, String described) {}
+
+    private static String describe(String name, long block, long relationBlock, byte[] page, int at) {
+        return name + " block " + block + " (relation block " + relationBlock + ", LSN "
+                + lsn(PageChecksum.pageLsn(page, at)) + ", checksum " + PageChecksum.storedChecksum(page, at)
+                + " instead of " + PageChecksum.compute(page, at, relationBlock) + ")";
+    }
+
+    private void fail(String described) {
         failures.incrementAndGet();
         synchronized (named) {
             if (named.size() < MAX_NAMED) {
-                named.add(name + " block " + block + " (relation block " + relationBlock + ", LSN "
-                        + lsn(lsn) + ", checksum " + PageChecksum.storedChecksum(page, at)
-                        + " instead of " + PageChecksum.compute(page, at, relationBlock) + ")");
+                named.add(described);
             }
         }
     }

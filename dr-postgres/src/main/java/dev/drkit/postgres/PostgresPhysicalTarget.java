@@ -106,8 +106,9 @@ public final class PostgresPhysicalTarget implements BackupTarget {
                         cluster.relationSegmentBlocks(),
                         backup.startLsn());
                 Set<String> unchanged = copyFiles(context, cluster, items, jobs, t0, pages);
-                reportChecksumFailures(context, pages, unchanged);
                 backup.stop(items, jobs);
+                pages.afterStop(backup.stopLsn());
+                reportChecksumFailures(context, pages, unchanged);
                 backup.awaitWal(streamed, walTimeout);
             } finally {
                 if (!backup.stopped()) {

@@ -90,6 +90,33 @@ class PageVerificationTest {
         assertThat(largerPages.failures()).isZero();
     }
 
+    /**
+     * A damaged page whose LSN field is damaged too, to a position past the backup's end, which
+     * no page on disk can have: reported once the end is known. Before, any failing page with an
+     * LSN at or after the backup's start was taken for one written since and passed over. A
+     * failing page with an LSN inside the backup (a torn one) still is.
+     */
+    @Test
+    void aFailingPageWithAnLsnPastTheBackupsEndIsReportedOnceTheEndIsKnown() throws IOException {
+        byte[] farOut = damagedPage();
+        farOut[3] = 0x70; // xlogid 0x70000000
+        byte[] torn = damagedPage();
+        torn[0] = 0x01; // LSN 1/64: after the start, before the end
+        PageVerification pages = new PageVerification(true, START);
+        Path file = Files.write(file(), farOut);
+        check(pages, file, farOut);
+        check(pages, file, torn);
+        assertThat(pages.failures()).as("before the end is known").isZero();
+
+        pages.afterStop(START + 0x2000_0000L);
+        assertThat(pages.failures()).isOne();
+        assertThat(pages.named())
+                .singleElement()
+                .asString()
+                .startsWith(NAME + " block 0 (relation block 0, LSN 70000000/64")
+                .contains("after the backup's end 1/20000000");
+    }
+
     private Path file() throws IOException {
         return Files.createDirectories(dir.resolve("base/5")).resolve("16384");
     }

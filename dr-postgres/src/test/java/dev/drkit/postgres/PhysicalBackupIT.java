@@ -267,6 +267,25 @@ class PhysicalBackupIT {
         }
     }
 
+    /**
+     * A page whose LSN field is damaged (its highest byte: far past anything the server wrote)
+     * fails its checksum and is reported: no page on disk has an LSN past the backup's end.
+     * Before, its LSN, after the backup's start, made it pass for a page written during the
+     * backup, which WAL replay replaces, and the damage went unreported.
+     */
+    @Test
+    void aCorruptPageWhoseLsnIsDamagedPastTheBackupsEndIsReported() throws Exception {
+        try (DamagedCluster damaged = DamagedCluster.start(3 * 8192 + 3, 0x70)) {
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                BackupResult full = kit.backup(new TargetSpec("db", "postgres", damaged.connection(dir)));
+                assertDamageReported(kit, full, damaged.file());
+                assertThat(String.valueOf(full.manifest().metadata().get(BackupManifest.SOURCE_CORRUPTION)))
+                        .contains("after the backup's end");
+            }
+        }
+    }
+
     /** {@code backup}, the newest, reports block 3 of {@code file} damaged, and so does status. */
     private static void assertDamageReported(DrKit kit, BackupResult backup, String file) {
         Map<String, Object> metadata = backup.manifest().metadata();
@@ -289,6 +308,11 @@ class PhysicalBackupIT {
      */
     private record DamagedCluster(PostgresServer first, PostgresServer pg, String file) implements AutoCloseable {
         static DamagedCluster start() throws Exception {
+            return start(3 * 8192 + 5000, 0x5a); // inside block 3, past the header
+        }
+
+        /** As {@link #start()}, with byte {@code at} of the file XOR-ed with {@code mask}. */
+        static DamagedCluster start(long at, int mask) throws Exception {
             PostgresServer first = PostgresServer.startWithDataChecksums(
                     Map.of("archive_mode", "on", "archive_command", "true", "autovacuum", "off"));
             try {
@@ -308,9 +332,8 @@ class PhysicalBackupIT {
                 Path data = first.dataDir();
                 try (var ch = FileChannel.open(data.resolve(file), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                     ByteBuffer b = ByteBuffer.allocate(1);
-                    long at = 3 * 8192 + 5000; // inside block 3, past the header
                     ch.read(b, at);
-                    b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+                    b.put(0, (byte) (b.get(0) ^ mask)).rewind();
                     ch.write(b, at);
                 }
                 Files.setLastModifiedTime(
