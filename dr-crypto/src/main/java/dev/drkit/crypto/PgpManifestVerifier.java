@@ -171,6 +171,16 @@ public final class PgpManifestVerifier implements ManifestVerifier {
      * for nothing.
      */
     private List<PGPSignature> byDesignatedRevokers(PGPPublicKey primary) {
+        List<PGPSignature> out = new ArrayList<>();
+        List<PGPSignature> byOthers = new ArrayList<>();
+        primary.getSignaturesOfType(PGPSignature.KEY_REVOCATION).forEachRemaining(s -> {
+            if (s.getKeyID() != primary.getKeyID()) {
+                byOthers.add(s);
+            }
+        });
+        if (byOthers.isEmpty()) {
+            return out; // the usual case: no self-signature needs verifying for designations
+        }
         Set<String> designated = new HashSet<>();
         for (PGPSignature self : selfSignatures(primary)) {
             PGPSignatureSubpacketVector hashed = self.getHashedSubPackets();
@@ -184,13 +194,11 @@ public final class PgpManifestVerifier implements ManifestVerifier {
                 }
             }
         }
-        List<PGPSignature> out = new ArrayList<>();
         if (designated.isEmpty()) {
             return out;
         }
-        for (Iterator<PGPSignature> it = primary.getSignaturesOfType(PGPSignature.KEY_REVOCATION); it.hasNext(); ) {
-            PGPSignature s = it.next();
-            PGPPublicKey revoker = s.getKeyID() == primary.getKeyID() ? null : find(s.getKeyID());
+        for (PGPSignature s : byOthers) {
+            PGPPublicKey revoker = find(s.getKeyID());
             if (revoker != null
                     && designated.contains(Hex.toHexString(revoker.getFingerprint()))
                     && verifies(s, revoker, () -> {

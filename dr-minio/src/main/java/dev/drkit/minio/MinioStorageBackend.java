@@ -491,7 +491,7 @@ public final class MinioStorageBackend implements StorageBackend {
         Pages p = pages;
         if (p == null) {
             try {
-                p = new Pages(multipart());
+                p = new Pages(asyncClient());
             } catch (StorageIOException | RuntimeException e) {
                 LOG.debug("{}: listing through the SDK's own paging: {}", description, e.getMessage());
                 return null;
@@ -569,7 +569,8 @@ public final class MinioStorageBackend implements StorageBackend {
         int aborted = 0;
         for (Upload u : unfinished(olderThan, "cleaning up incomplete uploads")) {
             await(
-                    () -> multipart().abortMultipartUploadAsync(bucket, null, u.objectName(), u.uploadId(), null, null),
+                    () -> asyncClient()
+                            .abortMultipartUploadAsync(bucket, null, u.objectName(), u.uploadId(), null, null),
                     "aborting the incomplete upload of " + TarEntryReader.printable(u.objectName()));
             aborted++;
         }
@@ -606,7 +607,7 @@ public final class MinioStorageBackend implements StorageBackend {
             String km = keyMarker;
             String um = uploadIdMarker;
             ListMultipartUploadsResult page = await(
-                            () -> multipart()
+                            () -> asyncClient()
                                     .listMultipartUploadsAsync(
                                             bucket,
                                             null,
@@ -662,15 +663,15 @@ public final class MinioStorageBackend implements StorageBackend {
         }
     }
 
-    private volatile MinioAsyncClient multipart;
+    private volatile MinioAsyncClient asyncClient;
 
     /**
      * The SDK's asynchronous client inside the host's {@link MinioClient}: only it lists and aborts
-     * multipart uploads (MinioClient keeps those calls to itself), so it is taken from the field
-     * that holds it.
+     * multipart uploads and pages an object listing one page at a time (MinioClient keeps those
+     * calls to itself), so it is taken from the field that holds it.
      */
-    private MinioAsyncClient multipart() throws StorageIOException {
-        MinioAsyncClient c = multipart;
+    private MinioAsyncClient asyncClient() throws StorageIOException {
+        MinioAsyncClient c = asyncClient;
         if (c != null) {
             return c;
         }
@@ -687,7 +688,7 @@ public final class MinioStorageBackend implements StorageBackend {
                     Reason.OTHER,
                     false);
         }
-        multipart = c;
+        asyncClient = c;
         return c;
     }
 

@@ -270,7 +270,6 @@ final class RedisEndpoint {
      */
     Socket connect(String host, int port) throws IOException {
         Socket socket = null;
-        InterruptWatch watch = null;
         try {
             if (tls) {
                 SSLSocketFactory factory = tlsCa == null
@@ -285,37 +284,58 @@ final class RedisEndpoint {
                 socket = new Socket();
             }
             Socket opening = socket;
-            watch = InterruptWatch.once("drkit-redis-connect", () -> closeQuietly(opening));
-            socket.connect(new InetSocketAddress(host, port), (int) Math.min(timeout.toMillis(), 30_000));
-            socket.setSoTimeout((int) timeout.toMillis());
-            socket.setTcpNoDelay(true);
-            socket.setReceiveBufferSize(1 << 20);
-            if (socket instanceof SSLSocket ssl) {
-                ssl.startHandshake();
-            }
-            watch.close();
-            if (watch.fired()) {
-                throw new InterruptedIOException("interrupted while connecting to " + host + ":" + port);
-            }
+            interruptibly(opening, "connecting to " + host + ":" + port, () -> {
+                opening.connect(new InetSocketAddress(host, port), (int) Math.min(timeout.toMillis(), 30_000));
+                opening.setSoTimeout((int) timeout.toMillis());
+                opening.setTcpNoDelay(true);
+                opening.setReceiveBufferSize(1 << 20);
+                if (opening instanceof SSLSocket ssl) {
+                    ssl.startHandshake();
+                }
+                return null;
+            });
             return socket;
         } catch (IOException | RuntimeException e) {
-            if (watch != null) {
-                watch.close();
-            }
             if (socket != null) {
                 socket.close();
-            }
-            if (watch != null && watch.fired() && !(e instanceof InterruptedIOException)) {
-                InterruptedIOException stopped =
-                        new InterruptedIOException("interrupted while connecting to " + host + ":" + port);
-                stopped.initCause(e);
-                throw stopped;
             }
             throw e;
         }
     }
 
-    static void closeQuietly(Socket socket) {
+    /** A blocking exchange on a socket. */
+    interface SocketCall<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code call}, closing {@code socket} once this thread is interrupted meanwhile: a
+     * blocked socket connect, read or write ignores the interrupt. A call the interrupt ended
+     * fails with an {@link InterruptedIOException} ("interrupted while {@code doing}"), whatever
+     * the closed socket made it say.
+     */
+    static <T> T interruptibly(Socket socket, String doing, SocketCall<T> call) throws IOException {
+        InterruptWatch watch = InterruptWatch.once("drkit-redis-interrupt", () -> closeQuietly(socket));
+        T result;
+        try {
+            result = call.run();
+        } catch (IOException | RuntimeException e) {
+            watch.close();
+            if (watch.fired()) {
+                InterruptedIOException stopped = new InterruptedIOException("interrupted while " + doing);
+                stopped.initCause(e);
+                throw stopped;
+            }
+            throw e;
+        }
+        watch.close();
+        if (watch.fired()) {
+            throw new InterruptedIOException("interrupted while " + doing);
+        }
+        return result;
+    }
+
+    private static void closeQuietly(Socket socket) {
         try {
             socket.close();
         } catch (IOException ignored) {

@@ -4,7 +4,6 @@ import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
-import dev.drkit.spi.support.InterruptWatch;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -62,23 +61,13 @@ final class ReplicationSnapshot {
 
     private static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.Visitor keys)
             throws IOException {
-        try (Socket socket = endpoint.openSocket();
-                // a blocked socket read or write ignores the interrupt: a server that sends nothing (up to
-                // setting 'timeout'), trickles its bytes or stops reading would hold a stopped backup
-                InterruptWatch interrupter =
-                        InterruptWatch.once("drkit-redis-interrupt", () -> RedisEndpoint.closeQuietly(socket))) {
-            try {
-                return transfer(socket, endpoint, artifact, listener, keys);
-            } catch (IOException | RuntimeException e) {
-                if (interrupter.fired()) {
-                    // the read that failed is the one the closed socket ended, whatever it says
-                    InterruptedIOException stopped = new InterruptedIOException(
-                            "interrupted while waiting for " + endpoint + " during the snapshot");
-                    stopped.initCause(e);
-                    throw stopped;
-                }
-                throw e;
-            }
+        try (Socket socket = endpoint.openSocket()) {
+            // a server that sends nothing (up to setting 'timeout'), trickles its bytes or stops
+            // reading would otherwise hold a stopped backup
+            return RedisEndpoint.interruptibly(
+                    socket,
+                    "waiting for " + endpoint + " during the snapshot",
+                    () -> transfer(socket, endpoint, artifact, listener, keys));
         } catch (SocketTimeoutException e) {
             throw new DrException(
                     ErrorCode.TARGET,

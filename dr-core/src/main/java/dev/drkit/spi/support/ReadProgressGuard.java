@@ -107,26 +107,31 @@ public final class ReadProgressGuard extends FilterInputStream {
 
     @Override
     public int read() throws IOException {
-        long start = before();
-        int b;
-        try {
-            b = in.read();
-        } catch (IOException e) {
-            throw stopped(e);
-        } finally {
-            reading = null;
-        }
-        requireNotInterrupted();
-        after(start, b < 0 ? -1 : 1);
-        return b;
+        byte[] one = new byte[1];
+        return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+        return (int) guarded(() -> in.read(b, off, len));
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+        return guarded(() -> in.skip(n));
+    }
+
+    /** A read of the body: the bytes it read or skipped, -1 at the end. */
+    private interface BodyRead {
+        long run() throws IOException;
+    }
+
+    /** Runs a read of the body with the window's accounting and the interrupt watch's bookkeeping. */
+    private long guarded(BodyRead read) throws IOException {
         long start = before();
-        int n;
+        long n;
         try {
-            n = in.read(b, off, len);
+            n = read.run();
         } catch (IOException e) {
             throw stopped(e);
         } finally {
@@ -135,22 +140,6 @@ public final class ReadProgressGuard extends FilterInputStream {
         requireNotInterrupted();
         after(start, n);
         return n;
-    }
-
-    @Override
-    public long skip(long n) throws IOException {
-        long start = before();
-        long skipped;
-        try {
-            skipped = in.skip(n);
-        } catch (IOException e) {
-            throw stopped(e);
-        } finally {
-            reading = null;
-        }
-        requireNotInterrupted();
-        after(start, skipped);
-        return skipped;
     }
 
     private long before() throws IOException {

@@ -126,15 +126,18 @@ final class WalCommands {
             } catch (ParameterException e) {
                 throw e;
             } catch (IOException | RuntimeException e) {
+                if (max == null || stopped(e)) {
+                    throw e; // a call stopped by a signal drops nothing: PostgreSQL asks again
+                }
                 long pending;
                 try {
-                    pending = max == null ? 0 : WalBacklog.pendingBytes(dataDir);
+                    pending = WalBacklog.pendingBytes(dataDir);
                 } catch (IOException | RuntimeException unknown) {
                     e.addSuppressed(unknown);
                     throw e;
                 }
-                if (max == null || pending <= max || stopped(e)) {
-                    throw e; // a call stopped by a signal drops nothing: PostgreSQL asks again
+                if (pending <= max) {
+                    throw e;
                 }
                 drop(wal, dataDir, e, pending, max);
                 return 0;
