@@ -169,12 +169,10 @@ final class PgTools {
         private final Thread errReader;
         private final ByteArrayOutputStream err = new ByteArrayOutputStream();
         private final PgConnection connection;
-        /** The thread that started the tool, and reads or writes its pipes. */
-        private final Thread owner = Thread.currentThread();
-
         /** Set when the watcher stopped the tool because its thread was interrupted. */
         private volatile boolean stopped;
 
+        /** Watches the thread that started the tool (and reads or writes its pipes) for an interrupt. */
         private final InterruptWatch watch;
 
         Run(Process process, PgConnection connection) {
