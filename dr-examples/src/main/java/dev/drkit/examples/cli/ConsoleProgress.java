@@ -6,7 +6,11 @@ import dev.drkit.Progress;
 import java.io.PrintWriter;
 import java.util.Locale;
 
-/** Progress on a terminal: one line, rewritten in place, on stderr. */
+/**
+ * Progress on a terminal: one line, rewritten in place, on stderr as the JVM gave it (its
+ * carriage return and erase-line escape would not pass {@link TerminalSafeStream}); the target's
+ * name, which a restore reads from the repository, is cleaned here instead.
+ */
 final class ConsoleProgress implements DrListener {
     private final PrintWriter err;
 
@@ -19,7 +23,7 @@ final class ConsoleProgress implements DrListener {
         StringBuilder sb = new StringBuilder("\r")
                 .append(p.operation())
                 .append(' ')
-                .append(p.target())
+                .append(GlobalOptions.safe(p.target()))
                 .append(": ")
                 .append(Sizes.human(p.bytesDone()));
         if (p.bytesTotal() >= 0) {

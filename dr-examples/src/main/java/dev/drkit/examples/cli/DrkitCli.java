@@ -84,6 +84,7 @@ public final class DrkitCli {
         for (String a : args) { // a loop: a stream's lambda is linked on first use, a few ms here
             postgres |= a.contains("postgres");
         }
+        TerminalSafeStream.install();
         warmUp(postgres);
         System.exit(run(args));
     }

@@ -183,7 +183,7 @@ final class GlobalOptions {
                 .signer(signer)
                 .trustedSignatures(trusted);
         if (!quiet && !json && System.console() != null) {
-            b.listener(new ConsoleProgress(err));
+            b.listener(new ConsoleProgress(TerminalSafeStream.progressWriter(err)));
         }
         // which backup a command used is not noise: passing over a damaged one is said even when
         // warnings are silenced (otherwise the library's warning says it); a target's warning during a

@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -47,6 +48,32 @@ class CliUsageIT {
     private static void collect(CommandLine c, List<String> names) {
         names.add(c.getCommandSpec().qualifiedName());
         c.getSubcommands().values().forEach(s -> collect(s, names));
+    }
+
+    /**
+     * A log line quotes a file name of the backed-up tree, which whoever can write there chose:
+     * its escape sequences (here one that sets the terminal's title), carriage return and
+     * right-to-left override must not reach the terminal.
+     */
+    @Test
+    void aLoggedFileNameSendsNoControlCharactersToTheTerminal() throws Exception {
+        Path src = Files.createDirectories(work.resolve("src"));
+        Files.writeString(src.resolve("app.conf"), "x=1\n");
+        CliProcess.sh(src, "mkfifo \"$(printf 'evil\\033]2;pwned\\007\\r\\342\\200\\256x')\"");
+        CliProcess.Result r = CliProcess.run(
+                work.resolve("repo"),
+                List.of(),
+                Map.of("LC_ALL", "C.UTF-8"),
+                "backup",
+                "files",
+                "--name",
+                "t",
+                "--path",
+                src.toString());
+        assertThat(r.exit()).isZero();
+        assertThat(r.err()).contains("skipping " + src.resolve("evil?]2;pwned???x"));
+        assertThat(r.err().chars().filter(c -> c < 0x20 && c != '\n')).isEmpty();
+        assertThat(r.err()).doesNotContain("\u202e");
     }
 
     @Test
