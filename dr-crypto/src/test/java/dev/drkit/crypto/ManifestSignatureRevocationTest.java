@@ -1,9 +1,14 @@
 package dev.drkit.crypto;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drkit.DrException;
+import dev.drkit.DrKit;
+import dev.drkit.TargetSpec;
+import dev.drkit.spi.ManifestSigner;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +18,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.PublicKeyAlgorithmTags;
@@ -218,6 +224,54 @@ class ManifestSignatureRevocationTest {
                 revokedByOrganisation(ring(false, organisation.getPublicKey()), RevocationReasonTags.KEY_COMPROMISED));
         assertThatCode(() -> revokerUnknown.verify(MANIFEST, signedAt(primary, AFTER), "manifest"))
                 .doesNotThrowAnyException();
+    }
+
+    /**
+     * A kit whose own trusted keys hold its signing key as revoked by the key's designated
+     * revoker: its backups went on, signed, and no restore with those keys believed them. The
+     * backup now fails before it starts, and status says why.
+     */
+    @Test
+    void aKitDoesNotBackUpWithAKeyItsTrustedKeysHoldRevoked(@TempDir Path dir) throws Exception {
+        PgpManifestVerifier trusted = trustingBoth(
+                revokedByOrganisation(ring(false, organisation.getPublicKey()), RevocationReasonTags.KEY_COMPROMISED));
+        ManifestSigner signer = new ManifestSigner() {
+            @Override
+            public String signatureSuffix() {
+                return ".asc";
+            }
+
+            @Override
+            public byte[] sign(byte[] manifest) throws IOException {
+                try {
+                    return TestKeys.detached(primary.getPrivateKey(), primary.getPublicKey(), manifest, Instant.now());
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+            }
+        };
+        Path src = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(src.resolve("app.conf"), "x=1\n");
+        String repo = dir.resolve("repo").toString();
+        try (DrKit signing = DrKit.builder().repository(repo).signer(signer).build()) {
+            signing.backup(TargetSpec.files("config", src.toString())); // no trusted keys: nothing to ask
+        }
+        try (DrKit kit = DrKit.builder()
+                .repository(repo)
+                .signer(signer)
+                .trustedSignatures(trusted)
+                .build()) {
+            assertThatThrownBy(() -> kit.backup(TargetSpec.files("config", src.toString())))
+                    .isInstanceOfSatisfying(
+                            DrException.class, e -> assertThat(e.code()).isEqualTo(DrException.ErrorCode.SIGNATURE))
+                    .hasMessageContaining("trusted keys refuse what its signer signs")
+                    .hasMessageContaining("the key " + Pgp.keyId(primary.getKeyID()) + " is revoked as compromised");
+            assertThat(kit.status(Map.of()).problems())
+                    .anySatisfy(p -> assertThat(p).startsWith("backups fail: ").contains("is revoked as compromised"));
+        }
+        try (DrKit untrusting = DrKit.builder().repository(repo).build()) {
+            assertThat(untrusting.list("config")).hasSize(1); // the refused backup left nothing
+        }
     }
 
     private static byte[] signedAt(PGPKeyPair by, Instant at) throws Exception {

@@ -73,6 +73,7 @@ public final class BackupOperation {
 
     private BackupResult backup(TargetSpec spec, BackupTarget target) {
         spec.checkKitSettings(ctx.codecs().compression().codecName()); // fails before anything is created
+        SignerTrust.require(ctx.signer(), repository.trusted(), ctx.clock().instant());
         repository.initialise();
         try (RepositoryLock lock = ctx.lock(spec.name(), "backup")) {
             BackupResult result = backupLocked(spec, target, false, lock);

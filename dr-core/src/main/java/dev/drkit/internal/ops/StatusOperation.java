@@ -80,6 +80,7 @@ public final class StatusOperation {
             problems.add(config);
         }
         signerProblem(now).ifPresent(problems::add);
+        signerRefused(now).ifPresent(problems::add);
         List<DrStatus.ScheduledTest> rows = new ArrayList<>();
         TestLog tests = new TestLog(ctx.storage());
         for (RecoveryTest test : RecoveryTest.values()) {
@@ -127,6 +128,16 @@ public final class StatusOperation {
                                 + " hours): backups and WAL archiving fail from then on; " + renew
                         : "the key that signs manifests and WAL expired on " + until
                                 + ": backups and WAL archiving fail; " + renew);
+    }
+
+    /** The kit's trusted keys refusing what its signer signs: every backup fails from now on. */
+    private Optional<String> signerRefused(Instant now) {
+        try {
+            return SignerTrust.refusal(ctx.signer(), ctx.repository().trusted(), now)
+                    .map(why -> "backups fail: " + SignerTrust.message(why));
+        } catch (IOException e) {
+            return Optional.of("the key that signs manifests cannot sign, so backups fail: " + e.getMessage());
+        }
     }
 
     /** Records a recovery test run outside verification (see {@code DrKit.recordTest}). */
