@@ -141,6 +141,44 @@ final class RdbInput {
         return out;
     }
 
+    /**
+     * Consumes the {@code n} bytes of a key and returns its Redis Cluster hash slot: the CRC-16
+     * (XMODEM) of the key, or of its hash tag (what stands between its first {@code {} and the
+     * first {@code }} after it, when that is not empty), modulo 16384. Read in place: no array
+     * per key.
+     */
+    int slot(long n) throws IOException {
+        if (n < 0) {
+            throw new Malformed("a length of " + Long.toUnsignedString(n) + " is too large");
+        }
+        int whole = 0;
+        int tag = 0;
+        int tagLength = 0;
+        int state = 0; // 0: no '{' yet; 1: inside the tag; 2: the tag closed
+        while (n > 0) {
+            ensure(1);
+            int end = (int) Math.min(limit, pos + n);
+            n -= end - pos;
+            byte[] b = buf;
+            for (int i = pos; i < end; i++) {
+                int c = b[i] & 0xFF;
+                whole = (whole << 8) ^ SlotHashes.CRC16[((whole >>> 8) ^ c) & 0xFF];
+                if (state == 1) {
+                    if (c == '}') {
+                        state = 2;
+                    } else {
+                        tag = (tag << 8) ^ SlotHashes.CRC16[((tag >>> 8) ^ c) & 0xFF];
+                        tagLength++;
+                    }
+                } else if (state == 0 && c == '{') {
+                    state = 1;
+                }
+            }
+            pos = end;
+        }
+        return (state == 2 && tagLength > 0 ? tag : whole) & 0x3FFF;
+    }
+
     void skip(long n) throws IOException {
         if (n < 0) {
             throw new Malformed("a length of " + Long.toUnsignedString(n) + " is too large");

@@ -110,6 +110,15 @@ final class RdbParser {
         void entry(int db, byte[] key, int type, long expireAtMs, byte[] value) throws IOException;
     }
 
+    /**
+     * Told each key's Redis Cluster hash slot, in file order, by a parser that reads no keys:
+     * the slot is computed from the key's bytes where they are read, with no array per key.
+     */
+    @FunctionalInterface
+    interface KeySlots {
+        void slot(int slot) throws IOException;
+    }
+
     /** Told each function library: its code as the file stores it (an RDB string, length first). */
     interface FunctionListener {
         void function(byte[] storedCode) throws IOException;
@@ -176,6 +185,7 @@ final class RdbParser {
     private long expireAt = -1;
 
     private FunctionListener functionListener;
+    private KeySlots keySlots;
     /** Keys read per database, indexed by database number. */
     private long[] perDb = new long[16];
     /** For the entry being read: when its last field expires if every field has a TTL, else -1. */
@@ -422,6 +432,15 @@ final class RdbParser {
         readEntry(visitor, OP_KEY_META, type, prefix);
     }
 
+    /**
+     * Tells {@code slots} each key's hash slot as the parse reads it (for a parser that reads no
+     * keys; one that does gives them to its visitor); returns this parser.
+     */
+    RdbParser onKeySlots(KeySlots slots) {
+        this.keySlots = slots;
+        return this;
+    }
+
     /** Tells {@code listener} each function library as the parse reads it; returns this parser. */
     RdbParser onFunctions(FunctionListener listener) {
         this.functionListener = listener;
@@ -441,8 +460,13 @@ final class RdbParser {
         long expiry = expireAt;
         expireAt = -1;
         byte[] key = readKeys ? readString() : null;
+        int slot = -1;
         if (!readKeys) {
-            skipString();
+            if (keySlots != null) {
+                slot = keySlot();
+            } else {
+                skipString();
+            }
         }
         if (readValues) {
             in.startRecording();
@@ -465,6 +489,9 @@ final class RdbParser {
         }
         if (visitor != null) {
             visitor.entry(db, key, payloadType, expiry, value);
+        }
+        if (slot >= 0) {
+            keySlots.slot(slot);
         }
     }
 
@@ -942,6 +969,28 @@ final class RdbParser {
         }
     }
 
+    /** Reads a key and returns its hash slot, without holding a plain key's bytes. */
+    private int keySlot() throws IOException {
+        long len = readLength();
+        if (encoding < 0) {
+            return in.slot(len);
+        }
+        switch (encoding) {
+            case 0 -> {
+                return SlotHashes.slot((byte) in.readByte());
+            }
+            case 1 -> {
+                return SlotHashes.slot((short) in.readLongLE(2));
+            }
+            case 2 -> {
+                return SlotHashes.slot((int) in.readLongLE(4));
+            }
+            default -> {
+                return SlotHashes.slot(readCompressed(Integer.MAX_VALUE - 16, "a key"));
+            }
+        }
+    }
+
     /** Passes over a string of at most {@code max} bytes (plain or decompressed); a longer one is damage. */
     private void skipString(long max, String what) throws IOException {
         long len = skipString();
@@ -974,24 +1023,32 @@ final class RdbParser {
                 return Long.toString((int) in.readLongLE(4)).getBytes(StandardCharsets.US_ASCII);
             }
             case 3 -> {
-                long compressed = readCount();
-                int plain = lzfPlainLength(compressed, readCount());
-                if (plain > max) {
-                    throw corrupt(what + " claims " + plain + " bytes, more than the " + max + " a server writes");
-                }
-                // LZF expands up to ~90 times: a few MiB of a forged file must not ask for GiBs of heap
-                long budget = Runtime.getRuntime().maxMemory() / 4;
-                if (plain > budget) {
-                    throw new CorruptDataException(source + " holds at byte " + in.position() + " " + what
-                            + " compressed to " + compressed + " bytes that claims " + (plain >> 20)
-                            + " MiB, more than a quarter of this JVM's heap (" + (budget >> 20) + " MiB of "
-                            + (Runtime.getRuntime().maxMemory() >> 20) + "); the file is forged or damaged, or, "
-                            + "if it is genuine, run drkit with a larger heap (-Xmx)");
-                }
-                return Lzf.decompress(in.readBytes(compressed), plain, source);
+                return readCompressed(max, what);
             }
             default -> throw badEncoding();
         }
+    }
+
+    /** An LZF-compressed string (its length read, with {@code encoding} 3) of at most {@code max} bytes. */
+    private byte[] readCompressed(long max, String what) throws IOException {
+        if (encoding != 3) {
+            throw badEncoding();
+        }
+        long compressed = readCount();
+        int plain = lzfPlainLength(compressed, readCount());
+        if (plain > max) {
+            throw corrupt(what + " claims " + plain + " bytes, more than the " + max + " a server writes");
+        }
+        // LZF expands up to ~90 times: a few MiB of a forged file must not ask for GiBs of heap
+        long budget = Runtime.getRuntime().maxMemory() / 4;
+        if (plain > budget) {
+            throw new CorruptDataException(source + " holds at byte " + in.position() + " " + what
+                    + " compressed to " + compressed + " bytes that claims " + (plain >> 20)
+                    + " MiB, more than a quarter of this JVM's heap (" + (budget >> 20) + " MiB of "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + "); the file is forged or damaged, or, "
+                    + "if it is genuine, run drkit with a larger heap (-Xmx)");
+        }
+        return Lzf.decompress(in.readBytes(compressed), plain, source);
     }
 
     /** The length of {@code v} in decimal, sign included, as the server holds an integer-encoded string. */

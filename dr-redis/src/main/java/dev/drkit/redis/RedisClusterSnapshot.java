@@ -6,7 +6,6 @@ import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
-import io.lettuce.core.cluster.SlotHash;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -248,13 +247,13 @@ final class RedisClusterSnapshot {
         long start = System.nanoTime();
         ReplicationSnapshot.Result r;
         boolean[] owned = RedisClusterTopology.owned(shard.slots());
-        RdbParser.Visitor slotCheck = (db, key, type, at, value) -> {
-            if (!owned[SlotHash.getSlot(key)]) {
-                throw notTheShardsNode(index, shard, source, SlotHash.getSlot(key));
+        RdbParser.KeySlots slotCheck = slot -> {
+            if (!owned[slot]) {
+                throw notTheShardsNode(index, shard, source, slot);
             }
         };
         try (OutputStream out = context.newArtifact(artifact)) {
-            r = ReplicationSnapshot.takeKeys(endpoint, out, slotCheck);
+            r = ReplicationSnapshot.takeKeySlots(endpoint, out, slotCheck);
         } catch (SnapshotRefusedException e) {
             throw e.onClusterNode(endpoint.toString());
         }

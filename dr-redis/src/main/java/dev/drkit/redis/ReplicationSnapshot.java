@@ -54,12 +54,14 @@ final class ReplicationSnapshot {
         return take(endpoint, artifact, listener, null);
     }
 
-    /** Takes a snapshot; its bytes go to {@code artifact}, and each key (without its value) to {@code keys}. */
-    static Result takeKeys(RedisEndpoint endpoint, OutputStream artifact, RdbParser.Visitor keys) throws IOException {
-        return take(endpoint, artifact, null, keys);
+    /** Takes a snapshot; its bytes go to {@code artifact}, and each key's hash slot to {@code slots}. */
+    static Result takeKeySlots(RedisEndpoint endpoint, OutputStream artifact, RdbParser.KeySlots slots)
+            throws IOException {
+        return take(endpoint, artifact, null, slots);
     }
 
-    private static Result take(RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.Visitor keys)
+    private static Result take(
+            RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.KeySlots slots)
             throws IOException {
         try (Socket socket = endpoint.openSocket()) {
             // a server that sends nothing (up to setting 'timeout'), trickles its bytes or stops
@@ -67,7 +69,7 @@ final class ReplicationSnapshot {
             return RedisEndpoint.interruptibly(
                     socket,
                     "waiting for " + endpoint + " during the snapshot",
-                    () -> transfer(socket, endpoint, artifact, listener, keys));
+                    () -> transfer(socket, endpoint, artifact, listener, slots));
         } catch (SocketTimeoutException e) {
             throw new DrException(
                     ErrorCode.TARGET,
@@ -80,7 +82,7 @@ final class ReplicationSnapshot {
     }
 
     private static Result transfer(
-            Socket socket, RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.Visitor keys)
+            Socket socket, RedisEndpoint endpoint, OutputStream artifact, Listener listener, RdbParser.KeySlots slots)
             throws IOException {
         OutputStream out = socket.getOutputStream();
         HandshakeInput in = new HandshakeInput(socket.getInputStream());
@@ -119,8 +121,8 @@ final class ReplicationSnapshot {
                 throw new DrException(
                         ErrorCode.TARGET, endpoint + " sent a malformed end mark for a diskless transfer");
             }
-            RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener, keys);
-            RdbParser.Summary summary = parse(parser, listener, keys);
+            RdbParser parser = parser(in.rest(), artifact, "the snapshot from " + endpoint, listener, slots);
+            RdbParser.Summary summary = parse(parser, listener);
             byte[] tail = parser.readAfter(40);
             if (!Arrays.equals(tail, mark)) {
                 throw new CorruptDataException("the snapshot from " + endpoint + " does not end with the transfer's "
@@ -131,7 +133,7 @@ final class ReplicationSnapshot {
         long length = number(header.substring(1).trim(), Long.MAX_VALUE, endpoint, "snapshot length");
         BoundedInput bounded = new BoundedInput(in.rest(), length);
         RdbParser.Summary summary =
-                parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener, keys), listener, keys);
+                parse(parser(bounded, artifact, "the snapshot from " + endpoint, listener, slots), listener);
         if (summary.bytes != length) {
             throw new CorruptDataException("the snapshot from " + endpoint + " announced " + length
                     + " bytes but its RDB ended after " + summary.bytes);
@@ -140,17 +142,16 @@ final class ReplicationSnapshot {
     }
 
     private static RdbParser parser(
-            InputStream in, OutputStream copy, String source, Listener listener, RdbParser.Visitor keys) {
-        RdbParser parser = new RdbParser(in, copy, source, listener != null || keys != null, listener != null);
+            InputStream in, OutputStream copy, String source, Listener listener, RdbParser.KeySlots slots) {
+        RdbParser parser = new RdbParser(in, copy, source, listener != null, listener != null);
         if (listener != null) {
             parser.onFunctions(listener);
         }
-        return parser;
+        return parser.onKeySlots(slots);
     }
 
-    private static RdbParser.Summary parse(RdbParser parser, Listener listener, RdbParser.Visitor keys)
-            throws IOException {
-        return listener == null ? parser.parse(keys) : parser.parse(listener, listener);
+    private static RdbParser.Summary parse(RdbParser parser, Listener listener) throws IOException {
+        return listener == null ? parser.parse(null) : parser.parse(listener, listener);
     }
 
     /** {@code INFO server} and {@code INFO replication} as fields. */
