@@ -6,6 +6,7 @@ import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.ChunkPipe;
+import dev.drkit.spi.support.InterruptAside;
 import dev.drkit.spi.support.ObjectKeys;
 import dev.drkit.spi.support.PagedListingGuard;
 import dev.drkit.spi.support.ReadProgressGuard;
@@ -223,21 +224,16 @@ public final class MinioStorageBackend implements StorageBackend {
      * process could end before the SDK's abort, and the parts stay stored and billed.
      */
     private static void awaitQuietly(Future<?> f) {
-        boolean interrupted = Thread.interrupted();
-        try {
-            if (interrupted) {
+        try (InterruptAside aside = InterruptAside.setAside()) {
+            if (aside.wasInterrupted()) {
                 f.get(5, TimeUnit.SECONDS);
             } else {
                 f.get();
             }
         } catch (InterruptedException e) {
-            interrupted = true;
+            Thread.currentThread().interrupt(); // after the close: the mark stays set
         } catch (ExecutionException | TimeoutException expected) {
             // the aborted upload fails, as intended; or it goes on ending without us
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 

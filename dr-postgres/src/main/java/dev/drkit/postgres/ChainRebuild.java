@@ -5,6 +5,7 @@ import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import dev.drkit.spi.support.FileWrites;
+import dev.drkit.spi.support.InterruptAside;
 import dev.drkit.spi.support.TarExtractor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -725,20 +726,22 @@ final class ChainRebuild implements AutoCloseable {
         }
         // joined even when the restore was interrupted (the flag is set again after): a worker
         // only finishes the frame in hand before it takes STOP
-        boolean interrupted = Thread.interrupted();
-        interrupted |= joinWorkers(TimeUnit.SECONDS.toNanos(30));
-        if (workers.stream().anyMatch(Thread::isAlive)) {
-            // a write that does not end (stuck storage): interrupting closes its channel, the worker then ends
-            workers.forEach(Thread::interrupt);
-            interrupted |= joinWorkers(TimeUnit.SECONDS.toNanos(10));
-            for (Thread t : workers) {
-                if (t.isAlive()) {
-                    LOG.warn("{} did not end after it was interrupted; it is left running", t.getName());
+        try (InterruptAside aside = InterruptAside.setAside()) {
+            if (joinWorkers(TimeUnit.SECONDS.toNanos(30))) {
+                aside.keep();
+            }
+            if (workers.stream().anyMatch(Thread::isAlive)) {
+                // a write that does not end (stuck storage): interrupting closes its channel, the worker then ends
+                workers.forEach(Thread::interrupt);
+                if (joinWorkers(TimeUnit.SECONDS.toNanos(10))) {
+                    aside.keep();
+                }
+                for (Thread t : workers) {
+                    if (t.isAlive()) {
+                        LOG.warn("{} did not end after it was interrupted; it is left running", t.getName());
+                    }
                 }
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 

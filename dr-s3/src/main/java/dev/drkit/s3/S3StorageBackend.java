@@ -6,6 +6,7 @@ import dev.drkit.spi.StorageBackend;
 import dev.drkit.spi.StorageIOException;
 import dev.drkit.spi.StorageIOException.Reason;
 import dev.drkit.spi.support.BoundedInputStream;
+import dev.drkit.spi.support.InterruptAside;
 import dev.drkit.spi.support.ObjectKeys;
 import dev.drkit.spi.support.PagedListingGuard;
 import dev.drkit.spi.support.ReadProgressGuard;
@@ -931,16 +932,15 @@ public final class S3StorageBackend implements StorageBackend {
                 // a thread stopped by a signal aborts its upload too: the SDK refuses any request of
                 // an interrupted thread ("Thread was interrupted"), which left the parts stored and
                 // billed; the mark is set aside while the parts are awaited and the upload aborted
-                boolean interrupted = Thread.interrupted();
-                try {
+                try (InterruptAside aside = InterruptAside.setAside()) {
                     // a part being sent does not stop on interrupt, and one landing after the abort
                     // would keep its storage: wait (a while; less when stopping) until every part ended
                     try {
-                        if (slots.tryAcquire(concurrency, interrupted ? 5 : 60, TimeUnit.SECONDS)) {
+                        if (slots.tryAcquire(concurrency, aside.wasInterrupted() ? 5 : 60, TimeUnit.SECONDS)) {
                             slots.release(concurrency);
                         }
                     } catch (InterruptedException e) {
-                        interrupted = true;
+                        aside.keep();
                     }
                     try {
                         client.abortMultipartUpload(
@@ -950,10 +950,6 @@ public final class S3StorageBackend implements StorageBackend {
                                 "aborting the upload of " + key + " (a bucket lifecycle rule for incomplete "
                                         + "multipart uploads cleans it up)",
                                 e);
-                    }
-                } finally {
-                    if (interrupted) {
-                        Thread.currentThread().interrupt();
                     }
                 }
             }

@@ -18,6 +18,7 @@ import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.support.BackupIds;
 import dev.drkit.spi.support.Hosts;
+import dev.drkit.spi.support.InterruptAside;
 import dev.drkit.spi.support.RepositoryLock;
 import java.io.IOException;
 import java.io.InputStream;
@@ -196,14 +197,9 @@ public final class BackupOperation {
         } catch (IOException | RuntimeException e) {
             // an interrupted backup (a scheduler's close, Ctrl-C in the CLI) cleans up too: an
             // interruptible channel would refuse the removal's own I/O while the thread is marked
-            boolean interrupted = Thread.interrupted();
-            try {
+            try (InterruptAside aside = InterruptAside.setAside()) {
                 run.abort();
                 removeQuietly(spec.name(), id);
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
             }
             DrException error = synthesize
                     ? ctx.asDrException(

@@ -377,17 +377,14 @@ public final class RepositoryLock implements AutoCloseable {
         renewer.shutdownNow();
         // a holder interrupted (Ctrl-C, a scheduler's close) releases its lock too: the mark is set
         // aside while the renewer is awaited and the lock deleted, and kept for the caller
-        boolean interrupted = Thread.interrupted();
-        try {
-            renewer.awaitTermination(5, TimeUnit.SECONDS);
-            storage.delete(key);
-        } catch (IOException e) {
-            LOG.warn("releasing drkit lock '{}' failed; it expires by itself: {}", scope, e.getMessage());
-        } catch (InterruptedException e) {
-            interrupted = true;
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
+        try (InterruptAside aside = InterruptAside.setAside()) {
+            try {
+                renewer.awaitTermination(5, TimeUnit.SECONDS);
+                storage.delete(key);
+            } catch (IOException e) {
+                LOG.warn("releasing drkit lock '{}' failed; it expires by itself: {}", scope, e.getMessage());
+            } catch (InterruptedException e) {
+                aside.keep();
             }
         }
     }
