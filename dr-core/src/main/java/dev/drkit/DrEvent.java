@@ -96,6 +96,12 @@ public record DrEvent(
          * to a mode that is not point-in-time); the message says what and why.
          */
         BACKUP_WARNING,
+        /**
+         * A restore that succeeded met something its host should know (e.g. replicas of the
+         * server restored into had not acknowledged the restored data when it ended); the message
+         * says what and what to do.
+         */
+        RESTORE_WARNING,
         /** An incident was declared (dr-incident); {@link #INCIDENT_ID} names it. */
         INCIDENT_OPENED,
         /** An incident was resolved (dr-incident); {@link #INCIDENT_ID} names it. */

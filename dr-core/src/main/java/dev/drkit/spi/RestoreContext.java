@@ -4,6 +4,7 @@ import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import java.io.IOException;
 import java.io.InputStream;
+import org.slf4j.LoggerFactory;
 
 /** What drkit gives a {@link BackupTarget} during a restore. Not thread-safe. */
 public interface RestoreContext {
@@ -42,4 +43,14 @@ public interface RestoreContext {
 
     /** Whether the caller explicitly allowed overwriting existing data. */
     boolean force();
+
+    /**
+     * Tells the host something it should know about this restore that does not fail it; one
+     * line, no secrets. drkit logs it at WARN (logger {@code dev.drkit.warnings}) and sends a
+     * {@link dev.drkit.DrEvent.Type#RESTORE_WARNING} event. The default (contexts outside drkit's
+     * own restores) logs it only.
+     */
+    default void warn(String message) {
+        LoggerFactory.getLogger("dev.drkit.warnings").warn("{}: {}", manifest().target(), message);
+    }
 }

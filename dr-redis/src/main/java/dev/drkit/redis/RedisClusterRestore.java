@@ -212,6 +212,22 @@ final class RedisClusterRestore {
             }
             restore.log("the Redis Cluster of " + endpoint + " ("
                     + conn.getPartitions().size() + " nodes)");
+            if (restore.sentAnything()) {
+                // each master's replicas, through the connection its keys went by (WAIT counts that client's writes)
+                Duration wait = context.options().duration("replica-wait").orElse(RedisTarget.DEFAULT_REPLICA_WAIT);
+                for (RedisClusterNode node : conn.getPartitions()) {
+                    if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)
+                            && !node.getSlots().isEmpty()) {
+                        RedisTarget.awaitReplicas(
+                                conn.getConnection(node.getNodeId()),
+                                wait,
+                                context,
+                                "master " + node.getUri().getHost() + ":"
+                                        + node.getUri().getPort() + " of the Redis " + "Cluster of " + endpoint,
+                                endpoint::redact);
+                    }
+                }
+            }
         } finally {
             RedisEndpoint.shutdown(client);
         }

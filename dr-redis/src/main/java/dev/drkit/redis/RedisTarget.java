@@ -18,6 +18,7 @@ import io.lettuce.core.FunctionRestoreMode;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RestoreArgs;
 import io.lettuce.core.ScanArgs;
@@ -817,6 +818,61 @@ public final class RedisTarget implements BackupTarget {
             conn.setAutoFlushCommands(true);
         }
         restore.log(session.toString());
+        if (restore.sentAnything()) {
+            awaitReplicas(
+                    conn,
+                    context.options().duration("replica-wait").orElse(DEFAULT_REPLICA_WAIT),
+                    context,
+                    session.toString(),
+                    session::redact);
+        }
+    }
+
+    /**
+     * After an online restore into a server with replicas: waits up to {@code wait} until every
+     * replica connected to it acknowledges what was sent ({@code WAIT}), so that a failover right
+     * after the restore keeps the restored keys. Replicas that have not caught up by then are a
+     * {@link RestoreContext#warn warning}, not a failure: the server holds the keys.
+     */
+    static void awaitReplicas(
+            StatefulRedisConnection<byte[], byte[]> conn,
+            Duration wait,
+            RestoreContext context,
+            String server,
+            UnaryOperator<String> redactor) {
+        if (wait.isZero() || wait.isNegative()) {
+            return;
+        }
+        int replicas;
+        long acked;
+        try {
+            replicas = (int) Math.min(
+                    Integer.MAX_VALUE, Long.parseLong(info(conn, "replication").getOrDefault("connected_slaves", "0")));
+            if (replicas <= 0) {
+                return;
+            }
+            acked = conn.async()
+                    .waitForReplication(replicas, Math.max(1, wait.toMillis()))
+                    .get(wait.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + server + "'s replicas caught up");
+        } catch (NumberFormatException | RedisException | ExecutionException | TimeoutException e) {
+            String why = e instanceof ExecutionException x && x.getCause() != null
+                    ? x.getCause().getMessage()
+                    : e.getMessage();
+            context.warn("the keys are restored into " + server + ", but whether its replicas hold them is unknown "
+                    + "(asking failed: " + redactor.apply(String.valueOf(why)) + "); check INFO replication on them "
+                    + "before a failover");
+            return;
+        }
+        if (acked < replicas) {
+            context.warn(acked + " of the " + replicas + " replicas of " + server + " acknowledged the restored keys "
+                    + "within " + wait.toSeconds() + " s; the others have not caught up yet: check INFO replication "
+                    + "on them before a failover (setting replica-wait waits longer)");
+        } else {
+            LOG.info("all {} replicas of {} acknowledged the restored keys", replicas, server);
+        }
     }
 
     /** Streams one snapshot artifact's keys into {@code restore}. */
@@ -1108,6 +1164,11 @@ public final class RedisTarget implements BackupTarget {
             version = v;
         }
 
+        /** Whether any key or function library reached the server. */
+        boolean sentAnything() {
+            return restored + functionsRestored > 0;
+        }
+
         /** Fails before any key is sent when a cluster would refuse one of these databases (it has 0 only). */
         void checkDatabases(Set<Integer> dbs, String source) {
             if (!(async instanceof RedisAsyncCommands<byte[], byte[]>)
@@ -1198,6 +1259,9 @@ public final class RedisTarget implements BackupTarget {
             }
         }
     }
+
+    /** How long an online restore waits for the server's replicas by default (setting {@code replica-wait}). */
+    static final Duration DEFAULT_REPLICA_WAIT = Duration.ofSeconds(30);
 
     /** The milliseconds of a TIME reply (seconds, microseconds). */
     static long serverMillis(List<byte[]> time) {

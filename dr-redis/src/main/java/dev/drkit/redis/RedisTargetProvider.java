@@ -76,6 +76,12 @@ public final class RedisTargetProvider implements BackupTargetProvider {
                     .description("restore keys online into this server, redis://HOST:PORT")
                     .build(),
             MATCH,
+            OptionSpec.builder("replica-wait", Type.DURATION)
+                    .defaultValue("30s")
+                    .description("to-uri: how long to wait, once the keys are sent, for the server's replicas to "
+                            + "acknowledge them (WAIT), so that a failover right after the restore keeps them; 0s: "
+                            + "do not wait")
+                    .build(),
             OptionSpec.builder("acl-users", Type.BOOLEAN)
                     .defaultValue("false")
                     .description("also restore the ACL users (existing ones kept unless forced; to-dir: users.acl)")

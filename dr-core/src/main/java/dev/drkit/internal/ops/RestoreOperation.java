@@ -19,9 +19,13 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** A restore of a backup into the destination its request names. Thread-safe. */
 public final class RestoreOperation {
+    private static final Logger WARNINGS = LoggerFactory.getLogger("dev.drkit.warnings");
+
     private final OperationContext ctx;
     private final CatalogOperation catalog;
 
@@ -140,6 +144,12 @@ public final class RestoreOperation {
         @Override
         public boolean force() {
             return request.force();
+        }
+
+        @Override
+        public void warn(String message) {
+            WARNINGS.warn("{}: {}", manifest.target(), message);
+            ctx.emit(DrEvent.Type.RESTORE_WARNING, manifest.target(), manifest.id(), message, Map.of());
         }
     }
 }

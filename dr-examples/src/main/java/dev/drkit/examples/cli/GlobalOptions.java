@@ -187,7 +187,8 @@ final class GlobalOptions {
         }
         // which backup a command used is not noise: passing over a damaged one is said even when
         // warnings are silenced (otherwise the library's warning says it); a target's warning during a
-        // backup (e.g. a fallback to a mode that is not point-in-time) is said with this CLI's flags
+        // backup (e.g. a fallback to a mode that is not point-in-time) or a restore (replicas that had
+        // not caught up) is said with this CLI's flags
         // (DrkitCli silences the library's log line for it)
         b.listener(new DrListener() {
             @Override
@@ -195,7 +196,9 @@ final class GlobalOptions {
                 String line = null;
                 if (quiet && event.type() == DrEvent.Type.DAMAGED_BACKUP_SKIPPED) {
                     line = event.message();
-                } else if (!quiet && event.type() == DrEvent.Type.BACKUP_WARNING) {
+                } else if (!quiet
+                        && (event.type() == DrEvent.Type.BACKUP_WARNING
+                                || event.type() == DrEvent.Type.RESTORE_WARNING)) {
                     line = "warning: " + event.target() + ": " + event.message();
                 }
                 if (line != null) {

@@ -97,6 +97,7 @@ final class MessageFlags {
             "cluster",
             "read-from",
             "match",
+            "replica-wait",
             "tls-ca",
             "timeout",
             "snapshot-start-timeout",

@@ -109,6 +109,13 @@ final class RestoreCommand implements Callable<Integer> {
             description = "redis: only keys matching the glob, e.g. 'profile:*'.")
     String match;
 
+    @Option(
+            names = "--replica-wait",
+            paramLabel = "DURATION",
+            description = "redis --to-uri: how long to wait for the server's replicas to acknowledge the restored "
+                    + "keys (default 30s; 0s: do not wait).")
+    String replicaWait;
+
     @Option(names = "--tls-ca", paramLabel = "PEM", description = "redis: CA certificates to trust for rediss://.")
     String tlsCa;
 
@@ -239,6 +246,7 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "to-dir", toDir);
         OptionValues.set(options, "to-uri", toUri);
         OptionValues.set(options, "match", match);
+        OptionValues.set(options, "replica-wait", replicaWait);
         OptionValues.set(options, "tls-ca", tlsCa);
         OptionValues.set(options, "acl-users", aclUsers ? "true" : null);
         OptionValues.set(options, "sentinel-password-file", sentinelPasswordFile);

@@ -1,0 +1,177 @@
+package dev.drkit.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrEvent;
+import dev.drkit.DrKit;
+import dev.drkit.DrListener;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.testkit.RedisServer;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An online restore into a master with replicas ends once the replicas hold what it sent (WAIT):
+ * before, it reported success while the replicas still lagged, and a failover right after it lost
+ * restored keys. A replica that does not catch up in time is a warning to the host, not a failure.
+ */
+class OnlineRestoreReplicasIT {
+    private static final int KEYS = 2000;
+
+    @TempDir
+    Path dir;
+
+    private RedisServer master;
+    private RedisServer replica;
+    private final List<DrEvent> events = new CopyOnWriteArrayList<>();
+    private DrKit kit;
+
+    @BeforeEach
+    void start() throws Exception {
+        master = RedisServer.start();
+        replica = RedisServer.start();
+        assertThat(replica.command("REPLICAOF", "127.0.0.1", String.valueOf(master.port())))
+                .isEqualTo("OK");
+        await(() -> info(replica, "master_link_status:up"));
+        kit = DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .listener(new DrListener() {
+                    @Override
+                    public void onEvent(DrEvent event) {
+                        events.add(event);
+                    }
+                })
+                .build();
+    }
+
+    @AfterEach
+    void stop() {
+        kit.close();
+        replica.close();
+        master.close();
+    }
+
+    private BackupResult backupThenLoseEveryKey() throws Exception {
+        try (RedisData data = new RedisData(master)) {
+            Map<String, String> keys = new HashMap<>();
+            for (int i = 0; i < KEYS; i++) {
+                keys.put("key:" + i, "value " + i + " ".repeat(100));
+            }
+            data.sync.mset(keys);
+        }
+        BackupResult b = kit.backup(new TargetSpec(
+                "cache", "redis", Settings.builder().set("uri", master.uri()).build()));
+        master.command("FLUSHALL");
+        await(() -> "0".equals(command(replica, "DBSIZE")));
+        master.command("CONFIG", "RESETSTAT");
+        return b;
+    }
+
+    @Test
+    void theRestoreEndsOnceTheReplicasHoldTheKeys() throws Exception {
+        BackupResult b = backupThenLoseEveryKey();
+
+        kit.restore(new RestoreRequest(
+                "cache", b.id(), Settings.builder().set("to-uri", master.uri()).build(), false));
+
+        assertThat(master.command("INFO", "commandstats")).contains("cmdstat_wait:calls=1,");
+        assertThat(replica.command("DBSIZE")).isEqualTo(String.valueOf(KEYS)); // no wait here: the restore waited
+        assertThat(events).noneMatch(e -> e.type() == DrEvent.Type.RESTORE_WARNING);
+    }
+
+    @Test
+    void aReplicaThatDoesNotCatchUpIsAWarningAndTheKeysStayRestored() throws Exception {
+        BackupResult b = backupThenLoseEveryKey();
+        // a second replica that takes the stream and never acknowledges it
+        try (Socket silent = new Socket("127.0.0.1", master.port())) {
+            OutputStream out = silent.getOutputStream();
+            out.write("REPLCONF listening-port 1\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertThat(silent.getInputStream().readNBytes(5)).asString().isEqualTo("+OK\r\n");
+            out.write("PSYNC ? -1\r\n".getBytes(StandardCharsets.US_ASCII)); // not before the OK: the server refuses it
+            out.flush();
+            Thread drain = new Thread(() -> {
+                try (InputStream in = silent.getInputStream()) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                } catch (Exception ignored) {
+                    // closed at the end of the test
+                }
+            });
+            drain.setDaemon(true);
+            drain.start();
+            await(() -> info(master, "connected_slaves:2"));
+
+            kit.restore(new RestoreRequest(
+                    "cache",
+                    b.id(),
+                    Settings.builder()
+                            .set("to-uri", master.uri())
+                            .set("replica-wait", "2s")
+                            .build(),
+                    false));
+        }
+
+        assertThat(master.command("DBSIZE")).isEqualTo(String.valueOf(KEYS));
+        assertThat(events)
+                .filteredOn(e -> e.type() == DrEvent.Type.RESTORE_WARNING)
+                .singleElement()
+                .satisfies(e -> assertThat(e.message())
+                        .contains("1 of the 2 replicas of")
+                        .contains("within 2 s")
+                        .contains("replica-wait"));
+    }
+
+    @Test
+    void replicaWaitZeroDoesNotWait() throws Exception {
+        BackupResult b = backupThenLoseEveryKey();
+
+        kit.restore(new RestoreRequest(
+                "cache",
+                b.id(),
+                Settings.builder()
+                        .set("to-uri", master.uri())
+                        .set("replica-wait", "0s")
+                        .build(),
+                false));
+
+        assertThat(master.command("INFO", "commandstats")).doesNotContain("cmdstat_wait");
+        assertThat(master.command("DBSIZE")).isEqualTo(String.valueOf(KEYS));
+    }
+
+    private static boolean info(RedisServer server, String line) {
+        return command(server, "INFO", "replication").contains(line);
+    }
+
+    private static String command(RedisServer server, String... args) {
+        try {
+            return server.command(args);
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 30 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+}
