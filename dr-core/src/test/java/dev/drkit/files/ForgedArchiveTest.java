@@ -453,6 +453,11 @@ class ForgedArchiveTest {
             return concat(header(pax), padded(record), new byte[1024]);
         }));
         l.add(refused(
+                "symbolic link target longer than a path may be",
+                unsafe,
+                "longer than",
+                t -> forge().symlink("s", "l".repeat(5000)).done()));
+        l.add(refused(
                 "unknown entry type",
                 unsafe,
                 "entry type",

@@ -161,6 +161,11 @@ public final class TarEntryReader {
                 throw new UnsafeArchiveException("symbolic link '" + printable(raw) + "' in " + archive
                         + " has an empty or malformed target; refusing the archive");
             }
+            if (link.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                // no file system takes it: the restore would fail only after the rest was written
+                throw new UnsafeArchiveException("symbolic link '" + printable(raw) + "' in " + archive
+                        + " has a target longer than " + MAX_NAME_BYTES + " bytes; refusing the archive");
+            }
         } else if (kind == Kind.HARDLINK) {
             link = safeName(e.getLinkName());
             if (link.isEmpty() || link.equals(name)) {
