@@ -457,6 +457,21 @@ class ForgedArchiveTest {
                 unsafe,
                 "longer than",
                 t -> forge().symlink("s", "l".repeat(5000)).done()));
+        l.add(refused("global PAX headers piling up", unsafe, "header", t -> {
+            // each global header is within the limit of one header, but a parser keeps them all
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (int i = 0; i < 3; i++) {
+                byte[] record = paxRecord("comment" + i, "c".repeat(600_000));
+                TarArchiveEntry global =
+                        new TarArchiveEntry("././@PaxHeader", TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER, true);
+                global.setSize(record.length);
+                TarArchiveEntry file = new TarArchiveEntry("f" + i, TarConstants.LF_NORMAL, true);
+                file.setSize(1);
+                out.writeBytes(concat(header(global), padded(record), header(file), padded(new byte[] {'x'})));
+            }
+            out.writeBytes(new byte[1024]);
+            return out.toByteArray();
+        }));
         l.add(refused(
                 "unknown entry type",
                 unsafe,

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -141,6 +142,7 @@ public final class TarEntryReader {
 
     private Entry check(TarArchiveEntry e) {
         String raw = e.getName();
+        checkKeptHeaders(e, raw);
         String name = safeName(raw);
         Kind kind = kind(e, raw);
         if (name.isEmpty()) {
@@ -191,6 +193,22 @@ public final class TarEntryReader {
                 (int) uid,
                 (int) gid,
                 link);
+    }
+
+    /**
+     * The parser keeps the records of global PAX headers for every later entry and adds each new
+     * one to them, so headers each within {@link #MAX_HEADER_BYTES} could pile up without end:
+     * the records an entry carries that are not its known fields are bounded as one header is.
+     */
+    private void checkKeptHeaders(TarArchiveEntry e, String raw) {
+        long kept = 0;
+        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
+            kept += h.getKey().length() + h.getValue().length();
+        }
+        if (kept > MAX_HEADER_BYTES) {
+            throw new UnsafeArchiveException("archive entry '" + printable(raw) + "' in " + archive + " carries "
+                    + "PAX header records of more than " + MAX_HEADER_BYTES + " bytes; refusing the archive");
+        }
     }
 
     private Kind kind(TarArchiveEntry e, String raw) {
