@@ -3,12 +3,15 @@ package dev.drkit.spi.support;
 import dev.drkit.DrException;
 import dev.drkit.DrException.ErrorCode;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.ArrayList;
@@ -95,5 +98,70 @@ public final class FileTrees {
         } catch (IOException e) {
             throw new DrException(ErrorCode.TARGET, "could not remove " + root + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The directory {@code dir}, opened from its parent without following a link at its name,
+     * for steps taken relative to it ({@code openat}, {@code renameat}, {@code unlinkat}).
+     *
+     * @throws IOException if it cannot be opened, or is not a directory
+     */
+    public static SecureDirectoryStream<Path> openSecure(Path dir) throws IOException {
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent == null) {
+            return secure(dir); // the root: no link can stand for it
+        }
+        try (SecureDirectoryStream<Path> in = secure(parent)) {
+            return in.newDirectoryStream(dir.getFileName(), LinkOption.NOFOLLOW_LINKS);
+        }
+    }
+
+    /** {@code dir} opened by its path, for steps taken relative to it. */
+    private static SecureDirectoryStream<Path> secure(Path dir) throws IOException {
+        DirectoryStream<Path> opened = Files.newDirectoryStream(dir);
+        if (opened instanceof SecureDirectoryStream<Path> secure) {
+            return secure;
+        }
+        opened.close();
+        throw new DrException(
+                ErrorCode.TARGET,
+                "cannot work in " + dir + " safely: this platform cannot open a directory without following links");
+    }
+
+    /** The attributes of {@code name} in {@code dir}, not following a link there; null when nothing is there. */
+    public static BasicFileAttributes attributes(SecureDirectoryStream<Path> dir, Path name) throws IOException {
+        try {
+            return dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .readAttributes();
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Deletes {@code name} in {@code dir} and all it holds, each step relative to a directory
+     * opened without following links: a link swapped in for one of its directories meanwhile is
+     * deleted as a link, never followed. A missing name is not an error.
+     */
+    public static void delete(SecureDirectoryStream<Path> dir, Path name) throws IOException {
+        BasicFileAttributes a = attributes(dir, name);
+        if (a == null) {
+            return;
+        }
+        if (!a.isDirectory()) {
+            dir.deleteFile(name);
+            return;
+        }
+        if (!"root".equals(System.getProperty("user.name"))) {
+            // a read-only directory would block the delete
+            dir.getFileAttributeView(name, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setPermissions(TarExtractor.permissions(0700));
+        }
+        try (SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+            for (Path child : sub) {
+                delete(sub, child.getFileName());
+            }
+        }
+        dir.deleteDirectory(name);
     }
 }

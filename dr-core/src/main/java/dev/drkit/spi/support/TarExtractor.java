@@ -19,6 +19,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -536,71 +537,99 @@ public final class TarExtractor {
             Files.setAttribute(dest, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
             return;
         }
-        merge(staging, dest);
+        // the destination is not private like the staging tree: each step from here is taken
+        // relative to directories opened without following links (openat, renameat, unlinkat), so
+        // that a link another user swaps in for one of its directories cannot lead the restore out
+        try (SecureDirectoryStream<Path> from = FileTrees.openSecure(staging);
+                SecureDirectoryStream<Path> into = FileTrees.openSecure(dest)) {
+            merge(from, staging, into, dest);
+        }
     }
 
-    private void merge(Path from, Path into) throws IOException {
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(from)) {
-            for (Path child : children) {
-                Path target = into.resolve(child.getFileName().toString());
-                boolean bothDirs = Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)
-                        && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS);
-                if (bothDirs) {
-                    merge(child, target);
-                    continue;
+    private void merge(SecureDirectoryStream<Path> from, Path fromPath, SecureDirectoryStream<Path> into, Path intoPath)
+            throws IOException {
+        for (Path child : from) {
+            Path name = child.getFileName();
+            Path target = intoPath.resolve(name.toString());
+            BasicFileAttributes there = FileTrees.attributes(into, name);
+            if (FileTrees.attributes(from, name).isDirectory() && there != null && there.isDirectory()) {
+                try (SecureDirectoryStream<Path> f = from.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS);
+                        SecureDirectoryStream<Path> i = subdirectory(into, name, target)) {
+                    merge(f, fromPath.resolve(name.toString()), i, target);
                 }
-                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) && !force) {
-                    throw new DestinationNotEmptyException(target + " appeared during the restore; "
-                            + "restore with RestoreRequest.force to overwrite");
-                }
-                place(child, target);
+                continue;
             }
+            if (there != null && !force) {
+                throw new DestinationNotEmptyException(
+                        target + " appeared during the restore; " + "restore with RestoreRequest.force to overwrite");
+            }
+            place(from, fromPath.resolve(name.toString()), into, intoPath, name);
+        }
+    }
+
+    /** The directory {@code name} of the destination, refused when something else has taken its place. */
+    private static SecureDirectoryStream<Path> subdirectory(SecureDirectoryStream<Path> into, Path name, Path target)
+            throws IOException {
+        try {
+            return into.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            BasicFileAttributes now = FileTrees.attributes(into, name);
+            if (now != null && now.isDirectory()) {
+                throw e;
+            }
+            throw new DestinationNotEmptyException(
+                    "the directory " + target + " was replaced while the restore "
+                            + "moved files into it; check who else writes to the destination, then restore again",
+                    e);
         }
     }
 
     /**
-     * Puts {@code child} at {@code target}, replacing what stands there only once the new entry is
-     * ready beside it: a rename replaces a file or link at once; a directory on either side is
-     * moved aside first and put back if the new entry cannot take its place. Across file systems
-     * (a volume mounted inside the destination) the entry is copied next to the target first.
+     * Puts {@code name} of {@code from} at the same name in {@code into}, replacing what stands
+     * there only once the new entry is ready beside it: a rename replaces a file or link at once;
+     * a directory on either side is moved aside first and put back if the new entry cannot take
+     * its place. Across file systems (a volume mounted inside the destination) the entry is copied
+     * next to its place first, by path.
      */
-    private static void place(Path child, Path target) throws IOException {
-        Path ready = spare(target);
+    private static void place(
+            SecureDirectoryStream<Path> from, Path child, SecureDirectoryStream<Path> into, Path intoPath, Path name)
+            throws IOException {
+        Path ready = spare();
         try {
-            Files.move(child, ready, StandardCopyOption.ATOMIC_MOVE);
+            from.move(name, into, ready);
         } catch (AtomicMoveNotSupportedException crossDevice) {
             try {
-                copyTree(child, ready);
+                copyTree(child, intoPath.resolve(ready.toString()));
             } catch (IOException | RuntimeException e) {
-                FileTrees.delete(ready);
+                FileTrees.delete(into, ready);
                 throw e;
             }
         }
-        boolean swap = Files.exists(target, LinkOption.NOFOLLOW_LINKS)
-                && (Files.isDirectory(ready, LinkOption.NOFOLLOW_LINKS)
-                        || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
+        BasicFileAttributes there = FileTrees.attributes(into, name);
+        BasicFileAttributes readied = FileTrees.attributes(into, ready); // null when another user removed it
+        boolean swap = there != null && (there.isDirectory() || (readied != null && readied.isDirectory()));
         Path aside = null;
         if (swap) {
-            aside = spare(target);
-            Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
+            aside = spare();
+            into.move(name, into, aside);
         }
         try {
-            Files.move(ready, target, StandardCopyOption.ATOMIC_MOVE); // a rename replaces a file or link at once
+            into.move(ready, into, name); // a rename replaces a file or link at once
         } catch (IOException e) {
             if (aside != null) {
-                Files.move(aside, target, StandardCopyOption.ATOMIC_MOVE);
+                into.move(aside, into, name);
             }
-            FileTrees.delete(ready);
+            FileTrees.delete(into, ready);
             throw e;
         }
         if (aside != null) {
-            FileTrees.delete(aside);
+            FileTrees.delete(into, aside);
         }
     }
 
-    /** A free name beside {@code target}, on its file system. */
-    private static Path spare(Path target) {
-        return target.resolveSibling(STAGING_MARK + "place-" + UUID.randomUUID());
+    /** A free name in a directory of the destination. */
+    private static Path spare() {
+        return Path.of(STAGING_MARK + "place-" + UUID.randomUUID());
     }
 
     /** Copies a staged tree to another file system, links as links, with modes, times and (as root) owners. */

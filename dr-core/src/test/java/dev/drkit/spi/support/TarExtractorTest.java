@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
@@ -23,6 +24,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -477,5 +480,63 @@ class TarExtractorTest {
         TarExtractor.renameIntoPlace(again, file, entry);
         assertThat(Files.readSymbolicLink(file)).isEqualTo(Path.of("elsewhere"));
         assertThat(again).doesNotExist();
+    }
+
+    /**
+     * A forced restore into a destination another user may write: while the restore moves its
+     * files into {@code d}, that user swaps {@code d} for a link to a directory outside, again
+     * and again. Whatever the restore then does (it may fail), nothing may land outside.
+     */
+    @Test
+    void aDirectorySwappedForALinkWhileTheRestoreMovesFilesIntoItSendsNothingOutside() throws Exception {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Path dest = Files.createDirectories(dir.resolve("dest"));
+        Path d = Files.createDirectories(dest.resolve("d"));
+        Files.writeString(d.resolve("old"), "old");
+        List<Object> entries = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            entries.add("d/f" + i);
+            entries.add("new");
+        }
+        byte[] tar = tar(entries.toArray());
+        Path link = dest.resolve("d");
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread swapper = new Thread(() -> {
+            for (int n = 0; !stop.get(); n++) {
+                Path aside = dest.resolve("d.real" + n);
+                try {
+                    Files.move(link, aside);
+                    Files.createSymbolicLink(link, outside);
+                    Files.delete(link);
+                    Files.move(aside, link);
+                } catch (IOException e) {
+                    // the restore moved something meanwhile: try again
+                }
+            }
+        });
+        swapper.start();
+        try {
+            for (int round = 0; round < 30; round++) {
+                try {
+                    extract(dest, true, tar);
+                } catch (IOException | RuntimeException refused) {
+                    // refusing is fine; writing outside is not
+                }
+                try (Stream<Path> s = Files.list(outside)) {
+                    assertThat(s).as("written outside in round " + round).isEmpty();
+                }
+            }
+        } finally {
+            stop.set(true);
+            swapper.join();
+        }
+    }
+
+    /** A restore into {@code /} (where a files backup's entries belong) opens the root itself and keeps it open. */
+    @Test
+    void theRootDirectoryOpensForTheStepsOfARestoreIntoIt() throws Exception {
+        try (SecureDirectoryStream<Path> root = FileTrees.openSecure(Path.of("/"))) {
+            assertThat(FileTrees.attributes(root, Path.of("tmp")).isDirectory()).isTrue();
+        }
     }
 }
