@@ -15,10 +15,9 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 
 /** Directory tree helpers. */
 public final class FileTrees {
@@ -74,29 +73,45 @@ public final class FileTrees {
 
     /**
      * Deletes a file or directory tree without following symbolic links, including
-     * directories whose permissions forbid writing. A missing path is not an error.
+     * directories whose permissions forbid writing. A missing path is not an error. Below
+     * {@code root} each step is taken relative to a directory opened without following links
+     * (see {@link #delete(SecureDirectoryStream, Path)}): a tree other users may write into (a
+     * directory a restore replaces, a staging directory planted for the next restore to remove)
+     * cannot have a directory swapped for a link and the delete sent through it.
      */
     public static void delete(Path root) {
-        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            List<Path> all = walk.sorted(Comparator.reverseOrder()).toList();
-            // root deletes in read-only directories anyway, and must not open what another user
-            // may swap in (a FIFO would block the open for good)
-            boolean asRoot = "root".equals(System.getProperty("user.name"));
-            for (Path p : asRoot ? List.<Path>of() : all) {
-                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    // read-only dirs would block the delete; never through a link swapped in meanwhile
-                    Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        try {
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(root, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException gone) {
+                return;
+            }
+            if (a.isDirectory()) {
+                if (!"root".equals(System.getProperty("user.name"))) {
+                    Files.getFileAttributeView(root, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
                             .setPermissions(TarExtractor.permissions(0700));
                 }
+                // opened by its path, which needs no right to read its parent, then known by its
+                // file key for the very directory just looked at, not one a link swapped in leads to
+                try (SecureDirectoryStream<Path> in = secure(root)) {
+                    Object key = in.getFileAttributeView(BasicFileAttributeView.class)
+                            .readAttributes()
+                            .fileKey();
+                    if (!Objects.equals(key, a.fileKey())) {
+                        throw new DrException(
+                                ErrorCode.TARGET,
+                                "could not remove " + root + ": it was replaced while it was being removed; check "
+                                        + "who else writes there");
+                    }
+                    for (Path child : in) {
+                        delete(in, child.getFileName());
+                    }
+                }
             }
-            for (Path p : all) {
-                Files.deleteIfExists(p);
-            }
+            Files.deleteIfExists(root);
         } catch (IOException e) {
-            throw new DrException(ErrorCode.TARGET, "could not remove " + root + ": " + e.getMessage(), e);
+            throw new DrException(ErrorCode.TARGET, "could not remove " + root + ": " + StorageFailures.describe(e), e);
         }
     }
 

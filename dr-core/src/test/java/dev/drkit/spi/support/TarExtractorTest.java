@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -499,23 +498,7 @@ class TarExtractorTest {
             entries.add("new");
         }
         byte[] tar = tar(entries.toArray());
-        Path link = dest.resolve("d");
-        AtomicBoolean stop = new AtomicBoolean();
-        Thread swapper = new Thread(() -> {
-            for (int n = 0; !stop.get(); n++) {
-                Path aside = dest.resolve("d.real" + n);
-                try {
-                    Files.move(link, aside);
-                    Files.createSymbolicLink(link, outside);
-                    Files.delete(link);
-                    Files.move(aside, link);
-                } catch (IOException e) {
-                    // the restore moved something meanwhile: try again
-                }
-            }
-        });
-        swapper.start();
-        try {
+        try (LinkSwapper swapper = new LinkSwapper(d, outside)) {
             for (int round = 0; round < 30; round++) {
                 try {
                     extract(dest, true, tar);
@@ -526,9 +509,6 @@ class TarExtractorTest {
                     assertThat(s).as("written outside in round " + round).isEmpty();
                 }
             }
-        } finally {
-            stop.set(true);
-            swapper.join();
         }
     }
 
