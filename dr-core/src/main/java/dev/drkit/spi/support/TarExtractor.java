@@ -42,6 +42,7 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,9 +101,25 @@ public final class TarExtractor {
         this.dest = dest;
         this.force = force;
         this.includeGlobs = List.copyOf(includeGlobs);
-        this.includes = includeGlobs.stream()
-                .map(g -> FileSystems.getDefault().getPathMatcher("glob:" + g))
-                .toList();
+        this.includes = includeMatchers(includeGlobs);
+    }
+
+    /** The matchers of the globs, or one error that names every glob that is not one. */
+    private static List<PathMatcher> includeMatchers(List<String> globs) {
+        List<PathMatcher> matchers = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (String glob : globs) {
+            try {
+                matchers.add(FileSystems.getDefault().getPathMatcher("glob:" + glob));
+            } catch (PatternSyntaxException e) {
+                problems.add("setting 'include' has '" + TarEntryReader.printable(glob) + "', which is not a glob ("
+                        + e.getDescription() + "); write it as e.g. etc/nginx/**");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return List.copyOf(matchers);
     }
 
     /**

@@ -247,6 +247,17 @@ class TarExtractorTest {
     }
 
     @Test
+    void anIncludeGlobThatIsNotAGlobIsASettingErrorThatNamesIt() {
+        // a PatternSyntaxException reached the operator as "restore failed: java.util.regex...."
+        assertThatThrownBy(() -> new TarExtractor(dir.resolve("dest"), false, List.of("etc/[nginx")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("setting 'include'")
+                .hasMessageContaining("'etc/[nginx'")
+                .hasMessageNotContaining("java.")
+                .hasMessageNotContaining("Exception");
+    }
+
+    @Test
     void includeGlobsThatMatchNothingFailTheRestoreAndLeaveNoDestination() throws IOException {
         // with the leading '/' an operator types for /etc/nginx: it matched nothing, and an empty
         // destination was reported as restored
