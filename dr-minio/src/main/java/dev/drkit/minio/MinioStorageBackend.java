@@ -363,6 +363,9 @@ public final class MinioStorageBackend implements StorageBackend {
             if (isMissing(e)) {
                 throw new NoSuchFileException(key);
             }
+            if ((offset > 0 || length != null) && isUnsatisfiableRange(e)) {
+                return InputStream.nullInputStream(); // from the end of the object on: nothing, as a file gives
+            }
             throw io("reading " + key, e);
         } catch (Exception e) {
             throw io("reading " + key, e);
@@ -399,6 +402,12 @@ public final class MinioStorageBackend implements StorageBackend {
         } catch (Exception e) {
             throw io("checking " + fullKey, e);
         }
+    }
+
+    private static boolean isUnsatisfiableRange(ErrorResponseException e) {
+        return (e.errorResponse() != null
+                        && "InvalidRange".equals(e.errorResponse().code()))
+                || (e.response() != null && e.response().code() == 416);
     }
 
     private static boolean isMissing(ErrorResponseException e) {

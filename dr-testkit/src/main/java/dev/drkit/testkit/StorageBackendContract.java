@@ -131,6 +131,25 @@ public abstract class StorageBackendContract {
         }
     }
 
+    /**
+     * A range from the end of an object or past it holds nothing ("fewer when the object ends
+     * first"): a chunk read from a pack shorter than its index says must find no bytes there,
+     * not fail the storage, so that the reader goes on to another copy.
+     */
+    @Test
+    void aRangeFromTheEndOfAnObjectOrPastItIsEmpty() throws IOException {
+        put(key("short"), random(1000, 4));
+        try (InputStream in = backend.open(key("short"), 1000, 10)) {
+            assertThat(in.readAllBytes()).isEmpty();
+        }
+        try (InputStream in = backend.open(key("short"), 5000, 10)) {
+            assertThat(in.readAllBytes()).isEmpty();
+        }
+        try (InputStream in = backend.open(key("short"), 5000)) {
+            assertThat(in.readAllBytes()).isEmpty();
+        }
+    }
+
     @Test
     void objectIsInvisibleUntilCommitted() throws IOException {
         try (ObjectUpload up = backend.create(key("pending"))) {
