@@ -219,6 +219,14 @@ public final class PgpDecryption implements DecryptionStage {
             throw new CorruptDataException(what + " holds no literal data packet");
         } catch (PGPException e) {
             throw new CorruptDataException(what + " cannot be read: " + e.getMessage(), e);
+        } catch (DrException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // the parser fails so on packets drkit never writes, which anyone with the public key can encrypt
+            throw new CorruptDataException(
+                    what + " holds packets drkit does not write; it was tampered with or is "
+                            + "corrupt; use another backup",
+                    e);
         }
     }
 

@@ -21,19 +21,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Date;
 import java.util.HexFormat;
 import org.bouncycastle.bcpg.CompressionAlgorithmTags;
-import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPCompressedDataGenerator;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
 import org.bouncycastle.openpgp.PGPException;
 import org.bouncycastle.openpgp.PGPLiteralData;
 import org.bouncycastle.openpgp.PGPLiteralDataGenerator;
-import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
-import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,13 +93,7 @@ class PgpTrailingDataTest {
     /** A message as gpg may write it (optionally compressed), optionally with a second literal packet inside. */
     private static byte[] handMade(boolean compressed, boolean extraPacket) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PGPEncryptedDataGenerator generator =
-                new PGPEncryptedDataGenerator(new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
-                        .setWithIntegrityPacket(true)
-                        .setProvider(CfbProvider.INSTANCE)
-                        .setSecureRandom(new SecureRandom()));
-        generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(TestKeys.encryptionKey(TestKeys.pair()))
-                .setProvider(Pgp.BC));
+        PGPEncryptedDataGenerator generator = TestKeys.encryptorToPair();
         try (OutputStream encrypted = generator.open(out, new byte[1 << 12])) {
             PGPCompressedDataGenerator zip = new PGPCompressedDataGenerator(CompressionAlgorithmTags.ZIP);
             OutputStream inner = compressed ? zip.open(encrypted) : encrypted;

@@ -3,10 +3,13 @@ package dev.drkit.crypto;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Date;
 import org.bouncycastle.bcpg.ArmoredOutputStream;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
+import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
+import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
 import org.bouncycastle.openpgp.PGPPrivateKey;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
@@ -14,6 +17,8 @@ import org.bouncycastle.openpgp.PGPSignature;
 import org.bouncycastle.openpgp.PGPSignatureGenerator;
 import org.bouncycastle.openpgp.PGPSignatureSubpacketGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPContentSignerBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcePublicKeyKeyEncryptionMethodGenerator;
 
 /** Key pairs for tests, generated once per JVM (generation is cheap with curve25519, but still). */
 final class TestKeys {
@@ -39,6 +44,17 @@ final class TestKeys {
     static PGPPublicKey encryptionKey(PgpKeys.Generated g) throws IOException {
         return PgpKeys.encryptionKeys(new ByteArrayInputStream(g.publicArmored()), "test key")
                 .get(0);
+    }
+
+    /** A generator of messages encrypted (with an integrity packet) to {@link #pair()}, as gpg writes them. */
+    static PGPEncryptedDataGenerator encryptorToPair() throws IOException {
+        PGPEncryptedDataGenerator generator =
+                new PGPEncryptedDataGenerator(new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
+                        .setWithIntegrityPacket(true)
+                        .setProvider(CfbProvider.INSTANCE)
+                        .setSecureRandom(new SecureRandom()));
+        generator.addMethod(new JcePublicKeyKeyEncryptionMethodGenerator(encryptionKey(pair())).setProvider(Pgp.BC));
+        return generator;
     }
 
     static PGPSecretKeyRingCollection secretKeys(PgpKeys.Generated g) throws IOException {
