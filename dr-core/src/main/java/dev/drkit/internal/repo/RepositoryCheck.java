@@ -76,6 +76,14 @@ public final class RepositoryCheck {
     private final Set<ChunkStore.Location> crcMismatched = new HashSet<>();
     /** What was found for each chunk checked so far: empty when sound. */
     private final Map<String, String> chunkState = new HashMap<>();
+    /** The chunk index as the check read it when it began (a chunk read may read it again since). */
+    private ChunkStore.Loaded index;
+    /** Packs a collection removed, with their index, since the listing: no damage, their chunks moved or went. */
+    private final Set<String> collectedPacks = new HashSet<>();
+    /** The chunk index read again for chunks of {@link #collectedPacks}; null until needed. */
+    private ChunkStore.Loaded afterCollection;
+    /** Packs of version 1 indexes read whole for chunks that moved (pack id to sound). */
+    private final Map<String, Boolean> movedPacks = new HashMap<>();
 
     /** How old an unfinished storage upload must be before repair removes it (as prune does). */
     static final Duration UPLOAD_AGE = Duration.ofDays(1);
@@ -128,7 +136,7 @@ public final class RepositoryCheck {
             }
         }
         if (!packSizes.isEmpty() || all.stream().anyMatch(o -> o.key().startsWith(ChunkStore.INDEX))) {
-            ChunkStore.Loaded index = repo.chunks().refresh(); // the storage's state now
+            index = repo.chunks().refresh(); // the storage's state now
             for (String problem : index.problems()) {
                 findings.add(new Finding(
                         Kind.CHUNK_DAMAGED,
@@ -502,6 +510,11 @@ public final class RepositoryCheck {
                 continue;
             }
             ChunkStore.WholePack whole = repo.chunks().readWhole(p);
+            if (!whole.sound() && collectedSinceListing(p.pack())) {
+                // a prune's collection elsewhere: the chunks of backups that moved are looked up anew
+                collectedPacks.add(p.pack());
+                continue;
+            }
             if (whole.sound()) {
                 soundPacks.add(p.pack());
                 if (!whole.crcMismatches().isEmpty()) {
@@ -539,12 +552,39 @@ public final class RepositoryCheck {
         }
     }
 
+    /** Whether a pack and its index are both gone: a collection removes them so (index first), damage rarely. */
+    private boolean collectedSinceListing(String pack) throws IOException {
+        return storage.stat(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX).isEmpty()
+                && storage.stat(ChunkStore.INDEX + pack + ChunkStore.INDEX_SUFFIX)
+                        .isEmpty();
+    }
+
+    /**
+     * Whether an encrypted chunk that was in a pack collected since the listing has a copy
+     * elsewhere now (the collection repacked it) whose bytes match its index.
+     */
+    private boolean movedCopySound(ChunkStore store, String id, int length, List<ChunkStore.Location> where)
+            throws IOException {
+        if (afterCollection == null) {
+            afterCollection = store.refresh();
+        }
+        for (ChunkStore.Location l : afterCollection.chunks().getOrDefault(id, List.of())) {
+            if (!where.contains(l)
+                    && l.rawLength() == length
+                    && store.storedSound(l, store.readStoredAt(l), movedPacks)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** What is wrong with one chunk, or empty. */
     private String chunkProblem(ChunkStore store, String id, int length, String what, ChunkCodec codec)
             throws IOException {
         // the index the check read when it began: a lookup that read it again for each missing chunk
         // would list every index once per chunk
-        List<ChunkStore.Location> where = store.index().chunks().getOrDefault(id, List.of());
+        List<ChunkStore.Location> where =
+                (index != null ? index : store.index()).chunks().getOrDefault(id, List.of());
         if (where.isEmpty()) {
             return "chunk " + id + " is in no chunk index";
         }
@@ -563,6 +603,9 @@ public final class RepositoryCheck {
                     .anyMatch(l -> l.rawLength() == length
                             && ((soundPacks.contains(l.pack()) && !crcMismatched.contains(l))
                                     || soundCopies.contains(l)));
+            if (!sound && where.stream().anyMatch(l -> collectedPacks.contains(l.pack()))) {
+                sound = movedCopySound(store, id, length, where);
+            }
             if (!sound) {
                 return "chunk " + id + " has no copy whose bytes match its index";
             }
