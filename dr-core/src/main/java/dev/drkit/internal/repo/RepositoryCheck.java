@@ -434,7 +434,8 @@ public final class RepositoryCheck {
             return; // deleted since the listing (a prune)
         }
         ChunkStore store = repo.chunks();
-        List<String> problems = new ArrayList<>();
+        List<String> problems = new ArrayList<>(); // the first few, for the message
+        int damaged = 0;
         for (int i = 0; i < list.ids().size(); i++) {
             String id = list.ids().get(i);
             int length = list.lengths()[i];
@@ -442,21 +443,25 @@ public final class RepositoryCheck {
             if (known == null) {
                 // encrypted chunks are read whole but not opened: a check holds no key; verify opens them
                 known = chunkProblem(store, id, length, what, list.keyId() == null ? ChunkCodec.PLAIN : null);
-                chunkState.put(id, known);
+                if (startIndex(store).chunks().containsKey(id)) {
+                    // kept only for chunks the index lists, as many as the heap bounds: a forged list may
+                    // name millions of others, each found again at the cost of one lookup
+                    chunkState.put(id, known);
+                }
             }
-            if (!known.isEmpty()) {
+            if (!known.isEmpty() && ++damaged <= 3) {
                 problems.add(known);
             }
         }
-        if (!problems.isEmpty()) {
+        if (damaged > 0) {
             findings.add(new Finding(
                     Kind.CHUNK_DAMAGED,
                     key,
-                    what + " cannot be restored: " + problems.size() + " of its "
+                    what + " cannot be restored: " + damaged + " of its "
                             + list.ids().size()
                             + " chunks are missing or damaged ("
-                            + String.join("; ", problems.subList(0, Math.min(3, problems.size())))
-                            + (problems.size() > 3 ? "; ..." : "") + "); use another backup",
+                            + String.join("; ", problems)
+                            + (damaged > 3 ? "; ..." : "") + "); use another backup",
                     false));
         }
     }
@@ -552,6 +557,11 @@ public final class RepositoryCheck {
         }
     }
 
+    /** How many chunks the check keeps what it found for (tests). */
+    int chunksRemembered() {
+        return chunkState.size();
+    }
+
     /** Whether a pack and its index are both gone: a collection removes them so (index first), damage rarely. */
     private boolean collectedSinceListing(String pack) throws IOException {
         return storage.stat(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX).isEmpty()
@@ -578,13 +588,20 @@ public final class RepositoryCheck {
         return false;
     }
 
+    /** The chunk index as the check read it when it began. */
+    private ChunkStore.Loaded startIndex(ChunkStore store) throws IOException {
+        if (index == null) {
+            index = store.index();
+        }
+        return index;
+    }
+
     /** What is wrong with one chunk, or empty. */
     private String chunkProblem(ChunkStore store, String id, int length, String what, ChunkCodec codec)
             throws IOException {
         // the index the check read when it began: a lookup that read it again for each missing chunk
         // would list every index once per chunk
-        List<ChunkStore.Location> where =
-                (index != null ? index : store.index()).chunks().getOrDefault(id, List.of());
+        List<ChunkStore.Location> where = startIndex(store).chunks().getOrDefault(id, List.of());
         if (where.isEmpty()) {
             return "chunk " + id + " is in no chunk index";
         }
