@@ -640,11 +640,15 @@ final class ChunkStore {
         if (s.isEmpty() || s.length() > 19 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new IllegalArgumentException(what + " '" + clip(s) + "' is not a number");
         }
-        long v = Long.parseLong(s);
-        if (v > max) {
-            throw new IllegalArgumentException(what + " " + v + " is out of range");
+        try {
+            long v = Long.parseLong(s);
+            if (v <= max) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // 19 digits past what a long holds
         }
-        return v;
+        throw new IllegalArgumentException(what + " " + s + " is out of range");
     }
 
     private static String clip(String s) {

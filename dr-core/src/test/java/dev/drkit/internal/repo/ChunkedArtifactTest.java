@@ -248,6 +248,13 @@ class ChunkedArtifactTest {
                 .hasMessageContaining("describes pack");
         assertThatThrownBy(() -> ChunkStore.parseIndex(pack, (head + id).getBytes()))
                 .hasMessageContaining("truncated");
+        // 19 digits, as many as a long has, but more than it holds: said as such, not as a parse error
+        assertThatThrownBy(() -> ChunkStore.parseIndex(
+                        pack, head.replace(" 100 ", " 9999999999999999999 ").getBytes()))
+                .hasMessage("pack size 9999999999999999999 is out of range");
+        assertThatThrownBy(() -> ChunkStore.parseIndex(
+                        pack, (head + id + " " + pack + " 9999999999999999999 10 5\n").getBytes()))
+                .hasMessage("line 2: offset 9999999999999999999 is out of range");
 
         // version 2: each line ends with the CRC32C of the chunk's stored bytes
         String head2 = ChunkStore.INDEX_HEADER + " " + pack + " 100 " + "b".repeat(64) + "\n";
