@@ -941,8 +941,10 @@ public final class Repository {
                             + "'secret-key') or passphrase (setting 'passphrase-file'), or the chunk key file "
                             + "(setting 'dedup-key-file')");
         }
-        // one copy per set of recipients: the first this decryption opens
+        // one copy per set of recipients: the first this decryption opens to the key of that id (anyone
+        // can encrypt to a public key: a copy holding another key must not hide the real one)
         String refused = null;
+        String notTheKey = null;
         for (ObjectInfo copy : stored) {
             String text;
             try (InputStream in =
@@ -952,12 +954,15 @@ public final class Repository {
                 refused = e.getMessage();
                 continue; // encrypted to other recipients
             }
-            if (!text.matches("[0-9a-f]{64}")
-                    || !ChunkCodec.keyId(HexFormat.of().parseHex(text)).equals(keyId)) {
-                throw new CorruptDataException("the stored chunk key " + copy.key() + " is not key " + keyId
-                        + "; give the key file the backups were made with (setting 'dedup-key-file')");
+            if (text.matches("[0-9a-f]{64}")
+                    && ChunkCodec.keyId(HexFormat.of().parseHex(text)).equals(keyId)) {
+                return HexFormat.of().parseHex(text);
             }
-            return HexFormat.of().parseHex(text);
+            notTheKey = copy.key();
+        }
+        if (notTheKey != null) {
+            throw new CorruptDataException("the stored chunk key " + notTheKey + " is not key " + keyId
+                    + "; give the key file the backups were made with (setting 'dedup-key-file')");
         }
         throw new DrException(
                 ErrorCode.DECRYPTION,

@@ -471,6 +471,32 @@ class EncryptedChunksTest {
                 .hasMessageContaining("setting 'dedup-key-file'");
     }
 
+    @Test
+    void aPlantedCopyOfTheChunkKeyThatOpensToAnotherKeyDoesNotHideTheRealOne() throws IOException {
+        ChunkedArtifactTest.Stored a = store(ChunkedArtifactTest.data(7, 2 << 20), "alice");
+        Path real;
+        try (Stream<Path> keys = Files.list(dir.resolve("repo/chunks/keys"))) {
+            real = keys.findFirst().orElseThrow();
+        }
+        // anyone can encrypt to alice's public key: a copy named to be listed first, holding another key
+        String name = real.getFileName().toString();
+        Path planted = real.resolveSibling(name.substring(0, name.indexOf(".key.") + 5) + "0".repeat(16) + ".toy");
+        ByteArrayOutputStream forged = new ByteArrayOutputStream();
+        try (OutputStream out = toy("alice").encrypt(forged, "chunk key")) {
+            out.write(("ee".repeat(32) + "\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        Files.write(planted, forged.toByteArray());
+
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now()); // no key file
+        assertThat(read(a)).isEqualTo(ChunkedArtifactTest.data(7, 2 << 20));
+
+        Files.delete(real); // with only the planted copy left: said as such
+        assertThatThrownBy(() -> read(a))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("is not key")
+                .hasMessageContaining("setting 'dedup-key-file'");
+    }
+
     /** Opens only what is encrypted to {@code who}, as a secret key does. */
     static DecryptionStage toyOpen(String who) {
         return new DecryptionStage() {
