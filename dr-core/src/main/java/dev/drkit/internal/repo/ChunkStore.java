@@ -5,6 +5,7 @@ import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.ObjectExistsException;
+import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.spi.ObjectInfo;
 import dev.drkit.spi.ObjectUpload;
@@ -263,6 +264,28 @@ final class ChunkStore {
     /** Whether a pack was there, at the size its index says, when the index was last read. */
     boolean whole(String pack) {
         return !unusable.contains(pack);
+    }
+
+    /**
+     * Fails when a pack whose chunks a writer refers to without storing them is gone: a chunk
+     * garbage collection that did not see the writer's lock (its lease lapsed while storage
+     * failed, or clocks disagree) may have removed it. Called just before the writer commits
+     * what refers to them, so that nothing is kept pointing at chunks that are not there.
+     *
+     * @param what names the artifact, {@code writer} the operation ("backup", "copy") and
+     *     {@code remedy} what to do, in the message
+     */
+    void requirePacks(Set<String> packs, String what, String writer, String remedy) throws IOException {
+        for (String pack : packs) {
+            if (repo.storage().stat(PACKS + pack + PACK_SUFFIX).isEmpty()) {
+                throw new StorageException(
+                        what + ": pack " + pack + ", which holds chunks this " + writer + " reuses, was removed while "
+                                + "the " + writer + " ran (by a chunk garbage collection that did not see its lock: "
+                                + "check the storage and the hosts' clocks); " + remedy,
+                        null,
+                        true);
+            }
+        }
     }
 
     /** Whether a chunk is stored (as far as the index says) in a pack that is there whole. */

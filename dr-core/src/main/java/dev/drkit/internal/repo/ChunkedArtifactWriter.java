@@ -4,7 +4,6 @@ import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.ObjectExistsException;
-import dev.drkit.StorageException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.internal.pipeline.ContentDefinedChunker;
 import dev.drkit.internal.pipeline.ContentHash;
@@ -251,7 +250,7 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
                 listNext();
             }
             packs.finish();
-            requireReusedPacks();
+            store.requirePacks(reused, name(), "backup", "the backup is not kept, take it again");
             list.flush();
             listUpload.commit();
             String sha = list.hash();
@@ -283,27 +282,6 @@ final class ChunkedArtifactWriter extends ArtifactOutput {
             }
             listUpload.close();
             release(!ok);
-        }
-    }
-
-    /**
-     * Fails when a pack whose chunks this artifact reuses is gone: a chunk garbage collection that
-     * did not see this writer's lock (its lease lapsed while storage failed, or clocks disagree)
-     * may have removed it. Checked just before the chunk list is committed, so the backup is never
-     * kept pointing at chunks that are not there.
-     */
-    private void requireReusedPacks() throws IOException {
-        for (String pack : reused) {
-            if (repo.storage()
-                    .stat(ChunkStore.PACKS + pack + ChunkStore.PACK_SUFFIX)
-                    .isEmpty()) {
-                throw new StorageException(
-                        name() + ": pack " + pack + ", which holds chunks this backup reuses, was removed while the "
-                                + "backup ran (by a chunk garbage collection that did not see this backup's lock: "
-                                + "check the storage and the hosts' clocks); the backup is not kept, take it again",
-                        null,
-                        true);
-            }
         }
     }
 

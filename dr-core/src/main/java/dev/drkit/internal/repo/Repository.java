@@ -707,9 +707,15 @@ public final class Repository {
         boolean ok = false;
         try {
             Set<String> done = new HashSet<>();
+            Set<String> reused = new HashSet<>(); // packs here whose chunks the copy refers to
             for (int i = 0; i < list.ids().size(); i++) {
                 String id = list.ids().get(i);
-                if (!done.add(id) || (trustHere && here.has(id))) {
+                if (!done.add(id)) {
+                    continue;
+                }
+                String holder = trustHere ? here.holder(id) : null;
+                if (holder != null) {
+                    reused.add(holder);
                     continue;
                 }
                 List<byte[]> copies;
@@ -746,6 +752,7 @@ public final class Repository {
             for (ChunkStore.PackWriter p : further) {
                 p.finish();
             }
+            here.requirePacks(reused, what, "copy", "the backup is not copied, copy it again");
             ok = true;
             return bytes;
         } finally {

@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.drkit.CheckOptions;
 import dev.drkit.CheckReport;
 import dev.drkit.internal.pipeline.Compression;
-import dev.drkit.spi.StorageBackend;
 import dev.drkit.storage.FileStorageBackend;
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,26 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckDuringRepackTest {
     @TempDir
     Path dir;
-
-    /** The repository, seen through a storage on which the first pack read whole was repacked just before. */
-    private Repository repackedOnFirstRead(Path root) throws IOException {
-        StorageBackend disk = new FileStorageBackend(root);
-        AtomicBoolean repacked = new AtomicBoolean();
-        StorageBackend racing = (StorageBackend) Proxy.newProxyInstance(
-                StorageBackend.class.getClassLoader(), new Class<?>[] {StorageBackend.class}, (proxy, m, args) -> {
-                    if (m.getName().equals("open")
-                            && ((String) args[0]).endsWith(ChunkStore.PACK_SUFFIX)
-                            && !repacked.getAndSet(true)) {
-                        repack(root, (String) args[0]);
-                    }
-                    try {
-                        return m.invoke(disk, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-        return Repository.open(racing, Instant.now());
-    }
 
     /** What a collection's rewrite leaves: the same chunks in a new pack, indexed, and the old pack gone. */
     private static void repack(Path root, String packKey) throws IOException {
@@ -85,7 +61,14 @@ class CheckDuringRepackTest {
                 repo, Instant.parse("2026-12-01T00:00:00Z"), codecs, ChunkedArtifactTest.data(31, 3 << 20));
         repo.writeManifest(s.manifest(), null);
         return new RepositoryCheck(
-                        repackedOnFirstRead(root), Clock.systemUTC(), Duration.ofMinutes(5), null, found -> Set.of())
+                        Repository.open(
+                                RacingStorage.beforeFirstPackRead(
+                                        new FileStorageBackend(root), packKey -> repack(root, packKey)),
+                                Instant.now()),
+                        Clock.systemUTC(),
+                        Duration.ofMinutes(5),
+                        null,
+                        found -> Set.of())
                 .run(CheckOptions.readAllData())
                 .findings();
     }
