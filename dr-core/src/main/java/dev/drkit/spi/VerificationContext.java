@@ -22,6 +22,17 @@ public interface VerificationContext {
     InputStream openDecoded(ArtifactInfo artifact) throws IOException;
 
     /**
+     * For a deduplicated artifact (whose stored object is only its chunk list): checks, with no
+     * key, that every chunk it lists is stored with the bytes the chunk index describes, as a
+     * copy to another repository checks what it moves. Does nothing for other artifacts, and by
+     * default.
+     *
+     * @throws dev.drkit.CorruptDataException when a chunk has no stored copy that matches
+     * @throws IOException when the storage fails
+     */
+    default void checkStoredChunks(ArtifactInfo artifact) throws IOException {}
+
+    /**
      * The raw bytes of artifact {@code name} of backup {@code backupId}, which the verified
      * backup depends on (its parent, or a backup it lists in {@link BackupManifest#dependsOn()}),
      * checked as {@link #openDecoded(ArtifactInfo)} checks: what a restore test of an incremental

@@ -63,6 +63,7 @@ public final class StreamVerifier implements Verifier {
         if (decode || (Repository.isChunked(a) && a.recipients().isEmpty())) {
             return context.openDecoded(a);
         }
+        context.checkStoredChunks(a); // encrypted: their stored bytes, as no key is needed for those
         String what = "stored artifact " + context.manifest().target() + "/"
                 + context.manifest().id() + "/" + a.storedName();
         return new CheckedInputStream(context.openStored(a), a.storedSize(), a.sha256(), what, null);

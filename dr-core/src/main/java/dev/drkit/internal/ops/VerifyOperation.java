@@ -147,6 +147,11 @@ public final class VerifyOperation {
         }
 
         @Override
+        public void checkStoredChunks(ArtifactInfo artifact) throws IOException {
+            ctx.repository().checkStoredChunks(manifest, artifact);
+        }
+
+        @Override
         public InputStream openDecoded(String backupId, String name) throws IOException {
             return RestoreOperation.openDependency(ctx, catalog, manifest, backupId, name, meter);
         }

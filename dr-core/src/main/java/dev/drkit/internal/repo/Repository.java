@@ -763,6 +763,31 @@ public final class Repository {
         }
     }
 
+    /**
+     * Checks, with no key, that every chunk of a chunked artifact is stored with the bytes its
+     * index describes (their CRC32C, or for an index of version 1 the whole pack's SHA-256), as
+     * {@link #copyFrom} checks what it moves; does nothing for an artifact stored whole.
+     *
+     * @throws CorruptDataException naming the first chunk that has no such copy
+     */
+    public void checkStoredChunks(BackupManifest m, ArtifactInfo a) throws IOException {
+        if (!isChunked(a)) {
+            return;
+        }
+        String what = "artifact " + m.target() + "/" + m.id() + "/" + a.storedName();
+        ChunkedArtifactReader.ChunkList list = ChunkedArtifactReader.readList(openStored(m, a), a, what);
+        Map<String, Boolean> checkedPacks = new HashMap<>();
+        Set<String> done = new HashSet<>();
+        for (int i = 0; i < list.ids().size(); i++) {
+            String id = list.ids().get(i);
+            if (done.add(id) && chunks().readAllStoredSound(id, list.lengths()[i], checkedPacks) == null) {
+                throw new CorruptDataException(what + ": chunk " + id + " has no stored copy whose bytes match its "
+                        + "chunk index; the backup cannot be restored, use another one (a check that reads the "
+                        + "data, CheckOptions.readData, lists every damaged chunk)");
+            }
+        }
+    }
+
     /** Copies one object from another repository, checked against size and sha256 when given; 0 when already here. */
     long copyObject(Repository source, String key, long size, String sha256) throws IOException {
         Optional<ObjectInfo> here = storage.stat(key);
