@@ -74,6 +74,12 @@ final class ChunkStore {
     static final int MAX_RAW = ContentDefinedChunker.Sizes.DEFAULT.max();
     /** A zstd frame of {@link #MAX_RAW} bytes is never larger than this. */
     static final int MAX_STORED = maxStored(MAX_RAW);
+    /**
+     * The most distinct copies of one chunk that match their index which are moved together: drkit
+     * stores a chunk once, a few times when backups race; more were planted, and each is held in
+     * memory and goes to a pack of its own.
+     */
+    static final int MAX_COPIES = 8;
     /** The longest line of an index: 64 + 32 hex digits, three numbers, a CRC32C and five spaces. */
     private static final int LINE_MAX = 64 + 32 + 3 * 19 + 8 + 5;
     /** An index larger than this (about 650,000 chunks) is not one drkit wrote. */
@@ -538,6 +544,11 @@ final class ChunkStore {
                 }
                 byte[] frame = readStoredAt(loc);
                 if (storedSound(loc, frame, checked) && sound.stream().noneMatch(s -> Arrays.equals(s, frame))) {
+                    if (sound.size() == MAX_COPIES) {
+                        throw new CorruptDataException("chunk " + id + " has more than " + MAX_COPIES
+                                + " stored copies that each match their index (drkit stores a chunk once, a few times "
+                                + "when backups race): look in " + INDEX + " for indexes drkit did not write");
+                    }
                     sound.add(frame);
                 }
             }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.github.luben.zstd.Zstd;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.ChunkCollection;
+import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
 import dev.drkit.internal.pipeline.Compression;
 import dev.drkit.spi.support.Sha256;
@@ -93,12 +94,17 @@ class ForgedEncryptedCopyTest {
 
     /** Adds pack 000...0 holding random bytes, indexed as a copy of every chunk of the artifact. */
     private void plantForgedCopies(ChunkedArtifactTest.Stored s) throws IOException {
+        plantForgedCopies(s, 0);
+    }
+
+    /** Adds pack {@code n} (as 32 hex digits) holding random bytes, indexed as a copy of every chunk of the artifact. */
+    private void plantForgedCopies(ChunkedArtifactTest.Stored s, int n) throws IOException {
         Path list = dir.resolve("repo/backups/db/" + s.manifest().id() + "/dump.bin.chunks");
         List<String> lines = Files.readAllLines(list).stream().skip(1).toList();
-        String pack = "0".repeat(32);
+        String pack = String.format("%032x", n);
         StringBuilder index = new StringBuilder();
         ByteArrayOutputStream packBytes = new ByteArrayOutputStream();
-        Random r = new Random(1);
+        Random r = new Random(1 + n);
         for (String line : lines) {
             String id = line.split(" ")[0];
             int raw = Integer.parseInt(line.split(" ")[1]);
@@ -165,6 +171,29 @@ class ForgedEncryptedCopyTest {
         dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
         dest.chunkKeyFile(keyFile);
         assertThat(read(dest, a)).isEqualTo(content);
+    }
+
+    /**
+     * Each copy that matches its index is held while a copy moves a chunk, and goes to a pack of
+     * its own: forged ones by the hundred (a pack and an index each, anyone who can write the
+     * repository can plant them) must end the copy with a clear error, not run the heap out.
+     */
+    @Test
+    void aCopyRefusesAChunkStoredInMoreCopiesThanDrkitEverMakes() throws IOException {
+        setUp();
+        ChunkedArtifactTest.Stored a = storeOne();
+        for (int n = 0; n < ChunkStore.MAX_COPIES; n++) {
+            plantForgedCopies(a, n);
+        }
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        Repository dest = Repository.open(new FileStorageBackend(dir.resolve("dest")), Instant.now());
+        dest.initialise();
+
+        assertThatThrownBy(() -> dest.copyFrom(repo, a.manifest()))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("more than " + ChunkStore.MAX_COPIES + " stored copies")
+                .hasMessageContaining("chunks/index/");
+        assertThat(dest.hasManifest(a.manifest().target(), a.manifest().id())).isFalse();
     }
 
     private static String indexLine(String id, String pack, long offset, byte[] stored, int raw) {
