@@ -10,6 +10,7 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.RestoreContext;
 import dev.drkit.spi.support.FileNames;
+import dev.drkit.spi.support.OtherWriters;
 import dev.drkit.spi.support.SourceErrors;
 import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TarExtractor;
@@ -192,6 +193,15 @@ public final class FilesBackupTarget implements BackupTarget {
                 .get("to")
                 .orElseThrow(() -> new ConfigException("files restore needs a destination directory (setting 'to')"));
         Path dest = Path.of(to).toAbsolutePath().normalize();
+        if (!context.options().bool("shared-destination", false)) {
+            OtherWriters.on(dest).ifPresent(why -> {
+                throw new ConfigException("files restore into " + dest + " refused: " + why + ", who could swap a "
+                        + "directory of the restore for a link while it runs and send its files (written as this "
+                        + "process's user) elsewhere; restore into a directory only this user and root may change "
+                        + "and move the files from there, or set 'shared-destination' if you trust every user "
+                        + "who may write there");
+            });
+        }
         TarExtractor extractor =
                 new TarExtractor(dest, context.force(), context.options().getAll("include"));
         extractor.checkDestination();

@@ -45,6 +45,11 @@ public final class FilesBackupTargetProvider implements BackupTargetProvider {
             OptionSpec.builder("include", Type.STRING)
                     .repeatable()
                     .description("a glob of entry names to restore, to restore only part of a backup")
+                    .build(),
+            OptionSpec.builder("shared-destination", Type.BOOLEAN)
+                    .defaultValue("false")
+                    .description("restore even where another user may change the destination or a directory "
+                            + "above it (and so could send the restore's writes elsewhere)")
                     .build());
 
     @Override

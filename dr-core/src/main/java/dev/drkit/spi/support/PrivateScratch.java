@@ -334,7 +334,7 @@ public final class PrivateScratch {
         return p.info().startInstant().map(Instant::toEpochMilli);
     }
 
-    private static long currentUid() {
+    static long currentUid() {
         try {
             return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {

@@ -141,7 +141,9 @@ class ProviderRegistryTest {
         assertThat(r.target("files").create(everyOption(files.schema()))).isNotNull();
         GfsRetentionPolicyProvider gfs = new GfsRetentionPolicyProvider();
         assertThat(r.retention("gfs").create(everyOption(gfs.schema()))).isNotNull();
-        assertThat(files.restoreSchema().options()).extracting(OptionSpec::name).containsExactly("to", "include");
+        assertThat(files.restoreSchema().options())
+                .extracting(OptionSpec::name)
+                .containsExactly("to", "include", "shared-destination");
     }
 
     private static Settings everyOption(OptionSchema schema) {

@@ -93,6 +93,7 @@ final class MessageFlags {
             "uri",
             "to-uri",
             "to-dir",
+            "shared-destination",
             "mode",
             "cluster",
             "read-from",

@@ -90,6 +90,12 @@ final class RestoreCommand implements Callable<Integer> {
     String prefix;
 
     @Option(
+            names = "--shared-destination",
+            description = "files: restore even where another user may change the destination or a directory above "
+                    + "it (and so could send the restore's files elsewhere).")
+    boolean sharedDestination;
+
+    @Option(
             names = "--to-dir",
             paramLabel = "DIR",
             description = "redis: write dump.rdb into DIR for a stopped server (an existing one needs --force); "
@@ -244,6 +250,7 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "to-bucket", toBucket);
         OptionValues.set(options, "prefix", prefix);
         OptionValues.set(options, "to-dir", toDir);
+        OptionValues.set(options, "shared-destination", sharedDestination ? "true" : null);
         OptionValues.set(options, "to-uri", toUri);
         OptionValues.set(options, "match", match);
         OptionValues.set(options, "replica-wait", replicaWait);

@@ -1,0 +1,111 @@
+package dev.drkit.files;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import dev.drkit.ConfigException;
+import dev.drkit.DrKit;
+import dev.drkit.RestoreRequest;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A files restore builds its tree by path under its destination: whoever may rename a directory
+ * on the way could swap in a link mid-restore and send the files (written as root, often)
+ * wherever it points; a review showed it overwrite a file outside the destination. Such
+ * destinations are refused unless the host says it trusts those users.
+ */
+class SharedDestinationTest {
+    @TempDir
+    Path dir;
+
+    private DrKit kit;
+    private String id;
+
+    @BeforeEach
+    void backUp() throws Exception {
+        Path src = Files.createDirectories(dir.resolve("src"));
+        Files.writeString(src.resolve("app.conf"), "x=1\n");
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+        id = kit.backup(TargetSpec.files("config", src.toString())).id();
+    }
+
+    private RestoreRequest into(Path to, boolean shared) {
+        Settings.Builder s = Settings.builder().set("to", to.toString());
+        if (shared) {
+            s.set("shared-destination", "true");
+        }
+        return new RestoreRequest("config", id, s.build(), false);
+    }
+
+    private static Path mode(Path p, int mode) throws Exception {
+        Files.setAttribute(p, "unix:mode", mode);
+        return p;
+    }
+
+    @Test
+    void aDestinationUnderADirectoryOthersMayWriteIsRefusedUnlessShared() throws Exception {
+        Path shared = mode(Files.createDirectories(dir.resolve("shared")), 0777);
+        Path deep = Files.createDirectories(shared.resolve("team/app")); // below it: still reachable through it
+
+        assertThatThrownBy(() -> kit.restore(into(deep.resolve("out"), false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(shared + " may be written by every user (mode 777, without the sticky bit)")
+                .hasMessageContaining("'shared-destination'");
+        assertThat(deep.resolve("out")).doesNotExist();
+
+        kit.restore(into(deep.resolve("out"), true));
+        assertThat(deep.resolve("out")
+                        .resolve(dir.resolve("src/app.conf").toString().substring(1)))
+                .hasContent("x=1");
+    }
+
+    @Test
+    void aGroupWritableDestinationIsRefusedAndAStickyOneIsNot() throws Exception {
+        Path group = mode(Files.createDirectories(dir.resolve("group")), 0770);
+        assertThatThrownBy(() -> kit.restore(into(group, false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(group + " may be written by its group");
+
+        Path sticky = mode(Files.createDirectories(dir.resolve("sticky")), 01777); // as /tmp
+        kit.restore(into(sticky.resolve("out"), false));
+        assertThat(sticky.resolve("out")).isDirectory();
+    }
+
+    @Test
+    void aLinkOnTheWayIsFollowedToWhatItReaches() throws Exception {
+        Path shared = mode(Files.createDirectories(dir.resolve("shared")), 0777);
+        Path target = Files.createDirectories(shared.resolve("real"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), target);
+
+        assertThatThrownBy(() -> kit.restore(into(link.resolve("out"), false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(shared + " may be written by every user");
+    }
+
+    @Test
+    void aDirectoryOfAnotherUserIsRefused() throws Exception {
+        assumeThat(System.getProperty("user.name"))
+                .as("only root can give a directory away")
+                .isEqualTo("root");
+        Path home = Files.createDirectories(dir.resolve("home"));
+        Files.setAttribute(home, "unix:uid", 65534);
+
+        assertThatThrownBy(() -> kit.restore(into(home.resolve("restored"), false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(home + " belongs to another user (uid 65534)");
+        assertThat(home.resolve("restored")).doesNotExist();
+    }
+
+    @Test
+    void aPrivateDestinationRestoresAsBefore() throws Exception {
+        kit.restore(RestoreRequest.files("config", id, dir.resolve("private")));
+        assertThat(dir.resolve("private")).isDirectory();
+    }
+}
