@@ -67,7 +67,37 @@ class DedupCliIT {
         Path list = repo.resolve("backups/config/" + id + "/files.tar.chunks");
         String script = "REPO=" + repo + "; LIST=" + list + "\n" + breakGlassLines();
         String listing = CliProcess.sh(work, script);
-        assertThat(listing).contains("blob.bin", "app.conf");
+        assertThat(listing).contains("blob.bin", "app.conf", "dump rebuilt, every chunk checked");
+
+        // a copy of the first chunk planted in a pack that sorts first: a sound zstd frame of other
+        // bytes, which a recipe that took the first index line for each id would have used
+        String firstChunk = Files.readAllLines(list).get(1).split(" ")[0];
+        String planted = "0".repeat(64);
+        Path frame = work.resolve("planted.zst");
+        CliProcess.sh(work, "printf 'not the chunk' | zstd -q -o " + frame);
+        Files.copy(frame, repo.resolve("chunks/packs/" + planted + ".pack"));
+        Files.writeString(
+                repo.resolve("chunks/index/" + planted + ".idx"),
+                "drkit-chunk-index 2 " + planted + " " + Files.size(frame) + " " + "0".repeat(64) + "\n" + firstChunk
+                        + " " + planted + " 0 " + Files.size(frame) + " 13 0\n");
+        assertThat(CliProcess.sh(work, script)).contains("blob.bin", "app.conf", "every chunk checked");
+
+        // the only copy of a chunk damaged: the recipe says which chunk and that the dump is incomplete
+        Files.delete(repo.resolve("chunks/index/" + planted + ".idx"));
+        for (Path idx : Files.newDirectoryStream(repo.resolve("chunks/index"))) {
+            for (String line : Files.readAllLines(idx)) {
+                String[] f = line.split(" ");
+                if (f[0].equals(firstChunk)) {
+                    Path pack = repo.resolve("chunks/packs/" + f[1] + ".pack");
+                    byte[] bytes = Files.readAllBytes(pack);
+                    bytes[Integer.parseInt(f[2]) + Integer.parseInt(f[3]) / 2] ^= 0x40;
+                    Files.write(pack, bytes);
+                }
+            }
+        }
+        assertThat(CliProcess.sh(work, script))
+                .contains("no sound copy of chunk " + firstChunk, "dump is INCOMPLETE")
+                .doesNotContain("every chunk checked");
     }
 
     @Test
@@ -178,7 +208,7 @@ class DedupCliIT {
         int at = readme.indexOf("REPO=/var/backups/drkit; LIST=");
         assertThat(at).as("README break-glass block for the chunk store").isPositive();
         String block = readme.substring(readme.indexOf('\n', at) + 1, readme.indexOf("```", at));
-        assertThat(block).contains(" | zstd -dc > dump\n");
-        return block.replace(" | zstd -dc > dump\n", " | zstd -dc | tar -t\n"); // list instead of writing a file
+        assertThat(block).contains("done > dump && ");
+        return block.replace("done > dump && ", "done | tar -t && "); // list instead of writing a file
     }
 }
