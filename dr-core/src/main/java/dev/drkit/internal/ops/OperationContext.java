@@ -245,6 +245,11 @@ public final class OperationContext {
                             + advice,
                     e);
         }
-        return new DrException(ErrorCode.TARGET, doing + " failed: " + e, e);
+        // no Java class name for people: a failure without words is a defect, whose exception the cause keeps
+        String why = e.getMessage() != null && !e.getMessage().isBlank()
+                ? e.getMessage()
+                : "an unexpected internal error (a defect; the exception is kept as this error's cause, and the CLI "
+                        + "prints it with -vv)";
+        return new DrException(ErrorCode.TARGET, doing + " failed: " + why, e);
     }
 }
