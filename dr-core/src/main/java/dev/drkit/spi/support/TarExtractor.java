@@ -87,6 +87,10 @@ public final class TarExtractor {
     private long bytes;
     private long skippedSpecial;
     private long setIdStripped;
+    /** Entries another user owned in the archive, restored as this user's (not root: no chown). */
+    private long ownersNotKept;
+
+    private int firstOtherOwner;
     /** The process's umask, once known; -1 before. */
     private int umask = -1;
     /** Told of every regular file this extractor wrote and closed; none by default. */
@@ -323,6 +327,7 @@ public final class TarExtractor {
             String archive)
             throws IOException {
         ContainedTree tree = new ContainedTree(staging);
+        long me = ROOT ? 0 : PrivateScratch.currentUid();
         Set<String> built = new HashSet<>(); // names a writer built: no later entry may take their place
         List<Deferred> directories = new ArrayList<>();
         List<Entry> links = new ArrayList<>();
@@ -340,6 +345,11 @@ public final class TarExtractor {
             }
             includedEntries++;
             TarPlacement.check(e, tree::kind);
+            if (!ROOT && e.uid() != me) {
+                if (ownersNotKept++ == 0) {
+                    firstOtherOwner = e.uid();
+                }
+            }
             if (e.setIdStripped()) {
                 setIdStripped++;
                 LOG.warn("restoring {} without its setuid/setgid bits", TarEntryReader.printable(e.name()));
@@ -382,6 +392,17 @@ public final class TarExtractor {
         }
         if (skippedSpecial > 0) {
             LOG.warn("{} devices or FIFOs in {} were skipped", skippedSpecial, archive);
+        }
+        if (ownersNotKept > 0) {
+            LOG.warn(
+                    "{} entries of {} belonged to other users (the first to uid {}); restored by uid {}, which may not "
+                            + "give files away, they keep their modes and times but belong to uid {}: restore as root "
+                            + "to keep the owners",
+                    ownersNotKept,
+                    archive,
+                    firstOtherOwner,
+                    me,
+                    me);
         }
     }
 
@@ -684,6 +705,11 @@ public final class TarExtractor {
     /** Devices and FIFOs in the archive, skipped. */
     public long skippedSpecial() {
         return skippedSpecial;
+    }
+
+    /** Entries that belonged to other users in the archive and this user restored as its own (0 as root). */
+    public long ownersNotKept() {
+        return ownersNotKept;
     }
 
     /** Entries restored without the setuid or setgid bits the archive gave them. */

@@ -75,6 +75,10 @@ class FilesNonRootRestoreIT {
         CliProcess.Result restore = asNobody(
                 home, jar, "--repo", repo.toString(), "restore", "--name", "tree", "--latest", "--to", to.toString());
         assertThat(restore.exit()).as(restore.err()).isZero();
+        // root's files become nobody's: said once, not left for the operator to find out
+        assertThat(restore.err())
+                .containsOnlyOnce("belonged to other users (the first to uid 0)")
+                .contains("restore as root to keep the owners");
 
         Path restoredRoot = to.resolve(Path.of("/").relativize(data)); // the tree keeps the backed-up path
         for (Map.Entry<String, String> e : modes.entrySet()) {
