@@ -6,6 +6,8 @@ import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
 import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.RestoreContext;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.NoSuchFileException;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -67,13 +69,24 @@ class UnexpectedFailureWordsTest {
             for (String s : says) {
                 thrown.hasMessageContaining(s);
             }
-            thrown.hasCauseInstanceOf(failure.get().getClass());
+            RuntimeException f = failure.get();
+            // the cause kept is what failed: a listing's wrapper gives way to the file failure it carries
+            thrown.hasCauseInstanceOf(
+                    f instanceof DirectoryIteratorException ? f.getCause().getClass() : f.getClass());
         }
     }
 
     @Test
     void aFailureWithWordsIsSaidInThem() {
         backUp(() -> new IllegalStateException("the source went away"), "backup of t failed: the source went away");
+    }
+
+    @Test
+    void aDirectoryListingsFailureIsSaidAsTheFileFailureItWraps() {
+        backUp(
+                () -> new DirectoryIteratorException(new NoSuchFileException("/srv/app/gone")),
+                "backup of t failed while reading its source: ",
+                "/srv/app/gone");
     }
 
     @Test

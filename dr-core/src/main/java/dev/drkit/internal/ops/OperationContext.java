@@ -25,6 +25,7 @@ import dev.drkit.spi.support.StorageFailures;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.file.DirectoryIteratorException;
 import java.time.Clock;
 import java.util.Collection;
 import java.util.List;
@@ -231,6 +232,9 @@ public final class OperationContext {
         }
         if (e instanceof UncheckedIOException) {
             e = ((UncheckedIOException) e).getCause();
+        }
+        if (e instanceof DirectoryIteratorException d) { // a directory listing's I/O failure, unchecked
+            e = d.getCause();
         }
         if (e instanceof IOException) {
             // the repository's storage throws StorageIOExceptions only (ClassifiedStorage), so any other
