@@ -4,6 +4,7 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.ChecksumMismatchException;
 import dev.drkit.DrEvent;
+import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
@@ -12,7 +13,9 @@ import dev.drkit.internal.pipeline.ProgressMeter;
 import dev.drkit.internal.repo.VerificationLog;
 import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.VerificationContext;
+import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
+import dev.drkit.verify.StreamVerifier;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -58,6 +61,13 @@ public final class VerifyOperation {
                         "check what the verifier needs (its tools, free ports, temporary space), then verify again");
             }
         }
+        if (!m.recordedDependencies().isEmpty()) {
+            try {
+                results.add(chain(m, options, meter));
+            } catch (IOException e) {
+                throw ctx.asDrException(e, "verifying the backups " + target + "/" + m.id() + " depends on");
+            }
+        }
         meter.finish();
         VerifyReport report = new VerifyReport(target, m.id(), level, results);
         double seconds =
@@ -81,6 +91,37 @@ public final class VerifyOperation {
                 details);
         return report;
     }
+
+    /**
+     * The backups {@code m} depends on (its parent, and the earlier backups its incremental data
+     * refers to), each checked at level checksum: their stored artifacts' sizes and SHA-256.
+     * Restoring {@code m} reads them, so a damaged one fails that restore, and a verification of
+     * {@code m} alone passed: status called the newest backup verified while its chain could not
+     * be restored, which only a restore test or a synthetic full found.
+     */
+    private VerificationResult chain(BackupManifest m, Settings options, ProgressMeter meter) throws IOException {
+        VerificationResult.Timer timer = VerificationResult.start(CHAIN);
+        List<String> problems = new ArrayList<>();
+        Verifier checksum = new StreamVerifier.ChecksumProvider().create(options);
+        long artifacts = 0;
+        for (String id : m.recordedDependencies()) {
+            BackupManifest d;
+            try {
+                d = catalog.manifest(m.target(), id);
+            } catch (DrException e) {
+                problems.add("backup " + id + ", which " + m.id() + " depends on: " + e.getMessage());
+                continue;
+            }
+            artifacts += d.artifacts().size();
+            for (String p : checksum.verify(new Run(d, options, meter)).problems()) {
+                problems.add("backup " + id + ", which " + m.id() + " depends on: " + p);
+            }
+        }
+        return timer.result(problems, Map.of("backups", m.recordedDependencies().size(), "artifacts", artifacts));
+    }
+
+    /** The name of the check of a backup's dependencies in its verification report. */
+    static final String CHAIN = "chain";
 
     /**
      * A failed result, with the damaged stored object named first when the stored bytes no longer
