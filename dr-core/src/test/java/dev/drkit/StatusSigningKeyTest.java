@@ -3,6 +3,7 @@ package dev.drkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.spi.ManifestSigner;
+import dev.drkit.spi.ManifestVerifier;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,10 +44,15 @@ class StatusSigningKeyTest {
     }
 
     private DrStatus status(ManifestSigner signer) {
+        return status(signer, null);
+    }
+
+    private DrStatus status(ManifestSigner signer, ManifestVerifier trusted) {
         try (DrKit kit = DrKit.builder()
                 .repository(dir.resolve("repo").toString())
                 .clock(clock)
                 .signer(signer)
+                .trustedSignatures(trusted)
                 .build()) {
             kit.initRepository();
             return kit.status(Map.of());
@@ -74,6 +80,34 @@ class StatusSigningKeyTest {
                 .singleElement()
                 .asString()
                 .startsWith("the key that signs manifests and WAL expired on 2026-11-02T01:00:00Z");
+    }
+
+    @Test
+    void anExpiredKeyThatRefusesToSignIsAProblemOfTheStatusOfAKitWithTrustedKeysToo() {
+        Instant expired = clock.instant().minus(Duration.ofHours(1));
+        ManifestSigner refusing = new ManifestSigner() {
+            @Override
+            public String signatureSuffix() {
+                return ToySignatures.SIGNER.signatureSuffix();
+            }
+
+            @Override
+            public byte[] sign(byte[] manifest) {
+                // as the OpenPGP signer does once its key expired
+                throw new ConfigException("the signing key expired on " + expired);
+            }
+
+            @Override
+            public Optional<Instant> validUntil() {
+                return Optional.of(expired);
+            }
+        };
+
+        DrStatus status = status(refusing, ToySignatures.TRUSTED);
+
+        assertThat(status.healthy()).isFalse();
+        assertThat(status.problems())
+                .anySatisfy(p -> assertThat(p).startsWith("the key that signs manifests and WAL expired on"));
     }
 
     @Test

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether the kit's own trusted keys believe what its signer signs. A kit given both signs its
@@ -18,6 +20,7 @@ import java.util.Optional;
  */
 final class SignerTrust {
     static final String PROBE = "a probe signed with the key that signs manifests";
+    private static final Logger LOG = LoggerFactory.getLogger(SignerTrust.class);
 
     private SignerTrust() {}
 
@@ -32,15 +35,27 @@ final class SignerTrust {
             return Optional.empty();
         }
         byte[] probe = ("drkit signer probe " + now).getBytes(StandardCharsets.US_ASCII);
+        byte[] signature = signer.sign(probe);
         try {
-            trusted.verify(probe, signer.sign(probe), PROBE);
+            trusted.verify(probe, signature, PROBE);
             return Optional.empty();
         } catch (DrException e) {
-            if (e.code() != ErrorCode.SIGNATURE) {
-                throw e;
+            if (e.code() == ErrorCode.SIGNATURE) {
+                return Optional.of(e.getMessage());
             }
-            return Optional.of(e.getMessage());
+            cannotJudge(e);
+        } catch (RuntimeException e) {
+            cannotJudge(e);
         }
+        return Optional.empty();
+    }
+
+    /**
+     * A verifier's contract speaks of manifests only: one that reads what it is given may fail on
+     * the probe for that alone, which says nothing of the key and must not stop every backup.
+     */
+    private static void cannotJudge(RuntimeException e) {
+        LOG.debug("the trusted keys could not judge the signer's probe: {}", e.toString());
     }
 
     /** Fails with {@link ErrorCode#SIGNATURE} when the trusted keys refuse what {@code signer} signs. */
