@@ -90,6 +90,30 @@ class SharedDestinationTest {
     }
 
     @Test
+    void aLinkReachedThroughALinkInADirectoryOthersMayWriteIsRefused() throws Exception {
+        Path shared = mode(Files.createDirectories(dir.resolve("shared")), 0777);
+        Path real = Files.createDirectories(dir.resolve("real")); // private, as every directory it resolves to
+        Files.createSymbolicLink(shared.resolve("hop"), real); // any user may point this one elsewhere
+        Path link = Files.createSymbolicLink(dir.resolve("link"), shared.resolve("hop"));
+
+        assertThatThrownBy(() -> kit.restore(into(link.resolve("out"), false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(shared + " may be written by every user");
+        assertThat(real.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void directoriesToBeMadeInAStickyDirectoryAreRefused() throws Exception {
+        // another user may make sticky/team first, after the check: his, so he may swap what the restore makes in it
+        Path sticky = mode(Files.createDirectories(dir.resolve("sticky")), 01777);
+
+        assertThatThrownBy(() -> kit.restore(into(sticky.resolve("team/out"), false)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(sticky.resolve("team") + " does not exist");
+        assertThat(sticky.resolve("team")).doesNotExist();
+    }
+
+    @Test
     void aDirectoryOfAnotherUserIsRefused() throws Exception {
         assumeThat(System.getProperty("user.name"))
                 .as("only root can give a directory away")

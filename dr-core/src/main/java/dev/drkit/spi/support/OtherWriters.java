@@ -1,11 +1,15 @@
 package dev.drkit.spi.support;
 
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -21,13 +25,17 @@ import java.util.Set;
 public final class OtherWriters {
     private static final int GROUP_OR_OTHER_WRITE = 0022;
     private static final int STICKY = 01000;
+    /** As Linux's limit on links followed in one resolution. */
+    private static final int MAX_LINKS = 40;
 
     private OtherWriters() {}
 
     /**
      * The first directory on the way to {@code path} that another user may change, and why, or
      * empty when there is none: every existing directory from {@code path} (or its nearest
-     * existing ancestor) up to the root, both as written and as its links resolve.
+     * existing ancestor) up to the root, both as written and as its links resolve (and the
+     * directories holding those links); or the sticky directory others may write in which the
+     * restore would make directories above the destination.
      */
     public static Optional<String> on(Path path) throws IOException {
         long me = PrivateScratch.currentUid();
@@ -43,13 +51,7 @@ public final class OtherWriters {
         for (Path p = existing; p != null; p = p.getParent()) {
             dirs.add(p);
         }
-        try {
-            for (Path p = existing.toRealPath(); p != null; p = p.getParent()) {
-                dirs.add(p);
-            }
-        } catch (NoSuchFileException e) {
-            // a link that leads nowhere: the restore fails on it anyway
-        }
+        dirs.addAll(traversed(existing));
         for (Path dir : dirs) {
             if (!Files.isDirectory(dir)) {
                 continue; // a file or a link as the destination's last name: its directory is checked
@@ -64,6 +66,62 @@ public final class OtherWriters {
                         + " (mode " + Integer.toOctalString(mode & 07777) + ", without the sticky bit)");
             }
         }
+        if (!existing.equals(abs) && !existing.equals(abs.getParent()) && Files.isDirectory(existing)) {
+            // the restore makes the missing directories above the destination by path: in a sticky
+            // directory others may write, another user may make the first one, his, before it does
+            int mode = (Integer) Files.getAttribute(existing, "unix:mode");
+            if ((mode & GROUP_OR_OTHER_WRITE) != 0) {
+                return Optional.of(existing.resolve(abs.getName(existing.getNameCount())) + " does not exist and "
+                        + "would be made in " + existing + ", where other users may make it first (mode "
+                        + Integer.toOctalString(mode & 07777) + ")");
+            }
+        }
         return Optional.empty();
+    }
+
+    /**
+     * Every directory the system passes through to resolve {@code path}: those it names and those
+     * its links name, each link read in turn (a link reached through another one sits in a
+     * directory of its own, which may be another user's), up to where the path ends or stops
+     * existing.
+     */
+    private static Set<Path> traversed(Path path) throws IOException {
+        Set<Path> dirs = new LinkedHashSet<>();
+        Deque<Path> rest = new ArrayDeque<>();
+        path.forEach(rest::add);
+        Path at = path.getRoot();
+        dirs.add(at);
+        int links = 0;
+        while (!rest.isEmpty()) {
+            String name = rest.pop().toString();
+            if (name.equals(".")) {
+                continue;
+            }
+            if (name.equals("..")) {
+                at = at.getParent() == null ? at : at.getParent(); // at holds no link: its parent is the real one
+                continue;
+            }
+            Path next = at.resolve(name);
+            if (Files.isSymbolicLink(next)) {
+                if (++links > MAX_LINKS) {
+                    throw new FileSystemException(path.toString(), null, "too many levels of symbolic links");
+                }
+                Path target = Files.readSymbolicLink(next);
+                List<Path> names = new ArrayList<>();
+                target.forEach(names::add);
+                for (int i = names.size() - 1; i >= 0; i--) {
+                    rest.push(names.get(i));
+                }
+                if (target.isAbsolute()) {
+                    at = target.getRoot();
+                }
+            } else if (Files.isDirectory(next, LinkOption.NOFOLLOW_LINKS)) {
+                at = next;
+                dirs.add(at);
+            } else {
+                break; // missing, or a file: the restore makes or refuses it
+            }
+        }
+        return dirs;
     }
 }
