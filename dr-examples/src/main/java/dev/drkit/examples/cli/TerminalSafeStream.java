@@ -17,7 +17,8 @@ import java.nio.charset.StandardCharsets;
  * every line the libraries log.
  *
  * <p>Bytes are read as UTF-8 when that is the output's charset (a sequence may span writes);
- * otherwise only the ASCII controls are replaced. A sequence that is not UTF-8 becomes {@code ?}
+ * in another charset of one byte a character, each byte as it decodes (ISO-8859-1's C1
+ * controls); in one of several bytes only the ASCII controls are replaced. A sequence that is not UTF-8 becomes {@code ?}
  * too. Not thread-safe on its own: {@link PrintStream} serialises its writes.
  */
 final class TerminalSafeStream extends OutputStream {
@@ -25,13 +26,36 @@ final class TerminalSafeStream extends OutputStream {
 
     private final OutputStream out;
     private final boolean utf8;
+    private final boolean[] highControls;
     private final byte[] pending = new byte[4];
     private int pendingLength;
     private int pendingNeed;
 
-    TerminalSafeStream(OutputStream out, boolean utf8) {
+    TerminalSafeStream(OutputStream out, Charset charset) {
         this.out = out;
-        this.utf8 = utf8;
+        this.utf8 = charset.equals(StandardCharsets.UTF_8);
+        this.highControls = utf8 ? null : highControls(charset);
+    }
+
+    /**
+     * The bytes from 0x80 a single-byte charset decodes to a control or format character, or to
+     * nothing (ISO-8859-1's 0x80 to 0x9F are the C1 controls, 0x9B its one-byte CSI); none for a
+     * charset of several bytes a character, whose bytes cannot be judged one by one.
+     */
+    private static boolean[] highControls(Charset charset) {
+        boolean[] controls = new boolean[256];
+        if (!charset.canEncode() || charset.newEncoder().maxBytesPerChar() > 1) {
+            return controls;
+        }
+        for (int v = 0x80; v < 0x100; v++) {
+            String s = new String(new byte[] {(byte) v}, charset);
+            int c = s.codePointAt(0);
+            controls[v] = s.length() != 1
+                    || c == 0xFFFD
+                    || Character.isISOControl(c)
+                    || Character.getType(c) == Character.FORMAT;
+        }
+        return controls;
     }
 
     /**
@@ -42,8 +66,7 @@ final class TerminalSafeStream extends OutputStream {
         PrintStream raw = System.err;
         Charset charset = Charset.defaultCharset();
         unfiltered = raw;
-        System.setErr(
-                new PrintStream(new TerminalSafeStream(raw, charset.equals(StandardCharsets.UTF_8)), true, charset));
+        System.setErr(new PrintStream(new TerminalSafeStream(raw, charset), true, charset));
     }
 
     /**
@@ -82,7 +105,7 @@ final class TerminalSafeStream extends OutputStream {
             if (v < 0x80) {
                 clean[n++] = (byte) (allowed(v) ? v : '?');
             } else if (!utf8) {
-                clean[n++] = (byte) v;
+                clean[n++] = (byte) (highControls[v] ? '?' : v);
             } else {
                 int need = v >= 0xF0 && v <= 0xF4 ? 4 : v >= 0xE0 ? (v <= 0xEF ? 3 : 0) : v >= 0xC2 ? 2 : 0;
                 if (need == 0) {

@@ -6,18 +6,28 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class TerminalSafeStreamTest {
     private static String through(boolean utf8, byte[]... writes) throws IOException {
         ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        TerminalSafeStream s = new TerminalSafeStream(sink, utf8);
+        TerminalSafeStream s =
+                new TerminalSafeStream(sink, utf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         for (byte[] w : writes) {
             s.write(w, 0, w.length);
         }
         s.flush();
         return sink.toString(StandardCharsets.UTF_8);
+    }
+
+    /** {@code text} written whole in {@code charset}, as it reaches the terminal. */
+    private static String through(Charset charset, String text) throws IOException {
+        byte[] bytes = text.getBytes(charset);
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        new TerminalSafeStream(sink, charset).write(bytes, 0, bytes.length);
+        return sink.toString(charset);
     }
 
     private static byte[] utf8(String s) {
@@ -62,10 +72,17 @@ class TerminalSafeStreamTest {
 
     @Test
     void anotherCharsetHasOnlyItsAsciiControlsReplaced() throws IOException {
-        byte[] latin1 = "caf\u00e9\u001b[2J\n".getBytes(StandardCharsets.ISO_8859_1);
-        ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        new TerminalSafeStream(sink, false).write(latin1, 0, latin1.length);
-        assertThat(sink.toString(StandardCharsets.ISO_8859_1)).isEqualTo("caf\u00e9?[2J\n");
+        assertThat(through(StandardCharsets.ISO_8859_1, "caf\u00e9\u001b[2J\n")).isEqualTo("caf\u00e9?[2J\n");
+    }
+
+    @Test
+    void eightBitControlsOfASingleByteCharsetBecomeQuestionMarksAndItsLettersPass() throws IOException {
+        // in ISO-8859-1 the byte 0x9B is the one-byte CSI, which a terminal in that charset obeys
+        assertThat(through(StandardCharsets.ISO_8859_1, "a\u009b31mb\u0085c\u00e9\n"))
+                .isEqualTo("a?31mb?c\u00e9\n");
+        // in windows-1252 the bytes 0x80 to 0x9F are letters and signs
+        assertThat(through(Charset.forName("windows-1252"), "\u20ac \u2019\u0153\n"))
+                .isEqualTo("\u20ac \u2019\u0153\n");
     }
 
     @Test
