@@ -851,9 +851,17 @@ public final class RedisTarget implements BackupTarget {
             if (replicas <= 0) {
                 return;
             }
-            acked = conn.async()
-                    .waitForReplication(replicas, Math.max(1, wait.toMillis()))
-                    .get(wait.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+            // the server answers WAIT when replica-wait ends, which setting 'timeout' (or the host
+            // client's) must not cut short: that reported the replicas unknown instead of waiting
+            Duration timeout = conn.getTimeout();
+            conn.setTimeout(wait.plusSeconds(30));
+            try {
+                acked = conn.async()
+                        .waitForReplication(replicas, Math.max(1, wait.toMillis()))
+                        .get(wait.toMillis() + 30_000, TimeUnit.MILLISECONDS);
+            } finally {
+                conn.setTimeout(timeout);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DrException(ErrorCode.INTERRUPTED, "interrupted while " + server + "'s replicas caught up");

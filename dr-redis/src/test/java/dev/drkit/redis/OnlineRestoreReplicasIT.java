@@ -97,33 +97,8 @@ class OnlineRestoreReplicasIT {
     @Test
     void aReplicaThatDoesNotCatchUpIsAWarningAndTheKeysStayRestored() throws Exception {
         BackupResult b = backupThenLoseEveryKey();
-        // a second replica that takes the stream and never acknowledges it
-        try (Socket silent = new Socket("127.0.0.1", master.port())) {
-            OutputStream out = silent.getOutputStream();
-            out.write("REPLCONF listening-port 1\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            assertThat(silent.getInputStream().readNBytes(5)).asString().isEqualTo("+OK\r\n");
-            out.write("PSYNC ? -1\r\n".getBytes(StandardCharsets.US_ASCII)); // not before the OK: the server refuses it
-            out.flush();
-            Thread drain = new Thread(() -> {
-                try (InputStream in = silent.getInputStream()) {
-                    in.transferTo(OutputStream.nullOutputStream());
-                } catch (Exception ignored) {
-                    // closed at the end of the test
-                }
-            });
-            drain.setDaemon(true);
-            drain.start();
-            await(() -> info(master, "connected_slaves:2"));
-
-            kit.restore(new RestoreRequest(
-                    "cache",
-                    b.id(),
-                    Settings.builder()
-                            .set("to-uri", master.uri())
-                            .set("replica-wait", "2s")
-                            .build(),
-                    false));
+        try (Socket silent = silentReplica()) {
+            restore(b, "to-uri", master.uri(), "replica-wait", "2s");
         }
 
         assertThat(master.command("DBSIZE")).isEqualTo(String.valueOf(KEYS));
@@ -134,6 +109,44 @@ class OnlineRestoreReplicasIT {
                         .contains("1 of the 2 replicas of")
                         .contains("within 2 s")
                         .contains("replica-wait"));
+    }
+
+    @Test
+    void aReplicaWaitLongerThanTheCommandTimeoutIsWaitedForWhole() throws Exception {
+        BackupResult b = backupThenLoseEveryKey();
+        try (Socket silent = silentReplica()) {
+            restore(b, "to-uri", master.uri(), "timeout", "1s", "replica-wait", "3s");
+        }
+
+        // WAIT is no ordinary command: the server answers it when replica-wait ends, not within 'timeout'
+        assertThat(events)
+                .filteredOn(e -> e.type() == DrEvent.Type.RESTORE_WARNING)
+                .singleElement()
+                .satisfies(e -> assertThat(e.message())
+                        .contains("1 of the 2 replicas of")
+                        .contains("within 3 s"));
+    }
+
+    /** A second replica that takes the stream and never acknowledges it; close it at the end of the test. */
+    private Socket silentReplica() throws Exception {
+        Socket silent = new Socket("127.0.0.1", master.port());
+        OutputStream out = silent.getOutputStream();
+        out.write("REPLCONF listening-port 1\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(silent.getInputStream().readNBytes(5)).asString().isEqualTo("+OK\r\n");
+        out.write("PSYNC ? -1\r\n".getBytes(StandardCharsets.US_ASCII)); // not before the OK: the server refuses it
+        out.flush();
+        Thread drain = new Thread(() -> {
+            try (InputStream in = silent.getInputStream()) {
+                in.transferTo(OutputStream.nullOutputStream());
+            } catch (Exception ignored) {
+                // closed at the end of the test
+            }
+        });
+        drain.setDaemon(true);
+        drain.start();
+        await(() -> info(master, "connected_slaves:2"));
+        return silent;
     }
 
     @Test
@@ -151,6 +164,15 @@ class OnlineRestoreReplicasIT {
 
         assertThat(master.command("INFO", "commandstats")).doesNotContain("cmdstat_wait");
         assertThat(master.command("DBSIZE")).isEqualTo(String.valueOf(KEYS));
+    }
+
+    /** Restores backup {@code b} with the settings given as name, value pairs. */
+    private void restore(BackupResult b, String... settings) {
+        Settings.Builder s = Settings.builder();
+        for (int i = 0; i < settings.length; i += 2) {
+            s.set(settings[i], settings[i + 1]);
+        }
+        kit.restore(new RestoreRequest("cache", b.id(), s.build(), false));
     }
 
     private static boolean info(RedisServer server, String line) {
