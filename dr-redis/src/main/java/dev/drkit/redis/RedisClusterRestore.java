@@ -213,13 +213,16 @@ final class RedisClusterRestore {
             restore.log("the Redis Cluster of " + endpoint + " ("
                     + conn.getPartitions().size() + " nodes)");
             if (restore.sentAnything()) {
-                // each master's replicas, through the connection its keys went by (WAIT counts that client's writes)
+                // each master's replicas, through the connection its keys went by (WAIT counts that client's
+                // writes): Lettuce routes a slot's commands by the master's host and port, and keeps the
+                // connection it gives by node id apart, on which WAIT counted nothing and answered at once
                 Duration wait = context.options().duration("replica-wait").orElse(RedisTarget.DEFAULT_REPLICA_WAIT);
                 for (RedisClusterNode node : conn.getPartitions()) {
                     if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)
                             && !node.getSlots().isEmpty()) {
                         RedisTarget.awaitReplicas(
-                                conn.getConnection(node.getNodeId()),
+                                conn.getConnection(
+                                        node.getUri().getHost(), node.getUri().getPort()),
                                 wait,
                                 context,
                                 "master " + node.getUri().getHost() + ":"

@@ -9,6 +9,7 @@ import dev.drkit.DrListener;
 import dev.drkit.RestoreRequest;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
+import dev.drkit.testkit.RedisCluster;
 import dev.drkit.testkit.RedisServer;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -164,6 +165,61 @@ class OnlineRestoreReplicasIT {
 
         assertThat(master.command("INFO", "commandstats")).doesNotContain("cmdstat_wait");
         assertThat(master.command("DBSIZE")).isEqualTo(String.valueOf(KEYS));
+    }
+
+    @Test
+    void inAClusterEachMastersReplicaThatTookNoRestoredKeyIsAWarning() throws Exception {
+        // WAIT counts the writes of its connection: sent by another than the keys, it answered at once
+        try (RedisCluster six = RedisCluster.start(3, 1);
+                RedisClusterData data = new RedisClusterData(six)) {
+            data.populate();
+            BackupResult b = kit.backup(new TargetSpec(
+                    "cluster",
+                    "redis",
+                    Settings.builder()
+                            .set("uri", six.uri())
+                            .set("cluster", "true")
+                            .build()));
+            six.flushAll();
+            six.awaitReplicasInSync();
+            RedisServer master = six.masters().get(0);
+            String stopped = pid(replicaOf(six, master));
+            signal(stopped, "-STOP"); // linked and online, it acknowledges nothing from now on
+            try {
+                kit.restore(new RestoreRequest(
+                        "cluster",
+                        b.id(),
+                        Settings.builder()
+                                .set("to-uri", six.uri())
+                                .set("replica-wait", "2s")
+                                .build(),
+                        false));
+            } finally {
+                signal(stopped, "-CONT");
+            }
+        }
+
+        assertThat(events)
+                .filteredOn(e -> e.type() == DrEvent.Type.RESTORE_WARNING)
+                .singleElement()
+                .satisfies(e -> assertThat(e.message()).contains("0 of the 1 replicas of master 127.0.0.1:"));
+    }
+
+    private static RedisServer replicaOf(RedisCluster cluster, RedisServer master) throws Exception {
+        for (RedisServer r : cluster.replicas()) {
+            if (r.command("INFO", "replication").contains("master_port:" + master.port() + "\r\n")) {
+                return r;
+            }
+        }
+        throw new AssertionError("no replica of " + master.port());
+    }
+
+    private static String pid(RedisServer server) throws Exception {
+        return server.command("INFO", "server").replaceAll("(?s).*process_id:(\\d+).*", "$1");
+    }
+
+    private static void signal(String pid, String signal) throws Exception {
+        assertThat(new ProcessBuilder("kill", signal, pid).start().waitFor()).isZero();
     }
 
     /** Restores backup {@code b} with the settings given as name, value pairs. */
