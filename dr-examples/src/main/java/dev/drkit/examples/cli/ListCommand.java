@@ -70,7 +70,7 @@ final class ListCommand implements Callable<Integer> {
                         m.target(),
                         m.id(),
                         m.type(),
-                        m.kind(),
+                        GlobalOptions.safe(m.kind()), // free text of the target's, read from the repository
                         m.startedAt().toString().substring(0, 19) + "Z",
                         m.duration().toMillis() / 1000.0,
                         Sizes.human(m.rawSize()),
