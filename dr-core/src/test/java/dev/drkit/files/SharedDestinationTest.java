@@ -68,7 +68,11 @@ class SharedDestinationTest {
 
     @Test
     void aGroupWritableDestinationIsRefusedAndAStickyOneIsNot() throws Exception {
+        assumeThat(System.getProperty("user.name"))
+                .as("only root can give a directory another group")
+                .isEqualTo("root");
         Path group = mode(Files.createDirectories(dir.resolve("group")), 0770);
+        Files.setAttribute(group, "unix:gid", 65534); // nogroup: user nobody's primary group
         assertThatThrownBy(() -> kit.restore(into(group, false)))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(group + " may be written by its group");
@@ -76,6 +80,21 @@ class SharedDestinationTest {
         Path sticky = mode(Files.createDirectories(dir.resolve("sticky")), 01777); // as /tmp
         kit.restore(into(sticky.resolve("out"), false));
         assertThat(sticky.resolve("out")).isDirectory();
+    }
+
+    /**
+     * Debian and Ubuntu give each user a group of its own and a umask of 002, so a user's
+     * directories are group-writable by that group alone: no other user can write there.
+     */
+    @Test
+    void aDirectoryWritableByItsOwnersPrivateGroupIsNotRefused() throws Exception {
+        assumeThat(System.getProperty("user.name"))
+                .as("root's group here is root's alone")
+                .isEqualTo("root");
+        Path own = mode(Files.createDirectories(dir.resolve("own")), 0775);
+        Files.setAttribute(own, "unix:gid", 0);
+        kit.restore(into(own.resolve("out"), false));
+        assertThat(own.resolve("out")).isDirectory();
     }
 
     @Test

@@ -61,7 +61,10 @@ public final class OtherWriters {
             if (owner != me && owner != 0) {
                 return Optional.of(dir + " belongs to another user (uid " + owner + ")");
             }
-            if ((mode & GROUP_OR_OTHER_WRITE) != 0 && (mode & STICKY) == 0) {
+            boolean othersWrite = (mode & 0002) != 0
+                    || (mode & 0020) != 0
+                            && !privateGroup(((Number) Files.getAttribute(dir, "unix:gid")).longValue(), owner);
+            if (othersWrite && (mode & STICKY) == 0) {
                 return Optional.of(dir + " may be written by " + ((mode & 0002) != 0 ? "every user" : "its group")
                         + " (mode " + Integer.toOctalString(mode & 07777) + ", without the sticky bit)");
             }
@@ -77,6 +80,49 @@ public final class OtherWriters {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Whether {@code gid} is the private group of {@code owner} (Debian's and Ubuntu's user
+     * private groups, under which users make their directories group-writable, mode 775): no
+     * other user has it as primary group ({@code /etc/passwd}) and it lists no member but the
+     * owner ({@code /etc/group}). A group found in neither file (another name service) is not.
+     */
+    static boolean privateGroup(long gid, long owner) {
+        return privateGroup(gid, owner, Path.of("/etc/passwd"), Path.of("/etc/group"));
+    }
+
+    static boolean privateGroup(long gid, long owner, Path passwd, Path group) {
+        String ownerName = null;
+        boolean listed = false;
+        try {
+            for (String line : Files.readAllLines(passwd)) {
+                String[] f = line.split(":", -1);
+                if (f.length < 4) {
+                    continue;
+                }
+                if (f[2].equals(Long.toString(owner))) {
+                    ownerName = f[0];
+                } else if (f[3].equals(Long.toString(gid))) {
+                    return false; // another user's primary group too
+                }
+            }
+            for (String line : Files.readAllLines(group)) {
+                String[] f = line.split(":", -1);
+                if (f.length < 4 || !f[2].equals(Long.toString(gid))) {
+                    continue;
+                }
+                listed = true;
+                for (String member : f[3].split(",")) {
+                    if (!member.isEmpty() && !member.equals(ownerName)) {
+                        return false;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return false; // what cannot be read is no proof
+        }
+        return listed;
     }
 
     /**
