@@ -8,6 +8,7 @@ import dev.drkit.spi.BackupTargetProvider;
 import dev.drkit.spi.RestoreContext;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UnexpectedFailureWordsTest {
     @TempDir
-    java.nio.file.Path dir;
+    Path dir;
 
     private static BackupTargetProvider failingWith(Supplier<RuntimeException> failure) {
         return new BackupTargetProvider() {
