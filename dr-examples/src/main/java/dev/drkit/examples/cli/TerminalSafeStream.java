@@ -8,7 +8,7 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The CLI's stderr, fit for a terminal: every control character but line feed and tab, and every
+ * The CLI's stderr, and its stdout when that is a terminal, fit for a terminal: every control character but line feed and tab, and every
  * Unicode format character (bidirectional overrides, zero-width characters), becomes {@code ?}
  * on its way out. Log lines quote what a server answered, what a repository holds or a file
  * name in a backed-up tree; without this a hostile one could send escape sequences (set the
@@ -67,6 +67,13 @@ final class TerminalSafeStream extends OutputStream {
         Charset charset = Charset.defaultCharset();
         unfiltered = raw;
         System.setErr(new PrintStream(new TerminalSafeStream(raw, charset), true, charset));
+        if (System.console() != null) {
+            // stdout on a terminal too (status and verify lines quote a repository's text); piped
+            // or redirected, it is data for a program and passes as it is
+            System.setOut(new PrintStream(new TerminalSafeStream(System.out, charset), true, charset));
+        }
+        // picocli's colours are escape sequences too, which the filter would show as '?[1m'
+        System.setProperty("picocli.ansi", "false");
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.testkit.Prerequisites;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -74,6 +75,20 @@ class CliUsageIT {
         assertThat(r.err()).contains("skipping " + src.resolve("evil?]2;pwned???x"));
         assertThat(r.err().chars().filter(c -> c < 0x20 && c != '\n')).isEmpty();
         assertThat(r.err()).doesNotContain("\u202e");
+    }
+
+    /**
+     * On a terminal picocli colours its usage errors with escape sequences, which the CLI's
+     * terminal filter would print as '?[1m': they are turned off, and the error reads plainly.
+     */
+    @Test
+    void aUsageErrorOnATerminalReadsPlainly() throws Exception {
+        Prerequisites.requireTool("script"); // a pseudo-terminal for the command
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String out = CliProcess.sh(
+                work, "script -qec '" + java + " -jar " + CliProcess.JAR + " backup files --bogus' /dev/null; true");
+        assertThat(out).contains("Missing required options", "Usage: drkit backup files");
+        assertThat(out).doesNotContain("?[").doesNotContain("\u001b");
     }
 
     @Test
