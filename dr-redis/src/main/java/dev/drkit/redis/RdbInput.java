@@ -16,6 +16,9 @@ import java.util.Arrays;
 final class RdbInput {
     private final InputStream in;
     private final byte[] buf = new byte[1 << 16];
+    /** Reused for every key a cluster snapshot's slot check reads ({@link #slot}). */
+    private final SlotHashes.Hasher slots = new SlotHashes.Hasher();
+
     private int pos;
     private int limit;
     private int flushed;
@@ -151,32 +154,16 @@ final class RdbInput {
         if (n < 0) {
             throw new Malformed("a length of " + Long.toUnsignedString(n) + " is too large");
         }
-        int whole = 0;
-        int tag = 0;
-        int tagLength = 0;
-        int state = 0; // 0: no '{' yet; 1: inside the tag; 2: the tag closed
+        SlotHashes.Hasher h = slots;
+        h.reset();
         while (n > 0) {
             ensure(1);
             int end = (int) Math.min(limit, pos + n);
             n -= end - pos;
-            byte[] b = buf;
-            for (int i = pos; i < end; i++) {
-                int c = b[i] & 0xFF;
-                whole = (whole << 8) ^ SlotHashes.CRC16[((whole >>> 8) ^ c) & 0xFF];
-                if (state == 1) {
-                    if (c == '}') {
-                        state = 2;
-                    } else {
-                        tag = (tag << 8) ^ SlotHashes.CRC16[((tag >>> 8) ^ c) & 0xFF];
-                        tagLength++;
-                    }
-                } else if (state == 0 && c == '{') {
-                    state = 1;
-                }
-            }
+            h.update(buf, pos, end);
             pos = end;
         }
-        return (state == 2 && tagLength > 0 ? tag : whole) & 0x3FFF;
+        return h.slot();
     }
 
     void skip(long n) throws IOException {

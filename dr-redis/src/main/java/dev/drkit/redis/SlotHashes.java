@@ -14,25 +14,59 @@ final class SlotHashes {
 
     /** The slot of a key given whole. */
     static int slot(byte[] key) {
-        int whole = 0;
-        int tag = 0;
-        int tagLength = 0;
-        int state = 0;
-        for (byte value : key) {
-            int c = value & 0xFF;
-            whole = (whole << 8) ^ CRC16[((whole >>> 8) ^ c) & 0xFF];
-            if (state == 1) {
-                if (c == '}') {
-                    state = 2;
-                } else {
-                    tag = (tag << 8) ^ CRC16[((tag >>> 8) ^ c) & 0xFF];
-                    tagLength++;
-                }
-            } else if (state == 0 && c == '{') {
-                state = 1;
-            }
+        Hasher h = new Hasher();
+        h.update(key, 0, key.length);
+        return h.slot();
+    }
+
+    /**
+     * The slot of one key fed in pieces (a key that spans a reader's buffer refills): the CRC-16
+     * of the whole key and of its hash tag (what stands between its first {@code {} and the first
+     * {@code }} after it), kept side by side as the bytes pass. Reusable after {@link #reset}. Not
+     * thread-safe.
+     */
+    static final class Hasher {
+        private int whole;
+        private int tag;
+        private int tagLength;
+        private int state; // 0: no '{' yet; 1: inside the tag; 2: the tag closed
+
+        void reset() {
+            whole = 0;
+            tag = 0;
+            tagLength = 0;
+            state = 0;
         }
-        return (state == 2 && tagLength > 0 ? tag : whole) & 0x3FFF;
+
+        void update(byte[] b, int from, int to) {
+            int w = whole;
+            int t = tag;
+            int tl = tagLength;
+            int st = state;
+            for (int i = from; i < to; i++) {
+                int c = b[i] & 0xFF;
+                w = (w << 8) ^ CRC16[((w >>> 8) ^ c) & 0xFF];
+                if (st == 1) {
+                    if (c == '}') {
+                        st = 2;
+                    } else {
+                        t = (t << 8) ^ CRC16[((t >>> 8) ^ c) & 0xFF];
+                        tl++;
+                    }
+                } else if (st == 0 && c == '{') {
+                    st = 1;
+                }
+            }
+            whole = w;
+            tag = t;
+            tagLength = tl;
+            state = st;
+        }
+
+        /** The slot of the bytes fed since the last reset. */
+        int slot() {
+            return (state == 2 && tagLength > 0 ? tag : whole) & 0x3FFF;
+        }
     }
 
     /** The slot of a key held as an integer (its decimal text, as the server holds it). */
