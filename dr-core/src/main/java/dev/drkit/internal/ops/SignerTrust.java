@@ -38,24 +38,16 @@ final class SignerTrust {
         byte[] signature = signer.sign(probe);
         try {
             trusted.verify(probe, signature, PROBE);
-            return Optional.empty();
-        } catch (DrException e) {
-            if (e.code() == ErrorCode.SIGNATURE) {
+        } catch (RuntimeException e) {
+            if (e instanceof DrException d && d.code() == ErrorCode.SIGNATURE) {
                 return Optional.of(e.getMessage());
             }
-            cannotJudge(e);
-        } catch (RuntimeException e) {
-            cannotJudge(e);
+            // a verifier's contract speaks of manifests only: one that reads what it is given may
+            // fail on the probe for that alone, which says nothing of the key and must not stop
+            // every backup
+            LOG.debug("the trusted keys could not judge the signer's probe: {}", e.toString());
         }
         return Optional.empty();
-    }
-
-    /**
-     * A verifier's contract speaks of manifests only: one that reads what it is given may fail on
-     * the probe for that alone, which says nothing of the key and must not stop every backup.
-     */
-    private static void cannotJudge(RuntimeException e) {
-        LOG.debug("the trusted keys could not judge the signer's probe: {}", e.toString());
     }
 
     /** Fails with {@link ErrorCode#SIGNATURE} when the trusted keys refuse what {@code signer} signs. */
