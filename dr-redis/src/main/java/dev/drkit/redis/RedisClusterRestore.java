@@ -297,6 +297,10 @@ final class RedisClusterRestore {
         ClusterClientOptions.Builder options = ClusterClientOptions.builder()
                 .maxRedirects(16)
                 .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                        // the topology from the node named, as a backup reads it: asking every node made a
+                        // hung replica (stopped, or behind a dropped route) hold the restore up for the whole
+                        // of setting 'timeout' before a key was sent, though no key goes to a replica
+                        .dynamicRefreshSources(false)
                         .enableAdaptiveRefreshTrigger(
                                 ClusterTopologyRefreshOptions.RefreshTrigger.MOVED_REDIRECT,
                                 ClusterTopologyRefreshOptions.RefreshTrigger.ASK_REDIRECT,

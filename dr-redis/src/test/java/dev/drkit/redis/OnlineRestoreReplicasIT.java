@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -185,6 +186,7 @@ class OnlineRestoreReplicasIT {
             RedisServer master = six.masters().get(0);
             String stopped = pid(replicaOf(six, master));
             signal(stopped, "-STOP"); // linked and online, it acknowledges nothing from now on
+            long started = System.nanoTime();
             try {
                 kit.restore(new RestoreRequest(
                         "cluster",
@@ -192,11 +194,15 @@ class OnlineRestoreReplicasIT {
                         Settings.builder()
                                 .set("to-uri", six.uri())
                                 .set("replica-wait", "2s")
+                                .set("timeout", "40s")
                                 .build(),
                         false));
             } finally {
                 signal(stopped, "-CONT");
             }
+            // the hung replica held the restore up for the whole of 'timeout' before: asked for the topology,
+            // it never answered (and a master drops a silent replica after 60 s, which hid the warning)
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(30));
         }
 
         assertThat(events)
