@@ -28,6 +28,12 @@ import org.junit.jupiter.api.Test;
  * and the connection is cut; on main it took the whole trickle (and a real one, days).
  */
 class MinioTrickledReadTest {
+    /**
+     * Short enough that the trickle test fails well within the server's trickle, long enough that
+     * a healthy read on a loaded machine (a pause of the JVM or of the server's thread) passes.
+     */
+    private static final Duration WINDOW = Duration.ofSeconds(5);
+
     static final int SIZE = 300; // 30 s of trickle
 
     HttpServer server;
@@ -85,7 +91,7 @@ class MinioTrickledReadTest {
 
     @Test
     void aTrickledBodyFailsAfterTheWindowNamingTheSettingAndCutsTheConnection() throws Exception {
-        MinioStorageBackend backend = backend(Duration.ofSeconds(1));
+        MinioStorageBackend backend = backend(WINDOW);
         byte[] got = new byte[SIZE];
         int[] read = {0};
 
@@ -111,7 +117,7 @@ class MinioTrickledReadTest {
     @Test
     void aHealthyReadWithTheSameShortWindowPasses() throws IOException {
         trickle = false;
-        MinioStorageBackend backend = backend(Duration.ofSeconds(1));
+        MinioStorageBackend backend = backend(WINDOW);
         try (InputStream in = backend.open("backups/t/1/data.tar.zst", 0)) {
             assertThat(in.readAllBytes()).hasSize(4 << 20);
         }

@@ -51,9 +51,10 @@ class FailoverLimitsTest {
         Path pidFile = dir.resolve("child.pid");
         // a stop script that started a child (ssh, pg_ctl) and waits for it
         List<String> command = List.of("/bin/sh", "-c", "sleep 300 & echo $! > '" + pidFile + "'; wait");
-        assertThatThrownBy(() -> ServerProcesses.run(command, null, Duration.ofSeconds(1), null))
+        // time for the shell to write the pid before the timeout takes it
+        assertThatThrownBy(() -> ServerProcesses.run(command, null, Duration.ofSeconds(3), null))
                 .isInstanceOf(DrException.class)
-                .hasMessageContaining("did not finish within 1 s");
+                .hasMessageContaining("did not finish within 3 s");
         long child = Long.parseLong(Files.readString(pidFile).trim());
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         Optional<ProcessHandle> left = ProcessHandle.of(child).filter(ProcessHandle::isAlive);

@@ -25,10 +25,11 @@ class PgSqlCancelIT {
                 Thread.currentThread().interrupt();
                 long started = System.nanoTime();
                 Throwable t =
-                        catchThrowable(() -> PgSql.singleInterruptibly(c, "SELECT pg_sleep(8)::text", "sleeping"));
+                        catchThrowable(() -> PgSql.singleInterruptibly(c, "SELECT pg_sleep(60)::text", "sleeping"));
                 long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
                 Thread.interrupted();
-                assertThat(took).as("try %d took (ms)", i).isLessThan(4000);
+                // a statement run to its end takes 60 s; a cancel, even on a loaded machine, far less
+                assertThat(took).as("try %d took (ms)", i).isLessThan(30_000);
                 assertThat(t).as("try %d", i).isInstanceOf(InterruptedIOException.class);
             }
             // the connection is fit for the next statement

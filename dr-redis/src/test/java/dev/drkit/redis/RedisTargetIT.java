@@ -225,7 +225,7 @@ class RedisTargetIT {
             embedded62 = old.binary();
             data.populate();
             // long enough to be in the snapshot even on a loaded machine, then waited out
-            long expiresAt = System.currentTimeMillis() + 6000;
+            long expiresAt = System.currentTimeMillis() + 10_000;
             data.sync.set("short-lived", "gone soon", SetArgs.Builder.pxAt(expiresAt));
             b = kit.backup(new TargetSpec("cache", "redis", source(server)));
             assertThat(b.manifest().finishedAt().toEpochMilli())

@@ -32,6 +32,12 @@ import software.amazon.awssdk.services.s3.S3Client;
  * took the whole trickle (and a real one, days).
  */
 class S3TrickledReadTest {
+    /**
+     * Short enough that the trickle test fails well within the server's trickle, long enough that
+     * a healthy read on a loaded machine (a pause of the JVM or of the server's thread) passes.
+     */
+    private static final Duration WINDOW = Duration.ofSeconds(5);
+
     static final int SIZE = 300; // 30 s of trickle
 
     HttpServer server;
@@ -114,7 +120,7 @@ class S3TrickledReadTest {
     @Test
     void aTrickledBodyFailsAfterTheWindowNamingTheSettingAndAbortsTheConnection() throws Exception {
         try (S3Client client = client()) {
-            S3StorageBackend backend = backend(client, Duration.ofSeconds(1));
+            S3StorageBackend backend = backend(client, WINDOW);
             byte[] got = new byte[SIZE];
             int[] read = {0};
 
@@ -178,7 +184,7 @@ class S3TrickledReadTest {
     void aHealthyReadWithTheSameShortWindowPasses() throws IOException {
         trickle = false;
         try (S3Client client = client()) {
-            S3StorageBackend backend = backend(client, Duration.ofSeconds(1));
+            S3StorageBackend backend = backend(client, WINDOW);
             try (InputStream in = backend.open("backups/t/1/data.tar.zst", 0)) {
                 assertThat(in.readAllBytes()).hasSize(4 << 20);
             }

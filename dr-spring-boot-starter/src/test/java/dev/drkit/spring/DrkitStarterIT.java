@@ -56,7 +56,7 @@ class DrkitStarterIT {
     static class App {
         @Bean
         MutableClock clock() {
-            return new MutableClock();
+            return MutableClock.halfPastTheHour();
         }
 
         /** Stops the servers when the context closes (after the scheduler has stopped), not before. */
