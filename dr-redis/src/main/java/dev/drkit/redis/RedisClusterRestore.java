@@ -192,9 +192,12 @@ final class RedisClusterRestore {
             RedisTarget.requireLoadable(
                     rdbVersion, version, "the Redis Cluster of " + endpoint + " (" + RdbVersions.label(version) + ")");
             // connect to every master before pipelining: commands queued for a connection that is still
-            // being opened would miss the flush that sends them
+            // being opened would miss the flush that sends them. A master without slots takes no key:
+            // an old master failed over and still down stays in the nodes' tables (until CLUSTER
+            // FORGET) as one, and refusing the restore for it refused it after every such failover
             for (RedisClusterNode node : conn.getPartitions()) {
-                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)
+                        && !node.getSlots().isEmpty()) {
                     connectMaster(conn, node, endpoint);
                 }
             }

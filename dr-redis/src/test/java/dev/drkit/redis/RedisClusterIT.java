@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -419,6 +420,57 @@ class RedisClusterIT {
                     .hasMessageNotContaining("Exception");
             assertThat(two.masters().get(0).command("DBSIZE")).isEqualTo("0");
         }
+    }
+
+    /**
+     * After a failover whose old master is still down (the nodes keep it in their tables, as a
+     * master without slots, until CLUSTER FORGET), an online restore refused with "cannot connect to
+     * master": the moment a restore is most needed. A master that serves no slot takes no key.
+     */
+    @Test
+    void aRestoreAfterAFailoverPassesOverTheOldMasterThatIsStillDown() throws Exception {
+        // three masters: the two left are a majority, which a failover needs
+        try (RedisCluster cluster = RedisCluster.start(3, 1)) {
+            RedisClusterData.strings(cluster, 200);
+            long keys = cluster.keyCount();
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(cluster.uri())));
+            cluster.flushAll();
+            RedisServer down = cluster.masters().get(1);
+            assertThatThrownBy(() -> down.command("SHUTDOWN", "NOSAVE")).isInstanceOf(IOException.class);
+            RedisServer first = cluster.masters().get(0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            // the old master failed, its replica promoted, and the cluster serving every slot again
+            while (!failedOver(first, down)) {
+                assertThat(System.nanoTime())
+                        .as("a failover within 60 s: %s", first.command("CLUSTER", "NODES"))
+                        .isLessThan(deadline);
+                Thread.sleep(100);
+            }
+
+            restore(b.id(), "to-uri", first.uri());
+
+            long restored = 0;
+            for (RedisServer n : cluster.nodes()) {
+                if (n != down && n.command("INFO", "replication").contains("role:master")) {
+                    restored += Long.parseLong(n.command("DBSIZE"));
+                }
+            }
+            assertThat(restored).isEqualTo(keys);
+        }
+    }
+
+    private static boolean failedOver(RedisServer node, RedisServer down) throws IOException {
+        List<String> lines = node.command("CLUSTER", "NODES").lines().toList();
+        return node.command("CLUSTER", "INFO").contains("cluster_state:ok")
+                && lines.stream()
+                        .anyMatch(l -> l.contains(":" + down.port() + "@")
+                                && l.contains("master,fail ")
+                                && l.trim().endsWith("disconnected"))
+                && lines.stream()
+                                .filter(l -> l.contains(" master ") || l.contains(",master "))
+                                .filter(l -> !l.contains("fail"))
+                                .count()
+                        == 3;
     }
 
     @Test
