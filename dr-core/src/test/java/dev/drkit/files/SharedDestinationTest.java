@@ -2,7 +2,6 @@ package dev.drkit.files;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.drkit.ConfigException;
 import dev.drkit.DrKit;
@@ -44,13 +43,8 @@ class SharedDestinationTest {
         return new RestoreRequest("config", id, s.build(), false);
     }
 
-    /** Skips where the tests do not run as root; under CI (root) a missing root fails instead. */
     private static void requireRoot(String why) {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            assertThat(root).as(why + " (CI runs the tests as root)").isTrue();
-        }
-        assumeTrue(root, why);
+        CiRequirement.require("root".equals(System.getProperty("user.name")), why);
     }
 
     private static Path mode(Path p, int mode) throws Exception {

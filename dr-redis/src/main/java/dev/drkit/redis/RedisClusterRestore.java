@@ -195,11 +195,8 @@ final class RedisClusterRestore {
             // being opened would miss the flush that sends them. A master without slots takes no key:
             // an old master failed over and still down stays in the nodes' tables (until CLUSTER
             // FORGET) as one, and refusing the restore for it refused it after every such failover
-            for (RedisClusterNode node : conn.getPartitions()) {
-                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)
-                        && !node.getSlots().isEmpty()) {
-                    connectMaster(conn, node, endpoint);
-                }
+            for (RedisClusterNode node : slotMasters(conn)) {
+                connectMaster(conn, node, endpoint);
             }
             RedisTarget.OnlineRestore restore = new RedisTarget.OnlineRestore(
                     conn, conn.async(), context.force(), match, "the Redis Cluster of " + endpoint, endpoint::redact);
@@ -220,18 +217,15 @@ final class RedisClusterRestore {
                 // writes): Lettuce routes a slot's commands by the master's host and port, and keeps the
                 // connection it gives by node id apart, on which WAIT counted nothing and answered at once
                 Duration wait = context.options().duration("replica-wait").orElse(RedisTarget.DEFAULT_REPLICA_WAIT);
-                for (RedisClusterNode node : conn.getPartitions()) {
-                    if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)
-                            && !node.getSlots().isEmpty()) {
-                        RedisTarget.awaitReplicas(
-                                conn.getConnection(
-                                        node.getUri().getHost(), node.getUri().getPort()),
-                                wait,
-                                context,
-                                "master " + node.getUri().getHost() + ":"
-                                        + node.getUri().getPort() + " of the Redis " + "Cluster of " + endpoint,
-                                endpoint::redact);
-                    }
+                for (RedisClusterNode node : slotMasters(conn)) {
+                    RedisTarget.awaitReplicas(
+                            conn.getConnection(
+                                    node.getUri().getHost(), node.getUri().getPort()),
+                            wait,
+                            context,
+                            "master " + node.getUri().getHost() + ":"
+                                    + node.getUri().getPort() + " of the Redis " + "Cluster of " + endpoint,
+                            endpoint::redact);
                 }
             }
         } finally {
@@ -274,6 +268,17 @@ final class RedisClusterRestore {
             }
             done.add(node.address());
         }
+    }
+
+    /** The masters that serve slots: the ones keys go to. */
+    private static List<RedisClusterNode> slotMasters(StatefulRedisClusterConnection<byte[], byte[]> conn) {
+        List<RedisClusterNode> masters = new ArrayList<>();
+        for (RedisClusterNode node : conn.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+                masters.add(node);
+            }
+        }
+        return masters;
     }
 
     /** Connects to one master, or fails naming it: its slots' keys could not be restored. */
