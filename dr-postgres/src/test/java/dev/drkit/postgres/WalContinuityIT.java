@@ -1,0 +1,139 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drkit.BackupResult;
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.TargetSpec;
+import dev.drkit.VerificationResult;
+import dev.drkit.VerifyLevel;
+import dev.drkit.VerifyReport;
+import dev.drkit.spi.support.FileTrees;
+import dev.drkit.testkit.PostgresServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A segment of WAL lost from the archive after a base backup, on a real PostgreSQL 15 cluster:
+ * the backup's verification says where point-in-time recovery from it ends, and a base backup
+ * taken after the gap verifies clean.
+ */
+class WalContinuityIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSegmentLostAfterABackupFailsItsVerificationAndANewBackupAfterTheGapPasses() throws Exception {
+        // where archive_command copies to: the server runs as its own user when the tests run as root,
+        // and cannot enter the test's private directory
+        Path spool = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-wal-gap-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxrwxrwx"));
+        try (PostgresServer pg =
+                PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "cp %p '" + spool + "/%f'"))) {
+            pg.execute("postgres", "CREATE TABLE t (i int)");
+            Settings connection = Settings.builder()
+                    .set("url", pg.jdbcUrl("postgres"))
+                    .set("user", PostgresServer.SUPERUSER)
+                    .set("password-file", pg.passwordFile(dir).toString())
+                    .set("data-dir", pg.dataDir().toString())
+                    .set("wal-timeout", "60s")
+                    .build();
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                TargetSpec spec = new TargetSpec("db", PostgresPhysicalTargetProvider.TYPE, connection);
+                BackupResult first = kit.backup(spec);
+                // ten more segments, archived as archive_command with wal-push would store them
+                List<String> after = switchSegments(pg, 10);
+                WalArchive wal = new WalArchive(kit.archive(WalArchive.AREA));
+                awaitSpooled(pg, spool, after);
+                for (String name : after) {
+                    wal.push(spool.resolve(name), pg.dataDir());
+                }
+                Settings options = Settings.builder().set("wal-in-flight", "2").build();
+                VerificationResult clean = continuity(kit.verify("db", first.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(clean.passed()).as(clean.problems().toString()).isTrue();
+                assertThat(clean.details()).containsEntry("walNewest", after.get(after.size() - 1));
+
+                // one segment in the middle goes (a careless clean-up, a disk that lost it)
+                String lost = after.get(4);
+                kit.archive(WalArchive.AREA).delete(WalArchive.path(WalArchive.systemIdentifier(pg.dataDir()), lost));
+                VerificationResult broken = continuity(kit.verify("db", first.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(broken.status()).isEqualTo(VerificationResult.Status.FAILED);
+                assertThat(broken.problems())
+                        .singleElement()
+                        .asString()
+                        .contains("segment " + lost + " is missing")
+                        .contains("point-in-time recovery from this backup ends at")
+                        .contains("Take a new base backup");
+
+                // a base backup after the gap covers the time after it
+                BackupResult second = kit.backup(spec);
+                VerificationResult fresh = continuity(kit.verify("db", second.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(fresh.passed()).as(fresh.problems().toString()).isTrue();
+            }
+        } finally {
+            FileTrees.delete(spool);
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+    }
+
+    private static VerificationResult continuity(VerifyReport report) {
+        return report.results().stream()
+                .filter(r -> r.verifier().equals(WalContinuity.NAME))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + WalContinuity.NAME + " in " + report.results()));
+    }
+
+    /** Writes a little and switches to a new segment {@code n} times; the names of the segments finished. */
+    private static List<String> switchSegments(PostgresServer pg, int n) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            pg.execute("postgres", "INSERT INTO t VALUES (" + i + ")");
+            try (Connection c = pg.connect("postgres");
+                    Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT pg_walfile_name(pg_switch_wal())")) {
+                rs.next();
+                names.add(rs.getString(1));
+            }
+        }
+        return names;
+    }
+
+    private static void awaitSpooled(PostgresServer pg, Path spool, List<String> names)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            List<String> there;
+            try (Stream<Path> files = Files.list(spool)) {
+                there = files.map(p -> p.getFileName().toString()).toList();
+            }
+            if (there.containsAll(names)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("archive_command did not copy " + names + "; the spool holds " + there
+                        + "; the server's log ends: " + tail(pg.log()));
+            }
+            Thread.sleep(50);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package dev.drkit.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import dev.drkit.ArtifactInfo;
+import dev.drkit.BackupManifest;
+import dev.drkit.DrKit;
+import dev.drkit.Settings;
+import dev.drkit.VerificationResult;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.VerificationContext;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The WAL a restore of a base backup replays, checked by name in a real repository's archive. */
+class WalContinuityTest {
+    private static final long SYSTEM_ID = 7_000_000_000_000_000_123L;
+    private static final long SIZE = 16L << 20;
+    private static final long PER_LOG = 0x1_0000_0000L / SIZE;
+
+    @TempDir
+    Path dir;
+
+    DrKit kit;
+    FileArchive archive;
+
+    @BeforeEach
+    void setUp() {
+        kit = DrKit.builder().repository(dir.resolve("repo").toString()).build();
+        archive = kit.archive(WalArchive.AREA);
+    }
+
+    @AfterEach
+    void tearDown() {
+        kit.close();
+    }
+
+    private static String name(long timeline, long segment) {
+        return WalContinuity.segmentName(timeline, segment, PER_LOG);
+    }
+
+    private void store(String name) throws IOException {
+        store(name, "segment " + name);
+    }
+
+    private void store(String name, String content) throws IOException {
+        archive.put(
+                WalArchive.path(SYSTEM_ID, name),
+                new ByteArrayInputStream(content.getBytes(StandardCharsets.UTF_8)),
+                stored -> false);
+    }
+
+    /** Segments {@code first} to {@code last} of {@code timeline}, but those in {@code except}. */
+    private void storeRange(long timeline, long first, long last, long... except) throws IOException {
+        outer:
+        for (long n = first; n <= last; n++) {
+            for (long e : except) {
+                if (e == n) {
+                    continue outer;
+                }
+            }
+            store(name(timeline, n));
+        }
+    }
+
+    private VerificationResult verify(long timeline, long start, long stop) throws IOException {
+        Map<String, Object> meta = new HashMap<>();
+        meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
+        meta.put("walStart", name(timeline, start));
+        meta.put("walStop", name(timeline, stop));
+        meta.put("walSegmentSize", SIZE);
+        meta.put("timeline", timeline);
+        return new WalContinuity(Settings.empty()).verify(contextWith(meta));
+    }
+
+    @Test
+    void everySegmentFromTheStartToTheNewestPasses() throws IOException {
+        storeRange(1, 0x3FE, 0x480); // across a log boundary (0xFF to 0x100)
+        store(name(1, 0x3FD)); // before the backup: not its business
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details())
+                .containsEntry("walFirst", "000000010000000400000000")
+                .containsEntry("walNewest", "000000010000000400000080")
+                .containsEntry("segmentsMissing", 0L);
+    }
+
+    @Test
+    void aGapInTheBackupsOwnWalSaysItCannotBeRestored() throws IOException {
+        storeRange(1, 0x400, 0x410, 0x401);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000001 is missing")
+                .contains("cannot be restored");
+    }
+
+    @Test
+    void aGapAfterTheStopSaysWherePointInTimeRecoveryEnds() throws IOException {
+        storeRange(1, 0x400, 0x400 + 200, 0x420, 0x421, 0x422);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("segments 000000010000000400000020 to 000000010000000400000022 (3) are missing")
+                .contains("point-in-time recovery from this backup ends at 4/20000000");
+        assertThat(r.details()).containsEntry("segmentsMissing", 3L);
+    }
+
+    @Test
+    void segmentsMissingAmongTheNewestAreOnTheirWayNotLost() throws IOException {
+        // wal-push stores a burst several segments at a time: a later one may land first
+        storeRange(1, 0x400, 0x430, 0x42A, 0x42B);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details().get("notYetArchived").toString())
+                .isEqualTo("segments 00000001000000040000002A to 00000001000000040000002B (2)");
+        // the backup's own WAL is never on its way: the backup waited for it
+        storeRange(1, 0x500, 0x505, 0x503);
+        VerificationResult own = verify(1, 0x500, 0x504);
+        assertThat(own.status()).isEqualTo(VerificationResult.Status.FAILED);
+    }
+
+    @Test
+    void theWalIsFollowedAcrossATimelineSwitchAsARecoveryFollowsIt() throws IOException {
+        // timeline 1 to the middle of segment 0x410, then timeline 2 from there; timeline 1 went
+        // on after the switch (an old primary), which a recovery along timeline 2 never reads
+        storeRange(1, 0x400, 0x420);
+        store("00000002.history", "1\t4/10800000\tno recovery target specified\n");
+        storeRange(2, 0x410, 0x460);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details())
+                .containsEntry("timelines", "1 > 2")
+                .containsEntry("walNewest", "000000020000000400000060");
+        // a gap on timeline 2 counts; one on timeline 1 past its end does not
+        archive.delete(WalArchive.path(SYSTEM_ID, name(2, 0x415)));
+        archive.delete(WalArchive.path(SYSTEM_ID, name(1, 0x418)));
+        VerificationResult gap = verify(1, 0x400, 0x402);
+        assertThat(gap.problems()).singleElement().asString().contains("segment 000000020000000400000015 is missing");
+    }
+
+    @Test
+    void theOldTimelinesLastSegmentMayBeAPartialCopy() throws IOException {
+        storeRange(1, 0x400, 0x40F);
+        store(name(1, 0x410) + ".partial");
+        store("00000002.history", "1\t4/10800000\tno recovery target specified\n");
+        storeRange(2, 0x411, 0x460); // timeline 2's own copy of 0x410 was never archived
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+    }
+
+    @Test
+    void aPlantedSegmentFarOutIsOneEntryNotALoopToIt() throws IOException {
+        storeRange(1, 0x400, 0x410);
+        store("00000001FFFFFFFF000000FF");
+        VerificationResult r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> verify(1, 0x400, 0x402));
+        assertThat(r.details()).containsEntry("walNewest", "00000001FFFFFFFF000000FF");
+        assertThat((long) r.details().get("segmentsMissing")).isGreaterThan(1L << 39);
+    }
+
+    @Test
+    void aBackupWithoutWalPositionsIsUnverifiedAndForgedOnesFail() throws IOException {
+        VerificationResult none = new WalContinuity(Settings.empty()).verify(contextWith(Map.of()));
+        assertThat(none.status()).isEqualTo(VerificationResult.Status.UNVERIFIED);
+        VerificationResult forged = new WalContinuity(Settings.empty())
+                .verify(contextWith(Map.of(
+                        "systemIdentifier", "1",
+                        "walStart", "../../../etc",
+                        "walStop", "000000010000000000000001",
+                        "walSegmentSize", 12345)));
+        assertThat(forged.status()).isEqualTo(VerificationResult.Status.FAILED);
+        // segment 0x1FF of a log file holds 256 segments of 16 MiB: no such segment; nor a system "../x"
+        for (Map<String, Object> meta : List.of(
+                Map.<String, Object>of(
+                        "systemIdentifier", "1",
+                        "walStart", "0000000100000000000001FF",
+                        "walStop", "0000000100000001000000FF",
+                        "walSegmentSize", SIZE),
+                Map.<String, Object>of(
+                        "systemIdentifier", "../x",
+                        "walStart", "000000010000000000000001",
+                        "walStop", "000000010000000000000001",
+                        "walSegmentSize", SIZE))) {
+            assertThat(new WalContinuity(Settings.empty())
+                            .verify(contextWith(meta))
+                            .status())
+                    .as(meta.toString())
+                    .isEqualTo(VerificationResult.Status.FAILED);
+        }
+    }
+
+    @Test
+    void namesThatAreNoSegmentOfThisSizeAreNotCountedAsWal() throws IOException {
+        storeRange(1, 0x400, 0x402);
+        store("000000010000000400000103"); // 0x103 is past the 256 segments of a log file: no WAL
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details()).containsEntry("walNewest", "000000010000000400000002");
+    }
+
+    private VerificationContext contextWith(Map<String, Object> meta) {
+        Instant at = Instant.parse("2026-12-07T00:00:00Z");
+        BackupManifest m = new BackupManifest(
+                BackupManifest.FORMAT,
+                "20261207T000000Z-abcdef",
+                "db",
+                "postgres",
+                "full",
+                null,
+                List.of(),
+                at,
+                at,
+                "test",
+                "host",
+                List.of(),
+                meta,
+                null);
+        return new VerificationContext() {
+            @Override
+            public BackupManifest manifest() {
+                return m;
+            }
+
+            @Override
+            public InputStream openStored(ArtifactInfo artifact) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public InputStream openDecoded(ArtifactInfo artifact) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public FileArchive archive(String area) {
+                assertThat(area).isEqualTo(WalArchive.AREA);
+                return archive;
+            }
+
+            @Override
+            public Settings options() {
+                return Settings.empty();
+            }
+        };
+    }
+}
