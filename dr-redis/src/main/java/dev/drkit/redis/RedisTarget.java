@@ -846,8 +846,19 @@ public final class RedisTarget implements BackupTarget {
         int replicas;
         long acked;
         try {
-            replicas = (int) Math.min(
-                    Integer.MAX_VALUE, Long.parseLong(info(conn, "replication").getOrDefault("connected_slaves", "0")));
+            Map<String, String> replication = info(conn, "replication");
+            if ("slave".equals(replication.get("role"))) {
+                // a failover during the restore (a cluster's view taken before it): this node, which took
+                // keys as a master, follows another now, and its own "no replicas" says nothing
+                context.warn("the keys were restored through " + server + ", which is a replica now (of "
+                        + replication.getOrDefault("master_host", "?") + ":"
+                        + replication.getOrDefault("master_port", "?") + "; a failover during the restore?): "
+                        + "whether the master that took over holds every restored key, and whether its replicas "
+                        + "do, is unknown; check its keys before relying on them, or restore again");
+                return;
+            }
+            replicas = (int)
+                    Math.min(Integer.MAX_VALUE, Long.parseLong(replication.getOrDefault("connected_slaves", "0")));
             if (replicas <= 0) {
                 return;
             }
