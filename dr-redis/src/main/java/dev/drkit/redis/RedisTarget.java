@@ -18,6 +18,7 @@ import io.lettuce.core.FunctionRestoreMode;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RestoreArgs;
@@ -27,6 +28,8 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.async.RedisKeyAsyncCommands;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.io.BufferedOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -1241,6 +1244,12 @@ public final class RedisTarget implements BackupTarget {
                     String msg = String.valueOf(e.getCause().getMessage());
                     if (msg.startsWith("BUSYKEY")) {
                         kept++;
+                    } else if (e.getCause() instanceof RedisCommandTimeoutException) {
+                        throw new DrException(
+                                ErrorCode.TARGET,
+                                unanswered(pendingKeys.get(i), conn.getTimeout()),
+                                e.getCause(),
+                                true);
                     } else {
                         throw new DrException(
                                 ErrorCode.TARGET,
@@ -1248,7 +1257,7 @@ public final class RedisTarget implements BackupTarget {
                                         + redactor.apply(msg));
                     }
                 } catch (TimeoutException e) {
-                    throw new DrException(ErrorCode.TARGET, server + " did not answer RESTORE within 60 s", e, true);
+                    throw new DrException(ErrorCode.TARGET, unanswered(pendingKeys.get(i), answerWithin()), e, true);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new DrException(ErrorCode.INTERRUPTED, "interrupted while restoring into " + server);
@@ -1259,12 +1268,40 @@ public final class RedisTarget implements BackupTarget {
         }
 
         /**
+         * What a RESTORE no one answered says: in a cluster, the node that serves the key's slot as the
+         * connection last knew it (the node named in setting 'to-uri' going down during the restore
+         * left a timeout that named neither it nor what to do); the keys sent before are restored.
+         */
+        /** How long a reply is waited for: setting 'timeout' (the connection's), at least a second. */
+        private Duration answerWithin() {
+            Duration t = conn.getTimeout();
+            return t == null || t.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : t;
+        }
+
+        private String unanswered(byte[] key, Duration waited) {
+            String node = null;
+            if (conn instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
+                RedisClusterNode owner = cluster.getPartitions().getPartitionBySlot(SlotHashes.slot(key));
+                if (owner != null && owner.getUri() != null) {
+                    node = owner.getUri().getHost() + ":" + owner.getUri().getPort();
+                }
+            }
+            boolean cluster = conn instanceof StatefulRedisClusterConnection;
+            return (node == null ? server : "node " + node + " of " + server) + " did not answer the RESTORE of key '"
+                    + printable(key) + "' within " + waited.toSeconds() + " s (setting 'timeout'): it may be down, "
+                    + "hung or " + (cluster ? "failing over" : "busy") + ". The " + restored
+                    + " keys restored before it stay; "
+                    + (cluster ? "once every master answers (CLUSTER NODES on a node that is up)" : "once it answers")
+                    + ", restore again: keys that exist are kept, or replaced with setting 'force'";
+        }
+
+        /**
          * Waits for a reply, flushing again while waiting: a cluster connection re-sends a command
          * that was redirected (MOVED, ASK) to another node, where it waits for the next flush.
          */
         private void awaitFlushing(RedisFuture<String> reply)
                 throws ExecutionException, TimeoutException, InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long deadline = System.nanoTime() + answerWithin().toNanos();
             while (true) {
                 try {
                     reply.get(50, TimeUnit.MILLISECONDS);

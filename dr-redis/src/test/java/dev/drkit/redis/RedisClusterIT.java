@@ -21,12 +21,14 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,6 +53,59 @@ class RedisClusterIT {
             s.set(more[i], more[i + 1]);
         }
         return s.build();
+    }
+
+    /**
+     * A master that stops answering in the middle of an online restore: the failure names it and
+     * says what to do. Before, it was "the Redis Cluster of ... did not answer RESTORE within 60 s"
+     * (or Lettuce's own timeout text), naming neither the node nor a way on.
+     */
+    @Test
+    void aMasterThatStopsAnsweringDuringARestoreIsNamedInTheFailure() throws Exception {
+        try (RedisCluster three = RedisCluster.start(3, 0);
+                RedisClusterData data = new RedisClusterData(three)) {
+            Map<String, String> keys = new HashMap<>();
+            for (int i = 0; i < 150_000; i++) {
+                keys.put("k:" + i, "v" + i);
+            }
+            data.sync.mset(keys);
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(three.uri())));
+            three.flushAll();
+            RedisServer hung = three.masters().get(2); // not the node the restore is given
+            String pid = hung.command("INFO", "server").replaceAll("(?s).*process_id:(\\d+).*", "$1");
+            AtomicBoolean stopped = new AtomicBoolean();
+            Thread stopper = new Thread(() -> {
+                try {
+                    while ("0".equals(hung.command("DBSIZE"))) {
+                        Thread.sleep(5); // until its first keys are in: the restore is under way
+                    }
+                    stopped.set(new ProcessBuilder("kill", "-STOP", pid).start().waitFor() == 0);
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            stopper.start();
+            try {
+                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                                "cache",
+                                b.id(),
+                                Settings.builder()
+                                        .set("to-uri", three.uri())
+                                        .set("timeout", "3s")
+                                        .set("replica-wait", "0s")
+                                        .build(),
+                                false)))
+                        .isInstanceOf(DrException.class)
+                        .hasMessageContaining("node 127.0.0.1:" + hung.port() + " of the Redis Cluster of")
+                        .hasMessageContaining("did not answer the RESTORE of key 'k:")
+                        .hasMessageContaining("within 3 s (setting 'timeout')")
+                        .hasMessageContaining("restore again");
+            } finally {
+                stopper.join();
+                new ProcessBuilder("kill", "-CONT", pid).start().waitFor();
+            }
+            assertThat(stopped).isTrue();
+        }
     }
 
     private void restoreWithUsers(String id, String uri) {
