@@ -673,7 +673,7 @@ public final class WalArchive {
     }
 
     /** A timeline's history file as archived (read once per instance), or empty when it is not. */
-    private Optional<String> historyOf(long systemId, long timeline) throws IOException {
+    Optional<String> historyOf(long systemId, long timeline) throws IOException {
         Optional<String> known = histories.get(timeline);
         if (known != null) {
             return known;

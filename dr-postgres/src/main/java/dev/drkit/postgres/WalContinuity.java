@@ -9,46 +9,50 @@ import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
+import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
  * {@code pg-wal-continuity} (level checksum) for {@code postgres} base backups: lists the WAL
  * archive and checks that every segment a restore of the backup replays is there, from the
- * backup's start along the timeline a recovery follows by default (the newest one that branched
- * off the backup's, through every switch its history file records) up to the newest segment
- * archived. A segment missing between the backup's start and stop means the backup cannot be
- * restored at all; one missing after its stop means point-in-time recovery from it ends where
- * the gap begins, and nothing else reports that until a restore needs the WAL. Segments missing
- * among the newest {@value #IN_FLIGHT} are not counted: {@code wal-push} stores a burst of WAL
- * several segments at a time, and a later segment may land before an earlier one (they are
- * listed in the details; setting {@code wal-in-flight} changes how many). Reads file names only
- * (and the history files); no WAL is read.
+ * backup's start along the timeline a recovery follows by default up to the newest segment
+ * archived. That timeline is found as PostgreSQL finds it for {@code recovery_target_timeline =
+ * 'latest'}: the history files of the timelines after the backup's, one number at a time up to
+ * the first one missing; the newest must descend from the backup's timeline, branched off it
+ * after the backup's start, or a restore fails, which is reported by name. Along it, each
+ * timeline's WAL is read up to the segment where the next one branched off, which is read from
+ * the next one (its copy holds the records after the switch); an incomplete copy ({@code
+ * .partial}, {@code .stream}) counts only as the very newest segment, since recovery ends inside
+ * it. A segment missing between the backup's start and stop means the backup cannot be restored
+ * at all; one missing after its stop means point-in-time recovery from it ends where the gap
+ * begins, and nothing else reports that until a restore needs the WAL. Segments missing among
+ * the newest {@value #IN_FLIGHT} are not counted: {@code wal-push} stores a burst of WAL several
+ * segments at a time, and a later segment may land before an earlier one (they are listed in the
+ * details; setting {@code wal-in-flight} changes how many). Reads file names and history files
+ * only; no WAL is read.
  */
 final class WalContinuity implements Verifier {
     static final String NAME = "pg-wal-continuity";
     /**
      * Missing segments this close to the newest one archived are taken to be on their way: the
-     * most files one {@code wal-push} call stores ahead of the one PostgreSQL asks for.
+     * most files one {@code wal-push} call stores ahead of the one PostgreSQL asks for, by default.
      */
     static final int IN_FLIGHT = WalPushBatch.DEFAULT_QUEUE_SIZE;
 
     private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
-    /** The most timeline history files read, newest first, looking for the newest branch of the backup's timeline. */
-    private static final int MAX_HISTORIES = 64;
+    /** The most timelines after the backup's looked for, as drkit's own WAL fetch does. */
+    private static final int MAX_TIMELINES = 64;
+    /** The most gaps described one by one; the rest are counted. */
+    private static final int MAX_GAPS_NAMED = 10;
 
     static final OptionSpec IN_FLIGHT_OPTION = OptionSpec.builder("wal-in-flight", OptionSpec.Type.INT)
             .defaultValue(String.valueOf(IN_FLIGHT))
@@ -81,6 +85,9 @@ final class WalContinuity implements Verifier {
     /** A stretch of one timeline's WAL that a recovery along the lineage reads, by segment number, ends included. */
     private record Stretch(long timeline, long first, long last) {}
 
+    /** The stretches a recovery reads, or why it cannot follow the newest timeline from this backup. */
+    private record Lineage(List<Stretch> stretches, String problem) {}
+
     @Override
     public VerificationResult verify(VerificationContext context) throws IOException {
         VerificationResult.Timer timer = VerificationResult.start(name());
@@ -93,65 +100,76 @@ final class WalContinuity implements Verifier {
         if (sys == null || start == null || stop == null || sizeText == null) {
             return timer.unverified("the backup records no WAL positions (walStart, walStop, walSegmentSize)");
         }
-        long segmentSize;
-        try {
-            segmentSize = Long.parseLong(sizeText.toString());
-        } catch (NumberFormatException e) {
-            segmentSize = -1;
-        }
-        if (segmentSize <= 0
-                || Long.bitCount(segmentSize) != 1
+        long segmentSize = parse(sizeText.toString());
+        long startLsn = lsnOrMinus(meta.get("startLsn"));
+        long stopLsn = lsnOrMinus(meta.get("stopLsn"));
+        if (segmentSize < 1L << 20
                 || segmentSize > 1L << 30
-                || !sys.toString().matches("[0-9]{1,20}")
+                || Long.bitCount(segmentSize) != 1
+                || !sys.toString().matches("[1-9][0-9]{0,19}")
                 || !validSegment(start.toString(), 0x1_0000_0000L / segmentSize)
                 || !validSegment(stop.toString(), 0x1_0000_0000L / segmentSize)) {
-            return timer.failed("the backup records WAL positions that are not PostgreSQL's (walStart " + start
-                    + ", walStop " + stop + ", walSegmentSize " + sizeText + "); it is damaged");
+            return timer.failed("the backup records WAL positions that are not PostgreSQL's (walStart "
+                    + shown(start) + ", walStop " + shown(stop)
+                    + ", walSegmentSize " + shown(sizeText) + ", systemIdentifier "
+                    + shown(sys) + "); it is damaged");
         }
         long perLog = 0x1_0000_0000L / segmentSize;
+        long systemId;
+        try {
+            systemId = Long.parseUnsignedLong(sys.toString());
+        } catch (NumberFormatException e) {
+            return timer.failed(
+                    "the backup records a system identifier that is none (" + shown(sys) + "); it is damaged");
+        }
         long timeline = Long.parseLong(start.toString().substring(0, 8), 16);
         long firstSegment = segmentNumber(start.toString(), perLog);
-        long stopSegment = segmentNumber(stop.toString(), perLog);
+        // the last segment the backup needs: the one holding the byte before its stop (a stop on a
+        // segment's first byte names that segment, which the backup does not need and may wait long for)
+        long stopSegment = stopLsn > 0
+                ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
+                : segmentNumber(stop.toString(), perLog);
         FileArchive archive = context.archive(WalArchive.AREA);
-        String prefix = sys + "/";
 
-        // what is archived: per timeline, the segment numbers (a .partial or .stream copy counts)
-        Map<Long, Set<Long>> present = new HashMap<>();
-        Set<Long> histories = new HashSet<>();
-        for (String path : archive.list(prefix)) {
+        // what is archived: per timeline, the complete segments and the incomplete copies
+        Map<Long, TreeSet<Long>> complete = new HashMap<>();
+        Map<Long, TreeSet<Long>> incomplete = new HashMap<>();
+        for (String path : archive.list(Long.toUnsignedString(systemId) + "/")) {
             String name = path.substring(path.lastIndexOf('/') + 1);
-            if (name.length() == 16 && name.endsWith(".history")) {
-                try {
-                    histories.add(Long.parseLong(name.substring(0, 8), 16));
-                } catch (NumberFormatException ignored) {
-                    // not a history file's name
-                }
-                continue;
-            }
-            String segment = name.endsWith(".partial")
-                    ? name.substring(0, name.length() - ".partial".length())
-                    : name.endsWith(WalArchive.STREAMED_SUFFIX)
-                            ? name.substring(0, name.length() - WalArchive.STREAMED_SUFFIX.length())
-                            : name;
+            boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
+            String segment = partial ? name.substring(0, name.lastIndexOf('.')) : name;
             if (validSegment(segment, perLog)) { // a name whose segment part is out of range is no WAL
-                present.computeIfAbsent(Long.parseLong(segment.substring(0, 8), 16), t -> new HashSet<>())
+                (partial ? incomplete : complete)
+                        .computeIfAbsent(Long.parseLong(segment.substring(0, 8), 16), t -> new TreeSet<>())
                         .add(segmentNumber(segment, perLog));
             }
         }
-        List<Stretch> lineage = lineage(archive, prefix, timeline, firstSegment, histories, segmentSize);
+        Lineage lineage = lineage(new WalArchive(archive), systemId, timeline, firstSegment, startLsn, segmentSize);
+        Map<String, Object> details = new LinkedHashMap<>();
+        List<String> timelines = new ArrayList<>();
+        lineage.stretches().forEach(st -> timelines.add(String.valueOf(st.timeline())));
+        details.put("timelines", String.join(" > ", timelines));
+        if (lineage.problem() != null) {
+            return timer.result(List.of(lineage.problem()), details);
+        }
 
         // the segments a recovery along the lineage finds, in order; the gaps are the holes between
         // them (walked over what is archived, never over the numbers between: a forged name far out
         // costs one entry, not a loop to it)
         TreeSet<Long> found = new TreeSet<>();
-        for (Stretch s : lineage) {
-            for (long n : present.getOrDefault(s.timeline(), Set.of())) {
-                if (n >= s.first() && n <= s.last() && n >= firstSegment) {
-                    found.add(n);
-                }
-            }
+        for (Stretch st : lineage.stretches()) {
+            found.addAll(
+                    complete.getOrDefault(st.timeline(), new TreeSet<>()).subSet(st.first(), true, st.last(), true));
         }
-        long newest = found.isEmpty() ? -1 : found.last();
+        long newest = found.isEmpty() ? firstSegment - 1 : found.last();
+        // an incomplete copy right after the newest complete segment ends the WAL there: recovery ends inside it
+        Stretch tail = stretchOf(lineage.stretches(), newest + 1);
+        boolean endsIncomplete = tail != null
+                && incomplete.getOrDefault(tail.timeline(), new TreeSet<>()).contains(newest + 1);
+        if (endsIncomplete) {
+            found.add(newest + 1);
+            newest++;
+        }
         List<long[]> gaps = new ArrayList<>(); // first and last segment number of each run missing
         long expected = firstSegment;
         for (long n : found) {
@@ -166,112 +184,152 @@ final class WalContinuity implements Verifier {
 
         List<String> problems = new ArrayList<>();
         List<String> onTheirWay = new ArrayList<>();
+        long missing = 0;
+        int unnamed = 0;
         for (long[] gap : gaps) {
-            String which = describe(lineage, gap, perLog);
+            missing += gap[1] - gap[0] + 1;
+            String which = describe(lineage.stretches(), gap, perLog);
+            String problem = null;
             if (gap[0] <= stopSegment) {
-                problems.add("WAL " + which + (plural(gap) ? " are" : " is")
-                        + " missing from the archive; the backup needs that WAL to become consistent, so it cannot "
-                        + "be restored. Take a new base backup, and check what removed the WAL (the archive of system "
-                        + sys + " in area " + WalArchive.AREA + ")");
-            } else if (newest - gap[1] > this.inFlight) {
-                problems.add("WAL " + which + (plural(gap) ? " are" : " is")
-                        + " missing from the archive: point-in-time recovery from this "
-                        + "backup ends at " + lsn(gap[0] * segmentSize) + ", and WAL archived after the gap cannot "
-                        + "be replayed from it. Take a new base backup so that recovery covers the time after the "
-                        + "gap, and check what failed to archive or removed the WAL");
+                problem =
+                        "WAL " + which + (plural(gap) ? " are" : " is") + " missing from the archive; the backup needs "
+                                + "that WAL to become consistent, so it cannot be restored. Take a new base backup, and check "
+                                + "what removed the WAL (the archive of system " + systemId + " in area "
+                                + WalArchive.AREA + ")";
+            } else if (newest - gap[1] > inFlight) {
+                problem = "WAL " + which + (plural(gap) ? " are" : " is") + " missing from the archive: "
+                        + "point-in-time recovery from this backup ends at " + lsn(gap[0] * segmentSize)
+                        + ", and WAL archived after the gap cannot be replayed from it. Take a new base backup so "
+                        + "that recovery covers the time after the gap, and check what failed to archive or removed "
+                        + "the WAL (a gap among the newest " + inFlight + " segments is taken to be on its way: "
+                        + "setting wal-in-flight)";
             } else {
                 onTheirWay.add(which);
             }
+            if (problem != null) {
+                if (problems.size() < MAX_GAPS_NAMED) {
+                    problems.add(problem);
+                } else {
+                    unnamed++;
+                }
+            }
         }
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("walFirst", segmentName(timelineOf(lineage, firstSegment), firstSegment, perLog));
-        details.put("walNewest", newest < 0 ? "none" : segmentName(timelineOf(lineage, newest), newest, perLog));
-        List<String> timelines = new ArrayList<>();
-        lineage.forEach(s -> timelines.add(String.valueOf(s.timeline())));
-        details.put("timelines", String.join(" > ", timelines));
+        if (unnamed > 0) {
+            problems.add(
+                    unnamed + " more gaps in the WAL archive after these (" + missing + " segments missing in all)");
+        }
+        details.put("walFirst", segmentName(timelineOf(lineage.stretches(), firstSegment), firstSegment, perLog));
         details.put(
-                "segmentsMissing", gaps.stream().mapToLong(g -> g[1] - g[0] + 1).sum());
+                "walNewest",
+                newest < firstSegment
+                        ? "none"
+                        : segmentName(timelineOf(lineage.stretches(), newest), newest, perLog)
+                                + (endsIncomplete ? " (incomplete)" : ""));
+        details.put("segmentsMissing", missing);
         if (!onTheirWay.isEmpty()) {
-            details.put("notYetArchived", String.join("; ", onTheirWay));
+            details.put(
+                    "notYetArchived",
+                    String.join("; ", onTheirWay.subList(0, Math.min(MAX_GAPS_NAMED, onTheirWay.size()))));
         }
         return timer.result(problems, details);
     }
 
     /**
-     * The stretches of WAL a recovery from {@code firstSegment} on {@code timeline} reads, when
-     * it follows the newest timeline that branched off {@code timeline} (as
-     * {@code recovery_target_timeline = 'latest'} does): each timeline of its history from the
-     * backup's up to the segment where it ended (which the next one begins with).
+     * The stretches of WAL a recovery from {@code firstSegment} on {@code timeline} reads along
+     * the newest timeline, found as PostgreSQL finds it: each timeline of its history from the
+     * backup's up to the segment before the one where the next branched off, the newest from
+     * there on. A history file PostgreSQL would refuse (timelines not increasing, or not below
+     * its own), a newest timeline that does not descend from the backup's, or one that left it
+     * before the backup started, makes a {@link Lineage#problem}.
      */
-    private static List<Stretch> lineage(
-            FileArchive archive, String prefix, long timeline, long firstSegment, Set<Long> histories, long segmentSize)
+    private static Lineage lineage(
+            WalArchive wal, long systemId, long timeline, long firstSegment, long startLsn, long segmentSize)
             throws IOException {
-        long newestTimeline = timeline;
-        List<WalArchive.TimelineSwitch> path = List.of();
-        int read = 0;
-        for (long t : new TreeSet<>(histories).descendingSet()) {
-            if (t <= timeline || ++read > MAX_HISTORIES) {
-                break; // a planted name cannot make it read without end
+        long newest = timeline;
+        for (long next = timeline + 1;
+                next <= timeline + MAX_TIMELINES
+                        && next <= 0xFFFF_FFFFL
+                        && wal.historyOf(systemId, next).isPresent();
+                next++) {
+            newest = next;
+        }
+        List<Stretch> stretches = new ArrayList<>();
+        if (newest == timeline) {
+            stretches.add(new Stretch(timeline, firstSegment, Long.MAX_VALUE));
+            return new Lineage(stretches, null);
+        }
+        String file = WalArchive.history(newest);
+        List<WalArchive.TimelineSwitch> switches =
+                WalArchive.timelineSwitches(wal.historyOf(systemId, newest).orElse(""));
+        long previous = 0;
+        int from = -1;
+        for (int i = 0; i < switches.size(); i++) {
+            long parent = switches.get(i).parent();
+            if (parent <= previous || parent >= newest) {
+                stretches.add(new Stretch(timeline, firstSegment, Long.MAX_VALUE));
+                return new Lineage(
+                        stretches,
+                        "the timeline history file " + file + " in the WAL archive is damaged "
+                                + "(its timelines do not increase up to " + newest
+                                + "): a recovery that follows the newest "
+                                + "timeline fails; restore with setting 'target-timeline' current, and check the file");
             }
-            Optional<String> text =
-                    read(archive, prefix + String.format(Locale.ROOT, "%08X/", t) + WalArchive.history(t));
-            if (text.isEmpty()) {
-                continue;
-            }
-            List<WalArchive.TimelineSwitch> switches = WalArchive.timelineSwitches(text.get());
-            int from = -1;
-            for (int i = 0; i < switches.size(); i++) {
-                if (switches.get(i).parent() == timeline) {
-                    from = i;
-                    break;
-                }
-            }
-            if (from >= 0) {
-                newestTimeline = t;
-                path = switches.subList(from, switches.size());
-                break;
+            previous = parent;
+            if (parent == timeline && from < 0) {
+                from = i;
             }
         }
-        List<Stretch> lineage = new ArrayList<>();
+        String why = null;
+        if (from < 0) {
+            why = "timeline " + newest + ", the newest in the WAL archive, does not descend from the backup's timeline "
+                    + timeline;
+        } else if (startLsn >= 0 && Long.compareUnsigned(switches.get(from).at(), startLsn) < 0) {
+            why = "timeline " + newest + ", the newest in the WAL archive, left the backup's timeline " + timeline
+                    + " at " + lsn(switches.get(from).at()) + ", before the backup started (" + lsn(startLsn) + ")";
+        }
+        if (why != null) {
+            stretches.add(new Stretch(timeline, firstSegment, Long.MAX_VALUE));
+            return new Lineage(
+                    stretches,
+                    why + ": a restore that follows the newest timeline (the default) fails. "
+                            + "Restore this backup with setting 'target-timeline' current (or the number of a timeline that "
+                            + "descends from it), or restore a backup of timeline " + newest);
+        }
         long current = timeline;
         long begin = firstSegment;
-        for (int i = 0; i < path.size(); i++) {
-            long endSegment = Long.divideUnsigned(path.get(i).at(), segmentSize);
-            lineage.add(new Stretch(current, begin, Math.max(begin, endSegment)));
-            current = i + 1 < path.size() ? path.get(i + 1).parent() : newestTimeline;
-            begin = Math.max(begin, endSegment);
+        for (int i = from; i < switches.size(); i++) {
+            long branch = Long.divideUnsigned(switches.get(i).at(), segmentSize); // read from the next timeline
+            if (branch > begin) {
+                stretches.add(new Stretch(current, begin, branch - 1));
+                begin = branch;
+            }
+            current = i + 1 < switches.size() ? switches.get(i + 1).parent() : newest;
         }
-        lineage.add(new Stretch(current, begin, Long.MAX_VALUE));
-        return lineage;
+        stretches.add(new Stretch(current, begin, Long.MAX_VALUE));
+        return new Lineage(stretches, null);
     }
 
-    private static Optional<String> read(FileArchive archive, String path) throws IOException {
-        Optional<InputStream> in = archive.open(path);
-        if (in.isEmpty()) {
-            return Optional.empty();
-        }
-        try (InputStream s = in.get()) {
-            return Optional.of(new String(s.readNBytes(1 << 20), StandardCharsets.UTF_8));
-        }
-    }
-
-    /** The timeline of the lineage a recovery reads segment {@code n} from: the newest whose stretch holds it. */
-    private static long timelineOf(List<Stretch> lineage, long n) {
-        long timeline = lineage.get(0).timeline();
-        for (Stretch s : lineage) {
+    private static Stretch stretchOf(List<Stretch> stretches, long n) {
+        for (Stretch s : stretches) {
             if (n >= s.first() && n <= s.last()) {
-                timeline = s.timeline();
+                return s;
             }
         }
-        return timeline;
+        return null;
     }
 
-    private static String describe(List<Stretch> lineage, long[] gap, long perLog) {
-        String first = segmentName(timelineOf(lineage, gap[0]), gap[0], perLog);
+    /** The timeline of the lineage a recovery reads segment {@code n} from. */
+    private static long timelineOf(List<Stretch> stretches, long n) {
+        Stretch s = stretchOf(stretches, n);
+        return s == null ? stretches.get(0).timeline() : s.timeline();
+    }
+
+    private static String describe(List<Stretch> stretches, long[] gap, long perLog) {
+        String first = segmentName(timelineOf(stretches, gap[0]), gap[0], perLog);
         if (gap[0] == gap[1]) {
             return "segment " + first;
         }
-        return "segments " + first + " to " + segmentName(timelineOf(lineage, gap[1]), gap[1], perLog) + " ("
+        return "segments " + first + " to " + segmentName(timelineOf(stretches, gap[1]), gap[1], perLog) + " ("
                 + (gap[1] - gap[0] + 1) + ")";
     }
 
@@ -280,8 +338,30 @@ final class WalContinuity implements Verifier {
         return SEGMENT.matcher(name).matches() && Long.parseLong(name.substring(16, 24), 16) < perLog;
     }
 
+    /** A metadata value as it can go into a message: printable, at most 40 characters. */
+    private static String shown(Object value) {
+        String text = TarEntryReader.printable(String.valueOf(value));
+        return text.length() > 40 ? text.substring(0, 40) + "..." : text;
+    }
+
     private static boolean plural(long[] gap) {
         return gap[1] != gap[0];
+    }
+
+    private static long parse(String number) {
+        try {
+            return Long.parseLong(number);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** An LSN the metadata records ({@code 0/3000028}), or -1 when there is none that parses. */
+    private static long lsnOrMinus(Object text) {
+        if (text == null || !text.toString().matches("[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")) {
+            return -1;
+        }
+        return WalArchive.parseLsn(text.toString());
     }
 
     static long segmentNumber(String name, long perLog) {

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,23 +37,11 @@ class WalContinuityIT {
 
     @Test
     void aSegmentLostAfterABackupFailsItsVerificationAndANewBackupAfterTheGapPasses() throws Exception {
-        // where archive_command copies to: the server runs as its own user when the tests run as root,
-        // and cannot enter the test's private directory
-        Path spool = Files.createTempDirectory(
-                Path.of("/tmp"),
-                "drkit-wal-gap-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path spool = spool();
         try (PostgresServer pg =
                 PostgresServer.start(Map.of("archive_mode", "on", "archive_command", "cp %p '" + spool + "/%f'"))) {
             pg.execute("postgres", "CREATE TABLE t (i int)");
-            Settings connection = Settings.builder()
-                    .set("url", pg.jdbcUrl("postgres"))
-                    .set("user", PostgresServer.SUPERUSER)
-                    .set("password-file", pg.passwordFile(dir).toString())
-                    .set("data-dir", pg.dataDir().toString())
-                    .set("wal-timeout", "60s")
-                    .build();
+            Settings connection = connection(pg, dir);
             try (DrKit kit =
                     DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
                 TargetSpec spec = new TargetSpec("db", PostgresPhysicalTargetProvider.TYPE, connection);
@@ -88,6 +77,105 @@ class WalContinuityIT {
             }
         } finally {
             FileTrees.delete(spool);
+        }
+    }
+
+    /**
+     * A standby promoted after the backup: its timeline's history file and the new timeline's
+     * segments land in the archive. The backup's WAL
+     * is followed onto the new timeline as a default restore follows it, and the new timeline's
+     * copy of the switch segment is the one it needs.
+     */
+    @Test
+    void theWalIsFollowedOntoThePromotedStandbysTimeline() throws Exception {
+        Path spool = spool();
+        try (PostgresServer pg = PostgresServer.start(
+                        Map.of("archive_mode", "on", "archive_command", "cp %p '" + spool + "/%f'"));
+                PostgresServer standby = pg.startStandby()) {
+            pg.execute("postgres", "CREATE TABLE t (i int)");
+            try (DrKit kit =
+                    DrKit.builder().repository(dir.resolve("repo").toString()).build()) {
+                BackupResult b =
+                        kit.backup(new TargetSpec("db", PostgresPhysicalTargetProvider.TYPE, connection(pg, dir)));
+                switchSegments(pg, 3);
+                String primaryAt = single(pg, "SELECT pg_current_wal_lsn()::text");
+                awaitTrue(standby, "SELECT pg_last_wal_replay_lsn() >= '" + primaryAt + "'::pg_lsn");
+                single(standby, "SELECT pg_promote()::text");
+                awaitTrue(standby, "SELECT NOT pg_is_in_recovery()");
+                List<String> after = switchSegments(standby, 3);
+                List<String> wanted = new ArrayList<>(after);
+                wanted.add("00000002.history");
+                awaitSpooled(standby, spool, wanted);
+                WalArchive wal = new WalArchive(kit.archive(WalArchive.AREA));
+                List<String> names;
+                try (Stream<Path> files = Files.list(spool)) {
+                    names = files.map(f -> f.getFileName().toString()).sorted().toList();
+                }
+                for (String name : names) {
+                    wal.push(spool.resolve(name), pg.dataDir());
+                }
+                Settings options = Settings.builder().set("wal-in-flight", "1").build();
+                VerificationResult followed = continuity(kit.verify("db", b.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(followed.passed()).as(followed.problems().toString()).isTrue();
+                assertThat(followed.details())
+                        .containsEntry("timelines", "1 > 2")
+                        .containsEntry("walNewest", after.get(after.size() - 1));
+
+                // the new timeline's first segment holds the records after the switch (here the switch
+                // fell on its first byte, so the old timeline left no .partial copy of it)
+                String switchSegment = names.stream()
+                        .filter(n -> n.startsWith("00000002") && n.length() == 24)
+                        .findFirst()
+                        .orElseThrow();
+                kit.archive(WalArchive.AREA)
+                        .delete(WalArchive.path(WalArchive.systemIdentifier(pg.dataDir()), switchSegment));
+                VerificationResult broken = continuity(kit.verify("db", b.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(broken.problems())
+                        .singleElement()
+                        .asString()
+                        .contains("segment " + switchSegment + " is missing");
+            }
+        } finally {
+            FileTrees.delete(spool);
+        }
+    }
+
+    /** Where archive_command copies to: the server runs as its own user when the tests run as root. */
+    private static Path spool() throws IOException {
+        Path spool = Files.createTempDirectory(
+                Path.of("/tmp"),
+                "drkit-wal-gap-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxrwxrwx"));
+        return spool;
+    }
+
+    private static Settings connection(PostgresServer pg, Path dir) throws IOException {
+        return Settings.builder()
+                .set("url", pg.jdbcUrl("postgres"))
+                .set("user", PostgresServer.SUPERUSER)
+                .set("password-file", pg.passwordFile(dir).toString())
+                .set("data-dir", pg.dataDir().toString())
+                .set("wal-timeout", "60s")
+                .build();
+    }
+
+    private static String single(PostgresServer pg, String sql) throws SQLException {
+        try (Connection c = pg.connect("postgres");
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static void awaitTrue(PostgresServer pg, String sql) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!"t".equals(single(pg, sql)) && !"true".equals(single(pg, sql))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("still not true after 60 s: " + sql);
+            }
+            Thread.sleep(50);
         }
     }
 

@@ -77,13 +77,26 @@ class WalContinuityTest {
     }
 
     private VerificationResult verify(long timeline, long start, long stop) throws IOException {
+        return verify(timeline, start, stop, stop * SIZE + 0x100, Settings.empty());
+    }
+
+    /** A backup that started just inside segment {@code start} and stopped at {@code stopLsn}. */
+    private VerificationResult verify(long timeline, long start, long stop, long stopLsn, Settings options)
+            throws IOException {
         Map<String, Object> meta = new HashMap<>();
         meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
         meta.put("walStart", name(timeline, start));
         meta.put("walStop", name(timeline, stop));
         meta.put("walSegmentSize", SIZE);
         meta.put("timeline", timeline);
-        return new WalContinuity(Settings.empty()).verify(contextWith(meta));
+        meta.put("startLsn", lsn(start * SIZE + 0x28));
+        meta.put("stopLsn", lsn(stopLsn));
+        return new WalContinuity(options).verify(contextWith(meta));
+    }
+
+    private static String lsn(long position) {
+        return Long.toHexString(position >>> 32).toUpperCase() + "/"
+                + Long.toHexString(position & 0xFFFF_FFFFL).toUpperCase();
     }
 
     @Test
@@ -157,13 +170,129 @@ class WalContinuityTest {
     }
 
     @Test
-    void theOldTimelinesLastSegmentMayBeAPartialCopy() throws IOException {
+    void theSwitchSegmentIsReadFromTheNewTimelineAndTheOldOnesPartialCopyDoesNotStandInForIt() throws IOException {
+        // recovery reads segment 0x410 from timeline 2 (only its copy holds the records after the switch);
+        // the old timeline's .partial is served cut at the switch, and recovery would end there
         storeRange(1, 0x400, 0x40F);
         store(name(1, 0x410) + ".partial");
         store("00000002.history", "1\t4/10800000\tno recovery target specified\n");
-        storeRange(2, 0x411, 0x460); // timeline 2's own copy of 0x410 was never archived
+        storeRange(2, 0x411, 0x4A0);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.problems()).singleElement().asString().contains("segment 000000020000000400000010 is missing");
+        store(name(2, 0x410));
+        VerificationResult whole = verify(1, 0x400, 0x402);
+        assertThat(whole.passed()).as(whole.problems().toString()).isTrue();
+    }
+
+    @Test
+    void anIncompleteCopyCountsOnlyAsTheNewestSegment() throws IOException {
+        storeRange(1, 0x400, 0x40F);
+        store(name(1, 0x410) + WalArchive.STREAMED_SUFFIX); // what wal-stream received of the segment in progress
+        VerificationResult tail = verify(1, 0x400, 0x402);
+        assertThat(tail.passed()).as(tail.problems().toString()).isTrue();
+        assertThat(tail.details()).containsEntry("walNewest", "000000010000000400000010 (incomplete)");
+        // in the middle, recovery would end inside it
+        storeRange(1, 0x411, 0x4A0);
+        VerificationResult middle = verify(1, 0x400, 0x402);
+        assertThat(middle.problems())
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000010 is missing");
+    }
+
+    @Test
+    void aTimelineThatBranchedOffAnotherOrBeforeTheBackupMakesTheDefaultRestoreFailAndSaysSo() throws IOException {
+        // sibling: the backup is on timeline 2, and timeline 3 branched off timeline 1
+        storeRange(2, 0x400, 0x410);
+        store("00000002.history", "1\t3/80000000\tbranch\n");
+        store("00000003.history", "1\t3/90000000\tbranch\n");
+        VerificationResult sibling = verify(2, 0x400, 0x402);
+        assertThat(sibling.problems())
+                .singleElement()
+                .asString()
+                .contains("timeline 3, the newest in the WAL archive, does not descend from the backup's timeline 2")
+                .contains("setting 'target-timeline' current");
+    }
+
+    @Test
+    void aBranchOffTheBackupsTimelineBeforeTheBackupStartedIsNamed() throws IOException {
+        storeRange(1, 0x400, 0x410);
+        store("00000002.history", "1\t3/F0000000\ta restore drill promoted, archiving into the same place\n");
+        storeRange(2, 0x3F0, 0x420);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("left the backup's timeline 1 at 3/F0000000, before the backup started (4/28)");
+    }
+
+    @Test
+    void theNewestTimelineIsFoundAsPostgresqlFindsItUpToTheFirstMissingHistoryFile() throws IOException {
+        // 00000002.history is missing: recovery stays on timeline 1, whatever timeline 3's file says
+        storeRange(1, 0x400, 0x410);
+        store("00000003.history", "1\t4/05000000\tx\n2\t4/06000000\ty\n");
         VerificationResult r = verify(1, 0x400, 0x402);
         assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details()).containsEntry("timelines", "1").containsEntry("walNewest", name(1, 0x410));
+    }
+
+    @Test
+    void aHistoryFileOfSeveralAncestorsIsFollowedThroughEach() throws IOException {
+        storeRange(1, 0x400, 0x404);
+        store("00000002.history", "1\t4/05000000\tx\n");
+        storeRange(2, 0x405, 0x407);
+        store("00000003.history", "1\t4/05000000\tx\n2\t4/08000000\ty\n");
+        storeRange(3, 0x408, 0x40C);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details()).containsEntry("timelines", "1 > 2 > 3").containsEntry("walNewest", name(3, 0x40C));
+    }
+
+    @Test
+    void aForgedHistoryFileIsDamagedNotALongWalk() throws IOException {
+        storeRange(1, 0x400, 0x410);
+        store("00000002.history", "1\t4/05000000\tx\n".repeat(50_000)); // the same parent again and again
+        VerificationResult r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> verify(1, 0x400, 0x402));
+        assertThat(r.problems()).singleElement().asString().contains("00000002.history in the WAL archive is damaged");
+    }
+
+    @Test
+    void aBackupThatStoppedOnASegmentsFirstByteDoesNotNeedThatSegment() throws IOException {
+        storeRange(1, 0x400, 0x402); // the stop is 4/03000000: segment 0x403 is not the backup's (nor archived yet)
+        VerificationResult r = verify(1, 0x400, 0x403, 0x403 * SIZE, Settings.empty());
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+    }
+
+    @Test
+    void theInFlightToleranceEndsWhereItsSettingSays() throws IOException {
+        storeRange(1, 0x400, 0x464, 0x424); // 64 segments after the missing one: on its way
+        assertThat(verify(1, 0x400, 0x402).passed()).isTrue();
+        Settings eight = Settings.builder().set("wal-in-flight", "8").build();
+        VerificationResult strict = verify(1, 0x400, 0x402, 0x402 * SIZE + 0x100, eight);
+        assertThat(strict.problems()).singleElement().asString().contains("setting wal-in-flight");
+        store(name(1, 0x465)); // 65 after it: lost
+        assertThat(verify(1, 0x400, 0x402).problems())
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000024 is missing");
+    }
+
+    @Test
+    void otherSegmentSizesAreCountedInTheirOwnNumbers() throws IOException {
+        long size = 64L << 20; // 64 segments per log file
+        for (long n = 0x40; n <= 0x50; n++) {
+            if (n != 0x48) {
+                store(WalContinuity.segmentName(1, n, 0x1_0000_0000L / size));
+            }
+        }
+        Map<String, Object> meta = new HashMap<>(Map.of(
+                "systemIdentifier", Long.toUnsignedString(SYSTEM_ID),
+                "walStart", WalContinuity.segmentName(1, 0x40, 64),
+                "walStop", WalContinuity.segmentName(1, 0x41, 64),
+                "walSegmentSize", size));
+        VerificationResult r =
+                new WalContinuity(Settings.builder().set("wal-in-flight", "2").build()).verify(contextWith(meta));
+        assertThat(r.problems()).singleElement().asString().contains("segment 000000010000000100000008 is missing");
     }
 
     @Test
