@@ -1267,17 +1267,17 @@ public final class RedisTarget implements BackupTarget {
             pendingKeys.clear();
         }
 
-        /**
-         * What a RESTORE no one answered says: in a cluster, the node that serves the key's slot as the
-         * connection last knew it (the node named in setting 'to-uri' going down during the restore
-         * left a timeout that named neither it nor what to do); the keys sent before are restored.
-         */
         /** How long a reply is waited for: setting 'timeout' (the connection's), at least a second. */
         private Duration answerWithin() {
             Duration t = conn.getTimeout();
             return t == null || t.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : t;
         }
 
+        /**
+         * What a RESTORE no one answered says: in a cluster, the node that serves the key's slot as the
+         * connection last knew it (the node named in setting 'to-uri' going down during the restore
+         * left a timeout that named neither it nor what to do); the keys sent before are restored.
+         */
         private String unanswered(byte[] key, Duration waited) {
             String node = null;
             if (conn instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
