@@ -16,10 +16,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * {@code pg-wal-continuity} (level checksum) for {@code postgres} base backups: lists the WAL
@@ -48,7 +47,6 @@ final class WalContinuity implements Verifier {
      */
     static final int IN_FLIGHT = WalPushBatch.DEFAULT_QUEUE_SIZE;
 
-    private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
     /** The most timelines after the backup's looked for, as drkit's own WAL fetch does. */
     private static final int MAX_TIMELINES = 64;
     /** The most gaps described one by one; the rest are counted. */
@@ -103,18 +101,14 @@ final class WalContinuity implements Verifier {
         long segmentSize = parse(sizeText.toString());
         long startLsn = lsnOrMinus(meta.get("startLsn"));
         long stopLsn = lsnOrMinus(meta.get("stopLsn"));
-        if (segmentSize < 1L << 20
-                || segmentSize > 1L << 30
-                || Long.bitCount(segmentSize) != 1
-                || !sys.toString().matches("[1-9][0-9]{0,19}")
-                || !validSegment(start.toString(), 0x1_0000_0000L / segmentSize)
-                || !validSegment(stop.toString(), 0x1_0000_0000L / segmentSize)) {
+        Optional<WalSegment> first = WalSegment.parse(start.toString(), segmentSize);
+        Optional<WalSegment> last = WalSegment.parse(stop.toString(), segmentSize);
+        if (first.isEmpty() || last.isEmpty() || !sys.toString().matches("[1-9][0-9]{0,19}")) {
             return timer.failed("the backup records WAL positions that are not PostgreSQL's (walStart "
                     + shown(start) + ", walStop " + shown(stop)
                     + ", walSegmentSize " + shown(sizeText) + ", systemIdentifier "
                     + shown(sys) + "); it is damaged");
         }
-        long perLog = 0x1_0000_0000L / segmentSize;
         long systemId;
         try {
             systemId = Long.parseUnsignedLong(sys.toString());
@@ -122,13 +116,13 @@ final class WalContinuity implements Verifier {
             return timer.failed(
                     "the backup records a system identifier that is none (" + shown(sys) + "); it is damaged");
         }
-        long timeline = Long.parseLong(start.toString().substring(0, 8), 16);
-        long firstSegment = segmentNumber(start.toString(), perLog);
+        long timeline = first.get().timeline();
+        long firstSegment = first.get().number();
         // the last segment the backup needs: the one holding the byte before its stop (a stop on a
         // segment's first byte names that segment, which the backup does not need and may wait long for)
         long stopSegment = stopLsn > 0
                 ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
-                : segmentNumber(stop.toString(), perLog);
+                : last.get().number();
         FileArchive archive = context.archive(WalArchive.AREA);
 
         // what is archived: per timeline, the complete segments and the incomplete copies
@@ -137,12 +131,11 @@ final class WalContinuity implements Verifier {
         for (String path : archive.list(Long.toUnsignedString(systemId) + "/")) {
             String name = path.substring(path.lastIndexOf('/') + 1);
             boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
-            String segment = partial ? name.substring(0, name.lastIndexOf('.')) : name;
-            if (validSegment(segment, perLog)) { // a name whose segment part is out of range is no WAL
-                (partial ? incomplete : complete)
-                        .computeIfAbsent(Long.parseLong(segment.substring(0, 8), 16), t -> new TreeSet<>())
-                        .add(segmentNumber(segment, perLog));
-            }
+            // a name whose segment part is out of range for this size is no WAL
+            WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize)
+                    .ifPresent(seg -> (partial ? incomplete : complete)
+                            .computeIfAbsent(seg.timeline(), t -> new TreeSet<>())
+                            .add(seg.number()));
         }
         Lineage lineage = lineage(new WalArchive(archive), systemId, timeline, firstSegment, startLsn, segmentSize);
         Map<String, Object> details = new LinkedHashMap<>();
@@ -188,7 +181,7 @@ final class WalContinuity implements Verifier {
         int unnamed = 0;
         for (long[] gap : gaps) {
             missing += gap[1] - gap[0] + 1;
-            String which = describe(lineage.stretches(), gap, perLog);
+            String which = describe(lineage.stretches(), gap, segmentSize);
             String problem = null;
             if (gap[0] <= stopSegment) {
                 problem =
@@ -198,7 +191,8 @@ final class WalContinuity implements Verifier {
                                 + WalArchive.AREA + ")";
             } else if (newest - gap[1] > inFlight) {
                 problem = "WAL " + which + (plural(gap) ? " are" : " is") + " missing from the archive: "
-                        + "point-in-time recovery from this backup ends at " + lsn(gap[0] * segmentSize)
+                        + "point-in-time recovery from this backup ends at "
+                        + PageVerification.lsn(gap[0] * segmentSize)
                         + ", and WAL archived after the gap cannot be replayed from it. Take a new base backup so "
                         + "that recovery covers the time after the gap, and check what failed to archive or removed "
                         + "the WAL (a gap among the newest " + inFlight + " segments is taken to be on its way: "
@@ -218,13 +212,12 @@ final class WalContinuity implements Verifier {
             problems.add(
                     unnamed + " more gaps in the WAL archive after these (" + missing + " segments missing in all)");
         }
-        details.put("walFirst", segmentName(timelineOf(lineage.stretches(), firstSegment), firstSegment, perLog));
+        details.put("walFirst", name(lineage.stretches(), firstSegment, segmentSize));
         details.put(
                 "walNewest",
                 newest < firstSegment
                         ? "none"
-                        : segmentName(timelineOf(lineage.stretches(), newest), newest, perLog)
-                                + (endsIncomplete ? " (incomplete)" : ""));
+                        : name(lineage.stretches(), newest, segmentSize) + (endsIncomplete ? " (incomplete)" : ""));
         details.put("segmentsMissing", missing);
         if (!onTheirWay.isEmpty()) {
             details.put(
@@ -285,7 +278,8 @@ final class WalContinuity implements Verifier {
                     + timeline;
         } else if (startLsn >= 0 && Long.compareUnsigned(switches.get(from).at(), startLsn) < 0) {
             why = "timeline " + newest + ", the newest in the WAL archive, left the backup's timeline " + timeline
-                    + " at " + lsn(switches.get(from).at()) + ", before the backup started (" + lsn(startLsn) + ")";
+                    + " at " + PageVerification.lsn(switches.get(from).at()) + ", before the backup started ("
+                    + PageVerification.lsn(startLsn) + ")";
         }
         if (why != null) {
             stretches.add(new Stretch(timeline, firstSegment, Long.MAX_VALUE));
@@ -324,18 +318,17 @@ final class WalContinuity implements Verifier {
         return s == null ? stretches.get(0).timeline() : s.timeline();
     }
 
-    private static String describe(List<Stretch> stretches, long[] gap, long perLog) {
-        String first = segmentName(timelineOf(stretches, gap[0]), gap[0], perLog);
+    /** The file name of segment {@code n} on the timeline of the lineage a recovery reads it from. */
+    private static String name(List<Stretch> stretches, long n, long segmentSize) {
+        return new WalSegment(timelineOf(stretches, n), n, segmentSize).name();
+    }
+
+    private static String describe(List<Stretch> stretches, long[] gap, long segmentSize) {
+        String first = name(stretches, gap[0], segmentSize);
         if (gap[0] == gap[1]) {
             return "segment " + first;
         }
-        return "segments " + first + " to " + segmentName(timelineOf(stretches, gap[1]), gap[1], perLog) + " ("
-                + (gap[1] - gap[0] + 1) + ")";
-    }
-
-    /** A segment file name whose number within its log file is below the segments per log file. */
-    private static boolean validSegment(String name, long perLog) {
-        return SEGMENT.matcher(name).matches() && Long.parseLong(name.substring(16, 24), 16) < perLog;
+        return "segments " + first + " to " + name(stretches, gap[1], segmentSize) + " (" + (gap[1] - gap[0] + 1) + ")";
     }
 
     /** A metadata value as it can go into a message: printable, at most 40 characters. */
@@ -362,17 +355,5 @@ final class WalContinuity implements Verifier {
             return -1;
         }
         return WalArchive.parseLsn(text.toString());
-    }
-
-    static long segmentNumber(String name, long perLog) {
-        return Long.parseLong(name.substring(8, 16), 16) * perLog + Long.parseLong(name.substring(16, 24), 16);
-    }
-
-    static String segmentName(long timeline, long n, long perLog) {
-        return String.format(Locale.ROOT, "%08X%08X%08X", timeline, n / perLog, n % perLog);
-    }
-
-    private static String lsn(long position) {
-        return String.format(Locale.ROOT, "%X/%X", position >>> 32, position & 0xFFFF_FFFFL);
     }
 }

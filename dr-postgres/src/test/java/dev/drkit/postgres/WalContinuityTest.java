@@ -29,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class WalContinuityTest {
     private static final long SYSTEM_ID = 7_000_000_000_000_000_123L;
     private static final long SIZE = 16L << 20;
-    private static final long PER_LOG = 0x1_0000_0000L / SIZE;
 
     @TempDir
     Path dir;
@@ -49,7 +48,7 @@ class WalContinuityTest {
     }
 
     private static String name(long timeline, long segment) {
-        return WalContinuity.segmentName(timeline, segment, PER_LOG);
+        return new WalSegment(timeline, segment, SIZE).name();
     }
 
     private void store(String name) throws IOException {
@@ -89,14 +88,9 @@ class WalContinuityTest {
         meta.put("walStop", name(timeline, stop));
         meta.put("walSegmentSize", SIZE);
         meta.put("timeline", timeline);
-        meta.put("startLsn", lsn(start * SIZE + 0x28));
-        meta.put("stopLsn", lsn(stopLsn));
+        meta.put("startLsn", PageVerification.lsn(start * SIZE + 0x28));
+        meta.put("stopLsn", PageVerification.lsn(stopLsn));
         return new WalContinuity(options).verify(contextWith(meta));
-    }
-
-    private static String lsn(long position) {
-        return Long.toHexString(position >>> 32).toUpperCase() + "/"
-                + Long.toHexString(position & 0xFFFF_FFFFL).toUpperCase();
     }
 
     @Test
@@ -282,13 +276,13 @@ class WalContinuityTest {
         long size = 64L << 20; // 64 segments per log file
         for (long n = 0x40; n <= 0x50; n++) {
             if (n != 0x48) {
-                store(WalContinuity.segmentName(1, n, 0x1_0000_0000L / size));
+                store(new WalSegment(1, n, size).name());
             }
         }
         Map<String, Object> meta = new HashMap<>(Map.of(
                 "systemIdentifier", Long.toUnsignedString(SYSTEM_ID),
-                "walStart", WalContinuity.segmentName(1, 0x40, 64),
-                "walStop", WalContinuity.segmentName(1, 0x41, 64),
+                "walStart", new WalSegment(1, 0x40, size).name(),
+                "walStop", new WalSegment(1, 0x41, size).name(),
                 "walSegmentSize", size));
         VerificationResult r =
                 new WalContinuity(Settings.builder().set("wal-in-flight", "2").build()).verify(contextWith(meta));

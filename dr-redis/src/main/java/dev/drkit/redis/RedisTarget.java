@@ -1279,14 +1279,15 @@ public final class RedisTarget implements BackupTarget {
          * left a timeout that named neither it nor what to do); the keys sent before are restored.
          */
         private String unanswered(byte[] key, Duration waited) {
+            boolean cluster = false;
             String node = null;
-            if (conn instanceof StatefulRedisClusterConnection<byte[], byte[]> cluster) {
-                RedisClusterNode owner = cluster.getPartitions().getPartitionBySlot(SlotHashes.slot(key));
+            if (conn instanceof StatefulRedisClusterConnection<byte[], byte[]> c) {
+                cluster = true;
+                RedisClusterNode owner = c.getPartitions().getPartitionBySlot(SlotHashes.slot(key));
                 if (owner != null && owner.getUri() != null) {
                     node = owner.getUri().getHost() + ":" + owner.getUri().getPort();
                 }
             }
-            boolean cluster = conn instanceof StatefulRedisClusterConnection;
             return (node == null ? server : "node " + node + " of " + server) + " did not answer the RESTORE of key '"
                     + printable(key) + "' within " + waited.toSeconds() + " s (setting 'timeout'): it may be down, "
                     + "hung or " + (cluster ? "failing over" : "busy") + ". The " + restored
