@@ -123,6 +123,9 @@ public record DrStatus(
      * @param problems why it is not healthy, one line each
      * @param checklist the plan's verification checklist for this target, in {@link ChecklistItem} order (an
      *     inaccessible or empty or far-off-size newest backup is also a problem; the other items are informational)
+     * @param recoveryPointAt how far past the newest backup a restore can recover from what the repository
+     *     archived since (PostgreSQL: the time the newest WAL segment archived without a gap since that backup
+     *     started was stored), or null when there is nothing past it; {@code rpoMet} is judged on it when set
      */
     public record Target(
             String name,
@@ -139,10 +142,47 @@ public record DrStatus(
             boolean rtoMet,
             boolean healthy,
             List<String> problems,
-            List<Check> checklist) {
+            List<Check> checklist,
+            Instant recoveryPointAt) {
         public Target {
             problems = problems == null ? List.of() : List.copyOf(problems);
             checklist = checklist == null ? List.of() : List.copyOf(checklist);
+        }
+
+        /** A target with nothing archived past its newest backup. */
+        public Target(
+                String name,
+                String newestBackupId,
+                Instant newestBackupAt,
+                Double newestBackupAgeSeconds,
+                Long rpoSeconds,
+                boolean rpoMet,
+                String newestVerifiedId,
+                Instant newestVerifiedAt,
+                String newestVerifiedLevel,
+                Double lastRestoreTestSeconds,
+                Long rtoSeconds,
+                boolean rtoMet,
+                boolean healthy,
+                List<String> problems,
+                List<Check> checklist) {
+            this(
+                    name,
+                    newestBackupId,
+                    newestBackupAt,
+                    newestBackupAgeSeconds,
+                    rpoSeconds,
+                    rpoMet,
+                    newestVerifiedId,
+                    newestVerifiedAt,
+                    newestVerifiedLevel,
+                    lastRestoreTestSeconds,
+                    rtoSeconds,
+                    rtoMet,
+                    healthy,
+                    problems,
+                    checklist,
+                    null);
         }
 
         /** A target without a checklist. */

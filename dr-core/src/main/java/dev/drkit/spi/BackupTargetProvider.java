@@ -3,7 +3,9 @@ package dev.drkit.spi;
 import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -66,6 +68,23 @@ public interface BackupTargetProvider {
     default List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archive, boolean dryRun)
             throws IOException {
         return List.of();
+    }
+
+    /**
+     * How far past {@code newest}, the newest complete backup of a target of this type, a restore
+     * can recover from what the repository's file archive holds: the time the last of the data it
+     * replays after that backup was stored (PostgreSQL: the newest WAL segment archived without a
+     * gap since the backup started), or empty when there is nothing past the backup (the default).
+     * Status judges a target's RPO against the later of this and the backup's end, so that a
+     * daily base backup with WAL archived by the minute meets an RPO of an hour, and an archive
+     * that stopped growing does not.
+     *
+     * @param archive the repository's file archive areas by name, as for {@link #pruneArchive}
+     * @throws IOException when the storage fails
+     */
+    default Optional<Instant> recoveryPoint(BackupManifest newest, Function<String, FileArchive> archive)
+            throws IOException {
+        return Optional.empty();
     }
 
     /**

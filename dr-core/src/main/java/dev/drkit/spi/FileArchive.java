@@ -3,6 +3,7 @@ package dev.drkit.spi;
 import dev.drkit.ArtifactInfo;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -54,5 +55,16 @@ public interface FileArchive {
     }
 
     /** Where the archive lives, for messages. */
+    /**
+     * When the file under {@code path} was stored, as the storage records it (the time its record
+     * was written, which makes it complete); empty when it is not stored or the storage keeps no
+     * times.
+     *
+     * @throws IOException when the storage fails
+     */
+    default Optional<Instant> storedAt(String path) throws IOException {
+        return Optional.empty();
+    }
+
     String describe();
 }

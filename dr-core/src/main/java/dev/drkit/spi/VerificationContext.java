@@ -5,6 +5,7 @@ import dev.drkit.BackupManifest;
 import dev.drkit.Settings;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 
 /** What drkit gives a {@link Verifier}. */
 public interface VerificationContext {
@@ -51,7 +52,19 @@ public interface VerificationContext {
         throw new UnsupportedOperationException("this context has no file archive");
     }
 
-    /** Verifier options. */
+    /**
+     * The complete backups of the verified backup's target, oldest first, as the catalog lists
+     * them (damaged ones left out, a signed repository's checked as for a restore), the verified
+     * one among them: for a verifier whose finding depends on what later backups cover, such as a
+     * gap in the WAL archive that a later base backup starts after. Empty by default, when the
+     * context cannot list them: the backup is then judged alone.
+     *
+     * @throws IOException when the storage fails
+     */
+    default List<BackupManifest> backupsOfTarget() throws IOException {
+        return List.of();
+    }
+
     /**
      * The content of an artifact's {@code .sha256} checksum file (what {@code sha256sum -c}
      * reads when drkit is not at hand), or null when it is missing. Small; read whole.
@@ -62,5 +75,6 @@ public interface VerificationContext {
         throw new UnsupportedOperationException("this context cannot read checksum files");
     }
 
+    /** Verifier options. */
     Settings options();
 }

@@ -58,6 +58,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code drkit.backup.last.success.age} gauge in seconds (target;
  *       {@code drkit_backup_last_success_age_seconds}): the time since the newest successful backup,
  *       the live RPO; NaN until one is known.
+ *   <li>{@code drkit.recovery.point.age} gauge in seconds (target;
+ *       {@code drkit_recovery_point_age_seconds}): the time since the newest point a restore can
+ *       reach: for a physical PostgreSQL target the newest WAL archived without a gap since its
+ *       newest backup, as the last {@link #record(DrStatus) recorded status} said
+ *       ({@link DrStatus.Target#recoveryPointAt()}), for others the newest backup, as
+ *       {@code drkit.backup.last.success.age}; the one to alert on against the RPO objective.
  *   <li>{@code drkit.backup.rpo.objective} gauge in seconds (target; {@code drkit_backup_rpo_objective_seconds}):
  *       the RPO objective the last {@link #record(DrStatus) recorded status} gave, NaN when none, for
  *       alerts that compare the age with it.
@@ -285,6 +291,14 @@ public final class DrMetrics implements DrListener {
                     g,
                     s -> s.ageSeconds(clock));
             gauge(
+                    "drkit.recovery.point.age",
+                    "Seconds since the newest point a restore can reach (WAL archived since the newest backup, or"
+                            + " that backup)",
+                    SECONDS,
+                    tags,
+                    g,
+                    s -> s.recoveryPointAgeSeconds(clock));
+            gauge(
                     "drkit.backup.rpo.objective",
                     "The RPO objective in seconds",
                     SECONDS,
@@ -340,6 +354,9 @@ public final class DrMetrics implements DrListener {
         /** The newest backup's time (null: none) as seen at a time: a later status may name an older one. */
         private final AtomicReference<Reading> lastBackup = new AtomicReference<>(Reading.NONE);
 
+        /** How far past the newest backup a restore reaches (NaN: no further), as a status saw it. */
+        private final AtomicReference<Reading> recoveryPoint = new AtomicReference<>(Reading.NONE);
+
         private final AtomicReference<Reading> verification = new AtomicReference<>(Reading.NONE);
         private final AtomicReference<Reading> restoreTest = new AtomicReference<>(Reading.NONE);
         private volatile double rpoObjective = Double.NaN;
@@ -370,6 +387,10 @@ public final class DrMetrics implements DrListener {
         void record(DrStatus.Target t, Instant at) {
             rpoObjective = t.rpoSeconds() == null ? Double.NaN : t.rpoSeconds();
             newestBackup(t.newestBackupAt(), at);
+            Instant point = t.recoveryPointAt();
+            recoveryPoint.accumulateAndGet(
+                    new Reading(point == null ? Double.NaN : point.getEpochSecond() + point.getNano() / 1e9, at),
+                    Reading.NEWER);
             if (t.problems().stream().anyMatch(p -> p.startsWith(FAILED_VERIFICATION))) {
                 verified(false, at);
             } else if (t.newestVerifiedId() != null) {
@@ -382,6 +403,15 @@ public final class DrMetrics implements DrListener {
 
         double ageSeconds(Clock clock) {
             double last = lastBackup.get().value;
+            Instant now = clock.instant();
+            return Double.isNaN(last) ? Double.NaN : now.getEpochSecond() + now.getNano() / 1e9 - last;
+        }
+
+        /** The age of the later of the newest backup and the recovery point past it. */
+        double recoveryPointAgeSeconds(Clock clock) {
+            double backup = lastBackup.get().value;
+            double point = recoveryPoint.get().value;
+            double last = Double.isNaN(point) ? backup : Double.isNaN(backup) ? point : Math.max(backup, point);
             Instant now = clock.instant();
             return Double.isNaN(last) ? Double.NaN : now.getEpochSecond() + now.getNano() / 1e9 - last;
         }

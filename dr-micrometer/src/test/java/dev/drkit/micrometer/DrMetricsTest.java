@@ -218,6 +218,50 @@ class DrMetricsTest {
     }
 
     @Test
+    void theRecoveryPointAgeFollowsWhatWasArchivedPastTheNewestBackup() throws IOException {
+        MeterRegistry own = new SimpleMeterRegistry();
+        DrMetrics metrics = new DrMetrics(own, clock);
+        kit.addListener(metrics);
+        kit.backup(config);
+        clock.advance(Duration.ofHours(3));
+        // a status of a target whose WAL was archived ten minutes ago (what a PostgreSQL provider says)
+        DrStatus.Target t = kit.status(Map.of()).targets().get(0);
+        metrics.record(new DrStatus(
+                clock.instant(),
+                true,
+                List.of(new DrStatus.Target(
+                        t.name(),
+                        t.newestBackupId(),
+                        t.newestBackupAt(),
+                        t.newestBackupAgeSeconds(),
+                        null,
+                        true,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        true,
+                        true,
+                        List.of(),
+                        List.of(),
+                        clock.instant().minus(Duration.ofMinutes(10)))),
+                List.of(),
+                List.of()));
+        assertThat(gauge(own, "drkit.backup.last.success.age", "config")).isEqualTo(3 * 3600.0, within(1e-6));
+        assertThat(gauge(own, "drkit.recovery.point.age", "config")).isEqualTo(600.0, within(1e-6));
+        clock.advance(Duration.ofMinutes(5));
+        assertThat(gauge(own, "drkit.recovery.point.age", "config")).isEqualTo(900.0, within(1e-6));
+        // a backup newer than that point: the age is the backup's
+        kit.backup(config);
+        assertThat(gauge(own, "drkit.recovery.point.age", "config")).isEqualTo(0.0, within(1e-6));
+        // a status that names no point past the newest backup: the backup's age
+        clock.advance(Duration.ofMinutes(1));
+        metrics.record(kit.status(Map.of()));
+        assertThat(gauge(own, "drkit.recovery.point.age", "config")).isEqualTo(60.0, within(1e-6));
+    }
+
+    @Test
     void aStatusTakenAfterTheNewestBackupWasDeletedAgesTheGauge() throws IOException {
         MeterRegistry own = new SimpleMeterRegistry();
         DrMetrics metrics = new DrMetrics(own, clock);

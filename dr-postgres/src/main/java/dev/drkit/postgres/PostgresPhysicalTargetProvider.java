@@ -9,7 +9,9 @@ import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /** Provides the {@code postgres} (physical base backup) target. */
@@ -164,5 +166,15 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
     public List<String> pruneArchive(List<BackupManifest> kept, Function<String, FileArchive> archives, boolean dryRun)
             throws IOException {
         return WalPruning.prune(kept, archives.apply(WalArchive.AREA), dryRun);
+    }
+
+    /**
+     * When the WAL archived since {@code newest} started runs without a gap past its stop: the
+     * time the last segment of that run was stored. See {@link WalContinuity#recoveryPoint}.
+     */
+    @Override
+    public Optional<Instant> recoveryPoint(BackupManifest newest, Function<String, FileArchive> archives)
+            throws IOException {
+        return WalContinuity.recoveryPoint(newest, archives.apply(WalArchive.AREA));
     }
 }

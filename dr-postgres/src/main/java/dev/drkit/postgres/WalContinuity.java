@@ -12,6 +12,7 @@ import dev.drkit.spi.Verifier;
 import dev.drkit.spi.support.TarEntryReader;
 import dev.drkit.spi.support.TargetVerifierProvider;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code pg-wal-continuity} (level checksum) for {@code postgres} base backups: lists the WAL
@@ -33,13 +36,18 @@ import java.util.TreeSet;
  * .partial}, {@code .stream}) counts only as the very newest segment, since recovery ends inside
  * it. A segment missing between the backup's start and stop means the backup cannot be restored
  * at all; one missing after its stop means point-in-time recovery from it ends where the gap
- * begins, and nothing else reports that until a restore needs the WAL. Segments missing among
+ * begins, and nothing else reports that until a restore needs the WAL. When a later base backup
+ * of the same system starts after the gap, on the timeline a recovery follows, the time after the
+ * gap is recovered from that one: the backup passes, and where its recovery ends is in the
+ * details ({@code pointInTimeRecoveryEndsAt}) and logged, since the time in the gap is lost;
+ * otherwise every backup before a gap would fail until retention removed it. Segments missing among
  * the newest {@value #IN_FLIGHT} are not counted: {@code wal-push} stores a burst of WAL several
  * segments at a time, and a later segment may land before an earlier one (they are listed in the
  * details; setting {@code wal-in-flight} changes how many). Reads file names and history files
  * only; no WAL is read.
  */
 final class WalContinuity implements Verifier {
+    private static final Logger LOG = LoggerFactory.getLogger(WalContinuity.class);
     static final String NAME = "pg-wal-continuity";
     /**
      * Missing segments this close to the newest one archived are taken to be on their way: the
@@ -123,21 +131,9 @@ final class WalContinuity implements Verifier {
         long stopSegment = stopLsn > 0
                 ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
                 : last.get().number();
-        FileArchive archive = context.archive(WalArchive.AREA);
-
-        // what is archived: per timeline, the complete segments and the incomplete copies
-        Map<Long, TreeSet<Long>> complete = new HashMap<>();
-        Map<Long, TreeSet<Long>> incomplete = new HashMap<>();
-        for (String path : archive.list(Long.toUnsignedString(systemId) + "/")) {
-            String name = path.substring(path.lastIndexOf('/') + 1);
-            boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
-            // a name whose segment part is out of range for this size is no WAL
-            WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize)
-                    .ifPresent(seg -> (partial ? incomplete : complete)
-                            .computeIfAbsent(seg.timeline(), t -> new TreeSet<>())
-                            .add(seg.number()));
-        }
-        Lineage lineage = lineage(new WalArchive(archive), systemId, timeline, firstSegment, startLsn, segmentSize);
+        Archived archived =
+                archived(context.archive(WalArchive.AREA), systemId, timeline, firstSegment, startLsn, segmentSize);
+        Lineage lineage = archived.lineage();
         Map<String, Object> details = new LinkedHashMap<>();
         List<String> timelines = new ArrayList<>();
         lineage.stretches().forEach(st -> timelines.add(String.valueOf(st.timeline())));
@@ -145,24 +141,9 @@ final class WalContinuity implements Verifier {
         if (lineage.problem() != null) {
             return timer.result(List.of(lineage.problem()), details);
         }
-
-        // the segments a recovery along the lineage finds, in order; the gaps are the holes between
-        // them (walked over what is archived, never over the numbers between: a forged name far out
-        // costs one entry, not a loop to it)
-        TreeSet<Long> found = new TreeSet<>();
-        for (Stretch st : lineage.stretches()) {
-            found.addAll(
-                    complete.getOrDefault(st.timeline(), new TreeSet<>()).subSet(st.first(), true, st.last(), true));
-        }
+        TreeSet<Long> found = archived.found();
         long newest = found.isEmpty() ? firstSegment - 1 : found.last();
-        // an incomplete copy right after the newest complete segment ends the WAL there: recovery ends inside it
-        Stretch tail = stretchOf(lineage.stretches(), newest + 1);
-        boolean endsIncomplete = tail != null
-                && incomplete.getOrDefault(tail.timeline(), new TreeSet<>()).contains(newest + 1);
-        if (endsIncomplete) {
-            found.add(newest + 1);
-            newest++;
-        }
+        boolean endsIncomplete = archived.endsIncomplete();
         List<long[]> gaps = new ArrayList<>(); // first and last segment number of each run missing
         long expected = firstSegment;
         for (long n : found) {
@@ -175,6 +156,8 @@ final class WalContinuity implements Verifier {
             gaps.add(new long[] {expected, stopSegment});
         }
 
+        List<Start> laterStarts = null; // read when a gap after the stop needs them
+        String coveredGap = null;
         List<String> problems = new ArrayList<>();
         List<String> onTheirWay = new ArrayList<>();
         long missing = 0;
@@ -190,11 +173,36 @@ final class WalContinuity implements Verifier {
                                 + "what removed the WAL (the archive of system " + systemId + " in area "
                                 + WalArchive.AREA + ")";
             } else if (newest - gap[1] > inFlight) {
+                if (laterStarts == null) {
+                    laterStarts = laterStarts(context, m, sys.toString(), segmentSize);
+                }
+                Start after = coveringStart(laterStarts, lineage.stretches(), gap[1]);
+                if (after != null) {
+                    // a later base backup starts past the gap: recovery to the time after it starts
+                    // there, and this backup is whole for the time before; the first such gap says
+                    // where recovery from this backup ends
+                    if (coveredGap == null) {
+                        coveredGap = PageVerification.lsn(gap[0] * segmentSize) + " (WAL " + which + " missing; backup "
+                                + after.id() + " covers the time after it)";
+                        LOG.warn(
+                                "{}/{}: WAL {} {} missing from the archive: point-in-time recovery from this backup "
+                                        + "ends at {}; the later backup {} starts after the gap, so the time between "
+                                        + "cannot be recovered",
+                                m.target(),
+                                m.id(),
+                                which,
+                                plural(gap) ? "are" : "is",
+                                PageVerification.lsn(gap[0] * segmentSize),
+                                after.id());
+                    }
+                    continue;
+                }
                 problem = "WAL " + which + (plural(gap) ? " are" : " is") + " missing from the archive: "
                         + "point-in-time recovery from this backup ends at "
                         + PageVerification.lsn(gap[0] * segmentSize)
                         + ", and WAL archived after the gap cannot be replayed from it. Take a new base backup so "
-                        + "that recovery covers the time after the gap, and check what failed to archive or removed "
+                        + "that recovery covers the time after the gap (no base backup of this system starts after "
+                        + "it), and check what failed to archive or removed "
                         + "the WAL (a gap among the newest " + inFlight + " segments is taken to be on its way: "
                         + "setting wal-in-flight)";
             } else {
@@ -219,12 +227,205 @@ final class WalContinuity implements Verifier {
                         ? "none"
                         : name(lineage.stretches(), newest, segmentSize) + (endsIncomplete ? " (incomplete)" : ""));
         details.put("segmentsMissing", missing);
+        if (coveredGap != null) {
+            details.put("pointInTimeRecoveryEndsAt", coveredGap);
+        }
         if (!onTheirWay.isEmpty()) {
             details.put(
                     "notYetArchived",
                     String.join("; ", onTheirWay.subList(0, Math.min(MAX_GAPS_NAMED, onTheirWay.size()))));
         }
         return timer.result(problems, details);
+    }
+
+    /**
+     * What a recovery along the lineage finds archived: the segments by number, in order (an
+     * incomplete copy only as the newest), and the file name of that incomplete copy, or null.
+     */
+    private record Archived(Lineage lineage, TreeSet<Long> found, String incompleteName) {
+        boolean endsIncomplete() {
+            return incompleteName != null;
+        }
+    }
+
+    /** Lists the archive of {@code systemId} once and finds what a recovery from {@code firstSegment} reads. */
+    private static Archived archived(
+            FileArchive archive, long systemId, long timeline, long firstSegment, long startLsn, long segmentSize)
+            throws IOException {
+        // what is archived: per timeline, the complete segments and the incomplete copies
+        Map<Long, TreeSet<Long>> complete = new HashMap<>();
+        Map<String, String> incomplete = new HashMap<>(); // segment name to the copy's file name
+        for (String path : archive.list(Long.toUnsignedString(systemId) + "/")) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
+            // a name whose segment part is out of range for this size is no WAL
+            Optional<WalSegment> seg =
+                    WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
+            if (seg.isPresent() && partial) {
+                incomplete.putIfAbsent(seg.get().name(), name);
+            } else if (seg.isPresent()) {
+                complete.computeIfAbsent(seg.get().timeline(), t -> new TreeSet<>())
+                        .add(seg.get().number());
+            }
+        }
+        Lineage lineage = lineage(new WalArchive(archive), systemId, timeline, firstSegment, startLsn, segmentSize);
+        // the segments a recovery along the lineage finds, in order; the gaps are the holes between
+        // them (walked over what is archived, never over the numbers between: a forged name far out
+        // costs one entry, not a loop to it)
+        TreeSet<Long> found = new TreeSet<>();
+        for (Stretch st : lineage.stretches()) {
+            found.addAll(
+                    complete.getOrDefault(st.timeline(), new TreeSet<>()).subSet(st.first(), true, st.last(), true));
+        }
+        long newest = found.isEmpty() ? firstSegment - 1 : found.last();
+        // an incomplete copy right after the newest complete segment ends the WAL there: recovery ends inside it
+        Stretch tail = stretchOf(lineage.stretches(), newest + 1);
+        String incompleteName =
+                tail == null ? null : incomplete.get(new WalSegment(tail.timeline(), newest + 1, segmentSize).name());
+        if (incompleteName != null) {
+            found.add(newest + 1);
+        }
+        return new Archived(lineage, found, incompleteName);
+    }
+
+    /**
+     * The newest time a restore of {@code m} can reach through the WAL archive: when the WAL from
+     * its start is archived without a gap up to past its stop, the time the last segment of that
+     * run (or the incomplete copy that ends it) was stored; empty when the backup records no WAL
+     * positions, its WAL has a gap before its stop, or no default recovery can follow the newest
+     * timeline from it (its verification says why). The record of that segment is read, so that
+     * where keys are trusted an unsigned one counts for nothing.
+     */
+    static Optional<Instant> recoveryPoint(BackupManifest m, FileArchive archive) throws IOException {
+        Map<String, Object> meta = m.metadata();
+        Object sys = meta.get("systemIdentifier");
+        Object start = meta.get("walStart");
+        Object stop = meta.get("walStop");
+        Object sizeText = meta.get("walSegmentSize");
+        if (sys == null
+                || start == null
+                || stop == null
+                || sizeText == null
+                || !sys.toString().matches("[1-9][0-9]{0,19}")) {
+            return Optional.empty();
+        }
+        long segmentSize = parse(sizeText.toString());
+        Optional<WalSegment> first = WalSegment.parse(start.toString(), segmentSize);
+        Optional<WalSegment> last = WalSegment.parse(stop.toString(), segmentSize);
+        long systemId;
+        try {
+            systemId = Long.parseUnsignedLong(sys.toString());
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+        if (first.isEmpty() || last.isEmpty()) {
+            return Optional.empty();
+        }
+        long firstSegment = first.get().number();
+        long stopLsn = lsnOrMinus(meta.get("stopLsn"));
+        long stopSegment = stopLsn > 0
+                ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
+                : last.get().number();
+        Lineage lineage = lineage(
+                new WalArchive(archive),
+                systemId,
+                first.get().timeline(),
+                firstSegment,
+                lsnOrMinus(meta.get("startLsn")),
+                segmentSize);
+        if (lineage.problem() != null) {
+            return Optional.empty();
+        }
+        // the run from the start without a gap, read one log file (4 GiB of WAL) at a time: status
+        // asks every minute, and the archive of a long retention holds months of segments
+        long perLog = 0x1_0000_0000L / segmentSize;
+        long end = firstSegment - 1; // the last segment of the run
+        String incompleteEnd = null; // the incomplete copy that ends it, if one does
+        runs:
+        for (Stretch st : lineage.stretches()) {
+            while (end < st.last()) {
+                long log = (end + 1) / perLog;
+                String logName = new WalSegment(st.timeline(), log * perLog, segmentSize)
+                        .name()
+                        .substring(0, 16);
+                TreeSet<Long> complete = new TreeSet<>();
+                Map<Long, String> incomplete = new HashMap<>();
+                for (String path :
+                        archive.list(Long.toUnsignedString(systemId) + "/" + logName.substring(0, 8) + "/" + logName)) {
+                    String name = path.substring(path.lastIndexOf('/') + 1);
+                    boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
+                    Optional<WalSegment> seg =
+                            WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
+                    if (seg.isPresent() && seg.get().timeline() == st.timeline() && partial) {
+                        incomplete.putIfAbsent(seg.get().number(), name);
+                    } else if (seg.isPresent() && seg.get().timeline() == st.timeline()) {
+                        complete.add(seg.get().number());
+                    }
+                }
+                while (end < st.last() && complete.contains(end + 1)) {
+                    end++;
+                }
+                if (end < st.last() && (end + 1) / perLog == log) {
+                    // a gap inside this log file ends the run; an incomplete copy in it counts only as
+                    // the newest WAL, as for the verification (recovery ends inside it)
+                    if (complete.higher(end + 1) == null) {
+                        incompleteEnd = incomplete.get(end + 1);
+                    }
+                    break runs;
+                }
+            }
+        }
+        if (end < stopSegment) {
+            return Optional.empty();
+        }
+        String file = incompleteEnd != null ? incompleteEnd : name(lineage.stretches(), end, segmentSize);
+        String path = WalArchive.path(systemId, file);
+        if (archive.info(path).isEmpty()) {
+            return Optional.empty();
+        }
+        return archive.storedAt(path);
+    }
+
+    /** Where a base backup of the same system starts: the segment its WAL begins in, on its timeline. */
+    private record Start(String id, long timeline, long segment) {}
+
+    /**
+     * Where the other backups of the target, of the same system and segment size, start; those
+     * whose positions do not parse are left out (their own verification reports them).
+     */
+    private static List<Start> laterStarts(
+            VerificationContext context, BackupManifest verified, String system, long segmentSize) throws IOException {
+        List<Start> out = new ArrayList<>();
+        for (BackupManifest b : context.backupsOfTarget()) {
+            Map<String, Object> meta = b.metadata();
+            if (b.id().equals(verified.id())
+                    || !system.equals(String.valueOf(meta.get("systemIdentifier")))
+                    || !String.valueOf(segmentSize).equals(String.valueOf(meta.get("walSegmentSize")))
+                    || meta.get("walStart") == null) {
+                continue;
+            }
+            WalSegment.parse(meta.get("walStart").toString(), segmentSize)
+                    .ifPresent(seg -> out.add(new Start(b.id(), seg.timeline(), seg.number())));
+        }
+        return out;
+    }
+
+    /**
+     * The earliest of {@code starts} after segment {@code gapEnd} on the lineage a recovery from
+     * the verified backup follows (a base backup on another branch covers nothing of it), or null.
+     */
+    private static Start coveringStart(List<Start> starts, List<Stretch> stretches, long gapEnd) {
+        Start best = null;
+        for (Start s : starts) {
+            Stretch on = stretchOf(stretches, s.segment());
+            if (s.segment() > gapEnd
+                    && on != null
+                    && on.timeline() == s.timeline()
+                    && (best == null || s.segment() < best.segment())) {
+                best = s;
+            }
+        }
+        return best;
     }
 
     /**

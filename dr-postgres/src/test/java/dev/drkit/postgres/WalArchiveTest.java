@@ -3,7 +3,6 @@ package dev.drkit.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.drkit.ArtifactInfo;
 import dev.drkit.ConfigException;
 import dev.drkit.CorruptDataException;
 import dev.drkit.DrException;
@@ -314,35 +313,10 @@ class WalArchiveTest {
     @Test
     void anEarlierStreamersEncryptedPartialThatCannotBeReadIsNotDeletedAndTheMessageSaysWhy() throws IOException {
         store(segment + ".partial", streamed(8192));
-        FileArchive withoutKey = new FileArchive() {
-            @Override
-            public PutResult put(String path, InputStream raw, SameContent same) throws IOException {
-                return archive.put(path, raw, same);
-            }
-
+        FileArchive withoutKey = new ForwardingFileArchive(archive) {
             @Override
             public Optional<InputStream> open(String path) {
                 throw new DrException(DrException.ErrorCode.DECRYPTION, path + " is encrypted and no key was given");
-            }
-
-            @Override
-            public Optional<ArtifactInfo> info(String path) throws IOException {
-                return archive.info(path);
-            }
-
-            @Override
-            public List<String> list(String prefix) throws IOException {
-                return archive.list(prefix);
-            }
-
-            @Override
-            public void delete(String path) throws IOException {
-                archive.delete(path);
-            }
-
-            @Override
-            public String describe() {
-                return archive.describe();
             }
         };
 

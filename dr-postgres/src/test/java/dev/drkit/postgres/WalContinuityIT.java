@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drkit.BackupResult;
 import dev.drkit.DrKit;
+import dev.drkit.DrStatus;
+import dev.drkit.Objectives;
 import dev.drkit.Settings;
 import dev.drkit.TargetSpec;
 import dev.drkit.VerificationResult;
@@ -19,6 +21,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A segment of WAL lost from the archive after a base backup, on a real PostgreSQL 15 cluster:
  * the backup's verification says where point-in-time recovery from it ends, and a base backup
- * taken after the gap verifies clean.
+ * taken after the gap verifies clean, as does the first one then, noting where its recovery ends.
  */
 class WalContinuityIT {
     @TempDir
@@ -57,6 +60,15 @@ class WalContinuityIT {
                 VerificationResult clean = continuity(kit.verify("db", first.id(), VerifyLevel.CHECKSUM, options));
                 assertThat(clean.passed()).as(clean.problems().toString()).isTrue();
                 assertThat(clean.details()).containsEntry("walNewest", after.get(after.size() - 1));
+                // status judges the RPO on the WAL archived since: the time its newest segment was stored
+                Map<String, Objectives> hourly = Map.of("db", new Objectives(Duration.ofHours(1), null));
+                DrStatus.Target status = kit.status(hourly).targets().get(0);
+                assertThat(status.recoveryPointAt())
+                        .isEqualTo(kit.archive(WalArchive.AREA)
+                                .storedAt(WalArchive.path(
+                                        WalArchive.systemIdentifier(pg.dataDir()), after.get(after.size() - 1)))
+                                .orElseThrow());
+                assertThat(status.rpoMet()).isTrue();
 
                 // one segment in the middle goes (a careless clean-up, a disk that lost it)
                 String lost = after.get(4);
@@ -74,6 +86,13 @@ class WalContinuityIT {
                 BackupResult second = kit.backup(spec);
                 VerificationResult fresh = continuity(kit.verify("db", second.id(), VerifyLevel.CHECKSUM, options));
                 assertThat(fresh.passed()).as(fresh.problems().toString()).isTrue();
+                // and the first backup, whole for the time before the gap, passes again: where its
+                // recovery ends is noted, with the backup that covers the time after
+                VerificationResult covered = continuity(kit.verify("db", first.id(), VerifyLevel.CHECKSUM, options));
+                assertThat(covered.passed()).as(covered.problems().toString()).isTrue();
+                assertThat(covered.details().get("pointInTimeRecoveryEndsAt").toString())
+                        .contains("segment " + lost + " missing")
+                        .contains("backup " + second.id() + " covers the time after it");
             }
         } finally {
             FileTrees.delete(spool);

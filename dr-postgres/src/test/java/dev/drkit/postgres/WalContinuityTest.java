@@ -14,12 +14,17 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,15 +87,31 @@ class WalContinuityTest {
     /** A backup that started just inside segment {@code start} and stopped at {@code stopLsn}. */
     private VerificationResult verify(long timeline, long start, long stop, long stopLsn, Settings options)
             throws IOException {
+        return new WalContinuity(options).verify(contextWith(meta(SYSTEM_ID, timeline, start, stop, stopLsn)));
+    }
+
+    /** The same, with {@code others} the other backups of the target. */
+    private VerificationResult verifyAmong(long timeline, long start, long stop, BackupManifest... others)
+            throws IOException {
+        return new WalContinuity(Settings.empty())
+                .verify(contextWith(manifest(ID, meta(SYSTEM_ID, timeline, start, stop, stop * SIZE + 0x100)), others));
+    }
+
+    private static Map<String, Object> meta(long system, long timeline, long start, long stop, long stopLsn) {
         Map<String, Object> meta = new HashMap<>();
-        meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
+        meta.put("systemIdentifier", Long.toUnsignedString(system));
         meta.put("walStart", name(timeline, start));
         meta.put("walStop", name(timeline, stop));
         meta.put("walSegmentSize", SIZE);
         meta.put("timeline", timeline);
         meta.put("startLsn", PageVerification.lsn(start * SIZE + 0x28));
         meta.put("stopLsn", PageVerification.lsn(stopLsn));
-        return new WalContinuity(options).verify(contextWith(meta));
+        return meta;
+    }
+
+    /** Another base backup of the target, of {@code system}, that started in segment {@code start}. */
+    private static BackupManifest later(String id, long system, long timeline, long start) {
+        return manifest(id, meta(system, timeline, start, start + 1, (start + 1) * SIZE + 0x100));
     }
 
     @Test
@@ -128,6 +149,154 @@ class WalContinuityTest {
                 .contains("segments 000000010000000400000020 to 000000010000000400000022 (3) are missing")
                 .contains("point-in-time recovery from this backup ends at 4/20000000");
         assertThat(r.details()).containsEntry("segmentsMissing", 3L);
+    }
+
+    @Test
+    void aGapThatALaterBaseBackupStartsAfterIsNotedAndTheBackupPasses() throws IOException {
+        storeRange(1, 0x400, 0x400 + 200, 0x420, 0x421, 0x422);
+        // a backup taken after the gap: recovery to the time after it starts there, so this one
+        // failing until retention removed it would say nothing true about what can be recovered
+        VerificationResult covered =
+                verifyAmong(1, 0x400, 0x402, later("20261208T000000Z-0a0b0c", SYSTEM_ID, 1, 0x430));
+        assertThat(covered.passed()).as(covered.problems().toString()).isTrue();
+        assertThat(covered.details())
+                .containsEntry("segmentsMissing", 3L)
+                .containsEntry(
+                        "pointInTimeRecoveryEndsAt",
+                        "4/20000000 (WAL segments 000000010000000400000020 to 000000010000000400000022 (3) missing; "
+                                + "backup 20261208T000000Z-0a0b0c covers the time after it)");
+        // the earliest of several that start after it is named
+        VerificationResult two = verifyAmong(
+                1,
+                0x400,
+                0x402,
+                later("20261209T000000Z-0a0b0d", SYSTEM_ID, 1, 0x480),
+                later("20261208T000000Z-0a0b0c", SYSTEM_ID, 1, 0x423));
+        assertThat(two.details().get("pointInTimeRecoveryEndsAt").toString()).contains("20261208T000000Z-0a0b0c");
+    }
+
+    @Test
+    void aLaterBackupThatDoesNotStartAfterTheGapOnTheSameLineageCoversNothing() throws IOException {
+        storeRange(1, 0x400, 0x400 + 200, 0x420, 0x421, 0x422);
+        store("00000002.history", "1\t4/50000000\tno recovery target specified\n");
+        storeRange(2, 0x450, 0x400 + 200);
+        for (BackupManifest other : List.of(
+                later("20261208T000000Z-0a0b01", SYSTEM_ID, 1, 0x410), // before the gap
+                later("20261208T000000Z-0a0b02", SYSTEM_ID, 1, 0x422), // inside it
+                later("20261208T000000Z-0a0b03", SYSTEM_ID + 1, 1, 0x430), // another system
+                later("20261208T000000Z-0a0b04", SYSTEM_ID, 1, 0x460), // timeline 1 after the switch: a sibling
+                later("20261208T000000Z-0a0b05", SYSTEM_ID, 3, 0x460))) { // a timeline not on the lineage
+            VerificationResult r = verifyAmong(1, 0x400, 0x402, other);
+            assertThat(r.status()).as(other.id()).isEqualTo(VerificationResult.Status.FAILED);
+            assertThat(r.problems())
+                    .as(other.id())
+                    .singleElement()
+                    .asString()
+                    .contains("point-in-time recovery from this backup ends at 4/20000000")
+                    .contains("no base backup of this system starts after it");
+        }
+        // on the lineage past the switch, it covers
+        VerificationResult onTwo = verifyAmong(1, 0x400, 0x402, later("20261208T000000Z-0a0b06", SYSTEM_ID, 2, 0x460));
+        assertThat(onTwo.passed()).as(onTwo.problems().toString()).isTrue();
+        // a gap in the backup's own WAL is never covered: the backup cannot be restored at all
+        archive.delete(WalArchive.path(SYSTEM_ID, name(1, 0x401)));
+        VerificationResult own = verifyAmong(1, 0x400, 0x402, later("20261208T000000Z-0a0b06", SYSTEM_ID, 2, 0x460));
+        assertThat(own.problems())
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000001 is missing")
+                .contains("cannot be restored");
+    }
+
+    /** Dates each stored file's record {@code n} minutes after a fixed time, n its segment number's last byte. */
+    private void dateRecords() throws IOException {
+        try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().matches("[0-9A-F]{24}.*\\.info\\.json"))
+                    .toList()) {
+                String name = f.getFileName().toString();
+                int minutes = Integer.parseInt(name.substring(22, 24), 16);
+                Files.setLastModifiedTime(f, FileTime.from(STORED.plus(Duration.ofMinutes(minutes))));
+            }
+        }
+    }
+
+    private static final Instant STORED = Instant.parse("2026-12-07T10:00:00Z");
+
+    private Optional<Instant> recoveryPoint(long timeline, long start, long stop) throws IOException {
+        return WalContinuity.recoveryPoint(
+                manifest(ID, meta(SYSTEM_ID, timeline, start, stop, stop * SIZE + 0x100)), archive);
+    }
+
+    @Test
+    void theRecoveryPointIsWhenTheLastSegmentOfTheRunWithoutAGapWasStored() throws IOException {
+        storeRange(1, 0x400, 0x410);
+        dateRecords();
+        assertThat(recoveryPoint(1, 0x400, 0x402)).contains(STORED.plus(Duration.ofMinutes(0x10)));
+        // a gap among the newest (on its way or lost) ends the run before it, whatever is stored later
+        archive.delete(WalArchive.path(SYSTEM_ID, name(1, 0x40C)));
+        assertThat(recoveryPoint(1, 0x400, 0x402)).contains(STORED.plus(Duration.ofMinutes(0x0B)));
+        // an incomplete copy in the gap does not close it: a recovery that reads it ends inside it
+        store(name(1, 0x40C) + ".partial");
+        dateRecords();
+        assertThat(recoveryPoint(1, 0x400, 0x402)).contains(STORED.plus(Duration.ofMinutes(0x0B)));
+        // one right after the newest complete segment ends the run, at its own time
+        store(name(1, 0x411) + ".stream");
+        store(name(1, 0x40C));
+        dateRecords();
+        assertThat(recoveryPoint(1, 0x400, 0x402)).contains(STORED.plus(Duration.ofMinutes(0x11)));
+        // a gap in the backup's own WAL: no recovery at all, so no point
+        archive.delete(WalArchive.path(SYSTEM_ID, name(1, 0x401)));
+        assertThat(recoveryPoint(1, 0x400, 0x402)).isEmpty();
+        // nor without WAL positions, or with forged ones
+        assertThat(WalContinuity.recoveryPoint(manifest(ID, Map.of()), archive)).isEmpty();
+        assertThat(WalContinuity.recoveryPoint(
+                        manifest(
+                                ID,
+                                Map.of(
+                                        "systemIdentifier",
+                                        "../x",
+                                        "walStart",
+                                        name(1, 0x400),
+                                        "walStop",
+                                        name(1, 0x402),
+                                        "walSegmentSize",
+                                        SIZE)),
+                        archive))
+                .isEmpty();
+    }
+
+    @Test
+    void theRecoveryPointReadsTheArchiveOneLogFileAtATimeFromTheBackupsStart() throws IOException {
+        storeRange(1, 0x300, 0x310); // months before the backup: never listed
+        storeRange(1, 0x4F0, 0x505); // across the log file boundary 4 / 5
+        dateRecords();
+        List<String> listed = new ArrayList<>();
+        FileArchive recording = new ForwardingFileArchive(archive) {
+            @Override
+            public List<String> list(String prefix) throws IOException {
+                listed.add(prefix);
+                return super.list(prefix);
+            }
+        };
+        assertThat(WalContinuity.recoveryPoint(
+                        manifest(ID, meta(SYSTEM_ID, 1, 0x4F0, 0x4F2, 0x4F2 * SIZE + 0x100)), recording))
+                .contains(STORED.plus(Duration.ofMinutes(0x05)));
+        String system = Long.toUnsignedString(SYSTEM_ID);
+        assertThat(listed)
+                .containsExactly(system + "/00000001/0000000100000004", system + "/00000001/0000000100000005");
+    }
+
+    @Test
+    void theRecoveryPointFollowsTheTimelineARecoveryFollows() throws IOException {
+        storeRange(1, 0x400, 0x420);
+        store("00000002.history", "1\t4/10800000\tno recovery target specified\n");
+        storeRange(2, 0x410, 0x418);
+        dateRecords();
+        // timeline 1 goes on to 0x420 (an old primary), but a recovery reads timeline 2 from 0x410
+        assertThat(recoveryPoint(1, 0x400, 0x402)).contains(STORED.plus(Duration.ofMinutes(0x18)));
+        // a newest timeline a default restore cannot follow: no point (the verification says why)
+        store("00000003.history", "1\t4/00000000\tno recovery target specified\n2\t4/20000000\tx\n");
+        assertThat(recoveryPoint(1, 0x400, 0x402)).isEmpty();
     }
 
     @Test
@@ -338,11 +507,13 @@ class WalContinuityTest {
         assertThat(r.details()).containsEntry("walNewest", "000000010000000400000002");
     }
 
-    private VerificationContext contextWith(Map<String, Object> meta) {
+    private static final String ID = "20261207T000000Z-abcdef";
+
+    private static BackupManifest manifest(String id, Map<String, Object> meta) {
         Instant at = Instant.parse("2026-12-07T00:00:00Z");
-        BackupManifest m = new BackupManifest(
+        return new BackupManifest(
                 BackupManifest.FORMAT,
-                "20261207T000000Z-abcdef",
+                id,
                 "db",
                 "postgres",
                 "full",
@@ -355,10 +526,24 @@ class WalContinuityTest {
                 List.of(),
                 meta,
                 null);
+    }
+
+    private VerificationContext contextWith(Map<String, Object> meta) {
+        return contextWith(manifest(ID, meta));
+    }
+
+    private VerificationContext contextWith(BackupManifest m, BackupManifest... others) {
         return new VerificationContext() {
             @Override
             public BackupManifest manifest() {
                 return m;
+            }
+
+            @Override
+            public List<BackupManifest> backupsOfTarget() {
+                List<BackupManifest> all = new ArrayList<>(List.of(others));
+                all.add(0, m);
+                return all;
             }
 
             @Override

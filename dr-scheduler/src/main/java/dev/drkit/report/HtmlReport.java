@@ -184,8 +184,21 @@ public final class HtmlReport {
                 .append(" <span class=\"")
                 .append(t.healthy() ? "ok\">healthy" : "bad\">UNHEALTHY")
                 .append("</span></h2>\n<table class=\"objectives\"><tr><th></th><th>measured</th><th>objective</th>"
-                        + "<th></th></tr>\n<tr><td>RPO (newest backup's age)</td><td>")
-                .append(duration(t.newestBackupAgeSeconds()))
+                        + "<th></th></tr>\n<tr><td>RPO (")
+                // a PITR target's data goes on being archived after its newest backup: that is the RPO
+                .append(
+                        t.recoveryPointAt() == null
+                                ? "newest backup's age"
+                                : "WAL archived since the newest backup, up to " + MINUTE.format(t.recoveryPointAt()))
+                .append(")</td><td>")
+                .append(duration(
+                        t.recoveryPointAt() == null
+                                ? t.newestBackupAgeSeconds()
+                                : Math.max(
+                                                0,
+                                                Duration.between(t.recoveryPointAt(), now)
+                                                        .toMillis())
+                                        / 1000.0))
                 .append("</td><td>")
                 .append(duration(t.rpoSeconds() == null ? null : t.rpoSeconds().doubleValue()))
                 .append("</td><td class=\"")

@@ -3,6 +3,7 @@ package dev.drkit.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.drkit.BackupManifest;
 import dev.drkit.BackupResult;
 import dev.drkit.DrKit;
 import dev.drkit.Objectives;
@@ -12,6 +13,11 @@ import dev.drkit.TargetSpec;
 import dev.drkit.TestSchedule;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.files.FilesBackupTargetProvider;
+import dev.drkit.spi.BackupTarget;
+import dev.drkit.spi.BackupTargetProvider;
+import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.VerificationContext;
 import dev.drkit.spi.Verifier;
 import dev.drkit.spi.VerifierProvider;
@@ -27,7 +33,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -96,6 +104,62 @@ class HtmlReportTest {
         try (DrKit kit = kitAt(at)) {
             return kit.backup(new TargetSpec("config", "files", Settings.of(Map.of("path", tree.toString()))));
         }
+    }
+
+    /** Files backups whose data, as a PostgreSQL provider would say of its WAL, was archived ten minutes ago. */
+    static final class ArchivingFiles implements BackupTargetProvider {
+        private final FilesBackupTargetProvider files = new FilesBackupTargetProvider();
+
+        @Override
+        public String type() {
+            return files.type();
+        }
+
+        @Override
+        public int priority() {
+            return 1;
+        }
+
+        @Override
+        public OptionSchema schema() {
+            return files.schema();
+        }
+
+        @Override
+        public BackupTarget create(Settings settings) {
+            return files.create(settings);
+        }
+
+        @Override
+        public Optional<Instant> recoveryPoint(BackupManifest newest, Function<String, FileArchive> archive) {
+            return Optional.of(NOW.minus(Duration.ofMinutes(10)));
+        }
+    }
+
+    @Test
+    void theRpoRowOfATargetArchivedPastItsNewestBackupMeasuresTheArchive() throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("app"));
+        Files.writeString(tree.resolve("app.yaml"), "v1");
+        Function<Instant, DrKit> kit = at -> DrKit.builder()
+                .repository(dir.resolve("repo").toString())
+                .register(new ArchivingFiles())
+                .clock(Clock.fixed(at, ZoneOffset.UTC))
+                .build();
+        try (DrKit k = kit.apply(NOW.minus(Duration.ofHours(3)))) {
+            k.backup(new TargetSpec("config", "files", Settings.of(Map.of("path", tree.toString()))));
+        }
+        String html;
+        try (DrKit k = kit.apply(NOW)) {
+            html = HtmlReport.builder(k)
+                    .objectives(Map.of("config", new Objectives(Duration.ofHours(1), null)))
+                    .clock(Clock.fixed(NOW, ZoneOffset.UTC))
+                    .build()
+                    .render();
+        }
+        assertThat(html)
+                .contains("RPO (WAL archived since the newest backup, up to 2026-11-30 11:50Z)</td><td>10.0 min</td>"
+                        + "<td>60.0 min</td><td class=\"ok\">met")
+                .doesNotContain("newest backup's age");
     }
 
     @Test

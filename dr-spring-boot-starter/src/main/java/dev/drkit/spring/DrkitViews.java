@@ -23,6 +23,7 @@ final class DrkitViews {
         put(m, "newestBackupAt", text(t.newestBackupAt()));
         put(m, "newestBackupAgeSeconds", t.newestBackupAgeSeconds());
         put(m, "rpoSeconds", t.rpoSeconds());
+        put(m, "recoveryPointAt", text(t.recoveryPointAt()));
         m.put("rpoMet", t.rpoMet());
         put(m, "newestVerifiedId", t.newestVerifiedId());
         put(m, "newestVerifiedAt", text(t.newestVerifiedAt()));

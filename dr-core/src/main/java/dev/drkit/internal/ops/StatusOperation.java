@@ -219,9 +219,24 @@ public final class StatusOperation {
         Double age = newest == null
                 ? null
                 : Duration.between(newest.finishedAt(), now).toMillis() / 1000.0;
-        boolean rpoMet = newest != null && (rpo == null || age <= rpo);
+        Instant recoveryPoint = newest == null ? null : recoveryPoint(newest);
+        Double dataAge = age; // what the RPO is judged on: the data archived since the backup, or the backup
+        if (recoveryPoint != null) {
+            dataAge = Math.max(0, Duration.between(recoveryPoint, now).toMillis()) / 1000.0;
+        }
+        boolean rpoMet = newest != null && (rpo == null || dataAge <= rpo);
         if (newest == null) {
             problems.add("no backup");
+        } else if (!rpoMet && recoveryPoint != null) {
+            problems.add(String.format(
+                    Locale.ROOT,
+                    "newest backup %s is %.0f s old, and the newest data archived since (%s) is %.0f s old; the RPO is"
+                            + " %d s",
+                    newest.id(),
+                    age,
+                    recoveryPoint,
+                    dataAge,
+                    rpo));
         } else if (!rpoMet) {
             problems.add(String.format(
                     Locale.ROOT, "newest backup %s is %.0f s old; the RPO is %d s", newest.id(), age, rpo));
@@ -319,7 +334,32 @@ public final class StatusOperation {
                 rtoMet,
                 problems.isEmpty(),
                 List.copyOf(problems),
-                checklist);
+                checklist,
+                recoveryPoint);
+    }
+
+    /**
+     * How far past {@code newest} its type's provider says a restore can recover (PostgreSQL: the
+     * WAL archived since), when later than the backup's end; null when it says nothing, or cannot
+     * tell (a type no module here provides, a storage failure: logged, and the RPO is judged on
+     * the backup alone).
+     */
+    private Instant recoveryPoint(BackupManifest newest) {
+        try {
+            return ctx.registry()
+                    .target(newest.type())
+                    .recoveryPoint(newest, ctx::archive)
+                    .filter(at -> at.isAfter(newest.finishedAt()))
+                    .orElse(null);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn(
+                    "cannot tell how far past backup {}/{} its archived data reaches (the RPO is judged on the "
+                            + "backup alone): {}",
+                    newest.target(),
+                    newest.id(),
+                    e.getMessage());
+            return null;
+        }
     }
 
     /** The first backup of {@code m}'s chain (parents and dependencies) that is not among {@code sound}, or null. */

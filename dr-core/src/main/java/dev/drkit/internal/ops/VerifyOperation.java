@@ -198,6 +198,11 @@ public final class VerifyOperation {
         }
 
         @Override
+        public List<BackupManifest> backupsOfTarget() {
+            return catalog.list(manifest.target());
+        }
+
+        @Override
         public byte[] checksumFile(ArtifactInfo artifact) throws IOException {
             return ctx.repository().checksumFile(manifest, artifact);
         }

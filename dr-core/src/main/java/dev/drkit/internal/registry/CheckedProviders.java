@@ -20,8 +20,10 @@ import dev.drkit.spi.support.OptionValidator;
 import dev.drkit.spi.support.OptionValidator.Problem;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -88,6 +90,12 @@ final class CheckedProviders {
             @Override
             public List<String> dependencies(BackupManifest manifest) {
                 return p.dependencies(manifest);
+            }
+
+            @Override
+            public Optional<Instant> recoveryPoint(BackupManifest newest, Function<String, FileArchive> archive)
+                    throws IOException {
+                return p.recoveryPoint(newest, archive);
             }
 
             @Override

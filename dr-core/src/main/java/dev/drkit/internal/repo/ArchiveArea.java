@@ -528,6 +528,12 @@ public final class ArchiveArea implements FileArchive {
         return Optional.of(new Record(json, info, signatureKey, signature));
     }
 
+    /** The time the file's record was written: the last of its objects, which makes it complete. */
+    @Override
+    public Optional<Instant> storedAt(String path) throws IOException {
+        return repo.storage().stat(area + path + INFO_SUFFIX).map(ObjectInfo::lastModified);
+    }
+
     /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
     @Override
     public List<String> list(String prefix) throws IOException {

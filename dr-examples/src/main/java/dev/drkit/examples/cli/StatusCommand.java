@@ -99,6 +99,19 @@ final class StatusCommand implements Callable<Integer> {
                         seconds(t.rtoSeconds() == null ? null : t.rtoSeconds().doubleValue()),
                         t.healthy() ? "ok" : "UNHEALTHY: " + String.join("; ", t.problems()));
             }
+            for (DrStatus.Target t : status.targets()) {
+                if (t.recoveryPointAt() != null) {
+                    // PITR targets: the RPO is judged on the WAL archived since the newest backup
+                    out.println(t.name() + ": point-in-time recovery reaches " + minute(t.recoveryPointAt()) + " ("
+                            + seconds(Math.max(
+                                            0,
+                                            Duration.between(t.recoveryPointAt(), status.at())
+                                                    .toMillis())
+                                    / 1000.0)
+                            + " ago, the newest WAL archived without a gap since the newest backup); the RPO is "
+                            + "judged on it");
+                }
+            }
             status.problems().forEach(p -> out.println("repository: " + p));
             printSchedule(out, status);
             if (!checklist) {

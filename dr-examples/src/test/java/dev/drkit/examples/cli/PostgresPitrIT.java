@@ -298,6 +298,14 @@ class PostgresPitrIT {
 
         String t = insertNoteTheTimeAndDeleteHalf();
 
+        // status judges the RPO on the WAL archived since the backup, and says how far it reaches
+        CliProcess.Result status = drkit("status", "--no-checklist");
+        assertThat(status.out())
+                .as(status.err())
+                .containsPattern(
+                        "pg-main: point-in-time recovery reaches 20[0-9-]+ [0-9:]+Z \\([0-9.]+(s|min|h) ago, the "
+                                + "newest WAL archived without a gap since the newest backup\\)");
+
         Path target = work.resolve("restored");
         CliProcess.Result restore =
                 drkit("restore", "--name", "pg-main", "--latest", "--to", target.toString(), "--time", t);
