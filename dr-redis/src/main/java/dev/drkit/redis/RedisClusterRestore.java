@@ -13,6 +13,7 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,8 +23,14 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -236,7 +243,10 @@ final class RedisClusterRestore {
     /**
      * Recreates the users on every node of the cluster of {@code endpoint}, replicas too: each node
      * keeps its own ACL users, and a replica that a failover promotes needs them as well. A node the
-     * cluster reports as failed is left out with a warning.
+     * cluster reports as failed is left out with a warning. The nodes are done all at once, so that
+     * one that does not answer holds the restore up for setting {@code timeout} once, not once per
+     * node after it; every node is tried, and a failure names each node that lacks the users and
+     * each that has them.
      */
     static void restoreUsers(RedisEndpoint endpoint, List<AclSnapshot.User> users, boolean force) throws IOException {
         RedisClusterTopology topology;
@@ -246,29 +256,88 @@ final class RedisClusterRestore {
         List<RedisClusterTopology.Node> all = new ArrayList<>();
         topology.shards().forEach(shard -> all.addAll(shard.nodes()));
         all.addAll(topology.idleNodes()); // a master that takes slots later needs the users then
-        List<String> done = new ArrayList<>();
-        int nodes = all.size();
+        List<RedisClusterTopology.Node> live = new ArrayList<>();
         for (RedisClusterTopology.Node node : all) {
             if (node.failed()) {
                 LOG.warn("ACL users not restored on {}: the cluster reports it failed", node.address());
-                continue;
+            } else {
+                live.add(node);
             }
-            try (RedisSession session = RedisSession.open(endpoint.withAddress(node.host(), node.port()))) {
-                AclSnapshot.restore(session.connection(), users, force, session);
-            } catch (DrException e) {
-                // the keys are in, and some nodes have the users: the nodes differ until this is fixed
-                String what = "the keys were restored, and the users were recreated on " + done.size()
-                        + " of the cluster's " + nodes + " nodes before this"
-                        + (done.isEmpty() ? "" : " (" + String.join(", ", done) + ")")
-                        + ": restore with setting 'acl-users' again once that node accepts them";
-                LOG.warn("ACL users not restored on {}: {}", node.address(), what);
-                throw e.getClass() == DrException.class
-                        ? new DrException(e.code(), e.getMessage() + "; " + what, e.getCause(), e.retryable())
-                        : e;
-            }
-            done.add(node.address());
         }
+        if (live.isEmpty()) {
+            return;
+        }
+        AtomicInteger threads = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(live.size(), MAX_USER_SESSIONS), r -> {
+            Thread t = new Thread(r, "drkit-redis-acl-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        List<String> done = new ArrayList<>();
+        Map<String, DrException> refused = new LinkedHashMap<>();
+        Exception other = null; // a failure that is no answer of a node (the storage, a bug): thrown as it is
+        try {
+            List<Future<?>> sessions = new ArrayList<>();
+            for (RedisClusterTopology.Node node : live) {
+                sessions.add(pool.submit(() -> {
+                    try (RedisSession session = RedisSession.open(endpoint.withAddress(node.host(), node.port()))) {
+                        AclSnapshot.restore(session.connection(), users, force, session);
+                    }
+                    return null;
+                }));
+            }
+            for (int i = 0; i < live.size(); i++) {
+                try {
+                    sessions.get(i).get();
+                    done.add(live.get(i).address());
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof DrException d) {
+                        refused.put(live.get(i).address(), d);
+                    } else if (other == null && e.getCause() instanceof Exception x) {
+                        other = x;
+                    } else if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while recreating the ACL users on the cluster's nodes");
+        } finally {
+            pool.shutdownNow();
+        }
+        if (other instanceof IOException io) {
+            throw io;
+        } else if (other instanceof RuntimeException r) {
+            throw r;
+        }
+        if (refused.isEmpty()) {
+            return;
+        }
+        // the keys are in, and some nodes have the users: the nodes differ until this is fixed
+        DrException first = refused.values().iterator().next();
+        String what = "the keys were restored, and the users were recreated on " + done.size() + " of the cluster's "
+                + all.size() + " nodes" + (done.isEmpty() ? "" : " (" + String.join(", ", done) + ")")
+                + ": restore with setting 'acl-users' again once "
+                + (refused.size() == 1 ? "that node accepts" : "those nodes accept")
+                + " them";
+        List<String> more = new ArrayList<>();
+        refused.entrySet().stream()
+                .skip(1)
+                .forEach(e -> more.add(e.getKey() + ": " + e.getValue().getMessage()));
+        String others = more.isEmpty() ? "" : "; also on " + String.join("; also on ", more);
+        refused.keySet().forEach(node -> LOG.warn("ACL users not restored on {}: {}", node, what));
+        throw first.getClass() == DrException.class
+                ? new DrException(
+                        first.code(),
+                        first.getMessage() + others + "; " + what,
+                        first.getCause(),
+                        refused.values().stream().anyMatch(DrException::retryable))
+                : first;
     }
+
+    /** The most nodes whose users are recreated at once. */
+    private static final int MAX_USER_SESSIONS = 32;
 
     /** The masters that serve slots: the ones keys go to. */
     private static List<RedisClusterNode> slotMasters(StatefulRedisClusterConnection<byte[], byte[]> conn) {

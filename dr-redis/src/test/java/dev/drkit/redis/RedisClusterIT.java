@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -393,8 +394,59 @@ class RedisClusterIT {
                     .isInstanceOf(DrException.class)
                     .hasMessageContaining("127.0.0.1:" + refusing.port())
                     .hasMessageContaining("the keys were restored, and the users were recreated on 1 of the "
-                            + "cluster's 2 nodes before this (127.0.0.1:" + first.port() + ")");
+                            + "cluster's 2 nodes (127.0.0.1:" + first.port() + ")");
             assertThat(first.command("ACL", "LIST")).contains("user app on");
+        }
+    }
+
+    /**
+     * A replica that does not answer (stopped, its host swapping) held the users' restore up for
+     * setting 'timeout' and stopped it there: the nodes after it were never tried. Every node is
+     * tried at once now, and the failure names the one that lacks the users.
+     */
+    @Test
+    void aReplicaThatDoesNotAnswerCostsOneTimeoutAndTheOtherNodesGetTheUsers() throws Exception {
+        try (RedisCluster four = RedisCluster.start(2, 1)) {
+            RedisClusterData.strings(four, 10);
+            for (RedisServer node : four.nodes()) {
+                node.command("ACL", "SETUSER", "app", "on", ">app-Pa55", "~*", "+@all");
+            }
+            BackupResult b = kit.backup(new TargetSpec("cache", "redis", cluster(four.uri())));
+            for (RedisServer node : four.nodes()) {
+                node.command("ACL", "DELUSER", "app");
+            }
+            RedisServer hung = four.replicas().get(0);
+            String pid = hung.command("INFO", "server").replaceAll("(?s).*process_id:(\\d+).*", "$1");
+            assertThat(new ProcessBuilder("kill", "-STOP", pid).start().waitFor())
+                    .isZero();
+            long started = System.nanoTime();
+            try {
+                assertThatThrownBy(() -> kit.restore(new RestoreRequest(
+                                "cache",
+                                b.id(),
+                                Settings.builder()
+                                        .set("to-uri", four.uri())
+                                        .set("acl-users", "true")
+                                        .set("timeout", "1s")
+                                        .set("replica-wait", "0s")
+                                        .build(),
+                                false)))
+                        .isInstanceOf(DrException.class)
+                        .hasMessageContaining("127.0.0.1:" + hung.port())
+                        .hasMessageContaining("the users were recreated on 3 of the cluster's 4 nodes")
+                        .hasMessageContaining("once that node accepts them");
+            } finally {
+                new ProcessBuilder("kill", "-CONT", pid).start().waitFor();
+            }
+            // one timeout, not one per node after the hung one
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(4));
+            for (RedisServer node : four.nodes()) {
+                if (node != hung) {
+                    assertThat(node.command("ACL", "LIST"))
+                            .as("node " + node.port())
+                            .contains("user app on");
+                }
+            }
         }
     }
 
