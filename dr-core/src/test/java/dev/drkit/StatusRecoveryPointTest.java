@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -45,6 +46,9 @@ class StatusRecoveryPointTest {
                 throws IOException {
             Object a = answer.get();
             if (a instanceof IOException e) {
+                throw e;
+            }
+            if (a instanceof RuntimeException e) {
                 throw e;
             }
             return Optional.ofNullable((Instant) a);
@@ -118,12 +122,31 @@ class StatusRecoveryPointTest {
         try (DrKit kit = kit()) {
             kit.backup(new TargetSpec("db", "archiving", Settings.of(Map.of("size", "10"))));
             clock.advance(Duration.ofMinutes(30));
-            answer.set(new IOException("the storage is away"));
-            DrStatus.Target t = kit.status(HOURLY).targets().get(0);
-            assertThat(t.recoveryPointAt()).isNull();
-            assertThat(t.rpoMet()).isTrue(); // the backup itself is 30 min old
+            for (Object failure : List.of(new IOException("the storage is away"), new IllegalStateException("a bug"))) {
+                answer.set(failure);
+                DrStatus.Target t = kit.status(HOURLY).targets().get(0);
+                assertThat(t.recoveryPointAt()).as(failure.toString()).isNull();
+                assertThat(t.rpoMet()).as(failure.toString()).isTrue(); // the backup itself is 30 min old
+            }
             clock.advance(Duration.ofHours(1));
             assertThat(kit.status(HOURLY).targets().get(0).rpoMet()).isFalse();
+        }
+    }
+
+    @Test
+    void aRecoveryPointInTheFutureIsNoneSinceItWouldMeetEveryRpoForGood() {
+        try (DrKit kit = kit()) {
+            kit.backup(new TargetSpec("db", "archiving", Settings.of(Map.of("size", "10"))));
+            clock.advance(Duration.ofHours(2));
+            answer.set(clock.instant().plus(Duration.ofHours(1))); // a clock ahead, a forged time
+            DrStatus.Target ahead = kit.status(HOURLY).targets().get(0);
+            assertThat(ahead.recoveryPointAt()).isNull();
+            assertThat(ahead.rpoMet()).isFalse();
+            // within the tolerated skew it is believed
+            answer.set(clock.instant().plus(Duration.ofMinutes(2)));
+            DrStatus.Target skewed = kit.status(HOURLY).targets().get(0);
+            assertThat(skewed.recoveryPointAt()).isEqualTo(clock.instant().plus(Duration.ofMinutes(2)));
+            assertThat(skewed.rpoMet()).isTrue();
         }
     }
 }

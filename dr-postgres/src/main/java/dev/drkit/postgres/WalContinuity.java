@@ -176,7 +176,7 @@ final class WalContinuity implements Verifier {
                 if (laterStarts == null) {
                     laterStarts = laterStarts(context, m, sys.toString(), segmentSize);
                 }
-                Start after = coveringStart(laterStarts, lineage.stretches(), gap[1]);
+                Start after = coveringStart(laterStarts, lineage.stretches(), found, gap[1]);
                 if (after != null) {
                     // a later base backup starts past the gap: recovery to the time after it starts
                     // there, and this backup is whole for the time before; the first such gap says
@@ -289,12 +289,15 @@ final class WalContinuity implements Verifier {
     }
 
     /**
-     * The newest time a restore of {@code m} can reach through the WAL archive: when the WAL from
-     * its start is archived without a gap up to past its stop, the time the last segment of that
-     * run (or the incomplete copy that ends it) was stored; empty when the backup records no WAL
+     * How far a restore of {@code m} can reach through the WAL archive: when the WAL from its start
+     * is archived without a gap up to past its stop, the time the last segment of that run (or the
+     * incomplete copy that ends it) was stored in this repository. That is when the segment
+     * arrived, which is when it was archived from the server unless archiving lagged, or the
+     * repository is a copy (then: when it was copied). Empty when the backup records no WAL
      * positions, its WAL has a gap before its stop, or no default recovery can follow the newest
-     * timeline from it (its verification says why). The record of that segment is read, so that
-     * where keys are trusted an unsigned one counts for nothing.
+     * timeline from it (its verification says why). The run is read by name, as the verification
+     * reads it; the last segment's record is read too, so that where keys are trusted an unsigned
+     * one ends nothing. The archive is listed one log file at a time from the backup's start.
      */
     static Optional<Instant> recoveryPoint(BackupManifest m, FileArchive archive) throws IOException {
         Map<String, Object> meta = m.metadata();
@@ -340,36 +343,23 @@ final class WalContinuity implements Verifier {
         // asks every minute, and the archive of a long retention holds months of segments
         long perLog = 0x1_0000_0000L / segmentSize;
         long end = firstSegment - 1; // the last segment of the run
-        String incompleteEnd = null; // the incomplete copy that ends it, if one does
+        List<String> incompleteEnd = List.of(); // the incomplete copies that end it, if any do
+        Map<Long, Listing> listings = new HashMap<>();
         runs:
         for (Stretch st : lineage.stretches()) {
+            Listing listing = listings.computeIfAbsent(
+                    st.timeline(), t -> new Listing(archive, systemId, t, perLog, segmentSize));
             while (end < st.last()) {
                 long log = (end + 1) / perLog;
-                String logName = new WalSegment(st.timeline(), log * perLog, segmentSize)
-                        .name()
-                        .substring(0, 16);
-                TreeSet<Long> complete = new TreeSet<>();
-                Map<Long, String> incomplete = new HashMap<>();
-                for (String path :
-                        archive.list(Long.toUnsignedString(systemId) + "/" + logName.substring(0, 8) + "/" + logName)) {
-                    String name = path.substring(path.lastIndexOf('/') + 1);
-                    boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
-                    Optional<WalSegment> seg =
-                            WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
-                    if (seg.isPresent() && seg.get().timeline() == st.timeline() && partial) {
-                        incomplete.putIfAbsent(seg.get().number(), name);
-                    } else if (seg.isPresent() && seg.get().timeline() == st.timeline()) {
-                        complete.add(seg.get().number());
-                    }
-                }
-                while (end < st.last() && complete.contains(end + 1)) {
+                listing.read(log);
+                while (end < st.last() && listing.complete.contains(end + 1)) {
                     end++;
                 }
-                if (end < st.last() && (end + 1) / perLog == log) {
-                    // a gap inside this log file ends the run; an incomplete copy in it counts only as
-                    // the newest WAL, as for the verification (recovery ends inside it)
-                    if (complete.higher(end + 1) == null) {
-                        incompleteEnd = incomplete.get(end + 1);
+                if (end < st.last() && (listing.whole || (end + 1) / perLog == log)) {
+                    // a gap ends the run; an incomplete copy in it counts only as the newest WAL read, as
+                    // for the verification (recovery ends inside it)
+                    if (listing.complete.higher(end + 1) == null) {
+                        incompleteEnd = listing.incomplete.getOrDefault(end + 1, List.of());
                     }
                     break runs;
                 }
@@ -378,16 +368,95 @@ final class WalContinuity implements Verifier {
         if (end < stopSegment) {
             return Optional.empty();
         }
-        String file = incompleteEnd != null ? incompleteEnd : name(lineage.stretches(), end, segmentSize);
-        String path = WalArchive.path(systemId, file);
-        if (archive.info(path).isEmpty()) {
-            return Optional.empty();
+        if (!incompleteEnd.isEmpty()) {
+            // a .partial and a .stream of one segment: the one stored last holds the newest WAL
+            Optional<Instant> newest = Optional.empty();
+            for (String copy : incompleteEnd) {
+                Optional<Instant> at = storedAt(archive, WalArchive.path(systemId, copy));
+                if (at.isPresent() && (newest.isEmpty() || at.get().isAfter(newest.get()))) {
+                    newest = at;
+                }
+            }
+            return newest;
         }
-        return archive.storedAt(path);
+        return storedAt(archive, WalArchive.path(systemId, name(lineage.stretches(), end, segmentSize)));
     }
 
-    /** Where a base backup of the same system starts: the segment its WAL begins in, on its timeline. */
-    private record Start(String id, long timeline, long segment) {}
+    /** When a file was stored, its record read first (where keys are trusted, an unsigned one fails). */
+    private static Optional<Instant> storedAt(FileArchive archive, String path) throws IOException {
+        return archive.info(path).isEmpty() ? Optional.empty() : archive.storedAt(path);
+    }
+
+    /**
+     * The segments of one timeline archived, read a log file at a time as the run asks for them;
+     * after {@value #LOG_LISTINGS} log files the timeline's whole directory is read once instead (a
+     * file system storage reads the directory for each listing, whatever the prefix).
+     */
+    private static final class Listing {
+        private final FileArchive archive;
+        private final String directory;
+        private final long timeline;
+        private final long perLog;
+        private final long segmentSize;
+        private int reads;
+        boolean whole;
+        final TreeSet<Long> complete = new TreeSet<>();
+        final Map<Long, List<String>> incomplete = new HashMap<>();
+
+        Listing(FileArchive archive, long systemId, long timeline, long perLog, long segmentSize) {
+            this.archive = archive;
+            this.timeline = timeline;
+            this.perLog = perLog;
+            this.segmentSize = segmentSize;
+            this.directory = Long.toUnsignedString(systemId) + "/"
+                    + new WalSegment(timeline, 0, segmentSize).name().substring(0, 8) + "/";
+        }
+
+        void read(long log) throws IOException {
+            if (whole) {
+                return;
+            }
+            if (++reads > LOG_LISTINGS) {
+                whole = true;
+                complete.clear();
+                incomplete.clear();
+                add(archive.list(directory));
+            } else {
+                add(archive.list(directory
+                        + new WalSegment(timeline, log * perLog, segmentSize)
+                                .name()
+                                .substring(0, 16)));
+            }
+        }
+
+        private void add(List<String> paths) {
+            for (String path : paths) {
+                String name = path.substring(path.lastIndexOf('/') + 1);
+                boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
+                Optional<WalSegment> seg =
+                        WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
+                if (seg.isEmpty() || seg.get().timeline() != timeline) {
+                    continue;
+                }
+                if (partial) {
+                    incomplete
+                            .computeIfAbsent(seg.get().number(), n -> new ArrayList<>())
+                            .add(name);
+                } else {
+                    complete.add(seg.get().number());
+                }
+            }
+        }
+    }
+
+    /** Log files listed one by one before a timeline's whole directory is. */
+    private static final int LOG_LISTINGS = 4;
+
+    /**
+     * Where a base backup of the same system starts: the segment its WAL begins in, on its
+     * timeline, and the last segment it needs to become consistent.
+     */
+    private record Start(String id, long timeline, long segment, long stop) {}
 
     /**
      * Where the other backups of the target, of the same system and segment size, start; those
@@ -404,23 +473,35 @@ final class WalContinuity implements Verifier {
                     || meta.get("walStart") == null) {
                 continue;
             }
-            WalSegment.parse(meta.get("walStart").toString(), segmentSize)
-                    .ifPresent(seg -> out.add(new Start(b.id(), seg.timeline(), seg.number())));
+            Optional<WalSegment> start = WalSegment.parse(meta.get("walStart").toString(), segmentSize);
+            Optional<WalSegment> stop = WalSegment.parse(String.valueOf(meta.get("walStop")), segmentSize);
+            long stopLsn = lsnOrMinus(meta.get("stopLsn"));
+            if (start.isPresent() && stop.isPresent()) {
+                long last = stopLsn > 0
+                        ? Math.max(start.get().number(), Long.divideUnsigned(stopLsn - 1, segmentSize))
+                        : stop.get().number();
+                out.add(new Start(b.id(), start.get().timeline(), start.get().number(), last));
+            }
         }
         return out;
     }
 
     /**
      * The earliest of {@code starts} after segment {@code gapEnd} on the lineage a recovery from
-     * the verified backup follows (a base backup on another branch covers nothing of it), or null.
+     * the verified backup follows (a base backup on another branch covers nothing of it), whose
+     * own WAL up to its stop is among {@code found} (one that cannot be restored covers nothing),
+     * or null.
      */
-    private static Start coveringStart(List<Start> starts, List<Stretch> stretches, long gapEnd) {
+    private static Start coveringStart(List<Start> starts, List<Stretch> stretches, TreeSet<Long> found, long gapEnd) {
         Start best = null;
         for (Start s : starts) {
             Stretch on = stretchOf(stretches, s.segment());
             if (s.segment() > gapEnd
                     && on != null
                     && on.timeline() == s.timeline()
+                    && s.stop() >= s.segment()
+                    && s.stop() - s.segment() < 1_000_000 // a forged stop far out: no walk to it
+                    && found.subSet(s.segment(), true, s.stop(), true).size() == s.stop() - s.segment() + 1
                     && (best == null || s.segment() < best.segment())) {
                 best = s;
             }

@@ -286,6 +286,77 @@ class WalContinuityTest {
                 .containsExactly(system + "/00000001/0000000100000004", system + "/00000001/0000000100000005");
     }
 
+    /** The recovery point of a backup of {@code size}-byte segments that started in segment {@code start}. */
+    private Optional<Instant> recoveryPointOf(FileArchive from, long size, long start, long stop) throws IOException {
+        Map<String, Object> meta = new HashMap<>();
+        meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
+        meta.put("walStart", new WalSegment(1, start, size).name());
+        meta.put("walStop", new WalSegment(1, stop, size).name());
+        meta.put("walSegmentSize", size);
+        meta.put("startLsn", PageVerification.lsn(start * size + 0x28));
+        meta.put("stopLsn", PageVerification.lsn(stop * size + 0x100));
+        return WalContinuity.recoveryPoint(manifest(ID, meta), from);
+    }
+
+    @Test
+    void otherSegmentSizesAreReadInTheirOwnLogFiles() throws IOException {
+        // 1 MiB segments: 4096 to a log file, the run crosses from log file 0 into 1
+        long mib = 1L << 20;
+        for (long n = 4090; n <= 4100; n++) {
+            store(new WalSegment(1, n, mib).name());
+        }
+        dateRecords();
+        assertThat(recoveryPointOf(archive, mib, 4090, 4091))
+                .contains(STORED.plus(Duration.ofMinutes(0x04))); // 000000010000000100000004
+        // 1 GiB segments: 4 to a log file; past 4 log files the timeline is listed whole, once
+        long gib = 1L << 30;
+        for (long n = 0; n <= 23; n++) {
+            store(new WalSegment(2, n, gib).name());
+        }
+        store("00000002.history", "1\t0/0\tno recovery target specified\n");
+        List<String> listed = new ArrayList<>();
+        FileArchive recording = new ForwardingFileArchive(archive) {
+            @Override
+            public List<String> list(String prefix) throws IOException {
+                listed.add(prefix);
+                return super.list(prefix);
+            }
+        };
+        dateRecords();
+        Map<String, Object> meta = new HashMap<>();
+        meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
+        meta.put("walStart", new WalSegment(2, 1, gib).name());
+        meta.put("walStop", new WalSegment(2, 2, gib).name());
+        meta.put("walSegmentSize", gib);
+        meta.put("startLsn", PageVerification.lsn(gib + 0x28));
+        meta.put("stopLsn", PageVerification.lsn(2 * gib + 0x100));
+        assertThat(WalContinuity.recoveryPoint(manifest(ID, meta), recording))
+                .contains(STORED.plus(Duration.ofMinutes(0x03))); // segment 23: 000000020000000500000003
+        String timeline = Long.toUnsignedString(SYSTEM_ID) + "/00000002/";
+        assertThat(listed)
+                .containsExactly(
+                        timeline + "0000000200000000",
+                        timeline + "0000000200000001",
+                        timeline + "0000000200000002",
+                        timeline + "0000000200000003",
+                        timeline);
+        // a gap found in the whole listing ends the run as well
+        archive.delete(WalArchive.path(SYSTEM_ID, new WalSegment(2, 21, gib).name()));
+        assertThat(WalContinuity.recoveryPoint(manifest(ID, meta), archive))
+                .contains(STORED.plus(Duration.ofMinutes(0x00))); // segment 20: 000000020000000500000000
+    }
+
+    @Test
+    void aLaterBackupWhoseOwnWalIsMissingCoversNothing() throws IOException {
+        storeRange(1, 0x400, 0x400 + 200, 0x420, 0x421, 0x422, 0x431);
+        VerificationResult r = verifyAmong(1, 0x400, 0x402, later("20261208T000000Z-0a0b0c", SYSTEM_ID, 1, 0x430));
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .anySatisfy(p -> assertThat(p)
+                        .contains("segments 000000010000000400000020 to 000000010000000400000022 (3) are missing")
+                        .contains("no base backup of this system starts after it"));
+    }
+
     @Test
     void theRecoveryPointFollowsTheTimelineARecoveryFollows() throws IOException {
         storeRange(1, 0x400, 0x420);

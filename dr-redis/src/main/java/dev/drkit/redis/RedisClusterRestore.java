@@ -274,8 +274,7 @@ final class RedisClusterRestore {
             return t;
         });
         List<String> done = new ArrayList<>();
-        Map<String, DrException> refused = new LinkedHashMap<>();
-        Exception other = null; // a failure that is no answer of a node (the storage, a bug): thrown as it is
+        Map<String, Exception> refused = new LinkedHashMap<>(); // a node's failure, whatever it is
         try {
             List<Future<?>> sessions = new ArrayList<>();
             for (RedisClusterTopology.Node node : live) {
@@ -291,13 +290,10 @@ final class RedisClusterRestore {
                     sessions.get(i).get();
                     done.add(live.get(i).address());
                 } catch (ExecutionException e) {
-                    if (e.getCause() instanceof DrException d) {
-                        refused.put(live.get(i).address(), d);
-                    } else if (other == null && e.getCause() instanceof Exception x) {
-                        other = x;
-                    } else if (e.getCause() instanceof Error err) {
+                    if (e.getCause() instanceof Error err) {
                         throw err;
                     }
+                    refused.put(live.get(i).address(), (Exception) e.getCause());
                 }
             }
         } catch (InterruptedException e) {
@@ -306,34 +302,28 @@ final class RedisClusterRestore {
         } finally {
             pool.shutdownNow();
         }
-        if (other instanceof IOException io) {
-            throw io;
-        } else if (other instanceof RuntimeException r) {
-            throw r;
-        }
         if (refused.isEmpty()) {
             return;
         }
         // the keys are in, and some nodes have the users: the nodes differ until this is fixed
-        DrException first = refused.values().iterator().next();
         String what = "the keys were restored, and the users were recreated on " + done.size() + " of the cluster's "
                 + all.size() + " nodes" + (done.isEmpty() ? "" : " (" + String.join(", ", done) + ")")
                 + ": restore with setting 'acl-users' again once "
-                + (refused.size() == 1 ? "that node accepts" : "those nodes accept")
-                + " them";
-        List<String> more = new ArrayList<>();
-        refused.entrySet().stream()
-                .skip(1)
-                .forEach(e -> more.add(e.getKey() + ": " + e.getValue().getMessage()));
-        String others = more.isEmpty() ? "" : "; also on " + String.join("; also on ", more);
+                + (refused.size() == 1 ? "that node accepts" : "those nodes accept") + " them";
+        List<String> each = new ArrayList<>();
+        refused.forEach((node, e) -> each.add(
+                e instanceof DrException
+                        ? e.getMessage()
+                        : node + ": " + endpoint.redact(String.valueOf(e.getMessage()))));
         refused.keySet().forEach(node -> LOG.warn("ACL users not restored on {}: {}", node, what));
-        throw first.getClass() == DrException.class
-                ? new DrException(
-                        first.code(),
-                        first.getMessage() + others + "; " + what,
-                        first.getCause(),
-                        refused.values().stream().anyMatch(DrException::retryable))
-                : first;
+        Exception first = refused.values().iterator().next();
+        DrException failure = new DrException(
+                first instanceof DrException d ? d.code() : ErrorCode.TARGET,
+                String.join("; also ", each) + "; " + what,
+                first,
+                refused.values().stream().allMatch(e -> !(e instanceof DrException d) || d.retryable()));
+        refused.values().stream().skip(1).forEach(failure::addSuppressed);
+        throw failure;
     }
 
     /** The most nodes whose users are recreated at once. */

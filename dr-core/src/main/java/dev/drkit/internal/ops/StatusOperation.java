@@ -14,6 +14,7 @@ import dev.drkit.internal.repo.TestLog;
 import dev.drkit.internal.repo.VerificationLog;
 import dev.drkit.spi.support.BackupIds;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -219,7 +220,7 @@ public final class StatusOperation {
         Double age = newest == null
                 ? null
                 : Duration.between(newest.finishedAt(), now).toMillis() / 1000.0;
-        Instant recoveryPoint = newest == null ? null : recoveryPoint(newest);
+        Instant recoveryPoint = newest == null ? null : recoveryPoint(newest, now);
         Double dataAge = age; // what the RPO is judged on: the data archived since the backup, or the backup
         if (recoveryPoint != null) {
             dataAge = Math.max(0, Duration.between(recoveryPoint, now).toMillis()) / 1000.0;
@@ -342,16 +343,21 @@ public final class StatusOperation {
      * How far past {@code newest} its type's provider says a restore can recover (PostgreSQL: the
      * WAL archived since), when later than the backup's end; null when it says nothing, or cannot
      * tell (a type no module here provides, a storage failure: logged, and the RPO is judged on
-     * the backup alone).
+     * the backup alone). A time more than {@link #CLOCK_SKEW} ahead of {@code now} is no point at
+     * all (a host whose clock runs ahead, a forged time): taken, it would meet every RPO for good.
      */
-    private Instant recoveryPoint(BackupManifest newest) {
+    private Instant recoveryPoint(BackupManifest newest, Instant now) {
+        Instant at;
         try {
-            return ctx.registry()
+            at = ctx.registry()
                     .target(newest.type())
                     .recoveryPoint(newest, ctx::archive)
-                    .filter(at -> at.isAfter(newest.finishedAt()))
+                    .filter(t -> t.isAfter(newest.finishedAt()))
                     .orElse(null);
         } catch (IOException | RuntimeException e) {
+            if (e instanceof InterruptedIOException) {
+                Thread.currentThread().interrupt();
+            }
             LOG.warn(
                     "cannot tell how far past backup {}/{} its archived data reaches (the RPO is judged on the "
                             + "backup alone): {}",
@@ -360,7 +366,21 @@ public final class StatusOperation {
                     e.getMessage());
             return null;
         }
+        if (at != null && at.isAfter(now.plus(CLOCK_SKEW))) {
+            LOG.warn(
+                    "the data archived past backup {}/{} is dated {}, later than now ({}): the RPO is judged on the "
+                            + "backup alone; check the clocks of this host and of the storage",
+                    newest.target(),
+                    newest.id(),
+                    at,
+                    now);
+            return null;
+        }
+        return at;
     }
+
+    /** How far ahead of this host's clock a recovery point may be and still be believed. */
+    static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
 
     /** The first backup of {@code m}'s chain (parents and dependencies) that is not among {@code sound}, or null. */
     private static String missingDependency(BackupManifest m, List<BackupManifest> sound) {
