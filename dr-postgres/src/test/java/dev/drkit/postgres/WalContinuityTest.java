@@ -287,11 +287,12 @@ class WalContinuityTest {
     }
 
     /** The recovery point of a backup of {@code size}-byte segments that started in segment {@code start}. */
-    private Optional<Instant> recoveryPointOf(FileArchive from, long size, long start, long stop) throws IOException {
+    private Optional<Instant> recoveryPointOf(FileArchive from, long timeline, long size, long start, long stop)
+            throws IOException {
         Map<String, Object> meta = new HashMap<>();
         meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
-        meta.put("walStart", new WalSegment(1, start, size).name());
-        meta.put("walStop", new WalSegment(1, stop, size).name());
+        meta.put("walStart", new WalSegment(timeline, start, size).name());
+        meta.put("walStop", new WalSegment(timeline, stop, size).name());
         meta.put("walSegmentSize", size);
         meta.put("startLsn", PageVerification.lsn(start * size + 0x28));
         meta.put("stopLsn", PageVerification.lsn(stop * size + 0x100));
@@ -306,7 +307,7 @@ class WalContinuityTest {
             store(new WalSegment(1, n, mib).name());
         }
         dateRecords();
-        assertThat(recoveryPointOf(archive, mib, 4090, 4091))
+        assertThat(recoveryPointOf(archive, 1, mib, 4090, 4091))
                 .contains(STORED.plus(Duration.ofMinutes(0x04))); // 000000010000000100000004
         // 1 GiB segments: 4 to a log file; past 4 log files the timeline is listed whole, once
         long gib = 1L << 30;
@@ -323,14 +324,7 @@ class WalContinuityTest {
             }
         };
         dateRecords();
-        Map<String, Object> meta = new HashMap<>();
-        meta.put("systemIdentifier", Long.toUnsignedString(SYSTEM_ID));
-        meta.put("walStart", new WalSegment(2, 1, gib).name());
-        meta.put("walStop", new WalSegment(2, 2, gib).name());
-        meta.put("walSegmentSize", gib);
-        meta.put("startLsn", PageVerification.lsn(gib + 0x28));
-        meta.put("stopLsn", PageVerification.lsn(2 * gib + 0x100));
-        assertThat(WalContinuity.recoveryPoint(manifest(ID, meta), recording))
+        assertThat(recoveryPointOf(recording, 2, gib, 1, 2))
                 .contains(STORED.plus(Duration.ofMinutes(0x03))); // segment 23: 000000020000000500000003
         String timeline = Long.toUnsignedString(SYSTEM_ID) + "/00000002/";
         assertThat(listed)
@@ -342,7 +336,7 @@ class WalContinuityTest {
                         timeline);
         // a gap found in the whole listing ends the run as well
         archive.delete(WalArchive.path(SYSTEM_ID, new WalSegment(2, 21, gib).name()));
-        assertThat(WalContinuity.recoveryPoint(manifest(ID, meta), archive))
+        assertThat(recoveryPointOf(archive, 2, gib, 1, 2))
                 .contains(STORED.plus(Duration.ofMinutes(0x00))); // segment 20: 000000020000000500000000
     }
 
