@@ -79,7 +79,10 @@ public record DrEvent(
         BACKUP_EXPIRED,
         INCOMPLETE_BACKUP_REMOVED,
         STALE_LOCK_TAKEN_OVER,
-        /** A target's newest backup is older than its RPO objective (from the scheduler). */
+        /**
+         * A target's newest backup (or the data archived since, {@link DrStatus.Target#recoveryPointAt()})
+         * is older than its RPO objective (from the scheduler).
+         */
         RPO_AT_RISK,
         /** A backup whose manifest cannot be trusted was passed over (e.g. when choosing the newest). */
         DAMAGED_BACKUP_SKIPPED,

@@ -39,7 +39,10 @@ public record Incident(
 
     /** What was declared. */
     public enum Kind {
-        /** The newest backup is older than the configured share of the target's RPO objective. */
+        /**
+         * The newest backup (or the data archived since, for a point-in-time-recovery target) is
+         * older than the configured share of the target's RPO objective.
+         */
         RPO_AT_RISK("RPO at risk"),
         /** Backups of the target failed several times in a row. */
         BACKUP_FAILURES("backups failing"),

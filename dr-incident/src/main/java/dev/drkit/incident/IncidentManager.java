@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * <table>
  *   <caption>What declares and what resolves an incident (one open incident per target and kind)</caption>
  *   <tr><th>kind</th><th>declared by</th><th>resolved by</th></tr>
- *   <tr><td>{@code RPO_AT_RISK}</td><td>{@link #evaluate}: the newest backup older than the
+ *   <tr><td>{@code RPO_AT_RISK}</td><td>{@link #evaluate}: the newest backup (or the WAL archived
+ *       since, {@link DrStatus.Target#recoveryPointAt()}) older than the
  *       {@linkplain Builder#rpoAtRisk share} of the target's RPO objective (default 100%), or
  *       no backup at all; without a watched status, a {@link DrEvent.Type#RPO_AT_RISK} event</td>
  *       <td>a {@link DrEvent.Type#BACKUP_SUCCEEDED} of the target, or an evaluation that finds
@@ -180,7 +181,9 @@ public final class IncidentManager implements DrListener, AutoCloseable {
 
     /**
      * Judges the status: declares an RPO incident for each target whose newest backup is older
-     * than the configured share of its RPO objective (or that has none), resolves those that
+     * than the configured share of its RPO objective (or that has none), counting for a
+     * point-in-time-recovery target the data archived since ({@link DrStatus.Target#recoveryPointAt()}),
+     * resolves those that
      * recovered, and sends the updates that are due. Targets without an RPO objective are left
      * alone. Called by {@link #watch}; a host that drives its own schedule calls it directly.
      *
@@ -391,13 +394,20 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                     now,
                     reports);
         }
-        Duration age = Duration.between(t.newestBackupAt(), now);
+        // a point-in-time-recovery target's data goes on being archived after its newest backup
+        // (PostgreSQL's WAL): a restore reaches the later of the two
+        boolean archived = t.recoveryPointAt() != null && t.recoveryPointAt().isAfter(t.newestBackupAt());
+        Instant reaches = archived ? t.recoveryPointAt() : t.newestBackupAt();
+        Duration age = Duration.between(reaches, now);
         if (age.toMillis() <= limit * 1000) {
             return resolve(
                     t.name(),
                     Incident.Kind.RPO_AT_RISK,
-                    "newest backup " + t.newestBackupId() + " is " + NoticeTemplates.human(age)
-                            + " old, within the RPO",
+                    archived
+                            ? "the WAL archived since backup " + t.newestBackupId() + " reaches " + reaches + ", "
+                                    + NoticeTemplates.human(age) + " ago, within the RPO"
+                            : "newest backup " + t.newestBackupId() + " is " + NoticeTemplates.human(age)
+                                    + " old, within the RPO",
                     now,
                     reports);
         }
@@ -406,10 +416,17 @@ public final class IncidentManager implements DrListener, AutoCloseable {
                 t.name(),
                 Incident.Kind.RPO_AT_RISK,
                 breached ? Incident.Severity.ERROR : Incident.Severity.WARNING,
-                "The newest backup of " + t.name() + " is " + NoticeTemplates.human(age) + " old against an RPO "
+                (archived
+                                ? "The newest data of " + t.name() + " a restore reaches (the WAL archived since its "
+                                        + "newest backup) is "
+                                : "The newest backup of " + t.name() + " is ")
+                        + NoticeTemplates.human(age) + " old against an RPO "
                         + "objective of " + NoticeTemplates.human(rpo) + ": a restore now would lose up to "
                         + NoticeTemplates.human(age) + " of data.",
-                "no backup of " + t.name() + " since " + t.newestBackupAt() + " (" + t.newestBackupId() + ")",
+                archived
+                        ? "no WAL of " + t.name() + " archived since " + reaches + " (newest backup "
+                                + t.newestBackupId() + " of " + t.newestBackupAt() + ")"
+                        : "no backup of " + t.name() + " since " + t.newestBackupAt() + " (" + t.newestBackupId() + ")",
                 now,
                 reports);
     }

@@ -49,24 +49,7 @@ class IncidentManagerTest {
 
     /** A status with one target whose newest backup finished at {@code newest} (null: none), RPO 1 h. */
     static DrStatus status(String target, Instant newest) {
-        return new DrStatus(
-                T0,
-                false,
-                List.of(new DrStatus.Target(
-                        target,
-                        newest == null ? null : "20261202T090000Z-abc123",
-                        newest,
-                        null,
-                        3600L,
-                        false,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        true,
-                        false,
-                        List.of())));
+        return status(target, newest, null);
     }
 
     private DrEvent event(DrEvent.Type type, String target, String message) {
@@ -98,6 +81,54 @@ class IncidentManagerTest {
         assertThat(Files.readString(state))
                 .as("both channels took the resolution: nothing is left to send")
                 .doesNotContain("\"db\"");
+    }
+
+    /** The same, for a target whose WAL was archived up to {@code archived} after that backup (null: none). */
+    static DrStatus status(String target, Instant newest, Instant archived) {
+        return new DrStatus(
+                T0,
+                false,
+                List.of(new DrStatus.Target(
+                        target,
+                        newest == null ? null : "20261202T090000Z-abc123",
+                        newest,
+                        null,
+                        3600L,
+                        false,
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        true,
+                        false,
+                        List.of(),
+                        List.of(),
+                        archived)));
+    }
+
+    @Test
+    void aTargetWhoseWalIsArchivedPastItsOldBackupIsWithinItsRpoUntilTheWalStops() throws Exception {
+        try (IncidentManager m = manager().build()) {
+            clock.plus(Duration.ofHours(5));
+            // a daily base backup five hours old, WAL archived ten minutes ago: no page
+            m.evaluate(status("db", T0, clock.instant().minus(Duration.ofMinutes(10))));
+            assertThat(m.openIncidents()).isEmpty();
+            assertThat(channel.all).isEmpty();
+            // the WAL stopped two hours ago: the loss a restore would have is two hours, not five
+            m.evaluate(status("db", T0, clock.instant().minus(Duration.ofHours(2))));
+            assertThat(m.openIncidents()).singleElement().satisfies(i -> {
+                assertThat(i.severity()).isEqualTo(Incident.Severity.ERROR);
+                assertThat(i.impact())
+                        .contains("the WAL archived since its newest backup")
+                        .contains("is 2h 0min old against an RPO objective of 1h 0min");
+            });
+            assertThat(channel.next().text()).contains("no WAL of db archived since 2026-12-02T13:00:00Z");
+            // archiving resumed: resolved
+            m.evaluate(status("db", T0, clock.instant()));
+            assertThat(m.openIncidents()).isEmpty();
+            assertThat(channel.next().type()).isEqualTo(Notice.Type.RESOLUTION);
+        }
     }
 
     @Test

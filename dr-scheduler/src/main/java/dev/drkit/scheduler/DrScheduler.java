@@ -60,8 +60,8 @@ import org.slf4j.LoggerFactory;
  *       job whose target already has a backup started at or after that time counts as done.</li>
  *   <li>Each instance tries a time once: a failed job waits for its next time (the failure is
  *       an event for the listeners) instead of retrying in a loop.</li>
- *   <li>Once a minute the targets' RPOs are checked; a target whose newest backup is older
- *       than its RPO gets one {@link DrEvent.Type#RPO_AT_RISK} event until it recovers.</li>
+ *   <li>Once a minute the targets' RPOs are checked; a target whose newest backup (or, for a
+ *       point-in-time-recovery target, the data archived since) is older than its RPO gets one {@link DrEvent.Type#RPO_AT_RISK} event until it recovers.</li>
  *   <li>The scheduler's events (RPO at risk, a job's stale lock taken over) go to the listeners
  *       given to its builder; give it those the kit has, so that one place hears of both.</li>
  *   <li>{@link #close()} stops taking new work and waits for running jobs up to the grace
