@@ -65,6 +65,73 @@ final class WalContinuity implements Verifier {
             .description("missing WAL segments this close to the newest archived are taken to be on their way")
             .build();
 
+    /** The form of a system identifier in the metadata: a number without leading zeros. */
+    private static final String SYSTEM_ID = "[1-9][0-9]{0,19}";
+
+    /**
+     * The WAL positions a base backup records in its metadata ({@code systemIdentifier},
+     * {@code walStart}, {@code walStop}, {@code walSegmentSize}, {@code startLsn}, {@code
+     * stopLsn}), parsed: the timeline and segment its WAL starts in, and the last segment it needs
+     * to become consistent (the one holding the byte before its stop: a stop on a segment's first
+     * byte names that segment, which the backup does not need and may wait long for). The LSN
+     * of the start is -1 when none is recorded.
+     */
+    private record Positions(
+            long systemId, long segmentSize, long timeline, long firstSegment, long stopSegment, long startLsn) {
+        /** Empty when the metadata records none of them, or one that is not PostgreSQL's. */
+        static Optional<Positions> of(Map<String, Object> meta) {
+            Object sys = meta.get("systemIdentifier");
+            Object start = meta.get("walStart");
+            Object stop = meta.get("walStop");
+            Object size = meta.get("walSegmentSize");
+            if (sys == null
+                    || start == null
+                    || stop == null
+                    || size == null
+                    || !sys.toString().matches(SYSTEM_ID)) {
+                return Optional.empty();
+            }
+            long segmentSize = parse(size.toString());
+            Optional<WalSegment> first = WalSegment.parse(start.toString(), segmentSize);
+            Optional<WalSegment> last = WalSegment.parse(stop.toString(), segmentSize);
+            long systemId;
+            try {
+                systemId = Long.parseUnsignedLong(sys.toString());
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+            if (first.isEmpty() || last.isEmpty()) {
+                return Optional.empty();
+            }
+            long firstSegment = first.get().number();
+            long stopLsn = lsnOrMinus(meta.get("stopLsn"));
+            long stopSegment = stopLsn > 0
+                    ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
+                    : last.get().number();
+            return Optional.of(new Positions(
+                    systemId,
+                    segmentSize,
+                    first.get().timeline(),
+                    firstSegment,
+                    stopSegment,
+                    lsnOrMinus(meta.get("startLsn"))));
+        }
+    }
+
+    /**
+     * A file of the WAL archive by its name: the segment it holds, and whether it is an
+     * incomplete copy ({@code .partial}, {@code .stream}) of it.
+     */
+    private record Listed(String name, WalSegment segment, boolean incomplete) {
+        /** Empty for a file that holds no segment of this size (a history file, a name out of range). */
+        static Optional<Listed> of(String path, long segmentSize) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            boolean incomplete = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
+            return WalSegment.parse(incomplete ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize)
+                    .map(seg -> new Listed(name, seg, incomplete));
+        }
+    }
+
     /** Provides {@code pg-wal-continuity} at level checksum. */
     public static final class Provider extends TargetVerifierProvider {
         public Provider() {
@@ -106,33 +173,25 @@ final class WalContinuity implements Verifier {
         if (sys == null || start == null || stop == null || sizeText == null) {
             return timer.unverified("the backup records no WAL positions (walStart, walStop, walSegmentSize)");
         }
-        long segmentSize = parse(sizeText.toString());
-        long startLsn = lsnOrMinus(meta.get("startLsn"));
-        long stopLsn = lsnOrMinus(meta.get("stopLsn"));
-        Optional<WalSegment> first = WalSegment.parse(start.toString(), segmentSize);
-        Optional<WalSegment> last = WalSegment.parse(stop.toString(), segmentSize);
-        if (first.isEmpty() || last.isEmpty() || !sys.toString().matches("[1-9][0-9]{0,19}")) {
-            return timer.failed("the backup records WAL positions that are not PostgreSQL's (walStart "
-                    + shown(start) + ", walStop " + shown(stop)
-                    + ", walSegmentSize " + shown(sizeText) + ", systemIdentifier "
-                    + shown(sys) + "); it is damaged");
-        }
-        long systemId;
-        try {
-            systemId = Long.parseUnsignedLong(sys.toString());
-        } catch (NumberFormatException e) {
+        Optional<Positions> parsed = Positions.of(meta);
+        if (parsed.isEmpty()) {
+            long size = parse(sizeText.toString());
+            boolean inForm = sys.toString().matches(SYSTEM_ID)
+                    && WalSegment.parse(start.toString(), size).isPresent()
+                    && WalSegment.parse(stop.toString(), size).isPresent();
             return timer.failed(
-                    "the backup records a system identifier that is none (" + shown(sys) + "); it is damaged");
+                    inForm // then only the number is out of range
+                            ? "the backup records a system identifier that is none (" + shown(sys) + "); it is damaged"
+                            : "the backup records WAL positions that are not PostgreSQL's (walStart " + shown(start)
+                                    + ", walStop " + shown(stop) + ", walSegmentSize " + shown(sizeText)
+                                    + ", systemIdentifier " + shown(sys) + "); it is damaged");
         }
-        long timeline = first.get().timeline();
-        long firstSegment = first.get().number();
-        // the last segment the backup needs: the one holding the byte before its stop (a stop on a
-        // segment's first byte names that segment, which the backup does not need and may wait long for)
-        long stopSegment = stopLsn > 0
-                ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
-                : last.get().number();
-        Archived archived =
-                archived(context.archive(WalArchive.AREA), systemId, timeline, firstSegment, startLsn, segmentSize);
+        Positions at = parsed.get();
+        long systemId = at.systemId();
+        long segmentSize = at.segmentSize();
+        long firstSegment = at.firstSegment();
+        long stopSegment = at.stopSegment();
+        Archived archived = archived(context.archive(WalArchive.AREA), at);
         Lineage lineage = archived.lineage();
         Map<String, Object> details = new LinkedHashMap<>();
         List<String> timelines = new ArrayList<>();
@@ -174,7 +233,7 @@ final class WalContinuity implements Verifier {
                                 + WalArchive.AREA + ")";
             } else if (newest - gap[1] > inFlight) {
                 if (laterStarts == null) {
-                    laterStarts = laterStarts(context, m, sys.toString(), segmentSize);
+                    laterStarts = laterStarts(context, m, at);
                 }
                 Start after = coveringStart(laterStarts, lineage.stretches(), found, gap[1]);
                 if (after != null) {
@@ -248,27 +307,24 @@ final class WalContinuity implements Verifier {
         }
     }
 
-    /** Lists the archive of {@code systemId} once and finds what a recovery from {@code firstSegment} reads. */
-    private static Archived archived(
-            FileArchive archive, long systemId, long timeline, long firstSegment, long startLsn, long segmentSize)
-            throws IOException {
+    /** Lists the archive of the backup's system once and finds what a recovery from its start reads. */
+    private static Archived archived(FileArchive archive, Positions at) throws IOException {
+        long segmentSize = at.segmentSize();
+        long firstSegment = at.firstSegment();
         // what is archived: per timeline, the complete segments and the incomplete copies
         Map<Long, TreeSet<Long>> complete = new HashMap<>();
         Map<String, String> incomplete = new HashMap<>(); // segment name to the copy's file name
-        for (String path : archive.list(Long.toUnsignedString(systemId) + "/")) {
-            String name = path.substring(path.lastIndexOf('/') + 1);
-            boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
-            // a name whose segment part is out of range for this size is no WAL
-            Optional<WalSegment> seg =
-                    WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
-            if (seg.isPresent() && partial) {
-                incomplete.putIfAbsent(seg.get().name(), name);
-            } else if (seg.isPresent()) {
-                complete.computeIfAbsent(seg.get().timeline(), t -> new TreeSet<>())
-                        .add(seg.get().number());
+        for (String path : archive.list(Long.toUnsignedString(at.systemId()) + "/")) {
+            Optional<Listed> listed = Listed.of(path, segmentSize);
+            if (listed.isPresent() && listed.get().incomplete()) {
+                incomplete.putIfAbsent(
+                        listed.get().segment().name(), listed.get().name());
+            } else if (listed.isPresent()) {
+                complete.computeIfAbsent(listed.get().segment().timeline(), t -> new TreeSet<>())
+                        .add(listed.get().segment().number());
             }
         }
-        Lineage lineage = lineage(new WalArchive(archive), systemId, timeline, firstSegment, startLsn, segmentSize);
+        Lineage lineage = lineage(new WalArchive(archive), at);
         // the segments a recovery along the lineage finds, in order; the gaps are the holes between
         // them (walked over what is archived, never over the numbers between: a forged name far out
         // costs one entry, not a loop to it)
@@ -300,49 +356,21 @@ final class WalContinuity implements Verifier {
      * one ends nothing. The archive is listed one log file at a time from the backup's start.
      */
     static Optional<Instant> recoveryPoint(BackupManifest m, FileArchive archive) throws IOException {
-        Map<String, Object> meta = m.metadata();
-        Object sys = meta.get("systemIdentifier");
-        Object start = meta.get("walStart");
-        Object stop = meta.get("walStop");
-        Object sizeText = meta.get("walSegmentSize");
-        if (sys == null
-                || start == null
-                || stop == null
-                || sizeText == null
-                || !sys.toString().matches("[1-9][0-9]{0,19}")) {
+        Optional<Positions> parsed = Positions.of(m.metadata());
+        if (parsed.isEmpty()) {
             return Optional.empty();
         }
-        long segmentSize = parse(sizeText.toString());
-        Optional<WalSegment> first = WalSegment.parse(start.toString(), segmentSize);
-        Optional<WalSegment> last = WalSegment.parse(stop.toString(), segmentSize);
-        long systemId;
-        try {
-            systemId = Long.parseUnsignedLong(sys.toString());
-        } catch (NumberFormatException e) {
-            return Optional.empty();
-        }
-        if (first.isEmpty() || last.isEmpty()) {
-            return Optional.empty();
-        }
-        long firstSegment = first.get().number();
-        long stopLsn = lsnOrMinus(meta.get("stopLsn"));
-        long stopSegment = stopLsn > 0
-                ? Math.max(firstSegment, Long.divideUnsigned(stopLsn - 1, segmentSize))
-                : last.get().number();
-        Lineage lineage = lineage(
-                new WalArchive(archive),
-                systemId,
-                first.get().timeline(),
-                firstSegment,
-                lsnOrMinus(meta.get("startLsn")),
-                segmentSize);
+        Positions at = parsed.get();
+        long systemId = at.systemId();
+        long segmentSize = at.segmentSize();
+        Lineage lineage = lineage(new WalArchive(archive), at);
         if (lineage.problem() != null) {
             return Optional.empty();
         }
         // the run from the start without a gap, read one log file (4 GiB of WAL) at a time: status
         // asks every minute, and the archive of a long retention holds months of segments
         long perLog = 0x1_0000_0000L / segmentSize;
-        long end = firstSegment - 1; // the last segment of the run
+        long end = at.firstSegment() - 1; // the last segment of the run
         List<String> incompleteEnd = List.of(); // the incomplete copies that end it, if any do
         Map<Long, Listing> listings = new HashMap<>();
         runs:
@@ -365,16 +393,16 @@ final class WalContinuity implements Verifier {
                 }
             }
         }
-        if (end < stopSegment) {
+        if (end < at.stopSegment()) {
             return Optional.empty();
         }
         if (!incompleteEnd.isEmpty()) {
             // a .partial and a .stream of one segment: the one stored last holds the newest WAL
             Optional<Instant> newest = Optional.empty();
             for (String copy : incompleteEnd) {
-                Optional<Instant> at = storedAt(archive, WalArchive.path(systemId, copy));
-                if (at.isPresent() && (newest.isEmpty() || at.get().isAfter(newest.get()))) {
-                    newest = at;
+                Optional<Instant> stored = storedAt(archive, WalArchive.path(systemId, copy));
+                if (stored.isPresent() && (newest.isEmpty() || stored.get().isAfter(newest.get()))) {
+                    newest = stored;
                 }
             }
             return newest;
@@ -431,19 +459,16 @@ final class WalContinuity implements Verifier {
 
         private void add(List<String> paths) {
             for (String path : paths) {
-                String name = path.substring(path.lastIndexOf('/') + 1);
-                boolean partial = name.endsWith(".partial") || name.endsWith(WalArchive.STREAMED_SUFFIX);
-                Optional<WalSegment> seg =
-                        WalSegment.parse(partial ? name.substring(0, name.lastIndexOf('.')) : name, segmentSize);
-                if (seg.isEmpty() || seg.get().timeline() != timeline) {
+                Optional<Listed> listed = Listed.of(path, segmentSize);
+                if (listed.isEmpty() || listed.get().segment().timeline() != timeline) {
                     continue;
                 }
-                if (partial) {
+                if (listed.get().incomplete()) {
                     incomplete
-                            .computeIfAbsent(seg.get().number(), n -> new ArrayList<>())
-                            .add(name);
+                            .computeIfAbsent(listed.get().segment().number(), n -> new ArrayList<>())
+                            .add(listed.get().name());
                 } else {
-                    complete.add(seg.get().number());
+                    complete.add(listed.get().segment().number());
                 }
             }
         }
@@ -462,26 +487,16 @@ final class WalContinuity implements Verifier {
      * Where the other backups of the target, of the same system and segment size, start; those
      * whose positions do not parse are left out (their own verification reports them).
      */
-    private static List<Start> laterStarts(
-            VerificationContext context, BackupManifest verified, String system, long segmentSize) throws IOException {
+    private static List<Start> laterStarts(VerificationContext context, BackupManifest verified, Positions of)
+            throws IOException {
         List<Start> out = new ArrayList<>();
         for (BackupManifest b : context.backupsOfTarget()) {
-            Map<String, Object> meta = b.metadata();
-            if (b.id().equals(verified.id())
-                    || !system.equals(String.valueOf(meta.get("systemIdentifier")))
-                    || !String.valueOf(segmentSize).equals(String.valueOf(meta.get("walSegmentSize")))
-                    || meta.get("walStart") == null) {
+            if (b.id().equals(verified.id())) {
                 continue;
             }
-            Optional<WalSegment> start = WalSegment.parse(meta.get("walStart").toString(), segmentSize);
-            Optional<WalSegment> stop = WalSegment.parse(String.valueOf(meta.get("walStop")), segmentSize);
-            long stopLsn = lsnOrMinus(meta.get("stopLsn"));
-            if (start.isPresent() && stop.isPresent()) {
-                long last = stopLsn > 0
-                        ? Math.max(start.get().number(), Long.divideUnsigned(stopLsn - 1, segmentSize))
-                        : stop.get().number();
-                out.add(new Start(b.id(), start.get().timeline(), start.get().number(), last));
-            }
+            Positions.of(b.metadata())
+                    .filter(p -> p.systemId() == of.systemId() && p.segmentSize() == of.segmentSize())
+                    .ifPresent(p -> out.add(new Start(b.id(), p.timeline(), p.firstSegment(), p.stopSegment())));
         }
         return out;
     }
@@ -510,16 +525,19 @@ final class WalContinuity implements Verifier {
     }
 
     /**
-     * The stretches of WAL a recovery from {@code firstSegment} on {@code timeline} reads along
+     * The stretches of WAL a recovery from the backup's first segment, on its timeline, reads along
      * the newest timeline, found as PostgreSQL finds it: each timeline of its history from the
      * backup's up to the segment before the one where the next branched off, the newest from
      * there on. A history file PostgreSQL would refuse (timelines not increasing, or not below
      * its own), a newest timeline that does not descend from the backup's, or one that left it
      * before the backup started, makes a {@link Lineage#problem}.
      */
-    private static Lineage lineage(
-            WalArchive wal, long systemId, long timeline, long firstSegment, long startLsn, long segmentSize)
-            throws IOException {
+    private static Lineage lineage(WalArchive wal, Positions at) throws IOException {
+        long systemId = at.systemId();
+        long timeline = at.timeline();
+        long firstSegment = at.firstSegment();
+        long startLsn = at.startLsn();
+        long segmentSize = at.segmentSize();
         long newest = timeline;
         for (long next = timeline + 1;
                 next <= timeline + MAX_TIMELINES
