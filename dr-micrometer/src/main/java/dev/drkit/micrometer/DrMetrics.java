@@ -363,8 +363,7 @@ public final class DrMetrics implements DrListener {
 
         void backupSucceeded(Instant at) {
             lastBackup.accumulateAndGet(
-                    new Reading(at.getEpochSecond() + at.getNano() / 1e9, at),
-                    (held, offered) -> held.at.isAfter(offered.at) ? held : offered);
+                    new Reading(seconds(at), at), (held, offered) -> held.at.isAfter(offered.at) ? held : offered);
         }
 
         /**
@@ -372,7 +371,7 @@ public final class DrMetrics implements DrListener {
          * told of when that one was deleted or found damaged since (null: no backup).
          */
         void newestBackup(Instant backupAt, Instant at) {
-            double value = backupAt == null ? Double.NaN : backupAt.getEpochSecond() + backupAt.getNano() / 1e9;
+            double value = seconds(backupAt);
             lastBackup.accumulateAndGet(new Reading(value, at), Reading.NEWER);
         }
 
@@ -388,9 +387,7 @@ public final class DrMetrics implements DrListener {
             rpoObjective = t.rpoSeconds() == null ? Double.NaN : t.rpoSeconds();
             newestBackup(t.newestBackupAt(), at);
             Instant point = t.recoveryPointAt();
-            recoveryPoint.accumulateAndGet(
-                    new Reading(point == null ? Double.NaN : point.getEpochSecond() + point.getNano() / 1e9, at),
-                    Reading.NEWER);
+            recoveryPoint.accumulateAndGet(new Reading(seconds(point), at), Reading.NEWER);
             if (t.problems().stream().anyMatch(p -> p.startsWith(FAILED_VERIFICATION))) {
                 verified(false, at);
             } else if (t.newestVerifiedId() != null) {
@@ -402,9 +399,7 @@ public final class DrMetrics implements DrListener {
         }
 
         double ageSeconds(Clock clock) {
-            double last = lastBackup.get().value;
-            Instant now = clock.instant();
-            return Double.isNaN(last) ? Double.NaN : now.getEpochSecond() + now.getNano() / 1e9 - last;
+            return seconds(clock.instant()) - lastBackup.get().value; // NaN stays NaN
         }
 
         /** The age of the later of the newest backup and the recovery point past it. */
@@ -412,8 +407,12 @@ public final class DrMetrics implements DrListener {
             double backup = lastBackup.get().value;
             double point = recoveryPoint.get().value;
             double last = Double.isNaN(point) ? backup : Double.isNaN(backup) ? point : Math.max(backup, point);
-            Instant now = clock.instant();
-            return Double.isNaN(last) ? Double.NaN : now.getEpochSecond() + now.getNano() / 1e9 - last;
+            return seconds(clock.instant()) - last; // NaN stays NaN
+        }
+
+        /** An instant as seconds since the epoch, NaN for none. */
+        private static double seconds(Instant at) {
+            return at == null ? Double.NaN : at.getEpochSecond() + at.getNano() / 1e9;
         }
 
         double rpoObjective() {
