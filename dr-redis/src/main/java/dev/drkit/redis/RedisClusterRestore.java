@@ -28,9 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -267,12 +265,8 @@ final class RedisClusterRestore {
         if (live.isEmpty()) {
             return;
         }
-        AtomicInteger threads = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(live.size(), MAX_USER_SESSIONS), r -> {
-            Thread t = new Thread(r, "drkit-redis-acl-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool =
+                RedisClusterSnapshot.daemonPool(Math.min(live.size(), MAX_USER_SESSIONS), "drkit-redis-acl-");
         List<String> done = new ArrayList<>();
         Map<String, Exception> refused = new LinkedHashMap<>(); // a node's failure, whatever it is
         try {

@@ -180,12 +180,7 @@ final class RedisClusterSnapshot {
     private List<Map<String, Object>> snapshotAll(
             RedisClusterTopology topology, List<RedisClusterTopology.Node> sources) throws IOException {
         int n = topology.shards().size();
-        AtomicInteger threads = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(jobs, n), r -> {
-            Thread t = new Thread(r, "drkit-redis-shard-" + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = daemonPool(Math.min(jobs, n), "drkit-redis-shard-");
         try {
             List<Future<Map<String, Object>>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -200,6 +195,16 @@ final class RedisClusterSnapshot {
         } finally {
             stop(pool);
         }
+    }
+
+    /** A pool of {@code size} daemon threads named {@code prefix} and a number from 1 (one per node or shard). */
+    static ExecutorService daemonPool(int size, String prefix) {
+        AtomicInteger threads = new AtomicInteger();
+        return Executors.newFixedThreadPool(size, r -> {
+            Thread t = new Thread(r, prefix + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
