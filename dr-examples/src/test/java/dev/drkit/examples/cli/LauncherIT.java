@@ -2,6 +2,7 @@ package dev.drkit.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.drkit.testkit.PostgresServer;
 import dev.drkit.testkit.Prerequisites;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -195,11 +196,7 @@ class LauncherIT {
 
     @Test
     void walPushAloneRunsOnTheClientCompilerUnlessTheJavaOptionsSayOtherwise() throws Exception {
-        // a java that prints the options it is given: the launcher's choices, without a JVM
-        Path home = Files.createDirectories(work.resolve("fake-jdk/bin"));
-        Path java = home.resolve("java");
-        Files.writeString(java, "#!/bin/sh\necho \"$*\"\n");
-        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+        Path home = fakeJdk().resolve("bin");
         Map<String, String> fake = Map.of("JAVA_HOME", home.getParent().toString());
         Path cache = work.resolve("cache");
         String push = run(cache, fake, List.of("--repo", "/r", "wal-push", "pg_wal/000000010000000000000001"));
@@ -242,6 +239,74 @@ class LauncherIT {
     }
 
     @Test
+    void aJavaAgentOrTheFlightRecorderInAnyOfTheJavaOptionsRunsWithoutAnArchive() throws Exception {
+        String jdk = fakeJdk().toString();
+        Path cache = work.resolve("cache");
+        List<String> backup = List.of("--repo", "/r", "backup", "files", "--name", "f", "--path", "/p");
+        assertThat(run(cache, Map.of("JAVA_HOME", jdk), backup))
+                .as("without an agent the first run archives")
+                .contains("-XX:ArchiveClassesAtExit=");
+        List<Map<String, String>> instrumented = List.of(
+                Map.of("JAVA_TOOL_OPTIONS", "-javaagent:/opt/apm/agent.jar"),
+                Map.of("JDK_JAVA_OPTIONS", "-Xmx1g -agentlib:jdwp=transport=dt_socket,server=y,suspend=n"),
+                Map.of("DRKIT_JAVA_OPTS", "-agentpath:/opt/profiler/libagent.so"),
+                Map.of("DRKIT_JAVA_OPTS", "-XX:StartFlightRecording=filename=/tmp/r.jfr"),
+                Map.of("JAVA_TOOL_OPTIONS", "-XX:+FlightRecorder"),
+                Map.of("JAVA_TOOL_OPTIONS", "-Xrunjdwp:transport=dt_socket"));
+        for (Map<String, String> options : instrumented) {
+            Map<String, String> env = new HashMap<>(options);
+            env.put("JAVA_HOME", jdk);
+            assertThat(run(cache, env, backup))
+                    .as(options.toString())
+                    .doesNotContain("Archive")
+                    .doesNotContain("AOT")
+                    .contains("-jar");
+        }
+        assertThat(run(cache, Map.of("JAVA_HOME", jdk, "DRKIT_JAVA_OPTS", "-Dnot.an.agent=-javaagent:x"), backup))
+                .as("only an option of its own names an agent")
+                .contains("-XX:ArchiveClassesAtExit=");
+    }
+
+    @Test
+    void aPostgresBackupUnderTheFlightRecorderOrAnAgentAddedLaterRunsAgainAndAgain() throws Exception {
+        // Java 17 crashed (SIGSEGV in the class file load hook) on the second such run when the
+        // launcher mapped the archive the first one made, and on the first one under an agent
+        // once an archive made without it was there
+        try (PostgresServer pg = PostgresServer.start()) {
+            Path password = pg.passwordFile(work);
+            List<String> backup = List.of(
+                    "--repo",
+                    work.resolve("repo").toString(),
+                    "backup",
+                    "postgres-logical",
+                    "--name",
+                    "pg",
+                    "--url",
+                    pg.jdbcUrl("postgres"),
+                    "--user",
+                    "postgres",
+                    "--password-file",
+                    password.toString(),
+                    "--bin-dir",
+                    pg.binDir().toString());
+            Path jfr = work.resolve("recording.jfr");
+            Map<String, String> recorded = Map.of("DRKIT_JAVA_OPTS", "-XX:StartFlightRecording=filename=" + jfr);
+            Path cache = work.resolve("cache");
+            for (int run = 1; run <= 2; run++) {
+                Outcome o = launch(cache, recorded, backup);
+                assertThat(o.exit()).as("run " + run + ": " + o.err()).isZero();
+            }
+            assertThat(jfr).isNotEmptyFile();
+            Path plain = work.resolve("cache-plain");
+            assertThat(launch(plain, Map.of(), backup).exit()).isZero();
+            assertThat(archives(plain)).singleElement().asString().startsWith("drkit-");
+            Outcome later =
+                    launch(plain, Map.of("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + jfr), backup);
+            assertThat(later.exit()).as(later.err()).isZero();
+        }
+    }
+
+    @Test
     void aHostAlternatingTwoJvmsKeepsAnArchiveForEachAndANewJarReplacesOnlyItsJvmsArchive() throws Exception {
         // JVMs that write the archive they are asked for: the launcher's naming, without a JVM
         List<Map<String, String>> jvms = new ArrayList<>();
@@ -272,6 +337,15 @@ class LauncherIT {
         assertThat(after).hasSize(2); // jdk-a's archive of the old jar replaced, jdk-b's kept
         assertThat(after).containsAnyElementsOf(before);
         assertThat(after).anyMatch(n -> n.startsWith("drkit-0-"));
+    }
+
+    /** A JAVA_HOME whose java prints the options it is given: the launcher's choices, without a JVM. */
+    private Path fakeJdk() throws Exception {
+        Path bin = Files.createDirectories(work.resolve("fake-jdk/bin"));
+        Path java = bin.resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho \"$*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+        return bin.getParent();
     }
 
     private static List<String> archives(Path cache) throws Exception {
