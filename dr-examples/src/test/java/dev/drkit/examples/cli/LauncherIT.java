@@ -239,32 +239,62 @@ class LauncherIT {
     }
 
     @Test
-    void aJavaAgentOrTheFlightRecorderInAnyOfTheJavaOptionsRunsWithoutAnArchive() throws Exception {
+    void anAgentTheFlightRecorderNoClassSharingOrAnArchiveOfTheHostsInTheJavaOptionsRunWithoutTheLaunchersArchive()
+            throws Exception {
         String jdk = fakeJdk().toString();
         Path cache = work.resolve("cache");
         List<String> backup = List.of("--repo", "/r", "backup", "files", "--name", "f", "--path", "/p");
+        String launchers = "=" + cache.resolve("drkit"); // where the launcher's archives go
         assertThat(run(cache, Map.of("JAVA_HOME", jdk), backup))
                 .as("without an agent the first run archives")
-                .contains("-XX:ArchiveClassesAtExit=");
+                .contains("-XX:ArchiveClassesAtExit" + launchers);
         List<Map<String, String>> instrumented = List.of(
                 Map.of("JAVA_TOOL_OPTIONS", "-javaagent:/opt/apm/agent.jar"),
                 Map.of("JDK_JAVA_OPTIONS", "-Xmx1g -agentlib:jdwp=transport=dt_socket,server=y,suspend=n"),
                 Map.of("DRKIT_JAVA_OPTS", "-agentpath:/opt/profiler/libagent.so"),
                 Map.of("DRKIT_JAVA_OPTS", "-XX:StartFlightRecording=filename=/tmp/r.jfr"),
                 Map.of("JAVA_TOOL_OPTIONS", "-XX:+FlightRecorder"),
-                Map.of("JAVA_TOOL_OPTIONS", "-Xrunjdwp:transport=dt_socket"));
+                Map.of("JAVA_TOOL_OPTIONS", "-Xrunjdwp:transport=dt_socket"),
+                Map.of("JAVA_TOOL_OPTIONS", "-Xshare:off"),
+                Map.of("JDK_JAVA_OPTIONS", "-XX:-UseSharedSpaces"),
+                Map.of("DRKIT_JAVA_OPTS", "-XX:-UseCompressedClassPointers"),
+                Map.of("DRKIT_JAVA_OPTS", "-XX:SharedArchiveFile=/opt/app.jsa"),
+                Map.of("JAVA_TOOL_OPTIONS", "-XX:ArchiveClassesAtExit=/tmp/app.jsa"),
+                Map.of("JAVA_TOOL_OPTIONS", "-XX:+AutoCreateSharedArchive"),
+                Map.of("DRKIT_JAVA_OPTS", "-XX:AOTCache=/opt/app.aot"));
         for (Map<String, String> options : instrumented) {
             Map<String, String> env = new HashMap<>(options);
             env.put("JAVA_HOME", jdk);
             assertThat(run(cache, env, backup))
                     .as(options.toString())
-                    .doesNotContain("Archive")
-                    .doesNotContain("AOT")
+                    .doesNotContain(launchers)
+                    .doesNotContain("AOTMode")
                     .contains("-jar");
         }
         assertThat(run(cache, Map.of("JAVA_HOME", jdk, "DRKIT_JAVA_OPTS", "-Dnot.an.agent=-javaagent:x"), backup))
                 .as("only an option of its own names an agent")
-                .contains("-XX:ArchiveClassesAtExit=");
+                .contains("-XX:ArchiveClassesAtExit" + launchers);
+        assertThat(run(cache, Map.of("JAVA_HOME", jdk, "JAVA_TOOL_OPTIONS", "-Xshare:auto"), backup))
+                .contains("-XX:ArchiveClassesAtExit" + launchers);
+    }
+
+    @Test
+    void aHostThatTurnedClassSharingOffStillRunsEveryCommand() throws Exception {
+        // asked to archive without a base archive, the JVM refused to start ("DynamicDumpSharedSpaces is
+        // unsupported when base CDS archive is not loaded"), on every run since none was ever made
+        List<Map<String, String>> jvms = new ArrayList<>(List.of(Map.of()));
+        newerJava(25).ifPresent(home -> jvms.add(Map.of("JAVA_HOME", home.toString())));
+        for (Map<String, String> jvm : jvms) {
+            Map<String, String> env = new HashMap<>(jvm);
+            env.put("JAVA_TOOL_OPTIONS", "-Xshare:off");
+            Path cache = work.resolve("cache-" + jvms.indexOf(jvm));
+            for (int run = 1; run <= 2; run++) {
+                assertThat(run(cache, env, List.of("--version")))
+                        .as(jvm + " run " + run)
+                        .startsWith("drkit ");
+            }
+            assertThat(cache.resolve("drkit")).doesNotExist();
+        }
     }
 
     @Test
