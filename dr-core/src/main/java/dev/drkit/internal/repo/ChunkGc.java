@@ -534,6 +534,24 @@ public final class ChunkGc {
                     LOG.warn("chunk garbage collection leaves pack {} as it is: {}", p.pack(), e.getMessage());
                     continue;
                 }
+                // a writer per copy: more copies than drkit ever makes were planted (a pack each), and
+                // each would hold a writer (an upload, its buffers) open until the end; such a pack stays
+                String over = moved.stream()
+                        .map(Map.Entry::getKey)
+                        .filter(id -> copiesWritten.getOrDefault(id, 0) >= ChunkStore.MAX_COPIES)
+                        .findFirst()
+                        .orElse(null);
+                if (over != null) {
+                    LOG.warn(
+                            "chunk garbage collection leaves pack {} as it is: chunk {} has more than {} stored copies "
+                                    + "(drkit stores a chunk once, a few times when backups race): look in {} for "
+                                    + "indexes drkit did not write",
+                            p.pack(),
+                            over,
+                            ChunkStore.MAX_COPIES,
+                            ChunkStore.INDEX);
+                    continue;
+                }
                 // not caught: a writer that fails (a pack it commits on the way) may have dropped the
                 // chunks of packs counted as done before; the whole rewrite then stops, and nothing goes
                 for (Map.Entry<String, byte[]> m : moved) {

@@ -24,8 +24,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -225,36 +228,11 @@ class ForgedEncryptedCopyTest {
      */
     @Test
     void aRewriteOfTwoCopiesThatBothMatchTheirIndexKeepsEachInAPackOfItsOwn() throws IOException {
-        setUp();
-        Instant at = Instant.parse("2026-12-01T00:00:00Z");
-        StreamCodecs alice = new StreamCodecs(Compression.ZSTD, 3, 2, EncryptedChunksTest.toy("alice"), null);
-        byte[] content = ChunkedArtifactTest.data(8, 12 << 20);
-        ChunkedArtifactTest.Stored whole = ChunkedArtifactTest.store(repo, at, alice, content);
-        repo.writeManifest(whole.manifest(), null);
-        byte[] head = Arrays.copyOf(content, 2 << 20);
-        ChunkedArtifactTest.Stored first = ChunkedArtifactTest.store(repo, at.plusSeconds(60), alice, head);
-        repo.writeManifest(first.manifest(), null);
-        List<String> shared = new ArrayList<>(chunkIds(first));
-        shared.retainAll(chunkIds(whole));
-        assertThat(shared).isNotEmpty();
-        String x = shared.get(0);
-        ChunkStore.Location real = repo.chunks().locate(x).get(0);
+        Shared two = twoBackupsSharingAChunk();
+        String x = two.chunk();
         // sorts last: the rewrite reaches it after the genuine pack
-        String pack = "f".repeat(32);
-        Random r = new Random(1);
-        byte[] forged = new byte[real.length()];
-        r.nextBytes(forged);
-        byte[] junk = new byte[real.length() * 3];
-        r.nextBytes(junk);
-        ByteArrayOutputStream planted = new ByteArrayOutputStream();
-        planted.writeBytes(forged);
-        planted.writeBytes(junk);
-        plantPack(
-                pack,
-                planted.toByteArray(),
-                indexLine(x, pack, 0, forged, real.rawLength())
-                        + indexLine(Sha256.hex(junk, 0, junk.length), pack, forged.length, junk, junk.length));
-        repo.deleteBackup("db", whole.manifest().id());
+        plantMostlyGarbageCopy(x, two.real(), "f".repeat(32), new Random(1));
+        repo.deleteBackup("db", two.whole().manifest().id());
         repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
 
         ChunkCollection gc =
@@ -268,7 +246,98 @@ class ForgedEncryptedCopyTest {
                 .hasSize(2)
                 .extracting(ChunkStore.Location::pack)
                 .doesNotHaveDuplicates();
-        assertThat(read(fresh, first)).isEqualTo(head);
+        assertThat(read(fresh, two.first())).isEqualTo(two.head());
+    }
+
+    /**
+     * Twenty planted packs each hold a copy of a needed chunk (matching its own index) and are
+     * mostly garbage. The rewrite gave every copy a pack writer of its own, all open until the
+     * end (an upload and its buffers each): a few hundred planted packs exhausted the host. At
+     * most {@link ChunkStore#MAX_COPIES} copies are rewritten now; the packs past that stay as
+     * they are, and nothing is lost.
+     */
+    @Test
+    void aRewriteMakesAtMostMaxCopiesPacksForAChunkAndLeavesThePlantedPacksPastThat() throws IOException {
+        Shared two = twoBackupsSharingAChunk();
+        String x = two.chunk();
+        int planted = 20;
+        Random r = new Random(2);
+        for (int n = 0; n < planted; n++) {
+            plantMostlyGarbageCopy(x, two.real(), String.format("e%031x", n), r);
+        }
+        repo.deleteBackup("db", two.whole().manifest().id());
+        repo = Repository.open(new FileStorageBackend(dir.resolve("repo")), Instant.now());
+        Set<String> before = packNames();
+
+        ChunkCollection gc =
+                new ChunkGc(repo, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofSeconds(1)).collect(false);
+
+        Set<String> made = new HashSet<>(packNames());
+        made.removeAll(before);
+        assertThat(gc.packsRewritten()).as("packs rewritten").isEqualTo(ChunkStore.MAX_COPIES);
+        assertThat(made).as("new packs").hasSize(ChunkStore.MAX_COPIES);
+        Repository fresh = reopened();
+        assertThat(fresh.chunks().locate(x))
+                .as("every copy still indexed: the rewritten ones anew, the rest where they were")
+                .hasSize(planted + 1);
+        assertThat(read(fresh, two.first())).isEqualTo(two.head());
+    }
+
+    /**
+     * Adds {@code pack}: random bytes indexed as a copy of chunk {@code id} (as long as the real
+     * one), then three times as much junk indexed as a chunk no backup needs, so that the pack is
+     * mostly garbage and a prune rewrites it.
+     */
+    private void plantMostlyGarbageCopy(String id, ChunkStore.Location real, String pack, Random r) throws IOException {
+        byte[] forged = new byte[real.length()];
+        r.nextBytes(forged);
+        byte[] junk = new byte[real.length() * 3];
+        r.nextBytes(junk);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.writeBytes(forged);
+        bytes.writeBytes(junk);
+        plantPack(
+                pack,
+                bytes.toByteArray(),
+                indexLine(id, pack, 0, forged, real.rawLength())
+                        + indexLine(Sha256.hex(junk, 0, junk.length), pack, forged.length, junk, junk.length));
+    }
+
+    /** Two encrypted backups, {@code first} holding the head of {@code whole}, and a chunk both need. */
+    private record Shared(
+            ChunkedArtifactTest.Stored whole,
+            ChunkedArtifactTest.Stored first,
+            byte[] head,
+            String chunk,
+            ChunkStore.Location real) {}
+
+    private Shared twoBackupsSharingAChunk() throws IOException {
+        setUp();
+        Instant at = Instant.parse("2026-12-01T00:00:00Z");
+        StreamCodecs alice = new StreamCodecs(Compression.ZSTD, 3, 2, EncryptedChunksTest.toy("alice"), null);
+        byte[] content = ChunkedArtifactTest.data(8, 12 << 20);
+        ChunkedArtifactTest.Stored whole = ChunkedArtifactTest.store(repo, at, alice, content);
+        repo.writeManifest(whole.manifest(), null);
+        byte[] head = Arrays.copyOf(content, 2 << 20);
+        ChunkedArtifactTest.Stored first = ChunkedArtifactTest.store(repo, at.plusSeconds(60), alice, head);
+        repo.writeManifest(first.manifest(), null);
+        List<String> shared = new ArrayList<>(chunkIds(first));
+        shared.retainAll(chunkIds(whole));
+        assertThat(shared).isNotEmpty();
+        return new Shared(
+                whole,
+                first,
+                head,
+                shared.get(0),
+                repo.chunks().locate(shared.get(0)).get(0));
+    }
+
+    private Set<String> packNames() throws IOException {
+        try (Stream<Path> s = Files.list(dir.resolve("repo/chunks/packs"))) {
+            return s.map(f -> f.getFileName().toString())
+                    .filter(name -> name.endsWith(".pack"))
+                    .collect(Collectors.toSet());
+        }
     }
 
     /**
