@@ -1,6 +1,7 @@
 package dev.drkit.postgres;
 
 import dev.drkit.BackupManifest;
+import dev.drkit.CorruptDataException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +46,9 @@ import org.slf4j.LoggerFactory;
  * otherwise every backup before a gap would fail until retention removed it. Segments missing among
  * the newest {@value #IN_FLIGHT} are not counted: {@code wal-push} stores a burst of WAL several
  * segments at a time, and a later segment may land before an earlier one (they are listed in the
- * details; setting {@code wal-in-flight} changes how many). Reads file names and history files
- * only; no WAL is read.
+ * details; setting {@code wal-in-flight} changes how many). Reads file names and history files,
+ * and the records of the WAL from the backup's start to its stop (damaged, or unsigned where keys
+ * are trusted, they fail it: a restore would refuse them); no WAL is read.
  */
 final class WalContinuity implements Verifier {
     private static final Logger LOG = LoggerFactory.getLogger(WalContinuity.class);
@@ -279,6 +283,26 @@ final class WalContinuity implements Verifier {
             problems.add(
                     unnamed + " more gaps in the WAL archive after these (" + missing + " segments missing in all)");
         }
+        if (gaps.isEmpty() || gaps.get(0)[0] > stopSegment) {
+            List<String> names = new ArrayList<>();
+            for (long n : found.subSet(firstSegment, true, stopSegment, true)) {
+                names.add(
+                        endsIncomplete && n == newest
+                                ? archived.incompleteName()
+                                : name(lineage.stretches(), n, segmentSize));
+            }
+            List<String> untrusted = untrustedRecords(context.archive(WalArchive.AREA), systemId, names);
+            for (String why : untrusted.subList(0, Math.min(MAX_GAPS_NAMED, untrusted.size()))) {
+                problems.add(why + "; the backup needs that WAL to become consistent, so it cannot be restored. Take a "
+                        + "new base backup, and find out what wrote that record (the archive of system " + systemId
+                        + " in area " + WalArchive.AREA + ")");
+            }
+            if (untrusted.size() > MAX_GAPS_NAMED) {
+                problems.add((untrusted.size() - MAX_GAPS_NAMED) + " more records of the backup's own WAL that cannot "
+                        + "be trusted");
+            }
+            details.put("walRecordsRead", names.size());
+        }
         details.put("walFirst", name(lineage.stretches(), firstSegment, segmentSize));
         details.put(
                 "walNewest",
@@ -295,6 +319,44 @@ final class WalContinuity implements Verifier {
                     String.join("; ", onTheirWay.subList(0, Math.min(MAX_GAPS_NAMED, onTheirWay.size()))));
         }
         return timer.result(problems, details);
+    }
+
+    /** Records of the backup's own WAL read at once. */
+    private static final int RECORD_READERS = 8;
+
+    /**
+     * Reads the records of the WAL a backup needs to become consistent ({@code names}, its start
+     * to its stop: a restore fetches each), a few at a time, and says which cannot be believed:
+     * damaged, gone, or, where keys are trusted, not signed by one of them. A name alone is no
+     * proof: anyone who can write the repository can add a record under a missing segment's name,
+     * and a restore would then fail where this check passed. The WAL after the stop is checked by
+     * name only (a day of it can be thousands of segments); a restore refuses such a record when
+     * it reaches it.
+     */
+    private static List<String> untrustedRecords(FileArchive archive, long systemId, List<String> names)
+            throws IOException {
+        ConcurrentLinkedQueue<String> todo = new ConcurrentLinkedQueue<>(names);
+        Map<String, String> untrusted = new ConcurrentSkipListMap<>();
+        List<ParallelIo.IoTask> readers = new ArrayList<>();
+        for (int i = 0; i < Math.min(RECORD_READERS, names.size()); i++) {
+            readers.add(() -> {
+                for (String name; (name = todo.poll()) != null; ) {
+                    try {
+                        if (archive.info(WalArchive.path(systemId, name)).isEmpty()) {
+                            untrusted.put(
+                                    name, "WAL segment " + name + " was removed from the archive while it was read");
+                        }
+                    } catch (CorruptDataException e) {
+                        untrusted.put(
+                                name, "the record of WAL segment " + name + " cannot be trusted: " + e.getMessage());
+                    }
+                }
+            });
+        }
+        if (!readers.isEmpty()) {
+            ParallelIo.runAll("drkit-pg-wal-records", readers, "reading the records of the backup's WAL");
+        }
+        return new ArrayList<>(untrusted.values());
     }
 
     /**

@@ -138,6 +138,69 @@ class WalContinuityTest {
                 .contains("cannot be restored");
     }
 
+    /**
+     * Under trusted keys a record nobody signed was counted by its name: anyone who can write the
+     * repository could fill a gap in a backup's own WAL with a record of their own, the check
+     * passed, and the restore then refused the segment. The records from the start to the stop
+     * are read now; after the stop, names still count (a restore refuses the record there).
+     */
+    @Test
+    void aRecordOfTheBackupsOwnWalThatNoTrustedKeySignedFailsIt() throws IOException {
+        kit.close();
+        String repo = dir.resolve("repo").toString();
+        try (DrKit signing = DrKit.builder()
+                .repository(repo)
+                .signer(SignedHistoryOfAnotherClusterTest.SIGNER)
+                .build()) {
+            archive = signing.archive(WalArchive.AREA);
+            storeRange(1, 0x400, 0x410, 0x401, 0x408);
+        }
+        try (DrKit forger = DrKit.builder().repository(repo).build()) {
+            archive = forger.archive(WalArchive.AREA);
+            store(name(1, 0x401), "not the WAL");
+            store(name(1, 0x408), "not the WAL either");
+        }
+        kit = DrKit.builder()
+                .repository(repo)
+                .trustedSignatures(SignedHistoryOfAnotherClusterTest.TRUSTED)
+                .build();
+        archive = kit.archive(WalArchive.AREA);
+
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .as("only the unsigned record among the backup's own WAL")
+                .singleElement()
+                .asString()
+                .contains("record of WAL segment 000000010000000400000001 cannot be trusted")
+                .contains("not signed by a trusted key")
+                .contains("cannot be restored");
+        assertThat(r.details()).containsEntry("walRecordsRead", 3);
+        assertThat(verify(1, 0x403, 0x404).passed())
+                .as("a later backup's own WAL is signed; the unsigned record after its stop counts by name")
+                .isTrue();
+    }
+
+    @Test
+    void aDamagedRecordOfTheBackupsOwnWalFailsIt() throws IOException {
+        storeRange(1, 0x400, 0x410);
+        Path record;
+        try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
+            record = files.filter(f -> f.getFileName().toString().equals(name(1, 0x402) + ".info.json"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(record);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(record, bytes);
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("record of WAL segment 000000010000000400000002 cannot be trusted");
+    }
+
     @Test
     void aGapAfterTheStopSaysWherePointInTimeRecoveryEnds() throws IOException {
         storeRange(1, 0x400, 0x400 + 200, 0x420, 0x421, 0x422);

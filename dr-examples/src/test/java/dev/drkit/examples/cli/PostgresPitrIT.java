@@ -625,6 +625,23 @@ class PostgresPitrIT {
         assertThat(untrusted.exit())
                 .as("without trusted keys, checksums only: " + untrusted.err())
                 .isZero();
+
+        // the same for the first segment of the backup's own WAL: its check says so before a restore would
+        String start =
+                backupJson(backup.lastLine()).get("metadata").get("walStart").asText();
+        assertThat(drkit("verify", "--name", "pg-main", "--latest", "--trusted-key", trusted)
+                        .exit())
+                .isZero();
+        Files.delete(signatures.stream()
+                .filter(p -> p.getFileName().toString().startsWith(start + "."))
+                .findFirst()
+                .orElseThrow());
+        CliProcess.Result verify = drkit("verify", "--name", "pg-main", "--latest", "--trusted-key", trusted);
+        assertThat(verify.exit()).as(verify.out() + verify.err()).isEqualTo(1);
+        assertThat(verify.out() + verify.err())
+                .contains("pg-wal-continuity")
+                .contains("record of WAL segment " + start + " cannot be trusted")
+                .doesNotContain("Exception");
     }
 
     /**
