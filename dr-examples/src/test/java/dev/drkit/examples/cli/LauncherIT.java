@@ -9,11 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -297,6 +299,128 @@ class LauncherIT {
         }
     }
 
+    /**
+     * A JAVA_HOME whose java records the options it is given in {@code calls} (one line a call),
+     * answers -version at once (failing when {@code failVersion}), and runs a backup until stopped,
+     * noting a SIGTERM; anything else ends at once.
+     */
+    private Path slowFakeJdk(Path calls, boolean failVersion) throws Exception {
+        Path bin = Files.createDirectories(work.resolve("slow-jdk/bin"));
+        Path java = bin.resolve("java");
+        Files.writeString(
+                java,
+                "#!/bin/sh\n"
+                        + "echo \"$*\" >> '" + calls + "'\n"
+                        + "case \" $* \" in *' -version '*) exit " + (failVersion ? 1 : 0) + " ;; esac\n"
+                        + "for a in \"$@\"; do case $a in -XX:ArchiveClassesAtExit=*) echo x > \"${a#*=}\" ;; esac; done\n"
+                        + "trap 'echo TERM >> \"" + calls + "\"; exit 143' TERM\n"
+                        + "case \"$*\" in *' backup '*) ;; *) exit 0 ;; esac\n"
+                        + "echo started >> '" + calls + "'\n"
+                        + "i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+        return bin.getParent();
+    }
+
+    @Test
+    void aFirstRunStoppedWithSigtermToTheLauncherStopsTheJvmAndLeavesNoTemporaryFile() throws Exception {
+        // a supervisor that signals the launcher alone (or the launcher as a container's PID 1, which
+        // ignored SIGTERM without a handler): the JVM ran on to the end, and its archive's temporary
+        // file (15-60 MB) stayed for good
+        Path calls = work.resolve("calls.txt");
+        Path cache = work.resolve("cache");
+        ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "--repo", "/r", "backup", "files")
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve("out.txt").toFile());
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().put("JAVA_HOME", slowFakeJdk(calls, false).toString());
+        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        Process launcher = pb.start();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!(Files.exists(calls) && Files.readString(calls).contains("started"))) {
+            assertThat(System.nanoTime()).as("the JVM started").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        assertThat(temporaryFiles(cache)).as("the archive being made").isNotEmpty();
+        launcher.destroy(); // SIGTERM to the launcher's process only
+        assertThat(launcher.waitFor(10, TimeUnit.SECONDS))
+                .as("the launcher ended")
+                .isTrue();
+        assertThat(launcher.exitValue()).isEqualTo(143);
+        assertThat(Files.readString(calls)).as("the JVM was stopped").contains("TERM");
+        assertThat(temporaryFiles(cache)).isEmpty();
+        assertThat(archives(cache)).isEmpty();
+    }
+
+    private static List<String> temporaryFiles(Path cache) throws Exception {
+        try (Stream<Path> s = Files.list(cache.resolve("drkit"))) {
+            return s.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(".drkit-"))
+                    .toList();
+        }
+    }
+
+    @Test
+    void whereRecordingCannotStartOrMayNotFitTheCommandRunsPlainAndItsTemporaryLeftoversGo() throws Exception {
+        Path calls = work.resolve("calls.txt");
+        Path cache = work.resolve("cache");
+        Files.createDirectories(
+                cache.resolve("drkit"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path old = Files.writeString(cache.resolve("drkit/.drkit-1-2-3-backup.99999.jsa"), "left by a killed run");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minusSeconds(7200)));
+        Path recent = Files.writeString(cache.resolve("drkit/.drkit-1-2-3-backup.99998.jsa"), "a run going on");
+        Map<String, String> refusing =
+                Map.of("JAVA_HOME", slowFakeJdk(calls, true).toString());
+        Outcome o = launch(cache, refusing, List.of("--version"), null);
+        // the JVM could not start recording (-version failed): the command ran plain, not as a failed or silent run
+        List<String> lines = Files.readAllLines(calls);
+        assertThat(lines.get(0)).contains("-version").contains("ArchiveClassesAtExit");
+        assertThat(lines.get(1)).doesNotContain("Archive").endsWith("--version");
+        assertThat(old).as("a leftover older than an hour").doesNotExist();
+        assertThat(recent).exists();
+        assertThat(o.exit()).isZero();
+
+        // under a ulimit -v recording (a third more memory) ran out where the command alone fit
+        Files.delete(calls);
+        Map<String, String> willing =
+                Map.of("JAVA_HOME", slowFakeJdk(calls, false).toString());
+        launch(cache, willing, List.of("--version"), "ulimit -v 16000000");
+        assertThat(Files.readAllLines(calls)).singleElement().asString().doesNotContain("Archive");
+    }
+
+    @Test
+    void onAnyJavaOptionsTheJvmRejectsAreSaidByItAndACommandTheJvmCannotArchiveStillRuns() throws Exception {
+        List<Map<String, String>> jvms = new ArrayList<>(List.of(Map.of()));
+        newerJava(25).ifPresent(home -> jvms.add(Map.of("JAVA_HOME", home.toString())));
+        for (Map<String, String> jvm : jvms) {
+            Map<String, String> env = new HashMap<>(jvm);
+            env.put("DRKIT_JAVA_OPTS", "-Xmx99999999g");
+            Path cache = work.resolve("cache-" + jvms.indexOf(jvm));
+            Outcome o = launch(cache, env, List.of("--version"));
+            assertThat(o.exit()).isEqualTo(1);
+            assertThat(o.out() + o.err()).as(jvm.toString()).contains("heap"); // Java 25's training run said nothing
+        }
+        // an option the archive cannot hold (Java 17 refused to start: "DynamicDumpSharedSpaces is unsupported")
+        Path cache = work.resolve("cache-aligned");
+        for (int run = 1; run <= 2; run++) {
+            assertThat(run(cache, Map.of("DRKIT_JAVA_OPTS", "-XX:ObjectAlignmentInBytes=16"), List.of("--version")))
+                    .startsWith("drkit ");
+        }
+    }
+
+    @Test
+    void aLauncherInstalledAsALinkFindsTheJarNextToItself() throws Exception {
+        Path link = Files.createSymbolicLink(work.resolve("drkit"), LAUNCHER);
+        ProcessBuilder pb = new ProcessBuilder(link.toString(), "--version").redirectErrorStream(true);
+        pb.environment().remove("DRKIT_JAR");
+        pb.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).startsWith("drkit ");
+    }
+
     @Test
     void aPostgresBackupUnderTheFlightRecorderOrAnAgentAddedLaterRunsAgainAndAgain() throws Exception {
         // Java 17 crashed (SIGSEGV in the class file load hook) on the second such run when the
@@ -429,7 +553,7 @@ class LauncherIT {
 
         // the training run: its stdout is the command's alone (the recording JVM's notice is
         // silenced); under umask 002 the JVM makes its files group-writable, and the cache is kept
-        Outcome first = launch(cache, java25, backup, "002");
+        Outcome first = launch(cache, java25, backup, "umask 002");
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(first.out().strip()).matches("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
         assertThat(first.err()).isEmpty();
@@ -537,10 +661,11 @@ class LauncherIT {
     }
 
     /** Runs the launcher under {@code umask} (octal; null: this process's). */
-    private Outcome launch(Path cache, Map<String, String> env, List<String> args, String umask) throws Exception {
+    /** The same, after {@code prelude} (a shell command such as {@code umask 002}) when not null. */
+    private Outcome launch(Path cache, Map<String, String> env, List<String> args, String prelude) throws Exception {
         List<String> cmd = new ArrayList<>();
-        if (umask != null) {
-            cmd.addAll(List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\""));
+        if (prelude != null) {
+            cmd.addAll(List.of("/bin/sh", "-c", prelude + " && exec \"$0\" \"$@\""));
         }
         cmd.add(LAUNCHER.toString());
         cmd.addAll(args);
