@@ -11,6 +11,7 @@ import dev.drkit.postgres.WalPrefetch;
 import dev.drkit.postgres.WalPushBatch;
 import dev.drkit.postgres.WalSpool;
 import dev.drkit.spi.FileArchive;
+import dev.drkit.spi.support.StorageFailures;
 import java.io.File;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -397,8 +398,7 @@ final class WalCommands {
             } catch (Exception | Error e) {
                 // never 1 for a failure: PostgreSQL takes 1 for "no such file", the end of WAL, and would
                 // end recovery early; 255 stops it instead (an Error too: out of memory, a native library)
-                err.println(
-                        "drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(String.valueOf(e.getMessage())));
+                err.println(fetchFailure(name, e));
                 err.flush();
                 return ERROR;
             }
@@ -515,5 +515,11 @@ final class WalCommands {
             }
             return 0;
         }
+    }
+
+    /** The line a failed wal-fetch prints: a file system error's own message is often only its path, so its reason too. */
+    static String fetchFailure(String name, Throwable e) {
+        String why = e instanceof IOException io ? StorageFailures.describe(io) : String.valueOf(e.getMessage());
+        return "drkit: wal-fetch " + name + " failed: " + MessageFlags.forCli(why);
     }
 }

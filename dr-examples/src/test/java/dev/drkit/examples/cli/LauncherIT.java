@@ -216,6 +216,17 @@ class LauncherIT {
                     .as(other)
                     .doesNotContain("TieredStopAtLevel");
         }
+        // PostgreSQL ends its archive and restore commands with SIGQUIT: without -Xrs the JVM wrote a
+        // thread dump into the server's log and went on
+        assertThat(push).contains("-Xrs ");
+        assertThat(run(cache, fake, List.of("--repo", "/r", "wal-fetch", "x", "y")))
+                .contains("-Xrs ");
+        assertThat(run(cache, fake, List.of("--repo", "/r", "backup", "x"))).doesNotContain("-Xrs");
+        assertThat(run(
+                        cache,
+                        Map.of("JAVA_HOME", home.getParent().toString(), "DRKIT_JAVA_OPTS", "-XX:+ReduceSignalUsage"),
+                        List.of("wal-push", "x")))
+                .doesNotContain("-Xrs");
         // SHA-256's block loop compiled at once, for every command, unless the host names its own CompileCommand
         assertThat(run(cache, fake, List.of("--repo", "/r", "restore", "x")))
                 .contains("-XX:CompileCommand=quiet")
