@@ -4,6 +4,8 @@ import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupManifest;
 import dev.drkit.Capability;
 import dev.drkit.ConfigException;
+import dev.drkit.DrException;
+import dev.drkit.DrException.ErrorCode;
 import dev.drkit.Settings;
 import dev.drkit.spi.BackupContext;
 import dev.drkit.spi.BackupTarget;
@@ -29,6 +31,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -370,6 +373,19 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         long follow = WalArchive.timelineToFollow(o.get("target-timeline", "latest"), meta.get("timeline"));
+        if (follow == WalArchive.LATEST) {
+            // PostgreSQL would fail only once started, with a message about checkpoints (a copy restored
+            // beside the live cluster, promoted, and archiving into its repository makes this happen)
+            Optional<String> problem;
+            try {
+                problem = WalContinuity.latestTimelineProblem(context.archive(WalArchive.AREA), meta);
+            } catch (UnsupportedOperationException e) {
+                problem = Optional.empty(); // a host's context without the repository's WAL archive
+            }
+            if (problem.isPresent()) {
+                throw new DrException(ErrorCode.TARGET, problem.get() + ". Nothing was restored");
+            }
+        }
         PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage, follow);
         if (walSpool != null) {
             // recovery's first calls (a history lookup, the label's segment) then need no Java
@@ -475,6 +491,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             lines.add("recovery_target_action = " + quote(o.get("target-action", "promote")));
         }
         lines.add("recovery_target_timeline = " + quote(o.get("target-timeline", "latest")));
+        if ("off".equals(o.get("archive-mode", "preserve"))) {
+            // a copy beside the live cluster: promoted, it would archive a new timeline into the live
+            // cluster's repository, which later restores of the live cluster then follow and fail on
+            lines.add("archive_mode = 'off'");
+        }
         return lines;
     }
 

@@ -117,6 +117,12 @@ public final class PostgresPhysicalTargetProvider implements BackupTargetProvide
                     .defaultValue("latest")
                     .description("the timeline to recover along")
                     .build(),
+            OptionSpec.builder("archive-mode", Type.ENUM)
+                    .allowed("preserve", "off")
+                    .defaultValue("preserve")
+                    .description("off: the restored cluster archives no WAL (archive_mode = off); for a copy beside "
+                            + "the live cluster, which would otherwise archive a new timeline into its repository")
+                    .build(),
             OptionSpec.builder("start", Type.STRING)
                     .description("start the restored cluster and wait for recovery: pg_ctl's directory, or auto")
                     .build(),

@@ -7,6 +7,7 @@ import dev.drkit.DrException;
 import dev.drkit.Settings;
 import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
+import dev.drkit.spi.FileArchive;
 import dev.drkit.spi.OptionSchema;
 import dev.drkit.spi.OptionSpec;
 import dev.drkit.spi.OptionSpec.Type;
@@ -319,6 +320,11 @@ public final class PostgresVerifiers {
         @Override
         public boolean force() {
             return false;
+        }
+
+        @Override
+        public FileArchive archive(String area) {
+            return context.archive(area);
         }
     }
 }

@@ -407,6 +407,20 @@ final class WalContinuity implements Verifier {
     }
 
     /**
+     * Why a recovery of the backup {@code meta} describes that follows the newest timeline in the
+     * archive ({@code recovery_target_timeline = 'latest'}) fails, if it does: the newest
+     * timeline does not descend from the backup's, or left it before the backup started. Empty
+     * when it can work, or the backup records no WAL positions.
+     */
+    static Optional<String> latestTimelineProblem(FileArchive archive, Map<String, Object> meta) throws IOException {
+        Optional<Positions> at = Positions.of(meta);
+        if (at.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(lineage(new WalArchive(archive), at.get()).problem());
+    }
+
+    /**
      * How far a restore of {@code m} can reach through the WAL archive: when the WAL from its start
      * is archived without a gap up to past its stop, the time the last segment of that run (or the
      * incomplete copy that ends it) was stored in this repository. That is when the segment

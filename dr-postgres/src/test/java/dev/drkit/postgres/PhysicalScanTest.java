@@ -237,5 +237,11 @@ class PhysicalScanTest {
                         time.toBuilder().set("time", "yesterday").build(), meta))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("not a timestamp");
+        assertThat(PostgresPhysicalTarget.recoverySettings(time, meta))
+                .as("archiving preserved by default")
+                .noneMatch(l -> l.startsWith("archive_mode"));
+        assertThat(PostgresPhysicalTarget.recoverySettings(
+                        time.toBuilder().set("archive-mode", "off").build(), meta))
+                .contains("archive_mode = 'off'");
     }
 }

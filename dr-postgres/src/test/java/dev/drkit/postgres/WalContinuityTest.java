@@ -506,6 +506,23 @@ class WalContinuityTest {
     }
 
     @Test
+    void aRestoreKnowsBeforeWritingAnythingThatTheNewestTimelineCannotBeFollowed() throws IOException {
+        storeRange(1, 0x400, 0x404);
+        Map<String, Object> meta = meta(SYSTEM_ID, 1, 0x402, 0x403, 0x403 * SIZE + 0x100);
+        assertThat(WalContinuity.latestTimelineProblem(archive, meta)).isEmpty();
+        // a copy restored beside the live cluster, promoted at 0/401xxxx, archived its timeline here
+        store("00000002.history", "1\t4/1000100\tno recovery target specified\n");
+        assertThat(WalContinuity.latestTimelineProblem(archive, meta))
+                .hasValueSatisfying(p -> assertThat(p)
+                        .contains("timeline 2")
+                        .contains("before the backup started")
+                        .contains("setting 'target-timeline' current"));
+        assertThat(WalContinuity.latestTimelineProblem(archive, Map.of()))
+                .as("no WAL positions recorded")
+                .isEmpty();
+    }
+
+    @Test
     void aBranchOffTheBackupsTimelineBeforeTheBackupStartedIsNamed() throws IOException {
         storeRange(1, 0x400, 0x410);
         store("00000002.history", "1\t3/F0000000\ta restore drill promoted, archiving into the same place\n");

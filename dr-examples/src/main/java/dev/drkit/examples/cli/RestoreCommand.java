@@ -183,6 +183,15 @@ final class RestoreCommand implements Callable<Integer> {
     String targetTimeline;
 
     @Option(
+            names = "--archive-mode",
+            paramLabel = "MODE",
+            description =
+                    "postgres: preserve (default) the cluster's WAL archiving, or off (archive_mode = off): for a "
+                            + "copy beside the live cluster, which would otherwise archive a new timeline into its repository "
+                            + "and make later restores of the live cluster fail.")
+    String archiveMode;
+
+    @Option(
             names = "--tablespace",
             paramLabel = "OID=DIR",
             description = "postgres: restore this tablespace into DIR instead of its original location (repeatable).")
@@ -279,6 +288,7 @@ final class RestoreCommand implements Callable<Integer> {
         OptionValues.set(options, "immediate", immediate ? "true" : null);
         OptionValues.set(options, "target-action", targetAction);
         OptionValues.set(options, "target-timeline", targetTimeline);
+        OptionValues.set(options, "archive-mode", archiveMode);
         OptionValues.set(options, "restore-command", restoreCommand);
         try (DrKit kit = global.open(
                 spec.commandLine().getErr(), null, null, decryption.stage(global), null, decryption.trusted())) {

@@ -645,6 +645,78 @@ class PostgresPitrIT {
     }
 
     /**
+     * A copy restored beside the live cluster kept its archive_command: promoted, it archived its
+     * timeline 2 into the live cluster's repository, and every later restore of the live cluster
+     * with the defaults (which follow the newest timeline) was written out whole and then failed
+     * to start ("could not locate required checkpoint record"), with nothing said before.
+     * {@code --archive-mode off} keeps such a copy from archiving, and a restore that cannot
+     * follow the newest timeline says so before it writes anything.
+     */
+    @Test
+    void aCopyPromotedBesideTheLiveClusterNeedsArchiveModeOffOrTheNextRestoreSaysWhyItCannotFollow() throws Exception {
+        startLive("15", true);
+        live.execute(
+                "postgres",
+                "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+                        + "INSERT INTO orders SELECT i, 'before backup ' || i FROM generate_series(1, 1000) i;");
+        backupPgMain();
+        String t = insertNoteTheTimeAndDeleteHalf();
+
+        Path quiet = work.resolve("quiet");
+        CliProcess.Result off = restorePgMain(quiet, "--time", t, "--archive-mode", "off");
+        assertThat(off.exit()).as(off.err()).isZero();
+        assertThat(Files.readString(quiet.resolve("postgresql.auto.conf"))).contains("archive_mode = 'off'");
+        startRestoredWithTheRowsOfThatTime(quiet);
+        restored.execute("postgres", "CHECKPOINT");
+        assertThat(text(restored, "SHOW archive_mode")).isEqualTo("off");
+        restored.close();
+        restored = null;
+        assertThat(historyFiles()).as("nothing archived by the copy").isEmpty();
+
+        Path copy = work.resolve("copy");
+        CliProcess.Result preserved = restorePgMain(copy, "--time", t);
+        assertThat(preserved.exit()).as(preserved.err()).isZero();
+        startRestoredWithTheRowsOfThatTime(copy);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (historyFiles().isEmpty()) {
+            assertThat(System.nanoTime())
+                    .as("the promoted copy archives its history file")
+                    .isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        restored.close();
+        restored = null;
+
+        backupPgMain();
+        Path next = work.resolve("next");
+        CliProcess.Result refused = restorePgMain(next);
+        assertThat(refused.exit()).as(refused.out() + refused.err()).isEqualTo(1);
+        assertThat(refused.err())
+                .contains("timeline 2")
+                .contains("before the backup started")
+                .contains("target-timeline")
+                .contains("Nothing was restored")
+                .doesNotContain("Exception");
+        assertThat(next).doesNotExist();
+        CliProcess.Result current = restorePgMain(next, "--target-timeline", "current", "--immediate");
+        assertThat(current.exit()).as(current.err()).isZero();
+    }
+
+    /** {@code drkit restore --name pg-main --latest --to DIR} and {@code more}. */
+    private CliProcess.Result restorePgMain(Path to, String... more) throws Exception {
+        List<String> args = new ArrayList<>(List.of("restore", "--name", "pg-main", "--latest", "--to", to.toString()));
+        args.addAll(List.of(more));
+        return drkit(args.toArray(String[]::new));
+    }
+
+    private List<Path> historyFiles() throws IOException {
+        try (Stream<Path> s = Files.walk(repo.resolve("wal"))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("00000002.history"))
+                    .toList();
+        }
+    }
+
+    /**
      * The keys only in the setup file (as a host configured through it has them): WAL pushed and
      * the base backup encrypted to its public key, restored to a time with nothing but the setup
      * file. Recovery runs the restore_command in PostgreSQL's environment, with no setup file:
