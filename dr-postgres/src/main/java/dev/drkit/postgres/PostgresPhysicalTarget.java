@@ -373,9 +373,11 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         long follow = WalArchive.timelineToFollow(o.get("target-timeline", "latest"), meta.get("timeline"));
-        if (follow == WalArchive.LATEST) {
+        if (follow == WalArchive.LATEST && o.get("restore-command", "").contains("wal-fetch")) {
             // PostgreSQL would fail only once started, with a message about checkpoints (a copy restored
-            // beside the live cluster, promoted, and archiving into its repository makes this happen)
+            // beside the live cluster, promoted, and archiving into its repository makes this happen).
+            // Only where recovery reads this repository's archive through wal-fetch: a command of the
+            // host's own (a restore test's staged copy) may hold other timelines, or none
             Optional<String> problem;
             try {
                 problem = WalContinuity.latestTimelineProblem(context.archive(WalArchive.AREA), meta);

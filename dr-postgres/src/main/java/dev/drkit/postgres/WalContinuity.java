@@ -349,6 +349,9 @@ final class WalContinuity implements Verifier {
                     } catch (CorruptDataException e) {
                         untrusted.put(
                                 name, "the record of WAL segment " + name + " cannot be trusted: " + e.getMessage());
+                    } catch (IOException | RuntimeException e) {
+                        todo.clear(); // the storage failed: the other readers stop too
+                        throw e;
                     }
                 }
             });

@@ -329,11 +329,13 @@ final class RestoreCommand implements Callable<Integer> {
 
     /**
      * The restore_command that runs this very drkit (same Java, same jar) against the same
-     * repository and keys, along the timeline the recovery follows: {@code 'JAVA' -jar 'JAR'
+     * repository and keys, along the timeline the recovery follows: {@code 'JAVA' -Xrs -jar 'JAR'
      * --repo 'REPO' wal-fetch [--target-timeline N] %f %p}.
      */
     private String walFetchCommand(GlobalOptions global, Path walSpool, long followTimeline) {
-        List<String> args = walFetchArgs(global, walSpool, followTimeline, List.of());
+        // -Xrs: PostgreSQL ends a restore_command with SIGQUIT, which a JVM answers with a thread
+        // dump into the server's log while it goes on
+        List<String> args = walFetchArgs(global, walSpool, followTimeline, List.of("-Xrs"));
         if (args == null) {
             return null;
         }

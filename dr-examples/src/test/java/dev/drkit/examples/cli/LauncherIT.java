@@ -371,6 +371,30 @@ class LauncherIT {
     }
 
     @Test
+    void aFirstRunHandsTheJvmItsStdinAndTheCallersOwnDescriptors() throws Exception {
+        // the recording JVM is the launcher's background child: a background job's stdin is /dev/null,
+        // and fd 3 (--passphrase-file /dev/fd/3 3<key) was taken to hand stdin over
+        Path bin = Files.createDirectories(work.resolve("cat-jdk/bin"));
+        Files.writeString(
+                bin.resolve("java"),
+                "#!/bin/sh\ncase \" $* \" in *' -version '*) exit 0 ;; esac\ncat; cat /dev/fd/3\n");
+        Files.setPosixFilePermissions(bin.resolve("java"), PosixFilePermissions.fromString("rwx------"));
+        Path key = Files.writeString(work.resolve("key"), "from fd 3\n");
+        ProcessBuilder pb = new ProcessBuilder(
+                        "/bin/sh", "-c", "exec \"$0\" backup files 3<'" + key + "'", LAUNCHER.toString())
+                .redirectErrorStream(true);
+        pb.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
+        pb.environment().put("JAVA_HOME", bin.getParent().toString());
+        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        Process p = pb.start();
+        p.getOutputStream().write("from stdin\n".getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out).isEqualTo("from stdin\nfrom fd 3\n");
+    }
+
+    @Test
     void whereRecordingCannotStartOrMayNotFitTheCommandRunsPlainAndItsTemporaryLeftoversGo() throws Exception {
         Path calls = work.resolve("calls.txt");
         Path cache = work.resolve("cache");
