@@ -373,20 +373,8 @@ public final class PostgresPhysicalTarget implements BackupTarget {
         }
         List<String> recovery = recoverySettings(recoveryOptions, meta);
         long follow = WalArchive.timelineToFollow(o.get("target-timeline", "latest"), meta.get("timeline"));
-        if (follow == WalArchive.LATEST && o.get("restore-command", "").contains("wal-fetch")) {
-            // PostgreSQL would fail only once started, with a message about checkpoints (a copy restored
-            // beside the live cluster, promoted, and archiving into its repository makes this happen).
-            // Only where recovery reads this repository's archive through wal-fetch: a command of the
-            // host's own (a restore test's staged copy) may hold other timelines, or none
-            Optional<String> problem;
-            try {
-                problem = WalContinuity.latestTimelineProblem(context.archive(WalArchive.AREA), meta);
-            } catch (UnsupportedOperationException e) {
-                problem = Optional.empty(); // a host's context without the repository's WAL archive
-            }
-            if (problem.isPresent()) {
-                throw new DrException(ErrorCode.TARGET, problem.get() + ". Nothing was restored");
-            }
+        if (follow == WalArchive.LATEST) {
+            refuseUnfollowableTimeline(context, meta);
         }
         PhysicalRestore.into(context, dest, recovery, tablespaceLocations(context), walStage, follow);
         if (walSpool != null) {
@@ -403,6 +391,29 @@ public final class PostgresPhysicalTarget implements BackupTarget {
             if (walSpool != null && "promote".equals(o.get("target-action", "promote"))) {
                 FileTrees.delete(walSpool); // recovery has finished: what is left was read past the target
             }
+        }
+    }
+
+    /**
+     * Fails, before anything is written, a restore whose recovery along the newest timeline
+     * PostgreSQL would refuse only once started, with a message about checkpoints (a copy restored
+     * beside the live cluster, promoted, and archiving into its repository makes this happen).
+     * Only where recovery reads this repository's archive through wal-fetch: a command of the
+     * host's own (a restore test's staged copy) may hold other timelines, or none.
+     */
+    private static void refuseUnfollowableTimeline(RestoreContext context, Map<String, Object> meta)
+            throws IOException {
+        if (!context.options().get("restore-command", "").contains("wal-fetch")) {
+            return;
+        }
+        Optional<String> problem;
+        try {
+            problem = WalContinuity.latestTimelineProblem(context.archive(WalArchive.AREA), meta);
+        } catch (UnsupportedOperationException e) {
+            problem = Optional.empty(); // a host's context without the repository's WAL archive
+        }
+        if (problem.isPresent()) {
+            throw new DrException(ErrorCode.TARGET, problem.get() + ". Nothing was restored");
         }
     }
 

@@ -63,6 +63,8 @@ final class WalContinuity implements Verifier {
     private static final int MAX_TIMELINES = 64;
     /** The most gaps described one by one; the rest are counted. */
     private static final int MAX_GAPS_NAMED = 10;
+    /** Records of the backup's own WAL read at once. */
+    private static final int RECORD_READERS = 8;
 
     static final OptionSpec IN_FLIGHT_OPTION = OptionSpec.builder("wal-in-flight", OptionSpec.Type.INT)
             .defaultValue(String.valueOf(IN_FLIGHT))
@@ -291,16 +293,7 @@ final class WalContinuity implements Verifier {
                                 ? archived.incompleteName()
                                 : name(lineage.stretches(), n, segmentSize));
             }
-            List<String> untrusted = untrustedRecords(context.archive(WalArchive.AREA), systemId, names);
-            for (String why : untrusted.subList(0, Math.min(MAX_GAPS_NAMED, untrusted.size()))) {
-                problems.add(why + "; the backup needs that WAL to become consistent, so it cannot be restored. Take a "
-                        + "new base backup, and find out what wrote that record (the archive of system " + systemId
-                        + " in area " + WalArchive.AREA + ")");
-            }
-            if (untrusted.size() > MAX_GAPS_NAMED) {
-                problems.add((untrusted.size() - MAX_GAPS_NAMED) + " more records of the backup's own WAL that cannot "
-                        + "be trusted");
-            }
+            problems.addAll(ownRecordProblems(context.archive(WalArchive.AREA), systemId, names));
             details.put("walRecordsRead", names.size());
         }
         details.put("walFirst", name(lineage.stretches(), firstSegment, segmentSize));
@@ -321,8 +314,22 @@ final class WalContinuity implements Verifier {
         return timer.result(problems, details);
     }
 
-    /** Records of the backup's own WAL read at once. */
-    private static final int RECORD_READERS = 8;
+    /** The problems of the records of the backup's own WAL ({@code names}): one each, up to a count. */
+    private static List<String> ownRecordProblems(FileArchive archive, long systemId, List<String> names)
+            throws IOException {
+        List<String> untrusted = untrustedRecords(archive, systemId, names);
+        List<String> problems = new ArrayList<>();
+        for (String why : untrusted.subList(0, Math.min(MAX_GAPS_NAMED, untrusted.size()))) {
+            problems.add(why + "; the backup needs that WAL to become consistent, so it cannot be restored. Take a "
+                    + "new base backup, and find out what wrote that record (the archive of system " + systemId
+                    + " in area " + WalArchive.AREA + ")");
+        }
+        if (untrusted.size() > MAX_GAPS_NAMED) {
+            problems.add((untrusted.size() - MAX_GAPS_NAMED) + " more records of the backup's own WAL that cannot "
+                    + "be trusted");
+        }
+        return problems;
+    }
 
     /**
      * Reads the records of the WAL a backup needs to become consistent ({@code names}, its start

@@ -342,9 +342,7 @@ class LauncherIT {
         ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "--repo", "/r", "backup", "files")
                 .redirectErrorStream(true)
                 .redirectOutput(work.resolve("out.txt").toFile());
-        pb.environment().put("XDG_CACHE_HOME", cache.toString());
-        pb.environment().put("JAVA_HOME", slowFakeJdk(calls, false).toString());
-        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        launcherEnvironment(pb, cache, slowFakeJdk(calls, false));
         Process launcher = pb.start();
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!(Files.exists(calls) && Files.readString(calls).contains("started"))) {
@@ -383,9 +381,7 @@ class LauncherIT {
         ProcessBuilder pb = new ProcessBuilder(
                         "/bin/sh", "-c", "exec \"$0\" backup files 3<'" + key + "'", LAUNCHER.toString())
                 .redirectErrorStream(true);
-        pb.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
-        pb.environment().put("JAVA_HOME", bin.getParent().toString());
-        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        launcherEnvironment(pb, work.resolve("cache"), bin.getParent());
         Process p = pb.start();
         p.getOutputStream().write("from stdin\n".getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
@@ -447,9 +443,8 @@ class LauncherIT {
     void aLauncherInstalledAsALinkFindsTheJarNextToItself() throws Exception {
         Path link = Files.createSymbolicLink(work.resolve("drkit"), LAUNCHER);
         ProcessBuilder pb = new ProcessBuilder(link.toString(), "--version").redirectErrorStream(true);
+        launcherEnvironment(pb, work.resolve("cache"), Path.of(System.getProperty("java.home")));
         pb.environment().remove("DRKIT_JAR");
-        pb.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(out).isZero();
@@ -690,6 +685,13 @@ class LauncherIT {
 
     private record Outcome(int exit, String out, String err) {}
 
+    /** The launcher's environment: its cache directory, the JVM to run and the jar. */
+    private static void launcherEnvironment(ProcessBuilder pb, Path cache, Path javaHome) {
+        pb.environment().put("XDG_CACHE_HOME", cache.toString());
+        pb.environment().put("JAVA_HOME", javaHome.toString());
+        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+    }
+
     /** Runs the launcher; its exit code, stdout and stderr. */
     private Outcome launch(Path cache, Map<String, String> env, List<String> args) throws Exception {
         return launch(cache, env, args, null);
@@ -706,9 +708,7 @@ class LauncherIT {
         cmd.addAll(args);
         Path err = Files.createTempFile(work, "stderr", ".txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
-        pb.environment().put("XDG_CACHE_HOME", cache.toString());
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        pb.environment().put("DRKIT_JAR", CliProcess.JAR.toString());
+        launcherEnvironment(pb, cache, Path.of(System.getProperty("java.home")));
         // a null value removes the variable
         env.forEach((k, v) -> {
             if (v == null) {
