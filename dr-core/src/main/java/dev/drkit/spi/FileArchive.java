@@ -56,9 +56,10 @@ public interface FileArchive {
 
     /** Where the archive lives, for messages. */
     /**
-     * When the file under {@code path} was stored, as the storage records it (the time its record
-     * was written, which makes it complete); empty when it is not stored or the storage keeps no
-     * times.
+     * When the file under {@code path} was stored (the time its record was written, which makes
+     * it complete): in a repository filled by a copy, when it was stored in the repository it was
+     * copied from, so that how far a restore from the copy reaches is not judged by when the copy
+     * ran; empty when it is not stored or the storage keeps no times.
      *
      * @throws IOException when the storage fails
      */

@@ -12,6 +12,7 @@ import dev.drkit.VerificationResult;
 import dev.drkit.VerifyLevel;
 import dev.drkit.VerifyReport;
 import dev.drkit.spi.support.FileTrees;
+import dev.drkit.storage.FileStorageBackend;
 import dev.drkit.testkit.PostgresServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +70,15 @@ class WalContinuityIT {
                                         WalArchive.systemIdentifier(pg.dataDir()), after.get(after.size() - 1)))
                                 .orElseThrow());
                 assertThat(status.rpoMet()).isTrue();
+                // an offsite copy, made later, keeps when each segment was archived: status there
+                // judges the same point, not the time the copy ran
+                kit.copy("db", first.id(), false, new FileStorageBackend(dir.resolve("offsite")));
+                try (DrKit offsite = DrKit.builder()
+                        .repository(dir.resolve("offsite").toString())
+                        .build()) {
+                    assertThat(offsite.status(hourly).targets().get(0).recoveryPointAt())
+                            .isEqualTo(status.recoveryPointAt());
+                }
 
                 // one segment in the middle goes (a careless clean-up, a disk that lost it)
                 String lost = after.get(4);

@@ -1,5 +1,7 @@
 package dev.drkit.internal.repo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.drkit.ArtifactInfo;
 import dev.drkit.BackupNotFoundException;
 import dev.drkit.ChecksumMismatchException;
@@ -25,6 +27,7 @@ import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -41,9 +44,9 @@ import org.slf4j.LoggerFactory;
  * A place in the repository for files that belong to no single backup, such as PostgreSQL WAL
  * segments ({@code wal/<system-id>/<timeline>/<segment>}). Each file is stored like an
  * artifact (compressed, optionally encrypted, with a {@code .sha256} sidecar) and is complete
- * only once its info document ({@code <path>.info.json}: sizes, checksums, codec chain) is
- * written, last and create-if-absent: a reader never sees half a file, and a file can be
- * stored once only. Storing the same bytes again succeeds; storing other bytes under a stored
+ * only once its info document ({@code <path>.info.json}: sizes, checksums, codec chain, when it
+ * was stored) is written, last and create-if-absent: a reader never sees half a file, and a file
+ * can be stored once only. Storing the same bytes again succeeds; storing other bytes under a stored
  * name fails. Writers racing to store one file take turns through a {@link PutClaim}: one
  * stores it, the others wait for its record and compare, so a record always describes the
  * object beside it, also where encryption makes each writer's stored bytes differ.
@@ -59,6 +62,8 @@ public final class ArchiveArea implements FileArchive {
     private static final String INFO_SUFFIX = ".info.json";
     /** Marks the stored name of a file stored by a writer that took over an expired claim. */
     private static final String TAKEOVER = ".take";
+    /** The field of a record giving when the file was stored, in the first repository that held it. */
+    static final String ARCHIVED_AT = "archivedAt";
 
     private static final Duration DEFAULT_CLAIM_TTL = Duration.ofMinutes(5);
 
@@ -160,7 +165,7 @@ public final class ArchiveArea implements FileArchive {
                         null,
                         true);
             }
-            byte[] info = Json.write(w.info());
+            byte[] info = recordJson(w.info(), clock.instant());
             byte[] checksum = ManifestCodec.checksumFile(info, name + INFO_SUFFIX);
             // the record's checksum first: the record is what makes the file exist
             if (!repo.storage().createIfAbsent(infoKey + ManifestCodec.CHECKSUM_SUFFIX, checksum, repo.retainUntil())
@@ -528,10 +533,45 @@ public final class ArchiveArea implements FileArchive {
         return Optional.of(new Record(json, info, signatureKey, signature));
     }
 
-    /** The time the file's record was written: the last of its objects, which makes it complete. */
+    /**
+     * When the file was first stored: the time its record gives ({@value #ARCHIVED_AT}, written
+     * by the writer that stored it, and kept by {@link #copyTo}, so that in a copy the file's
+     * time is still when it reached the first repository, not when the copy ran), but never
+     * later than the storage's time of the record here (a writer's clock ahead, or a record that
+     * gives no time: one written before records gave it, or one whose time does not read).
+     */
     @Override
     public Optional<Instant> storedAt(String path) throws IOException {
-        return repo.storage().stat(area + path + INFO_SUFFIX).map(ObjectInfo::lastModified);
+        Optional<Record> record = record(path, true);
+        if (record.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Instant> here = repo.storage().stat(area + path + INFO_SUFFIX).map(ObjectInfo::lastModified);
+        Optional<Instant> archived = archivedAt(record.get().json());
+        if (here.isEmpty() || archived.isEmpty()) {
+            return here.isPresent() ? here : archived;
+        }
+        return Optional.of(archived.get().isBefore(here.get()) ? archived.get() : here.get());
+    }
+
+    /** The record of a file: what {@code info} says, and when it was stored ({@value #ARCHIVED_AT}). */
+    static byte[] recordJson(ArtifactInfo info, Instant archivedAt) {
+        ObjectNode node = Json.mapper().valueToTree(info);
+        node.put(ARCHIVED_AT, archivedAt.toString());
+        return Json.write(node);
+    }
+
+    /** The time a record gives, if it gives a readable one. */
+    static Optional<Instant> archivedAt(byte[] json) throws IOException {
+        JsonNode time = Json.mapper().readTree(json).path(ARCHIVED_AT);
+        if (!time.isTextual()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Instant.parse(time.asText()));
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
     }
 
     /** Paths of the complete files under {@code prefix} (relative to the area), sorted. */
