@@ -59,7 +59,8 @@ public interface FileArchive {
      * When the file under {@code path} was stored (the time its record was written, which makes
      * it complete): in a repository filled by a copy, when it was stored in the repository it was
      * copied from, so that how far a restore from the copy reaches is not judged by when the copy
-     * ran; empty when it is not stored or the storage keeps no times.
+     * ran; empty when it is not stored or the storage keeps no times. The file's record is read
+     * and checked as {@link #info} checks it.
      *
      * @throws IOException when the storage fails
      */

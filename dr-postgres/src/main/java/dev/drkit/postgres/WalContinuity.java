@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * segments at a time, and a later segment may land before an earlier one (they are listed in the
  * details; setting {@code wal-in-flight} changes how many). Reads file names and history files,
  * and the records of the WAL from the backup's start to its stop (damaged, or unsigned where keys
- * are trusted, they fail it: a restore would refuse them); no WAL is read.
+ * are trusted, they fail it: a restore would refuse them) and on to where the next base backup
+ * starts (such a record after the stop counts as missing: recovery ends there); no WAL is read.
  */
 final class WalContinuity implements Verifier {
     private static final Logger LOG = LoggerFactory.getLogger(WalContinuity.class);
@@ -209,6 +211,28 @@ final class WalContinuity implements Verifier {
         TreeSet<Long> found = archived.found();
         long newest = found.isEmpty() ? firstSegment - 1 : found.last();
         boolean endsIncomplete = archived.endsIncomplete();
+        List<Start> laterStarts = newest > stopSegment ? laterStarts(context, m, at) : List.of();
+        List<String> problems = new ArrayList<>();
+        boolean ownWalWhole =
+                found.subSet(firstSegment, true, stopSegment, true).size() == stopSegment - firstSegment + 1;
+        if (ownWalWhole) {
+            List<String> names = new ArrayList<>();
+            for (long n : found.subSet(firstSegment, true, stopSegment, true)) {
+                names.add(
+                        endsIncomplete && n == newest
+                                ? archived.incompleteName()
+                                : name(lineage.stretches(), n, segmentSize));
+            }
+            problems.addAll(ownRecordProblems(context.archive(WalArchive.AREA), systemId, names));
+            details.put("walRecordsRead", names.size());
+        }
+        // read on only where the backup can be restored at all
+        AfterStop afterStop = ownWalWhole && problems.isEmpty()
+                ? afterStop(context.archive(WalArchive.AREA), archived, at, laterStarts)
+                : new AfterStop(new TreeMap<>(), 0);
+        // as if missing: a restore refuses such a record when it reaches it, and recovery ends there
+        found.removeAll(afterStop.distrusted().keySet());
+        details.put("walRecordsAfterStopRead", afterStop.read());
         List<long[]> gaps = new ArrayList<>(); // first and last segment number of each run missing
         long expected = firstSegment;
         for (long n : found) {
@@ -220,16 +244,23 @@ final class WalContinuity implements Verifier {
         if (expected <= stopSegment) {
             gaps.add(new long[] {expected, stopSegment});
         }
+        if (!afterStop.distrusted().isEmpty() && afterStop.distrusted().lastKey() >= expected) {
+            // the newest segments archived cannot be used: recovery ends after the last that can
+            gaps.add(new long[] {Math.max(expected, stopSegment + 1), newest});
+        }
 
-        List<Start> laterStarts = null; // read when a gap after the stop needs them
         String coveredGap = null;
-        List<String> problems = new ArrayList<>();
         List<String> onTheirWay = new ArrayList<>();
         long missing = 0;
         int unnamed = 0;
         for (long[] gap : gaps) {
             missing += gap[1] - gap[0] + 1;
             String which = describe(lineage.stretches(), gap, segmentSize);
+            String why = afterStop.reason(gap);
+            String gone = why == null
+                    ? (plural(gap) ? " are" : " is") + " missing from the archive"
+                    : (afterStop.all(gap) ? "" : (plural(gap) ? " are" : " is") + " missing from the archive or")
+                            + " cannot be used (" + why + ")";
             String problem = null;
             if (gap[0] <= stopSegment) {
                 problem =
@@ -237,38 +268,35 @@ final class WalContinuity implements Verifier {
                                 + "that WAL to become consistent, so it cannot be restored. Take a new base backup, and check "
                                 + "what removed the WAL (the archive of system " + systemId + " in area "
                                 + WalArchive.AREA + ")";
-            } else if (newest - gap[1] > inFlight) {
-                if (laterStarts == null) {
-                    laterStarts = laterStarts(context, m, at);
-                }
+            } else if (newest - gap[1] > inFlight || why != null) { // a record that is there is not on its way
                 Start after = coveringStart(laterStarts, lineage.stretches(), found, gap[1]);
                 if (after != null) {
                     // a later base backup starts past the gap: recovery to the time after it starts
                     // there, and this backup is whole for the time before; the first such gap says
                     // where recovery from this backup ends
                     if (coveredGap == null) {
-                        coveredGap = PageVerification.lsn(gap[0] * segmentSize) + " (WAL " + which + " missing; backup "
+                        coveredGap = PageVerification.lsn(gap[0] * segmentSize) + " (WAL " + which
+                                + (why == null ? " missing" : " missing or not to be used") + "; backup "
                                 + after.id() + " covers the time after it)";
                         LOG.warn(
-                                "{}/{}: WAL {} {} missing from the archive: point-in-time recovery from this backup "
-                                        + "ends at {}; the later backup {} starts after the gap, so the time between "
-                                        + "cannot be recovered",
+                                "{}/{}: WAL {}{}: point-in-time recovery from this backup ends at {}; the later "
+                                        + "backup {} starts after the gap, so the time between cannot be recovered",
                                 m.target(),
                                 m.id(),
                                 which,
-                                plural(gap) ? "are" : "is",
+                                gone,
                                 PageVerification.lsn(gap[0] * segmentSize),
                                 after.id());
                     }
                     continue;
                 }
-                problem = "WAL " + which + (plural(gap) ? " are" : " is") + " missing from the archive: "
-                        + "point-in-time recovery from this backup ends at "
+                problem = "WAL " + which + gone + ": point-in-time recovery from this backup ends at "
                         + PageVerification.lsn(gap[0] * segmentSize)
                         + ", and WAL archived after the gap cannot be replayed from it. Take a new base backup so "
                         + "that recovery covers the time after the gap (no base backup of this system starts after "
-                        + "it), and check what failed to archive or removed "
-                        + "the WAL (a gap among the newest " + inFlight + " segments is taken to be on its way: "
+                        + "it), and check what failed to archive or removed the WAL"
+                        + (why == null ? "" : ", or wrote that record")
+                        + " (a gap among the newest " + inFlight + " segments is taken to be on its way: "
                         + "setting wal-in-flight)";
             } else {
                 onTheirWay.add(which);
@@ -285,18 +313,10 @@ final class WalContinuity implements Verifier {
             problems.add(
                     unnamed + " more gaps in the WAL archive after these (" + missing + " segments missing in all)");
         }
-        if (gaps.isEmpty() || gaps.get(0)[0] > stopSegment) {
-            List<String> names = new ArrayList<>();
-            for (long n : found.subSet(firstSegment, true, stopSegment, true)) {
-                names.add(
-                        endsIncomplete && n == newest
-                                ? archived.incompleteName()
-                                : name(lineage.stretches(), n, segmentSize));
-            }
-            problems.addAll(ownRecordProblems(context.archive(WalArchive.AREA), systemId, names));
-            details.put("walRecordsRead", names.size());
-        }
         details.put("walFirst", name(lineage.stretches(), firstSegment, segmentSize));
+        // the newest a recovery can use: an incomplete copy only if that one can be used
+        endsIncomplete = endsIncomplete && !afterStop.distrusted().containsKey(newest);
+        newest = found.isEmpty() ? firstSegment - 1 : found.last();
         details.put(
                 "walNewest",
                 newest < firstSegment
@@ -317,7 +337,8 @@ final class WalContinuity implements Verifier {
     /** The problems of the records of the backup's own WAL ({@code names}): one each, up to a count. */
     private static List<String> ownRecordProblems(FileArchive archive, long systemId, List<String> names)
             throws IOException {
-        List<String> untrusted = untrustedRecords(archive, systemId, names);
+        List<String> untrusted =
+                new ArrayList<>(untrustedRecords(archive, systemId, names).values());
         List<String> problems = new ArrayList<>();
         for (String why : untrusted.subList(0, Math.min(MAX_GAPS_NAMED, untrusted.size()))) {
             problems.add(why + "; the backup needs that WAL to become consistent, so it cannot be restored. Take a "
@@ -332,15 +353,64 @@ final class WalContinuity implements Verifier {
     }
 
     /**
-     * Reads the records of the WAL a backup needs to become consistent ({@code names}, its start
-     * to its stop: a restore fetches each), a few at a time, and says which cannot be believed:
-     * damaged, gone, or, where keys are trusted, not signed by one of them. A name alone is no
-     * proof: anyone who can write the repository can add a record under a missing segment's name,
-     * and a restore would then fail where this check passed. The WAL after the stop is checked by
-     * name only (a day of it can be thousands of segments); a restore refuses such a record when
-     * it reaches it.
+     * What the records of the WAL after a backup's stop say: the segments whose record cannot be
+     * believed, by number, with why, and how many records were read.
      */
-    private static List<String> untrustedRecords(FileArchive archive, long systemId, List<String> names)
+    private record AfterStop(TreeMap<Long, String> distrusted, int read) {
+        /** Why the first segment of {@code gap} that was archived cannot be believed, or null. */
+        String reason(long[] gap) {
+            Map.Entry<Long, String> first = distrusted.ceilingEntry(gap[0]);
+            return first == null || first.getKey() > gap[1] ? null : first.getValue();
+        }
+
+        /** Whether every segment of {@code gap} was archived but cannot be believed. */
+        boolean all(long[] gap) {
+            return distrusted.subMap(gap[0], true, gap[1], true).size() == gap[1] - gap[0] + 1;
+        }
+    }
+
+    /**
+     * Reads the records of the WAL archived after the backup's stop, up to where the next base
+     * backup on the lineage starts (that backup's own verification reads on from there, so each
+     * record is read by one backup's check, not by all older ones), and says which cannot be
+     * believed. Point-in-time recovery from the backup replays them: one planted under the name of
+     * a lost segment would bridge the gap by name while a restore refuses it there.
+     */
+    private static AfterStop afterStop(FileArchive archive, Archived archived, Positions at, List<Start> laterStarts)
+            throws IOException {
+        TreeSet<Long> found = archived.found();
+        List<Stretch> stretches = archived.lineage().stretches();
+        long until = found.isEmpty() ? at.stopSegment() : found.last();
+        // only a later backup whose own WAL is archived reads on from its start (its check reads
+        // its records; one missing some cannot be restored, and its check reads none)
+        Start next = coveringStart(laterStarts, stretches, found, at.stopSegment());
+        if (next != null) {
+            until = Math.min(until, next.segment() - 1);
+        }
+        if (until <= at.stopSegment()) {
+            return new AfterStop(new TreeMap<>(), 0);
+        }
+        Map<String, Long> numbers = new LinkedHashMap<>();
+        for (long n : found.subSet(at.stopSegment() + 1, true, until, true)) {
+            numbers.put(
+                    archived.endsIncomplete() && n == found.last()
+                            ? archived.incompleteName()
+                            : name(stretches, n, at.segmentSize()),
+                    n);
+        }
+        TreeMap<Long, String> distrusted = new TreeMap<>();
+        untrustedRecords(archive, at.systemId(), new ArrayList<>(numbers.keySet()))
+                .forEach((name, why) -> distrusted.put(numbers.get(name), why));
+        return new AfterStop(distrusted, numbers.size());
+    }
+
+    /**
+     * Reads the records of archived WAL ({@code names}) a few at a time, and says which cannot be
+     * believed, by name: damaged, gone, or, where keys are trusted, not signed by one of them. A
+     * name alone is no proof: anyone who can write the repository can add a record under a missing
+     * segment's name, and a restore would then fail where this check passed.
+     */
+    private static Map<String, String> untrustedRecords(FileArchive archive, long systemId, List<String> names)
             throws IOException {
         ConcurrentLinkedQueue<String> todo = new ConcurrentLinkedQueue<>(names);
         Map<String, String> untrusted = new ConcurrentSkipListMap<>();
@@ -366,7 +436,7 @@ final class WalContinuity implements Verifier {
         if (!readers.isEmpty()) {
             ParallelIo.runAll("drkit-pg-wal-records", readers, "reading the records of the backup's WAL");
         }
-        return new ArrayList<>(untrusted.values());
+        return untrusted;
     }
 
     /**
@@ -433,13 +503,13 @@ final class WalContinuity implements Verifier {
     /**
      * How far a restore of {@code m} can reach through the WAL archive: when the WAL from its start
      * is archived without a gap up to past its stop, the time the last segment of that run (or the
-     * incomplete copy that ends it) was stored in this repository. That is when the segment
-     * arrived, which is when it was archived from the server unless archiving lagged, or the
-     * repository is a copy (then: when it was copied). Empty when the backup records no WAL
+     * incomplete copy that ends it) was stored ({@link FileArchive#storedAt}: in a repository
+     * filled by a copy, when it was stored in the one copied from). That is when the segment was
+     * archived from the server unless archiving lagged. Empty when the backup records no WAL
      * positions, its WAL has a gap before its stop, or no default recovery can follow the newest
-     * timeline from it (its verification says why). The run is read by name, as the verification
-     * reads it; the last segment's record is read too, so that where keys are trusted an unsigned
-     * one ends nothing. The archive is listed one log file at a time from the backup's start.
+     * timeline from it (its verification says why). The run is read by name (status asks every
+     * minute; the verification, which status counts, reads every record of it); the last
+     * segment's record is read too, so that where keys are trusted an unsigned one ends nothing. The archive is listed one log file at a time from the backup's start.
      */
     static Optional<Instant> recoveryPoint(BackupManifest m, FileArchive archive) throws IOException {
         Optional<Positions> parsed = Positions.of(m.metadata());
@@ -486,19 +556,14 @@ final class WalContinuity implements Verifier {
             // a .partial and a .stream of one segment: the one stored last holds the newest WAL
             Optional<Instant> newest = Optional.empty();
             for (String copy : incompleteEnd) {
-                Optional<Instant> stored = storedAt(archive, WalArchive.path(systemId, copy));
+                Optional<Instant> stored = archive.storedAt(WalArchive.path(systemId, copy));
                 if (stored.isPresent() && (newest.isEmpty() || stored.get().isAfter(newest.get()))) {
                     newest = stored;
                 }
             }
             return newest;
         }
-        return storedAt(archive, WalArchive.path(systemId, name(lineage.stretches(), end, segmentSize)));
-    }
-
-    /** When a file was stored, its record read first (where keys are trusted, an unsigned one fails). */
-    private static Optional<Instant> storedAt(FileArchive archive, String path) throws IOException {
-        return archive.info(path).isEmpty() ? Optional.empty() : archive.storedAt(path);
+        return archive.storedAt(WalArchive.path(systemId, name(lineage.stretches(), end, segmentSize)));
     }
 
     /**

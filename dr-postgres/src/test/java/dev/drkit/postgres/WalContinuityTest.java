@@ -80,6 +80,45 @@ class WalContinuityTest {
         }
     }
 
+    /** Files a signer stores ({@code signed}), then a forger without the key; this test's kit trusts the signer's key. */
+    private void signedThenForged(Stores signed, Stores forged) throws IOException {
+        kit.close();
+        String repo = dir.resolve("repo").toString();
+        try (DrKit signing = DrKit.builder()
+                .repository(repo)
+                .signer(SignedHistoryOfAnotherClusterTest.SIGNER)
+                .build()) {
+            archive = signing.archive(WalArchive.AREA);
+            signed.run();
+        }
+        try (DrKit forger = DrKit.builder().repository(repo).build()) {
+            archive = forger.archive(WalArchive.AREA);
+            forged.run();
+        }
+        kit = DrKit.builder()
+                .repository(repo)
+                .trustedSignatures(SignedHistoryOfAnotherClusterTest.TRUSTED)
+                .build();
+        archive = kit.archive(WalArchive.AREA);
+    }
+
+    private interface Stores {
+        void run() throws IOException;
+    }
+
+    /** Flips a bit in the middle of the record of segment {@code name}. */
+    private void damageRecord(String name) throws IOException {
+        Path record;
+        try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
+            record = files.filter(f -> f.getFileName().toString().equals(name + ".info.json"))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(record);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(record, bytes);
+    }
+
     private VerificationResult verify(long timeline, long start, long stop) throws IOException {
         return verify(timeline, start, stop, stop * SIZE + 0x100, Settings.empty());
     }
@@ -142,29 +181,14 @@ class WalContinuityTest {
      * Under trusted keys a record nobody signed was counted by its name: anyone who can write the
      * repository could fill a gap in a backup's own WAL with a record of their own, the check
      * passed, and the restore then refused the segment. The records from the start to the stop
-     * are read now; after the stop, names still count (a restore refuses the record there).
+     * are read now.
      */
     @Test
     void aRecordOfTheBackupsOwnWalThatNoTrustedKeySignedFailsIt() throws IOException {
-        kit.close();
-        String repo = dir.resolve("repo").toString();
-        try (DrKit signing = DrKit.builder()
-                .repository(repo)
-                .signer(SignedHistoryOfAnotherClusterTest.SIGNER)
-                .build()) {
-            archive = signing.archive(WalArchive.AREA);
-            storeRange(1, 0x400, 0x410, 0x401, 0x408);
-        }
-        try (DrKit forger = DrKit.builder().repository(repo).build()) {
-            archive = forger.archive(WalArchive.AREA);
+        signedThenForged(() -> storeRange(1, 0x400, 0x410, 0x401, 0x408), () -> {
             store(name(1, 0x401), "not the WAL");
             store(name(1, 0x408), "not the WAL either");
-        }
-        kit = DrKit.builder()
-                .repository(repo)
-                .trustedSignatures(SignedHistoryOfAnotherClusterTest.TRUSTED)
-                .build();
-        archive = kit.archive(WalArchive.AREA);
+        });
 
         VerificationResult r = verify(1, 0x400, 0x402);
         assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
@@ -176,23 +200,116 @@ class WalContinuityTest {
                 .contains("not signed by a trusted key")
                 .contains("cannot be restored");
         assertThat(r.details()).containsEntry("walRecordsRead", 3);
-        assertThat(verify(1, 0x403, 0x404).passed())
-                .as("a later backup's own WAL is signed; the unsigned record after its stop counts by name")
-                .isTrue();
+        VerificationResult later = verify(1, 0x403, 0x404);
+        assertThat(later.problems())
+                .as("a later backup's own WAL is signed; the unsigned record after its stop ends its recovery")
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000008 cannot be used")
+                .contains("point-in-time recovery from this backup ends at 4/8000000");
+    }
+
+    /**
+     * After the stop only names counted: someone who can write the repository could delete
+     * segments a point-in-time recovery replays and put records of their own under those names,
+     * and the check, and status with it, stayed green while a restore to a time past them failed.
+     * The records up to where the next base backup starts are read now; an unsigned one there
+     * ends recovery as a gap does.
+     */
+    @Test
+    void aRecordAfterTheStopThatNoTrustedKeySignedEndsPointInTimeRecoveryThere() throws IOException {
+        signedThenForged(() -> storeRange(1, 0x400, 0x400 + 200, 0x420), () -> store(name(1, 0x420), "not the WAL"));
+
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("segment 000000010000000400000020 cannot be used")
+                .contains("record of WAL segment 000000010000000400000020 cannot be trusted")
+                .contains("not signed by a trusted key")
+                .contains("point-in-time recovery from this backup ends at 4/20000000");
+        assertThat(r.details()).containsEntry("walRecordsAfterStopRead", 198).containsEntry("segmentsMissing", 1L);
+
+        // a later base backup starting past it covers the time after: the older one passes, and
+        // reads the records only up to that backup's start, whose own check reads on from there
+        VerificationResult covered = verifyAmong(1, 0x400, 0x402, later("20260101T000000Z-later", SYSTEM_ID, 1, 0x430));
+        assertThat(covered.passed()).as(covered.problems().toString()).isTrue();
+        assertThat(covered.details().get("pointInTimeRecoveryEndsAt").toString())
+                .contains("4/20000000")
+                .contains("missing or not to be used")
+                .contains("backup 20260101T000000Z-later covers the time after it");
+        assertThat(covered.details()).containsEntry("walRecordsAfterStopRead", 0x430 - 0x403);
+    }
+
+    /** The newest segments archived unsigned (an archiver that lost its key): recovery ends before them. */
+    @Test
+    void theNewestSegmentsWithoutTrustedRecordsEndPointInTimeRecoveryBeforeThem() throws IOException {
+        signedThenForged(() -> storeRange(1, 0x400, 0x410), () -> storeRange(1, 0x411, 0x440));
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("segments 000000010000000400000011 to 000000010000000400000040 (48) cannot be used")
+                .contains("not signed by a trusted key")
+                .contains("point-in-time recovery from this backup ends at 4/11000000")
+                .doesNotContain("missing from the archive");
+        assertThat(r.details()).containsEntry("walNewest", name(1, 0x410));
+    }
+
+    /** A record that is there is not on its way: among the newest segments, it is not taken to be in flight. */
+    @Test
+    void anUntrustedRecordAmongTheNewestSegmentsIsNotTakenToBeOnItsWay() throws IOException {
+        signedThenForged(() -> storeRange(1, 0x400, 0x440, 0x41C), () -> store(name(1, 0x41C), "not the WAL"));
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("segment 00000001000000040000001C cannot be used")
+                .contains("ends at 4/1C000000");
+        assertThat(r.details()).doesNotContainKey("notYetArchived");
+    }
+
+    /**
+     * Only a later backup whose own WAL is archived reads on from its start: one missing some of
+     * it has no check of its records, so an older backup reads on past it to the next.
+     */
+    @Test
+    void aLaterBackupThatCannotBeRestoredDoesNotEndTheRecordsAnOlderOneReads() throws IOException {
+        signedThenForged(
+                () -> storeRange(1, 0x400, 0x400 + 200, 0x410, 0x411), () -> store(name(1, 0x410), "not the WAL"));
+        VerificationResult r = verifyAmong(
+                1,
+                0x400,
+                0x402,
+                later("20260101T000000Z-broken", SYSTEM_ID, 1, 0x410), // its own 0x411 is missing
+                later("20260102T000000Z-whole", SYSTEM_ID, 1, 0x420));
+        assertThat(r.passed()).as(r.problems().toString()).isTrue();
+        assertThat(r.details().get("pointInTimeRecoveryEndsAt").toString())
+                .startsWith("4/10000000")
+                .contains("backup 20260102T000000Z-whole covers the time after it");
+        assertThat(r.details()).containsEntry("walRecordsAfterStopRead", 0x420 - 0x403 - 1);
+    }
+
+    @Test
+    void aDamagedRecordAfterTheStopEndsPointInTimeRecoveryThereWithoutKeys() throws IOException {
+        storeRange(1, 0x400, 0x400 + 200);
+        damageRecord(name(1, 0x430));
+        VerificationResult r = verify(1, 0x400, 0x402);
+        assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
+        assertThat(r.problems())
+                .singleElement()
+                .asString()
+                .contains("record of WAL segment 000000010000000400000030 cannot be trusted")
+                .contains("point-in-time recovery from this backup ends at 4/30000000");
     }
 
     @Test
     void aDamagedRecordOfTheBackupsOwnWalFailsIt() throws IOException {
         storeRange(1, 0x400, 0x410);
-        Path record;
-        try (Stream<Path> files = Files.walk(dir.resolve("repo"))) {
-            record = files.filter(f -> f.getFileName().toString().equals(name(1, 0x402) + ".info.json"))
-                    .findFirst()
-                    .orElseThrow();
-        }
-        byte[] bytes = Files.readAllBytes(record);
-        bytes[bytes.length / 2] ^= 1;
-        Files.write(record, bytes);
+        damageRecord(name(1, 0x402));
         VerificationResult r = verify(1, 0x400, 0x402);
         assertThat(r.status()).isEqualTo(VerificationResult.Status.FAILED);
         assertThat(r.problems())

@@ -537,8 +537,10 @@ public final class ArchiveArea implements FileArchive {
      * When the file was first stored: the time its record gives ({@value #ARCHIVED_AT}, written
      * by the writer that stored it, and kept by {@link #copyTo}, so that in a copy the file's
      * time is still when it reached the first repository, not when the copy ran), but never
-     * later than the storage's time of the record here (a writer's clock ahead, or a record that
-     * gives no time: one written before records gave it, or one whose time does not read).
+     * later than the storage's time of the record here (a writer's clock ahead); the storage's
+     * time for a record that gives none (one written before records gave it, or one whose time
+     * does not read), and the record's where the storage keeps no times. The record is checked
+     * as {@link #info} checks it.
      */
     @Override
     public Optional<Instant> storedAt(String path) throws IOException {
