@@ -218,10 +218,7 @@ final class WalContinuity implements Verifier {
         if (ownWalWhole) {
             List<String> names = new ArrayList<>();
             for (long n : found.subSet(firstSegment, true, stopSegment, true)) {
-                names.add(
-                        endsIncomplete && n == newest
-                                ? archived.incompleteName()
-                                : name(lineage.stretches(), n, segmentSize));
+                names.add(archived.fileName(n, segmentSize));
             }
             problems.addAll(ownRecordProblems(context.archive(WalArchive.AREA), systemId, names));
             details.put("walRecordsRead", names.size());
@@ -229,7 +226,7 @@ final class WalContinuity implements Verifier {
         // read on only where the backup can be restored at all
         AfterStop afterStop = ownWalWhole && problems.isEmpty()
                 ? afterStop(context.archive(WalArchive.AREA), archived, at, laterStarts)
-                : new AfterStop(new TreeMap<>(), 0);
+                : AfterStop.none();
         // as if missing: a restore refuses such a record when it reaches it, and recovery ends there
         found.removeAll(afterStop.distrusted().keySet());
         details.put("walRecordsAfterStopRead", afterStop.read());
@@ -357,6 +354,11 @@ final class WalContinuity implements Verifier {
      * believed, by number, with why, and how many records were read.
      */
     private record AfterStop(TreeMap<Long, String> distrusted, int read) {
+        /** Nothing read. */
+        static AfterStop none() {
+            return new AfterStop(new TreeMap<>(), 0);
+        }
+
         /** Why the first segment of {@code gap} that was archived cannot be believed, or null. */
         String reason(long[] gap) {
             Map.Entry<Long, String> first = distrusted.ceilingEntry(gap[0]);
@@ -388,15 +390,11 @@ final class WalContinuity implements Verifier {
             until = Math.min(until, next.segment() - 1);
         }
         if (until <= at.stopSegment()) {
-            return new AfterStop(new TreeMap<>(), 0);
+            return AfterStop.none();
         }
         Map<String, Long> numbers = new LinkedHashMap<>();
         for (long n : found.subSet(at.stopSegment() + 1, true, until, true)) {
-            numbers.put(
-                    archived.endsIncomplete() && n == found.last()
-                            ? archived.incompleteName()
-                            : name(stretches, n, at.segmentSize()),
-                    n);
+            numbers.put(archived.fileName(n, at.segmentSize()), n);
         }
         TreeMap<Long, String> distrusted = new TreeMap<>();
         untrustedRecords(archive, at.systemId(), new ArrayList<>(numbers.keySet()))
@@ -446,6 +444,11 @@ final class WalContinuity implements Verifier {
     private record Archived(Lineage lineage, TreeSet<Long> found, String incompleteName) {
         boolean endsIncomplete() {
             return incompleteName != null;
+        }
+
+        /** The file name segment {@code n} is archived under: the incomplete copy's for the newest, if it is one. */
+        String fileName(long n, long segmentSize) {
+            return endsIncomplete() && n == found.last() ? incompleteName : name(lineage.stretches(), n, segmentSize);
         }
     }
 

@@ -30,6 +30,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,6 +38,7 @@ import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -549,11 +551,8 @@ public final class ArchiveArea implements FileArchive {
             return Optional.empty();
         }
         Optional<Instant> here = repo.storage().stat(area + path + INFO_SUFFIX).map(ObjectInfo::lastModified);
-        Optional<Instant> archived = archivedAt(record.get().json());
-        if (here.isEmpty() || archived.isEmpty()) {
-            return here.isPresent() ? here : archived;
-        }
-        return Optional.of(archived.get().isBefore(here.get()) ? archived.get() : here.get());
+        return Stream.concat(here.stream(), archivedAt(record.get().json()).stream())
+                .min(Comparator.naturalOrder());
     }
 
     /** The record of a file: what {@code info} says, and when it was stored ({@value #ARCHIVED_AT}). */
